@@ -1,0 +1,28 @@
+package directory
+
+import "context"
+
+// AddUser validates n against policy, hashes its web password (argon2id) and
+// its extension password (digest HA1 for the current SIP domain), and
+// stores the user. The plain passwords go no further.
+func AddUser(ctx context.Context, st Store, n NewUser, policy PasswordPolicy) (*User, error) {
+	if err := n.Validate(policy); err != nil {
+		return nil, err
+	}
+	realm, err := st.Setting(ctx, SettingDomain)
+	if err != nil {
+		return nil, err
+	}
+	u := &User{Name: n.Name, Email: n.Email, Extension: n.Extension, Mobile: n.Mobile, CallerID: n.CallerID,
+		Notes: n.Notes, Language: n.Language, State: UserActive, RoleIDs: n.RoleIDs, GroupIDs: n.GroupIDs,
+		SIP: NewSIPSecret(n.Extension, realm, n.ExtPassword)}
+	if n.Password != "" {
+		if u.PasswordHash, err = HashPassword(n.Password); err != nil {
+			return nil, err
+		}
+	}
+	if err := st.CreateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}

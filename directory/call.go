@@ -1,0 +1,96 @@
+package directory
+
+import "time"
+
+// Direction of a call.
+type Direction string
+
+// Directions: between extensions, out through a trunk, in from a trunk.
+const (
+	Internal Direction = "internal"
+	Outbound Direction = "outbound"
+	Inbound  Direction = "inbound"
+)
+
+// Disposition is how a call attempt ended.
+type Disposition string
+
+// Dispositions of a call attempt.
+const (
+	Answered    Disposition = "answered"
+	Busy        Disposition = "busy"
+	NoAnswer    Disposition = "no_answer"
+	Unavailable Disposition = "unavailable"
+	Cancelled   Disposition = "cancelled"
+	Failed      Disposition = "failed"
+	Denied      Disposition = "denied" // refused by an outbound rule
+)
+
+// Valid reports whether d is a known disposition.
+func (d Disposition) Valid() bool {
+	switch d {
+	case Answered, Busy, NoAnswer, Unavailable, Cancelled, Failed, Denied:
+		return true
+	}
+	return false
+}
+
+// Call is one call attempt (a CDR row).
+type Call struct {
+	ID          int64
+	SIPCallID   string // Call-ID of the A leg
+	CallerID    int64  // user ID of the caller, 0 when external
+	CalleeID    int64  // user ID of the callee (who answered, or the single target), 0 when external
+	GroupID     int64  // group dialed, 0 when none
+	From        string // caller number (extension or E.164)
+	To          string // callee number (extension or E.164)
+	Dialed      string // what the caller dialed
+	Direction   Direction
+	StartedAt   time.Time
+	AnsweredAt  time.Time // zero when not answered
+	EndedAt     time.Time
+	Disposition Disposition
+	Reason      string // why it was refused or failed
+	HangupBy    string // "caller", "callee", "system"
+	Node        string
+}
+
+// Duration is the talk time: answer to end, zero when not answered.
+func (c *Call) Duration() time.Duration {
+	if c.AnsweredAt.IsZero() || c.EndedAt.Before(c.AnsweredAt) {
+		return 0
+	}
+	return c.EndedAt.Sub(c.AnsweredAt)
+}
+
+// Validate checks what a backend must not store.
+func (c *Call) Validate() error {
+	var errs fieldErrors
+	if !c.Disposition.Valid() {
+		errs.add(invalid("disposition", "must be one of answered, busy, no_answer, unavailable, cancelled, failed, denied"))
+	}
+	switch c.Direction {
+	case Internal, Outbound, Inbound:
+	default:
+		errs.add(invalid("direction", "must be internal, outbound or inbound"))
+	}
+	if c.StartedAt.IsZero() {
+		errs.add(invalid("started_at", "is required"))
+	}
+	if !c.EndedAt.IsZero() && c.EndedAt.Before(c.StartedAt) {
+		errs.add(invalid("ended_at", "must not be before started_at"))
+	}
+	return errs.err()
+}
+
+// CallFilter selects call history rows; lists are newest first.
+type CallFilter struct {
+	From        time.Time // started at or after; zero: no bound
+	To          time.Time // started before; zero: no bound
+	UserID      int64     // caller or callee
+	GroupID     int64     // caller or callee is a member of this group
+	Number      string    // substring of from, to or dialed
+	Disposition Disposition
+	Vis         Visibility
+	Page        Page
+}

@@ -1,0 +1,675 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/switchboard-pbx/switchboard/directory"
+)
+
+// userCols are the columns scanUser reads, roles and groups included.
+const userCols = `u.id, u.name, u.email, u.extension, u.mobile, u.caller_id, u.notes, u.language, u.state,
+	u.password_hash, u.sip_realm, u.sip_ha1_md5, u.sip_ha1_sha256, u.sip_max_devices, u.sip_allowed_nets,
+	u.created_at, u.updated_at,
+	(SELECT group_concat(role_id) FROM user_roles WHERE user_id = u.id),
+	(SELECT group_concat(group_id) FROM group_members WHERE user_id = u.id)`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanUser(sc scanner) (*directory.User, error) {
+	var u directory.User
+	var nets string
+	var created, updated sql.NullInt64
+	var roles, groups sql.NullString
+	err := sc.Scan(&u.ID, &u.Name, &u.Email, &u.Extension, &u.Mobile, &u.CallerID, &u.Notes, &u.Language, &u.State,
+		&u.PasswordHash, &u.SIP.Realm, &u.SIP.HA1MD5, &u.SIP.HA1SHA256, &u.SIPMaxDevices, &nets,
+		&created, &updated, &roles, &groups)
+	if err != nil {
+		return nil, err
+	}
+	if nets != "" {
+		u.SIPAllowedNets = strings.Split(nets, ",")
+	}
+	u.CreatedAt, u.UpdatedAt = fromMicros(created), fromMicros(updated)
+	u.RoleIDs, u.GroupIDs = parseIDs(roles), parseIDs(groups)
+	return &u, nil
+}
+
+func scanUsers(rows *sql.Rows) ([]directory.User, error) {
+	defer rows.Close()
+	var us []directory.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		us = append(us, *u)
+	}
+	return us, rows.Err()
+}
+
+// getUser reads a user in any state.
+func getUser(ctx context.Context, q querier, id int64) (*directory.User, error) {
+	return scanUser(q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users u WHERE u.id = ?`, id))
+}
+
+// CreateUser stores u with its roles (the default role when none), its
+// groups (the default group when none) and its extension.
+func (s *Store) CreateUser(ctx context.Context, u *directory.User) error {
+	if u.State == "" {
+		u.State = directory.UserActive
+	}
+	if u.State != directory.UserActive && u.State != directory.UserBlocked {
+		return fmt.Errorf("create user %s: %w", u.Extension, &directory.InvalidError{Field: "state", Rule: "must be active or blocked"})
+	}
+	t := now()
+	var id int64
+	var roles, groups []int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		if roles, err = resolveRoles(ctx, tx, u.RoleIDs); err != nil {
+			return err
+		}
+		if groups, err = resolveGroups(ctx, tx, u.GroupIDs, u.Extension, nil); err != nil {
+			return err
+		}
+		if id, err = insertUser(ctx, tx, u, t); err != nil {
+			if isUnique(err) {
+				return directory.ErrEmailTaken
+			}
+			return err
+		}
+		if err := insertUserExtension(ctx, tx, u.Extension, id); err != nil {
+			return err
+		}
+		if err := insertUserRoles(ctx, tx, id, roles); err != nil {
+			return err
+		}
+		if err := insertMemberships(ctx, tx, id, groups); err != nil {
+			return err
+		}
+		return logChange(ctx, tx, directory.ChangeUser, id, "", "")
+	})
+	if err != nil {
+		return fmt.Errorf("create user %s: %w", u.Extension, err)
+	}
+	u.ID, u.RoleIDs, u.GroupIDs, u.CreatedAt, u.UpdatedAt = id, roles, groups, t, t
+	return nil
+}
+
+func insertUser(ctx context.Context, tx *sql.Tx, u *directory.User, t time.Time) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO users (name, email, extension, mobile, caller_id, notes, language,
+			state, password_hash, sip_realm, sip_ha1_md5, sip_ha1_sha256, sip_max_devices, sip_allowed_nets,
+			created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		u.Name, directory.NormalizeEmail(u.Email), u.Extension, u.Mobile, u.CallerID, u.Notes, u.Language,
+		string(u.State), u.PasswordHash, u.SIP.Realm, u.SIP.HA1MD5, u.SIP.HA1SHA256, u.SIPMaxDevices,
+		strings.Join(u.SIPAllowedNets, ","), t.UnixMicro(), t.UnixMicro()).Scan(&id)
+	return id, err
+}
+
+// insertUserExtension claims ext for a user; the primary key of extensions
+// refuses a number that a user or group already has.
+func insertUserExtension(ctx context.Context, tx *sql.Tx, ext string, userID int64) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO extensions (number, user_id) VALUES (?, ?)`, ext, userID)
+	if isUnique(err) {
+		return directory.ErrExtensionTaken
+	}
+	return err
+}
+
+func insertUserRoles(ctx context.Context, tx *sql.Tx, userID int64, roles []int64) error {
+	for _, r := range roles {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO user_roles (user_id, role_id) VALUES (?, ?)`, userID, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func insertMemberships(ctx context.Context, tx *sql.Tx, userID int64, groups []int64) error {
+	for _, g := range groups {
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO group_members (group_id, user_id) VALUES (?, ?)`, g, userID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resolveRoles returns ids sorted, or the default role when there are none,
+// after checking that every role exists.
+func resolveRoles(ctx context.Context, tx *sql.Tx, ids []int64) ([]int64, error) {
+	ids = uniqueIDs(ids)
+	if len(ids) == 0 {
+		id, err := defaultRoleID(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		return []int64{id}, nil
+	}
+	n, err := countRoles(ctx, tx, ids)
+	if err != nil {
+		return nil, err
+	}
+	if n != len(ids) {
+		return nil, &directory.InvalidError{Field: "roles", Rule: "unknown role"}
+	}
+	return ids, nil
+}
+
+// defaultRoleID returns the role of the setting users.default_role, or
+// Agent when the setting names no role.
+func defaultRoleID(ctx context.Context, q querier) (int64, error) {
+	var id int64
+	err := q.QueryRowContext(ctx, `SELECT id FROM roles
+		WHERE id = (SELECT CAST(value AS INTEGER) FROM settings WHERE key = ?)
+		UNION ALL SELECT id FROM roles WHERE builtin = ?
+		LIMIT 1`, directory.SettingDefaultRole, directory.BuiltinAgent).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("default role: %w", err)
+	}
+	return id, nil
+}
+
+func countRoles(ctx context.Context, q querier, ids []int64) (int, error) {
+	in, args := inIDs("id", ids)
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT count(*) FROM roles WHERE `+in, args...).Scan(&n)
+	return n, err
+}
+
+// resolveGroups returns ids sorted, or the default group when there are
+// none, after checking that every group exists and that ext starts with the
+// prefix of each group the user is not already in (member).
+func resolveGroups(ctx context.Context, tx *sql.Tx, ids []int64, ext string, member []int64) ([]int64, error) {
+	ids = uniqueIDs(ids)
+	if len(ids) == 0 {
+		g, err := defaultGroup(ctx, tx)
+		if err != nil {
+			return nil, fmt.Errorf("default group: %w", err)
+		}
+		ids = []int64{g.ID}
+	}
+	gs, err := groupsByID(ctx, tx, ids)
+	if err != nil {
+		return nil, err
+	}
+	if len(gs) != len(ids) {
+		return nil, &directory.InvalidError{Field: "groups", Rule: "unknown group"}
+	}
+	for _, g := range gs {
+		if containsID(member, g.ID) {
+			continue // a prefix change does not re-check existing members
+		}
+		if err := directory.CheckPrefix(g, ext); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
+}
+
+func containsID(ids []int64, id int64) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+// User returns a user in any state.
+func (s *Store) User(ctx context.Context, id int64) (*directory.User, error) {
+	u, err := getUser(ctx, s.rdb, id)
+	if err != nil {
+		return nil, fmt.Errorf("user %d: %w", id, s.fail(err))
+	}
+	return u, nil
+}
+
+// UserByEmail finds the user (not deleted) with the email.
+func (s *Store) UserByEmail(ctx context.Context, email string) (*directory.User, error) {
+	u, err := scanUser(s.rdb.QueryRowContext(ctx, `SELECT `+userCols+` FROM users u
+		WHERE u.email = ? AND u.state <> 'deleted'`, directory.NormalizeEmail(email)))
+	if err != nil {
+		return nil, fmt.Errorf("user by email: %w", s.fail(err))
+	}
+	return u, nil
+}
+
+// UserByExtension finds the user (not deleted) with the extension.
+func (s *Store) UserByExtension(ctx context.Context, ext string) (*directory.User, error) {
+	u, err := scanUser(s.rdb.QueryRowContext(ctx, `SELECT `+userCols+` FROM extensions x
+		JOIN users u ON u.id = x.user_id WHERE x.number = ?`, ext))
+	if err != nil {
+		return nil, fmt.Errorf("user by extension %s: %w", ext, s.fail(err))
+	}
+	return u, nil
+}
+
+// userWhere turns f into a WHERE clause over users u.
+func userWhere(f directory.UserFilter) (string, []any) {
+	states := f.States
+	if len(states) == 0 {
+		states = []directory.UserState{directory.UserActive, directory.UserBlocked}
+	}
+	var args []any
+	for _, st := range states {
+		args = append(args, string(st))
+	}
+	where := []string{"u.state IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(states)), ", ") + ")"}
+	if q := strings.TrimSpace(f.Search); q != "" {
+		where = append(where, `(u.name LIKE ? ESCAPE '\' OR u.email LIKE ? ESCAPE '\' OR u.extension LIKE ? ESCAPE '\')`)
+		like := likeArg(q)
+		args = append(args, like, like, like)
+	}
+	if f.GroupID != 0 {
+		where = append(where, "u.id IN (SELECT user_id FROM group_members WHERE group_id = ?)")
+		args = append(args, f.GroupID)
+	}
+	if !f.Vis.All {
+		in, ids := inIDs("u.id", f.Vis.UserIDs)
+		where = append(where, in)
+		args = append(args, ids...)
+	}
+	return strings.Join(where, " AND "), args
+}
+
+// Users lists the users f selects by name.
+func (s *Store) Users(ctx context.Context, f directory.UserFilter) ([]directory.User, error) {
+	where, args := userWhere(f)
+	limit, offset := f.Page.Limit()
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+userCols+` FROM users u WHERE `+where+`
+		ORDER BY u.name, u.id LIMIT ? OFFSET ?`, append(args, limit, offset)...)
+	if err != nil {
+		return nil, fmt.Errorf("users: %w", s.fail(err))
+	}
+	us, err := scanUsers(rows)
+	if err != nil {
+		return nil, fmt.Errorf("users: %w", s.fail(err))
+	}
+	return us, nil
+}
+
+// CountUsers counts the users f selects, ignoring its page.
+func (s *Store) CountUsers(ctx context.Context, f directory.UserFilter) (int, error) {
+	where, args := userWhere(f)
+	var n int
+	if err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM users u WHERE `+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count users: %w", s.fail(err))
+	}
+	return n, nil
+}
+
+// SIPUsers returns every user that is not deleted.
+func (s *Store) SIPUsers(ctx context.Context) ([]directory.User, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+userCols+` FROM users u WHERE u.state <> 'deleted' ORDER BY u.id`)
+	if err != nil {
+		return nil, fmt.Errorf("sip users: %w", s.fail(err))
+	}
+	us, err := scanUsers(rows)
+	if err != nil {
+		return nil, fmt.Errorf("sip users: %w", s.fail(err))
+	}
+	return us, nil
+}
+
+// Employees returns the users (not deleted) whose extension or mobile is number.
+func (s *Store) Employees(ctx context.Context, number string) ([]directory.User, error) {
+	if number == "" {
+		return nil, nil
+	}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+userCols+` FROM users u
+		WHERE u.state <> 'deleted'
+		  AND (u.id IN (SELECT user_id FROM extensions WHERE number = ?) OR u.mobile = ?)
+		ORDER BY u.id`, number, number)
+	if err != nil {
+		return nil, fmt.Errorf("employees: %w", s.fail(err))
+	}
+	us, err := scanUsers(rows)
+	if err != nil {
+		return nil, fmt.Errorf("employees: %w", s.fail(err))
+	}
+	return us, nil
+}
+
+// UpdateUser changes the fields p sets; a user that was deleted is not found.
+func (s *Store) UpdateUser(ctx context.Context, id int64, p directory.UserPatch) (*directory.User, error) {
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("update user %d: %w", id, err)
+	}
+	var u *directory.User
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		cur, err := liveUser(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		patch(cur, p)
+		if err := updateUser(ctx, tx, cur, now()); err != nil {
+			if isUnique(err) {
+				return directory.ErrEmailTaken
+			}
+			return err
+		}
+		if p.RoleIDs != nil {
+			if err := replaceRoles(ctx, tx, cur, *p.RoleIDs); err != nil {
+				return err
+			}
+		}
+		if p.GroupIDs != nil {
+			if err := replaceGroups(ctx, tx, cur, *p.GroupIDs); err != nil {
+				return err
+			}
+		}
+		if err := logChange(ctx, tx, directory.ChangeUser, id, "", ""); err != nil {
+			return err
+		}
+		u, err = getUser(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("update user %d: %w", id, err)
+	}
+	return u, nil
+}
+
+// liveUser reads a user that is not deleted; a deleted one is not found.
+func liveUser(ctx context.Context, q querier, id int64) (*directory.User, error) {
+	u, err := getUser(ctx, q, id)
+	if err != nil {
+		return nil, err
+	}
+	if u.State == directory.UserDeleted {
+		return nil, directory.ErrNotFound
+	}
+	return u, nil
+}
+
+func patch(u *directory.User, p directory.UserPatch) {
+	set := func(dst *string, src *string) {
+		if src != nil {
+			*dst = *src
+		}
+	}
+	set(&u.Name, p.Name)
+	set(&u.Email, p.Email)
+	set(&u.Mobile, p.Mobile)
+	set(&u.CallerID, p.CallerID)
+	set(&u.Notes, p.Notes)
+	set(&u.Language, p.Language)
+}
+
+func updateUser(ctx context.Context, tx *sql.Tx, u *directory.User, t time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE users SET name = ?, email = ?, mobile = ?, caller_id = ?, notes = ?,
+			language = ?, updated_at = ?
+		WHERE id = ?`, u.Name, u.Email, u.Mobile, u.CallerID, u.Notes, u.Language, t.UnixMicro(), u.ID)
+	return err
+}
+
+// replaceRoles gives u the roles ids (the default role when none); taking
+// Owner away from the last active owner is refused.
+func replaceRoles(ctx context.Context, tx *sql.Tx, u *directory.User, ids []int64) error {
+	roles, err := resolveRoles(ctx, tx, ids)
+	if err != nil {
+		return err
+	}
+	owner, err := roleByBuiltin(ctx, tx, directory.BuiltinOwner)
+	if err != nil {
+		return err
+	}
+	if containsID(u.RoleIDs, owner.ID) && !containsID(roles, owner.ID) {
+		if err := checkLastOwner(ctx, tx, u.ID); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM user_roles WHERE user_id = ?`, u.ID); err != nil {
+		return err
+	}
+	return insertUserRoles(ctx, tx, u.ID, roles)
+}
+
+// replaceGroups puts u into the groups ids (the default group when none).
+func replaceGroups(ctx context.Context, tx *sql.Tx, u *directory.User, ids []int64) error {
+	groups, err := resolveGroups(ctx, tx, ids, u.Extension, u.GroupIDs)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM group_members WHERE user_id = ?`, u.ID); err != nil {
+		return err
+	}
+	return insertMemberships(ctx, tx, u.ID, groups)
+}
+
+// checkLastOwner refuses to take away the owner id unless another active
+// owner remains. A user who is no owner passes.
+func checkLastOwner(ctx context.Context, tx *sql.Tx, id int64) error {
+	var owner, others bool
+	err := tx.QueryRowContext(ctx, `SELECT
+			EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+				WHERE ur.user_id = ? AND r.builtin = 'owner'),
+			EXISTS (SELECT 1 FROM users u JOIN user_roles ur ON ur.user_id = u.id JOIN roles r ON r.id = ur.role_id
+				WHERE r.builtin = 'owner' AND u.state = 'active' AND u.id <> ?)`, id, id).Scan(&owner, &others)
+	if err != nil {
+		return fmt.Errorf("check last owner: %w", err)
+	}
+	if owner && !others {
+		return directory.ErrLastOwner
+	}
+	return nil
+}
+
+// SetUserState blocks, unblocks or deletes a user.
+func (s *Store) SetUserState(ctx context.Context, id int64, st directory.UserState) error {
+	if !st.Valid() {
+		return fmt.Errorf("set user %d state: %w", id, &directory.InvalidError{Field: "state", Rule: "must be active, blocked or deleted"})
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var cur directory.UserState
+		var ext string
+		err := tx.QueryRowContext(ctx, `SELECT state, extension FROM users WHERE id = ?`, id).Scan(&cur, &ext)
+		if err != nil {
+			return err
+		}
+		if cur == directory.UserDeleted {
+			return directory.ErrNotFound
+		}
+		if cur == st {
+			return nil
+		}
+		if st != directory.UserActive {
+			if err := checkLastOwner(ctx, tx, id); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET state = ?, updated_at = ? WHERE id = ?`,
+			string(st), now().UnixMicro(), id); err != nil {
+			return err
+		}
+		if st == directory.UserDeleted {
+			if err := deleteUserNumber(ctx, tx, id, ext); err != nil {
+				return err
+			}
+		}
+		return logChange(ctx, tx, directory.ChangeUser, id, "", "")
+	})
+	if err != nil {
+		return fmt.Errorf("set user %d %s: %w", id, st, err)
+	}
+	return nil
+}
+
+// deleteUserNumber frees the extension of a deleted user and drops its
+// registrations.
+func deleteUserNumber(ctx context.Context, tx *sql.Tx, id int64, ext string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM extensions WHERE user_id = ?`, id); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM bindings WHERE extension = ?`, ext); err != nil {
+		return err
+	}
+	return logChange(ctx, tx, directory.ChangeBinding, 0, ext, "")
+}
+
+// SetPasswordHash replaces the web password hash of a user not deleted.
+func (s *Store) SetPasswordHash(ctx context.Context, id int64, hash string) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, updated_at = ?
+			WHERE id = ? AND state <> 'deleted'`, hash, now().UnixMicro(), id)
+		if err := oneRow(res, err); err != nil {
+			return err
+		}
+		return logChange(ctx, tx, directory.ChangeUser, id, "", "")
+	})
+	if err != nil {
+		return fmt.Errorf("set password of user %d: %w", id, err)
+	}
+	return nil
+}
+
+// SetSIPSecret replaces the extension password of a user not deleted.
+func (s *Store) SetSIPSecret(ctx context.Context, id int64, sec directory.SIPSecret) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET sip_realm = ?, sip_ha1_md5 = ?, sip_ha1_sha256 = ?,
+				updated_at = ?
+			WHERE id = ? AND state <> 'deleted'`, sec.Realm, sec.HA1MD5, sec.HA1SHA256, now().UnixMicro(), id)
+		if err := oneRow(res, err); err != nil {
+			return err
+		}
+		return logChange(ctx, tx, directory.ChangeUser, id, "", "")
+	})
+	if err != nil {
+		return fmt.Errorf("set sip secret of user %d: %w", id, err)
+	}
+	return nil
+}
+
+// oneRow turns "no row changed" into ErrNotFound.
+func oneRow(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return directory.ErrNotFound
+	}
+	return nil
+}
+
+// SetOverrides replaces the permission overrides of a user not deleted.
+func (s *Store) SetOverrides(ctx context.Context, id int64, perms map[string]string) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := liveUser(ctx, tx, id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM user_perms WHERE user_id = ?`, id); err != nil {
+			return err
+		}
+		if err := putOverrides(ctx, tx, id, perms); err != nil {
+			return err
+		}
+		return logChange(ctx, tx, directory.ChangeUser, id, "", "")
+	})
+	if err != nil {
+		return fmt.Errorf("set overrides of user %d: %w", id, err)
+	}
+	return nil
+}
+
+// putOverrides writes perms over the user's overrides, keeping the others.
+func putOverrides(ctx context.Context, tx *sql.Tx, id int64, perms map[string]string) error {
+	for perm, scope := range perms {
+		_, err := tx.ExecContext(ctx, `INSERT INTO user_perms (user_id, perm, scope) VALUES (?, ?, ?)
+			ON CONFLICT (user_id, perm) DO UPDATE SET scope = excluded.scope`, id, perm, scope)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Access gathers, from one snapshot, what authz needs to decide for a user.
+func (s *Store) Access(ctx context.Context, id int64) (*directory.Access, error) {
+	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("access of user %d: %w", id, s.fail(err))
+	}
+	defer tx.Rollback()
+	a, err := access(ctx, tx, id)
+	if err != nil {
+		return nil, fmt.Errorf("access of user %d: %w", id, s.fail(err))
+	}
+	return a, nil
+}
+
+func access(ctx context.Context, tx *sql.Tx, id int64) (*directory.Access, error) {
+	u, err := getUser(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	a := &directory.Access{User: *u}
+	if a.Roles, err = userRoles(ctx, tx, id); err != nil {
+		return nil, err
+	}
+	if a.Overrides, err = overrides(ctx, tx, id); err != nil {
+		return nil, err
+	}
+	if a.Department, err = department(ctx, tx, id); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// userRoles returns the roles a user holds, with their permissions.
+func userRoles(ctx context.Context, q querier, id int64) ([]directory.Role, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+roleCols+`, p.perm, p.scope
+		FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+		LEFT JOIN role_perms p ON p.role_id = r.id
+		WHERE ur.user_id = ? ORDER BY r.id`, id)
+	if err != nil {
+		return nil, err
+	}
+	return scanRolesWithPerms(rows)
+}
+
+func overrides(ctx context.Context, q querier, id int64) (map[string]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT perm, scope FROM user_perms WHERE user_id = ?`, id)
+	if err != nil {
+		return nil, err
+	}
+	return scanPerms(rows)
+}
+
+// department returns, sorted, the user and every user (deleted ones too,
+// for history) in a group the user is in or in one of its subgroups.
+func department(ctx context.Context, q querier, id int64) ([]int64, error) {
+	rows, err := q.QueryContext(ctx, `WITH RECURSIVE tree (id) AS (
+			SELECT group_id FROM group_members WHERE user_id = ?
+			UNION
+			SELECT g.id FROM groups g JOIN tree t ON g.parent_id = t.id
+		)
+		SELECT user_id FROM group_members WHERE group_id IN (SELECT id FROM tree)
+		UNION SELECT ?
+		ORDER BY 1`, id, id)
+	if err != nil {
+		return nil, err
+	}
+	return scanIDs(rows)
+}
+
+// HasOwner reports whether an owner that is not deleted exists.
+func (s *Store) HasOwner(ctx context.Context) (bool, error) {
+	var has bool
+	err := s.rdb.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users u
+		JOIN user_roles ur ON ur.user_id = u.id JOIN roles r ON r.id = ur.role_id
+		WHERE r.builtin = 'owner' AND u.state <> 'deleted')`).Scan(&has)
+	if err != nil {
+		return false, fmt.Errorf("has owner: %w", s.fail(err))
+	}
+	return has, nil
+}

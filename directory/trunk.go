@@ -1,0 +1,222 @@
+package directory
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// TrunkSetting is one SIP trunk to a carrier, as kept in the trunks setting
+// (a JSON array). The password is stored as given, because the PBX must
+// answer the carrier's digest challenges with it; whatever shows a setting
+// to a person passes it through RedactSetting first, and forms treat the
+// password as write-only (KeepTrunkPasswords).
+type TrunkSetting struct {
+	Name      string   `json:"name"`
+	Host      string   `json:"host"`
+	Port      int      `json:"port,omitempty"`      // default 5060
+	Transport string   `json:"transport,omitempty"` // UDP (default) or TCP
+	Username  string   `json:"username,omitempty"`
+	Password  Password `json:"password,omitempty"`
+	Register  bool     `json:"register,omitempty"`  // register to the carrier
+	CallerID  string   `json:"caller_id,omitempty"` // E.164, when the caller has none
+	// PasswordSet is only ever written by RedactSetting, in place of the
+	// password; it is ignored when a value is parsed.
+	PasswordSet bool `json:"password_set,omitempty"`
+}
+
+// ParseTrunks decodes and validates the trunks setting. An empty value is
+// no trunks.
+func ParseTrunks(value string) ([]TrunkSetting, error) {
+	ts, err := decodeTrunks(value)
+	if err != nil || ts == nil {
+		return nil, err
+	}
+	var errs fieldErrors
+	names := map[string]bool{}
+	for i := range ts {
+		t := &ts[i]
+		t.PasswordSet = false
+		f := fmt.Sprintf("%s[%d].", SettingTrunks, i)
+		t.Name = strings.TrimSpace(t.Name)
+		t.Host = strings.TrimSpace(t.Host)
+		t.Transport = strings.ToUpper(strings.TrimSpace(t.Transport))
+		switch {
+		case t.Name == "":
+			errs.add(invalid(f+"name", "is required"))
+		case len(t.Name) > 64 || strings.ContainsAny(t.Name, "\t\r\n"):
+			errs.add(invalid(f+"name", "must be a short name on one line"))
+		case names[t.Name]:
+			errs.add(invalid(f+"name", "is used by another trunk"))
+		}
+		names[t.Name] = true
+		switch {
+		case t.Host == "":
+			errs.add(invalid(f+"host", "is required"))
+		case len(t.Host) > 253 || strings.ContainsAny(t.Host, " \t\r\n;@<>\"/"):
+			errs.add(invalid(f+"host", "must be a host name or IP address"))
+		}
+		if t.Port < 0 || t.Port > 65535 {
+			errs.add(invalid(f+"port", "must be a port number up to 65535"))
+		}
+		if t.Transport != "" && t.Transport != "UDP" && t.Transport != "TCP" {
+			errs.add(invalid(f+"transport", "must be UDP or TCP"))
+		}
+		if strings.ContainsAny(t.Username, " \t\r\n\"@:;<>") {
+			errs.add(invalid(f+"username", "must not contain spaces or SIP separators"))
+		}
+		if strings.ContainsAny(string(t.Password), "\r\n") {
+			errs.add(invalid(f+"password", "must be on one line"))
+		}
+		if t.Register && (t.Username == "" || t.Password == "") {
+			errs.add(invalid(f+"register", "needs a username and a password"))
+		}
+		if t.CallerID != "" && !IsE164(t.CallerID) {
+			errs.add(invalid(f+"caller_id", "must be an E.164 number such as +48221234567"))
+		}
+	}
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	return ts, nil
+}
+
+// decodeTrunks decodes the trunks setting without validating it.
+func decodeTrunks(value string) ([]TrunkSetting, error) {
+	if strings.TrimSpace(value) == "" {
+		return nil, nil
+	}
+	var ts []TrunkSetting
+	d := json.NewDecoder(strings.NewReader(value))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&ts); err != nil {
+		return nil, invalid(SettingTrunks, "must be a JSON array of trunks: "+jsonProblem(err))
+	}
+	if d.More() {
+		return nil, invalid(SettingTrunks, "must be a single JSON array")
+	}
+	return ts, nil
+}
+
+// ParseDIDs decodes and validates the dids setting: a JSON object mapping
+// a number dialed from a trunk (E.164, or digits as the carrier sends
+// them) to the extension of a user or group. An empty value is no DIDs.
+func ParseDIDs(value string) (map[string]string, error) {
+	if strings.TrimSpace(value) == "" {
+		return nil, nil
+	}
+	var m map[string]string
+	if err := json.Unmarshal([]byte(value), &m); err != nil {
+		return nil, invalid(SettingDIDs, "must be a JSON object of number to extension: "+jsonProblem(err))
+	}
+	nums := make([]string, 0, len(m))
+	for n := range m {
+		nums = append(nums, n)
+	}
+	slices.Sort(nums)
+	var errs fieldErrors
+	for _, n := range nums {
+		f := SettingDIDs + "[" + n + "]"
+		if !isDIDNumber(n) {
+			errs.add(invalid(f, "must be a phone number: digits, optionally after a +"))
+			continue
+		}
+		if ValidateExtension(f, m[n]) != nil {
+			errs.add(invalid(f, "must map to the extension of a user or group"))
+		}
+	}
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func isDIDNumber(n string) bool {
+	d := strings.TrimPrefix(n, "+")
+	if d == "" || len(d) > 20 {
+		return false
+	}
+	for _, r := range d {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func jsonProblem(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return "syntax error at byte " + strconv.FormatInt(se.Offset, 10)
+	case errors.As(err, &te):
+		if te.Field != "" {
+			return te.Field + " has the wrong type"
+		}
+		return "wrong type"
+	}
+	// Unknown fields and truncated input: the message names no secret.
+	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// RedactSetting returns value as it may be shown to a person or an API
+// client: trunk passwords are replaced by password_set. Other keys come
+// back unchanged; an unparsable trunks value comes back empty.
+func RedactSetting(key, value string) string {
+	if key != SettingTrunks || strings.TrimSpace(value) == "" {
+		return value
+	}
+	ts, err := decodeTrunks(value)
+	if err != nil {
+		return ""
+	}
+	for i := range ts {
+		ts[i].PasswordSet = ts[i].Password != ""
+		ts[i].Password = ""
+	}
+	return MarshalTrunks(ts)
+}
+
+// MarshalTrunks encodes trunks for the trunks setting.
+func MarshalTrunks(ts []TrunkSetting) string {
+	if ts == nil {
+		ts = []TrunkSetting{}
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(ts) // plain strings, ints and bools cannot fail
+	return strings.TrimSpace(buf.String())
+}
+
+// KeepTrunkPasswords makes the password write-only for whoever edits the
+// trunks setting from its redacted form: a trunk given without a password
+// keeps the one stored for the trunk of the same name in old. It returns
+// value unchanged when either cannot be decoded (validation reports it).
+func KeepTrunkPasswords(value, old string) string {
+	ts, err := decodeTrunks(value)
+	if err != nil || len(ts) == 0 {
+		return value
+	}
+	prev, err := decodeTrunks(old)
+	if err != nil {
+		return value
+	}
+	for i := range ts {
+		ts[i].PasswordSet = false
+		if ts[i].Password != "" {
+			continue
+		}
+		for _, p := range prev {
+			if strings.TrimSpace(p.Name) == strings.TrimSpace(ts[i].Name) && p.Password != "" {
+				ts[i].Password = p.Password
+			}
+		}
+	}
+	return MarshalTrunks(ts)
+}
