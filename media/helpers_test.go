@@ -1,0 +1,140 @@
+package media
+
+import (
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+)
+
+var loopback = netip.MustParseAddr("127.0.0.1")
+
+// portsUsed hands each test its own ports from 30000 up: below the kernel's
+// ephemeral range and above the product's default RTP range (20000-30000).
+var portsUsed atomic.Int32
+
+// testPool returns a pool of the given number of pairs on ports no other
+// test of this package uses.
+func testPool(t testing.TB, pairs int) *PortPool {
+	t.Helper()
+	hi := 30000 + int(portsUsed.Add(int32(2*pairs)))
+	if hi > 32760 {
+		t.Fatalf("test port range exhausted")
+	}
+	p, err := NewPortPool(hi-2*pairs, hi-1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// endpoint is a fake phone: one UDP socket on loopback.
+type endpoint struct {
+	t    testing.TB
+	conn *net.UDPConn
+	buf  []byte
+}
+
+func newEndpoint(t testing.TB) *endpoint {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &endpoint{t: t, conn: c, buf: make([]byte, 2048)}
+}
+
+func (e *endpoint) addr() netip.AddrPort {
+	a := e.conn.LocalAddr().(*net.UDPAddr).AddrPort()
+	return netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
+}
+
+func (e *endpoint) send(to netip.AddrPort, b []byte) {
+	e.t.Helper()
+	if _, err := e.conn.WriteToUDPAddrPort(b, to); err != nil {
+		e.t.Fatalf("send to %s: %v", to, err)
+	}
+}
+
+// recv blocks until a datagram arrives; the test's -timeout is the only limit.
+func (e *endpoint) recv() ([]byte, netip.AddrPort) {
+	e.t.Helper()
+	n, from, err := e.conn.ReadFromUDPAddrPort(e.buf)
+	if err != nil {
+		e.t.Fatalf("recv on %s: %v", e.addr(), err)
+	}
+	return append([]byte(nil), e.buf[:n]...), netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+}
+
+func rtpPacket(pt uint8, seq uint16, ts, ssrc uint32, marker bool, payload []byte) []byte {
+	b, err := (&rtp.Packet{
+		Header:  rtp.Header{Version: 2, PayloadType: pt, SequenceNumber: seq, Timestamp: ts, SSRC: ssrc, Marker: marker},
+		Payload: payload,
+	}).Marshal()
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// rtcpRR is a minimal RTCP receiver report without report blocks.
+func rtcpRR(ssrc uint32) []byte {
+	return []byte{0x80, 201, 0, 1, byte(ssrc >> 24), byte(ssrc >> 16), byte(ssrc >> 8), byte(ssrc)}
+}
+
+func rtcpPort(a netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(a.Addr(), a.Port()+1)
+}
+
+// fakeClock drives a relay's timers from the test: Now returns what set
+// stored, and ticks come only when the test sends them.
+type fakeClock struct {
+	mu    sync.Mutex
+	now   time.Time
+	ticks chan time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC), ticks: make(chan time.Time)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) NewTicker(time.Duration) (<-chan time.Time, func()) { return c.ticks, func() {} }
+
+func (c *fakeClock) advance(d time.Duration) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	return c.now
+}
+
+// newRelay builds a relay on loopback from a fresh pool and starts Run; the
+// returned channel yields Run's result. The relay is closed when the test
+// ends.
+func newRelay(t testing.TB, cfg RelayConfig) (*Relay, <-chan error) {
+	t.Helper()
+	if cfg.Pool == nil {
+		cfg.Pool = testPool(t, 2)
+	}
+	if !cfg.IP.IsValid() {
+		cfg.IP = loopback
+	}
+	r, err := NewRelay(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- r.Run(t.Context()) }()
+	t.Cleanup(func() { r.Close() })
+	return r, done
+}

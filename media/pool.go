@@ -1,0 +1,152 @@
+package media
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"syscall"
+)
+
+// ErrNoPorts is returned when every port pair of a pool is handed out or
+// busy.
+var ErrNoPorts = errors.New("no free rtp port pair")
+
+// PortPool hands out pairs of UDP ports from a fixed range: an even port for
+// RTP and the next one for RTCP (RFC 3550 §11). Ports taken by another
+// process are skipped; released pairs go to the back of the queue, so a port
+// is not reused at once and late packets of an ended call do not reach the
+// next one. A PortPool is safe for concurrent use.
+type PortPool struct {
+	lo, hi int
+
+	mu    sync.Mutex
+	queue []int // free RTP ports, a ring: head is the next to try
+	head  int
+	n     int // free ports in queue
+}
+
+// NewPortPool returns a pool of the RTP/RTCP pairs that fit in lo..hi
+// (inclusive). The first RTP port is lo, or lo+1 when lo is odd.
+func NewPortPool(lo, hi int) (*PortPool, error) {
+	if lo < 1 || hi > 65535 || lo > hi {
+		return nil, fmt.Errorf("rtp ports %d-%d: want 1 <= low <= high <= 65535", lo, hi)
+	}
+	first := lo + lo%2
+	if first+1 > hi {
+		return nil, fmt.Errorf("rtp ports %d-%d: no room for an even rtp port and its rtcp port", lo, hi)
+	}
+	p := &PortPool{lo: lo, hi: hi}
+	for port := first; port+1 <= hi; port += 2 {
+		p.queue = append(p.queue, port)
+	}
+	p.n = len(p.queue)
+	return p, nil
+}
+
+// Size returns the number of pairs in the pool.
+func (p *PortPool) Size() int { return len(p.queue) }
+
+// Free returns the number of pairs not handed out (some may be busy in
+// another process).
+func (p *PortPool) Free() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.n
+}
+
+func (p *PortPool) take() (int, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.n == 0 {
+		return 0, false
+	}
+	port := p.queue[p.head]
+	p.head = (p.head + 1) % len(p.queue)
+	p.n--
+	return port, true
+}
+
+func (p *PortPool) put(port int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.queue[(p.head+p.n)%len(p.queue)] = port
+	p.n++
+}
+
+// Listen binds the next free pair on ip and hands it out. Pairs whose ports
+// are in use elsewhere are skipped (and stay in the pool); when none can be
+// bound it returns ErrNoPorts. Other bind errors, such as an address that is
+// not local, are returned at once.
+func (p *PortPool) Listen(ip netip.Addr) (*PortPair, error) {
+	if !ip.IsValid() {
+		return nil, errors.New("listen rtp: no ip address")
+	}
+	p.mu.Lock()
+	tries := p.n
+	p.mu.Unlock()
+	for range tries {
+		port, ok := p.take()
+		if !ok {
+			break
+		}
+		pp, err := listenPair(ip, port)
+		if err == nil {
+			pp.pool = p
+			return pp, nil
+		}
+		p.put(port)
+		if !errors.Is(err, syscall.EADDRINUSE) {
+			return nil, err
+		}
+	}
+	return nil, ErrNoPorts
+}
+
+func listenPair(ip netip.Addr, port int) (*PortPair, error) {
+	ip = ip.Unmap()
+	rtp, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port))))
+	if err != nil {
+		return nil, fmt.Errorf("listen rtp %s port %d: %w", ip, port, err)
+	}
+	rtcp, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port+1))))
+	if err != nil {
+		rtp.Close()
+		return nil, fmt.Errorf("listen rtcp %s port %d: %w", ip, port+1, err)
+	}
+	return &PortPair{RTP: rtp, RTCP: rtcp, port: port}, nil
+}
+
+// PortPair is a bound RTP socket and its RTCP socket on the next port,
+// handed out by a PortPool. Release gives it back.
+type PortPair struct {
+	RTP, RTCP *net.UDPConn
+
+	pool      *PortPool
+	port      int
+	closeOnce sync.Once
+	putOnce   sync.Once
+}
+
+// Port returns the RTP port; the RTCP port is Port()+1.
+func (pp *PortPair) Port() int { return pp.port }
+
+// close closes both sockets, which ends any read on them.
+func (pp *PortPair) close() {
+	pp.closeOnce.Do(func() {
+		pp.RTP.Close()
+		pp.RTCP.Close()
+	})
+}
+
+// Release closes both sockets and returns the pair to its pool. Calling it
+// again does nothing.
+func (pp *PortPair) Release() {
+	pp.close()
+	pp.putOnce.Do(func() {
+		if pp.pool != nil {
+			pp.pool.put(pp.port)
+		}
+	})
+}

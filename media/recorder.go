@@ -1,0 +1,364 @@
+package media
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+)
+
+// Recorder timing, in samples at 8 kHz.
+const (
+	// ringSize is the per-channel window of samples not yet written; a power
+	// of two. Two rings of int16 take 32 KiB.
+	ringSize = 1 << 13
+	ringMask = ringSize - 1
+	// jitterDelay is how far behind the newest arrival the file is written:
+	// a packet up to this late still reaches its place.
+	jitterDelay = sampleRate / 5 // 200 ms
+	// aheadLimit and lateLimit bound how far an in-order packet's timestamp
+	// may put it from its arrival before it counts as a timestamp jump and
+	// the channel is re-anchored on arrival time.
+	aheadLimit = 2 * jitterDelay
+	lateLimit  = jitterDelay
+	// maxPayload caps the samples taken from one packet (G.711 at 20 ms is
+	// 160); more than this is not a phone's packet.
+	maxPayload = ringSize / 4
+	// headerEvery is how often the header's sizes are brought up to date
+	// while recording, in frames: a file cut by a crash plays up to then.
+	headerEvery = 2 * sampleRate
+	// outBufSize is the write buffer: 256 ms of stereo frames.
+	outBufSize = 8 << 10
+)
+
+// RecorderConfig configures a Recorder.
+type RecorderConfig struct {
+	// Codecs maps RTP payload types to G.711 laws; nil means the static
+	// types, 0 (PCMU) and 8 (PCMA). Packets of any other type (RFC 4733
+	// telephone-events, comfort noise) are not audio: their time stays
+	// silent.
+	Codecs map[uint8]Codec
+	Logger *slog.Logger // nil discards
+}
+
+// RecorderStats describes a recording so far.
+type RecorderStats struct {
+	Packets     uint64        // audio packets placed
+	Late        uint64        // audio packets that arrived after their place was written
+	Skipped     uint64        // packets that are not audio, and stragglers of a replaced SSRC
+	Jumps       uint64        // timestamp jumps bridged by arrival time
+	SSRCChanges uint64        // new SSRCs after the first, both channels
+	Duration    time.Duration // audio in the file
+}
+
+// Recorder writes a call's G.711 audio to a stereo WAV file (16-bit PCM,
+// 8 kHz): leg A on the left channel, leg B on the right. It is a Tap: attach
+// it to a Relay with SetTap.
+//
+// Samples go where their RTP timestamps put them, so reordered packets land
+// in their place and lost packets, silence suppression and holds become
+// silence. Arrival time anchors each SSRC on a timeline shared by both
+// channels and bridges timestamp jumps. The file is written as the call
+// goes, about 200 ms behind it, with bounded memory (about 41 KiB), and its
+// header is brought up to date every 2 s of audio, so a file cut short by a
+// crash plays up to then (and RepairWAV fixes the rest). Close finishes it.
+type Recorder struct {
+	log    *slog.Logger
+	codecs map[uint8]Codec
+
+	mu      sync.Mutex
+	f       wavFile
+	closed  bool
+	err     error // the first write error; the recording stops there
+	full    bool  // the file reached the WAV size limit
+	dataLen int64 // bytes of samples in the file
+	out     []byte
+	hdr     [wavHeadSize]byte // kept here so that writing it does not allocate
+
+	// The timeline, in samples: position 0 is the arrival of the first
+	// packet. The file starts at the earliest sample placed before the
+	// first write, which may be up to jitterDelay before 0, since the first
+	// packet to arrive need not be the first one sent.
+	started   bool
+	t0        time.Time
+	now       int64 // newest arrival
+	written   int64 // the next frame to write (the write cursor)
+	header    int64 // written at the last header update
+	originSet bool
+	minPos    int64 // earliest sample placed, until the origin is set
+
+	ch    [2]recChannel
+	stats RecorderStats
+}
+
+// wavFile is what a Recorder writes to; *os.File is one.
+type wavFile interface {
+	io.Writer
+	io.WriterAt
+	Sync() error
+	Close() error
+}
+
+// recChannel is one leg's pending samples and where its stream sits on the
+// recording's timeline.
+type recChannel struct {
+	ring *[ringSize]int16 // samples at positions written..written+ringSize
+	end  int64            // one past the last sample placed
+
+	anchored bool
+	ssrc     uint32
+	oldSSRC  uint32 // the SSRC this one replaced
+	hasOld   bool
+	off      int64  // position = extended timestamp + off
+	lastTS   uint32 // timestamp of the newest in-order packet
+	ext      int64  // its extended timestamp
+	maxSeq   uint16
+}
+
+// NewRecorder creates the WAV file at path (it must not exist) and returns
+// a Recorder writing to it. The caller must Close it.
+func NewRecorder(path string, cfg RecorderConfig) (*Recorder, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("new recorder: %w", err)
+	}
+	r, err := newRecorder(f, cfg)
+	if err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, fmt.Errorf("new recorder %s: %w", path, err)
+	}
+	return r, nil
+}
+
+func newRecorder(f wavFile, cfg RecorderConfig) (*Recorder, error) {
+	h := wavHeader(0)
+	if _, err := f.Write(h[:]); err != nil {
+		return nil, err
+	}
+	r := &Recorder{
+		log:    cfg.Logger,
+		codecs: cfg.Codecs,
+		f:      f,
+		out:    make([]byte, 0, outBufSize),
+
+		written: -jitterDelay,
+		minPos:  1<<63 - 1,
+	}
+	// One 32 KiB allocation for both rings: exactly a size class, where a
+	// Recorder holding them inline would be rounded up to 40 KiB.
+	rings := new([2][ringSize]int16)
+	r.ch[0].ring, r.ch[1].ring = &rings[0], &rings[1]
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	return r, nil
+}
+
+func (r *Recorder) codec(pt uint8) (*[256]int16, bool) {
+	c := Codec(pt)
+	if r.codecs != nil {
+		var ok bool
+		if c, ok = r.codecs[pt]; !ok {
+			return nil, false
+		}
+	}
+	switch c {
+	case PCMU:
+		return ulawDecode, true
+	case PCMA:
+		return alawDecode, true
+	}
+	return nil, false
+}
+
+// RTP takes one packet of leg l (LegA left, LegB right). It implements Tap;
+// packets after Close are ignored.
+func (r *Recorder) RTP(l Leg, p *Packet) {
+	if l > LegB {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed || r.err != nil || r.full {
+		return
+	}
+	if !r.started {
+		r.started, r.t0 = true, p.Arrival
+	}
+	apos := max(int64(p.Arrival.Sub(r.t0)/(time.Second/sampleRate)), 0)
+	r.now = max(r.now, apos)
+	if dec, ok := r.codec(p.PayloadType); ok {
+		r.place(&r.ch[l], dec, p, apos)
+	} else {
+		r.stats.Skipped++
+	}
+	r.flushTo(r.now - jitterDelay)
+}
+
+// place decodes p's payload into c's ring at the position its timestamp
+// gives.
+func (r *Recorder) place(c *recChannel, dec *[256]int16, p *Packet, apos int64) {
+	pos, ok := r.position(c, p, apos)
+	if !ok {
+		r.stats.Skipped++
+		return
+	}
+	payload := p.Payload[:min(len(p.Payload), maxPayload)]
+	if pos < r.written {
+		skip := r.written - pos
+		if skip >= int64(len(payload)) {
+			r.stats.Late++
+			return
+		}
+		payload, pos = payload[skip:], r.written
+	}
+	if over := pos + int64(len(payload)) - (r.written + ringSize); over > 0 {
+		r.flushTo(r.written + over) // never reached with sane timing; keeps memory bounded
+	}
+	for i, b := range payload {
+		c.ring[(pos+int64(i))&ringMask] = dec[b]
+	}
+	c.end = max(c.end, pos+int64(len(payload)))
+	if !r.originSet {
+		r.minPos = min(r.minPos, pos)
+	}
+	r.stats.Packets++
+}
+
+// position returns where p's first sample goes on the timeline, updating
+// the channel's anchoring. It reports false for a packet to drop.
+func (r *Recorder) position(c *recChannel, p *Packet, apos int64) (int64, bool) {
+	switch {
+	case c.anchored && p.SSRC == c.ssrc:
+		ext := c.ext + int64(int32(p.Timestamp-c.lastTS))
+		pos := ext + c.off
+		dev := pos - apos
+		if int16(p.SequenceNumber-c.maxSeq) <= 0 {
+			// Reordered or duplicate: place it by its timestamp, unless the
+			// timestamp makes no sense, since only in-order packets re-anchor.
+			return pos, dev <= aheadLimit && dev >= -ringSize
+		}
+		c.maxSeq, c.lastTS, c.ext = p.SequenceNumber, p.Timestamp, ext
+		if dev > aheadLimit || dev < -lateLimit {
+			// A jump (hold, a restarted clock) or drift beyond the jitter
+			// window: trust arrival time from here on.
+			c.off = apos - ext
+			r.stats.Jumps++
+			return apos, true
+		}
+		return pos, true
+	case c.anchored && c.hasOld && p.SSRC == c.oldSSRC:
+		return 0, false
+	}
+	if c.anchored {
+		c.oldSSRC, c.hasOld = c.ssrc, true
+		r.stats.SSRCChanges++
+	}
+	c.anchored, c.ssrc = true, p.SSRC
+	c.lastTS, c.ext, c.off, c.maxSeq = p.Timestamp, 0, apos, p.SequenceNumber
+	return apos, true
+}
+
+// flushTo writes the frames before position target. Frames past the last
+// placed sample of both channels are silence and skip the rings.
+func (r *Recorder) flushTo(target int64) {
+	if !r.originSet {
+		if target <= r.minPos {
+			return // nothing placed before target: nothing to write yet
+		}
+		r.originSet = true
+		r.written = max(r.written, r.minPos)
+		r.header = r.written
+	}
+	for r.written < target && r.err == nil && !r.full {
+		if dataEnd := max(r.ch[0].end, r.ch[1].end); r.written < dataEnd {
+			stop := min(target, dataEnd, r.written+int64(cap(r.out)-len(r.out))/frameBytes)
+			left, right := r.ch[0].ring, r.ch[1].ring
+			for ; r.written < stop; r.written++ {
+				i := r.written & ringMask
+				a, b := left[i], right[i]
+				left[i], right[i] = 0, 0
+				r.out = append(r.out, byte(a), byte(a>>8), byte(b), byte(b>>8))
+			}
+		} else {
+			n := min(target-r.written, int64(cap(r.out)-len(r.out))/frameBytes)
+			r.out = append(r.out, make([]byte, n*frameBytes)...)
+			r.written += n
+		}
+		if len(r.out) == cap(r.out) {
+			r.writeOut()
+		}
+	}
+	if r.written-r.header >= headerEvery {
+		r.writeOut()
+		r.writeHeader()
+	}
+}
+
+func (r *Recorder) writeOut() {
+	if len(r.out) == 0 || r.err != nil {
+		return
+	}
+	buf := r.out
+	if room := maxWAVData - r.dataLen; int64(len(buf)) > room {
+		buf = buf[:room]
+		r.full = true
+		r.log.Warn("recording reached the wav size limit")
+	}
+	n, err := r.f.Write(buf)
+	r.dataLen += int64(n)
+	r.out = r.out[:0]
+	if err != nil {
+		r.err = fmt.Errorf("write recording: %w", err)
+		r.log.Error("recording stopped", "err", err)
+	}
+}
+
+func (r *Recorder) writeHeader() {
+	r.header = r.written
+	if r.err != nil {
+		return
+	}
+	r.hdr = wavHeader(uint32(r.dataLen))
+	if _, err := r.f.WriteAt(r.hdr[:], 0); err != nil {
+		r.err = fmt.Errorf("write recording header: %w", err)
+		r.log.Error("recording stopped", "err", err)
+	}
+}
+
+// Stats returns the recording's counters so far.
+func (r *Recorder) Stats() RecorderStats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.stats
+	s.Duration = time.Duration(r.dataLen/frameBytes) * (time.Second / sampleRate)
+	return s
+}
+
+// Close writes what is pending up to the last sample received, finishes the
+// header, syncs and closes the file. It returns the first error the
+// recording met; calling it again returns that error too.
+func (r *Recorder) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return r.err
+	}
+	r.closed = true
+	r.flushTo(max(r.ch[0].end, r.ch[1].end))
+	r.writeOut()
+	r.writeHeader()
+	err := r.err
+	if err == nil {
+		err = r.f.Sync()
+	}
+	err = errors.Join(err, r.f.Close())
+	if err != nil && r.err == nil {
+		r.err = fmt.Errorf("close recording: %w", err)
+	}
+	return r.err
+}

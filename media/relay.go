@@ -1,0 +1,610 @@
+package media
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtp"
+)
+
+// Leg names one side of a relayed call.
+type Leg uint8
+
+// The two legs of a relay. In a recording, LegA is the left channel and LegB
+// the right one.
+const (
+	LegA Leg = 0 // the caller's side
+	LegB Leg = 1 // the callee's side
+)
+
+// String returns "a" or "b".
+func (l Leg) String() string {
+	switch l {
+	case LegA:
+		return "a"
+	case LegB:
+		return "b"
+	}
+	return fmt.Sprintf("Leg(%d)", uint8(l))
+}
+
+var (
+	// ErrTimeout is what a *TimeoutError unwraps to.
+	ErrTimeout = errors.New("media timeout")
+	// ErrClosed is returned by Run on a relay that was closed or has run.
+	ErrClosed = errors.New("relay closed")
+)
+
+// TimeoutError is returned by Relay.Run when no RTP arrived for the
+// configured timeout. It unwraps to ErrTimeout.
+type TimeoutError struct {
+	Silence time.Duration // how long the relay saw no RTP from any watched leg
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("media timeout: no rtp for %s", e.Silence.Round(time.Millisecond))
+}
+
+func (e *TimeoutError) Unwrap() error { return ErrTimeout }
+
+// RelayConfig configures a Relay.
+type RelayConfig struct {
+	Pool *PortPool  // where both legs' ports come from
+	IP   netip.Addr // local address both legs bind to
+
+	// Timeout ends Run with a *TimeoutError when, after Arm, no leg that is
+	// not on hold has sent RTP for this long: while one side still sends, the
+	// call is alive. It fires up to a quarter of Timeout (at most 1 s) late.
+	// Zero disables it.
+	Timeout time.Duration
+
+	// Relatch lets a latched leg move to a new source, but only when that
+	// source sends a different SSRC and the latched source has been silent
+	// for at least this long (a phone that changed network, say). Zero
+	// keeps a leg on its latched source until the next SetRemote.
+	Relatch time.Duration
+
+	Logger *slog.Logger // nil discards
+
+	clock clock // nil: the real one
+}
+
+// Relay anchors the media of one call. Each leg has its own RTP/RTCP port
+// pair: the relay sends what leg A's endpoint sends to leg B's endpoint, out
+// of leg B's ports, and the other way round.
+//
+// Symmetric RTP: a leg's endpoint is first the address from its SDP
+// (SetRemote). The first valid RTP packet after NewRelay or after a
+// SetRemote that changed the address latches the leg onto that packet's
+// source, which then sticks: datagrams from elsewhere are rejected, so a
+// third party cannot take over the stream (see RelayConfig.Relatch for the
+// one exception). RTCP latches the same way on the odd port, onto the first
+// RTCP packet from the host RTP latched to (before that, the SDP's host).
+// RTP, telephone-events (RFC 4733) included, and RTCP are relayed byte for
+// byte; RTCP multiplexed on the RTP port (RFC 5761) is relayed on the RTP
+// ports.
+//
+// All methods are safe for concurrent use. Run does the relaying; Close
+// stops it and gives the ports back.
+type Relay struct {
+	cfg  RelayConfig
+	log  *slog.Logger
+	clk  clock
+	legs [2]leg
+
+	tap   atomic.Pointer[tapBox]
+	armed atomic.Bool
+
+	stop     chan struct{} // closed by Close
+	stopOnce sync.Once
+	done     chan struct{} // closed once the ports are released
+
+	mu    sync.Mutex
+	state relayState
+}
+
+type relayState uint8
+
+const (
+	stateIdle relayState = iota
+	stateRunning
+	stateDone
+)
+
+type tapBox struct{ t Tap }
+
+// NewRelay binds a port pair for each leg from cfg.Pool on cfg.IP. The
+// caller must Close the relay, whether or not it ran.
+func NewRelay(cfg RelayConfig) (*Relay, error) {
+	if cfg.Pool == nil {
+		return nil, errors.New("new relay: no port pool")
+	}
+	if cfg.Timeout < 0 || cfg.Relatch < 0 {
+		return nil, errors.New("new relay: negative timeout or relatch")
+	}
+	a, err := cfg.Pool.Listen(cfg.IP)
+	if err != nil {
+		return nil, fmt.Errorf("new relay: leg a: %w", err)
+	}
+	b, err := cfg.Pool.Listen(cfg.IP)
+	if err != nil {
+		a.Release()
+		return nil, fmt.Errorf("new relay: leg b: %w", err)
+	}
+	r := &Relay{
+		cfg:  cfg,
+		log:  cfg.Logger,
+		clk:  cfg.clock,
+		stop: make(chan struct{}),
+		done: make(chan struct{}),
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	if r.clk == nil {
+		r.clk = realClock{}
+	}
+	for i, pp := range []*PortPair{a, b} {
+		l := &r.legs[i]
+		l.id = Leg(i)
+		l.ports = pp
+		l.local = netip.AddrPortFrom(cfg.IP.Unmap(), uint16(pp.Port()))
+	}
+	return r, nil
+}
+
+func (r *Relay) leg(l Leg) *leg {
+	if l > LegB {
+		return nil
+	}
+	return &r.legs[l]
+}
+
+// Local returns the relay's RTP address for leg l: the SDP sent to that
+// leg's endpoint names its port (and, unless RelayConfig.IP is unspecified
+// or not the advertised address, its IP). The RTCP port is one above.
+func (r *Relay) Local(l Leg) netip.AddrPort {
+	if lg := r.leg(l); lg != nil {
+		return lg.local
+	}
+	return netip.AddrPort{}
+}
+
+// SetRemote sets leg l's endpoint from its SDP: the RTP address and the RTCP
+// address (the zero value means RTP port + 1). An unspecified address such
+// as 0.0.0.0 (RFC 3264 §8.4 hold) or port 0 means "send nothing until it
+// sends". When the addresses change, the leg unlatches and latches again
+// onto the next RTP source; the same addresses again (a session refresh)
+// change nothing.
+func (r *Relay) SetRemote(l Leg, rtpAddr, rtcpAddr netip.AddrPort) {
+	lg := r.leg(l)
+	if lg == nil {
+		return
+	}
+	rtpAddr, rtcpAddr = usable(rtpAddr), usable(rtcpAddr)
+	if !rtcpAddr.IsValid() && rtpAddr.IsValid() && rtpAddr.Port() < 65535 {
+		rtcpAddr = netip.AddrPortFrom(rtpAddr.Addr(), rtpAddr.Port()+1)
+	}
+	lg.mu.Lock()
+	defer lg.mu.Unlock()
+	if rtpAddr == lg.sdpRTP && rtcpAddr == lg.sdpRTCP {
+		return
+	}
+	lg.sdpRTP, lg.sdpRTCP = rtpAddr, rtcpAddr
+	lg.rtpSrc.latched = false
+	lg.rtcpSrc.latched = false
+	lg.publish()
+}
+
+func usable(a netip.AddrPort) netip.AddrPort {
+	a = netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
+	if !a.IsValid() || a.Port() == 0 || a.Addr().IsUnspecified() {
+		return netip.AddrPort{}
+	}
+	return a
+}
+
+// SetHold marks whether silence from leg l is expected (the leg is on hold,
+// or its direction is sendonly from our side or inactive), so that it does
+// not count toward the media timeout.
+func (r *Relay) SetHold(l Leg, hold bool) {
+	if lg := r.leg(l); lg != nil {
+		lg.hold.Store(hold)
+	}
+}
+
+// Arm starts the media timeout (RelayConfig.Timeout). The B2BUA calls it
+// when the call is answered: before that, ringing without early media is
+// silent and must not end the call. Silence is counted from Arm.
+func (r *Relay) Arm() { r.armed.Store(true) }
+
+// SetTap attaches t to receive every accepted RTP packet of both legs; nil
+// detaches. A call already under way may still reach the previous tap just
+// after SetTap returns.
+func (r *Relay) SetTap(t Tap) {
+	if t == nil {
+		r.tap.Store(nil)
+		return
+	}
+	r.tap.Store(&tapBox{t})
+}
+
+// Stats returns leg l's counters so far; they stay readable after Close.
+func (r *Relay) Stats(l Leg) LegStats {
+	lg := r.leg(l)
+	if lg == nil {
+		return LegStats{}
+	}
+	lg.mu.Lock()
+	defer lg.mu.Unlock()
+	s := lg.st
+	s.Expected, s.Lost = lg.seq.counts()
+	s.Dropped = lg.dropped.Load()
+	if lg.rtpSrc.latched {
+		s.Source, s.SSRC = lg.rtpSrc.addr, lg.rtpSrc.ssrc
+	}
+	return s
+}
+
+// Done is closed when the relay has stopped and released its ports.
+func (r *Relay) Done() <-chan struct{} { return r.done }
+
+// Run relays packets until ctx ends, Close is called, or the media timeout
+// fires; it then closes the sockets, waits for every goroutine it started
+// and returns the ports to the pool before it returns. It returns nil when
+// stopped, a *TimeoutError on a media timeout, and ErrClosed when the relay
+// was closed or has run before.
+func (r *Relay) Run(ctx context.Context) error {
+	r.mu.Lock()
+	if r.state != stateIdle {
+		r.mu.Unlock()
+		return ErrClosed
+	}
+	r.state = stateRunning
+	r.mu.Unlock()
+
+	a, b := &r.legs[LegA], &r.legs[LegB]
+	var wg sync.WaitGroup
+	wg.Go(func() { r.readRTP(a, b) })
+	wg.Go(func() { r.readRTP(b, a) })
+	wg.Go(func() { r.readRTCP(a, b) })
+	wg.Go(func() { r.readRTCP(b, a) })
+	stopWatch := make(chan struct{})
+	fired := make(chan error, 1)
+	if r.cfg.Timeout > 0 {
+		wg.Go(func() { r.watch(stopWatch, fired) })
+	}
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case <-r.stop:
+	case err = <-fired:
+		r.log.Debug("media timeout", "err", err, "rtp_a", a.ports.Port(), "rtp_b", b.ports.Port())
+	}
+	close(stopWatch)
+	a.ports.close() // ends the blocked reads
+	b.ports.close()
+	wg.Wait()
+	r.release()
+	return err
+}
+
+// Close stops Run, waits for it to return and releases the ports; on a relay
+// that never ran it just releases them. It is safe to call more than once.
+func (r *Relay) Close() error {
+	r.stopOnce.Do(func() { close(r.stop) })
+	r.mu.Lock()
+	idle := r.state == stateIdle
+	if idle {
+		r.state = stateDone
+	}
+	r.mu.Unlock()
+	if idle {
+		r.release()
+	}
+	<-r.done
+	return nil
+}
+
+func (r *Relay) release() {
+	r.legs[LegA].ports.Release()
+	r.legs[LegB].ports.Release()
+	r.mu.Lock()
+	r.state = stateDone
+	r.mu.Unlock()
+	close(r.done)
+}
+
+// readRTP reads in's RTP socket and relays to out's endpoint through out's
+// RTP socket. It returns when the socket is closed.
+func (r *Relay) readRTP(in, out *leg) {
+	buf := make([]byte, maxPacket)
+	var p rtp.Packet // reused: Unmarshal keeps its slices
+	var tp Packet
+	relatch := r.cfg.Relatch
+	for {
+		n, src, err := in.ports.RTP.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			r.log.Debug("rtp read", "leg", in.id, "err", err)
+			continue
+		}
+		src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+		data := buf[:n]
+		kind := parseRTP(data, &p)
+		var now time.Time
+		if relatch > 0 && kind == kindRTP {
+			now = r.clk.Now()
+		}
+
+		in.mu.Lock()
+		ok, latched := false, false
+		switch kind {
+		case kindRTP:
+			ok, latched = in.admitRTP(src, p.SSRC, relatch, now)
+			if ok {
+				in.st.Packets++
+				in.st.Bytes += uint64(n)
+				in.seq.update(p.SSRC, p.SequenceNumber)
+			}
+		case kindRTCP: // muxed: only from the latched RTP source
+			ok = in.rtpSrc.latched && src == in.rtpSrc.addr
+			if ok {
+				in.st.RTCPPackets++
+				in.st.RTCPBytes += uint64(n)
+			}
+		default:
+			in.st.Invalid++
+		}
+		if !ok && kind != kindInvalid {
+			in.st.Rejected++
+		}
+		in.mu.Unlock()
+		if latched {
+			r.log.Debug("rtp latched", "leg", in.id, "src", src, "ssrc", p.SSRC)
+		}
+		if !ok {
+			continue
+		}
+
+		in.forward(out.ports.RTP, out.rtpDst.Load(), data)
+
+		if kind != kindRTP {
+			continue
+		}
+		if tb := r.tap.Load(); tb != nil {
+			if now.IsZero() {
+				now = r.clk.Now()
+			}
+			tp = Packet{
+				PayloadType:    p.PayloadType,
+				Marker:         p.Marker,
+				SequenceNumber: p.SequenceNumber,
+				Timestamp:      p.Timestamp,
+				SSRC:           p.SSRC,
+				Payload:        p.Payload,
+				Arrival:        now,
+			}
+			tb.t.RTP(in.id, &tp)
+		}
+	}
+}
+
+// readRTCP reads in's RTCP socket and relays to out's endpoint through out's
+// RTCP socket. It returns when the socket is closed.
+func (r *Relay) readRTCP(in, out *leg) {
+	buf := make([]byte, maxPacket)
+	for {
+		n, src, err := in.ports.RTCP.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			r.log.Debug("rtcp read", "leg", in.id, "err", err)
+			continue
+		}
+		src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+		data := buf[:n]
+		in.mu.Lock()
+		ok := false
+		if !isRTCP(data) {
+			in.st.Invalid++
+		} else if ok = in.admitRTCP(src); ok {
+			in.st.RTCPPackets++
+			in.st.RTCPBytes += uint64(n)
+		} else {
+			in.st.Rejected++
+		}
+		in.mu.Unlock()
+		if ok {
+			in.forward(out.ports.RTCP, out.rtcpDst.Load(), data)
+		}
+	}
+}
+
+// watch fires the media timeout. Instead of stamping every packet with the
+// time, it samples the legs' packet counts on each tick: a count that moved
+// means RTP arrived since the last tick.
+func (r *Relay) watch(stop <-chan struct{}, fired chan<- error) {
+	ticks, stopTicks := r.clk.NewTicker(tickFor(r.cfg.Timeout))
+	defer stopTicks()
+	var (
+		seen     [2]time.Time // last tick at which the leg was active, held or unarmed
+		count    [2]uint64
+		wasArmed bool
+	)
+	for {
+		var now time.Time
+		select {
+		case <-stop:
+			return
+		case now = <-ticks:
+		}
+		armed := r.armed.Load()
+		arming := armed && !wasArmed // silence counts from the first tick after Arm
+		wasArmed = armed
+		watched := false
+		silence := time.Duration(1<<63 - 1)
+		for i := range r.legs {
+			l := &r.legs[i]
+			n := l.packets()
+			held := l.hold.Load()
+			if !armed || arming || held || n != count[i] || seen[i].IsZero() {
+				seen[i], count[i] = now, n
+			}
+			if held {
+				continue
+			}
+			watched = true
+			silence = min(silence, now.Sub(seen[i]))
+		}
+		if armed && watched && silence >= r.cfg.Timeout {
+			fired <- &TimeoutError{Silence: silence}
+			return
+		}
+	}
+}
+
+// tickFor returns how often the watchdog samples: a quarter of the timeout,
+// between 10 ms and 1 s, so it fires at most a quarter late.
+func tickFor(timeout time.Duration) time.Duration {
+	return min(max(timeout/4, 10*time.Millisecond), time.Second)
+}
+
+// leg is one side of a relay: its sockets, what is known of its endpoint and
+// its counters.
+type leg struct {
+	id      Leg
+	ports   *PortPair
+	local   netip.AddrPort
+	hold    atomic.Bool
+	dropped atomic.Uint64
+
+	// Where packets for this leg's endpoint go; nil while unknown. Read by
+	// the other leg's readers for every packet, written under mu.
+	rtpDst, rtcpDst atomic.Pointer[netip.AddrPort]
+
+	mu              sync.Mutex
+	sdpRTP, sdpRTCP netip.AddrPort // from SetRemote; zero when unknown
+	rtpSrc, rtcpSrc source
+	seq             seqTracker
+	st              LegStats // packet counters; the rest is filled by Stats
+}
+
+// source is the address a leg latched onto.
+type source struct {
+	latched bool
+	addr    netip.AddrPort
+	ssrc    uint32
+	last    time.Time // last RTP packet; kept only when re-latching is on
+}
+
+// admitRTP decides whether an RTP packet from src belongs to the leg,
+// latching the leg when it is open. It reports whether the packet is
+// accepted and whether it latched the leg. l.mu must be held.
+func (l *leg) admitRTP(src netip.AddrPort, ssrc uint32, relatch time.Duration, now time.Time) (ok, latched bool) {
+	s := &l.rtpSrc
+	switch {
+	case s.latched && src == s.addr:
+		s.ssrc, s.last = ssrc, now
+		return true, false
+	case !s.latched:
+	case relatch > 0 && ssrc != s.ssrc && now.Sub(s.last) >= relatch:
+	default:
+		return false, false
+	}
+	*s = source{latched: true, addr: src, ssrc: ssrc, last: now}
+	if l.rtcpSrc.latched && l.rtcpSrc.addr.Addr() != src.Addr() {
+		l.rtcpSrc.latched = false // RTCP follows RTP to its new host
+	}
+	l.publish()
+	return true, true
+}
+
+// admitRTCP is admitRTP for the RTCP port. RTCP never latches by itself: it
+// must come from the host RTP latched to, or before that from the SDP host.
+// l.mu must be held.
+func (l *leg) admitRTCP(src netip.AddrPort) bool {
+	s := &l.rtcpSrc
+	host := l.sdpRTP.Addr()
+	if l.rtpSrc.latched {
+		host = l.rtpSrc.addr.Addr()
+	}
+	switch {
+	case s.latched && src == s.addr:
+		return true
+	case !host.IsValid() || src.Addr() != host:
+		return false
+	case s.latched:
+		return false // another port: latched already
+	}
+	*s = source{latched: true, addr: src}
+	l.publish()
+	return true
+}
+
+// publish stores where packets for this leg's endpoint go: the latched
+// source, else the SDP address. For RTCP not latched yet, an RTP source on
+// another host than the SDP's (a NAT) is a better guess than the SDP.
+// l.mu must be held.
+func (l *leg) publish() {
+	dst := l.sdpRTP
+	if l.rtpSrc.latched {
+		dst = l.rtpSrc.addr
+	}
+	storeAddr(&l.rtpDst, dst)
+	rtpNext := netip.AddrPort{}
+	if a := l.rtpSrc.addr; l.rtpSrc.latched && a.Port() < 65535 {
+		rtpNext = netip.AddrPortFrom(a.Addr(), a.Port()+1)
+	}
+	switch {
+	case l.rtcpSrc.latched:
+		dst = l.rtcpSrc.addr
+	case rtpNext.IsValid() && rtpNext.Addr() != l.sdpRTP.Addr():
+		dst = rtpNext
+	case l.sdpRTCP.IsValid():
+		dst = l.sdpRTCP
+	default:
+		dst = rtpNext
+	}
+	storeAddr(&l.rtcpDst, dst)
+}
+
+func storeAddr(p *atomic.Pointer[netip.AddrPort], a netip.AddrPort) {
+	if !a.IsValid() {
+		p.Store(nil)
+		return
+	}
+	if cur := p.Load(); cur != nil && *cur == a {
+		return
+	}
+	p.Store(&a)
+}
+
+// forward sends data to dst through conn, counting it against l (the leg it
+// came from) when it cannot be sent.
+func (l *leg) forward(conn *net.UDPConn, dst *netip.AddrPort, data []byte) {
+	if dst == nil {
+		l.dropped.Add(1)
+		return
+	}
+	if _, err := conn.WriteToUDPAddrPort(data, *dst); err != nil {
+		l.dropped.Add(1)
+	}
+}
+
+func (l *leg) packets() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.st.Packets
+}
