@@ -1,0 +1,318 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/media"
+)
+
+// b2bua is the call side of the server: every call is a *call with its own
+// goroutine (the actor) that owns both legs; SIP handlers only find the
+// call and post it an event.
+type b2bua struct {
+	s    *Server
+	cfg  CallConfig
+	log  *slog.Logger
+	pool *media.PortPool
+	// trunkIPs identifies requests from a carrier, which are not
+	// challenged: they are routed by DID.
+	trunkIPs map[netip.Addr]*Trunk
+
+	// Ports of our listeners, for Contact headers.
+	udpPort, tcpPort atomic.Uint32
+
+	ctx    context.Context // ends every call at shutdown
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // call actors
+
+	mu      sync.Mutex
+	calls   map[string]*call // by the Call-ID of either leg
+	perExt  map[string]int   // calls in progress per extension
+	closing bool
+
+	// recDir is the absolute directory of call recordings; "" records
+	// nothing.
+	recDir string
+
+	hooks callHooks
+}
+
+// callHooks let tests see a call end. Nil in production.
+type callHooks struct {
+	ended     func(directory.Call)
+	recording func(directory.Recording) // a recording row was stored
+}
+
+func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	pool, err := media.NewPortPool(cfg.RTPLow, cfg.RTPHigh)
+	if err != nil {
+		return nil, fmt.Errorf("rtp ports: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	b := &b2bua{s: s, cfg: cfg, log: s.log, pool: pool, ctx: ctx, cancel: cancel,
+		trunkIPs: make(map[netip.Addr]*Trunk), calls: make(map[string]*call), perExt: make(map[string]int)}
+	if dir := s.cfg.RecordingsDir; dir != "" {
+		if b.recDir, err = filepath.Abs(dir); err != nil {
+			cancel()
+			return nil, fmt.Errorf("recordings directory: %w", err)
+		}
+	}
+	for i := range cfg.Trunks {
+		t := &b.cfg.Trunks[i]
+		for _, ip := range lookupHost(t.Host) {
+			b.trunkIPs[ip] = t
+		}
+	}
+	return b, nil
+}
+
+// lookupHost resolves a trunk host once at start.
+func lookupHost(host string) []netip.Addr {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return []netip.Addr{ip.Unmap()}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return nil
+	}
+	for i := range ips {
+		ips[i] = ips[i].Unmap()
+	}
+	return ips
+}
+
+// listening records the addresses of our listeners (either may be nil).
+func (b *b2bua) listening(udp, tcp net.Addr) {
+	if a, ok := udp.(*net.UDPAddr); ok {
+		b.udpPort.Store(uint32(a.Port))
+	}
+	if a, ok := tcp.(*net.TCPAddr); ok {
+		b.tcpPort.Store(uint32(a.Port))
+	}
+}
+
+// register installs the call handlers on the server.
+func (b *b2bua) register() {
+	s := b.s
+	s.srv.OnInvite(s.handle(b.onInvite))
+	s.srv.OnAck(s.handle(b.onAck))
+	s.srv.OnBye(s.handle(b.onBye))
+	s.srv.OnCancel(s.handle(b.onCancel))
+}
+
+// shutdown hangs up every call and waits for them to end.
+func (b *b2bua) shutdown() {
+	b.mu.Lock()
+	b.closing = true
+	b.mu.Unlock()
+	b.cancel()
+	b.wg.Wait()
+}
+
+// active returns the number of calls in progress.
+func (b *b2bua) active() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for id, c := range b.calls {
+		if c.id == id {
+			n++
+		}
+	}
+	return n
+}
+
+func (b *b2bua) lookup(callID string) *call {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.calls[callID]
+}
+
+// add files c under its A-leg Call-ID and takes a call slot for each
+// extension in exts. It fails when the Call-ID is already known (a loop)
+// or the server is shutting down.
+func (b *b2bua) add(c *call) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closing {
+		return errors.New("shutting down")
+	}
+	if _, ok := b.calls[c.id]; ok {
+		return errLoop
+	}
+	b.calls[c.id] = c
+	b.wg.Add(1)
+	return nil
+}
+
+var errLoop = errors.New("call-id in use")
+
+func (b *b2bua) alias(callID string, c *call) {
+	b.mu.Lock()
+	b.calls[callID] = c
+	b.mu.Unlock()
+}
+
+func (b *b2bua) remove(c *call) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for id, x := range b.calls {
+		if x == c {
+			delete(b.calls, id)
+		}
+	}
+	for _, ext := range c.slots {
+		if b.perExt[ext]--; b.perExt[ext] <= 0 {
+			delete(b.perExt, ext)
+		}
+	}
+	c.slots = nil
+}
+
+// busy reports whether ext has reached its call limit.
+func (b *b2bua) busy(ext string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.perExt[ext] >= b.cfg.MaxCallsPerExt
+}
+
+// take counts a call for each of exts (once each).
+func (b *b2bua) take(c *call, exts ...string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, ext := range exts {
+		if ext == "" || containsStr(c.slots, ext) {
+			continue
+		}
+		b.perExt[ext]++
+		c.slots = append(c.slots, ext)
+	}
+}
+
+func containsStr(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// onInvite handles a new INVITE, or a re-INVITE inside a call. sipgo drops
+// a transaction whose handler returned unanswered, so it returns only once
+// the final response has gone (and, for a 2xx, its ACK has come).
+func (b *b2bua) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	src, ok := b.s.admitRequest(req)
+	if !ok {
+		return
+	}
+	if reason := checkRequest(req); reason != "" {
+		b.s.respond(tx, req, 400, reason)
+		return
+	}
+	if tag(req.To().Params) != "" {
+		b.inDialog(req, tx)
+		return
+	}
+	if hopLimit(req) == 0 {
+		b.s.respond(tx, req, 483, "Too Many Hops")
+		return
+	}
+	if req.Contact() == nil {
+		b.s.respond(tx, req, 400, "Missing Contact")
+		return
+	}
+	trunk := b.s.trunkFrom(src.Addr())
+	var caller *credential
+	if trunk == nil {
+		if caller, ok = b.s.authenticateCall(req, tx, src.Addr()); !ok {
+			return
+		}
+	}
+	c := newCall(b, req, tx, caller, trunk)
+	if !c.start() {
+		return
+	}
+	// Wait for the final response to the caller (and its ACK).
+	<-c.aFinal
+}
+
+// checkRequest returns a 400 reason phrase for a request lacking what
+// every handler relies on, "" when it is fine.
+func checkRequest(req *sip.Request) string {
+	switch {
+	case req.From() == nil:
+		return "Missing From"
+	case req.To() == nil:
+		return "Missing To"
+	case req.CallID() == nil || req.CallID().Value() == "":
+		return "Missing Call-ID"
+	case req.CSeq() == nil:
+		return "Missing CSeq"
+	}
+	return ""
+}
+
+// inDialog passes a re-INVITE or BYE to its call and waits until the call
+// answered it.
+func (b *b2bua) inDialog(req *sip.Request, tx sip.ServerTransaction) {
+	c := b.lookup(req.CallID().Value())
+	if c == nil {
+		b.s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	done := make(chan struct{})
+	ev := &reqEvent{req: req, tx: tx, fromA: req.CallID().Value() == c.id, done: done}
+	if !c.post(ev) {
+		b.s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	<-done
+}
+
+func (b *b2bua) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	if _, ok := b.s.admitRequest(req); !ok {
+		return
+	}
+	if reason := checkRequest(req); reason != "" {
+		b.s.respond(tx, req, 400, reason)
+		return
+	}
+	b.inDialog(req, tx)
+}
+
+func (b *b2bua) onAck(req *sip.Request, _ sip.ServerTransaction) {
+	if req.CallID() == nil || req.CSeq() == nil {
+		return
+	}
+	if c := b.lookup(req.CallID().Value()); c != nil {
+		c.post(&ackEvent{req: req, fromA: req.CallID().Value() == c.id})
+	}
+}
+
+// onCancel gets only CANCELs matching no INVITE in progress: those that do
+// are answered by sipgo and reach the call through tx.OnCancel.
+func (b *b2bua) onCancel(req *sip.Request, tx sip.ServerTransaction) {
+	if _, ok := b.s.admitRequest(req); !ok {
+		return
+	}
+	b.s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+}

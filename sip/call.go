@@ -1,0 +1,1078 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
+
+	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/media"
+)
+
+// callState is where a call is in its life.
+type callState uint8
+
+const (
+	stRinging  callState = iota // B side invited, caller not answered
+	stAnswered                  // 200 sent to the caller
+	stEnded                     // both legs ended or ending
+)
+
+// byeTimeout bounds a BYE or CANCEL we send at the end of a call.
+const byeTimeout = 4 * time.Second
+
+// call is one call through the B2BUA: the caller's dialog (leg A), the
+// INVITEs sent to the callee's contacts or the trunk (forks), the dialog of
+// the fork that answered (leg B) and the media relay between them. Only its
+// own goroutine (run) touches its state; SIP handlers post events.
+type call struct {
+	b   *b2bua
+	id  string // Call-ID of leg A
+	log *slog.Logger
+
+	// The event queue: unbounded, so that posting never blocks a handler.
+	mu     sync.Mutex
+	queue  []any
+	closed bool
+	wake   chan struct{}
+
+	wg        sync.WaitGroup // forks' watchers, the relay, requests in flight
+	reqCtx    context.Context
+	reqCancel context.CancelFunc
+
+	state callState
+
+	// Leg A.
+	aReq      *sip.Request // the caller's INVITE with our To-tag
+	aTx       sip.ServerTransaction
+	aFinal    chan struct{} // closed once onInvite may return
+	aAnswered bool          // a final response went to the caller (or sipgo's 487)
+	ringSent  bool
+	earlySent bool
+	a         dialog
+	aOrigin   origin
+	aSDP      []byte // the last SDP we sent to A
+
+	// Leg B.
+	caller  *credential
+	trunk   *Trunk // the trunk the call came from (inbound)
+	rt      *route
+	offer   []byte // the offer sent to every fork
+	forks   []*fork
+	won     *fork
+	bDlg    dialog
+	bOrigin origin
+	bSDP    []byte // the last SDP we sent to B
+	early   []byte // early-media SDP of the fork that sent one
+
+	relay   *media.Relay
+	pending []*pending2xx // 2xx we retransmit until ACKed
+	reinv   *reinvite     // our re-INVITE toward one leg, in flight
+
+	ringTimer *time.Timer
+	retrans   *time.Timer
+	linger    time.Time // when ending: give the forks until then
+
+	cdr   directory.Call
+	slots []string // extensions holding a call slot (b2bua.perExt)
+
+	recording *callRecording // nil when the call is not recorded
+}
+
+// fork is one INVITE of the B side.
+type fork struct {
+	t         target
+	req       *sip.Request
+	tx        sip.ClientTransaction
+	final     *sip.Response
+	provis    bool // a provisional response came: CANCEL may be sent
+	cancelled bool
+	authTried bool
+}
+
+// pending2xx is a 2xx we sent for an INVITE, resent until its ACK.
+type pending2xx struct {
+	fromA    bool
+	tx       sip.ServerTransaction
+	res      *sip.Response
+	cseq     uint32
+	done     chan struct{} // closed once ACKed or given up
+	next     time.Time
+	interval time.Duration
+	deadline time.Time
+	initial  bool
+	reliable bool // TCP: no retransmission, only the wait for the ACK
+}
+
+// reinvite is a re-INVITE from one leg, passed to the other.
+type reinvite struct {
+	ev *reqEvent
+}
+
+// Events posted to a call.
+type (
+	resEvent struct {
+		f   *fork
+		tx  sip.ClientTransaction
+		res *sip.Response
+	}
+	txDoneEvent struct {
+		f   *fork
+		tx  sip.ClientTransaction
+		err error
+	}
+	cancelEvent struct{}
+	ackEvent    struct {
+		req   *sip.Request
+		fromA bool
+		// before: req is a later request of the leg, which acknowledges
+		// every 2xx with a lower CSeq.
+		before bool
+	}
+	// reqEvent is a BYE or re-INVITE; done is closed once it is answered.
+	reqEvent struct {
+		req   *sip.Request
+		tx    sip.ServerTransaction
+		fromA bool
+		done  chan struct{}
+	}
+	reinviteResult struct {
+		res *sip.Response
+		err error
+	}
+	relayEvent struct{ err error }
+)
+
+func newCall(b *b2bua, req *sip.Request, tx sip.ServerTransaction, caller *credential, trunk *Trunk) *call {
+	id := req.CallID().Value()
+	aReq := req.Clone()
+	aTag := sip.GenerateTagN(16)
+	aReq.To().Params.Add("tag", aTag)
+	c := &call{b: b, id: id, log: b.log.With("call_id", id), wake: make(chan struct{}, 1),
+		aReq: aReq, aTx: tx, aFinal: make(chan struct{}), caller: caller, trunk: trunk}
+	c.reqCtx, c.reqCancel = context.WithCancel(context.Background())
+	c.aOrigin.id = uint64(time.Now().UnixNano() & 0x7fffffffffff)
+	c.bOrigin.id = c.aOrigin.id + 1
+	c.cdr = directory.Call{SIPCallID: id, StartedAt: time.Now().UTC(), Node: b.s.cfg.Node}
+	return c
+}
+
+// post queues an event for the call; false when the call is over.
+func (c *call) post(ev any) bool {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return false
+	}
+	c.queue = append(c.queue, ev)
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+func (c *call) takeEvents() []any {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	q := c.queue
+	c.queue = nil
+	return q
+}
+
+// start routes the call and, when there is somewhere to ring, starts its
+// actor. It answers the caller itself and returns false when the call goes
+// no further.
+func (c *call) start() bool {
+	b := c.b
+	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
+	rt, ref := b.route(ctx, c.caller, c.trunk, c.aReq)
+	cancel()
+	c.rt = rt
+	c.fillCDR()
+	if ref != nil {
+		c.refuse(ref)
+		return false
+	}
+	sd, m, err := parseSDP(c.aReq.Body())
+	if err != nil {
+		c.log.Info("call refused: bad sdp", "err", err)
+		c.refuse(&refusal{488, "Not Acceptable Here", directory.Failed, "bad or missing sdp offer"})
+		return false
+	}
+	if c.caller != nil {
+		if b.busy(c.caller.Ext) {
+			c.refuse(&refusal{403, "Forbidden (Too Many Calls)", directory.Failed, "caller call limit"})
+			return false
+		}
+	}
+	var targets []target
+	for _, t := range rt.targets {
+		if t.ext != "" && b.busy(t.ext) {
+			continue
+		}
+		targets = append(targets, t)
+	}
+	if len(targets) == 0 {
+		c.refuse(&refusal{486, "Busy Here", directory.Busy, "callee call limit"})
+		return false
+	}
+	mip := b.cfg.MediaIP
+	if !mip.IsValid() {
+		mip = netip.IPv4Unspecified()
+	}
+	relay, err := media.NewRelay(media.RelayConfig{Pool: b.pool, IP: mip,
+		Timeout: max(b.cfg.MediaTimeout, 0), Logger: c.log})
+	if err != nil {
+		c.log.Warn("call refused: no rtp ports", "err", err)
+		c.refuse(&refusal{503, "Service Unavailable", directory.Failed, "no rtp ports"})
+		return false
+	}
+	c.relay = relay
+	relay.SetRemote(media.LegA, m.rtp, m.rtcp)
+	relay.SetHold(media.LegA, m.hold)
+	dest0 := targets[0].dest
+	c.offer, err = rewriteSDP(sd, &c.bOrigin, b.mediaIP(dest0), relay.Local(media.LegB).Port())
+	if err != nil {
+		relay.Close()
+		c.refuse(&refusal{488, "Not Acceptable Here", directory.Failed, "bad sdp offer"})
+		return false
+	}
+	c.bSDP = c.offer
+	if err := b.add(c); err != nil {
+		relay.Close()
+		if errors.Is(err, errLoop) {
+			b.s.respond(c.aTx, c.aReq, 482, "Loop Detected")
+			return false
+		}
+		c.refuse(&refusal{503, "Service Unavailable", directory.Failed, "shutting down"})
+		return false
+	}
+	exts := []string{}
+	if c.caller != nil {
+		exts = append(exts, c.caller.Ext)
+	}
+	for _, t := range targets {
+		exts = append(exts, t.ext)
+	}
+	b.take(c, exts...)
+
+	// The caller's CANCEL reaches us through the transaction: sipgo has
+	// already answered it 200 and the INVITE 487.
+	if !c.aTx.OnCancel(func(*sip.Request) { c.post(cancelEvent{}) }) {
+		c.aAnswered = true // the transaction is gone already
+	}
+	c.wg.Go(func() {
+		err := relay.Run(b.ctx)
+		c.post(relayEvent{err})
+	})
+	for _, t := range targets {
+		c.invite(t)
+	}
+	go c.run()
+	return true
+}
+
+// refuse answers the caller with a final error before any call exists and
+// writes the attempt's CDR row.
+func (c *call) refuse(r *refusal) {
+	res := sip.NewResponseFromRequest(c.aReq, r.code, r.reason, nil)
+	res.AppendHeader(sip.NewHeader("Server", c.b.s.cfg.UserAgent))
+	c.b.s.send(c.aTx, res)
+	c.cdr.Disposition = r.disp
+	c.cdr.Reason = r.why
+	c.cdr.HangupBy = "system"
+	c.cdr.EndedAt = time.Now().UTC()
+	c.writeCDR()
+}
+
+// invite sends the INVITE of one fork.
+func (c *call) invite(t target) {
+	b := c.b
+	req := sip.NewRequest(sip.INVITE, t.uri)
+	from := &sip.FromHeader{DisplayName: c.rt.fromName,
+		Address: sip.Uri{Scheme: "sip", User: c.rt.fromUser, Host: t.domain},
+		Params:  sip.HeaderParams{{K: "tag", V: sip.GenerateTagN(16)}}}
+	req.AppendHeader(from)
+	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: t.toUser, Host: t.domain}})
+	cid := sip.CallIDHeader(sip.GenerateTagN(24) + "@switchboard")
+	req.AppendHeader(&cid)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.INVITE})
+	mf := sip.MaxForwardsHeader(hopLimit(c.aReq) - 1)
+	req.AppendHeader(&mf)
+	ct := b.contactFor(t.dest, t.transport)
+	req.AppendHeader(&ct)
+	req.AppendHeader(sip.NewHeader("User-Agent", b.s.cfg.UserAgent))
+	req.AppendHeader(sip.NewHeader("Allow", callAllowed))
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(c.offer)
+	req.SetTransport(t.transport)
+	req.SetDestination(t.dest)
+	f := &fork{t: t, req: req}
+	c.forks = append(c.forks, f)
+	b.alias(cid.Value(), c)
+	c.send(f)
+}
+
+// callAllowed is the Allow header of the call side.
+const callAllowed = "INVITE, ACK, CANCEL, BYE, OPTIONS"
+
+// send starts (or restarts, after a challenge) a fork's transaction and
+// its watcher.
+func (c *call) send(f *fork) {
+	tx, err := c.b.s.client.TransactionRequest(c.reqCtx, f.req)
+	if err != nil {
+		c.log.Info("invite not sent", "dest", f.t.dest, "err", err)
+		f.final = sip.NewResponseFromRequest(f.req, 503, "Service Unavailable", nil)
+		return
+	}
+	f.tx = tx
+	c.wg.Go(func() {
+		for {
+			select {
+			case res := <-tx.Responses():
+				c.post(&resEvent{f: f, tx: tx, res: res})
+			case <-tx.Done():
+				c.post(&txDoneEvent{f: f, tx: tx, err: tx.Err()})
+				return
+			}
+		}
+	})
+}
+
+// run is the call's actor.
+func (c *call) run() {
+	defer c.b.wg.Done()
+	c.ringTimer = time.NewTimer(c.b.cfg.RingTime)
+	c.retrans = time.NewTimer(time.Hour)
+	defer c.ringTimer.Stop()
+	defer c.retrans.Stop()
+	shutdown := c.b.ctx.Done()
+	if c.allForksFailed() {
+		c.failA()
+	}
+	for !c.finished() {
+		select {
+		case <-c.wake:
+			for _, ev := range c.takeEvents() {
+				c.handle(ev)
+			}
+		case <-c.ringTimer.C:
+			if c.state == stRinging {
+				c.log.Info("no answer", "ring_time", c.b.cfg.RingTime)
+				c.endRinging(480, "Temporarily Unavailable", directory.NoAnswer, "system")
+			}
+		case <-c.retrans.C:
+			c.onTimer()
+		case <-shutdown:
+			shutdown = nil
+			c.hangup("system", "shutdown")
+			c.linger = time.Now()
+		}
+		c.schedule()
+	}
+	c.teardown()
+}
+
+// finished reports whether the actor may stop: the call ended, no 2xx
+// waits for its ACK, and every fork has its final answer (or the linger
+// time is up).
+func (c *call) finished() bool {
+	if c.state != stEnded || len(c.pending) > 0 {
+		return false
+	}
+	if !c.linger.IsZero() && !time.Now().Before(c.linger) {
+		return true
+	}
+	for _, f := range c.forks {
+		if f.final == nil && f.tx != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// schedule sets the timer to the next 2xx retransmission or linger end.
+func (c *call) schedule() {
+	var next time.Time
+	for _, p := range c.pending {
+		t := p.deadline
+		if !p.reliable && p.next.Before(t) {
+			t = p.next
+		}
+		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
+	if c.state == stEnded && !c.linger.IsZero() && (next.IsZero() || c.linger.Before(next)) {
+		next = c.linger
+	}
+	if next.IsZero() {
+		return
+	}
+	if !c.retrans.Stop() {
+		select {
+		case <-c.retrans.C:
+		default:
+		}
+	}
+	c.retrans.Reset(max(time.Until(next), time.Millisecond))
+}
+
+func (c *call) onTimer() {
+	now := time.Now()
+	keep := c.pending[:0]
+	for _, p := range c.pending {
+		if !now.Before(p.deadline) {
+			close(p.done)
+			if p.initial {
+				c.log.Info("no ack for our 200; hanging up")
+				if c.state == stAnswered {
+					c.hangup("system", "no ack")
+				}
+				c.closeAFinal()
+			}
+			continue
+		}
+		if !p.reliable && !now.Before(p.next) {
+			if err := p.tx.Respond(p.res); err != nil {
+				c.log.Debug("2xx retransmission failed", "err", err)
+			}
+			p.interval = min(2*p.interval, sip.T2)
+			p.next = now.Add(p.interval)
+		}
+		keep = append(keep, p)
+	}
+	c.pending = keep
+}
+
+func (c *call) handle(ev any) {
+	switch ev := ev.(type) {
+	case *resEvent:
+		c.onResponse(ev.f, ev.tx, ev.res)
+	case *txDoneEvent:
+		if ev.tx != ev.f.tx || ev.f.final != nil {
+			return
+		}
+		c.log.Debug("fork got no final response", "dest", ev.f.t.dest, "err", ev.err)
+		ev.f.final = sip.NewResponseFromRequest(ev.f.req, 408, "Request Timeout", nil)
+		if c.state == stRinging && c.allForksFailed() {
+			c.failA()
+		}
+	case cancelEvent:
+		if c.state != stRinging {
+			return // the 200 crossed the CANCEL: the caller ACKs and hangs up
+		}
+		c.aAnswered = true // sipgo answered 487
+		c.log.Info("call cancelled by caller")
+		c.endRinging(0, "", directory.Cancelled, "caller")
+	case *ackEvent:
+		c.onAck(ev)
+	case *reqEvent:
+		if ev.req.Method == sip.BYE {
+			c.onBye(ev)
+		} else {
+			c.onReinvite(ev)
+		}
+	case reinviteResult:
+		c.onReinviteResult(ev)
+	case relayEvent:
+		if errors.Is(ev.err, media.ErrTimeout) && c.state == stAnswered {
+			c.log.Info("media timeout; hanging up", "err", ev.err)
+			c.hangup("system", "media timeout")
+		}
+	}
+}
+
+func (c *call) onResponse(f *fork, tx sip.ClientTransaction, res *sip.Response) {
+	if tx != f.tx || f.final != nil {
+		return
+	}
+	if res.IsProvisional() {
+		if res.StatusCode == 100 {
+			return
+		}
+		f.provis = true
+		if f.cancelled {
+			c.sendCancel(f)
+			return
+		}
+		if c.state != stRinging {
+			return
+		}
+		if body := res.Body(); len(body) > 0 && !c.earlySent {
+			if sdpBody, ok := c.answerSDP(body); ok {
+				c.early = body
+				c.earlySent, c.ringSent = true, true
+				c.respondA(183, "Session Progress", sdpBody)
+				return
+			}
+		}
+		if !c.ringSent {
+			c.ringSent = true
+			c.respondA(180, "Ringing", nil)
+		}
+		return
+	}
+	f.final = res
+	if res.IsSuccess() {
+		if c.state != stRinging {
+			c.ackAndBye(f, res) // another fork won, or the caller gave up
+			return
+		}
+		c.answer(f, res)
+		return
+	}
+	if (res.StatusCode == 401 || res.StatusCode == 407) && f.t.trunk != nil && c.state == stRinging &&
+		!f.authTried && f.t.trunk.Username != "" {
+		if c.retryAuth(f, res) {
+			return
+		}
+	}
+	if c.state == stRinging && c.allForksFailed() {
+		c.failA()
+	}
+}
+
+// answerSDP turns an answer from the B side into the answer for the
+// caller, pointing the relay at the callee.
+func (c *call) answerSDP(body []byte) ([]byte, bool) {
+	sd, m, err := parseSDP(body)
+	if err != nil {
+		c.log.Info("bad sdp from callee", "err", err)
+		return nil, false
+	}
+	c.relay.SetRemote(media.LegB, m.rtp, m.rtcp)
+	c.relay.SetHold(media.LegB, m.hold)
+	out, err := rewriteSDP(sd, &c.aOrigin, c.b.mediaIP(c.aReq.Source()), c.relay.Local(media.LegA).Port())
+	if err != nil {
+		return nil, false
+	}
+	c.aSDP = out
+	return out, true
+}
+
+// answer connects the caller to the fork that answered.
+func (c *call) answer(f *fork, res *sip.Response) {
+	c.won = f
+	for _, o := range c.forks {
+		if o != f {
+			c.cancelFork(o)
+		}
+	}
+	c.bDlg = dialog{callID: f.req.CallID().Value(), localURI: f.req.From().Address, localTag: tag(f.req.From().Params),
+		remoteURI: res.To().Address, remoteTag: tag(res.To().Params), target: f.req.Recipient,
+		dest: f.t.dest, transport: f.t.transport, contact: *f.req.Contact(), cseq: f.req.CSeq().SeqNo}
+	if ct := res.Contact(); ct != nil {
+		c.bDlg.target = ct.Address
+	}
+	c.ackB(f)
+	body := res.Body()
+	if len(body) == 0 {
+		body = c.early
+	}
+	sdpBody, ok := c.answerSDP(body)
+	if !ok {
+		c.state = stEnded
+		c.cdr.Disposition, c.cdr.Reason, c.cdr.HangupBy = directory.Failed, "bad sdp answer", "system"
+		c.byeB()
+		c.respondA(488, "Not Acceptable Here", nil)
+		return
+	}
+	c.state = stAnswered
+	c.relay.Arm()
+	now := time.Now().UTC()
+	c.cdr.AnsweredAt = now
+	c.cdr.Disposition = directory.Answered
+	if f.t.userID != 0 {
+		c.cdr.CalleeID = f.t.userID
+	}
+	if f.t.ext != "" {
+		c.cdr.To = f.t.ext
+	}
+	src := c.aReq.Source()
+	c.a = dialog{callID: c.id, localURI: c.aReq.To().Address, localTag: tag(c.aReq.To().Params),
+		remoteURI: c.aReq.From().Address, remoteTag: tag(c.aReq.From().Params),
+		target: c.aReq.Contact().Address, dest: src, transport: c.aReq.Transport(),
+		contact: c.b.contactFor(src, c.aReq.Transport())}
+	ok200 := c.okResponse(c.aReq, sdpBody, c.a.contact)
+	c.startRecording()
+	c.aAnswered = true
+	if err := c.aTx.Respond(ok200); err != nil {
+		c.log.Info("200 to caller not sent", "err", err)
+		c.hangup("system", "caller unreachable")
+		c.closeAFinal()
+		return
+	}
+	c.log.Info("call answered", "dest", f.t.dest, "ext", f.t.ext)
+	c.addPending(c.aReq, true, c.aTx, ok200, c.aFinal, true)
+	c.storeRecording()
+}
+
+func (c *call) okResponse(req *sip.Request, body []byte, contact sip.ContactHeader) *sip.Response {
+	res := sip.NewResponseFromRequest(req, 200, "OK", body)
+	res.AppendHeader(sip.HeaderClone(&contact))
+	res.AppendHeader(sip.NewHeader("Allow", callAllowed))
+	res.AppendHeader(sip.NewHeader("Server", c.b.s.cfg.UserAgent))
+	if body != nil {
+		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	}
+	return res
+}
+
+func (c *call) addPending(req *sip.Request, fromA bool, tx sip.ServerTransaction, res *sip.Response, done chan struct{}, initial bool) {
+	now := time.Now()
+	c.pending = append(c.pending, &pending2xx{fromA: fromA, tx: tx, res: res, cseq: req.CSeq().SeqNo, done: done,
+		next: now.Add(sip.T1), interval: sip.T1, deadline: now.Add(64 * sip.T1), initial: initial,
+		reliable: sip.IsReliable(req.Transport())})
+}
+
+// ackB sends the ACK for the B side's 2xx, and again for each
+// retransmission of it.
+func (c *call) ackB(f *fork) {
+	ack := c.bDlg.request(sip.ACK)
+	tmpl := ack.Clone()
+	f.tx.OnRetransmission(func(r *sip.Response) {
+		if r.IsSuccess() {
+			_ = c.b.s.client.WriteRequest(tmpl.Clone())
+		}
+	})
+	if err := c.b.s.client.WriteRequest(ack); err != nil {
+		c.log.Info("ack not sent", "err", err)
+	}
+}
+
+// ackAndBye ends a fork that answered too late.
+func (c *call) ackAndBye(f *fork, res *sip.Response) {
+	d := dialog{callID: f.req.CallID().Value(), localURI: f.req.From().Address, localTag: tag(f.req.From().Params),
+		remoteURI: res.To().Address, remoteTag: tag(res.To().Params), target: f.req.Recipient,
+		dest: f.t.dest, transport: f.t.transport, contact: *f.req.Contact(), cseq: f.req.CSeq().SeqNo}
+	if ct := res.Contact(); ct != nil {
+		d.target = ct.Address
+	}
+	_ = c.b.s.client.WriteRequest(d.request(sip.ACK))
+	bye := d.request(sip.BYE)
+	c.wg.Go(func() { c.sendBye(bye) })
+}
+
+func (c *call) sendBye(bye *sip.Request) {
+	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+	defer cancel()
+	if _, err := c.b.sendAndWait(ctx, bye); err != nil {
+		c.log.Debug("bye not answered", "err", err)
+	}
+}
+
+// retryAuth answers the trunk's digest challenge with a new INVITE.
+func (c *call) retryAuth(f *fork, res *sip.Response) bool {
+	hdr, authHdr := "WWW-Authenticate", "Authorization"
+	if res.StatusCode == 407 {
+		hdr, authHdr = "Proxy-Authenticate", "Proxy-Authorization"
+	}
+	h := res.GetHeader(hdr)
+	if h == nil {
+		return false
+	}
+	chal, err := digest.ParseChallenge(h.Value())
+	if err != nil {
+		return false
+	}
+	cred, err := digest.Digest(chal, digest.Options{Method: "INVITE", URI: f.req.Recipient.String(),
+		Username: f.t.trunk.Username, Password: string(f.t.trunk.Password)})
+	if err != nil {
+		return false
+	}
+	// sipgo has ACKed the challenge; its transaction would linger for
+	// Timer D, and its watcher with it.
+	f.tx.Terminate()
+	req := f.req.Clone()
+	req.RemoveHeader("Via")
+	req.RemoveHeader(authHdr)
+	req.CSeq().SeqNo++
+	req.AppendHeader(sip.NewHeader(authHdr, cred.String()))
+	f.req, f.final, f.authTried, f.provis = req, nil, true, false
+	c.send(f)
+	return f.tx != nil && f.final == nil
+}
+
+func (c *call) allForksFailed() bool {
+	for _, f := range c.forks {
+		if f.final == nil || f.final.IsSuccess() {
+			return false
+		}
+	}
+	return true
+}
+
+// failA gives the caller the best of the forks' failures (RFC 3261
+// §16.7: a 6xx first, then busy, then the others).
+func (c *call) failA() {
+	var best *sip.Response
+	rank := func(r *sip.Response) int {
+		switch {
+		case r.StatusCode >= 600:
+			return 0
+		case r.StatusCode == 486:
+			return 1
+		case r.StatusCode >= 400 && r.StatusCode < 500 && r.StatusCode != 408:
+			return 2
+		}
+		return 3
+	}
+	for _, f := range c.forks {
+		if best == nil || rank(f.final) < rank(best) {
+			best = f.final
+		}
+	}
+	code, reason := 480, "Temporarily Unavailable"
+	if best != nil {
+		code, reason = best.StatusCode, best.Reason
+	}
+	disp := directory.Failed
+	switch {
+	case code == 486 || code == 600 || code == 603:
+		disp = directory.Busy
+	case code == 480 || code == 404 || code == 410:
+		disp = directory.Unavailable
+	case code == 408 || code == 487:
+		disp = directory.NoAnswer
+		code, reason = 480, "Temporarily Unavailable"
+	}
+	c.log.Info("call failed", "status", code)
+	c.endRinging(code, reason, disp, "callee")
+	c.cdr.Reason = itoa(code) + " " + reason
+}
+
+// endRinging ends a call that was not answered: the forks still ringing
+// are cancelled and the caller gets code (0: already answered by sipgo).
+func (c *call) endRinging(code int, reason string, disp directory.Disposition, by string) {
+	c.state = stEnded
+	c.cdr.Disposition, c.cdr.HangupBy = disp, by
+	for _, f := range c.forks {
+		c.cancelFork(f)
+	}
+	c.linger = time.Now().Add(byeTimeout)
+	if code != 0 {
+		c.respondA(code, reason, nil)
+	}
+	c.closeAFinal()
+}
+
+// respondA sends a response to the caller's INVITE; a final one only once.
+func (c *call) respondA(code int, reason string, body []byte) {
+	if c.aAnswered {
+		return
+	}
+	res := sip.NewResponseFromRequest(c.aReq, code, reason, body)
+	res.AppendHeader(sip.NewHeader("Server", c.b.s.cfg.UserAgent))
+	if body != nil {
+		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		ct := c.b.contactFor(c.aReq.Source(), c.aReq.Transport())
+		res.AppendHeader(&ct)
+	}
+	if code >= 200 {
+		c.aAnswered = true
+	}
+	if err := c.aTx.Respond(res); err != nil {
+		c.log.Debug("response to caller not sent", "status", code, "err", err)
+	}
+}
+
+func (c *call) closeAFinal() {
+	select {
+	case <-c.aFinal:
+	default:
+		close(c.aFinal)
+	}
+}
+
+// cancelFork cancels a fork that has no final answer. RFC 3261 §9.1: only
+// after a provisional response; otherwise when one comes.
+func (c *call) cancelFork(f *fork) {
+	if f.final != nil || f.cancelled || f.tx == nil {
+		return
+	}
+	f.cancelled = true
+	if f.provis {
+		c.sendCancel(f)
+	}
+}
+
+func (c *call) sendCancel(f *fork) {
+	req := sip.NewRequest(sip.CANCEL, f.req.Recipient)
+	req.AppendHeader(sip.HeaderClone(f.req.Via()))
+	req.AppendHeader(sip.HeaderClone(f.req.From()))
+	req.AppendHeader(sip.HeaderClone(f.req.To()))
+	req.AppendHeader(sip.HeaderClone(f.req.CallID()))
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: f.req.CSeq().SeqNo, MethodName: sip.CANCEL})
+	mf := sip.MaxForwardsHeader(70)
+	req.AppendHeader(&mf)
+	req.SetTransport(f.req.Transport())
+	req.SetDestination(f.req.Destination())
+	c.wg.Go(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+		defer cancel()
+		if _, err := c.b.sendAndWait(ctx, req); err != nil {
+			c.log.Debug("cancel not answered", "err", err)
+		}
+	})
+}
+
+// hangup ends the call from our side: BYE to both answered legs, or the
+// end of ringing.
+func (c *call) hangup(by, why string) {
+	switch c.state {
+	case stRinging:
+		c.endRinging(503, "Service Unavailable", directory.Failed, by)
+		c.cdr.Reason = why
+	case stAnswered:
+		c.state = stEnded
+		c.cdr.HangupBy, c.cdr.Reason = by, why
+		c.byeA()
+		c.byeB()
+	}
+}
+
+func (c *call) byeA() {
+	bye := c.a.request(sip.BYE)
+	c.wg.Go(func() { c.sendBye(bye) })
+}
+
+func (c *call) byeB() {
+	bye := c.bDlg.request(sip.BYE)
+	c.wg.Go(func() { c.sendBye(bye) })
+}
+
+func (c *call) onAck(ev *ackEvent) {
+	keep := c.pending[:0]
+	for _, p := range c.pending {
+		seq := ev.req.CSeq().SeqNo
+		if p.fromA == ev.fromA && (p.cseq == seq || ev.before && p.cseq < seq) {
+			close(p.done)
+			continue
+		}
+		keep = append(keep, p)
+	}
+	c.pending = keep
+}
+
+func (c *call) onBye(ev *reqEvent) {
+	res := sip.NewResponseFromRequest(ev.req, 200, "OK", nil)
+	switch {
+	case c.state == stAnswered:
+		c.b.s.send(ev.tx, res)
+		close(ev.done)
+		c.state = stEnded
+		c.dropPending(ev.fromA)
+		if ev.fromA {
+			c.cdr.HangupBy = "caller"
+			c.byeB()
+		} else {
+			c.cdr.HangupBy = "callee"
+			c.byeA()
+		}
+		c.log.Info("call ended", "by", c.cdr.HangupBy)
+	case c.state == stRinging && ev.fromA:
+		c.b.s.send(ev.tx, res)
+		close(ev.done)
+		c.respondA(487, "Request Terminated", nil)
+		c.endRinging(0, "", directory.Cancelled, "caller")
+	default:
+		c.b.s.respond(ev.tx, ev.req, 481, "Call/Transaction Does Not Exist")
+		close(ev.done)
+	}
+}
+
+// dropPending forgets the 2xx waiting for an ACK from one leg: its BYE
+// came first.
+func (c *call) dropPending(fromA bool) {
+	keep := c.pending[:0]
+	for _, p := range c.pending {
+		if p.fromA == fromA {
+			close(p.done)
+			continue
+		}
+		keep = append(keep, p)
+	}
+	c.pending = keep
+}
+
+// onReinvite passes a re-INVITE (hold, resume, codec change) to the other
+// leg with its SDP pointed at the relay.
+func (c *call) onReinvite(ev *reqEvent) {
+	reject := func(code int, reason string) {
+		c.b.s.respond(ev.tx, ev.req, code, reason)
+		close(ev.done)
+	}
+	if c.state != stAnswered {
+		reject(481, "Call/Transaction Does Not Exist")
+		return
+	}
+	// A new INVITE from a leg means it sent the ACK of our last 2xx, even
+	// if sipgo hands us the INVITE first.
+	c.onAck(&ackEvent{req: ev.req, fromA: ev.fromA, before: true})
+	if c.reinv != nil || c.hasPending() {
+		reject(491, "Request Pending") // glare (RFC 3261 §14.2)
+		return
+	}
+	from, to := media.LegA, media.LegB
+	toDlg, toOrigin := &c.bDlg, &c.bOrigin
+	if !ev.fromA {
+		from, to = media.LegB, media.LegA
+		toDlg, toOrigin = &c.a, &c.aOrigin
+	}
+	var body []byte
+	if len(ev.req.Body()) > 0 {
+		sd, m, err := parseSDP(ev.req.Body())
+		if err != nil {
+			reject(488, "Not Acceptable Here")
+			return
+		}
+		c.relay.SetRemote(from, m.rtp, m.rtcp)
+		// Hold either way silences both directions for the media timeout.
+		c.relay.SetHold(from, m.hold)
+		c.relay.SetHold(to, m.hold)
+		body, err = rewriteSDP(sd, toOrigin, c.b.mediaIP(toDlg.dest), c.relay.Local(to).Port())
+		if err != nil {
+			reject(488, "Not Acceptable Here")
+			return
+		}
+	}
+	req := toDlg.request(sip.INVITE)
+	if body != nil {
+		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		req.SetBody(body)
+		if ev.fromA {
+			c.bSDP = body
+		} else {
+			c.aSDP = body
+		}
+	}
+	c.reinv = &reinvite{ev: ev}
+	c.wg.Go(func() {
+		res, err := c.b.sendAndWait(c.reqCtx, req)
+		c.post(reinviteResult{res: res, err: err})
+	})
+}
+
+func (c *call) hasPending() bool { return len(c.pending) > 0 }
+
+func (c *call) onReinviteResult(r reinviteResult) {
+	ri := c.reinv
+	c.reinv = nil
+	if ri == nil {
+		return
+	}
+	ev := ri.ev
+	toDlg := &c.bDlg
+	fromLeg, toLeg := media.LegA, media.LegB
+	if !ev.fromA {
+		toDlg = &c.a
+		fromLeg, toLeg = media.LegB, media.LegA
+	}
+	if r.err != nil || c.state != stAnswered {
+		c.b.s.respond(ev.tx, ev.req, 500, "Server Internal Error")
+		close(ev.done)
+		return
+	}
+	res := r.res
+	if !res.IsSuccess() {
+		out := sip.NewResponseFromRequest(ev.req, res.StatusCode, res.Reason, nil)
+		c.b.s.send(ev.tx, out)
+		close(ev.done)
+		return
+	}
+	// ACK the 2xx: same CSeq as the re-INVITE.
+	ack := toDlg.request(sip.ACK)
+	if err := c.b.s.client.WriteRequest(ack); err != nil {
+		c.log.Debug("ack not sent", "err", err)
+	}
+	var body []byte
+	if len(res.Body()) > 0 {
+		sd, m, err := parseSDP(res.Body())
+		if err == nil {
+			c.relay.SetRemote(toLeg, m.rtp, m.rtcp)
+			var fromDlgDest string
+			if ev.fromA {
+				fromDlgDest = c.a.dest
+			} else {
+				fromDlgDest = c.bDlg.dest
+			}
+			fromOrigin := &c.aOrigin
+			if !ev.fromA {
+				fromOrigin = &c.bOrigin
+			}
+			body, _ = rewriteSDP(sd, fromOrigin, c.b.mediaIP(fromDlgDest), c.relay.Local(fromLeg).Port())
+		}
+	}
+	if body == nil { // keep the last SDP this side got
+		if ev.fromA {
+			body = c.aSDP
+		} else {
+			body = c.bSDP
+		}
+	} else if ev.fromA {
+		c.aSDP = body
+	} else {
+		c.bSDP = body
+	}
+	contact := c.a.contact
+	if !ev.fromA {
+		contact = c.bDlg.contact
+	}
+	ok := c.okResponse(ev.req, body, contact)
+	if err := ev.tx.Respond(ok); err != nil {
+		close(ev.done)
+		return
+	}
+	c.addPending(ev.req, ev.fromA, ev.tx, ok, ev.done, false)
+}
+
+// teardown releases everything the call holds and writes its CDR row.
+func (c *call) teardown() {
+	c.mu.Lock()
+	c.closed = true
+	rest := c.queue
+	c.queue = nil
+	c.mu.Unlock()
+	for _, ev := range rest {
+		if r, ok := ev.(*reqEvent); ok {
+			c.b.s.respond(r.tx, r.req, 481, "Call/Transaction Does Not Exist")
+			close(r.done)
+		}
+	}
+	if ri := c.reinv; ri != nil {
+		c.b.s.respond(ri.ev.tx, ri.ev.req, 500, "Server Internal Error")
+		close(ri.ev.done)
+		c.reinv = nil
+	}
+	if c.state != stEnded {
+		c.state = stEnded
+	}
+	if !c.aAnswered {
+		c.respondA(500, "Server Internal Error", nil)
+	}
+	c.closeAFinal()
+	for _, f := range c.forks {
+		if f.tx != nil {
+			f.tx.Terminate()
+		}
+	}
+	c.relay.Close()
+	c.reqCancel()
+	c.wg.Wait()
+	c.b.remove(c)
+	c.cdr.EndedAt = time.Now().UTC()
+	c.finishRecording()
+	c.writeCDR()
+	a, b := c.relay.Stats(media.LegA), c.relay.Stats(media.LegB)
+	c.log.Info("call over", "disposition", c.cdr.Disposition, "by", c.cdr.HangupBy,
+		"rtp_a", a.Packets, "rtp_b", b.Packets)
+}

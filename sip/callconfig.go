@@ -1,0 +1,144 @@
+package sip
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard-pbx/switchboard/directory"
+)
+
+// CallConfig configures calls: ringing, media anchoring, limits, trunks and
+// the inbound numbers. Zero values take the defaults in the field comments.
+type CallConfig struct {
+	// RingTime is how long callees ring before the caller gets 480.
+	// Default 60s.
+	RingTime time.Duration
+	// MediaTimeout ends an answered call whose RTP stopped in both
+	// directions for that long. Default 60s; negative disables it.
+	MediaTimeout time.Duration
+	// RTPLow and RTPHigh bound the relay's UDP ports (RTP even, RTCP odd).
+	// Default 20000-30000.
+	RTPLow, RTPHigh int
+	// MediaIP is the address the relay binds and writes into SDP. Zero or
+	// unspecified: bind every address and advertise our address on the
+	// route to each phone.
+	MediaIP netip.Addr
+	// SIPIP, when set, is the address written in our Contact headers
+	// instead of our address on the route to each peer.
+	SIPIP netip.Addr
+	// MaxCallsPerExt limits the simultaneous calls of one extension, as
+	// caller or callee. Default 4.
+	MaxCallsPerExt int
+	// Trunks carry calls to and from numbers outside the PBX; outbound
+	// calls take the first one.
+	Trunks []Trunk
+	// DIDs maps numbers dialed from a trunk (E.164 or as the carrier sends
+	// them) to the extension of a user or group.
+	DIDs map[string]string
+}
+
+// Trunk is a SIP trunk to a carrier.
+type Trunk struct {
+	Name      string
+	Host      string // IP address or host name of the carrier's proxy
+	Port      int    // default 5060
+	Transport string // "UDP" (default) or "TCP"
+	// Username and Password answer the carrier's digest challenges; with
+	// Register the PBX also registers to it.
+	Username string
+	Password directory.Password
+	Register bool
+	// CallerID is the E.164 number sent when the caller has none.
+	CallerID string
+}
+
+// addr returns host:port of the trunk.
+func (t *Trunk) addr() string {
+	port := t.Port
+	if port == 0 {
+		port = 5060
+	}
+	return joinHostPort(t.Host, port)
+}
+
+func (t *Trunk) transport() string {
+	if t.Transport == "" {
+		return "UDP"
+	}
+	return strings.ToUpper(t.Transport)
+}
+
+// LogValue keeps the password out of logs.
+func (t Trunk) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("name", t.Name), slog.String("host", t.addr()))
+}
+
+func joinHostPort(host string, port int) string {
+	if strings.Contains(host, ":") && !strings.HasPrefix(host, "[") {
+		host = "[" + host + "]"
+	}
+	return host + ":" + strconv.Itoa(port)
+}
+
+func (c CallConfig) withDefaults() CallConfig {
+	if c.RingTime == 0 {
+		c.RingTime = 60 * time.Second
+	}
+	if c.MediaTimeout == 0 {
+		c.MediaTimeout = 60 * time.Second
+	}
+	if c.RTPLow == 0 && c.RTPHigh == 0 {
+		c.RTPLow, c.RTPHigh = 20000, 30000
+	}
+	if c.MaxCallsPerExt == 0 {
+		c.MaxCallsPerExt = 4
+	}
+	return c
+}
+
+// Validate checks the call settings and names the field of every mistake.
+func (c CallConfig) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	bad := func(field string, v any, rule string) {
+		errs = append(errs, fmt.Errorf("%s %v: %s", field, v, rule))
+	}
+	if c.RingTime < time.Second/10 {
+		bad("RingTime", c.RingTime, "must be at least 100ms")
+	}
+	if c.RTPLow < 1024 || c.RTPHigh > 65535 || c.RTPLow >= c.RTPHigh {
+		bad("RTPLow-RTPHigh", fmt.Sprintf("%d-%d", c.RTPLow, c.RTPHigh), "must be a range within 1024-65535, low below high")
+	}
+	if c.MaxCallsPerExt < 1 {
+		bad("MaxCallsPerExt", c.MaxCallsPerExt, "must be at least 1")
+	}
+	for i, t := range c.Trunks {
+		f := fmt.Sprintf("Trunks[%d]", i)
+		if t.Host == "" || strings.ContainsAny(t.Host, " \t\r\n;@<>\"") {
+			bad(f+".Host", strconv.Quote(t.Host), "must be a host name or address")
+		}
+		if t.Port < 0 || t.Port > 65535 {
+			bad(f+".Port", t.Port, "must be up to 65535")
+		}
+		if tr := t.transport(); tr != "UDP" && tr != "TCP" {
+			bad(f+".Transport", strconv.Quote(t.Transport), "must be UDP or TCP")
+		}
+		if t.Register && (t.Username == "" || t.Password == "") {
+			bad(f+".Register", true, "needs Username and Password")
+		}
+		if t.CallerID != "" && !directory.IsE164(t.CallerID) {
+			bad(f+".CallerID", strconv.Quote(t.CallerID), "must be an E.164 number such as +48221234567")
+		}
+	}
+	for num, ext := range c.DIDs {
+		if num == "" || directory.ValidateExtension("extension", ext) != nil {
+			bad("DIDs", strconv.Quote(num)+" -> "+strconv.Quote(ext), "must map a number to an extension")
+		}
+	}
+	return errors.Join(errs...)
+}

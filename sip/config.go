@@ -1,0 +1,260 @@
+package sip
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard-pbx/switchboard/directory"
+)
+
+// Config is what the SIP server needs. Zero values take the defaults below
+// (see the field comments); Validate reports every mistake at once.
+type Config struct {
+	// Addr is host:port of the UDP and TCP listeners Run opens.
+	Addr string
+	// Domain is the SIP domain and digest realm. Empty: the directory
+	// setting sip.domain, followed when it changes.
+	Domain string
+	// Node names this process in the bindings it writes; empty: the host name.
+	Node string
+
+	// MinExpires, MaxExpires and DefaultExpires bound registrations: a
+	// shorter non-zero request gets 423 with Min-Expires, a longer one is
+	// cut to MaxExpires, a request without any gets DefaultExpires.
+	// Defaults 60s, 1h and 10m.
+	MinExpires, MaxExpires, DefaultExpires time.Duration
+	// NonceTTL is how long a challenge's nonce is good for; an older one
+	// gets stale=true. Default 5m.
+	NonceTTL time.Duration
+	// MaxBindings caps the contacts of one extension whatever its own
+	// device limit says. Default 10.
+	MaxBindings int
+	// MaxMessageSize drops larger SIP messages unparsed. Default 16 KiB.
+	MaxMessageSize int
+	// TCPIdleTimeout closes a TCP connection that sent nothing for that
+	// long (phones keep theirs alive with CRLF pings and re-registration).
+	// Default MaxExpires plus one minute.
+	TCPIdleTimeout time.Duration
+	// FollowInterval is how often the store's change log is polled when
+	// the store cannot wake us. Default 1s.
+	FollowInterval time.Duration
+	// StoreTimeout bounds one store call made while answering a request.
+	// Default 2s.
+	StoreTimeout time.Duration
+	// UserAgent is sent in the Server and User-Agent headers. Default
+	// "Switchboard".
+	UserAgent string
+	// MD5OnlyAgents are User-Agent substrings (case-insensitive) of phones
+	// that give up on a 401 offering an algorithm they do not know, even
+	// alongside MD5; they are offered MD5 alone. Default
+	// DefaultMD5OnlyAgents; an empty non-nil slice offers both to all.
+	MD5OnlyAgents []string
+
+	Guard GuardConfig
+
+	// Calls configures the B2BUA: ring time, media, limits, trunks, DIDs.
+	Calls CallConfig
+
+	// RecordingsDir is where call recordings are written, in dated
+	// subfolders, when the recording policy (the directory settings
+	// recording.*) asks for them. Empty: no call is recorded.
+	RecordingsDir string
+}
+
+// GuardConfig sets the brute-force and scanner defence.
+type GuardConfig struct {
+	// MaxFailures failed authentications from one source IP within Window
+	// ban that source for BanTime, unless it holds a current registration
+	// (an office behind one public IP): then only the failing extension is
+	// locked for it. Defaults 20, 10m and 1h. Phones retry a refused
+	// password by themselves (baresip 16 times), so one mistyped password
+	// must stay under MaxFailures.
+	MaxFailures int
+	Window      time.Duration
+	BanTime     time.Duration
+	// MaxExtFailures failures on one extension within Window, from any
+	// sources, put it under attack: from then on every source failing on
+	// it is locked out of it for BanTime. Default 40.
+	MaxExtFailures int
+	// ScannerAgents are User-Agent substrings (case-insensitive) whose
+	// requests are dropped unanswered. Default DefaultScannerAgents; set
+	// to an empty non-nil slice to drop none.
+	ScannerAgents []string
+	// Exempt lists CIDR networks never banned or locked (monitoring, the
+	// operators' own network). Failures from them are still counted and
+	// answered 401.
+	Exempt []string
+	// MaxTracked bounds the counters kept in memory. Default 100000.
+	MaxTracked int
+}
+
+// DefaultMD5OnlyAgents: baresip 1.x (libre 1.x, Debian 12) fails any
+// challenge list holding SHA-256 with "Function not implemented".
+var DefaultMD5OnlyAgents = []string{"baresip"}
+
+// DefaultScannerAgents are the User-Agents of the common SIP scanners.
+var DefaultScannerAgents = []string{
+	"friendly-scanner", "sipvicious", "sipcli", "sip-scan", "sipscan", "sundayddr",
+	"iwar", "vaxsipuseragent", "pplsip", "smap", "sipbomber", "siparmyknife",
+}
+
+func (c Config) withDefaults() Config {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&c.MinExpires, 60*time.Second)
+	def(&c.MaxExpires, time.Hour)
+	def(&c.DefaultExpires, 10*time.Minute)
+	def(&c.NonceTTL, 5*time.Minute)
+	def(&c.TCPIdleTimeout, c.MaxExpires+time.Minute)
+	def(&c.FollowInterval, time.Second)
+	def(&c.StoreTimeout, 2*time.Second)
+	if c.MaxBindings == 0 {
+		c.MaxBindings = 10
+	}
+	if c.MaxMessageSize == 0 {
+		c.MaxMessageSize = 16 << 10
+	}
+	if c.UserAgent == "" {
+		c.UserAgent = "Switchboard"
+	}
+	if c.MD5OnlyAgents == nil {
+		c.MD5OnlyAgents = DefaultMD5OnlyAgents
+	}
+	if c.Node == "" {
+		c.Node, _ = os.Hostname()
+		if c.Node == "" {
+			c.Node = "switchboard"
+		}
+	}
+	g := &c.Guard
+	if g.MaxFailures == 0 {
+		g.MaxFailures = 20
+	}
+	def(&g.Window, 10*time.Minute)
+	def(&g.BanTime, time.Hour)
+	if g.MaxExtFailures == 0 {
+		g.MaxExtFailures = 40
+	}
+	if g.ScannerAgents == nil {
+		g.ScannerAgents = DefaultScannerAgents
+	}
+	if g.MaxTracked == 0 {
+		g.MaxTracked = 100000
+	}
+	return c
+}
+
+// Validate checks the configuration, zero values standing for their
+// defaults, and names the field of every mistake.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	bad := func(field string, v any, rule string) {
+		errs = append(errs, fmt.Errorf("%s %v: %s", field, v, rule))
+	}
+	if c.Addr == "" {
+		errs = append(errs, errors.New("Addr: must be host:port"))
+	} else if _, port, err := net.SplitHostPort(c.Addr); err != nil {
+		bad("Addr", strconv.Quote(c.Addr), "must be host:port")
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		bad("Addr", strconv.Quote(c.Addr), "port must be a number up to 65535")
+	}
+	if c.Domain != "" {
+		if err := directory.ValidateSetting(directory.SettingDomain, c.Domain); err != nil {
+			bad("Domain", strconv.Quote(c.Domain), "must be a host name such as pbx.example.com")
+		}
+	}
+	if strings.ContainsAny(c.Node, " \t\r\n") || len(c.Node) > 100 {
+		bad("Node", strconv.Quote(c.Node), "must be one word of at most 100 characters")
+	}
+	positive := func(field string, d time.Duration) {
+		if d < time.Second {
+			bad(field, d, "must be at least 1s")
+		}
+	}
+	positive("MinExpires", c.MinExpires)
+	positive("MaxExpires", c.MaxExpires)
+	positive("DefaultExpires", c.DefaultExpires)
+	positive("NonceTTL", c.NonceTTL)
+	positive("TCPIdleTimeout", c.TCPIdleTimeout)
+	if c.MinExpires > c.MaxExpires {
+		bad("MinExpires", c.MinExpires, "must not exceed MaxExpires "+c.MaxExpires.String())
+	}
+	if c.DefaultExpires < c.MinExpires || c.DefaultExpires > c.MaxExpires {
+		bad("DefaultExpires", c.DefaultExpires, "must be between MinExpires and MaxExpires")
+	}
+	if c.FollowInterval < 10*time.Millisecond {
+		bad("FollowInterval", c.FollowInterval, "must be at least 10ms")
+	}
+	if c.StoreTimeout < 10*time.Millisecond {
+		bad("StoreTimeout", c.StoreTimeout, "must be at least 10ms")
+	}
+	if c.MaxBindings < 1 || c.MaxBindings > 100 {
+		bad("MaxBindings", c.MaxBindings, "must be 1 to 100")
+	}
+	if c.MaxMessageSize < 1024 || c.MaxMessageSize > 65535 {
+		bad("MaxMessageSize", c.MaxMessageSize, "must be 1024 to 65535 bytes")
+	}
+	if strings.ContainsAny(c.UserAgent, "\r\n") {
+		bad("UserAgent", strconv.Quote(c.UserAgent), "must be a single line")
+	}
+	for _, a := range c.MD5OnlyAgents {
+		if strings.TrimSpace(a) == "" {
+			bad("MD5OnlyAgents", strconv.Quote(a), "must not hold empty entries")
+		}
+	}
+	g := c.Guard
+	if g.MaxFailures < 1 {
+		bad("Guard.MaxFailures", g.MaxFailures, "must be at least 1")
+	}
+	if g.MaxExtFailures < 1 {
+		bad("Guard.MaxExtFailures", g.MaxExtFailures, "must be at least 1")
+	}
+	positive("Guard.Window", g.Window)
+	positive("Guard.BanTime", g.BanTime)
+	if g.MaxTracked < 100 {
+		bad("Guard.MaxTracked", g.MaxTracked, "must be at least 100")
+	}
+	for _, a := range g.ScannerAgents {
+		if strings.TrimSpace(a) == "" {
+			bad("Guard.ScannerAgents", strconv.Quote(a), "must not hold empty entries")
+		}
+	}
+	if _, err := parseNets(g.Exempt); err != nil {
+		errs = append(errs, fmt.Errorf("Guard.Exempt: %w", err))
+	}
+	if err := c.Calls.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("Calls: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// parseNets parses CIDR networks; a bare address is a network of one.
+func parseNets(nets []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range nets {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				return nil, fmt.Errorf("%q is not a CIDR network such as 192.168.1.0/24", s)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}

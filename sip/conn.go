@@ -1,0 +1,158 @@
+package sip
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"time"
+)
+
+// The listeners handed to sipgo are wrapped so that the guard acts before
+// any parsing: datagrams and connections from banned sources, messages of
+// known scanners and oversized datagrams are dropped. sipgo's own read
+// filter is not used because an error from it stops a UDP listener.
+
+// packetConn drops unwanted datagrams and returns only the others.
+type packetConn struct {
+	net.PacketConn
+	s *Server
+}
+
+func (c *packetConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	for {
+		n, addr, err := c.PacketConn.ReadFrom(b)
+		if err != nil {
+			return n, addr, err
+		}
+		ua, ok := addr.(*net.UDPAddr)
+		if !ok {
+			return n, addr, nil
+		}
+		ip := ua.AddrPort().Addr().Unmap()
+		if reason := c.s.screen(ip, b[:n], true); reason != "" {
+			c.s.dropped(ip, reason)
+			continue
+		}
+		return n, addr, nil
+	}
+}
+
+// screen returns why data from ip is to be dropped, or "". whole says data
+// is a complete message (a datagram), not a piece of a TCP stream.
+func (s *Server) screen(ip netip.Addr, data []byte, whole bool) string {
+	if s.guard.Banned(ip) {
+		return "banned"
+	}
+	if whole && len(data) > s.cfg.MaxMessageSize {
+		return "too large"
+	}
+	if ua := headerValue(data, "user-agent"); ua != nil && scannerAgent(ua, s.guard.cfg.ScannerAgents) {
+		return "scanner"
+	}
+	return ""
+}
+
+// headerValue finds the first header named name (lower-case) in raw SIP
+// bytes and returns its value, without parsing the message.
+func headerValue(data []byte, name string) []byte {
+	for len(data) > 0 {
+		i := bytes.IndexByte(data, '\n')
+		line := data
+		if i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		line = bytes.TrimRight(line, "\r")
+		if len(line) == 0 {
+			return nil // end of the headers
+		}
+		if len(line) > len(name) && asciiEqualFold(line[:len(name)], name) {
+			if v := bytes.TrimLeft(line[len(name):], " \t"); len(v) > 0 && v[0] == ':' {
+				return bytes.TrimSpace(v[1:])
+			}
+		}
+	}
+	return nil
+}
+
+func asciiEqualFold(b []byte, lower string) bool {
+	if len(b) != len(lower) {
+		return false
+	}
+	for i := range b {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// listener refuses connections from banned sources and wraps the others.
+type listener struct {
+	net.Listener
+	s *Server
+}
+
+func (l *listener) Accept() (net.Conn, error) {
+	delay := 5 * time.Millisecond
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil, err
+			}
+			// Out of file descriptors and the like: wait and go on, as
+			// net/http does, instead of stopping the listener.
+			l.s.log.Warn("sip tcp accept failed; retrying", "err", err, "delay", delay)
+			time.Sleep(delay)
+			delay = min(2*delay, time.Second)
+			continue
+		}
+		delay = 5 * time.Millisecond
+		ip := addrIP(c.RemoteAddr())
+		if l.s.guard.Banned(ip) {
+			c.Close()
+			l.s.dropped(ip, "banned")
+			continue
+		}
+		return &tcpConn{Conn: c, s: l.s, ip: ip}, nil
+	}
+}
+
+func addrIP(a net.Addr) netip.Addr {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.AddrPort().Addr().Unmap()
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return ap.Addr().Unmap()
+}
+
+// tcpConn closes a connection that stays silent for TCPIdleTimeout, or
+// whose source got banned, or that carries a scanner's message.
+type tcpConn struct {
+	net.Conn
+	s  *Server
+	ip netip.Addr
+}
+
+func (c *tcpConn) Read(b []byte) (int, error) {
+	if err := c.Conn.SetReadDeadline(time.Now().Add(c.s.cfg.TCPIdleTimeout)); err != nil {
+		return 0, err
+	}
+	n, err := c.Conn.Read(b)
+	if n > 0 {
+		if reason := c.s.screen(c.ip, b[:n], false); reason != "" {
+			c.s.dropped(c.ip, reason)
+			c.Conn.Close()
+			return 0, io.EOF
+		}
+	}
+	return n, err
+}

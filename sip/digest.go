@@ -1,0 +1,282 @@
+package sip
+
+import (
+	"crypto/md5"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"hash"
+	"strconv"
+	"strings"
+)
+
+// Digest authentication (RFC 3261 §22, RFC 7616, RFC 8760): the challenge
+// we send and the check of what comes back. The check needs only the HA1
+// the directory stores, never the password.
+
+// algorithm is a digest hash we accept.
+type algorithm uint8
+
+const (
+	algMD5 algorithm = iota
+	algSHA256
+)
+
+// challengeAlgorithms are offered in this order, one WWW-Authenticate each
+// (RFC 8760 §2.4: most preferred first).
+var challengeAlgorithms = []algorithm{algSHA256, algMD5}
+
+func (a algorithm) String() string {
+	if a == algSHA256 {
+		return "SHA-256"
+	}
+	return "MD5"
+}
+
+func (a algorithm) hash() hash.Hash {
+	if a == algSHA256 {
+		return sha256.New()
+	}
+	return md5.New()
+}
+
+func (a algorithm) hexLen() int {
+	if a == algSHA256 {
+		return 2 * sha256.Size
+	}
+	return 2 * md5.Size
+}
+
+func parseAlgorithm(s string) (algorithm, bool) {
+	switch {
+	case s == "" || strings.EqualFold(s, "MD5"):
+		return algMD5, true
+	case strings.EqualFold(s, "SHA-256"):
+		return algSHA256, true
+	}
+	return 0, false
+}
+
+// challenge is the value of one WWW-Authenticate (or Proxy-Authenticate)
+// header. realm is a validated host name, so it needs no escaping.
+func challenge(realm, nonce string, alg algorithm, stale bool) string {
+	var b strings.Builder
+	b.Grow(96 + len(realm) + len(nonce))
+	b.WriteString(`Digest realm="`)
+	b.WriteString(realm)
+	b.WriteString(`", nonce="`)
+	b.WriteString(nonce)
+	b.WriteString(`", algorithm=`)
+	b.WriteString(alg.String())
+	b.WriteString(`, qop="auth"`)
+	if stale {
+		b.WriteString(", stale=true")
+	}
+	return b.String()
+}
+
+// authCredentials is a parsed Authorization header value. Fields hold the
+// values as sent (quotes and escapes removed).
+type authCredentials struct {
+	Username  string
+	Realm     string
+	Nonce     string
+	URI       string
+	Response  string
+	Algorithm string
+	Cnonce    string
+	QOP       string
+	NC        string // 8 hex digits as sent
+}
+
+var errBadCredentials = errors.New("malformed digest credentials")
+
+// maxCredentialValue bounds each value; real ones are far shorter.
+const maxCredentialValue = 512
+
+// parseAuthorization parses `Digest k=v, k="v", ...`. Unknown keys are
+// ignored; known ones may appear once.
+func parseAuthorization(s string) (authCredentials, error) {
+	var c authCredentials
+	s = strings.TrimLeft(s, " \t")
+	if len(s) < 7 || !strings.EqualFold(s[:6], "Digest") || (s[6] != ' ' && s[6] != '\t') {
+		return c, errBadCredentials
+	}
+	s = s[7:]
+	var seen uint16
+	for {
+		s = strings.TrimLeft(s, " \t\r\n,")
+		if s == "" {
+			break
+		}
+		i := 0
+		for i < len(s) && isKeyChar(s[i]) {
+			i++
+		}
+		if i == 0 {
+			return c, errBadCredentials
+		}
+		key := s[:i]
+		s = strings.TrimLeft(s[i:], " \t")
+		if s == "" || s[0] != '=' {
+			return c, errBadCredentials
+		}
+		s = strings.TrimLeft(s[1:], " \t")
+		var val string
+		if s != "" && s[0] == '"' {
+			v, rest, ok := unquote(s)
+			if !ok {
+				return c, errBadCredentials
+			}
+			val, s = v, rest
+		} else {
+			j := 0
+			for j < len(s) && isValueChar(s[j]) {
+				j++
+			}
+			val, s = s[:j], s[j:]
+		}
+		if len(val) > maxCredentialValue {
+			return c, errBadCredentials
+		}
+		// After a value only whitespace and a comma may follow.
+		s = strings.TrimLeft(s, " \t")
+		if s != "" && s[0] != ',' {
+			return c, errBadCredentials
+		}
+		var dst *string
+		var bit uint16
+		switch strings.ToLower(key) {
+		case "username":
+			dst, bit = &c.Username, 1<<0
+		case "realm":
+			dst, bit = &c.Realm, 1<<1
+		case "nonce":
+			dst, bit = &c.Nonce, 1<<2
+		case "uri":
+			dst, bit = &c.URI, 1<<3
+		case "response":
+			dst, bit = &c.Response, 1<<4
+		case "algorithm":
+			dst, bit = &c.Algorithm, 1<<5
+		case "cnonce":
+			dst, bit = &c.Cnonce, 1<<6
+		case "qop":
+			dst, bit = &c.QOP, 1<<7
+		case "nc":
+			dst, bit = &c.NC, 1<<8
+		default:
+			continue
+		}
+		if seen&bit != 0 {
+			return c, errBadCredentials
+		}
+		seen |= bit
+		*dst = val
+	}
+	return c, nil
+}
+
+func isKeyChar(b byte) bool {
+	return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || b == '-' || b == '_'
+}
+
+// isValueChar accepts RFC 3261 token characters plus what sloppy phones
+// leave unquoted in a uri.
+func isValueChar(b byte) bool {
+	return isKeyChar(b) || strings.IndexByte(".!%*+`'~/:@?&;[]$=", b) >= 0
+}
+
+// unquote reads a quoted-string at the start of s and returns its value and
+// the rest. A value without escapes is a substring of s.
+func unquote(s string) (val, rest string, ok bool) {
+	esc := false
+	for i := 1; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			esc = true
+			i++
+		case '"':
+			if !esc {
+				return s[1:i], s[i+1:], true
+			}
+			var b strings.Builder
+			for j := 1; j < i; j++ {
+				if s[j] == '\\' && j+1 < i {
+					j++
+				}
+				b.WriteByte(s[j])
+			}
+			return b.String(), s[i+1:], true
+		case '\r', '\n':
+			return "", "", false
+		}
+	}
+	return "", "", false
+}
+
+// check validates what a qop=auth answer must carry and returns the
+// algorithm and nc.
+func (c *authCredentials) check() (algorithm, uint32, error) {
+	alg, ok := parseAlgorithm(c.Algorithm)
+	if !ok || c.Username == "" || c.Nonce == "" || c.URI == "" || c.Cnonce == "" ||
+		c.QOP != "auth" || len(c.Response) != alg.hexLen() || len(c.NC) != 8 {
+		return 0, 0, errBadCredentials
+	}
+	nc, err := strconv.ParseUint(c.NC, 16, 32)
+	if err != nil || nc == 0 {
+		return 0, 0, errBadCredentials
+	}
+	return alg, uint32(nc), nil
+}
+
+// verify reports whether c.Response is the digest of method with ha1 (hex,
+// as the directory stores it). It compares in constant time.
+func (c *authCredentials) verify(alg algorithm, ha1, method string) bool {
+	if len(ha1) != alg.hexLen() {
+		return false
+	}
+	var want [2 * sha256.Size]byte
+	n := digestResponse(want[:0], alg, ha1, c.Nonce, c.NC, c.Cnonce, c.QOP, method, c.URI)
+	var got [2 * sha256.Size]byte
+	if len(c.Response) > len(got) {
+		return false
+	}
+	for i := 0; i < len(c.Response); i++ {
+		b := c.Response[i]
+		if 'A' <= b && b <= 'F' {
+			b += 'a' - 'A'
+		}
+		got[i] = b
+	}
+	return subtle.ConstantTimeCompare(want[:n], got[:len(c.Response)]) == 1
+}
+
+// digestResponse appends KD(HA1, nonce:nc:cnonce:qop:H(method:uri)) in
+// lower-case hex to dst and returns its length.
+func digestResponse(dst []byte, alg algorithm, ha1, nonce, nc, cnonce, qop, method, uri string) int {
+	h := alg.hash()
+	var sum [sha256.Size]byte
+	h.Write([]byte(method))
+	h.Write([]byte{':'})
+	h.Write([]byte(uri))
+	ha2 := sum[:0]
+	ha2 = h.Sum(ha2)
+	var ha2hex [2 * sha256.Size]byte
+	hex.Encode(ha2hex[:], ha2)
+
+	h.Reset()
+	for i, part := range []string{ha1, nonce, nc, cnonce, qop} {
+		if i > 0 {
+			h.Write([]byte{':'})
+		}
+		h.Write([]byte(part))
+	}
+	h.Write([]byte{':'})
+	h.Write(ha2hex[:2*len(ha2)])
+	resp := h.Sum(sum[:0])
+	out := dst[:len(dst)+2*len(resp)]
+	hex.Encode(out[len(dst):], resp)
+	return len(out)
+}

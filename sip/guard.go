@@ -1,0 +1,329 @@
+package sip
+
+import (
+	"log/slog"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Ban is a source kept out, shown to operators. An empty Extension bans
+// the source altogether; otherwise only that extension is locked for it.
+type Ban struct {
+	Source    string // IP address
+	Extension string
+	Reason    string
+	Failures  int
+	Since     time.Time
+	Until     time.Time
+}
+
+// guard counts failed authentications per source IP, per extension and per
+// (source, extension) pair, and bans. Its rules:
+//   - MaxFailures from one source within the window ban the source, unless
+//     it holds a current registration: an office behind one public IP that
+//     authenticates fine is not banned for another extension's failures;
+//     the failing extension is locked for that source instead.
+//   - MaxExtFailures on one extension within the window put it under
+//     attack; from then on any source failing on it is locked out of it.
+type guard struct {
+	cfg    GuardConfig
+	exempt []netip.Prefix
+	clock  clock
+	log    *slog.Logger
+	// registered reports whether ip holds a current registration.
+	registered func(ip netip.Addr) bool
+
+	mu    sync.Mutex
+	src   map[netip.Addr]*counter
+	ext   map[string]*counter
+	pair  map[pairKey]*counter
+	bans  map[netip.Addr]*Ban
+	locks map[pairKey]*Ban
+}
+
+type pairKey struct {
+	ip  netip.Addr
+	ext string
+}
+
+// counter counts failures in a window that starts with the first one.
+type counter struct {
+	n     int
+	start time.Time
+}
+
+func (c *counter) add(now time.Time, window time.Duration) int {
+	if now.Sub(c.start) >= window {
+		c.n, c.start = 0, now
+	}
+	c.n++
+	return c.n
+}
+
+func newGuard(cfg GuardConfig, c clock, log *slog.Logger, registered func(netip.Addr) bool) *guard {
+	exempt, _ := parseNets(cfg.Exempt) // checked by Config.Validate
+	agents := make([]string, len(cfg.ScannerAgents))
+	for i, a := range cfg.ScannerAgents {
+		agents[i] = strings.ToLower(strings.TrimSpace(a))
+	}
+	cfg.ScannerAgents = agents
+	return &guard{cfg: cfg, exempt: exempt, clock: c, log: log, registered: registered,
+		src: make(map[netip.Addr]*counter), ext: make(map[string]*counter), pair: make(map[pairKey]*counter),
+		bans: make(map[netip.Addr]*Ban), locks: make(map[pairKey]*Ban)}
+}
+
+// Banned reports whether every request from ip is to be dropped.
+func (g *guard) Banned(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	now := g.clock.Now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	b, ok := g.bans[ip]
+	if !ok {
+		return false
+	}
+	if !now.Before(b.Until) {
+		g.liftLocked(ip, b)
+		return false
+	}
+	return true
+}
+
+// Locked reports whether ip may not use ext.
+func (g *guard) Locked(ip netip.Addr, ext string) bool {
+	k := pairKey{ip.Unmap(), ext}
+	now := g.clock.Now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	b, ok := g.locks[k]
+	if !ok {
+		return false
+	}
+	if !now.Before(b.Until) {
+		delete(g.locks, k)
+		g.log.Info("extension lock expired", "src", k.ip.String(), "ext", ext)
+		return false
+	}
+	return true
+}
+
+func (g *guard) liftLocked(ip netip.Addr, b *Ban) {
+	delete(g.bans, ip)
+	delete(g.src, ip)
+	g.log.Info("source ban expired", "src", ip.String(), "since", b.Since)
+}
+
+func (g *guard) isExempt(ip netip.Addr) bool {
+	for _, p := range g.exempt {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// Fail counts one failed authentication of ext from ip and bans or locks
+// when a limit is reached.
+func (g *guard) Fail(ip netip.Addr, ext string) {
+	ip = ip.Unmap()
+	now := g.clock.Now()
+	// Asked before taking the lock: it reads the location service.
+	registered := g.registered != nil && g.registered(ip)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	nSrc := count(g, g.src, ip, now)
+	nExt := count(g, g.ext, ext, now)
+	k := pairKey{ip, ext}
+	nPair := count(g, g.pair, k, now)
+	if g.isExempt(ip) {
+		return
+	}
+	if _, banned := g.bans[ip]; banned {
+		return
+	}
+	switch {
+	case nSrc >= g.cfg.MaxFailures && !registered:
+		b := &Ban{Source: ip.String(), Reason: "too many failed authentications", Failures: nSrc,
+			Since: now, Until: now.Add(g.cfg.BanTime)}
+		g.bans[ip] = b
+		g.log.Warn("source banned", "src", b.Source, "failures", nSrc, "until", b.Until)
+	case nSrc >= g.cfg.MaxFailures || nPair >= g.cfg.MaxFailures:
+		// The source holds a registration: it loses only the extension it
+		// keeps failing on, and its other phones go on working.
+		g.lockLocked(k, nPair, now, "too many failed authentications from a registered source")
+	case nExt >= g.cfg.MaxExtFailures:
+		g.lockLocked(k, nPair, now, "extension under attack")
+	}
+}
+
+func (g *guard) lockLocked(k pairKey, n int, now time.Time, reason string) {
+	if _, ok := g.locks[k]; ok {
+		return
+	}
+	b := &Ban{Source: k.ip.String(), Extension: k.ext, Reason: reason, Failures: n,
+		Since: now, Until: now.Add(g.cfg.BanTime)}
+	g.locks[k] = b
+	g.log.Warn("extension locked for source", "src", b.Source, "ext", k.ext, "failures", n,
+		"reason", reason, "until", b.Until)
+}
+
+// count adds a failure to m[k], dropping the counter table's stale entries
+// when it is full so that a flood of sources cannot grow it without bound.
+func count[K comparable](g *guard, m map[K]*counter, k K, now time.Time) int {
+	c, ok := m[k]
+	if !ok {
+		if len(m) >= g.cfg.MaxTracked {
+			for key, v := range m {
+				if now.Sub(v.start) >= g.cfg.Window {
+					delete(m, key)
+				}
+			}
+			if len(m) >= g.cfg.MaxTracked {
+				return 0 // still full of live counters: do not track more
+			}
+		}
+		c = &counter{start: now}
+		m[k] = c
+	}
+	return c.add(now, g.cfg.Window)
+}
+
+// Succeed forgets the failures of the pair once it authenticated.
+func (g *guard) Succeed(ip netip.Addr, ext string) {
+	g.mu.Lock()
+	delete(g.pair, pairKey{ip.Unmap(), ext})
+	g.mu.Unlock()
+}
+
+// Scanner reports whether a User-Agent value is a known scanner's.
+func (g *guard) Scanner(ua string) bool {
+	return scannerAgent(ua, g.cfg.ScannerAgents)
+}
+
+// Bans returns the bans and locks in force, oldest first.
+func (g *guard) Bans() []Ban {
+	now := g.clock.Now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var out []Ban
+	for ip, b := range g.bans {
+		if !now.Before(b.Until) {
+			g.liftLocked(ip, b)
+			continue
+		}
+		out = append(out, *b)
+	}
+	for k, b := range g.locks {
+		if !now.Before(b.Until) {
+			delete(g.locks, k)
+			continue
+		}
+		out = append(out, *b)
+	}
+	slices.SortFunc(out, func(a, b Ban) int {
+		if c := a.Since.Compare(b.Since); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Source, b.Source); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Extension, b.Extension)
+	})
+	return out
+}
+
+// Unban lifts every ban and lock of ip and reports whether there was one.
+func (g *guard) Unban(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	found := false
+	if _, ok := g.bans[ip]; ok {
+		delete(g.bans, ip)
+		found = true
+	}
+	delete(g.src, ip)
+	for k := range g.locks {
+		if k.ip == ip {
+			delete(g.locks, k)
+			found = true
+		}
+	}
+	for k := range g.pair {
+		if k.ip == ip {
+			delete(g.pair, k)
+		}
+	}
+	if found {
+		g.log.Info("source unbanned", "src", ip.String())
+	}
+	return found
+}
+
+// Sweep drops expired bans, locks and counters.
+func (g *guard) Sweep() {
+	now := g.clock.Now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for ip, b := range g.bans {
+		if !now.Before(b.Until) {
+			g.liftLocked(ip, b)
+		}
+	}
+	for k, b := range g.locks {
+		if !now.Before(b.Until) {
+			delete(g.locks, k)
+			g.log.Info("extension lock expired", "src", k.ip.String(), "ext", k.ext)
+		}
+	}
+	sweepCounters(g.src, now, g.cfg.Window)
+	sweepCounters(g.ext, now, g.cfg.Window)
+	sweepCounters(g.pair, now, g.cfg.Window)
+}
+
+func sweepCounters[K comparable](m map[K]*counter, now time.Time, window time.Duration) {
+	for k, c := range m {
+		if now.Sub(c.start) >= window {
+			delete(m, k)
+		}
+	}
+}
+
+// scannerAgent reports whether ua contains one of agents (lower-case),
+// ignoring case, without allocating.
+func scannerAgent[T string | []byte](ua T, agents []string) bool {
+	for _, a := range agents {
+		if containsFold(ua, a) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsFold reports whether s contains the lower-case ASCII needle,
+// ignoring ASCII case in s.
+func containsFold[T string | []byte](s T, needle string) bool {
+	n := len(needle)
+	if n == 0 {
+		return false
+	}
+	for i := 0; i+n <= len(s); i++ {
+		j := 0
+		for ; j < n; j++ {
+			b := s[i+j]
+			if 'A' <= b && b <= 'Z' {
+				b += 'a' - 'A'
+			}
+			if b != needle[j] {
+				break
+			}
+		}
+		if j == n {
+			return true
+		}
+	}
+	return false
+}

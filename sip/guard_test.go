@@ -1,0 +1,160 @@
+package sip
+
+import (
+	"log/slog"
+	"net/netip"
+	"testing"
+	"time"
+)
+
+func testGuard(registered ...string) (*guard, *manualClock) {
+	clk := newManualClock()
+	reg := map[netip.Addr]bool{}
+	for _, r := range registered {
+		reg[netip.MustParseAddr(r)] = true
+	}
+	cfg := Config{Addr: ":0"}.withDefaults().Guard
+	cfg.MaxFailures, cfg.MaxExtFailures, cfg.Window, cfg.BanTime = 3, 5, time.Minute, 10*time.Minute
+	cfg.Exempt = []string{"10.9.0.0/16"}
+	return newGuard(cfg, clk, slog.New(slog.DiscardHandler), func(ip netip.Addr) bool { return reg[ip] }), clk
+}
+
+func TestGuardBansSourceAndLiftsBan(t *testing.T) {
+	g, clk := testGuard()
+	ip := netip.MustParseAddr("203.0.113.7")
+	for i := range 3 {
+		if g.Banned(ip) {
+			t.Fatalf("banned after %d failures", i)
+		}
+		g.Fail(ip, "10001")
+	}
+	if !g.Banned(ip) {
+		t.Fatal("not banned after 3 failures")
+	}
+	bans := g.Bans()
+	if len(bans) != 1 || bans[0].Source != "203.0.113.7" || bans[0].Extension != "" || bans[0].Failures != 3 {
+		t.Fatalf("bans %+v", bans)
+	}
+	clk.Advance(10 * time.Minute)
+	if g.Banned(ip) {
+		t.Error("still banned after the ban time")
+	}
+	if len(g.Bans()) != 0 {
+		t.Error("expired ban still listed")
+	}
+	// The counter started over.
+	g.Fail(ip, "10001")
+	if g.Banned(ip) {
+		t.Error("banned again after one failure")
+	}
+}
+
+func TestGuardWindow(t *testing.T) {
+	g, clk := testGuard()
+	ip := netip.MustParseAddr("203.0.113.7")
+	g.Fail(ip, "10001")
+	g.Fail(ip, "10001")
+	clk.Advance(time.Minute)
+	g.Fail(ip, "10001")
+	if g.Banned(ip) {
+		t.Error("failures of an old window counted")
+	}
+}
+
+// An office behind one public IP: a phone there is registered, another
+// keeps failing on its own extension. The office is not banned; only that
+// extension is locked for the office's IP.
+func TestGuardSparesRegisteredSource(t *testing.T) {
+	office := "198.51.100.20"
+	g, _ := testGuard(office)
+	ip := netip.MustParseAddr(office)
+	for range 10 {
+		g.Fail(ip, "10002")
+	}
+	if g.Banned(ip) {
+		t.Fatal("a source with a current registration was banned for another extension's failures")
+	}
+	if !g.Locked(ip, "10002") {
+		t.Error("the failing extension is not locked for the source")
+	}
+	if g.Locked(ip, "10001") {
+		t.Error("the registered extension got locked")
+	}
+	bans := g.Bans()
+	if len(bans) != 1 || bans[0].Extension != "10002" || bans[0].Source != office {
+		t.Errorf("bans %+v", bans)
+	}
+}
+
+// A distributed attack on one extension: many sources, each under the
+// source limit. Once the extension is under attack, each failing source is
+// locked out of it, while a source that does not fail keeps using it.
+func TestGuardExtensionUnderAttack(t *testing.T) {
+	g, _ := testGuard()
+	for i := range 5 {
+		g.Fail(netip.AddrFrom4([4]byte{203, 0, 113, byte(i)}), "10001")
+	}
+	if !g.Locked(netip.MustParseAddr("203.0.113.4"), "10001") {
+		t.Error("source failing on an extension under attack not locked")
+	}
+	for i := range 4 {
+		if g.Banned(netip.AddrFrom4([4]byte{203, 0, 113, byte(i)})) {
+			t.Error("a source banned for 1 failure")
+		}
+	}
+	if g.Locked(netip.MustParseAddr("192.0.2.1"), "10001") {
+		t.Error("a source that never failed is locked")
+	}
+	g.Fail(netip.MustParseAddr("203.0.113.200"), "10001")
+	if !g.Locked(netip.MustParseAddr("203.0.113.200"), "10001") {
+		t.Error("a new source failing on the attacked extension is not locked")
+	}
+}
+
+func TestGuardExemptAndUnban(t *testing.T) {
+	g, _ := testGuard()
+	ex := netip.MustParseAddr("10.9.1.1")
+	for range 10 {
+		g.Fail(ex, "10001")
+	}
+	if g.Banned(ex) || g.Locked(ex, "10001") {
+		t.Error("exempt source banned")
+	}
+	ip := netip.MustParseAddr("::ffff:203.0.113.9") // mapped form is the same source
+	for range 3 {
+		g.Fail(ip, "10001")
+	}
+	if !g.Banned(netip.MustParseAddr("203.0.113.9")) {
+		t.Fatal("not banned")
+	}
+	if !g.Unban(netip.MustParseAddr("203.0.113.9")) || g.Banned(ip) {
+		t.Error("Unban did not lift the ban")
+	}
+}
+
+func TestGuardBounded(t *testing.T) {
+	g, clk := testGuard()
+	g.cfg.MaxTracked = 100
+	for i := range 1000 {
+		g.Fail(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), "x")
+	}
+	if len(g.src) > 100 || len(g.pair) > 100 {
+		t.Errorf("tracked %d sources and %d pairs, limit 100", len(g.src), len(g.pair))
+	}
+	clk.Advance(time.Minute)
+	g.Sweep()
+	if len(g.src)+len(g.pair)+len(g.ext) != 0 {
+		t.Error("counters of a past window kept after Sweep")
+	}
+}
+
+func TestScannerAgent(t *testing.T) {
+	for ua, want := range map[string]bool{
+		"friendly-scanner": true, "Friendly-Scanner 1.0": true, "sipvicious": true, "SIPVicious/0.3": true,
+		"sipcli/v1.8": true, "Yealink SIP-T46S 66.86.0.15": false, "": false, "baresip v1.0.0 (x86_64/linux)": false,
+	} {
+		if got := scannerAgent(ua, DefaultScannerAgents); got != want {
+			t.Errorf("%q: %v, want %v", ua, got, want)
+		}
+	}
+}

@@ -1,0 +1,457 @@
+package sip
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"hash/maphash"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/switchboard-pbx/switchboard/directory"
+)
+
+// location is the location service: the bindings of every extension, in
+// memory for speed and persisted through the directory store so that a
+// restart keeps them and other nodes see them. Writes the store cannot take
+// (ErrUnavailable) are held in order and flushed when it answers again.
+type location struct {
+	store   directory.BindingStore
+	node    string
+	clock   clock
+	log     *slog.Logger
+	timeout time.Duration
+
+	mu    sync.Mutex
+	exts  map[string]*extBindings
+	bySrc map[netip.Addr]int // bindings per source IP, for the guard
+
+	// Serialises the registrations of one extension (read, decide, write).
+	stripes [64]sync.Mutex
+	seed    maphash.Seed
+
+	pmu        sync.Mutex
+	pending    []heldWrite // held while the store is away, in order
+	next       *batch      // the writes waiting for the commit in progress
+	committing bool
+}
+
+// batch is one group commit: the writes of every registration that came in
+// while the previous batch was being written go to the store together, in
+// one transaction, so a busy registrar pays one commit per batch instead of
+// one per REGISTER, and still answers only after its binding is stored.
+type batch struct {
+	writes []heldWrite
+	lead   chan struct{} // closed when the batch's first writer is to commit it
+	done   chan struct{} // closed once the batch is stored, held or dropped
+}
+
+type extBindings struct {
+	gen  uint64 // bumped by every local change, so a reload never undoes one
+	list []directory.Binding
+}
+
+type heldKind uint8
+
+const (
+	heldPut heldKind = iota
+	heldDelete
+	heldDeleteAll
+)
+
+type heldWrite struct {
+	kind heldKind
+	b    directory.Binding
+}
+
+// maxHeld bounds the writes held while the store is away; the oldest go
+// first (phones refresh, so a lost write is repaired by the next one).
+const maxHeld = 50000
+
+func newLocation(store directory.BindingStore, node string, c clock, log *slog.Logger, timeout time.Duration) *location {
+	return &location{store: store, node: node, clock: c, log: log, timeout: timeout,
+		exts: make(map[string]*extBindings), bySrc: make(map[netip.Addr]int), seed: maphash.MakeSeed()}
+}
+
+// lockExt serialises changes to the bindings of ext.
+func (l *location) lockExt(ext string) func() {
+	m := &l.stripes[maphash.String(l.seed, ext)%uint64(len(l.stripes))]
+	m.Lock()
+	return m.Unlock
+}
+
+// Current returns the unexpired bindings of ext.
+func (l *location) Current(ext string) []directory.Binding {
+	now := l.clock.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e := l.exts[ext]
+	if e == nil {
+		return nil
+	}
+	out := make([]directory.Binding, 0, len(e.list))
+	for _, b := range e.list {
+		if b.Expires.After(now) {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// All returns every unexpired binding, by extension and contact.
+func (l *location) All() []directory.Binding {
+	now := l.clock.Now()
+	l.mu.Lock()
+	var out []directory.Binding
+	for _, e := range l.exts {
+		for _, b := range e.list {
+			if b.Expires.After(now) {
+				out = append(out, b)
+			}
+		}
+	}
+	l.mu.Unlock()
+	slices.SortFunc(out, func(a, b directory.Binding) int {
+		return cmp.Or(cmp.Compare(a.Extension, b.Extension), cmp.Compare(a.Contact, b.Contact))
+	})
+	return out
+}
+
+// Registered reports whether ip holds a binding.
+func (l *location) Registered(ip netip.Addr) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.bySrc[ip.Unmap()] > 0
+}
+
+// Commit persists a registration's changes and then makes next the bindings
+// of ext. Call it holding lockExt(ext). all deletes every binding of ext in
+// the store, those of other nodes included (Contact: *).
+func (l *location) Commit(ctx context.Context, ext string, next, puts, dels []directory.Binding, all bool) {
+	ws := make([]heldWrite, 0, len(dels)+len(puts)+1)
+	if all {
+		ws = append(ws, heldWrite{kind: heldDeleteAll, b: directory.Binding{Extension: ext, Node: l.node}})
+	}
+	for _, b := range dels {
+		ws = append(ws, heldWrite{kind: heldDelete, b: b})
+	}
+	for _, b := range puts {
+		ws = append(ws, heldWrite{kind: heldPut, b: b})
+	}
+	l.persist(ctx, ws)
+	l.mu.Lock()
+	l.setLocked(ext, next, true)
+	l.mu.Unlock()
+}
+
+// Drop forgets every binding of ext at once (its user was deleted) and
+// makes sure the store has none left either.
+func (l *location) Drop(ctx context.Context, ext string) {
+	unlock := l.lockExt(ext)
+	defer unlock()
+	l.mu.Lock()
+	n := 0
+	if e := l.exts[ext]; e != nil {
+		n = len(e.list)
+	}
+	l.setLocked(ext, nil, true)
+	l.mu.Unlock()
+	if n == 0 {
+		return // the store deleted them with the user
+	}
+	l.log.Info("registrations dropped", "ext", ext, "bindings", n)
+	// The store dropped them with the user; this catches a registration
+	// that raced with the deletion.
+	l.persist(ctx, []heldWrite{{kind: heldDeleteAll, b: directory.Binding{Extension: ext, Node: l.node}}})
+}
+
+// setLocked replaces the bindings of ext and keeps bySrc in step.
+func (l *location) setLocked(ext string, next []directory.Binding, local bool) {
+	e := l.exts[ext]
+	if e == nil {
+		if len(next) == 0 && !local {
+			return
+		}
+		e = &extBindings{}
+		l.exts[ext] = e
+	}
+	for _, b := range e.list {
+		l.srcAddLocked(b.Source, -1)
+	}
+	e.list = next
+	for _, b := range next {
+		l.srcAddLocked(b.Source, 1)
+	}
+	if local {
+		e.gen++
+	}
+	if len(next) == 0 && !local {
+		delete(l.exts, ext)
+	}
+}
+
+func (l *location) srcAddLocked(source string, d int) {
+	ap, err := netip.ParseAddrPort(source)
+	if err != nil {
+		return
+	}
+	ip := ap.Addr().Unmap()
+	if n := l.bySrc[ip] + d; n > 0 {
+		l.bySrc[ip] = n
+	} else {
+		delete(l.bySrc, ip)
+	}
+}
+
+// persist writes ws to the store in order and returns once they are stored,
+// or held because the store is away (or earlier writes are still held:
+// order matters, a held put must not land after a later delete). Writes
+// arriving while a batch is being stored join the next batch, which the
+// first of them commits.
+func (l *location) persist(ctx context.Context, ws []heldWrite) {
+	if len(ws) == 0 {
+		return
+	}
+	l.pmu.Lock()
+	if len(l.pending) > 0 {
+		for _, w := range ws {
+			l.holdLocked(w)
+		}
+		l.pmu.Unlock()
+		return
+	}
+	b := l.next
+	if b != nil { // join the batch someone else will commit
+		b.writes = append(b.writes, ws...)
+		l.pmu.Unlock()
+		<-b.done
+		return
+	}
+	b = &batch{writes: ws, lead: make(chan struct{}), done: make(chan struct{})}
+	l.next = b
+	if l.committing {
+		l.pmu.Unlock()
+		<-b.lead // the batch in progress hands over when it is done
+		l.pmu.Lock()
+	}
+	l.committing = true
+	l.next = nil
+	writes := b.writes
+	l.pmu.Unlock()
+
+	l.commit(ctx, writes)
+
+	l.pmu.Lock()
+	close(b.done)
+	if l.next != nil {
+		close(l.next.lead)
+	} else {
+		l.committing = false
+	}
+	l.pmu.Unlock()
+}
+
+// commit stores writes in order, runs of puts in one transaction each; from
+// the first write the store cannot take, the rest are held.
+func (l *location) commit(ctx context.Context, writes []heldWrite) {
+	for i := 0; i < len(writes); {
+		l.pmu.Lock()
+		held := len(l.pending) > 0
+		l.pmu.Unlock()
+		j := i + 1
+		var err error
+		switch {
+		case held:
+			err = directory.ErrUnavailable
+		case writes[i].kind == heldPut:
+			for j < len(writes) && writes[j].kind == heldPut {
+				j++
+			}
+			err = l.putAll(ctx, writes[i:j])
+		default:
+			err = l.apply(ctx, writes[i])
+		}
+		switch {
+		case err == nil:
+		case unavailable(err):
+			l.pmu.Lock()
+			if len(l.pending) == 0 {
+				l.log.Warn("store unavailable; holding binding writes", "err", err)
+			}
+			for _, w := range writes[i:] {
+				l.holdLocked(w)
+			}
+			l.pmu.Unlock()
+			return
+		default:
+			l.log.Error("binding not stored", "ext", writes[i].b.Extension, "writes", j-i, "err", err)
+		}
+		i = j
+	}
+}
+
+func (l *location) putAll(ctx context.Context, ws []heldWrite) error {
+	bs := make([]directory.Binding, len(ws))
+	for i, w := range ws {
+		bs[i] = w.b
+	}
+	ctx, cancel := context.WithTimeout(ctx, l.timeout)
+	defer cancel()
+	return l.store.PutBindings(ctx, bs)
+}
+
+func (l *location) holdLocked(w heldWrite) {
+	if len(l.pending) >= maxHeld {
+		l.pending = l.pending[1:]
+	}
+	l.pending = append(l.pending, w)
+}
+
+func (l *location) apply(ctx context.Context, w heldWrite) error {
+	ctx, cancel := context.WithTimeout(ctx, l.timeout)
+	defer cancel()
+	switch w.kind {
+	case heldPut:
+		return l.store.PutBinding(ctx, w.b)
+	case heldDelete:
+		return l.store.DeleteBinding(ctx, w.b)
+	default:
+		return l.store.DeleteBindings(ctx, w.b.Extension, w.b.Node)
+	}
+}
+
+// unavailable reports whether err means the store did not answer (as
+// opposed to refusing), so that the write is worth holding.
+func unavailable(err error) bool {
+	return errors.Is(err, directory.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// Held returns the number of writes waiting for the store.
+func (l *location) Held() int {
+	l.pmu.Lock()
+	defer l.pmu.Unlock()
+	return len(l.pending)
+}
+
+// Flush writes the held writes in order and reports whether none is left.
+func (l *location) Flush(ctx context.Context) bool {
+	flushed := 0
+	for {
+		l.pmu.Lock()
+		if len(l.pending) == 0 {
+			l.pmu.Unlock()
+			if flushed > 0 {
+				l.log.Info("held binding writes flushed", "writes", flushed)
+			}
+			return true
+		}
+		w := l.pending[0]
+		l.pmu.Unlock()
+		err := l.apply(ctx, w)
+		if err != nil && unavailable(err) {
+			return false
+		}
+		if err != nil {
+			l.log.Error("held binding write dropped", "ext", w.b.Extension, "err", err)
+		}
+		l.pmu.Lock()
+		// Only this goroutine removes from the front; holdLocked may have
+		// dropped the oldest entry meanwhile, so compare before removing.
+		if len(l.pending) > 0 && l.pending[0] == w {
+			l.pending = l.pending[1:]
+		}
+		l.pmu.Unlock()
+		flushed++
+	}
+}
+
+// Reload replaces the bindings of exts (all of them when exts is nil) with
+// what the store holds, except for extensions changed locally meanwhile.
+func (l *location) Reload(ctx context.Context, exts map[string]bool) error {
+	if l.Held() > 0 {
+		return nil // the store is behind us until the held writes are in
+	}
+	l.mu.Lock()
+	gens := make(map[string]uint64, len(l.exts))
+	for ext, e := range l.exts {
+		gens[ext] = e.gen
+	}
+	l.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(ctx, l.timeout)
+	defer cancel()
+	list, err := l.store.Bindings(ctx, l.clock.Now())
+	if err != nil {
+		return err
+	}
+	byExt := make(map[string][]directory.Binding)
+	for _, b := range list {
+		if exts == nil || exts[b.Extension] {
+			byExt[b.Extension] = append(byExt[b.Extension], b)
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	apply := func(ext string) {
+		if e := l.exts[ext]; e != nil && e.gen != gens[ext] {
+			return // registered here while we read; that is newer
+		}
+		l.setLocked(ext, byExt[ext], false)
+	}
+	if exts == nil {
+		for ext := range l.exts {
+			if _, ok := byExt[ext]; !ok {
+				apply(ext)
+			}
+		}
+		for ext := range byExt {
+			apply(ext)
+		}
+		return nil
+	}
+	for ext := range exts {
+		apply(ext)
+	}
+	return nil
+}
+
+// Sweep forgets expired bindings in memory, logging each, and reports how
+// many went.
+func (l *location) Sweep() int {
+	now := l.clock.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for ext, e := range l.exts {
+		keep := e.list[:0:0]
+		for _, b := range e.list {
+			if b.Expires.After(now) {
+				keep = append(keep, b)
+				continue
+			}
+			n++
+			l.log.Info("registration expired", "ext", ext, "contact", b.Contact, "src", b.Source)
+		}
+		// Not a local change: a reload reading the store meanwhile sees
+		// the same (it returns only unexpired bindings). An emptied entry
+		// goes too, its generation no longer needed.
+		if len(keep) != len(e.list) || len(e.list) == 0 {
+			l.setLocked(ext, keep, false)
+		}
+	}
+	return n
+}
+
+// DeleteExpired removes expired bindings from the store.
+func (l *location) DeleteExpired(ctx context.Context) error {
+	if l.Held() > 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, l.timeout)
+	defer cancel()
+	_, err := l.store.DeleteExpiredBindings(ctx, l.clock.Now())
+	return err
+}

@@ -1,0 +1,392 @@
+package sip
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/media"
+)
+
+// Call recording: the policy is read from the settings when a call is
+// answered; a recorder on the relay writes the caller on the left channel
+// and the callee on the right. The call row is stored at answer, so that
+// the recording row can point at it while it is written, and updated when
+// the call ends.
+
+// retentionEvery is how often recordings past the retention are deleted.
+const retentionEvery = time.Hour
+
+// callRecording is the recording of one call in progress.
+type callRecording struct {
+	row directory.Recording
+	rec *media.Recorder // nil when the file could not be created
+}
+
+// startRecording decides whether the call just answered is recorded and,
+// if so, attaches a recorder to its relay. It runs before the 200 goes to
+// the caller so that the first words are in the file. A file that cannot
+// be created does not stop the call: the row says why.
+func (c *call) startRecording() {
+	dir := c.b.recDir
+	if dir == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
+	defer cancel()
+	on, err := c.b.recordPolicy(ctx, c.cdr.CallerID, c.cdr.CalleeID)
+	if err != nil {
+		c.log.Warn("call not recorded: recording policy unknown", "err", err)
+		return
+	}
+	if !on {
+		return
+	}
+	now := time.Now().UTC()
+	path := filepath.Join(dir, now.Format("2006"), now.Format("01"), now.Format("02"),
+		now.Format("150405")+"-"+randomHex(6)+".wav")
+	cr := &callRecording{row: directory.Recording{Path: path, State: directory.RecordingActive}}
+	c.recording = cr
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		c.recordingFailed(fmt.Errorf("recordings directory: %w", err))
+		return
+	}
+	rec, err := media.NewRecorder(path, media.RecorderConfig{Logger: c.log})
+	if err != nil {
+		c.recordingFailed(err)
+		return
+	}
+	cr.rec = rec
+	c.relay.SetTap(rec)
+}
+
+func (c *call) recordingFailed(err error) {
+	c.log.Error("call not recorded", "err", err)
+	c.recording.row.State, c.recording.row.Error = directory.RecordingFailed, err.Error()
+}
+
+// storeRecording writes the call row and the recording row of a call being
+// recorded. Without them the file would be nobody's, so it is dropped.
+func (c *call) storeRecording() {
+	cr := c.recording
+	if cr == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cdrTimeout)
+	defer cancel()
+	row := c.cdrRow()
+	err := c.b.s.store.CreateCall(ctx, &row)
+	if err == nil {
+		c.cdr.ID = row.ID
+		cr.row.CallID = row.ID
+		err = c.b.s.store.CreateRecording(ctx, &cr.row)
+	}
+	if err != nil {
+		c.log.Error("call not recorded: recording row not written", "err", err)
+		c.dropRecording()
+		return
+	}
+	if h := c.b.hooks.recording; h != nil {
+		h(cr.row)
+	}
+}
+
+// dropRecording stops the recorder and removes its file.
+func (c *call) dropRecording() {
+	cr := c.recording
+	c.recording = nil
+	if cr.rec == nil {
+		return
+	}
+	c.relay.SetTap(nil)
+	_ = cr.rec.Close()
+	if err := os.Remove(cr.row.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		c.log.Warn("recording without a row not removed", "path", cr.row.Path, "err", err)
+	}
+}
+
+// finishRecording closes the recorder once the relay has stopped and fills
+// in the recording row: size, duration, SHA-256 and state.
+func (c *call) finishRecording() {
+	cr := c.recording
+	if cr == nil {
+		return
+	}
+	if cr.row.ID == 0 {
+		c.dropRecording() // no row: the 200 never went, or storeRecording failed
+		return
+	}
+	c.recording = nil
+	row := &cr.row
+	if cr.rec != nil {
+		c.relay.SetTap(nil)
+		err := cr.rec.Close()
+		row.Duration = cr.rec.Stats().Duration
+		row.State = directory.RecordingDone
+		if err != nil {
+			// Disk full or the like: what was written before is kept.
+			c.log.Error("recording cut short", "path", row.Path, "err", err)
+			row.State, row.Error = directory.RecordingFailed, err.Error()
+		}
+		if size, sum, err := hashFile(row.Path); err != nil {
+			c.log.Error("recording not readable", "path", row.Path, "err", err)
+			row.State, row.Error = directory.RecordingFailed, err.Error()
+		} else {
+			row.Size, row.SHA256 = size, sum
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cdrTimeout)
+	defer cancel()
+	if err := c.b.s.store.UpdateRecording(ctx, row); err != nil {
+		c.log.Error("recording row not updated", "recording_id", row.ID, "path", row.Path, "err", err)
+		return
+	}
+	c.log.Info("call recorded", "recording_id", row.ID, "state", row.State, "duration", row.Duration)
+}
+
+// recordPolicy reports whether a call between the users callerID and
+// calleeID (0: external) is recorded under the settings in force.
+func (b *b2bua) recordPolicy(ctx context.Context, callerID, calleeID int64) (bool, error) {
+	set, err := b.s.store.Settings(ctx)
+	if err != nil {
+		return false, fmt.Errorf("settings: %w", err)
+	}
+	switch set[directory.SettingRecording] {
+	case "all":
+		return true, nil
+	case "selected":
+	default:
+		return false, nil
+	}
+	ids := []int64{callerID, calleeID}
+	users := parseIDs(set[directory.SettingRecordingUsers])
+	for _, id := range ids {
+		if id != 0 && slices.Contains(users, id) {
+			return true, nil
+		}
+	}
+	groups := parseIDs(set[directory.SettingRecordingGroup])
+	if len(groups) == 0 {
+		return false, nil
+	}
+	all, err := b.s.store.Groups(ctx)
+	if err != nil {
+		return false, fmt.Errorf("groups: %w", err)
+	}
+	// A member of a subgroup is a member of every group above it.
+	groups = directory.DescendantIDs(all, groups)
+	for _, id := range ids {
+		if id == 0 {
+			continue
+		}
+		u, err := b.s.store.User(ctx, id)
+		if errors.Is(err, directory.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return false, fmt.Errorf("user %d: %w", id, err)
+		}
+		for _, g := range u.GroupIDs {
+			if slices.Contains(groups, g) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// parseIDs reads a comma-separated list of IDs, skipping what is not one.
+func parseIDs(s string) []int64 {
+	var ids []int64
+	for _, f := range strings.Split(s, ",") {
+		if n, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64); err == nil && n > 0 {
+			ids = append(ids, n)
+		}
+	}
+	return ids
+}
+
+// recoverRecordings finishes the recordings of this node left in state
+// "recording" by a crash: each file's header is repaired so that the audio
+// written before the crash plays, and its row says "repaired" (or "failed"
+// when the file is gone or unreadable). The call row, never ended, gets an
+// end. Only rows created before start are looked at, so a call recorded
+// meanwhile is left alone.
+func (b *b2bua) recoverRecordings(ctx context.Context, start time.Time) {
+	if b.recDir == "" {
+		return
+	}
+	for page := 1; ; page++ {
+		recs, err := b.s.store.Recordings(ctx, directory.RecordingFilter{
+			States: []directory.RecordingState{directory.RecordingActive}, Before: start,
+			Vis: directory.Visibility{All: true}, Page: directory.Page{Number: page, Size: 100}})
+		if err != nil {
+			b.log.Warn("unfinished recordings not repaired", "err", err)
+			return
+		}
+		for i := range recs {
+			b.recoverRecording(ctx, &recs[i])
+		}
+		if len(recs) < 100 {
+			return
+		}
+	}
+}
+
+func (b *b2bua) recoverRecording(ctx context.Context, r *directory.Recording) {
+	call, err := b.s.store.Call(ctx, r.CallID)
+	if err != nil {
+		b.log.Warn("unfinished recording not repaired", "recording_id", r.ID, "err", err)
+		return
+	}
+	if call.Node != b.s.cfg.Node {
+		return // another node's: it repairs its own files
+	}
+	r.State, r.Error = directory.RecordingRepaired, ""
+	if err := media.RepairWAV(r.Path); err != nil {
+		r.State, r.Error = directory.RecordingFailed, "repair after restart: "+err.Error()
+	}
+	if r.State == directory.RecordingRepaired {
+		r.Duration, err = wavDuration(r.Path)
+		if err == nil {
+			r.Size, r.SHA256, err = hashFile(r.Path)
+		}
+		if err != nil {
+			r.State, r.Error = directory.RecordingFailed, "repair after restart: "+err.Error()
+		}
+	}
+	if err := b.s.store.UpdateRecording(ctx, r); err != nil {
+		b.log.Warn("unfinished recording not repaired", "recording_id", r.ID, "err", err)
+		return
+	}
+	b.log.Warn("recording left unfinished by a restart", "recording_id", r.ID, "path", r.Path,
+		"state", r.State, "duration", r.Duration)
+	if call.EndedAt.IsZero() {
+		call.EndedAt = call.StartedAt
+		if !call.AnsweredAt.IsZero() {
+			call.EndedAt = call.AnsweredAt.Add(r.Duration)
+		}
+		call.HangupBy, call.Reason = "system", "node restarted"
+		if err := b.s.store.UpdateCall(ctx, call); err != nil {
+			b.log.Warn("call cut by a restart not ended", "call_id", call.SIPCallID, "err", err)
+		}
+	}
+}
+
+// runRetention deletes recordings older than recording.retention_days at
+// start and then hourly, until ctx ends.
+func (b *b2bua) runRetention(ctx context.Context) {
+	if b.recDir == "" {
+		return
+	}
+	t := time.NewTicker(retentionEvery)
+	defer t.Stop()
+	for {
+		if _, err := b.expireRecordings(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			b.log.Warn("old recordings not deleted", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// expireRecordings deletes the files of finished recordings created more
+// than recording.retention_days before now and marks their rows deleted.
+// It returns how many it deleted; with no retention set it does nothing.
+func (b *b2bua) expireRecordings(ctx context.Context, now time.Time) (int, error) {
+	v, err := b.s.store.Setting(ctx, directory.SettingRetentionDays)
+	if err != nil {
+		return 0, err
+	}
+	days, err := strconv.Atoi(v)
+	if err != nil || days <= 0 {
+		return 0, nil
+	}
+	f := directory.RecordingFilter{Before: now.Add(-time.Duration(days) * 24 * time.Hour),
+		States: []directory.RecordingState{directory.RecordingDone, directory.RecordingRepaired, directory.RecordingFailed},
+		Vis:    directory.Visibility{All: true}, Page: directory.Page{Size: 100}}
+	n := 0
+	for {
+		recs, err := b.s.store.Recordings(ctx, f)
+		if err != nil {
+			return n, err
+		}
+		for i := range recs {
+			r := &recs[i]
+			if err := os.Remove(r.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return n, fmt.Errorf("delete recording %d: %w", r.ID, err)
+			}
+			r.State = directory.RecordingDeleted
+			if err := b.s.store.UpdateRecording(ctx, r); err != nil {
+				return n, err
+			}
+			n++
+		}
+		// Deleted rows leave the filter: the first page is always the next.
+		if len(recs) < 100 {
+			break
+		}
+	}
+	if n > 0 {
+		b.log.Info("old recordings deleted", "count", n, "retention_days", days)
+	}
+	return n, nil
+}
+
+// hashFile returns the size and hex SHA-256 of the file at path.
+func hashFile(path string) (int64, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return 0, "", fmt.Errorf("hash %s: %w", path, err)
+	}
+	return n, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// wavDuration reads the audio length of a WAV file written by the
+// recorder: a 44-byte header, PCM data to the end.
+func wavDuration(path string) (time.Duration, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	var h [44]byte
+	if _, err := io.ReadFull(f, h[:]); err != nil {
+		return 0, fmt.Errorf("wav header %s: %w", path, err)
+	}
+	le := binary.LittleEndian
+	rate := le.Uint32(h[28:]) // bytes per second
+	if string(h[0:4]) != "RIFF" || string(h[8:12]) != "WAVE" || string(h[36:40]) != "data" || rate == 0 {
+		return 0, fmt.Errorf("wav header %s: %w", path, media.ErrNotWAV)
+	}
+	return time.Duration(int64(le.Uint32(h[40:])) * int64(time.Second) / int64(rate)), nil
+}
+
+// randomHex returns n random bytes in hex, for file names.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

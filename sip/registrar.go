@@ -1,0 +1,507 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/directory"
+)
+
+// maxContactLen bounds one Contact URI; real ones are well under 200 bytes.
+const maxContactLen = 512
+
+// storeRetryAfter is what a phone is told to wait when the directory cannot
+// answer for an extension not cached.
+const storeRetryAfter = "30"
+
+// onRegister is the registrar (RFC 3261 §10.3).
+func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
+	src, ok := s.admitRequest(req)
+	if !ok {
+		return
+	}
+	r, err := parseRegister(req)
+	if err != nil {
+		s.respond(tx, req, 400, err.Error())
+		return
+	}
+	if h := req.GetHeader("Require"); h != nil && strings.TrimSpace(h.Value()) != "" {
+		res := s.response(req, 420, "Bad Extension")
+		res.AppendHeader(sip.NewHeader("Unsupported", h.Value()))
+		s.send(tx, res)
+		return
+	}
+	cred, ok := s.authenticate(req, tx, src.Addr())
+	if !ok {
+		return
+	}
+	// The credentials must be those of the extension being registered: no
+	// registering someone else's extension with your own password.
+	if cred.Ext != r.ext {
+		s.respond(tx, req, 403, "Forbidden (To is not the authenticated extension)")
+		return
+	}
+	s.register(req, tx, cred, r, src)
+}
+
+// registerRequest is what a REGISTER asks for, checked for syntax.
+type registerRequest struct {
+	ext      string
+	callID   string
+	cseq     uint32
+	wildcard bool
+	contacts []contact
+	// expires is the Expires header, -1 when absent.
+	expires int64
+}
+
+type contact struct {
+	uri     string
+	expires int64 // -1: not given
+}
+
+// parseRegister checks the syntax of a REGISTER; its errors are reason
+// phrases for a 400.
+func parseRegister(req *sip.Request) (registerRequest, error) {
+	r := registerRequest{expires: -1}
+	to, from, callID, cseq := req.To(), req.From(), req.CallID(), req.CSeq()
+	switch {
+	case to == nil:
+		return r, errors.New("Missing To")
+	case from == nil:
+		return r, errors.New("Missing From")
+	case callID == nil || callID.Value() == "":
+		return r, errors.New("Missing Call-ID")
+	case cseq == nil:
+		return r, errors.New("Missing CSeq")
+	case cseq.MethodName != sip.REGISTER:
+		return r, errors.New("CSeq Method Is Not REGISTER")
+	}
+	if s := to.Address.Scheme; s != "" && s != "sip" && s != "sips" {
+		return r, errors.New("To Must Be A SIP URI")
+	}
+	r.ext, r.callID, r.cseq = to.Address.User, callID.Value(), cseq.SeqNo
+	if hs := req.GetHeaders("Expires"); len(hs) > 0 {
+		if len(hs) > 1 {
+			return r, errors.New("More Than One Expires")
+		}
+		e, ok := parseDeltaSeconds(hs[0].Value())
+		if !ok {
+			return r, errors.New("Bad Expires")
+		}
+		r.expires = e
+	}
+	for _, h := range req.GetHeaders("Contact") {
+		c, ok := h.(*sip.ContactHeader)
+		if !ok {
+			return r, errors.New("Bad Contact")
+		}
+		if c.Address.Wildcard {
+			r.wildcard = true
+			continue
+		}
+		uri, err := contactURI(c)
+		if err != nil {
+			return r, err
+		}
+		ct := contact{uri: uri, expires: -1}
+		if v, ok := headerParam(c.Params, "expires"); ok {
+			e, ok := parseDeltaSeconds(v)
+			if !ok {
+				return r, errors.New("Bad Contact Expires")
+			}
+			ct.expires = e
+		}
+		r.contacts = append(r.contacts, ct)
+	}
+	// RFC 3261 §10.3 step 6: "*" stands alone and needs Expires: 0.
+	if r.wildcard && (len(r.contacts) > 0 || r.expires != 0) {
+		return r, errors.New("Contact * Needs Expires 0 And No Other Contact")
+	}
+	return r, nil
+}
+
+// contactURI returns the binding key of a Contact: its URI as text.
+func contactURI(c *sip.ContactHeader) (string, error) {
+	a := &c.Address
+	if (a.Scheme != "sip" && a.Scheme != "sips") || a.Host == "" || a.Raw() != "" {
+		return "", errors.New("Contact Must Be A SIP URI")
+	}
+	if a.Port < 0 || a.Port > 65535 {
+		return "", errors.New("Bad Contact Port")
+	}
+	uri := a.String()
+	if len(uri) > maxContactLen {
+		return "", errors.New("Contact Too Long")
+	}
+	if strings.ContainsAny(uri, "\r\n\x00") {
+		return "", errors.New("Bad Contact")
+	}
+	return uri, nil
+}
+
+// parseDeltaSeconds parses delta-seconds (RFC 3261 §25.1); values beyond
+// 2^32-1 are taken as that (§20.19 lets us cap them).
+func parseDeltaSeconds(s string) (int64, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" || len(s) > 20 {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || n > 1<<32-1 {
+		return 1<<32 - 1, true
+	}
+	return int64(n), true
+}
+
+func headerParam(p sip.HeaderParams, key string) (string, bool) {
+	for _, kv := range p {
+		if strings.EqualFold(kv.K, key) {
+			return kv.V, true
+		}
+	}
+	return "", false
+}
+
+// register applies an authenticated REGISTER to the location service.
+func (s *Server) register(req *sip.Request, tx sip.ServerTransaction, cred *credential, r registerRequest, src netip.AddrPort) {
+	ext := cred.Ext
+	unlock := s.loc.lockExt(ext)
+	defer unlock()
+	now := s.clock.Now()
+	cur := s.loc.Current(ext)
+
+	if r.wildcard {
+		s.loc.Commit(context.Background(), ext, nil, nil, nil, true)
+		for _, b := range cur {
+			s.log.Info("unregistered", "ext", ext, "contact", b.Contact, "src", b.Source)
+		}
+		s.send(tx, s.okResponse(req, nil, now))
+		return
+	}
+	if len(r.contacts) == 0 { // a query (§10.3 step 6)
+		s.send(tx, s.okResponse(req, cur, now))
+		return
+	}
+
+	next := make([]directory.Binding, 0, len(cur)+len(r.contacts))
+	next = append(next, cur...)
+	var puts, dels []directory.Binding
+	added := 0
+	for _, c := range r.contacts {
+		sec := c.expires
+		if sec < 0 {
+			sec = r.expires
+		}
+		if sec < 0 {
+			sec = int64(s.cfg.DefaultExpires / time.Second)
+		}
+		exp := time.Duration(sec) * time.Second
+		if sec > 0 && exp < s.cfg.MinExpires {
+			res := s.response(req, 423, "Interval Too Brief")
+			res.AppendHeader(sip.NewHeader("Min-Expires", strconv.FormatInt(int64(s.cfg.MinExpires/time.Second), 10)))
+			s.send(tx, res)
+			return
+		}
+		if exp > s.cfg.MaxExpires || sec > int64(s.cfg.MaxExpires/time.Second) {
+			exp = s.cfg.MaxExpires
+		}
+		// §10.3 step 7: the same Call-ID must come with a higher CSeq.
+		if j := indexBinding(cur, c.uri); j >= 0 && cur[j].CallID == r.callID && r.cseq <= cur[j].CSeq {
+			s.respond(tx, req, 500, "Out Of Order CSeq")
+			return
+		}
+		i := indexBinding(next, c.uri)
+		if exp == 0 {
+			if i >= 0 {
+				dels = append(dels, next[i])
+				next = append(next[:i], next[i+1:]...)
+			}
+			if j := indexBinding(puts, c.uri); j >= 0 { // listed twice in one request
+				puts = append(puts[:j], puts[j+1:]...)
+			}
+			continue
+		}
+		b := directory.Binding{Extension: ext, Contact: c.uri, Source: src.String(),
+			Transport: strings.ToUpper(req.Transport()), Expires: now.Add(exp), CallID: r.callID,
+			CSeq: r.cseq, UserAgent: userAgent(req), Node: s.cfg.Node, UpdatedAt: now}
+		if i >= 0 {
+			next[i] = b
+		} else {
+			next = append(next, b)
+			added++
+		}
+		puts = replaceBinding(puts, b)
+	}
+	if added > 0 {
+		limit := s.cfg.MaxBindings
+		if cred.MaxDevices > 0 && cred.MaxDevices < limit {
+			limit = cred.MaxDevices
+		}
+		if len(next) > limit {
+			s.respond(tx, req, 403, "Forbidden (Device Limit Reached)")
+			return
+		}
+	}
+	s.loc.Commit(context.Background(), ext, next, puts, dels, false)
+	for _, b := range puts {
+		if indexBinding(cur, b.Contact) < 0 {
+			s.log.Info("registered", "ext", ext, "contact", b.Contact, "src", b.Source,
+				"transport", b.Transport, "expires", b.Expires.Sub(now))
+		} else {
+			s.log.Debug("registration refreshed", "ext", ext, "contact", b.Contact, "src", b.Source)
+		}
+	}
+	for _, b := range dels {
+		s.log.Info("unregistered", "ext", ext, "contact", b.Contact, "src", b.Source)
+	}
+	res := s.okResponse(req, next, now)
+	if len(next) > 1 && !sip.IsReliable(req.Transport()) && len(res.String()) > sip.UDPMTUSize-200 {
+		// sipgo will not send a UDP message that large (RFC 3261 §18.1.1
+		// wants TCP, which we cannot switch to for a response). The phone
+		// needs its own contacts; the others it may query over TCP.
+		var own []directory.Binding
+		for _, b := range next {
+			if b.CallID == r.callID {
+				own = append(own, b)
+			}
+		}
+		res = s.okResponse(req, own, now)
+	}
+	s.send(tx, res)
+}
+
+func indexBinding(list []directory.Binding, contact string) int {
+	for i := range list {
+		if list[i].Contact == contact {
+			return i
+		}
+	}
+	return -1
+}
+
+func replaceBinding(list []directory.Binding, b directory.Binding) []directory.Binding {
+	if i := indexBinding(list, b.Contact); i >= 0 {
+		list[i] = b
+		return list
+	}
+	return append(list, b)
+}
+
+// okResponse is the 200 of a REGISTER: every current contact with the
+// seconds it has left (§10.3 step 8).
+func (s *Server) okResponse(req *sip.Request, list []directory.Binding, now time.Time) *sip.Response {
+	res := s.response(req, 200, "OK")
+	for _, b := range list {
+		left := int64(b.Expires.Sub(now).Round(time.Second) / time.Second)
+		if left <= 0 {
+			continue
+		}
+		var uri sip.Uri
+		if err := sip.ParseUri(b.Contact, &uri); err != nil {
+			continue
+		}
+		res.AppendHeader(&sip.ContactHeader{Address: uri,
+			Params: sip.HeaderParams{{K: "expires", V: strconv.FormatInt(left, 10)}}})
+	}
+	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format(time.RFC1123)))
+	return res
+}
+
+func userAgent(req *sip.Request) string {
+	h := req.GetHeader("User-Agent")
+	if h == nil {
+		return ""
+	}
+	v := h.Value()
+	if len(v) > 200 {
+		v = v[:200]
+	}
+	return v
+}
+
+// authenticate checks the digest credentials of a REGISTER (401,
+// WWW-Authenticate). See checkDigest.
+func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, ip netip.Addr) (*credential, bool) {
+	return s.checkDigest(req, tx, ip, false)
+}
+
+// digestHeaders names the headers of a digest exchange: a registrar's
+// (401) or a proxy's (407), which INVITE and other requests that cost money
+// get (RFC 3261 §22.3).
+type digestHeaders struct {
+	code                 int
+	reason, auth, answer string
+}
+
+var (
+	registrarDigest = digestHeaders{401, "Unauthorized", "WWW-Authenticate", "Authorization"}
+	proxyDigest     = digestHeaders{407, "Proxy Authentication Required", "Proxy-Authenticate", "Proxy-Authorization"}
+)
+
+func digestFor(proxy bool) digestHeaders {
+	if proxy {
+		return proxyDigest
+	}
+	return registrarDigest
+}
+
+// checkDigest checks the digest credentials of req, as a registrar (401)
+// or, with proxy, as a proxy (407). It answers the request itself and
+// returns false unless they are good:
+//   - none, or a nonce that is old, foreign or replayed with an otherwise
+//     correct digest: a fresh challenge (stale=true for the latter);
+//   - unknown extension, wrong password, a network the extension may not
+//     use: the same challenge, counted by the guard;
+//   - the old password of a deleted extension: 403;
+//   - the directory cannot answer for an uncached extension: 503.
+func (s *Server) checkDigest(req *sip.Request, tx sip.ServerTransaction, ip netip.Addr, proxy bool) (*credential, bool) {
+	dh := digestFor(proxy)
+	realm := s.realm()
+	var ac authCredentials
+	found := false
+	for _, h := range req.GetHeaders(dh.answer) {
+		c, err := parseAuthorization(h.Value())
+		if err != nil {
+			s.respond(tx, req, 400, "Malformed "+dh.answer)
+			return nil, false
+		}
+		if !found || c.Realm == realm {
+			ac, found = c, true
+		}
+	}
+	if !found {
+		s.challengeWith(req, tx, dh, false, "")
+		return nil, false
+	}
+	alg, nc, err := ac.check()
+	if err != nil {
+		s.respond(tx, req, 400, "Malformed "+dh.answer)
+		return nil, false
+	}
+	user := ac.Username
+	if s.guard.Locked(ip, user) {
+		s.respond(tx, req, 403, "Forbidden")
+		return nil, false
+	}
+	cred, err := s.credential(user)
+	if err != nil {
+		res := s.response(req, 503, "Service Unavailable")
+		res.AppendHeader(sip.NewHeader("Retry-After", storeRetryAfter))
+		s.send(tx, res)
+		return nil, false
+	}
+	if cred == nil {
+		if dead, ok := s.creds.Deleted(user); ok && ac.Realm == dead.Realm && ac.verify(alg, dead.ha1(alg), string(req.Method)) {
+			s.respond(tx, req, 403, "Forbidden")
+			return nil, false
+		}
+		// Same work and the same answer as a wrong password.
+		ac.verify(alg, dummyHA1(alg), string(req.Method))
+		s.fail(req, tx, dh, ip, user, ac.Nonce)
+		return nil, false
+	}
+	if !cred.allows(ip) {
+		s.log.Warn("request from a network the extension may not use", "ext", user, "src", ip.String())
+		s.fail(req, tx, dh, ip, user, ac.Nonce)
+		return nil, false
+	}
+	if ac.Realm != realm || cred.Realm != realm {
+		if cred.Realm != realm && cred.warnedRealm.CompareAndSwap(false, true) {
+			s.log.Warn("extension password was set for another sip domain; set it again",
+				"ext", user, "domain", realm)
+		}
+		s.fail(req, tx, dh, ip, user, ac.Nonce)
+		return nil, false
+	}
+	if !ac.verify(alg, cred.ha1(alg), string(req.Method)) {
+		s.fail(req, tx, dh, ip, user, ac.Nonce)
+		return nil, false
+	}
+	// The digest is right; only now does the nonce's age matter.
+	state := s.nonces.Check(ac.Nonce)
+	if state == nonceFresh {
+		state = s.nonces.Use(ac.Nonce, nc)
+	}
+	if state != nonceFresh {
+		s.challengeWith(req, tx, dh, true, "")
+		return nil, false
+	}
+	s.guard.Succeed(ip, user)
+	return cred, true
+}
+
+// credential finds the extension in the cache, or in the store when it is
+// not cached (created on another node a moment ago). A store failure is an
+// error, never "not found", and nothing is cached for a miss.
+func (s *Server) credential(ext string) (*credential, error) {
+	if c, ok := s.creds.Lookup(ext); ok {
+		return c, nil
+	}
+	if directory.ValidateExtension("extension", ext) != nil {
+		return nil, nil // cannot exist: spare the store
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.StoreTimeout)
+	defer cancel()
+	u, err := s.store.UserByExtension(ctx, ext)
+	switch {
+	case errors.Is(err, directory.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		s.log.Debug("extension lookup failed", "ext", ext, "err", err)
+		return nil, err
+	case !u.State.CanUseSIP():
+		return nil, nil
+	}
+	return s.creds.Add(u), nil
+}
+
+func dummyHA1(alg algorithm) string {
+	if alg == algSHA256 {
+		return "0000000000000000000000000000000000000000000000000000000000000000"
+	}
+	return "00000000000000000000000000000000"
+}
+
+// fail counts a failed authentication and answers like for any other.
+// The challenge repeats the nonce the phone used while it is fresh, which
+// tells it its password was refused rather than its nonce.
+func (s *Server) fail(req *sip.Request, tx sip.ServerTransaction, dh digestHeaders, ip netip.Addr, ext, nonce string) {
+	s.guard.Fail(ip, ext)
+	if s.hooks.failed != nil {
+		s.hooks.failed(ip, ext)
+	}
+	if s.nonces.Check(nonce) != nonceFresh {
+		nonce = ""
+	}
+	s.challengeWith(req, tx, dh, false, nonce)
+}
+
+// challengeWith answers with one challenge per algorithm, on nonce or a
+// new one.
+func (s *Server) challengeWith(req *sip.Request, tx sip.ServerTransaction, dh digestHeaders, stale bool, nonce string) {
+	res := s.response(req, dh.code, dh.reason)
+	if nonce == "" {
+		nonce = s.nonces.New()
+	}
+	realm := s.realm()
+	algs := challengeAlgorithms
+	if h := req.GetHeader("User-Agent"); h != nil && scannerAgent(h.Value(), s.md5Only) {
+		algs = []algorithm{algMD5}
+	}
+	for _, alg := range algs {
+		res.AppendHeader(sip.NewHeader(dh.auth, challenge(realm, nonce, alg, stale)))
+	}
+	s.send(tx, res)
+}

@@ -1,0 +1,238 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/authz"
+	"github.com/switchboard-pbx/switchboard/directory"
+)
+
+// The dial plan: what a dialed number reaches.
+//   - an extension of a user: every registered contact of it, in parallel;
+//   - the extension of a group: every registered contact of its members;
+//   - from a trunk, a DID: the extension or group it is mapped to;
+//   - anything else: the trunk, when the caller's calls.outbound allows
+//     the number (compared in E.164).
+
+// route is where a call goes.
+type route struct {
+	dir      directory.Direction
+	dialed   string
+	targets  []target
+	calleeID int64
+	groupID  int64
+	to       string // callee number for the CDR
+	from     string // caller number for the CDR
+	callerID int64
+	fromUser string // From user part on the B side
+	fromName string // From display name on the B side
+}
+
+// target is one place a fork rings.
+type target struct {
+	userID    int64
+	ext       string // "" for the trunk
+	uri       sip.Uri
+	toUser    string
+	domain    string // host of From and To on the B side
+	dest      string // host:port the INVITE goes to
+	transport string
+	trunk     *Trunk
+}
+
+// refusal is a call that goes nowhere: its final response and CDR.
+type refusal struct {
+	code   int
+	reason string
+	disp   directory.Disposition
+	why    string
+}
+
+var (
+	refNotFound = &refusal{404, "Not Found", directory.Failed, "unknown number"}
+	refOffline  = &refusal{480, "Temporarily Unavailable", directory.Unavailable, "not registered"}
+)
+
+// route classifies the dialed number of req. caller is nil for calls from a
+// trunk.
+func (b *b2bua) route(ctx context.Context, caller *credential, trunk *Trunk, req *sip.Request) (*route, *refusal) {
+	dialed := strings.TrimSpace(req.Recipient.User)
+	if dialed == "" {
+		dialed = strings.TrimSpace(req.To().Address.User)
+	}
+	rt := &route{dialed: dialed, fromName: req.From().DisplayName}
+	if caller == nil { // from the trunk: a DID
+		rt.dir = directory.Inbound
+		rt.from = req.From().Address.User
+		rt.fromUser = rt.from
+		ext, ok := b.did(ctx, dialed)
+		if !ok {
+			return rt, refNotFound
+		}
+		return rt, b.routeExtension(ctx, rt, ext, "")
+	}
+	rt.callerID = caller.UserID
+	rt.from, rt.fromUser = caller.Ext, caller.Ext
+	if directory.ValidateExtension("extension", dialed) == nil {
+		rt.dir = directory.Internal
+		return rt, b.routeExtension(ctx, rt, dialed, caller.Ext)
+	}
+	rt.dir = directory.Outbound
+	return rt, b.routeOutbound(ctx, rt, caller, dialed)
+}
+
+// did finds the extension a number dialed from the trunk is mapped to.
+func (b *b2bua) did(ctx context.Context, dialed string) (string, bool) {
+	if ext, ok := b.s.didTarget(dialed); ok {
+		return ext, true
+	}
+	if n, err := directory.NormalizePhone(dialed, b.defaultCountry(ctx)); err == nil {
+		if ext, ok := b.s.didTarget(n); ok {
+			return ext, true
+		}
+	}
+	return "", false
+}
+
+func (b *b2bua) defaultCountry(ctx context.Context) string {
+	cc, err := b.s.store.Setting(ctx, directory.SettingDefaultCountry)
+	if err != nil || cc == "" {
+		return directory.SettingDefaults[directory.SettingDefaultCountry]
+	}
+	return cc
+}
+
+// routeExtension fills the targets of a user's or group's extension. self
+// is the caller's extension, left out of a group it belongs to.
+func (b *b2bua) routeExtension(ctx context.Context, rt *route, ext, self string) *refusal {
+	rt.to = ext
+	cred, err := b.s.credential(ext)
+	if err != nil {
+		return &refusal{503, "Service Unavailable", directory.Failed, "directory unavailable"}
+	}
+	if cred != nil {
+		rt.calleeID = cred.UserID
+		rt.targets = b.userTargets(cred)
+		if len(rt.targets) == 0 {
+			return refOffline
+		}
+		return nil
+	}
+	g, err := b.s.store.GroupByExtension(ctx, ext)
+	if errors.Is(err, directory.ErrNotFound) {
+		return refNotFound
+	}
+	if err != nil {
+		return &refusal{503, "Service Unavailable", directory.Failed, "directory unavailable"}
+	}
+	rt.groupID = g.ID
+	ids, err := b.s.store.GroupMembers(ctx, g.ID)
+	if err != nil {
+		return &refusal{503, "Service Unavailable", directory.Failed, "directory unavailable"}
+	}
+	for _, id := range ids {
+		m, ok := b.s.creds.ByID(id)
+		if !ok || m.Ext == self {
+			continue
+		}
+		rt.targets = append(rt.targets, b.userTargets(m)...)
+	}
+	if len(rt.targets) == 0 {
+		return refOffline
+	}
+	return nil
+}
+
+// userTargets returns a target per registered contact of a user, reached
+// where the phone really is (its source address and transport).
+func (b *b2bua) userTargets(cred *credential) []target {
+	var out []target
+	for _, bd := range b.s.loc.Current(cred.Ext) {
+		var uri sip.Uri
+		if err := sip.ParseUri(bd.Contact, &uri); err != nil {
+			continue
+		}
+		tr := bd.Transport
+		if tr == "" {
+			tr = "UDP"
+		}
+		out = append(out, target{userID: cred.UserID, ext: cred.Ext, uri: uri, toUser: cred.Ext,
+			domain: b.s.realm(), dest: bd.Source, transport: tr})
+	}
+	return out
+}
+
+// routeOutbound sends a number outside the PBX to the trunk if the caller's
+// calls.outbound scope allows it.
+func (b *b2bua) routeOutbound(ctx context.Context, rt *route, caller *credential, dialed string) *refusal {
+	num, err := directory.NormalizePhone(dialed, b.defaultCountry(ctx))
+	if err != nil {
+		return &refusal{484, "Address Incomplete", directory.Failed, "not a phone number"}
+	}
+	rt.to = num
+	t := b.s.outboundTrunk()
+	if t == nil {
+		return &refusal{404, "Not Found", directory.Failed, "no trunk"}
+	}
+	acc, err := b.s.store.Access(ctx, caller.UserID)
+	if err != nil {
+		return &refusal{503, "Service Unavailable", directory.Failed, "directory unavailable"}
+	}
+	subj := authz.NewSubject(acc)
+	var contacts []directory.Contact
+	var employees []directory.User
+	switch subj.Effective(authz.CallsOutbound).Scope {
+	case authz.ScopeCRM, authz.ScopeCRMAndEmployees:
+		if contacts, err = b.s.store.ContactsByPhone(ctx, num); err != nil {
+			return &refusal{503, "Service Unavailable", directory.Failed, "directory unavailable"}
+		}
+		if employees, err = b.s.store.Employees(ctx, num); err != nil {
+			return &refusal{503, "Service Unavailable", directory.Failed, "directory unavailable"}
+		}
+	}
+	if err := authz.Outbound(subj, num, contacts, employees); err != nil {
+		reason := "outbound call refused"
+		var de *authz.DeniedError
+		if errors.As(err, &de) {
+			reason = de.Reason
+		}
+		return &refusal{403, "Forbidden (" + reason + ")", directory.Denied, reason}
+	}
+	rt.fromUser = t.CallerID
+	if acc.User.CallerID != "" {
+		rt.fromUser = acc.User.CallerID
+	}
+	if rt.fromUser == "" {
+		rt.fromUser = caller.Ext
+	}
+	rt.fromName = ""
+	host, port := t.Host, t.Port
+	if port == 0 {
+		port = 5060
+	}
+	uri := sip.Uri{Scheme: "sip", User: num, Host: host, Port: port}
+	rt.targets = []target{{uri: uri, toUser: num, domain: host, dest: t.addr(), transport: t.transport(), trunk: t}}
+	return nil
+}
+
+// fillCDR copies what the route knows into the CDR row.
+func (c *call) fillCDR() {
+	rt := c.rt
+	if rt == nil {
+		return
+	}
+	c.cdr.Direction = rt.dir
+	c.cdr.Dialed = rt.dialed
+	c.cdr.CallerID = rt.callerID
+	c.cdr.CalleeID = rt.calleeID
+	c.cdr.GroupID = rt.groupID
+	c.cdr.From = rt.from
+	c.cdr.To = rt.to
+	if c.cdr.To == "" {
+		c.cdr.To = rt.dialed
+	}
+}

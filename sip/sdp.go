@@ -1,0 +1,167 @@
+package sip
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/pion/sdp/v3"
+)
+
+// SDP handling of the B2BUA (RFC 3264): the PBX anchors the audio of every
+// call, so each offer or answer is passed on with only the transport
+// changed: c= and the audio m= port point at the relay, o= is ours. Codecs,
+// telephone-event and direction attributes pass through untouched, so the
+// two phones negotiate codecs end to end.
+
+// maxSDP bounds a body we parse; a real audio offer is under 1 KiB.
+const maxSDP = 8 << 10
+
+// sdpMedia is what the relay needs from one side's SDP.
+type sdpMedia struct {
+	rtp  netip.AddrPort // where the side wants audio; invalid: none (hold, no address)
+	rtcp netip.AddrPort // from a=rtcp, else invalid (RTP port + 1)
+	// hold: the side sends no audio or wants none (sendonly, recvonly,
+	// inactive, c=0.0.0.0 or port 0).
+	hold bool
+}
+
+var errNoAudio = errors.New("sdp: no audio stream")
+
+// parseSDP parses an offer or answer and returns its audio stream. Only the
+// first audio m= line is relayed.
+func parseSDP(body []byte) (*sdp.SessionDescription, sdpMedia, error) {
+	var m sdpMedia
+	if len(body) > maxSDP {
+		return nil, m, errors.New("sdp: too large")
+	}
+	// pion wants every line, the last too, ended.
+	if !bytes.HasSuffix(body, []byte("\n")) {
+		body = append(body[:len(body):len(body)], '\r', '\n')
+	}
+	sd := &sdp.SessionDescription{}
+	if err := sd.Unmarshal(body); err != nil {
+		return nil, m, fmt.Errorf("sdp: %w", err)
+	}
+	md := audioMedia(sd)
+	if md == nil {
+		return nil, m, errNoAudio
+	}
+	ci := md.ConnectionInformation
+	if ci == nil {
+		ci = sd.ConnectionInformation
+	}
+	if ci == nil || ci.Address == nil {
+		return nil, m, errors.New("sdp: no connection address")
+	}
+	dir := direction(sd.Attributes)
+	if d := direction(md.Attributes); d != "" {
+		dir = d
+	}
+	ip, err := netip.ParseAddr(ci.Address.Address)
+	port := md.MediaName.Port.Value
+	if err == nil && port > 0 && port < 65536 && !ip.IsUnspecified() {
+		m.rtp = netip.AddrPortFrom(ip.Unmap(), uint16(port))
+		if v, ok := md.Attribute("rtcp"); ok {
+			m.rtcp = rtcpAddr(v, ip)
+		}
+	}
+	m.hold = !m.rtp.IsValid() || (dir != "" && dir != "sendrecv")
+	return sd, m, nil
+}
+
+// audioMedia returns the first audio m= line, nil when there is none.
+func audioMedia(sd *sdp.SessionDescription) *sdp.MediaDescription {
+	for _, md := range sd.MediaDescriptions {
+		if md != nil && md.MediaName.Media == "audio" {
+			return md
+		}
+	}
+	return nil
+}
+
+func direction(attrs []sdp.Attribute) string {
+	for _, a := range attrs {
+		switch a.Key {
+		case "sendrecv", "sendonly", "recvonly", "inactive":
+			return a.Key
+		}
+	}
+	return ""
+}
+
+// rtcpAddr reads an a=rtcp value ("port [IN IP4 addr]", RFC 3605).
+func rtcpAddr(v string, ip netip.Addr) netip.AddrPort {
+	f := strings.Fields(v)
+	if len(f) == 0 {
+		return netip.AddrPort{}
+	}
+	var port uint16
+	if _, err := fmt.Sscan(f[0], &port); err != nil || port == 0 {
+		return netip.AddrPort{}
+	}
+	if len(f) == 4 {
+		if a, err := netip.ParseAddr(f[3]); err == nil {
+			ip = a
+		}
+	}
+	return netip.AddrPortFrom(ip.Unmap(), port)
+}
+
+// origin is the o= line the PBX uses toward one phone: one session ID per
+// leg and a version bumped with every SDP sent on it (RFC 3264 §8).
+type origin struct {
+	id      uint64
+	version uint64
+}
+
+// rewriteSDP returns sd pointed at the relay: session c= and o= carry ip,
+// the audio m= carries port, media-level c= and a=rtcp lines go, ICE lines
+// go (the relay is the only candidate), and every other m= line is refused
+// with port 0 (only one audio stream is relayed). sd is changed.
+func rewriteSDP(sd *sdp.SessionDescription, o *origin, ip netip.Addr, port uint16) ([]byte, error) {
+	addrType := "IP4"
+	if ip.Is6() && !ip.Is4In6() {
+		addrType = "IP6"
+	}
+	o.version++
+	sd.Origin = sdp.Origin{Username: "switchboard", SessionID: o.id, SessionVersion: o.version,
+		NetworkType: "IN", AddressType: addrType, UnicastAddress: ip.Unmap().String()}
+	sd.ConnectionInformation = &sdp.ConnectionInformation{NetworkType: "IN", AddressType: addrType,
+		Address: &sdp.Address{Address: ip.Unmap().String()}}
+	sd.Attributes = dropAttrs(sd.Attributes)
+	audio := audioMedia(sd)
+	for _, md := range sd.MediaDescriptions {
+		if md == nil {
+			continue
+		}
+		md.ConnectionInformation = nil
+		md.Attributes = dropAttrs(md.Attributes)
+		if md == audio {
+			md.MediaName.Port = sdp.RangedPort{Value: int(port)}
+		} else {
+			md.MediaName.Port = sdp.RangedPort{Value: 0}
+		}
+	}
+	out, err := sd.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("sdp: %w", err)
+	}
+	return out, nil
+}
+
+// dropAttrs removes the attributes that name the phone's own transport.
+func dropAttrs(attrs []sdp.Attribute) []sdp.Attribute {
+	out := attrs[:0]
+	for _, a := range attrs {
+		switch a.Key {
+		case "rtcp", "candidate", "ice-ufrag", "ice-pwd", "ice-options", "ice-lite", "end-of-candidates",
+			"remote-candidates", "rtcp-mux":
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}

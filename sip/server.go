@@ -1,0 +1,396 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/switchboard-pbx/switchboard/directory"
+)
+
+// allowed lists the methods we answer, for Allow headers.
+const allowed = "REGISTER, OPTIONS, INVITE, ACK, CANCEL, BYE"
+
+// Server is the SIP server: registrar, location service and B2BUA. It
+// serves once: Run or Serve, then it is done.
+type Server struct {
+	cfg   Config
+	store directory.Store
+	log   *slog.Logger
+	clock clock
+
+	ua     *sipgo.UserAgent
+	srv    *sipgo.Server
+	client *sipgo.Client
+
+	creds   *credentials
+	loc     *location
+	guard   *guard
+	nonces  *nonces
+	domain  atomic.Pointer[string] // the realm in force
+	md5Only []string               // lower-case User-Agent substrings
+
+	follow follower
+	used   atomic.Bool
+
+	// In-flight handlers, waited for at shutdown so that none touches the
+	// store after Serve returned.
+	hmu      sync.Mutex
+	closing  bool
+	inflight sync.WaitGroup
+
+	calls *b2bua
+	tk    trunkState // trunks in force and registrations to carriers
+
+	hooks hooks
+}
+
+// hooks let tests see what is otherwise silent. Nil in production.
+type hooks struct {
+	dropped func(src netip.Addr, reason string)
+	failed  func(src netip.Addr, ext string)
+	synced  func()
+}
+
+// NewServer checks cfg and builds a server over store. Nothing listens
+// until Run or Serve.
+func NewServer(cfg Config, store directory.Store, log *slog.Logger) (*Server, error) {
+	return newServer(cfg, store, log, realClock{})
+}
+
+func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("sip config: %w", err)
+	}
+	if store == nil {
+		return nil, errors.New("sip: no store")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg = cfg.withDefaults()
+	s := &Server{cfg: cfg, store: store, log: log, clock: c, creds: newCredentials()}
+	s.loc = newLocation(store, cfg.Node, c, log, cfg.StoreTimeout)
+	s.guard = newGuard(cfg.Guard, c, log, s.loc.Registered)
+	s.nonces = newNonces(cfg.NonceTTL, c, cfg.Guard.MaxTracked)
+	domain := cfg.Domain
+	if domain == "" {
+		domain = directory.SettingDefaults[directory.SettingDomain]
+	}
+	s.domain.Store(&domain)
+	for _, a := range cfg.MD5OnlyAgents {
+		s.md5Only = append(s.md5Only, strings.ToLower(strings.TrimSpace(a)))
+	}
+
+	// sipgo's own logs are about peers' packets: debug only, and without
+	// the raw packet, which may hold credentials.
+	quiet := slog.New(quietHandler{log.Handler()}).With("component", "sipgo")
+	parser := sip.NewParser()
+	parser.MaxMessageLength = cfg.MaxMessageSize
+	ua, err := sipgo.NewUA(
+		sipgo.WithUserAgent(cfg.UserAgent),
+		sipgo.WithUserAgentParser(parser),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(quiet)),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(quiet),
+			sip.WithTransactionLayerUnhandledResponseHandler(func(*sip.Response) {})),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("sip user agent: %w", err)
+	}
+	if s.srv, err = sipgo.NewServer(ua, sipgo.WithServerLogger(quiet)); err != nil {
+		ua.Close()
+		return nil, fmt.Errorf("sip server: %w", err)
+	}
+	if s.client, err = sipgo.NewClient(ua, sipgo.WithClientLogger(quiet)); err != nil {
+		ua.Close()
+		return nil, fmt.Errorf("sip client: %w", err)
+	}
+	s.ua = ua
+	s.srv.OnRegister(s.handle(s.onRegister))
+	s.srv.OnOptions(s.handle(s.onOptions))
+	s.srv.OnNoRoute(s.handle(s.onOther))
+	if s.calls, err = newB2BUA(s, cfg.Calls); err != nil {
+		ua.Close()
+		return nil, fmt.Errorf("sip calls: %w", err)
+	}
+	s.calls.register()
+	s.setStaticTrunks()
+	return s, nil
+}
+
+// realm returns the SIP domain in force.
+func (s *Server) realm() string { return *s.domain.Load() }
+
+// Run listens on cfg.Addr over UDP and TCP (the same port) and serves until
+// ctx ends; it returns after a clean shutdown.
+func (s *Server) Run(ctx context.Context) error {
+	udp, tcp, err := Listen(ctx, s.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ctx, udp, tcp)
+}
+
+// Listen binds UDP and TCP on one address and port. With port 0 TCP takes
+// the port UDP got; when another program holds that TCP port (an outgoing
+// connection's ephemeral port, say) it tries again with a new UDP port, a
+// bounded number of times.
+func Listen(ctx context.Context, addr string) (net.PacketConn, net.Listener, error) {
+	host, want, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sip listen %s: %w", addr, err)
+	}
+	var lc net.ListenConfig
+	for try := 0; ; try++ {
+		udp, err := lc.ListenPacket(ctx, "udp", addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("udp: %w", err)
+		}
+		_, port, _ := net.SplitHostPort(udp.LocalAddr().String())
+		tcp, err := lc.Listen(ctx, "tcp", net.JoinHostPort(host, port))
+		if err == nil {
+			return udp, tcp, nil
+		}
+		udp.Close()
+		if want != "0" || try >= 20 {
+			return nil, nil, fmt.Errorf("tcp: %w", err)
+		}
+	}
+}
+
+// Serve serves SIP on the given listeners (either may be nil) until ctx
+// ends, then closes them, waits for the requests in flight, writes what
+// the store still owes and returns. Any listener failing ends it with an
+// error.
+func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener) error {
+	if !s.used.CompareAndSwap(false, true) {
+		return errors.New("sip: server already served")
+	}
+	if udp == nil && tcp == nil {
+		return errors.New("sip: no listener")
+	}
+	defer s.ua.Close()
+
+	// Credentials and bindings are loaded before the first request when
+	// the store answers; otherwise (logged by refresh) the follower keeps
+	// trying, and uncached extensions get 503 meanwhile.
+	s.refresh(ctx)
+	// Before any call can start a new recording.
+	s.calls.recoverRecordings(ctx, time.Now())
+
+	g, gctx := errgroup.WithContext(ctx)
+	if udp != nil {
+		pc := &packetConn{PacketConn: udp, s: s}
+		addr := udp.LocalAddr().String()
+		s.log.Info("sip listening", "addr", addr, "transport", "udp")
+		g.Go(func() error {
+			err := s.srv.ServeUDP(pc)
+			if gctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("sip udp listener %s stopped: %w", addr, orClosed(err))
+		})
+	}
+	if tcp != nil {
+		ln := &listener{Listener: tcp, s: s}
+		addr := tcp.Addr().String()
+		s.log.Info("sip listening", "addr", addr, "transport", "tcp")
+		g.Go(func() error {
+			err := s.srv.ServeTCP(ln)
+			if gctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("sip tcp listener %s stopped: %w", addr, orClosed(err))
+		})
+	}
+	g.Go(func() error {
+		s.run(gctx)
+		return nil
+	})
+	g.Go(func() error {
+		s.calls.runRetention(gctx)
+		return nil
+	})
+	var udpAddr, tcpAddr net.Addr
+	if udp != nil {
+		udpAddr = udp.LocalAddr()
+	}
+	if tcp != nil {
+		tcpAddr = tcp.Addr()
+	}
+	s.calls.listening(udpAddr, tcpAddr)
+	s.startTrunkRegistrations()
+	g.Go(func() error {
+		<-gctx.Done()
+		// Calls hang up, and carriers are unregistered, while the
+		// listeners can still carry the BYEs and REGISTERs.
+		s.stopTrunkRegistrations()
+		s.calls.shutdown()
+		if udp != nil {
+			udp.Close()
+		}
+		if tcp != nil {
+			tcp.Close()
+		}
+		return nil
+	})
+	err := g.Wait()
+
+	s.hmu.Lock()
+	s.closing = true
+	s.hmu.Unlock()
+	s.inflight.Wait()
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.StoreTimeout)
+	defer cancel()
+	if !s.loc.Flush(fctx) {
+		s.log.Warn("binding writes still held at shutdown", "writes", s.loc.Held())
+	}
+	return err
+}
+
+func orClosed(err error) error {
+	if err == nil {
+		return net.ErrClosed
+	}
+	return err
+}
+
+// handle wraps a handler: requests arriving during shutdown are dropped,
+// and a panic is logged and answered 500 instead of killing the process.
+func (s *Server) handle(h sipgo.RequestHandler) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		s.hmu.Lock()
+		if s.closing {
+			s.hmu.Unlock()
+			return
+		}
+		s.inflight.Add(1)
+		s.hmu.Unlock()
+		defer s.inflight.Done()
+		defer func() {
+			if r := recover(); r != nil {
+				s.log.Error("sip handler panic", "method", string(req.Method), "src", req.Source(),
+					"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				s.respond(tx, req, 500, "Server Internal Error")
+			}
+		}()
+		h(req, tx)
+	}
+}
+
+// admitRequest applies the guard to a parsed request: banned sources and
+// scanners are dropped unanswered.
+func (s *Server) admitRequest(req *sip.Request) (netip.AddrPort, bool) {
+	src, err := netip.ParseAddrPort(req.Source())
+	if err != nil {
+		return src, false
+	}
+	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+	if s.guard.Banned(src.Addr()) {
+		s.dropped(src.Addr(), "banned")
+		return src, false
+	}
+	if h := req.GetHeader("User-Agent"); h != nil && s.guard.Scanner(h.Value()) {
+		s.dropped(src.Addr(), "scanner")
+		return src, false
+	}
+	return src, true
+}
+
+func (s *Server) dropped(ip netip.Addr, reason string) {
+	s.log.Debug("sip request dropped", "src", ip.String(), "reason", reason)
+	if s.hooks.dropped != nil {
+		s.hooks.dropped(ip, reason)
+	}
+}
+
+func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
+	if _, ok := s.admitRequest(req); !ok {
+		return
+	}
+	res := s.response(req, 200, "OK")
+	res.AppendHeader(sip.NewHeader("Allow", allowed))
+	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
+	s.send(tx, res)
+}
+
+func (s *Server) onOther(req *sip.Request, tx sip.ServerTransaction) {
+	if _, ok := s.admitRequest(req); !ok {
+		return
+	}
+	res := s.response(req, 405, "Method Not Allowed")
+	res.AppendHeader(sip.NewHeader("Allow", allowed))
+	s.send(tx, res)
+}
+
+func (s *Server) response(req *sip.Request, code int, reason string) *sip.Response {
+	res := sip.NewResponseFromRequest(req, code, reason, nil)
+	res.AppendHeader(sip.NewHeader("Server", s.cfg.UserAgent))
+	return res
+}
+
+func (s *Server) respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string) {
+	s.send(tx, s.response(req, code, reason))
+}
+
+func (s *Server) send(tx sip.ServerTransaction, res *sip.Response) {
+	if err := tx.Respond(res); err != nil {
+		s.log.Debug("sip response not sent", "code", res.StatusCode, "err", err)
+	}
+}
+
+// Registrations returns every current binding, of all nodes, by extension.
+func (s *Server) Registrations() []directory.Binding { return s.loc.All() }
+
+// Bindings returns the current bindings of one extension.
+func (s *Server) Bindings(ext string) []directory.Binding { return s.loc.Current(ext) }
+
+// Bans returns the bans and extension locks in force.
+func (s *Server) Bans() []Ban { return s.guard.Bans() }
+
+// Unban lifts every ban and lock of a source IP and reports whether there
+// was any.
+func (s *Server) Unban(ip string) bool {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false
+	}
+	return s.guard.Unban(a)
+}
+
+// Ping sends OPTIONS to a registered phone where it really is: to the
+// binding's source address over its transport (the phone's own TCP
+// connection, or through the NAT pinhole its REGISTERs opened), not to the
+// private address of its Contact. It returns the status of the answer.
+func (s *Server) Ping(ctx context.Context, b directory.Binding) (int, error) {
+	var uri sip.Uri
+	if err := sip.ParseUri(b.Contact, &uri); err != nil {
+		return 0, fmt.Errorf("ping %s: contact: %w", b.Extension, err)
+	}
+	realm := s.realm()
+	req := sip.NewRequest(sip.OPTIONS, uri)
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "switchboard", Host: realm},
+		Params: sip.HeaderParams{{K: "tag", V: sip.GenerateTagN(16)}}}
+	req.AppendHeader(from)
+	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: b.Extension, Host: realm}})
+	req.AppendHeader(sip.NewHeader("User-Agent", s.cfg.UserAgent))
+	req.SetTransport(b.Transport)
+	req.SetDestination(b.Source)
+	res, err := s.client.Do(ctx, req)
+	if err != nil {
+		return 0, fmt.Errorf("ping %s at %s: %w", b.Extension, b.Source, err)
+	}
+	return res.StatusCode, nil
+}

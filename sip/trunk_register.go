@@ -1,0 +1,376 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// States of a registration to a carrier (TrunkRegistration.State).
+const (
+	TrunkRegistering = "registering" // first attempt in flight
+	TrunkRegistered  = "registered"
+	TrunkFailed      = "failed" // retrying after a back-off
+)
+
+// TrunkRegistration is the state of the PBX's registration to the carrier
+// of a trunk whose Register is set.
+type TrunkRegistration struct {
+	Trunk   string    // its name, or host:port when it has none
+	State   string    // TrunkRegistering, TrunkRegistered or TrunkFailed
+	Since   time.Time // when it entered State
+	Expires time.Time // registered: when the carrier forgets us unless refreshed
+	Retry   time.Time // failed: the next attempt
+	Error   string    // failed: the carrier's answer or the network error
+}
+
+// Defaults of the registrations to carriers.
+const (
+	trunkExpires      = 3600 // seconds asked for
+	trunkRetryMin     = 5 * time.Second
+	trunkRetryMax     = 5 * time.Minute
+	unregisterTimeout = 4 * time.Second
+)
+
+// trunkState holds the trunks in force and the registrations to their
+// carriers. Its zero value is ready; the trunks come from setTrunkTable.
+type trunkState struct {
+	table atomic.Pointer[trunkTable]
+	once  sync.Once
+	wake  chan struct{} // a new table: registrations follow it
+
+	mu     sync.Mutex
+	status map[string]TrunkRegistration
+	cancel context.CancelFunc // of the registrations, nil when stopped
+	done   chan struct{}
+
+	// Tests shorten or control the waits; zero values take the defaults.
+	expires            int
+	retryMin, retryMax time.Duration
+	after              func(time.Duration) <-chan time.Time
+}
+
+func (k *trunkState) wakeCh() chan struct{} {
+	k.once.Do(func() { k.wake = make(chan struct{}, 1) })
+	return k.wake
+}
+
+// changed tells the registrations that the trunks changed.
+func (k *trunkState) changed() {
+	select {
+	case k.wakeCh() <- struct{}{}:
+	default:
+	}
+}
+
+func (k *trunkState) set(r TrunkRegistration) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.status == nil {
+		k.status = make(map[string]TrunkRegistration)
+	}
+	if old, ok := k.status[r.Trunk]; ok && old.State == r.State {
+		r.Since = old.Since
+	}
+	k.status[r.Trunk] = r
+}
+
+func (k *trunkState) forget(name string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.status, name)
+}
+
+// sleep waits d or until ctx ends; false when ctx ended.
+func (k *trunkState) sleep(ctx context.Context, d time.Duration) bool {
+	var ch <-chan time.Time
+	if k.after != nil {
+		ch = k.after(d)
+	} else {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		ch = t.C
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-ch:
+		return true
+	}
+}
+
+func (k *trunkState) backoff() (lo, hi time.Duration) {
+	lo, hi = k.retryMin, k.retryMax
+	if lo <= 0 {
+		lo = trunkRetryMin
+	}
+	if hi < lo {
+		hi = max(lo, trunkRetryMax)
+	}
+	return lo, hi
+}
+
+// TrunkRegistrations returns the state of every registration to a carrier,
+// by trunk name.
+func (s *Server) TrunkRegistrations() []TrunkRegistration {
+	s.tk.mu.Lock()
+	out := make([]TrunkRegistration, 0, len(s.tk.status))
+	for _, r := range s.tk.status {
+		out = append(out, r)
+	}
+	s.tk.mu.Unlock()
+	slices.SortFunc(out, func(a, b TrunkRegistration) int { return strings.Compare(a.Trunk, b.Trunk) })
+	return out
+}
+
+// label names a trunk in logs and states.
+func (t *Trunk) label() string {
+	if t.Name != "" {
+		return t.Name
+	}
+	return t.addr()
+}
+
+// startTrunkRegistrations registers to the carriers of the trunks that ask
+// for it, and follows the trunks as they change, until
+// stopTrunkRegistrations. Our listeners must be known (Contact).
+func (s *Server) startTrunkRegistrations() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	s.tk.mu.Lock()
+	s.tk.cancel, s.tk.done = cancel, done
+	s.tk.mu.Unlock()
+	go func() {
+		defer close(done)
+		s.manageRegistrations(ctx)
+	}()
+}
+
+// stopTrunkRegistrations unregisters from every carrier and waits for it;
+// called while the listeners can still carry the REGISTERs.
+func (s *Server) stopTrunkRegistrations() {
+	s.tk.mu.Lock()
+	cancel, done := s.tk.cancel, s.tk.done
+	s.tk.cancel = nil
+	s.tk.mu.Unlock()
+	if cancel == nil {
+		return
+	}
+	cancel()
+	<-done
+}
+
+// manageRegistrations keeps one registration goroutine per trunk with
+// Register set: a trunk removed or changed is unregistered (and
+// registered again with its new values).
+func (s *Server) manageRegistrations(ctx context.Context) {
+	type running struct {
+		t      Trunk
+		cancel context.CancelFunc
+		done   chan struct{}
+	}
+	regs := make(map[string]*running)
+	defer func() {
+		for _, r := range regs {
+			r.cancel() // all at once: they unregister in parallel
+		}
+		for _, r := range regs {
+			<-r.done
+		}
+	}()
+	wake := s.tk.wakeCh()
+	for {
+		want := make(map[string]Trunk)
+		for _, t := range s.trunkTable().trunks {
+			if t.Register {
+				want[t.label()] = *t
+			}
+		}
+		for name, r := range regs {
+			if t, ok := want[name]; !ok || t != r.t {
+				r.cancel()
+				<-r.done
+				delete(regs, name)
+			}
+		}
+		for name, t := range want {
+			if regs[name] != nil {
+				continue
+			}
+			rctx, cancel := context.WithCancel(ctx)
+			r := &running{t: t, cancel: cancel, done: make(chan struct{})}
+			regs[name] = r
+			go func() {
+				defer close(r.done)
+				s.registerTrunk(rctx, t)
+			}()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		}
+	}
+}
+
+// registerTrunk registers to the carrier of t and refreshes it before it
+// expires, backing off after failures, until ctx ends; then it
+// unregisters.
+func (s *Server) registerTrunk(ctx context.Context, t Trunk) {
+	name := t.label()
+	r := &trunkReg{s: s, t: t, callID: sip.GenerateTagN(32), tag: sip.GenerateTagN(16)}
+	lo, hi := s.tk.backoff()
+	backoff := lo
+	registered := false
+	s.tk.set(TrunkRegistration{Trunk: name, State: TrunkRegistering, Since: time.Now()})
+	defer s.tk.forget(name)
+	want := s.tk.expires
+	if want <= 0 {
+		want = trunkExpires
+	}
+	for {
+		exp, err := r.register(ctx, want)
+		if ctx.Err() != nil {
+			break
+		}
+		now := time.Now()
+		var wait time.Duration
+		if err != nil {
+			wait = backoff
+			backoff = min(2*backoff, hi)
+			if registered || backoff == 2*lo || backoff == hi {
+				// First failure, and then now and then, not every retry.
+				s.log.Warn("trunk registration failed", "trunk", name, "err", err, "retry", wait)
+			}
+			registered = false
+			s.tk.set(TrunkRegistration{Trunk: name, State: TrunkFailed, Since: now, Retry: now.Add(wait), Error: err.Error()})
+		} else {
+			if !registered {
+				s.log.Info("trunk registered", "trunk", name, "expires", exp)
+			}
+			registered, backoff = true, lo
+			wait = refreshIn(exp)
+			s.tk.set(TrunkRegistration{Trunk: name, State: TrunkRegistered, Since: now, Expires: now.Add(exp)})
+		}
+		if !s.tk.sleep(ctx, wait) {
+			break
+		}
+	}
+	if !registered {
+		return
+	}
+	uctx, cancel := context.WithTimeout(context.Background(), unregisterTimeout)
+	defer cancel()
+	if _, err := r.register(uctx, 0); err != nil {
+		s.log.Warn("trunk not unregistered", "trunk", name, "err", err)
+		return
+	}
+	s.log.Info("trunk unregistered", "trunk", name)
+}
+
+// refreshIn is when to refresh a registration granted for exp: halfway
+// for short ones, a minute early for long ones.
+func refreshIn(exp time.Duration) time.Duration {
+	if exp <= 2*time.Minute {
+		return max(exp/2, time.Second/2)
+	}
+	return exp - time.Minute
+}
+
+// trunkReg is one registration to a carrier: its Call-ID, From tag and
+// CSeq stay the same across refreshes (RFC 3261 §10.2.4).
+type trunkReg struct {
+	s      *Server
+	t      Trunk
+	callID string
+	tag    string
+	cseq   uint32
+}
+
+// register sends a REGISTER asking for expires seconds (0 unregisters),
+// answers a digest challenge, and returns what the carrier granted.
+func (r *trunkReg) register(ctx context.Context, expires int) (time.Duration, error) {
+	for range 2 { // a second time only after 423 Interval Too Brief
+		req := r.request(expires)
+		res, err := r.s.client.Do(ctx, req)
+		if err != nil {
+			return 0, err
+		}
+		if res.StatusCode == 401 || res.StatusCode == 407 {
+			if r.t.Username == "" {
+				return 0, fmt.Errorf("%d %s: no username to answer with", res.StatusCode, res.Reason)
+			}
+			res, err = r.s.client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{
+				Username: r.t.Username, Password: string(r.t.Password)})
+			if err != nil {
+				return 0, fmt.Errorf("digest: %w", err)
+			}
+		}
+		if cs := req.CSeq(); cs != nil {
+			r.cseq = cs.SeqNo
+		}
+		if res.StatusCode == 423 && expires > 0 {
+			if h := res.GetHeader("Min-Expires"); h != nil {
+				if n, err := strconv.Atoi(strings.TrimSpace(h.Value())); err == nil && n > expires {
+					expires = n
+					continue
+				}
+			}
+		}
+		if !res.IsSuccess() {
+			return 0, fmt.Errorf("%d %s", res.StatusCode, res.Reason)
+		}
+		return granted(res, expires), nil
+	}
+	return 0, errors.New("423 Interval Too Brief twice")
+}
+
+func (r *trunkReg) request(expires int) *sip.Request {
+	t := &r.t
+	req := sip.NewRequest(sip.REGISTER, sip.Uri{Scheme: "sip", Host: t.Host, Port: t.Port})
+	aor := sip.Uri{Scheme: "sip", User: t.Username, Host: t.Host}
+	req.AppendHeader(&sip.FromHeader{Address: aor, Params: sip.HeaderParams{{K: "tag", V: r.tag}}})
+	req.AppendHeader(&sip.ToHeader{Address: aor})
+	cid := sip.CallIDHeader(r.callID)
+	req.AppendHeader(&cid)
+	r.cseq++
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: r.cseq, MethodName: sip.REGISTER})
+	// No user part: the carrier then sends calls to sip:host, and the
+	// router takes the number dialed (the DID) from the To header.
+	contact := r.s.calls.contactFor(t.addr(), t.transport())
+	contact.Address.User = ""
+	req.AppendHeader(&contact)
+	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(expires)))
+	req.AppendHeader(sip.NewHeader("User-Agent", r.s.cfg.UserAgent))
+	req.SetTransport(t.transport())
+	req.SetDestination(t.addr())
+	return req
+}
+
+// granted returns the registration time the carrier granted: the expires
+// of a Contact, else the Expires header, else what was asked.
+func granted(res *sip.Response, asked int) time.Duration {
+	secs := asked
+	if h := res.GetHeader("Expires"); h != nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(h.Value())); err == nil && n >= 0 {
+			secs = n
+		}
+	}
+	if c := res.Contact(); c != nil {
+		if v, ok := c.Params.Get("expires"); ok {
+			if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+				secs = n
+			}
+		}
+	}
+	return time.Duration(secs) * time.Second
+}

@@ -1,0 +1,140 @@
+package sip
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net/netip"
+	"slices"
+
+	"github.com/switchboard-pbx/switchboard/directory"
+)
+
+// trunkTable is the trunks and DIDs in force: those of CallConfig merged
+// with the trunks and dids settings of the directory, which win (a setting
+// trunk replaces the configured one of the same name). A table is never
+// changed once stored; a new one replaces it whole.
+type trunkTable struct {
+	trunks []*Trunk // outbound calls take the first
+	byIP   map[netip.Addr]*Trunk
+	dids   map[string]string
+	// unresolved names the trunks whose host has no address.
+	unresolved []string
+}
+
+// newTrunkTable merges the configured trunks and DIDs with those of the
+// settings and resolves the trunks' hosts (requests from those addresses
+// are the carrier's).
+func newTrunkTable(static []Trunk, staticDIDs map[string]string, set []directory.TrunkSetting, setDIDs map[string]string) *trunkTable {
+	tt := &trunkTable{byIP: make(map[netip.Addr]*Trunk), dids: make(map[string]string, len(staticDIDs)+len(setDIDs))}
+	named := make(map[string]bool, len(set))
+	for _, ts := range set {
+		named[ts.Name] = true
+		tt.trunks = append(tt.trunks, &Trunk{Name: ts.Name, Host: ts.Host, Port: ts.Port, Transport: ts.Transport,
+			Username: ts.Username, Password: ts.Password, Register: ts.Register, CallerID: ts.CallerID})
+	}
+	for i := range static {
+		if t := static[i]; t.Name == "" || !named[t.Name] {
+			tt.trunks = append(tt.trunks, &t)
+		}
+	}
+	for _, t := range tt.trunks {
+		ips := lookupHost(t.Host)
+		if len(ips) == 0 {
+			tt.unresolved = append(tt.unresolved, t.Name)
+		}
+		for _, ip := range ips {
+			if tt.byIP[ip] == nil {
+				tt.byIP[ip] = t
+			}
+		}
+	}
+	maps.Copy(tt.dids, staticDIDs)
+	maps.Copy(tt.dids, setDIDs)
+	return tt
+}
+
+// sameTrunks reports whether two tables hold the same trunks, in order.
+func (tt *trunkTable) sameTrunks(o *trunkTable) bool {
+	return o != nil && slices.EqualFunc(tt.trunks, o.trunks, func(a, b *Trunk) bool { return *a == *b })
+}
+
+// trunkTable returns the trunks and DIDs in force.
+func (s *Server) trunkTable() *trunkTable {
+	if tt := s.tk.table.Load(); tt != nil {
+		return tt
+	}
+	return &trunkTable{}
+}
+
+// trunkFrom returns the trunk whose host has address ip, or nil.
+func (s *Server) trunkFrom(ip netip.Addr) *Trunk { return s.trunkTable().byIP[ip.Unmap()] }
+
+// outboundTrunk returns the trunk outbound calls take, or nil.
+func (s *Server) outboundTrunk() *Trunk {
+	if ts := s.trunkTable().trunks; len(ts) > 0 {
+		return ts[0]
+	}
+	return nil
+}
+
+// didTarget returns the extension a number dialed from a trunk is mapped
+// to, as dialed.
+func (s *Server) didTarget(number string) (string, bool) {
+	ext, ok := s.trunkTable().dids[number]
+	return ext, ok
+}
+
+// trunks returns the trunks in force, configured and from settings, with
+// their passwords.
+func (s *Server) trunks() []Trunk {
+	var out []Trunk
+	for _, t := range s.trunkTable().trunks {
+		out = append(out, *t)
+	}
+	return out
+}
+
+// setStaticTrunks puts the configured trunks in force until the settings
+// are loaded.
+func (s *Server) setStaticTrunks() {
+	s.setTrunkTable(newTrunkTable(s.cfg.Calls.Trunks, s.cfg.Calls.DIDs, nil, nil))
+}
+
+// loadTrunks reads the trunks and dids settings and puts them in force,
+// merged with the configured ones. A stored value that no longer parses
+// (it was validated when written) is logged and ignored.
+func (s *Server) loadTrunks(ctx context.Context) error {
+	tv, err := s.store.Setting(ctx, directory.SettingTrunks)
+	if err != nil {
+		return fmt.Errorf("setting %s: %w", directory.SettingTrunks, err)
+	}
+	dv, err := s.store.Setting(ctx, directory.SettingDIDs)
+	if err != nil {
+		return fmt.Errorf("setting %s: %w", directory.SettingDIDs, err)
+	}
+	set, err := directory.ParseTrunks(tv)
+	if err != nil {
+		s.log.Error("trunks setting ignored", "err", err)
+		set = nil
+	}
+	dids, err := directory.ParseDIDs(dv)
+	if err != nil {
+		s.log.Error("dids setting ignored", "err", err)
+		dids = nil
+	}
+	s.setTrunkTable(newTrunkTable(s.cfg.Calls.Trunks, s.cfg.Calls.DIDs, set, dids))
+	return nil
+}
+
+func (s *Server) setTrunkTable(tt *trunkTable) {
+	old := s.tk.table.Swap(tt)
+	if tt.sameTrunks(old) {
+		return
+	}
+	for _, name := range tt.unresolved {
+		s.log.Warn("trunk host does not resolve", "trunk", name)
+	}
+	s.log.Info("trunks", "trunks", len(tt.trunks), "dids", len(tt.dids))
+	s.tk.changed()
+}
