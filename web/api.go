@@ -1,0 +1,449 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/switchboard-pbx/switchboard/authz"
+	"github.com/switchboard-pbx/switchboard/directory"
+)
+
+// The JSON API asks the same authz questions and makes the same store calls
+// as the pages; only the rendering differs.
+
+type listJSON[T any] struct {
+	Data    []T `json:"data"`
+	Page    int `json:"page"`
+	PerPage int `json:"per_page"`
+	Total   int `json:"total,omitempty"`
+}
+
+func list[T any](data []T, p directory.Page, total int) listJSON[T] {
+	if data == nil {
+		data = []T{}
+	}
+	return listJSON[T]{Data: data, Page: p.Number, PerPage: p.Size, Total: total}
+}
+
+type userJSON struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	Email     string    `json:"email"`
+	Extension string    `json:"extension"`
+	Mobile    string    `json:"mobile,omitempty"`
+	CallerID  string    `json:"caller_id,omitempty"`
+	Language  string    `json:"language,omitempty"`
+	State     string    `json:"state"`
+	RoleIDs   []int64   `json:"role_ids"`
+	GroupIDs  []int64   `json:"group_ids"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func toUserJSON(u *directory.User) userJSON {
+	return userJSON{ID: u.ID, Name: u.Name, Email: u.Email, Extension: u.Extension, Mobile: u.Mobile,
+		CallerID: u.CallerID, Language: u.Language, State: string(u.State), RoleIDs: nonNil(u.RoleIDs),
+		GroupIDs: nonNil(u.GroupIDs), CreatedAt: u.CreatedAt}
+}
+
+func nonNil(ids []int64) []int64 {
+	if ids == nil {
+		return []int64{}
+	}
+	return ids
+}
+
+func (s *Server) apiMe(w http.ResponseWriter, r *http.Request) {
+	v := viewerOf(r)
+	type permJSON struct {
+		Permission authz.Permission `json:"permission"`
+		Scope      authz.Scope      `json:"scope"`
+		Why        string           `json:"why"`
+	}
+	var perms []permJSON
+	for _, d := range v.subj.Decisions() {
+		perms = append(perms, permJSON{d.Permission, d.Scope, d.String()})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user": toUserJSON(v.user()), "permissions": perms})
+}
+
+func (s *Server) apiUsers(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := directory.UserFilter{Search: q.Get("search"), Vis: authz.Visibility(subject(r), authz.UsersView), Page: pageParam(r)}
+	f.GroupID, _ = strconv.ParseInt(q.Get("group_id"), 10, 64)
+	if st := q.Get("state"); st != "" {
+		f.States = []directory.UserState{directory.UserState(st)}
+	}
+	us, err := s.store.Users(r.Context(), f)
+	var total int
+	if err == nil {
+		total, err = s.store.CountUsers(r.Context(), f)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]userJSON, len(us))
+	for i := range us {
+		out[i] = toUserJSON(&us[i])
+	}
+	writeJSON(w, http.StatusOK, list(out, f.Page, total))
+}
+
+func (s *Server) apiUser(w http.ResponseWriter, r *http.Request) {
+	a, err := s.loadUser(r, authz.UsersView)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toUserJSON(&a.User))
+}
+
+type groupJSON struct {
+	ID        int64  `json:"id"`
+	Name      string `json:"name"`
+	ParentID  int64  `json:"parent_id,omitempty"`
+	Extension string `json:"extension,omitempty"`
+	Prefix    string `json:"prefix,omitempty"`
+	Default   bool   `json:"default"`
+}
+
+func toGroupJSON(g *directory.Group) groupJSON {
+	return groupJSON{ID: g.ID, Name: g.Name, ParentID: g.ParentID, Extension: g.Extension, Prefix: g.Prefix, Default: g.Default}
+}
+
+func (s *Server) apiGroups(w http.ResponseWriter, r *http.Request) {
+	gs, err := s.store.Groups(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]groupJSON, len(gs))
+	for i := range gs {
+		out[i] = toGroupJSON(&gs[i])
+	}
+	writeJSON(w, http.StatusOK, list(out, directory.Page{Number: 1, Size: len(out)}, len(out)))
+}
+
+func (s *Server) apiGroup(w http.ResponseWriter, r *http.Request) {
+	id, err := idParam(r)
+	var g *directory.Group
+	if err == nil {
+		g, err = s.store.Group(r.Context(), id)
+	}
+	var members []int64
+	if err == nil {
+		members, err = s.store.GroupMembers(r.Context(), id)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		groupJSON
+		MemberIDs []int64 `json:"member_ids"`
+	}{toGroupJSON(g), nonNil(members)})
+}
+
+type roleJSON struct {
+	ID      int64             `json:"id"`
+	Name    string            `json:"name"`
+	Builtin string            `json:"builtin,omitempty"`
+	Perms   map[string]string `json:"permissions"`
+}
+
+func (s *Server) apiRoles(w http.ResponseWriter, r *http.Request) {
+	rs, err := s.store.Roles(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]roleJSON, len(rs))
+	for i, ro := range rs {
+		out[i] = roleJSON{ro.ID, ro.Name, ro.Builtin, ro.Perms}
+	}
+	writeJSON(w, http.StatusOK, list(out, directory.Page{Number: 1, Size: len(out)}, len(out)))
+}
+
+func (s *Server) apiRole(w http.ResponseWriter, r *http.Request) {
+	id, err := idParam(r)
+	var ro *directory.Role
+	if err == nil {
+		ro, err = s.store.Role(r.Context(), id)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, roleJSON{ro.ID, ro.Name, ro.Builtin, ro.Perms})
+}
+
+type contactJSON struct {
+	ID         int64     `json:"id"`
+	Name       string    `json:"name"`
+	Company    string    `json:"company,omitempty"`
+	Phones     []string  `json:"phones"`
+	Email      string    `json:"email,omitempty"`
+	AssignedTo int64     `json:"assigned_to,omitempty"`
+	CreatedBy  int64     `json:"created_by,omitempty"`
+	Public     bool      `json:"public"`
+	Notes      string    `json:"notes,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+func toContactJSON(c *directory.Contact) contactJSON {
+	phones := c.Phones
+	if phones == nil {
+		phones = []string{}
+	}
+	return contactJSON{c.ID, c.Name, c.Company, phones, c.Email, c.AssignedTo, c.CreatedBy, c.Public, c.Notes, c.CreatedAt}
+}
+
+func (s *Server) apiContacts(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := directory.ContactFilter{Search: q.Get("search"), Phone: q.Get("phone"),
+		Vis: authz.Visibility(subject(r), authz.ContactsView), Page: pageParam(r)}
+	cs, err := s.store.Contacts(r.Context(), f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]contactJSON, len(cs))
+	for i := range cs {
+		out[i] = toContactJSON(&cs[i])
+	}
+	writeJSON(w, http.StatusOK, list(out, f.Page, 0))
+}
+
+func (s *Server) apiContact(w http.ResponseWriter, r *http.Request) {
+	c, err := s.loadContact(r, authz.ContactsView)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toContactJSON(c))
+}
+
+type callJSON struct {
+	ID          int64      `json:"id"`
+	SIPCallID   string     `json:"sip_call_id,omitempty"`
+	CallerID    int64      `json:"caller_user_id,omitempty"`
+	CalleeID    int64      `json:"callee_user_id,omitempty"`
+	GroupID     int64      `json:"group_id,omitempty"`
+	From        string     `json:"from"`
+	To          string     `json:"to"`
+	Dialed      string     `json:"dialed"`
+	Direction   string     `json:"direction"`
+	StartedAt   time.Time  `json:"started_at"`
+	AnsweredAt  *time.Time `json:"answered_at,omitempty"`
+	EndedAt     *time.Time `json:"ended_at,omitempty"`
+	Duration    int64      `json:"duration_seconds"`
+	Disposition string     `json:"disposition"`
+	Reason      string     `json:"reason,omitempty"`
+	HangupBy    string     `json:"hangup_by,omitempty"`
+	Node        string     `json:"node,omitempty"`
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func toCallJSON(c *directory.Call) callJSON {
+	return callJSON{ID: c.ID, SIPCallID: c.SIPCallID, CallerID: c.CallerID, CalleeID: c.CalleeID, GroupID: c.GroupID,
+		From: c.From, To: c.To, Dialed: c.Dialed, Direction: string(c.Direction), StartedAt: c.StartedAt,
+		AnsweredAt: optTime(c.AnsweredAt), EndedAt: optTime(c.EndedAt), Duration: int64(c.Duration() / time.Second),
+		Disposition: string(c.Disposition), Reason: c.Reason, HangupBy: c.HangupBy, Node: c.Node}
+}
+
+func (s *Server) apiCalls(w http.ResponseWriter, r *http.Request) {
+	f, err := callFilter(r.URL.Query(), subject(r))
+	var cs []directory.Call
+	if err == nil {
+		f.Page = pageParam(r)
+		cs, err = s.store.Calls(r.Context(), f)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]callJSON, len(cs))
+	for i := range cs {
+		out[i] = toCallJSON(&cs[i])
+	}
+	writeJSON(w, http.StatusOK, list(out, f.Page, 0))
+}
+
+func (s *Server) apiCall(w http.ResponseWriter, r *http.Request) {
+	id, err := idParam(r)
+	var c *directory.Call
+	if err == nil {
+		c, err = s.store.Call(r.Context(), id)
+	}
+	if err == nil {
+		err = hidden(authz.Can(subject(r), authz.CallsHistory, authz.CallResource(c)))
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toCallJSON(c))
+}
+
+type recordingJSON struct {
+	ID          int64     `json:"id"`
+	CallID      int64     `json:"call_id"`
+	Size        int64     `json:"size"`
+	Duration    float64   `json:"duration_seconds"`
+	SHA256      string    `json:"sha256,omitempty"`
+	State       string    `json:"state"`
+	Error       string    `json:"error,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	AudioURL    string    `json:"audio_url,omitempty"`    // only when the viewer may listen
+	DownloadURL string    `json:"download_url,omitempty"` // only when the viewer may download
+}
+
+func toRecordingJSON(subj *authz.Subject, rec *directory.Recording) recordingJSON {
+	out := recordingJSON{ID: rec.ID, CallID: rec.CallID, Size: rec.Size, Duration: rec.Duration.Seconds(),
+		SHA256: rec.SHA256, State: string(rec.State), Error: rec.Error, CreatedAt: rec.CreatedAt}
+	res := authz.RecordingResource(rec)
+	if authz.Can(subj, authz.RecordingsListen, res) == nil {
+		out.AudioURL = "/api/v1/recordings/" + itoa(rec.ID) + "/audio"
+	}
+	if authz.Can(subj, authz.RecordingsDownload, res) == nil {
+		out.DownloadURL = "/api/v1/recordings/" + itoa(rec.ID) + "/download"
+	}
+	return out
+}
+
+func (s *Server) apiRecordings(w http.ResponseWriter, r *http.Request) {
+	f := directory.RecordingFilter{Vis: recordingVisibility(subject(r)), Page: pageParam(r)}
+	f.CallID, _ = strconv.ParseInt(r.URL.Query().Get("call_id"), 10, 64)
+	recs, err := s.store.Recordings(r.Context(), f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]recordingJSON, len(recs))
+	for i := range recs {
+		out[i] = toRecordingJSON(subject(r), &recs[i])
+	}
+	writeJSON(w, http.StatusOK, list(out, f.Page, 0))
+}
+
+func (s *Server) apiRecording(w http.ResponseWriter, r *http.Request) {
+	rec, err := s.loadRecording(r, authz.RecordingsListen)
+	if errors.Is(err, authz.ErrDenied) { // may download without listening
+		rec, err = s.loadRecording(r, authz.RecordingsDownload)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toRecordingJSON(subject(r), rec))
+}
+
+type registrationJSON struct {
+	Extension string    `json:"extension"`
+	UserID    int64     `json:"user_id"`
+	Contact   string    `json:"contact"`
+	Source    string    `json:"source"`
+	Transport string    `json:"transport"`
+	UserAgent string    `json:"user_agent"`
+	Expires   time.Time `json:"expires"`
+	Node      string    `json:"node,omitempty"`
+}
+
+func (s *Server) apiRegistrations(w http.ResponseWriter, r *http.Request) {
+	regs, err := s.registrations(r.Context(), subject(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]registrationJSON, len(regs))
+	for i, g := range regs {
+		out[i] = registrationJSON{g.Extension, g.User.ID, g.Contact, g.Source, g.Transport, g.UserAgent, g.Expires, g.Node}
+	}
+	writeJSON(w, http.StatusOK, list(out, directory.Page{Number: 1, Size: len(out)}, len(out)))
+}
+
+// apiIndex serves the short API reference.
+func (s *Server) apiIndex(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	_, _ = w.Write([]byte(apiReference))
+}
+
+const apiReference = `Switchboard JSON API v1
+
+Authenticate every request with a personal API token:
+  Authorization: Bearer sbt_…
+Make one on your account page (/account) or with
+  switchboard token create --email you@example.com
+A token acts as its user: the same permissions (authz) as in the web UI.
+
+Lists take ?page=N&per_page=M (default 50, at most 500) and answer
+  {"data": [...], "page": N, "per_page": M, "total": T}
+Objects outside your scope are 404, as if they did not exist.
+Errors: {"error": {"code": "forbidden", "message": "…"}} with codes
+  unauthorized 401, invalid 400 (with "fields"), forbidden 403, not_found 404,
+  conflict 409, unavailable 503, internal 500.
+
+GET /api/v1/me                       you and your effective permissions (with why)
+GET /api/v1/users                    ?search= ?group_id= ?state=active|blocked|deleted   (users.view)
+GET /api/v1/users/{id}
+GET /api/v1/groups                   the group tree                                      (groups.manage)
+GET /api/v1/groups/{id}              with member_ids
+GET /api/v1/roles                    roles and their permissions                          (roles.manage)
+GET /api/v1/roles/{id}
+GET /api/v1/contacts                 ?search= ?phone=+48…                                  (contacts.view)
+GET /api/v1/contacts/{id}
+GET /api/v1/calls                    ?from=2025-03-01 ?to=2025-03-31 ?user_id= ?group_id=
+                                     ?number= ?disposition=answered|busy|no_answer|…      (calls.history)
+GET /api/v1/calls/{id}
+GET /api/v1/recordings               ?call_id=   audio_url/download_url only when allowed (recordings.listen/download)
+GET /api/v1/recordings/{id}
+GET /api/v1/recordings/{id}/audio    the WAV, inline, with Range (seeking)                 (recordings.listen)
+GET /api/v1/recordings/{id}/download the WAV as an attachment                              (recordings.download)
+GET /api/v1/registrations            registered phones: extension, source, user agent     (users.view)
+
+Changes take a JSON body (at most 64 KiB; unknown fields are refused) and are
+decided exactly as in the web UI. A new object answers 201 with Location; a
+deletion 204. Invalid input is 400 with "fields" naming each one; a clash
+(extension or email taken, group not empty, role in use, last owner) is 409.
+
+POST   /api/v1/users                 {"name","email","extension","ext_password"?,"password"?,"mobile"?,
+                                      "caller_id"?,"notes"?,"language"?,"role_ids"?,"group_ids"?}
+                                     no ext_password: one is generated and answered once;
+                                     no role_ids: the default role; each role must be
+                                     within your own scopes                              (users.create)
+PATCH  /api/v1/users/{id}            any of name, email, mobile, caller_id, notes, language,
+                                     role_ids, group_ids (roles and groups: not your own;
+                                     group_ids also needs groups.manage)                 (users.manage over them)
+PUT    /api/v1/users/{id}/overrides  {"calls.history":"any", ...}; {} resets to the roles  (users.manage, within yours)
+POST   /api/v1/users/{id}/ext-password  a new extension password, answered once          (users.manage over them)
+POST   /api/v1/users/{id}/block      also ends their sessions                             (users.create)
+POST   /api/v1/users/{id}/unblock                                                         (users.create)
+DELETE /api/v1/users/{id}                                                                 (users.create)
+POST   /api/v1/groups                {"name","parent_id"?,"extension"?,"prefix"?}          (groups.manage)
+PATCH  /api/v1/groups/{id}           any of those
+DELETE /api/v1/groups/{id}           only when empty; never the default group
+POST   /api/v1/groups/{id}/members/{user_id}   add                                        (groups.manage and
+DELETE /api/v1/groups/{id}/members/{user_id}   remove                                      users.manage over them)
+POST   /api/v1/roles                 {"name","permissions":{"users.view":"department",...}} (roles.manage, each
+PATCH  /api/v1/roles/{id}            any of name, permissions (the whole set),              scope within yours)
+                                     "keep_members": true keeps members as they are now
+DELETE /api/v1/roles/{id}            only when no one holds it
+POST   /api/v1/contacts              {"name","company"?,"phones"?:[...],"email"?,"assigned_to"?,
+                                      "public"?,"notes"?}; phones normalized to E.164 with
+                                     numbers.default_country; assigned_to defaults to you  (contacts.manage)
+PATCH  /api/v1/contacts/{id}         any of those                                          (contacts.manage over it)
+DELETE /api/v1/contacts/{id}                                                               (contacts.delete over it)
+DELETE /api/v1/recordings/{id}       removes the audio, keeps the row as deleted           (recordings.delete)
+
+Every change, listen and download is written to the audit log, with the token
+that made it.
+`

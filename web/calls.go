@@ -1,0 +1,176 @@
+package web
+
+import (
+	"encoding/csv"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard-pbx/switchboard/authz"
+	"github.com/switchboard-pbx/switchboard/directory"
+)
+
+// callFilter reads the filters of the call history from the query: from
+// and to (dates, 2006-01-02, or RFC 3339 times), user, group, number,
+// disposition. Bad values are invalid, not ignored.
+func callFilter(q url.Values, subj *authz.Subject) (directory.CallFilter, error) {
+	f := directory.CallFilter{Number: strings.TrimSpace(q.Get("number")), Vis: authz.Visibility(subj, authz.CallsHistory)}
+	var err error
+	parse := func(field, v string, end bool) time.Time {
+		if v == "" {
+			return time.Time{}
+		}
+		if t, perr := time.Parse(time.RFC3339, v); perr == nil {
+			return t
+		}
+		t, perr := time.Parse("2006-01-02", v)
+		if perr != nil {
+			err = &directory.InvalidError{Field: field, Rule: "must be a date like 2025-03-14"}
+			return time.Time{}
+		}
+		if end {
+			t = t.AddDate(0, 0, 1) // "to" a day includes that day
+		}
+		return t
+	}
+	f.From = parse("from", q.Get("from"), false)
+	f.To = parse("to", q.Get("to"), true)
+	id := func(field, v string) int64 {
+		if v == "" {
+			return 0
+		}
+		n, perr := strconv.ParseInt(v, 10, 64)
+		if perr != nil || n <= 0 {
+			err = &directory.InvalidError{Field: field, Rule: "must be an ID"}
+		}
+		return n
+	}
+	f.UserID = id("user", firstOf(q, "user", "user_id"))
+	f.GroupID = id("group", firstOf(q, "group", "group_id"))
+	if d := q.Get("disposition"); d != "" {
+		if !directory.Disposition(d).Valid() {
+			err = &directory.InvalidError{Field: "disposition", Rule: "unknown disposition"}
+		}
+		f.Disposition = directory.Disposition(d)
+	}
+	return f, err
+}
+
+func firstOf(q url.Values, keys ...string) string {
+	for _, k := range keys {
+		if v := q.Get(k); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+type callListPage struct {
+	Calls        []directory.Call
+	Q            url.Values
+	Groups       []treeGroup
+	Dispositions []directory.Disposition
+	CSV          string
+	Pager        pager
+	Error        string
+}
+
+var dispositions = []directory.Disposition{directory.Answered, directory.Busy, directory.NoAnswer,
+	directory.Unavailable, directory.Cancelled, directory.Failed, directory.Denied}
+
+// callList shows the call history the viewer may see: calls.history's
+// scope becomes the SQL filter, so the database never returns the rest.
+func (s *Server) callList(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	cp := callListPage{Q: q, Dispositions: dispositions, CSV: "/calls.csv?" + q.Encode()}
+	f, err := callFilter(q, subject(r))
+	status := http.StatusOK
+	if fe := formErrors(err); fe != nil {
+		status = http.StatusBadRequest
+		for k, v := range fe {
+			cp.Error = k + ": " + v
+		}
+	} else if err == nil {
+		f.Page = pageParam(r)
+		cp.Calls, err = s.store.Calls(r.Context(), f)
+		cp.Pager = newPager(r, f.Page, len(cp.Calls), -1)
+	}
+	if err != nil && status == http.StatusOK {
+		s.fail(w, r, err)
+		return
+	}
+	groups, err := s.store.Groups(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	cp.Groups = groupTree(groups)
+	p := s.page(r, "calls.title")
+	p.Data = cp
+	s.render(w, r, status, "calls.html", p)
+}
+
+// callCSV exports the filtered history, at most csvMax rows, page by page.
+func (s *Server) callCSV(w http.ResponseWriter, r *http.Request) {
+	const csvMax = 100_000
+	f, err := callFilter(r.URL.Query(), subject(r))
+	var first []directory.Call
+	if err == nil {
+		f.Page = directory.Page{Number: 1, Size: 500}
+		first, err = s.store.Calls(r.Context(), f)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="calls.csv"`)
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"id", "started_at", "answered_at", "ended_at", "direction", "from", "to", "dialed",
+		"disposition", "duration_seconds", "reason", "hangup_by", "node"})
+	rows, calls := 0, first
+	for len(calls) > 0 && rows < csvMax {
+		for _, c := range calls {
+			_ = cw.Write([]string{itoa(c.ID), csvTime(c.StartedAt), csvTime(c.AnsweredAt), csvTime(c.EndedAt),
+				string(c.Direction), csvCell(c.From), csvCell(c.To), csvCell(c.Dialed), string(c.Disposition),
+				strconv.FormatInt(int64(c.Duration()/time.Second), 10), csvCell(c.Reason), c.HangupBy, csvCell(c.Node)})
+		}
+		rows += len(calls)
+		if len(calls) < f.Page.Size {
+			break
+		}
+		f.Page.Number++
+		if calls, err = s.store.Calls(r.Context(), f); err != nil {
+			s.log.Error("csv export cut short", "err", err)
+			break
+		}
+	}
+	cw.Flush()
+	s.audit(r, viewerOf(r), "calls.export", "calls", strconv.Itoa(rows)+" rows")
+}
+
+func csvTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// csvCell keeps a spreadsheet from reading text as a formula; phone numbers
+// such as +48221234567 stay as they are.
+func csvCell(s string) string {
+	if s == "" {
+		return s
+	}
+	switch s[0] {
+	case '=', '@', '\t', '\r':
+		return "'" + s
+	case '+', '-':
+		if len(s) == 1 || s[1] < '0' || s[1] > '9' {
+			return "'" + s
+		}
+	}
+	return s
+}

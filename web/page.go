@@ -1,0 +1,129 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/switchboard-pbx/switchboard/authz"
+	"github.com/switchboard-pbx/switchboard/directory"
+)
+
+// page is what every template gets: the viewer, the language and its
+// helpers, the form token and the page's own data.
+type page struct {
+	Title string // locale key
+	Lang  string
+	Path  string
+	CSRF  string
+	Flash string // locale key of a one-line notice
+	Data  any
+
+	v   *viewer
+	cat catalogs
+}
+
+func (s *Server) page(r *http.Request, title string) *page {
+	v := viewerOf(r)
+	p := &page{Title: title, Path: r.URL.Path, v: v, cat: s.cat}
+	userLang := ""
+	if v != nil {
+		userLang = v.user().Language
+		p.CSRF = csrfToken(v.sid)
+	}
+	if l := r.URL.Query().Get("lang"); v == nil && directory.ValidateLanguage(l) == nil && l != "" {
+		userLang = l
+	}
+	p.Lang = pickLanguage(userLang, r.Header.Get("Accept-Language"))
+	p.Flash = flashKey(r.URL.Query().Get("done"))
+	return p
+}
+
+// T translates a message key, formatting args into it when given.
+func (p *page) T(key string, args ...any) string { return p.cat.translate(p.Lang, key, args...) }
+
+// Time, Num and Dur format for the page's language.
+func (p *page) Time(t time.Time) string            { return formatTime(p.Lang, t) }
+func (p *page) Num(n int) string                   { return formatNumber(p.Lang, int64(n)) }
+func (p *page) Dur(d time.Duration) string         { return formatDuration(d) }
+func (p *page) Me() *directory.User                { return p.userOrNil() }
+func (p *page) SignedIn() bool                     { return p.v != nil }
+func (p *page) Languages() []string                { return languages }
+func (p *page) Scope(s authz.Scope) string         { return p.T("scope." + s.String()) }
+func (p *page) PermName(q authz.Permission) string { return p.T("perm." + string(q)) }
+
+func (p *page) userOrNil() *directory.User {
+	if p.v == nil {
+		return nil
+	}
+	return p.v.user()
+}
+
+// Can reports whether the viewer holds the permission at some scope: what
+// the navigation and buttons show. The route decides again on submit.
+func (p *page) Can(perm string) bool {
+	return p.v != nil && authz.CanDo(p.v.subj, authz.Permission(perm)) == nil
+}
+
+// flashKey accepts only known notices from the ?done= of a redirect.
+func flashKey(done string) string {
+	switch done {
+	case "saved", "created", "deleted", "blocked", "unblocked", "revoked", "reset":
+		return "flash." + done
+	}
+	return ""
+}
+
+// navItem is one link of the side navigation.
+type navItem struct {
+	Href, Key, Perm string
+}
+
+// Nav lists the sections the viewer may open.
+func (p *page) Nav() []navItem {
+	var out []navItem
+	for _, n := range p.navAll() {
+		if n.Href == "/recordings" && !p.Can(string(authz.RecordingsListen)) && !p.Can(string(authz.RecordingsDownload)) {
+			continue
+		}
+		if n.Perm == "" || p.Can(n.Perm) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func (p *page) navAll() []navItem {
+	return []navItem{
+		{"/", "nav.dashboard", ""},
+		{"/users", "nav.users", string(authz.UsersView)},
+		{"/groups", "nav.groups", string(authz.GroupsManage)},
+		{"/roles", "nav.roles", string(authz.RolesManage)},
+		{"/contacts", "nav.contacts", string(authz.ContactsView)},
+		{"/calls", "nav.calls", string(authz.CallsHistory)},
+		{"/recordings", "nav.recordings", ""},
+		{"/settings", "nav.settings", string(authz.SettingsTelephony)},
+		{"/numbers", "nav.numbers", string(authz.NumbersManage)},
+		{"/audit", "nav.audit", string(authz.AuditView)},
+	}
+}
+
+// Active reports whether href is the current section.
+func (p *page) Active(href string) bool {
+	if href == "/" {
+		return p.Path == "/"
+	}
+	return p.Path == href || len(p.Path) > len(href) && p.Path[:len(href)+1] == href+"/"
+}
+
+// Has reports whether id is among ids (checked boxes).
+func (p *page) Has(id int64, ids []int64) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+// List makes a list in a template: {{range $.List "a" "b"}}.
+func (p *page) List(xs ...string) []string { return xs }

@@ -1,0 +1,20 @@
+// Small progressive enhancements; every form works without this file.
+"use strict";
+document.addEventListener("DOMContentLoaded", function () {
+  // Dashboard: refresh the live section every few seconds.
+  var live = document.getElementById("live");
+  if (live && window.fetch) {
+    var every = (parseInt(live.getAttribute("data-refresh"), 10) || 15) * 1000;
+    setInterval(function () {
+      if (document.hidden) return;
+      fetch(location.pathname, { credentials: "same-origin" }).then(function (r) {
+        return r.ok ? r.text() : null;
+      }).then(function (html) {
+        if (!html) return;
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var next = doc.getElementById("live");
+        if (next) live.innerHTML = next.innerHTML;
+      }).catch(function () {});
+    }, every);
+  }
+});

@@ -1,0 +1,546 @@
+package web
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/switchboard-pbx/switchboard/authz"
+	"github.com/switchboard-pbx/switchboard/directory"
+)
+
+type userListPage struct {
+	Users  []directory.User
+	Roles  map[int64]string
+	Search string
+	State  string
+	Pager  pager
+}
+
+func (s *Server) userList(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	f := directory.UserFilter{Search: strings.TrimSpace(q.Get("q")), Vis: authz.Visibility(subject(r), authz.UsersView),
+		Page: pageParam(r)}
+	switch q.Get("state") {
+	case "active", "blocked", "deleted":
+		f.States = []directory.UserState{directory.UserState(q.Get("state"))}
+	}
+	users, err := s.store.Users(ctx, f)
+	var total int
+	if err == nil {
+		total, err = s.store.CountUsers(ctx, f)
+	}
+	var roles []directory.Role
+	if err == nil {
+		roles, err = s.store.Roles(ctx)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p := s.page(r, "users.title")
+	p.Data = userListPage{Users: users, Roles: roleNames(roles), Search: f.Search, State: q.Get("state"),
+		Pager: newPager(r, f.Page, len(users), total)}
+	s.render(w, r, http.StatusOK, "users.html", p)
+}
+
+func roleNames(roles []directory.Role) map[int64]string {
+	m := make(map[int64]string, len(roles))
+	for _, r := range roles {
+		m[r.ID] = r.Name
+	}
+	return m
+}
+
+// userForm is the new-user form and the edit form of the user page.
+type userForm struct {
+	User        directory.User
+	ExtPassword string
+	Roles       []directory.Role
+	Groups      []treeGroup
+	Errors      map[string]string
+}
+
+func (s *Server) userNew(w http.ResponseWriter, r *http.Request) {
+	f, err := s.newUserForm(r, nil)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p := s.page(r, "users.new.title")
+	p.Data = f
+	s.render(w, r, http.StatusOK, "user_new.html", p)
+}
+
+// newUserForm fills the choices of the new-user form; u is what was typed,
+// nil for a fresh form with the default role and group preselected.
+func (s *Server) newUserForm(r *http.Request, u *directory.User) (*userForm, error) {
+	ctx := r.Context()
+	roles, err := s.store.Roles(ctx)
+	if err != nil {
+		return nil, err
+	}
+	groups, err := s.store.Groups(ctx)
+	if err != nil {
+		return nil, err
+	}
+	f := &userForm{Roles: roles, Groups: groupTree(groups)}
+	if u != nil {
+		f.User = *u
+		return f, nil
+	}
+	f.ExtPassword = string(directory.GeneratePassword(16))
+	if id, err := s.store.Setting(ctx, directory.SettingDefaultRole); err == nil {
+		f.User.RoleIDs = idList([]string{id})
+	}
+	for _, g := range groups {
+		if g.Default {
+			f.User.GroupIDs = []int64{g.ID}
+		}
+	}
+	return f, nil
+}
+
+func (s *Server) userCreate(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(w, r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	n := directory.NewUser{Name: r.PostFormValue("name"), Email: r.PostFormValue("email"),
+		Password: directory.Password(r.PostFormValue("password")), Extension: strings.TrimSpace(r.PostFormValue("extension")),
+		ExtPassword: directory.Password(r.PostFormValue("ext_password")), Mobile: strings.TrimSpace(r.PostFormValue("mobile")),
+		Language: r.PostFormValue("language"), RoleIDs: idList(r.PostForm["role"]), GroupIDs: idList(r.PostForm["group"])}
+	u, err := s.createUser(r, n)
+	if fe := formErrors(err); fe != nil {
+		f, ferr := s.newUserForm(r, &directory.User{Name: n.Name, Email: n.Email, Extension: n.Extension,
+			Mobile: n.Mobile, Language: n.Language, RoleIDs: n.RoleIDs, GroupIDs: n.GroupIDs})
+		if ferr != nil {
+			s.fail(w, r, ferr)
+			return
+		}
+		f.ExtPassword, f.Errors = string(n.ExtPassword), fe
+		p := s.page(r, "users.new.title")
+		p.Data = f
+		s.render(w, r, http.StatusBadRequest, "user_new.html", p)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	done(w, r, "/users/"+itoa(u.ID), "created")
+}
+
+// createUser makes an account, for the form and the API alike. The roles
+// (the default role when none are given, as the store would) must each be
+// grantable by the viewer: authz.CanAssignRoles on a new account also asks
+// for users.create.
+func (s *Server) createUser(r *http.Request, n directory.NewUser) (*directory.User, error) {
+	ctx := r.Context()
+	if len(n.RoleIDs) == 0 {
+		id, err := s.store.Setting(ctx, directory.SettingDefaultRole)
+		if err != nil {
+			return nil, err
+		}
+		n.RoleIDs = idList([]string{id})
+	}
+	roles, err := s.rolesByID(r, n.RoleIDs)
+	if err == nil {
+		err = authz.CanAssignRoles(subject(r), &directory.Access{}, roles)
+	}
+	var u *directory.User
+	if err == nil {
+		u, err = directory.AddUser(ctx, s.store, n, directory.DefaultPasswordPolicy)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.audit(r, viewerOf(r), "user.create", "user:"+itoa(u.ID), u.Email+" ext "+u.Extension)
+	return u, nil
+}
+
+// rolesByID returns the roles with the given IDs; an unknown ID is invalid.
+func (s *Server) rolesByID(r *http.Request, ids []int64) ([]directory.Role, error) {
+	all, err := s.store.Roles(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	var out []directory.Role
+	for _, id := range ids {
+		i := slices.IndexFunc(all, func(x directory.Role) bool { return x.ID == id })
+		if i < 0 {
+			return nil, &directory.InvalidError{Field: "roles", Rule: "does not exist"}
+		}
+		out = append(out, all[i])
+	}
+	return out, nil
+}
+
+// loadUser loads the user of the route and checks that the viewer may see
+// them (404 otherwise) and, when p is not users.view, that they may do p to
+// them (403). It returns the user's access too.
+func (s *Server) loadUser(r *http.Request, p authz.Permission) (*directory.Access, error) {
+	id, err := idParam(r)
+	if err != nil {
+		return nil, err
+	}
+	return s.loadUserID(r, id, p)
+}
+
+// loadUserID is loadUser for a user ID that is not the route's {id}.
+func (s *Server) loadUserID(r *http.Request, id int64, p authz.Permission) (*directory.Access, error) {
+	a, err := s.store.Access(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	res := authz.UserResource(&a.User)
+	if err := authz.Can(subject(r), authz.UsersView, res); err != nil {
+		return nil, hidden(err)
+	}
+	if p != authz.UsersView {
+		if err := authz.Can(subject(r), p, res); err != nil {
+			return nil, forbidden(err)
+		}
+	}
+	return a, nil
+}
+
+type permRow struct {
+	Info     authz.PermissionInfo
+	Decision authz.Decision
+	Override string // "" when the role decides
+}
+
+type userPage struct {
+	userForm
+	Access     *directory.Access
+	Perms      []permRow
+	CanManage  bool
+	CanCreate  bool
+	CanGroups  bool
+	Secret     string // a password shown once
+	SecretKind string // locale key saying which
+}
+
+func (s *Server) userShow(w http.ResponseWriter, r *http.Request) {
+	a, err := s.loadUser(r, authz.UsersView)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.renderUser(w, r, http.StatusOK, a, nil, "", "")
+}
+
+func (s *Server) renderUser(w http.ResponseWriter, r *http.Request, status int, a *directory.Access,
+	errs map[string]string, secret, secretKind string) {
+	ctx := r.Context()
+	roles, err := s.store.Roles(ctx)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	groups, err := s.store.Groups(ctx)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	subj := authz.NewSubject(a)
+	cat := authz.Catalog()
+	rows := make([]permRow, len(cat))
+	for i, info := range cat {
+		rows[i] = permRow{Info: info, Decision: subj.Effective(info.Permission), Override: a.Overrides[string(info.Permission)]}
+	}
+	res := authz.UserResource(&a.User)
+	up := userPage{userForm: userForm{User: a.User, Roles: roles, Groups: groupTree(groups), Errors: errs},
+		Access: a, Perms: rows, Secret: secret, SecretKind: secretKind,
+		CanManage: authz.Can(subject(r), authz.UsersManage, res) == nil,
+		CanCreate: authz.CanDo(subject(r), authz.UsersCreate) == nil,
+		CanGroups: authz.CanDo(subject(r), authz.GroupsManage) == nil}
+	p := s.page(r, "users.edit.title")
+	p.Data = up
+	s.render(w, r, status, "user.html", p)
+}
+
+func (s *Server) userUpdate(w http.ResponseWriter, r *http.Request) {
+	a, err := s.loadUser(r, authz.UsersManage)
+	if err == nil {
+		err = parseForm(w, r)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f := r.PostForm
+	str := func(k string) *string { v := strings.TrimSpace(f.Get(k)); return &v }
+	patch := directory.UserPatch{Name: str("name"), Email: str("email"), Mobile: str("mobile"),
+		CallerID: str("caller_id"), Notes: str("notes"), Language: str("language")}
+	s.saveUser(w, r, a, patch)
+}
+
+// saveUser applies a form's patch and answers: the page again with the
+// field errors, or back to the user with "saved".
+func (s *Server) saveUser(w http.ResponseWriter, r *http.Request, a *directory.Access, patch directory.UserPatch) {
+	_, err := s.updateUser(r, a, patch)
+	if fe := formErrors(err); fe != nil {
+		s.renderUser(w, r, http.StatusBadRequest, a, fe, "", "")
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	done(w, r, "/users/"+itoa(a.User.ID), "saved")
+}
+
+// updateUser changes an account, for the forms and the API alike; a was
+// loaded with users.manage. Roles and groups are access: they need
+// authz.CanAssignRoles (not one's own, an owner only by an owner, no role
+// above the viewer's scopes) even when only the groups change, since a
+// group decides a department, and groups.manage when the groups change.
+func (s *Server) updateUser(r *http.Request, a *directory.Access, patch directory.UserPatch) (*directory.User, error) {
+	if err := patch.Validate(); err != nil {
+		return nil, err
+	}
+	access := patch.RoleIDs != nil || patch.GroupIDs != nil
+	if access {
+		roles := a.Roles
+		var err error
+		if patch.RoleIDs != nil {
+			roles, err = s.rolesByID(r, *patch.RoleIDs)
+		}
+		if err == nil {
+			err = forbidden(authz.CanAssignRoles(subject(r), a, roles))
+		}
+		if err == nil && patch.GroupIDs != nil {
+			if sameIDs(*patch.GroupIDs, a.User.GroupIDs) {
+				patch.GroupIDs = nil
+			} else {
+				err = authz.CanDo(subject(r), authz.GroupsManage)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	u, err := s.store.UpdateUser(r.Context(), a.User.ID, patch)
+	if err != nil {
+		return nil, err
+	}
+	obj := "user:" + itoa(a.User.ID)
+	if patch.Name != nil || patch.Email != nil || patch.Mobile != nil || patch.CallerID != nil ||
+		patch.Notes != nil || patch.Language != nil {
+		s.audit(r, viewerOf(r), "user.update", obj, "")
+	}
+	if access {
+		s.audit(r, viewerOf(r), "user.access", obj, "roles "+joinIDs(u.RoleIDs)+"; groups "+joinIDs(u.GroupIDs))
+	}
+	return u, nil
+}
+
+// userAccess sets a user's roles (authz.CanAssignRoles) and groups
+// (groups.manage).
+func (s *Server) userAccess(w http.ResponseWriter, r *http.Request) {
+	a, err := s.loadUser(r, authz.UsersManage)
+	if err == nil {
+		err = parseForm(w, r)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	roleIDs, groupIDs := idList(r.PostForm["role"]), idList(r.PostForm["group"])
+	s.saveUser(w, r, a, directory.UserPatch{RoleIDs: &roleIDs, GroupIDs: &groupIDs})
+}
+
+func sameIDs(a, b []int64) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(slices.Compact(a), slices.Compact(b))
+}
+
+func joinIDs(ids []int64) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = itoa(id)
+	}
+	return strings.Join(parts, ",")
+}
+
+// userOverrides replaces the user's permission overrides (seeds 002, 003):
+// a field perm.<name> holding a scope sets one, an empty field leaves the
+// permission to the roles.
+func (s *Server) userOverrides(w http.ResponseWriter, r *http.Request) {
+	s.setOverrides(w, r, false)
+}
+
+// userOverridesReset is "reset to role": every override cleared.
+func (s *Server) userOverridesReset(w http.ResponseWriter, r *http.Request) {
+	s.setOverrides(w, r, true)
+}
+
+func (s *Server) setOverrides(w http.ResponseWriter, r *http.Request, reset bool) {
+	a, err := s.loadUser(r, authz.UsersManage)
+	if err == nil {
+		err = parseForm(w, r)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	perms := map[string]string{}
+	if !reset {
+		for _, info := range authz.Catalog() {
+			if v := r.PostFormValue("perm." + string(info.Permission)); v != "" {
+				perms[string(info.Permission)] = v
+			}
+		}
+	}
+	err = s.setUserOverrides(r, a, perms)
+	if fe := formErrors(err); fe != nil {
+		s.renderUser(w, r, http.StatusBadRequest, a, fe, "", "")
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	done(w, r, "/users/"+itoa(a.User.ID), "saved")
+}
+
+// setUserOverrides replaces a's overrides with perms, for the form and the
+// API alike; an empty perms is "reset to role". authz.CanSetOverrides keeps
+// every changed scope within the viewer's own.
+func (s *Server) setUserOverrides(r *http.Request, a *directory.Access, perms map[string]string) error {
+	err := forbidden(authz.CanSetOverrides(subject(r), a, perms))
+	if err == nil {
+		err = s.store.SetOverrides(r.Context(), a.User.ID, perms)
+	}
+	if err != nil {
+		return err
+	}
+	action := "user.overrides"
+	if len(perms) == 0 {
+		action = "user.overrides.reset"
+	}
+	s.audit(r, viewerOf(r), action, "user:"+itoa(a.User.ID), overridesDetail(perms))
+	return nil
+}
+
+func overridesDetail(perms map[string]string) string {
+	keys := make([]string, 0, len(perms))
+	for k := range perms {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for i, k := range keys {
+		keys[i] = k + "=" + perms[k]
+	}
+	return strings.Join(keys, " ")
+}
+
+// userResetPassword gives the user a new generated web password, shown
+// once, and signs them out everywhere.
+func (s *Server) userResetPassword(w http.ResponseWriter, r *http.Request) {
+	a, err := s.loadUser(r, authz.UsersManage)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	pw := directory.GeneratePassword(16)
+	hash, err := directory.HashPassword(pw)
+	if err == nil {
+		err = s.store.SetPasswordHash(r.Context(), a.User.ID, hash)
+	}
+	if err == nil && a.User.ID != viewerOf(r).user().ID {
+		err = s.store.DeleteUserSessions(r.Context(), a.User.ID)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.audit(r, viewerOf(r), "user.password.reset", "user:"+itoa(a.User.ID), "")
+	s.renderUser(w, r, http.StatusOK, a, nil, string(pw), "users.secret.password")
+}
+
+// userResetExtPassword generates a new extension password, shown once; the
+// store keeps only its digests.
+func (s *Server) userResetExtPassword(w http.ResponseWriter, r *http.Request) {
+	a, err := s.loadUser(r, authz.UsersManage)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	pw, err := s.newExtPassword(r, a)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.renderUser(w, r, http.StatusOK, a, nil, string(pw), "users.secret.ext_password")
+}
+
+// newExtPassword gives a's extension a new generated password, for the page
+// and the API alike; the caller shows it once.
+func (s *Server) newExtPassword(r *http.Request, a *directory.Access) (directory.Password, error) {
+	realm, err := s.store.Setting(r.Context(), directory.SettingDomain)
+	pw := directory.GeneratePassword(16)
+	if err == nil {
+		err = s.store.SetSIPSecret(r.Context(), a.User.ID, directory.NewSIPSecret(a.User.Extension, realm, pw))
+	}
+	if err != nil {
+		return "", err
+	}
+	s.audit(r, viewerOf(r), "user.ext_password.reset", "user:"+itoa(a.User.ID), "")
+	return pw, nil
+}
+
+func (s *Server) userBlock(w http.ResponseWriter, r *http.Request) {
+	s.setState(w, r, directory.UserBlocked, "user.block", "blocked")
+}
+
+func (s *Server) userUnblock(w http.ResponseWriter, r *http.Request) {
+	s.setState(w, r, directory.UserActive, "user.unblock", "unblocked")
+}
+
+func (s *Server) userDelete(w http.ResponseWriter, r *http.Request) {
+	s.setState(w, r, directory.UserDeleted, "user.delete", "deleted")
+}
+
+// setState blocks, unblocks or deletes an account. The route needs
+// users.create (seed 004); the account must be one the viewer sees and
+// whose access they may change (not their own, an owner only by an owner:
+// authz.CanAssignRoles with the roles unchanged asks exactly that).
+func (s *Server) setState(w http.ResponseWriter, r *http.Request, st directory.UserState, action, what string) {
+	a, err := s.changeUserState(r, st, action)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	to := "/users/" + itoa(a.User.ID)
+	if st == directory.UserDeleted {
+		to = "/users"
+	}
+	done(w, r, to, what)
+}
+
+// changeUserState is setState's work, shared with the API: it loads the
+// route's user, asks authz, changes the state, ends the sessions of a
+// blocked or deleted account and writes the audit entry.
+func (s *Server) changeUserState(r *http.Request, st directory.UserState, action string) (*directory.Access, error) {
+	a, err := s.loadUser(r, authz.UsersView)
+	if err == nil {
+		err = forbidden(authz.CanAssignRoles(subject(r), a, a.Roles))
+	}
+	if err == nil {
+		err = s.store.SetUserState(r.Context(), a.User.ID, st)
+	}
+	if err == nil && st != directory.UserActive {
+		err = s.store.DeleteUserSessions(r.Context(), a.User.ID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.audit(r, viewerOf(r), action, "user:"+itoa(a.User.ID), a.User.Email)
+	return a, nil
+}
