@@ -1,0 +1,159 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/switchboard-pbx/switchboard/internal/dirstore"
+)
+
+// Config is everything `switchboard` is told through flags and their
+// SWITCHBOARD_* environment twins. Values are passed down to constructors.
+type Config struct {
+	Data     string // directory for the SQLite file and recordings
+	DB       string // "" or "sqlite:PATH" for SQLite in Data, or postgres://…
+	SIPAddr  string
+	Domain   string // SIP domain (digest realm); "" keeps the stored setting
+	WebAddr  string
+	RTPPorts string
+	RTPLow   int
+	RTPHigh  int
+	Node     string
+	LogLevel string
+	BaseURL  string // how people reach the web UI; used in the setup link
+
+	RecordingsDir string // call recordings; "" means Data/recordings
+}
+
+// envName is the environment twin of a flag: --sip-addr ↔ SWITCHBOARD_SIP_ADDR.
+func envName(flagName string) string {
+	return "SWITCHBOARD_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// flagSet builds a FlagSet whose string flags take their defaults from the
+// environment, so that a flag given on the command line wins over its twin.
+type flagSet struct {
+	*flag.FlagSet
+	getenv func(string) string
+}
+
+func newFlagSet(name string, getenv func(string) string) *flagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	return &flagSet{FlagSet: fs, getenv: getenv}
+}
+
+func (f *flagSet) str(p *string, name, def, usage string) {
+	if v := f.getenv(envName(name)); v != "" {
+		def = v
+	}
+	f.StringVar(p, name, def, usage+" ("+envName(name)+")")
+}
+
+// storeFlags adds --data and --db, which every subcommand takes.
+func (f *flagSet) storeFlags(c *Config) {
+	f.str(&c.Data, "data", "./data", "directory for the embedded database and recordings")
+	f.str(&c.DB, "db", "", "database: empty for SQLite in --data, or postgres://user@host:5432/db")
+	f.str(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
+}
+
+// serveFlags adds the listener and identity flags of `serve`.
+func (f *flagSet) serveFlags(c *Config) {
+	host, _ := os.Hostname()
+	f.str(&c.SIPAddr, "sip-addr", "0.0.0.0:5060", "SIP listen address, UDP and TCP")
+	f.str(&c.Domain, "domain", "", "SIP domain and digest realm (default: the stored setting sip.domain)")
+	f.str(&c.WebAddr, "web-addr", "0.0.0.0:8080", "web UI and API listen address")
+	f.str(&c.RTPPorts, "rtp-ports", "20000-30000", "RTP port range LO-HI")
+	f.str(&c.RecordingsDir, "recordings-dir", "", "directory for call recordings (default: DATA/recordings)")
+	f.str(&c.Node, "node", host, "name of this node in call records and registrations")
+	f.str(&c.BaseURL, "base-url", "", "URL people use to reach the web UI (default: http://<web-addr>)")
+}
+
+// Validate reports every mistake at once, each naming its flag and variable.
+func (c *Config) Validate(serve bool) error {
+	var errs []error
+	field := func(name, msg string) {
+		errs = append(errs, fmt.Errorf("--%s (%s): %s", name, envName(name), msg))
+	}
+	if c.Data == "" {
+		field("data", "must not be empty")
+	}
+	if !dirstore.Valid(c.DB) {
+		field("db", "must be postgres://… or sqlite:PATH")
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		field("log-level", err.Error())
+	}
+	if !serve {
+		return errors.Join(errs...)
+	}
+	if err := checkHostPort(c.SIPAddr); err != nil {
+		field("sip-addr", err.Error())
+	}
+	if err := checkHostPort(c.WebAddr); err != nil {
+		field("web-addr", err.Error())
+	}
+	if lo, hi, err := parsePortRange(c.RTPPorts); err != nil {
+		field("rtp-ports", err.Error())
+	} else {
+		c.RTPLow, c.RTPHigh = lo, hi
+	}
+	if c.Domain != "" && strings.ContainsAny(c.Domain, " \t:;@<>\"/") {
+		field("domain", "must be a host name such as pbx.example.com")
+	}
+	if c.Node == "" {
+		field("node", "must not be empty")
+	}
+	if c.RecordingsDir == "" && c.Data != "" {
+		c.RecordingsDir = filepath.Join(c.Data, "recordings")
+	}
+	if c.BaseURL != "" && !strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://") {
+		field("base-url", "must start with http:// or https://")
+	}
+	return errors.Join(errs...)
+}
+
+func checkHostPort(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q: must be HOST:PORT", addr)
+	}
+	if host != "" && net.ParseIP(host) == nil && host != "localhost" {
+		return fmt.Errorf("%q: host must be an IP address or localhost", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%q: port must be 0 to 65535", addr)
+	}
+	return nil
+}
+
+func parsePortRange(s string) (lo, hi int, err error) {
+	a, b, ok := strings.Cut(s, "-")
+	lo, err1 := strconv.Atoi(a)
+	hi, err2 := strconv.Atoi(b)
+	switch {
+	case !ok || err1 != nil || err2 != nil:
+		return 0, 0, fmt.Errorf("%q: must be LO-HI, like 20000-30000", s)
+	case lo < 1024 || hi > 65535:
+		return 0, 0, fmt.Errorf("%q: ports must be between 1024 and 65535", s)
+	case lo%2 != 0:
+		return 0, 0, fmt.Errorf("%q: the low port must be even (RTP on even, RTCP on odd ports)", s)
+	case hi-lo < 3:
+		return 0, 0, fmt.Errorf("%d-%d: low must be below high with room for two RTP/RTCP pairs", lo, hi)
+	}
+	return lo, hi, nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return l, fmt.Errorf("%q: must be debug, info, warn or error", s)
+	}
+	return l, nil
+}

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"time"
+
+	sipgosip "github.com/emiago/sipgo/sip"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip"
+	"github.com/switchboard-pbx/switchboard/web"
+)
+
+// Main is a running Switchboard: the store and every server over it. Tests
+// build one on 127.0.0.1:0 with a temp data dir, as `serve` does for real.
+type Main struct {
+	Config Config
+	Log    *slog.Logger
+
+	Store directory.Store
+	SIP   *sip.Server
+	Web   *web.Server
+
+	sipUDP   net.PacketConn
+	sipTCP   net.Listener
+	webLn    net.Listener
+	SetupURL string // set while no owner exists
+}
+
+func runServe(ctx context.Context, args []string, e env) error {
+	var c Config
+	fs := newFlagSet("switchboard serve", e.getenv)
+	fs.SetOutput(e.stderr)
+	fs.storeFlags(&c)
+	fs.serveFlags(&c)
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("serve: unexpected argument %q", pos[0])
+	}
+	if err := c.Validate(true); err != nil {
+		return &configError{err}
+	}
+	m := &Main{Config: c, Log: newLogger(e.stderr, c.LogLevel)}
+	// sipgo's package-wide logger (its transport layer's warnings) is set
+	// once, before any user agent exists; errors only, never raw packets.
+	sipgosip.SetDefaultLogger(newLogger(e.stderr, "error").With("component", "sipgo"))
+	if err := m.Open(ctx); err != nil {
+		return err
+	}
+	defer m.Close()
+	return m.Run(ctx)
+}
+
+// Open opens the store (applying migrations), binds the listeners and
+// prepares the setup link when no owner exists. Listening here, before Run,
+// means the addresses are known and a busy port is a start-up error.
+func (m *Main) Open(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			m.Close()
+		}
+	}()
+	if m.Store, err = openStore(ctx, &m.Config, m.Log); err != nil {
+		return err
+	}
+	if err := m.applyDomain(ctx); err != nil {
+		return err
+	}
+	if err := m.listenSIP(ctx); err != nil {
+		return err
+	}
+	if m.SIP, err = sip.NewServer(sip.Config{Addr: m.Config.SIPAddr, Node: m.Config.Node,
+		Calls:         sip.CallConfig{RTPLow: m.Config.RTPLow, RTPHigh: m.Config.RTPHigh, MediaIP: m.mediaIP()},
+		RecordingsDir: m.Config.RecordingsDir}, m.Store, m.Log); err != nil {
+		return &configError{err}
+	}
+	var lc net.ListenConfig
+	if m.webLn, err = lc.Listen(ctx, "tcp", m.Config.WebAddr); err != nil {
+		return &configError{fmt.Errorf("--web-addr %s: %w", m.Config.WebAddr, err)}
+	}
+	live := liveState{m.SIP}
+	if m.Web, err = web.New(web.Config{Addr: m.Config.WebAddr, BaseURL: m.Config.BaseURL}, m.Store, live, m.Log); err != nil {
+		return err
+	}
+	return m.prepareSetup(ctx)
+}
+
+// listenSIP binds UDP and TCP on one port (see sip.Listen).
+func (m *Main) listenSIP(ctx context.Context) (err error) {
+	if m.sipUDP, m.sipTCP, err = sip.Listen(ctx, m.Config.SIPAddr); err != nil {
+		return &configError{fmt.Errorf("--sip-addr %s: %w", m.Config.SIPAddr, err)}
+	}
+	return nil
+}
+
+// mediaIP is the relay address: the SIP listener's when it is a specific
+// one, else unspecified (the relay then advertises its route to each phone).
+func (m *Main) mediaIP() netip.Addr {
+	if ap, err := netip.ParseAddrPort(m.sipUDP.LocalAddr().String()); err == nil && !ap.Addr().IsUnspecified() {
+		return ap.Addr().Unmap()
+	}
+	return netip.IPv4Unspecified()
+}
+
+// SIPAddr is the address the SIP listeners (UDP and TCP) are bound to.
+func (m *Main) SIPAddr() string { return m.sipUDP.LocalAddr().String() }
+
+// applyDomain writes --domain into the stored setting when it is given and
+// differs, warning that extension passwords were hashed for the old realm.
+func (m *Main) applyDomain(ctx context.Context) error {
+	if m.Config.Domain == "" {
+		return nil
+	}
+	cur, err := m.Store.Setting(ctx, directory.SettingDomain)
+	if err != nil {
+		return err
+	}
+	if cur == m.Config.Domain {
+		return nil
+	}
+	if err := m.Store.SetSetting(ctx, directory.SettingDomain, m.Config.Domain); err != nil {
+		return &configError{fmt.Errorf("--domain: %w", err)}
+	}
+	m.Log.Warn("sip domain changed; extension passwords made for the old domain must be set again",
+		"old", cur, "new", m.Config.Domain)
+	return nil
+}
+
+func (m *Main) prepareSetup(ctx context.Context) error {
+	has, err := m.Store.HasOwner(ctx)
+	if err != nil || has {
+		return err
+	}
+	tok, err := web.NewSetupToken(ctx, m.Store)
+	if err != nil {
+		return fmt.Errorf("setup token: %w", err)
+	}
+	m.SetupURL = m.baseURL() + "/setup/" + tok
+	return nil
+}
+
+// baseURL is how people reach the web UI: --base-url, or the listener's
+// address with an unspecified host shown as localhost.
+func (m *Main) baseURL() string {
+	if m.Config.BaseURL != "" {
+		return m.Config.BaseURL
+	}
+	host, port, _ := net.SplitHostPort(m.webLn.Addr().String())
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// WebAddr is the address the web server listens on.
+func (m *Main) WebAddr() string { return m.webLn.Addr().String() }
+
+// Run serves until ctx ends or a server fails, then waits for all of them.
+func (m *Main) Run(ctx context.Context) error {
+	if m.SetupURL != "" {
+		m.Log.Info("no owner yet: open the setup link to create one", "url", m.SetupURL)
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return m.SIP.Serve(ctx, m.sipUDP, m.sipTCP) })
+	g.Go(func() error { return m.Web.Serve(ctx, m.webLn) })
+	g.Go(func() error { m.pruneChanges(ctx); return nil })
+	err := g.Wait()
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	m.Log.Info("stopped")
+	return err
+}
+
+// changeLogKeep is how long change-log entries are kept: far longer than
+// any node follows behind (a node that lost its place reloads in full).
+const changeLogKeep = 24 * time.Hour
+
+// pruneChanges trims the change log hourly until ctx ends.
+func (m *Main) pruneChanges(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if err := m.Store.PruneChanges(ctx, time.Now().Add(-changeLogKeep)); err != nil && ctx.Err() == nil {
+			m.Log.Warn("change log not pruned", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Close releases what Open acquired.
+func (m *Main) Close() {
+	for _, c := range []interface{ Close() error }{m.webLn, m.sipTCP, m.sipUDP} {
+		if c != nil {
+			_ = c.Close()
+		}
+	}
+	if m.Store != nil {
+		_ = m.Store.Close()
+		m.Store = nil
+	}
+}
+
+// liveState is what the web UI shows of the running PBX: the registrations
+// and the calls in progress, from sip.
+type liveState struct{ sip *sip.Server }
+
+func (l liveState) Registrations() []directory.Binding { return l.sip.Registrations() }
+
+func (l liveState) ActiveCalls() []web.ActiveCall {
+	calls := l.sip.ActiveCalls()
+	out := make([]web.ActiveCall, 0, len(calls))
+	for _, c := range calls {
+		out = append(out, web.ActiveCall{CallID: c.CallID, CallerID: c.CallerID, CalleeID: c.CalleeID,
+			From: c.From, To: c.To, State: c.State, StartedAt: c.StartedAt})
+	}
+	return out
+}
+
+// TrunkRegistrations gives the settings page the state of the
+// registrations to carriers.
+func (l liveState) TrunkRegistrations() []web.TrunkStatus {
+	regs := l.sip.TrunkRegistrations()
+	out := make([]web.TrunkStatus, 0, len(regs))
+	for _, r := range regs {
+		out = append(out, web.TrunkStatus{Trunk: r.Trunk, State: r.State, Expires: r.Expires, Error: r.Error})
+	}
+	return out
+}
