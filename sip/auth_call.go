@@ -69,10 +69,7 @@ func (s *Server) authenticateCall(req *sip.Request, tx sip.ServerTransaction, ip
 }
 
 func (s *Server) proxyFail(req *sip.Request, tx sip.ServerTransaction, ip netip.Addr, ext, nonce string) {
-	s.guard.Fail(ip, ext)
-	if s.hooks.failed != nil {
-		s.hooks.failed(ip, ext)
-	}
+	s.authFailed(ip, ext)
 	if s.nonces.Check(nonce) != nonceFresh {
 		nonce = ""
 	}

@@ -43,6 +43,7 @@ func (c *call) writeCDR() {
 		c.log.Error("call history row not written", "err", err, "from", row.From, "to", row.To,
 			"disposition", row.Disposition)
 	}
+	c.b.s.counters.call(row)
 	if h := c.b.hooks.ended; h != nil {
 		h(row)
 	}

@@ -120,6 +120,27 @@ func (l *location) All() []directory.Binding {
 	return out
 }
 
+// Count returns the number of unexpired bindings and of extensions that
+// hold at least one.
+func (l *location) Count() (bindings, extensions int) {
+	now := l.clock.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, e := range l.exts {
+		n := 0
+		for _, b := range e.list {
+			if b.Expires.After(now) {
+				n++
+			}
+		}
+		bindings += n
+		if n > 0 {
+			extensions++
+		}
+	}
+	return bindings, extensions
+}
+
 // Registered reports whether ip holds a binding.
 func (l *location) Registered(ip netip.Addr) bool {
 	l.mu.Lock()

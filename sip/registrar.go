@@ -478,10 +478,7 @@ func dummyHA1(alg algorithm) string {
 // The challenge repeats the nonce the phone used while it is fresh, which
 // tells it its password was refused rather than its nonce.
 func (s *Server) fail(req *sip.Request, tx sip.ServerTransaction, dh digestHeaders, ip netip.Addr, ext, nonce string) {
-	s.guard.Fail(ip, ext)
-	if s.hooks.failed != nil {
-		s.hooks.failed(ip, ext)
-	}
+	s.authFailed(ip, ext)
 	if s.nonces.Check(nonce) != nonceFresh {
 		nonce = ""
 	}

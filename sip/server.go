@@ -51,8 +51,9 @@ type Server struct {
 	closing  bool
 	inflight sync.WaitGroup
 
-	calls *b2bua
-	tk    trunkState // trunks in force and registrations to carriers
+	calls    *b2bua
+	tk       trunkState // trunks in force and registrations to carriers
+	counters counters
 
 	hooks hooks
 }
@@ -279,6 +280,7 @@ func (s *Server) handle(h sipgo.RequestHandler) sipgo.RequestHandler {
 		s.inflight.Add(1)
 		s.hmu.Unlock()
 		defer s.inflight.Done()
+		s.counters.request(string(req.Method))
 		defer func() {
 			if r := recover(); r != nil {
 				s.log.Error("sip handler panic", "method", string(req.Method), "src", req.Source(),
@@ -311,6 +313,7 @@ func (s *Server) admitRequest(req *sip.Request) (netip.AddrPort, bool) {
 
 func (s *Server) dropped(ip netip.Addr, reason string) {
 	s.log.Debug("sip request dropped", "src", ip.String(), "reason", reason)
+	s.counters.drop(reason)
 	if s.hooks.dropped != nil {
 		s.hooks.dropped(ip, reason)
 	}

@@ -29,6 +29,8 @@ type Config struct {
 	LogLevel string
 	BaseURL  string // how people reach the web UI; used in the setup link
 
+	MetricsAddr string // Prometheus /metrics listener; "" means none
+
 	RecordingsDir string // call recordings; "" means Data/recordings
 }
 
@@ -72,6 +74,7 @@ func (f *flagSet) serveFlags(c *Config) {
 	f.str(&c.RTPPorts, "rtp-ports", "20000-30000", "RTP port range LO-HI")
 	f.str(&c.RecordingsDir, "recordings-dir", "", "directory for call recordings (default: DATA/recordings)")
 	f.str(&c.Node, "node", host, "name of this node in call records and registrations")
+	f.str(&c.MetricsAddr, "metrics-addr", "", "Prometheus metrics listen address, e.g. 127.0.0.1:9360 (default: none)")
 	f.str(&c.BaseURL, "base-url", "", "URL people use to reach the web UI (default: http://<web-addr>)")
 }
 
@@ -106,6 +109,11 @@ func (c *Config) Validate(serve bool) error {
 	}
 	if c.Domain != "" && strings.ContainsAny(c.Domain, " \t:;@<>\"/") {
 		field("domain", "must be a host name such as pbx.example.com")
+	}
+	if c.MetricsAddr != "" {
+		if err := checkHostPort(c.MetricsAddr); err != nil {
+			field("metrics-addr", err.Error())
+		}
 	}
 	if c.Node == "" {
 		field("node", "must not be empty")

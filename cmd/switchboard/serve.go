@@ -30,7 +30,8 @@ type Main struct {
 	sipUDP   net.PacketConn
 	sipTCP   net.Listener
 	webLn    net.Listener
-	SetupURL string // set while no owner exists
+	metrics  net.Listener // nil unless --metrics-addr is set
+	SetupURL string       // set while no owner exists
 }
 
 func runServe(ctx context.Context, args []string, e env) error {
@@ -86,6 +87,12 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	var lc net.ListenConfig
 	if m.webLn, err = lc.Listen(ctx, "tcp", m.Config.WebAddr); err != nil {
 		return &configError{fmt.Errorf("--web-addr %s: %w", m.Config.WebAddr, err)}
+	}
+	if m.Config.MetricsAddr != "" {
+		if m.metrics, err = lc.Listen(ctx, "tcp", m.Config.MetricsAddr); err != nil {
+			return &configError{fmt.Errorf("--metrics-addr %s: %w", m.Config.MetricsAddr, err)}
+		}
+		m.Log.Info("metrics listening", "addr", m.metrics.Addr().String(), "path", "/metrics")
 	}
 	live := liveState{m.SIP}
 	if m.Web, err = web.New(web.Config{Addr: m.Config.WebAddr, BaseURL: m.Config.BaseURL}, m.Store, live, m.Log); err != nil {
@@ -173,6 +180,9 @@ func (m *Main) Run(ctx context.Context) error {
 	g.Go(func() error { return m.SIP.Serve(ctx, m.sipUDP, m.sipTCP) })
 	g.Go(func() error { return m.Web.Serve(ctx, m.webLn) })
 	g.Go(func() error { m.pruneChanges(ctx); return nil })
+	if m.metrics != nil {
+		g.Go(func() error { return serveMetrics(ctx, m.metrics, metricsHandler(m.SIP, m.Store)) })
+	}
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) {
 		err = nil
@@ -203,7 +213,7 @@ func (m *Main) pruneChanges(ctx context.Context) {
 
 // Close releases what Open acquired.
 func (m *Main) Close() {
-	for _, c := range []interface{ Close() error }{m.webLn, m.sipTCP, m.sipUDP} {
+	for _, c := range []interface{ Close() error }{m.webLn, m.sipTCP, m.sipUDP, m.metrics} {
 		if c != nil {
 			_ = c.Close()
 		}
