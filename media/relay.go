@@ -100,6 +100,7 @@ type Relay struct {
 	legs [2]leg
 
 	tap   atomic.Pointer[tapBox]
+	mon   atomic.Pointer[Monitor] // a supervisor joined to the call, or nil
 	armed atomic.Bool
 
 	stop     chan struct{} // closed by Close
@@ -329,6 +330,7 @@ func (r *Relay) readRTP(in, out *leg) {
 	buf := make([]byte, maxPacket)
 	var p rtp.Packet // reused: Unmarshal keeps its slices
 	var tp Packet
+	var mb *monitorBuffers // allocated when a supervisor first joins
 	relatch := r.cfg.Relatch
 	for {
 		n, src, err := in.ports.RTP.ReadFromUDPAddrPort(buf)
@@ -377,6 +379,16 @@ func (r *Relay) readRTP(in, out *leg) {
 			continue
 		}
 
+		if m := r.mon.Load(); m != nil && kind == kindRTP {
+			if mb == nil {
+				mb = new(monitorBuffers)
+			}
+			m.hear(in.id, p.PayloadType, p.Payload, mb.pcm[:])
+			if m.speaksTo(out.id) {
+				// Mixed into a copy: the tap below gets what the party sent.
+				data = m.mixInto(out.id, data, &p, mb.out[:], mb.pcm[:], mb.said[:])
+			}
+		}
 		in.forward(out.ports.RTP, out.rtpDst.Load(), data)
 
 		if kind != kindRTP {
