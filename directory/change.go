@@ -15,6 +15,8 @@ const (
 	ChangeGroup   ChangeKind = "group"   // ID: group (tree, number, members)
 	ChangeBinding ChangeKind = "binding" // Key: extension
 	ChangeSetting ChangeKind = "setting" // Key: setting key
+	ChangeBan     ChangeKind = "ban"     // Key: source IP; Node: the node that banned
+	ChangeUnban   ChangeKind = "unban"   // Key: source IP whose bans were lifted
 )
 
 // Change is one entry of the change log that nodes follow to refresh what

@@ -19,11 +19,12 @@ const (
 	SettingSetupToken     = "setup.token_hash" // SHA-256 of the one-time owner setup token
 	SettingTrunks         = "trunks"           // JSON array of TrunkSetting
 	SettingDIDs           = "dids"             // JSON object: number -> extension
+	SettingTimeZone       = "web.timezone"     // IANA zone times are shown in, unless a user picks one
 )
 
 // SettingKeys lists the keys operators may read and set.
 var SettingKeys = []string{SettingDomain, SettingDefaultCountry, SettingDefaultRole, SettingRecording,
-	SettingRecordingUsers, SettingRecordingGroup, SettingRetentionDays, SettingTrunks, SettingDIDs}
+	SettingRecordingUsers, SettingRecordingGroup, SettingRetentionDays, SettingTrunks, SettingDIDs, SettingTimeZone}
 
 // IsSettingKey reports whether key is one of SettingKeys.
 func IsSettingKey(key string) bool { return slices.Contains(SettingKeys, key) }
@@ -34,6 +35,7 @@ var SettingDefaults = map[string]string{
 	SettingDefaultCountry: "PL",
 	SettingRecording:      "off",
 	SettingRetentionDays:  "0",
+	SettingTimeZone:       "UTC",
 }
 
 // ValidateSetting checks a value for a key that operators may set.
@@ -76,6 +78,8 @@ func ValidateSetting(key, value string) error {
 	case SettingDIDs:
 		_, err := ParseDIDs(value)
 		return err
+	case SettingTimeZone:
+		return ValidateTimeZone(key, value)
 	case SettingSetupToken:
 		return nil
 	default:

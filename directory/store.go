@@ -23,6 +23,7 @@ type Store interface {
 	CallStore
 	RecordingStore
 	BindingStore
+	BanStore
 	SettingStore
 	AuditStore
 	ChangeStore
@@ -40,6 +41,10 @@ type UserStore interface {
 	// group. A user put into a group with a prefix must have an extension
 	// that starts with it.
 	CreateUser(ctx context.Context, u *User) error
+	// CreateUsers stores each of us as CreateUser does, in order and in one
+	// transaction: when one is refused none is stored, and the error holds
+	// a *RowError with the index of the refused user (errors.As).
+	CreateUsers(ctx context.Context, us []*User) error
 	// User returns a user in any state, deleted ones too (history shows them).
 	User(ctx context.Context, id int64) (*User, error)
 	// UserByEmail and UserByExtension find users that are not deleted.
@@ -157,6 +162,24 @@ type BindingStore interface {
 	Bindings(ctx context.Context, now time.Time) ([]Binding, error)
 	// DeleteExpiredBindings removes bindings that expired at or before now.
 	DeleteExpiredBindings(ctx context.Context, now time.Time) (int, error)
+}
+
+// BanStore keeps the SIP guard's bans so that every node sharing the store
+// enforces them and a restart does not lift them early.
+type BanStore interface {
+	// PutBan validates b (ValidateBan) and inserts or replaces the ban of
+	// (b.Source, b.Extension). A zero b.Created is stored as now. It logs a
+	// ChangeBan with b.Node, so that a node can skip its own.
+	PutBan(ctx context.Context, b Ban) error
+	// Bans returns the bans that expire after now, by source and extension.
+	Bans(ctx context.Context, now time.Time) ([]Ban, error)
+	// DeleteBans lifts every ban of the IP address ip (extension locks
+	// too), expired or not, and returns how many it removed. It logs a
+	// ChangeUnban when it removed any.
+	DeleteBans(ctx context.Context, ip string) (int, error)
+	// DeleteExpiredBans removes the bans that expired at or before now. It
+	// logs no change: every node knows the expiry times.
+	DeleteExpiredBans(ctx context.Context, now time.Time) (int, error)
 }
 
 // SettingStore keeps key/value settings.

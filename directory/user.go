@@ -41,7 +41,10 @@ type User struct {
 	CallerID  string // E.164, optional outbound caller ID
 	Notes     string
 	Language  string // UI language: "en", "vi", "pl"; empty means the default
-	State     UserState
+	// TimeZone is the IANA zone times are shown in, such as Europe/Warsaw;
+	// empty means the company's (setting web.timezone).
+	TimeZone string
+	State    UserState
 
 	// PasswordHash is the argon2id hash of the web password (see HashPassword).
 	PasswordHash string
@@ -177,6 +180,20 @@ func ValidateLanguage(lang string) error {
 	return invalid("language", "must be one of en, vi, pl")
 }
 
+// ValidateTimeZone checks an IANA time zone name such as Asia/Ho_Chi_Minh
+// or Europe/Warsaw: it must be one time.LoadLocation knows (the binary
+// embeds the zone database). "Local" is refused, since it means whatever
+// machine the server runs on.
+func ValidateTimeZone(field, name string) error {
+	if name == "" || name == "Local" || len(name) > 64 {
+		return invalid(field, "must be a time zone name such as Europe/Warsaw or Asia/Ho_Chi_Minh")
+	}
+	if _, err := time.LoadLocation(name); err != nil {
+		return invalid(field, "must be a time zone name such as Europe/Warsaw or Asia/Ho_Chi_Minh")
+	}
+	return nil
+}
+
 func validateOptionalPhone(field, phone string) error {
 	if phone == "" {
 		return nil
@@ -204,6 +221,7 @@ type UserPatch struct {
 	CallerID *string
 	Notes    *string
 	Language *string
+	TimeZone *string
 	RoleIDs  *[]int64
 	GroupIDs *[]int64
 }
@@ -227,6 +245,12 @@ func (p *UserPatch) Validate() error {
 	}
 	if p.Language != nil {
 		errs.add(ValidateLanguage(*p.Language))
+	}
+	if p.TimeZone != nil {
+		*p.TimeZone = strings.TrimSpace(*p.TimeZone)
+		if *p.TimeZone != "" {
+			errs.add(ValidateTimeZone("time_zone", *p.TimeZone))
+		}
 	}
 	if p.Notes != nil && utf8.RuneCountInString(*p.Notes) > 2000 {
 		errs.add(invalid("notes", "must be at most 2000 characters"))

@@ -14,7 +14,7 @@ import (
 
 // userColumns are read by scanUser, from users aliased u.
 const userColumns = `u.id, u.name, u.email, u.extension, u.mobile, u.caller_id, u.notes, u.language,
-	u.state, u.password_hash, u.sip_realm, u.sip_ha1_md5, u.sip_ha1_sha256, u.sip_max_devices,
+	u.time_zone, u.state, u.password_hash, u.sip_realm, u.sip_ha1_md5, u.sip_ha1_sha256, u.sip_max_devices,
 	u.sip_allowed_nets, u.created_at, u.updated_at,
 	ARRAY(SELECT role_id FROM user_roles WHERE user_id = u.id ORDER BY role_id),
 	ARRAY(SELECT group_id FROM group_members WHERE user_id = u.id ORDER BY group_id)`
@@ -23,7 +23,7 @@ func scanUser(row pgx.Row) (*directory.User, error) {
 	var u directory.User
 	var state string
 	err := row.Scan(&u.ID, &u.Name, &u.Email, &u.Extension, &u.Mobile, &u.CallerID, &u.Notes, &u.Language,
-		&state, &u.PasswordHash, &u.SIP.Realm, &u.SIP.HA1MD5, &u.SIP.HA1SHA256, &u.SIPMaxDevices,
+		&u.TimeZone, &state, &u.PasswordHash, &u.SIP.Realm, &u.SIP.HA1MD5, &u.SIP.HA1SHA256, &u.SIPMaxDevices,
 		&u.SIPAllowedNets, &u.CreatedAt, &u.UpdatedAt, &u.RoleIDs, &u.GroupIDs)
 	if err != nil {
 		return nil, err
@@ -89,11 +89,11 @@ func (s *Store) CreateUser(ctx context.Context, u *directory.User) error {
 			return directory.ErrExtensionTaken
 		}
 		err := tx.QueryRow(ctx, `INSERT INTO users (name, email, extension, mobile, caller_id, notes, language,
-				state, password_hash, sip_realm, sip_ha1_md5, sip_ha1_sha256, sip_max_devices, sip_allowed_nets)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+				state, password_hash, sip_realm, sip_ha1_md5, sip_ha1_sha256, sip_max_devices, sip_allowed_nets, time_zone)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 			RETURNING id, created_at, updated_at`,
 			u.Name, u.Email, u.Extension, u.Mobile, u.CallerID, u.Notes, u.Language, string(state),
-			u.PasswordHash, u.SIP.Realm, u.SIP.HA1MD5, u.SIP.HA1SHA256, u.SIPMaxDevices, nets(u.SIPAllowedNets),
+			u.PasswordHash, u.SIP.Realm, u.SIP.HA1MD5, u.SIP.HA1SHA256, u.SIPMaxDevices, nets(u.SIPAllowedNets), u.TimeZone,
 		).Scan(&u.ID, &u.CreatedAt, &u.UpdatedAt)
 		if err != nil {
 			return err
@@ -321,8 +321,9 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, p directory.UserPatch)
 		}
 		_, err = tx.Exec(ctx, `UPDATE users SET name = coalesce($2, name), email = coalesce($3, email),
 			mobile = coalesce($4, mobile), caller_id = coalesce($5, caller_id), notes = coalesce($6, notes),
-			language = coalesce($7, language), updated_at = now() WHERE id = $1`,
-			id, p.Name, p.Email, p.Mobile, p.CallerID, p.Notes, p.Language)
+			language = coalesce($7, language), time_zone = coalesce($8, time_zone), updated_at = now()
+			WHERE id = $1`,
+			id, p.Name, p.Email, p.Mobile, p.CallerID, p.Notes, p.Language, p.TimeZone)
 		if err != nil {
 			return err
 		}

@@ -11,7 +11,7 @@ import (
 )
 
 // userCols are the columns scanUser reads, roles and groups included.
-const userCols = `u.id, u.name, u.email, u.extension, u.mobile, u.caller_id, u.notes, u.language, u.state,
+const userCols = `u.id, u.name, u.email, u.extension, u.mobile, u.caller_id, u.notes, u.language, u.time_zone, u.state,
 	u.password_hash, u.sip_realm, u.sip_ha1_md5, u.sip_ha1_sha256, u.sip_max_devices, u.sip_allowed_nets,
 	u.created_at, u.updated_at,
 	(SELECT group_concat(role_id) FROM user_roles WHERE user_id = u.id),
@@ -24,7 +24,7 @@ func scanUser(sc scanner) (*directory.User, error) {
 	var nets string
 	var created, updated sql.NullInt64
 	var roles, groups sql.NullString
-	err := sc.Scan(&u.ID, &u.Name, &u.Email, &u.Extension, &u.Mobile, &u.CallerID, &u.Notes, &u.Language, &u.State,
+	err := sc.Scan(&u.ID, &u.Name, &u.Email, &u.Extension, &u.Mobile, &u.CallerID, &u.Notes, &u.Language, &u.TimeZone, &u.State,
 		&u.PasswordHash, &u.SIP.Realm, &u.SIP.HA1MD5, &u.SIP.HA1SHA256, &u.SIPMaxDevices, &nets,
 		&created, &updated, &roles, &groups)
 	if err != nil {
@@ -102,11 +102,11 @@ func (s *Store) CreateUser(ctx context.Context, u *directory.User) error {
 
 func insertUser(ctx context.Context, tx *sql.Tx, u *directory.User, t time.Time) (int64, error) {
 	var id int64
-	err := tx.QueryRowContext(ctx, `INSERT INTO users (name, email, extension, mobile, caller_id, notes, language,
+	err := tx.QueryRowContext(ctx, `INSERT INTO users (name, email, extension, mobile, caller_id, notes, language, time_zone,
 			state, password_hash, sip_realm, sip_ha1_md5, sip_ha1_sha256, sip_max_devices, sip_allowed_nets,
 			created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		u.Name, directory.NormalizeEmail(u.Email), u.Extension, u.Mobile, u.CallerID, u.Notes, u.Language,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		u.Name, directory.NormalizeEmail(u.Email), u.Extension, u.Mobile, u.CallerID, u.Notes, u.Language, u.TimeZone,
 		string(u.State), u.PasswordHash, u.SIP.Realm, u.SIP.HA1MD5, u.SIP.HA1SHA256, u.SIPMaxDevices,
 		strings.Join(u.SIPAllowedNets, ","), t.UnixMicro(), t.UnixMicro()).Scan(&id)
 	return id, err
@@ -400,12 +400,13 @@ func patch(u *directory.User, p directory.UserPatch) {
 	set(&u.CallerID, p.CallerID)
 	set(&u.Notes, p.Notes)
 	set(&u.Language, p.Language)
+	set(&u.TimeZone, p.TimeZone)
 }
 
 func updateUser(ctx context.Context, tx *sql.Tx, u *directory.User, t time.Time) error {
 	_, err := tx.ExecContext(ctx, `UPDATE users SET name = ?, email = ?, mobile = ?, caller_id = ?, notes = ?,
-			language = ?, updated_at = ?
-		WHERE id = ?`, u.Name, u.Email, u.Mobile, u.CallerID, u.Notes, u.Language, t.UnixMicro(), u.ID)
+			language = ?, time_zone = ?, updated_at = ?
+		WHERE id = ?`, u.Name, u.Email, u.Mobile, u.CallerID, u.Notes, u.Language, u.TimeZone, t.UnixMicro(), u.ID)
 	return err
 }
 

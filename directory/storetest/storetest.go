@@ -45,6 +45,9 @@ func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 	areas := []area{
 		{"store", storeTests},
 		{"users", userTests},
+		{"user batches", userBatchTests},
+		{"user imports", userImportTests},
+		{"time zones", timeZoneTests},
 		{"owners", ownerTests},
 		{"access", accessTests},
 		{"groups", groupTests},
@@ -53,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 		{"calls", callTests},
 		{"recordings", recordingTests},
 		{"bindings", bindingTests},
+		{"bans", banTests},
 		{"settings", settingTests},
 		{"audit", auditTests},
 		{"changes", changeTests},

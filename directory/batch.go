@@ -1,0 +1,17 @@
+package directory
+
+import "strconv"
+
+// RowError says which item of a batch an error is about: CreateUsers refuses
+// a whole batch with the index of the first user it could not store.
+type RowError struct {
+	Index int // from 0, into the batch
+	Err   error
+}
+
+func (e *RowError) Error() string {
+	return "user " + strconv.Itoa(e.Index+1) + " of the batch: " + e.Err.Error()
+}
+
+// Unwrap makes errors.Is and errors.As see the error about the item.
+func (e *RowError) Unwrap() error { return e.Err }
