@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // time zones work on machines without /usr/share/zoneinfo
 )
 
 // Version is set at build time with -ldflags "-X main.Version=…".
@@ -52,9 +53,10 @@ const usageText = `usage: switchboard [command] [flags]
 commands:
   serve                  run the PBX: SIP, media relay and web UI (the default)
   migrate                apply database migrations and exit
-  user add|list|block|unblock|delete|set-password|set-ext-password
+  user add|import|list|block|unblock|delete|set-password|set-ext-password
   settings get [KEY] | set KEY VALUE
   token create --email E [--name N]   print a new API token for the user, once
+  bans list | lift IP    list the SIP bans in force; lift those of a source address
   version
 
 Every command takes --data DIR and --db URL; every flag has an environment
@@ -79,6 +81,8 @@ func run(ctx context.Context, args []string, e env) int {
 		err = runSettings(ctx, args, e)
 	case "token", "tokens":
 		err = runToken(ctx, args, e)
+	case "bans", "ban":
+		err = runBans(ctx, args, e)
 	case "version":
 		fmt.Fprintln(e.stdout, "switchboard", Version)
 	case "help", "-h", "--help":

@@ -15,6 +15,7 @@ import (
 
 const userUsage = `usage:
   switchboard user add --name N --email E --extension X --ext-password P [--password P] [--role R] [--group G]
+  switchboard user import FILE.csv|-     (columns name,email,extension,ext_password[,password,role,group]; all rows or none)
   switchboard user list [--search S] [--all]
   switchboard user block|unblock|delete EMAIL
   switchboard user set-password EMAIL            (reads the new web password from stdin)
@@ -28,6 +29,8 @@ func runUser(ctx context.Context, args []string, e env) error {
 	switch sub {
 	case "add":
 		return userAdd(ctx, args, e)
+	case "import":
+		return userImport(ctx, args, e)
 	case "list":
 		return userList(ctx, args, e)
 	case "block", "unblock", "delete":
