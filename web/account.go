@@ -11,6 +11,8 @@ type accountPage struct {
 	Tokens   []directory.APIToken
 	NewToken string // shown once, right after it is made
 	Errors   map[string]string
+	Company  string   // the company's time zone, used when the viewer has none
+	Zones    []string // time zones offered
 }
 
 func (s *Server) account(w http.ResponseWriter, r *http.Request) {
@@ -19,12 +21,16 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status int, newToken string, errs map[string]string) {
 	ts, err := s.store.Tokens(r.Context(), viewerOf(r).user().ID)
+	var company string
+	if err == nil {
+		company, err = s.companyZone(r)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	p := s.page(r, "account.title")
-	p.Data = accountPage{Tokens: ts, NewToken: newToken, Errors: errs}
+	p.Data = accountPage{Tokens: ts, NewToken: newToken, Errors: errs, Company: company, Zones: zoneSuggestions}
 	s.render(w, r, status, "account.html", p)
 }
 

@@ -35,6 +35,7 @@ type userJSON struct {
 	Mobile    string    `json:"mobile,omitempty"`
 	CallerID  string    `json:"caller_id,omitempty"`
 	Language  string    `json:"language,omitempty"`
+	TimeZone  string    `json:"time_zone,omitempty"` // empty: the company's
 	State     string    `json:"state"`
 	RoleIDs   []int64   `json:"role_ids"`
 	GroupIDs  []int64   `json:"group_ids"`
@@ -43,7 +44,7 @@ type userJSON struct {
 
 func toUserJSON(u *directory.User) userJSON {
 	return userJSON{ID: u.ID, Name: u.Name, Email: u.Email, Extension: u.Extension, Mobile: u.Mobile,
-		CallerID: u.CallerID, Language: u.Language, State: string(u.State), RoleIDs: nonNil(u.RoleIDs),
+		CallerID: u.CallerID, Language: u.Language, TimeZone: u.TimeZone, State: string(u.State), RoleIDs: nonNil(u.RoleIDs),
 		GroupIDs: nonNil(u.GroupIDs), CreatedAt: u.CreatedAt}
 }
 
@@ -65,7 +66,8 @@ func (s *Server) apiMe(w http.ResponseWriter, r *http.Request) {
 	for _, d := range v.subj.Decisions() {
 		perms = append(perms, permJSON{d.Permission, d.Scope, d.String()})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"user": toUserJSON(v.user()), "permissions": perms})
+	writeJSON(w, http.StatusOK, map[string]any{"user": toUserJSON(v.user()), "permissions": perms,
+		"time_zone": s.location(r).String()})
 }
 
 func (s *Server) apiUsers(w http.ResponseWriter, r *http.Request) {
@@ -260,7 +262,7 @@ func toCallJSON(c *directory.Call) callJSON {
 }
 
 func (s *Server) apiCalls(w http.ResponseWriter, r *http.Request) {
-	f, err := callFilter(r.URL.Query(), subject(r))
+	f, err := callFilter(r.URL.Query(), subject(r), s.location(r))
 	var cs []directory.Call
 	if err == nil {
 		f.Page = pageParam(r)
@@ -390,9 +392,15 @@ Lists take ?page=N&per_page=M (default 50, at most 500) and answer
 Objects outside your scope are 404, as if they did not exist.
 Errors: {"error": {"code": "forbidden", "message": "…"}} with codes
   unauthorized 401, invalid 400 (with "fields"), forbidden 403, not_found 404,
-  conflict 409, unavailable 503, internal 500.
+  conflict 409, unavailable 503, internal 500. An invalid input's message
+  names each field too: "host: is required; port: must be …".
+Times are RFC 3339 in UTC ("2025-03-14T09:00:00Z"), whatever your time zone;
+the web pages and the CSV export show your own. Plain dates in ?from= and
+?to= are days in your time zone (your account's, else the company's
+web.timezone, else UTC; GET /api/v1/me says which); an RFC 3339 time is
+taken as written.
 
-GET /api/v1/me                       you and your effective permissions (with why)
+GET /api/v1/me                       you, your effective permissions (with why) and time zone
 GET /api/v1/users                    ?search= ?group_id= ?state=active|blocked|deleted   (users.view)
 GET /api/v1/users/{id}
 GET /api/v1/groups                   the group tree                                      (groups.manage)
@@ -403,6 +411,7 @@ GET /api/v1/contacts                 ?search= ?phone=+48…                     
 GET /api/v1/contacts/{id}
 GET /api/v1/calls                    ?from=2025-03-01 ?to=2025-03-31 ?user_id= ?group_id=
                                      ?number= ?disposition=answered|busy|no_answer|…      (calls.history)
+                                     from/to dates are days in your time zone
 GET /api/v1/calls/{id}
 GET /api/v1/recordings               ?call_id=   audio_url/download_url only when allowed (recordings.listen/download)
 GET /api/v1/recordings/{id}
@@ -421,6 +430,7 @@ POST   /api/v1/users                 {"name","email","extension","ext_password"?
                                      no role_ids: the default role; each role must be
                                      within your own scopes                              (users.create)
 PATCH  /api/v1/users/{id}            any of name, email, mobile, caller_id, notes, language,
+                                     time_zone ("Europe/Warsaw"; "" for the company's),
                                      role_ids, group_ids (roles and groups: not your own;
                                      group_ids also needs groups.manage)                 (users.manage over them)
 PUT    /api/v1/users/{id}/overrides  {"calls.history":"any", ...}; {} resets to the roles  (users.manage, within yours)
@@ -443,6 +453,24 @@ POST   /api/v1/contacts              {"name","company"?,"phones"?:[...],"email"?
 PATCH  /api/v1/contacts/{id}         any of those                                          (contacts.manage over it)
 DELETE /api/v1/contacts/{id}                                                               (contacts.delete over it)
 DELETE /api/v1/recordings/{id}       removes the audio, keeps the row as deleted           (recordings.delete)
+
+Trunks and inbound numbers, as on /settings and /numbers. A trunk's
+password is write-only: it is never answered, only "password_set"; a PUT
+without one keeps the stored password.
+
+GET    /api/v1/trunks                trunks, with "registration" when the PBX knows it    (settings.telephony)
+GET    /api/v1/trunks/{name}         one trunk (name URL-escaped)
+POST   /api/v1/trunks                {"name","host","port"?,"transport"?:"UDP"|"TCP",
+                                      "username"?,"password"?,"register"?,"caller_id"?}
+                                     a name another trunk has is 409
+PUT    /api/v1/trunks/{name}         the whole trunk, as for POST; "name" renames it
+DELETE /api/v1/trunks/{name}
+GET    /api/v1/dids                  inbound numbers: [{"number","extension"}]            (numbers.manage)
+GET    /api/v1/dids/{number}         one number (+ as is, e.g. /api/v1/dids/+48221234567)
+POST   /api/v1/dids                  {"number","extension"}; spaces in the number are
+                                     dropped; a number already mapped is 409
+PUT    /api/v1/dids/{number}         {"extension"}: where the number rings now
+DELETE /api/v1/dids/{number}
 
 Every change, listen and download is written to the audit log, with the token
 that made it.

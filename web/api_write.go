@@ -115,6 +115,7 @@ type userPatchJSON struct {
 	CallerID *string  `json:"caller_id"`
 	Notes    *string  `json:"notes"`
 	Language *string  `json:"language"`
+	TimeZone *string  `json:"time_zone"` // "": the company's
 	RoleIDs  *[]int64 `json:"role_ids"`
 	GroupIDs *[]int64 `json:"group_ids"`
 }
@@ -157,8 +158,8 @@ func (s *Server) apiUserUpdate(w http.ResponseWriter, r *http.Request) {
 	var u *directory.User
 	if err == nil {
 		u, err = s.updateUser(r, a, directory.UserPatch{Name: in.Name, Email: in.Email, Mobile: trimmed(in.Mobile),
-			CallerID: trimmed(in.CallerID), Notes: in.Notes, Language: in.Language, RoleIDs: in.RoleIDs,
-			GroupIDs: in.GroupIDs})
+			CallerID: trimmed(in.CallerID), Notes: in.Notes, Language: in.Language, TimeZone: in.TimeZone,
+			RoleIDs: in.RoleIDs, GroupIDs: in.GroupIDs})
 	}
 	if err != nil {
 		s.fail(w, r, err)

@@ -34,6 +34,7 @@ type viewer struct {
 	sid     string // the session cookie's value (browser only)
 	session *directory.Session
 	token   *directory.APIToken
+	loc     *time.Location // the viewer's time zone, once worked out (Server.location)
 }
 
 func (v *viewer) user() *directory.User { return &v.access.User }

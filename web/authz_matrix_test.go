@@ -76,6 +76,8 @@ func (f *fixture) targetOf(pattern string) *target {
 		return &target{id: f.groups["empty"].ID, kind: "group"}
 	case strings.Contains(pattern, "/roles/{id}"):
 		return &target{id: f.roles["lead"].ID, kind: "role"}
+	case strings.Contains(pattern, "/trunks/{name}"), strings.Contains(pattern, "/dids/{number}"):
+		return &target{kind: "telephony"} // seedTelephony's trunk and number
 	case strings.Contains(pattern, "/tokens/{id}"):
 		return &target{id: f.tokenID[pOwner], kind: "token", participants: []string{pOwner}}
 	}
@@ -205,7 +207,8 @@ func (f *fixture) expect(p string, rt Route, t *target) int {
 // credentials at all.
 func TestAuthorizationMatrix(t *testing.T) {
 	f := newFixture(t)
-	s, _, shared := f.open(t)
+	s, st, shared := f.open(t)
+	seedTelephony(t, st)
 	routes := s.Routes()
 	if len(routes) < 50 {
 		t.Fatalf("only %d routes registered", len(routes))
@@ -224,12 +227,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 			path = strings.Replace(path, "{id}", itoa(tg.id), 1)
 			// Group members: the Sales agent into or out of the empty group.
 			path = strings.Replace(path, "{user_id}", itoa(f.users[pAgent].ID), 1)
+			path = strings.NewReplacer("{name}", seedTrunk, "{number}", seedDID).Replace(path)
 		}
 		safe := rt.Method == http.MethodGet || rt.Method == http.MethodHead
 		base := shared.URL
 		for _, p := range personaNames {
 			if !safe {
-				_, _, ts := f.open(t) // a change on a copy of its own
+				_, st, ts := f.open(t) // a change on a copy of its own
+				seedTelephony(t, st)
 				base = ts.URL
 			}
 			want := f.expect(p, rt, tg)

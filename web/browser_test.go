@@ -200,6 +200,12 @@ func TestBrowserFlows(t *testing.T) {
 		run("page "+p, chromedp.Navigate(u+"/"+p), chromedp.WaitVisible(chromedp.CSS("main h1")), shot("07-"+p))
 	}
 	run("role page", chromedp.Navigate(u+"/roles/"+itoa(role.ID)), chromedp.WaitVisible(chromedp.CSS("table.matrix")), shot("08-role"))
+	run("time zone", chromedp.Navigate(u+"/account"), chromedp.WaitVisible(chromedp.CSS("#time_zone")),
+		chromedp.SendKeys(chromedp.CSS("#time_zone"), "Europe/Warsaw"), chromedp.Submit(chromedp.CSS("#time_zone")),
+		chromedp.WaitVisible(chromedp.CSS(".flash")))
+	if o, _ := st.UserByEmail(t.Context(), "olga@example.com"); o == nil || o.TimeZone != "Europe/Warsaw" {
+		t.Errorf("time zone from the account page not stored: %+v", o)
+	}
 	run("logout", logout)
 
 	// Sam signs in and sees only what the role allows.
@@ -268,7 +274,12 @@ func TestBrowserFlows(t *testing.T) {
 			t.Fatal(err)
 		}
 		run("lang "+lang, login("olga@example.com", testPassword), chromedp.WaitVisible(chromedp.CSS("header.top")), chromedp.Navigate(u+"/users/"+itoa(sam.ID)),
-			chromedp.WaitVisible(chromedp.CSS("main h1")), shot("14-user-"+lang), logout)
+			chromedp.WaitVisible(chromedp.CSS("main h1")), shot("14-user-"+lang))
+		want := map[string]string{"vi": "cá nhân, từ vai trò Sales agent", "pl": "własne, z roli Sales agent"}[lang]
+		if got := text("table.perms"); !strings.Contains(got, want) {
+			t.Errorf("%s permissions table lacks %q: %q", lang, want, got)
+		}
+		run("logout "+lang, logout)
 	}
 }
 

@@ -13,9 +13,10 @@ import (
 )
 
 // callFilter reads the filters of the call history from the query: from
-// and to (dates, 2006-01-02, or RFC 3339 times), user, group, number,
-// disposition. Bad values are invalid, not ignored.
-func callFilter(q url.Values, subj *authz.Subject) (directory.CallFilter, error) {
+// and to (dates, 2006-01-02, which are days in the viewer's time zone loc,
+// or RFC 3339 times), user, group, number, disposition. Bad values are
+// invalid, not ignored.
+func callFilter(q url.Values, subj *authz.Subject, loc *time.Location) (directory.CallFilter, error) {
 	f := directory.CallFilter{Number: strings.TrimSpace(q.Get("number")), Vis: authz.Visibility(subj, authz.CallsHistory)}
 	var err error
 	parse := func(field, v string, end bool) time.Time {
@@ -25,13 +26,13 @@ func callFilter(q url.Values, subj *authz.Subject) (directory.CallFilter, error)
 		if t, perr := time.Parse(time.RFC3339, v); perr == nil {
 			return t
 		}
-		t, perr := time.Parse("2006-01-02", v)
+		t, perr := time.ParseInLocation("2006-01-02", v, loc)
 		if perr != nil {
 			err = &directory.InvalidError{Field: field, Rule: "must be a date like 2025-03-14"}
 			return time.Time{}
 		}
 		if end {
-			t = t.AddDate(0, 0, 1) // "to" a day includes that day
+			t = t.AddDate(0, 0, 1) // "to" a day includes that day (23 or 25 hours when the clocks change)
 		}
 		return t
 	}
@@ -85,7 +86,7 @@ var dispositions = []directory.Disposition{directory.Answered, directory.Busy, d
 func (s *Server) callList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	cp := callListPage{Q: q, Dispositions: dispositions, CSV: "/calls.csv?" + q.Encode()}
-	f, err := callFilter(q, subject(r))
+	f, err := callFilter(q, subject(r), s.location(r))
 	status := http.StatusOK
 	if fe := formErrors(err); fe != nil {
 		status = http.StatusBadRequest
@@ -115,7 +116,8 @@ func (s *Server) callList(w http.ResponseWriter, r *http.Request) {
 // callCSV exports the filtered history, at most csvMax rows, page by page.
 func (s *Server) callCSV(w http.ResponseWriter, r *http.Request) {
 	const csvMax = 100_000
-	f, err := callFilter(r.URL.Query(), subject(r))
+	loc := s.location(r)
+	f, err := callFilter(r.URL.Query(), subject(r), loc)
 	var first []directory.Call
 	if err == nil {
 		f.Page = directory.Page{Number: 1, Size: 500}
@@ -133,7 +135,7 @@ func (s *Server) callCSV(w http.ResponseWriter, r *http.Request) {
 	rows, calls := 0, first
 	for len(calls) > 0 && rows < csvMax {
 		for _, c := range calls {
-			_ = cw.Write([]string{itoa(c.ID), csvTime(c.StartedAt), csvTime(c.AnsweredAt), csvTime(c.EndedAt),
+			_ = cw.Write([]string{itoa(c.ID), csvTime(c.StartedAt, loc), csvTime(c.AnsweredAt, loc), csvTime(c.EndedAt, loc),
 				string(c.Direction), csvCell(c.From), csvCell(c.To), csvCell(c.Dialed), string(c.Disposition),
 				strconv.FormatInt(int64(c.Duration()/time.Second), 10), csvCell(c.Reason), c.HangupBy, csvCell(c.Node)})
 		}
@@ -151,11 +153,13 @@ func (s *Server) callCSV(w http.ResponseWriter, r *http.Request) {
 	s.audit(r, viewerOf(r), "calls.export", "calls", strconv.Itoa(rows)+" rows")
 }
 
-func csvTime(t time.Time) string {
+// csvTime writes a time in the viewer's zone with its offset, such as
+// 2025-03-14T11:00:00+01:00, which spreadsheets and scripts both read.
+func csvTime(t time.Time, loc *time.Location) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.UTC().Format(time.RFC3339)
+	return t.In(loc).Format(time.RFC3339)
 }
 
 // csvCell keeps a spreadsheet from reading text as a formula; phone numbers

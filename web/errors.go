@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/switchboard-pbx/switchboard/authz"
@@ -56,12 +57,30 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	if isAPI(r) {
+		if len(e.Fields) > 0 { // the message names the fields too, for clients that show only it
+			e.Message = fieldsMessage(e.Fields)
+		}
 		writeJSON(w, status, map[string]apiError{"error": e})
 		return
 	}
 	p := s.page(r, "error.title")
 	p.Data = errorPage{Status: status, Code: e.Code, Message: e.Message, Fields: e.Fields}
 	s.render(w, r, status, "error.html", p)
+}
+
+// fieldsMessage joins field mistakes in a stable order:
+// "host: is required; port: must be a port number up to 65535".
+func fieldsMessage(fields map[string]string) string {
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + ": " + fields[k]
+	}
+	return strings.Join(parts, "; ")
 }
 
 type errorPage struct {

@@ -67,13 +67,16 @@ func pickLanguage(userLang, accept string) string {
 	return "en"
 }
 
-// formatTime writes a time the way people of lang read it; times are shown
-// in UTC until users have a time zone setting.
-func formatTime(lang string, t time.Time) string {
+// formatTime writes a time the way people of lang read it, in the time
+// zone loc (UTC when nil).
+func formatTime(lang string, t time.Time, loc *time.Location) string {
 	if t.IsZero() {
 		return "—"
 	}
-	t = t.UTC()
+	if loc == nil {
+		loc = time.UTC
+	}
+	t = t.In(loc)
 	switch lang {
 	case "vi":
 		return t.Format("02/01/2006 15:04")

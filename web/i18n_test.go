@@ -87,7 +87,7 @@ func TestFormatsPerLanguage(t *testing.T) {
 		{"vi", "14/03/2025 09:26", "1.234.567"},
 		{"pl", "14.03.2025 09:26", "1\u00a0234\u00a0567"},
 	} {
-		if got := formatTime(tc.lang, at); got != tc.time {
+		if got := formatTime(tc.lang, at, nil); got != tc.time {
 			t.Errorf("%s time: %q, want %q", tc.lang, got, tc.time)
 		}
 		if got := formatNumber(tc.lang, 1234567); got != tc.num {

@@ -20,11 +20,12 @@ type page struct {
 
 	v   *viewer
 	cat catalogs
+	loc *time.Location // the viewer's time zone
 }
 
 func (s *Server) page(r *http.Request, title string) *page {
 	v := viewerOf(r)
-	p := &page{Title: title, Path: r.URL.Path, v: v, cat: s.cat}
+	p := &page{Title: title, Path: r.URL.Path, v: v, cat: s.cat, loc: s.location(r)}
 	userLang := ""
 	if v != nil {
 		userLang = v.user().Language
@@ -41,8 +42,10 @@ func (s *Server) page(r *http.Request, title string) *page {
 // T translates a message key, formatting args into it when given.
 func (p *page) T(key string, args ...any) string { return p.cat.translate(p.Lang, key, args...) }
 
-// Time, Num and Dur format for the page's language.
-func (p *page) Time(t time.Time) string            { return formatTime(p.Lang, t) }
+// Time, Num and Dur format for the page's language, Time in the viewer's
+// time zone (Zone).
+func (p *page) Time(t time.Time) string            { return formatTime(p.Lang, t, p.loc) }
+func (p *page) Zone() string                       { return p.loc.String() }
 func (p *page) Num(n int) string                   { return formatNumber(p.Lang, int64(n)) }
 func (p *page) Dur(d time.Duration) string         { return formatDuration(d) }
 func (p *page) Me() *directory.User                { return p.userOrNil() }
@@ -67,7 +70,7 @@ func (p *page) Can(perm string) bool {
 // flashKey accepts only known notices from the ?done= of a redirect.
 func flashKey(done string) string {
 	switch done {
-	case "saved", "created", "deleted", "blocked", "unblocked", "revoked", "reset":
+	case "saved", "created", "deleted", "blocked", "unblocked", "revoked", "reset", "lifted":
 		return "flash." + done
 	}
 	return ""
@@ -102,6 +105,7 @@ func (p *page) navAll() []navItem {
 		{"/calls", "nav.calls", string(authz.CallsHistory)},
 		{"/recordings", "nav.recordings", ""},
 		{"/settings", "nav.settings", string(authz.SettingsTelephony)},
+		{"/security", "nav.security", string(authz.SettingsTelephony)},
 		{"/numbers", "nav.numbers", string(authz.NumbersManage)},
 		{"/audit", "nav.audit", string(authz.AuditView)},
 	}

@@ -27,6 +27,7 @@ func (s *Server) register(web, api *router) {
 	web.get("/", signedIn(), s.dashboard) // registrations by users.view, calls by calls.monitor
 	web.get("/account", signedIn(), s.account)
 	web.post("/account/language", signedIn(), s.accountLanguage)
+	web.post("/account/timezone", signedIn(), s.accountTimeZone)
 	web.post("/account/tokens", signedIn(), s.tokenCreate)
 	web.post("/account/tokens/{id}/delete", signedIn(), s.tokenDelete)
 
@@ -75,6 +76,8 @@ func (s *Server) register(web, api *router) {
 	web.post("/settings", need(authz.SettingsTelephony), s.settingsUpdate)
 	web.post("/settings/trunks", need(authz.SettingsTelephony), s.trunkSave)
 	web.post("/settings/trunks/delete", need(authz.SettingsTelephony), s.trunkDelete)
+	web.get("/security", need(authz.SettingsTelephony), s.securityShow)
+	web.post("/security/lift", need(authz.SettingsTelephony), s.banLift)
 	web.get("/numbers", need(authz.NumbersManage), s.numbersShow)
 	web.post("/numbers", need(authz.NumbersManage), s.didSave)
 	web.post("/numbers/delete", need(authz.NumbersManage), s.didDelete)
@@ -118,6 +121,16 @@ func (s *Server) register(web, api *router) {
 	api.patch("/contacts/{id}", perResource(authz.ContactsManage), s.apiContactUpdate)
 	api.delete("/contacts/{id}", perResource(authz.ContactsDelete), s.apiDelete(s.deleteContact))
 	api.delete("/recordings/{id}", need(authz.RecordingsDelete), s.apiDelete(s.deleteRecording))
+	api.get("/trunks", need(authz.SettingsTelephony), s.apiTrunks)
+	api.post("/trunks", need(authz.SettingsTelephony), s.apiTrunkCreate)
+	api.get("/trunks/{name}", need(authz.SettingsTelephony), s.apiTrunkGet)
+	api.put("/trunks/{name}", need(authz.SettingsTelephony), s.apiTrunkUpdate)
+	api.delete("/trunks/{name}", need(authz.SettingsTelephony), s.apiTrunkDelete)
+	api.get("/dids", need(authz.NumbersManage), s.apiDIDs)
+	api.post("/dids", need(authz.NumbersManage), s.apiDIDCreate)
+	api.get("/dids/{number}", need(authz.NumbersManage), s.apiDID)
+	api.put("/dids/{number}", need(authz.NumbersManage), s.apiDIDUpdate)
+	api.delete("/dids/{number}", need(authz.NumbersManage), s.apiDIDDelete)
 }
 
 // build makes the router: browser routes behind cross-origin protection,

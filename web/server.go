@@ -65,6 +65,7 @@ type Server struct {
 	now       func() time.Time
 	routes    []Route
 	h         http.Handler
+	zones     sync.Map // IANA name → *time.Location, loaded once
 }
 
 // New parses every template and message catalog (a broken one stops the

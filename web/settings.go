@@ -13,6 +13,7 @@ type settingsPage struct {
 	Errors   map[string]string
 	Trunks   []trunkRow // without passwords
 	NewTrunk trunkEdit  // the add form
+	Zones    []string   // time zones offered for web.timezone
 }
 
 func (s *Server) settingsShow(w http.ResponseWriter, r *http.Request) {
@@ -43,7 +44,8 @@ func (s *Server) renderSettingsWith(w http.ResponseWriter, r *http.Request, stat
 	delete(vals, directory.SettingTrunks)
 	delete(vals, directory.SettingDIDs)
 	p := s.page(r, "settings.title")
-	p.Data = settingsPage{Values: vals, Roles: roles, Errors: errs, Trunks: trunks, NewTrunk: trunkEdits(p, trunks, trunk)}
+	p.Data = settingsPage{Values: vals, Roles: roles, Errors: errs, Trunks: trunks, NewTrunk: trunkEdits(p, trunks, trunk),
+		Zones: zoneSuggestions}
 	s.render(w, r, status, "settings.html", p)
 }
 

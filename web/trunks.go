@@ -2,6 +2,8 @@ package web
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -102,12 +104,6 @@ func (s *Server) trunkSave(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	cur, err := s.store.Setting(r.Context(), directory.SettingTrunks)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ts, _ := directory.ParseTrunks(cur)
 	f := r.PostFormValue
 	port, perr := strconv.Atoi(strings.TrimSpace(f("port")))
 	if strings.TrimSpace(f("port")) == "" {
@@ -117,35 +113,21 @@ func (s *Server) trunkSave(w http.ResponseWriter, r *http.Request) {
 		Name: strings.TrimSpace(f("name")), Host: strings.TrimSpace(f("host")), Port: port,
 		Transport: f("transport"), Username: strings.TrimSpace(f("username")), Password: directory.Password(f("password")),
 		Register: f("register") != "", CallerID: strings.TrimSpace(f("caller_id"))}}
-	i := len(ts)
-	if form.Original != "" {
-		i = slices.IndexFunc(ts, func(t directory.TrunkSetting) bool { return t.Name == form.Original })
-		if i < 0 {
-			s.fail(w, r, &directory.InvalidError{Field: "original", Rule: "no such trunk"})
-			return
-		}
-		if form.Password == "" {
-			form.Password = ts[i].Password
-		}
-		ts[i] = form.TrunkSetting
-	} else {
-		ts = append(ts, form.TrunkSetting)
+	ts, err := s.trunksWith(r, form.Original, form.TrunkSetting)
+	if isNotFound(err) {
+		s.fail(w, r, &directory.InvalidError{Field: "original", Rule: "no such trunk"})
+		return
 	}
-	errs := map[string]string{}
+	errs := formErrors(err)
+	if err != nil && errs == nil {
+		s.fail(w, r, err)
+		return
+	}
 	if perr != nil {
+		if errs == nil {
+			errs = map[string]string{}
+		}
 		errs["port"] = "must be a port number up to 65535"
-	}
-	v := directory.MarshalTrunks(ts)
-	if err := directory.ValidateSetting(directory.SettingTrunks, v); err != nil {
-		fe := formErrors(err)
-		if fe == nil {
-			s.fail(w, r, err)
-			return
-		}
-		prefix := directory.SettingTrunks + "[" + strconv.Itoa(i) + "]."
-		for k, m := range fe {
-			errs[strings.TrimPrefix(k, prefix)] = m
-		}
 	}
 	if len(errs) > 0 {
 		form.Password = "" // never sent back
@@ -153,12 +135,83 @@ func (s *Server) trunkSave(w http.ResponseWriter, r *http.Request) {
 		s.renderSettingsWith(w, r, http.StatusBadRequest, nil, nil, &form)
 		return
 	}
-	if err := s.store.SetSetting(r.Context(), directory.SettingTrunks, v); err != nil {
+	if err := s.writeTrunks(r, ts, "settings.trunk", form.Name, form.Host); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.audit(r, viewerOf(r), "settings.trunk", "trunk:"+form.Name, form.Host)
 	done(w, r, "/settings", "saved")
+}
+
+// trunksWith returns the stored trunks with t added (original "") or put in
+// place of the trunk named original (ErrNotFound when there is none). A
+// trunk without a password keeps the stored one: passwords are write-only.
+// The result is validated whole; mistakes in t name its own field ("host",
+// not "trunks[2].host"), a name another trunk has is a conflict.
+func (s *Server) trunksWith(r *http.Request, original string, t directory.TrunkSetting) ([]directory.TrunkSetting, error) {
+	cur, err := s.store.Setting(r.Context(), directory.SettingTrunks)
+	if err != nil {
+		return nil, err
+	}
+	ts, _ := directory.ParseTrunks(cur)
+	i := len(ts)
+	if original != "" {
+		i = slices.IndexFunc(ts, func(x directory.TrunkSetting) bool { return x.Name == original })
+		if i < 0 {
+			return nil, fmt.Errorf("trunk %q: %w", original, directory.ErrNotFound)
+		}
+		if t.Password == "" {
+			t.Password = ts[i].Password
+		}
+	}
+	t.PasswordSet = false
+	for j := range ts {
+		if j != i && ts[j].Name == strings.TrimSpace(t.Name) {
+			return nil, &directory.ConflictError{Field: "name", Rule: "is used by another trunk"}
+		}
+	}
+	if i == len(ts) {
+		ts = append(ts, t)
+	} else {
+		ts[i] = t
+	}
+	err = directory.ValidateSetting(directory.SettingTrunks, directory.MarshalTrunks(ts))
+	if err == nil {
+		return directory.ParseTrunks(directory.MarshalTrunks(ts)) // trimmed as stored
+	}
+	fe := directory.Fields(err)
+	if len(fe) == 0 {
+		return nil, err
+	}
+	prefix := directory.SettingTrunks + "[" + strconv.Itoa(i) + "]."
+	errs := make([]error, len(fe))
+	for k, e := range fe {
+		errs[k] = &directory.InvalidError{Field: strings.TrimPrefix(e.Field, prefix), Rule: e.Rule}
+	}
+	return nil, errors.Join(errs...)
+}
+
+// writeTrunks stores the trunks and writes the audit entry: action on
+// trunk:name, with the host (never a password) as detail.
+func (s *Server) writeTrunks(r *http.Request, ts []directory.TrunkSetting, action, name, host string) error {
+	if err := s.store.SetSetting(r.Context(), directory.SettingTrunks, directory.MarshalTrunks(ts)); err != nil {
+		return err
+	}
+	s.audit(r, viewerOf(r), action, "trunk:"+name, host)
+	return nil
+}
+
+// deleteTrunk removes the trunk named name (ErrNotFound when there is none).
+func (s *Server) deleteTrunk(r *http.Request, name string) error {
+	cur, err := s.store.Setting(r.Context(), directory.SettingTrunks)
+	if err != nil {
+		return err
+	}
+	ts, _ := directory.ParseTrunks(cur)
+	i := slices.IndexFunc(ts, func(t directory.TrunkSetting) bool { return t.Name == name })
+	if name == "" || i < 0 {
+		return fmt.Errorf("trunk %q: %w", name, directory.ErrNotFound)
+	}
+	return s.writeTrunks(r, slices.Delete(ts, i, i+1), "settings.trunk.delete", name, "")
 }
 
 // trunkDelete removes the trunk named in the form.
@@ -167,24 +220,14 @@ func (s *Server) trunkDelete(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	name := strings.TrimSpace(r.PostFormValue("name"))
-	cur, err := s.store.Setting(r.Context(), directory.SettingTrunks)
+	err := s.deleteTrunk(r, strings.TrimSpace(r.PostFormValue("name")))
+	if isNotFound(err) {
+		err = &directory.InvalidError{Field: "name", Rule: "no such trunk"}
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	ts, _ := directory.ParseTrunks(cur)
-	i := slices.IndexFunc(ts, func(t directory.TrunkSetting) bool { return t.Name == name })
-	if name == "" || i < 0 {
-		s.fail(w, r, &directory.InvalidError{Field: "name", Rule: "no such trunk"})
-		return
-	}
-	ts = slices.Delete(ts, i, i+1)
-	if err := s.store.SetSetting(r.Context(), directory.SettingTrunks, directory.MarshalTrunks(ts)); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.audit(r, viewerOf(r), "settings.trunk.delete", "trunk:"+name, "")
 	done(w, r, "/settings", "deleted")
 }
 
@@ -235,34 +278,81 @@ func (s *Server) didSave(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	np := numbersPage{Number: strings.Join(strings.Fields(r.PostFormValue("number")), ""),
+	np := numbersPage{Number: didNumber(r.PostFormValue("number")),
 		Ext: strings.TrimSpace(r.PostFormValue("extension"))}
-	dids, err := s.dids(r)
+	err := s.putDID(r, np.Number, np.Ext, didAny)
+	if fe := formErrors(err); fe != nil {
+		np.Errors = fe
+		s.renderNumbers(w, r, http.StatusBadRequest, np)
+		return
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	dids[np.Number] = np.Ext
-	v := marshalDIDs(dids)
-	if err := directory.ValidateSetting(directory.SettingDIDs, v); err != nil {
-		fe := formErrors(err)
-		if fe == nil {
-			s.fail(w, r, err)
-			return
-		}
-		np.Errors = map[string]string{}
-		for _, m := range fe {
-			np.Errors["number"] = m
-		}
-		s.renderNumbers(w, r, http.StatusBadRequest, np)
-		return
-	}
-	if err := s.store.SetSetting(r.Context(), directory.SettingDIDs, v); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.audit(r, viewerOf(r), "numbers.did", "did:"+np.Number, np.Ext)
 	done(w, r, "/numbers", "saved")
+}
+
+// didNumber takes the spaces out of a number as people type it.
+func didNumber(n string) string { return strings.Join(strings.Fields(n), "") }
+
+// How putDID treats a number already mapped.
+const (
+	didAny    = iota // add it or change it (the form)
+	didNew           // only add it: a mapped number is a conflict
+	didExists        // only change it: an unmapped number is not found
+)
+
+// putDID maps number to ext and writes the audit entry. Mistakes name the
+// field: number or extension.
+func (s *Server) putDID(r *http.Request, number, ext string, mode int) error {
+	if err := checkDID(number, ext); err != nil {
+		return err
+	}
+	dids, err := s.dids(r)
+	if err != nil {
+		return err
+	}
+	_, ok := dids[number]
+	switch {
+	case mode == didNew && ok:
+		return &directory.ConflictError{Field: "number", Rule: "is already mapped"}
+	case mode == didExists && !ok:
+		return fmt.Errorf("number %q: %w", number, directory.ErrNotFound)
+	}
+	dids[number] = ext
+	if err := s.store.SetSetting(r.Context(), directory.SettingDIDs, marshalDIDs(dids)); err != nil {
+		return err
+	}
+	s.audit(r, viewerOf(r), "numbers.did", "did:"+number, ext)
+	return nil
+}
+
+// checkDID checks one mapping with the dids setting's own rules.
+func checkDID(number, ext string) error {
+	var errs []error
+	if _, err := directory.ParseDIDs(marshalDIDs(map[string]string{number: "10000"})); err != nil || number == "" {
+		errs = append(errs, &directory.InvalidError{Field: "number", Rule: "must be a phone number: digits, optionally after a +"})
+	}
+	errs = append(errs, directory.ValidateExtension("extension", ext))
+	return errors.Join(errs...)
+}
+
+// deleteDID removes a number (ErrNotFound when it is not mapped).
+func (s *Server) deleteDID(r *http.Request, number string) error {
+	dids, err := s.dids(r)
+	if err != nil {
+		return err
+	}
+	if _, ok := dids[number]; !ok {
+		return fmt.Errorf("number %q: %w", number, directory.ErrNotFound)
+	}
+	delete(dids, number)
+	if err := s.store.SetSetting(r.Context(), directory.SettingDIDs, marshalDIDs(dids)); err != nil {
+		return err
+	}
+	s.audit(r, viewerOf(r), "numbers.did.delete", "did:"+number, "")
+	return nil
 }
 
 // didDelete removes the number named in the form.
@@ -271,22 +361,14 @@ func (s *Server) didDelete(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	num := r.PostFormValue("number")
-	dids, err := s.dids(r)
+	err := s.deleteDID(r, r.PostFormValue("number"))
+	if isNotFound(err) {
+		err = &directory.InvalidError{Field: "number", Rule: "no such number"}
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if _, ok := dids[num]; !ok {
-		s.fail(w, r, &directory.InvalidError{Field: "number", Rule: "no such number"})
-		return
-	}
-	delete(dids, num)
-	if err := s.store.SetSetting(r.Context(), directory.SettingDIDs, marshalDIDs(dids)); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.audit(r, viewerOf(r), "numbers.did.delete", "did:"+num, "")
 	done(w, r, "/numbers", "deleted")
 }
 

@@ -329,7 +329,7 @@ func (s *Server) updateUser(r *http.Request, a *directory.Access, patch director
 	}
 	obj := "user:" + itoa(a.User.ID)
 	if patch.Name != nil || patch.Email != nil || patch.Mobile != nil || patch.CallerID != nil ||
-		patch.Notes != nil || patch.Language != nil {
+		patch.Notes != nil || patch.Language != nil || patch.TimeZone != nil {
 		s.audit(r, viewerOf(r), "user.update", obj, "")
 	}
 	if access {
