@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -95,6 +96,9 @@ func (s *Server) loadAll(ctx context.Context) error {
 	if err := s.loc.Reload(ctx, nil); err != nil {
 		return fmt.Errorf("bindings: %w", err)
 	}
+	if err := s.loadBans(ctx); err != nil {
+		return err
+	}
 	s.follow.seq, s.follow.loaded = seq, true
 	s.log.Debug("directory loaded", "extensions", s.creds.Len(), "seq", seq)
 	return nil
@@ -146,7 +150,11 @@ func (s *Server) applyChanges(ctx context.Context, cs []directory.Change) error 
 	users := make(map[int64]bool)
 	var exts map[string]bool
 	domain, trunks := false, false
+	learn, reset := make(map[netip.Addr]bool), make(map[netip.Addr]bool)
 	for _, c := range cs {
+		if s.banChange(c, learn, reset) {
+			continue
+		}
 		switch c.Kind {
 		case directory.ChangeUser:
 			users[c.ID] = true
@@ -182,6 +190,9 @@ func (s *Server) applyChanges(ctx context.Context, cs []directory.Change) error 
 			return fmt.Errorf("bindings: %w", err)
 		}
 	}
+	if err := s.applyBans(ctx, learn, reset); err != nil {
+		return err
+	}
 	if domain {
 		cctx, cancel := context.WithTimeout(ctx, s.cfg.StoreTimeout)
 		defer cancel()
@@ -199,6 +210,9 @@ func (s *Server) applyChanges(ctx context.Context, cs []directory.Change) error 
 
 // run follows the store and does the housekeeping until ctx ends.
 func (s *Server) run(ctx context.Context) {
+	var writer sync.WaitGroup
+	writer.Go(func() { s.writeBans(ctx) })
+	defer writer.Wait()
 	tick := time.NewTicker(s.cfg.FollowInterval)
 	defer tick.Stop()
 	n, canNotify := s.store.(notifier)
@@ -249,4 +263,5 @@ func (s *Server) housekeep(ctx context.Context) {
 	if err := s.loc.DeleteExpired(ctx); err != nil {
 		s.log.Debug("expired bindings not deleted", "err", err)
 	}
+	s.pruneBans(ctx)
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/switchboard-pbx/switchboard/directory"
 )
 
 // Ban is a source kept out, shown to operators. An empty Extension bans
@@ -15,10 +17,15 @@ type Ban struct {
 	Source    string // IP address
 	Extension string
 	Reason    string
-	Failures  int
+	Failures  int // 0 for a ban learnt from the store
 	Since     time.Time
 	Until     time.Time
+	Node      string // the node that imposed it when another did ("" when this one)
 }
+
+// maxPendingBans bounds the bans waiting to be written to the store; past
+// it a new ban applies on this node only (and says so in the log).
+const maxPendingBans = 1024
 
 // guard counts failed authentications per source IP, per extension and per
 // (source, extension) pair, and bans. Its rules:
@@ -42,6 +49,16 @@ type guard struct {
 	pair  map[pairKey]*counter
 	bans  map[netip.Addr]*Ban
 	locks map[pairKey]*Ban
+
+	// New bans wait in pending (under mu) for the writer (bans.go), which
+	// wake tells; the SIP path never waits for the store.
+	pending []Ban
+	wake    chan struct{}
+	// writeMu orders the store writes of bans and of unbans, so that a ban
+	// being written cannot come back after an operator lifted it.
+	writeMu sync.Mutex
+	// stored, when set (tests), is told of each ban write.
+	stored func(Ban, error)
 }
 
 type pairKey struct {
@@ -72,7 +89,7 @@ func newGuard(cfg GuardConfig, c clock, log *slog.Logger, registered func(netip.
 	cfg.ScannerAgents = agents
 	return &guard{cfg: cfg, exempt: exempt, clock: c, log: log, registered: registered,
 		src: make(map[netip.Addr]*counter), ext: make(map[string]*counter), pair: make(map[pairKey]*counter),
-		bans: make(map[netip.Addr]*Ban), locks: make(map[pairKey]*Ban)}
+		bans: make(map[netip.Addr]*Ban), locks: make(map[pairKey]*Ban), wake: make(chan struct{}, 1)}
 }
 
 // Banned reports whether every request from ip is to be dropped.
@@ -150,6 +167,7 @@ func (g *guard) Fail(ip netip.Addr, ext string) {
 			Since: now, Until: now.Add(g.cfg.BanTime)}
 		g.bans[ip] = b
 		g.log.Warn("source banned", "src", b.Source, "failures", nSrc, "until", b.Until)
+		g.persistLocked(b)
 	case nSrc >= g.cfg.MaxFailures || nPair >= g.cfg.MaxFailures:
 		// The source holds a registration: it loses only the extension it
 		// keeps failing on, and its other phones go on working.
@@ -168,6 +186,30 @@ func (g *guard) lockLocked(k pairKey, n int, now time.Time, reason string) {
 	g.locks[k] = b
 	g.log.Warn("extension locked for source", "src", b.Source, "ext", k.ext, "failures", n,
 		"reason", reason, "until", b.Until)
+	g.persistLocked(b)
+}
+
+// persistLocked queues b for the store without waiting for it.
+func (g *guard) persistLocked(b *Ban) {
+	if len(g.pending) >= maxPendingBans {
+		g.log.Warn("ban not stored: too many waiting; it applies on this node only",
+			"src", b.Source, "ext", b.Extension)
+		return
+	}
+	g.pending = append(g.pending, *b)
+	select {
+	case g.wake <- struct{}{}:
+	default:
+	}
+}
+
+// takePending returns the bans waiting for the store and forgets them.
+func (g *guard) takePending() []Ban {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	p := g.pending
+	g.pending = nil
+	return p
 }
 
 // count adds a failure to m[k], dropping the counter table's stale entries
@@ -257,10 +299,86 @@ func (g *guard) Unban(ip netip.Addr) bool {
 			delete(g.pair, k)
 		}
 	}
+	g.pending = slices.DeleteFunc(g.pending, func(b Ban) bool { return b.Source == ip.String() })
 	if found {
 		g.log.Info("source unbanned", "src", ip.String())
 	}
 	return found
+}
+
+// learn applies bans read from the store: a ban this node does not hold
+// is added, one it holds is kept until the later of the two expiries.
+// Nothing is queued for the store (it has them).
+func (g *guard) learn(bs []directory.Ban, node string) {
+	now := g.clock.Now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, d := range bs {
+		g.learnLocked(d, node, now)
+	}
+}
+
+func (g *guard) learnLocked(d directory.Ban, node string, now time.Time) {
+	ip, err := netip.ParseAddr(d.Source)
+	if err != nil || !now.Before(d.Expires) {
+		return
+	}
+	ip = ip.Unmap()
+	if g.isExempt(ip) { // exempt here, whatever another node thinks
+		return
+	}
+	b := &Ban{Source: ip.String(), Extension: d.Extension, Reason: d.Reason, Since: d.Created, Until: d.Expires}
+	if d.Node != node {
+		b.Node = d.Node
+	}
+	if d.Extension == "" {
+		if old, ok := g.bans[ip]; ok && !old.Until.Before(b.Until) {
+			return
+		}
+		g.bans[ip] = b
+		g.log.Info("source ban applied from the store", "src", b.Source, "node", d.Node, "until", b.Until)
+		return
+	}
+	k := pairKey{ip, d.Extension}
+	if old, ok := g.locks[k]; ok && !old.Until.Before(b.Until) {
+		return
+	}
+	g.locks[k] = b
+	g.log.Info("extension lock applied from the store", "src", b.Source, "ext", d.Extension,
+		"node", d.Node, "until", b.Until)
+}
+
+// reset makes what this node holds against ip what the store holds (bs,
+// the store's bans of ip): bans lifted elsewhere are lifted here too.
+// Bans of ip still waiting for the store are kept.
+func (g *guard) reset(ip netip.Addr, bs []directory.Ban, node string) {
+	ip = ip.Unmap()
+	src := ip.String()
+	now := g.clock.Now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	waiting := func(ext string) bool {
+		return slices.ContainsFunc(g.pending, func(b Ban) bool { return b.Source == src && b.Extension == ext })
+	}
+	lifted := false
+	if _, ok := g.bans[ip]; ok && !waiting("") {
+		delete(g.bans, ip)
+		delete(g.src, ip)
+		lifted = true
+	}
+	for k := range g.locks {
+		if k.ip == ip && !waiting(k.ext) {
+			delete(g.locks, k)
+			delete(g.pair, k)
+			lifted = true
+		}
+	}
+	for _, d := range bs {
+		g.learnLocked(d, node, now)
+	}
+	if lifted {
+		g.log.Info("source unbanned elsewhere", "src", src, "bans_left", len(bs))
+	}
 }
 
 // Sweep drops expired bans, locks and counters.
