@@ -24,6 +24,12 @@ type TrunkSetting struct {
 	Password  Password `json:"password,omitempty"`
 	Register  bool     `json:"register,omitempty"`  // register to the carrier
 	CallerID  string   `json:"caller_id,omitempty"` // E.164, when the caller has none
+	// Prefixes are the E.164 prefixes ("+48", "+8424") of the numbers the
+	// trunk serves; none: every number. Outbound calls try the trunks whose
+	// longest matching prefix is longest first, then those without
+	// prefixes, each group in the order of the setting, and fail over to
+	// the next on a timeout or a 5xx.
+	Prefixes []string `json:"prefixes,omitempty"`
 	// PasswordSet is only ever written by RedactSetting, in place of the
 	// password; it is ignored when a value is parsed.
 	PasswordSet bool `json:"password_set,omitempty"`
@@ -78,11 +84,38 @@ func ParseTrunks(value string) ([]TrunkSetting, error) {
 		if t.CallerID != "" && !IsE164(t.CallerID) {
 			errs.add(invalid(f+"caller_id", "must be an E.164 number such as +48221234567"))
 		}
+		if len(t.Prefixes) > MaxTrunkPrefixes {
+			errs.add(invalid(f+"prefixes", fmt.Sprintf("must be at most %d prefixes", MaxTrunkPrefixes)))
+		}
+		for j := range t.Prefixes {
+			t.Prefixes[j] = strings.TrimSpace(t.Prefixes[j])
+			if !IsTrunkPrefix(t.Prefixes[j]) {
+				errs.add(invalid(fmt.Sprintf("%sprefixes[%d]", f, j), "must be + and 1 to 15 digits, such as +48"))
+			}
+		}
 	}
 	if err := errs.err(); err != nil {
 		return nil, err
 	}
 	return ts, nil
+}
+
+// MaxTrunkPrefixes bounds the prefixes of one trunk.
+const MaxTrunkPrefixes = 200
+
+// IsTrunkPrefix reports whether p is the start of an E.164 number: a +
+// and 1 to 15 digits.
+func IsTrunkPrefix(p string) bool {
+	d, ok := strings.CutPrefix(p, "+")
+	if !ok || d == "" || len(d) > 15 {
+		return false
+	}
+	for _, r := range d {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // decodeTrunks decodes the trunks setting without validating it.

@@ -102,6 +102,7 @@ type callPhone struct {
 	ended    chan struct{}                   // a BYE came
 	reinvite chan *sip.Request               // re-INVITEs received
 	cancels  chan struct{}                   // a ringing INVITE was cancelled
+	acks     chan *sip.Request               // ACKs received
 	remote   netip.AddrPort                  // where to send RTP (from the last SDP)
 }
 
@@ -109,7 +110,8 @@ func newCallPhone(t testing.TB, cs *callServer, ext string, mode answerMode) *ca
 	t.Helper()
 	p := &callPhone{phone: newPhone(t, cs.testServer, ext, testPassword), t: t, mode: mode,
 		incoming: make(chan *sipgo.DialogServerSession, 4), invites: make(chan *sip.Request, 8),
-		ended: make(chan struct{}, 4), reinvite: make(chan *sip.Request, 4), cancels: make(chan struct{}, 4)}
+		ended: make(chan struct{}, 4), reinvite: make(chan *sip.Request, 4), cancels: make(chan struct{}, 4),
+		acks: make(chan *sip.Request, 8)}
 	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +126,16 @@ func newCallPhone(t testing.TB, cs *callServer, ext string, mode answerMode) *ca
 		t.Fatal(err)
 	}
 	srv.OnInvite(p.onInvite)
-	srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) { p.dsc.ReadAck(req, tx) })
+	srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) {
+		if len(req.Body()) > 0 { // the answer to the offer of our 2xx (late offer)
+			p.setRemote(req.Body())
+		}
+		select {
+		case p.acks <- req:
+		default:
+		}
+		p.dsc.ReadAck(req, tx)
+	})
 	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
 		if err := p.dcc.ReadBye(req, tx); err != nil {
 			if err := p.dsc.ReadBye(req, tx); err != nil {
@@ -184,7 +195,9 @@ func (p *callPhone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		p.cancels <- struct{}{}
 		return
 	}
-	p.setRemote(req.Body())
+	if len(req.Body()) > 0 { // else a late offer: the answer comes in the ACK
+		p.setRemote(req.Body())
+	}
 	if err := dlg.RespondSDP(p.offer("sendrecv")); err != nil {
 		// sipgo runs each request in its own goroutine: a BYE sent right
 		// after the ACK may be handled first, which it reports this way.

@@ -34,9 +34,14 @@ type CallConfig struct {
 	// MaxCallsPerExt limits the simultaneous calls of one extension, as
 	// caller or callee. Default 4.
 	MaxCallsPerExt int
-	// Trunks carry calls to and from numbers outside the PBX; outbound
-	// calls take the first one.
+	// Trunks carry calls to and from numbers outside the PBX; an outbound
+	// call tries those serving its number one after the other (see
+	// directory.TrunkSetting.Prefixes).
 	Trunks []Trunk
+	// TrunkWait is how long an outbound call waits for any response (a
+	// 100 Trying will do) from a trunk before it tries the next one.
+	// Default 5s.
+	TrunkWait time.Duration
 	// DIDs maps numbers dialed from a trunk (E.164 or as the carrier sends
 	// them) to the extension of a user or group.
 	DIDs map[string]string
@@ -55,6 +60,9 @@ type Trunk struct {
 	Register bool
 	// CallerID is the E.164 number sent when the caller has none.
 	CallerID string
+	// Prefixes are the E.164 prefixes of the numbers the trunk serves;
+	// none: every number (directory.TrunkSetting.Prefixes).
+	Prefixes []string
 }
 
 // addr returns host:port of the trunk.
@@ -98,6 +106,9 @@ func (c CallConfig) withDefaults() CallConfig {
 	if c.MaxCallsPerExt == 0 {
 		c.MaxCallsPerExt = 4
 	}
+	if c.TrunkWait == 0 {
+		c.TrunkWait = 5 * time.Second
+	}
 	return c
 }
 
@@ -113,6 +124,9 @@ func (c CallConfig) Validate() error {
 	}
 	if c.RTPLow < 1024 || c.RTPHigh > 65535 || c.RTPLow >= c.RTPHigh {
 		bad("RTPLow-RTPHigh", fmt.Sprintf("%d-%d", c.RTPLow, c.RTPHigh), "must be a range within 1024-65535, low below high")
+	}
+	if c.TrunkWait < time.Second/10 {
+		bad("TrunkWait", c.TrunkWait, "must be at least 100ms")
 	}
 	if c.MaxCallsPerExt < 1 {
 		bad("MaxCallsPerExt", c.MaxCallsPerExt, "must be at least 1")
@@ -133,6 +147,11 @@ func (c CallConfig) Validate() error {
 		}
 		if t.CallerID != "" && !directory.IsE164(t.CallerID) {
 			bad(f+".CallerID", strconv.Quote(t.CallerID), "must be an E.164 number such as +48221234567")
+		}
+		for j, p := range t.Prefixes {
+			if !directory.IsTrunkPrefix(p) {
+				bad(fmt.Sprintf("%s.Prefixes[%d]", f, j), strconv.Quote(p), "must be + and 1 to 15 digits, such as +48")
+			}
 		}
 	}
 	for num, ext := range c.DIDs {

@@ -30,6 +30,9 @@ type route struct {
 	callerID int64
 	fromUser string // From user part on the B side
 	fromName string // From display name on the B side
+	// failover: the targets are trunks, tried one after the other
+	// (failoverStatus) rather than rung at once.
+	failover bool
 }
 
 // target is one place a fork rings.
@@ -42,6 +45,7 @@ type target struct {
 	dest      string // host:port the INVITE goes to
 	transport string
 	trunk     *Trunk
+	fromUser  string // From user part when not the route's (per trunk)
 }
 
 // refusal is a call that goes nowhere: its final response and CDR.
@@ -166,16 +170,16 @@ func (b *b2bua) userTargets(cred *credential) []target {
 	return out
 }
 
-// routeOutbound sends a number outside the PBX to the trunk if the caller's
-// calls.outbound scope allows it.
+// routeOutbound sends a number outside the PBX to the trunks serving it if
+// the caller's calls.outbound scope allows it.
 func (b *b2bua) routeOutbound(ctx context.Context, rt *route, caller *credential, dialed string) *refusal {
 	num, err := directory.NormalizePhone(dialed, b.defaultCountry(ctx))
 	if err != nil {
 		return &refusal{484, "Address Incomplete", directory.Failed, "not a phone number"}
 	}
 	rt.to = num
-	t := b.s.outboundTrunk()
-	if t == nil {
+	trunks := b.s.outboundTrunks(num)
+	if len(trunks) == 0 {
 		return &refusal{404, "Not Found", directory.Failed, "no trunk"}
 	}
 	acc, err := b.s.store.Access(ctx, caller.UserID)
@@ -202,21 +206,34 @@ func (b *b2bua) routeOutbound(ctx context.Context, rt *route, caller *credential
 		}
 		return &refusal{403, "Forbidden (" + reason + ")", directory.Denied, reason}
 	}
-	rt.fromUser = t.CallerID
-	if acc.User.CallerID != "" {
-		rt.fromUser = acc.User.CallerID
-	}
-	if rt.fromUser == "" {
-		rt.fromUser = caller.Ext
-	}
 	rt.fromName = ""
-	host, port := t.Host, t.Port
-	if port == 0 {
-		port = 5060
+	rt.failover = true
+	for _, t := range trunks {
+		from := acc.User.CallerID
+		if from == "" {
+			from = t.CallerID
+		}
+		if from == "" {
+			from = caller.Ext
+		}
+		port := t.Port
+		if port == 0 {
+			port = 5060
+		}
+		uri := sip.Uri{Scheme: "sip", User: num, Host: t.Host, Port: port}
+		rt.targets = append(rt.targets, target{uri: uri, toUser: num, domain: t.Host, dest: t.addr(),
+			transport: t.transport(), trunk: t, fromUser: from})
 	}
-	uri := sip.Uri{Scheme: "sip", User: num, Host: host, Port: port}
-	rt.targets = []target{{uri: uri, toUser: num, domain: host, dest: t.addr(), transport: t.transport(), trunk: t}}
+	rt.fromUser = rt.targets[0].fromUser
 	return nil
+}
+
+// failoverStatus reports whether a trunk's final response sends the call
+// to the next trunk: no answer (408, also when nothing came) or a server
+// failure (5xx, also when the INVITE could not be sent). A 4xx or 6xx is
+// about the callee and ends the call.
+func failoverStatus(code int) bool {
+	return code == 408 || code >= 500 && code < 600
 }
 
 // fillCDR copies what the route knows into the CDR row.

@@ -196,7 +196,7 @@ func (s *Server) manageRegistrations(ctx context.Context) {
 			}
 		}
 		for name, r := range regs {
-			if t, ok := want[name]; !ok || t != r.t {
+			if t, ok := want[name]; !ok || !sameTrunk(&t, &r.t) {
 				r.cancel()
 				<-r.done
 				delete(regs, name)

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/switchboard-pbx/switchboard/directory"
 )
@@ -15,7 +16,7 @@ import (
 // trunk replaces the configured one of the same name). A table is never
 // changed once stored; a new one replaces it whole.
 type trunkTable struct {
-	trunks []*Trunk // outbound calls take the first
+	trunks []*Trunk // in order of priority (outboundTrunks)
 	byIP   map[netip.Addr]*Trunk
 	dids   map[string]string
 	// unresolved names the trunks whose host has no address.
@@ -31,7 +32,8 @@ func newTrunkTable(static []Trunk, staticDIDs map[string]string, set []directory
 	for _, ts := range set {
 		named[ts.Name] = true
 		tt.trunks = append(tt.trunks, &Trunk{Name: ts.Name, Host: ts.Host, Port: ts.Port, Transport: ts.Transport,
-			Username: ts.Username, Password: ts.Password, Register: ts.Register, CallerID: ts.CallerID})
+			Username: ts.Username, Password: ts.Password, Register: ts.Register, CallerID: ts.CallerID,
+			Prefixes: slices.Clone(ts.Prefixes)})
 	}
 	for i := range static {
 		if t := static[i]; t.Name == "" || !named[t.Name] {
@@ -56,7 +58,15 @@ func newTrunkTable(static []Trunk, staticDIDs map[string]string, set []directory
 
 // sameTrunks reports whether two tables hold the same trunks, in order.
 func (tt *trunkTable) sameTrunks(o *trunkTable) bool {
-	return o != nil && slices.EqualFunc(tt.trunks, o.trunks, func(a, b *Trunk) bool { return *a == *b })
+	return o != nil && slices.EqualFunc(tt.trunks, o.trunks, sameTrunk)
+}
+
+// sameTrunk compares every field of two trunks (a Trunk holds a slice, so
+// == does not compile).
+func sameTrunk(a, b *Trunk) bool {
+	return a.Name == b.Name && a.Host == b.Host && a.Port == b.Port && a.Transport == b.Transport &&
+		a.Username == b.Username && a.Password == b.Password && a.Register == b.Register &&
+		a.CallerID == b.CallerID && slices.Equal(a.Prefixes, b.Prefixes)
 }
 
 // trunkTable returns the trunks and DIDs in force.
@@ -76,6 +86,43 @@ func (s *Server) outboundTrunk() *Trunk {
 		return ts[0]
 	}
 	return nil
+}
+
+// outboundTrunks returns the trunks that serve the E.164 number num, in
+// the order a call tries them: those with a matching prefix, the longest
+// match first, then those without prefixes; trunks that rank equal keep
+// the order of the table.
+func (s *Server) outboundTrunks(num string) []*Trunk {
+	return s.trunkTable().outbound(num)
+}
+
+func (tt *trunkTable) outbound(num string) []*Trunk {
+	type cand struct {
+		t     *Trunk
+		match int // length of the longest matching prefix; 0: no prefixes
+	}
+	var cs []cand
+	for _, t := range tt.trunks {
+		if len(t.Prefixes) == 0 {
+			cs = append(cs, cand{t, 0})
+			continue
+		}
+		best := -1
+		for _, p := range t.Prefixes {
+			if strings.HasPrefix(num, p) && len(p) > best {
+				best = len(p)
+			}
+		}
+		if best > 0 {
+			cs = append(cs, cand{t, best})
+		}
+	}
+	slices.SortStableFunc(cs, func(a, b cand) int { return b.match - a.match })
+	out := make([]*Trunk, len(cs))
+	for i, c := range cs {
+		out[i] = c.t
+	}
+	return out
 }
 
 // didTarget returns the extension a number dialed from a trunk is mapped

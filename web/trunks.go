@@ -162,6 +162,9 @@ func (s *Server) trunksWith(r *http.Request, original string, t directory.TrunkS
 		if t.Password == "" {
 			t.Password = ts[i].Password
 		}
+		if t.Prefixes == nil { // the form has no prefixes: set through the API, kept
+			t.Prefixes = ts[i].Prefixes
+		}
 	}
 	t.PasswordSet = false
 	for j := range ts {

@@ -1,0 +1,65 @@
+package sip
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+// FuzzRefusingAnswer: whatever offer a callee sends in its 2xx, the
+// answer that refuses it parses back with no audio address.
+func FuzzRefusingAnswer(f *testing.F) {
+	f.Add([]byte(phoneOffer))
+	f.Add([]byte("v=0\r\no=- 0 0 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\nm=video 4002 RTP/AVP 96\r\n"))
+	f.Add([]byte("v=0\r\ns=-\r\nt=0 0\r\nm=audio 1 RTP/AVP 0\r\nc=IN IP4 host.example\r\na=rtcp:x\r\n"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if _, _, err := parseSDP(body); err != nil {
+			return
+		}
+		c := &call{b: &b2bua{cfg: CallConfig{MediaIP: netip.MustParseAddr("192.0.2.1")}}, bOffer: body}
+		out := c.refusingAnswer()
+		if out == nil {
+			return
+		}
+		sd, m, err := parseSDP(out)
+		if err != nil || m.rtp.IsValid() || !m.hold {
+			t.Fatalf("refusing answer %q: %v %+v", out, err, m)
+		}
+		for _, md := range sd.MediaDescriptions {
+			if md.MediaName.Port.Value != 0 {
+				t.Fatalf("refusing answer keeps a port: %q", out)
+			}
+		}
+	})
+}
+
+// FuzzOutboundTrunks: the trunks a number goes to serve it, longest
+// matching prefix first, then those without prefixes.
+func FuzzOutboundTrunks(f *testing.F) {
+	f.Add("+842438123456", "+84", "+8424,+48", "")
+	f.Add("+48221234567", "+4", "+48", "+")
+	f.Add("", "", ",", "+1")
+	f.Fuzz(func(t *testing.T, num, p1, p2, p3 string) {
+		split := func(s string) []string {
+			if s == "" {
+				return nil
+			}
+			return strings.Split(s, ",")
+		}
+		tt := &trunkTable{trunks: []*Trunk{{Name: "a", Prefixes: split(p1)}, {Name: "b", Prefixes: split(p2)},
+			{Name: "c", Prefixes: split(p3)}}}
+		last := 1 << 30
+		for _, tr := range tt.outbound(num) {
+			match := 0
+			for _, p := range tr.Prefixes {
+				if strings.HasPrefix(num, p) && len(p) > match {
+					match = len(p)
+				}
+			}
+			if len(tr.Prefixes) > 0 && match == 0 || match > last {
+				t.Fatalf("number %q: trunk %s (prefixes %q) out of place", num, tr.Name, tr.Prefixes)
+			}
+			last = match
+		}
+	})
+}
