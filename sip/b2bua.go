@@ -247,6 +247,12 @@ func (b *b2bua) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 			return
 		}
 	}
+	if caller != nil {
+		if mode, ext, ok := monitorRequest(req.Recipient.User); ok {
+			b.monitorCall(req, tx, caller, mode, ext)
+			return
+		}
+	}
 	c := newCall(b, req, tx, caller, trunk)
 	if !c.start() {
 		return
@@ -276,6 +282,10 @@ func checkRequest(req *sip.Request) string {
 func (b *b2bua) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 	c := b.lookup(req.CallID().Value())
 	if c == nil {
+		if ms := b.s.monitorSession(req); ms != nil {
+			ms.inDialog(req, tx)
+			return
+		}
 		b.s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
@@ -305,6 +315,8 @@ func (b *b2bua) onAck(req *sip.Request, _ sip.ServerTransaction) {
 	}
 	if c := b.lookup(req.CallID().Value()); c != nil {
 		c.post(&ackEvent{req: req, fromA: req.CallID().Value() == c.id})
+	} else if ms := b.s.monitorSession(req); ms != nil {
+		ms.onAck()
 	}
 }
 

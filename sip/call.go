@@ -6,10 +6,12 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
+	"github.com/pion/sdp/v3"
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
@@ -59,13 +61,30 @@ type call struct {
 	aOrigin   origin
 	aSDP      []byte // the last SDP we sent to A
 
+	// late: the caller's INVITE had no SDP (RFC 3261 §13.2.1). The forks
+	// are invited without one, the answering callee's 2xx carries the
+	// offer, passed to the caller in our 200, and the caller's ACK the
+	// answer, passed to the callee in our ACK.
+	late bool
+	// needAnswer: late, our 200 went with the offer, its ACK not yet.
+	needAnswer bool
+
 	// Leg B.
 	caller  *credential
 	trunk   *Trunk // the trunk the call came from (inbound)
 	rt      *route
-	offer   []byte // the offer sent to every fork
+	offer   []byte     // the offer sent to every fork; nil when late
+	offerIP netip.Addr // the media address in offer
 	forks   []*fork
+	spare   []target // trunks not tried yet (route.failover)
 	won     *fork
+	// answered is won's target, for other goroutines (monitoring).
+	answered atomic.Pointer[target]
+	// bAcked: the ACK of the winning fork's 2xx went; ackTmpl is that ACK,
+	// sent again on each retransmission of the 2xx (from sipgo's goroutine).
+	bAcked  bool
+	ackTmpl atomic.Pointer[sip.Request]
+	bOffer  []byte // late: the callee's offer, for a refusing answer
 	bDlg    dialog
 	bOrigin origin
 	bSDP    []byte // the last SDP we sent to B
@@ -92,6 +111,8 @@ type fork struct {
 	tx        sip.ClientTransaction
 	final     *sip.Response
 	provis    bool // a provisional response came: CANCEL may be sent
+	sent      time.Time
+	responded bool // any response came, a 100 Trying too
 	cancelled bool
 	authTried bool
 }
@@ -108,6 +129,9 @@ type pending2xx struct {
 	deadline time.Time
 	initial  bool
 	reliable bool // TCP: no retransmission, only the wait for the ACK
+	// offer: the 2xx carried our offer (its INVITE had none), so the ACK
+	// carries the answer.
+	offer bool
 }
 
 // reinvite is a re-INVITE from one leg, passed to the other.
@@ -201,11 +225,16 @@ func (c *call) start() bool {
 		c.refuse(ref)
 		return false
 	}
-	sd, m, err := parseSDP(c.aReq.Body())
-	if err != nil {
-		c.log.Info("call refused: bad sdp", "err", err)
-		c.refuse(&refusal{488, "Not Acceptable Here", directory.Failed, "bad or missing sdp offer"})
-		return false
+	var sd *sdp.SessionDescription
+	var m sdpMedia
+	c.late = len(c.aReq.Body()) == 0
+	if !c.late {
+		var err error
+		if sd, m, err = parseSDP(c.aReq.Body()); err != nil {
+			c.log.Info("call refused: bad sdp", "err", err)
+			c.refuse(&refusal{488, "Not Acceptable Here", directory.Failed, "bad sdp offer"})
+			return false
+		}
 	}
 	if c.caller != nil {
 		if b.busy(c.caller.Ext) {
@@ -224,6 +253,9 @@ func (c *call) start() bool {
 		c.refuse(&refusal{486, "Busy Here", directory.Busy, "callee call limit"})
 		return false
 	}
+	if rt.failover && len(targets) > 1 {
+		targets, c.spare = targets[:1], targets[1:]
+	}
 	mip := b.cfg.MediaIP
 	if !mip.IsValid() {
 		mip = netip.IPv4Unspecified()
@@ -236,16 +268,18 @@ func (c *call) start() bool {
 		return false
 	}
 	c.relay = relay
-	relay.SetRemote(media.LegA, m.rtp, m.rtcp)
-	relay.SetHold(media.LegA, m.hold)
-	dest0 := targets[0].dest
-	c.offer, err = rewriteSDP(sd, &c.bOrigin, b.mediaIP(dest0), relay.Local(media.LegB).Port())
-	if err != nil {
-		relay.Close()
-		c.refuse(&refusal{488, "Not Acceptable Here", directory.Failed, "bad sdp offer"})
-		return false
+	if !c.late {
+		relay.SetRemote(media.LegA, m.rtp, m.rtcp)
+		relay.SetHold(media.LegA, m.hold)
+		c.offerIP = b.mediaIP(targets[0].dest)
+		c.offer, err = rewriteSDP(sd, &c.bOrigin, c.offerIP, relay.Local(media.LegB).Port())
+		if err != nil {
+			relay.Close()
+			c.refuse(&refusal{488, "Not Acceptable Here", directory.Failed, "bad sdp offer"})
+			return false
+		}
+		c.bSDP = c.offer
 	}
-	c.bSDP = c.offer
 	if err := b.add(c); err != nil {
 		relay.Close()
 		if errors.Is(err, errLoop) {
@@ -297,8 +331,12 @@ func (c *call) refuse(r *refusal) {
 func (c *call) invite(t target) {
 	b := c.b
 	req := sip.NewRequest(sip.INVITE, t.uri)
+	fromUser := c.rt.fromUser
+	if t.fromUser != "" {
+		fromUser = t.fromUser
+	}
 	from := &sip.FromHeader{DisplayName: c.rt.fromName,
-		Address: sip.Uri{Scheme: "sip", User: c.rt.fromUser, Host: t.domain},
+		Address: sip.Uri{Scheme: "sip", User: fromUser, Host: t.domain},
 		Params:  sip.HeaderParams{{K: "tag", V: sip.GenerateTagN(16)}}}
 	req.AppendHeader(from)
 	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: t.toUser, Host: t.domain}})
@@ -311,8 +349,10 @@ func (c *call) invite(t target) {
 	req.AppendHeader(&ct)
 	req.AppendHeader(sip.NewHeader("User-Agent", b.s.cfg.UserAgent))
 	req.AppendHeader(sip.NewHeader("Allow", callAllowed))
-	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	req.SetBody(c.offer)
+	if c.offer != nil {
+		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		req.SetBody(c.offer)
+	}
 	req.SetTransport(t.transport)
 	req.SetDestination(t.dest)
 	f := &fork{t: t, req: req}
@@ -333,7 +373,7 @@ func (c *call) send(f *fork) {
 		f.final = sip.NewResponseFromRequest(f.req, 503, "Service Unavailable", nil)
 		return
 	}
-	f.tx = tx
+	f.tx, f.sent, f.responded = tx, time.Now(), false
 	c.wg.Go(func() {
 		for {
 			select {
@@ -356,8 +396,9 @@ func (c *call) run() {
 	defer c.retrans.Stop()
 	shutdown := c.b.ctx.Done()
 	if c.allForksFailed() {
-		c.failA()
+		c.forksFailed()
 	}
+	c.schedule()
 	for !c.finished() {
 		select {
 		case <-c.wake:
@@ -371,6 +412,7 @@ func (c *call) run() {
 			}
 		case <-c.retrans.C:
 			c.onTimer()
+			c.trunkTimeout()
 		case <-shutdown:
 			shutdown = nil
 			c.hangup("system", "shutdown")
@@ -408,6 +450,11 @@ func (c *call) schedule() {
 			t = p.next
 		}
 		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
+	if f := c.silentTrunk(); f != nil {
+		if t := f.sent.Add(c.b.cfg.TrunkWait); next.IsZero() || t.Before(next) {
 			next = t
 		}
 	}
@@ -453,6 +500,31 @@ func (c *call) onTimer() {
 	c.pending = keep
 }
 
+// silentTrunk returns the trunk fork that has sent nothing yet while
+// another trunk could take the call, or nil.
+func (c *call) silentTrunk() *fork {
+	if c.state != stRinging || len(c.spare) == 0 || len(c.forks) == 0 {
+		return nil
+	}
+	if f := c.forks[len(c.forks)-1]; f.final == nil && f.tx != nil && !f.responded {
+		return f
+	}
+	return nil
+}
+
+// trunkTimeout gives up on a trunk silent for TrunkWait: the call goes to
+// the next one.
+func (c *call) trunkTimeout() {
+	f := c.silentTrunk()
+	if f == nil || time.Since(f.sent) < c.b.cfg.TrunkWait {
+		return
+	}
+	c.log.Info("no response from trunk", "trunk", f.t.trunk.label(), "wait", c.b.cfg.TrunkWait)
+	f.tx.Terminate()
+	f.final = sip.NewResponseFromRequest(f.req, 408, "Request Timeout", nil)
+	c.forksFailed()
+}
+
 func (c *call) handle(ev any) {
 	switch ev := ev.(type) {
 	case *resEvent:
@@ -464,7 +536,7 @@ func (c *call) handle(ev any) {
 		c.log.Debug("fork got no final response", "dest", ev.f.t.dest, "err", ev.err)
 		ev.f.final = sip.NewResponseFromRequest(ev.f.req, 408, "Request Timeout", nil)
 		if c.state == stRinging && c.allForksFailed() {
-			c.failA()
+			c.forksFailed()
 		}
 	case cancelEvent:
 		if c.state != stRinging {
@@ -495,6 +567,7 @@ func (c *call) onResponse(f *fork, tx sip.ClientTransaction, res *sip.Response) 
 	if tx != f.tx || f.final != nil {
 		return
 	}
+	f.responded = true
 	if res.IsProvisional() {
 		if res.StatusCode == 100 {
 			return
@@ -507,7 +580,11 @@ func (c *call) onResponse(f *fork, tx sip.ClientTransaction, res *sip.Response) 
 		if c.state != stRinging {
 			return
 		}
-		if body := res.Body(); len(body) > 0 && !c.earlySent {
+		if body := res.Body(); len(body) > 0 && c.late {
+			// An offer in an unreliable provisional response: the
+			// caller can take it only in our 200.
+			c.early = body
+		} else if len(body) > 0 && !c.earlySent {
 			if sdpBody, ok := c.answerSDP(body); ok {
 				c.early = body
 				c.earlySent, c.ringSent = true, true
@@ -537,12 +614,44 @@ func (c *call) onResponse(f *fork, tx sip.ClientTransaction, res *sip.Response) 
 		}
 	}
 	if c.state == stRinging && c.allForksFailed() {
-		c.failA()
+		c.forksFailed()
 	}
 }
 
+// forksFailed runs when every fork has its failure: the call goes to the
+// next trunk when the last one failed over (failoverStatus), otherwise
+// the caller gets the best failure.
+func (c *call) forksFailed() {
+	for len(c.spare) > 0 && len(c.forks) > 0 && failoverStatus(c.forks[len(c.forks)-1].final.StatusCode) {
+		t := c.spare[0]
+		c.spare = c.spare[1:]
+		c.log.Info("trunk failed; trying the next", "status", c.forks[len(c.forks)-1].final.StatusCode,
+			"trunk", t.trunk.label())
+		if !c.late {
+			if ip := c.b.mediaIP(t.dest); ip != c.offerIP {
+				sd, _, err := parseSDP(c.aReq.Body())
+				if err == nil {
+					c.offer, err = rewriteSDP(sd, &c.bOrigin, ip, c.relay.Local(media.LegB).Port())
+				}
+				if err != nil {
+					break
+				}
+				c.offerIP, c.bSDP = ip, c.offer
+			}
+		}
+		// The early media of the failed trunk is over.
+		c.early, c.earlySent = nil, false
+		c.invite(t)
+		if !c.allForksFailed() {
+			return
+		}
+	}
+	c.failA()
+}
+
 // answerSDP turns an answer from the B side into the answer for the
-// caller, pointing the relay at the callee.
+// caller, pointing the relay at the callee. Late, it turns the callee's
+// offer into the offer for the caller the same way.
 func (c *call) answerSDP(body []byte) ([]byte, bool) {
 	sd, m, err := parseSDP(body)
 	if err != nil {
@@ -562,6 +671,7 @@ func (c *call) answerSDP(body []byte) ([]byte, bool) {
 // answer connects the caller to the fork that answered.
 func (c *call) answer(f *fork, res *sip.Response) {
 	c.won = f
+	c.answered.Store(&f.t)
 	for _, o := range c.forks {
 		if o != f {
 			c.cancelFork(o)
@@ -573,7 +683,10 @@ func (c *call) answer(f *fork, res *sip.Response) {
 	if ct := res.Contact(); ct != nil {
 		c.bDlg.target = ct.Address
 	}
-	c.ackB(f)
+	c.resendAckB(f)
+	if !c.late {
+		c.ackB(nil)
+	}
 	body := res.Body()
 	if len(body) == 0 {
 		body = c.early
@@ -582,9 +695,19 @@ func (c *call) answer(f *fork, res *sip.Response) {
 	if !ok {
 		c.state = stEnded
 		c.cdr.Disposition, c.cdr.Reason, c.cdr.HangupBy = directory.Failed, "bad sdp answer", "system"
+		if c.late {
+			c.cdr.Reason = "bad sdp offer from callee"
+		}
 		c.byeB()
-		c.respondA(488, "Not Acceptable Here", nil)
+		if c.late {
+			c.respondA(502, "Bad Gateway", nil)
+		} else {
+			c.respondA(488, "Not Acceptable Here", nil)
+		}
 		return
+	}
+	if c.late {
+		c.bOffer, c.needAnswer = body, true
 	}
 	c.state = stAnswered
 	c.relay.Arm()
@@ -603,7 +726,9 @@ func (c *call) answer(f *fork, res *sip.Response) {
 		target: c.aReq.Contact().Address, dest: src, transport: c.aReq.Transport(),
 		contact: c.b.contactFor(src, c.aReq.Transport())}
 	ok200 := c.okResponse(c.aReq, sdpBody, c.a.contact)
-	c.startRecording()
+	if !c.late { // late, the recording starts with the answer
+		c.startRecording()
+	}
 	c.aAnswered = true
 	if err := c.aTx.Respond(ok200); err != nil {
 		c.log.Info("200 to caller not sent", "err", err)
@@ -611,9 +736,55 @@ func (c *call) answer(f *fork, res *sip.Response) {
 		c.closeAFinal()
 		return
 	}
-	c.log.Info("call answered", "dest", f.t.dest, "ext", f.t.ext)
-	c.addPending(c.aReq, true, c.aTx, ok200, c.aFinal, true)
+	c.log.Info("call answered", "dest", f.t.dest, "ext", f.t.ext, "late_offer", c.late)
+	c.addPending(c.aReq, true, c.aTx, ok200, c.aFinal, true, c.late)
+	if !c.late {
+		c.storeRecording()
+	}
+}
+
+// lateAnswer takes the caller's answer from the ACK of our 200 of a late
+// offer call: the relay is pointed at the caller and the answer goes to
+// the callee in the ACK of its 2xx. No answer, or one that does not parse,
+// ends the call.
+func (c *call) lateAnswer(body []byte) {
+	if len(body) == 0 {
+		c.hangup("system", "no sdp answer in ack")
+		return
+	}
+	sd, m, err := parseSDP(body)
+	var out []byte
+	if err == nil {
+		out, err = rewriteSDP(sd, &c.bOrigin, c.b.mediaIP(c.bDlg.dest), c.relay.Local(media.LegB).Port())
+	}
+	if err != nil {
+		c.log.Info("bad sdp answer from caller", "err", err)
+		c.hangup("system", "bad sdp answer in ack")
+		return
+	}
+	c.needAnswer = false
+	c.relay.SetRemote(media.LegA, m.rtp, m.rtcp)
+	c.relay.SetHold(media.LegA, m.hold)
+	c.bSDP = out
+	c.startRecording()
+	c.ackB(out)
 	c.storeRecording()
+}
+
+// refusingAnswer is an answer to the callee's late offer that refuses
+// every stream (port 0), sent in the ACK of a call that ends at once
+// (RFC 3261 §13.2.2.4: the ACK must carry an answer, then BYE); nil
+// when the offer does not parse.
+func (c *call) refusingAnswer() []byte {
+	sd, _, err := parseSDP(c.bOffer)
+	if err != nil {
+		return nil
+	}
+	out, err := rewriteSDP(sd, &c.bOrigin, c.b.mediaIP(c.bDlg.dest), 0)
+	if err != nil {
+		return nil
+	}
+	return out
 }
 
 func (c *call) okResponse(req *sip.Request, body []byte, contact sip.ContactHeader) *sip.Response {
@@ -627,23 +798,33 @@ func (c *call) okResponse(req *sip.Request, body []byte, contact sip.ContactHead
 	return res
 }
 
-func (c *call) addPending(req *sip.Request, fromA bool, tx sip.ServerTransaction, res *sip.Response, done chan struct{}, initial bool) {
+func (c *call) addPending(req *sip.Request, fromA bool, tx sip.ServerTransaction, res *sip.Response, done chan struct{}, initial, offer bool) {
 	now := time.Now()
 	c.pending = append(c.pending, &pending2xx{fromA: fromA, tx: tx, res: res, cseq: req.CSeq().SeqNo, done: done,
 		next: now.Add(sip.T1), interval: sip.T1, deadline: now.Add(64 * sip.T1), initial: initial,
-		reliable: sip.IsReliable(req.Transport())})
+		reliable: sip.IsReliable(req.Transport()), offer: offer})
 }
 
-// ackB sends the ACK for the B side's 2xx, and again for each
-// retransmission of it.
-func (c *call) ackB(f *fork) {
-	ack := c.bDlg.request(sip.ACK)
-	tmpl := ack.Clone()
+// resendAckB has each retransmission of the winning fork's 2xx answered
+// with our ACK, once it went (ackB).
+func (c *call) resendAckB(f *fork) {
 	f.tx.OnRetransmission(func(r *sip.Response) {
-		if r.IsSuccess() {
+		if tmpl := c.ackTmpl.Load(); tmpl != nil && r.IsSuccess() {
 			_ = c.b.s.client.WriteRequest(tmpl.Clone())
 		}
 	})
+}
+
+// ackB sends the ACK for the B side's 2xx, with body (the answer to a
+// late offer) unless nil.
+func (c *call) ackB(body []byte) {
+	c.bAcked = true
+	ack := c.bDlg.request(sip.ACK)
+	if body != nil {
+		ack.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		ack.SetBody(body)
+	}
+	c.ackTmpl.Store(ack.Clone())
 	if err := c.b.s.client.WriteRequest(ack); err != nil {
 		c.log.Info("ack not sent", "err", err)
 	}
@@ -657,7 +838,16 @@ func (c *call) ackAndBye(f *fork, res *sip.Response) {
 	if ct := res.Contact(); ct != nil {
 		d.target = ct.Address
 	}
-	_ = c.b.s.client.WriteRequest(d.request(sip.ACK))
+	ack := d.request(sip.ACK)
+	if c.late {
+		if sd, _, err := parseSDP(res.Body()); err == nil {
+			if body, err := rewriteSDP(sd, &origin{id: c.bOrigin.id}, c.b.mediaIP(d.dest), 0); err == nil {
+				ack.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+				ack.SetBody(body)
+			}
+		}
+	}
+	_ = c.b.s.client.WriteRequest(ack)
 	bye := d.request(sip.BYE)
 	c.wg.Go(func() { c.sendBye(bye) })
 }
@@ -835,8 +1025,22 @@ func (c *call) hangup(by, why string) {
 	case stAnswered:
 		c.state = stEnded
 		c.cdr.HangupBy, c.cdr.Reason = by, why
+		c.noMedia()
 		c.byeA()
 		c.byeB()
+	}
+}
+
+// noMedia marks a late offer call ending before the caller's answer as
+// failed: it never had media.
+func (c *call) noMedia() {
+	if !c.needAnswer {
+		return
+	}
+	c.needAnswer = false
+	c.cdr.Disposition, c.cdr.AnsweredAt = directory.Failed, time.Time{}
+	if c.cdr.Reason == "" {
+		c.cdr.Reason = "ended before the sdp answer"
 	}
 }
 
@@ -846,21 +1050,66 @@ func (c *call) byeA() {
 }
 
 func (c *call) byeB() {
+	if !c.bAcked { // late offer: its 2xx needs an ACK with an answer first
+		c.ackB(c.refusingAnswer())
+	}
 	bye := c.bDlg.request(sip.BYE)
 	c.wg.Go(func() { c.sendBye(bye) })
 }
 
 func (c *call) onAck(ev *ackEvent) {
+	var answered []*pending2xx
 	keep := c.pending[:0]
 	for _, p := range c.pending {
 		seq := ev.req.CSeq().SeqNo
-		if p.fromA == ev.fromA && (p.cseq == seq || ev.before && p.cseq < seq) {
+		// A 2xx with our offer waits for its own ACK, which has the answer:
+		// a later request of the leg does not stand for it.
+		if p.fromA == ev.fromA && (p.cseq == seq || ev.before && p.cseq < seq && !p.offer) {
 			close(p.done)
+			if p.offer {
+				answered = append(answered, p)
+			}
 			continue
 		}
 		keep = append(keep, p)
 	}
 	c.pending = keep
+	for _, p := range answered {
+		var body []byte
+		if !ev.before && p.cseq == ev.req.CSeq().SeqNo {
+			body = ev.req.Body()
+		}
+		if c.state != stAnswered {
+			continue
+		}
+		if p.initial {
+			c.lateAnswer(body)
+		} else {
+			c.reofferAnswered(p.fromA, body)
+		}
+	}
+}
+
+// reofferAnswered takes the answer, in its ACK, to the offer we made in
+// the 2xx of a re-INVITE without SDP. The session stays as it was when
+// there is none or it does not parse.
+func (c *call) reofferAnswered(fromA bool, body []byte) {
+	if len(body) == 0 {
+		c.log.Info("no sdp answer in the ack of a re-invite without sdp; media unchanged")
+		return
+	}
+	_, m, err := parseSDP(body)
+	if err != nil {
+		c.log.Info("bad sdp answer in the ack of a re-invite without sdp; media unchanged", "err", err)
+		return
+	}
+	leg := media.LegA
+	if !fromA {
+		leg = media.LegB
+	}
+	c.relay.SetRemote(leg, m.rtp, m.rtcp)
+	c.relay.SetHold(media.LegA, m.hold)
+	c.relay.SetHold(media.LegB, m.hold)
 }
 
 func (c *call) onBye(ev *reqEvent) {
@@ -871,6 +1120,7 @@ func (c *call) onBye(ev *reqEvent) {
 		close(ev.done)
 		c.state = stEnded
 		c.dropPending(ev.fromA)
+		c.noMedia()
 		if ev.fromA {
 			c.cdr.HangupBy = "caller"
 			c.byeB()
@@ -918,8 +1168,16 @@ func (c *call) onReinvite(ev *reqEvent) {
 	// A new INVITE from a leg means it sent the ACK of our last 2xx, even
 	// if sipgo hands us the INVITE first.
 	c.onAck(&ackEvent{req: ev.req, fromA: ev.fromA, before: true})
+	if c.state != stAnswered { // it ended the call (a late offer not answered)
+		reject(481, "Call/Transaction Does Not Exist")
+		return
+	}
 	if c.reinv != nil || c.hasPending() {
 		reject(491, "Request Pending") // glare (RFC 3261 §14.2)
+		return
+	}
+	if len(ev.req.Body()) == 0 {
+		c.reofferLocally(ev)
 		return
 	}
 	from, to := media.LegA, media.LegB
@@ -928,38 +1186,55 @@ func (c *call) onReinvite(ev *reqEvent) {
 		from, to = media.LegB, media.LegA
 		toDlg, toOrigin = &c.a, &c.aOrigin
 	}
-	var body []byte
-	if len(ev.req.Body()) > 0 {
-		sd, m, err := parseSDP(ev.req.Body())
-		if err != nil {
-			reject(488, "Not Acceptable Here")
-			return
-		}
-		c.relay.SetRemote(from, m.rtp, m.rtcp)
-		// Hold either way silences both directions for the media timeout.
-		c.relay.SetHold(from, m.hold)
-		c.relay.SetHold(to, m.hold)
-		body, err = rewriteSDP(sd, toOrigin, c.b.mediaIP(toDlg.dest), c.relay.Local(to).Port())
-		if err != nil {
-			reject(488, "Not Acceptable Here")
-			return
-		}
+	sd, m, err := parseSDP(ev.req.Body())
+	if err != nil {
+		reject(488, "Not Acceptable Here")
+		return
+	}
+	c.relay.SetRemote(from, m.rtp, m.rtcp)
+	// Hold either way silences both directions for the media timeout.
+	c.relay.SetHold(from, m.hold)
+	c.relay.SetHold(to, m.hold)
+	body, err := rewriteSDP(sd, toOrigin, c.b.mediaIP(toDlg.dest), c.relay.Local(to).Port())
+	if err != nil {
+		reject(488, "Not Acceptable Here")
+		return
 	}
 	req := toDlg.request(sip.INVITE)
-	if body != nil {
-		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-		req.SetBody(body)
-		if ev.fromA {
-			c.bSDP = body
-		} else {
-			c.aSDP = body
-		}
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(body)
+	if ev.fromA {
+		c.bSDP = body
+	} else {
+		c.aSDP = body
 	}
 	c.reinv = &reinvite{ev: ev}
 	c.wg.Go(func() {
 		res, err := c.b.sendAndWait(c.reqCtx, req)
 		c.post(reinviteResult{res: res, err: err})
 	})
+}
+
+// reofferLocally answers a re-INVITE without SDP (a session refresh, or a
+// resume asking for a new offer) without involving the other leg: our 2xx
+// offers the SDP that leg already has from us, unchanged (RFC 3264 §8),
+// and the answer in its ACK updates only that leg's media.
+func (c *call) reofferLocally(ev *reqEvent) {
+	offer, contact := c.aSDP, c.a.contact
+	if !ev.fromA {
+		offer, contact = c.bSDP, c.bDlg.contact
+	}
+	if offer == nil {
+		c.b.s.respond(ev.tx, ev.req, 488, "Not Acceptable Here")
+		close(ev.done)
+		return
+	}
+	ok := c.okResponse(ev.req, offer, contact)
+	if err := ev.tx.Respond(ok); err != nil {
+		close(ev.done)
+		return
+	}
+	c.addPending(ev.req, ev.fromA, ev.tx, ok, ev.done, false, true)
 }
 
 func (c *call) hasPending() bool { return len(c.pending) > 0 }
@@ -1032,7 +1307,7 @@ func (c *call) onReinviteResult(r reinviteResult) {
 		close(ev.done)
 		return
 	}
-	c.addPending(ev.req, ev.fromA, ev.tx, ok, ev.done, false)
+	c.addPending(ev.req, ev.fromA, ev.tx, ok, ev.done, false, false)
 }
 
 // teardown releases everything the call holds and writes its CDR row.

@@ -54,6 +54,7 @@ type Server struct {
 	calls    *b2bua
 	tk       trunkState // trunks in force and registrations to carriers
 	counters counters
+	mons     sync.Map // Call-ID → *monitorSession: supervisors' dialogs
 
 	hooks hooks
 }
@@ -363,14 +364,20 @@ func (s *Server) Bindings(ext string) []directory.Binding { return s.loc.Current
 // Bans returns the bans and extension locks in force.
 func (s *Server) Bans() []Ban { return s.guard.Bans() }
 
-// Unban lifts every ban and lock of a source IP and reports whether there
-// was any.
+// Unban lifts every ban and lock of a source IP, on this node and in the
+// store (so on every node), and reports whether there was any. A store
+// failure is logged; the ban is lifted here all the same.
 func (s *Server) Unban(ip string) bool {
 	a, err := netip.ParseAddr(ip)
 	if err != nil {
 		return false
 	}
-	return s.guard.Unban(a)
+	found := s.guard.Unban(a)
+	n, err := s.unbanStored(context.Background(), a.Unmap())
+	if err != nil {
+		s.log.Warn("ban not lifted in the store", "src", a.Unmap().String(), "err", err)
+	}
+	return found || n > 0
 }
 
 // Ping sends OPTIONS to a registered phone where it really is: to the

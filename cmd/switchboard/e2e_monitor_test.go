@@ -1,0 +1,134 @@
+package main
+
+import (
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/switchboard-pbx/switchboard/internal/baresip"
+)
+
+// TestBaresipSupervisorBargesIn: two real softphones talk through
+// `switchboard serve` (440 Hz and 880 Hz); a third, an admin's, dials *33
+// and the callee's extension. The supervisor hears both parties, and the
+// callee hears the supervisor's 1500 Hz on top of the caller.
+func TestBaresipSupervisorBargesIn(t *testing.T) {
+	if testing.Short() && os.Getenv("CI") != "true" {
+		t.Skip("-short: end-to-end test skipped (never under CI=true)")
+	}
+	bin := buildBinary(t)
+	data := t.TempDir()
+	users := []struct{ name, email, ext, pw, role string }{
+		{"Anna Nowak", "anna@example.com", "10001", "k7#Qm2vLx9", "agent"},
+		{"Piotr Wisniewski", "piotr@example.com", "10002", "Zr4!pW8qTe", "agent"},
+		{"Hoa Tran", "hoa@example.com", "10003", "Mq9$eV3nLp", "admin"},
+	}
+	for _, u := range users {
+		add := exec.CommandContext(t.Context(), bin, "user", "add", "--data", data, "--name", u.name,
+			"--email", u.email, "--extension", u.ext, "--ext-password", u.pw, "--role", u.role)
+		if out, err := add.CombinedOutput(); err != nil {
+			t.Fatalf("user add %s: %v\n%s", u.ext, err, out)
+		}
+	}
+	sipAddr := serveProcess(t, bin, data)
+	phones := []*baresip.Phone{
+		baresip.Start(t, baresip.Options{Name: "anna", Tone: 440}),
+		baresip.Start(t, baresip.Options{Name: "piotr", Tone: 880}),
+		baresip.Start(t, baresip.Options{Name: "hoa", Tone: 1500}),
+	}
+	for i, p := range phones {
+		ev, err := p.Register("sip:"+users[i].ext+"@"+sipAddr, users[i].pw)
+		if err != nil || ev.Type != "REGISTER_OK" {
+			t.Fatalf("register %s: %v %+v", users[i].ext, err, ev)
+		}
+	}
+	anna, piotr, hoa := phones[0], phones[1], phones[2]
+	ctx := t.Context()
+	established := func(p *baresip.Phone, mark int) {
+		t.Helper()
+		ev, err := p.WaitEvent(ctx, mark, func(e baresip.Event) bool {
+			return e.Type == "CALL_ESTABLISHED" || e.Type == "CALL_CLOSED"
+		})
+		if err != nil || ev.Type != "CALL_ESTABLISHED" {
+			t.Fatalf("%s: call not established: %v %+v", p.SIPAddr, err, ev)
+		}
+	}
+	markA, markB, markS := anna.Mark(), piotr.Mark(), hoa.Mark()
+	if err := anna.Dial("sip:10002@" + sipAddr); err != nil {
+		t.Fatal(err)
+	}
+	established(anna, markA)
+	established(piotr, markB)
+	if err := hoa.Dial("sip:*3310002@" + sipAddr); err != nil {
+		t.Fatal(err)
+	}
+	established(hoa, markS)
+
+	// The supervisor stays on the call for this long: talk time, not a wait.
+	talk := time.NewTimer(talkTime)
+	select {
+	case <-talk.C:
+	case <-ctx.Done():
+		t.Fatal(ctx.Err())
+	}
+	if err := hoa.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hoa.WaitEvent(ctx, markS, func(e baresip.Event) bool { return e.Type == "CALL_CLOSED" }); err != nil {
+		t.Fatal(err)
+	}
+	if err := anna.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	for _, side := range []struct {
+		p    *baresip.Phone
+		mark int
+	}{{anna, markA}, {piotr, markB}} {
+		if _, err := side.p.WaitEvent(ctx, side.mark, func(e baresip.Event) bool { return e.Type == "CALL_CLOSED" }); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	tones := func(p *baresip.Phone) ([]int16, int) {
+		t.Helper()
+		files, err := filepath.Glob(filepath.Join(p.RecDir, "*-dec.wav"))
+		if err != nil || len(files) != 1 {
+			t.Fatalf("received audio of %s: %v %v", p.SIPAddr, files, err)
+		}
+		rate, samples, err := readWAV16(files[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return samples, rate
+	}
+	// A tone is there when its power stands far above a frequency nobody
+	// sends.
+	present := func(who string, samples []int16, rate int, freq float64) bool {
+		got, ref := tonePower(samples, rate, freq), tonePower(samples, rate, 300)
+		t.Logf("%s: %.0f Hz at %.1f× the 300 Hz background", who, freq, got/ref)
+		return got > 50*ref
+	}
+	s, rate := tones(hoa)
+	if !present("supervisor", s, rate, 440) || !present("supervisor", s, rate, 880) {
+		t.Error("the supervisor did not hear both parties")
+	}
+	s, rate = tones(piotr)
+	if !present("callee", s, rate, 1500) {
+		t.Error("the callee did not hear the supervisor barge in")
+	}
+}
+
+// tonePower is the Goertzel power of freq in samples, per sample.
+func tonePower(samples []int16, rate int, freq float64) float64 {
+	coeff := 2 * math.Cos(2*math.Pi*freq/float64(rate))
+	var s1, s2 float64
+	for _, x := range samples {
+		s0 := float64(x) + coeff*s1 - s2
+		s2, s1 = s1, s0
+	}
+	n := float64(len(samples))
+	return (s1*s1 + s2*s2 - coeff*s1*s2) / (n * n)
+}

@@ -1,0 +1,354 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/pion/sdp/v3"
+
+	"github.com/switchboard-pbx/switchboard/authz"
+	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/media"
+)
+
+// Feature codes of live call monitoring (calls.monitor): a supervisor
+// dials the code followed by an extension to join the call that extension
+// is in. *31 listens (nobody hears the supervisor), *32 whispers (only
+// that extension hears the supervisor), *33 barges in (both parties do).
+var monitorCodes = map[string]media.MonitorMode{
+	"*31": media.Listen,
+	"*32": media.Whisper,
+	"*33": media.Barge,
+}
+
+// monitorRequest tells whether a dialed number is a monitoring feature
+// code, and which extension it names.
+func monitorRequest(dialed string) (media.MonitorMode, string, bool) {
+	d := strings.ReplaceAll(strings.ReplaceAll(dialed, "%2A", "*"), "%2a", "*")
+	if len(d) < 4 || d[0] != '*' {
+		return 0, "", false
+	}
+	mode, ok := monitorCodes[d[:3]]
+	if !ok || directory.ValidateExtension("extension", d[3:]) != nil {
+		return 0, "", false
+	}
+	return mode, d[3:], true
+}
+
+// monitorSession is a supervisor's dialog with the PBX while they monitor
+// a call. The PBX is the supervisor's UAS; the audio is a media.Monitor on
+// the monitored call's relay.
+type monitorSession struct {
+	b    *b2bua
+	id   string // Call-ID of the supervisor's dialog
+	dlg  dialog
+	mon  *media.Monitor
+	res  *sip.Response // our 200, retransmitted until the ACK (UDP)
+	sdp  []byte
+	log  *slog.Logger
+	once sync.Once
+
+	acked chan struct{}
+	ended chan string // who ended it: "supervisor"
+	mu    sync.Mutex
+	ack   bool
+}
+
+// monitorCall answers a supervisor's INVITE to a feature code: it finds
+// the call the extension is in, asks authz (calls.monitor) and joins the
+// supervisor to its relay. It returns once the INVITE has its final
+// response and, for a 200, its ACK; the session then runs on its own.
+func (b *b2bua) monitorCall(req *sip.Request, tx sip.ServerTransaction, sup *credential, mode media.MonitorMode, ext string) {
+	log := b.log.With("call_id", req.CallID().Value(), "supervisor", sup.Ext, "mode", mode.String(), "ext", ext)
+	if len(req.Body()) == 0 {
+		b.s.respond(tx, req, 488, "Not Acceptable Here (Offer Needed)")
+		return
+	}
+	sd, offer, err := parseSDP(req.Body())
+	if err != nil {
+		b.s.respond(tx, req, 488, "Not Acceptable Here")
+		return
+	}
+	codec, ok := g711Of(sd)
+	if !ok {
+		b.s.respond(tx, req, 488, "Not Acceptable Here (G.711 Needed)")
+		return
+	}
+	c, agent, parties := b.monitored(ext)
+	if c == nil {
+		b.s.respond(tx, req, 480, "Temporarily Unavailable (No Call To Monitor)")
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
+	defer cancel()
+	acc, err := b.s.store.Access(ctx, sup.UserID)
+	if err != nil {
+		b.s.respond(tx, req, 503, "Service Unavailable")
+		return
+	}
+	if err := authz.Can(authz.NewSubject(acc), authz.CallsMonitor, authz.Resource{Kind: authz.KindCall, UserIDs: parties}); err != nil {
+		reason := "monitoring refused"
+		var de *authz.DeniedError
+		if errors.As(err, &de) {
+			reason = de.Reason
+		}
+		log.Info("monitoring refused", "reason", reason)
+		b.s.respond(tx, req, 403, "Forbidden ("+reason+")")
+		return
+	}
+	mip := b.cfg.MediaIP
+	if !mip.IsValid() {
+		mip = netip.IPv4Unspecified()
+	}
+	mon, err := c.relay.AddMonitor(media.MonitorConfig{Mode: mode, Agent: agent, Codec: codec, IP: mip})
+	switch {
+	case errors.Is(err, media.ErrMonitored):
+		b.s.respond(tx, req, 486, "Busy Here (Already Monitored)")
+		return
+	case errors.Is(err, media.ErrClosed):
+		b.s.respond(tx, req, 480, "Temporarily Unavailable (No Call To Monitor)")
+		return
+	case err != nil:
+		log.Info("monitoring refused: no rtp ports", "err", err)
+		b.s.respond(tx, req, 503, "Service Unavailable")
+		return
+	}
+	mon.SetRemote(offer.rtp)
+
+	src := req.Source()
+	ms := &monitorSession{b: b, id: req.CallID().Value(), mon: mon, log: log,
+		acked: make(chan struct{}), ended: make(chan string, 1)}
+	ms.dlg = dialog{callID: ms.id, localURI: req.To().Address, localTag: sip.GenerateTagN(16),
+		remoteURI: req.From().Address, remoteTag: tag(req.From().Params),
+		target: req.Contact().Address, dest: src, transport: req.Transport(),
+		contact: b.contactFor(src, req.Transport()), cseq: 0}
+	ms.sdp = monitorSDP(b.mediaIP(src), mon.Local().Port(), codec, mode)
+	tagged := req.Clone()
+	tagged.To().Params.Add("tag", ms.dlg.localTag)
+	ms.res = sip.NewResponseFromRequest(tagged, 200, "OK", ms.sdp)
+	ms.res.AppendHeader(sip.HeaderClone(&ms.dlg.contact))
+	ms.res.AppendHeader(sip.NewHeader("Allow", callAllowed))
+	ms.res.AppendHeader(sip.NewHeader("Server", b.s.cfg.UserAgent))
+	ms.res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	if _, loaded := b.s.mons.LoadOrStore(ms.id, ms); loaded {
+		mon.Close()
+		b.s.respond(tx, req, 482, "Loop Detected")
+		return
+	}
+	b.wg.Go(func() { ms.run(b.ctx) })
+
+	b.s.auditMonitor(sup, mode, ext, c)
+	log.Info("call monitoring started")
+	if err := tx.Respond(ms.res); err != nil {
+		ms.end("")
+		return
+	}
+	ms.waitAck(tx)
+}
+
+// monitored finds the answered call ext takes part in: the leg that is
+// the agent's, and the users of both sides (for authz).
+func (b *b2bua) monitored(ext string) (*call, media.Leg, []int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for id, c := range b.calls {
+		if c.id != id || c.rt == nil || c.relay == nil {
+			continue
+		}
+		callee, calleeID := c.answeredBy()
+		parties := []int64{c.rt.callerID, calleeID}
+		switch {
+		case callee == "":
+			continue // not answered yet
+		case c.caller != nil && c.caller.Ext == ext:
+			return c, media.LegA, parties
+		case callee == ext:
+			return c, media.LegB, parties
+		}
+	}
+	return nil, 0, nil
+}
+
+// answeredBy returns the extension (or number) that answered the call and
+// its user ID; "" while nobody has. Safe from any goroutine.
+func (c *call) answeredBy() (string, int64) {
+	t := c.answered.Load()
+	switch {
+	case t == nil:
+		return "", 0
+	case t.ext != "":
+		return t.ext, t.userID
+	}
+	return c.rt.to, 0
+}
+
+// waitAck retransmits the 200 over UDP (T1 doubling to T2) until the ACK
+// comes, and ends the session when none comes within 64·T1.
+func (ms *monitorSession) waitAck(tx sip.ServerTransaction) {
+	reliable := sip.IsReliable(ms.dlg.transport)
+	interval := sip.T1
+	deadline := time.NewTimer(64 * sip.T1)
+	defer deadline.Stop()
+	for {
+		var tick <-chan time.Time
+		if !reliable {
+			tick = time.After(interval)
+		}
+		select {
+		case <-ms.acked:
+			return
+		case <-ms.mon.Done():
+			return
+		case <-deadline.C:
+			ms.log.Info("call monitoring ended: no ack")
+			ms.end("")
+			return
+		case <-tick:
+			_ = tx.Respond(ms.res)
+			interval = min(2*interval, sip.T2)
+		}
+	}
+}
+
+// run waits for the end: the supervisor's BYE, the monitored call's end
+// (the monitor stops with its relay) or the PBX shutting down. The PBX
+// says BYE unless the supervisor did.
+func (ms *monitorSession) run(ctx context.Context) {
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{})
+	go func() { _ = ms.mon.Run(runCtx); close(done) }()
+	by := "pbx"
+	select {
+	case by = <-ms.ended:
+	case <-done:
+	case <-ctx.Done():
+	}
+	cancel()
+	<-done
+	ms.b.s.mons.Delete(ms.id)
+	if by != "supervisor" {
+		ms.mu.Lock()
+		acked := ms.ack
+		ms.mu.Unlock()
+		if acked {
+			bctx, bcancel := context.WithTimeout(context.Background(), byeTimeout)
+			_, _ = ms.b.sendAndWait(bctx, ms.dlg.request(sip.BYE))
+			bcancel()
+		}
+	}
+	st := ms.mon.Stats()
+	ms.log.Info("call monitoring ended", "by", by, "sent", st.Sent, "received", st.Received)
+}
+
+func (ms *monitorSession) end(by string) {
+	select {
+	case ms.ended <- by:
+	default:
+	}
+}
+
+// onAck takes the supervisor's ACK of our 200.
+func (ms *monitorSession) onAck() {
+	ms.mu.Lock()
+	first := !ms.ack
+	ms.ack = true
+	ms.mu.Unlock()
+	if first {
+		close(ms.acked)
+	}
+}
+
+// inDialog answers the supervisor's BYE (the end) or re-INVITE (our SDP
+// again, with their new address).
+func (ms *monitorSession) inDialog(req *sip.Request, tx sip.ServerTransaction) {
+	switch req.Method {
+	case sip.BYE:
+		ms.b.s.respond(tx, req, 200, "OK")
+		ms.end("supervisor")
+	case sip.INVITE:
+		if _, m, err := parseSDP(req.Body()); err == nil {
+			ms.mon.SetRemote(m.rtp)
+		}
+		res := sip.NewResponseFromRequest(req, 200, "OK", ms.sdp)
+		res.AppendHeader(sip.HeaderClone(&ms.dlg.contact))
+		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		ms.b.s.send(tx, res)
+	default:
+		ms.b.s.respond(tx, req, 405, "Method Not Allowed")
+	}
+}
+
+// monitorSession returns the monitoring dialog a request belongs to.
+func (s *Server) monitorSession(req *sip.Request) *monitorSession {
+	if req.CallID() == nil {
+		return nil
+	}
+	if v, ok := s.mons.Load(req.CallID().Value()); ok {
+		return v.(*monitorSession)
+	}
+	return nil
+}
+
+// auditMonitor writes who joined which call, and how, to the audit log.
+func (s *Server) auditMonitor(sup *credential, mode media.MonitorMode, ext string, c *call) {
+	e := &directory.AuditEntry{ActorID: sup.UserID, Actor: "sip:" + sup.Ext, Action: "call.monitor",
+		Object: "extension:" + ext,
+		Detail: fmt.Sprintf("%s: call %s from %s to %s", mode, c.id, c.rt.from, c.rt.to)}
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.StoreTimeout)
+	defer cancel()
+	if err := s.store.Audit(ctx, e); err != nil {
+		s.log.Warn("audit entry not written", "action", e.Action, "err", err)
+	}
+}
+
+// g711Of picks the supervisor's codec: the first G.711 law their offer
+// lists.
+func g711Of(sd *sdp.SessionDescription) (media.Codec, bool) {
+	md := audioMedia(sd)
+	if md == nil {
+		return 0, false
+	}
+	for _, f := range md.MediaName.Formats {
+		switch f {
+		case "0":
+			return media.PCMU, true
+		case "8":
+			return media.PCMA, true
+		}
+	}
+	return 0, false
+}
+
+// monitorSDP is our answer to the supervisor: one G.711 stream; in Listen
+// mode we only send.
+func monitorSDP(ip netip.Addr, port uint16, codec media.Codec, mode media.MonitorMode) []byte {
+	ip = ip.Unmap()
+	at := "IP4"
+	if ip.Is6() {
+		at = "IP6"
+	}
+	dir := "sendrecv"
+	if mode == media.Listen {
+		dir = "sendonly"
+	}
+	id := strconv.FormatInt(time.Now().UnixNano()&0x7fffffffffff, 10)
+	pt := strconv.Itoa(int(codec))
+	return []byte("v=0\r\n" +
+		"o=switchboard " + id + " 1 IN " + at + " " + ip.String() + "\r\n" +
+		"s=switchboard\r\n" +
+		"c=IN " + at + " " + ip.String() + "\r\n" +
+		"t=0 0\r\n" +
+		"m=audio " + strconv.Itoa(int(port)) + " RTP/AVP " + pt + "\r\n" +
+		"a=rtpmap:" + pt + " " + codec.String() + "/8000\r\n" +
+		"a=ptime:20\r\n" +
+		"a=" + dir + "\r\n")
+}
