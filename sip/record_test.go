@@ -83,12 +83,14 @@ func (p *callPhone) talk(t testing.TB, tn tone) (first, last time.Time) {
 		raw, _ := pkt.Marshal()
 		return raw
 	}
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
+	// Packets go on a 20 ms grid from the first: a sender held up (a busy
+	// machine, the race detector) catches up at once, as a phone's clock
+	// would, instead of stretching its stream.
+	base := time.Now()
 	var held []byte // a packet sent after its successor
 	for i := 0; i < n; i++ {
 		if i > 0 {
-			<-tick.C
+			time.Sleep(time.Until(base.Add(time.Duration(i) * 20 * time.Millisecond)))
 		}
 		raw := packet(i)
 		inner := i > 0 && i < n-2
@@ -163,19 +165,23 @@ func conversation(t *testing.T, cs *callServer, pa, pb *callPhone, n int, drop, 
 	}
 	wait(t, pb.incoming, "answered call")
 	stopA, stopB := pa.hear(calleeSSRC), pb.hear(callerSSRC)
-	first, last := bothTalk(t, pa, pb, 0, n, drop, reorder)
+	_, _, skew := bothTalk(t, pa, pb, 0, n, drop, reorder)
 	heard := [2]int{stopA(), stopB()}
 	if err := sess.Bye(t.Context()); err != nil {
 		t.Fatalf("bye: %v", err)
 	}
 	wait(t, pb.ended, "bye at callee")
 	row := cs.nextCDR(t)
-	return row, last.Sub(first) + 20*time.Millisecond, heard
+	// The talk time is what the phones said, n packets of 20 ms each, and
+	// how much later the second started than the first: the recorder
+	// places each side by its timestamps from its first packet's arrival.
+	return row, time.Duration(n)*20*time.Millisecond + skew, heard
 }
 
 // bothTalk has pa say 440 Hz and pb 1000 Hz at once, packets start to
-// start+n, and returns when the first and the last packet went.
-func bothTalk(t *testing.T, pa, pb *callPhone, start, n int, drop, reorder float64) (first, last time.Time) {
+// start+n, and returns when the first and the last packet went, and how
+// far apart the two first packets went.
+func bothTalk(t *testing.T, pa, pb *callPhone, start, n int, drop, reorder float64) (first, last time.Time, skew time.Duration) {
 	var wg sync.WaitGroup
 	var firsts, lasts [2]time.Time
 	wg.Go(func() {
@@ -192,7 +198,7 @@ func bothTalk(t *testing.T, pa, pb *callPhone, start, n int, drop, reorder float
 	if lasts[1].After(last) {
 		last = lasts[1]
 	}
-	return first, last
+	return first, last, max(firsts[1].Sub(firsts[0]), firsts[0].Sub(firsts[1]))
 }
 
 // recordingsOf returns the recording rows of a call, deleted ones too.
@@ -563,7 +569,7 @@ func TestRecordingHold(t *testing.T) {
 		t.Fatalf("dial: %v", err)
 	}
 	wait(t, pb.incoming, "answered call")
-	first, _ := bothTalk(t, pa, pb, 0, 25, 0, 0)
+	first, _, _ := bothTalk(t, pa, pb, 0, 25, 0, 0)
 	hold := time.NewTimer(400 * time.Millisecond) // how long the caller holds
 	reinvite := func(dir string) {
 		req := sip.NewRequest(sip.INVITE, sess.InviteResponse.Contact().Address)
@@ -583,7 +589,7 @@ func TestRecordingHold(t *testing.T) {
 	<-hold.C
 	reinvite("sendrecv")
 	// The phones' clocks ran on during the hold: their timestamps jump.
-	resumed, last := bothTalk(t, pa, pb, 25+int(time.Since(first)/(20*time.Millisecond)), 25, 0, 0)
+	resumed, last, _ := bothTalk(t, pa, pb, 25+int(time.Since(first)/(20*time.Millisecond)), 25, 0, 0)
 	if err := sess.Bye(t.Context()); err != nil {
 		t.Fatalf("bye: %v", err)
 	}
