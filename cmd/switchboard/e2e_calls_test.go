@@ -221,17 +221,23 @@ func dominantFrequency(samples []int16, rate int) float64 {
 	}
 	best, bestPower := 0.0, -1.0
 	for f := 100; f <= 3000; f++ {
-		coeff := 2 * math.Cos(2*math.Pi*float64(f)/float64(rate))
-		var s1, s2 float64
-		for _, x := range samples {
-			s0 := float64(x) + coeff*s1 - s2
-			s2, s1 = s1, s0
-		}
-		if p := s1*s1 + s2*s2 - coeff*s1*s2; p > bestPower {
+		if p := tonePower(samples, rate, float64(f)); p > bestPower {
 			best, bestPower = float64(f), p
 		}
 	}
 	return best
+}
+
+// tonePower is the Goertzel power of freq in samples, per sample.
+func tonePower(samples []int16, rate int, freq float64) float64 {
+	coeff := 2 * math.Cos(2*math.Pi*freq/float64(rate))
+	var s1, s2 float64
+	for _, x := range samples {
+		s0 := float64(x) + coeff*s1 - s2
+		s2, s1 = s1, s0
+	}
+	n := float64(len(samples))
+	return (s1*s1 + s2*s2 - coeff*s1*s2) / (n * n)
 }
 
 // checkCallRow reads the call history through the store, after serve has

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -119,16 +118,4 @@ func TestBaresipSupervisorBargesIn(t *testing.T) {
 	if !present("callee", s, rate, 1500) {
 		t.Error("the callee did not hear the supervisor barge in")
 	}
-}
-
-// tonePower is the Goertzel power of freq in samples, per sample.
-func tonePower(samples []int16, rate int, freq float64) float64 {
-	coeff := 2 * math.Cos(2*math.Pi*freq/float64(rate))
-	var s1, s2 float64
-	for _, x := range samples {
-		s0 := float64(x) + coeff*s1 - s2
-		s2, s1 = s1, s0
-	}
-	n := float64(len(samples))
-	return (s1*s1 + s2*s2 - coeff*s1*s2) / (n * n)
 }

@@ -275,6 +275,35 @@ func TestServePrintsSetupLinkThatCreatesTheOwner(t *testing.T) {
 	}
 }
 
+// startMain runs serve in-process over the CLI's data directory, on
+// loopback ports, until the test ends; config adjusts the configuration.
+func startMain(t *testing.T, c *cli, rtpPorts string, config func(*Config)) *Main {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	m := &Main{Config: Config{Data: c.data, SIPAddr: "127.0.0.1:0", WebAddr: "127.0.0.1:0", Node: "test",
+		RTPPorts: rtpPorts, LogLevel: "error"}, Log: discardLog()}
+	if config != nil {
+		config(&m.Config)
+	}
+	if err := m.Config.Validate(true); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Open(ctx); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+		m.Close()
+	})
+	return m
+}
+
 func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func TestMigrate(t *testing.T) {

@@ -23,24 +23,8 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 	c.ok("", "user", "add", "--name", "Anna Nowak", "--email", "anna@example.com", "--extension", "10001",
 		"--ext-password", "k7#Qm2vLx9")
 
-	ctx, cancel := context.WithCancel(t.Context())
-	m := &Main{Config: Config{Data: c.data, SIPAddr: "127.0.0.1:0", WebAddr: "127.0.0.1:0", Node: "test",
-		RTPPorts: "20000-20099", LogLevel: "error", MetricsAddr: "127.0.0.1:0"}, Log: discardLog()}
-	if err := m.Config.Validate(true); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-		m.Close()
-	})
+	m := startMain(t, c, "20000-20099", func(c *Config) { c.MetricsAddr = "127.0.0.1:0" })
+	ctx := t.Context()
 
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("desk-phone"))
 	if err != nil {

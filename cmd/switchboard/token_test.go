@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"io"
 	"net"
 	"net/http"
@@ -26,22 +25,7 @@ func TestTokenCreate(t *testing.T) {
 		t.Errorf("no email: exit %d", code)
 	}
 
-	ctx, cancel := context.WithCancel(t.Context())
-	m := &Main{Config: Config{Data: c.data, SIPAddr: "127.0.0.1:0", WebAddr: "127.0.0.1:0", Node: "test",
-		RTPPorts: "20000-20100", LogLevel: "error"}, Log: discardLog()}
-	if err := m.Config.Validate(true); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		m.Close()
-	})
+	m := startMain(t, c, "20000-20099", nil)
 	get := func(token string) (int, string) {
 		req, _ := http.NewRequest(http.MethodGet, "http://"+net.JoinHostPort("127.0.0.1", port(m.WebAddr()))+"/api/v1/me", nil)
 		req.Header.Set("Authorization", "Bearer "+token)
