@@ -54,6 +54,14 @@ func runServe(ctx context.Context, args []string, e env) error {
 	// sipgo's package-wide logger (its transport layer's warnings) is set
 	// once, before any user agent exists; errors only, never raw packets.
 	sipgosip.SetDefaultLogger(newLogger(e.stderr, "error").With("component", "sipgo"))
+	// A non-INVITE server transaction over UDP is kept after its final
+	// response to answer retransmissions: RFC 3261's Timer J is 32 s, which
+	// at 5,000 REGISTER/s holds some 300,000 transactions (about 1 GB).
+	// Like Kamailio's wt_timer we keep them 5 s, which covers the
+	// retransmissions of a lost answer at 0.5, 1.5 and 3.5 s; a later one
+	// is handled as a new request (a REGISTER or OPTIONS again, a BYE gets
+	// 481).
+	sipgosip.Timer_J = sipTimerJ
 	if err := m.Open(ctx); err != nil {
 		return err
 	}
@@ -223,6 +231,10 @@ func (m *Main) Close() {
 		m.Store = nil
 	}
 }
+
+// sipTimerJ is how long a completed non-INVITE server transaction over
+// UDP is kept (see runServe).
+const sipTimerJ = 5 * time.Second
 
 // liveState is what the web UI shows of the running PBX: the registrations
 // and the calls in progress, from sip.
