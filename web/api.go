@@ -48,11 +48,11 @@ func toUserJSON(u *directory.User) userJSON {
 		GroupIDs: nonNil(u.GroupIDs), CreatedAt: u.CreatedAt}
 }
 
-func nonNil(ids []int64) []int64 {
-	if ids == nil {
-		return []int64{}
+func nonNil[T any](xs []T) []T {
+	if xs == nil {
+		return []T{}
 	}
-	return ids
+	return xs
 }
 
 func (s *Server) apiMe(w http.ResponseWriter, r *http.Request) {
@@ -461,9 +461,12 @@ without one keeps the stored password.
 GET    /api/v1/trunks                trunks, with "registration" when the PBX knows it    (settings.telephony)
 GET    /api/v1/trunks/{name}         one trunk (name URL-escaped)
 POST   /api/v1/trunks                {"name","host","port"?,"transport"?:"UDP"|"TCP",
-                                      "username"?,"password"?,"register"?,"caller_id"?}
-                                     a name another trunk has is 409
-PUT    /api/v1/trunks/{name}         the whole trunk, as for POST; "name" renames it
+                                      "username"?,"password"?,"register"?,"caller_id"?,
+                                      "prefixes"?:["+48","+8424"]}
+                                     numbers starting with a prefix try that trunk first;
+                                     no prefixes: any number. A taken name is 409
+PUT    /api/v1/trunks/{name}         the whole trunk, as for POST; "name" renames it;
+                                     without "prefixes" the stored ones stay ([] clears)
 DELETE /api/v1/trunks/{name}
 GET    /api/v1/dids                  inbound numbers: [{"number","extension"}]            (numbers.manage)
 GET    /api/v1/dids/{number}         one number (+ as is, e.g. /api/v1/dids/+48221234567)
@@ -471,6 +474,13 @@ POST   /api/v1/dids                  {"number","extension"}; spaces in the numbe
                                      dropped; a number already mapped is 409
 PUT    /api/v1/dids/{number}         {"extension"}: where the number rings now
 DELETE /api/v1/dids/{number}
+
+SIP bans of the guard, as on /security, from the store (every node's).
+
+GET    /api/v1/bans                  bans in force: [{"ip","kind":"source"|"extension",    (settings.telephony)
+                                      "extension"?,"reason","created","expires","node"?}]
+DELETE /api/v1/bans/{ip}             lifts every ban and extension lock of the address on
+                                     every node; 404 when it has none
 
 Every change, listen and download is written to the audit log, with the token
 that made it.

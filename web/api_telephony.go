@@ -26,6 +26,7 @@ type trunkJSON struct {
 	PasswordSet  bool             `json:"password_set"`
 	Register     bool             `json:"register"`
 	CallerID     string           `json:"caller_id,omitempty"`
+	Prefixes     []string         `json:"prefixes"`               // [] for any number
 	Registration *trunkStatusJSON `json:"registration,omitempty"` // when the PBX knows it
 }
 
@@ -38,7 +39,7 @@ type trunkStatusJSON struct {
 func toTrunkJSON(row *trunkRow) trunkJSON {
 	t := row.TrunkSetting
 	out := trunkJSON{Name: t.Name, Host: t.Host, Port: t.Port, Transport: t.Transport, Username: t.Username,
-		PasswordSet: t.PasswordSet, Register: t.Register, CallerID: t.CallerID}
+		PasswordSet: t.PasswordSet, Register: t.Register, CallerID: t.CallerID, Prefixes: nonNil(t.Prefixes)}
 	if st := row.Status; st != nil {
 		out.Registration = &trunkStatusJSON{State: st.State, Expires: optTime(st.Expires.UTC()), Error: st.Error}
 	}
@@ -46,25 +47,31 @@ func toTrunkJSON(row *trunkRow) trunkJSON {
 }
 
 // trunkBodyJSON is the body of POST and PUT: the whole trunk. An absent or
-// empty password keeps the stored one; an absent name (PUT) keeps the name.
+// empty password keeps the stored one; an absent name (PUT) keeps the name,
+// absent prefixes the stored prefixes ([] clears them).
 type trunkBodyJSON struct {
-	Name      *string `json:"name"`
-	Host      string  `json:"host"`
-	Port      int     `json:"port"`
-	Transport string  `json:"transport"`
-	Username  string  `json:"username"`
-	Password  string  `json:"password"`
-	Register  bool    `json:"register"`
-	CallerID  string  `json:"caller_id"`
+	Name      *string   `json:"name"`
+	Host      string    `json:"host"`
+	Port      int       `json:"port"`
+	Transport string    `json:"transport"`
+	Username  string    `json:"username"`
+	Password  string    `json:"password"`
+	Register  bool      `json:"register"`
+	CallerID  string    `json:"caller_id"`
+	Prefixes  *[]string `json:"prefixes"`
 }
 
 func (in *trunkBodyJSON) trunk(name string) directory.TrunkSetting {
 	if in.Name != nil {
 		name = *in.Name
 	}
-	return directory.TrunkSetting{Name: strings.TrimSpace(name), Host: strings.TrimSpace(in.Host), Port: in.Port,
+	t := directory.TrunkSetting{Name: strings.TrimSpace(name), Host: strings.TrimSpace(in.Host), Port: in.Port,
 		Transport: in.Transport, Username: strings.TrimSpace(in.Username), Password: directory.Password(in.Password),
 		Register: in.Register, CallerID: strings.TrimSpace(in.CallerID)}
+	if in.Prefixes != nil {
+		t.Prefixes = nonNil(*in.Prefixes) // not nil: trunksWith keeps the stored ones for nil
+	}
+	return t
 }
 
 // apiTrunk finds a trunk by name among the rows the settings page shows,

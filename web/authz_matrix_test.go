@@ -76,8 +76,9 @@ func (f *fixture) targetOf(pattern string) *target {
 		return &target{id: f.groups["empty"].ID, kind: "group"}
 	case strings.Contains(pattern, "/roles/{id}"):
 		return &target{id: f.roles["lead"].ID, kind: "role"}
-	case strings.Contains(pattern, "/trunks/{name}"), strings.Contains(pattern, "/dids/{number}"):
-		return &target{kind: "telephony"} // seedTelephony's trunk and number
+	case strings.Contains(pattern, "/trunks/{name}"), strings.Contains(pattern, "/dids/{number}"),
+		strings.Contains(pattern, "/bans/{ip}"):
+		return &target{kind: "telephony"} // seedTelephony's trunk, number and ban
 	case strings.Contains(pattern, "/tokens/{id}"):
 		return &target{id: f.tokenID[pOwner], kind: "token", participants: []string{pOwner}}
 	}
@@ -227,7 +228,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			path = strings.Replace(path, "{id}", itoa(tg.id), 1)
 			// Group members: the Sales agent into or out of the empty group.
 			path = strings.Replace(path, "{user_id}", itoa(f.users[pAgent].ID), 1)
-			path = strings.NewReplacer("{name}", seedTrunk, "{number}", seedDID).Replace(path)
+			path = strings.NewReplacer("{name}", seedTrunk, "{number}", seedDID, "{ip}", seedBanIP).Replace(path)
 		}
 		safe := rt.Method == http.MethodGet || rt.Method == http.MethodHead
 		base := shared.URL

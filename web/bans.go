@@ -1,7 +1,6 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -33,20 +32,13 @@ func (s *Server) banLift(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	ip, err := directory.CanonicalIP(strings.TrimSpace(r.PostFormValue("ip")))
-	if err != nil {
-		s.fail(w, r, &directory.InvalidError{Field: "ip", Rule: "must be an IP address"})
-		return
+	err := s.liftBans(r, strings.TrimSpace(r.PostFormValue("ip")))
+	if isNotFound(err) {
+		err = &directory.InvalidError{Field: "ip", Rule: "has no ban"}
 	}
-	n, err := s.store.DeleteBans(r.Context(), ip)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if n == 0 {
-		s.fail(w, r, &directory.InvalidError{Field: "ip", Rule: "has no ban"})
-		return
-	}
-	s.audit(r, viewerOf(r), "ban.lift", "ban:"+ip, fmt.Sprintf("%d lifted", n))
 	done(w, r, "/security", "lifted")
 }

@@ -206,6 +206,24 @@ func TestBrowserFlows(t *testing.T) {
 	if o, _ := st.UserByEmail(t.Context(), "olga@example.com"); o == nil || o.TimeZone != "Europe/Warsaw" {
 		t.Errorf("time zone from the account page not stored: %+v", o)
 	}
+	// Prefixes typed into a trunk's edit form, and a time zone set for Sam
+	// on his user page.
+	run("trunk prefixes", chromedp.Navigate(u+"/settings"), chromedp.WaitVisible(chromedp.CSS("#trunks")),
+		chromedp.Click(chromedp.CSS("#trunks tbody details summary")), chromedp.WaitVisible(chromedp.CSS("#trunk0-prefixes")),
+		chromedp.SendKeys(chromedp.CSS("#trunk0-prefixes"), "+84, +48"), shot("08b-trunk-prefixes"),
+		chromedp.Submit(chromedp.CSS("#trunk0-prefixes")), chromedp.WaitVisible(chromedp.CSS(".flash")))
+	if got := text("#trunks td.prefixes"); got != "+84, +48" {
+		t.Errorf("trunk list prefixes: %q", got)
+	}
+	if v, _ := st.Setting(t.Context(), directory.SettingTrunks); !strings.Contains(v, `"prefixes":["+84","+48"]`) {
+		t.Errorf("trunk prefixes not stored: %s", v)
+	}
+	run("user time zone", chromedp.Navigate(u+"/users/"+itoa(sam.ID)), chromedp.WaitVisible(chromedp.CSS("#time_zone")),
+		chromedp.SendKeys(chromedp.CSS("#time_zone"), "Asia/Ho_Chi_Minh"), chromedp.Submit(chromedp.CSS("#time_zone")),
+		chromedp.WaitVisible(chromedp.CSS(".flash")))
+	if o, _ := st.UserByEmail(t.Context(), "sam@example.com"); o == nil || o.TimeZone != "Asia/Ho_Chi_Minh" {
+		t.Errorf("time zone from the user page not stored: %+v", o)
+	}
 	run("logout", logout)
 
 	// Sam signs in and sees only what the role allows.

@@ -131,6 +131,8 @@ func (s *Server) register(web, api *router) {
 	api.get("/dids/{number}", need(authz.NumbersManage), s.apiDID)
 	api.put("/dids/{number}", need(authz.NumbersManage), s.apiDIDUpdate)
 	api.delete("/dids/{number}", need(authz.NumbersManage), s.apiDIDDelete)
+	api.get("/bans", need(authz.SettingsTelephony), s.apiBans)
+	api.delete("/bans/{ip}", need(authz.SettingsTelephony), s.apiBanDelete)
 }
 
 // build makes the router: browser routes behind cross-origin protection,

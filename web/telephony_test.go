@@ -4,18 +4,22 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboard-pbx/switchboard/directory"
 )
 
-// The trunk and number the authorization matrix addresses by name.
+// The trunk, number and banned address the authorization matrix
+// addresses by name.
 const (
 	seedTrunk = "carrier"
 	seedDID   = "+48221000001"
+	seedBanIP = "203.0.113.66"
 )
 
-// seedTelephony gives a store of the fixture one trunk and one inbound
-// number, so that /trunks/{name} and /dids/{number} have an object.
+// seedTelephony gives a store of the fixture one trunk, one inbound
+// number and one SIP ban, so that /trunks/{name}, /dids/{number} and
+// /bans/{ip} have an object.
 func seedTelephony(t *testing.T, st directory.Store) {
 	t.Helper()
 	if err := st.SetSetting(t.Context(), directory.SettingTrunks, `[{"name":"`+seedTrunk+`","host":"sip.carrier.example",`+
@@ -23,6 +27,10 @@ func seedTelephony(t *testing.T, st directory.Store) {
 		t.Fatal(err)
 	}
 	if err := st.SetSetting(t.Context(), directory.SettingDIDs, `{"`+seedDID+`":"20004"}`); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutBan(t.Context(), directory.Ban{Source: seedBanIP, Reason: "too many failed authentications",
+		Expires: time.Now().Add(time.Hour), Node: "node-a"}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/switchboard-pbx/switchboard/directory"
 )
@@ -54,6 +55,9 @@ func trunkEdits(p *page, rows []trunkRow, typed *trunkForm) trunkEdit {
 		if typed != nil && typed.Original == t.Name {
 			e.Form, e.Open = *typed, true
 			e.Form.PasswordSet = t.PasswordSet
+			if e.Form.Prefixes == nil { // not sent: the stored ones stay
+				e.Form.Prefixes = t.Prefixes
+			}
 		}
 		rows[i].Edit = e
 	}
@@ -69,6 +73,35 @@ type trunkForm struct {
 	Original string // the trunk edited, "" for a new one
 	directory.TrunkSetting
 	Errors map[string]string
+}
+
+// PrefixText is the prefixes as the form's one field shows them.
+func (f trunkForm) PrefixText() string { return strings.Join(f.Prefixes, ", ") }
+
+// splitPrefixes reads the form's prefixes field: prefixes separated by
+// commas or spaces. It is never nil, so that an emptied field clears them.
+func splitPrefixes(v string) []string {
+	return nonNil(strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ';' || unicode.IsSpace(r) }))
+}
+
+// prefixErrors folds the mistakes of single prefixes ("prefixes[2]") into
+// the form's one prefixes field, naming each prefix at fault.
+func prefixErrors(errs map[string]string, prefixes []string) map[string]string {
+	var msgs []string
+	for i, p := range prefixes {
+		k := "prefixes[" + strconv.Itoa(i) + "]"
+		if rule, ok := errs[k]; ok {
+			msgs = append(msgs, strconv.Quote(p)+": "+rule)
+			delete(errs, k)
+		}
+	}
+	if len(msgs) > 0 {
+		if prev := errs["prefixes"]; prev != "" {
+			msgs = append([]string{prev}, msgs...)
+		}
+		errs["prefixes"] = strings.Join(msgs, "; ")
+	}
+	return errs
 }
 
 // trunkRows returns the stored trunks without their passwords, with the
@@ -113,12 +146,15 @@ func (s *Server) trunkSave(w http.ResponseWriter, r *http.Request) {
 		Name: strings.TrimSpace(f("name")), Host: strings.TrimSpace(f("host")), Port: port,
 		Transport: f("transport"), Username: strings.TrimSpace(f("username")), Password: directory.Password(f("password")),
 		Register: f("register") != "", CallerID: strings.TrimSpace(f("caller_id"))}}
+	if r.PostForm.Has("prefixes") { // a form without the field keeps the stored prefixes
+		form.Prefixes = splitPrefixes(f("prefixes"))
+	}
 	ts, err := s.trunksWith(r, form.Original, form.TrunkSetting)
 	if isNotFound(err) {
 		s.fail(w, r, &directory.InvalidError{Field: "original", Rule: "no such trunk"})
 		return
 	}
-	errs := formErrors(err)
+	errs := prefixErrors(formErrors(err), form.Prefixes)
 	if err != nil && errs == nil {
 		s.fail(w, r, err)
 		return

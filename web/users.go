@@ -219,8 +219,10 @@ type userPage struct {
 	CanManage  bool
 	CanCreate  bool
 	CanGroups  bool
-	Secret     string // a password shown once
-	SecretKind string // locale key saying which
+	Secret     string   // a password shown once
+	SecretKind string   // locale key saying which
+	Company    string   // the company's time zone, for the time zone input
+	Zones      []string // time zones offered
 }
 
 func (s *Server) userShow(w http.ResponseWriter, r *http.Request) {
@@ -251,8 +253,13 @@ func (s *Server) renderUser(w http.ResponseWriter, r *http.Request, status int, 
 	for i, info := range cat {
 		rows[i] = permRow{Info: info, Decision: subj.Effective(info.Permission), Override: a.Overrides[string(info.Permission)]}
 	}
+	company, err := s.companyZone(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	res := authz.UserResource(&a.User)
-	up := userPage{userForm: userForm{User: a.User, Roles: roles, Groups: groupTree(groups), Errors: errs},
+	up := userPage{Company: s.zone(company).String(), Zones: zoneSuggestions, userForm: userForm{User: a.User, Roles: roles, Groups: groupTree(groups), Errors: errs},
 		Access: a, Perms: rows, Secret: secret, SecretKind: secretKind,
 		CanManage: authz.Can(subject(r), authz.UsersManage, res) == nil,
 		CanCreate: authz.CanDo(subject(r), authz.UsersCreate) == nil,
@@ -275,6 +282,9 @@ func (s *Server) userUpdate(w http.ResponseWriter, r *http.Request) {
 	str := func(k string) *string { v := strings.TrimSpace(f.Get(k)); return &v }
 	patch := directory.UserPatch{Name: str("name"), Email: str("email"), Mobile: str("mobile"),
 		CallerID: str("caller_id"), Notes: str("notes"), Language: str("language")}
+	if f.Has("time_zone") { // checked as on the account page; "" is the company's
+		patch.TimeZone = str("time_zone")
+	}
 	s.saveUser(w, r, a, patch)
 }
 
