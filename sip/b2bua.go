@@ -116,6 +116,8 @@ func (b *b2bua) register() {
 	s.srv.OnAck(s.handle(b.onAck))
 	s.srv.OnBye(s.handle(b.onBye))
 	s.srv.OnCancel(s.handle(b.onCancel))
+	s.srv.OnRefer(s.handle(b.onRefer))
+	s.srv.OnNotify(s.handle(b.onNotify))
 }
 
 // shutdown hangs up every call and waits for them to end.
@@ -204,6 +206,45 @@ func (b *b2bua) take(c *call, exts ...string) {
 		}
 		b.perExt[ext]++
 		c.slots = append(c.slots, ext)
+	}
+}
+
+// takeNew counts a call for each of exts it does not hold yet and returns
+// those.
+func (b *b2bua) takeNew(c *call, exts ...string) []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for _, ext := range exts {
+		if ext == "" || containsStr(c.slots, ext) {
+			continue
+		}
+		b.perExt[ext]++
+		c.slots = append(c.slots, ext)
+		out = append(out, ext)
+	}
+	return out
+}
+
+// release gives back the call slots of exts that c holds.
+func (b *b2bua) release(c *call, exts ...string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, ext := range exts {
+		i := -1
+		for j, s := range c.slots {
+			if s == ext {
+				i = j
+				break
+			}
+		}
+		if i < 0 {
+			continue
+		}
+		c.slots = append(c.slots[:i], c.slots[i+1:]...)
+		if b.perExt[ext]--; b.perExt[ext] <= 0 {
+			delete(b.perExt, ext)
+		}
 	}
 }
 
@@ -327,4 +368,38 @@ func (b *b2bua) onCancel(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	b.s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+}
+
+// onRefer passes a REFER (blind transfer) to its call. Only a party of an
+// answered call may transfer it: a REFER outside a dialog is refused.
+func (b *b2bua) onRefer(req *sip.Request, tx sip.ServerTransaction) {
+	if _, ok := b.s.admitRequest(req); !ok {
+		return
+	}
+	if reason := checkRequest(req); reason != "" {
+		b.s.respond(tx, req, 400, reason)
+		return
+	}
+	if tag(req.To().Params) == "" {
+		b.s.respond(tx, req, 403, "Forbidden (REFER Outside A Call)")
+		return
+	}
+	b.inDialog(req, tx)
+}
+
+// onNotify answers a NOTIFY: the PBX subscribes to nothing, so one inside
+// a call gets 200 and any other 481.
+func (b *b2bua) onNotify(req *sip.Request, tx sip.ServerTransaction) {
+	if _, ok := b.s.admitRequest(req); !ok {
+		return
+	}
+	if reason := checkRequest(req); reason != "" {
+		b.s.respond(tx, req, 400, reason)
+		return
+	}
+	if tag(req.To().Params) == "" {
+		b.s.respond(tx, req, 481, "Subscription Does Not Exist")
+		return
+	}
+	b.inDialog(req, tx)
 }

@@ -102,6 +102,17 @@ type call struct {
 	slots []string // extensions holding a call slot (b2bua.perExt)
 
 	recording *callRecording // nil when the call is not recorded
+
+	// Blind transfer (transfer.go).
+	xfer        *xfer         // the transfer in progress, nil when none
+	xforks      []*fork       // every fork a transfer started
+	gone        []dialog      // dialogs of transferors the call left
+	transferred bool          // a transfer completed: legs are told by dialog
+	parties     [2]party      // who is on leg A and leg B, once answered
+	callerLeg   int           // the leg of the CDR row's caller (0: A)
+	refers      int           // REFERs accepted, for the Event id
+	chain       chan struct{} // the last request of sendInOrder is done
+	unhold      bool          // our re-INVITE taking the transferee off hold is out
 }
 
 // fork is one INVITE of the B side.
@@ -115,6 +126,7 @@ type fork struct {
 	responded bool // any response came, a 100 Trying too
 	cancelled bool
 	authTried bool
+	xfer      bool // a transfer's INVITE to its target
 }
 
 // pending2xx is a 2xx we sent for an INVITE, resent until its ACK.
@@ -329,13 +341,23 @@ func (c *call) refuse(r *refusal) {
 
 // invite sends the INVITE of one fork.
 func (c *call) invite(t target) {
+	req := c.buildInvite(t, c.rt, c.offer)
+	f := &fork{t: t, req: req}
+	c.forks = append(c.forks, f)
+	c.b.alias(req.CallID().Value(), c)
+	c.send(f)
+}
+
+// buildInvite builds the INVITE of a fork to t on route rt, with offer
+// (none when nil).
+func (c *call) buildInvite(t target, rt *route, offer []byte) *sip.Request {
 	b := c.b
 	req := sip.NewRequest(sip.INVITE, t.uri)
-	fromUser := c.rt.fromUser
+	fromUser := rt.fromUser
 	if t.fromUser != "" {
 		fromUser = t.fromUser
 	}
-	from := &sip.FromHeader{DisplayName: c.rt.fromName,
+	from := &sip.FromHeader{DisplayName: rt.fromName,
 		Address: sip.Uri{Scheme: "sip", User: fromUser, Host: t.domain},
 		Params:  sip.HeaderParams{{K: "tag", V: sip.GenerateTagN(16)}}}
 	req.AppendHeader(from)
@@ -349,20 +371,17 @@ func (c *call) invite(t target) {
 	req.AppendHeader(&ct)
 	req.AppendHeader(sip.NewHeader("User-Agent", b.s.cfg.UserAgent))
 	req.AppendHeader(sip.NewHeader("Allow", callAllowed))
-	if c.offer != nil {
+	if offer != nil {
 		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-		req.SetBody(c.offer)
+		req.SetBody(offer)
 	}
 	req.SetTransport(t.transport)
 	req.SetDestination(t.dest)
-	f := &fork{t: t, req: req}
-	c.forks = append(c.forks, f)
-	b.alias(cid.Value(), c)
-	c.send(f)
+	return req
 }
 
 // callAllowed is the Allow header of the call side.
-const callAllowed = "INVITE, ACK, CANCEL, BYE, OPTIONS"
+const callAllowed = "INVITE, ACK, CANCEL, BYE, OPTIONS, REFER"
 
 // send starts (or restarts, after a challenge) a fork's transaction and
 // its watcher.
@@ -413,6 +432,7 @@ func (c *call) run() {
 		case <-c.retrans.C:
 			c.onTimer()
 			c.trunkTimeout()
+			c.xferTimeout()
 		case <-shutdown:
 			shutdown = nil
 			c.hangup("system", "shutdown")
@@ -438,6 +458,11 @@ func (c *call) finished() bool {
 			return false
 		}
 	}
+	for _, f := range c.xforks {
+		if f.final == nil && f.tx != nil {
+			return false
+		}
+	}
 	return true
 }
 
@@ -457,6 +482,9 @@ func (c *call) schedule() {
 		if t := f.sent.Add(c.b.cfg.TrunkWait); next.IsZero() || t.Before(next) {
 			next = t
 		}
+	}
+	if x := c.xfer; x != nil && (next.IsZero() || x.deadline.Before(next)) {
+		next = x.deadline
 	}
 	if c.state == stEnded && !c.linger.IsZero() && (next.IsZero() || c.linger.Before(next)) {
 		next = c.linger
@@ -528,9 +556,18 @@ func (c *call) trunkTimeout() {
 func (c *call) handle(ev any) {
 	switch ev := ev.(type) {
 	case *resEvent:
+		if ev.f.xfer {
+			c.onXferResponse(ev.f, ev.tx, ev.res)
+			return
+		}
 		c.onResponse(ev.f, ev.tx, ev.res)
 	case *txDoneEvent:
 		if ev.tx != ev.f.tx || ev.f.final != nil {
+			return
+		}
+		if ev.f.xfer {
+			ev.f.final = sip.NewResponseFromRequest(ev.f.req, 408, "Request Timeout", nil)
+			c.xferForkFailed()
 			return
 		}
 		c.log.Debug("fork got no final response", "dest", ev.f.t.dest, "err", ev.err)
@@ -546,15 +583,38 @@ func (c *call) handle(ev any) {
 		c.log.Info("call cancelled by caller")
 		c.endRinging(0, "", directory.Cancelled, "caller")
 	case *ackEvent:
+		if c.transferred {
+			fromA, ok := c.legOf(ev.req)
+			if !ok {
+				return // the ACK of a dialog the call left
+			}
+			ev.fromA = fromA
+		}
 		c.onAck(ev)
 	case *reqEvent:
-		if ev.req.Method == sip.BYE {
+		if c.transferred && !c.relegate(ev) {
+			return
+		}
+		switch ev.req.Method {
+		case sip.BYE:
 			c.onBye(ev)
-		} else {
+		case sip.INVITE:
 			c.onReinvite(ev)
+		case sip.REFER:
+			c.onRefer(ev)
+		case sip.NOTIFY:
+			c.b.s.respond(ev.tx, ev.req, 200, "OK")
+			close(ev.done)
+		default:
+			c.b.s.respond(ev.tx, ev.req, 405, "Method Not Allowed")
+			close(ev.done)
 		}
 	case reinviteResult:
 		c.onReinviteResult(ev)
+	case unholdResult:
+		c.onUnholdResult(ev)
+	case relatchEvent:
+		c.onRelatch(ev)
 	case relayEvent:
 		if errors.Is(ev.err, media.ErrTimeout) && c.state == stAnswered {
 			c.log.Info("media timeout; hanging up", "err", ev.err)
@@ -720,6 +780,7 @@ func (c *call) answer(f *fork, res *sip.Response) {
 	if f.t.ext != "" {
 		c.cdr.To = f.t.ext
 	}
+	c.setParties(f)
 	src := c.aReq.Source()
 	c.a = dialog{callID: c.id, localURI: c.aReq.To().Address, localTag: tag(c.aReq.To().Params),
 		remoteURI: c.aReq.From().Address, remoteTag: tag(c.aReq.From().Params),
@@ -904,6 +965,15 @@ func (c *call) allForksFailed() bool {
 // failA gives the caller the best of the forks' failures (RFC 3261
 // §16.7: a 6xx first, then busy, then the others).
 func (c *call) failA() {
+	code, reason, disp := bestFailure(c.forks)
+	c.log.Info("call failed", "status", code)
+	c.endRinging(code, reason, disp, "callee")
+	c.cdr.Reason = itoa(code) + " " + reason
+}
+
+// bestFailure picks the final response of failed forks to pass on, and
+// the CDR disposition it means.
+func bestFailure(forks []*fork) (int, string, directory.Disposition) {
 	var best *sip.Response
 	rank := func(r *sip.Response) int {
 		switch {
@@ -916,8 +986,8 @@ func (c *call) failA() {
 		}
 		return 3
 	}
-	for _, f := range c.forks {
-		if best == nil || rank(f.final) < rank(best) {
+	for _, f := range forks {
+		if f.final != nil && (best == nil || rank(f.final) < rank(best)) {
 			best = f.final
 		}
 	}
@@ -935,9 +1005,7 @@ func (c *call) failA() {
 		disp = directory.NoAnswer
 		code, reason = 480, "Temporarily Unavailable"
 	}
-	c.log.Info("call failed", "status", code)
-	c.endRinging(code, reason, disp, "callee")
-	c.cdr.Reason = itoa(code) + " " + reason
+	return code, reason, disp
 }
 
 // endRinging ends a call that was not answered: the forks still ringing
@@ -1026,8 +1094,13 @@ func (c *call) hangup(by, why string) {
 		c.state = stEnded
 		c.cdr.HangupBy, c.cdr.Reason = by, why
 		c.noMedia()
-		c.byeA()
-		c.byeB()
+		gone := c.abortXfer("call ended")
+		if gone != 0 {
+			c.byeA()
+		}
+		if gone != 1 {
+			c.byeB()
+		}
 	}
 }
 
@@ -1115,17 +1188,26 @@ func (c *call) reofferAnswered(fromA bool, body []byte) {
 func (c *call) onBye(ev *reqEvent) {
 	res := sip.NewResponseFromRequest(ev.req, 200, "OK", nil)
 	switch {
+	case c.state == stAnswered && c.xfer != nil && c.xfer.fromA == ev.fromA && !c.xfer.gone:
+		// The transferor hangs up once the transfer is under way: the
+		// transfer goes on without it.
+		c.b.s.send(ev.tx, res)
+		close(ev.done)
+		c.transferorLeft(ev.fromA)
 	case c.state == stAnswered:
 		c.b.s.send(ev.tx, res)
 		close(ev.done)
 		c.state = stEnded
 		c.dropPending(ev.fromA)
 		c.noMedia()
-		if ev.fromA {
+		c.cdr.HangupBy = "callee"
+		if (c.callerLeg == 0) == ev.fromA {
 			c.cdr.HangupBy = "caller"
+		}
+		gone := c.abortXfer("call ended")
+		if ev.fromA && gone != 1 {
 			c.byeB()
-		} else {
-			c.cdr.HangupBy = "callee"
+		} else if !ev.fromA && gone != 0 {
 			c.byeA()
 		}
 		c.log.Info("call ended", "by", c.cdr.HangupBy)
@@ -1172,8 +1254,12 @@ func (c *call) onReinvite(ev *reqEvent) {
 		reject(481, "Call/Transaction Does Not Exist")
 		return
 	}
-	if c.reinv != nil || c.hasPending() {
+	if c.reinv != nil || c.hasPending() || c.unhold {
 		reject(491, "Request Pending") // glare (RFC 3261 §14.2)
+		return
+	}
+	if c.xfer != nil {
+		reject(491, "Request Pending (Transfer In Progress)")
 		return
 	}
 	if len(ev.req.Body()) == 0 {
@@ -1336,6 +1422,11 @@ func (c *call) teardown() {
 	}
 	c.closeAFinal()
 	for _, f := range c.forks {
+		if f.tx != nil {
+			f.tx.Terminate()
+		}
+	}
+	for _, f := range c.xforks {
 		if f.tx != nil {
 			f.tx.Terminate()
 		}

@@ -80,9 +80,10 @@ func wait[T any](t testing.TB, ch <-chan T, what string) T {
 type answerMode int
 
 const (
-	answerOK   answerMode = iota // ring, then 200 with SDP
-	answerBusy                   // 486
-	answerRing                   // ring until cancelled
+	answerOK       answerMode = iota // ring, then 200 with SDP
+	answerBusy                       // 486
+	answerRing                       // ring until cancelled
+	answerWhenTold                   // ring until answerNow, then 200
 )
 
 // callPhone is a registered sipgo phone that places and takes calls and
@@ -96,14 +97,17 @@ type callPhone struct {
 	dsc *sipgo.DialogServerCache
 	dcc *sipgo.DialogClientCache
 
-	mu       sync.Mutex
-	incoming chan *sipgo.DialogServerSession // answered calls
-	invites  chan *sip.Request               // every INVITE received
-	ended    chan struct{}                   // a BYE came
-	reinvite chan *sip.Request               // re-INVITEs received
-	cancels  chan struct{}                   // a ringing INVITE was cancelled
-	acks     chan *sip.Request               // ACKs received
-	remote   netip.AddrPort                  // where to send RTP (from the last SDP)
+	mu        sync.Mutex
+	incoming  chan *sipgo.DialogServerSession // answered calls
+	invites   chan *sip.Request               // every INVITE received
+	ended     chan struct{}                   // a BYE came
+	reinvite  chan *sip.Request               // re-INVITEs received
+	cancels   chan struct{}                   // a ringing INVITE was cancelled
+	acks      chan *sip.Request               // ACKs received
+	notifies  chan *sip.Request               // NOTIFYs received (transfer progress)
+	answerNow chan struct{}                   // answerWhenTold: answer the ringing call
+	onNotify  func(*sip.Request)              // if set (under mu), runs before a NOTIFY is answered
+	remote    netip.AddrPort                  // where to send RTP (from the last SDP)
 }
 
 func newCallPhone(t testing.TB, cs *callServer, ext string, mode answerMode) *callPhone {
@@ -111,7 +115,8 @@ func newCallPhone(t testing.TB, cs *callServer, ext string, mode answerMode) *ca
 	p := &callPhone{phone: newPhone(t, cs.testServer, ext, testPassword), t: t, mode: mode,
 		incoming: make(chan *sipgo.DialogServerSession, 4), invites: make(chan *sip.Request, 8),
 		ended: make(chan struct{}, 4), reinvite: make(chan *sip.Request, 4), cancels: make(chan struct{}, 4),
-		acks: make(chan *sip.Request, 8)}
+		acks: make(chan *sip.Request, 8), notifies: make(chan *sip.Request, 8),
+		answerNow: make(chan struct{}, 1)}
 	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
@@ -147,6 +152,19 @@ func newCallPhone(t testing.TB, cs *callServer, ext string, mode answerMode) *ca
 	})
 	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
 		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+	})
+	srv.OnNotify(func(req *sip.Request, tx sip.ServerTransaction) {
+		p.mu.Lock()
+		hook := p.onNotify
+		p.mu.Unlock()
+		if hook != nil {
+			hook(req)
+		}
+		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+		select {
+		case p.notifies <- req:
+		default:
+		}
 	})
 	wantStatus(t, p.register(300), 200)
 	return p
@@ -194,6 +212,15 @@ func (p *callPhone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		dlg.Close()
 		p.cancels <- struct{}{}
 		return
+	}
+	if p.mode == answerWhenTold {
+		select {
+		case <-p.answerNow:
+		case <-dlg.Context().Done():
+			dlg.Close()
+			p.cancels <- struct{}{}
+			return
+		}
 	}
 	if len(req.Body()) > 0 { // else a late offer: the answer comes in the ACK
 		p.setRemote(req.Body())

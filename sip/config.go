@@ -41,6 +41,11 @@ type Config struct {
 	// long (phones keep theirs alive with CRLF pings and re-registration).
 	// Default MaxExpires plus one minute.
 	TCPIdleTimeout time.Duration
+	// MaxTCPPerSource caps the open TCP connections from one source IP
+	// (a flood of idle connections would otherwise exhaust file
+	// descriptors); exempt networks are not capped. Default 256: an office
+	// of phones behind one NAT stays well below it.
+	MaxTCPPerSource int
 	// FollowInterval is how often the store's change log is polled when
 	// the store cannot wake us. Default 1s.
 	FollowInterval time.Duration
@@ -123,6 +128,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxMessageSize == 0 {
 		c.MaxMessageSize = 16 << 10
 	}
+	if c.MaxTCPPerSource == 0 {
+		c.MaxTCPPerSource = 256
+	}
 	if c.UserAgent == "" {
 		c.UserAgent = "Switchboard"
 	}
@@ -200,6 +208,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxBindings < 1 || c.MaxBindings > 100 {
 		bad("MaxBindings", c.MaxBindings, "must be 1 to 100")
+	}
+	if c.MaxTCPPerSource < 0 {
+		bad("MaxTCPPerSource", c.MaxTCPPerSource, "must not be negative")
 	}
 	if c.MaxMessageSize < 1024 || c.MaxMessageSize > 65535 {
 		bad("MaxMessageSize", c.MaxMessageSize, "must be 1024 to 65535 bytes")

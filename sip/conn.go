@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"sync"
 	"time"
 )
 
@@ -122,8 +123,44 @@ func (l *listener) Accept() (net.Conn, error) {
 			l.s.dropped(ip, "banned")
 			continue
 		}
+		if !l.s.conns.open(ip, l.s.cfg.MaxTCPPerSource, l.s.guard.isExempt(ip)) {
+			c.Close()
+			l.s.dropped(ip, "too many connections")
+			continue
+		}
 		return &tcpConn{Conn: c, s: l.s, ip: ip}, nil
 	}
+}
+
+// connCount counts the open TCP connections of each source IP.
+type connCount struct {
+	mu sync.Mutex
+	n  map[netip.Addr]int
+}
+
+// open counts a new connection from ip and reports whether it is within
+// max (always, for an exempt source).
+func (cc *connCount) open(ip netip.Addr, max int, exempt bool) bool {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.n == nil {
+		cc.n = make(map[netip.Addr]int)
+	}
+	if !exempt && cc.n[ip] >= max {
+		return false
+	}
+	cc.n[ip]++
+	return true
+}
+
+func (cc *connCount) close(ip netip.Addr) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.n[ip] <= 1 {
+		delete(cc.n, ip)
+		return
+	}
+	cc.n[ip]--
 }
 
 func addrIP(a net.Addr) netip.Addr {
@@ -138,8 +175,16 @@ func addrIP(a net.Addr) netip.Addr {
 // whose source got banned, or that carries a scanner's message.
 type tcpConn struct {
 	net.Conn
-	s  *Server
-	ip netip.Addr
+	s      *Server
+	ip     netip.Addr
+	closed sync.Once
+}
+
+// Close closes the connection and stops counting it against its source.
+func (c *tcpConn) Close() error {
+	err := c.Conn.Close()
+	c.closed.Do(func() { c.s.conns.close(c.ip) })
+	return err
 }
 
 func (c *tcpConn) Read(b []byte) (int, error) {
@@ -150,7 +195,7 @@ func (c *tcpConn) Read(b []byte) (int, error) {
 	if n > 0 {
 		if reason := c.s.screen(c.ip, b[:n], false); reason != "" {
 			c.s.dropped(c.ip, reason)
-			c.Conn.Close()
+			c.Close()
 			return 0, io.EOF
 		}
 	}

@@ -21,7 +21,7 @@ import (
 )
 
 // allowed lists the methods we answer, for Allow headers.
-const allowed = "REGISTER, OPTIONS, INVITE, ACK, CANCEL, BYE"
+const allowed = "REGISTER, OPTIONS, INVITE, ACK, CANCEL, BYE, REFER"
 
 // Server is the SIP server: registrar, location service and B2BUA. It
 // serves once: Run or Serve, then it is done.
@@ -54,7 +54,8 @@ type Server struct {
 	calls    *b2bua
 	tk       trunkState // trunks in force and registrations to carriers
 	counters counters
-	mons     sync.Map // Call-ID → *monitorSession: supervisors' dialogs
+	conns    connCount // open TCP connections by source
+	mons     sync.Map  // Call-ID → *monitorSession: supervisors' dialogs
 
 	hooks hooks
 }

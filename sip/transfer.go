@@ -1,0 +1,760 @@
+package sip
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/pion/sdp/v3"
+
+	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/media"
+)
+
+// Blind transfer (RFC 3515, RFC 3892 basics). A party of an answered call,
+// the transferor, sends REFER in its dialog naming a number. The PBX
+// answers 202, reports progress in NOTIFYs with a message/sipfrag body,
+// routes the number as if the transferor had dialed it (its outbound rule
+// applies) and invites the target with an offer on the relay port of the
+// transferor's leg. When the target answers, that leg of the relay is
+// pointed at the target, the transferor gets NOTIFY 200 and a BYE, and the
+// transferee, who never left its leg, talks to the target. A transfer that
+// fails is reported in the final NOTIFY and the call goes on. Attended
+// transfer (Refer-To with Replaces) is refused with 501.
+//
+// CDR: the call's row ends at the transfer (hangup_by "transfer", reason
+// "transferred to X by Y") and the transferee and target get a row of
+// their own, from the transferee to the target, started at the REFER and
+// answered at the target's answer. A failed transfer writes a row for the
+// attempt, from the transferor to the number, reason "transfer failed: …".
+// A recording goes on across the transfer and stays with the first row.
+
+// xferExpires is the Expires of the implicit subscription (RFC 3515 §2.4.4).
+const xferExpires = "60"
+
+// xfer is a blind transfer in progress.
+type xfer struct {
+	fromA    bool   // the transferor is on leg A
+	target   string // the Refer-To user part
+	event    string // the Event header of our NOTIFYs
+	started  time.Time
+	deadline time.Time // the targets ring until then
+	rt       *route
+	offer    []byte
+	origin   origin // of our SDP toward the target
+	forks    []*fork
+	spare    []target // trunks not tried yet (route.failover)
+	slots    []string // extensions whose call slot the transfer took
+	// gone: the transferor hung up after the 202: nobody to notify, and
+	// nobody for the transferee if the transfer fails.
+	gone bool
+	// referredBy is the Referred-By of the INVITEs (RFC 3892): the
+	// REFER's, or the transferor's address.
+	referredBy string
+}
+
+// party is who is on one leg of an answered call.
+type party struct {
+	userID int64
+	num    string // extension or number
+	ext    string // "" outside the PBX (trunk)
+}
+
+// relatchEvent: the transferor has its BYE; the leg now the target's
+// latches again if it latched onto the transferor.
+type relatchEvent struct {
+	toA       bool
+	callID    string
+	rtp, rtcp netip.AddrPort
+}
+
+// unholdResult is the answer to our re-INVITE taking the transferee off
+// hold.
+type unholdResult struct {
+	toA bool
+	res *sip.Response
+	err error
+}
+
+func legIndex(fromA bool) int {
+	if fromA {
+		return 0
+	}
+	return 1
+}
+
+func mediaLeg(a bool) media.Leg {
+	if a {
+		return media.LegA
+	}
+	return media.LegB
+}
+
+// legDialog returns the dialog of leg A or B.
+func (c *call) legDialog(a bool) *dialog {
+	if a {
+		return &c.a
+	}
+	return &c.bDlg
+}
+
+// setParties records who answered and who called, for transfers.
+func (c *call) setParties(f *fork) {
+	callerExt := ""
+	if c.caller != nil {
+		callerExt = c.caller.Ext
+	}
+	c.parties[0] = party{userID: c.rt.callerID, num: c.rt.from, ext: callerExt}
+	num := f.t.ext
+	if num == "" {
+		num = c.rt.to
+	}
+	c.parties[1] = party{userID: f.t.userID, num: num, ext: f.t.ext}
+}
+
+// legOf tells which leg a request comes from by its dialog (Call-ID and
+// the sender's tag); false for a dialog the call left or does not have.
+func (c *call) legOf(req *sip.Request) (fromA, ok bool) {
+	id, ftag := req.CallID().Value(), tag(req.From().Params)
+	for _, d := range c.gone {
+		if d.callID == id && d.remoteTag == ftag {
+			return false, false
+		}
+	}
+	switch {
+	case c.a.callID == id && c.a.remoteTag == ftag:
+		return true, true
+	case c.bDlg.callID == id && c.bDlg.remoteTag == ftag:
+		return false, true
+	}
+	return false, false
+}
+
+// relegate sets which leg an in-dialog request comes from once the legs
+// may have changed. A request of a dialog the call left is answered here
+// (its BYE with 200: that dialog is over anyway) and false returned.
+func (c *call) relegate(ev *reqEvent) bool {
+	if fromA, ok := c.legOf(ev.req); ok {
+		ev.fromA = fromA
+		return true
+	}
+	if ev.req.Method == sip.BYE {
+		c.b.s.respond(ev.tx, ev.req, 200, "OK")
+	} else {
+		c.b.s.respond(ev.tx, ev.req, 481, "Call/Transaction Does Not Exist")
+	}
+	close(ev.done)
+	return false
+}
+
+// onRefer starts a blind transfer asked by one leg.
+func (c *call) onRefer(ev *reqEvent) {
+	reject := func(code int, reason string) {
+		c.b.s.respond(ev.tx, ev.req, code, reason)
+		close(ev.done)
+	}
+	if c.state != stAnswered {
+		reject(481, "Call/Transaction Does Not Exist")
+		return
+	}
+	if fromA, ok := c.legOf(ev.req); !ok || fromA != ev.fromA || tag(ev.req.To().Params) != c.legDialog(fromA).localTag {
+		reject(481, "Call/Transaction Does Not Exist")
+		return
+	}
+	if c.xfer != nil {
+		reject(491, "Request Pending (Transfer In Progress)")
+		return
+	}
+	if c.reinv != nil || c.needAnswer || c.unhold {
+		reject(491, "Request Pending")
+		return
+	}
+	hs := ev.req.GetHeaders("Refer-To")
+	if len(hs) != 1 {
+		reject(400, "Bad Request (One Refer-To Needed)")
+		return
+	}
+	raw := hs[0].Value()
+	if strings.Contains(strings.ToLower(raw), "replaces") || ev.req.GetHeader("Replaces") != nil {
+		reject(501, "Not Implemented (Attended Transfer)")
+		return
+	}
+	number, ok := referTarget(raw)
+	if !ok {
+		reject(400, "Bad Request (Bad Refer-To)")
+		return
+	}
+	p := c.parties[legIndex(ev.fromA)]
+	if p.ext == "" {
+		reject(403, "Forbidden (Transfer From Outside)")
+		return
+	}
+	cred, err := c.b.s.credential(p.ext)
+	if err != nil || cred == nil {
+		reject(403, "Forbidden (Transfer From Outside)")
+		return
+	}
+	d := c.legDialog(ev.fromA)
+	res := sip.NewResponseFromRequest(ev.req, 202, "Accepted", nil)
+	res.AppendHeader(sip.HeaderClone(&d.contact))
+	res.AppendHeader(sip.NewHeader("Server", c.b.s.cfg.UserAgent))
+	c.b.s.send(ev.tx, res)
+	close(ev.done)
+
+	c.refers++
+	now := time.Now()
+	x := &xfer{fromA: ev.fromA, target: number, event: "refer", started: now.UTC(),
+		deadline: now.Add(c.b.cfg.RingTime)}
+	if c.refers > 1 { // RFC 3515 §2.4.6: later REFERs of a dialog need the id
+		x.event = "refer;id=" + itoa(int(ev.req.CSeq().SeqNo))
+	}
+	x.origin.id = uint64(now.UnixNano()&0x7fffffffffff) + 2
+	x.referredBy = "<sip:" + p.ext + "@" + c.b.s.realm() + ">"
+	if h := ev.req.GetHeader("Referred-By"); h != nil && len(h.Value()) < 256 {
+		x.referredBy = h.Value()
+	}
+	c.xfer = x
+	c.log.Info("transfer asked", "by", p.num, "to", number)
+	c.sendInOrder(c.notifyReq(d, x, "SIP/2.0 100 Trying", false))
+
+	uri := sip.Uri{Scheme: "sip", User: number, Host: c.b.s.realm()}
+	dial := sip.NewRequest(sip.INVITE, uri)
+	dial.AppendHeader(&sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: p.ext, Host: c.b.s.realm()}})
+	dial.AppendHeader(&sip.ToHeader{Address: uri})
+	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
+	rt, ref := c.b.route(ctx, cred, nil, dial)
+	cancel()
+	x.rt = rt
+	if ref != nil {
+		c.xferFailed(ref.code, ref.reason, ref.disp, ref.why)
+		return
+	}
+	var targets []target
+	for _, t := range rt.targets {
+		if t.ext != "" && c.b.busy(t.ext) {
+			continue
+		}
+		targets = append(targets, t)
+	}
+	if len(targets) == 0 {
+		c.xferFailed(486, "Busy Here", directory.Busy, "callee call limit")
+		return
+	}
+	if rt.failover && len(targets) > 1 {
+		targets, x.spare = targets[:1], targets[1:]
+	}
+	leg := mediaLeg(x.fromA)
+	sent := c.bSDP
+	if x.fromA {
+		sent = c.aSDP
+	}
+	sd, _, err := parseSDP(sent)
+	if err == nil {
+		sendrecv(sd)
+		x.offer, err = rewriteSDP(sd, &x.origin, c.b.mediaIP(targets[0].dest), c.relay.Local(leg).Port())
+	}
+	if err != nil {
+		c.log.Info("transfer failed: no sdp for the target", "err", err)
+		c.xferFailed(500, "Server Internal Error", directory.Failed, "no sdp for the target")
+		return
+	}
+	exts := make([]string, 0, len(targets))
+	for _, t := range targets {
+		exts = append(exts, t.ext)
+	}
+	x.slots = c.b.takeNew(c, exts...)
+	for _, t := range targets {
+		c.xferInvite(t)
+	}
+	if x.allFailed() {
+		c.xferForkFailed()
+	}
+}
+
+// referTarget returns the number a Refer-To names: the user part of a
+// SIP URI (name-addr or bare), the number of a tel URI, or a bare number.
+func referTarget(v string) (string, bool) {
+	v = strings.TrimSpace(v)
+	if i := strings.IndexByte(v, '<'); i >= 0 {
+		j := strings.IndexByte(v[i:], '>')
+		if j < 0 {
+			return "", false
+		}
+		v = v[i+1 : i+j]
+	}
+	if i := strings.IndexAny(v, ";?"); i >= 0 {
+		v = v[:i]
+	}
+	lower := strings.ToLower(v)
+	switch {
+	case strings.HasPrefix(lower, "sip:"), strings.HasPrefix(lower, "sips:"):
+		var u sip.Uri
+		if err := sip.ParseUri(v, &u); err != nil {
+			return "", false
+		}
+		v = u.User
+	case strings.HasPrefix(lower, "tel:"):
+		v = v[4:]
+	case strings.Contains(v, ":") || strings.Contains(v, "@"):
+		return "", false
+	}
+	v = strings.TrimSpace(v)
+	if v == "" || len(v) > 64 {
+		return "", false
+	}
+	return v, true
+}
+
+// sendrecv makes an SDP bidirectional: the offer to a target must not
+// carry the hold the transferor put the call on.
+func sendrecv(sd *sdp.SessionDescription) {
+	strip := func(attrs []sdp.Attribute) []sdp.Attribute {
+		out := attrs[:0]
+		for _, a := range attrs {
+			switch a.Key {
+			case "sendrecv", "sendonly", "recvonly", "inactive":
+				continue
+			}
+			out = append(out, a)
+		}
+		return out
+	}
+	sd.Attributes = strip(sd.Attributes)
+	if md := audioMedia(sd); md != nil {
+		md.Attributes = append(strip(md.Attributes), sdp.Attribute{Key: "sendrecv"})
+	}
+}
+
+// xferInvite sends the INVITE of a transfer's fork.
+func (c *call) xferInvite(t target) {
+	x := c.xfer
+	req := c.buildInvite(t, x.rt, x.offer)
+	req.AppendHeader(sip.NewHeader("Referred-By", x.referredBy))
+	f := &fork{t: t, req: req, xfer: true}
+	x.forks = append(x.forks, f)
+	c.xforks = append(c.xforks, f)
+	c.b.alias(req.CallID().Value(), c)
+	c.send(f)
+}
+
+func (x *xfer) allFailed() bool {
+	for _, f := range x.forks {
+		if f.final == nil || f.final.IsSuccess() {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *call) onXferResponse(f *fork, tx sip.ClientTransaction, res *sip.Response) {
+	if tx != f.tx || f.final != nil {
+		return
+	}
+	f.responded = true
+	if res.IsProvisional() {
+		if res.StatusCode == 100 {
+			return
+		}
+		f.provis = true
+		if f.cancelled {
+			c.sendCancel(f)
+		}
+		return
+	}
+	f.final = res
+	x := c.xfer
+	if res.IsSuccess() {
+		if x == nil || !containsFork(x.forks, f) || c.state != stAnswered {
+			c.ackAndByeXfer(f, res) // another fork won, or the transfer is over
+			return
+		}
+		c.xferAnswered(f, res)
+		return
+	}
+	if (res.StatusCode == 401 || res.StatusCode == 407) && f.t.trunk != nil && x != nil &&
+		!f.authTried && f.t.trunk.Username != "" && containsFork(x.forks, f) {
+		if c.retryAuth(f, res) {
+			return
+		}
+	}
+	c.xferForkFailed()
+}
+
+func containsFork(forks []*fork, f *fork) bool {
+	for _, o := range forks {
+		if o == f {
+			return true
+		}
+	}
+	return false
+}
+
+// xferForkFailed runs when a fork of the transfer failed: the next trunk
+// is tried, or the transfer fails once every fork has.
+func (c *call) xferForkFailed() {
+	x := c.xfer
+	if x == nil || !x.allFailed() {
+		return
+	}
+	for len(x.spare) > 0 && len(x.forks) > 0 && failoverStatus(x.forks[len(x.forks)-1].final.StatusCode) {
+		t := x.spare[0]
+		x.spare = x.spare[1:]
+		c.xferInvite(t)
+		if !x.allFailed() {
+			return
+		}
+	}
+	code, reason, disp := bestFailure(x.forks)
+	c.xferFailed(code, reason, disp, itoa(code)+" "+reason)
+}
+
+// xferTimeout fails a transfer whose target did not answer in time.
+func (c *call) xferTimeout() {
+	if x := c.xfer; x != nil && !time.Now().Before(x.deadline) {
+		c.log.Info("transfer target did not answer", "to", x.target)
+		c.xferFailed(480, "Temporarily Unavailable", directory.NoAnswer, "no answer")
+	}
+}
+
+// xferFailed ends a transfer that reached nobody: the transferor learns
+// the status in the final NOTIFY and the call goes on. When the
+// transferor has left already, the transferee is hung up.
+func (c *call) xferFailed(code int, reason string, disp directory.Disposition, why string) {
+	x := c.xfer
+	c.xfer = nil
+	for _, f := range x.forks {
+		c.cancelFork(f)
+	}
+	c.b.release(c, x.slots...)
+	c.log.Info("transfer failed", "to", x.target, "status", code)
+	transferor := c.parties[legIndex(x.fromA)]
+	row := directory.Call{SIPCallID: c.legDialog(x.fromA).callID, CallerID: transferor.userID, From: transferor.num,
+		Dialed: x.target, To: x.target, StartedAt: x.started, EndedAt: time.Now().UTC(), Disposition: disp,
+		Reason: "transfer failed: " + why, HangupBy: "system", Node: c.b.s.cfg.Node, Direction: directory.Internal}
+	if rt := x.rt; rt != nil {
+		row.Direction, row.CalleeID, row.GroupID = rt.dir, rt.calleeID, rt.groupID
+		if rt.to != "" {
+			row.To = rt.to
+		}
+	}
+	c.writeRow(row)
+	if !x.gone {
+		c.sendInOrder(c.notifyReq(c.legDialog(x.fromA), x, "SIP/2.0 "+itoa(code)+" "+reason, true))
+		return
+	}
+	// Nobody is left for the transferee.
+	c.state = stEnded
+	c.cdr.HangupBy = "callee"
+	if c.callerLeg == legIndex(x.fromA) {
+		c.cdr.HangupBy = "caller"
+	}
+	c.cdr.Reason = "transfer to " + x.target + " failed: " + itoa(code) + " " + reason
+	c.linger = time.Now().Add(byeTimeout)
+	if x.fromA {
+		c.byeB()
+	} else {
+		c.byeA()
+	}
+}
+
+// abortXfer stops a transfer because the call ends, and returns the leg
+// (0 A, 1 B) of a transferor that already left, -1 when none did.
+func (c *call) abortXfer(why string) int {
+	x := c.xfer
+	if x == nil {
+		return -1
+	}
+	c.xfer = nil
+	for _, f := range x.forks {
+		c.cancelFork(f)
+	}
+	c.b.release(c, x.slots...)
+	c.linger = time.Now().Add(byeTimeout)
+	c.log.Info("transfer abandoned", "to", x.target, "why", why)
+	if x.gone {
+		return legIndex(x.fromA)
+	}
+	return -1
+}
+
+// transferorLeft takes the transferor's BYE during its transfer: its
+// dialog is over, the transfer goes on.
+func (c *call) transferorLeft(fromA bool) {
+	x := c.xfer
+	x.gone = true
+	c.dropPending(fromA)
+	c.gone = append(c.gone, *c.legDialog(fromA))
+	c.transferred = true
+	c.log.Info("transferor hung up; transfer goes on", "to", x.target)
+}
+
+// xferAnswered connects the transferee to the target that answered.
+func (c *call) xferAnswered(f *fork, res *sip.Response) {
+	x := c.xfer
+	d := dialog{callID: f.req.CallID().Value(), localURI: f.req.From().Address, localTag: tag(f.req.From().Params),
+		remoteURI: res.To().Address, remoteTag: tag(res.To().Params), target: f.req.Recipient,
+		dest: f.t.dest, transport: f.t.transport, contact: *f.req.Contact(), cseq: f.req.CSeq().SeqNo}
+	if ct := res.Contact(); ct != nil {
+		d.target = ct.Address
+	}
+	ack := d.request(sip.ACK)
+	tmpl := ack.Clone()
+	f.tx.OnRetransmission(func(r *sip.Response) {
+		if r.IsSuccess() {
+			_ = c.b.s.client.WriteRequest(tmpl.Clone())
+		}
+	})
+	if err := c.b.s.client.WriteRequest(ack); err != nil {
+		c.log.Info("ack not sent", "err", err)
+	}
+	_, m, err := parseSDP(res.Body())
+	if err != nil {
+		c.log.Info("bad sdp from transfer target", "err", err)
+		bye := d.request(sip.BYE)
+		c.wg.Go(func() { c.sendBye(bye) })
+		c.xferFailed(488, "Not Acceptable Here", directory.Failed, "bad sdp answer")
+		return
+	}
+	c.xfer = nil
+	for _, o := range x.forks {
+		if o != f {
+			c.cancelFork(o)
+		}
+	}
+	leg, tee := legIndex(x.fromA), legIndex(!x.fromA)
+	c.relay.SetRemote(mediaLeg(x.fromA), m.rtp, m.rtcp)
+	c.relay.SetHold(mediaLeg(x.fromA), m.hold)
+
+	old := *c.legDialog(x.fromA)
+	*c.legDialog(x.fromA) = d
+	if x.fromA {
+		c.aSDP, c.aOrigin = x.offer, x.origin
+	} else {
+		c.bSDP, c.bOrigin = x.offer, x.origin
+		c.answered.Store(&f.t)
+	}
+	c.dropPending(x.fromA)
+	if !x.gone {
+		c.gone = append(c.gone, old)
+	}
+	c.transferred = true
+
+	transferor := c.parties[leg]
+	num := f.t.ext
+	if num == "" {
+		num = x.rt.to
+	}
+	c.parties[leg] = party{userID: f.t.userID, num: num, ext: f.t.ext}
+	var keep []string
+	for _, p := range c.parties {
+		keep = append(keep, p.ext)
+	}
+	var free []string
+	for _, ext := range append([]string{transferor.ext}, x.slots...) {
+		if !containsStr(keep, ext) {
+			free = append(free, ext)
+		}
+	}
+	c.b.release(c, free...)
+	if x.fromA {
+		var cred *credential
+		if f.t.ext != "" {
+			cred, _ = c.b.s.credential(f.t.ext)
+		}
+		c.b.mu.Lock()
+		c.caller = cred
+		c.b.mu.Unlock()
+	}
+	c.log.Info("call transferred", "by", transferor.num, "to", num)
+	c.transferCDR(x, f, transferor)
+
+	if !x.gone {
+		c.sendInOrder(c.notifyReq(&old, x, "SIP/2.0 200 OK", true), old.request(sip.BYE))
+		// The transferor sends RTP until it has our BYE: a late packet of
+		// it may have latched the leg meant for the target.
+		c.afterChain(relatchEvent{toA: x.fromA, callID: d.callID, rtp: m.rtp, rtcp: m.rtcp})
+	}
+	c.unholdTransferee(tee == 0, res.Body())
+}
+
+// transferCDR ends the call's row and starts the transferee's with the
+// target.
+func (c *call) transferCDR(x *xfer, f *fork, transferor party) {
+	now := time.Now().UTC()
+	to := c.parties[legIndex(x.fromA)]
+	c.cdr.EndedAt = now
+	c.cdr.HangupBy = "transfer"
+	c.cdr.Reason = "transferred to " + to.num + " by " + transferor.num
+	c.writeCDR() // a recording stays with this row; teardown completes it
+	tee := c.parties[legIndex(!x.fromA)]
+	row := directory.Call{SIPCallID: c.legDialog(!x.fromA).callID, CallerID: tee.userID, From: tee.num,
+		CalleeID: f.t.userID, GroupID: x.rt.groupID, To: to.num, Dialed: x.target, StartedAt: x.started,
+		AnsweredAt: now, Disposition: directory.Answered, Reason: "transferred by " + transferor.num,
+		Node: c.b.s.cfg.Node}
+	switch {
+	case f.t.trunk != nil:
+		row.Direction = directory.Outbound
+	case tee.ext == "":
+		row.Direction = directory.Inbound
+	default:
+		row.Direction = directory.Internal
+	}
+	c.b.mu.Lock()
+	c.cdr = row
+	c.b.mu.Unlock()
+	c.callerLeg = legIndex(!x.fromA)
+}
+
+// unholdTransferee takes the transferee off the hold the transferor put
+// it on before the REFER: a re-INVITE with the target's SDP.
+func (c *call) unholdTransferee(toA bool, answer []byte) {
+	sent := c.aSDP
+	if !toA {
+		sent = c.bSDP
+	}
+	_, m, err := parseSDP(sent)
+	if err != nil || !m.hold {
+		c.relay.SetHold(mediaLeg(toA), false)
+		return
+	}
+	sd, _, err := parseSDP(answer)
+	if err != nil {
+		return
+	}
+	d, o := c.legDialog(toA), &c.bOrigin
+	if toA {
+		o = &c.aOrigin
+	}
+	sendrecv(sd)
+	body, err := rewriteSDP(sd, o, c.b.mediaIP(d.dest), c.relay.Local(mediaLeg(toA)).Port())
+	if err != nil {
+		return
+	}
+	req := d.request(sip.INVITE)
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(body)
+	if toA {
+		c.aSDP = body
+	} else {
+		c.bSDP = body
+	}
+	c.unhold = true
+	c.wg.Go(func() {
+		res, err := c.b.sendAndWait(c.reqCtx, req)
+		c.post(unholdResult{toA: toA, res: res, err: err})
+	})
+}
+
+func (c *call) onUnholdResult(r unholdResult) {
+	c.unhold = false
+	if r.err != nil || r.res == nil || c.state != stAnswered {
+		return
+	}
+	if !r.res.IsSuccess() {
+		c.log.Info("transferee not taken off hold", "status", r.res.StatusCode)
+		return
+	}
+	d := c.legDialog(r.toA)
+	if err := c.b.s.client.WriteRequest(d.request(sip.ACK)); err != nil {
+		c.log.Debug("ack not sent", "err", err)
+	}
+	if _, m, err := parseSDP(r.res.Body()); err == nil {
+		c.relay.SetRemote(mediaLeg(r.toA), m.rtp, m.rtcp)
+		c.relay.SetHold(mediaLeg(r.toA), m.hold)
+	}
+}
+
+// ackAndByeXfer ends a transfer fork that answered too late.
+func (c *call) ackAndByeXfer(f *fork, res *sip.Response) {
+	d := dialog{callID: f.req.CallID().Value(), localURI: f.req.From().Address, localTag: tag(f.req.From().Params),
+		remoteURI: res.To().Address, remoteTag: tag(res.To().Params), target: f.req.Recipient,
+		dest: f.t.dest, transport: f.t.transport, contact: *f.req.Contact(), cseq: f.req.CSeq().SeqNo}
+	if ct := res.Contact(); ct != nil {
+		d.target = ct.Address
+	}
+	_ = c.b.s.client.WriteRequest(d.request(sip.ACK))
+	bye := d.request(sip.BYE)
+	c.wg.Go(func() { c.sendBye(bye) })
+}
+
+// writeRow stores a history row other than the call's own (a transfer
+// attempt), as writeCDR does.
+func (c *call) writeRow(row directory.Call) {
+	ctx, cancel := context.WithTimeout(context.Background(), cdrTimeout)
+	defer cancel()
+	if err := c.b.s.store.CreateCall(ctx, &row); err != nil {
+		c.log.Error("call history row not written", "err", err, "from", row.From, "to", row.To,
+			"disposition", row.Disposition)
+	}
+	c.b.s.counters.call(row)
+	if h := c.b.hooks.ended; h != nil {
+		h(row)
+	}
+}
+
+// notifyReq builds a NOTIFY of a transfer's progress (RFC 3515 §2.4.4).
+func (c *call) notifyReq(d *dialog, x *xfer, frag string, final bool) *sip.Request {
+	req := d.request(sip.NOTIFY)
+	req.AppendHeader(sip.NewHeader("Event", x.event))
+	state := "active;expires=" + xferExpires
+	if final {
+		state = "terminated;reason=noresource"
+	}
+	req.AppendHeader(sip.NewHeader("Subscription-State", state))
+	req.AppendHeader(sip.NewHeader("Content-Type", "message/sipfrag;version=2.0"))
+	req.AppendHeader(sip.NewHeader("User-Agent", c.b.s.cfg.UserAgent))
+	req.SetBody([]byte(frag + "\r\n"))
+	return req
+}
+
+// afterChain posts ev to the call once the requests of sendInOrder so far
+// are done.
+func (c *call) afterChain(ev any) {
+	prev := c.chain
+	c.wg.Go(func() {
+		if prev != nil {
+			<-prev
+		}
+		c.post(ev)
+	})
+}
+
+// onRelatch unlatches a transferred leg whose relay source is not the
+// target's SDP address, so that the target's next packet latches it.
+func (c *call) onRelatch(ev relatchEvent) {
+	if c.state != stAnswered || c.legDialog(ev.toA).callID != ev.callID || !ev.rtp.IsValid() {
+		return
+	}
+	leg := mediaLeg(ev.toA)
+	if src := c.relay.Stats(leg).Source; !src.IsValid() || src == ev.rtp {
+		return
+	}
+	c.relay.SetRemote(leg, netip.AddrPort{}, netip.AddrPort{})
+	c.relay.SetRemote(leg, ev.rtp, ev.rtcp)
+}
+
+// sendInOrder sends requests of one dialog one after the other, after
+// those of earlier calls, each once answered or timed out.
+func (c *call) sendInOrder(reqs ...*sip.Request) {
+	prev := c.chain
+	done := make(chan struct{})
+	c.chain = done
+	c.wg.Go(func() {
+		defer close(done)
+		if prev != nil {
+			<-prev
+		}
+		for _, r := range reqs {
+			ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+			res, err := c.b.sendAndWait(ctx, r)
+			cancel()
+			if err != nil {
+				c.log.Debug("request to transferor not answered", "method", string(r.Method), "err", err)
+			} else if !res.IsSuccess() {
+				c.log.Debug("request to transferor refused", "method", string(r.Method), "status", res.StatusCode)
+			}
+		}
+	})
+}
