@@ -88,8 +88,13 @@ type RelayConfig struct {
 // one exception). RTCP latches the same way on the odd port, onto the first
 // RTCP packet from the host RTP latched to (before that, the SDP's host).
 // RTP, telephone-events (RFC 4733) included, and RTCP are relayed byte for
-// byte; RTCP multiplexed on the RTP port (RFC 5761) is relayed on the RTP
-// ports.
+// byte, with one exception: when the stream arriving on a leg changes SSRC
+// (a transfer points the leg at another phone, a phone restarts its
+// stream), the relay keeps what it sends on continuous, with the first
+// stream's SSRC and sequence numbers and timestamps that go on from where
+// they were, as a phone's jitter buffer expects of one call (see
+// continuity). RTCP multiplexed on the RTP port (RFC 5761) is relayed on
+// the RTP ports.
 //
 // All methods are safe for concurrent use. Run does the relaying; Close
 // stops it and gives the ports back.
@@ -379,6 +384,12 @@ func (r *Relay) readRTP(in, out *leg) {
 			continue
 		}
 
+		if kind == kindRTP {
+			if now.IsZero() {
+				now = r.clk.Now()
+			}
+			in.cont.apply(data, &p, now)
+		}
 		if m := r.mon.Load(); m != nil && kind == kindRTP {
 			if mb == nil {
 				mb = new(monitorBuffers)
@@ -511,6 +522,8 @@ type leg struct {
 	rtpSrc, rtcpSrc source
 	seq             seqTracker
 	st              LegStats // packet counters; the rest is filled by Stats
+
+	cont continuity // of the RTP this leg sends on; its RTP reader's alone
 }
 
 // source is the address a leg latched onto.
