@@ -60,6 +60,9 @@ type User struct {
 	SIPMaxDevices  int
 	SIPAllowedNets []string
 
+	// Forward is the user's call forwarding and Do Not Disturb.
+	Forward Forwarding
+
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -224,6 +227,15 @@ type UserPatch struct {
 	TimeZone *string
 	RoleIDs  *[]int64
 	GroupIDs *[]int64
+
+	// Call forwarding and Do Not Disturb (see Forwarding); targets are
+	// normalized by Validate.
+	DND                *bool
+	ForwardAlways      *string
+	ForwardBusy        *string
+	ForwardNoAnswer    *string
+	ForwardOffline     *string
+	ForwardRingSeconds *int
 }
 
 // Validate normalizes and checks the fields the patch sets.
@@ -255,6 +267,7 @@ func (p *UserPatch) Validate() error {
 	if p.Notes != nil && utf8.RuneCountInString(*p.Notes) > 2000 {
 		errs.add(invalid("notes", "must be at most 2000 characters"))
 	}
+	p.validateForward(&errs)
 	return errs.err()
 }
 

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
 )
 
@@ -21,7 +22,7 @@ type ActiveCall struct {
 // ActiveCalls returns the calls in progress on this node, oldest first.
 //
 // It reads only what a call fixes before it is filed (route, start time,
-// relay) so that it never races the call's own goroutine; the state is
+// relay) or publishes atomically (shown, after a transfer) so that it never races the call's own goroutine; the state is
 // therefore told from the relay's counters, not from the SIP dialog: early
 // media counts as talking.
 func (s *Server) ActiveCalls() []ActiveCall {
@@ -37,6 +38,10 @@ func (s *Server) ActiveCalls() []ActiveCall {
 		if c.rt.to != "" {
 			ac.To = c.rt.to
 		}
+		if v := c.shown.Load(); v != nil { // transferred: the parties now
+			ac.CallerID, ac.CalleeID, ac.From, ac.To = v.callerID, v.calleeID, v.from, v.to
+			ac.Direction, ac.StartedAt = string(v.dir), v.started
+		}
 		if c.relay != nil && c.relay.Stats(media.LegB).Packets > 0 {
 			ac.State = "talking"
 		}
@@ -45,4 +50,19 @@ func (s *Server) ActiveCalls() []ActiveCall {
 	b.mu.Unlock()
 	slices.SortFunc(out, func(a, b ActiveCall) int { return a.StartedAt.Compare(b.StartedAt) })
 	return out
+}
+
+// activeView is who a call is between after a transfer: the parties of its
+// current CDR row.
+type activeView struct {
+	callerID, calleeID int64
+	from, to           string
+	dir                directory.Direction
+	started            time.Time
+}
+
+// show publishes the parties of row, the call's row now, for ActiveCalls.
+func (c *call) show(row directory.Call) {
+	c.shown.Store(&activeView{callerID: row.CallerID, calleeID: row.CalleeID, from: row.From, to: row.To,
+		dir: row.Direction, started: row.StartedAt})
 }

@@ -173,6 +173,16 @@ func (b *b2bua) alias(callID string, c *call) {
 	b.mu.Unlock()
 }
 
+// aliasIfFiled files callID under c unless c is gone from the table
+// already (it ended while another call handed it a leg).
+func (b *b2bua) aliasIfFiled(callID string, c *call) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.calls[c.id] == c {
+		b.calls[callID] = c
+	}
+}
+
 func (b *b2bua) remove(c *call) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -287,6 +297,10 @@ func (b *b2bua) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		if caller, ok = b.s.authenticateCall(req, tx, src.Addr()); !ok {
 			return
 		}
+	}
+	if h := req.GetHeader("Replaces"); h != nil {
+		b.replaceInvite(req, tx, caller, h.Value())
+		return
 	}
 	if caller != nil {
 		if mode, ext, ok := monitorRequest(req.Recipient.User); ok {

@@ -113,6 +113,9 @@ type call struct {
 	refers      int           // REFERs accepted, for the Event id
 	chain       chan struct{} // the last request of sendInOrder is done
 	unhold      bool          // our re-INVITE taking the transferee off hold is out
+	// shown is who the call is between once a transfer changed it, for
+	// ActiveCalls; nil until then.
+	shown atomic.Pointer[activeView]
 }
 
 // fork is one INVITE of the B side.
@@ -409,7 +412,7 @@ func (c *call) send(f *fork) {
 // run is the call's actor.
 func (c *call) run() {
 	defer c.b.wg.Done()
-	c.ringTimer = time.NewTimer(c.b.cfg.RingTime)
+	c.ringTimer = time.NewTimer(c.ringTime())
 	c.retrans = time.NewTimer(time.Hour)
 	defer c.ringTimer.Stop()
 	defer c.retrans.Stop()
@@ -609,6 +612,14 @@ func (c *call) handle(ev any) {
 			c.b.s.respond(ev.tx, ev.req, 405, "Method Not Allowed")
 			close(ev.done)
 		}
+	case *takeoverReq:
+		c.onTakeover(ev)
+	case *handover:
+		c.onHandover(ev)
+	case joinResult:
+		c.onJoinResult(ev)
+	case *replaceEvent:
+		c.onReplaceInvite(ev)
 	case reinviteResult:
 		c.onReinviteResult(ev)
 	case unholdResult:
@@ -1011,6 +1022,9 @@ func bestFailure(forks []*fork) (int, string, directory.Disposition) {
 // endRinging ends a call that was not answered: the forks still ringing
 // are cancelled and the caller gets code (0: already answered by sipgo).
 func (c *call) endRinging(code int, reason string, disp directory.Disposition, by string) {
+	if c.forwardOnFailure(code, reason, disp, by) {
+		return
+	}
 	c.state = stEnded
 	c.cdr.Disposition, c.cdr.HangupBy = disp, by
 	for _, f := range c.forks {
@@ -1404,9 +1418,20 @@ func (c *call) teardown() {
 	c.queue = nil
 	c.mu.Unlock()
 	for _, ev := range rest {
-		if r, ok := ev.(*reqEvent); ok {
+		switch r := ev.(type) {
+		case *reqEvent:
 			c.b.s.respond(r.tx, r.req, 481, "Call/Transaction Does Not Exist")
 			close(r.done)
+		case *replaceEvent:
+			c.b.s.respond(r.tx, r.req, 481, "Call/Transaction Does Not Exist")
+			close(r.done)
+		case *takeoverReq:
+			r.by.post(&handover{x: r.x, code: 481, reason: "Call/Transaction Does Not Exist"})
+		case *handover:
+			if r.code == 0 { // a party handed over too late: it is ours to end
+				bye := r.dlg.request(sip.BYE)
+				c.wg.Go(func() { c.sendBye(bye) })
+			}
 		}
 	}
 	if ri := c.reinv; ri != nil {

@@ -161,11 +161,13 @@ func newCallPhone(t testing.TB, cs *callServer, ext string, mode answerMode) *ca
 		if hook != nil {
 			hook(req)
 		}
-		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+		// Queued before the answer: the PBX sends the next NOTIFY only
+		// once this one is answered, so the queue keeps their order.
 		select {
 		case p.notifies <- req:
 		default:
 		}
+		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
 	})
 	wantStatus(t, p.register(300), 200)
 	return p

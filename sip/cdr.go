@@ -20,6 +20,7 @@ func (c *call) cdrRow() directory.Call {
 	if row.Direction == "" {
 		row.Direction = directory.Internal
 	}
+	c.noteForward(&row)
 	return row
 }
 

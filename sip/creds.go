@@ -23,13 +23,15 @@ type credential struct {
 	// register from (an unparsable stored entry allows nothing).
 	Nets       []netip.Prefix
 	Restricted bool
+	// Forward is the user's call forwarding and DND (forward.go).
+	Forward directory.Forwarding
 
 	warnedRealm atomic.Bool // a realm mismatch is logged once per entry
 }
 
 func newCredential(u *directory.User) *credential {
 	c := &credential{UserID: u.ID, Ext: u.Extension, State: u.State, Realm: u.SIP.Realm,
-		HA1MD5: u.SIP.HA1MD5, HA1SHA256: u.SIP.HA1SHA256, MaxDevices: u.SIPMaxDevices}
+		HA1MD5: u.SIP.HA1MD5, HA1SHA256: u.SIP.HA1SHA256, MaxDevices: u.SIPMaxDevices, Forward: u.Forward}
 	for _, s := range u.SIPAllowedNets {
 		if s == "" {
 			continue

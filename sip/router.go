@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -33,6 +34,22 @@ type route struct {
 	// failover: the targets are trunks, tried one after the other
 	// (failoverStatus) rather than rung at once.
 	failover bool
+
+	// Forwarding (forward.go). chain holds the extensions the call was
+	// forwarded from, in order, and notes why, for the CDR. fwdUser is
+	// the user whose busy and no-answer forwards apply while the targets
+	// ring, for ringTime (0: the PBX ring time). first is the index in
+	// the call's forks of the current leg's first fork: the ones before
+	// belong to legs forwarded away from. stale are the CDR reasons that
+	// ranked those legs' failures too, final the current leg's own.
+	chain    []string
+	notes    []string
+	fwdUser  *credential
+	ringTime time.Duration
+	first    int
+	stale    []string
+	final    string
+	ending   bool
 }
 
 // target is one place a fork rings.
@@ -119,13 +136,15 @@ func (b *b2bua) routeExtension(ctx context.Context, rt *route, ext, self string)
 		return &refusal{503, "Service Unavailable", directory.Failed, "directory unavailable"}
 	}
 	if cred != nil {
-		rt.calleeID = cred.UserID
-		rt.targets = b.userTargets(cred)
-		if len(rt.targets) == 0 {
-			return refOffline
-		}
-		return nil
+		return b.routeUser(ctx, rt, cred)
 	}
+	return b.routeGroup(ctx, rt, ext, self)
+}
+
+// routeGroup fills the targets of a group's extension: every registered
+// contact of its members, but self and members in Do Not Disturb.
+func (b *b2bua) routeGroup(ctx context.Context, rt *route, ext, self string) *refusal {
+	rt.to = ext
 	g, err := b.s.store.GroupByExtension(ctx, ext)
 	if errors.Is(err, directory.ErrNotFound) {
 		return refNotFound
@@ -140,7 +159,7 @@ func (b *b2bua) routeExtension(ctx context.Context, rt *route, ext, self string)
 	}
 	for _, id := range ids {
 		m, ok := b.s.creds.ByID(id)
-		if !ok || m.Ext == self {
+		if !ok || m.Ext == self || m.Forward.DND {
 			continue
 		}
 		rt.targets = append(rt.targets, b.userTargets(m)...)

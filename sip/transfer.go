@@ -22,7 +22,7 @@ import (
 // pointed at the target, the transferor gets NOTIFY 200 and a BYE, and the
 // transferee, who never left its leg, talks to the target. A transfer that
 // fails is reported in the final NOTIFY and the call goes on. Attended
-// transfer (Refer-To with Replaces) is refused with 501.
+// transfer (Refer-To with Replaces) is in attended.go.
 //
 // CDR: the call's row ends at the transfer (hangup_by "transfer", reason
 // "transferred to X by Y") and the transferee and target get a row of
@@ -53,6 +53,10 @@ type xfer struct {
 	// referredBy is the Referred-By of the INVITEs (RFC 3892): the
 	// REFER's, or the transferor's address.
 	referredBy string
+	rang       bool // the NOTIFY of the target's ringing went
+	// attended: the Refer-To has Replaces naming the transferor's dialog
+	// of another call (attended.go); no INVITE goes out.
+	attended bool
 }
 
 // party is who is on one leg of an answered call.
@@ -177,8 +181,13 @@ func (c *call) onRefer(ev *reqEvent) {
 		return
 	}
 	raw := hs[0].Value()
-	if strings.Contains(strings.ToLower(raw), "replaces") || ev.req.GetHeader("Replaces") != nil {
-		reject(501, "Not Implemented (Attended Transfer)")
+	if ev.req.GetHeader("Replaces") != nil {
+		reject(400, "Bad Request (Replaces In REFER)")
+		return
+	}
+	rep, attended, ok := referReplaces(raw)
+	if !ok {
+		reject(400, "Bad Request (Bad Replaces)")
 		return
 	}
 	number, ok := referTarget(raw)
@@ -216,8 +225,12 @@ func (c *call) onRefer(ev *reqEvent) {
 		x.referredBy = h.Value()
 	}
 	c.xfer = x
-	c.log.Info("transfer asked", "by", p.num, "to", number)
+	c.log.Info("transfer asked", "by", p.num, "to", number, "attended", attended)
 	c.sendInOrder(c.notifyReq(d, x, "SIP/2.0 100 Trying", false))
+	if attended {
+		c.startAttended(x, rep, p)
+		return
+	}
 
 	uri := sip.Uri{Scheme: "sip", User: number, Host: c.b.s.realm()}
 	dial := sip.NewRequest(sip.INVITE, uri)
@@ -360,6 +373,13 @@ func (c *call) onXferResponse(f *fork, tx sip.ClientTransaction, res *sip.Respon
 		f.provis = true
 		if f.cancelled {
 			c.sendCancel(f)
+			return
+		}
+		// Phones show the target ringing (RFC 3515 §2.4.5: any status).
+		if x := c.xfer; x != nil && !x.gone && !x.rang && containsFork(x.forks, f) &&
+			(res.StatusCode == 180 || res.StatusCode == 183) {
+			x.rang = true
+			c.sendInOrder(c.notifyReq(c.legDialog(x.fromA), x, "SIP/2.0 "+itoa(res.StatusCode)+" "+res.Reason, false))
 		}
 		return
 	}
@@ -604,6 +624,7 @@ func (c *call) transferCDR(x *xfer, f *fork, transferor party) {
 	c.b.mu.Lock()
 	c.cdr = row
 	c.b.mu.Unlock()
+	c.show(row)
 	c.callerLeg = legIndex(!x.fromA)
 }
 

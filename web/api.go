@@ -40,12 +40,21 @@ type userJSON struct {
 	RoleIDs   []int64   `json:"role_ids"`
 	GroupIDs  []int64   `json:"group_ids"`
 	CreatedAt time.Time `json:"created_at"`
+	// Call forwarding and Do Not Disturb; "" targets: no forward.
+	DND                bool   `json:"dnd"`
+	ForwardAlways      string `json:"forward_always"`
+	ForwardBusy        string `json:"forward_busy"`
+	ForwardNoAnswer    string `json:"forward_no_answer"`
+	ForwardOffline     string `json:"forward_offline"`
+	ForwardRingSeconds int    `json:"forward_ring_seconds"` // 0: the PBX ring time
 }
 
 func toUserJSON(u *directory.User) userJSON {
 	return userJSON{ID: u.ID, Name: u.Name, Email: u.Email, Extension: u.Extension, Mobile: u.Mobile,
 		CallerID: u.CallerID, Language: u.Language, TimeZone: u.TimeZone, State: string(u.State), RoleIDs: nonNil(u.RoleIDs),
-		GroupIDs: nonNil(u.GroupIDs), CreatedAt: u.CreatedAt}
+		GroupIDs: nonNil(u.GroupIDs), CreatedAt: u.CreatedAt, DND: u.Forward.DND, ForwardAlways: u.Forward.Always,
+		ForwardBusy: u.Forward.Busy, ForwardNoAnswer: u.Forward.NoAnswer, ForwardOffline: u.Forward.Offline,
+		ForwardRingSeconds: u.Forward.RingSeconds}
 }
 
 func nonNil[T any](xs []T) []T {
@@ -431,6 +440,9 @@ POST   /api/v1/users                 {"name","email","extension","ext_password"?
                                      within your own scopes                              (users.create)
 PATCH  /api/v1/users/{id}            any of name, email, mobile, caller_id, notes, language,
                                      time_zone ("Europe/Warsaw"; "" for the company's),
+                                     dnd, forward_always, forward_busy, forward_no_answer,
+                                     forward_offline (an extension or a number; "" for none),
+                                     forward_ring_seconds (0: the PBX ring time, or 5-300),
                                      role_ids, group_ids (roles and groups: not your own;
                                      group_ids also needs groups.manage)                 (users.manage over them)
 PUT    /api/v1/users/{id}/overrides  {"calls.history":"any", ...}; {} resets to the roles  (users.manage, within yours)

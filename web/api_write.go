@@ -118,6 +118,13 @@ type userPatchJSON struct {
 	TimeZone *string  `json:"time_zone"` // "": the company's
 	RoleIDs  *[]int64 `json:"role_ids"`
 	GroupIDs *[]int64 `json:"group_ids"`
+	// Call forwarding and DND; a target "" clears it.
+	DND                *bool   `json:"dnd"`
+	ForwardAlways      *string `json:"forward_always"`
+	ForwardBusy        *string `json:"forward_busy"`
+	ForwardNoAnswer    *string `json:"forward_no_answer"`
+	ForwardOffline     *string `json:"forward_offline"`
+	ForwardRingSeconds *int    `json:"forward_ring_seconds"` // 0: the PBX ring time
 }
 
 func (s *Server) apiUserCreate(w http.ResponseWriter, r *http.Request) {
@@ -159,7 +166,9 @@ func (s *Server) apiUserUpdate(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		u, err = s.updateUser(r, a, directory.UserPatch{Name: in.Name, Email: in.Email, Mobile: trimmed(in.Mobile),
 			CallerID: trimmed(in.CallerID), Notes: in.Notes, Language: in.Language, TimeZone: in.TimeZone,
-			RoleIDs: in.RoleIDs, GroupIDs: in.GroupIDs})
+			RoleIDs: in.RoleIDs, GroupIDs: in.GroupIDs, DND: in.DND, ForwardAlways: in.ForwardAlways,
+			ForwardBusy: in.ForwardBusy, ForwardNoAnswer: in.ForwardNoAnswer, ForwardOffline: in.ForwardOffline,
+			ForwardRingSeconds: in.ForwardRingSeconds})
 	}
 	if err != nil {
 		s.fail(w, r, err)

@@ -28,6 +28,7 @@ func (s *Server) register(web, api *router) {
 	web.get("/account", signedIn(), s.account)
 	web.post("/account/language", signedIn(), s.accountLanguage)
 	web.post("/account/timezone", signedIn(), s.accountTimeZone)
+	web.post("/account/forwarding", signedIn(), s.accountForwarding) // the viewer's own
 	web.post("/account/tokens", signedIn(), s.tokenCreate)
 	web.post("/account/tokens/{id}/delete", signedIn(), s.tokenDelete)
 
@@ -37,6 +38,7 @@ func (s *Server) register(web, api *router) {
 	web.get("/users/{id}", perResource(authz.UsersView), s.userShow)
 	web.post("/users/{id}", perResource(authz.UsersManage), s.userUpdate)
 	web.post("/users/{id}/access", perResource(authz.UsersManage), s.userAccess)
+	web.post("/users/{id}/forwarding", perResource(authz.UsersManage), s.userForwarding)
 	web.post("/users/{id}/overrides", perResource(authz.UsersManage), s.userOverrides)
 	web.post("/users/{id}/overrides/reset", perResource(authz.UsersManage), s.userOverridesReset)
 	web.post("/users/{id}/password", perResource(authz.UsersManage), s.userResetPassword)

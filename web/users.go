@@ -345,6 +345,9 @@ func (s *Server) updateUser(r *http.Request, a *directory.Access, patch director
 	if access {
 		s.audit(r, viewerOf(r), "user.access", obj, "roles "+joinIDs(u.RoleIDs)+"; groups "+joinIDs(u.GroupIDs))
 	}
+	if forwardChanged(patch) {
+		s.audit(r, viewerOf(r), "user.forwarding", obj, forwardSummary(u.Forward))
+	}
 	return u, nil
 }
 

@@ -15,7 +15,8 @@ import (
 // userColumns are read by scanUser, from users aliased u.
 const userColumns = `u.id, u.name, u.email, u.extension, u.mobile, u.caller_id, u.notes, u.language,
 	u.time_zone, u.state, u.password_hash, u.sip_realm, u.sip_ha1_md5, u.sip_ha1_sha256, u.sip_max_devices,
-	u.sip_allowed_nets, u.created_at, u.updated_at,
+	u.sip_allowed_nets, u.dnd, u.forward_always, u.forward_busy, u.forward_no_answer, u.forward_offline,
+	u.forward_ring_seconds, u.created_at, u.updated_at,
 	ARRAY(SELECT role_id FROM user_roles WHERE user_id = u.id ORDER BY role_id),
 	ARRAY(SELECT group_id FROM group_members WHERE user_id = u.id ORDER BY group_id)`
 
@@ -24,7 +25,8 @@ func scanUser(row pgx.Row) (*directory.User, error) {
 	var state string
 	err := row.Scan(&u.ID, &u.Name, &u.Email, &u.Extension, &u.Mobile, &u.CallerID, &u.Notes, &u.Language,
 		&u.TimeZone, &state, &u.PasswordHash, &u.SIP.Realm, &u.SIP.HA1MD5, &u.SIP.HA1SHA256, &u.SIPMaxDevices,
-		&u.SIPAllowedNets, &u.CreatedAt, &u.UpdatedAt, &u.RoleIDs, &u.GroupIDs)
+		&u.SIPAllowedNets, &u.Forward.DND, &u.Forward.Always, &u.Forward.Busy, &u.Forward.NoAnswer, &u.Forward.Offline,
+		&u.Forward.RingSeconds, &u.CreatedAt, &u.UpdatedAt, &u.RoleIDs, &u.GroupIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -89,11 +91,13 @@ func (s *Store) CreateUser(ctx context.Context, u *directory.User) error {
 			return directory.ErrExtensionTaken
 		}
 		err := tx.QueryRow(ctx, `INSERT INTO users (name, email, extension, mobile, caller_id, notes, language,
-				state, password_hash, sip_realm, sip_ha1_md5, sip_ha1_sha256, sip_max_devices, sip_allowed_nets, time_zone)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+				state, password_hash, sip_realm, sip_ha1_md5, sip_ha1_sha256, sip_max_devices, sip_allowed_nets, time_zone,
+				dnd, forward_always, forward_busy, forward_no_answer, forward_offline, forward_ring_seconds)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
 			RETURNING id, created_at, updated_at`,
 			u.Name, u.Email, u.Extension, u.Mobile, u.CallerID, u.Notes, u.Language, string(state),
 			u.PasswordHash, u.SIP.Realm, u.SIP.HA1MD5, u.SIP.HA1SHA256, u.SIPMaxDevices, nets(u.SIPAllowedNets), u.TimeZone,
+			u.Forward.DND, u.Forward.Always, u.Forward.Busy, u.Forward.NoAnswer, u.Forward.Offline, u.Forward.RingSeconds,
 		).Scan(&u.ID, &u.CreatedAt, &u.UpdatedAt)
 		if err != nil {
 			return err
@@ -321,9 +325,13 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, p directory.UserPatch)
 		}
 		_, err = tx.Exec(ctx, `UPDATE users SET name = coalesce($2, name), email = coalesce($3, email),
 			mobile = coalesce($4, mobile), caller_id = coalesce($5, caller_id), notes = coalesce($6, notes),
-			language = coalesce($7, language), time_zone = coalesce($8, time_zone), updated_at = now()
+			language = coalesce($7, language), time_zone = coalesce($8, time_zone), dnd = coalesce($9, dnd),
+			forward_always = coalesce($10, forward_always), forward_busy = coalesce($11, forward_busy),
+			forward_no_answer = coalesce($12, forward_no_answer), forward_offline = coalesce($13, forward_offline),
+			forward_ring_seconds = coalesce($14, forward_ring_seconds), updated_at = now()
 			WHERE id = $1`,
-			id, p.Name, p.Email, p.Mobile, p.CallerID, p.Notes, p.Language, p.TimeZone)
+			id, p.Name, p.Email, p.Mobile, p.CallerID, p.Notes, p.Language, p.TimeZone,
+			p.DND, p.ForwardAlways, p.ForwardBusy, p.ForwardNoAnswer, p.ForwardOffline, p.ForwardRingSeconds)
 		if err != nil {
 			return err
 		}

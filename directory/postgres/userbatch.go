@@ -20,8 +20,9 @@ const batchChunk = 500
 // the statement, after every part of it ran).
 const insertBatchUser = `WITH u AS (
 		INSERT INTO users (name, email, extension, mobile, caller_id, notes, language, state, password_hash,
-			sip_realm, sip_ha1_md5, sip_ha1_sha256, sip_max_devices, sip_allowed_nets, time_zone)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+			sip_realm, sip_ha1_md5, sip_ha1_sha256, sip_max_devices, sip_allowed_nets, time_zone,
+			dnd, forward_always, forward_busy, forward_no_answer, forward_offline, forward_ring_seconds)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $18, $19, $20, $21, $22, $23)
 		RETURNING id, created_at, updated_at),
 	x AS (INSERT INTO extensions (number, user_id) SELECT $3, id FROM u),
 	r AS (INSERT INTO user_roles (user_id, role_id) SELECT u.id, unnest($16::int8[]) FROM u),
@@ -85,7 +86,9 @@ func (s *Store) CreateUsers(ctx context.Context, us []*directory.User) error {
 				u, r := us[i], &res[i]
 				b.Queue(insertBatchUser, u.Name, directory.NormalizeEmail(u.Email), u.Extension, u.Mobile, u.CallerID,
 					u.Notes, u.Language, string(r.state), u.PasswordHash, u.SIP.Realm, u.SIP.HA1MD5, u.SIP.HA1SHA256,
-					u.SIPMaxDevices, nets(u.SIPAllowedNets), u.TimeZone, r.roles, r.groups)
+					u.SIPMaxDevices, nets(u.SIPAllowedNets), u.TimeZone, r.roles, r.groups,
+					u.Forward.DND, u.Forward.Always, u.Forward.Busy, u.Forward.NoAnswer, u.Forward.Offline,
+					u.Forward.RingSeconds)
 			}
 			br := tx.SendBatch(ctx, b)
 			for i := start; i < end; i++ {

@@ -13,6 +13,7 @@ import (
 // userCols are the columns scanUser reads, roles and groups included.
 const userCols = `u.id, u.name, u.email, u.extension, u.mobile, u.caller_id, u.notes, u.language, u.time_zone, u.state,
 	u.password_hash, u.sip_realm, u.sip_ha1_md5, u.sip_ha1_sha256, u.sip_max_devices, u.sip_allowed_nets,
+	u.dnd, u.forward_always, u.forward_busy, u.forward_no_answer, u.forward_offline, u.forward_ring_seconds,
 	u.created_at, u.updated_at,
 	(SELECT group_concat(role_id) FROM user_roles WHERE user_id = u.id),
 	(SELECT group_concat(group_id) FROM group_members WHERE user_id = u.id)`
@@ -26,6 +27,7 @@ func scanUser(sc scanner) (*directory.User, error) {
 	var roles, groups sql.NullString
 	err := sc.Scan(&u.ID, &u.Name, &u.Email, &u.Extension, &u.Mobile, &u.CallerID, &u.Notes, &u.Language, &u.TimeZone, &u.State,
 		&u.PasswordHash, &u.SIP.Realm, &u.SIP.HA1MD5, &u.SIP.HA1SHA256, &u.SIPMaxDevices, &nets,
+		&u.Forward.DND, &u.Forward.Always, &u.Forward.Busy, &u.Forward.NoAnswer, &u.Forward.Offline, &u.Forward.RingSeconds,
 		&created, &updated, &roles, &groups)
 	if err != nil {
 		return nil, err
@@ -104,11 +106,14 @@ func insertUser(ctx context.Context, tx *sql.Tx, u *directory.User, t time.Time)
 	var id int64
 	err := tx.QueryRowContext(ctx, `INSERT INTO users (name, email, extension, mobile, caller_id, notes, language, time_zone,
 			state, password_hash, sip_realm, sip_ha1_md5, sip_ha1_sha256, sip_max_devices, sip_allowed_nets,
+			dnd, forward_always, forward_busy, forward_no_answer, forward_offline, forward_ring_seconds,
 			created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		u.Name, directory.NormalizeEmail(u.Email), u.Extension, u.Mobile, u.CallerID, u.Notes, u.Language, u.TimeZone,
 		string(u.State), u.PasswordHash, u.SIP.Realm, u.SIP.HA1MD5, u.SIP.HA1SHA256, u.SIPMaxDevices,
-		strings.Join(u.SIPAllowedNets, ","), t.UnixMicro(), t.UnixMicro()).Scan(&id)
+		strings.Join(u.SIPAllowedNets, ","),
+		u.Forward.DND, u.Forward.Always, u.Forward.Busy, u.Forward.NoAnswer, u.Forward.Offline, u.Forward.RingSeconds,
+		t.UnixMicro(), t.UnixMicro()).Scan(&id)
 	return id, err
 }
 
@@ -401,12 +406,16 @@ func patch(u *directory.User, p directory.UserPatch) {
 	set(&u.Notes, p.Notes)
 	set(&u.Language, p.Language)
 	set(&u.TimeZone, p.TimeZone)
+	p.ApplyForward(&u.Forward)
 }
 
 func updateUser(ctx context.Context, tx *sql.Tx, u *directory.User, t time.Time) error {
 	_, err := tx.ExecContext(ctx, `UPDATE users SET name = ?, email = ?, mobile = ?, caller_id = ?, notes = ?,
-			language = ?, time_zone = ?, updated_at = ?
-		WHERE id = ?`, u.Name, u.Email, u.Mobile, u.CallerID, u.Notes, u.Language, u.TimeZone, t.UnixMicro(), u.ID)
+			language = ?, time_zone = ?, dnd = ?, forward_always = ?, forward_busy = ?, forward_no_answer = ?,
+			forward_offline = ?, forward_ring_seconds = ?, updated_at = ?
+		WHERE id = ?`, u.Name, u.Email, u.Mobile, u.CallerID, u.Notes, u.Language, u.TimeZone,
+		u.Forward.DND, u.Forward.Always, u.Forward.Busy, u.Forward.NoAnswer, u.Forward.Offline, u.Forward.RingSeconds,
+		t.UnixMicro(), u.ID)
 	return err
 }
 

@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 		{"user batches", userBatchTests},
 		{"user imports", userImportTests},
 		{"time zones", timeZoneTests},
+		{"forwarding", forwardTests},
 		{"owners", ownerTests},
 		{"access", accessTests},
 		{"groups", groupTests},

@@ -1,0 +1,572 @@
+package sip
+
+import (
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/pion/sdp/v3"
+
+	"github.com/switchboard-pbx/switchboard/directory"
+)
+
+// Attended transfer (RFC 5589 §7) and INVITE with Replaces (RFC 3891).
+//
+// The transferor T talks to X in call 1, puts X on hold, calls Y (call 2)
+// and sends REFER in call 1 whose Refer-To carries Replaces naming its
+// dialog of call 2. Both calls pass through the PBX, so no INVITE with
+// Replaces goes to anyone: call 2 hands Y's dialog over to call 1, which
+// puts it in place of T's leg. Call 1 re-INVITEs Y with an offer on the
+// relay port of that leg (Y learns where its media goes now), and once Y
+// answers takes X off hold with Y's SDP, as a blind transfer does. One
+// relay carries the call afterwards; call 2's relay closes with call 2.
+// T gets NOTIFY 200 and a BYE in call 1, and a BYE in call 2.
+//
+// The two calls are separate actors: call 1 posts a takeoverReq to call 2
+// and call 2 answers with a handover event, so neither waits on the
+// other. Call 2 gives Y's dialog away only when it is idle (no
+// transaction of its own open on Y) and the dialog named is T's, the
+// extension that sent the REFER; otherwise call 1's transfer fails with
+// that status in the final NOTIFY and both calls go on.
+//
+// CDR as for blind transfer: call 1's row ends (hangup_by "transfer",
+// "transferred to Y by T"), call 2's row ends the same way ("transferred
+// to X by T") and X and Y get a row of their own, started at the REFER
+// and answered at the join.
+//
+// An INVITE with Replaces from a phone (its own attended transfer, or
+// call pickup of an answered call) naming a leg of an answered call takes
+// that leg: the phone is answered with the SDP the replaced party had,
+// the replaced party gets a BYE and the other party is taken off hold.
+// One naming no dialog the PBX has gets 481.
+
+// replaces is the value of a Replaces header: a dialog by its Call-ID and
+// tags.
+type replaces struct {
+	callID, toTag, fromTag string
+}
+
+// parseReplaces parses a Replaces header value (RFC 3891 §6.1).
+func parseReplaces(v string) (replaces, bool) {
+	parts := strings.Split(strings.TrimSpace(v), ";")
+	r := replaces{callID: strings.TrimSpace(parts[0])}
+	for _, p := range parts[1:] {
+		k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
+		switch strings.ToLower(strings.TrimSpace(k)) {
+		case "to-tag":
+			r.toTag = strings.TrimSpace(val)
+		case "from-tag":
+			r.fromTag = strings.TrimSpace(val)
+		}
+	}
+	if r.callID == "" || r.toTag == "" || r.fromTag == "" || len(r.callID) > 256 {
+		return replaces{}, false
+	}
+	return r, true
+}
+
+// referReplaces finds Replaces among the headers of a Refer-To URI
+// (sip:y@host?Replaces=...). has tells whether there is one, ok whether
+// it parses.
+func referReplaces(referTo string) (r replaces, has, ok bool) {
+	v := referTo
+	if i := strings.IndexByte(v, '<'); i >= 0 {
+		j := strings.IndexByte(v[i:], '>')
+		if j < 0 {
+			return replaces{}, strings.Contains(strings.ToLower(v), "replaces"), false
+		}
+		v = v[i+1 : i+j]
+	}
+	_, query, found := strings.Cut(v, "?")
+	if !found {
+		return replaces{}, false, true
+	}
+	for _, kv := range strings.Split(query, "&") {
+		k, val, _ := strings.Cut(kv, "=")
+		if !strings.EqualFold(k, "replaces") {
+			continue
+		}
+		dec, err := url.QueryUnescape(val)
+		if err != nil {
+			return replaces{}, true, false
+		}
+		r, ok := parseReplaces(dec)
+		return r, true, ok
+	}
+	return replaces{}, false, true
+}
+
+// names reports whether r names dialog d, seen from either end: the
+// Replaces of a REFER or an INVITE gives the tags as its sender sees the
+// dialog.
+func (r replaces) names(d *dialog) bool {
+	if d.callID != r.callID || d.localTag == "" || d.remoteTag == "" {
+		return false
+	}
+	return r.toTag == d.localTag && r.fromTag == d.remoteTag ||
+		r.toTag == d.remoteTag && r.fromTag == d.localTag
+}
+
+// replacedLeg returns the leg of an answered call that r names.
+func (c *call) replacedLeg(r replaces) (isA, ok bool) {
+	switch {
+	case c.state != stAnswered:
+		return false, false
+	case r.names(&c.a):
+		return true, true
+	case r.names(&c.bDlg):
+		return false, true
+	}
+	return false, false
+}
+
+// idle reports whether the call has no transaction of its own open that a
+// change of legs would break.
+func (c *call) idle() bool {
+	return c.xfer == nil && c.reinv == nil && !c.needAnswer && !c.unhold && len(c.pending) == 0
+}
+
+// idleBut is idle, except that the 2xx of leg fromA may still wait for its
+// ACK: that leg is about to go.
+func (c *call) idleBut(fromA bool) bool {
+	if c.xfer != nil || c.reinv != nil || c.needAnswer || c.unhold {
+		return false
+	}
+	for _, p := range c.pending {
+		if p.fromA != fromA {
+			return false
+		}
+	}
+	return true
+}
+
+// takeoverRetry is how often, and takeoverTries how many times, a call
+// busy with a transaction of its own looks again at a takeoverReq: the
+// REFER may come just after the consultation call was answered, before
+// its ACK.
+const (
+	takeoverRetry = 50 * time.Millisecond
+	takeoverTries = 40
+)
+
+// Events between the two calls of an attended transfer, and of an INVITE
+// with Replaces.
+type (
+	// takeoverReq asks the call that has the dialog named by rep for the
+	// other leg of it.
+	takeoverReq struct {
+		by         *call
+		x          *xfer
+		rep        replaces
+		transferor string // extension that sent the REFER
+		peer       string // who the transferee is, for the CDR reason
+		tries      int    // times the call was busy (takeoverRetry)
+	}
+	// handover answers a takeoverReq: code 0 and the leg, or the status
+	// of the refusal.
+	handover struct {
+		x      *xfer
+		code   int
+		reason string
+		dlg    dialog
+		org    origin
+		who    party
+		tgt    target // for monitoring when the leg lands on B
+	}
+	// joinResult is the answer to our re-INVITE toward the party that
+	// joined the call.
+	joinResult struct {
+		toA bool
+		res *sip.Response
+		err error
+	}
+	// replaceEvent is an INVITE with Replaces naming a leg of the call.
+	replaceEvent struct {
+		req  *sip.Request
+		tx   sip.ServerTransaction
+		cred *credential
+		rep  replaces
+		done chan struct{}
+	}
+)
+
+// startAttended asks the call that has the dialog named in the Refer-To
+// for its other party. x is the transfer onRefer started.
+func (c *call) startAttended(x *xfer, rep replaces, transferor party) {
+	x.attended = true
+	other := c.b.lookup(rep.callID)
+	if other == nil || other == c {
+		c.xferFailed(481, "Call/Transaction Does Not Exist", directory.Failed, "replaces: no such dialog")
+		return
+	}
+	peer := c.parties[legIndex(!x.fromA)].num
+	if !other.post(&takeoverReq{by: c, x: x, rep: rep, transferor: transferor.ext, peer: peer}) {
+		c.xferFailed(481, "Call/Transaction Does Not Exist", directory.Failed, "replaces: no such dialog")
+	}
+}
+
+// onTakeover runs in call 2: it gives the leg that is not the
+// transferor's to call 1 and ends, or tells call 1 why not.
+func (c *call) onTakeover(r *takeoverReq) {
+	refuse := func(code int, reason string) {
+		r.by.post(&handover{x: r.x, code: code, reason: reason})
+	}
+	isA, ok := c.replacedLeg(r.rep)
+	if !ok {
+		refuse(481, "Call/Transaction Does Not Exist")
+		return
+	}
+	tLeg, yLeg := legIndex(isA), legIndex(!isA)
+	if c.parties[tLeg].ext == "" || c.parties[tLeg].ext != r.transferor {
+		refuse(403, "Forbidden (Not Your Dialog)")
+		return
+	}
+	if !c.idleBut(isA) {
+		if r.tries++; r.tries >= takeoverTries {
+			refuse(491, "Request Pending")
+			return
+		}
+		c.wg.Go(func() {
+			t := time.NewTimer(takeoverRetry)
+			defer t.Stop()
+			select {
+			case <-t.C:
+				if c.post(r) {
+					return
+				}
+			case <-c.reqCtx.Done():
+			}
+			refuse(481, "Call/Transaction Does Not Exist")
+		})
+		return
+	}
+	h := &handover{x: r.x, dlg: *c.legDialog(!isA), who: c.parties[yLeg]}
+	if isA { // Y is on leg B
+		h.org = c.bOrigin
+		if t := c.answered.Load(); t != nil {
+			h.tgt = *t
+		}
+	} else {
+		h.org = c.aOrigin
+		h.tgt = target{userID: h.who.userID, ext: h.who.ext, dest: h.dlg.dest, transport: h.dlg.transport}
+	}
+	if !r.by.post(h) {
+		return // call 1 is over: this call goes on
+	}
+	// From here Y's requests go to call 1.
+	c.b.aliasIfFiled(h.dlg.callID, r.by)
+	c.gone = append(c.gone, h.dlg)
+	c.transferred = true
+	c.log.Info("leg handed over for an attended transfer", "to", r.by.id, "party", h.who.num)
+	c.state = stEnded
+	c.dropPending(isA)
+	c.cdr.HangupBy = "transfer"
+	c.cdr.Reason = "transferred to " + r.peer + " by " + c.parties[tLeg].num
+	c.linger = time.Now().Add(byeTimeout)
+	if isA {
+		c.byeA()
+	} else {
+		c.byeB()
+	}
+}
+
+// onHandover runs in call 1 with call 2's answer.
+func (c *call) onHandover(h *handover) {
+	x := c.xfer
+	if h.code != 0 {
+		if x == h.x {
+			c.xferFailed(h.code, h.reason, directory.Failed, "replaces: "+itoa(h.code)+" "+h.reason)
+		}
+		return
+	}
+	if x != h.x || c.state != stAnswered {
+		// The transfer was given up meanwhile: the leg is ours to end.
+		c.log.Info("attended transfer given up; hanging up the party handed over", "party", h.who.num)
+		bye := h.dlg.request(sip.BYE)
+		c.wg.Go(func() { c.sendBye(bye) })
+		return
+	}
+	c.xfer = nil
+	toA := x.fromA
+	leg := legIndex(toA)
+	sent := c.bSDP // what the transferor got: the transferee's media
+	if toA {
+		sent = c.aSDP
+	}
+	old := *c.legDialog(toA)
+	*c.legDialog(toA) = h.dlg
+	c.dropPending(toA)
+	if !x.gone {
+		c.gone = append(c.gone, old)
+	}
+	c.transferred = true
+	transferor := c.parties[leg]
+	c.parties[leg] = h.who
+	c.swapSlots(transferor.ext, h.who.ext)
+	if toA {
+		var cred *credential
+		if h.who.ext != "" {
+			cred, _ = c.b.s.credential(h.who.ext)
+		}
+		c.b.mu.Lock()
+		c.caller = cred
+		c.b.mu.Unlock()
+		c.aOrigin = h.org
+	} else {
+		c.bOrigin = h.org
+		t := h.tgt
+		c.answered.Store(&t)
+	}
+	c.log.Info("call transferred (attended)", "by", transferor.num, "to", h.who.num)
+	c.joinCDR(x.started, h.who, x.target, "transferred to "+h.who.num+" by "+transferor.num,
+		"transferred by "+transferor.num, toA)
+	if !x.gone {
+		c.sendInOrder(c.notifyReq(&old, x, "SIP/2.0 200 OK", true), old.request(sip.BYE))
+	}
+	// Until Y answers our re-INVITE its media goes to call 2's relay,
+	// which is closing: nothing to relay meanwhile.
+	c.relay.SetRemote(mediaLeg(toA), netip.AddrPort{}, netip.AddrPort{})
+	c.reinviteJoined(toA, sent)
+}
+
+// swapSlots moves the call slot of ext out to ext in.
+func (c *call) swapSlots(out, in string) {
+	var keep []string
+	for _, p := range c.parties {
+		keep = append(keep, p.ext)
+	}
+	if out != "" && !containsStr(keep, out) {
+		c.b.release(c, out)
+	}
+	c.b.take(c, in)
+}
+
+// joinCDR ends the call's row and starts one between the party that stayed
+// and who, the party on leg toA now.
+func (c *call) joinCDR(started time.Time, who party, dialed, endReason, reason string, toA bool) {
+	now := time.Now().UTC()
+	c.cdr.EndedAt = now
+	c.cdr.HangupBy = "transfer"
+	c.cdr.Reason = endReason
+	c.writeCDR()
+	stay := c.parties[legIndex(!toA)]
+	row := directory.Call{SIPCallID: c.legDialog(!toA).callID, CallerID: stay.userID, From: stay.num,
+		CalleeID: who.userID, To: who.num, Dialed: dialed, StartedAt: started, AnsweredAt: now,
+		Disposition: directory.Answered, Reason: reason, Node: c.b.s.cfg.Node}
+	switch {
+	case who.ext == "":
+		row.Direction = directory.Outbound
+	case stay.ext == "":
+		row.Direction = directory.Inbound
+	default:
+		row.Direction = directory.Internal
+	}
+	c.b.mu.Lock()
+	c.cdr = row
+	c.b.mu.Unlock()
+	c.show(row)
+	c.callerLeg = legIndex(!toA)
+}
+
+// reinviteJoined re-INVITEs the party that joined leg toA with an offer on
+// that leg's relay port, made from sent (the SDP the leg's previous party
+// had: the other party's media). Its answer points the leg at it.
+func (c *call) reinviteJoined(toA bool, sent []byte) {
+	sd, _, err := parseSDP(sent)
+	var body []byte
+	d, o := c.legDialog(toA), &c.bOrigin
+	if toA {
+		o = &c.aOrigin
+	}
+	if err == nil {
+		sendrecv(sd)
+		body, err = rewriteSDP(sd, o, c.b.mediaIP(d.dest), c.relay.Local(mediaLeg(toA)).Port())
+	}
+	if err != nil {
+		c.log.Info("attended transfer: no sdp for the party that joined", "err", err)
+		c.hangup("system", "transfer: no sdp")
+		return
+	}
+	req := d.request(sip.INVITE)
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(body)
+	if toA {
+		c.aSDP = body
+	} else {
+		c.bSDP = body
+	}
+	c.unhold = true // our re-INVITE is out: theirs get 491
+	c.wg.Go(func() {
+		res, err := c.b.sendAndWait(c.reqCtx, req)
+		c.post(joinResult{toA: toA, res: res, err: err})
+	})
+}
+
+func (c *call) onJoinResult(r joinResult) {
+	c.unhold = false
+	if c.state != stAnswered || c.legDialog(r.toA).callID != r.dialogID() {
+		return
+	}
+	if r.err != nil || r.res == nil || !r.res.IsSuccess() {
+		status := "no answer"
+		if r.res != nil {
+			status = itoa(r.res.StatusCode) + " " + r.res.Reason
+		}
+		c.log.Info("transferred party refused the new media; hanging up", "status", status)
+		c.hangup("system", "transfer: re-invite "+status)
+		return
+	}
+	d := c.legDialog(r.toA)
+	if err := c.b.s.client.WriteRequest(d.request(sip.ACK)); err != nil {
+		c.log.Debug("ack not sent", "err", err)
+	}
+	_, m, err := parseSDP(r.res.Body())
+	if err != nil {
+		c.hangup("system", "transfer: bad sdp answer")
+		return
+	}
+	leg := mediaLeg(r.toA)
+	c.relay.SetRemote(leg, m.rtp, m.rtcp)
+	c.relay.SetHold(leg, m.hold)
+	// The transferor sends RTP until it has our BYE.
+	c.afterChain(relatchEvent{toA: r.toA, callID: d.callID, rtp: m.rtp, rtcp: m.rtcp})
+	c.unholdTransferee(!r.toA, r.res.Body())
+}
+
+// dialogID is the Call-ID of the re-INVITE r answers.
+func (r joinResult) dialogID() string {
+	if r.res != nil && r.res.CallID() != nil {
+		return r.res.CallID().Value()
+	}
+	return ""
+}
+
+// onReplaceInvite answers an INVITE with Replaces naming a leg of the call.
+func (c *call) onReplaceInvite(ev *replaceEvent) {
+	reject := func(code int, reason string) {
+		c.b.s.respond(ev.tx, ev.req, code, reason)
+		close(ev.done)
+	}
+	isA, ok := c.replacedLeg(ev.rep)
+	if !ok {
+		reject(481, "Call/Transaction Does Not Exist")
+		return
+	}
+	if !c.idle() {
+		reject(491, "Request Pending")
+		return
+	}
+	sd, m, err := parseSDP(ev.req.Body())
+	if err != nil {
+		reject(488, "Not Acceptable Here")
+		return
+	}
+	sent := c.bSDP
+	if isA {
+		sent = c.aSDP
+	}
+	ans, _, err := parseSDP(sent)
+	if err != nil || !commonFormats(ans, sd) {
+		reject(488, "Not Acceptable Here")
+		return
+	}
+	sendrecv(ans)
+	org := origin{id: uint64(time.Now().UnixNano()&0x7fffffffffff) + 3}
+	src := ev.req.Source()
+	body, err := rewriteSDP(ans, &org, c.b.mediaIP(src), c.relay.Local(mediaLeg(isA)).Port())
+	if err != nil {
+		reject(488, "Not Acceptable Here")
+		return
+	}
+	req := ev.req.Clone()
+	req.To().Params.Add("tag", sip.GenerateTagN(16))
+	d := dialog{callID: req.CallID().Value(), localURI: req.To().Address, localTag: tag(req.To().Params),
+		remoteURI: req.From().Address, remoteTag: tag(req.From().Params), target: req.Contact().Address,
+		dest: src, transport: req.Transport(), contact: c.b.contactFor(src, req.Transport())}
+	leg := legIndex(isA)
+	old := *c.legDialog(isA)
+	c.dropPending(isA)
+	// The new dialog's ACK and requests come to this call.
+	c.b.alias(d.callID, c)
+	*c.legDialog(isA) = d
+	c.gone = append(c.gone, old)
+	c.transferred = true
+	ok200 := c.okResponse(req, body, d.contact)
+	if err := ev.tx.Respond(ok200); err != nil {
+		c.log.Info("200 to the replacing party not sent", "err", err)
+		close(ev.done)
+	} else {
+		c.addPending(req, isA, ev.tx, ok200, ev.done, false, false)
+	}
+	if isA {
+		c.aSDP, c.aOrigin = body, org
+	} else {
+		c.bSDP, c.bOrigin = body, org
+	}
+	c.relay.SetRemote(mediaLeg(isA), m.rtp, m.rtcp)
+	c.relay.SetHold(mediaLeg(isA), m.hold)
+
+	replaced := c.parties[leg]
+	who := party{userID: ev.cred.UserID, num: ev.cred.Ext, ext: ev.cred.Ext}
+	c.parties[leg] = who
+	c.swapSlots(replaced.ext, who.ext)
+	if isA {
+		c.b.mu.Lock()
+		c.caller = ev.cred
+		c.b.mu.Unlock()
+	} else {
+		c.answered.Store(&target{userID: who.userID, ext: who.ext, dest: src, transport: d.transport})
+	}
+	c.log.Info("leg replaced", "replaced", replaced.num, "by", who.num)
+	c.joinCDR(time.Now().UTC(), who, who.num, "replaced by "+who.num, "replaced "+replaced.num, isA)
+	c.sendInOrder(old.request(sip.BYE))
+	c.afterChain(relatchEvent{toA: isA, callID: d.callID, rtp: m.rtp, rtcp: m.rtcp})
+	c.unholdTransferee(!isA, ev.req.Body())
+}
+
+// commonFormats keeps in ans's audio only the formats offer's audio has;
+// false when none is left.
+func commonFormats(ans, offer *sdp.SessionDescription) bool {
+	am, om := audioMedia(ans), audioMedia(offer)
+	if am == nil || om == nil {
+		return false
+	}
+	var keep []string
+	for _, f := range am.MediaName.Formats {
+		if containsStr(om.MediaName.Formats, f) {
+			keep = append(keep, f)
+		}
+	}
+	if len(keep) == 0 {
+		return false
+	}
+	am.MediaName.Formats = keep
+	return true
+}
+
+// replaceInvite passes an INVITE with Replaces to the call it names, and
+// waits until that call answered it (and, for a 2xx, its ACK came).
+func (b *b2bua) replaceInvite(req *sip.Request, tx sip.ServerTransaction, cred *credential, value string) {
+	rep, ok := parseReplaces(value)
+	if !ok {
+		b.s.respond(tx, req, 400, "Bad Request (Bad Replaces)")
+		return
+	}
+	if cred == nil {
+		b.s.respond(tx, req, 403, "Forbidden (Replaces From A Trunk)")
+		return
+	}
+	c := b.lookup(rep.callID)
+	if c == nil {
+		b.s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	done := make(chan struct{})
+	if !c.post(&replaceEvent{req: req, tx: tx, cred: cred, rep: rep, done: done}) {
+		b.s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	<-done
+}

@@ -1,0 +1,288 @@
+package sip
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/media"
+)
+
+// Call forwarding and Do Not Disturb (directory.Forwarding), per user:
+//   - DND: calls get 486 Busy Here, or go to the busy forward when set
+//     (DND wins over every other forward); ring groups skip the user; the
+//     user's phones still call out.
+//   - always: calls go to the target before any phone rings.
+//   - not registered: no phone of the user is registered.
+//   - busy: over the extension's call limit (decided when routing), or
+//     every phone answered busy (486, 600, 603; decided while ringing).
+//   - no answer: the phones rang for the user's ring time (the PBX's by
+//     default).
+//
+// A target is an extension (a user, who may forward again, or a group) or
+// an outside number, which the forwarding user's calls.outbound must allow
+// as if they dialed it. A forward that cannot be followed (a loop back to
+// an extension already forwarded from, more than maxForwardHops hops, an
+// unknown extension, an outside number refused) is logged and ignored: the
+// call goes on as if it were not set.
+
+// maxForwardHops bounds the forwards one call follows.
+const maxForwardHops = 5
+
+var (
+	refDND       = &refusal{486, "Busy Here", directory.Busy, "do not disturb"}
+	refDirectory = &refusal{503, "Service Unavailable", directory.Failed, "directory unavailable"}
+)
+
+// routeUser fills the targets of a user's extension, following the
+// user's forwarding.
+func (b *b2bua) routeUser(ctx context.Context, rt *route, cred *credential) *refusal {
+	rt.to, rt.calleeID, rt.groupID = cred.Ext, cred.UserID, 0
+	rt.targets, rt.fwdUser, rt.ringTime = nil, nil, 0
+	fw := cred.Forward
+	if fw.DND { // before any forward, as on most PBXes
+		if fw.Busy != "" {
+			if ref, ok := b.forwardTo(ctx, rt, cred, fw.Busy, "do not disturb"); ok {
+				return ref
+			}
+		}
+		return refDND
+	}
+	if fw.Always != "" {
+		if ref, ok := b.forwardTo(ctx, rt, cred, fw.Always, "always"); ok {
+			return ref
+		}
+	}
+	targets := b.userTargets(cred)
+	if len(targets) == 0 {
+		if fw.Offline != "" {
+			if ref, ok := b.forwardTo(ctx, rt, cred, fw.Offline, "not registered"); ok {
+				return ref
+			}
+		}
+		return refOffline
+	}
+	if fw.Busy != "" && b.busy(cred.Ext) {
+		if ref, ok := b.forwardTo(ctx, rt, cred, fw.Busy, "busy"); ok {
+			return ref
+		}
+	}
+	rt.targets, rt.fwdUser = targets, cred
+	if fw.RingSeconds > 0 {
+		rt.ringTime = time.Duration(fw.RingSeconds) * time.Second
+	}
+	return nil
+}
+
+// forwardTo routes the call on to number, forwarded by the user from for
+// why. ok is false when the forward is not followed; rt is then unchanged.
+// Otherwise rt is the new route and ref its refusal, if any.
+func (b *b2bua) forwardTo(ctx context.Context, rt *route, from *credential, number, why string) (ref *refusal, ok bool) {
+	log := b.log.With("dialed", rt.dialed, "from_ext", from.Ext, "forward_to", number, "why", why)
+	if len(rt.chain) >= maxForwardHops {
+		log.Info("forward not followed: too many hops", "hops", len(rt.chain))
+		return nil, false
+	}
+	if number == from.Ext || slices.Contains(rt.chain, number) {
+		log.Info("forward not followed: loop", "chain", rt.chain)
+		return nil, false
+	}
+	nrt := *rt
+	nrt.chain = append(slices.Clip(rt.chain), from.Ext)
+	nrt.notes = append(slices.Clip(rt.notes), from.Ext+" ("+why+")")
+	nrt.targets, nrt.fwdUser, nrt.ringTime, nrt.calleeID, nrt.groupID = nil, nil, 0, 0, 0
+	if directory.ValidateExtension("extension", number) == nil {
+		cred, err := b.s.credential(number)
+		if err != nil {
+			return refDirectory, true
+		}
+		if cred != nil {
+			ref = b.routeUser(ctx, &nrt, cred)
+		} else {
+			self := ""
+			if rt.callerID != 0 {
+				self = rt.from
+			}
+			ref = b.routeGroup(ctx, &nrt, number, self)
+			if ref == refNotFound {
+				log.Info("forward not followed: unknown extension")
+				return nil, false
+			}
+		}
+	} else {
+		ref = b.routeOutbound(ctx, &nrt, from, number)
+		if ref == refDirectory || ref != nil && ref.code == 503 {
+			return ref, true
+		}
+		if ref != nil {
+			log.Warn("forward not followed: outside number refused", "status", ref.code, "reason", ref.why)
+			return nil, false
+		}
+		if nrt.dir == directory.Internal {
+			nrt.dir = directory.Outbound
+		}
+	}
+	log.Info("call forwarded", "to", nrt.to)
+	*rt = nrt
+	return ref, true
+}
+
+// ringTime is how long the call's targets ring before the caller gets
+// 480 (or the no-answer forward): the callee's own ring time when set.
+func (c *call) ringTime() time.Duration {
+	if c.rt != nil && c.rt.ringTime > 0 {
+		return c.rt.ringTime
+	}
+	return c.b.cfg.RingTime
+}
+
+// forwardOnFailure runs where a ringing call would end (endRinging): when
+// every phone of the callee answered busy, or none answered in time, and
+// the callee forwards such calls, the call goes on to the target instead
+// of ending. It reports whether it took over the end of ringing.
+func (c *call) forwardOnFailure(code int, reason string, disp directory.Disposition, by string) bool {
+	rt := c.rt
+	if rt == nil || rt.ending || c.state != stRinging || c.xfer != nil || c.ringTimer == nil {
+		return false
+	}
+	// The failure of a forwarded call is the current leg's: failA ranked
+	// the legs forwarded away from too.
+	recount := by == "callee" && rt.first > 0 && rt.first <= len(c.forks)
+	if recount {
+		rt.stale = append(rt.stale, strconv.Itoa(code)+" "+reason)
+		code, reason, disp = bestFailure(c.forks[rt.first:])
+		rt.final = strconv.Itoa(code) + " " + reason
+	}
+	var number, why string
+	if rt.fwdUser != nil {
+		switch {
+		case disp == directory.Busy && by == "callee":
+			number, why = rt.fwdUser.Forward.Busy, "busy"
+		case disp == directory.NoAnswer:
+			number, why = rt.fwdUser.Forward.NoAnswer, "no answer"
+		}
+	}
+	if number != "" && c.forward(code, reason, number, why) {
+		return true
+	}
+	if recount {
+		rt.ending = true
+		c.endRinging(code, reason, disp, by)
+		return true
+	}
+	return false
+}
+
+// forward sends a ringing call on to number, forwarded by the current
+// callee for why; false when the forward is not followed.
+func (c *call) forward(code int, reason, number, why string) bool {
+	rt := c.rt
+	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
+	nrt := *rt
+	ref, ok := c.b.forwardTo(ctx, &nrt, rt.fwdUser, number, why)
+	cancel()
+	if !ok {
+		return false
+	}
+	// The phones of the leg left behind: ringing ones are cancelled, ones
+	// that never answered anything are dropped.
+	var old []string
+	for _, f := range c.forks[rt.first:] {
+		c.cancelFork(f)
+		if f.final == nil && !f.responded && f.tx != nil {
+			f.tx.Terminate()
+			f.final = sip.NewResponseFromRequest(f.req, 408, "Request Timeout", nil)
+		}
+		if f.t.ext != "" && (c.caller == nil || f.t.ext != c.caller.Ext) {
+			old = append(old, f.t.ext)
+		}
+	}
+	c.b.release(c, old...)
+	if !slices.Contains(nrt.stale, strconv.Itoa(code)+" "+reason) {
+		nrt.stale = append(slices.Clip(rt.stale), strconv.Itoa(code)+" "+reason)
+	}
+	nrt.first, nrt.final = len(c.forks), ""
+	c.spare, c.early = nil, nil
+	c.b.mu.Lock() // ActiveCalls and monitored read the route under it
+	c.rt = &nrt
+	c.b.mu.Unlock()
+	c.fillCDR()
+	if ref != nil {
+		c.log.Info("forwarded call refused", "status", ref.code, "why", ref.why)
+		c.endRinging(ref.code, ref.reason, ref.disp, "system")
+		nrt.final = ref.why
+		return true
+	}
+	var targets []target
+	for _, t := range nrt.targets {
+		if t.ext != "" && c.b.busy(t.ext) {
+			continue
+		}
+		targets = append(targets, t)
+	}
+	if len(targets) == 0 {
+		c.endRinging(486, "Busy Here", directory.Busy, "system")
+		nrt.final = "callee call limit"
+		return true
+	}
+	if nrt.failover && len(targets) > 1 {
+		targets, c.spare = targets[:1], targets[1:]
+	}
+	if !c.late {
+		if ip := c.b.mediaIP(targets[0].dest); ip != c.offerIP {
+			sd, _, err := parseSDP(c.aReq.Body())
+			if err == nil {
+				c.offer, err = rewriteSDP(sd, &c.bOrigin, ip, c.relay.Local(media.LegB).Port())
+			}
+			if err != nil {
+				c.endRinging(488, "Not Acceptable Here", directory.Failed, "system")
+				nrt.final = "bad sdp offer"
+				return true
+			}
+			c.offerIP, c.bSDP = ip, c.offer
+		}
+	}
+	exts := make([]string, 0, len(targets))
+	for _, t := range targets {
+		exts = append(exts, t.ext)
+	}
+	c.b.take(c, exts...)
+	for _, t := range targets {
+		c.invite(t)
+	}
+	if !c.ringTimer.Stop() {
+		select {
+		case <-c.ringTimer.C:
+		default:
+		}
+	}
+	c.ringTimer.Reset(c.ringTime())
+	if c.allForksFailed() {
+		c.forksFailed()
+	}
+	return true
+}
+
+// noteForward puts the forwards a call followed into its CDR row's
+// reason, in place of the failures of the legs it was forwarded away
+// from.
+func (c *call) noteForward(row *directory.Call) {
+	rt := c.rt
+	if rt == nil || len(rt.notes) == 0 {
+		return
+	}
+	note := "forwarded from " + strings.Join(rt.notes, ", ")
+	reason := row.Reason
+	if reason == "" || slices.Contains(rt.stale, reason) {
+		reason = rt.final
+	}
+	if reason != "" {
+		note += "; " + reason
+	}
+	row.Reason = note
+}
