@@ -46,6 +46,11 @@ type Store struct {
 	log     *slog.Logger
 	closed  atomic.Bool
 	applied []string
+
+	// Statements of the registrar's hot path, prepared once on the writer:
+	// parsing them again for every binding was an eighth of a busy
+	// registrar's CPU.
+	putBinding, insChange *sql.Stmt
 }
 
 // Open opens or creates the database file at path and brings its schema up
@@ -70,6 +75,10 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
 		wdb.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
+	if err := s.prepare(ctx); err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
 	rdb, err := sql.Open("sqlite", dsn(path, true))
 	if err != nil {
 		wdb.Close()
@@ -86,6 +95,17 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
 		log.Info("database migrated", "path", path, "applied", s.applied)
 	}
 	return s, nil
+}
+
+// prepare prepares the hot statements on the writer connection.
+func (s *Store) prepare(ctx context.Context) (err error) {
+	if s.putBinding, err = s.wdb.PrepareContext(ctx, putBindingSQL); err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
+	if s.insChange, err = s.wdb.PrepareContext(ctx, insertChangeSQL); err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
+	return nil
 }
 
 // dsn is the driver's data source name for path: the pragmas every
@@ -325,8 +345,20 @@ func scanIDs(rows *sql.Rows) ([]int64, error) {
 
 // logChange appends an entry to the change log in tx.
 func logChange(ctx context.Context, tx *sql.Tx, kind directory.ChangeKind, id int64, key, node string) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO changes (kind, id, key, node, at) VALUES (?, ?, ?, ?, ?)`,
-		string(kind), id, key, node, now().UnixMicro())
+	_, err := tx.ExecContext(ctx, insertChangeSQL, string(kind), id, key, node, now().UnixMicro())
+	if err != nil {
+		return fmt.Errorf("log change: %w", err)
+	}
+	return nil
+}
+
+// insertChangeSQL logs one change.
+const insertChangeSQL = `INSERT INTO changes (kind, id, key, node, at) VALUES (?, ?, ?, ?, ?)`
+
+// logChangeWith is logChange through a statement of the transaction
+// (tx.StmtContext of Store.insChange).
+func logChangeWith(ctx context.Context, stmt *sql.Stmt, kind directory.ChangeKind, id int64, key, node string) error {
+	_, err := stmt.ExecContext(ctx, string(kind), id, key, node, now().UnixMicro())
 	if err != nil {
 		return fmt.Errorf("log change: %w", err)
 	}
