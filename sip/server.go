@@ -193,6 +193,17 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	// Before any call can start a new recording.
 	s.calls.recoverRecordings(ctx, time.Now())
 
+	// The B2BUA writes our ports into Contact headers: it must know them
+	// before the first request can arrive.
+	var udpAddr, tcpAddr net.Addr
+	if udp != nil {
+		udpAddr = udp.LocalAddr()
+	}
+	if tcp != nil {
+		tcpAddr = tcp.Addr()
+	}
+	s.calls.listening(udpAddr, tcpAddr)
+
 	g, gctx := errgroup.WithContext(ctx)
 	if udp != nil {
 		pc := &packetConn{PacketConn: udp, s: s}
@@ -226,14 +237,6 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 		s.calls.runRetention(gctx)
 		return nil
 	})
-	var udpAddr, tcpAddr net.Addr
-	if udp != nil {
-		udpAddr = udp.LocalAddr()
-	}
-	if tcp != nil {
-		tcpAddr = tcp.Addr()
-	}
-	s.calls.listening(udpAddr, tcpAddr)
 	s.startTrunkRegistrations()
 	g.Go(func() error {
 		<-gctx.Done()
