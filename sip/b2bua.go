@@ -387,32 +387,27 @@ func (b *b2bua) onCancel(req *sip.Request, tx sip.ServerTransaction) {
 // onRefer passes a REFER (blind transfer) to its call. Only a party of an
 // answered call may transfer it: a REFER outside a dialog is refused.
 func (b *b2bua) onRefer(req *sip.Request, tx sip.ServerTransaction) {
-	if _, ok := b.s.admitRequest(req); !ok {
-		return
-	}
-	if reason := checkRequest(req); reason != "" {
-		b.s.respond(tx, req, 400, reason)
-		return
-	}
-	if tag(req.To().Params) == "" {
-		b.s.respond(tx, req, 403, "Forbidden (REFER Outside A Call)")
-		return
-	}
-	b.inDialog(req, tx)
+	b.toDialog(req, tx, 403, "Forbidden (REFER Outside A Call)")
 }
 
 // onNotify answers a NOTIFY: the PBX subscribes to nothing, so one inside
 // a call gets 200 and any other 481.
 func (b *b2bua) onNotify(req *sip.Request, tx sip.ServerTransaction) {
+	b.toDialog(req, tx, 481, "Subscription Does Not Exist")
+}
+
+// toDialog admits a request that belongs inside a call and passes it to
+// the call; one without a To tag is answered code and reason.
+func (b *b2bua) toDialog(req *sip.Request, tx sip.ServerTransaction, code int, reason string) {
 	if _, ok := b.s.admitRequest(req); !ok {
 		return
 	}
-	if reason := checkRequest(req); reason != "" {
-		b.s.respond(tx, req, 400, reason)
+	if why := checkRequest(req); why != "" {
+		b.s.respond(tx, req, 400, why)
 		return
 	}
 	if tag(req.To().Params) == "" {
-		b.s.respond(tx, req, 481, "Subscription Does Not Exist")
+		b.s.respond(tx, req, code, reason)
 		return
 	}
 	b.inDialog(req, tx)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -20,18 +19,12 @@ func TestBaresipSupervisorBargesIn(t *testing.T) {
 	}
 	bin := buildBinary(t)
 	data := t.TempDir()
-	users := []struct{ name, email, ext, pw, role string }{
+	users := []e2eUser{
 		{"Anna Nowak", "anna@example.com", "10001", "k7#Qm2vLx9", "agent"},
 		{"Piotr Wisniewski", "piotr@example.com", "10002", "Zr4!pW8qTe", "agent"},
 		{"Hoa Tran", "hoa@example.com", "10003", "Mq9$eV3nLp", "admin"},
 	}
-	for _, u := range users {
-		add := exec.CommandContext(t.Context(), bin, "user", "add", "--data", data, "--name", u.name,
-			"--email", u.email, "--extension", u.ext, "--ext-password", u.pw, "--role", u.role)
-		if out, err := add.CombinedOutput(); err != nil {
-			t.Fatalf("user add %s: %v\n%s", u.ext, err, out)
-		}
-	}
+	addUsers(t, bin, data, users)
 	sipAddr := serveProcess(t, bin, data)
 	phones := []*baresip.Phone{
 		baresip.Start(t, baresip.Options{Name: "anna", Tone: 440}),

@@ -23,6 +23,24 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
+// e2eUser is a person of the end-to-end tests; role "" is the default.
+type e2eUser struct{ name, email, ext, pw, role string }
+
+// addUsers makes the users with `switchboard user add`.
+func addUsers(t *testing.T, bin, data string, users []e2eUser) {
+	t.Helper()
+	for _, u := range users {
+		args := []string{"user", "add", "--data", data, "--name", u.name, "--email", u.email,
+			"--extension", u.ext, "--ext-password", u.pw}
+		if u.role != "" {
+			args = append(args, "--role", u.role)
+		}
+		if out, err := exec.CommandContext(t.Context(), bin, args...).CombinedOutput(); err != nil {
+			t.Fatalf("user add %s: %v\n%s", u.ext, err, out)
+		}
+	}
+}
+
 // serveProcess runs `switchboard serve` as a real process on loopback
 // ports and returns the SIP address once it listens.
 func serveProcess(t *testing.T, bin, data string) string {

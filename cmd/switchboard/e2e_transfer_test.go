@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"os/exec"
 	"testing"
 	"time"
 
@@ -23,18 +22,12 @@ func TestBaresipBlindTransfer(t *testing.T) {
 	}
 	bin := buildBinary(t)
 	data := t.TempDir()
-	users := []struct{ name, email, ext, pw string }{
-		{"Anna Nowak", "anna@example.com", "10001", "k7#Qm2vLx9"},
-		{"Piotr Wisniewski", "piotr@example.com", "10002", "Zr4!pW8qTe"},
-		{"Ewa Kowalska", "ewa@example.com", "10003", "Hq9$wE3rTy"},
+	users := []e2eUser{
+		{"Anna Nowak", "anna@example.com", "10001", "k7#Qm2vLx9", ""},
+		{"Piotr Wisniewski", "piotr@example.com", "10002", "Zr4!pW8qTe", ""},
+		{"Ewa Kowalska", "ewa@example.com", "10003", "Hq9$wE3rTy", ""},
 	}
-	for _, u := range users {
-		add := exec.CommandContext(t.Context(), bin, "user", "add", "--data", data, "--name", u.name,
-			"--email", u.email, "--extension", u.ext, "--ext-password", u.pw)
-		if out, err := add.CombinedOutput(); err != nil {
-			t.Fatalf("user add %s: %v\n%s", u.ext, err, out)
-		}
-	}
+	addUsers(t, bin, data, users)
 	transferred := false
 	t.Cleanup(func() { // after serve has exited
 		if transferred {
