@@ -230,20 +230,7 @@ func TestTransferByCaller(t *testing.T) {
 // TestTransferToBusy: the target is busy; A and B go on talking, and B
 // resumes from hold.
 func TestTransferToBusy(t *testing.T) {
-	st, _ := openSQLite(t)
-	addUser(t, st, "10001")
-	addUser(t, st, "10002")
-	addUser(t, st, "10003")
-	cs := startCallServer(t, st, CallConfig{})
-	pa := newCallPhone(t, cs, "10001", answerOK)
-	pb := newCallPhone(t, cs, "10002", answerOK)
-	pc := newCallPhone(t, cs, "10003", answerBusy)
-
-	sess, err := pa.dial(t.Context(), "10002")
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	dlgB := wait(t, pb.incoming, "answered call")
+	cs, pa, pb, pc, sess, dlgB := transferCall(t, answerBusy)
 	b := calleeSide(pb, dlgB)
 	ackB := func(r *sip.Request) error { return dlgB.WriteRequest(r) }
 	if got := b.reinvite(t, pb, "sendonly", ackB); got != 200 { // hold
@@ -315,20 +302,7 @@ func TestTransferOutsideDenied(t *testing.T) {
 // TestTransferRequests covers the refusals: a second REFER during a
 // transfer, attended transfer, REFER and NOTIFY outside a call.
 func TestTransferRequests(t *testing.T) {
-	st, _ := openSQLite(t)
-	addUser(t, st, "10001")
-	addUser(t, st, "10002")
-	addUser(t, st, "10003")
-	cs := startCallServer(t, st, CallConfig{})
-	pa := newCallPhone(t, cs, "10001", answerOK)
-	pb := newCallPhone(t, cs, "10002", answerOK)
-	pc := newCallPhone(t, cs, "10003", answerRing)
-
-	sess, err := pa.dial(t.Context(), "10002")
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	dlgB := wait(t, pb.incoming, "answered call")
+	cs, pa, pb, pc, sess, dlgB := transferCall(t, answerRing)
 	b := calleeSide(pb, dlgB)
 	realm := cs.realm()
 	// Attended transfer naming a dialog the PBX does not have: the call
@@ -402,20 +376,7 @@ func TestTransferRequests(t *testing.T) {
 // hangs up at once, as desk phones do; C answers, A is taken off hold and
 // talks to C.
 func TestTransferFromHoldTransferorLeaves(t *testing.T) {
-	st, _ := openSQLite(t)
-	addUser(t, st, "10001")
-	addUser(t, st, "10002")
-	addUser(t, st, "10003")
-	cs := startCallServer(t, st, CallConfig{})
-	pa := newCallPhone(t, cs, "10001", answerOK)
-	pb := newCallPhone(t, cs, "10002", answerOK)
-	pc := newCallPhone(t, cs, "10003", answerWhenTold)
-
-	sess, err := pa.dial(t.Context(), "10002")
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	dlgB := wait(t, pb.incoming, "answered call")
+	cs, pa, pb, pc, sess, dlgB := transferCall(t, answerWhenTold)
 	b := calleeSide(pb, dlgB)
 	if got := b.reinvite(t, pb, "sendonly", func(r *sip.Request) error { return dlgB.WriteRequest(r) }); got != 200 {
 		t.Fatalf("hold: %d", got)
@@ -568,20 +529,7 @@ func TestTransferRecorded(t *testing.T) {
 // TestTransferStrayRTPFromTransferor: the transferor still sends RTP when
 // the target answers; its late packet must not keep the target's leg.
 func TestTransferStrayRTPFromTransferor(t *testing.T) {
-	st, _ := openSQLite(t)
-	addUser(t, st, "10001")
-	addUser(t, st, "10002")
-	addUser(t, st, "10003")
-	cs := startCallServer(t, st, CallConfig{})
-	pa := newCallPhone(t, cs, "10001", answerOK)
-	pb := newCallPhone(t, cs, "10002", answerOK)
-	pc := newCallPhone(t, cs, "10003", answerOK)
-
-	sess, err := pa.dial(t.Context(), "10002")
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	dlgB := wait(t, pb.incoming, "answered call")
+	cs, pa, pb, pc, sess, dlgB := transferCall(t, answerOK)
 	pb.mu.Lock()
 	pb.onNotify = func(n *sip.Request) {
 		if !strings.Contains(string(n.Body()), "200 OK") {
@@ -645,4 +593,25 @@ func TestTransferOutside(t *testing.T) {
 		t.Errorf("second row: %+v", second)
 	}
 	cs.noCallLeft(t)
+}
+
+// transferCall starts a call server with extensions 10001 to 10003, 10003
+// answering as mode says, and returns it and the phones once 10001's call
+// to 10002 is answered.
+func transferCall(t *testing.T, mode answerMode) (cs *callServer, pa, pb, pc *callPhone,
+	sess *sipgo.DialogClientSession, dlgB *sipgo.DialogServerSession) {
+	t.Helper()
+	st, _ := openSQLite(t)
+	for _, ext := range []string{"10001", "10002", "10003"} {
+		addUser(t, st, ext)
+	}
+	cs = startCallServer(t, st, CallConfig{})
+	pa = newCallPhone(t, cs, "10001", answerOK)
+	pb = newCallPhone(t, cs, "10002", answerOK)
+	pc = newCallPhone(t, cs, "10003", mode)
+	sess, err := pa.dial(t.Context(), "10002")
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	return cs, pa, pb, pc, sess, wait(t, pb.incoming, "answered call")
 }
