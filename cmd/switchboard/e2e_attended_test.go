@@ -48,47 +48,18 @@ func TestBaresipAttendedTransfer(t *testing.T) {
 
 	anna := baresip.Start(t, baresip.Options{Name: "anna", Tone: 440})
 	ewa := baresip.Start(t, baresip.Options{Name: "ewa", Tone: 660})
-	for i, p := range []*baresip.Phone{anna, nil, ewa} {
-		if p == nil {
-			continue
-		}
-		ev, err := p.Register("sip:"+users[i].ext+"@"+sipAddr, users[i].pw)
-		if err != nil {
-			t.Fatalf("register %s: %v", users[i].ext, err)
-		}
-		if ev.Type != "REGISTER_OK" {
-			t.Fatalf("register %s: %s %q", users[i].ext, ev.Type, ev.Param)
-		}
-	}
+	registerAs(t, sipAddr, []*baresip.Phone{anna, nil, ewa}, users)
 	piotr := newSipgoPhone(t, "10002", users[1].pw, sipAddr)
 	ctx := t.Context()
-	established := func(p *baresip.Phone, mark int) {
-		t.Helper()
-		ev, err := p.WaitEvent(ctx, mark, func(e baresip.Event) bool {
-			return e.Type == "CALL_ESTABLISHED" || e.Type == "CALL_CLOSED"
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ev.Type != "CALL_ESTABLISHED" {
-			t.Fatalf("call not established: %s %q", ev.Type, ev.Param)
-		}
-	}
-	closed := func(p *baresip.Phone, mark int) {
-		t.Helper()
-		if _, err := p.WaitEvent(ctx, mark, func(e baresip.Event) bool { return e.Type == "CALL_CLOSED" }); err != nil {
-			t.Fatal(err)
-		}
-	}
 
 	markA, markE := anna.Mark(), ewa.Mark()
 	call1 := piotr.dial(t, "10001")
-	established(anna, markA)
+	established(t, anna, markA)
 	// No hold here: baresip 1.0 records nothing more of what it receives
 	// once a sendonly re-INVITE restarted its player, although the audio
 	// comes (its RTP counters show it). The hold is in the sip tests.
 	call2 := piotr.dial(t, "10003")
-	established(ewa, markE)
+	established(t, ewa, markE)
 
 	rep := call2.InviteRequest.CallID().Value() + ";to-tag=" + tagOf(call2.InviteResponse.To().Params) +
 		";from-tag=" + tagOf(call2.InviteRequest.From().Params)
@@ -129,8 +100,8 @@ func TestBaresipAttendedTransfer(t *testing.T) {
 	if err := anna.Hangup(); err != nil {
 		t.Fatal(err)
 	}
-	closed(anna, markA)
-	closed(ewa, markE)
+	closed(t, anna, markA)
+	closed(t, ewa, markE)
 	checkReceivedTone(t, ewa, 440)
 	checkReceivedTone(t, anna, 660)
 }

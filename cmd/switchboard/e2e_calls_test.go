@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -33,17 +32,11 @@ func TestBaresipCallThroughServe(t *testing.T) {
 	}
 	bin := buildBinary(t)
 	data := t.TempDir()
-	const pwA, pwB = "k7#Qm2vLx9", "Zr4!pW8qTe"
-	for _, u := range []struct{ name, email, ext, pw string }{
-		{"Anna Nowak", "anna@example.com", "10001", pwA},
-		{"Piotr Wisniewski", "piotr@example.com", "10002", pwB},
-	} {
-		add := exec.CommandContext(t.Context(), bin, "user", "add", "--data", data, "--name", u.name,
-			"--email", u.email, "--extension", u.ext, "--ext-password", u.pw)
-		if out, err := add.CombinedOutput(); err != nil {
-			t.Fatalf("user add %s: %v\n%s", u.ext, err, out)
-		}
+	users := []e2eUser{
+		{"Anna Nowak", "anna@example.com", "10001", "k7#Qm2vLx9", ""},
+		{"Piotr Wisniewski", "piotr@example.com", "10002", "Zr4!pW8qTe", ""},
 	}
+	addUsers(t, bin, data, users)
 
 	// Cleanups run last-in first-out: this one runs after serve (started
 	// below) has exited, when every call has ended and written its row.
@@ -57,18 +50,7 @@ func TestBaresipCallThroughServe(t *testing.T) {
 
 	anna := baresip.Start(t, baresip.Options{Name: "anna", Tone: 440})
 	piotr := baresip.Start(t, baresip.Options{Name: "piotr", Tone: 880})
-	for _, r := range []struct {
-		p       *baresip.Phone
-		ext, pw string
-	}{{anna, "10001", pwA}, {piotr, "10002", pwB}} {
-		ev, err := r.p.Register("sip:"+r.ext+"@"+sipAddr, r.pw)
-		if err != nil {
-			t.Fatalf("register %s: %v", r.ext, err)
-		}
-		if ev.Type != "REGISTER_OK" {
-			t.Fatalf("register %s: %s %q", r.ext, ev.Type, ev.Param)
-		}
-	}
+	registerAs(t, sipAddr, []*baresip.Phone{anna, piotr}, users)
 
 	ctx := t.Context()
 	markA, markB := anna.Mark(), piotr.Mark()
@@ -77,20 +59,8 @@ func TestBaresipCallThroughServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	// piotr answers by himself (answermode=auto).
-	for _, side := range []struct {
-		p    *baresip.Phone
-		mark int
-	}{{anna, markA}, {piotr, markB}} {
-		ev, err := side.p.WaitEvent(ctx, side.mark, func(e baresip.Event) bool {
-			return e.Type == "CALL_ESTABLISHED" || e.Type == "CALL_CLOSED"
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ev.Type != "CALL_ESTABLISHED" {
-			t.Fatalf("call not established: %s %q", ev.Type, ev.Param)
-		}
-	}
+	established(t, anna, markA)
+	established(t, piotr, markB)
 	answeredAfter = dialed
 
 	// The call has to last: this is its talk time, not a wait for an event.
@@ -103,14 +73,8 @@ func TestBaresipCallThroughServe(t *testing.T) {
 	if err := anna.Hangup(); err != nil {
 		t.Fatal(err)
 	}
-	for _, side := range []struct {
-		p    *baresip.Phone
-		mark int
-	}{{anna, markA}, {piotr, markB}} {
-		if _, err := side.p.WaitEvent(ctx, side.mark, func(e baresip.Event) bool { return e.Type == "CALL_CLOSED" }); err != nil {
-			t.Fatal(err)
-		}
-	}
+	closed(t, anna, markA)
+	closed(t, piotr, markB)
 
 	// sndfile finalises its WAVs when the call closes.
 	for _, side := range []struct {

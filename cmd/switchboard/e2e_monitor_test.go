@@ -31,33 +31,19 @@ func TestBaresipSupervisorBargesIn(t *testing.T) {
 		baresip.Start(t, baresip.Options{Name: "piotr", Tone: 880}),
 		baresip.Start(t, baresip.Options{Name: "hoa", Tone: 1500}),
 	}
-	for i, p := range phones {
-		ev, err := p.Register("sip:"+users[i].ext+"@"+sipAddr, users[i].pw)
-		if err != nil || ev.Type != "REGISTER_OK" {
-			t.Fatalf("register %s: %v %+v", users[i].ext, err, ev)
-		}
-	}
+	registerAs(t, sipAddr, phones, users)
 	anna, piotr, hoa := phones[0], phones[1], phones[2]
 	ctx := t.Context()
-	established := func(p *baresip.Phone, mark int) {
-		t.Helper()
-		ev, err := p.WaitEvent(ctx, mark, func(e baresip.Event) bool {
-			return e.Type == "CALL_ESTABLISHED" || e.Type == "CALL_CLOSED"
-		})
-		if err != nil || ev.Type != "CALL_ESTABLISHED" {
-			t.Fatalf("%s: call not established: %v %+v", p.SIPAddr, err, ev)
-		}
-	}
 	markA, markB, markS := anna.Mark(), piotr.Mark(), hoa.Mark()
 	if err := anna.Dial("sip:10002@" + sipAddr); err != nil {
 		t.Fatal(err)
 	}
-	established(anna, markA)
-	established(piotr, markB)
+	established(t, anna, markA)
+	established(t, piotr, markB)
 	if err := hoa.Dial("sip:*3310002@" + sipAddr); err != nil {
 		t.Fatal(err)
 	}
-	established(hoa, markS)
+	established(t, hoa, markS)
 
 	// The supervisor stays on the call for this long: talk time, not a wait.
 	talk := time.NewTimer(talkTime)
@@ -69,20 +55,12 @@ func TestBaresipSupervisorBargesIn(t *testing.T) {
 	if err := hoa.Hangup(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := hoa.WaitEvent(ctx, markS, func(e baresip.Event) bool { return e.Type == "CALL_CLOSED" }); err != nil {
-		t.Fatal(err)
-	}
+	closed(t, hoa, markS)
 	if err := anna.Hangup(); err != nil {
 		t.Fatal(err)
 	}
-	for _, side := range []struct {
-		p    *baresip.Phone
-		mark int
-	}{{anna, markA}, {piotr, markB}} {
-		if _, err := side.p.WaitEvent(ctx, side.mark, func(e baresip.Event) bool { return e.Type == "CALL_CLOSED" }); err != nil {
-			t.Fatal(err)
-		}
-	}
+	closed(t, anna, markA)
+	closed(t, piotr, markB)
 
 	tones := func(p *baresip.Phone) ([]int16, int) {
 		t.Helper()

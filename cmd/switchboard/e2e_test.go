@@ -41,6 +41,43 @@ func addUsers(t *testing.T, bin, data string, users []e2eUser) {
 	}
 }
 
+// registerAs registers each phone as the user at its index (a nil phone
+// is skipped) and fails the test unless each gets REGISTER_OK.
+func registerAs(t *testing.T, sipAddr string, phones []*baresip.Phone, users []e2eUser) {
+	t.Helper()
+	for i, p := range phones {
+		if p == nil {
+			continue
+		}
+		ev, err := p.Register("sip:"+users[i].ext+"@"+sipAddr, users[i].pw)
+		if err != nil || ev.Type != "REGISTER_OK" {
+			t.Fatalf("register %s: %v %s %q", users[i].ext, err, ev.Type, ev.Param)
+		}
+	}
+}
+
+// established waits for the phone's call, since mark, to be established;
+// a call that closes instead fails the test.
+func established(t *testing.T, p *baresip.Phone, mark int) {
+	t.Helper()
+	ev, err := p.WaitEvent(t.Context(), mark, func(e baresip.Event) bool {
+		return e.Type == "CALL_ESTABLISHED" || e.Type == "CALL_CLOSED"
+	})
+	if err != nil || ev.Type != "CALL_ESTABLISHED" {
+		t.Fatalf("%s: call not established: %v %s %q", p.SIPAddr, err, ev.Type, ev.Param)
+	}
+}
+
+// closed waits for the phone's call, since mark, to close.
+func closed(t *testing.T, p *baresip.Phone, mark int) baresip.Event {
+	t.Helper()
+	ev, err := p.WaitEvent(t.Context(), mark, func(e baresip.Event) bool { return e.Type == "CALL_CLOSED" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
 // serveProcess runs `switchboard serve` as a real process on loopback
 // ports and returns the SIP address once it listens.
 func serveProcess(t *testing.T, bin, data string) string {

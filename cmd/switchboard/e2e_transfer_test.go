@@ -39,48 +39,20 @@ func TestBaresipBlindTransfer(t *testing.T) {
 	anna := baresip.Start(t, baresip.Options{Name: "anna", Tone: 440})
 	piotr := baresip.Start(t, baresip.Options{Name: "piotr", Tone: 880})
 	ewa := baresip.Start(t, baresip.Options{Name: "ewa", Tone: 660})
-	for i, p := range []*baresip.Phone{anna, piotr, ewa} {
-		ev, err := p.Register("sip:"+users[i].ext+"@"+sipAddr, users[i].pw)
-		if err != nil {
-			t.Fatalf("register %s: %v", users[i].ext, err)
-		}
-		if ev.Type != "REGISTER_OK" {
-			t.Fatalf("register %s: %s %q", users[i].ext, ev.Type, ev.Param)
-		}
-	}
+	registerAs(t, sipAddr, []*baresip.Phone{anna, piotr, ewa}, users)
 	ctx := t.Context()
-	established := func(p *baresip.Phone, mark int) {
-		t.Helper()
-		ev, err := p.WaitEvent(ctx, mark, func(e baresip.Event) bool {
-			return e.Type == "CALL_ESTABLISHED" || e.Type == "CALL_CLOSED"
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ev.Type != "CALL_ESTABLISHED" {
-			t.Fatalf("call not established: %s %q", ev.Type, ev.Param)
-		}
-	}
-	closed := func(p *baresip.Phone, mark int) baresip.Event {
-		t.Helper()
-		ev, err := p.WaitEvent(ctx, mark, func(e baresip.Event) bool { return e.Type == "CALL_CLOSED" })
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ev
-	}
 
 	markA, markP, markE := anna.Mark(), piotr.Mark(), ewa.Mark()
 	if err := anna.Dial("sip:10002@" + sipAddr); err != nil {
 		t.Fatal(err)
 	}
-	established(anna, markA)
-	established(piotr, markP)
+	established(t, anna, markA)
+	established(t, piotr, markP)
 	if _, err := piotr.Command("transfer", "sip:10003@"+sipAddr); err != nil {
 		t.Fatal(err)
 	}
-	established(ewa, markE)
-	ev := closed(piotr, markP)
+	established(t, ewa, markE)
+	ev := closed(t, piotr, markP)
 	t.Logf("transferor's call closed: %q", ev.Param)
 	transferred = true
 	for _, e := range anna.Events()[markA:] {
@@ -99,8 +71,8 @@ func TestBaresipBlindTransfer(t *testing.T) {
 	if err := anna.Hangup(); err != nil {
 		t.Fatal(err)
 	}
-	closed(anna, markA)
-	closed(ewa, markE)
+	closed(t, anna, markA)
+	closed(t, ewa, markE)
 
 	// ewa heard anna, through the relay leg that was piotr's, and anna
 	// heard ewa: the relay keeps anna's incoming stream one stream across
