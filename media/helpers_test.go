@@ -138,3 +138,14 @@ func newRelay(t testing.TB, cfg RelayConfig) (*Relay, <-chan error) {
 	t.Cleanup(func() { r.Close() })
 	return r, done
 }
+
+// connectedRelay is newRelay with a phone on each leg, each leg's
+// endpoint set to its phone.
+func connectedRelay(t testing.TB, cfg RelayConfig) (*Relay, *endpoint, *endpoint) {
+	t.Helper()
+	r, _ := newRelay(t, cfg)
+	a, b := newEndpoint(t), newEndpoint(t)
+	r.SetRemote(LegA, a.addr(), netip.AddrPort{})
+	r.SetRemote(LegB, b.addr(), netip.AddrPort{})
+	return r, a, b
+}

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -450,10 +449,7 @@ func TestRecorderCloseAndAfter(t *testing.T) {
 // Through a real relay: the tap feeds the recorder both directions.
 func TestRecorderOnRelay(t *testing.T) {
 	t.Parallel()
-	r, _ := newRelay(t, RelayConfig{})
-	a, b := newEndpoint(t), newEndpoint(t)
-	r.SetRemote(LegA, a.addr(), netip.AddrPort{})
-	r.SetRemote(LegB, b.addr(), netip.AddrPort{})
+	r, a, b := connectedRelay(t, RelayConfig{})
 	rec, path := newTestRecorder(t)
 	r.SetTap(rec)
 	// Sent as fast as the relay turns them round, so arrival times are all

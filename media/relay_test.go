@@ -14,10 +14,7 @@ import (
 
 func TestRelayBothDirections(t *testing.T) {
 	t.Parallel()
-	r, _ := newRelay(t, RelayConfig{})
-	a, b := newEndpoint(t), newEndpoint(t)
-	r.SetRemote(LegA, a.addr(), netip.AddrPort{})
-	r.SetRemote(LegB, b.addr(), netip.AddrPort{})
+	r, a, b := connectedRelay(t, RelayConfig{})
 
 	const n = 50
 	payload := bytes.Repeat([]byte{0xD5}, 160)
@@ -231,10 +228,7 @@ func TestRelayRTCPFromAnotherHostIsRejected(t *testing.T) {
 
 func TestRelayPassesDTMFUnchanged(t *testing.T) {
 	t.Parallel()
-	r, _ := newRelay(t, RelayConfig{})
-	a, b := newEndpoint(t), newEndpoint(t)
-	r.SetRemote(LegA, a.addr(), netip.AddrPort{})
-	r.SetRemote(LegB, b.addr(), netip.AddrPort{})
+	r, a, b := connectedRelay(t, RelayConfig{})
 	// RFC 4733 digit 5: start with the marker, updates, then the end packet
 	// three times with the same sequence number and timestamp.
 	events := [][]byte{
@@ -257,10 +251,7 @@ func TestRelayPassesDTMFUnchanged(t *testing.T) {
 
 func TestRelayLossWithSequenceWrap(t *testing.T) {
 	t.Parallel()
-	r, _ := newRelay(t, RelayConfig{})
-	a, b := newEndpoint(t), newEndpoint(t)
-	r.SetRemote(LegA, a.addr(), netip.AddrPort{})
-	r.SetRemote(LegB, b.addr(), netip.AddrPort{})
+	r, a, b := connectedRelay(t, RelayConfig{})
 	// 65530..65535, 0..9 is 16 packets; 0 and 1 are lost, 4 comes after 5.
 	seqs := []uint16{65530, 65531, 65532, 65533, 65534, 65535, 2, 3, 5, 4, 6, 7, 8, 9}
 	for _, seq := range seqs {
@@ -378,10 +369,7 @@ func (c *collectTap) RTP(l Leg, p *Packet) {
 
 func TestRelayTap(t *testing.T) {
 	t.Parallel()
-	r, _ := newRelay(t, RelayConfig{})
-	a, b := newEndpoint(t), newEndpoint(t)
-	r.SetRemote(LegA, a.addr(), netip.AddrPort{})
-	r.SetRemote(LegB, b.addr(), netip.AddrPort{})
+	r, a, b := connectedRelay(t, RelayConfig{})
 	tap := &collectTap{seen: make(chan struct{}, 4)}
 	r.SetTap(tap)
 
