@@ -48,6 +48,17 @@ func startCallServer(t testing.TB, st directory.Store, cfg CallConfig) *callServ
 	return cs
 }
 
+// twoPhones starts a call server with extensions 10001 and 10002, each
+// with a registered phone that answers.
+func twoPhones(t testing.TB, cfg CallConfig) (directory.Store, *callServer, *callPhone, *callPhone) {
+	t.Helper()
+	st, _ := openSQLite(t)
+	addUser(t, st, "10001")
+	addUser(t, st, "10002")
+	cs := startCallServer(t, st, cfg)
+	return st, cs, newCallPhone(t, cs, "10001", answerOK), newCallPhone(t, cs, "10002", answerOK)
+}
+
 // nextCDR waits for the next call history row.
 func (cs *callServer) nextCDR(t testing.TB) directory.Call {
 	t.Helper()

@@ -42,12 +42,7 @@ func TestCallInternalAudioBothWays(t *testing.T) {
 }
 
 func TestCallCalleeHangsUp(t *testing.T) {
-	st, _ := openSQLite(t)
-	addUser(t, st, "10001")
-	addUser(t, st, "10002")
-	cs := startCallServer(t, st, CallConfig{})
-	pa := newCallPhone(t, cs, "10001", answerOK)
-	pb := newCallPhone(t, cs, "10002", answerOK)
+	_, cs, pa, pb := twoPhones(t, CallConfig{})
 	if _, err := pa.dial(t.Context(), "10002"); err != nil {
 		t.Fatalf("dial: %v", err)
 	}
@@ -145,15 +140,7 @@ func TestCallGroupRingsAllMembers(t *testing.T) {
 	st, _ := openSQLite(t)
 	addUser(t, st, "10001")
 	b, c := addUser(t, st, "10002"), addUser(t, st, "10003")
-	g := &directory.Group{Name: "Sales", Extension: "20000"}
-	if err := st.CreateGroup(t.Context(), g); err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range []int64{b.ID, c.ID} {
-		if err := st.AddMember(t.Context(), g.ID, id); err != nil {
-			t.Fatal(err)
-		}
-	}
+	g := addGroup(t, st, "Sales", "20000", b.ID, c.ID)
 	cs := startCallServer(t, st, CallConfig{})
 	pa := newCallPhone(t, cs, "10001", answerOK)
 	pb := newCallPhone(t, cs, "10002", answerOK)
@@ -174,12 +161,7 @@ func TestCallGroupRingsAllMembers(t *testing.T) {
 }
 
 func TestCallHoldAndResume(t *testing.T) {
-	st, _ := openSQLite(t)
-	addUser(t, st, "10001")
-	addUser(t, st, "10002")
-	cs := startCallServer(t, st, CallConfig{})
-	pa := newCallPhone(t, cs, "10001", answerOK)
-	pb := newCallPhone(t, cs, "10002", answerOK)
+	_, cs, pa, pb := twoPhones(t, CallConfig{})
 	sess, err := pa.dial(t.Context(), "10002")
 	if err != nil {
 		t.Fatalf("dial: %v", err)
@@ -350,12 +332,7 @@ func TestCallInboundDID(t *testing.T) {
 }
 
 func TestCallMediaTimeout(t *testing.T) {
-	st, _ := openSQLite(t)
-	addUser(t, st, "10001")
-	addUser(t, st, "10002")
-	cs := startCallServer(t, st, CallConfig{MediaTimeout: time.Second})
-	pa := newCallPhone(t, cs, "10001", answerOK)
-	pb := newCallPhone(t, cs, "10002", answerOK)
+	_, cs, pa, pb := twoPhones(t, CallConfig{MediaTimeout: time.Second})
 	if _, err := pa.dial(t.Context(), "10002"); err != nil {
 		t.Fatalf("dial: %v", err)
 	}

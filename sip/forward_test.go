@@ -44,15 +44,7 @@ func TestForwardDND(t *testing.T) {
 	st, _ := openSQLite(t)
 	addUser(t, st, "10001")
 	b, c := addUser(t, st, "10002"), addUser(t, st, "10003")
-	g := &directory.Group{Name: "Sales", Extension: "20000"}
-	if err := st.CreateGroup(t.Context(), g); err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range []int64{b.ID, c.ID} {
-		if err := st.AddMember(t.Context(), g.ID, id); err != nil {
-			t.Fatal(err)
-		}
-	}
+	addGroup(t, st, "Sales", "20000", b.ID, c.ID)
 	cs := startCallServer(t, st, CallConfig{})
 	pa := newCallPhone(t, cs, "10001", answerOK)
 	pb := newCallPhone(t, cs, "10002", answerOK)

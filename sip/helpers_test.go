@@ -106,6 +106,21 @@ func addUser(t testing.TB, st directory.Store, ext string) *directory.User {
 	return u
 }
 
+// addGroup makes a group with a number and members.
+func addGroup(t testing.TB, st directory.Store, name, ext string, members ...int64) *directory.Group {
+	t.Helper()
+	g := &directory.Group{Name: name, Extension: ext}
+	if err := st.CreateGroup(t.Context(), g); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range members {
+		if err := st.AddMember(t.Context(), g.ID, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return g
+}
+
 // testServer is a Server on 127.0.0.1:0 over UDP and TCP, stopped when the
 // test ends.
 type testServer struct {

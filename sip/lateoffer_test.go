@@ -118,12 +118,7 @@ func TestCallLateOffer(t *testing.T) {
 // not SDP, ends the call: the callee gets an ACK refusing its offer and a
 // BYE, the caller a BYE, and the call is failed.
 func TestCallLateOfferNoAnswer(t *testing.T) {
-	st, _ := openSQLite(t)
-	addUser(t, st, "10001")
-	addUser(t, st, "10002")
-	cs := startCallServer(t, st, CallConfig{})
-	pa := newCallPhone(t, cs, "10001", answerOK)
-	pb := newCallPhone(t, cs, "10002", answerOK)
+	_, cs, pa, pb := twoPhones(t, CallConfig{})
 	for _, tc := range []struct {
 		name   string
 		answer []byte
@@ -199,15 +194,7 @@ func TestCallLateOfferGroup(t *testing.T) {
 	st, _ := openSQLite(t)
 	addUser(t, st, "10001")
 	b, c := addUser(t, st, "10002"), addUser(t, st, "10003")
-	g := &directory.Group{Name: "Sales", Extension: "20000"}
-	if err := st.CreateGroup(t.Context(), g); err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range []int64{b.ID, c.ID} {
-		if err := st.AddMember(t.Context(), g.ID, id); err != nil {
-			t.Fatal(err)
-		}
-	}
+	g := addGroup(t, st, "Sales", "20000", b.ID, c.ID)
 	cs := startCallServer(t, st, CallConfig{})
 	pa := newCallPhone(t, cs, "10001", answerOK)
 	pb := newCallPhone(t, cs, "10002", answerOK)
@@ -235,12 +222,7 @@ func TestCallLateOfferGroup(t *testing.T) {
 // before the ACK with the answer to its late offer gets 491, and the ACK
 // that comes after still connects the call.
 func TestCallLateOfferReinviteBeforeAck(t *testing.T) {
-	st, _ := openSQLite(t)
-	addUser(t, st, "10001")
-	addUser(t, st, "10002")
-	cs := startCallServer(t, st, CallConfig{})
-	pa := newCallPhone(t, cs, "10001", answerOK)
-	pb := newCallPhone(t, cs, "10002", answerOK)
+	_, cs, pa, pb := twoPhones(t, CallConfig{})
 	host, port, _ := net.SplitHostPort(cs.udp)
 	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "10001", Host: cs.realm()},
 		Params: sip.HeaderParams{{K: "tag", V: sip.GenerateTagN(8)}}}
