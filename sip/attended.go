@@ -245,7 +245,7 @@ func (c *call) onTakeover(r *takeoverReq) {
 	h := &handover{x: r.x, dlg: *c.legDialog(!isA), who: c.parties[yLeg]}
 	if isA { // Y is on leg B
 		h.org = c.bOrigin
-		if t := c.answered.Load(); t != nil {
+		if t := c.bTarget; t != nil {
 			h.tgt = *t
 		}
 	} else {
@@ -303,7 +303,7 @@ func (c *call) onHandover(h *handover) {
 	}
 	c.transferred = true
 	transferor := c.parties[leg]
-	c.parties[leg] = h.who
+	c.setParty(leg, h.who)
 	c.swapSlots(transferor.ext, h.who.ext)
 	if toA {
 		var cred *credential
@@ -317,7 +317,7 @@ func (c *call) onHandover(h *handover) {
 	} else {
 		c.bOrigin = h.org
 		t := h.tgt
-		c.answered.Store(&t)
+		c.bTarget = &t
 	}
 	c.log.Info("call transferred (attended)", "by", transferor.num, "to", h.who.num)
 	c.joinCDR(x.started, h.who, x.target, "transferred to "+h.who.num+" by "+transferor.num,
@@ -510,14 +510,14 @@ func (c *call) onReplaceInvite(ev *replaceEvent) {
 
 	replaced := c.parties[leg]
 	who := party{userID: ev.cred.UserID, num: ev.cred.Ext, ext: ev.cred.Ext}
-	c.parties[leg] = who
+	c.setParty(leg, who)
 	c.swapSlots(replaced.ext, who.ext)
 	if isA {
 		c.b.mu.Lock()
 		c.caller = ev.cred
 		c.b.mu.Unlock()
 	} else {
-		c.answered.Store(&target{userID: who.userID, ext: who.ext, dest: src, transport: d.transport})
+		c.bTarget = &target{userID: who.userID, ext: who.ext, dest: src, transport: d.transport}
 	}
 	c.log.Info("leg replaced", "replaced", replaced.num, "by", who.num)
 	c.joinCDR(time.Now().UTC(), who, who.num, "replaced by "+who.num, "replaced "+replaced.num, isA)

@@ -78,8 +78,11 @@ type call struct {
 	forks   []*fork
 	spare   []target // trunks not tried yet (route.failover)
 	won     *fork
-	// answered is won's target, for other goroutines (monitoring).
-	answered atomic.Pointer[target]
+	// bTarget is where leg B is now: won's target, or a transfer's.
+	bTarget *target
+	// legs is a copy of parties for other goroutines (monitoring): nil
+	// until the call is answered.
+	legs atomic.Pointer[[2]party]
 	// bAcked: the ACK of the winning fork's 2xx went; ackTmpl is that ACK,
 	// sent again on each retransmission of the 2xx (from sipgo's goroutine).
 	bAcked  bool
@@ -742,7 +745,7 @@ func (c *call) answerSDP(body []byte) ([]byte, bool) {
 // answer connects the caller to the fork that answered.
 func (c *call) answer(f *fork, res *sip.Response) {
 	c.won = f
-	c.answered.Store(&f.t)
+	c.bTarget = &f.t
 	for _, o := range c.forks {
 		if o != f {
 			c.cancelFork(o)

@@ -163,31 +163,19 @@ func (b *b2bua) monitored(ext string) (*call, media.Leg, []int64) {
 		if c.id != id || c.rt == nil || c.relay == nil {
 			continue
 		}
-		callee, calleeID := c.answeredBy()
-		parties := []int64{c.rt.callerID, calleeID}
-		switch {
-		case callee == "":
+		legs := c.legs.Load()
+		if legs == nil {
 			continue // not answered yet
-		case c.caller != nil && c.caller.Ext == ext:
+		}
+		parties := []int64{legs[0].userID, legs[1].userID}
+		switch ext {
+		case legs[0].ext:
 			return c, media.LegA, parties
-		case callee == ext:
+		case legs[1].ext:
 			return c, media.LegB, parties
 		}
 	}
 	return nil, 0, nil
-}
-
-// answeredBy returns the extension (or number) that answered the call and
-// its user ID; "" while nobody has. Safe from any goroutine.
-func (c *call) answeredBy() (string, int64) {
-	t := c.answered.Load()
-	switch {
-	case t == nil:
-		return "", 0
-	case t.ext != "":
-		return t.ext, t.userID
-	}
-	return c.rt.to, 0
 }
 
 // waitAck retransmits the 200 over UDP (T1 doubling to T2) until the ACK

@@ -110,12 +110,20 @@ func (c *call) setParties(f *fork) {
 	if c.caller != nil {
 		callerExt = c.caller.Ext
 	}
-	c.parties[0] = party{userID: c.rt.callerID, num: c.rt.from, ext: callerExt}
 	num := f.t.ext
 	if num == "" {
 		num = c.rt.to
 	}
-	c.parties[1] = party{userID: f.t.userID, num: num, ext: f.t.ext}
+	c.setParty(0, party{userID: c.rt.callerID, num: c.rt.from, ext: callerExt})
+	c.setParty(1, party{userID: f.t.userID, num: num, ext: f.t.ext})
+}
+
+// setParty records who is on a leg (0: A, 1: B) now, and publishes the
+// parties for other goroutines.
+func (c *call) setParty(leg int, p party) {
+	c.parties[leg] = p
+	legs := c.parties
+	c.legs.Store(&legs)
 }
 
 // legOf tells which leg a request comes from by its dialog (Call-ID and
@@ -553,7 +561,7 @@ func (c *call) xferAnswered(f *fork, res *sip.Response) {
 		c.aSDP, c.aOrigin = x.offer, x.origin
 	} else {
 		c.bSDP, c.bOrigin = x.offer, x.origin
-		c.answered.Store(&f.t)
+		c.bTarget = &f.t
 	}
 	c.dropPending(x.fromA)
 	if !x.gone {
@@ -566,7 +574,7 @@ func (c *call) xferAnswered(f *fork, res *sip.Response) {
 	if num == "" {
 		num = x.rt.to
 	}
-	c.parties[leg] = party{userID: f.t.userID, num: num, ext: f.t.ext}
+	c.setParty(leg, party{userID: f.t.userID, num: num, ext: f.t.ext})
 	var keep []string
 	for _, p := range c.parties {
 		keep = append(keep, p.ext)
