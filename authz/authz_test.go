@@ -436,7 +436,7 @@ func TestCanAgreesWithVisibility(t *testing.T) {
 		resources = append(resources, user(a))
 	}
 	perms := map[authz.Kind][]authz.Permission{
-		authz.KindCall:      {authz.CallsHistory, authz.CallsMonitor, authz.RecordingsListen},
+		authz.KindCall:      {authz.CallsHistory, authz.CallsMonitor, authz.CallsControl, authz.RecordingsListen},
 		authz.KindRecording: {authz.RecordingsListen, authz.RecordingsDownload, authz.RecordingsDelete},
 		authz.KindUser:      {authz.UsersView, authz.UsersManage},
 		authz.KindContact:   {authz.ContactsView, authz.ContactsManage, authz.ContactsDelete},
@@ -456,14 +456,15 @@ func TestCanAgreesWithVisibility(t *testing.T) {
 
 func TestCatalog(t *testing.T) {
 	cat := authz.Catalog()
-	if len(cat) != 17 {
-		t.Fatalf("%d permissions, want 17", len(cat))
+	if len(cat) != 18 {
+		t.Fatalf("%d permissions, want 18", len(cat))
 	}
 	want := map[authz.Permission]string{
 		"calls.history": "none own department any", "recordings.listen": "none own department any",
 		"recordings.download": "none own department any", "recordings.delete": "none any",
 		"calls.outbound": "none crm crm_and_employees any", "calls.monitor": "none department any",
-		"users.view": "none own department any", "users.manage": "none own department any",
+		"calls.control": "none department any",
+		"users.view":    "none own department any", "users.manage": "none own department any",
 		"users.create": "none any", "groups.manage": "none any", "roles.manage": "none any",
 		"numbers.manage": "none any", "settings.telephony": "none any", "audit.view": "none any",
 		"contacts.view": "none own department any", "contacts.manage": "none own department any",
@@ -558,14 +559,15 @@ func TestBuiltinPerms(t *testing.T) {
 		directory.BuiltinAdmin: {
 			"calls.history": "any", "recordings.listen": "any", "recordings.download": "any",
 			"recordings.delete": "none", "calls.outbound": "any", "calls.monitor": "any", "users.view": "any",
-			"users.manage": "any", "users.create": "none", "groups.manage": "any", "roles.manage": "none",
+			"calls.control": "any", "users.manage": "any", "users.create": "none", "groups.manage": "any", "roles.manage": "none",
 			"numbers.manage": "any", "settings.telephony": "any", "audit.view": "any", "contacts.view": "any",
 			"contacts.manage": "any", "contacts.delete": "any",
 		},
 		directory.BuiltinAgent: {
 			"calls.history": "own", "recordings.listen": "own", "recordings.download": "none",
 			"recordings.delete": "none", "calls.outbound": "any", "calls.monitor": "none", "users.view": "own",
-			"users.manage": "own", "users.create": "none", "groups.manage": "none", "roles.manage": "none",
+			"calls.control": "none",
+			"users.manage":  "own", "users.create": "none", "groups.manage": "none", "roles.manage": "none",
 			"numbers.manage": "none", "settings.telephony": "none", "audit.view": "none", "contacts.view": "own",
 			"contacts.manage": "own", "contacts.delete": "own",
 		},

@@ -21,6 +21,7 @@ const (
 	RecordingsDelete   Permission = "recordings.delete"   // delete recordings
 	CallsOutbound      Permission = "calls.outbound"      // call numbers outside the PBX (seed 001)
 	CallsMonitor       Permission = "calls.monitor"       // live calls: listen, whisper, barge (seed 002)
+	CallsControl       Permission = "calls.control"       // act on others' calls: take over (seed 002)
 	UsersView          Permission = "users.view"          // see users and their settings (seeds 001, 002)
 	UsersManage        Permission = "users.manage"        // change users' settings, roles and overrides (seeds 001, 002)
 	UsersCreate        Permission = "users.create"        // create, block and delete accounts (seeds 000, 004)
@@ -36,7 +37,7 @@ const (
 
 // numPerms is the size of the catalog; a Subject holds one decision per
 // permission in an array of this size.
-const numPerms = 17
+const numPerms = 18
 
 // kindSet is the set of resource kinds a permission is decided on, one bit
 // per Kind.
@@ -89,6 +90,7 @@ var catalog = [numPerms]permDef{
 	{ContactsView, scoped, kinds(KindContact)},
 	{ContactsManage, scoped, kinds(KindContact)},
 	{ContactsDelete, deletion, kinds(KindContact)},
+	{CallsControl, monitor, kinds(KindCall)},
 }
 
 // index returns the position of p in catalog, or -1 for an unknown
@@ -130,6 +132,8 @@ func index(p Permission) int {
 		return 15
 	case ContactsDelete:
 		return 16
+	case CallsControl:
+		return 17
 	}
 	return -1
 }
@@ -245,6 +249,7 @@ func BuiltinPerms(builtin string) map[string]string {
 			string(RecordingsDelete):   "none",
 			string(CallsOutbound):      "any",
 			string(CallsMonitor):       "any",
+			string(CallsControl):       "any",
 			string(UsersView):          "any",
 			string(UsersManage):        "any",
 			string(UsersCreate):        "none", // seed 000: admins cannot add accounts
@@ -264,6 +269,7 @@ func BuiltinPerms(builtin string) map[string]string {
 			string(RecordingsDownload): "none",
 			string(RecordingsDelete):   "none",
 			string(CallsOutbound):      "any",
+			string(CallsControl):       "none",
 			string(CallsMonitor):       "none",
 			string(UsersView):          "own",
 			string(UsersManage):        "own",

@@ -1,6 +1,9 @@
 package sip
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -9,6 +12,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/pion/sdp/v3"
 
+	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
 )
 
@@ -188,7 +192,11 @@ type (
 		tx   sip.ServerTransaction
 		cred *credential
 		rep  replaces
-		done chan struct{}
+		// takeOver is nil when cred's user may take over any leg of the
+		// call (authz, calls.control), else why not: then only the
+		// replaced leg's own user may replace it.
+		takeOver error
+		done     chan struct{}
 	}
 )
 
@@ -454,6 +462,15 @@ func (c *call) onReplaceInvite(ev *replaceEvent) {
 		reject(481, "Call/Transaction Does Not Exist")
 		return
 	}
+	// RFC 3891 §6: only someone with the replaced dialog's authority
+	// replaces it: its own user (another of their phones), or a user whom
+	// authz lets act on this call.
+	if replaced := c.parties[legIndex(isA)]; replaced.userID != ev.cred.UserID && ev.takeOver != nil {
+		reason := deniedReason(ev.takeOver)
+		c.log.Info("replaces refused", "by", ev.cred.Ext, "reason", reason)
+		reject(403, "Forbidden ("+reason+")")
+		return
+	}
 	if !c.idle() {
 		reject(491, "Request Pending")
 		return
@@ -563,10 +580,49 @@ func (b *b2bua) replaceInvite(req *sip.Request, tx sip.ServerTransaction, cred *
 		b.s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
+	takeOver, err := b.mayTakeOver(cred, c)
+	if err != nil {
+		b.log.Warn("replaces refused: directory unavailable", "call_id", req.CallID().Value(), "err", err)
+		res := b.s.response(req, 503, "Service Unavailable")
+		res.AppendHeader(sip.NewHeader("Retry-After", storeRetryAfter))
+		b.s.send(tx, res)
+		return
+	}
 	done := make(chan struct{})
-	if !c.post(&replaceEvent{req: req, tx: tx, cred: cred, rep: rep, done: done}) {
+	if !c.post(&replaceEvent{req: req, tx: tx, cred: cred, rep: rep, takeOver: takeOver, done: done}) {
 		b.s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
 	<-done
+}
+
+// mayTakeOver asks authz whether the user of cred may act on c's call
+// (calls.control over its parties). It returns nil when it may, the
+// refusal when not, and err when the directory cannot answer.
+func (b *b2bua) mayTakeOver(cred *credential, c *call) (refusal, err error) {
+	var parties []int64
+	if legs := c.legs.Load(); legs != nil {
+		for _, p := range legs {
+			if p.userID != 0 {
+				parties = append(parties, p.userID)
+			}
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
+	defer cancel()
+	acc, err := b.s.store.Access(ctx, cred.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("access of %s: %w", cred.Ext, err)
+	}
+	return authz.Can(authz.NewSubject(acc), authz.CallsControl,
+		authz.Resource{Kind: authz.KindCall, UserIDs: parties}), nil
+}
+
+// deniedReason is the reason of an authz refusal, for a reason phrase.
+func deniedReason(err error) string {
+	var de *authz.DeniedError
+	if errors.As(err, &de) {
+		return string(de.Permission) + ": " + de.Reason
+	}
+	return "not allowed"
 }

@@ -315,14 +315,17 @@ func TestAttendedTransferRefused(t *testing.T) {
 	cs.noCallLeft(t)
 }
 
-// TestReplacesInvite: X talks to T; Z sends INVITE with Replaces naming
-// T's dialog and takes T's place. An INVITE with Replaces naming no
-// dialog gets 481.
+// TestReplacesInvite: X talks to T; Z, whom authz lets act on others'
+// calls (calls.control), sends INVITE with Replaces naming T's dialog and
+// takes T's place. An INVITE with Replaces naming no dialog gets 481.
 func TestReplacesInvite(t *testing.T) {
 	st, _ := openSQLite(t)
 	x := addUser(t, st, "10001")
 	addUser(t, st, "10002")
 	z := addUser(t, st, "10004")
+	if err := st.SetOverrides(t.Context(), z.ID, map[string]string{"calls.control": "any"}); err != nil {
+		t.Fatal(err)
+	}
 	cs := startCallServer(t, st, CallConfig{})
 	px := newCallPhone(t, cs, "10001", answerOK)
 	pt := newCallPhone(t, cs, "10002", answerOK)
@@ -425,4 +428,53 @@ func TestReferReplaces(t *testing.T) {
 			t.Errorf("referReplaces(%q) = %+v %v %v", tc.in, r, has, ok)
 		}
 	}
+}
+
+// TestReplacesInviteRefused: an agent who knows a colleague's dialog
+// (Call-ID and both tags) cannot take over the call: 403 with authz's
+// reason, and the call goes on. The replaced party's own user, from
+// another of their phones, may.
+func TestReplacesInviteRefused(t *testing.T) {
+	st, _ := openSQLite(t)
+	addUser(t, st, "10001")
+	addUser(t, st, "10002")
+	addUser(t, st, "10004")
+	cs := startCallServer(t, st, CallConfig{})
+	px := newCallPhone(t, cs, "10001", answerOK)
+	pt := newCallPhone(t, cs, "10002", answerOK)
+	pz := newCallPhone(t, cs, "10004", answerOK)
+
+	s1, err := px.dial(t.Context(), "10002")
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	dt := wait(t, pt.incoming, "T answers")
+	_, err = pz.dialWith(t.Context(), "10002", sip.NewHeader("Replaces", serverReplaces(dt)))
+	if got := status(err); got != 403 || !strings.Contains(reasonOf(err), "calls.control") {
+		t.Fatalf("agent's INVITE with Replaces: %d %q (%v), want 403 naming calls.control", got, reasonOf(err), err)
+	}
+	select {
+	case <-pt.ended:
+		t.Fatal("the replaced party got a BYE")
+	default:
+	}
+	px.sendRTP(t, pt, 5)
+	pt.sendRTP(t, px, 5)
+
+	// T's second phone takes the call over from T's first.
+	pt2 := newCallPhone(t, cs, "10002", answerOK)
+	s2, err := pt2.dialWith(t.Context(), "10002", sip.NewHeader("Replaces", serverReplaces(dt)))
+	if err != nil {
+		t.Fatalf("INVITE with Replaces from the same user's other phone: %v", err)
+	}
+	wait(t, pt.ended, "BYE at the first phone")
+	px.sendRTP(t, pt2, 5)
+	cs.nextCDR(t)
+	if err := s2.Bye(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, px.ended, "BYE at X")
+	cs.nextCDR(t)
+	_ = s1
+	cs.noCallLeft(t)
 }

@@ -118,6 +118,13 @@ func (b *b2bua) register() {
 	s.srv.OnCancel(s.handle(b.onCancel))
 	s.srv.OnRefer(s.handle(b.onRefer))
 	s.srv.OnNotify(s.handle(b.onNotify))
+	// Requests we do not act on inside a call still go through the
+	// dialog check: a stranger's get 481, a party's 405.
+	for _, m := range []sip.RequestMethod{sip.INFO, sip.UPDATE, sip.PRACK} {
+		s.srv.OnRequest(m, s.handle(func(req *sip.Request, tx sip.ServerTransaction) {
+			b.toDialog(req, tx, 405, "Method Not Allowed")
+		}))
+	}
 }
 
 // shutdown hangs up every call and waits for them to end.

@@ -589,16 +589,17 @@ func (c *call) handle(ev any) {
 		c.log.Info("call cancelled by caller")
 		c.endRinging(0, "", directory.Cancelled, "caller")
 	case *ackEvent:
-		if c.transferred {
-			fromA, ok := c.legOf(ev.req)
-			if !ok {
-				return // the ACK of a dialog the call left
+		fromA, ok := c.admitted(ev.req)
+		if !ok {
+			if !c.leftDialog(ev.req) {
+				c.refusedInDialog(ev.req)
 			}
-			ev.fromA = fromA
+			return // a stranger's, or the ACK of a dialog the call left
 		}
+		ev.fromA = fromA
 		c.onAck(ev)
 	case *reqEvent:
-		if c.transferred && !c.relegate(ev) {
+		if !c.admitRequest(ev) {
 			return
 		}
 		switch ev.req.Method {

@@ -52,6 +52,11 @@ func (s *Server) screen(ip netip.Addr, data []byte, whole bool) string {
 	if ua := headerValue(data, "user-agent"); ua != nil && scannerAgent(ua, s.guard.cfg.ScannerAgents) {
 		return "scanner"
 	}
+	// sipgo matches a CANCEL to its INVITE by branch and sent-by alone and
+	// answers it itself: the source is checked here, before it can.
+	if bytes.HasPrefix(data, []byte("CANCEL ")) && !s.calls.cancelFrom(ip, data) {
+		return "cancel from a stranger"
+	}
 	return ""
 }
 

@@ -258,6 +258,14 @@ func (ms *monitorSession) onAck() {
 // inDialog answers the supervisor's BYE (the end) or re-INVITE (our SDP
 // again, with their new address).
 func (ms *monitorSession) inDialog(req *sip.Request, tx sip.ServerTransaction) {
+	d := &ms.dlg
+	if tag(req.From().Params) != d.remoteTag || tag(req.To().Params) != d.localTag || !sameIP(req.Source(), d.dest) {
+		ms.log.Info("in-dialog request refused: not from the supervisor",
+			"method", string(req.Method), "src", req.Source())
+		ms.b.s.counters.drop("not the dialog's peer")
+		ms.b.s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		return
+	}
 	switch req.Method {
 	case sip.BYE:
 		ms.b.s.respond(tx, req, 200, "OK")

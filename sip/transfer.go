@@ -126,41 +126,6 @@ func (c *call) setParty(leg int, p party) {
 	c.legs.Store(&legs)
 }
 
-// legOf tells which leg a request comes from by its dialog (Call-ID and
-// the sender's tag); false for a dialog the call left or does not have.
-func (c *call) legOf(req *sip.Request) (fromA, ok bool) {
-	id, ftag := req.CallID().Value(), tag(req.From().Params)
-	for _, d := range c.gone {
-		if d.callID == id && d.remoteTag == ftag {
-			return false, false
-		}
-	}
-	switch {
-	case c.a.callID == id && c.a.remoteTag == ftag:
-		return true, true
-	case c.bDlg.callID == id && c.bDlg.remoteTag == ftag:
-		return false, true
-	}
-	return false, false
-}
-
-// relegate sets which leg an in-dialog request comes from once the legs
-// may have changed. A request of a dialog the call left is answered here
-// (its BYE with 200: that dialog is over anyway) and false returned.
-func (c *call) relegate(ev *reqEvent) bool {
-	if fromA, ok := c.legOf(ev.req); ok {
-		ev.fromA = fromA
-		return true
-	}
-	if ev.req.Method == sip.BYE {
-		c.b.s.respond(ev.tx, ev.req, 200, "OK")
-	} else {
-		c.b.s.respond(ev.tx, ev.req, 481, "Call/Transaction Does Not Exist")
-	}
-	close(ev.done)
-	return false
-}
-
 // onRefer starts a blind transfer asked by one leg.
 func (c *call) onRefer(ev *reqEvent) {
 	reject := func(code int, reason string) {
@@ -168,10 +133,6 @@ func (c *call) onRefer(ev *reqEvent) {
 		close(ev.done)
 	}
 	if c.state != stAnswered {
-		reject(481, "Call/Transaction Does Not Exist")
-		return
-	}
-	if fromA, ok := c.legOf(ev.req); !ok || fromA != ev.fromA || tag(ev.req.To().Params) != c.legDialog(fromA).localTag {
 		reject(481, "Call/Transaction Does Not Exist")
 		return
 	}

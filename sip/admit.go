@@ -1,0 +1,161 @@
+package sip
+
+import (
+	"net/netip"
+	"strings"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// Only a dialog's own peer changes the dialog. An in-dialog request (BYE,
+// re-INVITE, REFER, NOTIFY, INFO, UPDATE, PRACK, ACK) reaches a call's
+// logic only when
+//   - its Call-ID, From tag and To tag are those of one of the call's legs
+//     (RFC 3261 §12.2.2), and
+//   - it comes from that leg's peer: the address the leg's requests go to
+//     (the phone's source, its TCP connection's address, the trunk), or a
+//     source that holds a current registration of the leg's extension (a
+//     phone whose NAT mapping changed and that registered again), or, for
+//     a leg to a trunk, an address of a configured trunk.
+//
+// Anything else is answered 481 and changes nothing: knowing a Call-ID,
+// even with both tags, is not enough to end, hold or transfer a call.
+
+// admitted reports whether req, an in-dialog request that reached the
+// call, belongs to one of its legs, and which: see above. Run by the
+// call's goroutine.
+func (c *call) admitted(req *sip.Request) (fromA, ok bool) {
+	id := req.CallID().Value()
+	ftag, ttag := tag(req.From().Params), tag(req.To().Params)
+	if c.a.callID == "" {
+		// Not answered yet: only the caller has a dialog (an early one,
+		// with the To tag of our provisional responses).
+		if id != c.id || ftag != tag(c.aReq.From().Params) || ttag != tag(c.aReq.To().Params) {
+			return false, false
+		}
+		return true, c.fromPeer(req, c.aReq.Source(), c.callerExt(), true)
+	}
+	for _, a := range []bool{true, false} {
+		d := c.legDialog(a)
+		if d.callID == "" || d.callID != id || d.remoteTag != ftag || d.localTag != ttag {
+			continue
+		}
+		if !c.fromPeer(req, d.dest, c.parties[legIndex(a)].ext, a) {
+			return a, false
+		}
+		c.followPeer(d, req)
+		return a, true
+	}
+	return false, false
+}
+
+// callerExt is the caller's extension, "" for a call from a trunk.
+func (c *call) callerExt() string {
+	if c.caller == nil {
+		return ""
+	}
+	return c.caller.Ext
+}
+
+// fromPeer reports whether req comes from the peer of a leg whose requests
+// go to dest and whose party is extension ext ("" outside the PBX).
+func (c *call) fromPeer(req *sip.Request, dest, ext string, legA bool) bool {
+	src, err := netip.ParseAddrPort(req.Source())
+	if err != nil {
+		return false
+	}
+	ip := src.Addr().Unmap()
+	if d, err := netip.ParseAddrPort(dest); err == nil && d.Addr().Unmap() == ip {
+		return true
+	}
+	if ext != "" {
+		for _, b := range c.b.s.loc.Current(ext) {
+			if s, err := netip.ParseAddrPort(b.Source); err == nil && s.Addr().Unmap() == ip {
+				return true
+			}
+		}
+		return false
+	}
+	// A carrier answers or hangs up from any of its trunk's addresses.
+	if legA && c.trunk != nil {
+		return c.b.s.trunkFrom(ip) == c.trunk
+	}
+	return c.b.s.trunkFrom(ip) != nil
+}
+
+// followPeer points a leg's later requests at where its peer now sends
+// from when that changed (a NAT rebinding over UDP), so that our BYE
+// reaches the phone.
+func (c *call) followPeer(d *dialog, req *sip.Request) {
+	if src := req.Source(); src != d.dest && !sip.IsReliable(req.Transport()) &&
+		strings.EqualFold(req.Transport(), d.transport) {
+		c.log.Info("leg's peer moved", "from", d.dest, "to", src)
+		d.dest = src
+	}
+}
+
+// admitRequest applies admitted to a BYE, re-INVITE, REFER or other
+// in-dialog request and answers the refused ones itself: a request of a
+// dialog the call left after a transfer gets 200 for a BYE (that dialog is
+// over anyway) and 481 otherwise, and so does a stranger's.
+func (c *call) admitRequest(ev *reqEvent) bool {
+	fromA, ok := c.admitted(ev.req)
+	if ok {
+		ev.fromA = fromA
+		return true
+	}
+	if c.leftDialog(ev.req) && ev.req.Method == sip.BYE {
+		c.b.s.respond(ev.tx, ev.req, 200, "OK")
+	} else {
+		c.refusedInDialog(ev.req)
+		c.b.s.respond(ev.tx, ev.req, 481, "Call/Transaction Does Not Exist")
+	}
+	close(ev.done)
+	return false
+}
+
+// leftDialog reports whether req belongs to a dialog the call left (a
+// transferor's), from that dialog's peer.
+func (c *call) leftDialog(req *sip.Request) bool {
+	id, ftag := req.CallID().Value(), tag(req.From().Params)
+	for _, d := range c.gone {
+		if d.callID == id && d.remoteTag == ftag {
+			return sameIP(req.Source(), d.dest)
+		}
+	}
+	return false
+}
+
+func sameIP(a, b string) bool {
+	x, err1 := netip.ParseAddrPort(a)
+	y, err2 := netip.ParseAddrPort(b)
+	return err1 == nil && err2 == nil && x.Addr().Unmap() == y.Addr().Unmap()
+}
+
+// refusedInDialog logs and counts an in-dialog request refused: a
+// stranger's, or one naming the call with wrong tags.
+func (c *call) refusedInDialog(req *sip.Request) {
+	c.log.Info("in-dialog request refused: not from a party of the call",
+		"method", string(req.Method), "src", req.Source())
+	c.b.s.counters.drop("not the dialog's peer")
+}
+
+// cancelFrom reports whether a CANCEL (raw bytes) from ip may reach the
+// INVITE it names: when a call has its Call-ID, only from the caller's
+// address. A CANCEL naming no call goes on (sipgo answers 481 or matches
+// a transaction we do not own, such as a supervisor's).
+func (b *b2bua) cancelFrom(ip netip.Addr, data []byte) bool {
+	id := headerValue(data, "call-id")
+	if id == nil {
+		id = headerValue(data, "i") // compact form
+	}
+	if id == nil {
+		return true // malformed: sipgo answers 400
+	}
+	c := b.lookup(string(id))
+	if c == nil || c.id != string(id) {
+		return true
+	}
+	src, err := netip.ParseAddrPort(c.aReq.Source())
+	return err == nil && src.Addr().Unmap() == ip.Unmap()
+}
