@@ -20,6 +20,10 @@ const (
 	SettingTrunks         = "trunks"           // JSON array of TrunkSetting
 	SettingDIDs           = "dids"             // JSON object: number -> extension
 	SettingTimeZone       = "web.timezone"     // IANA zone times are shown in, unless a user picks one
+	// SettingNonceKey is the secret (64 hex digits) the SIP nodes make their
+	// digest nonces under, so that a nonce of one node or of a previous
+	// run is known to all. Not for operators.
+	SettingNonceKey = "sip.nonce_key"
 )
 
 // SettingKeys lists the keys operators may read and set.
@@ -82,6 +86,10 @@ func ValidateSetting(key, value string) error {
 		return ValidateTimeZone(key, value)
 	case SettingSetupToken:
 		return nil
+	case SettingNonceKey:
+		if len(value) != 64 || strings.Trim(value, "0123456789abcdef") != "" {
+			return invalid(key, "must be 64 lower-case hex digits")
+		}
 	default:
 		return invalid("key", "unknown setting "+strconv.Quote(key))
 	}

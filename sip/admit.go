@@ -69,12 +69,7 @@ func (c *call) fromPeer(req *sip.Request, dest, ext string, legA bool) bool {
 		return true
 	}
 	if ext != "" {
-		for _, b := range c.b.s.loc.Current(ext) {
-			if s, err := netip.ParseAddrPort(b.Source); err == nil && s.Addr().Unmap() == ip {
-				return true
-			}
-		}
-		return false
+		return c.b.s.loc.RegisteredExt(ip, ext)
 	}
 	// A carrier answers or hangs up from any of its trunk's addresses.
 	if legA && c.trunk != nil {

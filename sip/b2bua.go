@@ -304,6 +304,9 @@ func (b *b2bua) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		if caller, ok = b.s.authenticateCall(req, tx, src.Addr()); !ok {
 			return
 		}
+		if !b.s.current(req, tx, caller, proxyDigest) {
+			return
+		}
 	}
 	if h := req.GetHeader("Replaces"); h != nil {
 		b.replaceInvite(req, tx, caller, h.Value())

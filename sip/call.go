@@ -591,10 +591,9 @@ func (c *call) handle(ev any) {
 	case *ackEvent:
 		fromA, ok := c.admitted(ev.req)
 		if !ok {
-			if !c.leftDialog(ev.req) {
-				c.refusedInDialog(ev.req)
-			}
-			return // a stranger's, or the ACK of a dialog the call left
+			// A stranger's, the ACK of a dialog the call left, or the ACK
+			// of a challenge sent statelessly before the call existed.
+			return
 		}
 		ev.fromA = fromA
 		c.onAck(ev)

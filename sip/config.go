@@ -97,6 +97,19 @@ type GuardConfig struct {
 	Exempt []string
 	// MaxTracked bounds the counters kept in memory. Default 100000.
 	MaxTracked int
+	// ExtBudget failed verifications of one extension within
+	// ExtBudgetWindow, counted over all sources, spend its budget: until
+	// the window ends only sources holding a current registration of it
+	// are verified. Defaults 100 (ASVS: no more than 100 an hour) and 1h.
+	ExtBudget       int
+	ExtBudgetWindow time.Duration
+	// FloodRequests requests from one source within FloodWindow are
+	// handled; more are dropped unanswered, and a source over the limit
+	// in two windows in a row is banned for FloodBanTime. Exempt networks
+	// are not limited. Defaults 200, 1s and 10m.
+	FloodRequests int
+	FloodWindow   time.Duration
+	FloodBanTime  time.Duration
 }
 
 // DefaultMD5OnlyAgents: baresip 1.x (libre 1.x, Debian 12) fails any
@@ -158,6 +171,15 @@ func (c Config) withDefaults() Config {
 	if g.MaxTracked == 0 {
 		g.MaxTracked = 100000
 	}
+	if g.ExtBudget == 0 {
+		g.ExtBudget = 100
+	}
+	def(&g.ExtBudgetWindow, time.Hour)
+	if g.FloodRequests == 0 {
+		g.FloodRequests = 200
+	}
+	def(&g.FloodWindow, time.Second)
+	def(&g.FloodBanTime, 10*time.Minute)
 	return c
 }
 
@@ -235,6 +257,17 @@ func (c Config) Validate() error {
 	if g.MaxTracked < 100 {
 		bad("Guard.MaxTracked", g.MaxTracked, "must be at least 100")
 	}
+	if g.ExtBudget < 1 {
+		bad("Guard.ExtBudget", g.ExtBudget, "must be at least 1")
+	}
+	positive("Guard.ExtBudgetWindow", g.ExtBudgetWindow)
+	if g.FloodRequests < 1 {
+		bad("Guard.FloodRequests", g.FloodRequests, "must be at least 1")
+	}
+	if g.FloodWindow < 10*time.Millisecond {
+		bad("Guard.FloodWindow", g.FloodWindow, "must be at least 10ms")
+	}
+	positive("Guard.FloodBanTime", g.FloodBanTime)
 	for _, a := range g.ScannerAgents {
 		if strings.TrimSpace(a) == "" {
 			bad("Guard.ScannerAgents", strconv.Quote(a), "must not hold empty entries")

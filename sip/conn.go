@@ -36,6 +36,13 @@ func (c *packetConn) ReadFrom(b []byte) (int, net.Addr, error) {
 			c.s.dropped(ip, reason)
 			continue
 		}
+		if isRequest(b[:n]) && !c.s.guard.Flood(ip) {
+			c.s.dropped(ip, "flood")
+			continue
+		}
+		if c.s.challengeStateless(c.PacketConn, ua, b[:n]) {
+			continue
+		}
 		return n, addr, nil
 	}
 }
@@ -58,6 +65,12 @@ func (s *Server) screen(ip netip.Addr, data []byte, whole bool) string {
 		return "cancel from a stranger"
 	}
 	return ""
+}
+
+// isRequest reports whether a datagram looks like a request: not a
+// response, not a keep-alive.
+func isRequest(data []byte) bool {
+	return len(data) > 8 && !bytes.HasPrefix(data, []byte("SIP/")) && data[0] > ' '
 }
 
 // headerValue finds the first header named name (lower-case) in raw SIP

@@ -35,13 +35,22 @@ const maxPendingBans = 1024
 //     the failing extension is locked for that source instead.
 //   - MaxExtFailures on one extension within the window put it under
 //     attack; from then on any source failing on it is locked out of it.
+//   - ExtBudget failed verifications of one extension within
+//     ExtBudgetWindow, from all sources together, spend its budget: until
+//     the window ends its credentials are verified only for sources that
+//     hold a current registration of it (its real phones); every other
+//     source gets the answer of a wrong password without a check. Rotating
+//     sources gains an attacker nothing.
 type guard struct {
 	cfg    GuardConfig
 	exempt []netip.Prefix
 	clock  clock
 	log    *slog.Logger
-	// registered reports whether ip holds a current registration.
-	registered func(ip netip.Addr) bool
+	// registered reports whether ip holds a current registration;
+	// registeredExt whether it holds one of ext.
+	registered    func(ip netip.Addr) bool
+	registeredExt func(ip netip.Addr, ext string) bool
+	flood         *flood
 
 	mu    sync.Mutex
 	src   map[netip.Addr]*counter
@@ -49,6 +58,11 @@ type guard struct {
 	pair  map[pairKey]*counter
 	bans  map[netip.Addr]*Ban
 	locks map[pairKey]*Ban
+	// spent counts failed verifications per extension within
+	// ExtBudgetWindow, from every source; budget holds the extensions
+	// whose budget is spent (a Ban with Source anySource).
+	spent  map[string]*counter
+	budget map[string]*Ban
 
 	// New bans wait in pending (under mu) for the writer (bans.go), which
 	// wake tells; the SIP path never waits for the store.
@@ -80,16 +94,23 @@ func (c *counter) add(now time.Time, window time.Duration) int {
 	return c.n
 }
 
-func newGuard(cfg GuardConfig, c clock, log *slog.Logger, registered func(netip.Addr) bool) *guard {
+// anySource is the Source of a spent extension budget: it holds for every
+// source but the extension's registered ones.
+const anySource = "0.0.0.0"
+
+func newGuard(cfg GuardConfig, c clock, log *slog.Logger, registered func(netip.Addr) bool,
+	registeredExt func(netip.Addr, string) bool) *guard {
 	exempt, _ := parseNets(cfg.Exempt) // checked by Config.Validate
 	agents := make([]string, len(cfg.ScannerAgents))
 	for i, a := range cfg.ScannerAgents {
 		agents[i] = strings.ToLower(strings.TrimSpace(a))
 	}
 	cfg.ScannerAgents = agents
-	return &guard{cfg: cfg, exempt: exempt, clock: c, log: log, registered: registered,
-		src: make(map[netip.Addr]*counter), ext: make(map[string]*counter), pair: make(map[pairKey]*counter),
-		bans: make(map[netip.Addr]*Ban), locks: make(map[pairKey]*Ban), wake: make(chan struct{}, 1)}
+	return &guard{cfg: cfg, exempt: exempt, clock: c, log: log, registered: registered, registeredExt: registeredExt,
+		flood: newFlood(cfg.FloodRequests, cfg.FloodWindow, cfg.MaxTracked),
+		src:   make(map[netip.Addr]*counter), ext: make(map[string]*counter), pair: make(map[pairKey]*counter),
+		bans: make(map[netip.Addr]*Ban), locks: make(map[pairKey]*Ban),
+		spent: make(map[string]*counter), budget: make(map[string]*Ban), wake: make(chan struct{}, 1)}
 }
 
 // Banned reports whether every request from ip is to be dropped.
@@ -127,6 +148,26 @@ func (g *guard) Locked(ip netip.Addr, ext string) bool {
 	return true
 }
 
+// Spent reports whether ext's failed-verification budget is spent and ip
+// holds no current registration of it: its credentials are then not
+// checked at all.
+func (g *guard) Spent(ip netip.Addr, ext string) bool {
+	now := g.clock.Now()
+	g.mu.Lock()
+	b, ok := g.budget[ext]
+	if ok && !now.Before(b.Until) {
+		delete(g.budget, ext)
+		g.log.Info("extension budget renewed", "ext", ext)
+		ok = false
+	}
+	g.mu.Unlock()
+	if !ok {
+		return false
+	}
+	// Asked outside the lock: it reads the location service.
+	return g.registeredExt == nil || !g.registeredExt(ip.Unmap(), ext)
+}
+
 func (g *guard) liftLocked(ip netip.Addr, b *Ban) {
 	delete(g.bans, ip)
 	delete(g.src, ip)
@@ -158,6 +199,7 @@ func (g *guard) Fail(ip netip.Addr, ext string) {
 	if g.isExempt(ip) {
 		return
 	}
+	g.spendLocked(ext, now)
 	if _, banned := g.bans[ip]; banned {
 		return
 	}
@@ -175,6 +217,35 @@ func (g *guard) Fail(ip netip.Addr, ext string) {
 	case nExt >= g.cfg.MaxExtFailures:
 		g.lockLocked(k, nPair, now, "extension under attack")
 	}
+}
+
+// spendLocked counts a failed verification of ext against its budget and
+// closes the extension to unregistered sources when it is spent.
+func (g *guard) spendLocked(ext string, now time.Time) {
+	c, ok := g.spent[ext]
+	if !ok {
+		if len(g.spent) >= g.cfg.MaxTracked {
+			sweepCounters(g.spent, now, g.cfg.ExtBudgetWindow)
+			if len(g.spent) >= g.cfg.MaxTracked {
+				return
+			}
+		}
+		c = &counter{start: now}
+		g.spent[ext] = c
+	}
+	n := c.add(now, g.cfg.ExtBudgetWindow)
+	if n < g.cfg.ExtBudget {
+		return
+	}
+	if _, ok := g.budget[ext]; ok {
+		return
+	}
+	b := &Ban{Source: anySource, Extension: ext, Reason: "failed-verification budget spent",
+		Failures: n, Since: now, Until: c.start.Add(g.cfg.ExtBudgetWindow)}
+	g.budget[ext] = b
+	g.log.Warn("extension budget spent: only its registered sources are verified", "ext", ext,
+		"failures", n, "until", b.Until)
+	g.persistLocked(b)
 }
 
 func (g *guard) lockLocked(k pairKey, n int, now time.Time, reason string) {
@@ -265,6 +336,13 @@ func (g *guard) Bans() []Ban {
 		}
 		out = append(out, *b)
 	}
+	for ext, b := range g.budget {
+		if !now.Before(b.Until) {
+			delete(g.budget, ext)
+			continue
+		}
+		out = append(out, *b)
+	}
 	slices.SortFunc(out, func(a, b Ban) int {
 		if c := a.Since.Compare(b.Since); c != 0 {
 			return c
@@ -299,6 +377,14 @@ func (g *guard) Unban(ip netip.Addr) bool {
 			delete(g.pair, k)
 		}
 	}
+	if ip.String() == anySource {
+		for ext := range g.budget {
+			delete(g.budget, ext)
+			delete(g.spent, ext)
+			found = true
+		}
+	}
+	g.flood.forget(ip)
 	g.pending = slices.DeleteFunc(g.pending, func(b Ban) bool { return b.Source == ip.String() })
 	if found {
 		g.log.Info("source unbanned", "src", ip.String())
@@ -324,12 +410,20 @@ func (g *guard) learnLocked(d directory.Ban, node string, now time.Time) {
 		return
 	}
 	ip = ip.Unmap()
-	if g.isExempt(ip) { // exempt here, whatever another node thinks
-		return
-	}
 	b := &Ban{Source: ip.String(), Extension: d.Extension, Reason: d.Reason, Since: d.Created, Until: d.Expires}
 	if d.Node != node {
 		b.Node = d.Node
+	}
+	if b.Source == anySource && d.Extension != "" {
+		if old, ok := g.budget[d.Extension]; ok && !old.Until.Before(b.Until) {
+			return
+		}
+		g.budget[d.Extension] = b
+		g.log.Info("extension budget spent on another node", "ext", d.Extension, "node", d.Node, "until", b.Until)
+		return
+	}
+	if g.isExempt(ip) { // exempt here, whatever another node thinks
+		return
 	}
 	if d.Extension == "" {
 		if old, ok := g.bans[ip]; ok && !old.Until.Before(b.Until) {
@@ -373,6 +467,15 @@ func (g *guard) reset(ip netip.Addr, bs []directory.Ban, node string) {
 			lifted = true
 		}
 	}
+	if src == anySource {
+		for ext := range g.budget {
+			if !waiting(ext) {
+				delete(g.budget, ext)
+				delete(g.spent, ext)
+				lifted = true
+			}
+		}
+	}
 	for _, d := range bs {
 		g.learnLocked(d, node, now)
 	}
@@ -397,9 +500,17 @@ func (g *guard) Sweep() {
 			g.log.Info("extension lock expired", "src", k.ip.String(), "ext", k.ext)
 		}
 	}
+	for ext, b := range g.budget {
+		if !now.Before(b.Until) {
+			delete(g.budget, ext)
+			g.log.Info("extension budget renewed", "ext", ext)
+		}
+	}
 	sweepCounters(g.src, now, g.cfg.Window)
 	sweepCounters(g.ext, now, g.cfg.Window)
 	sweepCounters(g.pair, now, g.cfg.Window)
+	sweepCounters(g.spent, now, g.cfg.ExtBudgetWindow)
+	g.flood.sweep(time.Now())
 }
 
 func sweepCounters[K comparable](m map[K]*counter, now time.Time, window time.Duration) {

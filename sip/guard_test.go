@@ -16,7 +16,7 @@ func testGuard(registered ...string) (*guard, *manualClock) {
 	cfg := Config{Addr: ":0"}.withDefaults().Guard
 	cfg.MaxFailures, cfg.MaxExtFailures, cfg.Window, cfg.BanTime = 3, 5, time.Minute, 10*time.Minute
 	cfg.Exempt = []string{"10.9.0.0/16"}
-	return newGuard(cfg, clk, slog.New(slog.DiscardHandler), func(ip netip.Addr) bool { return reg[ip] }), clk
+	return newGuard(cfg, clk, slog.New(slog.DiscardHandler), func(ip netip.Addr) bool { return reg[ip] }, nil), clk
 }
 
 func TestGuardBansSourceAndLiftsBan(t *testing.T) {

@@ -148,6 +148,17 @@ func (l *location) Registered(ip netip.Addr) bool {
 	return l.bySrc[ip.Unmap()] > 0
 }
 
+// RegisteredExt reports whether ip holds a current binding of ext.
+func (l *location) RegisteredExt(ip netip.Addr, ext string) bool {
+	ip = ip.Unmap()
+	for _, b := range l.Current(ext) {
+		if src, err := netip.ParseAddrPort(b.Source); err == nil && src.Addr().Unmap() == ip {
+			return true
+		}
+	}
+	return false
+}
+
 // Commit persists a registration's changes and then makes next the bindings
 // of ext. Call it holding lockExt(ext). all deletes every binding of ext in
 // the store, those of other nodes included (Contact: *).

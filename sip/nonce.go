@@ -76,6 +76,10 @@ func (n *nonces) mac(msg, out []byte) {
 	copy(out, h.Sum(sum[:0]))
 }
 
+// setKey replaces the secret nonces are made under. Call it before the
+// server answers any request: New and Check read the key unlocked.
+func (n *nonces) setKey(k [32]byte) { n.key = k }
+
 // Check tells whether nonce is ours and fresh. It does not record nc; call
 // Use once the digest it came with has been verified.
 func (n *nonces) Check(nonce string) nonceState {

@@ -47,7 +47,51 @@ func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(tx, req, 403, "Forbidden (To is not the authenticated extension)")
 		return
 	}
+	if !s.current(req, tx, cred, registrarDigest) {
+		return
+	}
 	s.register(req, tx, cred, r, src)
+}
+
+// current asks the directory whether an authenticated extension is still
+// what the cache says, and answers the request itself when it is not. The
+// cache follows the directory's change log within a second or so; in that
+// second an account just deleted must not register or call, and a phone
+// with a password just replaced must not go on with the old one:
+//   - the account is gone or off SIP: 403, its cache entry and phones
+//     dropped at once;
+//   - its extension password changed: the cache takes the new one and the
+//     phone gets a fresh challenge.
+//
+// With the directory away the cache answers (true), as for everything
+// else.
+func (s *Server) current(req *sip.Request, tx sip.ServerTransaction, cred *credential, dh digestHeaders) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.StoreTimeout)
+	defer cancel()
+	u, err := s.store.UserByExtension(ctx, cred.Ext)
+	switch {
+	case errors.Is(err, directory.ErrNotFound):
+		u = &directory.User{ID: cred.UserID, State: directory.UserDeleted}
+	case err != nil:
+		return true
+	case u.ID == cred.UserID && u.State.CanUseSIP() && u.SIP.Realm == cred.Realm &&
+		u.SIP.HA1MD5 == cred.HA1MD5 && u.SIP.HA1SHA256 == cred.HA1SHA256:
+		return true
+	}
+	if u.ID != cred.UserID { // the extension now belongs to someone else
+		u = &directory.User{ID: cred.UserID, State: directory.UserDeleted}
+	}
+	if ext := s.creds.Update(u); ext != "" {
+		s.loc.Drop(ctx, ext)
+	}
+	if u.State.CanUseSIP() {
+		s.log.Info("extension password changed since it was cached; challenging again", "ext", cred.Ext)
+		s.challengeWith(req, tx, dh, false, "")
+		return false
+	}
+	s.log.Info("request of an extension no longer on sip refused", "ext", cred.Ext, "state", string(u.State))
+	s.respond(tx, req, 403, "Forbidden")
+	return false
 }
 
 // registerRequest is what a REGISTER asks for, checked for syntax.
@@ -360,10 +404,12 @@ func digestFor(proxy bool) digestHeaders {
 // checkDigest checks the digest credentials of req, as a registrar (401)
 // or, with proxy, as a proxy (407). It answers the request itself and
 // returns false unless they are good:
-//   - none, or a nonce that is old, foreign or replayed with an otherwise
-//     correct digest: a fresh challenge (stale=true for the latter);
+//   - none: a challenge; a nonce of ours that is old or replayed with an
+//     otherwise correct digest: a fresh challenge with stale=true;
 //   - unknown extension, wrong password, a network the extension may not
-//     use: the same challenge, counted by the guard;
+//     use, a uri other than the Request-URI, a nonce that is not ours, an
+//     extension whose failure budget is spent: the same challenge,
+//     counted by the guard;
 //   - the old password of a deleted extension: 403;
 //   - the directory cannot answer for an uncached extension: 503.
 func (s *Server) checkDigest(req *sip.Request, tx sip.ServerTransaction, ip netip.Addr, proxy bool) (*credential, bool) {
@@ -393,6 +439,19 @@ func (s *Server) checkDigest(req *sip.Request, tx sip.ServerTransaction, ip neti
 	user := ac.Username
 	if s.guard.Locked(ip, user) {
 		s.respond(tx, req, 403, "Forbidden")
+		return nil, false
+	}
+	// RFC 3261 §22.4: the digest is of this request: a uri naming another
+	// resource is a failure, whatever the response says.
+	if !sameResource(ac.URI, req.Recipient) {
+		s.fail(req, tx, dh, ip, user, ac.Nonce)
+		return nil, false
+	}
+	// The extension's budget is spent: its credentials are not checked
+	// from here (the answer is a wrong password's).
+	if s.guard.Spent(ip, user) {
+		s.counters.drop("extension budget spent")
+		s.fail(req, tx, dh, ip, user, ac.Nonce)
 		return nil, false
 	}
 	cred, err := s.credential(user)
@@ -429,12 +488,19 @@ func (s *Server) checkDigest(req *sip.Request, tx sip.ServerTransaction, ip neti
 		s.fail(req, tx, dh, ip, user, ac.Nonce)
 		return nil, false
 	}
-	// The digest is right; only now does the nonce's age matter.
+	// The digest is right; only now does the nonce's age matter. A nonce
+	// that is not ours (its MAC fails) is a forgery, not an old nonce: a
+	// failure like a wrong password. Nonces are made under the key the
+	// nodes share, so one of another node or of a previous run is ours.
 	state := s.nonces.Check(ac.Nonce)
 	if state == nonceFresh {
 		state = s.nonces.Use(ac.Nonce, nc)
 	}
-	if state != nonceFresh {
+	switch state {
+	case nonceForeign:
+		s.fail(req, tx, dh, ip, user, "")
+		return nil, false
+	case nonceExpired, nonceReplay:
 		s.challengeWith(req, tx, dh, true, "")
 		return nil, false
 	}
@@ -488,6 +554,12 @@ func (s *Server) fail(req *sip.Request, tx sip.ServerTransaction, dh digestHeade
 // challengeWith answers with one challenge per algorithm, on nonce or a
 // new one.
 func (s *Server) challengeWith(req *sip.Request, tx sip.ServerTransaction, dh digestHeaders, stale bool, nonce string) {
+	s.send(tx, s.challenge(req, dh, stale, nonce))
+}
+
+// challenge is a 401 or 407 with one challenge per algorithm offered, on
+// nonce or a new one.
+func (s *Server) challenge(req *sip.Request, dh digestHeaders, stale bool, nonce string) *sip.Response {
 	res := s.response(req, dh.code, dh.reason)
 	if nonce == "" {
 		nonce = s.nonces.New()
@@ -500,5 +572,27 @@ func (s *Server) challengeWith(req *sip.Request, tx sip.ServerTransaction, dh di
 	for _, alg := range algs {
 		res.AppendHeader(sip.NewHeader(dh.auth, challenge(realm, nonce, alg, stale)))
 	}
-	s.send(tx, res)
+	return res
+}
+
+// sameResource reports whether the uri of a digest answer names the
+// Request-URI (RFC 3261 §22.4): the same scheme, user, host and port;
+// parameters and headers aside, and a missing port the same as 5060 for
+// sip (5061 for sips).
+func sameResource(uri string, ruri sip.Uri) bool {
+	var u sip.Uri
+	if err := sip.ParseUri(uri, &u); err != nil {
+		return false
+	}
+	port := func(x sip.Uri) int {
+		if x.Port != 0 {
+			return x.Port
+		}
+		if strings.EqualFold(x.Scheme, "sips") {
+			return 5061
+		}
+		return 5060
+	}
+	return strings.EqualFold(u.Scheme, ruri.Scheme) && u.User == ruri.User &&
+		strings.EqualFold(u.Host, ruri.Host) && port(u) == port(ruri)
 }

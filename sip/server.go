@@ -2,6 +2,8 @@ package sip
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -65,6 +67,7 @@ type hooks struct {
 	dropped func(src netip.Addr, reason string)
 	failed  func(src netip.Addr, ext string)
 	synced  func()
+	handled func(src netip.Addr, method string) // a request reached its handler
 }
 
 // NewServer checks cfg and builds a server over store. Nothing listens
@@ -86,7 +89,7 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock) (*S
 	cfg = cfg.withDefaults()
 	s := &Server{cfg: cfg, store: store, log: log, clock: c, creds: newCredentials()}
 	s.loc = newLocation(store, cfg.Node, c, log, cfg.StoreTimeout)
-	s.guard = newGuard(cfg.Guard, c, log, s.loc.Registered)
+	s.guard = newGuard(cfg.Guard, c, log, s.loc.Registered, s.loc.RegisteredExt)
 	s.nonces = newNonces(cfg.NonceTTL, c, cfg.Guard.MaxTracked)
 	domain := cfg.Domain
 	if domain == "" {
@@ -189,6 +192,7 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	// Credentials and bindings are loaded before the first request when
 	// the store answers; otherwise (logged by refresh) the follower keeps
 	// trying, and uncached extensions get 503 meanwhile.
+	s.shareNonceKey(ctx)
 	s.refresh(ctx)
 	// Before any call can start a new recording.
 	s.calls.recoverRecordings(ctx, time.Now())
@@ -285,7 +289,20 @@ func (s *Server) handle(h sipgo.RequestHandler) sipgo.RequestHandler {
 		s.inflight.Add(1)
 		s.hmu.Unlock()
 		defer s.inflight.Done()
+		// Datagrams were counted against their source's rate before
+		// parsing (packetConn); stream requests are counted here.
+		if sip.IsReliable(req.Transport()) {
+			if src, err := netip.ParseAddrPort(req.Source()); err == nil && !s.guard.Flood(src.Addr()) {
+				s.dropped(src.Addr().Unmap(), "flood")
+				return
+			}
+		}
 		s.counters.request(string(req.Method))
+		if s.hooks.handled != nil {
+			if src, err := netip.ParseAddrPort(req.Source()); err == nil {
+				s.hooks.handled(src.Addr().Unmap(), string(req.Method))
+			}
+		}
 		defer func() {
 			if r := recover(); r != nil {
 				s.log.Error("sip handler panic", "method", string(req.Method), "src", req.Source(),
@@ -407,4 +424,34 @@ func (s *Server) Ping(ctx context.Context, b directory.Binding) (int, error) {
 		return 0, fmt.Errorf("ping %s at %s: %w", b.Extension, b.Source, err)
 	}
 	return res.StatusCode, nil
+}
+
+// shareNonceKey makes nonces under the key the nodes share in the store
+// (made by the first node that needs it), so that a phone's nonce from
+// another node or from before a restart is still ours: only a forged one
+// fails its MAC. With the store away this run keeps its own key.
+func (s *Server) shareNonceKey(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.StoreTimeout)
+	defer cancel()
+	v, err := s.store.Setting(ctx, directory.SettingNonceKey)
+	if err == nil && v == "" {
+		var k [32]byte
+		rand.Read(k[:])
+		if err = s.store.SetSetting(ctx, directory.SettingNonceKey, hex.EncodeToString(k[:])); err == nil {
+			// Two nodes starting at once: both read back what the store kept.
+			v, err = s.store.Setting(ctx, directory.SettingNonceKey)
+		}
+	}
+	var k [32]byte
+	if err == nil {
+		var n int
+		if n, err = hex.Decode(k[:], []byte(v)); err == nil && n != len(k) {
+			err = errors.New("short key")
+		}
+	}
+	if err != nil {
+		s.log.Warn("nonce key not shared: this node's nonces are its own until restart", "err", err)
+		return
+	}
+	s.nonces.setKey(k)
 }

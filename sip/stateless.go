@@ -1,0 +1,74 @@
+package sip
+
+import (
+	"bytes"
+	"net"
+	"net/netip"
+	"strings"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// A REGISTER or INVITE without credentials is answered here, as the
+// datagram comes in, with the challenge its handler would send: no
+// transaction, dialog or goroutine is kept for it (RFC 3261 §8.2.6 lets a
+// server answer statelessly). A flood of such requests costs a parse and
+// one write each. Anything the handlers would answer otherwise (a request
+// they would refuse as malformed, an in-dialog INVITE, one from a trunk)
+// goes on to them. Over TCP the flood limit bounds the state instead.
+
+// challengeStateless answers data, a datagram from from, with a challenge
+// and reports true, when it is a REGISTER or INVITE that its handler would
+// challenge.
+func (s *Server) challengeStateless(pc net.PacketConn, from *net.UDPAddr, data []byte) bool {
+	var dh digestHeaders
+	switch {
+	case bytes.HasPrefix(data, []byte("REGISTER ")):
+		dh = registrarDigest
+	case bytes.HasPrefix(data, []byte("INVITE ")):
+		dh = proxyDigest
+	default:
+		return false
+	}
+	if headerValue(data, strings.ToLower(dh.answer)) != nil {
+		return false
+	}
+	msg, err := sip.ParseMessage(data)
+	if err != nil {
+		return false
+	}
+	req, ok := msg.(*sip.Request)
+	if !ok || req.Via() == nil || checkRequest(req) != "" || hopLimit(req) == 0 ||
+		req.GetHeader("Require") != nil || !sipScheme(req.Recipient.Scheme) {
+		return false
+	}
+	src := from.AddrPort()
+	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+	if dh == registrarDigest {
+		if _, err := parseRegister(req); err != nil {
+			return false
+		}
+	} else if tag(req.To().Params) != "" || req.Contact() == nil || s.trunkFrom(src.Addr()) != nil {
+		return false
+	}
+	req.SetSource(src.String())
+	req.SetTransport("UDP")
+	res := s.challenge(req, dh, false, "")
+	// RFC 3581: to the source port when the client asked for rport; else,
+	// RFC 3261 §18.2.2, to the source address at the Via's port.
+	dest := src
+	if via := req.Via(); !via.Params.Has("rport") {
+		port := via.Port
+		if port == 0 {
+			port = 5060
+		}
+		dest = netip.AddrPortFrom(src.Addr(), uint16(port))
+	}
+	if _, err := pc.WriteTo([]byte(res.String()), net.UDPAddrFromAddrPort(dest)); err != nil {
+		s.log.Debug("stateless challenge not sent", "src", src.String(), "err", err)
+	}
+	s.counters.request(string(req.Method))
+	return true
+}
+
+func sipScheme(s string) bool { return strings.EqualFold(s, "sip") || strings.EqualFold(s, "sips") }
