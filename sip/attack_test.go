@@ -353,3 +353,25 @@ func drain[T any](ch <-chan T) {
 		}
 	}
 }
+
+// TestRoutingStoreErrorLogged: when the directory fails while a call is
+// routed, the log names the call and the error before the caller gets 503.
+func TestRoutingStoreErrorLogged(t *testing.T) {
+	base, _ := openSQLite(t)
+	st := &flakyStore{Store: base}
+	addUser(t, st, "10001")
+	cs := startCallServer(t, st, CallConfig{})
+	pa := newCallPhone(t, cs, "10001", answerOK)
+	st.down.Store(true)
+	_, err := pa.dial(t.Context(), "10077") // not cached: the directory must answer
+	if got := status(err); got != 503 {
+		t.Fatalf("call while the directory fails: %d (%v), want 503", got, err)
+	}
+	log := cs.log.String()
+	if !strings.Contains(log, `msg="call refused"`) || !strings.Contains(log, "call_id=") ||
+		!strings.Contains(log, "database unreachable") {
+		t.Errorf("no log line naming the call and the error:\n%s", log)
+	}
+	st.down.Store(false)
+	cs.nextCDR(t)
+}

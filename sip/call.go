@@ -250,13 +250,13 @@ func (c *call) start() bool {
 		var err error
 		if sd, m, err = parseSDP(c.aReq.Body()); err != nil {
 			c.log.Info("call refused: bad sdp", "err", err)
-			c.refuse(&refusal{488, "Not Acceptable Here", directory.Failed, "bad sdp offer"})
+			c.refuse(&refusal{488, "Not Acceptable Here", directory.Failed, "bad sdp offer", nil})
 			return false
 		}
 	}
 	if c.caller != nil {
 		if b.busy(c.caller.Ext) {
-			c.refuse(&refusal{403, "Forbidden (Too Many Calls)", directory.Failed, "caller call limit"})
+			c.refuse(&refusal{403, "Forbidden (Too Many Calls)", directory.Failed, "caller call limit", nil})
 			return false
 		}
 	}
@@ -268,7 +268,7 @@ func (c *call) start() bool {
 		targets = append(targets, t)
 	}
 	if len(targets) == 0 {
-		c.refuse(&refusal{486, "Busy Here", directory.Busy, "callee call limit"})
+		c.refuse(&refusal{486, "Busy Here", directory.Busy, "callee call limit", nil})
 		return false
 	}
 	if rt.failover && len(targets) > 1 {
@@ -282,7 +282,7 @@ func (c *call) start() bool {
 		Timeout: max(b.cfg.MediaTimeout, 0), Logger: c.log})
 	if err != nil {
 		c.log.Warn("call refused: no rtp ports", "err", err)
-		c.refuse(&refusal{503, "Service Unavailable", directory.Failed, "no rtp ports"})
+		c.refuse(&refusal{503, "Service Unavailable", directory.Failed, "no rtp ports", nil})
 		return false
 	}
 	c.relay = relay
@@ -293,7 +293,7 @@ func (c *call) start() bool {
 		c.offer, err = rewriteSDP(sd, &c.bOrigin, c.offerIP, relay.Local(media.LegB).Port())
 		if err != nil {
 			relay.Close()
-			c.refuse(&refusal{488, "Not Acceptable Here", directory.Failed, "bad sdp offer"})
+			c.refuse(&refusal{488, "Not Acceptable Here", directory.Failed, "bad sdp offer", nil})
 			return false
 		}
 		c.bSDP = c.offer
@@ -304,7 +304,7 @@ func (c *call) start() bool {
 			b.s.respond(c.aTx, c.aReq, 482, "Loop Detected")
 			return false
 		}
-		c.refuse(&refusal{503, "Service Unavailable", directory.Failed, "shutting down"})
+		c.refuse(&refusal{503, "Service Unavailable", directory.Failed, "shutting down", nil})
 		return false
 	}
 	exts := []string{}
@@ -335,6 +335,11 @@ func (c *call) start() bool {
 // refuse answers the caller with a final error before any call exists and
 // writes the attempt's CDR row.
 func (c *call) refuse(r *refusal) {
+	if r.err != nil {
+		c.log.Warn("call refused", "code", r.code, "why", r.why, "err", r.err)
+	} else {
+		c.log.Info("call refused", "code", r.code, "why", r.why)
+	}
 	res := sip.NewResponseFromRequest(c.aReq, r.code, r.reason, nil)
 	res.AppendHeader(sip.NewHeader("Server", c.b.s.cfg.UserAgent))
 	c.b.s.send(c.aTx, res)

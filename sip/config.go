@@ -60,6 +60,11 @@ type Config struct {
 	// alongside MD5; they are offered MD5 alone. Default
 	// DefaultMD5OnlyAgents; an empty non-nil slice offers both to all.
 	MD5OnlyAgents []string
+	// DigestAlgorithms are the digest algorithms challenges offer, most
+	// preferred first: "SHA-256", "MD5". Default SHA-256 then MD5; clients
+	// that take the first challenge only and know MD5 alone (SIPp, old
+	// phones) want MD5 first or alone.
+	DigestAlgorithms []string
 
 	Guard GuardConfig
 
@@ -244,6 +249,9 @@ func (c Config) Validate() error {
 		if strings.TrimSpace(a) == "" {
 			bad("MD5OnlyAgents", strconv.Quote(a), "must not hold empty entries")
 		}
+	}
+	if _, err := parseAlgorithms(c.DigestAlgorithms); err != nil {
+		bad("DigestAlgorithms", c.DigestAlgorithms, err.Error())
 	}
 	g := c.Guard
 	if g.MaxFailures < 1 {

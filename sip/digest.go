@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"hash"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -23,9 +24,33 @@ const (
 	algSHA256
 )
 
-// challengeAlgorithms are offered in this order, one WWW-Authenticate each
-// (RFC 8760 §2.4: most preferred first).
-var challengeAlgorithms = []algorithm{algSHA256, algMD5}
+// defaultAlgorithms are offered in this order, one WWW-Authenticate each
+// (RFC 8760 §2.4: most preferred first), unless configured otherwise.
+var defaultAlgorithms = []algorithm{algSHA256, algMD5}
+
+// parseAlgorithms reads Config.DigestAlgorithms; none means the default.
+func parseAlgorithms(names []string) ([]algorithm, error) {
+	if len(names) == 0 {
+		return defaultAlgorithms, nil
+	}
+	var out []algorithm
+	for _, n := range names {
+		var a algorithm
+		switch {
+		case strings.EqualFold(n, "SHA-256"):
+			a = algSHA256
+		case strings.EqualFold(n, "MD5"):
+			a = algMD5
+		default:
+			return nil, errors.New("must be SHA-256 and MD5, in the order offered")
+		}
+		if slices.Contains(out, a) {
+			return nil, errors.New("must not name an algorithm twice")
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
 
 func (a algorithm) String() string {
 	if a == algSHA256 {

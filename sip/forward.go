@@ -35,8 +35,7 @@ import (
 const maxForwardHops = 5
 
 var (
-	refDND       = &refusal{486, "Busy Here", directory.Busy, "do not disturb"}
-	refDirectory = &refusal{503, "Service Unavailable", directory.Failed, "directory unavailable"}
+	refDND = &refusal{486, "Busy Here", directory.Busy, "do not disturb", nil}
 )
 
 // routeUser fills the targets of a user's extension, following the
@@ -99,7 +98,7 @@ func (b *b2bua) forwardTo(ctx context.Context, rt *route, from *credential, numb
 	if directory.ValidateExtension("extension", number) == nil {
 		cred, err := b.s.credential(number)
 		if err != nil {
-			return refDirectory, true
+			return storeDown(err), true
 		}
 		if cred != nil {
 			ref = b.routeUser(ctx, &nrt, cred)
@@ -116,7 +115,7 @@ func (b *b2bua) forwardTo(ctx context.Context, rt *route, from *credential, numb
 		}
 	} else {
 		ref = b.routeOutbound(ctx, &nrt, from, number)
-		if ref == refDirectory || ref != nil && ref.code == 503 {
+		if ref != nil && ref.code == 503 {
 			return ref, true
 		}
 		if ref != nil {

@@ -565,7 +565,7 @@ func (s *Server) challenge(req *sip.Request, dh digestHeaders, stale bool, nonce
 		nonce = s.nonces.New()
 	}
 	realm := s.realm()
-	algs := challengeAlgorithms
+	algs := s.algs
 	if h := req.GetHeader("User-Agent"); h != nil && scannerAgent(h.Value(), s.md5Only) {
 		algs = []algorithm{algMD5}
 	}

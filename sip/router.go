@@ -71,11 +71,17 @@ type refusal struct {
 	reason string
 	disp   directory.Disposition
 	why    string
+	err    error // what failed, for the log, when the refusal is ours
+}
+
+// storeDown refuses a call the directory could not route.
+func storeDown(err error) *refusal {
+	return &refusal{503, "Service Unavailable", directory.Failed, "directory unavailable", err}
 }
 
 var (
-	refNotFound = &refusal{404, "Not Found", directory.Failed, "unknown number"}
-	refOffline  = &refusal{480, "Temporarily Unavailable", directory.Unavailable, "not registered"}
+	refNotFound = &refusal{404, "Not Found", directory.Failed, "unknown number", nil}
+	refOffline  = &refusal{480, "Temporarily Unavailable", directory.Unavailable, "not registered", nil}
 )
 
 // route classifies the dialed number of req. caller is nil for calls from a
@@ -133,7 +139,7 @@ func (b *b2bua) routeExtension(ctx context.Context, rt *route, ext, self string)
 	rt.to = ext
 	cred, err := b.s.credential(ext)
 	if err != nil {
-		return &refusal{503, "Service Unavailable", directory.Failed, "directory unavailable"}
+		return storeDown(err)
 	}
 	if cred != nil {
 		return b.routeUser(ctx, rt, cred)
@@ -150,12 +156,12 @@ func (b *b2bua) routeGroup(ctx context.Context, rt *route, ext, self string) *re
 		return refNotFound
 	}
 	if err != nil {
-		return &refusal{503, "Service Unavailable", directory.Failed, "directory unavailable"}
+		return storeDown(err)
 	}
 	rt.groupID = g.ID
 	ids, err := b.s.store.GroupMembers(ctx, g.ID)
 	if err != nil {
-		return &refusal{503, "Service Unavailable", directory.Failed, "directory unavailable"}
+		return storeDown(err)
 	}
 	for _, id := range ids {
 		m, ok := b.s.creds.ByID(id)
@@ -194,16 +200,16 @@ func (b *b2bua) userTargets(cred *credential) []target {
 func (b *b2bua) routeOutbound(ctx context.Context, rt *route, caller *credential, dialed string) *refusal {
 	num, err := directory.NormalizePhone(dialed, b.defaultCountry(ctx))
 	if err != nil {
-		return &refusal{484, "Address Incomplete", directory.Failed, "not a phone number"}
+		return &refusal{484, "Address Incomplete", directory.Failed, "not a phone number", nil}
 	}
 	rt.to = num
 	trunks := b.s.outboundTrunks(num)
 	if len(trunks) == 0 {
-		return &refusal{404, "Not Found", directory.Failed, "no trunk"}
+		return &refusal{404, "Not Found", directory.Failed, "no trunk", nil}
 	}
 	acc, err := b.s.store.Access(ctx, caller.UserID)
 	if err != nil {
-		return &refusal{503, "Service Unavailable", directory.Failed, "directory unavailable"}
+		return storeDown(err)
 	}
 	subj := authz.NewSubject(acc)
 	var contacts []directory.Contact
@@ -211,10 +217,10 @@ func (b *b2bua) routeOutbound(ctx context.Context, rt *route, caller *credential
 	switch subj.Effective(authz.CallsOutbound).Scope {
 	case authz.ScopeCRM, authz.ScopeCRMAndEmployees:
 		if contacts, err = b.s.store.ContactsByPhone(ctx, num); err != nil {
-			return &refusal{503, "Service Unavailable", directory.Failed, "directory unavailable"}
+			return storeDown(err)
 		}
 		if employees, err = b.s.store.Employees(ctx, num); err != nil {
-			return &refusal{503, "Service Unavailable", directory.Failed, "directory unavailable"}
+			return storeDown(err)
 		}
 	}
 	if err := authz.Outbound(subj, num, contacts, employees); err != nil {
@@ -223,7 +229,7 @@ func (b *b2bua) routeOutbound(ctx context.Context, rt *route, caller *credential
 		if errors.As(err, &de) {
 			reason = de.Reason
 		}
-		return &refusal{403, "Forbidden (" + reason + ")", directory.Denied, reason}
+		return &refusal{403, "Forbidden (" + reason + ")", directory.Denied, reason, nil}
 	}
 	rt.fromName = ""
 	rt.failover = true

@@ -43,6 +43,7 @@ type Server struct {
 	nonces  *nonces
 	domain  atomic.Pointer[string] // the realm in force
 	md5Only []string               // lower-case User-Agent substrings
+	algs    []algorithm            // offered in challenges, in this order
 
 	follow follower
 	used   atomic.Bool
@@ -96,6 +97,7 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock) (*S
 		domain = directory.SettingDefaults[directory.SettingDomain]
 	}
 	s.domain.Store(&domain)
+	s.algs, _ = parseAlgorithms(cfg.DigestAlgorithms) // checked by Validate
 	for _, a := range cfg.MD5OnlyAgents {
 		s.md5Only = append(s.md5Only, strings.ToLower(strings.TrimSpace(a)))
 	}

@@ -32,6 +32,10 @@ type Config struct {
 	MetricsAddr string // Prometheus /metrics listener; "" means none
 
 	RecordingsDir string // call recordings; "" means Data/recordings
+
+	// SIPOptions are the values of the sipOptions flags, in their order;
+	// "" takes the stored setting, then the default.
+	SIPOptions []string
 }
 
 // envName is the environment twin of a flag: --sip-addr ↔ SWITCHBOARD_SIP_ADDR.
@@ -76,6 +80,7 @@ func (f *flagSet) serveFlags(c *Config) {
 	f.str(&c.Node, "node", host, "name of this node in call records and registrations")
 	f.str(&c.MetricsAddr, "metrics-addr", "", "Prometheus metrics listen address, e.g. 127.0.0.1:9360 (default: none)")
 	f.str(&c.BaseURL, "base-url", "", "URL people use to reach the web UI (default: http://<web-addr>)")
+	f.guardFlags(c)
 }
 
 // Validate reports every mistake at once, each naming its flag and variable.
@@ -124,6 +129,7 @@ func (c *Config) Validate(serve bool) error {
 	if c.BaseURL != "" && !strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://") {
 		field("base-url", "must start with http:// or https://")
 	}
+	c.validateSIPOptions(field)
 	return errors.Join(errs...)
 }
 

@@ -281,7 +281,7 @@ func startMain(t *testing.T, c *cli, rtpPorts string, config func(*Config)) *Mai
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	m := &Main{Config: Config{Data: c.data, SIPAddr: "127.0.0.1:0", WebAddr: "127.0.0.1:0", Node: "test",
-		RTPPorts: rtpPorts, LogLevel: "error"}, Log: discardLog()}
+		RTPPorts: rtpPorts, LogLevel: "error", SIPOptions: make([]string, len(sipOptions))}, Log: discardLog()}
 	if config != nil {
 		config(&m.Config)
 	}

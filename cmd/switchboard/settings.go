@@ -36,7 +36,7 @@ func runSettings(ctx context.Context, args []string, e env) error {
 			}
 			keys := make([]string, 0, len(all))
 			for k := range all {
-				if k != directory.SettingSetupToken {
+				if k != directory.SettingSetupToken && k != directory.SettingNonceKey {
 					keys = append(keys, k)
 				}
 			}
@@ -51,7 +51,7 @@ func runSettings(ctx context.Context, args []string, e env) error {
 			if len(pos) != 2 {
 				return usagef("usage: switchboard settings set KEY VALUE")
 			}
-			if pos[0] == directory.SettingSetupToken {
+			if pos[0] == directory.SettingSetupToken || pos[0] == directory.SettingNonceKey {
 				return usagef("settings set: %s is managed by switchboard serve", pos[0])
 			}
 			v := pos[1]

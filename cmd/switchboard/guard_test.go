@@ -1,0 +1,89 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// challengeAlgorithms sends an unauthenticated REGISTER to addr and
+// returns the algorithms of the 401's challenges, in order.
+func challengeAlgorithms(t *testing.T, addr string) []string {
+	t.Helper()
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	local := c.LocalAddr().String()
+	fmt.Fprintf(c, "REGISTER sip:%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bKopt%d;rport\r\n"+
+		"From: <sip:10001@switchboard.local>;tag=1\r\nTo: <sip:10001@switchboard.local>\r\n"+
+		"Call-ID: opt-%d\r\nCSeq: 1 REGISTER\r\nMax-Forwards: 70\r\nContact: <sip:10001@%s>\r\n"+
+		"Content-Length: 0\r\n\r\n", addr, local, time.Now().UnixNano(), time.Now().UnixNano(), local)
+	buf := make([]byte, 65535)
+	c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	n, err := c.Read(buf)
+	if err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	m, err := sip.ParseMessage(buf[:n])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, h := range m.GetHeaders("WWW-Authenticate") {
+		_, alg, _ := strings.Cut(h.Value(), "algorithm=")
+		alg, _, _ = strings.Cut(alg, ",")
+		out = append(out, alg)
+	}
+	return out
+}
+
+// TestSIPOptions: a setting configures every node; a node's flag wins over
+// it; a bad flag names itself.
+func TestSIPOptions(t *testing.T) {
+	c := newCLI(t)
+	m := startMain(t, c, "46000-46099", nil)
+	if got := challengeAlgorithms(t, m.SIPAddr()); strings.Join(got, ",") != "SHA-256,MD5" {
+		t.Errorf("default challenges %v, want SHA-256 then MD5", got)
+	}
+	c.ok("", "settings", "set", "sip.digest.algorithms", "MD5")
+	m2 := startMain(t, c, "46100-46199", nil)
+	if got := challengeAlgorithms(t, m2.SIPAddr()); strings.Join(got, ",") != "MD5" {
+		t.Errorf("with the setting MD5: challenges %v, want MD5 alone", got)
+	}
+	m3 := startMain(t, c, "46200-46299", func(cfg *Config) {
+		cfg.SIPOptions[optionIndex(t, "digest-algorithms")] = "MD5,SHA-256"
+	})
+	if got := challengeAlgorithms(t, m3.SIPAddr()); strings.Join(got, ",") != "MD5,SHA-256" {
+		t.Errorf("with the flag: challenges %v, want MD5 then SHA-256", got)
+	}
+	for _, tc := range []struct{ flag, value, want string }{
+		{"--guard-window", "soon", "--guard-window (SWITCHBOARD_GUARD_WINDOW): must be a duration"},
+		{"--guard-exempt", "10.0.0.0/33", "--guard-exempt (SWITCHBOARD_GUARD_EXEMPT): must be CIDR"},
+		{"--digest-algorithms", "SHA-1", "--digest-algorithms (SWITCHBOARD_DIGEST_ALGORITHMS): must be SHA-256 and MD5"},
+		{"--guard-flood-requests", "0", "--guard-flood-requests (SWITCHBOARD_GUARD_FLOOD_REQUESTS): must be a whole number"},
+	} {
+		code, _, stderr := c.run("", "serve", tc.flag, tc.value)
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%s %s: exit %d, %q; want exit 2 with %q", tc.flag, tc.value, code, stderr, tc.want)
+		}
+	}
+	if code, _, _ := c.run("", "settings", "set", "sip.guard.ban_time", "forever"); code == 0 {
+		t.Error("a bad sip.guard.ban_time was stored")
+	}
+}
+
+func optionIndex(t *testing.T, flag string) int {
+	for i, o := range sipOptions {
+		if o.flag == flag {
+			return i
+		}
+	}
+	t.Fatalf("no option %s", flag)
+	return -1
+}
