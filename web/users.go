@@ -199,7 +199,8 @@ func (s *Server) loadUserID(r *http.Request, id int64, p authz.Permission) (*dir
 		return nil, hidden(err)
 	}
 	if p != authz.UsersView {
-		if err := authz.Can(subject(r), p, res); err != nil {
+		// Nobody manages someone who outranks them: authz.CanManageUser.
+		if err := authz.CanManageUser(subject(r), p, a); err != nil {
 			return nil, forbidden(err)
 		}
 	}
@@ -258,10 +259,9 @@ func (s *Server) renderUser(w http.ResponseWriter, r *http.Request, status int, 
 		s.fail(w, r, err)
 		return
 	}
-	res := authz.UserResource(&a.User)
 	up := userPage{Company: s.zone(company).String(), Zones: zoneSuggestions, userForm: userForm{User: a.User, Roles: roles, Groups: groupTree(groups), Errors: errs},
 		Access: a, Perms: rows, Secret: secret, SecretKind: secretKind,
-		CanManage: authz.Can(subject(r), authz.UsersManage, res) == nil,
+		CanManage: authz.CanManageUser(subject(r), authz.UsersManage, a) == nil,
 		CanCreate: authz.CanDo(subject(r), authz.UsersCreate) == nil,
 		CanGroups: authz.CanDo(subject(r), authz.GroupsManage) == nil}
 	p := s.page(r, "users.edit.title")
@@ -542,6 +542,9 @@ func (s *Server) setState(w http.ResponseWriter, r *http.Request, st directory.U
 // blocked or deleted account and writes the audit entry.
 func (s *Server) changeUserState(r *http.Request, st directory.UserState, action string) (*directory.Access, error) {
 	a, err := s.loadUser(r, authz.UsersView)
+	if err == nil {
+		err = forbidden(authz.CanManageUser(subject(r), authz.UsersCreate, a))
+	}
 	if err == nil {
 		err = forbidden(authz.CanAssignRoles(subject(r), a, a.Roles))
 	}
