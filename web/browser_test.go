@@ -73,7 +73,8 @@ func TestBrowserFlows(t *testing.T) {
 	t.Cleanup(func() { st.Close() })
 	live := &fakeLive{regs: []directory.Binding{{Extension: "30001", Contact: "sip:30001@192.0.2.10:5060",
 		Source: "192.0.2.10:5060", Transport: "UDP", UserAgent: "Yealink SIP-T46U 108.86.0.45", Expires: time.Now().Add(time.Hour)}}}
-	s, err := New(Config{}, st, live, slog.New(slog.DiscardHandler))
+	recDir := t.TempDir()
+	s, err := New(Config{RecordingsDir: recDir}, st, live, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +178,7 @@ func TestBrowserFlows(t *testing.T) {
 	if err := st.CreateCall(t.Context(), call); err != nil {
 		t.Fatal(err)
 	}
-	wav := filepath.Join(t.TempDir(), "call.wav")
+	wav := filepath.Join(recDir, "call.wav")
 	if err := os.WriteFile(wav, testWAV(16000), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -107,20 +107,16 @@ func (s *Server) serveRecording(w http.ResponseWriter, r *http.Request, p authz.
 		s.fail(w, r, err)
 		return
 	}
-	f, err := os.Open(rec.Path)
-	if errors.Is(err, fs.ErrNotExist) {
-		err = errNotFound
+	f, st, err := s.openRecording(rec)
+	if errors.Is(err, errTampered) {
+		s.log.Error("recording file tampered", "recording_id", rec.ID, "err", err)
+		s.audit(r, viewerOf(r), "recording.tampered", "recording:"+itoa(rec.ID), err.Error())
 	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	rg := r.Header.Get("Range")
 	if r.Method == http.MethodGet && (rg == "" || strings.HasPrefix(rg, "bytes=0-")) {
 		s.audit(r, viewerOf(r), action, "recording:"+itoa(rec.ID), "call:"+itoa(rec.CallID))
