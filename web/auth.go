@@ -279,6 +279,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if !s.throttle.allowed(email, src) {
 		s.log.Warn("login throttled", "src", src)
+		s.audit(r, nil, "user.login.throttled", "email:"+email, "src "+strings.TrimPrefix(src, "ip:"))
 		refuse(http.StatusTooManyRequests, "login.throttled")
 		return
 	}
@@ -298,10 +299,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	good := directory.CheckPassword(hash, pw) && u != nil && authz.CanLogin(u) == nil
 	if !good {
 		s.throttle.failed(email, src)
+		s.audit(r, nil, "user.login.failed", "email:"+email, "src "+strings.TrimPrefix(src, "ip:"))
 		refuse(http.StatusUnauthorized, "login.failed")
 		return
 	}
-	s.throttle.succeeded(email)
+	s.throttle.succeeded(email, src)
 	// A new session ID at every login: whatever ID the browser brought (one
 	// planted by someone else, say) is dropped, never promoted.
 	if c, err := r.Cookie(s.cookieName(r)); err == nil && c.Value != "" && len(c.Value) <= 100 {
