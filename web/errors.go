@@ -58,6 +58,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusInternalServerError {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
+	if status == http.StatusForbidden || status == http.StatusNotFound {
+		s.auditDenied(r, status, e.Message)
+	}
 	if isAPI(r) {
 		if len(e.Fields) > 0 { // the message names the fields too, for clients that show only it
 			e.Message = fieldsMessage(e.Fields)

@@ -102,6 +102,7 @@ func (s *Server) register(web, api *router) {
 	api.get("/recordings/{id}/audio", perResource(authz.RecordingsListen), s.recordingAudio)
 	api.get("/recordings/{id}/download", perResource(authz.RecordingsDownload), s.recordingDownload)
 	api.get("/registrations", need(authz.UsersView), s.apiRegistrations)
+	api.get("/audit", need(authz.AuditView), s.apiAudit)
 
 	// Changes: the same rules as the forms above, and the same functions.
 	api.post("/users", need(authz.UsersCreate), s.apiUserCreate)

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"strings"
 	"testing"
 	"time"
 
@@ -82,7 +81,7 @@ func TestLoginLockoutIsNotAWeapon(t *testing.T) {
 	if len(failed) != 5+4+4+4+3+1 || len(throttled) != 1+1+3+1 {
 		t.Fatalf("%d failed and %d throttled logins audited, want 21 and 6", len(failed), len(throttled))
 	}
-	if e := throttled[len(throttled)-1]; e.Object != "email:owner@example.com" || !strings.Contains(e.Detail, "127.0.0.2") {
+	if e := throttled[len(throttled)-1]; e.Object != "email:owner@example.com" || e.IP != "127.0.0.2" {
 		t.Errorf("throttled entry: %+v", e)
 	}
 }

@@ -338,15 +338,17 @@ func (s *Server) updateUser(r *http.Request, a *directory.Access, patch director
 		return nil, err
 	}
 	obj := "user:" + itoa(a.User.ID)
-	if patch.Name != nil || patch.Email != nil || patch.Mobile != nil || patch.CallerID != nil ||
-		patch.Notes != nil || patch.Language != nil || patch.TimeZone != nil {
-		s.audit(r, viewerOf(r), "user.update", obj, "")
+	if before, after := userChanges(&a.User, u); len(after) > 0 {
+		s.auditChange(r, viewerOf(r), "user.update", obj, "", before, after)
 	}
 	if access {
-		s.audit(r, viewerOf(r), "user.access", obj, "roles "+joinIDs(u.RoleIDs)+"; groups "+joinIDs(u.GroupIDs))
+		s.auditChange(r, viewerOf(r), "user.access", obj, "roles "+joinIDs(u.RoleIDs)+"; groups "+joinIDs(u.GroupIDs),
+			map[string]any{"roles": joinIDs(a.User.RoleIDs), "groups": joinIDs(a.User.GroupIDs)},
+			map[string]any{"roles": joinIDs(u.RoleIDs), "groups": joinIDs(u.GroupIDs)})
 	}
 	if forwardChanged(patch) {
-		s.audit(r, viewerOf(r), "user.forwarding", obj, forwardSummary(u.Forward))
+		s.auditChange(r, viewerOf(r), "user.forwarding", obj, forwardSummary(u.Forward),
+			map[string]any{"forwarding": forwardSummary(a.User.Forward)}, map[string]any{"forwarding": forwardSummary(u.Forward)})
 	}
 	return u, nil
 }
@@ -364,6 +366,23 @@ func (s *Server) userAccess(w http.ResponseWriter, r *http.Request) {
 	}
 	roleIDs, groupIDs := idList(r.PostForm["role"]), idList(r.PostForm["group"])
 	s.saveUser(w, r, a, directory.UserPatch{RoleIDs: &roleIDs, GroupIDs: &groupIDs})
+}
+
+// userChanges returns the account fields that differ between old and new,
+// for the audit entry's before and after.
+func userChanges(old, new *directory.User) (before, after map[string]any) {
+	before, after = map[string]any{}, map[string]any{}
+	for _, f := range []struct {
+		name     string
+		was, now string
+	}{{"name", old.Name, new.Name}, {"email", old.Email, new.Email}, {"mobile", old.Mobile, new.Mobile},
+		{"caller_id", old.CallerID, new.CallerID}, {"notes", old.Notes, new.Notes}, {"language", old.Language, new.Language},
+		{"time_zone", old.TimeZone, new.TimeZone}} {
+		if f.was != f.now {
+			before[f.name], after[f.name] = f.was, f.now
+		}
+	}
+	return before, after
 }
 
 func sameIDs(a, b []int64) bool {
@@ -437,7 +456,8 @@ func (s *Server) setUserOverrides(r *http.Request, a *directory.Access, perms ma
 	if len(perms) == 0 {
 		action = "user.overrides.reset"
 	}
-	s.audit(r, viewerOf(r), action, "user:"+itoa(a.User.ID), overridesDetail(perms))
+	s.auditChange(r, viewerOf(r), action, "user:"+itoa(a.User.ID), overridesDetail(perms),
+		map[string]any{"overrides": overridesDetail(a.Overrides)}, map[string]any{"overrides": overridesDetail(perms)})
 	return nil
 }
 
@@ -473,7 +493,8 @@ func (s *Server) userResetPassword(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.audit(r, viewerOf(r), "user.password.reset", "user:"+itoa(a.User.ID), "")
+	s.auditChange(r, viewerOf(r), "user.password.reset", "user:"+itoa(a.User.ID), "",
+		map[string]any{"password": directory.Redacted}, map[string]any{"password": directory.Redacted})
 	s.renderUser(w, r, http.StatusOK, a, nil, string(pw), "users.secret.password")
 }
 
@@ -504,7 +525,8 @@ func (s *Server) newExtPassword(r *http.Request, a *directory.Access) (directory
 	if err != nil {
 		return "", err
 	}
-	s.audit(r, viewerOf(r), "user.ext_password.reset", "user:"+itoa(a.User.ID), "")
+	s.auditChange(r, viewerOf(r), "user.ext_password.reset", "user:"+itoa(a.User.ID), "",
+		map[string]any{"ext_password": directory.Redacted}, map[string]any{"ext_password": directory.Redacted})
 	return pw, nil
 }
 
@@ -557,6 +579,7 @@ func (s *Server) changeUserState(r *http.Request, st directory.UserState, action
 	if err != nil {
 		return nil, err
 	}
-	s.audit(r, viewerOf(r), action, "user:"+itoa(a.User.ID), a.User.Email)
+	s.auditChange(r, viewerOf(r), action, "user:"+itoa(a.User.ID), a.User.Email,
+		map[string]any{"state": string(a.User.State)}, map[string]any{"state": string(st)})
 	return a, nil
 }
