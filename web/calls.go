@@ -129,6 +129,8 @@ func (s *Server) callCSV(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="calls.csv"`)
+	w.Header().Set("Cache-Control", "private, no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"id", "started_at", "answered_at", "ended_at", "direction", "from", "to", "dialed",
 		"disposition", "duration_seconds", "reason", "hangup_by", "node"})

@@ -27,6 +27,8 @@ func classify(err error) (status int, e apiError) {
 	var de *authz.DeniedError
 	var ce *directory.ConflictError
 	switch {
+	case errors.Is(err, errMediaType):
+		return http.StatusUnsupportedMediaType, apiError{Code: "unsupported_media_type", Message: errMediaType.Error()}
 	case errors.Is(err, errTampered):
 		return http.StatusGone, apiError{Code: "gone", Message: "the recording's file no longer matches what was recorded"}
 	case errors.As(err, &de) && de.OutOfScope, errors.Is(err, directory.ErrNotFound):

@@ -45,7 +45,7 @@ func TestLocalesHaveEveryKey(t *testing.T) {
 	}
 	add("state.", "active", "blocked", "deleted")
 	add("lang.", languages...)
-	add("error.", "not_found", "forbidden", "invalid", "conflict", "unavailable", "internal", "unauthorized", "method_not_allowed", "gone")
+	add("error.", "not_found", "forbidden", "invalid", "conflict", "unavailable", "internal", "unauthorized", "method_not_allowed", "gone", "unsupported_media_type")
 	for _, d := range dispositions {
 		add("disposition.", string(d))
 	}

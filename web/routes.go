@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"net/http"
 	"runtime/debug"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -17,7 +18,7 @@ import (
 func (s *Server) register(web, api *router) {
 	static, _ := fs.Sub(staticFS, "static")
 	web.get("/healthz", public(), s.health)
-	web.get("/static/*", public(), http.StripPrefix("/static/", http.FileServerFS(static)).ServeHTTP)
+	web.get("/static/*", public(), s.staticFiles(static))
 	web.get("/setup/{token}", public(), s.setupForm)
 	web.post("/setup/{token}", public(), s.setupCreate)
 	web.get("/login", public(), s.loginForm)
@@ -152,7 +153,7 @@ func (s *Server) build(register func(web, api *router)) (http.Handler, error) {
 		web = &router{s: s, mux: r, table: &table, errs: &errs}
 	})
 	mux.Route("/api/v1", func(r chi.Router) {
-		r.Use(s.bearer)
+		r.Use(s.bearer, jsonBodies)
 		api = &router{s: s, mux: r, prefix: "/api/v1", api: true, table: &table, errs: &errs}
 	})
 	register(web, api)
@@ -171,6 +172,22 @@ func (s *Server) build(register func(web, api *router)) (http.Handler, error) {
 	}
 	s.routes = table
 	return mux, nil
+}
+
+// staticFiles serves the embedded assets, files only: a directory (the
+// /static/ index included) is not found rather than listed.
+func (s *Server) staticFiles(static fs.FS) http.HandlerFunc {
+	files := http.StripPrefix("/static/", http.FileServerFS(static))
+	return func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/static/")
+		if st, err := fs.Stat(static, strings.TrimSuffix(name, "/")); name == "" || strings.HasSuffix(name, "/") ||
+			err != nil || st.IsDir() {
+			s.fail(w, r, errNotFound)
+			return
+		}
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		files.ServeHTTP(w, r)
+	}
 }
 
 // recoverer turns a panic, which is a bug, into a logged stack and a 500.
