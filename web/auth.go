@@ -311,25 +311,30 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(s.cookieName(r)); err == nil && c.Value != "" && len(c.Value) <= 100 {
 		_ = s.store.DeleteSession(ctx, sha256Hex(c.Value))
 	}
-	sid := randomToken(32)
-	now := s.now()
-	ua := r.UserAgent()
-	if len(ua) > 300 {
-		ua = ua[:300]
-	}
-	se := &directory.Session{IDHash: sha256Hex(sid), UserID: u.ID, CreatedAt: now, SeenAt: now,
-		ExpiresAt: now.Add(sessionIdle), IP: strings.TrimPrefix(src, "ip:"), UserAgent: ua}
-	if err := s.store.CreateSession(ctx, se); err != nil {
+	if err := s.startSession(w, r, u); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.setSessionCookie(w, r, sid, int(sessionMax/time.Second))
 	s.audit(r, &viewer{access: &directory.Access{User: *u}}, "user.login", "user:"+itoa(u.ID), "")
 	next := lp.Next
 	if next == "" {
 		next = "/"
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// startSession makes a new session for u and sets its cookie: at login,
+// and after a password change has ended every other session.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u *directory.User) error {
+	sid := randomToken(32)
+	now := s.now()
+	se := &directory.Session{IDHash: sha256Hex(sid), UserID: u.ID, CreatedAt: now, SeenAt: now,
+		ExpiresAt: now.Add(sessionIdle), IP: strings.TrimPrefix(sourceKey(r.RemoteAddr), "ip:"), UserAgent: truncate(r.UserAgent(), 300)}
+	if err := s.store.CreateSession(r.Context(), se); err != nil {
+		return err
+	}
+	s.setSessionCookie(w, r, sid, int(sessionMax/time.Second))
+	return nil
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {

@@ -270,7 +270,22 @@ func TestBrowserFlows(t *testing.T) {
 	if players != 0 {
 		t.Errorf("petra sees %d players", players)
 	}
+	// Petra changes her own web password on the account page (issue 11):
+	// the current one first, then the new one twice; she stays signed in.
+	const petraPW = "Petra-n3w-pass!"
+	run("petra password", chromedp.Navigate(u+"/account"), chromedp.WaitVisible(chromedp.CSS("#current_password")),
+		chromedp.SendKeys(chromedp.CSS("#current_password"), testPassword), chromedp.SendKeys(chromedp.CSS("#new_password"), petraPW),
+		chromedp.SendKeys(chromedp.CSS("#password_confirm"), petraPW), shot("10b-account-password"),
+		chromedp.Submit(chromedp.CSS("#password_confirm")), chromedp.WaitVisible(chromedp.CSS(".flash")))
+	if p, _ := st.UserByEmail(t.Context(), "petra@example.com"); p == nil || !directory.CheckPassword(p.PasswordHash, petraPW) {
+		t.Error("petra's new password is not stored")
+	}
+	run("petra phone password", chromedp.Click(chromedp.CSS("#new-ext-password")), chromedp.WaitVisible(chromedp.CSS("#ext-secret")))
+	if got := text("#ext-secret"); len(got) < 8 {
+		t.Errorf("petra's new extension password: %q", got)
+	}
 	run("logout petra", logout)
+	run("petra new password", login("petra@example.com", petraPW), chromedp.WaitVisible(chromedp.CSS("header.top")), logout)
 	_ = other
 
 	// The owner blocks Sam; Sam's next login fails.

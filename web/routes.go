@@ -30,6 +30,8 @@ func (s *Server) register(web, api *router) {
 	web.post("/account/language", signedIn(), s.accountLanguage)
 	web.post("/account/timezone", signedIn(), s.accountTimeZone)
 	web.post("/account/forwarding", signedIn(), s.accountForwarding) // the viewer's own
+	web.post("/account/password", signedIn(), s.accountPassword)     // the viewer's own, with the current one
+	web.post("/account/ext-password", signedIn(), s.accountExtPassword)
 	web.post("/account/tokens", signedIn(), s.tokenCreate)
 	web.post("/account/tokens/{id}/delete", signedIn(), s.tokenDelete)
 
