@@ -8,9 +8,9 @@ import (
 )
 
 type accountPage struct {
-	Tokens     []directory.APIToken
-	NewToken   string // shown once, right after it is made
-	Secret     string // a new extension password, shown once
+	Tokens   []directory.APIToken
+	NewToken string // shown once, right after it is made
+	Secret   string // a new extension password, shown once
 	Errors   map[string]string
 	Company  string   // the company's time zone, used when the viewer has none
 	Zones    []string // time zones offered
