@@ -125,6 +125,25 @@ func TestBrowserFlows(t *testing.T) {
 	if got := text("ul.tree"); !strings.Contains(got, "Sales") {
 		t.Fatalf("group tree: %q", got)
 	}
+	// A subgroup is indented under its parent in the tree (a class: the
+	// page's CSP blocks inline styles, which showed it flat).
+	run("create subgroup", chromedp.Navigate(u+"/groups"), chromedp.WaitVisible(chromedp.CSS("#name")),
+		chromedp.SendKeys(chromedp.CSS("#name"), "Sales North"),
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Evaluate[bool](`(() => { const s = document.querySelector("#parent");
+				for (const o of s.options) { if (o.text === "Sales") { s.value = o.value } } return true })()`)(ctx, tg)
+			return err
+		}),
+		chromedp.Submit(chromedp.CSS("#name")), chromedp.WaitVisible(chromedp.CSS(".flash")), shot("03b-group-tree"))
+	indent, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(() => {
+		const x = name => [...document.querySelectorAll("ul.tree li")].find(li => li.querySelector("a").textContent === name).querySelector("a").getBoundingClientRect().left;
+		return [x("Sales"), x("Sales North")] })()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(indent) != 2 || indent[1] < indent[0]+10 {
+		t.Errorf("the subgroup is not indented under its parent: %v", indent)
+	}
 	run("create role", chromedp.Navigate(u+"/roles/new"), chromedp.WaitVisible(chromedp.CSS("#name")),
 		chromedp.SendKeys(chromedp.CSS("#name"), "Sales agent"),
 		chromedp.Click(chromedp.CSS(`input[name="perm.calls.history"][value="own"]`)),

@@ -50,7 +50,10 @@ func groupTree(groups []directory.Group) []treeGroup {
 }
 
 // Indent is the left padding of the group in a tree list.
-func (g treeGroup) Indent() string { return strconv.Itoa(g.Depth*20) + "px" }
+// DepthClass is the CSS class that indents the group under its parent
+// (depth-0 … depth-8, deeper ones as 8). A class, not an inline style: the
+// page's Content-Security-Policy allows no inline styles.
+func (g treeGroup) DepthClass() string { return "depth-" + strconv.Itoa(min(g.Depth, 8)) }
 
 type groupsPage struct {
 	Groups []treeGroup

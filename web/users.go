@@ -40,15 +40,15 @@ func (s *Server) userList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := s.page(r, "users.title")
-	p.Data = userListPage{Users: users, Roles: roleNames(roles), Search: f.Search, State: q.Get("state"),
+	p.Data = userListPage{Users: users, Roles: roleNames(p, roles), Search: f.Search, State: q.Get("state"),
 		Pager: newPager(r, f.Page, len(users), total)}
 	s.render(w, r, http.StatusOK, "users.html", p)
 }
 
-func roleNames(roles []directory.Role) map[int64]string {
+func roleNames(p *page, roles []directory.Role) map[int64]string {
 	m := make(map[int64]string, len(roles))
 	for _, r := range roles {
-		m[r.ID] = r.Name
+		m[r.ID] = p.RoleName(r.Builtin, r.Name)
 	}
 	return m
 }
