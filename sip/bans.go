@@ -46,8 +46,10 @@ func (s *Server) storeBans(ctx context.Context) {
 			err = s.store.PutBan(cctx, directory.Ban{Source: b.Source, Extension: b.Extension, Reason: b.Reason,
 				Created: b.Since, Expires: b.Until, Node: s.cfg.Node})
 			if err == nil { // the audit log keeps every ban (lifts are audited where they are made)
-				err = s.store.Audit(cctx, &directory.AuditEntry{Actor: "system", IP: b.Source, Action: "ban.create",
-					Object: "ban:" + b.Source, Detail: banDetail(b.Extension, b.Reason, b.Until)})
+				if aerr := s.store.Audit(cctx, &directory.AuditEntry{Actor: "system", IP: b.Source, Action: "ban.create",
+					Object: "ban:" + b.Source, Detail: banDetail(b.Extension, b.Reason, b.Until)}); aerr != nil {
+					s.log.Warn("ban not audited", "src", b.Source, "ext", b.Extension, "err", aerr)
+				}
 			}
 			cancel()
 			if errors.Is(err, directory.ErrUnavailable) {
