@@ -23,25 +23,58 @@ var errTampered = errors.New("recording file does not match its row")
 // file: 404 with the usual error, never 200 with an error body.
 var errFileGone = fmt.Errorf("recording file: %w", directory.ErrNotFound)
 
+// recordingRel returns rec's path relative to the recordings directory,
+// or errTampered when it leads outside it.
+func (s *Server) recordingRel(rec *directory.Recording) (dir, rel string, err error) {
+	if s.cfg.RecordingsDir == "" {
+		return "", "", fmt.Errorf("recording %d: no recordings directory configured", rec.ID)
+	}
+	dir, err = filepath.Abs(s.cfg.RecordingsDir)
+	if err != nil {
+		return "", "", fmt.Errorf("recordings directory: %w", err)
+	}
+	path, err := filepath.Abs(rec.Path)
+	if err != nil {
+		return "", "", fmt.Errorf("recording %d: %w", rec.ID, err)
+	}
+	rel, err = filepath.Rel(dir, path)
+	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+		return "", "", fmt.Errorf("recording %d: path outside the recordings directory: %w", rec.ID, errTampered)
+	}
+	return dir, rel, nil
+}
+
+// removeRecording removes rec's file through an os.Root on the recordings
+// directory: a symlink is removed, never what it points to, and a row
+// pointing outside the directory removes nothing (errTampered). A file
+// already gone is fine.
+func (s *Server) removeRecording(rec *directory.Recording) error {
+	dir, rel, err := s.recordingRel(rec)
+	if err != nil {
+		return err
+	}
+	root, err := os.OpenRoot(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("recordings directory: %w", err)
+	}
+	defer root.Close()
+	if err := root.Remove(rel); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("delete recording %d: %w", rec.ID, err)
+	}
+	return nil
+}
+
 // openRecording opens rec's file through an os.Root on the recordings
 // directory, so that neither the path nor a symlink on the way leads
 // outside it, refuses a file that is itself a symlink, and checks the
 // file's size and SHA-256 against the row. The file is positioned at 0.
 func (s *Server) openRecording(rec *directory.Recording) (*os.File, fs.FileInfo, error) {
-	if s.cfg.RecordingsDir == "" {
-		return nil, nil, fmt.Errorf("recording %d: no recordings directory configured", rec.ID)
-	}
-	dir, err := filepath.Abs(s.cfg.RecordingsDir)
+	dir, rel, err := s.recordingRel(rec)
 	if err != nil {
-		return nil, nil, fmt.Errorf("recordings directory: %w", err)
-	}
-	path, err := filepath.Abs(rec.Path)
-	if err != nil {
-		return nil, nil, fmt.Errorf("recording %d: %w", rec.ID, err)
-	}
-	rel, err := filepath.Rel(dir, path)
-	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
-		return nil, nil, fmt.Errorf("recording %d: path outside the recordings directory: %w", rec.ID, errTampered)
+		return nil, nil, err
 	}
 	root, err := os.OpenRoot(dir)
 	if errors.Is(err, fs.ErrNotExist) {

@@ -90,3 +90,41 @@ func TestRecordingFileStaysInside(t *testing.T) {
 		t.Errorf("a sound recording: %d", resp.StatusCode)
 	}
 }
+
+// TestRecordingDeleteStaysInside: deleting a recording whose row points
+// outside the directory removes nothing there (410, audited), and deleting
+// a planted symlink removes the link, not its target.
+func TestRecordingDeleteStaysInside(t *testing.T) {
+	f := newFixture(t)
+	_, st, ts := f.open(t)
+	victim := filepath.Join(t.TempDir(), "precious.txt")
+	if err := os.WriteFile(victim, []byte("keep me"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(f.dir, "link.wav")
+	if err := os.Symlink(victim, link); err != nil {
+		t.Fatal(err)
+	}
+	owner := f.api(t, ts.URL, pOwner)
+	for _, tc := range []struct {
+		name, path string
+		want       int
+	}{
+		{"a row pointing outside", victim, http.StatusGone},
+		{"a symlink inside", link, http.StatusNoContent},
+	} {
+		rec := &directory.Recording{CallID: f.calls["sales"].ID, Path: tc.path, State: directory.RecordingDone}
+		if err := st.CreateRecording(t.Context(), rec); err != nil {
+			t.Fatal(err)
+		}
+		if resp, body := owner.do(http.MethodDelete, "/api/v1/recordings/"+itoa(rec.ID), nil, nil); resp.StatusCode != tc.want {
+			t.Errorf("%s: %d %s, want %d", tc.name, resp.StatusCode, body, tc.want)
+		}
+		if b, err := os.ReadFile(victim); err != nil || string(b) != "keep me" {
+			t.Fatalf("%s: the file outside was removed or changed: %v", tc.name, err)
+		}
+	}
+	if _, err := os.Lstat(link); !os.IsNotExist(err) {
+		t.Errorf("the symlink itself was not removed: %v", err)
+	}
+}

@@ -2,10 +2,7 @@ package web
 
 import (
 	"errors"
-	"fmt"
-	"io/fs"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -145,8 +142,11 @@ func (s *Server) deleteRecording(r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := os.Remove(rec.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("delete recording %d: %w", rec.ID, err)
+	if err := s.removeRecording(rec); err != nil {
+		if errors.Is(err, errTampered) {
+			s.audit(r, viewerOf(r), "recording.tampered", "recording:"+itoa(rec.ID), err.Error())
+		}
+		return err
 	}
 	rec.State, rec.Size = directory.RecordingDeleted, 0
 	if err := s.store.UpdateRecording(r.Context(), rec); err != nil {
