@@ -124,3 +124,53 @@ func TestAuditSettlesADispute(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditChangesBeforeAfter: groups, contacts, roles, trunks and numbers
+// changed through the API leave the changed fields before and after; a
+// trunk password shows only as redacted, never in any form.
+func TestAuditChangesBeforeAfter(t *testing.T) {
+	f := newFixture(t)
+	_, st, ts := f.open(t)
+	c := f.api(t, ts.URL, pOwner)
+	for _, req := range []struct{ method, path, body string }{
+		{http.MethodPatch, "/api/v1/groups/" + itoa(f.groups["empty"].ID), `{"name":"Renamed"}`},
+		{http.MethodPatch, "/api/v1/contacts/" + itoa(f.cons["sales"].ID), `{"name":"Acme 2"}`},
+		{http.MethodPatch, "/api/v1/roles/" + itoa(f.roles["lead"].ID), `{"permissions":{"calls.history":"own"}}`},
+		{http.MethodPost, "/api/v1/trunks", `{"name":"t1","host":"sip.example.com","password":"Trunk-s3cret-1"}`},
+		{http.MethodPut, "/api/v1/trunks/t1", `{"host":"sip2.example.com","password":"Trunk-s3cret-2"}`},
+		{http.MethodPost, "/api/v1/dids", `{"number":"+48221000009","extension":"20001"}`},
+	} {
+		if resp, body := c.json(req.method, req.path, req.body); resp.StatusCode >= 300 {
+			t.Fatalf("%s %s: %d %s", req.method, req.path, resp.StatusCode, body)
+		}
+	}
+	es, err := st.AuditRange(t.Context(), 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]directory.AuditEntry{}
+	for _, e := range es {
+		got[e.Object+" "+e.Action] = e
+		for _, s := range []string{e.Detail, e.Before, e.After} {
+			if strings.Contains(s, "Trunk-s3cret") {
+				t.Errorf("%s: the trunk password is in the log: %q", e.Action, s)
+			}
+		}
+	}
+	for key, want := range map[string][2]string{
+		"group:" + itoa(f.groups["empty"].ID) + " group.update":   {`{"name":"Empty group"}`, `{"name":"Renamed"}`},
+		"contact:" + itoa(f.cons["sales"].ID) + " contact.update": {`{"name":"Acme (Sales)"}`, `{"name":"Acme 2"}`},
+		"trunk:t1 settings.trunk": {`{"host":"sip.example.com","password":"[redacted]"}`,
+			`{"host":"sip2.example.com","password":"[redacted]"}`},
+		"did:+48221000009 numbers.did": {`{"extension":""}`, `{"extension":"20001"}`},
+	} {
+		e, ok := got[key]
+		if !ok || e.Before != want[0] || e.After != want[1] {
+			t.Errorf("%s: before %q after %q, want %q %q", key, e.Before, e.After, want[0], want[1])
+		}
+	}
+	if e := got["role:"+itoa(f.roles["lead"].ID)+" role.update"]; !strings.Contains(e.Before, "calls.history=department") ||
+		!strings.Contains(e.After, "calls.history=own") {
+		t.Errorf("role update: %q → %q", e.Before, e.After)
+	}
+}

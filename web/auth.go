@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -377,6 +378,23 @@ func (s *Server) auditChange(r *http.Request, v *viewer, action, object, detail 
 	if err := s.store.Audit(r.Context(), e); err != nil {
 		s.log.Error("audit not written", "action", action, "object", object, "err", err)
 	}
+}
+
+// changedFields keeps the fields whose values differ between before and
+// after (compared as printed): what a change's audit entry shows.
+func changedFields(before, after map[string]any) (map[string]any, map[string]any) {
+	b, a := map[string]any{}, map[string]any{}
+	for k, v := range after {
+		if fmt.Sprint(before[k]) != fmt.Sprint(v) {
+			b[k], a[k] = before[k], v
+		}
+	}
+	for k, v := range before {
+		if _, ok := after[k]; !ok {
+			b[k], a[k] = v, nil
+		}
+	}
+	return b, a
 }
 
 // changeJSON encodes a change's fields; nil or empty is "".
