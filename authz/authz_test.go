@@ -656,8 +656,8 @@ func TestNoEscalation(t *testing.T) {
 		{"assign roles: lead cannot grant Admin", authz.CanAssignRoles(lead, annAcc, []directory.Role{adminRole}), denied},
 		{"assign roles: lead cannot take a role above their own", authz.CanAssignRoles(lead, access(bob, directory.UserActive,
 			[]directory.Role{agentRole, supervisorRole}, nil, sales), []directory.Role{agentRole}), denied},
-		{"assign roles: lead may keep a role above their own", authz.CanAssignRoles(lead, access(bob, directory.UserActive,
-			[]directory.Role{agentRole, supervisorRole}, nil, sales), []directory.Role{agentRole, supervisorRole}), nil},
+		{"assign roles: lead cannot touch a member who outranks them, even keeping the role", authz.CanAssignRoles(lead, access(bob, directory.UserActive,
+			[]directory.Role{agentRole, supervisorRole}, nil, sales), []directory.Role{agentRole, supervisorRole}), denied},
 		{"assign roles: no one promotes themself", authz.CanAssignRoles(lead, lenaAcc, []directory.Role{agentRole}), denied},
 		{"assign roles: outside the editor's users.manage", authz.CanAssignRoles(lead, carlAcc, []directory.Role{agentRole, leadRole}), denied},
 		{"assign roles: seed 000: admin cannot create accounts", authz.CanAssignRoles(admin, newAcc, []directory.Role{agentRole}), denied},
@@ -676,6 +676,63 @@ func TestNoEscalation(t *testing.T) {
 	err = authz.CanAssignRoles(admin, annAcc, []directory.Role{roleEditor})
 	if !errors.As(err, &de) || de.Permission != authz.RolesManage || de.Reason != "role Role editor grants any, above your own none" {
 		t.Errorf("assign refusal: %v", err)
+	}
+}
+
+// TestCanManageUser: nobody manages someone who outranks them (issue 11):
+// the target's effective permissions must be within the actor's own, and an
+// owner is changed only by an owner.
+func TestCanManageUser(t *testing.T) {
+	var (
+		owner = subject(olivia, ownerRole)
+		admin = subject(adam, adminRole)
+		agent = subject(ann, agentRole)
+		lead  = subject(lena, agentRole, leadRole)
+	)
+	oliviaAcc := access(olivia, directory.UserActive, []directory.Role{ownerRole}, nil, nil)
+	blockedOwner := access(olivia, directory.UserBlocked, []directory.Role{ownerRole}, nil, nil)
+	adamAcc := access(adam, directory.UserActive, []directory.Role{adminRole}, nil, nil)
+	annAcc := access(ann, directory.UserActive, []directory.Role{agentRole}, nil, sales)
+	bobRaised := access(bob, directory.UserActive, []directory.Role{agentRole}, map[string]string{"calls.history": "any"}, sales)
+	bobSupervisor := access(bob, directory.UserActive, []directory.Role{agentRole, supervisorRole}, nil, sales)
+	lenaAcc := access(lena, directory.UserActive, []directory.Role{agentRole, leadRole}, nil, sales)
+	carlAcc := access(carl, directory.UserActive, []directory.Role{agentRole}, nil, []int64{carl})
+	denied := authz.ErrDenied
+	for _, tc := range []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"issue 11: admin cannot manage the owner", authz.CanManageUser(admin, authz.UsersManage, oliviaAcc), denied},
+		{"issue 11: admin cannot unblock a blocked owner", authz.CanManageUser(admin, authz.UsersManage, blockedOwner), denied},
+		{"owner manages an admin", authz.CanManageUser(owner, authz.UsersManage, adamAcc), nil},
+		{"owner manages another owner", authz.CanManageUser(owner, authz.UsersManage, access(9, directory.UserActive, []directory.Role{ownerRole}, nil, nil)), nil},
+		{"admin manages an agent", authz.CanManageUser(admin, authz.UsersManage, annAcc), nil},
+		{"admin manages a team lead", authz.CanManageUser(admin, authz.UsersManage, lenaAcc), nil},
+		{"admin manages another admin: equal is within", authz.CanManageUser(admin, authz.UsersManage, access(9, directory.UserActive, []directory.Role{adminRole}, nil, nil)), nil},
+		{"lead manages an agent of the department", authz.CanManageUser(lead, authz.UsersManage, annAcc), nil},
+		{"issue 11: lead cannot manage a member raised by an override above them", authz.CanManageUser(lead, authz.UsersManage, bobRaised), denied},
+		{"issue 11: lead cannot manage a member with a role above them", authz.CanManageUser(lead, authz.UsersManage, bobSupervisor), denied},
+		{"lead cannot manage the admin", authz.CanManageUser(lead, authz.UsersManage, adamAcc), denied},
+		{"lead cannot manage outside the department", authz.CanManageUser(lead, authz.UsersManage, carlAcc), denied},
+		{"agent manages their own account", authz.CanManageUser(agent, authz.UsersManage, annAcc), nil},
+		{"agent cannot manage a colleague", authz.CanManageUser(agent, authz.UsersManage, lenaAcc), denied},
+		{"seed 004: block needs users.create: admin lacks it", authz.CanManageUser(admin, authz.UsersCreate, annAcc), denied},
+		{"owner blocks an agent", authz.CanManageUser(owner, authz.UsersCreate, annAcc), nil},
+		{"nil target", authz.CanManageUser(owner, authz.UsersManage, nil), denied},
+		{"nil actor", authz.CanManageUser(nil, authz.UsersManage, annAcc), denied},
+		{"overrides: admin cannot reset an owner", authz.CanSetOverrides(admin, oliviaAcc, nil), denied},
+	} {
+		check(t, tc.name, tc.err, tc.want)
+	}
+	var de *authz.DeniedError
+	err := authz.CanManageUser(admin, authz.UsersManage, oliviaAcc)
+	if !errors.As(err, &de) || de.Permission != authz.UsersManage || de.Reason != "only an owner can change an owner's account" {
+		t.Errorf("owner refusal: %v", err)
+	}
+	err = authz.CanManageUser(lead, authz.UsersManage, bobRaised)
+	if !errors.As(err, &de) || de.Reason != "they hold calls.history any, above your own department: you may manage only users whose permissions are within yours" {
+		t.Errorf("outranked refusal: %v", err)
 	}
 }
 

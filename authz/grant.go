@@ -116,20 +116,13 @@ func (s *Subject) manages(target *directory.Access) error {
 	if target.User.ID == 0 {
 		return CanDo(s, UsersCreate)
 	}
-	if err := Can(s, UsersManage, UserResource(&target.User)); err != nil {
-		return err
-	}
 	if target.User.ID == s.UserID() && !s.Owner() {
+		if err := Can(s, UsersManage, UserResource(&target.User)); err != nil {
+			return err
+		}
 		return deny(UsersManage, "you cannot change your own permissions")
 	}
-	if !s.Owner() {
-		for i := range target.Roles {
-			if target.Roles[i].Builtin == directory.BuiltinOwner {
-				return deny(UsersManage, "only an owner can change an owner's permissions")
-			}
-		}
-	}
-	return nil
+	return CanManageUser(s, UsersManage, target)
 }
 
 // grantable checks that s may grant or take the role r.

@@ -195,6 +195,11 @@ type SettingStore interface {
 
 // AuditStore keeps the audit log, which is append-only.
 type AuditStore interface {
+	// Audit appends e, chained to the last entry (AuditEntry.ChainHash), and
+	// sets its ID, time (now when zero), PrevHash and Hash.
 	Audit(ctx context.Context, e *AuditEntry) error
 	AuditLog(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+	// AuditRange returns up to limit entries with IDs above afterID, in ID
+	// order (AuditChain walks them).
+	AuditRange(ctx context.Context, afterID int64, limit int) ([]AuditEntry, error)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/switchboard-pbx/switchboard/directory"
 )
@@ -44,6 +45,12 @@ func (s *Server) storeBans(ctx context.Context) {
 			cctx, cancel := context.WithTimeout(ctx, s.cfg.StoreTimeout)
 			err = s.store.PutBan(cctx, directory.Ban{Source: b.Source, Extension: b.Extension, Reason: b.Reason,
 				Created: b.Since, Expires: b.Until, Node: s.cfg.Node})
+			if err == nil { // the audit log keeps every ban (lifts are audited where they are made)
+				if aerr := s.store.Audit(cctx, &directory.AuditEntry{Actor: "system", IP: b.Source, Action: "ban.create",
+					Object: "ban:" + b.Source, Detail: banDetail(b.Extension, b.Reason, b.Until)}); aerr != nil {
+					s.log.Warn("ban not audited", "src", b.Source, "ext", b.Extension, "err", aerr)
+				}
+			}
 			cancel()
 			if errors.Is(err, directory.ErrUnavailable) {
 				down = err
@@ -135,4 +142,13 @@ func (s *Server) unbanStored(ctx context.Context, ip netip.Addr) (int, error) {
 	cctx, cancel := context.WithTimeout(ctx, s.cfg.StoreTimeout)
 	defer cancel()
 	return s.store.DeleteBans(cctx, ip.String())
+}
+
+// banDetail is a ban's audit detail: "extension 10001: reason, until …".
+func banDetail(ext, reason string, until time.Time) string {
+	d := reason + ", until " + until.UTC().Format(time.RFC3339)
+	if ext != "" {
+		d = "extension " + ext + ": " + d
+	}
+	return d
 }

@@ -10,6 +10,7 @@ import (
 type accountPage struct {
 	Tokens   []directory.APIToken
 	NewToken string // shown once, right after it is made
+	Secret   string // a new extension password, shown once
 	Errors   map[string]string
 	Company  string   // the company's time zone, used when the viewer has none
 	Zones    []string // time zones offered
@@ -20,6 +21,10 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status int, newToken string, errs map[string]string) {
+	s.renderAccountPage(w, r, status, accountPage{NewToken: newToken, Errors: errs})
+}
+
+func (s *Server) renderAccountPage(w http.ResponseWriter, r *http.Request, status int, ap accountPage) {
 	ts, err := s.store.Tokens(r.Context(), viewerOf(r).user().ID)
 	var company string
 	if err == nil {
@@ -30,7 +35,8 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 		return
 	}
 	p := s.page(r, "account.title")
-	p.Data = accountPage{Tokens: ts, NewToken: newToken, Errors: errs, Company: company, Zones: zoneSuggestions}
+	ap.Tokens, ap.Company, ap.Zones = ts, company, zoneSuggestions
+	p.Data = ap
 	s.render(w, r, status, "account.html", p)
 }
 
@@ -84,4 +90,77 @@ func (s *Server) tokenDelete(w http.ResponseWriter, r *http.Request) {
 	}
 	s.audit(r, v, "token.revoke", "token:"+itoa(id), "")
 	done(w, r, "/account", "revoked")
+}
+
+// accountPassword changes the viewer's own web password. The current one is
+// required (a session left open is not enough to take the account over),
+// wrong tries count in the login throttle, the new one must pass the
+// password policy, and every other session of the account ends; this
+// browser gets a fresh session.
+func (s *Server) accountPassword(w http.ResponseWriter, r *http.Request) {
+	v := viewerOf(r)
+	if err := parseForm(w, r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	u, err := s.store.User(ctx, v.user().ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	src := sourceKey(r.RemoteAddr)
+	if !s.throttle.allowed(u.Email, src) {
+		s.audit(r, v, "user.password.change.throttled", "user:"+itoa(u.ID), "")
+		s.renderAccountPage(w, r, http.StatusTooManyRequests, accountPage{Errors: map[string]string{"current_password": "too many wrong tries, wait a while"}})
+		return
+	}
+	cur, pw := directory.Password(r.PostFormValue("current_password")), r.PostFormValue("password")
+	if !directory.CheckPassword(u.PasswordHash, cur) {
+		s.throttle.failed(u.Email, src)
+		s.audit(r, v, "user.password.change.failed", "user:"+itoa(u.ID), "wrong current password")
+		s.renderAccountPage(w, r, http.StatusBadRequest, accountPage{Errors: map[string]string{"current_password": "is not your current password"}})
+		return
+	}
+	err = directory.DefaultPasswordPolicy.Check(pw, u.Email, u.Name)
+	if err == nil && pw != r.PostFormValue("password_confirm") {
+		err = &directory.InvalidError{Field: "password_confirm", Rule: "does not match the new password"}
+	}
+	if fe := formErrors(err); fe != nil {
+		s.renderAccountPage(w, r, http.StatusBadRequest, accountPage{Errors: fe})
+		return
+	}
+	hash, err := directory.HashPassword(directory.Password(pw))
+	if err == nil {
+		err = s.store.SetPasswordHash(ctx, u.ID, hash)
+	}
+	if err == nil {
+		err = s.store.DeleteUserSessions(ctx, u.ID)
+	}
+	if err == nil {
+		err = s.startSession(w, r, u)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.throttle.succeeded(u.Email, src)
+	s.auditChange(r, v, "user.password.change", "user:"+itoa(u.ID), "other sessions ended",
+		map[string]any{"password": directory.Redacted}, map[string]any{"password": directory.Redacted})
+	done(w, r, "/account", "saved") // the new session's cookie is set; its form tokens come with the next page
+}
+
+// accountExtPassword gives the viewer's own phone a new generated
+// extension password, shown once; the old one stops working.
+func (s *Server) accountExtPassword(w http.ResponseWriter, r *http.Request) {
+	a, err := s.store.Access(r.Context(), viewerOf(r).user().ID)
+	var pw directory.Password
+	if err == nil {
+		pw, err = s.newExtPassword(r, a)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.renderAccountPage(w, r, http.StatusOK, accountPage{Secret: string(pw)})
 }

@@ -1,9 +1,11 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
 	"reflect"
 	"strings"
@@ -24,9 +26,22 @@ const maxJSONSize = 64 << 10
 // bytes, no field v does not know. A mistake is a *directory.InvalidError
 // naming the field, so it answers 400 with field messages like a form.
 func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONSize))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
+	if !isJSON(r) {
+		return errMediaType
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONSize))
+	if err == nil {
+		var key string
+		if key, err = duplicateKey(body); err == nil && key != "" {
+			return &directory.InvalidError{Field: key, Rule: "appears more than once"}
+		}
+	}
+	var dec *json.Decoder
+	if err == nil {
+		dec = json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(v)
+	}
 	if err == nil {
 		if _, terr := dec.Token(); terr != io.EOF {
 			err = errors.New("trailing data")
@@ -47,6 +62,84 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		return &directory.InvalidError{Field: name, Rule: "is not a known field"}
 	}
 	return &directory.InvalidError{Field: "body", Rule: "must be one JSON object"}
+}
+
+// errMediaType is a request body that is not application/json: 415.
+var errMediaType = errors.New("the request body must be application/json")
+
+// isJSON reports whether r's Content-Type is application/json (any
+// parameters, such as charset, allowed).
+func isJSON(r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == "application/json"
+}
+
+// jsonBodies answers 415 to an API request that carries a body in anything
+// but JSON, before the handler runs: a form or text posted to the API is a
+// mistake or a cross-site trick, never a change.
+func jsonBodies(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody && !isJSON(r) {
+			writeJSON(w, http.StatusUnsupportedMediaType, map[string]apiError{"error": {Code: "unsupported_media_type",
+				Message: errMediaType.Error()}})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// duplicateKey returns the first key that appears twice in one object of
+// the JSON text b (compared as encoding/json matches fields: ignoring
+// case), or "". encoding/json would silently keep the last one, so that
+// two readers of one request could disagree on what it asked.
+func duplicateKey(b []byte) (string, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	type frame struct {
+		keys  map[string]bool
+		isObj bool
+		key   bool // the next string token is a key
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return "", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				if top != nil && top.isObj {
+					top.key = true // this value done once it closes
+				}
+				stack = append(stack, &frame{keys: map[string]bool{}, isObj: t == '{', key: t == '{'})
+				continue
+			case '}', ']':
+				stack = stack[:len(stack)-1]
+				continue
+			}
+		case string:
+			if top != nil && top.isObj && top.key {
+				k := strings.ToLower(t)
+				if top.keys[k] {
+					return t, nil
+				}
+				top.keys[k] = true
+				top.key = false
+				continue
+			}
+		}
+		if top != nil && top.isObj {
+			top.key = true
+		}
+	}
 }
 
 func jsonKind(t reflect.Type) string {

@@ -7,7 +7,10 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -279,6 +282,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if !s.throttle.allowed(email, src) {
 		s.log.Warn("login throttled", "src", src)
+		s.audit(r, nil, "user.login.throttled", "email:"+email, "")
 		refuse(http.StatusTooManyRequests, "login.throttled")
 		return
 	}
@@ -298,34 +302,40 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	good := directory.CheckPassword(hash, pw) && u != nil && authz.CanLogin(u) == nil
 	if !good {
 		s.throttle.failed(email, src)
+		s.audit(r, nil, "user.login.failed", "email:"+email, "")
 		refuse(http.StatusUnauthorized, "login.failed")
 		return
 	}
-	s.throttle.succeeded(email)
+	s.throttle.succeeded(email, src)
 	// A new session ID at every login: whatever ID the browser brought (one
 	// planted by someone else, say) is dropped, never promoted.
 	if c, err := r.Cookie(s.cookieName(r)); err == nil && c.Value != "" && len(c.Value) <= 100 {
 		_ = s.store.DeleteSession(ctx, sha256Hex(c.Value))
 	}
-	sid := randomToken(32)
-	now := s.now()
-	ua := r.UserAgent()
-	if len(ua) > 300 {
-		ua = ua[:300]
-	}
-	se := &directory.Session{IDHash: sha256Hex(sid), UserID: u.ID, CreatedAt: now, SeenAt: now,
-		ExpiresAt: now.Add(sessionIdle), IP: strings.TrimPrefix(src, "ip:"), UserAgent: ua}
-	if err := s.store.CreateSession(ctx, se); err != nil {
+	if err := s.startSession(w, r, u); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.setSessionCookie(w, r, sid, int(sessionMax/time.Second))
 	s.audit(r, &viewer{access: &directory.Access{User: *u}}, "user.login", "user:"+itoa(u.ID), "")
 	next := lp.Next
 	if next == "" {
 		next = "/"
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// startSession makes a new session for u and sets its cookie: at login,
+// and after a password change has ended every other session.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u *directory.User) error {
+	sid := randomToken(32)
+	now := s.now()
+	se := &directory.Session{IDHash: sha256Hex(sid), UserID: u.ID, CreatedAt: now, SeenAt: now,
+		ExpiresAt: now.Add(sessionIdle), IP: strings.TrimPrefix(sourceKey(r.RemoteAddr), "ip:"), UserAgent: truncate(r.UserAgent(), 300)}
+	if err := s.store.CreateSession(r.Context(), se); err != nil {
+		return err
+	}
+	s.setSessionCookie(w, r, sid, int(sessionMax/time.Second))
+	return nil
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
@@ -349,7 +359,16 @@ func localPath(p string) string {
 // audit writes an entry for what v did; a failure is logged, not shown:
 // the change itself is done.
 func (s *Server) audit(r *http.Request, v *viewer, action, object, detail string) {
-	e := &directory.AuditEntry{Action: action, Object: object, Detail: detail}
+	s.auditChange(r, v, action, object, detail, nil, nil)
+}
+
+// auditChange is audit for a change: before and after hold the fields it
+// changed (JSON objects in the entry), secrets already redacted by the
+// caller (directory.Redacted). Every entry gets the request's source
+// address and user agent.
+func (s *Server) auditChange(r *http.Request, v *viewer, action, object, detail string, before, after map[string]any) {
+	e := &directory.AuditEntry{Action: action, Object: object, Detail: detail, IP: remoteIP(r.RemoteAddr),
+		UserAgent: truncate(r.UserAgent(), 300), Before: changeJSON(before), After: changeJSON(after)}
 	if v != nil {
 		e.ActorID, e.Actor = v.user().ID, v.user().Email
 		if v.token != nil {
@@ -359,4 +378,50 @@ func (s *Server) audit(r *http.Request, v *viewer, action, object, detail string
 	if err := s.store.Audit(r.Context(), e); err != nil {
 		s.log.Error("audit not written", "action", action, "object", object, "err", err)
 	}
+}
+
+// changedFields keeps the fields whose values differ between before and
+// after (compared as printed): what a change's audit entry shows.
+func changedFields(before, after map[string]any) (map[string]any, map[string]any) {
+	b, a := map[string]any{}, map[string]any{}
+	for k, v := range after {
+		if fmt.Sprint(before[k]) != fmt.Sprint(v) {
+			b[k], a[k] = before[k], v
+		}
+	}
+	for k, v := range before {
+		if _, ok := after[k]; !ok {
+			b[k], a[k] = v, nil
+		}
+	}
+	return b, a
+}
+
+// changeJSON encodes a change's fields; nil or empty is "".
+func changeJSON(m map[string]any) string {
+	if len(m) == 0 {
+		return ""
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// remoteIP is the address of the connection, without the port: the server
+// trusts no forwarding header.
+func remoteIP(remoteAddr string) string {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		return remoteAddr
+	}
+	return host
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }

@@ -60,6 +60,8 @@ type target struct {
 	participants []string // users, calls, recordings
 	assigned     string   // contacts
 	creator      string
+	member       *target           // group member routes: the {user_id}
+	perms        map[string]string // a user target's permissions when not its persona's
 }
 
 func (f *fixture) targetOf(pattern string) *target {
@@ -73,7 +75,7 @@ func (f *fixture) targetOf(pattern string) *target {
 	case strings.Contains(pattern, "/recordings/{id}"):
 		return &target{id: f.recs["sales"].ID, kind: "recording", participants: []string{pAgent, pLead}}
 	case strings.Contains(pattern, "/groups/{id}"):
-		return &target{id: f.groups["empty"].ID, kind: "group"}
+		return &target{id: f.groups["empty"].ID, kind: "group", member: f.targetOf("/users/{id}")}
 	case strings.Contains(pattern, "/roles/{id}"):
 		return &target{id: f.roles["lead"].ID, kind: "role"}
 	case strings.Contains(pattern, "/trunks/{name}"), strings.Contains(pattern, "/dids/{number}"),
@@ -156,16 +158,16 @@ func (f *fixture) expect(p string, rt Route, t *target) int {
 			if !sees() {
 				return http.StatusNotFound
 			}
-			if !covers(p, "users.manage", t) {
+			if !covers(p, "users.manage", t) || outranked(p, t) {
 				return http.StatusForbidden
 			}
 		}
 		if strings.Contains(rt.Pattern, "/members/{user_id}") { // the member: as the user page's access form
-			agent := f.targetOf("/users/{id}")
-			if !covers(p, "users.view", agent) {
+			m := t.member
+			if !covers(p, "users.view", m) {
 				return http.StatusNotFound
 			}
-			if !covers(p, "users.manage", agent) || p == pAgent {
+			if !covers(p, "users.manage", m) || slices.Contains(m.participants, p) && p != pOwner || outranked(p, m) {
 				return http.StatusForbidden
 			}
 		}
@@ -188,6 +190,9 @@ func (f *fixture) expect(p string, rt Route, t *target) int {
 		if !covers(p, perms[0], t) {
 			return http.StatusForbidden
 		}
+		if t.kind == "user" && perms[0] != "users.view" && outranked(p, t) {
+			return http.StatusForbidden
+		}
 		if t.kind == "user" && (strings.HasSuffix(rt.Pattern, "/access") || strings.Contains(rt.Pattern, "/overrides")) {
 			// No one but an owner changes their own roles or overrides.
 			if slices.Contains(t.participants, p) && p != pOwner {
@@ -201,6 +206,35 @@ func (f *fixture) expect(p string, rt Route, t *target) int {
 		return 0
 	}
 	return -1
+}
+
+// scopeRank orders the scopes of both lists (none < own < department < any;
+// none < crm < crm_and_employees < any) as the brief writes them.
+var scopeRank = map[string]int{"": 0, "none": 0, "own": 1, "crm": 2, "department": 3, "crm_and_employees": 4, "any": 5}
+
+// outranked says whether the user t (one person) outranks persona p: an
+// owner for anyone but an owner, or anyone holding a permission above p's
+// own. Nobody manages someone who outranks them (issue 11). t.perms, when
+// set, replaces the persona's table (a member raised by an override).
+func outranked(p string, t *target) bool {
+	if len(t.participants) != 1 || t.participants[0] == p {
+		return false
+	}
+	who := t.participants[0]
+	if who == pOwner {
+		return p != pOwner
+	}
+	theirs := scopesOf(who)
+	if t.perms != nil {
+		theirs = t.perms
+	}
+	mine := scopesOf(p)
+	for perm, sc := range theirs {
+		if scopeRank[sc] > scopeRank[mine[perm]] {
+			return true
+		}
+	}
+	return false
 }
 
 // TestAuthorizationMatrix tries every registered route with every persona,
@@ -289,5 +323,84 @@ func TestAuthorizationMatrix(t *testing.T) {
 		if resp.StatusCode != want {
 			t.Errorf("%s %s signed out: %d, want %d", rt.Method, path, resp.StatusCode, want)
 		}
+	}
+}
+
+// userChanging says whether rt changes a user: their account, credentials,
+// roles, overrides, forwarding, state or groups.
+func userChanging(rt Route) bool {
+	if rt.Method == http.MethodGet || rt.Method == http.MethodHead {
+		return false
+	}
+	return strings.Contains(rt.Pattern, "/users/{id}") || strings.Contains(rt.Pattern, "/members/{user_id}")
+}
+
+// TestUserRoutesActorTarget: nobody manages someone who outranks them
+// (issue 11). Every user-changing route is tried by the Owner, the Admin,
+// the department's team lead and an Agent on each other, and by the team
+// lead and the Admin on a member whose override raises them above the lead.
+// Each attempt runs on a copy of its own, since an allowed one changes it.
+func TestUserRoutesActorTarget(t *testing.T) {
+	f := newFixture(t)
+	s, _, _ := f.open(t)
+	actors := []string{pOwner, pAdmin, pLead, pAgent}
+	raised := map[string]string{}
+	for k, v := range scopesOf(pAgent) {
+		raised[k] = v
+	}
+	raised["calls.history"] = "any"
+	n := 0
+	for _, rt := range s.Routes() {
+		if !userChanging(rt) {
+			continue
+		}
+		n++
+		for _, targetP := range append(slices.Clone(actors), "raised") {
+			who := targetP
+			if who == "raised" {
+				who = pAgent
+			}
+			ut := &target{id: f.users[who].ID, kind: "user", participants: []string{who}}
+			if targetP == "raised" {
+				ut.perms = raised
+			}
+			tg := ut
+			path := strings.Replace(rt.Pattern, "{id}", itoa(ut.id), 1)
+			if strings.Contains(rt.Pattern, "/members/{user_id}") {
+				tg = &target{id: f.groups["empty"].ID, kind: "group", member: ut}
+				path = strings.NewReplacer("{id}", itoa(tg.id), "{user_id}", itoa(ut.id)).Replace(rt.Pattern)
+			}
+			for _, p := range actors {
+				if p == who {
+					continue // one's own account: the matrix above
+				}
+				_, st, ts := f.open(t)
+				if targetP == "raised" {
+					if err := st.SetOverrides(t.Context(), ut.id, map[string]string{"calls.history": "any"}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				want := f.expect(p, rt, tg)
+				var resp *http.Response
+				var body string
+				if rt.API {
+					resp, body = f.api(t, ts.URL, p).json(rt.Method, path, "{}")
+				} else {
+					resp, body = f.as(t, ts.URL, p).post(path, nil)
+				}
+				got := resp.StatusCode
+				switch {
+				case got >= 500:
+					t.Errorf("%s %s, %s on %s: %d\n%.300s", rt.Method, path, p, targetP, got, body)
+				case want == 0 && (got == 401 || got == 403 || got == 404):
+					t.Errorf("%s %s, %s on %s: %d, want it allowed\n%.300s", rt.Method, path, p, targetP, got, body)
+				case want != 0 && got != want:
+					t.Errorf("%s %s, %s on %s: %d, want %d", rt.Method, path, p, targetP, got, want)
+				}
+			}
+		}
+	}
+	if n < 15 {
+		t.Fatalf("only %d user-changing routes", n)
 	}
 }

@@ -73,7 +73,8 @@ func TestBrowserFlows(t *testing.T) {
 	t.Cleanup(func() { st.Close() })
 	live := &fakeLive{regs: []directory.Binding{{Extension: "30001", Contact: "sip:30001@192.0.2.10:5060",
 		Source: "192.0.2.10:5060", Transport: "UDP", UserAgent: "Yealink SIP-T46U 108.86.0.45", Expires: time.Now().Add(time.Hour)}}}
-	s, err := New(Config{}, st, live, slog.New(slog.DiscardHandler))
+	recDir := t.TempDir()
+	s, err := New(Config{RecordingsDir: recDir}, st, live, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,6 +124,25 @@ func TestBrowserFlows(t *testing.T) {
 		chromedp.Submit(chromedp.CSS("#name")), chromedp.WaitVisible(chromedp.CSS(".flash")), shot("03-groups"))
 	if got := text("ul.tree"); !strings.Contains(got, "Sales") {
 		t.Fatalf("group tree: %q", got)
+	}
+	// A subgroup is indented under its parent in the tree (a class: the
+	// page's CSP blocks inline styles, which showed it flat).
+	run("create subgroup", chromedp.Navigate(u+"/groups"), chromedp.WaitVisible(chromedp.CSS("#name")),
+		chromedp.SendKeys(chromedp.CSS("#name"), "Sales North"),
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Evaluate[bool](`(() => { const s = document.querySelector("#parent");
+				for (const o of s.options) { if (o.text === "Sales") { s.value = o.value } } return true })()`)(ctx, tg)
+			return err
+		}),
+		chromedp.Submit(chromedp.CSS("#name")), chromedp.WaitVisible(chromedp.CSS(".flash")), shot("03b-group-tree"))
+	indent, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(() => {
+		const x = name => [...document.querySelectorAll("ul.tree li")].find(li => li.querySelector("a").textContent === name).querySelector("a").getBoundingClientRect().left;
+		return [x("Sales"), x("Sales North")] })()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(indent) != 2 || indent[1] < indent[0]+10 {
+		t.Errorf("the subgroup is not indented under its parent: %v", indent)
 	}
 	run("create role", chromedp.Navigate(u+"/roles/new"), chromedp.WaitVisible(chromedp.CSS("#name")),
 		chromedp.SendKeys(chromedp.CSS("#name"), "Sales agent"),
@@ -177,7 +197,7 @@ func TestBrowserFlows(t *testing.T) {
 	if err := st.CreateCall(t.Context(), call); err != nil {
 		t.Fatal(err)
 	}
-	wav := filepath.Join(t.TempDir(), "call.wav")
+	wav := filepath.Join(recDir, "call.wav")
 	if err := os.WriteFile(wav, testWAV(16000), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +289,22 @@ func TestBrowserFlows(t *testing.T) {
 	if players != 0 {
 		t.Errorf("petra sees %d players", players)
 	}
+	// Petra changes her own web password on the account page (issue 11):
+	// the current one first, then the new one twice; she stays signed in.
+	const petraPW = "Petra-n3w-pass!"
+	run("petra password", chromedp.Navigate(u+"/account"), chromedp.WaitVisible(chromedp.CSS("#current_password")),
+		chromedp.SendKeys(chromedp.CSS("#current_password"), testPassword), chromedp.SendKeys(chromedp.CSS("#new_password"), petraPW),
+		chromedp.SendKeys(chromedp.CSS("#password_confirm"), petraPW), shot("10b-account-password"),
+		chromedp.Submit(chromedp.CSS("#password_confirm")), chromedp.WaitVisible(chromedp.CSS(".flash")))
+	if p, _ := st.UserByEmail(t.Context(), "petra@example.com"); p == nil || !directory.CheckPassword(p.PasswordHash, petraPW) {
+		t.Error("petra's new password is not stored")
+	}
+	run("petra phone password", chromedp.Click(chromedp.CSS("#new-ext-password")), chromedp.WaitVisible(chromedp.CSS("#ext-secret")))
+	if got := text("#ext-secret"); len(got) < 8 {
+		t.Errorf("petra's new extension password: %q", got)
+	}
 	run("logout petra", logout)
+	run("petra new password", login("petra@example.com", petraPW), chromedp.WaitVisible(chromedp.CSS("header.top")), logout)
 	_ = other
 
 	// The owner blocks Sam; Sam's next login fails.

@@ -129,6 +129,8 @@ func (s *Server) callCSV(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="calls.csv"`)
+	w.Header().Set("Cache-Control", "private, no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"id", "started_at", "answered_at", "ended_at", "direction", "from", "to", "dialed",
 		"disposition", "duration_seconds", "reason", "hangup_by", "node"})
@@ -136,8 +138,8 @@ func (s *Server) callCSV(w http.ResponseWriter, r *http.Request) {
 	for len(calls) > 0 && rows < csvMax {
 		for _, c := range calls {
 			_ = cw.Write([]string{itoa(c.ID), csvTime(c.StartedAt, loc), csvTime(c.AnsweredAt, loc), csvTime(c.EndedAt, loc),
-				string(c.Direction), csvCell(c.From), csvCell(c.To), csvCell(c.Dialed), string(c.Disposition),
-				strconv.FormatInt(int64(c.Duration()/time.Second), 10), csvCell(c.Reason), c.HangupBy, csvCell(c.Node)})
+				csvCell(string(c.Direction)), csvCell(c.From), csvCell(c.To), csvCell(c.Dialed), csvCell(string(c.Disposition)),
+				strconv.FormatInt(int64(c.Duration()/time.Second), 10), csvCell(c.Reason), csvCell(c.HangupBy), csvCell(c.Node)})
 		}
 		rows += len(calls)
 		if len(calls) < f.Page.Size {
@@ -162,17 +164,19 @@ func csvTime(t time.Time, loc *time.Location) string {
 	return t.In(loc).Format(time.RFC3339)
 }
 
-// csvCell keeps a spreadsheet from reading text as a formula; phone numbers
-// such as +48221234567 stay as they are.
+// csvCell keeps a spreadsheet from reading text as a formula (OWASP CSV
+// injection): a cell starting with =, +, -, @, tab or carriage return gets a
+// leading apostrophe. The one exception is a phone number in E.164 form, a
+// + and digits only, which a spreadsheet reads as a number, not a formula.
 func csvCell(s string) string {
 	if s == "" {
 		return s
 	}
 	switch s[0] {
-	case '=', '@', '\t', '\r':
+	case '=', '@', '\t', '\r', '-':
 		return "'" + s
-	case '+', '-':
-		if len(s) == 1 || s[1] < '0' || s[1] > '9' {
+	case '+':
+		if len(s) == 1 || strings.TrimLeft(s[1:], "0123456789") != "" {
 			return "'" + s
 		}
 	}

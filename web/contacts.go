@@ -170,17 +170,31 @@ func (s *Server) saveContact(r *http.Request, c *directory.Contact, isNew bool) 
 		err = forbidden(authz.Can(subject(r), authz.ContactsManage, authz.ContactResource(c)))
 	}
 	action := "contact.update"
+	var old *directory.Contact
 	if err == nil && isNew {
 		action = "contact.create"
 		err = s.store.CreateContact(r.Context(), c)
 	} else if err == nil {
-		err = s.store.UpdateContact(r.Context(), c)
+		if old, err = s.store.Contact(r.Context(), c.ID); err == nil {
+			err = s.store.UpdateContact(r.Context(), c)
+		}
 	}
 	if err != nil {
 		return err
 	}
-	s.audit(r, viewerOf(r), action, "contact:"+itoa(c.ID), c.Name)
+	var before map[string]any
+	if old != nil {
+		before = contactFields(old)
+	}
+	b, a := changedFields(before, contactFields(c))
+	s.auditChange(r, viewerOf(r), action, "contact:"+itoa(c.ID), c.Name, b, a)
 	return nil
+}
+
+// contactFields are a contact's audited fields.
+func contactFields(c *directory.Contact) map[string]any {
+	return map[string]any{"name": c.Name, "company": c.Company, "phones": strings.Join(c.Phones, ","), "email": c.Email,
+		"assigned_to": c.AssignedTo, "public": c.Public, "notes": c.Notes}
 }
 
 // deleteContact deletes the route's contact if the viewer may see it

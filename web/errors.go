@@ -27,6 +27,10 @@ func classify(err error) (status int, e apiError) {
 	var de *authz.DeniedError
 	var ce *directory.ConflictError
 	switch {
+	case errors.Is(err, errMediaType):
+		return http.StatusUnsupportedMediaType, apiError{Code: "unsupported_media_type", Message: errMediaType.Error()}
+	case errors.Is(err, errTampered):
+		return http.StatusGone, apiError{Code: "gone", Message: "the recording's file no longer matches what was recorded"}
 	case errors.As(err, &de) && de.OutOfScope, errors.Is(err, directory.ErrNotFound):
 		return http.StatusNotFound, apiError{Code: "not_found", Message: "not found"}
 	case errors.As(err, &de):
@@ -55,6 +59,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status, e := classify(err)
 	if status == http.StatusInternalServerError {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if status == http.StatusForbidden || status == http.StatusNotFound {
+		s.auditDenied(r, status, e.Message)
 	}
 	if isAPI(r) {
 		if len(e.Fields) > 0 { // the message names the fields too, for clients that show only it

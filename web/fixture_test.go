@@ -2,7 +2,9 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"io"
 	"log/slog"
 	"net/http"
@@ -130,9 +132,11 @@ func newFixture(t testing.TB) *fixture {
 		must(st.CreateCall(ctx, call))
 		f.calls[c.key] = call
 		path := filepath.Join(dir, "rec-"+c.key+".wav")
-		must(os.WriteFile(path, testWAV(8000), 0o600))
-		rec := &directory.Recording{CallID: call.ID, Path: path, Size: 44 + 8000*4, Duration: time.Second,
-			State: directory.RecordingDone}
+		wav := testWAV(8000)
+		must(os.WriteFile(path, wav, 0o600))
+		sum := sha256.Sum256(wav)
+		rec := &directory.Recording{CallID: call.ID, Path: path, Size: int64(len(wav)), SHA256: hex.EncodeToString(sum[:]),
+			Duration: time.Second, State: directory.RecordingDone}
 		must(st.CreateRecording(ctx, rec))
 		f.recs[c.key] = rec
 	}
@@ -204,7 +208,7 @@ func (f *fixture) open(t testing.TB) (*Server, directory.Store, *httptest.Server
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Config{Addr: "127.0.0.1:0"}, st, nil, slog.New(slog.DiscardHandler))
+	s, err := New(Config{Addr: "127.0.0.1:0", RecordingsDir: f.dir}, st, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -77,7 +77,8 @@ func (s *Server) accountForwarding(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.audit(r, v, "user.forwarding", "user:"+itoa(u.ID), forwardSummary(u.Forward))
+	s.auditChange(r, v, "user.forwarding", "user:"+itoa(u.ID), forwardSummary(u.Forward),
+		map[string]any{"forwarding": forwardSummary(v.user().Forward)}, map[string]any{"forwarding": forwardSummary(u.Forward)})
 	done(w, r, "/account", "saved")
 }
 

@@ -45,7 +45,7 @@ func TestLocalesHaveEveryKey(t *testing.T) {
 	}
 	add("state.", "active", "blocked", "deleted")
 	add("lang.", languages...)
-	add("error.", "not_found", "forbidden", "invalid", "conflict", "unavailable", "internal", "unauthorized", "method_not_allowed")
+	add("error.", "not_found", "forbidden", "invalid", "conflict", "unavailable", "internal", "unauthorized", "method_not_allowed", "gone", "unsupported_media_type")
 	for _, d := range dispositions {
 		add("disposition.", string(d))
 	}
@@ -57,6 +57,9 @@ func TestLocalesHaveEveryKey(t *testing.T) {
 	add("flash.", "saved", "created", "deleted", "blocked", "unblocked", "revoked", "reset")
 	add("login.", "failed", "throttled")
 	add("users.secret.", "password", "ext_password")
+	add("audit.action.", auditActions...)
+	add("role.builtin.", directory.BuiltinOwner, directory.BuiltinAdmin, directory.BuiltinAgent)
+	add("groups.", "default_name")
 	for _, info := range authz.Catalog() {
 		add("perm.", string(info.Permission))
 		for _, sc := range info.Scopes {

@@ -54,6 +54,34 @@ func (p *page) Languages() []string                { return languages }
 func (p *page) Scope(s authz.Scope) string         { return p.T("scope." + s.String()) }
 func (p *page) PermName(q authz.Permission) string { return p.T("perm." + string(q)) }
 
+// RoleName shows a built-in role (Owner, Admin, Agent) in the page's
+// language and a custom role by the name it was given.
+func (p *page) RoleName(builtin, name string) string {
+	if builtin != "" {
+		return p.T("role.builtin." + builtin)
+	}
+	return name
+}
+
+// GroupName shows the default group in the page's language; it cannot be
+// renamed, so its stored name is only the English one.
+func (p *page) GroupName(isDefault bool, name string) string {
+	if isDefault {
+		return p.T("groups.default_name")
+	}
+	return name
+}
+
+// AuditAction names an audit action in the page's language; an action
+// without a translation shows as stored.
+func (p *page) AuditAction(action string) string {
+	key := "audit.action." + action
+	if msg := p.T(key); msg != key {
+		return msg
+	}
+	return action
+}
+
 func (p *page) userOrNil() *directory.User {
 	if p.v == nil {
 		return nil

@@ -2,10 +2,7 @@ package web
 
 import (
 	"errors"
-	"fmt"
-	"io/fs"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -107,20 +104,16 @@ func (s *Server) serveRecording(w http.ResponseWriter, r *http.Request, p authz.
 		s.fail(w, r, err)
 		return
 	}
-	f, err := os.Open(rec.Path)
-	if errors.Is(err, fs.ErrNotExist) {
-		err = errNotFound
+	f, st, err := s.openRecording(rec)
+	if errors.Is(err, errTampered) {
+		s.log.Error("recording file tampered", "recording_id", rec.ID, "err", err)
+		s.audit(r, viewerOf(r), "recording.tampered", "recording:"+itoa(rec.ID), err.Error())
 	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	rg := r.Header.Get("Range")
 	if r.Method == http.MethodGet && (rg == "" || strings.HasPrefix(rg, "bytes=0-")) {
 		s.audit(r, viewerOf(r), action, "recording:"+itoa(rec.ID), "call:"+itoa(rec.CallID))
@@ -149,8 +142,11 @@ func (s *Server) deleteRecording(r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := os.Remove(rec.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("delete recording %d: %w", rec.ID, err)
+	if err := s.removeRecording(rec); err != nil {
+		if errors.Is(err, errTampered) {
+			s.audit(r, viewerOf(r), "recording.tampered", "recording:"+itoa(rec.ID), err.Error())
+		}
+		return err
 	}
 	rec.State, rec.Size = directory.RecordingDeleted, 0
 	if err := s.store.UpdateRecording(r.Context(), rec); err != nil {

@@ -196,7 +196,9 @@ func (s *Server) updateRole(r *http.Request, old, ro *directory.Role, keep bool)
 	if kept != nil {
 		detail += "; members kept as they were"
 	}
-	s.audit(r, viewerOf(r), "role.update", "role:"+itoa(ro.ID), detail)
+	b, a := changedFields(map[string]any{"name": old.Name, "permissions": overridesDetail(old.Perms)},
+		map[string]any{"name": ro.Name, "permissions": overridesDetail(ro.Perms)})
+	s.auditChange(r, viewerOf(r), "role.update", "role:"+itoa(ro.ID), detail, b, a)
 	return nil
 }
 

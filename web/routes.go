@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"net/http"
 	"runtime/debug"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -17,7 +18,7 @@ import (
 func (s *Server) register(web, api *router) {
 	static, _ := fs.Sub(staticFS, "static")
 	web.get("/healthz", public(), s.health)
-	web.get("/static/*", public(), http.StripPrefix("/static/", http.FileServerFS(static)).ServeHTTP)
+	web.get("/static/*", public(), s.staticFiles(static))
 	web.get("/setup/{token}", public(), s.setupForm)
 	web.post("/setup/{token}", public(), s.setupCreate)
 	web.get("/login", public(), s.loginForm)
@@ -29,6 +30,8 @@ func (s *Server) register(web, api *router) {
 	web.post("/account/language", signedIn(), s.accountLanguage)
 	web.post("/account/timezone", signedIn(), s.accountTimeZone)
 	web.post("/account/forwarding", signedIn(), s.accountForwarding) // the viewer's own
+	web.post("/account/password", signedIn(), s.accountPassword)     // the viewer's own, with the current one
+	web.post("/account/ext-password", signedIn(), s.accountExtPassword)
 	web.post("/account/tokens", signedIn(), s.tokenCreate)
 	web.post("/account/tokens/{id}/delete", signedIn(), s.tokenDelete)
 
@@ -102,6 +105,7 @@ func (s *Server) register(web, api *router) {
 	api.get("/recordings/{id}/audio", perResource(authz.RecordingsListen), s.recordingAudio)
 	api.get("/recordings/{id}/download", perResource(authz.RecordingsDownload), s.recordingDownload)
 	api.get("/registrations", need(authz.UsersView), s.apiRegistrations)
+	api.get("/audit", need(authz.AuditView), s.apiAudit)
 
 	// Changes: the same rules as the forms above, and the same functions.
 	api.post("/users", need(authz.UsersCreate), s.apiUserCreate)
@@ -151,7 +155,7 @@ func (s *Server) build(register func(web, api *router)) (http.Handler, error) {
 		web = &router{s: s, mux: r, table: &table, errs: &errs}
 	})
 	mux.Route("/api/v1", func(r chi.Router) {
-		r.Use(s.bearer)
+		r.Use(s.bearer, jsonBodies)
 		api = &router{s: s, mux: r, prefix: "/api/v1", api: true, table: &table, errs: &errs}
 	})
 	register(web, api)
@@ -170,6 +174,22 @@ func (s *Server) build(register func(web, api *router)) (http.Handler, error) {
 	}
 	s.routes = table
 	return mux, nil
+}
+
+// staticFiles serves the embedded assets, files only: a directory (the
+// /static/ index included) is not found rather than listed.
+func (s *Server) staticFiles(static fs.FS) http.HandlerFunc {
+	files := http.StripPrefix("/static/", http.FileServerFS(static))
+	return func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/static/")
+		if st, err := fs.Stat(static, strings.TrimSuffix(name, "/")); name == "" || strings.HasSuffix(name, "/") ||
+			err != nil || st.IsDir() {
+			s.fail(w, r, errNotFound)
+			return
+		}
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		files.ServeHTTP(w, r)
+	}
 }
 
 // recoverer turns a panic, which is a bug, into a logged stack and a 500.

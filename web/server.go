@@ -26,6 +26,9 @@ var staticFS embed.FS
 type Config struct {
 	Addr    string // listen address, e.g. 0.0.0.0:8080
 	BaseURL string // how people reach the UI; https:// makes cookies Secure behind a TLS proxy
+	// RecordingsDir is where recordings live; a recording is served only
+	// from a regular file inside it (no symlinks), matching its row.
+	RecordingsDir string
 }
 
 // Live is the state of the running PBX that the dashboard and the API show.

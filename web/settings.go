@@ -96,7 +96,7 @@ func (s *Server) settingsUpdate(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
-		s.audit(r, viewerOf(r), "settings.set", "setting:"+k, v)
+		s.auditChange(r, viewerOf(r), "settings.set", "setting:"+k, v, map[string]any{k: cur[k]}, map[string]any{k: v})
 	}
 	done(w, r, "/settings", "saved")
 }

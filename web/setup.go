@@ -121,7 +121,7 @@ func (s *Server) setupCreate(w http.ResponseWriter, r *http.Request) {
 	if err := s.store.SetSetting(ctx, directory.SettingSetupToken, ""); err != nil {
 		s.log.Warn("setup token not cleared", "err", err)
 	}
-	_ = s.store.Audit(ctx, &directory.AuditEntry{ActorID: u.ID, Actor: u.Email, Action: "user.create", Object: "user:" + itoa(u.ID), Detail: "owner created through the setup link"})
+	s.audit(r, &viewer{access: &directory.Access{User: *u}}, "user.create", "user:"+itoa(u.ID), "owner created through the setup link")
 	s.log.Info("owner created", "user_id", u.ID, "ext", u.Extension)
 	s.renderSetup(w, r, http.StatusOK, setupPage{Done: true, Email: u.Email, Extension: u.Extension})
 }

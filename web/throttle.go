@@ -6,16 +6,29 @@ import (
 	"time"
 )
 
-// throttle counts failed logins per email and per source address and
-// refuses further attempts for a while once either passes its limit. Memory
-// is bounded: at most maxEntries keys are kept; expired ones are swept when
-// the table is full, and if it is still full the oldest window is dropped.
+// throttle counts failed logins and refuses further attempts for a while
+// (ASVS 5.0 6.3.x: limits that an attacker cannot turn into a lockout of
+// the real user):
+//
+//   - per account and source: perPair failures of one email from one source
+//     stop that source from trying that email;
+//   - per source: perSource failures of any emails stop the source;
+//   - per account: once perAccount failures come from all sources together,
+//     the account is under attack and every source that has already failed
+//     on it gets no further try, which slows guessing from many sources. A
+//     source that has not failed on the account is never refused for it, so
+//     the real user, from their own address, still signs in.
+//
+// Memory is bounded: at most maxEntries keys are kept; expired ones are
+// swept when the table is full, and if it is still full the oldest window
+// is dropped.
 type throttle struct {
 	mu         sync.Mutex
 	now        func() time.Time
 	window     time.Duration
-	perEmail   int
+	perPair    int
 	perSource  int
+	perAccount int
 	maxEntries int
 	m          map[string]*attempts
 }
@@ -26,8 +39,8 @@ type attempts struct {
 }
 
 func newThrottle(now func() time.Time) *throttle {
-	return &throttle{now: now, window: 15 * time.Minute, perEmail: 5, perSource: 20, maxEntries: 10_000,
-		m: make(map[string]*attempts)}
+	return &throttle{now: now, window: 15 * time.Minute, perPair: 5, perSource: 20, perAccount: 20,
+		maxEntries: 10_000, m: make(map[string]*attempts)}
 }
 
 // sourceKey is the throttled unit of an address: the IP, or its /64 for
@@ -51,24 +64,32 @@ func sourceKey(remoteAddr string) string {
 func (t *throttle) allowed(email, source string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.count("em:"+email) < t.perEmail && t.count(source) < t.perSource
+	pair := t.count(pairKey(email, source))
+	if pair >= t.perPair || t.count(source) >= t.perSource {
+		return false
+	}
+	return pair == 0 || t.count("em:"+email) < t.perAccount
 }
 
 // failed records a failed login.
 func (t *throttle) failed(email, source string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.add(pairKey(email, source))
 	t.add("em:" + email)
 	t.add(source)
 }
 
-// succeeded forgets the failures of email (not of the source: one good
-// password does not vouch for the other attempts from there).
-func (t *throttle) succeeded(email string) {
+// succeeded forgets the failures of email from source (not the source's
+// own: one good password does not vouch for the other attempts from there,
+// nor the account's: the other sources keep their count).
+func (t *throttle) succeeded(email, source string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	delete(t.m, "em:"+email)
+	delete(t.m, pairKey(email, source))
 }
+
+func pairKey(email, source string) string { return "pa:" + email + "|" + source }
 
 func (t *throttle) count(key string) int {
 	a := t.m[key]

@@ -232,11 +232,40 @@ func (s *Server) trunksWith(r *http.Request, original string, t directory.TrunkS
 // writeTrunks stores the trunks and writes the audit entry: action on
 // trunk:name, with the host (never a password) as detail.
 func (s *Server) writeTrunks(r *http.Request, ts []directory.TrunkSetting, action, name, host string) error {
+	cur, err := s.store.Setting(r.Context(), directory.SettingTrunks)
+	if err != nil {
+		return err
+	}
+	old, _ := directory.ParseTrunks(cur)
 	if err := s.store.SetSetting(r.Context(), directory.SettingTrunks, directory.MarshalTrunks(ts)); err != nil {
 		return err
 	}
-	s.audit(r, viewerOf(r), action, "trunk:"+name, host)
+	b, a := changedFields(trunkFields(old, name), trunkFields(ts, name))
+	if trunkPassword(old, name) != trunkPassword(ts, name) {
+		b["password"], a["password"] = directory.Redacted, directory.Redacted
+	}
+	s.auditChange(r, viewerOf(r), action, "trunk:"+name, host, b, a)
 	return nil
+}
+
+// trunkFields are the audited fields of the trunk named name in ts, nil
+// when there is none. The password is left out: writeTrunks notes only that
+// it changed, as redacted.
+func trunkFields(ts []directory.TrunkSetting, name string) map[string]any {
+	i := slices.IndexFunc(ts, func(t directory.TrunkSetting) bool { return t.Name == name })
+	if i < 0 {
+		return nil
+	}
+	t := ts[i]
+	return map[string]any{"host": t.Host, "port": t.Port, "transport": t.Transport, "username": t.Username,
+		"register": t.Register, "caller_id": t.CallerID, "prefixes": strings.Join(t.Prefixes, ",")}
+}
+
+func trunkPassword(ts []directory.TrunkSetting, name string) directory.Password {
+	if i := slices.IndexFunc(ts, func(t directory.TrunkSetting) bool { return t.Name == name }); i >= 0 {
+		return ts[i].Password
+	}
+	return ""
 }
 
 // deleteTrunk removes the trunk named name (ErrNotFound when there is none).
@@ -359,11 +388,12 @@ func (s *Server) putDID(r *http.Request, number, ext string, mode int) error {
 	case mode == didExists && !ok:
 		return fmt.Errorf("number %q: %w", number, directory.ErrNotFound)
 	}
+	was := dids[number]
 	dids[number] = ext
 	if err := s.store.SetSetting(r.Context(), directory.SettingDIDs, marshalDIDs(dids)); err != nil {
 		return err
 	}
-	s.audit(r, viewerOf(r), "numbers.did", "did:"+number, ext)
+	s.auditChange(r, viewerOf(r), "numbers.did", "did:"+number, ext, map[string]any{"extension": was}, map[string]any{"extension": ext})
 	return nil
 }
 

@@ -40,15 +40,15 @@ func (s *Server) userList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := s.page(r, "users.title")
-	p.Data = userListPage{Users: users, Roles: roleNames(roles), Search: f.Search, State: q.Get("state"),
+	p.Data = userListPage{Users: users, Roles: roleNames(p, roles), Search: f.Search, State: q.Get("state"),
 		Pager: newPager(r, f.Page, len(users), total)}
 	s.render(w, r, http.StatusOK, "users.html", p)
 }
 
-func roleNames(roles []directory.Role) map[int64]string {
+func roleNames(p *page, roles []directory.Role) map[int64]string {
 	m := make(map[int64]string, len(roles))
 	for _, r := range roles {
-		m[r.ID] = r.Name
+		m[r.ID] = p.RoleName(r.Builtin, r.Name)
 	}
 	return m
 }
@@ -199,7 +199,8 @@ func (s *Server) loadUserID(r *http.Request, id int64, p authz.Permission) (*dir
 		return nil, hidden(err)
 	}
 	if p != authz.UsersView {
-		if err := authz.Can(subject(r), p, res); err != nil {
+		// Nobody manages someone who outranks them: authz.CanManageUser.
+		if err := authz.CanManageUser(subject(r), p, a); err != nil {
 			return nil, forbidden(err)
 		}
 	}
@@ -258,10 +259,9 @@ func (s *Server) renderUser(w http.ResponseWriter, r *http.Request, status int, 
 		s.fail(w, r, err)
 		return
 	}
-	res := authz.UserResource(&a.User)
 	up := userPage{Company: s.zone(company).String(), Zones: zoneSuggestions, userForm: userForm{User: a.User, Roles: roles, Groups: groupTree(groups), Errors: errs},
 		Access: a, Perms: rows, Secret: secret, SecretKind: secretKind,
-		CanManage: authz.Can(subject(r), authz.UsersManage, res) == nil,
+		CanManage: authz.CanManageUser(subject(r), authz.UsersManage, a) == nil,
 		CanCreate: authz.CanDo(subject(r), authz.UsersCreate) == nil,
 		CanGroups: authz.CanDo(subject(r), authz.GroupsManage) == nil}
 	p := s.page(r, "users.edit.title")
@@ -338,15 +338,17 @@ func (s *Server) updateUser(r *http.Request, a *directory.Access, patch director
 		return nil, err
 	}
 	obj := "user:" + itoa(a.User.ID)
-	if patch.Name != nil || patch.Email != nil || patch.Mobile != nil || patch.CallerID != nil ||
-		patch.Notes != nil || patch.Language != nil || patch.TimeZone != nil {
-		s.audit(r, viewerOf(r), "user.update", obj, "")
+	if before, after := userChanges(&a.User, u); len(after) > 0 {
+		s.auditChange(r, viewerOf(r), "user.update", obj, "", before, after)
 	}
 	if access {
-		s.audit(r, viewerOf(r), "user.access", obj, "roles "+joinIDs(u.RoleIDs)+"; groups "+joinIDs(u.GroupIDs))
+		s.auditChange(r, viewerOf(r), "user.access", obj, "roles "+joinIDs(u.RoleIDs)+"; groups "+joinIDs(u.GroupIDs),
+			map[string]any{"roles": joinIDs(a.User.RoleIDs), "groups": joinIDs(a.User.GroupIDs)},
+			map[string]any{"roles": joinIDs(u.RoleIDs), "groups": joinIDs(u.GroupIDs)})
 	}
 	if forwardChanged(patch) {
-		s.audit(r, viewerOf(r), "user.forwarding", obj, forwardSummary(u.Forward))
+		s.auditChange(r, viewerOf(r), "user.forwarding", obj, forwardSummary(u.Forward),
+			map[string]any{"forwarding": forwardSummary(a.User.Forward)}, map[string]any{"forwarding": forwardSummary(u.Forward)})
 	}
 	return u, nil
 }
@@ -364,6 +366,23 @@ func (s *Server) userAccess(w http.ResponseWriter, r *http.Request) {
 	}
 	roleIDs, groupIDs := idList(r.PostForm["role"]), idList(r.PostForm["group"])
 	s.saveUser(w, r, a, directory.UserPatch{RoleIDs: &roleIDs, GroupIDs: &groupIDs})
+}
+
+// userChanges returns the account fields that differ between old and new,
+// for the audit entry's before and after.
+func userChanges(old, new *directory.User) (before, after map[string]any) {
+	before, after = map[string]any{}, map[string]any{}
+	for _, f := range []struct {
+		name     string
+		was, now string
+	}{{"name", old.Name, new.Name}, {"email", old.Email, new.Email}, {"mobile", old.Mobile, new.Mobile},
+		{"caller_id", old.CallerID, new.CallerID}, {"notes", old.Notes, new.Notes}, {"language", old.Language, new.Language},
+		{"time_zone", old.TimeZone, new.TimeZone}} {
+		if f.was != f.now {
+			before[f.name], after[f.name] = f.was, f.now
+		}
+	}
+	return before, after
 }
 
 func sameIDs(a, b []int64) bool {
@@ -437,7 +456,8 @@ func (s *Server) setUserOverrides(r *http.Request, a *directory.Access, perms ma
 	if len(perms) == 0 {
 		action = "user.overrides.reset"
 	}
-	s.audit(r, viewerOf(r), action, "user:"+itoa(a.User.ID), overridesDetail(perms))
+	s.auditChange(r, viewerOf(r), action, "user:"+itoa(a.User.ID), overridesDetail(perms),
+		map[string]any{"overrides": overridesDetail(a.Overrides)}, map[string]any{"overrides": overridesDetail(perms)})
 	return nil
 }
 
@@ -473,7 +493,8 @@ func (s *Server) userResetPassword(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.audit(r, viewerOf(r), "user.password.reset", "user:"+itoa(a.User.ID), "")
+	s.auditChange(r, viewerOf(r), "user.password.reset", "user:"+itoa(a.User.ID), "",
+		map[string]any{"password": directory.Redacted}, map[string]any{"password": directory.Redacted})
 	s.renderUser(w, r, http.StatusOK, a, nil, string(pw), "users.secret.password")
 }
 
@@ -504,7 +525,8 @@ func (s *Server) newExtPassword(r *http.Request, a *directory.Access) (directory
 	if err != nil {
 		return "", err
 	}
-	s.audit(r, viewerOf(r), "user.ext_password.reset", "user:"+itoa(a.User.ID), "")
+	s.auditChange(r, viewerOf(r), "user.ext_password.reset", "user:"+itoa(a.User.ID), "",
+		map[string]any{"ext_password": directory.Redacted}, map[string]any{"ext_password": directory.Redacted})
 	return pw, nil
 }
 
@@ -543,6 +565,9 @@ func (s *Server) setState(w http.ResponseWriter, r *http.Request, st directory.U
 func (s *Server) changeUserState(r *http.Request, st directory.UserState, action string) (*directory.Access, error) {
 	a, err := s.loadUser(r, authz.UsersView)
 	if err == nil {
+		err = forbidden(authz.CanManageUser(subject(r), authz.UsersCreate, a))
+	}
+	if err == nil {
 		err = forbidden(authz.CanAssignRoles(subject(r), a, a.Roles))
 	}
 	if err == nil {
@@ -554,6 +579,7 @@ func (s *Server) changeUserState(r *http.Request, st directory.UserState, action
 	if err != nil {
 		return nil, err
 	}
-	s.audit(r, viewerOf(r), action, "user:"+itoa(a.User.ID), a.User.Email)
+	s.auditChange(r, viewerOf(r), action, "user:"+itoa(a.User.ID), a.User.Email,
+		map[string]any{"state": string(a.User.State)}, map[string]any{"state": string(st)})
 	return a, nil
 }

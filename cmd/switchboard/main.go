@@ -57,6 +57,7 @@ commands:
   settings get [KEY] | set KEY VALUE
   token create --email E [--name N]   print a new API token for the user, once
   bans list | lift IP    list the SIP bans in force; lift those of a source address
+  audit verify           check the audit log's hash chain; exit 1 naming the first bad entry
   version
 
 Every command takes --data DIR and --db URL; every flag has an environment
@@ -83,6 +84,8 @@ func run(ctx context.Context, args []string, e env) int {
 		err = runToken(ctx, args, e)
 	case "bans", "ban":
 		err = runBans(ctx, args, e)
+	case "audit":
+		err = runAudit(ctx, args, e)
 	case "version":
 		fmt.Fprintln(e.stdout, "switchboard", Version)
 	case "help", "-h", "--help":

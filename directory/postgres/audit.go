@@ -2,20 +2,56 @@ package postgres
 
 import (
 	"context"
+	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/switchboard-pbx/switchboard/directory"
 )
 
-// Audit appends e to the audit log and sets its ID and, when zero, its
-// time.
+const auditColumns = `id, at, coalesce(actor_id, 0), actor, ip, user_agent, action, object, detail, before, after, prev_hash, hash`
+
+// auditLock is the advisory lock that makes appends to the chain one at a
+// time across every node sharing the database.
+const auditLock = 0x5357_4155_4449_5400 // "SWAUDIT"
+
+// Audit appends e to the audit log, chained to the last entry, and sets
+// e.ID, e.At (now when zero), e.PrevHash and e.Hash. A transaction-scoped
+// advisory lock serializes appends across nodes, so that IDs follow the
+// chain.
 func (s *Store) Audit(ctx context.Context, e *directory.AuditEntry) error {
-	err := s.pool.QueryRow(ctx, `INSERT INTO audit_log (at, actor_id, actor, action, object, detail)
-		VALUES (coalesce($1, now()), $2, $3, $4, $5, $6) RETURNING id, at`,
-		nullTime(e.At), nullID(e.ActorID), e.Actor, e.Action, e.Object, e.Detail).Scan(&e.ID, &e.At)
-	e.At = e.At.UTC()
-	return mapErr("audit", err)
+	x := *e
+	if x.At.IsZero() {
+		x.At = time.Now()
+	}
+	x.At = directory.AuditTime(x.At)
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(auditLock)); err != nil {
+			return err
+		}
+		err := tx.QueryRow(ctx, `SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&x.PrevHash)
+		if errors.Is(err, pgx.ErrNoRows) {
+			x.PrevHash, err = "", nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `INSERT INTO audit_log (at, actor_id, actor, ip, user_agent, action, object,
+			detail, before, after, prev_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+			x.At, nullID(x.ActorID), x.Actor, x.IP, x.UserAgent, x.Action, x.Object, x.Detail,
+			x.Before, x.After, x.PrevHash).Scan(&x.ID); err != nil {
+			return err
+		}
+		x.Hash = x.ChainHash()
+		_, err = tx.Exec(ctx, `UPDATE audit_log SET hash = $1 WHERE id = $2`, x.Hash, x.ID)
+		return err
+	})
+	if err != nil {
+		return mapErr("audit", err)
+	}
+	*e = x
+	return nil
 }
 
 // AuditLog lists entries newest first.
@@ -27,15 +63,35 @@ func (s *Store) AuditLog(ctx context.Context, f directory.AuditFilter) ([]direct
 	if f.Action != "" {
 		w.add("starts_with(action, " + w.arg(f.Action) + ")")
 	}
+	if f.Object != "" {
+		w.add("object = " + w.arg(f.Object))
+	}
+	if !f.From.IsZero() {
+		w.add("at >= " + w.arg(f.From))
+	}
+	if !f.To.IsZero() {
+		w.add("at < " + w.arg(f.To))
+	}
 	limit, offset := f.Page.Limit()
-	rows, err := s.pool.Query(ctx, "SELECT id, at, coalesce(actor_id, 0), actor, action, object, detail FROM audit_log"+
+	return s.auditRows(ctx, "SELECT "+auditColumns+" FROM audit_log"+
 		w.sql()+" ORDER BY at DESC, id DESC LIMIT "+w.arg(limit)+" OFFSET "+w.arg(offset), w.args...)
+}
+
+// AuditRange returns up to limit entries with IDs above afterID, in ID
+// order: the chain, for verification.
+func (s *Store) AuditRange(ctx context.Context, afterID int64, limit int) ([]directory.AuditEntry, error) {
+	return s.auditRows(ctx, "SELECT "+auditColumns+" FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2", afterID, limit)
+}
+
+func (s *Store) auditRows(ctx context.Context, q string, args ...any) ([]directory.AuditEntry, error) {
+	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, mapErr("audit log", err)
 	}
 	es, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (directory.AuditEntry, error) {
 		var e directory.AuditEntry
-		err := r.Scan(&e.ID, &e.At, &e.ActorID, &e.Actor, &e.Action, &e.Object, &e.Detail)
+		err := r.Scan(&e.ID, &e.At, &e.ActorID, &e.Actor, &e.IP, &e.UserAgent, &e.Action, &e.Object, &e.Detail,
+			&e.Before, &e.After, &e.PrevHash, &e.Hash)
 		e.At = e.At.UTC()
 		return e, err
 	})

@@ -3,28 +3,47 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/switchboard-pbx/switchboard/directory"
 )
 
-// Audit appends e to the audit log and sets e.ID (and e.At when zero).
+const auditColumns = `id, at, actor_id, actor, ip, user_agent, action, object, detail, before, after, prev_hash, hash`
+
+// Audit appends e to the audit log, chained to the last entry, and sets
+// e.ID, e.At (now when zero), e.PrevHash and e.Hash. The single writer
+// connection makes reading the last hash and appending one step.
 func (s *Store) Audit(ctx context.Context, e *directory.AuditEntry) error {
 	at := e.At
 	if at.IsZero() {
 		at = now()
 	}
-	var id int64
+	x := *e
+	x.At = directory.AuditTime(at)
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, `INSERT INTO audit_log (at, actor_id, actor, action, object, detail)
-			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
-			at.UnixMicro(), nullID(e.ActorID), e.Actor, e.Action, e.Object, e.Detail).Scan(&id)
+		err := tx.QueryRowContext(ctx, `SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&x.PrevHash)
+		if errors.Is(err, sql.ErrNoRows) {
+			x.PrevHash, err = "", nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, `INSERT INTO audit_log (at, actor_id, actor, ip, user_agent, action, object,
+			detail, before, after, prev_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			x.At.UnixMicro(), nullID(x.ActorID), x.Actor, x.IP, x.UserAgent, x.Action, x.Object, x.Detail,
+			x.Before, x.After, x.PrevHash).Scan(&x.ID); err != nil {
+			return err
+		}
+		x.Hash = x.ChainHash()
+		_, err = tx.ExecContext(ctx, `UPDATE audit_log SET hash = ? WHERE id = ?`, x.Hash, x.ID)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", e.Action, err)
 	}
-	e.ID, e.At = id, at
+	*e = x
 	return nil
 }
 
@@ -40,10 +59,31 @@ func (s *Store) AuditLog(ctx context.Context, f directory.AuditFilter) ([]direct
 		conds = append(conds, `action LIKE ? ESCAPE '\'`)
 		args = append(args, likePrefix(f.Action))
 	}
+	if f.Object != "" {
+		conds = append(conds, "object = ?")
+		args = append(args, f.Object)
+	}
+	if !f.From.IsZero() {
+		conds = append(conds, "at >= ?")
+		args = append(args, f.From.UnixMicro())
+	}
+	if !f.To.IsZero() {
+		conds = append(conds, "at < ?")
+		args = append(args, f.To.UnixMicro())
+	}
 	limit, offset := f.Page.Limit()
-	rows, err := s.rdb.QueryContext(ctx, `SELECT id, at, actor_id, actor, action, object, detail FROM audit_log
-		WHERE `+strings.Join(conds, " AND ")+`
+	return s.auditRows(ctx, `SELECT `+auditColumns+` FROM audit_log WHERE `+strings.Join(conds, " AND ")+`
 		ORDER BY at DESC, id DESC LIMIT ? OFFSET ?`, append(args, limit, offset)...)
+}
+
+// AuditRange returns up to limit entries with IDs above afterID, in ID
+// order: the chain, for verification.
+func (s *Store) AuditRange(ctx context.Context, afterID int64, limit int) ([]directory.AuditEntry, error) {
+	return s.auditRows(ctx, `SELECT `+auditColumns+` FROM audit_log WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit)
+}
+
+func (s *Store) auditRows(ctx context.Context, q string, args ...any) ([]directory.AuditEntry, error) {
+	rows, err := s.rdb.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("audit log: %w", s.fail(err))
 	}
@@ -52,7 +92,8 @@ func (s *Store) AuditLog(ctx context.Context, f directory.AuditFilter) ([]direct
 	for rows.Next() {
 		var e directory.AuditEntry
 		var at, actor sql.NullInt64
-		if err := rows.Scan(&e.ID, &at, &actor, &e.Actor, &e.Action, &e.Object, &e.Detail); err != nil {
+		if err := rows.Scan(&e.ID, &at, &actor, &e.Actor, &e.IP, &e.UserAgent, &e.Action, &e.Object, &e.Detail,
+			&e.Before, &e.After, &e.PrevHash, &e.Hash); err != nil {
 			return nil, fmt.Errorf("audit log: %w", s.fail(err))
 		}
 		e.At, e.ActorID = fromMicros(at), actor.Int64

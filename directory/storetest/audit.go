@@ -44,6 +44,58 @@ var auditTests = []test{
 		e.audit(directory.AuditFilter{Action: "block"}, nil, "prefix, not substring")
 		e.audit(directory.AuditFilter{Page: directory.Page{Number: 2, Size: 3}}, []*directory.AuditEntry{e1, e0}, "page 2 of 3")
 	}},
+	{"audit entries keep source, user agent, before and after, and form a hash chain", func(e *env) {
+		alice := e.user("10001")
+		t0 := fixedTime()
+		var written []*directory.AuditEntry
+		for i, x := range []*directory.AuditEntry{
+			{At: t0, ActorID: alice.ID, Actor: "alice@example.com", IP: "192.0.2.7", UserAgent: "Mozilla/5.0",
+				Action: "user.update", Object: "user:2", Before: `{"email":"a@example.com"}`, After: `{"email":"b@example.com"}`},
+			{At: t0.Add(time.Second + 123456789*time.Nanosecond), Actor: "cli", Action: "ban.lift", Object: "ban:203.0.113.7"},
+			{Actor: "system", Action: "ban.create", Object: "ban:203.0.113.8", Detail: "auth failures"}, // At: now
+			{At: t0.Add(-time.Hour), ActorID: alice.ID, Actor: "alice@example.com", IP: "2001:db8::1",
+				Action: "denied", Object: "recording:9", Detail: "GET /recordings/{id}/audio 404"},
+		} {
+			e.ok(e.s.Audit(e.ctx, x), "audit %d", i)
+			if x.Hash == "" || x.Hash != x.ChainHash() {
+				e.t.Errorf("entry %d: hash %q, want %q", i, x.Hash, x.ChainHash())
+			}
+			if i > 0 && x.PrevHash != written[i-1].Hash {
+				e.t.Errorf("entry %d not chained to the one before", i)
+			}
+			written = append(written, x)
+		}
+		e.sameTime(written[1].At, t0.Add(time.Second+123456*time.Microsecond), "time kept to the microsecond")
+		var chain directory.AuditChain
+		var after int64
+		var got []directory.AuditEntry
+		for {
+			page, err := e.s.AuditRange(e.ctx, after, 3)
+			e.ok(err, "audit range after %d", after)
+			if len(page) == 0 {
+				break
+			}
+			for i := range page {
+				e.ok(chain.Next(&page[i]), "verify entry %d", page[i].ID)
+			}
+			got = append(got, page...)
+			after = page[len(page)-1].ID
+		}
+		if len(got) != len(written) || chain.Entries != len(written) || chain.Head != written[len(written)-1].Hash {
+			e.t.Fatalf("chain read back: %d entries, %d verified, head %q", len(got), chain.Entries, chain.Head)
+		}
+		for i, w := range written {
+			g := got[i]
+			if g.ID != w.ID || g.IP != w.IP || g.UserAgent != w.UserAgent || g.Before != w.Before || g.After != w.After ||
+				g.Detail != w.Detail || g.Hash != w.Hash || g.PrevHash != w.PrevHash {
+				e.t.Errorf("entry read back\n got %+v\nwant %+v", g, *w)
+			}
+		}
+		e.audit(directory.AuditFilter{Object: "user:2"}, written[:1], "object")
+		e.audit(directory.AuditFilter{Object: "user:"}, nil, "object is exact")
+		e.audit(directory.AuditFilter{From: t0, To: t0.Add(2 * time.Second)}, []*directory.AuditEntry{written[1], written[0]}, "time range")
+		e.audit(directory.AuditFilter{To: t0}, written[3:], "before a time")
+	}},
 	{"an action prefix is literal, not a pattern", func(e *env) {
 		t0 := fixedTime()
 		under := &directory.AuditEntry{At: t0, Actor: "system", Action: "sip_trunk.update"}
