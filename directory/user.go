@@ -225,8 +225,8 @@ type UserPatch struct {
 	Notes    *string
 	Language *string
 	TimeZone *string
-	RoleIDs  *[]int64
-	GroupIDs *[]int64
+	RoleIDs  *[]int64 // the user's roles from now on; empty is refused
+	GroupIDs *[]int64 // the user's groups from now on; empty is refused
 
 	// Call forwarding and Do Not Disturb (see Forwarding); targets are
 	// normalized by Validate.
@@ -267,13 +267,16 @@ func (p *UserPatch) Validate() error {
 	if p.Notes != nil && utf8.RuneCountInString(*p.Notes) > 2000 {
 		errs.add(invalid("notes", "must be at most 2000 characters"))
 	}
+	p.checkAccessLists(&errs)
 	p.validateForward(&errs)
 	return errs.err()
 }
 
 // UserFilter selects users for a list.
 type UserFilter struct {
-	Search  string      // substring of name, email or extension
+	// Search finds users whose name, email or extension holds it, both
+	// folded (Fold): "anh" finds "Ánh", "lukasz" finds "Łukasz".
+	Search  string
 	States  []UserState // empty: active and blocked
 	GroupID int64       // 0: any group
 	Vis     Visibility  // who the viewer may see
