@@ -88,9 +88,9 @@ func callConds(w *where, f directory.CallFilter, visible bool) {
 		w.add(fmt.Sprintf("(c.caller_id IN (SELECT user_id FROM group_members WHERE group_id = %[1]s)"+
 			" OR c.callee_id IN (SELECT user_id FROM group_members WHERE group_id = %[1]s))", w.arg(f.GroupID)))
 	}
-	if f.Number != "" {
+	if n := f.NumberSearch(); n != "" {
 		w.add(fmt.Sprintf("(strpos(c.from_number, %[1]s) > 0 OR strpos(c.to_number, %[1]s) > 0"+
-			" OR strpos(c.dialed, %[1]s) > 0)", w.arg(f.Number)))
+			" OR strpos(c.dialed, %[1]s) > 0)", w.arg(n)))
 	}
 	if f.Disposition != "" {
 		w.add("c.disposition = " + w.arg(string(f.Disposition)))

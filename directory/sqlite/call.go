@@ -112,10 +112,9 @@ func callConds(f directory.CallFilter) ([]string, []any) {
 			OR c.callee_id IN (SELECT user_id FROM group_members WHERE group_id = ?))`)
 		args = append(args, f.GroupID, f.GroupID)
 	}
-	if n := strings.TrimSpace(f.Number); n != "" {
-		conds = append(conds, `(c.from_number LIKE ? ESCAPE '\' OR c.to_number LIKE ? ESCAPE '\' OR c.dialed LIKE ? ESCAPE '\')`)
-		like := likeArg(n)
-		args = append(args, like, like, like)
+	if n := f.NumberSearch(); n != "" {
+		conds = append(conds, `(instr(c.from_number, ?) > 0 OR instr(c.to_number, ?) > 0 OR instr(c.dialed, ?) > 0)`)
+		args = append(args, n, n, n)
 	}
 	if f.Disposition != "" {
 		conds = append(conds, "c.disposition = ?")
