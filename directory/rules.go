@@ -33,18 +33,18 @@ func (u *User) CheckNew() error {
 	}
 	u.Email = NormalizeEmail(u.Email)
 	var err error
-	if u.RoleIDs, err = SortIDs(u.RoleIDs, ErrUnknownRole); err != nil {
+	if u.RoleIDs, err = sortIDs(u.RoleIDs, ErrUnknownRole); err != nil {
 		errs.add(err)
 	}
-	if u.GroupIDs, err = SortIDs(u.GroupIDs, ErrUnknownGroup); err != nil {
+	if u.GroupIDs, err = sortIDs(u.GroupIDs, ErrUnknownGroup); err != nil {
 		errs.add(err)
 	}
 	return errs.err()
 }
 
-// SortIDs returns ids sorted without duplicates (nil when empty), or
+// sortIDs returns ids sorted without duplicates (nil when empty), or
 // unknown when one of them is not positive: no row has such an ID.
-func SortIDs(ids []int64, unknown error) ([]int64, error) {
+func sortIDs(ids []int64, unknown error) ([]int64, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -56,14 +56,18 @@ func SortIDs(ids []int64, unknown error) ([]int64, error) {
 	return slices.Compact(out), nil
 }
 
-// checkAccessLists applies the rule of UpdateUser for RoleIDs and GroupIDs
-// that a patch sets: sorted without duplicates, and not empty. A user keeps
-// at least one role and one group: an empty list is refused rather than read
-// as "the default", because the caller checked the roles it passes against
-// the editor's own scopes (authz.CanAssignRoles), not the default role.
-func (p *UserPatch) checkAccessLists(errs *fieldErrors) {
+// CheckLists applies the rule of UpdateUser for the RoleIDs and GroupIDs a
+// patch sets: sorted without duplicates, every ID positive, and not empty.
+// A user keeps at least one role and one group: an empty list is refused
+// rather than read as "the default", because the caller checked the roles
+// it passes against the editor's own scopes (authz.CanAssignRoles), not
+// the default role. Stores call it after Validate; it is apart from
+// Validate so that a caller asks authz about the change before the store
+// says what is wrong with it.
+func (p *UserPatch) CheckLists() error {
+	var errs fieldErrors
 	if p.RoleIDs != nil {
-		ids, err := SortIDs(*p.RoleIDs, ErrUnknownRole)
+		ids, err := sortIDs(*p.RoleIDs, ErrUnknownRole)
 		switch {
 		case err != nil:
 			errs.add(err)
@@ -74,7 +78,7 @@ func (p *UserPatch) checkAccessLists(errs *fieldErrors) {
 		}
 	}
 	if p.GroupIDs != nil {
-		ids, err := SortIDs(*p.GroupIDs, ErrUnknownGroup)
+		ids, err := sortIDs(*p.GroupIDs, ErrUnknownGroup)
 		switch {
 		case err != nil:
 			errs.add(err)
@@ -84,6 +88,7 @@ func (p *UserPatch) checkAccessLists(errs *fieldErrors) {
 			p.GroupIDs = &ids
 		}
 	}
+	return errs.err()
 }
 
 // Apply copies the fields p sets onto u (not its roles and groups, which

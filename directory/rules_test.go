@@ -44,20 +44,20 @@ func TestCheckNew(t *testing.T) {
 func TestUserPatchAccessLists(t *testing.T) {
 	empty := []int64{}
 	p := directory.UserPatch{RoleIDs: &empty}
-	if err := p.Validate(); !errors.Is(err, directory.ErrInvalid) {
+	if err := p.CheckLists(); !errors.Is(err, directory.ErrInvalid) {
 		t.Errorf("empty roles: %v, want ErrInvalid", err)
 	}
 	p = directory.UserPatch{GroupIDs: &empty}
-	if err := p.Validate(); !errors.Is(err, directory.ErrInvalid) {
+	if err := p.CheckLists(); !errors.Is(err, directory.ErrInvalid) {
 		t.Errorf("empty groups: %v, want ErrInvalid", err)
 	}
 	p = directory.UserPatch{RoleIDs: &[]int64{0}}
-	if err := p.Validate(); !errors.Is(err, directory.ErrUnknownRole) {
+	if err := p.CheckLists(); !errors.Is(err, directory.ErrUnknownRole) {
 		t.Errorf("role 0: %v, want ErrUnknownRole", err)
 	}
 	ids := []int64{5, 2, 5}
 	p = directory.UserPatch{GroupIDs: &ids}
-	if err := p.Validate(); err != nil || !slices.Equal(*p.GroupIDs, []int64{2, 5}) {
+	if err := p.CheckLists(); err != nil || !slices.Equal(*p.GroupIDs, []int64{2, 5}) {
 		t.Errorf("groups 5, 2, 5: %v, %v", err, *p.GroupIDs)
 	}
 }

@@ -73,9 +73,9 @@ type UserStore interface {
 	// UpdateUser changes the fields p sets (UserPatch.Apply) of a user that
 	// is not deleted and returns the user. RoleIDs and GroupIDs, when set,
 	// replace the user's roles and groups; an empty list is refused
-	// (ErrInvalid, field roles or groups) and changes nothing, since a user
-	// keeps at least one of each and the caller checked the roles it passes,
-	// not the default. Taking Owner from the last active owner is
+	// (UserPatch.CheckLists: ErrInvalid, field roles or groups) and changes
+	// nothing, since a user keeps at least one of each and the caller
+	// checked the roles it passes, not the default. Taking Owner from the last active owner is
 	// ErrLastOwner; a group the user is newly put in must have a prefix the
 	// extension starts with.
 	UpdateUser(ctx context.Context, id int64, p UserPatch) (*User, error)

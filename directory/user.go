@@ -225,8 +225,8 @@ type UserPatch struct {
 	Notes    *string
 	Language *string
 	TimeZone *string
-	RoleIDs  *[]int64 // the user's roles from now on; empty is refused
-	GroupIDs *[]int64 // the user's groups from now on; empty is refused
+	RoleIDs  *[]int64 // the user's roles from now on; empty is refused (CheckLists)
+	GroupIDs *[]int64 // the user's groups from now on; empty is refused (CheckLists)
 
 	// Call forwarding and Do Not Disturb (see Forwarding); targets are
 	// normalized by Validate.
@@ -267,7 +267,6 @@ func (p *UserPatch) Validate() error {
 	if p.Notes != nil && utf8.RuneCountInString(*p.Notes) > 2000 {
 		errs.add(invalid("notes", "must be at most 2000 characters"))
 	}
-	p.checkAccessLists(&errs)
 	p.validateForward(&errs)
 	return errs.err()
 }

@@ -75,7 +75,7 @@ func (z zeroNull) ScanInt64(v pgtype.Int8) error {
 
 func scanContact(row pgx.Row) (directory.Contact, error) {
 	var c directory.Contact
-	dest := []any{&c.ID}
+	dest := append(make([]any, 0, len(contactFields)+5), &c.ID)
 	for _, f := range contactFields {
 		if f.dest != nil {
 			dest = append(dest, f.dest(&c))

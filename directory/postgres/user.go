@@ -102,7 +102,7 @@ func userArg(col string) string {
 
 func scanUser(row pgx.Row) (*directory.User, error) {
 	var r userRow
-	dest := []any{&r.u.ID}
+	dest := append(make([]any, 0, len(userFields)+5), &r.u.ID)
 	for _, f := range userFields {
 		if f.dest != nil {
 			dest = append(dest, f.dest(&r))
@@ -381,11 +381,15 @@ func checkLastOwner(ctx context.Context, tx pgx.Tx, id int64) error {
 // must have a prefix the extension starts with.
 func (s *Store) UpdateUser(ctx context.Context, id int64, p directory.UserPatch) (*directory.User, error) {
 	op := fmt.Sprintf("update user %d", id)
-	if err := p.Validate(); err != nil {
+	err := p.Validate()
+	if err == nil {
+		err = p.CheckLists()
+	}
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	var u *directory.User
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		_, ext, err := lockUser(ctx, tx, id)
 		if err != nil {
 			return err

@@ -83,7 +83,7 @@ func callUpdateValues(c *directory.Call) []any {
 
 func scanCall(sc scanner) (*directory.Call, error) {
 	var r callRow
-	dest := []any{&r.c.ID}
+	dest := append(make([]any, 0, len(callFields)+1), &r.c.ID)
 	for _, f := range callFields {
 		dest = append(dest, f.dest(&r))
 	}

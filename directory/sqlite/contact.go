@@ -68,7 +68,7 @@ func contactValues(c *directory.Contact) []any {
 func scanContact(sc scanner) (*directory.Contact, error) {
 	var r contactRow
 	var phones string
-	dest := []any{&r.c.ID}
+	dest := append(make([]any, 0, len(contactFields)+2), &r.c.ID)
 	for _, f := range contactFields {
 		if f.dest != nil {
 			dest = append(dest, f.dest(&r))

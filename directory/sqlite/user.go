@@ -91,7 +91,7 @@ type scanner interface{ Scan(dest ...any) error }
 func scanUser(sc scanner) (*directory.User, error) {
 	var r userRow
 	var roles, groups sql.NullString
-	dest := []any{&r.u.ID}
+	dest := append(make([]any, 0, len(userFields)+5), &r.u.ID)
 	for _, f := range userFields {
 		if f.dest != nil {
 			dest = append(dest, f.dest(&r))
@@ -401,11 +401,15 @@ func (s *Store) Employees(ctx context.Context, number string) ([]directory.User,
 
 // UpdateUser changes the fields p sets; a user that was deleted is not found.
 func (s *Store) UpdateUser(ctx context.Context, id int64, p directory.UserPatch) (*directory.User, error) {
-	if err := p.Validate(); err != nil {
+	err := p.Validate()
+	if err == nil {
+		err = p.CheckLists()
+	}
+	if err != nil {
 		return nil, fmt.Errorf("update user %d: %w", id, err)
 	}
 	var u *directory.User
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *sql.Tx) error {
 		cur, err := liveUser(ctx, tx, id)
 		if err != nil {
 			return err
@@ -452,7 +456,7 @@ func liveUser(ctx context.Context, q querier, id int64) (*directory.User, error)
 	return u, nil
 }
 
-// replaceRoles gives u the roles ids (UserPatch.Validate refused none); taking
+// replaceRoles gives u the roles ids (UserPatch.CheckLists refused none); taking
 // Owner away from the last active owner is refused.
 func replaceRoles(ctx context.Context, tx *sql.Tx, u *directory.User, ids []int64) error {
 	roles, err := resolveRoles(ctx, tx, ids)
@@ -474,7 +478,7 @@ func replaceRoles(ctx context.Context, tx *sql.Tx, u *directory.User, ids []int6
 	return insertUserRoles(ctx, tx, u.ID, roles)
 }
 
-// replaceGroups puts u into the groups ids (UserPatch.Validate refused none).
+// replaceGroups puts u into the groups ids (UserPatch.CheckLists refused none).
 func replaceGroups(ctx context.Context, tx *sql.Tx, u *directory.User, ids []int64) error {
 	groups, err := resolveGroups(ctx, tx, ids, u.Extension, u.GroupIDs)
 	if err != nil {

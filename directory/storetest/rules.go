@@ -291,6 +291,20 @@ var ruleTests = []test{
 			}
 		}
 	}},
+	{"Calls: GroupID is the group's direct members, not its subgroups'", func(e *env) {
+		parent := e.group("Sales", 0)
+		child := e.group("Sales north", parent.ID)
+		u := e.user("10001", child.ID)
+		c := &directory.Call{CallerID: u.ID, From: "10001", To: "+48221234567", Direction: directory.Outbound,
+			StartedAt: fixedTime(), Disposition: directory.Answered}
+		e.ok(e.s.CreateCall(e.ctx, c), "create call")
+		cs, err := e.s.Calls(e.ctx, directory.CallFilter{GroupID: child.ID, Vis: all})
+		e.ok(err, "calls")
+		e.ids(callIDs(cs), []int64{c.ID}, "the member's group")
+		cs, err = e.s.Calls(e.ctx, directory.CallFilter{GroupID: parent.ID, Vis: all})
+		e.ok(err, "calls")
+		e.ids(callIDs(cs), nil, "the parent group")
+	}},
 	{"SIPUsers and Employees list by ID", func(e *env) {
 		a := e.named("Zofia", "z@example.com", "10003")
 		b := e.named("Anna", "a@example.com", "10001")
