@@ -277,7 +277,7 @@ type UserFilter struct {
 	// folded (Fold): "anh" finds "Ánh", "lukasz" finds "Łukasz".
 	Search  string
 	States  []UserState // empty: active and blocked
-	GroupID int64       // 0: any group
+	GroupID int64       // the group's direct members (not its subgroups'); 0: any group
 	Vis     Visibility  // who the viewer may see
 	Page    Page
 }

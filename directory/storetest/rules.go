@@ -291,7 +291,7 @@ var ruleTests = []test{
 			}
 		}
 	}},
-	{"Calls: GroupID is the group's direct members, not its subgroups'", func(e *env) {
+	{"Calls and Users: GroupID is the group's direct members, not its subgroups'", func(e *env) {
 		parent := e.group("Sales", 0)
 		child := e.group("Sales north", parent.ID)
 		u := e.user("10001", child.ID)
@@ -304,6 +304,8 @@ var ruleTests = []test{
 		cs, err = e.s.Calls(e.ctx, directory.CallFilter{GroupID: parent.ID, Vis: all})
 		e.ok(err, "calls")
 		e.ids(callIDs(cs), nil, "the parent group")
+		e.listUsers(directory.UserFilter{GroupID: child.ID, Vis: all}, []int64{u.ID}, "GroupID: the member's group")
+		e.listUsers(directory.UserFilter{GroupID: parent.ID, Vis: all}, nil, "GroupID: the parent group")
 	}},
 	{"SIPUsers and Employees list by ID", func(e *env) {
 		a := e.named("Zofia", "z@example.com", "10003")
