@@ -169,7 +169,14 @@ type CallStore interface {
 
 // RecordingStore keeps recording metadata.
 type RecordingStore interface {
+	// CreateRecording stores the metadata of a recording of call r.CallID
+	// (ErrUnknownCall when there is none) after Recording.Check (an empty
+	// State is "recording"), and sets r.ID, the times and the call's
+	// caller and callee.
 	CreateRecording(ctx context.Context, r *Recording) error
+	// UpdateRecording writes every field of recording r.ID (after
+	// Recording.Check) but its call and creation time, and fills r in as
+	// stored.
 	UpdateRecording(ctx context.Context, r *Recording) error
 	Recording(ctx context.Context, id int64) (*Recording, error)
 	Recordings(ctx context.Context, f RecordingFilter) ([]Recording, error)

@@ -248,7 +248,7 @@ var (
 		"groups_parent_id_fkey":       &directory.InvalidError{Field: "parent", Rule: "does not exist"},
 		"contacts_assigned_to_fkey":   &directory.InvalidError{Field: "assigned_to", Rule: "unknown user"},
 		"contacts_created_by_fkey":    &directory.InvalidError{Field: "created_by", Rule: "unknown user"},
-		"recordings_call_id_fkey":     &directory.InvalidError{Field: "call_id", Rule: "does not exist"},
+		"recordings_call_id_fkey":     directory.ErrUnknownCall,
 		"user_perms_user_id_fkey":     &directory.InvalidError{Field: "user", Rule: "does not exist"},
 	}
 	checkErrors = map[string]error{

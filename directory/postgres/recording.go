@@ -32,8 +32,8 @@ func scanRecordingRow(r pgx.CollectableRow) (directory.Recording, error) { retur
 // CreateRecording stores the metadata of a recording of call r.CallID and
 // sets its ID, times, caller and callee. An empty state is "recording".
 func (s *Store) CreateRecording(ctx context.Context, r *directory.Recording) error {
-	if r.State == "" {
-		r.State = directory.RecordingActive
+	if err := r.Check(); err != nil {
+		return fmt.Errorf("create recording of call %d: %w", r.CallID, err)
 	}
 	err := s.pool.QueryRow(ctx, `WITH r AS (
 			INSERT INTO recordings (call_id, path, size, duration_ms, sha256, state, error)
@@ -53,6 +53,9 @@ func (s *Store) CreateRecording(ctx context.Context, r *directory.Recording) err
 // UpdateRecording replaces path, size, duration, hash, state and error of
 // recording r.ID and sets r.UpdatedAt.
 func (s *Store) UpdateRecording(ctx context.Context, r *directory.Recording) error {
+	if err := r.Check(); err != nil {
+		return fmt.Errorf("update recording %d: %w", r.ID, err)
+	}
 	err := s.pool.QueryRow(ctx, `WITH r AS (
 			UPDATE recordings SET path = $2, size = $3, duration_ms = $4, sha256 = $5, state = $6, error = $7,
 				updated_at = now()

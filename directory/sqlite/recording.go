@@ -37,8 +37,8 @@ func getRecording(ctx context.Context, q querier, id int64) (*directory.Recordin
 // CreateRecording stores the metadata of a recording of an existing call
 // and sets r.ID, the times and the call's caller and callee.
 func (s *Store) CreateRecording(ctx context.Context, r *directory.Recording) error {
-	if r.State == "" {
-		r.State = directory.RecordingActive
+	if err := r.Check(); err != nil {
+		return fmt.Errorf("create recording of call %d: %w", r.CallID, err)
 	}
 	t := now()
 	var got *directory.Recording
@@ -50,7 +50,7 @@ func (s *Store) CreateRecording(ctx context.Context, r *directory.Recording) err
 			r.CallID, r.Path, r.Size, r.Duration.Milliseconds(), r.SHA256, string(r.State), r.Error,
 			t.UnixMicro(), t.UnixMicro()).Scan(&id)
 		if isForeignKey(err) {
-			return &directory.InvalidError{Field: "call_id", Rule: "unknown call"}
+			return directory.ErrUnknownCall
 		}
 		if err != nil {
 			return err
@@ -68,6 +68,9 @@ func (s *Store) CreateRecording(ctx context.Context, r *directory.Recording) err
 // UpdateRecording writes every field of r but its call and creation time,
 // which it fills in.
 func (s *Store) UpdateRecording(ctx context.Context, r *directory.Recording) error {
+	if err := r.Check(); err != nil {
+		return fmt.Errorf("update recording %d: %w", r.ID, err)
+	}
 	var got *directory.Recording
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE recordings SET path = ?, size = ?, duration_ms = ?, sha256 = ?,

@@ -307,6 +307,29 @@ var ruleTests = []test{
 		e.listUsers(directory.UserFilter{GroupID: child.ID, Vis: all}, []int64{u.ID}, "GroupID: the member's group")
 		e.listUsers(directory.UserFilter{GroupID: parent.ID, Vis: all}, nil, "GroupID: the parent group")
 	}},
+	{"Recording.Check: states, sizes and unknown calls are refused alike", func(e *env) {
+		c := &directory.Call{From: "10001", To: "10002", Direction: directory.Internal, StartedAt: fixedTime(),
+			Disposition: directory.Answered}
+		e.ok(e.s.CreateCall(e.ctx, c), "create call")
+		e.invalid(e.s.CreateRecording(e.ctx, &directory.Recording{CallID: c.ID, State: "lost"}), "state", "unknown state")
+		e.invalid(e.s.CreateRecording(e.ctx, &directory.Recording{CallID: c.ID, Size: -1}), "size", "negative size")
+		err := e.s.CreateRecording(e.ctx, &directory.Recording{CallID: c.ID + 1000})
+		e.invalid(err, "call_id", "unknown call")
+		e.is(err, directory.ErrUnknownCall, "unknown call")
+		r := &directory.Recording{CallID: c.ID, Path: "a.wav"}
+		e.ok(e.s.CreateRecording(e.ctx, r), "create recording")
+		if r.State != directory.RecordingActive {
+			e.t.Errorf("empty state stored as %q, want recording", r.State)
+		}
+		bad := *r
+		bad.State = "lost"
+		e.invalid(e.s.UpdateRecording(e.ctx, &bad), "state", "update to an unknown state")
+		got, err := e.s.Recording(e.ctx, r.ID)
+		e.ok(err, "recording")
+		if got.State != directory.RecordingActive {
+			e.t.Errorf("state %q after a refused update", got.State)
+		}
+	}},
 	{"SIPUsers and Employees list by ID", func(e *env) {
 		a := e.named("Zofia", "z@example.com", "10003")
 		b := e.named("Anna", "a@example.com", "10001")
