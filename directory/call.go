@@ -1,6 +1,9 @@
 package directory
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Direction of a call.
 type Direction string
@@ -89,8 +92,19 @@ type CallFilter struct {
 	To          time.Time // started before; zero: no bound
 	UserID      int64     // caller or callee
 	GroupID     int64     // caller or callee is a member of this group
-	Number      string    // substring of from, to or dialed
+	Number      string    // substring of from, to or dialed, as NumberSearch reads it
 	Disposition Disposition
 	Vis         Visibility
 	Page        Page
+}
+
+// NumberSearch is what a store looks for in the numbers of a call for
+// f.Number: a number as people type it without its spaces and punctuation
+// ("+48 22-123" is "+4822123", see NumberTerm), anything else trimmed of
+// spaces and compared as it is; "" means no number filter.
+func (f CallFilter) NumberSearch() string {
+	if n := NumberTerm(f.Number); n != "" {
+		return n
+	}
+	return strings.TrimSpace(f.Number)
 }

@@ -77,8 +77,12 @@ func truncate(s string, n int) string {
 
 // ContactFilter selects contacts for a list.
 type ContactFilter struct {
-	Search string // substring of name or company, or a phone number
-	Phone  string // exact E.164 number
+	// Search finds contacts whose name or company holds it, both folded
+	// (Fold): "anh" finds "Ánh", " Acme " finds "Acme". A term that is a
+	// phone number as people type it (NumberTerm: "+48 22-123") also finds
+	// the contacts with a phone that holds its digits.
+	Search string
+	Phone  string // an E.164 number a phone of the contact is, exactly
 	Vis    Visibility
 	Page   Page
 }

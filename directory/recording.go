@@ -41,3 +41,35 @@ type RecordingFilter struct {
 	Vis    Visibility
 	Page   Page
 }
+
+// Valid reports whether s is a known state.
+func (s RecordingState) Valid() bool {
+	switch s {
+	case RecordingActive, RecordingDone, RecordingFailed, RecordingRepaired, RecordingDeleted:
+		return true
+	}
+	return false
+}
+
+// ErrUnknownCall is what CreateRecording says of a call that does not exist.
+var ErrUnknownCall error = &InvalidError{Field: "call_id", Rule: "unknown call"}
+
+// Check applies the rules of CreateRecording and UpdateRecording before a
+// store writes r: an empty State is "recording", any other must be a
+// known state; size and duration are not negative.
+func (r *Recording) Check() error {
+	var errs fieldErrors
+	if r.State == "" {
+		r.State = RecordingActive
+	}
+	if !r.State.Valid() {
+		errs.add(invalid("state", "must be recording, done, failed, repaired or deleted"))
+	}
+	if r.Size < 0 {
+		errs.add(invalid("size", "must not be negative"))
+	}
+	if r.Duration < 0 {
+		errs.add(invalid("duration", "must not be negative"))
+	}
+	return errs.err()
+}

@@ -36,10 +36,14 @@ type Store interface {
 
 // UserStore keeps accounts.
 type UserStore interface {
-	// CreateUser stores u (its secrets already hashed) and sets u.ID and the
-	// times. Empty RoleIDs get the default role, empty GroupIDs the default
-	// group. A user put into a group with a prefix must have an extension
-	// that starts with it.
+	// CreateUser stores u (its secrets already hashed) and sets u.ID, the
+	// times, its roles and groups. It applies User.CheckNew first: an empty
+	// State is active and a user is created active or blocked, never
+	// deleted; the extension is required; the email is normalized. Empty
+	// RoleIDs get the default role (setting users.default_role), empty
+	// GroupIDs the default group; an ID that names no role or group is
+	// ErrUnknownRole or ErrUnknownGroup. A user put into a group with a
+	// prefix must have an extension that starts with it.
 	CreateUser(ctx context.Context, u *User) error
 	// CreateUsers stores each of us as CreateUser does, in order and in one
 	// transaction: when one is refused none is stored, and the error holds
@@ -47,18 +51,33 @@ type UserStore interface {
 	CreateUsers(ctx context.Context, us []*User) error
 	// User returns a user in any state, deleted ones too (history shows them).
 	User(ctx context.Context, id int64) (*User, error)
-	// UserByEmail and UserByExtension find users that are not deleted.
+	// UserByEmail and UserByExtension find users that are not deleted;
+	// the email is compared normalized (NormalizeEmail), the extension as
+	// it is.
 	UserByEmail(ctx context.Context, email string) (*User, error)
 	UserByExtension(ctx context.Context, ext string) (*User, error)
-	// Users lists users by name; CountUsers counts the same selection.
+	// Users lists the users f selects (f.Search: see UserFilter) by name as
+	// Fold reads it ("Łukasz" among the L's, in byte order whatever the
+	// database's collation), then email, then ID; CountUsers counts the
+	// same selection.
 	Users(ctx context.Context, f UserFilter) ([]User, error)
 	CountUsers(ctx context.Context, f UserFilter) (int, error)
-	// SIPUsers returns every user that is not deleted, with its SIP secret:
-	// what the registrar's credential cache loads at start.
+	// SIPUsers returns every user that is not deleted, with its SIP secret,
+	// by ID: what the registrar's credential cache loads at start.
 	SIPUsers(ctx context.Context) ([]User, error)
 	// Employees returns the users that are not deleted whose extension or
-	// mobile number is number (the "employees" outbound rule).
+	// mobile number is number, compared exactly (an E.164 number or an
+	// extension, as the router has it), by ID (the "employees" outbound
+	// rule). An empty number finds nobody.
 	Employees(ctx context.Context, number string) ([]User, error)
+	// UpdateUser changes the fields p sets (UserPatch.Apply) of a user that
+	// is not deleted and returns the user. RoleIDs and GroupIDs, when set,
+	// replace the user's roles and groups; an empty list is refused
+	// (UserPatch.CheckLists: ErrInvalid, field roles or groups) and changes
+	// nothing, since a user keeps at least one of each and the caller
+	// checked the roles it passes, not the default. Taking Owner from the last active owner is
+	// ErrLastOwner; a group the user is newly put in must have a prefix the
+	// extension starts with.
 	UpdateUser(ctx context.Context, id int64, p UserPatch) (*User, error)
 	// SetUserState blocks, unblocks or deletes. Deleting frees the email and
 	// extension for reuse and drops the user's bindings in the same
@@ -116,12 +135,21 @@ type RoleStore interface {
 
 // ContactStore keeps the CRM contacts.
 type ContactStore interface {
+	// CreateContact stores c (Contact.Validate already applied) with its
+	// phones in the order given, and sets c.ID and the times. An assignee
+	// or creator that is no user is an *InvalidError on assigned_to or
+	// created_by.
 	CreateContact(ctx context.Context, c *Contact) error
 	Contact(ctx context.Context, id int64) (*Contact, error)
+	// Contacts lists the contacts f selects (f.Search and f.Phone: see
+	// ContactFilter) by name as Fold reads it, then company, then ID.
 	Contacts(ctx context.Context, f ContactFilter) ([]Contact, error)
+	// UpdateContact replaces every field of contact c.ID and its phones,
+	// but not its creator and creation time, which it fills into c.
 	UpdateContact(ctx context.Context, c *Contact) error
 	DeleteContact(ctx context.Context, id int64) error
-	// ContactsByPhone returns every contact with the E.164 number.
+	// ContactsByPhone returns every contact with the E.164 number, compared
+	// exactly, ordered as Contacts.
 	ContactsByPhone(ctx context.Context, phone string) ([]Contact, error)
 }
 
@@ -132,14 +160,23 @@ type CallStore interface {
 	// and start: a call stored when it was answered gets its end.
 	UpdateCall(ctx context.Context, c *Call) error
 	Call(ctx context.Context, id int64) (*Call, error)
-	// Calls lists newest first, filtered in the database.
+	// Calls lists newest first (start, then ID), filtered in the database
+	// (f.Number: see CallFilter.NumberSearch; f.GroupID: the group's direct
+	// members, not its subgroups').
 	Calls(ctx context.Context, f CallFilter) ([]Call, error)
 	CountCalls(ctx context.Context, f CallFilter) (int, error)
 }
 
 // RecordingStore keeps recording metadata.
 type RecordingStore interface {
+	// CreateRecording stores the metadata of a recording of call r.CallID
+	// (ErrUnknownCall when there is none) after Recording.Check (an empty
+	// State is "recording"), and sets r.ID, the times and the call's
+	// caller and callee.
 	CreateRecording(ctx context.Context, r *Recording) error
+	// UpdateRecording writes every field of recording r.ID (after
+	// Recording.Check) but its call and creation time, and fills r in as
+	// stored.
 	UpdateRecording(ctx context.Context, r *Recording) error
 	Recording(ctx context.Context, id int64) (*Recording, error)
 	Recordings(ctx context.Context, f RecordingFilter) ([]Recording, error)

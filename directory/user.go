@@ -225,8 +225,8 @@ type UserPatch struct {
 	Notes    *string
 	Language *string
 	TimeZone *string
-	RoleIDs  *[]int64
-	GroupIDs *[]int64
+	RoleIDs  *[]int64 // the user's roles from now on; empty is refused (CheckLists)
+	GroupIDs *[]int64 // the user's groups from now on; empty is refused (CheckLists)
 
 	// Call forwarding and Do Not Disturb (see Forwarding); targets are
 	// normalized by Validate.
@@ -273,9 +273,11 @@ func (p *UserPatch) Validate() error {
 
 // UserFilter selects users for a list.
 type UserFilter struct {
-	Search  string      // substring of name, email or extension
+	// Search finds users whose name, email or extension holds it, both
+	// folded (Fold): "anh" finds "Ánh", "lukasz" finds "Łukasz".
+	Search  string
 	States  []UserState // empty: active and blocked
-	GroupID int64       // 0: any group
+	GroupID int64       // the group's direct members (not its subgroups'); 0: any group
 	Vis     Visibility  // who the viewer may see
 	Page    Page
 }

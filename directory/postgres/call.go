@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -10,20 +12,89 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 )
 
-// callColumns are read by scanCall, from calls aliased c.
-const callColumns = `c.id, c.sip_call_id, coalesce(c.caller_id, 0), coalesce(c.callee_id, 0),
-	coalesce(c.group_id, 0), c.from_number, c.to_number, c.dialed, c.direction, c.started_at,
-	c.answered_at, c.ended_at, c.disposition, c.reason, c.hangup_by, c.node`
+// callField is one column of calls: what a write stores from a
+// directory.Call and where a read scans it.
+type callField struct {
+	col   string
+	val   func(c *directory.Call) any
+	dest  func(r *callRow) any
+	fixed bool // set by CreateCall only; UpdateCall keeps it
+}
+
+// callRow is a call as scanned, with the columns that need converting.
+type callRow struct {
+	c               directory.Call
+	dir, disp       string
+	answered, ended *time.Time
+}
+
+// callFields is the one list of the columns of calls but its ID.
+var callFields = []callField{
+	{"sip_call_id", func(c *directory.Call) any { return c.SIPCallID }, func(r *callRow) any { return &r.c.SIPCallID }, true},
+	{"caller_id", func(c *directory.Call) any { return nullID(c.CallerID) }, func(r *callRow) any { return zeroNull{&r.c.CallerID} }, false},
+	{"callee_id", func(c *directory.Call) any { return nullID(c.CalleeID) }, func(r *callRow) any { return zeroNull{&r.c.CalleeID} }, false},
+	{"group_id", func(c *directory.Call) any { return nullID(c.GroupID) }, func(r *callRow) any { return zeroNull{&r.c.GroupID} }, false},
+	{"from_number", func(c *directory.Call) any { return c.From }, func(r *callRow) any { return &r.c.From }, false},
+	{"to_number", func(c *directory.Call) any { return c.To }, func(r *callRow) any { return &r.c.To }, false},
+	{"dialed", func(c *directory.Call) any { return c.Dialed }, func(r *callRow) any { return &r.c.Dialed }, false},
+	{"direction", func(c *directory.Call) any { return string(c.Direction) }, func(r *callRow) any { return &r.dir }, false},
+	{"started_at", func(c *directory.Call) any { return c.StartedAt }, func(r *callRow) any { return &r.c.StartedAt }, true},
+	{"answered_at", func(c *directory.Call) any { return nullTime(c.AnsweredAt) }, func(r *callRow) any { return &r.answered }, false},
+	{"ended_at", func(c *directory.Call) any { return nullTime(c.EndedAt) }, func(r *callRow) any { return &r.ended }, false},
+	{"disposition", func(c *directory.Call) any { return string(c.Disposition) }, func(r *callRow) any { return &r.disp }, false},
+	{"reason", func(c *directory.Call) any { return c.Reason }, func(r *callRow) any { return &r.c.Reason }, false},
+	{"hangup_by", func(c *directory.Call) any { return c.HangupBy }, func(r *callRow) any { return &r.c.HangupBy }, false},
+	{"node", func(c *directory.Call) any { return c.Node }, func(r *callRow) any { return &r.c.Node }, false},
+}
+
+// callColumns are read by scanCall, from calls aliased c; insertCallSQL
+// takes callValues, updateCallSQL the ID and then callUpdateValues.
+var callColumns, insertCallSQL, updateCallSQL = func() (string, string, string) {
+	var read, cols, vals, set []string
+	for i, f := range callFields {
+		cols = append(cols, f.col)
+		vals = append(vals, "$"+strconv.Itoa(i+1))
+		read = append(read, "c."+f.col)
+		if !f.fixed {
+			set = append(set, f.col+" = $"+strconv.Itoa(len(set)+2))
+		}
+	}
+	return "c.id, " + strings.Join(read, ", "),
+		"INSERT INTO calls (" + strings.Join(cols, ", ") + ") VALUES (" + strings.Join(vals, ", ") + ") RETURNING id",
+		"UPDATE calls SET " + strings.Join(set, ", ") + " WHERE id = $1"
+}()
+
+// callValues are the values of callFields for c; callUpdateValues leaves
+// out the fixed ones.
+func callValues(c *directory.Call) []any {
+	vals := make([]any, 0, len(callFields))
+	for _, f := range callFields {
+		vals = append(vals, f.val(c))
+	}
+	return vals
+}
+
+func callUpdateValues(c *directory.Call) []any {
+	vals := make([]any, 0, len(callFields))
+	for _, f := range callFields {
+		if !f.fixed {
+			vals = append(vals, f.val(c))
+		}
+	}
+	return vals
+}
 
 func scanCall(row pgx.Row) (directory.Call, error) {
-	var c directory.Call
-	var dir, disp string
-	var answered, ended *time.Time
-	err := row.Scan(&c.ID, &c.SIPCallID, &c.CallerID, &c.CalleeID, &c.GroupID, &c.From, &c.To, &c.Dialed,
-		&dir, &c.StartedAt, &answered, &ended, &disp, &c.Reason, &c.HangupBy, &c.Node)
-	c.Direction, c.Disposition = directory.Direction(dir), directory.Disposition(disp)
+	var r callRow
+	dest := append(make([]any, 0, len(callFields)+1), &r.c.ID)
+	for _, f := range callFields {
+		dest = append(dest, f.dest(&r))
+	}
+	err := row.Scan(dest...)
+	c := r.c
+	c.Direction, c.Disposition = directory.Direction(r.dir), directory.Disposition(r.disp)
 	c.StartedAt = c.StartedAt.UTC()
-	c.AnsweredAt, c.EndedAt = timeOf(answered), timeOf(ended)
+	c.AnsweredAt, c.EndedAt = timeOf(r.answered), timeOf(r.ended)
 	return c, err
 }
 
@@ -34,12 +105,7 @@ func (s *Store) CreateCall(ctx context.Context, c *directory.Call) error {
 	if err := c.Validate(); err != nil {
 		return fmt.Errorf("create call: %w", err)
 	}
-	err := s.pool.QueryRow(ctx, `INSERT INTO calls (sip_call_id, caller_id, callee_id, group_id, from_number,
-			to_number, dialed, direction, started_at, answered_at, ended_at, disposition, reason, hangup_by, node)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
-		c.SIPCallID, nullID(c.CallerID), nullID(c.CalleeID), nullID(c.GroupID), c.From, c.To, c.Dialed,
-		string(c.Direction), c.StartedAt, nullTime(c.AnsweredAt), nullTime(c.EndedAt), string(c.Disposition),
-		c.Reason, c.HangupBy, c.Node).Scan(&c.ID)
+	err := s.pool.QueryRow(ctx, insertCallSQL, callValues(c)...).Scan(&c.ID)
 	return mapErr("create call", err)
 }
 
@@ -49,13 +115,7 @@ func (s *Store) UpdateCall(ctx context.Context, c *directory.Call) error {
 	if err := c.Validate(); err != nil {
 		return fmt.Errorf("update call %d: %w", c.ID, err)
 	}
-	tag, err := s.pool.Exec(ctx, `UPDATE calls SET caller_id = $2, callee_id = $3, group_id = $4,
-			from_number = $5, to_number = $6, dialed = $7, direction = $8, answered_at = $9, ended_at = $10,
-			disposition = $11, reason = $12, hangup_by = $13, node = $14
-		WHERE id = $1`,
-		c.ID, nullID(c.CallerID), nullID(c.CalleeID), nullID(c.GroupID), c.From, c.To, c.Dialed,
-		string(c.Direction), nullTime(c.AnsweredAt), nullTime(c.EndedAt), string(c.Disposition),
-		c.Reason, c.HangupBy, c.Node)
+	tag, err := s.pool.Exec(ctx, updateCallSQL, append([]any{c.ID}, callUpdateValues(c)...)...)
 	if err == nil && tag.RowsAffected() == 0 {
 		err = directory.ErrNotFound
 	}
@@ -88,9 +148,9 @@ func callConds(w *where, f directory.CallFilter, visible bool) {
 		w.add(fmt.Sprintf("(c.caller_id IN (SELECT user_id FROM group_members WHERE group_id = %[1]s)"+
 			" OR c.callee_id IN (SELECT user_id FROM group_members WHERE group_id = %[1]s))", w.arg(f.GroupID)))
 	}
-	if f.Number != "" {
+	if n := f.NumberSearch(); n != "" {
 		w.add(fmt.Sprintf("(strpos(c.from_number, %[1]s) > 0 OR strpos(c.to_number, %[1]s) > 0"+
-			" OR strpos(c.dialed, %[1]s) > 0)", w.arg(f.Number)))
+			" OR strpos(c.dialed, %[1]s) > 0)", w.arg(n)))
 	}
 	if f.Disposition != "" {
 		w.add("c.disposition = " + w.arg(string(f.Disposition)))

@@ -3,21 +3,85 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/switchboard-pbx/switchboard/directory"
 )
 
-// contactColumns are read by scanContact, from contacts aliased c.
-const contactColumns = `c.id, c.name, c.company, c.email, coalesce(c.assigned_to, 0), coalesce(c.created_by, 0),
-	c.public, c.notes, c.created_at, c.updated_at,
-	ARRAY(SELECT phone FROM contact_phones WHERE contact_id = c.id ORDER BY pos, phone)`
+// contactField is one column of contacts: what a write stores from a
+// directory.Contact and where a read scans it.
+type contactField struct {
+	col  string
+	val  func(c *directory.Contact) any
+	dest func(c *directory.Contact) any // nil: written, never read back
+}
+
+// contactFields is the one list of the columns of contacts but its ID and
+// times (which the database sets) and its creator (set once, by
+// CreateContact).
+var contactFields = []contactField{
+	{"name", func(c *directory.Contact) any { return c.Name }, func(c *directory.Contact) any { return &c.Name }},
+	{"company", func(c *directory.Contact) any { return c.Company }, func(c *directory.Contact) any { return &c.Company }},
+	{"email", func(c *directory.Contact) any { return c.Email }, func(c *directory.Contact) any { return &c.Email }},
+	{"assigned_to", func(c *directory.Contact) any { return nullID(c.AssignedTo) },
+		func(c *directory.Contact) any { return zeroNull{&c.AssignedTo} }},
+	{"public", func(c *directory.Contact) any { return c.Public }, func(c *directory.Contact) any { return &c.Public }},
+	{"notes", func(c *directory.Contact) any { return c.Notes }, func(c *directory.Contact) any { return &c.Notes }},
+	{"search", func(c *directory.Contact) any { return directory.ContactSearchText(c) }, nil},
+}
+
+// contactColumns are read by scanContact, from contacts aliased c; the
+// other two are the SQL of inserting a contact (arguments contactValues,
+// then the creator) and of updating one ($1 the ID, then contactValues),
+// both returning the times.
+var contactColumns, insertContactSQL, updateContactSQL = func() (string, string, string) {
+	var read, cols, vals, set []string
+	for i, f := range contactFields {
+		cols = append(cols, f.col)
+		vals = append(vals, "$"+strconv.Itoa(i+1))
+		set = append(set, f.col+" = $"+strconv.Itoa(i+2))
+		if f.dest != nil {
+			read = append(read, "c."+f.col)
+		}
+	}
+	return "c.id, " + strings.Join(read, ", ") + `, coalesce(c.created_by, 0), c.created_at, c.updated_at,
+	ARRAY(SELECT phone FROM contact_phones WHERE contact_id = c.id ORDER BY pos, phone)`,
+		"INSERT INTO contacts (" + strings.Join(cols, ", ") + ", created_by) VALUES (" + strings.Join(vals, ", ") +
+			", $" + strconv.Itoa(len(cols)+1) + ") RETURNING id, coalesce(created_by, 0), created_at, updated_at",
+		"UPDATE contacts SET " + strings.Join(set, ", ") + ", updated_at = now() WHERE id = $1" +
+			" RETURNING coalesce(created_by, 0), created_at, updated_at"
+}()
+
+// contactValues are the values of contactFields for c.
+func contactValues(c *directory.Contact) []any {
+	vals := make([]any, len(contactFields))
+	for i, f := range contactFields {
+		vals[i] = f.val(c)
+	}
+	return vals
+}
+
+// zeroNull scans a nullable ID, NULL as 0.
+type zeroNull struct{ id *int64 }
+
+func (z zeroNull) ScanInt64(v pgtype.Int8) error {
+	*z.id = v.Int64
+	return nil
+}
 
 func scanContact(row pgx.Row) (directory.Contact, error) {
 	var c directory.Contact
-	err := row.Scan(&c.ID, &c.Name, &c.Company, &c.Email, &c.AssignedTo, &c.CreatedBy, &c.Public, &c.Notes,
-		&c.CreatedAt, &c.UpdatedAt, &c.Phones)
+	dest := append(make([]any, 0, len(contactFields)+5), &c.ID)
+	for _, f := range contactFields {
+		if f.dest != nil {
+			dest = append(dest, f.dest(&c))
+		}
+	}
+	err := row.Scan(append(dest, &c.CreatedBy, &c.CreatedAt, &c.UpdatedAt, &c.Phones)...)
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 	c.Phones = nilIfEmpty(c.Phones)
 	return c, err
@@ -50,10 +114,8 @@ func setPhones(ctx context.Context, tx pgx.Tx, id int64, phones []string) error 
 // CreateContact stores c and sets its ID and times.
 func (s *Store) CreateContact(ctx context.Context, c *directory.Contact) error {
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `INSERT INTO contacts (name, company, email, assigned_to, created_by, public, notes)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, created_at, updated_at`,
-			c.Name, c.Company, c.Email, nullID(c.AssignedTo), nullID(c.CreatedBy), c.Public, c.Notes,
-		).Scan(&c.ID, &c.CreatedAt, &c.UpdatedAt)
+		err := tx.QueryRow(ctx, insertContactSQL, append(contactValues(c), nullID(c.CreatedBy))...).
+			Scan(&c.ID, &c.CreatedBy, &c.CreatedAt, &c.UpdatedAt)
 		if err != nil {
 			return err
 		}
@@ -89,10 +151,13 @@ func contactVisible(w *where, v directory.Visibility) {
 // Contacts lists contacts by name, then ID.
 func (s *Store) Contacts(ctx context.Context, f directory.ContactFilter) ([]directory.Contact, error) {
 	w := &where{}
-	if f.Search != "" {
-		p := w.arg(f.Search)
-		w.add(fmt.Sprintf("(strpos(lower(c.name), lower(%[1]s)) > 0 OR strpos(lower(c.company), lower(%[1]s)) > 0"+
-			" OR EXISTS (SELECT 1 FROM contact_phones p WHERE p.contact_id = c.id AND strpos(p.phone, %[1]s) > 0))", p))
+	if q := directory.Fold(f.Search); q != "" {
+		cond := "strpos(c.search, " + w.arg(q) + ") > 0"
+		if num := directory.NumberTerm(f.Search); num != "" {
+			cond += " OR EXISTS (SELECT 1 FROM contact_phones p WHERE p.contact_id = c.id AND strpos(p.phone, " +
+				w.arg(num) + ") > 0)"
+		}
+		w.add("(" + cond + ")")
 	}
 	if f.Phone != "" {
 		w.add("EXISTS (SELECT 1 FROM contact_phones p WHERE p.contact_id = c.id AND p.phone = " + w.arg(f.Phone) + ")")
@@ -100,19 +165,16 @@ func (s *Store) Contacts(ctx context.Context, f directory.ContactFilter) ([]dire
 	contactVisible(w, f.Vis)
 	limit, offset := f.Page.Limit()
 	out, err := s.queryContacts(ctx, "SELECT "+contactColumns+" FROM contacts c"+w.sql()+
-		" ORDER BY c.name, c.id LIMIT "+w.arg(limit)+" OFFSET "+w.arg(offset), w.args...)
+		" ORDER BY c.search, c.id LIMIT "+w.arg(limit)+" OFFSET "+w.arg(offset), w.args...)
 	return out, mapErr("contacts", err)
 }
 
-// UpdateContact replaces every field of the contact c.ID and sets
-// c.UpdatedAt.
+// UpdateContact replaces every field of the contact c.ID but its creator and
+// creation time, which it fills in, and sets c.UpdatedAt.
 func (s *Store) UpdateContact(ctx context.Context, c *directory.Contact) error {
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `UPDATE contacts SET name = $2, company = $3, email = $4, assigned_to = $5,
-			created_by = $6, public = $7, notes = $8, updated_at = now() WHERE id = $1
-			RETURNING created_at, updated_at`,
-			c.ID, c.Name, c.Company, c.Email, nullID(c.AssignedTo), nullID(c.CreatedBy), c.Public, c.Notes,
-		).Scan(&c.CreatedAt, &c.UpdatedAt)
+		err := tx.QueryRow(ctx, updateContactSQL, append([]any{c.ID}, contactValues(c)...)...).
+			Scan(&c.CreatedBy, &c.CreatedAt, &c.UpdatedAt)
 		if err != nil {
 			return err
 		}
@@ -137,6 +199,6 @@ func (s *Store) DeleteContact(ctx context.Context, id int64) error {
 // ContactsByPhone returns every contact with the E.164 number, by name.
 func (s *Store) ContactsByPhone(ctx context.Context, phone string) ([]directory.Contact, error) {
 	out, err := s.queryContacts(ctx, "SELECT "+contactColumns+` FROM contacts c
-		WHERE c.id IN (SELECT contact_id FROM contact_phones WHERE phone = $1) ORDER BY c.name, c.id`, phone)
+		WHERE c.id IN (SELECT contact_id FROM contact_phones WHERE phone = $1) ORDER BY c.search, c.id`, phone)
 	return out, mapErr("contacts by phone", err)
 }

@@ -5,18 +5,66 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/switchboard-pbx/switchboard/directory"
 )
 
-// groupColumns are read by scanGroup.
-const groupColumns = "id, name, coalesce(parent_id, 0), coalesce(extension, ''), prefix, is_default, created_at"
+// groupField is one column of groups: what a write stores from a
+// directory.Group, how a read selects it and where it scans it.
+type groupField struct {
+	col, read string
+	val       func(g *directory.Group) any
+	dest      func(g *directory.Group) any
+}
+
+// groupFields is the one list of the columns of groups that CreateGroup
+// and UpdateGroup write; groupColumns reads them with the ID, the default
+// flag and the creation time, which only the store sets.
+var groupFields = []groupField{
+	{"name", "name", func(g *directory.Group) any { return g.Name }, func(g *directory.Group) any { return &g.Name }},
+	{"parent_id", "coalesce(parent_id, 0)", func(g *directory.Group) any { return nullID(g.ParentID) },
+		func(g *directory.Group) any { return &g.ParentID }},
+	{"extension", "coalesce(extension, '')", func(g *directory.Group) any { return nullString(g.Extension) },
+		func(g *directory.Group) any { return &g.Extension }},
+	{"prefix", "prefix", func(g *directory.Group) any { return g.Prefix }, func(g *directory.Group) any { return &g.Prefix }},
+}
+
+// groupColumns are read by scanGroup, from groups unaliased;
+// insertGroupSQL takes groupValues, updateGroupSQL the ID and then
+// groupValues.
+var groupColumns, insertGroupSQL, updateGroupSQL = func() (string, string, string) {
+	var read, cols, vals, set []string
+	for i, f := range groupFields {
+		cols = append(cols, f.col)
+		read = append(read, f.read)
+		vals = append(vals, "$"+strconv.Itoa(i+1))
+		set = append(set, f.col+" = $"+strconv.Itoa(i+2))
+	}
+	return "id, " + strings.Join(read, ", ") + ", is_default, created_at",
+		"INSERT INTO groups (" + strings.Join(cols, ", ") + ") VALUES (" + strings.Join(vals, ", ") +
+			") RETURNING id, created_at",
+		"UPDATE groups SET " + strings.Join(set, ", ") + " WHERE id = $1"
+}()
+
+// groupValues are the values of groupFields for g.
+func groupValues(g *directory.Group) []any {
+	vals := make([]any, len(groupFields))
+	for i, f := range groupFields {
+		vals[i] = f.val(g)
+	}
+	return vals
+}
 
 func scanGroup(row pgx.Row) (directory.Group, error) {
 	var g directory.Group
-	err := row.Scan(&g.ID, &g.Name, &g.ParentID, &g.Extension, &g.Prefix, &g.Default, &g.CreatedAt)
+	dest := append(make([]any, 0, len(groupFields)+3), &g.ID)
+	for _, f := range groupFields {
+		dest = append(dest, f.dest(&g))
+	}
+	err := row.Scan(append(dest, &g.Default, &g.CreatedAt)...)
 	g.CreatedAt = g.CreatedAt.UTC()
 	return g, err
 }
@@ -36,9 +84,7 @@ func (s *Store) CreateGroup(ctx context.Context, g *directory.Group) error {
 		return fmt.Errorf("create group: %w", err)
 	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `INSERT INTO groups (name, parent_id, extension, prefix)
-			VALUES ($1, $2, $3, $4) RETURNING id, created_at`,
-			g.Name, nullID(g.ParentID), nullString(g.Extension), g.Prefix).Scan(&g.ID, &g.CreatedAt)
+		err := tx.QueryRow(ctx, insertGroupSQL, groupValues(g)...).Scan(&g.ID, &g.CreatedAt)
 		if err != nil {
 			return err
 		}
@@ -141,8 +187,7 @@ func (s *Store) UpdateGroup(ctx context.Context, g *directory.Group) error {
 				return &directory.InvalidError{Field: "parent", Rule: "cannot be the group itself or one of its subgroups"}
 			}
 		}
-		_, err = tx.Exec(ctx, "UPDATE groups SET name = $2, parent_id = $3, extension = $4, prefix = $5 WHERE id = $1",
-			g.ID, g.Name, nullID(g.ParentID), nullString(g.Extension), g.Prefix)
+		_, err = tx.Exec(ctx, updateGroupSQL, append([]any{g.ID}, groupValues(g)...)...)
 		if err != nil {
 			return err
 		}

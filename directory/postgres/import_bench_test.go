@@ -11,3 +11,8 @@ import (
 func BenchmarkImportUsers(b *testing.B) {
 	storetest.BenchImportUsers(b, func(b *testing.B) directory.Store { return open(b) })
 }
+
+// go test ./directory/postgres/ -run '^$' -bench Search
+func BenchmarkSearch(b *testing.B) {
+	storetest.BenchSearch(b, func(b *testing.B) directory.Store { return open(b) })
+}

@@ -96,6 +96,14 @@ func Open(ctx context.Context, url string, log *slog.Logger) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres at %s: %w", where, err)
 	}
+	n, err := s.fillSearch(ctx)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres at %s: %w", where, err)
+	}
+	if n > 0 {
+		log.Info("search text filled", "db", where, "rows", n)
+	}
 	log.Info("postgres ready", "db", where)
 	return s, nil
 }
@@ -233,14 +241,14 @@ var (
 		"groups_one_default": directory.Conflict("default", "there is already a default group"),
 	}
 	foreignKeyErrors = map[string]error{
-		"user_roles_role_id_fkey":     &directory.InvalidError{Field: "roles", Rule: "does not exist"},
+		"user_roles_role_id_fkey":     directory.ErrUnknownRole,
 		"user_roles_user_id_fkey":     &directory.InvalidError{Field: "user", Rule: "does not exist"},
-		"group_members_group_id_fkey": &directory.InvalidError{Field: "groups", Rule: "does not exist"},
+		"group_members_group_id_fkey": directory.ErrUnknownGroup,
 		"group_members_user_id_fkey":  &directory.InvalidError{Field: "user", Rule: "does not exist"},
 		"groups_parent_id_fkey":       &directory.InvalidError{Field: "parent", Rule: "does not exist"},
-		"contacts_assigned_to_fkey":   &directory.InvalidError{Field: "assigned_to", Rule: "does not exist"},
-		"contacts_created_by_fkey":    &directory.InvalidError{Field: "created_by", Rule: "does not exist"},
-		"recordings_call_id_fkey":     &directory.InvalidError{Field: "call_id", Rule: "does not exist"},
+		"contacts_assigned_to_fkey":   &directory.InvalidError{Field: "assigned_to", Rule: "unknown user"},
+		"contacts_created_by_fkey":    &directory.InvalidError{Field: "created_by", Rule: "unknown user"},
+		"recordings_call_id_fkey":     directory.ErrUnknownCall,
 		"user_perms_user_id_fkey":     &directory.InvalidError{Field: "user", Rule: "does not exist"},
 	}
 	checkErrors = map[string]error{

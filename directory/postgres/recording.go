@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -10,19 +12,78 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 )
 
+// recordingField is one column of recordings: what a write stores from a
+// directory.Recording and where a read scans it.
+type recordingField struct {
+	col  string
+	val  func(r *directory.Recording) any
+	dest func(row *recordingRow) any
+}
+
+// recordingRow is a recording as scanned, with the columns that need
+// converting.
+type recordingRow struct {
+	r     directory.Recording
+	ms    int64
+	state string
+}
+
+// recordingFields is the one list of the columns of recordings that
+// UpdateRecording writes; CreateRecording writes the call too, and
+// recordingColumns reads them all with the times and the call's parties.
+var recordingFields = []recordingField{
+	{"path", func(r *directory.Recording) any { return r.Path }, func(row *recordingRow) any { return &row.r.Path }},
+	{"size", func(r *directory.Recording) any { return r.Size }, func(row *recordingRow) any { return &row.r.Size }},
+	{"duration_ms", func(r *directory.Recording) any { return r.Duration.Milliseconds() },
+		func(row *recordingRow) any { return &row.ms }},
+	{"sha256", func(r *directory.Recording) any { return r.SHA256 }, func(row *recordingRow) any { return &row.r.SHA256 }},
+	{"state", func(r *directory.Recording) any { return string(r.State) }, func(row *recordingRow) any { return &row.state }},
+	{"error", func(r *directory.Recording) any { return r.Error }, func(row *recordingRow) any { return &row.r.Error }},
+}
+
 // recordingColumns are read by scanRecording, from recordings r joined to
-// their calls c.
-const recordingColumns = `r.id, r.call_id, r.path, r.size, r.duration_ms, r.sha256, r.state, r.error,
-	r.created_at, r.updated_at, coalesce(c.caller_id, 0), coalesce(c.callee_id, 0)`
+// their calls c; insertRecordingSQL takes the call and recordingValues,
+// updateRecordingSQL the ID and recordingValues; both return the call,
+// the times and the call's parties.
+var recordingColumns, insertRecordingSQL, updateRecordingSQL = func() (string, string, string) {
+	var read, cols, vals, set []string
+	for i, f := range recordingFields {
+		cols = append(cols, f.col)
+		read = append(read, "r."+f.col)
+		vals = append(vals, "$"+strconv.Itoa(i+2))
+		set = append(set, f.col+" = $"+strconv.Itoa(i+2))
+	}
+	const parties = `)
+		SELECT r.call_id, r.created_at, r.updated_at, coalesce(c.caller_id, 0), coalesce(c.callee_id, 0)
+		FROM r JOIN calls c ON c.id = r.call_id`
+	return "r.id, r.call_id, " + strings.Join(read, ", ") +
+			", r.created_at, r.updated_at, coalesce(c.caller_id, 0), coalesce(c.callee_id, 0)",
+		"WITH r AS (INSERT INTO recordings (call_id, " + strings.Join(cols, ", ") + ") VALUES ($1, " +
+			strings.Join(vals, ", ") + ") RETURNING id, call_id, created_at, updated_at" +
+			strings.Replace(parties, "SELECT r.call_id", "SELECT r.id", 1),
+		"WITH r AS (UPDATE recordings SET " + strings.Join(set, ", ") + ", updated_at = now() WHERE id = $1" +
+			" RETURNING call_id, created_at, updated_at" + parties
+}()
+
+// recordingValues are the values of recordingFields for r.
+func recordingValues(r *directory.Recording) []any {
+	vals := make([]any, len(recordingFields))
+	for i, f := range recordingFields {
+		vals[i] = f.val(r)
+	}
+	return vals
+}
 
 func scanRecording(row pgx.Row) (directory.Recording, error) {
-	var r directory.Recording
-	var ms int64
-	var state string
-	err := row.Scan(&r.ID, &r.CallID, &r.Path, &r.Size, &ms, &r.SHA256, &state, &r.Error,
-		&r.CreatedAt, &r.UpdatedAt, &r.CallerID, &r.CalleeID)
-	r.Duration = time.Duration(ms) * time.Millisecond
-	r.State = directory.RecordingState(state)
+	var rr recordingRow
+	dest := append(make([]any, 0, len(recordingFields)+6), &rr.r.ID, &rr.r.CallID)
+	for _, f := range recordingFields {
+		dest = append(dest, f.dest(&rr))
+	}
+	err := row.Scan(append(dest, &rr.r.CreatedAt, &rr.r.UpdatedAt, &rr.r.CallerID, &rr.r.CalleeID)...)
+	r := rr.r
+	r.Duration = time.Duration(rr.ms) * time.Millisecond
+	r.State = directory.RecordingState(rr.state)
 	r.CreatedAt, r.UpdatedAt = r.CreatedAt.UTC(), r.UpdatedAt.UTC()
 	return r, err
 }
@@ -32,17 +93,11 @@ func scanRecordingRow(r pgx.CollectableRow) (directory.Recording, error) { retur
 // CreateRecording stores the metadata of a recording of call r.CallID and
 // sets its ID, times, caller and callee. An empty state is "recording".
 func (s *Store) CreateRecording(ctx context.Context, r *directory.Recording) error {
-	if r.State == "" {
-		r.State = directory.RecordingActive
+	if err := r.Check(); err != nil {
+		return fmt.Errorf("create recording of call %d: %w", r.CallID, err)
 	}
-	err := s.pool.QueryRow(ctx, `WITH r AS (
-			INSERT INTO recordings (call_id, path, size, duration_ms, sha256, state, error)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, call_id, created_at, updated_at
-		)
-		SELECT r.id, r.created_at, r.updated_at, coalesce(c.caller_id, 0), coalesce(c.callee_id, 0)
-		FROM r JOIN calls c ON c.id = r.call_id`,
-		r.CallID, r.Path, r.Size, r.Duration.Milliseconds(), r.SHA256, string(r.State), r.Error,
-	).Scan(&r.ID, &r.CreatedAt, &r.UpdatedAt, &r.CallerID, &r.CalleeID)
+	err := s.pool.QueryRow(ctx, insertRecordingSQL, append([]any{r.CallID}, recordingValues(r)...)...).
+		Scan(&r.ID, &r.CreatedAt, &r.UpdatedAt, &r.CallerID, &r.CalleeID)
 	if err != nil {
 		return mapErr("create recording", err)
 	}
@@ -53,15 +108,11 @@ func (s *Store) CreateRecording(ctx context.Context, r *directory.Recording) err
 // UpdateRecording replaces path, size, duration, hash, state and error of
 // recording r.ID and sets r.UpdatedAt.
 func (s *Store) UpdateRecording(ctx context.Context, r *directory.Recording) error {
-	err := s.pool.QueryRow(ctx, `WITH r AS (
-			UPDATE recordings SET path = $2, size = $3, duration_ms = $4, sha256 = $5, state = $6, error = $7,
-				updated_at = now()
-			WHERE id = $1 RETURNING call_id, created_at, updated_at
-		)
-		SELECT r.call_id, r.created_at, r.updated_at, coalesce(c.caller_id, 0), coalesce(c.callee_id, 0)
-		FROM r JOIN calls c ON c.id = r.call_id`,
-		r.ID, r.Path, r.Size, r.Duration.Milliseconds(), r.SHA256, string(r.State), r.Error,
-	).Scan(&r.CallID, &r.CreatedAt, &r.UpdatedAt, &r.CallerID, &r.CalleeID)
+	if err := r.Check(); err != nil {
+		return fmt.Errorf("update recording %d: %w", r.ID, err)
+	}
+	err := s.pool.QueryRow(ctx, updateRecordingSQL, append([]any{r.ID}, recordingValues(r)...)...).
+		Scan(&r.CallID, &r.CreatedAt, &r.UpdatedAt, &r.CallerID, &r.CalleeID)
 	if err != nil {
 		return mapErr(fmt.Sprintf("update recording %d", r.ID), err)
 	}

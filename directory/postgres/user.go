@@ -6,35 +6,117 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/switchboard-pbx/switchboard/directory"
 )
 
-// userColumns are read by scanUser, from users aliased u.
-const userColumns = `u.id, u.name, u.email, u.extension, u.mobile, u.caller_id, u.notes, u.language,
-	u.time_zone, u.state, u.password_hash, u.sip_realm, u.sip_ha1_md5, u.sip_ha1_sha256, u.sip_max_devices,
-	u.sip_allowed_nets, u.dnd, u.forward_always, u.forward_busy, u.forward_no_answer, u.forward_offline,
-	u.forward_ring_seconds, u.created_at, u.updated_at,
+// userField is one column of users: what a write stores from a
+// directory.User and where a read scans it.
+type userField struct {
+	col  string
+	val  func(u *directory.User) any
+	dest func(r *userRow) any // nil: written, never read back
+}
+
+// userRow is a user as scanned, with the columns that need converting.
+type userRow struct {
+	u     directory.User
+	state string
+}
+
+// userFields is the one list of the columns of users but its ID and times
+// (which the database sets): inserts, updates and reads are all made from
+// it, so a new field is one line here.
+var userFields = []userField{
+	{"name", func(u *directory.User) any { return u.Name }, func(r *userRow) any { return &r.u.Name }},
+	{"email", func(u *directory.User) any { return u.Email }, func(r *userRow) any { return &r.u.Email }},
+	{"extension", func(u *directory.User) any { return u.Extension }, func(r *userRow) any { return &r.u.Extension }},
+	{"mobile", func(u *directory.User) any { return u.Mobile }, func(r *userRow) any { return &r.u.Mobile }},
+	{"caller_id", func(u *directory.User) any { return u.CallerID }, func(r *userRow) any { return &r.u.CallerID }},
+	{"notes", func(u *directory.User) any { return u.Notes }, func(r *userRow) any { return &r.u.Notes }},
+	{"language", func(u *directory.User) any { return u.Language }, func(r *userRow) any { return &r.u.Language }},
+	{"time_zone", func(u *directory.User) any { return u.TimeZone }, func(r *userRow) any { return &r.u.TimeZone }},
+	{"state", func(u *directory.User) any { return string(u.State) }, func(r *userRow) any { return &r.state }},
+	{"password_hash", func(u *directory.User) any { return u.PasswordHash }, func(r *userRow) any { return &r.u.PasswordHash }},
+	{"sip_realm", func(u *directory.User) any { return u.SIP.Realm }, func(r *userRow) any { return &r.u.SIP.Realm }},
+	{"sip_ha1_md5", func(u *directory.User) any { return u.SIP.HA1MD5 }, func(r *userRow) any { return &r.u.SIP.HA1MD5 }},
+	{"sip_ha1_sha256", func(u *directory.User) any { return u.SIP.HA1SHA256 }, func(r *userRow) any { return &r.u.SIP.HA1SHA256 }},
+	{"sip_max_devices", func(u *directory.User) any { return u.SIPMaxDevices }, func(r *userRow) any { return &r.u.SIPMaxDevices }},
+	{"sip_allowed_nets", func(u *directory.User) any { return nets(u.SIPAllowedNets) },
+		func(r *userRow) any { return &r.u.SIPAllowedNets }},
+	{"dnd", func(u *directory.User) any { return u.Forward.DND }, func(r *userRow) any { return &r.u.Forward.DND }},
+	{"forward_always", func(u *directory.User) any { return u.Forward.Always }, func(r *userRow) any { return &r.u.Forward.Always }},
+	{"forward_busy", func(u *directory.User) any { return u.Forward.Busy }, func(r *userRow) any { return &r.u.Forward.Busy }},
+	{"forward_no_answer", func(u *directory.User) any { return u.Forward.NoAnswer },
+		func(r *userRow) any { return &r.u.Forward.NoAnswer }},
+	{"forward_offline", func(u *directory.User) any { return u.Forward.Offline },
+		func(r *userRow) any { return &r.u.Forward.Offline }},
+	{"forward_ring_seconds", func(u *directory.User) any { return u.Forward.RingSeconds },
+		func(r *userRow) any { return &r.u.Forward.RingSeconds }},
+	{"search", func(u *directory.User) any { return directory.UserSearchText(u) }, nil},
+}
+
+// userColumns are read by scanUser, from users aliased u; the other three
+// are the SQL of inserting a user (arguments userValues), of updating one
+// ($1 the ID, then userValues) and the placeholders of userValues in an
+// insert.
+var userColumns, insertUserSQL, updateUserSQL = func() (string, string, string) {
+	var read, cols, vals, set []string
+	for i, f := range userFields {
+		cols = append(cols, f.col)
+		vals = append(vals, "$"+strconv.Itoa(i+1))
+		set = append(set, f.col+" = $"+strconv.Itoa(i+2))
+		if f.dest != nil {
+			read = append(read, "u."+f.col)
+		}
+	}
+	return "u.id, " + strings.Join(read, ", ") + `, u.created_at, u.updated_at,
 	ARRAY(SELECT role_id FROM user_roles WHERE user_id = u.id ORDER BY role_id),
-	ARRAY(SELECT group_id FROM group_members WHERE user_id = u.id ORDER BY group_id)`
+	ARRAY(SELECT group_id FROM group_members WHERE user_id = u.id ORDER BY group_id)`,
+		"INSERT INTO users (" + strings.Join(cols, ", ") + ") VALUES (" + strings.Join(vals, ", ") +
+			") RETURNING id, created_at, updated_at",
+		"UPDATE users SET " + strings.Join(set, ", ") + ", updated_at = now() WHERE id = $1"
+}()
+
+// userValues are the values of userFields for u.
+func userValues(u *directory.User) []any {
+	vals := make([]any, len(userFields))
+	for i, f := range userFields {
+		vals[i] = f.val(u)
+	}
+	return vals
+}
+
+// userArg returns the placeholder of column col among userValues.
+func userArg(col string) string {
+	for i, f := range userFields {
+		if f.col == col {
+			return "$" + strconv.Itoa(i+1)
+		}
+	}
+	panic("postgres: no users column " + col) // a typo in this package, found by every test
+}
 
 func scanUser(row pgx.Row) (*directory.User, error) {
-	var u directory.User
-	var state string
-	err := row.Scan(&u.ID, &u.Name, &u.Email, &u.Extension, &u.Mobile, &u.CallerID, &u.Notes, &u.Language,
-		&u.TimeZone, &state, &u.PasswordHash, &u.SIP.Realm, &u.SIP.HA1MD5, &u.SIP.HA1SHA256, &u.SIPMaxDevices,
-		&u.SIPAllowedNets, &u.Forward.DND, &u.Forward.Always, &u.Forward.Busy, &u.Forward.NoAnswer, &u.Forward.Offline,
-		&u.Forward.RingSeconds, &u.CreatedAt, &u.UpdatedAt, &u.RoleIDs, &u.GroupIDs)
-	if err != nil {
+	var r userRow
+	dest := append(make([]any, 0, len(userFields)+5), &r.u.ID)
+	for _, f := range userFields {
+		if f.dest != nil {
+			dest = append(dest, f.dest(&r))
+		}
+	}
+	if err := row.Scan(append(dest, &r.u.CreatedAt, &r.u.UpdatedAt, &r.u.RoleIDs, &r.u.GroupIDs)...); err != nil {
 		return nil, err
 	}
-	u.State = directory.UserState(state)
+	u := &r.u
+	u.State = directory.UserState(r.state)
 	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
 	u.SIPAllowedNets = nilIfEmpty(u.SIPAllowedNets)
 	u.RoleIDs, u.GroupIDs = nilIfEmpty(u.RoleIDs), nilIfEmpty(u.GroupIDs)
-	return &u, nil
+	return u, nil
 }
 
 func (s *Store) queryUsers(ctx context.Context, sql string, args ...any) ([]directory.User, error) {
@@ -56,11 +138,10 @@ func (s *Store) queryUsers(ctx context.Context, sql string, args ...any) ([]dire
 // RoleIDs get the role of setting users.default_role and empty GroupIDs the
 // default group; every group's prefix is checked against the extension.
 func (s *Store) CreateUser(ctx context.Context, u *directory.User) error {
-	roles, groups := ids(u.RoleIDs), ids(u.GroupIDs)
-	state := u.State
-	if state == "" {
-		state = directory.UserActive
+	if err := u.CheckNew(); err != nil {
+		return fmt.Errorf("create user %s: %w", u.Extension, err)
 	}
+	roles, groups := ids(u.RoleIDs), ids(u.GroupIDs)
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if len(roles) == 0 {
 			id, err := defaultRole(ctx, tx)
@@ -90,23 +171,12 @@ func (s *Store) CreateUser(ctx context.Context, u *directory.User) error {
 		if taken {
 			return directory.ErrExtensionTaken
 		}
-		err := tx.QueryRow(ctx, `INSERT INTO users (name, email, extension, mobile, caller_id, notes, language,
-				state, password_hash, sip_realm, sip_ha1_md5, sip_ha1_sha256, sip_max_devices, sip_allowed_nets, time_zone,
-				dnd, forward_always, forward_busy, forward_no_answer, forward_offline, forward_ring_seconds)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
-			RETURNING id, created_at, updated_at`,
-			u.Name, u.Email, u.Extension, u.Mobile, u.CallerID, u.Notes, u.Language, string(state),
-			u.PasswordHash, u.SIP.Realm, u.SIP.HA1MD5, u.SIP.HA1SHA256, u.SIPMaxDevices, nets(u.SIPAllowedNets), u.TimeZone,
-			u.Forward.DND, u.Forward.Always, u.Forward.Busy, u.Forward.NoAnswer, u.Forward.Offline, u.Forward.RingSeconds,
-		).Scan(&u.ID, &u.CreatedAt, &u.UpdatedAt)
+		err := tx.QueryRow(ctx, insertUserSQL, userValues(u)...).Scan(&u.ID, &u.CreatedAt, &u.UpdatedAt)
 		if err != nil {
 			return err
 		}
-		if u.Extension != "" && state != directory.UserDeleted {
-			if _, err := tx.Exec(ctx, "INSERT INTO extensions (number, user_id) VALUES ($1, $2)",
-				u.Extension, u.ID); err != nil {
-				return err
-			}
+		if _, err := tx.Exec(ctx, "INSERT INTO extensions (number, user_id) VALUES ($1, $2)", u.Extension, u.ID); err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, "INSERT INTO user_roles (user_id, role_id) SELECT $1, unnest($2::int8[])",
 			u.ID, roles); err != nil {
@@ -122,7 +192,6 @@ func (s *Store) CreateUser(ctx context.Context, u *directory.User) error {
 		u.ID = 0
 		return mapErr("create user", err)
 	}
-	u.State = state
 	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
 	u.RoleIDs, u.GroupIDs = sorted(roles), sorted(groups)
 	return nil
@@ -173,7 +242,7 @@ func checkGroups(ctx context.Context, tx pgx.Tx, gids []int64, ext string) error
 		return err
 	}
 	if len(gs) != len(gids) {
-		return &directory.InvalidError{Field: "groups", Rule: "does not exist"}
+		return directory.ErrUnknownGroup
 	}
 	for _, g := range gs {
 		if err := directory.CheckPrefix(g, ext); err != nil {
@@ -215,10 +284,8 @@ func userWhere(f directory.UserFilter) *where {
 		}
 	}
 	w.add("u.state = ANY(" + w.arg(states) + ")")
-	if f.Search != "" {
-		p := w.arg(f.Search)
-		w.add(fmt.Sprintf("(strpos(lower(u.name), lower(%[1]s)) > 0 OR strpos(u.email, lower(%[1]s)) > 0"+
-			" OR strpos(u.extension, %[1]s) > 0)", p))
+	if q := directory.Fold(f.Search); q != "" {
+		w.add("strpos(u.search, " + w.arg(q) + ") > 0")
 	}
 	if f.GroupID != 0 {
 		w.add("EXISTS (SELECT 1 FROM group_members m WHERE m.user_id = u.id AND m.group_id = " + w.arg(f.GroupID) + ")")
@@ -234,7 +301,7 @@ func (s *Store) Users(ctx context.Context, f directory.UserFilter) ([]directory.
 	w := userWhere(f)
 	limit, offset := f.Page.Limit()
 	q := "SELECT " + userColumns + " FROM users u" + w.sql() +
-		" ORDER BY u.name, u.id LIMIT " + w.arg(limit) + " OFFSET " + w.arg(offset)
+		" ORDER BY u.search, u.id LIMIT " + w.arg(limit) + " OFFSET " + w.arg(offset)
 	out, err := s.queryUsers(ctx, q, w.args...)
 	return out, mapErr("users", err)
 }
@@ -250,7 +317,7 @@ func (s *Store) CountUsers(ctx context.Context, f directory.UserFilter) (int, er
 // SIPUsers returns every user that is not deleted, by extension.
 func (s *Store) SIPUsers(ctx context.Context) ([]directory.User, error) {
 	out, err := s.queryUsers(ctx, "SELECT "+userColumns+
-		" FROM users u WHERE u.state <> 'deleted' ORDER BY u.extension, u.id")
+		" FROM users u WHERE u.state <> 'deleted' ORDER BY u.id")
 	return out, mapErr("sip users", err)
 }
 
@@ -261,7 +328,7 @@ func (s *Store) Employees(ctx context.Context, number string) ([]directory.User,
 		return nil, nil
 	}
 	out, err := s.queryUsers(ctx, "SELECT "+userColumns+
-		" FROM users u WHERE u.state <> 'deleted' AND (u.extension = $1 OR u.mobile = $1) ORDER BY u.name, u.id", number)
+		" FROM users u WHERE u.state <> 'deleted' AND (u.extension = $1 OR u.mobile = $1) ORDER BY u.id", number)
 	return out, mapErr("employees", err)
 }
 
@@ -314,25 +381,25 @@ func checkLastOwner(ctx context.Context, tx pgx.Tx, id int64) error {
 // must have a prefix the extension starts with.
 func (s *Store) UpdateUser(ctx context.Context, id int64, p directory.UserPatch) (*directory.User, error) {
 	op := fmt.Sprintf("update user %d", id)
-	if err := p.Validate(); err != nil {
+	err := p.Validate()
+	if err == nil {
+		err = p.CheckLists()
+	}
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	var u *directory.User
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		_, ext, err := lockUser(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE users SET name = coalesce($2, name), email = coalesce($3, email),
-			mobile = coalesce($4, mobile), caller_id = coalesce($5, caller_id), notes = coalesce($6, notes),
-			language = coalesce($7, language), time_zone = coalesce($8, time_zone), dnd = coalesce($9, dnd),
-			forward_always = coalesce($10, forward_always), forward_busy = coalesce($11, forward_busy),
-			forward_no_answer = coalesce($12, forward_no_answer), forward_offline = coalesce($13, forward_offline),
-			forward_ring_seconds = coalesce($14, forward_ring_seconds), updated_at = now()
-			WHERE id = $1`,
-			id, p.Name, p.Email, p.Mobile, p.CallerID, p.Notes, p.Language, p.TimeZone,
-			p.DND, p.ForwardAlways, p.ForwardBusy, p.ForwardNoAnswer, p.ForwardOffline, p.ForwardRingSeconds)
+		cur, err := scanUser(tx.QueryRow(ctx, "SELECT "+userColumns+" FROM users u WHERE u.id = $1", id))
 		if err != nil {
+			return err
+		}
+		p.Apply(cur)
+		if _, err := tx.Exec(ctx, updateUserSQL, append([]any{id}, userValues(cur)...)...); err != nil {
 			return err
 		}
 		if p.RoleIDs != nil {

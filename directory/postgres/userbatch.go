@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -18,15 +19,10 @@ const batchChunk = 500
 // groups in one statement, so that a batch is pipelined and a refusal
 // belongs to exactly one statement (foreign keys are checked at the end of
 // the statement, after every part of it ran).
-const insertBatchUser = `WITH u AS (
-		INSERT INTO users (name, email, extension, mobile, caller_id, notes, language, state, password_hash,
-			sip_realm, sip_ha1_md5, sip_ha1_sha256, sip_max_devices, sip_allowed_nets, time_zone,
-			dnd, forward_always, forward_busy, forward_no_answer, forward_offline, forward_ring_seconds)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $18, $19, $20, $21, $22, $23)
-		RETURNING id, created_at, updated_at),
-	x AS (INSERT INTO extensions (number, user_id) SELECT $3, id FROM u),
-	r AS (INSERT INTO user_roles (user_id, role_id) SELECT u.id, unnest($16::int8[]) FROM u),
-	g AS (INSERT INTO group_members (group_id, user_id) SELECT unnest($17::int8[]), u.id FROM u)
+var insertBatchUser = `WITH u AS (` + insertUserSQL + `),
+	x AS (INSERT INTO extensions (number, user_id) SELECT ` + userArg("extension") + `, id FROM u),
+	r AS (INSERT INTO user_roles (user_id, role_id) SELECT u.id, unnest($` + strconv.Itoa(len(userFields)+1) + `::int8[]) FROM u),
+	g AS (INSERT INTO group_members (group_id, user_id) SELECT unnest($` + strconv.Itoa(len(userFields)+2) + `::int8[]), u.id FROM u)
 	SELECT id, created_at, updated_at FROM u`
 
 // CreateUsers stores each of us as CreateUser does, in one transaction:
@@ -40,22 +36,12 @@ func (s *Store) CreateUsers(ctx context.Context, us []*directory.User) error {
 	type result struct {
 		id               int64
 		created, updated time.Time
-		state            directory.UserState
 		roles, groups    []int64
 	}
 	res := make([]result, len(us))
 	for i, u := range us {
-		res[i].state = u.State
-		if res[i].state == "" {
-			res[i].state = directory.UserActive
-		}
-		if res[i].state != directory.UserActive && res[i].state != directory.UserBlocked {
-			return mapErr("create users", &directory.RowError{Index: i,
-				Err: &directory.InvalidError{Field: "state", Rule: "must be active or blocked"}})
-		}
-		if u.Extension == "" {
-			return mapErr("create users", &directory.RowError{Index: i,
-				Err: &directory.InvalidError{Field: "extension", Rule: "is required"}})
+		if err := u.CheckNew(); err != nil {
+			return mapErr("create users", &directory.RowError{Index: i, Err: err})
 		}
 	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
@@ -84,11 +70,7 @@ func (s *Store) CreateUsers(ctx context.Context, us []*directory.User) error {
 			b := &pgx.Batch{}
 			for i := start; i < end; i++ {
 				u, r := us[i], &res[i]
-				b.Queue(insertBatchUser, u.Name, directory.NormalizeEmail(u.Email), u.Extension, u.Mobile, u.CallerID,
-					u.Notes, u.Language, string(r.state), u.PasswordHash, u.SIP.Realm, u.SIP.HA1MD5, u.SIP.HA1SHA256,
-					u.SIPMaxDevices, nets(u.SIPAllowedNets), u.TimeZone, r.roles, r.groups,
-					u.Forward.DND, u.Forward.Always, u.Forward.Busy, u.Forward.NoAnswer, u.Forward.Offline,
-					u.Forward.RingSeconds)
+				b.Queue(insertBatchUser, append(userValues(u), r.roles, r.groups)...)
 			}
 			br := tx.SendBatch(ctx, b)
 			for i := start; i < end; i++ {
@@ -113,7 +95,7 @@ func (s *Store) CreateUsers(ctx context.Context, us []*directory.User) error {
 	}
 	for i, u := range us {
 		r := res[i]
-		u.ID, u.State, u.CreatedAt, u.UpdatedAt = r.id, r.state, r.created.UTC(), r.updated.UTC()
+		u.ID, u.CreatedAt, u.UpdatedAt = r.id, r.created.UTC(), r.updated.UTC()
 		u.RoleIDs, u.GroupIDs = sorted(r.roles), sorted(r.groups)
 	}
 	return nil
@@ -206,7 +188,7 @@ func (b *batchRefs) roles(ctx context.Context, tx pgx.Tx, rids []int64) ([]int64
 	}
 	for _, id := range rids {
 		if !b.roleIDs[id] {
-			return nil, &directory.InvalidError{Field: "roles", Rule: "does not exist"}
+			return nil, directory.ErrUnknownRole
 		}
 	}
 	return rids, nil
@@ -225,7 +207,7 @@ func (b *batchRefs) groups(gids []int64, ext string) ([]int64, error) {
 	for _, id := range gids {
 		g, ok := b.groupByID[id]
 		if !ok {
-			return nil, &directory.InvalidError{Field: "groups", Rule: "does not exist"}
+			return nil, directory.ErrUnknownGroup
 		}
 		if err := directory.CheckPrefix(g, ext); err != nil {
 			return nil, err

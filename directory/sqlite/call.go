@@ -9,20 +9,91 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 )
 
-const callCols = `c.id, c.sip_call_id, c.caller_id, c.callee_id, c.group_id, c.from_number, c.to_number, c.dialed,
-	c.direction, c.started_at, c.answered_at, c.ended_at, c.disposition, c.reason, c.hangup_by, c.node`
+// callField is one column of calls: what a write stores from a
+// directory.Call and where a read scans it.
+type callField struct {
+	col   string
+	val   func(c *directory.Call) any
+	dest  func(r *callRow) any
+	fixed bool // set by CreateCall only; UpdateCall keeps it
+}
+
+// callRow is a call as scanned, with the columns that need converting.
+type callRow struct {
+	c                                               directory.Call
+	caller, callee, group, started, answered, ended sql.NullInt64
+}
+
+// callFields is the one list of the columns of calls but its ID.
+var callFields = []callField{
+	{"sip_call_id", func(c *directory.Call) any { return c.SIPCallID }, func(r *callRow) any { return &r.c.SIPCallID }, true},
+	{"caller_id", func(c *directory.Call) any { return nullID(c.CallerID) }, func(r *callRow) any { return &r.caller }, false},
+	{"callee_id", func(c *directory.Call) any { return nullID(c.CalleeID) }, func(r *callRow) any { return &r.callee }, false},
+	{"group_id", func(c *directory.Call) any { return nullID(c.GroupID) }, func(r *callRow) any { return &r.group }, false},
+	{"from_number", func(c *directory.Call) any { return c.From }, func(r *callRow) any { return &r.c.From }, false},
+	{"to_number", func(c *directory.Call) any { return c.To }, func(r *callRow) any { return &r.c.To }, false},
+	{"dialed", func(c *directory.Call) any { return c.Dialed }, func(r *callRow) any { return &r.c.Dialed }, false},
+	{"direction", func(c *directory.Call) any { return string(c.Direction) }, func(r *callRow) any { return &r.c.Direction }, false},
+	{"started_at", func(c *directory.Call) any { return micros(c.StartedAt) }, func(r *callRow) any { return &r.started }, true},
+	{"answered_at", func(c *directory.Call) any { return micros(c.AnsweredAt) }, func(r *callRow) any { return &r.answered }, false},
+	{"ended_at", func(c *directory.Call) any { return micros(c.EndedAt) }, func(r *callRow) any { return &r.ended }, false},
+	{"disposition", func(c *directory.Call) any { return string(c.Disposition) },
+		func(r *callRow) any { return &r.c.Disposition }, false},
+	{"reason", func(c *directory.Call) any { return c.Reason }, func(r *callRow) any { return &r.c.Reason }, false},
+	{"hangup_by", func(c *directory.Call) any { return c.HangupBy }, func(r *callRow) any { return &r.c.HangupBy }, false},
+	{"node", func(c *directory.Call) any { return c.Node }, func(r *callRow) any { return &r.c.Node }, false},
+}
+
+// callCols are the columns scanCall reads, from calls c; insertCallSQL
+// takes callValues, updateCallSQL callUpdateValues and then the ID.
+var callCols, insertCallSQL, updateCallSQL = func() (string, string, string) {
+	var read, cols, set []string
+	for _, f := range callFields {
+		cols = append(cols, f.col)
+		read = append(read, "c."+f.col)
+		if !f.fixed {
+			set = append(set, f.col+" = ?")
+		}
+	}
+	return "c.id, " + strings.Join(read, ", "),
+		"INSERT INTO calls (" + strings.Join(cols, ", ") + ") VALUES (" +
+			strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ") RETURNING id",
+		"UPDATE calls SET " + strings.Join(set, ", ") + " WHERE id = ?"
+}()
+
+// callValues are the values of callFields for c; callUpdateValues leaves
+// out the fixed ones.
+func callValues(c *directory.Call) []any {
+	vals := make([]any, 0, len(callFields))
+	for _, f := range callFields {
+		vals = append(vals, f.val(c))
+	}
+	return vals
+}
+
+func callUpdateValues(c *directory.Call) []any {
+	vals := make([]any, 0, len(callFields))
+	for _, f := range callFields {
+		if !f.fixed {
+			vals = append(vals, f.val(c))
+		}
+	}
+	return vals
+}
 
 func scanCall(sc scanner) (*directory.Call, error) {
-	var c directory.Call
-	var caller, callee, group, started, answered, ended sql.NullInt64
-	err := sc.Scan(&c.ID, &c.SIPCallID, &caller, &callee, &group, &c.From, &c.To, &c.Dialed,
-		&c.Direction, &started, &answered, &ended, &c.Disposition, &c.Reason, &c.HangupBy, &c.Node)
-	if err != nil {
+	var r callRow
+	dest := append(make([]any, 0, len(callFields)+1), &r.c.ID)
+	for _, f := range callFields {
+		dest = append(dest, f.dest(&r))
+	}
+	if err := sc.Scan(dest...); err != nil {
 		return nil, err
 	}
-	c.CallerID, c.CalleeID, c.GroupID = caller.Int64, callee.Int64, group.Int64
-	c.StartedAt, c.AnsweredAt, c.EndedAt = fromMicros(started), fromMicros(answered), fromMicros(ended)
-	return &c, nil
+	c := &r.c
+	c.CallerID, c.CalleeID, c.GroupID = r.caller.Int64, r.callee.Int64, r.group.Int64
+	c.StartedAt, c.AnsweredAt, c.EndedAt = fromMicros(r.started), fromMicros(r.answered), fromMicros(r.ended)
+	return c, nil
 }
 
 // CreateCall stores a call row and sets c.ID.
@@ -48,13 +119,7 @@ func (s *Store) UpdateCall(ctx context.Context, c *directory.Call) error {
 		return fmt.Errorf("update call %d: %w", c.ID, err)
 	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE calls SET caller_id = ?, callee_id = ?, group_id = ?,
-				from_number = ?, to_number = ?, dialed = ?, direction = ?, answered_at = ?, ended_at = ?,
-				disposition = ?, reason = ?, hangup_by = ?, node = ?
-			WHERE id = ?`,
-			nullID(c.CallerID), nullID(c.CalleeID), nullID(c.GroupID), c.From, c.To, c.Dialed,
-			string(c.Direction), micros(c.AnsweredAt), micros(c.EndedAt), string(c.Disposition),
-			c.Reason, c.HangupBy, c.Node, c.ID)
+		res, err := tx.ExecContext(ctx, updateCallSQL, append(callUpdateValues(c), c.ID)...)
 		return oneRow(res, err)
 	})
 	if err != nil {
@@ -64,12 +129,7 @@ func (s *Store) UpdateCall(ctx context.Context, c *directory.Call) error {
 }
 
 func insertCall(ctx context.Context, q querier, c *directory.Call) *sql.Row {
-	return q.QueryRowContext(ctx, `INSERT INTO calls (sip_call_id, caller_id, callee_id, group_id, from_number,
-			to_number, dialed, direction, started_at, answered_at, ended_at, disposition, reason, hangup_by, node)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		c.SIPCallID, nullID(c.CallerID), nullID(c.CalleeID), nullID(c.GroupID), c.From, c.To, c.Dialed,
-		string(c.Direction), micros(c.StartedAt), micros(c.AnsweredAt), micros(c.EndedAt), string(c.Disposition),
-		c.Reason, c.HangupBy, c.Node)
+	return q.QueryRowContext(ctx, insertCallSQL, callValues(c)...)
 }
 
 // Call returns a call row.
@@ -112,10 +172,9 @@ func callConds(f directory.CallFilter) ([]string, []any) {
 			OR c.callee_id IN (SELECT user_id FROM group_members WHERE group_id = ?))`)
 		args = append(args, f.GroupID, f.GroupID)
 	}
-	if n := strings.TrimSpace(f.Number); n != "" {
-		conds = append(conds, `(c.from_number LIKE ? ESCAPE '\' OR c.to_number LIKE ? ESCAPE '\' OR c.dialed LIKE ? ESCAPE '\')`)
-		like := likeArg(n)
-		args = append(args, like, like, like)
+	if n := f.NumberSearch(); n != "" {
+		conds = append(conds, `(instr(c.from_number, ?) > 0 OR instr(c.to_number, ?) > 0 OR instr(c.dialed, ?) > 0)`)
+		args = append(args, n, n, n)
 	}
 	if f.Disposition != "" {
 		conds = append(conds, "c.disposition = ?")

@@ -10,30 +10,83 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 )
 
-// contactCols are the columns scanContact reads; the phones come as a JSON
-// array in the order they were given.
-const contactCols = `c.id, c.name, c.company, c.email, c.assigned_to, c.created_by, c.public, c.notes,
-	c.created_at, c.updated_at,
-	(SELECT json_group_array(phone ORDER BY rowid) FROM contact_phones WHERE contact_id = c.id)`
+// contactField is one column of contacts: what a write stores from a
+// directory.Contact and where a read scans it.
+type contactField struct {
+	col  string
+	val  func(c *directory.Contact) any
+	dest func(r *contactRow) any // nil: written, never read back
+}
+
+// contactRow is a contact as scanned, with the columns that need converting.
+type contactRow struct {
+	c                                     directory.Contact
+	assigned, createdBy, created, updated sql.NullInt64
+}
+
+// contactFields is the one list of the columns of contacts but its ID.
+var contactFields = []contactField{
+	{"name", func(c *directory.Contact) any { return c.Name }, func(r *contactRow) any { return &r.c.Name }},
+	{"company", func(c *directory.Contact) any { return c.Company }, func(r *contactRow) any { return &r.c.Company }},
+	{"email", func(c *directory.Contact) any { return c.Email }, func(r *contactRow) any { return &r.c.Email }},
+	{"assigned_to", func(c *directory.Contact) any { return nullID(c.AssignedTo) }, func(r *contactRow) any { return &r.assigned }},
+	{"created_by", func(c *directory.Contact) any { return nullID(c.CreatedBy) }, func(r *contactRow) any { return &r.createdBy }},
+	{"public", func(c *directory.Contact) any { return c.Public }, func(r *contactRow) any { return &r.c.Public }},
+	{"notes", func(c *directory.Contact) any { return c.Notes }, func(r *contactRow) any { return &r.c.Notes }},
+	{"search", func(c *directory.Contact) any { return directory.ContactSearchText(c) }, nil},
+	{"created_at", func(c *directory.Contact) any { return micros(c.CreatedAt) }, func(r *contactRow) any { return &r.created }},
+	{"updated_at", func(c *directory.Contact) any { return micros(c.UpdatedAt) }, func(r *contactRow) any { return &r.updated }},
+}
+
+// contactCols are the columns scanContact reads, from contacts c; the
+// phones come as a JSON array in the order they were given.
+var contactCols, insertContactSQL, updateContactSQL = func() (string, string, string) {
+	var read, cols, set []string
+	for _, f := range contactFields {
+		cols = append(cols, f.col)
+		set = append(set, f.col+" = ?")
+		if f.dest != nil {
+			read = append(read, "c."+f.col)
+		}
+	}
+	return "c.id, " + strings.Join(read, ", ") + `,
+		(SELECT json_group_array(phone ORDER BY rowid) FROM contact_phones WHERE contact_id = c.id)`,
+		"INSERT INTO contacts (" + strings.Join(cols, ", ") + ") VALUES (" +
+			strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ") RETURNING id",
+		"UPDATE contacts SET " + strings.Join(set, ", ") + " WHERE id = ?"
+}()
+
+// contactValues are the values of contactFields for c.
+func contactValues(c *directory.Contact) []any {
+	vals := make([]any, len(contactFields))
+	for i, f := range contactFields {
+		vals[i] = f.val(c)
+	}
+	return vals
+}
 
 func scanContact(sc scanner) (*directory.Contact, error) {
-	var c directory.Contact
-	var assigned, createdBy, created, updated sql.NullInt64
+	var r contactRow
 	var phones string
-	err := sc.Scan(&c.ID, &c.Name, &c.Company, &c.Email, &assigned, &createdBy, &c.Public, &c.Notes,
-		&created, &updated, &phones)
-	if err != nil {
+	dest := append(make([]any, 0, len(contactFields)+2), &r.c.ID)
+	for _, f := range contactFields {
+		if f.dest != nil {
+			dest = append(dest, f.dest(&r))
+		}
+	}
+	if err := sc.Scan(append(dest, &phones)...); err != nil {
 		return nil, err
 	}
-	c.AssignedTo, c.CreatedBy = assigned.Int64, createdBy.Int64
-	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
+	c := &r.c
+	c.AssignedTo, c.CreatedBy = r.assigned.Int64, r.createdBy.Int64
+	c.CreatedAt, c.UpdatedAt = fromMicros(r.created), fromMicros(r.updated)
 	if err := json.Unmarshal([]byte(phones), &c.Phones); err != nil {
 		return nil, fmt.Errorf("phones of contact %d: %w", c.ID, err)
 	}
 	if len(c.Phones) == 0 {
 		c.Phones = nil
 	}
-	return &c, nil
+	return c, nil
 }
 
 func scanContacts(rows *sql.Rows) ([]directory.Contact, error) {
@@ -57,11 +110,9 @@ func (s *Store) CreateContact(ctx context.Context, c *directory.Contact) error {
 		if err := checkUserRefs(ctx, tx, c); err != nil {
 			return err
 		}
-		err := tx.QueryRowContext(ctx, `INSERT INTO contacts (name, company, email, assigned_to, created_by, public,
-				notes, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			c.Name, c.Company, c.Email, nullID(c.AssignedTo), nullID(c.CreatedBy), c.Public, c.Notes,
-			t.UnixMicro(), t.UnixMicro()).Scan(&id)
+		row := *c
+		row.CreatedAt, row.UpdatedAt = t, t
+		err := tx.QueryRowContext(ctx, insertContactSQL, contactValues(&row)...).Scan(&id)
 		if err != nil {
 			return err
 		}
@@ -117,13 +168,12 @@ func (s *Store) Contact(ctx context.Context, id int64) (*directory.Contact, erro
 func contactWhere(f directory.ContactFilter) (string, []any) {
 	var where []string
 	var args []any
-	if q := strings.TrimSpace(f.Search); q != "" {
-		cond := `(c.name LIKE ? ESCAPE '\' OR c.company LIKE ? ESCAPE '\'`
-		like := likeArg(q)
-		args = append(args, like, like)
-		if num := phoneSearch(q); num != "" {
-			cond += ` OR c.id IN (SELECT contact_id FROM contact_phones WHERE phone LIKE ? ESCAPE '\')`
-			args = append(args, likeArg(num))
+	if q := directory.Fold(f.Search); q != "" {
+		cond := `(instr(c.search, ?) > 0`
+		args = append(args, q)
+		if num := directory.NumberTerm(f.Search); num != "" {
+			cond += ` OR c.id IN (SELECT contact_id FROM contact_phones WHERE instr(phone, ?) > 0)`
+			args = append(args, num)
 		}
 		where = append(where, cond+")")
 	}
@@ -156,35 +206,12 @@ func contactWhere(f directory.ContactFilter) (string, []any) {
 	return strings.Join(where, " AND "), args
 }
 
-// phoneSearch returns q without the separators people type in numbers
-// ("+48 22-123"), or "" when q is not a number.
-func phoneSearch(q string) string {
-	var b strings.Builder
-	digits := 0
-	for i, r := range q {
-		switch {
-		case r >= '0' && r <= '9':
-			digits++
-			b.WriteRune(r)
-		case r == '+' && i == 0:
-			b.WriteRune(r)
-		case r == ' ' || r == '-' || r == '(' || r == ')' || r == '.' || r == '/':
-		default:
-			return ""
-		}
-	}
-	if digits == 0 {
-		return ""
-	}
-	return b.String()
-}
-
 // Contacts lists the contacts f selects by name.
 func (s *Store) Contacts(ctx context.Context, f directory.ContactFilter) ([]directory.Contact, error) {
 	where, args := contactWhere(f)
 	limit, offset := f.Page.Limit()
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+contactCols+` FROM contacts c WHERE `+where+`
-		ORDER BY c.name, c.id LIMIT ? OFFSET ?`, append(args, limit, offset)...)
+		ORDER BY c.search, c.id LIMIT ? OFFSET ?`, append(args, limit, offset)...)
 	if err != nil {
 		return nil, fmt.Errorf("contacts: %w", s.fail(err))
 	}
@@ -210,10 +237,9 @@ func (s *Store) UpdateContact(ctx context.Context, c *directory.Contact) error {
 		if err := checkUserRefs(ctx, tx, &check); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE contacts SET name = ?, company = ?, email = ?, assigned_to = ?, public = ?,
-				notes = ?, updated_at = ?
-			WHERE id = ?`, c.Name, c.Company, c.Email, nullID(c.AssignedTo), c.Public, c.Notes, t.UnixMicro(), c.ID)
-		if err != nil {
+		row := *c
+		row.CreatedBy, row.CreatedAt, row.UpdatedAt = createdBy.Int64, fromMicros(created), t
+		if _, err := tx.ExecContext(ctx, updateContactSQL, append(contactValues(&row), c.ID)...); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM contact_phones WHERE contact_id = ?`, c.ID); err != nil {
@@ -243,7 +269,7 @@ func (s *Store) DeleteContact(ctx context.Context, id int64) error {
 func (s *Store) ContactsByPhone(ctx context.Context, phone string) ([]directory.Contact, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+contactCols+` FROM contacts c
 		WHERE c.id IN (SELECT contact_id FROM contact_phones WHERE phone = ?)
-		ORDER BY c.name, c.id`, phone)
+		ORDER BY c.search, c.id`, phone)
 	if err != nil {
 		return nil, fmt.Errorf("contacts by phone: %w", s.fail(err))
 	}

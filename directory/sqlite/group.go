@@ -4,21 +4,73 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 
 	"github.com/switchboard-pbx/switchboard/directory"
 )
 
-const groupCols = `g.id, g.name, g.parent_id, g.extension, g.prefix, g.is_default, g.created_at`
+// groupField is one column of groups: what a write stores from a
+// directory.Group and where a read scans it.
+type groupField struct {
+	col  string
+	val  func(g *directory.Group) any
+	dest func(r *groupRow) any
+}
+
+// groupRow is a group as scanned, with the columns that need converting.
+type groupRow struct {
+	g               directory.Group
+	parent, created sql.NullInt64
+	ext             sql.NullString
+}
+
+// groupFields is the one list of the columns of groups that CreateGroup
+// and UpdateGroup write; groupCols reads them with the ID, the default flag
+// and the creation time, which only the store sets.
+var groupFields = []groupField{
+	{"name", func(g *directory.Group) any { return g.Name }, func(r *groupRow) any { return &r.g.Name }},
+	{"parent_id", func(g *directory.Group) any { return nullID(g.ParentID) }, func(r *groupRow) any { return &r.parent }},
+	{"extension", func(g *directory.Group) any { return nullString(g.Extension) }, func(r *groupRow) any { return &r.ext }},
+	{"prefix", func(g *directory.Group) any { return g.Prefix }, func(r *groupRow) any { return &r.g.Prefix }},
+}
+
+// groupCols are the columns scanGroup reads, from groups g;
+// insertGroupSQL takes groupValues and the creation time, updateGroupSQL
+// groupValues and the ID.
+var groupCols, insertGroupSQL, updateGroupSQL = func() (string, string, string) {
+	var read, cols, set []string
+	for _, f := range groupFields {
+		cols = append(cols, f.col)
+		read = append(read, "g."+f.col)
+		set = append(set, f.col+" = ?")
+	}
+	return "g.id, " + strings.Join(read, ", ") + ", g.is_default, g.created_at",
+		"INSERT INTO groups (" + strings.Join(cols, ", ") + ", created_at) VALUES (" +
+			strings.Repeat("?, ", len(cols)) + "?) RETURNING id",
+		"UPDATE groups SET " + strings.Join(set, ", ") + " WHERE id = ?"
+}()
+
+// groupValues are the values of groupFields for g.
+func groupValues(g *directory.Group) []any {
+	vals := make([]any, len(groupFields))
+	for i, f := range groupFields {
+		vals[i] = f.val(g)
+	}
+	return vals
+}
 
 func scanGroup(sc scanner) (*directory.Group, error) {
-	var g directory.Group
-	var parent, created sql.NullInt64
-	var ext sql.NullString
-	if err := sc.Scan(&g.ID, &g.Name, &parent, &ext, &g.Prefix, &g.Default, &created); err != nil {
+	var r groupRow
+	dest := append(make([]any, 0, len(groupFields)+3), &r.g.ID)
+	for _, f := range groupFields {
+		dest = append(dest, f.dest(&r))
+	}
+	if err := sc.Scan(append(dest, &r.g.Default, &r.created)...); err != nil {
 		return nil, err
 	}
-	g.ParentID, g.Extension, g.CreatedAt = parent.Int64, ext.String, fromMicros(created)
-	return &g, nil
+	g := &r.g
+	g.ParentID, g.Extension, g.CreatedAt = r.parent.Int64, r.ext.String, fromMicros(r.created)
+	return g, nil
 }
 
 func scanGroups(rows *sql.Rows) ([]directory.Group, error) {
@@ -62,9 +114,7 @@ func (s *Store) CreateGroup(ctx context.Context, g *directory.Group) error {
 		if err := checkParent(ctx, tx, 0, g.ParentID); err != nil {
 			return err
 		}
-		err := tx.QueryRowContext(ctx, `INSERT INTO groups (name, parent_id, extension, prefix, created_at)
-			VALUES (?, ?, ?, ?, ?) RETURNING id`,
-			g.Name, nullID(g.ParentID), nullString(g.Extension), g.Prefix, t.UnixMicro()).Scan(&id)
+		err := tx.QueryRowContext(ctx, insertGroupSQL, append(groupValues(g), t.UnixMicro())...).Scan(&id)
 		if err != nil {
 			return err
 		}
@@ -190,8 +240,7 @@ func (s *Store) UpdateGroup(ctx context.Context, g *directory.Group) error {
 				return err
 			}
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE groups SET name = ?, parent_id = ?, extension = ?, prefix = ? WHERE id = ?`,
-			g.Name, nullID(g.ParentID), nullString(g.Extension), g.Prefix, g.ID)
+		_, err = tx.ExecContext(ctx, updateGroupSQL, append(groupValues(g), g.ID)...)
 		if err != nil {
 			return err
 		}

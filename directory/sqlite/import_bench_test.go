@@ -11,3 +11,8 @@ import (
 func BenchmarkImportUsers(b *testing.B) {
 	storetest.BenchImportUsers(b, func(b *testing.B) directory.Store { return benchStore(b) })
 }
+
+// go test ./directory/sqlite/ -run '^$' -bench Search
+func BenchmarkSearch(b *testing.B) {
+	storetest.BenchSearch(b, func(b *testing.B) directory.Store { return benchStore(b) })
+}

@@ -10,23 +10,75 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 )
 
-// recordingCols are the columns of recordings r joined with calls c.
-const recordingCols = `r.id, r.call_id, r.path, r.size, r.duration_ms, r.sha256, r.state, r.error, r.created_at,
-	r.updated_at, c.caller_id, c.callee_id`
+// recordingField is one column of recordings: what a write stores from a
+// directory.Recording and where a read scans it.
+type recordingField struct {
+	col  string
+	val  func(r *directory.Recording) any
+	dest func(row *recordingRow) any
+}
+
+// recordingRow is a recording as scanned, with the columns that need
+// converting.
+type recordingRow struct {
+	r                                directory.Recording
+	ms                               int64
+	created, updated, caller, callee sql.NullInt64
+}
+
+// recordingFields is the one list of the columns of recordings that
+// UpdateRecording writes; CreateRecording writes the call and the times
+// too, and recordingCols reads them all with the call's parties.
+var recordingFields = []recordingField{
+	{"path", func(r *directory.Recording) any { return r.Path }, func(row *recordingRow) any { return &row.r.Path }},
+	{"size", func(r *directory.Recording) any { return r.Size }, func(row *recordingRow) any { return &row.r.Size }},
+	{"duration_ms", func(r *directory.Recording) any { return r.Duration.Milliseconds() },
+		func(row *recordingRow) any { return &row.ms }},
+	{"sha256", func(r *directory.Recording) any { return r.SHA256 }, func(row *recordingRow) any { return &row.r.SHA256 }},
+	{"state", func(r *directory.Recording) any { return string(r.State) }, func(row *recordingRow) any { return &row.r.State }},
+	{"error", func(r *directory.Recording) any { return r.Error }, func(row *recordingRow) any { return &row.r.Error }},
+}
+
+// recordingCols are the columns of recordings r joined with calls c that
+// scanRecording reads; insertRecordingSQL takes the call, recordingValues
+// and the two times; updateRecordingSQL recordingValues, the time and the
+// ID.
+var recordingCols, insertRecordingSQL, updateRecordingSQL = func() (string, string, string) {
+	var read, cols, set []string
+	for _, f := range recordingFields {
+		cols = append(cols, f.col)
+		read = append(read, "r."+f.col)
+		set = append(set, f.col+" = ?")
+	}
+	return "r.id, r.call_id, " + strings.Join(read, ", ") + ", r.created_at, r.updated_at, c.caller_id, c.callee_id",
+		"INSERT INTO recordings (call_id, " + strings.Join(cols, ", ") + ", created_at, updated_at) VALUES (?, " +
+			strings.Repeat("?, ", len(cols)) + "?, ?) RETURNING id",
+		"UPDATE recordings SET " + strings.Join(set, ", ") + ", updated_at = ? WHERE id = ?"
+}()
+
+// recordingValues are the values of recordingFields for r.
+func recordingValues(r *directory.Recording) []any {
+	vals := make([]any, len(recordingFields))
+	for i, f := range recordingFields {
+		vals[i] = f.val(r)
+	}
+	return vals
+}
 
 func scanRecording(sc scanner) (*directory.Recording, error) {
-	var r directory.Recording
-	var ms int64
-	var created, updated, caller, callee sql.NullInt64
-	err := sc.Scan(&r.ID, &r.CallID, &r.Path, &r.Size, &ms, &r.SHA256, &r.State, &r.Error, &created, &updated,
-		&caller, &callee)
-	if err != nil {
+	var row recordingRow
+	dest := append(make([]any, 0, len(recordingFields)+6), &row.r.ID, &row.r.CallID)
+	for _, f := range recordingFields {
+		dest = append(dest, f.dest(&row))
+	}
+	if err := sc.Scan(append(dest, &row.created, &row.updated, &row.caller, &row.callee)...); err != nil {
 		return nil, err
 	}
-	r.Duration = time.Duration(ms) * time.Millisecond
-	r.CreatedAt, r.UpdatedAt = fromMicros(created), fromMicros(updated)
-	r.CallerID, r.CalleeID = caller.Int64, callee.Int64
-	return &r, nil
+	r := &row.r
+	r.Duration = time.Duration(row.ms) * time.Millisecond
+	r.CreatedAt, r.UpdatedAt = fromMicros(row.created), fromMicros(row.updated)
+	r.CallerID, r.CalleeID = row.caller.Int64, row.callee.Int64
+	return r, nil
 }
 
 func getRecording(ctx context.Context, q querier, id int64) (*directory.Recording, error) {
@@ -37,20 +89,17 @@ func getRecording(ctx context.Context, q querier, id int64) (*directory.Recordin
 // CreateRecording stores the metadata of a recording of an existing call
 // and sets r.ID, the times and the call's caller and callee.
 func (s *Store) CreateRecording(ctx context.Context, r *directory.Recording) error {
-	if r.State == "" {
-		r.State = directory.RecordingActive
+	if err := r.Check(); err != nil {
+		return fmt.Errorf("create recording of call %d: %w", r.CallID, err)
 	}
 	t := now()
 	var got *directory.Recording
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var id int64
-		err := tx.QueryRowContext(ctx, `INSERT INTO recordings (call_id, path, size, duration_ms, sha256, state, error,
-				created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			r.CallID, r.Path, r.Size, r.Duration.Milliseconds(), r.SHA256, string(r.State), r.Error,
-			t.UnixMicro(), t.UnixMicro()).Scan(&id)
+		args := append(append([]any{r.CallID}, recordingValues(r)...), t.UnixMicro(), t.UnixMicro())
+		err := tx.QueryRowContext(ctx, insertRecordingSQL, args...).Scan(&id)
 		if isForeignKey(err) {
-			return &directory.InvalidError{Field: "call_id", Rule: "unknown call"}
+			return directory.ErrUnknownCall
 		}
 		if err != nil {
 			return err
@@ -68,12 +117,12 @@ func (s *Store) CreateRecording(ctx context.Context, r *directory.Recording) err
 // UpdateRecording writes every field of r but its call and creation time,
 // which it fills in.
 func (s *Store) UpdateRecording(ctx context.Context, r *directory.Recording) error {
+	if err := r.Check(); err != nil {
+		return fmt.Errorf("update recording %d: %w", r.ID, err)
+	}
 	var got *directory.Recording
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE recordings SET path = ?, size = ?, duration_ms = ?, sha256 = ?,
-				state = ?, error = ?, updated_at = ?
-			WHERE id = ?`, r.Path, r.Size, r.Duration.Milliseconds(), r.SHA256, string(r.State), r.Error,
-			now().UnixMicro(), r.ID)
+		res, err := tx.ExecContext(ctx, updateRecordingSQL, append(recordingValues(r), now().UnixMicro(), r.ID)...)
 		if err := oneRow(res, err); err != nil {
 			return err
 		}

@@ -79,6 +79,12 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
 		wdb.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
+	if n, err := s.fillSearch(ctx); err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	} else if n > 0 {
+		log.Info("search text filled", "path", path, "rows", n)
+	}
 	rdb, err := sql.Open("sqlite", dsn(path, true))
 	if err != nil {
 		wdb.Close()
@@ -292,12 +298,6 @@ func inIDs(col string, ids []int64) (string, []any) {
 	}
 	ph, args := placeholders(ids)
 	return col + " IN (" + ph + ")", args
-}
-
-// likeArg escapes s for LIKE ? ESCAPE '\' as a substring match.
-func likeArg(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return "%" + r.Replace(s) + "%"
 }
 
 // likePrefix escapes s for LIKE ? ESCAPE '\' as a prefix match.

@@ -10,34 +10,103 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 )
 
-// userCols are the columns scanUser reads, roles and groups included.
-const userCols = `u.id, u.name, u.email, u.extension, u.mobile, u.caller_id, u.notes, u.language, u.time_zone, u.state,
-	u.password_hash, u.sip_realm, u.sip_ha1_md5, u.sip_ha1_sha256, u.sip_max_devices, u.sip_allowed_nets,
-	u.dnd, u.forward_always, u.forward_busy, u.forward_no_answer, u.forward_offline, u.forward_ring_seconds,
-	u.created_at, u.updated_at,
-	(SELECT group_concat(role_id) FROM user_roles WHERE user_id = u.id),
-	(SELECT group_concat(group_id) FROM group_members WHERE user_id = u.id)`
+// userField is one column of users: what a write stores from a
+// directory.User and where a read scans it.
+type userField struct {
+	col  string
+	val  func(u *directory.User) any
+	dest func(r *userRow) any // nil: written, never read back
+}
+
+// userRow is a user as scanned, with the columns that need converting.
+type userRow struct {
+	u                directory.User
+	nets             string
+	created, updated sql.NullInt64
+}
+
+// userFields is the one list of the columns of users but its ID: inserts,
+// updates and reads are all made from it, so a new field is one line here.
+var userFields = []userField{
+	{"name", func(u *directory.User) any { return u.Name }, func(r *userRow) any { return &r.u.Name }},
+	{"email", func(u *directory.User) any { return u.Email }, func(r *userRow) any { return &r.u.Email }},
+	{"extension", func(u *directory.User) any { return u.Extension }, func(r *userRow) any { return &r.u.Extension }},
+	{"mobile", func(u *directory.User) any { return u.Mobile }, func(r *userRow) any { return &r.u.Mobile }},
+	{"caller_id", func(u *directory.User) any { return u.CallerID }, func(r *userRow) any { return &r.u.CallerID }},
+	{"notes", func(u *directory.User) any { return u.Notes }, func(r *userRow) any { return &r.u.Notes }},
+	{"language", func(u *directory.User) any { return u.Language }, func(r *userRow) any { return &r.u.Language }},
+	{"time_zone", func(u *directory.User) any { return u.TimeZone }, func(r *userRow) any { return &r.u.TimeZone }},
+	{"state", func(u *directory.User) any { return string(u.State) }, func(r *userRow) any { return &r.u.State }},
+	{"password_hash", func(u *directory.User) any { return u.PasswordHash }, func(r *userRow) any { return &r.u.PasswordHash }},
+	{"sip_realm", func(u *directory.User) any { return u.SIP.Realm }, func(r *userRow) any { return &r.u.SIP.Realm }},
+	{"sip_ha1_md5", func(u *directory.User) any { return u.SIP.HA1MD5 }, func(r *userRow) any { return &r.u.SIP.HA1MD5 }},
+	{"sip_ha1_sha256", func(u *directory.User) any { return u.SIP.HA1SHA256 }, func(r *userRow) any { return &r.u.SIP.HA1SHA256 }},
+	{"sip_max_devices", func(u *directory.User) any { return u.SIPMaxDevices }, func(r *userRow) any { return &r.u.SIPMaxDevices }},
+	{"sip_allowed_nets", func(u *directory.User) any { return strings.Join(u.SIPAllowedNets, ",") },
+		func(r *userRow) any { return &r.nets }},
+	{"dnd", func(u *directory.User) any { return u.Forward.DND }, func(r *userRow) any { return &r.u.Forward.DND }},
+	{"forward_always", func(u *directory.User) any { return u.Forward.Always }, func(r *userRow) any { return &r.u.Forward.Always }},
+	{"forward_busy", func(u *directory.User) any { return u.Forward.Busy }, func(r *userRow) any { return &r.u.Forward.Busy }},
+	{"forward_no_answer", func(u *directory.User) any { return u.Forward.NoAnswer },
+		func(r *userRow) any { return &r.u.Forward.NoAnswer }},
+	{"forward_offline", func(u *directory.User) any { return u.Forward.Offline },
+		func(r *userRow) any { return &r.u.Forward.Offline }},
+	{"forward_ring_seconds", func(u *directory.User) any { return u.Forward.RingSeconds },
+		func(r *userRow) any { return &r.u.Forward.RingSeconds }},
+	{"search", func(u *directory.User) any { return directory.UserSearchText(u) }, nil},
+	{"created_at", func(u *directory.User) any { return micros(u.CreatedAt) }, func(r *userRow) any { return &r.created }},
+	{"updated_at", func(u *directory.User) any { return micros(u.UpdatedAt) }, func(r *userRow) any { return &r.updated }},
+}
+
+// userCols are the columns scanUser reads, from users u, roles and groups
+// included; the SQL of inserts and updates of users.
+var userCols, insertUserSQL, updateUserSQL = func() (string, string, string) {
+	var read, cols, set []string
+	for _, f := range userFields {
+		cols = append(cols, f.col)
+		set = append(set, f.col+" = ?")
+		if f.dest != nil {
+			read = append(read, "u."+f.col)
+		}
+	}
+	return "u.id, " + strings.Join(read, ", ") + `,
+		(SELECT group_concat(role_id) FROM user_roles WHERE user_id = u.id),
+		(SELECT group_concat(group_id) FROM group_members WHERE user_id = u.id)`,
+		"INSERT INTO users (" + strings.Join(cols, ", ") + ") VALUES (" +
+			strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ") RETURNING id",
+		"UPDATE users SET " + strings.Join(set, ", ") + " WHERE id = ?"
+}()
+
+// userValues are the values of userFields for u.
+func userValues(u *directory.User) []any {
+	vals := make([]any, len(userFields))
+	for i, f := range userFields {
+		vals[i] = f.val(u)
+	}
+	return vals
+}
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanUser(sc scanner) (*directory.User, error) {
-	var u directory.User
-	var nets string
-	var created, updated sql.NullInt64
+	var r userRow
 	var roles, groups sql.NullString
-	err := sc.Scan(&u.ID, &u.Name, &u.Email, &u.Extension, &u.Mobile, &u.CallerID, &u.Notes, &u.Language, &u.TimeZone, &u.State,
-		&u.PasswordHash, &u.SIP.Realm, &u.SIP.HA1MD5, &u.SIP.HA1SHA256, &u.SIPMaxDevices, &nets,
-		&u.Forward.DND, &u.Forward.Always, &u.Forward.Busy, &u.Forward.NoAnswer, &u.Forward.Offline, &u.Forward.RingSeconds,
-		&created, &updated, &roles, &groups)
-	if err != nil {
+	dest := append(make([]any, 0, len(userFields)+5), &r.u.ID)
+	for _, f := range userFields {
+		if f.dest != nil {
+			dest = append(dest, f.dest(&r))
+		}
+	}
+	if err := sc.Scan(append(dest, &roles, &groups)...); err != nil {
 		return nil, err
 	}
-	if nets != "" {
-		u.SIPAllowedNets = strings.Split(nets, ",")
+	u := &r.u
+	if r.nets != "" {
+		u.SIPAllowedNets = strings.Split(r.nets, ",")
 	}
-	u.CreatedAt, u.UpdatedAt = fromMicros(created), fromMicros(updated)
+	u.CreatedAt, u.UpdatedAt = fromMicros(r.created), fromMicros(r.updated)
 	u.RoleIDs, u.GroupIDs = parseIDs(roles), parseIDs(groups)
-	return &u, nil
+	return u, nil
 }
 
 func scanUsers(rows *sql.Rows) ([]directory.User, error) {
@@ -61,11 +130,8 @@ func getUser(ctx context.Context, q querier, id int64) (*directory.User, error) 
 // CreateUser stores u with its roles (the default role when none), its
 // groups (the default group when none) and its extension.
 func (s *Store) CreateUser(ctx context.Context, u *directory.User) error {
-	if u.State == "" {
-		u.State = directory.UserActive
-	}
-	if u.State != directory.UserActive && u.State != directory.UserBlocked {
-		return fmt.Errorf("create user %s: %w", u.Extension, &directory.InvalidError{Field: "state", Rule: "must be active or blocked"})
+	if err := u.CheckNew(); err != nil {
+		return fmt.Errorf("create user %s: %w", u.Extension, err)
 	}
 	t := now()
 	var id int64
@@ -104,16 +170,9 @@ func (s *Store) CreateUser(ctx context.Context, u *directory.User) error {
 
 func insertUser(ctx context.Context, tx *sql.Tx, u *directory.User, t time.Time) (int64, error) {
 	var id int64
-	err := tx.QueryRowContext(ctx, `INSERT INTO users (name, email, extension, mobile, caller_id, notes, language, time_zone,
-			state, password_hash, sip_realm, sip_ha1_md5, sip_ha1_sha256, sip_max_devices, sip_allowed_nets,
-			dnd, forward_always, forward_busy, forward_no_answer, forward_offline, forward_ring_seconds,
-			created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		u.Name, directory.NormalizeEmail(u.Email), u.Extension, u.Mobile, u.CallerID, u.Notes, u.Language, u.TimeZone,
-		string(u.State), u.PasswordHash, u.SIP.Realm, u.SIP.HA1MD5, u.SIP.HA1SHA256, u.SIPMaxDevices,
-		strings.Join(u.SIPAllowedNets, ","),
-		u.Forward.DND, u.Forward.Always, u.Forward.Busy, u.Forward.NoAnswer, u.Forward.Offline, u.Forward.RingSeconds,
-		t.UnixMicro(), t.UnixMicro()).Scan(&id)
+	row := *u
+	row.CreatedAt, row.UpdatedAt = t, t
+	err := tx.QueryRowContext(ctx, insertUserSQL, userValues(&row)...).Scan(&id)
 	return id, err
 }
 
@@ -161,7 +220,7 @@ func resolveRoles(ctx context.Context, tx *sql.Tx, ids []int64) ([]int64, error)
 		return nil, err
 	}
 	if n != len(ids) {
-		return nil, &directory.InvalidError{Field: "roles", Rule: "unknown role"}
+		return nil, directory.ErrUnknownRole
 	}
 	return ids, nil
 }
@@ -204,7 +263,7 @@ func resolveGroups(ctx context.Context, tx *sql.Tx, ids []int64, ext string, mem
 		return nil, err
 	}
 	if len(gs) != len(ids) {
-		return nil, &directory.InvalidError{Field: "groups", Rule: "unknown group"}
+		return nil, directory.ErrUnknownGroup
 	}
 	for _, g := range gs {
 		if containsID(member, g.ID) {
@@ -266,10 +325,9 @@ func userWhere(f directory.UserFilter) (string, []any) {
 		args = append(args, string(st))
 	}
 	where := []string{"u.state IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(states)), ", ") + ")"}
-	if q := strings.TrimSpace(f.Search); q != "" {
-		where = append(where, `(u.name LIKE ? ESCAPE '\' OR u.email LIKE ? ESCAPE '\' OR u.extension LIKE ? ESCAPE '\')`)
-		like := likeArg(q)
-		args = append(args, like, like, like)
+	if q := directory.Fold(f.Search); q != "" {
+		where = append(where, "instr(u.search, ?) > 0")
+		args = append(args, q)
 	}
 	if f.GroupID != 0 {
 		where = append(where, "u.id IN (SELECT user_id FROM group_members WHERE group_id = ?)")
@@ -288,7 +346,7 @@ func (s *Store) Users(ctx context.Context, f directory.UserFilter) ([]directory.
 	where, args := userWhere(f)
 	limit, offset := f.Page.Limit()
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+userCols+` FROM users u WHERE `+where+`
-		ORDER BY u.name, u.id LIMIT ? OFFSET ?`, append(args, limit, offset)...)
+		ORDER BY u.search, u.id LIMIT ? OFFSET ?`, append(args, limit, offset)...)
 	if err != nil {
 		return nil, fmt.Errorf("users: %w", s.fail(err))
 	}
@@ -343,17 +401,22 @@ func (s *Store) Employees(ctx context.Context, number string) ([]directory.User,
 
 // UpdateUser changes the fields p sets; a user that was deleted is not found.
 func (s *Store) UpdateUser(ctx context.Context, id int64, p directory.UserPatch) (*directory.User, error) {
-	if err := p.Validate(); err != nil {
+	err := p.Validate()
+	if err == nil {
+		err = p.CheckLists()
+	}
+	if err != nil {
 		return nil, fmt.Errorf("update user %d: %w", id, err)
 	}
 	var u *directory.User
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *sql.Tx) error {
 		cur, err := liveUser(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		patch(cur, p)
-		if err := updateUser(ctx, tx, cur, now()); err != nil {
+		p.Apply(cur)
+		cur.UpdatedAt = now()
+		if _, err := tx.ExecContext(ctx, updateUserSQL, append(userValues(cur), cur.ID)...); err != nil {
 			if isUnique(err) {
 				return directory.ErrEmailTaken
 			}
@@ -393,33 +456,7 @@ func liveUser(ctx context.Context, q querier, id int64) (*directory.User, error)
 	return u, nil
 }
 
-func patch(u *directory.User, p directory.UserPatch) {
-	set := func(dst *string, src *string) {
-		if src != nil {
-			*dst = *src
-		}
-	}
-	set(&u.Name, p.Name)
-	set(&u.Email, p.Email)
-	set(&u.Mobile, p.Mobile)
-	set(&u.CallerID, p.CallerID)
-	set(&u.Notes, p.Notes)
-	set(&u.Language, p.Language)
-	set(&u.TimeZone, p.TimeZone)
-	p.ApplyForward(&u.Forward)
-}
-
-func updateUser(ctx context.Context, tx *sql.Tx, u *directory.User, t time.Time) error {
-	_, err := tx.ExecContext(ctx, `UPDATE users SET name = ?, email = ?, mobile = ?, caller_id = ?, notes = ?,
-			language = ?, time_zone = ?, dnd = ?, forward_always = ?, forward_busy = ?, forward_no_answer = ?,
-			forward_offline = ?, forward_ring_seconds = ?, updated_at = ?
-		WHERE id = ?`, u.Name, u.Email, u.Mobile, u.CallerID, u.Notes, u.Language, u.TimeZone,
-		u.Forward.DND, u.Forward.Always, u.Forward.Busy, u.Forward.NoAnswer, u.Forward.Offline, u.Forward.RingSeconds,
-		t.UnixMicro(), u.ID)
-	return err
-}
-
-// replaceRoles gives u the roles ids (the default role when none); taking
+// replaceRoles gives u the roles ids (UserPatch.CheckLists refused none); taking
 // Owner away from the last active owner is refused.
 func replaceRoles(ctx context.Context, tx *sql.Tx, u *directory.User, ids []int64) error {
 	roles, err := resolveRoles(ctx, tx, ids)
@@ -441,7 +478,7 @@ func replaceRoles(ctx context.Context, tx *sql.Tx, u *directory.User, ids []int6
 	return insertUserRoles(ctx, tx, u.ID, roles)
 }
 
-// replaceGroups puts u into the groups ids (the default group when none).
+// replaceGroups puts u into the groups ids (UserPatch.CheckLists refused none).
 func replaceGroups(ctx context.Context, tx *sql.Tx, u *directory.User, ids []int64) error {
 	groups, err := resolveGroups(ctx, tx, ids, u.Extension, u.GroupIDs)
 	if err != nil {

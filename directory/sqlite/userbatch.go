@@ -17,19 +17,9 @@ func (s *Store) CreateUsers(ctx context.Context, us []*directory.User) error {
 	if len(us) == 0 {
 		return nil
 	}
-	states := make([]directory.UserState, len(us))
 	for i, u := range us {
-		states[i] = u.State
-		if states[i] == "" {
-			states[i] = directory.UserActive
-		}
-		if states[i] != directory.UserActive && states[i] != directory.UserBlocked {
-			return fmt.Errorf("create users: %w", &directory.RowError{Index: i,
-				Err: &directory.InvalidError{Field: "state", Rule: "must be active or blocked"}})
-		}
-		if u.Extension == "" {
-			return fmt.Errorf("create users: %w", &directory.RowError{Index: i,
-				Err: &directory.InvalidError{Field: "extension", Rule: "is required"}})
+		if err := u.CheckNew(); err != nil {
+			return fmt.Errorf("create users: %w", &directory.RowError{Index: i, Err: err})
 		}
 	}
 	type result struct {
@@ -45,7 +35,6 @@ func (s *Store) CreateUsers(ctx context.Context, us []*directory.User) error {
 		}
 		for i, u := range us {
 			c := *u
-			c.State = states[i]
 			r := &res[i]
 			if r.roles, err = refs.roles(ctx, tx, c.RoleIDs); err == nil {
 				r.groups, err = refs.groups(c.GroupIDs, c.Extension)
@@ -63,8 +52,7 @@ func (s *Store) CreateUsers(ctx context.Context, us []*directory.User) error {
 		return fmt.Errorf("create users: %w", err)
 	}
 	for i, u := range us {
-		u.ID, u.State, u.RoleIDs, u.GroupIDs, u.CreatedAt, u.UpdatedAt = res[i].id, states[i], res[i].roles,
-			res[i].groups, t, t
+		u.ID, u.RoleIDs, u.GroupIDs, u.CreatedAt, u.UpdatedAt = res[i].id, res[i].roles, res[i].groups, t, t
 	}
 	return nil
 }
@@ -145,7 +133,7 @@ func (b *batchRefs) roles(ctx context.Context, tx *sql.Tx, ids []int64) ([]int64
 	}
 	for _, id := range ids {
 		if !b.roleIDs[id] {
-			return nil, &directory.InvalidError{Field: "roles", Rule: "unknown role"}
+			return nil, directory.ErrUnknownRole
 		}
 	}
 	return ids, nil
@@ -163,7 +151,7 @@ func (b *batchRefs) groups(ids []int64, ext string) ([]int64, error) {
 	for _, id := range ids {
 		g, ok := b.groupByID[id]
 		if !ok {
-			return nil, &directory.InvalidError{Field: "groups", Rule: "unknown group"}
+			return nil, directory.ErrUnknownGroup
 		}
 		if err := directory.CheckPrefix(g, ext); err != nil {
 			return nil, err

@@ -87,3 +87,66 @@ func BenchAudit(b *testing.B, open func(*testing.B) directory.Store) {
 		after = es[len(es)-1].ID
 	}
 }
+
+// BenchSearch searches the folded text of 5,000 users and 5,000 contacts
+// with Polish and Vietnamese names in a store from open: the first page of
+// users matching "anh" (a tenth of them, as "Ánh"), of contacts matching
+// "lukasz" (as "Łukasz") and of contacts whose phone holds "+48 22-123"
+// typed with spaces and a dash, and the count of the users.
+func BenchSearch(b *testing.B, open func(*testing.B) directory.Store) {
+	const n = 5_000
+	st := open(b)
+	ctx := b.Context()
+	first := []string{"Ánh", "Łukasz", "Đức", "Zofia", "Thảo", "Paweł", "Hương", "Małgorzata", "Quân", "Józef"}
+	last := []string{"Nguyễn", "Nowak", "Trần", "Wiśniewska", "Phạm", "Wójcik", "Lê", "Kowalczyk"}
+	us := make([]*directory.User, n)
+	for i := range us {
+		ext := fmt.Sprint(100000 + i)
+		us[i] = &directory.User{Name: first[i%len(first)] + " " + last[i%len(last)] + fmt.Sprint(" ", i),
+			Email: "s" + ext + "@example.com", Extension: ext,
+			SIP: directory.NewSIPSecret(ext, "switchboard.local", "Ext-pass-1!")}
+	}
+	if err := st.CreateUsers(ctx, us); err != nil {
+		b.Fatal(err)
+	}
+	for i := range n {
+		c := &directory.Contact{Name: first[i%len(first)] + " " + last[i%len(last)], Company: fmt.Sprint("Firma ", i),
+			Phones: []string{fmt.Sprintf("+48 22 %03d %02d %02d", i%1000, i%97, i%89)}}
+		if err := c.Validate("PL"); err != nil {
+			b.Fatal(err)
+		}
+		if err := st.CreateContact(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	all := directory.Visibility{All: true}
+	for _, bc := range []struct {
+		name string
+		run  func() (int, error)
+	}{
+		{"users anh", func() (int, error) {
+			us, err := st.Users(ctx, directory.UserFilter{Search: "anh", Vis: all})
+			return len(us), err
+		}},
+		{"count users anh", func() (int, error) {
+			return st.CountUsers(ctx, directory.UserFilter{Search: "anh", Vis: all})
+		}},
+		{"contacts lukasz", func() (int, error) {
+			cs, err := st.Contacts(ctx, directory.ContactFilter{Search: "lukasz", Vis: all})
+			return len(cs), err
+		}},
+		{"contacts +48 22-123", func() (int, error) {
+			cs, err := st.Contacts(ctx, directory.ContactFilter{Search: "+48 22-123", Vis: all})
+			return len(cs), err
+		}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if got, err := bc.run(); err != nil || got == 0 {
+					b.Fatalf("%d found, %v", got, err)
+				}
+			}
+		})
+	}
+}

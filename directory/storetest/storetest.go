@@ -63,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 		{"changes", changeTests},
 		{"sessions", sessionTests},
 		{"tokens", tokenTests},
+		{"rules", ruleTests},
 	}
 	for _, a := range areas {
 		t.Run(a.name, func(t *testing.T) {

@@ -29,8 +29,10 @@ func LoadDirectory(ctx context.Context, db DB, users, calls int) error {
 			SELECT g, 'Group ' || g, CASE WHEN g % 2 = 1 THEN g - 1 END FROM generate_series(2, 1 + ` +
 			strconv.Itoa(groups) + `) g`,
 		`SELECT setval(pg_get_serial_sequence('groups', 'id'), (SELECT max(id) FROM groups))`,
-		`INSERT INTO users (id, name, email, extension)
-			SELECT i, 'User ' || i, 'u' || i || '@example.com', (10000 + i)::text FROM generate_series(1, ` +
+		// search as directory.UserSearchText folds these ASCII fields.
+		`INSERT INTO users (id, name, email, extension, search)
+			SELECT i, 'User ' || i, 'u' || i || '@example.com', (10000 + i)::text,
+				'user ' || i || E'\n' || 'u' || i || '@example.com' || E'\n' || (10000 + i)::text FROM generate_series(1, ` +
 			strconv.Itoa(users) + `) i`,
 		`SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT max(id) FROM users))`,
 		`INSERT INTO group_members (group_id, user_id) SELECT 2 + (i - 1) / 20, i FROM generate_series(1, ` +
