@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -272,5 +273,30 @@ func TestPortPoolUnallocatedPortsDropPackets(t *testing.T) {
 	}
 	if !stranger.heardNothing() {
 		t.Error("the stranger heard the call")
+	}
+}
+
+// After a restart the pool does not start where the last process did: it
+// starts at a random pair (here the one intn picks) and goes round.
+func TestPortPoolStartsAtARandomPair(t *testing.T) {
+	p, err := newPortPool(20000, 20009, realClock{}, func(n int) int {
+		if n != 5 {
+			t.Errorf("intn(%d), want 5 pairs", n)
+		}
+		return 3
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int
+	for range 5 {
+		port, ok := p.take()
+		if !ok {
+			t.Fatal("pool empty too soon")
+		}
+		got = append(got, port)
+	}
+	if want := []int{20006, 20008, 20000, 20002, 20004}; !slices.Equal(got, want) {
+		t.Errorf("ports handed out %v, want %v", got, want)
 	}
 }

@@ -217,13 +217,12 @@ func (r *Relay) SetRemote(l Leg, rtpAddr, rtcpAddr netip.AddrPort) {
 	}
 	lg.mu.Lock()
 	defer lg.mu.Unlock()
-	if rtpAddr == lg.sdpRTP && rtcpAddr == lg.sdpRTCP {
+	if rtpAddr == lg.rtp.sdp && rtcpAddr == lg.sdpRTCP {
 		return
 	}
-	lg.sdpRTP, lg.sdpRTCP = rtpAddr, rtcpAddr
-	lg.rtpSrc.latched = false
+	lg.rtp.unlatch(rtpAddr)
+	lg.sdpRTCP = rtcpAddr
 	lg.rtcpSrc.latched = false
-	lg.cand = probe{}
 	lg.publish()
 }
 
@@ -237,13 +236,9 @@ func (r *Relay) SetPeer(l Leg, ip netip.Addr) {
 	if lg == nil {
 		return
 	}
-	ip = ip.Unmap()
-	if ip.IsUnspecified() {
-		ip = netip.Addr{}
-	}
 	lg.mu.Lock()
 	defer lg.mu.Unlock()
-	lg.peerIP = ip
+	lg.rtp.setPeer(ip)
 }
 
 func usable(a netip.AddrPort) netip.AddrPort {
@@ -290,8 +285,8 @@ func (r *Relay) Stats(l Leg) LegStats {
 	s := lg.st
 	s.Expected, s.Lost = lg.seq.counts()
 	s.Dropped = lg.dropped.Load()
-	if lg.rtpSrc.latched {
-		s.Source, s.SSRC = lg.rtpSrc.addr, lg.rtpSrc.ssrc
+	if lg.rtp.src.latched {
+		s.Source, s.SSRC = lg.rtp.src.addr, lg.rtp.src.ssrc
 	}
 	return s
 }
@@ -398,7 +393,7 @@ func (r *Relay) readRTP(in, out *leg) {
 				in.seq.update(p.SSRC, p.SequenceNumber)
 			}
 		case kindRTCP: // muxed: only from the latched RTP source
-			ok = in.rtpSrc.latched && src == in.rtpSrc.addr
+			ok = in.rtp.src.latched && src == in.rtp.src.addr
 			if ok {
 				in.st.RTCPPackets++
 				in.st.RTCPBytes += uint64(n)
@@ -557,13 +552,12 @@ type leg struct {
 	// the other leg's readers for every packet, written under mu.
 	rtpDst, rtcpDst atomic.Pointer[netip.AddrPort]
 
-	mu              sync.Mutex
-	sdpRTP, sdpRTCP netip.AddrPort // from SetRemote; zero when unknown
-	peerIP          netip.Addr     // from SetPeer; zero when unknown
-	rtpSrc, rtcpSrc source
-	cand            probe // an RTP source on probation
-	seq             seqTracker
-	st              LegStats // packet counters; the rest is filled by Stats
+	mu      sync.Mutex
+	rtp     strict         // RTP: SDP (SetRemote), signalling IP (SetPeer), latch
+	sdpRTCP netip.AddrPort // from SetRemote; zero when unknown
+	rtcpSrc source
+	seq     seqTracker
+	st      LegStats // packet counters; the rest is filled by Stats
 
 	cont continuity // of the RTP this leg sends on; its RTP reader's alone
 }
@@ -591,22 +585,30 @@ type probe struct {
 	n    int
 }
 
-// admitRTP decides whether an RTP packet from src belongs to the leg,
-// latching the leg onto src when the rule in Relay's comment allows it. It
-// reports whether the packet is accepted and whether it latched the leg.
-// l.mu must be held.
-func (l *leg) admitRTP(src netip.AddrPort, ssrc uint32, seq uint16) (ok, latched bool) {
-	s := &l.rtpSrc
+// strict is the latching state of one RTP endpoint: what its SDP and its
+// signalling say, the source it latched onto and one on probation.
+type strict struct {
+	sdp  netip.AddrPort // from SDP; zero when unknown
+	peer netip.Addr     // the signalling's IP; zero when unknown
+	src  source
+	cand probe
+}
+
+// admit decides whether an RTP packet from src belongs to the endpoint,
+// latching onto src when the rule in Relay's comment allows it. It
+// reports whether the packet is accepted and whether it latched.
+func (st *strict) admit(src netip.AddrPort, ssrc uint32, seq uint16) (ok, latched bool) {
+	s := &st.src
 	switch {
 	case s.latched && src == s.addr:
 		s.ssrc = ssrc
-		l.cand.n = 0 // the phone still talks: no one else latches
+		st.cand.n = 0 // the phone still talks: no one else latches
 		return true, false
-	case src == l.sdpRTP:
-	case !l.allowed(src.Addr()):
+	case src == st.sdp:
+	case !st.allowed(src.Addr()):
 		return false, false
 	default:
-		c := &l.cand
+		c := &st.cand
 		if c.n > 0 && src == c.addr && ssrc == c.ssrc && seq == c.seq+1 {
 			c.n++
 		} else {
@@ -617,19 +619,42 @@ func (l *leg) admitRTP(src netip.AddrPort, ssrc uint32, seq uint16) (ok, latched
 			return false, false
 		}
 	}
-	l.cand = probe{}
+	st.cand = probe{}
 	*s = source{latched: true, addr: src, ssrc: ssrc}
-	if l.rtcpSrc.latched && l.rtcpSrc.addr.Addr() != src.Addr() {
-		l.rtcpSrc.latched = false // RTCP follows RTP to its new host
-	}
-	l.publish()
 	return true, true
 }
 
-// allowed reports whether RTP from ip may latch the leg after probation:
-// ip is the SDP's or the signalling's. l.mu must be held.
-func (l *leg) allowed(ip netip.Addr) bool {
-	return (l.sdpRTP.IsValid() && ip == l.sdpRTP.Addr()) || (l.peerIP.IsValid() && ip == l.peerIP)
+// allowed reports whether RTP from ip may latch after probation: ip is
+// the SDP's or the signalling's.
+func (st *strict) allowed(ip netip.Addr) bool {
+	return (st.sdp.IsValid() && ip == st.sdp.Addr()) || (st.peer.IsValid() && ip == st.peer)
+}
+
+// unlatch forgets the latched source and any on probation; sdp is the
+// SDP's address now.
+func (st *strict) unlatch(sdp netip.AddrPort) {
+	st.sdp, st.src, st.cand = sdp, source{}, probe{}
+}
+
+// setPeer sets the signalling's IP; an unspecified one counts as none.
+func (st *strict) setPeer(ip netip.Addr) {
+	ip = ip.Unmap()
+	if ip.IsUnspecified() {
+		ip = netip.Addr{}
+	}
+	st.peer = ip
+}
+
+// admitRTP is strict.admit for the leg's RTP: a new latch moves RTCP to
+// the new host and publishes where the leg's packets go. l.mu must be held.
+func (l *leg) admitRTP(src netip.AddrPort, ssrc uint32, seq uint16) (ok, latched bool) {
+	if ok, latched = l.rtp.admit(src, ssrc, seq); latched {
+		if l.rtcpSrc.latched && l.rtcpSrc.addr.Addr() != src.Addr() {
+			l.rtcpSrc.latched = false // RTCP follows RTP to its new host
+		}
+		l.publish()
+	}
+	return ok, latched
 }
 
 // admitRTCP is admitRTP for the RTCP port. RTCP never latches by itself: it
@@ -637,9 +662,9 @@ func (l *leg) allowed(ip netip.Addr) bool {
 // l.mu must be held.
 func (l *leg) admitRTCP(src netip.AddrPort) bool {
 	s := &l.rtcpSrc
-	host := l.sdpRTP.Addr()
-	if l.rtpSrc.latched {
-		host = l.rtpSrc.addr.Addr()
+	host := l.rtp.sdp.Addr()
+	if l.rtp.src.latched {
+		host = l.rtp.src.addr.Addr()
 	}
 	switch {
 	case s.latched && src == s.addr:
@@ -659,19 +684,19 @@ func (l *leg) admitRTCP(src netip.AddrPort) bool {
 // another host than the SDP's (a NAT) is a better guess than the SDP.
 // l.mu must be held.
 func (l *leg) publish() {
-	dst := l.sdpRTP
-	if l.rtpSrc.latched {
-		dst = l.rtpSrc.addr
+	dst := l.rtp.sdp
+	if l.rtp.src.latched {
+		dst = l.rtp.src.addr
 	}
 	storeAddr(&l.rtpDst, dst)
 	rtpNext := netip.AddrPort{}
-	if a := l.rtpSrc.addr; l.rtpSrc.latched && a.Port() < 65535 {
+	if a := l.rtp.src.addr; l.rtp.src.latched && a.Port() < 65535 {
 		rtpNext = netip.AddrPortFrom(a.Addr(), a.Port()+1)
 	}
 	switch {
 	case l.rtcpSrc.latched:
 		dst = l.rtcpSrc.addr
-	case rtpNext.IsValid() && rtpNext.Addr() != l.sdpRTP.Addr():
+	case rtpNext.IsValid() && rtpNext.Addr() != l.rtp.sdp.Addr():
 		dst = rtpNext
 	case l.sdpRTCP.IsValid():
 		dst = l.sdpRTCP

@@ -1,8 +1,10 @@
 package media
 
 import (
+	"bytes"
 	"net"
 	"net/netip"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -191,5 +193,49 @@ func TestRelayProbationWantsASequence(t *testing.T) {
 	}
 	if s := r.Stats(LegA); s.Rejected != 6*Probation+Probation-1 || s.Packets != 1 {
 		t.Errorf("leg a: %d rejected, %d relayed", s.Rejected, s.Packets)
+	}
+}
+
+// A stranger spraying a supervisor's port in barge mode neither hears the
+// mix nor is mixed into the call; the supervisor, from its SDP address, is.
+func TestMonitorStrangerCannotListenOrBarge(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	r, _ := newRelay(t, RelayConfig{Pool: testPool(t, 3), clock: clk})
+	a, b, sup := newEndpoint(t), newEndpoint(t), newEndpoint(t)
+	stranger := endpointOn(t, "127.0.0.66")
+	r.SetRemote(LegA, a.addr(), netip.AddrPort{})
+	r.SetRemote(LegB, b.addr(), netip.AddrPort{})
+	m, err := r.AddMonitor(MonitorConfig{Mode: Barge, Agent: LegB, Codec: PCMU, IP: loopback})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.SetRemote(sup.addr())
+	m.SetPeer(sup.addr().Addr())
+	go m.Run(t.Context())
+	t.Cleanup(func() { m.Close() })
+
+	loud := bytes.Repeat([]byte{0x00}, 160) // PCMU full scale
+	for i := range 3 * Probation {
+		stranger.send(m.Local(), rtpPacket(0, uint16(i), 0, 0xE, false, loud))
+	}
+	// The supervisor's first packet is taken once the stranger's are dealt
+	// with: the reader goes through the socket in order.
+	sup.send(m.Local(), rtpPacket(0, 1, 0, 0x5, false, bytes.Repeat([]byte{0xFF}, 160)))
+	for m.Stats().Received == 0 {
+		runtime.Gosched()
+	}
+	silence := bytes.Repeat([]byte{0xFF}, 160) // PCMU zero
+	a.send(r.Local(LegA), rtpPacket(0, 1, 0, 0xA, false, silence))
+	if got, _ := b.recv(); !bytes.Equal(got[12:], silence) {
+		t.Errorf("b heard the stranger mixed into the call")
+	}
+	clk.ticks <- clk.advance(monitorInterval)
+	sup.recv() // the mix goes to the supervisor
+	if !stranger.heardNothing() {
+		t.Error("the stranger heard the mix")
+	}
+	if s := m.Stats(); s.Rejected != 3*Probation || s.Received != 1 {
+		t.Errorf("monitor stats %+v, want %d rejected, 1 received", s, 3*Probation)
 	}
 }
