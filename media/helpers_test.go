@@ -21,11 +21,18 @@ var portsUsed atomic.Int32
 // test of this package uses.
 func testPool(t testing.TB, pairs int) *PortPool {
 	t.Helper()
+	return testPoolClock(t, pairs, realClock{})
+}
+
+// testPoolClock is testPool on clk, handing out its ports in order from
+// the lowest.
+func testPoolClock(t testing.TB, pairs int, clk clock) *PortPool {
+	t.Helper()
 	hi := 30000 + int(portsUsed.Add(int32(2*pairs)))
 	if hi > 32760 {
 		t.Fatalf("test port range exhausted")
 	}
-	p, err := NewPortPool(hi-2*pairs, hi-1)
+	p, err := newPortPool(hi-2*pairs, hi-1, clk, func(int) int { return 0 })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,8 +66,10 @@ const (
 // pass unchanged and are not heard by the supervisor. A recording of the
 // call holds the parties only.
 //
-// The supervisor's endpoint is latched like a relay leg: the first RTP
-// source after SetRemote, else the SDP address.
+// The supervisor's endpoint is latched like a relay leg, by the same strict
+// rule (see Relay; SetRemote and SetPeer): until then the mix goes to the
+// SDP address, and a stranger spraying the port neither hears the call nor
+// speaks into it.
 type Monitor struct {
 	r     *Relay
 	cfg   MonitorConfig
@@ -76,13 +78,13 @@ type Monitor struct {
 
 	dst atomic.Pointer[netip.AddrPort] // where the mix goes; nil while unknown
 
-	mu      sync.Mutex
-	sdp     netip.AddrPort
-	latched bool
-	heard   [2]fifo // each party's audio, for the supervisor
-	said    [2]fifo // the supervisor's audio, for leg A and leg B
-	sent    uint64
-	recv    uint64
+	mu       sync.Mutex
+	lt       strict
+	rejected uint64
+	heard    [2]fifo // each party's audio, for the supervisor
+	said     [2]fifo // the supervisor's audio, for leg A and leg B
+	sent     uint64
+	recv     uint64
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -93,6 +95,7 @@ type Monitor struct {
 // MonitorStats counts the supervisor's packets.
 type MonitorStats struct {
 	Sent, Received uint64
+	Rejected       uint64 // RTP from a source other than the supervisor's
 }
 
 // AddMonitor joins a supervisor's leg to the call, with an RTP/RTCP port
@@ -133,20 +136,28 @@ func (m *Monitor) Local() netip.AddrPort { return m.local }
 func (m *Monitor) Mode() MonitorMode { return m.cfg.Mode }
 
 // SetRemote sets the supervisor's RTP address from their SDP; the leg
-// latches again onto the next RTP source.
+// latches again by the strict rule.
 func (m *Monitor) SetRemote(rtpAddr netip.AddrPort) {
 	rtpAddr = usable(rtpAddr)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.sdp, m.latched = rtpAddr, false
+	m.lt.unlatch(rtpAddr)
 	storeAddr(&m.dst, rtpAddr)
+}
+
+// SetPeer tells the monitor the IP the supervisor's signalling comes from,
+// as Relay.SetPeer does for a leg.
+func (m *Monitor) SetPeer(ip netip.Addr) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.lt.setPeer(ip)
 }
 
 // Stats returns the supervisor leg's counters.
 func (m *Monitor) Stats() MonitorStats {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return MonitorStats{Sent: m.sent, Received: m.recv}
+	return MonitorStats{Sent: m.sent, Received: m.recv, Rejected: m.rejected}
 }
 
 // Done is closed once the monitor has stopped and released its ports.
@@ -262,12 +273,14 @@ func (m *Monitor) readRTP() {
 			continue
 		}
 		m.mu.Lock()
-		switch {
-		case m.latched && src != *m.dst.Load():
+		ok, latched := m.lt.admit(src, p.SSRC, p.SequenceNumber)
+		if !ok {
+			m.rejected++
 			m.mu.Unlock()
-			continue // someone else
-		case !m.latched:
-			m.latched = true
+			m.r.cfg.Pool.rejected.Add(1)
+			continue
+		}
+		if latched {
 			storeAddr(&m.dst, src)
 		}
 		m.recv++

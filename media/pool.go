@@ -3,33 +3,56 @@ package media
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 )
 
-// ErrNoPorts is returned when every port pair of a pool is handed out or
-// busy.
+// ErrNoPorts is returned when every port pair of a pool is handed out,
+// busy or in quarantine.
 var ErrNoPorts = errors.New("no free rtp port pair")
 
 // PortPool hands out pairs of UDP ports from a fixed range: an even port for
 // RTP and the next one for RTCP (RFC 3550 §11). Ports taken by another
-// process are skipped; released pairs go to the back of the queue, so a port
-// is not reused at once and late packets of an ended call do not reach the
-// next one. A PortPool is safe for concurrent use.
+// process are skipped; released pairs go to the back of the queue and stay
+// there at least the quarantine time (SetQuarantine), so that late packets
+// of an ended call, or a stranger still spraying its ports, do not reach the
+// next call. A released port is closed: what arrives on it is dropped by the
+// kernel. A new pool starts handing out at a random place in its range, so
+// that after a restart the ports of calls that died with the old process
+// are, as far as chance allows, not the first ones handed out again (and
+// strict latching keeps their phones' packets out if they are). A PortPool
+// is safe for concurrent use.
 type PortPool struct {
 	lo, hi int
+	clk    clock
 
-	mu    sync.Mutex
-	queue []int // free RTP ports, a ring: head is the next to try
-	head  int
-	n     int // free ports in queue
+	rejected atomic.Uint64 // datagrams the relays on this pool refused
+
+	mu         sync.Mutex
+	quarantine time.Duration
+	queue      []slot // free RTP ports, a ring: head is the next to try
+	head       int
+	n          int // free ports in queue
+}
+
+// slot is a free port and when it was released (zero: never handed out).
+type slot struct {
+	port  int
+	freed time.Time
 }
 
 // NewPortPool returns a pool of the RTP/RTCP pairs that fit in lo..hi
 // (inclusive). The first RTP port is lo, or lo+1 when lo is odd.
 func NewPortPool(lo, hi int) (*PortPool, error) {
+	return newPortPool(lo, hi, realClock{}, rand.IntN)
+}
+
+func newPortPool(lo, hi int, clk clock, intn func(int) int) (*PortPool, error) {
 	if lo < 1 || hi > 65535 || lo > hi {
 		return nil, fmt.Errorf("rtp ports %d-%d: want 1 <= low <= high <= 65535", lo, hi)
 	}
@@ -37,19 +60,32 @@ func NewPortPool(lo, hi int) (*PortPool, error) {
 	if first+1 > hi {
 		return nil, fmt.Errorf("rtp ports %d-%d: no room for an even rtp port and its rtcp port", lo, hi)
 	}
-	p := &PortPool{lo: lo, hi: hi}
+	p := &PortPool{lo: lo, hi: hi, clk: clk}
 	for port := first; port+1 <= hi; port += 2 {
-		p.queue = append(p.queue, port)
+		p.queue = append(p.queue, slot{port: port})
 	}
 	p.n = len(p.queue)
+	p.head = intn(p.n)
 	return p, nil
 }
+
+// SetQuarantine sets how long a released pair waits before it is handed
+// out again; zero (the default) only sends it to the back of the queue.
+func (p *PortPool) SetQuarantine(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.quarantine = max(d, 0)
+}
+
+// Rejected returns how many datagrams the relays on this pool's ports have
+// refused so far: from strangers, or from a source still on probation.
+func (p *PortPool) Rejected() uint64 { return p.rejected.Load() }
 
 // Size returns the number of pairs in the pool.
 func (p *PortPool) Size() int { return len(p.queue) }
 
 // Free returns the number of pairs not handed out (some may be busy in
-// another process).
+// another process, or in quarantine).
 func (p *PortPool) Free() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -62,16 +98,23 @@ func (p *PortPool) take() (int, bool) {
 	if p.n == 0 {
 		return 0, false
 	}
-	port := p.queue[p.head]
+	// The queue is in order of release: when the head is still in
+	// quarantine, so is every pair behind it.
+	s := p.queue[p.head]
+	if p.quarantine > 0 && !s.freed.IsZero() && p.clk.Now().Sub(s.freed) < p.quarantine {
+		return 0, false
+	}
 	p.head = (p.head + 1) % len(p.queue)
 	p.n--
-	return port, true
+	return s.port, true
 }
 
-func (p *PortPool) put(port int) {
+// put queues port again; freed is when a call released it, zero for a port
+// that was never used.
+func (p *PortPool) put(port int, freed time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.queue[(p.head+p.n)%len(p.queue)] = port
+	p.queue[(p.head+p.n)%len(p.queue)] = slot{port: port, freed: freed}
 	p.n++
 }
 
@@ -96,7 +139,7 @@ func (p *PortPool) Listen(ip netip.Addr) (*PortPair, error) {
 			pp.pool = p
 			return pp, nil
 		}
-		p.put(port)
+		p.put(port, time.Time{})
 		if !errors.Is(err, syscall.EADDRINUSE) {
 			return nil, err
 		}
@@ -146,7 +189,7 @@ func (pp *PortPair) Release() {
 	pp.close()
 	pp.putOnce.Do(func() {
 		if pp.pool != nil {
-			pp.pool.put(pp.port)
+			pp.pool.put(pp.port, pp.pool.clk.Now())
 		}
 	})
 }

@@ -5,8 +5,10 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestNewPortPoolRanges(t *testing.T) {
@@ -106,7 +108,7 @@ func TestPortPoolSkipsBusyPorts(t *testing.T) {
 	t.Parallel()
 	p := testPool(t, 2)
 	// Another process holds the RTCP port of the first pair.
-	first := p.queue[0]
+	first := p.queue[p.head].port
 	busy, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(loopback, uint16(first+1))))
 	if err != nil {
 		// Someone else holds it, so the test cannot free it later.
@@ -177,5 +179,124 @@ func TestPortPoolConcurrent(t *testing.T) {
 	wg.Wait()
 	if p.Free() != 8 {
 		t.Errorf("free = %d after concurrent use, want 8", p.Free())
+	}
+}
+
+func TestPortPoolQuarantine(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	p := testPoolClock(t, 3, clk)
+	p.SetQuarantine(30 * time.Second)
+	first, err := p.Listen(loopback)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := p.Listen(loopback)
+	if err != nil {
+		t.Fatal(err)
+	}
+	freed := first.Port()
+	first.Release()
+	clk.advance(10 * time.Second)
+	second.Release()
+
+	// The never-used pair goes first; then the two freed ones wait out
+	// their quarantine, in the order they were freed.
+	third, err := p.Listen(loopback)
+	if err != nil || third.Port() == freed || third.Port() == second.Port() {
+		t.Fatalf("listen = %v, %v: want the unused pair", third, err)
+	}
+	if pp, err := p.Listen(loopback); !errors.Is(err, ErrNoPorts) {
+		t.Fatalf("listen 10 s after a release = port %d, %v; want ErrNoPorts", pp.Port(), err)
+	}
+	clk.advance(20*time.Second - time.Nanosecond)
+	if _, err := p.Listen(loopback); !errors.Is(err, ErrNoPorts) {
+		t.Fatalf("listen just before the quarantine ends: %v, want ErrNoPorts", err)
+	}
+	clk.advance(time.Nanosecond)
+	again, err := p.Listen(loopback)
+	if err != nil || again.Port() != freed {
+		t.Fatalf("listen after the quarantine = %v, %v; want port %d", again, err, freed)
+	}
+	if _, err := p.Listen(loopback); !errors.Is(err, ErrNoPorts) {
+		t.Fatalf("the second freed pair came out of quarantine early: %v", err)
+	}
+	again.Release()
+	third.Release()
+}
+
+// What a stranger sends to ports no call holds is dropped, not kept for the
+// call that gets them next: the new relay's legs start with nothing
+// rejected, and their first packets are the phones'.
+func TestPortPoolUnallocatedPortsDropPackets(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	pool := testPoolClock(t, 2, clk)
+	pool.SetQuarantine(time.Minute)
+	old, err := NewRelay(RelayConfig{Pool: pool, IP: loopback})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ports := []netip.AddrPort{old.Local(LegA), old.Local(LegB)}
+	old.Close()
+
+	stranger := endpointOn(t, "127.0.0.66")
+	for i := range 20 {
+		for _, to := range ports {
+			stranger.send(to, rtpPacket(0, uint16(i), 0, 0xE, false, []byte{0xEE}))
+			stranger.send(rtcpPort(to), rtcpRR(0xE))
+		}
+	}
+	if _, err := NewRelay(RelayConfig{Pool: pool, IP: loopback}); !errors.Is(err, ErrNoPorts) {
+		t.Fatalf("new relay during the quarantine: %v, want ErrNoPorts", err)
+	}
+	clk.advance(time.Minute)
+	r, _ := newRelay(t, RelayConfig{Pool: pool})
+	if got := []netip.AddrPort{r.Local(LegA), r.Local(LegB)}; got[0] != ports[0] || got[1] != ports[1] {
+		t.Fatalf("new relay on %v, want the freed ports %v", got, ports)
+	}
+	a, b := newEndpoint(t), newEndpoint(t)
+	r.SetRemote(LegA, a.addr(), netip.AddrPort{})
+	r.SetRemote(LegB, b.addr(), netip.AddrPort{})
+	a.send(r.Local(LegA), rtpPacket(0, 1, 0, 0xA, false, []byte{0xAA}))
+	if got, _ := b.recv(); got[len(got)-1] != 0xAA {
+		t.Fatalf("b heard %x", got)
+	}
+	b.send(r.Local(LegB), rtpPacket(0, 1, 0, 0xB, false, []byte{0xBB}))
+	if got, _ := a.recv(); got[len(got)-1] != 0xBB {
+		t.Fatalf("a heard %x", got)
+	}
+	for _, l := range []Leg{LegA, LegB} {
+		if s := r.Stats(l); s.Rejected != 0 || s.Invalid != 0 || s.Packets != 1 {
+			t.Errorf("leg %s got stale packets: %+v", l, s)
+		}
+	}
+	if !stranger.heardNothing() {
+		t.Error("the stranger heard the call")
+	}
+}
+
+// After a restart the pool does not start where the last process did: it
+// starts at a random pair (here the one intn picks) and goes round.
+func TestPortPoolStartsAtARandomPair(t *testing.T) {
+	p, err := newPortPool(20000, 20009, realClock{}, func(n int) int {
+		if n != 5 {
+			t.Errorf("intn(%d), want 5 pairs", n)
+		}
+		return 3
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int
+	for range 5 {
+		port, ok := p.take()
+		if !ok {
+			t.Fatal("pool empty too soon")
+		}
+		got = append(got, port)
+	}
+	if want := []int{20006, 20008, 20000, 20002, 20004}; !slices.Equal(got, want) {
+		t.Errorf("ports handed out %v, want %v", got, want)
 	}
 }

@@ -42,14 +42,20 @@ var (
 	ErrClosed = errors.New("relay closed")
 )
 
-// TimeoutError is returned by Relay.Run when no RTP arrived for the
+// TimeoutError is returned by Relay.Run when a leg sent no RTP for the
 // configured timeout. It unwraps to ErrTimeout.
 type TimeoutError struct {
-	Silence time.Duration // how long the relay saw no RTP from any watched leg
+	Leg     Leg           // the silent leg
+	Hold    bool          // the leg was on hold: RelayConfig.HoldTimeout ran out
+	Silence time.Duration // how long the relay saw no RTP from that leg
 }
 
 func (e *TimeoutError) Error() string {
-	return fmt.Sprintf("media timeout: no rtp for %s", e.Silence.Round(time.Millisecond))
+	held := ""
+	if e.Hold {
+		held = " on hold"
+	}
+	return fmt.Sprintf("media timeout: no rtp from leg %s%s for %s", e.Leg, held, e.Silence.Round(time.Millisecond))
 }
 
 func (e *TimeoutError) Unwrap() error { return ErrTimeout }
@@ -59,17 +65,16 @@ type RelayConfig struct {
 	Pool *PortPool  // where both legs' ports come from
 	IP   netip.Addr // local address both legs bind to
 
-	// Timeout ends Run with a *TimeoutError when, after Arm, no leg that is
-	// not on hold has sent RTP for this long: while one side still sends, the
-	// call is alive. It fires up to a quarter of Timeout (at most 1 s) late.
-	// Zero disables it.
+	// Timeout ends Run with a *TimeoutError when, after Arm, one leg that
+	// is not on hold has sent no RTP for this long, whether or not the
+	// other leg still sends: a call heard only one way is as dead as a
+	// silent one. It fires up to a quarter of the timeout (at most 1 s)
+	// late. Zero disables it.
 	Timeout time.Duration
 
-	// Relatch lets a latched leg move to a new source, but only when that
-	// source sends a different SSRC and the latched source has been silent
-	// for at least this long (a phone that changed network, say). Zero
-	// keeps a leg on its latched source until the next SetRemote.
-	Relatch time.Duration
+	// HoldTimeout is Timeout for a leg on hold (SetHold), whose silence is
+	// expected for a while. Zero: a held leg never times out.
+	HoldTimeout time.Duration
 
 	Logger *slog.Logger // nil discards
 
@@ -80,13 +85,25 @@ type RelayConfig struct {
 // pair: the relay sends what leg A's endpoint sends to leg B's endpoint, out
 // of leg B's ports, and the other way round.
 //
-// Symmetric RTP: a leg's endpoint is first the address from its SDP
-// (SetRemote). The first valid RTP packet after NewRelay or after a
-// SetRemote that changed the address latches the leg onto that packet's
-// source, which then sticks: datagrams from elsewhere are rejected, so a
-// third party cannot take over the stream (see RelayConfig.Relatch for the
-// one exception). RTCP latches the same way on the odd port, onto the first
-// RTCP packet from the host RTP latched to (before that, the SDP's host).
+// Strict symmetric RTP: a leg's endpoint is first the address from its SDP
+// (SetRemote), and only two kinds of source may latch the leg, that is
+// become where its media comes from and where the other leg's media goes:
+//   - the SDP's address itself, at its first RTP packet: whoever else sends
+//     from it cannot receive what goes back there;
+//   - a source on the SDP's IP address or on the IP the leg's signalling
+//     comes from (SetPeer: a phone behind a NAT), once it has sent
+//     Probation RTP packets in a row with one SSRC and consecutive
+//     sequence numbers, without the latched source sending in between.
+//
+// The same rule re-latches a leg (a NAT rebinding moved the phone's port),
+// so a stranger can take a stream over neither before nor during the call:
+// from another IP it is never heard, and from an allowed IP it has to
+// out-talk the phone, which resets its probation with each packet. Every
+// datagram refused is counted (LegStats.Rejected, PortPool.Rejected) and
+// dropped; the other leg's media goes to the SDP address until the leg
+// latches, never to a source on probation. RTCP latches the same way on
+// the odd port, onto the first RTCP packet from the host RTP latched to
+// (before that, the SDP's host).
 // RTP, telephone-events (RFC 4733) included, and RTCP are relayed byte for
 // byte, with one exception: when the stream arriving on a leg changes SSRC
 // (a transfer points the leg at another phone, a phone restarts its
@@ -132,8 +149,8 @@ func NewRelay(cfg RelayConfig) (*Relay, error) {
 	if cfg.Pool == nil {
 		return nil, errors.New("new relay: no port pool")
 	}
-	if cfg.Timeout < 0 || cfg.Relatch < 0 {
-		return nil, errors.New("new relay: negative timeout or relatch")
+	if cfg.Timeout < 0 || cfg.HoldTimeout < 0 {
+		return nil, errors.New("new relay: negative timeout")
 	}
 	a, err := cfg.Pool.Listen(cfg.IP)
 	if err != nil {
@@ -187,8 +204,8 @@ func (r *Relay) Local(l Leg) netip.AddrPort {
 // address (the zero value means RTP port + 1). An unspecified address such
 // as 0.0.0.0 (RFC 3264 §8.4 hold) or port 0 means "send nothing until it
 // sends". When the addresses change, the leg unlatches and latches again
-// onto the next RTP source; the same addresses again (a session refresh)
-// change nothing.
+// by the rule in Relay's comment; the same addresses again (a session
+// refresh) change nothing.
 func (r *Relay) SetRemote(l Leg, rtpAddr, rtcpAddr netip.AddrPort) {
 	lg := r.leg(l)
 	if lg == nil {
@@ -200,13 +217,28 @@ func (r *Relay) SetRemote(l Leg, rtpAddr, rtcpAddr netip.AddrPort) {
 	}
 	lg.mu.Lock()
 	defer lg.mu.Unlock()
-	if rtpAddr == lg.sdpRTP && rtcpAddr == lg.sdpRTCP {
+	if rtpAddr == lg.rtp.sdp && rtcpAddr == lg.sdpRTCP {
 		return
 	}
-	lg.sdpRTP, lg.sdpRTCP = rtpAddr, rtcpAddr
-	lg.rtpSrc.latched = false
+	lg.rtp.unlatch(rtpAddr)
+	lg.sdpRTCP = rtcpAddr
 	lg.rtcpSrc.latched = false
 	lg.publish()
+}
+
+// SetPeer tells leg l the IP address its signalling comes from. A phone
+// behind a NAT names its private address in SDP, and its media comes from
+// the NAT's public address, usually the one its SIP comes from: RTP from
+// that IP may latch the leg after probation (see Relay). The zero Addr
+// allows only the SDP's IP.
+func (r *Relay) SetPeer(l Leg, ip netip.Addr) {
+	lg := r.leg(l)
+	if lg == nil {
+		return
+	}
+	lg.mu.Lock()
+	defer lg.mu.Unlock()
+	lg.rtp.setPeer(ip)
 }
 
 func usable(a netip.AddrPort) netip.AddrPort {
@@ -218,8 +250,8 @@ func usable(a netip.AddrPort) netip.AddrPort {
 }
 
 // SetHold marks whether silence from leg l is expected (the leg is on hold,
-// or its direction is sendonly from our side or inactive), so that it does
-// not count toward the media timeout.
+// or its direction is sendonly from our side or inactive), so that its
+// silence counts toward RelayConfig.HoldTimeout instead of Timeout.
 func (r *Relay) SetHold(l Leg, hold bool) {
 	if lg := r.leg(l); lg != nil {
 		lg.hold.Store(hold)
@@ -253,8 +285,8 @@ func (r *Relay) Stats(l Leg) LegStats {
 	s := lg.st
 	s.Expected, s.Lost = lg.seq.counts()
 	s.Dropped = lg.dropped.Load()
-	if lg.rtpSrc.latched {
-		s.Source, s.SSRC = lg.rtpSrc.addr, lg.rtpSrc.ssrc
+	if lg.rtp.src.latched {
+		s.Source, s.SSRC = lg.rtp.src.addr, lg.rtp.src.ssrc
 	}
 	return s
 }
@@ -284,7 +316,7 @@ func (r *Relay) Run(ctx context.Context) error {
 	wg.Go(func() { r.readRTCP(b, a) })
 	stopWatch := make(chan struct{})
 	fired := make(chan error, 1)
-	if r.cfg.Timeout > 0 {
+	if r.cfg.Timeout > 0 || r.cfg.HoldTimeout > 0 {
 		wg.Go(func() { r.watch(stopWatch, fired) })
 	}
 
@@ -336,7 +368,6 @@ func (r *Relay) readRTP(in, out *leg) {
 	var p rtp.Packet // reused: Unmarshal keeps its slices
 	var tp Packet
 	var mb *monitorBuffers // allocated when a supervisor first joins
-	relatch := r.cfg.Relatch
 	for {
 		n, src, err := in.ports.RTP.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -350,22 +381,19 @@ func (r *Relay) readRTP(in, out *leg) {
 		data := buf[:n]
 		kind := parseRTP(data, &p)
 		var now time.Time
-		if relatch > 0 && kind == kindRTP {
-			now = r.clk.Now()
-		}
 
 		in.mu.Lock()
 		ok, latched := false, false
 		switch kind {
 		case kindRTP:
-			ok, latched = in.admitRTP(src, p.SSRC, relatch, now)
+			ok, latched = in.admitRTP(src, p.SSRC, p.SequenceNumber)
 			if ok {
 				in.st.Packets++
 				in.st.Bytes += uint64(n)
 				in.seq.update(p.SSRC, p.SequenceNumber)
 			}
 		case kindRTCP: // muxed: only from the latched RTP source
-			ok = in.rtpSrc.latched && src == in.rtpSrc.addr
+			ok = in.rtp.src.latched && src == in.rtp.src.addr
 			if ok {
 				in.st.RTCPPackets++
 				in.st.RTCPBytes += uint64(n)
@@ -377,6 +405,9 @@ func (r *Relay) readRTP(in, out *leg) {
 			in.st.Rejected++
 		}
 		in.mu.Unlock()
+		if !ok && kind != kindInvalid {
+			r.cfg.Pool.rejected.Add(1)
+		}
 		if latched {
 			r.log.Debug("rtp latched", "leg", in.id, "src", src, "ssrc", p.SSRC)
 		}
@@ -447,6 +478,7 @@ func (r *Relay) readRTCP(in, out *leg) {
 			in.st.RTCPBytes += uint64(n)
 		} else {
 			in.st.Rejected++
+			r.cfg.Pool.rejected.Add(1)
 		}
 		in.mu.Unlock()
 		if ok {
@@ -457,13 +489,16 @@ func (r *Relay) readRTCP(in, out *leg) {
 
 // watch fires the media timeout. Instead of stamping every packet with the
 // time, it samples the legs' packet counts on each tick: a count that moved
-// means RTP arrived since the last tick.
+// means RTP arrived since the last tick. Each leg's silence is measured on
+// its own, against Timeout, or HoldTimeout while the leg is on hold; going
+// on or off hold starts the leg's silence afresh.
 func (r *Relay) watch(stop <-chan struct{}, fired chan<- error) {
-	ticks, stopTicks := r.clk.NewTicker(tickFor(r.cfg.Timeout))
+	ticks, stopTicks := r.clk.NewTicker(tickFor(r.cfg.Timeout, r.cfg.HoldTimeout))
 	defer stopTicks()
 	var (
-		seen     [2]time.Time // last tick at which the leg was active, held or unarmed
+		seen     [2]time.Time // last tick at which the leg was active, or unarmed
 		count    [2]uint64
+		held     [2]bool
 		wasArmed bool
 	)
 	for {
@@ -476,31 +511,31 @@ func (r *Relay) watch(stop <-chan struct{}, fired chan<- error) {
 		armed := r.armed.Load()
 		arming := armed && !wasArmed // silence counts from the first tick after Arm
 		wasArmed = armed
-		watched := false
-		silence := time.Duration(1<<63 - 1)
 		for i := range r.legs {
 			l := &r.legs[i]
 			n := l.packets()
-			held := l.hold.Load()
-			if !armed || arming || held || n != count[i] || seen[i].IsZero() {
-				seen[i], count[i] = now, n
+			hold := l.hold.Load()
+			if !armed || arming || hold != held[i] || n != count[i] || seen[i].IsZero() {
+				seen[i], count[i], held[i] = now, n, hold
 			}
-			if held {
-				continue
+			limit := r.cfg.Timeout
+			if hold {
+				limit = r.cfg.HoldTimeout
 			}
-			watched = true
-			silence = min(silence, now.Sub(seen[i]))
-		}
-		if armed && watched && silence >= r.cfg.Timeout {
-			fired <- &TimeoutError{Silence: silence}
-			return
+			if silence := now.Sub(seen[i]); armed && limit > 0 && silence >= limit {
+				fired <- &TimeoutError{Leg: l.id, Hold: hold, Silence: silence}
+				return
+			}
 		}
 	}
 }
 
-// tickFor returns how often the watchdog samples: a quarter of the timeout,
-// between 10 ms and 1 s, so it fires at most a quarter late.
-func tickFor(timeout time.Duration) time.Duration {
+// tickFor returns how often the watchdog samples: a quarter of the shorter
+// timeout, between 10 ms and 1 s, so it fires at most a quarter late.
+func tickFor(timeout, hold time.Duration) time.Duration {
+	if timeout <= 0 || (hold > 0 && hold < timeout) {
+		timeout = hold
+	}
 	return min(max(timeout/4, 10*time.Millisecond), time.Second)
 }
 
@@ -517,11 +552,12 @@ type leg struct {
 	// the other leg's readers for every packet, written under mu.
 	rtpDst, rtcpDst atomic.Pointer[netip.AddrPort]
 
-	mu              sync.Mutex
-	sdpRTP, sdpRTCP netip.AddrPort // from SetRemote; zero when unknown
-	rtpSrc, rtcpSrc source
-	seq             seqTracker
-	st              LegStats // packet counters; the rest is filled by Stats
+	mu      sync.Mutex
+	rtp     strict         // RTP: SDP (SetRemote), signalling IP (SetPeer), latch
+	sdpRTCP netip.AddrPort // from SetRemote; zero when unknown
+	rtcpSrc source
+	seq     seqTracker
+	st      LegStats // packet counters; the rest is filled by Stats
 
 	cont continuity // of the RTP this leg sends on; its RTP reader's alone
 }
@@ -531,29 +567,94 @@ type source struct {
 	latched bool
 	addr    netip.AddrPort
 	ssrc    uint32
-	last    time.Time // last RTP packet; kept only when re-latching is on
 }
 
-// admitRTP decides whether an RTP packet from src belongs to the leg,
-// latching the leg when it is open. It reports whether the packet is
-// accepted and whether it latched the leg. l.mu must be held.
-func (l *leg) admitRTP(src netip.AddrPort, ssrc uint32, relatch time.Duration, now time.Time) (ok, latched bool) {
-	s := &l.rtpSrc
+// Probation is how many RTP packets in a row, with one SSRC and
+// consecutive sequence numbers, a source other than the SDP's address must
+// send before a leg latches onto it (Asterisk's strictrtp learning uses
+// the same count). At 20 ms a packet, a phone behind a NAT loses the first
+// 60 ms of its audio.
+const Probation = 4
+
+// probe is a source on probation: n packets in a row so far, the last with
+// sequence number seq.
+type probe struct {
+	addr netip.AddrPort
+	ssrc uint32
+	seq  uint16
+	n    int
+}
+
+// strict is the latching state of one RTP endpoint: what its SDP and its
+// signalling say, the source it latched onto and one on probation.
+type strict struct {
+	sdp  netip.AddrPort // from SDP; zero when unknown
+	peer netip.Addr     // the signalling's IP; zero when unknown
+	src  source
+	cand probe
+}
+
+// admit decides whether an RTP packet from src belongs to the endpoint,
+// latching onto src when the rule in Relay's comment allows it. It
+// reports whether the packet is accepted and whether it latched.
+func (st *strict) admit(src netip.AddrPort, ssrc uint32, seq uint16) (ok, latched bool) {
+	s := &st.src
 	switch {
 	case s.latched && src == s.addr:
-		s.ssrc, s.last = ssrc, now
+		s.ssrc = ssrc
+		st.cand.n = 0 // the phone still talks: no one else latches
 		return true, false
-	case !s.latched:
-	case relatch > 0 && ssrc != s.ssrc && now.Sub(s.last) >= relatch:
-	default:
+	case src == st.sdp:
+	case !st.allowed(src.Addr()):
 		return false, false
+	default:
+		c := &st.cand
+		if c.n > 0 && src == c.addr && ssrc == c.ssrc && seq == c.seq+1 {
+			c.n++
+		} else {
+			*c = probe{addr: src, ssrc: ssrc, n: 1}
+		}
+		c.seq = seq
+		if c.n < Probation {
+			return false, false
+		}
 	}
-	*s = source{latched: true, addr: src, ssrc: ssrc, last: now}
-	if l.rtcpSrc.latched && l.rtcpSrc.addr.Addr() != src.Addr() {
-		l.rtcpSrc.latched = false // RTCP follows RTP to its new host
-	}
-	l.publish()
+	st.cand = probe{}
+	*s = source{latched: true, addr: src, ssrc: ssrc}
 	return true, true
+}
+
+// allowed reports whether RTP from ip may latch after probation: ip is
+// the SDP's or the signalling's.
+func (st *strict) allowed(ip netip.Addr) bool {
+	return (st.sdp.IsValid() && ip == st.sdp.Addr()) || (st.peer.IsValid() && ip == st.peer)
+}
+
+// unlatch forgets the latched source and any on probation; sdp is the
+// SDP's address now.
+func (st *strict) unlatch(sdp netip.AddrPort) {
+	st.sdp, st.src, st.cand = sdp, source{}, probe{}
+}
+
+// setPeer sets the signalling's IP; an unspecified one counts as none.
+func (st *strict) setPeer(ip netip.Addr) {
+	ip = ip.Unmap()
+	if ip.IsUnspecified() {
+		ip = netip.Addr{}
+	}
+	st.peer = ip
+}
+
+// admitRTP is strict.admit for the leg's RTP: a new latch moves RTCP to
+// the new host and publishes where the leg's packets go. l.mu must be held.
+func (l *leg) admitRTP(src netip.AddrPort, ssrc uint32, seq uint16) (ok, latched bool) {
+	if ok, latched = l.rtp.admit(src, ssrc, seq); latched {
+		if l.rtcpSrc.latched && l.rtcpSrc.addr.Addr() != src.Addr() {
+			l.rtcpSrc.latched = false // RTCP follows RTP to its new host
+		}
+		l.publish()
+	}
+	return ok, latched
 }
 
 // admitRTCP is admitRTP for the RTCP port. RTCP never latches by itself: it
@@ -561,9 +662,9 @@ func (l *leg) admitRTP(src netip.AddrPort, ssrc uint32, relatch time.Duration, n
 // l.mu must be held.
 func (l *leg) admitRTCP(src netip.AddrPort) bool {
 	s := &l.rtcpSrc
-	host := l.sdpRTP.Addr()
-	if l.rtpSrc.latched {
-		host = l.rtpSrc.addr.Addr()
+	host := l.rtp.sdp.Addr()
+	if l.rtp.src.latched {
+		host = l.rtp.src.addr.Addr()
 	}
 	switch {
 	case s.latched && src == s.addr:
@@ -583,19 +684,19 @@ func (l *leg) admitRTCP(src netip.AddrPort) bool {
 // another host than the SDP's (a NAT) is a better guess than the SDP.
 // l.mu must be held.
 func (l *leg) publish() {
-	dst := l.sdpRTP
-	if l.rtpSrc.latched {
-		dst = l.rtpSrc.addr
+	dst := l.rtp.sdp
+	if l.rtp.src.latched {
+		dst = l.rtp.src.addr
 	}
 	storeAddr(&l.rtpDst, dst)
 	rtpNext := netip.AddrPort{}
-	if a := l.rtpSrc.addr; l.rtpSrc.latched && a.Port() < 65535 {
+	if a := l.rtp.src.addr; l.rtp.src.latched && a.Port() < 65535 {
 		rtpNext = netip.AddrPortFrom(a.Addr(), a.Port()+1)
 	}
 	switch {
 	case l.rtcpSrc.latched:
 		dst = l.rtcpSrc.addr
-	case rtpNext.IsValid() && rtpNext.Addr() != l.sdpRTP.Addr():
+	case rtpNext.IsValid() && rtpNext.Addr() != l.rtp.sdp.Addr():
 		dst = rtpNext
 	case l.sdpRTCP.IsValid():
 		dst = l.sdpRTCP

@@ -60,8 +60,14 @@ func TestRelayLatchesOntoTheActualSource(t *testing.T) {
 	if got, _ := sdp.recv(); got[len(got)-1] != 1 {
 		t.Fatalf("sdp address got %v", got)
 	}
-	a.send(r.Local(LegA), rtpPacket(0, 1, 0, 0xA, false, []byte{2}))
-	b.recv()
+	// Not the SDP's address: a latches after Probation packets in a row,
+	// which b is the first to hear.
+	for i := range Probation {
+		a.send(r.Local(LegA), rtpPacket(0, uint16(1+i), uint32(160*i), 0xA, false, []byte{byte(10 + i)}))
+	}
+	if got, _ := b.recv(); got[len(got)-1] != 10+Probation-1 {
+		t.Fatalf("b got %v first, want a's packet %d", got, Probation)
+	}
 	b.send(r.Local(LegB), rtpPacket(0, 2, 160, 0xB, false, []byte{3}))
 	if got, _ := a.recv(); got[len(got)-1] != 3 {
 		t.Fatalf("latched source got %v", got)
@@ -127,44 +133,6 @@ func TestRelaySetRemoteReopensLatching(t *testing.T) {
 	a2.send(r.Local(LegA), rtpPacket(0, 2, 160, 0xA2, false, []byte{5}))
 	if got, _ := b.recv(); got[len(got)-1] != 5 {
 		t.Fatalf("b got %v, want a2's packet", got)
-	}
-}
-
-func TestRelayRelatchOnlyOnNewSSRCAfterQuiet(t *testing.T) {
-	t.Parallel()
-	clk := newFakeClock()
-	r, _ := newRelay(t, RelayConfig{Relatch: 2 * time.Second, clock: clk})
-	a, a2, b := newEndpoint(t), newEndpoint(t), newEndpoint(t)
-	r.SetRemote(LegA, a.addr(), netip.AddrPort{})
-	r.SetRemote(LegB, b.addr(), netip.AddrPort{})
-	a.send(r.Local(LegA), rtpPacket(0, 1, 0, 0xA, false, []byte{1}))
-	b.recv()
-
-	// The relay reads the clock when it reads a packet, so every step ends
-	// with a packet of a's that b receives before the clock moves again.
-	clk.advance(time.Second)
-	a2.send(r.Local(LegA), rtpPacket(0, 1, 0, 0xA2, false, []byte{9})) // a only quiet for 1 s
-	a.send(r.Local(LegA), rtpPacket(0, 2, 160, 0xA, false, []byte{2}))
-	if got, _ := b.recv(); got[len(got)-1] != 2 {
-		t.Fatalf("b got %v, want a's packet", got)
-	}
-	clk.advance(5 * time.Second)
-	a2.send(r.Local(LegA), rtpPacket(0, 2, 0, 0xA, false, []byte{9})) // a's SSRC from elsewhere, a quiet for 5 s
-	a.send(r.Local(LegA), rtpPacket(0, 3, 320, 0xA, false, []byte{2}))
-	if got, _ := b.recv(); got[len(got)-1] != 2 {
-		t.Fatalf("b got %v, want a's packet", got)
-	}
-	clk.advance(3 * time.Second)
-	a2.send(r.Local(LegA), rtpPacket(0, 3, 0, 0xA2, false, []byte{3})) // new SSRC, a quiet for 3 s
-	if got, _ := b.recv(); got[len(got)-1] != 3 {
-		t.Fatalf("b got %v, want a2's packet", got)
-	}
-	b.send(r.Local(LegB), rtpPacket(0, 1, 0, 0xB, false, []byte{4}))
-	if got, _ := a2.recv(); got[len(got)-1] != 4 {
-		t.Fatalf("a2 got %v", got)
-	}
-	if s := r.Stats(LegA); s.Source != a2.addr() || s.SSRC != 0xA2 || s.Rejected != 2 {
-		t.Errorf("leg a stats %+v", s)
 	}
 }
 
@@ -299,6 +267,8 @@ func TestRelayMediaTimeout(t *testing.T) {
 	tick(t, clk, clk.advance(time.Second), done) // silence counts from here
 	a.send(r.Local(LegA), rtpPacket(0, 1, 0, 0xA, false, []byte{0}))
 	b.recv()
+	b.send(r.Local(LegB), rtpPacket(0, 1, 0, 0xB, false, []byte{0}))
+	a.recv()
 	tick(t, clk, clk.advance(5*time.Second), done) // rtp seen: silence restarts
 	tick(t, clk, clk.advance(9*time.Second), done)
 	settle(t, clk, clk.Now(), done)
@@ -306,13 +276,26 @@ func TestRelayMediaTimeout(t *testing.T) {
 	tick(t, clk, clk.advance(time.Second), done) // 10 s without rtp
 	err := <-done
 	var te *TimeoutError
-	if !errors.As(err, &te) || !errors.Is(err, ErrTimeout) || te.Silence != 10*time.Second {
+	if !errors.As(err, &te) || !errors.Is(err, ErrTimeout) || te.Silence != 10*time.Second || te.Hold {
 		t.Fatalf("Run = %v, want a 10s media timeout", err)
 	}
 	<-r.Done()
 }
 
-func TestRelayNoTimeoutOnHold(t *testing.T) {
+// talkUntil has a say a packet before every tick of the watchdog, so that
+// only b is silent.
+func talkUntil(t *testing.T, r *Relay, clk *fakeClock, a, b *endpoint, done <-chan error, seq *uint16, d, step time.Duration) {
+	t.Helper()
+	for range d / step {
+		*seq++
+		a.send(r.Local(LegA), rtpPacket(0, *seq, 0, 0xA, false, []byte{0}))
+		b.recv()
+		tick(t, clk, clk.advance(step), done)
+	}
+	settle(t, clk, clk.Now(), done)
+}
+
+func TestRelayOneSidedSilenceTimesOut(t *testing.T) {
 	t.Parallel()
 	clk := newFakeClock()
 	r, done := newRelay(t, RelayConfig{Timeout: 10 * time.Second, clock: clk})
@@ -322,28 +305,72 @@ func TestRelayNoTimeoutOnHold(t *testing.T) {
 	r.Arm()
 	tick(t, clk, clk.Now(), done)
 
-	// One leg keeps talking, the other is silent: the call is alive.
-	for range 3 {
-		a.send(r.Local(LegA), rtpPacket(0, 1, 0, 0xA, false, []byte{0}))
-		b.recv()
-		tick(t, clk, clk.advance(8*time.Second), done)
+	// a talks all along, b (the one a hears nothing from) never says a word.
+	var seq uint16
+	talkUntil(t, r, clk, a, b, done, &seq, 9*time.Second, time.Second)
+	seq++
+	a.send(r.Local(LegA), rtpPacket(0, seq, 0, 0xA, false, []byte{0}))
+	b.recv()
+	clk.advance(time.Second)
+	clk.ticks <- clk.Now()
+	err := <-done
+	var te *TimeoutError
+	if !errors.As(err, &te) || te.Leg != LegB || te.Hold || te.Silence != 10*time.Second {
+		t.Fatalf("Run = %v, want leg b's 10s media timeout", err)
 	}
-	// Both legs on hold: silence is expected, for any time.
+}
+
+func TestRelayHeldLegGetsTheHoldTimeout(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	r, done := newRelay(t, RelayConfig{Timeout: 10 * time.Second, HoldTimeout: time.Minute, clock: clk})
+	a, b := newEndpoint(t), newEndpoint(t)
+	r.SetRemote(LegA, a.addr(), netip.AddrPort{})
+	r.SetRemote(LegB, b.addr(), netip.AddrPort{})
+	r.SetHold(LegB, true) // b is sendonly/inactive: it may be quiet a while
+	r.Arm()
+	tick(t, clk, clk.Now(), done)
+
+	var seq uint16
+	talkUntil(t, r, clk, a, b, done, &seq, 55*time.Second, 5*time.Second) // past Timeout: still up
+	seq++
+	a.send(r.Local(LegA), rtpPacket(0, seq, 0, 0xA, false, []byte{0}))
+	b.recv()
+	clk.advance(5 * time.Second)
+	clk.ticks <- clk.Now()
+	err := <-done
+	var te *TimeoutError
+	if !errors.As(err, &te) || te.Leg != LegB || !te.Hold || te.Silence != time.Minute {
+		t.Fatalf("Run = %v, want leg b's one-minute hold timeout", err)
+	}
+}
+
+func TestRelayHoldWithoutHoldTimeout(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	r, done := newRelay(t, RelayConfig{Timeout: 10 * time.Second, clock: clk})
+	a, b := newEndpoint(t), newEndpoint(t)
+	r.SetRemote(LegA, a.addr(), netip.AddrPort{})
+	r.SetRemote(LegB, b.addr(), netip.AddrPort{})
+	r.Arm()
+	tick(t, clk, clk.Now(), done)
+
+	// Both legs on hold and no HoldTimeout: silence is expected, for any time.
 	r.SetHold(LegA, true)
 	r.SetHold(LegB, true)
 	tick(t, clk, clk.advance(time.Minute), done)
 	tick(t, clk, clk.advance(time.Hour), done)
 	settle(t, clk, clk.Now(), done)
 
-	// Leg b resumes but a (held by b, say) stays quiet: b's silence counts
-	// from the resume.
+	// Leg b resumes but stays quiet: its silence counts from the resume.
 	r.SetHold(LegB, false)
 	tick(t, clk, clk.advance(time.Second), done)
 	tick(t, clk, clk.advance(8*time.Second), done)
 	settle(t, clk, clk.Now(), done)
 	tick(t, clk, clk.advance(time.Second), done)
-	if err := <-done; !errors.Is(err, ErrTimeout) {
-		t.Fatalf("Run = %v, want a media timeout once leg b is off hold and silent", err)
+	var te *TimeoutError
+	if err := <-done; !errors.As(err, &te) || te.Leg != LegB || te.Silence != 9*time.Second+time.Second {
+		t.Fatalf("Run = %v, want leg b's media timeout once off hold and silent", err)
 	}
 }
 
@@ -513,8 +540,12 @@ func TestSetRemoteUnspecifiedMeansNoDestination(t *testing.T) {
 	r.SetRemote(LegB, netip.MustParseAddrPort("0.0.0.0:4000"), netip.AddrPort{}) // RFC 2543 hold
 	a.send(r.Local(LegA), rtpPacket(0, 1, 0, 0xA, false, []byte{0}))
 	<-tap.seen // the tap is called after the relay tried to forward it
-	// b then sends: it latches, and a's next packet reaches it.
-	b.send(r.Local(LegB), rtpPacket(0, 1, 0, 0xB, false, []byte{1}))
+	// b then sends from the IP its signalling comes from: it latches after
+	// probation, and a's next packet reaches it.
+	r.SetPeer(LegB, b.addr().Addr())
+	for i := range Probation {
+		b.send(r.Local(LegB), rtpPacket(0, uint16(1+i), 0, 0xB, false, []byte{1}))
+	}
 	a.recv()
 	a.send(r.Local(LegA), rtpPacket(0, 2, 160, 0xA, false, []byte{2}))
 	if got, _ := b.recv(); got[len(got)-1] != 2 {
@@ -553,9 +584,12 @@ func TestRelayRTCPFollowsALatchedNAT(t *testing.T) {
 	r, _ := newRelay(t, RelayConfig{})
 	b, bRTCP := newEndpoint(t), newEndpoint(t)
 	r.SetRemote(LegA, netip.MustParseAddrPort("127.0.0.1:4000"), netip.AddrPort{}) // the private address
+	r.SetPeer(LegA, rtpEP.addr().Addr())                                           // where its SIP comes from
 	r.SetRemote(LegB, b.addr(), bRTCP.addr())
 
-	rtpEP.send(r.Local(LegA), rtpPacket(0, 1, 0, 0xA, false, []byte{1}))
+	for i := range Probation {
+		rtpEP.send(r.Local(LegA), rtpPacket(0, uint16(1+i), 0, 0xA, false, []byte{1}))
+	}
 	b.recv()
 	bRTCP.send(rtcpPort(r.Local(LegB)), rtcpRR(0xB))
 	if got, from := rtcpEP.recv(); !bytes.Equal(got, rtcpRR(0xB)) || from != rtcpPort(r.Local(LegA)) {

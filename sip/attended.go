@@ -305,6 +305,7 @@ func (c *call) onHandover(h *handover) {
 	}
 	old := *c.legDialog(toA)
 	*c.legDialog(toA) = h.dlg
+	c.relay.SetPeer(mediaLeg(toA), peerIP(h.dlg.dest))
 	c.dropPending(toA)
 	if !x.gone {
 		c.gone = append(c.gone, old)
@@ -510,6 +511,7 @@ func (c *call) onReplaceInvite(ev *replaceEvent) {
 	*c.legDialog(isA) = d
 	c.gone = append(c.gone, old)
 	c.transferred = true
+	c.relay.SetPeer(mediaLeg(isA), peerIP(d.dest))
 	ok200 := c.okResponse(req, body, d.contact)
 	if err := ev.tx.Respond(ok200); err != nil {
 		c.log.Info("200 to the replacing party not sent", "err", err)

@@ -64,6 +64,7 @@ func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rtp ports: %w", err)
 	}
+	pool.SetQuarantine(cfg.RTPQuarantine)
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &b2bua{s: s, cfg: cfg, log: s.log, pool: pool, ctx: ctx, cancel: cancel,
 		trunkIPs: make(map[netip.Addr]*Trunk), calls: make(map[string]*call), perExt: make(map[string]int)}

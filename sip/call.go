@@ -279,13 +279,14 @@ func (c *call) start() bool {
 		mip = netip.IPv4Unspecified()
 	}
 	relay, err := media.NewRelay(media.RelayConfig{Pool: b.pool, IP: mip,
-		Timeout: max(b.cfg.MediaTimeout, 0), Logger: c.log})
+		Timeout: max(b.cfg.MediaTimeout, 0), HoldTimeout: max(b.cfg.MediaHoldTimeout, 0), Logger: c.log})
 	if err != nil {
 		c.log.Warn("call refused: no rtp ports", "err", err)
 		c.refuse(&refusal{503, "Service Unavailable", directory.Failed, "no rtp ports", nil})
 		return false
 	}
 	c.relay = relay
+	relay.SetPeer(media.LegA, peerIP(c.aReq.Source()))
 	if !c.late {
 		relay.SetRemote(media.LegA, m.rtp, m.rtcp)
 		relay.SetHold(media.LegA, m.hold)
@@ -762,6 +763,7 @@ func (c *call) answer(f *fork, res *sip.Response) {
 	if ct := res.Contact(); ct != nil {
 		c.bDlg.target = ct.Address
 	}
+	c.relay.SetPeer(media.LegB, peerIP(c.bDlg.dest))
 	c.resendAckB(f)
 	if !c.late {
 		c.ackB(nil)
@@ -1473,5 +1475,5 @@ func (c *call) teardown() {
 	c.writeCDR()
 	a, b := c.relay.Stats(media.LegA), c.relay.Stats(media.LegB)
 	c.log.Info("call over", "disposition", c.cdr.Disposition, "by", c.cdr.HangupBy,
-		"rtp_a", a.Packets, "rtp_b", b.Packets)
+		"rtp_a", a.Packets, "rtp_b", b.Packets, "rtp_rejected_a", a.Rejected, "rtp_rejected_b", b.Rejected)
 }

@@ -18,9 +18,18 @@ type CallConfig struct {
 	// RingTime is how long callees ring before the caller gets 480.
 	// Default 60s.
 	RingTime time.Duration
-	// MediaTimeout ends an answered call whose RTP stopped in both
-	// directions for that long. Default 60s; negative disables it.
+	// MediaTimeout ends an answered call when one leg sent no RTP for
+	// that long, even while the other still sends. Default 60s; negative
+	// disables it.
 	MediaTimeout time.Duration
+	// MediaHoldTimeout is MediaTimeout for a leg on hold (sendonly or
+	// inactive), whose silence is expected. Default 1h; negative disables
+	// it.
+	MediaHoldTimeout time.Duration
+	// RTPQuarantine is how long a port pair freed by a call stays out of
+	// use, so that late or sprayed packets meant for it reach no other
+	// call. Default 10s; negative: none.
+	RTPQuarantine time.Duration
 	// RTPLow and RTPHigh bound the relay's UDP ports (RTP even, RTCP odd).
 	// Default 20000-30000.
 	RTPLow, RTPHigh int
@@ -99,6 +108,12 @@ func (c CallConfig) withDefaults() CallConfig {
 	}
 	if c.MediaTimeout == 0 {
 		c.MediaTimeout = 60 * time.Second
+	}
+	if c.MediaHoldTimeout == 0 {
+		c.MediaHoldTimeout = time.Hour
+	}
+	if c.RTPQuarantine == 0 {
+		c.RTPQuarantine = 10 * time.Second
 	}
 	if c.RTPLow == 0 && c.RTPHigh == 0 {
 		c.RTPLow, c.RTPHigh = 20000, 30000

@@ -141,3 +141,14 @@ func (b *b2bua) sendAndWait(ctx context.Context, req *sip.Request) (*sip.Respons
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// peerIP returns the IP address of a dialog's dest or a request's source
+// ("ip:port"): the relay may take a NATed phone's media from there. A host
+// name (a trunk's) gives the zero Addr: only the SDP's address counts.
+func peerIP(dest string) netip.Addr {
+	ap, err := netip.ParseAddrPort(dest)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}

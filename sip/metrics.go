@@ -30,7 +30,10 @@ type Metrics struct {
 	Bans          int // bans and extension locks in force
 	RTPPortsFree  int // RTP+RTCP pairs free in the pool
 	RTPPortsTotal int
-	HeldWrites    int // binding writes held while the store is away
+	// RTPRejected counts datagrams the media relay refused: from a
+	// source that is not the leg's phone, or still on probation.
+	RTPRejected uint64
+	HeldWrites  int // binding writes held while the store is away
 }
 
 // CallOutcome is the key of Metrics.Calls.
@@ -125,6 +128,7 @@ func (s *Server) Metrics() Metrics {
 	if s.calls != nil {
 		m.ActiveCalls = s.calls.active()
 		m.RTPPortsFree, m.RTPPortsTotal = s.calls.pool.Free(), s.calls.pool.Size()
+		m.RTPRejected = s.calls.pool.Rejected()
 	}
 	return m
 }

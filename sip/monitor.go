@@ -122,6 +122,7 @@ func (b *b2bua) monitorCall(req *sip.Request, tx sip.ServerTransaction, sup *cre
 		return
 	}
 	mon.SetRemote(offer.rtp)
+	mon.SetPeer(peerIP(req.Source()))
 
 	src := req.Source()
 	ms := &monitorSession{b: b, id: req.CallID().Value(), mon: mon, log: log,

@@ -518,6 +518,7 @@ func (c *call) xferAnswered(f *fork, res *sip.Response) {
 
 	old := *c.legDialog(x.fromA)
 	*c.legDialog(x.fromA) = d
+	c.relay.SetPeer(mediaLeg(x.fromA), peerIP(d.dest))
 	if x.fromA {
 		c.aSDP, c.aOrigin = x.offer, x.origin
 	} else {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/switchboard-pbx/switchboard/internal/dirstore"
 )
@@ -26,6 +27,13 @@ type Config struct {
 	RTPLow   int
 	RTPHigh  int
 	Node     string
+
+	// Media timeouts and the port quarantine as given ("60s", "0" for
+	// off), and as Validate parses them for sip.CallConfig: negative is
+	// off, zero (nothing given) the default.
+	MediaTimeoutArg, MediaHoldTimeoutArg, RTPQuarantineArg string
+	MediaTimeout, MediaHoldTimeout, RTPQuarantine          time.Duration
+
 	LogLevel string
 	BaseURL  string // how people reach the web UI; used in the setup link
 
@@ -76,6 +84,9 @@ func (f *flagSet) serveFlags(c *Config) {
 	f.str(&c.Domain, "domain", "", "SIP domain and digest realm (default: the stored setting sip.domain)")
 	f.str(&c.WebAddr, "web-addr", "0.0.0.0:8080", "web UI and API listen address")
 	f.str(&c.RTPPorts, "rtp-ports", "20000-30000", "RTP port range LO-HI")
+	f.str(&c.MediaTimeoutArg, "media-timeout", "60s", "end a call when one side sends no RTP for this long; 0: never")
+	f.str(&c.MediaHoldTimeoutArg, "media-hold-timeout", "1h", "the same for a side on hold (sendonly, inactive); 0: never")
+	f.str(&c.RTPQuarantineArg, "rtp-quarantine", "10s", "keep a port pair freed by a call unused this long; 0: none")
 	f.str(&c.RecordingsDir, "recordings-dir", "", "directory for call recordings (default: DATA/recordings)")
 	f.str(&c.Node, "node", host, "name of this node in call records and registrations")
 	f.str(&c.MetricsAddr, "metrics-addr", "", "Prometheus metrics listen address, e.g. 127.0.0.1:9360 (default: none)")
@@ -111,6 +122,30 @@ func (c *Config) Validate(serve bool) error {
 		field("rtp-ports", err.Error())
 	} else {
 		c.RTPLow, c.RTPHigh = lo, hi
+	}
+	for _, d := range []struct {
+		name string
+		arg  string
+		to   *time.Duration
+	}{
+		{"media-timeout", c.MediaTimeoutArg, &c.MediaTimeout},
+		{"media-hold-timeout", c.MediaHoldTimeoutArg, &c.MediaHoldTimeout},
+		{"rtp-quarantine", c.RTPQuarantineArg, &c.RTPQuarantine},
+	} {
+		if d.arg == "" {
+			continue
+		}
+		v, err := time.ParseDuration(d.arg)
+		switch {
+		case err != nil:
+			field(d.name, fmt.Sprintf("%q: must be a duration such as 90s or 5m, or 0", d.arg))
+		case v < 0 || (v > 0 && v < time.Second):
+			field(d.name, fmt.Sprintf("%q: must be 0 or at least 1s", d.arg))
+		case v == 0:
+			*d.to = -1
+		default:
+			*d.to = v
+		}
 	}
 	if c.Domain != "" && strings.ContainsAny(c.Domain, " \t:;@<>\"/") {
 		field("domain", "must be a host name such as pbx.example.com")

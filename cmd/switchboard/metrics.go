@@ -24,6 +24,7 @@ type pbxCollector struct {
 	requests, dropped, authFailures, calls                   *prometheus.Desc
 	bindings, extensions, activeCalls, bans, portsFree       *prometheus.Desc
 	portsTotal, heldWrites, trunkRegistered, storeUp, uptime *prometheus.Desc
+	rtpRejected                                              *prometheus.Desc
 	started                                                  time.Time
 }
 
@@ -42,6 +43,7 @@ func newPBXCollector(s *sip.Server, st directory.Store) *pbxCollector {
 		bans:            d("sip_bans", "Source bans and extension locks in force."),
 		portsFree:       d("rtp_port_pairs_free", "RTP/RTCP port pairs free in the pool."),
 		portsTotal:      d("rtp_port_pairs", "RTP/RTCP port pairs in the pool."),
+		rtpRejected:     d("rtp_packets_rejected_total", "RTP/RTCP datagrams the relay dropped: not from the leg's phone, or still on probation."),
 		heldWrites:      d("sip_binding_writes_held", "Binding writes held while the database does not answer."),
 		trunkRegistered: d("trunk_registered", "1 when the registration to the carrier is in force, else 0.", "trunk"),
 		storeUp:         d("store_up", "1 when the database answered a ping during this scrape, else 0."),
@@ -75,6 +77,7 @@ func (c *pbxCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.bans, float64(m.Bans))
 	gauge(c.portsFree, float64(m.RTPPortsFree))
 	gauge(c.portsTotal, float64(m.RTPPortsTotal))
+	counter(c.rtpRejected, m.RTPRejected)
 	gauge(c.heldWrites, float64(m.HeldWrites))
 	for _, t := range c.sip.TrunkRegistrations() {
 		up := 0.0

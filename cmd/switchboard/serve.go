@@ -88,7 +88,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		return err
 	}
 	scfg := sip.Config{Addr: m.Config.SIPAddr, Node: m.Config.Node,
-		Calls:         sip.CallConfig{RTPLow: m.Config.RTPLow, RTPHigh: m.Config.RTPHigh, MediaIP: m.mediaIP()},
+		Calls: sip.CallConfig{RTPLow: m.Config.RTPLow, RTPHigh: m.Config.RTPHigh, MediaIP: m.mediaIP(),
+			MediaTimeout: m.Config.MediaTimeout, MediaHoldTimeout: m.Config.MediaHoldTimeout,
+			RTPQuarantine: m.Config.RTPQuarantine},
 		RecordingsDir: m.Config.RecordingsDir}
 	applySIPOptions(ctx, &scfg, &m.Config, m.Store, m.Log)
 	if m.SIP, err = sip.NewServer(scfg, m.Store, m.Log); err != nil {
