@@ -32,6 +32,8 @@ type b2bua struct {
 
 	// Ports of our listeners, for Contact headers.
 	udpPort, tcpPort atomic.Uint32
+	udpLocal         atomic.Pointer[netip.AddrPort] // the UDP listener's address
+	localNets        []netip.Prefix                 // this host's networks (outside)
 
 	ctx    context.Context // ends every call at shutdown
 	cancel context.CancelFunc
@@ -67,7 +69,8 @@ func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
 	pool.SetQuarantine(cfg.RTPQuarantine)
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &b2bua{s: s, cfg: cfg, log: s.log, pool: pool, ctx: ctx, cancel: cancel,
-		trunkIPs: make(map[netip.Addr]*Trunk), calls: make(map[string]*call), perExt: make(map[string]int)}
+		trunkIPs: make(map[netip.Addr]*Trunk), calls: make(map[string]*call), perExt: make(map[string]int),
+		localNets: interfaceNets()}
 	if dir := s.cfg.RecordingsDir; dir != "" {
 		if b.recDir, err = filepath.Abs(dir); err != nil {
 			cancel()
@@ -104,6 +107,8 @@ func lookupHost(host string) []netip.Addr {
 func (b *b2bua) listening(udp, tcp net.Addr) {
 	if a, ok := udp.(*net.UDPAddr); ok {
 		b.udpPort.Store(uint32(a.Port))
+		la := a.AddrPort()
+		b.udpLocal.Store(&la)
 	}
 	if a, ok := tcp.(*net.TCPAddr); ok {
 		b.tcpPort.Store(uint32(a.Port))

@@ -40,6 +40,11 @@ type CallConfig struct {
 	// SIPIP, when set, is the address written in our Contact headers
 	// instead of our address on the route to each peer.
 	SIPIP netip.Addr
+	// PublicIP, when set, is the node's address as peers outside its own
+	// networks see it (a cloud VM behind 1:1 NAT): written in Via,
+	// Contact and SDP toward them; phones and trunks on the node's
+	// networks still see its local address.
+	PublicIP netip.Addr
 	// MaxCallsPerExt limits the simultaneous calls of one extension, as
 	// caller or callee. Default 4.
 	MaxCallsPerExt int

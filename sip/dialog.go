@@ -2,7 +2,6 @@ package sip
 
 import (
 	"context"
-	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -73,30 +72,12 @@ func (b *b2bua) contactFor(dest, transport string) sip.ContactHeader {
 	return sip.ContactHeader{Address: uri}
 }
 
-// localIP returns our address on the route to dest (a host:port). The
-// kernel picks it for a connected UDP socket; no packet is sent.
-func (b *b2bua) localIP(dest string) netip.Addr {
-	if ip := b.cfg.SIPIP; ip.IsValid() && !ip.IsUnspecified() {
-		return ip
-	}
-	ap, err := netip.ParseAddrPort(dest)
-	if err == nil && ap.Addr().Unmap().IsLoopback() {
-		return netip.MustParseAddr("127.0.0.1")
-	}
-	c, err := net.Dial("udp", dest)
-	if err != nil {
-		return netip.MustParseAddr("127.0.0.1")
-	}
-	defer c.Close()
-	if ua, ok := c.LocalAddr().(*net.UDPAddr); ok {
-		return ua.AddrPort().Addr().Unmap()
-	}
-	return netip.MustParseAddr("127.0.0.1")
-}
-
 // mediaIP is the relay address written into SDP sent to a peer at dest.
 func (b *b2bua) mediaIP(dest string) netip.Addr {
 	if ip := b.cfg.MediaIP; ip.IsValid() && !ip.IsUnspecified() {
+		if pub := b.cfg.PublicIP; pub.IsValid() && b.outside(dest) {
+			return pub
+		}
 		return ip
 	}
 	return b.localIP(dest)

@@ -126,6 +126,7 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock) (*S
 		return nil, fmt.Errorf("sip client: %w", err)
 	}
 	s.ua = ua
+	s.client.TxRequester = requester{s}
 	s.srv.OnRegister(s.handle(s.onRegister))
 	s.srv.OnOptions(s.handle(s.onOptions))
 	s.srv.OnNoRoute(s.handle(s.onOther))

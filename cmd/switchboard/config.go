@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -38,6 +39,7 @@ type Config struct {
 	BaseURL  string // how people reach the web UI; used in the setup link
 
 	MetricsAddr string // Prometheus /metrics listener; "" means none
+	PublicAddr  string // the node's address as seen from the internet (1:1 NAT); "" means none
 
 	RecordingsDir string // call recordings; "" means Data/recordings
 
@@ -91,6 +93,7 @@ func (f *flagSet) serveFlags(c *Config) {
 	f.str(&c.Node, "node", host, "name of this node in call records and registrations")
 	f.str(&c.MetricsAddr, "metrics-addr", "", "Prometheus metrics listen address, e.g. 127.0.0.1:9360 (default: none)")
 	f.str(&c.BaseURL, "base-url", "", "URL people use to reach the web UI (default: http://<web-addr>)")
+	f.str(&c.PublicAddr, "public-addr", "", "this node's public IP behind 1:1 NAT, written in Via, Contact and SDP toward peers outside its networks (default: none)")
 	f.guardFlags(c)
 }
 
@@ -163,6 +166,11 @@ func (c *Config) Validate(serve bool) error {
 	}
 	if c.BaseURL != "" && !strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://") {
 		field("base-url", "must start with http:// or https://")
+	}
+	if c.PublicAddr != "" {
+		if a, err := netip.ParseAddr(c.PublicAddr); err != nil || a.IsUnspecified() || a.Zone() != "" {
+			field("public-addr", fmt.Sprintf("%q: must be an IP address such as 198.51.100.7", c.PublicAddr))
+		}
 	}
 	c.validateSIPOptions(field)
 	return errors.Join(errs...)

@@ -66,6 +66,7 @@ func TestSIPOptions(t *testing.T) {
 		{"--guard-window", "soon", "--guard-window (SWITCHBOARD_GUARD_WINDOW): must be a duration"},
 		{"--guard-exempt", "10.0.0.0/33", "--guard-exempt (SWITCHBOARD_GUARD_EXEMPT): must be CIDR"},
 		{"--digest-algorithms", "SHA-1", "--digest-algorithms (SWITCHBOARD_DIGEST_ALGORITHMS): must be SHA-256 and MD5"},
+		{"--public-addr", "pbx.example.com", "--public-addr (SWITCHBOARD_PUBLIC_ADDR): \"pbx.example.com\": must be an IP address"},
 		{"--guard-flood-requests", "0", "--guard-flood-requests (SWITCHBOARD_GUARD_FLOOD_REQUESTS): must be a whole number"},
 	} {
 		code, _, stderr := c.run("", "serve", tc.flag, tc.value)

@@ -90,7 +90,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	scfg := sip.Config{Addr: m.Config.SIPAddr, Node: m.Config.Node,
 		Calls: sip.CallConfig{RTPLow: m.Config.RTPLow, RTPHigh: m.Config.RTPHigh, MediaIP: m.mediaIP(),
 			MediaTimeout: m.Config.MediaTimeout, MediaHoldTimeout: m.Config.MediaHoldTimeout,
-			RTPQuarantine: m.Config.RTPQuarantine},
+			RTPQuarantine: m.Config.RTPQuarantine, PublicIP: m.publicIP()},
 		RecordingsDir: m.Config.RecordingsDir}
 	applySIPOptions(ctx, &scfg, &m.Config, m.Store, m.Log)
 	if m.SIP, err = sip.NewServer(scfg, m.Store, m.Log); err != nil {
@@ -266,4 +266,10 @@ func (l liveState) TrunkRegistrations() []web.TrunkStatus {
 		out = append(out, web.TrunkStatus{Trunk: r.Trunk, State: r.State, Expires: r.Expires, Error: r.Error})
 	}
 	return out
+}
+
+// publicIP is --public-addr, checked by Validate; zero when not given.
+func (m *Main) publicIP() netip.Addr {
+	a, _ := netip.ParseAddr(m.Config.PublicAddr)
+	return a
 }
