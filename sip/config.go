@@ -118,8 +118,9 @@ type GuardConfig struct {
 }
 
 // DefaultMD5OnlyAgents: baresip 1.x (libre 1.x, Debian 12) fails any
-// challenge list holding SHA-256 with "Function not implemented".
-var DefaultMD5OnlyAgents = []string{"baresip"}
+// challenge list holding SHA-256 with "Function not implemented"; SIPp
+// answers the first challenge only and knows MD5 alone.
+var DefaultMD5OnlyAgents = []string{"baresip", "sipp"}
 
 // DefaultScannerAgents are the User-Agents of the common SIP scanners.
 var DefaultScannerAgents = []string{

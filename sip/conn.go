@@ -19,9 +19,14 @@ import (
 type packetConn struct {
 	net.PacketConn
 	s *Server
+	// serving is closed at the first read: sipgo has filed the listener
+	// in its connection pool by then, so requests can be sent from it.
+	serving chan struct{}
+	once    sync.Once
 }
 
 func (c *packetConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	c.once.Do(func() { close(c.serving) })
 	for {
 		n, addr, err := c.PacketConn.ReadFrom(b)
 		if err != nil {

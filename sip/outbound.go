@@ -60,7 +60,7 @@ func (s *Server) stamp(req *sip.Request) {
 	if !via.Params.Has("rport") {
 		via.Params.Add("rport", "")
 	}
-	if tr == "UDP" {
+	if tr == "UDP" && s.udpReady.Load() {
 		if la := b.udpLocal.Load(); la != nil {
 			req.Laddr = sip.Addr{IP: la.Addr().AsSlice(), Port: int(la.Port())}
 		}

@@ -578,7 +578,9 @@ func (s *Server) challenge(req *sip.Request, dh digestHeaders, stale bool, nonce
 // sameResource reports whether the uri of a digest answer names the
 // Request-URI (RFC 3261 §22.4): the same scheme, user, host and port;
 // parameters and headers aside, and a missing port the same as 5060 for
-// sip (5061 for sips).
+// sip (5061 for sips). A uri without a user naming the request's host and
+// port is taken too: SIPp (and some old clients) always answer with the
+// server's address, and the digest binds the method and nonce all the same.
 func sameResource(uri string, ruri sip.Uri) bool {
 	var u sip.Uri
 	if err := sip.ParseUri(uri, &u); err != nil {
@@ -593,6 +595,6 @@ func sameResource(uri string, ruri sip.Uri) bool {
 		}
 		return 5060
 	}
-	return strings.EqualFold(u.Scheme, ruri.Scheme) && u.User == ruri.User &&
+	return strings.EqualFold(u.Scheme, ruri.Scheme) && (u.User == ruri.User || u.User == "") &&
 		strings.EqualFold(u.Host, ruri.Host) && port(u) == port(ruri)
 }

@@ -44,6 +44,9 @@ type Server struct {
 	domain  atomic.Pointer[string] // the realm in force
 	md5Only []string               // lower-case User-Agent substrings
 	algs    []algorithm            // offered in challenges, in this order
+	// udpReady: sipgo serves the UDP listener, so requests may be sent
+	// from it (outbound.go).
+	udpReady atomic.Bool
 
 	follow follower
 	used   atomic.Bool
@@ -212,8 +215,13 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	s.calls.listening(udpAddr, tcpAddr)
 
 	g, gctx := errgroup.WithContext(ctx)
+	udpServing := make(chan struct{})
+	if udp == nil {
+		close(udpServing)
+	}
 	if udp != nil {
-		pc := &packetConn{PacketConn: udp, s: s}
+		pc := &packetConn{PacketConn: udp, s: s, serving: make(chan struct{})}
+		udpServing = pc.serving
 		addr := udp.LocalAddr().String()
 		s.log.Info("sip listening", "addr", addr, "transport", "udp")
 		g.Go(func() error {
@@ -244,6 +252,13 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 		s.calls.runRetention(gctx)
 		return nil
 	})
+	// Requests leave from the UDP listener (outbound.go), which sipgo
+	// knows only once it serves it: trunk registrations wait for that.
+	select {
+	case <-udpServing:
+		s.udpReady.Store(true)
+	case <-gctx.Done():
+	}
 	s.startTrunkRegistrations()
 	g.Go(func() error {
 		<-gctx.Done()
