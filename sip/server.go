@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/spool"
 )
 
 // allowed lists the methods we answer, for Allow headers.
@@ -58,6 +59,8 @@ type Server struct {
 	mons     sync.Map  // Call-ID → *monitorSession: supervisors' dialogs
 
 	hooks hooks
+
+	history *spool.Spool // call history and recording writes (see history.go)
 }
 
 // hooks let tests see what is otherwise silent. Nil in production.
@@ -130,6 +133,10 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock) (*S
 	}
 	s.calls.register()
 	s.setStaticTrunks()
+	if s.history, err = spool.Open(cfg.SpoolPath, store, cdrTimeout, log); err != nil {
+		ua.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -190,6 +197,9 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	// the store answers; otherwise (logged by refresh) the follower keeps
 	// trying, and uncached extensions get 503 meanwhile.
 	s.refresh(ctx)
+	// Writes held by an earlier run go first: they may finish recordings
+	// that would otherwise be taken for cut by a crash.
+	s.history.Flush(ctx)
 	// Before any call can start a new recording.
 	s.calls.recoverRecordings(ctx, time.Now())
 
@@ -237,6 +247,10 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 		s.calls.runRetention(gctx)
 		return nil
 	})
+	g.Go(func() error {
+		s.history.Run(gctx)
+		return nil
+	})
 	s.startTrunkRegistrations()
 	g.Go(func() error {
 		<-gctx.Done()
@@ -263,6 +277,7 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	if !s.loc.Flush(fctx) {
 		s.log.Warn("binding writes still held at shutdown", "writes", s.loc.Held())
 	}
+	s.closeHistory(fctx)
 	return err
 }
 
