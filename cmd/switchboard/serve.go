@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"time"
 
 	sipgosip "github.com/emiago/sipgo/sip"
@@ -89,7 +90,8 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	if m.SIP, err = sip.NewServer(sip.Config{Addr: m.Config.SIPAddr, Node: m.Config.Node,
 		Calls:         sip.CallConfig{RTPLow: m.Config.RTPLow, RTPHigh: m.Config.RTPHigh, MediaIP: m.mediaIP()},
-		RecordingsDir: m.Config.RecordingsDir}, m.Store, m.Log); err != nil {
+		RecordingsDir: m.Config.RecordingsDir, SpoolPath: filepath.Join(m.Config.Data, "history.spool")},
+		m.Store, m.Log); err != nil {
 		return &configError{err}
 	}
 	var lc net.ListenConfig
@@ -241,6 +243,10 @@ const sipTimerJ = 5 * time.Second
 type liveState struct{ sip *sip.Server }
 
 func (l liveState) Registrations() []directory.Binding { return l.sip.Registrations() }
+
+// HistoryWritesHeld is the count of call history writes waiting for the
+// database, for the dashboard.
+func (l liveState) HistoryWritesHeld() int { return l.sip.HistoryWritesHeld() }
 
 func (l liveState) ActiveCalls() []web.ActiveCall {
 	calls := l.sip.ActiveCalls()
