@@ -26,6 +26,10 @@ var staticFS embed.FS
 type Config struct {
 	Addr    string // listen address, e.g. 0.0.0.0:8080
 	BaseURL string // how people reach the UI; https:// makes cookies Secure behind a TLS proxy
+
+	// StoreTimeout bounds the store calls made while answering one
+	// request; past it the request gets 503. Zero: DefaultStoreTimeout.
+	StoreTimeout time.Duration
 }
 
 // Live is the state of the running PBX that the dashboard and the API show.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/switchboard-pbx/switchboard/internal/dirstore"
 )
@@ -32,6 +33,9 @@ type Config struct {
 	MetricsAddr string // Prometheus /metrics listener; "" means none
 
 	RecordingsDir string // call recordings; "" means Data/recordings
+
+	WebStoreTimeoutText string        // --web-store-timeout as given
+	WebStoreTimeout     time.Duration // bound of the store calls of one web or API request
 }
 
 // envName is the environment twin of a flag: --sip-addr ↔ SWITCHBOARD_SIP_ADDR.
@@ -76,6 +80,8 @@ func (f *flagSet) serveFlags(c *Config) {
 	f.str(&c.Node, "node", host, "name of this node in call records and registrations")
 	f.str(&c.MetricsAddr, "metrics-addr", "", "Prometheus metrics listen address, e.g. 127.0.0.1:9360 (default: none)")
 	f.str(&c.BaseURL, "base-url", "", "URL people use to reach the web UI (default: http://<web-addr>)")
+	f.str(&c.WebStoreTimeoutText, "web-store-timeout", "5s",
+		"deadline of the database calls made while answering one web or API request; past it the answer is 503")
 }
 
 // Validate reports every mistake at once, each naming its flag and variable.
@@ -120,6 +126,14 @@ func (c *Config) Validate(serve bool) error {
 	}
 	if c.RecordingsDir == "" && c.Data != "" {
 		c.RecordingsDir = filepath.Join(c.Data, "recordings")
+	}
+	if c.WebStoreTimeoutText == "" {
+		c.WebStoreTimeoutText = "5s"
+	}
+	if d, err := time.ParseDuration(c.WebStoreTimeoutText); err != nil || d < 100*time.Millisecond || d > 5*time.Minute {
+		field("web-store-timeout", fmt.Sprintf("%q: must be a duration from 100ms to 5m, like 5s", c.WebStoreTimeoutText))
+	} else {
+		c.WebStoreTimeout = d
 	}
 	if c.BaseURL != "" && !strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://") {
 		field("base-url", "must start with http:// or https://")

@@ -105,7 +105,8 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		m.Log.Info("metrics listening", "addr", m.metrics.Addr().String(), "path", "/metrics")
 	}
 	live := liveState{m.SIP}
-	if m.Web, err = web.New(web.Config{Addr: m.Config.WebAddr, BaseURL: m.Config.BaseURL}, m.Store, live, m.Log); err != nil {
+	if m.Web, err = web.New(web.Config{Addr: m.Config.WebAddr, BaseURL: m.Config.BaseURL,
+		StoreTimeout: m.Config.WebStoreTimeout}, m.Store, live, m.Log); err != nil {
 		return err
 	}
 	return m.prepareSetup(ctx)
