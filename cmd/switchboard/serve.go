@@ -64,28 +64,36 @@ func runServe(ctx context.Context, args []string, e env) error {
 	// 481).
 	sipgosip.Timer_J = sipTimerJ
 	if err := m.Open(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while waiting for the database
+		}
 		return err
 	}
 	defer m.Close()
 	return m.Run(ctx)
 }
 
-// Open opens the store (applying migrations), binds the listeners and
-// prepares the setup link when no owner exists. Listening here, before Run,
-// means the addresses are known and a busy port is a start-up error.
+// Open binds the listeners, opens the store (applying migrations; an
+// unreachable database is waited for, see openStoreWaiting) and prepares
+// the setup link when no owner exists. Listening here, before Run, means
+// the addresses are known and a busy port is a start-up error.
 func (m *Main) Open(ctx context.Context) (err error) {
 	defer func() {
 		if err != nil {
 			m.Close()
 		}
 	}()
-	if m.Store, err = openStore(ctx, &m.Config, m.Log); err != nil {
+	if err := m.listenSIP(ctx); err != nil {
+		return err
+	}
+	var lc net.ListenConfig
+	if m.webLn, err = lc.Listen(ctx, "tcp", m.Config.WebAddr); err != nil {
+		return &configError{fmt.Errorf("--web-addr %s: %w", m.Config.WebAddr, err)}
+	}
+	if err := m.openStoreWaiting(ctx); err != nil {
 		return err
 	}
 	if err := m.applyDomain(ctx); err != nil {
-		return err
-	}
-	if err := m.listenSIP(ctx); err != nil {
 		return err
 	}
 	if m.SIP, err = sip.NewServer(sip.Config{Addr: m.Config.SIPAddr, Node: m.Config.Node,
@@ -93,10 +101,6 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		RecordingsDir: m.Config.RecordingsDir, SpoolPath: filepath.Join(m.Config.Data, "history.spool")},
 		m.Store, m.Log); err != nil {
 		return &configError{err}
-	}
-	var lc net.ListenConfig
-	if m.webLn, err = lc.Listen(ctx, "tcp", m.Config.WebAddr); err != nil {
-		return &configError{fmt.Errorf("--web-addr %s: %w", m.Config.WebAddr, err)}
 	}
 	if m.Config.MetricsAddr != "" {
 		if m.metrics, err = lc.Listen(ctx, "tcp", m.Config.MetricsAddr); err != nil {
