@@ -182,3 +182,56 @@ func historyThroughOutage(t *testing.T, st directory.Store, down, up func()) {
 	}
 	cs.noCallLeft(t)
 }
+
+// Issue 12: a recording cut by a full disk is a valid file, and its row's
+// duration, size and SHA-256 are the file's.
+func TestRecordingCutByFullDisk(t *testing.T) {
+	dir, ok := smalldisk.Dir(t, "1m")
+	if !ok {
+		return
+	}
+	st, _ := openSQLite(t) // the database is elsewhere: only the recordings fill up
+	addUser(t, st, "10001")
+	addUser(t, st, "10002")
+	setSetting(t, st, directory.SettingRecording, "all")
+	recDir := filepath.Join(dir, "recordings")
+	if err := os.MkdirAll(filepath.Join(recDir, time.Now().UTC().Format("2006/01/02")), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	// Leave about 40 KiB, a little over a second of stereo audio.
+	filler := filepath.Join(dir, "filler")
+	smalldisk.Fill(t, filler)
+	fi, err := os.Stat(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(filler, fi.Size()-40<<10); err != nil {
+		t.Fatal(err)
+	}
+	cs, recs := startRecordingServer(t, st, recDir)
+	pa := newCallPhone(t, cs, "10001", answerOK)
+	pb := newCallPhone(t, cs, "10002", answerOK)
+	row, _, _ := conversation(t, cs, pa, pb, 150, 0, 0) // 3 s: the disk fills in the middle
+	wait(t, recs, "recording row")
+	got := recordingsOf(t, st, row.ID)
+	if len(got) != 1 {
+		t.Fatalf("recordings: %+v", got)
+	}
+	r := got[0]
+	size, sum := fileSHA256(t, r.Path)
+	d, err := wavDuration(r.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("row %+v; file %d bytes, header says %v", r, size, d)
+	if r.State != directory.RecordingFailed || r.Error == "" {
+		t.Errorf("state %s (%q), want failed with the reason", r.State, r.Error)
+	}
+	if r.Size != size || r.SHA256 != sum || r.Duration != d.Truncate(time.Millisecond) { // stored in ms
+		t.Errorf("row: %d bytes, %s, %v; file: %d bytes, %s, header %v", r.Size, r.SHA256, r.Duration, size, sum, d)
+	}
+	if want := 44 + int64(d)*32000/int64(time.Second); size != want || d < 500*time.Millisecond {
+		t.Errorf("file %d bytes with a header of %v of audio (%d bytes)", size, d, want)
+	}
+	cs.noCallLeft(t)
+}
