@@ -208,9 +208,10 @@ func (s *Spool) hold(e entry) {
 }
 
 // appendLine writes e to the file, synced when sync is set. A file that
-// cannot be written (the same full disk) leaves the write in memory only.
+// cannot be written (the same full disk) leaves the write in memory only
+// until Flush manages to rewrite the file.
 func (s *Spool) appendLine(e entry, sync bool) {
-	if s.f == nil {
+	if s.f == nil || s.fileErr {
 		return
 	}
 	line, err := json.Marshal(e)
@@ -220,14 +221,39 @@ func (s *Spool) appendLine(e entry, sync bool) {
 	if err == nil && sync {
 		err = s.f.Sync()
 	}
-	switch {
-	case err != nil && !s.fileErr:
+	if err != nil {
 		s.fileErr = true
 		s.log.Error("spool file not written: held writes are in memory only", "path", s.path, "err", err)
-	case err == nil && s.fileErr:
-		s.fileErr = false
-		s.log.Info("spool file written again", "path", s.path)
 	}
+}
+
+// rewrite writes the file afresh from the held writes, after an append
+// failed (the disk was full): once there is room, a restart loses nothing
+// again. s.mu is held.
+func (s *Spool) rewrite() {
+	if s.f == nil {
+		return
+	}
+	var buf bytes.Buffer
+	for _, e := range s.pending {
+		line, err := json.Marshal(e)
+		if err != nil {
+			return
+		}
+		buf.Write(append(line, '\n'))
+	}
+	err := s.f.Truncate(0)
+	if err == nil {
+		_, err = s.f.Write(buf.Bytes())
+	}
+	if err == nil {
+		err = s.f.Sync()
+	}
+	if err != nil {
+		return // still no room: the writes stay in memory
+	}
+	s.fileErr = false
+	s.log.Info("spool file written again", "path", s.path, "writes", len(s.pending))
 }
 
 // Run writes the held writes whenever there are some, retrying every Retry
@@ -258,6 +284,11 @@ func (s *Spool) Run(ctx context.Context) {
 func (s *Spool) Flush(ctx context.Context) bool {
 	s.flushing.Lock()
 	defer s.flushing.Unlock()
+	s.mu.Lock()
+	if s.fileErr {
+		s.rewrite()
+	}
+	s.mu.Unlock()
 	written := 0
 	for {
 		s.mu.Lock()

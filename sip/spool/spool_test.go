@@ -3,11 +3,13 @@ package spool
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/directory/sqlite"
+	"github.com/switchboard-pbx/switchboard/internal/smalldisk"
 )
 
 func openStore(t *testing.T, path string) *sqlite.Store {
@@ -175,5 +177,50 @@ func TestRefusedWriteIsNotHeld(t *testing.T) {
 	err := sp.SaveRecording(t.Context(), "unknown", &directory.Recording{Path: "/x.wav"})
 	if err == nil || sp.Held() != 0 {
 		t.Errorf("recording of an unknown call: %v, %d held", err, sp.Held())
+	}
+}
+
+// Writes held while the spool's own disk is full are kept in memory, and
+// reach the file once there is room again, so that a restart then loses
+// none.
+func TestFullSpoolDiskKeepsWritesAndRewritesFile(t *testing.T) {
+	dir, ok := smalldisk.Dir(t, "256k")
+	if !ok {
+		return
+	}
+	db := filepath.Join(t.TempDir(), "switchboard.db")
+	st := openStore(t, db)
+	file := filepath.Join(dir, "history.spool")
+	sp := openSpool(t, file, st)
+	st.Close()
+	filler := filepath.Join(dir, "filler")
+	smalldisk.Fill(t, filler)
+	for i := range 20 {
+		c := directory.Call{Key: "k" + strconv.Itoa(i), SIPCallID: strconv.Itoa(i) + "@x", Direction: directory.Internal,
+			StartedAt: t0, EndedAt: t0, Disposition: directory.Busy}
+		if err := sp.SaveCall(t.Context(), &c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := sp.Held(); n != 20 {
+		t.Fatalf("%d held on a full disk, want 20", n)
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	if sp.Flush(t.Context()) {
+		t.Fatal("flush reported success with the store closed")
+	}
+	sp.Close()
+	st = openStore(t, db)
+	sp = openSpool(t, file, st)
+	if n := sp.Held(); n != 20 {
+		t.Fatalf("after a restart %d held, want 20", n)
+	}
+	if !sp.Flush(t.Context()) {
+		t.Fatal("flush failed")
+	}
+	if n, err := st.CountCalls(t.Context(), directory.CallFilter{Vis: directory.Visibility{All: true}}); err != nil || n != 20 {
+		t.Errorf("%d calls stored (%v), want 20", n, err)
 	}
 }
