@@ -235,3 +235,51 @@ func TestRecordingCutByFullDisk(t *testing.T) {
 	}
 	cs.noCallLeft(t)
 }
+
+// Issue 12: a restart during the outage loses nothing: the writes held
+// stay in the spool file and the next run writes them, once.
+func TestHistoryHeldAcrossRestart(t *testing.T) {
+	pg := pgtest.Private(t)
+	st := openPostgresURL(t, pg.URL)
+	addUser(t, st, "10001")
+	addUser(t, st, "10004") // never registers
+	spoolPath := filepath.Join(t.TempDir(), "history.spool")
+	opts := func(c *Config) {
+		c.Calls = CallConfig{RTPLow: 46000, RTPHigh: 46999, MediaIP: netip.MustParseAddr("127.0.0.1"),
+			MediaTimeout: time.Minute}
+		c.SpoolPath = spoolPath
+	}
+	cs := &callServer{cdr: make(chan directory.Call, 100), st: st}
+	cs.testServer = startServerHooked(t, st, nil, func(s *Server) {
+		cs.b = s.calls
+		cs.b.hooks.ended = func(c directory.Call) { cs.cdr <- c }
+	}, opts)
+	pa := newCallPhone(t, cs, "10001", answerOK)
+
+	pg.Stop()
+	if _, err := pa.dial(t.Context(), "10004"); err == nil {
+		t.Fatal("dial 10004: answered")
+	}
+	row := cs.nextCDR(t)
+	if n := cs.HistoryWritesHeld(); n != 1 {
+		t.Fatalf("%d writes held, want 1", n)
+	}
+	cs.stop() // the last attempt at shutdown fails too: the write stays in the file
+
+	pg.Start()
+	next := startServerHooked(t, st, nil, nil, opts)
+	for i := 0; next.HistoryWritesHeld() > 0; i++ {
+		if i == 400 {
+			t.Fatalf("%d writes still held after the restart", next.HistoryWritesHeld())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	calls, err := st.Calls(t.Context(), directory.CallFilter{Vis: directory.Visibility{All: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) != 1 || calls[0].SIPCallID != row.SIPCallID || calls[0].Disposition != directory.Unavailable ||
+		!calls[0].StartedAt.Equal(row.StartedAt.Truncate(time.Microsecond)) {
+		t.Errorf("calls after the restart: %+v\nwant one like %+v", calls, row)
+	}
+}
