@@ -56,6 +56,10 @@ type Call struct {
 	Reason      string // why it was refused or failed
 	HangupBy    string // "caller", "callee", "system"
 	Node        string
+	// Key names the call for SaveCall, chosen by a writer that may repeat
+	// its write; empty for rows written by CreateCall. Stores do not read
+	// it back.
+	Key string
 }
 
 // Duration is the talk time: answer to end, zero when not answered.

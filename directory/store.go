@@ -22,6 +22,7 @@ type Store interface {
 	ContactStore
 	CallStore
 	RecordingStore
+	KeyedStore
 	BindingStore
 	BanStore
 	SettingStore

@@ -75,6 +75,7 @@ type Recorder struct {
 	err     error // the first write error; the recording stops there
 	full    bool  // the file reached the WAV size limit
 	dataLen int64 // bytes of samples in the file
+	hdrLen  int64 // the data size the header on disk gives
 	out     []byte
 	hdr     [wavHeadSize]byte // kept here so that writing it does not allocate
 
@@ -327,7 +328,35 @@ func (r *Recorder) writeHeader() {
 	if _, err := r.f.WriteAt(r.hdr[:], 0); err != nil {
 		r.err = fmt.Errorf("write recording header: %w", err)
 		r.log.Error("recording stopped", "err", err)
+		return
 	}
+	r.hdrLen = r.dataLen
+}
+
+// settle brings a file whose writing failed (a full disk) in line with its
+// header: the samples that reached the file are kept up to the last whole
+// frame, the file is cut there and the header rewritten to say so. The
+// header's blocks are already allocated, so rewriting it needs no space;
+// if it fails anyway, the file is cut to what the header on disk says.
+// Stats and the file then agree on the duration.
+func (r *Recorder) settle() {
+	tr, ok := r.f.(interface{ Truncate(int64) error })
+	if !ok {
+		return
+	}
+	r.dataLen -= r.dataLen % frameBytes
+	h := wavHeader(uint32(r.dataLen))
+	if err := tr.Truncate(wavHeadSize + r.dataLen); err == nil {
+		if _, err := r.f.WriteAt(h[:], 0); err == nil {
+			r.hdrLen = r.dataLen
+			return
+		}
+	}
+	if err := tr.Truncate(wavHeadSize + r.hdrLen); err != nil {
+		r.log.Error("recording left inconsistent", "err", err)
+		return
+	}
+	r.dataLen = r.hdrLen
 }
 
 // Stats returns the recording's counters so far.
@@ -355,6 +384,9 @@ func (r *Recorder) Close() error {
 	err := r.err
 	if err == nil {
 		err = r.f.Sync()
+	} else {
+		r.settle()
+		_ = r.f.Sync()
 	}
 	err = errors.Join(err, r.f.Close())
 	if err != nil && r.err == nil {

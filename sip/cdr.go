@@ -11,8 +11,13 @@ import (
 const cdrTimeout = 5 * time.Second
 
 // cdrRow is the call's history row as it stands, with the defaults a row
-// needs.
+// needs and its key, made on the first write (a transfer starts a new row).
 func (c *call) cdrRow() directory.Call {
+	if c.cdr.Key == "" {
+		c.b.mu.Lock() // the active-calls list reads c.cdr
+		c.cdr.Key = newRowKey()
+		c.b.mu.Unlock()
+	}
 	row := c.cdr
 	if row.Disposition == "" {
 		row.Disposition = directory.Failed
@@ -25,22 +30,15 @@ func (c *call) cdrRow() directory.Call {
 }
 
 // writeCDR stores the call's history row, or ends the one stored when a
-// recorded call was answered. A row the store refuses is logged with what
-// it held, so that an operator can find the call.
+// recorded call was answered; while the store does not answer, the spool
+// holds the write. A row the store refuses is logged with what it held, so
+// that an operator can find the call.
 func (c *call) writeCDR() {
 	row := c.cdrRow()
 	if row.EndedAt.IsZero() {
 		row.EndedAt = time.Now().UTC()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), cdrTimeout)
-	defer cancel()
-	var err error
-	if row.ID != 0 {
-		err = c.b.s.store.UpdateCall(ctx, &row)
-	} else {
-		err = c.b.s.store.CreateCall(ctx, &row)
-	}
-	if err != nil {
+	if err := c.b.s.history.SaveCall(context.Background(), &row); err != nil {
 		c.log.Error("call history row not written", "err", err, "from", row.From, "to", row.To,
 			"disposition", row.Disposition)
 	}

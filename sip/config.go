@@ -75,6 +75,11 @@ type Config struct {
 	// subfolders, when the recording policy (the directory settings
 	// recording.*) asks for them. Empty: no call is recorded.
 	RecordingsDir string
+
+	// SpoolPath is the file that keeps the call history and recording
+	// writes held while the store does not answer (see package spool).
+	// Empty: they are held in memory only.
+	SpoolPath string
 }
 
 // GuardConfig sets the brute-force and scanner defence.

@@ -32,8 +32,10 @@ const retentionEvery = time.Hour
 
 // callRecording is the recording of one call in progress.
 type callRecording struct {
-	row directory.Recording
-	rec *media.Recorder // nil when the file could not be created
+	row     directory.Recording
+	rec     *media.Recorder // nil when the file could not be created
+	callKey string          // the key of the call row it belongs to
+	saved   bool            // its row is stored, or held by the spool
 }
 
 // startRecording decides whether the call just answered is recorded and,
@@ -79,26 +81,28 @@ func (c *call) recordingFailed(err error) {
 }
 
 // storeRecording writes the call row and the recording row of a call being
-// recorded. Without them the file would be nobody's, so it is dropped.
+// recorded (or has the spool hold them while the store does not answer).
+// Refused, the file would be nobody's, so it is dropped.
 func (c *call) storeRecording() {
 	cr := c.recording
 	if cr == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), cdrTimeout)
-	defer cancel()
+	ctx := context.Background()
 	row := c.cdrRow()
-	err := c.b.s.store.CreateCall(ctx, &row)
+	cr.callKey = row.Key
+	err := c.b.s.history.SaveCall(ctx, &row)
 	if err == nil {
 		c.cdr.ID = row.ID
 		cr.row.CallID = row.ID
-		err = c.b.s.store.CreateRecording(ctx, &cr.row)
+		err = c.b.s.history.SaveRecording(ctx, cr.callKey, &cr.row)
 	}
 	if err != nil {
 		c.log.Error("call not recorded: recording row not written", "err", err)
 		c.dropRecording()
 		return
 	}
+	cr.saved = true
 	if h := c.b.hooks.recording; h != nil {
 		h(cr.row)
 	}
@@ -125,7 +129,7 @@ func (c *call) finishRecording() {
 	if cr == nil {
 		return
 	}
-	if cr.row.ID == 0 {
+	if !cr.saved {
 		c.dropRecording() // no row: the 200 never went, or storeRecording failed
 		return
 	}
@@ -148,9 +152,7 @@ func (c *call) finishRecording() {
 			row.Size, row.SHA256 = size, sum
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), cdrTimeout)
-	defer cancel()
-	if err := c.b.s.store.UpdateRecording(ctx, row); err != nil {
+	if err := c.b.s.history.SaveRecording(context.Background(), cr.callKey, row); err != nil {
 		c.log.Error("recording row not updated", "recording_id", row.ID, "path", row.Path, "err", err)
 		return
 	}

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/spool"
 )
 
 // allowed lists the methods we answer, for Allow headers.
@@ -64,6 +65,8 @@ type Server struct {
 	mons     sync.Map  // Call-ID → *monitorSession: supervisors' dialogs
 
 	hooks hooks
+
+	history *spool.Spool // call history and recording writes (see history.go)
 }
 
 // hooks let tests see what is otherwise silent. Nil in production.
@@ -139,6 +142,10 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock) (*S
 	}
 	s.calls.register()
 	s.setStaticTrunks()
+	if s.history, err = spool.Open(cfg.SpoolPath, store, cdrTimeout, log); err != nil {
+		ua.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -200,6 +207,9 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	// trying, and uncached extensions get 503 meanwhile.
 	s.shareNonceKey(ctx)
 	s.refresh(ctx)
+	// Writes held by an earlier run go first: they may finish recordings
+	// that would otherwise be taken for cut by a crash.
+	s.history.Flush(ctx)
 	// Before any call can start a new recording.
 	s.calls.recoverRecordings(ctx, time.Now())
 
@@ -252,6 +262,10 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 		s.calls.runRetention(gctx)
 		return nil
 	})
+	g.Go(func() error {
+		s.history.Run(gctx)
+		return nil
+	})
 	// Requests leave from the UDP listener (outbound.go), which sipgo
 	// knows only once it serves it: trunk registrations wait for that.
 	select {
@@ -285,6 +299,7 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	if !s.loc.Flush(fctx) {
 		s.log.Warn("binding writes still held at shutdown", "writes", s.loc.Held())
 	}
+	s.closeHistory(fctx)
 	return err
 }
 

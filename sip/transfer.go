@@ -673,9 +673,8 @@ func (c *call) ackAndByeXfer(f *fork, res *sip.Response) {
 // writeRow stores a history row other than the call's own (a transfer
 // attempt), as writeCDR does.
 func (c *call) writeRow(row directory.Call) {
-	ctx, cancel := context.WithTimeout(context.Background(), cdrTimeout)
-	defer cancel()
-	if err := c.b.s.store.CreateCall(ctx, &row); err != nil {
+	row.Key = newRowKey()
+	if err := c.b.s.history.SaveCall(context.Background(), &row); err != nil {
 		c.log.Error("call history row not written", "err", err, "from", row.From, "to", row.To,
 			"disposition", row.Disposition)
 	}

@@ -146,13 +146,18 @@ func (s *Server) callCSV(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		f.Page.Number++
-		if calls, err = s.store.Calls(r.Context(), f); err != nil {
+		ctx, cancel := s.moreTime(r) // each page has the deadline of one request
+		calls, err = s.store.Calls(ctx, f)
+		cancel()
+		if err != nil {
 			s.log.Error("csv export cut short", "err", err)
 			break
 		}
 	}
 	cw.Flush()
-	s.audit(r, viewerOf(r), "calls.export", "calls", strconv.Itoa(rows)+" rows")
+	ctx, cancel := s.moreTime(r)
+	defer cancel()
+	s.audit(r.WithContext(ctx), viewerOf(r), "calls.export", "calls", strconv.Itoa(rows)+" rows")
 }
 
 // csvTime writes a time in the viewer's zone with its offset, such as

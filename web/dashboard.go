@@ -19,6 +19,13 @@ type dashboardPage struct {
 	Calls         []ActiveCall
 	ShowCalls     bool
 	Trunks        []TrunkStatus // registrations to carriers, for settings.telephony
+	HistoryHeld   int           // call history writes waiting for the store
+}
+
+// HistoryLive is offered by a Live that holds the call history writes the
+// store could not take; the dashboard shows how many wait.
+type HistoryLive interface {
+	HistoryWritesHeld() int
 }
 
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
@@ -38,6 +45,10 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	if tl, ok := s.live.(TrunkLive); ok && authz.CanDo(subject(r), authz.SettingsTelephony) == nil {
 		dp.Trunks = tl.TrunkRegistrations()
+	}
+	// A count over everyone's calls: for those who see all call history.
+	if hl, ok := s.live.(HistoryLive); ok && authz.Visibility(subject(r), authz.CallsHistory).All {
+		dp.HistoryHeld = hl.HistoryWritesHeld()
 	}
 	p := s.page(r, "dashboard.title")
 	p.Data = dp

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -22,7 +23,7 @@ type apiError struct {
 // classify is the one mapping from our errors to HTTP: ErrInvalid→400 with
 // field messages, ErrDenied→403 (404 when the object lies outside the
 // viewer's scope, so guessed IDs reveal nothing), ErrNotFound→404,
-// ErrConflict→409, ErrUnavailable→503, anything else 500.
+// ErrConflict→409, ErrUnavailable and a passed deadline→503, anything else 500.
 func classify(err error) (status int, e apiError) {
 	var de *authz.DeniedError
 	var ce *directory.ConflictError
@@ -47,7 +48,7 @@ func classify(err error) (status int, e apiError) {
 		return http.StatusConflict, apiError{Code: "conflict", Message: ce.Field + ": " + ce.Rule}
 	case errors.Is(err, directory.ErrConflict):
 		return http.StatusConflict, apiError{Code: "conflict", Message: "conflict"}
-	case errors.Is(err, directory.ErrUnavailable):
+	case errors.Is(err, directory.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable, apiError{Code: "unavailable", Message: "the directory is unavailable, try again shortly"}
 	}
 	return http.StatusInternalServerError, apiError{Code: "internal", Message: "internal error"}

@@ -146,7 +146,7 @@ func (s *Server) register(web, api *router) {
 // register adds the routes; any route without a rule makes build fail.
 func (s *Server) build(register func(web, api *router)) (http.Handler, error) {
 	mux := chi.NewRouter()
-	mux.Use(s.recoverer)
+	mux.Use(s.recoverer, s.deadline)
 	var table []Route
 	var errs []error
 	var web, api *router

@@ -29,6 +29,10 @@ type Config struct {
 	// RecordingsDir is where recordings live; a recording is served only
 	// from a regular file inside it (no symlinks), matching its row.
 	RecordingsDir string
+
+	// StoreTimeout bounds the store calls made while answering one
+	// request; past it the request gets 503. Zero: DefaultStoreTimeout.
+	StoreTimeout time.Duration
 }
 
 // Live is the state of the running PBX that the dashboard and the API show.

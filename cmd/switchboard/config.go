@@ -45,7 +45,9 @@ type Config struct {
 
 	// SIPOptions are the values of the sipOptions flags, in their order;
 	// "" takes the stored setting, then the default.
-	SIPOptions []string
+	SIPOptions          []string
+	WebStoreTimeoutText string        // --web-store-timeout as given
+	WebStoreTimeout     time.Duration // bound of the store calls of one web or API request
 }
 
 // envName is the environment twin of a flag: --sip-addr ↔ SWITCHBOARD_SIP_ADDR.
@@ -95,6 +97,8 @@ func (f *flagSet) serveFlags(c *Config) {
 	f.str(&c.BaseURL, "base-url", "", "URL people use to reach the web UI (default: http://<web-addr>)")
 	f.str(&c.PublicAddr, "public-addr", "", "this node's public IP behind 1:1 NAT, written in Via, Contact and SDP toward peers outside its networks (default: none)")
 	f.guardFlags(c)
+	f.str(&c.WebStoreTimeoutText, "web-store-timeout", "5s",
+		"deadline of the database calls made while answering one web or API request; past it the answer is 503")
 }
 
 // Validate reports every mistake at once, each naming its flag and variable.
@@ -163,6 +167,14 @@ func (c *Config) Validate(serve bool) error {
 	}
 	if c.RecordingsDir == "" && c.Data != "" {
 		c.RecordingsDir = filepath.Join(c.Data, "recordings")
+	}
+	if c.WebStoreTimeoutText == "" {
+		c.WebStoreTimeoutText = "5s"
+	}
+	if d, err := time.ParseDuration(c.WebStoreTimeoutText); err != nil || d < 100*time.Millisecond || d > 5*time.Minute {
+		field("web-store-timeout", fmt.Sprintf("%q: must be a duration from 100ms to 5m, like 5s", c.WebStoreTimeoutText))
+	} else {
+		c.WebStoreTimeout = d
 	}
 	if c.BaseURL != "" && !strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://") {
 		field("base-url", "must start with http:// or https://")

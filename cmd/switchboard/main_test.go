@@ -130,6 +130,8 @@ func TestBadConfigurationExitsTwo(t *testing.T) {
 		{"bad media timeout", []string{"serve"}, map[string]string{"SWITCHBOARD_MEDIA_TIMEOUT": "soon"}, "--media-timeout (SWITCHBOARD_MEDIA_TIMEOUT)"},
 		{"sub-second hold timeout", []string{"serve", "--media-hold-timeout", "500ms"}, nil, "--media-hold-timeout (SWITCHBOARD_MEDIA_HOLD_TIMEOUT)"},
 		{"negative quarantine", []string{"serve", "--rtp-quarantine", "-5s"}, nil, "--rtp-quarantine (SWITCHBOARD_RTP_QUARANTINE)"},
+		{"bad web store timeout", []string{"serve", "--web-store-timeout", "forever"}, nil,
+			"--web-store-timeout (SWITCHBOARD_WEB_STORE_TIMEOUT)"},
 		{"bad db scheme", []string{"user", "list", "--db", "mysql://x"}, nil, "--db (SWITCHBOARD_DB)"},
 		{"unreachable postgres", []string{"user", "list", "--db", "postgres://postgres@127.0.0.1:1/none?connect_timeout=2"}, nil, "--db"},
 		{"unknown setting", []string{"settings", "set", "colour", "red"}, nil, "unknown setting"},

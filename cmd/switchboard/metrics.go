@@ -25,6 +25,7 @@ type pbxCollector struct {
 	bindings, extensions, activeCalls, bans, portsFree       *prometheus.Desc
 	portsTotal, heldWrites, trunkRegistered, storeUp, uptime *prometheus.Desc
 	rtpRejected                                              *prometheus.Desc
+	historyHeld                                              *prometheus.Desc
 	started                                                  time.Time
 }
 
@@ -48,6 +49,7 @@ func newPBXCollector(s *sip.Server, st directory.Store) *pbxCollector {
 		trunkRegistered: d("trunk_registered", "1 when the registration to the carrier is in force, else 0.", "trunk"),
 		storeUp:         d("store_up", "1 when the database answered a ping during this scrape, else 0."),
 		uptime:          d("uptime_seconds", "Seconds since this process started serving."),
+		historyHeld:     d("history_writes_held", "Call history and recording writes held while the database does not take them."),
 	}
 }
 
@@ -79,6 +81,7 @@ func (c *pbxCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.portsTotal, float64(m.RTPPortsTotal))
 	counter(c.rtpRejected, m.RTPRejected)
 	gauge(c.heldWrites, float64(m.HeldWrites))
+	gauge(c.historyHeld, float64(c.sip.HistoryWritesHeld()))
 	for _, t := range c.sip.TrunkRegistrations() {
 		up := 0.0
 		if t.State == sip.TrunkRegistered {

@@ -81,6 +81,7 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 		`switchboard_sip_requests_dropped_total{reason="scanner"}`: 1,
 		`switchboard_store_up`:                                     1,
 		`switchboard_calls_active`:                                 0,
+		`switchboard_history_writes_held`:                          0,
 		`switchboard_rtp_port_pairs`:                               50,
 		`switchboard_rtp_port_pairs_free`:                          50,
 		`switchboard_rtp_packets_rejected_total`:                   0,

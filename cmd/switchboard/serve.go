@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"time"
 
 	sipgosip "github.com/emiago/sipgo/sip"
@@ -63,42 +64,46 @@ func runServe(ctx context.Context, args []string, e env) error {
 	// 481).
 	sipgosip.Timer_J = sipTimerJ
 	if err := m.Open(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while waiting for the database
+		}
 		return err
 	}
 	defer m.Close()
 	return m.Run(ctx)
 }
 
-// Open opens the store (applying migrations), binds the listeners and
-// prepares the setup link when no owner exists. Listening here, before Run,
-// means the addresses are known and a busy port is a start-up error.
+// Open binds the listeners, opens the store (applying migrations; an
+// unreachable database is waited for, see openStoreWaiting) and prepares
+// the setup link when no owner exists. Listening here, before Run, means
+// the addresses are known and a busy port is a start-up error.
 func (m *Main) Open(ctx context.Context) (err error) {
 	defer func() {
 		if err != nil {
 			m.Close()
 		}
 	}()
-	if m.Store, err = openStore(ctx, &m.Config, m.Log); err != nil {
+	if err := m.listenSIP(ctx); err != nil {
+		return err
+	}
+	var lc net.ListenConfig
+	if m.webLn, err = lc.Listen(ctx, "tcp", m.Config.WebAddr); err != nil {
+		return &configError{fmt.Errorf("--web-addr %s: %w", m.Config.WebAddr, err)}
+	}
+	if err := m.openStoreWaiting(ctx); err != nil {
 		return err
 	}
 	if err := m.applyDomain(ctx); err != nil {
-		return err
-	}
-	if err := m.listenSIP(ctx); err != nil {
 		return err
 	}
 	scfg := sip.Config{Addr: m.Config.SIPAddr, Node: m.Config.Node,
 		Calls: sip.CallConfig{RTPLow: m.Config.RTPLow, RTPHigh: m.Config.RTPHigh, MediaIP: m.mediaIP(),
 			MediaTimeout: m.Config.MediaTimeout, MediaHoldTimeout: m.Config.MediaHoldTimeout,
 			RTPQuarantine: m.Config.RTPQuarantine, PublicIP: m.publicIP()},
-		RecordingsDir: m.Config.RecordingsDir}
+		RecordingsDir: m.Config.RecordingsDir, SpoolPath: filepath.Join(m.Config.Data, "history.spool")}
 	applySIPOptions(ctx, &scfg, &m.Config, m.Store, m.Log)
 	if m.SIP, err = sip.NewServer(scfg, m.Store, m.Log); err != nil {
 		return &configError{err}
-	}
-	var lc net.ListenConfig
-	if m.webLn, err = lc.Listen(ctx, "tcp", m.Config.WebAddr); err != nil {
-		return &configError{fmt.Errorf("--web-addr %s: %w", m.Config.WebAddr, err)}
 	}
 	if m.Config.MetricsAddr != "" {
 		if m.metrics, err = lc.Listen(ctx, "tcp", m.Config.MetricsAddr); err != nil {
@@ -108,7 +113,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	live := liveState{m.SIP}
 	if m.Web, err = web.New(web.Config{Addr: m.Config.WebAddr, BaseURL: m.Config.BaseURL,
-		RecordingsDir: m.Config.RecordingsDir}, m.Store, live, m.Log); err != nil {
+		RecordingsDir: m.Config.RecordingsDir, StoreTimeout: m.Config.WebStoreTimeout}, m.Store, live, m.Log); err != nil {
 		return err
 	}
 	return m.prepareSetup(ctx)
@@ -246,6 +251,10 @@ const sipTimerJ = 5 * time.Second
 type liveState struct{ sip *sip.Server }
 
 func (l liveState) Registrations() []directory.Binding { return l.sip.Registrations() }
+
+// HistoryWritesHeld is the count of call history writes waiting for the
+// database, for the dashboard.
+func (l liveState) HistoryWritesHeld() int { return l.sip.HistoryWritesHeld() }
 
 func (l liveState) ActiveCalls() []web.ActiveCall {
 	calls := l.sip.ActiveCalls()

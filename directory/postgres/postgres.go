@@ -89,6 +89,11 @@ func Open(ctx context.Context, url string, log *slog.Logger) (*Store, error) {
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
+		// The server answered and refused (bad credentials, no such
+		// database): waiting will not help, unlike a server not answering.
+		if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && !unavailableCode(pe.Code) {
+			return nil, fmt.Errorf("connect to postgres at %s: %s (SQLSTATE %s)", where, pe.Message, pe.Code)
+		}
 		return nil, fmt.Errorf("connect to postgres at %s: %w: %w", where, directory.ErrUnavailable, err)
 	}
 	s := &Store{pool: pool, log: log, listeners: make(map[int]context.CancelFunc)}

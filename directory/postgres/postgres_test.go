@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"maps"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,6 +45,17 @@ func TestOpenUnreachable(t *testing.T) {
 	}
 	if strings.Contains(msg, "s3cret-pw") {
 		t.Errorf("error %q shows the password", msg)
+	}
+
+	// The server answers and refuses: not an outage to wait for.
+	u, err := url.Parse(pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword("sb_nobody_here", "s3cret-pw")
+	if _, err = Open(t.Context(), u.String(), nil); err == nil || errors.Is(err, directory.ErrUnavailable) ||
+		strings.Contains(err.Error(), "s3cret-pw") {
+		t.Errorf("open as an unknown role: %v, want a refusal that is not ErrUnavailable, without the password", err)
 	}
 
 	_, err = Open(t.Context(), "postgres://sb:s3cret-pw@127.0.0.1:notaport/db", nil)

@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 		{"contacts", contactTests},
 		{"calls", callTests},
 		{"recordings", recordingTests},
+		{"keyed writes", keyedTests},
 		{"bindings", bindingTests},
 		{"bans", banTests},
 		{"settings", settingTests},

@@ -1,0 +1,73 @@
+package storetest
+
+import (
+	"errors"
+	"time"
+
+	"github.com/switchboard-pbx/switchboard/directory"
+)
+
+var keyedTests = []test{
+	{"SaveCall and SaveRecording written twice leave one row each", func(e *env) {
+		a, b := e.user("10001"), e.user("10002")
+		t0 := fixedTime()
+		c := &directory.Call{Key: "k-1", SIPCallID: "e5@pc33.example", CallerID: a.ID, CalleeID: b.ID,
+			From: "10001", To: "10002", Dialed: "10002", Direction: directory.Internal, StartedAt: t0,
+			AnsweredAt: t0.Add(2 * time.Second), Disposition: directory.Answered, Node: "node-a"}
+		e.ok(e.s.SaveCall(e.ctx, c), "save call")
+		first := c.ID
+		if first == 0 {
+			e.t.Fatal("SaveCall set no ID")
+		}
+		r := &directory.Recording{Path: "2025/03/14/k1.wav", State: directory.RecordingActive}
+		e.ok(e.s.SaveRecording(e.ctx, c.Key, r), "save recording")
+		if r.ID == 0 || r.CallID != first || r.CallerID != a.ID || r.CalleeID != b.ID {
+			e.t.Fatalf("saved recording %+v of call %d", r, first)
+		}
+		rid := r.ID
+
+		// The end of the call and of its recording, each written twice (a
+		// replay after a crash).
+		c.EndedAt, c.HangupBy = t0.Add(time.Minute), "caller"
+		done := directory.Recording{Path: r.Path, Size: 4096, Duration: 58 * time.Second, State: directory.RecordingDone,
+			SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}
+		for range 2 {
+			again := *c
+			again.ID = 0
+			e.ok(e.s.SaveCall(e.ctx, &again), "save call again")
+			if again.ID != first {
+				e.t.Errorf("second SaveCall: ID %d, want %d", again.ID, first)
+			}
+			rr := done
+			e.ok(e.s.SaveRecording(e.ctx, c.Key, &rr), "save recording again")
+			if rr.ID != rid {
+				e.t.Errorf("second SaveRecording: ID %d, want %d", rr.ID, rid)
+			}
+		}
+		got, err := e.s.Call(e.ctx, first)
+		e.ok(err, "call %d", first)
+		e.sameCall(got, c)
+		n, err := e.s.CountCalls(e.ctx, directory.CallFilter{Vis: all})
+		e.ok(err, "count calls")
+		if n != 1 {
+			e.t.Errorf("%d calls, want 1", n)
+		}
+		rs, err := e.s.Recordings(e.ctx, directory.RecordingFilter{Vis: all})
+		e.ok(err, "recordings")
+		if len(rs) != 1 || rs[0].State != directory.RecordingDone || rs[0].Size != 4096 ||
+			rs[0].Duration != done.Duration || rs[0].SHA256 != done.SHA256 {
+			e.t.Errorf("recordings %+v, want one, done", rs)
+		}
+	}},
+	{"SaveRecording of an unknown call and SaveCall without a key are invalid", func(e *env) {
+		err := e.s.SaveRecording(e.ctx, "nobody", &directory.Recording{Path: "x.wav"})
+		if !errors.Is(err, directory.ErrInvalid) {
+			e.t.Errorf("recording of an unknown call: %v, want ErrInvalid", err)
+		}
+		err = e.s.SaveCall(e.ctx, &directory.Call{Direction: directory.Internal, StartedAt: fixedTime(),
+			Disposition: directory.Failed})
+		if !errors.Is(err, directory.ErrInvalid) {
+			e.t.Errorf("call without a key: %v, want ErrInvalid", err)
+		}
+	}},
+}
