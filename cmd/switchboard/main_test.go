@@ -127,6 +127,8 @@ func TestBadConfigurationExitsTwo(t *testing.T) {
 		{"unknown command", []string{"frobnicate"}, nil, "unknown command"},
 		{"bad sip addr", []string{"serve", "--sip-addr", "nowhere"}, nil, "--sip-addr (SWITCHBOARD_SIP_ADDR)"},
 		{"bad env twin", []string{"serve"}, map[string]string{"SWITCHBOARD_RTP_PORTS": "30000-20000"}, "--rtp-ports (SWITCHBOARD_RTP_PORTS)"},
+		{"bad sip tcp timeout", []string{"serve", "--sip-tcp-message-timeout", "soon"}, nil, "--sip-tcp-message-timeout (SWITCHBOARD_SIP_TCP_MESSAGE_TIMEOUT)"},
+		{"bad sip tcp cap twin", []string{"serve"}, map[string]string{"SWITCHBOARD_SIP_TCP_MAX": "-1"}, "--sip-tcp-max (SWITCHBOARD_SIP_TCP_MAX)"},
 		{"bad db scheme", []string{"user", "list", "--db", "mysql://x"}, nil, "--db (SWITCHBOARD_DB)"},
 		{"unreachable postgres", []string{"user", "list", "--db", "postgres://postgres@127.0.0.1:1/none?connect_timeout=2"}, nil, "--db"},
 		{"unknown setting", []string{"settings", "set", "colour", "red"}, nil, "unknown setting"},

@@ -87,9 +87,11 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if err := m.listenSIP(ctx); err != nil {
 		return err
 	}
-	if m.SIP, err = sip.NewServer(sip.Config{Addr: m.Config.SIPAddr, Node: m.Config.Node,
+	sc := sip.Config{Addr: m.Config.SIPAddr, Node: m.Config.Node,
 		Calls:         sip.CallConfig{RTPLow: m.Config.RTPLow, RTPHigh: m.Config.RTPHigh, MediaIP: m.mediaIP()},
-		RecordingsDir: m.Config.RecordingsDir}, m.Store, m.Log); err != nil {
+		RecordingsDir: m.Config.RecordingsDir}
+	m.Config.SIPTCP.apply(&sc)
+	if m.SIP, err = sip.NewServer(sc, m.Store, m.Log); err != nil {
 		return &configError{err}
 	}
 	var lc net.ListenConfig
