@@ -330,20 +330,15 @@ func (c *tcpConn) longLived() bool {
 	if c.s.guard.isExempt(c.ip) || c.s.trunkFrom(c.ip) != nil {
 		return true
 	}
-	return c.s.loc.hasConnection(c.RemoteAddr().String(), c.s.clock.Now())
+	return c.s.loc.hasConnection(c.RemoteAddr().String())
 }
 
-// hasConnection reports whether a current binding of this node came in
-// over a connection from src (ip:port).
-func (l *location) hasConnection(src string, now time.Time) bool {
+// hasConnection reports whether a binding came in from src (ip:port): a
+// connection's peer address is unique while it is open. (A phone
+// registered over UDP from the same ip:port also counts: it holds valid
+// credentials all the same.)
+func (l *location) hasConnection(src string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, e := range l.exts {
-		for _, b := range e.list {
-			if b.Source == src && b.Node == l.node && !strings.EqualFold(b.Transport, "UDP") && b.Expires.After(now) {
-				return true
-			}
-		}
-	}
-	return false
+	return l.byAdr[src] > 0
 }
