@@ -22,6 +22,8 @@ type verdict struct {
 	reply  []byte // a response to send back at once; nil: none
 	pass   bool   // hand the message to sipgo
 	branch string // a request's top Via needs this branch (see fixVia)
+	code   int    // the refusal's status, for the log; 0: none
+	why    string // and its reason phrase
 	close  bool   // on a stream: the framing is lost, close the connection
 }
 
@@ -62,7 +64,7 @@ func (s *Server) inspect(data []byte, stream bool) verdict {
 		// An ACK is never answered, and without a Via a response would
 		// reach nobody.
 		s.counters.drop("malformed")
-		return verdict{close: stream}
+		return verdict{close: stream, code: code, why: reason}
 	}
 	var extra []string
 	switch code {
@@ -71,7 +73,8 @@ func (s *Server) inspect(data []byte, stream bool) verdict {
 	case 415:
 		extra = append(extra, "Accept: application/sdp")
 	}
-	return verdict{reply: m.reply(code, reason, s.cfg.UserAgent, extra...), close: stream && m.framingLost}
+	return verdict{reply: m.reply(code, reason, s.cfg.UserAgent, extra...), close: stream && m.framingLost,
+		code: code, why: reason}
 }
 
 // parser returns a parser like the one sipgo uses (a cheap value).
@@ -598,6 +601,9 @@ func (m *rawMessage) syntheticBranch() string {
 // added to its top Via.
 func (s *Server) edgeDatagram(pc net.PacketConn, b []byte, n int, addr net.Addr) int {
 	v := s.inspect(b[:n], false)
+	if v.code != 0 {
+		s.log.Debug("sip request refused", "src", addr.String(), "code", v.code, "reason", v.why, "answered", v.reply != nil)
+	}
 	if v.reply != nil {
 		if _, err := pc.WriteTo(v.reply, addr); err != nil {
 			s.log.Debug("sip response not sent", "src", addr.String(), "err", err)

@@ -192,6 +192,10 @@ func (c *tcpConn) handle(msg []byte) {
 		st.gate.wait() // answers go out in the order of the requests
 	}
 	v := c.s.inspect(msg, true)
+	if v.code != 0 {
+		c.s.log.Debug("sip request refused", "src", c.RemoteAddr().String(), "code", v.code, "reason", v.why,
+			"answered", v.reply != nil, "closed", v.close)
+	}
 	if v.reply != nil {
 		if _, err := c.Write(v.reply); err != nil {
 			c.s.log.Debug("sip response not sent", "src", c.RemoteAddr().String(), "err", err)
@@ -223,6 +227,7 @@ func (c *tcpConn) handle(msg []byte) {
 // closes the connection: its framing is lost.
 func (c *tcpConn) refuse(head []byte, code int, reason string) {
 	st := &c.st
+	c.s.log.Debug("sip request refused", "src", c.RemoteAddr().String(), "code", code, "reason", reason, "closed", true)
 	if m, _ := splitMessage(head); !bytes.HasPrefix(head, []byte("SIP/")) && m.method() != "ACK" && m.answerable() {
 		st.gate.wait()
 		if _, err := c.Write(m.reply(code, reason, c.s.cfg.UserAgent)); err != nil {
