@@ -46,6 +46,19 @@ type Config struct {
 	// descriptors); exempt networks are not capped. Default 256: an office
 	// of phones behind one NAT stays well below it.
 	MaxTCPPerSource int
+	// TCPMessageTimeout: a message begun on a TCP connection must be
+	// complete within it, or the connection is closed (slow-loris).
+	// Default 10s.
+	TCPMessageTimeout time.Duration
+	// TCPUnregisteredIdle closes a TCP connection that carries no
+	// registration (and is not from a trunk or an exempt network) once it
+	// has sent no request for that long; CRLF keep-alives do not count.
+	// Default 30s.
+	TCPUnregisteredIdle time.Duration
+	// MaxTCP caps the open TCP connections in all, so that file
+	// descriptors cannot run out. Default half the process's file limit
+	// (RLIMIT_NOFILE), at least 64.
+	MaxTCP int
 	// FollowInterval is how often the store's change log is polled when
 	// the store cannot wake us. Default 1s.
 	FollowInterval time.Duration
@@ -155,6 +168,11 @@ func (c Config) withDefaults() Config {
 	if c.MaxTCPPerSource == 0 {
 		c.MaxTCPPerSource = 256
 	}
+	def(&c.TCPMessageTimeout, 10*time.Second)
+	def(&c.TCPUnregisteredIdle, 30*time.Second)
+	if c.MaxTCP == 0 {
+		c.MaxTCP = max(64, fileLimit()/2)
+	}
 	if c.UserAgent == "" {
 		c.UserAgent = "Switchboard"
 	}
@@ -244,6 +262,15 @@ func (c Config) Validate() error {
 	}
 	if c.MaxTCPPerSource < 0 {
 		bad("MaxTCPPerSource", c.MaxTCPPerSource, "must not be negative")
+	}
+	if c.TCPMessageTimeout < 10*time.Millisecond {
+		bad("TCPMessageTimeout", c.TCPMessageTimeout, "must be at least 10ms")
+	}
+	if c.TCPUnregisteredIdle < 10*time.Millisecond {
+		bad("TCPUnregisteredIdle", c.TCPUnregisteredIdle, "must be at least 10ms")
+	}
+	if c.MaxTCP < 1 {
+		bad("MaxTCP", c.MaxTCP, "must be at least 1")
 	}
 	if c.MaxMessageSize < 1024 || c.MaxMessageSize > 65535 {
 		bad("MaxMessageSize", c.MaxMessageSize, "must be 1024 to 65535 bytes")

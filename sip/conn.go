@@ -3,7 +3,6 @@ package sip
 import (
 	"bytes"
 	"errors"
-	"io"
 	"net"
 	"net/netip"
 	"sync"
@@ -43,6 +42,9 @@ func (c *packetConn) ReadFrom(b []byte) (int, net.Addr, error) {
 		}
 		if isRequest(b[:n]) && !c.s.guard.Flood(ip) {
 			c.s.dropped(ip, "flood")
+			continue
+		}
+		if n = c.s.edgeDatagram(c.PacketConn, b, n, addr); n == 0 {
 			continue
 		}
 		if c.s.challengeStateless(c.PacketConn, ua, b[:n]) {
@@ -146,7 +148,7 @@ func (l *listener) Accept() (net.Conn, error) {
 			l.s.dropped(ip, "banned")
 			continue
 		}
-		if !l.s.conns.open(ip, l.s.cfg.MaxTCPPerSource, l.s.guard.isExempt(ip)) {
+		if !l.s.conns.open(ip, l.s.cfg.MaxTCPPerSource, l.s.cfg.MaxTCP, l.s.guard.isExempt(ip)) {
 			c.Close()
 			l.s.dropped(ip, "too many connections")
 			continue
@@ -155,30 +157,33 @@ func (l *listener) Accept() (net.Conn, error) {
 	}
 }
 
-// connCount counts the open TCP connections of each source IP.
+// connCount counts the open TCP connections of each source IP, and all.
 type connCount struct {
-	mu sync.Mutex
-	n  map[netip.Addr]int
+	mu    sync.Mutex
+	n     map[netip.Addr]int
+	total int
 }
 
 // open counts a new connection from ip and reports whether it is within
-// max (always, for an exempt source).
-func (cc *connCount) open(ip netip.Addr, max int, exempt bool) bool {
+// max for its source (always, for an exempt source) and total in all.
+func (cc *connCount) open(ip netip.Addr, max, total int, exempt bool) bool {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	if cc.n == nil {
 		cc.n = make(map[netip.Addr]int)
 	}
-	if !exempt && cc.n[ip] >= max {
+	if (!exempt && cc.n[ip] >= max) || cc.total >= total {
 		return false
 	}
 	cc.n[ip]++
+	cc.total++
 	return true
 }
 
 func (cc *connCount) close(ip netip.Addr) {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
+	cc.total--
 	if cc.n[ip] <= 1 {
 		delete(cc.n, ip)
 		return
@@ -194,13 +199,14 @@ func addrIP(a net.Addr) netip.Addr {
 	return ap.Addr().Unmap()
 }
 
-// tcpConn closes a connection that stays silent for TCPIdleTimeout, or
-// whose source got banned, or that carries a scanner's message.
+// tcpConn closes a connection that stays silent too long (see tcpconn.go),
+// or whose source got banned, or that carries a scanner's message.
 type tcpConn struct {
 	net.Conn
 	s      *Server
 	ip     netip.Addr
 	closed sync.Once
+	st     stream
 }
 
 // Close closes the connection and stops counting it against its source.
@@ -208,19 +214,4 @@ func (c *tcpConn) Close() error {
 	err := c.Conn.Close()
 	c.closed.Do(func() { c.s.conns.close(c.ip) })
 	return err
-}
-
-func (c *tcpConn) Read(b []byte) (int, error) {
-	if err := c.Conn.SetReadDeadline(time.Now().Add(c.s.cfg.TCPIdleTimeout)); err != nil {
-		return 0, err
-	}
-	n, err := c.Conn.Read(b)
-	if n > 0 {
-		if reason := c.s.screen(c.ip, b[:n], false); reason != "" {
-			c.s.dropped(c.ip, reason)
-			c.Close()
-			return 0, io.EOF
-		}
-	}
-	return n, err
 }

@@ -28,6 +28,7 @@ type location struct {
 	mu    sync.Mutex
 	exts  map[string]*extBindings
 	bySrc map[netip.Addr]int // bindings per source IP, for the guard
+	byAdr map[string]int     // bindings per source ip:port, for TCP idle limits
 
 	// Serialises the registrations of one extension (read, decide, write).
 	stripes [64]sync.Mutex
@@ -73,7 +74,8 @@ const maxHeld = 50000
 
 func newLocation(store directory.BindingStore, node string, c clock, log *slog.Logger, timeout time.Duration) *location {
 	return &location{store: store, node: node, clock: c, log: log, timeout: timeout,
-		exts: make(map[string]*extBindings), bySrc: make(map[netip.Addr]int), seed: maphash.MakeSeed()}
+		exts: make(map[string]*extBindings), bySrc: make(map[netip.Addr]int), byAdr: make(map[string]int),
+		seed: maphash.MakeSeed()}
 }
 
 // lockExt serialises changes to the bindings of ext.
@@ -226,6 +228,11 @@ func (l *location) setLocked(ext string, next []directory.Binding, local bool) {
 }
 
 func (l *location) srcAddLocked(source string, d int) {
+	if n := l.byAdr[source] + d; n > 0 {
+		l.byAdr[source] = n
+	} else {
+		delete(l.byAdr, source)
+	}
 	ap, err := netip.ParseAddrPort(source)
 	if err != nil {
 		return

@@ -22,6 +22,7 @@ type Config struct {
 	Data     string // directory for the SQLite file and recordings
 	DB       string // "" or "sqlite:PATH" for SQLite in Data, or postgres://…
 	SIPAddr  string
+	SIPTCP   sipTCP // --sip-tcp-*: connection hygiene
 	Domain   string // SIP domain (digest realm); "" keeps the stored setting
 	WebAddr  string
 	RTPPorts string
@@ -85,6 +86,7 @@ func (f *flagSet) storeFlags(c *Config) {
 func (f *flagSet) serveFlags(c *Config) {
 	host, _ := os.Hostname()
 	f.str(&c.SIPAddr, "sip-addr", "0.0.0.0:5060", "SIP listen address, UDP and TCP")
+	f.sipTCPFlags(&c.SIPTCP)
 	f.str(&c.Domain, "domain", "", "SIP domain and digest realm (default: the stored setting sip.domain)")
 	f.str(&c.WebAddr, "web-addr", "0.0.0.0:8080", "web UI and API listen address")
 	f.str(&c.RTPPorts, "rtp-ports", "20000-30000", "RTP port range LO-HI")
@@ -122,6 +124,7 @@ func (c *Config) Validate(serve bool) error {
 	if err := checkHostPort(c.SIPAddr); err != nil {
 		field("sip-addr", err.Error())
 	}
+	c.SIPTCP.validate(field)
 	if err := checkHostPort(c.WebAddr); err != nil {
 		field("web-addr", err.Error())
 	}

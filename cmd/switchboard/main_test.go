@@ -132,6 +132,8 @@ func TestBadConfigurationExitsTwo(t *testing.T) {
 		{"negative quarantine", []string{"serve", "--rtp-quarantine", "-5s"}, nil, "--rtp-quarantine (SWITCHBOARD_RTP_QUARANTINE)"},
 		{"bad web store timeout", []string{"serve", "--web-store-timeout", "forever"}, nil,
 			"--web-store-timeout (SWITCHBOARD_WEB_STORE_TIMEOUT)"},
+		{"bad sip tcp timeout", []string{"serve", "--sip-tcp-message-timeout", "soon"}, nil, "--sip-tcp-message-timeout (SWITCHBOARD_SIP_TCP_MESSAGE_TIMEOUT)"},
+		{"bad sip tcp cap twin", []string{"serve"}, map[string]string{"SWITCHBOARD_SIP_TCP_MAX": "-1"}, "--sip-tcp-max (SWITCHBOARD_SIP_TCP_MAX)"},
 		{"bad db scheme", []string{"user", "list", "--db", "mysql://x"}, nil, "--db (SWITCHBOARD_DB)"},
 		{"unreachable postgres", []string{"user", "list", "--db", "postgres://postgres@127.0.0.1:1/none?connect_timeout=2"}, nil, "--db"},
 		{"unknown setting", []string{"settings", "set", "colour", "red"}, nil, "unknown setting"},

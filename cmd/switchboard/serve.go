@@ -101,6 +101,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			MediaTimeout: m.Config.MediaTimeout, MediaHoldTimeout: m.Config.MediaHoldTimeout,
 			RTPQuarantine: m.Config.RTPQuarantine, PublicIP: m.publicIP()},
 		RecordingsDir: m.Config.RecordingsDir, SpoolPath: filepath.Join(m.Config.Data, "history.spool")}
+	m.Config.SIPTCP.apply(&scfg)
 	applySIPOptions(ctx, &scfg, &m.Config, m.Store, m.Log)
 	if m.SIP, err = sip.NewServer(scfg, m.Store, m.Log); err != nil {
 		return &configError{err}

@@ -1,0 +1,616 @@
+package sip
+
+import (
+	"bytes"
+	"hash/fnv"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// The edge looks at every whole message (a UDP datagram, or one message
+// framed out of a TCP stream) before sipgo parses it. sipgo drops a
+// message it cannot parse without a word (SIPGO-NOTES §7) and accepts some
+// it should refuse (a foreign SIP version, an unknown URI scheme, a
+// Require we do not support); the edge answers those statelessly, as RFC
+// 3261 §8.2 and the RFC 4475 torture tests ask, and passes on the rest.
+
+// verdict is what the edge decided about one message.
+type verdict struct {
+	reply  []byte // a response to send back at once; nil: none
+	pass   bool   // hand the message to sipgo
+	branch string // a request's top Via needs this branch (see fixVia)
+	code   int    // the refusal's status, for the log; 0: none
+	why    string // and its reason phrase
+	close  bool   // on a stream: the framing is lost, close the connection
+}
+
+// supportedExtensions are the option tags a Require may name (RFC 3261
+// §8.2.2.3); anything else gets 420.
+var supportedExtensions = map[string]bool{"replaces": true}
+
+// inspect checks one whole message. stream says it came over TCP, where
+// Content-Length frames the message and must be present.
+func (s *Server) inspect(data []byte, stream bool) verdict {
+	if len(bytes.Trim(data, "\r\n")) == 0 {
+		return verdict{pass: true} // keep-alive
+	}
+	m, ok := splitMessage(data)
+	if bytes.HasPrefix(data, []byte("SIP/")) {
+		// A response is never answered: pass it on if sipgo can read it
+		// (it matches it to a client transaction or ignores it).
+		if !ok {
+			s.counters.drop("malformed")
+			return verdict{close: stream}
+		}
+		if _, err := s.parser().ParseSIP(data); err != nil {
+			s.counters.drop("malformed")
+			return verdict{close: stream}
+		}
+		return verdict{pass: true}
+	}
+	code, reason := m.check(ok, stream)
+	if code == 0 {
+		if _, err := s.parser().ParseSIP(data); err != nil {
+			code, reason = 400, "Bad Request"
+		}
+	}
+	if code == 0 {
+		return verdict{pass: true, branch: m.syntheticBranch()}
+	}
+	if m.method() == "ACK" || !m.answerable() {
+		// An ACK is never answered, and without a Via a response would
+		// reach nobody.
+		s.counters.drop("malformed")
+		return verdict{close: stream, code: code, why: reason}
+	}
+	var extra []string
+	switch code {
+	case 420:
+		extra = append(extra, "Unsupported: "+m.unsupported())
+	case 415:
+		extra = append(extra, "Accept: application/sdp")
+	}
+	return verdict{reply: m.reply(code, reason, s.cfg.UserAgent, extra...), close: stream && m.framingLost,
+		code: code, why: reason}
+}
+
+// parser returns a parser like the one sipgo uses (a cheap value).
+func (s *Server) parser() *sip.Parser {
+	p := sip.NewParser()
+	p.MaxMessageLength = s.cfg.MaxMessageSize
+	return p
+}
+
+// rawMessage is a message split into start line, unfolded header fields and
+// body, without interpreting any of them.
+type rawMessage struct {
+	start   string
+	headers []rawHeader
+	body    []byte
+	// framingLost: Content-Length cannot be trusted, so on a stream the
+	// next message's start is unknown.
+	framingLost bool
+}
+
+type rawHeader struct {
+	name  string // lower case, compact forms expanded
+	value string // continuation lines joined by one space, trimmed
+}
+
+// compactForms are RFC 3261 §7.3.3's one-letter header names (and those
+// of later RFCs).
+var compactForms = map[string]string{
+	"i": "call-id", "m": "contact", "e": "content-encoding", "l": "content-length",
+	"c": "content-type", "f": "from", "s": "subject", "k": "supported", "t": "to",
+	"v": "via", "o": "event", "r": "refer-to", "b": "referred-by", "u": "allow-events",
+	"x": "session-expires", "y": "identity", "a": "accept-contact", "j": "reject-contact",
+	"d": "request-disposition",
+}
+
+// splitMessage splits data; ok is false when a header line has no colon or
+// the header block has no end.
+func splitMessage(data []byte) (m rawMessage, ok bool) {
+	ok = true
+	line, rest, found := cutLine(data)
+	m.start = string(line)
+	ended := false
+	for len(rest) > 0 || found {
+		line, rest, found = cutLine(rest)
+		if len(line) == 0 {
+			ended = found
+			break
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			if len(m.headers) == 0 {
+				ok = false
+				continue
+			}
+			h := &m.headers[len(m.headers)-1]
+			h.value = strings.TrimSpace(h.value + " " + strings.TrimSpace(string(line)))
+			continue
+		}
+		name, value, colon := bytes.Cut(line, []byte(":"))
+		if !colon {
+			ok = false
+			continue
+		}
+		n := strings.ToLower(strings.TrimRight(string(name), " \t"))
+		if full, short := compactForms[n]; short {
+			n = full
+		}
+		m.headers = append(m.headers, rawHeader{n, strings.TrimSpace(string(value))})
+		if !found {
+			break
+		}
+	}
+	if !ended {
+		return m, false
+	}
+	m.body = rest
+	return m, ok
+}
+
+// cutLine returns the line before the first LF (without CR) and what follows.
+func cutLine(b []byte) (line, rest []byte, found bool) {
+	line, rest, found = bytes.Cut(b, []byte("\n"))
+	return bytes.TrimSuffix(line, []byte("\r")), rest, found
+}
+
+func (m *rawMessage) all(name string) []string {
+	var out []string
+	for _, h := range m.headers {
+		if h.name == name {
+			out = append(out, h.value)
+		}
+	}
+	return out
+}
+
+func (m *rawMessage) first(name string) string {
+	for _, h := range m.headers {
+		if h.name == name {
+			return h.value
+		}
+	}
+	return ""
+}
+
+func (m *rawMessage) has(name string) bool {
+	for _, h := range m.headers {
+		if h.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *rawMessage) method() string {
+	method, _, _ := strings.Cut(m.start, " ")
+	return method
+}
+
+// answerable reports whether a response can be built: it needs a Via to
+// be routed by.
+func (m *rawMessage) answerable() bool { return m.has("via") }
+
+// check returns the status and reason phrase a request deserves, 0 when it
+// is fine as far as the edge can tell. split is splitMessage's ok.
+func (m *rawMessage) check(split, stream bool) (int, string) {
+	if !split {
+		return 400, "Malformed Header"
+	}
+	if code, reason := m.checkRequestLine(); code != 0 {
+		return code, reason
+	}
+	for _, name := range []string{"via", "from", "to", "call-id", "cseq"} {
+		if !m.has(name) {
+			return 400, "Missing " + headerTitle(name)
+		}
+	}
+	for _, name := range []string{"from", "to", "call-id", "cseq", "max-forwards", "content-length", "content-type"} {
+		if len(m.all(name)) > 1 {
+			m.framingLost = name == "content-length"
+			return 400, "Multiple " + headerTitle(name)
+		}
+	}
+	if code, reason := m.checkContentLength(stream); code != 0 {
+		m.framingLost = true
+		return code, reason
+	}
+	num, cseqMethod, _ := strings.Cut(strings.TrimSpace(m.first("cseq")), " ")
+	if n, err := strconv.ParseUint(num, 10, 32); err != nil || n >= 1<<31 {
+		return 400, "Bad CSeq"
+	}
+	// RFC 3261 §8.1.1.5: the CSeq method matches the request's, exactly
+	// (methods are case-sensitive).
+	if strings.TrimSpace(cseqMethod) != m.method() {
+		return 400, "CSeq Method Does Not Match"
+	}
+	mf := -1
+	if v := m.first("max-forwards"); v != "" || m.has("max-forwards") {
+		n, err := strconv.ParseUint(v, 10, 8)
+		if err != nil {
+			return 400, "Bad Max-Forwards"
+		}
+		mf = int(n)
+	}
+	for _, name := range []string{"from", "to", "contact"} {
+		for _, v := range m.all(name) {
+			// RFC 3261 §20: a URI with headers or a comma must be in <>;
+			// without them the '?' part would be header parameters.
+			if !strings.ContainsRune(v, '<') && uriHasHeaders(v) {
+				return 400, "Bad " + headerTitle(name) + " (URI With Headers Needs <>)"
+			}
+		}
+	}
+	method := m.method()
+	if method == "ACK" || method == "CANCEL" {
+		return 0, ""
+	}
+	if tags := m.unsupported(); tags != "" {
+		return 420, "Bad Extension"
+	}
+	// RFC 3261 §16.3: a request for someone else is not forwarded with no
+	// hops left. OPTIONS to the server itself (no user part) is answered
+	// by us as its final recipient, as §11 allows, and so is REGISTER.
+	if mf == 0 && method != "REGISTER" && !(method == "OPTIONS" && m.requestUser() == "") {
+		return 483, "Too Many Hops"
+	}
+	if method == "INVITE" {
+		if len(bytes.TrimSpace(m.body)) > 0 {
+			ct := m.first("content-type")
+			if mt, _, _ := strings.Cut(ct, ";"); !strings.EqualFold(strings.TrimSpace(mt), "application/sdp") {
+				return 415, "Unsupported Media Type"
+			}
+		}
+		if !m.acceptsSDP() {
+			return 406, "Not Acceptable"
+		}
+	}
+	return 0, ""
+}
+
+// checkRequestLine checks Method SP Request-URI SP SIP-Version (RFC 3261
+// §7.1): single spaces, a token method, a URI with a scheme we serve.
+func (m *rawMessage) checkRequestLine() (int, string) {
+	parts := strings.Split(m.start, " ")
+	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" || !isToken(parts[0]) {
+		return 400, "Bad Request-Line"
+	}
+	uri, version := parts[1], parts[2]
+	if version != "SIP/2.0" {
+		if strings.HasPrefix(strings.ToUpper(version), "SIP/") {
+			return 505, "Version Not Supported"
+		}
+		return 400, "Bad Request-Line"
+	}
+	scheme, rest, ok := strings.Cut(uri, ":")
+	if !ok || !isScheme(scheme) || rest == "" {
+		return 400, "Bad Request-URI"
+	}
+	switch strings.ToLower(scheme) {
+	case "sip", "sips":
+		// RFC 3261 §19.1.1: headers are not allowed in a Request-URI.
+		if uriHasHeaders(rest) {
+			return 400, "Bad Request-URI (Headers Not Allowed)"
+		}
+	case "tel":
+	default:
+		return 416, "Unsupported URI Scheme"
+	}
+	return 0, ""
+}
+
+// checkContentLength checks the Content-Length against the body. Over UDP
+// a missing one means the rest of the datagram, and octets beyond it are
+// discarded (RFC 3261 §18.3); over TCP it must be present.
+func (m *rawMessage) checkContentLength(stream bool) (int, string) {
+	if !m.has("content-length") {
+		if stream {
+			return 400, "Missing Content-Length"
+		}
+		return 0, ""
+	}
+	n, err := strconv.ParseUint(m.first("content-length"), 10, 31)
+	if err != nil {
+		return 400, "Bad Content-Length"
+	}
+	if int(n) > len(m.body) {
+		return 400, "Content-Length Exceeds Body"
+	}
+	return 0, ""
+}
+
+// unsupported lists the Require option tags we do not support, "" when
+// there are none. Proxy-Require is for proxies, which we are not.
+func (m *rawMessage) unsupported() string {
+	var tags []string
+	for _, v := range m.all("require") {
+		for t := range strings.SplitSeq(v, ",") {
+			if t = strings.TrimSpace(t); t != "" && !supportedExtensions[strings.ToLower(t)] {
+				tags = append(tags, t)
+			}
+		}
+	}
+	return strings.Join(tags, ", ")
+}
+
+// acceptsSDP reports whether the Accept headers, if any, allow an SDP body
+// in the answer (RFC 3261 §8.2.3: none means application/sdp).
+func (m *rawMessage) acceptsSDP() bool {
+	vs := m.all("accept")
+	if len(vs) == 0 {
+		return true
+	}
+	empty := true
+	for _, v := range vs {
+		for t := range strings.SplitSeq(v, ",") {
+			t, _, _ = strings.Cut(t, ";")
+			t = strings.ToLower(strings.TrimSpace(t))
+			if t == "" {
+				continue
+			}
+			empty = false
+			if t == "application/sdp" || t == "application/*" || t == "*/*" {
+				return true
+			}
+		}
+	}
+	return empty // an empty Accept: be lenient
+}
+
+// requestUser returns the user part of a sip or sips Request-URI.
+func (m *rawMessage) requestUser() string {
+	parts := strings.Split(m.start, " ")
+	if len(parts) != 3 {
+		return ""
+	}
+	_, rest, _ := strings.Cut(parts[1], ":")
+	user, _, found := strings.Cut(rest, "@")
+	if !found {
+		return ""
+	}
+	return user
+}
+
+// reply builds a stateless response (RFC 3261 §8.2.6) from the raw header
+// values: all Vias, From, To with a tag, Call-ID and CSeq.
+func (m *rawMessage) reply(code int, reason, server string, extra ...string) []byte {
+	var b bytes.Buffer
+	b.WriteString("SIP/2.0 " + strconv.Itoa(code) + " " + reason + "\r\n")
+	for _, v := range m.all("via") {
+		b.WriteString("Via: " + v + "\r\n")
+	}
+	if v := m.first("from"); v != "" {
+		b.WriteString("From: " + v + "\r\n")
+	}
+	if v := m.first("to"); v != "" {
+		if !strings.Contains(strings.ToLower(v), "tag=") {
+			v += ";tag=" + sip.GenerateTagN(10)
+		}
+		b.WriteString("To: " + v + "\r\n")
+	}
+	if v := m.first("call-id"); v != "" {
+		b.WriteString("Call-ID: " + v + "\r\n")
+	}
+	if v := m.first("cseq"); v != "" {
+		b.WriteString("CSeq: " + v + "\r\n")
+	}
+	for _, h := range extra {
+		b.WriteString(h + "\r\n")
+	}
+	if server != "" {
+		b.WriteString("Server: " + server + "\r\n")
+	}
+	b.WriteString("Content-Length: 0\r\n\r\n")
+	return b.Bytes()
+}
+
+// uriHasHeaders reports whether a SIP URI (without its scheme) has a
+// headers part: a '?' after the host (the user part may hold one).
+func uriHasHeaders(uri string) bool {
+	if i := strings.LastIndexByte(uri, '@'); i >= 0 {
+		uri = uri[i+1:]
+	}
+	return strings.ContainsRune(uri, '?')
+}
+
+func headerTitle(lower string) string {
+	switch lower {
+	case "call-id":
+		return "Call-ID"
+	case "cseq":
+		return "CSeq"
+	}
+	parts := strings.Split(lower, "-")
+	for i, p := range parts {
+		if p != "" {
+			parts[i] = strings.ToUpper(p[:1]) + p[1:]
+		}
+	}
+	return strings.Join(parts, "-")
+}
+
+// isToken reports whether s is an RFC 3261 token.
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') ||
+			strings.IndexByte("-.!%*_+`'~", c) >= 0 {
+			continue
+		}
+		return false
+	}
+	return s != ""
+}
+
+// isScheme reports whether s is an RFC 3986 scheme.
+func isScheme(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		alpha := ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
+		if alpha || (i > 0 && (('0' <= c && c <= '9') || c == '+' || c == '-' || c == '.')) {
+			continue
+		}
+		return false
+	}
+	return s != ""
+}
+
+// fixVia edits the top Via of a request in b[:n] in place and returns the
+// new length (n unchanged when b has no room for it):
+//   - branch, when not empty, is added. A request
+//     without an RFC 3261 branch (RFC 2543 syntax, RFC 4475 §3.4.1) gets one
+//     derived from what identifies its transaction, so that sipgo, which
+//     otherwise keys it by a From tag it may lack, can serve it; its
+//     retransmissions, ACK and CANCEL get the same one.
+//   - rport, over UDP, when it has none: the answer goes back to the port
+//     the request came from (RFC 3581), so a phone behind NAT that does
+//     not ask, or a sender whose Via names a port it does not read, still
+//     gets it.
+func fixVia(b []byte, n int, branch string, rport bool) int {
+	vs, ve := topVia(b[:n])
+	if vs < 0 {
+		return n
+	}
+	insert := func(at int, s string) bool {
+		if n+len(s) > len(b) {
+			return false
+		}
+		copy(b[at+len(s):n+len(s)], b[at:n])
+		copy(b[at:], s)
+		n += len(s)
+		return true
+	}
+	if branch != "" {
+		// Last: sipgo keeps the last of repeated parameters.
+		s := ";branch=" + branch
+		if !insert(ve, s) {
+			return n
+		}
+		ve += len(s)
+	}
+	if rport && !viaParam(string(b[vs:ve]), "rport") {
+		insert(ve, ";rport")
+	}
+	return n
+}
+
+// topVia returns where the first value of the first Via header of data
+// starts and ends (-1, -1 when there is none).
+func topVia(data []byte) (int, int) {
+	n := len(data)
+	_, rest, found := cutLine(data)
+	for found {
+		var line []byte
+		start := n - len(rest)
+		line, rest, found = cutLine(rest)
+		if len(line) == 0 {
+			break // end of headers
+		}
+		name, _, colon := bytes.Cut(line, []byte(":"))
+		if !colon {
+			continue
+		}
+		ln := strings.ToLower(strings.TrimRight(string(name), " \t"))
+		if ln != "via" && ln != "v" {
+			continue
+		}
+		vs := start + len(name) + 1
+		if ve := viaValueEnd(data, vs); ve >= 0 {
+			return vs, ve
+		}
+		break
+	}
+	return -1, -1
+}
+
+// viaValueEnd returns the offset in data where the via value starting at i
+// ends (a comma outside quotes, or the end of the header field including
+// continuation lines), with trailing white space left after it.
+func viaValueEnd(data []byte, i int) int {
+	quoted := false
+	last := i // just past the last non-space octet
+	for ; i < len(data); i++ {
+		c := data[i]
+		switch {
+		case c == '"':
+			quoted = !quoted
+		case c == ',' && !quoted:
+			return last
+		case c == '\r' || c == '\n':
+			j := i
+			if c == '\r' && j+1 < len(data) && data[j+1] == '\n' {
+				j++
+			}
+			if j+1 < len(data) && (data[j+1] == ' ' || data[j+1] == '\t') {
+				i = j
+				continue
+			}
+			return last
+		}
+		if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+			last = i + 1
+		}
+	}
+	return -1
+}
+
+// viaParam reports whether a via value has the parameter name, and
+// returns its value.
+func viaParam(v, name string) bool {
+	_, ok := viaParamValue(v, name)
+	return ok
+}
+
+func viaParamValue(v, name string) (string, bool) {
+	parts := strings.Split(v, ";")
+	for _, p := range parts[1:] {
+		k, val, _ := strings.Cut(p, "=")
+		if strings.EqualFold(strings.TrimSpace(k), name) {
+			return strings.TrimSpace(val), true
+		}
+	}
+	return "", false
+}
+
+// syntheticBranch returns the branch to give a request whose top Via has
+// no RFC 3261 one, "" when it has.
+func (m *rawMessage) syntheticBranch() string {
+	top := m.first("via")
+	if i := strings.IndexByte(top, ','); i >= 0 {
+		top = top[:i]
+	}
+	if b, ok := viaParamValue(top, "branch"); ok && strings.HasPrefix(b, "z9hG4bK") && len(b) > len("z9hG4bK") {
+		return ""
+	}
+	num, _, _ := strings.Cut(strings.TrimSpace(m.first("cseq")), " ")
+	h := fnv.New64a()
+	for _, s := range []string{top, m.first("from"), m.first("call-id"), num} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return "z9hG4bK-2543-" + strconv.FormatUint(h.Sum64(), 36)
+}
+
+// edgeDatagram inspects the datagram b[:n] from addr: it answers or drops
+// a bad one (returning 0) and returns the length of a good one, rport
+// added to its top Via.
+func (s *Server) edgeDatagram(pc net.PacketConn, b []byte, n int, addr net.Addr) int {
+	v := s.inspect(b[:n], false)
+	if v.code != 0 {
+		s.log.Debug("sip request refused", "src", addr.String(), "code", v.code, "reason", v.why, "answered", v.reply != nil)
+	}
+	if v.reply != nil {
+		if _, err := pc.WriteTo(v.reply, addr); err != nil {
+			s.log.Debug("sip response not sent", "src", addr.String(), "err", err)
+		}
+	}
+	if !v.pass {
+		return 0
+	}
+	return fixVia(b, n, v.branch, true)
+}
