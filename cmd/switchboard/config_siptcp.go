@@ -45,6 +45,9 @@ func (t *sipTCP) validate(field func(name, msg string)) {
 	dur("sip-tcp-unregistered-idle", t.unregisteredIdle, 10*time.Millisecond, &t.UnregisteredIdle)
 	dur("sip-tcp-idle", t.idle, time.Second, &t.Idle)
 	count := func(name, s string, p *int) {
+		if s == "" {
+			return // not given (a Config built in code): the default
+		}
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 0 {
 			field(name, fmt.Sprintf("%q: must be a whole number, 0 or more", s))
