@@ -62,7 +62,8 @@ type target struct {
 	dest      string // host:port the INVITE goes to
 	transport string
 	trunk     *Trunk
-	fromUser  string // From user part when not the route's (per trunk)
+	fromUser  string         // From user part when not the route's (per trunk)
+	id        *trunkIdentity // the caller's identity on the trunk (identity.go)
 }
 
 // refusal is a call that goes nowhere: its final response and CDR.
@@ -94,7 +95,7 @@ func (b *b2bua) route(ctx context.Context, caller *credential, trunk *Trunk, req
 	rt := &route{dialed: dialed, fromName: req.From().DisplayName}
 	if caller == nil { // from the trunk: a DID
 		rt.dir = directory.Inbound
-		rt.from = req.From().Address.User
+		rt.from = b.inboundCaller(ctx, req)
 		rt.fromUser = rt.from
 		ext, ok := b.did(ctx, dialed)
 		if !ok {
@@ -110,6 +111,46 @@ func (b *b2bua) route(ctx context.Context, caller *credential, trunk *Trunk, req
 	}
 	rt.dir = directory.Outbound
 	return rt, b.routeOutbound(ctx, rt, caller, dialed)
+}
+
+// inboundCaller is the number of the caller of a call from a trunk: the
+// carrier's P-Asserted-Identity (RFC 3325), else the From user, in E.164
+// when it is a phone number.
+func (b *b2bua) inboundCaller(ctx context.Context, req *sip.Request) string {
+	num := req.From().Address.User
+	if h := req.GetHeader("P-Asserted-Identity"); h != nil {
+		if u, ok := assertedUser(h.Value()); ok {
+			num = u
+		}
+	}
+	if n, err := directory.NormalizePhone(num, b.defaultCountry(ctx)); err == nil {
+		return n
+	}
+	return num
+}
+
+// assertedUser is the user part of the first URI of a P-Asserted-Identity
+// value (a sip:, sips: or tel: URI, in angle brackets or not).
+func assertedUser(v string) (string, bool) {
+	v = strings.TrimSpace(v)
+	if i := strings.IndexByte(v, '<'); i >= 0 {
+		j := strings.IndexByte(v[i:], '>')
+		if j < 0 {
+			return "", false
+		}
+		v = v[i+1 : i+j]
+	} else if i := strings.IndexByte(v, ','); i >= 0 {
+		v = v[:i]
+	}
+	if tel, ok := strings.CutPrefix(strings.ToLower(v), "tel:"); ok {
+		tel, _, _ = strings.Cut(tel, ";")
+		return tel, tel != ""
+	}
+	var u sip.Uri
+	if err := sip.ParseUri(v, &u); err != nil || u.User == "" {
+		return "", false
+	}
+	return u.User, true
 }
 
 // did finds the extension a number dialed from the trunk is mapped to.
@@ -234,20 +275,14 @@ func (b *b2bua) routeOutbound(ctx context.Context, rt *route, caller *credential
 	rt.fromName = ""
 	rt.failover = true
 	for _, t := range trunks {
-		from := acc.User.CallerID
-		if from == "" {
-			from = t.CallerID
-		}
-		if from == "" {
-			from = caller.Ext
-		}
+		id := t.identity(&acc.User, caller.Ext)
 		port := t.Port
 		if port == 0 {
 			port = 5060
 		}
 		uri := sip.Uri{Scheme: "sip", User: num, Host: t.Host, Port: port}
 		rt.targets = append(rt.targets, target{uri: uri, toUser: num, domain: t.Host, dest: t.addr(),
-			transport: t.transport(), trunk: t, fromUser: from})
+			transport: t.transport(), trunk: t, fromUser: id.from, id: id})
 	}
 	rt.fromUser = rt.targets[0].fromUser
 	return nil
