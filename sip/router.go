@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"strings"
@@ -64,6 +65,7 @@ type target struct {
 	trunk     *Trunk
 	fromUser  string         // From user part when not the route's (per trunk)
 	id        *trunkIdentity // the caller's identity on the trunk (identity.go)
+	route     []string       // Route set (a phone's Path, RFC 3327)
 }
 
 // refusal is a call that goes nowhere: its final response and CDR.
@@ -218,7 +220,10 @@ func (b *b2bua) routeGroup(ctx context.Context, rt *route, ext, self string) *re
 }
 
 // userTargets returns a target per registered contact of a user, reached
-// where the phone really is (its source address and transport).
+// where the phone really is: through the first hop of its Path (RFC 3327),
+// else at its Contact when the REGISTER crossed no NAT (RFC 3261 §10: a
+// registration may be made on behalf of another address), else at the
+// source address and transport of its REGISTER.
 func (b *b2bua) userTargets(cred *credential) []target {
 	var out []target
 	for _, bd := range b.s.loc.Current(cred.Ext) {
@@ -226,12 +231,19 @@ func (b *b2bua) userTargets(cred *credential) []target {
 		if err := sip.ParseUri(bd.Contact, &uri); err != nil {
 			continue
 		}
-		tr := bd.Transport
-		if tr == "" {
-			tr = "UDP"
+		t := target{userID: cred.UserID, ext: cred.Ext, uri: uri, toUser: cred.Ext,
+			domain: b.s.realm(), dest: bd.Source, transport: cmp.Or(bd.Transport, "UDP")}
+		if t.route = splitPath(bd.Path); len(t.route) > 0 {
+			if hop, ok := pathHop(t.route); ok {
+				t.dest = hop
+			}
+		} else if bd.Direct {
+			t.dest = joinHostPort(uri.Host, cmp.Or(uri.Port, 5060))
+			if tr, ok := uri.UriParams.Get("transport"); ok && tr != "" {
+				t.transport = strings.ToUpper(tr)
+			}
 		}
-		out = append(out, target{userID: cred.UserID, ext: cred.Ext, uri: uri, toUser: cred.Ext,
-			domain: b.s.realm(), dest: bd.Source, transport: tr})
+		out = append(out, t)
 	}
 	return out
 }
