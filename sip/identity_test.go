@@ -1,7 +1,11 @@
 package sip
 
 import (
+	"cmp"
+	"flag"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -9,6 +13,44 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 )
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// golden compares got with testdata/name, or rewrites it under -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to write it)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs from what was sent:\n--- got\n%s--- want\n%s", path, got, want)
+	}
+}
+
+// identityHeaders are the caller identity headers of a trunk INVITE, one
+// a line, without the From tag and with the carrier's port as PORT.
+func identityHeaders(inv *sip.Request, port int) string {
+	from := sip.FromHeader{DisplayName: inv.From().DisplayName, Address: inv.From().Address}
+	var b strings.Builder
+	b.WriteString("From: " + from.Value() + "\n")
+	for _, name := range []string{"P-Asserted-Identity", "Privacy", "Diversion", "History-Info"} {
+		for _, h := range inv.GetHeaders(name) {
+			b.WriteString(name + ": " + h.Value() + "\n")
+		}
+	}
+	return strings.ReplaceAll(b.String(), ":"+itoa(port), ":PORT")
+}
 
 // hdr returns the value of a header of req, "" when absent.
 func hdr(req *sip.Request, name string) string {
@@ -26,6 +68,7 @@ func TestTrunkIdentity(t *testing.T) {
 		own     = "+48221234501" // the user's outbound caller ID (seed 004)
 		company = "+48221000000" // the trunk's caller ID
 	)
+	var msgs strings.Builder // the golden messages, testdata/trunk_identity.txt
 	for _, tc := range []struct {
 		name                     string
 		fromUser, pai, privacy   string
@@ -58,6 +101,7 @@ func TestTrunkIdentity(t *testing.T) {
 				t.Fatalf("dial: %v", err)
 			}
 			inv := wait(t, car.invites, "INVITE at the carrier")
+			msgs.WriteString("# " + tc.name + "\n" + identityHeaders(inv, tr.Port) + "\n")
 			from := inv.From().Address
 			if from.User != tc.wantFrom {
 				t.Errorf("From %s, want user %s", from.String(), tc.wantFrom)
@@ -85,6 +129,7 @@ func TestTrunkIdentity(t *testing.T) {
 			cs.noCallLeft(t)
 		})
 	}
+	golden(t, "trunk_identity.txt", msgs.String())
 }
 
 // carrierCall places a call from the carrier to a DID with the given From
@@ -154,6 +199,7 @@ func TestTrunkInboundCaller(t *testing.T) {
 // the From.
 func TestTrunkForwardDiversion(t *testing.T) {
 	const own = "+48221234502"
+	var msgs strings.Builder // the golden messages, testdata/trunk_diversion.txt
 	for _, tc := range []struct {
 		mode     string
 		wantFrom string
@@ -201,6 +247,7 @@ func TestTrunkForwardDiversion(t *testing.T) {
 				t.Errorf("From %s, want %s", inv.From().Address.String(), tc.wantFrom)
 			}
 			tc.check(t, inv, inv.Recipient.String())
+			msgs.WriteString("# diversion " + cmp.Or(tc.mode, "(default)") + "\n" + identityHeaders(inv, tr.Port) + "\n")
 			bye()
 			if row := cs.nextCDR(t); row.From != "+48601999888" || row.Reason != "forwarded from 10002 (always)" {
 				t.Errorf("cdr: %+v", row)
@@ -208,4 +255,5 @@ func TestTrunkForwardDiversion(t *testing.T) {
 			cs.noCallLeft(t)
 		})
 	}
+	golden(t, "trunk_diversion.txt", msgs.String())
 }
