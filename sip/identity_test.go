@@ -160,11 +160,14 @@ func carrierCall(t *testing.T, cs *callServer, car *carrier, did, fromUser strin
 // country, both at the called phone and in the call history.
 func TestTrunkInboundCaller(t *testing.T) {
 	for _, tc := range []struct {
-		name, from, pai string
+		name, from, pai, privacy string
+		want                     string
 	}{
-		{"PAI wins over From", "carrier-gw", "<tel:601999888>"},
-		{"PAI as a sip URI with a display name", "+48111111111", `"Jan" <sip:0048601999888@127.0.0.2;user=phone>`},
-		{"no PAI: From, national, normalized", "601999888", ""},
+		{"PAI wins over From", "carrier-gw", "<tel:601999888>", "", "+48601999888"},
+		{"PAI as a sip URI with a display name", "+48111111111", `"Jan" <sip:0048601999888@127.0.0.2;user=phone>`, "",
+			"+48601999888"},
+		{"no PAI: From, national, normalized", "601999888", "", "", "+48601999888"},
+		{"Privacy: id: the number is withheld", "anonymous", "<tel:+48601999888>", "id", "anonymous"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st, _ := openSQLite(t)
@@ -177,14 +180,17 @@ func TestTrunkInboundCaller(t *testing.T) {
 			if tc.pai != "" {
 				hs = append(hs, sip.NewHeader("P-Asserted-Identity", tc.pai))
 			}
+			if tc.privacy != "" {
+				hs = append(hs, sip.NewHeader("Privacy", tc.privacy))
+			}
 			bye := carrierCall(t, cs, car, "+48221000100", tc.from, hs...)
 			inv := wait(t, pb.invites, "INVITE at the phone")
-			if u := inv.From().Address.User; u != "+48601999888" {
-				t.Errorf("the phone sees the caller as %q, want +48601999888", u)
+			if u := inv.From().Address.User; u != tc.want {
+				t.Errorf("the phone sees the caller as %q, want %s", u, tc.want)
 			}
 			bye()
 			row := cs.nextCDR(t)
-			if row.Direction != directory.Inbound || row.CalleeID != b.ID || row.From != "+48601999888" {
+			if row.Direction != directory.Inbound || row.CalleeID != b.ID || row.From != tc.want {
 				t.Errorf("cdr: %+v", row)
 			}
 			cs.noCallLeft(t)

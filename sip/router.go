@@ -98,6 +98,12 @@ func (b *b2bua) route(ctx context.Context, caller *credential, trunk *Trunk, req
 	if caller == nil { // from the trunk: a DID
 		rt.dir = directory.Inbound
 		rt.from = b.inboundCaller(ctx, req)
+		if hasOption(req, "Privacy", "id") {
+			// RFC 3323/3325: the caller withheld their number; the
+			// carrier trusts us with it, but neither the phone nor the
+			// call history (which agents read) may show it.
+			rt.from, rt.fromName = "anonymous", "Anonymous"
+		}
 		rt.fromUser = rt.from
 		ext, ok := b.did(ctx, dialed)
 		if !ok {
@@ -115,7 +121,8 @@ func (b *b2bua) route(ctx context.Context, caller *credential, trunk *Trunk, req
 	return rt, b.routeOutbound(ctx, rt, caller, dialed)
 }
 
-// inboundCaller is the number of the caller of a call from a trunk: the
+// inboundCaller is the number of the caller of a call from a trunk (unless
+// they withheld it with Privacy: id): the
 // carrier's P-Asserted-Identity (RFC 3325), else the From user, in E.164
 // when it is a phone number.
 func (b *b2bua) inboundCaller(ctx context.Context, req *sip.Request) string {
