@@ -14,7 +14,7 @@ func AddUser(ctx context.Context, st Store, n NewUser, policy PasswordPolicy) (*
 		return nil, err
 	}
 	u := &User{Name: n.Name, Email: n.Email, Extension: n.Extension, Mobile: n.Mobile, CallerID: n.CallerID,
-		Notes: n.Notes, Language: n.Language, State: UserActive, RoleIDs: n.RoleIDs, GroupIDs: n.GroupIDs,
+		HideNumber: n.HideNumber, Notes: n.Notes, Language: n.Language, State: UserActive, RoleIDs: n.RoleIDs, GroupIDs: n.GroupIDs,
 		SIP: NewSIPSecret(n.Extension, realm, n.ExtPassword)}
 	if n.Password != "" {
 		if u.PasswordHash, err = HashPassword(n.Password); err != nil {

@@ -106,5 +106,8 @@ func (p *UserPatch) Apply(u *User) {
 			*f.dst = *f.src
 		}
 	}
+	if p.HideNumber != nil {
+		u.HideNumber = *p.HideNumber
+	}
 	p.ApplyForward(&u.Forward)
 }

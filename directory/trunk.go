@@ -23,7 +23,13 @@ type TrunkSetting struct {
 	Username  string   `json:"username,omitempty"`
 	Password  Password `json:"password,omitempty"`
 	Register  bool     `json:"register,omitempty"`  // register to the carrier
-	CallerID  string   `json:"caller_id,omitempty"` // E.164, when the caller has none
+	CallerID  string   `json:"caller_id,omitempty"` // E.164, the company number on this trunk
+	// Caller identity on the trunk (RFC 3325, 3323, 5806, 7044); each
+	// value is one of the Identity constants, "" the default.
+	FromUser  string `json:"from_user,omitempty"` // From user: user (default), company or trunk
+	PAI       string `json:"pai,omitempty"`       // P-Asserted-Identity: none (default), user, company or trunk
+	Privacy   string `json:"privacy,omitempty"`   // Privacy: hidden (default: only for hidden numbers) or always
+	Diversion string `json:"diversion,omitempty"` // forwarded calls: none (default), diversion or history-info
 	// Prefixes are the E.164 prefixes ("+48", "+8424") of the numbers the
 	// trunk serves; none: every number. Outbound calls try the trunks whose
 	// longest matching prefix is longest first, then those without
@@ -84,6 +90,7 @@ func ParseTrunks(value string) ([]TrunkSetting, error) {
 		if t.CallerID != "" && !IsE164(t.CallerID) {
 			errs.add(invalid(f+"caller_id", "must be an E.164 number such as +48221234567"))
 		}
+		t.validateIdentity(f, &errs)
 		if len(t.Prefixes) > MaxTrunkPrefixes {
 			errs.add(invalid(f+"prefixes", fmt.Sprintf("must be at most %d prefixes", MaxTrunkPrefixes)))
 		}
@@ -98,6 +105,54 @@ func ParseTrunks(value string) ([]TrunkSetting, error) {
 		return nil, err
 	}
 	return ts, nil
+}
+
+// The identity a trunk presents: whose number goes in the From user and
+// in P-Asserted-Identity.
+const (
+	IdentityUser    = "user"    // the caller's outbound caller ID, else the company number, else the extension
+	IdentityCompany = "company" // the trunk's caller_id, the company number
+	IdentityTrunk   = "trunk"   // the trunk's username, the account the carrier knows
+	IdentityNone    = "none"    // (PAI and Diversion) not sent
+
+	PrivacyHidden = "hidden" // Privacy: id for users who hide their number, nothing for others
+	PrivacyAlways = "always" // and Privacy: none for the others
+
+	DiversionHeader      = "diversion"    // RFC 5806
+	DiversionHistoryInfo = "history-info" // RFC 7044
+)
+
+// ValidateIdentity checks the caller identity options of a trunk and
+// normalizes their case.
+func (t *TrunkSetting) ValidateIdentity() error {
+	var errs fieldErrors
+	t.validateIdentity("", &errs)
+	return errs.err()
+}
+
+// validateIdentity checks the caller identity options of a trunk, named
+// under prefix f, into errs.
+func (t *TrunkSetting) validateIdentity(f string, errs *fieldErrors) {
+	for _, o := range []struct {
+		field string
+		v     *string
+		ok    []string
+	}{
+		{"from_user", &t.FromUser, []string{IdentityUser, IdentityCompany, IdentityTrunk}},
+		{"pai", &t.PAI, []string{IdentityNone, IdentityUser, IdentityCompany, IdentityTrunk}},
+		{"privacy", &t.Privacy, []string{PrivacyHidden, PrivacyAlways}},
+		{"diversion", &t.Diversion, []string{IdentityNone, DiversionHeader, DiversionHistoryInfo}},
+	} {
+		*o.v = strings.ToLower(strings.TrimSpace(*o.v))
+		switch {
+		case *o.v != "" && !slices.Contains(o.ok, *o.v):
+			errs.add(invalid(f+o.field, "must be one of "+strings.Join(o.ok, ", ")))
+		case *o.v == IdentityCompany && t.CallerID == "":
+			errs.add(invalid(f+o.field, "company needs the trunk's caller ID (the company number)"))
+		case *o.v == IdentityTrunk && t.Username == "":
+			errs.add(invalid(f+o.field, "trunk needs the trunk's username"))
+		}
+	}
 }
 
 // MaxTrunkPrefixes bounds the prefixes of one trunk.

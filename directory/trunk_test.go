@@ -41,6 +41,11 @@ func TestTrunkAndDIDValidationNamesTheField(t *testing.T) {
 		{directory.SettingTrunks, `[{"name":"a","host":"h","transport":"sctp"}]`, "trunks[0].transport"},
 		{directory.SettingTrunks, `[{"name":"a","host":"h","caller_id":"123"}]`, "trunks[0].caller_id"},
 		{directory.SettingTrunks, `[{"name":"a","host":"h","colour":"red"}]`, "trunks: must be a JSON array"},
+		{directory.SettingTrunks, `[{"name":"a","host":"h","from_user":"boss"}]`, "trunks[0].from_user: must be one of"},
+		{directory.SettingTrunks, `[{"name":"a","host":"h","pai":"company"}]`, "trunks[0].pai: company needs"},
+		{directory.SettingTrunks, `[{"name":"a","host":"h","from_user":"trunk"}]`, "trunks[0].from_user: trunk needs"},
+		{directory.SettingTrunks, `[{"name":"a","host":"h","privacy":"id"}]`, "trunks[0].privacy"},
+		{directory.SettingTrunks, `[{"name":"a","host":"h","diversion":"yes"}]`, "trunks[0].diversion"},
 		{directory.SettingDIDs, `{"+48221234567":"12"}`, "dids[+48221234567]"},
 		{directory.SettingDIDs, `["x"]`, "dids: must be a JSON object"},
 	} {

@@ -39,8 +39,12 @@ type User struct {
 	Extension string // 5 or 6 digits, 10000–999999, unique across users and groups
 	Mobile    string // E.164, optional; used by the "employees" outbound rule
 	CallerID  string // E.164, optional outbound caller ID
-	Notes     string
-	Language  string // UI language: "en", "vi", "pl"; empty means the default
+	// HideNumber hides the user's number from the people they call out
+	// by a trunk: an anonymous From and Privacy: id, while
+	// P-Asserted-Identity still tells the carrier who calls (RFC 3325).
+	HideNumber bool
+	Notes      string
+	Language   string // UI language: "en", "vi", "pl"; empty means the default
 	// TimeZone is the IANA zone times are shown in, such as Europe/Warsaw;
 	// empty means the company's (setting web.timezone).
 	TimeZone string
@@ -77,6 +81,7 @@ type NewUser struct {
 	ExtPassword Password
 	Mobile      string
 	CallerID    string
+	HideNumber  bool
 	Notes       string
 	Language    string
 	RoleIDs     []int64 // empty: the default role
@@ -218,15 +223,16 @@ func printableASCII(s string) bool {
 
 // UserPatch changes some fields of a user; nil fields stay as they are.
 type UserPatch struct {
-	Name     *string
-	Email    *string
-	Mobile   *string
-	CallerID *string
-	Notes    *string
-	Language *string
-	TimeZone *string
-	RoleIDs  *[]int64 // the user's roles from now on; empty is refused (CheckLists)
-	GroupIDs *[]int64 // the user's groups from now on; empty is refused (CheckLists)
+	Name       *string
+	Email      *string
+	Mobile     *string
+	CallerID   *string
+	HideNumber *bool
+	Notes      *string
+	Language   *string
+	TimeZone   *string
+	RoleIDs    *[]int64 // the user's roles from now on; empty is refused (CheckLists)
+	GroupIDs   *[]int64 // the user's groups from now on; empty is refused (CheckLists)
 
 	// Call forwarding and Do Not Disturb (see Forwarding); targets are
 	// normalized by Validate.

@@ -374,6 +374,10 @@ func (c *call) buildInvite(t target, rt *route, offer []byte) *sip.Request {
 		Params:  sip.HeaderParams{{K: "tag", V: sip.GenerateTagN(16)}}}
 	req.AppendHeader(from)
 	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: t.toUser, Host: t.domain}})
+	for _, r := range t.route {
+		req.AppendHeader(sip.NewHeader("Route", r))
+	}
+	applyIdentity(req, t)
 	cid := sip.CallIDHeader(sip.GenerateTagN(24) + "@switchboard")
 	req.AppendHeader(&cid)
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.INVITE})

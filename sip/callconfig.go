@@ -72,8 +72,12 @@ type Trunk struct {
 	Username string
 	Password directory.Password
 	Register bool
-	// CallerID is the E.164 number sent when the caller has none.
+	// CallerID is the company number on this trunk (E.164), sent when the
+	// caller has none.
 	CallerID string
+	// FromUser, PAI, Privacy and Diversion choose the caller identity the
+	// carrier gets (directory.TrunkSetting, identity.go).
+	FromUser, PAI, Privacy, Diversion string
 	// Prefixes are the E.164 prefixes of the numbers the trunk serves;
 	// none: every number (directory.TrunkSetting.Prefixes).
 	Prefixes []string
@@ -167,6 +171,11 @@ func (c CallConfig) Validate() error {
 		}
 		if t.CallerID != "" && !directory.IsE164(t.CallerID) {
 			bad(f+".CallerID", strconv.Quote(t.CallerID), "must be an E.164 number such as +48221234567")
+		}
+		ts := directory.TrunkSetting{CallerID: t.CallerID, Username: t.Username, FromUser: t.FromUser, PAI: t.PAI,
+			Privacy: t.Privacy, Diversion: t.Diversion}
+		if err := ts.ValidateIdentity(); err != nil {
+			bad(f, "identity", err.Error())
 		}
 		for j, p := range t.Prefixes {
 			if !directory.IsTrunkPrefix(p) {

@@ -125,10 +125,47 @@ func (b *b2bua) forwardTo(ctx context.Context, rt *route, from *credential, numb
 		if nrt.dir == directory.Internal {
 			nrt.dir = directory.Outbound
 		}
+		divertTargets(&nrt, rt, why)
 	}
 	log.Info("call forwarded", "to", nrt.to)
 	*rt = nrt
 	return ref, true
+}
+
+// divertTargets tells the carrier of each trunk of nrt that asks for it
+// (Diversion or History-Info) that the call was forwarded, by the number
+// the forwarding user presents on that trunk and for why; the From then
+// keeps the number of a caller from outside, as carriers allow for
+// diverted calls. rt is the route forwarded away from.
+func divertTargets(nrt, rt *route, why string) {
+	for i := range nrt.targets {
+		t := &nrt.targets[i]
+		if t.trunk == nil || t.id == nil {
+			continue
+		}
+		switch t.trunk.Diversion {
+		case directory.DiversionHeader, directory.DiversionHistoryInfo:
+		default:
+			continue
+		}
+		id := *t.id
+		id.divNumber, id.divWhy, id.divCount = id.from, why, len(nrt.chain)
+		if rt.dir == directory.Inbound && directory.IsE164(rt.from) {
+			// The caller is someone outside: their number, not the
+			// forwarding user's choice to hide their own.
+			id.from, id.anonymous = rt.from, false
+			if id.privacy == "id" {
+				id.privacy = ""
+				if t.trunk.Privacy == directory.PrivacyAlways {
+					id.privacy = "none"
+				}
+			}
+		}
+		t.id, t.fromUser = &id, id.from
+	}
+	if len(nrt.targets) > 0 {
+		nrt.fromUser = nrt.targets[0].fromUser
+	}
 }
 
 // ringTime is how long the call's targets ring before the caller gets

@@ -208,6 +208,7 @@ type phone struct {
 	callID    string
 	cseq      uint32
 	pings     atomic.Int32
+	headers   []sip.Header // added to every REGISTER (Path, Supported, ...)
 
 	last *digest.Challenge // the last challenge answered
 	nc   int
@@ -234,6 +235,14 @@ func behindNAT(p *phone, o *[]sipgo.ClientOption) {
 	}
 }
 
+// onLAN makes the phone send from a socket of its own on 127.0.0.1 with
+// its true address in the Via (sent-by is the source): a REGISTER that
+// crossed no NAT, whose Contact the PBX honours.
+func onLAN(p *phone, o *[]sipgo.ClientOption) {
+	*o = append(*o, sipgo.WithClientHostname(""), sipgo.WithClientPort(0),
+		sipgo.WithClientConnectionAddr("127.0.0.1:0"))
+}
+
 func withAlg(alg string) phoneOption { return func(p *phone, _ *[]sipgo.ClientOption) { p.alg = alg } }
 
 func newPhone(t testing.TB, ts *testServer, ext, pw string, opts ...phoneOption) *phone {
@@ -241,7 +250,12 @@ func newPhone(t testing.TB, ts *testServer, ext, pw string, opts ...phoneOption)
 	p := &phone{t: t, srv: ts, ext: ext, pw: pw, user: ext, transport: "UDP", alg: "MD5",
 		agent: "TestPhone/1.0", callID: fmt.Sprintf("%s-%d@test", ext, time.Now().UnixNano()), cseq: 1}
 	p.contact = "sip:" + ext + "@192.168.1.50:5060"
-	copts := []sipgo.ClientOption{sipgo.WithClientLogger(slog.New(slog.DiscardHandler))}
+	// By default the phone sits behind a NAT: its Via and Contact name a
+	// private address nobody listens on, so the PBX must reach it at the
+	// source of its REGISTER (RFC 3261 honours the Contact only when the
+	// Via sent-by is the source). onLAN phones are reached at their Contact.
+	copts := []sipgo.ClientOption{sipgo.WithClientLogger(slog.New(slog.DiscardHandler)),
+		sipgo.WithClientHostname("192.168.1.50"), sipgo.WithClientPort(5060), sipgo.WithClientNAT()}
 	for _, o := range opts {
 		o(p, &copts)
 	}
@@ -310,6 +324,9 @@ func (p *phone) request(expires int, contacts ...string) *sip.Request {
 	}
 	if p.agent != "" {
 		req.AppendHeader(sip.NewHeader("User-Agent", p.agent))
+	}
+	for _, h := range p.headers {
+		req.AppendHeader(h)
 	}
 	return req
 }

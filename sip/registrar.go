@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/netip"
@@ -31,9 +32,9 @@ func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(tx, req, 400, err.Error())
 		return
 	}
-	if h := req.GetHeader("Require"); h != nil && strings.TrimSpace(h.Value()) != "" {
+	if bad := unsupported(req); bad != "" {
 		res := s.response(req, 420, "Bad Extension")
-		res.AppendHeader(sip.NewHeader("Unsupported", h.Value()))
+		res.AppendHeader(sip.NewHeader("Unsupported", bad))
 		s.send(tx, res)
 		return
 	}
@@ -103,6 +104,8 @@ type registerRequest struct {
 	contacts []contact
 	// expires is the Expires header, -1 when absent.
 	expires int64
+	// path is the Path of the REGISTER (RFC 3327), its entries in order.
+	path []string
 }
 
 type contact struct {
@@ -114,6 +117,7 @@ type contact struct {
 // phrases for a 400.
 func parseRegister(req *sip.Request) (registerRequest, error) {
 	r := registerRequest{expires: -1}
+	var err error
 	to, from, callID, cseq := req.To(), req.From(), req.CallID(), req.CSeq()
 	switch {
 	case to == nil:
@@ -163,6 +167,9 @@ func parseRegister(req *sip.Request) (registerRequest, error) {
 			ct.expires = e
 		}
 		r.contacts = append(r.contacts, ct)
+	}
+	if r.path, err = parsePath(req); err != nil {
+		return r, err
 	}
 	// RFC 3261 §10.3 step 6: "*" stands alone and needs Expires: 0.
 	if r.wildcard && (len(r.contacts) > 0 || r.expires != 0) {
@@ -279,7 +286,8 @@ func (s *Server) register(req *sip.Request, tx sip.ServerTransaction, cred *cred
 		}
 		b := directory.Binding{Extension: ext, Contact: c.uri, Source: src.String(),
 			Transport: strings.ToUpper(req.Transport()), Expires: now.Add(exp), CallID: r.callID,
-			CSeq: r.cseq, UserAgent: userAgent(req), Node: s.cfg.Node, UpdatedAt: now}
+			CSeq: r.cseq, UserAgent: userAgent(req), Node: s.cfg.Node, UpdatedAt: now,
+			Direct: sentBySource(req, src), Path: strings.Join(r.path, ",")}
 		if i >= 0 {
 			next[i] = b
 		} else {
@@ -322,6 +330,12 @@ func (s *Server) register(req *sip.Request, tx sip.ServerTransaction, cred *cred
 			}
 		}
 		res = s.okResponse(req, own, now)
+	}
+	// RFC 3327 §5.3: the Path stored is echoed to a UA that supports it.
+	if len(r.path) > 0 && hasOption(req, "Supported", "path") {
+		for _, p := range r.path {
+			res.AppendHeader(sip.NewHeader("Path", p))
+		}
 	}
 	s.send(tx, res)
 }
@@ -597,4 +611,124 @@ func sameResource(uri string, ruri sip.Uri) bool {
 	}
 	return strings.EqualFold(u.Scheme, ruri.Scheme) && (u.User == ruri.User || u.User == "") &&
 		strings.EqualFold(u.Host, ruri.Host) && port(u) == port(ruri)
+}
+
+// maxPathLen bounds the Path of one REGISTER; one or two edge proxies
+// take well under 300 bytes.
+const maxPathLen = 1024
+
+// parsePath returns the entries of the Path headers of req (RFC 3327), in
+// order, each as "<uri>" with its parameters: several headers and
+// comma-separated values alike. Each must hold a SIP URI.
+func parsePath(req *sip.Request) ([]string, error) {
+	var out []string
+	n := 0
+	for _, h := range req.GetHeaders("Path") {
+		v := h.Value()
+		n += len(v)
+		if n > maxPathLen {
+			return nil, errors.New("Path Too Long")
+		}
+		for v = strings.TrimSpace(v); v != ""; v = strings.TrimSpace(v) {
+			if v[0] != '<' {
+				return nil, errors.New("Bad Path")
+			}
+			end := strings.IndexByte(v, '>')
+			if end < 0 {
+				return nil, errors.New("Bad Path")
+			}
+			var uri sip.Uri
+			if err := sip.ParseUri(v[1:end], &uri); err != nil || (uri.Scheme != "sip" && uri.Scheme != "sips") ||
+				uri.Host == "" {
+				return nil, errors.New("Bad Path")
+			}
+			entry, rest, _ := strings.Cut(v, ",")
+			if strings.IndexByte(entry, '>') != end { // a comma inside the URI
+				return nil, errors.New("Bad Path")
+			}
+			if strings.ContainsAny(entry, "\r\n") {
+				return nil, errors.New("Bad Path")
+			}
+			out = append(out, strings.TrimSpace(entry))
+			v = rest
+		}
+	}
+	return out, nil
+}
+
+// pathHop is host:port of the first entry of a stored Path: where requests
+// to the contact go (RFC 3327 §5.3: the Path is their Route set).
+func pathHop(path []string) (string, bool) {
+	if len(path) == 0 {
+		return "", false
+	}
+	v := path[0]
+	end := strings.IndexByte(v, '>')
+	if !strings.HasPrefix(v, "<") || end < 0 {
+		return "", false
+	}
+	var uri sip.Uri
+	if err := sip.ParseUri(v[1:end], &uri); err != nil || uri.Host == "" {
+		return "", false
+	}
+	return joinHostPort(uri.Host, cmp.Or(uri.Port, 5060)), true
+}
+
+// splitPath splits a Binding.Path back into its entries.
+func splitPath(p string) []string {
+	if p == "" {
+		return nil
+	}
+	return strings.Split(p, ",")
+}
+
+// sentBySource reports whether the REGISTER crossed no NAT: the sent-by of
+// its top Via (RFC 3261 §18.2.1; port 5060 when absent, 5061 for TLS) is
+// the address and port it came from. Only then is its Contact reachable as
+// it stands; a REGISTER made on behalf of another address (a provisioning
+// server, an SBC) names it there.
+func sentBySource(req *sip.Request, src netip.AddrPort) bool {
+	via := req.Via()
+	if via == nil {
+		return false
+	}
+	ip, err := netip.ParseAddr(strings.Trim(via.Host, "[]"))
+	if err != nil {
+		return false
+	}
+	port := via.Port
+	if port == 0 {
+		port = 5060
+		if strings.EqualFold(via.Transport, "TLS") {
+			port = 5061
+		}
+	}
+	return ip.Unmap() == src.Addr().Unmap() && port == int(src.Port())
+}
+
+// hasOption reports whether the option tags of header name (Supported,
+// Require) hold tag.
+func hasOption(req *sip.Request, name, tag string) bool {
+	for _, h := range req.GetHeaders(name) {
+		for _, t := range strings.Split(h.Value(), ",") {
+			if strings.EqualFold(strings.TrimSpace(t), tag) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// unsupported returns the option tags of the Require headers of req that
+// the registrar does not know (all but path), comma-separated.
+func unsupported(req *sip.Request) string {
+	var bad []string
+	for _, h := range req.GetHeaders("Require") {
+		for _, t := range strings.Split(h.Value(), ",") {
+			if t = strings.TrimSpace(t); t != "" && !strings.EqualFold(t, "path") {
+				bad = append(bad, t)
+			}
+		}
+	}
+	return strings.Join(bad, ", ")
 }

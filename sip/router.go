@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"strings"
@@ -62,7 +63,9 @@ type target struct {
 	dest      string // host:port the INVITE goes to
 	transport string
 	trunk     *Trunk
-	fromUser  string // From user part when not the route's (per trunk)
+	fromUser  string         // From user part when not the route's (per trunk)
+	id        *trunkIdentity // the caller's identity on the trunk (identity.go)
+	route     []string       // Route set (a phone's Path, RFC 3327)
 }
 
 // refusal is a call that goes nowhere: its final response and CDR.
@@ -94,7 +97,13 @@ func (b *b2bua) route(ctx context.Context, caller *credential, trunk *Trunk, req
 	rt := &route{dialed: dialed, fromName: req.From().DisplayName}
 	if caller == nil { // from the trunk: a DID
 		rt.dir = directory.Inbound
-		rt.from = req.From().Address.User
+		rt.from = b.inboundCaller(ctx, req)
+		if hasOption(req, "Privacy", "id") {
+			// RFC 3323/3325: the caller withheld their number; the
+			// carrier trusts us with it, but neither the phone nor the
+			// call history (which agents read) may show it.
+			rt.from, rt.fromName = "anonymous", "Anonymous"
+		}
 		rt.fromUser = rt.from
 		ext, ok := b.did(ctx, dialed)
 		if !ok {
@@ -110,6 +119,47 @@ func (b *b2bua) route(ctx context.Context, caller *credential, trunk *Trunk, req
 	}
 	rt.dir = directory.Outbound
 	return rt, b.routeOutbound(ctx, rt, caller, dialed)
+}
+
+// inboundCaller is the number of the caller of a call from a trunk (unless
+// they withheld it with Privacy: id): the
+// carrier's P-Asserted-Identity (RFC 3325), else the From user, in E.164
+// when it is a phone number.
+func (b *b2bua) inboundCaller(ctx context.Context, req *sip.Request) string {
+	num := req.From().Address.User
+	if h := req.GetHeader("P-Asserted-Identity"); h != nil {
+		if u, ok := assertedUser(h.Value()); ok {
+			num = u
+		}
+	}
+	if n, err := directory.NormalizePhone(num, b.defaultCountry(ctx)); err == nil {
+		return n
+	}
+	return num
+}
+
+// assertedUser is the user part of the first URI of a P-Asserted-Identity
+// value (a sip:, sips: or tel: URI, in angle brackets or not).
+func assertedUser(v string) (string, bool) {
+	v = strings.TrimSpace(v)
+	if i := strings.IndexByte(v, '<'); i >= 0 {
+		j := strings.IndexByte(v[i:], '>')
+		if j < 0 {
+			return "", false
+		}
+		v = v[i+1 : i+j]
+	} else if i := strings.IndexByte(v, ','); i >= 0 {
+		v = v[:i]
+	}
+	if tel, ok := strings.CutPrefix(strings.ToLower(v), "tel:"); ok {
+		tel, _, _ = strings.Cut(tel, ";")
+		return tel, tel != ""
+	}
+	var u sip.Uri
+	if err := sip.ParseUri(v, &u); err != nil || u.User == "" {
+		return "", false
+	}
+	return u.User, true
 }
 
 // did finds the extension a number dialed from the trunk is mapped to.
@@ -177,7 +227,10 @@ func (b *b2bua) routeGroup(ctx context.Context, rt *route, ext, self string) *re
 }
 
 // userTargets returns a target per registered contact of a user, reached
-// where the phone really is (its source address and transport).
+// where the phone really is: through the first hop of its Path (RFC 3327),
+// else at its Contact when the REGISTER crossed no NAT (RFC 3261 §10: a
+// registration may be made on behalf of another address), else at the
+// source address and transport of its REGISTER.
 func (b *b2bua) userTargets(cred *credential) []target {
 	var out []target
 	for _, bd := range b.s.loc.Current(cred.Ext) {
@@ -185,12 +238,19 @@ func (b *b2bua) userTargets(cred *credential) []target {
 		if err := sip.ParseUri(bd.Contact, &uri); err != nil {
 			continue
 		}
-		tr := bd.Transport
-		if tr == "" {
-			tr = "UDP"
+		t := target{userID: cred.UserID, ext: cred.Ext, uri: uri, toUser: cred.Ext,
+			domain: b.s.realm(), dest: bd.Source, transport: cmp.Or(bd.Transport, "UDP")}
+		if t.route = splitPath(bd.Path); len(t.route) > 0 {
+			if hop, ok := pathHop(t.route); ok {
+				t.dest = hop
+			}
+		} else if bd.Direct {
+			t.dest = joinHostPort(uri.Host, cmp.Or(uri.Port, 5060))
+			if tr, ok := uri.UriParams.Get("transport"); ok && tr != "" {
+				t.transport = strings.ToUpper(tr)
+			}
 		}
-		out = append(out, target{userID: cred.UserID, ext: cred.Ext, uri: uri, toUser: cred.Ext,
-			domain: b.s.realm(), dest: bd.Source, transport: tr})
+		out = append(out, t)
 	}
 	return out
 }
@@ -234,20 +294,14 @@ func (b *b2bua) routeOutbound(ctx context.Context, rt *route, caller *credential
 	rt.fromName = ""
 	rt.failover = true
 	for _, t := range trunks {
-		from := acc.User.CallerID
-		if from == "" {
-			from = t.CallerID
-		}
-		if from == "" {
-			from = caller.Ext
-		}
+		id := t.identity(&acc.User, caller.Ext)
 		port := t.Port
 		if port == 0 {
 			port = 5060
 		}
 		uri := sip.Uri{Scheme: "sip", User: num, Host: t.Host, Port: port}
 		rt.targets = append(rt.targets, target{uri: uri, toUser: num, domain: t.Host, dest: t.addr(),
-			transport: t.transport(), trunk: t, fromUser: from})
+			transport: t.transport(), trunk: t, fromUser: id.from, id: id})
 	}
 	rt.fromUser = rt.targets[0].fromUser
 	return nil

@@ -33,7 +33,8 @@ func newTrunkTable(static []Trunk, staticDIDs map[string]string, set []directory
 		named[ts.Name] = true
 		tt.trunks = append(tt.trunks, &Trunk{Name: ts.Name, Host: ts.Host, Port: ts.Port, Transport: ts.Transport,
 			Username: ts.Username, Password: ts.Password, Register: ts.Register, CallerID: ts.CallerID,
-			Prefixes: slices.Clone(ts.Prefixes)})
+			Prefixes: slices.Clone(ts.Prefixes), FromUser: ts.FromUser, PAI: ts.PAI, Privacy: ts.Privacy,
+			Diversion: ts.Diversion})
 	}
 	for i := range static {
 		if t := static[i]; t.Name == "" || !named[t.Name] {
@@ -66,7 +67,8 @@ func (tt *trunkTable) sameTrunks(o *trunkTable) bool {
 func sameTrunk(a, b *Trunk) bool {
 	return a.Name == b.Name && a.Host == b.Host && a.Port == b.Port && a.Transport == b.Transport &&
 		a.Username == b.Username && a.Password == b.Password && a.Register == b.Register &&
-		a.CallerID == b.CallerID && slices.Equal(a.Prefixes, b.Prefixes)
+		a.CallerID == b.CallerID && slices.Equal(a.Prefixes, b.Prefixes) && a.FromUser == b.FromUser &&
+		a.PAI == b.PAI && a.Privacy == b.Privacy && a.Diversion == b.Diversion
 }
 
 // trunkTable returns the trunks and DIDs in force.

@@ -28,18 +28,20 @@ func list[T any](data []T, p directory.Page, total int) listJSON[T] {
 }
 
 type userJSON struct {
-	ID        int64     `json:"id"`
-	Name      string    `json:"name"`
-	Email     string    `json:"email"`
-	Extension string    `json:"extension"`
-	Mobile    string    `json:"mobile,omitempty"`
-	CallerID  string    `json:"caller_id,omitempty"`
-	Language  string    `json:"language,omitempty"`
-	TimeZone  string    `json:"time_zone,omitempty"` // empty: the company's
-	State     string    `json:"state"`
-	RoleIDs   []int64   `json:"role_ids"`
-	GroupIDs  []int64   `json:"group_ids"`
-	CreatedAt time.Time `json:"created_at"`
+	ID        int64  `json:"id"`
+	Name      string `json:"name"`
+	Email     string `json:"email"`
+	Extension string `json:"extension"`
+	Mobile    string `json:"mobile,omitempty"`
+	CallerID  string `json:"caller_id,omitempty"`
+	// HideNumber: calls out by a trunk present no number (Privacy: id).
+	HideNumber bool      `json:"hide_number"`
+	Language   string    `json:"language,omitempty"`
+	TimeZone   string    `json:"time_zone,omitempty"` // empty: the company's
+	State      string    `json:"state"`
+	RoleIDs    []int64   `json:"role_ids"`
+	GroupIDs   []int64   `json:"group_ids"`
+	CreatedAt  time.Time `json:"created_at"`
 	// Call forwarding and Do Not Disturb; "" targets: no forward.
 	DND                bool   `json:"dnd"`
 	ForwardAlways      string `json:"forward_always"`
@@ -51,7 +53,7 @@ type userJSON struct {
 
 func toUserJSON(u *directory.User) userJSON {
 	return userJSON{ID: u.ID, Name: u.Name, Email: u.Email, Extension: u.Extension, Mobile: u.Mobile,
-		CallerID: u.CallerID, Language: u.Language, TimeZone: u.TimeZone, State: string(u.State), RoleIDs: nonNil(u.RoleIDs),
+		CallerID: u.CallerID, HideNumber: u.HideNumber, Language: u.Language, TimeZone: u.TimeZone, State: string(u.State), RoleIDs: nonNil(u.RoleIDs),
 		GroupIDs: nonNil(u.GroupIDs), CreatedAt: u.CreatedAt, DND: u.Forward.DND, ForwardAlways: u.Forward.Always,
 		ForwardBusy: u.Forward.Busy, ForwardNoAnswer: u.Forward.NoAnswer, ForwardOffline: u.Forward.Offline,
 		ForwardRingSeconds: u.Forward.RingSeconds}
@@ -434,11 +436,13 @@ deletion 204. Invalid input is 400 with "fields" naming each one; a clash
 (extension or email taken, group not empty, role in use, last owner) is 409.
 
 POST   /api/v1/users                 {"name","email","extension","ext_password"?,"password"?,"mobile"?,
-                                      "caller_id"?,"notes"?,"language"?,"role_ids"?,"group_ids"?}
+                                      "caller_id"?,"hide_number"?,"notes"?,"language"?,"role_ids"?,
+                                      "group_ids"?}; hide_number: calls out by a trunk show
+                                     no number (Privacy: id; the carrier gets it in PAI)
                                      no ext_password: one is generated and answered once;
                                      no role_ids: the default role; each role must be
                                      within your own scopes                              (users.create)
-PATCH  /api/v1/users/{id}            any of name, email, mobile, caller_id, notes, language,
+PATCH  /api/v1/users/{id}            any of name, email, mobile, caller_id, hide_number, notes, language,
                                      time_zone ("Europe/Warsaw"; "" for the company's),
                                      dnd, forward_always, forward_busy, forward_no_answer,
                                      forward_offline (an extension or a number; "" for none),
@@ -474,7 +478,17 @@ GET    /api/v1/trunks                trunks, with "registration" when the PBX kn
 GET    /api/v1/trunks/{name}         one trunk (name URL-escaped)
 POST   /api/v1/trunks                {"name","host","port"?,"transport"?:"UDP"|"TCP",
                                       "username"?,"password"?,"register"?,"caller_id"?,
-                                      "prefixes"?:["+48","+8424"]}
+                                      "prefixes"?:["+48","+8424"],
+                                      "from_user"?:"user"|"company"|"trunk",
+                                      "pai"?:"none"|"user"|"company"|"trunk",
+                                      "privacy"?:"hidden"|"always",
+                                      "diversion"?:"none"|"diversion"|"history-info"}
+                                     caller identity on the trunk: From user and
+                                     P-Asserted-Identity are the user's caller ID (else
+                                     caller_id), caller_id (the company number) or the
+                                     username; privacy "always" adds Privacy: none to calls
+                                     that show a number; diversion marks calls a forward
+                                     sends out (RFC 5806 or RFC 7044)
                                      numbers starting with a prefix try that trunk first;
                                      no prefixes: any number. A taken name is 409
 PUT    /api/v1/trunks/{name}         the whole trunk, as for POST; "name" renames it;

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"net/http"
 	"net/url"
 	"slices"
@@ -26,6 +27,10 @@ type trunkJSON struct {
 	PasswordSet  bool             `json:"password_set"`
 	Register     bool             `json:"register"`
 	CallerID     string           `json:"caller_id,omitempty"`
+	FromUser     string           `json:"from_user"`              // user, company or trunk
+	PAI          string           `json:"pai"`                    // none, user, company or trunk
+	Privacy      string           `json:"privacy"`                // hidden or always
+	Diversion    string           `json:"diversion"`              // none, diversion or history-info
 	Prefixes     []string         `json:"prefixes"`               // [] for any number
 	Registration *trunkStatusJSON `json:"registration,omitempty"` // when the PBX knows it
 }
@@ -39,7 +44,9 @@ type trunkStatusJSON struct {
 func toTrunkJSON(row *trunkRow) trunkJSON {
 	t := row.TrunkSetting
 	out := trunkJSON{Name: t.Name, Host: t.Host, Port: t.Port, Transport: t.Transport, Username: t.Username,
-		PasswordSet: t.PasswordSet, Register: t.Register, CallerID: t.CallerID, Prefixes: nonNil(t.Prefixes)}
+		PasswordSet: t.PasswordSet, Register: t.Register, CallerID: t.CallerID, Prefixes: nonNil(t.Prefixes),
+		FromUser: cmp.Or(t.FromUser, directory.IdentityUser), PAI: cmp.Or(t.PAI, directory.IdentityNone),
+		Privacy: cmp.Or(t.Privacy, directory.PrivacyHidden), Diversion: cmp.Or(t.Diversion, directory.IdentityNone)}
 	if st := row.Status; st != nil {
 		out.Registration = &trunkStatusJSON{State: st.State, Expires: optTime(st.Expires.UTC()), Error: st.Error}
 	}
@@ -58,6 +65,10 @@ type trunkBodyJSON struct {
 	Password  string    `json:"password"`
 	Register  bool      `json:"register"`
 	CallerID  string    `json:"caller_id"`
+	FromUser  string    `json:"from_user"`
+	PAI       string    `json:"pai"`
+	Privacy   string    `json:"privacy"`
+	Diversion string    `json:"diversion"`
 	Prefixes  *[]string `json:"prefixes"`
 }
 
@@ -67,7 +78,8 @@ func (in *trunkBodyJSON) trunk(name string) directory.TrunkSetting {
 	}
 	t := directory.TrunkSetting{Name: strings.TrimSpace(name), Host: strings.TrimSpace(in.Host), Port: in.Port,
 		Transport: in.Transport, Username: strings.TrimSpace(in.Username), Password: directory.Password(in.Password),
-		Register: in.Register, CallerID: strings.TrimSpace(in.CallerID)}
+		Register: in.Register, CallerID: strings.TrimSpace(in.CallerID), FromUser: in.FromUser, PAI: in.PAI,
+		Privacy: in.Privacy, Diversion: in.Diversion}
 	if in.Prefixes != nil {
 		t.Prefixes = nonNil(*in.Prefixes) // not nil: trunksWith keeps the stored ones for nil
 	}

@@ -194,6 +194,7 @@ type userCreateJSON struct {
 	Password    string  `json:"password"`     // empty: none yet (a reset gives one)
 	Mobile      string  `json:"mobile"`
 	CallerID    string  `json:"caller_id"`
+	HideNumber  bool    `json:"hide_number"`
 	Notes       string  `json:"notes"`
 	Language    string  `json:"language"`
 	RoleIDs     []int64 `json:"role_ids"` // empty: the default role
@@ -202,15 +203,16 @@ type userCreateJSON struct {
 
 // userPatchJSON is PATCH /users/{id}: absent fields are left as they are.
 type userPatchJSON struct {
-	Name     *string  `json:"name"`
-	Email    *string  `json:"email"`
-	Mobile   *string  `json:"mobile"`
-	CallerID *string  `json:"caller_id"`
-	Notes    *string  `json:"notes"`
-	Language *string  `json:"language"`
-	TimeZone *string  `json:"time_zone"` // "": the company's
-	RoleIDs  *[]int64 `json:"role_ids"`
-	GroupIDs *[]int64 `json:"group_ids"`
+	Name       *string  `json:"name"`
+	Email      *string  `json:"email"`
+	Mobile     *string  `json:"mobile"`
+	CallerID   *string  `json:"caller_id"`
+	HideNumber *bool    `json:"hide_number"`
+	Notes      *string  `json:"notes"`
+	Language   *string  `json:"language"`
+	TimeZone   *string  `json:"time_zone"` // "": the company's
+	RoleIDs    *[]int64 `json:"role_ids"`
+	GroupIDs   *[]int64 `json:"group_ids"`
 	// Call forwarding and DND; a target "" clears it.
 	DND                *bool   `json:"dnd"`
 	ForwardAlways      *string `json:"forward_always"`
@@ -228,7 +230,7 @@ func (s *Server) apiUserCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	n := directory.NewUser{Name: in.Name, Email: in.Email, Password: directory.Password(in.Password),
 		Extension: strings.TrimSpace(in.Extension), ExtPassword: directory.Password(in.ExtPassword),
-		Mobile: strings.TrimSpace(in.Mobile), CallerID: strings.TrimSpace(in.CallerID), Notes: in.Notes,
+		Mobile: strings.TrimSpace(in.Mobile), CallerID: strings.TrimSpace(in.CallerID), HideNumber: in.HideNumber, Notes: in.Notes,
 		Language: in.Language, RoleIDs: in.RoleIDs, GroupIDs: in.GroupIDs}
 	generated := n.ExtPassword == ""
 	if generated {
@@ -258,7 +260,7 @@ func (s *Server) apiUserUpdate(w http.ResponseWriter, r *http.Request) {
 	var u *directory.User
 	if err == nil {
 		u, err = s.updateUser(r, a, directory.UserPatch{Name: in.Name, Email: in.Email, Mobile: trimmed(in.Mobile),
-			CallerID: trimmed(in.CallerID), Notes: in.Notes, Language: in.Language, TimeZone: in.TimeZone,
+			CallerID: trimmed(in.CallerID), HideNumber: in.HideNumber, Notes: in.Notes, Language: in.Language, TimeZone: in.TimeZone,
 			RoleIDs: in.RoleIDs, GroupIDs: in.GroupIDs, DND: in.DND, ForwardAlways: in.ForwardAlways,
 			ForwardBusy: in.ForwardBusy, ForwardNoAnswer: in.ForwardNoAnswer, ForwardOffline: in.ForwardOffline,
 			ForwardRingSeconds: in.ForwardRingSeconds})

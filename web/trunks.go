@@ -145,7 +145,8 @@ func (s *Server) trunkSave(w http.ResponseWriter, r *http.Request) {
 	form := trunkForm{Original: strings.TrimSpace(f("original")), TrunkSetting: directory.TrunkSetting{
 		Name: strings.TrimSpace(f("name")), Host: strings.TrimSpace(f("host")), Port: port,
 		Transport: f("transport"), Username: strings.TrimSpace(f("username")), Password: directory.Password(f("password")),
-		Register: f("register") != "", CallerID: strings.TrimSpace(f("caller_id"))}}
+		Register: f("register") != "", CallerID: strings.TrimSpace(f("caller_id")), FromUser: f("from_user"),
+		PAI: f("pai"), Privacy: f("privacy"), Diversion: f("diversion")}}
 	if r.PostForm.Has("prefixes") { // a form without the field keeps the stored prefixes
 		form.Prefixes = splitPrefixes(f("prefixes"))
 	}
@@ -258,7 +259,8 @@ func trunkFields(ts []directory.TrunkSetting, name string) map[string]any {
 	}
 	t := ts[i]
 	return map[string]any{"host": t.Host, "port": t.Port, "transport": t.Transport, "username": t.Username,
-		"register": t.Register, "caller_id": t.CallerID, "prefixes": strings.Join(t.Prefixes, ",")}
+		"register": t.Register, "caller_id": t.CallerID, "prefixes": strings.Join(t.Prefixes, ","),
+		"from_user": t.FromUser, "pai": t.PAI, "privacy": t.Privacy, "diversion": t.Diversion}
 }
 
 func trunkPassword(ts []directory.TrunkSetting, name string) directory.Password {

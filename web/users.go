@@ -282,6 +282,10 @@ func (s *Server) userUpdate(w http.ResponseWriter, r *http.Request) {
 	str := func(k string) *string { v := strings.TrimSpace(f.Get(k)); return &v }
 	patch := directory.UserPatch{Name: str("name"), Email: str("email"), Mobile: str("mobile"),
 		CallerID: str("caller_id"), Notes: str("notes"), Language: str("language")}
+	if f.Has("caller_id") { // the form's checkbox: absent when not ticked
+		hide := f.Get("hide_number") != ""
+		patch.HideNumber = &hide
+	}
 	if f.Has("time_zone") { // checked as on the account page; "" is the company's
 		patch.TimeZone = str("time_zone")
 	}
@@ -381,6 +385,9 @@ func userChanges(old, new *directory.User) (before, after map[string]any) {
 		if f.was != f.now {
 			before[f.name], after[f.name] = f.was, f.now
 		}
+	}
+	if old.HideNumber != new.HideNumber {
+		before["hide_number"], after["hide_number"] = old.HideNumber, new.HideNumber
 	}
 	return before, after
 }

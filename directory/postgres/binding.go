@@ -32,14 +32,14 @@ func (s *Store) PutBindings(ctx context.Context, bs []directory.Binding) error {
 		logged := make(map[[2]string]bool, len(bs))
 		for _, b := range bs {
 			batch.Queue(`INSERT INTO bindings (extension, contact, source, transport, expires_at, call_id,
-					cseq, user_agent, node, updated_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10, now()))
+					cseq, user_agent, node, updated_at, direct, path)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10, now()), $11, $12)
 				ON CONFLICT (extension, contact) DO UPDATE SET source = excluded.source,
 					transport = excluded.transport, expires_at = excluded.expires_at, call_id = excluded.call_id,
 					cseq = excluded.cseq, user_agent = excluded.user_agent, node = excluded.node,
-					updated_at = excluded.updated_at`,
+					updated_at = excluded.updated_at, direct = excluded.direct, path = excluded.path`,
 				b.Extension, b.Contact, b.Source, b.Transport, b.Expires, b.CallID, int64(b.CSeq), b.UserAgent,
-				b.Node, nullTime(b.UpdatedAt))
+				b.Node, nullTime(b.UpdatedAt), b.Direct, b.Path)
 			if k := [2]string{b.Extension, b.Node}; !logged[k] {
 				logged[k] = true
 				changes = append(changes, bindingChange(b.Extension, b.Node))
@@ -83,7 +83,7 @@ func (s *Store) DeleteBindings(ctx context.Context, ext, node string) error {
 // contact.
 func (s *Store) Bindings(ctx context.Context, now time.Time) ([]directory.Binding, error) {
 	rows, err := s.pool.Query(ctx, `SELECT extension, contact, source, transport, expires_at, call_id, cseq,
-			user_agent, node, updated_at
+			user_agent, node, updated_at, direct, path
 		FROM bindings WHERE expires_at > $1 ORDER BY extension, contact`, now)
 	if err != nil {
 		return nil, mapErr("bindings", err)
@@ -92,7 +92,7 @@ func (s *Store) Bindings(ctx context.Context, now time.Time) ([]directory.Bindin
 		var b directory.Binding
 		var cseq int64
 		err := r.Scan(&b.Extension, &b.Contact, &b.Source, &b.Transport, &b.Expires, &b.CallID, &cseq,
-			&b.UserAgent, &b.Node, &b.UpdatedAt)
+			&b.UserAgent, &b.Node, &b.UpdatedAt, &b.Direct, &b.Path)
 		b.CSeq = uint32(cseq)
 		b.Expires, b.UpdatedAt = b.Expires.UTC(), b.UpdatedAt.UTC()
 		return b, err

@@ -28,7 +28,7 @@ func (s *Store) PutBindings(ctx context.Context, bs []directory.Binding) error {
 				b.UpdatedAt = now()
 			}
 			_, err := put.ExecContext(ctx, b.Extension, b.Contact, b.Source, b.Transport, b.Expires.UnixMicro(),
-				b.CallID, int64(b.CSeq), b.UserAgent, b.Node, b.UpdatedAt.UnixMicro())
+				b.CallID, int64(b.CSeq), b.UserAgent, b.Node, b.UpdatedAt.UnixMicro(), b.Direct, b.Path)
 			if err != nil {
 				return err
 			}
@@ -49,12 +49,12 @@ func (s *Store) PutBindings(ctx context.Context, bs []directory.Binding) error {
 
 // putBindingSQL inserts or replaces one binding.
 const putBindingSQL = `INSERT INTO bindings (extension, contact, source, transport, expires_at, call_id,
-		cseq, user_agent, node, updated_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		cseq, user_agent, node, updated_at, direct, path)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (extension, contact) DO UPDATE SET source = excluded.source,
 		transport = excluded.transport, expires_at = excluded.expires_at, call_id = excluded.call_id,
 		cseq = excluded.cseq, user_agent = excluded.user_agent, node = excluded.node,
-		updated_at = excluded.updated_at`
+		updated_at = excluded.updated_at, direct = excluded.direct, path = excluded.path`
 
 // DeleteBinding removes the binding of (b.Extension, b.Contact), if any.
 func (s *Store) DeleteBinding(ctx context.Context, b directory.Binding) error {
@@ -95,7 +95,7 @@ func logBindingDelete(ctx context.Context, tx *sql.Tx, res sql.Result, err error
 // Bindings returns the bindings that expire after t, by extension.
 func (s *Store) Bindings(ctx context.Context, t time.Time) ([]directory.Binding, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT extension, contact, source, transport, expires_at, call_id, cseq,
-			user_agent, node, updated_at
+			user_agent, node, updated_at, direct, path
 		FROM bindings WHERE expires_at > ? ORDER BY extension, contact`, t.UnixMicro())
 	if err != nil {
 		return nil, fmt.Errorf("bindings: %w", s.fail(err))
@@ -107,7 +107,7 @@ func (s *Store) Bindings(ctx context.Context, t time.Time) ([]directory.Binding,
 		var expires, updated sql.NullInt64
 		var cseq int64
 		if err := rows.Scan(&b.Extension, &b.Contact, &b.Source, &b.Transport, &expires, &b.CallID, &cseq,
-			&b.UserAgent, &b.Node, &updated); err != nil {
+			&b.UserAgent, &b.Node, &updated, &b.Direct, &b.Path); err != nil {
 			return nil, fmt.Errorf("bindings: %w", s.fail(err))
 		}
 		b.CSeq = uint32(cseq)

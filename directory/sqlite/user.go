@@ -33,6 +33,7 @@ var userFields = []userField{
 	{"extension", func(u *directory.User) any { return u.Extension }, func(r *userRow) any { return &r.u.Extension }},
 	{"mobile", func(u *directory.User) any { return u.Mobile }, func(r *userRow) any { return &r.u.Mobile }},
 	{"caller_id", func(u *directory.User) any { return u.CallerID }, func(r *userRow) any { return &r.u.CallerID }},
+	{"hide_number", func(u *directory.User) any { return u.HideNumber }, func(r *userRow) any { return &r.u.HideNumber }},
 	{"notes", func(u *directory.User) any { return u.Notes }, func(r *userRow) any { return &r.u.Notes }},
 	{"language", func(u *directory.User) any { return u.Language }, func(r *userRow) any { return &r.u.Language }},
 	{"time_zone", func(u *directory.User) any { return u.TimeZone }, func(r *userRow) any { return &r.u.TimeZone }},

@@ -26,6 +26,13 @@ var bindingTests = []test{
 		e.ok(e.s.PutBinding(e.ctx, b), "put the same binding again")
 		e.bindings(now, []directory.Binding{b}, "upsert by extension and contact")
 
+		b.Direct, b.Path = true, "<sip:edge1.example.com;lr>,<sip:198.51.100.9:5070;lr>"
+		e.ok(e.s.PutBinding(e.ctx, b), "put the binding with Path, not NATed")
+		e.bindings(now, []directory.Binding{b}, "Path and direct kept")
+		b.Direct, b.Path = false, ""
+		e.ok(e.s.PutBinding(e.ctx, b), "put the binding again, NATed and without Path")
+		e.bindings(now, []directory.Binding{b}, "Path and direct replaced")
+
 		other := binding("10001", "sip:10001@192.0.2.11:5062", now.Add(30*time.Minute))
 		e.ok(e.s.PutBinding(e.ctx, other), "second contact of the extension")
 		e.bindings(now, []directory.Binding{b, other}, "two contacts of one extension")
@@ -111,7 +118,8 @@ func (e *env) bindings(now time.Time, want []directory.Binding, what string) {
 	for i := range got {
 		g, w := got[i], want[i]
 		if g.Extension != w.Extension || g.Contact != w.Contact || g.Source != w.Source || g.Transport != w.Transport ||
-			g.CallID != w.CallID || g.CSeq != w.CSeq || g.UserAgent != w.UserAgent || g.Node != w.Node {
+			g.CallID != w.CallID || g.CSeq != w.CSeq || g.UserAgent != w.UserAgent || g.Node != w.Node ||
+			g.Direct != w.Direct || g.Path != w.Path {
 			e.t.Errorf("Bindings %s:\n got %+v\nwant %+v", what, g, w)
 		}
 		e.sameTime(g.Expires, w.Expires, "Bindings %s: expiry of %s", what, w.Contact)

@@ -374,6 +374,23 @@ var userTests = []test{
 			e.set(userIDs(us), tc.want, "001: employees with number %s", tc.number)
 		}
 	}},
+	{"hide my number is kept on create and changed by a patch alone", func(e *env) {
+		u := e.draft("10001")
+		u.CallerID, u.HideNumber = "+48221234567", true
+		e.create(u)
+		want := e.get(u.ID)
+		if !want.HideNumber {
+			e.t.Errorf("created with HideNumber: read back false")
+		}
+		got, err := e.s.UpdateUser(e.ctx, u.ID, directory.UserPatch{Name: ptr("Renamed")})
+		e.ok(err, "rename")
+		want.Name = "Renamed"
+		e.sameUser(got, want, "a rename keeps the number hidden")
+		_, err = e.s.UpdateUser(e.ctx, u.ID, directory.UserPatch{HideNumber: ptr(false)})
+		e.ok(err, "show the number")
+		want.HideNumber = false
+		e.sameUser(e.get(u.ID), want, "read after showing the number")
+	}},
 	{"UpdateUser changes only the fields the patch sets", func(e *env) {
 		sales := e.group("Sales", 0)
 		u := e.draft("10001")
@@ -497,10 +514,11 @@ func (e *env) sameUser(got, want *directory.User, what string) {
 		State                                                 directory.UserState
 		PasswordHash                                          string
 		SIP                                                   directory.SIPSecret
+		HideNumber                                            bool
 	}
 	f := func(u *directory.User) fields {
 		return fields{u.ID, u.Name, u.Email, u.Extension, u.Mobile, u.CallerID, u.Notes, u.Language, u.State,
-			u.PasswordHash, u.SIP}
+			u.PasswordHash, u.SIP, u.HideNumber}
 	}
 	if f(got) != f(want) {
 		e.t.Errorf("%s: user\n got %+v\nwant %+v", what, f(got), f(want))
