@@ -328,9 +328,15 @@ func (m *rawMessage) checkContentLength(stream bool) (int, string) {
 // there are none. Proxy-Require is for proxies, which we are not.
 func (m *rawMessage) unsupported() string {
 	var tags []string
+	register := m.method() == "REGISTER"
 	for _, v := range m.all("require") {
 		for t := range strings.SplitSeq(v, ",") {
-			if t = strings.TrimSpace(t); t != "" && !supportedExtensions[strings.ToLower(t)] {
+			t = strings.TrimSpace(t)
+			// RFC 3327: a registrar supports Path.
+			if register && strings.EqualFold(t, "path") {
+				continue
+			}
+			if t != "" && !supportedExtensions[strings.ToLower(t)] {
 				tags = append(tags, t)
 			}
 		}
