@@ -527,6 +527,9 @@ func (l *callLoad) close() {
 // registerCallees registers every callee extension from the callee socket,
 // with the digest code of `sipload register`.
 func (l *callLoad) registerCallees(ctx context.Context, callees []*ext) error {
+	// The PBX reaches a phone that registers without crossing a NAT at its
+	// Contact (RFC 3261 §10): name the callee socket there.
+	l.c.Contact = l.calleeAddr
 	sem := make(chan struct{}, 32)
 	var mu sync.Mutex
 	var errs []error

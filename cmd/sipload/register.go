@@ -45,6 +45,10 @@ type registerConfig struct {
 	Algorithm   string
 	Timeout     time.Duration
 	AllowRemote bool
+	// Contact is host:port the registered phones are reached at (the call
+	// load's callee socket); "" names 127.0.0.1 without a port, which a
+	// REGISTER-only load never needs to reach.
+	Contact string
 }
 
 func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -320,7 +324,12 @@ func (c *registerConfig) request(e *ext) *sip.Request {
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: e.cseq, MethodName: sip.REGISTER})
 	params := sip.NewParams()
 	params.Add("transport", strings.ToLower(c.Transport))
-	req.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: e.number, Host: "127.0.0.1", UriParams: params}})
+	contact := sip.Uri{Scheme: "sip", User: e.number, Host: "127.0.0.1", UriParams: params}
+	if host, port, err := net.SplitHostPort(c.Contact); err == nil {
+		contact.Host = host
+		contact.Port, _ = strconv.Atoi(port)
+	}
+	req.AppendHeader(&sip.ContactHeader{Address: contact})
 	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(c.Expires)))
 	req.SetTransport(c.Transport)
 	req.SetDestination(c.Target)
