@@ -738,6 +738,11 @@ func (c *call) answerSDP(body []byte) ([]byte, bool) {
 		c.log.Info("bad sdp from callee", "err", err)
 		return nil, false
 	}
+	if !c.late {
+		if offer, _, err := parseSDP(c.aReq.Body()); err == nil {
+			alignAnswer(offer, sd)
+		}
+	}
 	c.relay.SetRemote(media.LegB, m.rtp, m.rtcp)
 	c.relay.SetHold(media.LegB, m.hold)
 	out, err := rewriteSDP(sd, &c.aOrigin, c.b.mediaIP(c.aReq.Source()), c.relay.Local(media.LegA).Port())
