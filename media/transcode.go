@@ -148,13 +148,17 @@ type xcode struct {
 // (RFC 4733 telephone-events, comfort noise) and RTCP pass unchanged.
 // Sequence numbers, timestamps and SSRCs are kept, so RTCP reports stay
 // true. The Tap (a Recorder) and a Monitor get the G.711 side of each
-// packet. Equal formats turn transcoding off. Each call starts both
-// directions' codec state afresh.
+// packet. Equal formats turn transcoding off. A call that changes the
+// formats starts both directions' codec state afresh; one that does not
+// changes nothing.
 func (r *Relay) Transcode(a, b Format) error {
 	if a == b {
 		r.legs[LegA].xc.Store(nil)
 		r.legs[LegB].xc.Store(nil)
 		return nil
+	}
+	if x := r.legs[LegA].xc.Load(); x != nil && x.inPT == a.PT && x.outPT == b.PT && x.t.from == a.Codec && x.t.to == b.Codec {
+		return nil // a re-INVITE that changed nothing: keep the codec state
 	}
 	ab, err := NewTranscoder(a.Codec, b.Codec)
 	if err != nil {
