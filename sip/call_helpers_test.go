@@ -96,6 +96,7 @@ const (
 	answerBusy                       // 486
 	answerRing                       // ring until cancelled
 	answerWhenTold                   // ring until answerNow, then 200
+	answerRefuse                     // 488: no codec of the offer will do
 )
 
 // callPhone is a registered sipgo phone that places and takes calls and
@@ -227,6 +228,9 @@ func (p *callPhone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	switch p.mode {
 	case answerBusy:
 		tx.Respond(sip.NewResponseFromRequest(req, 486, "Busy Here", nil))
+		return
+	case answerRefuse:
+		tx.Respond(sip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
 		return
 	}
 	dlg, err := p.dsc.ReadInvite(req, tx)
