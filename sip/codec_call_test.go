@@ -275,3 +275,54 @@ func TestCallTranscodedHoldAndResume(t *testing.T) {
 	}
 	cs.noCallLeft(t)
 }
+
+// TestTransferTranscodes: a PCMU call between A and B, then B transfers
+// A to a G.722-only phone C: C is offered G.722 too, answers with it, and
+// from then on the relay transcodes; A and C hear each other's tone.
+func TestTransferTranscodes(t *testing.T) {
+	st, _ := openSQLite(t)
+	for _, ext := range []string{"10001", "10002", "10003"} {
+		addUser(t, st, ext)
+	}
+	cs := startCallServer(t, st, CallConfig{})
+	pa := newCallPhone(t, cs, "10001", answerOK)
+	pb := newCallPhone(t, cs, "10002", answerOK)
+	pc := newCallPhone(t, cs, "10003", answerOK)
+	pa.setMedia(pcmuOnly)
+	pb.setMedia(pcmuOnly)
+	pc.setMedia(g722Only)
+
+	sess, err := pa.dial(t.Context(), "10002")
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	dlgB := wait(t, pb.incoming, "answered call")
+	va, vb := newVoice(pa, media.PCMU, 440), newVoice(pb, media.PCMU, 1000)
+	exchange(t, va, vb, 5) // no transcoding: PCMU both ways
+	if len(va.pts) != 1 || va.pts[0] != 5 || len(vb.pts) != 1 || vb.pts[0] != 5 {
+		t.Errorf("before the transfer: A got %v, B got %v, want PCMU only", va.pts, vb.pts)
+	}
+
+	if got := calleeSide(pb, dlgB).refer(t, "<sip:10003@"+cs.realm()+">"); got != 202 {
+		t.Fatalf("REFER: %d, want 202", got)
+	}
+	inv := wait(t, pc.invites, "INVITE at the target")
+	if !strings.Contains(string(inv.Body()), "G722/8000") {
+		t.Errorf("the G.722 phone was not offered G.722:\n%s", inv.Body())
+	}
+	wait(t, pc.incoming, "answer by the target")
+	wait(t, pb.ended, "BYE at the transferor")
+
+	va, vc := newVoice(pa, media.PCMU, 440), newVoice(pc, media.G722, 1000)
+	exchange(t, va, vc, 50)
+	va.checkHeard(t, 1000, 440)
+	vc.checkHeard(t, 440, 1000)
+
+	cs.nextCDR(t) // the first call, ended by the transfer
+	if err := sess.Bye(t.Context()); err != nil {
+		t.Fatalf("bye: %v", err)
+	}
+	wait(t, pc.ended, "BYE at the target")
+	cs.nextCDR(t)
+	cs.noCallLeft(t)
+}

@@ -88,3 +88,34 @@ func TestWidenOffer(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPlanCodecs: whatever an offer and an answer say, widening the offer,
+// aligning the answer and planning the codecs never panic, and the answer
+// still marshals.
+func FuzzPlanCodecs(f *testing.F) {
+	f.Add(audioSDP("9 101", "9 G722/8000", "101 telephone-event/8000"), audioSDP("0 101", "0 PCMU/8000"))
+	f.Add(audioSDP("18"), audioSDP("0"))
+	f.Add(audioSDP("96 0", "96 opus/48000/2", "96 x", "0 PCMU"), audioSDP("9 0 96", "9 /", "0 PCMU/abc"))
+	f.Add(phoneOffer, audioSDP("0"))
+	f.Fuzz(func(t *testing.T, offer, answer string) {
+		o, _, err := parseSDP([]byte(offer))
+		if err != nil {
+			return
+		}
+		a, _, err := parseSDP([]byte(answer))
+		if err != nil {
+			return
+		}
+		widenOffer(o)
+		o2, _, _ := parseSDP([]byte(offer))
+		alignAnswer(o2, a)
+		oc, ac, err := planCodecs(o2, a)
+		if err == nil && (oc.name == "") != (ac.name == "") {
+			t.Errorf("one side's codec known, not the other's: %v %v", oc, ac)
+		}
+		if _, err := a.Marshal(); err != nil {
+			t.Errorf("answer no longer marshals: %v", err)
+		}
+		firstVoiceSD(a)
+	})
+}
