@@ -758,6 +758,10 @@ func (c *call) answerSDP(body []byte) ([]byte, error) {
 			}
 			c.setCodecs(ac, bc)
 		}
+	} else {
+		// The callee's offer: the caller may answer with a codec the
+		// relay transcodes to (lateAnswer).
+		widenOffer(sd)
 	}
 	c.relay.SetRemote(media.LegB, m.rtp, m.rtcp)
 	c.relay.SetHold(media.LegB, m.hold)
@@ -864,6 +868,16 @@ func (c *call) lateAnswer(body []byte) {
 	sd, m, err := parseSDP(body)
 	var out []byte
 	if err == nil {
+		if offer, _, err := parseSDP(c.bOffer); err == nil {
+			alignAnswer(offer, sd)
+			bc, ac, err := planCodecs(offer, sd)
+			if err != nil {
+				c.log.Info("caller answered no codec of the callee's", "err", err)
+				c.hangup("system", err.Error())
+				return
+			}
+			c.setCodecs(ac, bc)
+		}
 		out, err = rewriteSDP(sd, &c.bOrigin, c.b.mediaIP(c.bDlg.dest), c.relay.Local(media.LegB).Port())
 	}
 	if err != nil {

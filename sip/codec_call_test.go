@@ -326,3 +326,38 @@ func TestTransferTranscodes(t *testing.T) {
 	cs.nextCDR(t)
 	cs.noCallLeft(t)
 }
+
+// TestCallLateOfferTranscodes: a G.722-only phone calls a PCMU-only one
+// with an INVITE without SDP. The callee's offer reaches the caller with
+// G.722 added, the caller answers G.722 in its ACK, the callee's ACK names
+// PCMU only, and the relay transcodes.
+func TestCallLateOfferTranscodes(t *testing.T) {
+	_, cs, pa, pb := twoPhones(t, CallConfig{})
+	pa.setMedia(g722Only)
+	pb.setMedia(pcmuOnly)
+	sess, err := pa.dialLate(t.Context(), "10002", func(offer []byte) []byte {
+		if !strings.Contains(string(offer), "G722/8000") {
+			t.Errorf("offer to the G.722 phone without G.722:\n%s", offer)
+		}
+		pa.setRemote(offer)
+		return pa.offer("sendrecv")
+	})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	ack := wait(t, pb.acks, "ACK at callee")
+	if body := string(ack.Body()); !strings.Contains(body, " RTP/AVP 0 101\r\n") || strings.Contains(body, "G722") {
+		t.Errorf("answer to the PCMU phone in its ACK:\n%s", body)
+	}
+	wait(t, pb.incoming, "answered call")
+	va, vb := newVoice(pa, media.G722, 440), newVoice(pb, media.PCMU, 1000)
+	exchange(t, va, vb, 50)
+	va.checkHeard(t, 1000, 440)
+	vb.checkHeard(t, 440, 1000)
+	if err := sess.Bye(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, pb.ended, "bye at callee")
+	cs.nextCDR(t)
+	cs.noCallLeft(t)
+}
