@@ -235,10 +235,14 @@ func firstVoiceSD(sd *sdp.SessionDescription) sdpCodec {
 // the ones it converts and they differ; otherwise packets pass as they
 // are. A zero codec leaves that leg's as it was.
 func (c *call) setCodecs(a, b sdpCodec) {
+	was := c.codecs
 	for i, cod := range []sdpCodec{a, b} {
 		if cod.name != "" {
 			c.codecs[i] = cod
 		}
+	}
+	if c.codecs == was && was != [2]sdpCodec{} {
+		return // a re-INVITE or refresh that changed no codec
 	}
 	ac, okA := c.codecs[0].mediaCodec()
 	bc, okB := c.codecs[1].mediaCodec()
