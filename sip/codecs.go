@@ -151,7 +151,7 @@ func (e *noCommonCodec) Error() string {
 // tells the caller why: the codecs on each side.
 func (e *noCommonCodec) warning(agent string) string {
 	return fmt.Sprintf("399 %s \"Incompatible media format: caller offers %s; callee answers %s; no transcoding between them\"",
-		agent, codecList(e.offered), codecList(e.answered))
+		warnAgent(agent), codecList(e.offered), codecList(e.answered))
 }
 
 // planCodecs looks at the answer to an offer (the offer as the offerer
@@ -307,5 +307,14 @@ func refusedOfferWarning(agent string, callerOffer, calleeOffer []byte) string {
 		return codecList(voiceCodecs(codecsOf(audioMedia(sd))))
 	}
 	return fmt.Sprintf("399 %s \"Incompatible media format: caller offers %s; callee refuses %s\"",
-		agent, list(callerOffer), list(calleeOffer))
+		warnAgent(agent), list(callerOffer), list(calleeOffer))
+}
+
+// warnAgent is the warn-agent of a Warning header (RFC 3261 §20.43): our
+// domain, or a pseudonym when there is none.
+func warnAgent(domain string) string {
+	if domain == "" || strings.ContainsAny(domain, " \t\"") {
+		return "switchboard"
+	}
+	return domain
 }
