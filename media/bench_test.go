@@ -35,6 +35,7 @@ type benchEndpoint struct {
 	got  atomic.Uint64
 	to   netip.AddrPort // where it sends
 	pkt  []byte
+	pt   uint8 // payload type sent
 	seq  uint16
 	ts   uint32
 }
@@ -72,7 +73,7 @@ func (e *benchEndpoint) receive(window chan struct{}) {
 // send sends the next 20 ms G.711 packet.
 func (e *benchEndpoint) send() error {
 	if e.pkt == nil {
-		e.pkt = rtpPacket(0, 0, 0, uint32(e.addr.Port()), false, bytes.Repeat([]byte{0xD5}, 160))
+		e.pkt = rtpPacket(e.pt, 0, 0, uint32(e.addr.Port()), false, bytes.Repeat([]byte{0xD5}, 160))
 	}
 	e.seq++
 	e.ts += 160
@@ -84,7 +85,13 @@ func (e *benchEndpoint) send() error {
 
 // BenchmarkRelayOneCall pushes packets through one relay in both directions
 // as fast as it turns them round, with at most 32 in flight each way.
-func BenchmarkRelayOneCall(b *testing.B) {
+func BenchmarkRelayOneCall(b *testing.B) { benchOneCall(b, false) }
+
+// BenchmarkRelayOneCallTranscoded is BenchmarkRelayOneCall between a PCMU
+// phone and a G.722 one: every packet is transcoded.
+func BenchmarkRelayOneCallTranscoded(b *testing.B) { benchOneCall(b, true) }
+
+func benchOneCall(b *testing.B, transcode bool) {
 	pool, err := NewPortPool(40000, 40099)
 	if err != nil {
 		b.Fatal(err)
@@ -99,6 +106,12 @@ func BenchmarkRelayOneCall(b *testing.B) {
 
 	a, bb := newBenchEndpoint(b), newBenchEndpoint(b)
 	a.to, bb.to = r.Local(LegA), r.Local(LegB)
+	if transcode {
+		bb.pt = uint8(G722)
+		if err := r.Transcode(Format{Codec: PCMU, PT: 0}, Format{Codec: G722, PT: bb.pt}); err != nil {
+			b.Fatal(err)
+		}
+	}
 	r.SetRemote(LegA, a.addr, netip.AddrPort{})
 	r.SetRemote(LegB, bb.addr, netip.AddrPort{})
 	winAB, winBA := make(chan struct{}, 32), make(chan struct{}, 32)

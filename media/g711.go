@@ -2,8 +2,8 @@ package media
 
 import "fmt"
 
-// Codec is a G.711 companding law. Its value is the codec's static RTP
-// payload type (RFC 3551).
+// Codec is an audio codec: a G.711 companding law, or G722. Its value is
+// the codec's static RTP payload type (RFC 3551).
 type Codec uint8
 
 // The two G.711 laws.
@@ -19,13 +19,15 @@ func (c Codec) String() string {
 		return "PCMU"
 	case PCMA:
 		return "PCMA"
+	case G722:
+		return "G722"
 	}
 	return fmt.Sprintf("Codec(%d)", uint8(c))
 }
 
 // Decode expands G.711 bytes in src to 16-bit linear samples in dst and
-// returns the number of samples written: min(len(dst), len(src)). An unknown
-// codec decodes to silence.
+// returns the number of samples written: min(len(dst), len(src)). Any other
+// codec decodes to silence (G722 is stateful: see G722Decoder).
 func (c Codec) Decode(dst []int16, src []byte) int {
 	n := min(len(dst), len(src))
 	dst, src = dst[:n], src[:n]
@@ -45,8 +47,8 @@ func (c Codec) Decode(dst []int16, src []byte) int {
 }
 
 // Encode compresses 16-bit linear samples in src into G.711 bytes in dst and
-// returns the number of bytes written: min(len(dst), len(src)). An unknown
-// codec encodes nothing.
+// returns the number of bytes written: min(len(dst), len(src)). Any other
+// codec encodes nothing (see G722Encoder).
 func (c Codec) Encode(dst []byte, src []int16) int {
 	n := min(len(dst), len(src))
 	dst, src = dst[:n], src[:n]

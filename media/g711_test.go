@@ -124,13 +124,13 @@ func TestG711ShortBuffersAndUnknownCodec(t *testing.T) {
 		t.Errorf("encode 1 into 3 = %d, want 1", n)
 	}
 	dst = []int16{5, 5}
-	if n := Codec(9).Decode(dst, []byte{1, 2}); n != 2 || dst[0] != 0 || dst[1] != 0 {
+	if n := Codec(18).Decode(dst, []byte{1, 2}); n != 2 || dst[0] != 0 || dst[1] != 0 {
 		t.Errorf("unknown codec decode = %d %v, want 2 silent samples", n, dst)
 	}
-	if n := Codec(9).Encode(make([]byte, 2), []int16{1, 2}); n != 0 {
+	if n := Codec(18).Encode(make([]byte, 2), []int16{1, 2}); n != 0 {
 		t.Errorf("unknown codec encode = %d, want 0", n)
 	}
-	if got := Codec(9).String(); got != "Codec(9)" {
+	if got := Codec(18).String(); got != "Codec(18)" {
 		t.Errorf("String = %q", got)
 	}
 }

@@ -36,10 +36,10 @@ const (
 
 // RecorderConfig configures a Recorder.
 type RecorderConfig struct {
-	// Codecs maps RTP payload types to G.711 laws; nil means the static
-	// types, 0 (PCMU) and 8 (PCMA). Packets of any other type (RFC 4733
-	// telephone-events, comfort noise) are not audio: their time stays
-	// silent.
+	// Codecs maps RTP payload types to codecs (PCMU, PCMA, G722); nil
+	// means the static types, 0 (PCMU), 8 (PCMA) and 9 (G722). Packets of
+	// any other type (RFC 4733 telephone-events, comfort noise) are not
+	// audio: their time stays silent.
 	Codecs map[uint8]Codec
 	Logger *slog.Logger // nil discards
 }
@@ -54,8 +54,9 @@ type RecorderStats struct {
 	Duration    time.Duration // audio in the file
 }
 
-// Recorder writes a call's G.711 audio to a stereo WAV file (16-bit PCM,
-// 8 kHz): leg A on the left channel, leg B on the right. It is a Tap: attach
+// Recorder writes a call's G.711 or G.722 audio to a stereo WAV file
+// (16-bit PCM, 8 kHz; G.722 is brought down from 16 kHz): leg A on the
+// left channel, leg B on the right. It is a Tap: attach
 // it to a Relay with SetTap.
 //
 // Samples go where their RTP timestamps put them, so reordered packets land
@@ -117,6 +118,8 @@ type recChannel struct {
 	lastTS   uint32 // timestamp of the newest in-order packet
 	ext      int64  // its extended timestamp
 	maxSeq   uint16
+
+	g722 *g722Channel // nil until the channel's first G.722 packet
 }
 
 // NewRecorder creates the WAV file at path (it must not exist) and returns
@@ -159,6 +162,8 @@ func newRecorder(f wavFile, cfg RecorderConfig) (*Recorder, error) {
 	return r, nil
 }
 
+// codec returns the decoding table of a G.711 payload type, or nil and
+// true for G.722.
 func (r *Recorder) codec(pt uint8) (*[256]int16, bool) {
 	c := Codec(pt)
 	if r.codecs != nil {
@@ -172,8 +177,27 @@ func (r *Recorder) codec(pt uint8) (*[256]int16, bool) {
 		return ulawDecode, true
 	case PCMA:
 		return alawDecode, true
+	case G722:
+		return nil, true
 	}
 	return nil, false
+}
+
+// g722Channel decodes one channel's G.722 to 8 kHz: the stream is decoded
+// at 16 kHz and halved, as the relay does for a G.711 phone. It is made
+// at the channel's first G.722 packet.
+type g722Channel struct {
+	dec   G722Decoder
+	down  downsampler
+	pcm16 [2 * maxPayload]int16
+	pcm8  [maxPayload]int16
+}
+
+// decode returns payload as samples at 8 kHz, one a byte.
+func (g *g722Channel) decode(payload []byte) []int16 {
+	n := g.dec.Decode(g.pcm16[:], payload)
+	g.down.run(g.pcm8[:n/2], g.pcm16[:n])
+	return g.pcm8[:n/2]
 }
 
 // RTP takes one packet of leg l (LegA left, LegB right). It implements Tap;
@@ -193,37 +217,58 @@ func (r *Recorder) RTP(l Leg, p *Packet) {
 	apos := max(int64(p.Arrival.Sub(r.t0)/(time.Second/sampleRate)), 0)
 	r.now = max(r.now, apos)
 	if dec, ok := r.codec(p.PayloadType); ok {
-		r.place(&r.ch[l], dec, p, apos)
+		var pcm []int16
+		if dec == nil { // G.722: decoded in arrival order, as a phone would
+			c := &r.ch[l]
+			if c.g722 == nil {
+				c.g722 = new(g722Channel)
+				c.g722.dec.Reset()
+			}
+			pcm = c.g722.decode(p.Payload[:min(len(p.Payload), maxPayload)])
+		}
+		r.place(&r.ch[l], dec, pcm, p, apos)
 	} else {
 		r.stats.Skipped++
 	}
 	r.flushTo(r.now - jitterDelay)
 }
 
-// place decodes p's payload into c's ring at the position its timestamp
-// gives.
-func (r *Recorder) place(c *recChannel, dec *[256]int16, p *Packet, apos int64) {
+// place decodes p's payload with the G.711 table dec, or takes the
+// samples pcm decoded already when dec is nil, into c's ring at the
+// position its timestamp gives.
+func (r *Recorder) place(c *recChannel, dec *[256]int16, pcm []int16, p *Packet, apos int64) {
 	pos, ok := r.position(c, p, apos)
 	if !ok {
 		r.stats.Skipped++
 		return
 	}
 	payload := p.Payload[:min(len(p.Payload), maxPayload)]
+	n := int64(len(payload))
+	if dec == nil {
+		n = int64(len(pcm))
+	}
+	var skip int64
 	if pos < r.written {
-		skip := r.written - pos
-		if skip >= int64(len(payload)) {
+		skip = r.written - pos
+		if skip >= n {
 			r.stats.Late++
 			return
 		}
-		payload, pos = payload[skip:], r.written
+		n, pos = n-skip, r.written
 	}
-	if over := pos + int64(len(payload)) - (r.written + ringSize); over > 0 {
+	if over := pos + n - (r.written + ringSize); over > 0 {
 		r.flushTo(r.written + over) // never reached with sane timing; keeps memory bounded
 	}
-	for i, b := range payload {
-		c.ring[(pos+int64(i))&ringMask] = dec[b]
+	if dec != nil {
+		for i, b := range payload[skip:] {
+			c.ring[(pos+int64(i))&ringMask] = dec[b]
+		}
+	} else {
+		for i, v := range pcm[skip:] {
+			c.ring[(pos+int64(i))&ringMask] = v
+		}
 	}
-	c.end = max(c.end, pos+int64(len(payload)))
+	c.end = max(c.end, pos+n)
 	if !r.originSet {
 		r.minPos = min(r.minPos, pos)
 	}

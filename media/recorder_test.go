@@ -36,13 +36,26 @@ type event struct {
 func (s stream) tone() []event {
 	var ev []event
 	pcm := make([]int16, 160)
+	var enc *G722Encoder // G.722: the tone at 16 kHz
+	pcm16 := make([]int16, 320)
+	if s.codec == G722 {
+		enc = NewG722Encoder()
+	}
 	for i := range s.packets {
 		for j := range pcm {
 			n := float64(i*160 + j)
 			pcm[j] = int16(8000 * math.Sin(2*math.Pi*s.freq*n/sampleRate))
 		}
 		payload := make([]byte, 160)
-		s.codec.Encode(payload, pcm)
+		if enc != nil {
+			for j := range pcm16 {
+				n := float64(i*320 + j)
+				pcm16[j] = int16(8000 * math.Sin(2*math.Pi*s.freq*n/(2*sampleRate)))
+			}
+			enc.Encode(payload, pcm16)
+		} else {
+			s.codec.Encode(payload, pcm)
+		}
 		ev = append(ev, event{s.leg, Packet{
 			PayloadType:    uint8(s.codec),
 			SequenceNumber: s.seq + uint16(i),
@@ -182,6 +195,8 @@ func TestRecorderTwoTones(t *testing.T) {
 	}{
 		{"clean, pcmu and pcma", 0, 0, 0, PCMU, PCMA},
 		{"5% dropped and 5% reordered", 0.05, 0.05, 0, PCMA, PCMU},
+		{"clean, g722 and pcmu", 0, 0, 0, G722, PCMU},
+		{"5% dropped, g722 and pcma", 0.05, 0, 0, PCMA, G722},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -368,6 +368,7 @@ func (r *Relay) readRTP(in, out *leg) {
 	var p rtp.Packet // reused: Unmarshal keeps its slices
 	var tp Packet
 	var mb *monitorBuffers // allocated when a supervisor first joins
+	var xbuf []byte        // allocated when the call is first transcoded
 	for {
 		n, src, err := in.ports.RTP.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -421,6 +422,24 @@ func (r *Relay) readRTP(in, out *leg) {
 			}
 			in.cont.apply(data, &p, now)
 		}
+		// Transcoding to G.711 comes first, so that the monitor and the
+		// tap see G.711; to G.722 it comes last, after they saw the G.711.
+		var late *xcode
+		var lateOff, lateLen int
+		if xc := in.xc.Load(); kind == kindRTP && xc != nil {
+			if yes, early := xc.transcodeNow(&p); yes {
+				if xbuf == nil {
+					xbuf = make([]byte, maxPacket)
+				}
+				off := rtpPayloadOffset(data, &p)
+				if early {
+					data = xc.apply(xbuf, data, off, len(p.Payload))
+					p.PayloadType, p.Payload, p.Padding = xc.outPT, data[off:], false
+				} else {
+					late, lateOff, lateLen = xc, off, len(p.Payload)
+				}
+			}
+		}
 		if m := r.mon.Load(); m != nil && kind == kindRTP {
 			if mb == nil {
 				mb = new(monitorBuffers)
@@ -430,6 +449,9 @@ func (r *Relay) readRTP(in, out *leg) {
 				// Mixed into a copy: the tap below gets what the party sent.
 				data = m.mixInto(out.id, data, &p, mb.out[:], mb.pcm[:], mb.said[:])
 			}
+		}
+		if late != nil {
+			data = late.apply(xbuf, data, lateOff, lateLen)
 		}
 		in.forward(out.ports.RTP, out.rtpDst.Load(), data)
 
@@ -560,6 +582,8 @@ type leg struct {
 	st      LegStats // packet counters; the rest is filled by Stats
 
 	cont continuity // of the RTP this leg sends on; its RTP reader's alone
+
+	xc atomic.Pointer[xcode] // transcoding of the RTP arriving here; nil: none
 }
 
 // source is the address a leg latched onto.

@@ -391,6 +391,7 @@ func (c *call) reinviteJoined(toA bool, sent []byte) {
 	}
 	if err == nil {
 		sendrecv(sd)
+		widenOffer(sd)
 		body, err = rewriteSDP(sd, o, c.b.mediaIP(d.dest), c.relay.Local(mediaLeg(toA)).Port())
 	}
 	if err != nil {
@@ -437,6 +438,7 @@ func (c *call) onJoinResult(r joinResult) {
 		return
 	}
 	leg := mediaLeg(r.toA)
+	c.setLegCodec(leg, firstVoice(r.res.Body()))
 	c.relay.SetRemote(leg, m.rtp, m.rtcp)
 	c.relay.SetHold(leg, m.hold)
 	// The transferor sends RTP until it has our BYE.
@@ -491,6 +493,7 @@ func (c *call) onReplaceInvite(ev *replaceEvent) {
 		return
 	}
 	sendrecv(ans)
+	joined := firstVoiceSD(ans) // what the new phone and the relay agree on
 	org := origin{id: uint64(time.Now().UnixNano()&0x7fffffffffff) + 3}
 	src := ev.req.Source()
 	body, err := rewriteSDP(ans, &org, c.b.mediaIP(src), c.relay.Local(mediaLeg(isA)).Port())
@@ -524,6 +527,7 @@ func (c *call) onReplaceInvite(ev *replaceEvent) {
 	} else {
 		c.bSDP, c.bOrigin = body, org
 	}
+	c.setLegCodec(mediaLeg(isA), joined)
 	c.relay.SetRemote(mediaLeg(isA), m.rtp, m.rtcp)
 	c.relay.SetHold(mediaLeg(isA), m.hold)
 

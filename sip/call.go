@@ -60,6 +60,10 @@ type call struct {
 	a         dialog
 	aOrigin   origin
 	aSDP      []byte // the last SDP we sent to A
+	aWarning  string // a Warning header for our final error response to A
+	// codecs: the voice codec the phones of leg A and leg B use, as far as
+	// known; the relay transcodes when they differ (codecs.go).
+	codecs [2]sdpCodec
 
 	// late: the caller's INVITE had no SDP (RFC 3261 §13.2.1). The forks
 	// are invited without one, the answering callee's 2xx carries the
@@ -291,6 +295,7 @@ func (c *call) start() bool {
 		relay.SetRemote(media.LegA, m.rtp, m.rtcp)
 		relay.SetHold(media.LegA, m.hold)
 		c.offerIP = b.mediaIP(targets[0].dest)
+		widenOffer(sd)
 		c.offer, err = rewriteSDP(sd, &c.bOrigin, c.offerIP, relay.Local(media.LegB).Port())
 		if err != nil {
 			relay.Close()
@@ -669,7 +674,7 @@ func (c *call) onResponse(f *fork, tx sip.ClientTransaction, res *sip.Response) 
 			// caller can take it only in our 200.
 			c.early = body
 		} else if len(body) > 0 && !c.earlySent {
-			if sdpBody, ok := c.answerSDP(body); ok {
+			if sdpBody, err := c.answerSDP(body); err == nil {
 				c.early = body
 				c.earlySent, c.ringSent = true, true
 				c.respondA(183, "Session Progress", sdpBody)
@@ -715,6 +720,7 @@ func (c *call) forksFailed() {
 			if ip := c.b.mediaIP(t.dest); ip != c.offerIP {
 				sd, _, err := parseSDP(c.aReq.Body())
 				if err == nil {
+					widenOffer(sd)
 					c.offer, err = rewriteSDP(sd, &c.bOrigin, ip, c.relay.Local(media.LegB).Port())
 				}
 				if err != nil {
@@ -736,20 +742,39 @@ func (c *call) forksFailed() {
 // answerSDP turns an answer from the B side into the answer for the
 // caller, pointing the relay at the callee. Late, it turns the callee's
 // offer into the offer for the caller the same way.
-func (c *call) answerSDP(body []byte) ([]byte, bool) {
+//
+// The answer is aligned on the caller's offer (one m= line each, in
+// order) and its codecs decide whether the relay transcodes (codecs.go);
+// a *noCommonCodec error means the two sides cannot talk.
+func (c *call) answerSDP(body []byte) ([]byte, error) {
 	sd, m, err := parseSDP(body)
 	if err != nil {
 		c.log.Info("bad sdp from callee", "err", err)
-		return nil, false
+		return nil, err
+	}
+	if !c.late {
+		if offer, _, err := parseSDP(c.aReq.Body()); err == nil {
+			alignAnswer(offer, sd)
+			ac, bc, err := planCodecs(offer, sd)
+			if err != nil {
+				c.log.Info("callee answered no codec of the caller's", "err", err)
+				return nil, err
+			}
+			c.setCodecs(ac, bc)
+		}
+	} else {
+		// The callee's offer: the caller may answer with a codec the
+		// relay transcodes to (lateAnswer).
+		widenOffer(sd)
 	}
 	c.relay.SetRemote(media.LegB, m.rtp, m.rtcp)
 	c.relay.SetHold(media.LegB, m.hold)
 	out, err := rewriteSDP(sd, &c.aOrigin, c.b.mediaIP(c.aReq.Source()), c.relay.Local(media.LegA).Port())
 	if err != nil {
-		return nil, false
+		return nil, err
 	}
 	c.aSDP = out
-	return out, true
+	return out, nil
 }
 
 // answer connects the caller to the fork that answered.
@@ -776,17 +801,23 @@ func (c *call) answer(f *fork, res *sip.Response) {
 	if len(body) == 0 {
 		body = c.early
 	}
-	sdpBody, ok := c.answerSDP(body)
-	if !ok {
+	sdpBody, err := c.answerSDP(body)
+	if err != nil {
 		c.state = stEnded
 		c.cdr.Disposition, c.cdr.Reason, c.cdr.HangupBy = directory.Failed, "bad sdp answer", "system"
 		if c.late {
 			c.cdr.Reason = "bad sdp offer from callee"
 		}
 		c.byeB()
-		if c.late {
+		var nc *noCommonCodec
+		switch {
+		case c.late:
 			c.respondA(502, "Bad Gateway", nil)
-		} else {
+		case errors.As(err, &nc):
+			c.cdr.Reason = nc.Error()
+			c.aWarning = nc.warning(c.b.s.realm())
+			c.respondA(488, "Not Acceptable Here", nil)
+		default:
 			c.respondA(488, "Not Acceptable Here", nil)
 		}
 		return
@@ -841,6 +872,16 @@ func (c *call) lateAnswer(body []byte) {
 	sd, m, err := parseSDP(body)
 	var out []byte
 	if err == nil {
+		if offer, _, err := parseSDP(c.bOffer); err == nil {
+			alignAnswer(offer, sd)
+			bc, ac, err := planCodecs(offer, sd)
+			if err != nil {
+				c.log.Info("caller answered no codec of the callee's", "err", err)
+				c.hangup("system", err.Error())
+				return
+			}
+			c.setCodecs(ac, bc)
+		}
 		out, err = rewriteSDP(sd, &c.bOrigin, c.b.mediaIP(c.bDlg.dest), c.relay.Local(media.LegB).Port())
 	}
 	if err != nil {
@@ -992,6 +1033,9 @@ func (c *call) allForksFailed() bool {
 func (c *call) failA() {
 	code, reason, disp := bestFailure(c.forks)
 	c.log.Info("call failed", "status", code)
+	if code == 488 && !c.late {
+		c.aWarning = refusedOfferWarning(c.b.s.realm(), c.aReq.Body(), c.offer)
+	}
 	c.endRinging(code, reason, disp, "callee")
 	c.cdr.Reason = itoa(code) + " " + reason
 }
@@ -1058,6 +1102,9 @@ func (c *call) respondA(code int, reason string, body []byte) {
 	}
 	res := sip.NewResponseFromRequest(c.aReq, code, reason, body)
 	res.AppendHeader(sip.NewHeader("Server", c.b.s.cfg.UserAgent))
+	if c.aWarning != "" && code >= 300 {
+		res.AppendHeader(sip.NewHeader("Warning", c.aWarning))
+	}
 	if body != nil {
 		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 		ct := c.b.contactFor(c.aReq.Source(), c.aReq.Transport())
@@ -1309,6 +1356,7 @@ func (c *call) onReinvite(ev *reqEvent) {
 	// Hold either way silences both directions for the media timeout.
 	c.relay.SetHold(from, m.hold)
 	c.relay.SetHold(to, m.hold)
+	widenOffer(sd)
 	body, err := rewriteSDP(sd, toOrigin, c.b.mediaIP(toDlg.dest), c.relay.Local(to).Port())
 	if err != nil {
 		reject(488, "Not Acceptable Here")
@@ -1387,6 +1435,16 @@ func (c *call) onReinviteResult(r reinviteResult) {
 	if len(res.Body()) > 0 {
 		sd, m, err := parseSDP(res.Body())
 		if err == nil {
+			if offer, _, err := parseSDP(ev.req.Body()); err == nil {
+				alignAnswer(offer, sd)
+				if oc, ac, err := planCodecs(offer, sd); err != nil {
+					c.log.Info("re-invite answered with no codec of the offer's; media unchanged", "err", err)
+				} else if ev.fromA {
+					c.setCodecs(oc, ac)
+				} else {
+					c.setCodecs(ac, oc)
+				}
+			}
 			c.relay.SetRemote(toLeg, m.rtp, m.rtcp)
 			var fromDlgDest string
 			if ev.fromA {

@@ -96,6 +96,7 @@ const (
 	answerBusy                       // 486
 	answerRing                       // ring until cancelled
 	answerWhenTold                   // ring until answerNow, then 200
+	answerRefuse                     // 488: no codec of the offer will do
 )
 
 // callPhone is a registered sipgo phone that places and takes calls and
@@ -120,6 +121,9 @@ type callPhone struct {
 	answerNow chan struct{}                   // answerWhenTold: answer the ringing call
 	onNotify  func(*sip.Request)              // if set (under mu), runs before a NOTIFY is answered
 	remote    netip.AddrPort                  // where to send RTP (from the last SDP)
+	// media, when set (setMedia), replaces the phone's m= lines (PCMU,
+	// PCMA, telephone-event); {port} is its RTP port. Under mu.
+	media string
 }
 
 func newCallPhone(t testing.TB, cs *callServer, ext string, mode answerMode) *callPhone {
@@ -184,6 +188,13 @@ func newCallPhone(t testing.TB, cs *callServer, ext string, mode answerMode) *ca
 	return p
 }
 
+// setMedia gives the phone other m= lines: {port} is its RTP port.
+func (p *callPhone) setMedia(lines string) {
+	p.mu.Lock()
+	p.media = lines
+	p.mu.Unlock()
+}
+
 func (p *callPhone) rtpAddr() netip.AddrPort {
 	return p.rtp.LocalAddr().(*net.UDPAddr).AddrPort()
 }
@@ -191,6 +202,13 @@ func (p *callPhone) rtpAddr() netip.AddrPort {
 // offer is the phone's SDP: PCMU, PCMA and telephone-event.
 func (p *callPhone) offer(dir string) []byte {
 	a := p.rtpAddr()
+	p.mu.Lock()
+	lines := p.media
+	p.mu.Unlock()
+	if lines != "" {
+		return []byte(fmt.Sprintf("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\na=%s\r\n",
+			a.Addr(), dir) + strings.ReplaceAll(lines, "{port}", fmt.Sprint(a.Port())))
+	}
 	return []byte(fmt.Sprintf("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"+
 		"m=audio %d RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"+
 		"a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=%s\r\n", a.Addr(), a.Port(), dir))
@@ -210,6 +228,9 @@ func (p *callPhone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	switch p.mode {
 	case answerBusy:
 		tx.Respond(sip.NewResponseFromRequest(req, 486, "Busy Here", nil))
+		return
+	case answerRefuse:
+		tx.Respond(sip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
 		return
 	}
 	dlg, err := p.dsc.ReadInvite(req, tx)

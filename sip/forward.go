@@ -273,6 +273,7 @@ func (c *call) forward(code int, reason, number, why string) bool {
 		if ip := c.b.mediaIP(targets[0].dest); ip != c.offerIP {
 			sd, _, err := parseSDP(c.aReq.Body())
 			if err == nil {
+				widenOffer(sd)
 				c.offer, err = rewriteSDP(sd, &c.bOrigin, ip, c.relay.Local(media.LegB).Port())
 			}
 			if err != nil {

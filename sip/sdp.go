@@ -72,14 +72,68 @@ func parseSDP(body []byte) (*sdp.SessionDescription, sdpMedia, error) {
 	return sd, m, nil
 }
 
-// audioMedia returns the first audio m= line, nil when there is none.
+// audioMedia returns the audio m= line the relay carries: the first one
+// not rejected (port 0), else the first one; nil when there is none.
 func audioMedia(sd *sdp.SessionDescription) *sdp.MediaDescription {
+	var first *sdp.MediaDescription
 	for _, md := range sd.MediaDescriptions {
 		if md != nil && md.MediaName.Media == "audio" {
-			return md
+			if md.MediaName.Port.Value != 0 {
+				return md
+			}
+			if first == nil {
+				first = md
+			}
 		}
 	}
-	return nil
+	return first
+}
+
+// alignAnswer makes answer hold one m= line for each of offer's, in the
+// offer's order, as RFC 3264 §6 requires: each offered line takes the next
+// answered line of the same media type, and a line the answerer left out,
+// or one the offer rejected, comes back rejected (port 0).
+func alignAnswer(offer, answer *sdp.SessionDescription) {
+	// An answerer that leaves lines out most likely left out the ones
+	// the offer rejected: those are not matched while lines are missing.
+	missing := map[string]int{}
+	for _, om := range offer.MediaDescriptions {
+		if om != nil {
+			missing[om.MediaName.Media]++
+		}
+	}
+	for _, am := range answer.MediaDescriptions {
+		if am != nil {
+			missing[am.MediaName.Media]--
+		}
+	}
+	used := make([]bool, len(answer.MediaDescriptions))
+	out := make([]*sdp.MediaDescription, 0, len(offer.MediaDescriptions))
+	for _, om := range offer.MediaDescriptions {
+		if om == nil {
+			continue
+		}
+		var match *sdp.MediaDescription
+		if om.MediaName.Port.Value == 0 && missing[om.MediaName.Media] > 0 {
+			missing[om.MediaName.Media]--
+		} else {
+			for i, am := range answer.MediaDescriptions {
+				if !used[i] && am != nil && am.MediaName.Media == om.MediaName.Media {
+					used[i], match = true, am
+					break
+				}
+			}
+		}
+		if match == nil {
+			match = &sdp.MediaDescription{MediaName: sdp.MediaName{Media: om.MediaName.Media,
+				Protos: om.MediaName.Protos, Formats: om.MediaName.Formats}}
+		}
+		if om.MediaName.Port.Value == 0 {
+			match.MediaName.Port = sdp.RangedPort{Value: 0}
+		}
+		out = append(out, match)
+	}
+	answer.MediaDescriptions = out
 }
 
 func direction(attrs []sdp.Attribute) string {
@@ -120,7 +174,10 @@ type origin struct {
 // rewriteSDP returns sd pointed at the relay: session c= and o= carry ip,
 // the audio m= carries port, media-level c= and a=rtcp lines go, ICE lines
 // go (the relay is the only candidate), and every other m= line is refused
-// with port 0 (only one audio stream is relayed). sd is changed.
+// with port 0: only one audio stream is relayed, and video, a second audio
+// line or any other stream stays in place, rejected (RFC 3264 §6: every
+// m= line is answered, in order). An audio line that came with port 0 (a
+// stream the phone rejects) keeps port 0. sd is changed.
 func rewriteSDP(sd *sdp.SessionDescription, o *origin, ip netip.Addr, port uint16) ([]byte, error) {
 	addrType := "IP4"
 	if ip.Is6() && !ip.Is4In6() {
@@ -139,7 +196,7 @@ func rewriteSDP(sd *sdp.SessionDescription, o *origin, ip netip.Addr, port uint1
 		}
 		md.ConnectionInformation = nil
 		md.Attributes = dropAttrs(md.Attributes)
-		if md == audio {
+		if md == audio && md.MediaName.Port.Value != 0 {
 			md.MediaName.Port = sdp.RangedPort{Value: int(port)}
 		} else {
 			md.MediaName.Port = sdp.RangedPort{Value: 0}

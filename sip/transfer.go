@@ -235,6 +235,7 @@ func (c *call) onRefer(ev *reqEvent) {
 	sd, _, err := parseSDP(sent)
 	if err == nil {
 		sendrecv(sd)
+		widenOffer(sd)
 		x.offer, err = rewriteSDP(sd, &x.origin, c.b.mediaIP(targets[0].dest), c.relay.Local(leg).Port())
 	}
 	if err != nil {
@@ -513,6 +514,7 @@ func (c *call) xferAnswered(f *fork, res *sip.Response) {
 		}
 	}
 	leg, tee := legIndex(x.fromA), legIndex(!x.fromA)
+	c.setLegCodec(mediaLeg(x.fromA), firstVoice(res.Body()))
 	c.relay.SetRemote(mediaLeg(x.fromA), m.rtp, m.rtcp)
 	c.relay.SetHold(mediaLeg(x.fromA), m.hold)
 
@@ -619,6 +621,7 @@ func (c *call) unholdTransferee(toA bool, answer []byte) {
 		o = &c.aOrigin
 	}
 	sendrecv(sd)
+	widenOffer(sd)
 	body, err := rewriteSDP(sd, o, c.b.mediaIP(d.dest), c.relay.Local(mediaLeg(toA)).Port())
 	if err != nil {
 		return
@@ -652,6 +655,7 @@ func (c *call) onUnholdResult(r unholdResult) {
 		c.log.Debug("ack not sent", "err", err)
 	}
 	if _, m, err := parseSDP(r.res.Body()); err == nil {
+		c.setLegCodec(mediaLeg(r.toA), firstVoice(r.res.Body()))
 		c.relay.SetRemote(mediaLeg(r.toA), m.rtp, m.rtcp)
 		c.relay.SetHold(mediaLeg(r.toA), m.hold)
 	}

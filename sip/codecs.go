@@ -1,0 +1,320 @@
+package sip
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/pion/sdp/v3"
+
+	"github.com/switchboard-pbx/switchboard/media"
+)
+
+// Codecs through the B2BUA. Offers pass to the other side with the
+// offerer's codecs, followed by those the relay can transcode to (PCMU,
+// PCMA, G722) that the offer lacks, when it has one of them. An answer
+// whose first voice codec is one the offerer did not offer turns on
+// transcoding in the relay; the offerer's answer then names only codecs it
+// offered. An answer with no codec either side can use, and no way to
+// transcode, makes the call fail with 488 and a Warning naming the codecs
+// on each side.
+
+// sdpCodec is one format of an m= line.
+type sdpCodec struct {
+	pt   uint8
+	name string // upper case, as in PCMU, G722, TELEPHONE-EVENT
+	rate int
+}
+
+func (c sdpCodec) String() string { return c.name + "/" + strconv.Itoa(c.rate) }
+
+func (c sdpCodec) same(o sdpCodec) bool { return c.name == o.name && c.rate == o.rate }
+
+// staticCodecs are the RTP/AVP static payload types (RFC 3551) phones
+// send without an rtpmap.
+var staticCodecs = map[uint8]sdpCodec{
+	0: {0, "PCMU", 8000}, 3: {3, "GSM", 8000}, 4: {4, "G723", 8000}, 8: {8, "PCMA", 8000},
+	9: {9, "G722", 8000}, 13: {13, "CN", 8000}, 18: {18, "G729", 8000},
+}
+
+// transcodable are the codecs the relay converts between, with their
+// static payload types.
+var transcodable = []sdpCodec{staticCodecs[0], staticCodecs[8], staticCodecs[9]}
+
+// voice reports whether c carries speech (not events, comfort noise or
+// redundancy).
+func (c sdpCodec) voice() bool {
+	switch c.name {
+	case "TELEPHONE-EVENT", "CN", "RED", "ULPFEC":
+		return false
+	}
+	return true
+}
+
+// mediaCodec returns the relay's codec for c, if it transcodes it.
+func (c sdpCodec) mediaCodec() (media.Codec, bool) {
+	switch {
+	case c.rate != 8000:
+	case c.name == "PCMU":
+		return media.PCMU, true
+	case c.name == "PCMA":
+		return media.PCMA, true
+	case c.name == "G722":
+		return media.G722, true
+	}
+	return 0, false
+}
+
+// codecsOf returns the formats of md in order, named by their rtpmap or
+// the static table; formats it cannot name are left out.
+func codecsOf(md *sdp.MediaDescription) []sdpCodec {
+	maps := map[string]sdpCodec{}
+	for _, a := range md.Attributes {
+		if a.Key != "rtpmap" {
+			continue
+		}
+		pt, enc, ok := strings.Cut(a.Value, " ")
+		n, err := strconv.ParseUint(pt, 10, 7)
+		if !ok || err != nil {
+			continue
+		}
+		f := strings.Split(strings.TrimSpace(enc), "/")
+		rate := 0
+		if len(f) > 1 {
+			rate, _ = strconv.Atoi(f[1])
+		}
+		maps[pt] = sdpCodec{uint8(n), strings.ToUpper(f[0]), rate}
+	}
+	var out []sdpCodec
+	for _, f := range md.MediaName.Formats {
+		if c, ok := maps[f]; ok {
+			out = append(out, c)
+			continue
+		}
+		if n, err := strconv.ParseUint(f, 10, 7); err == nil {
+			if c, ok := staticCodecs[uint8(n)]; ok {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+func voiceCodecs(cs []sdpCodec) []sdpCodec {
+	return slices.DeleteFunc(slices.Clone(cs), func(c sdpCodec) bool { return !c.voice() })
+}
+
+func codecList(cs []sdpCodec) string {
+	if len(cs) == 0 {
+		return "none"
+	}
+	s := make([]string, len(cs))
+	for i, c := range cs {
+		s[i] = c.String()
+	}
+	return strings.Join(s, " ")
+}
+
+// widenOffer adds to the relayed audio line of an offer the codecs the
+// relay transcodes to that it lacks, after the offerer's own, when it has
+// one of them: the other side may then answer with one of those and be
+// transcoded. Payload types taken by the offer are not reused.
+func widenOffer(sd *sdp.SessionDescription) {
+	md := audioMedia(sd)
+	if md == nil || md.MediaName.Port.Value == 0 {
+		return
+	}
+	have := codecsOf(md)
+	if !slices.ContainsFunc(have, func(c sdpCodec) bool { _, ok := c.mediaCodec(); return ok }) {
+		return
+	}
+	for _, t := range transcodable {
+		pt := strconv.Itoa(int(t.pt))
+		if slices.ContainsFunc(have, t.same) || slices.Contains(md.MediaName.Formats, pt) {
+			continue
+		}
+		md.MediaName.Formats = append(md.MediaName.Formats, pt)
+		md.Attributes = append(md.Attributes, sdp.NewAttribute("rtpmap", pt+" "+t.String()))
+	}
+}
+
+// noCommonCodec is an answer that shares no codec with the offer, which
+// the relay cannot transcode either.
+type noCommonCodec struct{ offered, answered []sdpCodec }
+
+func (e *noCommonCodec) Error() string {
+	return "no common codec: offered " + codecList(e.offered) + ", answered " + codecList(e.answered)
+}
+
+// warning is the Warning header value (RFC 3261 §20.43, code 399) that
+// tells the caller why: the codecs on each side.
+func (e *noCommonCodec) warning(agent string) string {
+	return fmt.Sprintf("399 %s \"Incompatible media format: caller offers %s; callee answers %s; no transcoding between them\"",
+		warnAgent(agent), codecList(e.offered), codecList(e.answered))
+}
+
+// planCodecs looks at the answer to an offer (the offer as the offerer
+// sent it, before widenOffer) and returns the voice codec each side will
+// send and expect: the relay transcodes when they differ (retranscode).
+// It changes the answer's audio line so that it names only formats the
+// offerer offered; when the answerer chose a codec the offerer did not
+// offer, the answer names instead the offerer's codec the relay converts
+// to. It returns a *noCommonCodec when no codec fits, and zero codecs
+// when it cannot tell (no audio, rejected audio, formats it cannot name).
+func planCodecs(offer, answer *sdp.SessionDescription) (offerer, answerer sdpCodec, err error) {
+	om, am := audioMedia(offer), audioMedia(answer)
+	if om == nil || am == nil || om.MediaName.Port.Value == 0 || am.MediaName.Port.Value == 0 {
+		return sdpCodec{}, sdpCodec{}, nil
+	}
+	ov, av := voiceCodecs(codecsOf(om)), voiceCodecs(codecsOf(am))
+	if len(av) == 0 {
+		return sdpCodec{}, sdpCodec{}, nil // an answer naming no codec we know: passed as it is
+	}
+	inOffer := func(c sdpCodec) bool { return slices.Contains(om.MediaName.Formats, strconv.Itoa(int(c.pt))) }
+	first := av[0]
+	if inOffer(first) {
+		keepFormats(am, inOffer, nil)
+		return first, first, nil
+	}
+	_, okB := first.mediaCodec()
+	// The offerer's codec: the first the answer names that the relay
+	// converts, else the offerer's first that it converts.
+	var fa *sdpCodec
+	for _, c := range av {
+		if _, ok := c.mediaCodec(); ok && inOffer(c) {
+			fa = &c
+			break
+		}
+	}
+	if fa == nil {
+		for _, c := range ov {
+			if _, ok := c.mediaCodec(); ok {
+				fa = &c
+				break
+			}
+		}
+	}
+	if !okB || fa == nil {
+		return sdpCodec{}, sdpCodec{}, &noCommonCodec{offered: ov, answered: av}
+	}
+	keepFormats(am, inOffer, fa)
+	for _, a := range om.Attributes {
+		if a.Key == "rtpmap" || a.Key == "fmtp" {
+			if pt, _, _ := strings.Cut(a.Value, " "); pt == strconv.Itoa(int(fa.pt)) {
+				am.Attributes = append(am.Attributes, a)
+			}
+		}
+	}
+	return *fa, first, nil
+}
+
+// firstVoice returns the first voice codec of the relayed audio line of
+// an SDP body; zero when there is none it can name.
+func firstVoice(body []byte) sdpCodec {
+	sd, _, err := parseSDP(body)
+	if err != nil {
+		return sdpCodec{}
+	}
+	return firstVoiceSD(sd)
+}
+
+func firstVoiceSD(sd *sdp.SessionDescription) sdpCodec {
+	md := audioMedia(sd)
+	if md == nil || md.MediaName.Port.Value == 0 {
+		return sdpCodec{}
+	}
+	if v := voiceCodecs(codecsOf(md)); len(v) > 0 {
+		return v[0]
+	}
+	return sdpCodec{}
+}
+
+// setCodecs records the codec the phones on leg A and leg B send and
+// expect, and has the relay transcode between them when both are among
+// the ones it converts and they differ; otherwise packets pass as they
+// are. A zero codec leaves that leg's as it was.
+func (c *call) setCodecs(a, b sdpCodec) {
+	was := c.codecs
+	for i, cod := range []sdpCodec{a, b} {
+		if cod.name != "" {
+			c.codecs[i] = cod
+		}
+	}
+	if c.codecs == was && was != [2]sdpCodec{} {
+		return // a re-INVITE or refresh that changed no codec
+	}
+	ac, okA := c.codecs[0].mediaCodec()
+	bc, okB := c.codecs[1].mediaCodec()
+	af, bf := media.Format{}, media.Format{}
+	if okA && okB && ac != bc {
+		af, bf = media.Format{Codec: ac, PT: c.codecs[0].pt}, media.Format{Codec: bc, PT: c.codecs[1].pt}
+		c.log.Info("transcoding", "a", c.codecs[0], "b", c.codecs[1])
+	}
+	if err := c.relay.Transcode(af, bf); err != nil {
+		c.log.Warn("transcoding not set", "err", err)
+	}
+}
+
+// setLegCodec is setCodecs for one leg.
+func (c *call) setLegCodec(l media.Leg, cod sdpCodec) {
+	if l == media.LegA {
+		c.setCodecs(cod, sdpCodec{})
+	} else {
+		c.setCodecs(sdpCodec{}, cod)
+	}
+}
+
+// keepFormats leaves on md the formats keep accepts, with their rtpmap and
+// fmtp lines, and puts first (when given and not there) in front.
+func keepFormats(md *sdp.MediaDescription, keep func(sdpCodec) bool, first *sdpCodec) {
+	names := map[string]sdpCodec{}
+	for _, c := range codecsOf(md) {
+		names[strconv.Itoa(int(c.pt))] = c
+	}
+	kept := map[string]bool{}
+	var formats []string
+	if first != nil {
+		pt := strconv.Itoa(int(first.pt))
+		formats, kept[pt] = append(formats, pt), true
+	}
+	for _, f := range md.MediaName.Formats {
+		c, ok := names[f]
+		if ok && !keep(c) || kept[f] {
+			continue
+		}
+		formats, kept[f] = append(formats, f), true
+	}
+	md.MediaName.Formats = formats
+	md.Attributes = slices.DeleteFunc(md.Attributes, func(a sdp.Attribute) bool {
+		if a.Key != "rtpmap" && a.Key != "fmtp" {
+			return false
+		}
+		pt, _, _ := strings.Cut(a.Value, " ")
+		return !kept[pt] || (first != nil && pt == strconv.Itoa(int(first.pt)))
+	})
+}
+
+// refusedOfferWarning is the Warning header value (399) for a caller whose
+// call the callee refused with 488: the codecs the caller offered and
+// those the callee was offered (with the ones the relay transcodes to).
+func refusedOfferWarning(agent string, callerOffer, calleeOffer []byte) string {
+	list := func(body []byte) string {
+		sd, _, err := parseSDP(body)
+		if err != nil {
+			return "none"
+		}
+		return codecList(voiceCodecs(codecsOf(audioMedia(sd))))
+	}
+	return fmt.Sprintf("399 %s \"Incompatible media format: caller offers %s; callee refuses %s\"",
+		warnAgent(agent), list(callerOffer), list(calleeOffer))
+}
+
+// warnAgent is the warn-agent of a Warning header (RFC 3261 §20.43): our
+// domain, or a pseudonym when there is none.
+func warnAgent(domain string) string {
+	if domain == "" || strings.ContainsAny(domain, " \t\"") {
+		return "switchboard"
+	}
+	return domain
+}
