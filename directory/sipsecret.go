@@ -29,3 +29,11 @@ func (s SIPSecret) IsZero() bool { return s.HA1MD5 == "" && s.HA1SHA256 == "" }
 
 // LogValue keeps the hashes out of logs.
 func (s SIPSecret) LogValue() slog.Value { return slog.StringValue("[hidden]") }
+
+// SIPAccount is what the registrar checks of an extension at every
+// request: who holds it, in which state, with which digest secret.
+type SIPAccount struct {
+	UserID int64
+	State  UserState
+	SIP    SIPSecret
+}

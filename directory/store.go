@@ -57,6 +57,11 @@ type UserStore interface {
 	// it is.
 	UserByEmail(ctx context.Context, email string) (*User, error)
 	UserByExtension(ctx context.Context, ext string) (*User, error)
+	// SIPAccount returns who holds extension ext (a user not deleted), in
+	// which state and with which digest secret: the little the registrar
+	// checks at every request, read by one small query. ErrNotFound when
+	// no such user holds it.
+	SIPAccount(ctx context.Context, ext string) (*SIPAccount, error)
 	// Users lists the users f selects (f.Search: see UserFilter) by name as
 	// Fold reads it ("Łukasz" among the L's, in byte order whatever the
 	// database's collation), then email, then ID; CountUsers counts the

@@ -69,14 +69,21 @@ func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 func (s *Server) current(req *sip.Request, tx sip.ServerTransaction, cred *credential, dh digestHeaders) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.StoreTimeout)
 	defer cancel()
+	a, err := s.store.SIPAccount(ctx, cred.Ext)
+	switch {
+	case errors.Is(err, directory.ErrNotFound):
+	case err != nil:
+		return true
+	case a.UserID == cred.UserID && a.State.CanUseSIP() && a.SIP.Realm == cred.Realm &&
+		a.SIP.HA1MD5 == cred.HA1MD5 && a.SIP.HA1SHA256 == cred.HA1SHA256:
+		return true
+	}
+	// Something changed: the whole user, as the change log would give it.
 	u, err := s.store.UserByExtension(ctx, cred.Ext)
 	switch {
 	case errors.Is(err, directory.ErrNotFound):
 		u = &directory.User{ID: cred.UserID, State: directory.UserDeleted}
 	case err != nil:
-		return true
-	case u.ID == cred.UserID && u.State.CanUseSIP() && u.SIP.Realm == cred.Realm &&
-		u.SIP.HA1MD5 == cred.HA1MD5 && u.SIP.HA1SHA256 == cred.HA1SHA256:
 		return true
 	}
 	if u.ID != cred.UserID { // the extension now belongs to someone else

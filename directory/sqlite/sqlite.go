@@ -51,6 +51,7 @@ type Store struct {
 	// parsing them again for every binding was an eighth of a busy
 	// registrar's CPU.
 	putBinding, insChange *sql.Stmt
+	sipAccount            *sql.Stmt // on rdb
 }
 
 // Open opens or creates the database file at path and brings its schema up
@@ -97,6 +98,10 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, s.fail(err))
 	}
+	if err := s.prepareReads(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
 	if len(s.applied) > 0 {
 		log.Info("database migrated", "path", path, "applied", s.applied)
 	}
@@ -109,6 +114,14 @@ func (s *Store) prepare(ctx context.Context) (err error) {
 		return fmt.Errorf("prepare: %w", err)
 	}
 	if s.insChange, err = s.wdb.PrepareContext(ctx, insertChangeSQL); err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
+	return nil
+}
+
+// prepareReads prepares the hot read statements on the reader pool.
+func (s *Store) prepareReads(ctx context.Context) (err error) {
+	if s.sipAccount, err = s.rdb.PrepareContext(ctx, sipAccountSQL); err != nil {
 		return fmt.Errorf("prepare: %w", err)
 	}
 	return nil

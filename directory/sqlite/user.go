@@ -721,3 +721,18 @@ func (s *Store) HasOwner(ctx context.Context) (bool, error) {
 	}
 	return has, nil
 }
+
+// sipAccountSQL is SIPAccount's query, prepared once: it runs at every
+// authenticated REGISTER and INVITE.
+const sipAccountSQL = `SELECT u.id, u.state, u.sip_realm, u.sip_ha1_md5, u.sip_ha1_sha256
+	FROM extensions x JOIN users u ON u.id = x.user_id WHERE x.number = ? AND u.state <> 'deleted'`
+
+// SIPAccount returns who holds ext, in which state, with which secret.
+func (s *Store) SIPAccount(ctx context.Context, ext string) (*directory.SIPAccount, error) {
+	var a directory.SIPAccount
+	err := s.sipAccount.QueryRowContext(ctx, ext).Scan(&a.UserID, &a.State, &a.SIP.Realm, &a.SIP.HA1MD5, &a.SIP.HA1SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("sip account %s: %w", ext, s.fail(err))
+	}
+	return &a, nil
+}

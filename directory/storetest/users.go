@@ -67,6 +67,23 @@ var userTests = []test{
 		e.conflict(err, "email", "second user with the same (normalized) email")
 		e.is(err, directory.ErrConflict, "duplicate email")
 	}},
+	{"SIPAccount gives the holder, state and secret of an extension, not a deleted one's", func(e *env) {
+		u := e.user("10001")
+		a, err := e.s.SIPAccount(e.ctx, "10001")
+		e.ok(err, "sip account")
+		if a.UserID != u.ID || a.State != directory.UserActive || a.SIP != u.SIP {
+			e.t.Errorf("SIPAccount = %+v, want user %d active with its secret", a, u.ID)
+		}
+		e.setState(u.ID, directory.UserBlocked)
+		if a, err := e.s.SIPAccount(e.ctx, "10001"); err != nil || a.State != directory.UserBlocked {
+			e.t.Errorf("blocked: %+v %v", a, err)
+		}
+		e.setState(u.ID, directory.UserDeleted)
+		_, err = e.s.SIPAccount(e.ctx, "10001")
+		e.is(err, directory.ErrNotFound, "sip account of a deleted user")
+		_, err = e.s.SIPAccount(e.ctx, "19999")
+		e.is(err, directory.ErrNotFound, "sip account of an unknown extension")
+	}},
 	{"a refused create leaves nothing behind", func(e *env) {
 		e.named("Anna", "anna@example.com", "10001")
 		dup := e.draft("10002")
