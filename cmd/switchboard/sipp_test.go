@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -15,6 +17,69 @@ import (
 // answers the first challenge and knows MD5 alone), registers and places
 // a call with digest authentication against a default installation.
 func TestSIPpAuthenticates(t *testing.T) {
+	bin := sippBinary(t)
+	c := newCLI(t)
+	c.ok("", "user", "add", "--name", "SIPp", "--email", "sipp@example.com", "--extension", "10001",
+		"--ext-password", "Sipp-pass-1")
+	c.ok("", "user", "add", "--name", "Away", "--email", "away@example.com", "--extension", "10002",
+		"--ext-password", "Away-pass-1")
+	m := startMain(t, c, "46300-46399", nil)
+	local := strconv.Itoa(freeUDPPort(t, "127.0.0.1"))
+	for _, sc := range []string{"reg_auth.xml", "invite_auth.xml"} {
+		runSIPp(t, bin, sc, "-m", "1", "-au", "10001", "-ap", "Sipp-pass-1", "-s", "10002", "-key", "user", "10001",
+			"-i", "127.0.0.1", "-p", local, "-mp", "46500", m.SIPAddr())
+	}
+}
+
+// TestSIPpCarrier: a carrier simulated with SIPp on 127.0.0.2 receives the
+// trunk leg of an outbound call placed by a SIPp phone and checks what a
+// carrier checks (Via with rport naming our listener, the company number
+// in From and P-Asserted-Identity); then it sends a DID call in, which the
+// PBX routes to the DID's extension.
+func TestSIPpCarrier(t *testing.T) {
+	bin := sippBinary(t)
+	c := newCLI(t)
+	c.ok("", "user", "add", "--name", "Caller", "--email", "caller@example.com", "--extension", "10001",
+		"--ext-password", "Sipp-pass-1")
+	c.ok("", "user", "add", "--name", "Desk", "--email", "desk@example.com", "--extension", "10002",
+		"--ext-password", "Desk-pass-1")
+	carrierPort := freeUDPPort(t, "127.0.0.2")
+	c.ok("", "settings", "set", "trunks", fmt.Sprintf(`[{"name":"carrier","host":"127.0.0.2","port":%d,`+
+		`"caller_id":"+48221000000","from_user":"company","pai":"company"}]`, carrierPort))
+	c.ok("", "settings", "set", "dids", `{"+48221000100":"10002"}`)
+	m := startMain(t, c, "46600-46699", nil)
+	pbx := m.SIPAddr()
+
+	dir := t.TempDir()
+	carrier := exec.CommandContext(t.Context(), bin, "-sf", scenarioPath("carrier_uas.xml"), "-m", "1",
+		"-i", "127.0.0.2", "-p", strconv.Itoa(carrierPort), "-mp", "46800", "-nostdin", "-timeout", "60s",
+		"-timeout_error", "-trace_msg", "-message_file", filepath.Join(dir, "carrier.msg"))
+	carrier.Dir = dir
+	var carrierOut strings.Builder
+	carrier.Stdout, carrier.Stderr = &carrierOut, &carrierOut
+	if err := carrier.Start(); err != nil {
+		t.Fatal(err)
+	}
+	runSIPp(t, bin, "outbound_call.xml", "-m", "1", "-au", "10001", "-ap", "Sipp-pass-1", "-key", "user", "10001",
+		"-s", "+48221234567", "-i", "127.0.0.1", "-p", strconv.Itoa(freeUDPPort(t, "127.0.0.1")), "-mp", "46900", pbx)
+	if err := carrier.Wait(); err != nil {
+		t.Fatalf("the carrier's checks failed: %v\n%s", err, carrierOut.String())
+	}
+	msgs, err := os.ReadFile(filepath.Join(dir, "carrier.msg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "Via: SIP/2.0/UDP " + pbx + ";"; !strings.Contains(string(msgs), want) {
+		t.Errorf("the carrier's INVITE has no %q:\n%s", want, msgs)
+	}
+	// A DID call from the carrier's address reaches 10002, which has no
+	// phone: 480, not 404 or a challenge.
+	runSIPp(t, bin, "did_call.xml", "-m", "1", "-s", "+48221000100", "-i", "127.0.0.2",
+		"-p", strconv.Itoa(freeUDPPort(t, "127.0.0.2")), "-mp", "47000", pbx)
+}
+
+func sippBinary(t *testing.T) string {
+	t.Helper()
 	bin, err := exec.LookPath("sipp")
 	if err != nil {
 		if os.Getenv("CI") == "true" {
@@ -22,32 +87,35 @@ func TestSIPpAuthenticates(t *testing.T) {
 		}
 		t.Skip("sipp not installed; apt-get install sip-tester")
 	}
-	c := newCLI(t)
-	c.ok("", "user", "add", "--name", "SIPp", "--email", "sipp@example.com", "--extension", "10001",
-		"--ext-password", "Sipp-pass-1")
-	c.ok("", "user", "add", "--name", "Away", "--email", "away@example.com", "--extension", "10002",
-		"--ext-password", "Away-pass-1")
-	m := startMain(t, c, "46300-46399", nil)
-	host, port, _ := net.SplitHostPort(m.SIPAddr())
+	return bin
+}
 
-	// A free local port for SIPp (it wants one named).
-	l, err := net.ListenPacket("udp", "127.0.0.1:0")
+func scenarioPath(name string) string {
+	p, _ := filepath.Abs(filepath.Join("testdata", "sipp", name))
+	return p
+}
+
+// runSIPp runs one SIPp scenario to its end; a failed call fails the test.
+func runSIPp(t *testing.T, bin, scenario string, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	full := append([]string{"-sf", scenarioPath(scenario), "-nostdin", "-timeout", "60s", "-timeout_error"}, args...)
+	cmd := exec.CommandContext(ctx, bin, full...)
+	cmd.Dir = t.TempDir()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sipp %s: %v\n%s", scenario, err, out)
+	}
+}
+
+// freeUDPPort returns a UDP port free on ip a moment ago, for a peer that
+// wants one named.
+func freeUDPPort(t *testing.T, ip string) int {
+	t.Helper()
+	l, err := net.ListenPacket("udp", ip+":0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	local := l.LocalAddr().(*net.UDPAddr).Port
-	l.Close()
-	for _, sc := range []string{"reg_auth.xml", "invite_auth.xml"} {
-		scenario, _ := filepath.Abs(filepath.Join("testdata", "sipp", sc))
-		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-		cmd := exec.CommandContext(ctx, bin, "-sf", scenario, "-m", "1", "-au", "10001", "-ap", "Sipp-pass-1",
-			"-s", "10002", "-key", "user", "10001", "-i", "127.0.0.1", "-p", strconv.Itoa(local), "-mp", "46500",
-			"-nostdin", "-timeout", "60s", "-timeout_error", host+":"+port)
-		cmd.Dir = t.TempDir()
-		out, err := cmd.CombinedOutput()
-		cancel()
-		if err != nil {
-			t.Fatalf("sipp %s: %v\n%s", sc, err, out)
-		}
-	}
+	defer l.Close()
+	return l.LocalAddr().(*net.UDPAddr).Port
 }
