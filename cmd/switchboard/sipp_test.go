@@ -85,7 +85,7 @@ func sippBinary(t *testing.T) string {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("sipp not installed (CI=true): %v", err)
 		}
-		t.Skip("sipp not installed; apt-get install sip-tester")
+		t.Skip("sipp not installed (a failure under CI=true); apt-get install sip-tester")
 	}
 	return bin
 }
