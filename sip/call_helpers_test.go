@@ -29,7 +29,7 @@ type callServer struct {
 	st  directory.Store
 }
 
-func startCallServer(t testing.TB, st directory.Store, cfg CallConfig) *callServer {
+func startCallServer(t testing.TB, st directory.Store, cfg CallConfig, opts ...serverOption) *callServer {
 	t.Helper()
 	if cfg.RTPLow == 0 {
 		cfg.RTPLow, cfg.RTPHigh = 41000, 44999
@@ -44,7 +44,7 @@ func startCallServer(t testing.TB, st directory.Store, cfg CallConfig) *callServ
 	cs.testServer = startServerHooked(t, st, nil, func(s *Server) {
 		cs.b = s.calls
 		cs.b.hooks.ended = func(c directory.Call) { cs.cdr <- c }
-	}, func(c *Config) { c.Calls = cfg })
+	}, append([]serverOption{func(c *Config) { c.Calls = cfg }}, opts...)...)
 	return cs
 }
 
@@ -122,9 +122,9 @@ type callPhone struct {
 	remote    netip.AddrPort                  // where to send RTP (from the last SDP)
 }
 
-func newCallPhone(t testing.TB, cs *callServer, ext string, mode answerMode) *callPhone {
+func newCallPhone(t testing.TB, cs *callServer, ext string, mode answerMode, opts ...phoneOption) *callPhone {
 	t.Helper()
-	p := &callPhone{phone: newPhone(t, cs.testServer, ext, testPassword), t: t, mode: mode,
+	p := &callPhone{phone: newPhone(t, cs.testServer, ext, testPassword, opts...), t: t, mode: mode,
 		incoming: make(chan *sipgo.DialogServerSession, 4), invites: make(chan *sip.Request, 8),
 		ended: make(chan struct{}, 4), reinvite: make(chan *sip.Request, 4), cancels: make(chan struct{}, 4),
 		acks: make(chan *sip.Request, 8), notifies: make(chan *sip.Request, 8),
@@ -264,9 +264,17 @@ func (p *callPhone) setRemote(body []byte) {
 // dial calls ext and returns the session once answered, or the error.
 func (p *callPhone) dial(ctx context.Context, ext string) (*sipgo.DialogClientSession, error) {
 	host, port, _ := net.SplitHostPort(p.srv.udp)
+	scheme := "sip"
+	if p.transport == "TLS" { // RFC 5630: a sips: Request-URI goes over TLS
+		host, port, _ = net.SplitHostPort(p.srv.tls)
+		scheme = "sips"
+	}
 	var n int
 	fmt.Sscan(port, &n)
-	uri := sip.Uri{Scheme: "sip", User: ext, Host: host, Port: n}
+	uri := sip.Uri{Scheme: scheme, User: ext, Host: host, Port: n}
+	if scheme == "sips" { // sipgo would send a sips: URI over UDP without it
+		uri.UriParams = sip.HeaderParams{{K: "transport", V: "tls"}}
+	}
 	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: p.ext, Host: p.srv.realm()},
 		Params: sip.HeaderParams{{K: "tag", V: sip.GenerateTagN(8)}}}
 	sess, err := p.dcc.Invite(ctx, uri, p.offer("sendrecv"), from,

@@ -20,7 +20,8 @@ type dialog struct {
 	remoteTag string
 	target    sip.Uri // their Contact: the Request-URI of our requests
 	// dest is where requests really go: the phone's source address (NAT,
-	// its own TCP connection) or the trunk; transport is UDP or TCP.
+	// its own TCP or TLS connection) or the trunk; transport is UDP, TCP
+	// or TLS.
 	dest      string
 	transport string
 	contact   sip.ContactHeader // ours
@@ -60,13 +61,17 @@ func (b *b2bua) contactFor(dest, transport string) sip.ContactHeader {
 	if tr == "" {
 		tr = "udp"
 	}
-	port := int(b.udpPort.Load())
-	if tr != "udp" {
-		port = int(b.tcpPort.Load())
-	}
+	port := b.port(tr)
 	ip := b.localIP(dest)
 	uri := sip.Uri{Scheme: "sip", User: "switchboard", Host: ip.String(), Port: port}
-	if tr != "udp" {
+	switch tr {
+	case "udp":
+	case "tls":
+		// RFC 5630: over TLS our Contact is a sips: URI, which also
+		// answers a phone that called a sips: Request-URI (RFC 3261
+		// §8.1.1.8).
+		uri.Scheme = "sips"
+	default:
 		uri.UriParams = sip.HeaderParams{{K: "transport", V: tr}}
 	}
 	return sip.ContactHeader{Address: uri}
