@@ -25,6 +25,13 @@ const SRTPKeyLen = 30
 type SRTPKeys struct {
 	Remote []byte // the endpoint's master key||salt: decrypts what it sends
 	Local  []byte // ours: encrypts what the relay sends it
+
+	// Tag and Secure are how the keys were negotiated (the SDES tag, and
+	// whether the endpoint's profile was RTP/SAVP rather than SRTP offered
+	// best effort over RTP/AVP), kept for the signalling side; the relay
+	// does not use them.
+	Tag    int
+	Secure bool
 }
 
 // NewSRTPKey returns a new random master key||salt.
@@ -60,7 +67,8 @@ func newSRTPLeg(k SRTPKeys) (*srtpLeg, error) {
 	if len(k.Remote) != SRTPKeyLen || len(k.Local) != SRTPKeyLen {
 		return nil, fmt.Errorf("srtp: keys must be %d bytes", SRTPKeyLen)
 	}
-	s := &srtpLeg{keys: SRTPKeys{Remote: bytes.Clone(k.Remote), Local: bytes.Clone(k.Local)}}
+	s := &srtpLeg{keys: k}
+	s.keys.Remote, s.keys.Local = bytes.Clone(k.Remote), bytes.Clone(k.Local)
 	mk := func(key []byte, opts ...srtp.ContextOption) (*srtp.Context, error) {
 		return srtp.CreateContext(key[:16], key[16:], srtp.ProtectionProfileAes128CmHmacSha1_80, opts...)
 	}
@@ -93,7 +101,7 @@ func (r *Relay) SetSRTP(l Leg, k *SRTPKeys) error {
 		return nil
 	}
 	if cur := lg.srtp.Load(); cur != nil && bytes.Equal(cur.keys.Remote, k.Remote) &&
-		bytes.Equal(cur.keys.Local, k.Local) {
+		bytes.Equal(cur.keys.Local, k.Local) && cur.keys.Tag == k.Tag && cur.keys.Secure == k.Secure {
 		return nil
 	}
 	s, err := newSRTPLeg(*k)

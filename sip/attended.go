@@ -391,7 +391,7 @@ func (c *call) reinviteJoined(toA bool, sent []byte) {
 	}
 	if err == nil {
 		sendrecv(sd)
-		body, err = rewriteSDP(sd, o, c.b.mediaIP(d.dest), c.relay.Local(mediaLeg(toA)).Port())
+		body, err = legSDP(sd, o, c.b.mediaIP(d.dest), c.relay, mediaLeg(toA))
 	}
 	if err != nil {
 		c.log.Info("attended transfer: no sdp for the party that joined", "err", err)
@@ -437,7 +437,7 @@ func (c *call) onJoinResult(r joinResult) {
 		return
 	}
 	leg := mediaLeg(r.toA)
-	c.relay.SetRemote(leg, m.rtp, m.rtcp)
+	setMedia(c.relay, leg, m)
 	c.relay.SetHold(leg, m.hold)
 	// The transferor sends RTP until it has our BYE.
 	c.afterChain(relatchEvent{toA: r.toA, callID: d.callID, rtp: m.rtp, rtcp: m.rtcp})
@@ -493,7 +493,7 @@ func (c *call) onReplaceInvite(ev *replaceEvent) {
 	sendrecv(ans)
 	org := origin{id: uint64(time.Now().UnixNano()&0x7fffffffffff) + 3}
 	src := ev.req.Source()
-	body, err := rewriteSDP(ans, &org, c.b.mediaIP(src), c.relay.Local(mediaLeg(isA)).Port())
+	body, err := legSDP(ans, &org, c.b.mediaIP(src), c.relay, mediaLeg(isA))
 	if err != nil {
 		reject(488, "Not Acceptable Here")
 		return
@@ -524,7 +524,7 @@ func (c *call) onReplaceInvite(ev *replaceEvent) {
 	} else {
 		c.bSDP, c.bOrigin = body, org
 	}
-	c.relay.SetRemote(mediaLeg(isA), m.rtp, m.rtcp)
+	setMedia(c.relay, mediaLeg(isA), m)
 	c.relay.SetHold(mediaLeg(isA), m.hold)
 
 	replaced := c.parties[leg]

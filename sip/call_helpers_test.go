@@ -3,6 +3,7 @@ package sip
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -120,6 +121,9 @@ type callPhone struct {
 	answerNow chan struct{}                   // answerWhenTold: answer the ringing call
 	onNotify  func(*sip.Request)              // if set (under mu), runs before a NOTIFY is answered
 	remote    netip.AddrPort                  // where to send RTP (from the last SDP)
+	srtpKey   []byte                          // the phone offers SRTP with this key (SDES); nil: plain
+	pbxCrypto *sdesCrypto                     // the PBX's a=crypto in its last SDP to the phone
+	pbxSecure bool                            // and its profile was RTP/SAVP
 }
 
 func newCallPhone(t testing.TB, cs *callServer, ext string, mode answerMode, opts ...phoneOption) *callPhone {
@@ -191,9 +195,14 @@ func (p *callPhone) rtpAddr() netip.AddrPort {
 // offer is the phone's SDP: PCMU, PCMA and telephone-event.
 func (p *callPhone) offer(dir string) []byte {
 	a := p.rtpAddr()
+	proto, crypto := "RTP/AVP", ""
+	if p.srtpKey != nil {
+		proto = "RTP/SAVP"
+		crypto = "a=crypto:7 AES_CM_128_HMAC_SHA1_80 inline:" + base64.StdEncoding.EncodeToString(p.srtpKey) + "\r\n"
+	}
 	return []byte(fmt.Sprintf("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"+
-		"m=audio %d RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"+
-		"a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=%s\r\n", a.Addr(), a.Port(), dir))
+		"m=audio %d %s 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"+
+		"a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=%s\r\n%s", a.Addr(), a.Port(), proto, dir, crypto))
 }
 
 func (p *callPhone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
@@ -258,11 +267,17 @@ func (p *callPhone) setRemote(body []byte) {
 	}
 	p.mu.Lock()
 	p.remote = m.rtp
+	p.pbxCrypto, p.pbxSecure = m.crypto, m.secure
 	p.mu.Unlock()
 }
 
 // dial calls ext and returns the session once answered, or the error.
 func (p *callPhone) dial(ctx context.Context, ext string) (*sipgo.DialogClientSession, error) {
+	return p.dialBody(ctx, ext, p.offer("sendrecv"))
+}
+
+// dialBody is dial with the given SDP offer.
+func (p *callPhone) dialBody(ctx context.Context, ext string, offer []byte) (*sipgo.DialogClientSession, error) {
 	host, port, _ := net.SplitHostPort(p.srv.udp)
 	scheme := "sip"
 	if p.transport == "TLS" { // RFC 5630: a sips: Request-URI goes over TLS
@@ -277,7 +292,7 @@ func (p *callPhone) dial(ctx context.Context, ext string) (*sipgo.DialogClientSe
 	}
 	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: p.ext, Host: p.srv.realm()},
 		Params: sip.HeaderParams{{K: "tag", V: sip.GenerateTagN(8)}}}
-	sess, err := p.dcc.Invite(ctx, uri, p.offer("sendrecv"), from,
+	sess, err := p.dcc.Invite(ctx, uri, offer, from,
 		sip.NewHeader("Content-Type", "application/sdp"))
 	if err != nil {
 		return nil, err

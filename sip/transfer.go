@@ -235,7 +235,7 @@ func (c *call) onRefer(ev *reqEvent) {
 	sd, _, err := parseSDP(sent)
 	if err == nil {
 		sendrecv(sd)
-		x.offer, err = rewriteSDP(sd, &x.origin, c.b.mediaIP(targets[0].dest), c.relay.Local(leg).Port())
+		x.offer, err = legSDP(sd, &x.origin, c.b.mediaIP(targets[0].dest), c.relay, leg)
 	}
 	if err != nil {
 		c.log.Info("transfer failed: no sdp for the target", "err", err)
@@ -513,7 +513,7 @@ func (c *call) xferAnswered(f *fork, res *sip.Response) {
 		}
 	}
 	leg, tee := legIndex(x.fromA), legIndex(!x.fromA)
-	c.relay.SetRemote(mediaLeg(x.fromA), m.rtp, m.rtcp)
+	setMedia(c.relay, mediaLeg(x.fromA), m)
 	c.relay.SetHold(mediaLeg(x.fromA), m.hold)
 
 	old := *c.legDialog(x.fromA)
@@ -619,7 +619,7 @@ func (c *call) unholdTransferee(toA bool, answer []byte) {
 		o = &c.aOrigin
 	}
 	sendrecv(sd)
-	body, err := rewriteSDP(sd, o, c.b.mediaIP(d.dest), c.relay.Local(mediaLeg(toA)).Port())
+	body, err := legSDP(sd, o, c.b.mediaIP(d.dest), c.relay, mediaLeg(toA))
 	if err != nil {
 		return
 	}
@@ -652,7 +652,7 @@ func (c *call) onUnholdResult(r unholdResult) {
 		c.log.Debug("ack not sent", "err", err)
 	}
 	if _, m, err := parseSDP(r.res.Body()); err == nil {
-		c.relay.SetRemote(mediaLeg(r.toA), m.rtp, m.rtcp)
+		setMedia(c.relay, mediaLeg(r.toA), m)
 		c.relay.SetHold(mediaLeg(r.toA), m.hold)
 	}
 }
