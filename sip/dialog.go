@@ -64,14 +64,10 @@ func (b *b2bua) contactFor(dest, transport string) sip.ContactHeader {
 	port := b.port(tr)
 	ip := b.localIP(dest)
 	uri := sip.Uri{Scheme: "sip", User: "switchboard", Host: ip.String(), Port: port}
-	switch tr {
-	case "udp":
-	case "tls":
-		// RFC 5630: over TLS our Contact is a sips: URI, which also
-		// answers a phone that called a sips: Request-URI (RFC 3261
-		// §8.1.1.8).
-		uri.Scheme = "sips"
-	default:
+	if tr != "udp" {
+		// Over TLS too a sip: URI with transport=tls, not sips: (RFC
+		// 5630 would have sips:): baresip 1.0 (libre 1.1) ends the call
+		// with ENOSYS on a sips: Contact.
 		uri.UriParams = sip.HeaderParams{{K: "transport", V: tr}}
 	}
 	return sip.ContactHeader{Address: uri}
