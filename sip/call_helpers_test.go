@@ -124,6 +124,7 @@ type callPhone struct {
 	srtpKey   []byte                          // the phone offers SRTP with this key (SDES); nil: plain
 	pbxCrypto *sdesCrypto                     // the PBX's a=crypto in its last SDP to the phone
 	pbxSecure bool                            // and its profile was RTP/SAVP
+	seal      func([]byte) []byte             // encrypts what talk sends (an SRTP phone); nil: plain
 }
 
 func newCallPhone(t testing.TB, cs *callServer, ext string, mode answerMode, opts ...phoneOption) *callPhone {

@@ -10,6 +10,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
 
+	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
 )
 
@@ -191,4 +192,41 @@ func mustMarshal(t testing.TB, seq uint16, payload []byte) []byte {
 		t.Fatal(err)
 	}
 	return raw
+}
+
+// A recorded call from an SRTP phone: the recording holds the plain
+// audio of both sides (the caller's tone decrypted by the relay on the
+// left, the plain callee's on the right).
+func TestSRTPCallIsRecorded(t *testing.T) {
+	st, _ := openSQLite(t)
+	addUser(t, st, "10001")
+	addUser(t, st, "10002")
+	setSetting(t, st, directory.SettingRecording, "all")
+	cs, _ := startRecordingServer(t, st, t.TempDir())
+	pa := newCallPhone(t, cs, "10001", answerOK)
+	pb := newCallPhone(t, cs, "10002", answerOK)
+	pa.srtpKey = media.NewSRTPKey()
+	sa := newSealer(t, pa.srtpKey, pa.srtpKey) // only its sending side is used
+	var h rtp.Header
+	pa.seal = func(raw []byte) []byte {
+		out, err := sa.enc.EncryptRTP(nil, raw, &h)
+		if err != nil {
+			t.Error(err)
+		}
+		return out
+	}
+
+	row, _, heard := conversation(t, cs, pa, pb, 75, 0, 0)
+	if row.Disposition != directory.Answered || heard[1] == 0 {
+		t.Fatalf("cdr %+v, callee heard %d packets", row, heard[1])
+	}
+	recs := recordingsOf(t, st, row.ID)
+	if len(recs) != 1 || recs[0].State != directory.RecordingDone {
+		t.Fatalf("recordings: %+v", recs)
+	}
+	left, right := wavChannels(t, recs[0].Path)
+	mid := func(x []int16) []int16 { return x[len(x)/10 : len(x)*9/10] }
+	checkTone(t, "left (SRTP caller)", mid(left), 440, 1000)
+	checkTone(t, "right (plain callee)", mid(right), 1000, 440)
+	cs.noCallLeft(t)
 }
