@@ -230,3 +230,82 @@ func TestSRTPCallIsRecorded(t *testing.T) {
 	checkTone(t, "right (plain callee)", mid(right), 1000, 440)
 	cs.noCallLeft(t)
 }
+
+// Transfers move legs between SRTP and plain phones: when the plain
+// callee sends the SRTP caller on to another plain phone, the caller's
+// leg stays encrypted and the new pair talks both ways; when the SRTP
+// caller itself transfers the plain callee, its leg now leads to a plain
+// phone and turns plain.
+func TestSRTPTransfer(t *testing.T) {
+	t.Run("plain callee transfers the SRTP caller", func(t *testing.T) {
+		st, _ := openSQLite(t)
+		for _, e := range []string{"10001", "10002", "10003"} {
+			addUser(t, st, e)
+		}
+		cs := startCallServer(t, st, CallConfig{})
+		pa := newCallPhone(t, cs, "10001", answerOK)
+		pb := newCallPhone(t, cs, "10002", answerOK)
+		pc := newCallPhone(t, cs, "10003", answerOK)
+		pa.srtpKey = media.NewSRTPKey()
+		sess, err := pa.dial(t.Context(), "10002")
+		if err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		dlgB := wait(t, pb.incoming, "answered call")
+		pa.mu.Lock()
+		sa := newSealer(t, pa.srtpKey, pa.pbxCrypto.key)
+		pa.mu.Unlock()
+		var seqA, seqC uint16 = 10, 900
+		exchange(t, pa, pb, sa, nil, 5, &seqA)
+
+		if got := calleeSide(pb, dlgB).refer(t, "<sip:10003@"+cs.realm()+">"); got != 202 {
+			t.Fatalf("REFER: %d, want 202", got)
+		}
+		inv := wait(t, pc.invites, "INVITE at the target")
+		if strings.Contains(string(inv.Body()), "crypto") {
+			t.Errorf("the plain target was offered SRTP:\n%s", inv.Body())
+		}
+		wait(t, pc.incoming, "answer by the target")
+		wait(t, pb.ended, "BYE at the transferor")
+		exchange(t, pa, pc, sa, nil, 10, &seqA)
+		exchange(t, pc, pa, nil, sa, 10, &seqC)
+		if err := sess.Bye(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		wait(t, pc.ended, "BYE at the target")
+		cs.nextCDR(t)
+		cs.nextCDR(t)
+		cs.noCallLeft(t)
+	})
+	t.Run("SRTP caller transfers the plain callee", func(t *testing.T) {
+		st, _ := openSQLite(t)
+		for _, e := range []string{"10001", "10002", "10003"} {
+			addUser(t, st, e)
+		}
+		cs := startCallServer(t, st, CallConfig{})
+		pa := newCallPhone(t, cs, "10001", answerOK)
+		pb := newCallPhone(t, cs, "10002", answerOK)
+		pc := newCallPhone(t, cs, "10003", answerOK)
+		pa.srtpKey = media.NewSRTPKey()
+		sess, err := pa.dial(t.Context(), "10002")
+		if err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		wait(t, pb.incoming, "answered call")
+		if got := callerSide(pa, sess).refer(t, "sip:10003@"+cs.realm()); got != 202 {
+			t.Fatalf("REFER: %d, want 202", got)
+		}
+		dlgC := wait(t, pc.incoming, "answer by the target")
+		wait(t, pa.ended, "BYE at the transferor")
+		var seqB, seqC uint16 = 10, 900
+		exchange(t, pb, pc, nil, nil, 10, &seqB)
+		exchange(t, pc, pb, nil, nil, 10, &seqC)
+		if err := dlgC.Bye(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		wait(t, pb.ended, "BYE at the transferee")
+		cs.nextCDR(t)
+		cs.nextCDR(t)
+		cs.noCallLeft(t)
+	})
+}
