@@ -309,3 +309,52 @@ func TestSRTPTransfer(t *testing.T) {
 		cs.noCallLeft(t)
 	})
 }
+
+// A supervisor listening (*31) to a call whose caller speaks SRTP hears
+// the caller's audio decrypted: the monitor mixes the plain RTP inside
+// the relay.
+func TestSRTPCallIsMonitored(t *testing.T) {
+	st, _ := openSQLite(t)
+	addUser(t, st, "10001")
+	addUser(t, st, "10002")
+	sup := addUser(t, st, "10003")
+	makeAdmin(t, st, sup)
+	cs := startCallServer(t, st, CallConfig{})
+	pa := newCallPhone(t, cs, "10001", answerOK)
+	pb := newCallPhone(t, cs, "10002", answerOK)
+	ps := newCallPhone(t, cs, "10003", answerOK)
+	pa.srtpKey = media.NewSRTPKey()
+	call, err := pa.dial(t.Context(), "10002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait(t, pb.incoming, "answered call")
+	mon, err := ps.dial(t.Context(), "*3110002")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	pa.mu.Lock()
+	dst, sa := pa.remote, newSealer(t, pa.srtpKey, pa.pbxCrypto.key)
+	pa.mu.Unlock()
+
+	voice := bytes.Repeat([]byte{0xA0}, 160) // a loud μ-law value; the callee says nothing
+	heard := false
+	for i := uint16(1); i <= 50 && !heard; i++ {
+		raw, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: i, Timestamp: uint32(i) * 160,
+			SSRC: 0xA}, Payload: voice}).Marshal()
+		sealed, _ := sa.enc.EncryptRTP(nil, raw, nil)
+		pa.rtp.WriteToUDPAddrPort(sealed, dst)
+		pb.recvFrom(t, 0xA) // the callee got it: the relay has passed it on
+		in := ps.recvFrom(t, 0)
+		heard = bytes.Equal(in.Payload, voice)
+	}
+	if !heard {
+		t.Fatal("the supervisor never heard the SRTP caller's audio")
+	}
+	mon.Bye(t.Context())
+	call.Bye(t.Context())
+	wait(t, pb.ended, "bye at callee")
+	cs.nextCDR(t)
+	cs.noCallLeft(t)
+	waitNoMonitors(t, cs)
+}
