@@ -276,3 +276,36 @@ func isTLSContact(ct *sip.ContactHeader) bool {
 	tr, _ := ct.Address.UriParams.Get("transport")
 	return ct.Address.Scheme == "sips" || strings.EqualFold(tr, "tls")
 }
+
+// A connection to the TLS port that never finishes its handshake is
+// closed after the idle timeout, as a silent TCP connection is, and stops
+// counting against its source.
+func TestTLSIdleHandshakeClosed(t *testing.T) {
+	srvTLS, roots, _ := testCert(t)
+	st, _ := openSQLite(t)
+	ts := startServer(t, st, nil, withTLS(srvTLS), func(c *Config) {
+		c.TCPIdleTimeout = time.Second // the least allowed
+		c.MaxTCPPerSource = 1
+	})
+	c, err := net.Dial("tcp", ts.tls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte{0x16, 0x03, 0x01}) // the start of a ClientHello, and then nothing
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Fatal("the server answered a third of a record")
+	}
+	// The slot is free again: a real client gets through.
+	for {
+		conn, err := tls.Dial("tcp", ts.tls, &tls.Config{RootCAs: roots, ServerName: "127.0.0.1"})
+		if err == nil {
+			conn.Close()
+			break
+		}
+		// The server may not have counted the first one closed yet.
+		if r := wait(t, ts.dropped, "a refused connection"); r != "too many connections" {
+			t.Fatalf("dropped for %q", r)
+		}
+	}
+}
