@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
 
@@ -357,4 +358,48 @@ func TestSRTPCallIsMonitored(t *testing.T) {
 	cs.nextCDR(t)
 	cs.noCallLeft(t)
 	waitNoMonitors(t, cs)
+}
+
+// The SRTP phone holds and resumes with re-INVITEs carrying its same key:
+// the PBX's answers keep our key for its leg under its tag, the plain
+// phone's re-INVITEs stay plain, and audio still flows both ways after.
+func TestSRTPHoldAndResume(t *testing.T) {
+	_, cs, pa, pb := twoPhones(t, CallConfig{})
+	pa.srtpKey = media.NewSRTPKey()
+	sess, err := pa.dial(t.Context(), "10002")
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	wait(t, pb.incoming, "answered call")
+	pa.mu.Lock()
+	first := pa.pbxCrypto
+	pa.mu.Unlock()
+	for _, dir := range []string{"sendonly", "sendrecv"} {
+		req := sip.NewRequest(sip.INVITE, sess.InviteResponse.Contact().Address)
+		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		req.SetBody(pa.offer(dir))
+		res, err := sess.Do(t.Context(), req)
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("re-INVITE %s: %v %v", dir, res, err)
+		}
+		got := wait(t, pb.reinvite, "re-INVITE at callee")
+		if body := string(got.Body()); strings.Contains(body, "crypto") || strings.Contains(body, "SAVP") {
+			t.Errorf("re-INVITE %s reached the plain phone with SRTP:\n%s", dir, body)
+		}
+		sess.WriteRequest(sip.NewRequest(sip.ACK, sess.InviteResponse.Contact().Address))
+		pa.setRemote(res.Body())
+		pa.mu.Lock()
+		pc := pa.pbxCrypto
+		pa.mu.Unlock()
+		if pc == nil || pc.tag != 7 || !bytes.Equal(pc.key, first.key) {
+			t.Fatalf("answer to the %s re-INVITE: crypto %+v, want our key for the leg again", dir, pc)
+		}
+	}
+	sa := newSealer(t, pa.srtpKey, first.key)
+	var seqA, seqB uint16 = 10, 900
+	exchange(t, pa, pb, sa, nil, 5, &seqA)
+	exchange(t, pb, pa, nil, sa, 5, &seqB)
+	sess.Bye(t.Context())
+	cs.nextCDR(t)
+	cs.noCallLeft(t)
 }
