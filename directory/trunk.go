@@ -19,7 +19,7 @@ type TrunkSetting struct {
 	Name      string   `json:"name"`
 	Host      string   `json:"host"`
 	Port      int      `json:"port,omitempty"`      // default 5060
-	Transport string   `json:"transport,omitempty"` // UDP (default) or TCP
+	Transport string   `json:"transport,omitempty"` // UDP (default), TCP or TLS
 	Username  string   `json:"username,omitempty"`
 	Password  Password `json:"password,omitempty"`
 	Register  bool     `json:"register,omitempty"`  // register to the carrier
@@ -75,8 +75,8 @@ func ParseTrunks(value string) ([]TrunkSetting, error) {
 		if t.Port < 0 || t.Port > 65535 {
 			errs.add(invalid(f+"port", "must be a port number up to 65535"))
 		}
-		if t.Transport != "" && t.Transport != "UDP" && t.Transport != "TCP" {
-			errs.add(invalid(f+"transport", "must be UDP or TCP"))
+		if t.Transport != "" && t.Transport != "UDP" && t.Transport != "TCP" && t.Transport != "TLS" {
+			errs.add(invalid(f+"transport", "must be UDP, TCP or TLS"))
 		}
 		if strings.ContainsAny(t.Username, " \t\r\n\"@:;<>") {
 			errs.add(invalid(f+"username", "must not contain spaces or SIP separators"))

@@ -53,6 +53,10 @@ func TestTrunkAndDIDValidationNamesTheField(t *testing.T) {
 			t.Errorf("ValidateSetting(%s, %s) = %v, want %s", c.key, c.value, err, c.field)
 		}
 	}
+	// Issue 14: a trunk may ask for TLS.
+	if err := directory.ValidateSetting(directory.SettingTrunks, `[{"name":"a","host":"h","transport":"TLS"}]`); err != nil {
+		t.Errorf("a TLS trunk: %v", err)
+	}
 	for key, v := range map[string]string{directory.SettingTrunks: "", directory.SettingDIDs: "{}"} {
 		if err := directory.ValidateSetting(key, v); err != nil {
 			t.Errorf("ValidateSetting(%s, %q) = %v", key, v, err)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
 )
 
 // cpuTime returns the process's user plus system CPU time.
@@ -38,6 +39,7 @@ type benchEndpoint struct {
 	pt   uint8 // payload type sent
 	seq  uint16
 	ts   uint32
+	seal func(plain []byte) []byte // an SRTP phone's encryption; nil: plain
 }
 
 func newBenchEndpoint(b *testing.B) *benchEndpoint {
@@ -79,19 +81,28 @@ func (e *benchEndpoint) send() error {
 	e.ts += 160
 	e.pkt[2], e.pkt[3] = byte(e.seq>>8), byte(e.seq)
 	e.pkt[4], e.pkt[5], e.pkt[6], e.pkt[7] = byte(e.ts>>24), byte(e.ts>>16), byte(e.ts>>8), byte(e.ts)
-	_, err := e.conn.WriteToUDPAddrPort(e.pkt, e.to)
+	out := e.pkt
+	if e.seal != nil {
+		out = e.seal(out)
+	}
+	_, err := e.conn.WriteToUDPAddrPort(out, e.to)
 	return err
 }
 
 // BenchmarkRelayOneCall pushes packets through one relay in both directions
 // as fast as it turns them round, with at most 32 in flight each way.
-func BenchmarkRelayOneCall(b *testing.B) { benchOneCall(b, false) }
+func BenchmarkRelayOneCall(b *testing.B) { benchOneCall(b, false, false) }
 
 // BenchmarkRelayOneCallTranscoded is BenchmarkRelayOneCall between a PCMU
 // phone and a G.722 one: every packet is transcoded.
-func BenchmarkRelayOneCallTranscoded(b *testing.B) { benchOneCall(b, true) }
+func BenchmarkRelayOneCallTranscoded(b *testing.B) { benchOneCall(b, true, false) }
 
-func benchOneCall(b *testing.B, transcode bool) {
+// BenchmarkRelayOneCallSRTP is BenchmarkRelayOneCall with leg A an SRTP
+// phone: the relay decrypts A's packets and encrypts B's for A. The fake
+// phone's own encryption is in the CPU figure too (once per round).
+func BenchmarkRelayOneCallSRTP(b *testing.B) { benchOneCall(b, false, true) }
+
+func benchOneCall(b *testing.B, transcode, secure bool) {
 	pool, err := NewPortPool(40000, 40099)
 	if err != nil {
 		b.Fatal(err)
@@ -114,6 +125,25 @@ func benchOneCall(b *testing.B, transcode bool) {
 	}
 	r.SetRemote(LegA, a.addr, netip.AddrPort{})
 	r.SetRemote(LegB, bb.addr, netip.AddrPort{})
+	if secure {
+		phoneKey := NewSRTPKey()
+		if err := r.SetSRTP(LegA, &SRTPKeys{Remote: phoneKey, Local: NewSRTPKey()}); err != nil {
+			b.Fatal(err)
+		}
+		ctx, err := srtp.CreateContext(phoneKey[:16], phoneKey[16:], srtp.ProtectionProfileAes128CmHmacSha1_80)
+		if err != nil {
+			b.Fatal(err)
+		}
+		buf := make([]byte, 0, maxPacket)
+		var h rtp.Header
+		a.seal = func(plain []byte) []byte {
+			out, err := ctx.EncryptRTP(buf[:0], plain, &h)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return out
+		}
+	}
 	winAB, winBA := make(chan struct{}, 32), make(chan struct{}, 32)
 	var wg sync.WaitGroup
 	wg.Go(func() { bb.receive(winAB) })
@@ -354,4 +384,49 @@ func BenchmarkParseRTP(b *testing.B) {
 			b.Fatal("not rtp")
 		}
 	}
+}
+
+// BenchmarkSRTPLeg is the relay's crypto work for one packet each way on
+// an SRTP leg, without sockets: decrypting (and authenticating) what the
+// phone sent, encrypting what goes to it. ns/op is per pair of packets.
+func BenchmarkSRTPLeg(b *testing.B) {
+	phoneKey, relayKey := NewSRTPKey(), NewSRTPKey()
+	sl, err := newSRTPLeg(SRTPKeys{Remote: phoneKey, Local: relayKey})
+	if err != nil {
+		b.Fatal(err)
+	}
+	phone, err := srtp.CreateContext(phoneKey[:16], phoneKey[16:], srtp.ProtectionProfileAes128CmHmacSha1_80)
+	if err != nil {
+		b.Fatal(err)
+	}
+	plain := rtpPacket(0, 0, 0, 0xAAAA, false, bytes.Repeat([]byte{0xD5}, 160))
+	// Sealed ahead, so that only the relay's side is measured.
+	sealed := make([][]byte, 1<<12)
+	for i := range sealed {
+		plain[2], plain[3] = byte(i>>8), byte(i)
+		sealed[i], _ = phone.EncryptRTP(nil, plain, nil)
+	}
+	var h rtp.Header
+	in := make([]byte, maxPacket)
+	var out [maxPacket + srtpOverhead]byte
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if i == len(sealed) { // a fresh leg: the replay window would refuse the ring again
+			b.StopTimer()
+			sl, _ = newSRTPLeg(SRTPKeys{Remote: phoneKey, Local: relayKey})
+			i = 0
+			b.StartTimer()
+		}
+		n := copy(in, sealed[i])
+		i++
+		dec, err := sl.decryptRTP(in[:n], &h)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := sl.encryptRTP(out[:], dec, &h); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(2*b.N), "ns/pkt")
 }

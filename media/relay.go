@@ -285,6 +285,7 @@ func (r *Relay) Stats(l Leg) LegStats {
 	s := lg.st
 	s.Expected, s.Lost = lg.seq.counts()
 	s.Dropped = lg.dropped.Load()
+	s.AuthFailed = lg.authFails.Load()
 	if lg.rtp.src.latched {
 		s.Source, s.SSRC = lg.rtp.src.addr, lg.rtp.src.ssrc
 	}
@@ -365,7 +366,8 @@ func (r *Relay) release() {
 // RTP socket. It returns when the socket is closed.
 func (r *Relay) readRTP(in, out *leg) {
 	buf := make([]byte, maxPacket)
-	var p rtp.Packet // reused: Unmarshal keeps its slices
+	var enc [maxPacket + srtpOverhead]byte // what goes to an encrypted leg
+	var p rtp.Packet                       // reused: Unmarshal keeps its slices
 	var tp Packet
 	var mb *monitorBuffers // allocated when a supervisor first joins
 	var xbuf []byte        // allocated when the call is first transcoded
@@ -382,6 +384,23 @@ func (r *Relay) readRTP(in, out *leg) {
 		data := buf[:n]
 		kind := parseRTP(data, &p)
 		var now time.Time
+
+		// An encrypted leg's packets are authenticated before anything
+		// else looks at them: a forgery neither latches nor is heard.
+		if sl := in.srtp.Load(); sl != nil && kind != kindInvalid {
+			var err error
+			if kind == kindRTP {
+				if data, err = sl.decryptRTP(data, &p.Header); err == nil && parseRTP(data, &p) != kindRTP {
+					err = errors.New("srtp: bad plain packet")
+				}
+			} else {
+				data, err = sl.decryptRTCP(data)
+			}
+			if err != nil {
+				in.authFailed(r)
+				continue
+			}
+		}
 
 		in.mu.Lock()
 		ok, latched := false, false
@@ -453,6 +472,18 @@ func (r *Relay) readRTP(in, out *leg) {
 		if late != nil {
 			data = late.apply(xbuf, data, lateOff, lateLen)
 		}
+		if sl := out.srtp.Load(); sl != nil {
+			var err error
+			if kind == kindRTP {
+				data, err = sl.encryptRTP(enc[:], data, &p.Header)
+			} else {
+				data, err = sl.encryptRTCP(enc[:], data)
+			}
+			if err != nil {
+				in.dropped.Add(1)
+				continue
+			}
+		}
 		in.forward(out.ports.RTP, out.rtpDst.Load(), data)
 
 		if kind != kindRTP {
@@ -480,6 +511,7 @@ func (r *Relay) readRTP(in, out *leg) {
 // RTCP socket. It returns when the socket is closed.
 func (r *Relay) readRTCP(in, out *leg) {
 	buf := make([]byte, maxPacket)
+	var enc [maxPacket + srtpOverhead]byte
 	for {
 		n, src, err := in.ports.RTCP.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -491,6 +523,12 @@ func (r *Relay) readRTCP(in, out *leg) {
 		}
 		src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
 		data := buf[:n]
+		if sl := in.srtp.Load(); sl != nil && isRTCP(data) {
+			if data, err = sl.decryptRTCP(data); err != nil {
+				in.authFailed(r)
+				continue
+			}
+		}
 		in.mu.Lock()
 		ok := false
 		if !isRTCP(data) {
@@ -503,9 +541,16 @@ func (r *Relay) readRTCP(in, out *leg) {
 			r.cfg.Pool.rejected.Add(1)
 		}
 		in.mu.Unlock()
-		if ok {
-			in.forward(out.ports.RTCP, out.rtcpDst.Load(), data)
+		if !ok {
+			continue
 		}
+		if sl := out.srtp.Load(); sl != nil {
+			if data, err = sl.encryptRTCP(enc[:], data); err != nil {
+				in.dropped.Add(1)
+				continue
+			}
+		}
+		in.forward(out.ports.RTCP, out.rtcpDst.Load(), data)
 	}
 }
 
@@ -569,6 +614,9 @@ type leg struct {
 	local   netip.AddrPort
 	hold    atomic.Bool
 	dropped atomic.Uint64
+	// srtp is set when the leg's endpoint speaks SRTP (SetSRTP).
+	srtp      atomic.Pointer[srtpLeg]
+	authFails atomic.Uint64 // SRTP/SRTCP that failed authentication or the replay check
 
 	// Where packets for this leg's endpoint go; nil while unknown. Read by
 	// the other leg's readers for every packet, written under mu.
@@ -757,4 +805,11 @@ func (l *leg) packets() uint64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.st.Packets
+}
+
+// authFailed counts a datagram that failed SRTP authentication: dropped,
+// like any other not from the leg's phone.
+func (l *leg) authFailed(r *Relay) {
+	l.authFails.Add(1)
+	r.cfg.Pool.rejected.Add(1)
 }

@@ -13,6 +13,7 @@ type LegStats struct {
 	Rejected               uint64 // datagrams from a source other than the latched one
 	Invalid                uint64 // datagrams that are neither RTP nor RTCP
 	Dropped                uint64 // accepted but not relayed: no destination yet, or the send failed
+	AuthFailed             uint64 // SRTP/SRTCP dropped: failed authentication or replayed
 	Source                 netip.AddrPort
 	SSRC                   uint32
 }

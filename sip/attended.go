@@ -392,7 +392,7 @@ func (c *call) reinviteJoined(toA bool, sent []byte) {
 	if err == nil {
 		sendrecv(sd)
 		widenOffer(sd)
-		body, err = rewriteSDP(sd, o, c.b.mediaIP(d.dest), c.relay.Local(mediaLeg(toA)).Port())
+		body, err = legSDP(sd, o, c.b.mediaIP(d.dest), c.relay, mediaLeg(toA))
 	}
 	if err != nil {
 		c.log.Info("attended transfer: no sdp for the party that joined", "err", err)
@@ -439,7 +439,7 @@ func (c *call) onJoinResult(r joinResult) {
 	}
 	leg := mediaLeg(r.toA)
 	c.setLegCodec(leg, firstVoice(r.res.Body()))
-	c.relay.SetRemote(leg, m.rtp, m.rtcp)
+	setMedia(c.relay, leg, m)
 	c.relay.SetHold(leg, m.hold)
 	// The transferor sends RTP until it has our BYE.
 	c.afterChain(relatchEvent{toA: r.toA, callID: d.callID, rtp: m.rtp, rtcp: m.rtcp})
@@ -496,7 +496,7 @@ func (c *call) onReplaceInvite(ev *replaceEvent) {
 	joined := firstVoiceSD(ans) // what the new phone and the relay agree on
 	org := origin{id: uint64(time.Now().UnixNano()&0x7fffffffffff) + 3}
 	src := ev.req.Source()
-	body, err := rewriteSDP(ans, &org, c.b.mediaIP(src), c.relay.Local(mediaLeg(isA)).Port())
+	body, err := legSDP(ans, &org, c.b.mediaIP(src), c.relay, mediaLeg(isA))
 	if err != nil {
 		reject(488, "Not Acceptable Here")
 		return
@@ -528,7 +528,7 @@ func (c *call) onReplaceInvite(ev *replaceEvent) {
 		c.bSDP, c.bOrigin = body, org
 	}
 	c.setLegCodec(mediaLeg(isA), joined)
-	c.relay.SetRemote(mediaLeg(isA), m.rtp, m.rtcp)
+	setMedia(c.relay, mediaLeg(isA), m)
 	c.relay.SetHold(mediaLeg(isA), m.hold)
 
 	replaced := c.parties[leg]

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,9 +32,9 @@ type b2bua struct {
 	trunkIPs map[netip.Addr]*Trunk
 
 	// Ports of our listeners, for Contact headers.
-	udpPort, tcpPort atomic.Uint32
-	udpLocal         atomic.Pointer[netip.AddrPort] // the UDP listener's address
-	localNets        []netip.Prefix                 // this host's networks (outside)
+	udpPort, tcpPort, tlsPort atomic.Uint32
+	udpLocal                  atomic.Pointer[netip.AddrPort] // the UDP listener's address
+	localNets                 []netip.Prefix                 // this host's networks (outside)
 
 	ctx    context.Context // ends every call at shutdown
 	cancel context.CancelFunc
@@ -113,6 +114,24 @@ func (b *b2bua) listening(udp, tcp net.Addr) {
 	if a, ok := tcp.(*net.TCPAddr); ok {
 		b.tcpPort.Store(uint32(a.Port))
 	}
+}
+
+// listeningTLS records the address of our TLS listener.
+func (b *b2bua) listeningTLS(a net.Addr) {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		b.tlsPort.Store(uint32(ta.Port))
+	}
+}
+
+// port returns our listening port for a transport (UDP, TCP or TLS).
+func (b *b2bua) port(transport string) int {
+	switch strings.ToUpper(transport) {
+	case "TCP":
+		return int(b.tcpPort.Load())
+	case "TLS":
+		return int(b.tlsPort.Load())
+	}
+	return int(b.udpPort.Load())
 }
 
 // register installs the call handlers on the server.

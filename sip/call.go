@@ -292,7 +292,7 @@ func (c *call) start() bool {
 	c.relay = relay
 	relay.SetPeer(media.LegA, peerIP(c.aReq.Source()))
 	if !c.late {
-		relay.SetRemote(media.LegA, m.rtp, m.rtcp)
+		setMedia(relay, media.LegA, m)
 		relay.SetHold(media.LegA, m.hold)
 		c.offerIP = b.mediaIP(targets[0].dest)
 		widenOffer(sd)
@@ -721,7 +721,7 @@ func (c *call) forksFailed() {
 				sd, _, err := parseSDP(c.aReq.Body())
 				if err == nil {
 					widenOffer(sd)
-					c.offer, err = rewriteSDP(sd, &c.bOrigin, ip, c.relay.Local(media.LegB).Port())
+					c.offer, err = legSDP(sd, &c.bOrigin, ip, c.relay, media.LegB)
 				}
 				if err != nil {
 					break
@@ -767,9 +767,9 @@ func (c *call) answerSDP(body []byte) ([]byte, error) {
 		// relay transcodes to (lateAnswer).
 		widenOffer(sd)
 	}
-	c.relay.SetRemote(media.LegB, m.rtp, m.rtcp)
+	setMedia(c.relay, media.LegB, m)
 	c.relay.SetHold(media.LegB, m.hold)
-	out, err := rewriteSDP(sd, &c.aOrigin, c.b.mediaIP(c.aReq.Source()), c.relay.Local(media.LegA).Port())
+	out, err := legSDP(sd, &c.aOrigin, c.b.mediaIP(c.aReq.Source()), c.relay, media.LegA)
 	if err != nil {
 		return nil, err
 	}
@@ -882,7 +882,7 @@ func (c *call) lateAnswer(body []byte) {
 			}
 			c.setCodecs(ac, bc)
 		}
-		out, err = rewriteSDP(sd, &c.bOrigin, c.b.mediaIP(c.bDlg.dest), c.relay.Local(media.LegB).Port())
+		out, err = legSDP(sd, &c.bOrigin, c.b.mediaIP(c.bDlg.dest), c.relay, media.LegB)
 	}
 	if err != nil {
 		c.log.Info("bad sdp answer from caller", "err", err)
@@ -890,7 +890,7 @@ func (c *call) lateAnswer(body []byte) {
 		return
 	}
 	c.needAnswer = false
-	c.relay.SetRemote(media.LegA, m.rtp, m.rtcp)
+	setMedia(c.relay, media.LegA, m)
 	c.relay.SetHold(media.LegA, m.hold)
 	c.bSDP = out
 	c.startRecording()
@@ -1255,7 +1255,7 @@ func (c *call) reofferAnswered(fromA bool, body []byte) {
 	if !fromA {
 		leg = media.LegB
 	}
-	c.relay.SetRemote(leg, m.rtp, m.rtcp)
+	setMedia(c.relay, leg, m)
 	c.relay.SetHold(media.LegA, m.hold)
 	c.relay.SetHold(media.LegB, m.hold)
 }
@@ -1352,12 +1352,12 @@ func (c *call) onReinvite(ev *reqEvent) {
 		reject(488, "Not Acceptable Here")
 		return
 	}
-	c.relay.SetRemote(from, m.rtp, m.rtcp)
+	setMedia(c.relay, from, m)
 	// Hold either way silences both directions for the media timeout.
 	c.relay.SetHold(from, m.hold)
 	c.relay.SetHold(to, m.hold)
 	widenOffer(sd)
-	body, err := rewriteSDP(sd, toOrigin, c.b.mediaIP(toDlg.dest), c.relay.Local(to).Port())
+	body, err := legSDP(sd, toOrigin, c.b.mediaIP(toDlg.dest), c.relay, to)
 	if err != nil {
 		reject(488, "Not Acceptable Here")
 		return
@@ -1445,7 +1445,7 @@ func (c *call) onReinviteResult(r reinviteResult) {
 					c.setCodecs(ac, oc)
 				}
 			}
-			c.relay.SetRemote(toLeg, m.rtp, m.rtcp)
+			setMedia(c.relay, toLeg, m)
 			var fromDlgDest string
 			if ev.fromA {
 				fromDlgDest = c.a.dest
@@ -1456,7 +1456,7 @@ func (c *call) onReinviteResult(r reinviteResult) {
 			if !ev.fromA {
 				fromOrigin = &c.bOrigin
 			}
-			body, _ = rewriteSDP(sd, fromOrigin, c.b.mediaIP(fromDlgDest), c.relay.Local(fromLeg).Port())
+			body, _ = legSDP(sd, fromOrigin, c.b.mediaIP(fromDlgDest), c.relay, fromLeg)
 		}
 	}
 	if body == nil { // keep the last SDP this side got

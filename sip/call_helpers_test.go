@@ -3,6 +3,7 @@ package sip
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -29,7 +30,7 @@ type callServer struct {
 	st  directory.Store
 }
 
-func startCallServer(t testing.TB, st directory.Store, cfg CallConfig) *callServer {
+func startCallServer(t testing.TB, st directory.Store, cfg CallConfig, opts ...serverOption) *callServer {
 	t.Helper()
 	if cfg.RTPLow == 0 {
 		cfg.RTPLow, cfg.RTPHigh = 41000, 44999
@@ -44,7 +45,7 @@ func startCallServer(t testing.TB, st directory.Store, cfg CallConfig) *callServ
 	cs.testServer = startServerHooked(t, st, nil, func(s *Server) {
 		cs.b = s.calls
 		cs.b.hooks.ended = func(c directory.Call) { cs.cdr <- c }
-	}, func(c *Config) { c.Calls = cfg })
+	}, append([]serverOption{func(c *Config) { c.Calls = cfg }}, opts...)...)
 	return cs
 }
 
@@ -123,12 +124,16 @@ type callPhone struct {
 	remote    netip.AddrPort                  // where to send RTP (from the last SDP)
 	// media, when set (setMedia), replaces the phone's m= lines (PCMU,
 	// PCMA, telephone-event); {port} is its RTP port. Under mu.
-	media string
+	media     string
+	srtpKey   []byte              // the phone offers SRTP with this key (SDES); nil: plain
+	pbxCrypto *sdesCrypto         // the PBX's a=crypto in its last SDP to the phone
+	pbxSecure bool                // and its profile was RTP/SAVP
+	seal      func([]byte) []byte // encrypts what talk sends (an SRTP phone); nil: plain
 }
 
-func newCallPhone(t testing.TB, cs *callServer, ext string, mode answerMode) *callPhone {
+func newCallPhone(t testing.TB, cs *callServer, ext string, mode answerMode, opts ...phoneOption) *callPhone {
 	t.Helper()
-	p := &callPhone{phone: newPhone(t, cs.testServer, ext, testPassword), t: t, mode: mode,
+	p := &callPhone{phone: newPhone(t, cs.testServer, ext, testPassword, opts...), t: t, mode: mode,
 		incoming: make(chan *sipgo.DialogServerSession, 4), invites: make(chan *sip.Request, 8),
 		ended: make(chan struct{}, 4), reinvite: make(chan *sip.Request, 4), cancels: make(chan struct{}, 4),
 		acks: make(chan *sip.Request, 8), notifies: make(chan *sip.Request, 8),
@@ -209,9 +214,14 @@ func (p *callPhone) offer(dir string) []byte {
 		return []byte(fmt.Sprintf("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\na=%s\r\n",
 			a.Addr(), dir) + strings.ReplaceAll(lines, "{port}", fmt.Sprint(a.Port())))
 	}
+	proto, crypto := "RTP/AVP", ""
+	if p.srtpKey != nil {
+		proto = "RTP/SAVP"
+		crypto = "a=crypto:7 AES_CM_128_HMAC_SHA1_80 inline:" + base64.StdEncoding.EncodeToString(p.srtpKey) + "\r\n"
+	}
 	return []byte(fmt.Sprintf("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"+
-		"m=audio %d RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"+
-		"a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=%s\r\n", a.Addr(), a.Port(), dir))
+		"m=audio %d %s 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"+
+		"a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=%s\r\n%s", a.Addr(), a.Port(), proto, dir, crypto))
 }
 
 func (p *callPhone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
@@ -279,18 +289,32 @@ func (p *callPhone) setRemote(body []byte) {
 	}
 	p.mu.Lock()
 	p.remote = m.rtp
+	p.pbxCrypto, p.pbxSecure = m.crypto, m.secure
 	p.mu.Unlock()
 }
 
 // dial calls ext and returns the session once answered, or the error.
 func (p *callPhone) dial(ctx context.Context, ext string) (*sipgo.DialogClientSession, error) {
+	return p.dialBody(ctx, ext, p.offer("sendrecv"))
+}
+
+// dialBody is dial with the given SDP offer.
+func (p *callPhone) dialBody(ctx context.Context, ext string, offer []byte) (*sipgo.DialogClientSession, error) {
 	host, port, _ := net.SplitHostPort(p.srv.udp)
+	scheme := "sip"
+	if p.transport == "TLS" { // RFC 5630: a sips: Request-URI goes over TLS
+		host, port, _ = net.SplitHostPort(p.srv.tls)
+		scheme = "sips"
+	}
 	var n int
 	fmt.Sscan(port, &n)
-	uri := sip.Uri{Scheme: "sip", User: ext, Host: host, Port: n}
+	uri := sip.Uri{Scheme: scheme, User: ext, Host: host, Port: n}
+	if scheme == "sips" { // sipgo would send a sips: URI over UDP without it
+		uri.UriParams = sip.HeaderParams{{K: "transport", V: "tls"}}
+	}
 	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: p.ext, Host: p.srv.realm()},
 		Params: sip.HeaderParams{{K: "tag", V: sip.GenerateTagN(8)}}}
-	sess, err := p.dcc.Invite(ctx, uri, p.offer("sendrecv"), from,
+	sess, err := p.dcc.Invite(ctx, uri, offer, from,
 		sip.NewHeader("Content-Type", "application/sdp"))
 	if err != nil {
 		return nil, err

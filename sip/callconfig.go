@@ -66,7 +66,7 @@ type Trunk struct {
 	Name      string
 	Host      string // IP address or host name of the carrier's proxy
 	Port      int    // default 5060
-	Transport string // "UDP" (default) or "TCP"
+	Transport string // "UDP" (default), "TCP" or "TLS"
 	// Username and Password answer the carrier's digest challenges; with
 	// Register the PBX also registers to it.
 	Username string
@@ -83,11 +83,14 @@ type Trunk struct {
 	Prefixes []string
 }
 
-// addr returns host:port of the trunk.
+// addr returns host:port of the trunk (default port 5060, 5061 over TLS).
 func (t *Trunk) addr() string {
 	port := t.Port
 	if port == 0 {
 		port = 5060
+		if t.transport() == "TLS" {
+			port = 5061
+		}
 	}
 	return joinHostPort(t.Host, port)
 }
@@ -163,8 +166,8 @@ func (c CallConfig) Validate() error {
 		if t.Port < 0 || t.Port > 65535 {
 			bad(f+".Port", t.Port, "must be up to 65535")
 		}
-		if tr := t.transport(); tr != "UDP" && tr != "TCP" {
-			bad(f+".Transport", strconv.Quote(t.Transport), "must be UDP or TCP")
+		if tr := t.transport(); tr != "UDP" && tr != "TCP" && tr != "TLS" {
+			bad(f+".Transport", strconv.Quote(t.Transport), "must be UDP, TCP or TLS")
 		}
 		if t.Register && (t.Username == "" || t.Password == "") {
 			bad(f+".Register", true, "needs Username and Password")

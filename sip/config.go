@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -18,6 +19,16 @@ import (
 type Config struct {
 	// Addr is host:port of the UDP and TCP listeners Run opens.
 	Addr string
+	// TLSAddr is host:port of the SIP over TLS listener Run opens, with
+	// TLS as its configuration; empty: none.
+	TLSAddr string
+	// TLS configures the TLS listener (its certificate); nil: no TLS
+	// listener.
+	TLS *tls.Config
+	// TLSClient configures the TLS connections the PBX opens (to trunks
+	// whose transport is TLS): nil verifies peers against the system's
+	// roots.
+	TLSClient *tls.Config
 	// Domain is the SIP domain and digest realm. Empty: the directory
 	// setting sip.domain, followed when it changes.
 	Domain string

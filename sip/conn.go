@@ -2,6 +2,7 @@ package sip
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/netip"
@@ -121,9 +122,13 @@ func asciiEqualFold(b []byte, lower string) bool {
 }
 
 // listener refuses connections from banned sources and wraps the others.
+// With tls set, an admitted connection is then a TLS server connection:
+// the guard sees the source before any handshake work, and the decrypted
+// stream after it.
 type listener struct {
 	net.Listener
-	s *Server
+	s   *Server
+	tls *tls.Config
 }
 
 func (l *listener) Accept() (net.Conn, error) {
@@ -152,6 +157,9 @@ func (l *listener) Accept() (net.Conn, error) {
 			c.Close()
 			l.s.dropped(ip, "too many connections")
 			continue
+		}
+		if l.tls != nil {
+			c = tls.Server(c, l.tls)
 		}
 		return &tcpConn{Conn: c, s: l.s, ip: ip}, nil
 	}

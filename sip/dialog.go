@@ -20,7 +20,8 @@ type dialog struct {
 	remoteTag string
 	target    sip.Uri // their Contact: the Request-URI of our requests
 	// dest is where requests really go: the phone's source address (NAT,
-	// its own TCP connection) or the trunk; transport is UDP or TCP.
+	// its own TCP or TLS connection) or the trunk; transport is UDP, TCP
+	// or TLS.
 	dest      string
 	transport string
 	contact   sip.ContactHeader // ours
@@ -60,13 +61,13 @@ func (b *b2bua) contactFor(dest, transport string) sip.ContactHeader {
 	if tr == "" {
 		tr = "udp"
 	}
-	port := int(b.udpPort.Load())
-	if tr != "udp" {
-		port = int(b.tcpPort.Load())
-	}
+	port := b.port(tr)
 	ip := b.localIP(dest)
 	uri := sip.Uri{Scheme: "sip", User: "switchboard", Host: ip.String(), Port: port}
 	if tr != "udp" {
+		// Over TLS too a sip: URI with transport=tls, not sips: (RFC
+		// 5630 would have sips:): baresip 1.0 (libre 1.1) ends the call
+		// with ENOSYS on a sips: Contact.
 		uri.UriParams = sip.HeaderParams{{K: "transport", V: tr}}
 	}
 	return sip.ContactHeader{Address: uri}

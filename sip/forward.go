@@ -274,7 +274,7 @@ func (c *call) forward(code int, reason, number, why string) bool {
 			sd, _, err := parseSDP(c.aReq.Body())
 			if err == nil {
 				widenOffer(sd)
-				c.offer, err = rewriteSDP(sd, &c.bOrigin, ip, c.relay.Local(media.LegB).Port())
+				c.offer, err = legSDP(sd, &c.bOrigin, ip, c.relay, media.LegB)
 			}
 			if err != nil {
 				c.endRinging(488, "Not Acceptable Here", directory.Failed, "system")

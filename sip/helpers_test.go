@@ -3,6 +3,7 @@ package sip
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -129,6 +130,7 @@ type testServer struct {
 	log     *logBuffer
 	udp     string // host:port
 	tcp     string
+	tls     string // with a Config.TLS only
 	stop    func()
 	dropped chan string // reasons of dropped requests
 	failed  chan string // extensions of failed authentications
@@ -172,6 +174,14 @@ func startServerHooked(t testing.TB, st directory.Store, clk *manualClock, hook 
 		t.Fatal(err)
 	}
 	ts.udp, ts.tcp = udp.LocalAddr().String(), tcp.Addr().String()
+	if cfg.TLS != nil {
+		tl, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.SetTLS(tl, cfg.TLS)
+		ts.tls = tl.Addr().String()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, udp, tcp) }()
@@ -200,11 +210,12 @@ type phone struct {
 	ua        *sipgo.UserAgent
 	client    *sipgo.Client
 	ext, pw   string
-	user      string // Authorization username; ext unless set
-	transport string // "UDP" or "TCP"
-	alg       string // "MD5" or "SHA-256"
-	contact   string // Contact URI
-	agent     string // User-Agent
+	user      string      // Authorization username; ext unless set
+	transport string      // "UDP", "TCP" or "TLS"
+	tlsConf   *tls.Config // the phone's TLS client configuration (TLS)
+	alg       string      // "MD5" or "SHA-256"
+	contact   string      // Contact URI
+	agent     string      // User-Agent
 	callID    string
 	cseq      uint32
 	pings     atomic.Int32
@@ -260,7 +271,7 @@ func newPhone(t testing.TB, ts *testServer, ext, pw string, opts ...phoneOption)
 		o(p, &copts)
 	}
 	quiet := slog.New(slog.DiscardHandler)
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("TestPhone"),
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("TestPhone"), sipgo.WithUserAgenTLSConfig(p.tlsConf),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(quiet)),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(quiet)))
 	if err != nil {
@@ -285,8 +296,11 @@ func newPhone(t testing.TB, ts *testServer, ext, pw string, opts ...phoneOption)
 }
 
 func (p *phone) serverAddr() string {
-	if p.transport == "TCP" {
+	switch p.transport {
+	case "TCP":
 		return p.srv.tcp
+	case "TLS":
+		return p.srv.tls
 	}
 	return p.srv.udp
 }

@@ -48,10 +48,7 @@ func (s *Server) stamp(req *sip.Request) {
 		req.PrependHeader(via)
 	}
 	b := s.calls
-	port := int(b.udpPort.Load())
-	if tr != "UDP" {
-		port = int(b.tcpPort.Load())
-	}
+	port := b.port(tr)
 	via.Transport = tr
 	via.Host = b.localIP(dest).String()
 	if port > 0 {

@@ -81,6 +81,9 @@ func (p *callPhone) talk(t testing.TB, tn tone) (first, last time.Time) {
 			SequenceNumber: uint16(1000 + i), Timestamp: uint32(5000 + 160*i)}, Payload: make([]byte, 160)}
 		media.PCMU.Encode(pkt.Payload, pcm)
 		raw, _ := pkt.Marshal()
+		if p.seal != nil {
+			raw = p.seal(raw)
+		}
 		return raw
 	}
 	// Packets go on a 20 ms grid from the first: a sender held up (a busy

@@ -298,6 +298,9 @@ func (b *b2bua) routeOutbound(ctx context.Context, rt *route, caller *credential
 		port := t.Port
 		if port == 0 {
 			port = 5060
+			if t.transport() == "TLS" {
+				port = 5061
+			}
 		}
 		uri := sip.Uri{Scheme: "sip", User: num, Host: t.Host, Port: port}
 		rt.targets = append(rt.targets, target{uri: uri, toUser: num, domain: t.Host, dest: t.addr(),

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/pion/sdp/v3"
+
+	"github.com/switchboard-pbx/switchboard/media"
 )
 
 // SDP handling of the B2BUA (RFC 3264): the PBX anchors the audio of every
@@ -26,6 +28,10 @@ type sdpMedia struct {
 	// hold: the side sends no audio or wants none (sendonly, recvonly,
 	// inactive, c=0.0.0.0 or port 0).
 	hold bool
+	// crypto is the side's SRTP key (SDES), nil for plain RTP; secure:
+	// its profile is RTP/SAVP(F), not SRTP offered best effort on RTP/AVP.
+	crypto *sdesCrypto
+	secure bool
 }
 
 var errNoAudio = errors.New("sdp: no audio stream")
@@ -69,6 +75,17 @@ func parseSDP(body []byte) (*sdp.SessionDescription, sdpMedia, error) {
 		}
 	}
 	m.hold = !m.rtp.IsValid() || (dir != "" && dir != "sendrecv")
+	m.secure = secureProfile(md.MediaName.Protos)
+	c, offered, err := mediaCrypto(md)
+	switch {
+	case c != nil:
+		m.crypto = c
+	case m.secure:
+		if !offered {
+			err = errors.New("sdp: RTP/SAVP without a=crypto (DTLS-SRTP is not supported)")
+		}
+		return nil, m, err
+	}
 	return sd, m, nil
 }
 
@@ -179,6 +196,13 @@ type origin struct {
 // m= line is answered, in order). An audio line that came with port 0 (a
 // stream the phone rejects) keeps port 0. sd is changed.
 func rewriteSDP(sd *sdp.SessionDescription, o *origin, ip netip.Addr, port uint16) ([]byte, error) {
+	return rewriteSDPKeys(sd, o, ip, port, nil)
+}
+
+// rewriteSDPKeys is rewriteSDP toward a phone whose leg has the SRTP keys
+// k (nil: plain). The other side's a=crypto lines and secure profile never
+// pass: each leg's SRTP is its own (see sdes.go).
+func rewriteSDPKeys(sd *sdp.SessionDescription, o *origin, ip netip.Addr, port uint16, k *media.SRTPKeys) ([]byte, error) {
 	addrType := "IP4"
 	if ip.Is6() && !ip.Is4In6() {
 		addrType = "IP6"
@@ -198,6 +222,10 @@ func rewriteSDP(sd *sdp.SessionDescription, o *origin, ip netip.Addr, port uint1
 		md.Attributes = dropAttrs(md.Attributes)
 		if md == audio && md.MediaName.Port.Value != 0 {
 			md.MediaName.Port = sdp.RangedPort{Value: int(port)}
+			md.MediaName.Protos = plainProfile(md.MediaName.Protos)
+			if k != nil {
+				addCrypto(md, k)
+			}
 		} else {
 			md.MediaName.Port = sdp.RangedPort{Value: 0}
 		}
@@ -214,7 +242,7 @@ func dropAttrs(attrs []sdp.Attribute) []sdp.Attribute {
 	out := attrs[:0]
 	for _, a := range attrs {
 		switch a.Key {
-		case "rtcp", "candidate", "ice-ufrag", "ice-pwd", "ice-options", "ice-lite", "end-of-candidates",
+		case "crypto", "rtcp", "candidate", "ice-ufrag", "ice-pwd", "ice-options", "ice-lite", "end-of-candidates",
 			"remote-candidates", "rtcp-mux":
 			continue
 		}

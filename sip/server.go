@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -45,6 +46,9 @@ type Server struct {
 	domain  atomic.Pointer[string] // the realm in force
 	md5Only []string               // lower-case User-Agent substrings
 	algs    []algorithm            // offered in challenges, in this order
+	// tlsLn is the SIP over TLS listener Serve also serves (SetTLS).
+	tlsLn  net.Listener
+	tlsCfg *tls.Config
 	// udpReady: sipgo serves the UDP listener, so requests may be sent
 	// from it (outbound.go).
 	udpReady atomic.Bool
@@ -115,6 +119,7 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock) (*S
 	parser.MaxMessageLength = cfg.MaxMessageSize
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(cfg.UserAgent),
+		sipgo.WithUserAgenTLSConfig(cfg.TLSClient),
 		sipgo.WithUserAgentParser(parser),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(quiet)),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(quiet),
@@ -159,6 +164,16 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if s.cfg.TLSAddr != "" && s.cfg.TLS != nil {
+		var lc net.ListenConfig
+		ln, err := lc.Listen(ctx, "tcp", s.cfg.TLSAddr)
+		if err != nil {
+			udp.Close()
+			tcp.Close()
+			return fmt.Errorf("sip tls listen %s: %w", s.cfg.TLSAddr, err)
+		}
+		s.SetTLS(ln, s.cfg.TLS)
+	}
 	return s.Serve(ctx, udp, tcp)
 }
 
@@ -187,6 +202,13 @@ func Listen(ctx context.Context, addr string) (net.PacketConn, net.Listener, err
 			return nil, nil, fmt.Errorf("tcp: %w", err)
 		}
 	}
+}
+
+// SetTLS makes Serve also serve SIP over TLS on ln, a plain TCP listener:
+// connections pass the guard (conn.go) and then the handshake with cfg.
+// Call it before Serve.
+func (s *Server) SetTLS(ln net.Listener, cfg *tls.Config) {
+	s.tlsLn, s.tlsCfg = ln, cfg
 }
 
 // Serve serves SIP on the given listeners (either may be nil) until ctx
@@ -223,6 +245,12 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 		tcpAddr = tcp.Addr()
 	}
 	s.calls.listening(udpAddr, tcpAddr)
+	if s.tlsLn != nil {
+		if s.tlsCfg == nil {
+			return errNoTLSConfig
+		}
+		s.calls.listeningTLS(s.tlsLn.Addr())
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	udpServing := make(chan struct{})
@@ -252,6 +280,18 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 				return nil
 			}
 			return fmt.Errorf("sip tcp listener %s stopped: %w", addr, orClosed(err))
+		})
+	}
+	if s.tlsLn != nil {
+		ln := &listener{Listener: s.tlsLn, s: s, tls: s.tlsCfg}
+		addr := s.tlsLn.Addr().String()
+		s.log.Info("sip listening", "addr", addr, "transport", "tls")
+		g.Go(func() error {
+			err := s.srv.ServeTLS(ln)
+			if gctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("sip tls listener %s stopped: %w", addr, orClosed(err))
 		})
 	}
 	g.Go(func() error {
@@ -285,6 +325,9 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 		}
 		if tcp != nil {
 			tcp.Close()
+		}
+		if s.tlsLn != nil {
+			s.tlsLn.Close()
 		}
 		return nil
 	})

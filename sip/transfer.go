@@ -236,7 +236,7 @@ func (c *call) onRefer(ev *reqEvent) {
 	if err == nil {
 		sendrecv(sd)
 		widenOffer(sd)
-		x.offer, err = rewriteSDP(sd, &x.origin, c.b.mediaIP(targets[0].dest), c.relay.Local(leg).Port())
+		x.offer, err = legSDP(sd, &x.origin, c.b.mediaIP(targets[0].dest), c.relay, leg)
 	}
 	if err != nil {
 		c.log.Info("transfer failed: no sdp for the target", "err", err)
@@ -515,7 +515,7 @@ func (c *call) xferAnswered(f *fork, res *sip.Response) {
 	}
 	leg, tee := legIndex(x.fromA), legIndex(!x.fromA)
 	c.setLegCodec(mediaLeg(x.fromA), firstVoice(res.Body()))
-	c.relay.SetRemote(mediaLeg(x.fromA), m.rtp, m.rtcp)
+	setMedia(c.relay, mediaLeg(x.fromA), m)
 	c.relay.SetHold(mediaLeg(x.fromA), m.hold)
 
 	old := *c.legDialog(x.fromA)
@@ -622,7 +622,7 @@ func (c *call) unholdTransferee(toA bool, answer []byte) {
 	}
 	sendrecv(sd)
 	widenOffer(sd)
-	body, err := rewriteSDP(sd, o, c.b.mediaIP(d.dest), c.relay.Local(mediaLeg(toA)).Port())
+	body, err := legSDP(sd, o, c.b.mediaIP(d.dest), c.relay, mediaLeg(toA))
 	if err != nil {
 		return
 	}
@@ -656,7 +656,7 @@ func (c *call) onUnholdResult(r unholdResult) {
 	}
 	if _, m, err := parseSDP(r.res.Body()); err == nil {
 		c.setLegCodec(mediaLeg(r.toA), firstVoice(r.res.Body()))
-		c.relay.SetRemote(mediaLeg(r.toA), m.rtp, m.rtcp)
+		setMedia(c.relay, mediaLeg(r.toA), m)
 		c.relay.SetHold(mediaLeg(r.toA), m.hold)
 	}
 }

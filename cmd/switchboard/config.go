@@ -19,16 +19,20 @@ import (
 // Config is everything `switchboard` is told through flags and their
 // SWITCHBOARD_* environment twins. Values are passed down to constructors.
 type Config struct {
-	Data     string // directory for the SQLite file and recordings
-	DB       string // "" or "sqlite:PATH" for SQLite in Data, or postgres://…
-	SIPAddr  string
-	SIPTCP   sipTCP // --sip-tcp-*: connection hygiene
-	Domain   string // SIP domain (digest realm); "" keeps the stored setting
-	WebAddr  string
-	RTPPorts string
-	RTPLow   int
-	RTPHigh  int
-	Node     string
+	Data    string // directory for the SQLite file and recordings
+	DB      string // "" or "sqlite:PATH" for SQLite in Data, or postgres://…
+	SIPAddr string
+	SIPTCP  sipTCP // --sip-tcp-*: connection hygiene
+	// SIPTLSAddr is the SIP over TLS listener: "" for the host of SIPAddr
+	// on port 5061 (a free port when SIPAddr's is 0), "off" for none.
+	SIPTLSAddr      string
+	TLSCert, TLSKey string // PEM files; none: a self-signed pair in Data/tls
+	Domain          string // SIP domain (digest realm); "" keeps the stored setting
+	WebAddr         string
+	RTPPorts        string
+	RTPLow          int
+	RTPHigh         int
+	Node            string
 
 	// Media timeouts and the port quarantine as given ("60s", "0" for
 	// off), and as Validate parses them for sip.CallConfig: negative is
@@ -87,6 +91,9 @@ func (f *flagSet) serveFlags(c *Config) {
 	host, _ := os.Hostname()
 	f.str(&c.SIPAddr, "sip-addr", "0.0.0.0:5060", "SIP listen address, UDP and TCP")
 	f.sipTCPFlags(&c.SIPTCP)
+	f.str(&c.SIPTLSAddr, "sip-tls-addr", "", "SIP over TLS listen address; off: none (default: the --sip-addr host, port 5061)")
+	f.str(&c.TLSCert, "tls-cert", "", "PEM certificate (chain) of the SIP TLS listener, reloaded when it changes (default: a self-signed one made in DATA/tls)")
+	f.str(&c.TLSKey, "tls-key", "", "PEM private key of --tls-cert, reloaded when it changes")
 	f.str(&c.Domain, "domain", "", "SIP domain and digest realm (default: the stored setting sip.domain)")
 	f.str(&c.WebAddr, "web-addr", "0.0.0.0:8080", "web UI and API listen address")
 	f.str(&c.RTPPorts, "rtp-ports", "20000-30000", "RTP port range LO-HI")
@@ -125,6 +132,14 @@ func (c *Config) Validate(serve bool) error {
 		field("sip-addr", err.Error())
 	}
 	c.SIPTCP.validate(field)
+	if c.SIPTLSAddr != "" && c.SIPTLSAddr != "off" {
+		if err := checkHostPort(c.SIPTLSAddr); err != nil {
+			field("sip-tls-addr", err.Error()+`, or "off"`)
+		}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		field("tls-cert", "--tls-cert and --tls-key (SWITCHBOARD_TLS_KEY) go together")
+	}
 	if err := checkHostPort(c.WebAddr); err != nil {
 		field("web-addr", err.Error())
 	}
@@ -228,4 +243,22 @@ func parseLevel(s string) (slog.Level, error) {
 		return l, fmt.Errorf("%q: must be debug, info, warn or error", s)
 	}
 	return l, nil
+}
+
+// tlsAddr returns the address of the SIP TLS listener, "" for none.
+func (c *Config) tlsAddr() string {
+	switch c.SIPTLSAddr {
+	case "off":
+		return ""
+	case "":
+		host, port, err := net.SplitHostPort(c.SIPAddr)
+		if err != nil {
+			return ""
+		}
+		if port == "0" {
+			return net.JoinHostPort(host, "0")
+		}
+		return net.JoinHostPort(host, "5061")
+	}
+	return c.SIPTLSAddr
 }

@@ -82,6 +82,14 @@ func closed(t *testing.T, p *baresip.Phone, mark int) baresip.Event {
 // ports and returns the SIP address once it listens.
 func serveProcess(t *testing.T, bin, data string) string {
 	t.Helper()
+	return serveListeners(t, bin, data, "udp")["udp"]
+}
+
+// serveListeners runs `switchboard serve` as serveProcess does and returns
+// the addresses of its SIP listeners by transport ("udp", "tcp", "tls")
+// once those named in want listen.
+func serveListeners(t *testing.T, bin, data string, want ...string) map[string]string {
+	t.Helper()
 	cmd := exec.Command(bin, "serve", "--data", data, "--sip-addr", "127.0.0.1:0", "--web-addr", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "SWITCHBOARD_LOG_LEVEL=info")
 	stderr, err := cmd.StderrPipe()
@@ -109,14 +117,22 @@ func serveProcess(t *testing.T, bin, data string) string {
 			t.Errorf("serve did not exit cleanly on SIGINT: %v", err)
 		}
 	})
-	re := regexp.MustCompile(`msg="sip listening" addr=(127\.0\.0\.1:\d+) transport=udp`)
+	re := regexp.MustCompile(`msg="sip listening" addr=(127\.0\.0\.1:\d+) transport=(\w+)`)
+	got := make(map[string]string)
 	for line := range lines {
 		if m := re.FindStringSubmatch(line); m != nil {
-			return m[1]
+			got[m[2]] = m[1]
+		}
+		all := true
+		for _, w := range want {
+			all = all && got[w] != ""
+		}
+		if all {
+			return got
 		}
 	}
 	t.Fatal("serve exited before listening")
-	return ""
+	return nil
 }
 
 // TestBaresipRegistersToServe is the end-to-end test of issue 4: a real

@@ -126,6 +126,9 @@ func TestBadConfigurationExitsTwo(t *testing.T) {
 	}{
 		{"unknown command", []string{"frobnicate"}, nil, "unknown command"},
 		{"bad sip addr", []string{"serve", "--sip-addr", "nowhere"}, nil, "--sip-addr (SWITCHBOARD_SIP_ADDR)"},
+		{"bad sip tls addr", []string{"serve", "--sip-tls-addr", "nowhere"}, nil, "--sip-tls-addr (SWITCHBOARD_SIP_TLS_ADDR)"},
+		{"tls cert without key", []string{"serve"}, map[string]string{"SWITCHBOARD_TLS_CERT": "/x/cert.pem"},
+			"--tls-cert (SWITCHBOARD_TLS_CERT)"},
 		{"bad env twin", []string{"serve"}, map[string]string{"SWITCHBOARD_RTP_PORTS": "30000-20000"}, "--rtp-ports (SWITCHBOARD_RTP_PORTS)"},
 		{"bad media timeout", []string{"serve"}, map[string]string{"SWITCHBOARD_MEDIA_TIMEOUT": "soon"}, "--media-timeout (SWITCHBOARD_MEDIA_TIMEOUT)"},
 		{"sub-second hold timeout", []string{"serve", "--media-hold-timeout", "500ms"}, nil, "--media-hold-timeout (SWITCHBOARD_MEDIA_HOLD_TIMEOUT)"},

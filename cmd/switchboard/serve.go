@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,6 +31,7 @@ type Main struct {
 
 	sipUDP   net.PacketConn
 	sipTCP   net.Listener
+	sipTLS   net.Listener // nil with --sip-tls-addr off
 	webLn    net.Listener
 	metrics  net.Listener // nil unless --metrics-addr is set
 	SetupURL string       // set while no owner exists
@@ -106,6 +108,13 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if m.SIP, err = sip.NewServer(scfg, m.Store, m.Log); err != nil {
 		return &configError{err}
 	}
+	if m.sipTLS != nil {
+		tc, err := m.tlsConfig()
+		if err != nil {
+			return &configError{err}
+		}
+		m.SIP.SetTLS(m.sipTLS, tc)
+	}
 	if m.Config.MetricsAddr != "" {
 		if m.metrics, err = lc.Listen(ctx, "tcp", m.Config.MetricsAddr); err != nil {
 			return &configError{fmt.Errorf("--metrics-addr %s: %w", m.Config.MetricsAddr, err)}
@@ -125,7 +134,47 @@ func (m *Main) listenSIP(ctx context.Context) (err error) {
 	if m.sipUDP, m.sipTCP, err = sip.Listen(ctx, m.Config.SIPAddr); err != nil {
 		return &configError{fmt.Errorf("--sip-addr %s: %w", m.Config.SIPAddr, err)}
 	}
+	if addr := m.Config.tlsAddr(); addr != "" {
+		var lc net.ListenConfig
+		if m.sipTLS, err = lc.Listen(ctx, "tcp", addr); err != nil {
+			return &configError{fmt.Errorf("--sip-tls-addr %s: %w", addr, err)}
+		}
+	}
 	return nil
+}
+
+// tlsConfig loads --tls-cert and --tls-key (reloaded when they change), or
+// without them makes a self-signed pair in DATA/tls at the first start,
+// for trying TLS out: phones must be told to accept it.
+func (m *Main) tlsConfig() (*tls.Config, error) {
+	cert, key := m.Config.TLSCert, m.Config.TLSKey
+	if cert == "" {
+		dir := filepath.Join(m.Config.Data, "tls")
+		var made bool
+		var err error
+		if cert, key, made, err = sip.SelfSigned(dir, m.Config.PublicAddr); err != nil {
+			return nil, fmt.Errorf("--tls-cert (SWITCHBOARD_TLS_CERT): %w", err)
+		}
+		if made {
+			m.Log.Warn("no tls certificate given: made a self-signed one for trying TLS out; give --tls-cert and --tls-key for phones in production",
+				"cert", cert, "key", key)
+		} else {
+			m.Log.Warn("no tls certificate given: using the self-signed one made earlier", "cert", cert)
+		}
+	}
+	cf, err := sip.LoadCertFiles(cert, key)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-cert (SWITCHBOARD_TLS_CERT): %w", err)
+	}
+	return cf.ServerConfig(), nil
+}
+
+// SIPTLSAddr is the address of the SIP TLS listener, "" when there is none.
+func (m *Main) SIPTLSAddr() string {
+	if m.sipTLS == nil {
+		return ""
+	}
+	return m.sipTLS.Addr().String()
 }
 
 // mediaIP is the relay address: the SIP listener's when it is a specific
@@ -232,7 +281,7 @@ func (m *Main) pruneChanges(ctx context.Context) {
 
 // Close releases what Open acquired.
 func (m *Main) Close() {
-	for _, c := range []interface{ Close() error }{m.webLn, m.sipTCP, m.sipUDP, m.metrics} {
+	for _, c := range []interface{ Close() error }{m.webLn, m.sipTCP, m.sipUDP, m.sipTLS, m.metrics} {
 		if c != nil {
 			_ = c.Close()
 		}

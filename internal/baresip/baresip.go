@@ -37,6 +37,12 @@ type Options struct {
 	SIPTrace bool
 	// ModulePath overrides where the modules are looked for.
 	ModulePath string
+	// MediaEnc loads the srtp module and is the accounts' media
+	// encryption: "srtp" (offered best effort), "srtp-mand" (RTP/SAVP) or
+	// "srtp-mandf"; empty: plain RTP.
+	MediaEnc string
+	// CAFile is a PEM file of the certificates trusted for SIP over TLS.
+	CAFile string
 }
 
 // Event is an unsolicited ctrl_tcp event, such as REGISTER_OK or
@@ -84,6 +90,8 @@ type Phone struct {
 	exited  chan struct{}
 	conn    net.Conn
 	logPath string
+	// mediaEnc is the media encryption of the accounts, "" for none.
+	mediaEnc string
 
 	mu      sync.Mutex
 	events  []Event
@@ -130,7 +138,7 @@ func Start(t testing.TB, opts Options) *Phone {
 	}
 
 	dir := t.TempDir()
-	p := &Phone{t: t, name: opts.Name, Dir: dir, RecDir: filepath.Join(dir, "rec"),
+	p := &Phone{t: t, name: opts.Name, Dir: dir, mediaEnc: opts.MediaEnc, RecDir: filepath.Join(dir, "rec"),
 		exited: make(chan struct{}), changed: make(chan struct{}), waiting: make(map[string]chan Response),
 		logPath: filepath.Join(dir, "baresip.log")}
 	if err := os.Mkdir(p.RecDir, 0o755); err != nil {
@@ -171,6 +179,12 @@ module_app        debug_cmd.so
 ctrl_tcp_listen   127.0.0.1:%d
 snd_path          %s
 `, p.SIPAddr, opts.Tone, rtpLow, rtpLow+opts.RTPPorts-1, opts.ModulePath, ctrlPort, p.RecDir)
+	if opts.MediaEnc != "" {
+		config += "module            srtp.so\n"
+	}
+	if opts.CAFile != "" {
+		config += "sip_cafile        " + opts.CAFile + "\n"
+	}
 	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -450,7 +464,11 @@ func (p *Phone) WaitEvent(ctx context.Context, from int, match func(Event) bool)
 // not keep retrying it.
 func (p *Phone) Register(aor, password string) (Event, error) {
 	mark := p.Mark()
-	if _, err := p.Command("uanew", "<"+aor+">;auth_pass="+password+";answermode=auto"); err != nil {
+	params := "<" + aor + ">;auth_pass=" + password + ";answermode=auto"
+	if p.mediaEnc != "" {
+		params += ";mediaenc=" + p.mediaEnc
+	}
+	if _, err := p.Command("uanew", params); err != nil {
 		return Event{}, err
 	}
 	key := aorKey(aor)
