@@ -119,3 +119,46 @@ func freeUDPPort(t *testing.T, ip string) int {
 	defer l.Close()
 	return l.LocalAddr().(*net.UDPAddr).Port
 }
+
+// TestSIPpBusyAndCancel: SIPp phones registered on behalf of SIPp
+// user-agent servers (the REGISTER names the server's address as Contact,
+// as a provisioning server or SBC does) take calls from a SIPp phone: a
+// busy one answers 486, which reaches the caller; a ringing one is
+// cancelled by the caller's CANCEL, which the PBX passes on.
+func TestSIPpBusyAndCancel(t *testing.T) {
+	bin := sippBinary(t)
+	c := newCLI(t)
+	for _, u := range []struct{ name, ext, pw string }{
+		{"Caller", "10001", "Sipp-pass-1"}, {"Busy", "10002", "Busy-pass-1"}, {"Ringing", "10003", "Ring-pass-1"},
+	} {
+		c.ok("", "user", "add", "--name", u.name, "--email", strings.ToLower(u.name)+"@example.com",
+			"--extension", u.ext, "--ext-password", u.pw)
+	}
+	m := startMain(t, c, "47100-47199", nil)
+	pbx := m.SIPAddr()
+	for i, tc := range []struct {
+		callee, pw, uas, caller string
+	}{
+		{"10002", "Busy-pass-1", "uas_busy.xml", "invite_busy.xml"},
+		{"10003", "Ring-pass-1", "uas_ring.xml", "invite_cancel.xml"},
+	} {
+		port := freeUDPPort(t, "127.0.0.1")
+		uas := exec.CommandContext(t.Context(), bin, "-sf", scenarioPath(tc.uas), "-m", "1", "-i", "127.0.0.1",
+			"-p", strconv.Itoa(port), "-mp", strconv.Itoa(47300+100*i), "-nostdin", "-timeout", "60s", "-timeout_error")
+		uas.Dir = t.TempDir()
+		var out strings.Builder
+		uas.Stdout, uas.Stderr = &out, &out
+		if err := uas.Start(); err != nil {
+			t.Fatal(err)
+		}
+		runSIPp(t, bin, "reg_for.xml", "-m", "1", "-au", tc.callee, "-ap", tc.pw, "-key", "user", tc.callee,
+			"-key", "contact", "127.0.0.1:"+strconv.Itoa(port), "-i", "127.0.0.1",
+			"-p", strconv.Itoa(freeUDPPort(t, "127.0.0.1")), pbx)
+		runSIPp(t, bin, tc.caller, "-m", "1", "-au", "10001", "-ap", "Sipp-pass-1", "-key", "user", "10001",
+			"-s", tc.callee, "-i", "127.0.0.1", "-p", strconv.Itoa(freeUDPPort(t, "127.0.0.1")),
+			"-mp", strconv.Itoa(47500+100*i), pbx)
+		if err := uas.Wait(); err != nil {
+			t.Fatalf("%s: the callee's scenario failed: %v\n%s", tc.uas, err, out.String())
+		}
+	}
+}
