@@ -319,10 +319,6 @@ func (b *b2bua) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		b.s.respond(tx, req, 483, "Too Many Hops")
 		return
 	}
-	if req.Contact() == nil {
-		b.s.respond(tx, req, 400, "Missing Contact")
-		return
-	}
 	trunk := b.s.trunkFrom(src.Addr())
 	var caller *credential
 	if trunk == nil {
@@ -332,6 +328,13 @@ func (b *b2bua) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		if !b.s.current(req, tx, caller, proxyDigest) {
 			return
 		}
+	}
+	// Checked after the challenge: an RFC 2543 INVITE may lack a Contact
+	// and is challenged like any other (RFC 4475 inv2543); without one we
+	// have nowhere to send our requests in the dialog.
+	if req.Contact() == nil {
+		b.s.respond(tx, req, 400, "Missing Contact")
+		return
 	}
 	if h := req.GetHeader("Replaces"); h != nil {
 		b.replaceInvite(req, tx, caller, h.Value())

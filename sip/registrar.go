@@ -439,6 +439,11 @@ func (s *Server) checkDigest(req *sip.Request, tx sip.ServerTransaction, ip neti
 	var ac authCredentials
 	found := false
 	for _, h := range req.GetHeaders(dh.answer) {
+		if !digestScheme(h.Value()) {
+			// RFC 4475 §3.1.2.? (regaut01): credentials in a scheme we do
+			// not know are no credentials: the phone gets our challenge.
+			continue
+		}
 		c, err := parseAuthorization(h.Value())
 		if err != nil {
 			s.respond(tx, req, 400, "Malformed "+dh.answer)
@@ -738,4 +743,12 @@ func unsupported(req *sip.Request) string {
 		}
 	}
 	return strings.Join(bad, ", ")
+}
+
+// digestScheme reports whether an Authorization value is in the Digest
+// scheme (RFC 2617: the scheme is a case-insensitive token).
+func digestScheme(v string) bool {
+	v = strings.TrimLeft(v, " \t")
+	scheme, _, _ := strings.Cut(v, " ")
+	return strings.EqualFold(strings.TrimRight(scheme, "\t"), "Digest")
 }
