@@ -60,12 +60,11 @@ func (c *call) callerExt() string {
 // fromPeer reports whether req comes from the peer of a leg whose requests
 // go to dest and whose party is extension ext ("" outside the PBX).
 func (c *call) fromPeer(req *sip.Request, dest, ext string, legA bool) bool {
-	src, err := netip.ParseAddrPort(req.Source())
-	if err != nil {
+	ip := peerIP(req.Source())
+	if !ip.IsValid() {
 		return false
 	}
-	ip := src.Addr().Unmap()
-	if d, err := netip.ParseAddrPort(dest); err == nil && d.Addr().Unmap() == ip {
+	if peerIP(dest) == ip {
 		return true
 	}
 	if ext != "" {
@@ -122,9 +121,8 @@ func (c *call) leftDialog(req *sip.Request) bool {
 }
 
 func sameIP(a, b string) bool {
-	x, err1 := netip.ParseAddrPort(a)
-	y, err2 := netip.ParseAddrPort(b)
-	return err1 == nil && err2 == nil && x.Addr().Unmap() == y.Addr().Unmap()
+	x := peerIP(a)
+	return x.IsValid() && x == peerIP(b)
 }
 
 // refusedInDialog logs and counts an in-dialog request refused: a
@@ -151,6 +149,6 @@ func (b *b2bua) cancelFrom(ip netip.Addr, data []byte) bool {
 	if c == nil || c.id != string(id) {
 		return true
 	}
-	src, err := netip.ParseAddrPort(c.aReq.Source())
-	return err == nil && src.Addr().Unmap() == ip.Unmap()
+	src := peerIP(c.aReq.Source())
+	return src.IsValid() && src == ip.Unmap()
 }
