@@ -194,7 +194,7 @@ func (ms *monitorSession) waitAck(tx sip.ServerTransaction) {
 		select {
 		case <-ms.acked:
 			return
-		case <-ms.mon.Done():
+		case <-ms.b.ctx.Done():
 			return
 		case <-deadline.C:
 			ms.log.Info("call monitoring ended: no ack")
@@ -223,12 +223,14 @@ func (ms *monitorSession) run(ctx context.Context) {
 	}
 	cancel()
 	<-done
-	ms.b.s.mons.Delete(ms.id)
+	// The session stays findable until the BYE is through, so that a
+	// late ACK still reaches it.
+	defer ms.b.s.mons.Delete(ms.id)
 	if by != "supervisor" {
-		ms.mu.Lock()
-		acked := ms.ack
-		ms.mu.Unlock()
-		if acked {
+		// A call can end between our 200 and the supervisor's ACK; the
+		// BYE waits for that ACK (RFC 3261 §15), as long as the 200 may
+		// be retransmitted.
+		if ms.ackedWithin(ctx, 64*sip.T1) {
 			bctx, bcancel := context.WithTimeout(context.Background(), byeTimeout)
 			_, _ = ms.b.sendAndWait(bctx, ms.dlg.request(sip.BYE))
 			bcancel()
@@ -236,6 +238,22 @@ func (ms *monitorSession) run(ctx context.Context) {
 	}
 	st := ms.mon.Stats()
 	ms.log.Info("call monitoring ended", "by", by, "sent", st.Sent, "received", st.Received)
+}
+
+// ackedWithin reports whether the supervisor's ACK has come or comes
+// within d.
+func (ms *monitorSession) ackedWithin(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ms.acked:
+		return true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	return ms.ack
 }
 
 func (ms *monitorSession) end(by string) {

@@ -217,6 +217,40 @@ func TestMonitorEndsWithTheCall(t *testing.T) {
 	waitNoMonitors(t, cs)
 }
 
+// TestMonitorEndBeforeAck: the monitored call ends between the PBX's 200
+// and the supervisor's ACK. The BYE waits for the ACK and then still comes.
+func TestMonitorEndBeforeAck(t *testing.T) {
+	st, _ := openSQLite(t)
+	addUser(t, st, "10001")
+	addUser(t, st, "10002")
+	sup := addUser(t, st, "10003")
+	makeAdmin(t, st, sup)
+	cs := startCallServer(t, st, CallConfig{})
+	pa := newCallPhone(t, cs, "10001", answerOK)
+	pb := newCallPhone(t, cs, "10002", answerOK)
+	ps := newCallPhone(t, cs, "10003", answerOK)
+
+	call, err := pa.dial(t.Context(), "10002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait(t, pb.incoming, "answered call")
+	mon, err := ps.dialNoAck(t.Context(), "*3110001")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	if err := call.Bye(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	cs.nextCDR(t) // the call is over before the supervisor's ACK
+	if err := mon.Ack(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, ps.ended, "bye at the supervisor")
+	cs.noCallLeft(t)
+	waitNoMonitors(t, cs)
+}
+
 func waitNoMonitors(t *testing.T, cs *callServer) {
 	t.Helper()
 	for range 500 {
