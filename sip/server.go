@@ -65,8 +65,9 @@ type Server struct {
 	calls    *b2bua
 	tk       trunkState // trunks in force and registrations to carriers
 	counters counters
-	conns    connCount // open TCP connections by source
-	mons     sync.Map  // Call-ID → *monitorSession: supervisors' dialogs
+	conns    connCount    // open TCP connections by source
+	mons     sync.Map     // Call-ID → *monitorSession: supervisors' dialogs
+	legObs   legObservers // who is told of extension legs changing state
 
 	hooks hooks
 

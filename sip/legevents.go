@@ -1,0 +1,66 @@
+package sip
+
+import "sync/atomic"
+
+// LegState is where one extension's leg of a call stands, as busy lamps,
+// presence and the dashboard show it.
+type LegState uint8
+
+const (
+	// LegRinging: the extension's phone rings or, when it placed the
+	// call, hears ringback.
+	LegRinging LegState = iota + 1
+	// LegAnswered: the extension is in the conversation (held or not).
+	LegAnswered
+	// LegEnded: the extension's leg is over.
+	LegEnded
+)
+
+func (s LegState) String() string {
+	switch s {
+	case LegRinging:
+		return "ringing"
+	case LegAnswered:
+		return "answered"
+	case LegEnded:
+		return "ended"
+	}
+	return "unknown"
+}
+
+// LegEvent tells watchers that one extension's leg of a call changed
+// state. Trunk legs and legs without an extension raise none.
+type LegEvent struct {
+	CallID    string // the call's ID, the one its CDR row carries
+	LegID     string // the SIP Call-ID of the dialog with the extension's phone
+	Ext       string
+	UserID    int64
+	Initiator bool // the extension placed the call
+	State     LegState
+	Peer      string // the other party's number as the extension sees it; "" when hidden
+	PeerName  string
+}
+
+// LegObserver receives leg events. It is called on the call's own
+// goroutine and must not block.
+type LegObserver func(LegEvent)
+
+// legObservers holds the one observer in force.
+type legObservers struct{ f atomic.Pointer[LegObserver] }
+
+// ObserveLegs sets the function that receives every extension leg's
+// state changes (nil stops them).
+func (s *Server) ObserveLegs(f LegObserver) {
+	if f == nil {
+		s.legObs.f.Store(nil)
+		return
+	}
+	s.legObs.f.Store(&f)
+}
+
+// legEvent hands e to the observer, if one is set.
+func (s *Server) legEvent(e LegEvent) {
+	if f := s.legObs.f.Load(); f != nil {
+		(*f)(e)
+	}
+}
