@@ -34,6 +34,9 @@ type location struct {
 	stripes [64]sync.Mutex
 	seed    maphash.Seed
 
+	// later holds refreshes written behind (location_later.go), under mu.
+	later map[laterKey]directory.Binding
+
 	pmu        sync.Mutex
 	pending    []heldWrite // held while the store is away, in order
 	next       *batch      // the writes waiting for the commit in progress
@@ -177,6 +180,8 @@ func (l *location) Commit(ctx context.Context, ext string, next, puts, dels []di
 	}
 	l.persist(ctx, ws)
 	l.mu.Lock()
+	l.forgetLaterLocked(ext, all, dels)
+	l.forgetLaterLocked(ext, false, puts)
 	l.setLocked(ext, next, true)
 	l.mu.Unlock()
 }
@@ -192,6 +197,7 @@ func (l *location) Drop(ctx context.Context, ext string) {
 		n = len(e.list)
 	}
 	l.setLocked(ext, nil, true)
+	l.forgetLaterLocked(ext, true, nil)
 	l.mu.Unlock()
 	if n == 0 {
 		return // the store deleted them with the user

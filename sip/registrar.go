@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -255,7 +256,8 @@ func (s *Server) register(req *sip.Request, tx sip.ServerTransaction, cred *cred
 
 	next := make([]directory.Binding, 0, len(cur)+len(r.contacts))
 	next = append(next, cur...)
-	var puts, dels []directory.Binding
+	// puts are written before the 200; refreshes may be written behind.
+	var puts, refreshes, dels []directory.Binding
 	added := 0
 	for _, c := range r.contacts {
 		sec := c.expires
@@ -289,6 +291,9 @@ func (s *Server) register(req *sip.Request, tx sip.ServerTransaction, cred *cred
 			if j := indexBinding(puts, c.uri); j >= 0 { // listed twice in one request
 				puts = append(puts[:j], puts[j+1:]...)
 			}
+			if j := indexBinding(refreshes, c.uri); j >= 0 {
+				refreshes = append(refreshes[:j], refreshes[j+1:]...)
+			}
 			continue
 		}
 		b := directory.Binding{Extension: ext, Contact: c.uri, Source: src.String(),
@@ -300,6 +305,10 @@ func (s *Server) register(req *sip.Request, tx sip.ServerTransaction, cred *cred
 		} else {
 			next = append(next, b)
 			added++
+		}
+		if j := indexBinding(cur, c.uri); j >= 0 && lazyRefresh(cur[j], b, now) {
+			refreshes = replaceBinding(refreshes, b)
+			continue
 		}
 		puts = replaceBinding(puts, b)
 	}
@@ -313,8 +322,13 @@ func (s *Server) register(req *sip.Request, tx sip.ServerTransaction, cred *cred
 			return
 		}
 	}
-	s.loc.Commit(context.Background(), ext, next, puts, dels, false)
-	for _, b := range puts {
+	if len(puts) == 0 && len(dels) == 0 {
+		s.loc.Later(ext, next, refreshes)
+	} else {
+		puts, refreshes = append(puts, refreshes...), nil
+		s.loc.Commit(context.Background(), ext, next, puts, dels, false)
+	}
+	for _, b := range slices.Concat(puts, refreshes) {
 		if indexBinding(cur, b.Contact) < 0 {
 			s.log.Info("registered", "ext", ext, "contact", b.Contact, "src", b.Source,
 				"transport", b.Transport, "expires", b.Expires.Sub(now))

@@ -307,6 +307,10 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 		s.history.Run(gctx)
 		return nil
 	})
+	g.Go(func() error {
+		s.loc.runLater(gctx)
+		return nil
+	})
 	// Requests leave from the UDP listener (outbound.go), which sipgo
 	// knows only once it serves it: trunk registrations wait for that.
 	select {
@@ -340,6 +344,7 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	s.inflight.Wait()
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.StoreTimeout)
 	defer cancel()
+	s.loc.FlushLater(fctx) // refreshes of requests answered while stopping
 	if !s.loc.Flush(fctx) {
 		s.log.Warn("binding writes still held at shutdown", "writes", s.loc.Held())
 	}

@@ -1,0 +1,95 @@
+package sip
+
+import (
+	"testing"
+	"time"
+
+	"github.com/switchboard-pbx/switchboard/directory"
+)
+
+// storedBinding returns the store's binding of ext, failing unless there
+// is exactly one.
+func storedBinding(t *testing.T, st directory.Store, ts *testServer, ext string) directory.Binding {
+	t.Helper()
+	bs, err := st.Bindings(t.Context(), ts.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []directory.Binding
+	for _, b := range bs {
+		if b.Extension == ext {
+			out = append(out, b)
+		}
+	}
+	if len(out) != 1 {
+		t.Fatalf("stored bindings of %s: %+v", ext, out)
+	}
+	return out[0]
+}
+
+// TestRefreshWrittenBehind: a refresh that changes no route and finds most
+// of its interval left is answered before its write, which follows within
+// FlushLater; a first registration, a route change or a late refresh is
+// written before the 200. A deletion after a written-behind refresh is not
+// undone by it.
+func TestRefreshWrittenBehind(t *testing.T) {
+	st, _ := openSQLite(t)
+	addUser(t, st, "10001")
+	ts := startServer(t, st, nil)
+	p := newPhone(t, ts, "10001", testPassword)
+
+	wantStatus(t, p.register(3600), 200)
+	first := storedBinding(t, st, ts, "10001") // the first one: before the 200
+
+	ts.clock.Advance(time.Minute)
+	wantStatus(t, p.register(3600), 200) // 59 of 60 minutes left: behind
+	if got := storedBinding(t, st, ts, "10001"); !got.Expires.Equal(first.Expires) {
+		t.Fatalf("refresh written before the 200: expires %v, first %v", got.Expires, first.Expires)
+	}
+	mem := ts.loc.Current("10001")
+	if len(mem) != 1 || !mem[0].Expires.After(first.Expires) {
+		t.Fatalf("in memory: %+v", mem)
+	}
+	ts.loc.FlushLater(t.Context())
+	if got := storedBinding(t, st, ts, "10001"); !got.Expires.Equal(mem[0].Expires) || got.CSeq != mem[0].CSeq {
+		t.Fatalf("after the flush the store has %+v, memory %+v", got, mem[0])
+	}
+
+	// Half the interval gone: the refresh is written before its 200.
+	ts.clock.Advance(30 * time.Minute)
+	wantStatus(t, p.register(3600), 200)
+	if got := storedBinding(t, st, ts, "10001"); !got.Expires.Equal(ts.clock.Now().Add(time.Hour)) {
+		t.Fatalf("late refresh not written before the 200: %v", got.Expires)
+	}
+
+	// Written behind, then unregistered: the flush must not bring it back.
+	ts.clock.Advance(time.Minute)
+	wantStatus(t, p.register(3600), 200)
+	wantStatus(t, p.register(0), 200)
+	ts.loc.FlushLater(t.Context())
+	bs, err := st.Bindings(t.Context(), ts.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bs) != 0 {
+		t.Fatalf("unregistered binding back in the store: %+v", bs)
+	}
+}
+
+// TestRefreshFromNewSourceWrittenFirst: the same contact from another
+// source is a new route, stored before the 200.
+func TestRefreshFromNewSourceWrittenFirst(t *testing.T) {
+	st, _ := openSQLite(t)
+	addUser(t, st, "10001")
+	ts := startServer(t, st, nil)
+	p := newPhone(t, ts, "10001", testPassword, from("127.0.0.1"))
+	wantStatus(t, p.register(3600, "sip:10001@192.168.1.50:5060"), 200)
+	q := newPhone(t, ts, "10001", testPassword, from("127.0.0.2"))
+	q.callID = p.callID
+	q.cseq = p.cseq + 10
+	ts.clock.Advance(time.Minute)
+	wantStatus(t, q.register(3600, "sip:10001@192.168.1.50:5060"), 200)
+	if got := storedBinding(t, st, ts, "10001"); got.Source[:10] != "127.0.0.2:" {
+		t.Fatalf("new source not stored before the 200: %s", got.Source)
+	}
+}
