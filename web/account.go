@@ -12,8 +12,9 @@ type accountPage struct {
 	NewToken string // shown once, right after it is made
 	Secret   string // a new extension password, shown once
 	Errors   map[string]string
-	Company  string   // the company's time zone, used when the viewer has none
-	Zones    []string // time zones offered
+	Company  string      // the company's time zone, used when the viewer has none
+	Zones    []string    // time zones offered
+	Phones   *userPhones // the viewer's registrations and manual setup
 }
 
 func (s *Server) account(w http.ResponseWriter, r *http.Request) {
@@ -29,6 +30,9 @@ func (s *Server) renderAccountPage(w http.ResponseWriter, r *http.Request, statu
 	var company string
 	if err == nil {
 		company, err = s.companyZone(r)
+	}
+	if err == nil {
+		ap.Phones, err = s.userPhones(r, viewerOf(r).user())
 	}
 	if err != nil {
 		s.fail(w, r, err)

@@ -508,6 +508,24 @@ GET    /api/v1/bans                  bans in force: [{"ip","kind":"source"|"exte
 DELETE /api/v1/bans/{ip}             lifts every ban and extension lock of the address on
                                      every node; 404 when it has none
 
+Phones that configure themselves, as on /devices: a device belongs to a user
+you manage (users.manage over them). Its provisioning URL holds a secret,
+answered once, when it is made; phones fetch
+  /provision/<secret>/<file> (no token; the file: <mac>.cfg for Yealink,
+  cfg<mac>.xml for Grandstream, <mac>.cfg and <mac>-phone.cfg for Poly,
+  <mac>.xml for Snom, linphone.xml; phonebook.xml for every one).
+
+GET    /api/v1/devices               [{"id","mac","vendor","model","label","user_id",      (users.manage)
+                                       "last_fetch_at","last_fetch_ip","created_at"}]
+GET    /api/v1/devices/{id}
+POST   /api/v1/devices               {"user" (extension or email),"vendor":"yealink"|"grandstream"|
+                                      "polycom"|"snom"|"linphone","mac"?,"model"?,"label"?,
+                                      "ext_password"?}; the extension's password, checked;
+                                     none: a new one is set and answered once. Answers
+                                     provisioning_url, config_url, phonebook_url once
+PATCH  /api/v1/devices/{id}          any of mac, vendor, model, label
+DELETE /api/v1/devices/{id}
+
 Every change, listen and download is written to the audit log, with the token
 that made it.
 `
