@@ -35,11 +35,12 @@ type Recording struct {
 
 // RecordingFilter selects recordings; visibility is that of their calls.
 type RecordingFilter struct {
-	CallID int64
-	States []RecordingState // empty: all but deleted
-	Before time.Time        // created before; zero: no bound (retention)
-	Vis    Visibility
-	Page   Page
+	CallID  int64
+	CallIDs []int64          // any of these calls (the recordings of a page of history); empty: no bound
+	States  []RecordingState // empty: all but deleted
+	Before  time.Time        // created before; zero: no bound (retention)
+	Vis     Visibility
+	Page    Page
 
 	// Filters on the recording's call, as people look for one: the call
 	// started in [From, To) (zero: no bound), UserID took part, a member of
@@ -59,7 +60,7 @@ type RecordingSort string
 
 // Orders of a recording list; the empty one is RecordingNewest.
 const (
-	RecordingNewest   RecordingSort = "newest" // call start, newest first
+	RecordingNewest   RecordingSort = "newest" // by the call's start, newest first
 	RecordingOldest   RecordingSort = "oldest"
 	RecordingLongest  RecordingSort = "longest"
 	RecordingShortest RecordingSort = "shortest"

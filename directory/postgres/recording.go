@@ -137,6 +137,9 @@ func (s *Store) Recordings(ctx context.Context, f directory.RecordingFilter) ([]
 	if f.CallID != 0 {
 		w.add("r.call_id = " + w.arg(f.CallID))
 	}
+	if len(f.CallIDs) > 0 {
+		w.add("r.call_id = ANY(" + w.arg(ids(f.CallIDs)) + ")")
+	}
 	if len(f.States) > 0 {
 		states := make([]string, 0, len(f.States))
 		for _, st := range f.States {
@@ -179,11 +182,11 @@ func (s *Store) Recordings(ctx context.Context, f directory.RecordingFilter) ([]
 func recordingOrder(s directory.RecordingSort) string {
 	switch s {
 	case directory.RecordingOldest:
-		return "r.created_at, r.id"
+		return "c.started_at, r.id"
 	case directory.RecordingLongest:
 		return "r.duration_ms DESC, r.id DESC"
 	case directory.RecordingShortest:
 		return "r.duration_ms, r.id"
 	}
-	return "r.created_at DESC, r.id DESC"
+	return "c.started_at DESC, r.id DESC"
 }

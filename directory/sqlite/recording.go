@@ -153,6 +153,10 @@ func (s *Store) Recordings(ctx context.Context, f directory.RecordingFilter) ([]
 		conds = append(conds, "r.call_id = ?")
 		args = append(args, f.CallID)
 	}
+	if len(f.CallIDs) > 0 {
+		c, a := inIDs("r.call_id", f.CallIDs)
+		conds, args = append(conds, c), append(args, a...)
+	}
 	if len(f.States) == 0 {
 		conds = append(conds, "r.state <> ?")
 		args = append(args, string(directory.RecordingDeleted))
@@ -206,11 +210,11 @@ func (s *Store) Recordings(ctx context.Context, f directory.RecordingFilter) ([]
 func recordingOrder(s directory.RecordingSort) string {
 	switch s {
 	case directory.RecordingOldest:
-		return "r.created_at, r.id"
+		return "c.started_at, r.id"
 	case directory.RecordingLongest:
 		return "r.duration_ms DESC, r.id DESC"
 	case directory.RecordingShortest:
 		return "r.duration_ms, r.id"
 	}
-	return "r.created_at DESC, r.id DESC"
+	return "c.started_at DESC, r.id DESC"
 }
