@@ -101,7 +101,7 @@ func (s *Server) apiDeviceCreate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, toDeviceJSON(&d, sec))
+	created(w, "/api/v1/devices/"+itoa(d.ID), toDeviceJSON(&d, sec))
 }
 
 func (s *Server) apiDeviceUpdate(w http.ResponseWriter, r *http.Request) {
