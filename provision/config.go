@@ -71,10 +71,10 @@ func FileNames(v directory.Vendor, mac string) []string {
 // "001565abcdef.cfg"); any name that is not one of FileNames is ErrNoFile.
 func Render(v directory.Vendor, name string, a Account) (*File, error) {
 	names := FileNames(v, a.MAC)
-	tmpl := ""
+	tmpl, file := "", ""
 	for i, n := range names {
 		if strings.EqualFold(n, name) {
-			tmpl = string(v) + map[bool]string{true: "-phone", false: ""}[i == 1]
+			tmpl, file = string(v)+map[bool]string{true: "-phone", false: ""}[i == 1], n
 			break
 		}
 	}
@@ -94,7 +94,7 @@ func Render(v directory.Vendor, name string, a Account) (*File, error) {
 	if v == directory.Yealink {
 		ct = "text/plain; charset=utf-8"
 	}
-	return &File{Name: names[0], ContentType: ct, Body: buf.Bytes()}, nil
+	return &File{Name: file, ContentType: ct, Body: buf.Bytes()}, nil
 }
 
 func (a Account) withDefaults() Account {

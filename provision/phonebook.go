@@ -31,6 +31,18 @@ type snomDirectory struct {
 	Entries []ylEntry `xml:"DirectoryEntry"`
 }
 
+// plDirectory is a Poly (Polycom) contact directory, <mac>-directory.xml.
+type plDirectory struct {
+	XMLName xml.Name `xml:"directory"`
+	Items   []plItem `xml:"item_list>item"`
+}
+
+type plItem struct {
+	First   string `xml:"fn"`
+	Last    string `xml:"ln"`
+	Contact string `xml:"ct"`
+}
+
 type gsAddressBook struct {
 	XMLName  xml.Name    `xml:"AddressBook"`
 	Contacts []gsContact `xml:"Contact"`
@@ -48,9 +60,9 @@ type gsPhone struct {
 }
 
 // PhoneBook renders entries in the phone book format of vendor v:
-// <YealinkIPPhoneDirectory> for Yealink (and for the phones without one
-// of their own here: Polycom, Linphone), <AddressBook> for Grandstream,
-// <SnomIPPhoneDirectory> for Snom.
+// <YealinkIPPhoneDirectory> for Yealink (and Linphone, which has none of
+// its own), <AddressBook> for Grandstream, <SnomIPPhoneDirectory> for Snom,
+// <directory><item_list> for Poly (which fetches it as <mac>-directory.xml).
 func PhoneBook(v directory.Vendor, title string, entries []Entry) (*File, error) {
 	var doc any
 	switch v {
@@ -61,6 +73,13 @@ func PhoneBook(v directory.Vendor, title string, entries []Entry) (*File, error)
 			ab.Contacts[i] = gsContact{FirstName: first, LastName: last, Phone: gsPhone{Number: e.Number, Account: 1}}
 		}
 		doc = ab
+	case directory.Polycom:
+		d := plDirectory{}
+		for _, e := range entries {
+			first, last, _ := strings.Cut(e.Name, " ")
+			d.Items = append(d.Items, plItem{First: first, Last: last, Contact: e.Number})
+		}
+		doc = d
 	case directory.Snom:
 		d := snomDirectory{Title: title, Prompt: "Prompt"}
 		for _, e := range entries {

@@ -79,7 +79,8 @@ func TestProvisionGolden(t *testing.T) {
 func TestProvisionPhoneBookGolden(t *testing.T) {
 	entries := []Entry{{"Anna Nowak", "1002"}, {"Acme & Sons <sales>", "+48221234567"}}
 	for v, name := range map[directory.Vendor]string{directory.Yealink: "phonebook-yealink.xml",
-		directory.Grandstream: "phonebook-grandstream.xml", directory.Snom: "phonebook-snom.xml"} {
+		directory.Grandstream: "phonebook-grandstream.xml", directory.Snom: "phonebook-snom.xml",
+		directory.Polycom: "phonebook-polycom.xml"} {
 		f, err := PhoneBook(v, "Switchboard", entries)
 		if err != nil {
 			t.Fatal(err)

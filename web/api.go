@@ -523,8 +523,9 @@ Phones that configure themselves, as on /devices: a device belongs to a user
 you manage (users.manage over them). Its provisioning URL holds a secret,
 answered once, when it is made; phones fetch
   /provision/<secret>/<file> (no token; the file: <mac>.cfg for Yealink,
-  cfg<mac>.xml for Grandstream, <mac>.cfg and <mac>-phone.cfg for Poly,
-  <mac>.xml for Snom, linphone.xml; phonebook.xml for every one).
+  cfg<mac>.xml for Grandstream, <mac>.cfg, <mac>-phone.cfg and
+  <mac>-directory.xml for Poly, <mac>.xml for Snom, linphone.xml;
+  phonebook.xml for every one).
 
 GET    /api/v1/devices               [{"id","mac","vendor","model","label","user_id",      (users.manage)
                                        "last_fetch_at","last_fetch_ip","created_at"}]

@@ -49,7 +49,7 @@ func (s *Server) apiDevices(w http.ResponseWriter, r *http.Request) {
 	for i := range ds {
 		out[i] = toDeviceJSON(&ds[i], nil)
 	}
-	writeJSON(w, http.StatusOK, list(out, f.Page, -1))
+	writeJSON(w, http.StatusOK, list(out, f.Page, 0))
 }
 
 func (s *Server) apiDevice(w http.ResponseWriter, r *http.Request) {

@@ -30,7 +30,7 @@ func (s *Server) provisionFile(w http.ResponseWriter, r *http.Request) {
 	d, err := s.store.DeviceByToken(r.Context(), provision.TokenHash(token))
 	if isNotFound(err) {
 		s.throttle.failed("provision", src)
-		s.audit(r, nil, "device.provision.denied", "", "unknown secret, file "+truncate(name, 60))
+		s.auditPhone(r, nil, "device.provision.denied", "unknown secret, file "+truncate(name, 60))
 		provisionNotFound(w)
 		return
 	}
@@ -40,7 +40,7 @@ func (s *Server) provisionFile(w http.ResponseWriter, r *http.Request) {
 	}
 	f, err := s.renderProvision(r, d, token, name)
 	if errors.Is(err, provision.ErrNoFile) || errors.Is(err, errNotFound) || errors.Is(err, provision.ErrSealed) {
-		s.audit(r, nil, "device.provision.denied", "device:"+itoa(d.ID), truncate(name, 60)+": "+err.Error())
+		s.auditPhone(r, d, "device.provision.denied", truncate(name, 60)+": "+err.Error())
 		provisionNotFound(w)
 		return
 	}
@@ -52,7 +52,7 @@ func (s *Server) provisionFile(w http.ResponseWriter, r *http.Request) {
 	if err := s.store.DeviceFetched(r.Context(), d.ID, s.now(), ip); err != nil {
 		s.log.Warn("device fetch not noted", "device_id", d.ID, "err", err)
 	}
-	s.audit(r, nil, "device.provision", "device:"+itoa(d.ID), f.Name)
+	s.auditPhone(r, d, "device.provision", f.Name)
 	h := w.Header()
 	h.Set("Content-Type", f.ContentType)
 	h.Set("Cache-Control", "no-store")
@@ -79,7 +79,7 @@ func (s *Server) renderProvision(r *http.Request, d *directory.Device, token, na
 	if u.State != directory.UserActive {
 		return nil, errNotFound
 	}
-	if strings.EqualFold(name, "phonebook.xml") {
+	if strings.EqualFold(name, "phonebook.xml") || d.Vendor == directory.Polycom && strings.EqualFold(name, d.MAC+"-directory.xml") {
 		return s.phoneBook(r, d, u)
 	}
 	pw, err := provision.Open(token, d.Sealed)
@@ -155,4 +155,21 @@ func (s *Server) phoneBook(r *http.Request, d *directory.Device, u *directory.Us
 		entries = entries[:phoneBookMax]
 	}
 	return provision.PhoneBook(d.Vendor, "Switchboard", entries)
+}
+
+// auditPhone writes an entry for a provisioning fetch: the actor is the
+// phone as the request named it (its MAC), or "phone" when its secret is
+// unknown.
+func (s *Server) auditPhone(r *http.Request, d *directory.Device, action, detail string) {
+	e := &directory.AuditEntry{Actor: "phone", Action: action, Detail: detail, IP: remoteIP(r.RemoteAddr),
+		UserAgent: truncate(r.UserAgent(), 300)}
+	if d != nil {
+		e.Object = "device:" + itoa(d.ID)
+		if d.MAC != "" {
+			e.Actor = "phone " + d.MAC
+		}
+	}
+	if err := s.store.Audit(r.Context(), e); err != nil {
+		s.log.Error("audit not written", "action", action, "object", e.Object, "err", err)
+	}
 }

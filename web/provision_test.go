@@ -76,8 +76,8 @@ func TestProvisionFetchEveryVendor(t *testing.T) {
 				"account.1.display_name = Agent Person", "remote_phonebook.data.1.url = " + ts.URL + "/provision/"}},
 		{"grandstream", "000b82000002", []string{"cfg000b82000002.xml"},
 			[]string{"<gs_provision", "<P35>20004</P35>", "<P34>Ext-pass-123</P34>", "<P3>Agent Person</P3>"}},
-		{"polycom", "0004f2000003", []string{"0004f2000003.cfg", "0004f2000003-phone.cfg"},
-			[]string{"reg.1.auth.userId=\"20004\"", "reg.1.auth.password=\"Ext-pass-123\""}},
+		{"polycom", "0004f2000003", []string{"0004f2000003.cfg", "0004f2000003-phone.cfg", "0004f2000003-directory.xml"},
+			[]string{"reg.1.auth.userId=\"20004\"", "reg.1.auth.password=\"Ext-pass-123\"", "<item_list>", "<ct>+48221234567</ct>"}},
 		{"snom", "000413000004", []string{"000413000004.xml"},
 			[]string{"<user_name1 perm=\"R\">20004</user_name1>", "<user_pass1 perm=\"R\">Ext-pass-123</user_pass1>",
 				"<user_realname1 perm=\"R\">Agent Person</user_realname1>"}},
@@ -125,6 +125,9 @@ func TestProvisionFetchEveryVendor(t *testing.T) {
 		}
 		if len(es) != len(c.files) || es[0].IP != "127.0.0.1" {
 			t.Errorf("%s: %d fetches audited, want %d: %+v", c.vendor, len(es), len(c.files), es)
+		}
+		if es[0].Actor != "phone "+strings.NewReplacer(":", "").Replace(strings.ToLower(c.mac)) && c.mac != "" {
+			t.Errorf("%s: fetch audited as %q", c.vendor, es[0].Actor)
 		}
 		if strings.Contains(es[0].Detail+es[0].After, "Ext-pass") {
 			t.Errorf("%s: the audit entry shows the password", c.vendor)
