@@ -60,7 +60,7 @@ type RecordingSort string
 
 // Orders of a recording list; the empty one is RecordingNewest.
 const (
-	RecordingNewest   RecordingSort = "newest" // by the call's start, newest first
+	RecordingNewest   RecordingSort = "newest" // by the recording's start (the call's answer), newest first
 	RecordingOldest   RecordingSort = "oldest"
 	RecordingLongest  RecordingSort = "longest"
 	RecordingShortest RecordingSort = "shortest"

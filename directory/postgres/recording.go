@@ -182,11 +182,11 @@ func (s *Store) Recordings(ctx context.Context, f directory.RecordingFilter) ([]
 func recordingOrder(s directory.RecordingSort) string {
 	switch s {
 	case directory.RecordingOldest:
-		return "c.started_at, r.id"
+		return "r.created_at, r.id"
 	case directory.RecordingLongest:
 		return "r.duration_ms DESC, r.id DESC"
 	case directory.RecordingShortest:
 		return "r.duration_ms, r.id"
 	}
-	return "c.started_at DESC, r.id DESC"
+	return "r.created_at DESC, r.id DESC"
 }

@@ -20,6 +20,9 @@ CREATE TABLE devices (
 CREATE UNIQUE INDEX devices_mac ON devices (mac) WHERE mac <> '';
 CREATE UNIQUE INDEX devices_token ON devices (token_hash);
 CREATE INDEX devices_user ON devices (user_id);
+-- Recordings listed longest or shortest first (issue 18 §3).
+CREATE INDEX recordings_duration ON recordings (duration_ms DESC, id DESC);
 
 -- +goose Down
+DROP INDEX recordings_duration;
 DROP TABLE devices;
