@@ -163,3 +163,26 @@ func wellFormed(b []byte) error {
 		}
 	}
 }
+
+func BenchmarkProvisionRender(b *testing.B) {
+	a := account("001565abcdef")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Render(directory.Yealink, "001565abcdef.cfg", a); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkProvisionPhoneBook(b *testing.B) {
+	entries := make([]Entry, 2000)
+	for i := range entries {
+		entries[i] = Entry{Name: "Anna Nowak", Number: "+48221234567"}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := PhoneBook(directory.Grandstream, "Switchboard", entries); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
