@@ -12,9 +12,11 @@ type accountPage struct {
 	NewToken string // shown once, right after it is made
 	Secret   string // a new extension password, shown once
 	Errors   map[string]string
-	Company  string      // the company's time zone, used when the viewer has none
-	Zones    []string    // time zones offered
-	Phones   *userPhones // the viewer's registrations and manual setup
+	Company  string   // the company's time zone, used when the viewer has none
+	Zones    []string // time zones offered
+
+	// Phones: the viewer's registrations and manual setup (issue 18).
+	Phones *userPhones
 }
 
 func (s *Server) account(w http.ResponseWriter, r *http.Request) {

@@ -220,11 +220,13 @@ type userPage struct {
 	CanManage  bool
 	CanCreate  bool
 	CanGroups  bool
-	Secret     string      // a password shown once
-	SecretKind string      // locale key saying which
-	Company    string      // the company's time zone, for the time zone input
-	Zones      []string    // time zones offered
-	Phones     *userPhones // registrations and manual setup
+	Secret     string   // a password shown once
+	SecretKind string   // locale key saying which
+	Company    string   // the company's time zone, for the time zone input
+	Zones      []string // time zones offered
+
+	// Phones: registrations and manual setup (issue 18).
+	Phones *userPhones
 }
 
 func (s *Server) userShow(w http.ResponseWriter, r *http.Request) {
