@@ -3,6 +3,7 @@ package web
 import (
 	"crypto/subtle"
 	"errors"
+	"html/template"
 	"net"
 	"net/http"
 	"net/url"
@@ -29,8 +30,8 @@ type deviceSecret struct {
 	Dir         string // the URL phones are given as their provisioning server
 	File        string // the device's main file
 	PhoneBook   string
-	ExtPassword string // a newly generated extension password, "" when the typed one was kept
-	QR          string // data: URL of a QR code of File (softphones), "" when none
+	ExtPassword string       // a newly generated extension password, "" when the typed one was kept
+	QR          template.URL // data: URL of a QR code of File (softphones), "" when none
 }
 
 // deviceForm is what was typed into the add form.

@@ -1,12 +1,17 @@
 package web
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
+	"html"
+	"image/png"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -295,5 +300,50 @@ func TestRegistrationsOnUserPage(t *testing.T) {
 		if strings.Contains(body, "Peer&#39;s phone") || strings.Contains(body, "192.0.2.11") {
 			t.Errorf("%s %s shows another extension's registration", c.who, c.path)
 		}
+	}
+}
+
+// TestDeviceFormLinphoneQR: the Devices form adds a softphone without a
+// MAC and shows its provisioning URL once, with a QR code of it for the
+// mobile app; the list afterwards shows no secret.
+func TestDeviceFormLinphoneQR(t *testing.T) {
+	f := newFixture(t)
+	_, _, ts := f.open(t)
+	c := f.as(t, ts.URL, pAdmin)
+	resp, body := c.post("/devices", url.Values{"user": {"agent@example.com"}, "vendor": {"linphone"},
+		"label": {"Agent's mobile"}, "ext_password": {fixtureExtPassword}})
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("add: %d\n%s", resp.StatusCode, body)
+	}
+	i := strings.Index(body, `id="provision-file">`)
+	if i < 0 || !strings.Contains(body, `id="provision-qr" src="data:image/png;base64,`) {
+		t.Fatalf("no URL or QR code:\n%s", body)
+	}
+	file := body[i+len(`id="provision-file">`):]
+	file = file[:strings.Index(file, "<")]
+	if !strings.HasSuffix(file, "/linphone.xml") {
+		t.Fatalf("Linphone URL %q", file)
+	}
+	qr := body[strings.Index(body, `data:image/png;base64,`)+len(`data:image/png;base64,`):]
+	raw, err := base64.StdEncoding.DecodeString(html.UnescapeString(qr[:strings.Index(qr, `"`)]))
+	if err != nil {
+		t.Fatalf("QR code: %v", err)
+	}
+	if img, err := png.Decode(bytes.NewReader(raw)); err != nil || img.Bounds().Dx() != 256 {
+		t.Errorf("QR code is no 256 px PNG: %v", err)
+	}
+	secret := strings.TrimSuffix(strings.TrimPrefix(file, ts.URL+"/provision/"), "/linphone.xml")
+	_, list := c.get("/devices")
+	if strings.Contains(list, secret) {
+		t.Error("the list shows the secret again")
+	}
+	resp, _ = newClient(t, ts.URL).get(strings.TrimPrefix(file, ts.URL))
+	if resp.StatusCode != 200 {
+		t.Errorf("fetch %s: %d", file, resp.StatusCode)
+	}
+	// A bad form names the fields and stores nothing.
+	resp, body = c.post("/devices", url.Values{"user": {"nobody@example.com"}, "vendor": {"yealink"}, "mac": {"xyz"}})
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "user:") {
+		t.Errorf("bad form: %d", resp.StatusCode)
 	}
 }
