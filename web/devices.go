@@ -124,18 +124,29 @@ func (s *Server) createDevice(r *http.Request, d *directory.Device, who string, 
 		return nil, err
 	}
 	d.UserID = a.User.ID
-	// The rules first, so no password is generated for a device refused;
-	// the secret comes after.
-	probe := *d
-	probe.TokenHash = "-"
-	if err := probe.Check(); err != nil {
+	// Everything that can refuse the device comes before a new extension
+	// password is set: the rules, the typed password, then the row itself
+	// (a MAC in use), stored under a secret nobody holds until it is sealed.
+	d.TokenHash = provision.TokenHash(provision.NewToken())
+	if err := d.Check(); err != nil {
 		return nil, err
 	}
-	token, generated, err := s.sealDevice(r, a, d, pw)
-	if err != nil {
-		return nil, err
+	if pw != "" {
+		if err := s.checkExtPassword(r, a.User.Extension, pw); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.store.CreateDevice(r.Context(), d); err != nil {
+		return nil, err
+	}
+	token, generated, err := s.sealDevice(r, a, d, pw, true)
+	if err == nil {
+		err = s.store.UpdateDevice(r.Context(), d)
+	}
+	if err != nil {
+		if derr := s.store.DeleteDevice(r.Context(), d.ID); derr != nil {
+			s.log.Error("device left without a secret", "device_id", d.ID, "err", derr)
+		}
 		return nil, err
 	}
 	s.auditChange(r, viewerOf(r), "device.create", "device:"+itoa(d.ID), "user:"+itoa(a.User.ID), nil, deviceAudit(d))
@@ -169,11 +180,12 @@ func (s *Server) deviceUser(r *http.Request, who string) (*directory.Access, err
 }
 
 // sealDevice gives d a new URL secret and seals the extension password
-// into it: the typed one, checked against the stored digest, or, when
-// none is typed, a newly generated one (which replaces the user's, as
-// "reset extension password" does). It returns the secret and the
-// generated password.
-func (s *Server) sealDevice(r *http.Request, a *directory.Access, d *directory.Device, pw directory.Password) (string, directory.Password, error) {
+// into it: the typed one, checked against the stored digest (unless the
+// caller has, checked), or, when none is typed, a newly generated one
+// (which replaces the user's, as "reset extension password" does). It
+// returns the secret and the generated password.
+func (s *Server) sealDevice(r *http.Request, a *directory.Access, d *directory.Device, pw directory.Password,
+	checked bool) (string, directory.Password, error) {
 	var generated directory.Password
 	if pw == "" {
 		var err error
@@ -181,8 +193,10 @@ func (s *Server) sealDevice(r *http.Request, a *directory.Access, d *directory.D
 			return "", "", err
 		}
 		generated = pw
-	} else if err := s.checkExtPassword(r, a.User.Extension, pw); err != nil {
-		return "", "", err
+	} else if !checked {
+		if err := s.checkExtPassword(r, a.User.Extension, pw); err != nil {
+			return "", "", err
+		}
 	}
 	token := provision.NewToken()
 	sealed, err := provision.Seal(token, pw)
@@ -302,7 +316,7 @@ func (s *Server) deviceRenew(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		var token string
 		var generated directory.Password
-		token, generated, err = s.sealDevice(r, a, d, directory.Password(r.PostFormValue("ext_password")))
+		token, generated, err = s.sealDevice(r, a, d, directory.Password(r.PostFormValue("ext_password")), false)
 		if err == nil {
 			err = s.store.UpdateDevice(r.Context(), d)
 		}

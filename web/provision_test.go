@@ -228,6 +228,9 @@ func TestProvisionExtPassword(t *testing.T) {
 	if status != http.StatusConflict || !strings.Contains(body, "mac") {
 		t.Errorf("the same MAC twice: %d %s, want 409 on mac", status, body)
 	}
+	if now, err := st.SIPAccount(t.Context(), "20004"); err != nil || now.SIP != acc.SIP {
+		t.Error("a refused phone still set a new extension password")
+	}
 	// The team lead manages Sales (and Sales North); not Support's peer.
 	status, _, body = addDevice(t, f, ts.URL, pLead, `{"user":"peer@example.com","vendor":"yealink","mac":"001565000009"}`)
 	if status != http.StatusBadRequest || !strings.Contains(body, "user") {
