@@ -350,3 +350,31 @@ func TestDeviceFormLinphoneQR(t *testing.T) {
 		t.Errorf("bad form: %d", resp.StatusCode)
 	}
 }
+
+// TestDeviceRenewSecret: a new secret URL replaces the old one at once.
+func TestDeviceRenewSecret(t *testing.T) {
+	f := newFixture(t)
+	_, _, ts := f.open(t)
+	status, d, body := addDevice(t, f, ts.URL, pOwner, `{"user":"20004","vendor":"snom","mac":"000413000021","ext_password":"`+fixtureExtPassword+`"}`)
+	if status != http.StatusCreated {
+		t.Fatalf("add: %d %s", status, body)
+	}
+	c := f.as(t, ts.URL, pOwner)
+	if resp, _ := c.post("/devices/"+itoa(d.ID)+"/secret", url.Values{"ext_password": {"not-it"}}); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("renew with a wrong password: %d, want 400", resp.StatusCode)
+	}
+	resp, page := c.post("/devices/"+itoa(d.ID)+"/secret", url.Values{"ext_password": {fixtureExtPassword}})
+	i := strings.Index(page, `id="provision-file">`)
+	if resp.StatusCode != 200 || i < 0 {
+		t.Fatalf("renew: %d", resp.StatusCode)
+	}
+	file := page[i+len(`id="provision-file">`):]
+	file = strings.TrimPrefix(file[:strings.Index(file, "<")], ts.URL)
+	anon := newClient(t, ts.URL)
+	if resp, _ := anon.get(strings.TrimPrefix(d.ConfigURL, ts.URL)); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("the old URL after renewal: %d, want 404", resp.StatusCode)
+	}
+	if resp, cfg := anon.get(file); resp.StatusCode != 200 || !strings.Contains(cfg, "Ext-pass-123") {
+		t.Errorf("the new URL: %d", resp.StatusCode)
+	}
+}
