@@ -35,11 +35,50 @@ type Recording struct {
 
 // RecordingFilter selects recordings; visibility is that of their calls.
 type RecordingFilter struct {
-	CallID int64
-	States []RecordingState // empty: all but deleted
-	Before time.Time        // created before; zero: no bound (retention)
-	Vis    Visibility
-	Page   Page
+	CallID  int64
+	CallIDs []int64          // any of these calls (the recordings of a page of history); empty: no bound
+	States  []RecordingState // empty: all but deleted
+	Before  time.Time        // created before; zero: no bound (retention)
+	Vis     Visibility
+	Page    Page
+
+	// Filters on the recording's call, as people look for one: the call
+	// started in [From, To) (zero: no bound), UserID took part, a member of
+	// GroupID took part (direct members), Number is in its numbers (as
+	// CallFilter.NumberSearch reads it), its direction; the recording's
+	// length within [MinDuration, MaxDuration] (zero: no bound).
+	From, To                 time.Time
+	UserID, GroupID          int64
+	Number                   string
+	Direction                Direction
+	MinDuration, MaxDuration time.Duration
+	Sort                     RecordingSort
+}
+
+// RecordingSort is the order of a recording list.
+type RecordingSort string
+
+// Orders of a recording list; the empty one is RecordingNewest.
+const (
+	RecordingNewest   RecordingSort = "newest" // by the recording's start (the call's answer), newest first
+	RecordingOldest   RecordingSort = "oldest"
+	RecordingLongest  RecordingSort = "longest"
+	RecordingShortest RecordingSort = "shortest"
+)
+
+// Valid reports whether s is a known order ("" too).
+func (s RecordingSort) Valid() bool {
+	switch s {
+	case "", RecordingNewest, RecordingOldest, RecordingLongest, RecordingShortest:
+		return true
+	}
+	return false
+}
+
+// Calls returns the part of f that filters calls, for a store to turn
+// into conditions the way it does for CallFilter.
+func (f RecordingFilter) Calls() CallFilter {
+	return CallFilter{From: f.From, To: f.To, UserID: f.UserID, GroupID: f.GroupID, Number: f.Number, Vis: f.Vis}
 }
 
 // Valid reports whether s is a known state.

@@ -30,6 +30,7 @@ type Store interface {
 	ChangeStore
 	SessionStore
 	TokenStore
+	DeviceStore
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	Close() error

@@ -14,6 +14,9 @@ type accountPage struct {
 	Errors   map[string]string
 	Company  string   // the company's time zone, used when the viewer has none
 	Zones    []string // time zones offered
+
+	// Phones: the viewer's registrations and manual setup (issue 18).
+	Phones *userPhones
 }
 
 func (s *Server) account(w http.ResponseWriter, r *http.Request) {
@@ -29,6 +32,9 @@ func (s *Server) renderAccountPage(w http.ResponseWriter, r *http.Request, statu
 	var company string
 	if err == nil {
 		company, err = s.companyZone(r)
+	}
+	if err == nil {
+		ap.Phones, err = s.userPhones(r, viewerOf(r).user())
 	}
 	if err != nil {
 		s.fail(w, r, err)

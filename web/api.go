@@ -317,6 +317,7 @@ type recordingJSON struct {
 	CreatedAt   time.Time `json:"created_at"`
 	AudioURL    string    `json:"audio_url,omitempty"`    // only when the viewer may listen
 	DownloadURL string    `json:"download_url,omitempty"` // only when the viewer may download
+	recordingCallJSON
 }
 
 func toRecordingJSON(subj *authz.Subject, rec *directory.Recording) recordingJSON {
@@ -333,16 +334,21 @@ func toRecordingJSON(subj *authz.Subject, rec *directory.Recording) recordingJSO
 }
 
 func (s *Server) apiRecordings(w http.ResponseWriter, r *http.Request) {
-	f := directory.RecordingFilter{Vis: recordingVisibility(subject(r)), Page: pageParam(r)}
-	f.CallID, _ = strconv.ParseInt(r.URL.Query().Get("call_id"), 10, 64)
-	recs, err := s.store.Recordings(r.Context(), f)
+	f, err := recordingFilter(r.URL.Query(), subject(r), s.location(r))
+	var recs []directory.Recording
+	if err == nil {
+		f.Page = pageParam(r)
+		recs, err = s.store.Recordings(r.Context(), f)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	out := make([]recordingJSON, len(recs))
+	names := s.names()
 	for i := range recs {
 		out[i] = toRecordingJSON(subject(r), &recs[i])
+		out[i].addCall(r.Context(), s, names)
 	}
 	writeJSON(w, http.StatusOK, list(out, f.Page, 0))
 }
@@ -424,7 +430,12 @@ GET /api/v1/calls                    ?from=2025-03-01 ?to=2025-03-31 ?user_id= ?
                                      ?number= ?disposition=answered|busy|no_answer|…      (calls.history)
                                      from/to dates are days in your time zone
 GET /api/v1/calls/{id}
-GET /api/v1/recordings               ?call_id=   audio_url/download_url only when allowed (recordings.listen/download)
+GET /api/v1/recordings               ?call_id= ?from= ?to= ?user_id= ?group_id= ?number=
+                                     ?direction=internal|outbound|inbound
+                                     ?min_duration= ?max_duration= (seconds or m:ss)
+                                     ?sort=newest|oldest|longest|shortest; with the call's
+                                     from, to, names, direction and start;
+                                     audio_url/download_url only when allowed (recordings.listen/download)
 GET /api/v1/recordings/{id}
 GET /api/v1/recordings/{id}/audio    the WAV, inline, with Range (seeking)                 (recordings.listen)
 GET /api/v1/recordings/{id}/download the WAV as an attachment                              (recordings.download)
@@ -507,6 +518,25 @@ GET    /api/v1/bans                  bans in force: [{"ip","kind":"source"|"exte
                                       "extension"?,"reason","created","expires","node"?}]
 DELETE /api/v1/bans/{ip}             lifts every ban and extension lock of the address on
                                      every node; 404 when it has none
+
+Phones that configure themselves, as on /devices: a device belongs to a user
+you manage (users.manage over them). Its provisioning URL holds a secret,
+answered once, when it is made; phones fetch
+  /provision/<secret>/<file> (no token; the file: <mac>.cfg for Yealink,
+  cfg<mac>.xml for Grandstream, <mac>.cfg, <mac>-phone.cfg and
+  <mac>-directory.xml for Poly, <mac>.xml for Snom, linphone.xml;
+  phonebook.xml for every one).
+
+GET    /api/v1/devices               [{"id","mac","vendor","model","label","user_id",      (users.manage)
+                                       "last_fetch_at","last_fetch_ip","created_at"}]
+GET    /api/v1/devices/{id}
+POST   /api/v1/devices               {"user" (extension or email),"vendor":"yealink"|"grandstream"|
+                                      "polycom"|"snom"|"linphone","mac"?,"model"?,"label"?,
+                                      "ext_password"?}; the extension's password, checked;
+                                     none: a new one is set and answered once. Answers
+                                     provisioning_url, config_url, phonebook_url once
+PATCH  /api/v1/devices/{id}          any of mac, vendor, model, label
+DELETE /api/v1/devices/{id}
 
 Every change, listen and download is written to the audit log, with the token
 that made it.

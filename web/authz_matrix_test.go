@@ -81,6 +81,8 @@ func (f *fixture) targetOf(pattern string) *target {
 	case strings.Contains(pattern, "/trunks/{name}"), strings.Contains(pattern, "/dids/{number}"),
 		strings.Contains(pattern, "/bans/{ip}"):
 		return &target{kind: "telephony"} // seedTelephony's trunk, number and ban
+	case strings.Contains(pattern, "/devices/{id}"): // as the routes of its user, the agent
+		return &target{id: f.device.ID, kind: "user", participants: []string{pAgent}}
 	case strings.Contains(pattern, "/tokens/{id}"):
 		return &target{id: f.tokenID[pOwner], kind: "token", participants: []string{pOwner}}
 	}

@@ -76,6 +76,7 @@ type callListPage struct {
 	CSV          string
 	Pager        pager
 	Error        string
+	Recordings   map[int64]int64 // call ID → its recording the viewer may play or download
 }
 
 var dispositions = []directory.Disposition{directory.Answered, directory.Busy, directory.NoAnswer,
@@ -97,6 +98,9 @@ func (s *Server) callList(w http.ResponseWriter, r *http.Request) {
 		f.Page = pageParam(r)
 		cp.Calls, err = s.store.Calls(r.Context(), f)
 		cp.Pager = newPager(r, f.Page, len(cp.Calls), -1)
+	}
+	if err == nil && len(cp.Calls) > 0 {
+		cp.Recordings, err = s.callRecordings(r, cp.Calls)
 	}
 	if err != nil && status == http.StatusOK {
 		s.fail(w, r, err)

@@ -42,6 +42,7 @@ type fixture struct {
 	sids    map[string]string // persona → session cookie value
 	tokens  map[string]string // persona → API token
 	tokenID map[string]int64
+	device  *directory.Device // the agent's desk phone
 }
 
 // The personas of the authorization tests, and the permissions their roles
@@ -147,6 +148,9 @@ func newFixture(t testing.TB) *fixture {
 		must(st.CreateContact(ctx, con))
 		f.cons[c.key] = con
 	}
+	f.device = &directory.Device{MAC: "001565000001", Vendor: directory.Yealink, UserID: f.users[pAgent].ID,
+		TokenHash: "fixture-device-token-hash"}
+	must(st.CreateDevice(ctx, f.device))
 	now := time.Now().UTC()
 	for _, p := range personaNames {
 		sid := randomToken(32)

@@ -136,6 +136,7 @@ func (p *page) navAll() []navItem {
 		{"/security", "nav.security", string(authz.SettingsTelephony)},
 		{"/numbers", "nav.numbers", string(authz.NumbersManage)},
 		{"/audit", "nav.audit", string(authz.AuditView)},
+		{"/devices", "nav.devices", string(authz.UsersManage)},
 	}
 }
 

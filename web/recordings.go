@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 
@@ -22,43 +23,76 @@ func recordingVisibility(subj *authz.Subject) directory.Visibility {
 
 type recordingRow struct {
 	directory.Recording
-	Call        *directory.Call
-	CanListen   bool
-	CanDownload bool
+	Call                   *directory.Call
+	CallerName, CalleeName string
+	CanListen              bool
+	CanDownload            bool
 }
 
 type recordingListPage struct {
 	Recordings []recordingRow
 	CanDelete  bool
 	Pager      pager
+	Q          url.Values
+	Users      []directory.User // the user filter's choices: whom the viewer sees
+	Groups     []treeGroup
+	Error      string
 }
 
+// recordingList shows the recordings the viewer may play or download,
+// filtered in the database (recordingFilter), with the names of the
+// parties next to their numbers.
 func (s *Server) recordingList(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	subj := subject(r)
-	f := directory.RecordingFilter{Vis: recordingVisibility(subj), Page: pageParam(r)}
-	if id, err := idParam(r); err == nil {
-		f.CallID = id
+	q := r.URL.Query()
+	rp := recordingListPage{Q: q, CanDelete: authz.CanDo(subj, authz.RecordingsDelete) == nil}
+	f, err := recordingFilter(q, subj, s.location(r))
+	status := http.StatusOK
+	var recs []directory.Recording
+	if fe := formErrors(err); fe != nil {
+		status = http.StatusBadRequest
+		for k, v := range fe {
+			rp.Error = k + ": " + v
+		}
+	} else if err == nil {
+		f.Page = pageParam(r)
+		recs, err = s.store.Recordings(ctx, f)
+		rp.Pager = newPager(r, f.Page, len(recs), -1)
 	}
-	recs, err := s.store.Recordings(ctx, f)
+	if err != nil && status == http.StatusOK {
+		s.fail(w, r, err)
+		return
+	}
+	names := s.names()
+	rp.Recordings = make([]recordingRow, len(recs))
+	for i := range recs {
+		res := authz.RecordingResource(&recs[i])
+		row := recordingRow{Recording: recs[i],
+			CanListen:   authz.Can(subj, authz.RecordingsListen, res) == nil,
+			CanDownload: authz.Can(subj, authz.RecordingsDownload, res) == nil}
+		if c, err := s.store.Call(ctx, recs[i].CallID); err == nil {
+			row.Call = c
+			row.CallerName, row.CalleeName = names.of(ctx, c.CallerID), names.of(ctx, c.CalleeID)
+		}
+		rp.Recordings[i] = row
+	}
+	if authz.CanDo(subj, authz.UsersView) == nil {
+		rp.Users, err = s.store.Users(ctx, directory.UserFilter{Vis: authz.Visibility(subj, authz.UsersView),
+			Page: directory.Page{Size: 500}})
+	}
+	var groups []directory.Group
+	if err == nil {
+		groups, err = s.store.Groups(ctx)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	rows := make([]recordingRow, len(recs))
-	for i := range recs {
-		res := authz.RecordingResource(&recs[i])
-		rows[i] = recordingRow{Recording: recs[i],
-			CanListen:   authz.Can(subj, authz.RecordingsListen, res) == nil,
-			CanDownload: authz.Can(subj, authz.RecordingsDownload, res) == nil}
-		if c, err := s.store.Call(ctx, recs[i].CallID); err == nil {
-			rows[i].Call = c
-		}
-	}
+	rp.Groups = groupTree(groups)
 	p := s.page(r, "recordings.title")
-	p.Data = recordingListPage{Recordings: rows, CanDelete: authz.CanDo(subj, authz.RecordingsDelete) == nil,
-		Pager: newPager(r, f.Page, len(recs), -1)}
-	s.render(w, r, http.StatusOK, "recordings.html", p)
+	p.Data = rp
+	s.render(w, r, status, "recordings.html", p)
 }
 
 // loadRecording loads the recording of the route and asks authz about it

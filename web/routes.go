@@ -88,6 +88,16 @@ func (s *Server) register(web, api *router) {
 	web.post("/numbers/delete", need(authz.NumbersManage), s.didDelete)
 	web.get("/audit", need(authz.AuditView), s.auditList)
 
+	// Phones that configure themselves (issue 18 §2): devices are managed
+	// with users.manage over their user; /provision/ has no session, the
+	// secret in its path is the credential.
+	web.get("/devices", need(authz.UsersManage), s.deviceList)
+	web.post("/devices", need(authz.UsersManage), s.deviceCreate)
+	web.post("/devices/{id}", perResource(authz.UsersManage), s.deviceUpdate)
+	web.post("/devices/{id}/secret", perResource(authz.UsersManage), s.deviceRenew)
+	web.post("/devices/{id}/delete", perResource(authz.UsersManage), s.deviceDelete)
+	web.get("/provision/{token}/{file}", public(), s.provisionFile)
+
 	api.get("/", public(), s.apiIndex)
 	api.get("/me", signedIn(), s.apiMe)
 	api.get("/users", need(authz.UsersView), s.apiUsers)
@@ -139,6 +149,11 @@ func (s *Server) register(web, api *router) {
 	api.delete("/dids/{number}", need(authz.NumbersManage), s.apiDIDDelete)
 	api.get("/bans", need(authz.SettingsTelephony), s.apiBans)
 	api.delete("/bans/{ip}", need(authz.SettingsTelephony), s.apiBanDelete)
+	api.get("/devices", need(authz.UsersManage), s.apiDevices)
+	api.post("/devices", need(authz.UsersManage), s.apiDeviceCreate)
+	api.get("/devices/{id}", perResource(authz.UsersManage), s.apiDevice)
+	api.patch("/devices/{id}", perResource(authz.UsersManage), s.apiDeviceUpdate)
+	api.delete("/devices/{id}", perResource(authz.UsersManage), s.apiDelete(s.deleteDevice))
 }
 
 // build makes the router: browser routes behind cross-origin protection,

@@ -33,6 +33,14 @@ type Config struct {
 	// StoreTimeout bounds the store calls made while answering one
 	// request; past it the request gets 503. Zero: DefaultStoreTimeout.
 	StoreTimeout time.Duration
+
+	// How phones reach the registrar, for provisioning and the user's page:
+	// SIPHost "" is the host the request came to, SIPPort 0 is 5060,
+	// SIPTLSPort 0 means no TLS, SIPTransport "" is udp.
+	SIPHost      string
+	SIPPort      int
+	SIPTLSPort   int
+	SIPTransport string
 }
 
 // Live is the state of the running PBX that the dashboard and the API show.

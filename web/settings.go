@@ -35,6 +35,15 @@ func (s *Server) renderSettingsWith(w http.ResponseWriter, r *http.Request, stat
 		s.fail(w, r, err)
 		return
 	}
+	for _, k := range []string{directory.SettingRecordingUsers, directory.SettingRecordingGroup} {
+		if _, ok := typed[k]; !ok && err == nil {
+			vals[k], err = s.recordedNames(r.Context(), k, vals[k]) // names, as they are typed
+		}
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	for k, v := range typed {
 		vals[k] = v
 	}
@@ -61,7 +70,7 @@ func (s *Server) settingsUpdate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	typed, errs := map[string]string{}, map[string]string{}
+	typed, errs, resolved := map[string]string{}, map[string]string{}, map[string]string{}
 	for _, k := range directory.SettingKeys {
 		if _, ok := r.PostForm[k]; !ok || ownForm(k) {
 			continue
@@ -69,6 +78,23 @@ func (s *Server) settingsUpdate(w http.ResponseWriter, r *http.Request) {
 		v := strings.TrimSpace(r.PostFormValue(k))
 		if k == directory.SettingDefaultCountry {
 			v = strings.ToUpper(v)
+		}
+		if isRecordedList(k) {
+			ids, err := s.recordedIDs(r.Context(), k, v)
+			if err != nil && formErrors(err) == nil {
+				s.fail(w, r, err)
+				return
+			}
+			if err != nil {
+				typed[k] = v
+				errs[k] = formErrors(err)[k]
+				continue
+			}
+			if ids == cur[k] {
+				continue
+			}
+			typed[k], resolved[k] = v, ids // the page shows names, the store keeps IDs
+			continue
 		}
 		if v == cur[k] {
 			continue
@@ -91,6 +117,9 @@ func (s *Server) settingsUpdate(w http.ResponseWriter, r *http.Request) {
 		}
 		if !ok {
 			continue
+		}
+		if ids, ok := resolved[k]; ok {
+			v = ids
 		}
 		if err := s.store.SetSetting(r.Context(), k, v); err != nil {
 			s.fail(w, r, err)

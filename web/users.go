@@ -224,6 +224,9 @@ type userPage struct {
 	SecretKind string   // locale key saying which
 	Company    string   // the company's time zone, for the time zone input
 	Zones      []string // time zones offered
+
+	// Phones: registrations and manual setup (issue 18).
+	Phones *userPhones
 }
 
 func (s *Server) userShow(w http.ResponseWriter, r *http.Request) {
@@ -264,6 +267,10 @@ func (s *Server) renderUser(w http.ResponseWriter, r *http.Request, status int, 
 		CanManage: authz.CanManageUser(subject(r), authz.UsersManage, a) == nil,
 		CanCreate: authz.CanDo(subject(r), authz.UsersCreate) == nil,
 		CanGroups: authz.CanDo(subject(r), authz.GroupsManage) == nil}
+	if up.Phones, err = s.userPhones(r, &a.User); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	p := s.page(r, "users.edit.title")
 	p.Data = up
 	s.render(w, r, status, "user.html", p)

@@ -122,8 +122,10 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		m.Log.Info("metrics listening", "addr", m.metrics.Addr().String(), "path", "/metrics")
 	}
 	live := liveState{m.SIP}
-	if m.Web, err = web.New(web.Config{Addr: m.Config.WebAddr, BaseURL: m.Config.BaseURL,
-		RecordingsDir: m.Config.RecordingsDir, StoreTimeout: m.Config.WebStoreTimeout}, m.Store, live, m.Log); err != nil {
+	wcfg := web.Config{Addr: m.Config.WebAddr, BaseURL: m.Config.BaseURL,
+		RecordingsDir: m.Config.RecordingsDir, StoreTimeout: m.Config.WebStoreTimeout}
+	m.phoneAddrs(&wcfg)
+	if m.Web, err = web.New(wcfg, m.Store, live, m.Log); err != nil {
 		return err
 	}
 	return m.prepareSetup(ctx)
@@ -331,4 +333,23 @@ func (l liveState) TrunkRegistrations() []web.TrunkStatus {
 func (m *Main) publicIP() netip.Addr {
 	a, _ := netip.ParseAddr(m.Config.PublicAddr)
 	return a
+}
+
+// phoneAddrs tells the web where phones reach the registrar, for
+// provisioning and the user's page: the public address behind 1:1 NAT, or
+// the SIP listener's host when it is a specific one (else the web uses
+// the host a request came to), and the ports really bound.
+func (m *Main) phoneAddrs(c *web.Config) {
+	if ap, err := netip.ParseAddrPort(m.SIPAddr()); err == nil {
+		c.SIPPort = int(ap.Port())
+		if !ap.Addr().IsUnspecified() {
+			c.SIPHost = ap.Addr().Unmap().String()
+		}
+	}
+	if m.Config.PublicAddr != "" {
+		c.SIPHost = m.Config.PublicAddr
+	}
+	if ap, err := netip.ParseAddrPort(m.SIPTLSAddr()); err == nil {
+		c.SIPTLSPort = int(ap.Port())
+	}
 }

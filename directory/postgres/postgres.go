@@ -244,6 +244,7 @@ var (
 		"users_email_live":   directory.ErrEmailTaken,
 		"roles_name_key":     directory.Conflict("name", "already in use"),
 		"groups_one_default": directory.Conflict("default", "there is already a default group"),
+		"devices_mac":        directory.ErrMACTaken,
 	}
 	foreignKeyErrors = map[string]error{
 		"user_roles_role_id_fkey":     directory.ErrUnknownRole,
@@ -254,6 +255,7 @@ var (
 		"contacts_assigned_to_fkey":   &directory.InvalidError{Field: "assigned_to", Rule: "unknown user"},
 		"contacts_created_by_fkey":    &directory.InvalidError{Field: "created_by", Rule: "unknown user"},
 		"recordings_call_id_fkey":     directory.ErrUnknownCall,
+		"devices_user_id_fkey":        directory.ErrUnknownDeviceUser,
 		"user_perms_user_id_fkey":     &directory.InvalidError{Field: "user", Rule: "does not exist"},
 	}
 	checkErrors = map[string]error{

@@ -137,6 +137,9 @@ func (s *Store) Recordings(ctx context.Context, f directory.RecordingFilter) ([]
 	if f.CallID != 0 {
 		w.add("r.call_id = " + w.arg(f.CallID))
 	}
+	if len(f.CallIDs) > 0 {
+		w.add("r.call_id = ANY(" + w.arg(ids(f.CallIDs)) + ")")
+	}
 	if len(f.States) > 0 {
 		states := make([]string, 0, len(f.States))
 		for _, st := range f.States {
@@ -152,12 +155,38 @@ func (s *Store) Recordings(ctx context.Context, f directory.RecordingFilter) ([]
 	if !f.Before.IsZero() {
 		w.add("r.created_at < " + w.arg(f.Before))
 	}
+	callConds(w, f.Calls(), false) // visibility is above
+	if f.UserID != 0 {
+		w.add(fmt.Sprintf("(c.caller_id = %[1]s OR c.callee_id = %[1]s)", w.arg(f.UserID)))
+	}
+	if f.Direction != "" {
+		w.add("c.direction = " + w.arg(string(f.Direction)))
+	}
+	if f.MinDuration > 0 {
+		w.add("r.duration_ms >= " + w.arg(f.MinDuration.Milliseconds()))
+	}
+	if f.MaxDuration > 0 {
+		w.add("r.duration_ms <= " + w.arg(f.MaxDuration.Milliseconds()))
+	}
 	limit, offset := f.Page.Limit()
 	rows, err := s.pool.Query(ctx, "SELECT "+recordingColumns+" FROM recordings r JOIN calls c ON c.id = r.call_id"+
-		w.sql()+" ORDER BY r.created_at DESC, r.id DESC LIMIT "+w.arg(limit)+" OFFSET "+w.arg(offset), w.args...)
+		w.sql()+" ORDER BY "+recordingOrder(f.Sort)+" LIMIT "+w.arg(limit)+" OFFSET "+w.arg(offset), w.args...)
 	if err != nil {
 		return nil, mapErr("recordings", err)
 	}
 	rs, err := pgx.CollectRows(rows, scanRecordingRow)
 	return nilIfEmpty(rs), mapErr("recordings", err)
+}
+
+// recordingOrder is the ORDER BY of a recording list.
+func recordingOrder(s directory.RecordingSort) string {
+	switch s {
+	case directory.RecordingOldest:
+		return "r.created_at, r.id"
+	case directory.RecordingLongest:
+		return "r.duration_ms DESC, r.id DESC"
+	case directory.RecordingShortest:
+		return "r.duration_ms, r.id"
+	}
+	return "r.created_at DESC, r.id DESC"
 }

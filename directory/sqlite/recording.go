@@ -153,6 +153,10 @@ func (s *Store) Recordings(ctx context.Context, f directory.RecordingFilter) ([]
 		conds = append(conds, "r.call_id = ?")
 		args = append(args, f.CallID)
 	}
+	if len(f.CallIDs) > 0 {
+		c, a := inIDs("r.call_id", f.CallIDs)
+		conds, args = append(conds, c), append(args, a...)
+	}
 	if len(f.States) == 0 {
 		conds = append(conds, "r.state <> ?")
 		args = append(args, string(directory.RecordingDeleted))
@@ -166,10 +170,24 @@ func (s *Store) Recordings(ctx context.Context, f directory.RecordingFilter) ([]
 		conds = append(conds, "r.created_at < ?")
 		args = append(args, f.Before.UnixMicro())
 	}
+	cc, cargs := callConds(f.Calls())
+	conds, args = append(conds, cc...), append(args, cargs...)
+	if f.Direction != "" {
+		conds = append(conds, "c.direction = ?")
+		args = append(args, string(f.Direction))
+	}
+	if f.MinDuration > 0 {
+		conds = append(conds, "r.duration_ms >= ?")
+		args = append(args, f.MinDuration.Milliseconds())
+	}
+	if f.MaxDuration > 0 {
+		conds = append(conds, "r.duration_ms <= ?")
+		args = append(args, f.MaxDuration.Milliseconds())
+	}
 	limit, offset := f.Page.Limit()
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+recordingCols+` FROM recordings r JOIN calls c ON c.id = r.call_id
 		WHERE `+strings.Join(conds, " AND ")+`
-		ORDER BY r.created_at DESC, r.id DESC LIMIT ? OFFSET ?`, append(args, limit, offset)...)
+		ORDER BY `+recordingOrder(f.Sort)+` LIMIT ? OFFSET ?`, append(args, limit, offset)...)
 	if err != nil {
 		return nil, fmt.Errorf("recordings: %w", s.fail(err))
 	}
@@ -186,4 +204,17 @@ func (s *Store) Recordings(ctx context.Context, f directory.RecordingFilter) ([]
 		return nil, fmt.Errorf("recordings: %w", s.fail(err))
 	}
 	return rs, nil
+}
+
+// recordingOrder is the ORDER BY of a recording list.
+func recordingOrder(s directory.RecordingSort) string {
+	switch s {
+	case directory.RecordingOldest:
+		return "r.created_at, r.id"
+	case directory.RecordingLongest:
+		return "r.duration_ms DESC, r.id DESC"
+	case directory.RecordingShortest:
+		return "r.duration_ms, r.id"
+	}
+	return "r.created_at DESC, r.id DESC"
 }

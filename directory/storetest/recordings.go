@@ -125,3 +125,83 @@ func (e *env) sameRecording(got, want *directory.Recording) {
 		e.t.Errorf("recording read back\n got %+v\nwant %+v", got, want)
 	}
 }
+
+// recordingSearchTests are the filters people use to find a recorded
+// call (issue 18 §3), over the fixture of newRecordingFixture.
+var recordingSearchTests = []test{
+	{"Recordings filter by the call's time, people, number, direction and length", func(e *env) {
+		f := newRecordingFixture(e)
+		t0 := fixedTime()
+		sales := e.group("Sales", 0)
+		e.ok(e.s.AddMember(e.ctx, sales.ID, f.alice.ID), "add Alice to Sales")
+		r1, r2 := []*directory.Recording{f.r1}, []*directory.Recording{f.r2}
+		for _, c := range []struct {
+			name string
+			f    directory.RecordingFilter
+			want []*directory.Recording
+		}{
+			{"started from", directory.RecordingFilter{From: t0.Add(30 * time.Minute), Vis: all}, r2},
+			{"started before", directory.RecordingFilter{To: t0.Add(30 * time.Minute), Vis: all}, r1},
+			{"a day with both", directory.RecordingFilter{From: t0.Add(-time.Hour), To: t0.Add(23 * time.Hour), Vis: all},
+				[]*directory.Recording{f.r1, f.r2}},
+			{"user as caller", directory.RecordingFilter{UserID: f.alice.ID, Vis: all}, r1},
+			{"user as caller and callee", directory.RecordingFilter{UserID: f.bob.ID, Vis: all},
+				[]*directory.Recording{f.r1, f.r2}},
+			{"user in no call", directory.RecordingFilter{UserID: f.carol.ID, Vis: all}, nil},
+			{"calls of a page", directory.RecordingFilter{CallIDs: []int64{f.c2.ID, f.c1.ID + f.c2.ID + 100}, Vis: all}, r2},
+			{"calls of a page, both", directory.RecordingFilter{CallIDs: []int64{f.c1.ID, f.c2.ID}, Vis: all},
+				[]*directory.Recording{f.r1, f.r2}},
+			{"group member", directory.RecordingFilter{GroupID: sales.ID, Vis: all}, r1},
+			{"number as typed", directory.RecordingFilter{Number: "22 123", Vis: all}, r2},
+			{"extension", directory.RecordingFilter{Number: "10001", Vis: all}, r1},
+			{"direction outbound", directory.RecordingFilter{Direction: directory.Outbound, Vis: all}, r2},
+			{"direction internal", directory.RecordingFilter{Direction: directory.Internal, Vis: all}, r1},
+			{"at least 30 s", directory.RecordingFilter{MinDuration: 30 * time.Second, Vis: all}, r1},
+			{"at most 30 s", directory.RecordingFilter{MaxDuration: 30 * time.Second, Vis: all}, r2},
+			{"59.25 s is within 59.25 s", directory.RecordingFilter{MinDuration: 59250 * time.Millisecond,
+				MaxDuration: 59250 * time.Millisecond, Vis: all}, r1},
+			{"filters do not widen visibility", directory.RecordingFilter{Direction: directory.Outbound,
+				Vis: directory.Visibility{UserIDs: []int64{f.alice.ID}}}, nil},
+			{"user filter within visibility", directory.RecordingFilter{UserID: f.bob.ID,
+				Vis: directory.Visibility{UserIDs: []int64{f.alice.ID}}}, r1},
+		} {
+			rs, err := e.s.Recordings(e.ctx, c.f)
+			e.ok(err, "recordings %s", c.name)
+			var got, want []int64
+			for _, r := range rs {
+				got = append(got, r.ID)
+			}
+			for _, r := range c.want {
+				want = append(want, r.ID)
+			}
+			e.set(got, want, "Recordings %s", c.name)
+		}
+	}},
+	{"Recordings sort by time and length", func(e *env) {
+		f := newRecordingFixture(e)
+		for _, c := range []struct {
+			sort directory.RecordingSort
+			want []int64
+		}{
+			{"", []int64{f.r2.ID, f.r1.ID}},
+			{directory.RecordingNewest, []int64{f.r2.ID, f.r1.ID}},
+			{directory.RecordingOldest, []int64{f.r1.ID, f.r2.ID}},
+			{directory.RecordingLongest, []int64{f.r1.ID, f.r2.ID}},
+			{directory.RecordingShortest, []int64{f.r2.ID, f.r1.ID}},
+		} {
+			rs, err := e.s.Recordings(e.ctx, directory.RecordingFilter{Sort: c.sort, Vis: all})
+			e.ok(err, "recordings sorted %q", c.sort)
+			var got []int64
+			for _, r := range rs {
+				got = append(got, r.ID)
+			}
+			e.ids(got, c.want, "Recordings sorted %q", c.sort)
+		}
+		rs, err := e.s.Recordings(e.ctx, directory.RecordingFilter{Sort: directory.RecordingOldest, Vis: all,
+			Page: directory.Page{Number: 2, Size: 1}})
+		e.ok(err, "recordings page 2")
+		if len(rs) != 1 || rs[0].ID != f.r2.ID {
+			e.t.Errorf("oldest first, page 2 of 1: got %v, want r2 %d", rs, f.r2.ID)
+		}
+	}},
+}

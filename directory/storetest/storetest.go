@@ -56,6 +56,8 @@ func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 		{"contacts", contactTests},
 		{"calls", callTests},
 		{"recordings", recordingTests},
+		{"recording search", recordingSearchTests},
+		{"devices", deviceTests},
 		{"keyed writes", keyedTests},
 		{"bindings", bindingTests},
 		{"bans", banTests},
