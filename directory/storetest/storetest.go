@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 		{"users", userTests},
 		{"user batches", userBatchTests},
 		{"user imports", userImportTests},
+		{"mobile numbers", mobileTests},
 		{"time zones", timeZoneTests},
 		{"forwarding", forwardTests},
 		{"owners", ownerTests},
