@@ -30,6 +30,7 @@ type Store interface {
 	ChangeStore
 	SessionStore
 	TokenStore
+	InviteStore
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	Close() error
