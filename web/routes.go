@@ -139,6 +139,8 @@ func (s *Server) register(web, api *router) {
 	api.delete("/dids/{number}", need(authz.NumbersManage), s.apiDIDDelete)
 	api.get("/bans", need(authz.SettingsTelephony), s.apiBans)
 	api.delete("/bans/{ip}", need(authz.SettingsTelephony), s.apiBanDelete)
+
+	s.registerPeople(web, api) // users' import and export, invitations, mail settings
 }
 
 // build makes the router: browser routes behind cross-origin protection,

@@ -33,6 +33,10 @@ type Config struct {
 	// StoreTimeout bounds the store calls made while answering one
 	// request; past it the request gets 503. Zero: DefaultStoreTimeout.
 	StoreTimeout time.Duration
+
+	// Mail overrides the stored SMTP settings field by field (serve's
+	// --smtp-* flags).
+	Mail MailConfig
 }
 
 // Live is the state of the running PBX that the dashboard and the API show.

@@ -64,6 +64,7 @@ func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 		{"audit", auditTests},
 		{"changes", changeTests},
 		{"sessions", sessionTests},
+		{"invites", inviteTests},
 		{"tokens", tokenTests},
 		{"rules", ruleTests},
 	}

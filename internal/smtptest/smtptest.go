@@ -216,7 +216,9 @@ func (s *Server) makeCert(t testing.TB, dir string) (certFile, keyFile string) {
 }
 
 // TLSConfig trusts the server's certificate.
-func (s *Server) TLSConfig() *tls.Config { return &tls.Config{RootCAs: s.Roots, MinVersion: tls.VersionTLS12} }
+func (s *Server) TLSConfig() *tls.Config {
+	return &tls.Config{RootCAs: s.Roots, MinVersion: tls.VersionTLS12}
+}
 
 func freePort(t testing.TB) int {
 	t.Helper()
