@@ -123,7 +123,8 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	live := liveState{m.SIP}
 	if m.Web, err = web.New(web.Config{Addr: m.Config.WebAddr, BaseURL: m.Config.BaseURL,
-		RecordingsDir: m.Config.RecordingsDir, StoreTimeout: m.Config.WebStoreTimeout}, m.Store, live, m.Log); err != nil {
+		RecordingsDir: m.Config.RecordingsDir, StoreTimeout: m.Config.WebStoreTimeout, Mail: m.Config.SMTP.MailConfig},
+		m.Store, live, m.Log); err != nil {
 		return err
 	}
 	return m.prepareSetup(ctx)
