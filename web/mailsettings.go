@@ -138,7 +138,11 @@ func (s *Server) mailTest(w http.ResponseWriter, r *http.Request) {
 	mp := mailSettingsPage{TestTo: to, TestSent: err == nil}
 	status := http.StatusOK
 	if err != nil {
-		mp.TestError, status = err.Error(), http.StatusBadGateway
+		mp.TestError, status = err.Error(), http.StatusBadGateway // the mail server said no
+		var ie *directory.InvalidError
+		if errors.As(err, &ie) { // no server set up, or a bad address
+			mp.TestError, status = ie.Rule, http.StatusBadRequest
+		}
 	}
 	s.renderMailSettings(w, r, status, mp)
 }
