@@ -65,9 +65,9 @@ func TestInviteBrowser(t *testing.T) {
 			t.Fatalf("%s: %v", what, err)
 		}
 	}
-	text := func(sel string) string {
+	text := func(sel string) string { // "" when there is no such element (no waiting)
 		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector(`+strconv.Quote(sel)+`) || {innerText: ""}).innerText`))
 		if err != nil {
 			t.Fatalf("read %s: %v", sel, err)
 		}
@@ -111,7 +111,10 @@ func TestInviteBrowser(t *testing.T) {
 		}),
 		chromedp.Click(chromedp.CSS(`input[name="group"][value="`+itoa(f.groups["default"].ID)+`"]`)),
 		chromedp.Click(chromedp.CSS(`input[name="group"][value="`+itoa(sales.ID)+`"]`)),
-		chromedp.Submit(chromedp.CSS("#name")), chromedp.WaitVisible(chromedp.CSS("#invite-sent")))
+		chromedp.Submit(chromedp.CSS("#name")), chromedp.WaitVisible(chromedp.CSS("#invite-sent, #invite-form .err")))
+	if sent := text("main"); !strings.Contains(sent, "anh@example.vn") {
+		t.Fatalf("invite: %s", sent)
+	}
 	anh, err := st.UserByEmail(t.Context(), "anh@example.vn")
 	if err != nil {
 		t.Fatal(err)
@@ -140,9 +143,14 @@ func TestInviteBrowser(t *testing.T) {
 
 	run("logout", chromedp.Submit(chromedp.CSS(`form[action="/logout"] button`)), chromedp.WaitVisible(chromedp.CSS("#email")))
 	const pw = "Ánh-mật-khẩu-2026"
-	run("follow the link", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS("#invite-accept")))
+	// Each wait names the refusal too, so that a regression fails here
+	// instead of waiting for ever.
+	run("follow the link", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS("#invite-accept, #invite-invalid")))
+	if !strings.Contains(text("main"), "40001") {
+		t.Fatalf("the link shows no invitation: %s", text("main"))
+	}
 	run("set password", chromedp.SendKeys(chromedp.CSS("#password"), pw), chromedp.SendKeys(chromedp.CSS("#password2"), pw),
-		chromedp.Submit(chromedp.CSS("#password")), chromedp.WaitVisible(chromedp.CSS("#ext-password")))
+		chromedp.Submit(chromedp.CSS("#password")), chromedp.WaitVisible(chromedp.CSS("#ext-password, #invite-accept .err, #invite-invalid")))
 	ext := text("#ext-password")
 	anh, _ = st.UserByEmail(t.Context(), "anh@example.vn")
 	if want := directory.NewSIPSecret("40001", "switchboard.local", directory.Password(ext)); anh.SIP.HA1MD5 != want.HA1MD5 || len(ext) < 12 {
@@ -152,7 +160,10 @@ func TestInviteBrowser(t *testing.T) {
 	if got := text(".me a"); got != "Trần Thị Ánh" {
 		t.Errorf("signed in as %q", got)
 	}
-	run("link again", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS("#invite-invalid")))
+	run("link again", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS("#invite-invalid, #invite-accept")))
+	if v, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("#invite-accept") === null`)); !v {
+		t.Error("the used link still offers to set a password")
+	}
 	log, _ := st.AuditLog(t.Context(), directory.AuditFilter{})
 	seen := map[string]bool{}
 	for _, e := range log {
