@@ -25,3 +25,6 @@ func (s *Server) registerPeople(web, api *router) {
 	api.put("/settings/mail", need(authz.SettingsTelephony), s.apiMailSettingsUpdate)
 	api.post("/settings/mail/test", need(authz.SettingsTelephony), s.apiMailTest)
 }
+
+// peopleAuditActions are the audit actions of these routes (auditActions).
+var peopleAuditActions = []string{"users.export", "user.invite", "user.invite.accept", "mail.test"}
