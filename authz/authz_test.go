@@ -565,7 +565,7 @@ func TestBuiltinPerms(t *testing.T) {
 		},
 		directory.BuiltinAgent: {
 			"calls.history": "own", "recordings.listen": "own", "recordings.download": "none",
-			"recordings.delete": "none", "calls.outbound": "any", "calls.monitor": "none", "users.view": "own",
+			"recordings.delete": "none", "calls.outbound": "crm_and_employees", "calls.monitor": "none", "users.view": "own",
 			"calls.control": "none",
 			"users.manage":  "own", "users.create": "none", "groups.manage": "none", "roles.manage": "none",
 			"numbers.manage": "none", "settings.telephony": "none", "audit.view": "none", "contacts.view": "own",

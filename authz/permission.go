@@ -231,7 +231,8 @@ func ValidatePerms(perms map[string]string) error {
 // role (directory.BuiltinOwner, BuiltinAdmin, BuiltinAgent), or nil for any
 // other name. Owner holds every permission at its highest scope; Admin all
 // history, contacts and settings but cannot create accounts or roles (seed
-// 000); Agent their own history, recordings and contacts (seed 000). The map
+// 000); Agent their own history, recordings and contacts (seed 000), and
+// outside numbers only when they are CRM contacts or employees (issue 18). The map
 // is the caller's to keep.
 func BuiltinPerms(builtin string) map[string]string {
 	switch builtin {
@@ -268,7 +269,7 @@ func BuiltinPerms(builtin string) map[string]string {
 			string(RecordingsListen):   "own",
 			string(RecordingsDownload): "none",
 			string(RecordingsDelete):   "none",
-			string(CallsOutbound):      "any",
+			string(CallsOutbound):      "crm_and_employees", // until an admin allows more: no toll fraud from a new phone
 			string(CallsControl):       "none",
 			string(CallsMonitor):       "none",
 			string(UsersView):          "own",

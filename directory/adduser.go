@@ -1,11 +1,22 @@
 package directory
 
-import "context"
+import (
+	"context"
+	"strings"
+)
 
-// AddUser validates n against policy, hashes its web password (argon2id) and
+// AddUser reads n's mobile number with the default country (NormalizeMobile),
+// validates n against policy, hashes its web password (argon2id) and
 // its extension password (digest HA1 for the current SIP domain), and
 // stores the user. The plain passwords go no further.
 func AddUser(ctx context.Context, st Store, n NewUser, policy PasswordPolicy) (*User, error) {
+	if n.Mobile != "" {
+		cc, err := DefaultCountry(ctx, st)
+		if err != nil {
+			return nil, err
+		}
+		n.Mobile = NormalizeMobile(strings.TrimSpace(n.Mobile), cc)
+	}
 	if err := n.Validate(policy); err != nil {
 		return nil, err
 	}

@@ -40,10 +40,11 @@ const (
 	colPassword    = "password"
 	colRole        = "role"
 	colGroup       = "group"
+	colMobile      = "mobile"
 )
 
 var (
-	importColumns  = []string{colName, colEmail, colExtension, colExtPassword, colPassword, colRole, colGroup}
+	importColumns  = []string{colName, colEmail, colExtension, colExtPassword, colPassword, colRole, colGroup, colMobile}
 	importRequired = importColumns[:4]
 )
 
@@ -158,6 +159,7 @@ type importRefs struct {
 	defGroup *Group
 	emails   map[string]bool // of users not deleted
 	numbers  map[string]bool // of users not deleted and of groups
+	country  string          // numbers.default_country, for mobile numbers
 }
 
 func loadImportRefs(ctx context.Context, st Store) (*importRefs, error) {
@@ -173,7 +175,11 @@ func loadImportRefs(ctx context.Context, st Store) (*importRefs, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &importRefs{roles: roles, groups: groups, emails: make(map[string]bool, len(users)),
+	country, err := DefaultCountry(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	r := &importRefs{roles: roles, groups: groups, country: country, emails: make(map[string]bool, len(users)),
 		numbers: make(map[string]bool, len(users)+len(groups))}
 	for i, g := range groups {
 		if g.Extension != "" {
@@ -211,7 +217,7 @@ func (r *importRefs) group(want string) (*Group, bool) {
 // ParseUsersCSV reads an import file and checks every row on its own and
 // against the others, without a store: the header (names in any case and
 // order, "-" or " " for "_": name, email, extension, ext_password, and
-// optionally password, role, group), each field by the rules of NewUser.Validate under policy,
+// optionally password, role, group, mobile), each field by the rules of NewUser.Validate under policy,
 // and emails and extensions appearing twice. Role and group cells may list
 // several names or IDs separated by ';' or '|'. A byte order mark, CRLF line
 // ends, quoted fields and blank lines are accepted.
@@ -395,7 +401,13 @@ func importRow(line int, rec []string, cols map[string]int, policy PasswordPolic
 		Extension:   strings.TrimSpace(cell(colExtension)),
 		ExtPassword: Password(cell(colExtPassword)),
 		Password:    Password(cell(colPassword)),
+		Mobile:      strings.TrimSpace(cell(colMobile)),
 	}, Roles: splitList(cell(colRole)), Groups: splitList(cell(colGroup))}
+	country := SettingDefaults[SettingDefaultCountry]
+	if refs != nil {
+		country = refs.country
+	}
+	row.User.Mobile = NormalizeMobile(row.User.Mobile, country)
 	var errs []error
 	for _, col := range importColumns {
 		if i, ok := cols[col]; ok && !utf8.ValidString(rec[i]) {

@@ -95,15 +95,15 @@ func TestParseUsersCSVErrors(t *testing.T) {
 		want []string // every problem, in order
 	}{
 		{"empty file", "", []string{`line 1: header: the file is empty; the first line must name the columns ` +
-			`name,email,extension,ext_password and optionally password,role,group`}},
+			`name,email,extension,ext_password and optionally password,role,group,mobile`}},
 		{"only a BOM", "\ufeff", []string{`line 1: header: the file is empty; the first line must name the columns ` +
-			`name,email,extension,ext_password and optionally password,role,group`}},
+			`name,email,extension,ext_password and optionally password,role,group,mobile`}},
 		{"header only", header, []string{"line 2: file: has no users after the header"}},
 		{"header and blank lines", header + "\n,,,,,,\n\n", []string{"line 4: file: has no users after the header"}},
 		{"missing column", "name,email,extension\nAnna,anna@example.com,10001\n",
 			[]string{`line 1: header: missing column "ext_password"`}},
 		{"unknown column and missing ones", "name,e-mail,extension,ext_password\n",
-			[]string{`line 1: header: unknown column "e-mail"; the columns are name, email, extension, ext_password, password, role, group`,
+			[]string{`line 1: header: unknown column "e-mail"; the columns are name, email, extension, ext_password, password, role, group, mobile`,
 				`line 1: header: missing column "email"`}},
 		{"column twice", "name,email,Email,extension,ext_password\n",
 			[]string{`line 1: header: column "email" appears twice`}},

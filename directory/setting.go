@@ -47,7 +47,9 @@ var SettingKeys = []string{SettingDomain, SettingDefaultCountry, SettingDefaultR
 	SettingRecordingUsers, SettingRecordingGroup, SettingRetentionDays, SettingTrunks, SettingDIDs, SettingTimeZone,
 	SettingGuardMaxFailures, SettingGuardWindow, SettingGuardBanTime, SettingGuardExtBudget, SettingGuardFloodRequests,
 	SettingGuardFloodWindow, SettingGuardFloodBanTime, SettingGuardExempt, SettingGuardScanners,
-	SettingDigestAlgorithms, SettingDigestMD5Only}
+	SettingDigestAlgorithms, SettingDigestMD5Only, // and the mail settings:
+	SettingSMTPHost, SettingSMTPPort, SettingSMTPSecurity, SettingSMTPUser, SettingSMTPPassword, SettingMailFrom,
+	SettingInviteTTL}
 
 // SIPSettings are the keys of SettingKeys that configure the SIP guard and
 // digest: empty means the built-in default.
@@ -175,6 +177,9 @@ func ValidateSetting(key, value string) error {
 			return invalid(key, "must be 64 lower-case hex digits")
 		}
 	default:
+		if err, ok := validateMailSetting(key, value); ok {
+			return err
+		}
 		return invalid("key", "unknown setting "+strconv.Quote(key))
 	}
 	return nil

@@ -31,6 +31,7 @@ type Store interface {
 	SessionStore
 	TokenStore
 	DeviceStore
+	InviteStore
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	Close() error

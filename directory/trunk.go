@@ -253,9 +253,13 @@ func jsonProblem(err error) string {
 }
 
 // RedactSetting returns value as it may be shown to a person or an API
-// client: trunk passwords are replaced by password_set. Other keys come
+// client: trunk passwords are replaced by password_set, the SMTP
+// password by PasswordSet. Other keys come
 // back unchanged; an unparsable trunks value comes back empty.
 func RedactSetting(key, value string) string {
+	if v, ok := redactMail(key, value); ok {
+		return v
+	}
 	if key != SettingTrunks || strings.TrimSpace(value) == "" {
 		return value
 	}

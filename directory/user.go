@@ -207,6 +207,9 @@ func validateOptionalPhone(field, phone string) error {
 		return nil
 	}
 	if !IsE164(phone) {
+		if field == "mobile" {
+			return invalid(field, "is not a phone number; type it like +48 600 100 200, or 600 100 200 in the default country")
+		}
 		return invalid(field, "must be a phone number in international form, like +48221234567")
 	}
 	return nil

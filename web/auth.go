@@ -116,7 +116,11 @@ func (s *Server) sessions(next http.Handler) http.Handler {
 			}
 		}
 		if v := viewerOf(r); v != nil && !safeMethod(r.Method) {
-			r.Body = http.MaxBytesReader(w, r.Body, maxFormSize)
+			limit := int64(maxFormSize)
+			if strings.HasPrefix(r.URL.Path, "/users/import") {
+				limit = 2 * maxImportSize // the file, and the preview carrying it back
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 			got := r.Header.Get("X-CSRF-Token")
 			if got == "" {
 				got = r.PostFormValue("csrf")

@@ -21,7 +21,7 @@ func scopesOf(p string) map[string]string {
 		"calls.outbound": "any", "calls.monitor": "any", "calls.control": "any", "users.view": "any", "users.manage": "any",
 		"groups.manage": "any", "numbers.manage": "any", "settings.telephony": "any", "audit.view": "any",
 		"contacts.view": "any", "contacts.manage": "any", "contacts.delete": "any"}
-	agent := map[string]string{"calls.history": "own", "recordings.listen": "own", "calls.outbound": "any",
+	agent := map[string]string{"calls.history": "own", "recordings.listen": "own", "calls.outbound": "crm_and_employees",
 		"users.view": "own", "users.manage": "own", "contacts.view": "own", "contacts.manage": "own", "contacts.delete": "own"}
 	switch p {
 	case pOwner:

@@ -4,6 +4,7 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,25 @@ func loadCatalogs() (catalogs, error) {
 		m := map[string]string{}
 		if err := json.Unmarshal(b, &m); err != nil {
 			return nil, fmt.Errorf("locale %s: %w", lang, err)
+		}
+		// Areas may keep their messages in files of their own,
+		// locales/LANG.AREA.json; a key is defined once.
+		more, _ := fs.Glob(localeFS, "locales/"+lang+".*.json")
+		for _, name := range more {
+			b, err := localeFS.ReadFile(name)
+			if err != nil {
+				return nil, fmt.Errorf("locale %s: %w", name, err)
+			}
+			var part map[string]string
+			if err := json.Unmarshal(b, &part); err != nil {
+				return nil, fmt.Errorf("locale %s: %w", name, err)
+			}
+			for k, v := range part {
+				if _, dup := m[k]; dup {
+					return nil, fmt.Errorf("locale %s: key %q is defined twice", name, k)
+				}
+				m[k] = v
+			}
 		}
 		c[lang] = m
 	}

@@ -154,6 +154,8 @@ func (s *Server) register(web, api *router) {
 	api.get("/devices/{id}", perResource(authz.UsersManage), s.apiDevice)
 	api.patch("/devices/{id}", perResource(authz.UsersManage), s.apiDeviceUpdate)
 	api.delete("/devices/{id}", perResource(authz.UsersManage), s.apiDelete(s.deleteDevice))
+
+	s.registerPeople(web, api) // users' import and export, invitations, mail settings
 }
 
 // build makes the router: browser routes behind cross-origin protection,

@@ -41,6 +41,9 @@ type Config struct {
 	SIPPort      int
 	SIPTLSPort   int
 	SIPTransport string
+	// Mail overrides the stored SMTP settings field by field (serve's
+	// --smtp-* flags).
+	Mail MailConfig
 }
 
 // Live is the state of the running PBX that the dashboard and the API show.

@@ -52,6 +52,7 @@ func (s *Server) renderSettingsWith(w http.ResponseWriter, r *http.Request, stat
 	// to the page.
 	delete(vals, directory.SettingTrunks)
 	delete(vals, directory.SettingDIDs)
+	delete(vals, directory.SettingSMTPPassword) // write-only, on /settings/mail
 	p := s.page(r, "settings.title")
 	p.Data = settingsPage{Values: vals, Roles: roles, Errors: errs, Trunks: trunks, NewTrunk: trunkEdits(p, trunks, trunk),
 		Zones: zoneSuggestions}

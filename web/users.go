@@ -320,6 +320,13 @@ func (s *Server) saveUser(w http.ResponseWriter, r *http.Request, a *directory.A
 // above the viewer's scopes) even when only the groups change, since a
 // group decides a department, and groups.manage when the groups change.
 func (s *Server) updateUser(r *http.Request, a *directory.Access, patch directory.UserPatch) (*directory.User, error) {
+	if patch.Mobile != nil {
+		cc, err := directory.DefaultCountry(r.Context(), s.store)
+		if err != nil {
+			return nil, err
+		}
+		patch.NormalizeMobile(cc)
+	}
 	if err := patch.Validate(); err != nil {
 		return nil, err
 	}

@@ -53,6 +53,8 @@ type Config struct {
 	SIPOptions          []string
 	WebStoreTimeoutText string        // --web-store-timeout as given
 	WebStoreTimeout     time.Duration // bound of the store calls of one web or API request
+
+	SMTP smtpFlags // --smtp-*: this node's mail server, over the stored settings
 }
 
 // envName is the environment twin of a flag: --sip-addr ↔ SWITCHBOARD_SIP_ADDR.
@@ -106,6 +108,7 @@ func (f *flagSet) serveFlags(c *Config) {
 	f.str(&c.BaseURL, "base-url", "", "URL people use to reach the web UI (default: http://<web-addr>)")
 	f.str(&c.PublicAddr, "public-addr", "", "this node's public IP behind 1:1 NAT, written in Via, Contact and SDP toward peers outside its networks (default: none)")
 	f.guardFlags(c)
+	f.smtpFlags(&c.SMTP)
 	f.str(&c.WebStoreTimeoutText, "web-store-timeout", "5s",
 		"deadline of the database calls made while answering one web or API request; past it the answer is 503")
 }
@@ -132,6 +135,7 @@ func (c *Config) Validate(serve bool) error {
 		field("sip-addr", err.Error())
 	}
 	c.SIPTCP.validate(field)
+	c.SMTP.validate(field)
 	if c.SIPTLSAddr != "" && c.SIPTLSAddr != "off" {
 		if err := checkHostPort(c.SIPTLSAddr); err != nil {
 			field("sip-tls-addr", err.Error()+`, or "off"`)

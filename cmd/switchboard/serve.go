@@ -123,7 +123,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	live := liveState{m.SIP}
 	wcfg := web.Config{Addr: m.Config.WebAddr, BaseURL: m.Config.BaseURL,
-		RecordingsDir: m.Config.RecordingsDir, StoreTimeout: m.Config.WebStoreTimeout}
+		RecordingsDir: m.Config.RecordingsDir, StoreTimeout: m.Config.WebStoreTimeout, Mail: m.Config.SMTP.MailConfig}
 	m.phoneAddrs(&wcfg)
 	if m.Web, err = web.New(wcfg, m.Store, live, m.Log); err != nil {
 		return err

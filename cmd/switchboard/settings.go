@@ -64,6 +64,10 @@ func runSettings(ctx context.Context, args []string, e env) error {
 				}
 				v = directory.KeepTrunkPasswords(v, old)
 			}
+			if pos[0] == directory.SettingSMTPPassword && v == directory.PasswordSet {
+				fmt.Fprintf(e.stderr, "%s unchanged: %s stands for the password stored\n", pos[0], v)
+				return nil // set back from the redacted output of get
+			}
 			if err := st.SetSetting(ctx, pos[0], v); err != nil {
 				return err
 			}

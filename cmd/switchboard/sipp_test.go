@@ -39,8 +39,10 @@ func TestSIPpAuthenticates(t *testing.T) {
 func TestSIPpCarrier(t *testing.T) {
 	bin := sippBinary(t)
 	c := newCLI(t)
+	// An admin calls out to any number; an agent, by default, only to CRM
+	// contacts and colleagues.
 	c.ok("", "user", "add", "--name", "Caller", "--email", "caller@example.com", "--extension", "10001",
-		"--ext-password", "Sipp-pass-1")
+		"--ext-password", "Sipp-pass-1", "--role", "admin")
 	c.ok("", "user", "add", "--name", "Desk", "--email", "desk@example.com", "--extension", "10002",
 		"--ext-password", "Desk-pass-1")
 	carrierPort := freeUDPPort(t, "127.0.0.2")

@@ -15,7 +15,7 @@ import (
 
 const userUsage = `usage:
   switchboard user add --name N --email E --extension X --ext-password P [--password P] [--role R] [--group G]
-  switchboard user import FILE.csv|-     (columns name,email,extension,ext_password[,password,role,group]; all rows or none)
+  switchboard user import FILE.csv|-     (columns name,email,extension,ext_password[,password,role,group,mobile]; all rows or none)
   switchboard user list [--search S] [--all]
   switchboard user block|unblock|delete EMAIL
   switchboard user set-password EMAIL            (reads the new web password from stdin)

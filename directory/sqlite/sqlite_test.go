@@ -92,7 +92,7 @@ func TestSeededRoles(t *testing.T) {
 	want := map[string]map[string]string{
 		directory.BuiltinAdmin: {"calls.history": "any", "recordings.delete": "none", "users.create": "none",
 			"roles.manage": "none", "contacts.delete": "any", "audit.view": "any"},
-		directory.BuiltinAgent: {"calls.history": "own", "recordings.download": "none", "calls.outbound": "any",
+		directory.BuiltinAgent: {"calls.history": "own", "recordings.download": "none", "calls.outbound": "crm_and_employees",
 			"users.manage": "own", "contacts.delete": "own", "calls.monitor": "none"},
 		directory.BuiltinOwner: {"recordings.delete": "any", "users.create": "any", "calls.outbound": "any"},
 	}

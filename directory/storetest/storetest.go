@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 		{"users", userTests},
 		{"user batches", userBatchTests},
 		{"user imports", userImportTests},
+		{"mobile numbers", mobileTests},
 		{"time zones", timeZoneTests},
 		{"forwarding", forwardTests},
 		{"owners", ownerTests},
@@ -65,6 +66,7 @@ func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 		{"audit", auditTests},
 		{"changes", changeTests},
 		{"sessions", sessionTests},
+		{"invites", inviteTests},
 		{"tokens", tokenTests},
 		{"rules", ruleTests},
 	}

@@ -128,3 +128,68 @@ func (r racer) CreateUsers(ctx context.Context, us []*directory.User) error {
 	r.before()
 	return r.Store.CreateUsers(ctx, us)
 }
+
+// mobileTests: mobile numbers are read as people type them, with the
+// default country, as contacts' numbers are, and stored in E.164.
+var mobileTests = []test{
+	{"mobile: typed forms are stored in E.164 with the default country", func(e *env) {
+		for i, tc := range []struct{ country, typed, want string }{
+			{"PL", "600 100 200", "+48600100200"},
+			{"PL", "+48 600-100-201", "+48600100201"},
+			{"PL", "0048 600 100 202", "+48600100202"},
+			{"VN", "0912 345 678", "+84912345678"},
+			{"VN", "+84 912 345 679", "+84912345679"},
+		} {
+			e.ok(e.s.SetSetting(e.ctx, directory.SettingDefaultCountry, tc.country), "set country")
+			ext := strconv.Itoa(10001 + i)
+			u, err := directory.AddUser(e.ctx, e.s, directory.NewUser{Name: "M " + ext, Email: "m" + ext + "@example.com",
+				Extension: ext, ExtPassword: "k7#Qm2vLx9", Mobile: tc.typed}, directory.DefaultPasswordPolicy)
+			e.ok(err, "add user with mobile %s", tc.typed)
+			if got := e.get(u.ID).Mobile; got != tc.want {
+				e.t.Errorf("%s in %s stored as %q, want %q", tc.typed, tc.country, got, tc.want)
+			}
+			emp, err := e.s.Employees(e.ctx, tc.want)
+			e.ok(err, "employees")
+			if len(emp) != 1 || emp[0].ID != u.ID {
+				e.t.Errorf("Employees(%s) = %d users, want the one added", tc.want, len(emp))
+			}
+		}
+	}},
+	{"mobile: a number that is not one is refused naming the field, nothing stored", func(e *env) {
+		_, err := directory.AddUser(e.ctx, e.s, directory.NewUser{Name: "M", Email: "m@example.com",
+			Extension: "10001", ExtPassword: "k7#Qm2vLx9", Mobile: "call me maybe"}, directory.DefaultPasswordPolicy)
+		var ie *directory.InvalidError
+		if !errors.As(err, &ie) || ie.Field != "mobile" {
+			e.t.Fatalf("error %v, want an invalid mobile", err)
+		}
+		if n, _ := e.s.CountUsers(e.ctx, directory.UserFilter{}); n != 0 {
+			e.t.Errorf("%d users stored after a refused one", n)
+		}
+	}},
+	{"mobile: an import column, read with the default country", func(e *env) {
+		e.ok(e.s.SetSetting(e.ctx, directory.SettingDefaultCountry, "VN"), "set country")
+		us, err := e.importCSV("name,email,extension,ext_password,mobile\n" +
+			"Trần Thị Ánh,anh@example.com,10001,k7#Qm2vLx9,0912 345 678\n" +
+			"Ben,ben@example.com,10002,p9$Lw3zTq1,\n")
+		e.ok(err, "import")
+		if got := e.get(us[0].ID).Mobile; got != "+84912345678" {
+			e.t.Errorf("imported mobile %q, want +84912345678", got)
+		}
+		if got := e.get(us[1].ID).Mobile; got != "" {
+			e.t.Errorf("empty mobile cell stored as %q", got)
+		}
+		_, err = e.importCSV("name,email,extension,ext_password,mobile\nC,c@example.com,10003,k7#Qm2vLx9,12\n")
+		e.importProblems(err, "bad mobile", "line 2: mobile: is not a phone number; type it like +48 600 100 200, or 600 100 200 in the default country")
+	}},
+	{"mobile: a patch is read with the default country", func(e *env) {
+		u := e.user("10001")
+		p := directory.UserPatch{Mobile: ptr("600 100 200")}
+		p.NormalizeMobile("PL")
+		e.ok(p.Validate(), "validate")
+		_, err := e.s.UpdateUser(e.ctx, u.ID, p)
+		e.ok(err, "update")
+		if got := e.get(u.ID).Mobile; got != "+48600100200" {
+			e.t.Errorf("patched mobile %q, want +48600100200", got)
+		}
+	}},
+}

@@ -1,6 +1,15 @@
 // Small progressive enhancements; every form works without this file.
 "use strict";
+document.documentElement.classList.add("js");
 document.addEventListener("DOMContentLoaded", function () {
+  // Phones: the menu button folds the navigation (CSS shows it under 800px).
+  var toggle = document.querySelector(".nav-toggle");
+  if (toggle) {
+    toggle.addEventListener("click", function () {
+      var open = toggle.closest("header").classList.toggle("open");
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
   // Dashboard: refresh the live section every few seconds.
   var live = document.getElementById("live");
   if (live && window.fetch) {
