@@ -102,7 +102,12 @@ func TestRules(t *testing.T) {
 		lobby      = subject(carl, noCallsRole)
 		overridden = authz.NewSubject(access(ann, directory.UserActive, []directory.Role{agentRole},
 			map[string]string{"calls.history": "department", "contacts.view": "none"}, sales))
-		blocked = authz.NewSubject(access(bob, directory.UserBlocked, []directory.Role{agentRole}, nil, sales))
+		blocked = authz.NewSubject(access(bob, directory.UserBlocked, []directory.Role{agentRole},
+			map[string]string{"calls.outbound": "any"}, sales))
+		// The built-in Agent calls CRM contacts and employees only; an
+		// admin allows any number with an override (or on the role).
+		anyAgent = authz.NewSubject(access(ann, directory.UserActive, []directory.Role{agentRole},
+			map[string]string{"calls.outbound": "any"}, sales))
 		deleted = authz.NewSubject(access(dora, directory.UserDeleted, []directory.Role{adminRole}, nil, nil))
 		nobody  = authz.NewSubject(nil)
 	)
@@ -141,7 +146,8 @@ func TestRules(t *testing.T) {
 		{"seed 001: department scope hears recordings of department members", authz.Can(lead, authz.RecordingsListen, rec(bob, 0)), nil},
 		{"seed 001: department scope hears recordings of department members: not of others", authz.Can(lead, authz.RecordingsListen, rec(carl, 0)), denied},
 		{"seed 001: department scope hears a call between a member and an outsider", authz.Can(lead, authz.RecordingsListen, rec(carl, ann)), nil},
-		{"seed 001: any outbound", authz.Outbound(agent, "+14155550100", nil, nil), nil},
+		{"seed 001: any outbound", authz.Outbound(anyAgent, "+14155550100", nil, nil), nil},
+		{"seed 001: the built-in agent does not call unknown numbers", authz.Outbound(agent, "+14155550100", nil, nil), denied},
 		{"seed 001: crm: number of a visible contact is allowed", authz.Outbound(leadOnly, crmNumber, visible, nil), nil},
 		{"seed 001: crm: number of a contact the caller cannot see is refused", authz.Outbound(leadOnly, crmNumber, hidden, nil), denied},
 		{"seed 001: crm: an unknown number is refused", authz.Outbound(leadOnly, "+14155550100", nil, nil), denied},
