@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -231,6 +232,17 @@ func (b *b2bua) remove(c *call) {
 	c.slots = nil
 }
 
+// slotsHeld returns the number of call slots held over all extensions.
+func (b *b2bua) slotsHeld() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for _, k := range b.perExt {
+		n += k
+	}
+	return n
+}
+
 // busy reports whether ext has reached its call limit.
 func (b *b2bua) busy(ext string) bool {
 	b.mu.Lock()
@@ -336,6 +348,22 @@ func (b *b2bua) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		b.s.respond(tx, req, 400, "Missing Contact")
 		return
 	}
+	// Every goroutine the call side starts from here on, and every one
+	// those start, carries the call-side label: a test can then count
+	// what is left of calls without knowing any type or function name.
+	pprof.Do(context.Background(), pprof.Labels(callSideLabel, "call"), func(context.Context) {
+		b.newDialog(req, tx, caller, trunk)
+	})
+}
+
+// callSideLabel is the profiler label key that marks the goroutines of the
+// call side (calls, their media, monitoring sessions); goroutines inherit
+// the labels of the one that started them.
+const callSideLabel = "switchboard"
+
+// newDialog starts what an INVITE outside a dialog asks for: a call, an
+// attended transfer's replacement, or a monitoring session.
+func (b *b2bua) newDialog(req *sip.Request, tx sip.ServerTransaction, caller *credential, trunk *Trunk) {
 	if h := req.GetHeader("Replaces"); h != nil {
 		b.replaceInvite(req, tx, caller, h.Value())
 		return

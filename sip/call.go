@@ -123,6 +123,9 @@ type call struct {
 	// shown is who the call is between once a transfer changed it, for
 	// ActiveCalls; nil until then.
 	shown atomic.Pointer[activeView]
+
+	// lamps is what the leg observer was told (legstates.go).
+	lamps legStates
 }
 
 // fork is one INVITE of the B side.
@@ -438,6 +441,7 @@ func (c *call) run() {
 	if c.allForksFailed() {
 		c.forksFailed()
 	}
+	c.syncLegs()
 	c.schedule()
 	for !c.finished() {
 		select {
@@ -459,6 +463,7 @@ func (c *call) run() {
 			c.hangup("system", "shutdown")
 			c.linger = time.Now()
 		}
+		c.syncLegs()
 		c.schedule()
 	}
 	c.teardown()
@@ -1514,6 +1519,7 @@ func (c *call) teardown() {
 	if c.state != stEnded {
 		c.state = stEnded
 	}
+	c.syncLegs()
 	if !c.aAnswered {
 		c.respondA(500, "Server Internal Error", nil)
 	}
