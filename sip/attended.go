@@ -118,9 +118,9 @@ func (c *call) replacedLeg(r replaces) (isA, ok bool) {
 	switch {
 	case c.state != stAnswered:
 		return false, false
-	case r.names(&c.a):
+	case r.names(&c.leg[0].dlg):
 		return true, true
-	case r.names(&c.bDlg):
+	case r.names(&c.leg[1].dlg):
 		return false, true
 	}
 	return false, false
@@ -252,12 +252,12 @@ func (c *call) onTakeover(r *takeoverReq) {
 	}
 	h := &handover{x: r.x, dlg: *c.legDialog(!isA), who: c.parties[yLeg]}
 	if isA { // Y is on leg B
-		h.org = c.bOrigin
+		h.org = c.leg[1].origin
 		if t := c.bTarget; t != nil {
 			h.tgt = *t
 		}
 	} else {
-		h.org = c.aOrigin
+		h.org = c.leg[0].origin
 		h.tgt = target{userID: h.who.userID, ext: h.who.ext, dest: h.dlg.dest, transport: h.dlg.transport}
 	}
 	if !r.by.post(h) {
@@ -299,10 +299,7 @@ func (c *call) onHandover(h *handover) {
 	c.xfer = nil
 	toA := x.fromA
 	leg := legIndex(toA)
-	sent := c.bSDP // what the transferor got: the transferee's media
-	if toA {
-		sent = c.aSDP
-	}
+	sent := c.leg[leg].sdp // what the transferor got: the transferee's media
 	old := *c.legDialog(toA)
 	*c.legDialog(toA) = h.dlg
 	c.relay.SetPeer(mediaLeg(toA), peerIP(h.dlg.dest))
@@ -322,9 +319,9 @@ func (c *call) onHandover(h *handover) {
 		c.b.mu.Lock()
 		c.caller = cred
 		c.b.mu.Unlock()
-		c.aOrigin = h.org
+		c.leg[0].origin = h.org
 	} else {
-		c.bOrigin = h.org
+		c.leg[1].origin = h.org
 		t := h.tgt
 		c.bTarget = &t
 	}
@@ -385,10 +382,7 @@ func (c *call) joinCDR(started time.Time, who party, dialed, endReason, reason s
 func (c *call) reinviteJoined(toA bool, sent []byte) {
 	sd, _, err := parseSDP(sent)
 	var body []byte
-	d, o := c.legDialog(toA), &c.bOrigin
-	if toA {
-		o = &c.aOrigin
-	}
+	d, o := c.legDialog(toA), &c.leg[legIndex(toA)].origin
 	if err == nil {
 		sendrecv(sd)
 		widenOffer(sd)
@@ -402,11 +396,7 @@ func (c *call) reinviteJoined(toA bool, sent []byte) {
 	req := d.request(sip.INVITE)
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(body)
-	if toA {
-		c.aSDP = body
-	} else {
-		c.bSDP = body
-	}
+	c.leg[legIndex(toA)].sdp = body
 	c.unhold = true // our re-INVITE is out: theirs get 491
 	c.wg.Go(func() {
 		res, err := c.b.sendAndWait(c.reqCtx, req)
@@ -483,9 +473,9 @@ func (c *call) onReplaceInvite(ev *replaceEvent) {
 		reject(488, "Not Acceptable Here")
 		return
 	}
-	sent := c.bSDP
+	sent := c.leg[1].sdp
 	if isA {
-		sent = c.aSDP
+		sent = c.leg[0].sdp
 	}
 	ans, _, err := parseSDP(sent)
 	if err != nil || !commonFormats(ans, sd) {
@@ -520,12 +510,12 @@ func (c *call) onReplaceInvite(ev *replaceEvent) {
 		c.log.Info("200 to the replacing party not sent", "err", err)
 		close(ev.done)
 	} else {
-		c.addPending(req, isA, ev.tx, ok200, ev.done, false, false)
+		c.awaitAck(req, pending2xx{fromA: isA, tx: ev.tx, res: ok200, done: ev.done})
 	}
 	if isA {
-		c.aSDP, c.aOrigin = body, org
+		c.leg[0].sdp, c.leg[0].origin = body, org
 	} else {
-		c.bSDP, c.bOrigin = body, org
+		c.leg[1].sdp, c.leg[1].origin = body, org
 	}
 	c.setLegCodec(mediaLeg(isA), joined)
 	setMedia(c.relay, mediaLeg(isA), m)

@@ -10,7 +10,6 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
-	"github.com/switchboard-pbx/switchboard/media"
 )
 
 // Call forwarding and Do Not Disturb (directory.Forwarding), per user:
@@ -188,10 +187,10 @@ func (c *call) forwardOnFailure(code int, reason string, disp directory.Disposit
 	}
 	// The failure of a forwarded call is the current leg's: failA ranked
 	// the legs forwarded away from too.
-	recount := by == "callee" && rt.first > 0 && rt.first <= len(c.forks)
+	recount := by == "callee" && rt.first > 0 && rt.first <= len(c.ring.forks)
 	if recount {
 		rt.stale = append(rt.stale, strconv.Itoa(code)+" "+reason)
-		code, reason, disp = bestFailure(c.forks[rt.first:])
+		code, reason, disp = bestFailure(c.ring.forks[rt.first:])
 		rt.final = strconv.Itoa(code) + " " + reason
 	}
 	var number, why string
@@ -228,7 +227,7 @@ func (c *call) forward(code int, reason, number, why string) bool {
 	// The phones of the leg left behind: ringing ones are cancelled, ones
 	// that never answered anything are dropped.
 	var old []string
-	for _, f := range c.forks[rt.first:] {
+	for _, f := range c.ring.forks[rt.first:] {
 		c.cancelFork(f)
 		if f.final == nil && !f.responded && f.tx != nil {
 			f.tx.Terminate()
@@ -242,8 +241,8 @@ func (c *call) forward(code int, reason, number, why string) bool {
 	if !slices.Contains(nrt.stale, strconv.Itoa(code)+" "+reason) {
 		nrt.stale = append(slices.Clip(rt.stale), strconv.Itoa(code)+" "+reason)
 	}
-	nrt.first, nrt.final = len(c.forks), ""
-	c.spare, c.early = nil, nil
+	nrt.first, nrt.final = len(c.ring.forks), ""
+	c.ring.spare, c.early = nil, nil
 	c.b.mu.Lock() // ActiveCalls and monitored read the route under it
 	c.rt = &nrt
 	c.b.mu.Unlock()
@@ -254,44 +253,23 @@ func (c *call) forward(code int, reason, number, why string) bool {
 		nrt.final = ref.why
 		return true
 	}
-	var targets []target
-	for _, t := range nrt.targets {
-		if t.ext != "" && c.b.busy(t.ext) {
-			continue
-		}
-		targets = append(targets, t)
-	}
+	targets, spare := c.b.pickTargets(&nrt)
 	if len(targets) == 0 {
 		c.endRinging(486, "Busy Here", directory.Busy, "system")
 		nrt.final = "callee call limit"
 		return true
 	}
-	if nrt.failover && len(targets) > 1 {
-		targets, c.spare = targets[:1], targets[1:]
+	c.ring.spare = spare
+	if err := c.address(&c.ring, targets[0].dest); err != nil {
+		c.endRinging(488, "Not Acceptable Here", directory.Failed, "system")
+		nrt.final = "bad sdp offer"
+		return true
 	}
 	if !c.late {
-		if ip := c.b.mediaIP(targets[0].dest); ip != c.offerIP {
-			sd, _, err := parseSDP(c.aReq.Body())
-			if err == nil {
-				widenOffer(sd)
-				c.offer, err = legSDP(sd, &c.bOrigin, ip, c.relay, media.LegB)
-			}
-			if err != nil {
-				c.endRinging(488, "Not Acceptable Here", directory.Failed, "system")
-				nrt.final = "bad sdp offer"
-				return true
-			}
-			c.offerIP, c.bSDP = ip, c.offer
-		}
+		c.leg[1].sdp = c.ring.offer
 	}
-	exts := make([]string, 0, len(targets))
-	for _, t := range targets {
-		exts = append(exts, t.ext)
-	}
-	c.b.take(c, exts...)
-	for _, t := range targets {
-		c.invite(t)
-	}
+	c.b.take(c, targetExts(targets)...)
+	c.dialAll(&c.ring, &nrt, targets)
 	if !c.ringTimer.Stop() {
 		select {
 		case <-c.ringTimer.C:

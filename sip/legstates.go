@@ -75,9 +75,9 @@ func (c *call) liveLegs() []LegEvent {
 			live = append(live, LegEvent{LegID: c.id, Ext: c.caller.Ext, UserID: c.caller.UserID,
 				Initiator: true, State: LegRinging, Peer: shownNumber(c.rt.dialed)})
 		}
-		live = appendRinging(live, c.forks)
+		live = appendRinging(live, c.ring.forks)
 	case stAnswered:
-		for i, d := range [2]*dialog{&c.a, &c.bDlg} {
+		for i, d := range [2]*dialog{&c.leg[0].dlg, &c.leg[1].dlg} {
 			p := c.parties[i]
 			if p.ext == "" || d.callID == "" {
 				continue
@@ -92,7 +92,7 @@ func (c *call) liveLegs() []LegEvent {
 				PeerName: shownName(name)})
 		}
 		if x := c.xfer; x != nil {
-			live = appendRinging(live, x.forks)
+			live = appendRinging(live, x.ring.forks)
 		}
 	}
 	return live

@@ -42,10 +42,8 @@ type xfer struct {
 	started  time.Time
 	deadline time.Time // the targets ring until then
 	rt       *route
-	offer    []byte
-	origin   origin // of our SDP toward the target
-	forks    []*fork
-	spare    []target // trunks not tried yet (route.failover)
+	ring     dialer   // the target's phones, or the trunk
+	origin   origin   // of our SDP toward the target
 	slots    []string // extensions whose call slot the transfer took
 	// gone: the transferor hung up after the 202: nobody to notify, and
 	// nobody for the transferee if the transfer fails.
@@ -82,26 +80,11 @@ type unholdResult struct {
 	err error
 }
 
-func legIndex(fromA bool) int {
-	if fromA {
-		return 0
-	}
-	return 1
-}
-
 func mediaLeg(a bool) media.Leg {
 	if a {
 		return media.LegA
 	}
 	return media.LegB
-}
-
-// legDialog returns the dialog of leg A or B.
-func (c *call) legDialog(a bool) *dialog {
-	if a {
-		return &c.a
-	}
-	return &c.bDlg
 }
 
 // setParties records who answered and who called, for transfers.
@@ -213,45 +196,22 @@ func (c *call) onRefer(ev *reqEvent) {
 		c.xferFailed(ref.code, ref.reason, ref.disp, ref.why)
 		return
 	}
-	var targets []target
-	for _, t := range rt.targets {
-		if t.ext != "" && c.b.busy(t.ext) {
-			continue
-		}
-		targets = append(targets, t)
-	}
+	targets, spare := c.b.pickTargets(rt)
 	if len(targets) == 0 {
 		c.xferFailed(486, "Busy Here", directory.Busy, "callee call limit")
 		return
 	}
-	if rt.failover && len(targets) > 1 {
-		targets, x.spare = targets[:1], targets[1:]
-	}
-	leg := mediaLeg(x.fromA)
-	sent := c.bSDP
-	if x.fromA {
-		sent = c.aSDP
-	}
-	sd, _, err := parseSDP(sent)
-	if err == nil {
-		sendrecv(sd)
-		widenOffer(sd)
-		x.offer, err = legSDP(sd, &x.origin, c.b.mediaIP(targets[0].dest), c.relay, leg)
-	}
-	if err != nil {
+	sent := c.leg[legIndex(x.fromA)].sdp
+	x.ring = dialer{spare: spare, source: sent, origin: &x.origin, leg: mediaLeg(x.fromA), sendrecv: true,
+		referredBy: x.referredBy, xfer: true}
+	if err := c.address(&x.ring, targets[0].dest); err != nil {
 		c.log.Info("transfer failed: no sdp for the target", "err", err)
 		c.xferFailed(500, "Server Internal Error", directory.Failed, "no sdp for the target")
 		return
 	}
-	exts := make([]string, 0, len(targets))
-	for _, t := range targets {
-		exts = append(exts, t.ext)
-	}
-	x.slots = c.b.takeNew(c, exts...)
-	for _, t := range targets {
-		c.xferInvite(t)
-	}
-	if x.allFailed() {
+	x.slots = c.b.takeNew(c, targetExts(targets)...)
+	c.dialAll(&x.ring, rt, targets)
+	if x.ring.allFailed() {
 		c.xferForkFailed()
 	}
 }
@@ -310,27 +270,6 @@ func sendrecv(sd *sdp.SessionDescription) {
 	}
 }
 
-// xferInvite sends the INVITE of a transfer's fork.
-func (c *call) xferInvite(t target) {
-	x := c.xfer
-	req := c.buildInvite(t, x.rt, x.offer)
-	req.AppendHeader(sip.NewHeader("Referred-By", x.referredBy))
-	f := &fork{t: t, req: req, xfer: true}
-	x.forks = append(x.forks, f)
-	c.xforks = append(c.xforks, f)
-	c.b.alias(req.CallID().Value(), c)
-	c.send(f)
-}
-
-func (x *xfer) allFailed() bool {
-	for _, f := range x.forks {
-		if f.final == nil || f.final.IsSuccess() {
-			return false
-		}
-	}
-	return true
-}
-
 func (c *call) onXferResponse(f *fork, tx sip.ClientTransaction, res *sip.Response) {
 	if tx != f.tx || f.final != nil {
 		return
@@ -346,7 +285,7 @@ func (c *call) onXferResponse(f *fork, tx sip.ClientTransaction, res *sip.Respon
 			return
 		}
 		// Phones show the target ringing (RFC 3515 §2.4.5: any status).
-		if x := c.xfer; x != nil && !x.gone && !x.rang && containsFork(x.forks, f) &&
+		if x := c.xfer; x != nil && !x.gone && !x.rang && containsFork(x.ring.forks, f) &&
 			(res.StatusCode == 180 || res.StatusCode == 183) {
 			x.rang = true
 			c.sendInOrder(c.notifyReq(c.legDialog(x.fromA), x, "SIP/2.0 "+itoa(res.StatusCode)+" "+res.Reason, false))
@@ -356,18 +295,15 @@ func (c *call) onXferResponse(f *fork, tx sip.ClientTransaction, res *sip.Respon
 	f.final = res
 	x := c.xfer
 	if res.IsSuccess() {
-		if x == nil || !containsFork(x.forks, f) || c.state != stAnswered {
-			c.ackAndByeXfer(f, res) // another fork won, or the transfer is over
+		if x == nil || !containsFork(x.ring.forks, f) || c.state != stAnswered {
+			c.ackAndBye(f, res) // another fork won, or the transfer is over
 			return
 		}
 		c.xferAnswered(f, res)
 		return
 	}
-	if (res.StatusCode == 401 || res.StatusCode == 407) && f.t.trunk != nil && x != nil &&
-		!f.authTried && f.t.trunk.Username != "" && containsFork(x.forks, f) {
-		if c.retryAuth(f, res) {
-			return
-		}
+	if x != nil && containsFork(x.ring.forks, f) && c.retryAuth(f, res) {
+		return
 	}
 	c.xferForkFailed()
 }
@@ -385,18 +321,10 @@ func containsFork(forks []*fork, f *fork) bool {
 // is tried, or the transfer fails once every fork has.
 func (c *call) xferForkFailed() {
 	x := c.xfer
-	if x == nil || !x.allFailed() {
+	if x == nil || !x.ring.allFailed() || c.nextTrunk(&x.ring, x.rt) {
 		return
 	}
-	for len(x.spare) > 0 && len(x.forks) > 0 && failoverStatus(x.forks[len(x.forks)-1].final.StatusCode) {
-		t := x.spare[0]
-		x.spare = x.spare[1:]
-		c.xferInvite(t)
-		if !x.allFailed() {
-			return
-		}
-	}
-	code, reason, disp := bestFailure(x.forks)
+	code, reason, disp := bestFailure(x.ring.forks)
 	c.xferFailed(code, reason, disp, itoa(code)+" "+reason)
 }
 
@@ -414,9 +342,7 @@ func (c *call) xferTimeout() {
 func (c *call) xferFailed(code int, reason string, disp directory.Disposition, why string) {
 	x := c.xfer
 	c.xfer = nil
-	for _, f := range x.forks {
-		c.cancelFork(f)
-	}
+	c.cancelAll(&x.ring, nil)
 	c.b.release(c, x.slots...)
 	c.log.Info("transfer failed", "to", x.target, "status", code)
 	transferor := c.parties[legIndex(x.fromA)]
@@ -457,9 +383,7 @@ func (c *call) abortXfer(why string) int {
 		return -1
 	}
 	c.xfer = nil
-	for _, f := range x.forks {
-		c.cancelFork(f)
-	}
+	c.cancelAll(&x.ring, nil)
 	c.b.release(c, x.slots...)
 	c.linger = time.Now().Add(byeTimeout)
 	c.log.Info("transfer abandoned", "to", x.target, "why", why)
@@ -483,12 +407,7 @@ func (c *call) transferorLeft(fromA bool) {
 // xferAnswered connects the transferee to the target that answered.
 func (c *call) xferAnswered(f *fork, res *sip.Response) {
 	x := c.xfer
-	d := dialog{callID: f.req.CallID().Value(), localURI: f.req.From().Address, localTag: tag(f.req.From().Params),
-		remoteURI: res.To().Address, remoteTag: tag(res.To().Params), target: f.req.Recipient,
-		dest: f.t.dest, transport: f.t.transport, contact: *f.req.Contact(), cseq: f.req.CSeq().SeqNo}
-	if ct := res.Contact(); ct != nil {
-		d.target = ct.Address
-	}
+	d := forkDialog(f, res)
 	ack := d.request(sip.ACK)
 	tmpl := ack.Clone()
 	f.tx.OnRetransmission(func(r *sip.Response) {
@@ -508,23 +427,16 @@ func (c *call) xferAnswered(f *fork, res *sip.Response) {
 		return
 	}
 	c.xfer = nil
-	for _, o := range x.forks {
-		if o != f {
-			c.cancelFork(o)
-		}
-	}
+	c.cancelAll(&x.ring, f)
 	leg, tee := legIndex(x.fromA), legIndex(!x.fromA)
 	c.setLegCodec(mediaLeg(x.fromA), firstVoice(res.Body()))
 	setMedia(c.relay, mediaLeg(x.fromA), m)
 	c.relay.SetHold(mediaLeg(x.fromA), m.hold)
 
-	old := *c.legDialog(x.fromA)
-	*c.legDialog(x.fromA) = d
+	old := c.leg[leg].dlg
+	c.leg[leg].dlg, c.leg[leg].sdp, c.leg[leg].origin = d, f.req.Body(), x.origin
 	c.relay.SetPeer(mediaLeg(x.fromA), peerIP(d.dest))
-	if x.fromA {
-		c.aSDP, c.aOrigin = x.offer, x.origin
-	} else {
-		c.bSDP, c.bOrigin = x.offer, x.origin
+	if !x.fromA {
 		c.bTarget = &f.t
 	}
 	c.dropPending(x.fromA)
@@ -603,9 +515,9 @@ func (c *call) transferCDR(x *xfer, f *fork, transferor party) {
 // unholdTransferee takes the transferee off the hold the transferor put
 // it on before the REFER: a re-INVITE with the target's SDP.
 func (c *call) unholdTransferee(toA bool, answer []byte) {
-	sent := c.aSDP
+	sent := c.leg[0].sdp
 	if !toA {
-		sent = c.bSDP
+		sent = c.leg[1].sdp
 	}
 	_, m, err := parseSDP(sent)
 	if err != nil || !m.hold {
@@ -616,10 +528,7 @@ func (c *call) unholdTransferee(toA bool, answer []byte) {
 	if err != nil {
 		return
 	}
-	d, o := c.legDialog(toA), &c.bOrigin
-	if toA {
-		o = &c.aOrigin
-	}
+	d, o := c.legDialog(toA), &c.leg[legIndex(toA)].origin
 	sendrecv(sd)
 	widenOffer(sd)
 	body, err := legSDP(sd, o, c.b.mediaIP(d.dest), c.relay, mediaLeg(toA))
@@ -629,11 +538,7 @@ func (c *call) unholdTransferee(toA bool, answer []byte) {
 	req := d.request(sip.INVITE)
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(body)
-	if toA {
-		c.aSDP = body
-	} else {
-		c.bSDP = body
-	}
+	c.leg[legIndex(toA)].sdp = body
 	c.unhold = true
 	c.wg.Go(func() {
 		res, err := c.b.sendAndWait(c.reqCtx, req)
@@ -659,19 +564,6 @@ func (c *call) onUnholdResult(r unholdResult) {
 		setMedia(c.relay, mediaLeg(r.toA), m)
 		c.relay.SetHold(mediaLeg(r.toA), m.hold)
 	}
-}
-
-// ackAndByeXfer ends a transfer fork that answered too late.
-func (c *call) ackAndByeXfer(f *fork, res *sip.Response) {
-	d := dialog{callID: f.req.CallID().Value(), localURI: f.req.From().Address, localTag: tag(f.req.From().Params),
-		remoteURI: res.To().Address, remoteTag: tag(res.To().Params), target: f.req.Recipient,
-		dest: f.t.dest, transport: f.t.transport, contact: *f.req.Contact(), cseq: f.req.CSeq().SeqNo}
-	if ct := res.Contact(); ct != nil {
-		d.target = ct.Address
-	}
-	_ = c.b.s.client.WriteRequest(d.request(sip.ACK))
-	bye := d.request(sip.BYE)
-	c.wg.Go(func() { c.sendBye(bye) })
 }
 
 // writeRow stores a history row other than the call's own (a transfer

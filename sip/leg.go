@@ -1,0 +1,29 @@
+package sip
+
+// leg is one dialog of a call with what goes with it: where its requests
+// go (dialog), the origin line of the SDP we send on it, and the last SDP
+// we sent on it, which a re-INVITE without SDP is answered with and a
+// transfer offers onward. A leg knows nothing of the other leg: the call
+// (and its features) join legs on the relay and move them.
+//
+// Leg A is the caller's dialog with us, leg B the dialog we set up with
+// whoever answered; a transfer or attended transfer puts another dialog in
+// place of either. Only the call's goroutine touches its legs.
+type leg struct {
+	dlg    dialog
+	origin origin
+	sdp    []byte
+}
+
+// legIndex is the index in call.leg of leg A (fromA) or B.
+func legIndex(fromA bool) int {
+	if fromA {
+		return 0
+	}
+	return 1
+}
+
+// legDialog returns the dialog of leg A or B.
+func (c *call) legDialog(a bool) *dialog {
+	return &c.leg[legIndex(a)].dlg
+}
