@@ -316,9 +316,7 @@ func (c *call) onHandover(h *handover) {
 		if h.who.ext != "" {
 			cred, _ = c.b.s.credential(h.who.ext)
 		}
-		c.b.mu.Lock()
 		c.caller = cred
-		c.b.mu.Unlock()
 		c.leg[0].origin = h.org
 	} else {
 		c.leg[1].origin = h.org
@@ -369,9 +367,7 @@ func (c *call) joinCDR(started time.Time, who party, dialed, endReason, reason s
 	default:
 		row.Direction = directory.Internal
 	}
-	c.b.mu.Lock()
 	c.cdr = row
-	c.b.mu.Unlock()
 	c.show(row)
 	c.callerLeg = legIndex(!toA)
 }
@@ -526,9 +522,7 @@ func (c *call) onReplaceInvite(ev *replaceEvent) {
 	c.setParty(leg, who)
 	c.swapSlots(replaced.ext, who.ext)
 	if isA {
-		c.b.mu.Lock()
 		c.caller = ev.cred
-		c.b.mu.Unlock()
 	} else {
 		c.bTarget = &target{userID: who.userID, ext: who.ext, dest: src, transport: d.transport}
 	}

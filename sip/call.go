@@ -27,10 +27,18 @@ const (
 // byeTimeout bounds a BYE or CANCEL we send at the end of a call.
 const byeTimeout = 4 * time.Second
 
-// call is one call through the B2BUA: the caller's dialog (leg A), the
-// INVITEs sent to the callee's contacts or the trunk (forks), the dialog of
-// the fork that answered (leg B) and the media relay between them. Only its
-// own goroutine (run) touches its state; SIP handlers post events.
+// call is one call through the B2BUA, the CDR's unit: the caller's dialog
+// (leg A), the dialer ringing the callee's phones or the trunk, the
+// dialog of the fork that answered (leg B) and the media relay that joins
+// the legs. Features (transfer, forwarding, monitoring, recording) act on
+// it through its legs, dialer and relay.
+//
+// One goroutine owns a call: its actor (run). Only the actor reads or
+// writes the call's fields. Other goroutines (SIP handlers, transaction
+// watchers, requests in flight) reach it only by posting events; what
+// they may read is published for them whole and atomically (legs, shown,
+// ackTmpl) or fixed before the call is filed in the call table (id,
+// relay).
 type call struct {
 	b   *b2bua
 	id  string // Call-ID of leg A
@@ -113,8 +121,8 @@ type call struct {
 	refers      int           // REFERs accepted, for the Event id
 	chain       chan struct{} // the last request of sendInOrder is done
 	unhold      bool          // our re-INVITE taking the transferee off hold is out
-	// shown is who the call is between once a transfer changed it, for
-	// ActiveCalls; nil until then.
+	// shown is who the call is between, for ActiveCalls: published by
+	// the actor whenever it changes (routed, forwarded, transferred).
 	shown atomic.Pointer[activeView]
 
 	// lamps is what the leg observer was told (legstates.go).
@@ -203,6 +211,7 @@ func (c *call) start() bool {
 	cancel()
 	c.rt = rt
 	c.fillCDR()
+	c.showRoute()
 	if ref != nil {
 		c.refuse(ref)
 		return false

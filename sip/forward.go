@@ -243,10 +243,9 @@ func (c *call) forward(code int, reason, number, why string) bool {
 	}
 	nrt.first, nrt.final = len(c.ring.forks), ""
 	c.ring.spare, c.early = nil, nil
-	c.b.mu.Lock() // ActiveCalls and monitored read the route under it
 	c.rt = &nrt
-	c.b.mu.Unlock()
 	c.fillCDR()
+	c.showRoute()
 	if ref != nil {
 		c.log.Info("forwarded call refused", "status", ref.code, "why", ref.why)
 		c.endRinging(ref.code, ref.reason, ref.disp, "system")

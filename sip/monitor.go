@@ -161,7 +161,7 @@ func (b *b2bua) monitored(ext string) (*call, media.Leg, []int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for id, c := range b.calls {
-		if c.id != id || c.rt == nil || c.relay == nil {
+		if c.id != id || c.relay == nil {
 			continue
 		}
 		legs := c.legs.Load()

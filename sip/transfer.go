@@ -467,9 +467,7 @@ func (c *call) xferAnswered(f *fork, res *sip.Response) {
 		if f.t.ext != "" {
 			cred, _ = c.b.s.credential(f.t.ext)
 		}
-		c.b.mu.Lock()
 		c.caller = cred
-		c.b.mu.Unlock()
 	}
 	c.log.Info("call transferred", "by", transferor.num, "to", num)
 	c.transferCDR(x, f, transferor)
@@ -505,9 +503,7 @@ func (c *call) transferCDR(x *xfer, f *fork, transferor party) {
 	default:
 		row.Direction = directory.Internal
 	}
-	c.b.mu.Lock()
 	c.cdr = row
-	c.b.mu.Unlock()
 	c.show(row)
 	c.callerLeg = legIndex(!x.fromA)
 }
