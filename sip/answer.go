@@ -52,11 +52,11 @@ func (c *call) answerSDP(body []byte) ([]byte, error) {
 	return out, nil
 }
 
-// answer connects the caller to the fork that answered.
-func (c *call) answer(f *fork, res *sip.Response) {
+// answerWith connects the caller to the fork that answered.
+func (c *call) answerWith(f *fork, res *sip.Response) {
 	c.won = f
 	c.bTarget = &f.t
-	c.cancelAll(&c.ring, f)
+	c.ring.cancelAll(f)
 	c.leg[1].dlg = forkDialog(f, res)
 	c.relay.SetPeer(media.LegB, peerIP(c.leg[1].dlg.dest))
 	c.resendAckB(f)

@@ -24,9 +24,6 @@ const (
 	stEnded                     // both legs ended or ending
 )
 
-// byeTimeout bounds a BYE or CANCEL we send at the end of a call.
-const byeTimeout = 4 * time.Second
-
 // call is one call through the B2BUA, the CDR's unit: the caller's dialog
 // (leg A), the dialer ringing the callee's phones or the trunk, the
 // dialog of the fork that answered (leg B) and the media relay that joins
@@ -84,7 +81,8 @@ type call struct {
 	caller *credential
 	trunk  *Trunk // the trunk the call came from (inbound)
 	rt     *route
-	ring   dialer // the callee's phones, or the trunk
+	ring   dialer   // the callee's phones, or the trunk
+	env    *dialEnv // what the call's dialers need of it (dialEnv)
 	won    *fork
 	// bTarget is where leg B is now: won's target, or a transfer's.
 	bTarget *target
@@ -131,16 +129,6 @@ type call struct {
 
 // Events posted to a call.
 type (
-	resEvent struct {
-		f   *fork
-		tx  sip.ClientTransaction
-		res *sip.Response
-	}
-	txDoneEvent struct {
-		f   *fork
-		tx  sip.ClientTransaction
-		err error
-	}
 	cancelEvent struct{}
 	ackEvent    struct {
 		req   *sip.Request
@@ -201,10 +189,10 @@ func (c *call) takeEvents() []any {
 	return q
 }
 
-// start routes the call and, when there is somewhere to ring, starts its
+// begin routes the call and, when there is somewhere to ring, starts its
 // actor. It answers the caller itself and returns false when the call goes
 // no further.
-func (c *call) start() bool {
+func (c *call) begin() bool {
 	b := c.b
 	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
 	rt, ref := b.route(ctx, c.caller, c.trunk, c.aReq)
@@ -232,7 +220,7 @@ func (c *call) start() bool {
 			return false
 		}
 	}
-	targets, spare := b.pickTargets(rt)
+	targets, spare := pickTargets(rt, b.busy)
 	if len(targets) == 0 {
 		c.refuse(&refusal{486, "Busy Here", directory.Busy, "callee call limit", nil})
 		return false
@@ -249,12 +237,13 @@ func (c *call) start() bool {
 		return false
 	}
 	c.relay = relay
-	c.ring = dialer{spare: spare, late: c.late, source: c.aReq.Body(), origin: &c.leg[1].origin, leg: media.LegB}
+	c.ring = dialer{env: c.dialEnv(), spare: spare, late: c.late, source: c.aReq.Body(), origin: &c.leg[1].origin,
+		leg: media.LegB}
 	relay.SetPeer(media.LegA, peerIP(c.aReq.Source()))
 	if !c.late {
 		setMedia(relay, media.LegA, m)
 		relay.SetHold(media.LegA, m.hold)
-		if err := c.address(&c.ring, targets[0].dest); err != nil {
+		if err := c.ring.address(targets[0].dest); err != nil {
 			relay.Close()
 			c.refuse(&refusal{488, "Not Acceptable Here", directory.Failed, "bad sdp offer", nil})
 			return false
@@ -285,9 +274,21 @@ func (c *call) start() bool {
 		err := relay.Run(b.ctx)
 		c.post(relayEvent{err})
 	})
-	c.dialAll(&c.ring, rt, targets)
+	c.ring.dialAll(rt, targets)
 	go c.run()
 	return true
+}
+
+// dialEnv is what the call's dialers need of it. Made once, with the
+// relay in place: the call's dialer and each transfer's share it.
+func (c *call) dialEnv() *dialEnv {
+	if c.env == nil {
+		b := c.b
+		c.env = &dialEnv{client: b.s.client, userAgent: b.s.cfg.UserAgent, log: c.log, ctx: c.reqCtx, wg: &c.wg,
+			post: c.post, file: func(id string) { b.alias(id, c) }, contact: b.contactFor, mediaIP: b.mediaIP,
+			sendAndWait: b.sendAndWait, relay: c.relay, hops: hopLimit(c.aReq) - 1}
+	}
+	return c.env
 }
 
 // refuse answers the caller with a final error before any call exists and
@@ -311,7 +312,7 @@ func (c *call) refuse(r *refusal) {
 // run is the call's actor.
 func (c *call) run() {
 	defer c.b.wg.Done()
-	c.ringTimer = time.NewTimer(c.ringTime())
+	c.ringTimer = time.NewTimer(c.ringDuration())
 	c.retrans = time.NewTimer(time.Hour)
 	defer c.ringTimer.Stop()
 	defer c.retrans.Stop()
@@ -405,32 +406,10 @@ func (c *call) schedule() {
 	c.retrans.Reset(max(time.Until(next), time.Millisecond))
 }
 
-// silentTrunk returns the trunk fork that has sent nothing yet while
-// another trunk could take the ringing call, or nil.
-func (c *call) silentTrunk() *fork {
-	if c.state != stRinging {
-		return nil
-	}
-	return c.ring.silentTrunk()
-}
-
-// trunkTimeout gives up on a trunk silent for TrunkWait: the call goes to
-// the next one.
-func (c *call) trunkTimeout() {
-	f := c.silentTrunk()
-	if f == nil || time.Since(f.sent) < c.b.cfg.TrunkWait {
-		return
-	}
-	c.log.Info("no response from trunk", "trunk", f.t.trunk.label(), "wait", c.b.cfg.TrunkWait)
-	f.tx.Terminate()
-	f.final = sip.NewResponseFromRequest(f.req, 408, "Request Timeout", nil)
-	c.forksFailed()
-}
-
 func (c *call) handle(ev any) {
 	switch ev := ev.(type) {
 	case *resEvent:
-		if ev.f.xfer {
+		if ev.f.forTransfer {
 			c.onXferResponse(ev.f, ev.tx, ev.res)
 			return
 		}
@@ -439,7 +418,7 @@ func (c *call) handle(ev any) {
 		if ev.tx != ev.f.tx || ev.f.final != nil {
 			return
 		}
-		if ev.f.xfer {
+		if ev.f.forTransfer {
 			ev.f.final = sip.NewResponseFromRequest(ev.f.req, 408, "Request Timeout", nil)
 			c.xferForkFailed()
 			return
@@ -502,133 +481,5 @@ func (c *call) handle(ev any) {
 			c.log.Info("media timeout; hanging up", "err", ev.err)
 			c.hangup("system", "media timeout")
 		}
-	}
-}
-
-func (c *call) onResponse(f *fork, tx sip.ClientTransaction, res *sip.Response) {
-	if tx != f.tx || f.final != nil {
-		return
-	}
-	f.responded = true
-	if res.IsProvisional() {
-		if res.StatusCode == 100 {
-			return
-		}
-		f.provis = true
-		if f.cancelled {
-			c.sendCancel(f)
-			return
-		}
-		if c.state != stRinging {
-			return
-		}
-		if body := res.Body(); len(body) > 0 && c.late {
-			// An offer in an unreliable provisional response: the
-			// caller can take it only in our 200.
-			c.early = body
-		} else if len(body) > 0 && !c.earlySent {
-			if sdpBody, err := c.answerSDP(body); err == nil {
-				c.early = body
-				c.earlySent, c.ringSent = true, true
-				c.respondA(183, "Session Progress", sdpBody)
-				return
-			}
-		}
-		if !c.ringSent {
-			c.ringSent = true
-			c.respondA(180, "Ringing", nil)
-		}
-		return
-	}
-	f.final = res
-	if res.IsSuccess() {
-		if c.state != stRinging {
-			c.ackAndBye(f, res) // another fork won, or the caller gave up
-			return
-		}
-		c.answer(f, res)
-		return
-	}
-	if c.state == stRinging && c.retryAuth(f, res) {
-		return
-	}
-	if c.state == stRinging && c.allForksFailed() {
-		c.forksFailed()
-	}
-}
-
-// forksFailed runs when every fork has its failure: the call goes to the
-// next trunk when the last one failed over (failoverStatus), otherwise
-// the caller gets the best failure.
-func (c *call) forksFailed() {
-	if len(c.ring.spare) > 0 {
-		// The early media of the failed trunk is over.
-		c.early, c.earlySent = nil, false
-	}
-	if c.nextTrunk(&c.ring, c.rt) {
-		c.leg[1].sdp = c.ring.offer
-		return
-	}
-	c.failA()
-}
-
-func (c *call) allForksFailed() bool { return c.ring.allFailed() }
-
-// failA gives the caller the best of the forks' failures (RFC 3261
-// §16.7: a 6xx first, then busy, then the others).
-func (c *call) failA() {
-	code, reason, disp := bestFailure(c.ring.forks)
-	c.log.Info("call failed", "status", code)
-	if code == 488 && !c.late {
-		c.aWarning = refusedOfferWarning(c.b.s.realm(), c.aReq.Body(), c.ring.offer)
-	}
-	c.endRinging(code, reason, disp, "callee")
-	c.cdr.Reason = itoa(code) + " " + reason
-}
-
-// endRinging ends a call that was not answered: the forks still ringing
-// are cancelled and the caller gets code (0: already answered by sipgo).
-func (c *call) endRinging(code int, reason string, disp directory.Disposition, by string) {
-	if c.forwardOnFailure(code, reason, disp, by) {
-		return
-	}
-	c.state = stEnded
-	c.cdr.Disposition, c.cdr.HangupBy = disp, by
-	c.cancelAll(&c.ring, nil)
-	c.linger = time.Now().Add(byeTimeout)
-	if code != 0 {
-		c.respondA(code, reason, nil)
-	}
-	c.closeAFinal()
-}
-
-// respondA sends a response to the caller's INVITE; a final one only once.
-func (c *call) respondA(code int, reason string, body []byte) {
-	if c.aAnswered {
-		return
-	}
-	res := sip.NewResponseFromRequest(c.aReq, code, reason, body)
-	res.AppendHeader(sip.NewHeader("Server", c.b.s.cfg.UserAgent))
-	if c.aWarning != "" && code >= 300 {
-		res.AppendHeader(sip.NewHeader("Warning", c.aWarning))
-	}
-	if body != nil {
-		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-		ct := c.b.contactFor(c.aReq.Source(), c.aReq.Transport())
-		res.AppendHeader(&ct)
-	}
-	if code >= 200 {
-		c.aAnswered = true
-	}
-	if err := c.aTx.Respond(res); err != nil {
-		c.log.Debug("response to caller not sent", "status", code, "err", err)
-	}
-}
-
-func (c *call) closeAFinal() {
-	select {
-	case <-c.aFinal:
-	default:
-		close(c.aFinal)
 	}
 }

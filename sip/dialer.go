@@ -2,9 +2,12 @@ package sip
 
 import (
 	"context"
+	"log/slog"
 	"net/netip"
+	"sync"
 	"time"
 
+	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
 
@@ -21,24 +24,62 @@ import (
 // rings, and ranks the failures when nobody answers. What an answer or a
 // failure means (answer the caller, move a leg, notify a transferor) is
 // its user's business: the dialer knows routes, targets and forks, never
-// the call's legs.
+// the call's legs. What it needs of the call it rings for comes in a
+// dialEnv, as values, so that it depends on no call.
 
 // fork is one INVITE the dialer sent.
 type fork struct {
-	t         target
-	req       *sip.Request
-	tx        sip.ClientTransaction
-	final     *sip.Response
-	provis    bool // a provisional response came: CANCEL may be sent
-	sent      time.Time
-	responded bool // any response came, a 100 Trying too
-	cancelled bool
-	authTried bool
-	xfer      bool // a transfer's INVITE to its target
+	t           target
+	req         *sip.Request
+	tx          sip.ClientTransaction
+	final       *sip.Response
+	provis      bool // a provisional response came: CANCEL may be sent
+	sent        time.Time
+	responded   bool // any response came, a 100 Trying too
+	cancelled   bool
+	authTried   bool
+	forTransfer bool    // a transfer's INVITE to its target
+	d           *dialer // the dialer that sent it
 }
+
+// dialEnv is what a dialer needs of the call it rings for.
+type dialEnv struct {
+	client    *sipgo.Client
+	userAgent string
+	log       *slog.Logger
+	ctx       context.Context // the forks' transactions end with it
+	wg        *sync.WaitGroup // watchers and CANCELs in flight
+	post      func(ev any) bool
+	// file files a fork's Call-ID under the call, so that its
+	// responses and in-dialog requests find the call.
+	file        func(callID string)
+	contact     func(dest, transport string) sip.ContactHeader
+	mediaIP     func(dest string) netip.Addr
+	sendAndWait func(ctx context.Context, req *sip.Request) (*sip.Response, error)
+	relay       *media.Relay
+	hops        uint32 // Max-Forwards of the INVITEs
+}
+
+// Events a dialer posts to its call.
+type (
+	// resEvent is a response to a fork's INVITE.
+	resEvent struct {
+		f   *fork
+		tx  sip.ClientTransaction
+		res *sip.Response
+	}
+	// txDoneEvent: a fork's transaction ended.
+	txDoneEvent struct {
+		f   *fork
+		tx  sip.ClientTransaction
+		err error
+	}
+)
 
 // dialer rings the targets of one route for one leg of a call.
 type dialer struct {
+	env     *dialEnv
+	onFork  func(*fork) // if set, told of every fork sent
 	forks   []*fork
 	spare   []target   // trunks not tried yet (route.failover)
 	offer   []byte     // the offer sent to the forks; nil when late
@@ -52,16 +93,16 @@ type dialer struct {
 	leg      media.Leg
 	sendrecv bool // the offer drops the hold of source (a transfer's target)
 	// referredBy is the Referred-By of the INVITEs (a transfer's), or "".
-	referredBy string
-	xfer       bool // the forks are a transfer's
+	referredBy  string
+	forTransfer bool // the forks are a transfer's
 }
 
-// pickTargets drops the targets of rt whose extension is at its call
-// limit and, on a route that fails over, keeps the first to ring now and
-// the others spare.
-func (b *b2bua) pickTargets(rt *route) (ring, spare []target) {
+// pickTargets drops the targets of rt whose extension is busy (at its
+// call limit) and, on a route that fails over, keeps the first to ring now
+// and the others spare.
+func pickTargets(rt *route, atLimit func(ext string) bool) (ring, spare []target) {
 	for _, t := range rt.targets {
-		if t.ext != "" && b.busy(t.ext) {
+		if t.ext != "" && atLimit(t.ext) {
 			continue
 		}
 		ring = append(ring, t)
@@ -83,11 +124,11 @@ func targetExts(targets []target) []string {
 
 // address makes d's offer point at the media address that dest reaches,
 // unless it does already (or the INVITEs carry no offer).
-func (c *call) address(d *dialer, dest string) error {
+func (d *dialer) address(dest string) error {
 	if d.late {
 		return nil
 	}
-	ip := c.b.mediaIP(dest)
+	ip := d.env.mediaIP(dest)
 	if d.offer != nil && ip == d.offerIP {
 		return nil
 	}
@@ -99,7 +140,7 @@ func (c *call) address(d *dialer, dest string) error {
 		sendrecv(sd)
 	}
 	widenOffer(sd)
-	offer, err := legSDP(sd, d.origin, ip, c.relay, d.leg)
+	offer, err := legSDP(sd, d.origin, ip, d.env.relay, d.leg)
 	if err != nil {
 		return err
 	}
@@ -108,42 +149,42 @@ func (c *call) address(d *dialer, dest string) error {
 }
 
 // dialAll sends an INVITE on route rt to each of targets.
-func (c *call) dialAll(d *dialer, rt *route, targets []target) {
+func (d *dialer) dialAll(rt *route, targets []target) {
 	for _, t := range targets {
-		c.dial(d, rt, t)
+		d.dial(rt, t)
 	}
 }
 
 // dial sends the INVITE of one fork to t.
-func (c *call) dial(d *dialer, rt *route, t target) {
-	req := c.buildInvite(t, rt, d.offer)
+func (d *dialer) dial(rt *route, t target) {
+	req := d.buildInvite(t, rt)
 	if d.referredBy != "" {
 		req.AppendHeader(sip.NewHeader("Referred-By", d.referredBy))
 	}
-	f := &fork{t: t, req: req, xfer: d.xfer}
+	f := &fork{t: t, req: req, forTransfer: d.forTransfer, d: d}
 	d.forks = append(d.forks, f)
-	if d.xfer {
-		c.xforks = append(c.xforks, f)
+	if d.onFork != nil {
+		d.onFork(f)
 	}
-	c.b.alias(req.CallID().Value(), c)
-	c.send(f)
+	d.env.file(req.CallID().Value())
+	f.send()
 }
 
 // nextTrunk runs once every fork of d failed: while the last one failed
 // in a way another trunk may not (failoverStatus) and a spare trunk is
 // left, the call goes to it, the offer addressed for it. It reports
 // whether a fork rings again.
-func (c *call) nextTrunk(d *dialer, rt *route) bool {
+func (d *dialer) nextTrunk(rt *route) bool {
 	for len(d.spare) > 0 && len(d.forks) > 0 && failoverStatus(d.forks[len(d.forks)-1].final.StatusCode) {
 		t := d.spare[0]
 		d.spare = d.spare[1:]
-		c.log.Info("trunk failed; trying the next", "status", d.forks[len(d.forks)-1].final.StatusCode,
+		d.env.log.Info("trunk failed; trying the next", "status", d.forks[len(d.forks)-1].final.StatusCode,
 			"trunk", t.trunk.label())
-		if err := c.address(d, t.dest); err != nil {
-			c.log.Info("no offer for the next trunk", "err", err)
+		if err := d.address(t.dest); err != nil {
+			d.env.log.Info("no offer for the next trunk", "err", err)
 			return false
 		}
-		c.dial(d, rt, t)
+		d.dial(rt, t)
 		if !d.allFailed() {
 			return true
 		}
@@ -162,10 +203,10 @@ func (d *dialer) allFailed() bool {
 }
 
 // cancelAll cancels every fork but keep.
-func (c *call) cancelAll(d *dialer, keep *fork) {
+func (d *dialer) cancelAll(keep *fork) {
 	for _, f := range d.forks {
 		if f != keep {
-			c.cancelFork(f)
+			f.cancelInvite()
 		}
 	}
 }
@@ -182,10 +223,10 @@ func (d *dialer) silentTrunk() *fork {
 	return nil
 }
 
-// buildInvite builds the INVITE of a fork to t on route rt, with offer
-// (none when nil).
-func (c *call) buildInvite(t target, rt *route, offer []byte) *sip.Request {
-	b := c.b
+// buildInvite builds the INVITE of a fork to t on route rt, with the
+// dialer's offer (none when late).
+func (d *dialer) buildInvite(t target, rt *route) *sip.Request {
+	offer := d.offer
 	req := sip.NewRequest(sip.INVITE, t.uri)
 	fromUser := rt.fromUser
 	if t.fromUser != "" {
@@ -203,11 +244,11 @@ func (c *call) buildInvite(t target, rt *route, offer []byte) *sip.Request {
 	cid := sip.CallIDHeader(sip.GenerateTagN(24) + "@switchboard")
 	req.AppendHeader(&cid)
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.INVITE})
-	mf := sip.MaxForwardsHeader(hopLimit(c.aReq) - 1)
+	mf := sip.MaxForwardsHeader(d.env.hops)
 	req.AppendHeader(&mf)
-	ct := b.contactFor(t.dest, t.transport)
+	ct := d.env.contact(t.dest, t.transport)
 	req.AppendHeader(&ct)
-	req.AppendHeader(sip.NewHeader("User-Agent", b.s.cfg.UserAgent))
+	req.AppendHeader(sip.NewHeader("User-Agent", d.env.userAgent))
 	req.AppendHeader(sip.NewHeader("Allow", callAllowed))
 	if offer != nil {
 		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
@@ -223,21 +264,22 @@ const callAllowed = "INVITE, ACK, CANCEL, BYE, OPTIONS, REFER"
 
 // send starts (or restarts, after a challenge) a fork's transaction and
 // its watcher.
-func (c *call) send(f *fork) {
-	tx, err := c.b.s.client.TransactionRequest(c.reqCtx, f.req)
+func (f *fork) send() {
+	env := f.d.env
+	tx, err := env.client.TransactionRequest(env.ctx, f.req)
 	if err != nil {
-		c.log.Info("invite not sent", "dest", f.t.dest, "err", err)
+		env.log.Info("invite not sent", "dest", f.t.dest, "err", err)
 		f.final = sip.NewResponseFromRequest(f.req, 503, "Service Unavailable", nil)
 		return
 	}
 	f.tx, f.sent, f.responded = tx, time.Now(), false
-	c.wg.Go(func() {
+	env.wg.Go(func() {
 		for {
 			select {
 			case res := <-tx.Responses():
-				c.post(&resEvent{f: f, tx: tx, res: res})
+				env.post(&resEvent{f: f, tx: tx, res: res})
 			case <-tx.Done():
-				c.post(&txDoneEvent{f: f, tx: tx, err: tx.Err()})
+				env.post(&txDoneEvent{f: f, tx: tx, err: tx.Err()})
 				return
 			}
 		}
@@ -246,7 +288,7 @@ func (c *call) send(f *fork) {
 
 // retryAuth answers the trunk's digest challenge with a new INVITE, once
 // per fork; false when it cannot.
-func (c *call) retryAuth(f *fork, res *sip.Response) bool {
+func (f *fork) retryAuth(res *sip.Response) bool {
 	if (res.StatusCode != 401 && res.StatusCode != 407) || f.t.trunk == nil || f.authTried ||
 		f.t.trunk.Username == "" {
 		return false
@@ -277,7 +319,7 @@ func (c *call) retryAuth(f *fork, res *sip.Response) bool {
 	req.CSeq().SeqNo++
 	req.AppendHeader(sip.NewHeader(authHdr, cred.String()))
 	f.req, f.final, f.authTried, f.provis = req, nil, true, false
-	c.send(f)
+	f.send()
 	return f.tx != nil && f.final == nil
 }
 
@@ -295,36 +337,45 @@ func forkDialog(f *fork, res *sip.Response) dialog {
 // ackAndBye ends a fork that answered too late: another fork won, or its
 // user gave up. A 2xx to an INVITE without an offer carries one, and the
 // ACK must answer it: with every stream refused (port 0).
-func (c *call) ackAndBye(f *fork, res *sip.Response) {
+func (f *fork) ackAndBye(res *sip.Response) {
+	env := f.d.env
 	d := forkDialog(f, res)
 	ack := d.request(sip.ACK)
 	if len(f.req.Body()) == 0 {
 		if sd, _, err := parseSDP(res.Body()); err == nil {
-			if body, err := rewriteSDP(sd, &origin{id: c.leg[1].origin.id}, c.b.mediaIP(d.dest), 0); err == nil {
+			if body, err := rewriteSDP(sd, &origin{id: f.d.origin.id}, env.mediaIP(d.dest), 0); err == nil {
 				ack.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 				ack.SetBody(body)
 			}
 		}
 	}
-	_ = c.b.s.client.WriteRequest(ack)
+	_ = env.client.WriteRequest(ack)
 	bye := d.request(sip.BYE)
-	c.wg.Go(func() { c.sendBye(bye) })
+	env.wg.Go(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+		defer cancel()
+		if _, err := env.sendAndWait(ctx, bye); err != nil {
+			env.log.Debug("bye not answered", "err", err)
+		}
+	})
 }
 
-// cancelFork cancels a fork that has no final answer. A CANCEL may go
+// cancelInvite cancels a fork that has no final answer. A CANCEL may go
 // only after a provisional response (RFC 3261 §9.1); until one comes the
 // fork is marked, and cancelled when it does.
-func (c *call) cancelFork(f *fork) {
+func (f *fork) cancelInvite() {
 	if f.final != nil || f.cancelled || f.tx == nil {
 		return
 	}
 	f.cancelled = true
 	if f.provis {
-		c.sendCancel(f)
+		f.sendCancel()
 	}
 }
 
-func (c *call) sendCancel(f *fork) {
+// sendCancel sends the CANCEL of a fork that had a provisional response.
+func (f *fork) sendCancel() {
+	env := f.d.env
 	req := sip.NewRequest(sip.CANCEL, f.req.Recipient)
 	req.AppendHeader(sip.HeaderClone(f.req.Via()))
 	req.AppendHeader(sip.HeaderClone(f.req.From()))
@@ -335,11 +386,11 @@ func (c *call) sendCancel(f *fork) {
 	req.AppendHeader(&mf)
 	req.SetTransport(f.req.Transport())
 	req.SetDestination(f.req.Destination())
-	c.wg.Go(func() {
+	env.wg.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
 		defer cancel()
-		if _, err := c.b.sendAndWait(ctx, req); err != nil {
-			c.log.Debug("cancel not answered", "err", err)
+		if _, err := env.sendAndWait(ctx, req); err != nil {
+			env.log.Debug("cancel not answered", "err", err)
 		}
 	})
 }
@@ -380,4 +431,12 @@ func bestFailure(forks []*fork) (int, string, directory.Disposition) {
 		code, reason = 480, "Temporarily Unavailable"
 	}
 	return code, reason, disp
+}
+
+// failoverStatus reports whether a trunk's final response sends the call
+// to the next trunk: no answer (408, also when nothing came) or a server
+// failure (5xx, also when the INVITE could not be sent). A 4xx or 6xx is
+// about the callee and ends the call.
+func failoverStatus(code int) bool {
+	return code == 408 || code >= 500 && code < 600
 }

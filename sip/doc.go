@@ -18,8 +18,9 @@
 // Transport and admission (server.go, conn.go, tcpconn.go, tls.go, edge.go,
 // admit.go, guard.go, registrar.go, location.go): sockets, authentication,
 // who may send what. The routing decision (router.go, follow.go,
-// forward.go's forwardTo, callconfig.go) turns a dialed number into targets
-// under authz and the dial plan; it knows nothing of calls in progress.
+// forward.go's forwardTo, callconfig.go) turns a dialed number into a route
+// and its targets (target.go) under authz and the dial plan; it knows
+// nothing of calls in progress.
 //
 // Legs (leg.go, dialog.go, pending.go, sdp.go, sdes.go, codecs.go): a leg is
 // one SIP dialog, in either direction, with its SDP origin, the last SDP we
@@ -39,14 +40,15 @@
 // music-on-hold player, a voicemail recorder) is meant to be a leg without
 // a dialog on the same bridge.
 //
-// The call (call.go, answer.go, reinvite.go, hangup.go, cdr.go,
-// legstates.go) is the CDR's unit: the story of its legs and its bridge over
+// The call (call.go, ringing.go, answer.go, reinvite.go, hangup.go, cdr.go,
+// active.go, legstates.go) is the CDR's unit: the story of its legs and its bridge over
 // time. One goroutine, the call's actor, owns all of it; SIP handlers and
 // transaction watchers only post it events, and what other goroutines may
 // read (the parties, who the call is between) is published atomically.
 // legstates.go raises the LegEvents that busy lamps and presence consume.
 //
-// Features (transfer.go, attended.go, forward.go, monitor.go, record.go) sit
+// Features (transfer.go and refer.go, attended.go and replaces.go,
+// forward.go, monitor.go, record.go) sit
 // on top: each acts through leg, dialer and bridge operations (answer, hold,
 // replace a leg's dialog, move a leg, ring targets, hang up) and never
 // through another feature's state. A new feature (pickup, park, intercom,

@@ -167,15 +167,6 @@ func divertTargets(nrt, rt *route, why string) {
 	}
 }
 
-// ringTime is how long the call's targets ring before the caller gets
-// 480 (or the no-answer forward): the callee's own ring time when set.
-func (c *call) ringTime() time.Duration {
-	if c.rt != nil && c.rt.ringTime > 0 {
-		return c.rt.ringTime
-	}
-	return c.b.cfg.RingTime
-}
-
 // forwardOnFailure runs where a ringing call would end (endRinging): when
 // every phone of the callee answered busy, or none answered in time, and
 // the callee forwards such calls, the call goes on to the target instead
@@ -228,7 +219,7 @@ func (c *call) forward(code int, reason, number, why string) bool {
 	// that never answered anything are dropped.
 	var old []string
 	for _, f := range c.ring.forks[rt.first:] {
-		c.cancelFork(f)
+		f.cancelInvite()
 		if f.final == nil && !f.responded && f.tx != nil {
 			f.tx.Terminate()
 			f.final = sip.NewResponseFromRequest(f.req, 408, "Request Timeout", nil)
@@ -252,14 +243,14 @@ func (c *call) forward(code int, reason, number, why string) bool {
 		nrt.final = ref.why
 		return true
 	}
-	targets, spare := c.b.pickTargets(&nrt)
+	targets, spare := pickTargets(&nrt, c.b.busy)
 	if len(targets) == 0 {
 		c.endRinging(486, "Busy Here", directory.Busy, "system")
 		nrt.final = "callee call limit"
 		return true
 	}
 	c.ring.spare = spare
-	if err := c.address(&c.ring, targets[0].dest); err != nil {
+	if err := c.ring.address(targets[0].dest); err != nil {
 		c.endRinging(488, "Not Acceptable Here", directory.Failed, "system")
 		nrt.final = "bad sdp offer"
 		return true
@@ -268,14 +259,14 @@ func (c *call) forward(code int, reason, number, why string) bool {
 		c.leg[1].sdp = c.ring.offer
 	}
 	c.b.take(c, targetExts(targets)...)
-	c.dialAll(&c.ring, &nrt, targets)
+	c.ring.dialAll(&nrt, targets)
 	if !c.ringTimer.Stop() {
 		select {
 		case <-c.ringTimer.C:
 		default:
 		}
 	}
-	c.ringTimer.Reset(c.ringTime())
+	c.ringTimer.Reset(c.ringDuration())
 	if c.allForksFailed() {
 		c.forksFailed()
 	}

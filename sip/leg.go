@@ -1,5 +1,7 @@
 package sip
 
+import "github.com/switchboard-pbx/switchboard/media"
+
 // leg is one dialog of a call with what goes with it: where its requests
 // go (dialog), the origin line of the SDP we send on it, and the last SDP
 // we sent on it, which a re-INVITE without SDP is answered with and a
@@ -26,4 +28,18 @@ func legIndex(fromA bool) int {
 // legDialog returns the dialog of leg A or B.
 func (c *call) legDialog(a bool) *dialog {
 	return &c.leg[legIndex(a)].dlg
+}
+
+// party is who is on one leg of an answered call.
+type party struct {
+	userID int64
+	num    string // extension or number
+	ext    string // "" outside the PBX (trunk)
+}
+
+func mediaLeg(a bool) media.Leg {
+	if a {
+		return media.LegA
+	}
+	return media.LegB
 }

@@ -3,14 +3,11 @@ package sip
 import (
 	"context"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
-	"github.com/pion/sdp/v3"
 
 	"github.com/switchboard-pbx/switchboard/directory"
-	"github.com/switchboard-pbx/switchboard/media"
 )
 
 // Blind transfer (RFC 3515, RFC 3892 basics). A party of an answered call,
@@ -57,13 +54,6 @@ type xfer struct {
 	attended bool
 }
 
-// party is who is on one leg of an answered call.
-type party struct {
-	userID int64
-	num    string // extension or number
-	ext    string // "" outside the PBX (trunk)
-}
-
 // relatchEvent: the transferor has its BYE; the leg now the target's
 // latches again if it latched onto the transferor.
 type relatchEvent struct {
@@ -78,13 +68,6 @@ type unholdResult struct {
 	toA bool
 	res *sip.Response
 	err error
-}
-
-func mediaLeg(a bool) media.Leg {
-	if a {
-		return media.LegA
-	}
-	return media.LegB
 }
 
 // setParties records who answered and who called, for transfers.
@@ -196,77 +179,23 @@ func (c *call) onRefer(ev *reqEvent) {
 		c.xferFailed(ref.code, ref.reason, ref.disp, ref.why)
 		return
 	}
-	targets, spare := c.b.pickTargets(rt)
+	targets, spare := pickTargets(rt, c.b.busy)
 	if len(targets) == 0 {
 		c.xferFailed(486, "Busy Here", directory.Busy, "callee call limit")
 		return
 	}
 	sent := c.leg[legIndex(x.fromA)].sdp
-	x.ring = dialer{spare: spare, source: sent, origin: &x.origin, leg: mediaLeg(x.fromA), sendrecv: true,
-		referredBy: x.referredBy, xfer: true}
-	if err := c.address(&x.ring, targets[0].dest); err != nil {
+	x.ring = dialer{env: c.dialEnv(), onFork: func(f *fork) { c.xforks = append(c.xforks, f) }, spare: spare, source: sent, origin: &x.origin, leg: mediaLeg(x.fromA), sendrecv: true,
+		referredBy: x.referredBy, forTransfer: true}
+	if err := x.ring.address(targets[0].dest); err != nil {
 		c.log.Info("transfer failed: no sdp for the target", "err", err)
 		c.xferFailed(500, "Server Internal Error", directory.Failed, "no sdp for the target")
 		return
 	}
 	x.slots = c.b.takeNew(c, targetExts(targets)...)
-	c.dialAll(&x.ring, rt, targets)
+	x.ring.dialAll(rt, targets)
 	if x.ring.allFailed() {
 		c.xferForkFailed()
-	}
-}
-
-// referTarget returns the number a Refer-To names: the user part of a
-// SIP URI (name-addr or bare), the number of a tel URI, or a bare number.
-func referTarget(v string) (string, bool) {
-	v = strings.TrimSpace(v)
-	if i := strings.IndexByte(v, '<'); i >= 0 {
-		j := strings.IndexByte(v[i:], '>')
-		if j < 0 {
-			return "", false
-		}
-		v = v[i+1 : i+j]
-	}
-	if i := strings.IndexAny(v, ";?"); i >= 0 {
-		v = v[:i]
-	}
-	lower := strings.ToLower(v)
-	switch {
-	case strings.HasPrefix(lower, "sip:"), strings.HasPrefix(lower, "sips:"):
-		var u sip.Uri
-		if err := sip.ParseUri(v, &u); err != nil {
-			return "", false
-		}
-		v = u.User
-	case strings.HasPrefix(lower, "tel:"):
-		v = v[4:]
-	case strings.Contains(v, ":") || strings.Contains(v, "@"):
-		return "", false
-	}
-	v = strings.TrimSpace(v)
-	if v == "" || len(v) > 64 {
-		return "", false
-	}
-	return v, true
-}
-
-// sendrecv makes an SDP bidirectional: the offer to a target must not
-// carry the hold the transferor put the call on.
-func sendrecv(sd *sdp.SessionDescription) {
-	strip := func(attrs []sdp.Attribute) []sdp.Attribute {
-		out := attrs[:0]
-		for _, a := range attrs {
-			switch a.Key {
-			case "sendrecv", "sendonly", "recvonly", "inactive":
-				continue
-			}
-			out = append(out, a)
-		}
-		return out
-	}
-	sd.Attributes = strip(sd.Attributes)
-	if md := audioMedia(sd); md != nil {
-		md.Attributes = append(strip(md.Attributes), sdp.Attribute{Key: "sendrecv"})
 	}
 }
 
@@ -281,7 +210,7 @@ func (c *call) onXferResponse(f *fork, tx sip.ClientTransaction, res *sip.Respon
 		}
 		f.provis = true
 		if f.cancelled {
-			c.sendCancel(f)
+			f.sendCancel()
 			return
 		}
 		// Phones show the target ringing (RFC 3515 §2.4.5: any status).
@@ -296,13 +225,13 @@ func (c *call) onXferResponse(f *fork, tx sip.ClientTransaction, res *sip.Respon
 	x := c.xfer
 	if res.IsSuccess() {
 		if x == nil || !containsFork(x.ring.forks, f) || c.state != stAnswered {
-			c.ackAndBye(f, res) // another fork won, or the transfer is over
+			f.ackAndBye(res) // another fork won, or the transfer is over
 			return
 		}
 		c.xferAnswered(f, res)
 		return
 	}
-	if x != nil && containsFork(x.ring.forks, f) && c.retryAuth(f, res) {
+	if x != nil && containsFork(x.ring.forks, f) && f.retryAuth(res) {
 		return
 	}
 	c.xferForkFailed()
@@ -321,7 +250,7 @@ func containsFork(forks []*fork, f *fork) bool {
 // is tried, or the transfer fails once every fork has.
 func (c *call) xferForkFailed() {
 	x := c.xfer
-	if x == nil || !x.ring.allFailed() || c.nextTrunk(&x.ring, x.rt) {
+	if x == nil || !x.ring.allFailed() || x.ring.nextTrunk(x.rt) {
 		return
 	}
 	code, reason, disp := bestFailure(x.ring.forks)
@@ -342,7 +271,7 @@ func (c *call) xferTimeout() {
 func (c *call) xferFailed(code int, reason string, disp directory.Disposition, why string) {
 	x := c.xfer
 	c.xfer = nil
-	c.cancelAll(&x.ring, nil)
+	x.ring.cancelAll(nil)
 	c.b.release(c, x.slots...)
 	c.log.Info("transfer failed", "to", x.target, "status", code)
 	transferor := c.parties[legIndex(x.fromA)]
@@ -383,7 +312,7 @@ func (c *call) abortXfer(why string) int {
 		return -1
 	}
 	c.xfer = nil
-	c.cancelAll(&x.ring, nil)
+	x.ring.cancelAll(nil)
 	c.b.release(c, x.slots...)
 	c.linger = time.Now().Add(byeTimeout)
 	c.log.Info("transfer abandoned", "to", x.target, "why", why)
@@ -427,7 +356,7 @@ func (c *call) xferAnswered(f *fork, res *sip.Response) {
 		return
 	}
 	c.xfer = nil
-	c.cancelAll(&x.ring, f)
+	x.ring.cancelAll(f)
 	leg, tee := legIndex(x.fromA), legIndex(!x.fromA)
 	c.setLegCodec(mediaLeg(x.fromA), firstVoice(res.Body()))
 	setMedia(c.relay, mediaLeg(x.fromA), m)
@@ -576,33 +505,6 @@ func (c *call) writeRow(row directory.Call) {
 	}
 }
 
-// notifyReq builds a NOTIFY of a transfer's progress (RFC 3515 §2.4.4).
-func (c *call) notifyReq(d *dialog, x *xfer, frag string, final bool) *sip.Request {
-	req := d.request(sip.NOTIFY)
-	req.AppendHeader(sip.NewHeader("Event", x.event))
-	state := "active;expires=" + xferExpires
-	if final {
-		state = "terminated;reason=noresource"
-	}
-	req.AppendHeader(sip.NewHeader("Subscription-State", state))
-	req.AppendHeader(sip.NewHeader("Content-Type", "message/sipfrag;version=2.0"))
-	req.AppendHeader(sip.NewHeader("User-Agent", c.b.s.cfg.UserAgent))
-	req.SetBody([]byte(frag + "\r\n"))
-	return req
-}
-
-// afterChain posts ev to the call once the requests of sendInOrder so far
-// are done.
-func (c *call) afterChain(ev any) {
-	prev := c.chain
-	c.wg.Go(func() {
-		if prev != nil {
-			<-prev
-		}
-		c.post(ev)
-	})
-}
-
 // onRelatch unlatches a transferred leg whose relay source is not the
 // target's SDP address, so that the target's next packet latches it.
 func (c *call) onRelatch(ev relatchEvent) {
@@ -615,28 +517,4 @@ func (c *call) onRelatch(ev relatchEvent) {
 	}
 	c.relay.SetRemote(leg, netip.AddrPort{}, netip.AddrPort{})
 	c.relay.SetRemote(leg, ev.rtp, ev.rtcp)
-}
-
-// sendInOrder sends requests of one dialog one after the other, after
-// those of earlier calls, each once answered or timed out.
-func (c *call) sendInOrder(reqs ...*sip.Request) {
-	prev := c.chain
-	done := make(chan struct{})
-	c.chain = done
-	c.wg.Go(func() {
-		defer close(done)
-		if prev != nil {
-			<-prev
-		}
-		for _, r := range reqs {
-			ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
-			res, err := c.b.sendAndWait(ctx, r)
-			cancel()
-			if err != nil {
-				c.log.Debug("request to transferor not answered", "method", string(r.Method), "err", err)
-			} else if !res.IsSuccess() {
-				c.log.Debug("request to transferor refused", "method", string(r.Method), "status", res.StatusCode)
-			}
-		}
-	})
 }
