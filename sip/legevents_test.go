@@ -168,3 +168,42 @@ func TestLegEventsForwardAndTransfer(t *testing.T) {
 	legs.endedOnce(t)
 	cs.noCallLeft(t)
 }
+
+// TestLegEventsMonitor: a supervisor listening to a call is in a call too:
+// answered while monitoring, ended when the monitored call ends.
+func TestLegEventsMonitor(t *testing.T) {
+	st, _ := openSQLite(t)
+	addUser(t, st, "10001")
+	addUser(t, st, "10002")
+	sup := addUser(t, st, "10003")
+	makeAdmin(t, st, sup)
+	cs := startCallServer(t, st, CallConfig{})
+	legs := observeLegs(cs)
+	pa := newCallPhone(t, cs, "10001", answerOK)
+	pb := newCallPhone(t, cs, "10002", answerOK)
+	ps := newCallPhone(t, cs, "10003", answerOK)
+
+	call, err := pa.dial(t.Context(), "10002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait(t, pb.incoming, "answered call")
+	mon, err := ps.dial(t.Context(), "*3110001")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	got := legs.waitLegs(t, "10003", "answered(10001)")
+	if e := got[0]; e.UserID != sup.ID || e.LegID != mon.InviteRequest.CallID().Value() ||
+		e.CallID != call.InviteRequest.CallID().Value() {
+		t.Errorf("supervisor's event: %+v", e)
+	}
+	if err := call.Bye(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, ps.ended, "bye at the supervisor")
+	cs.nextCDR(t)
+	legs.waitLegs(t, "10003", "answered(10001) ended(10001)")
+	legs.endedOnce(t)
+	cs.noCallLeft(t)
+	waitNoMonitors(t, cs)
+}

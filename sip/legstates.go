@@ -12,6 +12,11 @@ package sip
 //     extension;
 //   - every other leg told before is over, and is told so exactly once.
 //
+// A dialog handed from one call to another (an attended transfer) ends
+// in the first call and comes up answered in the second: watchers key a
+// leg by CallID and LegID together. A supervisor's monitoring dialog is a
+// leg of its own, raised by its session (monitor.go).
+//
 // Only the actor touches legStates.
 
 // legStates is what the observer was told of a call's extension legs, by
