@@ -547,3 +547,30 @@ func deniedReason(err error) string {
 	}
 	return "not allowed"
 }
+
+// The events of attended transfer and Replaces run on the call they are
+// posted to.
+
+func (ev *takeoverReq) handleOn(c *call)  { c.onTakeover(ev) }
+func (ev *handover) handleOn(c *call)     { c.onHandover(ev) }
+func (ev joinResult) handleOn(c *call)    { c.onJoinResult(ev) }
+func (ev *replaceEvent) handleOn(c *call) { c.onReplaceInvite(ev) }
+
+// callOver answers an INVITE with Replaces that found the call over.
+func (ev *replaceEvent) callOver(c *call) {
+	c.b.s.respond(ev.tx, ev.req, 481, "Call/Transaction Does Not Exist")
+	close(ev.done)
+}
+
+// callOver tells the asking call that this one is over.
+func (ev *takeoverReq) callOver(*call) {
+	ev.by.post(&handover{x: ev.x, code: 481, reason: "Call/Transaction Does Not Exist"})
+}
+
+// callOver ends a dialog handed over too late: it is the call's to end.
+func (ev *handover) callOver(c *call) {
+	if ev.code == 0 {
+		bye := ev.dlg.request(sip.BYE)
+		c.wg.Go(func() { c.sendBye(bye) })
+	}
+}

@@ -237,7 +237,7 @@ func (c *call) begin() bool {
 		return false
 	}
 	c.relay = relay
-	c.ring = dialer{env: c.dialEnv(), spare: spare, late: c.late, source: c.aReq.Body(), origin: &c.leg[1].origin,
+	c.ring = dialer{env: c.dialEnv(), onResponse: c.onResponse, onFailed: c.forkFailed, spare: spare, late: c.late, source: c.aReq.Body(), origin: &c.leg[1].origin,
 		leg: media.LegB}
 	relay.SetPeer(media.LegA, peerIP(c.aReq.Source()))
 	if !c.late {
@@ -406,28 +406,31 @@ func (c *call) schedule() {
 	c.retrans.Reset(max(time.Until(next), time.Millisecond))
 }
 
+// featureEvent is an event a feature posts to a call (or one call to
+// another) and handles itself, on the call's goroutine.
+type featureEvent interface {
+	handleOn(c *call)
+}
+
+// endedEvent is a featureEvent that still needs an answer when it finds
+// the call over: callOver gives it, on the call's goroutine as it ends.
+type endedEvent interface {
+	callOver(c *call)
+}
+
+// handle runs one event on the call's goroutine.
 func (c *call) handle(ev any) {
 	switch ev := ev.(type) {
 	case *resEvent:
-		if ev.f.forTransfer {
-			c.onXferResponse(ev.f, ev.tx, ev.res)
-			return
-		}
-		c.onResponse(ev.f, ev.tx, ev.res)
+		// To whoever rang: the call's own dialer, or a feature's.
+		ev.f.d.onResponse(ev.f, ev.tx, ev.res)
 	case *txDoneEvent:
 		if ev.tx != ev.f.tx || ev.f.final != nil {
 			return
 		}
-		if ev.f.forTransfer {
-			ev.f.final = sip.NewResponseFromRequest(ev.f.req, 408, "Request Timeout", nil)
-			c.xferForkFailed()
-			return
-		}
 		c.log.Debug("fork got no final response", "dest", ev.f.t.dest, "err", ev.err)
 		ev.f.final = sip.NewResponseFromRequest(ev.f.req, 408, "Request Timeout", nil)
-		if c.state == stRinging && c.allForksFailed() {
-			c.forksFailed()
-		}
+		ev.f.d.onFailed(ev.f)
 	case cancelEvent:
 		if c.state != stRinging {
 			return // the 200 crossed the CANCEL: the caller ACKs and hangs up
@@ -462,20 +465,10 @@ func (c *call) handle(ev any) {
 			c.b.s.respond(ev.tx, ev.req, 405, "Method Not Allowed")
 			close(ev.done)
 		}
-	case *takeoverReq:
-		c.onTakeover(ev)
-	case *handover:
-		c.onHandover(ev)
-	case joinResult:
-		c.onJoinResult(ev)
-	case *replaceEvent:
-		c.onReplaceInvite(ev)
 	case reinviteResult:
 		c.onReinviteResult(ev)
-	case unholdResult:
-		c.onUnholdResult(ev)
-	case relatchEvent:
-		c.onRelatch(ev)
+	case featureEvent:
+		ev.handleOn(c)
 	case relayEvent:
 		if errors.Is(ev.err, media.ErrTimeout) && c.state == stAnswered {
 			c.log.Info("media timeout; hanging up", "err", ev.err)

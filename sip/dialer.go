@@ -29,17 +29,16 @@ import (
 
 // fork is one INVITE the dialer sent.
 type fork struct {
-	t           target
-	req         *sip.Request
-	tx          sip.ClientTransaction
-	final       *sip.Response
-	provis      bool // a provisional response came: CANCEL may be sent
-	sent        time.Time
-	responded   bool // any response came, a 100 Trying too
-	cancelled   bool
-	authTried   bool
-	forTransfer bool    // a transfer's INVITE to its target
-	d           *dialer // the dialer that sent it
+	t         target
+	req       *sip.Request
+	tx        sip.ClientTransaction
+	final     *sip.Response
+	provis    bool // a provisional response came: CANCEL may be sent
+	sent      time.Time
+	responded bool // any response came, a 100 Trying too
+	cancelled bool
+	authTried bool
+	d         *dialer // the dialer that sent it
 }
 
 // dialEnv is what a dialer needs of the call it rings for.
@@ -78,12 +77,17 @@ type (
 
 // dialer rings the targets of one route for one leg of a call.
 type dialer struct {
-	env     *dialEnv
-	onFork  func(*fork) // if set, told of every fork sent
-	forks   []*fork
-	spare   []target   // trunks not tried yet (route.failover)
-	offer   []byte     // the offer sent to the forks; nil when late
-	offerIP netip.Addr // the media address in offer
+	env    *dialEnv
+	onFork func(*fork) // if set, told of every fork sent
+	// What the dialer's user does with a response to a fork, and with a
+	// fork whose transaction ended without a final response (given a
+	// 408): run on the call's goroutine.
+	onResponse func(f *fork, tx sip.ClientTransaction, res *sip.Response)
+	onFailed   func(f *fork)
+	forks      []*fork
+	spare      []target   // trunks not tried yet (route.failover)
+	offer      []byte     // the offer sent to the forks; nil when late
+	offerIP    netip.Addr // the media address in offer
 
 	// How the offer is made (again, for a trunk at another media
 	// address): from source, with origin, on relay leg leg.
@@ -93,8 +97,7 @@ type dialer struct {
 	leg      media.Leg
 	sendrecv bool // the offer drops the hold of source (a transfer's target)
 	// referredBy is the Referred-By of the INVITEs (a transfer's), or "".
-	referredBy  string
-	forTransfer bool // the forks are a transfer's
+	referredBy string
 }
 
 // pickTargets drops the targets of rt whose extension is busy (at its
@@ -161,7 +164,7 @@ func (d *dialer) dial(rt *route, t target) {
 	if d.referredBy != "" {
 		req.AppendHeader(sip.NewHeader("Referred-By", d.referredBy))
 	}
-	f := &fork{t: t, req: req, forTransfer: d.forTransfer, d: d}
+	f := &fork{t: t, req: req, d: d}
 	d.forks = append(d.forks, f)
 	if d.onFork != nil {
 		d.onFork(f)

@@ -117,16 +117,8 @@ func (c *call) teardown() {
 		case *reqEvent:
 			c.b.s.respond(r.tx, r.req, 481, "Call/Transaction Does Not Exist")
 			close(r.done)
-		case *replaceEvent:
-			c.b.s.respond(r.tx, r.req, 481, "Call/Transaction Does Not Exist")
-			close(r.done)
-		case *takeoverReq:
-			r.by.post(&handover{x: r.x, code: 481, reason: "Call/Transaction Does Not Exist"})
-		case *handover:
-			if r.code == 0 { // a party handed over too late: it is ours to end
-				bye := r.dlg.request(sip.BYE)
-				c.wg.Go(func() { c.sendBye(bye) })
-			}
+		case endedEvent:
+			r.callOver(c)
 		}
 	}
 	if ri := c.reinv; ri != nil {

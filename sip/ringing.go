@@ -66,6 +66,14 @@ func (c *call) onResponse(f *fork, tx sip.ClientTransaction, res *sip.Response) 
 	}
 }
 
+// forkFailed takes a fork of the call's dialer whose transaction ended
+// without an answer.
+func (c *call) forkFailed(*fork) {
+	if c.state == stRinging && c.allForksFailed() {
+		c.forksFailed()
+	}
+}
+
 // forksFailed runs when every fork has its failure: the call goes to the
 // next trunk when the last one failed over (failoverStatus), otherwise
 // the caller gets the best failure.

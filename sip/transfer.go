@@ -185,8 +185,9 @@ func (c *call) onRefer(ev *reqEvent) {
 		return
 	}
 	sent := c.leg[legIndex(x.fromA)].sdp
-	x.ring = dialer{env: c.dialEnv(), onFork: func(f *fork) { c.xforks = append(c.xforks, f) }, spare: spare, source: sent, origin: &x.origin, leg: mediaLeg(x.fromA), sendrecv: true,
-		referredBy: x.referredBy, forTransfer: true}
+	x.ring = dialer{env: c.dialEnv(), onFork: func(f *fork) { c.xforks = append(c.xforks, f) },
+		onResponse: c.onXferResponse, onFailed: func(*fork) { c.xferForkFailed() }, spare: spare, source: sent, origin: &x.origin, leg: mediaLeg(x.fromA), sendrecv: true,
+		referredBy: x.referredBy}
 	if err := x.ring.address(targets[0].dest); err != nil {
 		c.log.Info("transfer failed: no sdp for the target", "err", err)
 		c.xferFailed(500, "Server Internal Error", directory.Failed, "no sdp for the target")
@@ -518,3 +519,8 @@ func (c *call) onRelatch(ev relatchEvent) {
 	c.relay.SetRemote(leg, netip.AddrPort{}, netip.AddrPort{})
 	c.relay.SetRemote(leg, ev.rtp, ev.rtcp)
 }
+
+// The events of blind transfer run on the call they are posted to.
+
+func (ev unholdResult) handleOn(c *call) { c.onUnholdResult(ev) }
+func (ev relatchEvent) handleOn(c *call) { c.onRelatch(ev) }
