@@ -40,19 +40,27 @@
 // music-on-hold player, a voicemail recorder) is meant to be a leg without
 // a dialog on the same bridge.
 //
-// The call (call.go, ringing.go, answer.go, reinvite.go, hangup.go, cdr.go,
-// active.go, legstates.go) is the CDR's unit: the story of its legs and its bridge over
-// time. One goroutine, the call's actor, owns all of it; SIP handlers and
-// transaction watchers only post it events, and what other goroutines may
-// read (the parties, who the call is between) is published atomically.
-// legstates.go raises the LegEvents that busy lamps and presence consume.
+// The call (call.go, ringing.go, answer.go, reinvite.go, hangup.go,
+// cdr.go, active.go, legstates.go) is the CDR's unit: the story of its legs
+// and its bridge over time. One goroutine, the call's actor, owns all of
+// it; SIP handlers and transaction watchers only post it events, and what
+// other goroutines may read (the parties, who the call is between) is
+// published atomically. legstates.go raises the LegEvents that busy lamps
+// and presence consume.
 //
 // Features (transfer.go and refer.go, attended.go and replaces.go,
-// forward.go, monitor.go, record.go) sit
-// on top: each acts through leg, dialer and bridge operations (answer, hold,
-// replace a leg's dialog, move a leg, ring targets, hang up) and never
-// through another feature's state. A new feature (pickup, park, intercom,
-// queues, an auto attendant) is a new file of this layer: it asks the
-// dialer to ring, puts legs on a bridge, and keeps its own state in its own
-// type, not in new fields shared with the others.
+// forward.go, monitor.go, record.go) sit on top: each acts through leg,
+// dialer and bridge operations (answer, hold, replace a leg's dialog, move
+// a leg, ring targets, hang up), never through another feature's state. A
+// feature's events (a transfer's re-INVITE result, the messages between
+// the two calls of an attended transfer) implement featureEvent and run
+// themselves on the call's goroutine, and a feature that rings someone
+// gives its dialer the functions that take its forks' responses: the
+// call's event loop names none of them. (The core still calls into a few
+// features at fixed points: a REFER, the end of ringing for forwarding,
+// the answer for recording, the hangup for a transfer in progress.) A new
+// feature (pickup, park, intercom, queues, an auto attendant) is a new file
+// of this layer: it asks the dialer to ring, puts legs on a bridge, and
+// keeps its own state in its own type, not in new fields shared with the
+// others.
 package sip
