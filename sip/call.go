@@ -476,3 +476,30 @@ func (c *call) handle(ev any) {
 		}
 	}
 }
+
+// setParties records who answered and who called, for transfers.
+func (c *call) setParties(f *fork) {
+	callerExt := ""
+	if c.caller != nil {
+		callerExt = c.caller.Ext
+	}
+	num := f.t.ext
+	if num == "" {
+		num = c.rt.to
+	}
+	c.setParty(0, party{userID: c.rt.callerID, num: c.rt.from, ext: callerExt})
+	c.setParty(1, party{userID: f.t.userID, num: num, ext: f.t.ext})
+}
+
+// setParty records who is on a leg (0: A, 1: B) now, and publishes the
+// parties for other goroutines.
+func (c *call) setParty(leg int, p party) {
+	c.parties[leg] = p
+	legs := c.parties
+	c.legs.Store(&legs)
+}
+
+// legDialog returns the dialog of leg A or B.
+func (c *call) legDialog(a bool) *dialog {
+	return &c.leg[legIndex(a)].dlg
+}

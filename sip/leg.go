@@ -25,11 +25,6 @@ func legIndex(fromA bool) int {
 	return 1
 }
 
-// legDialog returns the dialog of leg A or B.
-func (c *call) legDialog(a bool) *dialog {
-	return &c.leg[legIndex(a)].dlg
-}
-
 // party is who is on one leg of an answered call.
 type party struct {
 	userID int64
@@ -37,6 +32,7 @@ type party struct {
 	ext    string // "" outside the PBX (trunk)
 }
 
+// mediaLeg is the relay leg of leg A (a) or B.
 func mediaLeg(a bool) media.Leg {
 	if a {
 		return media.LegA
