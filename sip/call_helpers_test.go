@@ -271,6 +271,12 @@ func (p *callPhone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		p.setRemote(req.Body())
 	}
 	if err := dlg.RespondSDP(p.offer("sendrecv")); err != nil {
+		// A CANCEL that crossed our answer: the INVITE got 487, and the
+		// phone was cancelled (another phone of a group answered first).
+		if errors.Is(err, sip.ErrTransactionCanceled) {
+			p.cancels <- struct{}{}
+			return
+		}
 		// sipgo runs each request in its own goroutine: a BYE sent right
 		// after the ACK may be handled first, which it reports this way.
 		if !strings.Contains(err.Error(), "No ACK") {
