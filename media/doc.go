@@ -1,4 +1,13 @@
 // Package media relays and records RTP: the port pool, relay sessions with
 // latching, RTCP and timeouts, the G.711 and G.722 codecs and transcoding
 // between them, and the WAV recorder. It knows nothing about users or SIP.
+//
+// A Relay is the bridge of a call: it joins the media of its legs (LegA
+// and LegB, each an RTP/RTCP port pair with its own peer, codec, SRTP keys
+// and hold state), transcoding where their codecs differ. A Monitor is a
+// third leg on the same relay that hears both parties (listen, whisper,
+// barge), and a Recorder is a tap on it that writes both directions to a
+// stereo WAV. Each leg's packets are read by goroutines of the relay's own;
+// the caller changes a leg only through the Relay's methods, which are safe
+// from any goroutine.
 package media

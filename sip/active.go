@@ -21,27 +21,22 @@ type ActiveCall struct {
 
 // ActiveCalls returns the calls in progress on this node, oldest first.
 //
-// It reads only what a call fixes before it is filed (route, start time,
-// relay) or publishes atomically (shown, after a transfer) so that it never races the call's own goroutine; the state is
-// therefore told from the relay's counters, not from the SIP dialog: early
-// media counts as talking.
+// It reads only what a call publishes for other goroutines (shown, stored
+// whole each time who the call is between changes) and its relay, fixed
+// before the call is filed; so it never races the call's own goroutine.
+// The state is therefore told from the relay's counters, not from the SIP
+// dialog: early media counts as talking.
 func (s *Server) ActiveCalls() []ActiveCall {
 	b := s.calls
 	b.mu.Lock()
 	out := make([]ActiveCall, 0, len(b.calls))
 	for id, c := range b.calls {
-		if c.id != id || c.rt == nil { // the B leg's alias
+		v := c.shown.Load()
+		if c.id != id || v == nil { // the B leg's alias, or not routed yet
 			continue
 		}
-		ac := ActiveCall{CallID: c.id, CallerID: c.rt.callerID, CalleeID: c.rt.calleeID, From: c.rt.from,
-			To: c.rt.dialed, Direction: string(c.rt.dir), State: "ringing", StartedAt: c.cdr.StartedAt}
-		if c.rt.to != "" {
-			ac.To = c.rt.to
-		}
-		if v := c.shown.Load(); v != nil { // transferred: the parties now
-			ac.CallerID, ac.CalleeID, ac.From, ac.To = v.callerID, v.calleeID, v.from, v.to
-			ac.Direction, ac.StartedAt = string(v.dir), v.started
-		}
+		ac := ActiveCall{CallID: c.id, CallerID: v.callerID, CalleeID: v.calleeID, From: v.from, To: v.to,
+			Direction: string(v.dir), State: "ringing", StartedAt: v.started}
 		if c.relay != nil && c.relay.Stats(media.LegB).Packets > 0 {
 			ac.State = "talking"
 		}
@@ -52,13 +47,24 @@ func (s *Server) ActiveCalls() []ActiveCall {
 	return out
 }
 
-// activeView is who a call is between after a transfer: the parties of its
-// current CDR row.
+// activeView is who a call is between, as the dashboard shows it: the
+// route's parties, or after a transfer those of its current CDR row.
 type activeView struct {
 	callerID, calleeID int64
 	from, to           string
 	dir                directory.Direction
 	started            time.Time
+}
+
+// showRoute publishes the parties of the call's route, for ActiveCalls.
+func (c *call) showRoute() {
+	rt := c.rt
+	to := rt.to
+	if to == "" {
+		to = rt.dialed
+	}
+	c.shown.Store(&activeView{callerID: rt.callerID, calleeID: rt.calleeID, from: rt.from, to: to, dir: rt.dir,
+		started: c.cdr.StartedAt})
 }
 
 // show publishes the parties of row, the call's row now, for ActiveCalls.

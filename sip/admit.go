@@ -27,7 +27,7 @@ import (
 func (c *call) admitted(req *sip.Request) (fromA, ok bool) {
 	id := req.CallID().Value()
 	ftag, ttag := tag(req.From().Params), tag(req.To().Params)
-	if c.a.callID == "" {
+	if c.leg[0].dlg.callID == "" {
 		// Not answered yet: only the caller has a dialog (an early one,
 		// with the To tag of our provisional responses).
 		if id != c.id || ftag != tag(c.aReq.From().Params) || ttag != tag(c.aReq.To().Params) {

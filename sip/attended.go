@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -46,81 +44,14 @@ import (
 // the replaced party gets a BYE and the other party is taken off hold.
 // One naming no dialog the PBX has gets 481.
 
-// replaces is the value of a Replaces header: a dialog by its Call-ID and
-// tags.
-type replaces struct {
-	callID, toTag, fromTag string
-}
-
-// parseReplaces parses a Replaces header value (RFC 3891 §6.1).
-func parseReplaces(v string) (replaces, bool) {
-	parts := strings.Split(strings.TrimSpace(v), ";")
-	r := replaces{callID: strings.TrimSpace(parts[0])}
-	for _, p := range parts[1:] {
-		k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
-		switch strings.ToLower(strings.TrimSpace(k)) {
-		case "to-tag":
-			r.toTag = strings.TrimSpace(val)
-		case "from-tag":
-			r.fromTag = strings.TrimSpace(val)
-		}
-	}
-	if r.callID == "" || r.toTag == "" || r.fromTag == "" || len(r.callID) > 256 {
-		return replaces{}, false
-	}
-	return r, true
-}
-
-// referReplaces finds Replaces among the headers of a Refer-To URI
-// (sip:y@host?Replaces=...). has tells whether there is one, ok whether
-// it parses.
-func referReplaces(referTo string) (r replaces, has, ok bool) {
-	v := referTo
-	if i := strings.IndexByte(v, '<'); i >= 0 {
-		j := strings.IndexByte(v[i:], '>')
-		if j < 0 {
-			return replaces{}, strings.Contains(strings.ToLower(v), "replaces"), false
-		}
-		v = v[i+1 : i+j]
-	}
-	_, query, found := strings.Cut(v, "?")
-	if !found {
-		return replaces{}, false, true
-	}
-	for _, kv := range strings.Split(query, "&") {
-		k, val, _ := strings.Cut(kv, "=")
-		if !strings.EqualFold(k, "replaces") {
-			continue
-		}
-		dec, err := url.QueryUnescape(val)
-		if err != nil {
-			return replaces{}, true, false
-		}
-		r, ok := parseReplaces(dec)
-		return r, true, ok
-	}
-	return replaces{}, false, true
-}
-
-// names reports whether r names dialog d, seen from either end: the
-// Replaces of a REFER or an INVITE gives the tags as its sender sees the
-// dialog.
-func (r replaces) names(d *dialog) bool {
-	if d.callID != r.callID || d.localTag == "" || d.remoteTag == "" {
-		return false
-	}
-	return r.toTag == d.localTag && r.fromTag == d.remoteTag ||
-		r.toTag == d.remoteTag && r.fromTag == d.localTag
-}
-
 // replacedLeg returns the leg of an answered call that r names.
 func (c *call) replacedLeg(r replaces) (isA, ok bool) {
 	switch {
 	case c.state != stAnswered:
 		return false, false
-	case r.names(&c.a):
+	case r.names(&c.leg[0].dlg):
 		return true, true
-	case r.names(&c.bDlg):
+	case r.names(&c.leg[1].dlg):
 		return false, true
 	}
 	return false, false
@@ -252,12 +183,12 @@ func (c *call) onTakeover(r *takeoverReq) {
 	}
 	h := &handover{x: r.x, dlg: *c.legDialog(!isA), who: c.parties[yLeg]}
 	if isA { // Y is on leg B
-		h.org = c.bOrigin
+		h.org = c.leg[1].origin
 		if t := c.bTarget; t != nil {
 			h.tgt = *t
 		}
 	} else {
-		h.org = c.aOrigin
+		h.org = c.leg[0].origin
 		h.tgt = target{userID: h.who.userID, ext: h.who.ext, dest: h.dlg.dest, transport: h.dlg.transport}
 	}
 	if !r.by.post(h) {
@@ -299,10 +230,7 @@ func (c *call) onHandover(h *handover) {
 	c.xfer = nil
 	toA := x.fromA
 	leg := legIndex(toA)
-	sent := c.bSDP // what the transferor got: the transferee's media
-	if toA {
-		sent = c.aSDP
-	}
+	sent := c.leg[leg].sdp // what the transferor got: the transferee's media
 	old := *c.legDialog(toA)
 	*c.legDialog(toA) = h.dlg
 	c.relay.SetPeer(mediaLeg(toA), peerIP(h.dlg.dest))
@@ -319,12 +247,10 @@ func (c *call) onHandover(h *handover) {
 		if h.who.ext != "" {
 			cred, _ = c.b.s.credential(h.who.ext)
 		}
-		c.b.mu.Lock()
 		c.caller = cred
-		c.b.mu.Unlock()
-		c.aOrigin = h.org
+		c.leg[0].origin = h.org
 	} else {
-		c.bOrigin = h.org
+		c.leg[1].origin = h.org
 		t := h.tgt
 		c.bTarget = &t
 	}
@@ -372,9 +298,7 @@ func (c *call) joinCDR(started time.Time, who party, dialed, endReason, reason s
 	default:
 		row.Direction = directory.Internal
 	}
-	c.b.mu.Lock()
 	c.cdr = row
-	c.b.mu.Unlock()
 	c.show(row)
 	c.callerLeg = legIndex(!toA)
 }
@@ -385,10 +309,7 @@ func (c *call) joinCDR(started time.Time, who party, dialed, endReason, reason s
 func (c *call) reinviteJoined(toA bool, sent []byte) {
 	sd, _, err := parseSDP(sent)
 	var body []byte
-	d, o := c.legDialog(toA), &c.bOrigin
-	if toA {
-		o = &c.aOrigin
-	}
+	d, o := c.legDialog(toA), &c.leg[legIndex(toA)].origin
 	if err == nil {
 		sendrecv(sd)
 		widenOffer(sd)
@@ -402,11 +323,7 @@ func (c *call) reinviteJoined(toA bool, sent []byte) {
 	req := d.request(sip.INVITE)
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(body)
-	if toA {
-		c.aSDP = body
-	} else {
-		c.bSDP = body
-	}
+	c.leg[legIndex(toA)].sdp = body
 	c.unhold = true // our re-INVITE is out: theirs get 491
 	c.wg.Go(func() {
 		res, err := c.b.sendAndWait(c.reqCtx, req)
@@ -483,9 +400,9 @@ func (c *call) onReplaceInvite(ev *replaceEvent) {
 		reject(488, "Not Acceptable Here")
 		return
 	}
-	sent := c.bSDP
+	sent := c.leg[1].sdp
 	if isA {
-		sent = c.aSDP
+		sent = c.leg[0].sdp
 	}
 	ans, _, err := parseSDP(sent)
 	if err != nil || !commonFormats(ans, sd) {
@@ -520,12 +437,12 @@ func (c *call) onReplaceInvite(ev *replaceEvent) {
 		c.log.Info("200 to the replacing party not sent", "err", err)
 		close(ev.done)
 	} else {
-		c.addPending(req, isA, ev.tx, ok200, ev.done, false, false)
+		c.awaitAck(req, pending2xx{fromA: isA, tx: ev.tx, res: ok200, done: ev.done})
 	}
 	if isA {
-		c.aSDP, c.aOrigin = body, org
+		c.leg[0].sdp, c.leg[0].origin = body, org
 	} else {
-		c.bSDP, c.bOrigin = body, org
+		c.leg[1].sdp, c.leg[1].origin = body, org
 	}
 	c.setLegCodec(mediaLeg(isA), joined)
 	setMedia(c.relay, mediaLeg(isA), m)
@@ -536,9 +453,7 @@ func (c *call) onReplaceInvite(ev *replaceEvent) {
 	c.setParty(leg, who)
 	c.swapSlots(replaced.ext, who.ext)
 	if isA {
-		c.b.mu.Lock()
 		c.caller = ev.cred
-		c.b.mu.Unlock()
 	} else {
 		c.bTarget = &target{userID: who.userID, ext: who.ext, dest: src, transport: d.transport}
 	}
@@ -631,4 +546,31 @@ func deniedReason(err error) string {
 		return string(de.Permission) + ": " + de.Reason
 	}
 	return "not allowed"
+}
+
+// The events of attended transfer and Replaces run on the call they are
+// posted to.
+
+func (ev *takeoverReq) handleOn(c *call)  { c.onTakeover(ev) }
+func (ev *handover) handleOn(c *call)     { c.onHandover(ev) }
+func (ev joinResult) handleOn(c *call)    { c.onJoinResult(ev) }
+func (ev *replaceEvent) handleOn(c *call) { c.onReplaceInvite(ev) }
+
+// callOver answers an INVITE with Replaces that found the call over.
+func (ev *replaceEvent) callOver(c *call) {
+	c.b.s.respond(ev.tx, ev.req, 481, "Call/Transaction Does Not Exist")
+	close(ev.done)
+}
+
+// callOver tells the asking call that this one is over.
+func (ev *takeoverReq) callOver(*call) {
+	ev.by.post(&handover{x: ev.x, code: 481, reason: "Call/Transaction Does Not Exist"})
+}
+
+// callOver ends a dialog handed over too late: it is the call's to end.
+func (ev *handover) callOver(c *call) {
+	if ev.code == 0 {
+		bye := ev.dlg.request(sip.BYE)
+		c.wg.Go(func() { c.sendBye(bye) })
+	}
 }

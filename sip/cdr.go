@@ -14,9 +14,7 @@ const cdrTimeout = 5 * time.Second
 // needs and its key, made on the first write (a transfer starts a new row).
 func (c *call) cdrRow() directory.Call {
 	if c.cdr.Key == "" {
-		c.b.mu.Lock() // the active-calls list reads c.cdr
 		c.cdr.Key = newRowKey()
-		c.b.mu.Unlock()
 	}
 	row := c.cdr
 	if row.Disposition == "" {

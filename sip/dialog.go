@@ -1,10 +1,9 @@
 package sip
 
 import (
-	"context"
 	"net/netip"
 	"strconv"
-	"strings"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -54,36 +53,6 @@ func (d *dialog) request(method sip.RequestMethod) *sip.Request {
 	return req
 }
 
-// contactFor returns the Contact the PBX gives a peer at dest: an address
-// of ours that peer can reach, with the port of our listener.
-func (b *b2bua) contactFor(dest, transport string) sip.ContactHeader {
-	tr := strings.ToLower(transport)
-	if tr == "" {
-		tr = "udp"
-	}
-	port := b.port(tr)
-	ip := b.localIP(dest)
-	uri := sip.Uri{Scheme: "sip", User: "switchboard", Host: ip.String(), Port: port}
-	if tr != "udp" {
-		// Over TLS too a sip: URI with transport=tls, not sips: (RFC
-		// 5630 would have sips:): baresip 1.0 (libre 1.1) ends the call
-		// with ENOSYS on a sips: Contact.
-		uri.UriParams = sip.HeaderParams{{K: "transport", V: tr}}
-	}
-	return sip.ContactHeader{Address: uri}
-}
-
-// mediaIP is the relay address written into SDP sent to a peer at dest.
-func (b *b2bua) mediaIP(dest string) netip.Addr {
-	if ip := b.cfg.MediaIP; ip.IsValid() && !ip.IsUnspecified() {
-		if pub := b.cfg.PublicIP; pub.IsValid() && b.outside(dest) {
-			return pub
-		}
-		return ip
-	}
-	return b.localIP(dest)
-}
-
 // tag returns the tag parameter of a From or To header.
 func tag(p sip.HeaderParams) string {
 	v, _ := p.Get("tag")
@@ -98,30 +67,6 @@ func hopLimit(req *sip.Request) uint32 {
 	return 70
 }
 
-// sendAndWait sends an in-dialog request that needs no answer from us other
-// than its completion (BYE, CANCEL) and waits for its final response or
-// ctx, so that the transaction is gone when it returns.
-func (b *b2bua) sendAndWait(ctx context.Context, req *sip.Request) (*sip.Response, error) {
-	tx, err := b.s.client.TransactionRequest(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Terminate()
-	for {
-		select {
-		case res := <-tx.Responses():
-			if res.IsProvisional() {
-				continue
-			}
-			return res, nil
-		case <-tx.Done():
-			return nil, tx.Err()
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-}
-
 func itoa(n int) string { return strconv.Itoa(n) }
 
 // peerIP returns the IP address of a dialog's dest or a request's source
@@ -134,3 +79,6 @@ func peerIP(dest string) netip.Addr {
 	}
 	return ap.Addr().Unmap()
 }
+
+// byeTimeout bounds a BYE or CANCEL we send at the end of a call.
+const byeTimeout = 4 * time.Second

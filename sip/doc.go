@@ -4,10 +4,63 @@
 // directory store, shared by nodes over one PostgreSQL) and the guard
 // (failed-authentication counting, bans, scanner drops), the router (dial
 // plan: extension, group, DID, outbound through a trunk under authz) and the
-// B2BUA: one actor goroutine per call owning both dialogs and a media relay,
-// SDP rewritten to the relay, and a call history row per attempt.
+// call side: a back-to-back user agent whose calls are built from legs, a
+// dialer and a media bridge, with features on top.
 //
 // Credentials are checked against what the directory stores, never a plain
 // password: the HA1 values of directory.SIPSecret, cached in memory and kept
 // fresh by following the store's change log.
+//
+// # Layers of the call side
+//
+// From the bottom up; a file uses only its own layer and those below.
+//
+// Transport and admission (server.go, conn.go, tcpconn.go, tls.go, edge.go,
+// admit.go, guard.go, registrar.go, location.go): sockets, authentication,
+// who may send what. The routing decision (router.go, follow.go,
+// forward.go's forwardTo, callconfig.go) turns a dialed number into a route
+// and its targets (target.go) under authz and the dial plan; it knows
+// nothing of calls in progress.
+//
+// Legs (leg.go, dialog.go, pending.go, sdp.go, sdes.go, codecs.go): a leg is
+// one SIP dialog, in either direction, with its SDP origin, the last SDP we
+// sent on it, and its endpoint on the media bridge; it knows nothing of
+// other legs. pending.go keeps our 2xx resent until its ACK comes (T1
+// doubling to T2 over UDP, 64·T1 at most).
+//
+// The dialer (dialer.go) is the one way to reach a party: "ring these
+// targets". It forks an INVITE to every target at once, or to one trunk
+// after the other with the offer re-addressed for each, answers a trunk's
+// digest challenge once, cancels what still rings and ranks failures. Call
+// start, forwarding and blind transfer all ring through it.
+//
+// The bridge is media.Relay: it joins the media of legs (two parties; a
+// supervisor's listener; later N-party paging and conferences), and a
+// recorder attaches to it (record.go). A media source or sink (a prompt or
+// music-on-hold player, a voicemail recorder) is meant to be a leg without
+// a dialog on the same bridge.
+//
+// The call (call.go, ringing.go, answer.go, reinvite.go, hangup.go,
+// cdr.go, active.go, legstates.go) is the CDR's unit: the story of its legs
+// and its bridge over time. One goroutine, the call's actor, owns all of
+// it; SIP handlers and transaction watchers only post it events, and what
+// other goroutines may read (the parties, who the call is between) is
+// published atomically. legstates.go raises the LegEvents that busy lamps
+// and presence consume.
+//
+// Features (transfer.go and refer.go, attended.go and replaces.go,
+// forward.go, monitor.go, record.go) sit on top: each acts through leg,
+// dialer and bridge operations (answer, hold, replace a leg's dialog, move
+// a leg, ring targets, hang up), never through another feature's state. A
+// feature's events (a transfer's re-INVITE result, the messages between
+// the two calls of an attended transfer) implement featureEvent and run
+// themselves on the call's goroutine, and a feature that rings someone
+// gives its dialer the functions that take its forks' responses: the
+// call's event loop names none of them. (The core still calls into a few
+// features at fixed points: a REFER, the end of ringing for forwarding,
+// the answer for recording, the hangup for a transfer in progress.) A new
+// feature (pickup, park, intercom, queues, an auto attendant) is a new file
+// of this layer: it asks the dialer to ring, puts legs on a bridge, and
+// keeps its own state in its own type, not in new fields shared with the
+// others.
 package sip

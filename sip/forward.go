@@ -10,7 +10,6 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
-	"github.com/switchboard-pbx/switchboard/media"
 )
 
 // Call forwarding and Do Not Disturb (directory.Forwarding), per user:
@@ -168,15 +167,6 @@ func divertTargets(nrt, rt *route, why string) {
 	}
 }
 
-// ringTime is how long the call's targets ring before the caller gets
-// 480 (or the no-answer forward): the callee's own ring time when set.
-func (c *call) ringTime() time.Duration {
-	if c.rt != nil && c.rt.ringTime > 0 {
-		return c.rt.ringTime
-	}
-	return c.b.cfg.RingTime
-}
-
 // forwardOnFailure runs where a ringing call would end (endRinging): when
 // every phone of the callee answered busy, or none answered in time, and
 // the callee forwards such calls, the call goes on to the target instead
@@ -188,10 +178,10 @@ func (c *call) forwardOnFailure(code int, reason string, disp directory.Disposit
 	}
 	// The failure of a forwarded call is the current leg's: failA ranked
 	// the legs forwarded away from too.
-	recount := by == "callee" && rt.first > 0 && rt.first <= len(c.forks)
+	recount := by == "callee" && rt.first > 0 && rt.first <= len(c.ring.forks)
 	if recount {
 		rt.stale = append(rt.stale, strconv.Itoa(code)+" "+reason)
-		code, reason, disp = bestFailure(c.forks[rt.first:])
+		code, reason, disp = bestFailure(c.ring.forks[rt.first:])
 		rt.final = strconv.Itoa(code) + " " + reason
 	}
 	var number, why string
@@ -228,8 +218,8 @@ func (c *call) forward(code int, reason, number, why string) bool {
 	// The phones of the leg left behind: ringing ones are cancelled, ones
 	// that never answered anything are dropped.
 	var old []string
-	for _, f := range c.forks[rt.first:] {
-		c.cancelFork(f)
+	for _, f := range c.ring.forks[rt.first:] {
+		f.cancelInvite()
 		if f.final == nil && !f.responded && f.tx != nil {
 			f.tx.Terminate()
 			f.final = sip.NewResponseFromRequest(f.req, 408, "Request Timeout", nil)
@@ -242,63 +232,41 @@ func (c *call) forward(code int, reason, number, why string) bool {
 	if !slices.Contains(nrt.stale, strconv.Itoa(code)+" "+reason) {
 		nrt.stale = append(slices.Clip(rt.stale), strconv.Itoa(code)+" "+reason)
 	}
-	nrt.first, nrt.final = len(c.forks), ""
-	c.spare, c.early = nil, nil
-	c.b.mu.Lock() // ActiveCalls and monitored read the route under it
+	nrt.first, nrt.final = len(c.ring.forks), ""
+	c.ring.spare, c.early = nil, nil
 	c.rt = &nrt
-	c.b.mu.Unlock()
 	c.fillCDR()
+	c.showRoute()
 	if ref != nil {
 		c.log.Info("forwarded call refused", "status", ref.code, "why", ref.why)
 		c.endRinging(ref.code, ref.reason, ref.disp, "system")
 		nrt.final = ref.why
 		return true
 	}
-	var targets []target
-	for _, t := range nrt.targets {
-		if t.ext != "" && c.b.busy(t.ext) {
-			continue
-		}
-		targets = append(targets, t)
-	}
+	targets, spare := pickTargets(&nrt, c.b.busy)
 	if len(targets) == 0 {
 		c.endRinging(486, "Busy Here", directory.Busy, "system")
 		nrt.final = "callee call limit"
 		return true
 	}
-	if nrt.failover && len(targets) > 1 {
-		targets, c.spare = targets[:1], targets[1:]
+	c.ring.spare = spare
+	if err := c.ring.address(targets[0].dest); err != nil {
+		c.endRinging(488, "Not Acceptable Here", directory.Failed, "system")
+		nrt.final = "bad sdp offer"
+		return true
 	}
 	if !c.late {
-		if ip := c.b.mediaIP(targets[0].dest); ip != c.offerIP {
-			sd, _, err := parseSDP(c.aReq.Body())
-			if err == nil {
-				widenOffer(sd)
-				c.offer, err = legSDP(sd, &c.bOrigin, ip, c.relay, media.LegB)
-			}
-			if err != nil {
-				c.endRinging(488, "Not Acceptable Here", directory.Failed, "system")
-				nrt.final = "bad sdp offer"
-				return true
-			}
-			c.offerIP, c.bSDP = ip, c.offer
-		}
+		c.leg[1].sdp = c.ring.offer
 	}
-	exts := make([]string, 0, len(targets))
-	for _, t := range targets {
-		exts = append(exts, t.ext)
-	}
-	c.b.take(c, exts...)
-	for _, t := range targets {
-		c.invite(t)
-	}
+	c.b.take(c, targetExts(targets)...)
+	c.ring.dialAll(&nrt, targets)
 	if !c.ringTimer.Stop() {
 		select {
 		case <-c.ringTimer.C:
 		default:
 		}
 	}
-	c.ringTimer.Reset(c.ringTime())
+	c.ringTimer.Reset(c.ringDuration())
 	if c.allForksFailed() {
 		c.forksFailed()
 	}

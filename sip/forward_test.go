@@ -321,7 +321,7 @@ func TestForwardRingTimePerUser(t *testing.T) {
 			t.Fatalf("route: %+v", ref)
 		}
 		c := &call{b: cs.b, rt: rt}
-		return c.ringTime()
+		return c.ringDuration()
 	}
 	if got := ring(); got != 300*time.Millisecond {
 		t.Errorf("ring time without a setting = %v, want the PBX's 300ms", got)

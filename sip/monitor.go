@@ -58,8 +58,11 @@ type monitorSession struct {
 
 	acked chan struct{}
 	ended chan string // who ended it: "supervisor"
-	mu    sync.Mutex
-	ack   bool
+	// lamp is the supervisor's leg as busy lamps see it: answered while
+	// the session runs, ended with it (run raises both).
+	lamp LegEvent
+	mu   sync.Mutex
+	ack  bool
 }
 
 // monitorCall answers a supervisor's INVITE to a feature code: it finds
@@ -126,7 +129,9 @@ func (b *b2bua) monitorCall(req *sip.Request, tx sip.ServerTransaction, sup *cre
 
 	src := req.Source()
 	ms := &monitorSession{b: b, id: req.CallID().Value(), mon: mon, log: log,
-		acked: make(chan struct{}), ended: make(chan string, 1)}
+		acked: make(chan struct{}), ended: make(chan string, 1),
+		lamp: LegEvent{CallID: c.id, LegID: req.CallID().Value(), Ext: sup.Ext, UserID: sup.UserID, Initiator: true,
+			State: LegAnswered, Peer: ext}}
 	ms.dlg = dialog{callID: ms.id, localURI: req.To().Address, localTag: sip.GenerateTagN(16),
 		remoteURI: req.From().Address, remoteTag: tag(req.From().Params),
 		target: req.Contact().Address, dest: src, transport: req.Transport(),
@@ -161,7 +166,7 @@ func (b *b2bua) monitored(ext string) (*call, media.Leg, []int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for id, c := range b.calls {
-		if c.id != id || c.rt == nil || c.relay == nil {
+		if c.id != id || c.relay == nil {
 			continue
 		}
 		legs := c.legs.Load()
@@ -211,6 +216,11 @@ func (ms *monitorSession) waitAck(tx sip.ServerTransaction) {
 // (the monitor stops with its relay) or the PBX shutting down. The PBX
 // says BYE unless the supervisor did.
 func (ms *monitorSession) run(ctx context.Context) {
+	ms.b.s.legEvent(ms.lamp)
+	defer func() {
+		ms.lamp.State = LegEnded
+		ms.b.s.legEvent(ms.lamp)
+	}()
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan struct{})

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"time"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -19,63 +18,6 @@ import (
 //   - from a trunk, a DID: the extension or group it is mapped to;
 //   - anything else: the trunk, when the caller's calls.outbound allows
 //     the number (compared in E.164).
-
-// route is where a call goes.
-type route struct {
-	dir      directory.Direction
-	dialed   string
-	targets  []target
-	calleeID int64
-	groupID  int64
-	to       string // callee number for the CDR
-	from     string // caller number for the CDR
-	callerID int64
-	fromUser string // From user part on the B side
-	fromName string // From display name on the B side
-	// failover: the targets are trunks, tried one after the other
-	// (failoverStatus) rather than rung at once.
-	failover bool
-
-	// Forwarding (forward.go). chain holds the extensions the call was
-	// forwarded from, in order, and notes why, for the CDR. fwdUser is
-	// the user whose busy and no-answer forwards apply while the targets
-	// ring, for ringTime (0: the PBX ring time). first is the index in
-	// the call's forks of the current leg's first fork: the ones before
-	// belong to legs forwarded away from. stale are the CDR reasons that
-	// ranked those legs' failures too, final the current leg's own.
-	chain    []string
-	notes    []string
-	fwdUser  *credential
-	ringTime time.Duration
-	first    int
-	stale    []string
-	final    string
-	ending   bool
-}
-
-// target is one place a fork rings.
-type target struct {
-	userID    int64
-	ext       string // "" for the trunk
-	uri       sip.Uri
-	toUser    string
-	domain    string // host of From and To on the B side
-	dest      string // host:port the INVITE goes to
-	transport string
-	trunk     *Trunk
-	fromUser  string         // From user part when not the route's (per trunk)
-	id        *trunkIdentity // the caller's identity on the trunk (identity.go)
-	route     []string       // Route set (a phone's Path, RFC 3327)
-}
-
-// refusal is a call that goes nowhere: its final response and CDR.
-type refusal struct {
-	code   int
-	reason string
-	disp   directory.Disposition
-	why    string
-	err    error // what failed, for the log, when the refusal is ours
-}
 
 // storeDown refuses a call the directory could not route.
 func storeDown(err error) *refusal {
@@ -308,14 +250,6 @@ func (b *b2bua) routeOutbound(ctx context.Context, rt *route, caller *credential
 	}
 	rt.fromUser = rt.targets[0].fromUser
 	return nil
-}
-
-// failoverStatus reports whether a trunk's final response sends the call
-// to the next trunk: no answer (408, also when nothing came) or a server
-// failure (5xx, also when the INVITE could not be sent). A 4xx or 6xx is
-// about the callee and ends the call.
-func failoverStatus(code int) bool {
-	return code == 408 || code >= 500 && code < 600
 }
 
 // fillCDR copies what the route knows into the CDR row.

@@ -250,3 +250,23 @@ func dropAttrs(attrs []sdp.Attribute) []sdp.Attribute {
 	}
 	return out
 }
+
+// sendrecv makes an SDP bidirectional: the offer to a target must not
+// carry the hold the transferor put the call on.
+func sendrecv(sd *sdp.SessionDescription) {
+	strip := func(attrs []sdp.Attribute) []sdp.Attribute {
+		out := attrs[:0]
+		for _, a := range attrs {
+			switch a.Key {
+			case "sendrecv", "sendonly", "recvonly", "inactive":
+				continue
+			}
+			out = append(out, a)
+		}
+		return out
+	}
+	sd.Attributes = strip(sd.Attributes)
+	if md := audioMedia(sd); md != nil {
+		md.Attributes = append(strip(md.Attributes), sdp.Attribute{Key: "sendrecv"})
+	}
+}

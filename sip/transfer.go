@@ -3,14 +3,11 @@ package sip
 import (
 	"context"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
-	"github.com/pion/sdp/v3"
 
 	"github.com/switchboard-pbx/switchboard/directory"
-	"github.com/switchboard-pbx/switchboard/media"
 )
 
 // Blind transfer (RFC 3515, RFC 3892 basics). A party of an answered call,
@@ -42,10 +39,8 @@ type xfer struct {
 	started  time.Time
 	deadline time.Time // the targets ring until then
 	rt       *route
-	offer    []byte
-	origin   origin // of our SDP toward the target
-	forks    []*fork
-	spare    []target // trunks not tried yet (route.failover)
+	ring     dialer   // the target's phones, or the trunk
+	origin   origin   // of our SDP toward the target
 	slots    []string // extensions whose call slot the transfer took
 	// gone: the transferor hung up after the 202: nobody to notify, and
 	// nobody for the transferee if the transfer fails.
@@ -57,13 +52,6 @@ type xfer struct {
 	// attended: the Refer-To has Replaces naming the transferor's dialog
 	// of another call (attended.go); no INVITE goes out.
 	attended bool
-}
-
-// party is who is on one leg of an answered call.
-type party struct {
-	userID int64
-	num    string // extension or number
-	ext    string // "" outside the PBX (trunk)
 }
 
 // relatchEvent: the transferor has its BYE; the leg now the target's
@@ -80,50 +68,6 @@ type unholdResult struct {
 	toA bool
 	res *sip.Response
 	err error
-}
-
-func legIndex(fromA bool) int {
-	if fromA {
-		return 0
-	}
-	return 1
-}
-
-func mediaLeg(a bool) media.Leg {
-	if a {
-		return media.LegA
-	}
-	return media.LegB
-}
-
-// legDialog returns the dialog of leg A or B.
-func (c *call) legDialog(a bool) *dialog {
-	if a {
-		return &c.a
-	}
-	return &c.bDlg
-}
-
-// setParties records who answered and who called, for transfers.
-func (c *call) setParties(f *fork) {
-	callerExt := ""
-	if c.caller != nil {
-		callerExt = c.caller.Ext
-	}
-	num := f.t.ext
-	if num == "" {
-		num = c.rt.to
-	}
-	c.setParty(0, party{userID: c.rt.callerID, num: c.rt.from, ext: callerExt})
-	c.setParty(1, party{userID: f.t.userID, num: num, ext: f.t.ext})
-}
-
-// setParty records who is on a leg (0: A, 1: B) now, and publishes the
-// parties for other goroutines.
-func (c *call) setParty(leg int, p party) {
-	c.parties[leg] = p
-	legs := c.parties
-	c.legs.Store(&legs)
 }
 
 // onRefer starts a blind transfer asked by one leg.
@@ -213,122 +157,25 @@ func (c *call) onRefer(ev *reqEvent) {
 		c.xferFailed(ref.code, ref.reason, ref.disp, ref.why)
 		return
 	}
-	var targets []target
-	for _, t := range rt.targets {
-		if t.ext != "" && c.b.busy(t.ext) {
-			continue
-		}
-		targets = append(targets, t)
-	}
+	targets, spare := pickTargets(rt, c.b.busy)
 	if len(targets) == 0 {
 		c.xferFailed(486, "Busy Here", directory.Busy, "callee call limit")
 		return
 	}
-	if rt.failover && len(targets) > 1 {
-		targets, x.spare = targets[:1], targets[1:]
-	}
-	leg := mediaLeg(x.fromA)
-	sent := c.bSDP
-	if x.fromA {
-		sent = c.aSDP
-	}
-	sd, _, err := parseSDP(sent)
-	if err == nil {
-		sendrecv(sd)
-		widenOffer(sd)
-		x.offer, err = legSDP(sd, &x.origin, c.b.mediaIP(targets[0].dest), c.relay, leg)
-	}
-	if err != nil {
+	sent := c.leg[legIndex(x.fromA)].sdp
+	x.ring = dialer{env: c.dialEnv(), onFork: func(f *fork) { c.xforks = append(c.xforks, f) },
+		onResponse: c.onXferResponse, onFailed: func(*fork) { c.xferForkFailed() }, spare: spare, source: sent, origin: &x.origin, leg: mediaLeg(x.fromA), sendrecv: true,
+		referredBy: x.referredBy}
+	if err := x.ring.address(targets[0].dest); err != nil {
 		c.log.Info("transfer failed: no sdp for the target", "err", err)
 		c.xferFailed(500, "Server Internal Error", directory.Failed, "no sdp for the target")
 		return
 	}
-	exts := make([]string, 0, len(targets))
-	for _, t := range targets {
-		exts = append(exts, t.ext)
-	}
-	x.slots = c.b.takeNew(c, exts...)
-	for _, t := range targets {
-		c.xferInvite(t)
-	}
-	if x.allFailed() {
+	x.slots = c.b.takeNew(c, targetExts(targets)...)
+	x.ring.dialAll(rt, targets)
+	if x.ring.allFailed() {
 		c.xferForkFailed()
 	}
-}
-
-// referTarget returns the number a Refer-To names: the user part of a
-// SIP URI (name-addr or bare), the number of a tel URI, or a bare number.
-func referTarget(v string) (string, bool) {
-	v = strings.TrimSpace(v)
-	if i := strings.IndexByte(v, '<'); i >= 0 {
-		j := strings.IndexByte(v[i:], '>')
-		if j < 0 {
-			return "", false
-		}
-		v = v[i+1 : i+j]
-	}
-	if i := strings.IndexAny(v, ";?"); i >= 0 {
-		v = v[:i]
-	}
-	lower := strings.ToLower(v)
-	switch {
-	case strings.HasPrefix(lower, "sip:"), strings.HasPrefix(lower, "sips:"):
-		var u sip.Uri
-		if err := sip.ParseUri(v, &u); err != nil {
-			return "", false
-		}
-		v = u.User
-	case strings.HasPrefix(lower, "tel:"):
-		v = v[4:]
-	case strings.Contains(v, ":") || strings.Contains(v, "@"):
-		return "", false
-	}
-	v = strings.TrimSpace(v)
-	if v == "" || len(v) > 64 {
-		return "", false
-	}
-	return v, true
-}
-
-// sendrecv makes an SDP bidirectional: the offer to a target must not
-// carry the hold the transferor put the call on.
-func sendrecv(sd *sdp.SessionDescription) {
-	strip := func(attrs []sdp.Attribute) []sdp.Attribute {
-		out := attrs[:0]
-		for _, a := range attrs {
-			switch a.Key {
-			case "sendrecv", "sendonly", "recvonly", "inactive":
-				continue
-			}
-			out = append(out, a)
-		}
-		return out
-	}
-	sd.Attributes = strip(sd.Attributes)
-	if md := audioMedia(sd); md != nil {
-		md.Attributes = append(strip(md.Attributes), sdp.Attribute{Key: "sendrecv"})
-	}
-}
-
-// xferInvite sends the INVITE of a transfer's fork.
-func (c *call) xferInvite(t target) {
-	x := c.xfer
-	req := c.buildInvite(t, x.rt, x.offer)
-	req.AppendHeader(sip.NewHeader("Referred-By", x.referredBy))
-	f := &fork{t: t, req: req, xfer: true}
-	x.forks = append(x.forks, f)
-	c.xforks = append(c.xforks, f)
-	c.b.alias(req.CallID().Value(), c)
-	c.send(f)
-}
-
-func (x *xfer) allFailed() bool {
-	for _, f := range x.forks {
-		if f.final == nil || f.final.IsSuccess() {
-			return false
-		}
-	}
-	return true
 }
 
 func (c *call) onXferResponse(f *fork, tx sip.ClientTransaction, res *sip.Response) {
@@ -342,11 +189,11 @@ func (c *call) onXferResponse(f *fork, tx sip.ClientTransaction, res *sip.Respon
 		}
 		f.provis = true
 		if f.cancelled {
-			c.sendCancel(f)
+			f.sendCancel()
 			return
 		}
 		// Phones show the target ringing (RFC 3515 §2.4.5: any status).
-		if x := c.xfer; x != nil && !x.gone && !x.rang && containsFork(x.forks, f) &&
+		if x := c.xfer; x != nil && !x.gone && !x.rang && containsFork(x.ring.forks, f) &&
 			(res.StatusCode == 180 || res.StatusCode == 183) {
 			x.rang = true
 			c.sendInOrder(c.notifyReq(c.legDialog(x.fromA), x, "SIP/2.0 "+itoa(res.StatusCode)+" "+res.Reason, false))
@@ -356,18 +203,15 @@ func (c *call) onXferResponse(f *fork, tx sip.ClientTransaction, res *sip.Respon
 	f.final = res
 	x := c.xfer
 	if res.IsSuccess() {
-		if x == nil || !containsFork(x.forks, f) || c.state != stAnswered {
-			c.ackAndByeXfer(f, res) // another fork won, or the transfer is over
+		if x == nil || !containsFork(x.ring.forks, f) || c.state != stAnswered {
+			f.ackAndBye(res) // another fork won, or the transfer is over
 			return
 		}
 		c.xferAnswered(f, res)
 		return
 	}
-	if (res.StatusCode == 401 || res.StatusCode == 407) && f.t.trunk != nil && x != nil &&
-		!f.authTried && f.t.trunk.Username != "" && containsFork(x.forks, f) {
-		if c.retryAuth(f, res) {
-			return
-		}
+	if x != nil && containsFork(x.ring.forks, f) && f.retryAuth(res) {
+		return
 	}
 	c.xferForkFailed()
 }
@@ -385,18 +229,10 @@ func containsFork(forks []*fork, f *fork) bool {
 // is tried, or the transfer fails once every fork has.
 func (c *call) xferForkFailed() {
 	x := c.xfer
-	if x == nil || !x.allFailed() {
+	if x == nil || !x.ring.allFailed() || x.ring.nextTrunk(x.rt) {
 		return
 	}
-	for len(x.spare) > 0 && len(x.forks) > 0 && failoverStatus(x.forks[len(x.forks)-1].final.StatusCode) {
-		t := x.spare[0]
-		x.spare = x.spare[1:]
-		c.xferInvite(t)
-		if !x.allFailed() {
-			return
-		}
-	}
-	code, reason, disp := bestFailure(x.forks)
+	code, reason, disp := bestFailure(x.ring.forks)
 	c.xferFailed(code, reason, disp, itoa(code)+" "+reason)
 }
 
@@ -414,9 +250,7 @@ func (c *call) xferTimeout() {
 func (c *call) xferFailed(code int, reason string, disp directory.Disposition, why string) {
 	x := c.xfer
 	c.xfer = nil
-	for _, f := range x.forks {
-		c.cancelFork(f)
-	}
+	x.ring.cancelAll(nil)
 	c.b.release(c, x.slots...)
 	c.log.Info("transfer failed", "to", x.target, "status", code)
 	transferor := c.parties[legIndex(x.fromA)]
@@ -457,9 +291,7 @@ func (c *call) abortXfer(why string) int {
 		return -1
 	}
 	c.xfer = nil
-	for _, f := range x.forks {
-		c.cancelFork(f)
-	}
+	x.ring.cancelAll(nil)
 	c.b.release(c, x.slots...)
 	c.linger = time.Now().Add(byeTimeout)
 	c.log.Info("transfer abandoned", "to", x.target, "why", why)
@@ -483,12 +315,7 @@ func (c *call) transferorLeft(fromA bool) {
 // xferAnswered connects the transferee to the target that answered.
 func (c *call) xferAnswered(f *fork, res *sip.Response) {
 	x := c.xfer
-	d := dialog{callID: f.req.CallID().Value(), localURI: f.req.From().Address, localTag: tag(f.req.From().Params),
-		remoteURI: res.To().Address, remoteTag: tag(res.To().Params), target: f.req.Recipient,
-		dest: f.t.dest, transport: f.t.transport, contact: *f.req.Contact(), cseq: f.req.CSeq().SeqNo}
-	if ct := res.Contact(); ct != nil {
-		d.target = ct.Address
-	}
+	d := forkDialog(f, res)
 	ack := d.request(sip.ACK)
 	tmpl := ack.Clone()
 	f.tx.OnRetransmission(func(r *sip.Response) {
@@ -508,23 +335,16 @@ func (c *call) xferAnswered(f *fork, res *sip.Response) {
 		return
 	}
 	c.xfer = nil
-	for _, o := range x.forks {
-		if o != f {
-			c.cancelFork(o)
-		}
-	}
+	x.ring.cancelAll(f)
 	leg, tee := legIndex(x.fromA), legIndex(!x.fromA)
 	c.setLegCodec(mediaLeg(x.fromA), firstVoice(res.Body()))
 	setMedia(c.relay, mediaLeg(x.fromA), m)
 	c.relay.SetHold(mediaLeg(x.fromA), m.hold)
 
-	old := *c.legDialog(x.fromA)
-	*c.legDialog(x.fromA) = d
+	old := c.leg[leg].dlg
+	c.leg[leg].dlg, c.leg[leg].sdp, c.leg[leg].origin = d, f.req.Body(), x.origin
 	c.relay.SetPeer(mediaLeg(x.fromA), peerIP(d.dest))
-	if x.fromA {
-		c.aSDP, c.aOrigin = x.offer, x.origin
-	} else {
-		c.bSDP, c.bOrigin = x.offer, x.origin
+	if !x.fromA {
 		c.bTarget = &f.t
 	}
 	c.dropPending(x.fromA)
@@ -555,9 +375,7 @@ func (c *call) xferAnswered(f *fork, res *sip.Response) {
 		if f.t.ext != "" {
 			cred, _ = c.b.s.credential(f.t.ext)
 		}
-		c.b.mu.Lock()
 		c.caller = cred
-		c.b.mu.Unlock()
 	}
 	c.log.Info("call transferred", "by", transferor.num, "to", num)
 	c.transferCDR(x, f, transferor)
@@ -593,9 +411,7 @@ func (c *call) transferCDR(x *xfer, f *fork, transferor party) {
 	default:
 		row.Direction = directory.Internal
 	}
-	c.b.mu.Lock()
 	c.cdr = row
-	c.b.mu.Unlock()
 	c.show(row)
 	c.callerLeg = legIndex(!x.fromA)
 }
@@ -603,9 +419,9 @@ func (c *call) transferCDR(x *xfer, f *fork, transferor party) {
 // unholdTransferee takes the transferee off the hold the transferor put
 // it on before the REFER: a re-INVITE with the target's SDP.
 func (c *call) unholdTransferee(toA bool, answer []byte) {
-	sent := c.aSDP
+	sent := c.leg[0].sdp
 	if !toA {
-		sent = c.bSDP
+		sent = c.leg[1].sdp
 	}
 	_, m, err := parseSDP(sent)
 	if err != nil || !m.hold {
@@ -616,10 +432,7 @@ func (c *call) unholdTransferee(toA bool, answer []byte) {
 	if err != nil {
 		return
 	}
-	d, o := c.legDialog(toA), &c.bOrigin
-	if toA {
-		o = &c.aOrigin
-	}
+	d, o := c.legDialog(toA), &c.leg[legIndex(toA)].origin
 	sendrecv(sd)
 	widenOffer(sd)
 	body, err := legSDP(sd, o, c.b.mediaIP(d.dest), c.relay, mediaLeg(toA))
@@ -629,11 +442,7 @@ func (c *call) unholdTransferee(toA bool, answer []byte) {
 	req := d.request(sip.INVITE)
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(body)
-	if toA {
-		c.aSDP = body
-	} else {
-		c.bSDP = body
-	}
+	c.leg[legIndex(toA)].sdp = body
 	c.unhold = true
 	c.wg.Go(func() {
 		res, err := c.b.sendAndWait(c.reqCtx, req)
@@ -661,19 +470,6 @@ func (c *call) onUnholdResult(r unholdResult) {
 	}
 }
 
-// ackAndByeXfer ends a transfer fork that answered too late.
-func (c *call) ackAndByeXfer(f *fork, res *sip.Response) {
-	d := dialog{callID: f.req.CallID().Value(), localURI: f.req.From().Address, localTag: tag(f.req.From().Params),
-		remoteURI: res.To().Address, remoteTag: tag(res.To().Params), target: f.req.Recipient,
-		dest: f.t.dest, transport: f.t.transport, contact: *f.req.Contact(), cseq: f.req.CSeq().SeqNo}
-	if ct := res.Contact(); ct != nil {
-		d.target = ct.Address
-	}
-	_ = c.b.s.client.WriteRequest(d.request(sip.ACK))
-	bye := d.request(sip.BYE)
-	c.wg.Go(func() { c.sendBye(bye) })
-}
-
 // writeRow stores a history row other than the call's own (a transfer
 // attempt), as writeCDR does.
 func (c *call) writeRow(row directory.Call) {
@@ -686,33 +482,6 @@ func (c *call) writeRow(row directory.Call) {
 	if h := c.b.hooks.ended; h != nil {
 		h(row)
 	}
-}
-
-// notifyReq builds a NOTIFY of a transfer's progress (RFC 3515 §2.4.4).
-func (c *call) notifyReq(d *dialog, x *xfer, frag string, final bool) *sip.Request {
-	req := d.request(sip.NOTIFY)
-	req.AppendHeader(sip.NewHeader("Event", x.event))
-	state := "active;expires=" + xferExpires
-	if final {
-		state = "terminated;reason=noresource"
-	}
-	req.AppendHeader(sip.NewHeader("Subscription-State", state))
-	req.AppendHeader(sip.NewHeader("Content-Type", "message/sipfrag;version=2.0"))
-	req.AppendHeader(sip.NewHeader("User-Agent", c.b.s.cfg.UserAgent))
-	req.SetBody([]byte(frag + "\r\n"))
-	return req
-}
-
-// afterChain posts ev to the call once the requests of sendInOrder so far
-// are done.
-func (c *call) afterChain(ev any) {
-	prev := c.chain
-	c.wg.Go(func() {
-		if prev != nil {
-			<-prev
-		}
-		c.post(ev)
-	})
 }
 
 // onRelatch unlatches a transferred leg whose relay source is not the
@@ -729,26 +498,7 @@ func (c *call) onRelatch(ev relatchEvent) {
 	c.relay.SetRemote(leg, ev.rtp, ev.rtcp)
 }
 
-// sendInOrder sends requests of one dialog one after the other, after
-// those of earlier calls, each once answered or timed out.
-func (c *call) sendInOrder(reqs ...*sip.Request) {
-	prev := c.chain
-	done := make(chan struct{})
-	c.chain = done
-	c.wg.Go(func() {
-		defer close(done)
-		if prev != nil {
-			<-prev
-		}
-		for _, r := range reqs {
-			ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
-			res, err := c.b.sendAndWait(ctx, r)
-			cancel()
-			if err != nil {
-				c.log.Debug("request to transferor not answered", "method", string(r.Method), "err", err)
-			} else if !res.IsSuccess() {
-				c.log.Debug("request to transferor refused", "method", string(r.Method), "status", res.StatusCode)
-			}
-		}
-	})
-}
+// The events of blind transfer run on the call they are posted to.
+
+func (ev unholdResult) handleOn(c *call) { c.onUnholdResult(ev) }
+func (ev relatchEvent) handleOn(c *call) { c.onRelatch(ev) }

@@ -1,0 +1,206 @@
+package sip
+
+import (
+	"errors"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/media"
+)
+
+// Answering a call: the fork that answered becomes leg B, its SDP is
+// turned into the caller's answer on the relay, and the ACK of its 2xx
+// goes (with the caller's answer, when the caller's INVITE had no offer).
+
+// answerSDP turns an answer from the B side into the answer for the
+// caller, pointing the relay at the callee. Late, it turns the callee's
+// offer into the offer for the caller the same way.
+//
+// The answer is aligned on the caller's offer (one m= line each, in
+// order) and its codecs decide whether the relay transcodes (codecs.go);
+// a *noCommonCodec error means the two sides cannot talk.
+func (c *call) answerSDP(body []byte) ([]byte, error) {
+	sd, m, err := parseSDP(body)
+	if err != nil {
+		c.log.Info("bad sdp from callee", "err", err)
+		return nil, err
+	}
+	if !c.late {
+		if offer, _, err := parseSDP(c.aReq.Body()); err == nil {
+			alignAnswer(offer, sd)
+			ac, bc, err := planCodecs(offer, sd)
+			if err != nil {
+				c.log.Info("callee answered no codec of the caller's", "err", err)
+				return nil, err
+			}
+			c.setCodecs(ac, bc)
+		}
+	} else {
+		// The callee's offer: the caller may answer with a codec the
+		// relay transcodes to (lateAnswer).
+		widenOffer(sd)
+	}
+	setMedia(c.relay, media.LegB, m)
+	c.relay.SetHold(media.LegB, m.hold)
+	out, err := legSDP(sd, &c.leg[0].origin, c.b.mediaIP(c.aReq.Source()), c.relay, media.LegA)
+	if err != nil {
+		return nil, err
+	}
+	c.leg[0].sdp = out
+	return out, nil
+}
+
+// answerWith connects the caller to the fork that answered.
+func (c *call) answerWith(f *fork, res *sip.Response) {
+	c.won = f
+	c.bTarget = &f.t
+	c.ring.cancelAll(f)
+	c.leg[1].dlg = forkDialog(f, res)
+	c.relay.SetPeer(media.LegB, peerIP(c.leg[1].dlg.dest))
+	c.resendAckB(f)
+	if !c.late {
+		c.ackB(nil)
+	}
+	body := res.Body()
+	if len(body) == 0 {
+		body = c.early
+	}
+	sdpBody, err := c.answerSDP(body)
+	if err != nil {
+		c.state = stEnded
+		c.cdr.Disposition, c.cdr.Reason, c.cdr.HangupBy = directory.Failed, "bad sdp answer", "system"
+		if c.late {
+			c.cdr.Reason = "bad sdp offer from callee"
+		}
+		c.byeB()
+		var nc *noCommonCodec
+		switch {
+		case c.late:
+			c.respondA(502, "Bad Gateway", nil)
+		case errors.As(err, &nc):
+			c.cdr.Reason = nc.Error()
+			c.aWarning = nc.warning(c.b.s.realm())
+			c.respondA(488, "Not Acceptable Here", nil)
+		default:
+			c.respondA(488, "Not Acceptable Here", nil)
+		}
+		return
+	}
+	if c.late {
+		c.bOffer, c.needAnswer = body, true
+	}
+	c.state = stAnswered
+	c.relay.Arm()
+	now := time.Now().UTC()
+	c.cdr.AnsweredAt = now
+	c.cdr.Disposition = directory.Answered
+	if f.t.userID != 0 {
+		c.cdr.CalleeID = f.t.userID
+	}
+	if f.t.ext != "" {
+		c.cdr.To = f.t.ext
+	}
+	c.setParties(f)
+	src := c.aReq.Source()
+	c.leg[0].dlg = dialog{callID: c.id, localURI: c.aReq.To().Address, localTag: tag(c.aReq.To().Params),
+		remoteURI: c.aReq.From().Address, remoteTag: tag(c.aReq.From().Params),
+		target: c.aReq.Contact().Address, dest: src, transport: c.aReq.Transport(),
+		contact: c.b.contactFor(src, c.aReq.Transport())}
+	ok200 := c.okResponse(c.aReq, sdpBody, c.leg[0].dlg.contact)
+	if !c.late { // late, the recording starts with the answer
+		c.startRecording()
+	}
+	c.aAnswered = true
+	if err := c.aTx.Respond(ok200); err != nil {
+		c.log.Info("200 to caller not sent", "err", err)
+		c.hangup("system", "caller unreachable")
+		c.closeAFinal()
+		return
+	}
+	c.log.Info("call answered", "dest", f.t.dest, "ext", f.t.ext, "late_offer", c.late)
+	c.awaitAck(c.aReq, pending2xx{fromA: true, tx: c.aTx, res: ok200, done: c.aFinal, initial: true, offer: c.late})
+	if !c.late {
+		c.storeRecording()
+	}
+}
+
+// lateAnswer takes the caller's answer from the ACK of our 200 of a late
+// offer call: the relay is pointed at the caller and the answer goes to
+// the callee in the ACK of its 2xx. No answer, or one that does not parse,
+// ends the call.
+func (c *call) lateAnswer(body []byte) {
+	if len(body) == 0 {
+		c.hangup("system", "no sdp answer in ack")
+		return
+	}
+	sd, m, err := parseSDP(body)
+	var out []byte
+	if err == nil {
+		if offer, _, err := parseSDP(c.bOffer); err == nil {
+			alignAnswer(offer, sd)
+			bc, ac, err := planCodecs(offer, sd)
+			if err != nil {
+				c.log.Info("caller answered no codec of the callee's", "err", err)
+				c.hangup("system", err.Error())
+				return
+			}
+			c.setCodecs(ac, bc)
+		}
+		out, err = legSDP(sd, &c.leg[1].origin, c.b.mediaIP(c.leg[1].dlg.dest), c.relay, media.LegB)
+	}
+	if err != nil {
+		c.log.Info("bad sdp answer from caller", "err", err)
+		c.hangup("system", "bad sdp answer in ack")
+		return
+	}
+	c.needAnswer = false
+	setMedia(c.relay, media.LegA, m)
+	c.relay.SetHold(media.LegA, m.hold)
+	c.leg[1].sdp = out
+	c.startRecording()
+	c.ackB(out)
+	c.storeRecording()
+}
+
+// refusingAnswer is an answer to the callee's late offer that refuses
+// every stream (port 0), sent in the ACK of a call that ends at once
+// (RFC 3261 §13.2.2.4: the ACK must carry an answer, then BYE); nil
+// when the offer does not parse.
+func (c *call) refusingAnswer() []byte {
+	sd, _, err := parseSDP(c.bOffer)
+	if err != nil {
+		return nil
+	}
+	out, err := rewriteSDP(sd, &c.leg[1].origin, c.b.mediaIP(c.leg[1].dlg.dest), 0)
+	if err != nil {
+		return nil
+	}
+	return out
+}
+
+// resendAckB has each retransmission of the winning fork's 2xx answered
+// with our ACK, once it went (ackB).
+func (c *call) resendAckB(f *fork) {
+	f.tx.OnRetransmission(func(r *sip.Response) {
+		if tmpl := c.ackTmpl.Load(); tmpl != nil && r.IsSuccess() {
+			_ = c.b.s.client.WriteRequest(tmpl.Clone())
+		}
+	})
+}
+
+// ackB sends the ACK for the B side's 2xx, with body (the answer to a
+// late offer) unless nil.
+func (c *call) ackB(body []byte) {
+	c.bAcked = true
+	ack := c.leg[1].dlg.request(sip.ACK)
+	if body != nil {
+		ack.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		ack.SetBody(body)
+	}
+	c.ackTmpl.Store(ack.Clone())
+	if err := c.b.s.client.WriteRequest(ack); err != nil {
+		c.log.Info("ack not sent", "err", err)
+	}
+}

@@ -1,0 +1,157 @@
+package sip
+
+import (
+	"context"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/media"
+)
+
+// The end of a call: hangups from either side or ours, the BYEs they
+// send, and the teardown that releases everything and writes the CDR.
+
+// hangup ends the call from our side: BYE to both answered legs, or the
+// end of ringing.
+func (c *call) hangup(by, why string) {
+	switch c.state {
+	case stRinging:
+		c.endRinging(503, "Service Unavailable", directory.Failed, by)
+		c.cdr.Reason = why
+	case stAnswered:
+		c.state = stEnded
+		c.cdr.HangupBy, c.cdr.Reason = by, why
+		c.noMedia()
+		gone := c.abortXfer("call ended")
+		if gone != 0 {
+			c.byeA()
+		}
+		if gone != 1 {
+			c.byeB()
+		}
+	}
+}
+
+// noMedia marks a late offer call ending before the caller's answer as
+// failed: it never had media.
+func (c *call) noMedia() {
+	if !c.needAnswer {
+		return
+	}
+	c.needAnswer = false
+	c.cdr.Disposition, c.cdr.AnsweredAt = directory.Failed, time.Time{}
+	if c.cdr.Reason == "" {
+		c.cdr.Reason = "ended before the sdp answer"
+	}
+}
+
+func (c *call) byeA() {
+	bye := c.leg[0].dlg.request(sip.BYE)
+	c.wg.Go(func() { c.sendBye(bye) })
+}
+
+func (c *call) byeB() {
+	if !c.bAcked { // late offer: its 2xx needs an ACK with an answer first
+		c.ackB(c.refusingAnswer())
+	}
+	bye := c.leg[1].dlg.request(sip.BYE)
+	c.wg.Go(func() { c.sendBye(bye) })
+}
+
+func (c *call) sendBye(bye *sip.Request) {
+	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+	defer cancel()
+	if _, err := c.b.sendAndWait(ctx, bye); err != nil {
+		c.log.Debug("bye not answered", "err", err)
+	}
+}
+
+func (c *call) onBye(ev *reqEvent) {
+	res := sip.NewResponseFromRequest(ev.req, 200, "OK", nil)
+	switch {
+	case c.state == stAnswered && c.xfer != nil && c.xfer.fromA == ev.fromA && !c.xfer.gone:
+		// The transferor hangs up once the transfer is under way: the
+		// transfer goes on without it.
+		c.b.s.send(ev.tx, res)
+		close(ev.done)
+		c.transferorLeft(ev.fromA)
+	case c.state == stAnswered:
+		c.b.s.send(ev.tx, res)
+		close(ev.done)
+		c.state = stEnded
+		c.dropPending(ev.fromA)
+		c.noMedia()
+		c.cdr.HangupBy = "callee"
+		if (c.callerLeg == 0) == ev.fromA {
+			c.cdr.HangupBy = "caller"
+		}
+		gone := c.abortXfer("call ended")
+		if ev.fromA && gone != 1 {
+			c.byeB()
+		} else if !ev.fromA && gone != 0 {
+			c.byeA()
+		}
+		c.log.Info("call ended", "by", c.cdr.HangupBy)
+	case c.state == stRinging && ev.fromA:
+		c.b.s.send(ev.tx, res)
+		close(ev.done)
+		c.respondA(487, "Request Terminated", nil)
+		c.endRinging(0, "", directory.Cancelled, "caller")
+	default:
+		c.b.s.respond(ev.tx, ev.req, 481, "Call/Transaction Does Not Exist")
+		close(ev.done)
+	}
+}
+
+// teardown releases everything the call holds and writes its CDR row.
+func (c *call) teardown() {
+	c.mu.Lock()
+	c.closed = true
+	rest := c.queue
+	c.queue = nil
+	c.mu.Unlock()
+	for _, ev := range rest {
+		switch r := ev.(type) {
+		case *reqEvent:
+			c.b.s.respond(r.tx, r.req, 481, "Call/Transaction Does Not Exist")
+			close(r.done)
+		case endedEvent:
+			r.callOver(c)
+		}
+	}
+	if ri := c.reinv; ri != nil {
+		c.b.s.respond(ri.ev.tx, ri.ev.req, 500, "Server Internal Error")
+		close(ri.ev.done)
+		c.reinv = nil
+	}
+	if c.state != stEnded {
+		c.state = stEnded
+	}
+	c.syncLegs()
+	if !c.aAnswered {
+		c.respondA(500, "Server Internal Error", nil)
+	}
+	c.closeAFinal()
+	for _, f := range c.ring.forks {
+		if f.tx != nil {
+			f.tx.Terminate()
+		}
+	}
+	for _, f := range c.xforks {
+		if f.tx != nil {
+			f.tx.Terminate()
+		}
+	}
+	c.relay.Close()
+	c.reqCancel()
+	c.wg.Wait()
+	c.b.remove(c)
+	c.cdr.EndedAt = time.Now().UTC()
+	c.finishRecording()
+	c.writeCDR()
+	a, b := c.relay.Stats(media.LegA), c.relay.Stats(media.LegB)
+	c.log.Info("call over", "disposition", c.cdr.Disposition, "by", c.cdr.HangupBy,
+		"rtp_a", a.Packets, "rtp_b", b.Packets, "rtp_rejected_a", a.Rejected, "rtp_rejected_b", b.Rejected)
+}

@@ -1,0 +1,133 @@
+package sip
+
+// Leg events of one call: which extension legs ring, talk, or are over.
+//
+// Rather than raise events at each of the many places a leg starts,
+// changes party or ends (forks, forwards, transfers, hangups), the call's
+// actor compares after every event what it holds now with what it last
+// told the observer (sync). What it holds now:
+//   - ringing: the caller's leg while the call rings, and each INVITE to
+//     an extension's phone not yet answered, failed or cancelled;
+//   - answered: the two dialogs of an answered call whose party is an
+//     extension;
+//   - every other leg told before is over, and is told so exactly once.
+//
+// A dialog handed from one call to another (an attended transfer) ends
+// in the first call and comes up answered in the second: watchers key a
+// leg by CallID and LegID together. A supervisor's monitoring dialog is a
+// leg of its own, raised by its session (monitor.go).
+//
+// Only the actor touches legStates.
+
+// legStates is what the observer was told of a call's extension legs, by
+// LegID.
+type legStates struct {
+	told map[string]*LegEvent
+}
+
+// syncLegs raises the leg events that bring the observer up to date with
+// the call. It does nothing while nobody observes.
+func (c *call) syncLegs() {
+	if c.b.s.legObs.f.Load() == nil && len(c.lamps.told) == 0 {
+		return
+	}
+	live := c.liveLegs()
+	if c.lamps.told == nil {
+		c.lamps.told = make(map[string]*LegEvent)
+	}
+	for _, ev := range live {
+		ev.CallID = c.id
+		prev, ok := c.lamps.told[ev.LegID]
+		switch {
+		case !ok:
+		case prev.State == LegEnded:
+			continue // a leg over stays over
+		case prev.State == ev.State && prev.Peer == ev.Peer && prev.PeerName == ev.PeerName:
+			continue
+		}
+		if ok && ev.State == LegRinging && prev.State == LegAnswered {
+			continue // never back from talking to ringing
+		}
+		c.lamps.told[ev.LegID] = &ev
+		c.b.s.legEvent(ev)
+	}
+	for id, prev := range c.lamps.told {
+		if prev.State == LegEnded || hasLeg(live, id) {
+			continue
+		}
+		ended := *prev
+		ended.State = LegEnded
+		c.lamps.told[id] = &ended
+		c.b.s.legEvent(ended)
+	}
+}
+
+func hasLeg(live []LegEvent, id string) bool {
+	for _, l := range live {
+		if l.LegID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// liveLegs lists the extension legs the call holds now.
+func (c *call) liveLegs() []LegEvent {
+	var live []LegEvent
+	switch c.state {
+	case stRinging:
+		if c.caller != nil {
+			live = append(live, LegEvent{LegID: c.id, Ext: c.caller.Ext, UserID: c.caller.UserID,
+				Initiator: true, State: LegRinging, Peer: shownNumber(c.rt.dialed)})
+		}
+		live = appendRinging(live, c.ring.forks)
+	case stAnswered:
+		for i, d := range [2]*dialog{&c.leg[0].dlg, &c.leg[1].dlg} {
+			p := c.parties[i]
+			if p.ext == "" || d.callID == "" {
+				continue
+			}
+			other := c.parties[1-i]
+			name := ""
+			if i == 1 && !c.transferred && c.parties[0].num == c.rt.from {
+				name = c.rt.fromName
+			}
+			live = append(live, LegEvent{LegID: d.callID, Ext: p.ext, UserID: p.userID,
+				Initiator: i == c.callerLeg, State: LegAnswered, Peer: shownNumber(other.num),
+				PeerName: shownName(name)})
+		}
+		if x := c.xfer; x != nil {
+			live = appendRinging(live, x.ring.forks)
+		}
+	}
+	return live
+}
+
+// appendRinging adds the forks to extensions that still ring.
+func appendRinging(live []LegEvent, forks []*fork) []LegEvent {
+	for _, f := range forks {
+		if f.t.ext == "" || f.final != nil || f.cancelled || f.tx == nil {
+			continue
+		}
+		from := f.req.From()
+		live = append(live, LegEvent{LegID: f.req.CallID().Value(), Ext: f.t.ext, UserID: f.t.userID,
+			State: LegRinging, Peer: shownNumber(from.Address.User), PeerName: shownName(from.DisplayName)})
+	}
+	return live
+}
+
+// shownNumber is a number as a phone may show it: "" when withheld.
+func shownNumber(num string) string {
+	if num == "anonymous" {
+		return ""
+	}
+	return num
+}
+
+// shownName is a display name as a phone may show it: "" when withheld.
+func shownName(name string) string {
+	if name == "Anonymous" {
+		return ""
+	}
+	return name
+}

@@ -1,0 +1,126 @@
+package sip
+
+import (
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// A 2xx we send to an INVITE is resent over UDP until its ACK comes: from
+// T1, doubling up to T2, for 64·T1 (RFC 3261 §13.3.1.4); over TCP only the
+// wait for the ACK remains. The ACK of a 2xx that carried our offer holds
+// the answer. A caller's initial 2xx that is never ACKed ends the call.
+
+// pending2xx is a 2xx we sent for an INVITE, resent until its ACK.
+type pending2xx struct {
+	fromA    bool // sent to leg A (else B)
+	tx       sip.ServerTransaction
+	res      *sip.Response
+	cseq     uint32
+	done     chan struct{} // closed once ACKed or given up
+	next     time.Time
+	interval time.Duration
+	deadline time.Time
+	initial  bool // answers the caller's first INVITE: without its ACK the call ends
+	reliable bool // TCP: no retransmission, only the wait for the ACK
+	// offer: the 2xx carried our offer (its INVITE had none), so the ACK
+	// carries the answer.
+	offer bool
+}
+
+// awaitAck keeps p, our 2xx to req, resent until its ACK comes (or given
+// up), on the transport req came over.
+func (c *call) awaitAck(req *sip.Request, p pending2xx) {
+	now := time.Now()
+	p.cseq = req.CSeq().SeqNo
+	p.next, p.interval, p.deadline = now.Add(sip.T1), sip.T1, now.Add(64*sip.T1)
+	p.reliable = sip.IsReliable(req.Transport())
+	c.pending = append(c.pending, &p)
+}
+
+func (c *call) onTimer() {
+	now := time.Now()
+	keep := c.pending[:0]
+	for _, p := range c.pending {
+		if !now.Before(p.deadline) {
+			close(p.done)
+			if p.initial {
+				c.log.Info("no ack for our 200; hanging up")
+				if c.state == stAnswered {
+					c.hangup("system", "no ack")
+				}
+				c.closeAFinal()
+			}
+			continue
+		}
+		if !p.reliable && !now.Before(p.next) {
+			if err := p.tx.Respond(p.res); err != nil {
+				c.log.Debug("2xx retransmission failed", "err", err)
+			}
+			p.interval = min(2*p.interval, sip.T2)
+			p.next = now.Add(p.interval)
+		}
+		keep = append(keep, p)
+	}
+	c.pending = keep
+}
+
+func (c *call) onAck(ev *ackEvent) {
+	var answered []*pending2xx
+	keep := c.pending[:0]
+	for _, p := range c.pending {
+		seq := ev.req.CSeq().SeqNo
+		// A 2xx with our offer waits for its own ACK, which has the answer:
+		// a later request of the leg does not stand for it.
+		if p.fromA == ev.fromA && (p.cseq == seq || ev.before && p.cseq < seq && !p.offer) {
+			close(p.done)
+			if p.offer {
+				answered = append(answered, p)
+			}
+			continue
+		}
+		keep = append(keep, p)
+	}
+	c.pending = keep
+	for _, p := range answered {
+		var body []byte
+		if !ev.before && p.cseq == ev.req.CSeq().SeqNo {
+			body = ev.req.Body()
+		}
+		if c.state != stAnswered {
+			continue
+		}
+		if p.initial {
+			c.lateAnswer(body)
+		} else {
+			c.reofferAnswered(p.fromA, body)
+		}
+	}
+}
+
+// dropPending forgets the 2xx waiting for an ACK from one leg: its BYE
+// came first.
+func (c *call) dropPending(fromA bool) {
+	keep := c.pending[:0]
+	for _, p := range c.pending {
+		if p.fromA == fromA {
+			close(p.done)
+			continue
+		}
+		keep = append(keep, p)
+	}
+	c.pending = keep
+}
+
+func (c *call) hasPending() bool { return len(c.pending) > 0 }
+
+func (c *call) okResponse(req *sip.Request, body []byte, contact sip.ContactHeader) *sip.Response {
+	res := sip.NewResponseFromRequest(req, 200, "OK", body)
+	res.AppendHeader(sip.HeaderClone(&contact))
+	res.AppendHeader(sip.NewHeader("Allow", callAllowed))
+	res.AppendHeader(sip.NewHeader("Server", c.b.s.cfg.UserAgent))
+	if body != nil {
+		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	}
+	return res
+}

@@ -1,0 +1,170 @@
+package sip
+
+import (
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/media"
+)
+
+// Re-INVITEs inside an answered call (hold, resume, a codec change, a
+// session refresh): one from a leg goes to the other leg with its SDP
+// pointed at the relay, and its answer comes back the same way; one
+// without SDP is answered by us alone with the SDP that leg already has.
+
+// reinvite is a re-INVITE from one leg, passed to the other.
+type reinvite struct {
+	ev *reqEvent
+}
+
+// onReinvite passes a re-INVITE (hold, resume, codec change) to the other
+// leg with its SDP pointed at the relay.
+func (c *call) onReinvite(ev *reqEvent) {
+	reject := func(code int, reason string) {
+		c.b.s.respond(ev.tx, ev.req, code, reason)
+		close(ev.done)
+	}
+	if c.state != stAnswered {
+		reject(481, "Call/Transaction Does Not Exist")
+		return
+	}
+	// A new INVITE from a leg means it sent the ACK of our last 2xx, even
+	// if sipgo hands us the INVITE first.
+	c.onAck(&ackEvent{req: ev.req, fromA: ev.fromA, before: true})
+	if c.state != stAnswered { // it ended the call (a late offer not answered)
+		reject(481, "Call/Transaction Does Not Exist")
+		return
+	}
+	if c.reinv != nil || c.hasPending() || c.unhold {
+		reject(491, "Request Pending") // glare (RFC 3261 §14.2)
+		return
+	}
+	if c.xfer != nil {
+		reject(491, "Request Pending (Transfer In Progress)")
+		return
+	}
+	if len(ev.req.Body()) == 0 {
+		c.reofferLocally(ev)
+		return
+	}
+	from, to := mediaLeg(ev.fromA), mediaLeg(!ev.fromA)
+	out := &c.leg[legIndex(!ev.fromA)]
+	sd, m, err := parseSDP(ev.req.Body())
+	if err != nil {
+		reject(488, "Not Acceptable Here")
+		return
+	}
+	setMedia(c.relay, from, m)
+	// Hold either way silences both directions for the media timeout.
+	c.relay.SetHold(from, m.hold)
+	c.relay.SetHold(to, m.hold)
+	widenOffer(sd)
+	body, err := legSDP(sd, &out.origin, c.b.mediaIP(out.dlg.dest), c.relay, to)
+	if err != nil {
+		reject(488, "Not Acceptable Here")
+		return
+	}
+	req := out.dlg.request(sip.INVITE)
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(body)
+	out.sdp = body
+	c.reinv = &reinvite{ev: ev}
+	c.wg.Go(func() {
+		res, err := c.b.sendAndWait(c.reqCtx, req)
+		c.post(reinviteResult{res: res, err: err})
+	})
+}
+
+// reofferLocally answers a re-INVITE without SDP (a session refresh, or a
+// resume asking for a new offer) without involving the other leg: our 2xx
+// offers the SDP that leg already has from us, unchanged (RFC 3264 §8),
+// and the answer in its ACK updates only that leg's media.
+func (c *call) reofferLocally(ev *reqEvent) {
+	in := &c.leg[legIndex(ev.fromA)]
+	offer, contact := in.sdp, in.dlg.contact
+	if offer == nil {
+		c.b.s.respond(ev.tx, ev.req, 488, "Not Acceptable Here")
+		close(ev.done)
+		return
+	}
+	ok := c.okResponse(ev.req, offer, contact)
+	if err := ev.tx.Respond(ok); err != nil {
+		close(ev.done)
+		return
+	}
+	c.awaitAck(ev.req, pending2xx{fromA: ev.fromA, tx: ev.tx, res: ok, done: ev.done, offer: true})
+}
+
+func (c *call) onReinviteResult(r reinviteResult) {
+	ri := c.reinv
+	c.reinv = nil
+	if ri == nil {
+		return
+	}
+	ev := ri.ev
+	in, out := &c.leg[legIndex(ev.fromA)], &c.leg[legIndex(!ev.fromA)]
+	fromLeg, toLeg := mediaLeg(ev.fromA), mediaLeg(!ev.fromA)
+	if r.err != nil || c.state != stAnswered {
+		c.b.s.respond(ev.tx, ev.req, 500, "Server Internal Error")
+		close(ev.done)
+		return
+	}
+	res := r.res
+	if !res.IsSuccess() {
+		out := sip.NewResponseFromRequest(ev.req, res.StatusCode, res.Reason, nil)
+		c.b.s.send(ev.tx, out)
+		close(ev.done)
+		return
+	}
+	// ACK the 2xx: same CSeq as the re-INVITE.
+	ack := out.dlg.request(sip.ACK)
+	if err := c.b.s.client.WriteRequest(ack); err != nil {
+		c.log.Debug("ack not sent", "err", err)
+	}
+	var body []byte
+	if len(res.Body()) > 0 {
+		sd, m, err := parseSDP(res.Body())
+		if err == nil {
+			if offer, _, err := parseSDP(ev.req.Body()); err == nil {
+				alignAnswer(offer, sd)
+				if oc, ac, err := planCodecs(offer, sd); err != nil {
+					c.log.Info("re-invite answered with no codec of the offer's; media unchanged", "err", err)
+				} else if ev.fromA {
+					c.setCodecs(oc, ac)
+				} else {
+					c.setCodecs(ac, oc)
+				}
+			}
+			setMedia(c.relay, toLeg, m)
+			body, _ = legSDP(sd, &in.origin, c.b.mediaIP(in.dlg.dest), c.relay, fromLeg)
+		}
+	}
+	if body == nil { // keep the last SDP this side got
+		body = in.sdp
+	} else {
+		in.sdp = body
+	}
+	ok := c.okResponse(ev.req, body, in.dlg.contact)
+	if err := ev.tx.Respond(ok); err != nil {
+		close(ev.done)
+		return
+	}
+	c.awaitAck(ev.req, pending2xx{fromA: ev.fromA, tx: ev.tx, res: ok, done: ev.done})
+}
+
+// reofferAnswered takes the answer, in its ACK, to the offer we made in
+// the 2xx of a re-INVITE without SDP. The session stays as it was when
+// there is none or it does not parse.
+func (c *call) reofferAnswered(fromA bool, body []byte) {
+	if len(body) == 0 {
+		c.log.Info("no sdp answer in the ack of a re-invite without sdp; media unchanged")
+		return
+	}
+	_, m, err := parseSDP(body)
+	if err != nil {
+		c.log.Info("bad sdp answer in the ack of a re-invite without sdp; media unchanged", "err", err)
+		return
+	}
+	setMedia(c.relay, mediaLeg(fromA), m)
+	c.relay.SetHold(media.LegA, m.hold)
+	c.relay.SetHold(media.LegB, m.hold)
+}

@@ -1,0 +1,182 @@
+package sip
+
+import (
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/directory"
+)
+
+// The call while it rings: the dialer's forks answer, fail over to the
+// next trunk, or fail; the caller hears ringing (or early media) and, when
+// nobody answers, the best failure.
+
+// onResponse takes a response to one of the call's own forks (a
+// transfer's go to onXferResponse).
+func (c *call) onResponse(f *fork, tx sip.ClientTransaction, res *sip.Response) {
+	if tx != f.tx || f.final != nil {
+		return
+	}
+	f.responded = true
+	if res.IsProvisional() {
+		if res.StatusCode == 100 {
+			return
+		}
+		f.provis = true
+		if f.cancelled {
+			f.sendCancel()
+			return
+		}
+		if c.state != stRinging {
+			return
+		}
+		if body := res.Body(); len(body) > 0 && c.late {
+			// An offer in an unreliable provisional response: the
+			// caller can take it only in our 200.
+			c.early = body
+		} else if len(body) > 0 && !c.earlySent {
+			if sdpBody, err := c.answerSDP(body); err == nil {
+				c.early = body
+				c.earlySent, c.ringSent = true, true
+				c.respondA(183, "Session Progress", sdpBody)
+				return
+			}
+		}
+		if !c.ringSent {
+			c.ringSent = true
+			c.respondA(180, "Ringing", nil)
+		}
+		return
+	}
+	f.final = res
+	if res.IsSuccess() {
+		if c.state != stRinging {
+			f.ackAndBye(res) // another fork won, or the caller gave up
+			return
+		}
+		c.answerWith(f, res)
+		return
+	}
+	if c.state == stRinging && f.retryAuth(res) {
+		return
+	}
+	if c.state == stRinging && c.allForksFailed() {
+		c.forksFailed()
+	}
+}
+
+// forkFailed takes a fork of the call's dialer whose transaction ended
+// without an answer.
+func (c *call) forkFailed(*fork) {
+	if c.state == stRinging && c.allForksFailed() {
+		c.forksFailed()
+	}
+}
+
+// forksFailed runs when every fork has its failure: the call goes to the
+// next trunk when the last one failed over (failoverStatus), otherwise
+// the caller gets the best failure.
+func (c *call) forksFailed() {
+	if len(c.ring.spare) > 0 {
+		// The early media of the failed trunk is over.
+		c.early, c.earlySent = nil, false
+	}
+	if c.ring.nextTrunk(c.rt) {
+		c.leg[1].sdp = c.ring.offer
+		return
+	}
+	c.failA()
+}
+
+func (c *call) allForksFailed() bool { return c.ring.allFailed() }
+
+// failA gives the caller the best of the forks' failures (RFC 3261
+// §16.7: a 6xx first, then busy, then the others).
+func (c *call) failA() {
+	code, reason, disp := bestFailure(c.ring.forks)
+	c.log.Info("call failed", "status", code)
+	if code == 488 && !c.late {
+		c.aWarning = refusedOfferWarning(c.b.s.realm(), c.aReq.Body(), c.ring.offer)
+	}
+	c.endRinging(code, reason, disp, "callee")
+	c.cdr.Reason = itoa(code) + " " + reason
+}
+
+// endRinging ends a call that was not answered: the forks still ringing
+// are cancelled and the caller gets code (0: already answered by sipgo).
+func (c *call) endRinging(code int, reason string, disp directory.Disposition, by string) {
+	if c.forwardOnFailure(code, reason, disp, by) {
+		return
+	}
+	c.state = stEnded
+	c.cdr.Disposition, c.cdr.HangupBy = disp, by
+	c.ring.cancelAll(nil)
+	c.linger = time.Now().Add(byeTimeout)
+	if code != 0 {
+		c.respondA(code, reason, nil)
+	}
+	c.closeAFinal()
+}
+
+// respondA sends a response to the caller's INVITE; a final one only once.
+func (c *call) respondA(code int, reason string, body []byte) {
+	if c.aAnswered {
+		return
+	}
+	res := sip.NewResponseFromRequest(c.aReq, code, reason, body)
+	res.AppendHeader(sip.NewHeader("Server", c.b.s.cfg.UserAgent))
+	if c.aWarning != "" && code >= 300 {
+		res.AppendHeader(sip.NewHeader("Warning", c.aWarning))
+	}
+	if body != nil {
+		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		ct := c.b.contactFor(c.aReq.Source(), c.aReq.Transport())
+		res.AppendHeader(&ct)
+	}
+	if code >= 200 {
+		c.aAnswered = true
+	}
+	if err := c.aTx.Respond(res); err != nil {
+		c.log.Debug("response to caller not sent", "status", code, "err", err)
+	}
+}
+
+func (c *call) closeAFinal() {
+	select {
+	case <-c.aFinal:
+	default:
+		close(c.aFinal)
+	}
+}
+
+// silentTrunk returns the trunk fork that has sent nothing yet while
+// another trunk could take the ringing call, or nil.
+func (c *call) silentTrunk() *fork {
+	if c.state != stRinging {
+		return nil
+	}
+	return c.ring.silentTrunk()
+}
+
+// trunkTimeout gives up on a trunk silent for TrunkWait: the call goes to
+// the next one.
+func (c *call) trunkTimeout() {
+	f := c.silentTrunk()
+	if f == nil || time.Since(f.sent) < c.b.cfg.TrunkWait {
+		return
+	}
+	c.log.Info("no response from trunk", "trunk", f.t.trunk.label(), "wait", c.b.cfg.TrunkWait)
+	f.tx.Terminate()
+	f.final = sip.NewResponseFromRequest(f.req, 408, "Request Timeout", nil)
+	c.forksFailed()
+}
+
+// ringDuration is how long the call's targets ring before the caller gets
+// 480 (or the no-answer forward): the callee's own ring time when set.
+func (c *call) ringDuration() time.Duration {
+	if c.rt != nil && c.rt.ringTime > 0 {
+		return c.rt.ringTime
+	}
+	return c.b.cfg.RingTime
+}
