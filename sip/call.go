@@ -108,6 +108,8 @@ type call struct {
 	cdr   directory.Call
 	slots []string // extensions holding a call slot (b2bua.perExt)
 
+	legSeen map[string]legSeen // leg events raised, by leg (legevents_call.go)
+
 	recording *callRecording // nil when the call is not recorded
 
 	// Blind transfer (transfer.go).
@@ -334,6 +336,7 @@ func (c *call) start() bool {
 	for _, t := range targets {
 		c.invite(t)
 	}
+	c.callerRinging() // leg event
 	go c.run()
 	return true
 }
@@ -363,6 +366,7 @@ func (c *call) invite(t target) {
 	c.forks = append(c.forks, f)
 	c.b.alias(req.CallID().Value(), c)
 	c.send(f)
+	c.forkRinging(f) // leg event
 }
 
 // buildInvite builds the INVITE of a fork to t on route rt, with offer
@@ -688,6 +692,9 @@ func (c *call) onResponse(f *fork, tx sip.ClientTransaction, res *sip.Response) 
 		return
 	}
 	f.final = res
+	if !res.IsSuccess() {
+		c.forkEnded(f) // leg event
+	}
 	if res.IsSuccess() {
 		if c.state != stRinging {
 			c.ackAndBye(f, res) // another fork won, or the caller gave up
@@ -780,6 +787,7 @@ func (c *call) answerSDP(body []byte) ([]byte, error) {
 // answer connects the caller to the fork that answered.
 func (c *call) answer(f *fork, res *sip.Response) {
 	c.won = f
+	c.legsAnswered(f) // leg event
 	c.bTarget = &f.t
 	for _, o := range c.forks {
 		if o != f {
@@ -1532,6 +1540,7 @@ func (c *call) teardown() {
 	c.reqCancel()
 	c.wg.Wait()
 	c.b.remove(c)
+	c.legsEnded() // leg event
 	c.cdr.EndedAt = time.Now().UTC()
 	c.finishRecording()
 	c.writeCDR()

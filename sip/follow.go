@@ -93,6 +93,9 @@ func (s *Server) loadAll(ctx context.Context) error {
 	for _, ext := range s.creds.Replace(users) {
 		s.loc.Drop(ctx, ext)
 	}
+	for i := range users {
+		s.presenceUser(&users[i]) // do not disturb, for busy lamps
+	}
 	if err := s.loc.Reload(ctx, nil); err != nil {
 		return fmt.Errorf("bindings: %w", err)
 	}
@@ -184,6 +187,7 @@ func (s *Server) applyChanges(ctx context.Context, cs []directory.Change) error 
 			// Deleted (or no longer on SIP): its phones go at once.
 			s.loc.Drop(ctx, ext)
 		}
+		s.presenceUser(u) // do not disturb, for busy lamps
 	}
 	if exts != nil {
 		if err := s.loc.Reload(ctx, exts); err != nil {
