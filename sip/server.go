@@ -144,7 +144,7 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock) (*S
 	s.srv.OnRegister(s.handle(s.onRegister))
 	s.srv.OnOptions(s.handle(s.onOptions))
 	s.srv.OnNoRoute(s.handle(s.onOther))
-	s.pres = newPresence(s, presence.Config{})
+	s.pres = newPresence(s, cfg.Subscriptions)
 	s.loc.onReg = s.pres.SetRegistered
 	s.srv.OnSubscribe(s.handle(s.onSubscribe))
 	if s.calls, err = newB2BUA(s, cfg.Calls); err != nil {
