@@ -12,7 +12,9 @@ import "github.com/switchboard-pbx/switchboard/directory"
 //   - the peer is shown only where target's calls.share covers the
 //     watcher the same way.
 //
-// A user always sees themself, peers included. It returns nil or the
+// A watcher whose presence.observe is any (a supervisor's, an admin's)
+// sees everyone, peers included, whatever they share: sharing is between
+// colleagues. A user always sees themself, peers included. It returns nil or the
 // refusal (a *DeniedError naming the permission that refused).
 func Watch(watcher, target *Subject) (info bool, err error) {
 	if watcher == nil || target == nil || watcher.userID == 0 || target.userID == 0 ||
@@ -24,6 +26,9 @@ func Watch(watcher, target *Subject) (info bool, err error) {
 	}
 	if err := Can(watcher, PresenceObserve, Resource{Kind: KindUser, UserIDs: []int64{target.userID}}); err != nil {
 		return false, err
+	}
+	if watcher.scope(index(PresenceObserve)) == ScopeAny {
+		return true, nil
 	}
 	w := Resource{Kind: KindUser, UserIDs: []int64{watcher.userID}}
 	if !target.allows(index(PresenceShare), w) {
