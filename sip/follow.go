@@ -90,6 +90,9 @@ func (s *Server) loadAll(ctx context.Context) error {
 	if err := s.loadTrunks(ctx); err != nil {
 		return err
 	}
+	if err := s.loadFeatures(ctx); err != nil {
+		return err
+	}
 	for _, ext := range s.creds.Replace(users) {
 		s.loc.Drop(ctx, ext)
 	}
@@ -171,6 +174,11 @@ func (s *Server) applyChanges(ctx context.Context, cs []directory.Change) error 
 		case directory.ChangeSetting:
 			domain = domain || c.Key == directory.SettingDomain
 			trunks = trunks || c.Key == directory.SettingTrunks || c.Key == directory.SettingDIDs
+			if c.Key == directory.SettingFeatureCodes {
+				if err := s.loadFeatures(ctx); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	for id := range users {

@@ -70,6 +70,7 @@ type Server struct {
 	mons     sync.Map        // Call-ID → *monitorSession: supervisors' dialogs
 	legObs   legObservers    // who is told of extension legs changing state
 	pres     *presence.Table // busy lamps and presence (subscribe.go)
+	features featureTable    // feature codes in force (features.go)
 
 	hooks hooks
 
