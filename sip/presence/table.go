@@ -127,10 +127,10 @@ func (t *Table) Negotiate(secs int64) (d time.Duration, tooBrief bool) {
 		return t.cfg.DefaultExpires, false
 	case secs == 0:
 		return 0, false
+	case secs > int64(t.cfg.MaxExpires/time.Second):
+		return t.cfg.MaxExpires, false
 	case time.Duration(secs)*time.Second < t.cfg.MinExpires:
 		return 0, true
-	case time.Duration(secs)*time.Second > t.cfg.MaxExpires || secs > 1<<31:
-		return t.cfg.MaxExpires, false
 	}
 	return time.Duration(secs) * time.Second, false
 }
@@ -206,7 +206,9 @@ func (t *Table) Refresh(s *Subscription, d time.Duration) bool {
 		return false
 	}
 	s.expires = time.Now().Add(d)
-	s.timer.Reset(d)
+	if s.timer != nil {
+		s.timer.Reset(d)
+	}
 	s.mu.Unlock()
 	t.kick(s)
 	return true
