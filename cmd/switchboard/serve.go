@@ -332,3 +332,9 @@ func (m *Main) publicIP() netip.Addr {
 	a, _ := netip.ParseAddr(m.Config.PublicAddr)
 	return a
 }
+
+// Presence gives the dashboard an extension's live state (busy lamps).
+func (l liveState) Presence(ext string, info bool) web.ExtPresence {
+	v := l.sip.Presence(ext, info)
+	return web.ExtPresence{Status: v.Status.String(), Peer: v.Peer()}
+}
