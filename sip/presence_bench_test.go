@@ -3,6 +3,7 @@ package sip
 import (
 	"bytes"
 	"net"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync/atomic"
@@ -87,6 +88,10 @@ func BenchmarkPresenceFanout(b *testing.B) {
 	sink := startSink(b)
 	dest := sink.conn.LocalAddr().String()
 	const total, watchers = 10000, 50
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	subs := make([]*presence.Subscription, 0, total)
 	for i := range total {
 		ext := "10001"
 		id := "w-" + strconv.Itoa(i)
@@ -104,6 +109,7 @@ func BenchmarkPresenceFanout(b *testing.B) {
 		if err := ts.pres.Add(sub, time.Hour); err != nil {
 			b.Fatal(err)
 		}
+		subs = append(subs, sub)
 		// Subscriptions come in batches, as phones booting do, not all
 		// in one burst: the first NOTIFY of each is answered before the
 		// next batch.
@@ -118,6 +124,10 @@ func BenchmarkPresenceFanout(b *testing.B) {
 		time.Sleep(2 * time.Second)
 	}
 	settled := sink.total.Load()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perSub := float64(after.HeapAlloc-before.HeapAlloc) / total
+	runtime.KeepAlive(subs)
 	base := sink.watched.Load()
 	if n := ts.pres.Len(); n != total {
 		b.Fatalf("%d subscriptions, want %d", n, total)
@@ -143,6 +153,7 @@ func BenchmarkPresenceFanout(b *testing.B) {
 	b.ReportMetric(float64(took[len(took)*99/100].Nanoseconds())/1e6, "p99_ms")
 	b.ReportMetric(float64(took[len(took)-1].Nanoseconds())/1e6, "max_ms")
 	b.ReportMetric(float64(ts.pres.Len()), "subscriptions")
+	b.ReportMetric(perSub, "heap_B/sub")
 	b.ReportMetric(float64(sink.total.Load()-settled-int64(watchers*b.N)), "retransmitted")
 
 }

@@ -435,6 +435,7 @@ func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	res := s.response(req, 200, "OK")
 	res.AppendHeader(sip.NewHeader("Allow", allowed))
 	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
+	res.AppendHeader(sip.NewHeader("Allow-Events", presence.Allowed))
 	s.send(tx, res)
 }
 
