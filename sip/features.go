@@ -109,10 +109,11 @@ func (b *b2bua) feature(req *sip.Request, tx sip.ServerTransaction, caller *cred
 		return true
 	}
 	b.s.audit(ctx, caller, "user.forwarding", fmt.Sprintf("user:%d", u.ID), "feature code "+f.Code+": "+strings.ToLower(done))
-	if c := b.s.creds.Update(u); c != "" {
-		b.s.loc.Drop(ctx, c)
+	gone := b.s.creds.Update(u)
+	if gone != "" {
+		b.s.loc.Drop(ctx, gone)
 	}
-	b.s.presenceUser(u)
+	b.s.presenceUser(u, gone)
 	b.log.Info("feature code", "ext", caller.Ext, "feature", string(f.Feature))
 	// Done, and no call to set up: the phone shows the reason phrase.
 	b.s.respond(tx, req, 603, "Decline ("+done+")")

@@ -351,3 +351,39 @@ func TestPresenceShutdownNotifies(t *testing.T) {
 		t.Errorf("shutdown NOTIFY state %q", subState(n))
 	}
 }
+
+func TestSubscribeRefreshRevoked(t *testing.T) {
+	st, cs, users := presenceServer(t)
+	w := newCallPhone(t, cs, "10003", answerOK)
+	s, res := subscribe(t, w, "10002", "dialog", 600)
+	wantStatus(t, res, 200)
+	nextNotify(t, w)
+	if err := st.SetOverrides(t.Context(), users["10003"].ID, map[string]string{"presence.observe": "none"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := w.do(t.Context(), s.request(600))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, res, 403)
+	if n := nextNotify(t, w); subState(n) != "terminated;reason=rejected" {
+		t.Errorf("NOTIFY after the refused refresh: %q", subState(n))
+	}
+}
+
+func TestPresenceDeletedExtension(t *testing.T) {
+	st, cs, users := presenceServer(t)
+	w := newCallPhone(t, cs, "10003", answerOK)
+	_, res := subscribe(t, w, "10002", "presence", 600)
+	wantStatus(t, res, 200)
+	nextNotify(t, w)
+	if err := st.SetUserState(t.Context(), users["10002"].ID, directory.UserDeleted); err != nil {
+		t.Fatal(err)
+	}
+	if err := cs.Sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := nextNotify(t, w); subState(n) != "terminated;reason=noresource" {
+		t.Errorf("NOTIFY after the extension was deleted: %q", subState(n))
+	}
+}

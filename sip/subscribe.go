@@ -55,10 +55,15 @@ func (s *Server) presenceLeg(e LegEvent) {
 	s.pres.Leg(e.Ext, l, e.State == LegEnded)
 }
 
-// presenceUser tells the presence table of a user's do not disturb.
-func (s *Server) presenceUser(u *directory.User) {
+// presenceUser tells the presence table of a user's do not disturb; removed
+// is the extension the user no longer holds (deleted, off SIP or
+// renumbered), whose subscriptions end.
+func (s *Server) presenceUser(u *directory.User, removed string) {
 	if u.Extension != "" {
 		s.pres.SetDND(u.Extension, u.State.CanUseSIP() && u.Forward.DND)
+	}
+	if removed != "" {
+		s.pres.EndExt(removed, "noresource")
 	}
 }
 
@@ -191,6 +196,19 @@ func (s *Server) resubscribe(req *sip.Request, tx sip.ServerTransaction, secs in
 		res := s.response(req, 423, "Interval Too Brief")
 		res.AppendHeader(sip.NewHeader("Min-Expires", strconv.Itoa(int(s.pres.Config().MinExpires/time.Second))))
 		s.send(tx, res)
+		return
+	}
+	// Still allowed? Permissions may have changed since the subscription.
+	if cred, ok := s.creds.Lookup(sd.watcher); !ok {
+		s.respond(tx, req, 403, "Forbidden")
+		s.pres.End(sub, "rejected")
+		return
+	} else if _, code, reason := s.watchable(cred, sub.Entity); code != 0 {
+		s.log.Info("subscription refresh refused", "watcher", sd.watcher, "entity", sub.Entity, "code", code, "reason", reason)
+		s.respond(tx, req, code, reason)
+		if code == 403 || code == 404 {
+			s.pres.End(sub, "rejected")
+		}
 		return
 	}
 	res := s.response(req, 200, "OK")

@@ -233,6 +233,22 @@ func (t *Table) End(s *Subscription, reason string) {
 	t.kick(s)
 }
 
+// EndExt ends, with reason, every subscription of the extension number
+// (as subscriber) and every subscription to it: its account is gone.
+func (t *Table) EndExt(number, reason string) {
+	t.mu.Lock()
+	var subs []*Subscription
+	for _, s := range t.subs {
+		if s.Watcher == number || s.Entity == number {
+			subs = append(subs, s)
+		}
+	}
+	t.mu.Unlock()
+	for _, s := range subs {
+		t.End(s, reason)
+	}
+}
+
 // unfile removes s from the table and reports whether it was there.
 func (t *Table) unfile(s *Subscription) bool {
 	t.mu.Lock()
