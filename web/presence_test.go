@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -145,4 +146,21 @@ func TestPresenceDashboardBrowser(t *testing.T) {
 		t.Errorf("lamp during the call: %q", got)
 	}
 
+}
+
+func TestFeatureCodesSettingsPage(t *testing.T) {
+	f := newFixture(t)
+	ts := f.openLive(t, &presenceLive{state: map[string]ExtPresence{}})
+	owner := f.as(t, ts.URL, pOwner)
+	res, body := owner.post("/settings", url.Values{"features.codes": {"dnd.on=*7"}})
+	if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "prefix") {
+		t.Errorf("a code that is a prefix of others: %d", res.StatusCode)
+	}
+	res, _ = owner.post("/settings", url.Values{"features.codes": {"dnd.on=*55"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d", res.StatusCode)
+	}
+	if _, body = owner.get("/"); !strings.Contains(body, "<code>*55</code>") || strings.Contains(body, "<code>*78</code>") {
+		t.Error("the dashboard does not list the changed code")
+	}
 }
