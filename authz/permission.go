@@ -33,11 +33,17 @@ const (
 	ContactsView       Permission = "contacts.view"       // see CRM contacts (seeds 000, 003)
 	ContactsManage     Permission = "contacts.manage"     // create and edit CRM contacts (seed 003)
 	ContactsDelete     Permission = "contacts.delete"     // delete CRM contacts (seed 003)
+	PresenceObserve    Permission = "presence.observe"    // see others' status: busy lamps, presence, dashboard (seed 002)
+	PresenceShare      Permission = "presence.share"      // let others see one's own status (seed 002)
+	CallsShare         Permission = "calls.share"         // let watchers see who one is talking to (seed 002)
+	CallsIntercom      Permission = "calls.intercom"      // intercom and paging: the callee's phone answers itself (seed 002)
+	CallsPark          Permission = "calls.park"          // park calls and retrieve parked ones (seed 002)
+	IVRControl         Permission = "ivr.control"         // change what the IVR menus do (seed 002)
 )
 
 // numPerms is the size of the catalog; a Subject holds one decision per
 // permission in an array of this size.
-const numPerms = 18
+const numPerms = 24
 
 // kindSet is the set of resource kinds a permission is decided on, one bit
 // per Kind.
@@ -91,6 +97,14 @@ var catalog = [numPerms]permDef{
 	{ContactsManage, scoped, kinds(KindContact)},
 	{ContactsDelete, deletion, kinds(KindContact)},
 	{CallsControl, monitor, kinds(KindCall)},
+	// Decided on the user watched (observe), or on the watcher (share:
+	// the watched user's subject asks whether the watcher is within it).
+	{PresenceObserve, scoped, kinds(KindUser)},
+	{PresenceShare, monitor, kinds(KindUser)},
+	{CallsShare, monitor, kinds(KindUser)},
+	{CallsIntercom, monitor, kinds(KindUser)},
+	{CallsPark, onOff, allKinds},
+	{IVRControl, onOff, allKinds},
 }
 
 // index returns the position of p in catalog, or -1 for an unknown
@@ -134,6 +148,18 @@ func index(p Permission) int {
 		return 16
 	case CallsControl:
 		return 17
+	case PresenceObserve:
+		return 18
+	case PresenceShare:
+		return 19
+	case CallsShare:
+		return 20
+	case CallsIntercom:
+		return 21
+	case CallsPark:
+		return 22
+	case IVRControl:
+		return 23
 	}
 	return -1
 }
@@ -262,6 +288,12 @@ func BuiltinPerms(builtin string) map[string]string {
 			string(ContactsView):       "any",
 			string(ContactsManage):     "any",
 			string(ContactsDelete):     "any",
+			string(PresenceObserve):    "any",
+			string(PresenceShare):      "any",
+			string(CallsShare):         "any",
+			string(CallsIntercom):      "any",
+			string(CallsPark):          "any",
+			string(IVRControl):         "any",
 		}
 	case directory.BuiltinAgent:
 		return map[string]string{
@@ -282,7 +314,13 @@ func BuiltinPerms(builtin string) map[string]string {
 			string(AuditView):          "none",
 			string(ContactsView):       "own", // seed 000: assigned to them or unassigned
 			string(ContactsManage):     "own",
-			string(ContactsDelete):     "own", // seed 003: only their own
+			string(ContactsDelete):     "own",        // seed 003: only their own
+			string(PresenceObserve):    "department", // seed 002: a group's members see each other
+			string(PresenceShare):      "department",
+			string(CallsShare):         "department",
+			string(CallsIntercom):      "none",
+			string(CallsPark):          "any",
+			string(IVRControl):         "none",
 		}
 	}
 	return nil

@@ -22,6 +22,7 @@ const (
 	SettingTrunks         = "trunks"           // JSON array of TrunkSetting
 	SettingDIDs           = "dids"             // JSON object: number -> extension
 	SettingTimeZone       = "web.timezone"     // IANA zone times are shown in, unless a user picks one
+	SettingFeatureCodes   = "features.codes"   // feature=code pairs changing the default codes (feature.go)
 	// The SIP guard and digest options for every node (a node's own flag
 	// wins); empty means the built-in default. Read when serve starts.
 	SettingGuardMaxFailures   = "sip.guard.max_failures"   // failures from one source within the window that ban it
@@ -44,7 +45,7 @@ const (
 
 // SettingKeys lists the keys operators may read and set.
 var SettingKeys = []string{SettingDomain, SettingDefaultCountry, SettingDefaultRole, SettingRecording,
-	SettingRecordingUsers, SettingRecordingGroup, SettingRetentionDays, SettingTrunks, SettingDIDs, SettingTimeZone,
+	SettingRecordingUsers, SettingRecordingGroup, SettingRetentionDays, SettingTrunks, SettingDIDs, SettingTimeZone, SettingFeatureCodes,
 	SettingGuardMaxFailures, SettingGuardWindow, SettingGuardBanTime, SettingGuardExtBudget, SettingGuardFloodRequests,
 	SettingGuardFloodWindow, SettingGuardFloodBanTime, SettingGuardExempt, SettingGuardScanners,
 	SettingDigestAlgorithms, SettingDigestMD5Only, // and the mail settings:
@@ -123,6 +124,9 @@ func ValidateSetting(key, value string) error {
 		return err
 	case SettingTimeZone:
 		return ValidateTimeZone(key, value)
+	case SettingFeatureCodes:
+		_, err := ParseFeatureCodes(value)
+		return err
 	case SettingGuardMaxFailures, SettingGuardExtBudget, SettingGuardFloodRequests:
 		if value == "" {
 			return nil

@@ -368,11 +368,8 @@ func (b *b2bua) newDialog(req *sip.Request, tx sip.ServerTransaction, caller *cr
 		b.replaceInvite(req, tx, caller, h.Value())
 		return
 	}
-	if caller != nil {
-		if mode, ext, ok := monitorRequest(req.Recipient.User); ok {
-			b.monitorCall(req, tx, caller, mode, ext)
-			return
-		}
+	if caller != nil && b.feature(req, tx, caller) { // features.go
+		return
 	}
 	c := newCall(b, req, tx, caller, trunk)
 	if !c.begin() {

@@ -1,6 +1,8 @@
 package sip
 
 import (
+	"github.com/switchboard-pbx/switchboard/sip/presence"
+
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -40,6 +42,9 @@ type Config struct {
 	// cut to MaxExpires, a request without any gets DefaultExpires.
 	// Defaults 60s, 1h and 10m.
 	MinExpires, MaxExpires, DefaultExpires time.Duration
+	// Subscriptions bounds busy-lamp and presence subscriptions (zero:
+	// 60 s to 1 h, 50,000 per node).
+	Subscriptions presence.Config
 	// NonceTTL is how long a challenge's nonce is good for; an older one
 	// gets stale=true. Default 5m.
 	NonceTTL time.Duration

@@ -90,8 +90,15 @@ func (s *Server) loadAll(ctx context.Context) error {
 	if err := s.loadTrunks(ctx); err != nil {
 		return err
 	}
+	if err := s.loadFeatures(ctx); err != nil {
+		return err
+	}
 	for _, ext := range s.creds.Replace(users) {
 		s.loc.Drop(ctx, ext)
+		s.pres.EndExt(ext, "noresource") // its busy lamps and subscriptions end
+	}
+	for i := range users {
+		s.presenceUser(&users[i], "") // do not disturb, for busy lamps
 	}
 	if err := s.loc.Reload(ctx, nil); err != nil {
 		return fmt.Errorf("bindings: %w", err)
@@ -168,6 +175,11 @@ func (s *Server) applyChanges(ctx context.Context, cs []directory.Change) error 
 		case directory.ChangeSetting:
 			domain = domain || c.Key == directory.SettingDomain
 			trunks = trunks || c.Key == directory.SettingTrunks || c.Key == directory.SettingDIDs
+			if c.Key == directory.SettingFeatureCodes {
+				if err := s.loadFeatures(ctx); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	for id := range users {
@@ -180,10 +192,12 @@ func (s *Server) applyChanges(ctx context.Context, cs []directory.Change) error 
 		if err != nil {
 			return fmt.Errorf("user %d: %w", id, err)
 		}
-		if ext := s.creds.Update(u); ext != "" {
+		ext := s.creds.Update(u)
+		if ext != "" {
 			// Deleted (or no longer on SIP): its phones go at once.
 			s.loc.Drop(ctx, ext)
 		}
+		s.presenceUser(u, ext) // do not disturb, and subscriptions of a gone extension
 	}
 	if exts != nil {
 		if err := s.loc.Reload(ctx, exts); err != nil {

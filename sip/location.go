@@ -29,6 +29,9 @@ type location struct {
 	exts  map[string]*extBindings
 	bySrc map[netip.Addr]int // bindings per source IP, for the guard
 	byAdr map[string]int     // bindings per source ip:port, for TCP idle limits
+	// onReg, when set (before serving), is told when an extension gets its
+	// first binding or loses its last; it runs under mu and must not block.
+	onReg func(ext string, registered bool)
 
 	// Serialises the registrations of one extension (read, decide, write).
 	stripes [64]sync.Mutex
@@ -217,6 +220,9 @@ func (l *location) setLocked(ext string, next []directory.Binding, local bool) {
 		}
 		e = &extBindings{}
 		l.exts[ext] = e
+	}
+	if was, is := len(e.list) > 0, len(next) > 0; was != is && l.onReg != nil {
+		l.onReg(ext, is)
 	}
 	for _, b := range e.list {
 		l.srcAddLocked(b.Source, -1)

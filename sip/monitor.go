@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/netip"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -19,28 +18,16 @@ import (
 	"github.com/switchboard-pbx/switchboard/media"
 )
 
-// Feature codes of live call monitoring (calls.monitor): a supervisor
-// dials the code followed by an extension to join the call that extension
-// is in. *31 listens (nobody hears the supervisor), *32 whispers (only
-// that extension hears the supervisor), *33 barges in (both parties do).
-var monitorCodes = map[string]media.MonitorMode{
-	"*31": media.Listen,
-	"*32": media.Whisper,
-	"*33": media.Barge,
-}
-
 // monitorRequest tells whether a dialed number is a monitoring feature
-// code, and which extension it names.
+// code of the default table (features.go: *31 listens, *32 whispers, *33
+// barges in), and which extension it names.
 func monitorRequest(dialed string) (media.MonitorMode, string, bool) {
-	d := strings.ReplaceAll(strings.ReplaceAll(dialed, "%2A", "*"), "%2a", "*")
-	if len(d) < 4 || d[0] != '*' {
+	f, ext, ok := directory.MatchFeature(defaultFeatures, unescapeUser(dialed))
+	mode, mon := monitorModes[f.Feature]
+	if !ok || !mon {
 		return 0, "", false
 	}
-	mode, ok := monitorCodes[d[:3]]
-	if !ok || directory.ValidateExtension("extension", d[3:]) != nil {
-		return 0, "", false
-	}
-	return mode, d[3:], true
+	return mode, ext, true
 }
 
 // monitorSession is a supervisor's dialog with the PBX while they monitor

@@ -21,11 +21,12 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/presence"
 	"github.com/switchboard-pbx/switchboard/sip/spool"
 )
 
 // allowed lists the methods we answer, for Allow headers.
-const allowed = "REGISTER, OPTIONS, INVITE, ACK, CANCEL, BYE, REFER"
+const allowed = "REGISTER, OPTIONS, INVITE, ACK, CANCEL, BYE, REFER, SUBSCRIBE, NOTIFY"
 
 // Server is the SIP server: registrar, location service and B2BUA. It
 // serves once: Run or Serve, then it is done.
@@ -65,9 +66,11 @@ type Server struct {
 	calls    *b2bua
 	tk       trunkState // trunks in force and registrations to carriers
 	counters counters
-	conns    connCount    // open TCP connections by source
-	mons     sync.Map     // Call-ID → *monitorSession: supervisors' dialogs
-	legObs   legObservers // who is told of extension legs changing state
+	conns    connCount       // open TCP connections by source
+	mons     sync.Map        // Call-ID → *monitorSession: supervisors' dialogs
+	legObs   legObservers    // who is told of extension legs changing state
+	pres     *presence.Table // busy lamps and presence (subscribe.go)
+	features featureTable    // feature codes in force (features.go)
 
 	hooks hooks
 
@@ -142,6 +145,9 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock) (*S
 	s.srv.OnRegister(s.handle(s.onRegister))
 	s.srv.OnOptions(s.handle(s.onOptions))
 	s.srv.OnNoRoute(s.handle(s.onOther))
+	s.pres = newPresence(s, cfg.Subscriptions)
+	s.loc.onReg = s.pres.SetRegistered
+	s.srv.OnSubscribe(s.handle(s.onSubscribe))
 	if s.calls, err = newB2BUA(s, cfg.Calls); err != nil {
 		ua.Close()
 		return nil, fmt.Errorf("sip calls: %w", err)
@@ -325,6 +331,10 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 		// listeners can still carry the BYEs and REGISTERs.
 		s.stopTrunkRegistrations()
 		s.calls.shutdown()
+		// Subscribers get their final NOTIFYs while the listeners carry them.
+		pctx, pcancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		s.pres.Close(pctx)
+		pcancel()
 		if udp != nil {
 			udp.Close()
 		}
@@ -430,6 +440,7 @@ func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	res := s.response(req, 200, "OK")
 	res.AppendHeader(sip.NewHeader("Allow", allowed))
 	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
+	res.AppendHeader(sip.NewHeader("Allow-Events", presence.Allowed))
 	s.send(tx, res)
 }
 

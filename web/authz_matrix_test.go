@@ -18,10 +18,11 @@ func scopesOf(p string) map[string]string {
 		highest[string(info.Permission)] = info.Highest().String()
 	}
 	admin := map[string]string{"calls.history": "any", "recordings.listen": "any", "recordings.download": "any",
-		"calls.outbound": "any", "calls.monitor": "any", "calls.control": "any", "users.view": "any", "users.manage": "any",
+		"calls.outbound": "any", "calls.monitor": "any", "calls.control": "any", "presence.observe": "any", "presence.share": "any", "calls.share": "any", "calls.intercom": "any", "calls.park": "any", "ivr.control": "any", "users.view": "any", "users.manage": "any",
 		"groups.manage": "any", "numbers.manage": "any", "settings.telephony": "any", "audit.view": "any",
 		"contacts.view": "any", "contacts.manage": "any", "contacts.delete": "any"}
 	agent := map[string]string{"calls.history": "own", "recordings.listen": "own", "calls.outbound": "crm_and_employees",
+		"presence.observe": "department", "presence.share": "department", "calls.share": "department", "calls.park": "any",
 		"users.view": "own", "users.manage": "own", "contacts.view": "own", "contacts.manage": "own", "contacts.delete": "own"}
 	switch p {
 	case pOwner:

@@ -20,6 +20,8 @@ type dashboardPage struct {
 	ShowCalls     bool
 	Trunks        []TrunkStatus // registrations to carriers, for settings.telephony
 	HistoryHeld   int           // call history writes waiting for the store
+	Presence      []presenceRow // busy lamps of the users the viewer may watch
+	Features      []featureRow  // the feature code table
 }
 
 // HistoryLive is offered by a Live that holds the call history writes the
@@ -49,6 +51,14 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 	// A count over everyone's calls: for those who see all call history.
 	if hl, ok := s.live.(HistoryLive); ok && authz.Visibility(subject(r), authz.CallsHistory).All {
 		dp.HistoryHeld = hl.HistoryWritesHeld()
+	}
+	if dp.Presence, err = s.presenceRows(r.Context(), subject(r)); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if dp.Features, err = s.featureRows(r.Context()); err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	p := s.page(r, "dashboard.title")
 	p.Data = dp

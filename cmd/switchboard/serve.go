@@ -353,3 +353,9 @@ func (m *Main) phoneAddrs(c *web.Config) {
 		c.SIPTLSPort = int(ap.Port())
 	}
 }
+
+// Presence gives the dashboard an extension's live state (busy lamps).
+func (l liveState) Presence(ext string, info bool) web.ExtPresence {
+	v := l.sip.Presence(ext, info)
+	return web.ExtPresence{Status: v.Status.String(), Peer: v.Peer()}
+}

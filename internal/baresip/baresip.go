@@ -43,6 +43,14 @@ type Options struct {
 	MediaEnc string
 	// CAFile is a PEM file of the certificates trusted for SIP over TLS.
 	CAFile string
+	// Accounts are lines of the accounts file, registered at start (the
+	// presence module subscribes with the first); empty: none, accounts
+	// come through Register.
+	Accounts []string
+	// Contacts are lines of the contacts file; with any, the contact and
+	// presence modules are loaded (presence subscribes to each contact
+	// marked ;presence=p2p, one second after start).
+	Contacts []string
 }
 
 // Event is an unsolicited ctrl_tcp event, such as REGISTER_OK or
@@ -185,11 +193,24 @@ snd_path          %s
 	if opts.CAFile != "" {
 		config += "sip_cafile        " + opts.CAFile + "\n"
 	}
+	if len(opts.Accounts) > 0 {
+		config += "module_app        account.so\n"
+	}
+	if len(opts.Contacts) > 0 {
+		config += "module_app        contact.so\nmodule_app        presence.so\n"
+		if err := os.WriteFile(filepath.Join(dir, "contacts"), []byte(strings.Join(opts.Contacts, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	// Empty: accounts come through uanew, after we listen for events.
-	if err := os.WriteFile(filepath.Join(dir, "accounts"), nil, 0o644); err != nil {
+	var accounts []byte
+	if len(opts.Accounts) > 0 {
+		accounts = []byte(strings.Join(opts.Accounts, "\n") + "\n")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "accounts"), accounts, 0o644); err != nil {
 		t.Fatal(err)
 	}
 

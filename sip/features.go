@@ -1,0 +1,129 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/media"
+)
+
+// Feature codes: one table (directory.FeatureCode, changeable with the
+// features.codes setting) says which dialed numbers are features; an
+// INVITE from an extension is looked up there before it is routed.
+
+// featureTable is the table in force.
+type featureTable struct {
+	p atomic.Pointer[[]directory.FeatureCode]
+}
+
+func (ft *featureTable) get() []directory.FeatureCode {
+	if t := ft.p.Load(); t != nil {
+		return *t
+	}
+	return defaultFeatures
+}
+
+var defaultFeatures = directory.DefaultFeatureCodes()
+
+// FeatureCodes returns the feature code table in force.
+func (s *Server) FeatureCodes() []directory.FeatureCode {
+	return append([]directory.FeatureCode(nil), s.features.get()...)
+}
+
+// loadFeatures reads the features.codes setting. A stored value that does
+// not parse (written before a rule existed) leaves the table as it was,
+// with a warning.
+func (s *Server) loadFeatures(ctx context.Context) error {
+	v, err := s.store.Setting(ctx, directory.SettingFeatureCodes)
+	if err != nil {
+		return fmt.Errorf("setting %s: %w", directory.SettingFeatureCodes, err)
+	}
+	t, err := directory.ParseFeatureCodes(v)
+	if err != nil {
+		s.log.Warn("feature codes setting ignored", "err", err)
+		return nil
+	}
+	s.features.p.Store(&t)
+	return nil
+}
+
+// monitorModes maps the monitoring features to their modes.
+var monitorModes = map[directory.Feature]media.MonitorMode{
+	directory.FeatureMonitorListen:  media.Listen,
+	directory.FeatureMonitorWhisper: media.Whisper,
+	directory.FeatureMonitorBarge:   media.Barge,
+}
+
+// feature handles an extension's INVITE to a feature code and reports
+// whether it was one. The caller is authenticated.
+func (b *b2bua) feature(req *sip.Request, tx sip.ServerTransaction, caller *credential) bool {
+	dialed := unescapeUser(req.Recipient.User)
+	f, arg, ok := directory.MatchFeature(b.s.features.get(), dialed)
+	if !ok {
+		return false
+	}
+	if mode, ok := monitorModes[f.Feature]; ok {
+		b.monitorCall(req, tx, caller, mode, arg)
+		return true
+	}
+	if !f.Ready {
+		b.s.respond(tx, req, 404, "Not Found (Feature Not Available Yet: "+string(f.Feature)+")")
+		return true
+	}
+	var p directory.UserPatch
+	var done string
+	switch f.Feature {
+	case directory.FeatureDNDOn, directory.FeatureDNDOff:
+		on := f.Feature == directory.FeatureDNDOn
+		p.DND = &on
+		done = map[bool]string{true: "Do Not Disturb On", false: "Do Not Disturb Off"}[on]
+	case directory.FeatureForwardOn:
+		p.ForwardAlways = &arg
+		done = "Forward To " + arg
+	case directory.FeatureForwardOff:
+		none := ""
+		p.ForwardAlways = &none
+		done = "Forward Off"
+	default:
+		b.s.respond(tx, req, 404, "Not Found")
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
+	defer cancel()
+	u, err := b.s.store.UpdateUser(ctx, caller.UserID, p)
+	if err != nil {
+		b.log.Warn("feature code not applied", "ext", caller.Ext, "feature", string(f.Feature), "err", err)
+		if errors.Is(err, directory.ErrInvalid) {
+			b.s.respond(tx, req, 484, "Address Incomplete")
+			return true
+		}
+		res := b.s.response(req, 503, "Service Unavailable")
+		res.AppendHeader(sip.NewHeader("Retry-After", storeRetryAfter))
+		b.s.send(tx, res)
+		return true
+	}
+	b.s.audit(ctx, caller, "user.forwarding", fmt.Sprintf("user:%d", u.ID), "feature code "+f.Code+": "+strings.ToLower(done))
+	gone := b.s.creds.Update(u)
+	if gone != "" {
+		b.s.loc.Drop(ctx, gone)
+	}
+	b.s.presenceUser(u, gone)
+	b.log.Info("feature code", "ext", caller.Ext, "feature", string(f.Feature))
+	// Done, and no call to set up: the phone shows the reason phrase.
+	b.s.respond(tx, req, 603, "Decline ("+done+")")
+	return true
+}
+
+// audit writes an entry of something an extension did by phone.
+func (s *Server) audit(ctx context.Context, cred *credential, action, object, detail string) {
+	e := &directory.AuditEntry{ActorID: cred.UserID, Actor: "ext " + cred.Ext, Action: action, Object: object, Detail: detail}
+	if err := s.store.Audit(ctx, e); err != nil {
+		s.log.Error("audit not written", "action", action, "object", object, "err", err)
+	}
+}
