@@ -25,12 +25,10 @@ type legStates struct {
 	told map[string]*LegEvent
 }
 
-// syncLegs raises the leg events that bring the observer up to date with
-// the call. It does nothing while nobody observes.
+// syncLegs raises the leg events that bring the observers (presence and
+// busy lamps always, and whoever ObserveLegs names) up to date with the
+// call.
 func (c *call) syncLegs() {
-	if c.b.s.legObs.f.Load() == nil && len(c.lamps.told) == 0 {
-		return
-	}
 	live := c.liveLegs()
 	if c.lamps.told == nil {
 		c.lamps.told = make(map[string]*LegEvent)
