@@ -465,6 +465,14 @@ POST   /api/v1/users/{id}/ext-password  a new extension password, answered once 
 POST   /api/v1/users/{id}/block      also ends their sessions                             (users.create)
 POST   /api/v1/users/{id}/unblock                                                         (users.create)
 DELETE /api/v1/users/{id}                                                                 (users.create)
+POST   /api/v1/users/import          {"csv","dry_run"?,"name"?}: the rules of "switchboard user import",
+                                     all rows or none; problems: 400 with
+                                     "lines":[{"line","field","message"}]; each row's roles
+                                     within your own scopes                              (users.create)
+POST   /api/v1/users/invite          {"name","email","extension","mobile"?,"role_ids"?,
+                                      "group_ids"?,"language"?,"mail_language"?}: the account,
+                                     and a one-time link by e-mail (settings users.invite_ttl);
+                                     the mail refused: 502 "mail_failed", no account kept (users.create)
 POST   /api/v1/groups                {"name","parent_id"?,"extension"?,"prefix"?}          (groups.manage)
 PATCH  /api/v1/groups/{id}           any of those
 DELETE /api/v1/groups/{id}           only when empty; never the default group
@@ -518,6 +526,15 @@ GET    /api/v1/bans                  bans in force: [{"ip","kind":"source"|"exte
                                       "extension"?,"reason","created","expires","node"?}]
 DELETE /api/v1/bans/{ip}             lifts every ban and extension lock of the address on
                                      every node; 404 when it has none
+
+Outgoing mail (invitations), as on /settings/mail. The password is
+write-only: GET answers "password_set"; a PUT without one keeps it.
+
+GET    /api/v1/settings/mail         {"host","port","security":"none"|"starttls"|"tls",     (settings.telephony)
+                                      "user","from","password_set"}
+PUT    /api/v1/settings/mail         the same, with "password"?
+POST   /api/v1/settings/mail/test    {"to"}: sends a test mail now; 400 when no server is
+                                     set, 502 with the server's answer when it refuses
 
 Phones that configure themselves, as on /devices: a device belongs to a user
 you manage (users.manage over them). Its provisioning URL holds a secret,

@@ -63,6 +63,7 @@ var teamLeadPerms = map[string]string{
 	"calls.history": "department", "recordings.listen": "department", "recordings.download": "none",
 	"users.view": "department", "users.manage": "department", "contacts.view": "department",
 	"contacts.manage": "own", "contacts.delete": "own", "calls.outbound": "any",
+	"presence.observe": "department", "presence.share": "department", "calls.share": "department", "calls.park": "any",
 }
 
 var overOverrides = map[string]string{"calls.history": "any", "contacts.view": "none", "recordings.download": "own"}

@@ -25,8 +25,8 @@ import (
 // fixtureExtPassword is every fixture user's extension password.
 const fixtureExtPassword = "Ext-pass-123"
 
-// openLive is fixture.open with live registrations.
-func (f *fixture) openLive(t *testing.T, live Live, cfg Config) (directory.Store, *httptest.Server) {
+// openLiveWith is fixture.open with live registrations and a configuration.
+func (f *fixture) openLiveWith(t *testing.T, live Live, cfg Config) (directory.Store, *httptest.Server) {
 	t.Helper()
 	b, err := os.ReadFile(f.db)
 	if err != nil {
@@ -288,7 +288,7 @@ func TestRegistrationsOnUserPage(t *testing.T) {
 	live := &fakeLive{regs: []directory.Binding{{Extension: "20004", Contact: "sip:20004@192.0.2.10:5062",
 		Source: "192.0.2.10:5062", Transport: "TCP", UserAgent: "Yealink SIP-T54W 96.86.0.100", Expires: time.Now().Add(time.Hour)},
 		{Extension: "20005", Source: "192.0.2.11:5060", Transport: "UDP", UserAgent: "Peer's phone", Expires: time.Now().Add(time.Hour)}}}
-	_, ts := f.openLive(t, live, Config{SIPPort: 5070, SIPTLSPort: 5071, SIPHost: "pbx.example.net"})
+	_, ts := f.openLiveWith(t, live, Config{SIPPort: 5070, SIPTLSPort: 5071, SIPHost: "pbx.example.net"})
 	for _, c := range []struct{ who, path string }{{pOwner, "/users/" + itoa(f.users[pAgent].ID)}, {pAgent, "/account"}} {
 		resp, body := f.as(t, ts.URL, c.who).get(c.path)
 		if resp.StatusCode != 200 {

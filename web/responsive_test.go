@@ -22,6 +22,7 @@ func responsivePages(s *Server, f *fixture) []string {
 	for _, rt := range s.Routes() {
 		p := rt.Pattern
 		if rt.API || rt.Method != http.MethodGet || strings.HasPrefix(p, "/static/") || p == "/healthz" ||
+			strings.HasPrefix(p, "/provision/") || // phones' files, not pages
 			strings.HasSuffix(p, ".csv") || strings.HasSuffix(p, "/audio") || strings.HasSuffix(p, "/download") {
 			continue
 		}
