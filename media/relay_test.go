@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -429,7 +430,7 @@ func TestRelayTap(t *testing.T) {
 // goroutine count is this test's alone.
 func TestRelayCloseReleasesEverything(t *testing.T) {
 	pool := testPool(t, 2)
-	before := runtime.NumGoroutine()
+	before := mediaGoroutines()
 
 	r, err := NewRelay(RelayConfig{Pool: pool, IP: loopback, Timeout: time.Minute})
 	if err != nil {
@@ -469,9 +470,9 @@ func TestRelayCloseReleasesEverything(t *testing.T) {
 	}
 	// Run waited for its goroutines; they may still be on their way out of
 	// the scheduler's count.
-	for i := 0; runtime.NumGoroutine() > before; i++ {
+	for i := 0; mediaGoroutines() > before; i++ {
 		if i == 10000 {
-			t.Fatalf("%d goroutines after Close, %d before", runtime.NumGoroutine(), before)
+			t.Fatalf("%d goroutines of package media after Close, %d before", mediaGoroutines(), before)
 		}
 		runtime.Gosched()
 	}
@@ -595,4 +596,18 @@ func TestRelayRTCPFollowsALatchedNAT(t *testing.T) {
 	if got, from := rtcpEP.recv(); !bytes.Equal(got, rtcpRR(0xB)) || from != rtcpPort(r.Local(LegA)) {
 		t.Fatalf("phone's rtcp got %x from %s", got, from)
 	}
+}
+
+// mediaGoroutines counts the goroutines running this package's code,
+// other than tests: the runtime's own (finalizers, cleanups) come and go.
+func mediaGoroutines() int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	n := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "switchboard/media.") && !strings.Contains(g, "_test.go") {
+			n++
+		}
+	}
+	return n
 }

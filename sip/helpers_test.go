@@ -201,6 +201,16 @@ func startServerHooked(t testing.TB, st directory.Store, clk *manualClock, hook 
 		})
 	}
 	t.Cleanup(ts.stop)
+	// Serve loads the directory before it serves; wait until it serves, so
+	// that its load cannot pick up what the test adds after this returns.
+	for !srv.udpReady.Load() {
+		select {
+		case err := <-done:
+			done <- err
+			t.Fatalf("Serve returned at start: %v", err)
+		case <-time.After(time.Millisecond):
+		}
+	}
 	// Serve loads the directory before the first request; make sure that
 	// happened before the test goes on.
 	if err := srv.Sync(t.Context()); err != nil {
