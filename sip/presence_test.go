@@ -245,12 +245,14 @@ func TestBLFCallerHidden(t *testing.T) {
 	wantStatus(t, res, 200)
 	nextNotify(t, w)
 	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	go caller.dial(ctx, "10002")
+	dialed := make(chan struct{})
+	go func() { defer close(dialed); caller.dial(ctx, "10002") }()
 	early := notifyUntil(t, w, "<state>early</state>")
 	if b := string(early.Body()); strings.Contains(b, "10001") || strings.Contains(b, "call-id=") {
 		t.Errorf("caller shown although 10002 shares no call information:\n%s", b)
 	}
+	cancel() // the caller gives up while the phones are still there
+	<-dialed
 }
 
 func TestPresenceRegistrationAndGroup(t *testing.T) {
@@ -273,11 +275,12 @@ func TestPresenceRegistrationAndGroup(t *testing.T) {
 	wantStatus(t, res, 200)
 	notifyUntil(t, w, `entity="sip:16000@`)
 	caller := newCallPhone(t, cs, "10001", answerOK)
-	go caller.dial(t.Context(), "10002")
+	dialed := make(chan struct{})
+	go func() { defer close(dialed); caller.dial(t.Context(), "10002") }()
 	wait(t, p2.invites, "the call at 10002")
 	p2.answerNow <- struct{}{}
-	n = notifyUntil(t, w, "on-the-phone")
-	_ = n
+	notifyUntil(t, w, "on-the-phone")
+	<-dialed
 	wantStatus(t, p2.register(0), 200)
 }
 
