@@ -194,6 +194,13 @@ func testWAV(n int) []byte {
 // that each test (or each change a test makes) starts from the same state.
 func (f *fixture) open(t testing.TB) (*Server, directory.Store, *httptest.Server) {
 	t.Helper()
+	return f.openWith(t, nil, Config{})
+}
+
+// openWith is open with a live state (nil: none) and a configuration of
+// the test's own (its address and recordings directory are the fixture's).
+func (f *fixture) openWith(t testing.TB, live Live, cfg Config) (*Server, directory.Store, *httptest.Server) {
+	t.Helper()
 	for key, rec := range f.recs { // a test may have deleted one
 		if _, err := os.Stat(rec.Path); err != nil {
 			if err := os.WriteFile(rec.Path, testWAV(8000), 0o600); err != nil {
@@ -213,7 +220,8 @@ func (f *fixture) open(t testing.TB) (*Server, directory.Store, *httptest.Server
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Config{Addr: "127.0.0.1:0", RecordingsDir: f.dir}, st, nil, slog.New(slog.DiscardHandler))
+	cfg.Addr, cfg.RecordingsDir = "127.0.0.1:0", f.dir
+	s, err := New(cfg, st, live, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,13 +1,9 @@
 package web
 
 import (
-	"context"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,7 +11,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/switchboard-pbx/switchboard/directory"
-	"github.com/switchboard-pbx/switchboard/directory/sqlite"
 )
 
 // presenceLive is the live state the PBX would report: busy lamps that a
@@ -49,27 +44,7 @@ func (l *presenceLive) set(ext string, p ExtPresence) {
 // openLive is fixture.open with a live state.
 func (f *fixture) openLive(t testing.TB, live Live) *httptest.Server {
 	t.Helper()
-	b, err := os.ReadFile(f.db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "copy.db")
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(context.Background(), path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(Config{Addr: "127.0.0.1:0", RecordingsDir: f.dir}, st, live, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(s)
-	t.Cleanup(func() {
-		ts.Close()
-		st.Close()
-	})
+	_, _, ts := f.openWith(t, live, Config{})
 	return ts
 }
 

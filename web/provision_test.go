@@ -2,24 +2,19 @@ package web
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
 	"html"
 	"image/png"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/directory"
-	"github.com/switchboard-pbx/switchboard/directory/sqlite"
 )
 
 // fixtureExtPassword is every fixture user's extension password.
@@ -28,28 +23,7 @@ const fixtureExtPassword = "Ext-pass-123"
 // openLiveWith is fixture.open with live registrations and a configuration.
 func (f *fixture) openLiveWith(t *testing.T, live Live, cfg Config) (directory.Store, *httptest.Server) {
 	t.Helper()
-	b, err := os.ReadFile(f.db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "copy.db")
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(context.Background(), path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.RecordingsDir = f.dir
-	s, err := New(cfg, st, live, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(s)
-	t.Cleanup(func() {
-		ts.Close()
-		st.Close()
-	})
+	_, st, ts := f.openWith(t, live, cfg)
 	return st, ts
 }
 
