@@ -410,3 +410,92 @@ func TestPickupRecorded(t *testing.T) {
 	checkTone(t, "right (picker)", mid(right), 1000, 440)
 	cs.noCallLeft(t)
 }
+
+// TestPickupGroupOldestFirst: two calls ring in 10007's group; *8 takes
+// the one that has rung longer, and *8 again the other one. A caller who
+// sent no offer cannot be picked up (488) and goes on ringing.
+func TestPickupGroupOldestFirst(t *testing.T) {
+	st, _ := openSQLite(t)
+	users := pickupUsers(t, st, "department")
+	cs := startCallServer(t, st, CallConfig{})
+	pa := newCallPhone(t, cs, "10001", answerOK)
+	pb := newCallPhone(t, cs, "10002", answerRing)
+	pc := newCallPhone(t, cs, "10003", answerOK)
+	pd := newCallPhone(t, cs, "10004", answerRing)
+	pp := newCallPhone(t, cs, "10007", answerOK)
+	pp2 := newCallPhone(t, cs, "10007", answerOK, func(p *phone, _ *[]sipgo.ClientOption) {
+		p.contact = "sip:10007@192.168.1.51:5060"
+	})
+
+	first := ringFrom(t, pa, "10002")
+	wait(t, pb.invites, "10002 rings")
+	waitRinging(t, cs, "10002")
+	second := ringFrom(t, pc, "10004")
+	wait(t, pd.invites, "10004 rings")
+	waitRinging(t, cs, "10004")
+
+	s1, err := pp.dial(t.Context(), "*8")
+	if err != nil {
+		t.Fatalf("first *8: %v", err)
+	}
+	answered(t, first)
+	wait(t, pb.cancels, "CANCEL at 10002")
+	select {
+	case r := <-second:
+		t.Fatalf("the call to 10004 ended with the first pickup: %v", r.err)
+	default:
+	}
+	s2, err := pp2.dial(t.Context(), "*8")
+	if err != nil {
+		t.Fatalf("second *8: %v", err)
+	}
+	answered(t, second)
+	wait(t, pd.cancels, "CANCEL at 10004")
+	pa.sendRTP(t, pp, 5)
+	pc.sendRTP(t, pp2, 5)
+	for _, s := range []*sipgo.DialogClientSession{s1, s2} {
+		if err := s.Bye(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wait(t, pa.ended, "BYE at 10001")
+	wait(t, pc.ended, "BYE at 10003")
+	got := map[string]directory.Call{}
+	for range 2 {
+		r := cs.nextCDR(t)
+		got[r.From] = r
+	}
+	if r := got["10001"]; r.Reason != "picked up by 10007 from 10002" || r.CalleeID != users["10007"].ID {
+		t.Errorf("row of the first call: %+v", r)
+	}
+	if r := got["10003"]; r.Reason != "picked up by 10007 from 10004" || r.CalleeID != users["10007"].ID {
+		t.Errorf("row of the second call: %+v", r)
+	}
+	cs.noCallLeft(t)
+
+	// Late offer: the caller's INVITE has no SDP.
+	ctx, cancel := context.WithCancel(t.Context())
+	late := make(chan error, 1)
+	go func() {
+		_, err := pa.dialLate(ctx, "10002", pa.answerWith(t))
+		late <- err
+	}()
+	wait(t, pb.invites, "10002 rings (late offer)")
+	waitRinging(t, cs, "10002")
+	_, err = pp.dial(t.Context(), "*8")
+	if got := status(err); got != 488 {
+		t.Errorf("*8 on a call without an offer: %d %q, want 488", got, reasonOf(err))
+	}
+	select {
+	case <-pb.cancels:
+		t.Fatal("10002 cancelled by a refused pickup")
+	default:
+	}
+	cancel()
+	wait(t, late, "the late-offer caller gives up")
+	wait(t, pb.cancels, "CANCEL at 10002")
+	if r := cs.nextCDR(t); r.Disposition != directory.Cancelled {
+		t.Errorf("late-offer call: %+v", r)
+	}
+	cs.noCallLeft(t)
+}
