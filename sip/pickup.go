@@ -297,6 +297,15 @@ func parseEarlyReplaces(v string) (replaces, bool) {
 	return r, true
 }
 
+// unalias drops callID from the call table if it names c.
+func (b *b2bua) unalias(callID string, c *call) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.calls[callID] == c {
+		delete(b.calls, callID)
+	}
+}
+
 // pickupEvent asks a ringing call to be answered by the picker.
 type pickupEvent struct {
 	req    *sip.Request
@@ -415,6 +424,17 @@ func (c *call) onPickup(ev *pickupEvent) {
 		remoteURI: req.From().Address, remoteTag: tag(req.From().Params), target: req.Contact().Address,
 		dest: src, transport: req.Transport(), contact: c.b.contactFor(src, req.Transport())}
 	c.b.alias(d.callID, c)
+	okPicker := c.okResponse(req, body, d.contact)
+	if err := ev.tx.Respond(okPicker); err != nil {
+		// The picker gave up (CANCEL) or is gone: the call rings on.
+		c.log.Info("pickup given up: 200 to the picker not sent", "by", ev.picker.Ext, "err", err)
+		c.b.unalias(d.callID, c)
+		ev.reply <- pickupReply{handled: true}
+		close(ev.done)
+		return
+	}
+	c.awaitAck(req, pending2xx{fromA: false, tx: ev.tx, res: okPicker, done: ev.done})
+	ev.reply <- pickupReply{handled: true, answered: true, from: c.rt.from}
 	c.ring.cancelAll(nil)
 	c.leg[1].dlg = d
 	c.bAcked = true // we are the picker's UAS: no ACK of ours on leg B
@@ -437,15 +457,6 @@ func (c *call) onPickup(ev *pickupEvent) {
 		contact: c.b.contactFor(aSrc, c.aReq.Transport())}
 	c.startRecording()
 	c.log.Info("call picked up", "by", ev.picker.Ext, "ringing_at", f.t.ext)
-
-	okPicker := c.okResponse(req, body, d.contact)
-	if err := ev.tx.Respond(okPicker); err != nil {
-		c.log.Info("200 to the picker not sent", "err", err)
-		close(ev.done)
-	} else {
-		c.awaitAck(req, pending2xx{fromA: false, tx: ev.tx, res: okPicker, done: ev.done})
-	}
-	ev.reply <- pickupReply{handled: true, answered: true, from: c.rt.from}
 
 	okCaller := c.okResponse(c.aReq, toCaller, c.leg[0].dlg.contact)
 	c.aAnswered = true

@@ -214,11 +214,22 @@ func TestPickupReplaces(t *testing.T) {
 	}
 	_ = sa
 
-	// A phone that learned only the Call-ID sends no tags.
+	// The busy lamp: 10007 watches 10002, whose dialog-info shows the
+	// Call-ID of the ringing phone's dialog and no tags; the phone sends
+	// Replaces with that Call-ID and empty tags.
+	_, res := subscribe(t, pp, "10002", "dialog", 600)
+	wantStatus(t, res, 200)
+	nextNotify(t, pp)
 	call = ringFrom(t, pa, "10002")
 	inv = wait(t, pb.invites, "10002 rings again")
+	body := string(notifyUntil(t, pp, "<state>early</state>").Body())
+	_, shown, _ := strings.Cut(body, `call-id="`)
+	shown, _, _ = strings.Cut(shown, `"`)
+	if shown != inv.CallID().Value() {
+		t.Fatalf("dialog-info shows call-id %q, the ringing phone's dialog is %q:\n%s", shown, inv.CallID().Value(), body)
+	}
 	waitRinging(t, cs, "10002")
-	sp, err = pp.dialWith(t.Context(), "10002", sip.NewHeader("Replaces", inv.CallID().Value()+";to-tag=;from-tag="))
+	sp, err = pp.dialWith(t.Context(), "10002", sip.NewHeader("Replaces", shown+";to-tag=;from-tag="))
 	if err != nil {
 		t.Fatalf("INVITE with Replaces naming the early dialog by Call-ID only: %v", err)
 	}
