@@ -381,50 +381,22 @@ func (c *call) onPickup(ev *pickupEvent) {
 		reject(482, "Loop Detected")
 		return
 	}
-	// What the picker would have answered to the offer the forks got:
-	// its offer, cut to the formats of that offer.
-	picked, _, err := parseSDP(ev.req.Body())
-	forkOffer, _, err2 := parseSDP(c.ring.offer)
-	if err != nil || err2 != nil || !commonFormats(picked, forkOffer) ||
-		len(voiceCodecs(codecsOf(audioMedia(picked)))) == 0 {
+	toCaller, toPicker, ok := c.pickupMedia(ev)
+	if !ok {
 		reject(488, "Not Acceptable Here")
 		return
 	}
-	asAnswer, err := picked.Marshal()
-	if err != nil {
-		reject(488, "Not Acceptable Here")
-		return
-	}
-	toPicker, _, err := parseSDP(asAnswer)
-	if err != nil {
-		reject(488, "Not Acceptable Here")
-		return
-	}
-	src := ev.req.Source()
-	toCaller, err := c.answerSDP(asAnswer) // points leg B at the picker
-	if err != nil {
-		reject(488, "Not Acceptable Here")
-		return
-	}
-	c.relay.SetPeer(media.LegB, peerIP(src))
-	sendrecv(toPicker)
-	c.leg[1].origin = origin{id: c.leg[0].origin.id + 2}
-	body, err := legSDP(toPicker, &c.leg[1].origin, c.b.mediaIP(src), c.relay, media.LegB)
-	if err != nil {
-		reject(488, "Not Acceptable Here")
-		return
-	}
-	c.leg[1].sdp = body
 
 	// The picker's dialog is leg B; its ACK, BYE and re-INVITEs come to
 	// this call.
+	src := ev.req.Source()
 	req := ev.req.Clone()
 	req.To().Params.Add("tag", sip.GenerateTagN(16))
 	d := dialog{callID: req.CallID().Value(), localURI: req.To().Address, localTag: tag(req.To().Params),
 		remoteURI: req.From().Address, remoteTag: tag(req.From().Params), target: req.Contact().Address,
 		dest: src, transport: req.Transport(), contact: c.b.contactFor(src, req.Transport())}
 	c.b.alias(d.callID, c)
-	okPicker := c.okResponse(req, body, d.contact)
+	okPicker := c.okResponse(req, toPicker, d.contact)
 	if err := ev.tx.Respond(okPicker); err != nil {
 		// The picker gave up (CANCEL) or is gone: the call rings on.
 		c.log.Info("pickup given up: 200 to the picker not sent", "by", ev.picker.Ext, "err", err)
@@ -440,32 +412,73 @@ func (c *call) onPickup(ev *pickupEvent) {
 	c.bAcked = true // we are the picker's UAS: no ACK of ours on leg B
 	c.bTarget = &target{userID: ev.picker.UserID, ext: ev.picker.Ext, dest: src, transport: d.transport}
 	c.b.take(c, ev.picker.Ext)
+	c.log.Info("call picked up", "by", ev.picker.Ext, "ringing_at", f.t.ext)
+	c.answerPicked(ev.picker, f.t.ext, toCaller)
+}
 
+// pickupMedia points the relay's leg B at the picker and returns the
+// answer for the caller and the one for the picker: the picker's offer,
+// cut to the formats of the offer the forks got, stands for the answer a
+// fork would have given. false when the picker shares no voice codec
+// with that offer.
+func (c *call) pickupMedia(ev *pickupEvent) (toCaller, toPicker []byte, ok bool) {
+	picked, _, err := parseSDP(ev.req.Body())
+	forkOffer, _, err2 := parseSDP(c.ring.offer)
+	if err != nil || err2 != nil || !commonFormats(picked, forkOffer) ||
+		len(voiceCodecs(codecsOf(audioMedia(picked)))) == 0 {
+		return nil, nil, false
+	}
+	asAnswer, err := picked.Marshal()
+	if err != nil {
+		return nil, nil, false
+	}
+	answer, _, err := parseSDP(asAnswer)
+	if err != nil {
+		return nil, nil, false
+	}
+	src := ev.req.Source()
+	toCaller, err = c.answerSDP(asAnswer) // points leg B at the picker
+	if err != nil {
+		return nil, nil, false
+	}
+	c.relay.SetPeer(media.LegB, peerIP(src))
+	sendrecv(answer)
+	c.leg[1].origin = origin{id: c.leg[0].origin.id + 2}
+	toPicker, err = legSDP(answer, &c.leg[1].origin, c.b.mediaIP(src), c.relay, media.LegB)
+	if err != nil {
+		return nil, nil, false
+	}
+	c.leg[1].sdp = toPicker
+	return toCaller, toPicker, true
+}
+
+// answerPicked answers the caller of a call the picker took from ext,
+// as answerWith does for a fork: the CDR row shows the picker as the
+// callee, the recording starts, and the caller gets our 200.
+func (c *call) answerPicked(picker *credential, ext string, toCaller []byte) {
 	c.state = stAnswered
 	c.relay.Arm()
-	reason := "picked up by " + ev.picker.Ext + " from " + f.t.ext
 	c.cdr.AnsweredAt = time.Now().UTC()
 	c.cdr.Disposition = directory.Answered
-	c.cdr.CalleeID, c.cdr.To, c.cdr.Reason = ev.picker.UserID, ev.picker.Ext, reason
+	c.cdr.CalleeID, c.cdr.To = picker.UserID, picker.Ext
+	c.cdr.Reason = "picked up by " + picker.Ext + " from " + ext
 	c.show(c.cdr)
 	c.setParty(0, party{userID: c.rt.callerID, num: c.rt.from, ext: c.callerExt()})
-	c.setParty(1, party{userID: ev.picker.UserID, num: ev.picker.Ext, ext: ev.picker.Ext})
-	aSrc := c.aReq.Source()
+	c.setParty(1, party{userID: picker.UserID, num: picker.Ext, ext: picker.Ext})
+	src := c.aReq.Source()
 	c.leg[0].dlg = dialog{callID: c.id, localURI: c.aReq.To().Address, localTag: tag(c.aReq.To().Params),
 		remoteURI: c.aReq.From().Address, remoteTag: tag(c.aReq.From().Params),
-		target: c.aReq.Contact().Address, dest: aSrc, transport: c.aReq.Transport(),
-		contact: c.b.contactFor(aSrc, c.aReq.Transport())}
+		target: c.aReq.Contact().Address, dest: src, transport: c.aReq.Transport(),
+		contact: c.b.contactFor(src, c.aReq.Transport())}
 	c.startRecording()
-	c.log.Info("call picked up", "by", ev.picker.Ext, "ringing_at", f.t.ext)
-
-	okCaller := c.okResponse(c.aReq, toCaller, c.leg[0].dlg.contact)
+	ok200 := c.okResponse(c.aReq, toCaller, c.leg[0].dlg.contact)
 	c.aAnswered = true
-	if err := c.aTx.Respond(okCaller); err != nil {
+	if err := c.aTx.Respond(ok200); err != nil {
 		c.log.Info("200 to caller not sent", "err", err)
 		c.hangup("system", "caller unreachable")
 		c.closeAFinal()
 		return
 	}
-	c.awaitAck(c.aReq, pending2xx{fromA: true, tx: c.aTx, res: okCaller, done: c.aFinal, initial: true})
+	c.awaitAck(c.aReq, pending2xx{fromA: true, tx: c.aTx, res: ok200, done: c.aFinal, initial: true})
 	c.storeRecording()
 }

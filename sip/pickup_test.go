@@ -510,3 +510,51 @@ func TestPickupGroupOldestFirst(t *testing.T) {
 	}
 	cs.noCallLeft(t)
 }
+
+func TestParseEarlyReplaces(t *testing.T) {
+	for _, tc := range []struct {
+		in               string
+		ok               bool
+		callID, to, from string
+	}{
+		{"abc@h;to-tag=1;from-tag=2", true, "abc@h", "1", "2"},
+		{"abc@h;from-tag=2;to-tag=1;early-only", true, "abc@h", "1", "2"},
+		{"abc@h;to-tag=;from-tag=", true, "abc@h", "", ""},
+		{" abc@h ", true, "abc@h", "", ""},
+		{";to-tag=1;from-tag=2", false, "", "", ""},
+		{"", false, "", "", ""},
+		{strings.Repeat("x", 257), false, "", "", ""},
+	} {
+		r, ok := parseEarlyReplaces(tc.in)
+		if ok != tc.ok || r.callID != tc.callID || r.toTag != tc.to || r.fromTag != tc.from {
+			t.Errorf("parseEarlyReplaces(%q) = %+v %v", tc.in, r, ok)
+		}
+	}
+}
+
+// TestPickupBoard: only extensions' phones that ring are on the board,
+// one leg per call, the call that rang first first; a leg answered or
+// over leaves it.
+func TestPickupBoard(t *testing.T) {
+	var pb pickupBoard
+	pb.leg(LegEvent{CallID: "c1", LegID: "l1", Ext: "10002", UserID: 2, State: LegRinging})
+	pb.leg(LegEvent{CallID: "c1", LegID: "c1", Ext: "10001", UserID: 1, Initiator: true, State: LegRinging})
+	time.Sleep(time.Millisecond) // the board orders by when a leg began to ring
+	pb.leg(LegEvent{CallID: "c2", LegID: "l2", Ext: "10003", UserID: 3, State: LegRinging})
+	pb.leg(LegEvent{CallID: "c1", LegID: "l3", Ext: "10004", UserID: 4, State: LegRinging})
+	pb.leg(LegEvent{CallID: "c1", LegID: "l1", Ext: "10002", UserID: 2, State: LegRinging}) // again: still first
+	all := func(ringingLeg) bool { return true }
+	got := pb.ringing(all)
+	if len(got) != 2 || got[0].legID != "l1" || got[1].legID != "l2" {
+		t.Fatalf("ringing: %+v", got)
+	}
+	if _, ok := pb.get("c1"); ok {
+		t.Error("the caller's own leg is on the board")
+	}
+	pb.leg(LegEvent{CallID: "c1", LegID: "l1", Ext: "10002", UserID: 2, State: LegEnded})
+	pb.leg(LegEvent{CallID: "c2", LegID: "l2", Ext: "10003", UserID: 3, State: LegAnswered})
+	got = pb.ringing(all)
+	if len(got) != 1 || got[0].legID != "l3" {
+		t.Fatalf("ringing after l1 ended and l2 answered: %+v", got)
+	}
+}
