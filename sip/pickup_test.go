@@ -375,53 +375,6 @@ func TestPickupNothingRinging(t *testing.T) {
 	}
 }
 
-// TestPickupRecorded: a call recorded by policy is recorded from the
-// pickup on, the caller on the left and the picker on the right, and its
-// recording belongs to the row that shows the picker.
-func TestPickupRecorded(t *testing.T) {
-	st, _ := openSQLite(t)
-	users := pickupUsers(t, st, "department")
-	setSetting(t, st, directory.SettingRecording, "all")
-	cs, recs := startRecordingServer(t, st, t.TempDir())
-	pa := newCallPhone(t, cs, "10001", answerOK)
-	pb := newCallPhone(t, cs, "10002", answerRing)
-	pp := newCallPhone(t, cs, "10007", answerOK)
-
-	call := ringFrom(t, pa, "10002")
-	wait(t, pb.invites, "10002 rings")
-	waitRinging(t, cs, "10002")
-	sp, err := pp.dial(t.Context(), "*8")
-	if err != nil {
-		t.Fatalf("*8: %v", err)
-	}
-	answered(t, call)
-	wait(t, pb.cancels, "CANCEL at 10002")
-	started := wait(t, recs, "recording row")
-	stopA, stopP := pa.hear(calleeSSRC), pp.hear(callerSSRC)
-	bothTalk(t, pa, pp, 0, 50, 0, 0)
-	if a, p := stopA(), stopP(); a == 0 || p == 0 {
-		t.Errorf("packets heard: caller %d, picker %d", a, p)
-	}
-	if err := sp.Bye(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	wait(t, pa.ended, "BYE at the caller")
-	row := cs.nextCDR(t)
-	if row.CalleeID != users["10007"].ID || row.Reason != "picked up by 10007 from 10002" || started.CallID != row.ID {
-		t.Errorf("cdr %+v, recording at answer %+v", row, started)
-	}
-	got := recordingsOf(t, st, row.ID)
-	if len(got) != 1 || got[0].State != directory.RecordingDone || got[0].CallerID != users["10001"].ID ||
-		got[0].CalleeID != users["10007"].ID {
-		t.Fatalf("recordings of the call: %+v", got)
-	}
-	left, right := wavChannels(t, got[0].Path)
-	mid := func(x []int16) []int16 { return x[len(x)/10 : len(x)*9/10] }
-	checkTone(t, "left (caller)", mid(left), 440, 1000)
-	checkTone(t, "right (picker)", mid(right), 1000, 440)
-	cs.noCallLeft(t)
-}
-
 // TestPickupGroupOldestFirst: two calls ring in 10007's group; *8 takes
 // the one that has rung longer, and *8 again the other one. A caller who
 // sent no offer cannot be picked up (488) and goes on ringing.
