@@ -134,18 +134,20 @@ func (b *b2bua) pickupFeature(req *sip.Request, tx sip.ServerTransaction, picker
 			_, in := slices.BinarySearch(dept, l.userID)
 			return l.userID != 0 && (in || l.userID == picker.UserID)
 		})
-		var denied error
-		cands = slices.DeleteFunc(cands, func(l ringingLeg) bool {
-			err := authz.Can(subj.s, authz.CallsControl, authz.Resource{Kind: authz.KindCall, UserIDs: []int64{l.userID}})
-			if err != nil && denied == nil {
-				denied = err
-			}
-			return err != nil
-		})
-		if len(cands) == 0 && denied != nil {
-			b.pickupDenied(req, tx, picker, denied)
-			return
+	}
+	// Each leg is decided by the user it rings for, whoever the
+	// extension belonged to when it was looked up.
+	var denied error
+	cands = slices.DeleteFunc(cands, func(l ringingLeg) bool {
+		err := authz.Can(subj.s, authz.CallsControl, authz.Resource{Kind: authz.KindCall, UserIDs: []int64{l.userID}})
+		if err != nil && denied == nil {
+			denied = err
 		}
+		return err != nil
+	})
+	if len(cands) == 0 && denied != nil {
+		b.pickupDenied(req, tx, picker, denied)
+		return
 	}
 	b.pickup(req, tx, picker, cands, nil, string(f))
 }
