@@ -21,7 +21,7 @@ const (
 	RecordingsDelete   Permission = "recordings.delete"   // delete recordings
 	CallsOutbound      Permission = "calls.outbound"      // call numbers outside the PBX (seed 001)
 	CallsMonitor       Permission = "calls.monitor"       // live calls: listen, whisper, barge (seed 002)
-	CallsControl       Permission = "calls.control"       // act on others' calls: take over (seed 002)
+	CallsControl       Permission = "calls.control"       // act on others' calls: take over, pick up (seed 002)
 	UsersView          Permission = "users.view"          // see users and their settings (seeds 001, 002)
 	UsersManage        Permission = "users.manage"        // change users' settings, roles and overrides (seeds 001, 002)
 	UsersCreate        Permission = "users.create"        // create, block and delete accounts (seeds 000, 004)

@@ -51,8 +51,8 @@ func DefaultFeatureCodes() []FeatureCode {
 		{FeatureDNDOff, "*79", ArgNone, true},
 		{FeatureForwardOn, "*72", ArgNumber, true},
 		{FeatureForwardOff, "*73", ArgNone, true},
-		{FeaturePickupGroup, "*8", ArgNone, false},
-		{FeaturePickupDirected, "**", ArgExtension, false},
+		{FeaturePickupGroup, "*8", ArgNone, true},
+		{FeaturePickupDirected, "**", ArgExtension, true},
 		{FeaturePark, "*70", ArgNone, false},
 		{FeatureIntercom, "*90", ArgExtension, false},
 	}

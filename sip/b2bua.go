@@ -365,7 +365,9 @@ const callSideLabel = "switchboard"
 // attended transfer's replacement, or a monitoring session.
 func (b *b2bua) newDialog(req *sip.Request, tx sip.ServerTransaction, caller *credential, trunk *Trunk) {
 	if h := req.GetHeader("Replaces"); h != nil {
-		b.replaceInvite(req, tx, caller, h.Value())
+		if !b.pickupReplaces(req, tx, caller, h.Value()) { // pickup.go: a ringing phone's dialog
+			b.replaceInvite(req, tx, caller, h.Value())
+		}
 		return
 	}
 	if caller != nil && b.feature(req, tx, caller) { // features.go

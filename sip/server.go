@@ -71,6 +71,7 @@ type Server struct {
 	legObs   legObservers    // who is told of extension legs changing state
 	pres     *presence.Table // busy lamps and presence (subscribe.go)
 	features featureTable    // feature codes in force (features.go)
+	pickups  pickupBoard     // extensions' legs ringing now (pickup.go)
 
 	hooks hooks
 

@@ -1,0 +1,486 @@
+package sip
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/authz"
+	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/media"
+)
+
+// Call pickup: answering, from your own phone, a call that rings for
+// someone else.
+//
+//   - Group pickup (pickup.group, *8) takes the call that has rung longest
+//     for a member of the picker's groups (the department authz knows:
+//     the members of every group the picker belongs to, subgroups
+//     included).
+//   - Directed pickup (pickup.directed, **EXT) takes the call ringing for
+//     extension EXT.
+//   - An INVITE with Replaces naming the early dialog of a ringing
+//     extension's phone (what a phone sends when a busy lamp key of a
+//     ringing extension is pressed: the dialog-info of the lamp gives the
+//     Call-ID) takes that call. The Replaces tags may be left empty (the
+//     dialog-info shows only the Call-ID); when given, one of them must be
+//     the PBX's tag of that dialog, else 481.
+//
+// Each is allowed by calls.control ("act on calls") over the user the
+// call rings for: none refuses, department allows the picker's groups,
+// any allows every extension (group pickup still looks only in the
+// picker's groups). A refusal is 403 with authz's reason; nothing ringing
+// that the picker may take is 404 (Nothing To Pick Up).
+//
+// Finding what rings reads a board fed by the leg events every call
+// raises (legstates.go): no call's state is read from another goroutine.
+// The pickup itself is an event posted to the ringing call: on its own
+// goroutine the call checks that it still rings there, cancels every
+// fork, makes the picker's dialog its leg B (the PBX is the picker's
+// UAS, and answers the picker's offer on the relay's leg B), answers the
+// caller and records as an answered call would. Its CDR row shows the
+// picker as the callee, with the reason "picked up by PICKER from EXT".
+
+// pickupBoard holds the legs of extensions that ring now (not the
+// callers' own legs), by the SIP Call-ID of the leg's dialog.
+type pickupBoard struct {
+	mu   sync.Mutex
+	legs map[string]ringingLeg
+}
+
+// ringingLeg is one extension's phone ringing for a call.
+type ringingLeg struct {
+	callID string // the call's ID (its A leg's Call-ID)
+	legID  string // the Call-ID of the INVITE to the phone
+	ext    string
+	userID int64
+	since  time.Time
+}
+
+// leg takes one leg event (Server.legEvent).
+func (pb *pickupBoard) leg(e LegEvent) {
+	pb.mu.Lock()
+	defer pb.mu.Unlock()
+	if e.State != LegRinging || e.Initiator {
+		delete(pb.legs, e.LegID)
+		return
+	}
+	if _, ok := pb.legs[e.LegID]; ok {
+		return
+	}
+	if pb.legs == nil {
+		pb.legs = make(map[string]ringingLeg)
+	}
+	pb.legs[e.LegID] = ringingLeg{callID: e.CallID, legID: e.LegID, ext: e.Ext, userID: e.UserID, since: time.Now()}
+}
+
+// ringing returns the legs want accepts, one per call, the call that has
+// rung longest first.
+func (pb *pickupBoard) ringing(want func(ringingLeg) bool) []ringingLeg {
+	pb.mu.Lock()
+	var out []ringingLeg
+	for _, l := range pb.legs {
+		if want(l) {
+			out = append(out, l)
+		}
+	}
+	pb.mu.Unlock()
+	slices.SortFunc(out, func(a, b ringingLeg) int {
+		if c := a.since.Compare(b.since); c != 0 {
+			return c
+		}
+		return strings.Compare(a.legID, b.legID)
+	})
+	seen := map[string]bool{}
+	return slices.DeleteFunc(out, func(l ringingLeg) bool {
+		dup := seen[l.callID]
+		seen[l.callID] = true
+		return dup
+	})
+}
+
+// get returns the ringing leg whose dialog has Call-ID legID.
+func (pb *pickupBoard) get(legID string) (ringingLeg, bool) {
+	pb.mu.Lock()
+	defer pb.mu.Unlock()
+	l, ok := pb.legs[legID]
+	return l, ok
+}
+
+// pickupFeature answers an extension's INVITE to a pickup feature code
+// (features.go): group pickup, or directed pickup of ext.
+func (b *b2bua) pickupFeature(req *sip.Request, tx sip.ServerTransaction, picker *credential, f directory.Feature, ext string) {
+	subj, ok := b.pickupStart(req, tx, picker)
+	if !ok {
+		return
+	}
+	var cands []ringingLeg
+	if f == directory.FeaturePickupDirected {
+		// Out of scope is refused whether it rings or not.
+		if target, err := b.s.credential(ext); err == nil && target != nil {
+			if !b.pickupAllowed(req, tx, picker, subj, target.UserID) {
+				return
+			}
+		}
+		cands = b.s.pickups.ringing(func(l ringingLeg) bool { return l.ext == ext })
+	} else {
+		dept := subj.acc.Department
+		cands = b.s.pickups.ringing(func(l ringingLeg) bool {
+			_, in := slices.BinarySearch(dept, l.userID)
+			return l.userID != 0 && (in || l.userID == picker.UserID)
+		})
+	}
+	// Each leg is decided by the user it rings for, whoever the
+	// extension belonged to when it was looked up.
+	var denied error
+	cands = slices.DeleteFunc(cands, func(l ringingLeg) bool {
+		err := authz.Can(subj.s, authz.CallsControl, authz.Resource{Kind: authz.KindCall, UserIDs: []int64{l.userID}})
+		if err != nil && denied == nil {
+			denied = err
+		}
+		return err != nil
+	})
+	if len(cands) == 0 && denied != nil {
+		b.pickupDenied(req, tx, picker, denied)
+		return
+	}
+	b.pickup(req, tx, picker, cands, nil, string(f))
+}
+
+// pickupReplaces takes an INVITE with Replaces that names the dialog of
+// a ringing extension's phone. It reports false, answering nothing, when
+// the Replaces names no such dialog: attended.go's replaceInvite then
+// deals with it.
+func (b *b2bua) pickupReplaces(req *sip.Request, tx sip.ServerTransaction, picker *credential, value string) bool {
+	if picker == nil {
+		return false
+	}
+	rep, ok := parseEarlyReplaces(value)
+	if !ok {
+		return false
+	}
+	l, ok := b.s.pickups.get(rep.callID)
+	if !ok {
+		return false
+	}
+	subj, ok := b.pickupStart(req, tx, picker)
+	if !ok {
+		return true
+	}
+	if !b.pickupAllowed(req, tx, picker, subj, l.userID) {
+		return true
+	}
+	b.pickup(req, tx, picker, []ringingLeg{l}, &rep, "replaces")
+	return true
+}
+
+// pickupSubject is the picker as authz sees them, and the directory's
+// account of them (their department).
+type pickupSubject struct {
+	s   *authz.Subject
+	acc *directory.Access
+}
+
+// pickupStart checks what every pickup needs (an offer, a free call slot,
+// calls.control at all) and returns the picker's authz subject; false
+// when it answered the INVITE.
+func (b *b2bua) pickupStart(req *sip.Request, tx sip.ServerTransaction, picker *credential) (pickupSubject, bool) {
+	if len(req.Body()) == 0 {
+		b.s.respond(tx, req, 488, "Not Acceptable Here (Offer Needed)")
+		return pickupSubject{}, false
+	}
+	if _, _, err := parseSDP(req.Body()); err != nil {
+		b.s.respond(tx, req, 488, "Not Acceptable Here")
+		return pickupSubject{}, false
+	}
+	if b.busy(picker.Ext) {
+		b.s.respond(tx, req, 403, "Forbidden (Too Many Calls)")
+		return pickupSubject{}, false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
+	defer cancel()
+	acc, err := b.s.store.Access(ctx, picker.UserID)
+	if err != nil {
+		b.log.Warn("pickup refused: directory unavailable", "ext", picker.Ext, "err", err)
+		res := b.s.response(req, 503, "Service Unavailable")
+		res.AppendHeader(sip.NewHeader("Retry-After", storeRetryAfter))
+		b.s.send(tx, res)
+		return pickupSubject{}, false
+	}
+	subj := pickupSubject{s: authz.NewSubject(acc), acc: acc}
+	if err := authz.CanDo(subj.s, authz.CallsControl); err != nil {
+		b.pickupDenied(req, tx, picker, err)
+		return pickupSubject{}, false
+	}
+	return subj, true
+}
+
+// pickupAllowed asks authz whether the picker may take a call ringing for
+// user; it answers 403 and returns false when not.
+func (b *b2bua) pickupAllowed(req *sip.Request, tx sip.ServerTransaction, picker *credential, subj pickupSubject, user int64) bool {
+	var ids []int64
+	if user != 0 {
+		ids = []int64{user}
+	}
+	if err := authz.Can(subj.s, authz.CallsControl, authz.Resource{Kind: authz.KindCall, UserIDs: ids}); err != nil {
+		b.pickupDenied(req, tx, picker, err)
+		return false
+	}
+	return true
+}
+
+func (b *b2bua) pickupDenied(req *sip.Request, tx sip.ServerTransaction, picker *credential, err error) {
+	reason := deniedReason(err)
+	b.log.Info("pickup refused", "call_id", req.CallID().Value(), "ext", picker.Ext, "reason", reason)
+	b.s.respond(tx, req, 403, "Forbidden ("+reason+")")
+}
+
+// pickup offers the picker's INVITE to the calls of cands in turn, until
+// one takes it; it returns once the INVITE has its final response (and,
+// for a 200, its ACK).
+func (b *b2bua) pickup(req *sip.Request, tx sip.ServerTransaction, picker *credential, cands []ringingLeg, rep *replaces, how string) {
+	for _, l := range cands {
+		c := b.lookup(l.callID)
+		if c == nil || c.id != l.callID {
+			continue
+		}
+		ev := &pickupEvent{req: req, tx: tx, picker: picker, ext: l.ext, rep: rep,
+			reply: make(chan pickupReply, 1), done: make(chan struct{})}
+		if rep != nil {
+			ev.legID = l.legID
+		}
+		if !c.post(ev) {
+			continue
+		}
+		r := <-ev.reply
+		if !r.handled {
+			continue
+		}
+		<-ev.done
+		if r.answered {
+			ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
+			b.s.audit(ctx, picker, "call.pickup", "extension:"+l.ext,
+				fmt.Sprintf("%s: call %s from %s to %s", how, c.id, r.from, l.ext))
+			cancel()
+		}
+		return
+	}
+	if rep != nil {
+		b.s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	b.log.Info("pickup: nothing ringing", "call_id", req.CallID().Value(), "ext", picker.Ext, "feature", how)
+	b.s.respond(tx, req, 404, "Not Found (Nothing To Pick Up)")
+}
+
+// parseEarlyReplaces parses a Replaces value for pickup: the Call-ID,
+// and the tags when given (a phone that learned only the Call-ID from
+// dialog-info sends them empty, or not at all).
+func parseEarlyReplaces(v string) (replaces, bool) {
+	parts := strings.Split(strings.TrimSpace(v), ";")
+	r := replaces{callID: strings.TrimSpace(parts[0])}
+	for _, p := range parts[1:] {
+		k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
+		switch strings.ToLower(strings.TrimSpace(k)) {
+		case "to-tag":
+			r.toTag = strings.TrimSpace(val)
+		case "from-tag":
+			r.fromTag = strings.TrimSpace(val)
+		}
+	}
+	if r.callID == "" || len(r.callID) > 256 {
+		return replaces{}, false
+	}
+	return r, true
+}
+
+// unalias drops callID from the call table if it names c.
+func (b *b2bua) unalias(callID string, c *call) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.calls[callID] == c {
+		delete(b.calls, callID)
+	}
+}
+
+// pickupEvent asks a ringing call to be answered by the picker.
+type pickupEvent struct {
+	req    *sip.Request
+	tx     sip.ServerTransaction
+	picker *credential
+	ext    string    // the extension the call rings for
+	legID  string    // with Replaces: the Call-ID of the leg it names
+	rep    *replaces // with Replaces: the tags it gives
+	reply  chan pickupReply
+	done   chan struct{} // closed once the INVITE is answered (and a 200 ACKed)
+}
+
+// pickupReply tells the picker's handler what the call did: handled, it
+// answered the INVITE (answered: with a 200); otherwise it does not ring
+// there (any more) and the INVITE is the handler's.
+type pickupReply struct {
+	handled, answered bool
+	from              string // the caller, for the audit log
+}
+
+func (ev *pickupEvent) handleOn(c *call) { c.onPickup(ev) }
+
+// callOver: the call ended before it saw the event.
+func (ev *pickupEvent) callOver(*call) { ev.reply <- pickupReply{} }
+
+// pickedFork returns the fork of the call that ev may take: one still
+// ringing at ev.ext (with Replaces, the one it names, with a tag of ours
+// when it gives tags); nil when none.
+func (c *call) pickedFork(ev *pickupEvent) *fork {
+	if c.state != stRinging {
+		return nil
+	}
+	if c.caller != nil && c.caller.UserID == ev.picker.UserID {
+		return nil // the picker's own call
+	}
+	for _, f := range c.ring.forks {
+		if f.final != nil || f.cancelled || f.tx == nil || f.t.ext == "" || f.t.ext != ev.ext {
+			continue
+		}
+		if ev.legID != "" {
+			if f.req.CallID().Value() != ev.legID {
+				continue
+			}
+			ours := tag(f.req.From().Params)
+			if r := ev.rep; (r.toTag != "" || r.fromTag != "") && r.toTag != ours && r.fromTag != ours {
+				continue
+			}
+		}
+		return f
+	}
+	return nil
+}
+
+// onPickup answers the caller with the picker's phone in place of the
+// forks.
+func (c *call) onPickup(ev *pickupEvent) {
+	f := c.pickedFork(ev)
+	if f == nil {
+		ev.reply <- pickupReply{}
+		return
+	}
+	reject := func(code int, reason string) {
+		c.log.Info("pickup refused", "by", ev.picker.Ext, "status", code, "reason", reason)
+		c.b.s.respond(ev.tx, ev.req, code, reason)
+		ev.reply <- pickupReply{handled: true}
+		close(ev.done)
+	}
+	if c.late || c.ring.offer == nil {
+		reject(488, "Not Acceptable Here (Caller Sent No Offer)")
+		return
+	}
+	if prev := c.b.lookup(ev.req.CallID().Value()); prev != nil {
+		reject(482, "Loop Detected")
+		return
+	}
+	toCaller, toPicker, ok := c.pickupMedia(ev)
+	if !ok {
+		reject(488, "Not Acceptable Here")
+		return
+	}
+
+	// The picker's dialog is leg B; its ACK, BYE and re-INVITEs come to
+	// this call.
+	src := ev.req.Source()
+	req := ev.req.Clone()
+	req.To().Params.Add("tag", sip.GenerateTagN(16))
+	d := dialog{callID: req.CallID().Value(), localURI: req.To().Address, localTag: tag(req.To().Params),
+		remoteURI: req.From().Address, remoteTag: tag(req.From().Params), target: req.Contact().Address,
+		dest: src, transport: req.Transport(), contact: c.b.contactFor(src, req.Transport())}
+	c.b.alias(d.callID, c)
+	okPicker := c.okResponse(req, toPicker, d.contact)
+	if err := ev.tx.Respond(okPicker); err != nil {
+		// The picker gave up (CANCEL) or is gone: the call rings on.
+		c.log.Info("pickup given up: 200 to the picker not sent", "by", ev.picker.Ext, "err", err)
+		c.b.unalias(d.callID, c)
+		ev.reply <- pickupReply{handled: true}
+		close(ev.done)
+		return
+	}
+	c.awaitAck(req, pending2xx{fromA: false, tx: ev.tx, res: okPicker, done: ev.done})
+	ev.reply <- pickupReply{handled: true, answered: true, from: c.rt.from}
+	c.ring.cancelAll(nil)
+	c.leg[1].dlg = d
+	c.bAcked = true // we are the picker's UAS: no ACK of ours on leg B
+	c.bTarget = &target{userID: ev.picker.UserID, ext: ev.picker.Ext, dest: src, transport: d.transport}
+	c.b.take(c, ev.picker.Ext)
+	c.log.Info("call picked up", "by", ev.picker.Ext, "ringing_at", f.t.ext)
+	c.answerPicked(ev.picker, f.t.ext, toCaller)
+}
+
+// pickupMedia points the relay's leg B at the picker and returns the
+// answer for the caller and the one for the picker: the picker's offer,
+// cut to the formats of the offer the forks got, stands for the answer a
+// fork would have given. false when the picker shares no voice codec
+// with that offer.
+func (c *call) pickupMedia(ev *pickupEvent) (toCaller, toPicker []byte, ok bool) {
+	picked, _, err := parseSDP(ev.req.Body())
+	forkOffer, _, err2 := parseSDP(c.ring.offer)
+	if err != nil || err2 != nil || !commonFormats(picked, forkOffer) ||
+		len(voiceCodecs(codecsOf(audioMedia(picked)))) == 0 {
+		return nil, nil, false
+	}
+	asAnswer, err := picked.Marshal()
+	if err != nil {
+		return nil, nil, false
+	}
+	answer, _, err := parseSDP(asAnswer)
+	if err != nil {
+		return nil, nil, false
+	}
+	src := ev.req.Source()
+	toCaller, err = c.answerSDP(asAnswer) // points leg B at the picker
+	if err != nil {
+		return nil, nil, false
+	}
+	c.relay.SetPeer(media.LegB, peerIP(src))
+	sendrecv(answer)
+	c.leg[1].origin = origin{id: c.leg[0].origin.id + 2}
+	toPicker, err = legSDP(answer, &c.leg[1].origin, c.b.mediaIP(src), c.relay, media.LegB)
+	if err != nil {
+		return nil, nil, false
+	}
+	c.leg[1].sdp = toPicker
+	return toCaller, toPicker, true
+}
+
+// answerPicked answers the caller of a call the picker took from ext,
+// as answerWith does for a fork: the CDR row shows the picker as the
+// callee, the recording starts, and the caller gets our 200.
+func (c *call) answerPicked(picker *credential, ext string, toCaller []byte) {
+	c.state = stAnswered
+	c.relay.Arm()
+	c.cdr.AnsweredAt = time.Now().UTC()
+	c.cdr.Disposition = directory.Answered
+	c.cdr.CalleeID, c.cdr.To = picker.UserID, picker.Ext
+	c.cdr.Reason = "picked up by " + picker.Ext + " from " + ext
+	c.show(c.cdr)
+	c.setParty(0, party{userID: c.rt.callerID, num: c.rt.from, ext: c.callerExt()})
+	c.setParty(1, party{userID: picker.UserID, num: picker.Ext, ext: picker.Ext})
+	src := c.aReq.Source()
+	c.leg[0].dlg = dialog{callID: c.id, localURI: c.aReq.To().Address, localTag: tag(c.aReq.To().Params),
+		remoteURI: c.aReq.From().Address, remoteTag: tag(c.aReq.From().Params),
+		target: c.aReq.Contact().Address, dest: src, transport: c.aReq.Transport(),
+		contact: c.b.contactFor(src, c.aReq.Transport())}
+	c.startRecording()
+	ok200 := c.okResponse(c.aReq, toCaller, c.leg[0].dlg.contact)
+	c.aAnswered = true
+	if err := c.aTx.Respond(ok200); err != nil {
+		c.log.Info("200 to caller not sent", "err", err)
+		c.hangup("system", "caller unreachable")
+		c.closeAFinal()
+		return
+	}
+	c.awaitAck(c.aReq, pending2xx{fromA: true, tx: c.aTx, res: ok200, done: c.aFinal, initial: true})
+	c.storeRecording()
+}
