@@ -70,7 +70,7 @@ func TestFeatureMatch(t *testing.T) {
 	}
 	for _, f := range table {
 		ready := f.Feature != directory.FeaturePickupGroup && f.Feature != directory.FeaturePickupDirected &&
-			f.Feature != directory.FeaturePark && f.Feature != directory.FeatureIntercom
+			f.Feature != directory.FeatureIntercom
 		if f.Ready != ready {
 			t.Errorf("%s ready %v", f.Feature, f.Ready)
 		}

@@ -76,6 +76,10 @@ func (b *b2bua) feature(req *sip.Request, tx sip.ServerTransaction, caller *cred
 		b.s.respond(tx, req, 404, "Not Found (Feature Not Available Yet: "+string(f.Feature)+")")
 		return true
 	}
+	if f.Feature == directory.FeaturePark {
+		b.retrieve(req, tx, caller, "") // park.go: the longest parked call caller may take
+		return true
+	}
 	var p directory.UserPatch
 	var done string
 	switch f.Feature {
