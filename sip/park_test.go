@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
 )
@@ -110,17 +111,23 @@ func TestParkAndRetrieve(t *testing.T) {
 	cs.noCallLeft(t)
 }
 
-// TestParkRetrieveRefused: with calls.park own, 10004 may not take a
-// call 10002 parked (403 naming why); with none, 10003 may neither park
-// nor watch orbits; the call stays parked for 10002 itself, who takes it
-// back with *70.
+// TestParkRetrieveRefused: calls.park decides who takes a parked call by
+// who parked it. 10002 (own) parks; 10004 (own) may not take it (403
+// naming why), 10003 (none) may neither take it, nor watch orbits, nor
+// park; 10002 takes its own call back with *70, parks it again, and
+// 10004, now with department (all four share the default group), takes
+// it.
 func TestParkRetrieveRefused(t *testing.T) {
 	cs, users, ph, sess, dlgB := parkSetup(t, nil)
-	for ext, scope := range map[string]string{"10004": "own", "10003": "none"} {
-		if err := cs.st.SetOverrides(t.Context(), users[ext].ID, map[string]string{"calls.park": scope}); err != nil {
+	scope := func(ext, s string) {
+		t.Helper()
+		if err := cs.st.SetOverrides(t.Context(), users[ext].ID, map[string]string{"calls.park": s}); err != nil {
 			t.Fatal(err)
 		}
 	}
+	scope("10002", "own")
+	scope("10004", "own")
+	scope("10003", "none")
 	pa, pb, pc, pd := ph["10001"], ph["10002"], ph["10003"], ph["10004"]
 	park(t, cs, pb, dlgB, "701", "SIP/2.0 200 Parked at 701")
 	wait(t, pb.ended, "BYE at the parker")
@@ -148,14 +155,31 @@ func TestParkRetrieveRefused(t *testing.T) {
 		t.Errorf("retrieve from an empty orbit: %d, want 480", code)
 	}
 
-	// The parker takes it back: own scope covers its own parked call.
+	// The parker takes it back: own covers its own parked call.
 	sb, err := pb.dial(t.Context(), "*70")
 	if err != nil {
 		t.Fatalf("parker takes the call back: %v", err)
 	}
 	pa.sendRTP(t, pb, 5)
 	pb.sendRTP(t, pa, 5)
-	cs.nextCDR(t) // the orbit's row
+	if row := cs.nextCDR(t); row.Reason != "retrieved from 701 by 10002" {
+		t.Errorf("orbit row: %+v", row)
+	}
+	if got := callerSide(pb, sb).refer(t, "<sip:*70@"+cs.realm()+">"); got != 202 {
+		t.Fatalf("REFER: %d", got)
+	}
+	wantNotify(t, pb, "SIP/2.0 100 Trying", false)
+	wantNotify(t, pb, "SIP/2.0 200 Parked at 701", true)
+	wait(t, pb.ended, "BYE at the parker")
+	cs.nextCDR(t)
+	scope("10004", "department")
+	sd, err := pd.dial(t.Context(), "701")
+	if err != nil {
+		t.Fatalf("retrieve by 10004 (department): %v", err)
+	}
+	pa.sendRTP(t, pd, 5)
+	pd.sendRTP(t, pa, 5)
+	cs.nextCDR(t)
 
 	// 10003 holds calls.park none: its REFER to the park code fails and
 	// the call goes on.
@@ -163,7 +187,7 @@ func TestParkRetrieveRefused(t *testing.T) {
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
-	dlgD := wait(t, pd.incoming, "answered call")
+	wait(t, pd.incoming, "answered call")
 	if got := callerSide(pc, sc).refer(t, "<sip:*70@"+cs.realm()+">"); got != 202 {
 		t.Fatalf("REFER: %d", got)
 	}
@@ -177,12 +201,30 @@ func TestParkRetrieveRefused(t *testing.T) {
 	}
 	pc.sendRTP(t, pd, 5)
 	sc.Bye(t.Context())
-	sb.Bye(t.Context())
+	sess.Bye(t.Context())
+	wait(t, pd.ended, "BYE at 10004")
 	wait(t, pd.ended, "BYE at 10004")
 	cs.nextCDR(t)
 	cs.nextCDR(t)
-	_ = dlgD
-	_ = sess
+	sd.Close()
+	cs.noCallLeft(t)
+}
+
+// TestParkNotRetrieved: the parker's phone is gone; each ring-back finds
+// nobody, and after the last the parked caller is hung up.
+func TestParkNotRetrieved(t *testing.T) {
+	cs, _, ph, _, dlgB := parkSetup(t, map[string]string{directory.SettingParkTimeout: "1"})
+	pa, pb := ph["10001"], ph["10002"]
+	park(t, cs, pb, dlgB, "*70", "SIP/2.0 200 Parked at 701")
+	wait(t, pb.ended, "BYE at the parker")
+	cs.nextCDR(t)
+	wantStatus(t, pb.register(0), 200)
+	wait(t, pa.ended, "BYE at the parked caller")
+	row := cs.nextCDR(t)
+	if row.To != "701" || row.HangupBy != "system" || row.Reason != "parked at 701, not retrieved" {
+		t.Errorf("parked row: %+v", row)
+	}
+	orbitFree(t, cs, "701")
 	cs.noCallLeft(t)
 }
 
@@ -237,6 +279,15 @@ func TestParkOrbitBusy(t *testing.T) {
 func TestParkRingBack(t *testing.T) {
 	cs, users, ph, sess, dlgB := parkSetup(t, map[string]string{directory.SettingParkTimeout: "1"})
 	pa, pb := ph["10001"], ph["10002"]
+	// Phones put the other party on hold before they transfer it.
+	b := calleeSide(pb, dlgB)
+	if got := b.reinvite(t, pb, "sendonly", func(r *sip.Request) error { return dlgB.WriteRequest(r) }); got != 200 {
+		t.Fatalf("hold: %d", got)
+	}
+	if hold := wait(t, pa.reinvite, "hold at the caller"); !strings.Contains(string(hold.Body()), "a=recvonly") &&
+		!strings.Contains(string(hold.Body()), "a=sendonly") {
+		t.Errorf("hold re-INVITE:\n%s", hold.Body())
+	}
 	park(t, cs, pb, dlgB, "*70", "SIP/2.0 200 Parked at 701")
 	wait(t, pb.ended, "BYE at the parker")
 	cs.nextCDR(t)
@@ -247,6 +298,10 @@ func TestParkRingBack(t *testing.T) {
 	}
 	wait(t, pb.incoming, "ring-back answered")
 	orbitFree(t, cs, "701")
+	// The caller comes off hold with the parker's phone's media.
+	if resume := wait(t, pa.reinvite, "resume at the caller"); !strings.Contains(string(resume.Body()), "a=sendrecv") {
+		t.Errorf("resume re-INVITE:\n%s", resume.Body())
+	}
 	pa.sendRTP(t, pb, 10)
 	pb.sendRTP(t, pa, 10)
 	if row := cs.nextCDR(t); row.To != "701" || row.Reason != "returned from 701 by 10002" {
