@@ -176,7 +176,7 @@ func (c *call) parkCall(x *xfer, parker party, want string) {
 		c.caller = nil
 	}
 	ps := &parkState{orbit: orbit, dialed: x.target, leg: leg, parker: parker, since: now,
-		lamp: presence.Leg{ID: "park-" + orbit + "-" + c.id, State: presence.LegAnswered, Peer: shownNumber(tee.num)}}
+		lamp: presence.Leg{ID: "park-" + orbit + "-" + sip.GenerateTagN(12), State: presence.LegAnswered, Peer: shownNumber(tee.num)}}
 	ps.origin.id = uint64(now.UnixNano()&0x7fffffffffff) + 4
 	ps.ctx, ps.cancel = context.WithCancel(c.reqCtx)
 	c.park = ps
@@ -291,6 +291,10 @@ func (b *b2bua) retrieve(req *sip.Request, tx sip.ServerTransaction, cred *crede
 		res := b.s.response(req, 503, "Service Unavailable")
 		res.AppendHeader(sip.NewHeader("Retry-After", storeRetryAfter))
 		b.s.send(tx, res)
+		return
+	}
+	if b.busy(cred.Ext) {
+		b.s.respond(tx, req, 403, "Forbidden (Too Many Calls)")
 		return
 	}
 	subj := authz.NewSubject(acc)

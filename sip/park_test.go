@@ -155,6 +155,10 @@ func TestParkRetrieveRefused(t *testing.T) {
 		t.Errorf("retrieve from an empty orbit: %d, want 480", code)
 	}
 
+	_, err = pb.dialBody(t.Context(), "701", nil)
+	if code := status(err); code != 488 {
+		t.Errorf("retrieve without an offer: %d %q, want 488", code, reasonOf(err))
+	}
 	// The parker takes it back: own covers its own parked call.
 	sb, err := pb.dial(t.Context(), "*70")
 	if err != nil {
