@@ -356,3 +356,46 @@ func TestParkCallerHangsUpAndLamp(t *testing.T) {
 	}
 	cs.noCallLeft(t)
 }
+
+// TestParkByCaller: 10001, the caller, parks 10002 on orbit 702; an offer
+// from the parked party finds nobody to take it (488, the call goes on);
+// 10003 takes the call and 10002 hangs up.
+func TestParkByCaller(t *testing.T) {
+	cs, users, ph, sess, dlgB := parkSetup(t, nil)
+	pa, pb, pc := ph["10001"], ph["10002"], ph["10003"]
+	if got := callerSide(pa, sess).refer(t, "<sip:702@"+cs.realm()+">"); got != 202 {
+		t.Fatalf("REFER: %d", got)
+	}
+	wantNotify(t, pa, "SIP/2.0 100 Trying", false)
+	wantNotify(t, pa, "SIP/2.0 200 Parked at 702", true)
+	wait(t, pa.ended, "BYE at the parker")
+	if row := cs.nextCDR(t); row.From != "10001" || row.To != "10002" || row.Reason != "parked at 702 by 10001" {
+		t.Errorf("first row: %+v", row)
+	}
+	b := calleeSide(pb, dlgB)
+	if got := b.reinvite(t, pb, "sendrecv", func(r *sip.Request) error { return dlgB.WriteRequest(r) }); got != 488 {
+		t.Errorf("re-INVITE of the parked party: %d, want 488", got)
+	}
+	if s := cs.b.orbits.slot("702"); s == nil || s.parker != users["10001"].ID || s.caller != "10002" {
+		t.Fatalf("orbit 702 holds %+v", s)
+	}
+	sc, err := pc.dial(t.Context(), "702")
+	if err != nil {
+		t.Fatalf("retrieve: %v", err)
+	}
+	pb.sendRTP(t, pc, 10)
+	pc.sendRTP(t, pb, 10)
+	if row := cs.nextCDR(t); row.From != "10002" || row.To != "702" || row.Reason != "retrieved from 702 by 10003" {
+		t.Errorf("parked row: %+v", row)
+	}
+	if err := dlgB.Bye(t.Context()); err != nil {
+		t.Fatalf("bye: %v", err)
+	}
+	wait(t, pc.ended, "BYE at the retriever")
+	if row := cs.nextCDR(t); row.From != "10002" || row.To != "10003" || row.HangupBy != "caller" ||
+		row.CallerID != users["10002"].ID || row.CalleeID != users["10003"].ID {
+		t.Errorf("last row: %+v", row)
+	}
+	sc.Close()
+	cs.noCallLeft(t)
+}
