@@ -168,6 +168,9 @@ func (c *call) parkCall(x *xfer, parker party, want string) {
 	c.relay.SetPeer(ml, netip.Addr{})
 	c.relay.SetRemote(ml, netip.AddrPort{}, netip.AddrPort{})
 	c.relay.SetHold(ml, true) // its silence is expected
+	// Music on hold would play into leg ml here (park.moh, kept in
+	// orbitTable.moh); until media has a WAV player the parked party
+	// hears silence.
 	c.setParty(leg, party{num: orbit})
 	if parker.ext != tee.ext {
 		c.b.release(c, parker.ext)
