@@ -149,6 +149,9 @@ func (c *call) parkCall(x *xfer, parker party, want string) {
 	case errors.Is(err, errNoFreeOrbit):
 		c.xferFailed(486, "Busy Here (No Free Orbit)", directory.Busy, "no free orbit")
 		return
+	case errors.Is(err, errParkDisabled):
+		c.xferFailed(404, "Not Found (No Park Orbits)", directory.Failed, "park: no orbits configured")
+		return
 	case err != nil:
 		c.xferFailed(404, "Not Found (No Such Orbit)", directory.Failed, "park: "+err.Error())
 		return

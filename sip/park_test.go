@@ -399,3 +399,42 @@ func TestParkByCaller(t *testing.T) {
 	sc.Close()
 	cs.noCallLeft(t)
 }
+
+// TestParkOrbitsFollowSetting: a change of park.orbits reaches a running
+// server through the change log; with none, *70 parks nowhere.
+func TestParkOrbitsFollowSetting(t *testing.T) {
+	st, _ := openSQLite(t)
+	addUser(t, st, "10001")
+	addUser(t, st, "10002")
+	cs := startCallServer(t, st, CallConfig{}, func(c *Config) { c.FollowInterval = 20 * time.Millisecond })
+	pa, pb := newCallPhone(t, cs, "10001", answerOK), newCallPhone(t, cs, "10002", answerOK)
+	follow := func(v string, isOrbit, notOrbit string) {
+		t.Helper()
+		if err := st.SetSetting(t.Context(), directory.SettingParkOrbits, v); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 1000; i++ {
+			if (isOrbit == "" || cs.b.orbits.isOrbit(isOrbit)) && !cs.b.orbits.isOrbit(notOrbit) {
+				return
+			}
+			time.Sleep(10 * time.Millisecond) // polling: the follower leaves no event behind
+		}
+		t.Fatalf("park.orbits %q not followed", v)
+	}
+	follow("800-801", "800", "701")
+	sess, err := pa.dial(t.Context(), "10002")
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	dlgB := wait(t, pb.incoming, "answered call")
+	follow("none", "", "800")
+	park(t, cs, pb, dlgB, "*70", "SIP/2.0 404 Not Found (No Park Orbits)")
+	cs.nextCDR(t)
+	follow("800-801", "800", "701")
+	park(t, cs, pb, dlgB, "*70", "SIP/2.0 200 Parked at 800")
+	wait(t, pb.ended, "BYE at the parker")
+	cs.nextCDR(t)
+	sess.Bye(t.Context())
+	cs.nextCDR(t)
+	cs.noCallLeft(t)
+}
