@@ -37,7 +37,7 @@ const (
 	PresenceShare      Permission = "presence.share"      // let others see one's own status (seed 002)
 	CallsShare         Permission = "calls.share"         // let watchers see who one is talking to (seed 002)
 	CallsIntercom      Permission = "calls.intercom"      // intercom and paging: the callee's phone answers itself (seed 002)
-	CallsPark          Permission = "calls.park"          // park calls and retrieve parked ones (seed 002)
+	CallsPark          Permission = "calls.park"          // park calls; retrieve those parked by users in scope (seed 002)
 	IVRControl         Permission = "ivr.control"         // change what the IVR menus do (seed 002)
 )
 
@@ -103,7 +103,10 @@ var catalog = [numPerms]permDef{
 	{PresenceShare, monitor, kinds(KindUser)},
 	{CallsShare, monitor, kinds(KindUser)},
 	{CallsIntercom, monitor, kinds(KindUser)},
-	{CallsPark, onOff, allKinds},
+	// Decided on a parked call by who parked it: own retrieves only one's
+	// own, department those of one's groups, any every one; any scope
+	// above none may park.
+	{CallsPark, scoped, kinds(KindCall)},
 	{IVRControl, onOff, allKinds},
 }
 

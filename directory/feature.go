@@ -20,7 +20,7 @@ const (
 	FeatureForwardOff     Feature = "forward.off"     // *73: forward every call off
 	FeaturePickupGroup    Feature = "pickup.group"    // *8: answer a call ringing in your groups
 	FeaturePickupDirected Feature = "pickup.directed" // **EXT: answer the call ringing at EXT
-	FeaturePark           Feature = "park"            // *70: park the call
+	FeaturePark           Feature = "park"            // *70: a REFER here parks the call; an INVITE takes the longest parked
 	FeatureIntercom       Feature = "intercom"        // *90EXT: EXT's phone answers by itself
 )
 
@@ -53,7 +53,7 @@ func DefaultFeatureCodes() []FeatureCode {
 		{FeatureForwardOff, "*73", ArgNone, true},
 		{FeaturePickupGroup, "*8", ArgNone, true},
 		{FeaturePickupDirected, "**", ArgExtension, true},
-		{FeaturePark, "*70", ArgNone, false},
+		{FeaturePark, "*70", ArgNone, true},
 		{FeatureIntercom, "*90", ArgExtension, false},
 	}
 }

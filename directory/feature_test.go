@@ -69,7 +69,7 @@ func TestFeatureMatch(t *testing.T) {
 		}
 	}
 	for _, f := range table {
-		ready := f.Feature != directory.FeaturePark && f.Feature != directory.FeatureIntercom
+		ready := f.Feature != directory.FeatureIntercom
 		if f.Ready != ready {
 			t.Errorf("%s ready %v", f.Feature, f.Ready)
 		}

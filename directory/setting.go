@@ -50,7 +50,8 @@ var SettingKeys = []string{SettingDomain, SettingDefaultCountry, SettingDefaultR
 	SettingGuardFloodWindow, SettingGuardFloodBanTime, SettingGuardExempt, SettingGuardScanners,
 	SettingDigestAlgorithms, SettingDigestMD5Only, // and the mail settings:
 	SettingSMTPHost, SettingSMTPPort, SettingSMTPSecurity, SettingSMTPUser, SettingSMTPPassword, SettingMailFrom,
-	SettingInviteTTL}
+	SettingInviteTTL, // and the park settings (park.go):
+	SettingParkOrbits, SettingParkTimeout, SettingParkMOH}
 
 // SIPSettings are the keys of SettingKeys that configure the SIP guard and
 // digest: empty means the built-in default.
@@ -80,6 +81,8 @@ var SettingDefaults = map[string]string{
 	SettingRecording:      "off",
 	SettingRetentionDays:  "0",
 	SettingTimeZone:       "UTC",
+	SettingParkOrbits:     DefaultParkOrbits,
+	SettingParkTimeout:    "60",
 }
 
 // ValidateSetting checks a value for a key that operators may set.
@@ -182,6 +185,9 @@ func ValidateSetting(key, value string) error {
 		}
 	default:
 		if err, ok := validateMailSetting(key, value); ok {
+			return err
+		}
+		if err, ok := validateParkSetting(key, value); ok {
 			return err
 		}
 		return invalid("key", "unknown setting "+strconv.Quote(key))

@@ -15,7 +15,7 @@ type ActiveCall struct {
 	CalleeID  int64
 	From, To  string // extensions or numbers; To is the number dialed
 	Direction string // internal, outbound, inbound
-	State     string // "ringing" until media comes from the callee's side, then "talking"
+	State     string // "ringing" until media comes from the callee's side, then "talking"; "parked"
 	StartedAt time.Time
 }
 
@@ -40,6 +40,9 @@ func (s *Server) ActiveCalls() []ActiveCall {
 		if c.relay != nil && c.relay.Stats(media.LegB).Packets > 0 {
 			ac.State = "talking"
 		}
+		if v.parked {
+			ac.State = "parked" // To is the orbit
+		}
 		out = append(out, ac)
 	}
 	b.mu.Unlock()
@@ -54,6 +57,7 @@ type activeView struct {
 	from, to           string
 	dir                directory.Direction
 	started            time.Time
+	parked             bool // on a park orbit (park.go)
 }
 
 // showRoute publishes the parties of the call's route, for ActiveCalls.

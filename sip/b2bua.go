@@ -51,6 +51,8 @@ type b2bua struct {
 	recDir string
 
 	hooks callHooks
+
+	orbits *orbitTable // call park (orbits.go, park.go)
 }
 
 // callHooks let tests see a call end. Nil in production.
@@ -72,7 +74,7 @@ func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &b2bua{s: s, cfg: cfg, log: s.log, pool: pool, ctx: ctx, cancel: cancel,
 		trunkIPs: make(map[netip.Addr]*Trunk), calls: make(map[string]*call), perExt: make(map[string]int),
-		localNets: interfaceNets()}
+		localNets: interfaceNets(), orbits: newOrbitTable()}
 	if dir := s.cfg.RecordingsDir; dir != "" {
 		if b.recDir, err = filepath.Abs(dir); err != nil {
 			cancel()
@@ -368,6 +370,9 @@ func (b *b2bua) newDialog(req *sip.Request, tx sip.ServerTransaction, caller *cr
 		if !b.pickupReplaces(req, tx, caller, h.Value()) { // pickup.go: a ringing phone's dialog
 			b.replaceInvite(req, tx, caller, h.Value())
 		}
+		return
+	}
+	if caller != nil && b.retrieveOrbit(req, tx, caller) { // park.go
 		return
 	}
 	if caller != nil && b.feature(req, tx, caller) { // features.go

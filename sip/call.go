@@ -125,6 +125,8 @@ type call struct {
 
 	// lamps is what the leg observer was told (legstates.go).
 	lamps legStates
+
+	park *parkState // the call is parked (park.go); nil when not
 }
 
 // Events posted to a call.

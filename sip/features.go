@@ -80,6 +80,10 @@ func (b *b2bua) feature(req *sip.Request, tx sip.ServerTransaction, caller *cred
 		b.pickupFeature(req, tx, caller, f.Feature, arg) // pickup.go
 		return true
 	}
+	if f.Feature == directory.FeaturePark {
+		b.retrieve(req, tx, caller, "") // park.go: the longest parked call caller may take
+		return true
+	}
 	var p directory.UserPatch
 	var done string
 	switch f.Feature {

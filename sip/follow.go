@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -105,6 +106,9 @@ func (s *Server) loadAll(ctx context.Context) error {
 	if err := s.loadFeatures(ctx); err != nil {
 		return err
 	}
+	if err := s.loadPark(ctx); err != nil {
+		return err
+	}
 	for _, ext := range s.creds.Replace(users) {
 		s.loc.Drop(ctx, ext)
 		s.pres.EndExt(ext, "noresource") // its busy lamps and subscriptions end
@@ -189,6 +193,11 @@ func (s *Server) applyChanges(ctx context.Context, cs []directory.Change) error 
 			trunks = trunks || c.Key == directory.SettingTrunks || c.Key == directory.SettingDIDs
 			if c.Key == directory.SettingFeatureCodes {
 				if err := s.loadFeatures(ctx); err != nil {
+					return err
+				}
+			}
+			if slices.Contains(directory.ParkSettings, c.Key) {
+				if err := s.loadPark(ctx); err != nil {
 					return err
 				}
 			}

@@ -46,6 +46,10 @@ func (c *call) onReinvite(ev *reqEvent) {
 		c.reofferLocally(ev)
 		return
 	}
+	if c.park != nil { // nobody on the other leg to take the offer
+		reject(488, "Not Acceptable Here (Call Parked)")
+		return
+	}
 	from, to := mediaLeg(ev.fromA), mediaLeg(!ev.fromA)
 	out := &c.leg[legIndex(!ev.fromA)]
 	sd, m, err := parseSDP(ev.req.Body())

@@ -88,6 +88,10 @@ func (c *call) onRefer(ev *reqEvent) {
 		reject(491, "Request Pending")
 		return
 	}
+	if c.park != nil {
+		reject(403, "Forbidden (Call Parked)")
+		return
+	}
 	hs := ev.req.GetHeaders("Refer-To")
 	if len(hs) != 1 {
 		reject(400, "Bad Request (One Refer-To Needed)")
@@ -142,6 +146,10 @@ func (c *call) onRefer(ev *reqEvent) {
 	c.sendInOrder(c.notifyReq(d, x, "SIP/2.0 100 Trying", false))
 	if attended {
 		c.startAttended(x, rep, p)
+		return
+	}
+	if orbit, ok := c.b.parkTarget(number); ok {
+		c.parkCall(x, p, orbit) // park.go
 		return
 	}
 

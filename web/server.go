@@ -61,7 +61,7 @@ type ActiveCall struct {
 	CallerID  int64 // user IDs, 0 when external
 	CalleeID  int64
 	From, To  string
-	State     string // "ringing", "talking", "held"
+	State     string // "ringing", "talking", "held", "parked"
 	StartedAt time.Time
 }
 
