@@ -46,6 +46,9 @@ type Options struct {
 	// presence module subscribes with the first); empty: none, accounts
 	// come through Register.
 	Accounts []string
+	// ManualAnswer: accounts added by Register ring (CALL_INCOMING) until
+	// Accept, instead of answering by themselves.
+	ManualAnswer bool
 	// Contacts are lines of the contacts file; with any, the contact and
 	// presence modules are loaded (presence subscribes to each contact
 	// marked ;presence=p2p, one second after start).
@@ -99,6 +102,8 @@ type Phone struct {
 	logPath string
 	// mediaEnc is the media encryption of the accounts, "" for none.
 	mediaEnc string
+	// answerMode is the accounts' answermode: auto or manual.
+	answerMode string
 
 	mu      sync.Mutex
 	events  []Event
@@ -145,9 +150,12 @@ func Start(t testing.TB, opts Options) *Phone {
 	}
 
 	dir := t.TempDir()
-	p := &Phone{t: t, name: opts.Name, Dir: dir, mediaEnc: opts.MediaEnc, RecDir: filepath.Join(dir, "rec"),
+	p := &Phone{t: t, name: opts.Name, Dir: dir, mediaEnc: opts.MediaEnc, answerMode: "auto", RecDir: filepath.Join(dir, "rec"),
 		exited: make(chan struct{}), changed: make(chan struct{}), waiting: make(map[string]chan Response),
 		logPath: filepath.Join(dir, "baresip.log")}
+	if opts.ManualAnswer {
+		p.answerMode = "manual"
+	}
 	if err := os.Mkdir(p.RecDir, 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -97,7 +97,7 @@ func (p *Phone) WaitEvent(ctx context.Context, from int, match func(Event) bool)
 // not keep retrying it.
 func (p *Phone) Register(aor, password string) (Event, error) {
 	mark := p.Mark()
-	params := "<" + aor + ">;auth_pass=" + password + ";answermode=auto"
+	params := "<" + aor + ">;auth_pass=" + password + ";answermode=" + p.answerMode
 	if p.mediaEnc != "" {
 		params += ";mediaenc=" + p.mediaEnc
 	}
