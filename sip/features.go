@@ -76,6 +76,14 @@ func (b *b2bua) feature(req *sip.Request, tx sip.ServerTransaction, caller *cred
 		b.s.respond(tx, req, 404, "Not Found (Feature Not Available Yet: "+string(f.Feature)+")")
 		return true
 	}
+	switch f.Feature {
+	case directory.FeatureIntercom:
+		b.intercom(req, tx, caller, arg) // intercom.go
+		return true
+	case directory.FeaturePaging:
+		b.page(req, tx, caller, arg) // paging.go
+		return true
+	}
 	var p directory.UserPatch
 	var done string
 	switch f.Feature {
