@@ -310,7 +310,22 @@ func (ps *pageSession) run() {
 	}
 	ps.mu.Lock()
 	ps.closed = true
+	rest := ps.queue
+	ps.queue = nil
 	ps.mu.Unlock()
+	for _, ev := range rest {
+		if r, ok := ev.(*reqEvent); ok {
+			ps.b.s.respond(r.tx, r.req, 481, "Call/Transaction Does Not Exist")
+			close(r.done)
+		}
+	}
+	for _, m := range ps.members {
+		for _, f := range m.d.forks {
+			if f.tx != nil {
+				f.tx.Terminate() // an answered INVITE's lingers for 64·T1
+			}
+		}
+	}
 	ps.fan.Close()
 	ps.cancel()
 	ps.wg.Wait()
