@@ -36,7 +36,7 @@ const (
 	PresenceObserve    Permission = "presence.observe"    // see others' status: busy lamps, presence, dashboard (seed 002)
 	PresenceShare      Permission = "presence.share"      // let others see one's own status (seed 002)
 	CallsShare         Permission = "calls.share"         // let watchers see who one is talking to (seed 002)
-	CallsIntercom      Permission = "calls.intercom"      // intercom and paging: the callee's phone answers itself (seed 002)
+	CallsIntercom      Permission = "calls.intercom"      // intercom (*90EXT) and paging (*91GROUP): the callee's phone answers itself; decided on each callee (seed 002)
 	CallsPark          Permission = "calls.park"          // park calls and retrieve parked ones (seed 002)
 	IVRControl         Permission = "ivr.control"         // change what the IVR menus do (seed 002)
 )
@@ -318,7 +318,7 @@ func BuiltinPerms(builtin string) map[string]string {
 			string(PresenceObserve):    "department", // seed 002: a group's members see each other
 			string(PresenceShare):      "department",
 			string(CallsShare):         "department",
-			string(CallsIntercom):      "none",
+			string(CallsIntercom):      "department", // migration 00016: a team pages its own
 			string(CallsPark):          "any",
 			string(IVRControl):         "none",
 		}
