@@ -2,6 +2,7 @@ package sip
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -177,6 +178,76 @@ func TestPagingSkipsMembersWhoDoNotAnswer(t *testing.T) {
 	row := cs.nextCDR(t)
 	if row.Disposition != directory.Answered || row.Reason != "paging: 2 of 3 members answered" || row.HangupBy != "system" {
 		t.Errorf("page's row %+v", row)
+	}
+	cs.noCallLeft(t)
+}
+
+// TestPagingCancelledByTalker: the talker gives up while every member's
+// phone still rings: each is cancelled, and nothing of the page is left.
+func TestPagingCancelledByTalker(t *testing.T) {
+	cs, pt, _, members, _ := pagedGroup(t, answerRing, answerRing, answerRing)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { _, err := pt.dial(ctx, "*9120000"); done <- err }()
+	for _, m := range members {
+		wait(t, m.invites, "page invite at "+m.ext)
+	}
+	cancel()
+	if err := wait(t, done, "the talker's dial"); err == nil {
+		t.Fatal("a cancelled page connected")
+	}
+	for _, m := range members {
+		wait(t, m.cancels, "cancel at "+m.ext)
+	}
+	if row := cs.nextCDR(t); row.Disposition != directory.Cancelled || row.HangupBy != "caller" ||
+		row.Reason != "paging: 0 of 3 members answered" {
+		t.Errorf("cancelled page's row %+v", row)
+	}
+	cs.noCallLeft(t)
+}
+
+// TestPagingWithinDepartment: an agent (calls.intercom department, the
+// built-in Agent role) pages a group: the member outside the agent's
+// department is not rung, the others hear the page.
+func TestPagingWithinDepartment(t *testing.T) {
+	st, _ := openSQLite(t)
+	addUser(t, st, "10001") // the agent, in the default group
+	inside := []*directory.User{addUser(t, st, "10002"), addUser(t, st, "10003")}
+	outside := addUser(t, st, "10004")
+	g := addGroup(t, st, "Hall", "20000", inside[0].ID, inside[1].ID, outside.ID)
+	only := []int64{g.ID} // the outsider belongs to the paged group only
+	if _, err := st.UpdateUser(t.Context(), outside.ID, directory.UserPatch{GroupIDs: &only}); err != nil {
+		t.Fatal(err)
+	}
+	cs := startCallServer(t, st, CallConfig{})
+	pt := newCallPhone(t, cs, "10001", answerOK)
+	var in []*callPhone
+	for _, u := range inside {
+		in = append(in, newCallPhone(t, cs, u.Extension, answerOK))
+	}
+	po := newCallPhone(t, cs, "10004", answerOK)
+	sess, err := pt.dial(t.Context(), "*9120000")
+	if err != nil {
+		t.Fatalf("page: %v", err)
+	}
+	for _, m := range in {
+		wait(t, m.incoming, "page answered at "+m.ext)
+	}
+	pt.sendRTP(t, in[0], 2)
+	pt.sendRTP(t, in[1], 2)
+	if err := sess.Bye(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range in {
+		wait(t, m.ended, "bye at "+m.ext)
+	}
+	if row := cs.nextCDR(t); row.Reason != "paging: 2 of 2 members answered" {
+		t.Errorf("page's row %+v", row)
+	}
+	select {
+	case inv := <-po.invites:
+		t.Errorf("a member outside the agent's department was paged:\n%s", inv)
+	default:
 	}
 	cs.noCallLeft(t)
 }
