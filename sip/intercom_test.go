@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -29,6 +30,31 @@ func wantAutoAnswer(t *testing.T, inv *sip.Request, realm string) {
 	if ai == nil || ai.Value() != "<http://www.notused.com>;info=alert-autoanswer;delay=0" {
 		t.Errorf("Alert-Info = %v, want info=alert-autoanswer", ai)
 	}
+}
+
+// autoAnswerLines is what a golden file keeps of an intercom or paging
+// INVITE: who it is from and to, the auto-answer headers and the media
+// line and direction of its offer (ports and tags vary).
+func autoAnswerLines(inv *sip.Request) string {
+	var b strings.Builder
+	from := inv.From().Address
+	fmt.Fprintf(&b, "From: %q <sip:%s@realm>\nTo: <sip:%s@realm>\n", inv.From().DisplayName, from.User, inv.To().Address.User)
+	for _, name := range []string{"Call-Info", "Alert-Info"} {
+		for _, h := range inv.GetHeaders(name) {
+			fmt.Fprintf(&b, "%s: %s\n", name, strings.ReplaceAll(h.Value(), inv.From().Address.Host, "realm"))
+		}
+	}
+	for _, l := range strings.Split(string(inv.Body()), "\r\n") {
+		switch {
+		case strings.HasPrefix(l, "m="):
+			f := strings.Fields(l)
+			f[1] = "PORT"
+			fmt.Fprintln(&b, strings.Join(f, " "))
+		case l == "a=sendonly", l == "a=sendrecv", l == "a=recvonly", strings.HasPrefix(l, "a=rtpmap:"):
+			fmt.Fprintln(&b, l)
+		}
+	}
+	return b.String()
 }
 
 // TestIntercom: *90EXT rings EXT's phone with the auto-answer headers and
@@ -64,7 +90,9 @@ func TestIntercom(t *testing.T) {
 	if err != nil {
 		t.Fatalf("intercom: %v", err)
 	}
-	wantAutoAnswer(t, wait(t, pb.invites, "intercom invite"), cs.realm())
+	inv := wait(t, pb.invites, "intercom invite")
+	wantAutoAnswer(t, inv, cs.realm())
+	golden(t, "intercom.txt", autoAnswerLines(inv))
 	dlg := wait(t, pb.incoming, "intercom answered")
 	pa.sendRTP(t, pb, 3)
 	pb.sendRTP(t, pa, 3)

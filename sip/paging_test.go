@@ -91,7 +91,11 @@ func TestPaging(t *testing.T) {
 	}
 	dlgs := make([]*sipgo.DialogServerSession, len(members))
 	for i, m := range members {
-		wantAutoAnswer(t, wait(t, m.invites, "page invite at "+m.ext), cs.realm())
+		inv := wait(t, m.invites, "page invite at "+m.ext)
+		wantAutoAnswer(t, inv, cs.realm())
+		if i == 0 {
+			golden(t, "paging.txt", autoAnswerLines(inv))
+		}
 		dlgs[i] = wait(t, m.incoming, "page answered at "+m.ext)
 	}
 	// Each listener's answer reaches the PBX before its ACK, and the
