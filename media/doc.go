@@ -8,7 +8,7 @@
 // third leg on the same relay that hears both parties (listen, whisper,
 // barge), and a Recorder is a tap on it that writes both directions to a
 // stereo WAV. A Fanout is a one-way bridge of one talker and any number
-// of listeners (a page), with the relay's legs and latching. Each leg's packets are read by goroutines of the relay's own;
-// the caller changes a leg only through the Relay's methods, which are safe
-// from any goroutine.
+// of listeners (a page), with the relay's legs and latching. Each leg's
+// packets are read by goroutines of the relay's own; the caller changes a
+// leg only through the Relay's methods, which are safe from any goroutine.
 package media
