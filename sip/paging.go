@@ -528,4 +528,3 @@ func (ps *pageSession) forceDone() {
 		}
 	}
 }
-
