@@ -301,7 +301,7 @@ func (ps *pageSession) run() {
 			ps.answerWaitOver()
 		case <-shutdown:
 			shutdown = nil
-			ps.end("system", "shutdown")
+			ps.end("system", "; shutdown")
 		case <-linger:
 			ps.log.Debug("page ends with forks unanswered")
 			ps.forceDone()
@@ -449,7 +449,7 @@ func (ps *pageSession) answerWaitOver() {
 		}
 	}
 	if !ps.answered {
-		ps.end("system", "")
+		ps.end("system", "; nobody answered")
 	}
 }
 
@@ -460,7 +460,11 @@ func (ps *pageSession) checkListeners() {
 			return
 		}
 	}
-	ps.end("system", "")
+	note := "" // the last listener left
+	if !ps.answered {
+		note = "; nobody answered"
+	}
+	ps.end("system", note)
 }
 
 // end ends the page: ringing phones are cancelled, listeners and (unless

@@ -255,3 +255,17 @@ func TestPagingWithinDepartment(t *testing.T) {
 	}
 	cs.noCallLeft(t)
 }
+
+// TestPagingNobodyAnswers: when every member's phone refuses, the talker
+// gets 480 at once, and the row says nobody answered.
+func TestPagingNobodyAnswers(t *testing.T) {
+	cs, pt, _, _, _ := pagedGroup(t, answerBusy, answerBusy, answerRefuse)
+	if _, err := pt.dial(t.Context(), "*9120000"); status(err) != 480 {
+		t.Fatalf("page nobody answers: %v, want 480", err)
+	}
+	if row := cs.nextCDR(t); row.Disposition != directory.NoAnswer ||
+		row.Reason != "paging: 0 of 3 members answered; nobody answered" {
+		t.Errorf("page's row %+v", row)
+	}
+	cs.noCallLeft(t)
+}
