@@ -68,6 +68,7 @@ type pageSession struct {
 	finished bool // the talker has its final response
 	ended    bool
 	cdr      directory.Call
+	lamps    legStates // what busy lamps and presence were told (liveLegs)
 
 	mu     sync.Mutex
 	queue  []any
@@ -287,6 +288,7 @@ func (ps *pageSession) run() {
 		}
 	}
 	for !ps.ended || !ps.forksDone() {
+		ps.lamps.sync(ps.b.s, ps.id, ps.liveLegs())
 		if ps.ended && linger == nil {
 			t := time.NewTimer(pageLinger)
 			defer t.Stop()
@@ -307,6 +309,7 @@ func (ps *pageSession) run() {
 			ps.forceDone()
 		}
 	}
+	ps.lamps.sync(ps.b.s, ps.id, nil) // every leg is over
 	ps.mu.Lock()
 	ps.closed = true
 	rest := ps.queue
@@ -340,6 +343,37 @@ func (ps *pageSession) run() {
 	ps.cdr.Reason = fmt.Sprintf("paging: %d of %d members answered", joined, len(ps.members)) + ps.cdr.Reason
 	ps.b.pageCDR(ps.cdr)
 	ps.log.Info("page ended", "answered", joined, "members", len(ps.members), "by", ps.cdr.HangupBy)
+}
+
+// liveLegs lists the extension legs of the page now, for busy lamps and
+// presence: the talker's (ringing until answered), each listener's, and
+// each member's phone still ringing.
+func (ps *pageSession) liveLegs() []LegEvent {
+	if ps.ended {
+		return nil
+	}
+	talker := LegEvent{LegID: ps.id, Ext: ps.caller.Ext, UserID: ps.caller.UserID, Initiator: true,
+		State: LegRinging, Peer: ps.rt.to}
+	if ps.answered {
+		talker.State = LegAnswered
+	}
+	live := []LegEvent{talker}
+	for _, m := range ps.members {
+		leg := LegEvent{Ext: m.cred.Ext, UserID: m.cred.UserID, Peer: ps.caller.Ext}
+		switch {
+		case m.joined && !m.left:
+			leg.LegID, leg.State = m.dlg.callID, LegAnswered
+			live = append(live, leg)
+		case m.won == nil && m.l != nil:
+			for _, f := range m.d.forks {
+				if f.final == nil && f.tx != nil && !f.cancelled {
+					leg.LegID, leg.State = f.req.CallID().Value(), LegRinging
+					live = append(live, leg)
+				}
+			}
+		}
+	}
+	return live
 }
 
 // handle runs one event on the page's goroutine.

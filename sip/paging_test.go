@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -85,6 +86,13 @@ func TestPaging(t *testing.T) {
 	}
 	cs.nextCDR(t)
 
+	var lampsMu sync.Mutex
+	var lamps []LegEvent
+	cs.ObserveLegs(func(e LegEvent) {
+		lampsMu.Lock()
+		lamps = append(lamps, e)
+		lampsMu.Unlock()
+	})
 	sess, err := pt.dial(t.Context(), "*9120000")
 	if err != nil {
 		t.Fatalf("page: %v", err)
@@ -140,6 +148,26 @@ func TestPaging(t *testing.T) {
 	case row := <-cs.cdr:
 		t.Errorf("a second row for the page: %+v", row)
 	default:
+	}
+	// Busy lamps: every party's leg was answered, and every leg is over.
+	lampsMu.Lock()
+	defer lampsMu.Unlock()
+	answered, last := map[string]bool{}, map[string]LegEvent{}
+	for _, e := range lamps {
+		if e.State == LegAnswered {
+			answered[e.Ext] = true
+		}
+		last[e.LegID] = e
+	}
+	for _, ext := range []string{"10001", "10002", "10003", "10004"} {
+		if !answered[ext] {
+			t.Errorf("no answered leg event for %s: %+v", ext, lamps)
+		}
+	}
+	for id, e := range last {
+		if e.State != LegEnded || e.CallID != sess.InviteRequest.CallID().Value() {
+			t.Errorf("leg %s ends %+v", id, e)
+		}
 	}
 	for _, m := range members {
 		select {
