@@ -28,7 +28,8 @@ import (
 // listener who hangs up leaves the others, and the page ends (BYE to the
 // talker) when no listener is left. The page is one CDR row whose reason
 // begins with "paging". Paging needs calls.intercom on each member: those
-// outside its scope are not rung.
+// outside its scope are not rung, nor are members in Do Not Disturb or in
+// a call (their phone would put the call on hold to answer the page).
 
 // pageAnswerWait is how long members' phones may take to answer a page.
 const pageAnswerWait = 5 * time.Second
@@ -147,8 +148,8 @@ func (b *b2bua) newPage(req *sip.Request, tx sip.ServerTransaction, caller *cred
 	var targets [][]target
 	for _, id := range ids {
 		m, ok := b.s.creds.ByID(id)
-		if !ok || m.Ext == caller.Ext || m.Forward.DND {
-			continue
+		if !ok || m.Ext == caller.Ext || m.Forward.DND || b.inCall(m.Ext) {
+			continue // a phone answering by itself would put its call on hold
 		}
 		if ref := intercomAllowed(subj, m.UserID); ref != nil {
 			denied = ref
@@ -216,6 +217,13 @@ func (b *b2bua) newPage(req *sip.Request, tx sip.ServerTransaction, caller *cred
 		m.d.dialAll(ps.rt, targets[i])
 	}
 	return ps, nil
+}
+
+// inCall reports whether ext takes part in a call now.
+func (b *b2bua) inCall(ext string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.perExt[ext] > 0
 }
 
 // refusePage answers a page that goes nowhere and writes its CDR row.

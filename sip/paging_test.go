@@ -297,3 +297,42 @@ func TestPagingNobodyAnswers(t *testing.T) {
 	}
 	cs.noCallLeft(t)
 }
+
+// TestPagingSkipsMembersInACall: a member on a call is not paged (their
+// phone would hold the call to answer); the others are.
+func TestPagingSkipsMembersInACall(t *testing.T) {
+	cs, pt, pd, members, _ := pagedGroup(t)
+	call, err := pd.dial(t.Context(), members[2].ext)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait(t, members[2].invites, "call's invite at "+members[2].ext)
+	wait(t, members[2].incoming, "call at "+members[2].ext)
+	sess, err := pt.dial(t.Context(), "*9120000")
+	if err != nil {
+		t.Fatalf("page: %v", err)
+	}
+	for _, m := range members[:2] {
+		wait(t, m.incoming, "page answered at "+m.ext)
+	}
+	if err := sess.Bye(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range members[:2] {
+		wait(t, m.ended, "bye at "+m.ext)
+	}
+	if row := cs.nextCDR(t); row.Reason != "paging: 2 of 2 members answered" {
+		t.Errorf("page's row %+v", row)
+	}
+	select {
+	case inv := <-members[2].invites:
+		t.Errorf("a member on a call was paged:\n%s", inv)
+	default:
+	}
+	if err := call.Bye(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, members[2].ended, "bye at "+members[2].ext)
+	cs.nextCDR(t)
+	cs.noCallLeft(t)
+}
