@@ -126,6 +126,9 @@ func (b *b2bua) newPage(req *sip.Request, tx sip.ServerTransaction, caller *cred
 	if !ok {
 		return nil, &refusal{488, "Not Acceptable Here (G.711 Needed)", directory.Failed, "no g.711 in offer", nil}
 	}
+	if offer.secure { // the fanout relays plain RTP; SRTP offered best effort is answered plain
+		return nil, &refusal{488, "Not Acceptable Here (Plain RTP Needed)", directory.Failed, "srtp-only offer", nil}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
 	defer cancel()
 	subj, ref := b.intercomSubject(ctx, caller)
