@@ -575,7 +575,7 @@ func TestBuiltinPerms(t *testing.T) {
 		directory.BuiltinAgent: {
 			"calls.history": "own", "recordings.listen": "own", "recordings.download": "none",
 			"recordings.delete": "none", "calls.outbound": "crm_and_employees", "calls.monitor": "none", "users.view": "own",
-			"calls.control": "none", "presence.observe": "department", "presence.share": "department", "calls.share": "department", "calls.intercom": "department", "calls.park": "any", "ivr.control": "none",
+			"calls.control": "none", "presence.observe": "department", "presence.share": "department", "calls.share": "department", "calls.intercom": "none", "calls.park": "any", "ivr.control": "none",
 			"users.manage": "own", "users.create": "none", "groups.manage": "none", "roles.manage": "none",
 			"numbers.manage": "none", "settings.telephony": "none", "audit.view": "none", "contacts.view": "own",
 			"contacts.manage": "own", "contacts.delete": "own",

@@ -318,7 +318,7 @@ func BuiltinPerms(builtin string) map[string]string {
 			string(PresenceObserve):    "department", // seed 002: a group's members see each other
 			string(PresenceShare):      "department",
 			string(CallsShare):         "department",
-			string(CallsIntercom):      "department", // migration 00016: a team pages its own
+			string(CallsIntercom):      "none", // auto-answer opens a phone without its user: admins opt teams in
 			string(CallsPark):          "any",
 			string(IVRControl):         "none",
 		}

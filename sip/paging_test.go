@@ -238,12 +238,12 @@ func TestPagingCancelledByTalker(t *testing.T) {
 	cs.noCallLeft(t)
 }
 
-// TestPagingWithinDepartment: an agent (calls.intercom department, the
-// built-in Agent role) pages a group: the member outside the agent's
-// department is not rung, the others hear the page.
+// TestPagingWithinDepartment: an agent given calls.intercom department
+// pages a group: the member outside the agent's department is not rung,
+// the others hear the page.
 func TestPagingWithinDepartment(t *testing.T) {
 	st, _ := openSQLite(t)
-	addUser(t, st, "10001") // the agent, in the default group
+	setIntercom(t, st, addUser(t, st, "10001"), "department") // the agent, in the default group
 	inside := []*directory.User{addUser(t, st, "10002"), addUser(t, st, "10003")}
 	outside := addUser(t, st, "10004")
 	g := addGroup(t, st, "Hall", "20000", inside[0].ID, inside[1].ID, outside.ID)

@@ -7,10 +7,10 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 )
 
-// TestAgentIntercomReason: the Agent role reaches its department on
-// intercom and paging (migration 00016), the roles matrix offers
-// calls.intercom with its three scopes, and the Agent's role page says why
-// in every language.
+// TestAgentIntercomReason: the Agent role reaches nobody on intercom and
+// paging until an admin decides otherwise (seed 002), the roles matrix
+// offers calls.intercom with its three scopes, and the Agent's role page
+// says why in every language.
 func TestAgentIntercomReason(t *testing.T) {
 	f := newFixture(t)
 	_, st, ts := f.open(t)
@@ -18,8 +18,8 @@ func TestAgentIntercomReason(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := agent.Perms["calls.intercom"]; got != "department" {
-		t.Fatalf("Agent calls.intercom = %q, want department", got)
+	if got := agent.Perms["calls.intercom"]; got != "none" {
+		t.Fatalf("Agent calls.intercom = %q, want none", got)
 	}
 	c := f.as(t, ts.URL, pOwner)
 	why := map[string]string{"en": "opens the microphone", "vi": "mở micro", "pl": "otwiera mikrofon"}
@@ -30,7 +30,7 @@ func TestAgentIntercomReason(t *testing.T) {
 		}
 		_, body := c.get("/roles/" + itoa(agent.ID))
 		if !strings.Contains(body, `id="agent-intercom"`) || !strings.Contains(body, why[lang]) {
-			t.Errorf("%s: the Agent role page does not say why intercom reaches the department", lang)
+			t.Errorf("%s: the Agent role page does not say why agents have no intercom", lang)
 		}
 		for _, scope := range []string{"none", "department", "any"} {
 			if !strings.Contains(body, `name="perm.calls.intercom" value="`+scope+`"`) {

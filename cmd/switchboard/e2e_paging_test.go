@@ -13,13 +13,12 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/dirstore"
 )
 
-// TestBaresipPaging: an agent pages group 20000 (*9120000) from a real
+// TestBaresipPaging: an admin pages group 20000 (*9120000) from a real
 // softphone through `switchboard serve`; both members' softphones answer
 // (baresip 1.0 answers by its account's answermode, not by our
 // auto-answer headers) and receive the talker's audio, the talker
 // receives none, and the talker's hangup closes both members'
-// calls. The agent may page its own department by the built-in Agent
-// role's default (migration 00016).
+// calls.
 func TestBaresipPaging(t *testing.T) {
 	if testing.Short() && os.Getenv("CI") != "true" {
 		t.Skip("-short: end-to-end test skipped (never under CI=true)")
@@ -27,7 +26,7 @@ func TestBaresipPaging(t *testing.T) {
 	bin := buildBinary(t)
 	data := t.TempDir()
 	users := []e2eUser{
-		{"Anna Nowak", "anna@example.com", "10001", "k7#Qm2vLx9", "agent"},
+		{"Anna Nowak", "anna@example.com", "10001", "k7#Qm2vLx9", "admin"},
 		{"Piotr Wisniewski", "piotr@example.com", "10002", "Zr4!pW8qTe", "agent"},
 		{"Hoa Tran", "hoa@example.com", "10003", "Mq9$eV3nLp", "agent"},
 	}

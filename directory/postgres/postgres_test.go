@@ -122,7 +122,7 @@ func TestSeeds(t *testing.T) {
 		directory.BuiltinOwner: {},
 		directory.BuiltinAdmin: {"recordings.delete": "none", "users.create": "none", "roles.manage": "none"},
 		directory.BuiltinAgent: {"calls.history": "own", "recordings.listen": "own", "recordings.download": "none",
-			"recordings.delete": "none", "calls.outbound": "crm_and_employees", "calls.monitor": "none", "calls.control": "none", "presence.observe": "department", "presence.share": "department", "calls.share": "department", "calls.intercom": "department", "calls.park": "any", "ivr.control": "none", "users.view": "own",
+			"recordings.delete": "none", "calls.outbound": "crm_and_employees", "calls.monitor": "none", "calls.control": "none", "presence.observe": "department", "presence.share": "department", "calls.share": "department", "calls.intercom": "none", "calls.park": "any", "ivr.control": "none", "users.view": "own",
 			"users.manage": "own", "users.create": "none", "groups.manage": "none", "roles.manage": "none",
 			"numbers.manage": "none", "settings.telephony": "none", "audit.view": "none", "contacts.view": "own",
 			"contacts.manage": "own", "contacts.delete": "own"},
