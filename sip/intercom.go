@@ -13,11 +13,11 @@ import (
 // Intercom (*90EXT): a call to EXT's phones like any other, routed and
 // rung by the call's own dialer, whose INVITEs ask the phones to answer by
 // themselves. Phones differ in what they honour, so every INVITE carries
-// the two common forms: Call-Info with answer-after=0 (BroadSoft's, which
-// Polycom, Yealink, Grandstream, Snom and baresip's sip_autoanswer read)
-// and Alert-Info with info=alert-autoanswer (Yealink's, Mitel's and
-// OpenStage's; delay=0 for Yealink). A phone that honours neither just
-// rings. The caller needs calls.intercom on the callee (authz); the
+// the two common forms: Call-Info with answer-after=0 (BroadSoft's, read
+// by Polycom, Yealink, Grandstream, Mitel and most softphones) and
+// Alert-Info with info=alert-autoanswer (Yealink's and OpenStage's;
+// delay=0 for Yealink). A phone that honours neither just rings; Debian's
+// baresip 1.0 is one (it answers by its account's answermode only). The caller needs calls.intercom on the callee (authz); the
 // callee's forwards are not followed (an intercom is for the phone on the
 // desk, not a mobile), and Do Not Disturb is respected.
 
