@@ -36,7 +36,7 @@ const (
 	PresenceObserve    Permission = "presence.observe"    // see others' status: busy lamps, presence, dashboard (seed 002)
 	PresenceShare      Permission = "presence.share"      // let others see one's own status (seed 002)
 	CallsShare         Permission = "calls.share"         // let watchers see who one is talking to (seed 002)
-	CallsIntercom      Permission = "calls.intercom"      // intercom and paging: the callee's phone answers itself (seed 002)
+	CallsIntercom      Permission = "calls.intercom"      // intercom (*90EXT) and paging (*91GROUP): the callee's phone answers itself; decided on each callee (seed 002)
 	CallsPark          Permission = "calls.park"          // park calls; retrieve those parked by users in scope (seed 002)
 	IVRControl         Permission = "ivr.control"         // change what the IVR menus do (seed 002)
 )
@@ -321,7 +321,7 @@ func BuiltinPerms(builtin string) map[string]string {
 			string(PresenceObserve):    "department", // seed 002: a group's members see each other
 			string(PresenceShare):      "department",
 			string(CallsShare):         "department",
-			string(CallsIntercom):      "none",
+			string(CallsIntercom):      "none", // auto-answer opens a phone without its user: admins opt teams in
 			string(CallsPark):          "any",
 			string(IVRControl):         "none",
 		}

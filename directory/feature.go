@@ -22,6 +22,7 @@ const (
 	FeaturePickupDirected Feature = "pickup.directed" // **EXT: answer the call ringing at EXT
 	FeaturePark           Feature = "park"            // *70: a REFER here parks the call; an INVITE takes the longest parked
 	FeatureIntercom       Feature = "intercom"        // *90EXT: EXT's phone answers by itself
+	FeaturePaging         Feature = "paging"          // *91GROUP: every member's phone answers and hears, one-way
 )
 
 // FeatureArg is what follows a feature code in the dialed number.
@@ -54,7 +55,8 @@ func DefaultFeatureCodes() []FeatureCode {
 		{FeaturePickupGroup, "*8", ArgNone, true},
 		{FeaturePickupDirected, "**", ArgExtension, true},
 		{FeaturePark, "*70", ArgNone, true},
-		{FeatureIntercom, "*90", ArgExtension, false},
+		{FeatureIntercom, "*90", ArgExtension, true},
+		{FeaturePaging, "*91", ArgExtension, true},
 	}
 }
 

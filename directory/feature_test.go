@@ -61,6 +61,8 @@ func TestFeatureMatch(t *testing.T) {
 		{"**10002", directory.FeaturePickupDirected, "10002"},
 		{"*8", directory.FeaturePickupGroup, ""},
 		{"*9010002", directory.FeatureIntercom, "10002"},
+		{"*9120000", directory.FeaturePaging, "20000"},
+		{"*91", "", ""},
 		{"10002", "", ""},
 	} {
 		f, arg, ok := directory.MatchFeature(table, tc.dialed)
@@ -69,9 +71,8 @@ func TestFeatureMatch(t *testing.T) {
 		}
 	}
 	for _, f := range table {
-		ready := f.Feature != directory.FeatureIntercom
-		if f.Ready != ready {
-			t.Errorf("%s ready %v", f.Feature, f.Ready)
+		if !f.Ready {
+			t.Errorf("%s not ready", f.Feature)
 		}
 	}
 }

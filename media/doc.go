@@ -7,7 +7,8 @@
 // and hold state), transcoding where their codecs differ. A Monitor is a
 // third leg on the same relay that hears both parties (listen, whisper,
 // barge), and a Recorder is a tap on it that writes both directions to a
-// stereo WAV. Each leg's packets are read by goroutines of the relay's own;
-// the caller changes a leg only through the Relay's methods, which are safe
-// from any goroutine.
+// stereo WAV. A Fanout is a one-way bridge of one talker and any number
+// of listeners (a page), with the relay's legs and latching. Each leg's
+// packets are read by goroutines of the relay's own; the caller changes a
+// leg only through the Relay's methods, which are safe from any goroutine.
 package media

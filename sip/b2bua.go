@@ -53,6 +53,7 @@ type b2bua struct {
 	hooks callHooks
 
 	orbits *orbitTable // call park (orbits.go, park.go)
+	pages sync.Map // Call-ID → *pageSession: pages' dialogs (paging.go)
 }
 
 // callHooks let tests see a call end. Nil in production.
@@ -411,6 +412,10 @@ func (b *b2bua) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 			ms.inDialog(req, tx)
 			return
 		}
+		if ps := b.pageSession(req); ps != nil {
+			ps.inDialog(req, tx)
+			return
+		}
 		b.s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
@@ -442,6 +447,8 @@ func (b *b2bua) onAck(req *sip.Request, _ sip.ServerTransaction) {
 		c.post(&ackEvent{req: req, fromA: req.CallID().Value() == c.id})
 	} else if ms := b.s.monitorSession(req); ms != nil {
 		ms.onAck()
+	} else if ps := b.pageSession(req); ps != nil {
+		ps.onAck(req)
 	}
 }
 

@@ -195,10 +195,16 @@ func (c *call) takeEvents() []any {
 // actor. It answers the caller itself and returns false when the call goes
 // no further.
 func (c *call) begin() bool {
-	b := c.b
-	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
-	rt, ref := b.route(ctx, c.caller, c.trunk, c.aReq)
+	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
+	rt, ref := c.b.route(ctx, c.caller, c.trunk, c.aReq)
 	cancel()
+	return c.beginOn(rt, ref)
+}
+
+// beginOn is begin on a route made elsewhere (a feature's, such as
+// intercom's); ref is its refusal, if any.
+func (c *call) beginOn(rt *route, ref *refusal) bool {
+	b := c.b
 	c.rt = rt
 	c.fillCDR()
 	c.showRoute()

@@ -253,6 +253,9 @@ func (d *dialer) buildInvite(t target, rt *route) *sip.Request {
 	req.AppendHeader(&ct)
 	req.AppendHeader(sip.NewHeader("User-Agent", d.env.userAgent))
 	req.AppendHeader(sip.NewHeader("Allow", callAllowed))
+	for _, h := range rt.headers {
+		req.AppendHeader(sip.HeaderClone(h))
+	}
 	if offer != nil {
 		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 		req.SetBody(offer)

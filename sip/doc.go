@@ -35,8 +35,9 @@
 // start, forwarding and blind transfer all ring through it.
 //
 // The bridge is media.Relay: it joins the media of legs (two parties; a
-// supervisor's listener; later N-party paging and conferences), and a
-// recorder attaches to it (record.go). A media source or sink (a prompt or
+// supervisor's listener), and a recorder attaches to it (record.go).
+// media.Fanout is the N-party bridge of a page (paging.go): one talker,
+// listeners added and removed while it runs; later conferences. A media source or sink (a prompt or
 // music-on-hold player, a voicemail recorder) is meant to be a leg without
 // a dialog on the same bridge.
 //

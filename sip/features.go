@@ -76,12 +76,18 @@ func (b *b2bua) feature(req *sip.Request, tx sip.ServerTransaction, caller *cred
 		b.s.respond(tx, req, 404, "Not Found (Feature Not Available Yet: "+string(f.Feature)+")")
 		return true
 	}
-	if f.Feature == directory.FeaturePickupGroup || f.Feature == directory.FeaturePickupDirected {
+	switch f.Feature {
+	case directory.FeaturePickupGroup, directory.FeaturePickupDirected:
 		b.pickupFeature(req, tx, caller, f.Feature, arg) // pickup.go
 		return true
-	}
-	if f.Feature == directory.FeaturePark {
+	case directory.FeaturePark:
 		b.retrieve(req, tx, caller, "") // park.go: the longest parked call caller may take
+		return true
+	case directory.FeatureIntercom:
+		b.intercom(req, tx, caller, arg) // intercom.go
+		return true
+	case directory.FeaturePaging:
+		b.page(req, tx, caller, arg) // paging.go
 		return true
 	}
 	var p directory.UserPatch

@@ -73,13 +73,6 @@ func TestFeatureCodesDNDAndForward(t *testing.T) {
 	if len(entries) != 4 {
 		t.Errorf("%d audit entries for four feature codes", len(entries))
 	}
-
-	// Reserved rows answer "not yet".
-	for _, c := range []string{"*9010002"} {
-		if code, reason := dialFeature(t, p1, c); code != 404 || !strings.Contains(reason, "Not Available Yet") {
-			t.Errorf("%s: %d %q", c, code, reason)
-		}
-	}
 }
 
 func TestFeatureCodesChanged(t *testing.T) {

@@ -28,14 +28,17 @@ type legStates struct {
 // syncLegs raises the leg events that bring the observers (presence and
 // busy lamps always, and whoever ObserveLegs names) up to date with the
 // call.
-func (c *call) syncLegs() {
-	live := c.liveLegs()
-	if c.lamps.told == nil {
-		c.lamps.told = make(map[string]*LegEvent)
+func (c *call) syncLegs() { c.lamps.sync(c.b.s, c.id, c.liveLegs()) }
+
+// sync raises the leg events that bring the observers up to date with the
+// extension legs live now in the call (or page) callID.
+func (ls *legStates) sync(s *Server, callID string, live []LegEvent) {
+	if ls.told == nil {
+		ls.told = make(map[string]*LegEvent)
 	}
 	for _, ev := range live {
-		ev.CallID = c.id
-		prev, ok := c.lamps.told[ev.LegID]
+		ev.CallID = callID
+		prev, ok := ls.told[ev.LegID]
 		switch {
 		case !ok:
 		case prev.State == LegEnded:
@@ -46,17 +49,17 @@ func (c *call) syncLegs() {
 		if ok && ev.State == LegRinging && prev.State == LegAnswered {
 			continue // never back from talking to ringing
 		}
-		c.lamps.told[ev.LegID] = &ev
-		c.b.s.legEvent(ev)
+		ls.told[ev.LegID] = &ev
+		s.legEvent(ev)
 	}
-	for id, prev := range c.lamps.told {
+	for id, prev := range ls.told {
 		if prev.State == LegEnded || hasLeg(live, id) {
 			continue
 		}
 		ended := *prev
 		ended.State = LegEnded
-		c.lamps.told[id] = &ended
-		c.b.s.legEvent(ended)
+		ls.told[id] = &ended
+		s.legEvent(ended)
 	}
 }
 

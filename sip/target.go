@@ -26,6 +26,9 @@ type route struct {
 	// failover: the targets are trunks, tried one after the other
 	// (failoverStatus) rather than rung at once.
 	failover bool
+	// headers go on every INVITE of the route's forks (intercom's
+	// auto-answer, intercom.go).
+	headers []sip.Header
 
 	// Forwarding (forward.go). chain holds the extensions the call was
 	// forwarded from, in order, and notes why, for the CDR. fwdUser is

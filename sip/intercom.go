@@ -1,0 +1,107 @@
+package sip
+
+import (
+	"context"
+	"errors"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/authz"
+	"github.com/switchboard-pbx/switchboard/directory"
+)
+
+// Intercom (*90EXT): a call to EXT's phones like any other, routed and
+// rung by the call's own dialer, whose INVITEs ask the phones to answer by
+// themselves. Phones differ in what they honour, so every INVITE carries
+// the two common forms: Call-Info with answer-after=0 (BroadSoft's, read
+// by Polycom, Yealink, Grandstream, Mitel and most softphones) and
+// Alert-Info with info=alert-autoanswer (Yealink's and OpenStage's;
+// delay=0 for Yealink). A phone that honours neither just rings; Debian's
+// baresip 1.0 is one (it answers by its account's answermode only). The caller needs calls.intercom on the callee (authz); the
+// callee's forwards are not followed (an intercom is for the phone on the
+// desk, not a mobile), and Do Not Disturb is respected.
+
+// autoAnswerHeaders are the headers that make a phone answer by itself.
+func autoAnswerHeaders(realm string) []sip.Header {
+	return []sip.Header{
+		sip.NewHeader("Call-Info", "<sip:"+realm+">;answer-after=0"),
+		sip.NewHeader("Alert-Info", "<http://www.notused.com>;info=alert-autoanswer;delay=0"),
+	}
+}
+
+// intercom starts an intercom call from caller to ext. It returns once the
+// caller's INVITE has its final response (and, for a 200, its ACK).
+func (b *b2bua) intercom(req *sip.Request, tx sip.ServerTransaction, caller *credential, ext string) {
+	c := newCall(b, req, tx, caller, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
+	rt, ref := b.intercomRoute(ctx, caller, req, ext)
+	cancel()
+	if !c.beginOn(rt, ref) {
+		return
+	}
+	<-c.aFinal
+}
+
+// intercomRoute is the route of an intercom call to ext: the phones of the
+// user ext, with the auto-answer headers.
+func (b *b2bua) intercomRoute(ctx context.Context, caller *credential, req *sip.Request, ext string) (*route, *refusal) {
+	rt := &route{dir: directory.Internal, dialed: unescapeUser(req.Recipient.User), fromName: req.From().DisplayName,
+		callerID: caller.UserID, from: caller.Ext, fromUser: caller.Ext, to: ext}
+	subj, ref := b.intercomSubject(ctx, caller)
+	if ref != nil {
+		return rt, ref
+	}
+	cred, err := b.s.credential(ext)
+	if err != nil {
+		return rt, storeDown(err)
+	}
+	if cred == nil {
+		// A group is paged (*91), not called on intercom.
+		return rt, refNotFound
+	}
+	rt.calleeID = cred.UserID
+	if ref := intercomAllowed(subj, cred.UserID); ref != nil {
+		return rt, ref
+	}
+	if cred.Forward.DND {
+		return rt, refDND
+	}
+	if rt.targets = b.userTargets(cred); len(rt.targets) == 0 {
+		return rt, refOffline
+	}
+	rt.headers = autoAnswerHeaders(b.s.realm())
+	return rt, nil
+}
+
+// intercomSubject loads what the caller may do and refuses at once when
+// calls.intercom reaches nobody, before saying whether a number exists.
+func (b *b2bua) intercomSubject(ctx context.Context, caller *credential) (*authz.Subject, *refusal) {
+	acc, err := b.s.store.Access(ctx, caller.UserID)
+	if err != nil {
+		return nil, storeDown(err)
+	}
+	subj := authz.NewSubject(acc)
+	if subj.Effective(authz.CallsIntercom).Scope == authz.ScopeNone {
+		return nil, intercomDenied(authz.Can(subj, authz.CallsIntercom, authz.Resource{Kind: authz.KindUser}))
+	}
+	return subj, nil
+}
+
+// intercomAllowed asks authz whether subj may reach user id on intercom
+// (or page them).
+func intercomAllowed(subj *authz.Subject, id int64) *refusal {
+	if err := authz.Can(subj, authz.CallsIntercom, authz.Resource{Kind: authz.KindUser, UserIDs: []int64{id}}); err != nil {
+		return intercomDenied(err)
+	}
+	return nil
+}
+
+// intercomDenied is the refusal of a call calls.intercom does not allow.
+func intercomDenied(err error) *refusal {
+	reason := "intercom refused"
+	var de *authz.DeniedError
+	if errors.As(err, &de) {
+		reason = "intercom " + de.Reason
+	}
+	return &refusal{403, "Forbidden (" + reason + ")", directory.Denied, reason, nil}
+}

@@ -1,0 +1,579 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/media"
+)
+
+// Paging (*91GROUP): one talker heard at once by every member of a group,
+// one-way. The PBX answers the talker's INVITE (we are its UAS) and rings
+// each member's registered phones with the intercom's auto-answer headers
+// (we are their UAC), one dialer per member, so that the first of a
+// member's phones to answer wins and the others are cancelled. Each member
+// who answers becomes a listener of a media.Fanout on which the talker's
+// leg is the source. The talker is answered when the first member is
+// connected; members who have not answered within pageAnswerWait are
+// skipped. The talker's hangup ends every listener's dialog with BYE; a
+// listener who hangs up leaves the others, and the page ends (BYE to the
+// talker) when no listener is left. The page is one CDR row whose reason
+// begins with "paging". Paging needs calls.intercom on each member: those
+// outside its scope are not rung, nor are members in Do Not Disturb or in
+// a call (their phone would put the call on hold to answer the page).
+
+// pageAnswerWait is how long members' phones may take to answer a page.
+const pageAnswerWait = 5 * time.Second
+
+// pageLinger is how long an ended page still waits for the final
+// responses of forks it cancelled (a 2xx that crossed the CANCEL is ACKed
+// and hung up).
+const pageLinger = 5 * time.Second
+
+// pageSession is one page: the talker's dialog, the members rung and the
+// fanout. One goroutine (run) owns it; SIP handlers post it events.
+type pageSession struct {
+	b      *b2bua
+	id     string // Call-ID of the talker's dialog
+	log    *slog.Logger
+	caller *credential
+	req    *sip.Request // the talker's INVITE, with our To-tag
+	tx     sip.ServerTransaction
+	fan    *media.Fanout
+	codec  media.Codec
+	rt     *route // what the members' INVITEs say: from the talker, auto-answer
+	env    *dialEnv
+	ctx    context.Context // the members' transactions end with it
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // fork watchers, BYEs and CANCELs in flight, the fanout
+	filed  []string       // Call-IDs filed under the page in b.pages
+
+	members []*pageMember
+	dlg     dialog // the talker's, once answered
+	sdp     []byte // our answer to the talker
+	// final hands the talker's INVITE handler our 200 (it retransmits it
+	// until the ACK), or nil when an error response went.
+	final    chan *sip.Response
+	acked    chan struct{}
+	ackOnce  sync.Once
+	answered bool // the 200 went to the talker
+	finished bool // the talker has its final response
+	ended    bool
+	cdr      directory.Call
+	lamps    legStates // what busy lamps and presence were told (liveLegs)
+
+	mu     sync.Mutex
+	queue  []any
+	closed bool
+	wake   chan struct{}
+}
+
+// pageMember is one member of the paged group: the dialer ringing their
+// phones, their listener leg and, once a phone answered, its dialog.
+type pageMember struct {
+	cred   *credential
+	d      *dialer
+	l      *media.Listener
+	offer  []byte
+	won    *fork
+	dlg    dialog
+	ack    atomic.Pointer[sip.Request] // our ACK, sent again on each 2xx retransmission
+	joined bool                        // connected as a listener
+	left   bool                        // hung up, or hung up on
+}
+
+// Events a page posts to itself.
+type (
+	pageCancel   struct{}            // the talker cancelled its INVITE
+	pageNoAck    struct{}            // the talker never ACKed our 200
+	pageMediaEnd struct{ err error } // the fanout stopped (media timeout)
+)
+
+// page starts a page from caller to the group ext. It returns once the
+// talker's INVITE has its final response (and, for a 200, its ACK).
+func (b *b2bua) page(req *sip.Request, tx sip.ServerTransaction, caller *credential, ext string) {
+	ps, ref := b.newPage(req, tx, caller, ext)
+	if ref != nil {
+		b.refusePage(req, tx, caller, ext, ref)
+		return
+	}
+	if !tx.OnCancel(func(*sip.Request) { ps.post(pageCancel{}) }) {
+		ps.post(pageCancel{}) // the transaction is gone already
+	}
+	b.wg.Go(ps.run)
+	if res := <-ps.final; res != nil {
+		ps.waitAck(tx, res)
+	}
+}
+
+// newPage checks the talker's offer and rights, finds the members to ring
+// and binds the fanout and a listener leg per member.
+func (b *b2bua) newPage(req *sip.Request, tx sip.ServerTransaction, caller *credential, ext string) (*pageSession, *refusal) {
+	sd, offer, err := parseSDP(req.Body())
+	if len(req.Body()) == 0 || err != nil {
+		return nil, &refusal{488, "Not Acceptable Here (Offer Needed)", directory.Failed, "bad sdp offer", nil}
+	}
+	codec, ok := g711Of(sd)
+	if !ok {
+		return nil, &refusal{488, "Not Acceptable Here (G.711 Needed)", directory.Failed, "no g.711 in offer", nil}
+	}
+	if offer.secure { // the fanout relays plain RTP; SRTP offered best effort is answered plain
+		return nil, &refusal{488, "Not Acceptable Here (Plain RTP Needed)", directory.Failed, "srtp-only offer", nil}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
+	defer cancel()
+	subj, ref := b.intercomSubject(ctx, caller)
+	if ref != nil {
+		return nil, ref
+	}
+	g, err := b.s.store.GroupByExtension(ctx, ext)
+	if errors.Is(err, directory.ErrNotFound) {
+		return nil, refNotFound // a user is called on intercom (*90), not paged
+	}
+	if err != nil {
+		return nil, storeDown(err)
+	}
+	ids, err := b.s.store.GroupMembers(ctx, g.ID)
+	if err != nil {
+		return nil, storeDown(err)
+	}
+	var members []*pageMember
+	var denied *refusal
+	var targets [][]target
+	for _, id := range ids {
+		m, ok := b.s.creds.ByID(id)
+		if !ok || m.Ext == caller.Ext || m.Forward.DND || b.inCall(m.Ext) {
+			continue // a phone answering by itself would put its call on hold
+		}
+		if ref := intercomAllowed(subj, m.UserID); ref != nil {
+			denied = ref
+			continue
+		}
+		if ts := b.userTargets(m); len(ts) > 0 {
+			members = append(members, &pageMember{cred: m})
+			targets = append(targets, ts)
+		}
+	}
+	if len(members) == 0 {
+		if denied != nil {
+			return nil, denied
+		}
+		return nil, refOffline
+	}
+
+	mip := b.cfg.MediaIP
+	if !mip.IsValid() {
+		mip = netip.IPv4Unspecified()
+	}
+	fan, err := media.NewFanout(media.FanoutConfig{Pool: b.pool, IP: mip, Timeout: max(b.cfg.MediaTimeout, 0),
+		Logger: b.log})
+	if err != nil {
+		return nil, &refusal{503, "Service Unavailable", directory.Failed, "no rtp ports", nil}
+	}
+	fan.SetRemote(offer.rtp, offer.rtcp)
+	fan.SetPeer(peerIP(req.Source()))
+	tagged := req.Clone()
+	tagged.To().Params.Add("tag", sip.GenerateTagN(16))
+	id := req.CallID().Value()
+	ps := &pageSession{b: b, id: id, log: b.log.With("call_id", id, "group", ext), caller: caller, req: tagged,
+		tx: tx, fan: fan, codec: codec, members: members, final: make(chan *sip.Response, 1),
+		acked: make(chan struct{}), wake: make(chan struct{}, 1),
+		rt: &route{dir: directory.Internal, dialed: unescapeUser(req.Recipient.User), fromName: req.From().DisplayName,
+			from: caller.Ext, fromUser: caller.Ext, callerID: caller.UserID, to: ext, groupID: g.ID,
+			headers: autoAnswerHeaders(b.s.realm())},
+		cdr: directory.Call{SIPCallID: id, StartedAt: time.Now().UTC(), Node: b.s.cfg.Node,
+			Direction: directory.Internal, Dialed: unescapeUser(req.Recipient.User), CallerID: caller.UserID,
+			GroupID: g.ID, From: caller.Ext, To: ext, Disposition: directory.Failed}}
+	ps.ctx, ps.cancel = context.WithCancel(context.Background())
+	ps.env = &dialEnv{client: b.s.client, userAgent: b.s.cfg.UserAgent, log: ps.log, ctx: ps.ctx, wg: &ps.wg,
+		post: ps.post, file: ps.file, contact: b.contactFor, mediaIP: b.mediaIP, sendAndWait: b.sendAndWait,
+		hops: hopLimit(req) - 1}
+	for i, m := range members {
+		if m.l, err = fan.AddListener(); err != nil {
+			fan.Close()
+			ps.cancel()
+			return nil, &refusal{503, "Service Unavailable", directory.Failed, "no rtp ports", nil}
+		}
+		m.offer = pageSDP(b.mediaIP(targets[i][0].dest), m.l.Local().Port(), codec, "sendonly")
+		m.d = &dialer{env: ps.env, offer: m.offer, offerIP: b.mediaIP(targets[i][0].dest),
+			origin: &origin{id: uint64(time.Now().UnixNano() & 0x7fffffffffff)}, leg: media.LegB}
+		m.d.onResponse = func(f *fork, tx sip.ClientTransaction, res *sip.Response) { ps.memberResponse(m, f, tx, res) }
+		m.d.onFailed = func(*fork) { ps.memberFailed(m) }
+	}
+	if _, loaded := b.pages.LoadOrStore(id, ps); loaded {
+		fan.Close()
+		ps.cancel()
+		return nil, &refusal{482, "Loop Detected", directory.Failed, "call-id in use", nil}
+	}
+	ps.filed = append(ps.filed, id)
+	ps.wg.Go(func() { ps.post(pageMediaEnd{fan.Run(b.ctx)}) })
+	for i, m := range members {
+		m.d.dialAll(ps.rt, targets[i])
+	}
+	return ps, nil
+}
+
+// inCall reports whether ext takes part in a call now.
+func (b *b2bua) inCall(ext string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.perExt[ext] > 0
+}
+
+// refusePage answers a page that goes nowhere and writes its CDR row.
+func (b *b2bua) refusePage(req *sip.Request, tx sip.ServerTransaction, caller *credential, ext string, ref *refusal) {
+	b.log.Info("page refused", "call_id", req.CallID().Value(), "code", ref.code, "why", ref.why, "err", ref.err)
+	b.s.respond(tx, req, ref.code, ref.reason)
+	now := time.Now().UTC()
+	b.pageCDR(directory.Call{SIPCallID: req.CallID().Value(), StartedAt: now, EndedAt: now, Node: b.s.cfg.Node,
+		Direction: directory.Internal, Dialed: unescapeUser(req.Recipient.User), CallerID: caller.UserID,
+		From: caller.Ext, To: ext, Disposition: ref.disp, Reason: "paging: " + ref.why, HangupBy: "system"})
+}
+
+// pageCDR stores a page's history row.
+func (b *b2bua) pageCDR(row directory.Call) {
+	row.Key = newRowKey()
+	if row.EndedAt.IsZero() {
+		row.EndedAt = time.Now().UTC()
+	}
+	if err := b.s.history.SaveCall(context.Background(), &row); err != nil {
+		b.log.Error("call history row not written", "err", err, "from", row.From, "to", row.To)
+	}
+	b.s.counters.call(row)
+	if h := b.hooks.ended; h != nil {
+		h(row)
+	}
+}
+
+// file files a member's Call-ID under the page, so that their BYE finds
+// it. Called on the page's goroutine.
+func (ps *pageSession) file(callID string) {
+	ps.b.pages.Store(callID, ps)
+	ps.filed = append(ps.filed, callID)
+}
+
+// post queues an event for the page; false when the page is over.
+func (ps *pageSession) post(ev any) bool {
+	ps.mu.Lock()
+	if ps.closed {
+		ps.mu.Unlock()
+		return false
+	}
+	ps.queue = append(ps.queue, ev)
+	ps.mu.Unlock()
+	select {
+	case ps.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+func (ps *pageSession) takeEvents() []any {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	q := ps.queue
+	ps.queue = nil
+	return q
+}
+
+// run is the page's goroutine: it lives until the page ended and every
+// fork has its final response (or pageLinger is over), then frees the
+// ports, waits for what it started and writes the CDR row.
+func (ps *pageSession) run() {
+	wait := time.NewTimer(pageAnswerWait)
+	defer wait.Stop()
+	var linger <-chan time.Time
+	shutdown := ps.b.ctx.Done()
+	for _, m := range ps.members { // an INVITE that could not be sent
+		if m.d.allFailed() {
+			ps.memberFailed(m)
+		}
+	}
+	for !ps.ended || !ps.forksDone() {
+		ps.lamps.sync(ps.b.s, ps.id, ps.liveLegs())
+		if ps.ended && linger == nil {
+			t := time.NewTimer(pageLinger)
+			defer t.Stop()
+			linger = t.C
+		}
+		select {
+		case <-ps.wake:
+			for _, ev := range ps.takeEvents() {
+				ps.handle(ev)
+			}
+		case <-wait.C:
+			ps.answerWaitOver()
+		case <-shutdown:
+			shutdown = nil
+			ps.end("system", "; shutdown")
+		case <-linger:
+			ps.log.Debug("page ends with forks unanswered")
+			ps.forceDone()
+		}
+	}
+	ps.lamps.sync(ps.b.s, ps.id, nil) // every leg is over
+	ps.mu.Lock()
+	ps.closed = true
+	rest := ps.queue
+	ps.queue = nil
+	ps.mu.Unlock()
+	for _, ev := range rest {
+		if r, ok := ev.(*reqEvent); ok {
+			ps.b.s.respond(r.tx, r.req, 481, "Call/Transaction Does Not Exist")
+			close(r.done)
+		}
+	}
+	for _, m := range ps.members {
+		for _, f := range m.d.forks {
+			if f.tx != nil {
+				f.tx.Terminate() // an answered INVITE's lingers for 64·T1
+			}
+		}
+	}
+	ps.fan.Close()
+	ps.cancel()
+	ps.wg.Wait()
+	for _, id := range ps.filed {
+		ps.b.pages.Delete(id)
+	}
+	joined := 0
+	for _, m := range ps.members {
+		if m.joined {
+			joined++
+		}
+	}
+	ps.cdr.Reason = fmt.Sprintf("paging: %d of %d members answered", joined, len(ps.members)) + ps.cdr.Reason
+	ps.b.pageCDR(ps.cdr)
+	ps.log.Info("page ended", "answered", joined, "members", len(ps.members), "by", ps.cdr.HangupBy)
+}
+
+// liveLegs lists the extension legs of the page now, for busy lamps and
+// presence: the talker's (ringing until answered), each listener's, and
+// each member's phone still ringing.
+func (ps *pageSession) liveLegs() []LegEvent {
+	if ps.ended {
+		return nil
+	}
+	talker := LegEvent{LegID: ps.id, Ext: ps.caller.Ext, UserID: ps.caller.UserID, Initiator: true,
+		State: LegRinging, Peer: ps.rt.to}
+	if ps.answered {
+		talker.State = LegAnswered
+	}
+	live := []LegEvent{talker}
+	for _, m := range ps.members {
+		leg := LegEvent{Ext: m.cred.Ext, UserID: m.cred.UserID, Peer: ps.caller.Ext}
+		switch {
+		case m.joined && !m.left:
+			leg.LegID, leg.State = m.dlg.callID, LegAnswered
+			live = append(live, leg)
+		case m.won == nil && m.l != nil:
+			for _, f := range m.d.forks {
+				if f.final == nil && f.tx != nil && !f.cancelled {
+					leg.LegID, leg.State = f.req.CallID().Value(), LegRinging
+					live = append(live, leg)
+				}
+			}
+		}
+	}
+	return live
+}
+
+// handle runs one event on the page's goroutine.
+func (ps *pageSession) handle(ev any) {
+	switch ev := ev.(type) {
+	case *resEvent:
+		ev.f.d.onResponse(ev.f, ev.tx, ev.res)
+	case *txDoneEvent:
+		if ev.tx != ev.f.tx || ev.f.final != nil {
+			return
+		}
+		ev.f.final = sip.NewResponseFromRequest(ev.f.req, 408, "Request Timeout", nil)
+		ev.f.d.onFailed(ev.f)
+	case *reqEvent:
+		ps.onRequest(ev)
+		close(ev.done)
+	case pageCancel:
+		if !ps.finished {
+			ps.finished = true // sipgo answered 487
+			ps.final <- nil
+			ps.cdr.Disposition = directory.Cancelled
+			ps.end("caller", "")
+		}
+	case pageNoAck:
+		ps.end("system", "; no ack from the talker")
+	case pageMediaEnd:
+		if errors.Is(ev.err, media.ErrTimeout) {
+			ps.end("system", "; media timeout")
+		}
+	}
+}
+
+// memberResponse takes a response to the INVITE of one of m's phones.
+func (ps *pageSession) memberResponse(m *pageMember, f *fork, tx sip.ClientTransaction, res *sip.Response) {
+	if tx != f.tx || f.final != nil {
+		return
+	}
+	f.responded = true
+	if res.IsProvisional() {
+		if res.StatusCode != 100 {
+			f.provis = true
+			if f.cancelled {
+				f.sendCancel()
+			}
+		}
+		return
+	}
+	f.final = res
+	if !res.IsSuccess() {
+		ps.memberFailed(m)
+		return
+	}
+	if m.won != nil || ps.ended || m.l == nil {
+		f.ackAndBye(res) // another of m's phones won, or too late
+		return
+	}
+	ps.join(m, f, res)
+}
+
+// join connects the phone of m that answered as a listener, and answers
+// the talker if nobody had yet.
+func (ps *pageSession) join(m *pageMember, f *fork, res *sip.Response) {
+	m.won = f
+	m.d.cancelAll(f)
+	m.dlg = forkDialog(f, res)
+	ack := m.dlg.request(sip.ACK)
+	m.ack.Store(ack.Clone())
+	f.tx.OnRetransmission(func(r *sip.Response) {
+		if a := m.ack.Load(); a != nil && r.IsSuccess() {
+			_ = ps.b.s.client.WriteRequest(a.Clone())
+		}
+	})
+	if err := ps.b.s.client.WriteRequest(ack); err != nil {
+		ps.log.Info("ack not sent", "ext", m.cred.Ext, "err", err)
+	}
+	_, md, err := parseSDP(res.Body())
+	if err != nil {
+		ps.log.Info("page member's answer refused: bad sdp", "ext", m.cred.Ext, "err", err)
+		ps.hangUpMember(m)
+		return
+	}
+	m.l.SetRemote(md.rtp, md.rtcp)
+	m.l.SetPeer(peerIP(m.dlg.dest))
+	m.joined = true
+	ps.log.Info("page member joined", "ext", m.cred.Ext, "dest", f.t.dest)
+	if !ps.answered && !ps.finished {
+		ps.answerTalker()
+	}
+}
+
+// memberFailed runs when a fork of m failed: once all of them have, m is
+// skipped and their listener leg goes.
+func (ps *pageSession) memberFailed(m *pageMember) {
+	if m.won != nil || !m.d.allFailed() || m.l == nil {
+		return
+	}
+	ps.fan.Remove(m.l)
+	m.l = nil
+	ps.checkListeners()
+}
+
+// answerWaitOver skips the members whose phones have not answered yet.
+func (ps *pageSession) answerWaitOver() {
+	for _, m := range ps.members {
+		if m.won == nil {
+			m.d.cancelAll(nil)
+		}
+	}
+	if !ps.answered {
+		ps.end("system", "; nobody answered")
+	}
+}
+
+// checkListeners ends the page when nobody listens and nobody rings.
+func (ps *pageSession) checkListeners() {
+	for _, m := range ps.members {
+		if (m.joined && !m.left) || (m.won == nil && m.l != nil) {
+			return
+		}
+	}
+	note := "" // the last listener left
+	if !ps.answered {
+		note = "; nobody answered"
+	}
+	ps.end("system", note)
+}
+
+// end ends the page: ringing phones are cancelled, listeners and (unless
+// they hung up) the talker get BYE, a talker not answered yet gets 480.
+// by is who ended it; note is added to the CDR reason.
+func (ps *pageSession) end(by, note string) {
+	if ps.ended {
+		return
+	}
+	ps.ended = true
+	ps.cdr.HangupBy = by
+	ps.cdr.Reason = note
+	for _, m := range ps.members {
+		m.d.cancelAll(nil)
+		if m.joined && !m.left {
+			ps.hangUpMember(m)
+		}
+	}
+	if !ps.finished {
+		ps.finished = true
+		ps.cdr.Disposition = directory.NoAnswer
+		if ps.b.ctx.Err() != nil {
+			ps.cdr.Disposition = directory.Failed
+		}
+		ps.b.s.send(ps.tx, sip.NewResponseFromRequest(ps.req, 480, "Temporarily Unavailable", nil))
+		ps.final <- nil
+	}
+	if ps.answered && by != "caller" {
+		bye := ps.dlg.request(sip.BYE)
+		ps.wg.Go(func() {
+			// RFC 3261 §15: the BYE waits for the ACK of our 200.
+			t := time.NewTimer(64 * sip.T1)
+			defer t.Stop()
+			select {
+			case <-ps.acked:
+			case <-t.C:
+				return
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+			defer cancel()
+			_, _ = ps.b.sendAndWait(ctx, bye)
+		})
+	}
+}
+
+// forksDone reports whether every fork has its final response.
+func (ps *pageSession) forksDone() bool {
+	for _, m := range ps.members {
+		for _, f := range m.d.forks {
+			if f.final == nil && f.tx != nil {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// forceDone gives up on forks that never answered.
+func (ps *pageSession) forceDone() {
+	for _, m := range ps.members {
+		for _, f := range m.d.forks {
+			if f.final == nil {
+				f.final = sip.NewResponseFromRequest(f.req, 408, "Request Timeout", nil)
+			}
+		}
+	}
+}

@@ -1,0 +1,196 @@
+package sip
+
+import (
+	"context"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/media"
+)
+
+// A page's dialogs: our 200 to the talker and its ACK, the requests the
+// talker and the listeners send inside their dialogs, and our BYEs.
+
+// answerTalker sends our 200 to the talker: we only receive.
+func (ps *pageSession) answerTalker() {
+	req := ps.req
+	src := req.Source()
+	ps.dlg = dialog{callID: ps.id, localURI: req.To().Address, localTag: tag(req.To().Params),
+		remoteURI: req.From().Address, remoteTag: tag(req.From().Params), target: req.Contact().Address,
+		dest: src, transport: req.Transport(), contact: ps.b.contactFor(src, req.Transport())}
+	ps.sdp = pageSDP(ps.b.mediaIP(src), ps.fan.Local().Port(), ps.codec, "recvonly")
+	res := sip.NewResponseFromRequest(req, 200, "OK", ps.sdp)
+	res.AppendHeader(sip.HeaderClone(&ps.dlg.contact))
+	res.AppendHeader(sip.NewHeader("Allow", callAllowed))
+	res.AppendHeader(sip.NewHeader("Server", ps.b.s.cfg.UserAgent))
+	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	ps.answered, ps.finished = true, true
+	ps.cdr.AnsweredAt = time.Now().UTC()
+	ps.cdr.Disposition = directory.Answered
+	ps.fan.Arm()
+	if err := ps.tx.Respond(res); err != nil {
+		ps.log.Info("200 to talker not sent", "err", err)
+		ps.final <- nil
+		ps.end("system", "; talker unreachable")
+		return
+	}
+	ps.final <- res
+	ps.log.Info("page answered")
+}
+
+// hangUpMember sends BYE to m's phone and takes their listener leg off.
+func (ps *pageSession) hangUpMember(m *pageMember) {
+	m.left = true
+	if m.l != nil {
+		ps.fan.Remove(m.l)
+		m.l = nil
+	}
+	bye := m.dlg.request(sip.BYE)
+	ps.wg.Go(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+		defer cancel()
+		if _, err := ps.b.sendAndWait(ctx, bye); err != nil {
+			ps.log.Debug("bye not answered", "ext", m.cred.Ext, "err", err)
+		}
+	})
+}
+
+// onRequest answers a BYE or re-INVITE of the talker or of a listener.
+func (ps *pageSession) onRequest(ev *reqEvent) {
+	req, tx := ev.req, ev.tx
+	cid := req.CallID().Value()
+	if cid == ps.id && ps.answered && ps.peerOf(&ps.dlg, req) {
+		switch req.Method {
+		case sip.BYE:
+			ps.b.s.respond(tx, req, 200, "OK")
+			ps.end("caller", "")
+		case sip.INVITE:
+			if _, m, err := parseSDP(req.Body()); err == nil {
+				ps.fan.SetRemote(m.rtp, m.rtcp)
+			}
+			ps.answerSDP(tx, req, ps.sdp, &ps.dlg)
+		default:
+			ps.b.s.respond(tx, req, 405, "Method Not Allowed")
+		}
+		return
+	}
+	for _, m := range ps.members {
+		if !m.joined || m.left || m.dlg.callID != cid || !ps.peerOf(&m.dlg, req) {
+			continue
+		}
+		switch req.Method {
+		case sip.BYE:
+			ps.b.s.respond(tx, req, 200, "OK")
+			m.left = true
+			ps.fan.Remove(m.l)
+			m.l = nil
+			ps.log.Info("page member left", "ext", m.cred.Ext)
+			ps.checkListeners()
+		case sip.INVITE:
+			if _, md, err := parseSDP(req.Body()); err == nil {
+				m.l.SetRemote(md.rtp, md.rtcp)
+			}
+			ps.answerSDP(tx, req, m.offer, &m.dlg)
+		default:
+			ps.b.s.respond(tx, req, 405, "Method Not Allowed")
+		}
+		return
+	}
+	ps.b.s.counters.drop("not the dialog's peer")
+	ps.b.s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+}
+
+// peerOf reports whether req comes from d's peer: its tags, and the IP the
+// dialog's requests go to.
+func (ps *pageSession) peerOf(d *dialog, req *sip.Request) bool {
+	return tag(req.From().Params) == d.remoteTag && tag(req.To().Params) == d.localTag && sameIP(req.Source(), d.dest)
+}
+
+// answerSDP answers a re-INVITE with our SDP of that dialog again.
+func (ps *pageSession) answerSDP(tx sip.ServerTransaction, req *sip.Request, body []byte, d *dialog) {
+	res := sip.NewResponseFromRequest(req, 200, "OK", body)
+	res.AppendHeader(sip.HeaderClone(&d.contact))
+	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	ps.b.s.send(tx, res)
+}
+
+// waitAck retransmits our 200 to the talker over UDP (T1 doubling to T2)
+// until the ACK comes; with none within 64·T1 the page ends.
+func (ps *pageSession) waitAck(tx sip.ServerTransaction, res *sip.Response) {
+	reliable := sip.IsReliable(ps.req.Transport())
+	interval := sip.T1
+	deadline := time.NewTimer(64 * sip.T1)
+	defer deadline.Stop()
+	for {
+		var tick <-chan time.Time
+		if !reliable {
+			tick = time.After(interval)
+		}
+		select {
+		case <-ps.acked:
+			return
+		case <-ps.b.ctx.Done():
+			return
+		case <-deadline.C:
+			ps.post(pageNoAck{})
+			return
+		case <-tick:
+			_ = tx.Respond(res)
+			interval = min(2*interval, sip.T2)
+		}
+	}
+}
+
+// onAck takes the talker's ACK of our 200.
+func (ps *pageSession) onAck(req *sip.Request) {
+	if req.CallID().Value() == ps.id {
+		ps.ackOnce.Do(func() { close(ps.acked) })
+	}
+}
+
+// inDialog passes a request inside one of the page's dialogs to the page
+// and waits until it is answered.
+func (ps *pageSession) inDialog(req *sip.Request, tx sip.ServerTransaction) {
+	done := make(chan struct{})
+	if !ps.post(&reqEvent{req: req, tx: tx, done: done}) {
+		ps.b.s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	<-done
+}
+
+// pageSession returns the page a request belongs to, or nil.
+func (b *b2bua) pageSession(req *sip.Request) *pageSession {
+	if req.CallID() == nil {
+		return nil
+	}
+	if v, ok := b.pages.Load(req.CallID().Value()); ok {
+		return v.(*pageSession)
+	}
+	return nil
+}
+
+// pageSDP is our SDP toward the talker (recvonly) or a listener
+// (sendonly): one G.711 stream.
+func pageSDP(ip netip.Addr, port uint16, codec media.Codec, dir string) []byte {
+	ip = ip.Unmap()
+	at := "IP4"
+	if ip.Is6() {
+		at = "IP6"
+	}
+	id := strconv.FormatInt(time.Now().UnixNano()&0x7fffffffffff, 10)
+	pt := strconv.Itoa(int(codec))
+	return []byte("v=0\r\n" +
+		"o=switchboard " + id + " 1 IN " + at + " " + ip.String() + "\r\n" +
+		"s=switchboard\r\n" +
+		"c=IN " + at + " " + ip.String() + "\r\n" +
+		"t=0 0\r\n" +
+		"m=audio " + strconv.Itoa(int(port)) + " RTP/AVP " + pt + "\r\n" +
+		"a=rtpmap:" + pt + " " + codec.String() + "/8000\r\n" +
+		"a=ptime:20\r\n" +
+		"a=" + dir + "\r\n")
+}
