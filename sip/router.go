@@ -15,7 +15,8 @@ import (
 // The dial plan: what a dialed number reaches.
 //   - an extension of a user: every registered contact of it, in parallel;
 //   - the extension of a group: every registered contact of its members;
-//   - from a trunk, a DID: the extension or group it is mapped to;
+//   - from a trunk, a DID: the extension or group it is mapped to, or
+//     its outside-hours target when it follows office hours (hours.go);
 //   - anything else: the trunk, when the caller's calls.outbound allows
 //     the number (compared in E.164).
 
@@ -50,6 +51,10 @@ func (b *b2bua) route(ctx context.Context, caller *credential, trunk *Trunk, req
 		ext, ok := b.did(ctx, dialed)
 		if !ok {
 			return rt, refNotFound
+		}
+		ext, ref := b.hoursTarget(ctx, dialed, ext) // hours.go
+		if ref != nil {
+			return rt, ref
 		}
 		return rt, b.routeExtension(ctx, rt, ext, "")
 	}
