@@ -38,7 +38,7 @@ const (
 	CallsShare         Permission = "calls.share"         // let watchers see who one is talking to (seed 002)
 	CallsIntercom      Permission = "calls.intercom"      // intercom and paging: the callee's phone answers itself (seed 002)
 	CallsPark          Permission = "calls.park"          // park calls and retrieve parked ones (seed 002)
-	IVRControl         Permission = "ivr.control"         // change what the IVR menus do (seed 002)
+	IVRControl         Permission = "ivr.control"         // office hours and after-hours routing (issue 19); later what the IVR menus do (seed 002)
 )
 
 // numPerms is the size of the catalog; a Subject holds one decision per

@@ -1,0 +1,249 @@
+package web
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/switchboard-pbx/switchboard/authz"
+	"github.com/switchboard-pbx/switchboard/directory"
+)
+
+// Office hours (issue 19): schedules, each optionally a department's, and
+// the inbound numbers that ring elsewhere outside them. Viewing and editing
+// them is ivr.control, like the IVR menus the issue names with them.
+func (s *Server) registerHours(web, api *router) {
+	web.get("/hours", need(authz.IVRControl), s.hoursShow)
+	web.post("/hours", need(authz.IVRControl), s.hoursCreate)
+	web.get("/hours/{id}", need(authz.IVRControl), s.hoursEdit)
+	web.post("/hours/{id}", need(authz.IVRControl), s.hoursUpdate)
+	web.post("/hours/{id}/delete", need(authz.IVRControl), s.hoursDelete)
+	web.post("/hours/numbers", need(authz.IVRControl), s.didHoursSave)
+	web.post("/hours/numbers/delete", need(authz.IVRControl), s.didHoursDelete)
+
+	api.get("/schedules", need(authz.IVRControl), s.apiSchedules)
+	api.post("/schedules", need(authz.IVRControl), s.apiScheduleCreate)
+	api.get("/schedules/{id}", need(authz.IVRControl), s.apiSchedule)
+	api.put("/schedules/{id}", need(authz.IVRControl), s.apiScheduleUpdate)
+	api.delete("/schedules/{id}", need(authz.IVRControl), s.apiDelete(s.deleteSchedule))
+	api.get("/did-hours", need(authz.IVRControl), s.apiDIDHoursList)
+	api.put("/did-hours/{number}", need(authz.IVRControl), s.apiDIDHoursPut)
+	api.delete("/did-hours/{number}", need(authz.IVRControl), s.apiDelete(s.deleteDIDHours))
+}
+
+type hoursPage struct {
+	Schedules []directory.Schedule
+	Groups    []directory.Group
+	DIDHours  []directory.DIDHours
+	DIDs      []string // inbound numbers of the dids setting, for the form
+	Edit      bool
+	Form      directory.Schedule
+	Hours     directory.DIDHours // the numbers form typed back
+	Errors    map[string]string
+	NumErrors map[string]string
+}
+
+// GroupLabel names the department of a schedule.
+func (hp hoursPage) GroupLabel(id int64) string {
+	for _, g := range hp.Groups {
+		if g.ID == id {
+			return g.Name
+		}
+	}
+	return ""
+}
+
+func (s *Server) hoursShow(w http.ResponseWriter, r *http.Request) {
+	s.renderHours(w, r, http.StatusOK, hoursPage{Form: directory.Schedule{TimeZone: "Europe/Warsaw"}})
+}
+
+func (s *Server) renderHours(w http.ResponseWriter, r *http.Request, status int, hp hoursPage) {
+	ctx := r.Context()
+	var err error
+	if hp.Schedules, err = s.store.Schedules(ctx); err == nil {
+		if hp.Groups, err = s.store.Groups(ctx); err == nil {
+			hp.DIDHours, err = s.store.DIDHoursList(ctx)
+		}
+	}
+	var dids map[string]string
+	if err == nil {
+		dids, err = s.dids(r)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	for n := range dids {
+		hp.DIDs = append(hp.DIDs, n)
+	}
+	slices.Sort(hp.DIDs)
+	p := s.page(r, "hours.title")
+	p.Data = hp
+	s.render(w, r, status, "hours.html", p)
+}
+
+// scheduleForm reads the schedule fields of the form into sch.
+func scheduleForm(r *http.Request, sch *directory.Schedule) {
+	sch.Name = r.PostFormValue("name")
+	sch.TimeZone = r.PostFormValue("time_zone")
+	sch.Hours = r.PostFormValue("hours")
+	sch.Holidays = r.PostFormValue("holidays")
+	sch.Closed = r.PostFormValue("closed") != ""
+	sch.GroupID, _ = strconv.ParseInt(r.PostFormValue("group_id"), 10, 64)
+}
+
+func (s *Server) hoursCreate(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(w, r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var sch directory.Schedule
+	scheduleForm(r, &sch)
+	err := s.saveSchedule(r, &sch, true)
+	if fe := formErrors(err); fe != nil {
+		s.renderHours(w, r, http.StatusBadRequest, hoursPage{Form: sch, Errors: fe})
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	done(w, r, "/hours", "created")
+}
+
+func (s *Server) hoursEdit(w http.ResponseWriter, r *http.Request) {
+	sch, err := s.scheduleParam(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.renderHours(w, r, http.StatusOK, hoursPage{Edit: true, Form: *sch})
+}
+
+func (s *Server) hoursUpdate(w http.ResponseWriter, r *http.Request) {
+	sch, err := s.scheduleParam(r)
+	if err == nil {
+		err = parseForm(w, r)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	scheduleForm(r, sch)
+	err = s.saveSchedule(r, sch, false)
+	if fe := formErrors(err); fe != nil {
+		s.renderHours(w, r, http.StatusBadRequest, hoursPage{Edit: true, Form: *sch, Errors: fe})
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	done(w, r, "/hours", "saved")
+}
+
+func (s *Server) hoursDelete(w http.ResponseWriter, r *http.Request) {
+	if err := s.deleteSchedule(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	done(w, r, "/hours", "deleted")
+}
+
+func (s *Server) scheduleParam(r *http.Request) (*directory.Schedule, error) {
+	id, err := idParam(r)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.Schedule(r.Context(), id)
+}
+
+// saveSchedule creates or updates sch and writes the audit entry.
+func (s *Server) saveSchedule(r *http.Request, sch *directory.Schedule, create bool) error {
+	var err error
+	action := "hours.schedule"
+	if create {
+		err = s.store.CreateSchedule(r.Context(), sch)
+		action = "hours.schedule.create"
+	} else {
+		err = s.store.UpdateSchedule(r.Context(), sch)
+	}
+	if err != nil {
+		return err
+	}
+	s.audit(r, viewerOf(r), action, "schedule:"+strconv.FormatInt(sch.ID, 10),
+		sch.Name+" "+sch.TimeZone+" "+sch.Hours)
+	return nil
+}
+
+func (s *Server) deleteSchedule(r *http.Request) error {
+	sch, err := s.scheduleParam(r)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteSchedule(r.Context(), sch.ID); err != nil {
+		return err
+	}
+	s.audit(r, viewerOf(r), "hours.schedule.delete", "schedule:"+strconv.FormatInt(sch.ID, 10), sch.Name)
+	return nil
+}
+
+// didHoursSave makes a number follow a schedule.
+func (s *Server) didHoursSave(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(w, r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d := directory.DIDHours{Number: didNumber(r.PostFormValue("number")),
+		Outside: strings.TrimSpace(r.PostFormValue("outside"))}
+	d.ScheduleID, _ = strconv.ParseInt(r.PostFormValue("schedule_id"), 10, 64)
+	err := s.putDIDHours(r, &d)
+	if fe := formErrors(err); fe != nil {
+		s.renderHours(w, r, http.StatusBadRequest, hoursPage{Hours: d, NumErrors: fe,
+			Form: directory.Schedule{TimeZone: "Europe/Warsaw"}})
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	done(w, r, "/hours", "saved")
+}
+
+func (s *Server) putDIDHours(r *http.Request, d *directory.DIDHours) error {
+	if err := s.store.SetDIDHours(r.Context(), d); err != nil {
+		return err
+	}
+	s.audit(r, viewerOf(r), "hours.did", "did:"+d.Number,
+		"schedule "+strconv.FormatInt(d.ScheduleID, 10)+", outside hours "+d.Outside)
+	return nil
+}
+
+func (s *Server) didHoursDelete(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(w, r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	err := s.removeDIDHours(r, r.PostFormValue("number"))
+	if isNotFound(err) {
+		err = &directory.InvalidError{Field: "number", Rule: "has no office hours"}
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	done(w, r, "/hours", "deleted")
+}
+
+func (s *Server) deleteDIDHours(r *http.Request) error {
+	return s.removeDIDHours(r, pathParam(r, "number"))
+}
+
+func (s *Server) removeDIDHours(r *http.Request, number string) error {
+	if err := s.store.DeleteDIDHours(r.Context(), number); err != nil {
+		return err
+	}
+	s.audit(r, viewerOf(r), "hours.did.delete", "did:"+number, "")
+	return nil
+}
