@@ -55,10 +55,14 @@ func ParseHours(spec string) (Week, error) {
 		if n++; n > maxHoursLines {
 			return Week{}, invalid("hours", fmt.Sprintf("at most %d lines", maxHoursLines))
 		}
-		days, times, ok := strings.Cut(line, " ")
-		if !ok {
+		// The days run up to the first digit: "mon, wed 08:00-12:00" and
+		// "Mon - Fri 8:00-17:00" read as people mean them.
+		cut := strings.IndexAny(line, "0123456789")
+		if cut <= 0 {
 			return Week{}, invalid("hours", strconv.Quote(line)+": want days then times, such as mon-fri 08:00-17:00")
 		}
+		days := strings.Join(strings.Fields(line[:cut]), "")
+		times := line[cut:]
 		ds, err := parseDays(days)
 		if err != nil {
 			return Week{}, invalid("hours", strconv.Quote(line)+": "+err.Error())

@@ -122,6 +122,8 @@ func TestParseHoursCanonical(t *testing.T) {
 		{"fri-mon 10:00-11:00", "mon 10:00-11:00; fri-sun 10:00-11:00"},
 		{"sat,sun 0:00-24:00", "sat-sun 00:00-24:00"},
 		{"fri 22:00-06:00", "fri 22:00-06:00"},
+		{"Mon - Fri 8:00 - 17:00", "mon-fri 08:00-17:00"},
+		{"mon, wed 08:00-12:00", "mon 08:00-12:00; wed 08:00-12:00"},
 	} {
 		w, err := directory.ParseHours(c.in)
 		if err != nil {

@@ -16,8 +16,9 @@ import (
 
 // hoursTarget returns the extension an inbound call to dialed rings now:
 // ext, the number's mapping, or its outside-hours target when its schedule
-// is closed. A number without hours rings ext at all times.
-func (b *b2bua) hoursTarget(ctx context.Context, dialed, ext string) (string, *refusal) {
+// is closed. A number without hours rings ext at all times, and so does
+// one whose hours the store cannot tell.
+func (b *b2bua) hoursTarget(ctx context.Context, dialed, ext string) string {
 	key := dialed
 	if _, ok := b.s.didTarget(dialed); !ok {
 		if n, err := directory.NormalizePhone(dialed, b.defaultCountry(ctx)); err == nil {
@@ -26,19 +27,22 @@ func (b *b2bua) hoursTarget(ctx context.Context, dialed, ext string) (string, *r
 	}
 	h, err := b.s.store.DIDHours(ctx, key)
 	if errors.Is(err, directory.ErrNotFound) {
-		return ext, nil
+		return ext
 	}
 	if err != nil {
-		return "", storeDown(err)
+		// Better the usual target than no answer: the number rang it
+		// before it had hours.
+		b.s.log.Warn("office hours unknown, ringing the number's target", "did", key, "err", err)
+		return ext
 	}
 	oh, err := h.Schedule.Compile()
 	if err != nil { // validated when written; a zone the binary no longer knows
 		b.s.log.Error("office hours ignored", "did", key, "schedule", h.Schedule.Name, "err", err)
-		return ext, nil
+		return ext
 	}
 	if oh.Open(b.s.clock.Now()) {
-		return ext, nil
+		return ext
 	}
 	b.s.log.Debug("outside office hours", "did", key, "schedule", h.Schedule.Name, "to", h.Outside)
-	return h.Outside, nil
+	return h.Outside
 }

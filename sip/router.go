@@ -52,10 +52,7 @@ func (b *b2bua) route(ctx context.Context, caller *credential, trunk *Trunk, req
 		if !ok {
 			return rt, refNotFound
 		}
-		ext, ref := b.hoursTarget(ctx, dialed, ext) // hours.go
-		if ref != nil {
-			return rt, ref
-		}
+		ext = b.hoursTarget(ctx, dialed, ext) // hours.go
 		return rt, b.routeExtension(ctx, rt, ext, "")
 	}
 	rt.callerID = caller.UserID
