@@ -104,7 +104,7 @@ var catalog = [numPerms]permDef{
 	{CallsShare, monitor, kinds(KindUser)},
 	{CallsIntercom, monitor, kinds(KindUser)},
 	{CallsPark, onOff, allKinds},
-	{IVRControl, onOff, allKinds},
+	{IVRControl, monitor, kinds(KindSchedule)}, // department: their groups' office hours
 }
 
 // index returns the position of p in catalog, or -1 for an unknown

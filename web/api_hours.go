@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
 )
 
@@ -49,10 +50,20 @@ func (in scheduleBodyJSON) apply(s *directory.Schedule) {
 }
 
 func (s *Server) apiSchedules(w http.ResponseWriter, r *http.Request) {
-	list0, err := s.store.Schedules(r.Context())
+	all, err := s.store.Schedules(r.Context())
+	var groups []directory.Group
+	if err == nil {
+		groups, err = s.store.Groups(r.Context())
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	var list0 []directory.Schedule // those the viewer's scope covers, as the page lists them
+	for _, sch := range all {
+		if authz.Can(subject(r), authz.IVRControl, authz.ScheduleResource(groupPath(groups, sch.GroupID))) == nil {
+			list0 = append(list0, sch)
+		}
 	}
 	out := make([]scheduleJSON, len(list0))
 	for i := range list0 {
@@ -111,7 +122,11 @@ type didHoursJSON struct {
 }
 
 func (s *Server) apiDIDHoursList(w http.ResponseWriter, r *http.Request) {
-	hs, err := s.store.DIDHoursList(r.Context())
+	err := forbidden(s.canHours(r, 0))
+	var hs []directory.DIDHours
+	if err == nil {
+		hs, err = s.store.DIDHoursList(r.Context())
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -12,24 +12,52 @@ import (
 
 // Office hours (issue 19): schedules, each optionally a department's, and
 // the inbound numbers that ring elsewhere outside them. Viewing and editing
-// them is ivr.control, like the IVR menus the issue names with them.
+// them is ivr.control, like the IVR menus the issue names with them: at
+// department scope the hours of one's groups and their subgroups, at any
+// also company-wide hours and the inbound numbers' routing (the handlers
+// ask authz about the schedule, or about company-wide hours).
 func (s *Server) registerHours(web, api *router) {
-	web.get("/hours", need(authz.IVRControl), s.hoursShow)
+	web.get("/hours", need(authz.IVRControl), s.hoursShow) // lists what the scope covers
 	web.post("/hours", need(authz.IVRControl), s.hoursCreate)
-	web.get("/hours/{id}", need(authz.IVRControl), s.hoursEdit)
-	web.post("/hours/{id}", need(authz.IVRControl), s.hoursUpdate)
-	web.post("/hours/{id}/delete", need(authz.IVRControl), s.hoursDelete)
-	web.post("/hours/numbers", need(authz.IVRControl), s.didHoursSave)
+	web.get("/hours/{id}", perResource(authz.IVRControl), s.hoursEdit)
+	web.post("/hours/{id}", perResource(authz.IVRControl), s.hoursUpdate)
+	web.post("/hours/{id}/delete", perResource(authz.IVRControl), s.hoursDelete)
+	web.post("/hours/numbers", need(authz.IVRControl), s.didHoursSave) // company-wide: any
 	web.post("/hours/numbers/delete", need(authz.IVRControl), s.didHoursDelete)
 
 	api.get("/schedules", need(authz.IVRControl), s.apiSchedules)
 	api.post("/schedules", need(authz.IVRControl), s.apiScheduleCreate)
-	api.get("/schedules/{id}", need(authz.IVRControl), s.apiSchedule)
-	api.put("/schedules/{id}", need(authz.IVRControl), s.apiScheduleUpdate)
-	api.delete("/schedules/{id}", need(authz.IVRControl), s.apiDelete(s.deleteSchedule))
+	api.get("/schedules/{id}", perResource(authz.IVRControl), s.apiSchedule)
+	api.put("/schedules/{id}", perResource(authz.IVRControl), s.apiScheduleUpdate)
+	api.delete("/schedules/{id}", perResource(authz.IVRControl), s.apiDelete(s.deleteSchedule))
 	api.get("/did-hours", need(authz.IVRControl), s.apiDIDHoursList)
 	api.put("/did-hours/{number}", need(authz.IVRControl), s.apiDIDHoursPut)
 	api.delete("/did-hours/{number}", need(authz.IVRControl), s.apiDelete(s.deleteDIDHours))
+}
+
+// groupPath is the group id and its parents up to the top, as
+// authz.ScheduleResource takes them; none for 0.
+func groupPath(groups []directory.Group, id int64) []int64 {
+	parent := make(map[int64]int64, len(groups))
+	for _, g := range groups {
+		parent[g.ID] = g.ParentID
+	}
+	var out []int64
+	for id != 0 && len(out) <= len(groups) { // the bound stops a cycle the stores refuse anyway
+		out = append(out, id)
+		id = parent[id]
+	}
+	return out
+}
+
+// canHours asks authz whether the viewer may work on office hours of the
+// department groupID (0: company-wide).
+func (s *Server) canHours(r *http.Request, groupID int64) error {
+	groups, err := s.store.Groups(r.Context())
+	if err != nil {
+		return err
+	}
+	return authz.Can(subject(r), authz.IVRControl, authz.ScheduleResource(groupPath(groups, groupID)))
 }
 
 type hoursPage struct {
@@ -37,6 +65,7 @@ type hoursPage struct {
 	Groups    []directory.Group
 	DIDHours  []directory.DIDHours
 	DIDs      []string // inbound numbers of the dids setting, for the form
+	Company   bool     // the viewer may change company-wide hours and numbers (ivr.control any)
 	Edit      bool
 	Form      directory.Schedule
 	Hours     directory.DIDHours // the numbers form typed back
@@ -60,19 +89,35 @@ func (s *Server) hoursShow(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) renderHours(w http.ResponseWriter, r *http.Request, status int, hp hoursPage) {
 	ctx := r.Context()
+	subj := subject(r)
 	var err error
-	if hp.Schedules, err = s.store.Schedules(ctx); err == nil {
-		if hp.Groups, err = s.store.Groups(ctx); err == nil {
-			hp.DIDHours, err = s.store.DIDHoursList(ctx)
-		}
+	var all []directory.Schedule
+	if all, err = s.store.Schedules(ctx); err == nil {
+		hp.Groups, err = s.store.Groups(ctx)
+	}
+	hp.Company = err == nil && authz.Can(subj, authz.IVRControl, authz.ScheduleResource(nil)) == nil
+	if err == nil && hp.Company {
+		hp.DIDHours, err = s.store.DIDHoursList(ctx)
 	}
 	var dids map[string]string
-	if err == nil {
+	if err == nil && hp.Company {
 		dids, err = s.dids(r)
 	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	// A company has a few dozen schedules at most: filtered here, by the
+	// same question each schedule's page asks.
+	for _, sch := range all {
+		if authz.Can(subj, authz.IVRControl, authz.ScheduleResource(groupPath(hp.Groups, sch.GroupID))) == nil {
+			hp.Schedules = append(hp.Schedules, sch)
+		}
+	}
+	if !hp.Company { // the department choices: those the viewer may use
+		hp.Groups = slices.DeleteFunc(hp.Groups, func(g directory.Group) bool {
+			return authz.Can(subj, authz.IVRControl, authz.ScheduleResource(groupPath(hp.Groups, g.ID))) != nil
+		})
 	}
 	for n := range dids {
 		hp.DIDs = append(hp.DIDs, n)
@@ -151,16 +196,29 @@ func (s *Server) hoursDelete(w http.ResponseWriter, r *http.Request) {
 	done(w, r, "/hours", "deleted")
 }
 
+// scheduleParam loads the schedule of the path, if the viewer's scope
+// covers it (else it does not exist for them).
 func (s *Server) scheduleParam(r *http.Request) (*directory.Schedule, error) {
 	id, err := idParam(r)
 	if err != nil {
 		return nil, err
 	}
-	return s.store.Schedule(r.Context(), id)
+	sch, err := s.store.Schedule(r.Context(), id)
+	if err == nil {
+		err = s.canHours(r, sch.GroupID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return sch, nil
 }
 
-// saveSchedule creates or updates sch and writes the audit entry.
+// saveSchedule creates or updates sch and writes the audit entry; the
+// department it is (now) in must be within the viewer's scope.
 func (s *Server) saveSchedule(r *http.Request, sch *directory.Schedule, create bool) error {
+	if err := s.canHours(r, sch.GroupID); err != nil {
+		return forbidden(err)
+	}
 	var err error
 	action := "hours.schedule"
 	if create {
@@ -212,6 +270,9 @@ func (s *Server) didHoursSave(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) putDIDHours(r *http.Request, d *directory.DIDHours) error {
+	if err := s.canHours(r, 0); err != nil {
+		return forbidden(err)
+	}
 	if err := s.store.SetDIDHours(r.Context(), d); err != nil {
 		return err
 	}
@@ -241,6 +302,9 @@ func (s *Server) deleteDIDHours(r *http.Request) error {
 }
 
 func (s *Server) removeDIDHours(r *http.Request, number string) error {
+	if err := s.canHours(r, 0); err != nil {
+		return forbidden(err)
+	}
 	if err := s.store.DeleteDIDHours(r.Context(), number); err != nil {
 		return err
 	}

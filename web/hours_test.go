@@ -165,3 +165,69 @@ func TestRolesMatrixSaysWhyIVRControl(t *testing.T) {
 		t.Errorf("roles matrix lacks ivr.control's why\n%.300s", page)
 	}
 }
+
+// TestOfficeHoursDepartmentScope: a team lead of Sales holding
+// ivr.control at department scope works on the hours of Sales and its
+// subgroup, not on Support's, company-wide ones or the numbers' routing.
+func TestOfficeHoursDepartmentScope(t *testing.T) {
+	f := newFixture(t)
+	_, st, ts := f.open(t)
+	seedTelephony(t, st)
+	if err := st.SetOverrides(t.Context(), f.users[pLead].ID, map[string]string{"ivr.control": "department"}); err != nil {
+		t.Fatal(err)
+	}
+	mk := func(name, group string) *directory.Schedule {
+		s := &directory.Schedule{Name: name, GroupID: f.groups[group].ID, TimeZone: "Europe/Warsaw", Hours: "mon-fri 09:00-17:00"}
+		if err := st.CreateSchedule(t.Context(), s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	salesH, northH, supportH := mk("Sales hours", "sales"), mk("North hours", "north"), mk("Support hours", "support")
+	lead := f.as(t, ts.URL, pLead)
+	resp, page := lead.get("/hours")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "Sales hours") || !strings.Contains(page, "North hours") ||
+		strings.Contains(page, "Support hours") || strings.Contains(page, "Reception") ||
+		strings.Contains(page, "Inbound numbers with office hours") {
+		t.Errorf("lead's hours page: %d\n%.2000s", resp.StatusCode, page[strings.Index(page, "<main"):])
+	}
+	if resp, _ := lead.get("/hours/" + itoa(supportH.ID)); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("Support's hours for Sales' lead: %d, want 404", resp.StatusCode)
+	}
+	edit := url.Values{"name": {"North hours"}, "group_id": {itoa(f.groups["north"].ID)}, "time_zone": {"Europe/Warsaw"},
+		"hours": {"mon-fri 08:00-16:00"}}
+	if resp, body := lead.post("/hours/"+itoa(northH.ID), edit); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("lead edits the subgroup's hours: %d\n%.300s", resp.StatusCode, body)
+	}
+	if got, _ := st.Schedule(t.Context(), northH.ID); got.Hours != "mon-fri 08:00-16:00" {
+		t.Errorf("north after the lead's edit: %+v", got)
+	}
+	for _, try := range []struct {
+		what, path string
+		form       url.Values
+	}{
+		{"move the hours to Support", "/hours/" + itoa(salesH.ID), url.Values{"name": {"Sales hours"},
+			"group_id": {itoa(f.groups["support"].ID)}, "time_zone": {"UTC"}}},
+		{"create company-wide hours", "/hours", url.Values{"name": {"All"}, "group_id": {"0"}, "time_zone": {"UTC"}}},
+		{"route a number", "/hours/numbers", url.Values{"number": {seedDID}, "schedule_id": {itoa(salesH.ID)}, "outside": {"20003"}}},
+	} {
+		resp, body := lead.post(try.path, try.form)
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "allowed only within your department") {
+			t.Errorf("lead: %s: %d\n%.300s", try.what, resp.StatusCode, body)
+		}
+	}
+	if got, _ := st.Schedule(t.Context(), salesH.ID); got.GroupID != f.groups["sales"].ID {
+		t.Errorf("sales hours moved by a refused form: %+v", got)
+	}
+	api := f.api(t, ts.URL, pLead)
+	if list := api.call(t, http.MethodGet, "/api/v1/schedules", ``, http.StatusOK); len(list["data"].([]any)) != 2 {
+		t.Errorf("lead's schedules by the API: %v", list)
+	}
+	api.call(t, http.MethodDelete, "/api/v1/schedules/"+itoa(supportH.ID), ``, http.StatusNotFound)
+	api.call(t, http.MethodGet, "/api/v1/did-hours", ``, http.StatusForbidden)
+	api.call(t, http.MethodPut, "/api/v1/did-hours/"+url.PathEscape(seedDID), `{"schedule_id":`+itoa(salesH.ID)+`,"outside":"20003"}`,
+		http.StatusForbidden)
+	if h, _ := st.DIDHours(t.Context(), seedDID); h.ScheduleID != 1 {
+		t.Errorf("the number's hours changed: %+v", h)
+	}
+}
