@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
@@ -71,6 +72,13 @@ type hoursPage struct {
 	Hours     directory.DIDHours // the numbers form typed back
 	Errors    map[string]string
 	NumErrors map[string]string
+}
+
+// OpenNow says whether a schedule is open as the page is drawn, so that
+// whoever sets it up sees the zone does what they meant.
+func (hoursPage) OpenNow(sch directory.Schedule) bool {
+	oh, err := sch.Compile()
+	return err == nil && oh.Open(time.Now())
 }
 
 // GroupLabel names the department of a schedule.
