@@ -215,4 +215,5 @@ func (e *Engine) withdraw(a *agent, next activity) {
 	a.activity, a.offer, a.until = next, nil, timeZero
 	e.emit(Event{Kind: EventCancel, Queue: c.q.ID, Caller: c.id, Agent: a.id})
 	e.dispatch(c.q)
+	e.dispatchAgent(a) // taken out of c's queue, a may serve another
 }

@@ -197,6 +197,13 @@ func (e *Engine) SetQueue(cfg Queue) ([]Event, error) {
 			}
 		}
 	}
+	if q.Strategy != RingAll { // no longer ring all: one agent rings per caller
+		for _, c := range q.waiting {
+			for len(c.offers) > 1 {
+				e.withdraw(c.offers[len(c.offers)-1], idle)
+			}
+		}
+	}
 	q.rr = min(q.rr, len(q.members)-1)
 	e.dispatch(q)
 	return e.flush(), nil
