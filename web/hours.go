@@ -92,7 +92,16 @@ func (hp hoursPage) GroupLabel(id int64) string {
 }
 
 func (s *Server) hoursShow(w http.ResponseWriter, r *http.Request) {
-	s.renderHours(w, r, http.StatusOK, hoursPage{Form: directory.Schedule{TimeZone: "Europe/Warsaw"}})
+	s.renderHours(w, r, http.StatusOK, hoursPage{Form: directory.Schedule{TimeZone: s.newScheduleZone(r)}})
+}
+
+// newScheduleZone is the zone a new schedule starts in: the company's
+// (web.timezone).
+func (s *Server) newScheduleZone(r *http.Request) string {
+	if tz, err := s.companyZone(r); err == nil && tz != "" {
+		return tz
+	}
+	return directory.SettingDefaults[directory.SettingTimeZone]
 }
 
 func (s *Server) renderHours(w http.ResponseWriter, r *http.Request, status int, hp hoursPage) {
@@ -267,7 +276,7 @@ func (s *Server) didHoursSave(w http.ResponseWriter, r *http.Request) {
 	err := s.putDIDHours(r, &d)
 	if fe := formErrors(err); fe != nil {
 		s.renderHours(w, r, http.StatusBadRequest, hoursPage{Hours: d, NumErrors: fe,
-			Form: directory.Schedule{TimeZone: "Europe/Warsaw"}})
+			Form: directory.Schedule{TimeZone: s.newScheduleZone(r)}})
 		return
 	}
 	if err != nil {
