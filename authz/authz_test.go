@@ -472,7 +472,7 @@ func TestCatalog(t *testing.T) {
 		"calls.control":    "none department any",
 		"presence.observe": "none own department any", "presence.share": "none department any",
 		"calls.share": "none department any", "calls.intercom": "none department any",
-		"calls.park": "none own department any", "ivr.control": "none any",
+		"calls.park": "none own department any", "ivr.control": "none department any",
 		"users.view": "none own department any", "users.manage": "none own department any",
 		"users.create": "none any", "groups.manage": "none any", "roles.manage": "none any",
 		"numbers.manage": "none any", "settings.telephony": "none any", "audit.view": "none any",

@@ -1,6 +1,10 @@
 package authz
 
-import "github.com/switchboard-pbx/switchboard/directory"
+import (
+	"slices"
+
+	"github.com/switchboard-pbx/switchboard/directory"
+)
 
 // Can decides whether s may use p on r. It returns nil or a *DeniedError
 // (unwrapping to ErrDenied); it does not allocate when it allows.
@@ -13,6 +17,10 @@ import "github.com/switchboard-pbx/switchboard/directory"
 //   - department: own, plus the same for every user of s's department (the
 //     members of each group s belongs to, subgroups included).
 //   - any: everything.
+//
+// For ivr.control (office hours), department is the hours of the groups
+// the user is in and of their subgroups; company-wide hours and inbound
+// numbers' routing need any.
 //
 // Can allows exactly the rows that Visibility(s, p) lets a store list, so a
 // list and the pages it links to agree. A permission that does not apply to
@@ -62,6 +70,16 @@ func (s *Subject) covers(p Permission, r Resource, dept bool) bool {
 			return s.inDept(id)
 		}
 		return id != 0 && id == s.userID
+	}
+	if r.Kind == KindSchedule {
+		// Office hours of a group the user is in, or of a subgroup of
+		// one: the path of the hours' department holds one of theirs.
+		for _, g := range r.GroupIDs {
+			if _, ok := slices.BinarySearch(s.groups, g); ok && dept {
+				return true
+			}
+		}
+		return false
 	}
 	if r.Kind == KindContact {
 		if match(r.AssignedTo) || match(r.CreatedBy) {

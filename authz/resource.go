@@ -14,6 +14,10 @@ type Resource struct {
 	AssignedTo int64
 	CreatedBy  int64
 	Public     bool
+	// GroupIDs place office hours in the group tree: their department
+	// and that department's parents up to the top; none for company-wide
+	// hours.
+	GroupIDs []int64
 }
 
 // CallResource describes a call (a CDR row): its caller and callee, those
@@ -51,6 +55,14 @@ func ContactResource(c *directory.Contact) Resource {
 	return Resource{Kind: KindContact, AssignedTo: c.AssignedTo, CreatedBy: c.CreatedBy, Public: c.Public}
 }
 
+// ScheduleResource describes office hours (issue 19) by the path of their
+// department in the group tree, the department first and then its
+// parents; an empty path is company-wide hours and the inbound numbers'
+// routing, which only the any scope covers.
+func ScheduleResource(groupPath []int64) Resource {
+	return Resource{Kind: KindSchedule, GroupIDs: groupPath}
+}
+
 func participants(a, b int64) []int64 {
 	switch {
 	case a != 0 && b != 0 && a != b:
@@ -72,9 +84,10 @@ const (
 	KindRecording
 	KindUser
 	KindContact
+	KindSchedule
 )
 
-var kindNames = [...]string{"", "call", "recording", "user", "contact"}
+var kindNames = [...]string{"", "call", "recording", "user", "contact", "schedule"}
 
 // String returns the kind's name: "call", "recording", "user", "contact".
 func (k Kind) String() string {

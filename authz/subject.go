@@ -19,6 +19,7 @@ type Subject struct {
 	roles  []heldRole
 	self   []int64 // {userID}, capacity-clipped; shared by Visibility
 	dept   []int64 // sorted, deduplicated, self included; shared by Visibility
+	groups []int64 // the user's own groups, sorted: department scope of office hours
 }
 
 // heldRole is what KeepMembers needs of a role the subject holds.
@@ -68,6 +69,8 @@ func NewSubject(a *directory.Access) *Subject {
 	}
 	slices.Sort(dept)
 	s.dept = slices.Clip(slices.Compact(dept))
+	s.groups = slices.Clone(a.User.GroupIDs)
+	slices.Sort(s.groups)
 
 	var ownerRole *directory.Role
 	s.roles = make([]heldRole, len(a.Roles))

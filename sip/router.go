@@ -15,7 +15,8 @@ import (
 // The dial plan: what a dialed number reaches.
 //   - an extension of a user: every registered contact of it, in parallel;
 //   - the extension of a group: every registered contact of its members;
-//   - from a trunk, a DID: the extension or group it is mapped to;
+//   - from a trunk, a DID: the extension or group it is mapped to, or
+//     its outside-hours target when it follows office hours (hours.go);
 //   - anything else: the trunk, when the caller's calls.outbound allows
 //     the number (compared in E.164).
 
@@ -51,6 +52,7 @@ func (b *b2bua) route(ctx context.Context, caller *credential, trunk *Trunk, req
 		if !ok {
 			return rt, refNotFound
 		}
+		ext = b.hoursTarget(ctx, dialed, ext) // hours.go
 		return rt, b.routeExtension(ctx, rt, ext, "")
 	}
 	rt.callerID = caller.UserID

@@ -79,7 +79,10 @@ func (f *fixture) targetOf(pattern string) *target {
 		return &target{id: f.groups["empty"].ID, kind: "group", member: f.targetOf("/users/{id}")}
 	case strings.Contains(pattern, "/roles/{id}"):
 		return &target{id: f.roles["lead"].ID, kind: "role"}
+	case strings.Contains(pattern, "/hours/{id}"), strings.Contains(pattern, "/schedules/{id}"):
+		return &target{id: 1, kind: "schedule"} // seedHours's
 	case strings.Contains(pattern, "/trunks/{name}"), strings.Contains(pattern, "/dids/{number}"),
+		strings.Contains(pattern, "/did-hours/{number}"),
 		strings.Contains(pattern, "/bans/{ip}"):
 		return &target{kind: "telephony"} // seedTelephony's trunk, number and ban
 	case strings.Contains(pattern, "/devices/{id}"): // as the routes of its user, the agent

@@ -54,6 +54,16 @@ func (p *page) Languages() []string                { return languages }
 func (p *page) Scope(s authz.Scope) string         { return p.T("scope." + s.String()) }
 func (p *page) PermName(q authz.Permission) string { return p.T("perm." + string(q)) }
 
+// PermWhy is the roles matrix's note on what a permission is for and whom
+// to give it, where the catalogue has one ("perm.why.<name>"), else "".
+func (p *page) PermWhy(q authz.Permission) string {
+	key := "perm.why." + string(q)
+	if msg := p.T(key); msg != key {
+		return msg
+	}
+	return ""
+}
+
 // RoleName shows a built-in role (Owner, Admin, Agent) in the page's
 // language and a custom role by the name it was given.
 func (p *page) RoleName(builtin, name string) string {
@@ -135,6 +145,7 @@ func (p *page) navAll() []navItem {
 		{"/settings", "nav.settings", string(authz.SettingsTelephony)},
 		{"/security", "nav.security", string(authz.SettingsTelephony)},
 		{"/numbers", "nav.numbers", string(authz.NumbersManage)},
+		{"/hours", "nav.hours", string(authz.IVRControl)},
 		{"/audit", "nav.audit", string(authz.AuditView)},
 		{"/devices", "nav.devices", string(authz.UsersManage)},
 	}

@@ -156,6 +156,7 @@ func (s *Server) register(web, api *router) {
 	api.delete("/devices/{id}", perResource(authz.UsersManage), s.apiDelete(s.deleteDevice))
 
 	s.registerPeople(web, api) // users' import and export, invitations, mail settings
+	s.registerHours(web, api)  // office hours and the numbers that follow them (hours.go)
 }
 
 // build makes the router: browser routes behind cross-origin protection,

@@ -33,6 +33,7 @@ func seedTelephony(t *testing.T, st directory.Store) {
 		Expires: time.Now().Add(time.Hour), Node: "node-a"}); err != nil {
 		t.Fatal(err)
 	}
+	seedHours(t, st) // hours_test.go
 }
 
 func storedTrunks(t *testing.T, st directory.Store) []directory.TrunkSetting {

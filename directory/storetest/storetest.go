@@ -69,6 +69,7 @@ func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 		{"invites", inviteTests},
 		{"tokens", tokenTests},
 		{"rules", ruleTests},
+		{"schedules", scheduleTests},
 	}
 	for _, a := range areas {
 		t.Run(a.name, func(t *testing.T) {
