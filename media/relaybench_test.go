@@ -34,6 +34,7 @@ import (
 // relay process's CPU time (user and system) per packet.
 func BenchmarkRelayPacket(b *testing.B) {
 	h := startPhones(b, 1)
+	defer h.close()
 	r := h.relays[0]
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -67,6 +68,7 @@ func benchCallsRecorded(b *testing.B, calls int) {
 	runtime.ReadMemStats(&ms)
 	base := ms.HeapAlloc + ms.StackInuse
 	h := startPhones(b, calls)
+	defer h.close()
 	dir := b.TempDir()
 	recs := make([]*Recorder, calls)
 	for i, r := range h.relays {
@@ -90,6 +92,7 @@ func benchCallsRecorded(b *testing.B, calls int) {
 	sent, got := h.run(b, fmt.Sprintf("paced %d", b.N))
 	cpu, elapsed := cpuTime(b)-cpu0, time.Since(start)
 	b.StopTimer()
+	runtime.GC()
 	runtime.ReadMemStats(&ms)
 	var lost uint64
 	for _, r := range h.relays {
@@ -109,6 +112,14 @@ type phones struct {
 	in     io.WriteCloser
 	out    *bufio.Reader
 	relays []*Relay
+	stop   []func()
+}
+
+// close stops the relays and the child.
+func (h *phones) close() {
+	for i := len(h.stop) - 1; i >= 0; i-- {
+		h.stop[i]()
+	}
 }
 
 // startPhones starts the child with two phones per call and a relay
@@ -135,7 +146,13 @@ func startPhones(b *testing.B, calls int) *phones {
 		b.Fatal(err)
 	}
 	h := &phones{cmd: cmd, in: in, out: bufio.NewReader(out)}
-	b.Cleanup(func() {
+	ok := false
+	defer func() {
+		if !ok { // b.Fatal
+			h.close()
+		}
+	}()
+	h.stop = append(h.stop, func() {
 		in.Close()
 		cmd.Wait()
 	})
@@ -162,7 +179,7 @@ func startPhones(b *testing.B, calls int) *phones {
 		h.relays = append(h.relays, r)
 		runs.Go(func() { r.Run(b.Context()) })
 	}
-	b.Cleanup(func() {
+	h.stop = append(h.stop, func() {
 		for _, r := range h.relays {
 			r.Close()
 		}
@@ -170,6 +187,7 @@ func startPhones(b *testing.B, calls int) *phones {
 	})
 	fmt.Fprintf(in, "relays %s\n", strings.Join(local, " "))
 	h.line(b, "ready")
+	ok = true
 	return h
 }
 
