@@ -3,6 +3,7 @@ package media
 import (
 	"bytes"
 	"net/netip"
+	"runtime"
 	"sync"
 	"testing"
 )
@@ -16,6 +17,12 @@ type gateTap struct {
 	once  sync.Once
 	mu    sync.Mutex
 	seqs  []uint16
+}
+
+func (g *gateTap) count() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.seqs)
 }
 
 func (g *gateTap) RTP(l Leg, p *Packet) {
@@ -95,6 +102,11 @@ func TestRelayBurstBatches(t *testing.T) {
 			}
 			if !bytes.Equal(got, sent[burst]) {
 				t.Fatalf("after the burst: got %x, want %x", got[:12], sent[burst][:12])
+			}
+			// A packet sent from a scratch buffer (SRTP) leaves before the
+			// tap sees it: wait for the tap's last one.
+			for tap.count() < burst+1 {
+				runtime.Gosched()
 			}
 			tap.mu.Lock()
 			defer tap.mu.Unlock()

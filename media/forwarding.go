@@ -1,6 +1,7 @@
 package media
 
 import (
+	"context"
 	"errors"
 	"net/netip"
 	"time"
@@ -10,7 +11,8 @@ import (
 
 // The relay's packet loops: each leg's RTP and RTCP reader forwards what
 // its endpoint sends to the other leg (transcoding, SRTP, taps and
-// monitors on the way), and the watchdog ends a relay whose media stopped.
+// monitors on the way), and the watchdog, on Run's own goroutine, ends a
+// relay whose media stopped.
 
 // readRTP reads in's RTP socket and relays to out's endpoint through out's
 // RTP socket. It returns when the socket is closed.
@@ -255,47 +257,59 @@ func (r *Relay) relayRTCP(in, out *leg, q *sendQueue, b *batch, i int) {
 	}
 }
 
-// watch fires the media timeout. Instead of stamping every packet with the
-// time, it samples the legs' packet counts on each tick: a count that moved
-// means RTP arrived since the last tick. Each leg's silence is measured on
-// its own, against Timeout, or HoldTimeout while the leg is on hold; going
-// on or off hold starts the leg's silence afresh.
-func (r *Relay) watch(stop <-chan struct{}, fired chan<- error) {
-	ticks, stopTicks := r.clk.NewTicker(tickFor(r.cfg.Timeout, r.cfg.HoldTimeout))
-	defer stopTicks()
-	var (
-		seen     [2]time.Time // last tick at which the leg was active, or unarmed
-		count    [2]uint64
-		held     [2]bool
-		wasArmed bool
-	)
+// wait returns nil when ctx ends or the relay is closed, and a
+// *TimeoutError when the media timeout fires on one of ticks.
+func (r *Relay) wait(ctx context.Context, ticks <-chan time.Time) error {
+	var w watchdog
 	for {
-		var now time.Time
 		select {
-		case <-stop:
-			return
-		case now = <-ticks:
-		}
-		armed := r.armed.Load()
-		arming := armed && !wasArmed // silence counts from the first tick after Arm
-		wasArmed = armed
-		for i := range r.legs {
-			l := &r.legs[i]
-			n := l.packets()
-			hold := l.hold.Load()
-			if !armed || arming || hold != held[i] || n != count[i] || seen[i].IsZero() {
-				seen[i], count[i], held[i] = now, n, hold
-			}
-			limit := r.cfg.Timeout
-			if hold {
-				limit = r.cfg.HoldTimeout
-			}
-			if silence := now.Sub(seen[i]); armed && limit > 0 && silence >= limit {
-				fired <- &TimeoutError{Leg: l.id, Hold: hold, Silence: silence}
-				return
+		case <-ctx.Done():
+			return nil
+		case <-r.stop:
+			return nil
+		case now := <-ticks:
+			if err := w.check(r, now); err != nil {
+				return err
 			}
 		}
 	}
+}
+
+// watchdog fires the media timeout, on the ticks Run takes. Instead of
+// stamping every packet with the time, it samples the legs' packet counts
+// on each tick: a count that moved means RTP arrived since the last tick.
+// Each leg's silence is measured on its own, against Timeout, or
+// HoldTimeout while the leg is on hold; going on or off hold starts the
+// leg's silence afresh.
+type watchdog struct {
+	seen     [2]time.Time // last tick at which the leg was active, or unarmed
+	count    [2]uint64
+	held     [2]bool
+	wasArmed bool
+}
+
+// check looks at the legs at tick now and returns a *TimeoutError when
+// one has been silent too long.
+func (w *watchdog) check(r *Relay, now time.Time) error {
+	armed := r.armed.Load()
+	arming := armed && !w.wasArmed // silence counts from the first tick after Arm
+	w.wasArmed = armed
+	for i := range r.legs {
+		l := &r.legs[i]
+		n := l.packets()
+		hold := l.hold.Load()
+		if !armed || arming || hold != w.held[i] || n != w.count[i] || w.seen[i].IsZero() {
+			w.seen[i], w.count[i], w.held[i] = now, n, hold
+		}
+		limit := r.cfg.Timeout
+		if hold {
+			limit = r.cfg.HoldTimeout
+		}
+		if silence := now.Sub(w.seen[i]); armed && limit > 0 && silence >= limit {
+			return &TimeoutError{Leg: l.id, Hold: hold, Silence: silence}
+		}
+	}
+	return nil
 }
 
 // tickFor returns how often the watchdog samples: a quarter of the shorter
