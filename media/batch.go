@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"syscall"
 )
 
 // Relay sockets are read a batch of datagrams at a time (recvmmsg on
@@ -44,7 +45,8 @@ type sendQueue struct {
 	conn   *net.UDPConn
 	from   *leg // counts what cannot be sent
 	b      *batch
-	domain int // conn's address family, once known
+	rc     syscall.RawConn // conn's, once a batch of two or more was sent
+	domain int             // conn's address family, from then on
 	n      int
 	data   [batchSize][]byte
 	dst    [batchSize]netip.AddrPort

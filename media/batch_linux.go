@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net"
 	"net/netip"
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -149,8 +150,14 @@ func (q *sendQueue) flush() {
 		q.n = 0
 		return
 	}
-	if q.domain == 0 {
-		q.domain = socketDomain(q.conn)
+	if q.rc == nil {
+		rc, err := q.conn.SyscallConn()
+		if err != nil {
+			q.from.dropped.Add(uint64(q.n))
+			q.n = 0
+			return
+		}
+		q.rc, q.domain = rc, socketDomain(rc)
 	}
 	v6 := q.domain == unix.AF_INET6
 	s := &q.b.sys
@@ -164,14 +171,8 @@ func (q *sendQueue) flush() {
 		h.Iov = &s.outIovs[i]
 		h.SetIovlen(1)
 	}
-	rc, err := q.conn.SyscallConn()
-	if err != nil {
-		q.from.dropped.Add(uint64(q.n))
-		q.n = 0
-		return
-	}
 	sent := 0
-	werr := rc.Write(func(fd uintptr) bool {
+	werr := q.rc.Write(func(fd uintptr) bool {
 		for sent < q.n {
 			n, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&s.out[sent])),
 				uintptr(q.n-sent), unix.MSG_DONTWAIT, 0, 0)
@@ -196,14 +197,12 @@ func (q *sendQueue) flush() {
 
 // socketDomain returns conn's address family: a socket listening on an
 // unspecified address is IPv6 even for IPv4 peers.
-func socketDomain(conn *net.UDPConn) int {
+func socketDomain(rc syscall.RawConn) int {
 	d := unix.AF_INET
-	if rc, err := conn.SyscallConn(); err == nil {
-		rc.Control(func(fd uintptr) {
-			if v, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_DOMAIN); err == nil {
-				d = v
-			}
-		})
-	}
+	rc.Control(func(fd uintptr) {
+		if v, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_DOMAIN); err == nil {
+			d = v
+		}
+	})
 	return d
 }
