@@ -319,6 +319,7 @@ func BenchmarkRecorder(b *testing.B) {
 		sec++
 	}
 	b.ReportMetric(100*b.Elapsed().Seconds()/float64(sec), "%core/recording")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(100*sec), "ns/pkt")
 }
 
 // BenchmarkRecorders1000 keeps 1,000 recordings open at once and feeds them

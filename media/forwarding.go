@@ -1,8 +1,8 @@
 package media
 
 import (
+	"context"
 	"errors"
-	"net"
 	"net/netip"
 	"time"
 
@@ -11,241 +11,305 @@ import (
 
 // The relay's packet loops: each leg's RTP and RTCP reader forwards what
 // its endpoint sends to the other leg (transcoding, SRTP, taps and
-// monitors on the way), and the watchdog ends a relay whose media stopped.
+// monitors on the way), and the watchdog, on Run's own goroutine, ends a
+// relay whose media stopped.
 
 // readRTP reads in's RTP socket and relays to out's endpoint through out's
 // RTP socket. It returns when the socket is closed.
 func (r *Relay) readRTP(in, out *leg) {
-	buf := make([]byte, maxPacket)
-	var enc [maxPacket + srtpOverhead]byte // what goes to an encrypted leg
-	var p rtp.Packet                       // reused: Unmarshal keeps its slices
-	var tp Packet
-	var mb *monitorBuffers // allocated when a supervisor first joins
-	var xbuf []byte        // allocated when the call is first transcoded
-	for {
-		n, src, err := in.ports.RTP.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			r.log.Debug("rtp read", "leg", in.id, "err", err)
-			continue
-		}
-		src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
-		data := buf[:n]
-		kind := parseRTP(data, &p)
-		var now time.Time
+	rd := &rtpReader{r: r, in: in, out: out}
+	rd.q = sendQueue{conn: out.ports.RTP, from: in}
+	err := readBatches(in.ports.RTP, rd.batch, func(err error) {
+		r.log.Debug("rtp read", "leg", in.id, "err", err)
+	})
+	if err != nil {
+		r.log.Debug("rtp reader stopped", "leg", in.id, "err", err)
+	}
+}
 
-		// An encrypted leg's packets are authenticated before anything
-		// else looks at them: a forgery neither latches nor is heard.
-		if sl := in.srtp.Load(); sl != nil && kind != kindInvalid {
-			var err error
-			if kind == kindRTP {
-				if data, err = sl.decryptRTP(data, &p.Header); err == nil && parseRTP(data, &p) != kindRTP {
-					err = errors.New("srtp: bad plain packet")
-				}
-			} else {
-				data, err = sl.decryptRTCP(data)
-			}
-			if err != nil {
-				in.authFailed(r)
-				continue
-			}
-		}
+// rtpReader is the state of one leg's RTP reader, kept from packet to
+// packet so that relaying one allocates nothing.
+type rtpReader struct {
+	r       *Relay
+	in, out *leg
+	q       sendQueue
+	p       rtp.Packet // reused: Unmarshal keeps its slices
+	tp      Packet
+	mb      *monitorBuffers // allocated when a supervisor first joins
+	xbuf    []byte          // allocated when the call is first transcoded
+}
 
-		in.mu.Lock()
-		ok, latched := false, false
-		switch kind {
-		case kindRTP:
-			ok, latched = in.admitRTP(src, p.SSRC, p.SequenceNumber)
-			if ok {
-				in.st.Packets++
-				in.st.Bytes += uint64(n)
-				in.seq.update(p.SSRC, p.SequenceNumber)
-			}
-		case kindRTCP: // muxed: only from the latched RTP source
-			ok = in.rtp.src.latched && src == in.rtp.src.addr
-			if ok {
-				in.st.RTCPPackets++
-				in.st.RTCPBytes += uint64(n)
-			}
-		default:
-			in.st.Invalid++
-		}
-		if !ok && kind != kindInvalid {
-			in.st.Rejected++
-		}
-		in.mu.Unlock()
-		if !ok && kind != kindInvalid {
-			r.cfg.Pool.rejected.Add(1)
-		}
-		if latched {
-			r.log.Debug("rtp latched", "leg", in.id, "src", src, "ssrc", p.SSRC)
-		}
-		if !ok {
-			continue
-		}
+// batch relays what one read brought, then sends it.
+func (rd *rtpReader) batch(b *batch) {
+	rd.q.b = b
+	for i := range b.n {
+		rd.packet(b, i)
+	}
+	rd.q.flush()
+}
 
+// packet relays datagram i of b.
+func (rd *rtpReader) packet(b *batch, i int) {
+	r, in, out, p := rd.r, rd.in, rd.out, &rd.p
+	n, src := b.lens[i], b.srcs[i]
+	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+	data := b.data(i)
+	kind := parseRTP(data, p)
+	var now time.Time
+
+	// An encrypted leg's packets are authenticated before anything
+	// else looks at them: a forgery neither latches nor is heard.
+	if sl := in.srtp.Load(); sl != nil && kind != kindInvalid {
+		var err error
 		if kind == kindRTP {
-			if now.IsZero() {
-				now = r.clk.Now()
+			if data, err = sl.decryptRTP(data, &p.Header); err == nil && parseRTP(data, p) != kindRTP {
+				err = errors.New("srtp: bad plain packet")
 			}
-			in.cont.apply(data, &p, now)
+		} else {
+			data, err = sl.decryptRTCP(data)
 		}
-		// Transcoding to G.711 comes first, so that the monitor and the
-		// tap see G.711; to G.722 it comes last, after they saw the G.711.
-		var late *xcode
-		var lateOff, lateLen int
-		if xc := in.xc.Load(); kind == kindRTP && xc != nil {
-			if yes, early := xc.transcodeNow(&p); yes {
-				if xbuf == nil {
-					xbuf = make([]byte, maxPacket)
-				}
-				off := rtpPayloadOffset(data, &p)
-				if early {
-					data = xc.apply(xbuf, data, off, len(p.Payload))
-					p.PayloadType, p.Payload, p.Padding = xc.outPT, data[off:], false
-				} else {
-					late, lateOff, lateLen = xc, off, len(p.Payload)
-				}
-			}
+		if err != nil {
+			in.authFailed(r)
+			return
 		}
-		if m := r.mon.Load(); m != nil && kind == kindRTP {
-			if mb == nil {
-				mb = new(monitorBuffers)
-			}
-			m.hear(in.id, p.PayloadType, p.Payload, mb.pcm[:])
-			if m.speaksTo(out.id) {
-				// Mixed into a copy: the tap below gets what the party sent.
-				data = m.mixInto(out.id, data, &p, mb.out[:], mb.pcm[:], mb.said[:])
-			}
-		}
-		if late != nil {
-			data = late.apply(xbuf, data, lateOff, lateLen)
-		}
-		if sl := out.srtp.Load(); sl != nil {
-			var err error
-			if kind == kindRTP {
-				data, err = sl.encryptRTP(enc[:], data, &p.Header)
-			} else {
-				data, err = sl.encryptRTCP(enc[:], data)
-			}
-			if err != nil {
-				in.dropped.Add(1)
-				continue
-			}
-		}
-		in.forward(out.ports.RTP, out.rtpDst.Load(), data)
+	}
 
-		if kind != kindRTP {
-			continue
+	in.mu.Lock()
+	ok, latched := false, false
+	switch kind {
+	case kindRTP:
+		ok, latched = in.admitRTP(src, p.SSRC, p.SequenceNumber)
+		if ok {
+			in.st.Packets++
+			in.st.Bytes += uint64(n)
+			in.seq.update(p.SSRC, p.SequenceNumber)
 		}
-		if tb := r.tap.Load(); tb != nil {
-			if now.IsZero() {
-				now = r.clk.Now()
-			}
-			tp = Packet{
-				PayloadType:    p.PayloadType,
-				Marker:         p.Marker,
-				SequenceNumber: p.SequenceNumber,
-				Timestamp:      p.Timestamp,
-				SSRC:           p.SSRC,
-				Payload:        p.Payload,
-				Arrival:        now,
-			}
-			tb.t.RTP(in.id, &tp)
+	case kindRTCP: // muxed: only from the latched RTP source
+		ok = in.rtp.src.latched && src == in.rtp.src.addr
+		if ok {
+			in.st.RTCPPackets++
+			in.st.RTCPBytes += uint64(n)
 		}
+	default:
+		in.st.Invalid++
+	}
+	if !ok && kind != kindInvalid {
+		in.st.Rejected++
+	}
+	in.mu.Unlock()
+	if !ok && kind != kindInvalid {
+		r.cfg.Pool.rejected.Add(1)
+	}
+	if latched {
+		r.log.Debug("rtp latched", "leg", in.id, "src", src, "ssrc", p.SSRC)
+	}
+	if !ok {
+		return
+	}
+
+	if kind == kindRTP {
+		if now.IsZero() {
+			now = r.clk.Now()
+		}
+		in.cont.apply(data, p, now)
+	}
+	// Transcoding to G.711 comes first, so that the monitor and the
+	// tap see G.711; to G.722 it comes last, after they saw the G.711.
+	var late *xcode
+	var lateOff, lateLen int
+	if xc := in.xc.Load(); kind == kindRTP && xc != nil {
+		if yes, early := xc.transcodeNow(p); yes {
+			if rd.xbuf == nil {
+				rd.xbuf = make([]byte, maxPacket)
+			}
+			off := rtpPayloadOffset(data, p)
+			if early {
+				data = xc.apply(rd.xbuf, data, off, len(p.Payload))
+				p.PayloadType, p.Payload, p.Padding = xc.outPT, data[off:], false
+			} else {
+				late, lateOff, lateLen = xc, off, len(p.Payload)
+			}
+		}
+	}
+	if m := r.mon.Load(); m != nil && kind == kindRTP {
+		if rd.mb == nil {
+			rd.mb = new(monitorBuffers)
+		}
+		mb := rd.mb
+		m.hear(in.id, p.PayloadType, p.Payload, mb.pcm[:])
+		if m.speaksTo(out.id) {
+			// Mixed into a copy: the tap below gets what the party sent.
+			data = m.mixInto(out.id, data, p, mb.out[:], mb.pcm[:], mb.said[:])
+		}
+	}
+	if late != nil {
+		data = late.apply(rd.xbuf, data, lateOff, lateLen)
+	}
+	if sl := out.srtp.Load(); sl != nil {
+		var err error
+		if kind == kindRTP {
+			data, err = sl.encryptRTP(b.enc[:], data, &p.Header)
+		} else {
+			data, err = sl.encryptRTCP(b.enc[:], data)
+		}
+		if err != nil {
+			in.dropped.Add(1)
+			return
+		}
+	}
+	rd.forward(data, &b.bufs[i], out.rtpDst.Load())
+
+	if kind != kindRTP {
+		return
+	}
+	if tb := r.tap.Load(); tb != nil {
+		if now.IsZero() {
+			now = r.clk.Now()
+		}
+		rd.tp = Packet{
+			PayloadType:    p.PayloadType,
+			Marker:         p.Marker,
+			SequenceNumber: p.SequenceNumber,
+			Timestamp:      p.Timestamp,
+			SSRC:           p.SSRC,
+			Payload:        p.Payload,
+			Arrival:        now,
+		}
+		tb.t.RTP(in.id, &rd.tp)
+	}
+}
+
+// forward queues data for dst. Data still in its read buffer slot waits
+// for the rest of the batch; data in a scratch buffer, which the next
+// packet reuses, goes at once (after what was queued before it).
+func (rd *rtpReader) forward(data []byte, slot *[maxPacket]byte, dst *netip.AddrPort) {
+	if dst == nil || len(data) == 0 {
+		rd.in.dropped.Add(1)
+		return
+	}
+	rd.q.add(data, *dst)
+	if &data[0] != &slot[0] {
+		rd.q.flush()
 	}
 }
 
 // readRTCP reads in's RTCP socket and relays to out's endpoint through out's
 // RTCP socket. It returns when the socket is closed.
 func (r *Relay) readRTCP(in, out *leg) {
-	buf := make([]byte, maxPacket)
-	var enc [maxPacket + srtpOverhead]byte
-	for {
-		n, src, err := in.ports.RTCP.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			r.log.Debug("rtcp read", "leg", in.id, "err", err)
-			continue
+	q := sendQueue{conn: out.ports.RTCP, from: in}
+	handle := func(b *batch) {
+		q.b = b
+		for i := range b.n {
+			r.relayRTCP(in, out, &q, b, i)
 		}
-		src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
-		data := buf[:n]
-		if sl := in.srtp.Load(); sl != nil && isRTCP(data) {
-			if data, err = sl.decryptRTCP(data); err != nil {
-				in.authFailed(r)
-				continue
-			}
-		}
-		in.mu.Lock()
-		ok := false
-		if !isRTCP(data) {
-			in.st.Invalid++
-		} else if ok = in.admitRTCP(src); ok {
-			in.st.RTCPPackets++
-			in.st.RTCPBytes += uint64(n)
-		} else {
-			in.st.Rejected++
-			r.cfg.Pool.rejected.Add(1)
-		}
-		in.mu.Unlock()
-		if !ok {
-			continue
-		}
-		if sl := out.srtp.Load(); sl != nil {
-			if data, err = sl.encryptRTCP(enc[:], data); err != nil {
-				in.dropped.Add(1)
-				continue
-			}
-		}
-		in.forward(out.ports.RTCP, out.rtcpDst.Load(), data)
+		q.flush()
+	}
+	err := readBatches(in.ports.RTCP, handle, func(err error) {
+		r.log.Debug("rtcp read", "leg", in.id, "err", err)
+	})
+	if err != nil {
+		r.log.Debug("rtcp reader stopped", "leg", in.id, "err", err)
 	}
 }
 
-// watch fires the media timeout. Instead of stamping every packet with the
-// time, it samples the legs' packet counts on each tick: a count that moved
-// means RTP arrived since the last tick. Each leg's silence is measured on
-// its own, against Timeout, or HoldTimeout while the leg is on hold; going
-// on or off hold starts the leg's silence afresh.
-func (r *Relay) watch(stop <-chan struct{}, fired chan<- error) {
-	ticks, stopTicks := r.clk.NewTicker(tickFor(r.cfg.Timeout, r.cfg.HoldTimeout))
-	defer stopTicks()
-	var (
-		seen     [2]time.Time // last tick at which the leg was active, or unarmed
-		count    [2]uint64
-		held     [2]bool
-		wasArmed bool
-	)
-	for {
-		var now time.Time
-		select {
-		case <-stop:
+// relayRTCP relays datagram i of b, read on in's RTCP socket.
+func (r *Relay) relayRTCP(in, out *leg, q *sendQueue, b *batch, i int) {
+	n, src := b.lens[i], b.srcs[i]
+	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+	data := b.data(i)
+	if sl := in.srtp.Load(); sl != nil && isRTCP(data) {
+		var err error
+		if data, err = sl.decryptRTCP(data); err != nil {
+			in.authFailed(r)
 			return
-		case now = <-ticks:
 		}
-		armed := r.armed.Load()
-		arming := armed && !wasArmed // silence counts from the first tick after Arm
-		wasArmed = armed
-		for i := range r.legs {
-			l := &r.legs[i]
-			n := l.packets()
-			hold := l.hold.Load()
-			if !armed || arming || hold != held[i] || n != count[i] || seen[i].IsZero() {
-				seen[i], count[i], held[i] = now, n, hold
-			}
-			limit := r.cfg.Timeout
-			if hold {
-				limit = r.cfg.HoldTimeout
-			}
-			if silence := now.Sub(seen[i]); armed && limit > 0 && silence >= limit {
-				fired <- &TimeoutError{Leg: l.id, Hold: hold, Silence: silence}
-				return
+	}
+	in.mu.Lock()
+	ok := false
+	if !isRTCP(data) {
+		in.st.Invalid++
+	} else if ok = in.admitRTCP(src); ok {
+		in.st.RTCPPackets++
+		in.st.RTCPBytes += uint64(n)
+	} else {
+		in.st.Rejected++
+		r.cfg.Pool.rejected.Add(1)
+	}
+	in.mu.Unlock()
+	if !ok {
+		return
+	}
+	if sl := out.srtp.Load(); sl != nil {
+		var err error
+		if data, err = sl.encryptRTCP(b.enc[:], data); err != nil {
+			in.dropped.Add(1)
+			return
+		}
+	}
+	dst := out.rtcpDst.Load()
+	if dst == nil || len(data) == 0 {
+		in.dropped.Add(1)
+		return
+	}
+	q.add(data, *dst)
+	if &data[0] != &b.bufs[i][0] {
+		q.flush()
+	}
+}
+
+// wait returns nil when ctx ends or the relay is closed, and a
+// *TimeoutError when the media timeout fires on one of ticks.
+func (r *Relay) wait(ctx context.Context, ticks <-chan time.Time) error {
+	var w watchdog
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-r.stop:
+			return nil
+		case now := <-ticks:
+			if err := w.check(r, now); err != nil {
+				return err
 			}
 		}
 	}
+}
+
+// watchdog fires the media timeout, on the ticks Run takes. Instead of
+// stamping every packet with the time, it samples the legs' packet counts
+// on each tick: a count that moved means RTP arrived since the last tick.
+// Each leg's silence is measured on its own, against Timeout, or
+// HoldTimeout while the leg is on hold; going on or off hold starts the
+// leg's silence afresh.
+type watchdog struct {
+	seen     [2]time.Time // last tick at which the leg was active, or unarmed
+	count    [2]uint64
+	held     [2]bool
+	wasArmed bool
+}
+
+// check looks at the legs at tick now and returns a *TimeoutError when
+// one has been silent too long.
+func (w *watchdog) check(r *Relay, now time.Time) error {
+	armed := r.armed.Load()
+	arming := armed && !w.wasArmed // silence counts from the first tick after Arm
+	w.wasArmed = armed
+	for i := range r.legs {
+		l := &r.legs[i]
+		n := l.packets()
+		hold := l.hold.Load()
+		if !armed || arming || hold != w.held[i] || n != w.count[i] || w.seen[i].IsZero() {
+			w.seen[i], w.count[i], w.held[i] = now, n, hold
+		}
+		limit := r.cfg.Timeout
+		if hold {
+			limit = r.cfg.HoldTimeout
+		}
+		if silence := now.Sub(w.seen[i]); armed && limit > 0 && silence >= limit {
+			return &TimeoutError{Leg: l.id, Hold: hold, Silence: silence}
+		}
+	}
+	return nil
 }
 
 // tickFor returns how often the watchdog samples: a quarter of the shorter

@@ -1,7 +1,6 @@
 package media
 
 import (
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -185,18 +184,6 @@ func storeAddr(p *atomic.Pointer[netip.AddrPort], a netip.AddrPort) {
 		return
 	}
 	p.Store(&a)
-}
-
-// forward sends data to dst through conn, counting it against l (the leg it
-// came from) when it cannot be sent.
-func (l *leg) forward(conn *net.UDPConn, dst *netip.AddrPort, data []byte) {
-	if dst == nil {
-		l.dropped.Add(1)
-		return
-	}
-	if _, err := conn.WriteToUDPAddrPort(data, *dst); err != nil {
-		l.dropped.Add(1)
-	}
 }
 
 func (l *leg) packets() uint64 {

@@ -30,9 +30,14 @@ const (
 	// headerEvery is how often the header's sizes are brought up to date
 	// while recording, in frames: a file cut by a crash plays up to then.
 	headerEvery = 2 * sampleRate
-	// outBufSize is the write buffer: 256 ms of stereo frames.
-	outBufSize = 8 << 10
+	// outBufSize is the write buffer: 256 ms of stereo frames. The frames
+	// wait in the rings until there are that many, and are then formatted
+	// into a buffer shared by all recordings (outPool) and written.
+	outBufSize   = 8 << 10
+	outBufFrames = outBufSize / frameBytes
 )
+
+var outPool = sync.Pool{New: func() any { return new([outBufSize]byte) }}
 
 // RecorderConfig configures a Recorder.
 type RecorderConfig struct {
@@ -63,7 +68,7 @@ type RecorderStats struct {
 // in their place and lost packets, silence suppression and holds become
 // silence. Arrival time anchors each SSRC on a timeline shared by both
 // channels and bridges timestamp jumps. The file is written as the call
-// goes, about 200 ms behind it, with bounded memory (about 41 KiB), and its
+// goes, about 200 ms behind it, with bounded memory (about 33 KiB), and its
 // header is brought up to date every 2 s of audio, so a file cut short by a
 // crash plays up to then (and RepairWAV fixes the rest). Close finishes it.
 type Recorder struct {
@@ -73,11 +78,10 @@ type Recorder struct {
 	mu      sync.Mutex
 	f       wavFile
 	closed  bool
-	err     error // the first write error; the recording stops there
-	full    bool  // the file reached the WAV size limit
-	dataLen int64 // bytes of samples in the file
-	hdrLen  int64 // the data size the header on disk gives
-	out     []byte
+	err     error             // the first write error; the recording stops there
+	full    bool              // the file reached the WAV size limit
+	dataLen int64             // bytes of samples in the file
+	hdrLen  int64             // the data size the header on disk gives
 	hdr     [wavHeadSize]byte // kept here so that writing it does not allocate
 
 	// The timeline, in samples: position 0 is the arrival of the first
@@ -88,6 +92,7 @@ type Recorder struct {
 	t0        time.Time
 	now       int64 // newest arrival
 	written   int64 // the next frame to write (the write cursor)
+	flushed   int64 // the next frame to reach the file: those before written wait in the rings
 	header    int64 // written at the last header update
 	originSet bool
 	minPos    int64 // earliest sample placed, until the origin is set
@@ -147,9 +152,9 @@ func newRecorder(f wavFile, cfg RecorderConfig) (*Recorder, error) {
 		log:    cfg.Logger,
 		codecs: cfg.Codecs,
 		f:      f,
-		out:    make([]byte, 0, outBufSize),
 
 		written: -jitterDelay,
+		flushed: -jitterDelay,
 		minPos:  1<<63 - 1,
 	}
 	// One 32 KiB allocation for both rings: exactly a size class, where a
@@ -256,8 +261,10 @@ func (r *Recorder) place(c *recChannel, dec *[256]int16, pcm []int16, p *Packet,
 		}
 		n, pos = n-skip, r.written
 	}
-	if over := pos + n - (r.written + ringSize); over > 0 {
-		r.flushTo(r.written + over) // never reached with sane timing; keeps memory bounded
+	if need := pos + n - ringSize; need > r.flushed {
+		// Never reached with sane timing; keeps memory bounded.
+		r.flushTo(need)
+		r.drain(min(need, r.written))
 	}
 	if dec != nil {
 		for i, b := range payload[skip:] {
@@ -309,8 +316,8 @@ func (r *Recorder) position(c *recChannel, p *Packet, apos int64) (int64, bool) 
 	return apos, true
 }
 
-// flushTo writes the frames before position target. Frames past the last
-// placed sample of both channels are silence and skip the rings.
+// flushTo moves the write cursor to target: the frames before it are
+// final, and reach the file a buffer at a time.
 func (r *Recorder) flushTo(target int64) {
 	if !r.originSet {
 		if target <= r.minPos {
@@ -318,38 +325,45 @@ func (r *Recorder) flushTo(target int64) {
 		}
 		r.originSet = true
 		r.written = max(r.written, r.minPos)
-		r.header = r.written
+		r.flushed, r.header = r.written, r.written
 	}
-	for r.written < target && r.err == nil && !r.full {
-		if dataEnd := max(r.ch[0].end, r.ch[1].end); r.written < dataEnd {
-			stop := min(target, dataEnd, r.written+int64(cap(r.out)-len(r.out))/frameBytes)
-			left, right := r.ch[0].ring, r.ch[1].ring
-			for ; r.written < stop; r.written++ {
-				i := r.written & ringMask
-				a, b := left[i], right[i]
-				left[i], right[i] = 0, 0
-				r.out = append(r.out, byte(a), byte(a>>8), byte(b), byte(b>>8))
-			}
-		} else {
-			n := min(target-r.written, int64(cap(r.out)-len(r.out))/frameBytes)
-			r.out = append(r.out, make([]byte, n*frameBytes)...)
-			r.written += n
-		}
-		if len(r.out) == cap(r.out) {
-			r.writeOut()
-		}
+	if r.err == nil && !r.full {
+		r.written = max(r.written, target)
+	}
+	for r.written-r.flushed >= outBufFrames && r.err == nil && !r.full {
+		r.drain(r.flushed + outBufFrames)
 	}
 	if r.written-r.header >= headerEvery {
-		r.writeOut()
+		r.drain(r.written)
 		r.writeHeader()
 	}
 }
 
-func (r *Recorder) writeOut() {
-	if len(r.out) == 0 || r.err != nil {
+// drain writes the frames from flushed to upto (at most written) to the
+// file, leaving their ring slots silent for the next lap. Frames past the
+// last sample placed are silence already.
+func (r *Recorder) drain(upto int64) {
+	if upto <= r.flushed || r.err != nil || r.full {
 		return
 	}
-	buf := r.out
+	bp := outPool.Get().(*[outBufSize]byte)
+	defer outPool.Put(bp)
+	left, right := r.ch[0].ring, r.ch[1].ring
+	for r.flushed < upto && r.err == nil && !r.full {
+		stop := min(upto, r.flushed+outBufFrames)
+		buf := bp[:0]
+		for ; r.flushed < stop; r.flushed++ {
+			i := r.flushed & ringMask
+			a, b := left[i], right[i]
+			left[i], right[i] = 0, 0
+			buf = append(buf, byte(a), byte(a>>8), byte(b), byte(b>>8))
+		}
+		r.write(buf)
+	}
+}
+
+// write appends buf to the file's samples, up to the WAV size limit.
+func (r *Recorder) write(buf []byte) {
 	if room := maxWAVData - r.dataLen; int64(len(buf)) > room {
 		buf = buf[:room]
 		r.full = true
@@ -357,7 +371,6 @@ func (r *Recorder) writeOut() {
 	}
 	n, err := r.f.Write(buf)
 	r.dataLen += int64(n)
-	r.out = r.out[:0]
 	if err != nil {
 		r.err = fmt.Errorf("write recording: %w", err)
 		r.log.Error("recording stopped", "err", err)
@@ -424,7 +437,7 @@ func (r *Recorder) Close() error {
 	}
 	r.closed = true
 	r.flushTo(max(r.ch[0].end, r.ch[1].end))
-	r.writeOut()
+	r.drain(r.written)
 	r.writeHeader()
 	err := r.err
 	if err == nil {

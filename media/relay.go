@@ -312,20 +312,17 @@ func (r *Relay) Run(ctx context.Context) error {
 	wg.Go(func() { r.readRTP(b, a) })
 	wg.Go(func() { r.readRTCP(a, b) })
 	wg.Go(func() { r.readRTCP(b, a) })
-	stopWatch := make(chan struct{})
-	fired := make(chan error, 1)
+	var ticks <-chan time.Time // the media timeout's; nil: none
 	if r.cfg.Timeout > 0 || r.cfg.HoldTimeout > 0 {
-		wg.Go(func() { r.watch(stopWatch, fired) })
+		t, stopTicks := r.clk.NewTicker(tickFor(r.cfg.Timeout, r.cfg.HoldTimeout))
+		defer stopTicks()
+		ticks = t
 	}
 
-	var err error
-	select {
-	case <-ctx.Done():
-	case <-r.stop:
-	case err = <-fired:
+	err := r.wait(ctx, ticks)
+	if err != nil {
 		r.log.Debug("media timeout", "err", err, "rtp_a", a.ports.Port(), "rtp_b", b.ports.Port())
 	}
-	close(stopWatch)
 	a.ports.close() // ends the blocked reads
 	b.ports.close()
 	wg.Wait()

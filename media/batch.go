@@ -1,0 +1,65 @@
+package media
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"syscall"
+)
+
+// Relay sockets are read a batch of datagrams at a time (recvmmsg on
+// Linux), and what one batch relays to one socket is sent in one system
+// call (sendmmsg). The buffers belong to a pool shared by all relays, not
+// to a leg: a reader holds one only while it handles what it read, so a
+// call's memory does not grow with the batch.
+
+// batchSize is the most datagrams read from a socket at once. At a phone's
+// pace a read finds one; a burst (a relay that fell behind) is read and
+// relayed in batches.
+const batchSize = 8
+
+// batch is a set of datagrams read from one socket, and the scratch space
+// relaying them needs.
+type batch struct {
+	n    int
+	lens [batchSize]int
+	srcs [batchSize]netip.AddrPort
+	bufs [batchSize][maxPacket]byte
+	enc  [maxPacket + srtpOverhead]byte // what goes to an encrypted leg
+	sys  batchSys
+}
+
+// data returns datagram i of the batch.
+func (b *batch) data(i int) []byte { return b.bufs[i][:b.lens[i]] }
+
+var batchPool = sync.Pool{New: func() any { return new(batch) }}
+
+func getBatch() *batch  { return batchPool.Get().(*batch) }
+func putBatch(b *batch) { batchPool.Put(b) }
+
+// sendQueue holds the packets of one batch bound for one socket, to be
+// sent together by flush. A queued packet's bytes must stay as they are
+// until then.
+type sendQueue struct {
+	conn   *net.UDPConn
+	from   *leg // counts what cannot be sent
+	b      *batch
+	rc     syscall.RawConn // conn's, once a batch of two or more was sent
+	domain int             // conn's address family, from then on
+	n      int
+	data   [batchSize][]byte
+	dst    [batchSize]netip.AddrPort
+}
+
+// add queues data for dst, sending what is queued first when the queue is
+// full.
+func (q *sendQueue) add(data []byte, dst netip.AddrPort) {
+	if q.n == batchSize {
+		q.flush()
+	}
+	q.data[q.n], q.dst[q.n] = data, dst
+	q.n++
+}
+
+func isClosed(err error) bool { return errors.Is(err, net.ErrClosed) }

@@ -1,0 +1,439 @@
+//go:build linux
+
+package media
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Benchmarks of the relay alone: the fake phones run in a child process
+// (this test binary again, in TestRelayBenchPhones), so that the process
+// CPU time the benchmarks read (getrusage) is the relay's own, its socket
+// system calls included, and allocs/op counts the relay's allocations.
+//
+//	go test -run '^$' -bench 'RelayPacket|RelayCallsRecorded' -benchtime 200000x ./media/
+
+// BenchmarkRelayPacket pushes packets through one relayed call in both
+// directions, as fast as the relay turns them round with at most 32 in
+// flight each way; one op is one relayed packet. relay-cpu-ns/pkt is the
+// relay process's CPU time (user and system) per packet.
+func BenchmarkRelayPacket(b *testing.B) {
+	h := startPhones(b, 1)
+	defer h.close()
+	r := h.relays[0]
+	b.ReportAllocs()
+	b.ResetTimer()
+	ru0 := rusage(b)
+	sent, got := h.run(b, fmt.Sprintf("flood %d 32", (b.N+1)/2))
+	ru := rusage(b).sub(ru0)
+	b.StopTimer()
+	ru.report(b, got)
+	b.ReportMetric(100*float64(sent-min(got, sent))/float64(sent), "loss-%")
+	sa, sb := r.Stats(LegA), r.Stats(LegB)
+	b.ReportMetric(float64(sa.Dropped+sb.Dropped), "dropped")
+}
+
+// BenchmarkRelayCallsRecorded runs calls at a phone's pace, each relayed
+// and recorded to a WAV file: every phone sends a 20 ms G.711 packet per
+// tick (50 packets a second each way) and one op is one tick. It reports
+// the relay process's share of one core, its CPU per packet, the packets
+// lost between the phones, and the memory per call (heap and goroutine
+// stacks, relay and recorder).
+//
+//	go test -run '^$' -bench 'RelayCallsRecorded/calls=1000' -benchtime 500x ./media/
+func BenchmarkRelayCallsRecorded(b *testing.B) {
+	for _, calls := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("calls=%d", calls), func(b *testing.B) { benchCallsRecorded(b, calls) })
+	}
+}
+
+func benchCallsRecorded(b *testing.B, calls int) {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapAlloc + ms.StackInuse
+	h := startPhones(b, calls)
+	defer h.close()
+	dir := b.TempDir()
+	recs := make([]*Recorder, calls)
+	for i, r := range h.relays {
+		rec, err := NewRecorder(filepath.Join(dir, fmt.Sprintf("%d.wav", i)), RecorderConfig{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		recs[i] = rec
+		r.SetTap(rec)
+		r.Arm()
+	}
+	defer func() {
+		for _, rec := range recs {
+			rec.Close()
+		}
+	}()
+	runtime.GC()
+	b.ReportAllocs()
+	b.ResetTimer()
+	ru0, start := rusage(b), time.Now()
+	sent, got := h.run(b, fmt.Sprintf("paced %d", b.N))
+	ru, elapsed := rusage(b).sub(ru0), time.Since(start)
+	cpu := ru.user + ru.sys
+	b.StopTimer()
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	var lost uint64
+	for _, r := range h.relays {
+		lost += r.Stats(LegA).Lost + r.Stats(LegB).Lost
+	}
+	b.ReportMetric(100*cpu.Seconds()/elapsed.Seconds(), "%core")
+	ru.report(b, got)
+	b.ReportMetric(100*float64(sent-min(got, sent))/float64(sent), "loss-%")
+	b.ReportMetric(float64(lost), "seq-lost")
+	b.ReportMetric(float64(ms.HeapAlloc+ms.StackInuse-base)/float64(calls), "B/call")
+}
+
+// cpuUse is the process's CPU time in user space and in the kernel.
+type cpuUse struct{ user, sys time.Duration }
+
+func rusage(b *testing.B) cpuUse {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return cpuUse{time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())}
+}
+
+func (c cpuUse) sub(d cpuUse) cpuUse { return cpuUse{c.user - d.user, c.sys - d.sys} }
+
+// report reports the CPU time per packet relayed, and the part of it
+// spent in the kernel (system calls, the network stack, waking threads).
+func (c cpuUse) report(b *testing.B, packets uint64) {
+	b.ReportMetric(float64((c.user+c.sys).Nanoseconds())/float64(packets), "relay-cpu-ns/pkt")
+	b.ReportMetric(float64(c.sys.Nanoseconds())/float64(packets), "relay-sys-ns/pkt")
+}
+
+// phones is the parent's side of the child process of fake phones, and
+// the relays between them.
+type phones struct {
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	out    *bufio.Reader
+	relays []*Relay
+	stop   []func()
+}
+
+// close stops the relays and the child.
+func (h *phones) close() {
+	for i := len(h.stop) - 1; i >= 0; i-- {
+		h.stop[i]()
+	}
+}
+
+// startPhones starts the child with two phones per call and a relay
+// between each pair.
+func startPhones(b *testing.B, calls int) *phones {
+	// Below the kernel's ephemeral ports, which the phones get, and the
+	// tests' range (30000 up).
+	pool, err := NewPortPool(10000, 10000+4*calls+200)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRelayBenchPhones$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "MEDIA_BENCH_PHONES=1")
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	h := &phones{cmd: cmd, in: in, out: bufio.NewReader(out)}
+	ok := false
+	defer func() {
+		if !ok { // b.Fatal
+			h.close()
+		}
+	}()
+	h.stop = append(h.stop, func() {
+		in.Close()
+		cmd.Wait()
+	})
+	fmt.Fprintf(in, "calls %d\n", calls)
+	addrs := h.line(b, "phones")
+	if len(addrs) != 2*calls {
+		b.Fatalf("phones: %d addresses for %d calls", len(addrs), calls)
+	}
+	var runs sync.WaitGroup
+	var local []string
+	for i := range calls {
+		r, err := NewRelay(RelayConfig{Pool: pool, IP: loopback, Timeout: 30 * time.Second})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for l, s := range addrs[2*i : 2*i+2] {
+			ap, err := netip.ParseAddrPort(s)
+			if err != nil {
+				b.Fatal(err)
+			}
+			r.SetRemote(Leg(l), ap, netip.AddrPort{})
+			local = append(local, r.Local(Leg(l)).String())
+		}
+		h.relays = append(h.relays, r)
+		runs.Go(func() { r.Run(b.Context()) })
+	}
+	h.stop = append(h.stop, func() {
+		for _, r := range h.relays {
+			r.Close()
+		}
+		runs.Wait()
+	})
+	fmt.Fprintf(in, "relays %s\n", strings.Join(local, " "))
+	h.line(b, "ready")
+	ok = true
+	return h
+}
+
+// line reads the child's next line, which must start with word, and
+// returns the rest of its fields.
+func (h *phones) line(b *testing.B, word string) []string {
+	s, err := h.out.ReadString('\n')
+	if err != nil {
+		b.Fatalf("phones: %v", err)
+	}
+	f := strings.Fields(s)
+	if len(f) == 0 || f[0] != word {
+		b.Fatalf("phones: want %q, got %q", word, s)
+	}
+	return f[1:]
+}
+
+// run has the phones do cmd and returns the packets they sent and got.
+func (h *phones) run(b *testing.B, cmd string) (sent, got uint64) {
+	fmt.Fprintln(h.in, cmd)
+	f := h.line(b, "done")
+	if len(f) != 2 {
+		b.Fatalf("phones: done %v", f)
+	}
+	fmt.Sscan(f[0], &sent)
+	fmt.Sscan(f[1], &got)
+	return sent, got
+}
+
+// TestRelayBenchPhones is the child process of the relay benchmarks, and
+// does nothing in a normal test run. It reads commands on stdin:
+//
+//	calls N         make 2N phones; answers "phones addr...", then reads
+//	relays addr...  where each phone sends; answers "ready"
+//	flood P W       each call's phone A and B send P packets each, at most
+//	                W unanswered each way; answers "done sent got"
+//	paced T         every phone sends a packet every 20 ms, T times;
+//	                answers "done sent got"
+func TestRelayBenchPhones(t *testing.T) {
+	if os.Getenv("MEDIA_BENCH_PHONES") != "1" {
+		return
+	}
+	if err := benchPhones(os.Stdin, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench phones:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+func benchPhones(stdin io.Reader, stdout io.Writer) error {
+	in := bufio.NewScanner(stdin)
+	in.Buffer(nil, 1<<22)
+	var eps []*phoneEndpoint
+	var recv sync.WaitGroup
+	defer func() {
+		for _, e := range eps {
+			e.conn.Close()
+		}
+		recv.Wait()
+	}()
+	for in.Scan() {
+		f := strings.Fields(in.Text())
+		if len(f) == 0 {
+			continue
+		}
+		switch f[0] {
+		case "calls":
+			var n int
+			fmt.Sscan(f[1], &n)
+			var addrs []string
+			for range 2 * n {
+				e, err := newPhoneEndpoint()
+				if err != nil {
+					return err
+				}
+				eps = append(eps, e)
+				addrs = append(addrs, e.addr.String())
+			}
+			fmt.Fprintf(stdout, "phones %s\n", strings.Join(addrs, " "))
+		case "relays":
+			if len(f)-1 != len(eps) {
+				return fmt.Errorf("%d relay addresses for %d phones", len(f)-1, len(eps))
+			}
+			for i, s := range f[1:] {
+				ap, err := netip.ParseAddrPort(s)
+				if err != nil {
+					return err
+				}
+				eps[i].to = ap
+			}
+			for _, e := range eps {
+				recv.Go(e.receive)
+			}
+			fmt.Fprintln(stdout, "ready")
+		case "flood":
+			var p, w int
+			fmt.Sscan(f[1], &p)
+			fmt.Sscan(f[2], &w)
+			sent, got := flood(eps, p, w)
+			fmt.Fprintf(stdout, "done %d %d\n", sent, got)
+		case "paced":
+			var n int
+			fmt.Sscan(f[1], &n)
+			sent, got := paced(eps, n)
+			fmt.Fprintf(stdout, "done %d %d\n", sent, got)
+		default:
+			return fmt.Errorf("unknown command %q", f[0])
+		}
+	}
+	return in.Err()
+}
+
+// phoneEndpoint is a fake phone of the child process.
+type phoneEndpoint struct {
+	conn   *net.UDPConn
+	addr   netip.AddrPort
+	to     netip.AddrPort
+	pkt    []byte
+	seq    uint16
+	ts     uint32
+	got    atomic.Uint64
+	window chan struct{} // flood: a slot per packet in flight towards this phone
+}
+
+func newPhoneEndpoint() (*phoneEndpoint, error) {
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		return nil, err
+	}
+	c.SetReadBuffer(1 << 20)
+	a := c.LocalAddr().(*net.UDPAddr).AddrPort()
+	e := &phoneEndpoint{conn: c, addr: netip.AddrPortFrom(a.Addr().Unmap(), a.Port())}
+	e.pkt = rtpPacket(0, 0, 0, uint32(a.Port()), false, bytes.Repeat([]byte{0xD5}, 160))
+	return e, nil
+}
+
+func (e *phoneEndpoint) receive() {
+	buf := make([]byte, 2048)
+	for {
+		if _, _, err := e.conn.ReadFromUDPAddrPort(buf); err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		e.got.Add(1)
+		if w := e.window; w != nil {
+			select {
+			case <-w:
+			default:
+			}
+		}
+	}
+}
+
+func (e *phoneEndpoint) send() bool {
+	e.seq++
+	e.ts += 160
+	e.pkt[2], e.pkt[3] = byte(e.seq>>8), byte(e.seq)
+	e.pkt[4], e.pkt[5], e.pkt[6], e.pkt[7] = byte(e.ts>>24), byte(e.ts>>16), byte(e.ts>>8), byte(e.ts)
+	_, err := e.conn.WriteToUDPAddrPort(e.pkt, e.to)
+	return err == nil
+}
+
+func gotAll(eps []*phoneEndpoint) (got uint64) {
+	for _, e := range eps {
+		got += e.got.Load()
+	}
+	return got
+}
+
+// awaitPhones waits until the phones got what was sent, or stopped getting
+// more for 200 ms, and returns what they got since got0.
+func awaitPhones(eps []*phoneEndpoint, sent, got0 uint64) uint64 {
+	last, since := gotAll(eps), time.Now()
+	for last-got0 < sent && time.Since(since) < 200*time.Millisecond {
+		time.Sleep(5 * time.Millisecond)
+		if n := gotAll(eps); n != last {
+			last, since = n, time.Now()
+		}
+	}
+	return last - got0
+}
+
+// flood has each pair of phones send p packets each way with at most w in
+// flight each way; a packet lost in the relay frees its slot after 100 ms.
+func flood(eps []*phoneEndpoint, p, w int) (sent, got uint64) {
+	got0 := gotAll(eps)
+	for _, e := range eps {
+		e.window = make(chan struct{}, w)
+	}
+	var wg sync.WaitGroup
+	var total atomic.Uint64
+	for i, e := range eps {
+		peer := eps[i^1] // the phone across the call
+		wg.Go(func() {
+			for range p {
+				select {
+				case peer.window <- struct{}{}:
+				case <-time.After(100 * time.Millisecond):
+				}
+				if e.send() {
+					total.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	sent = total.Load()
+	return sent, awaitPhones(eps, sent, got0)
+}
+
+// paced has every phone send a packet every 20 ms, n times.
+func paced(eps []*phoneEndpoint, n int) (sent, got uint64) {
+	got0 := gotAll(eps)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for range n {
+		<-tick.C
+		for _, e := range eps {
+			if e.send() {
+				sent++
+			}
+		}
+	}
+	return sent, awaitPhones(eps, sent, got0)
+}
