@@ -555,6 +555,22 @@ POST   /api/v1/devices               {"user" (extension or email),"vendor":"yeal
 PATCH  /api/v1/devices/{id}          any of mac, vendor, model, label
 DELETE /api/v1/devices/{id}
 
+Office hours (ivr.control: department for the schedules of one's groups,
+any for company-wide ones and for inbound numbers). hours: weekly intervals
+as people type them ("Mon-Fri 08:00-17:00; Sat 09:00-13:00"), on the wall
+clock of time_zone (an IANA name); holidays: dates closed all day
+("2026-12-24, 01-01" for every year).
+
+GET    /api/v1/schedules             [{"id","name","group_id"?,"time_zone","hours","holidays",
+                                       "closed","open_now","created_at"}]
+GET    /api/v1/schedules/{id}
+POST   /api/v1/schedules             {"name","group_id"?,"time_zone","hours","holidays"?,"closed"?}
+PUT    /api/v1/schedules/{id}        the same fields, whole
+DELETE /api/v1/schedules/{id}
+GET    /api/v1/did-hours             [{"number","schedule_id","schedule","outside"}]
+PUT    /api/v1/did-hours/{number}    {"schedule_id","outside" (extension rung outside hours)}
+DELETE /api/v1/did-hours/{number}    the number rings its usual target at all hours
+
 Every change, listen and download is written to the audit log, with the token
 that made it.
 `

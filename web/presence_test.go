@@ -81,8 +81,8 @@ func TestPresenceDashboardVisibility(t *testing.T) {
 	if !strings.Contains(body, `data-ext="`+extLead+`"`) || !strings.Contains(body, "221234567") {
 		t.Errorf("admin does not see the lead's call")
 	}
-	// The feature codes are listed, reserved ones marked.
-	for _, want := range []string{"*78", "*79", "*72NUMBER", "*73", "*31EXT", "**EXT", "*70", "*90EXT", "not yet"} {
+	// The feature codes are listed.
+	for _, want := range []string{"*78", "*79", "*72NUMBER", "*73", "*31EXT", "*8", "**EXT", "*70", "*90EXT", "*91EXT"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("feature codes lack %q", want)
 		}
