@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtp"
@@ -41,18 +42,18 @@ type EndpointConfig struct {
 // All methods are safe for concurrent use. Run reads; Close stops it and
 // any Player and gives the ports back.
 type Endpoint struct {
-	cfg    EndpointConfig
-	log    *slog.Logger
-	ports  *PortPair
-	local  netip.AddrPort
-	digits chan rune
+	cfg     EndpointConfig
+	log     *slog.Logger
+	ports   *PortPair
+	local   netip.AddrPort
+	digits  chan rune
+	packets atomic.Uint64 // accepted and handled
 
 	mu       sync.Mutex
 	rtp      strict
 	sink     Sink
 	dtmf     DTMFDetector
 	rejected uint64
-	packets  uint64
 
 	out     sync.Mutex // the stream sent: one Player at a time
 	ssrc    uint32
@@ -144,12 +145,9 @@ func (e *Endpoint) Rejected() uint64 {
 	return e.rejected
 }
 
-// Packets returns how many RTP packets from the phone were accepted.
-func (e *Endpoint) Packets() uint64 {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.packets
-}
+// Packets returns how many RTP packets from the phone were accepted and
+// handed on (to the Sink, to Digits).
+func (e *Endpoint) Packets() uint64 { return e.packets.Load() }
 
 // dst is where the endpoint's RTP goes: the latched source, else the SDP
 // address; invalid while unknown.
@@ -189,7 +187,6 @@ func (e *Endpoint) Run(ctx context.Context) error {
 			e.mu.Unlock()
 			continue
 		}
-		e.packets++
 		sink := e.sink
 		var digit rune
 		isEvent := p.PayloadType == e.cfg.EventType
@@ -212,6 +209,7 @@ func (e *Endpoint) Run(ctx context.Context) error {
 			k := Codec(p.PayloadType).Decode(pcm, p.Payload)
 			sink.Audio(p.SSRC, p.Timestamp, pcm[:k])
 		}
+		e.packets.Add(1)
 	}
 }
 
