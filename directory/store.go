@@ -32,6 +32,7 @@ type Store interface {
 	TokenStore
 	DeviceStore
 	InviteStore
+	VoicemailStore
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	Close() error
