@@ -108,6 +108,7 @@ type call struct {
 	slots []string // extensions holding a call slot (b2bua.perExt)
 
 	recording *callRecording // nil when the call is not recorded
+	deposit   *vmDeposit     // leg B is voicemail (voicemail.go); nil when not
 
 	// Blind transfer (transfer.go).
 	xfer        *xfer         // the transfer in progress, nil when none

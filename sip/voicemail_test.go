@@ -1,0 +1,178 @@
+package sip
+
+import (
+	"bytes"
+	"math"
+	"net/netip"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/media"
+)
+
+// voicemailServer is a call server with recordings (and so voicemail) in
+// a temp dir, a short ring time, and the voicemail rows stored on the
+// returned channel.
+func voicemailServer(t *testing.T, st directory.Store) (*callServer, <-chan directory.Voicemail) {
+	t.Helper()
+	cs := &callServer{cdr: make(chan directory.Call, 100), st: st}
+	vms := make(chan directory.Voicemail, 10)
+	cs.testServer = startServerHooked(t, st, nil, func(s *Server) {
+		cs.b = s.calls
+		cs.b.hooks.ended = func(c directory.Call) { cs.cdr <- c }
+		s.hooks.voicemail = func(v directory.Voicemail) { vms <- v }
+	}, func(c *Config) {
+		c.Calls = CallConfig{RTPLow: 46000, RTPHigh: 46999, MediaIP: netip.MustParseAddr("127.0.0.1"),
+			MediaTimeout: time.Minute, RingTime: 300 * time.Millisecond}
+		c.RecordingsDir = t.TempDir()
+	})
+	return cs, vms
+}
+
+func enableVoicemail(t *testing.T, st directory.Store, userID int64, pin string) {
+	t.Helper()
+	m := &directory.Mailbox{UserID: userID, Enabled: true}
+	if pin != "" {
+		h, err := directory.HashPIN(pin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.PINHash = h
+	}
+	if err := st.SetMailbox(t.Context(), m); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// zeroCrossFreq estimates the frequency of a tone from its zero crossings.
+func zeroCrossFreq(s []int16) float64 {
+	n := 0
+	for i := 1; i < len(s); i++ {
+		if (s[i-1] < 0) != (s[i] < 0) {
+			n++
+		}
+	}
+	return float64(n) / 2 / (float64(len(s)) / 8000)
+}
+
+// awaitBeep reads what p hears until the voicemail beep (a 1 kHz tone)
+// and then silence again: the recording has started.
+func awaitBeep(t *testing.T, p *callPhone) {
+	t.Helper()
+	buf := make([]byte, 1500)
+	pcm := make([]int16, 160)
+	silence := bytes.Repeat([]byte{0xFF}, 160)
+	beeped := false
+	for {
+		n, _, err := p.rtp.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pk rtp.Packet
+		if pk.Unmarshal(buf[:n]) != nil || pk.PayloadType != 0 {
+			continue
+		}
+		switch {
+		case bytes.Equal(pk.Payload, silence):
+			if beeped {
+				return
+			}
+		default:
+			media.PCMU.Decode(pcm, pk.Payload)
+			if f := zeroCrossFreq(pcm); math.Abs(f-1000) > 100 {
+				t.Fatalf("heard %.0f Hz, want the 1 kHz beep", f)
+			}
+			beeped = true
+		}
+	}
+}
+
+func TestVoicemailDepositOnNoAnswer(t *testing.T) {
+	st, _ := openSQLite(t)
+	addUser(t, st, "10001")
+	bob := addUser(t, st, "10002")
+	enableVoicemail(t, st, bob.ID, "")
+	cs, vms := voicemailServer(t, st)
+	pa := newCallPhone(t, cs, "10001", answerOK)
+	pb := newCallPhone(t, cs, "10002", answerRing)
+
+	// Bob's phone watches his mailbox; Alice may not.
+	_, res := subscribe(t, pa, "10002", "message-summary", 600)
+	wantStatus(t, res, 403)
+	_, res = subscribe(t, pb, "10002", "message-summary", 600)
+	wantStatus(t, res, 200)
+	n := nextNotify(t, pb)
+	if body := string(n.Body()); !strings.Contains(body, "Messages-Waiting: no") || !strings.Contains(body, "Voice-Message: 0/0") {
+		t.Fatalf("first NOTIFY:\n%s", body)
+	}
+
+	sess, err := pa.dial(t.Context(), "10002")
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	wait(t, pb.cancels, "cancel at the phone not answering")
+	awaitBeep(t, pa)
+	pa.talk(t, tone{freq: 440, ssrc: 0x4242, n: 50})
+	// The message ends with the caller's hangup.
+	time.Sleep(100 * time.Millisecond) // the last packets through the relay before the BYE
+	if err := sess.Bye(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	v := wait(t, vms, "the voicemail row")
+	if v.UserID != bob.ID || v.Caller != "10001" || v.Heard || v.SHA256 == "" {
+		t.Fatalf("voicemail row %+v", v)
+	}
+	if v.Duration < 900*time.Millisecond || v.Duration > 1100*time.Millisecond {
+		t.Fatalf("message of %v, want the 1 s the caller said", v.Duration)
+	}
+	stored, err := st.Voicemails(t.Context(), directory.VoicemailFilter{UserID: bob.ID, Vis: directory.Visibility{All: true}})
+	if err != nil || len(stored) != 1 || stored[0].ID != v.ID {
+		t.Fatalf("stored voicemails %+v, %v", stored, err)
+	}
+	if _, sum, err := hashFile(v.Path); err != nil || sum != v.SHA256 {
+		t.Fatalf("file %s: sha256 %s, row says %s (%v)", v.Path, sum, v.SHA256, err)
+	}
+	clip, err := media.LoadWAV(v.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := clip.Samples()
+	if f := zeroCrossFreq(s[800 : len(s)-800]); math.Abs(f-440) > 15 {
+		t.Fatalf("the message holds %.0f Hz, want the caller's 440", f)
+	}
+	cdr := cs.nextCDR(t)
+	if cdr.Disposition != directory.Answered || cdr.CalleeID != bob.ID {
+		t.Errorf("cdr %+v", cdr)
+	}
+	n = notifyUntil(t, pb, "Voice-Message: 1/0")
+	if !strings.Contains(string(n.Body()), "Messages-Waiting: yes") {
+		t.Fatalf("NOTIFY after the message:\n%s", n.Body())
+	}
+	cs.noCallLeft(t)
+}
+
+func TestVoicemailNotOfferedWhenDisabled(t *testing.T) {
+	st, _ := openSQLite(t)
+	addUser(t, st, "10001")
+	bob := addUser(t, st, "10002")
+	if err := st.SetMailbox(t.Context(), &directory.Mailbox{UserID: bob.ID}); err != nil {
+		t.Fatal(err)
+	}
+	cs, _ := voicemailServer(t, st)
+	pa := newCallPhone(t, cs, "10001", answerOK)
+	newCallPhone(t, cs, "10002", answerRing)
+	_, err := pa.dial(t.Context(), "10002")
+	if code := status(err); code != 480 {
+		t.Fatalf("dial: %v (status %d), want 480", err, code)
+	}
+	entries, _ := os.ReadDir(cs.b.recDir)
+	if len(entries) != 0 {
+		t.Fatalf("files in the recordings dir: %v", entries)
+	}
+	cs.noCallLeft(t)
+}
