@@ -75,6 +75,7 @@ func (s *Server) register(web, api *router) {
 	web.get("/recordings", needAny(authz.RecordingsListen, authz.RecordingsDownload), s.recordingList)
 	web.get("/recordings/{id}/audio", perResource(authz.RecordingsListen), s.recordingAudio)
 	web.get("/recordings/{id}/download", perResource(authz.RecordingsDownload), s.recordingDownload)
+	web.get("/voicemail/{id}/audio", perResource(authz.RecordingsListen), s.voicemailAudio)
 	web.post("/recordings/{id}/delete", need(authz.RecordingsDelete), s.recordingDelete)
 
 	web.get("/settings", need(authz.SettingsTelephony), s.settingsShow)
@@ -114,6 +115,10 @@ func (s *Server) register(web, api *router) {
 	api.get("/recordings/{id}", needAny(authz.RecordingsListen, authz.RecordingsDownload), s.apiRecording)
 	api.get("/recordings/{id}/audio", perResource(authz.RecordingsListen), s.recordingAudio)
 	api.get("/recordings/{id}/download", perResource(authz.RecordingsDownload), s.recordingDownload)
+	api.get("/voicemail", need(authz.RecordingsListen), s.apiVoicemails) // one's own, or ?user= in scope
+	api.get("/voicemail/{id}/audio", perResource(authz.RecordingsListen), s.voicemailAudio)
+	api.post("/voicemail/{id}/heard", perResource(authz.RecordingsListen), s.apiVoicemailHeard)
+	api.delete("/voicemail/{id}", perResource(authz.RecordingsListen), s.apiDelete(s.deleteVoicemail))
 	api.get("/registrations", need(authz.UsersView), s.apiRegistrations)
 	api.get("/audit", need(authz.AuditView), s.apiAudit)
 

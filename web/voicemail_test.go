@@ -1,0 +1,74 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"testing"
+)
+
+// TestVoicemailListenUnderAuthz: the owner lists and hears their message,
+// a team lead hears the messages of their department's users, an agent of
+// another group neither lists nor hears them (404), and only someone who
+// may hear a message marks it heard or deletes it.
+func TestVoicemailListenUnderAuthz(t *testing.T) {
+	f := newFixture(t)
+	_, st, ts := f.open(t)
+	want, err := os.ReadFile(f.vm.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent, lead, peer := f.api(t, ts.URL, pAgent), f.api(t, ts.URL, pLead), f.api(t, ts.URL, pPeer)
+	audio := "/api/v1/voicemail/" + itoa(f.vm.ID) + "/audio"
+
+	var got struct {
+		Data []voicemailJSON `json:"data"`
+	}
+	resp, body := agent.get("/api/v1/voicemail")
+	if resp.StatusCode != 200 || json.Unmarshal([]byte(body), &got) != nil || len(got.Data) != 1 || got.Data[0].ID != f.vm.ID ||
+		got.Data[0].Caller != "+48221234567" || got.Data[0].Heard || got.Data[0].Audio != audio {
+		t.Fatalf("agent's own list: %d %s", resp.StatusCode, body)
+	}
+	for _, c := range []*client{agent, lead} {
+		resp, body = c.get(audio)
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "audio/wav" || body != string(want) {
+			t.Fatalf("audio: %d %s, %d bytes", resp.StatusCode, resp.Header.Get("Content-Type"), len(body))
+		}
+	}
+	resp, body = lead.get("/api/v1/voicemail?user=" + itoa(f.users[pAgent].ID))
+	if resp.StatusCode != 200 || json.Unmarshal([]byte(body), &got) != nil || len(got.Data) != 1 {
+		t.Fatalf("lead lists the agent's mailbox: %d %s", resp.StatusCode, body)
+	}
+	// The peer (Support) may not know of a Sales agent's messages.
+	for _, tc := range []struct{ method, path string }{
+		{"GET", audio},
+		{"GET", "/api/v1/voicemail?user=" + itoa(f.users[pAgent].ID)},
+		{"POST", "/api/v1/voicemail/" + itoa(f.vm.ID) + "/heard"},
+		{"DELETE", "/api/v1/voicemail/" + itoa(f.vm.ID)},
+	} {
+		resp, _ := peer.json(tc.method, tc.path, "")
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("peer %s %s: %d, want 404", tc.method, tc.path, resp.StatusCode)
+		}
+	}
+	if v, err := st.Voicemail(t.Context(), f.vm.ID); err != nil || v.Heard {
+		t.Fatalf("after the peer's attempts: %+v %v", v, err)
+	}
+	resp, _ = agent.json("POST", "/api/v1/voicemail/"+itoa(f.vm.ID)+"/heard", "")
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("mark heard: %d", resp.StatusCode)
+	}
+	if v, err := st.Voicemail(t.Context(), f.vm.ID); err != nil || !v.Heard {
+		t.Fatalf("not heard after marking: %+v %v", v, err)
+	}
+	resp, _ = agent.json("DELETE", "/api/v1/voicemail/"+itoa(f.vm.ID), "")
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("delete: %d", resp.StatusCode)
+	}
+	if _, err := os.Stat(f.vm.Path); !os.IsNotExist(err) {
+		t.Fatalf("file still there after delete: %v", err)
+	}
+	if resp, _ := agent.get(audio); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("audio after delete: %d", resp.StatusCode)
+	}
+}
