@@ -22,6 +22,7 @@ const (
 	FeaturePickupDirected Feature = "pickup.directed" // **EXT: answer the call ringing at EXT
 	FeaturePark           Feature = "park"            // *70: park the call
 	FeatureIntercom       Feature = "intercom"        // *90EXT: EXT's phone answers by itself
+	FeatureVoicemail      Feature = "voicemail"       // *97: hear one's voicemail (PIN, then #)
 )
 
 // FeatureArg is what follows a feature code in the dialed number.
@@ -55,6 +56,7 @@ func DefaultFeatureCodes() []FeatureCode {
 		{FeaturePickupDirected, "**", ArgExtension, false},
 		{FeaturePark, "*70", ArgNone, false},
 		{FeatureIntercom, "*90", ArgExtension, false},
+		{FeatureVoicemail, "*97", ArgNone, true},
 	}
 }
 

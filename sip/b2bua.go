@@ -148,6 +148,10 @@ func (b *b2bua) register() {
 	// dialog check: a stranger's get 481, a party's 405.
 	for _, m := range []sip.RequestMethod{sip.INFO, sip.UPDATE, sip.PRACK} {
 		s.srv.OnRequest(m, s.handle(func(req *sip.Request, tx sip.ServerTransaction) {
+			if vs := b.s.vmSessionOf(req); vs != nil && req.Method == sip.INFO { // DTMF in a mailbox
+				vs.inDialog(req, tx)
+				return
+			}
 			b.toDialog(req, tx, 405, "Method Not Allowed")
 		}))
 	}
@@ -404,6 +408,10 @@ func (b *b2bua) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 			ms.inDialog(req, tx)
 			return
 		}
+		if vs := b.s.vmSessionOf(req); vs != nil {
+			vs.inDialog(req, tx)
+			return
+		}
 		b.s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
@@ -435,6 +443,8 @@ func (b *b2bua) onAck(req *sip.Request, _ sip.ServerTransaction) {
 		c.post(&ackEvent{req: req, fromA: req.CallID().Value() == c.id})
 	} else if ms := b.s.monitorSession(req); ms != nil {
 		ms.onAck()
+	} else if vs := b.s.vmSessionOf(req); vs != nil {
+		vs.onAck()
 	}
 }
 

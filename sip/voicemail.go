@@ -114,7 +114,7 @@ func (c *call) depositVoicemail() bool {
 		return false
 	}
 	ep.SetRemote(netip.AddrPortFrom(ip, c.relay.Local(media.LegB).Port()))
-	sdpBody, err := c.answerSDP(endpointSDP(ep, codec, event))
+	sdpBody, err := c.answerSDP(endpointSDP(ep.Local().Addr(), ep.Local().Port(), codec, event))
 	if err != nil {
 		ep.Close()
 		rec.Close()
@@ -184,16 +184,20 @@ func (c *call) depositVoicemail() bool {
 
 // endpointSDP is the SDP of a media endpoint answering in codec, with
 // telephone events of type event (0: none).
-func endpointSDP(ep *media.Endpoint, codec media.Codec, event uint8) []byte {
-	a := ep.Local()
+func endpointSDP(ip netip.Addr, port uint16, codec media.Codec, event uint8) []byte {
+	ip = ip.Unmap()
+	at := "IP4"
+	if ip.Is6() {
+		at = "IP6"
+	}
 	fmts := strconv.Itoa(int(codec))
 	maps := fmt.Sprintf("a=rtpmap:%d %s/8000\r\n", codec, codec)
 	if event != 0 {
 		fmts += " " + strconv.Itoa(int(event))
 		maps += fmt.Sprintf("a=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-15\r\n", event, event)
 	}
-	return fmt.Appendf(nil, "v=0\r\no=- 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\nm=audio %d RTP/AVP %s\r\n%sa=ptime:20\r\na=sendrecv\r\n",
-		a.Addr(), a.Addr(), a.Port(), fmts, maps)
+	return fmt.Appendf(nil, "v=0\r\no=switchboard 1 1 IN %s %s\r\ns=switchboard\r\nc=IN %s %s\r\nt=0 0\r\nm=audio %d RTP/AVP %s\r\n%sa=ptime:20\r\na=sendrecv\r\n",
+		at, ip, at, ip, port, fmts, maps)
 }
 
 // script plays the greeting and the beep, then records until ctx ends or
