@@ -2,9 +2,14 @@ package sip
 
 import (
 	"bytes"
+	"encoding/base64"
+	"io"
 	"math"
+	"mime"
+	"mime/multipart"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +17,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/internal/smtptest"
 	"github.com/switchboard-pbx/switchboard/media"
 )
 
@@ -173,6 +179,66 @@ func TestVoicemailNotOfferedWhenDisabled(t *testing.T) {
 	entries, _ := os.ReadDir(cs.b.recDir)
 	if len(entries) != 0 {
 		t.Fatalf("files in the recordings dir: %v", entries)
+	}
+	cs.noCallLeft(t)
+}
+
+func TestVoicemailCopyByEmail(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{})
+	st, _ := openSQLite(t)
+	addUser(t, st, "10001")
+	bob := addUser(t, st, "10002")
+	if err := st.SetMailbox(t.Context(), &directory.Mailbox{UserID: bob.ID, Enabled: true, ToEmail: true}); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{directory.SettingSMTPHost: srv.Host, directory.SettingSMTPPort: strconv.Itoa(srv.Port),
+		directory.SettingSMTPSecurity: "none", directory.SettingMailFrom: "PBX <pbx@example.com>"} {
+		setSetting(t, st, k, v)
+	}
+	cs, vms := voicemailServer(t, st)
+	pa := newCallPhone(t, cs, "10001", answerOK)
+	newCallPhone(t, cs, "10002", answerRing)
+	sess, err := pa.dial(t.Context(), "10002")
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	awaitBeep(t, pa)
+	pa.talk(t, tone{freq: 440, ssrc: 0x4343, n: 25})
+	time.Sleep(100 * time.Millisecond)
+	if err := sess.Bye(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	v := wait(t, vms, "the voicemail row")
+	m := srv.Wait(t, 1)[0]
+	if m.To != bob.Email {
+		t.Fatalf("mail to %s, want %s", m.To, bob.Email)
+	}
+	_, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mr := multipart.NewReader(strings.NewReader(m.Body), params["boundary"])
+	want, err := os.ReadFile(v.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			break
+		}
+		if p.FileName() == "" {
+			continue
+		}
+		got, err := io.ReadAll(base64.NewDecoder(base64.StdEncoding, p))
+		if err != nil || !bytes.Equal(got, want) || p.Header.Get("Content-Type") != "audio/wav" {
+			t.Fatalf("attachment %s: %d bytes (%v), want the %d of the message", p.FileName(), len(got), err, len(want))
+		}
+		found = true
+	}
+	if !found {
+		t.Fatalf("no attachment in:\n%.500s", m.Body)
 	}
 	cs.noCallLeft(t)
 }
