@@ -20,7 +20,7 @@ import (
 // checked against the row's SHA-256.
 
 // voicemailAuditActions are the audit actions of this file.
-var voicemailAuditActions = []string{"voicemail.delete", "voicemail.listen", "voicemail.pin_failed", "voicemail.tampered"}
+var voicemailAuditActions = []string{"voicemail.delete", "voicemail.listen", "voicemail.mailbox", "voicemail.pin_failed", "voicemail.tampered"}
 
 // voicemailResource is a message for authz: a recording its owner took
 // part in. A group's mailbox has no user: only "any" scope reaches it.

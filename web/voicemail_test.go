@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
+
+	"github.com/switchboard-pbx/switchboard/directory"
 )
 
 // TestVoicemailListenUnderAuthz: the owner lists and hears their message,
@@ -70,5 +73,38 @@ func TestVoicemailListenUnderAuthz(t *testing.T) {
 	}
 	if resp, _ := agent.get(audio); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("audio after delete: %d", resp.StatusCode)
+	}
+}
+
+// TestMailboxSetting: a user sets their own mailbox (the PIN kept only as
+// a hash, never shown); an admin sets another's; a peer may not.
+func TestMailboxSetting(t *testing.T) {
+	f := newFixture(t)
+	_, st, ts := f.open(t)
+	agent, admin, peer := f.api(t, ts.URL, pAgent), f.api(t, ts.URL, pAdmin), f.api(t, ts.URL, pPeer)
+	resp, body := agent.json("PUT", "/api/v1/voicemail/mailbox", `{"enabled":true,"pin":"2468","to_email":true}`)
+	var mj mailboxJSON
+	if resp.StatusCode != 200 || strings.Contains(body, "argon2") || json.Unmarshal([]byte(body), &mj) != nil || !mj.PINSet || !mj.Enabled {
+		t.Fatalf("own mailbox: %d %s", resp.StatusCode, body)
+	}
+	m, err := st.Mailbox(t.Context(), f.users[pAgent].ID, 0)
+	if err != nil || !m.Enabled || !m.ToEmail || !directory.CheckPIN(m.PINHash, "2468") {
+		t.Fatalf("stored mailbox %+v %v", m, err)
+	}
+	if resp, _ := agent.json("PUT", "/api/v1/voicemail/mailbox", `{"pin":"12a"}`); resp.StatusCode != 400 {
+		t.Fatalf("a PIN with a letter: %d", resp.StatusCode)
+	}
+	agentBox := "/api/v1/users/" + itoa(f.users[pAgent].ID) + "/voicemail"
+	if resp, _ := peer.json("PUT", agentBox, `{"enabled":false}`); resp.StatusCode != 403 && resp.StatusCode != 404 {
+		t.Fatalf("peer sets the agent's mailbox: %d", resp.StatusCode)
+	}
+	if m, _ := st.Mailbox(t.Context(), f.users[pAgent].ID, 0); !m.Enabled {
+		t.Fatal("the peer's attempt changed the mailbox")
+	}
+	if resp, body := admin.json("PUT", agentBox, `{"enabled":false}`); resp.StatusCode != 200 {
+		t.Fatalf("admin sets the agent's mailbox: %d %s", resp.StatusCode, body)
+	}
+	if m, _ := st.Mailbox(t.Context(), f.users[pAgent].ID, 0); m.Enabled || !directory.CheckPIN(m.PINHash, "2468") {
+		t.Fatalf("after the admin's change: %+v", m)
 	}
 }
