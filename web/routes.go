@@ -116,7 +116,7 @@ func (s *Server) register(web, api *router) {
 	api.get("/recordings/{id}/audio", perResource(authz.RecordingsListen), s.recordingAudio)
 	api.get("/recordings/{id}/download", perResource(authz.RecordingsDownload), s.recordingDownload)
 	api.get("/voicemail", need(authz.RecordingsListen), s.apiVoicemails) // one's own, or ?user= in scope
-	api.get("/voicemail/mailbox", signedIn(), s.apiMailbox) // one's own mailbox setting
+	api.get("/voicemail/mailbox", signedIn(), s.apiMailbox)              // one's own mailbox setting
 	api.put("/voicemail/mailbox", signedIn(), s.apiMailboxUpdate)
 	api.get("/users/{id}/voicemail", perResource(authz.UsersManage), s.apiMailbox)
 	api.put("/users/{id}/voicemail", perResource(authz.UsersManage), s.apiMailboxUpdate)
