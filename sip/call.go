@@ -201,7 +201,10 @@ func (c *call) begin() bool {
 	c.rt = rt
 	c.fillCDR()
 	c.showRoute()
-	if ref != nil {
+	// A callee in do not disturb, not registered or at their call limit:
+	// their mailbox takes the call, when enabled (voicemail.go).
+	direct := ref != nil && (ref == refDND || ref == refOffline) && c.voicemailFor()
+	if ref != nil && !direct {
 		c.refuse(ref)
 		return false
 	}
@@ -222,7 +225,8 @@ func (c *call) begin() bool {
 		}
 	}
 	targets, spare := pickTargets(rt, b.busy)
-	if len(targets) == 0 {
+	direct = direct || len(targets) == 0 && c.voicemailFor()
+	if len(targets) == 0 && !direct {
 		c.refuse(&refusal{486, "Busy Here", directory.Busy, "callee call limit", nil})
 		return false
 	}
@@ -244,6 +248,8 @@ func (c *call) begin() bool {
 	if !c.late {
 		setMedia(relay, media.LegA, m)
 		relay.SetHold(media.LegA, m.hold)
+	}
+	if !c.late && !direct {
 		if err := c.ring.address(targets[0].dest); err != nil {
 			relay.Close()
 			c.refuse(&refusal{488, "Not Acceptable Here", directory.Failed, "bad sdp offer", nil})
@@ -275,7 +281,11 @@ func (c *call) begin() bool {
 		err := relay.Run(b.ctx)
 		c.post(relayEvent{err})
 	})
-	c.ring.dialAll(rt, targets)
+	if direct {
+		c.depositVoicemail()
+	} else {
+		c.ring.dialAll(rt, targets)
+	}
 	go c.run()
 	return true
 }
@@ -318,7 +328,7 @@ func (c *call) run() {
 	defer c.ringTimer.Stop()
 	defer c.retrans.Stop()
 	shutdown := c.b.ctx.Done()
-	if c.allForksFailed() {
+	if c.state == stRinging && c.allForksFailed() {
 		c.forksFailed()
 	}
 	c.syncLegs()

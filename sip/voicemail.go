@@ -182,6 +182,29 @@ func (c *call) depositVoicemail() bool {
 	return true
 }
 
+// voicemailFor reports whether a call its callee cannot take (do not
+// disturb, not registered, at the call limit) goes to the callee's
+// mailbox instead, and makes the callee the call's forwarding user for
+// depositVoicemail. It runs in begin, before any phone rings.
+func (c *call) voicemailFor() bool {
+	rt := c.rt
+	if rt == nil || rt.calleeID == 0 || rt.groupID != 0 || len(c.aReq.Body()) == 0 || c.b.recDir == "" {
+		return false
+	}
+	cred, err := c.b.s.credential(rt.to)
+	if err != nil || cred == nil || cred.UserID != rt.calleeID {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
+	mb, err := c.b.s.store.Mailbox(ctx, cred.UserID, 0)
+	cancel()
+	if err != nil || !mb.Enabled {
+		return false
+	}
+	rt.fwdUser, rt.targets = cred, nil
+	return true
+}
+
 // endpointSDP is the SDP of a media endpoint answering in codec, with
 // telephone events of type event (0: none).
 func endpointSDP(ip netip.Addr, port uint16, codec media.Codec, event uint8) []byte {

@@ -242,3 +242,43 @@ func TestVoicemailCopyByEmail(t *testing.T) {
 	}
 	cs.noCallLeft(t)
 }
+
+// TestVoicemailDepositWhenDNDOrOffline: a callee in do not disturb, or
+// with no phone registered, goes straight to their mailbox: no phone rings.
+func TestVoicemailDepositWhenDNDOrOffline(t *testing.T) {
+	st, _ := openSQLite(t)
+	addUser(t, st, "10001")
+	bob, carol := addUser(t, st, "10002"), addUser(t, st, "10003")
+	enableVoicemail(t, st, bob.ID, "")
+	enableVoicemail(t, st, carol.ID, "")
+	cs, vms := voicemailServer(t, st)
+	pa := newCallPhone(t, cs, "10001", answerOK)
+	pb := newCallPhone(t, cs, "10002", answerOK)
+	dnd := true
+	setForward(t, cs, bob.ID, directory.UserPatch{DND: &dnd})
+	for _, tc := range []struct {
+		ext string
+		id  int64
+	}{{"10002", bob.ID}, {"10003", carol.ID}} {
+		sess, err := pa.dial(t.Context(), tc.ext)
+		if err != nil {
+			t.Fatalf("dial %s: %v", tc.ext, err)
+		}
+		awaitBeep(t, pa)
+		pa.talk(t, tone{freq: 440, ssrc: 0x4444, n: 15})
+		time.Sleep(100 * time.Millisecond)
+		if err := sess.Bye(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if v := wait(t, vms, "the voicemail row of "+tc.ext); v.UserID != tc.id || v.Duration <= 0 {
+			t.Fatalf("%s: voicemail row %+v", tc.ext, v)
+		}
+		cs.nextCDR(t)
+	}
+	select {
+	case req := <-pb.invites:
+		t.Fatalf("the phone in do not disturb rang: %v", req.StartLine())
+	default:
+	}
+	cs.noCallLeft(t)
+}
