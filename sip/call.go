@@ -459,7 +459,7 @@ func (c *call) handle(ev any) {
 		ev.fromA = fromA
 		c.onAck(ev)
 	case *reqEvent:
-		if !c.admitRequest(ev) {
+		if !c.admitRequest(ev) || c.vmRefuses(ev) {
 			return
 		}
 		switch ev.req.Method {

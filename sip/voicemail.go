@@ -182,6 +182,25 @@ func (c *call) depositVoicemail() bool {
 	return true
 }
 
+// vmRefuses answers what a caller leaving a message cannot do: a
+// re-INVITE (leg B has no dialog to pass it to) or a transfer. It
+// reports whether it answered ev.
+func (c *call) vmRefuses(ev *reqEvent) bool {
+	if c.deposit == nil {
+		return false
+	}
+	switch ev.req.Method {
+	case sip.INVITE:
+		c.b.s.respond(ev.tx, ev.req, 488, "Not Acceptable Here (Voicemail)")
+	case sip.REFER:
+		c.b.s.respond(ev.tx, ev.req, 403, "Forbidden (Voicemail)")
+	default:
+		return false
+	}
+	close(ev.done)
+	return true
+}
+
 // voicemailFor reports whether a call its callee cannot take (do not
 // disturb, not registered, at the call limit) goes to the callee's
 // mailbox instead, and makes the callee the call's forwarding user for

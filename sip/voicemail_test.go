@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
 	"github.com/pion/rtp"
 
 	"github.com/switchboard-pbx/switchboard/directory"
@@ -265,6 +266,12 @@ func TestVoicemailDepositWhenDNDOrOffline(t *testing.T) {
 			t.Fatalf("dial %s: %v", tc.ext, err)
 		}
 		awaitBeep(t, pa)
+		// A message is not transferred: leg B has no dialog.
+		refer := sip.NewRequest(sip.REFER, sess.InviteRequest.Recipient)
+		refer.AppendHeader(sip.NewHeader("Refer-To", "<sip:10001@"+cs.realm()+">"))
+		if res, err := sess.Do(t.Context(), refer); err != nil || res.StatusCode != 403 {
+			t.Fatalf("REFER during a message: %v %v", res, err)
+		}
 		pa.talk(t, tone{freq: 440, ssrc: 0x4444, n: 15})
 		time.Sleep(100 * time.Millisecond)
 		if err := sess.Bye(t.Context()); err != nil {
