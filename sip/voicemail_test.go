@@ -68,8 +68,9 @@ func zeroCrossFreq(s []int16) float64 {
 }
 
 // awaitBeep reads what p hears until the voicemail beep (a 1 kHz tone)
-// and then silence again: the recording has started.
-func awaitBeep(t *testing.T, p *callPhone) {
+// and then silence again: the recording has started. It returns the
+// other tones heard before the beep (the greeting), rounded to 50 Hz.
+func awaitBeep(t *testing.T, p *callPhone) (before []int) {
 	t.Helper()
 	buf := make([]byte, 1500)
 	pcm := make([]int16, 160)
@@ -87,14 +88,21 @@ func awaitBeep(t *testing.T, p *callPhone) {
 		switch {
 		case bytes.Equal(pk.Payload, silence):
 			if beeped {
-				return
+				return before
 			}
 		default:
 			media.PCMU.Decode(pcm, pk.Payload)
-			if f := zeroCrossFreq(pcm); math.Abs(f-1000) > 100 {
-				t.Fatalf("heard %.0f Hz, want the 1 kHz beep", f)
+			f := zeroCrossFreq(pcm)
+			switch {
+			case math.Abs(f-1000) < 100:
+				beeped = true
+			case beeped:
+				t.Fatalf("heard %.0f Hz after the beep", f)
+			default:
+				if r := int(math.Round(f/50) * 50); len(before) == 0 || before[len(before)-1] != r {
+					before = append(before, r)
+				}
 			}
-			beeped = true
 		}
 	}
 }
@@ -123,7 +131,9 @@ func TestVoicemailDepositOnNoAnswer(t *testing.T) {
 		t.Fatalf("dial: %v", err)
 	}
 	wait(t, pb.cancels, "cancel at the phone not answering")
-	awaitBeep(t, pa)
+	if g := awaitBeep(t, pa); len(g) != 0 {
+		t.Fatalf("heard %v before the beep, want the built-in greeting's silence", g)
+	}
 	pa.talk(t, tone{freq: 440, ssrc: 0x4242, n: 50})
 	// The message ends with the caller's hangup.
 	time.Sleep(100 * time.Millisecond) // the last packets through the relay before the BYE
@@ -160,6 +170,31 @@ func TestVoicemailDepositOnNoAnswer(t *testing.T) {
 	if !strings.Contains(string(n.Body()), "Messages-Waiting: yes") {
 		t.Fatalf("NOTIFY after the message:\n%s", n.Body())
 	}
+	cs.noCallLeft(t)
+}
+
+func TestVoicemailPlaysTheUsersGreeting(t *testing.T) {
+	st, _ := openSQLite(t)
+	addUser(t, st, "10001")
+	bob := addUser(t, st, "10002")
+	greeting := leaveMessage(t, st, bob.ID, 600, time.Now()).Path // a WAV of a 600 Hz tone
+	if err := st.SetMailbox(t.Context(), &directory.Mailbox{UserID: bob.ID, Enabled: true, Greeting: greeting}); err != nil {
+		t.Fatal(err)
+	}
+	cs, _ := voicemailServer(t, st)
+	pa := newCallPhone(t, cs, "10001", answerOK)
+	newCallPhone(t, cs, "10002", answerRing)
+	sess, err := pa.dial(t.Context(), "10002")
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	if g := awaitBeep(t, pa); len(g) != 1 || g[0] != 600 {
+		t.Fatalf("heard %v before the beep, want the user's 600 Hz greeting", g)
+	}
+	if err := sess.Bye(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	cs.nextCDR(t)
 	cs.noCallLeft(t)
 }
 

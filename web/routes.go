@@ -118,6 +118,7 @@ func (s *Server) register(web, api *router) {
 	api.get("/voicemail", need(authz.RecordingsListen), s.apiVoicemails) // one's own, or ?user= in scope
 	api.get("/voicemail/mailbox", signedIn(), s.apiMailbox)              // one's own mailbox setting
 	api.put("/voicemail/mailbox", signedIn(), s.apiMailboxUpdate)
+	api.put("/voicemail/mailbox/greeting", signedIn(), s.apiGreetingUpload) // {"wav": base64}
 	api.get("/users/{id}/voicemail", perResource(authz.UsersManage), s.apiMailbox)
 	api.put("/users/{id}/voicemail", perResource(authz.UsersManage), s.apiMailboxUpdate)
 	api.get("/voicemail/{id}/audio", perResource(authz.RecordingsListen), s.voicemailAudio)

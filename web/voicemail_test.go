@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -106,5 +107,38 @@ func TestMailboxSetting(t *testing.T) {
 	}
 	if m, _ := st.Mailbox(t.Context(), f.users[pAgent].ID, 0); m.Enabled || !directory.CheckPIN(m.PINHash, "2468") {
 		t.Fatalf("after the admin's change: %+v", m)
+	}
+}
+
+// TestGreetingUpload: a WAV of 8 kHz PCM becomes the mailbox's greeting,
+// under the recordings directory; anything else is refused with 400.
+func TestGreetingUpload(t *testing.T) {
+	f := newFixture(t)
+	_, st, ts := f.open(t)
+	agent := f.api(t, ts.URL, pAgent)
+	put := func(body []byte) (*http.Response, string) {
+		b, _ := json.Marshal(map[string][]byte{"wav": body})
+		return agent.json("PUT", "/api/v1/voicemail/mailbox/greeting", string(b))
+	}
+	if resp, body := put([]byte("RIFF\x00\x00\x00\x00WAVEjunk")); resp.StatusCode != 400 {
+		t.Fatalf("not a WAV: %d %s", resp.StatusCode, body)
+	}
+	wav := testWAV(800)
+	if resp, body := put(wav); resp.StatusCode != 200 {
+		t.Fatalf("greeting: %d %s", resp.StatusCode, body)
+	}
+	m, err := st.Mailbox(t.Context(), f.users[pAgent].ID, 0)
+	if err != nil || m.Greeting == "" || !strings.HasPrefix(m.Greeting, f.dir) {
+		t.Fatalf("mailbox %+v %v", m, err)
+	}
+	if got, err := os.ReadFile(m.Greeting); err != nil || !bytes.Equal(got, wav) {
+		t.Fatalf("greeting file: %v", err)
+	}
+	first := m.Greeting
+	if resp, _ := put(wav); resp.StatusCode != 200 {
+		t.Fatal("second greeting refused")
+	}
+	if _, err := os.Stat(first); !os.IsNotExist(err) {
+		t.Fatalf("the greeting replaced is still there: %v", err)
 	}
 }
