@@ -228,7 +228,9 @@ func (s *Server) notifyMWI(sub *mwiSub, final bool) {
 // voicemailLeft runs once a message's row is stored: the owner's phones
 // learn of it, and a copy goes by e-mail when the mailbox asks for one.
 func (s *Server) voicemailLeft(v directory.Voicemail, email bool) {
-	s.mailboxChanged(v.UserID)
+	if v.UserID != 0 {
+		s.mailboxChanged(v.UserID)
+	}
 	if email {
 		s.mailVoicemail(v)
 	}

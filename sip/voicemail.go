@@ -58,15 +58,25 @@ func (vmFull) handleOn(c *call) {
 // the call over.
 func (c *call) depositVoicemail() bool {
 	rt := c.rt
-	if rt == nil || rt.fwdUser == nil || c.late || c.b.recDir == "" || c.xfer != nil {
+	if rt == nil || c.late || c.b.recDir == "" || c.xfer != nil {
 		return false
 	}
-	user := rt.fwdUser
+	// The mailbox: the user's who did not answer, else the group's.
+	var userID, groupID int64
+	var ownerExt, dir string
+	switch {
+	case rt.fwdUser != nil:
+		userID, ownerExt, dir = rt.fwdUser.UserID, rt.fwdUser.Ext, strconv.FormatInt(rt.fwdUser.UserID, 10)
+	case rt.groupID != 0:
+		groupID, ownerExt, dir = rt.groupID, rt.to, "g"+strconv.FormatInt(rt.groupID, 10)
+	default:
+		return false
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
-	mb, err := c.b.s.store.Mailbox(ctx, user.UserID, 0)
+	mb, err := c.b.s.store.Mailbox(ctx, userID, groupID)
 	cancel()
 	if err != nil {
-		c.log.Warn("voicemail not offered: mailbox unknown", "user_id", user.UserID, "err", err)
+		c.log.Warn("voicemail not offered: mailbox unknown", "user_id", userID, "group_id", groupID, "err", err)
 		return false
 	}
 	if !mb.Enabled {
@@ -98,7 +108,7 @@ func (c *call) depositVoicemail() bool {
 		return false
 	}
 	now := time.Now().UTC()
-	path := filepath.Join(c.b.recDir, "voicemail", strconv.FormatInt(user.UserID, 10),
+	path := filepath.Join(c.b.recDir, "voicemail", dir,
 		now.Format("20060102-150405")+"-"+randomHex(6)+".wav")
 	maxLen := mb.MaxSeconds
 	if maxLen == 0 {
@@ -151,7 +161,7 @@ func (c *call) depositVoicemail() bool {
 		caller = c.caller.Ext
 	}
 	d := &vmDeposit{ep: ep, rec: rec, email: mb.ToEmail, done: make(chan struct{}),
-		row: directory.Voicemail{UserID: user.UserID, Caller: caller, StartedAt: now, Path: path}}
+		row: directory.Voicemail{UserID: userID, GroupID: groupID, Caller: caller, StartedAt: now, Path: path}}
 	c.deposit = d
 	rctx, rcancel := context.WithCancel(c.b.ctx)
 	d.cancel = rcancel
@@ -163,7 +173,10 @@ func (c *call) depositVoicemail() bool {
 	c.relay.Arm()
 	c.cdr.AnsweredAt = now
 	c.cdr.Disposition = directory.Answered
-	c.cdr.CalleeID, c.cdr.To = user.UserID, user.Ext
+	if userID != 0 {
+		c.cdr.CalleeID = userID
+	}
+	c.cdr.To = ownerExt
 	src := c.aReq.Source()
 	c.leg[0].dlg = dialog{callID: c.id, localURI: c.aReq.To().Address, localTag: tag(c.aReq.To().Params),
 		remoteURI: c.aReq.From().Address, remoteTag: tag(c.aReq.From().Params),
@@ -177,7 +190,7 @@ func (c *call) depositVoicemail() bool {
 		c.closeAFinal()
 		return true
 	}
-	c.log.Info("call to voicemail", "user_id", user.UserID, "ext", user.Ext, "codec", codec)
+	c.log.Info("call to voicemail", "user_id", userID, "group_id", groupID, "ext", ownerExt, "codec", codec)
 	c.awaitAck(c.aReq, pending2xx{fromA: true, tx: c.aTx, res: ok200, done: c.aFinal, initial: true})
 	return true
 }
@@ -295,7 +308,7 @@ func (c *call) endDeposit() {
 	}
 	d.row.SHA256 = sum
 	row, b, log := d.row, c.b, c.log
-	email := d.email
+	email := d.email && row.UserID != 0 // a group's mailbox has no address
 	c.wg.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
 		defer cancel()

@@ -324,3 +324,34 @@ func TestVoicemailDepositWhenDNDOrOffline(t *testing.T) {
 	}
 	cs.noCallLeft(t)
 }
+
+// TestVoicemailGroupMailbox: a call to a group nobody answers goes to the
+// group's mailbox, the row owned by the group.
+func TestVoicemailGroupMailbox(t *testing.T) {
+	st, _ := openSQLite(t)
+	addUser(t, st, "10001")
+	bob := addUser(t, st, "10002")
+	g := addGroup(t, st, "Sales", "16000", bob.ID)
+	if err := st.SetMailbox(t.Context(), &directory.Mailbox{GroupID: g.ID, Enabled: true, ToEmail: true}); err != nil {
+		t.Fatal(err)
+	}
+	cs, vms := voicemailServer(t, st)
+	pa := newCallPhone(t, cs, "10001", answerOK)
+	pb := newCallPhone(t, cs, "10002", answerRing)
+	sess, err := pa.dial(t.Context(), "16000")
+	if err != nil {
+		t.Fatalf("dial the group: %v", err)
+	}
+	wait(t, pb.cancels, "cancel at the member not answering")
+	awaitBeep(t, pa)
+	pa.talk(t, tone{freq: 440, ssrc: 0x4545, n: 15})
+	time.Sleep(100 * time.Millisecond)
+	if err := sess.Bye(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if v := wait(t, vms, "the group's voicemail row"); v.GroupID != g.ID || v.UserID != 0 || v.Duration <= 0 {
+		t.Fatalf("voicemail row %+v", v)
+	}
+	cs.nextCDR(t)
+	cs.noCallLeft(t)
+}
