@@ -119,7 +119,7 @@ func TestVoicemailDepositOnNoAnswer(t *testing.T) {
 	// Bob's phone watches his mailbox; Alice may not.
 	_, res := subscribe(t, pa, "10002", "message-summary", 600)
 	wantStatus(t, res, 403)
-	_, res = subscribe(t, pb, "10002", "message-summary", 600)
+	mwi, res := subscribe(t, pb, "10002", "message-summary", 600)
 	wantStatus(t, res, 200)
 	n := nextNotify(t, pb)
 	if body := string(n.Body()); !strings.Contains(body, "Messages-Waiting: no") || !strings.Contains(body, "Voice-Message: 0/0") {
@@ -169,6 +169,15 @@ func TestVoicemailDepositOnNoAnswer(t *testing.T) {
 	n = notifyUntil(t, pb, "Voice-Message: 1/0")
 	if !strings.Contains(string(n.Body()), "Messages-Waiting: yes") {
 		t.Fatalf("NOTIFY after the message:\n%s", n.Body())
+	}
+	// Unsubscribing: 200, then a last NOTIFY that ends the subscription.
+	res, err = pb.do(t.Context(), mwi.request(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, res, 200)
+	if n := nextNotify(t, pb); !strings.HasPrefix(subState(n), "terminated") {
+		t.Fatalf("last NOTIFY: Subscription-State %q", subState(n))
 	}
 	cs.noCallLeft(t)
 }
