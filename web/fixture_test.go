@@ -217,6 +217,11 @@ func (f *fixture) openWith(t testing.TB, live Live, cfg Config) (*Server, direct
 			}
 		}
 	}
+	if _, err := os.Stat(f.vm.Path); err != nil { // the same bytes as when stored
+		if err := os.WriteFile(f.vm.Path, testWAV(4000), 0o600); err != nil {
+			t.Fatalf("voicemail: %v", err)
+		}
+	}
 	b, err := os.ReadFile(f.db)
 	if err != nil {
 		t.Fatal(err)

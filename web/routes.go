@@ -75,7 +75,10 @@ func (s *Server) register(web, api *router) {
 	web.get("/recordings", needAny(authz.RecordingsListen, authz.RecordingsDownload), s.recordingList)
 	web.get("/recordings/{id}/audio", perResource(authz.RecordingsListen), s.recordingAudio)
 	web.get("/recordings/{id}/download", perResource(authz.RecordingsDownload), s.recordingDownload)
+	web.get("/voicemail", signedIn(), s.voicemailPage) // one's own messages
 	web.get("/voicemail/{id}/audio", perResource(authz.RecordingsListen), s.voicemailAudio)
+	web.post("/voicemail/{id}/heard", perResource(authz.RecordingsListen), s.voicemailHeard)
+	web.post("/voicemail/{id}/delete", perResource(authz.RecordingsListen), s.voicemailDelete)
 	web.post("/recordings/{id}/delete", need(authz.RecordingsDelete), s.recordingDelete)
 
 	web.get("/settings", need(authz.SettingsTelephony), s.settingsShow)

@@ -142,3 +142,26 @@ func TestGreetingUpload(t *testing.T) {
 		t.Fatalf("the greeting replaced is still there: %v", err)
 	}
 }
+
+// TestVoicemailPage: the page lists one's own messages with a player;
+// another user's page does not show them.
+func TestVoicemailPage(t *testing.T) {
+	f := newFixture(t)
+	_, _, ts := f.open(t)
+	row := `id="voicemail-` + itoa(f.vm.ID) + `"`
+	resp, body := f.as(t, ts.URL, pAgent).get("/voicemail")
+	if resp.StatusCode != 200 || !strings.Contains(body, row) || !strings.Contains(body, `src="/voicemail/`+itoa(f.vm.ID)+`/audio"`) {
+		t.Fatalf("agent's page: %d\n%.800s", resp.StatusCode, body)
+	}
+	resp, body = f.as(t, ts.URL, pLead).get("/voicemail")
+	if resp.StatusCode != 200 || strings.Contains(body, row) {
+		t.Fatalf("lead's own page shows the agent's message: %d", resp.StatusCode)
+	}
+	c := f.as(t, ts.URL, pAgent)
+	if resp, _ := c.post("/voicemail/"+itoa(f.vm.ID)+"/heard", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("mark heard: %d", resp.StatusCode)
+	}
+	if resp, _ := f.as(t, ts.URL, pPeer).post("/voicemail/"+itoa(f.vm.ID)+"/delete", nil); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("peer deletes the agent's message: %d", resp.StatusCode)
+	}
+}
