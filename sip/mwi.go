@@ -158,6 +158,12 @@ func (t *mwiTable) expire(now time.Time) {
 	}
 }
 
+// MailboxChanged tells the phones watching a user's mailbox its counts
+// now, after a change made elsewhere (messages heard or deleted on the
+// web). It returns at once; the NOTIFYs go in the background, each bounded
+// by notifyTimeout.
+func (s *Server) MailboxChanged(userID int64) { go s.mailboxChanged(userID) }
+
 // mailboxChanged sends the current counts to every subscription of the
 // user's mailbox.
 func (s *Server) mailboxChanged(userID int64) {

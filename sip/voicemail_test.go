@@ -170,6 +170,14 @@ func TestVoicemailDepositOnNoAnswer(t *testing.T) {
 	if !strings.Contains(string(n.Body()), "Messages-Waiting: yes") {
 		t.Fatalf("NOTIFY after the message:\n%s", n.Body())
 	}
+	// Heard on the web: the lamp goes off when the web tells sip.
+	if err := st.SetVoicemailHeard(t.Context(), v.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	cs.b.s.MailboxChanged(bob.ID)
+	if n := notifyUntil(t, pb, "Voice-Message: 0/1"); !strings.Contains(string(n.Body()), "Messages-Waiting: no") {
+		t.Fatalf("NOTIFY after the message was heard:\n%s", n.Body())
+	}
 	// Unsubscribing: 200, then a last NOTIFY that ends the subscription.
 	res, err = pb.do(t.Context(), mwi.request(0))
 	if err != nil {

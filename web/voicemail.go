@@ -19,6 +19,17 @@ import (
 // directory and are served as recordings are: through an os.Root,
 // checked against the row's SHA-256.
 
+// mailboxWatcher is the part of Live that tells phones of a mailbox's
+// change (their message waiting lamp); a Live without it tells nobody.
+type mailboxWatcher interface{ MailboxChanged(userID int64) }
+
+// mailboxChanged tells the owner's phones, when the owner is a user.
+func (s *Server) mailboxChanged(v *directory.Voicemail) {
+	if mw, ok := s.live.(mailboxWatcher); ok && v.UserID != 0 {
+		mw.MailboxChanged(v.UserID)
+	}
+}
+
 // voicemailAuditActions are the audit actions of this file.
 var voicemailAuditActions = []string{"voicemail.delete", "voicemail.listen", "voicemail.mailbox", "voicemail.pin_failed", "voicemail.tampered"}
 
@@ -138,6 +149,7 @@ func (s *Server) apiVoicemailHeard(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.mailboxChanged(v)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -154,5 +166,6 @@ func (s *Server) deleteVoicemail(r *http.Request) error {
 		return err
 	}
 	s.audit(r, viewerOf(r), "voicemail.delete", "voicemail:"+itoa(v.ID), "user:"+itoa(v.UserID))
+	s.mailboxChanged(v)
 	return nil
 }

@@ -34,6 +34,7 @@ func (s *Server) voicemailHeard(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.mailboxChanged(v)
 	http.Redirect(w, r, "/voicemail", http.StatusSeeOther)
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/switchboard-pbx/switchboard/directory"
@@ -163,5 +164,40 @@ func TestVoicemailPage(t *testing.T) {
 	}
 	if resp, _ := f.as(t, ts.URL, pPeer).post("/voicemail/"+itoa(f.vm.ID)+"/delete", nil); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("peer deletes the agent's message: %d", resp.StatusCode)
+	}
+}
+
+// mailboxLive records which mailboxes the web said changed (the sip side
+// is cmd's to wire; its NOTIFYs are tested in package sip).
+type mailboxLive struct {
+	mu      sync.Mutex
+	changed []int64
+}
+
+func (l *mailboxLive) Registrations() []directory.Binding { return nil }
+func (l *mailboxLive) ActiveCalls() []ActiveCall          { return nil }
+func (l *mailboxLive) MailboxChanged(id int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.changed = append(l.changed, id)
+}
+
+// TestVoicemailHeardTellsTheLamp: marking a message heard or deleting it
+// tells the live PBX whose mailbox changed.
+func TestVoicemailHeardTellsTheLamp(t *testing.T) {
+	f := newFixture(t)
+	live := &mailboxLive{}
+	ts := f.openLive(t, live)
+	agent := f.api(t, ts.URL, pAgent)
+	if resp, _ := agent.json("POST", "/api/v1/voicemail/"+itoa(f.vm.ID)+"/heard", ""); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("heard: %d", resp.StatusCode)
+	}
+	if resp, _ := agent.json("DELETE", "/api/v1/voicemail/"+itoa(f.vm.ID), ""); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("delete: %d", resp.StatusCode)
+	}
+	live.mu.Lock()
+	defer live.mu.Unlock()
+	if id := f.users[pAgent].ID; len(live.changed) != 2 || live.changed[0] != id || live.changed[1] != id {
+		t.Fatalf("mailboxes told %v, want the agent's twice", live.changed)
 	}
 }
