@@ -23,6 +23,7 @@ const (
 	FeaturePark           Feature = "park"            // *70: a REFER here parks the call; an INVITE takes the longest parked
 	FeatureIntercom       Feature = "intercom"        // *90EXT: EXT's phone answers by itself
 	FeaturePaging         Feature = "paging"          // *91GROUP: every member's phone answers and hears, one-way
+	FeatureVoicemail      Feature = "voicemail"       // *97: hear one's voicemail (PIN, then #)
 )
 
 // FeatureArg is what follows a feature code in the dialed number.
@@ -57,6 +58,7 @@ func DefaultFeatureCodes() []FeatureCode {
 		{FeaturePark, "*70", ArgNone, true},
 		{FeatureIntercom, "*90", ArgExtension, true},
 		{FeaturePaging, "*91", ArgExtension, true},
+		{FeatureVoicemail, "*97", ArgNone, true},
 	}
 }
 

@@ -33,6 +33,7 @@ type Store interface {
 	DeviceStore
 	InviteStore
 	ScheduleStore
+	VoicemailStore
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	Close() error

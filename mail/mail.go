@@ -59,6 +59,9 @@ type Message struct {
 	Subject string
 	Body    string
 	Lang    string // Content-Language, e.g. "vi"; empty: none
+	// Attachments, when any, make the mail multipart/mixed: the body,
+	// then each file (attach.go).
+	Attachments []Attachment
 }
 
 // Send delivers m through the server of c, or returns why not. It stops
@@ -233,12 +236,15 @@ func build(from *mail.Address, m Message, now time.Time) ([]byte, error) {
 	h("Date", now.Format(time.RFC1123Z))
 	h("Message-ID", "<"+hex.EncodeToString(id)+"@"+domain+">")
 	h("MIME-Version", "1.0")
-	h("Content-Type", "text/plain; charset=utf-8")
-	h("Content-Transfer-Encoding", "quoted-printable")
 	if m.Lang != "" {
 		h("Content-Language", m.Lang)
 	}
 	h("Auto-Submitted", "auto-generated")
+	if len(m.Attachments) > 0 {
+		return appendMixed(&b, m)
+	}
+	h("Content-Type", "text/plain; charset=utf-8")
+	h("Content-Transfer-Encoding", "quoted-printable")
 	b.WriteString("\r\n")
 	qp := quotedprintable.NewWriter(&b)
 	body := strings.ReplaceAll(strings.ReplaceAll(m.Body, "\r\n", "\n"), "\n", "\r\n")

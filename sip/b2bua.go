@@ -53,7 +53,7 @@ type b2bua struct {
 	hooks callHooks
 
 	orbits *orbitTable // call park (orbits.go, park.go)
-	pages sync.Map // Call-ID → *pageSession: pages' dialogs (paging.go)
+	pages  sync.Map    // Call-ID → *pageSession: pages' dialogs (paging.go)
 }
 
 // callHooks let tests see a call end. Nil in production.
@@ -151,6 +151,10 @@ func (b *b2bua) register() {
 	// dialog check: a stranger's get 481, a party's 405.
 	for _, m := range []sip.RequestMethod{sip.INFO, sip.UPDATE, sip.PRACK} {
 		s.srv.OnRequest(m, s.handle(func(req *sip.Request, tx sip.ServerTransaction) {
+			if vs := b.s.vmSessionOf(req); vs != nil && req.Method == sip.INFO { // DTMF in a mailbox
+				vs.inDialog(req, tx)
+				return
+			}
 			b.toDialog(req, tx, 405, "Method Not Allowed")
 		}))
 	}
@@ -416,6 +420,10 @@ func (b *b2bua) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 			ps.inDialog(req, tx)
 			return
 		}
+		if vs := b.s.vmSessionOf(req); vs != nil {
+			vs.inDialog(req, tx)
+			return
+		}
 		b.s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
@@ -449,6 +457,8 @@ func (b *b2bua) onAck(req *sip.Request, _ sip.ServerTransaction) {
 		ms.onAck()
 	} else if ps := b.pageSession(req); ps != nil {
 		ps.onAck(req)
+	} else if vs := b.s.vmSessionOf(req); vs != nil {
+		vs.onAck()
 	}
 }
 

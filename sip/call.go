@@ -108,6 +108,7 @@ type call struct {
 	slots []string // extensions holding a call slot (b2bua.perExt)
 
 	recording *callRecording // nil when the call is not recorded
+	deposit   *vmDeposit     // leg B is voicemail (voicemail.go); nil when not
 
 	// Blind transfer (transfer.go).
 	xfer        *xfer         // the transfer in progress, nil when none
@@ -208,7 +209,10 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 	c.rt = rt
 	c.fillCDR()
 	c.showRoute()
-	if ref != nil {
+	// A callee in do not disturb, not registered or at their call limit:
+	// their mailbox takes the call, when enabled (voicemail.go).
+	direct := ref != nil && (ref == refDND || ref == refOffline) && c.voicemailFor()
+	if ref != nil && !direct {
 		c.refuse(ref)
 		return false
 	}
@@ -229,7 +233,8 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 		}
 	}
 	targets, spare := pickTargets(rt, b.busy)
-	if len(targets) == 0 {
+	direct = direct || len(targets) == 0 && c.voicemailFor()
+	if len(targets) == 0 && !direct {
 		c.refuse(&refusal{486, "Busy Here", directory.Busy, "callee call limit", nil})
 		return false
 	}
@@ -251,6 +256,8 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 	if !c.late {
 		setMedia(relay, media.LegA, m)
 		relay.SetHold(media.LegA, m.hold)
+	}
+	if !c.late && !direct {
 		if err := c.ring.address(targets[0].dest); err != nil {
 			relay.Close()
 			c.refuse(&refusal{488, "Not Acceptable Here", directory.Failed, "bad sdp offer", nil})
@@ -282,7 +289,11 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 		err := relay.Run(b.ctx)
 		c.post(relayEvent{err})
 	})
-	c.ring.dialAll(rt, targets)
+	if direct {
+		c.depositVoicemail()
+	} else {
+		c.ring.dialAll(rt, targets)
+	}
 	go c.run()
 	return true
 }
@@ -325,7 +336,7 @@ func (c *call) run() {
 	defer c.ringTimer.Stop()
 	defer c.retrans.Stop()
 	shutdown := c.b.ctx.Done()
-	if c.allForksFailed() {
+	if c.state == stRinging && c.allForksFailed() {
 		c.forksFailed()
 	}
 	c.syncLegs()
@@ -456,7 +467,7 @@ func (c *call) handle(ev any) {
 		ev.fromA = fromA
 		c.onAck(ev)
 	case *reqEvent:
-		if !c.admitRequest(ev) {
+		if !c.admitRequest(ev) || c.vmRefuses(ev) {
 			return
 		}
 		switch ev.req.Method {

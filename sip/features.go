@@ -72,6 +72,10 @@ func (b *b2bua) feature(req *sip.Request, tx sip.ServerTransaction, caller *cred
 		b.monitorCall(req, tx, caller, mode, arg)
 		return true
 	}
+	if f.Feature == directory.FeatureVoicemail {
+		b.retrieveVoicemail(req, tx, caller) // vmretrieve.go
+		return true
+	}
 	if !f.Ready {
 		b.s.respond(tx, req, 404, "Not Found (Feature Not Available Yet: "+string(f.Feature)+")")
 		return true

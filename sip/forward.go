@@ -196,6 +196,9 @@ func (c *call) forwardOnFailure(code int, reason string, disp directory.Disposit
 	if number != "" && c.forward(code, reason, number, why) {
 		return true
 	}
+	if (disp == directory.NoAnswer || disp == directory.Busy && by == "callee") && c.depositVoicemail() {
+		return true
+	}
 	if recount {
 		rt.ending = true
 		c.endRinging(code, reason, disp, by)

@@ -53,6 +53,10 @@ func (c *call) byeA() {
 }
 
 func (c *call) byeB() {
+	if c.deposit != nil { // leg B is voicemail, without a dialog
+		c.endDeposit()
+		return
+	}
 	if !c.bAcked { // late offer: its 2xx needs an ACK with an answer first
 		c.ackB(c.refusingAnswer())
 	}

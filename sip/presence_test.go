@@ -144,9 +144,9 @@ func TestPresenceSubscribeRefusals(t *testing.T) {
 	}
 	wantStatus(t, res, 401)
 
-	_, res = subscribe(t, w, "10002", "message-summary", 600)
+	_, res = subscribe(t, w, "10002", "conference", 600)
 	wantStatus(t, res, 489)
-	if h := res.GetHeader("Allow-Events"); h == nil || !strings.Contains(h.Value(), "dialog") {
+	if h := res.GetHeader("Allow-Events"); h == nil || !strings.Contains(h.Value(), "dialog") || !strings.Contains(h.Value(), "message-summary") {
 		t.Errorf("489 without Allow-Events naming dialog: %v", res)
 	}
 	_, res = subscribe(t, w, "10002", "", 600)

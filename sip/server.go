@@ -72,6 +72,8 @@ type Server struct {
 	pres     *presence.Table // busy lamps and presence (subscribe.go)
 	features featureTable    // feature codes in force (features.go)
 	pickups  pickupBoard     // extensions' legs ringing now (pickup.go)
+	mwi      mwiTable        // message-summary subscriptions (mwi.go)
+	vms      sync.Map        // Call-ID → *vmSession: phones in their mailbox (vmretrieve.go)
 
 	hooks hooks
 
@@ -80,10 +82,11 @@ type Server struct {
 
 // hooks let tests see what is otherwise silent. Nil in production.
 type hooks struct {
-	dropped func(src netip.Addr, reason string)
-	failed  func(src netip.Addr, ext string)
-	synced  func()
-	handled func(src netip.Addr, method string) // a request reached its handler
+	dropped   func(src netip.Addr, reason string)
+	failed    func(src netip.Addr, ext string)
+	synced    func()
+	handled   func(src netip.Addr, method string) // a request reached its handler
+	voicemail func(directory.Voicemail)           // a voicemail row was stored
 }
 
 // NewServer checks cfg and builds a server over store. Nothing listens
@@ -441,7 +444,7 @@ func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	res := s.response(req, 200, "OK")
 	res.AppendHeader(sip.NewHeader("Allow", allowed))
 	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
-	res.AppendHeader(sip.NewHeader("Allow-Events", presence.Allowed))
+	res.AppendHeader(sip.NewHeader("Allow-Events", presence.Allowed+", "+mwiEvent))
 	s.send(tx, res)
 }
 

@@ -85,13 +85,17 @@ func (s *Server) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	ev := req.GetHeader("Event")
+	if ev != nil && isMWI(ev.Value()) {
+		s.subscribeMWI(req, tx, src)
+		return
+	}
 	pkg, ok := presence.Package(0), ev != nil
 	if ok {
 		pkg, ok = presence.ParsePackage(ev.Value())
 	}
 	if !ok {
 		res := s.response(req, 489, "Bad Event")
-		res.AppendHeader(sip.NewHeader("Allow-Events", presence.Allowed))
+		res.AppendHeader(sip.NewHeader("Allow-Events", presence.Allowed+", "+mwiEvent))
 		s.send(tx, res)
 		return
 	}

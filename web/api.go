@@ -440,12 +440,21 @@ GET /api/v1/recordings/{id}
 GET /api/v1/recordings/{id}/audio    the WAV, inline, with Range (seeking)                 (recordings.listen)
 GET /api/v1/recordings/{id}/download the WAV as an attachment                              (recordings.download)
 GET /api/v1/registrations            registered phones: extension, source, user agent     (users.view)
+GET /api/v1/voicemail ?user=         voicemail messages, newest first: yours or a user's   (recordings.listen over the owner)
+GET /api/v1/voicemail/{id}/audio     a message's WAV, inline, with Range                   (recordings.listen over the owner)
+GET /api/v1/voicemail/mailbox        your mailbox: enabled, pin_set, greeting, to_email, max_seconds
+GET /api/v1/users/{id}/voicemail     a user's mailbox                                      (users.manage)
 
 Changes take a JSON body (at most 64 KiB; unknown fields are refused) and are
 decided exactly as in the web UI. A new object answers 201 with Location; a
 deletion 204. Invalid input is 400 with "fields" naming each one; a clash
 (extension or email taken, group not empty, role in use, last owner) is 409.
 
+PUT    /api/v1/voicemail/mailbox     {"enabled"?,"pin"?,"to_email"?,"max_seconds"?}; pin: 4-12 digits, kept hashed
+PUT    /api/v1/users/{id}/voicemail  the same for a user                                   (users.manage)
+PUT    /api/v1/voicemail/mailbox/greeting {"wav": base64 of a 16-bit PCM 8 kHz WAV}
+POST   /api/v1/voicemail/{id}/heard  204                                                  (recordings.listen over the owner)
+DELETE /api/v1/voicemail/{id}        204; the file is removed                             (recordings.listen over the owner)
 POST   /api/v1/users                 {"name","email","extension","ext_password"?,"password"?,"mobile"?,
                                       "caller_id"?,"hide_number"?,"notes"?,"language"?,"role_ids"?,
                                       "group_ids"?}; hide_number: calls out by a trunk show

@@ -73,6 +73,8 @@ func (f *fixture) targetOf(pattern string) *target {
 		return &target{id: f.cons["sales"].ID, kind: "contact", assigned: pAgent, creator: pLead}
 	case strings.Contains(pattern, "/calls/{id}"):
 		return &target{id: f.calls["sales"].ID, kind: "call", participants: []string{pAgent, pLead}}
+	case strings.Contains(pattern, "/voicemail/{id}"): // a message in the agent's mailbox
+		return &target{id: f.vm.ID, kind: "recording", participants: []string{pAgent}}
 	case strings.Contains(pattern, "/recordings/{id}"):
 		return &target{id: f.recs["sales"].ID, kind: "recording", participants: []string{pAgent, pLead}}
 	case strings.Contains(pattern, "/groups/{id}"):

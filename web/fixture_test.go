@@ -42,7 +42,8 @@ type fixture struct {
 	sids    map[string]string // persona → session cookie value
 	tokens  map[string]string // persona → API token
 	tokenID map[string]int64
-	device  *directory.Device // the agent's desk phone
+	device  *directory.Device    // the agent's desk phone
+	vm      *directory.Voicemail // a message in the agent's mailbox
 }
 
 // The personas of the authorization tests, and the permissions their roles
@@ -150,6 +151,14 @@ func newFixture(t testing.TB) *fixture {
 		must(st.CreateContact(ctx, con))
 		f.cons[c.key] = con
 	}
+	vmPath := filepath.Join(dir, "voicemail", "vm-agent.wav")
+	vmWAV := testWAV(4000)
+	must(os.MkdirAll(filepath.Dir(vmPath), 0o700))
+	must(os.WriteFile(vmPath, vmWAV, 0o600))
+	vmSum := sha256.Sum256(vmWAV)
+	f.vm = &directory.Voicemail{UserID: f.users[pAgent].ID, Caller: "+48221234567", StartedAt: t0, Duration: 500 * time.Millisecond,
+		Path: vmPath, SHA256: hex.EncodeToString(vmSum[:])}
+	must(st.CreateVoicemail(ctx, f.vm))
 	f.device = &directory.Device{MAC: "001565000001", Vendor: directory.Yealink, UserID: f.users[pAgent].ID,
 		TokenHash: "fixture-device-token-hash"}
 	must(st.CreateDevice(ctx, f.device))
@@ -207,6 +216,11 @@ func (f *fixture) openWith(t testing.TB, live Live, cfg Config) (*Server, direct
 			if err := os.WriteFile(rec.Path, testWAV(8000), 0o600); err != nil {
 				t.Fatalf("recording %s: %v", key, err)
 			}
+		}
+	}
+	if _, err := os.Stat(f.vm.Path); err != nil { // the same bytes as when stored
+		if err := os.WriteFile(f.vm.Path, testWAV(4000), 0o600); err != nil {
+			t.Fatalf("voicemail: %v", err)
 		}
 	}
 	b, err := os.ReadFile(f.db)

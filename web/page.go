@@ -142,6 +142,7 @@ func (p *page) navAll() []navItem {
 		{"/contacts", "nav.contacts", string(authz.ContactsView)},
 		{"/calls", "nav.calls", string(authz.CallsHistory)},
 		{"/recordings", "nav.recordings", ""},
+		{"/voicemail", "nav.voicemail", ""},
 		{"/settings", "nav.settings", string(authz.SettingsTelephony)},
 		{"/security", "nav.security", string(authz.SettingsTelephony)},
 		{"/numbers", "nav.numbers", string(authz.NumbersManage)},

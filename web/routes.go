@@ -75,6 +75,10 @@ func (s *Server) register(web, api *router) {
 	web.get("/recordings", needAny(authz.RecordingsListen, authz.RecordingsDownload), s.recordingList)
 	web.get("/recordings/{id}/audio", perResource(authz.RecordingsListen), s.recordingAudio)
 	web.get("/recordings/{id}/download", perResource(authz.RecordingsDownload), s.recordingDownload)
+	web.get("/voicemail", signedIn(), s.voicemailPage) // one's own messages
+	web.get("/voicemail/{id}/audio", perResource(authz.RecordingsListen), s.voicemailAudio)
+	web.post("/voicemail/{id}/heard", perResource(authz.RecordingsListen), s.voicemailHeard)
+	web.post("/voicemail/{id}/delete", perResource(authz.RecordingsListen), s.voicemailDelete)
 	web.post("/recordings/{id}/delete", need(authz.RecordingsDelete), s.recordingDelete)
 
 	web.get("/settings", need(authz.SettingsTelephony), s.settingsShow)
@@ -114,6 +118,15 @@ func (s *Server) register(web, api *router) {
 	api.get("/recordings/{id}", needAny(authz.RecordingsListen, authz.RecordingsDownload), s.apiRecording)
 	api.get("/recordings/{id}/audio", perResource(authz.RecordingsListen), s.recordingAudio)
 	api.get("/recordings/{id}/download", perResource(authz.RecordingsDownload), s.recordingDownload)
+	api.get("/voicemail", need(authz.RecordingsListen), s.apiVoicemails) // one's own, or ?user= in scope
+	api.get("/voicemail/mailbox", signedIn(), s.apiMailbox)              // one's own mailbox setting
+	api.put("/voicemail/mailbox", signedIn(), s.apiMailboxUpdate)
+	api.put("/voicemail/mailbox/greeting", signedIn(), s.apiGreetingUpload) // {"wav": base64}
+	api.get("/users/{id}/voicemail", perResource(authz.UsersManage), s.apiMailbox)
+	api.put("/users/{id}/voicemail", perResource(authz.UsersManage), s.apiMailboxUpdate)
+	api.get("/voicemail/{id}/audio", perResource(authz.RecordingsListen), s.voicemailAudio)
+	api.post("/voicemail/{id}/heard", perResource(authz.RecordingsListen), s.apiVoicemailHeard)
+	api.delete("/voicemail/{id}", perResource(authz.RecordingsListen), s.apiDelete(s.deleteVoicemail))
 	api.get("/registrations", need(authz.UsersView), s.apiRegistrations)
 	api.get("/audit", need(authz.AuditView), s.apiAudit)
 

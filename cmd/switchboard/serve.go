@@ -318,6 +318,10 @@ func (l liveState) ActiveCalls() []web.ActiveCall {
 	return out
 }
 
+// MailboxChanged has sip tell the phones watching a mailbox of a change
+// made on the web (voicemail heard or deleted).
+func (l liveState) MailboxChanged(userID int64) { l.sip.MailboxChanged(userID) }
+
 // TrunkRegistrations gives the settings page the state of the
 // registrations to carriers.
 func (l liveState) TrunkRegistrations() []web.TrunkStatus {

@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 		{"recordings", recordingTests},
 		{"recording search", recordingSearchTests},
 		{"devices", deviceTests},
+		{"voicemail", voicemailTests},
 		{"keyed writes", keyedTests},
 		{"bindings", bindingTests},
 		{"bans", banTests},

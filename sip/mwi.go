@@ -1,0 +1,246 @@
+package sip
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/directory"
+)
+
+// Message waiting indication (RFC 3842): a phone SUBSCRIBEs with Event:
+// message-summary to its own extension, authenticated like a REGISTER,
+// and gets a NOTIFY with the mailbox's counts at once and on every change
+// the SIP side makes (a message left, messages heard by phone). A
+// subscription to another extension's mailbox is refused 403: a mailbox
+// is its owner's alone.
+
+const (
+	mwiEvent      = "message-summary"
+	mwiMinExpires = 60
+	mwiMaxExpires = 3600
+	mwiDefExpires = 3600
+	// mwiMaxSubs bounds the table: a phone subscribes once per line.
+	mwiMaxSubs = 10000
+)
+
+// mwiSub is one message-summary subscription.
+type mwiSub struct {
+	sd      *subDialog
+	userID  int64
+	expires time.Time
+	mu      sync.Mutex // one NOTIFY at a time, in order
+}
+
+// mwiTable holds the message-summary subscriptions by dialog key. Its
+// zero value is ready.
+type mwiTable struct {
+	mu   sync.Mutex
+	subs map[string]*mwiSub
+}
+
+// isMWI reports whether an Event header value names message-summary.
+func isMWI(ev string) bool {
+	pkg, _, _ := strings.Cut(ev, ";")
+	return strings.EqualFold(strings.TrimSpace(pkg), mwiEvent)
+}
+
+// subscribeMWI answers a SUBSCRIBE for message-summary (onSubscribe sends
+// it here).
+func (s *Server) subscribeMWI(req *sip.Request, tx sip.ServerTransaction, src netip.AddrPort) {
+	secs := int64(mwiDefExpires)
+	if h := req.GetHeader("Expires"); h != nil {
+		n, ok := parseDeltaSeconds(strings.TrimSpace(h.Value()))
+		if !ok {
+			s.respond(tx, req, 400, "Bad Expires")
+			return
+		}
+		secs = n
+	}
+	if secs != 0 && secs < mwiMinExpires {
+		res := s.response(req, 423, "Interval Too Brief")
+		res.AppendHeader(sip.NewHeader("Min-Expires", strconv.Itoa(mwiMinExpires)))
+		s.send(tx, res)
+		return
+	}
+	secs = min(secs, mwiMaxExpires)
+	if tag(req.To().Params) != "" {
+		s.resubscribeMWI(req, tx, secs)
+		return
+	}
+	cred, ok := s.authenticate(req, tx, src.Addr())
+	if !ok {
+		return
+	}
+	if !s.current(req, tx, cred, registrarDigest) {
+		return
+	}
+	if req.Contact() == nil {
+		s.respond(tx, req, 400, "Missing Contact")
+		return
+	}
+	if entity := unescapeUser(req.Recipient.User); entity != cred.Ext {
+		s.log.Info("mwi subscription refused: not the subscriber's mailbox", "watcher", cred.Ext, "entity", entity)
+		s.respond(tx, req, 403, "Forbidden (not your mailbox)")
+		return
+	}
+	localTag := sip.GenerateTagN(16)
+	ok200 := req.Clone()
+	ok200.To().Params.Add("tag", localTag)
+	dest, transport := req.Source(), req.Transport()
+	sd := &subDialog{watcher: cred.Ext, event: mwiEvent, d: dialog{
+		callID: req.CallID().Value(), localURI: req.To().Address, localTag: localTag,
+		remoteURI: req.From().Address, remoteTag: tag(req.From().Params), target: req.Contact().Address,
+		dest: dest, transport: transport, contact: s.calls.contactFor(dest, transport), cseq: 1,
+	}}
+	sub := &mwiSub{sd: sd, userID: cred.UserID, expires: time.Now().Add(time.Duration(secs) * time.Second)}
+	key := subKey(sd.d.callID, sd.d.remoteTag, localTag)
+	s.mwi.mu.Lock()
+	s.mwi.expire(time.Now())
+	full := len(s.mwi.subs) >= mwiMaxSubs
+	if !full && secs > 0 {
+		if s.mwi.subs == nil {
+			s.mwi.subs = make(map[string]*mwiSub)
+		}
+		s.mwi.subs[key] = sub
+	}
+	s.mwi.mu.Unlock()
+	if full {
+		res := s.response(req, 503, "Service Unavailable")
+		res.AppendHeader(sip.NewHeader("Retry-After", "60"))
+		s.send(tx, res)
+		return
+	}
+	res := s.response(ok200, 200, "OK")
+	res.AppendHeader(sip.NewHeader("Expires", strconv.FormatInt(secs, 10)))
+	res.AppendHeader(sip.HeaderClone(&sd.d.contact))
+	s.send(tx, res)
+	s.log.Debug("mwi subscription", "ext", cred.Ext, "expires", secs)
+	go s.notifyMWI(sub, secs == 0)
+}
+
+// resubscribeMWI refreshes or ends a message-summary subscription; only
+// the dialog's peer may.
+func (s *Server) resubscribeMWI(req *sip.Request, tx sip.ServerTransaction, secs int64) {
+	key := subKey(req.CallID().Value(), tag(req.From().Params), tag(req.To().Params))
+	s.mwi.mu.Lock()
+	sub := s.mwi.subs[key]
+	s.mwi.mu.Unlock()
+	if sub == nil || !s.subscriberPeer(sub.sd, req) {
+		s.respond(tx, req, 481, "Subscription Does Not Exist")
+		return
+	}
+	s.mwi.mu.Lock()
+	if secs == 0 {
+		delete(s.mwi.subs, key)
+	} else {
+		sub.expires = time.Now().Add(time.Duration(secs) * time.Second)
+	}
+	s.mwi.mu.Unlock()
+	res := s.response(req, 200, "OK")
+	res.AppendHeader(sip.NewHeader("Expires", strconv.FormatInt(secs, 10)))
+	s.send(tx, res)
+	go s.notifyMWI(sub, secs == 0)
+}
+
+// expire drops subscriptions past their time. t.mu must be held.
+func (t *mwiTable) expire(now time.Time) {
+	for k, sub := range t.subs {
+		if now.After(sub.expires) {
+			delete(t.subs, k)
+		}
+	}
+}
+
+// MailboxChanged tells the phones watching a user's mailbox its counts
+// now, after a change made elsewhere (messages heard or deleted on the
+// web). It returns at once; the NOTIFYs go in the background, each bounded
+// by notifyTimeout.
+func (s *Server) MailboxChanged(userID int64) { go s.mailboxChanged(userID) }
+
+// mailboxChanged sends the current counts to every subscription of the
+// user's mailbox.
+func (s *Server) mailboxChanged(userID int64) {
+	s.mwi.mu.Lock()
+	s.mwi.expire(time.Now())
+	var subs []*mwiSub
+	for _, sub := range s.mwi.subs {
+		if sub.userID == userID {
+			subs = append(subs, sub)
+		}
+	}
+	s.mwi.mu.Unlock()
+	for _, sub := range subs {
+		s.notifyMWI(sub, false)
+	}
+}
+
+// mwiBody is a message-summary body (RFC 3842 §5.2).
+func mwiBody(c directory.VoicemailCount, account string) string {
+	waiting := "no"
+	if c.New > 0 {
+		waiting = "yes"
+	}
+	return fmt.Sprintf("Messages-Waiting: %s\r\nMessage-Account: %s\r\nVoice-Message: %d/%d\r\n", waiting, account, c.New, c.Old)
+}
+
+// notifyMWI sends one NOTIFY with the mailbox's counts; final ends the
+// subscription. A subscriber that does not take it is dropped.
+func (s *Server) notifyMWI(sub *mwiSub, final bool) {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.StoreTimeout)
+	counts, err := s.store.CountVoicemails(ctx, sub.userID, 0)
+	cancel()
+	if err != nil {
+		s.log.Warn("mwi: mailbox counts unknown", "user_id", sub.userID, "err", err)
+		return
+	}
+	sd := sub.sd
+	sd.mu.Lock()
+	req := sd.d.request(sip.NOTIFY)
+	account := sd.d.localURI
+	sd.mu.Unlock()
+	req.AppendHeader(sip.NewHeader("Event", mwiEvent))
+	state := "active;expires=" + strconv.Itoa(max(int(time.Until(sub.expires)/time.Second), 0))
+	if final {
+		state = "terminated;reason=timeout"
+	}
+	req.AppendHeader(sip.NewHeader("Subscription-State", state))
+	req.AppendHeader(sip.NewHeader("User-Agent", s.cfg.UserAgent))
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/simple-message-summary"))
+	req.SetBody([]byte(mwiBody(counts, account.String())))
+	ctx, cancel = context.WithTimeout(context.Background(), notifyTimeout)
+	defer cancel()
+	res, err := s.client.Do(ctx, req)
+	if err != nil || !res.IsSuccess() {
+		s.log.Debug("mwi notify not taken; subscription ends", "watcher", sd.watcher, "err", err)
+		s.mwi.mu.Lock()
+		for k, v := range s.mwi.subs {
+			if v == sub {
+				delete(s.mwi.subs, k)
+			}
+		}
+		s.mwi.mu.Unlock()
+	}
+}
+
+// voicemailLeft runs once a message's row is stored: the owner's phones
+// learn of it, and a copy goes by e-mail when the mailbox asks for one.
+func (s *Server) voicemailLeft(v directory.Voicemail, email bool) {
+	if v.UserID != 0 {
+		s.mailboxChanged(v.UserID)
+	}
+	if email {
+		s.mailVoicemail(v)
+	}
+	if h := s.hooks.voicemail; h != nil {
+		h(v)
+	}
+}

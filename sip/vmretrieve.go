@@ -1,0 +1,391 @@
+package sip
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/media"
+)
+
+// Voicemail by phone: the voicemail feature code (*97) answers the
+// extension's own mailbox. The PBX answers the INVITE itself with a media
+// endpoint facing the phone (no relay, no far party), plays a prompt and
+// collects the PIN as DTMF (RFC 4733 telephone events, or SIP INFO
+// application/dtmf-relay) up to '#'; the right PIN plays the messages
+// newest first, each after a beep ('#' skips to the next), marks them
+// heard and hangs up. Three wrong PINs hang up.
+
+const (
+	vmPINTries    = 3
+	vmDigitWait   = 10 * time.Second // the most between two digits
+	vmMaxMessages = 50
+)
+
+var (
+	vmPrompt  = media.Concat(media.Tone(440, 150, -12), media.Silence(100), media.Tone(440, 150, -12))
+	vmWrong   = media.Tone(300, 600, -10)
+	vmNoneMsg = media.Concat(media.Tone(600, 200, -12), media.Silence(100), media.Tone(400, 300, -12))
+)
+
+// vmSession is a phone's dialog with its mailbox.
+type vmSession struct {
+	b    *b2bua
+	id   string // Call-ID
+	dlg  dialog
+	ep   *media.Endpoint
+	res  *sip.Response
+	user *credential
+	pin  string // the PIN hash
+	log  *slog.Logger
+
+	info   chan rune     // digits from SIP INFO
+	ended  chan struct{} // the phone's BYE
+	endOne sync.Once
+	acked  chan struct{}
+	ackOne sync.Once
+}
+
+// retrieveVoicemail answers an extension's INVITE to the voicemail code.
+func (b *b2bua) retrieveVoicemail(req *sip.Request, tx sip.ServerTransaction, caller *credential) {
+	log := b.log.With("call_id", req.CallID().Value(), "ext", caller.Ext, "feature", "voicemail")
+	if len(req.Body()) == 0 {
+		b.s.respond(tx, req, 488, "Not Acceptable Here (Offer Needed)")
+		return
+	}
+	sd, offer, err := parseSDP(req.Body())
+	if err != nil {
+		b.s.respond(tx, req, 488, "Not Acceptable Here")
+		return
+	}
+	codec, ok := g711Of(sd)
+	if !ok {
+		b.s.respond(tx, req, 488, "Not Acceptable Here (G.711 Needed)")
+		return
+	}
+	event := uint8(0)
+	if md := audioMedia(sd); md != nil {
+		for _, c := range codecsOf(md) {
+			if c.name == "TELEPHONE-EVENT" && c.rate == 8000 {
+				event = c.pt
+				break
+			}
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
+	mb, err := b.s.store.Mailbox(ctx, caller.UserID, 0)
+	cancel()
+	switch {
+	case err != nil:
+		b.s.respond(tx, req, 503, "Service Unavailable")
+		return
+	case !mb.Enabled || mb.PINHash == "":
+		b.s.respond(tx, req, 403, "Forbidden (No Voicemail PIN)")
+		return
+	}
+	mip := b.cfg.MediaIP
+	if !mip.IsValid() {
+		mip = netip.IPv4Unspecified()
+	}
+	ep, err := media.NewEndpoint(media.EndpointConfig{Pool: b.pool, IP: mip, Codec: codec, EventType: event, Logger: log})
+	if err != nil {
+		log.Info("voicemail refused: no rtp ports", "err", err)
+		b.s.respond(tx, req, 503, "Service Unavailable")
+		return
+	}
+	src := req.Source()
+	ep.SetRemote(offer.rtp)
+	ep.SetPeer(peerIP(src))
+	vs := &vmSession{b: b, id: req.CallID().Value(), ep: ep, user: caller, pin: mb.PINHash, log: log,
+		info: make(chan rune, 16), ended: make(chan struct{}), acked: make(chan struct{})}
+	vs.dlg = dialog{callID: vs.id, localURI: req.To().Address, localTag: sip.GenerateTagN(16),
+		remoteURI: req.From().Address, remoteTag: tag(req.From().Params),
+		target: req.Contact().Address, dest: src, transport: req.Transport(),
+		contact: b.contactFor(src, req.Transport())}
+	body := endpointSDP(b.mediaIP(src), ep.Local().Port(), codec, event)
+	tagged := req.Clone()
+	tagged.To().Params.Add("tag", vs.dlg.localTag)
+	vs.res = sip.NewResponseFromRequest(tagged, 200, "OK", body)
+	vs.res.AppendHeader(sip.HeaderClone(&vs.dlg.contact))
+	vs.res.AppendHeader(sip.NewHeader("Allow", callAllowed))
+	vs.res.AppendHeader(sip.NewHeader("Server", b.s.cfg.UserAgent))
+	vs.res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	if _, loaded := b.s.vms.LoadOrStore(vs.id, vs); loaded {
+		ep.Close()
+		b.s.respond(tx, req, 482, "Loop Detected")
+		return
+	}
+	b.wg.Go(func() { vs.run(b.ctx) })
+	log.Info("voicemail retrieval answered")
+	if err := tx.Respond(vs.res); err != nil {
+		vs.end()
+		return
+	}
+	vs.waitAck(tx)
+}
+
+// vmSessionOf returns the mailbox dialog a request belongs to.
+func (s *Server) vmSessionOf(req *sip.Request) *vmSession {
+	if req.CallID() == nil {
+		return nil
+	}
+	if v, ok := s.vms.Load(req.CallID().Value()); ok {
+		return v.(*vmSession)
+	}
+	return nil
+}
+
+func (vs *vmSession) end()   { vs.endOne.Do(func() { close(vs.ended) }) }
+func (vs *vmSession) onAck() { vs.ackOne.Do(func() { close(vs.acked) }) }
+func (vs *vmSession) isAcked() bool {
+	select {
+	case <-vs.acked:
+		return true
+	default:
+		return false
+	}
+}
+
+// waitAck retransmits our 200 over UDP until the ACK, and ends the
+// session when none comes within 64·T1.
+func (vs *vmSession) waitAck(tx sip.ServerTransaction) {
+	interval := sip.T1
+	deadline := time.NewTimer(64 * sip.T1)
+	defer deadline.Stop()
+	for {
+		var tick <-chan time.Time
+		if !sip.IsReliable(vs.dlg.transport) {
+			tick = time.After(interval)
+		}
+		select {
+		case <-vs.acked:
+			return
+		case <-vs.ended:
+			return
+		case <-vs.b.ctx.Done():
+			return
+		case <-deadline.C:
+			vs.log.Info("voicemail retrieval ended: no ack")
+			vs.end()
+			return
+		case <-tick:
+			_ = tx.Respond(vs.res)
+			interval = min(2*interval, sip.T2)
+		}
+	}
+}
+
+// inDialog answers the phone's BYE, INFO (DTMF) or re-INVITE.
+func (vs *vmSession) inDialog(req *sip.Request, tx sip.ServerTransaction) {
+	s := vs.b.s
+	if tag(req.From().Params) != vs.dlg.remoteTag || tag(req.To().Params) != vs.dlg.localTag || !sameIP(req.Source(), vs.dlg.dest) {
+		s.counters.drop("not the dialog's peer")
+		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	switch req.Method {
+	case sip.BYE:
+		s.respond(tx, req, 200, "OK")
+		vs.end()
+	case sip.INFO:
+		d, ok := parseDTMFRelay(req)
+		if !ok {
+			s.respond(tx, req, 415, "Unsupported Media Type")
+			return
+		}
+		s.respond(tx, req, 200, "OK")
+		select {
+		case vs.info <- d:
+		default:
+		}
+	case sip.INVITE:
+		if _, m, err := parseSDP(req.Body()); err == nil {
+			vs.ep.SetRemote(m.rtp)
+		}
+		res := sip.NewResponseFromRequest(req, 200, "OK", vs.res.Body())
+		res.AppendHeader(sip.HeaderClone(&vs.dlg.contact))
+		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		s.send(tx, res)
+	default:
+		s.respond(tx, req, 405, "Method Not Allowed")
+	}
+}
+
+// parseDTMFRelay reads the digit of an INFO with an application/dtmf-relay
+// body ("Signal=5\r\nDuration=160").
+func parseDTMFRelay(req *sip.Request) (rune, bool) {
+	ct := req.ContentType()
+	if ct == nil || !strings.EqualFold(strings.TrimSpace(strings.Split(ct.Value(), ";")[0]), "application/dtmf-relay") {
+		return 0, false
+	}
+	for line := range strings.Lines(string(req.Body())) {
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || !strings.EqualFold(strings.TrimSpace(k), "signal") {
+			continue
+		}
+		v = strings.ToUpper(strings.TrimSpace(v))
+		if len(v) == 1 && strings.Contains("0123456789*#ABCD", v) {
+			return rune(v[0]), true
+		}
+		if n, err := strconv.Atoi(v); err == nil && n >= 10 && n <= 11 {
+			return rune("*#"[n-10]), true
+		}
+	}
+	return 0, false
+}
+
+// run is the session: the PIN, the messages, the BYE.
+func (vs *vmSession) run(ctx context.Context) {
+	defer vs.b.s.vms.Delete(vs.id)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-vs.ended:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	done := make(chan struct{})
+	go func() { _ = vs.ep.Run(ctx); close(done) }()
+	defer func() { vs.ep.Close(); <-done }()
+	select {
+	case <-vs.acked:
+	case <-ctx.Done():
+		return
+	}
+	heard := vs.script(ctx)
+	if heard > 0 {
+		vs.b.s.mailboxChanged(vs.user.UserID)
+	}
+	select {
+	case <-vs.ended:
+		vs.log.Info("voicemail retrieval ended", "by", "phone", "heard", heard)
+		return
+	default:
+	}
+	if vs.isAcked() {
+		bctx, bcancel := context.WithTimeout(context.Background(), byeTimeout)
+		_, _ = vs.b.sendAndWait(bctx, vs.dlg.request(sip.BYE))
+		bcancel()
+	}
+	vs.log.Info("voicemail retrieval ended", "by", "pbx", "heard", heard)
+}
+
+// play plays clip and waits for its end; a '#' stops it when skip is
+// set. It reports false when the session ended.
+func (vs *vmSession) play(ctx context.Context, clip *media.Clip, skip bool) bool {
+	p := vs.ep.Play(clip, false)
+	defer p.Stop()
+	var digits, info <-chan rune // without skip, digits wait: the PIN may be typed ahead
+	if skip {
+		digits, info = vs.ep.Digits(), vs.info
+	}
+	for {
+		select {
+		case <-p.Done():
+			return true
+		case <-ctx.Done():
+			return false
+		case d := <-digits:
+			if d == '#' {
+				return true
+			}
+		case d := <-info:
+			if d == '#' {
+				return true
+			}
+		}
+	}
+}
+
+// readPIN collects digits up to '#'; ok is false when the session ended
+// or no digit came in time.
+func (vs *vmSession) readPIN(ctx context.Context) (string, bool) {
+	var b strings.Builder
+	t := time.NewTimer(vmDigitWait)
+	defer t.Stop()
+	for {
+		var d rune
+		select {
+		case d = <-vs.ep.Digits():
+		case d = <-vs.info:
+		case <-t.C:
+			return "", false
+		case <-ctx.Done():
+			return "", false
+		}
+		if d == '#' {
+			return b.String(), true
+		}
+		if b.Len() < 16 {
+			b.WriteRune(d)
+		}
+		t.Reset(vmDigitWait)
+	}
+}
+
+// script asks for the PIN and plays the messages; it returns how many
+// were marked heard.
+func (vs *vmSession) script(ctx context.Context) int {
+	ok := false
+	for try := 0; try < vmPINTries && !ok; try++ {
+		if !vs.play(ctx, vmPrompt, false) {
+			return 0
+		}
+		pin, got := vs.readPIN(ctx)
+		if !got {
+			return 0
+		}
+		if ok = directory.CheckPIN(vs.pin, pin); !ok {
+			vs.log.Info("voicemail: wrong pin", "try", try+1)
+			if !vs.play(ctx, vmWrong, false) {
+				return 0
+			}
+		}
+	}
+	if !ok {
+		vs.b.s.audit(context.Background(), vs.user, "voicemail.pin_failed", "user:"+strconv.FormatInt(vs.user.UserID, 10), "three wrong PINs by phone")
+		return 0
+	}
+	sctx, cancel := context.WithTimeout(ctx, vs.b.s.cfg.StoreTimeout)
+	msgs, err := vs.b.s.store.Voicemails(sctx, directory.VoicemailFilter{UserID: vs.user.UserID,
+		Vis: directory.Visibility{All: true}, Page: directory.Page{Size: vmMaxMessages}})
+	cancel()
+	if err != nil {
+		vs.log.Warn("voicemail: messages unknown", "err", err)
+		return 0
+	}
+	if len(msgs) == 0 {
+		vs.play(ctx, vmNoneMsg, false)
+		return 0
+	}
+	heard := 0
+	for _, m := range msgs {
+		clip, err := media.LoadWAV(m.Path)
+		if err != nil {
+			vs.log.Warn("voicemail message not played", "voicemail_id", m.ID, "err", err)
+			continue
+		}
+		if !vs.play(ctx, vmBeep, false) || !vs.play(ctx, clip, true) {
+			return heard
+		}
+		if !m.Heard {
+			sctx, cancel := context.WithTimeout(context.Background(), vs.b.s.cfg.StoreTimeout)
+			if err := vs.b.s.store.SetVoicemailHeard(sctx, m.ID, true); err != nil {
+				vs.log.Warn("voicemail not marked heard", "voicemail_id", m.ID, "err", err)
+			} else {
+				heard++
+			}
+			cancel()
+		}
+	}
+	return heard
+}

@@ -1,0 +1,322 @@
+package sip
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/media"
+)
+
+// Voicemail deposit: a call to a user who does not answer (ring time
+// over, or every phone busy) goes to the user's mailbox when it is
+// enabled. The PBX answers the caller itself: leg B is a media.Endpoint
+// (a leg without a dialog) on the call's relay, which plays the greeting
+// (the user's, or a short silence when none), a beep, and then records
+// what the caller says until the caller hangs up or the mailbox's length
+// limit. The message is a mono WAV under the recordings directory and a
+// row in the store.
+
+// vmBeep is the tone before recording starts.
+var vmBeep = media.Tone(1000, 400, -10)
+
+// vmNoGreeting is played when the user recorded no greeting: the beep
+// follows it at once.
+var vmNoGreeting = media.Silence(300)
+
+// vmDeposit is the voicemail leg of one call: the endpoint the relay's
+// leg B talks to and the recording of the message.
+type vmDeposit struct {
+	ep     *media.Endpoint
+	rec    *media.MonoRecorder
+	row    directory.Voicemail
+	email  bool // send a copy by e-mail
+	cancel context.CancelFunc
+	done   chan struct{} // the greeting/recording script ended
+	ended  bool
+}
+
+// vmFull ends a call whose message reached its length limit.
+type vmFull struct{}
+
+func (vmFull) handleOn(c *call) {
+	if c.deposit != nil && c.state == stAnswered {
+		c.log.Info("voicemail length limit reached")
+		c.hangup("system", "voicemail length limit")
+	}
+}
+
+// depositVoicemail answers a ringing call for the callee's mailbox, when
+// the callee is a user with voicemail enabled. It reports whether it took
+// the call over.
+func (c *call) depositVoicemail() bool {
+	rt := c.rt
+	if rt == nil || c.late || c.b.recDir == "" || c.xfer != nil {
+		return false
+	}
+	// The mailbox: the user's who did not answer, else the group's.
+	var userID, groupID int64
+	var ownerExt, dir string
+	switch {
+	case rt.fwdUser != nil:
+		userID, ownerExt, dir = rt.fwdUser.UserID, rt.fwdUser.Ext, strconv.FormatInt(rt.fwdUser.UserID, 10)
+	case rt.groupID != 0:
+		groupID, ownerExt, dir = rt.groupID, rt.to, "g"+strconv.FormatInt(rt.groupID, 10)
+	default:
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
+	mb, err := c.b.s.store.Mailbox(ctx, userID, groupID)
+	cancel()
+	if err != nil {
+		c.log.Warn("voicemail not offered: mailbox unknown", "user_id", userID, "group_id", groupID, "err", err)
+		return false
+	}
+	if !mb.Enabled {
+		return false
+	}
+	offer, _, err := parseSDP(c.aReq.Body())
+	if err != nil {
+		return false
+	}
+	codec, event := media.PCMU, uint8(0)
+	if md := audioMedia(offer); md != nil {
+		found := false
+		for _, sc := range codecsOf(md) {
+			if mc, ok := sc.mediaCodec(); ok && !found && (mc == media.PCMU || mc == media.PCMA) {
+				codec, found = mc, true
+			}
+			if sc.name == "TELEPHONE-EVENT" && sc.rate == 8000 && event == 0 {
+				event = sc.pt
+			}
+		}
+	}
+	ip := c.b.cfg.MediaIP
+	if !ip.IsValid() || ip.IsUnspecified() {
+		ip = netip.MustParseAddr("127.0.0.1")
+	}
+	ep, err := media.NewEndpoint(media.EndpointConfig{Pool: c.b.pool, IP: ip, Codec: codec, EventType: event, Logger: c.log})
+	if err != nil {
+		c.log.Warn("voicemail not offered: no rtp ports", "err", err)
+		return false
+	}
+	now := time.Now().UTC()
+	path := filepath.Join(c.b.recDir, "voicemail", dir,
+		now.Format("20060102-150405")+"-"+randomHex(6)+".wav")
+	maxLen := mb.MaxSeconds
+	if maxLen == 0 {
+		maxLen = directory.DefaultVoicemailSeconds
+	}
+	var rec *media.MonoRecorder
+	if err = os.MkdirAll(filepath.Dir(path), 0o750); err == nil {
+		rec, err = media.NewMonoRecorder(path, time.Duration(maxLen)*time.Second)
+	}
+	if err != nil {
+		ep.Close()
+		c.log.Error("voicemail not offered: message file", "err", err)
+		return false
+	}
+	ep.SetRemote(netip.AddrPortFrom(ip, c.relay.Local(media.LegB).Port()))
+	sdpBody, err := c.answerSDP(endpointSDP(ep.Local().Addr(), ep.Local().Port(), codec, event))
+	if err != nil {
+		ep.Close()
+		rec.Close()
+		os.Remove(path)
+		c.log.Info("voicemail not offered: sdp", "err", err)
+		return false
+	}
+
+	// The callee's phones ring no more.
+	var exts []string
+	for _, f := range c.ring.forks[rt.first:] {
+		f.cancelInvite()
+		if f.final == nil && !f.responded && f.tx != nil {
+			f.tx.Terminate()
+			f.final = sip.NewResponseFromRequest(f.req, 408, "Request Timeout", nil)
+		}
+		if f.t.ext != "" && (c.caller == nil || f.t.ext != c.caller.Ext) {
+			exts = append(exts, f.t.ext)
+		}
+	}
+	c.ring.cancelAll(nil)
+	c.b.release(c, exts...)
+
+	greeting := vmNoGreeting
+	if mb.Greeting != "" {
+		if g, err := media.LoadWAV(mb.Greeting); err != nil {
+			c.log.Warn("voicemail greeting not played", "path", mb.Greeting, "err", err)
+		} else {
+			greeting = g
+		}
+	}
+	caller := rt.from
+	if c.caller != nil {
+		caller = c.caller.Ext
+	}
+	d := &vmDeposit{ep: ep, rec: rec, email: mb.ToEmail, done: make(chan struct{}),
+		row: directory.Voicemail{UserID: userID, GroupID: groupID, Caller: caller, StartedAt: now, Path: path}}
+	c.deposit = d
+	rctx, rcancel := context.WithCancel(c.b.ctx)
+	d.cancel = rcancel
+	c.wg.Go(func() { _ = ep.Run(rctx) })
+	c.wg.Go(func() { d.script(rctx, greeting, c.post) })
+
+	c.state = stAnswered
+	c.bAcked = true
+	c.relay.Arm()
+	c.cdr.AnsweredAt = now
+	c.cdr.Disposition = directory.Answered
+	if userID != 0 {
+		c.cdr.CalleeID = userID
+	}
+	c.cdr.To = ownerExt
+	src := c.aReq.Source()
+	c.leg[0].dlg = dialog{callID: c.id, localURI: c.aReq.To().Address, localTag: tag(c.aReq.To().Params),
+		remoteURI: c.aReq.From().Address, remoteTag: tag(c.aReq.From().Params),
+		target: c.aReq.Contact().Address, dest: src, transport: c.aReq.Transport(),
+		contact: c.b.contactFor(src, c.aReq.Transport())}
+	ok200 := c.okResponse(c.aReq, sdpBody, c.leg[0].dlg.contact)
+	c.aAnswered = true
+	if err := c.aTx.Respond(ok200); err != nil {
+		c.log.Info("200 to caller not sent", "err", err)
+		c.hangup("system", "caller unreachable")
+		c.closeAFinal()
+		return true
+	}
+	c.log.Info("call to voicemail", "user_id", userID, "group_id", groupID, "ext", ownerExt, "codec", codec)
+	c.awaitAck(c.aReq, pending2xx{fromA: true, tx: c.aTx, res: ok200, done: c.aFinal, initial: true})
+	return true
+}
+
+// vmRefuses answers what a caller leaving a message cannot do: a
+// re-INVITE (leg B has no dialog to pass it to) or a transfer. It
+// reports whether it answered ev.
+func (c *call) vmRefuses(ev *reqEvent) bool {
+	if c.deposit == nil {
+		return false
+	}
+	switch ev.req.Method {
+	case sip.INVITE:
+		c.b.s.respond(ev.tx, ev.req, 488, "Not Acceptable Here (Voicemail)")
+	case sip.REFER:
+		c.b.s.respond(ev.tx, ev.req, 403, "Forbidden (Voicemail)")
+	default:
+		return false
+	}
+	close(ev.done)
+	return true
+}
+
+// voicemailFor reports whether a call its callee cannot take (do not
+// disturb, not registered, at the call limit) goes to the callee's
+// mailbox instead, and makes the callee the call's forwarding user for
+// depositVoicemail. It runs in begin, before any phone rings.
+func (c *call) voicemailFor() bool {
+	rt := c.rt
+	if rt == nil || rt.calleeID == 0 || rt.groupID != 0 || len(c.aReq.Body()) == 0 || c.b.recDir == "" {
+		return false
+	}
+	cred, err := c.b.s.credential(rt.to)
+	if err != nil || cred == nil || cred.UserID != rt.calleeID {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
+	mb, err := c.b.s.store.Mailbox(ctx, cred.UserID, 0)
+	cancel()
+	if err != nil || !mb.Enabled {
+		return false
+	}
+	rt.fwdUser, rt.targets = cred, nil
+	return true
+}
+
+// endpointSDP is the SDP of a media endpoint answering in codec, with
+// telephone events of type event (0: none).
+func endpointSDP(ip netip.Addr, port uint16, codec media.Codec, event uint8) []byte {
+	ip = ip.Unmap()
+	at := "IP4"
+	if ip.Is6() {
+		at = "IP6"
+	}
+	fmts := strconv.Itoa(int(codec))
+	maps := fmt.Sprintf("a=rtpmap:%d %s/8000\r\n", codec, codec)
+	if event != 0 {
+		fmts += " " + strconv.Itoa(int(event))
+		maps += fmt.Sprintf("a=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-15\r\n", event, event)
+	}
+	return fmt.Appendf(nil, "v=0\r\no=switchboard 1 1 IN %s %s\r\ns=switchboard\r\nc=IN %s %s\r\nt=0 0\r\nm=audio %d RTP/AVP %s\r\n%sa=ptime:20\r\na=sendrecv\r\n",
+		at, ip, at, ip, port, fmts, maps)
+}
+
+// script plays the greeting and the beep, then records until ctx ends or
+// the message is full (which it posts).
+func (d *vmDeposit) script(ctx context.Context, greeting *media.Clip, post func(any) bool) {
+	defer close(d.done)
+	for _, clip := range []*media.Clip{greeting, vmBeep} {
+		p := d.ep.Play(clip, false)
+		select {
+		case <-p.Done():
+		case <-ctx.Done():
+			p.Stop()
+			return
+		}
+	}
+	d.ep.SetSink(d.rec)
+	// Silence while recording: the relay's media timeout watches this
+	// leg too, and a phone's jitter buffer likes a steady stream.
+	d.ep.Play(media.Silence(1000), true)
+	select {
+	case <-d.rec.Full():
+		post(vmFull{})
+	case <-ctx.Done():
+	}
+}
+
+// endDeposit stops the voicemail leg as the call ends (in place of a BYE
+// to leg B) and stores the message; a message with no audio (the caller
+// hung up during the greeting) is dropped.
+func (c *call) endDeposit() {
+	d := c.deposit
+	if d.ended {
+		return
+	}
+	d.ended = true
+	d.cancel()
+	d.ep.Close()
+	<-d.done
+	err := d.rec.Close()
+	d.row.Duration = d.rec.Duration()
+	if err != nil {
+		c.log.Error("voicemail cut short", "path", d.row.Path, "err", err)
+	}
+	if d.row.Duration == 0 {
+		c.log.Info("voicemail: caller left no message")
+		os.Remove(d.row.Path)
+		return
+	}
+	_, sum, err := hashFile(d.row.Path)
+	if err != nil {
+		c.log.Error("voicemail not readable", "path", d.row.Path, "err", err)
+		return
+	}
+	d.row.SHA256 = sum
+	row, b, log := d.row, c.b, c.log
+	email := d.email && row.UserID != 0 // a group's mailbox has no address
+	c.wg.Go(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
+		defer cancel()
+		if err := b.s.store.CreateVoicemail(ctx, &row); err != nil {
+			log.Error("voicemail row not written; file kept", "path", row.Path, "err", err)
+			return
+		}
+		log.Info("voicemail left", "voicemail_id", row.ID, "user_id", row.UserID, "duration", row.Duration)
+		b.s.voicemailLeft(row, email)
+	})
+}
