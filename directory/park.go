@@ -13,9 +13,8 @@ import (
 const (
 	SettingParkOrbits  = "park.orbits"  // orbit numbers: ranges and numbers, comma-separated ("701-709")
 	SettingParkTimeout = "park.timeout" // seconds before a parked call rings back its parker; 0: never
-	// SettingParkMOH is the WAV file parked callers hear. Read and kept,
-	// but parked callers hear silence until the media side has a WAV
-	// player: the value changes nothing yet.
+	// SettingParkMOH is the WAV file parked callers hear, looped (16-bit
+	// PCM, 8 kHz mono); empty, or a file that cannot be read: silence.
 	SettingParkMOH = "park.moh"
 )
 

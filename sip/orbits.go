@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/media"
 )
 
 // The park orbits of a node (park.go parks calls on them): the numbers
@@ -21,7 +22,8 @@ type orbitTable struct {
 	mu      sync.Mutex
 	orbits  []string // in order: *70 takes the first free one
 	timeout time.Duration
-	moh     string // the park.moh setting: not played yet (silence)
+	moh     string      // the park.moh setting: a WAV file
+	music   *media.Clip // moh as loaded; nil: parked callers hear silence
 	held    map[string]*orbitSlot
 }
 
@@ -50,10 +52,17 @@ func newOrbitTable() *orbitTable {
 
 // configure sets the orbits, the ring-back timeout and the music on hold.
 // Calls parked on an orbit that is no longer one stay until they leave.
-func (t *orbitTable) configure(orbits []string, timeout time.Duration, moh string) {
+func (t *orbitTable) configure(orbits []string, timeout time.Duration, moh string, music *media.Clip) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.orbits, t.timeout, t.moh = orbits, timeout, moh
+	t.orbits, t.timeout, t.moh, t.music = orbits, timeout, moh, music
+}
+
+// musicOnHold is what parked callers hear: nil for silence.
+func (t *orbitTable) musicOnHold() *media.Clip {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.music
 }
 
 // isOrbit reports whether num is an orbit, or holds a parked call.
@@ -148,7 +157,7 @@ func (s *Server) loadPark(ctx context.Context) error {
 	}
 	t := s.calls.orbits
 	t.mu.Lock()
-	orbits, timeout := t.orbits, t.timeout
+	orbits, timeout, moh, music := t.orbits, t.timeout, t.moh, t.music
 	t.mu.Unlock()
 	if o, err := directory.ParseParkOrbits(vals[directory.SettingParkOrbits]); err != nil {
 		s.log.Warn("park orbits setting ignored", "err", err)
@@ -160,6 +169,18 @@ func (s *Server) loadPark(ctx context.Context) error {
 	} else {
 		timeout = d
 	}
-	t.configure(orbits, timeout, vals[directory.SettingParkMOH])
+	// The music is read again only when the setting names another file.
+	if m := vals[directory.SettingParkMOH]; m != moh || (m != "" && music == nil) {
+		moh, music = m, nil
+		if m != "" {
+			clip, err := media.LoadWAV(m)
+			if err != nil {
+				s.log.Warn("park music on hold not played: parked callers hear silence", "path", m, "err", err)
+			} else {
+				music = clip
+			}
+		}
+	}
+	t.configure(orbits, timeout, moh, music)
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/media"
 	"github.com/switchboard-pbx/switchboard/sip/presence"
 )
 
@@ -18,9 +19,9 @@ import (
 // orbit number (orbits.go: the park.orbits setting). The PBX answers 202
 // and, with calls.park, puts the call on the orbit: the other party, the
 // parked one, stays on its leg of the call's relay, and the parker's leg
-// has nobody (its relay leg sends nowhere and hears nothing: the parked
-// party hears silence; park.moh is read but not played until the media
-// side has a WAV player). The parker learns the orbit in the final NOTIFY
+// has nobody: the PBX's own media endpoint takes its place on the relay
+// and plays the music on hold (park.moh; parkmusic.go), or the leg sends
+// nowhere and the parked party hears silence. The parker learns the orbit in the final NOTIFY
 // ("SIP/2.0 200 Parked at 701") and gets a BYE. An orbit in use, no free
 // orbit or no calls.park fail the REFER in that NOTIFY (486, 403) and the
 // call goes on.
@@ -70,6 +71,9 @@ type parkState struct {
 	// ctx ends the park's timers: when the park ends, or with the call.
 	ctx    context.Context
 	cancel context.CancelFunc
+
+	// music plays the music on hold into the empty leg; nil: silence.
+	music *media.Endpoint
 }
 
 // Events of call park.
@@ -171,9 +175,6 @@ func (c *call) parkCall(x *xfer, parker party, want string) {
 	c.relay.SetPeer(ml, netip.Addr{})
 	c.relay.SetRemote(ml, netip.AddrPort{}, netip.AddrPort{})
 	c.relay.SetHold(ml, true) // its silence is expected
-	// Music on hold would play into leg ml here (park.moh, kept in
-	// orbitTable.moh); until media has a WAV player the parked party
-	// hears silence.
 	c.setParty(leg, party{num: orbit})
 	if parker.ext != tee.ext {
 		c.b.release(c, parker.ext)
@@ -186,6 +187,7 @@ func (c *call) parkCall(x *xfer, parker party, want string) {
 	ps.origin.id = uint64(now.UnixNano()&0x7fffffffffff) + 4
 	ps.ctx, ps.cancel = context.WithCancel(c.reqCtx)
 	c.park = ps
+	c.playParkMusic(ps, ml) // parkmusic.go
 	c.parkedRow(ps, tee)
 	c.log.Info("call parked", "orbit", orbit, "by", parker.num, "party", tee.num)
 	c.sendInOrder(c.notifyReq(&old, x, "SIP/2.0 200 Parked at "+orbit, true), old.request(sip.BYE))
@@ -236,6 +238,9 @@ func (c *call) endPark() {
 	}
 	c.park = nil
 	ps.cancel()
+	if ps.music != nil {
+		ps.music.Close()
+	}
 	if ps.ring != nil {
 		ps.ring.cancelAll(nil)
 		ps.ring = nil

@@ -18,7 +18,18 @@ import (
 // leaveMessage stores a message of a tone at freq in userID's mailbox.
 func leaveMessage(t *testing.T, st directory.Store, userID int64, freq float64, at time.Time) *directory.Voicemail {
 	t.Helper()
-	s := media.Tone(freq, 600, -6).Samples()
+	path := toneWAV(t, freq, 600)
+	v := &directory.Voicemail{UserID: userID, Caller: "10001", StartedAt: at, Duration: 600 * time.Millisecond, Path: path, SHA256: "x"}
+	if err := st.CreateVoicemail(t.Context(), v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// toneWAV writes a WAV of a tone (8 kHz, 16-bit mono) to a temp file.
+func toneWAV(t *testing.T, freq float64, ms int) string {
+	t.Helper()
+	s := media.Tone(freq, ms, -6).Samples()
 	b := make([]byte, 44+2*len(s))
 	copy(b, "RIFF")
 	binary.LittleEndian.PutUint32(b[4:], uint32(36+2*len(s)))
@@ -35,15 +46,11 @@ func leaveMessage(t *testing.T, st directory.Store, userID int64, freq float64, 
 	for i, v := range s {
 		binary.LittleEndian.PutUint16(b[44+2*i:], uint16(v))
 	}
-	path := filepath.Join(t.TempDir(), "msg.wav")
+	path := filepath.Join(t.TempDir(), "tone.wav")
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	v := &directory.Voicemail{UserID: userID, Caller: "10001", StartedAt: at, Duration: 600 * time.Millisecond, Path: path, SHA256: "x"}
-	if err := st.CreateVoicemail(t.Context(), v); err != nil {
-		t.Fatal(err)
-	}
-	return v
+	return path
 }
 
 // sendDTMF sends digits from p as RFC 4733 telephone events (type 101).

@@ -1,0 +1,47 @@
+package sip
+
+import (
+	"net/netip"
+
+	"github.com/switchboard-pbx/switchboard/media"
+)
+
+// pcmu is the codec the music on hold is played in when the empty leg's
+// own codec is not one a media.Endpoint sends; the relay transcodes it
+// for the parked party as it would a phone's.
+var pcmu = sdpCodec{pt: 0, name: "PCMU", rate: 8000}
+
+// playParkMusic puts a media endpoint of the PBX's own on the parked
+// call's empty leg ml and loops the music on hold there: the relay
+// carries it to the parked party as it carried the parker's voice. With no
+// music configured, or no port free, the parked party hears silence.
+// endPark closes the endpoint; a retrieval points the leg at the
+// retriever first, and the relay's strict latching hears the endpoint no
+// more from then on.
+func (c *call) playParkMusic(ps *parkState, ml media.Leg) {
+	clip := c.b.orbits.musicOnHold()
+	if clip == nil {
+		return
+	}
+	cod := c.codecs[ps.leg]
+	codec, ok := cod.mediaCodec()
+	if !ok || (codec != media.PCMU && codec != media.PCMA) {
+		c.setLegCodec(ml, pcmu)
+		codec = media.PCMU
+	}
+	ip := c.relay.Local(ml).Addr()
+	if !ip.IsValid() || ip.IsUnspecified() {
+		ip = netip.MustParseAddr("127.0.0.1")
+	}
+	ep, err := media.NewEndpoint(media.EndpointConfig{Pool: c.b.pool, IP: ip, Codec: codec, Logger: c.log})
+	if err != nil {
+		c.log.Warn("park music on hold not played", "err", err)
+		return
+	}
+	ep.SetRemote(netip.AddrPortFrom(ip, c.relay.Local(ml).Port()))
+	c.relay.SetRemote(ml, ep.Local(), netip.AddrPort{})
+	ps.music = ep
+	ctx := ps.ctx
+	c.wg.Go(func() { _ = ep.Run(ctx) })
+	ep.Play(clip, true)
+}
