@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/directory"
@@ -27,11 +26,6 @@ type follower struct {
 	down        bool  // the last attempt failed: reload in full when back
 	seq         int64 // the last change applied
 	lastExpired time.Time
-
-	// Rounds of reading the log (refresh or catchUp), counted when they
-	// start and when they end, and how the last one went.
-	started, finished atomic.Uint64
-	last              catchUpResult
 }
 
 // changeBatch is how many change log entries are read at once.
@@ -44,13 +38,7 @@ func (s *Server) refresh(ctx context.Context) error {
 	f := &s.follow
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.started.Add(1)
 	err := s.refreshLocked(ctx)
-	f.last = caughtUp
-	if err != nil {
-		f.last = storeAway
-	}
-	f.finished.Add(1)
 	if err != nil {
 		if !f.down {
 			s.log.Warn("directory unavailable; serving from cache", "err", err)

@@ -55,6 +55,54 @@ func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 	s.register(req, tx, cred, r, src)
 }
 
+// current asks the directory whether an authenticated extension is still
+// what the cache says, and answers the request itself when it is not. The
+// cache follows the directory's change log within a second or so; in that
+// second an account just deleted must not register or call, and a phone
+// with a password just replaced must not go on with the old one:
+//   - the account is gone or off SIP: 403, its cache entry and phones
+//     dropped at once;
+//   - its extension password changed: the cache takes the new one and the
+//     phone gets a fresh challenge.
+//
+// With the directory away the cache answers (true), as for everything
+// else.
+func (s *Server) current(req *sip.Request, tx sip.ServerTransaction, cred *credential, dh digestHeaders) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.StoreTimeout)
+	defer cancel()
+	a, err := s.store.SIPAccount(ctx, cred.Ext)
+	switch {
+	case errors.Is(err, directory.ErrNotFound):
+	case err != nil:
+		return true
+	case a.UserID == cred.UserID && a.State.CanUseSIP() && a.SIP.Realm == cred.Realm &&
+		a.SIP.HA1MD5 == cred.HA1MD5 && a.SIP.HA1SHA256 == cred.HA1SHA256:
+		return true
+	}
+	// Something changed: the whole user, as the change log would give it.
+	u, err := s.store.UserByExtension(ctx, cred.Ext)
+	switch {
+	case errors.Is(err, directory.ErrNotFound):
+		u = &directory.User{ID: cred.UserID, State: directory.UserDeleted}
+	case err != nil:
+		return true
+	}
+	if u.ID != cred.UserID { // the extension now belongs to someone else
+		u = &directory.User{ID: cred.UserID, State: directory.UserDeleted}
+	}
+	if ext := s.creds.Update(u); ext != "" {
+		s.loc.Drop(ctx, ext)
+	}
+	if u.State.CanUseSIP() {
+		s.log.Info("extension password changed since it was cached; challenging again", "ext", cred.Ext)
+		s.challengeWith(req, tx, dh, false, "")
+		return false
+	}
+	s.log.Info("request of an extension no longer on sip refused", "ext", cred.Ext, "state", string(u.State))
+	s.respond(tx, req, 403, "Forbidden")
+	return false
+}
+
 // registerRequest is what a REGISTER asks for, checked for syntax.
 type registerRequest struct {
 	ext      string
