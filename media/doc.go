@@ -11,4 +11,15 @@
 // of listeners (a page), with the relay's legs and latching. Each leg's
 // packets are read by goroutines of the relay's own; the caller changes a
 // leg only through the Relay's methods, which are safe from any goroutine.
+//
+// An Endpoint is the PBX's own end of a phone's media, a leg without a
+// dialog: one port pair with the relay's strict latching, into which a
+// Player sends a Clip (a WAV, a tone, silence) as paced G.711 RTP, and out
+// of which a Sink (a MonoRecorder) hears the phone and a DTMFDetector its
+// RFC 4733 digits. Put in the place of a relay leg's phone, it is heard by
+// the other leg as a party would be (music on hold, a greeting).
+//
+// Packets are read and sent in batches (recvmmsg and sendmmsg on Linux,
+// one at a time elsewhere) with buffers from a shared pool: relaying a
+// packet allocates nothing.
 package media

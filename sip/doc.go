@@ -37,9 +37,12 @@
 // The bridge is media.Relay: it joins the media of legs (two parties; a
 // supervisor's listener), and a recorder attaches to it (record.go).
 // media.Fanout is the N-party bridge of a page (paging.go): one talker,
-// listeners added and removed while it runs; later conferences. A media source or sink (a prompt or
-// music-on-hold player, a voicemail recorder) is meant to be a leg without
-// a dialog on the same bridge.
+// listeners added and removed while it runs; later conferences. A media
+// source or sink is a leg without a dialog: a media.Endpoint of the PBX's
+// own takes a party's place on the relay, and a media.Player plays into it
+// (voicemail's greeting and beep, park's music on hold) while a
+// MonoRecorder or the DTMF detector listens (voicemail.go, vmretrieve.go,
+// parkmusic.go).
 //
 // The call (call.go, ringing.go, answer.go, reinvite.go, hangup.go,
 // cdr.go, active.go, legstates.go) is the CDR's unit: the story of its legs
@@ -50,18 +53,21 @@
 // and presence consume.
 //
 // Features (transfer.go and refer.go, attended.go and replaces.go,
-// forward.go, monitor.go, record.go) sit on top: each acts through leg,
-// dialer and bridge operations (answer, hold, replace a leg's dialog, move
-// a leg, ring targets, hang up), never through another feature's state. A
-// feature's events (a transfer's re-INVITE result, the messages between
-// the two calls of an attended transfer) implement featureEvent and run
-// themselves on the call's goroutine, and a feature that rings someone
-// gives its dialer the functions that take its forks' responses: the
-// call's event loop names none of them. (The core still calls into a few
-// features at fixed points: a REFER, the end of ringing for forwarding,
-// the answer for recording, the hangup for a transfer in progress.) A new
-// feature (pickup, park, intercom, queues, an auto attendant) is a new file
-// of this layer: it asks the dialer to ring, puts legs on a bridge, and
-// keeps its own state in its own type, not in new fields shared with the
-// others.
+// forward.go, monitor.go, record.go, pickup.go, park.go with orbits.go,
+// parkring.go and parkmusic.go, intercom.go, paging.go, voicemail.go with
+// mwi.go, vmretrieve.go and vmmail.go, hours.go) sit on top: each acts
+// through leg, dialer and bridge operations (answer, hold, replace a leg's
+// dialog, move a leg, ring targets, play, hang up), never through another
+// feature's state. A feature's events (a transfer's re-INVITE result, the
+// messages between the two calls of an attended transfer, a pickup, a
+// retrieval from an orbit) implement featureEvent or are posted to the
+// call and run on the call's goroutine, and a feature that rings someone
+// gives its dialer the functions that take its forks' responses. (The core
+// still calls into a few features at fixed points: a REFER, the end of
+// ringing for forwarding and voicemail, the answer for recording, the
+// hangup for a transfer or a park in progress.) A new feature (queues, an
+// auto attendant) is a new file of this layer: it asks the dialer to
+// ring, puts legs on a bridge or an endpoint, and keeps its own state in
+// its own type, not in new fields shared with the others; the queue
+// decisions themselves live in package acd, which knows nothing of SIP.
 package sip
