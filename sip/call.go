@@ -41,11 +41,7 @@ type call struct {
 	id  string // Call-ID of leg A
 	log *slog.Logger
 
-	// The event queue: unbounded, so that posting never blocks a handler.
-	mu     sync.Mutex
-	queue  []any
-	closed bool
-	wake   chan struct{}
+	mailbox // the actor's events
 
 	wg        sync.WaitGroup // forks' watchers, the relay, requests in flight
 	reqCtx    context.Context
@@ -159,37 +155,13 @@ func newCall(b *b2bua, req *sip.Request, tx sip.ServerTransaction, caller *crede
 	aReq := req.Clone()
 	aTag := sip.GenerateTagN(16)
 	aReq.To().Params.Add("tag", aTag)
-	c := &call{b: b, id: id, log: b.log.With("call_id", id), wake: make(chan struct{}, 1),
+	c := &call{b: b, id: id, log: b.log.With("call_id", id), mailbox: newMailbox(),
 		aReq: aReq, aTx: tx, aFinal: make(chan struct{}), caller: caller, trunk: trunk}
 	c.reqCtx, c.reqCancel = context.WithCancel(context.Background())
 	c.leg[0].origin.id = uint64(time.Now().UnixNano() & 0x7fffffffffff)
 	c.leg[1].origin.id = c.leg[0].origin.id + 1
 	c.cdr = directory.Call{SIPCallID: id, StartedAt: time.Now().UTC(), Node: b.s.cfg.Node}
 	return c
-}
-
-// post queues an event for the call; false when the call is over.
-func (c *call) post(ev any) bool {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return false
-	}
-	c.queue = append(c.queue, ev)
-	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-	return true
-}
-
-func (c *call) takeEvents() []any {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	q := c.queue
-	c.queue = nil
-	return q
 }
 
 // begin routes the call and, when there is somewhere to ring, starts its

@@ -71,10 +71,7 @@ type pageSession struct {
 	cdr      directory.Call
 	lamps    legStates // what busy lamps and presence were told (liveLegs)
 
-	mu     sync.Mutex
-	queue  []any
-	closed bool
-	wake   chan struct{}
+	mailbox // the page's events
 }
 
 // pageMember is one member of the paged group: the dialer ringing their
@@ -186,7 +183,7 @@ func (b *b2bua) newPage(req *sip.Request, tx sip.ServerTransaction, caller *cred
 	id := req.CallID().Value()
 	ps := &pageSession{b: b, id: id, log: b.log.With("call_id", id, "group", ext), caller: caller, req: tagged,
 		tx: tx, fan: fan, codec: codec, members: members, final: make(chan *sip.Response, 1),
-		acked: make(chan struct{}), wake: make(chan struct{}, 1),
+		acked: make(chan struct{}), mailbox: newMailbox(),
 		rt: &route{dir: directory.Internal, dialed: unescapeUser(req.Recipient.User), fromName: req.From().DisplayName,
 			from: caller.Ext, fromUser: caller.Ext, callerID: caller.UserID, to: ext, groupID: g.ID,
 			headers: autoAnswerHeaders(b.s.realm())},
@@ -259,30 +256,6 @@ func (b *b2bua) pageCDR(row directory.Call) {
 func (ps *pageSession) file(callID string) {
 	ps.b.pages.Store(callID, ps)
 	ps.filed = append(ps.filed, callID)
-}
-
-// post queues an event for the page; false when the page is over.
-func (ps *pageSession) post(ev any) bool {
-	ps.mu.Lock()
-	if ps.closed {
-		ps.mu.Unlock()
-		return false
-	}
-	ps.queue = append(ps.queue, ev)
-	ps.mu.Unlock()
-	select {
-	case ps.wake <- struct{}{}:
-	default:
-	}
-	return true
-}
-
-func (ps *pageSession) takeEvents() []any {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	q := ps.queue
-	ps.queue = nil
-	return q
 }
 
 // run is the page's goroutine: it lives until the page ended and every
