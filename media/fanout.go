@@ -338,19 +338,7 @@ func (f *Fanout) readTalkerRTCP() {
 		}
 		src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
 		data := buf[:n]
-		in.mu.Lock()
-		ok := false
-		if !isRTCP(data) {
-			in.st.Invalid++
-		} else if ok = in.admitRTCP(src); ok {
-			in.st.RTCPPackets++
-			in.st.RTCPBytes += uint64(n)
-		} else {
-			in.st.Rejected++
-			f.cfg.Pool.rejected.Add(1)
-		}
-		in.mu.Unlock()
-		if !ok {
+		if !in.acceptRTCP(src, data, n, f.cfg.Pool) {
 			continue
 		}
 		for _, l := range *f.outs.Load() {

@@ -224,19 +224,7 @@ func (r *Relay) relayRTCP(in, out *leg, q *sendQueue, b *batch, i int) {
 			return
 		}
 	}
-	in.mu.Lock()
-	ok := false
-	if !isRTCP(data) {
-		in.st.Invalid++
-	} else if ok = in.admitRTCP(src); ok {
-		in.st.RTCPPackets++
-		in.st.RTCPBytes += uint64(n)
-	} else {
-		in.st.Rejected++
-		r.cfg.Pool.rejected.Add(1)
-	}
-	in.mu.Unlock()
-	if !ok {
+	if !in.acceptRTCP(src, data, n, r.cfg.Pool) {
 		return
 	}
 	if sl := out.srtp.Load(); sl != nil {

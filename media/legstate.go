@@ -198,3 +198,24 @@ func (l *leg) authFailed(r *Relay) {
 	l.authFails.Add(1)
 	r.cfg.Pool.rejected.Add(1)
 }
+
+// acceptRTCP counts an RTCP datagram of n bytes from src arriving on the
+// leg and reports whether it is to be relayed: RTCP from the source the
+// leg latched to (admitRTCP). What is not RTCP is counted invalid; RTCP
+// from anyone else is counted rejected, here and in the pool.
+func (l *leg) acceptRTCP(src netip.AddrPort, data []byte, n int, pool *PortPool) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case !isRTCP(data):
+		l.st.Invalid++
+		return false
+	case l.admitRTCP(src):
+		l.st.RTCPPackets++
+		l.st.RTCPBytes += uint64(n)
+		return true
+	}
+	l.st.Rejected++
+	pool.rejected.Add(1)
+	return false
+}
