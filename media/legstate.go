@@ -219,3 +219,41 @@ func (l *leg) acceptRTCP(src netip.AddrPort, data []byte, n int, pool *PortPool)
 	pool.rejected.Add(1)
 	return false
 }
+
+// setRemote sets the leg's endpoint from its SDP (Relay.SetRemote).
+func (l *leg) setRemote(rtpAddr, rtcpAddr netip.AddrPort) {
+	rtpAddr, rtcpAddr = usable(rtpAddr), usable(rtcpAddr)
+	if !rtcpAddr.IsValid() && rtpAddr.IsValid() && rtpAddr.Port() < 65535 {
+		rtcpAddr = netip.AddrPortFrom(rtpAddr.Addr(), rtpAddr.Port()+1)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if rtpAddr == l.rtp.sdp && rtcpAddr == l.sdpRTCP {
+		return
+	}
+	l.rtp.unlatch(rtpAddr)
+	l.sdpRTCP = rtcpAddr
+	l.rtcpSrc.latched = false
+	l.publish()
+}
+
+// setPeer sets the IP the leg's signalling comes from (Relay.SetPeer).
+func (l *leg) setPeer(ip netip.Addr) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.rtp.setPeer(ip)
+}
+
+// stats returns the leg's counters (Relay.Stats).
+func (l *leg) stats() LegStats {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := l.st
+	s.Expected, s.Lost = l.seq.counts()
+	s.Dropped = l.dropped.Load()
+	s.AuthFailed = l.authFails.Load()
+	if l.rtp.src.latched {
+		s.Source, s.SSRC = l.rtp.src.addr, l.rtp.src.ssrc
+	}
+	return s
+}

@@ -204,23 +204,9 @@ func (r *Relay) Local(l Leg) netip.AddrPort {
 // by the rule in Relay's comment; the same addresses again (a session
 // refresh) change nothing.
 func (r *Relay) SetRemote(l Leg, rtpAddr, rtcpAddr netip.AddrPort) {
-	lg := r.leg(l)
-	if lg == nil {
-		return
+	if lg := r.leg(l); lg != nil {
+		lg.setRemote(rtpAddr, rtcpAddr)
 	}
-	rtpAddr, rtcpAddr = usable(rtpAddr), usable(rtcpAddr)
-	if !rtcpAddr.IsValid() && rtpAddr.IsValid() && rtpAddr.Port() < 65535 {
-		rtcpAddr = netip.AddrPortFrom(rtpAddr.Addr(), rtpAddr.Port()+1)
-	}
-	lg.mu.Lock()
-	defer lg.mu.Unlock()
-	if rtpAddr == lg.rtp.sdp && rtcpAddr == lg.sdpRTCP {
-		return
-	}
-	lg.rtp.unlatch(rtpAddr)
-	lg.sdpRTCP = rtcpAddr
-	lg.rtcpSrc.latched = false
-	lg.publish()
 }
 
 // SetPeer tells leg l the IP address its signalling comes from. A phone
@@ -229,13 +215,9 @@ func (r *Relay) SetRemote(l Leg, rtpAddr, rtcpAddr netip.AddrPort) {
 // that IP may latch the leg after probation (see Relay). The zero Addr
 // allows only the SDP's IP.
 func (r *Relay) SetPeer(l Leg, ip netip.Addr) {
-	lg := r.leg(l)
-	if lg == nil {
-		return
+	if lg := r.leg(l); lg != nil {
+		lg.setPeer(ip)
 	}
-	lg.mu.Lock()
-	defer lg.mu.Unlock()
-	lg.rtp.setPeer(ip)
 }
 
 func usable(a netip.AddrPort) netip.AddrPort {
@@ -273,20 +255,10 @@ func (r *Relay) SetTap(t Tap) {
 
 // Stats returns leg l's counters so far; they stay readable after Close.
 func (r *Relay) Stats(l Leg) LegStats {
-	lg := r.leg(l)
-	if lg == nil {
-		return LegStats{}
+	if lg := r.leg(l); lg != nil {
+		return lg.stats()
 	}
-	lg.mu.Lock()
-	defer lg.mu.Unlock()
-	s := lg.st
-	s.Expected, s.Lost = lg.seq.counts()
-	s.Dropped = lg.dropped.Load()
-	s.AuthFailed = lg.authFails.Load()
-	if lg.rtp.src.latched {
-		s.Source, s.SSRC = lg.rtp.src.addr, lg.rtp.src.ssrc
-	}
-	return s
+	return LegStats{}
 }
 
 // Done is closed when the relay has stopped and released its ports.

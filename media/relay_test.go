@@ -364,7 +364,10 @@ func TestRelayHoldWithoutHoldTimeout(t *testing.T) {
 	settle(t, clk, clk.Now(), done)
 
 	// Leg b resumes but stays quiet: its silence counts from the resume.
+	// The resume is seen at a tick of this same instant: the one settle
+	// sent, if the watchdog had not yet taken it in, or this one.
 	r.SetHold(LegB, false)
+	tick(t, clk, clk.Now(), done)
 	tick(t, clk, clk.advance(time.Second), done)
 	tick(t, clk, clk.advance(8*time.Second), done)
 	settle(t, clk, clk.Now(), done)
