@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -88,8 +89,23 @@ func TestBrowserDevicesAndRecordings(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`#recording-filters input[name="to"]`), "03132025"),
 		chromedp.SetValue(chromedp.CSS(`#recording-filters select[name="direction"]`), "outbound"),
 		chromedp.SendKeys(chromedp.CSS(`#recording-filters input[name="min_duration"]`), "1:00"),
-		chromedp.Submit(chromedp.CSS(`#recording-filters input[name="number"]`)),
-		chromedp.WaitVisible(chromedp.CSS("#rec-"+itoa(out.ID))), shot("20-recordings-filtered"))
+		chromedp.Submit(chromedp.CSS(`#recording-filters input[name="number"]`)))
+	// The unfiltered page lists the call too: wait for the filtered one to
+	// have loaded, not only for the row (a screenshot of a page still
+	// navigating has no width).
+	// Evaluating while the page navigates fails (its context is gone):
+	// ask again until the new page answers.
+	for {
+		loaded, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`location.search.includes("direction=outbound") && document.readyState === "complete"`))
+		if err == nil && loaded {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the filtered recordings page never loaded: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond) // a poll interval, not a limit
+	}
+	run("filtered recordings", chromedp.WaitVisible(chromedp.CSS("#rec-"+itoa(out.ID))), shot("20-recordings-filtered"))
 	got := text("#recordings tbody")
 	if !strings.Contains(got, "+48225550100") || !strings.Contains(got, "Agent Person") || strings.Contains(got, "Lead Person") {
 		t.Errorf("filtered recordings: %q", got)
