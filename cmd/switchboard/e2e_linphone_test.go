@@ -86,3 +86,55 @@ func writeToneWAV(t *testing.T, path string, freq float64, rate int, d time.Dura
 		t.Fatal(err)
 	}
 }
+
+// TestLinphonePicksUp: Anna (baresip) calls Piotr (baresip), whose phone
+// rings; Linda, an Admin on Debian's linphone-daemon, answers it with
+// directed pickup (**10002). Piotr's phone stops ringing and Anna hears
+// Linda's 770 Hz tone through the relay.
+func TestLinphonePicksUp(t *testing.T) {
+	if testing.Short() && os.Getenv("CI") != "true" {
+		t.Skip("-short: end-to-end test skipped (never under CI=true)")
+	}
+	bin := buildBinary(t)
+	data := t.TempDir()
+	users := []e2eUser{
+		{"Anna Nowak", "anna@example.com", "10001", "k7#Qm2vLx9", ""},
+		{"Piotr Wisniewski", "piotr@example.com", "10002", "Zr4!pW8qTe", ""},
+		{"Linda Tran", "linda@example.com", "10003", "Ln7#pQ2vXe", "Admin"},
+	}
+	addUsers(t, bin, data, users)
+	sipAddr := serveProcess(t, bin, data)
+
+	anna := baresip.Start(t, baresip.Options{Name: "anna", Tone: 440})
+	piotr := baresip.Start(t, baresip.Options{Name: "piotr", Tone: 880, ManualAnswer: true})
+	registerAs(t, sipAddr, []*baresip.Phone{anna, piotr}, users)
+	linda := linphone.Start(t, "linda")
+	ctx := t.Context()
+	if err := linda.Account("sip:10003@127.0.0.1", "sip:"+sipAddr, users[2].pw); err != nil {
+		t.Fatal(err)
+	}
+	wav := filepath.Join(t.TempDir(), "tone770.wav")
+	writeToneWAV(t, wav, 770, 8000, 6*time.Second)
+
+	markA, markP := anna.Mark(), piotr.Mark()
+	if err := anna.Dial("sip:10002@" + sipAddr); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := piotr.WaitEvent(ctx, markP, func(e baresip.Event) bool { return e.Type == "CALL_INCOMING" }); err != nil {
+		t.Fatalf("piotr's phone never rang: %v\n%s", err, piotr.Log())
+	}
+	if err := linda.Call(ctx, "sip:**10002@"+sipAddr); err != nil {
+		t.Fatal(err)
+	}
+	established(t, anna, markA)
+	closed(t, piotr, markP)
+	if err := linda.Play(wav); err != nil {
+		t.Fatal(err)
+	}
+	talk(t, ctx)
+	if err := linda.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	closed(t, anna, markA)
+	checkReceivedTone(t, anna, 770)
+}
