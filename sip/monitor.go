@@ -174,28 +174,9 @@ func (b *b2bua) monitored(ext string) (*call, media.Leg, []int64) {
 // waitAck retransmits the 200 over UDP (T1 doubling to T2) until the ACK
 // comes, and ends the session when none comes within 64·T1.
 func (ms *monitorSession) waitAck(tx sip.ServerTransaction) {
-	reliable := sip.IsReliable(ms.dlg.transport)
-	interval := sip.T1
-	deadline := time.NewTimer(64 * sip.T1)
-	defer deadline.Stop()
-	for {
-		var tick <-chan time.Time
-		if !reliable {
-			tick = time.After(interval)
-		}
-		select {
-		case <-ms.acked:
-			return
-		case <-ms.b.ctx.Done():
-			return
-		case <-deadline.C:
-			ms.log.Info("call monitoring ended: no ack")
-			ms.end("")
-			return
-		case <-tick:
-			_ = tx.Respond(ms.res)
-			interval = min(2*interval, sip.T2)
-		}
+	if !resendUntilAcked(ms.b.ctx, tx, ms.res, sip.IsReliable(ms.dlg.transport), ms.acked, nil) {
+		ms.log.Info("call monitoring ended: no ack")
+		ms.end("")
 	}
 }
 

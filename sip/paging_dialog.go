@@ -121,27 +121,8 @@ func (ps *pageSession) answerSDP(tx sip.ServerTransaction, req *sip.Request, bod
 // waitAck retransmits our 200 to the talker over UDP (T1 doubling to T2)
 // until the ACK comes; with none within 64·T1 the page ends.
 func (ps *pageSession) waitAck(tx sip.ServerTransaction, res *sip.Response) {
-	reliable := sip.IsReliable(ps.req.Transport())
-	interval := sip.T1
-	deadline := time.NewTimer(64 * sip.T1)
-	defer deadline.Stop()
-	for {
-		var tick <-chan time.Time
-		if !reliable {
-			tick = time.After(interval)
-		}
-		select {
-		case <-ps.acked:
-			return
-		case <-ps.b.ctx.Done():
-			return
-		case <-deadline.C:
-			ps.post(pageNoAck{})
-			return
-		case <-tick:
-			_ = tx.Respond(res)
-			interval = min(2*interval, sip.T2)
-		}
+	if !resendUntilAcked(ps.b.ctx, tx, res, sip.IsReliable(ps.req.Transport()), ps.acked, nil) {
+		ps.post(pageNoAck{})
 	}
 }
 

@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"context"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -123,4 +124,35 @@ func (c *call) okResponse(req *sip.Request, body []byte, contact sip.ContactHead
 		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	}
 	return res
+}
+
+// resendUntilAcked is pending2xx for the PBX's own dialogs outside a call
+// (a supervisor's monitor, a page's talker, a phone in its mailbox): it
+// resends res on tx over an unreliable transport, T1 doubling to T2, until
+// acked or stop closes or ctx ends (true), or 64·T1 pass without an ACK
+// (false: the dialog is to end). A nil stop never closes.
+func resendUntilAcked(ctx context.Context, tx sip.ServerTransaction, res *sip.Response, reliable bool,
+	acked, stop <-chan struct{}) bool {
+	interval := sip.T1
+	deadline := time.NewTimer(64 * sip.T1)
+	defer deadline.Stop()
+	for {
+		var tick <-chan time.Time
+		if !reliable {
+			tick = time.After(interval)
+		}
+		select {
+		case <-acked:
+			return true
+		case <-stop:
+			return true
+		case <-ctx.Done():
+			return true
+		case <-deadline.C:
+			return false
+		case <-tick:
+			_ = tx.Respond(res)
+			interval = min(2*interval, sip.T2)
+		}
+	}
 }

@@ -156,29 +156,9 @@ func (vs *vmSession) isAcked() bool {
 // waitAck retransmits our 200 over UDP until the ACK, and ends the
 // session when none comes within 64·T1.
 func (vs *vmSession) waitAck(tx sip.ServerTransaction) {
-	interval := sip.T1
-	deadline := time.NewTimer(64 * sip.T1)
-	defer deadline.Stop()
-	for {
-		var tick <-chan time.Time
-		if !sip.IsReliable(vs.dlg.transport) {
-			tick = time.After(interval)
-		}
-		select {
-		case <-vs.acked:
-			return
-		case <-vs.ended:
-			return
-		case <-vs.b.ctx.Done():
-			return
-		case <-deadline.C:
-			vs.log.Info("voicemail retrieval ended: no ack")
-			vs.end()
-			return
-		case <-tick:
-			_ = tx.Respond(vs.res)
-			interval = min(2*interval, sip.T2)
-		}
+	if !resendUntilAcked(vs.b.ctx, tx, vs.res, sip.IsReliable(vs.dlg.transport), vs.acked, vs.ended) {
+		vs.log.Info("voicemail retrieval ended: no ack")
+		vs.end()
 	}
 }
 
