@@ -103,11 +103,7 @@ func (c *call) answerWith(f *fork, res *sip.Response) {
 		c.cdr.To = f.t.ext
 	}
 	c.setParties(f)
-	src := c.aReq.Source()
-	c.leg[0].dlg = dialog{callID: c.id, localURI: c.aReq.To().Address, localTag: tag(c.aReq.To().Params),
-		remoteURI: c.aReq.From().Address, remoteTag: tag(c.aReq.From().Params),
-		target: c.aReq.Contact().Address, dest: src, transport: c.aReq.Transport(),
-		contact: c.b.contactFor(src, c.aReq.Transport())}
+	c.leg[0].dlg = c.b.uasDialog(c.aReq)
 	ok200 := c.okResponse(c.aReq, sdpBody, c.leg[0].dlg.contact)
 	if !c.late { // late, the recording starts with the answer
 		c.startRecording()

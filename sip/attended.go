@@ -420,9 +420,7 @@ func (c *call) onReplaceInvite(ev *replaceEvent) {
 	}
 	req := ev.req.Clone()
 	req.To().Params.Add("tag", sip.GenerateTagN(16))
-	d := dialog{callID: req.CallID().Value(), localURI: req.To().Address, localTag: tag(req.To().Params),
-		remoteURI: req.From().Address, remoteTag: tag(req.From().Params), target: req.Contact().Address,
-		dest: src, transport: req.Transport(), contact: c.b.contactFor(src, req.Transport())}
+	d := c.b.uasDialog(req)
 	leg := legIndex(isA)
 	old := *c.legDialog(isA)
 	c.dropPending(isA)

@@ -82,3 +82,13 @@ func peerIP(dest string) netip.Addr {
 
 // byeTimeout bounds a BYE or CANCEL we send at the end of a call.
 const byeTimeout = 4 * time.Second
+
+// uasDialog is our side of the dialog that req, an INVITE we answer, sets
+// up: req already carries our To-tag; its requests go to the Contact, sent
+// back to where req came from, and our Contact faces that source.
+func (b *b2bua) uasDialog(req *sip.Request) dialog {
+	src := req.Source()
+	return dialog{callID: req.CallID().Value(), localURI: req.To().Address, localTag: tag(req.To().Params),
+		remoteURI: req.From().Address, remoteTag: tag(req.From().Params), target: req.Contact().Address,
+		dest: src, transport: req.Transport(), contact: b.contactFor(src, req.Transport())}
+}

@@ -19,9 +19,7 @@ import (
 func (ps *pageSession) answerTalker() {
 	req := ps.req
 	src := req.Source()
-	ps.dlg = dialog{callID: ps.id, localURI: req.To().Address, localTag: tag(req.To().Params),
-		remoteURI: req.From().Address, remoteTag: tag(req.From().Params), target: req.Contact().Address,
-		dest: src, transport: req.Transport(), contact: ps.b.contactFor(src, req.Transport())}
+	ps.dlg = ps.b.uasDialog(req)
 	ps.sdp = pageSDP(ps.b.mediaIP(src), ps.fan.Local().Port(), ps.codec, "recvonly")
 	res := sip.NewResponseFromRequest(req, 200, "OK", ps.sdp)
 	res.AppendHeader(sip.HeaderClone(&ps.dlg.contact))

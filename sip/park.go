@@ -380,9 +380,7 @@ func (c *call) onRetrieve(ev *retrieveEvent) {
 	}
 	req := ev.req.Clone()
 	req.To().Params.Add("tag", sip.GenerateTagN(16))
-	d := dialog{callID: req.CallID().Value(), localURI: req.To().Address, localTag: tag(req.To().Params),
-		remoteURI: req.From().Address, remoteTag: tag(req.From().Params), target: req.Contact().Address,
-		dest: src, transport: req.Transport(), contact: c.b.contactFor(src, req.Transport())}
+	d := c.b.uasDialog(req)
 	c.b.alias(d.callID, c) // its ACK and requests come to this call
 	*c.legDialog(isA) = d
 	c.relay.SetPeer(mediaLeg(isA), peerIP(d.dest))

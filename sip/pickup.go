@@ -394,9 +394,7 @@ func (c *call) onPickup(ev *pickupEvent) {
 	src := ev.req.Source()
 	req := ev.req.Clone()
 	req.To().Params.Add("tag", sip.GenerateTagN(16))
-	d := dialog{callID: req.CallID().Value(), localURI: req.To().Address, localTag: tag(req.To().Params),
-		remoteURI: req.From().Address, remoteTag: tag(req.From().Params), target: req.Contact().Address,
-		dest: src, transport: req.Transport(), contact: c.b.contactFor(src, req.Transport())}
+	d := c.b.uasDialog(req)
 	c.b.alias(d.callID, c)
 	okPicker := c.okResponse(req, toPicker, d.contact)
 	if err := ev.tx.Respond(okPicker); err != nil {
@@ -467,11 +465,7 @@ func (c *call) answerPicked(picker *credential, ext string, toCaller []byte) {
 	c.show(c.cdr)
 	c.setParty(0, party{userID: c.rt.callerID, num: c.rt.from, ext: c.callerExt()})
 	c.setParty(1, party{userID: picker.UserID, num: picker.Ext, ext: picker.Ext})
-	src := c.aReq.Source()
-	c.leg[0].dlg = dialog{callID: c.id, localURI: c.aReq.To().Address, localTag: tag(c.aReq.To().Params),
-		remoteURI: c.aReq.From().Address, remoteTag: tag(c.aReq.From().Params),
-		target: c.aReq.Contact().Address, dest: src, transport: c.aReq.Transport(),
-		contact: c.b.contactFor(src, c.aReq.Transport())}
+	c.leg[0].dlg = c.b.uasDialog(c.aReq)
 	c.startRecording()
 	ok200 := c.okResponse(c.aReq, toCaller, c.leg[0].dlg.contact)
 	c.aAnswered = true

@@ -177,11 +177,7 @@ func (c *call) depositVoicemail() bool {
 		c.cdr.CalleeID = userID
 	}
 	c.cdr.To = ownerExt
-	src := c.aReq.Source()
-	c.leg[0].dlg = dialog{callID: c.id, localURI: c.aReq.To().Address, localTag: tag(c.aReq.To().Params),
-		remoteURI: c.aReq.From().Address, remoteTag: tag(c.aReq.From().Params),
-		target: c.aReq.Contact().Address, dest: src, transport: c.aReq.Transport(),
-		contact: c.b.contactFor(src, c.aReq.Transport())}
+	c.leg[0].dlg = c.b.uasDialog(c.aReq)
 	ok200 := c.okResponse(c.aReq, sdpBody, c.leg[0].dlg.contact)
 	c.aAnswered = true
 	if err := c.aTx.Respond(ok200); err != nil {
