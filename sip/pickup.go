@@ -175,8 +175,10 @@ func (b *b2bua) pickupReplaces(req *sip.Request, tx sip.ServerTransaction, picke
 	if !b.pickupAllowed(req, tx, picker, subj, l.userID) {
 		return true
 	}
-	b.pickup(req, tx, picker, []ringingLeg{l}, &rep, "replaces")
-	return true
+	// The board learns of answers a moment after the call: a leg it
+	// still shows ringing may be confirmed by now, and then the Replaces
+	// is an attended transfer's (attended.go), not a pickup.
+	return b.pickup(req, tx, picker, []ringingLeg{l}, &rep, "replaces")
 }
 
 // pickupSubject is the picker as authz sees them, and the directory's
@@ -242,8 +244,9 @@ func (b *b2bua) pickupDenied(req *sip.Request, tx sip.ServerTransaction, picker 
 
 // pickup offers the picker's INVITE to the calls of cands in turn, until
 // one takes it; it returns once the INVITE has its final response (and,
-// for a 200, its ACK).
-func (b *b2bua) pickup(req *sip.Request, tx sip.ServerTransaction, picker *credential, cands []ringingLeg, rep *replaces, how string) {
+// for a 200, its ACK). With Replaces, when no call took it, it answers
+// nothing and reports false.
+func (b *b2bua) pickup(req *sip.Request, tx sip.ServerTransaction, picker *credential, cands []ringingLeg, rep *replaces, how string) bool {
 	for _, l := range cands {
 		c := b.lookup(l.callID)
 		if c == nil || c.id != l.callID {
@@ -268,14 +271,14 @@ func (b *b2bua) pickup(req *sip.Request, tx sip.ServerTransaction, picker *crede
 				fmt.Sprintf("%s: call %s from %s to %s", how, c.id, r.from, l.ext))
 			cancel()
 		}
-		return
+		return true
 	}
 	if rep != nil {
-		b.s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
-		return
+		return false
 	}
 	b.log.Info("pickup: nothing ringing", "call_id", req.CallID().Value(), "ext", picker.Ext, "feature", how)
 	b.s.respond(tx, req, 404, "Not Found (Nothing To Pick Up)")
+	return true
 }
 
 // parseEarlyReplaces parses a Replaces value for pickup: the Call-ID,
