@@ -49,7 +49,7 @@ func makeWAV(format, chans, rate, bits int, secs, freq float64) []byte {
 
 func TestConvertWAV(t *testing.T) {
 	for _, tc := range []struct {
-		name                       string
+		name                      string
 		format, chans, rate, bits int
 	}{
 		{"8 kHz 16-bit mono", 1, 1, 8000, 16},
