@@ -105,6 +105,7 @@ type call struct {
 
 	recording *callRecording // nil when the call is not recorded
 	deposit   *vmDeposit     // leg B is voicemail (voicemail.go); nil when not
+	ivr       *ivrSession    // leg B is an IVR menu (ivr.go); nil when not
 
 	// Blind transfer (transfer.go).
 	xfer        *xfer         // the transfer in progress, nil when none
@@ -190,6 +191,11 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 	}
 	var m sdpMedia
 	c.late = len(c.aReq.Body()) == 0
+	if ref := c.menuRefusal(); ref != nil {
+		c.refuse(ref)
+		return false
+	}
+	menu := rt.menu != nil // ivr.go
 	if !c.late {
 		var err error
 		if _, m, err = parseSDP(c.aReq.Body()); err != nil {
@@ -205,8 +211,8 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 		}
 	}
 	targets, spare := pickTargets(rt, b.busy)
-	direct = direct || len(targets) == 0 && c.voicemailFor()
-	if len(targets) == 0 && !direct {
+	direct = direct || len(targets) == 0 && !menu && c.voicemailFor()
+	if len(targets) == 0 && !direct && !menu {
 		c.refuse(&refusal{486, "Busy Here", directory.Busy, "callee call limit", nil})
 		return false
 	}
@@ -229,7 +235,7 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 		setMedia(relay, media.LegA, m)
 		relay.SetHold(media.LegA, m.hold)
 	}
-	if !c.late && !direct {
+	if !c.late && !direct && !menu {
 		if err := c.ring.address(targets[0].dest); err != nil {
 			relay.Close()
 			c.refuse(&refusal{488, "Not Acceptable Here", directory.Failed, "bad sdp offer", nil})
@@ -261,9 +267,12 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 		err := relay.Run(b.ctx)
 		c.post(relayEvent{err})
 	})
-	if direct {
+	switch {
+	case menu:
+		c.answerMenu()
+	case direct:
 		c.depositVoicemail()
-	} else {
+	default:
 		c.ring.dialAll(rt, targets)
 	}
 	go c.run()
@@ -439,7 +448,7 @@ func (c *call) handle(ev any) {
 		ev.fromA = fromA
 		c.onAck(ev)
 	case *reqEvent:
-		if !c.admitRequest(ev) || c.vmRefuses(ev) {
+		if !c.admitRequest(ev) || c.vmRefuses(ev) || c.ivrRequest(ev) {
 			return
 		}
 		switch ev.req.Method {

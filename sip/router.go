@@ -17,6 +17,8 @@ import (
 //   - the extension of a group: every registered contact of its members;
 //   - from a trunk, a DID: the extension or group it is mapped to, or
 //     its outside-hours target when it follows office hours (hours.go);
+//   - the number of an IVR menu, dialed or reached by a DID: the PBX
+//     answers with the menu (ivr.go);
 //   - anything else: the trunk, when the caller's calls.outbound allows
 //     the number (compared in E.164).
 
@@ -52,13 +54,19 @@ func (b *b2bua) route(ctx context.Context, caller *credential, trunk *Trunk, req
 		if !ok {
 			return rt, refNotFound
 		}
-		ext = b.hoursTarget(ctx, dialed, ext) // hours.go
+		ext = b.hoursTarget(ctx, dialed, ext)                 // hours.go
+		if isMenu, ref := b.menuRoute(ctx, rt, ext); isMenu { // ivr.go
+			return rt, ref
+		}
 		return rt, b.routeExtension(ctx, rt, ext, "")
 	}
 	rt.callerID = caller.UserID
 	rt.from, rt.fromUser = caller.Ext, caller.Ext
 	if directory.ValidateExtension("extension", dialed) == nil {
 		rt.dir = directory.Internal
+		if isMenu, ref := b.menuRoute(ctx, rt, dialed); isMenu { // ivr.go
+			return rt, ref
+		}
 		return rt, b.routeExtension(ctx, rt, dialed, caller.Ext)
 	}
 	rt.dir = directory.Outbound
