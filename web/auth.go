@@ -120,6 +120,9 @@ func (s *Server) sessions(next http.Handler) http.Handler {
 			if strings.HasPrefix(r.URL.Path, "/users/import") {
 				limit = 2 * maxImportSize // the file, and the preview carrying it back
 			}
+			if strings.HasPrefix(r.URL.Path, "/ivr/") && strings.HasSuffix(r.URL.Path, "/greeting") {
+				limit = maxIVRUpload + 64<<10 // a menu's greeting before conversion (ivr.go)
+			}
 			r.Body = http.MaxBytesReader(w, r.Body, limit)
 			got := r.Header.Get("X-CSRF-Token")
 			if got == "" {

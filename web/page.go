@@ -147,6 +147,7 @@ func (p *page) navAll() []navItem {
 		{"/security", "nav.security", string(authz.SettingsTelephony)},
 		{"/numbers", "nav.numbers", string(authz.NumbersManage)},
 		{"/hours", "nav.hours", string(authz.IVRControl)},
+		{"/ivr", "nav.ivr", string(authz.IVRControl)},
 		{"/audit", "nav.audit", string(authz.AuditView)},
 		{"/devices", "nav.devices", string(authz.UsersManage)},
 	}
