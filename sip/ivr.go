@@ -379,9 +379,8 @@ func (c *call) ivrAnswered(f *fork, res *sip.Response) {
 	rt := s.rt
 	c.stopRing(f)
 	c.endIVR()
-	// The relay latched onto the endpoint: the phone's packets latch it
-	// again.
-	c.relay.SetRemote(media.LegB, netip.AddrPort{}, netip.AddrPort{})
+	// New addresses: the relay's leg B unlatches from the endpoint and
+	// latches onto the phone (media.Relay.SetRemote).
 	c.setLegCodec(media.LegB, firstVoice(res.Body()))
 	setMedia(c.relay, media.LegB, m)
 	c.relay.SetHold(media.LegB, m.hold)

@@ -289,12 +289,39 @@ func TestIVRVoicemailOption(t *testing.T) {
 // TestIVRThroughDID: a carrier's call to a DID mapped to a menu's number
 // is answered by the menu; its option rings an extension.
 func TestIVRThroughDID(t *testing.T) {
+	ivrThroughDID(t, "80000", nil)
+}
+
+// TestIVROutOfHours: a DID that rings an extension in office hours
+// reaches the menu, its outside-hours target, while the schedule is
+// closed.
+func TestIVROutOfHours(t *testing.T) {
+	ivrThroughDID(t, "10003", func(st directory.Store) {
+		sch := &directory.Schedule{Name: "Shut", Closed: true}
+		if err := st.CreateSchedule(t.Context(), sch); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.SetDIDHours(t.Context(), &directory.DIDHours{Number: "+48221000100", ScheduleID: sch.ID,
+			Outside: "80000"}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// ivrThroughDID calls the DID +48221000100, mapped to didTarget, from a
+// carrier, and expects menu 80000 to answer and its option 1 (sent as
+// INFO) to reach 10002.
+func ivrThroughDID(t *testing.T, didTarget string, setup func(directory.Store)) {
 	st, _ := openSQLite(t)
 	bob := addUser(t, st, "10002")
+	addUser(t, st, "10003")
 	addMenu(t, st, "80000", 600, directory.IVRMenu{Options: []directory.IVROption{opt("1", directory.IVRExtension, "10002")}})
+	if setup != nil {
+		setup(st)
+	}
 	car := startCarrier(t, false)
 	cs := startCallServer(t, st, CallConfig{Trunks: []Trunk{car.trunk()}, RingTime: 5 * time.Second,
-		DIDs: map[string]string{"+48221000100": "80000"}})
+		DIDs: map[string]string{"+48221000100": didTarget}})
 	pb := newCallPhone(t, cs, "10002", answerOK)
 
 	host, port, _ := net.SplitHostPort(cs.udp)
