@@ -232,10 +232,7 @@ func (c *call) ivrGo(number string) {
 		self = c.caller.Ext
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
-	isMenu, ref := c.b.menuRoute(ctx, rt, number)
-	if !isMenu && ref == nil {
-		ref = c.b.routeExtension(ctx, rt, number, self)
-	}
+	ref := c.b.routeNumber(ctx, rt, number, self) // router.go
 	cancel()
 	if ref != nil {
 		c.log.Info("ivr: target refused", "to", number, "code", ref.code, "why", ref.why)
