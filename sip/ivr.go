@@ -137,6 +137,7 @@ func (c *call) answerMenu() {
 		c.closeAFinal()
 		return
 	}
+	c.storeRecording()
 	c.log.Info("call answered by menu", "menu", c.rt.menu.Number, "codec", codec)
 	c.awaitAck(c.aReq, pending2xx{fromA: true, tx: c.aTx, res: ok200, done: c.aFinal, initial: true})
 	c.playMenu(c.rt.menu)
@@ -394,8 +395,9 @@ func (c *call) ivrAnswered(f *fork, res *sip.Response) {
 	c.cdr.To, c.cdr.CalleeID, c.cdr.GroupID = num, f.t.userID, rt.groupID
 	c.ivrCDR()
 	c.show(c.cdr)
-	if c.recording == nil {
+	if c.recording == nil { // the policy may cover the callee only
 		c.startRecording()
+		c.storeRecording()
 	}
 	c.log.Info("ivr: target answered", "to", num, "path", strings.Join(s.path, " "))
 }

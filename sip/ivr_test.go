@@ -352,3 +352,39 @@ func ivrThroughDID(t *testing.T, didTarget string, setup func(directory.Store)) 
 	}
 	cs.noCallLeft(t)
 }
+
+// TestIVRRecordedByPolicy: the policy records calls of a selected user;
+// a call that reaches that user through a menu is recorded from the
+// user's answer, the caller on the left channel and the user on the right.
+func TestIVRRecordedByPolicy(t *testing.T) {
+	st, _ := openSQLite(t)
+	addUser(t, st, "10001")
+	bob := addUser(t, st, "10002")
+	addMenu(t, st, "80000", 600, directory.IVRMenu{Options: []directory.IVROption{opt("1", directory.IVRExtension, "10002")}})
+	setSetting(t, st, directory.SettingRecording, "selected")
+	setSetting(t, st, directory.SettingRecordingUsers, strconv.FormatInt(bob.ID, 10))
+	cs, _ := startRecordingServer(t, st, t.TempDir())
+	pa := newCallPhone(t, cs, "10001", answerOK)
+	pb := newCallPhone(t, cs, "10002", answerOK)
+	sess, err := pa.dial(t.Context(), "80000")
+	if err != nil {
+		t.Fatalf("dial the menu: %v", err)
+	}
+	hear(t, pa, 600)
+	pa.ivrDigits(t, "1")
+	wait(t, pb.incoming, "bob answered")
+	bothTalk(t, pa, pb, 0, 50, 0, 0)
+	time.Sleep(100 * time.Millisecond) // the last packets through the relay before the BYE
+	if err := sess.Bye(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	row := cs.nextCDR(t)
+	recs := recordingsOf(t, st, row.ID)
+	if len(recs) != 1 || recs[0].State != directory.RecordingDone {
+		t.Fatalf("recordings of the call: %+v", recs)
+	}
+	left, right := wavChannels(t, recs[0].Path)
+	checkTone(t, "caller (left)", left, 440, 1000)
+	checkTone(t, "bob (right)", right, 1000, 440)
+	cs.noCallLeft(t)
+}
