@@ -191,6 +191,20 @@ func (c *call) playMenu(m *directory.IVRMenu) {
 	c.log.Info("menu playing", "menu", m.Number, "name", m.Name)
 }
 
+// drain drops the digits pressed while a target rang: they were not
+// meant for the menu heard again. (Digits typed ahead of a menu that
+// follows a choice are kept: callers who know the menus type on.)
+func (s *ivrSession) drain() {
+	for {
+		select {
+		case <-s.ep.Digits():
+		case <-s.info:
+		default:
+			return
+		}
+	}
+}
+
 // stopScript stops what plays on the endpoint and waits for it.
 func (s *ivrSession) stopScript() {
 	if s.cancel != nil {
@@ -348,6 +362,7 @@ func (c *call) ivrBack(why string) {
 		c.hangup("system", "ivr: "+why)
 		return
 	}
+	s.drain()
 	c.playMenu(s.menu)
 }
 

@@ -388,3 +388,30 @@ func TestIVRRecordedByPolicy(t *testing.T) {
 	checkTone(t, "bob (right)", right, 1000, 440)
 	cs.noCallLeft(t)
 }
+
+// TestIVRCallerHangsUpWhileTargetRings: the target's phone stops ringing
+// and nothing of the call is left.
+func TestIVRCallerHangsUpWhileTargetRings(t *testing.T) {
+	st, _ := openSQLite(t)
+	addUser(t, st, "10001")
+	addUser(t, st, "10002")
+	addMenu(t, st, "80000", 600, directory.IVRMenu{Options: []directory.IVROption{opt("1", directory.IVRExtension, "10002")}})
+	cs := startCallServer(t, st, CallConfig{RingTime: time.Minute})
+	pa := newCallPhone(t, cs, "10001", answerOK)
+	pb := newCallPhone(t, cs, "10002", answerRing)
+	sess, err := pa.dial(t.Context(), "80000")
+	if err != nil {
+		t.Fatalf("dial the menu: %v", err)
+	}
+	hear(t, pa, 600)
+	pa.ivrDigits(t, "1")
+	wait(t, pb.invites, "the target rings")
+	if err := sess.Bye(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, pb.cancels, "the target's ringing cancelled")
+	if row := cs.nextCDR(t); row.HangupBy != "caller" || row.Reason != "ivr 80000 option 1" {
+		t.Errorf("cdr %+v", row)
+	}
+	cs.noCallLeft(t)
+}
