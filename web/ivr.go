@@ -12,7 +12,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
-	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/internal/wavconv"
 )
 
 // The auto attendant's menus (issue 19 §1): a number the PBX answers with
@@ -21,7 +21,7 @@ import (
 // scope any, like the inbound numbers' office hours; a department scope
 // gets 403 with the reason. Greetings are uploaded as WAV in any common
 // rate, width and channel count and stored converted to 8 kHz 16-bit
-// mono (media.ConvertWAV) under the recordings directory.
+// mono (internal/wavconv) under the recordings directory.
 func (s *Server) registerIVR(web, api *router) {
 	web.get("/ivr", need(authz.IVRControl), s.ivrShow)
 	web.post("/ivr", need(authz.IVRControl), s.ivrCreate)
@@ -283,10 +283,10 @@ func (s *Server) setIVRGreeting(r *http.Request, m *directory.IVRMenu, raw []byt
 	if s.cfg.RecordingsDir == "" {
 		return &directory.InvalidError{Field: "wav", Rule: "no recordings directory is configured"}
 	}
-	wav, err := media.ConvertWAV(raw)
+	wav, err := wavconv.Convert(raw)
 	if err != nil {
 		return &directory.InvalidError{Field: "wav", Rule: "must be a WAV file of PCM or float audio, 8 to 192 kHz, 1 to 8 channels (" +
-			strings.TrimPrefix(err.Error(), media.ErrNotWAV.Error()+": ") + ")"}
+			strings.TrimPrefix(err.Error(), wavconv.ErrNotWAV.Error()+": ") + ")"}
 	}
 	dir, err := filepath.Abs(filepath.Join(s.cfg.RecordingsDir, "ivr"))
 	if err == nil {

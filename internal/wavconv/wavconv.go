@@ -1,29 +1,41 @@
-package media
+// Package wavconv converts uploaded WAV files into what the PBX plays:
+// 16-bit PCM at 8 kHz in one channel (media.ReadWAV reads the result). It
+// depends on nothing of the PBX, so that the web side may use it without
+// knowing package media.
+package wavconv
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 )
 
-// ConvertWAV turns an uploaded WAV file into what the PBX plays: 16-bit
+// ErrNotWAV is a file Convert cannot read.
+var ErrNotWAV = errors.New("not a wav file")
+
+const (
+	sampleRate = 8000
+	// maxSamples bounds the output: an hour, as media's clips.
+	maxSamples = 3600 * sampleRate
+)
+
+// Convert turns an uploaded WAV file into what the PBX plays: 16-bit
 // PCM at 8 kHz in one channel. It reads integer PCM of 8, 16, 24 or 32
 // bits and 32-bit float (WAVE_FORMAT_EXTENSIBLE too), any rate from 8 kHz
 // to 192 kHz and up to 8 channels (mixed down), and resamples with a
 // low-pass filter so that a 44.1 kHz file does not alias. Anything else is
 // ErrNotWAV. The audio is cut at the clip length limit.
-func ConvertWAV(b []byte) ([]byte, error) {
+func Convert(b []byte) ([]byte, error) {
 	in, rate, err := decodeWAV(b)
 	if err != nil {
 		return nil, err
 	}
 	out := resample(in, rate, sampleRate)
-	if len(out) > maxClipSamples {
-		out = out[:maxClipSamples]
+	if len(out) > maxSamples {
+		out = out[:maxSamples]
 	}
-	h := monoHeader(uint32(2 * len(out)))
-	res := make([]byte, len(h), len(h)+2*len(out))
-	copy(res, h[:])
+	res := monoHeader(uint32(2*len(out)), 2*len(out))
 	for _, v := range out {
 		res = binary.LittleEndian.AppendUint16(res, uint16(clip16(v)))
 	}
@@ -69,7 +81,7 @@ func decodeWAV(b []byte) ([]float64, int, error) {
 			frame := width * chans
 			frames := n / frame
 			// Enough input for the clip limit at the output rate.
-			frames = min(frames, int(int64(maxClipSamples)*int64(rate)/sampleRate)+1)
+			frames = min(frames, int(int64(maxSamples)*int64(rate)/sampleRate)+1)
 			out := make([]float64, frames)
 			d := b[body:]
 			for i := range out {
@@ -87,6 +99,25 @@ func decodeWAV(b []byte) ([]float64, int, error) {
 		off = body + n + n&1
 	}
 	return nil, 0, fmt.Errorf("%w: no data chunk", ErrNotWAV)
+}
+
+// monoHeader is the 44-byte header of a WAV of 16-bit PCM at 8 kHz in
+// one channel with dataSize bytes of samples, with room for them.
+func monoHeader(dataSize uint32, room int) []byte {
+	le := binary.LittleEndian
+	b := make([]byte, 0, 44+room)
+	b = append(b, "RIFF"...)
+	b = le.AppendUint32(b, 36+dataSize)
+	b = append(b, "WAVEfmt "...)
+	b = le.AppendUint32(b, 16)
+	b = le.AppendUint16(b, 1) // PCM
+	b = le.AppendUint16(b, 1) // mono
+	b = le.AppendUint32(b, sampleRate)
+	b = le.AppendUint32(b, 2*sampleRate)
+	b = le.AppendUint16(b, 2)
+	b = le.AppendUint16(b, 16)
+	b = append(b, "data"...)
+	return le.AppendUint32(b, dataSize)
 }
 
 // pcmSample reads one sample at the start of p, full scale ±1.

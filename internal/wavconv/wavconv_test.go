@@ -1,11 +1,40 @@
-package media
+package wavconv
 
 import (
 	"bytes"
 	"encoding/binary"
 	"math"
 	"testing"
+
+	"github.com/switchboard-pbx/switchboard/media"
 )
+
+// dominantFreq estimates the frequency of a tone from its zero crossings.
+func dominantFreq(s []int16) float64 {
+	n := 0
+	for i := 1; i < len(s); i++ {
+		if (s[i-1] < 0) != (s[i] < 0) {
+			n++
+		}
+	}
+	return float64(n) / 2 / (float64(len(s)) / sampleRate)
+}
+
+// power returns the power of freq in x (sampled at rate), normalised by
+// its length (Goertzel).
+func power(x []int16, freq, rate float64) float64 {
+	if len(x) == 0 {
+		return 0
+	}
+	coeff := 2 * math.Cos(2*math.Pi*freq/rate)
+	var s1, s2 float64
+	for _, v := range x {
+		s0 := float64(v) + coeff*s1 - s2
+		s2, s1 = s1, s0
+	}
+	n := float64(len(x))
+	return (s1*s1 + s2*s2 - coeff*s1*s2) / (n * n)
+}
 
 // makeWAV builds a WAV of format (1 PCM, 3 float) with chans channels of
 // the same sine at freq, each sample written by put.
@@ -47,7 +76,7 @@ func makeWAV(format, chans, rate, bits int, secs, freq float64) []byte {
 	return b
 }
 
-func TestConvertWAV(t *testing.T) {
+func TestConvert(t *testing.T) {
 	for _, tc := range []struct {
 		name                      string
 		format, chans, rate, bits int
@@ -60,11 +89,11 @@ func TestConvertWAV(t *testing.T) {
 		{"22.05 kHz 32-bit", 1, 6, 22050, 32},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := ConvertWAV(makeWAV(tc.format, tc.chans, tc.rate, tc.bits, 1, 440))
+			out, err := Convert(makeWAV(tc.format, tc.chans, tc.rate, tc.bits, 1, 440))
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, err := ReadWAV(bytes.NewReader(out))
+			c, err := media.ReadWAV(bytes.NewReader(out))
 			if err != nil {
 				t.Fatalf("converted file does not read: %v", err)
 			}
@@ -84,13 +113,13 @@ func TestConvertWAV(t *testing.T) {
 // TestConvertWAVFiltersAliases: a 6 kHz tone at 44.1 kHz is above what 8
 // kHz can carry; without the low-pass it would fold to 2 kHz.
 func TestConvertWAVFiltersAliases(t *testing.T) {
-	out, err := ConvertWAV(makeWAV(1, 1, 44100, 16, 1, 6000))
+	out, err := Convert(makeWAV(1, 1, 44100, 16, 1, 6000))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, _ := ReadWAV(bytes.NewReader(out))
-	ref, _ := ConvertWAV(makeWAV(1, 1, 44100, 16, 1, 2000))
-	r, _ := ReadWAV(bytes.NewReader(ref))
+	c, _ := media.ReadWAV(bytes.NewReader(out))
+	ref, _ := Convert(makeWAV(1, 1, 44100, 16, 1, 2000))
+	r, _ := media.ReadWAV(bytes.NewReader(ref))
 	if a, want := power(c.Samples(), 2000, sampleRate), power(r.Samples(), 2000, sampleRate); a > want/1000 {
 		t.Errorf("6 kHz folded to 2 kHz at %.3g of a real 2 kHz tone's power", a/want)
 	}
@@ -106,26 +135,26 @@ func TestConvertWAVRefuses(t *testing.T) {
 		"12 bits":    func() []byte { b := makeWAV(1, 1, 8000, 16, 0.1, 440); b[34] = 12; return b }(),
 		"9 channels": makeWAV(1, 9, 8000, 16, 0.1, 440),
 	} {
-		if _, err := ConvertWAV(b); err == nil {
+		if _, err := Convert(b); err == nil {
 			t.Errorf("%s: converted", name)
 		}
 	}
 }
 
-// FuzzConvertWAV: any bytes give a file ReadWAV reads, or an error; never
+// FuzzConvert: any bytes give a file ReadWAV reads, or an error; never
 // a panic.
-func FuzzConvertWAV(f *testing.F) {
+func FuzzConvert(f *testing.F) {
 	f.Add(makeWAV(1, 2, 44100, 16, 0.01, 440))
 	f.Add(makeWAV(3, 1, 48000, 32, 0.01, 440))
 	f.Add(makeWAV(1, 1, 11025, 8, 0.01, 440))
 	f.Add(makeWAV(1, 3, 16000, 24, 0.01, 440))
 	f.Add([]byte("RIFF\x00\x00\x00\x00WAVEdata\xff\xff\xff\xff"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		out, err := ConvertWAV(b)
+		out, err := Convert(b)
 		if err != nil {
 			return
 		}
-		c, err := ReadWAV(bytes.NewReader(out))
+		c, err := media.ReadWAV(bytes.NewReader(out))
 		if err != nil {
 			t.Fatalf("converted file does not read: %v", err)
 		}
