@@ -43,7 +43,8 @@ func putBatch(b *batch) { batchPool.Put(b) }
 // until then.
 type sendQueue struct {
 	conn   *net.UDPConn
-	from   *leg // counts what cannot be sent
+	s      *sock // the socket instead of conn, once detached for a poller
+	from   *leg  // counts what cannot be sent
 	b      *batch
 	rc     syscall.RawConn // conn's, once a batch of two or more was sent
 	domain int             // conn's address family, from then on

@@ -2,6 +2,7 @@ package media
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net"
 	"net/netip"
 	"syscall"
@@ -25,10 +26,28 @@ type batchSys struct {
 	outTo   [batchSize]unix.RawSockaddrInet6
 }
 
-// readBatches calls handle with each batch of datagrams read from conn
-// until conn is closed. It returns nil then, or the error that stopped it
-// otherwise; an error of one read is passed to readErr and the loop goes
-// on.
+// readBatches calls handle with each batch of datagrams read from pp's RTP
+// socket (RTCP with rtcp) until the pair is closed. It returns nil then,
+// or the error that stopped it otherwise; an error of one read is passed
+// to readErr and the loop goes on. A relay's pair is served by its poller
+// (poller_linux.go); a pair without one by this goroutine.
+func readBatches(pp *PortPair, rtcp bool, handle func(*batch), readErr func(error)) error {
+	d, err := pp.detach()
+	if err != nil {
+		return err
+	}
+	if d != nil {
+		s := d.pick(rtcp)
+		return s.p.serve(s, handle, readErr)
+	}
+	conn := pp.RTP
+	if rtcp {
+		conn = pp.RTCP
+	}
+	return readConnBatches(conn, handle, readErr)
+}
+
+// readConnBatches reads conn through the runtime's poller.
 //
 // The batch is read within the socket's raw read callback, so that a
 // read that found the socket drained (fewer datagrams than a batch) is
@@ -39,9 +58,12 @@ type batchSys struct {
 // the poller keeps for the next wait (RawConn.Read resets it only when it
 // is called, not between calls of its callback), so none is left waiting;
 // TestRelayBurstBatches checks it.
-func readBatches(conn *net.UDPConn, handle func(*batch), readErr func(error)) error {
+func readConnBatches(conn *net.UDPConn, handle func(*batch), readErr func(error)) error {
 	rc, err := conn.SyscallConn()
 	if err != nil {
+		if isClosed(err) {
+			return nil
+		}
 		return err
 	}
 	for {
@@ -90,6 +112,56 @@ func readBatches(conn *net.UDPConn, handle func(*batch), readErr func(error)) er
 	}
 }
 
+// detach returns the pair's sockets detached for its poller, detaching
+// them the first time; nil when the pair has no poller or is closed (its
+// conns then say so).
+func (pp *PortPair) detach() (*pairSocks, error) {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	if pp.closed || pp.poller == nil {
+		return nil, nil
+	}
+	if pp.detached != nil {
+		return pp.detached, nil
+	}
+	rtp, err := pp.poller.detach(pp.RTP)
+	if err != nil {
+		return nil, fmt.Errorf("detach rtp socket: %w", err)
+	}
+	rtcp, err := pp.poller.detach(pp.RTCP)
+	if err != nil {
+		pp.poller.close(rtp)
+		return nil, fmt.Errorf("detach rtcp socket: %w", err)
+	}
+	pp.detached = &pairSocks{rtp: rtp, rtcp: rtcp}
+	return pp.detached, nil
+}
+
+func (d *pairSocks) pick(rtcp bool) *sock {
+	if rtcp {
+		return d.rtcp
+	}
+	return d.rtp
+}
+
+func (d *pairSocks) close() {
+	d.rtp.p.close(d.rtp)
+	d.rtcp.p.close(d.rtcp)
+}
+
+// newSendQueue returns a queue sending through pp's RTP socket (RTCP with
+// rtcp), counting what cannot be sent against from.
+func newSendQueue(pp *PortPair, rtcp bool, from *leg) sendQueue {
+	q := sendQueue{conn: pp.RTP, from: from}
+	if rtcp {
+		q.conn = pp.RTCP
+	}
+	if d, err := pp.detach(); err == nil && d != nil {
+		q.s = d.pick(rtcp)
+	}
+	return q
+}
+
 // recvmmsg reads up to batchSize datagrams into b without blocking.
 func recvmmsg(fd uintptr, b *batch) (int, unix.Errno) {
 	s := &b.sys
@@ -103,7 +175,7 @@ func recvmmsg(fd uintptr, b *batch) (int, unix.Errno) {
 		h.SetIovlen(1)
 		h.Flags = 0
 	}
-	n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&s.hdrs[0])),
+	n, _, errno := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&s.hdrs[0])),
 		batchSize, unix.MSG_DONTWAIT, 0, 0)
 	return int(n), errno
 }
@@ -143,6 +215,10 @@ func putSockaddr(sa *unix.RawSockaddrInet6, a netip.AddrPort, v6 bool) uint32 {
 // packet the kernel refuses is counted as dropped against from.
 func (q *sendQueue) flush() {
 	if q.n == 0 {
+		return
+	}
+	if q.s != nil {
+		q.flushSock()
 		return
 	}
 	if q.n == 1 { // the common case at a phone's pace
@@ -207,4 +283,51 @@ func socketDomain(rc syscall.RawConn) int {
 		}
 	})
 	return d
+}
+
+// flushSock sends the queue through a detached socket, on its poller's
+// goroutine. A poller does not wait: what the socket's buffer has no room
+// for is dropped, as is everything once the socket is closed.
+func (q *sendQueue) flushSock() {
+	s := q.s
+	if s.closed {
+		q.from.dropped.Add(uint64(q.n))
+		q.n = 0
+		return
+	}
+	b := &q.b.sys
+	for i := range q.n {
+		b.outIovs[i].Base = &q.data[i][0]
+		b.outIovs[i].SetLen(len(q.data[i]))
+		h := &b.out[i].Hdr
+		*h = unix.Msghdr{}
+		h.Name = (*byte)(unsafe.Pointer(&b.outTo[i]))
+		h.Namelen = putSockaddr(&b.outTo[i], q.dst[i], s.v6)
+		h.Iov = &b.outIovs[i]
+		h.SetIovlen(1)
+	}
+	for sent := 0; sent < q.n; {
+		var n uintptr
+		var errno unix.Errno
+		if q.n-sent == 1 {
+			h := &b.out[sent].Hdr
+			n, _, errno = unix.RawSyscall6(unix.SYS_SENDTO, uintptr(s.fd), uintptr(unsafe.Pointer(b.outIovs[sent].Base)),
+				uintptr(b.outIovs[sent].Len), unix.MSG_DONTWAIT, uintptr(unsafe.Pointer(h.Name)), uintptr(h.Namelen))
+			if errno == 0 {
+				n = 1
+			}
+		} else {
+			n, _, errno = unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&b.out[sent])),
+				uintptr(q.n-sent), unix.MSG_DONTWAIT, 0, 0)
+		}
+		switch errno {
+		case 0:
+			sent += int(n)
+		case unix.EINTR:
+		default: // this packet is refused (or the buffer is full): on with the next
+			q.from.dropped.Add(1)
+			sent++
+		}
+	}
+	q.n = 0
 }
