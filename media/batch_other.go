@@ -2,7 +2,6 @@
 
 package media
 
-
 // Elsewhere than on Linux a batch is one datagram, read and sent with the
 // standard library.
 
