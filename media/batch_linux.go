@@ -195,9 +195,16 @@ func sockaddrAddrPort(sa *unix.RawSockaddrInet6) netip.AddrPort {
 }
 
 // putSockaddr writes a as the kind of address conn's socket takes and
-// returns its length.
+// returns its length; 0 when the socket cannot send there (an IPv6
+// address, from a peer's SDP, on an IPv4 socket), and the packet is
+// dropped.
 func putSockaddr(sa *unix.RawSockaddrInet6, a netip.AddrPort, v6 bool) uint32 {
 	*sa = unix.RawSockaddrInet6{}
+	ip := a.Addr().Unmap()
+	if !ip.IsValid() || !v6 && !ip.Is4() {
+		return 0
+	}
+	a = netip.AddrPortFrom(ip, a.Port())
 	p := (*[2]byte)(unsafe.Pointer(&sa.Port))
 	binary.BigEndian.PutUint16(p[:], a.Port())
 	if !v6 {
@@ -237,23 +244,13 @@ func (q *sendQueue) flush() {
 		}
 		q.rc, q.domain = rc, socketDomain(rc)
 	}
-	v6 := q.domain == unix.AF_INET6
 	s := &q.b.sys
-	for i := range q.n {
-		s.outIovs[i].Base = &q.data[i][0]
-		s.outIovs[i].SetLen(len(q.data[i]))
-		h := &s.out[i].Hdr
-		*h = unix.Msghdr{}
-		h.Name = (*byte)(unsafe.Pointer(&s.outTo[i]))
-		h.Namelen = putSockaddr(&s.outTo[i], q.dst[i], v6)
-		h.Iov = &s.outIovs[i]
-		h.SetIovlen(1)
-	}
+	m := q.msgs(q.domain == unix.AF_INET6)
 	sent := 0
 	werr := q.rc.Write(func(fd uintptr) bool {
-		for sent < q.n {
+		for sent < m {
 			n, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&s.out[sent])),
-				uintptr(q.n-sent), unix.MSG_DONTWAIT, 0, 0)
+				uintptr(m-sent), unix.MSG_DONTWAIT, 0, 0)
 			switch errno {
 			case 0:
 				sent += int(n)
@@ -268,7 +265,7 @@ func (q *sendQueue) flush() {
 		return true
 	})
 	if werr != nil {
-		q.from.dropped.Add(uint64(q.n - sent))
+		q.from.dropped.Add(uint64(m - sent))
 	}
 	q.n = 0
 }
@@ -296,20 +293,11 @@ func (q *sendQueue) flushSock() {
 		return
 	}
 	b := &q.b.sys
-	for i := range q.n {
-		b.outIovs[i].Base = &q.data[i][0]
-		b.outIovs[i].SetLen(len(q.data[i]))
-		h := &b.out[i].Hdr
-		*h = unix.Msghdr{}
-		h.Name = (*byte)(unsafe.Pointer(&b.outTo[i]))
-		h.Namelen = putSockaddr(&b.outTo[i], q.dst[i], s.v6)
-		h.Iov = &b.outIovs[i]
-		h.SetIovlen(1)
-	}
-	for sent := 0; sent < q.n; {
+	m := q.msgs(s.v6)
+	for sent := 0; sent < m; {
 		var n uintptr
 		var errno unix.Errno
-		if q.n-sent == 1 {
+		if m-sent == 1 {
 			h := &b.out[sent].Hdr
 			n, _, errno = unix.RawSyscall6(unix.SYS_SENDTO, uintptr(s.fd), uintptr(unsafe.Pointer(b.outIovs[sent].Base)),
 				uintptr(b.outIovs[sent].Len), unix.MSG_DONTWAIT, uintptr(unsafe.Pointer(h.Name)), uintptr(h.Namelen))
@@ -318,7 +306,7 @@ func (q *sendQueue) flushSock() {
 			}
 		} else {
 			n, _, errno = unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&b.out[sent])),
-				uintptr(q.n-sent), unix.MSG_DONTWAIT, 0, 0)
+				uintptr(m-sent), unix.MSG_DONTWAIT, 0, 0)
 		}
 		switch errno {
 		case 0:
@@ -330,4 +318,29 @@ func (q *sendQueue) flushSock() {
 		}
 	}
 	q.n = 0
+}
+
+// msgs fills the batch's sendmmsg headers with the queued packets and
+// returns how many there are; a packet for an address the socket cannot
+// reach is dropped here.
+func (q *sendQueue) msgs(v6 bool) int {
+	b := &q.b.sys
+	m := 0
+	for i := range q.n {
+		l := putSockaddr(&b.outTo[m], q.dst[i], v6)
+		if l == 0 {
+			q.from.dropped.Add(1)
+			continue
+		}
+		b.outIovs[m].Base = &q.data[i][0]
+		b.outIovs[m].SetLen(len(q.data[i]))
+		h := &b.out[m].Hdr
+		*h = unix.Msghdr{}
+		h.Name = (*byte)(unsafe.Pointer(&b.outTo[m]))
+		h.Namelen = l
+		h.Iov = &b.outIovs[m]
+		h.SetIovlen(1)
+		m++
+	}
+	return m
 }

@@ -90,6 +90,9 @@ var (
 // processor; nil when epoll is unavailable (the sockets then stay with
 // the runtime's poller).
 func pickPoller() *poller {
+	if !usePollers {
+		return nil
+	}
 	pollersOnce.Do(func() {
 		n := max(1, runtime.GOMAXPROCS(0))
 		for range n {

@@ -2,6 +2,7 @@ package media
 
 import (
 	"bytes"
+	"net/netip"
 	"os"
 	"runtime"
 	"strings"
@@ -70,4 +71,26 @@ func openFDs(t *testing.T) int {
 func pollerRunning() bool {
 	buf := make([]byte, 1<<20)
 	return strings.Contains(string(buf[:runtime.Stack(buf, true)]), "media.(*poller).loop")
+}
+
+// A peer whose SDP names an IPv6 address for a relay on IPv4 gets
+// nothing (the packets are dropped and counted), and the relay goes on:
+// sending there once crashed the process (a packet made into an IPv4
+// address it is not).
+func TestRelayDropsWhatItCannotSendToIPv6(t *testing.T) {
+	r, a, b := connectedRelay(t, RelayConfig{})
+	r.SetRemote(LegB, netip.MustParseAddrPort("[2001:db8::7]:40000"), netip.AddrPort{})
+	payload := bytes.Repeat([]byte{0xD5}, 160)
+	for j := range 20 { // some arrive together and are sent as a batch
+		a.send(r.Local(LegA), rtpPacket(0, uint16(100+j), uint32(160*j), 0xAAAA, false, payload))
+	}
+	for r.Stats(LegA).Dropped < 20 {
+		runtime.Gosched()
+	}
+	r.SetRemote(LegB, b.addr(), netip.AddrPort{})
+	pa := rtpPacket(0, 120, 160*20, 0xAAAA, false, payload)
+	a.send(r.Local(LegA), pa)
+	if got, _ := b.recv(); !bytes.Equal(got, pa) {
+		t.Fatal("relay stopped relaying")
+	}
 }
