@@ -304,7 +304,7 @@ func (c *call) endDeposit() {
 	}
 	d.row.SHA256 = sum
 	row, b, log := d.row, c.b, c.log
-	email := d.email && row.UserID != 0 // a group's mailbox has no address
+	email := d.email
 	c.wg.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
 		defer cancel()
