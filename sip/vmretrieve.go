@@ -21,7 +21,8 @@ import (
 // collects the PIN as DTMF (RFC 4733 telephone events, or SIP INFO
 // application/dtmf-relay) up to '#'; the right PIN plays the messages
 // newest first, each after a beep ('#' skips to the next), marks them
-// heard and hangs up. Three wrong PINs hang up. The code followed by a
+// heard, offers the menu (vmpin.go: 8 changes the PIN) and hangs up.
+// Three wrong PINs hang up. The code followed by a
 // group's number (*97GROUP) answers the group's mailbox, with the group's
 // PIN, for the members recordings.listen lets hear it (vmgroup.go).
 
@@ -47,6 +48,7 @@ type vmSession struct {
 	user *credential
 	mbox mailboxOwner // whose mailbox: the user's or a group's
 	pin  string       // the PIN hash
+	told bool         // the lamps know of the messages heard
 	log  *slog.Logger
 
 	info   chan rune     // digits from SIP INFO
@@ -250,7 +252,7 @@ func (vs *vmSession) run(ctx context.Context) {
 		return
 	}
 	heard := vs.script(ctx)
-	if heard > 0 {
+	if heard > 0 && !vs.told {
 		vs.b.s.mailboxChangedOf(vs.mbox.userID, vs.mbox.groupID)
 	}
 	select {
@@ -352,7 +354,9 @@ func (vs *vmSession) script(ctx context.Context) int {
 		return 0
 	}
 	if len(msgs) == 0 {
-		vs.play(ctx, vmNoneMsg, false)
+		if vs.play(ctx, vmNoneMsg, false) {
+			vs.menu(ctx)
+		}
 		return 0
 	}
 	heard := 0
@@ -375,5 +379,10 @@ func (vs *vmSession) script(ctx context.Context) int {
 			cancel()
 		}
 	}
+	if heard > 0 { // the lamps learn of it before the menu
+		vs.b.s.mailboxChangedOf(vs.mbox.userID, vs.mbox.groupID)
+		vs.told = true
+	}
+	vs.menu(ctx)
 	return heard
 }
