@@ -10,9 +10,10 @@ import (
 // Converting an uploaded WAV (a voicemail or menu greeting) to what the
 // players play: 16-bit linear PCM at 8 kHz, mono.
 
-// MaxConvertInput bounds what ConvertToMono8k reads: 64 MiB, some six
-// minutes of 48 kHz stereo 24-bit audio.
-const MaxConvertInput = 64 << 20
+// MaxConvertInput bounds what ConvertToMono8k reads: 32 MiB, some three
+// minutes of 48 kHz stereo 16-bit audio. The mono mix it makes takes at
+// most four bytes a byte of it (8-bit mono).
+const MaxConvertInput = 32 << 20
 
 // MaxConvertSeconds bounds the audio ConvertToMono8k returns: ten minutes.
 const MaxConvertSeconds = 600
@@ -64,7 +65,7 @@ func ConvertToMono8k(r io.Reader) ([]byte, error) {
 	h := monoHeader(uint32(2 * len(out)))
 	copy(w, h[:])
 	for i, v := range out {
-		binary.LittleEndian.PutUint16(w[wavHeadSize+2*i:], uint16(int16(clamp16(v))))
+		binary.LittleEndian.PutUint16(w[wavHeadSize+2*i:], uint16(v))
 	}
 	return w, nil
 }
@@ -140,11 +141,11 @@ func readFormat(c []byte) (wavFormat, error) {
 
 // downmix returns the average of the channels of each frame, scaled to
 // 16-bit full scale.
-func downmix(f wavFormat, d []byte) []float64 {
+func downmix(f wavFormat, d []byte) []float32 {
 	le := binary.LittleEndian
 	size := f.bits / 8
 	frames := len(d) / (size * f.chans)
-	out := make([]float64, frames)
+	out := make([]float32, frames)
 	for i := range out {
 		sum := 0.0
 		for c := range f.chans {
@@ -169,7 +170,7 @@ func downmix(f wavFormat, d []byte) []float64 {
 			}
 			sum += v
 		}
-		out[i] = sum / float64(f.chans)
+		out[i] = float32(sum / float64(f.chans))
 	}
 	return out
 }
@@ -185,10 +186,14 @@ const sincPhases = 256
 
 // resample converts x from rate in to rate out with a Blackman-windowed
 // sinc low-pass at 0.45 of the lower rate (below the Nyquist frequency of
-// both, with room for the filter's edge).
-func resample(x []float64, in, out int) []float64 {
+// both, with room for the filter's edge), rounded to 16 bits.
+func resample(x []float32, in, out int) []int16 {
 	if in == out {
-		return x
+		y := make([]int16, len(x))
+		for i, v := range x {
+			y[i] = clamp16(float64(v))
+		}
+		return y
 	}
 	ratio := float64(in) / float64(out) // input samples per output sample
 	cut := 0.45 * math.Min(1, 1/ratio)  // cycles per input sample
@@ -213,7 +218,7 @@ func resample(x []float64, in, out int) []float64 {
 		}
 	}
 	n := max(int(int64(len(x))*int64(out)/int64(in)), 1)
-	y := make([]float64, n)
+	y := make([]int16, n)
 	for j := range y {
 		num := int64(j) * int64(in)
 		base := int(num / int64(out))
@@ -223,10 +228,10 @@ func resample(x []float64, in, out int) []float64 {
 		sum := 0.0
 		for i, h := range row {
 			if k := k0 + i; k >= 0 && k < len(x) {
-				sum += x[k] * h
+				sum += float64(x[k]) * h
 			}
 		}
-		y[j] = sum
+		y[j] = clamp16(sum)
 	}
 	return y
 }
@@ -247,6 +252,6 @@ func blackman(u float64) float64 {
 	return 0.42 - 0.5*math.Cos(a) + 0.08*math.Cos(2*a)
 }
 
-func clamp16(v float64) float64 {
-	return math.Max(-32768, math.Min(32767, math.Round(v)))
+func clamp16(v float64) int16 {
+	return int16(math.Max(-32768, math.Min(32767, math.Round(v))))
 }
