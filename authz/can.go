@@ -71,6 +71,9 @@ func (s *Subject) covers(p Permission, r Resource, dept bool) bool {
 		}
 		return id != 0 && id == s.userID
 	}
+	if r.Kind == KindRecording && len(r.GroupIDs) > 0 {
+		return s.coversMailbox(r.GroupIDs, dept) // mailbox.go: a group's voicemail
+	}
 	if r.Kind == KindSchedule {
 		// Office hours of a group the user is in, or of a subgroup of
 		// one: the path of the hours' department holds one of theirs.

@@ -23,16 +23,17 @@ const (
 	FeaturePark           Feature = "park"            // *70: a REFER here parks the call; an INVITE takes the longest parked
 	FeatureIntercom       Feature = "intercom"        // *90EXT: EXT's phone answers by itself
 	FeaturePaging         Feature = "paging"          // *91GROUP: every member's phone answers and hears, one-way
-	FeatureVoicemail      Feature = "voicemail"       // *97: hear one's voicemail (PIN, then #)
+	FeatureVoicemail      Feature = "voicemail"       // *97: hear one's voicemail, *97GROUP a group's (PIN, then #)
 )
 
 // FeatureArg is what follows a feature code in the dialed number.
 type FeatureArg uint8
 
 const (
-	ArgNone      FeatureArg = iota // the code alone
-	ArgExtension                   // an extension number
-	ArgNumber                      // a phone number (a forward target)
+	ArgNone         FeatureArg = iota // the code alone
+	ArgExtension                      // an extension number
+	ArgNumber                         // a phone number (a forward target)
+	ArgOptExtension                   // nothing, or an extension number (a group's mailbox after *97)
 )
 
 // FeatureCode is one row of the feature code table.
@@ -58,7 +59,7 @@ func DefaultFeatureCodes() []FeatureCode {
 		{FeaturePark, "*70", ArgNone, true},
 		{FeatureIntercom, "*90", ArgExtension, true},
 		{FeaturePaging, "*91", ArgExtension, true},
-		{FeatureVoicemail, "*97", ArgNone, true},
+		{FeatureVoicemail, "*97", ArgOptExtension, true},
 	}
 }
 
@@ -123,6 +124,10 @@ func MatchFeature(table []FeatureCode, dialed string) (FeatureCode, string, bool
 		switch f.Arg {
 		case ArgNone:
 			if arg != "" {
+				continue
+			}
+		case ArgOptExtension:
+			if arg != "" && ValidateExtension("extension", arg) != nil {
 				continue
 			}
 		case ArgExtension:

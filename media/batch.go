@@ -14,6 +14,11 @@ import (
 // to a leg: a reader holds one only while it handles what it read, so a
 // call's memory does not grow with the batch.
 
+// usePollers is false only in benchmarks that measure the relay without
+// its pollers (poller_linux.go), each socket read by a goroutine of its
+// own.
+var usePollers = true
+
 // batchSize is the most datagrams read from a socket at once. At a phone's
 // pace a read finds one; a burst (a relay that fell behind) is read and
 // relayed in batches.
@@ -43,7 +48,8 @@ func putBatch(b *batch) { batchPool.Put(b) }
 // until then.
 type sendQueue struct {
 	conn   *net.UDPConn
-	from   *leg // counts what cannot be sent
+	s      *sock // the socket instead of conn, once detached for a poller
+	from   *leg  // counts what cannot be sent
 	b      *batch
 	rc     syscall.RawConn // conn's, once a batch of two or more was sent
 	domain int             // conn's address family, from then on

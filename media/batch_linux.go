@@ -2,6 +2,7 @@ package media
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net"
 	"net/netip"
 	"syscall"
@@ -25,10 +26,28 @@ type batchSys struct {
 	outTo   [batchSize]unix.RawSockaddrInet6
 }
 
-// readBatches calls handle with each batch of datagrams read from conn
-// until conn is closed. It returns nil then, or the error that stopped it
-// otherwise; an error of one read is passed to readErr and the loop goes
-// on.
+// readBatches calls handle with each batch of datagrams read from pp's RTP
+// socket (RTCP with rtcp) until the pair is closed. It returns nil then,
+// or the error that stopped it otherwise; an error of one read is passed
+// to readErr and the loop goes on. A relay's pair is served by its poller
+// (poller_linux.go); a pair without one by this goroutine.
+func readBatches(pp *PortPair, rtcp bool, handle func(*batch), readErr func(error)) error {
+	d, err := pp.detach()
+	if err != nil {
+		return err
+	}
+	if d != nil {
+		s := d.pick(rtcp)
+		return s.p.serve(s, handle, readErr)
+	}
+	conn := pp.RTP
+	if rtcp {
+		conn = pp.RTCP
+	}
+	return readConnBatches(conn, handle, readErr)
+}
+
+// readConnBatches reads conn through the runtime's poller.
 //
 // The batch is read within the socket's raw read callback, so that a
 // read that found the socket drained (fewer datagrams than a batch) is
@@ -39,9 +58,12 @@ type batchSys struct {
 // the poller keeps for the next wait (RawConn.Read resets it only when it
 // is called, not between calls of its callback), so none is left waiting;
 // TestRelayBurstBatches checks it.
-func readBatches(conn *net.UDPConn, handle func(*batch), readErr func(error)) error {
+func readConnBatches(conn *net.UDPConn, handle func(*batch), readErr func(error)) error {
 	rc, err := conn.SyscallConn()
 	if err != nil {
+		if isClosed(err) {
+			return nil
+		}
 		return err
 	}
 	for {
@@ -90,6 +112,56 @@ func readBatches(conn *net.UDPConn, handle func(*batch), readErr func(error)) er
 	}
 }
 
+// detach returns the pair's sockets detached for its poller, detaching
+// them the first time; nil when the pair has no poller or is closed (its
+// conns then say so).
+func (pp *PortPair) detach() (*pairSocks, error) {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	if pp.closed || pp.poller == nil {
+		return nil, nil
+	}
+	if pp.detached != nil {
+		return pp.detached, nil
+	}
+	rtp, err := pp.poller.detach(pp.RTP)
+	if err != nil {
+		return nil, fmt.Errorf("detach rtp socket: %w", err)
+	}
+	rtcp, err := pp.poller.detach(pp.RTCP)
+	if err != nil {
+		pp.poller.close(rtp)
+		return nil, fmt.Errorf("detach rtcp socket: %w", err)
+	}
+	pp.detached = &pairSocks{rtp: rtp, rtcp: rtcp}
+	return pp.detached, nil
+}
+
+func (d *pairSocks) pick(rtcp bool) *sock {
+	if rtcp {
+		return d.rtcp
+	}
+	return d.rtp
+}
+
+func (d *pairSocks) close() {
+	d.rtp.p.close(d.rtp)
+	d.rtcp.p.close(d.rtcp)
+}
+
+// newSendQueue returns a queue sending through pp's RTP socket (RTCP with
+// rtcp), counting what cannot be sent against from.
+func newSendQueue(pp *PortPair, rtcp bool, from *leg) sendQueue {
+	q := sendQueue{conn: pp.RTP, from: from}
+	if rtcp {
+		q.conn = pp.RTCP
+	}
+	if d, err := pp.detach(); err == nil && d != nil {
+		q.s = d.pick(rtcp)
+	}
+	return q
+}
+
 // recvmmsg reads up to batchSize datagrams into b without blocking.
 func recvmmsg(fd uintptr, b *batch) (int, unix.Errno) {
 	s := &b.sys
@@ -103,7 +175,7 @@ func recvmmsg(fd uintptr, b *batch) (int, unix.Errno) {
 		h.SetIovlen(1)
 		h.Flags = 0
 	}
-	n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&s.hdrs[0])),
+	n, _, errno := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&s.hdrs[0])),
 		batchSize, unix.MSG_DONTWAIT, 0, 0)
 	return int(n), errno
 }
@@ -123,9 +195,16 @@ func sockaddrAddrPort(sa *unix.RawSockaddrInet6) netip.AddrPort {
 }
 
 // putSockaddr writes a as the kind of address conn's socket takes and
-// returns its length.
+// returns its length; 0 when the socket cannot send there (an IPv6
+// address, from a peer's SDP, on an IPv4 socket), and the packet is
+// dropped.
 func putSockaddr(sa *unix.RawSockaddrInet6, a netip.AddrPort, v6 bool) uint32 {
 	*sa = unix.RawSockaddrInet6{}
+	ip := a.Addr().Unmap()
+	if !ip.IsValid() || !v6 && !ip.Is4() {
+		return 0
+	}
+	a = netip.AddrPortFrom(ip, a.Port())
 	p := (*[2]byte)(unsafe.Pointer(&sa.Port))
 	binary.BigEndian.PutUint16(p[:], a.Port())
 	if !v6 {
@@ -145,6 +224,10 @@ func (q *sendQueue) flush() {
 	if q.n == 0 {
 		return
 	}
+	if q.s != nil {
+		q.flushSock()
+		return
+	}
 	if q.n == 1 { // the common case at a phone's pace
 		if _, err := q.conn.WriteToUDPAddrPort(q.data[0], q.dst[0]); err != nil {
 			q.from.dropped.Add(1)
@@ -161,23 +244,13 @@ func (q *sendQueue) flush() {
 		}
 		q.rc, q.domain = rc, socketDomain(rc)
 	}
-	v6 := q.domain == unix.AF_INET6
 	s := &q.b.sys
-	for i := range q.n {
-		s.outIovs[i].Base = &q.data[i][0]
-		s.outIovs[i].SetLen(len(q.data[i]))
-		h := &s.out[i].Hdr
-		*h = unix.Msghdr{}
-		h.Name = (*byte)(unsafe.Pointer(&s.outTo[i]))
-		h.Namelen = putSockaddr(&s.outTo[i], q.dst[i], v6)
-		h.Iov = &s.outIovs[i]
-		h.SetIovlen(1)
-	}
+	m := q.msgs(q.domain == unix.AF_INET6)
 	sent := 0
 	werr := q.rc.Write(func(fd uintptr) bool {
-		for sent < q.n {
+		for sent < m {
 			n, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&s.out[sent])),
-				uintptr(q.n-sent), unix.MSG_DONTWAIT, 0, 0)
+				uintptr(m-sent), unix.MSG_DONTWAIT, 0, 0)
 			switch errno {
 			case 0:
 				sent += int(n)
@@ -192,7 +265,7 @@ func (q *sendQueue) flush() {
 		return true
 	})
 	if werr != nil {
-		q.from.dropped.Add(uint64(q.n - sent))
+		q.from.dropped.Add(uint64(m - sent))
 	}
 	q.n = 0
 }
@@ -207,4 +280,67 @@ func socketDomain(rc syscall.RawConn) int {
 		}
 	})
 	return d
+}
+
+// flushSock sends the queue through a detached socket, on its poller's
+// goroutine. A poller does not wait: what the socket's buffer has no room
+// for is dropped, as is everything once the socket is closed.
+func (q *sendQueue) flushSock() {
+	s := q.s
+	if s.closed {
+		q.from.dropped.Add(uint64(q.n))
+		q.n = 0
+		return
+	}
+	b := &q.b.sys
+	m := q.msgs(s.v6)
+	for sent := 0; sent < m; {
+		var n uintptr
+		var errno unix.Errno
+		if m-sent == 1 {
+			h := &b.out[sent].Hdr
+			n, _, errno = unix.RawSyscall6(unix.SYS_SENDTO, uintptr(s.fd), uintptr(unsafe.Pointer(b.outIovs[sent].Base)),
+				uintptr(b.outIovs[sent].Len), unix.MSG_DONTWAIT, uintptr(unsafe.Pointer(h.Name)), uintptr(h.Namelen))
+			if errno == 0 {
+				n = 1
+			}
+		} else {
+			n, _, errno = unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&b.out[sent])),
+				uintptr(m-sent), unix.MSG_DONTWAIT, 0, 0)
+		}
+		switch errno {
+		case 0:
+			sent += int(n)
+		case unix.EINTR:
+		default: // this packet is refused (or the buffer is full): on with the next
+			q.from.dropped.Add(1)
+			sent++
+		}
+	}
+	q.n = 0
+}
+
+// msgs fills the batch's sendmmsg headers with the queued packets and
+// returns how many there are; a packet for an address the socket cannot
+// reach is dropped here.
+func (q *sendQueue) msgs(v6 bool) int {
+	b := &q.b.sys
+	m := 0
+	for i := range q.n {
+		l := putSockaddr(&b.outTo[m], q.dst[i], v6)
+		if l == 0 {
+			q.from.dropped.Add(1)
+			continue
+		}
+		b.outIovs[m].Base = &q.data[i][0]
+		b.outIovs[m].SetLen(len(q.data[i]))
+		h := &b.out[m].Hdr
+		*h = unix.Msghdr{}
+		h.Name = (*byte)(unsafe.Pointer(&b.outTo[m]))
+		h.Namelen = l
+		h.Iov = &b.outIovs[m]
+		h.SetIovlen(1)
+		m++
+	}
+	return m
 }

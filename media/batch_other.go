@@ -2,14 +2,34 @@
 
 package media
 
-import "net"
-
 // Elsewhere than on Linux a batch is one datagram, read and sent with the
 // standard library.
 
 type batchSys struct{}
 
-func readBatches(conn *net.UDPConn, handle func(*batch), readErr func(error)) error {
+// Relay sockets stay with the runtime's poller.
+type (
+	poller    struct{}
+	pairSocks struct{}
+	sock      struct{}
+)
+
+func pickPoller() *poller { return nil }
+
+func (d *pairSocks) close() {}
+
+func newSendQueue(pp *PortPair, rtcp bool, from *leg) sendQueue {
+	if rtcp {
+		return sendQueue{conn: pp.RTCP, from: from}
+	}
+	return sendQueue{conn: pp.RTP, from: from}
+}
+
+func readBatches(pp *PortPair, rtcp bool, handle func(*batch), readErr func(error)) error {
+	conn := pp.RTP
+	if rtcp {
+		conn = pp.RTCP
+	}
 	b := new(batch)
 	for {
 		n, src, err := conn.ReadFromUDPAddrPort(b.bufs[0][:])

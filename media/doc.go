@@ -8,9 +8,9 @@
 // third leg on the same relay that hears both parties (listen, whisper,
 // barge), and a Recorder is a tap on it that writes both directions to a
 // stereo WAV. A Fanout is a one-way bridge of one talker and any number
-// of listeners (a page), with the relay's legs and latching. Each leg's
-// packets are read by goroutines of the relay's own; the caller changes a
-// leg only through the Relay's methods, which are safe from any goroutine.
+// of listeners (a page), with the relay's legs and latching. The caller
+// changes a leg only through the Relay's methods, which are safe from any
+// goroutine.
 //
 // An Endpoint is the PBX's own end of a phone's media, a leg without a
 // dialog: one port pair with the relay's strict latching, into which a
@@ -21,5 +21,12 @@
 //
 // Packets are read and sent in batches (recvmmsg and sendmmsg on Linux,
 // one at a time elsewhere) with buffers from a shared pool: relaying a
-// packet allocates nothing.
+// packet allocates nothing. On Linux a relay's sockets are served by a
+// poller (poller_linux.go), one per processor: one goroutine with an
+// epoll set of its own that relays, in one round, whatever every socket
+// holds, then naps a millisecond so that the next round finds many
+// packets; a socket is read, written and closed only by its poller, and
+// both legs of a relay share one. Elsewhere each socket has a reading
+// goroutine of the relay's. What a relay's reader calls (a Tap, a
+// Monitor) must not block: it holds up every call on that poller.
 package media

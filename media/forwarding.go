@@ -18,8 +18,8 @@ import (
 // RTP socket. It returns when the socket is closed.
 func (r *Relay) readRTP(in, out *leg) {
 	rd := &rtpReader{r: r, in: in, out: out}
-	rd.q = sendQueue{conn: out.ports.RTP, from: in}
-	err := readBatches(in.ports.RTP, rd.batch, func(err error) {
+	rd.q = newSendQueue(out.ports, false, in)
+	err := readBatches(in.ports, false, rd.batch, func(err error) {
 		r.log.Debug("rtp read", "leg", in.id, "err", err)
 	})
 	if err != nil {
@@ -196,7 +196,7 @@ func (rd *rtpReader) forward(data []byte, slot *[maxPacket]byte, dst *netip.Addr
 // readRTCP reads in's RTCP socket and relays to out's endpoint through out's
 // RTCP socket. It returns when the socket is closed.
 func (r *Relay) readRTCP(in, out *leg) {
-	q := sendQueue{conn: out.ports.RTCP, from: in}
+	q := newSendQueue(out.ports, true, in)
 	handle := func(b *batch) {
 		q.b = b
 		for i := range b.n {
@@ -204,7 +204,7 @@ func (r *Relay) readRTCP(in, out *leg) {
 		}
 		q.flush()
 	}
-	err := readBatches(in.ports.RTCP, handle, func(err error) {
+	err := readBatches(in.ports, true, handle, func(err error) {
 		r.log.Debug("rtcp read", "leg", in.id, "err", err)
 	})
 	if err != nil {

@@ -170,6 +170,14 @@ type PortPair struct {
 	port      int
 	closeOnce sync.Once
 	putOnce   sync.Once
+
+	// A relay's pair is served by a poller where there is one
+	// (poller_linux.go): poller is set by NewRelay, and detached holds the
+	// sockets once taken from RTP and RTCP.
+	mu       sync.Mutex
+	poller   *poller
+	detached *pairSocks
+	closed   bool
 }
 
 // Port returns the RTP port; the RTCP port is Port()+1.
@@ -178,6 +186,14 @@ func (pp *PortPair) Port() int { return pp.port }
 // close closes both sockets, which ends any read on them.
 func (pp *PortPair) close() {
 	pp.closeOnce.Do(func() {
+		pp.mu.Lock()
+		pp.closed = true
+		d := pp.detached
+		pp.mu.Unlock()
+		if d != nil {
+			d.close()
+			return
+		}
 		pp.RTP.Close()
 		pp.RTCP.Close()
 	})

@@ -171,7 +171,9 @@ func NewRelay(cfg RelayConfig) (*Relay, error) {
 	if r.clk == nil {
 		r.clk = realClock{}
 	}
+	p := pickPoller() // both legs on one: each sends through the other
 	for i, pp := range []*PortPair{a, b} {
+		pp.poller = p
 		l := &r.legs[i]
 		l.id = Leg(i)
 		l.ports = pp

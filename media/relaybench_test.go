@@ -61,6 +61,12 @@ func BenchmarkRelayCallsRecorded(b *testing.B) {
 	for _, calls := range []int{100, 1000} {
 		b.Run(fmt.Sprintf("calls=%d", calls), func(b *testing.B) { benchCallsRecorded(b, calls) })
 	}
+	// The same without the pollers (on Linux), for comparison.
+	b.Run("calls=1000/goroutine-per-socket", func(b *testing.B) {
+		usePollers = false
+		defer func() { usePollers = true }()
+		benchCallsRecorded(b, 1000)
+	})
 }
 
 func benchCallsRecorded(b *testing.B, calls int) {

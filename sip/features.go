@@ -73,7 +73,7 @@ func (b *b2bua) feature(req *sip.Request, tx sip.ServerTransaction, caller *cred
 		return true
 	}
 	if f.Feature == directory.FeatureVoicemail {
-		b.retrieveVoicemail(req, tx, caller) // vmretrieve.go
+		b.retrieveVoicemail(req, tx, caller, arg) // vmretrieve.go
 		return true
 	}
 	if !f.Ready {

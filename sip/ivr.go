@@ -470,6 +470,7 @@ func (c *call) ivrVoicemail(number string) {
 	s.ep = nil
 	c.endIVR()
 	c.deposit = dep
+	close(dep.ready) // the caller's media is known: the menu answered
 	rctx, rcancel := context.WithCancel(c.b.ctx)
 	dep.cancel = rcancel
 	c.wg.Go(func() { dep.script(rctx, greeting, c.post) })

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
 )
 
@@ -19,7 +21,8 @@ import (
 // and gets a NOTIFY with the mailbox's counts at once and on every change
 // the SIP side makes (a message left, messages heard by phone). A
 // subscription to another extension's mailbox is refused 403: a mailbox
-// is its owner's alone.
+// is its owner's alone. A group's number names the group's mailbox, which
+// the members recordings.listen lets hear may watch (vmgroup.go).
 
 const (
 	mwiEvent      = "message-summary"
@@ -33,7 +36,8 @@ const (
 // mwiSub is one message-summary subscription.
 type mwiSub struct {
 	sd      *subDialog
-	userID  int64
+	userID  int64 // the mailbox's owner: a user,
+	groupID int64 // or a group
 	expires time.Time
 	mu      sync.Mutex // one NOTIFY at a time, in order
 }
@@ -85,10 +89,23 @@ func (s *Server) subscribeMWI(req *sip.Request, tx sip.ServerTransaction, src ne
 		s.respond(tx, req, 400, "Missing Contact")
 		return
 	}
+	userID, groupID := cred.UserID, int64(0)
 	if entity := unescapeUser(req.Recipient.User); entity != cred.Ext {
-		s.log.Info("mwi subscription refused: not the subscriber's mailbox", "watcher", cred.Ext, "entity", entity)
-		s.respond(tx, req, 403, "Forbidden (not your mailbox)")
-		return
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.StoreTimeout)
+		g, err := s.groupMailbox(ctx, cred.UserID, entity)
+		cancel()
+		var de *authz.DeniedError
+		switch {
+		case errors.Is(err, errNoGroup) || errors.As(err, &de):
+			s.log.Info("mwi subscription refused: not the subscriber's mailbox", "watcher", cred.Ext, "entity", entity, "err", err)
+			s.respond(tx, req, 403, "Forbidden (not your mailbox)")
+			return
+		case err != nil:
+			s.log.Warn("mwi subscription refused: store", "watcher", cred.Ext, "entity", entity, "err", err)
+			s.respond(tx, req, 503, "Service Unavailable")
+			return
+		}
+		userID, groupID = 0, g.ID
 	}
 	localTag := sip.GenerateTagN(16)
 	ok200 := req.Clone()
@@ -99,7 +116,7 @@ func (s *Server) subscribeMWI(req *sip.Request, tx sip.ServerTransaction, src ne
 		remoteURI: req.From().Address, remoteTag: tag(req.From().Params), target: req.Contact().Address,
 		dest: dest, transport: transport, contact: s.calls.contactFor(dest, transport), cseq: 1,
 	}}
-	sub := &mwiSub{sd: sd, userID: cred.UserID, expires: time.Now().Add(time.Duration(secs) * time.Second)}
+	sub := &mwiSub{sd: sd, userID: userID, groupID: groupID, expires: time.Now().Add(time.Duration(secs) * time.Second)}
 	key := subKey(sd.d.callID, sd.d.remoteTag, localTag)
 	s.mwi.mu.Lock()
 	s.mwi.expire(time.Now())
@@ -166,12 +183,16 @@ func (s *Server) MailboxChanged(userID int64) { go s.mailboxChanged(userID) }
 
 // mailboxChanged sends the current counts to every subscription of the
 // user's mailbox.
-func (s *Server) mailboxChanged(userID int64) {
+func (s *Server) mailboxChanged(userID int64) { s.mailboxChangedOf(userID, 0) }
+
+// mailboxChangedOf sends the current counts to every subscription of the
+// mailbox of a user (userID) or a group.
+func (s *Server) mailboxChangedOf(userID, groupID int64) {
 	s.mwi.mu.Lock()
 	s.mwi.expire(time.Now())
 	var subs []*mwiSub
 	for _, sub := range s.mwi.subs {
-		if sub.userID == userID {
+		if sub.userID == userID && sub.groupID == groupID {
 			subs = append(subs, sub)
 		}
 	}
@@ -196,10 +217,10 @@ func (s *Server) notifyMWI(sub *mwiSub, final bool) {
 	sub.mu.Lock()
 	defer sub.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.StoreTimeout)
-	counts, err := s.store.CountVoicemails(ctx, sub.userID, 0)
+	counts, err := s.store.CountVoicemails(ctx, sub.userID, sub.groupID)
 	cancel()
 	if err != nil {
-		s.log.Warn("mwi: mailbox counts unknown", "user_id", sub.userID, "err", err)
+		s.log.Warn("mwi: mailbox counts unknown", "user_id", sub.userID, "group_id", sub.groupID, "err", err)
 		return
 	}
 	sd := sub.sd
@@ -232,11 +253,10 @@ func (s *Server) notifyMWI(sub *mwiSub, final bool) {
 }
 
 // voicemailLeft runs once a message's row is stored: the owner's phones
-// learn of it, and a copy goes by e-mail when the mailbox asks for one.
+// learn of it (a group's: its members' phones watching it), and a copy
+// goes by e-mail when the mailbox asks for one.
 func (s *Server) voicemailLeft(v directory.Voicemail, email bool) {
-	if v.UserID != 0 {
-		s.mailboxChanged(v.UserID)
-	}
+	s.mailboxChangedOf(v.UserID, v.GroupID)
 	if email {
 		s.mailVoicemail(v)
 	}

@@ -17,12 +17,13 @@ import (
 const mailMaxWAV = 10 << 20
 
 // mailVoicemail sends a copy of a message to its owner's e-mail through
-// the SMTP settings, the WAV attached. Nothing is sent when no SMTP server
+// the SMTP settings, the WAV attached; a group's message goes to each
+// member who may hear the group's mailbox (groupMailRecipients). Nothing is sent when no SMTP server
 // is set up; a failure is logged (the message stays in the mailbox).
 func (s *Server) mailVoicemail(v directory.Voicemail) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	log := s.log.With("voicemail_id", v.ID, "user_id", v.UserID)
+	log := s.log.With("voicemail_id", v.ID, "user_id", v.UserID, "group_id", v.GroupID)
 	vals, err := s.store.Settings(ctx)
 	if err != nil {
 		log.Warn("voicemail e-mail not sent: settings unknown", "err", err)
@@ -39,7 +40,14 @@ func (s *Server) mailVoicemail(v directory.Voicemail) {
 		log.Info("voicemail e-mail not sent: no SMTP server is set up")
 		return
 	}
-	u, err := s.store.User(ctx, v.UserID)
+	var to []*directory.User
+	if v.GroupID != 0 {
+		to, err = s.groupMailRecipients(ctx, v.GroupID)
+	} else {
+		var u *directory.User
+		u, err = s.store.User(ctx, v.UserID)
+		to = []*directory.User{u}
+	}
 	if err != nil {
 		log.Warn("voicemail e-mail not sent: owner unknown", "err", err)
 		return
@@ -49,15 +57,27 @@ func (s *Server) mailVoicemail(v directory.Voicemail) {
 		log.Warn("voicemail e-mail not sent: file", "path", v.Path, "size", len(data), "err", err)
 		return
 	}
+	for _, u := range to {
+		s.mailVoicemailTo(ctx, c, v, u, data)
+	}
+}
+
+// mailVoicemailTo sends the copy of v (its WAV in data) to u.
+func (s *Server) mailVoicemailTo(ctx context.Context, c mail.Config, v directory.Voicemail, u *directory.User, data []byte) {
+	log := s.log.With("voicemail_id", v.ID, "user_id", v.UserID, "group_id", v.GroupID, "to_user_id", u.ID)
 	caller := v.Caller
 	if caller == "" {
 		caller = "an unknown number"
 	}
 	secs := int(v.Duration.Round(time.Second) / time.Second)
+	whom := "you"
+	if v.GroupID != 0 {
+		whom = "your group"
+	}
 	m := mail.Message{To: netmail.Address{Name: u.Name, Address: u.Email},
 		Subject: fmt.Sprintf("Voicemail from %s (%d:%02d)", caller, secs/60, secs%60),
-		Body: fmt.Sprintf("%s left you a voicemail of %d:%02d at %s (UTC).\nThe recording is attached.\n",
-			caller, secs/60, secs%60, v.StartedAt.UTC().Format("2006-01-02 15:04")),
+		Body: fmt.Sprintf("%s left %s a voicemail of %d:%02d at %s (UTC).\nThe recording is attached.\n",
+			caller, whom, secs/60, secs%60, v.StartedAt.UTC().Format("2006-01-02 15:04")),
 		Lang:        u.Language,
 		Attachments: []mail.Attachment{{Name: "voicemail-" + strconv.FormatInt(v.ID, 10) + ".wav", ContentType: "audio/wav", Data: data}}}
 	if err := mail.Send(ctx, c, m); err != nil {

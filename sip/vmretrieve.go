@@ -21,7 +21,10 @@ import (
 // collects the PIN as DTMF (RFC 4733 telephone events, or SIP INFO
 // application/dtmf-relay) up to '#'; the right PIN plays the messages
 // newest first, each after a beep ('#' skips to the next), marks them
-// heard and hangs up. Three wrong PINs hang up.
+// heard, offers the menu (vmpin.go: 8 changes the PIN) and hangs up.
+// Three wrong PINs hang up. The code followed by a
+// group's number (*97GROUP) answers the group's mailbox, with the group's
+// PIN, for the members recordings.listen lets hear it (vmgroup.go).
 
 const (
 	vmPINTries    = 3
@@ -43,7 +46,9 @@ type vmSession struct {
 	ep   *media.Endpoint
 	res  *sip.Response
 	user *credential
-	pin  string // the PIN hash
+	mbox mailboxOwner // whose mailbox: the user's or a group's
+	pin  string       // the PIN hash
+	told bool         // the lamps know of the messages heard
 	log  *slog.Logger
 
 	info   chan rune     // digits from SIP INFO
@@ -54,7 +59,8 @@ type vmSession struct {
 }
 
 // retrieveVoicemail answers an extension's INVITE to the voicemail code.
-func (b *b2bua) retrieveVoicemail(req *sip.Request, tx sip.ServerTransaction, caller *credential) {
+// group is the group number dialed after the code; "" for one's own.
+func (b *b2bua) retrieveVoicemail(req *sip.Request, tx sip.ServerTransaction, caller *credential, group string) {
 	log := b.log.With("call_id", req.CallID().Value(), "ext", caller.Ext, "feature", "voicemail")
 	if len(req.Body()) == 0 {
 		b.s.respond(tx, req, 488, "Not Acceptable Here (Offer Needed)")
@@ -79,8 +85,12 @@ func (b *b2bua) retrieveVoicemail(req *sip.Request, tx sip.ServerTransaction, ca
 			}
 		}
 	}
+	owner, ok := b.mailboxToHear(req, tx, caller, group)
+	if !ok {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
-	mb, err := b.s.store.Mailbox(ctx, caller.UserID, 0)
+	mb, err := b.s.store.Mailbox(ctx, owner.userID, owner.groupID)
 	cancel()
 	switch {
 	case err != nil:
@@ -103,7 +113,7 @@ func (b *b2bua) retrieveVoicemail(req *sip.Request, tx sip.ServerTransaction, ca
 	src := req.Source()
 	ep.SetRemote(offer.rtp)
 	ep.SetPeer(peerIP(src))
-	vs := &vmSession{b: b, id: req.CallID().Value(), ep: ep, user: caller, pin: mb.PINHash, log: log,
+	vs := &vmSession{b: b, id: req.CallID().Value(), ep: ep, user: caller, mbox: owner, pin: mb.PINHash, log: log,
 		info: make(chan rune, 16), ended: make(chan struct{}), acked: make(chan struct{})}
 	vs.dlg = dialog{callID: vs.id, localURI: req.To().Address, localTag: sip.GenerateTagN(16),
 		remoteURI: req.From().Address, remoteTag: tag(req.From().Params),
@@ -242,8 +252,8 @@ func (vs *vmSession) run(ctx context.Context) {
 		return
 	}
 	heard := vs.script(ctx)
-	if heard > 0 {
-		vs.b.s.mailboxChanged(vs.user.UserID)
+	if heard > 0 && !vs.told {
+		vs.b.s.mailboxChangedOf(vs.mbox.userID, vs.mbox.groupID)
 	}
 	select {
 	case <-vs.ended:
@@ -332,11 +342,11 @@ func (vs *vmSession) script(ctx context.Context) int {
 		}
 	}
 	if !ok {
-		vs.b.s.audit(context.Background(), vs.user, "voicemail.pin_failed", "user:"+strconv.FormatInt(vs.user.UserID, 10), "three wrong PINs by phone")
+		vs.b.s.audit(context.Background(), vs.user, "voicemail.pin_failed", vs.mbox.object(), "three wrong PINs by phone")
 		return 0
 	}
 	sctx, cancel := context.WithTimeout(ctx, vs.b.s.cfg.StoreTimeout)
-	msgs, err := vs.b.s.store.Voicemails(sctx, directory.VoicemailFilter{UserID: vs.user.UserID,
+	msgs, err := vs.b.s.store.Voicemails(sctx, directory.VoicemailFilter{UserID: vs.mbox.userID, GroupID: vs.mbox.groupID,
 		Vis: directory.Visibility{All: true}, Page: directory.Page{Size: vmMaxMessages}})
 	cancel()
 	if err != nil {
@@ -344,7 +354,9 @@ func (vs *vmSession) script(ctx context.Context) int {
 		return 0
 	}
 	if len(msgs) == 0 {
-		vs.play(ctx, vmNoneMsg, false)
+		if vs.play(ctx, vmNoneMsg, false) {
+			vs.menu(ctx)
+		}
 		return 0
 	}
 	heard := 0
@@ -367,5 +379,10 @@ func (vs *vmSession) script(ctx context.Context) int {
 			cancel()
 		}
 	}
+	if heard > 0 { // the lamps learn of it before the menu
+		vs.b.s.mailboxChangedOf(vs.mbox.userID, vs.mbox.groupID)
+		vs.told = true
+	}
+	vs.menu(ctx)
 	return heard
 }

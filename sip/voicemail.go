@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/pion/sdp/v3"
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
@@ -40,6 +41,7 @@ type vmDeposit struct {
 	email  bool // send a copy by e-mail
 	cancel context.CancelFunc
 	done   chan struct{} // the greeting/recording script ended
+	ready  chan struct{} // the caller's media is known: the greeting may start
 	ended  bool
 }
 
@@ -58,7 +60,7 @@ func (vmFull) handleOn(c *call) {
 // the call over.
 func (c *call) depositVoicemail() bool {
 	rt := c.rt
-	if rt == nil || c.late || c.b.recDir == "" || c.xfer != nil {
+	if rt == nil || c.b.recDir == "" || c.xfer != nil {
 		return false
 	}
 	// The mailbox: the user's who did not answer, else the group's.
@@ -82,10 +84,28 @@ func (c *call) depositVoicemail() bool {
 	if !mb.Enabled {
 		return false
 	}
-	if _, _, err := parseSDP(c.aReq.Body()); err != nil {
+	codec, event := media.PCMU, uint8(0)
+	var offer *sdp.SessionDescription
+	if c.late { // the caller's INVITE had no offer: ours goes in the 200 (vmlate.go)
+		event = vmLateEvent
+	} else if offer, _, err = parseSDP(c.aReq.Body()); err != nil {
 		return false
 	}
-	codec, event := g711Offer(c.aReq.Body()) // ivr.go
+	var md *sdp.MediaDescription
+	if offer != nil {
+		md = audioMedia(offer)
+	}
+	if md != nil {
+		found := false
+		for _, sc := range codecsOf(md) {
+			if mc, ok := sc.mediaCodec(); ok && !found && (mc == media.PCMU || mc == media.PCMA) {
+				codec, found = mc, true
+			}
+			if sc.name == "TELEPHONE-EVENT" && sc.rate == 8000 && event == 0 {
+				event = sc.pt
+			}
+		}
+	}
 	ip := c.b.cfg.MediaIP
 	if !ip.IsValid() || ip.IsUnspecified() {
 		ip = netip.MustParseAddr("127.0.0.1")
@@ -107,7 +127,8 @@ func (c *call) depositVoicemail() bool {
 	}
 	rec, path, now := d.rec, d.row.Path, d.row.StartedAt
 	ep.SetRemote(netip.AddrPortFrom(ip, c.relay.Local(media.LegB).Port()))
-	sdpBody, err := c.answerSDP(endpointSDP(ep.Local().Addr(), ep.Local().Port(), codec, event))
+	epSDP := endpointSDP(ep.Local().Addr(), ep.Local().Port(), codec, event)
+	sdpBody, err := c.answerSDP(epSDP)
 	if err != nil {
 		ep.Close()
 		rec.Close()
@@ -132,6 +153,11 @@ func (c *call) depositVoicemail() bool {
 	c.b.release(c, exts...)
 
 	c.deposit = d
+	if c.late {
+		c.bOffer, c.needAnswer = epSDP, true // the greeting waits for the answer in the ACK
+	} else {
+		close(d.ready)
+	}
 	rctx, rcancel := context.WithCancel(c.b.ctx)
 	d.cancel = rcancel
 	c.wg.Go(func() { _ = ep.Run(rctx) })
@@ -156,7 +182,7 @@ func (c *call) depositVoicemail() bool {
 		return true
 	}
 	c.log.Info("call to voicemail", "user_id", userID, "group_id", groupID, "ext", ownerExt, "codec", codec)
-	c.awaitAck(c.aReq, pending2xx{fromA: true, tx: c.aTx, res: ok200, done: c.aFinal, initial: true})
+	c.awaitAck(c.aReq, pending2xx{fromA: true, tx: c.aTx, res: ok200, done: c.aFinal, initial: true, offer: c.late})
 	return true
 }
 
@@ -186,7 +212,7 @@ func (c *call) newDeposit(mb *directory.Mailbox, userID, groupID int64, dir, cal
 			greeting = g
 		}
 	}
-	d := &vmDeposit{ep: ep, rec: rec, email: mb.ToEmail, done: make(chan struct{}),
+	d := &vmDeposit{ep: ep, rec: rec, email: mb.ToEmail, done: make(chan struct{}), ready: make(chan struct{}),
 		row: directory.Voicemail{UserID: userID, GroupID: groupID, Caller: caller, StartedAt: now, Path: path}}
 	return d, greeting, nil
 }
@@ -216,7 +242,7 @@ func (c *call) vmRefuses(ev *reqEvent) bool {
 // depositVoicemail. It runs in begin, before any phone rings.
 func (c *call) voicemailFor() bool {
 	rt := c.rt
-	if rt == nil || rt.calleeID == 0 || rt.groupID != 0 || len(c.aReq.Body()) == 0 || c.b.recDir == "" {
+	if rt == nil || rt.calleeID == 0 || rt.groupID != 0 || c.b.recDir == "" {
 		return false
 	}
 	cred, err := c.b.s.credential(rt.to)
@@ -255,6 +281,11 @@ func endpointSDP(ip netip.Addr, port uint16, codec media.Codec, event uint8) []b
 // the message is full (which it posts).
 func (d *vmDeposit) script(ctx context.Context, greeting *media.Clip, post func(any) bool) {
 	defer close(d.done)
+	select {
+	case <-d.ready:
+	case <-ctx.Done():
+		return
+	}
 	for _, clip := range []*media.Clip{greeting, vmBeep} {
 		p := d.ep.Play(clip, false)
 		select {
@@ -304,7 +335,7 @@ func (c *call) endDeposit() {
 	}
 	d.row.SHA256 = sum
 	row, b, log := d.row, c.b, c.log
-	email := d.email && row.UserID != 0 // a group's mailbox has no address
+	email := d.email
 	c.wg.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
 		defer cancel()

@@ -441,9 +441,12 @@ GET /api/v1/recordings/{id}/audio    the WAV, inline, with Range (seeking)      
 GET /api/v1/recordings/{id}/download the WAV as an attachment                              (recordings.download)
 GET /api/v1/registrations            registered phones: extension, source, user agent     (users.view)
 GET /api/v1/voicemail ?user=         voicemail messages, newest first: yours or a user's   (recordings.listen over the owner)
+GET /api/v1/voicemail ?group=        a group's messages                                    (recordings.listen over the group's mailbox:
+                                                                                            own: its members; department: also a parent's)
 GET /api/v1/voicemail/{id}/audio     a message's WAV, inline, with Range                   (recordings.listen over the owner)
 GET /api/v1/voicemail/mailbox        your mailbox: enabled, pin_set, greeting, to_email, max_seconds
 GET /api/v1/users/{id}/voicemail     a user's mailbox                                      (users.manage)
+GET /api/v1/groups/{id}/voicemail    a group's mailbox                                     (ivr.control over the group)
 
 Changes take a JSON body (at most 64 KiB; unknown fields are refused) and are
 decided exactly as in the web UI. A new object answers 201 with Location; a
@@ -452,7 +455,10 @@ deletion 204. Invalid input is 400 with "fields" naming each one; a clash
 
 PUT    /api/v1/voicemail/mailbox     {"enabled"?,"pin"?,"to_email"?,"max_seconds"?}; pin: 4-12 digits, kept hashed
 PUT    /api/v1/users/{id}/voicemail  the same for a user                                   (users.manage)
-PUT    /api/v1/voicemail/mailbox/greeting {"wav": base64 of a 16-bit PCM 8 kHz WAV}
+PUT    /api/v1/groups/{id}/voicemail the same for a group                                  (ivr.control over the group)
+PUT    /api/v1/voicemail/mailbox/greeting {"wav": base64 of a WAV: PCM 8-32 bit or float, any rate, up to
+                                      8 channels, at most 16 MiB; stored as 8 kHz 16-bit mono, at most 2 minutes}
+PUT    /api/v1/groups/{id}/voicemail/greeting the same for a group                         (ivr.control over the group)
 POST   /api/v1/voicemail/{id}/heard  204                                                  (recordings.listen over the owner)
 DELETE /api/v1/voicemail/{id}        204; the file is removed                             (recordings.listen over the owner)
 POST   /api/v1/users                 {"name","email","extension","ext_password"?,"password"?,"mobile"?,
@@ -595,7 +601,7 @@ POST   /api/v1/ivr-menus             {"number","name","digit_timeout"?,"max_trie
 PUT    /api/v1/ivr-menus/{id}        the same fields, whole
 DELETE /api/v1/ivr-menus/{id}
 PUT    /api/v1/ivr-menus/{id}/greeting  {"wav": base64 of the file}; any PCM or float WAV, 8-192 kHz, 1-8 channels, at most
-                                       8 MiB; stored as 8 kHz 16-bit mono
+                                       16 MiB; stored as 8 kHz 16-bit mono
 
 Every change, listen and download is written to the audit log, with the token
 that made it.

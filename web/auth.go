@@ -120,8 +120,8 @@ func (s *Server) sessions(next http.Handler) http.Handler {
 			if strings.HasPrefix(r.URL.Path, "/users/import") {
 				limit = 2 * maxImportSize // the file, and the preview carrying it back
 			}
-			if strings.HasPrefix(r.URL.Path, "/ivr/") && strings.HasSuffix(r.URL.Path, "/greeting") {
-				limit = maxIVRUpload + 64<<10 // a menu's greeting before conversion (ivr.go)
+			if strings.HasSuffix(r.URL.Path, "/greeting") {
+				limit = maxGreetingUpload*4/3 + 64<<10 // a WAV, in a form or in base64
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, limit)
 			got := r.Header.Get("X-CSRF-Token")

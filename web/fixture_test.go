@@ -20,6 +20,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/directory/sqlite"
+	"github.com/switchboard-pbx/switchboard/media"
 )
 
 // testPassword is every fixture user's web password.
@@ -237,6 +238,9 @@ func (f *fixture) openWith(t testing.TB, live Live, cfg Config) (*Server, direct
 		t.Fatal(err)
 	}
 	cfg.Addr, cfg.RecordingsDir = "127.0.0.1:0", f.dir
+	if cfg.ConvertAudio == nil {
+		cfg.ConvertAudio = media.ConvertToMono8k // as cmd passes it in
+	}
 	s, err := New(cfg, st, live, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

@@ -84,6 +84,8 @@ func (s *Server) featureRows(ctx context.Context) ([]featureRow, error) {
 			ex += "EXT"
 		case directory.ArgNumber:
 			ex += "NUMBER"
+		case directory.ArgOptExtension:
+			ex += "[GROUP]"
 		}
 		out[i] = featureRow{FeatureCode: f, Example: ex}
 	}

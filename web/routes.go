@@ -79,6 +79,7 @@ func (s *Server) register(web, api *router) {
 	web.get("/voicemail/{id}/audio", perResource(authz.RecordingsListen), s.voicemailAudio)
 	web.post("/voicemail/{id}/heard", perResource(authz.RecordingsListen), s.voicemailHeard)
 	web.post("/voicemail/{id}/delete", perResource(authz.RecordingsListen), s.voicemailDelete)
+	web.post("/voicemail/greeting", signedIn(), s.voicemailGreeting) // one's own; a group's: ivr.control over it
 	web.post("/recordings/{id}/delete", need(authz.RecordingsDelete), s.recordingDelete)
 
 	web.get("/settings", need(authz.SettingsTelephony), s.settingsShow)
@@ -124,6 +125,9 @@ func (s *Server) register(web, api *router) {
 	api.put("/voicemail/mailbox/greeting", signedIn(), s.apiGreetingUpload) // {"wav": base64}
 	api.get("/users/{id}/voicemail", perResource(authz.UsersManage), s.apiMailbox)
 	api.put("/users/{id}/voicemail", perResource(authz.UsersManage), s.apiMailboxUpdate)
+	api.get("/groups/{id}/voicemail", perResource(authz.IVRControl), s.apiMailbox) // voicemail_group.go
+	api.put("/groups/{id}/voicemail", perResource(authz.IVRControl), s.apiMailboxUpdate)
+	api.put("/groups/{id}/voicemail/greeting", perResource(authz.IVRControl), s.apiGreetingUpload)
 	api.get("/voicemail/{id}/audio", perResource(authz.RecordingsListen), s.voicemailAudio)
 	api.post("/voicemail/{id}/heard", perResource(authz.RecordingsListen), s.apiVoicemailHeard)
 	api.delete("/voicemail/{id}", perResource(authz.RecordingsListen), s.apiDelete(s.deleteVoicemail))

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -44,6 +45,11 @@ type Config struct {
 	// Mail overrides the stored SMTP settings field by field (serve's
 	// --smtp-* flags).
 	Mail MailConfig
+	// ConvertAudio turns an uploaded WAV into one of 16-bit PCM at 8 kHz,
+	// mono, or says why it cannot (media.ConvertToMono8k, which cmd
+	// passes in: web does not import media). Nil: greetings cannot be
+	// uploaded.
+	ConvertAudio func(io.Reader) ([]byte, error)
 }
 
 // Live is the state of the running PBX that the dashboard and the API show.

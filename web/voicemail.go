@@ -23,10 +23,14 @@ import (
 // change (their message waiting lamp); a Live without it tells nobody.
 type mailboxWatcher interface{ MailboxChanged(userID int64) }
 
-// mailboxChanged tells the owner's phones, when the owner is a user.
+// mailboxChanged tells the phones watching the message's mailbox: its
+// owner's, or its group's members' (groupMailboxWatcher).
 func (s *Server) mailboxChanged(v *directory.Voicemail) {
 	if mw, ok := s.live.(mailboxWatcher); ok && v.UserID != 0 {
 		mw.MailboxChanged(v.UserID)
+	}
+	if gw, ok := s.live.(groupMailboxWatcher); ok && v.GroupID != 0 {
+		gw.GroupMailboxChanged(v.GroupID)
 	}
 }
 
@@ -34,12 +38,13 @@ func (s *Server) mailboxChanged(v *directory.Voicemail) {
 var voicemailAuditActions = []string{"voicemail.delete", "voicemail.listen", "voicemail.mailbox", "voicemail.pin_failed", "voicemail.tampered"}
 
 // voicemailResource is a message for authz: a recording its owner took
-// part in. A group's mailbox has no user: only "any" scope reaches it.
-func voicemailResource(v *directory.Voicemail) authz.Resource {
-	if v.UserID == 0 {
-		return authz.Resource{Kind: authz.KindRecording}
+// part in; a group's message is in the group's mailbox
+// (voicemail_group.go).
+func (s *Server) voicemailResource(r *http.Request, v *directory.Voicemail) (authz.Resource, error) {
+	if v.GroupID != 0 {
+		return s.groupMailboxResource(r, v.GroupID)
 	}
-	return authz.Resource{Kind: authz.KindRecording, UserIDs: []int64{v.UserID}}
+	return authz.Resource{Kind: authz.KindRecording, UserIDs: []int64{v.UserID}}, nil
 }
 
 // loadVoicemail loads the {id} message if the viewer may hear it: 404
@@ -53,7 +58,10 @@ func (s *Server) loadVoicemail(r *http.Request) (*directory.Voicemail, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := voicemailResource(v)
+	res, err := s.voicemailResource(r, v)
+	if err != nil {
+		return nil, err
+	}
 	if err := authz.Can(subject(r), authz.RecordingsListen, res); err != nil {
 		if authz.Can(subject(r), authz.RecordingsDownload, res) == nil {
 			return nil, forbidden(err)
@@ -82,6 +90,10 @@ func toVoicemailJSON(v *directory.Voicemail) voicemailJSON {
 // apiVoicemails lists a mailbox's messages, newest first: the viewer's
 // own, or ?user=ID's when the viewer may hear them.
 func (s *Server) apiVoicemails(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("group") != "" {
+		s.apiGroupVoicemails(w, r) // voicemail_group.go
+		return
+	}
 	uid := viewerOf(r).user().ID
 	if q := r.URL.Query().Get("user"); q != "" {
 		n, err := strconv.ParseInt(q, 10, 64)

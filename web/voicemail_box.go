@@ -1,7 +1,7 @@
 package web
 
 import (
-	"encoding/binary"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,9 +16,10 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 )
 
-// A mailbox's setting: one's own (signed in), or a user's one may manage
-// (users.manage, as for the rest of the user). The PIN is written, never
-// read back: the store keeps only its argon2id hash.
+// A mailbox's setting: one's own (signed in), a user's one may manage
+// (users.manage, as for the rest of the user), or a group's
+// (voicemail_group.go). The PIN is written, never read back: the store
+// keeps only its argon2id hash.
 
 type mailboxJSON struct {
 	Enabled    bool `json:"enabled"`
@@ -54,10 +55,10 @@ func (s *Server) mailboxUser(r *http.Request) (int64, error) {
 }
 
 func (s *Server) apiMailbox(w http.ResponseWriter, r *http.Request) {
-	uid, err := s.mailboxUser(r)
+	o, err := s.mailboxOwnerOf(r)
 	var m *directory.Mailbox
 	if err == nil {
-		m, err = s.store.Mailbox(r.Context(), uid, 0)
+		m, err = s.store.Mailbox(r.Context(), o.userID, o.groupID)
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -67,14 +68,14 @@ func (s *Server) apiMailbox(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiMailboxUpdate(w http.ResponseWriter, r *http.Request) {
-	uid, err := s.mailboxUser(r)
+	o, err := s.mailboxOwnerOf(r)
 	var p mailboxPatch
 	if err == nil {
 		err = readJSON(w, r, &p)
 	}
 	var m *directory.Mailbox
 	if err == nil {
-		m, err = s.store.Mailbox(r.Context(), uid, 0)
+		m, err = s.store.Mailbox(r.Context(), o.userID, o.groupID)
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -102,62 +103,30 @@ func (s *Server) apiMailboxUpdate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.audit(r, viewerOf(r), "voicemail.mailbox", "user:"+itoa(uid), "")
+	s.audit(r, viewerOf(r), "voicemail.mailbox", o.object(), "")
 	writeJSON(w, http.StatusOK, toMailboxJSON(m))
 }
 
-// maxGreeting bounds an uploaded greeting: about two minutes of 8 kHz
-// mono 16-bit audio.
-const maxGreeting = 2 << 20
+// maxGreetingSeconds bounds a greeting's length.
+const maxGreetingSeconds = 120
 
-// checkGreeting accepts what the PBX plays as a greeting: a WAV of 16-bit
-// PCM at 8 kHz, mono or stereo, with a data chunk.
-func checkGreeting(b []byte) error {
-	bad := &directory.InvalidError{Field: "wav", Rule: "must be a WAV file of 16-bit PCM at 8 kHz"}
-	if len(b) < 12 || string(b[0:4]) != "RIFF" || string(b[8:12]) != "WAVE" {
-		return bad
-	}
-	fmtOK := false
-	for off := 12; off+8 <= len(b); {
-		n := int(binary.LittleEndian.Uint32(b[off+4:]))
-		body := off + 8
-		switch string(b[off : off+4]) {
-		case "fmt ":
-			if n < 16 || body+16 > len(b) {
-				return bad
-			}
-			f := b[body:]
-			le := binary.LittleEndian
-			fmtOK = le.Uint16(f[0:]) == 1 && (le.Uint16(f[2:]) == 1 || le.Uint16(f[2:]) == 2) &&
-				le.Uint32(f[4:]) == 8000 && le.Uint16(f[14:]) == 16
-		case "data":
-			if !fmtOK || n == 0 {
-				return bad
-			}
-			return nil
-		}
-		if n < 0 || n > len(b) {
-			return bad
-		}
-		off = body + n + n&1
-	}
-	return bad
-}
+// maxGreetingUpload bounds an uploaded greeting before its conversion: a
+// minute and a half of 48 kHz stereo 16-bit audio.
+const maxGreetingUpload = 16 << 20
 
-// apiGreetingUpload stores {"wav": base64} as the mailbox's greeting,
-// under the recordings directory, in place of the one before.
+// apiGreetingUpload stores {"wav": base64} as the mailbox's greeting.
 func (s *Server) apiGreetingUpload(w http.ResponseWriter, r *http.Request) {
-	uid, err := s.mailboxUser(r)
+	o, err := s.mailboxOwnerOf(r)
 	var body []byte
 	if err == nil && !isJSON(r) {
 		err = errMediaType
 	}
 	if err == nil {
 		var raw []byte
-		raw, err = io.ReadAll(http.MaxBytesReader(w, r.Body, maxGreeting*4/3+1024))
+		raw, err = io.ReadAll(http.MaxBytesReader(w, r.Body, maxGreetingUpload*4/3+1024))
 		var me *http.MaxBytesError
 		if errors.As(err, &me) {
-			err = &directory.InvalidError{Field: "wav", Rule: "must be at most 2 MiB"}
+			err = &directory.InvalidError{Field: "wav", Rule: "must be at most 16 MiB"}
 		}
 		var in struct {
 			WAV []byte `json:"wav"`
@@ -167,42 +136,60 @@ func (s *Server) apiGreetingUpload(w http.ResponseWriter, r *http.Request) {
 		}
 		body = in.WAV
 	}
-	if err == nil {
-		err = checkGreeting(body)
-	}
 	var m *directory.Mailbox
 	if err == nil {
-		m, err = s.store.Mailbox(r.Context(), uid, 0)
-	}
-	if err == nil && s.cfg.RecordingsDir == "" {
-		err = &directory.InvalidError{Field: "greeting", Rule: "no recordings directory is configured"}
+		m, err = s.storeGreeting(r, o, body)
 	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	writeJSON(w, http.StatusOK, toMailboxJSON(m))
+}
+
+// storeGreeting converts an uploaded WAV (any rate, channels, 8 to 32
+// bits: Config.ConvertAudio) to 8 kHz 16-bit mono and stores it under
+// the recordings directory as o's greeting, in place of the one before. A
+// file it cannot take is an *InvalidError on wav, and the greeting before
+// stays.
+func (s *Server) storeGreeting(r *http.Request, o mailboxOwner, upload []byte) (*directory.Mailbox, error) {
+	if s.cfg.ConvertAudio == nil {
+		return nil, &directory.InvalidError{Field: "greeting", Rule: "this server cannot convert audio"}
+	}
+	body, err := s.cfg.ConvertAudio(bytes.NewReader(upload))
+	if err != nil {
+		return nil, &directory.InvalidError{Field: "wav", Rule: "is not a WAV file the PBX can play (" + err.Error() + ")"}
+	}
+	if len(body) > 44+2*8000*maxGreetingSeconds { // the header, then 8 kHz 16-bit mono
+		return nil, &directory.InvalidError{Field: "wav", Rule: "must be at most two minutes long"}
+	}
+	if s.cfg.RecordingsDir == "" {
+		return nil, &directory.InvalidError{Field: "greeting", Rule: "no recordings directory is configured"}
+	}
+	m, err := s.store.Mailbox(r.Context(), o.userID, o.groupID)
+	if err != nil {
+		return nil, err
 	}
 	dir, err := filepath.Abs(filepath.Join(s.cfg.RecordingsDir, "voicemail", "greetings"))
 	if err == nil {
 		err = os.MkdirAll(dir, 0o750)
 	}
-	path := filepath.Join(dir, itoa(uid)+"-"+randomToken(6)+".wav")
+	path := filepath.Join(dir, o.fileName()+"-"+randomToken(6)+".wav")
 	if err == nil {
 		err = os.WriteFile(path, body, 0o640)
 	}
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("greeting: %w", err))
-		return
+		return nil, fmt.Errorf("greeting: %w", err)
 	}
 	old := m.Greeting
 	m.Greeting = path
 	if err := s.store.SetMailbox(r.Context(), m); err != nil {
 		os.Remove(path)
-		s.fail(w, r, err)
-		return
+		return nil, err
 	}
 	if old != "" {
 		_ = s.removeRecording(&directory.Recording{Path: old})
 	}
-	s.audit(r, viewerOf(r), "voicemail.mailbox", "user:"+itoa(uid), "greeting")
-	writeJSON(w, http.StatusOK, toMailboxJSON(m))
+	s.audit(r, viewerOf(r), "voicemail.mailbox", o.object(), "greeting")
+	return m, nil
 }

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/media"
 	"github.com/switchboard-pbx/switchboard/sip"
 	"github.com/switchboard-pbx/switchboard/web"
 )
@@ -123,7 +124,8 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	live := liveState{m.SIP}
 	wcfg := web.Config{Addr: m.Config.WebAddr, BaseURL: m.Config.BaseURL,
-		RecordingsDir: m.Config.RecordingsDir, StoreTimeout: m.Config.WebStoreTimeout, Mail: m.Config.SMTP.MailConfig}
+		RecordingsDir: m.Config.RecordingsDir, StoreTimeout: m.Config.WebStoreTimeout, Mail: m.Config.SMTP.MailConfig,
+		ConvertAudio: media.ConvertToMono8k}
 	m.phoneAddrs(&wcfg)
 	if m.Web, err = web.New(wcfg, m.Store, live, m.Log); err != nil {
 		return err
@@ -321,6 +323,9 @@ func (l liveState) ActiveCalls() []web.ActiveCall {
 // MailboxChanged has sip tell the phones watching a mailbox of a change
 // made on the web (voicemail heard or deleted).
 func (l liveState) MailboxChanged(userID int64) { l.sip.MailboxChanged(userID) }
+
+// GroupMailboxChanged is the same for a group's mailbox.
+func (l liveState) GroupMailboxChanged(groupID int64) { l.sip.GroupMailboxChanged(groupID) }
 
 // TrunkRegistrations gives the settings page the state of the
 // registrations to carriers.

@@ -1,0 +1,330 @@
+package media
+
+import (
+	"context"
+	"net"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// On Linux a relay's sockets are served by a poller, not by a goroutine
+// per socket waiting in the Go runtime's network poller.
+//
+// Why: at a phone's pace every leg gets a packet each 20 ms, and a
+// goroutine per socket means the runtime wakes up, schedules a goroutine
+// and parks it again for each packet; the scheduling, the poll and the
+// context switches (a phone's packet wakes the relay, the relayed packet
+// wakes the phone) cost more than reading and sending the packet. A poller
+// is one thread with an epoll set of its own: it waits for readiness,
+// relays what every ready socket holds, and then sleeps for pollerNap, so
+// that one wake-up serves every packet that arrived meanwhile (about a
+// hundred at a thousand calls). Audio waits at most pollerNap longer, well
+// inside a phone's jitter buffer.
+//
+// For the runtime's own poller not to wake on these sockets too, a relay
+// socket is detached from it: the poller takes a duplicate of its file
+// descriptor and the net.UDPConn is closed (which removes it from the
+// runtime's epoll set; the socket lives on in the duplicate).
+//
+// The rule that keeps file descriptors safe: a detached socket is read,
+// written and closed only on its poller's goroutine, and both legs of a
+// relay belong to one poller (the reader of one leg sends through the
+// other). Closing from elsewhere (PortPair.close) is a request the poller
+// carries out between two rounds; until then the descriptor stays open, so
+// its number cannot be reused under a send.
+
+// pollerNap is how long a poller sleeps after a round of reading, to let
+// packets gather; 0 would read each as it comes.
+var pollerNap = time.Millisecond
+
+// sock is a relay socket detached from the runtime's poller.
+type sock struct {
+	fd int
+	v6 bool // an IPv6 socket (one bound to an unspecified address too)
+	p  *poller
+
+	// Set by serve; the poller calls handle with each batch read.
+	handle  func(*batch)
+	readErr func(error)
+	id      uint64
+
+	done   chan struct{} // closed once the poller closed fd
+	closed bool          // the poller's goroutine alone, once registered
+}
+
+// pairSocks is a port pair's sockets once detached.
+type pairSocks struct {
+	rtp, rtcp *sock
+}
+
+// poller relays for the sockets registered with it; see above.
+type poller struct {
+	epfd int
+	ep   syscall.RawConn // epfd, waited on in the runtime's poller
+	wake int             // an eventfd that interrupts the wait
+
+	mu      sync.Mutex
+	socks   map[uint64]*sock // registered for reading, by id
+	owned   int              // detached sockets not yet closed
+	closes  []*sock          // close requests not yet carried out
+	running bool
+	nextID  uint64
+}
+
+var (
+	pollersOnce sync.Once
+	pollers     []*poller
+	pollersErr  error
+	pollerNext  atomic.Uint32
+)
+
+// pickPoller returns the poller for a new relay, round robin over one per
+// processor; nil when epoll is unavailable (the sockets then stay with
+// the runtime's poller).
+func pickPoller() *poller {
+	if !usePollers {
+		return nil
+	}
+	pollersOnce.Do(func() {
+		n := max(1, runtime.GOMAXPROCS(0))
+		for range n {
+			p, err := newPoller()
+			if err != nil {
+				pollersErr = err
+				return
+			}
+			pollers = append(pollers, p)
+		}
+	})
+	if len(pollers) == 0 {
+		return nil
+	}
+	return pollers[int(pollerNext.Add(1))%len(pollers)]
+}
+
+func newPoller() (*poller, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, err
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN} // id 0: the wake-up
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wake, &ev); err != nil {
+		unix.Close(epfd)
+		unix.Close(wake)
+		return nil, err
+	}
+	// The poller's goroutine waits for its epoll set to have something
+	// ready as a goroutine waits for a socket: parked in the runtime's
+	// poller, holding no thread, woken once for the whole set.
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(epfd)
+		unix.Close(wake)
+		return nil, err
+	}
+	ep, err := os.NewFile(uintptr(epfd), "relay-epoll").SyscallConn()
+	if err != nil {
+		unix.Close(epfd)
+		unix.Close(wake)
+		return nil, err
+	}
+	return &poller{epfd: epfd, ep: ep, wake: wake, socks: make(map[uint64]*sock)}, nil
+}
+
+// detach takes conn from the runtime's poller: it duplicates the
+// descriptor, closes conn, and returns the socket, owned by p.
+func (p *poller) detach(conn *net.UDPConn) (*sock, error) {
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	fd, v6 := -1, false
+	var derr error
+	if err := rc.Control(func(c uintptr) {
+		fd, derr = unix.FcntlInt(c, unix.F_DUPFD_CLOEXEC, 0)
+		if d, err := unix.GetsockoptInt(int(c), unix.SOL_SOCKET, unix.SO_DOMAIN); err == nil {
+			v6 = d == unix.AF_INET6
+		}
+	}); err != nil {
+		return nil, err
+	}
+	if derr != nil {
+		return nil, derr
+	}
+	conn.Close()
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	p.mu.Lock()
+	p.owned++
+	p.mu.Unlock()
+	return &sock{fd: fd, v6: v6, p: p, done: make(chan struct{})}, nil
+}
+
+// serve reads s on the poller, calling handle with each batch, until s is
+// closed; it returns nil then.
+func (p *poller) serve(s *sock, handle func(*batch), readErr func(error)) error {
+	p.mu.Lock()
+	select {
+	case <-s.done:
+		p.mu.Unlock()
+		return nil
+	default:
+	}
+	p.nextID++
+	s.id, s.handle, s.readErr = p.nextID, handle, readErr
+	ev := unix.EpollEvent{Events: unix.EPOLLIN}
+	*(*uint64)(unsafe.Pointer(&ev.Fd)) = s.id
+	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, s.fd, &ev); err != nil {
+		p.mu.Unlock()
+		return err
+	}
+	p.socks[s.id] = s
+	p.start()
+	p.mu.Unlock()
+	<-s.done
+	return nil
+}
+
+// close asks the poller to close s; it returns at once. A socket no poller
+// goroutine can touch (none runs) is closed here.
+func (p *poller) close(s *sock) {
+	p.mu.Lock()
+	if p.running {
+		p.closes = append(p.closes, s)
+		p.mu.Unlock()
+		p.interrupt()
+		return
+	}
+	p.finish(s)
+	p.mu.Unlock()
+}
+
+// finish closes s's descriptor; p.mu is held, and no round is under way
+// or it is the poller's own goroutine that calls.
+func (p *poller) finish(s *sock) {
+	if s.closed {
+		return
+	}
+	s.closed = true
+	if s.id != 0 {
+		unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, s.fd, nil)
+		delete(p.socks, s.id)
+	}
+	unix.Close(s.fd)
+	p.owned--
+	close(s.done)
+}
+
+func (p *poller) interrupt() {
+	one := [8]byte{1}
+	unix.Write(p.wake, one[:])
+}
+
+// start runs the poller's goroutine unless it runs; p.mu is held.
+func (p *poller) start() {
+	if p.running {
+		return
+	}
+	p.running = true
+	go p.loop()
+}
+
+// loop is the poller's goroutine: wait, read every ready socket, carry
+// out the close requests, nap; it ends when it has no socket left.
+func (p *poller) loop() {
+	// Not a call's goroutine, whoever started it first.
+	pprof.SetGoroutineLabels(context.Background())
+	var evs [256]unix.EpollEvent
+	for {
+		n := 0
+		p.ep.Read(func(fd uintptr) bool {
+			r, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, fd, uintptr(unsafe.Pointer(&evs[0])),
+				uintptr(len(evs)), 0, 0, 0)
+			if errno != 0 {
+				return errno != unix.EAGAIN && errno != unix.EINTR
+			}
+			n = int(r)
+			return n > 0
+		})
+		for i := range n {
+			id := *(*uint64)(unsafe.Pointer(&evs[i].Fd))
+			if id == 0 {
+				var buf [8]byte
+				unix.Read(p.wake, buf[:])
+				continue
+			}
+			p.mu.Lock()
+			s := p.socks[id]
+			p.mu.Unlock()
+			if s != nil && !s.closed {
+				p.read(s)
+			}
+		}
+		p.mu.Lock()
+		for _, s := range p.closes {
+			p.finish(s)
+		}
+		clear(p.closes)
+		p.closes = p.closes[:0]
+		if p.owned == 0 && len(p.socks) == 0 {
+			p.running = false
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
+		if pollerNap > 0 {
+			// Parked, not in a system call: a goroutine blocked in one
+			// keeps the runtime's monitor waking every 20 us to take
+			// its processor back.
+			time.Sleep(pollerNap)
+		}
+	}
+}
+
+// pollerBatches is the most batches read from one socket in a round;
+// what is left makes it ready again for the next.
+const pollerBatches = 4
+
+// read reads s until it is drained, or for pollerBatches batches, and
+// hands each batch to s's handler.
+func (p *poller) read(s *sock) {
+	b := getBatch()
+	defer putBatch(b)
+	for k := 0; k < pollerBatches && !s.closed; {
+		n, errno := recvmmsg(uintptr(s.fd), b)
+		switch errno {
+		case 0:
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return
+		default:
+			s.readErr(errno)
+			return
+		}
+		b.n = n
+		for i := range n {
+			b.lens[i] = int(b.sys.hdrs[i].Len)
+			b.srcs[i] = sockaddrAddrPort(&b.sys.names[i])
+		}
+		s.handle(b)
+		if n < batchSize {
+			return
+		}
+		k++
+	}
+}

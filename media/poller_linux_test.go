@@ -1,0 +1,96 @@
+package media
+
+import (
+	"bytes"
+	"net/netip"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// Relays on Linux are served by the pollers: their sockets are detached
+// from the runtime's poller, packets flow both ways, and when the relays
+// are closed every duplicated descriptor is closed and the pollers'
+// goroutines end (nothing is left running after the last call).
+func TestPollerServesRelaysAndLetsGo(t *testing.T) {
+	pickPoller() // the pollers' own epoll and eventfd descriptors stay
+	fds := openFDs(t)
+	relays := make([]*Relay, 3)
+	for i := range relays {
+		r, a, b := connectedRelay(t, RelayConfig{})
+		relays[i] = r
+		payload := bytes.Repeat([]byte{0xD5}, 160)
+		for j := range 5 {
+			pa := rtpPacket(0, uint16(100+j), uint32(160*j), 0xAAAA, false, payload)
+			a.send(r.Local(LegA), pa)
+			if got, _ := b.recv(); !bytes.Equal(got, pa) {
+				t.Fatalf("relay %d: a→b packet %d changed", i, j)
+			}
+			pb := rtpPacket(0, uint16(200+j), uint32(160*j), 0xBBBB, false, payload)
+			b.send(r.Local(LegB), pb)
+			if got, _ := a.recv(); !bytes.Equal(got, pb) {
+				t.Fatalf("relay %d: b→a packet %d changed", i, j)
+			}
+		}
+		for i := range r.legs {
+			l := &r.legs[i]
+			l.ports.mu.Lock()
+			d := l.ports.detached
+			l.ports.mu.Unlock()
+			if d == nil {
+				t.Fatalf("relay %d leg %s: sockets not detached for a poller", i, l.id)
+			}
+		}
+	}
+	if !pollerRunning() {
+		t.Error("no poller goroutine while relays run")
+	}
+	for _, r := range relays {
+		r.Close()
+	}
+	// The pollers carry out the close requests at their next round.
+	for pollerRunning() {
+		runtime.Gosched()
+	}
+	// The endpoints' sockets close at cleanup: count the relays' alone.
+	if got := openFDs(t); got != fds+6 {
+		t.Errorf("open descriptors: %d, want %d (before) + 6 (the test's phones)", got, fds)
+	}
+}
+
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+func pollerRunning() bool {
+	buf := make([]byte, 1<<20)
+	return strings.Contains(string(buf[:runtime.Stack(buf, true)]), "media.(*poller).loop")
+}
+
+// A peer whose SDP names an IPv6 address for a relay on IPv4 gets
+// nothing (the packets are dropped and counted), and the relay goes on:
+// sending there once crashed the process (a packet made into an IPv4
+// address it is not).
+func TestRelayDropsWhatItCannotSendToIPv6(t *testing.T) {
+	r, a, b := connectedRelay(t, RelayConfig{})
+	r.SetRemote(LegB, netip.MustParseAddrPort("[2001:db8::7]:40000"), netip.AddrPort{})
+	payload := bytes.Repeat([]byte{0xD5}, 160)
+	for j := range 20 { // some arrive together and are sent as a batch
+		a.send(r.Local(LegA), rtpPacket(0, uint16(100+j), uint32(160*j), 0xAAAA, false, payload))
+	}
+	for r.Stats(LegA).Dropped < 20 {
+		runtime.Gosched()
+	}
+	r.SetRemote(LegB, b.addr(), netip.AddrPort{})
+	pa := rtpPacket(0, 120, 160*20, 0xAAAA, false, payload)
+	a.send(r.Local(LegA), pa)
+	if got, _ := b.recv(); !bytes.Equal(got, pa) {
+		t.Fatal("relay stopped relaying")
+	}
+}

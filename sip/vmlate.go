@@ -1,0 +1,23 @@
+package sip
+
+import "github.com/switchboard-pbx/switchboard/media"
+
+// Voicemail for a late-offer call (an INVITE without SDP, RFC 3261
+// §13.2.1): the mailbox's endpoint makes the offer, which goes to the
+// caller in our 200 through the relay (widened to the codecs the relay
+// transcodes to); the caller's answer comes in the ACK (lateAnswer), and
+// only then do the greeting and the recording start.
+
+// vmLateEvent is the telephone-event payload type of the mailbox's own
+// offer.
+const vmLateEvent = 101
+
+// depositAnswered takes the caller's answer to the mailbox's offer: the
+// relay is pointed at the caller and the greeting starts.
+func (c *call) depositAnswered(m sdpMedia) {
+	c.needAnswer = false
+	setMedia(c.relay, media.LegA, m)
+	c.relay.SetHold(media.LegA, m.hold)
+	close(c.deposit.ready)
+	c.log.Info("voicemail: the caller answered the mailbox's offer")
+}
