@@ -141,10 +141,10 @@ func readGreetingBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if !isJSON(r) {
 		return nil, errMediaType
 	}
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxIVRUpload*4/3+1024))
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxGreetingUpload*4/3+1024))
 	var me *http.MaxBytesError
 	if errors.As(err, &me) {
-		return nil, &directory.InvalidError{Field: "wav", Rule: "must be at most 8 MiB"}
+		return nil, &directory.InvalidError{Field: "wav", Rule: "must be at most 16 MiB"}
 	}
 	if err != nil {
 		return nil, &directory.InvalidError{Field: "wav", Rule: "could not be read"}

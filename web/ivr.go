@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +13,6 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
-	"github.com/switchboard-pbx/switchboard/internal/wavconv"
 )
 
 // The auto attendant's menus (issue 19 §1): a number the PBX answers with
@@ -21,7 +21,8 @@ import (
 // scope any, like the inbound numbers' office hours; a department scope
 // gets 403 with the reason. Greetings are uploaded as WAV in any common
 // rate, width and channel count and stored converted to 8 kHz 16-bit
-// mono (internal/wavconv) under the recordings directory.
+// mono (Config.ConvertAudio, as voicemail greetings) under the recordings
+// directory.
 func (s *Server) registerIVR(web, api *router) {
 	web.get("/ivr", need(authz.IVRControl), s.ivrShow)
 	web.post("/ivr", need(authz.IVRControl), s.ivrCreate)
@@ -40,10 +41,6 @@ func (s *Server) registerIVR(web, api *router) {
 
 // ivrAuditActions are the audit actions of the menus.
 var ivrAuditActions = []string{"ivr.menu.create", "ivr.menu", "ivr.menu.delete", "ivr.menu.greeting"}
-
-// maxIVRUpload bounds an uploaded greeting before conversion: about 47 s
-// of 44.1 kHz stereo, four minutes of 16 kHz mono.
-const maxIVRUpload = 8 << 20
 
 // ivrDigits are the keys of a menu, in the order the form shows them.
 var ivrDigits = []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "0", "*", "#"}
@@ -193,10 +190,10 @@ func (s *Server) ivrGreetingUpload(w http.ResponseWriter, r *http.Request) {
 // readUpload reads the wav file of a multipart form.
 func readUpload(r *http.Request) ([]byte, error) {
 	bad := &directory.InvalidError{Field: "wav", Rule: "choose a WAV file"}
-	if err := r.ParseMultipartForm(maxIVRUpload + 64<<10); err != nil {
+	if err := r.ParseMultipartForm(maxGreetingUpload + 64<<10); err != nil {
 		var me *http.MaxBytesError
 		if errors.As(err, &me) {
-			return nil, &directory.InvalidError{Field: "wav", Rule: "must be at most 8 MiB"}
+			return nil, &directory.InvalidError{Field: "wav", Rule: "must be at most 16 MiB"}
 		}
 		return nil, bad
 	}
@@ -205,12 +202,12 @@ func readUpload(r *http.Request) ([]byte, error) {
 		return nil, bad
 	}
 	defer f.Close()
-	raw, err := io.ReadAll(io.LimitReader(f, maxIVRUpload+1))
+	raw, err := io.ReadAll(io.LimitReader(f, maxGreetingUpload+1))
 	if err != nil {
 		return nil, bad
 	}
-	if len(raw) > maxIVRUpload {
-		return nil, &directory.InvalidError{Field: "wav", Rule: "must be at most 8 MiB"}
+	if len(raw) > maxGreetingUpload {
+		return nil, &directory.InvalidError{Field: "wav", Rule: "must be at most 16 MiB"}
 	}
 	return raw, nil
 }
@@ -283,10 +280,12 @@ func (s *Server) setIVRGreeting(r *http.Request, m *directory.IVRMenu, raw []byt
 	if s.cfg.RecordingsDir == "" {
 		return &directory.InvalidError{Field: "wav", Rule: "no recordings directory is configured"}
 	}
-	wav, err := wavconv.Convert(raw)
+	if s.cfg.ConvertAudio == nil {
+		return &directory.InvalidError{Field: "wav", Rule: "this server cannot convert audio"}
+	}
+	wav, err := s.cfg.ConvertAudio(bytes.NewReader(raw))
 	if err != nil {
-		return &directory.InvalidError{Field: "wav", Rule: "must be a WAV file of PCM or float audio, 8 to 192 kHz, 1 to 8 channels (" +
-			strings.TrimPrefix(err.Error(), wavconv.ErrNotWAV.Error()+": ") + ")"}
+		return &directory.InvalidError{Field: "wav", Rule: "must be a WAV file the PBX can play (" + err.Error() + ")"}
 	}
 	dir, err := filepath.Abs(filepath.Join(s.cfg.RecordingsDir, "ivr"))
 	if err == nil {
