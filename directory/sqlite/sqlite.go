@@ -52,6 +52,8 @@ type Store struct {
 	// registrar's CPU.
 	putBinding, insChange *sql.Stmt
 	sipAccount            *sql.Stmt // on rdb
+
+	userVersion atomic.Uint64 // see UserVersion
 }
 
 // Open opens or creates the database file at path and brings its schema up
@@ -213,6 +215,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err != nil {
 		return s.fail(err)
 	}
+	defer s.userTxEnded(tx)
 	if err := fn(tx); err != nil {
 		tx.Rollback()
 		return s.fail(err)
@@ -358,6 +361,7 @@ func scanIDs(rows *sql.Rows) ([]int64, error) {
 
 // logChange appends an entry to the change log in tx.
 func logChange(ctx context.Context, tx *sql.Tx, kind directory.ChangeKind, id int64, key, node string) error {
+	markUserChange(tx, kind)
 	_, err := tx.ExecContext(ctx, insertChangeSQL, string(kind), id, key, node, now().UnixMicro())
 	if err != nil {
 		return fmt.Errorf("log change: %w", err)

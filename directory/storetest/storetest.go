@@ -66,6 +66,7 @@ func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 		{"settings", settingTests},
 		{"audit", auditTests},
 		{"changes", changeTests},
+		{"user version", userVersionTests},
 		{"sessions", sessionTests},
 		{"invites", inviteTests},
 		{"tokens", tokenTests},
