@@ -19,8 +19,9 @@ import (
 
 // challengeStateless answers data, a datagram from from, with a challenge
 // and reports true, when it is a REGISTER or INVITE that its handler would
-// challenge.
-func (s *Server) challengeStateless(pc net.PacketConn, from *net.UDPAddr, data []byte) bool {
+// challenge. req is data as sipgo parsed it (edgeDatagram), for this use
+// only: it is changed.
+func (s *Server) challengeStateless(pc net.PacketConn, from *net.UDPAddr, data []byte, req *sip.Request) bool {
 	var dh digestHeaders
 	switch {
 	case bytes.HasPrefix(data, []byte("REGISTER ")):
@@ -33,12 +34,7 @@ func (s *Server) challengeStateless(pc net.PacketConn, from *net.UDPAddr, data [
 	if headerValue(data, strings.ToLower(dh.answer)) != nil {
 		return false
 	}
-	msg, err := sip.ParseMessage(data)
-	if err != nil {
-		return false
-	}
-	req, ok := msg.(*sip.Request)
-	if !ok || req.Via() == nil || checkRequest(req) != "" || hopLimit(req) == 0 ||
+	if req.Via() == nil || checkRequest(req) != "" || hopLimit(req) == 0 ||
 		req.GetHeader("Require") != nil || !sipScheme(req.Recipient.Scheme) {
 		return false
 	}
