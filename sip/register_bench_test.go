@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,9 +21,7 @@ import (
 // sends REGISTER, takes the 401, and sends it again with MD5 digest
 // credentials and a new Call-ID, to 200. One raw UDP socket plays all the
 // phones, so the figures are the server's work plus a small client. It
-// reports the process CPU per op (cpu-us/op) next to wall time, and the
-// server's alone (srv-cpu-us/op): the client runs locked to one thread,
-// whose CPU time (its syscalls included) is taken off.
+// reports the process CPU per op (cpu-us/op) next to wall time.
 //
 //	go test -run '^$' -bench Register -benchtime 20000x ./sip/
 func BenchmarkRegister(b *testing.B) {
@@ -146,11 +143,8 @@ func benchRegister(b *testing.B, open func(testing.TB) (directory.Store, func() 
 		one(n)
 	}
 	b.Logf("first registrations in %v", time.Since(t0))
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	var r0, c0 syscall.Rusage
+	var r0 syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &r0)
-	threadErr := syscall.Getrusage(rusageThread, &c0)
 	b.ResetTimer()
 	n := users
 	for b.Loop() {
@@ -158,18 +152,8 @@ func benchRegister(b *testing.B, open func(testing.TB) (directory.Store, func() 
 		n++
 	}
 	b.StopTimer()
-	var r1, c1 syscall.Rusage
+	var r1 syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &r1)
-	if threadErr == nil {
-		threadErr = syscall.Getrusage(rusageThread, &c1)
-	}
 	cpu := time.Duration(r1.Utime.Nano() + r1.Stime.Nano() - r0.Utime.Nano() - r0.Stime.Nano())
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-us/op")
-	if threadErr == nil {
-		client := time.Duration(c1.Utime.Nano() + c1.Stime.Nano() - c0.Utime.Nano() - c0.Stime.Nano())
-		b.ReportMetric(float64((cpu-client).Microseconds())/float64(b.N), "srv-cpu-us/op")
-	}
 }
-
-// rusageThread is Linux's RUSAGE_THREAD: the calling thread's usage.
-const rusageThread = 1
