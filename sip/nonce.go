@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"hash"
 	"sync"
 	"time"
 )
@@ -37,6 +38,7 @@ type nonces struct {
 	key   [32]byte
 	ttl   time.Duration
 	clock clock
+	macs  sync.Pool // of HMAC-SHA256 under key, reset
 
 	// Replay protection through nc (RFC 7616 §3.3): the highest nc
 	// accepted per nonce, kept while the nonce is fresh.
@@ -70,15 +72,23 @@ func (n *nonces) New() string {
 }
 
 func (n *nonces) mac(msg, out []byte) {
-	h := hmac.New(sha256.New, n.key[:])
+	h, _ := n.macs.Get().(hash.Hash)
+	if h == nil {
+		h = hmac.New(sha256.New, n.key[:])
+	}
 	h.Write(msg)
 	var sum [sha256.Size]byte
 	copy(out, h.Sum(sum[:0]))
+	h.Reset()
+	n.macs.Put(h)
 }
 
 // setKey replaces the secret nonces are made under. Call it before the
 // server answers any request: New and Check read the key unlocked.
-func (n *nonces) setKey(k [32]byte) { n.key = k }
+func (n *nonces) setKey(k [32]byte) {
+	n.key = k
+	n.macs = sync.Pool{} // MACs keyed with the old secret go
+}
 
 // Check tells whether nonce is ours and fresh. It does not record nc; call
 // Use once the digest it came with has been verified.

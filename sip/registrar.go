@@ -4,8 +4,8 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"log/slog"
 	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -334,12 +334,15 @@ func (s *Server) register(req *sip.Request, tx sip.ServerTransaction, cred *cred
 		puts, refreshes = append(puts, refreshes...), nil
 		s.loc.Commit(context.Background(), ext, next, puts, dels, false)
 	}
-	for _, b := range slices.Concat(puts, refreshes) {
-		if indexBinding(cur, b.Contact) < 0 {
-			s.log.Info("registered", "ext", ext, "contact", b.Contact, "src", b.Source,
-				"transport", b.Transport, "expires", b.Expires.Sub(now))
-		} else {
-			s.log.Debug("registration refreshed", "ext", ext, "contact", b.Contact, "src", b.Source)
+	debug := s.log.Enabled(context.Background(), slog.LevelDebug)
+	for _, list := range [][]directory.Binding{puts, refreshes} {
+		for _, b := range list {
+			if indexBinding(cur, b.Contact) < 0 {
+				s.log.Info("registered", "ext", ext, "contact", b.Contact, "src", b.Source,
+					"transport", b.Transport, "expires", b.Expires.Sub(now))
+			} else if debug { // spares boxing the arguments of every refresh
+				s.log.Debug("registration refreshed", "ext", ext, "contact", b.Contact, "src", b.Source)
+			}
 		}
 	}
 	for _, b := range dels {

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -60,11 +61,18 @@ func (s *Server) challengeStateless(pc net.PacketConn, from *net.UDPAddr, data [
 		}
 		dest = netip.AddrPortFrom(src.Addr(), uint16(port))
 	}
-	if _, err := pc.WriteTo([]byte(res.String()), net.UDPAddrFromAddrPort(dest)); err != nil {
+	buf := challengeBufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	res.StringWrite(buf)
+	if _, err := pc.WriteTo(buf.Bytes(), net.UDPAddrFromAddrPort(dest)); err != nil {
 		s.log.Debug("stateless challenge not sent", "src", src.String(), "err", err)
 	}
+	challengeBufs.Put(buf)
 	s.counters.request(string(req.Method))
 	return true
 }
+
+// challengeBufs hold stateless challenges while they are sent.
+var challengeBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func sipScheme(s string) bool { return strings.EqualFold(s, "sip") || strings.EqualFold(s, "sips") }
