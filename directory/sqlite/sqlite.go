@@ -365,4 +365,3 @@ func logChange(ctx context.Context, tx *sql.Tx, kind directory.ChangeKind, id in
 
 // insertChangeSQL logs one change.
 const insertChangeSQL = `INSERT INTO changes (kind, id, key, node, at) VALUES (?, ?, ?, ?, ?)`
-
