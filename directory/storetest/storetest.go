@@ -67,6 +67,7 @@ func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 		{"audit", auditTests},
 		{"changes", changeTests},
 		{"user version", userVersionTests},
+		{"changes except", changesExceptTests},
 		{"sessions", sessionTests},
 		{"invites", inviteTests},
 		{"tokens", tokenTests},
