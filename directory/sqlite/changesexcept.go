@@ -16,18 +16,28 @@ func (s *Store) ChangesExcept(ctx context.Context, after int64, limit int, node 
 	if limit <= 0 || limit > maxChanges {
 		limit = maxChanges
 	}
-	var last int64
-	err := s.rdb.QueryRowContext(ctx, `SELECT coalesce(max(seq), ?) FROM
-		(SELECT seq FROM changes WHERE seq > ? ORDER BY seq LIMIT ?)`, after, after, limit).Scan(&last)
+	// The window is (after, after+limit] of seq, whose end is one lookup
+	// (seq has no gaps but where entries were pruned: such a gap is
+	// jumped).
+	var last, first sql.NullInt64
+	err := s.rdb.QueryRowContext(ctx, changesExceptLastSQL,
+		after, after+int64(limit)).Scan(&last)
+	if err == nil && !last.Valid {
+		err = s.rdb.QueryRowContext(ctx, changesExceptFirstSQL, after).Scan(&first)
+		if err == nil && first.Valid {
+			after = first.Int64 - 1
+			err = s.rdb.QueryRowContext(ctx, changesExceptLastSQL,
+				after, after+int64(limit)).Scan(&last)
+		}
+	}
 	if err != nil {
 		return nil, after, fmt.Errorf("changes after %d: %w", after, s.fail(err))
 	}
-	if last == after {
+	if !last.Valid {
 		return nil, after, nil
 	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT seq, kind, id, key, node, at FROM changes
-		WHERE seq > ? AND seq <= ? AND NOT (kind = ? AND node = ?) ORDER BY seq`,
-		after, last, string(directory.ChangeBinding), node)
+	rows, err := s.rdb.QueryContext(ctx, changesExceptSQL,
+		after, last.Int64, string(directory.ChangeBinding), node)
 	if err != nil {
 		return nil, after, fmt.Errorf("changes after %d: %w", after, s.fail(err))
 	}
@@ -45,5 +55,13 @@ func (s *Store) ChangesExcept(ctx context.Context, after int64, limit int, node 
 	if err := rows.Err(); err != nil {
 		return nil, after, fmt.Errorf("changes after %d: %w", after, s.fail(err))
 	}
-	return cs, last, nil
+	return cs, last.Int64, nil
 }
+
+// The change log reads of ChangesExcept.: see there.
+const (
+	changesExceptLastSQL  = `SELECT max(seq) FROM changes WHERE seq > ? AND seq <= ?`
+	changesExceptFirstSQL = `SELECT min(seq) FROM changes WHERE seq > ?`
+	changesExceptSQL      = `SELECT seq, kind, id, key, node, at FROM changes
+		WHERE seq > ? AND seq <= ? AND NOT (kind = ? AND node = ?) ORDER BY seq`
+)

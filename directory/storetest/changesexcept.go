@@ -63,5 +63,15 @@ var changesExceptTests = []test{
 		if len(cs) != 0 || last != end {
 			e.t.Errorf("nothing left: %+v up to %d, want none up to %d", cs, last, end)
 		}
+
+		// Entries pruned: the read jumps the gap.
+		e.ok(e.s.PruneChanges(e.ctx, time.Now().Add(time.Hour)), "prune every change")
+		e.ok(e.s.PutBindings(e.ctx, []directory.Binding{other}), "put node-b's binding after the prune")
+		newest := e.mark()
+		cs, last, err = ce.ChangesExcept(e.ctx, m, 2, "node-a")
+		e.ok(err, "changes except node-a across a gap")
+		if len(cs) != 1 || cs[0].Seq != newest || last != newest {
+			e.t.Errorf("across a gap: %+v up to %d, want node-b's entry %d", cs, last, newest)
+		}
 	}},
 }
