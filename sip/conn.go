@@ -45,10 +45,11 @@ func (c *packetConn) ReadFrom(b []byte) (int, net.Addr, error) {
 			c.s.dropped(ip, "flood")
 			continue
 		}
-		if n = c.s.edgeDatagram(c.PacketConn, b, n, addr); n == 0 {
+		n, req := c.s.edgeDatagram(c.PacketConn, b, n, addr)
+		if n == 0 {
 			continue
 		}
-		if c.s.challengeStateless(c.PacketConn, ua, b[:n]) {
+		if req != nil && c.s.challengeStateless(c.PacketConn, ua, b[:n], req) {
 			continue
 		}
 		return n, addr, nil

@@ -27,6 +27,9 @@ type credential struct {
 	Forward directory.Forwarding
 
 	warnedRealm atomic.Bool // a realm mismatch is logged once per entry
+	// checked is the store's user version (plus one) at which the
+	// directory last confirmed this entry (accountcheck.go); 0: never.
+	checked atomic.Uint64
 }
 
 func newCredential(u *directory.User) *credential {

@@ -6,7 +6,6 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
-	"hash"
 	"slices"
 	"strconv"
 	"strings"
@@ -57,13 +56,6 @@ func (a algorithm) String() string {
 		return "SHA-256"
 	}
 	return "MD5"
-}
-
-func (a algorithm) hash() hash.Hash {
-	if a == algSHA256 {
-		return sha256.New()
-	}
-	return md5.New()
 }
 
 func (a algorithm) hexLen() int {
@@ -281,27 +273,36 @@ func (c *authCredentials) verify(alg algorithm, ha1, method string) bool {
 // digestResponse appends KD(HA1, nonce:nc:cnonce:qop:H(method:uri)) in
 // lower-case hex to dst and returns its length.
 func digestResponse(dst []byte, alg algorithm, ha1, nonce, nc, cnonce, qop, method, uri string) int {
-	h := alg.hash()
+	// Each value is at most maxCredentialValue long: the input fits here
+	// (append would grow it on the heap otherwise).
+	var in [2048]byte
 	var sum [sha256.Size]byte
-	h.Write([]byte(method))
-	h.Write([]byte{':'})
-	h.Write([]byte(uri))
-	ha2 := sum[:0]
-	ha2 = h.Sum(ha2)
+	b := append(append(append(in[:0], method...), ':'), uri...)
+	n := alg.sum(&sum, b)
 	var ha2hex [2 * sha256.Size]byte
-	hex.Encode(ha2hex[:], ha2)
+	hex.Encode(ha2hex[:], sum[:n])
 
-	h.Reset()
-	for i, part := range []string{ha1, nonce, nc, cnonce, qop} {
+	b = in[:0]
+	for i, part := range [...]string{ha1, nonce, nc, cnonce, qop} {
 		if i > 0 {
-			h.Write([]byte{':'})
+			b = append(b, ':')
 		}
-		h.Write([]byte(part))
+		b = append(b, part...)
 	}
-	h.Write([]byte{':'})
-	h.Write(ha2hex[:2*len(ha2)])
-	resp := h.Sum(sum[:0])
-	out := dst[:len(dst)+2*len(resp)]
-	hex.Encode(out[len(dst):], resp)
+	b = append(append(b, ':'), ha2hex[:2*n]...)
+	n = alg.sum(&sum, b)
+	out := dst[:len(dst)+2*n]
+	hex.Encode(out[len(dst):], sum[:n])
 	return len(out)
+}
+
+// sum puts the hash of b into out and returns its length.
+func (a algorithm) sum(out *[sha256.Size]byte, b []byte) int {
+	if a == algSHA256 {
+		*out = sha256.Sum256(b)
+		return sha256.Size
+	}
+	m := md5.Sum(b)
+	copy(out[:], m[:])
+	return md5.Size
 }

@@ -21,6 +21,7 @@ import (
 type verdict struct {
 	reply  []byte // a response to send back at once; nil: none
 	pass   bool   // hand the message to sipgo
+	parse  bool   // precheck: pass it if sipgo can parse it
 	branch string // a request's top Via needs this branch (see fixVia)
 	code   int    // the refusal's status, for the log; 0: none
 	why    string // and its reason phrase
@@ -34,8 +35,23 @@ var supportedExtensions = map[string]bool{"replaces": true}
 // inspect checks one whole message. stream says it came over TCP, where
 // Content-Length frames the message and must be present.
 func (s *Server) inspect(data []byte, stream bool) verdict {
+	v, m := s.precheck(data, stream)
+	if !v.parse {
+		return v
+	}
+	if _, err := s.parser().ParseSIP(data); err != nil {
+		return s.unparsable(m, stream)
+	}
+	v.parse, v.pass = false, true
+	return v
+}
+
+// precheck is inspect up to sipgo's parse: a verdict with parse set says
+// the message is to be passed on if sipgo can parse it (see unparsable for
+// when it cannot). m is nil for a response or a keep-alive.
+func (s *Server) precheck(data []byte, stream bool) (verdict, *rawMessage) {
 	if len(bytes.Trim(data, "\r\n")) == 0 {
-		return verdict{pass: true} // keep-alive
+		return verdict{pass: true}, nil // keep-alive
 	}
 	m, ok := splitMessage(data)
 	if bytes.HasPrefix(data, []byte("SIP/")) {
@@ -43,23 +59,29 @@ func (s *Server) inspect(data []byte, stream bool) verdict {
 		// (it matches it to a client transaction or ignores it).
 		if !ok {
 			s.counters.drop("malformed")
-			return verdict{close: stream}
+			return verdict{close: stream}, nil
 		}
-		if _, err := s.parser().ParseSIP(data); err != nil {
-			s.counters.drop("malformed")
-			return verdict{close: stream}
-		}
-		return verdict{pass: true}
+		return verdict{parse: true}, nil
 	}
 	code, reason := m.check(ok, stream)
 	if code == 0 {
-		if _, err := s.parser().ParseSIP(data); err != nil {
-			code, reason = 400, "Bad Request"
-		}
+		return verdict{parse: true, branch: m.syntheticBranch()}, &m
 	}
-	if code == 0 {
-		return verdict{pass: true, branch: m.syntheticBranch()}
+	return s.refusal(&m, code, reason, stream), &m
+}
+
+// unparsable is the verdict on a message precheck passed that sipgo cannot
+// parse: a response is dropped, a request refused.
+func (s *Server) unparsable(m *rawMessage, stream bool) verdict {
+	if m == nil {
+		s.counters.drop("malformed")
+		return verdict{close: stream}
 	}
+	return s.refusal(m, 400, "Bad Request", stream)
+}
+
+// refusal answers a request that fails the checks with code and reason.
+func (s *Server) refusal(m *rawMessage, code int, reason string, stream bool) verdict {
 	if m.method() == "ACK" || !m.answerable() {
 		// An ACK is never answered, and without a Via a response would
 		// reach nobody.
@@ -127,11 +149,11 @@ func fixVia(b []byte, n int, branch string, rport bool) int {
 // starts and ends (-1, -1 when there is none).
 func topVia(data []byte) (int, int) {
 	n := len(data)
-	_, rest, found := cutLine(data)
+	_, rest, found := cutLineBytes(data)
 	for found {
 		var line []byte
 		start := n - len(rest)
-		line, rest, found = cutLine(rest)
+		line, rest, found = cutLineBytes(rest)
 		if len(line) == 0 {
 			break // end of headers
 		}
@@ -139,8 +161,7 @@ func topVia(data []byte) (int, int) {
 		if !colon {
 			continue
 		}
-		ln := strings.ToLower(strings.TrimRight(string(name), " \t"))
-		if ln != "via" && ln != "v" {
+		if !isVia(bytes.TrimRight(name, " \t")) {
 			continue
 		}
 		vs := start + len(name) + 1
@@ -150,6 +171,25 @@ func topVia(data []byte) (int, int) {
 		break
 	}
 	return -1, -1
+}
+
+// cutLineBytes is cutLine for bytes.
+func cutLineBytes(b []byte) (line, rest []byte, found bool) {
+	line, rest, found = bytes.Cut(b, []byte("\n"))
+	return bytes.TrimSuffix(line, []byte("\r")), rest, found
+}
+
+// isVia reports whether a header field name is Via's (or its compact form).
+func isVia(name []byte) bool {
+	if asciiEqualFold(name, "via") || asciiEqualFold(name, "v") {
+		return true
+	}
+	for _, c := range name {
+		if c >= 0x80 { // as splitMessage would have it
+			return headerName(string(name)) == "via"
+		}
+	}
+	return false
 }
 
 // viaValueEnd returns the offset in data where the via value starting at i
@@ -191,8 +231,10 @@ func viaParam(v, name string) bool {
 }
 
 func viaParamValue(v, name string) (string, bool) {
-	parts := strings.Split(v, ";")
-	for _, p := range parts[1:] {
+	_, rest, more := strings.Cut(v, ";")
+	for more {
+		var p string
+		p, rest, more = strings.Cut(rest, ";")
 		k, val, _ := strings.Cut(p, "=")
 		if strings.EqualFold(strings.TrimSpace(k), name) {
 			return strings.TrimSpace(val), true
@@ -222,9 +264,20 @@ func (m *rawMessage) syntheticBranch() string {
 
 // edgeDatagram inspects the datagram b[:n] from addr: it answers or drops
 // a bad one (returning 0) and returns the length of a good one, rport
-// added to its top Via.
-func (s *Server) edgeDatagram(pc net.PacketConn, b []byte, n int, addr net.Addr) int {
-	v := s.inspect(b[:n], false)
+// added to its top Via, and, for a request, what sipgo parsed of it so
+// edited (for challengeStateless; sipgo parses it again for itself).
+func (s *Server) edgeDatagram(pc net.PacketConn, b []byte, n int, addr net.Addr) (int, *sip.Request) {
+	v, m := s.precheck(b[:n], false)
+	var req *sip.Request
+	if v.parse {
+		n = fixVia(b, n, v.branch, true)
+		if msg, err := s.parser().ParseSIP(b[:n]); err != nil {
+			v = s.unparsable(m, false)
+		} else {
+			v.pass = true
+			req, _ = msg.(*sip.Request)
+		}
+	}
 	if v.code != 0 {
 		s.log.Debug("sip request refused", "src", addr.String(), "code", v.code, "reason", v.why, "answered", v.reply != nil)
 	}
@@ -234,7 +287,7 @@ func (s *Server) edgeDatagram(pc net.PacketConn, b []byte, n int, addr net.Addr)
 		}
 	}
 	if !v.pass {
-		return 0
+		return 0, nil
 	}
-	return fixVia(b, n, v.branch, true)
+	return n, req
 }

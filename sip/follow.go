@@ -134,24 +134,34 @@ func (s *Server) loadDomain(ctx context.Context) error {
 	return nil
 }
 
-// followChanges applies the change log since the last entry applied.
+// followChanges applies the change log since the last entry applied. A
+// store that can leaves out our own binding changes (we have those in
+// memory): at full load they are thousands a second.
 func (s *Server) followChanges(ctx context.Context) error {
 	f := &s.follow
+	ce, except := s.store.(directory.ChangesExcepter)
 	for {
 		cctx, cancel := context.WithTimeout(ctx, s.cfg.StoreTimeout)
-		cs, err := s.store.Changes(cctx, f.seq, changeBatch)
+		var cs []directory.Change
+		var err error
+		last := f.seq
+		if except {
+			cs, last, err = ce.ChangesExcept(cctx, f.seq, changeBatch, s.cfg.Node)
+		} else if cs, err = s.store.Changes(cctx, f.seq, changeBatch); len(cs) > 0 {
+			last = cs[len(cs)-1].Seq
+		}
 		cancel()
 		if err != nil {
 			return fmt.Errorf("change log: %w", err)
 		}
-		if len(cs) == 0 {
-			return nil
+		if len(cs) > 0 {
+			if err := s.applyChanges(ctx, cs); err != nil {
+				return err
+			}
 		}
-		if err := s.applyChanges(ctx, cs); err != nil {
-			return err
-		}
-		f.seq = cs[len(cs)-1].Seq
-		if len(cs) < changeBatch {
+		read := last - f.seq
+		f.seq = last
+		if read < changeBatch || (!except && len(cs) < changeBatch) {
 			return nil
 		}
 	}

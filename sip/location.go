@@ -262,9 +262,15 @@ func (l *location) srcAddLocked(source string, d int) {
 // order matters, a held put must not land after a later delete). Writes
 // arriving while a batch is being stored join the next batch, which the
 // first of them commits.
-func (l *location) persist(ctx context.Context, ws []heldWrite) {
+func (l *location) persist(ctx context.Context, ws []heldWrite) { l.queue(ctx, ws)() }
+
+// queue is persist in two steps: it takes ws's place in the order of
+// writes now and returns the function that stores them (or waits for
+// whoever does). A caller may let go of its locks between the two: writes
+// queued after it are stored after it.
+func (l *location) queue(ctx context.Context, ws []heldWrite) (store func()) {
 	if len(ws) == 0 {
-		return
+		return func() {}
 	}
 	l.pmu.Lock()
 	if len(l.pending) > 0 {
@@ -272,29 +278,38 @@ func (l *location) persist(ctx context.Context, ws []heldWrite) {
 			l.holdLocked(w)
 		}
 		l.pmu.Unlock()
-		return
+		return func() {}
 	}
 	b := l.next
 	if b != nil { // join the batch someone else will commit
 		b.writes = append(b.writes, ws...)
 		l.pmu.Unlock()
-		<-b.done
-		return
+		return func() { <-b.done }
 	}
 	b = &batch{writes: ws, lead: make(chan struct{}), done: make(chan struct{})}
 	l.next = b
-	if l.committing {
+	if !l.committing {
+		l.committing = true
+		l.next = nil
+		writes := b.writes
 		l.pmu.Unlock()
+		return func() { l.commitBatch(ctx, b, writes) }
+	}
+	l.pmu.Unlock()
+	return func() {
 		<-b.lead // the batch in progress hands over when it is done
 		l.pmu.Lock()
+		l.next = nil
+		writes := b.writes
+		l.pmu.Unlock()
+		l.commitBatch(ctx, b, writes)
 	}
-	l.committing = true
-	l.next = nil
-	writes := b.writes
-	l.pmu.Unlock()
+}
 
+// commitBatch stores the writes of b, taken from it by its committer, and
+// hands over to the next batch.
+func (l *location) commitBatch(ctx context.Context, b *batch, writes []heldWrite) {
 	l.commit(ctx, writes)
-
 	l.pmu.Lock()
 	close(b.done)
 	if l.next != nil {

@@ -65,9 +65,11 @@ func (l *location) forgetLaterLocked(ext string, all bool, bs []directory.Bindin
 }
 
 // FlushLater writes the refreshes kept by Later in one batch. It holds
-// every extension's lock meanwhile, so no registration's own write can
-// land between its choice and its write (a refresh must not bring back a
-// binding just deleted).
+// every extension's lock while it chooses them and queues their write, so
+// no registration's own write can come between its choice and its write
+// (a refresh must not bring back a binding just deleted); the write itself
+// is made without them, so registrations go on meanwhile (writes queued
+// later are stored later: see queue).
 func (l *location) FlushLater(ctx context.Context) {
 	l.mu.Lock()
 	n := len(l.later)
@@ -78,11 +80,6 @@ func (l *location) FlushLater(ctx context.Context) {
 	for i := range l.stripes {
 		l.stripes[i].Lock()
 	}
-	defer func() {
-		for i := range l.stripes {
-			l.stripes[i].Unlock()
-		}
-	}()
 	l.mu.Lock()
 	ws := make([]heldWrite, 0, len(l.later))
 	for k, b := range l.later {
@@ -92,7 +89,11 @@ func (l *location) FlushLater(ctx context.Context) {
 	}
 	clear(l.later)
 	l.mu.Unlock()
-	l.persist(ctx, ws)
+	store := l.queue(ctx, ws)
+	for i := range l.stripes {
+		l.stripes[i].Unlock()
+	}
+	store()
 }
 
 // runLater flushes refreshes every laterInterval until ctx ends, and once

@@ -1,8 +1,12 @@
 package sip
 
 import (
+	"context"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
 )
@@ -92,4 +96,82 @@ func TestRefreshFromNewSourceWrittenFirst(t *testing.T) {
 	if got := storedBinding(t, st, ts, "10001"); got.Source[:10] != "127.0.0.2:" {
 		t.Fatalf("new source not stored before the 200: %s", got.Source)
 	}
+}
+
+// slowPuts holds PutBindings, once armed, until released.
+type slowPuts struct {
+	directory.Store
+	armed   atomic.Bool
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (s *slowPuts) PutBindings(ctx context.Context, bs []directory.Binding) error {
+	if s.armed.CompareAndSwap(true, false) {
+		close(s.entered)
+		<-s.release
+	}
+	return s.Store.PutBindings(ctx, bs)
+}
+
+// TestFlushLaterWritesWithoutLocks: while the refreshes written behind are
+// being stored (a slow disk), other phones' refreshes are answered, and an
+// unregistration that comes meanwhile is stored after them, not undone.
+func TestFlushLaterWritesWithoutLocks(t *testing.T) {
+	raw, _ := openSQLite(t)
+	st := &slowPuts{Store: raw, entered: make(chan struct{}), release: make(chan struct{})}
+	addUser(t, st, "10001")
+	addUser(t, st, "10002")
+	ts := startServer(t, st, nil)
+	p1 := newPhone(t, ts, "10001", testPassword)
+	p2 := newPhone(t, ts, "10002", testPassword)
+	wantStatus(t, p1.register(3600), 200)
+	wantStatus(t, p2.register(3600), 200)
+	ts.clock.Advance(time.Minute)
+	wantStatus(t, p1.register(3600), 200) // written behind
+
+	st.armed.Store(true)
+	flushed := make(chan struct{})
+	go func() {
+		defer close(flushed)
+		ts.loc.FlushLater(t.Context())
+	}()
+	<-st.entered
+	released := false
+	defer func() {
+		if !released {
+			close(st.release)
+		}
+	}()
+	// The flush's write is held: p2's refresh is answered all the same
+	// (it waited for the write, holding every extension's lock, before).
+	wantStatus(t, p2.register(3600), 200)
+	unregistered := make(chan *sip.Response)
+	go func() { unregistered <- p1.register(0) }()
+	for ts.loc.pendingWrites() == 0 { // the unregistration queued behind the flush
+		time.Sleep(time.Millisecond)
+	}
+	close(st.release)
+	released = true
+	<-flushed
+	wantStatus(t, <-unregistered, 200)
+	bs, err := st.Bindings(t.Context(), ts.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range bs {
+		if b.Extension == "10001" {
+			t.Fatalf("unregistered binding back in the store: %+v", b)
+		}
+	}
+}
+
+// pendingWrites returns how many writes wait for the batch being stored.
+func (l *location) pendingWrites() int {
+	l.pmu.Lock()
+	defer l.pmu.Unlock()
+	if l.next == nil {
+		return 0
+	}
+	return len(l.next.writes)
 }

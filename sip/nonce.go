@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"hash"
 	"sync"
 	"time"
 )
@@ -37,21 +38,30 @@ type nonces struct {
 	key   [32]byte
 	ttl   time.Duration
 	clock clock
+	macs  sync.Pool // of HMAC-SHA256 under key, reset
 
 	// Replay protection through nc (RFC 7616 §3.3): the highest nc
-	// accepted per nonce, kept while the nonce is fresh.
-	mu    sync.Mutex
-	seen  map[string]nonceUse
-	limit int
+	// accepted per nonce (by its random part), kept while the nonce is
+	// fresh. Uses go into cur; every ttl cur becomes prev and prev is
+	// forgotten whole, so a use is kept at least ttl, at most twice that,
+	// without a scan of the table: at thousands of REGISTERs a second the
+	// table holds millions of uses.
+	mu        sync.Mutex
+	cur, prev map[uint64]uint32
+	rotated   time.Time // when cur was started
+	prevLast  time.Time // the last use put in prev
+	curLast   time.Time // the last use put in cur
+	limit     int
 }
 
-type nonceUse struct {
-	nc     uint32
-	expiry time.Time
-}
+// maxNonceUses bounds the nonce uses remembered (some 20 to 40 bytes
+// each): room for some 7,000 new nonces a second, each kept for one to two
+// TTLs of 5 minutes. Beyond it new nonces are refused (a fresh challenge)
+// rather than replays forgotten.
+const maxNonceUses = 4 << 20
 
 func newNonces(ttl time.Duration, c clock, limit int) *nonces {
-	n := &nonces{ttl: ttl, clock: c, seen: make(map[string]nonceUse), limit: limit}
+	n := &nonces{ttl: ttl, clock: c, cur: make(map[uint64]uint32), rotated: c.Now(), limit: limit}
 	if _, err := rand.Read(n.key[:]); err != nil {
 		panic(err) // crypto/rand never fails on Linux; not input
 	}
@@ -70,15 +80,23 @@ func (n *nonces) New() string {
 }
 
 func (n *nonces) mac(msg, out []byte) {
-	h := hmac.New(sha256.New, n.key[:])
+	h, _ := n.macs.Get().(hash.Hash)
+	if h == nil {
+		h = hmac.New(sha256.New, n.key[:])
+	}
 	h.Write(msg)
 	var sum [sha256.Size]byte
 	copy(out, h.Sum(sum[:0]))
+	h.Reset()
+	n.macs.Put(h)
 }
 
 // setKey replaces the secret nonces are made under. Call it before the
 // server answers any request: New and Check read the key unlocked.
-func (n *nonces) setKey(k [32]byte) { n.key = k }
+func (n *nonces) setKey(k [32]byte) {
+	n.key = k
+	n.macs = sync.Pool{} // MACs keyed with the old secret go
+}
 
 // Check tells whether nonce is ours and fresh. It does not record nc; call
 // Use once the digest it came with has been verified.
@@ -106,22 +124,29 @@ func (n *nonces) Check(nonce string) nonceState {
 // Use records nc for a fresh nonce whose digest was correct and reports
 // nonceReplay when that nc (or a higher one) was used before.
 func (n *nonces) Use(nonce string, nc uint32) nonceState {
+	var raw [nonceRawLen]byte
+	if m, err := base64.RawURLEncoding.Decode(raw[:], []byte(nonce)); err != nil || m != nonceRawLen {
+		return nonceReplay // not one of ours: Check says so first
+	}
+	id := binary.BigEndian.Uint64(raw[nonceTimeLen : nonceTimeLen+nonceRandLen])
 	now := n.clock.Now()
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	u, ok := n.seen[nonce]
-	if ok && now.Before(u.expiry) && nc <= u.nc {
+	n.pruneLocked(now)
+	last, ok := n.cur[id]
+	if !ok {
+		last, ok = n.prev[id]
+	}
+	if ok && nc <= last {
 		return nonceReplay
 	}
-	if !ok && len(n.seen) >= n.limit {
-		n.pruneLocked(now)
-		if len(n.seen) >= n.limit {
-			// Full of fresh nonces: refuse rather than forget replays; the
-			// phone asks again with a new nonce later.
-			return nonceReplay
-		}
+	if !ok && len(n.cur)+len(n.prev) >= n.limit {
+		// Full of fresh nonces: refuse rather than forget replays; the
+		// phone asks again with a new nonce later.
+		return nonceReplay
 	}
-	n.seen[nonce] = nonceUse{nc: nc, expiry: now.Add(n.ttl)}
+	n.cur[id] = nc
+	n.curLast = now
 	return nonceFresh
 }
 
@@ -133,10 +158,22 @@ func (n *nonces) Prune() {
 	n.mu.Unlock()
 }
 
+// pruneLocked starts a new generation every ttl and forgets the previous
+// one once its last use is ttl old.
 func (n *nonces) pruneLocked(now time.Time) {
-	for k, u := range n.seen {
-		if !now.Before(u.expiry) {
-			delete(n.seen, k)
-		}
+	if now.Sub(n.rotated) >= n.ttl {
+		n.prev, n.prevLast = n.cur, n.curLast
+		n.cur = make(map[uint64]uint32, len(n.prev))
+		n.rotated = now
 	}
+	if n.prev != nil && now.Sub(n.prevLast) >= n.ttl {
+		n.prev = nil
+	}
+}
+
+// held returns how many nonce uses are remembered.
+func (n *nonces) held() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return len(n.cur) + len(n.prev)
 }

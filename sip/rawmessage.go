@@ -39,11 +39,14 @@ var compactForms = map[string]string{
 }
 
 // splitMessage splits data; ok is false when a header line has no colon or
-// the header block has no end.
+// the header block has no end. The start line and header fields are pieces
+// of one copy of data (body is data's own).
 func splitMessage(data []byte) (m rawMessage, ok bool) {
 	ok = true
-	line, rest, found := cutLine(data)
-	m.start = string(line)
+	text := string(data)
+	line, rest, found := cutLine(text)
+	m.start = line
+	m.headers = make([]rawHeader, 0, 16)
 	ended := false
 	for len(rest) > 0 || found {
 		line, rest, found = cutLine(rest)
@@ -57,19 +60,15 @@ func splitMessage(data []byte) (m rawMessage, ok bool) {
 				continue
 			}
 			h := &m.headers[len(m.headers)-1]
-			h.value = strings.TrimSpace(h.value + " " + strings.TrimSpace(string(line)))
+			h.value = strings.TrimSpace(h.value + " " + strings.TrimSpace(line))
 			continue
 		}
-		name, value, colon := bytes.Cut(line, []byte(":"))
+		name, value, colon := strings.Cut(line, ":")
 		if !colon {
 			ok = false
 			continue
 		}
-		n := strings.ToLower(strings.TrimRight(string(name), " \t"))
-		if full, short := compactForms[n]; short {
-			n = full
-		}
-		m.headers = append(m.headers, rawHeader{n, strings.TrimSpace(string(value))})
+		m.headers = append(m.headers, rawHeader{headerName(strings.TrimRight(name, " \t")), strings.TrimSpace(value)})
 		if !found {
 			break
 		}
@@ -77,14 +76,56 @@ func splitMessage(data []byte) (m rawMessage, ok bool) {
 	if !ended {
 		return m, false
 	}
-	m.body = rest
+	m.body = data[len(data)-len(rest):]
 	return m, ok
 }
 
 // cutLine returns the line before the first LF (without CR) and what follows.
-func cutLine(b []byte) (line, rest []byte, found bool) {
-	line, rest, found = bytes.Cut(b, []byte("\n"))
-	return bytes.TrimSuffix(line, []byte("\r")), rest, found
+func cutLine(b string) (line, rest string, found bool) {
+	line, rest, found = strings.Cut(b, "\n")
+	return strings.TrimSuffix(line, "\r"), rest, found
+}
+
+// knownHeaders maps the lower-case names of common header fields, and the
+// compact forms, to the (full) name, so that splitting a message needs no
+// new string for them.
+var knownHeaders = func() map[string]string {
+	m := make(map[string]string)
+	for _, n := range []string{"via", "from", "to", "call-id", "cseq", "contact", "max-forwards",
+		"content-length", "content-type", "user-agent", "expires", "authorization",
+		"proxy-authorization", "allow", "supported", "require", "proxy-require", "route",
+		"record-route", "accept", "event", "path", "date", "server", "subject", "allow-events",
+		"session-expires", "min-se", "p-asserted-identity", "privacy", "refer-to", "referred-by",
+		"replaces", "organization", "accept-language", "accept-encoding", "content-disposition"} {
+		m[n] = n
+	}
+	for short, full := range compactForms {
+		m[short] = full
+	}
+	return m
+}()
+
+// headerName returns the lower-case name of a header field named n, with
+// compact forms expanded.
+func headerName(n string) string {
+	var buf [24]byte
+	if len(n) <= len(buf) {
+		for i := 0; i < len(n); i++ {
+			c := n[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			buf[i] = c
+		}
+		if full, ok := knownHeaders[string(buf[:len(n)])]; ok {
+			return full
+		}
+	}
+	n = strings.ToLower(n)
+	if full, short := compactForms[n]; short {
+		n = full
+	}
+	return n
 }
 
 func (m *rawMessage) all(name string) []string {
@@ -95,6 +136,17 @@ func (m *rawMessage) all(name string) []string {
 		}
 	}
 	return out
+}
+
+// count returns how many header fields are named name.
+func (m *rawMessage) count(name string) int {
+	n := 0
+	for _, h := range m.headers {
+		if h.name == name {
+			n++
+		}
+	}
+	return n
 }
 
 func (m *rawMessage) first(name string) string {
@@ -139,7 +191,7 @@ func (m *rawMessage) check(split, stream bool) (int, string) {
 		}
 	}
 	for _, name := range []string{"from", "to", "call-id", "cseq", "max-forwards", "content-length", "content-type"} {
-		if len(m.all(name)) > 1 {
+		if m.count(name) > 1 {
 			m.framingLost = name == "content-length"
 			return 400, "Multiple " + headerTitle(name)
 		}
@@ -165,13 +217,14 @@ func (m *rawMessage) check(split, stream bool) (int, string) {
 		}
 		mf = int(n)
 	}
-	for _, name := range []string{"from", "to", "contact"} {
-		for _, v := range m.all(name) {
-			// RFC 3261 §20: a URI with headers or a comma must be in <>;
-			// without them the '?' part would be header parameters.
-			if !strings.ContainsRune(v, '<') && uriHasHeaders(v) {
-				return 400, "Bad " + headerTitle(name) + " (URI With Headers Needs <>)"
-			}
+	for _, h := range m.headers {
+		if h.name != "from" && h.name != "to" && h.name != "contact" {
+			continue
+		}
+		// RFC 3261 §20: a URI with headers or a comma must be in <>;
+		// without them the '?' part would be header parameters.
+		if !strings.ContainsRune(h.value, '<') && uriHasHeaders(h.value) {
+			return 400, "Bad " + headerTitle(h.name) + " (URI With Headers Needs <>)"
 		}
 	}
 	method := m.method()
@@ -204,11 +257,10 @@ func (m *rawMessage) check(split, stream bool) (int, string) {
 // checkRequestLine checks Method SP Request-URI SP SIP-Version (RFC 3261
 // §7.1): single spaces, a token method, a URI with a scheme we serve.
 func (m *rawMessage) checkRequestLine() (int, string) {
-	parts := strings.Split(m.start, " ")
-	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" || !isToken(parts[0]) {
+	method, uri, version, ok := requestLine(m.start)
+	if !ok || !isToken(method) {
 		return 400, "Bad Request-Line"
 	}
-	uri, version := parts[1], parts[2]
 	if version != "SIP/2.0" {
 		if strings.HasPrefix(strings.ToUpper(version), "SIP/") {
 			return 505, "Version Not Supported"
@@ -298,16 +350,25 @@ func (m *rawMessage) acceptsSDP() bool {
 
 // requestUser returns the user part of a sip or sips Request-URI.
 func (m *rawMessage) requestUser() string {
-	parts := strings.Split(m.start, " ")
-	if len(parts) != 3 {
+	_, uri, _, ok := requestLine(m.start)
+	if !ok {
 		return ""
 	}
-	_, rest, _ := strings.Cut(parts[1], ":")
+	_, rest, _ := strings.Cut(uri, ":")
 	user, _, found := strings.Cut(rest, "@")
 	if !found {
 		return ""
 	}
 	return user
+}
+
+// requestLine splits a start line into its three parts, separated by
+// single spaces; ok is false unless there are exactly three, none empty.
+func requestLine(start string) (method, uri, version string, ok bool) {
+	method, rest, ok1 := strings.Cut(start, " ")
+	uri, version, ok2 := strings.Cut(rest, " ")
+	ok = ok1 && ok2 && method != "" && uri != "" && version != "" && !strings.Contains(version, " ")
+	return method, uri, version, ok
 }
 
 // reply builds a stateless response (RFC 3261 §8.2.6) from the raw header

@@ -4,8 +4,8 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"log/slog"
 	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -66,8 +66,13 @@ func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 //     phone gets a fresh challenge.
 //
 // With the directory away the cache answers (true), as for everything
-// else.
+// else. While no user changed, the answer found last stands
+// (accountcheck.go).
 func (s *Server) current(req *sip.Request, tx sip.ServerTransaction, cred *credential, dh digestHeaders) bool {
+	v := s.accountVersion() // before the lookup: see accountcheck.go
+	if cred.checkedAt(v) {
+		return true
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.StoreTimeout)
 	defer cancel()
 	a, err := s.store.SIPAccount(ctx, cred.Ext)
@@ -77,6 +82,7 @@ func (s *Server) current(req *sip.Request, tx sip.ServerTransaction, cred *crede
 		return true
 	case a.UserID == cred.UserID && a.State.CanUseSIP() && a.SIP.Realm == cred.Realm &&
 		a.SIP.HA1MD5 == cred.HA1MD5 && a.SIP.HA1SHA256 == cred.HA1SHA256:
+		cred.checked.Store(v)
 		return true
 	}
 	// Something changed: the whole user, as the change log would give it.
@@ -328,12 +334,15 @@ func (s *Server) register(req *sip.Request, tx sip.ServerTransaction, cred *cred
 		puts, refreshes = append(puts, refreshes...), nil
 		s.loc.Commit(context.Background(), ext, next, puts, dels, false)
 	}
-	for _, b := range slices.Concat(puts, refreshes) {
-		if indexBinding(cur, b.Contact) < 0 {
-			s.log.Info("registered", "ext", ext, "contact", b.Contact, "src", b.Source,
-				"transport", b.Transport, "expires", b.Expires.Sub(now))
-		} else {
-			s.log.Debug("registration refreshed", "ext", ext, "contact", b.Contact, "src", b.Source)
+	debug := s.log.Enabled(context.Background(), slog.LevelDebug)
+	for _, list := range [][]directory.Binding{puts, refreshes} {
+		for _, b := range list {
+			if indexBinding(cur, b.Contact) < 0 {
+				s.log.Info("registered", "ext", ext, "contact", b.Contact, "src", b.Source,
+					"transport", b.Transport, "expires", b.Expires.Sub(now))
+			} else if debug { // spares boxing the arguments of every refresh
+				s.log.Debug("registration refreshed", "ext", ext, "contact", b.Contact, "src", b.Source)
+			}
 		}
 	}
 	for _, b := range dels {

@@ -109,7 +109,7 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock) (*S
 	s := &Server{cfg: cfg, store: store, log: log, clock: c, creds: newCredentials()}
 	s.loc = newLocation(store, cfg.Node, c, log, cfg.StoreTimeout)
 	s.guard = newGuard(cfg.Guard, c, log, s.loc.Registered, s.loc.RegisteredExt)
-	s.nonces = newNonces(cfg.NonceTTL, c, cfg.Guard.MaxTracked)
+	s.nonces = newNonces(cfg.NonceTTL, c, max(cfg.Guard.MaxTracked, maxNonceUses))
 	domain := cfg.Domain
 	if domain == "" {
 		domain = directory.SettingDefaults[directory.SettingDomain]

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -19,8 +20,9 @@ import (
 
 // challengeStateless answers data, a datagram from from, with a challenge
 // and reports true, when it is a REGISTER or INVITE that its handler would
-// challenge.
-func (s *Server) challengeStateless(pc net.PacketConn, from *net.UDPAddr, data []byte) bool {
+// challenge. req is data as sipgo parsed it (edgeDatagram), for this use
+// only: it is changed.
+func (s *Server) challengeStateless(pc net.PacketConn, from *net.UDPAddr, data []byte, req *sip.Request) bool {
 	var dh digestHeaders
 	switch {
 	case bytes.HasPrefix(data, []byte("REGISTER ")):
@@ -33,12 +35,7 @@ func (s *Server) challengeStateless(pc net.PacketConn, from *net.UDPAddr, data [
 	if headerValue(data, strings.ToLower(dh.answer)) != nil {
 		return false
 	}
-	msg, err := sip.ParseMessage(data)
-	if err != nil {
-		return false
-	}
-	req, ok := msg.(*sip.Request)
-	if !ok || req.Via() == nil || checkRequest(req) != "" || hopLimit(req) == 0 ||
+	if req.Via() == nil || checkRequest(req) != "" || hopLimit(req) == 0 ||
 		req.GetHeader("Require") != nil || !sipScheme(req.Recipient.Scheme) {
 		return false
 	}
@@ -64,11 +61,18 @@ func (s *Server) challengeStateless(pc net.PacketConn, from *net.UDPAddr, data [
 		}
 		dest = netip.AddrPortFrom(src.Addr(), uint16(port))
 	}
-	if _, err := pc.WriteTo([]byte(res.String()), net.UDPAddrFromAddrPort(dest)); err != nil {
+	buf := challengeBufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	res.StringWrite(buf)
+	if _, err := pc.WriteTo(buf.Bytes(), net.UDPAddrFromAddrPort(dest)); err != nil {
 		s.log.Debug("stateless challenge not sent", "src", src.String(), "err", err)
 	}
+	challengeBufs.Put(buf)
 	s.counters.request(string(req.Method))
 	return true
 }
+
+// challengeBufs hold stateless challenges while they are sent.
+var challengeBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func sipScheme(s string) bool { return strings.EqualFold(s, "sip") || strings.EqualFold(s, "sips") }

@@ -23,6 +23,7 @@ const listenerName = "switchboard listener"
 // followers wake, only if it commits. Call it last in the transaction: it
 // takes the change log lock, which is held until commit.
 func logChanges(ctx context.Context, tx pgx.Tx, cs ...directory.Change) error {
+	markUserChanges(tx, cs)
 	b := &pgx.Batch{}
 	b.Queue("SELECT pg_advisory_xact_lock($1)", lockChangeLog)
 	for _, c := range cs {

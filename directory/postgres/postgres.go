@@ -20,6 +20,7 @@ import (
 	"path"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -63,6 +64,8 @@ type Store struct {
 	listeners map[int]context.CancelFunc // Notifications goroutines, stopped by Close
 	nextID    int
 	wg        sync.WaitGroup
+
+	userVersion atomic.Uint64 // see UserVersion
 }
 
 var _ directory.Store = (*Store)(nil)
@@ -227,7 +230,12 @@ func (s *Store) Close() error {
 // inTx runs fn in a read-committed transaction, committing when fn returns
 // nil.
 func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, s.pool, fn)
+	var ended pgx.Tx
+	defer func() { s.userTxEnded(ended) }()
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		ended = tx
+		return fn(tx)
+	})
 }
 
 // inSnapshot runs fn in a read-only transaction that sees one snapshot, for

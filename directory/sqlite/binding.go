@@ -14,48 +14,6 @@ func (s *Store) PutBinding(ctx context.Context, b directory.Binding) error {
 	return s.PutBindings(ctx, []directory.Binding{b})
 }
 
-// PutBindings inserts or replaces each of bs in one transaction, logging
-// one change per extension and node.
-func (s *Store) PutBindings(ctx context.Context, bs []directory.Binding) error {
-	if len(bs) == 0 {
-		return nil
-	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		logged := make(map[[2]string]bool, len(bs))
-		put, change := tx.StmtContext(ctx, s.putBinding), tx.StmtContext(ctx, s.insChange)
-		for _, b := range bs {
-			if b.UpdatedAt.IsZero() {
-				b.UpdatedAt = now()
-			}
-			_, err := put.ExecContext(ctx, b.Extension, b.Contact, b.Source, b.Transport, b.Expires.UnixMicro(),
-				b.CallID, int64(b.CSeq), b.UserAgent, b.Node, b.UpdatedAt.UnixMicro(), b.Direct, b.Path)
-			if err != nil {
-				return err
-			}
-			if k := [2]string{b.Extension, b.Node}; !logged[k] {
-				logged[k] = true
-				if err := logChangeWith(ctx, change, directory.ChangeBinding, 0, b.Extension, b.Node); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("put %d bindings of %s: %w", len(bs), bs[0].Extension, err)
-	}
-	return nil
-}
-
-// putBindingSQL inserts or replaces one binding.
-const putBindingSQL = `INSERT INTO bindings (extension, contact, source, transport, expires_at, call_id,
-		cseq, user_agent, node, updated_at, direct, path)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-	ON CONFLICT (extension, contact) DO UPDATE SET source = excluded.source,
-		transport = excluded.transport, expires_at = excluded.expires_at, call_id = excluded.call_id,
-		cseq = excluded.cseq, user_agent = excluded.user_agent, node = excluded.node,
-		updated_at = excluded.updated_at, direct = excluded.direct, path = excluded.path`
-
 // DeleteBinding removes the binding of (b.Extension, b.Contact), if any.
 func (s *Store) DeleteBinding(ctx context.Context, b directory.Binding) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {

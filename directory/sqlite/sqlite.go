@@ -50,8 +50,10 @@ type Store struct {
 	// Statements of the registrar's hot path, prepared once on the writer:
 	// parsing them again for every binding was an eighth of a busy
 	// registrar's CPU.
-	putBinding, insChange *sql.Stmt
-	sipAccount            *sql.Stmt // on rdb
+	batch      batchStmts // bindingbatch.go
+	sipAccount *sql.Stmt  // on rdb
+
+	userVersion atomic.Uint64 // see UserVersion
 }
 
 // Open opens or creates the database file at path and brings its schema up
@@ -110,13 +112,7 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
 
 // prepare prepares the hot statements on the writer connection.
 func (s *Store) prepare(ctx context.Context) (err error) {
-	if s.putBinding, err = s.wdb.PrepareContext(ctx, putBindingSQL); err != nil {
-		return fmt.Errorf("prepare: %w", err)
-	}
-	if s.insChange, err = s.wdb.PrepareContext(ctx, insertChangeSQL); err != nil {
-		return fmt.Errorf("prepare: %w", err)
-	}
-	return nil
+	return s.prepareBatches(ctx)
 }
 
 // prepareReads prepares the hot read statements on the reader pool.
@@ -213,6 +209,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err != nil {
 		return s.fail(err)
 	}
+	defer s.userTxEnded(tx)
 	if err := fn(tx); err != nil {
 		tx.Rollback()
 		return s.fail(err)
@@ -358,6 +355,7 @@ func scanIDs(rows *sql.Rows) ([]int64, error) {
 
 // logChange appends an entry to the change log in tx.
 func logChange(ctx context.Context, tx *sql.Tx, kind directory.ChangeKind, id int64, key, node string) error {
+	markUserChange(tx, kind)
 	_, err := tx.ExecContext(ctx, insertChangeSQL, string(kind), id, key, node, now().UnixMicro())
 	if err != nil {
 		return fmt.Errorf("log change: %w", err)
@@ -367,13 +365,3 @@ func logChange(ctx context.Context, tx *sql.Tx, kind directory.ChangeKind, id in
 
 // insertChangeSQL logs one change.
 const insertChangeSQL = `INSERT INTO changes (kind, id, key, node, at) VALUES (?, ?, ?, ?, ?)`
-
-// logChangeWith is logChange through a statement of the transaction
-// (tx.StmtContext of Store.insChange).
-func logChangeWith(ctx context.Context, stmt *sql.Stmt, kind directory.ChangeKind, id int64, key, node string) error {
-	_, err := stmt.ExecContext(ctx, string(kind), id, key, node, now().UnixMicro())
-	if err != nil {
-		return fmt.Errorf("log change: %w", err)
-	}
-	return nil
-}

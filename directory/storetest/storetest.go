@@ -66,6 +66,8 @@ func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 		{"settings", settingTests},
 		{"audit", auditTests},
 		{"changes", changeTests},
+		{"user version", userVersionTests},
+		{"changes except", changesExceptTests},
 		{"sessions", sessionTests},
 		{"invites", inviteTests},
 		{"tokens", tokenTests},
