@@ -71,6 +71,7 @@ func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 		{"tokens", tokenTests},
 		{"rules", ruleTests},
 		{"schedules", scheduleTests},
+		{"queues", queueTests},
 	}
 	for _, a := range areas {
 		t.Run(a.name, func(t *testing.T) {
