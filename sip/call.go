@@ -124,6 +124,7 @@ type call struct {
 	lamps legStates
 
 	park *parkState // the call is parked (park.go); nil when not
+	qc   *queueCall // the call is in a call queue (queuecall.go); nil when not
 }
 
 // Events posted to a call.
@@ -204,9 +205,14 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 			return false
 		}
 	}
+	queued := rt.queue != nil // queuecall.go: answered by the PBX
+	if queued && c.late {
+		c.refuse(&refusal{488, "Not Acceptable Here (Offer Needed)", directory.Failed, "queue: no sdp offer", nil})
+		return false
+	}
 	targets, spare := pickTargets(rt, b.busy)
-	direct = direct || len(targets) == 0 && c.voicemailFor()
-	if len(targets) == 0 && !direct {
+	direct = direct || len(targets) == 0 && !queued && c.voicemailFor()
+	if len(targets) == 0 && !direct && !queued {
 		c.refuse(&refusal{486, "Busy Here", directory.Busy, "callee call limit", nil})
 		return false
 	}
@@ -229,7 +235,7 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 		setMedia(relay, media.LegA, m)
 		relay.SetHold(media.LegA, m.hold)
 	}
-	if !c.late && !direct {
+	if !c.late && !direct && !queued {
 		if err := c.ring.address(targets[0].dest); err != nil {
 			relay.Close()
 			c.refuse(&refusal{488, "Not Acceptable Here", directory.Failed, "bad sdp offer", nil})
@@ -261,9 +267,12 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 		err := relay.Run(b.ctx)
 		c.post(relayEvent{err})
 	})
-	if direct {
+	switch {
+	case queued:
+		c.enterQueue()
+	case direct:
 		c.depositVoicemail()
-	} else {
+	default:
 		c.ring.dialAll(rt, targets)
 	}
 	go c.run()
@@ -439,7 +448,7 @@ func (c *call) handle(ev any) {
 		ev.fromA = fromA
 		c.onAck(ev)
 	case *reqEvent:
-		if !c.admitRequest(ev) || c.vmRefuses(ev) {
+		if !c.admitRequest(ev) || c.vmRefuses(ev) || c.queueRefuses(ev) {
 			return
 		}
 		switch ev.req.Method {

@@ -1,0 +1,304 @@
+package sip
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+
+	"github.com/switchboard-pbx/switchboard/acd"
+	"github.com/switchboard-pbx/switchboard/directory"
+)
+
+// queueSetup: extensions 10001 (the caller) to 10004 with phones that
+// answer as modes says (answerOK when not named), and queue 18000 made of
+// q with agents 10002 and 10003 unless q names its members.
+func queueSetup(t *testing.T, q directory.Queue, modes map[string]answerMode) (*callServer,
+	map[string]*directory.User, map[string]*callPhone, *directory.Queue) {
+	t.Helper()
+	st, _ := openSQLite(t)
+	users := map[string]*directory.User{}
+	for _, ext := range []string{"10001", "10002", "10003", "10004"} {
+		users[ext] = addUser(t, st, ext)
+	}
+	q.Number, q.Name = "18000", "Sales"
+	if q.Members == nil {
+		q.Members = []int64{users["10002"].ID, users["10003"].ID}
+	}
+	if err := st.CreateQueue(t.Context(), &q); err != nil {
+		t.Fatal(err)
+	}
+	cs := startCallServer(t, st, CallConfig{})
+	phones := map[string]*callPhone{}
+	for ext := range users {
+		phones[ext] = newCallPhone(t, cs, ext, modes[ext])
+	}
+	return cs, users, phones, &q
+}
+
+// agentCode dials an agent's feature code and wants 603 with frag.
+func agentCode(t *testing.T, p *callPhone, code, frag string) {
+	t.Helper()
+	if got, reason := dialFeature(t, p, code); got != 603 || !strings.Contains(reason, frag) {
+		t.Fatalf("%s from %s: %d %q, want 603 %q", code, p.ext, got, reason, frag)
+	}
+}
+
+// agentState is the engine's state of a user's agent.
+func agentState(cs *callServer, u *directory.User) string {
+	for _, a := range cs.b.queues.eng.Agents() {
+		if a.ID == agentKey(u.ID) {
+			return a.State
+		}
+	}
+	return "unknown"
+}
+
+// untilAgent waits until the agent is in state.
+func untilAgent(t *testing.T, cs *callServer, u *directory.User, state string) {
+	t.Helper()
+	for i := 0; i < 1000; i++ {
+		if agentState(cs, u) == state {
+			return
+		}
+		time.Sleep(10 * time.Millisecond) // polling: the engine has no events for tests
+	}
+	t.Fatalf("agent %s is %s, want %s", u.Extension, agentState(cs, u), state)
+}
+
+func queueStats(t *testing.T, cs *callServer, q *directory.Queue) acd.Stats {
+	t.Helper()
+	s, err := cs.b.queues.eng.Stats(queueKey(q.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// callQueue dials the queue from 10001: the PBX answers at once.
+func callQueue(t *testing.T, pa *callPhone) *sipgo.DialogClientSession {
+	t.Helper()
+	sess, err := pa.dial(t.Context(), "18000")
+	if err != nil {
+		t.Fatalf("dial the queue: %v", err)
+	}
+	return sess
+}
+
+// TestQueueRingAll: both agents log in by feature code; a call to the
+// queue rings both; 10002 answers and talks with the caller, 10003's
+// phone is cancelled; the row names the queue, the agent and the wait.
+func TestQueueRingAll(t *testing.T) {
+	cs, users, ph, q := queueSetup(t, directory.Queue{Strategy: "ring_all"}, map[string]answerMode{"10003": answerRing})
+	agentCode(t, ph["10002"], "*60", "Logged In To Queues")
+	agentCode(t, ph["10003"], "*60", "Logged In To Queues")
+	sess := callQueue(t, ph["10001"])
+	wait(t, ph["10002"].invites, "INVITE at 10002")
+	wait(t, ph["10003"].invites, "INVITE at 10003")
+	dlg := wait(t, ph["10002"].incoming, "10002 answers")
+	wait(t, ph["10003"].cancels, "CANCEL at 10003")
+	ph["10001"].sendRTP(t, ph["10002"], 5)
+	if s := agentState(cs, users["10002"]); s != "on_call" {
+		t.Errorf("10002 is %s, want on_call", s)
+	}
+	sess.Bye(t.Context())
+	wait(t, ph["10002"].ended, "BYE at the agent")
+	row := cs.nextCDR(t)
+	if row.Queue != "18000" || row.CalleeID != users["10002"].ID || row.To != "10002" || row.QueueWait <= 0 ||
+		row.Disposition != directory.Answered || row.Dialed != "18000" || !strings.Contains(row.Reason, "answered by 10002") {
+		t.Errorf("row: %+v", row)
+	}
+	_ = dlg
+	if s := queueStats(t, cs, q); s.Answered != 1 || s.Entered != 1 {
+		t.Errorf("stats: %+v", s)
+	}
+	cs.noCallLeft(t)
+}
+
+// TestQueueLongestIdle: 10003 logged in first and has been idle longest:
+// the call rings 10003 alone.
+func TestQueueLongestIdle(t *testing.T) {
+	cs, users, ph, _ := queueSetup(t, directory.Queue{Strategy: "longest_idle"}, nil)
+	agentCode(t, ph["10003"], "*60", "Logged In")
+	agentCode(t, ph["10002"], "*60", "Logged In")
+	sess := callQueue(t, ph["10001"])
+	inv := wait(t, ph["10003"].invites, "INVITE at 10003")
+	if inv.From().Address.User != "10001" {
+		t.Errorf("agent sees the call from %q, want 10001", inv.From().Address.User)
+	}
+	wait(t, ph["10003"].incoming, "10003 answers")
+	ph["10001"].sendRTP(t, ph["10003"], 5)
+	select {
+	case <-ph["10002"].invites:
+		t.Error("10002 rang though 10003 was idle longer")
+	default:
+	}
+	if s := agentState(cs, users["10002"]); s != "idle" {
+		t.Errorf("10002 is %s, want idle", s)
+	}
+	sess.Bye(t.Context())
+	if row := cs.nextCDR(t); row.CalleeID != users["10003"].ID || row.Queue != "18000" {
+		t.Errorf("row: %+v", row)
+	}
+	cs.noCallLeft(t)
+}
+
+// TestQueueMissedNextAgent: 10002, idle longest, declines (486): the
+// caller is offered to 10003, who answers.
+func TestQueueMissedNextAgent(t *testing.T) {
+	cs, users, ph, q := queueSetup(t, directory.Queue{Strategy: "longest_idle"}, map[string]answerMode{"10002": answerBusy})
+	agentCode(t, ph["10002"], "*60", "Logged In")
+	agentCode(t, ph["10003"], "*60", "Logged In")
+	sess := callQueue(t, ph["10001"])
+	wait(t, ph["10002"].invites, "INVITE at 10002")
+	wait(t, ph["10003"].invites, "INVITE at 10003 after 10002 declined")
+	wait(t, ph["10003"].incoming, "10003 answers")
+	ph["10001"].sendRTP(t, ph["10003"], 5)
+	sess.Bye(t.Context())
+	if row := cs.nextCDR(t); row.CalleeID != users["10003"].ID {
+		t.Errorf("row: %+v", row)
+	}
+	if s := queueStats(t, cs, q); s.Missed != 1 || s.Answered != 1 {
+		t.Errorf("stats: %+v", s)
+	}
+	cs.noCallLeft(t)
+}
+
+// TestQueueRingTimeout: 10002 rings out after the queue's ring timeout
+// (1 s) and the caller goes to 10003.
+func TestQueueRingTimeout(t *testing.T) {
+	cs, users, ph, _ := queueSetup(t, directory.Queue{Strategy: "longest_idle", RingSeconds: 1},
+		map[string]answerMode{"10002": answerRing})
+	agentCode(t, ph["10002"], "*60", "Logged In")
+	agentCode(t, ph["10003"], "*60", "Logged In")
+	sess := callQueue(t, ph["10001"])
+	wait(t, ph["10002"].invites, "INVITE at 10002")
+	wait(t, ph["10002"].cancels, "CANCEL at 10002 after the ring timeout")
+	wait(t, ph["10003"].incoming, "10003 answers")
+	sess.Bye(t.Context())
+	if row := cs.nextCDR(t); row.CalleeID != users["10003"].ID {
+		t.Errorf("row: %+v", row)
+	}
+	cs.noCallLeft(t)
+}
+
+// TestQueueAbandon: the caller hangs up while the agent's phone rings:
+// the phone is cancelled, the row says abandoned, the agent is idle again.
+func TestQueueAbandon(t *testing.T) {
+	cs, users, ph, q := queueSetup(t, directory.Queue{}, map[string]answerMode{"10002": answerRing})
+	agentCode(t, ph["10002"], "*60", "Logged In")
+	sess := callQueue(t, ph["10001"])
+	wait(t, ph["10002"].invites, "INVITE at 10002")
+	sess.Bye(t.Context())
+	wait(t, ph["10002"].cancels, "CANCEL at 10002")
+	row := cs.nextCDR(t)
+	if row.Disposition != directory.Cancelled || row.HangupBy != "caller" || row.Queue != "18000" ||
+		row.CalleeID != 0 || !strings.Contains(row.Reason, "abandoned in queue 18000") {
+		t.Errorf("row: %+v", row)
+	}
+	if s := queueStats(t, cs, q); s.Abandoned != 1 {
+		t.Errorf("stats: %+v", s)
+	}
+	untilAgent(t, cs, users["10002"], "idle")
+	cs.noCallLeft(t)
+}
+
+// TestQueuePauseAndOverflow: the only agent is paused (*62 with a reason
+// code): the caller waits the queue's maximum (1 s) and goes to the
+// overflow number, 10004, through the dial plan.
+func TestQueuePauseAndOverflow(t *testing.T) {
+	cs, users, ph, q := queueSetup(t, directory.Queue{MaxWaitSeconds: 1, Overflow: "10004"}, nil)
+	agentCode(t, ph["10002"], "*60", "Logged In")
+	agentCode(t, ph["10002"], "*6212", "Paused (Reason 12)")
+	if s := agentState(cs, users["10002"]); s != "paused" {
+		t.Fatalf("10002 is %s, want paused", s)
+	}
+	sess := callQueue(t, ph["10001"])
+	wait(t, ph["10004"].incoming, "10004 answers the overflow")
+	ph["10001"].sendRTP(t, ph["10004"], 5)
+	select {
+	case <-ph["10002"].invites:
+		t.Error("a paused agent rang")
+	default:
+	}
+	sess.Bye(t.Context())
+	row := cs.nextCDR(t)
+	if row.CalleeID != users["10004"].ID || row.Queue != "18000" || row.QueueWait < time.Second ||
+		!strings.Contains(row.Reason, "overflow (max_wait) to 10004") {
+		t.Errorf("row: %+v", row)
+	}
+	if s := queueStats(t, cs, q); s.Overflowed != 1 {
+		t.Errorf("stats: %+v", s)
+	}
+	list, err := cs.st.QueueAgents(t.Context())
+	if err != nil || len(list) != 1 || !list[0].Paused || list[0].Reason != "12" {
+		t.Errorf("stored agents: %+v %v", list, err)
+	}
+	cs.noCallLeft(t)
+}
+
+// TestQueueUnpause: a caller waits while the agent is paused; *63 makes
+// the agent ring.
+func TestQueueUnpause(t *testing.T) {
+	cs, users, ph, _ := queueSetup(t, directory.Queue{}, nil)
+	agentCode(t, ph["10002"], "*60", "Logged In")
+	agentCode(t, ph["10002"], "*62", "Paused")
+	sess := callQueue(t, ph["10001"])
+	board, err := cs.Server.QueueBoard(t.Context())
+	if err != nil || len(board) != 1 || len(board[0].Waiting) != 1 || board[0].Waiting[0].Position != 1 ||
+		board[0].Waiting[0].From != "10001" {
+		t.Fatalf("board: %+v %v", board, err)
+	}
+	agentCode(t, ph["10002"], "*63", "Unpaused")
+	wait(t, ph["10002"].incoming, "10002 answers after unpausing")
+	sess.Bye(t.Context())
+	if row := cs.nextCDR(t); row.CalleeID != users["10002"].ID {
+		t.Errorf("row: %+v", row)
+	}
+	cs.noCallLeft(t)
+}
+
+// TestQueueWrapUp: after a queue call the agent wraps up (3 s) and is
+// offered no caller until it ends.
+func TestQueueWrapUp(t *testing.T) {
+	cs, users, ph, _ := queueSetup(t, directory.Queue{WrapUpSeconds: 3}, nil)
+	agentCode(t, ph["10002"], "*60", "Logged In")
+	sess := callQueue(t, ph["10001"])
+	wait(t, ph["10002"].incoming, "10002 answers")
+	sess.Bye(t.Context())
+	cs.nextCDR(t)
+	if s := agentState(cs, users["10002"]); s != "wrap_up" {
+		t.Fatalf("after the call 10002 is %s, want wrap_up", s)
+	}
+	sess = callQueue(t, ph["10001"])
+	placed := time.Now()
+	wait(t, ph["10002"].incoming, "10002 answers the next caller")
+	if time.Since(placed) < time.Second {
+		t.Errorf("the next caller rang the agent during wrap-up")
+	}
+	sess.Bye(t.Context())
+	cs.nextCDR(t)
+	cs.noCallLeft(t)
+}
+
+// TestQueueAgentCodesRefused: a user of no queue cannot log in; pausing
+// before logging in is refused; nobody logged in and no overflow refuses
+// the call with 480.
+func TestQueueAgentCodesRefused(t *testing.T) {
+	cs, _, ph, _ := queueSetup(t, directory.Queue{}, nil)
+	if code, reason := dialFeature(t, ph["10004"], "*60"); code != 403 || !strings.Contains(reason, "Not A Queue Agent") {
+		t.Errorf("*60 from a non-member: %d %q", code, reason)
+	}
+	if code, reason := dialFeature(t, ph["10002"], "*62"); code != 403 || !strings.Contains(reason, "Not Logged In") {
+		t.Errorf("*62 before logging in: %d %q", code, reason)
+	}
+	_, err := ph["10001"].dial(t.Context(), "18000")
+	if status(err) != 480 {
+		t.Errorf("call to a queue nobody staffs: %v, want 480", err)
+	}
+	if row := cs.nextCDR(t); row.Queue != "" && row.Disposition != directory.Unavailable {
+		t.Errorf("row: %+v", row)
+	}
+	cs.noCallLeft(t)
+}
