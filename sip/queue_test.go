@@ -302,3 +302,95 @@ func TestQueueAgentCodesRefused(t *testing.T) {
 	}
 	cs.noCallLeft(t)
 }
+
+// TestQueueMusicAndPosition: a waiting caller hears the queue's music (RTP
+// from the PBX); with two callers waiting, the second is number 2 and
+// moves up when the first hangs up.
+func TestQueueMusicAndPosition(t *testing.T) {
+	cs, _, ph, _ := queueSetup(t, directory.Queue{}, nil)
+	agentCode(t, ph["10002"], "*60", "Logged In")
+	agentCode(t, ph["10002"], "*62", "Paused")
+	first := callQueue(t, ph["10001"])
+	ph["10001"].rtp.SetReadDeadline(time.Now().Add(waitLimit))
+	buf := make([]byte, 1500)
+	if n, _, err := ph["10001"].rtp.ReadFromUDPAddrPort(buf); err != nil || n <= 12 {
+		t.Fatalf("no music on hold at the caller: %v", err)
+	}
+	second := callQueue(t, ph["10004"])
+	positions := func() []int {
+		board, err := cs.Server.QueueBoard(t.Context())
+		if err != nil || len(board) != 1 {
+			t.Fatalf("board: %+v %v", board, err)
+		}
+		var out []int
+		for _, w := range board[0].Waiting {
+			out = append(out, w.Position)
+		}
+		return out
+	}
+	if got := positions(); len(got) != 2 || got[0] != 1 || got[1] != 2 {
+		t.Fatalf("positions: %v, want [1 2]", got)
+	}
+	first.Bye(t.Context())
+	cs.nextCDR(t)
+	if got := positions(); len(got) != 1 || got[0] != 1 {
+		t.Errorf("positions after the first left: %v, want [1]", got)
+	}
+	second.Bye(t.Context())
+	cs.nextCDR(t)
+	cs.noCallLeft(t)
+}
+
+// TestQueueAgentDND: an agent in do not disturb is busy, not rung: the
+// caller goes to the other agent.
+func TestQueueAgentDND(t *testing.T) {
+	cs, users, ph, _ := queueSetup(t, directory.Queue{Strategy: "longest_idle"}, nil)
+	agentCode(t, ph["10002"], "*60", "Logged In")
+	agentCode(t, ph["10003"], "*60", "Logged In")
+	agentCode(t, ph["10002"], "*78", "Do Not Disturb On")
+	sess := callQueue(t, ph["10001"])
+	wait(t, ph["10003"].incoming, "10003 answers")
+	select {
+	case <-ph["10002"].invites:
+		t.Error("an agent in do not disturb rang")
+	default:
+	}
+	if s := agentState(cs, users["10002"]); s != "busy" {
+		t.Errorf("10002 is %s, want busy", s)
+	}
+	agentCode(t, ph["10002"], "*79", "Do Not Disturb Off")
+	untilAgent(t, cs, users["10002"], "idle")
+	sess.Bye(t.Context())
+	cs.nextCDR(t)
+	cs.noCallLeft(t)
+}
+
+// TestQueueAgentsSurviveRestart: agents logged in are stored; a server
+// that starts on that store has them logged in (and paused as they were).
+func TestQueueAgentsSurviveRestart(t *testing.T) {
+	st, _ := openSQLite(t)
+	a, b, c := addUser(t, st, "10001"), addUser(t, st, "10002"), addUser(t, st, "10003")
+	q := &directory.Queue{Number: "18000", Name: "Sales", Members: []int64{b.ID, c.ID}}
+	if err := st.CreateQueue(t.Context(), q); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetQueueAgent(t.Context(), b.ID, &directory.QueueAgent{UserID: b.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetQueueAgent(t.Context(), c.ID, &directory.QueueAgent{UserID: c.ID, Paused: true, Reason: "7"}); err != nil {
+		t.Fatal(err)
+	}
+	cs := startCallServer(t, st, CallConfig{})
+	pa := newCallPhone(t, cs, "10001", answerOK)
+	pb := newCallPhone(t, cs, "10002", answerOK)
+	newCallPhone(t, cs, "10003", answerOK)
+	_ = a
+	sess := callQueue(t, pa)
+	wait(t, pb.incoming, "10002, logged in before the start, answers")
+	if s := agentState(cs, c); s != "paused" {
+		t.Errorf("10003 is %s, want paused", s)
+	}
+	sess.Bye(t.Context())
+	cs.nextCDR(t)
+	cs.noCallLeft(t)
+}
