@@ -57,7 +57,17 @@ CREATE TRIGGER extensions_not_queue BEFORE INSERT OR UPDATE OF number ON extensi
 ALTER TABLE calls ADD COLUMN queue text NOT NULL DEFAULT '';
 ALTER TABLE calls ADD COLUMN queue_wait_ms bigint NOT NULL DEFAULT 0;
 
+-- Permissions: queues.view (the live board and statistics) and
+-- queues.manage (queues, their agents, agents' login state). Owners and
+-- admins hold them at any; agents, and roles made by admins, hold none:
+-- agents log in by phone.
+INSERT INTO role_perms (role_id, perm, scope)
+SELECT r.id, p.perm, CASE WHEN r.builtin IN ('owner', 'admin') THEN 'any' ELSE 'none' END
+FROM roles r, (SELECT 'queues.view' AS perm UNION ALL SELECT 'queues.manage') p;
+
 -- +goose Down
+DELETE FROM user_perms WHERE perm IN ('queues.view', 'queues.manage');
+DELETE FROM role_perms WHERE perm IN ('queues.view', 'queues.manage');
 ALTER TABLE calls DROP COLUMN queue_wait_ms;
 ALTER TABLE calls DROP COLUMN queue;
 DROP TRIGGER extensions_not_queue ON extensions;
