@@ -256,6 +256,12 @@ type callJSON struct {
 	Reason      string     `json:"reason,omitempty"`
 	HangupBy    string     `json:"hangup_by,omitempty"`
 	Node        string     `json:"node,omitempty"`
+	// The call queue the call waited in (issue 19 §2), how long, and
+	// whether the caller hung up waiting; the agent who answered is the
+	// callee.
+	Queue          string `json:"queue,omitempty"`
+	QueueWait      int64  `json:"queue_wait_seconds,omitempty"`
+	QueueAbandoned bool   `json:"queue_abandoned,omitempty"`
 }
 
 func optTime(t time.Time) *time.Time {
@@ -269,7 +275,14 @@ func toCallJSON(c *directory.Call) callJSON {
 	return callJSON{ID: c.ID, SIPCallID: c.SIPCallID, CallerID: c.CallerID, CalleeID: c.CalleeID, GroupID: c.GroupID,
 		From: c.From, To: c.To, Dialed: c.Dialed, Direction: string(c.Direction), StartedAt: c.StartedAt,
 		AnsweredAt: optTime(c.AnsweredAt), EndedAt: optTime(c.EndedAt), Duration: int64(c.Duration() / time.Second),
-		Disposition: string(c.Disposition), Reason: c.Reason, HangupBy: c.HangupBy, Node: c.Node}
+		Disposition: string(c.Disposition), Reason: c.Reason, HangupBy: c.HangupBy, Node: c.Node,
+		Queue: c.Queue, QueueWait: int64(c.QueueWait / time.Second), QueueAbandoned: queueAbandoned(c)}
+}
+
+// queueAbandoned reports whether the caller hung up while waiting in a
+// call queue.
+func queueAbandoned(c *directory.Call) bool {
+	return c.Queue != "" && c.Disposition == directory.Cancelled
 }
 
 func (s *Server) apiCalls(w http.ResponseWriter, r *http.Request) {
