@@ -156,8 +156,25 @@ func (r *queueRuntime) syncAll(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("queues: %w", err)
 	}
+	keep := map[string]bool{}
 	for _, q := range list {
+		keep[queueKey(q.ID)] = true
 		r.sync(q)
+	}
+	r.mu.Lock()
+	var gone []string
+	for key := range r.queues {
+		if !keep[key] {
+			gone = append(gone, key)
+			delete(r.queues, key)
+		}
+	}
+	r.mu.Unlock()
+	for _, key := range gone { // deleted: no agent takes its calls any more
+		evs, err := r.eng.SetQueue(acd.Queue{ID: key, LeaveWhenEmpty: true})
+		if err == nil {
+			r.act(evs)
+		}
 	}
 	return nil
 }
@@ -276,10 +293,10 @@ func (r *queueRuntime) callEnded(agent string) {
 }
 
 // ringable reports whether an agent's phone may be rung now: a user not
-// in do not disturb, under the call limit, with a phone registered.
+// in do not disturb, on no call, with a phone registered.
 func (r *queueRuntime) ringable(agent string) (*credential, bool) {
 	cred, ok := r.b.s.creds.ByID(agentUser(agent))
-	if !ok || cred.Forward.DND || r.b.busy(cred.Ext) || len(r.b.userTargets(cred)) == 0 {
+	if !ok || cred.Forward.DND || r.b.inCall(cred.Ext) || len(r.b.userTargets(cred)) == 0 {
 		return cred, false
 	}
 	return cred, true

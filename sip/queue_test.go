@@ -394,3 +394,42 @@ func TestQueueAgentsSurviveRestart(t *testing.T) {
 	cs.nextCDR(t)
 	cs.noCallLeft(t)
 }
+
+// TestQueueOverflowLoop: two queues overflow to each other and nobody is
+// logged in to either: the caller is passed back and forth a few times
+// and then the call ends, rather than forever.
+func TestQueueOverflowLoop(t *testing.T) {
+	st, _ := openSQLite(t)
+	addUser(t, st, "10001")
+	b := addUser(t, st, "10002")
+	qa := &directory.Queue{Number: "18000", Name: "A", Overflow: "18001", Members: []int64{b.ID}}
+	qb := &directory.Queue{Number: "18001", Name: "B", Overflow: "18000", Members: []int64{b.ID}}
+	for _, q := range []*directory.Queue{qa, qb} {
+		if err := st.CreateQueue(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cs := startCallServer(t, st, CallConfig{})
+	pa := newCallPhone(t, cs, "10001", answerOK)
+	newCallPhone(t, cs, "10002", answerOK)
+	callQueue(t, pa)
+	wait(t, pa.ended, "BYE at the caller")
+	if row := cs.nextCDR(t); !strings.Contains(row.Reason, "overflow loop") {
+		t.Errorf("row: %+v", row)
+	}
+	cs.noCallLeft(t)
+}
+
+// TestQueueDeleted: a queue deleted from the directory leaves the board.
+func TestQueueDeleted(t *testing.T) {
+	cs, _, _, q := queueSetup(t, directory.Queue{}, nil)
+	if board, err := cs.Server.QueueBoard(t.Context()); err != nil || len(board) != 1 {
+		t.Fatalf("board: %+v %v", board, err)
+	}
+	if err := cs.st.DeleteQueue(t.Context(), q.ID); err != nil {
+		t.Fatal(err)
+	}
+	if board, err := cs.Server.QueueBoard(t.Context()); err != nil || len(board) != 0 {
+		t.Errorf("board after the delete: %+v %v", board, err)
+	}
+}

@@ -59,6 +59,7 @@ type queueCall struct {
 	offers  map[string]*dialer // agents ringing, by agent
 	agent   string             // the agent on the call
 	over    *dialer            // the overflow number ringing
+	hops    int                // overflows so far (queue to queue)
 	filled  bool               // someone took leg B
 }
 
@@ -336,6 +337,11 @@ func positionBeeps(pos int) *media.Clip {
 	return media.Concat(append(clips, media.Silence(400))...)
 }
 
+// maxQueueHops is how many times a caller may overflow from one queue to
+// another before the PBX gives up (two queues overflowing to each other
+// while nobody is logged in would pass the caller back and forth).
+const maxQueueHops = 4
+
 // onQueueOverflow sends the caller to the queue's overflow number.
 func (c *call) onQueueOverflow(target, reason string) {
 	qc := c.qc
@@ -359,7 +365,11 @@ func (c *call) onQueueOverflow(target, reason string) {
 	cancel()
 	c.cdr.Reason = why + " to " + target
 	c.log.Info("queue overflow", "queue", qc.q.Number, "reason", reason, "to", target)
+	if ref == nil && rt.queue != nil && qc.hops >= maxQueueHops {
+		ref = &refusal{482, "Loop Detected", directory.Failed, "overflow loop between queues", nil}
+	}
 	if ref == nil && rt.queue != nil { // another queue: wait there
+		qc.hops++
 		qc.q, qc.key = *rt.queue, queueKey(rt.queue.ID)
 		c.cdr.Queue = qc.q.Number
 		c.joinQueue(qc)
