@@ -1,11 +1,14 @@
 package sip
 
 import (
+	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/acd"
 	"github.com/switchboard-pbx/switchboard/directory"
@@ -432,4 +435,42 @@ func TestQueueDeleted(t *testing.T) {
 	if board, err := cs.Server.QueueBoard(t.Context()); err != nil || len(board) != 0 {
 		t.Errorf("board after the delete: %+v %v", board, err)
 	}
+}
+
+// TestQueueByDID: a carrier calls a DID mapped to the queue's number: the
+// call is queued like an internal one, and the agent takes it.
+func TestQueueByDID(t *testing.T) {
+	st, _ := openSQLite(t)
+	b := addUser(t, st, "10002")
+	q := &directory.Queue{Number: "18000", Name: "Sales", Members: []int64{b.ID}}
+	if err := st.CreateQueue(t.Context(), q); err != nil {
+		t.Fatal(err)
+	}
+	car := startCarrier(t, false)
+	cs := startCallServer(t, st, CallConfig{Trunks: []Trunk{car.trunk()}, DIDs: map[string]string{"+48221000100": "18000"}})
+	pb := newCallPhone(t, cs, "10002", answerOK)
+	agentCode(t, pb, "*60", "Logged In")
+	host, port, _ := net.SplitHostPort(cs.udp)
+	dua := sipgoDialogUA(car)
+	rtpAddr := car.rtp.LocalAddr().(*net.UDPAddr)
+	body := "v=0\r\no=- 1 1 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\nm=audio " +
+		strconv.Itoa(rtpAddr.Port) + " RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "+48601999888", Host: "127.0.0.2"},
+		Params: sip.HeaderParams{{K: "tag", V: "cq1"}}}
+	sess, err := dua.Invite(t.Context(), sip.Uri{Scheme: "sip", User: "+48221000100", Host: host, Port: atoiPort(port)},
+		[]byte(body), from, sip.NewHeader("Content-Type", "application/sdp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.WaitAnswer(t.Context(), sipgoAnswer(nil)); err != nil {
+		t.Fatalf("inbound call: %v", err)
+	}
+	sess.Ack(t.Context())
+	wait(t, pb.incoming, "the agent answers the inbound caller")
+	sess.Bye(t.Context())
+	if row := cs.nextCDR(t); row.Queue != "18000" || row.CalleeID != b.ID || row.From != "+48601999888" ||
+		row.Direction != directory.Inbound {
+		t.Errorf("row: %+v", row)
+	}
+	cs.noCallLeft(t)
 }
