@@ -441,7 +441,9 @@ GET /api/v1/contacts                 ?search= ?phone=+48…                     
 GET /api/v1/contacts/{id}
 GET /api/v1/calls                    ?from=2025-03-01 ?to=2025-03-31 ?user_id= ?group_id=
                                      ?number= ?disposition=answered|busy|no_answer|…      (calls.history)
-                                     from/to dates are days in your time zone
+                                     from/to dates are days in your time zone; a queue
+                                     call has "queue", "queue_wait_seconds" and
+                                     "queue_abandoned" (the callee answered it)
 GET /api/v1/calls/{id}
 GET /api/v1/recordings               ?call_id= ?from= ?to= ?user_id= ?group_id= ?number=
                                      ?direction=internal|outbound|inbound
@@ -598,6 +600,31 @@ DELETE /api/v1/schedules/{id}
 GET    /api/v1/did-hours             [{"number","schedule_id","schedule","outside"}]
 PUT    /api/v1/did-hours/{number}    {"schedule_id","outside" (extension rung outside hours)}
 DELETE /api/v1/did-hours/{number}    the number rings its usual target at all hours
+
+Call queues (queues.view: the live board; queues.manage: the queues, their
+agents and agents' state; department: the queues of one's groups, any: every
+queue). A queue's number is in the dial plan like an extension and never
+the same as one. strategy: ring_all, longest_idle, round_robin, fewest_calls.
+Agents log themselves in by phone: *60 in, *61 out, *62[reason] pause, *63 on.
+
+GET    /api/v1/queues                [{"id","number","name","group_id"?,"strategy",           (queues.view|manage)
+                                       "ring_seconds","max_wait_seconds","max_callers",
+                                       "wrap_up_seconds","overflow","music",
+                                       "service_level_seconds","members":[user ids],"created_at"}]
+GET    /api/v1/queues/{id}
+POST   /api/v1/queues                the same fields but id and created_at                  (queues.manage)
+PUT    /api/v1/queues/{id}           the same fields, whole (members kept when absent)
+DELETE /api/v1/queues/{id}
+PUT    /api/v1/queues/{id}/members   {"members":[user ids]}, in round-robin order
+POST   /api/v1/queues/{id}/agents/{user}/login|logout|pause|unpause
+                                     {"reason"?} for pause; the user must be an agent of
+                                     the queue; 204
+GET    /api/v1/queues/{id}/board     {"queue","waiting":[{"from","position",                  (queues.view)
+                                      "waiting_seconds"}],"agents":[{"user_id","state",
+                                      "reason"?,"answered"}],"stats":{"entered","answered",
+                                      "answered_within_service_level","abandoned","overflowed",
+                                      "missed","waiting","longest_wait_seconds",
+                                      "average_wait_seconds","service_level"}}
 
 Every change, listen and download is written to the audit log, with the token
 that made it.
