@@ -616,9 +616,10 @@ POST   /api/v1/queues                the same fields but id and created_at      
 PUT    /api/v1/queues/{id}           the same fields, whole (members kept when absent)
 DELETE /api/v1/queues/{id}
 PUT    /api/v1/queues/{id}/members   {"members":[user ids]}, in round-robin order
-POST   /api/v1/queues/{id}/agents/{user}/login|logout|pause|unpause
-                                     {"reason"?} for pause; the user must be an agent of
-                                     the queue; 204
+POST   /api/v1/queues/{id}/agents/{user_id}/login     the user must be an agent of the
+POST   /api/v1/queues/{id}/agents/{user_id}/logout    queue; 204
+POST   /api/v1/queues/{id}/agents/{user_id}/pause     {"reason"?}
+POST   /api/v1/queues/{id}/agents/{user_id}/unpause
 GET    /api/v1/queues/{id}/board     {"queue","waiting":[{"from","position",                  (queues.view)
                                       "waiting_seconds"}],"agents":[{"user_id","state",
                                       "reason"?,"answered"}],"stats":{"entered","answered",

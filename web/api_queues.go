@@ -151,21 +151,23 @@ func (s *Server) apiQueueMembers(w http.ResponseWriter, r *http.Request) {
 
 // apiQueueAgent logs an agent of the queue in or out, or pauses
 // ({"reason": "lunch"}) or unpauses them.
-func (s *Server) apiQueueAgent(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Reason string `json:"reason"`
-	}
-	if r.ContentLength != 0 {
-		if err := readJSON(w, r, &in); err != nil {
+func (s *Server) apiQueueAgent(action string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Reason string `json:"reason"`
+		}
+		if r.ContentLength != 0 {
+			if err := readJSON(w, r, &in); err != nil {
+				s.fail(w, r, err)
+				return
+			}
+		}
+		if err := s.setQueueAgent(r, action, in.Reason); err != nil {
 			s.fail(w, r, err)
 			return
 		}
+		w.WriteHeader(http.StatusNoContent)
 	}
-	if err := s.setQueueAgent(r, in.Reason); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 // boardJSON is a queue's live state.

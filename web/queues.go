@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -27,7 +26,9 @@ func (s *Server) registerQueues(web, api *router) {
 	web.get("/queues/{id}", perResource(authz.QueuesManage), s.queueEdit)
 	web.post("/queues/{id}", perResource(authz.QueuesManage), s.queueUpdate)
 	web.post("/queues/{id}/delete", perResource(authz.QueuesManage), s.queueDeletePost)
-	web.post("/queues/{id}/agents/{user_id}/{action}", perResource(authz.QueuesManage), s.queueAgentPost)
+	for _, a := range queueAgentActions {
+		web.post("/queues/{id}/agents/{user_id}/"+a, perResource(authz.QueuesManage), s.queueAgentPost(a))
+	}
 
 	api.get("/queues", needAny(authz.QueuesView, authz.QueuesManage), s.apiQueues)
 	api.post("/queues", need(authz.QueuesManage), s.apiQueueCreate)
@@ -36,8 +37,13 @@ func (s *Server) registerQueues(web, api *router) {
 	api.delete("/queues/{id}", perResource(authz.QueuesManage), s.apiDelete(s.deleteQueue))
 	api.put("/queues/{id}/members", perResource(authz.QueuesManage), s.apiQueueMembers)
 	api.get("/queues/{id}/board", perResource(authz.QueuesView), s.apiQueueBoard)
-	api.post("/queues/{id}/agents/{user_id}/{action}", perResource(authz.QueuesManage), s.apiQueueAgent)
+	for _, a := range queueAgentActions {
+		api.post("/queues/{id}/agents/{user_id}/"+a, perResource(authz.QueuesManage), s.apiQueueAgent(a))
+	}
 }
+
+// queueAgentActions are what a manager does to an agent of a queue.
+var queueAgentActions = []string{"login", "logout", "pause", "unpause"}
 
 // queueAuditActions are the audit actions of call queues (queue.agent is
 // also written by the SIP side for the feature codes).
@@ -68,7 +74,8 @@ type QueueCaller struct {
 	Position int
 }
 
-var errNoQueues = errors.New("call queues are not running")
+// errNoQueues answers an agent action on a server without a call side.
+var errNoQueues = directory.Conflict("queue", "call queues are not running on this server")
 
 func (s *Server) queueLive() (QueueLive, error) {
 	ql, ok := s.live.(QueueLive)
@@ -145,7 +152,7 @@ func (s *Server) deleteQueue(r *http.Request) error {
 }
 
 // setQueueAgent acts on an agent of the queue of the path.
-func (s *Server) setQueueAgent(r *http.Request, reason string) error {
+func (s *Server) setQueueAgent(r *http.Request, action, reason string) error {
 	q, err := s.queueParam(r, authz.QueuesManage)
 	if err != nil {
 		return err
@@ -153,10 +160,6 @@ func (s *Server) setQueueAgent(r *http.Request, reason string) error {
 	uid, err := idParamNamed(r, "user_id")
 	if err != nil {
 		return err
-	}
-	action := pathParam(r, "action")
-	if !slices.Contains([]string{"login", "logout", "pause", "unpause"}, action) {
-		return errNotFound
 	}
 	if !slices.Contains(q.Members, uid) {
 		return &directory.InvalidError{Field: "user", Rule: "is not an agent of this queue"}

@@ -192,14 +192,16 @@ func (s *Server) queueDeletePost(w http.ResponseWriter, r *http.Request) {
 	done(w, r, "/queues", "deleted")
 }
 
-func (s *Server) queueAgentPost(w http.ResponseWriter, r *http.Request) {
-	if err := parseForm(w, r); err != nil {
-		s.fail(w, r, err)
-		return
+func (s *Server) queueAgentPost(action string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := parseForm(w, r); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if err := s.setQueueAgent(r, action, r.PostFormValue("reason")); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		done(w, r, "/queues", "saved")
 	}
-	if err := s.setQueueAgent(r, r.PostFormValue("reason")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	done(w, r, "/queues", "saved")
 }
