@@ -144,6 +144,18 @@ func (c *call) enterQueue() bool {
 	qc := &queueCall{q: q, key: key, joined: now, ep: ep, music: rtm.music(q), offers: map[string]*dialer{}}
 	qc.ctx, qc.cancel = context.WithCancel(c.reqCtx)
 	c.qc = qc
+	// Enqueued before the 200 goes, so that a board read once the caller
+	// hears the answer shows them; the engine's events wait in the call's
+	// mailbox until its actor runs.
+	qc.waiting = true
+	if err := rtm.enqueue(c, key, c.rt.from, now); err != nil {
+		c.qc, qc.waiting = nil, false
+		qc.cancel()
+		ep.Close()
+		c.log.Warn("call not queued", "queue", q.Number, "err", err)
+		c.endQueued(503, "Service Unavailable", "queue "+q.Number+": "+err.Error())
+		return false
+	}
 	c.state, c.bAcked = stAnswered, true
 	c.relay.Arm()
 	c.cdr.Queue, c.cdr.Disposition, c.cdr.Reason = q.Number, directory.NoAnswer, "waiting in queue "+q.Number
@@ -163,7 +175,6 @@ func (c *call) enterQueue() bool {
 	c.wg.Go(func() { _ = ep.Run(ctx) })
 	ep.Play(qc.music, true)
 	c.log.Info("call queued", "queue", q.Number, "codec", codec)
-	c.joinQueue(qc)
 	return true
 }
 
@@ -487,7 +498,7 @@ func (c *call) queueOver(gone int) int {
 			c.cdr.Disposition = directory.Cancelled
 			c.cdr.Reason = fmt.Sprintf("abandoned in queue %s after %ds", qc.q.Number, int(wait.Seconds()))
 		}
-		c.log.Info("queue call abandoned", "queue", qc.q.Number, "wait", wait)
+		c.log.Info("queue call left", "queue", qc.q.Number, "wait", wait, "by", c.cdr.HangupBy, "why", c.cdr.Reason)
 		rtm.abandon(c.id)
 	}
 	if qc.agent != "" {
