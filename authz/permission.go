@@ -38,7 +38,7 @@ const (
 	CallsShare         Permission = "calls.share"         // let watchers see who one is talking to (seed 002)
 	CallsIntercom      Permission = "calls.intercom"      // intercom (*90EXT) and paging (*91GROUP): the callee's phone answers itself; decided on each callee (seed 002)
 	CallsPark          Permission = "calls.park"          // park calls; retrieve those parked by users in scope (seed 002)
-	IVRControl         Permission = "ivr.control"         // office hours and after-hours routing (issue 19); later what the IVR menus do (seed 002)
+	IVRControl         Permission = "ivr.control"         // office hours and after-hours routing, and (scope any) the IVR menus (issue 19, seed 002)
 	QueuesView         Permission = "queues.view"         // the live board and statistics of call queues (migration 00017)
 	QueuesManage       Permission = "queues.manage"       // create and edit call queues, their agents and agents' login state (migration 00017)
 )

@@ -35,6 +35,7 @@ type Store interface {
 	ScheduleStore
 	VoicemailStore
 	QueueStore
+	IVRStore
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	Close() error

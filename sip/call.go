@@ -105,6 +105,7 @@ type call struct {
 
 	recording *callRecording // nil when the call is not recorded
 	deposit   *vmDeposit     // leg B is voicemail (voicemail.go); nil when not
+	ivr       *ivrSession    // leg B is an IVR menu (ivr.go); nil when not
 
 	// Blind transfer (transfer.go).
 	xfer        *xfer         // the transfer in progress, nil when none
@@ -191,6 +192,11 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 	}
 	var m sdpMedia
 	c.late = len(c.aReq.Body()) == 0
+	if ref := c.menuRefusal(); ref != nil {
+		c.refuse(ref)
+		return false
+	}
+	menu := rt.menu != nil // ivr.go
 	if !c.late {
 		var err error
 		if _, m, err = parseSDP(c.aReq.Body()); err != nil {
@@ -211,8 +217,8 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 		return false
 	}
 	targets, spare := pickTargets(rt, b.busy)
-	direct = direct || len(targets) == 0 && !queued && c.voicemailFor()
-	if len(targets) == 0 && !direct && !queued {
+	direct = direct || len(targets) == 0 && !menu && !queued && c.voicemailFor()
+	if len(targets) == 0 && !direct && !menu && !queued {
 		c.refuse(&refusal{486, "Busy Here", directory.Busy, "callee call limit", nil})
 		return false
 	}
@@ -235,7 +241,7 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 		setMedia(relay, media.LegA, m)
 		relay.SetHold(media.LegA, m.hold)
 	}
-	if !c.late && !direct && !queued {
+	if !c.late && !direct && !menu && !queued {
 		if err := c.ring.address(targets[0].dest); err != nil {
 			relay.Close()
 			c.refuse(&refusal{488, "Not Acceptable Here", directory.Failed, "bad sdp offer", nil})
@@ -270,6 +276,8 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 	switch {
 	case queued:
 		c.enterQueue()
+	case menu:
+		c.answerMenu()
 	case direct:
 		c.depositVoicemail()
 	default:
@@ -448,7 +456,7 @@ func (c *call) handle(ev any) {
 		ev.fromA = fromA
 		c.onAck(ev)
 	case *reqEvent:
-		if !c.admitRequest(ev) || c.vmRefuses(ev) || c.queueRefuses(ev) {
+		if !c.admitRequest(ev) || c.vmRefuses(ev) || c.ivrRequest(ev) || c.queueRefuses(ev) {
 			return
 		}
 		switch ev.req.Method {

@@ -42,7 +42,7 @@
 // own takes a party's place on the relay, and a media.Player plays into it
 // (voicemail's greeting and beep, park's music on hold) while a
 // MonoRecorder or the DTMF detector listens (voicemail.go, vmretrieve.go,
-// parkmusic.go).
+// parkmusic.go, ivr.go).
 //
 // The call (call.go, ringing.go, answer.go, reinvite.go, hangup.go,
 // cdr.go, active.go, legstates.go) is the CDR's unit: the story of its legs
@@ -55,7 +55,8 @@
 // Features (transfer.go and refer.go, attended.go and replaces.go,
 // forward.go, monitor.go, record.go, pickup.go, park.go with orbits.go,
 // parkring.go and parkmusic.go, intercom.go, paging.go, voicemail.go with
-// mwi.go, vmretrieve.go and vmmail.go, hours.go) sit on top: each acts
+// mwi.go, vmretrieve.go and vmmail.go, hours.go, ivr.go with ivrdigits.go)
+// sit on top: each acts
 // through leg, dialer and bridge operations (answer, hold, replace a leg's
 // dialog, move a leg, ring targets, play, hang up), never through another
 // feature's state. A feature's events (a transfer's re-INVITE result, the

@@ -53,6 +53,10 @@ func (c *call) byeA() {
 }
 
 func (c *call) byeB() {
+	if c.ivr != nil { // leg B is a menu (ivr.go)
+		c.endIVR()
+		return
+	}
 	if c.deposit != nil { // leg B is voicemail, without a dialog
 		c.endDeposit()
 		return

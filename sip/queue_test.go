@@ -474,3 +474,34 @@ func TestQueueByDID(t *testing.T) {
 	}
 	cs.noCallLeft(t)
 }
+
+// TestQueueFromIVR: an IVR menu's option sends the caller to the queue's
+// number: the menu's endpoint gives way to the queue's music and the
+// logged-in agent takes the call.
+func TestQueueFromIVR(t *testing.T) {
+	st, _ := openSQLite(t)
+	addUser(t, st, "10001")
+	b := addUser(t, st, "10002")
+	q := &directory.Queue{Number: "18000", Name: "Sales", Members: []int64{b.ID}}
+	if err := st.CreateQueue(t.Context(), q); err != nil {
+		t.Fatal(err)
+	}
+	addMenu(t, st, "80000", 600, directory.IVRMenu{Options: []directory.IVROption{opt("1", directory.IVRQueue, "18000")}})
+	cs, _ := voicemailServer(t, st)
+	pa := newCallPhone(t, cs, "10001", answerOK)
+	pb := newCallPhone(t, cs, "10002", answerOK)
+	agentCode(t, pb, "*60", "Logged In")
+	sess, err := pa.dial(t.Context(), "80000")
+	if err != nil {
+		t.Fatalf("dial the menu: %v", err)
+	}
+	hear(t, pa, 600)
+	pa.ivrDigits(t, "1")
+	wait(t, pb.incoming, "the agent answers the caller from the menu")
+	pa.sendRTP(t, pb, 5)
+	sess.Bye(t.Context())
+	if row := cs.nextCDR(t); row.Queue != "18000" || row.CalleeID != b.ID {
+		t.Errorf("row: %+v", row)
+	}
+	cs.noCallLeft(t)
+}

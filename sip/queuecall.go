@@ -528,3 +528,38 @@ func (c *call) queueRefuses(ev *reqEvent) bool {
 	close(ev.done)
 	return true
 }
+
+// queueFromMenu moves a caller an IVR menu answered (ivr.go) into queue q:
+// the menu's endpoint goes, one of the queue's plays the music on leg B in
+// the codec the menu's had, and the caller is enqueued.
+func (c *call) queueFromMenu(q *directory.Queue) {
+	c.endIVR()
+	codec, ok := c.codecs[1].mediaCodec()
+	if !ok || (codec != media.PCMU && codec != media.PCMA) {
+		c.setLegCodec(media.LegB, pcmu)
+		codec = media.PCMU
+	}
+	ip := c.relay.Local(media.LegB).Addr()
+	if !ip.IsValid() || ip.IsUnspecified() {
+		ip = netip.MustParseAddr("127.0.0.1")
+	}
+	ep, err := media.NewEndpoint(media.EndpointConfig{Pool: c.b.pool, IP: ip, Codec: codec, Logger: c.log})
+	if err != nil {
+		c.hangup("system", "queue "+q.Number+": no rtp ports")
+		return
+	}
+	ep.SetRemote(netip.AddrPortFrom(ip, c.relay.Local(media.LegB).Port()))
+	c.relay.SetRemote(media.LegB, ep.Local(), netip.AddrPort{})
+	rtm := c.b.queues
+	qc := &queueCall{q: *q, key: queueKey(q.ID), joined: time.Now().UTC(), ep: ep, music: rtm.music(*q),
+		offers: map[string]*dialer{}}
+	qc.ctx, qc.cancel = context.WithCancel(c.reqCtx)
+	c.qc = qc
+	c.cdr.Queue = q.Number
+	c.setParty(1, party{num: q.Number})
+	ctx := qc.ctx
+	c.wg.Go(func() { _ = ep.Run(ctx) })
+	ep.Play(qc.music, true)
+	c.log.Info("call queued from a menu", "queue", q.Number)
+	c.joinQueue(qc)
+}

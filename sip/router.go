@@ -17,6 +17,8 @@ import (
 //   - the extension of a group: every registered contact of its members;
 //   - from a trunk, a DID: the extension or group it is mapped to, or
 //     its outside-hours target when it follows office hours (hours.go);
+//   - the number of an IVR menu, dialed or reached by a DID: the PBX
+//     answers with the menu (ivr.go);
 //   - anything else: the trunk, when the caller's calls.outbound allows
 //     the number (compared in E.164).
 
@@ -53,13 +55,13 @@ func (b *b2bua) route(ctx context.Context, caller *credential, trunk *Trunk, req
 			return rt, refNotFound
 		}
 		ext = b.hoursTarget(ctx, dialed, ext) // hours.go
-		return rt, b.routeExtension(ctx, rt, ext, "")
+		return rt, b.routeNumber(ctx, rt, ext, "")
 	}
 	rt.callerID = caller.UserID
 	rt.from, rt.fromUser = caller.Ext, caller.Ext
 	if directory.ValidateExtension("extension", dialed) == nil {
 		rt.dir = directory.Internal
-		return rt, b.routeExtension(ctx, rt, dialed, caller.Ext)
+		return rt, b.routeNumber(ctx, rt, dialed, caller.Ext)
 	}
 	rt.dir = directory.Outbound
 	return rt, b.routeOutbound(ctx, rt, caller, dialed)
@@ -125,6 +127,16 @@ func (b *b2bua) defaultCountry(ctx context.Context) string {
 		return directory.SettingDefaults[directory.SettingDefaultCountry]
 	}
 	return cc
+}
+
+// routeNumber fills rt for a number of the extensions' plan, dialed, the
+// target of a DID or an IVR menu's option: an IVR menu (ivr.go), else a
+// user's or a group's extension.
+func (b *b2bua) routeNumber(ctx context.Context, rt *route, ext, self string) *refusal {
+	if isMenu, ref := b.menuRoute(ctx, rt, ext); isMenu {
+		return ref
+	}
+	return b.routeExtension(ctx, rt, ext, self)
 }
 
 // routeExtension fills the targets of a user's or group's extension. self

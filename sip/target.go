@@ -31,6 +31,8 @@ type route struct {
 	headers []sip.Header
 	// queue: the number is a call queue's (queuecall.go); no targets.
 	queue *directory.Queue
+	// menu: the number is an IVR menu's, which the PBX answers (ivr.go).
+	menu *directory.IVRMenu
 
 	// Forwarding (forward.go). chain holds the extensions the call was
 	// forwarded from, in order, and notes why, for the CDR. fwdUser is

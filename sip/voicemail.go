@@ -115,22 +115,17 @@ func (c *call) depositVoicemail() bool {
 		c.log.Warn("voicemail not offered: no rtp ports", "err", err)
 		return false
 	}
-	now := time.Now().UTC()
-	path := filepath.Join(c.b.recDir, "voicemail", dir,
-		now.Format("20060102-150405")+"-"+randomHex(6)+".wav")
-	maxLen := mb.MaxSeconds
-	if maxLen == 0 {
-		maxLen = directory.DefaultVoicemailSeconds
+	caller := rt.from
+	if c.caller != nil {
+		caller = c.caller.Ext
 	}
-	var rec *media.MonoRecorder
-	if err = os.MkdirAll(filepath.Dir(path), 0o750); err == nil {
-		rec, err = media.NewMonoRecorder(path, time.Duration(maxLen)*time.Second)
-	}
+	d, greeting, err := c.newDeposit(mb, userID, groupID, dir, caller, ep)
 	if err != nil {
 		ep.Close()
 		c.log.Error("voicemail not offered: message file", "err", err)
 		return false
 	}
+	rec, path, now := d.rec, d.row.Path, d.row.StartedAt
 	ep.SetRemote(netip.AddrPortFrom(ip, c.relay.Local(media.LegB).Port()))
 	epSDP := endpointSDP(ep.Local().Addr(), ep.Local().Port(), codec, event)
 	sdpBody, err := c.answerSDP(epSDP)
@@ -157,20 +152,6 @@ func (c *call) depositVoicemail() bool {
 	c.ring.cancelAll(nil)
 	c.b.release(c, exts...)
 
-	greeting := vmNoGreeting
-	if mb.Greeting != "" {
-		if g, err := media.LoadWAV(mb.Greeting); err != nil {
-			c.log.Warn("voicemail greeting not played", "path", mb.Greeting, "err", err)
-		} else {
-			greeting = g
-		}
-	}
-	caller := rt.from
-	if c.caller != nil {
-		caller = c.caller.Ext
-	}
-	d := &vmDeposit{ep: ep, rec: rec, email: mb.ToEmail, done: make(chan struct{}), ready: make(chan struct{}),
-		row: directory.Voicemail{UserID: userID, GroupID: groupID, Caller: caller, StartedAt: now, Path: path}}
 	c.deposit = d
 	if c.late {
 		c.bOffer, c.needAnswer = epSDP, true // the greeting waits for the answer in the ACK
@@ -203,6 +184,37 @@ func (c *call) depositVoicemail() bool {
 	c.log.Info("call to voicemail", "user_id", userID, "group_id", groupID, "ext", ownerExt, "codec", codec)
 	c.awaitAck(c.aReq, pending2xx{fromA: true, tx: c.aTx, res: ok200, done: c.aFinal, initial: true, offer: c.late})
 	return true
+}
+
+// newDeposit opens a message for mailbox mb (of userID or groupID, filed
+// under dir) left by caller on ep, and loads its greeting.
+func (c *call) newDeposit(mb *directory.Mailbox, userID, groupID int64, dir, caller string, ep *media.Endpoint) (*vmDeposit, *media.Clip, error) {
+	now := time.Now().UTC()
+	path := filepath.Join(c.b.recDir, "voicemail", dir,
+		now.Format("20060102-150405")+"-"+randomHex(6)+".wav")
+	maxLen := mb.MaxSeconds
+	if maxLen == 0 {
+		maxLen = directory.DefaultVoicemailSeconds
+	}
+	var rec *media.MonoRecorder
+	err := os.MkdirAll(filepath.Dir(path), 0o750)
+	if err == nil {
+		rec, err = media.NewMonoRecorder(path, time.Duration(maxLen)*time.Second)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	greeting := vmNoGreeting
+	if mb.Greeting != "" {
+		if g, err := media.LoadWAV(mb.Greeting); err != nil {
+			c.log.Warn("voicemail greeting not played", "path", mb.Greeting, "err", err)
+		} else {
+			greeting = g
+		}
+	}
+	d := &vmDeposit{ep: ep, rec: rec, email: mb.ToEmail, done: make(chan struct{}), ready: make(chan struct{}),
+		row: directory.Voicemail{UserID: userID, GroupID: groupID, Caller: caller, StartedAt: now, Path: path}}
+	return d, greeting, nil
 }
 
 // vmRefuses answers what a caller leaving a message cannot do: a

@@ -627,6 +627,23 @@ GET    /api/v1/queues/{id}/board     {"queue","waiting":[{"from","position",    
                                       "missed","waiting","longest_wait_seconds",
                                       "average_wait_seconds","service_level"}}
 
+Auto attendant menus (ivr.control any). A menu's number is dialed like an
+extension, or mapped from an inbound number; each option is a key (0-9, *,
+#) and an action: extension, group, queue, menu, voicemail (with a target
+number), dial_by_extension or hangup (none).
+
+GET    /api/v1/ivr-menus             [{"id","number","name","greeting","digit_timeout","max_tries",
+                                       "options":[{"digit","action","target"?}],"timeout_action",
+                                       "timeout_target"?,"invalid_action","invalid_target"?,"created_at"}]
+GET    /api/v1/ivr-menus/{id}
+POST   /api/v1/ivr-menus             {"number","name","digit_timeout"?,"max_tries"?,"options"?,
+                                       "timeout_action"?,"timeout_target"?,"invalid_action"?,
+                                       "invalid_target"?}; actions default to hangup
+PUT    /api/v1/ivr-menus/{id}        the same fields, whole
+DELETE /api/v1/ivr-menus/{id}
+PUT    /api/v1/ivr-menus/{id}/greeting  {"wav": base64 of the file}; any PCM or float WAV, 8-192 kHz, 1-8 channels, at most
+                                       16 MiB; stored as 8 kHz 16-bit mono
+
 Every change, listen and download is written to the audit log, with the token
 that made it.
 `

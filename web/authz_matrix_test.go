@@ -85,6 +85,8 @@ func (f *fixture) targetOf(pattern string) *target {
 		return &target{id: 1, kind: "schedule"} // seedHours's
 	case strings.Contains(pattern, "/queues/{id}"):
 		return &target{id: 1, kind: "queue"} // fixtureQueue's: company-wide, only any reaches it
+	case strings.Contains(pattern, "/ivr/{id}"), strings.Contains(pattern, "/ivr-menus/{id}"):
+		return &target{id: 1, kind: "menu"} // fixtureIVR's
 	case strings.Contains(pattern, "/trunks/{name}"), strings.Contains(pattern, "/dids/{number}"),
 		strings.Contains(pattern, "/did-hours/{number}"),
 		strings.Contains(pattern, "/bans/{ip}"):

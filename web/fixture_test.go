@@ -115,6 +115,7 @@ func newFixture(t testing.TB) *fixture {
 		f.groups[g.key] = gr
 	}
 	fixtureHours(t, st) // hours_test.go
+	fixtureIVR(t, st)   // ivr_test.go
 	for i, p := range []struct{ name, role, group string }{{pOwner, "owner", "default"}, {pAdmin, "admin", "support"},
 		{pLead, "lead", "sales"}, {pAgent, "agent", "north"}, {pPeer, "agent", "support"}, {pOver, "agent", "support"}} {
 		ext := itoa(int64(20001 + i))

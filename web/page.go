@@ -152,6 +152,7 @@ func (p *page) navAll() []navItem {
 		{"/numbers", "nav.numbers", string(authz.NumbersManage)},
 		{"/hours", "nav.hours", string(authz.IVRControl)},
 		{"/queues", "nav.queues", string(authz.QueuesView)},
+		{"/ivr", "nav.ivr", string(authz.IVRControl)},
 		{"/audit", "nav.audit", string(authz.AuditView)},
 		{"/devices", "nav.devices", string(authz.UsersManage)},
 	}

@@ -72,6 +72,7 @@ func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 		{"rules", ruleTests},
 		{"schedules", scheduleTests},
 		{"queues", queueTests},
+		{"ivr menus", ivrTests},
 	}
 	for _, a := range areas {
 		t.Run(a.name, func(t *testing.T) {

@@ -28,6 +28,11 @@ import (
 type Options struct {
 	// Name labels the phone in test logs; default "baresip".
 	Name string
+	// IP is the loopback address baresip's SIP listens and sends from;
+	// default 127.0.0.1 (a carrier a trunk names: 127.0.0.2). Its media
+	// stays on 127.0.0.1, where its RTP comes from whatever the address
+	// (it binds RTP on 0.0.0.0), so that the SDP names the source.
+	IP string
 	// Tone is the frequency in Hz of the sine baresip sends; default 440.
 	Tone int
 	// RTPPorts is how many RTP ports the phone may use; default 20.
@@ -134,6 +139,9 @@ func Start(t testing.TB, opts Options) *Phone {
 	if opts.Tone == 0 {
 		opts.Tone = 440
 	}
+	if opts.IP == "" {
+		opts.IP = "127.0.0.1"
+	}
 	if opts.RTPPorts == 0 {
 		opts.RTPPorts = 20
 	}
@@ -171,7 +179,7 @@ func Start(t testing.TB, opts Options) *Phone {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.SIPAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(sipPort))
+	p.SIPAddr = net.JoinHostPort(opts.IP, strconv.Itoa(sipPort))
 	config := fmt.Sprintf(`sip_listen        %s
 net_interface     127.0.0.1
 dns_server        127.0.0.1:53

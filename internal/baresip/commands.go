@@ -131,6 +131,13 @@ func (p *Phone) Dial(uri string) error {
 	return err
 }
 
+// SendDigits sends DTMF in the current call (menu's sndcode: RFC 4733
+// telephone events when the peer offered them).
+func (p *Phone) SendDigits(digits string) error {
+	_, err := p.Command("sndcode", digits)
+	return err
+}
+
 // Hangup ends the current call.
 func (p *Phone) Hangup() error {
 	_, err := p.Command("hangup", "")

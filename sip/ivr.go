@@ -1,0 +1,529 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/media"
+)
+
+// The auto attendant (issue 19 §1). A number that is an IVR menu's
+// (directory.IVRMenu), dialed, reached through a DID or through office
+// hours' outside-hours target, is answered by the PBX: leg B of the
+// call's relay faces a media.Endpoint that plays the menu's greeting and
+// hears the caller's digits (ivrdigits.go). The option chosen sends the
+// caller on to its target number as if they had dialed it: the router
+// resolves it (a user's extension, a group's or a queue's number, another
+// menu), and the dialer rings it with an offer on leg B's relay port, as
+// park's ring-back does; the phone that answers takes leg B from the
+// endpoint and the call goes on as any answered call. A target nobody
+// answers brings the caller back to the menu. The voicemail option
+// records a message on the endpoint (voicemail.go).
+//
+// CDR: the row is answered when the menu answers; its reason names the
+// menus and the choice ("ivr 80000 option 1"), its callee is the final
+// target. Recording follows the policy at the menu's answer, and again
+// with the final callee if the call was not recorded yet.
+
+// ivrMaxHops bounds the menus one call walks through (a menu leading to
+// itself through others).
+const ivrMaxHops = 20
+
+// ivrSession is the menu part of a call: the endpoint on leg B, the menu
+// playing, and the target ringing once a choice is made.
+type ivrSession struct {
+	ep     *media.Endpoint
+	info   chan rune // digits of SIP INFO, for the script
+	menu   *directory.IVRMenu
+	cancel context.CancelFunc // the script or ring-back tone
+	done   chan struct{}      // the script ended
+	path   []string           // menu numbers and choices, for the CDR
+	hops   int
+	ended  bool
+
+	ring  *dialer // the target ringing
+	rt    *route
+	slots []string
+	timer *time.Timer
+}
+
+// ivrRingOver ends the ringing of a target nobody answered.
+type ivrRingOver struct{ ring *dialer }
+
+func (ev ivrRingOver) handleOn(c *call) {
+	if s := c.ivr; s != nil && s.ring == ev.ring && c.state == stAnswered {
+		c.log.Info("ivr: target did not answer", "to", s.rt.to)
+		c.ivrBack("no answer")
+	}
+}
+
+func (ev ivrChoice) handleOn(c *call) { c.onIVRChoice(ev) }
+
+// menuRoute makes rt a menu's route when ext is an IVR menu's number; a
+// user's extension is never one (it is looked up first, from memory).
+func (b *b2bua) menuRoute(ctx context.Context, rt *route, ext string) (bool, *refusal) {
+	if directory.ValidateExtension("extension", ext) != nil {
+		return false, nil
+	}
+	if cred, err := b.s.credential(ext); err != nil || cred != nil {
+		return false, nil
+	}
+	m, err := b.s.store.IVRMenuByNumber(ctx, ext)
+	if errors.Is(err, directory.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return true, storeDown(err)
+	}
+	rt.to, rt.menu = ext, m
+	return true, nil
+}
+
+// menuRefusal refuses a call to a menu the PBX cannot answer: one without
+// an SDP offer.
+func (c *call) menuRefusal() *refusal {
+	if c.rt.menu != nil && c.late {
+		return &refusal{488, "Not Acceptable Here (Offer Needed)", directory.Failed, "menu without an sdp offer", nil}
+	}
+	return nil
+}
+
+// answerMenu answers the caller for the menu of c.rt. It runs in
+// beginOn, before the actor.
+func (c *call) answerMenu() {
+	codec, event := g711Offer(c.aReq.Body())
+	ip := c.b.cfg.MediaIP
+	if !ip.IsValid() || ip.IsUnspecified() {
+		ip = netip.MustParseAddr("127.0.0.1")
+	}
+	ep, err := media.NewEndpoint(media.EndpointConfig{Pool: c.b.pool, IP: ip, Codec: codec, EventType: event, Logger: c.log})
+	if err != nil {
+		c.log.Warn("menu not answered: no rtp ports", "err", err)
+		c.endRinging(503, "Service Unavailable", directory.Failed, "system")
+		return
+	}
+	ep.SetRemote(netip.AddrPortFrom(ip, c.relay.Local(media.LegB).Port()))
+	body, err := c.answerSDP(endpointSDP(ep.Local().Addr(), ep.Local().Port(), codec, event))
+	if err != nil {
+		ep.Close()
+		c.log.Info("menu not answered: sdp", "err", err)
+		c.endRinging(488, "Not Acceptable Here", directory.Failed, "system")
+		return
+	}
+	s := &ivrSession{ep: ep, info: make(chan rune, 16)}
+	c.ivr = s
+	c.wg.Go(func() { _ = ep.Run(c.b.ctx) })
+
+	now := time.Now().UTC()
+	c.state = stAnswered
+	c.bAcked = true
+	c.relay.Arm()
+	c.cdr.AnsweredAt = now
+	c.cdr.Disposition = directory.Answered
+	c.startRecording()
+	c.leg[0].dlg = c.b.uasDialog(c.aReq)
+	ok200 := c.okResponse(c.aReq, body, c.leg[0].dlg.contact)
+	c.aAnswered = true
+	if err := c.aTx.Respond(ok200); err != nil {
+		c.log.Info("200 to caller not sent", "err", err)
+		c.hangup("system", "caller unreachable")
+		c.closeAFinal()
+		return
+	}
+	c.storeRecording()
+	c.log.Info("call answered by menu", "menu", c.rt.menu.Number, "codec", codec)
+	c.awaitAck(c.aReq, pending2xx{fromA: true, tx: c.aTx, res: ok200, done: c.aFinal, initial: true})
+	c.playMenu(c.rt.menu)
+}
+
+// g711Offer picks the G.711 codec and telephone-event type of an offer
+// for an endpoint (PCMU when it has neither G.711).
+func g711Offer(body []byte) (media.Codec, uint8) {
+	codec, event := media.PCMU, uint8(0)
+	offer, _, err := parseSDP(body)
+	if err != nil {
+		return codec, event
+	}
+	if md := audioMedia(offer); md != nil {
+		found := false
+		for _, sc := range codecsOf(md) {
+			if mc, ok := sc.mediaCodec(); ok && !found && (mc == media.PCMU || mc == media.PCMA) {
+				codec, found = mc, true
+			}
+			if sc.name == "TELEPHONE-EVENT" && sc.rate == 8000 && event == 0 {
+				event = sc.pt
+			}
+		}
+	}
+	return codec, event
+}
+
+// playMenu starts m's script on the session's endpoint.
+func (c *call) playMenu(m *directory.IVRMenu) {
+	s := c.ivr
+	s.stopScript()
+	s.menu = m
+	s.path = append(s.path, m.Number)
+	c.ivrCDR()
+	greeting := ivrDefaultGreeting
+	if m.Greeting != "" {
+		if g, err := media.LoadWAV(m.Greeting); err != nil {
+			c.log.Warn("menu greeting not played", "menu", m.Number, "path", m.Greeting, "err", err)
+		} else {
+			greeting = g
+		}
+	}
+	ctx, cancel := context.WithCancel(c.b.ctx)
+	done := make(chan struct{})
+	s.cancel, s.done = cancel, done
+	sc := &ivrScript{menu: *m, greeting: greeting, ep: s.ep, info: s.info, post: c.post, sess: s}
+	c.wg.Go(func() {
+		defer close(done)
+		sc.run(ctx)
+	})
+	c.log.Info("menu playing", "menu", m.Number, "name", m.Name)
+}
+
+// drain drops the digits pressed while a target rang: they were not
+// meant for the menu heard again. (Digits typed ahead of a menu that
+// follows a choice are kept: callers who know the menus type on.)
+func (s *ivrSession) drain() {
+	for {
+		select {
+		case <-s.ep.Digits():
+		case <-s.info:
+		default:
+			return
+		}
+	}
+}
+
+// stopScript stops what plays on the endpoint and waits for it.
+func (s *ivrSession) stopScript() {
+	if s.cancel != nil {
+		s.cancel()
+		<-s.done
+		s.cancel, s.done = nil, nil
+	}
+}
+
+// onIVRChoice carries out what the caller chose.
+func (c *call) onIVRChoice(ev ivrChoice) {
+	s := c.ivr
+	if s == nil || ev.sess != s || c.state != stAnswered || s.ring != nil {
+		return
+	}
+	s.stopScript()
+	s.path = append(s.path, ev.why)
+	c.ivrCDR()
+	c.log.Info("ivr choice", "menu", s.menu.Number, "choice", ev.why, "action", ev.action, "target", ev.target)
+	switch ev.action {
+	case directory.IVRHangup:
+		c.ivrCDR()
+		c.hangup("system", c.cdr.Reason)
+		return
+	case directory.IVRVoicemail:
+		c.ivrVoicemail(ev.target)
+		return
+	}
+	c.ivrGo(ev.target)
+}
+
+// ivrGo routes number as if the caller had dialed it: another menu plays,
+// anything else rings.
+func (c *call) ivrGo(number string) {
+	s := c.ivr
+	rt := &route{dir: c.rt.dir, dialed: number, from: c.rt.from, callerID: c.rt.callerID, fromUser: c.rt.fromUser,
+		fromName: c.rt.fromName}
+	self := ""
+	if c.caller != nil {
+		self = c.caller.Ext
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
+	ref := c.b.routeNumber(ctx, rt, number, self) // router.go
+	cancel()
+	if ref != nil {
+		c.log.Info("ivr: target refused", "to", number, "code", ref.code, "why", ref.why)
+		c.ivrBack(ref.why)
+		return
+	}
+	if rt.queue != nil { // queuecall.go: the caller waits there
+		c.queueFromMenu(rt.queue)
+		return
+	}
+	if rt.menu != nil {
+		if s.hops++; s.hops > ivrMaxHops {
+			c.hangup("system", "ivr: too many menus")
+			return
+		}
+		c.playMenu(rt.menu)
+		return
+	}
+	targets, spare := pickTargets(rt, c.b.busy)
+	if len(targets) == 0 {
+		c.ivrBack("callee call limit")
+		return
+	}
+	d := &dialer{env: c.dialEnv(), onFork: func(f *fork) { c.xforks = append(c.xforks, f) },
+		onResponse: c.onIVRResponse, onFailed: func(*fork) { c.ivrRingFailed() }, spare: spare,
+		source: c.aReq.Body(), origin: &c.leg[1].origin, leg: media.LegB, sendrecv: true}
+	if err := d.address(targets[0].dest); err != nil {
+		c.log.Info("ivr: no sdp for the target", "err", err)
+		c.ivrBack("no sdp for the target")
+		return
+	}
+	s.ring, s.rt = d, rt
+	s.slots = c.b.takeNew(c, targetExts(targets)...)
+	ctx2, cancel2 := context.WithCancel(c.b.ctx)
+	done := make(chan struct{})
+	s.cancel, s.done = cancel2, done
+	c.wg.Go(func() {
+		defer close(done)
+		p := s.ep.Play(ivrRingback, true)
+		<-ctx2.Done()
+		p.Stop()
+	})
+	d.dialAll(rt, targets)
+	s.timer = time.AfterFunc(c.b.cfg.RingTime, func() { c.post(ivrRingOver{ring: d}) })
+	if d.allFailed() {
+		c.ivrRingFailed()
+	}
+}
+
+func (c *call) onIVRResponse(f *fork, tx sip.ClientTransaction, res *sip.Response) {
+	if tx != f.tx || f.final != nil {
+		return
+	}
+	f.responded = true
+	if res.IsProvisional() {
+		if res.StatusCode != 100 {
+			f.provis = true
+			if f.cancelled {
+				f.sendCancel()
+			}
+		}
+		return
+	}
+	f.final = res
+	s := c.ivr
+	mine := s != nil && s.ring != nil && containsFork(s.ring.forks, f)
+	if res.IsSuccess() {
+		if !mine || c.state != stAnswered {
+			f.ackAndBye(res)
+			return
+		}
+		c.ivrAnswered(f, res)
+		return
+	}
+	if mine {
+		c.ivrRingFailed()
+	}
+}
+
+// ivrRingFailed runs when a fork ringing the target failed.
+func (c *call) ivrRingFailed() {
+	if s := c.ivr; s != nil && s.ring != nil && s.ring.allFailed() && c.state == stAnswered {
+		c.ivrBack("not reached")
+	}
+}
+
+// stopRing stops ringing the target and gives back its call slots.
+func (c *call) stopRing(keep *fork) {
+	s := c.ivr
+	if s.ring == nil {
+		return
+	}
+	s.ring.cancelAll(keep)
+	s.ring = nil
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	var free []string
+	for _, ext := range s.slots {
+		if keep == nil || ext != keep.t.ext {
+			free = append(free, ext)
+		}
+	}
+	c.b.release(c, free...)
+	s.slots = nil
+}
+
+// ivrBack brings the caller back to the menu they chose in, after a
+// target that could not be reached.
+func (c *call) ivrBack(why string) {
+	s := c.ivr
+	s.stopScript()
+	c.stopRing(nil)
+	s.path = append(s.path, why)
+	if s.hops++; s.hops > ivrMaxHops {
+		c.hangup("system", "ivr: "+why)
+		return
+	}
+	s.drain()
+	c.playMenu(s.menu)
+}
+
+// ivrAnswered puts the target's phone that answered on leg B in place of
+// the endpoint.
+func (c *call) ivrAnswered(f *fork, res *sip.Response) {
+	s := c.ivr
+	d := forkDialog(f, res)
+	ack := d.request(sip.ACK)
+	tmpl := ack.Clone()
+	f.tx.OnRetransmission(func(r *sip.Response) {
+		if r.IsSuccess() {
+			_ = c.b.s.client.WriteRequest(tmpl.Clone())
+		}
+	})
+	if err := c.b.s.client.WriteRequest(ack); err != nil {
+		c.log.Info("ack not sent", "err", err)
+	}
+	_, m, err := parseSDP(res.Body())
+	if err != nil {
+		c.log.Info("bad sdp from the menu's target", "err", err)
+		bye := d.request(sip.BYE)
+		c.wg.Go(func() { c.sendBye(bye) })
+		c.ivrBack("bad sdp answer")
+		return
+	}
+	rt := s.rt
+	c.stopRing(f)
+	c.endIVR()
+	// New addresses: the relay's leg B unlatches from the endpoint and
+	// latches onto the phone (media.Relay.SetRemote).
+	c.setLegCodec(media.LegB, firstVoice(res.Body()))
+	setMedia(c.relay, media.LegB, m)
+	c.relay.SetHold(media.LegB, m.hold)
+	c.leg[1].dlg, c.leg[1].sdp = d, f.req.Body()
+	c.relay.SetPeer(media.LegB, peerIP(d.dest))
+	t := f.t
+	c.bTarget = &t
+	c.rt.to, c.rt.calleeID, c.rt.groupID = rt.to, f.t.userID, rt.groupID
+	c.setParties(f)
+	num := f.t.ext
+	if num == "" {
+		num = rt.to
+	}
+	c.cdr.To, c.cdr.CalleeID, c.cdr.GroupID = num, f.t.userID, rt.groupID
+	c.ivrCDR()
+	c.show(c.cdr)
+	if c.recording == nil { // the policy may cover the callee only
+		c.startRecording()
+		c.storeRecording()
+	}
+	c.log.Info("ivr: target answered", "to", num, "path", strings.Join(s.path, " "))
+}
+
+// ivrCDR writes the menu walk into the CDR's reason.
+func (c *call) ivrCDR() {
+	if s := c.ivr; s != nil {
+		c.cdr.Reason = "ivr " + strings.Join(s.path, " ")
+	}
+}
+
+// ivrVoicemail records a message for the mailbox of number (a user's
+// extension or a group's number) on the session's endpoint; a number
+// without an enabled mailbox brings the caller back to the menu.
+func (c *call) ivrVoicemail(number string) {
+	s := c.ivr
+	var userID, groupID int64
+	var dir string
+	if cred, err := c.b.s.credential(number); err == nil && cred != nil {
+		userID, dir = cred.UserID, strconv.FormatInt(cred.UserID, 10)
+	} else {
+		ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
+		g, err := c.b.s.store.GroupByExtension(ctx, number)
+		cancel()
+		if err != nil {
+			c.log.Info("ivr: no mailbox", "number", number, "err", err)
+			c.ivrBack("no mailbox")
+			return
+		}
+		groupID, dir = g.ID, "g"+strconv.FormatInt(g.ID, 10)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
+	mb, err := c.b.s.store.Mailbox(ctx, userID, groupID)
+	cancel()
+	if err != nil || !mb.Enabled || c.b.recDir == "" {
+		c.log.Info("ivr: mailbox not enabled", "number", number, "err", err)
+		c.ivrBack("no mailbox")
+		return
+	}
+	caller := c.rt.from
+	if c.caller != nil {
+		caller = c.caller.Ext
+	}
+	dep, greeting, err := c.newDeposit(mb, userID, groupID, dir, caller, s.ep)
+	if err != nil {
+		c.log.Error("ivr: voicemail not offered", "err", err)
+		c.ivrBack("voicemail unavailable")
+		return
+	}
+	s.path = append(s.path, "voicemail "+number)
+	c.ivrCDR()
+	c.cdr.To, c.cdr.CalleeID, c.cdr.GroupID = number, userID, groupID
+	c.show(c.cdr)
+	// The endpoint is the message's now: the session ends without it.
+	s.ep = nil
+	c.endIVR()
+	c.deposit = dep
+	close(dep.ready) // the caller's media is known: the menu answered
+	rctx, rcancel := context.WithCancel(c.b.ctx)
+	dep.cancel = rcancel
+	c.wg.Go(func() { dep.script(rctx, greeting, c.post) })
+	c.log.Info("ivr: call to voicemail", "user_id", userID, "group_id", groupID, "number", number)
+}
+
+// endIVR ends the menu part of the call: the script, any ringing and the
+// endpoint (unless a voicemail message took it over).
+func (c *call) endIVR() {
+	s := c.ivr
+	if s == nil || s.ended {
+		return
+	}
+	s.ended = true
+	s.stopScript()
+	c.stopRing(nil)
+	if s.ep != nil {
+		s.ep.Close()
+	}
+	c.ivr = nil
+}
+
+// ivrRequest answers what the caller sends in the menu: INFO digits go to
+// the script; a re-INVITE or REFER is refused (leg B has no dialog yet).
+// It reports whether it answered ev.
+func (c *call) ivrRequest(ev *reqEvent) bool {
+	s := c.ivr
+	if s == nil || !ev.fromA {
+		return false
+	}
+	switch ev.req.Method {
+	case sip.INFO:
+		d, ok := parseDTMFRelay(ev.req)
+		if !ok {
+			c.b.s.respond(ev.tx, ev.req, 415, "Unsupported Media Type")
+			break
+		}
+		c.b.s.respond(ev.tx, ev.req, 200, "OK")
+		select {
+		case s.info <- d:
+		default:
+		}
+	case sip.INVITE:
+		c.b.s.respond(ev.tx, ev.req, 488, "Not Acceptable Here (Menu)")
+	case sip.REFER:
+		c.b.s.respond(ev.tx, ev.req, 403, "Forbidden (Menu)")
+	default:
+		return false
+	}
+	close(ev.done)
+	return true
+}
