@@ -462,8 +462,8 @@ func TestCanAgreesWithVisibility(t *testing.T) {
 
 func TestCatalog(t *testing.T) {
 	cat := authz.Catalog()
-	if len(cat) != 24 {
-		t.Fatalf("%d permissions, want 24", len(cat))
+	if len(cat) != 26 {
+		t.Fatalf("%d permissions, want 26", len(cat))
 	}
 	want := map[authz.Permission]string{
 		"calls.history": "none own department any", "recordings.listen": "none own department any",
@@ -473,6 +473,7 @@ func TestCatalog(t *testing.T) {
 		"presence.observe": "none own department any", "presence.share": "none department any",
 		"calls.share": "none department any", "calls.intercom": "none department any",
 		"calls.park": "none own department any", "ivr.control": "none department any",
+		"queues.view": "none department any", "queues.manage": "none department any",
 		"users.view": "none own department any", "users.manage": "none own department any",
 		"users.create": "none any", "groups.manage": "none any", "roles.manage": "none any",
 		"numbers.manage": "none any", "settings.telephony": "none any", "audit.view": "none any",
@@ -568,7 +569,7 @@ func TestBuiltinPerms(t *testing.T) {
 		directory.BuiltinAdmin: {
 			"calls.history": "any", "recordings.listen": "any", "recordings.download": "any",
 			"recordings.delete": "none", "calls.outbound": "any", "calls.monitor": "any", "users.view": "any",
-			"calls.control": "any", "presence.observe": "any", "presence.share": "any", "calls.share": "any", "calls.intercom": "any", "calls.park": "any", "ivr.control": "any", "users.manage": "any", "users.create": "none", "groups.manage": "any", "roles.manage": "none",
+			"calls.control": "any", "presence.observe": "any", "presence.share": "any", "calls.share": "any", "calls.intercom": "any", "calls.park": "any", "ivr.control": "any", "queues.view": "any", "queues.manage": "any", "users.manage": "any", "users.create": "none", "groups.manage": "any", "roles.manage": "none",
 			"numbers.manage": "any", "settings.telephony": "any", "audit.view": "any", "contacts.view": "any",
 			"contacts.manage": "any", "contacts.delete": "any",
 		},
@@ -576,6 +577,7 @@ func TestBuiltinPerms(t *testing.T) {
 			"calls.history": "own", "recordings.listen": "own", "recordings.download": "none",
 			"recordings.delete": "none", "calls.outbound": "crm_and_employees", "calls.monitor": "none", "users.view": "own",
 			"calls.control": "none", "presence.observe": "department", "presence.share": "department", "calls.share": "department", "calls.intercom": "none", "calls.park": "any", "ivr.control": "none",
+			"queues.view": "none", "queues.manage": "none",
 			"users.manage": "own", "users.create": "none", "groups.manage": "none", "roles.manage": "none",
 			"numbers.manage": "none", "settings.telephony": "none", "audit.view": "none", "contacts.view": "own",
 			"contacts.manage": "own", "contacts.delete": "own",

@@ -74,7 +74,7 @@ func (s *Subject) covers(p Permission, r Resource, dept bool) bool {
 	if r.Kind == KindRecording && len(r.GroupIDs) > 0 {
 		return s.coversMailbox(r.GroupIDs, dept) // mailbox.go: a group's voicemail
 	}
-	if r.Kind == KindSchedule {
+	if r.Kind == KindSchedule || r.Kind == KindQueue {
 		// Office hours of a group the user is in, or of a subgroup of
 		// one: the path of the hours' department holds one of theirs.
 		for _, g := range r.GroupIDs {

@@ -39,11 +39,13 @@ const (
 	CallsIntercom      Permission = "calls.intercom"      // intercom (*90EXT) and paging (*91GROUP): the callee's phone answers itself; decided on each callee (seed 002)
 	CallsPark          Permission = "calls.park"          // park calls; retrieve those parked by users in scope (seed 002)
 	IVRControl         Permission = "ivr.control"         // office hours and after-hours routing, and (scope any) the IVR menus (issue 19, seed 002)
+	QueuesView         Permission = "queues.view"         // the live board and statistics of call queues (migration 00017)
+	QueuesManage       Permission = "queues.manage"       // create and edit call queues, their agents and agents' login state (migration 00017)
 )
 
 // numPerms is the size of the catalog; a Subject holds one decision per
 // permission in an array of this size.
-const numPerms = 24
+const numPerms = 26
 
 // kindSet is the set of resource kinds a permission is decided on, one bit
 // per Kind.
@@ -108,6 +110,10 @@ var catalog = [numPerms]permDef{
 	// above none may park.
 	{CallsPark, scoped, kinds(KindCall)},
 	{IVRControl, monitor, kinds(KindSchedule)}, // department: their groups' office hours
+	// Department: the queues of one's groups and their subgroups; any:
+	// every queue, company-wide ones too.
+	{QueuesView, monitor, kinds(KindQueue)},
+	{QueuesManage, monitor, kinds(KindQueue)},
 }
 
 // index returns the position of p in catalog, or -1 for an unknown
@@ -163,6 +169,10 @@ func index(p Permission) int {
 		return 22
 	case IVRControl:
 		return 23
+	case QueuesView:
+		return 24
+	case QueuesManage:
+		return 25
 	}
 	return -1
 }
@@ -297,6 +307,8 @@ func BuiltinPerms(builtin string) map[string]string {
 			string(CallsIntercom):      "any",
 			string(CallsPark):          "any",
 			string(IVRControl):         "any",
+			string(QueuesView):         "any",
+			string(QueuesManage):       "any",
 		}
 	case directory.BuiltinAgent:
 		return map[string]string{
@@ -324,6 +336,8 @@ func BuiltinPerms(builtin string) map[string]string {
 			string(CallsIntercom):      "none", // auto-answer opens a phone without its user: admins opt teams in
 			string(CallsPark):          "any",
 			string(IVRControl):         "none",
+			string(QueuesView):         "none", // agents log in by phone; the board is supervisors'
+			string(QueuesManage):       "none",
 		}
 	}
 	return nil

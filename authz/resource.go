@@ -63,6 +63,13 @@ func ScheduleResource(groupPath []int64) Resource {
 	return Resource{Kind: KindSchedule, GroupIDs: groupPath}
 }
 
+// QueueResource describes a call queue (issue 19 §2) by the path of its
+// department, as ScheduleResource does office hours; an empty path is a
+// company-wide queue, which only the any scope covers.
+func QueueResource(groupPath []int64) Resource {
+	return Resource{Kind: KindQueue, GroupIDs: groupPath}
+}
+
 func participants(a, b int64) []int64 {
 	switch {
 	case a != 0 && b != 0 && a != b:
@@ -85,9 +92,10 @@ const (
 	KindUser
 	KindContact
 	KindSchedule
+	KindQueue
 )
 
-var kindNames = [...]string{"", "call", "recording", "user", "contact", "schedule"}
+var kindNames = [...]string{"", "call", "recording", "user", "contact", "schedule", "queue"}
 
 // String returns the kind's name: "call", "recording", "user", "contact".
 func (k Kind) String() string {

@@ -56,6 +56,11 @@ type Call struct {
 	Reason      string // why it was refused or failed
 	HangupBy    string // "caller", "callee", "system"
 	Node        string
+	// Queue is the number of the call queue the call waited in (issue 19
+	// §2), "" when none; QueueWait how long it waited there. Answered by
+	// is CalleeID/To; abandoned is a queue call cancelled by the caller.
+	Queue     string
+	QueueWait time.Duration
 	// Key names the call for SaveCall, chosen by a writer that may repeat
 	// its write; empty for rows written by CreateCall. Stores do not read
 	// it back.

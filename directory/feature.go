@@ -24,6 +24,10 @@ const (
 	FeatureIntercom       Feature = "intercom"        // *90EXT: EXT's phone answers by itself
 	FeaturePaging         Feature = "paging"          // *91GROUP: every member's phone answers and hears, one-way
 	FeatureVoicemail      Feature = "voicemail"       // *97: hear one's voicemail, *97GROUP a group's (PIN, then #)
+	FeatureQueueLogin     Feature = "queue.login"     // *60: take the calls of one's queues
+	FeatureQueueLogout    Feature = "queue.logout"    // *61: take them no more
+	FeatureQueuePause     Feature = "queue.pause"     // *62[REASON]: pause, with an optional reason code
+	FeatureQueueUnpause   Feature = "queue.unpause"   // *63: end the pause
 )
 
 // FeatureArg is what follows a feature code in the dialed number.
@@ -34,6 +38,7 @@ const (
 	ArgExtension                      // an extension number
 	ArgNumber                         // a phone number (a forward target)
 	ArgOptExtension                   // nothing, or an extension number (a group's mailbox after *97)
+	ArgReason                         // up to 4 digits, or nothing (a pause's reason code)
 )
 
 // FeatureCode is one row of the feature code table.
@@ -60,6 +65,10 @@ func DefaultFeatureCodes() []FeatureCode {
 		{FeatureIntercom, "*90", ArgExtension, true},
 		{FeaturePaging, "*91", ArgExtension, true},
 		{FeatureVoicemail, "*97", ArgOptExtension, true},
+		{FeatureQueueLogin, "*60", ArgNone, true},
+		{FeatureQueueLogout, "*61", ArgNone, true},
+		{FeatureQueuePause, "*62", ArgReason, true},
+		{FeatureQueueUnpause, "*63", ArgNone, true},
 	}
 }
 
@@ -132,6 +141,10 @@ func MatchFeature(table []FeatureCode, dialed string) (FeatureCode, string, bool
 			}
 		case ArgExtension:
 			if ValidateExtension("extension", arg) != nil {
+				continue
+			}
+		case ArgReason:
+			if len(arg) > 4 || strings.Trim(arg, "0123456789") != "" {
 				continue
 			}
 		case ArgNumber:

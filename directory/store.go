@@ -34,6 +34,7 @@ type Store interface {
 	InviteStore
 	ScheduleStore
 	VoicemailStore
+	QueueStore
 	IVRStore
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error

@@ -52,8 +52,9 @@ type b2bua struct {
 
 	hooks callHooks
 
-	orbits *orbitTable // call park (orbits.go, park.go)
-	pages  sync.Map    // Call-ID → *pageSession: pages' dialogs (paging.go)
+	orbits *orbitTable   // call park (orbits.go, park.go)
+	pages  sync.Map      // Call-ID → *pageSession: pages' dialogs (paging.go)
+	queues *queueRuntime // call queues (queue.go, queuecall.go)
 }
 
 // callHooks let tests see a call end. Nil in production.
@@ -76,6 +77,8 @@ func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
 	b := &b2bua{s: s, cfg: cfg, log: s.log, pool: pool, ctx: ctx, cancel: cancel,
 		trunkIPs: make(map[netip.Addr]*Trunk), calls: make(map[string]*call), perExt: make(map[string]int),
 		localNets: interfaceNets(), orbits: newOrbitTable()}
+	b.queues = newQueueRuntime(b)
+	go b.queues.run(ctx)
 	if dir := s.cfg.RecordingsDir; dir != "" {
 		if b.recDir, err = filepath.Abs(dir); err != nil {
 			cancel()

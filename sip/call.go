@@ -125,6 +125,7 @@ type call struct {
 	lamps legStates
 
 	park *parkState // the call is parked (park.go); nil when not
+	qc   *queueCall // the call is in a call queue (queuecall.go); nil when not
 }
 
 // Events posted to a call.
@@ -210,9 +211,14 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 			return false
 		}
 	}
+	queued := rt.queue != nil // queuecall.go: answered by the PBX
+	if queued && c.late {
+		c.refuse(&refusal{488, "Not Acceptable Here (Offer Needed)", directory.Failed, "queue: no sdp offer", nil})
+		return false
+	}
 	targets, spare := pickTargets(rt, b.busy)
-	direct = direct || len(targets) == 0 && !menu && c.voicemailFor()
-	if len(targets) == 0 && !direct && !menu {
+	direct = direct || len(targets) == 0 && !menu && !queued && c.voicemailFor()
+	if len(targets) == 0 && !direct && !menu && !queued {
 		c.refuse(&refusal{486, "Busy Here", directory.Busy, "callee call limit", nil})
 		return false
 	}
@@ -235,7 +241,7 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 		setMedia(relay, media.LegA, m)
 		relay.SetHold(media.LegA, m.hold)
 	}
-	if !c.late && !direct && !menu {
+	if !c.late && !direct && !menu && !queued {
 		if err := c.ring.address(targets[0].dest); err != nil {
 			relay.Close()
 			c.refuse(&refusal{488, "Not Acceptable Here", directory.Failed, "bad sdp offer", nil})
@@ -268,6 +274,8 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 		c.post(relayEvent{err})
 	})
 	switch {
+	case queued:
+		c.enterQueue()
 	case menu:
 		c.answerMenu()
 	case direct:
@@ -448,7 +456,7 @@ func (c *call) handle(ev any) {
 		ev.fromA = fromA
 		c.onAck(ev)
 	case *reqEvent:
-		if !c.admitRequest(ev) || c.vmRefuses(ev) || c.ivrRequest(ev) {
+		if !c.admitRequest(ev) || c.vmRefuses(ev) || c.ivrRequest(ev) || c.queueRefuses(ev) {
 			return
 		}
 		switch ev.req.Method {

@@ -93,6 +93,10 @@ func (b *b2bua) feature(req *sip.Request, tx sip.ServerTransaction, caller *cred
 	case directory.FeaturePaging:
 		b.page(req, tx, caller, arg) // paging.go
 		return true
+	case directory.FeatureQueueLogin, directory.FeatureQueueLogout, directory.FeatureQueuePause,
+		directory.FeatureQueueUnpause:
+		b.queueFeature(req, tx, caller, f, arg) // queueagent.go
+		return true
 	}
 	var p directory.UserPatch
 	var done string

@@ -24,7 +24,7 @@ func (c *call) hangup(by, why string) {
 		c.state = stEnded
 		c.cdr.HangupBy, c.cdr.Reason = by, why
 		c.noMedia()
-		gone := c.parkOver(c.abortXfer("call ended"))
+		gone := c.queueOver(c.parkOver(c.abortXfer("call ended")))
 		if gone != 0 {
 			c.byeA()
 		}
@@ -95,7 +95,7 @@ func (c *call) onBye(ev *reqEvent) {
 		if (c.callerLeg == 0) == ev.fromA {
 			c.cdr.HangupBy = "caller"
 		}
-		gone := c.parkOver(c.abortXfer("call ended"))
+		gone := c.queueOver(c.parkOver(c.abortXfer("call ended")))
 		if ev.fromA && gone != 1 {
 			c.byeB()
 		} else if !ev.fromA && gone != 0 {

@@ -254,6 +254,10 @@ func (c *call) ivrGo(number string) {
 		c.ivrBack(ref.why)
 		return
 	}
+	if rt.queue != nil { // queuecall.go: the caller waits there
+		c.queueFromMenu(rt.queue)
+		return
+	}
 	if rt.menu != nil {
 		if s.hops++; s.hops > ivrMaxHops {
 			c.hangup("system", "ivr: too many menus")

@@ -128,6 +128,22 @@ func (c *call) ringBackOver() {
 // ringBackAnswered puts the parker's phone that answered on the empty
 // leg.
 func (c *call) ringBackAnswered(ps *parkState, f *fork, res *sip.Response) {
+	if !c.answerEmptyLeg(ps.leg, f, res, ps.origin) {
+		c.ringBackOver()
+		return
+	}
+	ps.ring.cancelAll(f)
+	ps.ring = nil
+	cred, _ := c.b.s.credential(f.t.ext)
+	c.takeParked(ps, party{userID: f.t.userID, num: f.t.ext, ext: f.t.ext}, cred, "returned", res.Body())
+}
+
+// answerEmptyLeg puts fork f, whose 2xx res answered an offer on the relay
+// port of leg (0: A, 1: B), on that leg, which nobody was on: it ACKs the
+// 2xx, points the leg's media at the phone and makes f's dialog the
+// leg's. A 2xx without a usable SDP gets a BYE, and false. Park's
+// ring-back and call queues (queuecall.go) use it.
+func (c *call) answerEmptyLeg(leg int, f *fork, res *sip.Response, org origin) bool {
 	d := forkDialog(f, res)
 	ack := d.request(sip.ACK)
 	tmpl := ack.Clone()
@@ -141,25 +157,21 @@ func (c *call) ringBackAnswered(ps *parkState, f *fork, res *sip.Response) {
 	}
 	_, m, err := parseSDP(res.Body())
 	if err != nil {
-		c.log.Info("bad sdp from the parker's phone", "err", err)
+		c.log.Info("bad sdp from the phone that answered", "err", err)
 		bye := d.request(sip.BYE)
 		c.wg.Go(func() { c.sendBye(bye) })
-		c.ringBackOver()
-		return
+		return false
 	}
-	ps.ring.cancelAll(f)
-	ps.ring = nil
-	isA := ps.leg == 0
+	isA := leg == 0
 	ml := mediaLeg(isA)
 	c.setLegCodec(ml, firstVoice(res.Body()))
 	setMedia(c.relay, ml, m)
 	c.relay.SetHold(ml, m.hold)
-	c.leg[ps.leg].dlg, c.leg[ps.leg].sdp, c.leg[ps.leg].origin = d, f.req.Body(), ps.origin
+	c.leg[leg].dlg, c.leg[leg].sdp, c.leg[leg].origin = d, f.req.Body(), org
 	c.relay.SetPeer(ml, peerIP(d.dest))
 	if !isA {
 		t := f.t
 		c.bTarget = &t
 	}
-	cred, _ := c.b.s.credential(f.t.ext)
-	c.takeParked(ps, party{userID: f.t.userID, num: f.t.ext, ext: f.t.ext}, cred, "returned", res.Body())
+	return true
 }

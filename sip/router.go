@@ -150,6 +150,9 @@ func (b *b2bua) routeExtension(ctx context.Context, rt *route, ext, self string)
 	if cred != nil {
 		return b.routeUser(ctx, rt, cred)
 	}
+	if ok, ref := b.routeQueue(ctx, rt, ext); ok { // queuecall.go
+		return ref
+	}
 	return b.routeGroup(ctx, rt, ext, self)
 }
 

@@ -29,6 +29,8 @@ type route struct {
 	// headers go on every INVITE of the route's forks (intercom's
 	// auto-answer, intercom.go).
 	headers []sip.Header
+	// queue: the number is a call queue's (queuecall.go); no targets.
+	queue *directory.Queue
 	// menu: the number is an IVR menu's, which the PBX answers (ivr.go).
 	menu *directory.IVRMenu
 

@@ -256,6 +256,12 @@ type callJSON struct {
 	Reason      string     `json:"reason,omitempty"`
 	HangupBy    string     `json:"hangup_by,omitempty"`
 	Node        string     `json:"node,omitempty"`
+	// The call queue the call waited in (issue 19 §2), how long, and
+	// whether the caller hung up waiting; the agent who answered is the
+	// callee.
+	Queue          string `json:"queue,omitempty"`
+	QueueWait      int64  `json:"queue_wait_seconds,omitempty"`
+	QueueAbandoned bool   `json:"queue_abandoned,omitempty"`
 }
 
 func optTime(t time.Time) *time.Time {
@@ -269,7 +275,14 @@ func toCallJSON(c *directory.Call) callJSON {
 	return callJSON{ID: c.ID, SIPCallID: c.SIPCallID, CallerID: c.CallerID, CalleeID: c.CalleeID, GroupID: c.GroupID,
 		From: c.From, To: c.To, Dialed: c.Dialed, Direction: string(c.Direction), StartedAt: c.StartedAt,
 		AnsweredAt: optTime(c.AnsweredAt), EndedAt: optTime(c.EndedAt), Duration: int64(c.Duration() / time.Second),
-		Disposition: string(c.Disposition), Reason: c.Reason, HangupBy: c.HangupBy, Node: c.Node}
+		Disposition: string(c.Disposition), Reason: c.Reason, HangupBy: c.HangupBy, Node: c.Node,
+		Queue: c.Queue, QueueWait: int64(c.QueueWait / time.Second), QueueAbandoned: queueAbandoned(c)}
+}
+
+// queueAbandoned reports whether the caller hung up while waiting in a
+// call queue.
+func queueAbandoned(c *directory.Call) bool {
+	return c.Queue != "" && c.Disposition == directory.Cancelled
 }
 
 func (s *Server) apiCalls(w http.ResponseWriter, r *http.Request) {
@@ -428,7 +441,9 @@ GET /api/v1/contacts                 ?search= ?phone=+48…                     
 GET /api/v1/contacts/{id}
 GET /api/v1/calls                    ?from=2025-03-01 ?to=2025-03-31 ?user_id= ?group_id=
                                      ?number= ?disposition=answered|busy|no_answer|…      (calls.history)
-                                     from/to dates are days in your time zone
+                                     from/to dates are days in your time zone; a queue
+                                     call has "queue", "queue_wait_seconds" and
+                                     "queue_abandoned" (the callee answered it)
 GET /api/v1/calls/{id}
 GET /api/v1/recordings               ?call_id= ?from= ?to= ?user_id= ?group_id= ?number=
                                      ?direction=internal|outbound|inbound
@@ -585,6 +600,32 @@ DELETE /api/v1/schedules/{id}
 GET    /api/v1/did-hours             [{"number","schedule_id","schedule","outside"}]
 PUT    /api/v1/did-hours/{number}    {"schedule_id","outside" (extension rung outside hours)}
 DELETE /api/v1/did-hours/{number}    the number rings its usual target at all hours
+
+Call queues (queues.view: the live board; queues.manage: the queues, their
+agents and agents' state; department: the queues of one's groups, any: every
+queue). A queue's number is in the dial plan like an extension and never
+the same as one. strategy: ring_all, longest_idle, round_robin, fewest_calls.
+Agents log themselves in by phone: *60 in, *61 out, *62[reason] pause, *63 on.
+
+GET    /api/v1/queues                [{"id","number","name","group_id"?,"strategy",           (queues.view|manage)
+                                       "ring_seconds","max_wait_seconds","max_callers",
+                                       "wrap_up_seconds","overflow","music",
+                                       "service_level_seconds","members":[user ids],"created_at"}]
+GET    /api/v1/queues/{id}
+POST   /api/v1/queues                the same fields but id and created_at                  (queues.manage)
+PUT    /api/v1/queues/{id}           the same fields, whole (members kept when absent)
+DELETE /api/v1/queues/{id}
+PUT    /api/v1/queues/{id}/members   {"members":[user ids]}, in round-robin order
+POST   /api/v1/queues/{id}/agents/{user_id}/login     the user must be an agent of the
+POST   /api/v1/queues/{id}/agents/{user_id}/logout    queue; 204
+POST   /api/v1/queues/{id}/agents/{user_id}/pause     {"reason"?}
+POST   /api/v1/queues/{id}/agents/{user_id}/unpause
+GET    /api/v1/queues/{id}/board     {"queue","waiting":[{"from","position",                  (queues.view)
+                                      "waiting_seconds"}],"agents":[{"user_id","state",
+                                      "reason"?,"answered"}],"stats":{"entered","answered",
+                                      "answered_within_service_level","abandoned","overflowed",
+                                      "missed","waiting","longest_wait_seconds",
+                                      "average_wait_seconds","service_level"}}
 
 Auto attendant menus (ivr.control any). A menu's number is dialed like an
 extension, or mapped from an inbound number; each option is a key (0-9, *,

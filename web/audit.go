@@ -124,7 +124,7 @@ func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request) {
 // each has a name in every locale (audit.action.<action>).
 var auditActions = append([]string{
 	"access.denied", "ban.create", "ban.lift", "call.monitor", "call.pickup", "calls.export", "contact.create", "contact.delete", "contact.update", "group.create", "group.delete", "group.update", "numbers.did", "numbers.did.delete", "recording.delete", "recording.download", "recording.listen", "recording.tampered", "role.create", "role.delete", "role.update", "settings.set", "settings.trunk", "settings.trunk.delete", "token.create", "token.revoke", "user.access", "user.block", "user.create", "user.delete", "user.ext_password.reset", "user.forwarding", "user.import", "user.login", "user.login.failed", "user.login.throttled", "user.overrides", "user.overrides.reset", "user.password.change", "user.password.change.failed", "user.password.change.throttled", "user.password.reset", "user.set_ext_password", "user.set_password", "user.unblock", "user.update",
-}, append(append(peopleAuditActions, voicemailAuditActions...), ivrAuditActions...)...)
+}, append(append(append(peopleAuditActions, voicemailAuditActions...), ivrAuditActions...), queueAuditActions...)...)
 
 // deniedKinds are the objects whose refused attempts are audited: the
 // route's {id} names a recording, a call or a user.

@@ -19,7 +19,7 @@ func scopesOf(p string) map[string]string {
 	}
 	admin := map[string]string{"calls.history": "any", "recordings.listen": "any", "recordings.download": "any",
 		"calls.outbound": "any", "calls.monitor": "any", "calls.control": "any", "presence.observe": "any", "presence.share": "any", "calls.share": "any", "calls.intercom": "any", "calls.park": "any", "ivr.control": "any", "users.view": "any", "users.manage": "any",
-		"groups.manage": "any", "numbers.manage": "any", "settings.telephony": "any", "audit.view": "any",
+		"queues.view": "any", "queues.manage": "any", "groups.manage": "any", "numbers.manage": "any", "settings.telephony": "any", "audit.view": "any",
 		"contacts.view": "any", "contacts.manage": "any", "contacts.delete": "any"}
 	agent := map[string]string{"calls.history": "own", "recordings.listen": "own", "calls.outbound": "crm_and_employees",
 		"presence.observe": "department", "presence.share": "department", "calls.share": "department", "calls.park": "any",
@@ -83,6 +83,8 @@ func (f *fixture) targetOf(pattern string) *target {
 		return &target{id: f.roles["lead"].ID, kind: "role"}
 	case strings.Contains(pattern, "/hours/{id}"), strings.Contains(pattern, "/schedules/{id}"):
 		return &target{id: 1, kind: "schedule"} // seedHours's
+	case strings.Contains(pattern, "/queues/{id}"):
+		return &target{id: 1, kind: "queue"} // fixtureQueue's: company-wide, only any reaches it
 	case strings.Contains(pattern, "/ivr/{id}"), strings.Contains(pattern, "/ivr-menus/{id}"):
 		return &target{id: 1, kind: "menu"} // fixtureIVR's
 	case strings.Contains(pattern, "/trunks/{name}"), strings.Contains(pattern, "/dids/{number}"),

@@ -137,13 +137,14 @@ func (s *Server) callCSV(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"id", "started_at", "answered_at", "ended_at", "direction", "from", "to", "dialed",
-		"disposition", "duration_seconds", "reason", "hangup_by", "node"})
+		"disposition", "duration_seconds", "reason", "hangup_by", "node", "queue", "queue_wait_seconds", "queue_abandoned"})
 	rows, calls := 0, first
 	for len(calls) > 0 && rows < csvMax {
 		for _, c := range calls {
 			_ = cw.Write([]string{itoa(c.ID), csvTime(c.StartedAt, loc), csvTime(c.AnsweredAt, loc), csvTime(c.EndedAt, loc),
 				csvCell(string(c.Direction)), csvCell(c.From), csvCell(c.To), csvCell(c.Dialed), csvCell(string(c.Disposition)),
-				strconv.FormatInt(int64(c.Duration()/time.Second), 10), csvCell(c.Reason), csvCell(c.HangupBy), csvCell(c.Node)})
+				strconv.FormatInt(int64(c.Duration()/time.Second), 10), csvCell(c.Reason), csvCell(c.HangupBy), csvCell(c.Node),
+				csvCell(c.Queue), queueWaitCell(c), queueAbandonedCell(c)})
 		}
 		rows += len(calls)
 		if len(calls) < f.Page.Size {
@@ -190,4 +191,20 @@ func csvCell(s string) string {
 		}
 	}
 	return s
+}
+
+// queueWaitCell and queueAbandonedCell are the call queue columns of the
+// CSV export (issue 19 §2); empty for calls that waited in no queue.
+func queueWaitCell(c directory.Call) string {
+	if c.Queue == "" {
+		return ""
+	}
+	return strconv.FormatInt(int64(c.QueueWait/time.Second), 10)
+}
+
+func queueAbandonedCell(c directory.Call) string {
+	if c.Queue == "" {
+		return ""
+	}
+	return strconv.FormatBool(queueAbandoned(&c))
 }

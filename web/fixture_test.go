@@ -127,6 +127,7 @@ func newFixture(t testing.TB) *fixture {
 		f.users[p.name] = u
 	}
 	must(st.SetOverrides(ctx, f.users[pOver].ID, overOverrides))
+	fixtureQueue(t, st, f.users[pAgent].ID) // queues_test.go
 
 	t0 := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
 	for i, c := range []struct{ key, a, b string }{{"sales", pAgent, pLead}, {"support", pPeer, pAdmin}} {

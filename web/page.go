@@ -126,6 +126,10 @@ func (p *page) Nav() []navItem {
 		if n.Href == "/recordings" && !p.Can(string(authz.RecordingsListen)) && !p.Can(string(authz.RecordingsDownload)) {
 			continue
 		}
+		if n.Href == "/queues" && p.Can(string(authz.QueuesManage)) { // managers without the board
+			out = append(out, n)
+			continue
+		}
 		if n.Perm == "" || p.Can(n.Perm) {
 			out = append(out, n)
 		}
@@ -147,6 +151,7 @@ func (p *page) navAll() []navItem {
 		{"/security", "nav.security", string(authz.SettingsTelephony)},
 		{"/numbers", "nav.numbers", string(authz.NumbersManage)},
 		{"/hours", "nav.hours", string(authz.IVRControl)},
+		{"/queues", "nav.queues", string(authz.QueuesView)},
 		{"/ivr", "nav.ivr", string(authz.IVRControl)},
 		{"/audit", "nav.audit", string(authz.AuditView)},
 		{"/devices", "nav.devices", string(authz.UsersManage)},

@@ -174,6 +174,7 @@ func (s *Server) register(web, api *router) {
 
 	s.registerPeople(web, api) // users' import and export, invitations, mail settings
 	s.registerHours(web, api)  // office hours and the numbers that follow them (hours.go)
+	s.registerQueues(web, api) // call queues and their live board (queues.go)
 	s.registerIVR(web, api)    // auto attendant menus (ivr.go)
 }
 

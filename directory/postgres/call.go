@@ -26,6 +26,7 @@ type callRow struct {
 	c               directory.Call
 	dir, disp       string
 	answered, ended *time.Time
+	queueWait       int64
 }
 
 // callFields is the one list of the columns of calls but its ID.
@@ -45,6 +46,8 @@ var callFields = []callField{
 	{"reason", func(c *directory.Call) any { return c.Reason }, func(r *callRow) any { return &r.c.Reason }, false},
 	{"hangup_by", func(c *directory.Call) any { return c.HangupBy }, func(r *callRow) any { return &r.c.HangupBy }, false},
 	{"node", func(c *directory.Call) any { return c.Node }, func(r *callRow) any { return &r.c.Node }, false},
+	{"queue", func(c *directory.Call) any { return c.Queue }, func(r *callRow) any { return &r.c.Queue }, false},
+	{"queue_wait_ms", func(c *directory.Call) any { return c.QueueWait.Milliseconds() }, func(r *callRow) any { return &r.queueWait }, false},
 }
 
 // callColumns are read by scanCall, from calls aliased c; insertCallSQL
@@ -95,6 +98,7 @@ func scanCall(row pgx.Row) (directory.Call, error) {
 	c.Direction, c.Disposition = directory.Direction(r.dir), directory.Disposition(r.disp)
 	c.StartedAt = c.StartedAt.UTC()
 	c.AnsweredAt, c.EndedAt = timeOf(r.answered), timeOf(r.ended)
+	c.QueueWait = time.Duration(r.queueWait) * time.Millisecond
 	return c, err
 }
 

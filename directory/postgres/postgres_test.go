@@ -115,14 +115,14 @@ func TestSeeds(t *testing.T) {
 	s := open(t)
 	ctx := t.Context()
 	every := []string{"calls.history", "recordings.listen", "recordings.download", "recordings.delete",
-		"calls.outbound", "calls.monitor", "calls.control", "presence.observe", "presence.share", "calls.share", "calls.intercom", "calls.park", "ivr.control", "users.view", "users.manage", "users.create", "groups.manage",
+		"calls.outbound", "calls.monitor", "calls.control", "presence.observe", "presence.share", "calls.share", "calls.intercom", "calls.park", "ivr.control", "queues.view", "queues.manage", "users.view", "users.manage", "users.create", "groups.manage",
 		"roles.manage", "numbers.manage", "settings.telephony", "audit.view", "contacts.view",
 		"contacts.manage", "contacts.delete"}
 	want := map[string]map[string]string{
 		directory.BuiltinOwner: {},
 		directory.BuiltinAdmin: {"recordings.delete": "none", "users.create": "none", "roles.manage": "none"},
 		directory.BuiltinAgent: {"calls.history": "own", "recordings.listen": "own", "recordings.download": "none",
-			"recordings.delete": "none", "calls.outbound": "crm_and_employees", "calls.monitor": "none", "calls.control": "none", "presence.observe": "department", "presence.share": "department", "calls.share": "department", "calls.intercom": "none", "calls.park": "any", "ivr.control": "none", "users.view": "own",
+			"recordings.delete": "none", "calls.outbound": "crm_and_employees", "calls.monitor": "none", "calls.control": "none", "presence.observe": "department", "presence.share": "department", "calls.share": "department", "calls.intercom": "none", "calls.park": "any", "ivr.control": "none", "queues.view": "none", "queues.manage": "none", "users.view": "own",
 			"users.manage": "own", "users.create": "none", "groups.manage": "none", "roles.manage": "none",
 			"numbers.manage": "none", "settings.telephony": "none", "audit.view": "none", "contacts.view": "own",
 			"contacts.manage": "own", "contacts.delete": "own"},

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/switchboard-pbx/switchboard/directory"
 )
@@ -22,6 +23,7 @@ type callField struct {
 type callRow struct {
 	c                                               directory.Call
 	caller, callee, group, started, answered, ended sql.NullInt64
+	queueWait                                       int64
 }
 
 // callFields is the one list of the columns of calls but its ID.
@@ -42,6 +44,8 @@ var callFields = []callField{
 	{"reason", func(c *directory.Call) any { return c.Reason }, func(r *callRow) any { return &r.c.Reason }, false},
 	{"hangup_by", func(c *directory.Call) any { return c.HangupBy }, func(r *callRow) any { return &r.c.HangupBy }, false},
 	{"node", func(c *directory.Call) any { return c.Node }, func(r *callRow) any { return &r.c.Node }, false},
+	{"queue", func(c *directory.Call) any { return c.Queue }, func(r *callRow) any { return &r.c.Queue }, false},
+	{"queue_wait_ms", func(c *directory.Call) any { return c.QueueWait.Milliseconds() }, func(r *callRow) any { return &r.queueWait }, false},
 }
 
 // callCols are the columns scanCall reads, from calls c; insertCallSQL
@@ -93,6 +97,7 @@ func scanCall(sc scanner) (*directory.Call, error) {
 	c := &r.c
 	c.CallerID, c.CalleeID, c.GroupID = r.caller.Int64, r.callee.Int64, r.group.Int64
 	c.StartedAt, c.AnsweredAt, c.EndedAt = fromMicros(r.started), fromMicros(r.answered), fromMicros(r.ended)
+	c.QueueWait = time.Duration(r.queueWait) * time.Millisecond
 	return c, nil
 }
 

@@ -101,8 +101,8 @@ func TestSeededRoles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(r.Perms) != 24 {
-			t.Errorf("%s has %d permissions, want all 24", builtin, len(r.Perms))
+		if len(r.Perms) != 26 {
+			t.Errorf("%s has %d permissions, want all 26", builtin, len(r.Perms))
 		}
 		for p, scope := range perms {
 			if r.Perms[p] != scope {

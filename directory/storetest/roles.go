@@ -11,21 +11,21 @@ import (
 var (
 	ownerPerms = map[string]string{
 		"calls.history": "any", "recordings.listen": "any", "recordings.download": "any",
-		"recordings.delete": "any", "calls.outbound": "any", "calls.monitor": "any", "calls.control": "any", "presence.observe": "any", "presence.share": "any", "calls.share": "any", "calls.intercom": "any", "calls.park": "any", "ivr.control": "any", "users.view": "any",
+		"recordings.delete": "any", "calls.outbound": "any", "calls.monitor": "any", "calls.control": "any", "presence.observe": "any", "presence.share": "any", "calls.share": "any", "calls.intercom": "any", "calls.park": "any", "ivr.control": "any", "queues.view": "any", "queues.manage": "any", "users.view": "any",
 		"users.manage": "any", "users.create": "any", "groups.manage": "any", "roles.manage": "any",
 		"numbers.manage": "any", "settings.telephony": "any", "audit.view": "any", "contacts.view": "any",
 		"contacts.manage": "any", "contacts.delete": "any",
 	}
 	adminPerms = map[string]string{
 		"calls.history": "any", "recordings.listen": "any", "recordings.download": "any",
-		"recordings.delete": "none", "calls.outbound": "any", "calls.monitor": "any", "calls.control": "any", "presence.observe": "any", "presence.share": "any", "calls.share": "any", "calls.intercom": "any", "calls.park": "any", "ivr.control": "any", "users.view": "any",
+		"recordings.delete": "none", "calls.outbound": "any", "calls.monitor": "any", "calls.control": "any", "presence.observe": "any", "presence.share": "any", "calls.share": "any", "calls.intercom": "any", "calls.park": "any", "ivr.control": "any", "queues.view": "any", "queues.manage": "any", "users.view": "any",
 		"users.manage": "any", "users.create": "none", "groups.manage": "any", "roles.manage": "none",
 		"numbers.manage": "any", "settings.telephony": "any", "audit.view": "any", "contacts.view": "any",
 		"contacts.manage": "any", "contacts.delete": "any",
 	}
 	agentPerms = map[string]string{
 		"calls.history": "own", "recordings.listen": "own", "recordings.download": "none",
-		"recordings.delete": "none", "calls.outbound": "crm_and_employees", "calls.monitor": "none", "calls.control": "none", "presence.observe": "department", "presence.share": "department", "calls.share": "department", "calls.intercom": "none", "calls.park": "any", "ivr.control": "none", "users.view": "own",
+		"recordings.delete": "none", "calls.outbound": "crm_and_employees", "calls.monitor": "none", "calls.control": "none", "presence.observe": "department", "presence.share": "department", "calls.share": "department", "calls.intercom": "none", "calls.park": "any", "ivr.control": "none", "queues.view": "none", "queues.manage": "none", "users.view": "own",
 		"users.manage": "own", "users.create": "none", "groups.manage": "none", "roles.manage": "none",
 		"numbers.manage": "none", "settings.telephony": "none", "audit.view": "none", "contacts.view": "own",
 		"contacts.manage": "own", "contacts.delete": "own",

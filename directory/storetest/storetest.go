@@ -73,6 +73,7 @@ func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 		{"tokens", tokenTests},
 		{"rules", ruleTests},
 		{"schedules", scheduleTests},
+		{"queues", queueTests},
 		{"ivr menus", ivrTests},
 	}
 	for _, a := range areas {

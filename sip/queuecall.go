@@ -1,0 +1,565 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/pion/sdp/v3"
+
+	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/media"
+)
+
+// A call in a queue (issue 19 §2; the engine's driver is queue.go). The
+// router finds the queue's number (dialed, by DID, by a forward or a menu)
+// and the call, instead of ringing anyone, is answered by the PBX as
+// voicemail answers one (voicemail.go): leg B is a media endpoint of our
+// own, which plays the queue's music. The caller is then enqueued.
+//
+//   - Offer: the agent's phones ring into leg B, as park's ring-back rings
+//     a parker into a parked call's empty leg (parkring.go); a phone that
+//     cannot ring (do not disturb, at its call limit, not registered) makes
+//     the agent busy instead. The phone that answers takes leg B
+//     (answerEmptyLeg): the music stops, the call is recorded as the
+//     recording policy says for the caller and the agent, and the engine
+//     is told (AgentAnswered). A decline or failure is AgentMissed; the
+//     queue's ring timeout is the engine's (its Cancel).
+//   - Position: the caller hears as many short high beeps as their place
+//     in the queue (1: next), over a pause in the music: there are no
+//     spoken prompts.
+//   - Overflow: the caller leaves for the overflow number through the
+//     dial plan: its phones ring into leg B (another queue enqueues them
+//     there); no overflow number, or nobody answering it within the ring
+//     time, ends the call.
+//   - The caller hanging up while waiting is Abandon; the end of a call
+//     an agent took is CallEnded, which starts the agent's wrap-up.
+//
+// CDR: the row's Queue is the queue's number and QueueWait the time from
+// the PBX's answer to the agent's (or to the abandon or overflow); the
+// agent who answered is the row's callee; an abandoned call is
+// "cancelled" by the caller. AnsweredAt is the agent's answer, so the
+// row's duration is the talk time.
+
+// queueCall is a call's time in a queue.
+type queueCall struct {
+	q      directory.Queue
+	key    string // the engine's queue ID
+	joined time.Time
+	ep     *media.Endpoint // the music, while nobody is on leg B
+	music  *media.Clip
+	gen    int // of the position announcement playing
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	waiting bool               // in the engine's queue
+	offers  map[string]*dialer // agents ringing, by agent
+	agent   string             // the agent on the call
+	over    *dialer            // the overflow number ringing
+	hops    int                // overflows so far (queue to queue)
+	filled  bool               // someone took leg B
+}
+
+// Events of a queued call.
+type (
+	queueOfferEvent    struct{ agent string }
+	queueCancelEvent   struct{ agent string }
+	queuePositionEvent struct{ pos int }
+	queueOverflowEvent struct{ target, reason string }
+	queueMusicEvent    struct{ gen int }
+	queueOverTimeout   struct{ d *dialer }
+)
+
+func (ev queueOfferEvent) handleOn(c *call)    { c.onQueueOffer(ev.agent) }
+func (ev queueCancelEvent) handleOn(c *call)   { c.onQueueCancel(ev.agent) }
+func (ev queuePositionEvent) handleOn(c *call) { c.onQueuePosition(ev.pos) }
+func (ev queueOverflowEvent) handleOn(c *call) { c.onQueueOverflow(ev.target, ev.reason) }
+func (ev queueMusicEvent) handleOn(c *call) {
+	if qc := c.qc; qc != nil && qc.ep != nil && qc.gen == ev.gen {
+		qc.ep.Play(qc.music, true)
+	}
+}
+func (ev queueOverTimeout) handleOn(c *call) {
+	if qc := c.qc; qc != nil && qc.over == ev.d && !qc.filled {
+		c.log.Info("queue overflow not answered", "queue", qc.q.Number)
+		c.hangup("system", "queue "+qc.q.Number+": overflow not answered")
+	}
+}
+
+// routeQueue makes rt a queue's when ext is a queue's number, and reports
+// whether it was.
+func (b *b2bua) routeQueue(ctx context.Context, rt *route, ext string) (bool, *refusal) {
+	q, err := b.s.store.QueueByNumber(ctx, ext)
+	if errors.Is(err, directory.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return true, storeDown(err)
+	}
+	if err := b.queues.ensure(ctx); err != nil {
+		return true, storeDown(err)
+	}
+	b.queues.sync(*q)
+	rt.to, rt.queue = ext, q
+	return true, nil
+}
+
+// enterQueue answers a call routed to a queue with the queue's music and
+// enqueues it; the call is filed and its relay runs. It reports whether
+// the caller was answered (otherwise it was refused).
+func (c *call) enterQueue() bool {
+	q := *c.rt.queue
+	key := queueKey(q.ID)
+	rtm := c.b.queues
+	if !rtm.staffed(key) && q.Overflow == "" {
+		c.endQueued(480, "Temporarily Unavailable (No Agents)", "queue "+q.Number+": no agent logged in")
+		return false
+	}
+	offer, _, err := parseSDP(c.aReq.Body())
+	if err != nil {
+		c.endQueued(488, "Not Acceptable Here", "bad sdp offer")
+		return false
+	}
+	codec, event := endpointCodec(offer)
+	ip := c.b.cfg.MediaIP
+	if !ip.IsValid() || ip.IsUnspecified() {
+		ip = netip.MustParseAddr("127.0.0.1")
+	}
+	ep, err := media.NewEndpoint(media.EndpointConfig{Pool: c.b.pool, IP: ip, Codec: codec, EventType: event, Logger: c.log})
+	if err != nil {
+		c.endQueued(503, "Service Unavailable", "no rtp ports")
+		return false
+	}
+	ep.SetRemote(netip.AddrPortFrom(ip, c.relay.Local(media.LegB).Port()))
+	body, err := c.answerSDP(endpointSDP(ep.Local().Addr(), ep.Local().Port(), codec, event))
+	if err != nil {
+		ep.Close()
+		c.endQueued(488, "Not Acceptable Here", "no common codec")
+		return false
+	}
+	now := time.Now().UTC()
+	qc := &queueCall{q: q, key: key, joined: now, ep: ep, music: rtm.music(q), offers: map[string]*dialer{}}
+	qc.ctx, qc.cancel = context.WithCancel(c.reqCtx)
+	c.qc = qc
+	// Enqueued before the 200 goes, so that a board read once the caller
+	// hears the answer shows them; the engine's events wait in the call's
+	// mailbox until its actor runs.
+	qc.waiting = true
+	if err := rtm.enqueue(c, key, c.rt.from, now); err != nil {
+		c.qc, qc.waiting = nil, false
+		qc.cancel()
+		ep.Close()
+		c.log.Warn("call not queued", "queue", q.Number, "err", err)
+		c.endQueued(503, "Service Unavailable", "queue "+q.Number+": "+err.Error())
+		return false
+	}
+	c.state, c.bAcked = stAnswered, true
+	c.relay.Arm()
+	c.cdr.Queue, c.cdr.Disposition, c.cdr.Reason = q.Number, directory.NoAnswer, "waiting in queue "+q.Number
+	c.setParty(0, party{userID: c.rt.callerID, num: c.rt.from, ext: c.callerExt()})
+	c.setParty(1, party{num: q.Number})
+	c.leg[0].dlg = c.b.uasDialog(c.aReq)
+	ok200 := c.okResponse(c.aReq, body, c.leg[0].dlg.contact)
+	c.aAnswered = true
+	if err := c.aTx.Respond(ok200); err != nil {
+		c.log.Info("200 to caller not sent", "err", err)
+		c.hangup("system", "caller unreachable")
+		c.closeAFinal()
+		return true
+	}
+	c.awaitAck(c.aReq, pending2xx{fromA: true, tx: c.aTx, res: ok200, done: c.aFinal, initial: true})
+	ctx := qc.ctx
+	c.wg.Go(func() { _ = ep.Run(ctx) })
+	ep.Play(qc.music, true)
+	c.log.Info("call queued", "queue", q.Number, "codec", codec)
+	return true
+}
+
+// joinQueue enqueues the call in qc's queue.
+func (c *call) joinQueue(qc *queueCall) {
+	qc.waiting = true
+	if err := c.b.queues.enqueue(c, qc.key, c.rt.from, qc.joined); err != nil {
+		qc.waiting = false
+		c.log.Warn("call not queued", "queue", qc.q.Number, "err", err)
+		c.hangup("system", "queue "+qc.q.Number+": "+err.Error())
+	}
+}
+
+// endQueued refuses a queue's call before it was answered (the call is
+// filed: the actor ends it).
+func (c *call) endQueued(code int, reason, why string) {
+	c.state = stEnded
+	c.cdr.Disposition, c.cdr.Reason, c.cdr.HangupBy = directory.Unavailable, why, "system"
+	c.respondA(code, reason, nil)
+	c.log.Info("queue call refused", "why", why)
+}
+
+// endpointCodec is the codec and telephone-event type a PBX endpoint
+// answers an offer with: the first of PCMU and PCMA it has (else PCMU).
+func endpointCodec(sd *sdp.SessionDescription) (media.Codec, uint8) {
+	codec, event := media.PCMU, uint8(0)
+	if md := audioMedia(sd); md != nil {
+		found := false
+		for _, sc := range codecsOf(md) {
+			if mc, ok := sc.mediaCodec(); ok && !found && (mc == media.PCMU || mc == media.PCMA) {
+				codec, found = mc, true
+			}
+			if sc.name == "TELEPHONE-EVENT" && sc.rate == 8000 && event == 0 {
+				event = sc.pt
+			}
+		}
+	}
+	return codec, event
+}
+
+// onQueueOffer rings agent's phones into leg B.
+func (c *call) onQueueOffer(agent string) {
+	qc, rtm := c.qc, c.b.queues
+	if qc == nil || !qc.waiting || c.state != stAnswered {
+		rtm.missed(agent, c.id)
+		return
+	}
+	cred, ok := rtm.ringable(agent)
+	if !ok {
+		c.log.Info("queue agent cannot ring", "queue", qc.q.Number, "agent", agent)
+		rtm.markBusy(agent)
+		return
+	}
+	rt := &route{dir: directory.Internal, dialed: cred.Ext, to: cred.Ext, calleeID: cred.UserID,
+		callerID: c.rt.callerID, from: c.rt.from, fromUser: c.rt.fromUser, fromName: qc.q.Name,
+		targets: c.b.userTargets(cred)}
+	d := c.emptyLegDialer(func(d *dialer, f *fork, res *sip.Response) { c.queueAgentAnswered(agent, d, f, res) },
+		func(d *dialer) {
+			if c.qc == qc && qc.offers[agent] == d {
+				delete(qc.offers, agent)
+				rtm.missed(agent, c.id)
+			}
+		})
+	qc.offers[agent] = d
+	if !c.ringEmptyLeg(d, rt) {
+		delete(qc.offers, agent)
+		rtm.missed(agent, c.id)
+		return
+	}
+	c.log.Info("queue offer", "queue", qc.q.Number, "agent", cred.Ext)
+}
+
+// onQueueCancel stops ringing agent.
+func (c *call) onQueueCancel(agent string) {
+	if qc := c.qc; qc != nil {
+		if d := qc.offers[agent]; d != nil {
+			delete(qc.offers, agent)
+			d.cancelAll(nil)
+		}
+	}
+}
+
+// queueAgentAnswered joins the agent whose phone answered with the caller.
+func (c *call) queueAgentAnswered(agent string, d *dialer, f *fork, res *sip.Response) {
+	qc, rtm := c.qc, c.b.queues
+	if qc == nil || qc.offers[agent] != d || !qc.waiting || c.state != stAnswered {
+		f.ackAndBye(res)
+		return
+	}
+	evs, err := rtm.eng.AgentAnswered(agent, c.id)
+	if err != nil {
+		c.log.Info("queue answer too late", "agent", agent, "err", err)
+		f.ackAndBye(res)
+		return
+	}
+	delete(qc.offers, agent)
+	qc.waiting, qc.agent = false, agent
+	for other, od := range qc.offers { // ring all: the others stop ringing
+		od.cancelAll(nil)
+		delete(qc.offers, other)
+	}
+	rtm.leave(c.id)
+	rtm.act(evs)
+	if !c.fillFromQueue(qc, d, f, res, "queue "+qc.q.Number+": answered by "+f.t.ext) {
+		c.hangup("system", "queue "+qc.q.Number+": bad sdp from the agent")
+	}
+}
+
+// fillFromQueue puts the phone that answered on leg B: the music stops,
+// the CDR row gets its callee, and recording starts as the policy says.
+func (c *call) fillFromQueue(qc *queueCall, d *dialer, f *fork, res *sip.Response, reason string) bool {
+	d.cancelAll(f)
+	if !c.answerEmptyLeg(1, f, res, c.leg[1].origin) {
+		return false
+	}
+	qc.filled = true
+	c.stopQueueMusic(qc)
+	now := time.Now().UTC()
+	c.setParty(1, party{userID: f.t.userID, num: f.t.ext, ext: f.t.ext})
+	c.b.take(c, f.t.ext)
+	c.cdr.AnsweredAt, c.cdr.Disposition, c.cdr.Reason = now, directory.Answered, reason
+	c.cdr.QueueWait = now.Sub(qc.joined)
+	if f.t.userID != 0 {
+		c.cdr.CalleeID = f.t.userID
+	}
+	if f.t.ext != "" {
+		c.cdr.To = f.t.ext
+	}
+	c.show(c.cdr)
+	c.log.Info("queue call answered", "queue", qc.q.Number, "by", f.t.ext, "wait", c.cdr.QueueWait)
+	c.startRecording()
+	c.storeRecording()
+	return true
+}
+
+// stopQueueMusic closes the music endpoint.
+func (c *call) stopQueueMusic(qc *queueCall) {
+	if qc.ep != nil {
+		qc.ep.Close()
+		qc.ep = nil
+	}
+}
+
+// onQueuePosition beeps the caller's new position over a pause in the
+// music, which then goes on.
+func (c *call) onQueuePosition(pos int) {
+	qc := c.qc
+	if qc == nil || qc.ep == nil || !qc.waiting || pos <= 0 {
+		return
+	}
+	qc.gen++
+	gen := qc.gen
+	p := qc.ep.Play(positionBeeps(pos), false)
+	ctx := qc.ctx
+	c.wg.Go(func() {
+		select {
+		case <-p.Done():
+			c.post(queueMusicEvent{gen: gen})
+		case <-ctx.Done():
+		}
+	})
+	c.log.Debug("queue position", "queue", qc.q.Number, "position", pos)
+}
+
+// positionBeeps is pos short 1200 Hz beeps (at most 9), between pauses.
+func positionBeeps(pos int) *media.Clip {
+	clips := []*media.Clip{media.Silence(400)}
+	for range min(pos, 9) {
+		clips = append(clips, media.Tone(1200, 120, -12), media.Silence(180))
+	}
+	return media.Concat(append(clips, media.Silence(400))...)
+}
+
+// maxQueueHops is how many times a caller may overflow from one queue to
+// another before the PBX gives up (two queues overflowing to each other
+// while nobody is logged in would pass the caller back and forth).
+const maxQueueHops = 4
+
+// onQueueOverflow sends the caller to the queue's overflow number.
+func (c *call) onQueueOverflow(target, reason string) {
+	qc := c.qc
+	if qc == nil || c.state != stAnswered {
+		return
+	}
+	qc.waiting = false
+	now := time.Now().UTC()
+	c.cdr.QueueWait = now.Sub(qc.joined)
+	why := fmt.Sprintf("queue %s: overflow (%s)", qc.q.Number, reason)
+	if target == "" {
+		c.log.Info("queue gives up; no overflow", "queue", qc.q.Number, "reason", reason)
+		c.cdr.Disposition = directory.Unavailable
+		c.hangup("system", why)
+		return
+	}
+	rt := &route{dir: c.rt.dir, dialed: target, callerID: c.rt.callerID, from: c.rt.from, fromUser: c.rt.fromUser,
+		fromName: c.rt.fromName}
+	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
+	ref := c.b.routeExtension(ctx, rt, target, "")
+	cancel()
+	c.cdr.Reason = why + " to " + target
+	c.log.Info("queue overflow", "queue", qc.q.Number, "reason", reason, "to", target)
+	if ref == nil && rt.queue != nil && qc.hops >= maxQueueHops {
+		ref = &refusal{482, "Loop Detected", directory.Failed, "overflow loop between queues", nil}
+	}
+	if ref == nil && rt.queue != nil { // another queue: wait there
+		qc.hops++
+		qc.q, qc.key = *rt.queue, queueKey(rt.queue.ID)
+		c.cdr.Queue = qc.q.Number
+		c.joinQueue(qc)
+		return
+	}
+	if ref != nil {
+		c.cdr.Disposition = ref.disp
+		c.hangup("system", why+" to "+target+": "+ref.why)
+		return
+	}
+	d := c.emptyLegDialer(func(d *dialer, f *fork, res *sip.Response) {
+		if c.qc != qc || qc.over != d || c.state != stAnswered {
+			f.ackAndBye(res)
+			return
+		}
+		qc.over = nil
+		if !c.fillFromQueue(qc, d, f, res, why+" to "+target+", answered by "+f.t.ext) {
+			c.hangup("system", why+": bad sdp")
+		}
+	}, func(d *dialer) {
+		if c.qc == qc && qc.over == d {
+			c.hangup("system", why+" to "+target+": not answered")
+		}
+	})
+	qc.over = d
+	if !c.ringEmptyLeg(d, rt) {
+		c.hangup("system", why+" to "+target+": nobody to ring")
+		return
+	}
+	c.wg.Go(func() {
+		t := time.NewTimer(c.b.cfg.RingTime)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			c.post(queueOverTimeout{d: d})
+		case <-qc.ctx.Done():
+		}
+	})
+}
+
+// emptyLegDialer is a dialer that rings phones into leg B, which nobody
+// is on: answered is told of the first 2xx, failed once every fork failed.
+func (c *call) emptyLegDialer(answered func(*dialer, *fork, *sip.Response), failed func(*dialer)) *dialer {
+	d := &dialer{env: c.dialEnv(), onFork: func(f *fork) { c.xforks = append(c.xforks, f) },
+		source: c.aReq.Body(), origin: &c.leg[1].origin, leg: media.LegB, sendrecv: true}
+	d.onResponse = func(f *fork, tx sip.ClientTransaction, res *sip.Response) {
+		if tx != f.tx || f.final != nil {
+			return
+		}
+		f.responded = true
+		if res.IsProvisional() {
+			if res.StatusCode != 100 {
+				f.provis = true
+				if f.cancelled {
+					f.sendCancel()
+				}
+			}
+			return
+		}
+		f.final = res
+		switch {
+		case res.IsSuccess():
+			answered(d, f, res)
+		case d.allFailed():
+			failed(d)
+		}
+	}
+	d.onFailed = func(*fork) {
+		if d.allFailed() {
+			failed(d)
+		}
+	}
+	return d
+}
+
+// ringEmptyLeg rings rt's targets that are not at their call limit with
+// d, and reports whether any rings.
+func (c *call) ringEmptyLeg(d *dialer, rt *route) bool {
+	targets, _ := pickTargets(rt, c.b.busy)
+	if len(targets) == 0 {
+		return false
+	}
+	if err := d.address(targets[0].dest); err != nil {
+		c.log.Info("queue: no sdp for the phones", "err", err)
+		return false
+	}
+	d.dialAll(rt, targets)
+	return !d.allFailed()
+}
+
+// queueOver runs as the call ends (hangup.go), after parkOver: a caller
+// still waiting abandons the queue; an agent's call ends (wrap-up). gone
+// is the leg nobody is on (-1: none), 1 while leg B was never taken.
+func (c *call) queueOver(gone int) int {
+	qc := c.qc
+	if qc == nil {
+		return gone
+	}
+	c.qc = nil
+	for agent, d := range qc.offers {
+		d.cancelAll(nil)
+		delete(qc.offers, agent)
+	}
+	if qc.over != nil {
+		qc.over.cancelAll(nil)
+	}
+	c.stopQueueMusic(qc)
+	qc.cancel()
+	rtm := c.b.queues
+	if qc.waiting {
+		qc.waiting = false
+		wait := time.Since(qc.joined)
+		c.cdr.QueueWait = wait
+		if c.cdr.HangupBy == "caller" {
+			c.cdr.Disposition = directory.Cancelled
+			c.cdr.Reason = fmt.Sprintf("abandoned in queue %s after %ds", qc.q.Number, int(wait.Seconds()))
+		}
+		c.log.Info("queue call left", "queue", qc.q.Number, "wait", wait, "by", c.cdr.HangupBy, "why", c.cdr.Reason)
+		rtm.abandon(c.id)
+	}
+	if qc.agent != "" {
+		rtm.callEnded(qc.agent)
+	}
+	if !qc.filled {
+		return 1
+	}
+	return gone
+}
+
+// queueRefuses answers what a waiting caller cannot do while nobody is on
+// leg B (a re-INVITE with an offer, a transfer), and reports whether it
+// answered ev.
+func (c *call) queueRefuses(ev *reqEvent) bool {
+	if c.qc == nil || c.qc.filled {
+		return false
+	}
+	switch {
+	case ev.req.Method == sip.INVITE && len(ev.req.Body()) > 0:
+		c.b.s.respond(ev.tx, ev.req, 488, "Not Acceptable Here (In A Queue)")
+	case ev.req.Method == sip.REFER:
+		c.b.s.respond(ev.tx, ev.req, 403, "Forbidden (In A Queue)")
+	default:
+		return false
+	}
+	close(ev.done)
+	return true
+}
+
+// queueFromMenu moves a caller an IVR menu answered (ivr.go) into queue q:
+// the menu's endpoint goes, one of the queue's plays the music on leg B in
+// the codec the menu's had, and the caller is enqueued.
+func (c *call) queueFromMenu(q *directory.Queue) {
+	c.endIVR()
+	codec, ok := c.codecs[1].mediaCodec()
+	if !ok || (codec != media.PCMU && codec != media.PCMA) {
+		c.setLegCodec(media.LegB, pcmu)
+		codec = media.PCMU
+	}
+	ip := c.relay.Local(media.LegB).Addr()
+	if !ip.IsValid() || ip.IsUnspecified() {
+		ip = netip.MustParseAddr("127.0.0.1")
+	}
+	ep, err := media.NewEndpoint(media.EndpointConfig{Pool: c.b.pool, IP: ip, Codec: codec, Logger: c.log})
+	if err != nil {
+		c.hangup("system", "queue "+q.Number+": no rtp ports")
+		return
+	}
+	ep.SetRemote(netip.AddrPortFrom(ip, c.relay.Local(media.LegB).Port()))
+	c.relay.SetRemote(media.LegB, ep.Local(), netip.AddrPort{})
+	rtm := c.b.queues
+	qc := &queueCall{q: *q, key: queueKey(q.ID), joined: time.Now().UTC(), ep: ep, music: rtm.music(*q),
+		offers: map[string]*dialer{}}
+	qc.ctx, qc.cancel = context.WithCancel(c.reqCtx)
+	c.qc = qc
+	c.cdr.Queue = q.Number
+	c.setParty(1, party{num: q.Number})
+	ctx := qc.ctx
+	c.wg.Go(func() { _ = ep.Run(ctx) })
+	ep.Play(qc.music, true)
+	c.log.Info("call queued from a menu", "queue", q.Number)
+	c.joinQueue(qc)
+}
