@@ -74,6 +74,18 @@ var queueTests = []test{
 		q2.Number = "10001"
 		e.is(e.s.UpdateQueue(e.ctx, q2), directory.ErrQueueNumberTaken, "queue renumbered onto a user")
 	}},
+	{"queue numbers and menu numbers do not clash", func(e *env) {
+		e.ok(e.s.CreateIVRMenu(e.ctx, &directory.IVRMenu{Number: "80000", Name: "Main"}), "menu")
+		e.is(e.s.CreateQueue(e.ctx, &directory.Queue{Number: "80000", Name: "Q"}), directory.ErrQueueNumberTaken,
+			"queue on a menu's number")
+		e.ok(e.s.CreateQueue(e.ctx, &directory.Queue{Number: "18000", Name: "Q"}), "queue")
+		e.is(e.s.CreateIVRMenu(e.ctx, &directory.IVRMenu{Number: "18000", Name: "Night"}), directory.ErrExtensionTaken,
+			"menu on a queue's number")
+		m := &directory.IVRMenu{Number: "80001", Name: "Day"}
+		e.ok(e.s.CreateIVRMenu(e.ctx, m), "second menu")
+		m.Number = "18000"
+		e.is(e.s.UpdateIVRMenu(e.ctx, m), directory.ErrExtensionTaken, "menu renumbered onto a queue")
+	}},
 	{"queues refuse what is not valid", func(e *env) {
 		e.is(e.s.CreateQueue(e.ctx, &directory.Queue{Number: "123", Name: "Q"}), directory.ErrInvalid, "short number")
 		e.is(e.s.CreateQueue(e.ctx, &directory.Queue{Number: "18000", Name: "Q", Strategy: "random"}),
