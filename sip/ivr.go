@@ -421,6 +421,16 @@ func (c *call) ivrAnswered(f *fork, res *sip.Response) {
 	c.log.Info("ivr: target answered", "to", num, "path", strings.Join(s.path, " "))
 }
 
+// menuPath is the menu walk that brought the caller where they are, for
+// the reason of a row a later room (a queue) writes: "ivr 80000 option
+// 1, "; "" for a call in no menu.
+func (c *call) menuPath() string {
+	if c.ivr == nil {
+		return ""
+	}
+	return "ivr " + strings.Join(c.ivr.path, " ") + ", "
+}
+
 // ivrCDR writes the menu walk into the CDR's reason.
 func (c *call) ivrCDR() {
 	if s := c.ivr; s != nil {

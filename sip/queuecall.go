@@ -58,6 +58,7 @@ type queueCall struct {
 	waiting bool               // in the engine's queue
 	offers  map[string]*dialer // agents ringing, by agent
 	agent   string             // the agent on the call
+	via     string             // the menus the caller came through, for the row's reason
 	over    *dialer            // the overflow number ringing
 	hops    int                // overflows so far (queue to queue)
 	filled  bool               // someone took leg B
@@ -278,7 +279,7 @@ func (c *call) queueAgentAnswered(agent string, d *dialer, f *fork, res *sip.Res
 	}
 	rtm.leave(c.id)
 	rtm.act(evs)
-	if !c.fillFromQueue(qc, d, f, res, "queue "+qc.q.Number+": answered by "+f.t.ext) {
+	if !c.fillFromQueue(qc, d, f, res, qc.via+"queue "+qc.q.Number+": answered by "+f.t.ext) {
 		c.hangup("system", "queue "+qc.q.Number+": bad sdp from the agent")
 	}
 }
@@ -374,7 +375,7 @@ func (c *call) onQueueOverflow(target, reason string) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
 	ref := c.b.routeExtension(ctx, rt, target, "")
 	cancel()
-	c.cdr.Reason = why + " to " + target
+	c.cdr.Reason = qc.via + why + " to " + target
 	c.log.Info("queue overflow", "queue", qc.q.Number, "reason", reason, "to", target)
 	if ref == nil && rt.queue != nil && qc.hops >= maxQueueHops {
 		ref = &refusal{482, "Loop Detected", directory.Failed, "overflow loop between queues", nil}
@@ -397,7 +398,7 @@ func (c *call) onQueueOverflow(target, reason string) {
 			return
 		}
 		qc.over = nil
-		if !c.fillFromQueue(qc, d, f, res, why+" to "+target+", answered by "+f.t.ext) {
+		if !c.fillFromQueue(qc, d, f, res, qc.via+why+" to "+target+", answered by "+f.t.ext) {
 			c.hangup("system", why+": bad sdp")
 		}
 	}, func(d *dialer) {
@@ -496,7 +497,7 @@ func (c *call) queueOver(gone int) int {
 		c.cdr.QueueWait = wait
 		if c.cdr.HangupBy == "caller" {
 			c.cdr.Disposition = directory.Cancelled
-			c.cdr.Reason = fmt.Sprintf("abandoned in queue %s after %ds", qc.q.Number, int(wait.Seconds()))
+			c.cdr.Reason = qc.via + fmt.Sprintf("abandoned in queue %s after %ds", qc.q.Number, int(wait.Seconds()))
 		}
 		c.log.Info("queue call left", "queue", qc.q.Number, "wait", wait, "by", c.cdr.HangupBy, "why", c.cdr.Reason)
 		rtm.abandon(c.id)
@@ -533,6 +534,7 @@ func (c *call) queueRefuses(ev *reqEvent) bool {
 // the menu's endpoint goes, one of the queue's plays the music on leg B in
 // the codec the menu's had, and the caller is enqueued.
 func (c *call) queueFromMenu(q *directory.Queue) {
+	via := c.menuPath()
 	c.endIVR()
 	codec, ok := c.codecs[1].mediaCodec()
 	if !ok || (codec != media.PCMU && codec != media.PCMA) {
@@ -552,7 +554,7 @@ func (c *call) queueFromMenu(q *directory.Queue) {
 	c.relay.SetRemote(media.LegB, ep.Local(), netip.AddrPort{})
 	rtm := c.b.queues
 	qc := &queueCall{q: *q, key: queueKey(q.ID), joined: time.Now().UTC(), ep: ep, music: rtm.music(*q),
-		offers: map[string]*dialer{}}
+		offers: map[string]*dialer{}, via: via}
 	qc.ctx, qc.cancel = context.WithCancel(c.reqCtx)
 	c.qc = qc
 	c.cdr.Queue = q.Number
