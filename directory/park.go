@@ -16,10 +16,17 @@ const (
 	// SettingParkMOH is the WAV file parked callers hear, looped (16-bit
 	// PCM, 8 kHz mono); empty, or a file that cannot be read: silence.
 	SettingParkMOH = "park.moh"
+	// SettingQueuePrompts is a directory on the server of the WAV prompts
+	// that tell a queue's callers their position: position.wav ("you are
+	// caller number") and 0.wav to 9.wav (a number is said digit by digit,
+	// or by N.wav where there is one for the whole number). Empty, or a
+	// prompt missing: beeps, one per place.
+	SettingQueuePrompts = "queue.prompts"
 )
 
-// ParkSettings lists the park keys in the order forms show them.
-var ParkSettings = []string{SettingParkOrbits, SettingParkTimeout, SettingParkMOH}
+// ParkSettings lists the keys of what callers on hold hear and where
+// parked calls go, in the order forms show them.
+var ParkSettings = []string{SettingParkOrbits, SettingParkTimeout, SettingParkMOH, SettingQueuePrompts}
 
 // Defaults of the park settings.
 const (
@@ -110,6 +117,11 @@ func validateParkSetting(key, value string) (err error, ok bool) {
 		if len(value) > 1024 || strings.ContainsAny(value, "\r\n\x00") ||
 			(value != "" && !strings.HasSuffix(strings.ToLower(value), ".wav")) {
 			err = invalid(key, "must be the path of a .wav file, or empty for silence")
+		}
+	case SettingQueuePrompts:
+		if len(value) > 1024 || strings.ContainsAny(value, "\r\n\x00") ||
+			(value != "" && !strings.HasPrefix(value, "/")) {
+			err = invalid(key, "must be the absolute path of a directory, or empty for beeps")
 		}
 	default:
 		return nil, false

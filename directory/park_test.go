@@ -53,13 +53,17 @@ func TestParseParkOrbits(t *testing.T) {
 			t.Errorf("timeout %q accepted", bad)
 		}
 	}
-	for k, v := range map[string]string{directory.SettingParkMOH: "/etc/passwd", directory.SettingParkTimeout: "x"} {
+	for k, v := range map[string]string{directory.SettingParkMOH: "/etc/passwd", directory.SettingParkTimeout: "x",
+		directory.SettingQueuePrompts: "prompts/relative"} {
 		if directory.ValidateSetting(k, v) == nil {
 			t.Errorf("%s=%q accepted", k, v)
 		}
 	}
 	if err := directory.ValidateSetting(directory.SettingParkMOH, "/var/lib/switchboard/hold.wav"); err != nil {
 		t.Errorf("a WAV path refused: %v", err)
+	}
+	if err := directory.ValidateSetting(directory.SettingQueuePrompts, "/var/lib/switchboard/prompts"); err != nil {
+		t.Errorf("a prompts directory refused: %v", err)
 	}
 	if !directory.IsSettingKey(directory.SettingParkOrbits) || directory.SettingDefaults[directory.SettingParkOrbits] != "701-709" {
 		t.Error("park.orbits is not an operators' setting with its default")

@@ -51,7 +51,7 @@ var SettingKeys = []string{SettingDomain, SettingDefaultCountry, SettingDefaultR
 	SettingDigestAlgorithms, SettingDigestMD5Only, // and the mail settings:
 	SettingSMTPHost, SettingSMTPPort, SettingSMTPSecurity, SettingSMTPUser, SettingSMTPPassword, SettingMailFrom,
 	SettingInviteTTL, // and the park settings (park.go):
-	SettingParkOrbits, SettingParkTimeout, SettingParkMOH}
+	SettingParkOrbits, SettingParkTimeout, SettingParkMOH, SettingQueuePrompts}
 
 // SIPSettings are the keys of SettingKeys that configure the SIP guard and
 // digest: empty means the built-in default.

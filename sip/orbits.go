@@ -182,5 +182,8 @@ func (s *Server) loadPark(ctx context.Context) error {
 		}
 	}
 	t.configure(orbits, timeout, moh, music)
+	if s.calls.queues != nil {
+		s.calls.queues.prompts.load(s.calls, vals[directory.SettingQueuePrompts])
+	}
 	return nil
 }

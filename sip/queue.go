@@ -46,6 +46,8 @@ type queueRuntime struct {
 	calls  map[string]*queueEntry     // waiting callers, by Call-ID
 	busy   map[string]bool            // agents the runtime marked busy
 	clips  map[string]*media.Clip     // queues' music, by path
+
+	prompts promptSet // spoken positions (queueprompts.go)
 }
 
 // queueEntry is a caller waiting in a queue.

@@ -319,8 +319,8 @@ func (c *call) stopQueueMusic(qc *queueCall) {
 	}
 }
 
-// onQueuePosition beeps the caller's new position over a pause in the
-// music, which then goes on.
+// onQueuePosition tells the caller their new position (spoken, or in
+// beeps: queueprompts.go) over a pause in the music, which then goes on.
 func (c *call) onQueuePosition(pos int) {
 	qc := c.qc
 	if qc == nil || qc.ep == nil || !qc.waiting || pos <= 0 {
@@ -328,7 +328,7 @@ func (c *call) onQueuePosition(pos int) {
 	}
 	qc.gen++
 	gen := qc.gen
-	p := qc.ep.Play(positionBeeps(pos), false)
+	p := qc.ep.Play(c.b.queues.prompts.positionClip(pos), false)
 	ctx := qc.ctx
 	c.wg.Go(func() {
 		select {
