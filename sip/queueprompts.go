@@ -24,7 +24,9 @@ type positionPrompts struct {
 }
 
 // promptSet holds the prompts in force; nil: none.
-type promptSet struct{ p atomic.Pointer[positionPrompts] }
+type promptSet struct {
+	p atomic.Pointer[positionPrompts]
+}
 
 // load reads the prompts of dir, unless they are loaded already; "" drops
 // them. A directory without position.wav loads nothing, with a warning.
