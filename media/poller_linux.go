@@ -260,6 +260,7 @@ func (p *poller) loop() {
 			n = int(r)
 			return n > 0
 		})
+		behind := false // a socket still held a full batch: no nap
 		for i := range n {
 			id := *(*uint64)(unsafe.Pointer(&evs[i].Fd))
 			if id == 0 {
@@ -270,8 +271,8 @@ func (p *poller) loop() {
 			p.mu.Lock()
 			s := p.socks[id]
 			p.mu.Unlock()
-			if s != nil && !s.closed {
-				p.read(s)
+			if s != nil && !s.closed && p.read(s) {
+				behind = true
 			}
 		}
 		p.mu.Lock()
@@ -286,10 +287,12 @@ func (p *poller) loop() {
 			return
 		}
 		p.mu.Unlock()
-		if pollerNap > 0 {
+		if pollerNap > 0 && !behind {
 			// Parked, not in a system call: a goroutine blocked in one
 			// keeps the runtime's monitor waking every 20 us to take
-			// its processor back.
+			// its processor back. A poller that fell behind (a burst,
+			// a flood) goes round again at once: the nap is for
+			// gathering packets, and they are there already.
 			time.Sleep(pollerNap)
 		}
 	}
@@ -300,8 +303,9 @@ func (p *poller) loop() {
 const pollerBatches = 4
 
 // read reads s until it is drained, or for pollerBatches batches, and
-// hands each batch to s's handler.
-func (p *poller) read(s *sock) {
+// hands each batch to s's handler. It reports whether s may hold more:
+// its last read filled a batch.
+func (p *poller) read(s *sock) (more bool) {
 	b := getBatch()
 	defer putBatch(b)
 	for k := 0; k < pollerBatches && !s.closed; {
@@ -311,10 +315,10 @@ func (p *poller) read(s *sock) {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
-			return
+			return false
 		default:
 			s.readErr(errno)
-			return
+			return false
 		}
 		b.n = n
 		for i := range n {
@@ -323,8 +327,9 @@ func (p *poller) read(s *sock) {
 		}
 		s.handle(b)
 		if n < batchSize {
-			return
+			return false
 		}
 		k++
 	}
+	return !s.closed
 }
