@@ -48,8 +48,7 @@ func (c *call) noMedia() {
 }
 
 func (c *call) byeA() {
-	bye := c.leg[0].dlg.request(sip.BYE)
-	c.wg.Go(func() { c.sendBye(bye) })
+	c.byeAfterAck(true, c.leg[0].dlg.request(sip.BYE))
 }
 
 func (c *call) byeB() {
@@ -64,7 +63,20 @@ func (c *call) byeB() {
 	if !c.bAcked { // late offer: its 2xx needs an ACK with an answer first
 		c.ackB(c.refusingAnswer())
 	}
-	bye := c.leg[1].dlg.request(sip.BYE)
+	c.byeAfterAck(false, c.leg[1].dlg.request(sip.BYE))
+}
+
+// byeAfterAck sends bye to leg A (fromA) or B now, or, while our 2xx to
+// that leg waits for its ACK, once the ACK comes or the wait gives up: a
+// UAS must not send BYE on a dialog before the ACK of its 2xx (RFC 3261
+// §15), and a phone that gets the BYE first does not know the dialog yet.
+func (c *call) byeAfterAck(fromA bool, bye *sip.Request) {
+	for _, p := range c.pending {
+		if p.fromA == fromA {
+			p.bye = bye
+			return
+		}
+	}
 	c.wg.Go(func() { c.sendBye(bye) })
 }
 

@@ -27,6 +27,17 @@ type pending2xx struct {
 	// offer: the 2xx carried our offer (its INVITE had none), so the ACK
 	// carries the answer.
 	offer bool
+	// bye: the call ended meanwhile; this BYE goes once the ACK comes or
+	// the wait gives up (hangup.go: byeAfterAck).
+	bye *sip.Request
+}
+
+// release closes p.done and sends the BYE held for its ACK, if any.
+func (c *call) release(p *pending2xx) {
+	close(p.done)
+	if bye := p.bye; bye != nil {
+		c.wg.Go(func() { c.sendBye(bye) })
+	}
 }
 
 // awaitAck keeps p, our 2xx to req, resent until its ACK comes (or given
@@ -44,7 +55,7 @@ func (c *call) onTimer() {
 	keep := c.pending[:0]
 	for _, p := range c.pending {
 		if !now.Before(p.deadline) {
-			close(p.done)
+			c.release(p)
 			if p.initial {
 				c.log.Info("no ack for our 200; hanging up")
 				if c.state == stAnswered {
@@ -74,7 +85,7 @@ func (c *call) onAck(ev *ackEvent) {
 		// A 2xx with our offer waits for its own ACK, which has the answer:
 		// a later request of the leg does not stand for it.
 		if p.fromA == ev.fromA && (p.cseq == seq || ev.before && p.cseq < seq && !p.offer) {
-			close(p.done)
+			c.release(p)
 			if p.offer {
 				answered = append(answered, p)
 			}
