@@ -314,3 +314,40 @@ func TestCallAckAndBye(t *testing.T) {
 		})
 	}
 }
+
+// TestNoByeBeforeAck: the callee hangs up the moment it answers, before
+// the caller's ACK of our 200 came: the PBX holds its BYE to the caller
+// until that ACK (RFC 3261 §15), and sends it then. Sent at once, it
+// reached a phone that did not know the dialog yet (TestQueueOverflowLoop
+// failed so in CI).
+func TestNoByeBeforeAck(t *testing.T) {
+	_, cs, pa, pb := twoPhones(t, CallConfig{})
+	host, port, _ := net.SplitHostPort(cs.udp)
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: pa.ext, Host: cs.realm()},
+		Params: sip.HeaderParams{{K: "tag", V: sip.GenerateTagN(8)}}}
+	sess, err := pa.dcc.Invite(t.Context(), sip.Uri{Scheme: "sip", User: "10002", Host: host, Port: atoiPort(port)},
+		pa.offer("sendrecv"), from, sip.NewHeader("Content-Type", "application/sdp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.WaitAnswer(t.Context(), sipgo.AnswerOptions{Username: pa.ext, Password: pa.pw}); err != nil {
+		t.Fatal(err)
+	}
+	dt := wait(t, pb.incoming, "answer at the callee")
+	if err := dt.Bye(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-pa.ended:
+		t.Fatal("BYE at the caller before its ACK")
+	case <-time.After(300 * time.Millisecond): // the BYE would have come by now
+	}
+	if err := sess.Ack(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, pa.ended, "BYE at the caller after its ACK")
+	if row := cs.nextCDR(t); row.Disposition != directory.Answered || row.HangupBy != "callee" {
+		t.Errorf("cdr: %+v", row)
+	}
+	cs.noCallLeft(t)
+}
