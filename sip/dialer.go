@@ -446,3 +446,26 @@ func bestFailure(forks []*fork) (int, string, directory.Disposition) {
 func failoverStatus(code int) bool {
 	return code == 408 || code >= 500 && code < 600
 }
+
+// settle takes a response of f's INVITE for a dialer's user that cares
+// only for the final one: it reports true when res is it (now f.final);
+// a response of an earlier transaction or after the final gives false, as
+// does a provisional one, which marks the fork as ringing and sends the
+// CANCEL that waited for it.
+func (f *fork) settle(tx sip.ClientTransaction, res *sip.Response) bool {
+	if tx != f.tx || f.final != nil {
+		return false
+	}
+	f.responded = true
+	if res.IsProvisional() {
+		if res.StatusCode != 100 {
+			f.provis = true
+			if f.cancelled {
+				f.sendCancel()
+			}
+		}
+		return false
+	}
+	f.final = res
+	return true
+}

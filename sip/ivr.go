@@ -298,20 +298,9 @@ func (c *call) ivrGo(number string) {
 }
 
 func (c *call) onIVRResponse(f *fork, tx sip.ClientTransaction, res *sip.Response) {
-	if tx != f.tx || f.final != nil {
+	if !f.settle(tx, res) {
 		return
 	}
-	f.responded = true
-	if res.IsProvisional() {
-		if res.StatusCode != 100 {
-			f.provis = true
-			if f.cancelled {
-				f.sendCancel()
-			}
-		}
-		return
-	}
-	f.final = res
 	s := c.ivr
 	mine := s != nil && s.ring != nil && containsFork(s.ring.forks, f)
 	if res.IsSuccess() {

@@ -392,20 +392,9 @@ func (ps *pageSession) handle(ev any) {
 
 // memberResponse takes a response to the INVITE of one of m's phones.
 func (ps *pageSession) memberResponse(m *pageMember, f *fork, tx sip.ClientTransaction, res *sip.Response) {
-	if tx != f.tx || f.final != nil {
+	if !f.settle(tx, res) {
 		return
 	}
-	f.responded = true
-	if res.IsProvisional() {
-		if res.StatusCode != 100 {
-			f.provis = true
-			if f.cancelled {
-				f.sendCancel()
-			}
-		}
-		return
-	}
-	f.final = res
 	if !res.IsSuccess() {
 		ps.memberFailed(m)
 		return

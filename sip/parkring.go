@@ -70,20 +70,9 @@ func (c *call) ringBack(ps *parkState) {
 }
 
 func (c *call) onRingBackResponse(f *fork, tx sip.ClientTransaction, res *sip.Response) {
-	if tx != f.tx || f.final != nil {
+	if !f.settle(tx, res) {
 		return
 	}
-	f.responded = true
-	if res.IsProvisional() {
-		if res.StatusCode != 100 {
-			f.provis = true
-			if f.cancelled {
-				f.sendCancel()
-			}
-		}
-		return
-	}
-	f.final = res
 	ps := c.park
 	mine := ps != nil && ps.ring != nil && containsFork(ps.ring.forks, f)
 	if res.IsSuccess() {

@@ -428,20 +428,9 @@ func (c *call) emptyLegDialer(answered func(*dialer, *fork, *sip.Response), fail
 	d := &dialer{env: c.dialEnv(), onFork: func(f *fork) { c.xforks = append(c.xforks, f) },
 		source: c.aReq.Body(), origin: &c.leg[1].origin, leg: media.LegB, sendrecv: true}
 	d.onResponse = func(f *fork, tx sip.ClientTransaction, res *sip.Response) {
-		if tx != f.tx || f.final != nil {
+		if !f.settle(tx, res) {
 			return
 		}
-		f.responded = true
-		if res.IsProvisional() {
-			if res.StatusCode != 100 {
-				f.provis = true
-				if f.cancelled {
-					f.sendCancel()
-				}
-			}
-			return
-		}
-		f.final = res
 		switch {
 		case res.IsSuccess():
 			answered(d, f, res)
