@@ -126,6 +126,10 @@ type call struct {
 
 	park *parkState // the call is parked (park.go); nil when not
 	qc   *queueCall // the call is in a call queue (queuecall.go); nil when not
+
+	// rooms are the features' states open on the call, asked at fixed
+	// points (rooms.go).
+	rooms []room
 }
 
 // Events posted to a call.
@@ -345,6 +349,7 @@ func (c *call) run() {
 			c.onTimer()
 			c.trunkTimeout()
 			c.xferTimeout()
+			c.roomsExpire()
 		case <-shutdown:
 			shutdown = nil
 			c.hangup("system", "shutdown")
@@ -376,7 +381,7 @@ func (c *call) finished() bool {
 			return false
 		}
 	}
-	return true
+	return !c.roomForksRinging()
 }
 
 // schedule sets the timer to the next 2xx retransmission or linger end.
@@ -398,6 +403,9 @@ func (c *call) schedule() {
 	}
 	if x := c.xfer; x != nil && (next.IsZero() || x.deadline.Before(next)) {
 		next = x.deadline
+	}
+	if d := c.roomDeadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
+		next = d
 	}
 	if c.state == stEnded && !c.linger.IsZero() && (next.IsZero() || c.linger.Before(next)) {
 		next = c.linger
@@ -456,7 +464,19 @@ func (c *call) handle(ev any) {
 		ev.fromA = fromA
 		c.onAck(ev)
 	case *reqEvent:
-		if !c.admitRequest(ev) || c.vmRefuses(ev) || c.ivrRequest(ev) || c.queueRefuses(ev) {
+		if !c.admitRequest(ev) {
+			return
+		}
+		if c.vmRefuses(ev) {
+			return
+		}
+		if c.ivrRequest(ev) {
+			return
+		}
+		if c.queueRefuses(ev) {
+			return
+		}
+		if c.roomTakes(ev) {
 			return
 		}
 		switch ev.req.Method {

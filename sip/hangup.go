@@ -24,7 +24,10 @@ func (c *call) hangup(by, why string) {
 		c.state = stEnded
 		c.cdr.HangupBy, c.cdr.Reason = by, why
 		c.noMedia()
-		gone := c.queueOver(c.parkOver(c.abortXfer("call ended")))
+		gone := c.abortXfer("call ended")
+		gone = c.parkOver(gone)
+		gone = c.queueOver(gone)
+		gone = c.roomsEnding(gone)
 		if gone != 0 {
 			c.byeA()
 		}
@@ -58,6 +61,10 @@ func (c *call) byeB() {
 	}
 	if c.deposit != nil { // leg B is voicemail, without a dialog
 		c.endDeposit()
+		return
+	}
+	if f := c.farEndRoom(); f != nil { // leg B is a room's, without a dialog
+		f.endFarEnd()
 		return
 	}
 	if !c.bAcked { // late offer: its 2xx needs an ACK with an answer first
@@ -107,7 +114,10 @@ func (c *call) onBye(ev *reqEvent) {
 		if (c.callerLeg == 0) == ev.fromA {
 			c.cdr.HangupBy = "caller"
 		}
-		gone := c.queueOver(c.parkOver(c.abortXfer("call ended")))
+		gone := c.abortXfer("call ended")
+		gone = c.parkOver(gone)
+		gone = c.queueOver(gone)
+		gone = c.roomsEnding(gone)
 		if ev.fromA && gone != 1 {
 			c.byeB()
 		} else if !ev.fromA && gone != 0 {

@@ -42,12 +42,20 @@ func (c *call) onReinvite(ev *reqEvent) {
 		reject(491, "Request Pending (Transfer In Progress)")
 		return
 	}
+	if code, reason := c.roomRefusesReinvite(false); code != 0 {
+		reject(code, reason)
+		return
+	}
 	if len(ev.req.Body()) == 0 {
 		c.reofferLocally(ev)
 		return
 	}
 	if c.park != nil { // nobody on the other leg to take the offer
 		reject(488, "Not Acceptable Here (Call Parked)")
+		return
+	}
+	if code, reason := c.roomRefusesReinvite(true); code != 0 {
+		reject(code, reason)
 		return
 	}
 	from, to := mediaLeg(ev.fromA), mediaLeg(!ev.fromA)

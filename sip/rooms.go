@@ -1,0 +1,157 @@
+package sip
+
+import "time"
+
+// A room is one feature's state on one call: a transfer in progress, a
+// park, a wait in a queue, a menu, a message being left. The call's core
+// (call.go, ringing.go, answer.go, reinvite.go, hangup.go) names no
+// feature: a feature opens its room on the call (openRoom) and closes it
+// when done (closeRoom), and the core asks the rooms open at a few fixed
+// points through the small interfaces below. A room implements those it
+// needs; the core asks them in the order the rooms were opened.
+//
+// Rooms live on the call's goroutine: they are opened, asked and closed
+// only there, like every other field of the call.
+type room interface {
+	// roomName names the feature in logs ("transfer", "park", "queue").
+	roomName() string
+}
+
+// requestTaker sees an in-dialog request from a leg (BYE, re-INVITE,
+// REFER, INFO) before the core does. It returns true when it answered the
+// request (and closed ev.done); the core then does nothing more with it.
+type requestTaker interface {
+	takeRequest(ev *reqEvent) bool
+}
+
+// callEnder hears that an answered call ends, from our side or by a leg's
+// BYE. gone is the leg (0 A, 1 B) that has already left the call, as far
+// as the rooms asked before knew, or -1; it returns the same, adding its
+// own knowledge: the core then sends no BYE to a leg that has left.
+type callEnder interface {
+	callEnding(gone int) int
+}
+
+// farEnd is a room that stands on leg B in place of a dialog: a menu, a
+// mailbox. The core ends it where it would send leg B a BYE.
+type farEnd interface {
+	endFarEnd()
+}
+
+// timedRoom has a deadline: expire runs on the call's goroutine once it
+// has passed (and the room is still open).
+type timedRoom interface {
+	deadline() time.Time
+	expire()
+}
+
+// reinviteGate refuses a leg's re-INVITE the room cannot let through now
+// (a transfer under way, nobody on the other leg). It is asked twice: of
+// every re-INVITE (passOn false), and again of one whose offer would go
+// on to the other leg (passOn true; one without SDP we answer alone). It
+// returns the status to answer, or 0 to let the re-INVITE through.
+type reinviteGate interface {
+	refuseReinvite(passOn bool) (code int, reason string)
+}
+
+// forkHolder is a room whose own dialer rings someone: the call's actor
+// stays until those forks have their final responses (or the linger time
+// is up).
+type forkHolder interface {
+	forksRinging() bool
+}
+
+// openRoom puts r on the call.
+func (c *call) openRoom(r room) {
+	c.rooms = append(c.rooms, r)
+}
+
+// closeRoom takes r off the call; closing a room not open does nothing.
+func (c *call) closeRoom(r room) {
+	for i, o := range c.rooms {
+		if o == r {
+			c.rooms = append(c.rooms[:i], c.rooms[i+1:]...)
+			return
+		}
+	}
+}
+
+// roomTakes offers ev to the rooms, and reports whether one answered it.
+func (c *call) roomTakes(ev *reqEvent) bool {
+	for _, r := range c.rooms {
+		if t, ok := r.(requestTaker); ok && t.takeRequest(ev) {
+			return true
+		}
+	}
+	return false
+}
+
+// roomsEnding tells the rooms that the call ends; see callEnder.
+func (c *call) roomsEnding(gone int) int {
+	// A room may close itself as it hears the news: ask a copy.
+	for _, r := range append([]room(nil), c.rooms...) {
+		if e, ok := r.(callEnder); ok {
+			gone = e.callEnding(gone)
+		}
+	}
+	return gone
+}
+
+// farEndRoom returns the room that stands on leg B, if any.
+func (c *call) farEndRoom() farEnd {
+	for _, r := range c.rooms {
+		if f, ok := r.(farEnd); ok {
+			return f
+		}
+	}
+	return nil
+}
+
+// roomDeadline returns the earliest deadline of the rooms, zero when none.
+func (c *call) roomDeadline() time.Time {
+	var next time.Time
+	for _, r := range c.rooms {
+		if t, ok := r.(timedRoom); ok {
+			if d := t.deadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
+				next = d
+			}
+		}
+	}
+	return next
+}
+
+// roomsExpire runs expire on the rooms whose deadline has passed.
+func (c *call) roomsExpire() {
+	now := time.Now()
+	for _, r := range append([]room(nil), c.rooms...) {
+		if t, ok := r.(timedRoom); ok {
+			if d := t.deadline(); !d.IsZero() && !now.Before(d) {
+				t.expire()
+			}
+		}
+	}
+}
+
+// roomRefusesReinvite returns the status a room refuses a re-INVITE with,
+// or 0.
+func (c *call) roomRefusesReinvite(passOn bool) (int, string) {
+	for _, r := range c.rooms {
+		if g, ok := r.(reinviteGate); ok {
+			if code, reason := g.refuseReinvite(passOn); code != 0 {
+				return code, reason
+			}
+		}
+	}
+	return 0, ""
+}
+
+// roomForksRinging reports whether a room's dialer still waits for a
+// final response.
+func (c *call) roomForksRinging() bool {
+	for _, r := range c.rooms {
+		if h, ok := r.(forkHolder); ok && h.forksRinging() {
+			return true
+		}
+	}
+	return false
+}
