@@ -52,7 +52,7 @@ type b2bua struct {
 
 	hooks callHooks
 
-	orbits *orbitTable   // call park (orbits.go, park.go)
+	lot    *parkingLot   // call park: the orbits and what they hold (park.go, orbits.go)
 	pages  sync.Map      // Call-ID → *pageSession: pages' dialogs (paging.go)
 	queues *queueRuntime // call queues (queue.go, queuecall.go)
 }
@@ -76,7 +76,8 @@ func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &b2bua{s: s, cfg: cfg, log: s.log, pool: pool, ctx: ctx, cancel: cancel,
 		trunkIPs: make(map[netip.Addr]*Trunk), calls: make(map[string]*call), perExt: make(map[string]int),
-		localNets: interfaceNets(), orbits: newOrbitTable()}
+		localNets: interfaceNets()}
+	b.lot = &parkingLot{b: b, orbits: newOrbitTable()}
 	b.queues = newQueueRuntime(b)
 	go b.queues.run(ctx)
 	if dir := s.cfg.RecordingsDir; dir != "" {
@@ -380,7 +381,7 @@ func (b *b2bua) newDialog(req *sip.Request, tx sip.ServerTransaction, caller *cr
 		}
 		return
 	}
-	if caller != nil && b.retrieveOrbit(req, tx, caller) { // park.go
+	if caller != nil && b.lot.retrieveOrbit(req, tx, caller) { // park.go
 		return
 	}
 	if caller != nil && b.feature(req, tx, caller) { // features.go

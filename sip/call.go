@@ -124,8 +124,7 @@ type call struct {
 	// lamps is what the leg observer was told (legstates.go).
 	lamps legStates
 
-	park *parkState // the call is parked (park.go); nil when not
-	qc   *queueCall // the call is in a call queue (queuecall.go); nil when not
+	qc *queueCall // the call is in a call queue (queuecall.go); nil when not
 
 	// rooms are the features' states open on the call, asked at fixed
 	// points (rooms.go).

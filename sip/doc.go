@@ -66,7 +66,7 @@
 // gives its dialer the functions that take its forks' responses. (The core
 // still calls into a few features at fixed points: a REFER, the end of
 // ringing for forwarding and voicemail, the answer for recording, the
-// hangup for a transfer or a park in progress.) A new feature (queues, an
+// hangup for a transfer in progress.) A new feature (queues, an
 // auto attendant) is a new file of this layer: it asks the dialer to
 // ring, puts legs on a bridge or an endpoint, and keeps its own state in
 // its own type, not in new fields shared with the others; the queue

@@ -85,7 +85,7 @@ func (b *b2bua) feature(req *sip.Request, tx sip.ServerTransaction, caller *cred
 		b.pickupFeature(req, tx, caller, f.Feature, arg) // pickup.go
 		return true
 	case directory.FeaturePark:
-		b.retrieve(req, tx, caller, "") // park.go: the longest parked call caller may take
+		b.lot.retrieve(req, tx, caller, "") // park.go: the longest parked call caller may take
 		return true
 	case directory.FeatureIntercom:
 		b.intercom(req, tx, caller, arg) // intercom.go

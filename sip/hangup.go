@@ -25,7 +25,6 @@ func (c *call) hangup(by, why string) {
 		c.cdr.HangupBy, c.cdr.Reason = by, why
 		c.noMedia()
 		gone := c.abortXfer("call ended")
-		gone = c.parkOver(gone)
 		gone = c.queueOver(gone)
 		gone = c.roomsEnding(gone)
 		if gone != 0 {
@@ -115,7 +114,6 @@ func (c *call) onBye(ev *reqEvent) {
 			c.cdr.HangupBy = "caller"
 		}
 		gone := c.abortXfer("call ended")
-		gone = c.parkOver(gone)
 		gone = c.queueOver(gone)
 		gone = c.roomsEnding(gone)
 		if ev.fromA && gone != 1 {

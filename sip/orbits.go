@@ -155,7 +155,7 @@ func (s *Server) loadPark(ctx context.Context) error {
 		}
 		vals[k] = v
 	}
-	t := s.calls.orbits
+	t := s.calls.lot.orbits
 	t.mu.Lock()
 	orbits, timeout, moh, music := t.orbits, t.timeout, t.moh, t.music
 	t.mu.Unlock()

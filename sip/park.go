@@ -53,8 +53,16 @@ import (
 // before the PBX gives up and hangs up.
 const parkRingBacks = 3
 
-// parkState is a call while parked.
-type parkState struct {
+// parkingLot is the call park of the node: the orbits, the REFERs that
+// park a call on them and the INVITEs that take a call from them.
+type parkingLot struct {
+	b      *b2bua
+	orbits *orbitTable
+}
+
+// parkedCall is the park's room on a call while it is parked.
+type parkedCall struct {
+	c      *call
 	orbit  string
 	dialed string // what the REFER named: the park code or the orbit
 	leg    int    // the empty leg, the parker's: 0 A, 1 B
@@ -89,32 +97,70 @@ type (
 	// parkTimerEvent: the park timeout ran out (ring == nil), or the
 	// ring-back ring rang its ring time.
 	parkTimerEvent struct {
-		ps    *parkState
+		p     *parkedCall
 		rings int
 		ring  *dialer
 	}
 )
 
-// parkTarget tells whether a REFER's number parks the call: the park code
+func (p *parkedCall) roomName() string { return "park" }
+
+// callEnding frees the orbit as the call ends: the empty leg is one
+// nobody is on any more, and gets no BYE.
+func (p *parkedCall) callEnding(int) int {
+	p.end()
+	return p.leg
+}
+
+// refuseReinvite: nobody is on the empty leg to take an offer.
+func (p *parkedCall) refuseReinvite(passOn bool) (int, string) {
+	if passOn {
+		return 488, "Not Acceptable Here (Call Parked)"
+	}
+	return 0, ""
+}
+
+// takeRequest refuses the parked party's REFER: a parked call is not
+// transferred.
+func (p *parkedCall) takeRequest(ev *reqEvent) bool {
+	if ev.req.Method != sip.REFER {
+		return false
+	}
+	p.c.b.s.respond(ev.tx, ev.req, 403, "Forbidden (Call Parked)")
+	close(ev.done)
+	return true
+}
+
+// parkedOn returns the park open on c, or nil.
+func parkedOn(c *call) *parkedCall {
+	for _, r := range c.rooms {
+		if p, ok := r.(*parkedCall); ok {
+			return p
+		}
+	}
+	return nil
+}
+
+// target tells whether a REFER's number parks the call: the park code
 // (orbit "": the first free one) or an orbit number.
-func (b *b2bua) parkTarget(number string) (orbit string, ok bool) {
+func (pl *parkingLot) target(number string) (orbit string, ok bool) {
 	n := unescapeUser(number)
-	if f, _, ok := directory.MatchFeature(b.s.features.get(), n); ok && f.Feature == directory.FeaturePark && f.Ready {
+	if f, _, ok := directory.MatchFeature(pl.b.s.features.get(), n); ok && f.Feature == directory.FeaturePark && f.Ready {
 		return "", true
 	}
-	if b.orbits.isOrbit(n) {
+	if pl.orbits.isOrbit(n) {
 		return n, true
 	}
 	return "", false
 }
 
-// parkAllowed asks authz whether user id may park a call (parker: id
-// itself) or take one parked by parker. denied is the refusal, err the
+// allowed asks authz whether user id may park a call (parker: id itself)
+// or take one parked by parker. denied is the refusal, err the
 // directory's failure.
-func (b *b2bua) parkAllowed(id, parker int64) (denied, err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
+func (pl *parkingLot) allowed(id, parker int64) (denied, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), pl.b.s.cfg.StoreTimeout)
 	defer cancel()
-	acc, err := b.s.store.Access(ctx, id)
+	acc, err := pl.b.s.store.Access(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -126,10 +172,10 @@ func mayRetrieve(subj *authz.Subject, parker int64) error {
 	return authz.Can(subj, authz.CallsPark, authz.Resource{Kind: authz.KindCall, UserIDs: []int64{parker}})
 }
 
-// parkCall parks the call on orbit want ("": the first free one) for the
-// REFER x of parker, which onRefer has accepted.
-func (c *call) parkCall(x *xfer, parker party, want string) {
-	denied, err := c.b.parkAllowed(parker.userID, parker.userID)
+// park parks call c on orbit want ("": the first free one) for the REFER
+// x of parker, which onRefer has accepted; on c's goroutine.
+func (pl *parkingLot) park(c *call, x *xfer, parker party, want string) {
+	denied, err := pl.allowed(parker.userID, parker.userID)
 	if err != nil {
 		c.log.Warn("park refused: directory unavailable", "err", err)
 		c.xferFailed(503, "Service Unavailable", directory.Failed, "park: directory unavailable")
@@ -144,7 +190,7 @@ func (c *call) parkCall(x *xfer, parker party, want string) {
 	teeLeg := legIndex(!x.fromA)
 	tee := c.parties[teeLeg]
 	now := time.Now()
-	orbit, err := c.b.orbits.claim(want, &orbitSlot{c: c, parker: parker.userID, parkerExt: parker.ext,
+	orbit, err := pl.orbits.claim(want, &orbitSlot{c: c, parker: parker.userID, parkerExt: parker.ext,
 		caller: tee.num, since: now})
 	switch {
 	case errors.Is(err, errOrbitBusy):
@@ -177,48 +223,49 @@ func (c *call) parkCall(x *xfer, parker party, want string) {
 	c.relay.SetHold(ml, true) // its silence is expected
 	c.setParty(leg, party{num: orbit})
 	if parker.ext != tee.ext {
-		c.b.release(c, parker.ext)
+		pl.b.release(c, parker.ext)
 	}
 	if x.fromA {
 		c.caller = nil
 	}
-	ps := &parkState{orbit: orbit, dialed: x.target, leg: leg, parker: parker, since: now,
+	p := &parkedCall{c: c, orbit: orbit, dialed: x.target, leg: leg, parker: parker, since: now,
 		lamp: presence.Leg{ID: "park-" + orbit + "-" + sip.GenerateTagN(12), State: presence.LegAnswered, Peer: shownNumber(tee.num)}}
-	ps.origin.id = uint64(now.UnixNano()&0x7fffffffffff) + 4
-	ps.ctx, ps.cancel = context.WithCancel(c.reqCtx)
-	c.park = ps
-	c.playParkMusic(ps, ml) // parkmusic.go
-	c.parkedRow(ps, tee)
+	p.origin.id = uint64(now.UnixNano()&0x7fffffffffff) + 4
+	p.ctx, p.cancel = context.WithCancel(c.reqCtx)
+	c.openRoom(p)
+	p.playMusic(ml) // parkmusic.go
+	p.parkedRow(tee)
 	c.log.Info("call parked", "orbit", orbit, "by", parker.num, "party", tee.num)
 	c.sendInOrder(c.notifyReq(&old, x, "SIP/2.0 200 Parked at "+orbit, true), old.request(sip.BYE))
-	c.b.s.pres.Leg(orbit, ps.lamp, false)
-	if d := c.b.orbits.ringBackAfter(); d > 0 {
-		c.parkAfter(ps, d, parkTimerEvent{ps: ps})
+	pl.b.s.pres.Leg(orbit, p.lamp, false)
+	if d := pl.orbits.ringBackAfter(); d > 0 {
+		p.after(d, parkTimerEvent{p: p})
 	}
 }
 
 // parkedRow ends the call's row at the park and starts the parked
 // party's row to the orbit.
-func (c *call) parkedRow(ps *parkState, tee party) {
+func (p *parkedCall) parkedRow(tee party) {
+	c := p.c
 	now := time.Now().UTC()
 	dir := c.cdr.Direction
 	c.cdr.EndedAt = now
 	c.cdr.HangupBy = "transfer"
-	c.cdr.Reason = "parked at " + ps.orbit + " by " + ps.parker.num
+	c.cdr.Reason = "parked at " + p.orbit + " by " + p.parker.num
 	c.writeCDR()
-	teeLeg := 1 - ps.leg
-	row := directory.Call{SIPCallID: c.leg[teeLeg].dlg.callID, CallerID: tee.userID, From: tee.num, To: ps.orbit,
-		Dialed: ps.dialed, StartedAt: now, AnsweredAt: now, Disposition: directory.Answered,
-		Reason: "parked at " + ps.orbit + " by " + ps.parker.num, Node: c.b.s.cfg.Node, Direction: dir}
+	teeLeg := 1 - p.leg
+	row := directory.Call{SIPCallID: c.leg[teeLeg].dlg.callID, CallerID: tee.userID, From: tee.num, To: p.orbit,
+		Dialed: p.dialed, StartedAt: now, AnsweredAt: now, Disposition: directory.Answered,
+		Reason: "parked at " + p.orbit + " by " + p.parker.num, Node: c.b.s.cfg.Node, Direction: dir}
 	c.cdr = row
 	c.shown.Store(&activeView{callerID: row.CallerID, from: row.From, to: row.To, dir: row.Direction,
 		started: row.StartedAt, parked: true})
 	c.callerLeg = teeLeg
 }
 
-// parkAfter posts ev to the call after d, unless the park ends first.
-func (c *call) parkAfter(ps *parkState, d time.Duration, ev parkTimerEvent) {
-	ctx := ps.ctx
+// after posts ev to the call after d, unless the park ends first.
+func (p *parkedCall) after(d time.Duration, ev parkTimerEvent) {
+	c, ctx := p.c, p.ctx
 	c.wg.Go(func() {
 		t := time.NewTimer(d)
 		defer t.Stop()
@@ -230,70 +277,58 @@ func (c *call) parkAfter(ps *parkState, d time.Duration, ev parkTimerEvent) {
 	})
 }
 
-// endPark frees the orbit: the call was taken, or it ends.
-func (c *call) endPark() {
-	ps := c.park
-	if ps == nil {
-		return
+// end frees the orbit and closes the room: the call was taken, or it
+// ends.
+func (p *parkedCall) end() {
+	c := p.c
+	c.closeRoom(p)
+	p.cancel()
+	if p.music != nil {
+		p.music.Close()
 	}
-	c.park = nil
-	ps.cancel()
-	if ps.music != nil {
-		ps.music.Close()
+	if p.ring != nil {
+		p.ring.cancelAll(nil)
+		p.ring = nil
 	}
-	if ps.ring != nil {
-		ps.ring.cancelAll(nil)
-		ps.ring = nil
-	}
-	c.b.orbits.free(ps.orbit, c)
-	c.b.s.pres.Leg(ps.orbit, ps.lamp, true)
-	c.log.Info("orbit free", "orbit", ps.orbit)
+	c.b.lot.orbits.free(p.orbit, c)
+	c.b.s.pres.Leg(p.orbit, p.lamp, true)
+	c.log.Info("orbit free", "orbit", p.orbit)
 }
 
-// parkOver runs as the call ends (hangup.go): gone is the leg nobody is on
-// any more (a transferor's), -1 when none; a parked call's empty leg is
-// such a leg, and gets no BYE.
-func (c *call) parkOver(gone int) int {
-	ps := c.park
-	if ps == nil {
-		return gone
-	}
-	c.endPark()
-	return ps.leg
-}
-
-// takeParked puts who (cred, nil outside the PBX) on the empty leg of the
+// take puts who (cred, nil outside the PBX) on the empty leg of the
 // parked call, whose SDP to it went already: the orbit is free, the CDR
 // row changes, and the parked party is taken off hold with answer, who's
 // SDP.
-func (c *call) takeParked(ps *parkState, who party, cred *credential, how string, answer []byte) {
-	isA := ps.leg == 0
-	c.endPark()
-	c.setParty(ps.leg, who)
+func (p *parkedCall) take(who party, cred *credential, how string, answer []byte) {
+	c := p.c
+	isA := p.leg == 0
+	p.end()
+	c.setParty(p.leg, who)
 	c.b.take(c, who.ext)
 	if isA {
 		c.caller = cred
 	}
-	c.log.Info("parked call "+how, "orbit", ps.orbit, "by", who.num)
-	c.joinCDR(time.Now().UTC(), who, ps.orbit, how+" from "+ps.orbit+" by "+who.num, how+" from "+ps.orbit, isA)
+	c.log.Info("parked call "+how, "orbit", p.orbit, "by", who.num)
+	c.joinCDR(time.Now().UTC(), who, p.orbit, how+" from "+p.orbit+" by "+who.num, how+" from "+p.orbit, isA)
 	c.unholdTransferee(!isA, answer)
 }
 
 // retrieveOrbit takes an extension's INVITE to an orbit number and
 // reports whether it was one.
-func (b *b2bua) retrieveOrbit(req *sip.Request, tx sip.ServerTransaction, cred *credential) bool {
+func (pl *parkingLot) retrieveOrbit(req *sip.Request, tx sip.ServerTransaction, cred *credential) bool {
 	dialed := unescapeUser(req.Recipient.User)
-	if !b.orbits.isOrbit(dialed) {
+	if !pl.orbits.isOrbit(dialed) {
 		return false
 	}
-	b.retrieve(req, tx, cred, dialed)
+	pl.retrieve(req, tx, cred, dialed)
 	return true
 }
 
 // retrieve answers an INVITE of cred's user that takes the call parked on
 // orbit ("": the call parked longest that the user may take), and returns
 // once it has its final response (and, for a 2xx, its ACK).
-func (b *b2bua) retrieve(req *sip.Request, tx sip.ServerTransaction, cred *credential, orbit string) {
+func (pl *parkingLot) retrieve(req *sip.Request, tx sip.ServerTransaction, cred *credential, orbit string) {
+	b := pl.b
 	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
 	acc, err := b.s.store.Access(ctx, cred.UserID)
 	cancel()
@@ -312,13 +347,13 @@ func (b *b2bua) retrieve(req *sip.Request, tx sip.ServerTransaction, cred *crede
 	var slot *orbitSlot
 	var refusal error
 	if orbit != "" {
-		if slot = b.orbits.slot(orbit); slot == nil {
+		if slot = pl.orbits.slot(orbit); slot == nil {
 			b.s.respond(tx, req, 480, "Temporarily Unavailable (Nothing Parked At "+orbit+")")
 			return
 		}
 		refusal = mayRetrieve(subj, slot.parker)
 	} else {
-		for _, s := range b.orbits.parked() {
+		for _, s := range pl.orbits.parked() {
 			if refusal = mayRetrieve(subj, s.parker); refusal == nil {
 				slot = &s
 				break
@@ -343,16 +378,12 @@ func (b *b2bua) retrieve(req *sip.Request, tx sip.ServerTransaction, cred *crede
 	<-done
 }
 
-// onRetrieve answers, in the parked call, an INVITE that takes it.
-func (c *call) onRetrieve(ev *retrieveEvent) {
+// retrieved answers, in the parked call, an INVITE that takes it.
+func (p *parkedCall) retrieved(ev *retrieveEvent) {
+	c := p.c
 	reject := func(code int, reason string) {
 		c.b.s.respond(ev.tx, ev.req, code, reason)
 		close(ev.done)
-	}
-	ps := c.park
-	if ps == nil || ps.orbit != ev.orbit || c.state != stAnswered {
-		reject(480, "Temporarily Unavailable (Nothing Parked At "+ev.orbit+")")
-		return
 	}
 	if !c.idle() {
 		reject(491, "Request Pending")
@@ -363,8 +394,8 @@ func (c *call) onRetrieve(ev *retrieveEvent) {
 		reject(488, "Not Acceptable Here (Offer Needed)")
 		return
 	}
-	isA := ps.leg == 0
-	ans, _, err := parseSDP(c.leg[ps.leg].sdp) // the parked party's media, as the parker had it
+	isA := p.leg == 0
+	ans, _, err := parseSDP(c.leg[p.leg].sdp) // the parked party's media, as the parker had it
 	if err != nil || !commonFormats(ans, sd) {
 		reject(488, "Not Acceptable Here")
 		return
@@ -391,7 +422,7 @@ func (c *call) onRetrieve(ev *retrieveEvent) {
 	} else {
 		c.awaitAck(req, pending2xx{fromA: isA, tx: ev.tx, res: ok200, done: ev.done})
 	}
-	c.leg[ps.leg].sdp, c.leg[ps.leg].origin = body, org
+	c.leg[p.leg].sdp, c.leg[p.leg].origin = body, org
 	c.setLegCodec(mediaLeg(isA), joined)
 	setMedia(c.relay, mediaLeg(isA), m)
 	c.relay.SetHold(mediaLeg(isA), m.hold)
@@ -399,7 +430,7 @@ func (c *call) onRetrieve(ev *retrieveEvent) {
 	if !isA {
 		c.bTarget = &target{userID: who.userID, ext: who.ext, dest: src, transport: d.transport}
 	}
-	c.takeParked(ps, who, ev.cred, "retrieved", ev.req.Body())
+	p.take(who, ev.cred, "retrieved", ev.req.Body())
 }
 
 // watchOrbit decides a subscription to an orbit's busy lamp: whoever may
@@ -415,8 +446,22 @@ func watchOrbit(watcher *authz.Subject, orbit string) ([]presence.Member, int, s
 
 // The events of call park run on the call they are posted to.
 
-func (ev *retrieveEvent) handleOn(c *call) { c.onRetrieve(ev) }
-func (ev parkTimerEvent) handleOn(c *call) { c.onParkTimer(ev) }
+// handleOn finds the park the INVITE takes the call from.
+func (ev *retrieveEvent) handleOn(c *call) {
+	p := parkedOn(c)
+	if p == nil || p.orbit != ev.orbit || c.state != stAnswered {
+		ev.callOver(c)
+		return
+	}
+	p.retrieved(ev)
+}
+
+// handleOn runs the timer on its park, unless that park is over.
+func (ev parkTimerEvent) handleOn(c *call) {
+	if p := parkedOn(c); p == ev.p && c.state == stAnswered {
+		p.onTimer(ev)
+	}
+}
 
 // callOver answers an INVITE that found the parked call over.
 func (ev *retrieveEvent) callOver(c *call) {

@@ -56,7 +56,7 @@ func park(t *testing.T, cs *callServer, pb *callPhone, dlgB *sipgo.DialogServerS
 func orbitFree(t *testing.T, cs *callServer, orbit string) {
 	t.Helper()
 	for i := 0; i < 500; i++ {
-		if cs.b.orbits.slot(orbit) == nil {
+		if cs.b.lot.orbits.slot(orbit) == nil {
 			return
 		}
 		time.Sleep(10 * time.Millisecond) // polling: freeing leaves no event behind
@@ -75,7 +75,7 @@ func TestParkAndRetrieve(t *testing.T) {
 	if first.HangupBy != "transfer" || first.To != "10002" || first.Reason != "parked at 701 by 10002" {
 		t.Errorf("first row: %+v", first)
 	}
-	if s := cs.b.orbits.slot("701"); s == nil || s.parker != users["10002"].ID || s.caller != "10001" {
+	if s := cs.b.lot.orbits.slot("701"); s == nil || s.parker != users["10002"].ID || s.caller != "10001" {
 		t.Errorf("orbit 701 holds %+v", s)
 	}
 	var shown bool
@@ -147,7 +147,7 @@ func TestParkRetrieveRefused(t *testing.T) {
 	}
 	_, res := subscribe(t, pc, "701", "dialog", 600)
 	wantStatus(t, res, 403)
-	if s := cs.b.orbits.slot("701"); s == nil {
+	if s := cs.b.lot.orbits.slot("701"); s == nil {
 		t.Fatal("the call left the orbit after refused retrievals")
 	}
 	_, err = pd.dial(t.Context(), "702")
@@ -264,7 +264,7 @@ func TestParkOrbitBusy(t *testing.T) {
 	}
 	orbitFree(t, cs, "701")
 	pa.sendRTP(t, pd, 5)
-	if cs.b.orbits.slot("702") == nil {
+	if cs.b.lot.orbits.slot("702") == nil {
 		t.Error("702 emptied by *70")
 	}
 	sess.Bye(t.Context())
@@ -376,7 +376,7 @@ func TestParkByCaller(t *testing.T) {
 	if got := b.reinvite(t, pb, "sendrecv", func(r *sip.Request) error { return dlgB.WriteRequest(r) }); got != 488 {
 		t.Errorf("re-INVITE of the parked party: %d, want 488", got)
 	}
-	if s := cs.b.orbits.slot("702"); s == nil || s.parker != users["10001"].ID || s.caller != "10002" {
+	if s := cs.b.lot.orbits.slot("702"); s == nil || s.parker != users["10001"].ID || s.caller != "10002" {
 		t.Fatalf("orbit 702 holds %+v", s)
 	}
 	sc, err := pc.dial(t.Context(), "702")
@@ -414,7 +414,7 @@ func TestParkOrbitsFollowSetting(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i := 0; i < 1000; i++ {
-			if (isOrbit == "" || cs.b.orbits.isOrbit(isOrbit)) && !cs.b.orbits.isOrbit(notOrbit) {
+			if (isOrbit == "" || cs.b.lot.orbits.isOrbit(isOrbit)) && !cs.b.lot.orbits.isOrbit(notOrbit) {
 				return
 			}
 			time.Sleep(10 * time.Millisecond) // polling: the follower leaves no event behind

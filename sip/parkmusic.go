@@ -11,19 +11,20 @@ import (
 // for the parked party as it would a phone's.
 var pcmu = sdpCodec{pt: 0, name: "PCMU", rate: 8000}
 
-// playParkMusic puts a media endpoint of the PBX's own on the parked
+// playMusic puts a media endpoint of the PBX's own on the parked
 // call's empty leg ml and loops the music on hold there: the relay
 // carries it to the parked party as it carried the parker's voice. With no
 // music configured, or no port free, the parked party hears silence.
-// endPark closes the endpoint; a retrieval points the leg at the
+// end (park.go) closes the endpoint; a retrieval points the leg at the
 // retriever first, and the relay's strict latching hears the endpoint no
 // more from then on.
-func (c *call) playParkMusic(ps *parkState, ml media.Leg) {
-	clip := c.b.orbits.musicOnHold()
+func (p *parkedCall) playMusic(ml media.Leg) {
+	c := p.c
+	clip := c.b.lot.orbits.musicOnHold()
 	if clip == nil {
 		return
 	}
-	cod := c.codecs[ps.leg]
+	cod := c.codecs[p.leg]
 	codec, ok := cod.mediaCodec()
 	if !ok || (codec != media.PCMU && codec != media.PCMA) {
 		c.setLegCodec(ml, pcmu)
@@ -40,8 +41,8 @@ func (c *call) playParkMusic(ps *parkState, ml media.Leg) {
 	}
 	ep.SetRemote(netip.AddrPortFrom(ip, c.relay.Local(ml).Port()))
 	c.relay.SetRemote(ml, ep.Local(), netip.AddrPort{})
-	ps.music = ep
-	ctx := ps.ctx
+	p.music = ep
+	ctx := p.ctx
 	c.wg.Go(func() { _ = ep.Run(ctx) })
 	ep.Play(clip, true)
 }

@@ -12,119 +12,119 @@ import (
 // nobody answers within the ring time leaves the call parked for
 // another park.timeout, parkRingBacks times, and then the call ends.
 
-// onParkTimer runs when a park timer runs out.
-func (c *call) onParkTimer(ev parkTimerEvent) {
-	ps := c.park
-	if ps != ev.ps || c.state != stAnswered {
-		return // the park is over
-	}
+// onTimer runs when a park timer runs out.
+func (p *parkedCall) onTimer(ev parkTimerEvent) {
 	if ev.ring != nil {
-		if ps.ring == ev.ring {
-			c.log.Info("ring-back not answered", "orbit", ps.orbit, "parker", ps.parker.num)
-			c.ringBackOver()
+		if p.ring == ev.ring {
+			p.c.log.Info("ring-back not answered", "orbit", p.orbit, "parker", p.parker.num)
+			p.ringBackOver()
 		}
 		return
 	}
-	if ps.ring == nil && ps.rings == ev.rings {
-		c.ringBack(ps)
+	if p.ring == nil && p.rings == ev.rings {
+		p.ringBack()
 	}
 }
 
 // ringBack rings the parker's phones.
-func (c *call) ringBack(ps *parkState) {
-	cred, err := c.b.s.credential(ps.parker.ext)
+func (p *parkedCall) ringBack() {
+	c := p.c
+	cred, err := c.b.s.credential(p.parker.ext)
 	if err != nil || cred == nil {
-		c.log.Info("ring-back: parker unknown", "orbit", ps.orbit, "parker", ps.parker.ext, "err", err)
-		c.ringBackOver()
+		c.log.Info("ring-back: parker unknown", "orbit", p.orbit, "parker", p.parker.ext, "err", err)
+		p.ringBackOver()
 		return
 	}
-	tee := c.parties[1-ps.leg]
+	tee := c.parties[1-p.leg]
 	from := tee.num
 	if from == "" {
-		from = ps.orbit
+		from = p.orbit
 	}
 	rt := &route{dir: directory.Internal, dialed: cred.Ext, to: cred.Ext, calleeID: cred.UserID, callerID: tee.userID,
-		from: tee.num, fromUser: from, fromName: "Park " + ps.orbit, targets: c.b.userTargets(cred)}
+		from: tee.num, fromUser: from, fromName: "Park " + p.orbit, targets: c.b.userTargets(cred)}
 	targets, _ := pickTargets(rt, c.b.busy)
 	if len(targets) == 0 {
-		c.log.Info("ring-back: no phone of the parker free", "orbit", ps.orbit, "parker", cred.Ext)
-		c.ringBackOver()
+		c.log.Info("ring-back: no phone of the parker free", "orbit", p.orbit, "parker", cred.Ext)
+		p.ringBackOver()
 		return
 	}
 	d := &dialer{env: c.dialEnv(), onFork: func(f *fork) { c.xforks = append(c.xforks, f) },
-		onResponse: c.onRingBackResponse, onFailed: func(*fork) { c.ringBackFailed() },
-		source: c.leg[ps.leg].sdp, origin: &ps.origin, leg: mediaLeg(ps.leg == 0), sendrecv: true}
+		onResponse: p.onRingBackResponse, onFailed: func(*fork) { p.ringBackFailed() },
+		source: c.leg[p.leg].sdp, origin: &p.origin, leg: mediaLeg(p.leg == 0), sendrecv: true}
 	if err := d.address(targets[0].dest); err != nil {
 		c.log.Info("ring-back: no sdp for the parker", "err", err)
-		c.ringBackOver()
+		p.ringBackOver()
 		return
 	}
-	ps.ring = d
-	c.log.Info("ringing back the parker", "orbit", ps.orbit, "parker", cred.Ext, "try", ps.rings+1)
+	p.ring = d
+	c.log.Info("ringing back the parker", "orbit", p.orbit, "parker", cred.Ext, "try", p.rings+1)
 	d.dialAll(rt, targets)
 	if d.allFailed() {
-		c.ringBackFailed()
+		p.ringBackFailed()
 		return
 	}
-	c.parkAfter(ps, c.b.cfg.RingTime, parkTimerEvent{ps: ps, ring: d})
+	p.after(c.b.cfg.RingTime, parkTimerEvent{p: p, ring: d})
 }
 
-func (c *call) onRingBackResponse(f *fork, tx sip.ClientTransaction, res *sip.Response) {
+// onRingBackResponse takes a response of a parker's phone. It may come
+// after the park is over (another phone took the call, or it ended).
+func (p *parkedCall) onRingBackResponse(f *fork, tx sip.ClientTransaction, res *sip.Response) {
 	if !f.settle(tx, res) {
 		return
 	}
-	ps := c.park
-	mine := ps != nil && ps.ring != nil && containsFork(ps.ring.forks, f)
+	c := p.c
+	mine := parkedOn(c) == p && p.ring != nil && containsFork(p.ring.forks, f)
 	if res.IsSuccess() {
 		if !mine || c.state != stAnswered {
 			f.ackAndBye(res) // another phone took it, or the park is over
 			return
 		}
-		c.ringBackAnswered(ps, f, res)
+		p.ringBackAnswered(f, res)
 		return
 	}
 	if mine {
-		c.ringBackFailed()
+		p.ringBackFailed()
 	}
 }
 
 // ringBackFailed runs when a fork of the ring-back failed.
-func (c *call) ringBackFailed() {
-	if ps := c.park; ps != nil && ps.ring != nil && ps.ring.allFailed() {
-		c.ringBackOver()
+func (p *parkedCall) ringBackFailed() {
+	if parkedOn(p.c) == p && p.ring != nil && p.ring.allFailed() {
+		p.ringBackOver()
 	}
 }
 
 // ringBackOver ends a ring-back nobody answered: the call stays parked
 // until the next one, or ends after the last.
-func (c *call) ringBackOver() {
-	ps := c.park
-	if ps.ring != nil {
-		ps.ring.cancelAll(nil)
-		ps.ring = nil
+func (p *parkedCall) ringBackOver() {
+	c := p.c
+	if p.ring != nil {
+		p.ring.cancelAll(nil)
+		p.ring = nil
 	}
-	ps.rings++
-	if ps.rings >= parkRingBacks {
-		c.log.Info("parked call not retrieved; hanging up", "orbit", ps.orbit)
-		c.hangup("system", "parked at "+ps.orbit+", not retrieved")
+	p.rings++
+	if p.rings >= parkRingBacks {
+		c.log.Info("parked call not retrieved; hanging up", "orbit", p.orbit)
+		c.hangup("system", "parked at "+p.orbit+", not retrieved")
 		return
 	}
-	if d := c.b.orbits.ringBackAfter(); d > 0 {
-		c.parkAfter(ps, d, parkTimerEvent{ps: ps, rings: ps.rings})
+	if d := c.b.lot.orbits.ringBackAfter(); d > 0 {
+		p.after(d, parkTimerEvent{p: p, rings: p.rings})
 	}
 }
 
 // ringBackAnswered puts the parker's phone that answered on the empty
 // leg.
-func (c *call) ringBackAnswered(ps *parkState, f *fork, res *sip.Response) {
-	if !c.answerEmptyLeg(ps.leg, f, res, ps.origin) {
-		c.ringBackOver()
+func (p *parkedCall) ringBackAnswered(f *fork, res *sip.Response) {
+	c := p.c
+	if !c.answerEmptyLeg(p.leg, f, res, p.origin) {
+		p.ringBackOver()
 		return
 	}
-	ps.ring.cancelAll(f)
-	ps.ring = nil
+	p.ring.cancelAll(f)
+	p.ring = nil
 	cred, _ := c.b.s.credential(f.t.ext)
-	c.takeParked(ps, party{userID: f.t.userID, num: f.t.ext, ext: f.t.ext}, cred, "returned", res.Body())
+	p.take(party{userID: f.t.userID, num: f.t.ext, ext: f.t.ext}, cred, "returned", res.Body())
 }
 
 // answerEmptyLeg puts fork f, whose 2xx res answered an offer on the relay

@@ -214,7 +214,7 @@ func (r *queueRuntime) music(q directory.Queue) *media.Clip {
 		}
 		r.b.log.Warn("queue music not played", "queue", q.Number, "path", q.Music, "err", err)
 	}
-	if clip := r.b.orbits.musicOnHold(); clip != nil {
+	if clip := r.b.lot.orbits.musicOnHold(); clip != nil {
 		return clip
 	}
 	return queueComfort

@@ -461,7 +461,7 @@ func (c *call) ringEmptyLeg(d *dialer, rt *route) bool {
 	return !d.allFailed()
 }
 
-// queueOver runs as the call ends (hangup.go), after parkOver: a caller
+// queueOver runs as the call ends (hangup.go): a caller
 // still waiting abandons the queue; an agent's call ends (wrap-up). gone
 // is the leg nobody is on (-1: none), 1 while leg B was never taken.
 func (c *call) queueOver(gone int) int {

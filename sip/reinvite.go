@@ -50,10 +50,6 @@ func (c *call) onReinvite(ev *reqEvent) {
 		c.reofferLocally(ev)
 		return
 	}
-	if c.park != nil { // nobody on the other leg to take the offer
-		reject(488, "Not Acceptable Here (Call Parked)")
-		return
-	}
 	if code, reason := c.roomRefusesReinvite(true); code != 0 {
 		reject(code, reason)
 		return

@@ -263,7 +263,7 @@ func (s *Server) watchable(cred *credential, entity string) ([]presence.Member, 
 		return nil, 503, "Service Unavailable"
 	}
 	watcher := authz.NewSubject(wa)
-	if s.calls != nil && s.calls.orbits.isOrbit(entity) {
+	if s.calls != nil && s.calls.lot.orbits.isOrbit(entity) {
 		return watchOrbit(watcher, entity) // park.go
 	}
 	if directory.ValidateExtension("extension", entity) != nil {

@@ -88,10 +88,6 @@ func (c *call) onRefer(ev *reqEvent) {
 		reject(491, "Request Pending")
 		return
 	}
-	if c.park != nil {
-		reject(403, "Forbidden (Call Parked)")
-		return
-	}
 	hs := ev.req.GetHeaders("Refer-To")
 	if len(hs) != 1 {
 		reject(400, "Bad Request (One Refer-To Needed)")
@@ -148,8 +144,8 @@ func (c *call) onRefer(ev *reqEvent) {
 		c.startAttended(x, rep, p)
 		return
 	}
-	if orbit, ok := c.b.parkTarget(number); ok {
-		c.parkCall(x, p, orbit) // park.go
+	if orbit, ok := c.b.lot.target(number); ok {
+		c.b.lot.park(c, x, p, orbit) // park.go
 		return
 	}
 
