@@ -55,6 +55,8 @@ type b2bua struct {
 	lot    *parkingLot   // call park: the orbits and what they hold (park.go, orbits.go)
 	pages  sync.Map      // Call-ID → *pageSession: pages' dialogs (paging.go)
 	queues *queueRuntime // call queues (queue.go, queuecall.go)
+
+	pickups *pickupBoard // call pickup (pickup.go)
 }
 
 // callHooks let tests see a call end. Nil in production.
@@ -78,6 +80,8 @@ func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
 		trunkIPs: make(map[netip.Addr]*Trunk), calls: make(map[string]*call), perExt: make(map[string]int),
 		localNets: interfaceNets()}
 	b.lot = &parkingLot{b: b, orbits: newOrbitTable()}
+	b.pickups = &pickupBoard{b: b}
+	s.watchLegs(b.pickups.leg)
 	b.queues = newQueueRuntime(b)
 	go b.queues.run(ctx)
 	if dir := s.cfg.RecordingsDir; dir != "" {
@@ -215,6 +219,15 @@ func (b *b2bua) alias(callID string, c *call) {
 	b.mu.Lock()
 	b.calls[callID] = c
 	b.mu.Unlock()
+}
+
+// unalias drops callID from the call table if it names c.
+func (b *b2bua) unalias(callID string, c *call) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.calls[callID] == c {
+		delete(b.calls, callID)
+	}
 }
 
 // aliasIfFiled files callID under c unless c is gone from the table
@@ -376,7 +389,7 @@ const callSideLabel = "switchboard"
 // attended transfer's replacement, or a monitoring session.
 func (b *b2bua) newDialog(req *sip.Request, tx sip.ServerTransaction, caller *credential, trunk *Trunk) {
 	if h := req.GetHeader("Replaces"); h != nil {
-		if !b.pickupReplaces(req, tx, caller, h.Value()) { // pickup.go: a ringing phone's dialog
+		if !b.pickups.replaces(req, tx, caller, h.Value()) { // pickup.go: a ringing phone's dialog
 			b.replaceInvite(req, tx, caller, h.Value())
 		}
 		return

@@ -82,7 +82,7 @@ func (b *b2bua) feature(req *sip.Request, tx sip.ServerTransaction, caller *cred
 	}
 	switch f.Feature {
 	case directory.FeaturePickupGroup, directory.FeaturePickupDirected:
-		b.pickupFeature(req, tx, caller, f.Feature, arg) // pickup.go
+		b.pickups.feature(req, tx, caller, f.Feature, arg) // pickup.go
 		return true
 	case directory.FeaturePark:
 		b.lot.retrieve(req, tx, caller, "") // park.go: the longest parked call caller may take

@@ -45,8 +45,12 @@ type LegEvent struct {
 // goroutine and must not block.
 type LegObserver func(LegEvent)
 
-// legObservers holds the one observer in force.
-type legObservers struct{ f atomic.Pointer[LegObserver] }
+// legObservers holds the one observer in force, and the server's own
+// watchers (call pickup's board), added while the server is built.
+type legObservers struct {
+	f   atomic.Pointer[LegObserver]
+	own []LegObserver
+}
 
 // ObserveLegs sets the function that receives every extension leg's
 // state changes (nil stops them).
@@ -58,10 +62,19 @@ func (s *Server) ObserveLegs(f LegObserver) {
 	s.legObs.f.Store(&f)
 }
 
-// legEvent hands e to the observer, if one is set.
+// watchLegs adds one of the server's own watchers of leg events. Only
+// while the server is built: legEvent reads them without a lock.
+func (s *Server) watchLegs(f LegObserver) {
+	s.legObs.own = append(s.legObs.own, f)
+}
+
+// legEvent hands e to the server's own watchers and to the observer, if
+// one is set.
 func (s *Server) legEvent(e LegEvent) {
 	s.presenceLeg(e)
-	s.pickups.leg(e)
+	for _, f := range s.legObs.own {
+		f(e)
+	}
 	if f := s.legObs.f.Load(); f != nil {
 		(*f)(e)
 	}

@@ -46,9 +46,12 @@ import (
 // caller and records as an answered call would. Its CDR row shows the
 // picker as the callee, with the reason "picked up by PICKER from EXT".
 
-// pickupBoard holds the legs of extensions that ring now (not the
-// callers' own legs), by the SIP Call-ID of the leg's dialog.
+// pickupBoard is call pickup on the node: it holds the legs of
+// extensions that ring now (not the callers' own legs), by the SIP
+// Call-ID of the leg's dialog, and takes the pickers' INVITEs. b2bua
+// holds it; the server tells it of every leg event (watchLegs).
 type pickupBoard struct {
+	b    *b2bua
 	mu   sync.Mutex
 	legs map[string]ringingLeg
 }
@@ -62,7 +65,7 @@ type ringingLeg struct {
 	since  time.Time
 }
 
-// leg takes one leg event (Server.legEvent).
+// leg takes one leg event (Server.legEvent, on the call's goroutine).
 func (pb *pickupBoard) leg(e LegEvent) {
 	pb.mu.Lock()
 	defer pb.mu.Unlock()
@@ -112,25 +115,25 @@ func (pb *pickupBoard) get(legID string) (ringingLeg, bool) {
 	return l, ok
 }
 
-// pickupFeature answers an extension's INVITE to a pickup feature code
+// feature answers an extension's INVITE to a pickup feature code
 // (features.go): group pickup, or directed pickup of ext.
-func (b *b2bua) pickupFeature(req *sip.Request, tx sip.ServerTransaction, picker *credential, f directory.Feature, ext string) {
-	subj, ok := b.pickupStart(req, tx, picker)
+func (pb *pickupBoard) feature(req *sip.Request, tx sip.ServerTransaction, picker *credential, f directory.Feature, ext string) {
+	subj, ok := pb.start(req, tx, picker)
 	if !ok {
 		return
 	}
 	var cands []ringingLeg
 	if f == directory.FeaturePickupDirected {
 		// Out of scope is refused whether it rings or not.
-		if target, err := b.s.credential(ext); err == nil && target != nil {
-			if !b.pickupAllowed(req, tx, picker, subj, target.UserID) {
+		if target, err := pb.b.s.credential(ext); err == nil && target != nil {
+			if !pb.allowed(req, tx, picker, subj, target.UserID) {
 				return
 			}
 		}
-		cands = b.s.pickups.ringing(func(l ringingLeg) bool { return l.ext == ext })
+		cands = pb.ringing(func(l ringingLeg) bool { return l.ext == ext })
 	} else {
 		dept := subj.acc.Department
-		cands = b.s.pickups.ringing(func(l ringingLeg) bool {
+		cands = pb.ringing(func(l ringingLeg) bool {
 			_, in := slices.BinarySearch(dept, l.userID)
 			return l.userID != 0 && (in || l.userID == picker.UserID)
 		})
@@ -146,17 +149,17 @@ func (b *b2bua) pickupFeature(req *sip.Request, tx sip.ServerTransaction, picker
 		return err != nil
 	})
 	if len(cands) == 0 && denied != nil {
-		b.pickupDenied(req, tx, picker, denied)
+		pb.denied(req, tx, picker, denied)
 		return
 	}
-	b.pickup(req, tx, picker, cands, nil, string(f))
+	pb.pickup(req, tx, picker, cands, nil, string(f))
 }
 
-// pickupReplaces takes an INVITE with Replaces that names the dialog of
-// a ringing extension's phone. It reports false, answering nothing, when
+// replaces takes an INVITE with Replaces that names the dialog of a
+// ringing extension's phone. It reports false, answering nothing, when
 // the Replaces names no such dialog: attended.go's replaceInvite then
 // deals with it.
-func (b *b2bua) pickupReplaces(req *sip.Request, tx sip.ServerTransaction, picker *credential, value string) bool {
+func (pb *pickupBoard) replaces(req *sip.Request, tx sip.ServerTransaction, picker *credential, value string) bool {
 	if picker == nil {
 		return false
 	}
@@ -164,21 +167,21 @@ func (b *b2bua) pickupReplaces(req *sip.Request, tx sip.ServerTransaction, picke
 	if !ok {
 		return false
 	}
-	l, ok := b.s.pickups.get(rep.callID)
+	l, ok := pb.get(rep.callID)
 	if !ok {
 		return false
 	}
-	subj, ok := b.pickupStart(req, tx, picker)
+	subj, ok := pb.start(req, tx, picker)
 	if !ok {
 		return true
 	}
-	if !b.pickupAllowed(req, tx, picker, subj, l.userID) {
+	if !pb.allowed(req, tx, picker, subj, l.userID) {
 		return true
 	}
 	// The board learns of answers a moment after the call: a leg it
 	// still shows ringing may be confirmed by now, and then the Replaces
 	// is an attended transfer's (attended.go), not a pickup.
-	return b.pickup(req, tx, picker, []ringingLeg{l}, &rep, "replaces")
+	return pb.pickup(req, tx, picker, []ringingLeg{l}, &rep, "replaces")
 }
 
 // pickupSubject is the picker as authz sees them, and the directory's
@@ -188,10 +191,11 @@ type pickupSubject struct {
 	acc *directory.Access
 }
 
-// pickupStart checks what every pickup needs (an offer, a free call slot,
+// start checks what every pickup needs (an offer, a free call slot,
 // calls.control at all) and returns the picker's authz subject; false
 // when it answered the INVITE.
-func (b *b2bua) pickupStart(req *sip.Request, tx sip.ServerTransaction, picker *credential) (pickupSubject, bool) {
+func (pb *pickupBoard) start(req *sip.Request, tx sip.ServerTransaction, picker *credential) (pickupSubject, bool) {
+	b := pb.b
 	if len(req.Body()) == 0 {
 		b.s.respond(tx, req, 488, "Not Acceptable Here (Offer Needed)")
 		return pickupSubject{}, false
@@ -216,27 +220,29 @@ func (b *b2bua) pickupStart(req *sip.Request, tx sip.ServerTransaction, picker *
 	}
 	subj := pickupSubject{s: authz.NewSubject(acc), acc: acc}
 	if err := authz.CanDo(subj.s, authz.CallsControl); err != nil {
-		b.pickupDenied(req, tx, picker, err)
+		pb.denied(req, tx, picker, err)
 		return pickupSubject{}, false
 	}
 	return subj, true
 }
 
-// pickupAllowed asks authz whether the picker may take a call ringing for
+// allowed asks authz whether the picker may take a call ringing for
 // user; it answers 403 and returns false when not.
-func (b *b2bua) pickupAllowed(req *sip.Request, tx sip.ServerTransaction, picker *credential, subj pickupSubject, user int64) bool {
+func (pb *pickupBoard) allowed(req *sip.Request, tx sip.ServerTransaction, picker *credential, subj pickupSubject, user int64) bool {
 	var ids []int64
 	if user != 0 {
 		ids = []int64{user}
 	}
 	if err := authz.Can(subj.s, authz.CallsControl, authz.Resource{Kind: authz.KindCall, UserIDs: ids}); err != nil {
-		b.pickupDenied(req, tx, picker, err)
+		pb.denied(req, tx, picker, err)
 		return false
 	}
 	return true
 }
 
-func (b *b2bua) pickupDenied(req *sip.Request, tx sip.ServerTransaction, picker *credential, err error) {
+// denied answers the picker's INVITE 403 with authz's reason.
+func (pb *pickupBoard) denied(req *sip.Request, tx sip.ServerTransaction, picker *credential, err error) {
+	b := pb.b
 	reason := deniedReason(err)
 	b.log.Info("pickup refused", "call_id", req.CallID().Value(), "ext", picker.Ext, "reason", reason)
 	b.s.respond(tx, req, 403, "Forbidden ("+reason+")")
@@ -246,7 +252,8 @@ func (b *b2bua) pickupDenied(req *sip.Request, tx sip.ServerTransaction, picker 
 // one takes it; it returns once the INVITE has its final response (and,
 // for a 200, its ACK). With Replaces, when no call took it, it answers
 // nothing and reports false.
-func (b *b2bua) pickup(req *sip.Request, tx sip.ServerTransaction, picker *credential, cands []ringingLeg, rep *replaces, how string) bool {
+func (pb *pickupBoard) pickup(req *sip.Request, tx sip.ServerTransaction, picker *credential, cands []ringingLeg, rep *replaces, how string) bool {
+	b := pb.b
 	for _, l := range cands {
 		c := b.lookup(l.callID)
 		if c == nil || c.id != l.callID {
@@ -302,15 +309,6 @@ func parseEarlyReplaces(v string) (replaces, bool) {
 	return r, true
 }
 
-// unalias drops callID from the call table if it names c.
-func (b *b2bua) unalias(callID string, c *call) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.calls[callID] == c {
-		delete(b.calls, callID)
-	}
-}
-
 // pickupEvent asks a ringing call to be answered by the picker.
 type pickupEvent struct {
 	req    *sip.Request
@@ -331,15 +329,15 @@ type pickupReply struct {
 	from              string // the caller, for the audit log
 }
 
-func (ev *pickupEvent) handleOn(c *call) { c.onPickup(ev) }
+func (ev *pickupEvent) handleOn(c *call) { ev.onCall(c) }
 
 // callOver: the call ended before it saw the event.
 func (ev *pickupEvent) callOver(*call) { ev.reply <- pickupReply{} }
 
-// pickedFork returns the fork of the call that ev may take: one still
+// pickedFork returns the fork of call c that ev may take: one still
 // ringing at ev.ext (with Replaces, the one it names, with a tag of ours
 // when it gives tags); nil when none.
-func (c *call) pickedFork(ev *pickupEvent) *fork {
+func (ev *pickupEvent) pickedFork(c *call) *fork {
 	if c.state != stRinging {
 		return nil
 	}
@@ -364,10 +362,10 @@ func (c *call) pickedFork(ev *pickupEvent) *fork {
 	return nil
 }
 
-// onPickup answers the caller with the picker's phone in place of the
-// forks.
-func (c *call) onPickup(ev *pickupEvent) {
-	f := c.pickedFork(ev)
+// onCall answers the caller of c with the picker's phone in place of the
+// forks; on c's goroutine.
+func (ev *pickupEvent) onCall(c *call) {
+	f := ev.pickedFork(c)
 	if f == nil {
 		ev.reply <- pickupReply{}
 		return
@@ -386,7 +384,7 @@ func (c *call) onPickup(ev *pickupEvent) {
 		reject(482, "Loop Detected")
 		return
 	}
-	toCaller, toPicker, ok := c.pickupMedia(ev)
+	toCaller, toPicker, ok := ev.media(c)
 	if !ok {
 		reject(488, "Not Acceptable Here")
 		return
@@ -416,15 +414,15 @@ func (c *call) onPickup(ev *pickupEvent) {
 	c.bTarget = &target{userID: ev.picker.UserID, ext: ev.picker.Ext, dest: src, transport: d.transport}
 	c.b.take(c, ev.picker.Ext)
 	c.log.Info("call picked up", "by", ev.picker.Ext, "ringing_at", f.t.ext)
-	c.answerPicked(ev.picker, f.t.ext, toCaller)
+	ev.answerCaller(c, f.t.ext, toCaller)
 }
 
-// pickupMedia points the relay's leg B at the picker and returns the
+// media points the relay's leg B of c at the picker and returns the
 // answer for the caller and the one for the picker: the picker's offer,
 // cut to the formats of the offer the forks got, stands for the answer a
 // fork would have given. false when the picker shares no voice codec
 // with that offer.
-func (c *call) pickupMedia(ev *pickupEvent) (toCaller, toPicker []byte, ok bool) {
+func (ev *pickupEvent) media(c *call) (toCaller, toPicker []byte, ok bool) {
 	picked, _, err := parseSDP(ev.req.Body())
 	forkOffer, _, err2 := parseSDP(c.ring.offer)
 	if err != nil || err2 != nil || !commonFormats(picked, forkOffer) ||
@@ -455,10 +453,11 @@ func (c *call) pickupMedia(ev *pickupEvent) (toCaller, toPicker []byte, ok bool)
 	return toCaller, toPicker, true
 }
 
-// answerPicked answers the caller of a call the picker took from ext,
+// answerCaller answers the caller of c, which the picker took from ext,
 // as answerWith does for a fork: the CDR row shows the picker as the
 // callee, the recording starts, and the caller gets our 200.
-func (c *call) answerPicked(picker *credential, ext string, toCaller []byte) {
+func (ev *pickupEvent) answerCaller(c *call, ext string, toCaller []byte) {
+	picker := ev.picker
 	c.state = stAnswered
 	c.relay.Arm()
 	c.cdr.AnsweredAt = time.Now().UTC()

@@ -64,7 +64,7 @@ func waitRinging(t *testing.T, cs *callServer, ext string) ringingLeg {
 	t.Helper()
 	deadline := time.Now().Add(waitLimit)
 	for time.Now().Before(deadline) {
-		if ls := cs.pickups.ringing(func(l ringingLeg) bool { return l.ext == ext }); len(ls) > 0 {
+		if ls := cs.b.pickups.ringing(func(l ringingLeg) bool { return l.ext == ext }); len(ls) > 0 {
 			return ls[0]
 		}
 		time.Sleep(5 * time.Millisecond) // polling: the board raises no event of its own

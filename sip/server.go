@@ -71,7 +71,6 @@ type Server struct {
 	legObs   legObservers    // who is told of extension legs changing state
 	pres     *presence.Table // busy lamps and presence (subscribe.go)
 	features featureTable    // feature codes in force (features.go)
-	pickups  pickupBoard     // extensions' legs ringing now (pickup.go)
 	mwi      mwiTable        // message-summary subscriptions (mwi.go)
 	vms      sync.Map        // Call-ID → *vmSession: phones in their mailbox (vmretrieve.go)
 
