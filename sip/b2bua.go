@@ -53,10 +53,11 @@ type b2bua struct {
 	hooks callHooks
 
 	lot    *parkingLot   // call park: the orbits and what they hold (park.go, orbits.go)
-	pages  sync.Map      // Call-ID → *pageSession: pages' dialogs (paging.go)
 	queues *queueRuntime // call queues (queue.go, queuecall.go)
 
-	pickups *pickupBoard // call pickup (pickup.go)
+	pickups  *pickupBoard // call pickup (pickup.go)
+	intercom *intercom    // intercom calls (intercom.go)
+	pager    *pager       // paging (paging.go)
 }
 
 // callHooks let tests see a call end. Nil in production.
@@ -81,6 +82,8 @@ func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
 		localNets: interfaceNets()}
 	b.lot = &parkingLot{b: b, orbits: newOrbitTable()}
 	b.pickups = &pickupBoard{b: b}
+	b.intercom = &intercom{b: b}
+	b.pager = &pager{b: b}
 	s.watchLegs(b.pickups.leg)
 	b.queues = newQueueRuntime(b)
 	go b.queues.run(ctx)
@@ -274,6 +277,13 @@ func (b *b2bua) busy(ext string) bool {
 	return b.perExt[ext] >= b.cfg.MaxCallsPerExt
 }
 
+// inCall reports whether ext takes part in a call now.
+func (b *b2bua) inCall(ext string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.perExt[ext] > 0
+}
+
 // take counts a call for each of exts (once each).
 func (b *b2bua) take(c *call, exts ...string) {
 	b.mu.Lock()
@@ -433,7 +443,7 @@ func (b *b2bua) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 			ms.inDialog(req, tx)
 			return
 		}
-		if ps := b.pageSession(req); ps != nil {
+		if ps := b.pager.session(req); ps != nil {
 			ps.inDialog(req, tx)
 			return
 		}
@@ -472,7 +482,7 @@ func (b *b2bua) onAck(req *sip.Request, _ sip.ServerTransaction) {
 		c.post(&ackEvent{req: req, fromA: req.CallID().Value() == c.id})
 	} else if ms := b.s.monitorSession(req); ms != nil {
 		ms.onAck()
-	} else if ps := b.pageSession(req); ps != nil {
+	} else if ps := b.pager.session(req); ps != nil {
 		ps.onAck(req)
 	} else if vs := b.s.vmSessionOf(req); vs != nil {
 		vs.onAck()

@@ -88,10 +88,10 @@ func (b *b2bua) feature(req *sip.Request, tx sip.ServerTransaction, caller *cred
 		b.lot.retrieve(req, tx, caller, "") // park.go: the longest parked call caller may take
 		return true
 	case directory.FeatureIntercom:
-		b.intercom(req, tx, caller, arg) // intercom.go
+		b.intercom.call(req, tx, caller, arg) // intercom.go
 		return true
 	case directory.FeaturePaging:
-		b.page(req, tx, caller, arg) // paging.go
+		b.pager.page(req, tx, caller, arg) // paging.go
 		return true
 	case directory.FeatureQueueLogin, directory.FeatureQueueLogout, directory.FeatureQueuePause,
 		directory.FeatureQueueUnpause:

@@ -21,6 +21,12 @@ import (
 // callee's forwards are not followed (an intercom is for the phone on the
 // desk, not a mobile), and Do Not Disturb is respected.
 
+// intercom is the intercom service of b2bua: it routes and starts
+// intercom calls, and tells paging who a caller may reach.
+type intercom struct {
+	b *b2bua
+}
+
 // autoAnswerHeaders are the headers that make a phone answer by itself.
 func autoAnswerHeaders(realm string) []sip.Header {
 	return []sip.Header{
@@ -29,12 +35,12 @@ func autoAnswerHeaders(realm string) []sip.Header {
 	}
 }
 
-// intercom starts an intercom call from caller to ext. It returns once the
+// call starts an intercom call from caller to ext. It returns once the
 // caller's INVITE has its final response (and, for a 200, its ACK).
-func (b *b2bua) intercom(req *sip.Request, tx sip.ServerTransaction, caller *credential, ext string) {
-	c := newCall(b, req, tx, caller, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
-	rt, ref := b.intercomRoute(ctx, caller, req, ext)
+func (ic *intercom) call(req *sip.Request, tx sip.ServerTransaction, caller *credential, ext string) {
+	c := newCall(ic.b, req, tx, caller, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), ic.b.s.cfg.StoreTimeout)
+	rt, ref := ic.route(ctx, caller, req, ext)
 	cancel()
 	if !c.beginOn(rt, ref) {
 		return
@@ -42,12 +48,13 @@ func (b *b2bua) intercom(req *sip.Request, tx sip.ServerTransaction, caller *cre
 	<-c.aFinal
 }
 
-// intercomRoute is the route of an intercom call to ext: the phones of the
-// user ext, with the auto-answer headers.
-func (b *b2bua) intercomRoute(ctx context.Context, caller *credential, req *sip.Request, ext string) (*route, *refusal) {
+// route is the route of an intercom call to ext: the phones of the user
+// ext, with the auto-answer headers.
+func (ic *intercom) route(ctx context.Context, caller *credential, req *sip.Request, ext string) (*route, *refusal) {
+	b := ic.b
 	rt := &route{dir: directory.Internal, dialed: unescapeUser(req.Recipient.User), fromName: req.From().DisplayName,
 		callerID: caller.UserID, from: caller.Ext, fromUser: caller.Ext, to: ext}
-	subj, ref := b.intercomSubject(ctx, caller)
+	subj, ref := ic.subject(ctx, caller)
 	if ref != nil {
 		return rt, ref
 	}
@@ -73,10 +80,10 @@ func (b *b2bua) intercomRoute(ctx context.Context, caller *credential, req *sip.
 	return rt, nil
 }
 
-// intercomSubject loads what the caller may do and refuses at once when
+// subject loads what the caller may do and refuses at once when
 // calls.intercom reaches nobody, before saying whether a number exists.
-func (b *b2bua) intercomSubject(ctx context.Context, caller *credential) (*authz.Subject, *refusal) {
-	acc, err := b.s.store.Access(ctx, caller.UserID)
+func (ic *intercom) subject(ctx context.Context, caller *credential) (*authz.Subject, *refusal) {
+	acc, err := ic.b.s.store.Access(ctx, caller.UserID)
 	if err != nil {
 		return nil, storeDown(err)
 	}

@@ -31,6 +31,13 @@ import (
 // outside its scope are not rung, nor are members in Do Not Disturb or in
 // a call (their phone would put the call on hold to answer the page).
 
+// pager is the paging service of b2bua: it starts pages and files each
+// page's dialogs, so that their requests find it.
+type pager struct {
+	b     *b2bua
+	pages sync.Map // Call-ID → *pageSession: pages' dialogs
+}
+
 // pageAnswerWait is how long members' phones may take to answer a page.
 const pageAnswerWait = 5 * time.Second
 
@@ -55,7 +62,7 @@ type pageSession struct {
 	ctx    context.Context // the members' transactions end with it
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // fork watchers, BYEs and CANCELs in flight, the fanout
-	filed  []string       // Call-IDs filed under the page in b.pages
+	filed  []string       // Call-IDs filed under the page in pager.pages
 
 	members []*pageMember
 	dlg     dialog // the talker's, once answered
@@ -97,24 +104,25 @@ type (
 
 // page starts a page from caller to the group ext. It returns once the
 // talker's INVITE has its final response (and, for a 200, its ACK).
-func (b *b2bua) page(req *sip.Request, tx sip.ServerTransaction, caller *credential, ext string) {
-	ps, ref := b.newPage(req, tx, caller, ext)
+func (pg *pager) page(req *sip.Request, tx sip.ServerTransaction, caller *credential, ext string) {
+	ps, ref := pg.open(req, tx, caller, ext)
 	if ref != nil {
-		b.refusePage(req, tx, caller, ext, ref)
+		pg.refuse(req, tx, caller, ext, ref)
 		return
 	}
 	if !tx.OnCancel(func(*sip.Request) { ps.post(pageCancel{}) }) {
 		ps.post(pageCancel{}) // the transaction is gone already
 	}
-	b.wg.Go(ps.run)
+	pg.b.wg.Go(ps.run)
 	if res := <-ps.final; res != nil {
 		ps.waitAck(tx, res)
 	}
 }
 
-// newPage checks the talker's offer and rights, finds the members to ring
+// open checks the talker's offer and rights, finds the members to ring
 // and binds the fanout and a listener leg per member.
-func (b *b2bua) newPage(req *sip.Request, tx sip.ServerTransaction, caller *credential, ext string) (*pageSession, *refusal) {
+func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *credential, ext string) (*pageSession, *refusal) {
+	b := pg.b
 	sd, offer, err := parseSDP(req.Body())
 	if len(req.Body()) == 0 || err != nil {
 		return nil, &refusal{488, "Not Acceptable Here (Offer Needed)", directory.Failed, "bad sdp offer", nil}
@@ -128,7 +136,7 @@ func (b *b2bua) newPage(req *sip.Request, tx sip.ServerTransaction, caller *cred
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
 	defer cancel()
-	subj, ref := b.intercomSubject(ctx, caller)
+	subj, ref := b.intercom.subject(ctx, caller)
 	if ref != nil {
 		return nil, ref
 	}
@@ -206,7 +214,7 @@ func (b *b2bua) newPage(req *sip.Request, tx sip.ServerTransaction, caller *cred
 		m.d.onResponse = func(f *fork, tx sip.ClientTransaction, res *sip.Response) { ps.memberResponse(m, f, tx, res) }
 		m.d.onFailed = func(*fork) { ps.memberFailed(m) }
 	}
-	if _, loaded := b.pages.LoadOrStore(id, ps); loaded {
+	if _, loaded := pg.pages.LoadOrStore(id, ps); loaded {
 		fan.Close()
 		ps.cancel()
 		return nil, &refusal{482, "Loop Detected", directory.Failed, "call-id in use", nil}
@@ -219,25 +227,20 @@ func (b *b2bua) newPage(req *sip.Request, tx sip.ServerTransaction, caller *cred
 	return ps, nil
 }
 
-// inCall reports whether ext takes part in a call now.
-func (b *b2bua) inCall(ext string) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.perExt[ext] > 0
-}
-
-// refusePage answers a page that goes nowhere and writes its CDR row.
-func (b *b2bua) refusePage(req *sip.Request, tx sip.ServerTransaction, caller *credential, ext string, ref *refusal) {
+// refuse answers a page that goes nowhere and writes its CDR row.
+func (pg *pager) refuse(req *sip.Request, tx sip.ServerTransaction, caller *credential, ext string, ref *refusal) {
+	b := pg.b
 	b.log.Info("page refused", "call_id", req.CallID().Value(), "code", ref.code, "why", ref.why, "err", ref.err)
 	b.s.respond(tx, req, ref.code, ref.reason)
 	now := time.Now().UTC()
-	b.pageCDR(directory.Call{SIPCallID: req.CallID().Value(), StartedAt: now, EndedAt: now, Node: b.s.cfg.Node,
+	pg.cdr(directory.Call{SIPCallID: req.CallID().Value(), StartedAt: now, EndedAt: now, Node: b.s.cfg.Node,
 		Direction: directory.Internal, Dialed: unescapeUser(req.Recipient.User), CallerID: caller.UserID,
 		From: caller.Ext, To: ext, Disposition: ref.disp, Reason: "paging: " + ref.why, HangupBy: "system"})
 }
 
-// pageCDR stores a page's history row.
-func (b *b2bua) pageCDR(row directory.Call) {
+// cdr stores a page's history row.
+func (pg *pager) cdr(row directory.Call) {
+	b := pg.b
 	row.Key = newRowKey()
 	if row.EndedAt.IsZero() {
 		row.EndedAt = time.Now().UTC()
@@ -254,7 +257,7 @@ func (b *b2bua) pageCDR(row directory.Call) {
 // file files a member's Call-ID under the page, so that their BYE finds
 // it. Called on the page's goroutine.
 func (ps *pageSession) file(callID string) {
-	ps.b.pages.Store(callID, ps)
+	ps.b.pager.pages.Store(callID, ps)
 	ps.filed = append(ps.filed, callID)
 }
 
@@ -316,7 +319,7 @@ func (ps *pageSession) run() {
 	ps.cancel()
 	ps.wg.Wait()
 	for _, id := range ps.filed {
-		ps.b.pages.Delete(id)
+		ps.b.pager.pages.Delete(id)
 	}
 	joined := 0
 	for _, m := range ps.members {
@@ -325,7 +328,7 @@ func (ps *pageSession) run() {
 		}
 	}
 	ps.cdr.Reason = fmt.Sprintf("paging: %d of %d members answered", joined, len(ps.members)) + ps.cdr.Reason
-	ps.b.pageCDR(ps.cdr)
+	ps.b.pager.cdr(ps.cdr)
 	ps.log.Info("page ended", "answered", joined, "members", len(ps.members), "by", ps.cdr.HangupBy)
 }
 

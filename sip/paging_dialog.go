@@ -142,12 +142,12 @@ func (ps *pageSession) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 	<-done
 }
 
-// pageSession returns the page a request belongs to, or nil.
-func (b *b2bua) pageSession(req *sip.Request) *pageSession {
+// session returns the page a request belongs to, or nil.
+func (pg *pager) session(req *sip.Request) *pageSession {
 	if req.CallID() == nil {
 		return nil
 	}
-	if v, ok := b.pages.Load(req.CallID().Value()); ok {
+	if v, ok := pg.pages.Load(req.CallID().Value()); ok {
 		return v.(*pageSession)
 	}
 	return nil
