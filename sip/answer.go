@@ -204,3 +204,41 @@ func (c *call) ackB(body []byte) {
 		c.log.Info("ack not sent", "err", err)
 	}
 }
+
+// answerEmptyLeg puts fork f, whose 2xx res answered an offer on the relay
+// port of leg (0: A, 1: B), on that leg, which nobody was on: it ACKs the
+// 2xx, points the leg's media at the phone and makes f's dialog the
+// leg's. A 2xx without a usable SDP gets a BYE, and false. Park's
+// ring-back and call queues (queuecall.go) use it.
+func (c *call) answerEmptyLeg(leg int, f *fork, res *sip.Response, org origin) bool {
+	d := forkDialog(f, res)
+	ack := d.request(sip.ACK)
+	tmpl := ack.Clone()
+	f.tx.OnRetransmission(func(r *sip.Response) {
+		if r.IsSuccess() {
+			_ = c.b.s.client.WriteRequest(tmpl.Clone())
+		}
+	})
+	if err := c.b.s.client.WriteRequest(ack); err != nil {
+		c.log.Info("ack not sent", "err", err)
+	}
+	_, m, err := parseSDP(res.Body())
+	if err != nil {
+		c.log.Info("bad sdp from the phone that answered", "err", err)
+		bye := d.request(sip.BYE)
+		c.wg.Go(func() { c.sendBye(bye) })
+		return false
+	}
+	isA := leg == 0
+	ml := mediaLeg(isA)
+	c.setLegCodec(ml, firstVoice(res.Body()))
+	setMedia(c.relay, ml, m)
+	c.relay.SetHold(ml, m.hold)
+	c.leg[leg].dlg, c.leg[leg].sdp, c.leg[leg].origin = d, f.req.Body(), org
+	c.relay.SetPeer(ml, peerIP(d.dest))
+	if !isA {
+		t := f.t
+		c.bTarget = &t
+	}
+	return true
+}
