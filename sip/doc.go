@@ -18,9 +18,9 @@
 // Transport and admission (server.go, conn.go, tcpconn.go, tls.go, edge.go,
 // admit.go, guard.go, registrar.go, location.go): sockets, authentication,
 // who may send what. The routing decision (router.go, follow.go,
-// forward.go's forwardTo, callconfig.go) turns a dialed number into a route
-// and its targets (target.go) under authz and the dial plan; it knows
-// nothing of calls in progress.
+// forward.go's forwardTo, hours.go's office hours, callconfig.go) turns a
+// dialed number into a route and its targets (target.go) under authz and
+// the dial plan; it knows nothing of calls in progress.
 //
 // Legs (leg.go, dialog.go, pending.go, sdp.go, sdes.go, codecs.go): a leg is
 // one SIP dialog, in either direction, with its SDP origin, the last SDP we
@@ -55,7 +55,7 @@
 // Features (transfer.go and refer.go, attended.go and replaces.go,
 // forward.go, monitor.go, record.go, pickup.go, park.go with orbits.go,
 // parkring.go and parkmusic.go, intercom.go, paging.go, voicemail.go with
-// mwi.go, vmretrieve.go and vmmail.go, hours.go, ivr.go with ivrdigits.go)
+// mwi.go, vmretrieve.go and vmmail.go, ivr.go with ivrdigits.go)
 // sit on top: each acts
 // through leg, dialer and bridge operations (answer, hold, replace a leg's
 // dialog, move a leg, ring targets, play, hang up), never through another
