@@ -53,14 +53,18 @@ import (
 // before the PBX gives up and hangs up.
 const parkRingBacks = 3
 
-// parkingLot is the call park of the node: the orbits, the REFERs that
-// park a call on them and the INVITEs that take a call from them.
+// parkingLot is the call park of the node, held by b2bua: the orbits,
+// the REFERs that park a call on them and the INVITEs that take a call
+// from them.
 type parkingLot struct {
 	b      *b2bua
 	orbits *orbitTable
 }
 
-// parkedCall is the park's room on a call while it is parked.
+// parkedCall is the park's room on a call while the call is parked:
+// park opens it, end closes it (a retrieval, a ring-back answered, the
+// call's end). Like the call's other fields, only the call's goroutine
+// touches it.
 type parkedCall struct {
 	c      *call
 	orbit  string
