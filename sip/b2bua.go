@@ -55,6 +55,10 @@ type b2bua struct {
 	orbits *orbitTable   // call park (orbits.go, park.go)
 	pages  sync.Map      // Call-ID → *pageSession: pages' dialogs (paging.go)
 	queues *queueRuntime // call queues (queue.go, queuecall.go)
+	vm     *voicemail    // voicemail (voicemail.go, vmretrieve.go)
+	// standIn answers a call in the place of a callee who cannot take
+	// it or does not answer (b.vm, the callee's mailbox).
+	standIn standIn
 }
 
 // callHooks let tests see a call end. Nil in production.
@@ -78,6 +82,8 @@ func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
 		trunkIPs: make(map[netip.Addr]*Trunk), calls: make(map[string]*call), perExt: make(map[string]int),
 		localNets: interfaceNets(), orbits: newOrbitTable()}
 	b.queues = newQueueRuntime(b)
+	b.vm = &voicemail{b: b}
+	b.standIn = b.vm
 	go b.queues.run(ctx)
 	if dir := s.cfg.RecordingsDir; dir != "" {
 		if b.recDir, err = filepath.Abs(dir); err != nil {

@@ -26,7 +26,6 @@ func (c *call) hangup(by, why string) {
 		c.noMedia()
 		gone := c.abortXfer("call ended")
 		gone = c.parkOver(gone)
-		gone = c.queueOver(gone)
 		gone = c.roomsEnding(gone)
 		if gone != 0 {
 			c.byeA()
@@ -55,14 +54,6 @@ func (c *call) byeA() {
 }
 
 func (c *call) byeB() {
-	if c.ivr != nil { // leg B is a menu (ivr.go)
-		c.endIVR()
-		return
-	}
-	if c.deposit != nil { // leg B is voicemail, without a dialog
-		c.endDeposit()
-		return
-	}
 	if f := c.farEndRoom(); f != nil { // leg B is a room's, without a dialog
 		f.endFarEnd()
 		return
@@ -116,7 +107,6 @@ func (c *call) onBye(ev *reqEvent) {
 		}
 		gone := c.abortXfer("call ended")
 		gone = c.parkOver(gone)
-		gone = c.queueOver(gone)
 		gone = c.roomsEnding(gone)
 		if ev.fromA && gone != 1 {
 			c.byeB()
