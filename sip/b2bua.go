@@ -160,7 +160,7 @@ func (b *b2bua) register() {
 	// dialog check: a stranger's get 481, a party's 405.
 	for _, m := range []sip.RequestMethod{sip.INFO, sip.UPDATE, sip.PRACK} {
 		s.srv.OnRequest(m, s.handle(func(req *sip.Request, tx sip.ServerTransaction) {
-			if vs := b.s.vmSessionOf(req); vs != nil && req.Method == sip.INFO { // DTMF in a mailbox
+			if vs := b.vm.sessionOf(req); vs != nil && req.Method == sip.INFO { // DTMF in a mailbox
 				vs.inDialog(req, tx)
 				return
 			}
@@ -429,7 +429,7 @@ func (b *b2bua) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 			ps.inDialog(req, tx)
 			return
 		}
-		if vs := b.s.vmSessionOf(req); vs != nil {
+		if vs := b.vm.sessionOf(req); vs != nil {
 			vs.inDialog(req, tx)
 			return
 		}
@@ -466,7 +466,7 @@ func (b *b2bua) onAck(req *sip.Request, _ sip.ServerTransaction) {
 		ms.onAck()
 	} else if ps := b.pageSession(req); ps != nil {
 		ps.onAck(req)
-	} else if vs := b.s.vmSessionOf(req); vs != nil {
+	} else if vs := b.vm.sessionOf(req); vs != nil {
 		vs.onAck()
 	}
 }

@@ -77,16 +77,16 @@ func (ev ivrChoice) handleOn(*call) { ev.sess.onChoice(ev) }
 // the call with the menu.
 type menuAnswer struct{ menu *directory.IVRMenu }
 
-// menuRoute makes rt a menu's route when ext is an IVR menu's number; a
+// routeMenu makes rt a menu's route when ext is an IVR menu's number; a
 // user's extension is never one (it is looked up first, from memory).
-func (b *b2bua) menuRoute(ctx context.Context, rt *route, ext string) (bool, *refusal) {
+func routeMenu(ctx context.Context, s *Server, rt *route, ext string) (bool, *refusal) {
 	if directory.ValidateExtension("extension", ext) != nil {
 		return false, nil
 	}
-	if cred, err := b.s.credential(ext); err != nil || cred != nil {
+	if cred, err := s.credential(ext); err != nil || cred != nil {
 		return false, nil
 	}
-	m, err := b.s.store.IVRMenuByNumber(ctx, ext)
+	m, err := s.store.IVRMenuByNumber(ctx, ext)
 	if errors.Is(err, directory.ErrNotFound) {
 		return false, nil
 	}

@@ -73,7 +73,6 @@ type Server struct {
 	features featureTable    // feature codes in force (features.go)
 	pickups  pickupBoard     // extensions' legs ringing now (pickup.go)
 	mwi      mwiTable        // message-summary subscriptions (mwi.go)
-	vms      sync.Map        // Call-ID → *vmSession: phones in their mailbox (vmretrieve.go)
 
 	hooks hooks
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -35,7 +36,10 @@ var vmNoGreeting = media.Silence(300)
 // voicemail is the b2bua's voicemail service: a callee's mailbox stands
 // in for them (standIn) when they cannot take a call or do not answer it;
 // vmretrieve.go plays users their messages.
-type voicemail struct{ b *b2bua }
+type voicemail struct {
+	b        *b2bua
+	sessions sync.Map // Call-ID → *vmSession: phones in their mailbox (vmretrieve.go)
+}
 
 // vmDeposit is the voicemail leg of one call, a room standing on leg B
 // in place of a dialog: the endpoint the relay's leg B talks to and the
