@@ -27,8 +27,8 @@ var errNoGroup = errors.New("no such group")
 // the user may hear its mailbox. It returns errNoGroup when ext is no
 // group's, an *authz.DeniedError when the user may not, or the store's
 // error.
-func (v *voicemail) groupMailbox(ctx context.Context, userID int64, ext string) (*directory.Group, error) {
-	s := v.b.s
+func (vm *voicemail) groupMailbox(ctx context.Context, userID int64, ext string) (*directory.Group, error) {
+	s := vm.b.s
 	g, err := s.store.GroupByExtension(ctx, ext)
 	if errors.Is(err, directory.ErrNotFound) {
 		return nil, errNoGroup
@@ -36,7 +36,7 @@ func (v *voicemail) groupMailbox(ctx context.Context, userID int64, ext string) 
 	if err != nil {
 		return nil, fmt.Errorf("group %s: %w", ext, err)
 	}
-	if err := v.mayHearGroupMailbox(ctx, userID, g.ID); err != nil {
+	if err := vm.mayHearGroupMailbox(ctx, userID, g.ID); err != nil {
 		return nil, err
 	}
 	return g, nil
@@ -44,8 +44,8 @@ func (v *voicemail) groupMailbox(ctx context.Context, userID int64, ext string) 
 
 // mayHearGroupMailbox asks authz whether the user may hear the group's
 // voicemail (recordings.listen over the group's mailbox).
-func (v *voicemail) mayHearGroupMailbox(ctx context.Context, userID, groupID int64) error {
-	s := v.b.s
+func (vm *voicemail) mayHearGroupMailbox(ctx context.Context, userID, groupID int64) error {
+	s := vm.b.s
 	acc, err := s.store.Access(ctx, userID)
 	if err != nil {
 		return fmt.Errorf("access of user %d: %w", userID, err)
@@ -65,15 +65,15 @@ func (s *Server) GroupMailboxChanged(groupID int64) { go s.mailboxChangedOf(0, g
 // groupMailRecipients are the members of a group who get a copy of its
 // messages: those recordings.listen lets hear the group's mailbox, with
 // an e-mail address.
-func (v *voicemail) groupMailRecipients(ctx context.Context, groupID int64) ([]*directory.User, error) {
-	s := v.b.s
+func (vm *voicemail) groupMailRecipients(ctx context.Context, groupID int64) ([]*directory.User, error) {
+	s := vm.b.s
 	ids, err := s.store.GroupMembers(ctx, groupID)
 	if err != nil {
 		return nil, fmt.Errorf("members of group %d: %w", groupID, err)
 	}
 	var out []*directory.User
 	for _, id := range ids {
-		if err := v.mayHearGroupMailbox(ctx, id, groupID); err != nil {
+		if err := vm.mayHearGroupMailbox(ctx, id, groupID); err != nil {
 			s.log.Debug("group voicemail not mailed to a member", "user_id", id, "group_id", groupID, "err", err)
 			continue
 		}
@@ -102,13 +102,13 @@ func (o mailboxOwner) object() string {
 // mailboxToHear is the mailbox a call to the voicemail code opens: the
 // caller's own, or the group's whose number follows the code when the
 // caller may hear it. It answers the INVITE and reports false otherwise.
-func (v *voicemail) mailboxToHear(req *sip.Request, tx sip.ServerTransaction, caller *credential, group string) (mailboxOwner, bool) {
-	b := v.b
+func (vm *voicemail) mailboxToHear(req *sip.Request, tx sip.ServerTransaction, caller *credential, group string) (mailboxOwner, bool) {
+	b := vm.b
 	if group == "" {
 		return mailboxOwner{userID: caller.UserID}, true
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
-	g, err := v.groupMailbox(ctx, caller.UserID, group)
+	g, err := vm.groupMailbox(ctx, caller.UserID, group)
 	cancel()
 	var de *authz.DeniedError
 	switch {

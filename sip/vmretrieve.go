@@ -60,8 +60,8 @@ type vmSession struct {
 
 // retrieve answers an extension's INVITE to the voicemail code.
 // group is the group number dialed after the code; "" for one's own.
-func (v *voicemail) retrieve(req *sip.Request, tx sip.ServerTransaction, caller *credential, group string) {
-	b := v.b
+func (vm *voicemail) retrieve(req *sip.Request, tx sip.ServerTransaction, caller *credential, group string) {
+	b := vm.b
 	log := b.log.With("call_id", req.CallID().Value(), "ext", caller.Ext, "feature", "voicemail")
 	if len(req.Body()) == 0 {
 		b.s.respond(tx, req, 488, "Not Acceptable Here (Offer Needed)")
@@ -86,7 +86,7 @@ func (v *voicemail) retrieve(req *sip.Request, tx sip.ServerTransaction, caller 
 			}
 		}
 	}
-	owner, ok := v.mailboxToHear(req, tx, caller, group)
+	owner, ok := vm.mailboxToHear(req, tx, caller, group)
 	if !ok {
 		return
 	}
@@ -128,7 +128,7 @@ func (v *voicemail) retrieve(req *sip.Request, tx sip.ServerTransaction, caller 
 	vs.res.AppendHeader(sip.NewHeader("Allow", callAllowed))
 	vs.res.AppendHeader(sip.NewHeader("Server", b.s.cfg.UserAgent))
 	vs.res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	if _, loaded := v.sessions.LoadOrStore(vs.id, vs); loaded {
+	if _, loaded := vm.sessions.LoadOrStore(vs.id, vs); loaded {
 		ep.Close()
 		b.s.respond(tx, req, 482, "Loop Detected")
 		return
@@ -143,11 +143,11 @@ func (v *voicemail) retrieve(req *sip.Request, tx sip.ServerTransaction, caller 
 }
 
 // sessionOf returns the mailbox dialog a request belongs to.
-func (v *voicemail) sessionOf(req *sip.Request) *vmSession {
+func (vm *voicemail) sessionOf(req *sip.Request) *vmSession {
 	if req.CallID() == nil {
 		return nil
 	}
-	if vs, ok := v.sessions.Load(req.CallID().Value()); ok {
+	if vs, ok := vm.sessions.Load(req.CallID().Value()); ok {
 		return vs.(*vmSession)
 	}
 	return nil

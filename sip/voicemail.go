@@ -69,18 +69,18 @@ func (ev vmFull) handleOn(c *call) {
 }
 
 // refusal: the mailbox takes any call, with an offer or without.
-func (v *voicemail) refusal(*call) *refusal { return nil }
+func (vm *voicemail) refusal(*call) *refusal { return nil }
 
 // answerCall answers a call the mailbox took in beginOn (takes).
-func (v *voicemail) answerCall(c *call) { v.deposit(c) }
+func (vm *voicemail) answerCall(c *call) { vm.deposit(c) }
 
 // answerRinging answers a ringing call its callee did not answer.
-func (v *voicemail) answerRinging(c *call) bool { return v.deposit(c) }
+func (vm *voicemail) answerRinging(c *call) bool { return vm.deposit(c) }
 
 // deposit answers a ringing call for the callee's mailbox, when the
 // callee is a user with voicemail enabled. It reports whether it took the
 // call over.
-func (v *voicemail) deposit(c *call) bool {
+func (vm *voicemail) deposit(c *call) bool {
 	rt := c.rt
 	if rt == nil || c.b.recDir == "" || c.xfer != nil {
 		return false
@@ -260,7 +260,7 @@ func (d *vmDeposit) takeRequest(ev *reqEvent) bool {
 // not registered, at the call limit) goes to the callee's mailbox
 // instead, and makes the callee the call's forwarding user for deposit.
 // It runs in begin, before any phone rings.
-func (v *voicemail) takes(c *call) bool {
+func (vm *voicemail) takes(c *call) bool {
 	rt := c.rt
 	if rt == nil || rt.calleeID == 0 || rt.groupID != 0 || c.b.recDir == "" {
 		return false
