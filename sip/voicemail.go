@@ -79,10 +79,11 @@ func (vm *voicemail) answerRinging(c *call) bool { return vm.deposit(c) }
 
 // deposit answers a ringing call for the callee's mailbox, when the
 // callee is a user with voicemail enabled. It reports whether it took the
-// call over.
+// call over. (No transfer is under way: the call is new, or its ringing
+// ends without one, forwardOnFailure.)
 func (vm *voicemail) deposit(c *call) bool {
 	rt := c.rt
-	if rt == nil || c.b.recDir == "" || c.xfer != nil {
+	if rt == nil || c.b.recDir == "" {
 		return false
 	}
 	// The mailbox: the user's who did not answer, else the group's.
