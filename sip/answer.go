@@ -144,8 +144,7 @@ func (c *call) lateAnswer(body []byte) {
 			}
 			c.setCodecs(ac, bc)
 		}
-		if c.deposit != nil { // leg B is a mailbox, without a dialog to ACK (vmlate.go)
-			c.depositAnswered(m)
+		if c.roomTakesAnswer(m) { // leg B is a room's, without a dialog to ACK
 			return
 		}
 		out, err = legSDP(sd, &c.leg[1].origin, c.b.mediaIP(c.leg[1].dlg.dest), c.relay, media.LegB)

@@ -58,6 +58,10 @@ type b2bua struct {
 	pickups  *pickupBoard // call pickup (pickup.go)
 	intercom *intercom    // intercom calls (intercom.go)
 	pager    *pager       // paging (paging.go)
+	vm       *voicemail   // voicemail (voicemail.go, vmretrieve.go)
+	// standIn answers a call in the place of a callee who cannot take
+	// it or does not answer (b.vm, the callee's mailbox).
+	standIn standIn
 }
 
 // callHooks let tests see a call end. Nil in production.
@@ -86,6 +90,8 @@ func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
 	b.pager = &pager{b: b}
 	s.watchLegs(b.pickups.leg)
 	b.queues = newQueueRuntime(b)
+	b.vm = &voicemail{b: b}
+	b.standIn = b.vm
 	go b.queues.run(ctx)
 	if dir := s.cfg.RecordingsDir; dir != "" {
 		if b.recDir, err = filepath.Abs(dir); err != nil {
@@ -162,7 +168,7 @@ func (b *b2bua) register() {
 	// dialog check: a stranger's get 481, a party's 405.
 	for _, m := range []sip.RequestMethod{sip.INFO, sip.UPDATE, sip.PRACK} {
 		s.srv.OnRequest(m, s.handle(func(req *sip.Request, tx sip.ServerTransaction) {
-			if vs := b.s.vmSessionOf(req); vs != nil && req.Method == sip.INFO { // DTMF in a mailbox
+			if vs := b.vm.sessionOf(req); vs != nil && req.Method == sip.INFO { // DTMF in a mailbox
 				vs.inDialog(req, tx)
 				return
 			}
@@ -447,7 +453,7 @@ func (b *b2bua) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 			ps.inDialog(req, tx)
 			return
 		}
-		if vs := b.s.vmSessionOf(req); vs != nil {
+		if vs := b.vm.sessionOf(req); vs != nil {
 			vs.inDialog(req, tx)
 			return
 		}
@@ -484,7 +490,7 @@ func (b *b2bua) onAck(req *sip.Request, _ sip.ServerTransaction) {
 		ms.onAck()
 	} else if ps := b.pager.session(req); ps != nil {
 		ps.onAck(req)
-	} else if vs := b.s.vmSessionOf(req); vs != nil {
+	} else if vs := b.vm.sessionOf(req); vs != nil {
 		vs.onAck()
 	}
 }

@@ -104,8 +104,6 @@ type call struct {
 	slots []string // extensions holding a call slot (b2bua.perExt)
 
 	recording *callRecording // nil when the call is not recorded
-	deposit   *vmDeposit     // leg B is voicemail (voicemail.go); nil when not
-	ivr       *ivrSession    // leg B is an IVR menu (ivr.go); nil when not
 
 	// Blind transfer (transfer.go).
 	xfer        *xfer         // the transfer in progress, nil when none
@@ -123,8 +121,6 @@ type call struct {
 
 	// lamps is what the leg observer was told (legstates.go).
 	lamps legStates
-
-	qc *queueCall // the call is in a call queue (queuecall.go); nil when not
 
 	// rooms are the features' states open on the call, asked at fixed
 	// points (rooms.go).
@@ -186,20 +182,25 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 	c.rt = rt
 	c.fillCDR()
 	c.showRoute()
-	// A callee in do not disturb, not registered or at their call limit:
-	// their mailbox takes the call, when enabled (voicemail.go).
-	direct := ref != nil && (ref == refDND || ref == refOffline) && c.voicemailFor()
-	if ref != nil && !direct {
+	// ans answers the call itself instead of ringing anyone: the route's
+	// (a queue, a menu), or for a callee in do not disturb, not
+	// registered or at their call limit, their stand-in (a mailbox).
+	ans := rt.answer
+	if ref != nil && (ref == refDND || ref == refOffline) && b.standIn.takes(c) {
+		ans = b.standIn
+	}
+	if ref != nil && ans == nil {
 		c.refuse(ref)
 		return false
 	}
 	var m sdpMedia
 	c.late = len(c.aReq.Body()) == 0
-	if ref := c.menuRefusal(); ref != nil {
-		c.refuse(ref)
-		return false
+	if ans != nil {
+		if ref := ans.refusal(c); ref != nil {
+			c.refuse(ref)
+			return false
+		}
 	}
-	menu := rt.menu != nil // ivr.go
 	if !c.late {
 		var err error
 		if _, m, err = parseSDP(c.aReq.Body()); err != nil {
@@ -214,14 +215,11 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 			return false
 		}
 	}
-	queued := rt.queue != nil // queuecall.go: answered by the PBX
-	if queued && c.late {
-		c.refuse(&refusal{488, "Not Acceptable Here (Offer Needed)", directory.Failed, "queue: no sdp offer", nil})
-		return false
-	}
 	targets, spare := pickTargets(rt, b.busy)
-	direct = direct || len(targets) == 0 && !menu && !queued && c.voicemailFor()
-	if len(targets) == 0 && !direct && !menu && !queued {
+	if len(targets) == 0 && ans == nil && b.standIn.takes(c) {
+		ans = b.standIn
+	}
+	if len(targets) == 0 && ans == nil {
 		c.refuse(&refusal{486, "Busy Here", directory.Busy, "callee call limit", nil})
 		return false
 	}
@@ -244,7 +242,7 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 		setMedia(relay, media.LegA, m)
 		relay.SetHold(media.LegA, m.hold)
 	}
-	if !c.late && !direct && !menu && !queued {
+	if !c.late && ans == nil {
 		if err := c.ring.address(targets[0].dest); err != nil {
 			relay.Close()
 			c.refuse(&refusal{488, "Not Acceptable Here", directory.Failed, "bad sdp offer", nil})
@@ -276,14 +274,9 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 		err := relay.Run(b.ctx)
 		c.post(relayEvent{err})
 	})
-	switch {
-	case queued:
-		c.enterQueue()
-	case menu:
-		c.answerMenu()
-	case direct:
-		c.depositVoicemail()
-	default:
+	if ans != nil {
+		ans.answerCall(c)
+	} else {
 		c.ring.dialAll(rt, targets)
 	}
 	go c.run()
@@ -464,15 +457,6 @@ func (c *call) handle(ev any) {
 		c.onAck(ev)
 	case *reqEvent:
 		if !c.admitRequest(ev) {
-			return
-		}
-		if c.vmRefuses(ev) {
-			return
-		}
-		if c.ivrRequest(ev) {
-			return
-		}
-		if c.queueRefuses(ev) {
 			return
 		}
 		if c.roomTakes(ev) {

@@ -73,7 +73,7 @@ func (b *b2bua) feature(req *sip.Request, tx sip.ServerTransaction, caller *cred
 		return true
 	}
 	if f.Feature == directory.FeatureVoicemail {
-		b.retrieveVoicemail(req, tx, caller, arg) // vmretrieve.go
+		b.vm.retrieve(req, tx, caller, arg) // vmretrieve.go
 		return true
 	}
 	if !f.Ready {
@@ -95,7 +95,7 @@ func (b *b2bua) feature(req *sip.Request, tx sip.ServerTransaction, caller *cred
 		return true
 	case directory.FeatureQueueLogin, directory.FeatureQueueLogout, directory.FeatureQueuePause,
 		directory.FeatureQueueUnpause:
-		b.queueFeature(req, tx, caller, f, arg) // queueagent.go
+		b.queues.feature(req, tx, caller, f, arg) // queueagent.go
 		return true
 	}
 	var p directory.UserPatch

@@ -196,7 +196,7 @@ func (c *call) forwardOnFailure(code int, reason string, disp directory.Disposit
 	if number != "" && c.forward(code, reason, number, why) {
 		return true
 	}
-	if (disp == directory.NoAnswer || disp == directory.Busy && by == "callee") && c.depositVoicemail() {
+	if (disp == directory.NoAnswer || disp == directory.Busy && by == "callee") && c.b.standIn.answerRinging(c) {
 		return true
 	}
 	if recount {

@@ -25,7 +25,6 @@ func (c *call) hangup(by, why string) {
 		c.cdr.HangupBy, c.cdr.Reason = by, why
 		c.noMedia()
 		gone := c.abortXfer("call ended")
-		gone = c.queueOver(gone)
 		gone = c.roomsEnding(gone)
 		if gone != 0 {
 			c.byeA()
@@ -54,14 +53,6 @@ func (c *call) byeA() {
 }
 
 func (c *call) byeB() {
-	if c.ivr != nil { // leg B is a menu (ivr.go)
-		c.endIVR()
-		return
-	}
-	if c.deposit != nil { // leg B is voicemail, without a dialog
-		c.endDeposit()
-		return
-	}
 	if f := c.farEndRoom(); f != nil { // leg B is a room's, without a dialog
 		f.endFarEnd()
 		return
@@ -114,7 +105,6 @@ func (c *call) onBye(ev *reqEvent) {
 			c.cdr.HangupBy = "caller"
 		}
 		gone := c.abortXfer("call ended")
-		gone = c.queueOver(gone)
 		gone = c.roomsEnding(gone)
 		if ev.fromA && gone != 1 {
 			c.byeB()

@@ -36,9 +36,11 @@ import (
 // itself through others).
 const ivrMaxHops = 20
 
-// ivrSession is the menu part of a call: the endpoint on leg B, the menu
-// playing, and the target ringing once a choice is made.
+// ivrSession is the menu part of a call, a room standing on leg B in
+// place of a dialog: the endpoint on leg B, the menu playing, and the
+// target ringing once a choice is made.
 type ivrSession struct {
+	c      *call
 	ep     *media.Endpoint
 	info   chan rune // digits of SIP INFO, for the script
 	menu   *directory.IVRMenu
@@ -54,50 +56,59 @@ type ivrSession struct {
 	timer *time.Timer
 }
 
+func (s *ivrSession) roomName() string { return "menu" }
+
 // ivrRingOver ends the ringing of a target nobody answered.
-type ivrRingOver struct{ ring *dialer }
+type ivrRingOver struct {
+	sess *ivrSession
+	ring *dialer
+}
 
 func (ev ivrRingOver) handleOn(c *call) {
-	if s := c.ivr; s != nil && s.ring == ev.ring && c.state == stAnswered {
+	if s := ev.sess; !s.ended && s.ring == ev.ring && c.state == stAnswered {
 		c.log.Info("ivr: target did not answer", "to", s.rt.to)
-		c.ivrBack("no answer")
+		s.back("no answer")
 	}
 }
 
-func (ev ivrChoice) handleOn(c *call) { c.onIVRChoice(ev) }
+func (ev ivrChoice) handleOn(*call) { ev.sess.onChoice(ev) }
 
-// menuRoute makes rt a menu's route when ext is an IVR menu's number; a
+// menuAnswer is the answerer of a route to an IVR menu: the PBX answers
+// the call with the menu.
+type menuAnswer struct{ menu *directory.IVRMenu }
+
+// routeMenu makes rt a menu's route when ext is an IVR menu's number; a
 // user's extension is never one (it is looked up first, from memory).
-func (b *b2bua) menuRoute(ctx context.Context, rt *route, ext string) (bool, *refusal) {
+func routeMenu(ctx context.Context, s *Server, rt *route, ext string) (bool, *refusal) {
 	if directory.ValidateExtension("extension", ext) != nil {
 		return false, nil
 	}
-	if cred, err := b.s.credential(ext); err != nil || cred != nil {
+	if cred, err := s.credential(ext); err != nil || cred != nil {
 		return false, nil
 	}
-	m, err := b.s.store.IVRMenuByNumber(ctx, ext)
+	m, err := s.store.IVRMenuByNumber(ctx, ext)
 	if errors.Is(err, directory.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
 		return true, storeDown(err)
 	}
-	rt.to, rt.menu = ext, m
+	rt.to, rt.answer = ext, menuAnswer{menu: m}
 	return true, nil
 }
 
-// menuRefusal refuses a call to a menu the PBX cannot answer: one without
+// refusal refuses a call to a menu the PBX cannot answer: one without
 // an SDP offer.
-func (c *call) menuRefusal() *refusal {
-	if c.rt.menu != nil && c.late {
+func (menuAnswer) refusal(c *call) *refusal {
+	if c.late {
 		return &refusal{488, "Not Acceptable Here (Offer Needed)", directory.Failed, "menu without an sdp offer", nil}
 	}
 	return nil
 }
 
-// answerMenu answers the caller for the menu of c.rt. It runs in
-// beginOn, before the actor.
-func (c *call) answerMenu() {
+// answerCall answers the caller for the menu. It runs in beginOn,
+// before the actor.
+func (a menuAnswer) answerCall(c *call) {
 	codec, event := g711Offer(c.aReq.Body())
 	ip := c.b.cfg.MediaIP
 	if !ip.IsValid() || ip.IsUnspecified() {
@@ -117,8 +128,8 @@ func (c *call) answerMenu() {
 		c.endRinging(488, "Not Acceptable Here", directory.Failed, "system")
 		return
 	}
-	s := &ivrSession{ep: ep, info: make(chan rune, 16)}
-	c.ivr = s
+	s := &ivrSession{c: c, ep: ep, info: make(chan rune, 16)}
+	c.openRoom(s)
 	c.wg.Go(func() { _ = ep.Run(c.b.ctx) })
 
 	now := time.Now().UTC()
@@ -138,9 +149,9 @@ func (c *call) answerMenu() {
 		return
 	}
 	c.storeRecording()
-	c.log.Info("call answered by menu", "menu", c.rt.menu.Number, "codec", codec)
+	c.log.Info("call answered by menu", "menu", a.menu.Number, "codec", codec)
 	c.awaitAck(c.aReq, pending2xx{fromA: true, tx: c.aTx, res: ok200, done: c.aFinal, initial: true})
-	c.playMenu(c.rt.menu)
+	s.play(a.menu)
 }
 
 // g711Offer picks the G.711 codec and telephone-event type of an offer
@@ -165,13 +176,13 @@ func g711Offer(body []byte) (media.Codec, uint8) {
 	return codec, event
 }
 
-// playMenu starts m's script on the session's endpoint.
-func (c *call) playMenu(m *directory.IVRMenu) {
-	s := c.ivr
+// play starts m's script on the session's endpoint.
+func (s *ivrSession) play(m *directory.IVRMenu) {
+	c := s.c
 	s.stopScript()
 	s.menu = m
 	s.path = append(s.path, m.Number)
-	c.ivrCDR()
+	s.writeReason()
 	greeting := ivrDefaultGreeting
 	if m.Greeting != "" {
 		if g, err := media.LoadWAV(m.Greeting); err != nil {
@@ -214,32 +225,32 @@ func (s *ivrSession) stopScript() {
 	}
 }
 
-// onIVRChoice carries out what the caller chose.
-func (c *call) onIVRChoice(ev ivrChoice) {
-	s := c.ivr
-	if s == nil || ev.sess != s || c.state != stAnswered || s.ring != nil {
+// onChoice carries out what the caller chose.
+func (s *ivrSession) onChoice(ev ivrChoice) {
+	c := s.c
+	if s.ended || c.state != stAnswered || s.ring != nil {
 		return
 	}
 	s.stopScript()
 	s.path = append(s.path, ev.why)
-	c.ivrCDR()
+	s.writeReason()
 	c.log.Info("ivr choice", "menu", s.menu.Number, "choice", ev.why, "action", ev.action, "target", ev.target)
 	switch ev.action {
 	case directory.IVRHangup:
-		c.ivrCDR()
+		s.writeReason()
 		c.hangup("system", c.cdr.Reason)
 		return
 	case directory.IVRVoicemail:
-		c.ivrVoicemail(ev.target)
+		s.voicemail(ev.target)
 		return
 	}
-	c.ivrGo(ev.target)
+	s.goTo(ev.target)
 }
 
-// ivrGo routes number as if the caller had dialed it: another menu plays,
-// anything else rings.
-func (c *call) ivrGo(number string) {
-	s := c.ivr
+// goTo routes number as if the caller had dialed it: another menu plays,
+// a queue takes the caller, anything else rings.
+func (s *ivrSession) goTo(number string) {
+	c := s.c
 	rt := &route{dir: c.rt.dir, dialed: number, from: c.rt.from, callerID: c.rt.callerID, fromUser: c.rt.fromUser,
 		fromName: c.rt.fromName}
 	self := ""
@@ -251,32 +262,34 @@ func (c *call) ivrGo(number string) {
 	cancel()
 	if ref != nil {
 		c.log.Info("ivr: target refused", "to", number, "code", ref.code, "why", ref.why)
-		c.ivrBack(ref.why)
+		s.back(ref.why)
 		return
 	}
-	if rt.queue != nil { // queuecall.go: the caller waits there
-		c.queueFromMenu(rt.queue)
+	switch a := rt.answer.(type) {
+	case queueAnswer: // queuecall.go: the caller waits there
+		via := s.via()
+		s.endFarEnd()
+		queueFromMenu(c, a.queue, via)
 		return
-	}
-	if rt.menu != nil {
+	case menuAnswer:
 		if s.hops++; s.hops > ivrMaxHops {
 			c.hangup("system", "ivr: too many menus")
 			return
 		}
-		c.playMenu(rt.menu)
+		s.play(a.menu)
 		return
 	}
 	targets, spare := pickTargets(rt, c.b.busy)
 	if len(targets) == 0 {
-		c.ivrBack("callee call limit")
+		s.back("callee call limit")
 		return
 	}
 	d := &dialer{env: c.dialEnv(), onFork: func(f *fork) { c.xforks = append(c.xforks, f) },
-		onResponse: c.onIVRResponse, onFailed: func(*fork) { c.ivrRingFailed() }, spare: spare,
+		onResponse: s.onResponse, onFailed: func(*fork) { s.ringFailed() }, spare: spare,
 		source: c.aReq.Body(), origin: &c.leg[1].origin, leg: media.LegB, sendrecv: true}
 	if err := d.address(targets[0].dest); err != nil {
 		c.log.Info("ivr: no sdp for the target", "err", err)
-		c.ivrBack("no sdp for the target")
+		s.back("no sdp for the target")
 		return
 	}
 	s.ring, s.rt = d, rt
@@ -291,41 +304,41 @@ func (c *call) ivrGo(number string) {
 		p.Stop()
 	})
 	d.dialAll(rt, targets)
-	s.timer = time.AfterFunc(c.b.cfg.RingTime, func() { c.post(ivrRingOver{ring: d}) })
+	s.timer = time.AfterFunc(c.b.cfg.RingTime, func() { c.post(ivrRingOver{sess: s, ring: d}) })
 	if d.allFailed() {
-		c.ivrRingFailed()
+		s.ringFailed()
 	}
 }
 
-func (c *call) onIVRResponse(f *fork, tx sip.ClientTransaction, res *sip.Response) {
+func (s *ivrSession) onResponse(f *fork, tx sip.ClientTransaction, res *sip.Response) {
 	if !f.settle(tx, res) {
 		return
 	}
-	s := c.ivr
-	mine := s != nil && s.ring != nil && containsFork(s.ring.forks, f)
+	c := s.c
+	mine := !s.ended && s.ring != nil && containsFork(s.ring.forks, f)
 	if res.IsSuccess() {
 		if !mine || c.state != stAnswered {
 			f.ackAndBye(res)
 			return
 		}
-		c.ivrAnswered(f, res)
+		s.answered(f, res)
 		return
 	}
 	if mine {
-		c.ivrRingFailed()
+		s.ringFailed()
 	}
 }
 
-// ivrRingFailed runs when a fork ringing the target failed.
-func (c *call) ivrRingFailed() {
-	if s := c.ivr; s != nil && s.ring != nil && s.ring.allFailed() && c.state == stAnswered {
-		c.ivrBack("not reached")
+// ringFailed runs when a fork ringing the target failed.
+func (s *ivrSession) ringFailed() {
+	if !s.ended && s.ring != nil && s.ring.allFailed() && s.c.state == stAnswered {
+		s.back("not reached")
 	}
 }
 
 // stopRing stops ringing the target and gives back its call slots.
-func (c *call) stopRing(keep *fork) {
-	s := c.ivr
+func (s *ivrSession) stopRing(keep *fork) {
+	c := s.c
 	if s.ring == nil {
 		return
 	}
@@ -344,25 +357,24 @@ func (c *call) stopRing(keep *fork) {
 	s.slots = nil
 }
 
-// ivrBack brings the caller back to the menu they chose in, after a
+// back brings the caller back to the menu they chose in, after a
 // target that could not be reached.
-func (c *call) ivrBack(why string) {
-	s := c.ivr
+func (s *ivrSession) back(why string) {
 	s.stopScript()
-	c.stopRing(nil)
+	s.stopRing(nil)
 	s.path = append(s.path, why)
 	if s.hops++; s.hops > ivrMaxHops {
-		c.hangup("system", "ivr: "+why)
+		s.c.hangup("system", "ivr: "+why)
 		return
 	}
 	s.drain()
-	c.playMenu(s.menu)
+	s.play(s.menu)
 }
 
-// ivrAnswered puts the target's phone that answered on leg B in place of
+// answered puts the target's phone that answered on leg B in place of
 // the endpoint.
-func (c *call) ivrAnswered(f *fork, res *sip.Response) {
-	s := c.ivr
+func (s *ivrSession) answered(f *fork, res *sip.Response) {
+	c := s.c
 	d := forkDialog(f, res)
 	ack := d.request(sip.ACK)
 	tmpl := ack.Clone()
@@ -379,12 +391,12 @@ func (c *call) ivrAnswered(f *fork, res *sip.Response) {
 		c.log.Info("bad sdp from the menu's target", "err", err)
 		bye := d.request(sip.BYE)
 		c.wg.Go(func() { c.sendBye(bye) })
-		c.ivrBack("bad sdp answer")
+		s.back("bad sdp answer")
 		return
 	}
 	rt := s.rt
-	c.stopRing(f)
-	c.endIVR()
+	s.stopRing(f)
+	s.endFarEnd()
 	// New addresses: the relay's leg B unlatches from the endpoint and
 	// latches onto the phone (media.Relay.SetRemote).
 	c.setLegCodec(media.LegB, firstVoice(res.Body()))
@@ -401,7 +413,7 @@ func (c *call) ivrAnswered(f *fork, res *sip.Response) {
 		num = rt.to
 	}
 	c.cdr.To, c.cdr.CalleeID, c.cdr.GroupID = num, f.t.userID, rt.groupID
-	c.ivrCDR()
+	s.writeReason()
 	c.show(c.cdr)
 	if c.recording == nil { // the policy may cover the callee only
 		c.startRecording()
@@ -410,28 +422,24 @@ func (c *call) ivrAnswered(f *fork, res *sip.Response) {
 	c.log.Info("ivr: target answered", "to", num, "path", strings.Join(s.path, " "))
 }
 
-// menuPath is the menu walk that brought the caller where they are, for
-// the reason of a row a later room (a queue) writes: "ivr 80000 option
-// 1, "; "" for a call in no menu.
-func (c *call) menuPath() string {
-	if c.ivr == nil {
-		return ""
-	}
-	return "ivr " + strings.Join(c.ivr.path, " ") + ", "
+// via is the menu walk that brought the caller where they are, for the
+// reason of a row a later room (a queue) writes: "ivr 80000 option 1, ".
+func (s *ivrSession) via() string {
+	return "ivr " + strings.Join(s.path, " ") + ", "
 }
 
-// ivrCDR writes the menu walk into the CDR's reason.
-func (c *call) ivrCDR() {
-	if s := c.ivr; s != nil {
-		c.cdr.Reason = "ivr " + strings.Join(s.path, " ")
+// writeReason writes the menu walk into the CDR's reason.
+func (s *ivrSession) writeReason() {
+	if !s.ended {
+		s.c.cdr.Reason = "ivr " + strings.Join(s.path, " ")
 	}
 }
 
-// ivrVoicemail records a message for the mailbox of number (a user's
+// voicemail records a message for the mailbox of number (a user's
 // extension or a group's number) on the session's endpoint; a number
 // without an enabled mailbox brings the caller back to the menu.
-func (c *call) ivrVoicemail(number string) {
-	s := c.ivr
+func (s *ivrSession) voicemail(number string) {
+	c := s.c
 	var userID, groupID int64
 	var dir string
 	if cred, err := c.b.s.credential(number); err == nil && cred != nil {
@@ -442,7 +450,7 @@ func (c *call) ivrVoicemail(number string) {
 		cancel()
 		if err != nil {
 			c.log.Info("ivr: no mailbox", "number", number, "err", err)
-			c.ivrBack("no mailbox")
+			s.back("no mailbox")
 			return
 		}
 		groupID, dir = g.ID, "g"+strconv.FormatInt(g.ID, 10)
@@ -452,56 +460,56 @@ func (c *call) ivrVoicemail(number string) {
 	cancel()
 	if err != nil || !mb.Enabled || c.b.recDir == "" {
 		c.log.Info("ivr: mailbox not enabled", "number", number, "err", err)
-		c.ivrBack("no mailbox")
+		s.back("no mailbox")
 		return
 	}
 	caller := c.rt.from
 	if c.caller != nil {
 		caller = c.caller.Ext
 	}
-	dep, greeting, err := c.newDeposit(mb, userID, groupID, dir, caller, s.ep)
+	dep, greeting, err := newDeposit(c, mb, userID, groupID, dir, caller, s.ep)
 	if err != nil {
 		c.log.Error("ivr: voicemail not offered", "err", err)
-		c.ivrBack("voicemail unavailable")
+		s.back("voicemail unavailable")
 		return
 	}
 	s.path = append(s.path, "voicemail "+number)
-	c.ivrCDR()
+	s.writeReason()
 	c.cdr.To, c.cdr.CalleeID, c.cdr.GroupID = number, userID, groupID
 	c.show(c.cdr)
 	// The endpoint is the message's now: the session ends without it.
 	s.ep = nil
-	c.endIVR()
-	c.deposit = dep
+	s.endFarEnd()
+	c.openRoom(dep)
 	close(dep.ready) // the caller's media is known: the menu answered
 	rctx, rcancel := context.WithCancel(c.b.ctx)
 	dep.cancel = rcancel
-	c.wg.Go(func() { dep.script(rctx, greeting, c.post) })
+	c.wg.Go(func() { dep.script(rctx, greeting) })
 	c.log.Info("ivr: call to voicemail", "user_id", userID, "group_id", groupID, "number", number)
 }
 
-// endIVR ends the menu part of the call: the script, any ringing and the
-// endpoint (unless a voicemail message took it over).
-func (c *call) endIVR() {
-	s := c.ivr
-	if s == nil || s.ended {
+// endFarEnd ends the menu part of the call: the script, any ringing and
+// the endpoint (unless a voicemail message took it over); the room
+// closes. The core calls it where it would send leg B a BYE.
+func (s *ivrSession) endFarEnd() {
+	if s.ended {
 		return
 	}
 	s.ended = true
 	s.stopScript()
-	c.stopRing(nil)
+	s.stopRing(nil)
 	if s.ep != nil {
 		s.ep.Close()
 	}
-	c.ivr = nil
+	s.c.closeRoom(s)
 }
 
-// ivrRequest answers what the caller sends in the menu: INFO digits go to
-// the script; a re-INVITE or REFER is refused (leg B has no dialog yet).
-// It reports whether it answered ev.
-func (c *call) ivrRequest(ev *reqEvent) bool {
-	s := c.ivr
-	if s == nil || !ev.fromA {
+// takeRequest answers what the caller sends in the menu: INFO digits go
+// to the script; a re-INVITE or REFER is refused (leg B has no dialog
+// yet). It reports whether it answered ev.
+func (s *ivrSession) takeRequest(ev *reqEvent) bool {
+	c := s.c
+	if !ev.fromA {
 		return false
 	}
 	switch ev.req.Method {

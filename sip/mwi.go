@@ -92,7 +92,7 @@ func (s *Server) subscribeMWI(req *sip.Request, tx sip.ServerTransaction, src ne
 	userID, groupID := cred.UserID, int64(0)
 	if entity := unescapeUser(req.Recipient.User); entity != cred.Ext {
 		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.StoreTimeout)
-		g, err := s.groupMailbox(ctx, cred.UserID, entity)
+		g, err := s.calls.vm.groupMailbox(ctx, cred.UserID, entity)
 		cancel()
 		var de *authz.DeniedError
 		switch {
@@ -258,7 +258,7 @@ func (s *Server) notifyMWI(sub *mwiSub, final bool) {
 func (s *Server) voicemailLeft(v directory.Voicemail, email bool) {
 	s.mailboxChangedOf(v.UserID, v.GroupID)
 	if email {
-		s.mailVoicemail(v)
+		s.calls.vm.mail(v)
 	}
 	if h := s.hooks.voicemail; h != nil {
 		h(v)

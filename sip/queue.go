@@ -366,7 +366,7 @@ func (r *queueRuntime) act(evs []acd.Event) {
 	r.poke()
 }
 
-// Agent actions, by feature code (queueFeature) or the API (QueueAgent).
+// Agent actions, by feature code (feature) or the API (QueueAgent).
 const (
 	QueueLogin   = "login"
 	QueueLogout  = "logout"

@@ -18,9 +18,10 @@ import (
 // and what the web shows and does (QueueAgent, QueueBoard). An agent acts
 // on themself by phone; the web decides who may act on whom (queues.manage).
 
-// queueFeature answers an agent's feature code: 603 with what was done
+// feature answers an agent's feature code: 603 with what was done
 // in the reason phrase, as the other feature codes.
-func (b *b2bua) queueFeature(req *sip.Request, tx sip.ServerTransaction, caller *credential, f directory.FeatureCode, arg string) {
+func (r *queueRuntime) feature(req *sip.Request, tx sip.ServerTransaction, caller *credential, f directory.FeatureCode, arg string) {
+	b := r.b
 	action := map[directory.Feature]string{directory.FeatureQueueLogin: QueueLogin,
 		directory.FeatureQueueLogout: QueueLogout, directory.FeatureQueuePause: QueuePause,
 		directory.FeatureQueueUnpause: QueueUnpause}[f.Feature]

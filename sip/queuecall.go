@@ -44,8 +44,9 @@ import (
 // "cancelled" by the caller. AnsweredAt is the agent's answer, so the
 // row's duration is the talk time.
 
-// queueCall is a call's time in a queue.
+// queueCall is a call's time in a queue, a room on the call.
 type queueCall struct {
+	c      *call
 	q      directory.Queue
 	key    string // the engine's queue ID
 	joined time.Time
@@ -74,54 +75,100 @@ type (
 	queueOverTimeout   struct{ d *dialer }
 )
 
-func (ev queueOfferEvent) handleOn(c *call)    { c.onQueueOffer(ev.agent) }
-func (ev queueCancelEvent) handleOn(c *call)   { c.onQueueCancel(ev.agent) }
-func (ev queuePositionEvent) handleOn(c *call) { c.onQueuePosition(ev.pos) }
-func (ev queueOverflowEvent) handleOn(c *call) { c.onQueueOverflow(ev.target, ev.reason) }
+func (ev queueOfferEvent) handleOn(c *call) {
+	if qc := queueOf(c); qc != nil {
+		qc.onOffer(ev.agent)
+	} else {
+		c.b.queues.missed(ev.agent, c.id)
+	}
+}
+func (ev queueCancelEvent) handleOn(c *call) {
+	if qc := queueOf(c); qc != nil {
+		qc.onCancel(ev.agent)
+	}
+}
+func (ev queuePositionEvent) handleOn(c *call) {
+	if qc := queueOf(c); qc != nil {
+		qc.onPosition(ev.pos)
+	}
+}
+func (ev queueOverflowEvent) handleOn(c *call) {
+	if qc := queueOf(c); qc != nil {
+		qc.onOverflow(ev.target, ev.reason)
+	}
+}
 func (ev queueMusicEvent) handleOn(c *call) {
-	if qc := c.qc; qc != nil && qc.ep != nil && qc.gen == ev.gen {
+	if qc := queueOf(c); qc != nil && qc.ep != nil && qc.gen == ev.gen {
 		qc.ep.Play(qc.music, true)
 	}
 }
 func (ev queueOverTimeout) handleOn(c *call) {
-	if qc := c.qc; qc != nil && qc.over == ev.d && !qc.filled {
+	if qc := queueOf(c); qc != nil && qc.over == ev.d && !qc.filled {
 		c.log.Info("queue overflow not answered", "queue", qc.q.Number)
 		c.hangup("system", "queue "+qc.q.Number+": overflow not answered")
 	}
 }
 
-// routeQueue makes rt a queue's when ext is a queue's number, and reports
+func (qc *queueCall) roomName() string { return "queue" }
+
+// queueOf returns the queue room open on c, nil when the call is in no
+// queue. The engine's events (queue.go) find the caller's wait by it.
+func queueOf(c *call) *queueCall {
+	for _, r := range c.rooms {
+		if qc, ok := r.(*queueCall); ok {
+			return qc
+		}
+	}
+	return nil
+}
+
+// queueAnswer is the answerer of a route to a call queue: the PBX answers
+// the call with the queue's music and enqueues it.
+type queueAnswer struct{ queue *directory.Queue }
+
+// refusal refuses a call the queue cannot answer: one without an SDP
+// offer.
+func (queueAnswer) refusal(c *call) *refusal {
+	if c.late {
+		return &refusal{488, "Not Acceptable Here (Offer Needed)", directory.Failed, "queue: no sdp offer", nil}
+	}
+	return nil
+}
+
+// answerCall enters the call in the queue.
+func (a queueAnswer) answerCall(c *call) { enterQueue(c, *a.queue) }
+
+// route makes rt a queue's when ext is a queue's number, and reports
 // whether it was.
-func (b *b2bua) routeQueue(ctx context.Context, rt *route, ext string) (bool, *refusal) {
-	q, err := b.s.store.QueueByNumber(ctx, ext)
+func (r *queueRuntime) route(ctx context.Context, rt *route, ext string) (bool, *refusal) {
+	q, err := r.b.s.store.QueueByNumber(ctx, ext)
 	if errors.Is(err, directory.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
 		return true, storeDown(err)
 	}
-	if err := b.queues.ensure(ctx); err != nil {
+	if err := r.ensure(ctx); err != nil {
 		return true, storeDown(err)
 	}
-	b.queues.sync(*q)
-	rt.to, rt.queue = ext, q
+	r.sync(*q)
+	rt.to, rt.answer = ext, queueAnswer{queue: q}
 	return true, nil
 }
 
-// enterQueue answers a call routed to a queue with the queue's music and
+// enterQueue answers a call routed to queue q with the queue's music and
 // enqueues it; the call is filed and its relay runs. It reports whether
 // the caller was answered (otherwise it was refused).
-func (c *call) enterQueue() bool {
-	q := *c.rt.queue
+func enterQueue(c *call, q directory.Queue) bool {
 	key := queueKey(q.ID)
 	rtm := c.b.queues
 	if !rtm.staffed(key) && q.Overflow == "" {
-		c.endQueued(480, "Temporarily Unavailable (No Agents)", "queue "+q.Number+": no agent logged in")
+		endQueued(c, 480, "Temporarily Unavailable (No Agents)", "queue "+q.Number+": no agent logged in")
 		return false
 	}
 	offer, _, err := parseSDP(c.aReq.Body())
 	if err != nil {
-		c.endQueued(488, "Not Acceptable Here", "bad sdp offer")
+		endQueued(c, 488, "Not Acceptable Here", "bad sdp offer")
 		return false
 	}
 	codec, event := endpointCodec(offer)
@@ -131,30 +178,31 @@ func (c *call) enterQueue() bool {
 	}
 	ep, err := media.NewEndpoint(media.EndpointConfig{Pool: c.b.pool, IP: ip, Codec: codec, EventType: event, Logger: c.log})
 	if err != nil {
-		c.endQueued(503, "Service Unavailable", "no rtp ports")
+		endQueued(c, 503, "Service Unavailable", "no rtp ports")
 		return false
 	}
 	ep.SetRemote(netip.AddrPortFrom(ip, c.relay.Local(media.LegB).Port()))
 	body, err := c.answerSDP(endpointSDP(ep.Local().Addr(), ep.Local().Port(), codec, event))
 	if err != nil {
 		ep.Close()
-		c.endQueued(488, "Not Acceptable Here", "no common codec")
+		endQueued(c, 488, "Not Acceptable Here", "no common codec")
 		return false
 	}
 	now := time.Now().UTC()
-	qc := &queueCall{q: q, key: key, joined: now, ep: ep, music: rtm.music(q), offers: map[string]*dialer{}}
+	qc := &queueCall{c: c, q: q, key: key, joined: now, ep: ep, music: rtm.music(q), offers: map[string]*dialer{}}
 	qc.ctx, qc.cancel = context.WithCancel(c.reqCtx)
-	c.qc = qc
+	c.openRoom(qc)
 	// Enqueued before the 200 goes, so that a board read once the caller
 	// hears the answer shows them; the engine's events wait in the call's
 	// mailbox until its actor runs.
 	qc.waiting = true
 	if err := rtm.enqueue(c, key, c.rt.from, now); err != nil {
-		c.qc, qc.waiting = nil, false
+		c.closeRoom(qc)
+		qc.waiting = false
 		qc.cancel()
 		ep.Close()
 		c.log.Warn("call not queued", "queue", q.Number, "err", err)
-		c.endQueued(503, "Service Unavailable", "queue "+q.Number+": "+err.Error())
+		endQueued(c, 503, "Service Unavailable", "queue "+q.Number+": "+err.Error())
 		return false
 	}
 	c.state, c.bAcked = stAnswered, true
@@ -179,8 +227,9 @@ func (c *call) enterQueue() bool {
 	return true
 }
 
-// joinQueue enqueues the call in qc's queue.
-func (c *call) joinQueue(qc *queueCall) {
+// join enqueues the call in qc's queue.
+func (qc *queueCall) join() {
+	c := qc.c
 	qc.waiting = true
 	if err := c.b.queues.enqueue(c, qc.key, c.rt.from, qc.joined); err != nil {
 		qc.waiting = false
@@ -191,7 +240,7 @@ func (c *call) joinQueue(qc *queueCall) {
 
 // endQueued refuses a queue's call before it was answered (the call is
 // filed: the actor ends it).
-func (c *call) endQueued(code int, reason, why string) {
+func endQueued(c *call, code int, reason, why string) {
 	c.state = stEnded
 	c.cdr.Disposition, c.cdr.Reason, c.cdr.HangupBy = directory.Unavailable, why, "system"
 	c.respondA(code, reason, nil)
@@ -216,10 +265,11 @@ func endpointCodec(sd *sdp.SessionDescription) (media.Codec, uint8) {
 	return codec, event
 }
 
-// onQueueOffer rings agent's phones into leg B.
-func (c *call) onQueueOffer(agent string) {
-	qc, rtm := c.qc, c.b.queues
-	if qc == nil || !qc.waiting || c.state != stAnswered {
+// onOffer rings agent's phones into leg B.
+func (qc *queueCall) onOffer(agent string) {
+	c := qc.c
+	rtm := c.b.queues
+	if !qc.waiting || c.state != stAnswered {
 		rtm.missed(agent, c.id)
 		return
 	}
@@ -232,15 +282,15 @@ func (c *call) onQueueOffer(agent string) {
 	rt := &route{dir: directory.Internal, dialed: cred.Ext, to: cred.Ext, calleeID: cred.UserID,
 		callerID: c.rt.callerID, from: c.rt.from, fromUser: c.rt.fromUser, fromName: qc.q.Name,
 		targets: c.b.userTargets(cred)}
-	d := c.emptyLegDialer(func(d *dialer, f *fork, res *sip.Response) { c.queueAgentAnswered(agent, d, f, res) },
+	d := qc.emptyLegDialer(func(d *dialer, f *fork, res *sip.Response) { qc.agentAnswered(agent, d, f, res) },
 		func(d *dialer) {
-			if c.qc == qc && qc.offers[agent] == d {
+			if queueOf(c) == qc && qc.offers[agent] == d {
 				delete(qc.offers, agent)
 				rtm.missed(agent, c.id)
 			}
 		})
 	qc.offers[agent] = d
-	if !c.ringEmptyLeg(d, rt) {
+	if !qc.ringEmptyLeg(d, rt) {
 		delete(qc.offers, agent)
 		rtm.missed(agent, c.id)
 		return
@@ -248,20 +298,19 @@ func (c *call) onQueueOffer(agent string) {
 	c.log.Info("queue offer", "queue", qc.q.Number, "agent", cred.Ext)
 }
 
-// onQueueCancel stops ringing agent.
-func (c *call) onQueueCancel(agent string) {
-	if qc := c.qc; qc != nil {
-		if d := qc.offers[agent]; d != nil {
-			delete(qc.offers, agent)
-			d.cancelAll(nil)
-		}
+// onCancel stops ringing agent.
+func (qc *queueCall) onCancel(agent string) {
+	if d := qc.offers[agent]; d != nil {
+		delete(qc.offers, agent)
+		d.cancelAll(nil)
 	}
 }
 
-// queueAgentAnswered joins the agent whose phone answered with the caller.
-func (c *call) queueAgentAnswered(agent string, d *dialer, f *fork, res *sip.Response) {
-	qc, rtm := c.qc, c.b.queues
-	if qc == nil || qc.offers[agent] != d || !qc.waiting || c.state != stAnswered {
+// agentAnswered joins the agent whose phone answered with the caller.
+func (qc *queueCall) agentAnswered(agent string, d *dialer, f *fork, res *sip.Response) {
+	c := qc.c
+	rtm := c.b.queues
+	if queueOf(c) != qc || qc.offers[agent] != d || !qc.waiting || c.state != stAnswered {
 		f.ackAndBye(res)
 		return
 	}
@@ -279,20 +328,21 @@ func (c *call) queueAgentAnswered(agent string, d *dialer, f *fork, res *sip.Res
 	}
 	rtm.leave(c.id)
 	rtm.act(evs)
-	if !c.fillFromQueue(qc, d, f, res, qc.via+"queue "+qc.q.Number+": answered by "+f.t.ext) {
+	if !qc.fill(d, f, res, qc.via+"queue "+qc.q.Number+": answered by "+f.t.ext) {
 		c.hangup("system", "queue "+qc.q.Number+": bad sdp from the agent")
 	}
 }
 
-// fillFromQueue puts the phone that answered on leg B: the music stops,
-// the CDR row gets its callee, and recording starts as the policy says.
-func (c *call) fillFromQueue(qc *queueCall, d *dialer, f *fork, res *sip.Response, reason string) bool {
+// fill puts the phone that answered on leg B: the music stops, the CDR
+// row gets its callee, and recording starts as the policy says.
+func (qc *queueCall) fill(d *dialer, f *fork, res *sip.Response, reason string) bool {
+	c := qc.c
 	d.cancelAll(f)
 	if !c.answerEmptyLeg(1, f, res, c.leg[1].origin) {
 		return false
 	}
 	qc.filled = true
-	c.stopQueueMusic(qc)
+	qc.stopMusic()
 	now := time.Now().UTC()
 	c.setParty(1, party{userID: f.t.userID, num: f.t.ext, ext: f.t.ext})
 	c.b.take(c, f.t.ext)
@@ -311,19 +361,19 @@ func (c *call) fillFromQueue(qc *queueCall, d *dialer, f *fork, res *sip.Respons
 	return true
 }
 
-// stopQueueMusic closes the music endpoint.
-func (c *call) stopQueueMusic(qc *queueCall) {
+// stopMusic closes the music endpoint.
+func (qc *queueCall) stopMusic() {
 	if qc.ep != nil {
 		qc.ep.Close()
 		qc.ep = nil
 	}
 }
 
-// onQueuePosition tells the caller their new position (spoken, or in
-// beeps: queueprompts.go) over a pause in the music, which then goes on.
-func (c *call) onQueuePosition(pos int) {
-	qc := c.qc
-	if qc == nil || qc.ep == nil || !qc.waiting || pos <= 0 {
+// onPosition tells the caller their new position (spoken, or in beeps:
+// queueprompts.go) over a pause in the music, which then goes on.
+func (qc *queueCall) onPosition(pos int) {
+	c := qc.c
+	if qc.ep == nil || !qc.waiting || pos <= 0 {
 		return
 	}
 	qc.gen++
@@ -349,127 +399,13 @@ func positionBeeps(pos int) *media.Clip {
 	return media.Concat(append(clips, media.Silence(400))...)
 }
 
-// maxQueueHops is how many times a caller may overflow from one queue to
-// another before the PBX gives up (two queues overflowing to each other
-// while nobody is logged in would pass the caller back and forth).
-const maxQueueHops = 4
-
-// onQueueOverflow sends the caller to the queue's overflow number.
-func (c *call) onQueueOverflow(target, reason string) {
-	qc := c.qc
-	if qc == nil || c.state != stAnswered {
-		return
-	}
-	qc.waiting = false
-	now := time.Now().UTC()
-	c.cdr.QueueWait = now.Sub(qc.joined)
-	why := fmt.Sprintf("queue %s: overflow (%s)", qc.q.Number, reason)
-	if target == "" {
-		c.log.Info("queue gives up; no overflow", "queue", qc.q.Number, "reason", reason)
-		c.cdr.Disposition = directory.Unavailable
-		c.hangup("system", why)
-		return
-	}
-	rt := &route{dir: c.rt.dir, dialed: target, callerID: c.rt.callerID, from: c.rt.from, fromUser: c.rt.fromUser,
-		fromName: c.rt.fromName}
-	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
-	ref := c.b.routeExtension(ctx, rt, target, "")
-	cancel()
-	c.cdr.Reason = qc.via + why + " to " + target
-	c.log.Info("queue overflow", "queue", qc.q.Number, "reason", reason, "to", target)
-	if ref == nil && rt.queue != nil && qc.hops >= maxQueueHops {
-		ref = &refusal{482, "Loop Detected", directory.Failed, "overflow loop between queues", nil}
-	}
-	if ref == nil && rt.queue != nil { // another queue: wait there
-		qc.hops++
-		qc.q, qc.key = *rt.queue, queueKey(rt.queue.ID)
-		c.cdr.Queue = qc.q.Number
-		c.joinQueue(qc)
-		return
-	}
-	if ref != nil {
-		c.cdr.Disposition = ref.disp
-		c.hangup("system", why+" to "+target+": "+ref.why)
-		return
-	}
-	d := c.emptyLegDialer(func(d *dialer, f *fork, res *sip.Response) {
-		if c.qc != qc || qc.over != d || c.state != stAnswered {
-			f.ackAndBye(res)
-			return
-		}
-		qc.over = nil
-		if !c.fillFromQueue(qc, d, f, res, qc.via+why+" to "+target+", answered by "+f.t.ext) {
-			c.hangup("system", why+": bad sdp")
-		}
-	}, func(d *dialer) {
-		if c.qc == qc && qc.over == d {
-			c.hangup("system", why+" to "+target+": not answered")
-		}
-	})
-	qc.over = d
-	if !c.ringEmptyLeg(d, rt) {
-		c.hangup("system", why+" to "+target+": nobody to ring")
-		return
-	}
-	c.wg.Go(func() {
-		t := time.NewTimer(c.b.cfg.RingTime)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			c.post(queueOverTimeout{d: d})
-		case <-qc.ctx.Done():
-		}
-	})
-}
-
-// emptyLegDialer is a dialer that rings phones into leg B, which nobody
-// is on: answered is told of the first 2xx, failed once every fork failed.
-func (c *call) emptyLegDialer(answered func(*dialer, *fork, *sip.Response), failed func(*dialer)) *dialer {
-	d := &dialer{env: c.dialEnv(), onFork: func(f *fork) { c.xforks = append(c.xforks, f) },
-		source: c.aReq.Body(), origin: &c.leg[1].origin, leg: media.LegB, sendrecv: true}
-	d.onResponse = func(f *fork, tx sip.ClientTransaction, res *sip.Response) {
-		if !f.settle(tx, res) {
-			return
-		}
-		switch {
-		case res.IsSuccess():
-			answered(d, f, res)
-		case d.allFailed():
-			failed(d)
-		}
-	}
-	d.onFailed = func(*fork) {
-		if d.allFailed() {
-			failed(d)
-		}
-	}
-	return d
-}
-
-// ringEmptyLeg rings rt's targets that are not at their call limit with
-// d, and reports whether any rings.
-func (c *call) ringEmptyLeg(d *dialer, rt *route) bool {
-	targets, _ := pickTargets(rt, c.b.busy)
-	if len(targets) == 0 {
-		return false
-	}
-	if err := d.address(targets[0].dest); err != nil {
-		c.log.Info("queue: no sdp for the phones", "err", err)
-		return false
-	}
-	d.dialAll(rt, targets)
-	return !d.allFailed()
-}
-
-// queueOver runs as the call ends (hangup.go): a caller
-// still waiting abandons the queue; an agent's call ends (wrap-up). gone
-// is the leg nobody is on (-1: none), 1 while leg B was never taken.
-func (c *call) queueOver(gone int) int {
-	qc := c.qc
-	if qc == nil {
-		return gone
-	}
-	c.qc = nil
+// callEnding runs as the call ends (hangup.go, through the rooms): a
+// caller still waiting abandons the queue; an agent's call ends
+// (wrap-up). gone is the leg nobody is on (-1: none), 1 while leg B was
+// never taken. The room closes.
+func (qc *queueCall) callEnding(gone int) int {
+	c := qc.c
+	c.closeRoom(qc)
 	for agent, d := range qc.offers {
 		d.cancelAll(nil)
 		delete(qc.offers, agent)
@@ -477,7 +413,7 @@ func (c *call) queueOver(gone int) int {
 	if qc.over != nil {
 		qc.over.cancelAll(nil)
 	}
-	c.stopQueueMusic(qc)
+	qc.stopMusic()
 	qc.cancel()
 	rtm := c.b.queues
 	if qc.waiting {
@@ -500,11 +436,12 @@ func (c *call) queueOver(gone int) int {
 	return gone
 }
 
-// queueRefuses answers what a waiting caller cannot do while nobody is on
+// takeRequest answers what a waiting caller cannot do while nobody is on
 // leg B (a re-INVITE with an offer, a transfer), and reports whether it
 // answered ev.
-func (c *call) queueRefuses(ev *reqEvent) bool {
-	if c.qc == nil || c.qc.filled {
+func (qc *queueCall) takeRequest(ev *reqEvent) bool {
+	c := qc.c
+	if qc.filled {
 		return false
 	}
 	switch {
@@ -519,12 +456,11 @@ func (c *call) queueRefuses(ev *reqEvent) bool {
 	return true
 }
 
-// queueFromMenu moves a caller an IVR menu answered (ivr.go) into queue q:
-// the menu's endpoint goes, one of the queue's plays the music on leg B in
-// the codec the menu's had, and the caller is enqueued.
-func (c *call) queueFromMenu(q *directory.Queue) {
-	via := c.menuPath()
-	c.endIVR()
+// queueFromMenu moves a caller an IVR menu answered (ivr.go) into queue
+// q, once the menu's endpoint has gone: one of the queue's plays the
+// music on leg B in the codec the menu's had, and the caller is
+// enqueued. via is the menu walk, for the row's reason.
+func queueFromMenu(c *call, q *directory.Queue, via string) {
 	codec, ok := c.codecs[1].mediaCodec()
 	if !ok || (codec != media.PCMU && codec != media.PCMA) {
 		c.setLegCodec(media.LegB, pcmu)
@@ -542,15 +478,15 @@ func (c *call) queueFromMenu(q *directory.Queue) {
 	ep.SetRemote(netip.AddrPortFrom(ip, c.relay.Local(media.LegB).Port()))
 	c.relay.SetRemote(media.LegB, ep.Local(), netip.AddrPort{})
 	rtm := c.b.queues
-	qc := &queueCall{q: *q, key: queueKey(q.ID), joined: time.Now().UTC(), ep: ep, music: rtm.music(*q),
+	qc := &queueCall{c: c, q: *q, key: queueKey(q.ID), joined: time.Now().UTC(), ep: ep, music: rtm.music(*q),
 		offers: map[string]*dialer{}, via: via}
 	qc.ctx, qc.cancel = context.WithCancel(c.reqCtx)
-	c.qc = qc
+	c.openRoom(qc)
 	c.cdr.Queue = q.Number
 	c.setParty(1, party{num: q.Number})
 	ctx := qc.ctx
 	c.wg.Go(func() { _ = ep.Run(ctx) })
 	ep.Play(qc.music, true)
 	c.log.Info("call queued from a menu", "queue", q.Number)
-	c.joinQueue(qc)
+	qc.join()
 }

@@ -133,7 +133,7 @@ func (b *b2bua) defaultCountry(ctx context.Context) string {
 // target of a DID or an IVR menu's option: an IVR menu (ivr.go), else a
 // user's or a group's extension.
 func (b *b2bua) routeNumber(ctx context.Context, rt *route, ext, self string) *refusal {
-	if isMenu, ref := b.menuRoute(ctx, rt, ext); isMenu {
+	if isMenu, ref := routeMenu(ctx, b.s, rt, ext); isMenu {
 		return ref
 	}
 	return b.routeExtension(ctx, rt, ext, self)
@@ -150,7 +150,7 @@ func (b *b2bua) routeExtension(ctx context.Context, rt *route, ext, self string)
 	if cred != nil {
 		return b.routeUser(ctx, rt, cred)
 	}
-	if ok, ref := b.routeQueue(ctx, rt, ext); ok { // queuecall.go
+	if ok, ref := b.queues.route(ctx, rt, ext); ok { // queuecall.go
 		return ref
 	}
 	return b.routeGroup(ctx, rt, ext, self)

@@ -72,7 +72,6 @@ type Server struct {
 	pres     *presence.Table // busy lamps and presence (subscribe.go)
 	features featureTable    // feature codes in force (features.go)
 	mwi      mwiTable        // message-summary subscriptions (mwi.go)
-	vms      sync.Map        // Call-ID → *vmSession: phones in their mailbox (vmretrieve.go)
 
 	hooks hooks
 

@@ -29,10 +29,9 @@ type route struct {
 	// headers go on every INVITE of the route's forks (intercom's
 	// auto-answer, intercom.go).
 	headers []sip.Header
-	// queue: the number is a call queue's (queuecall.go); no targets.
-	queue *directory.Queue
-	// menu: the number is an IVR menu's, which the PBX answers (ivr.go).
-	menu *directory.IVRMenu
+	// answer: the PBX answers the call itself instead of ringing
+	// anyone (the number is a queue's or an IVR menu's); no targets.
+	answer answerer
 
 	// Forwarding (forward.go). chain holds the extensions the call was
 	// forwarded from, in order, and notes why, for the CDR. fwdUser is

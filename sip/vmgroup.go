@@ -13,7 +13,7 @@ import (
 )
 
 // Group voicemail (issue 19 §3): a call to a group number nobody answers
-// goes to the group's mailbox (depositVoicemail). Its messages are the
+// goes to the group's mailbox (voicemail.deposit). Its messages are the
 // members': recordings.listen over the group's mailbox
 // (authz.GroupMailboxResource) decides who may watch its lamp (a
 // message-summary subscription to the group number), who gets the e-mail
@@ -27,7 +27,8 @@ var errNoGroup = errors.New("no such group")
 // the user may hear its mailbox. It returns errNoGroup when ext is no
 // group's, an *authz.DeniedError when the user may not, or the store's
 // error.
-func (s *Server) groupMailbox(ctx context.Context, userID int64, ext string) (*directory.Group, error) {
+func (vm *voicemail) groupMailbox(ctx context.Context, userID int64, ext string) (*directory.Group, error) {
+	s := vm.b.s
 	g, err := s.store.GroupByExtension(ctx, ext)
 	if errors.Is(err, directory.ErrNotFound) {
 		return nil, errNoGroup
@@ -35,7 +36,7 @@ func (s *Server) groupMailbox(ctx context.Context, userID int64, ext string) (*d
 	if err != nil {
 		return nil, fmt.Errorf("group %s: %w", ext, err)
 	}
-	if err := s.mayHearGroupMailbox(ctx, userID, g.ID); err != nil {
+	if err := vm.mayHearGroupMailbox(ctx, userID, g.ID); err != nil {
 		return nil, err
 	}
 	return g, nil
@@ -43,7 +44,8 @@ func (s *Server) groupMailbox(ctx context.Context, userID int64, ext string) (*d
 
 // mayHearGroupMailbox asks authz whether the user may hear the group's
 // voicemail (recordings.listen over the group's mailbox).
-func (s *Server) mayHearGroupMailbox(ctx context.Context, userID, groupID int64) error {
+func (vm *voicemail) mayHearGroupMailbox(ctx context.Context, userID, groupID int64) error {
+	s := vm.b.s
 	acc, err := s.store.Access(ctx, userID)
 	if err != nil {
 		return fmt.Errorf("access of user %d: %w", userID, err)
@@ -63,14 +65,15 @@ func (s *Server) GroupMailboxChanged(groupID int64) { go s.mailboxChangedOf(0, g
 // groupMailRecipients are the members of a group who get a copy of its
 // messages: those recordings.listen lets hear the group's mailbox, with
 // an e-mail address.
-func (s *Server) groupMailRecipients(ctx context.Context, groupID int64) ([]*directory.User, error) {
+func (vm *voicemail) groupMailRecipients(ctx context.Context, groupID int64) ([]*directory.User, error) {
+	s := vm.b.s
 	ids, err := s.store.GroupMembers(ctx, groupID)
 	if err != nil {
 		return nil, fmt.Errorf("members of group %d: %w", groupID, err)
 	}
 	var out []*directory.User
 	for _, id := range ids {
-		if err := s.mayHearGroupMailbox(ctx, id, groupID); err != nil {
+		if err := vm.mayHearGroupMailbox(ctx, id, groupID); err != nil {
 			s.log.Debug("group voicemail not mailed to a member", "user_id", id, "group_id", groupID, "err", err)
 			continue
 		}
@@ -99,12 +102,13 @@ func (o mailboxOwner) object() string {
 // mailboxToHear is the mailbox a call to the voicemail code opens: the
 // caller's own, or the group's whose number follows the code when the
 // caller may hear it. It answers the INVITE and reports false otherwise.
-func (b *b2bua) mailboxToHear(req *sip.Request, tx sip.ServerTransaction, caller *credential, group string) (mailboxOwner, bool) {
+func (vm *voicemail) mailboxToHear(req *sip.Request, tx sip.ServerTransaction, caller *credential, group string) (mailboxOwner, bool) {
+	b := vm.b
 	if group == "" {
 		return mailboxOwner{userID: caller.UserID}, true
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
-	g, err := b.s.groupMailbox(ctx, caller.UserID, group)
+	g, err := vm.groupMailbox(ctx, caller.UserID, group)
 	cancel()
 	var de *authz.DeniedError
 	switch {

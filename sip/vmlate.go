@@ -12,12 +12,13 @@ import "github.com/switchboard-pbx/switchboard/media"
 // offer.
 const vmLateEvent = 101
 
-// depositAnswered takes the caller's answer to the mailbox's offer: the
+// takeAnswer takes the caller's answer to the mailbox's offer: the
 // relay is pointed at the caller and the greeting starts.
-func (c *call) depositAnswered(m sdpMedia) {
+func (d *vmDeposit) takeAnswer(m sdpMedia) {
+	c := d.c
 	c.needAnswer = false
 	setMedia(c.relay, media.LegA, m)
 	c.relay.SetHold(media.LegA, m.hold)
-	close(c.deposit.ready)
+	close(d.ready)
 	c.log.Info("voicemail: the caller answered the mailbox's offer")
 }

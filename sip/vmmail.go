@@ -16,11 +16,12 @@ import (
 // 8 kHz mono, under most servers' 25 MB limit once in base64.
 const mailMaxWAV = 10 << 20
 
-// mailVoicemail sends a copy of a message to its owner's e-mail through
+// mail sends a copy of a message to its owner's e-mail through
 // the SMTP settings, the WAV attached; a group's message goes to each
 // member who may hear the group's mailbox (groupMailRecipients). Nothing is sent when no SMTP server
 // is set up; a failure is logged (the message stays in the mailbox).
-func (s *Server) mailVoicemail(v directory.Voicemail) {
+func (vm *voicemail) mail(v directory.Voicemail) {
+	s := vm.b.s
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	log := s.log.With("voicemail_id", v.ID, "user_id", v.UserID, "group_id", v.GroupID)
@@ -42,7 +43,7 @@ func (s *Server) mailVoicemail(v directory.Voicemail) {
 	}
 	var to []*directory.User
 	if v.GroupID != 0 {
-		to, err = s.groupMailRecipients(ctx, v.GroupID)
+		to, err = vm.groupMailRecipients(ctx, v.GroupID)
 	} else {
 		var u *directory.User
 		u, err = s.store.User(ctx, v.UserID)
@@ -58,12 +59,13 @@ func (s *Server) mailVoicemail(v directory.Voicemail) {
 		return
 	}
 	for _, u := range to {
-		s.mailVoicemailTo(ctx, c, v, u, data)
+		vm.mailTo(ctx, c, v, u, data)
 	}
 }
 
-// mailVoicemailTo sends the copy of v (its WAV in data) to u.
-func (s *Server) mailVoicemailTo(ctx context.Context, c mail.Config, v directory.Voicemail, u *directory.User, data []byte) {
+// mailTo sends the copy of v (its WAV in data) to u.
+func (vm *voicemail) mailTo(ctx context.Context, c mail.Config, v directory.Voicemail, u *directory.User, data []byte) {
+	s := vm.b.s
 	log := s.log.With("voicemail_id", v.ID, "user_id", v.UserID, "group_id", v.GroupID, "to_user_id", u.ID)
 	caller := v.Caller
 	if caller == "" {

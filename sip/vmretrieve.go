@@ -58,9 +58,10 @@ type vmSession struct {
 	ackOne sync.Once
 }
 
-// retrieveVoicemail answers an extension's INVITE to the voicemail code.
+// retrieve answers an extension's INVITE to the voicemail code.
 // group is the group number dialed after the code; "" for one's own.
-func (b *b2bua) retrieveVoicemail(req *sip.Request, tx sip.ServerTransaction, caller *credential, group string) {
+func (vm *voicemail) retrieve(req *sip.Request, tx sip.ServerTransaction, caller *credential, group string) {
+	b := vm.b
 	log := b.log.With("call_id", req.CallID().Value(), "ext", caller.Ext, "feature", "voicemail")
 	if len(req.Body()) == 0 {
 		b.s.respond(tx, req, 488, "Not Acceptable Here (Offer Needed)")
@@ -85,7 +86,7 @@ func (b *b2bua) retrieveVoicemail(req *sip.Request, tx sip.ServerTransaction, ca
 			}
 		}
 	}
-	owner, ok := b.mailboxToHear(req, tx, caller, group)
+	owner, ok := vm.mailboxToHear(req, tx, caller, group)
 	if !ok {
 		return
 	}
@@ -127,7 +128,7 @@ func (b *b2bua) retrieveVoicemail(req *sip.Request, tx sip.ServerTransaction, ca
 	vs.res.AppendHeader(sip.NewHeader("Allow", callAllowed))
 	vs.res.AppendHeader(sip.NewHeader("Server", b.s.cfg.UserAgent))
 	vs.res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	if _, loaded := b.s.vms.LoadOrStore(vs.id, vs); loaded {
+	if _, loaded := vm.sessions.LoadOrStore(vs.id, vs); loaded {
 		ep.Close()
 		b.s.respond(tx, req, 482, "Loop Detected")
 		return
@@ -141,13 +142,13 @@ func (b *b2bua) retrieveVoicemail(req *sip.Request, tx sip.ServerTransaction, ca
 	vs.waitAck(tx)
 }
 
-// vmSessionOf returns the mailbox dialog a request belongs to.
-func (s *Server) vmSessionOf(req *sip.Request) *vmSession {
+// sessionOf returns the mailbox dialog a request belongs to.
+func (vm *voicemail) sessionOf(req *sip.Request) *vmSession {
 	if req.CallID() == nil {
 		return nil
 	}
-	if v, ok := s.vms.Load(req.CallID().Value()); ok {
-		return v.(*vmSession)
+	if vs, ok := vm.sessions.Load(req.CallID().Value()); ok {
+		return vs.(*vmSession)
 	}
 	return nil
 }
@@ -233,7 +234,7 @@ func parseDTMFRelay(req *sip.Request) (rune, bool) {
 
 // run is the session: the PIN, the messages, the BYE.
 func (vs *vmSession) run(ctx context.Context) {
-	defer vs.b.s.vms.Delete(vs.id)
+	defer vs.b.vm.sessions.Delete(vs.id)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {

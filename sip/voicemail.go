@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -32,9 +33,19 @@ var vmBeep = media.Tone(1000, 400, -10)
 // follows it at once.
 var vmNoGreeting = media.Silence(300)
 
-// vmDeposit is the voicemail leg of one call: the endpoint the relay's
-// leg B talks to and the recording of the message.
+// voicemail is the b2bua's voicemail service: a callee's mailbox stands
+// in for them (standIn) when they cannot take a call or do not answer it;
+// vmretrieve.go plays users their messages.
+type voicemail struct {
+	b        *b2bua
+	sessions sync.Map // Call-ID → *vmSession: phones in their mailbox (vmretrieve.go)
+}
+
+// vmDeposit is the voicemail leg of one call, a room standing on leg B
+// in place of a dialog: the endpoint the relay's leg B talks to and the
+// recording of the message.
 type vmDeposit struct {
+	c      *call
 	ep     *media.Endpoint
 	rec    *media.MonoRecorder
 	row    directory.Voicemail
@@ -45,22 +56,34 @@ type vmDeposit struct {
 	ended  bool
 }
 
-// vmFull ends a call whose message reached its length limit.
-type vmFull struct{}
+func (d *vmDeposit) roomName() string { return "voicemail" }
 
-func (vmFull) handleOn(c *call) {
-	if c.deposit != nil && c.state == stAnswered {
+// vmFull ends a call whose message reached its length limit.
+type vmFull struct{ d *vmDeposit }
+
+func (ev vmFull) handleOn(c *call) {
+	if !ev.d.ended && c.state == stAnswered {
 		c.log.Info("voicemail length limit reached")
 		c.hangup("system", "voicemail length limit")
 	}
 }
 
-// depositVoicemail answers a ringing call for the callee's mailbox, when
-// the callee is a user with voicemail enabled. It reports whether it took
-// the call over.
-func (c *call) depositVoicemail() bool {
+// refusal: the mailbox takes any call, with an offer or without.
+func (vm *voicemail) refusal(*call) *refusal { return nil }
+
+// answerCall answers a call the mailbox took in beginOn (takes).
+func (vm *voicemail) answerCall(c *call) { vm.deposit(c) }
+
+// answerRinging answers a ringing call its callee did not answer.
+func (vm *voicemail) answerRinging(c *call) bool { return vm.deposit(c) }
+
+// deposit answers a ringing call for the callee's mailbox, when the
+// callee is a user with voicemail enabled. It reports whether it took the
+// call over. (No transfer is under way: the call is new, or its ringing
+// ends without one, forwardOnFailure.)
+func (vm *voicemail) deposit(c *call) bool {
 	rt := c.rt
-	if rt == nil || c.b.recDir == "" || c.xfer != nil {
+	if rt == nil || c.b.recDir == "" {
 		return false
 	}
 	// The mailbox: the user's who did not answer, else the group's.
@@ -119,7 +142,7 @@ func (c *call) depositVoicemail() bool {
 	if c.caller != nil {
 		caller = c.caller.Ext
 	}
-	d, greeting, err := c.newDeposit(mb, userID, groupID, dir, caller, ep)
+	d, greeting, err := newDeposit(c, mb, userID, groupID, dir, caller, ep)
 	if err != nil {
 		ep.Close()
 		c.log.Error("voicemail not offered: message file", "err", err)
@@ -152,7 +175,7 @@ func (c *call) depositVoicemail() bool {
 	c.ring.cancelAll(nil)
 	c.b.release(c, exts...)
 
-	c.deposit = d
+	c.openRoom(d)
 	if c.late {
 		c.bOffer, c.needAnswer = epSDP, true // the greeting waits for the answer in the ACK
 	} else {
@@ -161,7 +184,7 @@ func (c *call) depositVoicemail() bool {
 	rctx, rcancel := context.WithCancel(c.b.ctx)
 	d.cancel = rcancel
 	c.wg.Go(func() { _ = ep.Run(rctx) })
-	c.wg.Go(func() { d.script(rctx, greeting, c.post) })
+	c.wg.Go(func() { d.script(rctx, greeting) })
 
 	c.state = stAnswered
 	c.bAcked = true
@@ -186,9 +209,9 @@ func (c *call) depositVoicemail() bool {
 	return true
 }
 
-// newDeposit opens a message for mailbox mb (of userID or groupID, filed
-// under dir) left by caller on ep, and loads its greeting.
-func (c *call) newDeposit(mb *directory.Mailbox, userID, groupID int64, dir, caller string, ep *media.Endpoint) (*vmDeposit, *media.Clip, error) {
+// newDeposit opens a message on call c for mailbox mb (of userID or
+// groupID, filed under dir) left by caller on ep, and loads its greeting.
+func newDeposit(c *call, mb *directory.Mailbox, userID, groupID int64, dir, caller string, ep *media.Endpoint) (*vmDeposit, *media.Clip, error) {
 	now := time.Now().UTC()
 	path := filepath.Join(c.b.recDir, "voicemail", dir,
 		now.Format("20060102-150405")+"-"+randomHex(6)+".wav")
@@ -212,18 +235,16 @@ func (c *call) newDeposit(mb *directory.Mailbox, userID, groupID int64, dir, cal
 			greeting = g
 		}
 	}
-	d := &vmDeposit{ep: ep, rec: rec, email: mb.ToEmail, done: make(chan struct{}), ready: make(chan struct{}),
+	d := &vmDeposit{c: c, ep: ep, rec: rec, email: mb.ToEmail, done: make(chan struct{}), ready: make(chan struct{}),
 		row: directory.Voicemail{UserID: userID, GroupID: groupID, Caller: caller, StartedAt: now, Path: path}}
 	return d, greeting, nil
 }
 
-// vmRefuses answers what a caller leaving a message cannot do: a
+// takeRequest answers what a caller leaving a message cannot do: a
 // re-INVITE (leg B has no dialog to pass it to) or a transfer. It
 // reports whether it answered ev.
-func (c *call) vmRefuses(ev *reqEvent) bool {
-	if c.deposit == nil {
-		return false
-	}
+func (d *vmDeposit) takeRequest(ev *reqEvent) bool {
+	c := d.c
 	switch ev.req.Method {
 	case sip.INVITE:
 		c.b.s.respond(ev.tx, ev.req, 488, "Not Acceptable Here (Voicemail)")
@@ -236,11 +257,11 @@ func (c *call) vmRefuses(ev *reqEvent) bool {
 	return true
 }
 
-// voicemailFor reports whether a call its callee cannot take (do not
-// disturb, not registered, at the call limit) goes to the callee's
-// mailbox instead, and makes the callee the call's forwarding user for
-// depositVoicemail. It runs in begin, before any phone rings.
-func (c *call) voicemailFor() bool {
+// takes reports whether a call its callee cannot take (do not disturb,
+// not registered, at the call limit) goes to the callee's mailbox
+// instead, and makes the callee the call's forwarding user for deposit.
+// It runs in begin, before any phone rings.
+func (vm *voicemail) takes(c *call) bool {
 	rt := c.rt
 	if rt == nil || rt.calleeID == 0 || rt.groupID != 0 || c.b.recDir == "" {
 		return false
@@ -278,8 +299,8 @@ func endpointSDP(ip netip.Addr, port uint16, codec media.Codec, event uint8) []b
 }
 
 // script plays the greeting and the beep, then records until ctx ends or
-// the message is full (which it posts).
-func (d *vmDeposit) script(ctx context.Context, greeting *media.Clip, post func(any) bool) {
+// the message is full (which it posts to the call).
+func (d *vmDeposit) script(ctx context.Context, greeting *media.Clip) {
 	defer close(d.done)
 	select {
 	case <-d.ready:
@@ -301,16 +322,17 @@ func (d *vmDeposit) script(ctx context.Context, greeting *media.Clip, post func(
 	d.ep.Play(media.Silence(1000), true)
 	select {
 	case <-d.rec.Full():
-		post(vmFull{})
+		d.c.post(vmFull{d: d})
 	case <-ctx.Done():
 	}
 }
 
-// endDeposit stops the voicemail leg as the call ends (in place of a BYE
+// endFarEnd stops the voicemail leg as the call ends (in place of a BYE
 // to leg B) and stores the message; a message with no audio (the caller
-// hung up during the greeting) is dropped.
-func (c *call) endDeposit() {
-	d := c.deposit
+// hung up during the greeting) is dropped. The room stays open: leg B
+// is still the mailbox's.
+func (d *vmDeposit) endFarEnd() {
+	c := d.c
 	if d.ended {
 		return
 	}

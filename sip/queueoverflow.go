@@ -1,0 +1,132 @@
+package sip
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/media"
+)
+
+// A queue's overflow (queuecall.go): the engine gives up on a caller (the
+// queue's wait or length limit, nobody logged in) and the caller leaves
+// for the queue's overflow number through the dial plan, whose phones
+// ring into leg B, which nobody is on; another queue enqueues them there.
+
+// maxQueueHops is how many times a caller may overflow from one queue to
+// another before the PBX gives up (two queues overflowing to each other
+// while nobody is logged in would pass the caller back and forth).
+const maxQueueHops = 4
+
+// onOverflow sends the caller to the queue's overflow number.
+func (qc *queueCall) onOverflow(target, reason string) {
+	c := qc.c
+	if c.state != stAnswered {
+		return
+	}
+	qc.waiting = false
+	now := time.Now().UTC()
+	c.cdr.QueueWait = now.Sub(qc.joined)
+	why := fmt.Sprintf("queue %s: overflow (%s)", qc.q.Number, reason)
+	if target == "" {
+		c.log.Info("queue gives up; no overflow", "queue", qc.q.Number, "reason", reason)
+		c.cdr.Disposition = directory.Unavailable
+		c.hangup("system", why)
+		return
+	}
+	rt := &route{dir: c.rt.dir, dialed: target, callerID: c.rt.callerID, from: c.rt.from, fromUser: c.rt.fromUser,
+		fromName: c.rt.fromName}
+	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
+	ref := c.b.routeExtension(ctx, rt, target, "")
+	cancel()
+	c.cdr.Reason = qc.via + why + " to " + target
+	c.log.Info("queue overflow", "queue", qc.q.Number, "reason", reason, "to", target)
+	next, toQueue := rt.answer.(queueAnswer)
+	if ref == nil && toQueue && qc.hops >= maxQueueHops {
+		ref = &refusal{482, "Loop Detected", directory.Failed, "overflow loop between queues", nil}
+	}
+	if ref == nil && toQueue { // another queue: wait there
+		qc.hops++
+		qc.q, qc.key = *next.queue, queueKey(next.queue.ID)
+		c.cdr.Queue = qc.q.Number
+		qc.join()
+		return
+	}
+	if ref != nil {
+		c.cdr.Disposition = ref.disp
+		c.hangup("system", why+" to "+target+": "+ref.why)
+		return
+	}
+	d := qc.emptyLegDialer(func(d *dialer, f *fork, res *sip.Response) {
+		if queueOf(c) != qc || qc.over != d || c.state != stAnswered {
+			f.ackAndBye(res)
+			return
+		}
+		qc.over = nil
+		if !qc.fill(d, f, res, qc.via+why+" to "+target+", answered by "+f.t.ext) {
+			c.hangup("system", why+": bad sdp")
+		}
+	}, func(d *dialer) {
+		if queueOf(c) == qc && qc.over == d {
+			c.hangup("system", why+" to "+target+": not answered")
+		}
+	})
+	qc.over = d
+	if !qc.ringEmptyLeg(d, rt) {
+		c.hangup("system", why+" to "+target+": nobody to ring")
+		return
+	}
+	c.wg.Go(func() {
+		t := time.NewTimer(c.b.cfg.RingTime)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			c.post(queueOverTimeout{d: d})
+		case <-qc.ctx.Done():
+		}
+	})
+}
+
+// emptyLegDialer is a dialer that rings phones into leg B, which nobody
+// is on: answered is told of the first 2xx, failed once every fork failed.
+func (qc *queueCall) emptyLegDialer(answered func(*dialer, *fork, *sip.Response), failed func(*dialer)) *dialer {
+	c := qc.c
+	d := &dialer{env: c.dialEnv(), onFork: func(f *fork) { c.xforks = append(c.xforks, f) },
+		source: c.aReq.Body(), origin: &c.leg[1].origin, leg: media.LegB, sendrecv: true}
+	d.onResponse = func(f *fork, tx sip.ClientTransaction, res *sip.Response) {
+		if !f.settle(tx, res) {
+			return
+		}
+		switch {
+		case res.IsSuccess():
+			answered(d, f, res)
+		case d.allFailed():
+			failed(d)
+		}
+	}
+	d.onFailed = func(*fork) {
+		if d.allFailed() {
+			failed(d)
+		}
+	}
+	return d
+}
+
+// ringEmptyLeg rings rt's targets that are not at their call limit with
+// d, and reports whether any rings.
+func (qc *queueCall) ringEmptyLeg(d *dialer, rt *route) bool {
+	c := qc.c
+	targets, _ := pickTargets(rt, c.b.busy)
+	if len(targets) == 0 {
+		return false
+	}
+	if err := d.address(targets[0].dest); err != nil {
+		c.log.Info("queue: no sdp for the phones", "err", err)
+		return false
+	}
+	d.dialAll(rt, targets)
+	return !d.allFailed()
+}
