@@ -127,8 +127,7 @@ func (s *Server) loadDomain(ctx context.Context) error {
 	if d == "" {
 		return nil
 	}
-	if old := s.realm(); old != d {
-		s.domain.Store(&d)
+	if old := s.reg.setRealm(d); old != d {
 		s.log.Info("sip domain", "domain", d, "old", old)
 	}
 	return nil

@@ -78,11 +78,11 @@ func (s *Server) subscribeMWI(req *sip.Request, tx sip.ServerTransaction, src ne
 		s.resubscribeMWI(req, tx, secs)
 		return
 	}
-	cred, ok := s.authenticate(req, tx, src.Addr())
+	cred, ok := s.reg.authenticate(req, tx, src.Addr())
 	if !ok {
 		return
 	}
-	if !s.current(req, tx, cred, registrarDigest) {
+	if !s.reg.current(req, tx, cred, registrarDigest) {
 		return
 	}
 	if req.Contact() == nil {

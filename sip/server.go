@@ -31,6 +31,7 @@ const allowed = "REGISTER, OPTIONS, INVITE, ACK, CANCEL, BYE, REFER, SUBSCRIBE, 
 // Server is the SIP server: registrar, location service and B2BUA. It
 // serves once: Run or Serve, then it is done.
 type Server struct {
+	responder
 	cfg   Config
 	store directory.Store
 	log   *slog.Logger
@@ -40,13 +41,13 @@ type Server struct {
 	srv    *sipgo.Server
 	client *sipgo.Client
 
-	creds   *credentials
-	loc     *location
-	guard   *guard
-	nonces  *nonces
-	domain  atomic.Pointer[string] // the realm in force
-	md5Only []string               // lower-case User-Agent substrings
-	algs    []algorithm            // offered in challenges, in this order
+	// The caches the parts share: the registrar fills creds and loc, the
+	// follower keeps them current, the call side reads them.
+	creds  *credentials
+	loc    *location
+	guard  *guard
+	nonces *nonces
+	reg    *registrar // REGISTER and digest authentication
 	// tlsLn is the SIP over TLS listener Serve also serves (SetTLS).
 	tlsLn  net.Listener
 	tlsCfg *tls.Config
@@ -106,18 +107,21 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock) (*S
 		log = slog.New(slog.DiscardHandler)
 	}
 	cfg = cfg.withDefaults()
-	s := &Server{cfg: cfg, store: store, log: log, clock: c, creds: newCredentials()}
+	s := &Server{responder: responder{agent: cfg.UserAgent, log: log}, cfg: cfg, store: store, log: log, clock: c,
+		creds: newCredentials()}
 	s.loc = newLocation(store, cfg.Node, c, log, cfg.StoreTimeout)
 	s.guard = newGuard(cfg.Guard, c, log, s.loc.Registered, s.loc.RegisteredExt)
 	s.nonces = newNonces(cfg.NonceTTL, c, max(cfg.Guard.MaxTracked, maxNonceUses))
+	s.reg = &registrar{responder: s.responder, cfg: &s.cfg, store: store, log: log, clock: c, creds: s.creds,
+		loc: s.loc, guard: s.guard, nonces: s.nonces, counters: &s.counters, hooks: &s.hooks}
 	domain := cfg.Domain
 	if domain == "" {
 		domain = directory.SettingDefaults[directory.SettingDomain]
 	}
-	s.domain.Store(&domain)
-	s.algs, _ = parseAlgorithms(cfg.DigestAlgorithms) // checked by Validate
+	s.reg.domain.Store(&domain)
+	s.reg.algs, _ = parseAlgorithms(cfg.DigestAlgorithms) // checked by Validate
 	for _, a := range cfg.MD5OnlyAgents {
-		s.md5Only = append(s.md5Only, strings.ToLower(strings.TrimSpace(a)))
+		s.reg.md5Only = append(s.reg.md5Only, strings.ToLower(strings.TrimSpace(a)))
 	}
 
 	// sipgo's own logs are about peers' packets: debug only, and without
@@ -166,7 +170,17 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock) (*S
 }
 
 // realm returns the SIP domain in force.
-func (s *Server) realm() string { return *s.domain.Load() }
+func (s *Server) realm() string { return s.reg.realm() }
+
+// credential finds an extension's credential (registrar.credential).
+func (s *Server) credential(ext string) (*credential, error) { return s.reg.credential(ext) }
+
+// onRegister admits a REGISTER and hands it to the registrar.
+func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
+	if src, ok := s.admitRequest(req); ok {
+		s.reg.onRegister(req, tx, src)
+	}
+}
 
 // Run listens on cfg.Addr over UDP and TCP (the same port) and serves until
 // ctx ends; it returns after a clean shutdown.
@@ -457,19 +471,26 @@ func (s *Server) onOther(req *sip.Request, tx sip.ServerTransaction) {
 	s.send(tx, res)
 }
 
-func (s *Server) response(req *sip.Request, code int, reason string) *sip.Response {
+// responder makes and sends the responses of the server and its parts,
+// each with our Server header.
+type responder struct {
+	agent string // the Server header
+	log   *slog.Logger
+}
+
+func (rp responder) response(req *sip.Request, code int, reason string) *sip.Response {
 	res := sip.NewResponseFromRequest(req, code, reason, nil)
-	res.AppendHeader(sip.NewHeader("Server", s.cfg.UserAgent))
+	res.AppendHeader(sip.NewHeader("Server", rp.agent))
 	return res
 }
 
-func (s *Server) respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string) {
-	s.send(tx, s.response(req, code, reason))
+func (rp responder) respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string) {
+	rp.send(tx, rp.response(req, code, reason))
 }
 
-func (s *Server) send(tx sip.ServerTransaction, res *sip.Response) {
+func (rp responder) send(tx sip.ServerTransaction, res *sip.Response) {
 	if err := tx.Respond(res); err != nil {
-		s.log.Debug("sip response not sent", "code", res.StatusCode, "err", err)
+		rp.log.Debug("sip response not sent", "code", res.StatusCode, "err", err)
 	}
 }
 

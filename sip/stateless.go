@@ -50,7 +50,7 @@ func (s *Server) challengeStateless(pc net.PacketConn, from *net.UDPAddr, data [
 	}
 	req.SetSource(src.String())
 	req.SetTransport("UDP")
-	res := s.challenge(req, dh, false, "")
+	res := s.reg.challenge(req, dh, false, "")
 	// RFC 3581: to the source port when the client asked for rport; else,
 	// RFC 3261 §18.2.2, to the source address at the Via's port.
 	dest := src
