@@ -102,7 +102,7 @@ func (s *Server) loadAll(ctx context.Context) error {
 		s.pres.EndExt(ext, "noresource") // its busy lamps and subscriptions end
 	}
 	for i := range users {
-		s.presenceUser(&users[i], "") // do not disturb, for busy lamps
+		s.subs.presenceUser(&users[i], "") // do not disturb, for busy lamps
 	}
 	if err := s.loc.Reload(ctx, nil); err != nil {
 		return fmt.Errorf("bindings: %w", err)
@@ -215,7 +215,7 @@ func (s *Server) applyChanges(ctx context.Context, cs []directory.Change) error 
 			// Deleted (or no longer on SIP): its phones go at once.
 			s.loc.Drop(ctx, ext)
 		}
-		s.presenceUser(u, ext) // do not disturb, and subscriptions of a gone extension
+		s.subs.presenceUser(u, ext) // do not disturb, and subscriptions of a gone extension
 	}
 	if exts != nil {
 		if err := s.loc.Reload(ctx, exts); err != nil {

@@ -60,7 +60,7 @@ func (s *Server) ObserveLegs(f LegObserver) {
 
 // legEvent hands e to the observer, if one is set.
 func (s *Server) legEvent(e LegEvent) {
-	s.presenceLeg(e)
+	s.subs.presenceLeg(e)
 	s.pickups.leg(e)
 	if f := s.legObs.f.Load(); f != nil {
 		(*f)(e)

@@ -70,10 +70,11 @@ type Server struct {
 	conns    connCount       // open TCP connections by source
 	mons     sync.Map        // Call-ID → *monitorSession: supervisors' dialogs
 	legObs   legObservers    // who is told of extension legs changing state
-	pres     *presence.Table // busy lamps and presence (subscribe.go)
+	subs     *subscriptions  // SUBSCRIBE and NOTIFY (subscribe.go)
+	pres     *presence.Table // busy lamps and presence: subs's table, which park's lamps feed
 	features featureTable    // feature codes in force (features.go)
 	pickups  pickupBoard     // extensions' legs ringing now (pickup.go)
-	mwi      mwiTable        // message-summary subscriptions (mwi.go)
+	mwi      *mwiTable       // message-summary subscriptions: subs's (mwi.go)
 	vms      sync.Map        // Call-ID → *vmSession: phones in their mailbox (vmretrieve.go)
 
 	hooks hooks
@@ -153,7 +154,14 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock) (*S
 	s.srv.OnRegister(s.handle(s.onRegister))
 	s.srv.OnOptions(s.handle(s.onOptions))
 	s.srv.OnNoRoute(s.handle(s.onOther))
-	s.pres = newPresence(s, cfg.Subscriptions)
+	contactFor := func(dest, transport string) sip.ContactHeader { return s.calls.contactFor(dest, transport) }
+	s.mwi = &mwiTable{responder: s.responder, cfg: &s.cfg, store: store, log: log, client: s.client, reg: s.reg,
+		loc: s.loc, contactFor: contactFor, groupMailbox: s.groupMailbox}
+	s.subs = &subscriptions{responder: s.responder, cfg: &s.cfg, store: store, log: log, client: s.client,
+		reg: s.reg, creds: s.creds, loc: s.loc, counters: &s.counters, mwi: s.mwi, contactFor: contactFor,
+		isOrbit: func(n string) bool { return s.calls != nil && s.calls.orbits.isOrbit(n) }}
+	s.subs.newPresence(cfg.Subscriptions)
+	s.pres = s.subs.pres
 	s.loc.onReg = s.pres.SetRegistered
 	s.srv.OnSubscribe(s.handle(s.onSubscribe))
 	if s.calls, err = newB2BUA(s, cfg.Calls); err != nil {
@@ -174,6 +182,17 @@ func (s *Server) realm() string { return s.reg.realm() }
 
 // credential finds an extension's credential (registrar.credential).
 func (s *Server) credential(ext string) (*credential, error) { return s.reg.credential(ext) }
+
+// onSubscribe admits a SUBSCRIBE and hands it to the subscriptions.
+func (s *Server) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
+	if src, ok := s.admitRequest(req); ok {
+		s.subs.onSubscribe(req, tx, src)
+	}
+}
+
+// Presence returns the live state of ext, with the peer when info is set
+// (for the dashboard, which asks authz.Watch first).
+func (s *Server) Presence(ext string, info bool) presence.View { return s.pres.View(ext, info) }
 
 // onRegister admits a REGISTER and hands it to the registrar.
 func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
