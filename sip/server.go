@@ -2,9 +2,7 @@ package sip
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -55,7 +53,8 @@ type Server struct {
 	// from it (outbound.go).
 	udpReady atomic.Bool
 
-	follow follower
+	follow *follower // the store's change log: keeps the caches current
+	bans   *banSync  // the guard's bans, shared through the store
 	used   atomic.Bool
 
 	// In-flight handlers, waited for at shutdown so that none touches the
@@ -169,7 +168,12 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock) (*S
 		return nil, fmt.Errorf("sip calls: %w", err)
 	}
 	s.calls.register()
-	s.setStaticTrunks()
+	s.tk.cfg, s.tk.store, s.tk.log, s.tk.client, s.tk.contactFor = &s.cfg, store, log, s.client, contactFor
+	s.tk.setStatic()
+	s.bans = &banSync{cfg: &s.cfg, store: store, log: log, clock: c, guard: s.guard}
+	s.follow = &follower{cfg: &s.cfg, store: store, log: log, clock: c, hooks: &s.hooks, creds: s.creds,
+		loc: s.loc, guard: s.guard, nonces: s.nonces, reg: s.reg, subs: s.subs, tk: &s.tk, bans: s.bans,
+		loadFeatures: s.loadFeatures, loadPark: s.loadPark}
 	if s.history, err = spool.Open(cfg.SpoolPath, store, cdrTimeout, log); err != nil {
 		ua.Close()
 		return nil, err
@@ -271,8 +275,8 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	// Credentials and bindings are loaded before the first request when
 	// the store answers; otherwise (logged by refresh) the follower keeps
 	// trying, and uncached extensions get 503 meanwhile.
-	s.shareNonceKey(ctx)
-	s.refresh(ctx)
+	s.follow.shareNonceKey(ctx)
+	s.follow.refresh(ctx)
 	// Writes held by an earlier run go first: they may finish recordings
 	// that would otherwise be taken for cut by a crash.
 	s.history.Flush(ctx)
@@ -339,7 +343,7 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 		})
 	}
 	g.Go(func() error {
-		s.run(gctx)
+		s.follow.run(gctx)
 		return nil
 	})
 	g.Go(func() error {
@@ -361,12 +365,12 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 		s.udpReady.Store(true)
 	case <-gctx.Done():
 	}
-	s.startTrunkRegistrations()
+	s.tk.start()
 	g.Go(func() error {
 		<-gctx.Done()
 		// Calls hang up, and carriers are unregistered, while the
 		// listeners can still carry the BYEs and REGISTERs.
-		s.stopTrunkRegistrations()
+		s.tk.stop()
 		s.calls.shutdown()
 		// Subscribers get their final NOTIFYs while the listeners carry them.
 		pctx, pcancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
@@ -531,7 +535,7 @@ func (s *Server) Unban(ip string) bool {
 		return false
 	}
 	found := s.guard.Unban(a)
-	n, err := s.unbanStored(context.Background(), a.Unmap())
+	n, err := s.bans.unban(context.Background(), a.Unmap())
 	if err != nil {
 		s.log.Warn("ban not lifted in the store", "src", a.Unmap().String(), "err", err)
 	}
@@ -561,34 +565,4 @@ func (s *Server) Ping(ctx context.Context, b directory.Binding) (int, error) {
 		return 0, fmt.Errorf("ping %s at %s: %w", b.Extension, b.Source, err)
 	}
 	return res.StatusCode, nil
-}
-
-// shareNonceKey makes nonces under the key the nodes share in the store
-// (made by the first node that needs it), so that a phone's nonce from
-// another node or from before a restart is still ours: only a forged one
-// fails its MAC. With the store away this run keeps its own key.
-func (s *Server) shareNonceKey(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.StoreTimeout)
-	defer cancel()
-	v, err := s.store.Setting(ctx, directory.SettingNonceKey)
-	if err == nil && v == "" {
-		var k [32]byte
-		rand.Read(k[:])
-		if err = s.store.SetSetting(ctx, directory.SettingNonceKey, hex.EncodeToString(k[:])); err == nil {
-			// Two nodes starting at once: both read back what the store kept.
-			v, err = s.store.Setting(ctx, directory.SettingNonceKey)
-		}
-	}
-	var k [32]byte
-	if err == nil {
-		var n int
-		if n, err = hex.Decode(k[:], []byte(v)); err == nil && n != len(k) {
-			err = errors.New("short key")
-		}
-	}
-	if err != nil {
-		s.log.Warn("nonce key not shared: this node's nonces are its own until restart", "err", err)
-		return
-	}
-	s.nonces.setKey(k)
 }

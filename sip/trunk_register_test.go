@@ -177,7 +177,7 @@ func TestTrunkRegistration(t *testing.T) {
 		t.Errorf("new trunk: Expires %q, Call-ID %s", second.expires, second.callID)
 	}
 	wantWait(30*time.Second, "refresh of the new trunk")
-	if got := ts.trunks(); len(got) != 1 || got[0].Name != "carrier2" {
+	if got := ts.tk.trunks(); len(got) != 1 || got[0].Name != "carrier2" {
 		t.Errorf("Trunks() = %+v", got)
 	}
 
