@@ -17,7 +17,7 @@ func BenchmarkEdge(b *testing.B) {
 			b.ReportAllocs()
 			buf := make([]byte, len(raw)+64)
 			for b.Loop() {
-				v := s.inspect(raw, false)
+				v := s.edge.inspect(raw, false)
 				if !v.pass {
 					b.Fatal("refused")
 				}

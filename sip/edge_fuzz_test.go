@@ -17,7 +17,7 @@ func FuzzEdge(f *testing.F) {
 	s := &Server{cfg: Config{MaxMessageSize: 16 << 10}}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, stream := range []bool{false, true} {
-			v := s.inspect(data, stream)
+			v := s.edge.inspect(data, stream)
 			if v.reply != nil && !bytes.HasPrefix(v.reply, []byte("SIP/2.0 ")) {
 				t.Fatalf("reply %q", v.reply)
 			}

@@ -46,6 +46,7 @@ type Server struct {
 	guard  *guard
 	nonces *nonces
 	reg    *registrar // REGISTER and digest authentication
+	edge   *edge      // screens and checks every message before sipgo parses it
 	// tlsLn is the SIP over TLS listener Serve also serves (SetTLS).
 	tlsLn  net.Listener
 	tlsCfg *tls.Config
@@ -168,6 +169,8 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock) (*S
 		return nil, fmt.Errorf("sip calls: %w", err)
 	}
 	s.calls.register()
+	s.edge = &edge{cfg: &s.cfg, log: log, counters: &s.counters, hooks: &s.hooks, guard: s.guard, reg: s.reg,
+		trunkFrom: s.trunkFrom, cancelFrom: s.calls.cancelFrom}
 	s.tk.cfg, s.tk.store, s.tk.log, s.tk.client, s.tk.contactFor = &s.cfg, store, log, s.client, contactFor
 	s.tk.setStatic()
 	s.bans = &banSync{cfg: &s.cfg, store: store, log: log, clock: c, guard: s.guard}
@@ -426,7 +429,7 @@ func (s *Server) handle(h sipgo.RequestHandler) sipgo.RequestHandler {
 		// parsing (packetConn); stream requests are counted here.
 		if sip.IsReliable(req.Transport()) {
 			if src, err := netip.ParseAddrPort(req.Source()); err == nil && !s.guard.Flood(src.Addr()) {
-				s.dropped(src.Addr().Unmap(), "flood")
+				s.edge.dropped(src.Addr().Unmap(), "flood")
 				return
 			}
 		}
@@ -456,22 +459,14 @@ func (s *Server) admitRequest(req *sip.Request) (netip.AddrPort, bool) {
 	}
 	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
 	if s.guard.Banned(src.Addr()) {
-		s.dropped(src.Addr(), "banned")
+		s.edge.dropped(src.Addr(), "banned")
 		return src, false
 	}
 	if h := req.GetHeader("User-Agent"); h != nil && s.guard.Scanner(h.Value()) {
-		s.dropped(src.Addr(), "scanner")
+		s.edge.dropped(src.Addr(), "scanner")
 		return src, false
 	}
 	return src, true
-}
-
-func (s *Server) dropped(ip netip.Addr, reason string) {
-	s.log.Debug("sip request dropped", "src", ip.String(), "reason", reason)
-	s.counters.drop(reason)
-	if s.hooks.dropped != nil {
-		s.hooks.dropped(ip, reason)
-	}
 }
 
 func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
