@@ -9,6 +9,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/digest"
 )
 
 // Digest authentication of requests (RFC 3261 §22, RFC 8760): the
@@ -54,7 +55,7 @@ func digestFor(proxy bool) digestHeaders {
 func (r *registrar) checkDigest(req *sip.Request, tx sip.ServerTransaction, ip netip.Addr, proxy bool) (*credential, bool) {
 	dh := digestFor(proxy)
 	realm := r.realm()
-	var ac authCredentials
+	var ac digest.Credentials
 	found := false
 	for _, h := range req.GetHeaders(dh.answer) {
 		if !digestScheme(h.Value()) {
@@ -62,7 +63,7 @@ func (r *registrar) checkDigest(req *sip.Request, tx sip.ServerTransaction, ip n
 			// not know are no credentials: the phone gets our challenge.
 			continue
 		}
-		c, err := parseAuthorization(h.Value())
+		c, err := digest.ParseAuthorization(h.Value())
 		if err != nil {
 			r.respond(tx, req, 400, "Malformed "+dh.answer)
 			return nil, false
@@ -75,7 +76,7 @@ func (r *registrar) checkDigest(req *sip.Request, tx sip.ServerTransaction, ip n
 		r.challengeWith(req, tx, dh, false, "")
 		return nil, false
 	}
-	alg, nc, err := ac.check()
+	alg, nc, err := ac.Check()
 	if err != nil {
 		r.respond(tx, req, 400, "Malformed "+dh.answer)
 		return nil, false
@@ -106,12 +107,12 @@ func (r *registrar) checkDigest(req *sip.Request, tx sip.ServerTransaction, ip n
 		return nil, false
 	}
 	if cred == nil {
-		if dead, ok := r.creds.Deleted(user); ok && ac.Realm == dead.Realm && ac.verify(alg, dead.ha1(alg), string(req.Method)) {
+		if dead, ok := r.creds.Deleted(user); ok && ac.Realm == dead.Realm && ac.Verify(alg, dead.ha1(alg), string(req.Method)) {
 			r.respond(tx, req, 403, "Forbidden")
 			return nil, false
 		}
 		// Same work and the same answer as a wrong password.
-		ac.verify(alg, dummyHA1(alg), string(req.Method))
+		ac.Verify(alg, digest.DummyHA1(alg), string(req.Method))
 		r.fail(req, tx, dh, ip, user, ac.Nonce)
 		return nil, false
 	}
@@ -128,7 +129,7 @@ func (r *registrar) checkDigest(req *sip.Request, tx sip.ServerTransaction, ip n
 		r.fail(req, tx, dh, ip, user, ac.Nonce)
 		return nil, false
 	}
-	if !ac.verify(alg, cred.ha1(alg), string(req.Method)) {
+	if !ac.Verify(alg, cred.ha1(alg), string(req.Method)) {
 		r.fail(req, tx, dh, ip, user, ac.Nonce)
 		return nil, false
 	}
@@ -137,14 +138,14 @@ func (r *registrar) checkDigest(req *sip.Request, tx sip.ServerTransaction, ip n
 	// failure like a wrong password. Nonces are made under the key the
 	// nodes share, so one of another node or of a previous run is ours.
 	state := r.nonces.Check(ac.Nonce)
-	if state == nonceFresh {
+	if state == digest.Fresh {
 		state = r.nonces.Use(ac.Nonce, nc)
 	}
 	switch state {
-	case nonceForeign:
+	case digest.Foreign:
 		r.fail(req, tx, dh, ip, user, "")
 		return nil, false
-	case nonceExpired, nonceReplay:
+	case digest.Expired, digest.Replay:
 		r.challengeWith(req, tx, dh, true, "")
 		return nil, false
 	}
@@ -177,19 +178,12 @@ func (r *registrar) credential(ext string) (*credential, error) {
 	return r.creds.Add(u), nil
 }
 
-func dummyHA1(alg algorithm) string {
-	if alg == algSHA256 {
-		return "0000000000000000000000000000000000000000000000000000000000000000"
-	}
-	return "00000000000000000000000000000000"
-}
-
 // fail counts a failed authentication and answers like for any other.
 // The challenge repeats the nonce the phone used while it is fresh, which
 // tells it its password was refused rather than its nonce.
 func (r *registrar) fail(req *sip.Request, tx sip.ServerTransaction, dh digestHeaders, ip netip.Addr, ext, nonce string) {
 	r.authFailed(ip, ext)
-	if r.nonces.Check(nonce) != nonceFresh {
+	if r.nonces.Check(nonce) != digest.Fresh {
 		nonce = ""
 	}
 	r.challengeWith(req, tx, dh, false, nonce)
@@ -220,10 +214,10 @@ func (r *registrar) challenge(req *sip.Request, dh digestHeaders, stale bool, no
 	realm := r.realm()
 	algs := r.algs
 	if h := req.GetHeader("User-Agent"); h != nil && scannerAgent(h.Value(), r.md5Only) {
-		algs = []algorithm{algMD5}
+		algs = []digest.Algorithm{digest.MD5}
 	}
 	for _, alg := range algs {
-		res.AppendHeader(sip.NewHeader(dh.auth, challenge(realm, nonce, alg, stale)))
+		res.AppendHeader(sip.NewHeader(dh.auth, digest.Challenge(realm, nonce, alg, stale)))
 	}
 	return res
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/digest"
 )
 
 // notifier is offered by stores that can wake followers as soon as the
@@ -38,7 +39,7 @@ type follower struct {
 	creds  *credentials
 	loc    *location
 	guard  *guard
-	nonces *nonces
+	nonces *digest.Nonces
 	reg    *registrar     // the realm
 	subs   *subscriptions // do not disturb, and the subscriptions of a gone extension
 	tk     *trunkState
@@ -346,5 +347,5 @@ func (f *follower) shareNonceKey(ctx context.Context) {
 		f.log.Warn("nonce key not shared: this node's nonces are its own until restart", "err", err)
 		return
 	}
-	f.nonces.setKey(k)
+	f.nonces.SetKey(k)
 }

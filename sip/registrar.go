@@ -14,6 +14,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/digest"
 )
 
 // maxContactLen bounds one Contact URI; real ones are well under 200 bytes.
@@ -37,13 +38,13 @@ type registrar struct {
 	creds    *credentials
 	loc      *location
 	guard    *guard
-	nonces   *nonces
+	nonces   *digest.Nonces
 	counters *counters
 	hooks    *hooks
 
 	domain  atomic.Pointer[string] // the realm in force
 	md5Only []string               // lower-case User-Agent substrings
-	algs    []algorithm            // offered in challenges, in this order
+	algs    []digest.Algorithm     // offered in challenges, in this order
 }
 
 // realm returns the SIP domain in force.

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/digest"
 	"github.com/switchboard-pbx/switchboard/sip/presence"
 	"github.com/switchboard-pbx/switchboard/sip/spool"
 )
@@ -44,7 +45,7 @@ type Server struct {
 	creds  *credentials
 	loc    *location
 	guard  *guard
-	nonces *nonces
+	nonces *digest.Nonces
 	reg    *registrar // REGISTER and digest authentication
 	edge   *edge      // screens and checks every message before sipgo parses it
 	// tlsLn is the SIP over TLS listener Serve also serves (SetTLS).
@@ -112,7 +113,7 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock) (*S
 		creds: newCredentials()}
 	s.loc = newLocation(store, cfg.Node, c, log, cfg.StoreTimeout)
 	s.guard = newGuard(cfg.Guard, c, log, s.loc.Registered, s.loc.RegisteredExt)
-	s.nonces = newNonces(cfg.NonceTTL, c, max(cfg.Guard.MaxTracked, maxNonceUses))
+	s.nonces = digest.NewNonces(cfg.NonceTTL, c, max(cfg.Guard.MaxTracked, digest.MaxNonceUses))
 	s.reg = &registrar{responder: s.responder, cfg: &s.cfg, store: store, log: log, clock: c, creds: s.creds,
 		loc: s.loc, guard: s.guard, nonces: s.nonces, counters: &s.counters, hooks: &s.hooks}
 	domain := cfg.Domain
@@ -120,7 +121,7 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock) (*S
 		domain = directory.SettingDefaults[directory.SettingDomain]
 	}
 	s.reg.domain.Store(&domain)
-	s.reg.algs, _ = parseAlgorithms(cfg.DigestAlgorithms) // checked by Validate
+	s.reg.algs, _ = digest.ParseAlgorithms(cfg.DigestAlgorithms) // checked by Validate
 	for _, a := range cfg.MD5OnlyAgents {
 		s.reg.md5Only = append(s.reg.md5Only, strings.ToLower(strings.TrimSpace(a)))
 	}

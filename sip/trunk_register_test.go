@@ -13,6 +13,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/digest"
 )
 
 // registrarCarrier is a carrier's registrar on 127.0.0.2: it challenges
@@ -60,10 +61,10 @@ func startRegistrarCarrier(t *testing.T, user, password string) *registrarCarrie
 			tx.Respond(res)
 			return
 		}
-		cr, err := parseAuthorization(h.Value())
+		cr, err := digest.ParseAuthorization(h.Value())
 		valid := false
-		if alg, _, cerr := cr.check(); err == nil && cerr == nil && cr.Username == user {
-			valid = cr.verify(alg, ha1, "REGISTER")
+		if alg, _, cerr := cr.Check(); err == nil && cerr == nil && cr.Username == user {
+			valid = cr.Verify(alg, ha1, "REGISTER")
 		}
 		r := carrierReg{valid: valid, callID: req.CallID().Value(), cseq: req.CSeq().SeqNo}
 		if e := req.GetHeader("Expires"); e != nil {
