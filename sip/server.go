@@ -28,7 +28,8 @@ import (
 const allowed = "REGISTER, OPTIONS, INVITE, ACK, CANCEL, BYE, REFER, SUBSCRIBE, NOTIFY"
 
 // Server is the SIP server: registrar, location service and B2BUA. It
-// serves once: Run or Serve, then it is done.
+// serves once: Run or Serve, then it is done. It wires its parts (newServer)
+// and dispatches to them; each part holds what it needs of the others.
 type Server struct {
 	responder
 	cfg   Config
@@ -40,14 +41,23 @@ type Server struct {
 	srv    *sipgo.Server
 	client *sipgo.Client
 
-	// The caches the parts share: the registrar fills creds and loc, the
+	// What the parts share: the registrar fills creds and loc, the
 	// follower keeps them current, the call side reads them.
 	creds  *credentials
 	loc    *location
 	guard  *guard
 	nonces *digest.Nonces
-	reg    *registrar // REGISTER and digest authentication
-	edge   *edge      // screens and checks every message before sipgo parses it
+
+	// The transport-and-registrar parts.
+	edge   *edge           // screens and checks every message before sipgo parses it
+	reg    *registrar      // REGISTER and digest authentication
+	subs   *subscriptions  // SUBSCRIBE and NOTIFY (subscribe.go)
+	mwi    *mwiTable       // message-summary subscriptions: subs's (mwi.go)
+	pres   *presence.Table // busy lamps and presence: subs's table, which park's lamps feed
+	follow *follower       // the store's change log: keeps the caches current
+	bans   *banSync        // the guard's bans, shared through the store
+	tk     trunkState      // trunks in force and registrations to carriers
+
 	// tlsLn is the SIP over TLS listener Serve also serves (SetTLS).
 	tlsLn  net.Listener
 	tlsCfg *tls.Config
@@ -55,9 +65,7 @@ type Server struct {
 	// from it (outbound.go).
 	udpReady atomic.Bool
 
-	follow *follower // the store's change log: keeps the caches current
-	bans   *banSync  // the guard's bans, shared through the store
-	used   atomic.Bool
+	used atomic.Bool
 
 	// In-flight handlers, waited for at shutdown so that none touches the
 	// store after Serve returned.
@@ -66,17 +74,13 @@ type Server struct {
 	inflight sync.WaitGroup
 
 	calls    *b2bua
-	tk       trunkState // trunks in force and registrations to carriers
 	counters counters
-	conns    connCount       // open TCP connections by source
-	mons     sync.Map        // Call-ID → *monitorSession: supervisors' dialogs
-	legObs   legObservers    // who is told of extension legs changing state
-	subs     *subscriptions  // SUBSCRIBE and NOTIFY (subscribe.go)
-	pres     *presence.Table // busy lamps and presence: subs's table, which park's lamps feed
-	features featureTable    // feature codes in force (features.go)
-	pickups  pickupBoard     // extensions' legs ringing now (pickup.go)
-	mwi      *mwiTable       // message-summary subscriptions: subs's (mwi.go)
-	vms      sync.Map        // Call-ID → *vmSession: phones in their mailbox (vmretrieve.go)
+	conns    connCount    // open TCP connections by source
+	mons     sync.Map     // Call-ID → *monitorSession: supervisors' dialogs
+	legObs   legObservers // who is told of extension legs changing state
+	features featureTable // feature codes in force (features.go)
+	pickups  pickupBoard  // extensions' legs ringing now (pickup.go)
+	vms      sync.Map     // Call-ID → *vmSession: phones in their mailbox (vmretrieve.go)
 
 	hooks hooks
 
