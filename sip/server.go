@@ -316,39 +316,15 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	if udp != nil {
 		pc := &packetConn{PacketConn: udp, s: s, serving: make(chan struct{})}
 		udpServing = pc.serving
-		addr := udp.LocalAddr().String()
-		s.log.Info("sip listening", "addr", addr, "transport", "udp")
-		g.Go(func() error {
-			err := s.srv.ServeUDP(pc)
-			if gctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("sip udp listener %s stopped: %w", addr, orClosed(err))
-		})
+		serveListener(gctx, g, s.log, "udp", udp.LocalAddr(), func() error { return s.srv.ServeUDP(pc) })
 	}
 	if tcp != nil {
 		ln := &listener{Listener: tcp, s: s}
-		addr := tcp.Addr().String()
-		s.log.Info("sip listening", "addr", addr, "transport", "tcp")
-		g.Go(func() error {
-			err := s.srv.ServeTCP(ln)
-			if gctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("sip tcp listener %s stopped: %w", addr, orClosed(err))
-		})
+		serveListener(gctx, g, s.log, "tcp", tcp.Addr(), func() error { return s.srv.ServeTCP(ln) })
 	}
 	if s.tlsLn != nil {
 		ln := &listener{Listener: s.tlsLn, s: s, tls: s.tlsCfg}
-		addr := s.tlsLn.Addr().String()
-		s.log.Info("sip listening", "addr", addr, "transport", "tls")
-		g.Go(func() error {
-			err := s.srv.ServeTLS(ln)
-			if gctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("sip tls listener %s stopped: %w", addr, orClosed(err))
-		})
+		serveListener(gctx, g, s.log, "tls", s.tlsLn.Addr(), func() error { return s.srv.ServeTLS(ln) })
 	}
 	g.Go(func() error {
 		s.follow.run(gctx)
@@ -409,6 +385,20 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	}
 	s.closeHistory(fctx)
 	return err
+}
+
+// serveListener runs serve, which serves one listener at addr, in g: its
+// end while ctx lives is an error that ends Serve.
+func serveListener(ctx context.Context, g *errgroup.Group, log *slog.Logger, transport string, addr net.Addr,
+	serve func() error) {
+	log.Info("sip listening", "addr", addr.String(), "transport", transport)
+	g.Go(func() error {
+		err := serve()
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("sip %s listener %s stopped: %w", transport, addr, orClosed(err))
+	})
 }
 
 func orClosed(err error) error {
