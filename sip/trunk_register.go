@@ -153,9 +153,9 @@ func (t *Trunk) label() string {
 	return t.addr()
 }
 
-// startTrunkRegistrations registers to the carriers of the trunks that ask
-// for it, and follows the trunks as they change, until
-// stopTrunkRegistrations. Our listeners must be known (Contact).
+// start registers to the carriers of the trunks that ask for it, and
+// follows the trunks as they change, until stop. Our listeners must be
+// known (Contact).
 func (k *trunkState) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -168,8 +168,8 @@ func (k *trunkState) start() {
 	}()
 }
 
-// stopTrunkRegistrations unregisters from every carrier and waits for it;
-// called while the listeners can still carry the REGISTERs.
+// stop unregisters from every carrier and waits for it; called while the
+// listeners can still carry the REGISTERs.
 func (k *trunkState) stop() {
 	k.mu.Lock()
 	cancel, done := k.cancel, k.done
