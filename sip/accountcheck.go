@@ -16,8 +16,8 @@ import "github.com/switchboard-pbx/switchboard/directory"
 
 // accountVersion returns the store's user version plus one, or 0 when the
 // store does not count its user changes (every request then asks).
-func (s *Server) accountVersion() uint64 {
-	uv, ok := s.store.(directory.UserVersioner)
+func (r *registrar) accountVersion() uint64 {
+	uv, ok := r.store.(directory.UserVersioner)
 	if !ok {
 		return 0
 	}

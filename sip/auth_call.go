@@ -11,6 +11,6 @@ import (
 // (RFC 3261 §22.3): 407 with Proxy-Authenticate, Proxy-Authorization back.
 // The guard counts failures the same way and the answers are the same for
 // unknown extensions and wrong passwords.
-func (s *Server) authenticateCall(req *sip.Request, tx sip.ServerTransaction, ip netip.Addr) (*credential, bool) {
-	return s.checkDigest(req, tx, ip, true)
+func (r *registrar) authenticateCall(req *sip.Request, tx sip.ServerTransaction, ip netip.Addr) (*credential, bool) {
+	return r.checkDigest(req, tx, ip, true)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/digest"
 )
 
 // Digest authentication of requests (RFC 3261 §22, RFC 8760): the
@@ -16,8 +17,8 @@ import (
 
 // authenticate checks the digest credentials of a REGISTER (401,
 // WWW-Authenticate). See checkDigest.
-func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, ip netip.Addr) (*credential, bool) {
-	return s.checkDigest(req, tx, ip, false)
+func (r *registrar) authenticate(req *sip.Request, tx sip.ServerTransaction, ip netip.Addr) (*credential, bool) {
+	return r.checkDigest(req, tx, ip, false)
 }
 
 // digestHeaders names the headers of a digest exchange: a registrar's
@@ -51,10 +52,10 @@ func digestFor(proxy bool) digestHeaders {
 //     counted by the guard;
 //   - the old password of a deleted extension: 403;
 //   - the directory cannot answer for an uncached extension: 503.
-func (s *Server) checkDigest(req *sip.Request, tx sip.ServerTransaction, ip netip.Addr, proxy bool) (*credential, bool) {
+func (r *registrar) checkDigest(req *sip.Request, tx sip.ServerTransaction, ip netip.Addr, proxy bool) (*credential, bool) {
 	dh := digestFor(proxy)
-	realm := s.realm()
-	var ac authCredentials
+	realm := r.realm()
+	var ac digest.Credentials
 	found := false
 	for _, h := range req.GetHeaders(dh.answer) {
 		if !digestScheme(h.Value()) {
@@ -62,9 +63,9 @@ func (s *Server) checkDigest(req *sip.Request, tx sip.ServerTransaction, ip neti
 			// not know are no credentials: the phone gets our challenge.
 			continue
 		}
-		c, err := parseAuthorization(h.Value())
+		c, err := digest.ParseAuthorization(h.Value())
 		if err != nil {
-			s.respond(tx, req, 400, "Malformed "+dh.answer)
+			r.respond(tx, req, 400, "Malformed "+dh.answer)
 			return nil, false
 		}
 		if !found || c.Realm == realm {
@@ -72,149 +73,151 @@ func (s *Server) checkDigest(req *sip.Request, tx sip.ServerTransaction, ip neti
 		}
 	}
 	if !found {
-		s.challengeWith(req, tx, dh, false, "")
+		r.challengeWith(req, tx, dh, false, "")
 		return nil, false
 	}
-	alg, nc, err := ac.check()
+	alg, nc, err := ac.Check()
 	if err != nil {
-		s.respond(tx, req, 400, "Malformed "+dh.answer)
+		r.respond(tx, req, 400, "Malformed "+dh.answer)
 		return nil, false
 	}
 	user := ac.Username
-	if s.guard.Locked(ip, user) {
-		s.respond(tx, req, 403, "Forbidden")
+	if r.guard.Locked(ip, user) {
+		r.respond(tx, req, 403, "Forbidden")
 		return nil, false
 	}
 	// RFC 3261 §22.4: the digest is of this request: a uri naming another
 	// resource is a failure, whatever the response says.
 	if !sameResource(ac.URI, req.Recipient) {
-		s.fail(req, tx, dh, ip, user, ac.Nonce)
+		r.fail(req, tx, dh, ip, user, ac.Nonce)
 		return nil, false
 	}
 	// The extension's budget is spent: its credentials are not checked
 	// from here (the answer is a wrong password's).
-	if s.guard.Spent(ip, user) {
-		s.counters.drop("extension budget spent")
-		s.fail(req, tx, dh, ip, user, ac.Nonce)
+	if r.guard.Spent(ip, user) {
+		r.counters.drop("extension budget spent")
+		r.fail(req, tx, dh, ip, user, ac.Nonce)
 		return nil, false
 	}
-	cred, err := s.credential(user)
+	cred, err := r.credential(user)
 	if err != nil {
-		res := s.response(req, 503, "Service Unavailable")
+		res := r.response(req, 503, "Service Unavailable")
 		res.AppendHeader(sip.NewHeader("Retry-After", storeRetryAfter))
-		s.send(tx, res)
+		r.send(tx, res)
 		return nil, false
 	}
 	if cred == nil {
-		if dead, ok := s.creds.Deleted(user); ok && ac.Realm == dead.Realm && ac.verify(alg, dead.ha1(alg), string(req.Method)) {
-			s.respond(tx, req, 403, "Forbidden")
+		if dead, ok := r.creds.Deleted(user); ok && ac.Realm == dead.Realm && ac.Verify(alg, dead.ha1(alg), string(req.Method)) {
+			r.respond(tx, req, 403, "Forbidden")
 			return nil, false
 		}
 		// Same work and the same answer as a wrong password.
-		ac.verify(alg, dummyHA1(alg), string(req.Method))
-		s.fail(req, tx, dh, ip, user, ac.Nonce)
+		ac.Verify(alg, digest.DummyHA1(alg), string(req.Method))
+		r.fail(req, tx, dh, ip, user, ac.Nonce)
 		return nil, false
 	}
 	if !cred.allows(ip) {
-		s.log.Warn("request from a network the extension may not use", "ext", user, "src", ip.String())
-		s.fail(req, tx, dh, ip, user, ac.Nonce)
+		r.log.Warn("request from a network the extension may not use", "ext", user, "src", ip.String())
+		r.fail(req, tx, dh, ip, user, ac.Nonce)
 		return nil, false
 	}
 	if ac.Realm != realm || cred.Realm != realm {
 		if cred.Realm != realm && cred.warnedRealm.CompareAndSwap(false, true) {
-			s.log.Warn("extension password was set for another sip domain; set it again",
+			r.log.Warn("extension password was set for another sip domain; set it again",
 				"ext", user, "domain", realm)
 		}
-		s.fail(req, tx, dh, ip, user, ac.Nonce)
+		r.fail(req, tx, dh, ip, user, ac.Nonce)
 		return nil, false
 	}
-	if !ac.verify(alg, cred.ha1(alg), string(req.Method)) {
-		s.fail(req, tx, dh, ip, user, ac.Nonce)
+	if !ac.Verify(alg, cred.ha1(alg), string(req.Method)) {
+		r.fail(req, tx, dh, ip, user, ac.Nonce)
 		return nil, false
 	}
 	// The digest is right; only now does the nonce's age matter. A nonce
 	// that is not ours (its MAC fails) is a forgery, not an old nonce: a
 	// failure like a wrong password. Nonces are made under the key the
 	// nodes share, so one of another node or of a previous run is ours.
-	state := s.nonces.Check(ac.Nonce)
-	if state == nonceFresh {
-		state = s.nonces.Use(ac.Nonce, nc)
+	state := r.nonces.Check(ac.Nonce)
+	if state == digest.Fresh {
+		state = r.nonces.Use(ac.Nonce, nc)
 	}
 	switch state {
-	case nonceForeign:
-		s.fail(req, tx, dh, ip, user, "")
+	case digest.Foreign:
+		r.fail(req, tx, dh, ip, user, "")
 		return nil, false
-	case nonceExpired, nonceReplay:
-		s.challengeWith(req, tx, dh, true, "")
+	case digest.Expired, digest.Replay:
+		r.challengeWith(req, tx, dh, true, "")
 		return nil, false
 	}
-	s.guard.Succeed(ip, user)
+	r.guard.Succeed(ip, user)
 	return cred, true
 }
 
 // credential finds the extension in the cache, or in the store when it is
 // not cached (created on another node a moment ago). A store failure is an
 // error, never "not found", and nothing is cached for a miss.
-func (s *Server) credential(ext string) (*credential, error) {
-	if c, ok := s.creds.Lookup(ext); ok {
+func (r *registrar) credential(ext string) (*credential, error) {
+	if c, ok := r.creds.Lookup(ext); ok {
 		return c, nil
 	}
 	if directory.ValidateExtension("extension", ext) != nil {
 		return nil, nil // cannot exist: spare the store
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.StoreTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.StoreTimeout)
 	defer cancel()
-	u, err := s.store.UserByExtension(ctx, ext)
+	u, err := r.store.UserByExtension(ctx, ext)
 	switch {
 	case errors.Is(err, directory.ErrNotFound):
 		return nil, nil
 	case err != nil:
-		s.log.Debug("extension lookup failed", "ext", ext, "err", err)
+		r.log.Debug("extension lookup failed", "ext", ext, "err", err)
 		return nil, err
 	case !u.State.CanUseSIP():
 		return nil, nil
 	}
-	return s.creds.Add(u), nil
-}
-
-func dummyHA1(alg algorithm) string {
-	if alg == algSHA256 {
-		return "0000000000000000000000000000000000000000000000000000000000000000"
-	}
-	return "00000000000000000000000000000000"
+	return r.creds.Add(u), nil
 }
 
 // fail counts a failed authentication and answers like for any other.
 // The challenge repeats the nonce the phone used while it is fresh, which
 // tells it its password was refused rather than its nonce.
-func (s *Server) fail(req *sip.Request, tx sip.ServerTransaction, dh digestHeaders, ip netip.Addr, ext, nonce string) {
-	s.authFailed(ip, ext)
-	if s.nonces.Check(nonce) != nonceFresh {
+func (r *registrar) fail(req *sip.Request, tx sip.ServerTransaction, dh digestHeaders, ip netip.Addr, ext, nonce string) {
+	r.authFailed(ip, ext)
+	if r.nonces.Check(nonce) != digest.Fresh {
 		nonce = ""
 	}
-	s.challengeWith(req, tx, dh, false, nonce)
+	r.challengeWith(req, tx, dh, false, nonce)
+}
+
+// authFailed counts a failed authentication of ext from ip.
+func (r *registrar) authFailed(ip netip.Addr, ext string) {
+	r.guard.Fail(ip, ext)
+	r.counters.authFailures.Add(1)
+	if r.hooks.failed != nil {
+		r.hooks.failed(ip, ext)
+	}
 }
 
 // challengeWith answers with one challenge per algorithm, on nonce or a
 // new one.
-func (s *Server) challengeWith(req *sip.Request, tx sip.ServerTransaction, dh digestHeaders, stale bool, nonce string) {
-	s.send(tx, s.challenge(req, dh, stale, nonce))
+func (r *registrar) challengeWith(req *sip.Request, tx sip.ServerTransaction, dh digestHeaders, stale bool, nonce string) {
+	r.send(tx, r.challenge(req, dh, stale, nonce))
 }
 
 // challenge is a 401 or 407 with one challenge per algorithm offered, on
 // nonce or a new one.
-func (s *Server) challenge(req *sip.Request, dh digestHeaders, stale bool, nonce string) *sip.Response {
-	res := s.response(req, dh.code, dh.reason)
+func (r *registrar) challenge(req *sip.Request, dh digestHeaders, stale bool, nonce string) *sip.Response {
+	res := r.response(req, dh.code, dh.reason)
 	if nonce == "" {
-		nonce = s.nonces.New()
+		nonce = r.nonces.New()
 	}
-	realm := s.realm()
-	algs := s.algs
-	if h := req.GetHeader("User-Agent"); h != nil && scannerAgent(h.Value(), s.md5Only) {
-		algs = []algorithm{algMD5}
+	realm := r.realm()
+	algs := r.algs
+	if h := req.GetHeader("User-Agent"); h != nil && scannerAgent(h.Value(), r.md5Only) {
+		algs = []digest.Algorithm{digest.MD5}
 	}
 	for _, alg := range algs {
-		res.AppendHeader(sip.NewHeader(dh.auth, challenge(realm, nonce, alg, stale)))
+		res.AppendHeader(sip.NewHeader(dh.auth, digest.Challenge(realm, nonce, alg, stale)))
 	}
 	return res
 }

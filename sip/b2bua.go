@@ -374,10 +374,10 @@ func (b *b2bua) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	trunk := b.s.trunkFrom(src.Addr())
 	var caller *credential
 	if trunk == nil {
-		if caller, ok = b.s.authenticateCall(req, tx, src.Addr()); !ok {
+		if caller, ok = b.s.reg.authenticateCall(req, tx, src.Addr()); !ok {
 			return
 		}
-		if !b.s.current(req, tx, caller, proxyDigest) {
+		if !b.s.reg.current(req, tx, caller, proxyDigest) {
 			return
 		}
 	}

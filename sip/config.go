@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/digest"
 )
 
 // Config is what the SIP server needs. Zero values take the defaults below
@@ -299,7 +300,7 @@ func (c Config) Validate() error {
 			bad("MD5OnlyAgents", strconv.Quote(a), "must not hold empty entries")
 		}
 	}
-	if _, err := parseAlgorithms(c.DigestAlgorithms); err != nil {
+	if _, err := digest.ParseAlgorithms(c.DigestAlgorithms); err != nil {
 		bad("DigestAlgorithms", c.DigestAlgorithms, err.Error())
 	}
 	g := c.Guard

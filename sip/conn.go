@@ -37,43 +37,23 @@ func (c *packetConn) ReadFrom(b []byte) (int, net.Addr, error) {
 			return n, addr, nil
 		}
 		ip := ua.AddrPort().Addr().Unmap()
-		if reason := c.s.screen(ip, b[:n], true); reason != "" {
-			c.s.dropped(ip, reason)
+		if reason := c.s.edge.screen(ip, b[:n], true); reason != "" {
+			c.s.edge.dropped(ip, reason)
 			continue
 		}
 		if isRequest(b[:n]) && !c.s.guard.Flood(ip) {
-			c.s.dropped(ip, "flood")
+			c.s.edge.dropped(ip, "flood")
 			continue
 		}
-		n, req := c.s.edgeDatagram(c.PacketConn, b, n, addr)
+		n, req := c.s.edge.datagram(c.PacketConn, b, n, addr)
 		if n == 0 {
 			continue
 		}
-		if req != nil && c.s.challengeStateless(c.PacketConn, ua, b[:n], req) {
+		if req != nil && c.s.edge.challengeStateless(c.PacketConn, ua, b[:n], req) {
 			continue
 		}
 		return n, addr, nil
 	}
-}
-
-// screen returns why data from ip is to be dropped, or "". whole says data
-// is a complete message (a datagram), not a piece of a TCP stream.
-func (s *Server) screen(ip netip.Addr, data []byte, whole bool) string {
-	if s.guard.Banned(ip) {
-		return "banned"
-	}
-	if whole && len(data) > s.cfg.MaxMessageSize {
-		return "too large"
-	}
-	if ua := headerValue(data, "user-agent"); ua != nil && scannerAgent(ua, s.guard.cfg.ScannerAgents) {
-		return "scanner"
-	}
-	// sipgo matches a CANCEL to its INVITE by branch and sent-by alone and
-	// answers it itself: the source is checked here, before it can.
-	if bytes.HasPrefix(data, []byte("CANCEL ")) && !s.calls.cancelFrom(ip, data) {
-		return "cancel from a stranger"
-	}
-	return ""
 }
 
 // isRequest reports whether a datagram looks like a request: not a
@@ -151,12 +131,12 @@ func (l *listener) Accept() (net.Conn, error) {
 		ip := addrIP(c.RemoteAddr())
 		if l.s.guard.Banned(ip) {
 			c.Close()
-			l.s.dropped(ip, "banned")
+			l.s.edge.dropped(ip, "banned")
 			continue
 		}
 		if !l.s.conns.open(ip, l.s.cfg.MaxTCPPerSource, l.s.cfg.MaxTCP, l.s.guard.isExempt(ip)) {
 			c.Close()
-			l.s.dropped(ip, "too many connections")
+			l.s.edge.dropped(ip, "too many connections")
 			continue
 		}
 		if l.tls != nil {

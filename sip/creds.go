@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/digest"
 )
 
 // credential is what the registrar knows about one extension: its digest
@@ -48,8 +49,8 @@ func newCredential(u *directory.User) *credential {
 }
 
 // ha1 returns the stored hash for alg.
-func (c *credential) ha1(alg algorithm) string {
-	if alg == algSHA256 {
+func (c *credential) ha1(alg digest.Algorithm) string {
+	if alg == digest.SHA256 {
 		return c.HA1SHA256
 	}
 	return c.HA1MD5

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/digest"
 )
 
 func testUsers(n int, realm string) []directory.User {
@@ -97,26 +98,26 @@ func BenchmarkCredentialLookup(b *testing.B) {
 // verify against the cached HA1), for scale.
 func BenchmarkDigestVerify(b *testing.B) {
 	secret := directory.NewSIPSecret("10001", "pbx.example.com", "s3cret-Pass")
-	for _, alg := range []algorithm{algMD5, algSHA256} {
+	for _, alg := range []digest.Algorithm{digest.MD5, digest.SHA256} {
 		b.Run(alg.String(), func(b *testing.B) {
 			h := secret.HA1MD5
-			if alg == algSHA256 {
+			if alg == digest.SHA256 {
 				h = secret.HA1SHA256
 			}
-			c := authCredentials{Username: "10001", Realm: "pbx.example.com", Nonce: "n", URI: "sip:pbx.example.com",
+			c := digest.Credentials{Username: "10001", Realm: "pbx.example.com", Nonce: "n", URI: "sip:pbx.example.com",
 				Cnonce: "c", QOP: "auth", NC: "00000001"}
 			var buf [64]byte
-			c.Response = string(buf[:digestResponse(buf[:0], alg, h, c.Nonce, c.NC, c.Cnonce, c.QOP, "REGISTER", c.URI)])
+			c.Response = string(buf[:digest.Response(buf[:0], alg, h, c.Nonce, c.NC, c.Cnonce, c.QOP, "REGISTER", c.URI)])
 			hdr := `Digest username="10001", realm="pbx.example.com", nonce="n", uri="sip:pbx.example.com", response="` +
 				c.Response + `", algorithm=` + alg.String() + `, cnonce="c", qop=auth, nc=00000001`
 			b.ReportAllocs()
 			for b.Loop() {
-				p, err := parseAuthorization(hdr)
+				p, err := digest.ParseAuthorization(hdr)
 				if err != nil {
 					b.Fatal(err)
 				}
-				a, _, err := p.check()
-				if err != nil || !p.verify(a, h, "REGISTER") {
+				a, _, err := p.Check()
+				if err != nil || !p.Verify(a, h, "REGISTER") {
 					b.Fatal("not verified")
 				}
 			}

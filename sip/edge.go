@@ -3,7 +3,9 @@ package sip
 import (
 	"bytes"
 	"hash/fnv"
+	"log/slog"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -28,19 +30,65 @@ type verdict struct {
 	close  bool   // on a stream: the framing is lost, close the connection
 }
 
+// edge is what the listeners ask about every message before sipgo gets
+// it: the guard's screening, the checks above, and the stateless challenge
+// of a request without credentials (stateless.go). It answers and drops
+// by itself; what it needs of the call side (is a source a trunk's, may
+// it cancel this INVITE) comes as functions.
+type edge struct {
+	cfg      *Config // the server's, read only
+	log      *slog.Logger
+	counters *counters
+	hooks    *hooks
+	guard    *guard
+	reg      *registrar // the challenges
+
+	trunkFrom  func(ip netip.Addr) *Trunk
+	cancelFrom func(ip netip.Addr, data []byte) bool
+}
+
+// dropped logs and counts a request dropped unanswered.
+func (e *edge) dropped(ip netip.Addr, reason string) {
+	e.log.Debug("sip request dropped", "src", ip.String(), "reason", reason)
+	e.counters.drop(reason)
+	if e.hooks.dropped != nil {
+		e.hooks.dropped(ip, reason)
+	}
+}
+
+// screen returns why data from ip is to be dropped, or "". whole says data
+// is a complete message (a datagram), not a piece of a TCP stream.
+func (e *edge) screen(ip netip.Addr, data []byte, whole bool) string {
+	if e.guard.Banned(ip) {
+		return "banned"
+	}
+	if whole && len(data) > e.cfg.MaxMessageSize {
+		return "too large"
+	}
+	if ua := headerValue(data, "user-agent"); ua != nil && scannerAgent(ua, e.guard.cfg.ScannerAgents) {
+		return "scanner"
+	}
+	// sipgo matches a CANCEL to its INVITE by branch and sent-by alone and
+	// answers it itself: the source is checked here, before it can.
+	if bytes.HasPrefix(data, []byte("CANCEL ")) && !e.cancelFrom(ip, data) {
+		return "cancel from a stranger"
+	}
+	return ""
+}
+
 // supportedExtensions are the option tags a Require may name (RFC 3261
 // §8.2.2.3); anything else gets 420.
 var supportedExtensions = map[string]bool{"replaces": true}
 
 // inspect checks one whole message. stream says it came over TCP, where
 // Content-Length frames the message and must be present.
-func (s *Server) inspect(data []byte, stream bool) verdict {
-	v, m := s.precheck(data, stream)
+func (e *edge) inspect(data []byte, stream bool) verdict {
+	v, m := e.precheck(data, stream)
 	if !v.parse {
 		return v
 	}
-	if _, err := s.parser().ParseSIP(data); err != nil {
-		return s.unparsable(m, stream)
+	if _, err := e.parser().ParseSIP(data); err != nil {
+		return e.unparsable(m, stream)
 	}
 	v.parse, v.pass = false, true
 	return v
@@ -49,7 +97,7 @@ func (s *Server) inspect(data []byte, stream bool) verdict {
 // precheck is inspect up to sipgo's parse: a verdict with parse set says
 // the message is to be passed on if sipgo can parse it (see unparsable for
 // when it cannot). m is nil for a response or a keep-alive.
-func (s *Server) precheck(data []byte, stream bool) (verdict, *rawMessage) {
+func (e *edge) precheck(data []byte, stream bool) (verdict, *rawMessage) {
 	if len(bytes.Trim(data, "\r\n")) == 0 {
 		return verdict{pass: true}, nil // keep-alive
 	}
@@ -58,7 +106,7 @@ func (s *Server) precheck(data []byte, stream bool) (verdict, *rawMessage) {
 		// A response is never answered: pass it on if sipgo can read it
 		// (it matches it to a client transaction or ignores it).
 		if !ok {
-			s.counters.drop("malformed")
+			e.counters.drop("malformed")
 			return verdict{close: stream}, nil
 		}
 		return verdict{parse: true}, nil
@@ -67,25 +115,25 @@ func (s *Server) precheck(data []byte, stream bool) (verdict, *rawMessage) {
 	if code == 0 {
 		return verdict{parse: true, branch: m.syntheticBranch()}, &m
 	}
-	return s.refusal(&m, code, reason, stream), &m
+	return e.refusal(&m, code, reason, stream), &m
 }
 
 // unparsable is the verdict on a message precheck passed that sipgo cannot
 // parse: a response is dropped, a request refused.
-func (s *Server) unparsable(m *rawMessage, stream bool) verdict {
+func (e *edge) unparsable(m *rawMessage, stream bool) verdict {
 	if m == nil {
-		s.counters.drop("malformed")
+		e.counters.drop("malformed")
 		return verdict{close: stream}
 	}
-	return s.refusal(m, 400, "Bad Request", stream)
+	return e.refusal(m, 400, "Bad Request", stream)
 }
 
 // refusal answers a request that fails the checks with code and reason.
-func (s *Server) refusal(m *rawMessage, code int, reason string, stream bool) verdict {
+func (e *edge) refusal(m *rawMessage, code int, reason string, stream bool) verdict {
 	if m.method() == "ACK" || !m.answerable() {
 		// An ACK is never answered, and without a Via a response would
 		// reach nobody.
-		s.counters.drop("malformed")
+		e.counters.drop("malformed")
 		return verdict{close: stream, code: code, why: reason}
 	}
 	var extra []string
@@ -95,14 +143,14 @@ func (s *Server) refusal(m *rawMessage, code int, reason string, stream bool) ve
 	case 415:
 		extra = append(extra, "Accept: application/sdp")
 	}
-	return verdict{reply: m.reply(code, reason, s.cfg.UserAgent, extra...), close: stream && m.framingLost,
+	return verdict{reply: m.reply(code, reason, e.cfg.UserAgent, extra...), close: stream && m.framingLost,
 		code: code, why: reason}
 }
 
 // parser returns a parser like the one sipgo uses (a cheap value).
-func (s *Server) parser() *sip.Parser {
+func (e *edge) parser() *sip.Parser {
 	p := sip.NewParser()
-	p.MaxMessageLength = s.cfg.MaxMessageSize
+	p.MaxMessageLength = e.cfg.MaxMessageSize
 	return p
 }
 
@@ -262,28 +310,28 @@ func (m *rawMessage) syntheticBranch() string {
 	return "z9hG4bK-2543-" + strconv.FormatUint(h.Sum64(), 36)
 }
 
-// edgeDatagram inspects the datagram b[:n] from addr: it answers or drops
+// datagram inspects the datagram b[:n] from addr: it answers or drops
 // a bad one (returning 0) and returns the length of a good one, rport
 // added to its top Via, and, for a request, what sipgo parsed of it so
 // edited (for challengeStateless; sipgo parses it again for itself).
-func (s *Server) edgeDatagram(pc net.PacketConn, b []byte, n int, addr net.Addr) (int, *sip.Request) {
-	v, m := s.precheck(b[:n], false)
+func (e *edge) datagram(pc net.PacketConn, b []byte, n int, addr net.Addr) (int, *sip.Request) {
+	v, m := e.precheck(b[:n], false)
 	var req *sip.Request
 	if v.parse {
 		n = fixVia(b, n, v.branch, true)
-		if msg, err := s.parser().ParseSIP(b[:n]); err != nil {
-			v = s.unparsable(m, false)
+		if msg, err := e.parser().ParseSIP(b[:n]); err != nil {
+			v = e.unparsable(m, false)
 		} else {
 			v.pass = true
 			req, _ = msg.(*sip.Request)
 		}
 	}
 	if v.code != 0 {
-		s.log.Debug("sip request refused", "src", addr.String(), "code", v.code, "reason", v.why, "answered", v.reply != nil)
+		e.log.Debug("sip request refused", "src", addr.String(), "code", v.code, "reason", v.why, "answered", v.reply != nil)
 	}
 	if v.reply != nil {
 		if _, err := pc.WriteTo(v.reply, addr); err != nil {
-			s.log.Debug("sip response not sent", "src", addr.String(), "err", err)
+			e.log.Debug("sip response not sent", "src", addr.String(), "err", err)
 		}
 	}
 	if !v.pass {

@@ -10,14 +10,14 @@ import (
 // (raw split, checks and one sipgo parse) and the Via fix, next to the
 // sipgo parse each message gets anyway.
 func BenchmarkEdge(b *testing.B) {
-	s := &Server{cfg: Config{MaxMessageSize: 16 << 10}}
+	e := &edge{cfg: &Config{MaxMessageSize: 16 << 10}, counters: new(counters)}
 	for _, file := range []string{"esc01", "cparam01"} {
 		raw := tortureMessage(b, file)
 		b.Run(file+"/inspect", func(b *testing.B) {
 			b.ReportAllocs()
 			buf := make([]byte, len(raw)+64)
 			for b.Loop() {
-				v := s.inspect(raw, false)
+				v := e.inspect(raw, false)
 				if !v.pass {
 					b.Fatal("refused")
 				}

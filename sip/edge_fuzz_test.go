@@ -14,10 +14,10 @@ func FuzzEdge(f *testing.F) {
 	for _, file := range files {
 		f.Add(tortureMessage(f, filepath.Base(file[:len(file)-len(".dat")])))
 	}
-	s := &Server{cfg: Config{MaxMessageSize: 16 << 10}}
+	e := &edge{cfg: &Config{MaxMessageSize: 16 << 10}, counters: new(counters)}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, stream := range []bool{false, true} {
-			v := s.inspect(data, stream)
+			v := e.inspect(data, stream)
 			if v.reply != nil && !bytes.HasPrefix(v.reply, []byte("SIP/2.0 ")) {
 				t.Fatalf("reply %q", v.reply)
 			}

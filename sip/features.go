@@ -135,7 +135,7 @@ func (b *b2bua) feature(req *sip.Request, tx sip.ServerTransaction, caller *cred
 	if gone != "" {
 		b.s.loc.Drop(ctx, gone)
 	}
-	b.s.presenceUser(u, gone)
+	b.s.subs.presenceUser(u, gone)
 	b.log.Info("feature code", "ext", caller.Ext, "feature", string(f.Feature))
 	// Done, and no call to set up: the phone shows the reason phrase.
 	b.s.respond(tx, req, 603, "Decline ("+done+")")

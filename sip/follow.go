@@ -2,14 +2,18 @@ package sip
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/digest"
 )
 
 // notifier is offered by stores that can wake followers as soon as the
@@ -19,12 +23,34 @@ type notifier interface {
 	Notifications(ctx context.Context) (<-chan struct{}, error)
 }
 
-// follower is the state of following the store's change log.
+// follower keeps this node's caches current with the store: it loads
+// them in full at start (and after the store was unreachable), then
+// follows the change log, woken by the store's notifications or polling.
+// It holds the caches it fills (credentials, bindings, the realm, the
+// trunks, presence's do not disturb, the bans) and does the housekeeping
+// that forgets what expired. What the call side loads from settings comes
+// as functions.
 type follower struct {
-	mu          sync.Mutex
-	loaded      bool  // a full load succeeded
-	down        bool  // the last attempt failed: reload in full when back
-	seq         int64 // the last change applied
+	cfg    *Config // the server's, read only
+	store  directory.Store
+	log    *slog.Logger
+	clock  clock
+	hooks  *hooks
+	creds  *credentials
+	loc    *location
+	guard  *guard
+	nonces *digest.Nonces
+	reg    *registrar     // the realm
+	subs   *subscriptions // do not disturb, and the subscriptions of a gone extension
+	tk     *trunkState
+	bans   *banSync
+	// loadFeatures and loadPark read the call side's settings.
+	loadFeatures, loadPark func(context.Context) error
+
+	mu          sync.Mutex // held while refreshing and housekeeping
+	loaded      bool       // a full load succeeded
+	down        bool       // the last attempt failed: reload in full when back
+	seq         int64      // the last change applied
 	lastExpired time.Time
 }
 
@@ -34,102 +60,99 @@ const changeBatch = 500
 // refresh brings the credential cache and the bindings up to date with the
 // store: held binding writes first, then a full load (at start, or after
 // the store was unreachable) or the changes since the last one.
-func (s *Server) refresh(ctx context.Context) error {
-	f := &s.follow
+func (f *follower) refresh(ctx context.Context) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	err := s.refreshLocked(ctx)
+	err := f.refreshLocked(ctx)
 	if err != nil {
 		if !f.down {
-			s.log.Warn("directory unavailable; serving from cache", "err", err)
+			f.log.Warn("directory unavailable; serving from cache", "err", err)
 		}
 		f.down = true
 		return err
 	}
 	if f.down {
-		s.log.Info("directory available again")
+		f.log.Info("directory available again")
 		f.down = false
 	}
-	if s.hooks.synced != nil {
-		s.hooks.synced()
+	if f.hooks.synced != nil {
+		f.hooks.synced()
 	}
 	return nil
 }
 
-// Sync is refresh for callers that want the caches current now (Serve at
-// start, tests).
-func (s *Server) Sync(ctx context.Context) error { return s.refresh(ctx) }
+// Sync brings the caches up to date with the store now (tests; Serve does
+// it at start).
+func (s *Server) Sync(ctx context.Context) error { return s.follow.refresh(ctx) }
 
-func (s *Server) refreshLocked(ctx context.Context) error {
-	f := &s.follow
-	if !s.loc.Flush(ctx) {
+func (f *follower) refreshLocked(ctx context.Context) error {
+	if !f.loc.Flush(ctx) {
 		return fmt.Errorf("flush held bindings: %w", directory.ErrUnavailable)
 	}
 	if !f.loaded || f.down {
-		return s.loadAll(ctx)
+		return f.loadAll(ctx)
 	}
-	return s.followChanges(ctx)
+	return f.followChanges(ctx)
 }
 
 // loadAll loads every SIP user and binding. The change log position is
 // taken first, so a change made during the load is applied again later
 // (applying a change twice is harmless; missing one is not).
-func (s *Server) loadAll(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*s.cfg.StoreTimeout)
+func (f *follower) loadAll(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*f.cfg.StoreTimeout)
 	defer cancel()
-	seq, err := s.store.LastChange(ctx)
+	seq, err := f.store.LastChange(ctx)
 	if err != nil {
 		return fmt.Errorf("change log: %w", err)
 	}
-	users, err := s.store.SIPUsers(ctx)
+	users, err := f.store.SIPUsers(ctx)
 	if err != nil {
 		return fmt.Errorf("sip users: %w", err)
 	}
-	if err := s.loadDomain(ctx); err != nil {
+	if err := f.loadDomain(ctx); err != nil {
 		return err
 	}
-	if err := s.loadTrunks(ctx); err != nil {
+	if err := f.tk.load(ctx); err != nil {
 		return err
 	}
-	if err := s.loadFeatures(ctx); err != nil {
+	if err := f.loadFeatures(ctx); err != nil {
 		return err
 	}
-	if err := s.loadPark(ctx); err != nil {
+	if err := f.loadPark(ctx); err != nil {
 		return err
 	}
-	for _, ext := range s.creds.Replace(users) {
-		s.loc.Drop(ctx, ext)
-		s.pres.EndExt(ext, "noresource") // its busy lamps and subscriptions end
+	for _, ext := range f.creds.Replace(users) {
+		f.loc.Drop(ctx, ext)
+		f.subs.pres.EndExt(ext, "noresource") // its busy lamps and subscriptions end
 	}
 	for i := range users {
-		s.presenceUser(&users[i], "") // do not disturb, for busy lamps
+		f.subs.presenceUser(&users[i], "") // do not disturb, for busy lamps
 	}
-	if err := s.loc.Reload(ctx, nil); err != nil {
+	if err := f.loc.Reload(ctx, nil); err != nil {
 		return fmt.Errorf("bindings: %w", err)
 	}
-	if err := s.loadBans(ctx); err != nil {
+	if err := f.bans.load(ctx); err != nil {
 		return err
 	}
-	s.follow.seq, s.follow.loaded = seq, true
-	s.log.Debug("directory loaded", "extensions", s.creds.Len(), "seq", seq)
+	f.seq, f.loaded = seq, true
+	f.log.Debug("directory loaded", "extensions", f.creds.Len(), "seq", seq)
 	return nil
 }
 
 // loadDomain reads the sip.domain setting unless the domain is configured.
-func (s *Server) loadDomain(ctx context.Context) error {
-	if s.cfg.Domain != "" {
+func (f *follower) loadDomain(ctx context.Context) error {
+	if f.cfg.Domain != "" {
 		return nil
 	}
-	d, err := s.store.Setting(ctx, directory.SettingDomain)
+	d, err := f.store.Setting(ctx, directory.SettingDomain)
 	if err != nil {
 		return fmt.Errorf("setting %s: %w", directory.SettingDomain, err)
 	}
 	if d == "" {
 		return nil
 	}
-	if old := s.realm(); old != d {
-		s.domain.Store(&d)
-		s.log.Info("sip domain", "domain", d, "old", old)
+	if old := f.reg.setRealm(d); old != d {
+		f.log.Info("sip domain", "domain", d, "old", old)
 	}
 	return nil
 }
@@ -137,17 +160,16 @@ func (s *Server) loadDomain(ctx context.Context) error {
 // followChanges applies the change log since the last entry applied. A
 // store that can leaves out our own binding changes (we have those in
 // memory): at full load they are thousands a second.
-func (s *Server) followChanges(ctx context.Context) error {
-	f := &s.follow
-	ce, except := s.store.(directory.ChangesExcepter)
+func (f *follower) followChanges(ctx context.Context) error {
+	ce, except := f.store.(directory.ChangesExcepter)
 	for {
-		cctx, cancel := context.WithTimeout(ctx, s.cfg.StoreTimeout)
+		cctx, cancel := context.WithTimeout(ctx, f.cfg.StoreTimeout)
 		var cs []directory.Change
 		var err error
 		last := f.seq
 		if except {
-			cs, last, err = ce.ChangesExcept(cctx, f.seq, changeBatch, s.cfg.Node)
-		} else if cs, err = s.store.Changes(cctx, f.seq, changeBatch); len(cs) > 0 {
+			cs, last, err = ce.ChangesExcept(cctx, f.seq, changeBatch, f.cfg.Node)
+		} else if cs, err = f.store.Changes(cctx, f.seq, changeBatch); len(cs) > 0 {
 			last = cs[len(cs)-1].Seq
 		}
 		cancel()
@@ -155,7 +177,7 @@ func (s *Server) followChanges(ctx context.Context) error {
 			return fmt.Errorf("change log: %w", err)
 		}
 		if len(cs) > 0 {
-			if err := s.applyChanges(ctx, cs); err != nil {
+			if err := f.applyChanges(ctx, cs); err != nil {
 				return err
 			}
 		}
@@ -167,20 +189,20 @@ func (s *Server) followChanges(ctx context.Context) error {
 	}
 }
 
-func (s *Server) applyChanges(ctx context.Context, cs []directory.Change) error {
+func (f *follower) applyChanges(ctx context.Context, cs []directory.Change) error {
 	users := make(map[int64]bool)
 	var exts map[string]bool
 	domain, trunks := false, false
 	learn, reset := make(map[netip.Addr]bool), make(map[netip.Addr]bool)
 	for _, c := range cs {
-		if s.banChange(c, learn, reset) {
+		if f.bans.sort(c, learn, reset) {
 			continue
 		}
 		switch c.Kind {
 		case directory.ChangeUser:
 			users[c.ID] = true
 		case directory.ChangeBinding:
-			if c.Node != s.cfg.Node { // our own are in memory already
+			if c.Node != f.cfg.Node { // our own are in memory already
 				if exts == nil {
 					exts = make(map[string]bool)
 				}
@@ -190,20 +212,20 @@ func (s *Server) applyChanges(ctx context.Context, cs []directory.Change) error 
 			domain = domain || c.Key == directory.SettingDomain
 			trunks = trunks || c.Key == directory.SettingTrunks || c.Key == directory.SettingDIDs
 			if c.Key == directory.SettingFeatureCodes {
-				if err := s.loadFeatures(ctx); err != nil {
+				if err := f.loadFeatures(ctx); err != nil {
 					return err
 				}
 			}
 			if slices.Contains(directory.ParkSettings, c.Key) {
-				if err := s.loadPark(ctx); err != nil {
+				if err := f.loadPark(ctx); err != nil {
 					return err
 				}
 			}
 		}
 	}
 	for id := range users {
-		cctx, cancel := context.WithTimeout(ctx, s.cfg.StoreTimeout)
-		u, err := s.store.User(cctx, id)
+		cctx, cancel := context.WithTimeout(ctx, f.cfg.StoreTimeout)
+		u, err := f.store.User(cctx, id)
 		cancel()
 		if errors.Is(err, directory.ErrNotFound) {
 			u, err = &directory.User{ID: id, State: directory.UserDeleted}, nil
@@ -211,44 +233,44 @@ func (s *Server) applyChanges(ctx context.Context, cs []directory.Change) error 
 		if err != nil {
 			return fmt.Errorf("user %d: %w", id, err)
 		}
-		ext := s.creds.Update(u)
+		ext := f.creds.Update(u)
 		if ext != "" {
 			// Deleted (or no longer on SIP): its phones go at once.
-			s.loc.Drop(ctx, ext)
+			f.loc.Drop(ctx, ext)
 		}
-		s.presenceUser(u, ext) // do not disturb, and subscriptions of a gone extension
+		f.subs.presenceUser(u, ext) // do not disturb, and subscriptions of a gone extension
 	}
 	if exts != nil {
-		if err := s.loc.Reload(ctx, exts); err != nil {
+		if err := f.loc.Reload(ctx, exts); err != nil {
 			return fmt.Errorf("bindings: %w", err)
 		}
 	}
-	if err := s.applyBans(ctx, learn, reset); err != nil {
+	if err := f.bans.apply(ctx, learn, reset); err != nil {
 		return err
 	}
 	if domain {
-		cctx, cancel := context.WithTimeout(ctx, s.cfg.StoreTimeout)
+		cctx, cancel := context.WithTimeout(ctx, f.cfg.StoreTimeout)
 		defer cancel()
-		if err := s.loadDomain(cctx); err != nil {
+		if err := f.loadDomain(cctx); err != nil {
 			return err
 		}
 	}
 	if trunks {
-		cctx, cancel := context.WithTimeout(ctx, s.cfg.StoreTimeout)
+		cctx, cancel := context.WithTimeout(ctx, f.cfg.StoreTimeout)
 		defer cancel()
-		return s.loadTrunks(cctx)
+		return f.tk.load(cctx)
 	}
 	return nil
 }
 
 // run follows the store and does the housekeeping until ctx ends.
-func (s *Server) run(ctx context.Context) {
+func (f *follower) run(ctx context.Context) {
 	var writer sync.WaitGroup
-	writer.Go(func() { s.writeBans(ctx) })
+	writer.Go(func() { f.bans.run(ctx) })
 	defer writer.Wait()
-	tick := time.NewTicker(s.cfg.FollowInterval)
+	tick := time.NewTicker(f.cfg.FollowInterval)
 	defer tick.Stop()
-	n, canNotify := s.store.(notifier)
+	n, canNotify := f.store.(notifier)
 	var wake <-chan struct{}
 	subscribe := func() {
 		if !canNotify || wake != nil {
@@ -256,7 +278,7 @@ func (s *Server) run(ctx context.Context) {
 		}
 		ch, err := n.Notifications(ctx)
 		if err != nil {
-			s.log.Debug("change notifications unavailable; polling", "err", err)
+			f.log.Debug("change notifications unavailable; polling", "err", err)
 			return
 		}
 		wake = ch
@@ -274,27 +296,56 @@ func (s *Server) run(ctx context.Context) {
 				continue
 			}
 		}
-		s.refresh(ctx)
-		s.housekeep(ctx)
+		f.refresh(ctx)
+		f.housekeep(ctx)
 	}
 }
 
 // housekeep forgets what expired: bindings, bans, counters, nonces; and
 // now and then deletes expired bindings from the store too.
-func (s *Server) housekeep(ctx context.Context) {
-	s.loc.Sweep()
-	s.guard.Sweep()
-	s.nonces.Prune()
-	f := &s.follow
+func (f *follower) housekeep(ctx context.Context) {
+	f.loc.Sweep()
+	f.guard.Sweep()
+	f.nonces.Prune()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	now := s.clock.Now()
+	now := f.clock.Now()
 	if f.down || now.Sub(f.lastExpired) < time.Minute {
 		return
 	}
 	f.lastExpired = now
-	if err := s.loc.DeleteExpired(ctx); err != nil {
-		s.log.Debug("expired bindings not deleted", "err", err)
+	if err := f.loc.DeleteExpired(ctx); err != nil {
+		f.log.Debug("expired bindings not deleted", "err", err)
 	}
-	s.pruneBans(ctx)
+	f.bans.prune(ctx)
+}
+
+// shareNonceKey makes nonces under the key the nodes share in the store
+// (made by the first node that needs it), so that a phone's nonce from
+// another node or from before a restart is still ours: only a forged one
+// fails its MAC. With the store away this run keeps its own key.
+func (f *follower) shareNonceKey(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, f.cfg.StoreTimeout)
+	defer cancel()
+	v, err := f.store.Setting(ctx, directory.SettingNonceKey)
+	if err == nil && v == "" {
+		var k [32]byte
+		rand.Read(k[:])
+		if err = f.store.SetSetting(ctx, directory.SettingNonceKey, hex.EncodeToString(k[:])); err == nil {
+			// Two nodes starting at once: both read back what the store kept.
+			v, err = f.store.Setting(ctx, directory.SettingNonceKey)
+		}
+	}
+	var k [32]byte
+	if err == nil {
+		var n int
+		if n, err = hex.Decode(k[:], []byte(v)); err == nil && n != len(k) {
+			err = errors.New("short key")
+		}
+	}
+	if err != nil {
+		f.log.Warn("nonce key not shared: this node's nonces are its own until restart", "err", err)
+		return
+	}
+	f.nonces.SetKey(k)
 }

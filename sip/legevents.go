@@ -71,7 +71,6 @@ func (s *Server) watchLegs(f LegObserver) {
 // legEvent hands e to the server's own watchers and to the observer, if
 // one is set.
 func (s *Server) legEvent(e LegEvent) {
-	s.presenceLeg(e)
 	for _, f := range s.legObs.own {
 		f(e)
 	}

@@ -3,7 +3,6 @@ package sip
 import (
 	"cmp"
 	"context"
-	"errors"
 	"hash/maphash"
 	"log/slog"
 	"net/netip"
@@ -16,8 +15,9 @@ import (
 
 // location is the location service: the bindings of every extension, in
 // memory for speed and persisted through the directory store so that a
-// restart keeps them and other nodes see them. Writes the store cannot take
-// (ErrUnavailable) are held in order and flushed when it answers again.
+// restart keeps them and other nodes see them. Its bindingWriter writes
+// them (location_writes.go); writes the store cannot take (ErrUnavailable)
+// are held in order and flushed when it answers again.
 type location struct {
 	store   directory.BindingStore
 	node    string
@@ -40,20 +40,7 @@ type location struct {
 	// later holds refreshes written behind (location_later.go), under mu.
 	later map[laterKey]directory.Binding
 
-	pmu        sync.Mutex
-	pending    []heldWrite // held while the store is away, in order
-	next       *batch      // the writes waiting for the commit in progress
-	committing bool
-}
-
-// batch is one group commit: the writes of every registration that came in
-// while the previous batch was being written go to the store together, in
-// one transaction, so a busy registrar pays one commit per batch instead of
-// one per REGISTER, and still answers only after its binding is stored.
-type batch struct {
-	writes []heldWrite
-	lead   chan struct{} // closed when the batch's first writer is to commit it
-	done   chan struct{} // closed once the batch is stored, held or dropped
+	writes *bindingWriter // to the store, in order (location_writes.go)
 }
 
 type extBindings struct {
@@ -61,27 +48,10 @@ type extBindings struct {
 	list []directory.Binding
 }
 
-type heldKind uint8
-
-const (
-	heldPut heldKind = iota
-	heldDelete
-	heldDeleteAll
-)
-
-type heldWrite struct {
-	kind heldKind
-	b    directory.Binding
-}
-
-// maxHeld bounds the writes held while the store is away; the oldest go
-// first (phones refresh, so a lost write is repaired by the next one).
-const maxHeld = 50000
-
 func newLocation(store directory.BindingStore, node string, c clock, log *slog.Logger, timeout time.Duration) *location {
 	return &location{store: store, node: node, clock: c, log: log, timeout: timeout,
 		exts: make(map[string]*extBindings), bySrc: make(map[netip.Addr]int), byAdr: make(map[string]int),
-		seed: maphash.MakeSeed()}
+		seed: maphash.MakeSeed(), writes: &bindingWriter{store: store, log: log, timeout: timeout}}
 }
 
 // lockExt serialises changes to the bindings of ext.
@@ -181,7 +151,7 @@ func (l *location) Commit(ctx context.Context, ext string, next, puts, dels []di
 	for _, b := range puts {
 		ws = append(ws, heldWrite{kind: heldPut, b: b})
 	}
-	l.persist(ctx, ws)
+	l.writes.persist(ctx, ws)
 	l.mu.Lock()
 	l.forgetLaterLocked(ext, all, dels)
 	l.forgetLaterLocked(ext, false, puts)
@@ -208,7 +178,7 @@ func (l *location) Drop(ctx context.Context, ext string) {
 	l.log.Info("registrations dropped", "ext", ext, "bindings", n)
 	// The store dropped them with the user; this catches a registration
 	// that raced with the deletion.
-	l.persist(ctx, []heldWrite{{kind: heldDeleteAll, b: directory.Binding{Extension: ext, Node: l.node}}})
+	l.writes.persist(ctx, []heldWrite{{kind: heldDeleteAll, b: directory.Binding{Extension: ext, Node: l.node}}})
 }
 
 // setLocked replaces the bindings of ext and keeps bySrc in step.
@@ -257,182 +227,12 @@ func (l *location) srcAddLocked(source string, d int) {
 	}
 }
 
-// persist writes ws to the store in order and returns once they are stored,
-// or held because the store is away (or earlier writes are still held:
-// order matters, a held put must not land after a later delete). Writes
-// arriving while a batch is being stored join the next batch, which the
-// first of them commits.
-func (l *location) persist(ctx context.Context, ws []heldWrite) { l.queue(ctx, ws)() }
+// Held returns the number of binding writes waiting for the store.
+func (l *location) Held() int { return l.writes.held() }
 
-// queue is persist in two steps: it takes ws's place in the order of
-// writes now and returns the function that stores them (or waits for
-// whoever does). A caller may let go of its locks between the two: writes
-// queued after it are stored after it.
-func (l *location) queue(ctx context.Context, ws []heldWrite) (store func()) {
-	if len(ws) == 0 {
-		return func() {}
-	}
-	l.pmu.Lock()
-	if len(l.pending) > 0 {
-		for _, w := range ws {
-			l.holdLocked(w)
-		}
-		l.pmu.Unlock()
-		return func() {}
-	}
-	b := l.next
-	if b != nil { // join the batch someone else will commit
-		b.writes = append(b.writes, ws...)
-		l.pmu.Unlock()
-		return func() { <-b.done }
-	}
-	b = &batch{writes: ws, lead: make(chan struct{}), done: make(chan struct{})}
-	l.next = b
-	if !l.committing {
-		l.committing = true
-		l.next = nil
-		writes := b.writes
-		l.pmu.Unlock()
-		return func() { l.commitBatch(ctx, b, writes) }
-	}
-	l.pmu.Unlock()
-	return func() {
-		<-b.lead // the batch in progress hands over when it is done
-		l.pmu.Lock()
-		l.next = nil
-		writes := b.writes
-		l.pmu.Unlock()
-		l.commitBatch(ctx, b, writes)
-	}
-}
-
-// commitBatch stores the writes of b, taken from it by its committer, and
-// hands over to the next batch.
-func (l *location) commitBatch(ctx context.Context, b *batch, writes []heldWrite) {
-	l.commit(ctx, writes)
-	l.pmu.Lock()
-	close(b.done)
-	if l.next != nil {
-		close(l.next.lead)
-	} else {
-		l.committing = false
-	}
-	l.pmu.Unlock()
-}
-
-// commit stores writes in order, runs of puts in one transaction each; from
-// the first write the store cannot take, the rest are held.
-func (l *location) commit(ctx context.Context, writes []heldWrite) {
-	for i := 0; i < len(writes); {
-		l.pmu.Lock()
-		held := len(l.pending) > 0
-		l.pmu.Unlock()
-		j := i + 1
-		var err error
-		switch {
-		case held:
-			err = directory.ErrUnavailable
-		case writes[i].kind == heldPut:
-			for j < len(writes) && writes[j].kind == heldPut {
-				j++
-			}
-			err = l.putAll(ctx, writes[i:j])
-		default:
-			err = l.apply(ctx, writes[i])
-		}
-		switch {
-		case err == nil:
-		case unavailable(err):
-			l.pmu.Lock()
-			if len(l.pending) == 0 {
-				l.log.Warn("store unavailable; holding binding writes", "err", err)
-			}
-			for _, w := range writes[i:] {
-				l.holdLocked(w)
-			}
-			l.pmu.Unlock()
-			return
-		default:
-			l.log.Error("binding not stored", "ext", writes[i].b.Extension, "writes", j-i, "err", err)
-		}
-		i = j
-	}
-}
-
-func (l *location) putAll(ctx context.Context, ws []heldWrite) error {
-	bs := make([]directory.Binding, len(ws))
-	for i, w := range ws {
-		bs[i] = w.b
-	}
-	ctx, cancel := context.WithTimeout(ctx, l.timeout)
-	defer cancel()
-	return l.store.PutBindings(ctx, bs)
-}
-
-func (l *location) holdLocked(w heldWrite) {
-	if len(l.pending) >= maxHeld {
-		l.pending = l.pending[1:]
-	}
-	l.pending = append(l.pending, w)
-}
-
-func (l *location) apply(ctx context.Context, w heldWrite) error {
-	ctx, cancel := context.WithTimeout(ctx, l.timeout)
-	defer cancel()
-	switch w.kind {
-	case heldPut:
-		return l.store.PutBinding(ctx, w.b)
-	case heldDelete:
-		return l.store.DeleteBinding(ctx, w.b)
-	default:
-		return l.store.DeleteBindings(ctx, w.b.Extension, w.b.Node)
-	}
-}
-
-// unavailable reports whether err means the store did not answer (as
-// opposed to refusing), so that the write is worth holding.
-func unavailable(err error) bool {
-	return errors.Is(err, directory.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)
-}
-
-// Held returns the number of writes waiting for the store.
-func (l *location) Held() int {
-	l.pmu.Lock()
-	defer l.pmu.Unlock()
-	return len(l.pending)
-}
-
-// Flush writes the held writes in order and reports whether none is left.
-func (l *location) Flush(ctx context.Context) bool {
-	flushed := 0
-	for {
-		l.pmu.Lock()
-		if len(l.pending) == 0 {
-			l.pmu.Unlock()
-			if flushed > 0 {
-				l.log.Info("held binding writes flushed", "writes", flushed)
-			}
-			return true
-		}
-		w := l.pending[0]
-		l.pmu.Unlock()
-		err := l.apply(ctx, w)
-		if err != nil && unavailable(err) {
-			return false
-		}
-		if err != nil {
-			l.log.Error("held binding write dropped", "ext", w.b.Extension, "err", err)
-		}
-		l.pmu.Lock()
-		// Only this goroutine removes from the front; holdLocked may have
-		// dropped the oldest entry meanwhile, so compare before removing.
-		if len(l.pending) > 0 && l.pending[0] == w {
-			l.pending = l.pending[1:]
-		}
-		l.pmu.Unlock()
-		flushed++
-	}
-}
+// Flush writes the held binding writes in order and reports whether none
+// is left.
+func (l *location) Flush(ctx context.Context) bool { return l.writes.flush(ctx) }
 
 // Reload replaces the bindings of exts (all of them when exts is nil) with
 // what the store holds, except for extensions changed locally meanwhile.

@@ -89,7 +89,7 @@ func (l *location) FlushLater(ctx context.Context) {
 	}
 	clear(l.later)
 	l.mu.Unlock()
-	store := l.queue(ctx, ws)
+	store := l.writes.queue(ctx, ws)
 	for i := range l.stripes {
 		l.stripes[i].Unlock()
 	}

@@ -168,10 +168,10 @@ func TestFlushLaterWritesWithoutLocks(t *testing.T) {
 
 // pendingWrites returns how many writes wait for the batch being stored.
 func (l *location) pendingWrites() int {
-	l.pmu.Lock()
-	defer l.pmu.Unlock()
-	if l.next == nil {
+	l.writes.mu.Lock()
+	defer l.writes.mu.Unlock()
+	if l.writes.next == nil {
 		return 0
 	}
-	return len(l.next.writes)
+	return len(l.writes.next.writes)
 }

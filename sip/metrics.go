@@ -2,7 +2,6 @@ package sip
 
 import (
 	"maps"
-	"net/netip"
 	"sync"
 	"sync/atomic"
 
@@ -96,15 +95,6 @@ func (c *counters) add(m *map[string]uint64, key string) {
 		(*m)["other"]++
 	}
 	c.mu.Unlock()
-}
-
-// authFailed counts a failed authentication of ext from ip.
-func (s *Server) authFailed(ip netip.Addr, ext string) {
-	s.guard.Fail(ip, ext)
-	s.counters.authFailures.Add(1)
-	if s.hooks.failed != nil {
-		s.hooks.failed(ip, ext)
-	}
 }
 
 // Metrics returns the server's counters and gauges.

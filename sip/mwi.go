@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/authz"
@@ -42,9 +44,21 @@ type mwiSub struct {
 	mu      sync.Mutex // one NOTIFY at a time, in order
 }
 
-// mwiTable holds the message-summary subscriptions by dialog key. Its
-// zero value is ready.
+// mwiTable holds the message-summary subscriptions by dialog key and
+// sends their NOTIFYs. It authenticates through the registrar; the
+// Contact we give a peer and a group's mailbox come as functions.
 type mwiTable struct {
+	responder
+	cfg    *Config // the server's, read only
+	store  directory.Store
+	log    *slog.Logger
+	client *sipgo.Client
+	reg    *registrar
+	loc    *location
+
+	contactFor   func(dest, transport string) sip.ContactHeader
+	groupMailbox func(ctx context.Context, userID int64, number string) (*directory.Group, error)
+
 	mu   sync.Mutex
 	subs map[string]*mwiSub
 }
@@ -55,54 +69,54 @@ func isMWI(ev string) bool {
 	return strings.EqualFold(strings.TrimSpace(pkg), mwiEvent)
 }
 
-// subscribeMWI answers a SUBSCRIBE for message-summary (onSubscribe sends
+// subscribe answers a SUBSCRIBE for message-summary (onSubscribe sends
 // it here).
-func (s *Server) subscribeMWI(req *sip.Request, tx sip.ServerTransaction, src netip.AddrPort) {
+func (t *mwiTable) subscribe(req *sip.Request, tx sip.ServerTransaction, src netip.AddrPort) {
 	secs := int64(mwiDefExpires)
 	if h := req.GetHeader("Expires"); h != nil {
 		n, ok := parseDeltaSeconds(strings.TrimSpace(h.Value()))
 		if !ok {
-			s.respond(tx, req, 400, "Bad Expires")
+			t.respond(tx, req, 400, "Bad Expires")
 			return
 		}
 		secs = n
 	}
 	if secs != 0 && secs < mwiMinExpires {
-		res := s.response(req, 423, "Interval Too Brief")
+		res := t.response(req, 423, "Interval Too Brief")
 		res.AppendHeader(sip.NewHeader("Min-Expires", strconv.Itoa(mwiMinExpires)))
-		s.send(tx, res)
+		t.send(tx, res)
 		return
 	}
 	secs = min(secs, mwiMaxExpires)
 	if tag(req.To().Params) != "" {
-		s.resubscribeMWI(req, tx, secs)
+		t.resubscribe(req, tx, secs)
 		return
 	}
-	cred, ok := s.authenticate(req, tx, src.Addr())
+	cred, ok := t.reg.authenticate(req, tx, src.Addr())
 	if !ok {
 		return
 	}
-	if !s.current(req, tx, cred, registrarDigest) {
+	if !t.reg.current(req, tx, cred, registrarDigest) {
 		return
 	}
 	if req.Contact() == nil {
-		s.respond(tx, req, 400, "Missing Contact")
+		t.respond(tx, req, 400, "Missing Contact")
 		return
 	}
 	userID, groupID := cred.UserID, int64(0)
 	if entity := unescapeUser(req.Recipient.User); entity != cred.Ext {
-		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.StoreTimeout)
-		g, err := s.calls.vm.groupMailbox(ctx, cred.UserID, entity)
+		ctx, cancel := context.WithTimeout(context.Background(), t.cfg.StoreTimeout)
+		g, err := t.groupMailbox(ctx, cred.UserID, entity)
 		cancel()
 		var de *authz.DeniedError
 		switch {
 		case errors.Is(err, errNoGroup) || errors.As(err, &de):
-			s.log.Info("mwi subscription refused: not the subscriber's mailbox", "watcher", cred.Ext, "entity", entity, "err", err)
-			s.respond(tx, req, 403, "Forbidden (not your mailbox)")
+			t.log.Info("mwi subscription refused: not the subscriber's mailbox", "watcher", cred.Ext, "entity", entity, "err", err)
+			t.respond(tx, req, 403, "Forbidden (not your mailbox)")
 			return
 		case err != nil:
-			s.log.Warn("mwi subscription refused: store", "watcher", cred.Ext, "entity", entity, "err", err)
-			s.respond(tx, req, 503, "Service Unavailable")
+			t.log.Warn("mwi subscription refused: store", "watcher", cred.Ext, "entity", entity, "err", err)
+			t.respond(tx, req, 503, "Service Unavailable")
 			return
 		}
 		userID, groupID = 0, g.ID
@@ -114,56 +128,56 @@ func (s *Server) subscribeMWI(req *sip.Request, tx sip.ServerTransaction, src ne
 	sd := &subDialog{watcher: cred.Ext, event: mwiEvent, d: dialog{
 		callID: req.CallID().Value(), localURI: req.To().Address, localTag: localTag,
 		remoteURI: req.From().Address, remoteTag: tag(req.From().Params), target: req.Contact().Address,
-		dest: dest, transport: transport, contact: s.calls.contactFor(dest, transport), cseq: 1,
+		dest: dest, transport: transport, contact: t.contactFor(dest, transport), cseq: 1,
 	}}
 	sub := &mwiSub{sd: sd, userID: userID, groupID: groupID, expires: time.Now().Add(time.Duration(secs) * time.Second)}
 	key := subKey(sd.d.callID, sd.d.remoteTag, localTag)
-	s.mwi.mu.Lock()
-	s.mwi.expire(time.Now())
-	full := len(s.mwi.subs) >= mwiMaxSubs
+	t.mu.Lock()
+	t.expire(time.Now())
+	full := len(t.subs) >= mwiMaxSubs
 	if !full && secs > 0 {
-		if s.mwi.subs == nil {
-			s.mwi.subs = make(map[string]*mwiSub)
+		if t.subs == nil {
+			t.subs = make(map[string]*mwiSub)
 		}
-		s.mwi.subs[key] = sub
+		t.subs[key] = sub
 	}
-	s.mwi.mu.Unlock()
+	t.mu.Unlock()
 	if full {
-		res := s.response(req, 503, "Service Unavailable")
+		res := t.response(req, 503, "Service Unavailable")
 		res.AppendHeader(sip.NewHeader("Retry-After", "60"))
-		s.send(tx, res)
+		t.send(tx, res)
 		return
 	}
-	res := s.response(ok200, 200, "OK")
+	res := t.response(ok200, 200, "OK")
 	res.AppendHeader(sip.NewHeader("Expires", strconv.FormatInt(secs, 10)))
 	res.AppendHeader(sip.HeaderClone(&sd.d.contact))
-	s.send(tx, res)
-	s.log.Debug("mwi subscription", "ext", cred.Ext, "expires", secs)
-	go s.notifyMWI(sub, secs == 0)
+	t.send(tx, res)
+	t.log.Debug("mwi subscription", "ext", cred.Ext, "expires", secs)
+	go t.notify(sub, secs == 0)
 }
 
-// resubscribeMWI refreshes or ends a message-summary subscription; only
+// resubscribe refreshes or ends a message-summary subscription; only
 // the dialog's peer may.
-func (s *Server) resubscribeMWI(req *sip.Request, tx sip.ServerTransaction, secs int64) {
+func (t *mwiTable) resubscribe(req *sip.Request, tx sip.ServerTransaction, secs int64) {
 	key := subKey(req.CallID().Value(), tag(req.From().Params), tag(req.To().Params))
-	s.mwi.mu.Lock()
-	sub := s.mwi.subs[key]
-	s.mwi.mu.Unlock()
-	if sub == nil || !s.subscriberPeer(sub.sd, req) {
-		s.respond(tx, req, 481, "Subscription Does Not Exist")
+	t.mu.Lock()
+	sub := t.subs[key]
+	t.mu.Unlock()
+	if sub == nil || !sub.sd.fromPeer(req, t.loc) {
+		t.respond(tx, req, 481, "Subscription Does Not Exist")
 		return
 	}
-	s.mwi.mu.Lock()
+	t.mu.Lock()
 	if secs == 0 {
-		delete(s.mwi.subs, key)
+		delete(t.subs, key)
 	} else {
 		sub.expires = time.Now().Add(time.Duration(secs) * time.Second)
 	}
-	s.mwi.mu.Unlock()
-	res := s.response(req, 200, "OK")
+	t.mu.Unlock()
+	res := t.response(req, 200, "OK")
 	res.AppendHeader(sip.NewHeader("Expires", strconv.FormatInt(secs, 10)))
-	s.send(tx, res)
-	go s.notifyMWI(sub, secs == 0)
+	t.send(tx, res)
+	go t.notify(sub, secs == 0)
 }
 
 // expire drops subscriptions past their time. t.mu must be held.
@@ -179,26 +193,26 @@ func (t *mwiTable) expire(now time.Time) {
 // now, after a change made elsewhere (messages heard or deleted on the
 // web). It returns at once; the NOTIFYs go in the background, each bounded
 // by notifyTimeout.
-func (s *Server) MailboxChanged(userID int64) { go s.mailboxChanged(userID) }
-
-// mailboxChanged sends the current counts to every subscription of the
-// user's mailbox.
-func (s *Server) mailboxChanged(userID int64) { s.mailboxChangedOf(userID, 0) }
+func (s *Server) MailboxChanged(userID int64) { go s.mwi.changed(userID, 0) }
 
 // mailboxChangedOf sends the current counts to every subscription of the
 // mailbox of a user (userID) or a group.
-func (s *Server) mailboxChangedOf(userID, groupID int64) {
-	s.mwi.mu.Lock()
-	s.mwi.expire(time.Now())
+func (s *Server) mailboxChangedOf(userID, groupID int64) { s.mwi.changed(userID, groupID) }
+
+// changed sends the current counts to every subscription of the
+// mailbox of a user (userID) or a group.
+func (t *mwiTable) changed(userID, groupID int64) {
+	t.mu.Lock()
+	t.expire(time.Now())
 	var subs []*mwiSub
-	for _, sub := range s.mwi.subs {
+	for _, sub := range t.subs {
 		if sub.userID == userID && sub.groupID == groupID {
 			subs = append(subs, sub)
 		}
 	}
-	s.mwi.mu.Unlock()
+	t.mu.Unlock()
 	for _, sub := range subs {
-		s.notifyMWI(sub, false)
+		t.notify(sub, false)
 	}
 }
 
@@ -211,16 +225,16 @@ func mwiBody(c directory.VoicemailCount, account string) string {
 	return fmt.Sprintf("Messages-Waiting: %s\r\nMessage-Account: %s\r\nVoice-Message: %d/%d\r\n", waiting, account, c.New, c.Old)
 }
 
-// notifyMWI sends one NOTIFY with the mailbox's counts; final ends the
+// notify sends one NOTIFY with the mailbox's counts; final ends the
 // subscription. A subscriber that does not take it is dropped.
-func (s *Server) notifyMWI(sub *mwiSub, final bool) {
+func (t *mwiTable) notify(sub *mwiSub, final bool) {
 	sub.mu.Lock()
 	defer sub.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.StoreTimeout)
-	counts, err := s.store.CountVoicemails(ctx, sub.userID, sub.groupID)
+	ctx, cancel := context.WithTimeout(context.Background(), t.cfg.StoreTimeout)
+	counts, err := t.store.CountVoicemails(ctx, sub.userID, sub.groupID)
 	cancel()
 	if err != nil {
-		s.log.Warn("mwi: mailbox counts unknown", "user_id", sub.userID, "group_id", sub.groupID, "err", err)
+		t.log.Warn("mwi: mailbox counts unknown", "user_id", sub.userID, "group_id", sub.groupID, "err", err)
 		return
 	}
 	sd := sub.sd
@@ -234,21 +248,21 @@ func (s *Server) notifyMWI(sub *mwiSub, final bool) {
 		state = "terminated;reason=timeout"
 	}
 	req.AppendHeader(sip.NewHeader("Subscription-State", state))
-	req.AppendHeader(sip.NewHeader("User-Agent", s.cfg.UserAgent))
+	req.AppendHeader(sip.NewHeader("User-Agent", t.agent))
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/simple-message-summary"))
 	req.SetBody([]byte(mwiBody(counts, account.String())))
 	ctx, cancel = context.WithTimeout(context.Background(), notifyTimeout)
 	defer cancel()
-	res, err := s.client.Do(ctx, req)
+	res, err := t.client.Do(ctx, req)
 	if err != nil || !res.IsSuccess() {
-		s.log.Debug("mwi notify not taken; subscription ends", "watcher", sd.watcher, "err", err)
-		s.mwi.mu.Lock()
-		for k, v := range s.mwi.subs {
+		t.log.Debug("mwi notify not taken; subscription ends", "watcher", sd.watcher, "err", err)
+		t.mu.Lock()
+		for k, v := range t.subs {
 			if v == sub {
-				delete(s.mwi.subs, k)
+				delete(t.subs, k)
 			}
 		}
-		s.mwi.mu.Unlock()
+		t.mu.Unlock()
 	}
 }
 
@@ -256,7 +270,7 @@ func (s *Server) notifyMWI(sub *mwiSub, final bool) {
 // learn of it (a group's: its members' phones watching it), and a copy
 // goes by e-mail when the mailbox asks for one.
 func (s *Server) voicemailLeft(v directory.Voicemail, email bool) {
-	s.mailboxChangedOf(v.UserID, v.GroupID)
+	s.mwi.changed(v.UserID, v.GroupID)
 	if email {
 		s.calls.vm.mail(v)
 	}

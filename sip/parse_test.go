@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/sip/digest"
 )
 
 func rawRegister(headers ...string) string {
@@ -137,8 +139,8 @@ func FuzzRegisterParsing(f *testing.F) {
 		}
 		parseRegister(req)
 		for _, h := range req.GetHeaders("Authorization") {
-			if c, err := parseAuthorization(h.Value()); err == nil {
-				c.check()
+			if c, err := digest.ParseAuthorization(h.Value()); err == nil {
+				c.Check()
 			}
 		}
 	})

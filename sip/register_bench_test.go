@@ -186,8 +186,8 @@ func BenchmarkRegisterChallenge(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		n := copy(buf, raw)
-		n, req := srv.edgeDatagram(pc, buf, n, from)
-		if req == nil || !srv.challengeStateless(pc, from, buf[:n], req) {
+		n, req := srv.edge.datagram(pc, buf, n, from)
+		if req == nil || !srv.edge.challengeStateless(pc, from, buf[:n], req) {
 			b.Fatal("not challenged statelessly")
 		}
 	}

@@ -8,11 +8,13 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/digest"
 )
 
 // maxContactLen bounds one Contact URI; real ones are well under 200 bytes.
@@ -22,37 +24,62 @@ const maxContactLen = 512
 // answer for an extension not cached.
 const storeRetryAfter = "30"
 
-// onRegister is the registrar (RFC 3261 §10.3).
-func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
-	src, ok := s.admitRequest(req)
-	if !ok {
-		return
-	}
-	r, err := parseRegister(req)
+// registrar is the registrar (RFC 3261 §10.3) and the digest
+// authentication of every request (authcheck.go): it holds what it needs
+// for both (the credential cache, the location service, the nonces and
+// the guard that counts failures) and reads the directory only when the
+// cache may be stale. The realm in force is its own; the follower sets it.
+type registrar struct {
+	responder
+	cfg      *Config // the server's, read only
+	store    directory.Store
+	log      *slog.Logger
+	clock    clock
+	creds    *credentials
+	loc      *location
+	guard    *guard
+	nonces   *digest.Nonces
+	counters *counters
+	hooks    *hooks
+
+	domain  atomic.Pointer[string] // the realm in force
+	md5Only []string               // lower-case User-Agent substrings
+	algs    []digest.Algorithm     // offered in challenges, in this order
+}
+
+// realm returns the SIP domain in force.
+func (r *registrar) realm() string { return *r.domain.Load() }
+
+// setRealm puts a SIP domain in force and returns the one it replaces.
+func (r *registrar) setRealm(d string) string { return *r.domain.Swap(&d) }
+
+// onRegister answers a REGISTER the server admitted from src.
+func (r *registrar) onRegister(req *sip.Request, tx sip.ServerTransaction, src netip.AddrPort) {
+	rr, err := parseRegister(req)
 	if err != nil {
-		s.respond(tx, req, 400, err.Error())
+		r.respond(tx, req, 400, err.Error())
 		return
 	}
 	if bad := unsupported(req); bad != "" {
-		res := s.response(req, 420, "Bad Extension")
+		res := r.response(req, 420, "Bad Extension")
 		res.AppendHeader(sip.NewHeader("Unsupported", bad))
-		s.send(tx, res)
+		r.send(tx, res)
 		return
 	}
-	cred, ok := s.authenticate(req, tx, src.Addr())
+	cred, ok := r.authenticate(req, tx, src.Addr())
 	if !ok {
 		return
 	}
 	// The credentials must be those of the extension being registered: no
 	// registering someone else's extension with your own password.
-	if cred.Ext != r.ext {
-		s.respond(tx, req, 403, "Forbidden (To is not the authenticated extension)")
+	if cred.Ext != rr.ext {
+		r.respond(tx, req, 403, "Forbidden (To is not the authenticated extension)")
 		return
 	}
-	if !s.current(req, tx, cred, registrarDigest) {
+	if !r.current(req, tx, cred, registrarDigest) {
 		return
 	}
-	s.register(req, tx, cred, r, src)
+	r.register(req, tx, cred, rr, src)
 }
 
 // current asks the directory whether an authenticated extension is still
@@ -68,14 +95,14 @@ func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 // With the directory away the cache answers (true), as for everything
 // else. While no user changed, the answer found last stands
 // (accountcheck.go).
-func (s *Server) current(req *sip.Request, tx sip.ServerTransaction, cred *credential, dh digestHeaders) bool {
-	v := s.accountVersion() // before the lookup: see accountcheck.go
+func (r *registrar) current(req *sip.Request, tx sip.ServerTransaction, cred *credential, dh digestHeaders) bool {
+	v := r.accountVersion() // before the lookup: see accountcheck.go
 	if cred.checkedAt(v) {
 		return true
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.StoreTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.StoreTimeout)
 	defer cancel()
-	a, err := s.store.SIPAccount(ctx, cred.Ext)
+	a, err := r.store.SIPAccount(ctx, cred.Ext)
 	switch {
 	case errors.Is(err, directory.ErrNotFound):
 	case err != nil:
@@ -86,7 +113,7 @@ func (s *Server) current(req *sip.Request, tx sip.ServerTransaction, cred *crede
 		return true
 	}
 	// Something changed: the whole user, as the change log would give it.
-	u, err := s.store.UserByExtension(ctx, cred.Ext)
+	u, err := r.store.UserByExtension(ctx, cred.Ext)
 	switch {
 	case errors.Is(err, directory.ErrNotFound):
 		u = &directory.User{ID: cred.UserID, State: directory.UserDeleted}
@@ -96,16 +123,16 @@ func (s *Server) current(req *sip.Request, tx sip.ServerTransaction, cred *crede
 	if u.ID != cred.UserID { // the extension now belongs to someone else
 		u = &directory.User{ID: cred.UserID, State: directory.UserDeleted}
 	}
-	if ext := s.creds.Update(u); ext != "" {
-		s.loc.Drop(ctx, ext)
+	if ext := r.creds.Update(u); ext != "" {
+		r.loc.Drop(ctx, ext)
 	}
 	if u.State.CanUseSIP() {
-		s.log.Info("extension password changed since it was cached; challenging again", "ext", cred.Ext)
-		s.challengeWith(req, tx, dh, false, "")
+		r.log.Info("extension password changed since it was cached; challenging again", "ext", cred.Ext)
+		r.challengeWith(req, tx, dh, false, "")
 		return false
 	}
-	s.log.Info("request of an extension no longer on sip refused", "ext", cred.Ext, "state", string(u.State))
-	s.respond(tx, req, 403, "Forbidden")
+	r.log.Info("request of an extension no longer on sip refused", "ext", cred.Ext, "state", string(u.State))
+	r.respond(tx, req, 403, "Forbidden")
 	return false
 }
 
@@ -240,52 +267,52 @@ func headerParam(p sip.HeaderParams, key string) (string, bool) {
 }
 
 // register applies an authenticated REGISTER to the location service.
-func (s *Server) register(req *sip.Request, tx sip.ServerTransaction, cred *credential, r registerRequest, src netip.AddrPort) {
+func (r *registrar) register(req *sip.Request, tx sip.ServerTransaction, cred *credential, rr registerRequest, src netip.AddrPort) {
 	ext := cred.Ext
-	unlock := s.loc.lockExt(ext)
+	unlock := r.loc.lockExt(ext)
 	defer unlock()
-	now := s.clock.Now()
-	cur := s.loc.Current(ext)
+	now := r.clock.Now()
+	cur := r.loc.Current(ext)
 
-	if r.wildcard {
-		s.loc.Commit(context.Background(), ext, nil, nil, nil, true)
+	if rr.wildcard {
+		r.loc.Commit(context.Background(), ext, nil, nil, nil, true)
 		for _, b := range cur {
-			s.log.Info("unregistered", "ext", ext, "contact", b.Contact, "src", b.Source)
+			r.log.Info("unregistered", "ext", ext, "contact", b.Contact, "src", b.Source)
 		}
-		s.send(tx, s.okResponse(req, nil, now))
+		r.send(tx, r.okResponse(req, nil, now))
 		return
 	}
-	if len(r.contacts) == 0 { // a query (§10.3 step 6)
-		s.send(tx, s.okResponse(req, cur, now))
+	if len(rr.contacts) == 0 { // a query (§10.3 step 6)
+		r.send(tx, r.okResponse(req, cur, now))
 		return
 	}
 
-	next := make([]directory.Binding, 0, len(cur)+len(r.contacts))
+	next := make([]directory.Binding, 0, len(cur)+len(rr.contacts))
 	next = append(next, cur...)
 	// puts are written before the 200; refreshes may be written behind.
 	var puts, refreshes, dels []directory.Binding
 	added := 0
-	for _, c := range r.contacts {
+	for _, c := range rr.contacts {
 		sec := c.expires
 		if sec < 0 {
-			sec = r.expires
+			sec = rr.expires
 		}
 		if sec < 0 {
-			sec = int64(s.cfg.DefaultExpires / time.Second)
+			sec = int64(r.cfg.DefaultExpires / time.Second)
 		}
 		exp := time.Duration(sec) * time.Second
-		if sec > 0 && exp < s.cfg.MinExpires {
-			res := s.response(req, 423, "Interval Too Brief")
-			res.AppendHeader(sip.NewHeader("Min-Expires", strconv.FormatInt(int64(s.cfg.MinExpires/time.Second), 10)))
-			s.send(tx, res)
+		if sec > 0 && exp < r.cfg.MinExpires {
+			res := r.response(req, 423, "Interval Too Brief")
+			res.AppendHeader(sip.NewHeader("Min-Expires", strconv.FormatInt(int64(r.cfg.MinExpires/time.Second), 10)))
+			r.send(tx, res)
 			return
 		}
-		if exp > s.cfg.MaxExpires || sec > int64(s.cfg.MaxExpires/time.Second) {
-			exp = s.cfg.MaxExpires
+		if exp > r.cfg.MaxExpires || sec > int64(r.cfg.MaxExpires/time.Second) {
+			exp = r.cfg.MaxExpires
 		}
 		// §10.3 step 7: the same Call-ID must come with a higher CSeq.
-		if j := indexBinding(cur, c.uri); j >= 0 && cur[j].CallID == r.callID && r.cseq <= cur[j].CSeq {
-			s.respond(tx, req, 500, "Out Of Order CSeq")
+		if j := indexBinding(cur, c.uri); j >= 0 && cur[j].CallID == rr.callID && rr.cseq <= cur[j].CSeq {
+			r.respond(tx, req, 500, "Out Of Order CSeq")
 			return
 		}
 		i := indexBinding(next, c.uri)
@@ -303,9 +330,9 @@ func (s *Server) register(req *sip.Request, tx sip.ServerTransaction, cred *cred
 			continue
 		}
 		b := directory.Binding{Extension: ext, Contact: c.uri, Source: src.String(),
-			Transport: strings.ToUpper(req.Transport()), Expires: now.Add(exp), CallID: r.callID,
-			CSeq: r.cseq, UserAgent: userAgent(req), Node: s.cfg.Node, UpdatedAt: now,
-			Direct: sentBySource(req, src), Path: strings.Join(r.path, ",")}
+			Transport: strings.ToUpper(req.Transport()), Expires: now.Add(exp), CallID: rr.callID,
+			CSeq: rr.cseq, UserAgent: userAgent(req), Node: r.cfg.Node, UpdatedAt: now,
+			Direct: sentBySource(req, src), Path: strings.Join(rr.path, ",")}
 		if i >= 0 {
 			next[i] = b
 		} else {
@@ -319,55 +346,55 @@ func (s *Server) register(req *sip.Request, tx sip.ServerTransaction, cred *cred
 		puts = replaceBinding(puts, b)
 	}
 	if added > 0 {
-		limit := s.cfg.MaxBindings
+		limit := r.cfg.MaxBindings
 		if cred.MaxDevices > 0 && cred.MaxDevices < limit {
 			limit = cred.MaxDevices
 		}
 		if len(next) > limit {
-			s.respond(tx, req, 403, "Forbidden (Device Limit Reached)")
+			r.respond(tx, req, 403, "Forbidden (Device Limit Reached)")
 			return
 		}
 	}
 	if len(puts) == 0 && len(dels) == 0 {
-		s.loc.Later(ext, next, refreshes)
+		r.loc.Later(ext, next, refreshes)
 	} else {
 		puts, refreshes = append(puts, refreshes...), nil
-		s.loc.Commit(context.Background(), ext, next, puts, dels, false)
+		r.loc.Commit(context.Background(), ext, next, puts, dels, false)
 	}
-	debug := s.log.Enabled(context.Background(), slog.LevelDebug)
+	debug := r.log.Enabled(context.Background(), slog.LevelDebug)
 	for _, list := range [][]directory.Binding{puts, refreshes} {
 		for _, b := range list {
 			if indexBinding(cur, b.Contact) < 0 {
-				s.log.Info("registered", "ext", ext, "contact", b.Contact, "src", b.Source,
+				r.log.Info("registered", "ext", ext, "contact", b.Contact, "src", b.Source,
 					"transport", b.Transport, "expires", b.Expires.Sub(now))
 			} else if debug { // spares boxing the arguments of every refresh
-				s.log.Debug("registration refreshed", "ext", ext, "contact", b.Contact, "src", b.Source)
+				r.log.Debug("registration refreshed", "ext", ext, "contact", b.Contact, "src", b.Source)
 			}
 		}
 	}
 	for _, b := range dels {
-		s.log.Info("unregistered", "ext", ext, "contact", b.Contact, "src", b.Source)
+		r.log.Info("unregistered", "ext", ext, "contact", b.Contact, "src", b.Source)
 	}
-	res := s.okResponse(req, next, now)
+	res := r.okResponse(req, next, now)
 	if len(next) > 1 && !sip.IsReliable(req.Transport()) && len(res.String()) > sip.UDPMTUSize-200 {
 		// sipgo will not send a UDP message that large (RFC 3261 §18.1.1
 		// wants TCP, which we cannot switch to for a response). The phone
 		// needs its own contacts; the others it may query over TCP.
 		var own []directory.Binding
 		for _, b := range next {
-			if b.CallID == r.callID {
+			if b.CallID == rr.callID {
 				own = append(own, b)
 			}
 		}
-		res = s.okResponse(req, own, now)
+		res = r.okResponse(req, own, now)
 	}
 	// RFC 3327 §5.3: the Path stored is echoed to a UA that supports it.
-	if len(r.path) > 0 && hasOption(req, "Supported", "path") {
-		for _, p := range r.path {
+	if len(rr.path) > 0 && hasOption(req, "Supported", "path") {
+		for _, p := range rr.path {
 			res.AppendHeader(sip.NewHeader("Path", p))
 		}
 	}
-	s.send(tx, res)
+	r.send(tx, res)
 }
 
 func indexBinding(list []directory.Binding, contact string) int {
@@ -389,8 +416,8 @@ func replaceBinding(list []directory.Binding, b directory.Binding) []directory.B
 
 // okResponse is the 200 of a REGISTER: every current contact with the
 // seconds it has left (§10.3 step 8).
-func (s *Server) okResponse(req *sip.Request, list []directory.Binding, now time.Time) *sip.Response {
-	res := s.response(req, 200, "OK")
+func (r *registrar) okResponse(req *sip.Request, list []directory.Binding, now time.Time) *sip.Response {
+	res := r.response(req, 200, "OK")
 	for _, b := range list {
 		left := int64(b.Expires.Sub(now).Round(time.Second) / time.Second)
 		if left <= 0 {

@@ -199,7 +199,7 @@ func TestExpiredBindingsDisappear(t *testing.T) {
 	if r := ts.Registrations(); len(r) != 0 {
 		t.Errorf("expired binding still listed: %+v", r)
 	}
-	ts.housekeep(t.Context())
+	ts.follow.housekeep(t.Context())
 	if !strings.Contains(ts.log.String(), "registration expired") {
 		t.Error("expiry not logged")
 	}

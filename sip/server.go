@@ -2,9 +2,7 @@ package sip
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/digest"
 	"github.com/switchboard-pbx/switchboard/sip/presence"
 	"github.com/switchboard-pbx/switchboard/sip/spool"
 )
@@ -29,8 +28,10 @@ import (
 const allowed = "REGISTER, OPTIONS, INVITE, ACK, CANCEL, BYE, REFER, SUBSCRIBE, NOTIFY"
 
 // Server is the SIP server: registrar, location service and B2BUA. It
-// serves once: Run or Serve, then it is done.
+// serves once: Run or Serve, then it is done. It wires its parts (newServer)
+// and dispatches to them; each part holds what it needs of the others.
 type Server struct {
+	responder
 	cfg   Config
 	store directory.Store
 	log   *slog.Logger
@@ -40,13 +41,23 @@ type Server struct {
 	srv    *sipgo.Server
 	client *sipgo.Client
 
-	creds   *credentials
-	loc     *location
-	guard   *guard
-	nonces  *nonces
-	domain  atomic.Pointer[string] // the realm in force
-	md5Only []string               // lower-case User-Agent substrings
-	algs    []algorithm            // offered in challenges, in this order
+	// What the parts share: the registrar fills creds and loc, the
+	// follower keeps them current, the call side reads them.
+	creds  *credentials
+	loc    *location
+	guard  *guard
+	nonces *digest.Nonces
+
+	// The transport-and-registrar parts.
+	edge   *edge           // screens and checks every message before sipgo parses it
+	reg    *registrar      // REGISTER and digest authentication
+	subs   *subscriptions  // SUBSCRIBE and NOTIFY (subscribe.go)
+	mwi    *mwiTable       // message-summary subscriptions: subs's (mwi.go)
+	pres   *presence.Table // busy lamps and presence: subs's table, which park's lamps feed
+	follow *follower       // the store's change log: keeps the caches current
+	bans   *banSync        // the guard's bans, shared through the store
+	tk     trunkState      // trunks in force and registrations to carriers
+
 	// tlsLn is the SIP over TLS listener Serve also serves (SetTLS).
 	tlsLn  net.Listener
 	tlsCfg *tls.Config
@@ -54,8 +65,7 @@ type Server struct {
 	// from it (outbound.go).
 	udpReady atomic.Bool
 
-	follow follower
-	used   atomic.Bool
+	used atomic.Bool
 
 	// In-flight handlers, waited for at shutdown so that none touches the
 	// store after Serve returned.
@@ -64,14 +74,11 @@ type Server struct {
 	inflight sync.WaitGroup
 
 	calls    *b2bua
-	tk       trunkState // trunks in force and registrations to carriers
 	counters counters
-	conns    connCount       // open TCP connections by source
-	mons     sync.Map        // Call-ID → *monitorSession: supervisors' dialogs
-	legObs   legObservers    // who is told of extension legs changing state
-	pres     *presence.Table // busy lamps and presence (subscribe.go)
-	features featureTable    // feature codes in force (features.go)
-	mwi      mwiTable        // message-summary subscriptions (mwi.go)
+	conns    connCount    // open TCP connections by source
+	mons     sync.Map     // Call-ID → *monitorSession: supervisors' dialogs
+	legObs   legObservers // who is told of extension legs changing state
+	features featureTable // feature codes in force (features.go)
 
 	hooks hooks
 
@@ -104,18 +111,21 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock) (*S
 		log = slog.New(slog.DiscardHandler)
 	}
 	cfg = cfg.withDefaults()
-	s := &Server{cfg: cfg, store: store, log: log, clock: c, creds: newCredentials()}
+	s := &Server{responder: responder{agent: cfg.UserAgent, log: log}, cfg: cfg, store: store, log: log, clock: c,
+		creds: newCredentials()}
 	s.loc = newLocation(store, cfg.Node, c, log, cfg.StoreTimeout)
 	s.guard = newGuard(cfg.Guard, c, log, s.loc.Registered, s.loc.RegisteredExt)
-	s.nonces = newNonces(cfg.NonceTTL, c, max(cfg.Guard.MaxTracked, maxNonceUses))
+	s.nonces = digest.NewNonces(cfg.NonceTTL, c, max(cfg.Guard.MaxTracked, digest.MaxNonceUses))
+	s.reg = &registrar{responder: s.responder, cfg: &s.cfg, store: store, log: log, clock: c, creds: s.creds,
+		loc: s.loc, guard: s.guard, nonces: s.nonces, counters: &s.counters, hooks: &s.hooks}
 	domain := cfg.Domain
 	if domain == "" {
 		domain = directory.SettingDefaults[directory.SettingDomain]
 	}
-	s.domain.Store(&domain)
-	s.algs, _ = parseAlgorithms(cfg.DigestAlgorithms) // checked by Validate
+	s.reg.domain.Store(&domain)
+	s.reg.algs, _ = digest.ParseAlgorithms(cfg.DigestAlgorithms) // checked by Validate
 	for _, a := range cfg.MD5OnlyAgents {
-		s.md5Only = append(s.md5Only, strings.ToLower(strings.TrimSpace(a)))
+		s.reg.md5Only = append(s.reg.md5Only, strings.ToLower(strings.TrimSpace(a)))
 	}
 
 	// sipgo's own logs are about peers' packets: debug only, and without
@@ -147,15 +157,32 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock) (*S
 	s.srv.OnRegister(s.handle(s.onRegister))
 	s.srv.OnOptions(s.handle(s.onOptions))
 	s.srv.OnNoRoute(s.handle(s.onOther))
-	s.pres = newPresence(s, cfg.Subscriptions)
+	contactFor := func(dest, transport string) sip.ContactHeader { return s.calls.contactFor(dest, transport) }
+	s.mwi = &mwiTable{responder: s.responder, cfg: &s.cfg, store: store, log: log, client: s.client, reg: s.reg,
+		loc: s.loc, contactFor: contactFor, groupMailbox: func(ctx context.Context, userID int64, ext string) (*directory.Group, error) {
+			return s.calls.vm.groupMailbox(ctx, userID, ext)
+		}}
+	s.subs = &subscriptions{responder: s.responder, cfg: &s.cfg, store: store, log: log, client: s.client,
+		reg: s.reg, creds: s.creds, loc: s.loc, counters: &s.counters, mwi: s.mwi, contactFor: contactFor,
+		isOrbit: func(n string) bool { return s.calls != nil && s.calls.lot.orbits.isOrbit(n) }}
+	s.subs.newPresence(cfg.Subscriptions)
+	s.pres = s.subs.pres
 	s.loc.onReg = s.pres.SetRegistered
 	s.srv.OnSubscribe(s.handle(s.onSubscribe))
+	s.watchLegs(s.subs.presenceLeg)
 	if s.calls, err = newB2BUA(s, cfg.Calls); err != nil {
 		ua.Close()
 		return nil, fmt.Errorf("sip calls: %w", err)
 	}
 	s.calls.register()
-	s.setStaticTrunks()
+	s.edge = &edge{cfg: &s.cfg, log: log, counters: &s.counters, hooks: &s.hooks, guard: s.guard, reg: s.reg,
+		trunkFrom: s.trunkFrom, cancelFrom: s.calls.cancelFrom}
+	s.tk.cfg, s.tk.store, s.tk.log, s.tk.client, s.tk.contactFor = &s.cfg, store, log, s.client, contactFor
+	s.tk.setStatic()
+	s.bans = &banSync{cfg: &s.cfg, store: store, log: log, clock: c, guard: s.guard}
+	s.follow = &follower{cfg: &s.cfg, store: store, log: log, clock: c, hooks: &s.hooks, creds: s.creds,
+		loc: s.loc, guard: s.guard, nonces: s.nonces, reg: s.reg, subs: s.subs, tk: &s.tk, bans: s.bans,
+		loadFeatures: s.loadFeatures, loadPark: s.loadPark}
 	if s.history, err = spool.Open(cfg.SpoolPath, store, cdrTimeout, log); err != nil {
 		ua.Close()
 		return nil, err
@@ -164,7 +191,28 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock) (*S
 }
 
 // realm returns the SIP domain in force.
-func (s *Server) realm() string { return *s.domain.Load() }
+func (s *Server) realm() string { return s.reg.realm() }
+
+// credential finds an extension's credential (registrar.credential).
+func (s *Server) credential(ext string) (*credential, error) { return s.reg.credential(ext) }
+
+// onSubscribe admits a SUBSCRIBE and hands it to the subscriptions.
+func (s *Server) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
+	if src, ok := s.admitRequest(req); ok {
+		s.subs.onSubscribe(req, tx, src)
+	}
+}
+
+// Presence returns the live state of ext, with the peer when info is set
+// (for the dashboard, which asks authz.Watch first).
+func (s *Server) Presence(ext string, info bool) presence.View { return s.pres.View(ext, info) }
+
+// onRegister admits a REGISTER and hands it to the registrar.
+func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
+	if src, ok := s.admitRequest(req); ok {
+		s.reg.onRegister(req, tx, src)
+	}
+}
 
 // Run listens on cfg.Addr over UDP and TCP (the same port) and serves until
 // ctx ends; it returns after a clean shutdown.
@@ -236,8 +284,8 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	// Credentials and bindings are loaded before the first request when
 	// the store answers; otherwise (logged by refresh) the follower keeps
 	// trying, and uncached extensions get 503 meanwhile.
-	s.shareNonceKey(ctx)
-	s.refresh(ctx)
+	s.follow.shareNonceKey(ctx)
+	s.follow.refresh(ctx)
 	// Writes held by an earlier run go first: they may finish recordings
 	// that would otherwise be taken for cut by a crash.
 	s.history.Flush(ctx)
@@ -269,42 +317,18 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	if udp != nil {
 		pc := &packetConn{PacketConn: udp, s: s, serving: make(chan struct{})}
 		udpServing = pc.serving
-		addr := udp.LocalAddr().String()
-		s.log.Info("sip listening", "addr", addr, "transport", "udp")
-		g.Go(func() error {
-			err := s.srv.ServeUDP(pc)
-			if gctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("sip udp listener %s stopped: %w", addr, orClosed(err))
-		})
+		serveListener(gctx, g, s.log, "udp", udp.LocalAddr(), func() error { return s.srv.ServeUDP(pc) })
 	}
 	if tcp != nil {
 		ln := &listener{Listener: tcp, s: s}
-		addr := tcp.Addr().String()
-		s.log.Info("sip listening", "addr", addr, "transport", "tcp")
-		g.Go(func() error {
-			err := s.srv.ServeTCP(ln)
-			if gctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("sip tcp listener %s stopped: %w", addr, orClosed(err))
-		})
+		serveListener(gctx, g, s.log, "tcp", tcp.Addr(), func() error { return s.srv.ServeTCP(ln) })
 	}
 	if s.tlsLn != nil {
 		ln := &listener{Listener: s.tlsLn, s: s, tls: s.tlsCfg}
-		addr := s.tlsLn.Addr().String()
-		s.log.Info("sip listening", "addr", addr, "transport", "tls")
-		g.Go(func() error {
-			err := s.srv.ServeTLS(ln)
-			if gctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("sip tls listener %s stopped: %w", addr, orClosed(err))
-		})
+		serveListener(gctx, g, s.log, "tls", s.tlsLn.Addr(), func() error { return s.srv.ServeTLS(ln) })
 	}
 	g.Go(func() error {
-		s.run(gctx)
+		s.follow.run(gctx)
 		return nil
 	})
 	g.Go(func() error {
@@ -326,12 +350,12 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 		s.udpReady.Store(true)
 	case <-gctx.Done():
 	}
-	s.startTrunkRegistrations()
+	s.tk.start()
 	g.Go(func() error {
 		<-gctx.Done()
 		// Calls hang up, and carriers are unregistered, while the
 		// listeners can still carry the BYEs and REGISTERs.
-		s.stopTrunkRegistrations()
+		s.tk.stop()
 		s.calls.shutdown()
 		// Subscribers get their final NOTIFYs while the listeners carry them.
 		pctx, pcancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
@@ -364,6 +388,20 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	return err
 }
 
+// serveListener runs serve, which serves one listener at addr, in g: its
+// end while ctx lives is an error that ends Serve.
+func serveListener(ctx context.Context, g *errgroup.Group, log *slog.Logger, transport string, addr net.Addr,
+	serve func() error) {
+	log.Info("sip listening", "addr", addr.String(), "transport", transport)
+	g.Go(func() error {
+		err := serve()
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("sip %s listener %s stopped: %w", transport, addr, orClosed(err))
+	})
+}
+
 func orClosed(err error) error {
 	if err == nil {
 		return net.ErrClosed
@@ -387,7 +425,7 @@ func (s *Server) handle(h sipgo.RequestHandler) sipgo.RequestHandler {
 		// parsing (packetConn); stream requests are counted here.
 		if sip.IsReliable(req.Transport()) {
 			if src, err := netip.ParseAddrPort(req.Source()); err == nil && !s.guard.Flood(src.Addr()) {
-				s.dropped(src.Addr().Unmap(), "flood")
+				s.edge.dropped(src.Addr().Unmap(), "flood")
 				return
 			}
 		}
@@ -417,22 +455,14 @@ func (s *Server) admitRequest(req *sip.Request) (netip.AddrPort, bool) {
 	}
 	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
 	if s.guard.Banned(src.Addr()) {
-		s.dropped(src.Addr(), "banned")
+		s.edge.dropped(src.Addr(), "banned")
 		return src, false
 	}
 	if h := req.GetHeader("User-Agent"); h != nil && s.guard.Scanner(h.Value()) {
-		s.dropped(src.Addr(), "scanner")
+		s.edge.dropped(src.Addr(), "scanner")
 		return src, false
 	}
 	return src, true
-}
-
-func (s *Server) dropped(ip netip.Addr, reason string) {
-	s.log.Debug("sip request dropped", "src", ip.String(), "reason", reason)
-	s.counters.drop(reason)
-	if s.hooks.dropped != nil {
-		s.hooks.dropped(ip, reason)
-	}
 }
 
 func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
@@ -455,19 +485,26 @@ func (s *Server) onOther(req *sip.Request, tx sip.ServerTransaction) {
 	s.send(tx, res)
 }
 
-func (s *Server) response(req *sip.Request, code int, reason string) *sip.Response {
+// responder makes and sends the responses of the server and its parts,
+// each with our Server header.
+type responder struct {
+	agent string // the Server header
+	log   *slog.Logger
+}
+
+func (rp responder) response(req *sip.Request, code int, reason string) *sip.Response {
 	res := sip.NewResponseFromRequest(req, code, reason, nil)
-	res.AppendHeader(sip.NewHeader("Server", s.cfg.UserAgent))
+	res.AppendHeader(sip.NewHeader("Server", rp.agent))
 	return res
 }
 
-func (s *Server) respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string) {
-	s.send(tx, s.response(req, code, reason))
+func (rp responder) respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string) {
+	rp.send(tx, rp.response(req, code, reason))
 }
 
-func (s *Server) send(tx sip.ServerTransaction, res *sip.Response) {
+func (rp responder) send(tx sip.ServerTransaction, res *sip.Response) {
 	if err := tx.Respond(res); err != nil {
-		s.log.Debug("sip response not sent", "code", res.StatusCode, "err", err)
+		rp.log.Debug("sip response not sent", "code", res.StatusCode, "err", err)
 	}
 }
 
@@ -489,7 +526,7 @@ func (s *Server) Unban(ip string) bool {
 		return false
 	}
 	found := s.guard.Unban(a)
-	n, err := s.unbanStored(context.Background(), a.Unmap())
+	n, err := s.bans.unban(context.Background(), a.Unmap())
 	if err != nil {
 		s.log.Warn("ban not lifted in the store", "src", a.Unmap().String(), "err", err)
 	}
@@ -519,34 +556,4 @@ func (s *Server) Ping(ctx context.Context, b directory.Binding) (int, error) {
 		return 0, fmt.Errorf("ping %s at %s: %w", b.Extension, b.Source, err)
 	}
 	return res.StatusCode, nil
-}
-
-// shareNonceKey makes nonces under the key the nodes share in the store
-// (made by the first node that needs it), so that a phone's nonce from
-// another node or from before a restart is still ours: only a forged one
-// fails its MAC. With the store away this run keeps its own key.
-func (s *Server) shareNonceKey(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.StoreTimeout)
-	defer cancel()
-	v, err := s.store.Setting(ctx, directory.SettingNonceKey)
-	if err == nil && v == "" {
-		var k [32]byte
-		rand.Read(k[:])
-		if err = s.store.SetSetting(ctx, directory.SettingNonceKey, hex.EncodeToString(k[:])); err == nil {
-			// Two nodes starting at once: both read back what the store kept.
-			v, err = s.store.Setting(ctx, directory.SettingNonceKey)
-		}
-	}
-	var k [32]byte
-	if err == nil {
-		var n int
-		if n, err = hex.Decode(k[:], []byte(v)); err == nil && n != len(k) {
-			err = errors.New("short key")
-		}
-	}
-	if err != nil {
-		s.log.Warn("nonce key not shared: this node's nonces are its own until restart", "err", err)
-		return
-	}
-	s.nonces.setKey(k)
 }

@@ -20,9 +20,9 @@ import (
 
 // challengeStateless answers data, a datagram from from, with a challenge
 // and reports true, when it is a REGISTER or INVITE that its handler would
-// challenge. req is data as sipgo parsed it (edgeDatagram), for this use
+// challenge. req is data as sipgo parsed it (datagram), for this use
 // only: it is changed.
-func (s *Server) challengeStateless(pc net.PacketConn, from *net.UDPAddr, data []byte, req *sip.Request) bool {
+func (e *edge) challengeStateless(pc net.PacketConn, from *net.UDPAddr, data []byte, req *sip.Request) bool {
 	var dh digestHeaders
 	switch {
 	case bytes.HasPrefix(data, []byte("REGISTER ")):
@@ -45,12 +45,12 @@ func (s *Server) challengeStateless(pc net.PacketConn, from *net.UDPAddr, data [
 		if _, err := parseRegister(req); err != nil {
 			return false
 		}
-	} else if tag(req.To().Params) != "" || req.Contact() == nil || s.trunkFrom(src.Addr()) != nil {
+	} else if tag(req.To().Params) != "" || req.Contact() == nil || e.trunkFrom(src.Addr()) != nil {
 		return false
 	}
 	req.SetSource(src.String())
 	req.SetTransport("UDP")
-	res := s.challenge(req, dh, false, "")
+	res := e.reg.challenge(req, dh, false, "")
 	// RFC 3581: to the source port when the client asked for rport; else,
 	// RFC 3261 §18.2.2, to the source address at the Via's port.
 	dest := src
@@ -65,10 +65,10 @@ func (s *Server) challengeStateless(pc net.PacketConn, from *net.UDPAddr, data [
 	buf.Reset()
 	res.StringWrite(buf)
 	if _, err := pc.WriteTo(buf.Bytes(), net.UDPAddrFromAddrPort(dest)); err != nil {
-		s.log.Debug("stateless challenge not sent", "src", src.String(), "err", err)
+		e.log.Debug("stateless challenge not sent", "src", src.String(), "err", err)
 	}
 	challengeBufs.Put(buf)
-	s.counters.request(string(req.Method))
+	e.counters.request(string(req.Method))
 	return true
 }
 

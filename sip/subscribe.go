@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/authz"
@@ -38,13 +41,36 @@ type subDialog struct {
 	watcher string // the subscriber's extension, for admission
 }
 
-func newPresence(s *Server, cfg presence.Config) *presence.Table {
-	cfg.Domain = s.realm
-	return presence.New(s.sendNotify, cfg)
+// subscriptions answers SUBSCRIBEs (message-summary ones go to its mwi
+// table) and sends the presence table's NOTIFYs. It authenticates through
+// the registrar and reads the credential cache and the location service;
+// what it needs of the call side comes as functions (the Contact we give
+// a peer, whether a number is a park orbit).
+type subscriptions struct {
+	responder
+	cfg      *Config // the server's, read only
+	store    directory.Store
+	log      *slog.Logger
+	client   *sipgo.Client
+	reg      *registrar
+	creds    *credentials
+	loc      *location
+	counters *counters
+	pres     *presence.Table // busy lamps and presence
+	mwi      *mwiTable       // message-summary subscriptions (mwi.go)
+
+	contactFor func(dest, transport string) sip.ContactHeader
+	isOrbit    func(number string) bool
+}
+
+// newPresence makes the presence table whose NOTIFYs sb sends.
+func (sb *subscriptions) newPresence(cfg presence.Config) {
+	cfg.Domain = sb.reg.realm
+	sb.pres = presence.New(sb.sendNotify, cfg)
 }
 
 // presenceLeg feeds a leg event to the presence table.
-func (s *Server) presenceLeg(e LegEvent) {
+func (sb *subscriptions) presenceLeg(e LegEvent) {
 	l := presence.Leg{ID: e.LegID, Initiator: e.Initiator, Peer: e.Peer, PeerName: e.PeerName}
 	switch e.State {
 	case LegRinging:
@@ -52,41 +78,34 @@ func (s *Server) presenceLeg(e LegEvent) {
 	case LegAnswered:
 		l.State = presence.LegAnswered
 	}
-	s.pres.Leg(e.Ext, l, e.State == LegEnded)
+	sb.pres.Leg(e.Ext, l, e.State == LegEnded)
 }
 
 // presenceUser tells the presence table of a user's do not disturb; removed
 // is the extension the user no longer holds (deleted, off SIP or
 // renumbered), whose subscriptions end.
-func (s *Server) presenceUser(u *directory.User, removed string) {
+func (sb *subscriptions) presenceUser(u *directory.User, removed string) {
 	if u.Extension != "" {
-		s.pres.SetDND(u.Extension, u.State.CanUseSIP() && u.Forward.DND)
+		sb.pres.SetDND(u.Extension, u.State.CanUseSIP() && u.Forward.DND)
 	}
 	if removed != "" {
-		s.pres.EndExt(removed, "noresource")
+		sb.pres.EndExt(removed, "noresource")
 	}
 }
-
-// Presence returns the live state of ext, with the peer when info is set
-// (for the dashboard, which asks authz.Watch first).
-func (s *Server) Presence(ext string, info bool) presence.View { return s.pres.View(ext, info) }
 
 func subKey(callID, remoteTag, localTag string) string {
 	return callID + "\x00" + remoteTag + "\x00" + localTag
 }
 
-func (s *Server) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
-	src, ok := s.admitRequest(req)
-	if !ok {
-		return
-	}
+// onSubscribe answers a SUBSCRIBE the server admitted from src.
+func (sb *subscriptions) onSubscribe(req *sip.Request, tx sip.ServerTransaction, src netip.AddrPort) {
 	if reason := checkRequest(req); reason != "" {
-		s.respond(tx, req, 400, reason)
+		sb.respond(tx, req, 400, reason)
 		return
 	}
 	ev := req.GetHeader("Event")
 	if ev != nil && isMWI(ev.Value()) {
-		s.subscribeMWI(req, tx, src)
+		sb.mwi.subscribe(req, tx, src)
 		return
 	}
 	pkg, ok := presence.Package(0), ev != nil
@@ -94,47 +113,47 @@ func (s *Server) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 		pkg, ok = presence.ParsePackage(ev.Value())
 	}
 	if !ok {
-		res := s.response(req, 489, "Bad Event")
+		res := sb.response(req, 489, "Bad Event")
 		res.AppendHeader(sip.NewHeader("Allow-Events", presence.Allowed+", "+mwiEvent))
-		s.send(tx, res)
+		sb.send(tx, res)
 		return
 	}
 	secs := int64(-1)
 	if h := req.GetHeader("Expires"); h != nil {
 		n, ok := parseDeltaSeconds(strings.TrimSpace(h.Value()))
 		if !ok {
-			s.respond(tx, req, 400, "Bad Expires")
+			sb.respond(tx, req, 400, "Bad Expires")
 			return
 		}
 		secs = n
 	}
 	if tag(req.To().Params) != "" {
-		s.resubscribe(req, tx, secs)
+		sb.resubscribe(req, tx, secs)
 		return
 	}
-	cred, ok := s.authenticate(req, tx, src.Addr())
+	cred, ok := sb.reg.authenticate(req, tx, src.Addr())
 	if !ok {
 		return
 	}
-	if !s.current(req, tx, cred, registrarDigest) {
+	if !sb.reg.current(req, tx, cred, registrarDigest) {
 		return
 	}
 	if req.Contact() == nil {
-		s.respond(tx, req, 400, "Missing Contact")
+		sb.respond(tx, req, 400, "Missing Contact")
 		return
 	}
-	d, tooBrief := s.pres.Negotiate(secs)
+	d, tooBrief := sb.pres.Negotiate(secs)
 	if tooBrief {
-		res := s.response(req, 423, "Interval Too Brief")
-		res.AppendHeader(sip.NewHeader("Min-Expires", strconv.Itoa(int(s.pres.Config().MinExpires/time.Second))))
-		s.send(tx, res)
+		res := sb.response(req, 423, "Interval Too Brief")
+		res.AppendHeader(sip.NewHeader("Min-Expires", strconv.Itoa(int(sb.pres.Config().MinExpires/time.Second))))
+		sb.send(tx, res)
 		return
 	}
 	entity := unescapeUser(req.Recipient.User)
-	members, code, reason := s.watchable(cred, entity)
+	members, code, reason := sb.watchable(cred, entity)
 	if code != 0 {
-		s.log.Info("subscription refused", "watcher", cred.Ext, "entity", entity, "event", pkg.String(), "code", code, "reason", reason)
-		s.respond(tx, req, code, reason)
+		sb.log.Info("subscription refused", "watcher", cred.Ext, "entity", entity, "event", pkg.String(), "code", code, "reason", reason)
+		sb.respond(tx, req, code, reason)
 		return
 	}
 
@@ -146,93 +165,93 @@ func (s *Server) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	sd := &subDialog{watcher: cred.Ext, event: ev.Value(), d: dialog{
 		callID: req.CallID().Value(), localURI: req.To().Address, localTag: localTag,
 		remoteURI: req.From().Address, remoteTag: tag(req.From().Params), target: req.Contact().Address,
-		dest: dest, transport: transport, contact: s.calls.contactFor(dest, transport), cseq: 1,
+		dest: dest, transport: transport, contact: sb.contactFor(dest, transport), cseq: 1,
 	}}
 	sub := &presence.Subscription{Key: subKey(sd.d.callID, sd.d.remoteTag, localTag), Package: pkg,
 		Entity: entity, Watcher: cred.Ext, Members: members, Dialog: sd}
 	for _, m := range members {
-		s.seedPresence(m.Ext)
+		sb.seedPresence(m.Ext)
 	}
-	res := s.response(ok200, 200, "OK")
+	res := sb.response(ok200, 200, "OK")
 	res.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(d/time.Second))))
 	res.AppendHeader(sip.HeaderClone(&sd.d.contact))
-	if err := s.pres.Add(sub, max(d, time.Second)); err != nil {
+	if err := sb.pres.Add(sub, max(d, time.Second)); err != nil {
 		if errors.Is(err, presence.ErrFull) {
-			s.log.Warn("subscription refused: table full", "watcher", cred.Ext)
+			sb.log.Warn("subscription refused: table full", "watcher", cred.Ext)
 		}
-		res := s.response(req, 503, "Service Unavailable")
+		res := sb.response(req, 503, "Service Unavailable")
 		res.AppendHeader(sip.NewHeader("Retry-After", "60"))
-		s.send(tx, res)
+		sb.send(tx, res)
 		return
 	}
-	s.send(tx, res)
+	sb.send(tx, res)
 	if d == 0 {
-		s.pres.End(sub, "timeout") // a fetch: one NOTIFY with the state, terminated
+		sb.pres.End(sub, "timeout") // a fetch: one NOTIFY with the state, terminated
 	}
-	s.log.Debug("subscription", "watcher", cred.Ext, "entity", entity, "event", pkg.String(), "expires", d)
+	sb.log.Debug("subscription", "watcher", cred.Ext, "entity", entity, "event", pkg.String(), "expires", d)
 }
 
 // resubscribe refreshes or ends (Expires: 0) the subscription of an
 // in-dialog SUBSCRIBE, which only the dialog's peer may send.
-func (s *Server) resubscribe(req *sip.Request, tx sip.ServerTransaction, secs int64) {
-	sub := s.pres.Lookup(subKey(req.CallID().Value(), tag(req.From().Params), tag(req.To().Params)))
+func (sb *subscriptions) resubscribe(req *sip.Request, tx sip.ServerTransaction, secs int64) {
+	sub := sb.pres.Lookup(subKey(req.CallID().Value(), tag(req.From().Params), tag(req.To().Params)))
 	var sd *subDialog
 	if sub != nil {
 		sd, _ = sub.Dialog.(*subDialog)
 	}
-	if sd == nil || !s.subscriberPeer(sd, req) {
+	if sd == nil || !sd.fromPeer(req, sb.loc) {
 		if sub != nil {
-			s.log.Info("in-dialog request refused: not from the subscriber", "method", "SUBSCRIBE", "src", req.Source())
-			s.counters.drop("not the dialog's peer")
+			sb.log.Info("in-dialog request refused: not from the subscriber", "method", "SUBSCRIBE", "src", req.Source())
+			sb.counters.drop("not the dialog's peer")
 		}
-		s.respond(tx, req, 481, "Subscription Does Not Exist")
+		sb.respond(tx, req, 481, "Subscription Does Not Exist")
 		return
 	}
 	if secs == 0 {
-		res := s.response(req, 200, "OK")
+		res := sb.response(req, 200, "OK")
 		res.AppendHeader(sip.NewHeader("Expires", "0"))
-		s.send(tx, res)
-		s.pres.End(sub, "")
+		sb.send(tx, res)
+		sb.pres.End(sub, "")
 		return
 	}
-	d, tooBrief := s.pres.Negotiate(secs)
+	d, tooBrief := sb.pres.Negotiate(secs)
 	if tooBrief {
-		res := s.response(req, 423, "Interval Too Brief")
-		res.AppendHeader(sip.NewHeader("Min-Expires", strconv.Itoa(int(s.pres.Config().MinExpires/time.Second))))
-		s.send(tx, res)
+		res := sb.response(req, 423, "Interval Too Brief")
+		res.AppendHeader(sip.NewHeader("Min-Expires", strconv.Itoa(int(sb.pres.Config().MinExpires/time.Second))))
+		sb.send(tx, res)
 		return
 	}
 	// Still allowed? Permissions may have changed since the subscription.
-	if cred, ok := s.creds.Lookup(sd.watcher); !ok {
-		s.respond(tx, req, 403, "Forbidden")
-		s.pres.End(sub, "rejected")
+	if cred, ok := sb.creds.Lookup(sd.watcher); !ok {
+		sb.respond(tx, req, 403, "Forbidden")
+		sb.pres.End(sub, "rejected")
 		return
-	} else if _, code, reason := s.watchable(cred, sub.Entity); code != 0 {
-		s.log.Info("subscription refresh refused", "watcher", sd.watcher, "entity", sub.Entity, "code", code, "reason", reason)
-		s.respond(tx, req, code, reason)
+	} else if _, code, reason := sb.watchable(cred, sub.Entity); code != 0 {
+		sb.log.Info("subscription refresh refused", "watcher", sd.watcher, "entity", sub.Entity, "code", code, "reason", reason)
+		sb.respond(tx, req, code, reason)
 		if code == 403 || code == 404 {
-			s.pres.End(sub, "rejected")
+			sb.pres.End(sub, "rejected")
 		}
 		return
 	}
-	res := s.response(req, 200, "OK")
+	res := sb.response(req, 200, "OK")
 	res.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(d/time.Second))))
-	s.send(tx, res)
+	sb.send(tx, res)
 	if ct := req.Contact(); ct != nil {
 		sd.mu.Lock()
 		sd.d.target = ct.Address
 		sd.mu.Unlock()
 	}
-	if !s.pres.Refresh(sub, d) {
-		s.log.Debug("refresh of an ending subscription", "watcher", sd.watcher)
+	if !sb.pres.Refresh(sub, d) {
+		sb.log.Debug("refresh of an ending subscription", "watcher", sd.watcher)
 	}
 }
 
-// subscriberPeer applies the in-dialog admission rule (admit.go) to a
+// fromPeer applies the in-dialog admission rule (admit.go) to a
 // subscription's dialog: the request comes from where our NOTIFYs go, or
 // from a source holding a registration of the subscriber's extension (its
 // NAT mapping changed), which NOTIFYs then follow over UDP.
-func (s *Server) subscriberPeer(sd *subDialog, req *sip.Request) bool {
+func (sd *subDialog) fromPeer(req *sip.Request, loc *location) bool {
 	ip := peerIP(req.Source())
 	if !ip.IsValid() {
 		return false
@@ -242,7 +261,7 @@ func (s *Server) subscriberPeer(sd *subDialog, req *sip.Request) bool {
 	if peerIP(sd.d.dest) == ip {
 		return true
 	}
-	if !s.loc.RegisteredExt(ip, sd.watcher) {
+	if !loc.RegisteredExt(ip, sd.watcher) {
 		return false
 	}
 	if !sip.IsReliable(req.Transport()) && strings.EqualFold(req.Transport(), sd.d.transport) {
@@ -254,40 +273,40 @@ func (s *Server) subscriberPeer(sd *subDialog, req *sip.Request) bool {
 // watchable returns what the subscriber of cred may see of entity (an
 // extension, or the members of a group number), or the status and reason
 // that refuse the subscription.
-func (s *Server) watchable(cred *credential, entity string) ([]presence.Member, int, string) {
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.StoreTimeout)
+func (sb *subscriptions) watchable(cred *credential, entity string) ([]presence.Member, int, string) {
+	ctx, cancel := context.WithTimeout(context.Background(), sb.cfg.StoreTimeout)
 	defer cancel()
-	wa, err := s.store.Access(ctx, cred.UserID)
+	wa, err := sb.store.Access(ctx, cred.UserID)
 	if err != nil {
-		s.log.Warn("subscription: watcher's access unknown", "ext", cred.Ext, "err", err)
+		sb.log.Warn("subscription: watcher's access unknown", "ext", cred.Ext, "err", err)
 		return nil, 503, "Service Unavailable"
 	}
 	watcher := authz.NewSubject(wa)
-	if s.calls != nil && s.calls.lot.orbits.isOrbit(entity) {
+	if sb.isOrbit(entity) {
 		return watchOrbit(watcher, entity) // park.go
 	}
 	if directory.ValidateExtension("extension", entity) != nil {
 		return nil, 404, "Not Found"
 	}
-	target, err := s.credential(entity)
+	target, err := sb.reg.credential(entity)
 	if err != nil {
 		return nil, 503, "Service Unavailable"
 	}
 	if target != nil {
-		info, err := s.watch(ctx, watcher, target.UserID)
+		info, err := sb.watch(ctx, watcher, target.UserID)
 		if err != nil {
 			return nil, 403, "Forbidden (" + deniedReason(err) + ")"
 		}
 		return []presence.Member{{Ext: target.Ext, Info: info}}, 0, ""
 	}
-	g, err := s.store.GroupByExtension(ctx, entity)
+	g, err := sb.store.GroupByExtension(ctx, entity)
 	switch {
 	case errors.Is(err, directory.ErrNotFound):
 		return nil, 404, "Not Found"
 	case err != nil:
 		return nil, 503, "Service Unavailable"
 	}
-	ids, err := s.store.GroupMembers(ctx, g.ID)
+	ids, err := sb.store.GroupMembers(ctx, g.ID)
 	if err != nil {
 		return nil, 503, "Service Unavailable"
 	}
@@ -295,11 +314,11 @@ func (s *Server) watchable(cred *credential, entity string) ([]presence.Member, 
 	var members []presence.Member
 	var refusal error
 	for _, id := range ids {
-		c, ok := s.creds.ByID(id)
+		c, ok := sb.creds.ByID(id)
 		if !ok {
 			continue
 		}
-		info, err := s.watch(ctx, watcher, id)
+		info, err := sb.watch(ctx, watcher, id)
 		if err != nil {
 			refusal = err
 			continue
@@ -316,8 +335,8 @@ func (s *Server) watchable(cred *credential, entity string) ([]presence.Member, 
 }
 
 // watch asks authz whether watcher may see user id, and its calls' peers.
-func (s *Server) watch(ctx context.Context, watcher *authz.Subject, id int64) (bool, error) {
-	ta, err := s.store.Access(ctx, id)
+func (sb *subscriptions) watch(ctx context.Context, watcher *authz.Subject, id int64) (bool, error) {
+	ta, err := sb.store.Access(ctx, id)
 	if err != nil {
 		return false, fmt.Errorf("access of user %d: %w", id, err)
 	}
@@ -326,15 +345,15 @@ func (s *Server) watch(ctx context.Context, watcher *authz.Subject, id int64) (b
 
 // seedPresence gives the table what it may not know yet of ext: whether a
 // phone is registered and whether it is in do not disturb.
-func (s *Server) seedPresence(ext string) {
-	s.pres.SetRegistered(ext, len(s.loc.Current(ext)) > 0)
-	if c, ok := s.creds.Lookup(ext); ok {
-		s.pres.SetDND(ext, c.Forward.DND)
+func (sb *subscriptions) seedPresence(ext string) {
+	sb.pres.SetRegistered(ext, len(sb.loc.Current(ext)) > 0)
+	if c, ok := sb.creds.Lookup(ext); ok {
+		sb.pres.SetDND(ext, c.Forward.DND)
 	}
 }
 
 // sendNotify sends one NOTIFY of a subscription (presence.Sender).
-func (s *Server) sendNotify(ctx context.Context, n presence.Notify) error {
+func (sb *subscriptions) sendNotify(ctx context.Context, n presence.Notify) error {
 	sd, ok := n.Sub.Dialog.(*subDialog)
 	if !ok {
 		return presence.ErrGone
@@ -352,18 +371,18 @@ func (s *Server) sendNotify(ctx context.Context, n presence.Notify) error {
 		}
 	}
 	req.AppendHeader(sip.NewHeader("Subscription-State", state))
-	req.AppendHeader(sip.NewHeader("User-Agent", s.cfg.UserAgent))
+	req.AppendHeader(sip.NewHeader("User-Agent", sb.agent))
 	req.AppendHeader(sip.NewHeader("Content-Type", n.ContentType))
 	req.SetBody(n.Body)
 	ctx, cancel := context.WithTimeout(ctx, notifyTimeout)
 	defer cancel()
-	res, err := s.client.Do(ctx, req)
+	res, err := sb.client.Do(ctx, req)
 	if err != nil {
-		s.log.Debug("notify not answered; subscription ends", "watcher", sd.watcher, "dest", dest, "err", err)
+		sb.log.Debug("notify not answered; subscription ends", "watcher", sd.watcher, "dest", dest, "err", err)
 		return presence.ErrGone
 	}
 	if !res.IsSuccess() {
-		s.log.Debug("notify refused; subscription ends", "watcher", sd.watcher, "status", res.StatusCode)
+		sb.log.Debug("notify refused; subscription ends", "watcher", sd.watcher, "status", res.StatusCode)
 		return presence.ErrGone
 	}
 	return nil

@@ -191,7 +191,7 @@ func (c *tcpConn) handle(msg []byte) {
 	if request {
 		st.gate.wait() // answers go out in the order of the requests
 	}
-	v := c.s.inspect(msg, true)
+	v := c.s.edge.inspect(msg, true)
 	if v.code != 0 {
 		c.s.log.Debug("sip request refused", "src", c.RemoteAddr().String(), "code", v.code, "reason", v.why,
 			"answered", v.reply != nil, "closed", v.close)
@@ -291,8 +291,8 @@ func (c *tcpConn) fill() error {
 		n, err := c.Conn.Read(chunk[:])
 		if n > 0 {
 			st.lastByte = time.Now()
-			if reason := c.s.screen(c.ip, chunk[:n], false); reason != "" {
-				c.s.dropped(c.ip, reason)
+			if reason := c.s.edge.screen(c.ip, chunk[:n], false); reason != "" {
+				c.s.edge.dropped(c.ip, reason)
 				c.Close()
 				return io.EOF
 			}
@@ -306,7 +306,7 @@ func (c *tcpConn) fill() error {
 			if next, _ := c.deadline(); time.Now().Before(next) {
 				continue
 			}
-			c.s.dropped(c.ip, why)
+			c.s.edge.dropped(c.ip, why)
 			c.Close()
 		}
 		return err

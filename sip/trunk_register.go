@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/directory"
 )
 
 // States of a registration to a carrier (TrunkRegistration.State).
@@ -41,9 +44,17 @@ const (
 	unregisterTimeout = 4 * time.Second
 )
 
-// trunkState holds the trunks in force and the registrations to their
-// carriers. Its zero value is ready; the trunks come from setTrunkTable.
+// trunkState holds the trunks in force (loaded from the store and the
+// configuration) and the registrations to their carriers, which it sends
+// through the client. The Contact it gives a carrier comes as a function
+// from the call side.
 type trunkState struct {
+	cfg        *Config // the server's, read only: the configured trunks and DIDs
+	store      directory.Store
+	log        *slog.Logger
+	client     *sipgo.Client
+	contactFor func(dest, transport string) sip.ContactHeader
+
 	table atomic.Pointer[trunkTable]
 	once  sync.Once
 	wake  chan struct{} // a new table: registrations follow it
@@ -121,13 +132,15 @@ func (k *trunkState) backoff() (lo, hi time.Duration) {
 
 // TrunkRegistrations returns the state of every registration to a carrier,
 // by trunk name.
-func (s *Server) TrunkRegistrations() []TrunkRegistration {
-	s.tk.mu.Lock()
-	out := make([]TrunkRegistration, 0, len(s.tk.status))
-	for _, r := range s.tk.status {
+func (s *Server) TrunkRegistrations() []TrunkRegistration { return s.tk.registrations() }
+
+func (k *trunkState) registrations() []TrunkRegistration {
+	k.mu.Lock()
+	out := make([]TrunkRegistration, 0, len(k.status))
+	for _, r := range k.status {
 		out = append(out, r)
 	}
-	s.tk.mu.Unlock()
+	k.mu.Unlock()
 	slices.SortFunc(out, func(a, b TrunkRegistration) int { return strings.Compare(a.Trunk, b.Trunk) })
 	return out
 }
@@ -140,28 +153,28 @@ func (t *Trunk) label() string {
 	return t.addr()
 }
 
-// startTrunkRegistrations registers to the carriers of the trunks that ask
-// for it, and follows the trunks as they change, until
-// stopTrunkRegistrations. Our listeners must be known (Contact).
-func (s *Server) startTrunkRegistrations() {
+// start registers to the carriers of the trunks that ask for it, and
+// follows the trunks as they change, until stop. Our listeners must be
+// known (Contact).
+func (k *trunkState) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	s.tk.mu.Lock()
-	s.tk.cancel, s.tk.done = cancel, done
-	s.tk.mu.Unlock()
+	k.mu.Lock()
+	k.cancel, k.done = cancel, done
+	k.mu.Unlock()
 	go func() {
 		defer close(done)
-		s.manageRegistrations(ctx)
+		k.manage(ctx)
 	}()
 }
 
-// stopTrunkRegistrations unregisters from every carrier and waits for it;
-// called while the listeners can still carry the REGISTERs.
-func (s *Server) stopTrunkRegistrations() {
-	s.tk.mu.Lock()
-	cancel, done := s.tk.cancel, s.tk.done
-	s.tk.cancel = nil
-	s.tk.mu.Unlock()
+// stop unregisters from every carrier and waits for it; called while the
+// listeners can still carry the REGISTERs.
+func (k *trunkState) stop() {
+	k.mu.Lock()
+	cancel, done := k.cancel, k.done
+	k.cancel = nil
+	k.mu.Unlock()
 	if cancel == nil {
 		return
 	}
@@ -169,10 +182,10 @@ func (s *Server) stopTrunkRegistrations() {
 	<-done
 }
 
-// manageRegistrations keeps one registration goroutine per trunk with
+// manage keeps one registration goroutine per trunk with
 // Register set: a trunk removed or changed is unregistered (and
 // registered again with its new values).
-func (s *Server) manageRegistrations(ctx context.Context) {
+func (k *trunkState) manage(ctx context.Context) {
 	type running struct {
 		t      Trunk
 		cancel context.CancelFunc
@@ -187,10 +200,10 @@ func (s *Server) manageRegistrations(ctx context.Context) {
 			<-r.done
 		}
 	}()
-	wake := s.tk.wakeCh()
+	wake := k.wakeCh()
 	for {
 		want := make(map[string]Trunk)
-		for _, t := range s.trunkTable().trunks {
+		for _, t := range k.current().trunks {
 			if t.Register {
 				want[t.label()] = *t
 			}
@@ -211,7 +224,7 @@ func (s *Server) manageRegistrations(ctx context.Context) {
 			regs[name] = r
 			go func() {
 				defer close(r.done)
-				s.registerTrunk(rctx, t)
+				k.register(rctx, t)
 			}()
 		}
 		select {
@@ -222,18 +235,18 @@ func (s *Server) manageRegistrations(ctx context.Context) {
 	}
 }
 
-// registerTrunk registers to the carrier of t and refreshes it before it
+// register registers to the carrier of t and refreshes it before it
 // expires, backing off after failures, until ctx ends; then it
 // unregisters.
-func (s *Server) registerTrunk(ctx context.Context, t Trunk) {
+func (k *trunkState) register(ctx context.Context, t Trunk) {
 	name := t.label()
-	r := &trunkReg{s: s, t: t, callID: sip.GenerateTagN(32), tag: sip.GenerateTagN(16)}
-	lo, hi := s.tk.backoff()
+	r := &trunkReg{k: k, t: t, callID: sip.GenerateTagN(32), tag: sip.GenerateTagN(16)}
+	lo, hi := k.backoff()
 	backoff := lo
 	registered := false
-	s.tk.set(TrunkRegistration{Trunk: name, State: TrunkRegistering, Since: time.Now()})
-	defer s.tk.forget(name)
-	want := s.tk.expires
+	k.set(TrunkRegistration{Trunk: name, State: TrunkRegistering, Since: time.Now()})
+	defer k.forget(name)
+	want := k.expires
 	if want <= 0 {
 		want = trunkExpires
 	}
@@ -249,19 +262,19 @@ func (s *Server) registerTrunk(ctx context.Context, t Trunk) {
 			backoff = min(2*backoff, hi)
 			if registered || backoff == 2*lo || backoff == hi {
 				// First failure, and then now and then, not every retry.
-				s.log.Warn("trunk registration failed", "trunk", name, "err", err, "retry", wait)
+				k.log.Warn("trunk registration failed", "trunk", name, "err", err, "retry", wait)
 			}
 			registered = false
-			s.tk.set(TrunkRegistration{Trunk: name, State: TrunkFailed, Since: now, Retry: now.Add(wait), Error: err.Error()})
+			k.set(TrunkRegistration{Trunk: name, State: TrunkFailed, Since: now, Retry: now.Add(wait), Error: err.Error()})
 		} else {
 			if !registered {
-				s.log.Info("trunk registered", "trunk", name, "expires", exp)
+				k.log.Info("trunk registered", "trunk", name, "expires", exp)
 			}
 			registered, backoff = true, lo
 			wait = refreshIn(exp)
-			s.tk.set(TrunkRegistration{Trunk: name, State: TrunkRegistered, Since: now, Expires: now.Add(exp)})
+			k.set(TrunkRegistration{Trunk: name, State: TrunkRegistered, Since: now, Expires: now.Add(exp)})
 		}
-		if !s.tk.sleep(ctx, wait) {
+		if !k.sleep(ctx, wait) {
 			break
 		}
 	}
@@ -271,10 +284,10 @@ func (s *Server) registerTrunk(ctx context.Context, t Trunk) {
 	uctx, cancel := context.WithTimeout(context.Background(), unregisterTimeout)
 	defer cancel()
 	if _, err := r.register(uctx, 0); err != nil {
-		s.log.Warn("trunk not unregistered", "trunk", name, "err", err)
+		k.log.Warn("trunk not unregistered", "trunk", name, "err", err)
 		return
 	}
-	s.log.Info("trunk unregistered", "trunk", name)
+	k.log.Info("trunk unregistered", "trunk", name)
 }
 
 // refreshIn is when to refresh a registration granted for exp: halfway
@@ -289,7 +302,7 @@ func refreshIn(exp time.Duration) time.Duration {
 // trunkReg is one registration to a carrier: its Call-ID, From tag and
 // CSeq stay the same across refreshes (RFC 3261 §10.2.4).
 type trunkReg struct {
-	s      *Server
+	k      *trunkState
 	t      Trunk
 	callID string
 	tag    string
@@ -301,7 +314,7 @@ type trunkReg struct {
 func (r *trunkReg) register(ctx context.Context, expires int) (time.Duration, error) {
 	for range 2 { // a second time only after 423 Interval Too Brief
 		req := r.request(expires)
-		res, err := r.s.client.Do(ctx, req)
+		res, err := r.k.client.Do(ctx, req)
 		if err != nil {
 			return 0, err
 		}
@@ -309,7 +322,7 @@ func (r *trunkReg) register(ctx context.Context, expires int) (time.Duration, er
 			if r.t.Username == "" {
 				return 0, fmt.Errorf("%d %s: no username to answer with", res.StatusCode, res.Reason)
 			}
-			res, err = r.s.client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{
+			res, err = r.k.client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{
 				Username: r.t.Username, Password: string(r.t.Password)})
 			if err != nil {
 				return 0, fmt.Errorf("digest: %w", err)
@@ -346,11 +359,11 @@ func (r *trunkReg) request(expires int) *sip.Request {
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: r.cseq, MethodName: sip.REGISTER})
 	// No user part: the carrier then sends calls to sip:host, and the
 	// router takes the number dialed (the DID) from the To header.
-	contact := r.s.calls.contactFor(t.addr(), t.transport())
+	contact := r.k.contactFor(t.addr(), t.transport())
 	contact.Address.User = ""
 	req.AppendHeader(&contact)
 	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(expires)))
-	req.AppendHeader(sip.NewHeader("User-Agent", r.s.cfg.UserAgent))
+	req.AppendHeader(sip.NewHeader("User-Agent", r.k.cfg.UserAgent))
 	req.SetTransport(t.transport())
 	req.SetDestination(t.addr())
 	return req

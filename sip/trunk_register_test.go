@@ -13,6 +13,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/digest"
 )
 
 // registrarCarrier is a carrier's registrar on 127.0.0.2: it challenges
@@ -60,10 +61,10 @@ func startRegistrarCarrier(t *testing.T, user, password string) *registrarCarrie
 			tx.Respond(res)
 			return
 		}
-		cr, err := parseAuthorization(h.Value())
+		cr, err := digest.ParseAuthorization(h.Value())
 		valid := false
-		if alg, _, cerr := cr.check(); err == nil && cerr == nil && cr.Username == user {
-			valid = cr.verify(alg, ha1, "REGISTER")
+		if alg, _, cerr := cr.Check(); err == nil && cerr == nil && cr.Username == user {
+			valid = cr.Verify(alg, ha1, "REGISTER")
 		}
 		r := carrierReg{valid: valid, callID: req.CallID().Value(), cseq: req.CSeq().SeqNo}
 		if e := req.GetHeader("Expires"); e != nil {
@@ -177,7 +178,7 @@ func TestTrunkRegistration(t *testing.T) {
 		t.Errorf("new trunk: Expires %q, Call-ID %s", second.expires, second.callID)
 	}
 	wantWait(30*time.Second, "refresh of the new trunk")
-	if got := ts.trunks(); len(got) != 1 || got[0].Name != "carrier2" {
+	if got := ts.tk.trunks(); len(got) != 1 || got[0].Name != "carrier2" {
 		t.Errorf("Trunks() = %+v", got)
 	}
 

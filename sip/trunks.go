@@ -71,20 +71,20 @@ func sameTrunk(a, b *Trunk) bool {
 		a.PAI == b.PAI && a.Privacy == b.Privacy && a.Diversion == b.Diversion
 }
 
-// trunkTable returns the trunks and DIDs in force.
-func (s *Server) trunkTable() *trunkTable {
-	if tt := s.tk.table.Load(); tt != nil {
+// current returns the trunks and DIDs in force.
+func (k *trunkState) current() *trunkTable {
+	if tt := k.table.Load(); tt != nil {
 		return tt
 	}
 	return &trunkTable{}
 }
 
 // trunkFrom returns the trunk whose host has address ip, or nil.
-func (s *Server) trunkFrom(ip netip.Addr) *Trunk { return s.trunkTable().byIP[ip.Unmap()] }
+func (s *Server) trunkFrom(ip netip.Addr) *Trunk { return s.tk.current().byIP[ip.Unmap()] }
 
 // outboundTrunk returns the trunk outbound calls take, or nil.
-func (s *Server) outboundTrunk() *Trunk {
-	if ts := s.trunkTable().trunks; len(ts) > 0 {
+func (k *trunkState) outboundTrunk() *Trunk {
+	if ts := k.current().trunks; len(ts) > 0 {
 		return ts[0]
 	}
 	return nil
@@ -94,9 +94,7 @@ func (s *Server) outboundTrunk() *Trunk {
 // the order a call tries them: those with a matching prefix, the longest
 // match first, then those without prefixes; trunks that rank equal keep
 // the order of the table.
-func (s *Server) outboundTrunks(num string) []*Trunk {
-	return s.trunkTable().outbound(num)
-}
+func (s *Server) outboundTrunks(num string) []*Trunk { return s.tk.current().outbound(num) }
 
 func (tt *trunkTable) outbound(num string) []*Trunk {
 	type cand struct {
@@ -130,60 +128,60 @@ func (tt *trunkTable) outbound(num string) []*Trunk {
 // didTarget returns the extension a number dialed from a trunk is mapped
 // to, as dialed.
 func (s *Server) didTarget(number string) (string, bool) {
-	ext, ok := s.trunkTable().dids[number]
+	ext, ok := s.tk.current().dids[number]
 	return ext, ok
 }
 
 // trunks returns the trunks in force, configured and from settings, with
 // their passwords.
-func (s *Server) trunks() []Trunk {
+func (k *trunkState) trunks() []Trunk {
 	var out []Trunk
-	for _, t := range s.trunkTable().trunks {
+	for _, t := range k.current().trunks {
 		out = append(out, *t)
 	}
 	return out
 }
 
-// setStaticTrunks puts the configured trunks in force until the settings
+// setStatic puts the configured trunks in force until the settings
 // are loaded.
-func (s *Server) setStaticTrunks() {
-	s.setTrunkTable(newTrunkTable(s.cfg.Calls.Trunks, s.cfg.Calls.DIDs, nil, nil))
+func (k *trunkState) setStatic() {
+	k.setTable(newTrunkTable(k.cfg.Calls.Trunks, k.cfg.Calls.DIDs, nil, nil))
 }
 
-// loadTrunks reads the trunks and dids settings and puts them in force,
+// load reads the trunks and dids settings and puts them in force,
 // merged with the configured ones. A stored value that no longer parses
 // (it was validated when written) is logged and ignored.
-func (s *Server) loadTrunks(ctx context.Context) error {
-	tv, err := s.store.Setting(ctx, directory.SettingTrunks)
+func (k *trunkState) load(ctx context.Context) error {
+	tv, err := k.store.Setting(ctx, directory.SettingTrunks)
 	if err != nil {
 		return fmt.Errorf("setting %s: %w", directory.SettingTrunks, err)
 	}
-	dv, err := s.store.Setting(ctx, directory.SettingDIDs)
+	dv, err := k.store.Setting(ctx, directory.SettingDIDs)
 	if err != nil {
 		return fmt.Errorf("setting %s: %w", directory.SettingDIDs, err)
 	}
 	set, err := directory.ParseTrunks(tv)
 	if err != nil {
-		s.log.Error("trunks setting ignored", "err", err)
+		k.log.Error("trunks setting ignored", "err", err)
 		set = nil
 	}
 	dids, err := directory.ParseDIDs(dv)
 	if err != nil {
-		s.log.Error("dids setting ignored", "err", err)
+		k.log.Error("dids setting ignored", "err", err)
 		dids = nil
 	}
-	s.setTrunkTable(newTrunkTable(s.cfg.Calls.Trunks, s.cfg.Calls.DIDs, set, dids))
+	k.setTable(newTrunkTable(k.cfg.Calls.Trunks, k.cfg.Calls.DIDs, set, dids))
 	return nil
 }
 
-func (s *Server) setTrunkTable(tt *trunkTable) {
-	old := s.tk.table.Swap(tt)
+func (k *trunkState) setTable(tt *trunkTable) {
+	old := k.table.Swap(tt)
 	if tt.sameTrunks(old) {
 		return
 	}
 	for _, name := range tt.unresolved {
-		s.log.Warn("trunk host does not resolve", "trunk", name)
+		k.log.Warn("trunk host does not resolve", "trunk", name)
 	}
-	s.log.Info("trunks", "trunks", len(tt.trunks), "dids", len(tt.dids))
-	s.tk.changed()
+	k.log.Info("trunks", "trunks", len(tt.trunks), "dids", len(tt.dids))
+	k.changed()
 }

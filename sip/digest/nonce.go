@@ -1,4 +1,4 @@
-package sip
+package digest
 
 import (
 	"crypto/hmac"
@@ -24,20 +24,24 @@ const (
 	nonceLen     = (nonceRawLen*8 + 5) / 6 // base64 without padding
 )
 
-// nonceState says what a nonce check found.
-type nonceState int
+// NonceState says what a nonce check found.
+type NonceState int
 
 const (
-	nonceFresh   nonceState = iota
-	nonceExpired            // ours, but older than the TTL
-	nonceForeign            // not made by this process (or malformed)
-	nonceReplay             // nc not above the last one seen
+	Fresh   NonceState = iota
+	Expired            // ours, but older than the TTL
+	Foreign            // not made by this process (or malformed)
+	Replay             // nc not above the last one seen
 )
 
-type nonces struct {
+// Clock tells the nonces the time.
+type Clock interface{ Now() time.Time }
+
+// Nonces makes and checks nonces and remembers the nc of each use.
+type Nonces struct {
 	key   [32]byte
 	ttl   time.Duration
-	clock clock
+	clock Clock
 	macs  sync.Pool // of HMAC-SHA256 under key, reset
 
 	// Replay protection through nc (RFC 7616 §3.3): the highest nc
@@ -54,14 +58,15 @@ type nonces struct {
 	limit     int
 }
 
-// maxNonceUses bounds the nonce uses remembered (some 20 to 40 bytes
+// MaxNonceUses bounds the nonce uses remembered (some 20 to 40 bytes
 // each): room for some 7,000 new nonces a second, each kept for one to two
 // TTLs of 5 minutes. Beyond it new nonces are refused (a fresh challenge)
 // rather than replays forgotten.
-const maxNonceUses = 4 << 20
+const MaxNonceUses = 4 << 20
 
-func newNonces(ttl time.Duration, c clock, limit int) *nonces {
-	n := &nonces{ttl: ttl, clock: c, cur: make(map[uint64]uint32), rotated: c.Now(), limit: limit}
+// NewNonces makes nonces that live ttl, remembering at most limit uses.
+func NewNonces(ttl time.Duration, c Clock, limit int) *Nonces {
+	n := &Nonces{ttl: ttl, clock: c, cur: make(map[uint64]uint32), rotated: c.Now(), limit: limit}
 	if _, err := rand.Read(n.key[:]); err != nil {
 		panic(err) // crypto/rand never fails on Linux; not input
 	}
@@ -69,7 +74,7 @@ func newNonces(ttl time.Duration, c clock, limit int) *nonces {
 }
 
 // New returns a fresh nonce.
-func (n *nonces) New() string {
+func (n *Nonces) New() string {
 	var raw [nonceRawLen]byte
 	binary.BigEndian.PutUint64(raw[:nonceTimeLen], uint64(n.clock.Now().UnixNano()))
 	if _, err := rand.Read(raw[nonceTimeLen : nonceTimeLen+nonceRandLen]); err != nil {
@@ -79,7 +84,7 @@ func (n *nonces) New() string {
 	return base64.RawURLEncoding.EncodeToString(raw[:])
 }
 
-func (n *nonces) mac(msg, out []byte) {
+func (n *Nonces) mac(msg, out []byte) {
 	h, _ := n.macs.Get().(hash.Hash)
 	if h == nil {
 		h = hmac.New(sha256.New, n.key[:])
@@ -91,42 +96,42 @@ func (n *nonces) mac(msg, out []byte) {
 	n.macs.Put(h)
 }
 
-// setKey replaces the secret nonces are made under. Call it before the
+// SetKey replaces the secret nonces are made under. Call it before the
 // server answers any request: New and Check read the key unlocked.
-func (n *nonces) setKey(k [32]byte) {
+func (n *Nonces) SetKey(k [32]byte) {
 	n.key = k
 	n.macs = sync.Pool{} // MACs keyed with the old secret go
 }
 
 // Check tells whether nonce is ours and fresh. It does not record nc; call
 // Use once the digest it came with has been verified.
-func (n *nonces) Check(nonce string) nonceState {
+func (n *Nonces) Check(nonce string) NonceState {
 	if len(nonce) != nonceLen {
-		return nonceForeign
+		return Foreign
 	}
 	var raw [nonceRawLen]byte
 	if m, err := base64.RawURLEncoding.Decode(raw[:], []byte(nonce)); err != nil || m != nonceRawLen {
-		return nonceForeign
+		return Foreign
 	}
 	var want [nonceMACLen]byte
 	n.mac(raw[:nonceTimeLen+nonceRandLen], want[:])
 	if !hmac.Equal(want[:], raw[nonceTimeLen+nonceRandLen:]) {
-		return nonceForeign
+		return Foreign
 	}
 	issued := time.Unix(0, int64(binary.BigEndian.Uint64(raw[:nonceTimeLen])))
 	now := n.clock.Now()
 	if now.Sub(issued) > n.ttl || issued.After(now.Add(time.Minute)) {
-		return nonceExpired
+		return Expired
 	}
-	return nonceFresh
+	return Fresh
 }
 
 // Use records nc for a fresh nonce whose digest was correct and reports
-// nonceReplay when that nc (or a higher one) was used before.
-func (n *nonces) Use(nonce string, nc uint32) nonceState {
+// Replay when that nc (or a higher one) was used before.
+func (n *Nonces) Use(nonce string, nc uint32) NonceState {
 	var raw [nonceRawLen]byte
 	if m, err := base64.RawURLEncoding.Decode(raw[:], []byte(nonce)); err != nil || m != nonceRawLen {
-		return nonceReplay // not one of ours: Check says so first
+		return Replay // not one of ours: Check says so first
 	}
 	id := binary.BigEndian.Uint64(raw[nonceTimeLen : nonceTimeLen+nonceRandLen])
 	now := n.clock.Now()
@@ -138,20 +143,20 @@ func (n *nonces) Use(nonce string, nc uint32) nonceState {
 		last, ok = n.prev[id]
 	}
 	if ok && nc <= last {
-		return nonceReplay
+		return Replay
 	}
 	if !ok && len(n.cur)+len(n.prev) >= n.limit {
 		// Full of fresh nonces: refuse rather than forget replays; the
 		// phone asks again with a new nonce later.
-		return nonceReplay
+		return Replay
 	}
 	n.cur[id] = nc
 	n.curLast = now
-	return nonceFresh
+	return Fresh
 }
 
 // Prune forgets nonces that can no longer pass Check.
-func (n *nonces) Prune() {
+func (n *Nonces) Prune() {
 	now := n.clock.Now()
 	n.mu.Lock()
 	n.pruneLocked(now)
@@ -160,7 +165,7 @@ func (n *nonces) Prune() {
 
 // pruneLocked starts a new generation every ttl and forgets the previous
 // one once its last use is ttl old.
-func (n *nonces) pruneLocked(now time.Time) {
+func (n *Nonces) pruneLocked(now time.Time) {
 	if now.Sub(n.rotated) >= n.ttl {
 		n.prev, n.prevLast = n.cur, n.curLast
 		n.cur = make(map[uint64]uint32, len(n.prev))
@@ -171,8 +176,8 @@ func (n *nonces) pruneLocked(now time.Time) {
 	}
 }
 
-// held returns how many nonce uses are remembered.
-func (n *nonces) held() int {
+// Held returns how many nonce uses are remembered.
+func (n *Nonces) Held() int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return len(n.cur) + len(n.prev)

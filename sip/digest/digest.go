@@ -1,4 +1,9 @@
-package sip
+// Package digest is SIP digest authentication (RFC 3261 §22, RFC 7616,
+// RFC 8760) on the server's side: the challenge we send, the check of
+// what comes back, and the stateless nonces challenges carry. The check
+// needs only the HA1 the directory stores, never the password. It knows
+// nothing of SIP messages, users or the directory.
+package digest
 
 import (
 	"crypto/md5"
@@ -11,35 +16,32 @@ import (
 	"strings"
 )
 
-// Digest authentication (RFC 3261 §22, RFC 7616, RFC 8760): the challenge
-// we send and the check of what comes back. The check needs only the HA1
-// the directory stores, never the password.
-
-// algorithm is a digest hash we accept.
-type algorithm uint8
+// Algorithm is a digest hash we accept.
+type Algorithm uint8
 
 const (
-	algMD5 algorithm = iota
-	algSHA256
+	MD5 Algorithm = iota
+	SHA256
 )
 
-// defaultAlgorithms are offered in this order, one WWW-Authenticate each
+// DefaultAlgorithms are offered in this order, one WWW-Authenticate each
 // (RFC 8760 §2.4: most preferred first), unless configured otherwise.
-var defaultAlgorithms = []algorithm{algSHA256, algMD5}
+var DefaultAlgorithms = []Algorithm{SHA256, MD5}
 
-// parseAlgorithms reads Config.DigestAlgorithms; none means the default.
-func parseAlgorithms(names []string) ([]algorithm, error) {
+// ParseAlgorithms reads the configured names (sip.Config.DigestAlgorithms);
+// none means the default.
+func ParseAlgorithms(names []string) ([]Algorithm, error) {
 	if len(names) == 0 {
-		return defaultAlgorithms, nil
+		return DefaultAlgorithms, nil
 	}
-	var out []algorithm
+	var out []Algorithm
 	for _, n := range names {
-		var a algorithm
+		var a Algorithm
 		switch {
 		case strings.EqualFold(n, "SHA-256"):
-			a = algSHA256
+			a = SHA256
 		case strings.EqualFold(n, "MD5"):
-			a = algMD5
+			a = MD5
 		default:
 			return nil, errors.New("must be SHA-256 and MD5, in the order offered")
 		}
@@ -51,33 +53,33 @@ func parseAlgorithms(names []string) ([]algorithm, error) {
 	return out, nil
 }
 
-func (a algorithm) String() string {
-	if a == algSHA256 {
+func (a Algorithm) String() string {
+	if a == SHA256 {
 		return "SHA-256"
 	}
 	return "MD5"
 }
 
-func (a algorithm) hexLen() int {
-	if a == algSHA256 {
+func (a Algorithm) hexLen() int {
+	if a == SHA256 {
 		return 2 * sha256.Size
 	}
 	return 2 * md5.Size
 }
 
-func parseAlgorithm(s string) (algorithm, bool) {
+func parseAlgorithm(s string) (Algorithm, bool) {
 	switch {
 	case s == "" || strings.EqualFold(s, "MD5"):
-		return algMD5, true
+		return MD5, true
 	case strings.EqualFold(s, "SHA-256"):
-		return algSHA256, true
+		return SHA256, true
 	}
 	return 0, false
 }
 
-// challenge is the value of one WWW-Authenticate (or Proxy-Authenticate)
+// Challenge is the value of one WWW-Authenticate (or Proxy-Authenticate)
 // header. realm is a validated host name, so it needs no escaping.
-func challenge(realm, nonce string, alg algorithm, stale bool) string {
+func Challenge(realm, nonce string, alg Algorithm, stale bool) string {
 	var b strings.Builder
 	b.Grow(96 + len(realm) + len(nonce))
 	b.WriteString(`Digest realm="`)
@@ -93,9 +95,9 @@ func challenge(realm, nonce string, alg algorithm, stale bool) string {
 	return b.String()
 }
 
-// authCredentials is a parsed Authorization header value. Fields hold the
+// Credentials is a parsed Authorization header value. Fields hold the
 // values as sent (quotes and escapes removed).
-type authCredentials struct {
+type Credentials struct {
 	Username  string
 	Realm     string
 	Nonce     string
@@ -107,18 +109,18 @@ type authCredentials struct {
 	NC        string // 8 hex digits as sent
 }
 
-var errBadCredentials = errors.New("malformed digest credentials")
+var ErrBadCredentials = errors.New("malformed digest credentials")
 
 // maxCredentialValue bounds each value; real ones are far shorter.
 const maxCredentialValue = 512
 
-// parseAuthorization parses `Digest k=v, k="v", ...`. Unknown keys are
+// ParseAuthorization parses `Digest k=v, k="v", ...`. Unknown keys are
 // ignored; known ones may appear once.
-func parseAuthorization(s string) (authCredentials, error) {
-	var c authCredentials
+func ParseAuthorization(s string) (Credentials, error) {
+	var c Credentials
 	s = strings.TrimLeft(s, " \t")
 	if len(s) < 7 || !strings.EqualFold(s[:6], "Digest") || (s[6] != ' ' && s[6] != '\t') {
-		return c, errBadCredentials
+		return c, ErrBadCredentials
 	}
 	s = s[7:]
 	var seen uint16
@@ -132,19 +134,19 @@ func parseAuthorization(s string) (authCredentials, error) {
 			i++
 		}
 		if i == 0 {
-			return c, errBadCredentials
+			return c, ErrBadCredentials
 		}
 		key := s[:i]
 		s = strings.TrimLeft(s[i:], " \t")
 		if s == "" || s[0] != '=' {
-			return c, errBadCredentials
+			return c, ErrBadCredentials
 		}
 		s = strings.TrimLeft(s[1:], " \t")
 		var val string
 		if s != "" && s[0] == '"' {
 			v, rest, ok := unquote(s)
 			if !ok {
-				return c, errBadCredentials
+				return c, ErrBadCredentials
 			}
 			val, s = v, rest
 		} else {
@@ -155,12 +157,12 @@ func parseAuthorization(s string) (authCredentials, error) {
 			val, s = s[:j], s[j:]
 		}
 		if len(val) > maxCredentialValue {
-			return c, errBadCredentials
+			return c, ErrBadCredentials
 		}
 		// After a value only whitespace and a comma may follow.
 		s = strings.TrimLeft(s, " \t")
 		if s != "" && s[0] != ',' {
-			return c, errBadCredentials
+			return c, ErrBadCredentials
 		}
 		var dst *string
 		var bit uint16
@@ -187,7 +189,7 @@ func parseAuthorization(s string) (authCredentials, error) {
 			continue
 		}
 		if seen&bit != 0 {
-			return c, errBadCredentials
+			return c, ErrBadCredentials
 		}
 		seen |= bit
 		*dst = val
@@ -233,29 +235,29 @@ func unquote(s string) (val, rest string, ok bool) {
 	return "", "", false
 }
 
-// check validates what a qop=auth answer must carry and returns the
+// Check validates what a qop=auth answer must carry and returns the
 // algorithm and nc.
-func (c *authCredentials) check() (algorithm, uint32, error) {
+func (c *Credentials) Check() (Algorithm, uint32, error) {
 	alg, ok := parseAlgorithm(c.Algorithm)
 	if !ok || c.Username == "" || c.Nonce == "" || c.URI == "" || c.Cnonce == "" ||
 		c.QOP != "auth" || len(c.Response) != alg.hexLen() || len(c.NC) != 8 {
-		return 0, 0, errBadCredentials
+		return 0, 0, ErrBadCredentials
 	}
 	nc, err := strconv.ParseUint(c.NC, 16, 32)
 	if err != nil || nc == 0 {
-		return 0, 0, errBadCredentials
+		return 0, 0, ErrBadCredentials
 	}
 	return alg, uint32(nc), nil
 }
 
-// verify reports whether c.Response is the digest of method with ha1 (hex,
+// Verify reports whether c.Response is the digest of method with ha1 (hex,
 // as the directory stores it). It compares in constant time.
-func (c *authCredentials) verify(alg algorithm, ha1, method string) bool {
+func (c *Credentials) Verify(alg Algorithm, ha1, method string) bool {
 	if len(ha1) != alg.hexLen() {
 		return false
 	}
 	var want [2 * sha256.Size]byte
-	n := digestResponse(want[:0], alg, ha1, c.Nonce, c.NC, c.Cnonce, c.QOP, method, c.URI)
+	n := Response(want[:0], alg, ha1, c.Nonce, c.NC, c.Cnonce, c.QOP, method, c.URI)
 	var got [2 * sha256.Size]byte
 	if len(c.Response) > len(got) {
 		return false
@@ -270,9 +272,9 @@ func (c *authCredentials) verify(alg algorithm, ha1, method string) bool {
 	return subtle.ConstantTimeCompare(want[:n], got[:len(c.Response)]) == 1
 }
 
-// digestResponse appends KD(HA1, nonce:nc:cnonce:qop:H(method:uri)) in
+// Response appends KD(HA1, nonce:nc:cnonce:qop:H(method:uri)) in
 // lower-case hex to dst and returns its length.
-func digestResponse(dst []byte, alg algorithm, ha1, nonce, nc, cnonce, qop, method, uri string) int {
+func Response(dst []byte, alg Algorithm, ha1, nonce, nc, cnonce, qop, method, uri string) int {
 	// Each value is at most maxCredentialValue long: the input fits here
 	// (append would grow it on the heap otherwise).
 	var in [2048]byte
@@ -297,12 +299,22 @@ func digestResponse(dst []byte, alg algorithm, ha1, nonce, nc, cnonce, qop, meth
 }
 
 // sum puts the hash of b into out and returns its length.
-func (a algorithm) sum(out *[sha256.Size]byte, b []byte) int {
-	if a == algSHA256 {
+func (a Algorithm) sum(out *[sha256.Size]byte, b []byte) int {
+	if a == SHA256 {
 		*out = sha256.Sum256(b)
 		return sha256.Size
 	}
 	m := md5.Sum(b)
 	copy(out[:], m[:])
 	return md5.Size
+}
+
+// DummyHA1 is an HA1 of alg's length that no password has: verifying
+// against it costs what a real check costs, for extensions that do not
+// exist.
+func DummyHA1(alg Algorithm) string {
+	if alg == SHA256 {
+		return "0000000000000000000000000000000000000000000000000000000000000000"
+	}
+	return "00000000000000000000000000000000"
 }
