@@ -173,7 +173,7 @@ func divertTargets(nrt, rt *route, why string) {
 // of ending. It reports whether it took over the end of ringing.
 func (c *call) forwardOnFailure(code int, reason string, disp directory.Disposition, by string) bool {
 	rt := c.rt
-	if rt == nil || rt.ending || c.state != stRinging || c.xfer != nil || c.ringTimer == nil {
+	if rt == nil || rt.ending || c.state != stRinging || c.ringTimer == nil {
 		return false
 	}
 	// The failure of a forwarded call is the current leg's: failA ranked

@@ -24,8 +24,7 @@ func (c *call) hangup(by, why string) {
 		c.state = stEnded
 		c.cdr.HangupBy, c.cdr.Reason = by, why
 		c.noMedia()
-		gone := c.abortXfer("call ended")
-		gone = c.parkOver(gone)
+		gone := c.parkOver(-1)
 		gone = c.queueOver(gone)
 		gone = c.roomsEnding(gone)
 		if gone != 0 {
@@ -98,12 +97,6 @@ func (c *call) sendBye(bye *sip.Request) {
 func (c *call) onBye(ev *reqEvent) {
 	res := sip.NewResponseFromRequest(ev.req, 200, "OK", nil)
 	switch {
-	case c.state == stAnswered && c.xfer != nil && c.xfer.fromA == ev.fromA && !c.xfer.gone:
-		// The transferor hangs up once the transfer is under way: the
-		// transfer goes on without it.
-		c.b.s.send(ev.tx, res)
-		close(ev.done)
-		c.transferorLeft(ev.fromA)
 	case c.state == stAnswered:
 		c.b.s.send(ev.tx, res)
 		close(ev.done)
@@ -114,8 +107,7 @@ func (c *call) onBye(ev *reqEvent) {
 		if (c.callerLeg == 0) == ev.fromA {
 			c.cdr.HangupBy = "caller"
 		}
-		gone := c.abortXfer("call ended")
-		gone = c.parkOver(gone)
+		gone := c.parkOver(-1)
 		gone = c.queueOver(gone)
 		gone = c.roomsEnding(gone)
 		if ev.fromA && gone != 1 {
@@ -169,7 +161,7 @@ func (c *call) teardown() {
 			f.tx.Terminate()
 		}
 	}
-	for _, f := range c.xforks {
+	for _, f := range append(c.xforks, c.roomForks()...) {
 		if f.tx != nil {
 			f.tx.Terminate()
 		}

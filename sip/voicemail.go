@@ -60,7 +60,7 @@ func (vmFull) handleOn(c *call) {
 // the call over.
 func (c *call) depositVoicemail() bool {
 	rt := c.rt
-	if rt == nil || c.b.recDir == "" || c.xfer != nil {
+	if rt == nil || c.b.recDir == "" {
 		return false
 	}
 	// The mailbox: the user's who did not answer, else the group's.
