@@ -52,6 +52,13 @@ type b2bua struct {
 
 	hooks callHooks
 
+	// ringFailed is what a ringing call whose targets all failed, or did
+	// not answer in time, does instead of ending (forwarding.ringFailed):
+	// it reports whether the call goes on.
+	ringFailed func(c *call, code int, reason string, disp directory.Disposition, by string) bool
+
+	forwards *forwarding // call forwarding (forward.go)
+
 	orbits *orbitTable   // call park (orbits.go, park.go)
 	pages  sync.Map      // Call-ID → *pageSession: pages' dialogs (paging.go)
 	queues *queueRuntime // call queues (queue.go, queuecall.go)
@@ -77,6 +84,8 @@ func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
 	b := &b2bua{s: s, cfg: cfg, log: s.log, pool: pool, ctx: ctx, cancel: cancel,
 		trunkIPs: make(map[netip.Addr]*Trunk), calls: make(map[string]*call), perExt: make(map[string]int),
 		localNets: interfaceNets(), orbits: newOrbitTable()}
+	b.forwards = &forwarding{b: b}
+	b.ringFailed = b.forwards.ringFailed
 	b.queues = newQueueRuntime(b)
 	go b.queues.run(ctx)
 	if dir := s.cfg.RecordingsDir; dir != "" {

@@ -23,7 +23,7 @@ func (c *call) cdrRow() directory.Call {
 	if row.Direction == "" {
 		row.Direction = directory.Internal
 	}
-	c.noteForward(&row)
+	c.rt.noteForwards(&row)
 	return row
 }
 

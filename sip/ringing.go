@@ -106,7 +106,7 @@ func (c *call) failA() {
 // endRinging ends a call that was not answered: the forks still ringing
 // are cancelled and the caller gets code (0: already answered by sipgo).
 func (c *call) endRinging(code int, reason string, disp directory.Disposition, by string) {
-	if c.forwardOnFailure(code, reason, disp, by) {
+	if c.b.ringFailed(c, code, reason, disp, by) {
 		return
 	}
 	c.state = stEnded
