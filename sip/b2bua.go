@@ -58,6 +58,7 @@ type b2bua struct {
 	ringFailed func(c *call, code int, reason string, disp directory.Disposition, by string) bool
 
 	forwards *forwarding // call forwarding (forward.go)
+	monitors *monitoring // supervisors on calls (monitor.go)
 
 	orbits *orbitTable   // call park (orbits.go, park.go)
 	pages  sync.Map      // Call-ID → *pageSession: pages' dialogs (paging.go)
@@ -85,6 +86,7 @@ func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
 		trunkIPs: make(map[netip.Addr]*Trunk), calls: make(map[string]*call), perExt: make(map[string]int),
 		localNets: interfaceNets(), orbits: newOrbitTable()}
 	b.forwards = &forwarding{b: b}
+	b.monitors = &monitoring{b: b}
 	b.ringFailed = b.forwards.ringFailed
 	b.queues = newQueueRuntime(b)
 	go b.queues.run(ctx)
@@ -424,7 +426,7 @@ func checkRequest(req *sip.Request) string {
 func (b *b2bua) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 	c := b.lookup(req.CallID().Value())
 	if c == nil {
-		if ms := b.s.monitorSession(req); ms != nil {
+		if ms := b.monitors.session(req); ms != nil {
 			ms.inDialog(req, tx)
 			return
 		}
@@ -465,7 +467,7 @@ func (b *b2bua) onAck(req *sip.Request, _ sip.ServerTransaction) {
 	}
 	if c := b.lookup(req.CallID().Value()); c != nil {
 		c.post(&ackEvent{req: req, fromA: req.CallID().Value() == c.id})
-	} else if ms := b.s.monitorSession(req); ms != nil {
+	} else if ms := b.monitors.session(req); ms != nil {
 		ms.onAck()
 	} else if ps := b.pageSession(req); ps != nil {
 		ps.onAck(req)

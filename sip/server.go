@@ -67,7 +67,6 @@ type Server struct {
 	tk       trunkState // trunks in force and registrations to carriers
 	counters counters
 	conns    connCount       // open TCP connections by source
-	mons     sync.Map        // Call-ID → *monitorSession: supervisors' dialogs
 	legObs   legObservers    // who is told of extension legs changing state
 	pres     *presence.Table // busy lamps and presence (subscribe.go)
 	features featureTable    // feature codes in force (features.go)
