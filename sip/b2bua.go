@@ -57,8 +57,11 @@ type b2bua struct {
 	// it reports whether the call goes on.
 	ringFailed func(c *call, code int, reason string, disp directory.Disposition, by string) bool
 
-	forwards *forwarding // call forwarding (forward.go)
-	monitors *monitoring // supervisors on calls (monitor.go)
+	forwards   *forwarding // call forwarding (forward.go)
+	monitors   *monitoring // supervisors on calls (monitor.go)
+	recordings *recordings // call recording (record.go)
+	// taps listen on the relay of every answered call (rooms_record.go).
+	taps []bridgeTap
 
 	orbits *orbitTable   // call park (orbits.go, park.go)
 	pages  sync.Map      // Call-ID → *pageSession: pages' dialogs (paging.go)
@@ -87,6 +90,8 @@ func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
 		localNets: interfaceNets(), orbits: newOrbitTable()}
 	b.forwards = &forwarding{b: b}
 	b.monitors = &monitoring{b: b}
+	b.recordings = &recordings{b: b}
+	b.taps = []bridgeTap{b.recordings}
 	b.ringFailed = b.forwards.ringFailed
 	b.queues = newQueueRuntime(b)
 	go b.queues.run(ctx)

@@ -103,9 +103,8 @@ type call struct {
 	cdr   directory.Call
 	slots []string // extensions holding a call slot (b2bua.perExt)
 
-	recording *callRecording // nil when the call is not recorded
-	deposit   *vmDeposit     // leg B is voicemail (voicemail.go); nil when not
-	ivr       *ivrSession    // leg B is an IVR menu (ivr.go); nil when not
+	deposit *vmDeposit  // leg B is voicemail (voicemail.go); nil when not
+	ivr     *ivrSession // leg B is an IVR menu (ivr.go); nil when not
 
 	// xforks are the forks of features' own dialers (menu targets, park
 	// ring-back, queue overflow).

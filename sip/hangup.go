@@ -171,7 +171,7 @@ func (c *call) teardown() {
 	c.wg.Wait()
 	c.b.remove(c)
 	c.cdr.EndedAt = time.Now().UTC()
-	c.finishRecording()
+	c.bridgeClosed()
 	c.writeCDR()
 	a, b := c.relay.Stats(media.LegA), c.relay.Stats(media.LegB)
 	c.log.Info("call over", "disposition", c.cdr.Disposition, "by", c.cdr.HangupBy,

@@ -306,8 +306,8 @@ func (c *call) fillFromQueue(qc *queueCall, d *dialer, f *fork, res *sip.Respons
 	}
 	c.show(c.cdr)
 	c.log.Info("queue call answered", "queue", qc.q.Number, "by", f.t.ext, "wait", c.cdr.QueueWait)
-	c.startRecording()
-	c.storeRecording()
+	c.bridgeJoined()
+	c.bridgeAnswered()
 	return true
 }
 
