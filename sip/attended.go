@@ -413,9 +413,17 @@ func commonFormats(ans, offer *sdp.SessionDescription) bool {
 	return true
 }
 
-// replaceInvite passes an INVITE with Replaces to the call it names, and
-// waits until that call answered it (and, for a 2xx, its ACK came).
-func (b *b2bua) replaceInvite(req *sip.Request, tx sip.ServerTransaction, cred *credential, value string) {
+// replacing is the b2bua's service for an INVITE with Replaces: it
+// passes one to the call whose leg it names, asking authz first who may
+// take over whose leg.
+type replacing struct {
+	b *b2bua
+}
+
+// invite passes an INVITE with Replaces to the call it names, and waits
+// until that call answered it (and, for a 2xx, its ACK came).
+func (rp *replacing) invite(req *sip.Request, tx sip.ServerTransaction, cred *credential, value string) {
+	b := rp.b
 	rep, ok := parseReplaces(value)
 	if !ok {
 		b.s.respond(tx, req, 400, "Bad Request (Bad Replaces)")
@@ -430,7 +438,7 @@ func (b *b2bua) replaceInvite(req *sip.Request, tx sip.ServerTransaction, cred *
 		b.s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
-	takeOver, err := b.mayTakeOver(cred, c)
+	takeOver, err := rp.mayTakeOver(cred, c)
 	if err != nil {
 		b.log.Warn("replaces refused: directory unavailable", "call_id", req.CallID().Value(), "err", err)
 		res := b.s.response(req, 503, "Service Unavailable")
@@ -449,7 +457,8 @@ func (b *b2bua) replaceInvite(req *sip.Request, tx sip.ServerTransaction, cred *
 // mayTakeOver asks authz whether the user of cred may act on c's call
 // (calls.control over its parties). It returns nil when it may, the
 // refusal when not, and err when the directory cannot answer.
-func (b *b2bua) mayTakeOver(cred *credential, c *call) (refusal, err error) {
+func (rp *replacing) mayTakeOver(cred *credential, c *call) (refusal, err error) {
+	b := rp.b
 	var parties []int64
 	if legs := c.legs.Load(); legs != nil {
 		for _, p := range legs {

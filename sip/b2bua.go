@@ -60,6 +60,7 @@ type b2bua struct {
 	forwards   *forwarding // call forwarding (forward.go)
 	monitors   *monitoring // supervisors on calls (monitor.go)
 	recordings *recordings // call recording (record.go)
+	replacing  *replacing  // INVITE with Replaces (attended.go)
 	// taps listen on the relay of every answered call (rooms_record.go).
 	taps []bridgeTap
 
@@ -91,6 +92,7 @@ func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
 	b.forwards = &forwarding{b: b}
 	b.monitors = &monitoring{b: b}
 	b.recordings = &recordings{b: b}
+	b.replacing = &replacing{b: b}
 	b.taps = []bridgeTap{b.recordings}
 	b.ringFailed = b.forwards.ringFailed
 	b.queues = newQueueRuntime(b)
@@ -392,7 +394,7 @@ const callSideLabel = "switchboard"
 func (b *b2bua) newDialog(req *sip.Request, tx sip.ServerTransaction, caller *credential, trunk *Trunk) {
 	if h := req.GetHeader("Replaces"); h != nil {
 		if !b.pickupReplaces(req, tx, caller, h.Value()) { // pickup.go: a ringing phone's dialog
-			b.replaceInvite(req, tx, caller, h.Value())
+			b.replacing.invite(req, tx, caller, h.Value())
 		}
 		return
 	}

@@ -154,7 +154,7 @@ func (b *b2bua) pickupFeature(req *sip.Request, tx sip.ServerTransaction, picker
 
 // pickupReplaces takes an INVITE with Replaces that names the dialog of
 // a ringing extension's phone. It reports false, answering nothing, when
-// the Replaces names no such dialog: attended.go's replaceInvite then
+// the Replaces names no such dialog: attended.go's replacing.invite then
 // deals with it.
 func (b *b2bua) pickupReplaces(req *sip.Request, tx sip.ServerTransaction, picker *credential, value string) bool {
 	if picker == nil {
