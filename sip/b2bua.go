@@ -69,10 +69,14 @@ type b2bua struct {
 	queues *queueRuntime // call queues (queue.go, queuecall.go)
 }
 
-// callHooks let tests see a call end. Nil in production.
+// callHooks let tests see a call end, and place a carrier elsewhere.
+// Nil in production.
 type callHooks struct {
 	ended     func(directory.Call)
 	recording func(directory.Recording) // a recording row was stored
+	// mediaIPs is the media address to offer a destination ("ip:port")
+	// in place of ours: a carrier that reaches us elsewhere.
+	mediaIPs map[string]netip.Addr
 }
 
 func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
@@ -542,6 +546,9 @@ func (b *b2bua) contactFor(dest, transport string) sip.ContactHeader {
 
 // mediaIP is the relay address written into SDP sent to a peer at dest.
 func (b *b2bua) mediaIP(dest string) netip.Addr {
+	if ip, ok := b.hooks.mediaIPs[dest]; ok {
+		return ip
+	}
 	if ip := b.cfg.MediaIP; ip.IsValid() && !ip.IsUnspecified() {
 		if pub := b.cfg.PublicIP; pub.IsValid() && b.outside(dest) {
 			return pub
