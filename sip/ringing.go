@@ -13,7 +13,7 @@ import (
 // nobody answers, the best failure.
 
 // onResponse takes a response to one of the call's own forks (a
-// transfer's go to onXferResponse).
+// feature's dialer takes its own forks' responses).
 func (c *call) onResponse(f *fork, tx sip.ClientTransaction, res *sip.Response) {
 	if tx != f.tx || f.final != nil {
 		return
