@@ -486,8 +486,9 @@ func deniedReason(err error) string {
 	return "not allowed"
 }
 
-// The events of attended transfer and Replaces run on the call they are
-// posted to.
+// Call 2's handover and the answer to our re-INVITE of the party that
+// joined run in call 1's transfer room (a takeoverReq and a replaceEvent
+// run on the call they name, above).
 
 func (ev *handover) handleOn(*call)  { ev.x.t.onHandover(ev) }
 func (ev joinResult) handleOn(*call) { ev.t.onJoinResult(ev) }

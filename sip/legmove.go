@@ -96,20 +96,6 @@ func (c *call) onUnholdResult(r unholdResult) {
 	}
 }
 
-// writeRow stores a history row other than the call's own (a transfer
-// attempt), as writeCDR does.
-func (c *call) writeRow(row directory.Call) {
-	row.Key = newRowKey()
-	if err := c.b.s.history.SaveCall(context.Background(), &row); err != nil {
-		c.log.Error("call history row not written", "err", err, "from", row.From, "to", row.To,
-			"disposition", row.Disposition)
-	}
-	c.b.s.counters.call(row)
-	if h := c.b.hooks.ended; h != nil {
-		h(row)
-	}
-}
-
 // onRelatch unlatches a transferred leg whose relay source is not the
 // target's SDP address, so that the target's next packet latches it.
 func (c *call) onRelatch(ev relatchEvent) {
