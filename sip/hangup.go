@@ -161,7 +161,12 @@ func (c *call) teardown() {
 			f.tx.Terminate()
 		}
 	}
-	for _, f := range append(c.xforks, c.roomForks()...) {
+	for _, f := range c.xforks {
+		if f.tx != nil {
+			f.tx.Terminate()
+		}
+	}
+	for _, f := range c.roomForks() {
 		if f.tx != nil {
 			f.tx.Terminate()
 		}
