@@ -112,7 +112,7 @@ func (c *call) admitRequest(ev *reqEvent) bool {
 // transferor's), from that dialog's peer.
 func (c *call) leftDialog(req *sip.Request) bool {
 	id, ftag := req.CallID().Value(), tag(req.From().Params)
-	for _, d := range c.gone {
+	for _, d := range c.leftDialogs {
 		if d.callID == id && d.remoteTag == ftag {
 			return sameIP(req.Source(), d.dest)
 		}

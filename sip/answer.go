@@ -105,8 +105,8 @@ func (c *call) answerWith(f *fork, res *sip.Response) {
 	c.setParties(f)
 	c.leg[0].dlg = c.b.uasDialog(c.aReq)
 	ok200 := c.okResponse(c.aReq, sdpBody, c.leg[0].dlg.contact)
-	if !c.late { // late, the recording starts with the answer
-		c.startRecording()
+	if !c.late { // late, the taps join with the answer
+		c.bridgeJoined()
 	}
 	c.aAnswered = true
 	if err := c.aTx.Respond(ok200); err != nil {
@@ -118,7 +118,7 @@ func (c *call) answerWith(f *fork, res *sip.Response) {
 	c.log.Info("call answered", "dest", f.t.dest, "ext", f.t.ext, "late_offer", c.late)
 	c.awaitAck(c.aReq, pending2xx{fromA: true, tx: c.aTx, res: ok200, done: c.aFinal, initial: true, offer: c.late})
 	if !c.late {
-		c.storeRecording()
+		c.bridgeAnswered()
 	}
 }
 
@@ -158,9 +158,9 @@ func (c *call) lateAnswer(body []byte) {
 	setMedia(c.relay, media.LegA, m)
 	c.relay.SetHold(media.LegA, m.hold)
 	c.leg[1].sdp = out
-	c.startRecording()
+	c.bridgeJoined()
 	c.ackB(out)
-	c.storeRecording()
+	c.bridgeAnswered()
 }
 
 // refusingAnswer is an answer to the callee's late offer that refuses

@@ -44,39 +44,6 @@ import (
 // the replaced party gets a BYE and the other party is taken off hold.
 // One naming no dialog the PBX has gets 481.
 
-// replacedLeg returns the leg of an answered call that r names.
-func (c *call) replacedLeg(r replaces) (isA, ok bool) {
-	switch {
-	case c.state != stAnswered:
-		return false, false
-	case r.names(&c.leg[0].dlg):
-		return true, true
-	case r.names(&c.leg[1].dlg):
-		return false, true
-	}
-	return false, false
-}
-
-// idle reports whether the call has no transaction of its own open that a
-// change of legs would break.
-func (c *call) idle() bool {
-	return c.xfer == nil && c.reinv == nil && !c.needAnswer && !c.unhold && len(c.pending) == 0
-}
-
-// idleBut is idle, except that the 2xx of leg fromA may still wait for its
-// ACK: that leg is about to go.
-func (c *call) idleBut(fromA bool) bool {
-	if c.xfer != nil || c.reinv != nil || c.needAnswer || c.unhold {
-		return false
-	}
-	for _, p := range c.pending {
-		if p.fromA != fromA {
-			return false
-		}
-	}
-	return true
-}
-
 // takeoverRetry is how often, and takeoverTries how many times, a call
 // busy with a transaction of its own looks again at a takeoverReq: the
 // REFER may come just after the consultation call was answered, before
@@ -113,6 +80,7 @@ type (
 	// joinResult is the answer to our re-INVITE toward the party that
 	// joined the call.
 	joinResult struct {
+		t   *transfers
 		toA bool
 		res *sip.Response
 		err error
@@ -133,22 +101,23 @@ type (
 
 // startAttended asks the call that has the dialog named in the Refer-To
 // for its other party. x is the transfer onRefer started.
-func (c *call) startAttended(x *xfer, rep replaces, transferor party) {
+func (t *transfers) startAttended(x *xfer, rep replaces, transferor party) {
+	c := t.c
 	x.attended = true
 	other := c.b.lookup(rep.callID)
 	if other == nil || other == c {
-		c.xferFailed(481, "Call/Transaction Does Not Exist", directory.Failed, "replaces: no such dialog")
+		x.failed(481, "Call/Transaction Does Not Exist", directory.Failed, "replaces: no such dialog")
 		return
 	}
 	peer := c.parties[legIndex(!x.fromA)].num
 	if !other.post(&takeoverReq{by: c, x: x, rep: rep, transferor: transferor.ext, peer: peer}) {
-		c.xferFailed(481, "Call/Transaction Does Not Exist", directory.Failed, "replaces: no such dialog")
+		x.failed(481, "Call/Transaction Does Not Exist", directory.Failed, "replaces: no such dialog")
 	}
 }
 
-// onTakeover runs in call 2: it gives the leg that is not the
-// transferor's to call 1 and ends, or tells call 1 why not.
-func (c *call) onTakeover(r *takeoverReq) {
+// handleOn runs in call 2: it gives the leg that is not the transferor's
+// to call 1 and ends, or tells call 1 why not.
+func (r *takeoverReq) handleOn(c *call) {
 	refuse := func(code int, reason string) {
 		r.by.post(&handover{x: r.x, code: code, reason: reason})
 	}
@@ -196,8 +165,7 @@ func (c *call) onTakeover(r *takeoverReq) {
 	}
 	// From here Y's requests go to call 1.
 	c.b.aliasIfFiled(h.dlg.callID, r.by)
-	c.gone = append(c.gone, h.dlg)
-	c.transferred = true
+	c.leave(h.dlg)
 	c.log.Info("leg handed over for an attended transfer", "to", r.by.id, "party", h.who.num)
 	c.state = stEnded
 	c.dropPending(isA)
@@ -212,11 +180,11 @@ func (c *call) onTakeover(r *takeoverReq) {
 }
 
 // onHandover runs in call 1 with call 2's answer.
-func (c *call) onHandover(h *handover) {
-	x := c.xfer
+func (t *transfers) onHandover(h *handover) {
+	c, x := t.c, t.cur
 	if h.code != 0 {
 		if x == h.x {
-			c.xferFailed(h.code, h.reason, directory.Failed, "replaces: "+itoa(h.code)+" "+h.reason)
+			x.failed(h.code, h.reason, directory.Failed, "replaces: "+itoa(h.code)+" "+h.reason)
 		}
 		return
 	}
@@ -227,7 +195,7 @@ func (c *call) onHandover(h *handover) {
 		c.wg.Go(func() { c.sendBye(bye) })
 		return
 	}
-	c.xfer = nil
+	x.handedOver()
 	toA := x.fromA
 	leg := legIndex(toA)
 	sent := c.leg[leg].sdp // what the transferor got: the transferee's media
@@ -236,9 +204,8 @@ func (c *call) onHandover(h *handover) {
 	c.relay.SetPeer(mediaLeg(toA), peerIP(h.dlg.dest))
 	c.dropPending(toA)
 	if !x.gone {
-		c.gone = append(c.gone, old)
+		c.leave(old)
 	}
-	c.transferred = true
 	transferor := c.parties[leg]
 	c.setParty(leg, h.who)
 	c.swapSlots(transferor.ext, h.who.ext)
@@ -258,55 +225,19 @@ func (c *call) onHandover(h *handover) {
 	c.joinCDR(x.started, h.who, x.target, "transferred to "+h.who.num+" by "+transferor.num,
 		"transferred by "+transferor.num, toA)
 	if !x.gone {
-		c.sendInOrder(c.notifyReq(&old, x, "SIP/2.0 200 OK", true), old.request(sip.BYE))
+		c.sendInOrder(x.notify(&old, "SIP/2.0 200 OK", true), old.request(sip.BYE))
 	}
 	// Until Y answers our re-INVITE its media goes to call 2's relay,
 	// which is closing: nothing to relay meanwhile.
 	c.relay.SetRemote(mediaLeg(toA), netip.AddrPort{}, netip.AddrPort{})
-	c.reinviteJoined(toA, sent)
-}
-
-// swapSlots moves the call slot of ext out to ext in.
-func (c *call) swapSlots(out, in string) {
-	var keep []string
-	for _, p := range c.parties {
-		keep = append(keep, p.ext)
-	}
-	if out != "" && !containsStr(keep, out) {
-		c.b.release(c, out)
-	}
-	c.b.take(c, in)
-}
-
-// joinCDR ends the call's row and starts one between the party that stayed
-// and who, the party on leg toA now.
-func (c *call) joinCDR(started time.Time, who party, dialed, endReason, reason string, toA bool) {
-	now := time.Now().UTC()
-	c.cdr.EndedAt = now
-	c.cdr.HangupBy = "transfer"
-	c.cdr.Reason = endReason
-	c.writeCDR()
-	stay := c.parties[legIndex(!toA)]
-	row := directory.Call{SIPCallID: c.legDialog(!toA).callID, CallerID: stay.userID, From: stay.num,
-		CalleeID: who.userID, To: who.num, Dialed: dialed, StartedAt: started, AnsweredAt: now,
-		Disposition: directory.Answered, Reason: reason, Node: c.b.s.cfg.Node}
-	switch {
-	case who.ext == "":
-		row.Direction = directory.Outbound
-	case stay.ext == "":
-		row.Direction = directory.Inbound
-	default:
-		row.Direction = directory.Internal
-	}
-	c.cdr = row
-	c.show(row)
-	c.callerLeg = legIndex(!toA)
+	t.reinviteJoined(toA, sent)
 }
 
 // reinviteJoined re-INVITEs the party that joined leg toA with an offer on
 // that leg's relay port, made from sent (the SDP the leg's previous party
 // had: the other party's media). Its answer points the leg at it.
-func (c *call) reinviteJoined(toA bool, sent []byte) {
+func (t *transfers) reinviteJoined(toA bool, sent []byte) {
+	c := t.c
 	sd, _, err := parseSDP(sent)
 	var body []byte
 	d, o := c.legDialog(toA), &c.leg[legIndex(toA)].origin
@@ -327,11 +258,12 @@ func (c *call) reinviteJoined(toA bool, sent []byte) {
 	c.unhold = true // our re-INVITE is out: theirs get 491
 	c.wg.Go(func() {
 		res, err := c.b.sendAndWait(c.reqCtx, req)
-		c.post(joinResult{toA: toA, res: res, err: err})
+		c.post(joinResult{t: t, toA: toA, res: res, err: err})
 	})
 }
 
-func (c *call) onJoinResult(r joinResult) {
+func (t *transfers) onJoinResult(r joinResult) {
+	c := t.c
 	c.unhold = false
 	if c.state != stAnswered || c.legDialog(r.toA).callID != r.dialogID() {
 		return
@@ -371,8 +303,8 @@ func (r joinResult) dialogID() string {
 	return ""
 }
 
-// onReplaceInvite answers an INVITE with Replaces naming a leg of the call.
-func (c *call) onReplaceInvite(ev *replaceEvent) {
+// handleOn answers an INVITE with Replaces naming a leg of the call.
+func (ev *replaceEvent) handleOn(c *call) {
 	reject := func(code int, reason string) {
 		c.b.s.respond(ev.tx, ev.req, code, reason)
 		close(ev.done)
@@ -427,8 +359,7 @@ func (c *call) onReplaceInvite(ev *replaceEvent) {
 	// The new dialog's ACK and requests come to this call.
 	c.b.alias(d.callID, c)
 	*c.legDialog(isA) = d
-	c.gone = append(c.gone, old)
-	c.transferred = true
+	c.leave(old)
 	c.relay.SetPeer(mediaLeg(isA), peerIP(d.dest))
 	ok200 := c.okResponse(req, body, d.contact)
 	if err := ev.tx.Respond(ok200); err != nil {
@@ -482,9 +413,17 @@ func commonFormats(ans, offer *sdp.SessionDescription) bool {
 	return true
 }
 
-// replaceInvite passes an INVITE with Replaces to the call it names, and
-// waits until that call answered it (and, for a 2xx, its ACK came).
-func (b *b2bua) replaceInvite(req *sip.Request, tx sip.ServerTransaction, cred *credential, value string) {
+// replacing is the b2bua's service for an INVITE with Replaces: it
+// passes one to the call whose leg it names, asking authz first who may
+// take over whose leg.
+type replacing struct {
+	b *b2bua
+}
+
+// invite passes an INVITE with Replaces to the call it names, and waits
+// until that call answered it (and, for a 2xx, its ACK came).
+func (rp *replacing) invite(req *sip.Request, tx sip.ServerTransaction, cred *credential, value string) {
+	b := rp.b
 	rep, ok := parseReplaces(value)
 	if !ok {
 		b.s.respond(tx, req, 400, "Bad Request (Bad Replaces)")
@@ -499,7 +438,7 @@ func (b *b2bua) replaceInvite(req *sip.Request, tx sip.ServerTransaction, cred *
 		b.s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
-	takeOver, err := b.mayTakeOver(cred, c)
+	takeOver, err := rp.mayTakeOver(cred, c)
 	if err != nil {
 		b.log.Warn("replaces refused: directory unavailable", "call_id", req.CallID().Value(), "err", err)
 		res := b.s.response(req, 503, "Service Unavailable")
@@ -518,7 +457,8 @@ func (b *b2bua) replaceInvite(req *sip.Request, tx sip.ServerTransaction, cred *
 // mayTakeOver asks authz whether the user of cred may act on c's call
 // (calls.control over its parties). It returns nil when it may, the
 // refusal when not, and err when the directory cannot answer.
-func (b *b2bua) mayTakeOver(cred *credential, c *call) (refusal, err error) {
+func (rp *replacing) mayTakeOver(cred *credential, c *call) (refusal, err error) {
+	b := rp.b
 	var parties []int64
 	if legs := c.legs.Load(); legs != nil {
 		for _, p := range legs {
@@ -546,13 +486,12 @@ func deniedReason(err error) string {
 	return "not allowed"
 }
 
-// The events of attended transfer and Replaces run on the call they are
-// posted to.
+// Call 2's handover and the answer to our re-INVITE of the party that
+// joined run in call 1's transfer room (a takeoverReq and a replaceEvent
+// run on the call they name, above).
 
-func (ev *takeoverReq) handleOn(c *call)  { c.onTakeover(ev) }
-func (ev *handover) handleOn(c *call)     { c.onHandover(ev) }
-func (ev joinResult) handleOn(c *call)    { c.onJoinResult(ev) }
-func (ev *replaceEvent) handleOn(c *call) { c.onReplaceInvite(ev) }
+func (ev *handover) handleOn(*call)  { ev.x.t.onHandover(ev) }
+func (ev joinResult) handleOn(*call) { ev.t.onJoinResult(ev) }
 
 // callOver answers an INVITE with Replaces that found the call over.
 func (ev *replaceEvent) callOver(c *call) {

@@ -52,7 +52,19 @@ type b2bua struct {
 
 	hooks callHooks
 
-	lot    *parkingLot   // call park: the orbits and what they hold (park.go, orbits.go)
+	lot *parkingLot // call park: the orbits and what they hold (park.go, orbits.go)
+	// ringFailed is what a ringing call whose targets all failed, or did
+	// not answer in time, does instead of ending (forwarding.ringFailed):
+	// it reports whether the call goes on.
+	ringFailed func(c *call, code int, reason string, disp directory.Disposition, by string) bool
+
+	forwards   *forwarding // call forwarding (forward.go)
+	monitors   *monitoring // supervisors on calls (monitor.go)
+	recordings *recordings // call recording (record.go)
+	replacing  *replacing  // INVITE with Replaces (attended.go)
+	// taps listen on the relay of every answered call (rooms_record.go).
+	taps []bridgeTap
+
 	queues *queueRuntime // call queues (queue.go, queuecall.go)
 
 	pickups  *pickupBoard // call pickup (pickup.go)
@@ -64,10 +76,14 @@ type b2bua struct {
 	standIn standIn
 }
 
-// callHooks let tests see a call end. Nil in production.
+// callHooks let tests see a call end, and place a carrier elsewhere.
+// Nil in production.
 type callHooks struct {
 	ended     func(directory.Call)
 	recording func(directory.Recording) // a recording row was stored
+	// mediaIPs is the media address to offer a destination ("ip:port")
+	// in place of ours: a carrier that reaches us elsewhere.
+	mediaIPs map[string]netip.Addr
 }
 
 func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
@@ -89,6 +105,12 @@ func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
 	b.intercom = &intercom{b: b}
 	b.pager = &pager{b: b}
 	s.watchLegs(b.pickups.leg)
+	b.forwards = &forwarding{b: b}
+	b.monitors = &monitoring{b: b}
+	b.recordings = &recordings{b: b}
+	b.replacing = &replacing{b: b}
+	b.taps = []bridgeTap{b.recordings}
+	b.ringFailed = b.forwards.ringFailed
 	b.queues = newQueueRuntime(b)
 	b.vm = &voicemail{b: b}
 	b.standIn = b.vm
@@ -406,7 +428,7 @@ const callSideLabel = "switchboard"
 func (b *b2bua) newDialog(req *sip.Request, tx sip.ServerTransaction, caller *credential, trunk *Trunk) {
 	if h := req.GetHeader("Replaces"); h != nil {
 		if !b.pickups.replaces(req, tx, caller, h.Value()) { // pickup.go: a ringing phone's dialog
-			b.replaceInvite(req, tx, caller, h.Value())
+			b.replacing.invite(req, tx, caller, h.Value())
 		}
 		return
 	}
@@ -445,7 +467,7 @@ func checkRequest(req *sip.Request) string {
 func (b *b2bua) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 	c := b.lookup(req.CallID().Value())
 	if c == nil {
-		if ms := b.s.monitorSession(req); ms != nil {
+		if ms := b.monitors.session(req); ms != nil {
 			ms.inDialog(req, tx)
 			return
 		}
@@ -486,7 +508,7 @@ func (b *b2bua) onAck(req *sip.Request, _ sip.ServerTransaction) {
 	}
 	if c := b.lookup(req.CallID().Value()); c != nil {
 		c.post(&ackEvent{req: req, fromA: req.CallID().Value() == c.id})
-	} else if ms := b.s.monitorSession(req); ms != nil {
+	} else if ms := b.monitors.session(req); ms != nil {
 		ms.onAck()
 	} else if ps := b.pager.session(req); ps != nil {
 		ps.onAck(req)
@@ -554,6 +576,9 @@ func (b *b2bua) contactFor(dest, transport string) sip.ContactHeader {
 
 // mediaIP is the relay address written into SDP sent to a peer at dest.
 func (b *b2bua) mediaIP(dest string) netip.Addr {
+	if ip, ok := b.hooks.mediaIPs[dest]; ok {
+		return ip
+	}
 	if ip := b.cfg.MediaIP; ip.IsValid() && !ip.IsUnspecified() {
 		if pub := b.cfg.PublicIP; pub.IsValid() && b.outside(dest) {
 			return pub

@@ -103,18 +103,19 @@ type call struct {
 	cdr   directory.Call
 	slots []string // extensions holding a call slot (b2bua.perExt)
 
-	recording *callRecording // nil when the call is not recorded
-
-	// Blind transfer (transfer.go).
-	xfer        *xfer         // the transfer in progress, nil when none
-	xforks      []*fork       // every fork a transfer started
-	gone        []dialog      // dialogs of transferors the call left
-	transferred bool          // a transfer completed: legs are told by dialog
-	parties     [2]party      // who is on leg A and leg B, once answered
-	callerLeg   int           // the leg of the CDR row's caller (0: A)
-	refers      int           // REFERs accepted, for the Event id
+	// xforks are the forks of features' own dialers (menu targets, park
+	// ring-back, queue overflow).
+	xforks    []*fork
+	parties   [2]party // who is on leg A and leg B, once answered
+	callerLeg int      // the leg of the CDR row's caller (0: A)
+	// A leg changing hands (legmove.go): the dialogs of parties the call
+	// left, whether a leg's dialog was replaced (legs are then told by
+	// dialog), the last request to a leaving party (sendInOrder), and our
+	// re-INVITE toward a joined party or one taken off hold.
+	leftDialogs []dialog
+	legReplaced bool
 	chain       chan struct{} // the last request of sendInOrder is done
-	unhold      bool          // our re-INVITE taking the transferee off hold is out
+	unhold      bool          // our re-INVITE to a joined party, or taking one off hold, is out
 	// shown is who the call is between, for ActiveCalls: published by
 	// the actor whenever it changes (routed, forwarded, transferred).
 	shown atomic.Pointer[activeView]
@@ -340,7 +341,6 @@ func (c *call) run() {
 		case <-c.retrans.C:
 			c.onTimer()
 			c.trunkTimeout()
-			c.xferTimeout()
 			c.roomsExpire()
 		case <-shutdown:
 			shutdown = nil
@@ -392,9 +392,6 @@ func (c *call) schedule() {
 		if t := f.sent.Add(c.b.cfg.TrunkWait); next.IsZero() || t.Before(next) {
 			next = t
 		}
-	}
-	if x := c.xfer; x != nil && (next.IsZero() || x.deadline.Before(next)) {
-		next = x.deadline
 	}
 	if d := c.roomDeadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
 		next = d

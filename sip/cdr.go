@@ -23,7 +23,7 @@ func (c *call) cdrRow() directory.Call {
 	if row.Direction == "" {
 		row.Direction = directory.Internal
 	}
-	c.noteForward(&row)
+	c.rt.noteForwards(&row)
 	return row
 }
 
@@ -36,6 +36,20 @@ func (c *call) writeCDR() {
 	if row.EndedAt.IsZero() {
 		row.EndedAt = time.Now().UTC()
 	}
+	if err := c.b.s.history.SaveCall(context.Background(), &row); err != nil {
+		c.log.Error("call history row not written", "err", err, "from", row.From, "to", row.To,
+			"disposition", row.Disposition)
+	}
+	c.b.s.counters.call(row)
+	if h := c.b.hooks.ended; h != nil {
+		h(row)
+	}
+}
+
+// writeRow stores a history row other than the call's own (a transfer
+// attempt), as writeCDR does.
+func (c *call) writeRow(row directory.Call) {
+	row.Key = newRowKey()
 	if err := c.b.s.history.SaveCall(context.Background(), &row); err != nil {
 		c.log.Error("call history row not written", "err", err, "from", row.From, "to", row.To,
 			"disposition", row.Disposition)

@@ -35,7 +35,8 @@
 // start, forwarding and blind transfer all ring through it.
 //
 // The bridge is media.Relay: it joins the media of legs (two parties; a
-// supervisor's listener), and a recorder attaches to it (record.go).
+// supervisor's listener), and the bridge's taps (rooms_record.go) attach
+// to it: a recorder (record.go).
 // media.Fanout is the N-party bridge of a page (paging.go): one talker,
 // listeners added and removed while it runs; later conferences. A media
 // source or sink is a leg without a dialog: a media.Endpoint of the PBX's
@@ -45,7 +46,8 @@
 // parkmusic.go, ivr.go).
 //
 // The call (call.go, ringing.go, answer.go, reinvite.go, hangup.go,
-// cdr.go, active.go, legstates.go) is the CDR's unit: the story of its legs
+// cdr.go, active.go, legstates.go, and legmove.go: a leg changing hands,
+// the operations transfer, park and Replaces share) is the CDR's unit: the story of its legs
 // and its bridge over time. One goroutine, the call's actor, owns all of
 // it; SIP handlers and transaction watchers only post it events, and what
 // other goroutines may read (the parties, who the call is between) is
@@ -63,10 +65,12 @@
 // messages between the two calls of an attended transfer, a pickup, a
 // retrieval from an orbit) implement featureEvent or are posted to the
 // call and run on the call's goroutine, and a feature that rings someone
-// gives its dialer the functions that take its forks' responses. (The core
-// still calls into a few features at fixed points: a REFER, the end of
-// ringing for forwarding and voicemail, the answer for recording, the
-// hangup for a transfer in progress.) A new feature (queues, an
+// gives its dialer the functions that take its forks' responses. A
+// feature's state on a call is a room (rooms.go); its b2bua side a service
+// the b2bua holds (forwarding, monitoring, recordings, replacing). (The
+// core still calls into a few features at fixed points: a REFER opens the
+// transfer room, the end of ringing goes to b2bua.ringFailed (forwarding,
+// then voicemail), and the hangup to a park in progress.) A new feature (queues, an
 // auto attendant) is a new file of this layer: it asks the dialer to
 // ring, puts legs on a bridge or an endpoint, and keeps its own state in
 // its own type, not in new fields shared with the others; the queue

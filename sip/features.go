@@ -69,7 +69,7 @@ func (b *b2bua) feature(req *sip.Request, tx sip.ServerTransaction, caller *cred
 		return false
 	}
 	if mode, ok := monitorModes[f.Feature]; ok {
-		b.monitorCall(req, tx, caller, mode, arg)
+		b.monitors.monitorCall(req, tx, caller, mode, arg)
 		return true
 	}
 	if f.Feature == directory.FeatureVoicemail {

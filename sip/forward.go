@@ -37,42 +37,52 @@ var (
 	refDND = &refusal{486, "Busy Here", directory.Busy, "do not disturb", nil}
 )
 
+// forwarding is the b2bua's forwarding service: it routes a user's
+// extension through the user's forwards (for the router), and it is what
+// a ringing call does when its targets all failed or did not answer in
+// time (b2bua.ringFailed): a busy or no-answer forward, else a mailbox.
+// Its state on a call is the route's (route.chain, notes, first, stale).
+type forwarding struct {
+	b *b2bua
+}
+
 // routeUser fills the targets of a user's extension, following the
 // user's forwarding.
-func (b *b2bua) routeUser(ctx context.Context, rt *route, cred *credential) *refusal {
+func (fw *forwarding) routeUser(ctx context.Context, rt *route, cred *credential) *refusal {
+	b := fw.b
 	rt.to, rt.calleeID, rt.groupID = cred.Ext, cred.UserID, 0
 	rt.targets, rt.fwdUser, rt.ringTime = nil, nil, 0
-	fw := cred.Forward
-	if fw.DND { // before any forward, as on most PBXes
-		if fw.Busy != "" {
-			if ref, ok := b.forwardTo(ctx, rt, cred, fw.Busy, "do not disturb"); ok {
+	fwd := cred.Forward
+	if fwd.DND { // before any forward, as on most PBXes
+		if fwd.Busy != "" {
+			if ref, ok := fw.forwardTo(ctx, rt, cred, fwd.Busy, "do not disturb"); ok {
 				return ref
 			}
 		}
 		return refDND
 	}
-	if fw.Always != "" {
-		if ref, ok := b.forwardTo(ctx, rt, cred, fw.Always, "always"); ok {
+	if fwd.Always != "" {
+		if ref, ok := fw.forwardTo(ctx, rt, cred, fwd.Always, "always"); ok {
 			return ref
 		}
 	}
 	targets := b.userTargets(cred)
 	if len(targets) == 0 {
-		if fw.Offline != "" {
-			if ref, ok := b.forwardTo(ctx, rt, cred, fw.Offline, "not registered"); ok {
+		if fwd.Offline != "" {
+			if ref, ok := fw.forwardTo(ctx, rt, cred, fwd.Offline, "not registered"); ok {
 				return ref
 			}
 		}
 		return refOffline
 	}
-	if fw.Busy != "" && b.busy(cred.Ext) {
-		if ref, ok := b.forwardTo(ctx, rt, cred, fw.Busy, "busy"); ok {
+	if fwd.Busy != "" && b.busy(cred.Ext) {
+		if ref, ok := fw.forwardTo(ctx, rt, cred, fwd.Busy, "busy"); ok {
 			return ref
 		}
 	}
 	rt.targets, rt.fwdUser = targets, cred
-	if fw.RingSeconds > 0 {
-		rt.ringTime = time.Duration(fw.RingSeconds) * time.Second
+	if fwd.RingSeconds > 0 {
+		rt.ringTime = time.Duration(fwd.RingSeconds) * time.Second
 	}
 	return nil
 }
@@ -80,7 +90,8 @@ func (b *b2bua) routeUser(ctx context.Context, rt *route, cred *credential) *ref
 // forwardTo routes the call on to number, forwarded by the user from for
 // why. ok is false when the forward is not followed; rt is then unchanged.
 // Otherwise rt is the new route and ref its refusal, if any.
-func (b *b2bua) forwardTo(ctx context.Context, rt *route, from *credential, number, why string) (ref *refusal, ok bool) {
+func (fw *forwarding) forwardTo(ctx context.Context, rt *route, from *credential, number, why string) (ref *refusal, ok bool) {
+	b := fw.b
 	log := b.log.With("dialed", rt.dialed, "from_ext", from.Ext, "forward_to", number, "why", why)
 	if len(rt.chain) >= maxForwardHops {
 		log.Info("forward not followed: too many hops", "hops", len(rt.chain))
@@ -100,7 +111,7 @@ func (b *b2bua) forwardTo(ctx context.Context, rt *route, from *credential, numb
 			return storeDown(err), true
 		}
 		if cred != nil {
-			ref = b.routeUser(ctx, &nrt, cred)
+			ref = fw.routeUser(ctx, &nrt, cred)
 		} else {
 			self := ""
 			if rt.callerID != 0 {
@@ -167,13 +178,13 @@ func divertTargets(nrt, rt *route, why string) {
 	}
 }
 
-// forwardOnFailure runs where a ringing call would end (endRinging): when
+// ringFailed runs where ringing call c would end (endRinging): when
 // every phone of the callee answered busy, or none answered in time, and
 // the callee forwards such calls, the call goes on to the target instead
 // of ending. It reports whether it took over the end of ringing.
-func (c *call) forwardOnFailure(code int, reason string, disp directory.Disposition, by string) bool {
+func (fw *forwarding) ringFailed(c *call, code int, reason string, disp directory.Disposition, by string) bool {
 	rt := c.rt
-	if rt == nil || rt.ending || c.state != stRinging || c.xfer != nil || c.ringTimer == nil {
+	if rt == nil || rt.ending || c.state != stRinging || c.ringTimer == nil {
 		return false
 	}
 	// The failure of a forwarded call is the current leg's: failA ranked
@@ -193,7 +204,7 @@ func (c *call) forwardOnFailure(code int, reason string, disp directory.Disposit
 			number, why = rt.fwdUser.Forward.NoAnswer, "no answer"
 		}
 	}
-	if number != "" && c.forward(code, reason, number, why) {
+	if number != "" && fw.forward(c, code, reason, number, why) {
 		return true
 	}
 	if (disp == directory.NoAnswer || disp == directory.Busy && by == "callee") && c.b.standIn.answerRinging(c) {
@@ -207,13 +218,13 @@ func (c *call) forwardOnFailure(code int, reason string, disp directory.Disposit
 	return false
 }
 
-// forward sends a ringing call on to number, forwarded by the current
+// forward sends ringing call c on to number, forwarded by the current
 // callee for why; false when the forward is not followed.
-func (c *call) forward(code int, reason, number, why string) bool {
+func (fw *forwarding) forward(c *call, code int, reason, number, why string) bool {
 	rt := c.rt
 	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
 	nrt := *rt
-	ref, ok := c.b.forwardTo(ctx, &nrt, rt.fwdUser, number, why)
+	ref, ok := fw.forwardTo(ctx, &nrt, rt.fwdUser, number, why)
 	cancel()
 	if !ok {
 		return false
@@ -276,11 +287,10 @@ func (c *call) forward(code int, reason, number, why string) bool {
 	return true
 }
 
-// noteForward puts the forwards a call followed into its CDR row's
-// reason, in place of the failures of the legs it was forwarded away
-// from.
-func (c *call) noteForward(row *directory.Call) {
-	rt := c.rt
+// noteForwards puts the forwards a call on rt followed into its CDR
+// row's reason, in place of the failures of the legs it was forwarded
+// away from.
+func (rt *route) noteForwards(row *directory.Call) {
 	if rt == nil || len(rt.notes) == 0 {
 		return
 	}

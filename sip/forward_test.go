@@ -317,7 +317,7 @@ func TestForwardRingTimePerUser(t *testing.T) {
 			t.Fatal("no credential for 10002")
 		}
 		rt := &route{}
-		if ref := cs.b.routeUser(t.Context(), rt, cred); ref != nil {
+		if ref := cs.b.forwards.routeUser(t.Context(), rt, cred); ref != nil {
 			t.Fatalf("route: %+v", ref)
 		}
 		c := &call{b: cs.b, rt: rt}

@@ -24,8 +24,7 @@ func (c *call) hangup(by, why string) {
 		c.state = stEnded
 		c.cdr.HangupBy, c.cdr.Reason = by, why
 		c.noMedia()
-		gone := c.abortXfer("call ended")
-		gone = c.roomsEnding(gone)
+		gone := c.roomsEnding(-1)
 		if gone != 0 {
 			c.byeA()
 		}
@@ -88,12 +87,6 @@ func (c *call) sendBye(bye *sip.Request) {
 func (c *call) onBye(ev *reqEvent) {
 	res := sip.NewResponseFromRequest(ev.req, 200, "OK", nil)
 	switch {
-	case c.state == stAnswered && c.xfer != nil && c.xfer.fromA == ev.fromA && !c.xfer.gone:
-		// The transferor hangs up once the transfer is under way: the
-		// transfer goes on without it.
-		c.b.s.send(ev.tx, res)
-		close(ev.done)
-		c.transferorLeft(ev.fromA)
 	case c.state == stAnswered:
 		c.b.s.send(ev.tx, res)
 		close(ev.done)
@@ -104,8 +97,7 @@ func (c *call) onBye(ev *reqEvent) {
 		if (c.callerLeg == 0) == ev.fromA {
 			c.cdr.HangupBy = "caller"
 		}
-		gone := c.abortXfer("call ended")
-		gone = c.roomsEnding(gone)
+		gone := c.roomsEnding(-1)
 		if ev.fromA && gone != 1 {
 			c.byeB()
 		} else if !ev.fromA && gone != 0 {
@@ -162,12 +154,17 @@ func (c *call) teardown() {
 			f.tx.Terminate()
 		}
 	}
+	for _, f := range c.roomForks() {
+		if f.tx != nil {
+			f.tx.Terminate()
+		}
+	}
 	c.relay.Close()
 	c.reqCancel()
 	c.wg.Wait()
 	c.b.remove(c)
 	c.cdr.EndedAt = time.Now().UTC()
-	c.finishRecording()
+	c.bridgeClosed()
 	c.writeCDR()
 	a, b := c.relay.Stats(media.LegA), c.relay.Stats(media.LegB)
 	c.log.Info("call over", "disposition", c.cdr.Disposition, "by", c.cdr.HangupBy,

@@ -138,7 +138,7 @@ func (a menuAnswer) answerCall(c *call) {
 	c.relay.Arm()
 	c.cdr.AnsweredAt = now
 	c.cdr.Disposition = directory.Answered
-	c.startRecording()
+	c.bridgeJoined()
 	c.leg[0].dlg = c.b.uasDialog(c.aReq)
 	ok200 := c.okResponse(c.aReq, body, c.leg[0].dlg.contact)
 	c.aAnswered = true
@@ -148,7 +148,7 @@ func (a menuAnswer) answerCall(c *call) {
 		c.closeAFinal()
 		return
 	}
-	c.storeRecording()
+	c.bridgeAnswered()
 	c.log.Info("call answered by menu", "menu", a.menu.Number, "codec", codec)
 	c.awaitAck(c.aReq, pending2xx{fromA: true, tx: c.aTx, res: ok200, done: c.aFinal, initial: true})
 	s.play(a.menu)
@@ -415,10 +415,10 @@ func (s *ivrSession) answered(f *fork, res *sip.Response) {
 	c.cdr.To, c.cdr.CalleeID, c.cdr.GroupID = num, f.t.userID, rt.groupID
 	s.writeReason()
 	c.show(c.cdr)
-	if c.recording == nil { // the policy may cover the callee only
-		c.startRecording()
-		c.storeRecording()
-	}
+	// The policy may cover the callee only (a call recorded already goes
+	// on as it is).
+	c.bridgeJoined()
+	c.bridgeAnswered()
 	c.log.Info("ivr: target answered", "to", num, "path", strings.Join(s.path, " "))
 }
 

@@ -90,16 +90,14 @@ func (c *call) liveLegs() []LegEvent {
 			}
 			other := c.parties[1-i]
 			name := ""
-			if i == 1 && !c.transferred && c.parties[0].num == c.rt.from {
+			if i == 1 && !c.legReplaced && c.parties[0].num == c.rt.from {
 				name = c.rt.fromName
 			}
 			live = append(live, LegEvent{LegID: d.callID, Ext: p.ext, UserID: p.userID,
 				Initiator: i == c.callerLeg, State: LegAnswered, Peer: shownNumber(other.num),
 				PeerName: shownName(name)})
 		}
-		if x := c.xfer; x != nil {
-			live = appendRinging(live, x.ring.forks)
-		}
+		live = appendRinging(live, c.roomRingingForks())
 	}
 	return live
 }

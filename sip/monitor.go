@@ -30,6 +30,14 @@ func monitorRequest(dialed string) (media.MonitorMode, string, bool) {
 	return mode, ext, true
 }
 
+// monitoring is the b2bua's monitoring service: it joins a supervisor to
+// the relay of the call an extension is in, and keeps the supervisors'
+// dialogs while they run.
+type monitoring struct {
+	b        *b2bua
+	sessions sync.Map // Call-ID → *monitorSession: supervisors' dialogs
+}
+
 // monitorSession is a supervisor's dialog with the PBX while they monitor
 // a call. The PBX is the supervisor's UAS; the audio is a media.Monitor on
 // the monitored call's relay.
@@ -56,7 +64,8 @@ type monitorSession struct {
 // the call the extension is in, asks authz (calls.monitor) and joins the
 // supervisor to its relay. It returns once the INVITE has its final
 // response and, for a 200, its ACK; the session then runs on its own.
-func (b *b2bua) monitorCall(req *sip.Request, tx sip.ServerTransaction, sup *credential, mode media.MonitorMode, ext string) {
+func (mo *monitoring) monitorCall(req *sip.Request, tx sip.ServerTransaction, sup *credential, mode media.MonitorMode, ext string) {
+	b := mo.b
 	log := b.log.With("call_id", req.CallID().Value(), "supervisor", sup.Ext, "mode", mode.String(), "ext", ext)
 	if len(req.Body()) == 0 {
 		b.s.respond(tx, req, 488, "Not Acceptable Here (Offer Needed)")
@@ -72,7 +81,7 @@ func (b *b2bua) monitorCall(req *sip.Request, tx sip.ServerTransaction, sup *cre
 		b.s.respond(tx, req, 488, "Not Acceptable Here (G.711 Needed)")
 		return
 	}
-	c, agent, parties := b.monitored(ext)
+	c, agent, parties := mo.monitored(ext)
 	if c == nil {
 		b.s.respond(tx, req, 480, "Temporarily Unavailable (No Call To Monitor)")
 		return
@@ -131,14 +140,14 @@ func (b *b2bua) monitorCall(req *sip.Request, tx sip.ServerTransaction, sup *cre
 	ms.res.AppendHeader(sip.NewHeader("Allow", callAllowed))
 	ms.res.AppendHeader(sip.NewHeader("Server", b.s.cfg.UserAgent))
 	ms.res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	if _, loaded := b.s.mons.LoadOrStore(ms.id, ms); loaded {
+	if _, loaded := mo.sessions.LoadOrStore(ms.id, ms); loaded {
 		mon.Close()
 		b.s.respond(tx, req, 482, "Loop Detected")
 		return
 	}
 	b.wg.Go(func() { ms.run(b.ctx) })
 
-	b.s.auditMonitor(sup, mode, ext, c)
+	mo.audit(sup, mode, ext, c)
 	log.Info("call monitoring started")
 	if err := tx.Respond(ms.res); err != nil {
 		ms.end("")
@@ -149,7 +158,8 @@ func (b *b2bua) monitorCall(req *sip.Request, tx sip.ServerTransaction, sup *cre
 
 // monitored finds the answered call ext takes part in: the leg that is
 // the agent's, and the users of both sides (for authz).
-func (b *b2bua) monitored(ext string) (*call, media.Leg, []int64) {
+func (mo *monitoring) monitored(ext string) (*call, media.Leg, []int64) {
+	b := mo.b
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for id, c := range b.calls {
@@ -203,7 +213,7 @@ func (ms *monitorSession) run(ctx context.Context) {
 	<-done
 	// The session stays findable until the BYE is through, so that a
 	// late ACK still reaches it.
-	defer ms.b.s.mons.Delete(ms.id)
+	defer ms.b.monitors.sessions.Delete(ms.id)
 	if by != "supervisor" {
 		// A call can end between our 200 and the supervisor's ACK; the
 		// BYE waits for that ACK (RFC 3261 §15), as long as the 200 may
@@ -280,19 +290,20 @@ func (ms *monitorSession) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 	}
 }
 
-// monitorSession returns the monitoring dialog a request belongs to.
-func (s *Server) monitorSession(req *sip.Request) *monitorSession {
+// session returns the monitoring dialog a request belongs to.
+func (mo *monitoring) session(req *sip.Request) *monitorSession {
 	if req.CallID() == nil {
 		return nil
 	}
-	if v, ok := s.mons.Load(req.CallID().Value()); ok {
+	if v, ok := mo.sessions.Load(req.CallID().Value()); ok {
 		return v.(*monitorSession)
 	}
 	return nil
 }
 
-// auditMonitor writes who joined which call, and how, to the audit log.
-func (s *Server) auditMonitor(sup *credential, mode media.MonitorMode, ext string, c *call) {
+// audit writes who joined which call, and how, to the audit log.
+func (mo *monitoring) audit(sup *credential, mode media.MonitorMode, ext string, c *call) {
+	s := mo.b.s
 	e := &directory.AuditEntry{ActorID: sup.UserID, Actor: "sip:" + sup.Ext, Action: "call.monitor",
 		Object: "extension:" + ext,
 		Detail: fmt.Sprintf("%s: call %s from %s to %s", mode, c.id, c.rt.from, c.rt.to)}

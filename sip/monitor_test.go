@@ -255,7 +255,7 @@ func waitNoMonitors(t *testing.T, cs *callServer) {
 	t.Helper()
 	for range 500 {
 		n := 0
-		cs.mons.Range(func(any, any) bool { n++; return true })
+		cs.b.monitors.sessions.Range(func(any, any) bool { n++; return true })
 		if n == 0 && cs.b.pool.Free() == cs.b.pool.Size() {
 			return
 		}

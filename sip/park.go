@@ -182,13 +182,13 @@ func (pl *parkingLot) park(c *call, x *xfer, parker party, want string) {
 	denied, err := pl.allowed(parker.userID, parker.userID)
 	if err != nil {
 		c.log.Warn("park refused: directory unavailable", "err", err)
-		c.xferFailed(503, "Service Unavailable", directory.Failed, "park: directory unavailable")
+		x.failed(503, "Service Unavailable", directory.Failed, "park: directory unavailable")
 		return
 	}
 	if denied != nil {
 		reason := deniedReason(denied)
 		c.log.Info("park refused", "by", parker.num, "reason", reason)
-		c.xferFailed(403, "Forbidden ("+reason+")", directory.Denied, "park: "+reason)
+		x.failed(403, "Forbidden ("+reason+")", directory.Denied, "park: "+reason)
 		return
 	}
 	teeLeg := legIndex(!x.fromA)
@@ -198,25 +198,24 @@ func (pl *parkingLot) park(c *call, x *xfer, parker party, want string) {
 		caller: tee.num, since: now})
 	switch {
 	case errors.Is(err, errOrbitBusy):
-		c.xferFailed(486, "Busy Here (Orbit "+want+" In Use)", directory.Busy, "orbit "+want+" in use")
+		x.failed(486, "Busy Here (Orbit "+want+" In Use)", directory.Busy, "orbit "+want+" in use")
 		return
 	case errors.Is(err, errNoFreeOrbit):
-		c.xferFailed(486, "Busy Here (No Free Orbit)", directory.Busy, "no free orbit")
+		x.failed(486, "Busy Here (No Free Orbit)", directory.Busy, "no free orbit")
 		return
 	case errors.Is(err, errParkDisabled):
-		c.xferFailed(404, "Not Found (No Park Orbits)", directory.Failed, "park: no orbits configured")
+		x.failed(404, "Not Found (No Park Orbits)", directory.Failed, "park: no orbits configured")
 		return
 	case err != nil:
-		c.xferFailed(404, "Not Found (No Such Orbit)", directory.Failed, "park: "+err.Error())
+		x.failed(404, "Not Found (No Such Orbit)", directory.Failed, "park: "+err.Error())
 		return
 	}
 
-	c.xfer = nil
+	x.handedOver()
 	leg := legIndex(x.fromA)
 	old := *c.legDialog(x.fromA)
 	c.dropPending(x.fromA)
-	c.gone = append(c.gone, old)
-	c.transferred = true
+	c.leave(old)
 	// Nobody on the parker's leg: a dialog no request can name, so that
 	// the call stays answered and no request reaches the empty leg.
 	*c.legDialog(x.fromA) = dialog{callID: "parked-" + sip.GenerateTagN(16), localTag: sip.GenerateTagN(8),
@@ -240,7 +239,7 @@ func (pl *parkingLot) park(c *call, x *xfer, parker party, want string) {
 	p.playMusic(ml) // parkmusic.go
 	p.parkedRow(tee)
 	c.log.Info("call parked", "orbit", orbit, "by", parker.num, "party", tee.num)
-	c.sendInOrder(c.notifyReq(&old, x, "SIP/2.0 200 Parked at "+orbit, true), old.request(sip.BYE))
+	c.sendInOrder(x.notify(&old, "SIP/2.0 200 Parked at "+orbit, true), old.request(sip.BYE))
 	pl.b.s.pres.Leg(orbit, p.lamp, false)
 	if d := pl.orbits.ringBackAfter(); d > 0 {
 		p.after(d, parkTimerEvent{p: p})

@@ -157,7 +157,7 @@ func (pb *pickupBoard) feature(req *sip.Request, tx sip.ServerTransaction, picke
 
 // replaces takes an INVITE with Replaces that names the dialog of a
 // ringing extension's phone. It reports false, answering nothing, when
-// the Replaces names no such dialog: attended.go's replaceInvite then
+// the Replaces names no such dialog: attended.go's replacing.invite then
 // deals with it.
 func (pb *pickupBoard) replaces(req *sip.Request, tx sip.ServerTransaction, picker *credential, value string) bool {
 	if picker == nil {
@@ -468,7 +468,7 @@ func (ev *pickupEvent) answerCaller(c *call, ext string, toCaller []byte) {
 	c.setParty(0, party{userID: c.rt.callerID, num: c.rt.from, ext: c.callerExt()})
 	c.setParty(1, party{userID: picker.UserID, num: picker.Ext, ext: picker.Ext})
 	c.leg[0].dlg = c.b.uasDialog(c.aReq)
-	c.startRecording()
+	c.bridgeJoined()
 	ok200 := c.okResponse(c.aReq, toCaller, c.leg[0].dlg.contact)
 	c.aAnswered = true
 	if err := c.aTx.Respond(ok200); err != nil {
@@ -478,5 +478,5 @@ func (ev *pickupEvent) answerCaller(c *call, ext string, toCaller []byte) {
 		return
 	}
 	c.awaitAck(c.aReq, pending2xx{fromA: true, tx: c.aTx, res: ok200, done: c.aFinal, initial: true})
-	c.storeRecording()
+	c.bridgeAnswered()
 }

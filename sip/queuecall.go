@@ -356,8 +356,8 @@ func (qc *queueCall) fill(d *dialer, f *fork, res *sip.Response, reason string) 
 	}
 	c.show(c.cdr)
 	c.log.Info("queue call answered", "queue", qc.q.Number, "by", f.t.ext, "wait", c.cdr.QueueWait)
-	c.startRecording()
-	c.storeRecording()
+	c.bridgeJoined()
+	c.bridgeAnswered()
 	return true
 }
 

@@ -30,26 +30,49 @@ import (
 // retentionEvery is how often recordings past the retention are deleted.
 const retentionEvery = time.Hour
 
-// callRecording is the recording of one call in progress.
+// recordings is the b2bua's recording service, a tap on the bridge of
+// every answered call (bridgeTap): it decides at the answer whether the
+// call is recorded and attaches a recorder to its relay. It also keeps
+// the recordings directory: repairs after a crash, retention.
+type recordings struct {
+	b *b2bua
+}
+
+// callRecording is the recording of one call in progress: a room on the
+// call, open from the answer until teardown (or until it is dropped).
 type callRecording struct {
+	c       *call
 	row     directory.Recording
 	rec     *media.Recorder // nil when the file could not be created
 	callKey string          // the key of the call row it belongs to
 	saved   bool            // its row is stored, or held by the spool
 }
 
-// startRecording decides whether the call just answered is recorded and,
-// if so, attaches a recorder to its relay. It runs before the 200 goes to
-// the caller so that the first words are in the file. A file that cannot
-// be created does not stop the call: the row says why.
-func (c *call) startRecording() {
-	dir := c.b.recDir
-	if dir == "" {
+func (cr *callRecording) roomName() string { return "recording" }
+
+// recording returns the call's recording, nil when it is not recorded.
+func (c *call) recording() *callRecording {
+	for _, r := range c.rooms {
+		if cr, ok := r.(*callRecording); ok {
+			return cr
+		}
+	}
+	return nil
+}
+
+// tapJoined decides whether call c, just answered, is recorded and, if
+// so, attaches a recorder to its relay. It runs before the 200 goes to the
+// caller so that the first words are in the file. A file that cannot be
+// created does not stop the call: the row says why. A call recorded
+// already goes on as it is.
+func (rs *recordings) tapJoined(c *call) {
+	dir := rs.b.recDir
+	if dir == "" || c.recording() != nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
 	defer cancel()
-	on, err := c.b.recordPolicy(ctx, c.cdr.CallerID, c.cdr.CalleeID)
+	on, err := rs.recordPolicy(ctx, c.cdr.CallerID, c.cdr.CalleeID)
 	if err != nil {
 		c.log.Warn("call not recorded: recording policy unknown", "err", err)
 		return
@@ -60,32 +83,33 @@ func (c *call) startRecording() {
 	now := time.Now().UTC()
 	path := filepath.Join(dir, now.Format("2006"), now.Format("01"), now.Format("02"),
 		now.Format("150405")+"-"+randomHex(6)+".wav")
-	cr := &callRecording{row: directory.Recording{Path: path, State: directory.RecordingActive}}
-	c.recording = cr
+	cr := &callRecording{c: c, row: directory.Recording{Path: path, State: directory.RecordingActive}}
+	c.openRoom(cr)
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		c.recordingFailed(fmt.Errorf("recordings directory: %w", err))
+		cr.failed(fmt.Errorf("recordings directory: %w", err))
 		return
 	}
 	rec, err := media.NewRecorder(path, media.RecorderConfig{Logger: c.log})
 	if err != nil {
-		c.recordingFailed(err)
+		cr.failed(err)
 		return
 	}
 	cr.rec = rec
 	c.relay.SetTap(rec)
 }
 
-func (c *call) recordingFailed(err error) {
-	c.log.Error("call not recorded", "err", err)
-	c.recording.row.State, c.recording.row.Error = directory.RecordingFailed, err.Error()
+func (cr *callRecording) failed(err error) {
+	cr.c.log.Error("call not recorded", "err", err)
+	cr.row.State, cr.row.Error = directory.RecordingFailed, err.Error()
 }
 
-// storeRecording writes the call row and the recording row of a call being
-// recorded (or has the spool hold them while the store does not answer).
-// Refused, the file would be nobody's, so it is dropped.
-func (c *call) storeRecording() {
-	cr := c.recording
-	if cr == nil {
+// tapAnswered writes the call row and the recording row of call c, being
+// recorded, once its answer went (or has the spool hold them while the
+// store does not answer). Refused, the file would be nobody's, so it is
+// dropped.
+func (rs *recordings) tapAnswered(c *call) {
+	cr := c.recording()
+	if cr == nil || cr.saved {
 		return
 	}
 	ctx := context.Background()
@@ -99,7 +123,7 @@ func (c *call) storeRecording() {
 	}
 	if err != nil {
 		c.log.Error("call not recorded: recording row not written", "err", err)
-		c.dropRecording()
+		cr.drop()
 		return
 	}
 	cr.saved = true
@@ -108,10 +132,10 @@ func (c *call) storeRecording() {
 	}
 }
 
-// dropRecording stops the recorder and removes its file.
-func (c *call) dropRecording() {
-	cr := c.recording
-	c.recording = nil
+// drop stops the recorder and removes its file.
+func (cr *callRecording) drop() {
+	c := cr.c
+	c.closeRoom(cr)
 	if cr.rec == nil {
 		return
 	}
@@ -122,18 +146,18 @@ func (c *call) dropRecording() {
 	}
 }
 
-// finishRecording closes the recorder once the relay has stopped and fills
-// in the recording row: size, duration, SHA-256 and state.
-func (c *call) finishRecording() {
-	cr := c.recording
+// tapClosed closes the recorder of call c once its relay has stopped and
+// fills in the recording row: size, duration, SHA-256 and state.
+func (rs *recordings) tapClosed(c *call) {
+	cr := c.recording()
 	if cr == nil {
 		return
 	}
 	if !cr.saved {
-		c.dropRecording() // no row: the 200 never went, or storeRecording failed
+		cr.drop() // no row: the 200 never went, or tapAnswered failed
 		return
 	}
-	c.recording = nil
+	c.closeRoom(cr)
 	row := &cr.row
 	if cr.rec != nil {
 		c.relay.SetTap(nil)
@@ -161,7 +185,8 @@ func (c *call) finishRecording() {
 
 // recordPolicy reports whether a call between the users callerID and
 // calleeID (0: external) is recorded under the settings in force.
-func (b *b2bua) recordPolicy(ctx context.Context, callerID, calleeID int64) (bool, error) {
+func (rs *recordings) recordPolicy(ctx context.Context, callerID, calleeID int64) (bool, error) {
+	b := rs.b
 	set, err := b.s.store.Settings(ctx)
 	if err != nil {
 		return false, fmt.Errorf("settings: %w", err)
@@ -227,7 +252,8 @@ func parseIDs(s string) []int64 {
 // when the file is gone or unreadable). The call row, never ended, gets an
 // end. Only rows created before start are looked at, so a call recorded
 // meanwhile is left alone.
-func (b *b2bua) recoverRecordings(ctx context.Context, start time.Time) {
+func (rs *recordings) recoverRecordings(ctx context.Context, start time.Time) {
+	b := rs.b
 	if b.recDir == "" {
 		return
 	}
@@ -240,7 +266,7 @@ func (b *b2bua) recoverRecordings(ctx context.Context, start time.Time) {
 			return
 		}
 		for i := range recs {
-			b.recoverRecording(ctx, &recs[i])
+			rs.recoverRecording(ctx, &recs[i])
 		}
 		if len(recs) < 100 {
 			return
@@ -248,7 +274,8 @@ func (b *b2bua) recoverRecordings(ctx context.Context, start time.Time) {
 	}
 }
 
-func (b *b2bua) recoverRecording(ctx context.Context, r *directory.Recording) {
+func (rs *recordings) recoverRecording(ctx context.Context, r *directory.Recording) {
+	b := rs.b
 	call, err := b.s.store.Call(ctx, r.CallID)
 	if err != nil {
 		b.log.Warn("unfinished recording not repaired", "recording_id", r.ID, "err", err)
@@ -290,14 +317,15 @@ func (b *b2bua) recoverRecording(ctx context.Context, r *directory.Recording) {
 
 // runRetention deletes recordings older than recording.retention_days at
 // start and then hourly, until ctx ends.
-func (b *b2bua) runRetention(ctx context.Context) {
+func (rs *recordings) runRetention(ctx context.Context) {
+	b := rs.b
 	if b.recDir == "" {
 		return
 	}
 	t := time.NewTicker(retentionEvery)
 	defer t.Stop()
 	for {
-		if _, err := b.expireRecordings(ctx, time.Now()); err != nil && ctx.Err() == nil {
+		if _, err := rs.expireRecordings(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			b.log.Warn("old recordings not deleted", "err", err)
 		}
 		select {
@@ -311,7 +339,8 @@ func (b *b2bua) runRetention(ctx context.Context) {
 // expireRecordings deletes the files of finished recordings created more
 // than recording.retention_days before now and marks their rows deleted.
 // It returns how many it deleted; with no retention set it does nothing.
-func (b *b2bua) expireRecordings(ctx context.Context, now time.Time) (int, error) {
+func (rs *recordings) expireRecordings(ctx context.Context, now time.Time) (int, error) {
+	b := rs.b
 	v, err := b.s.store.Setting(ctx, directory.SettingRetentionDays)
 	if err != nil {
 		return 0, err

@@ -38,10 +38,6 @@ func (c *call) onReinvite(ev *reqEvent) {
 		reject(491, "Request Pending") // glare (RFC 3261 §14.2)
 		return
 	}
-	if c.xfer != nil {
-		reject(491, "Request Pending (Transfer In Progress)")
-		return
-	}
 	if code, reason := c.roomRefusesReinvite(false); code != 0 {
 		reject(code, reason)
 		return

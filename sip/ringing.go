@@ -13,7 +13,7 @@ import (
 // nobody answers, the best failure.
 
 // onResponse takes a response to one of the call's own forks (a
-// transfer's go to onXferResponse).
+// feature's dialer takes its own forks' responses).
 func (c *call) onResponse(f *fork, tx sip.ClientTransaction, res *sip.Response) {
 	if tx != f.tx || f.final != nil {
 		return
@@ -106,7 +106,7 @@ func (c *call) failA() {
 // endRinging ends a call that was not answered: the forks still ringing
 // are cancelled and the caller gets code (0: already answered by sipgo).
 func (c *call) endRinging(code int, reason string, disp directory.Disposition, by string) {
-	if c.forwardOnFailure(code, reason, disp, by) {
+	if c.b.ringFailed(c, code, reason, disp, by) {
 		return
 	}
 	c.state = stEnded

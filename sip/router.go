@@ -148,7 +148,7 @@ func (b *b2bua) routeExtension(ctx context.Context, rt *route, ext, self string)
 		return storeDown(err)
 	}
 	if cred != nil {
-		return b.routeUser(ctx, rt, cred)
+		return b.forwards.routeUser(ctx, rt, cred)
 	}
 	if ok, ref := b.queues.route(ctx, rt, ext); ok { // queuecall.go
 		return ref

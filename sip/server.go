@@ -76,7 +76,6 @@ type Server struct {
 	calls    *b2bua
 	counters counters
 	conns    connCount    // open TCP connections by source
-	mons     sync.Map     // Call-ID → *monitorSession: supervisors' dialogs
 	legObs   legObservers // who is told of extension legs changing state
 	features featureTable // feature codes in force (features.go)
 
@@ -290,7 +289,7 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	// that would otherwise be taken for cut by a crash.
 	s.history.Flush(ctx)
 	// Before any call can start a new recording.
-	s.calls.recoverRecordings(ctx, time.Now())
+	s.calls.recordings.recoverRecordings(ctx, time.Now())
 
 	// The B2BUA writes our ports into Contact headers: it must know them
 	// before the first request can arrive.
@@ -332,7 +331,7 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 		return nil
 	})
 	g.Go(func() error {
-		s.calls.runRetention(gctx)
+		s.calls.recordings.runRetention(gctx)
 		return nil
 	})
 	g.Go(func() error {

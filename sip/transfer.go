@@ -2,7 +2,6 @@ package sip
 
 import (
 	"context"
-	"net/netip"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -31,8 +30,21 @@ import (
 // xferExpires is the Expires of the implicit subscription (RFC 3515 §2.4.4).
 const xferExpires = "60"
 
-// xfer is a blind transfer in progress.
+// transfers is a call's transfer room: the transfer in progress, the
+// forks the transfers' dialers started, and the REFERs accepted so far.
+// It opens at the call's first REFER and stays open while the call lives:
+// a transfer's forks may still ring after it is over, and the actor waits
+// for their final responses.
+type transfers struct {
+	c      *call
+	cur    *xfer   // the transfer in progress, nil when none
+	forks  []*fork // every fork a transfer started
+	refers int     // REFERs accepted, for the Event id
+}
+
+// xfer is a transfer in progress.
 type xfer struct {
+	t        *transfers
 	fromA    bool   // the transferor is on leg A
 	target   string // the Refer-To user part
 	event    string // the Event header of our NOTIFYs
@@ -54,24 +66,101 @@ type xfer struct {
 	attended bool
 }
 
-// relatchEvent: the transferor has its BYE; the leg now the target's
-// latches again if it latched onto the transferor.
-type relatchEvent struct {
-	toA       bool
-	callID    string
-	rtp, rtcp netip.AddrPort
+// onRefer starts a transfer asked by one leg (the core passes REFERs
+// here).
+func (c *call) onRefer(ev *reqEvent) {
+	c.transferRoom().onRefer(ev)
 }
 
-// unholdResult is the answer to our re-INVITE taking the transferee off
-// hold.
-type unholdResult struct {
-	toA bool
-	res *sip.Response
-	err error
+// transferRoom returns the call's transfer room, opening it the first
+// time.
+func (c *call) transferRoom() *transfers {
+	for _, r := range c.rooms {
+		if t, ok := r.(*transfers); ok {
+			return t
+		}
+	}
+	t := &transfers{c: c}
+	c.openRoom(t)
+	return t
 }
+
+func (t *transfers) roomName() string { return "transfer" }
+
+// takeRequest takes the transferor's BYE once its transfer is under way:
+// its dialog is over, the transfer goes on without it.
+func (t *transfers) takeRequest(ev *reqEvent) bool {
+	x := t.cur
+	if x == nil || ev.req.Method != sip.BYE || t.c.state != stAnswered || x.fromA != ev.fromA || x.gone {
+		return false
+	}
+	t.c.b.s.send(ev.tx, sip.NewResponseFromRequest(ev.req, 200, "OK", nil))
+	close(ev.done)
+	t.transferorLeft(ev.fromA)
+	return true
+}
+
+// callEnding abandons the transfer in progress; a transferor that hung up
+// already has left the call.
+func (t *transfers) callEnding(gone int) int {
+	if left := t.abort("call ended"); left >= 0 {
+		return left
+	}
+	return gone
+}
+
+// deadline is when the target of the transfer in progress stops ringing.
+func (t *transfers) deadline() time.Time {
+	if t.cur == nil {
+		return time.Time{}
+	}
+	return t.cur.deadline
+}
+
+// expire fails a transfer whose target did not answer in time.
+func (t *transfers) expire() {
+	x := t.cur
+	t.c.log.Info("transfer target did not answer", "to", x.target)
+	x.failed(480, "Temporarily Unavailable", directory.NoAnswer, "no answer")
+}
+
+// refuseReinvite refuses a leg's re-INVITE while a transfer is under way.
+func (t *transfers) refuseReinvite(passOn bool) (int, string) {
+	if t.cur != nil && !passOn {
+		return 491, "Request Pending (Transfer In Progress)"
+	}
+	return 0, ""
+}
+
+// forksRinging reports whether a fork of a transfer waits for its final
+// response.
+func (t *transfers) forksRinging() bool {
+	for _, f := range t.forks {
+		if f.final == nil && f.tx != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// ringingForks are the forks of the transfer in progress, for the busy
+// lamps of the targets.
+func (t *transfers) ringingForks() []*fork {
+	if t.cur == nil {
+		return nil
+	}
+	return t.cur.ring.forks
+}
+
+// allForks are the forks every transfer of the call started.
+func (t *transfers) allForks() []*fork { return t.forks }
+
+// transactionOpen reports whether a transfer is under way.
+func (t *transfers) transactionOpen() bool { return t.cur != nil }
 
 // onRefer starts a blind transfer asked by one leg.
-func (c *call) onRefer(ev *reqEvent) {
+func (t *transfers) onRefer(ev *reqEvent) {
+	c := t.c
 	reject := func(code int, reason string) {
 		c.b.s.respond(ev.tx, ev.req, code, reason)
 		close(ev.done)
@@ -80,7 +169,7 @@ func (c *call) onRefer(ev *reqEvent) {
 		reject(481, "Call/Transaction Does Not Exist")
 		return
 	}
-	if c.xfer != nil {
+	if t.cur != nil {
 		reject(491, "Request Pending (Transfer In Progress)")
 		return
 	}
@@ -125,11 +214,11 @@ func (c *call) onRefer(ev *reqEvent) {
 	c.b.s.send(ev.tx, res)
 	close(ev.done)
 
-	c.refers++
+	t.refers++
 	now := time.Now()
-	x := &xfer{fromA: ev.fromA, target: number, event: "refer", started: now.UTC(),
+	x := &xfer{t: t, fromA: ev.fromA, target: number, event: "refer", started: now.UTC(),
 		deadline: now.Add(c.b.cfg.RingTime)}
-	if c.refers > 1 { // RFC 3515 §2.4.6: later REFERs of a dialog need the id
+	if t.refers > 1 { // RFC 3515 §2.4.6: later REFERs of a dialog need the id
 		x.event = "refer;id=" + itoa(int(ev.req.CSeq().SeqNo))
 	}
 	x.origin.id = uint64(now.UnixNano()&0x7fffffffffff) + 2
@@ -137,11 +226,11 @@ func (c *call) onRefer(ev *reqEvent) {
 	if h := ev.req.GetHeader("Referred-By"); h != nil && len(h.Value()) < 256 {
 		x.referredBy = h.Value()
 	}
-	c.xfer = x
+	t.cur = x
 	c.log.Info("transfer asked", "by", p.num, "to", number, "attended", attended)
-	c.sendInOrder(c.notifyReq(d, x, "SIP/2.0 100 Trying", false))
+	c.sendInOrder(x.notify(d, "SIP/2.0 100 Trying", false))
 	if attended {
-		c.startAttended(x, rep, p)
+		t.startAttended(x, rep, p)
 		return
 	}
 	if orbit, ok := c.b.lot.target(number); ok {
@@ -158,34 +247,36 @@ func (c *call) onRefer(ev *reqEvent) {
 	cancel()
 	x.rt = rt
 	if ref != nil {
-		c.xferFailed(ref.code, ref.reason, ref.disp, ref.why)
+		x.failed(ref.code, ref.reason, ref.disp, ref.why)
 		return
 	}
 	targets, spare := pickTargets(rt, c.b.busy)
 	if len(targets) == 0 {
-		c.xferFailed(486, "Busy Here", directory.Busy, "callee call limit")
+		x.failed(486, "Busy Here", directory.Busy, "callee call limit")
 		return
 	}
 	sent := c.leg[legIndex(x.fromA)].sdp
-	x.ring = dialer{env: c.dialEnv(), onFork: func(f *fork) { c.xforks = append(c.xforks, f) },
-		onResponse: c.onXferResponse, onFailed: func(*fork) { c.xferForkFailed() }, spare: spare, source: sent, origin: &x.origin, leg: mediaLeg(x.fromA), sendrecv: true,
-		referredBy: x.referredBy}
+	x.ring = dialer{env: c.dialEnv(), onFork: func(f *fork) { t.forks = append(t.forks, f) },
+		onResponse: t.onResponse, onFailed: func(*fork) { t.forkFailed() }, spare: spare, source: sent,
+		origin: &x.origin, leg: mediaLeg(x.fromA), sendrecv: true, referredBy: x.referredBy}
 	if err := x.ring.address(targets[0].dest); err != nil {
 		c.log.Info("transfer failed: no sdp for the target", "err", err)
-		c.xferFailed(500, "Server Internal Error", directory.Failed, "no sdp for the target")
+		x.failed(500, "Server Internal Error", directory.Failed, "no sdp for the target")
 		return
 	}
 	x.slots = c.b.takeNew(c, targetExts(targets)...)
 	x.ring.dialAll(rt, targets)
 	if x.ring.allFailed() {
-		c.xferForkFailed()
+		t.forkFailed()
 	}
 }
 
-func (c *call) onXferResponse(f *fork, tx sip.ClientTransaction, res *sip.Response) {
+// onResponse takes a response to a fork of a transfer's dialer.
+func (t *transfers) onResponse(f *fork, tx sip.ClientTransaction, res *sip.Response) {
 	if tx != f.tx || f.final != nil {
 		return
 	}
+	c := t.c
 	f.responded = true
 	if res.IsProvisional() {
 		if res.StatusCode == 100 {
@@ -197,27 +288,27 @@ func (c *call) onXferResponse(f *fork, tx sip.ClientTransaction, res *sip.Respon
 			return
 		}
 		// Phones show the target ringing (RFC 3515 §2.4.5: any status).
-		if x := c.xfer; x != nil && !x.gone && !x.rang && containsFork(x.ring.forks, f) &&
+		if x := t.cur; x != nil && !x.gone && !x.rang && containsFork(x.ring.forks, f) &&
 			(res.StatusCode == 180 || res.StatusCode == 183) {
 			x.rang = true
-			c.sendInOrder(c.notifyReq(c.legDialog(x.fromA), x, "SIP/2.0 "+itoa(res.StatusCode)+" "+res.Reason, false))
+			c.sendInOrder(x.notify(c.legDialog(x.fromA), "SIP/2.0 "+itoa(res.StatusCode)+" "+res.Reason, false))
 		}
 		return
 	}
 	f.final = res
-	x := c.xfer
+	x := t.cur
 	if res.IsSuccess() {
 		if x == nil || !containsFork(x.ring.forks, f) || c.state != stAnswered {
 			f.ackAndBye(res) // another fork won, or the transfer is over
 			return
 		}
-		c.xferAnswered(f, res)
+		x.answered(f, res)
 		return
 	}
 	if x != nil && containsFork(x.ring.forks, f) && f.retryAuth(res) {
 		return
 	}
-	c.xferForkFailed()
+	t.forkFailed()
 }
 
 func containsFork(forks []*fork, f *fork) bool {
@@ -229,31 +320,23 @@ func containsFork(forks []*fork, f *fork) bool {
 	return false
 }
 
-// xferForkFailed runs when a fork of the transfer failed: the next trunk
-// is tried, or the transfer fails once every fork has.
-func (c *call) xferForkFailed() {
-	x := c.xfer
+// forkFailed runs when a fork of the transfer failed: the next trunk is
+// tried, or the transfer fails once every fork has.
+func (t *transfers) forkFailed() {
+	x := t.cur
 	if x == nil || !x.ring.allFailed() || x.ring.nextTrunk(x.rt) {
 		return
 	}
 	code, reason, disp := bestFailure(x.ring.forks)
-	c.xferFailed(code, reason, disp, itoa(code)+" "+reason)
+	x.failed(code, reason, disp, itoa(code)+" "+reason)
 }
 
-// xferTimeout fails a transfer whose target did not answer in time.
-func (c *call) xferTimeout() {
-	if x := c.xfer; x != nil && !time.Now().Before(x.deadline) {
-		c.log.Info("transfer target did not answer", "to", x.target)
-		c.xferFailed(480, "Temporarily Unavailable", directory.NoAnswer, "no answer")
-	}
-}
-
-// xferFailed ends a transfer that reached nobody: the transferor learns
-// the status in the final NOTIFY and the call goes on. When the
-// transferor has left already, the transferee is hung up.
-func (c *call) xferFailed(code int, reason string, disp directory.Disposition, why string) {
-	x := c.xfer
-	c.xfer = nil
+// failed ends a transfer that reached nobody: the transferor learns the
+// status in the final NOTIFY and the call goes on. When the transferor
+// has left already, the transferee is hung up.
+func (x *xfer) failed(code int, reason string, disp directory.Disposition, why string) {
+	c := x.t.c
+	x.t.cur = nil
 	x.ring.cancelAll(nil)
 	c.b.release(c, x.slots...)
 	c.log.Info("transfer failed", "to", x.target, "status", code)
@@ -269,7 +352,7 @@ func (c *call) xferFailed(code int, reason string, disp directory.Disposition, w
 	}
 	c.writeRow(row)
 	if !x.gone {
-		c.sendInOrder(c.notifyReq(c.legDialog(x.fromA), x, "SIP/2.0 "+itoa(code)+" "+reason, true))
+		c.sendInOrder(x.notify(c.legDialog(x.fromA), "SIP/2.0 "+itoa(code)+" "+reason, true))
 		return
 	}
 	// Nobody is left for the transferee.
@@ -287,14 +370,21 @@ func (c *call) xferFailed(code int, reason string, disp directory.Disposition, w
 	}
 }
 
-// abortXfer stops a transfer because the call ends, and returns the leg
-// (0 A, 1 B) of a transferor that already left, -1 when none did.
-func (c *call) abortXfer(why string) int {
-	x := c.xfer
+// handedOver ends the transfer in progress x, whose transferor's leg now
+// belongs to someone else (a target, an orbit).
+func (x *xfer) handedOver() {
+	x.t.cur = nil
+}
+
+// abort stops the transfer in progress because the call ends, and returns
+// the leg (0 A, 1 B) of a transferor that already left, -1 when none did.
+func (t *transfers) abort(why string) int {
+	x := t.cur
 	if x == nil {
 		return -1
 	}
-	c.xfer = nil
+	c := t.c
+	t.cur = nil
 	x.ring.cancelAll(nil)
 	c.b.release(c, x.slots...)
 	c.linger = time.Now().Add(byeTimeout)
@@ -307,18 +397,17 @@ func (c *call) abortXfer(why string) int {
 
 // transferorLeft takes the transferor's BYE during its transfer: its
 // dialog is over, the transfer goes on.
-func (c *call) transferorLeft(fromA bool) {
-	x := c.xfer
+func (t *transfers) transferorLeft(fromA bool) {
+	c, x := t.c, t.cur
 	x.gone = true
 	c.dropPending(fromA)
-	c.gone = append(c.gone, *c.legDialog(fromA))
-	c.transferred = true
+	c.leave(*c.legDialog(fromA))
 	c.log.Info("transferor hung up; transfer goes on", "to", x.target)
 }
 
-// xferAnswered connects the transferee to the target that answered.
-func (c *call) xferAnswered(f *fork, res *sip.Response) {
-	x := c.xfer
+// answered connects the transferee to the target that answered.
+func (x *xfer) answered(f *fork, res *sip.Response) {
+	c := x.t.c
 	d := forkDialog(f, res)
 	ack := d.request(sip.ACK)
 	tmpl := ack.Clone()
@@ -335,10 +424,10 @@ func (c *call) xferAnswered(f *fork, res *sip.Response) {
 		c.log.Info("bad sdp from transfer target", "err", err)
 		bye := d.request(sip.BYE)
 		c.wg.Go(func() { c.sendBye(bye) })
-		c.xferFailed(488, "Not Acceptable Here", directory.Failed, "bad sdp answer")
+		x.failed(488, "Not Acceptable Here", directory.Failed, "bad sdp answer")
 		return
 	}
-	c.xfer = nil
+	x.handedOver()
 	x.ring.cancelAll(f)
 	leg, tee := legIndex(x.fromA), legIndex(!x.fromA)
 	c.setLegCodec(mediaLeg(x.fromA), firstVoice(res.Body()))
@@ -353,9 +442,8 @@ func (c *call) xferAnswered(f *fork, res *sip.Response) {
 	}
 	c.dropPending(x.fromA)
 	if !x.gone {
-		c.gone = append(c.gone, old)
+		c.leave(old)
 	}
-	c.transferred = true
 
 	transferor := c.parties[leg]
 	num := f.t.ext
@@ -382,10 +470,10 @@ func (c *call) xferAnswered(f *fork, res *sip.Response) {
 		c.caller = cred
 	}
 	c.log.Info("call transferred", "by", transferor.num, "to", num)
-	c.transferCDR(x, f, transferor)
+	x.writeCDR(f, transferor)
 
 	if !x.gone {
-		c.sendInOrder(c.notifyReq(&old, x, "SIP/2.0 200 OK", true), old.request(sip.BYE))
+		c.sendInOrder(x.notify(&old, "SIP/2.0 200 OK", true), old.request(sip.BYE))
 		// The transferor sends RTP until it has our BYE: a late packet of
 		// it may have latched the leg meant for the target.
 		c.afterChain(relatchEvent{toA: x.fromA, callID: d.callID, rtp: m.rtp, rtcp: m.rtcp})
@@ -393,9 +481,10 @@ func (c *call) xferAnswered(f *fork, res *sip.Response) {
 	c.unholdTransferee(tee == 0, res.Body())
 }
 
-// transferCDR ends the call's row and starts the transferee's with the
+// writeCDR ends the call's row and starts the transferee's with the
 // target.
-func (c *call) transferCDR(x *xfer, f *fork, transferor party) {
+func (x *xfer) writeCDR(f *fork, transferor party) {
+	c := x.t.c
 	now := time.Now().UTC()
 	to := c.parties[legIndex(x.fromA)]
 	c.cdr.EndedAt = now
@@ -419,90 +508,3 @@ func (c *call) transferCDR(x *xfer, f *fork, transferor party) {
 	c.show(row)
 	c.callerLeg = legIndex(!x.fromA)
 }
-
-// unholdTransferee takes the transferee off the hold the transferor put
-// it on before the REFER: a re-INVITE with the target's SDP.
-func (c *call) unholdTransferee(toA bool, answer []byte) {
-	sent := c.leg[0].sdp
-	if !toA {
-		sent = c.leg[1].sdp
-	}
-	_, m, err := parseSDP(sent)
-	if err != nil || !m.hold {
-		c.relay.SetHold(mediaLeg(toA), false)
-		return
-	}
-	sd, _, err := parseSDP(answer)
-	if err != nil {
-		return
-	}
-	d, o := c.legDialog(toA), &c.leg[legIndex(toA)].origin
-	sendrecv(sd)
-	widenOffer(sd)
-	body, err := legSDP(sd, o, c.b.mediaIP(d.dest), c.relay, mediaLeg(toA))
-	if err != nil {
-		return
-	}
-	req := d.request(sip.INVITE)
-	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	req.SetBody(body)
-	c.leg[legIndex(toA)].sdp = body
-	c.unhold = true
-	c.wg.Go(func() {
-		res, err := c.b.sendAndWait(c.reqCtx, req)
-		c.post(unholdResult{toA: toA, res: res, err: err})
-	})
-}
-
-func (c *call) onUnholdResult(r unholdResult) {
-	c.unhold = false
-	if r.err != nil || r.res == nil || c.state != stAnswered {
-		return
-	}
-	if !r.res.IsSuccess() {
-		c.log.Info("transferee not taken off hold", "status", r.res.StatusCode)
-		return
-	}
-	d := c.legDialog(r.toA)
-	if err := c.b.s.client.WriteRequest(d.request(sip.ACK)); err != nil {
-		c.log.Debug("ack not sent", "err", err)
-	}
-	if _, m, err := parseSDP(r.res.Body()); err == nil {
-		c.setLegCodec(mediaLeg(r.toA), firstVoice(r.res.Body()))
-		setMedia(c.relay, mediaLeg(r.toA), m)
-		c.relay.SetHold(mediaLeg(r.toA), m.hold)
-	}
-}
-
-// writeRow stores a history row other than the call's own (a transfer
-// attempt), as writeCDR does.
-func (c *call) writeRow(row directory.Call) {
-	row.Key = newRowKey()
-	if err := c.b.s.history.SaveCall(context.Background(), &row); err != nil {
-		c.log.Error("call history row not written", "err", err, "from", row.From, "to", row.To,
-			"disposition", row.Disposition)
-	}
-	c.b.s.counters.call(row)
-	if h := c.b.hooks.ended; h != nil {
-		h(row)
-	}
-}
-
-// onRelatch unlatches a transferred leg whose relay source is not the
-// target's SDP address, so that the target's next packet latches it.
-func (c *call) onRelatch(ev relatchEvent) {
-	if c.state != stAnswered || c.legDialog(ev.toA).callID != ev.callID || !ev.rtp.IsValid() {
-		return
-	}
-	leg := mediaLeg(ev.toA)
-	if src := c.relay.Stats(leg).Source; !src.IsValid() || src == ev.rtp {
-		return
-	}
-	c.relay.SetRemote(leg, netip.AddrPort{}, netip.AddrPort{})
-	c.relay.SetRemote(leg, ev.rtp, ev.rtcp)
-}
-
-// The events of blind transfer run on the call they are posted to.
-
-func (ev unholdResult) handleOn(c *call) { c.onUnholdResult(ev) }
-func (ev relatchEvent) handleOn(c *call) { c.onRelatch(ev) }
