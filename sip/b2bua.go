@@ -52,6 +52,9 @@ type b2bua struct {
 
 	hooks callHooks
 
+	*router              // the dial plan (router.go)
+	codes   featureCodes // feature codes dialed (features.go)
+
 	lot *parkingLot // call park: the orbits and what they hold (park.go, orbits.go)
 	// ringFailed is what a ringing call whose targets all failed, or did
 	// not answer in time, does instead of ending (forwarding.ringFailed):
@@ -112,8 +115,11 @@ func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
 	b.taps = []bridgeTap{b.recordings}
 	b.ringFailed = b.forwards.ringFailed
 	b.queues = newQueueRuntime(b)
+	b.codes = featureCodes{b: b}
 	b.vm = &voicemail{b: b}
 	b.standIn = b.vm
+	b.router = &router{s: s, user: b.forwards.routeUser, queue: b.queues.route,
+		menu: func(ctx context.Context, rt *route, ext string) (bool, *refusal) { return routeMenu(ctx, s, rt, ext) }}
 	go b.queues.run(ctx)
 	if dir := s.cfg.RecordingsDir; dir != "" {
 		if b.recDir, err = filepath.Abs(dir); err != nil {
@@ -435,7 +441,7 @@ func (b *b2bua) newDialog(req *sip.Request, tx sip.ServerTransaction, caller *cr
 	if caller != nil && b.lot.retrieveOrbit(req, tx, caller) { // park.go
 		return
 	}
-	if caller != nil && b.feature(req, tx, caller) { // features.go
+	if caller != nil && b.codes.dial(req, tx, caller) { // features.go
 		return
 	}
 	c := newCall(b, req, tx, caller, trunk)

@@ -59,3 +59,21 @@ func (c *call) writeRow(row directory.Call) {
 		h(row)
 	}
 }
+
+// fillCDR copies what the route knows into the CDR row.
+func (c *call) fillCDR() {
+	rt := c.rt
+	if rt == nil {
+		return
+	}
+	c.cdr.Direction = rt.dir
+	c.cdr.Dialed = rt.dialed
+	c.cdr.CallerID = rt.callerID
+	c.cdr.CalleeID = rt.calleeID
+	c.cdr.GroupID = rt.groupID
+	c.cdr.From = rt.from
+	c.cdr.To = rt.to
+	if c.cdr.To == "" {
+		c.cdr.To = rt.dialed
+	}
+}

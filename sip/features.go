@@ -60,9 +60,16 @@ var monitorModes = map[directory.Feature]media.MonitorMode{
 	directory.FeatureMonitorBarge:   media.Barge,
 }
 
-// feature handles an extension's INVITE to a feature code and reports
+// featureCodes takes an extension's INVITE to a feature code (*97, *60,
+// *8...) and hands it to the feature that owns the code; the few codes
+// that only change a user's settings (do not disturb, forwarding) it
+// applies itself.
+type featureCodes struct{ b *b2bua }
+
+// dial handles an extension's INVITE to a feature code and reports
 // whether it was one. The caller is authenticated.
-func (b *b2bua) feature(req *sip.Request, tx sip.ServerTransaction, caller *credential) bool {
+func (fc featureCodes) dial(req *sip.Request, tx sip.ServerTransaction, caller *credential) bool {
+	b := fc.b
 	dialed := unescapeUser(req.Recipient.User)
 	f, arg, ok := directory.MatchFeature(b.s.features.get(), dialed)
 	if !ok {

@@ -22,6 +22,22 @@ import (
 //   - anything else: the trunk, when the caller's calls.outbound allows
 //     the number (compared in E.164).
 
+// router is the dial plan: it turns a dialed number into a route, with
+// its targets, under authz's outbound rule and the DIDs' office hours. It
+// knows no call in progress. The numbers that features answer (a menu's,
+// a queue's) and a user's forwarding are the features' to resolve: the
+// b2bua hands the router their functions as it wires them.
+type router struct {
+	s *Server
+	// user fills the route to a user's extension: their phones, with
+	// their forwarding (forwarding.routeUser).
+	user func(ctx context.Context, rt *route, cred *credential) *refusal
+	// menu and queue fill the route to a menu's or a queue's number and
+	// report whether ext was one (routeMenu, queueRuntime.route); nil
+	// when the plan has none.
+	menu, queue func(ctx context.Context, rt *route, ext string) (bool, *refusal)
+}
+
 // storeDown refuses a call the directory could not route.
 func storeDown(err error) *refusal {
 	return &refusal{503, "Service Unavailable", directory.Failed, "directory unavailable", err}
@@ -34,7 +50,7 @@ var (
 
 // route classifies the dialed number of req. caller is nil for calls from a
 // trunk.
-func (b *b2bua) route(ctx context.Context, caller *credential, trunk *Trunk, req *sip.Request) (*route, *refusal) {
+func (r *router) route(ctx context.Context, caller *credential, trunk *Trunk, req *sip.Request) (*route, *refusal) {
 	dialed := strings.TrimSpace(req.Recipient.User)
 	if dialed == "" {
 		dialed = strings.TrimSpace(req.To().Address.User)
@@ -42,7 +58,7 @@ func (b *b2bua) route(ctx context.Context, caller *credential, trunk *Trunk, req
 	rt := &route{dialed: dialed, fromName: req.From().DisplayName}
 	if caller == nil { // from the trunk: a DID
 		rt.dir = directory.Inbound
-		rt.from = b.inboundCaller(ctx, req)
+		rt.from = r.inboundCaller(ctx, req)
 		if hasOption(req, "Privacy", "id") {
 			// RFC 3323/3325: the caller withheld their number; the
 			// carrier trusts us with it, but neither the phone nor the
@@ -50,35 +66,35 @@ func (b *b2bua) route(ctx context.Context, caller *credential, trunk *Trunk, req
 			rt.from, rt.fromName = "anonymous", "Anonymous"
 		}
 		rt.fromUser = rt.from
-		ext, ok := b.did(ctx, dialed)
+		ext, ok := r.did(ctx, dialed)
 		if !ok {
 			return rt, refNotFound
 		}
-		ext = b.hoursTarget(ctx, dialed, ext) // hours.go
-		return rt, b.routeNumber(ctx, rt, ext, "")
+		ext = r.hoursTarget(ctx, dialed, ext) // hours.go
+		return rt, r.routeNumber(ctx, rt, ext, "")
 	}
 	rt.callerID = caller.UserID
 	rt.from, rt.fromUser = caller.Ext, caller.Ext
 	if directory.ValidateExtension("extension", dialed) == nil {
 		rt.dir = directory.Internal
-		return rt, b.routeNumber(ctx, rt, dialed, caller.Ext)
+		return rt, r.routeNumber(ctx, rt, dialed, caller.Ext)
 	}
 	rt.dir = directory.Outbound
-	return rt, b.routeOutbound(ctx, rt, caller, dialed)
+	return rt, r.routeOutbound(ctx, rt, caller, dialed)
 }
 
 // inboundCaller is the number of the caller of a call from a trunk (unless
 // they withheld it with Privacy: id): the
 // carrier's P-Asserted-Identity (RFC 3325), else the From user, in E.164
 // when it is a phone number.
-func (b *b2bua) inboundCaller(ctx context.Context, req *sip.Request) string {
+func (r *router) inboundCaller(ctx context.Context, req *sip.Request) string {
 	num := req.From().Address.User
 	if h := req.GetHeader("P-Asserted-Identity"); h != nil {
 		if u, ok := assertedUser(h.Value()); ok {
 			num = u
 		}
 	}
-	if n, err := directory.NormalizePhone(num, b.defaultCountry(ctx)); err == nil {
+	if n, err := directory.NormalizePhone(num, r.defaultCountry(ctx)); err == nil {
 		return n
 	}
 	return num
@@ -109,20 +125,20 @@ func assertedUser(v string) (string, bool) {
 }
 
 // did finds the extension a number dialed from the trunk is mapped to.
-func (b *b2bua) did(ctx context.Context, dialed string) (string, bool) {
-	if ext, ok := b.s.didTarget(dialed); ok {
+func (r *router) did(ctx context.Context, dialed string) (string, bool) {
+	if ext, ok := r.s.didTarget(dialed); ok {
 		return ext, true
 	}
-	if n, err := directory.NormalizePhone(dialed, b.defaultCountry(ctx)); err == nil {
-		if ext, ok := b.s.didTarget(n); ok {
+	if n, err := directory.NormalizePhone(dialed, r.defaultCountry(ctx)); err == nil {
+		if ext, ok := r.s.didTarget(n); ok {
 			return ext, true
 		}
 	}
 	return "", false
 }
 
-func (b *b2bua) defaultCountry(ctx context.Context) string {
-	cc, err := b.s.store.Setting(ctx, directory.SettingDefaultCountry)
+func (r *router) defaultCountry(ctx context.Context) string {
+	cc, err := r.s.store.Setting(ctx, directory.SettingDefaultCountry)
 	if err != nil || cc == "" {
 		return directory.SettingDefaults[directory.SettingDefaultCountry]
 	}
@@ -132,35 +148,39 @@ func (b *b2bua) defaultCountry(ctx context.Context) string {
 // routeNumber fills rt for a number of the extensions' plan, dialed, the
 // target of a DID or an IVR menu's option: an IVR menu (ivr.go), else a
 // user's or a group's extension.
-func (b *b2bua) routeNumber(ctx context.Context, rt *route, ext, self string) *refusal {
-	if isMenu, ref := routeMenu(ctx, b.s, rt, ext); isMenu {
-		return ref
+func (r *router) routeNumber(ctx context.Context, rt *route, ext, self string) *refusal {
+	if r.menu != nil {
+		if isMenu, ref := r.menu(ctx, rt, ext); isMenu {
+			return ref
+		}
 	}
-	return b.routeExtension(ctx, rt, ext, self)
+	return r.routeExtension(ctx, rt, ext, self)
 }
 
 // routeExtension fills the targets of a user's or group's extension. self
 // is the caller's extension, left out of a group it belongs to.
-func (b *b2bua) routeExtension(ctx context.Context, rt *route, ext, self string) *refusal {
+func (r *router) routeExtension(ctx context.Context, rt *route, ext, self string) *refusal {
 	rt.to = ext
-	cred, err := b.s.credential(ext)
+	cred, err := r.s.credential(ext)
 	if err != nil {
 		return storeDown(err)
 	}
 	if cred != nil {
-		return b.forwards.routeUser(ctx, rt, cred)
+		return r.user(ctx, rt, cred)
 	}
-	if ok, ref := b.queues.route(ctx, rt, ext); ok { // queuecall.go
-		return ref
+	if r.queue != nil {
+		if ok, ref := r.queue(ctx, rt, ext); ok {
+			return ref
+		}
 	}
-	return b.routeGroup(ctx, rt, ext, self)
+	return r.routeGroup(ctx, rt, ext, self)
 }
 
 // routeGroup fills the targets of a group's extension: every registered
 // contact of its members, but self and members in Do Not Disturb.
-func (b *b2bua) routeGroup(ctx context.Context, rt *route, ext, self string) *refusal {
+func (r *router) routeGroup(ctx context.Context, rt *route, ext, self string) *refusal {
 	rt.to = ext
-	g, err := b.s.store.GroupByExtension(ctx, ext)
+	g, err := r.s.store.GroupByExtension(ctx, ext)
 	if errors.Is(err, directory.ErrNotFound) {
 		return refNotFound
 	}
@@ -168,16 +188,16 @@ func (b *b2bua) routeGroup(ctx context.Context, rt *route, ext, self string) *re
 		return storeDown(err)
 	}
 	rt.groupID = g.ID
-	ids, err := b.s.store.GroupMembers(ctx, g.ID)
+	ids, err := r.s.store.GroupMembers(ctx, g.ID)
 	if err != nil {
 		return storeDown(err)
 	}
 	for _, id := range ids {
-		m, ok := b.s.creds.ByID(id)
+		m, ok := r.s.creds.ByID(id)
 		if !ok || m.Ext == self || m.Forward.DND {
 			continue
 		}
-		rt.targets = append(rt.targets, b.userTargets(m)...)
+		rt.targets = append(rt.targets, r.userTargets(m)...)
 	}
 	if len(rt.targets) == 0 {
 		return refOffline
@@ -190,15 +210,15 @@ func (b *b2bua) routeGroup(ctx context.Context, rt *route, ext, self string) *re
 // else at its Contact when the REGISTER crossed no NAT (RFC 3261 §10: a
 // registration may be made on behalf of another address), else at the
 // source address and transport of its REGISTER.
-func (b *b2bua) userTargets(cred *credential) []target {
+func (r *router) userTargets(cred *credential) []target {
 	var out []target
-	for _, bd := range b.s.loc.Current(cred.Ext) {
+	for _, bd := range r.s.loc.Current(cred.Ext) {
 		var uri sip.Uri
 		if err := sip.ParseUri(bd.Contact, &uri); err != nil {
 			continue
 		}
 		t := target{userID: cred.UserID, ext: cred.Ext, uri: uri, toUser: cred.Ext,
-			domain: b.s.realm(), dest: bd.Source, transport: cmp.Or(bd.Transport, "UDP")}
+			domain: r.s.realm(), dest: bd.Source, transport: cmp.Or(bd.Transport, "UDP")}
 		if t.route = splitPath(bd.Path); len(t.route) > 0 {
 			if hop, ok := pathHop(t.route); ok {
 				t.dest = hop
@@ -216,17 +236,17 @@ func (b *b2bua) userTargets(cred *credential) []target {
 
 // routeOutbound sends a number outside the PBX to the trunks serving it if
 // the caller's calls.outbound scope allows it.
-func (b *b2bua) routeOutbound(ctx context.Context, rt *route, caller *credential, dialed string) *refusal {
-	num, err := directory.NormalizePhone(dialed, b.defaultCountry(ctx))
+func (r *router) routeOutbound(ctx context.Context, rt *route, caller *credential, dialed string) *refusal {
+	num, err := directory.NormalizePhone(dialed, r.defaultCountry(ctx))
 	if err != nil {
 		return &refusal{484, "Address Incomplete", directory.Failed, "not a phone number", nil}
 	}
 	rt.to = num
-	trunks := b.s.outboundTrunks(num)
+	trunks := r.s.outboundTrunks(num)
 	if len(trunks) == 0 {
 		return &refusal{404, "Not Found", directory.Failed, "no trunk", nil}
 	}
-	acc, err := b.s.store.Access(ctx, caller.UserID)
+	acc, err := r.s.store.Access(ctx, caller.UserID)
 	if err != nil {
 		return storeDown(err)
 	}
@@ -235,10 +255,10 @@ func (b *b2bua) routeOutbound(ctx context.Context, rt *route, caller *credential
 	var employees []directory.User
 	switch subj.Effective(authz.CallsOutbound).Scope {
 	case authz.ScopeCRM, authz.ScopeCRMAndEmployees:
-		if contacts, err = b.s.store.ContactsByPhone(ctx, num); err != nil {
+		if contacts, err = r.s.store.ContactsByPhone(ctx, num); err != nil {
 			return storeDown(err)
 		}
-		if employees, err = b.s.store.Employees(ctx, num); err != nil {
+		if employees, err = r.s.store.Employees(ctx, num); err != nil {
 			return storeDown(err)
 		}
 	}
@@ -267,22 +287,4 @@ func (b *b2bua) routeOutbound(ctx context.Context, rt *route, caller *credential
 	}
 	rt.fromUser = rt.targets[0].fromUser
 	return nil
-}
-
-// fillCDR copies what the route knows into the CDR row.
-func (c *call) fillCDR() {
-	rt := c.rt
-	if rt == nil {
-		return
-	}
-	c.cdr.Direction = rt.dir
-	c.cdr.Dialed = rt.dialed
-	c.cdr.CallerID = rt.callerID
-	c.cdr.CalleeID = rt.calleeID
-	c.cdr.GroupID = rt.groupID
-	c.cdr.From = rt.from
-	c.cdr.To = rt.to
-	if c.cdr.To == "" {
-		c.cdr.To = rt.dialed
-	}
 }
