@@ -2,7 +2,6 @@ package sip
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,12 +37,8 @@ type b2bua struct {
 
 	ctx    context.Context // ends every call at shutdown
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // call actors
 
-	mu      sync.Mutex
-	calls   map[string]*call // by the Call-ID of either leg
-	perExt  map[string]int   // calls in progress per extension
-	closing bool
+	callTable // the calls in progress and their call slots (calltable.go)
 
 	// recDir is the absolute directory of call recordings; "" records
 	// nothing.
@@ -101,7 +95,7 @@ func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
 	pool.SetQuarantine(cfg.RTPQuarantine)
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &b2bua{s: s, cfg: cfg, log: s.log, pool: pool, ctx: ctx, cancel: cancel,
-		trunkIPs: make(map[netip.Addr]*Trunk), calls: make(map[string]*call), perExt: make(map[string]int),
+		trunkIPs: make(map[netip.Addr]*Trunk), callTable: newCallTable(cfg.MaxCallsPerExt),
 		localNets: interfaceNets()}
 	b.lot = &parkingLot{b: b, orbits: newOrbitTable()}
 	b.pickups = &pickupBoard{b: b}
@@ -212,171 +206,6 @@ func (b *b2bua) shutdown() {
 	b.mu.Unlock()
 	b.cancel()
 	b.wg.Wait()
-}
-
-// active returns the number of calls in progress.
-func (b *b2bua) active() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	n := 0
-	for id, c := range b.calls {
-		if c.id == id {
-			n++
-		}
-	}
-	return n
-}
-
-func (b *b2bua) lookup(callID string) *call {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.calls[callID]
-}
-
-// add files c under its A-leg Call-ID and takes a call slot for each
-// extension in exts. It fails when the Call-ID is already known (a loop)
-// or the server is shutting down.
-func (b *b2bua) add(c *call) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closing {
-		return errors.New("shutting down")
-	}
-	if _, ok := b.calls[c.id]; ok {
-		return errLoop
-	}
-	b.calls[c.id] = c
-	b.wg.Add(1)
-	return nil
-}
-
-var errLoop = errors.New("call-id in use")
-
-func (b *b2bua) alias(callID string, c *call) {
-	b.mu.Lock()
-	b.calls[callID] = c
-	b.mu.Unlock()
-}
-
-// unalias drops callID from the call table if it names c.
-func (b *b2bua) unalias(callID string, c *call) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.calls[callID] == c {
-		delete(b.calls, callID)
-	}
-}
-
-// aliasIfFiled files callID under c unless c is gone from the table
-// already (it ended while another call handed it a leg).
-func (b *b2bua) aliasIfFiled(callID string, c *call) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.calls[c.id] == c {
-		b.calls[callID] = c
-	}
-}
-
-func (b *b2bua) remove(c *call) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for id, x := range b.calls {
-		if x == c {
-			delete(b.calls, id)
-		}
-	}
-	for _, ext := range c.slots {
-		if b.perExt[ext]--; b.perExt[ext] <= 0 {
-			delete(b.perExt, ext)
-		}
-	}
-	c.slots = nil
-}
-
-// slotsHeld returns the number of call slots held over all extensions.
-func (b *b2bua) slotsHeld() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	n := 0
-	for _, k := range b.perExt {
-		n += k
-	}
-	return n
-}
-
-// busy reports whether ext has reached its call limit.
-func (b *b2bua) busy(ext string) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.perExt[ext] >= b.cfg.MaxCallsPerExt
-}
-
-// inCall reports whether ext takes part in a call now.
-func (b *b2bua) inCall(ext string) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.perExt[ext] > 0
-}
-
-// take counts a call for each of exts (once each).
-func (b *b2bua) take(c *call, exts ...string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, ext := range exts {
-		if ext == "" || containsStr(c.slots, ext) {
-			continue
-		}
-		b.perExt[ext]++
-		c.slots = append(c.slots, ext)
-	}
-}
-
-// takeNew counts a call for each of exts it does not hold yet and returns
-// those.
-func (b *b2bua) takeNew(c *call, exts ...string) []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []string
-	for _, ext := range exts {
-		if ext == "" || containsStr(c.slots, ext) {
-			continue
-		}
-		b.perExt[ext]++
-		c.slots = append(c.slots, ext)
-		out = append(out, ext)
-	}
-	return out
-}
-
-// release gives back the call slots of exts that c holds.
-func (b *b2bua) release(c *call, exts ...string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, ext := range exts {
-		i := -1
-		for j, s := range c.slots {
-			if s == ext {
-				i = j
-				break
-			}
-		}
-		if i < 0 {
-			continue
-		}
-		c.slots = append(c.slots[:i], c.slots[i+1:]...)
-		if b.perExt[ext]--; b.perExt[ext] <= 0 {
-			delete(b.perExt, ext)
-		}
-	}
-}
-
-func containsStr(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // onInvite handles a new INVITE, or a re-INVITE inside a call. sipgo drops
