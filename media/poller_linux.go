@@ -23,7 +23,8 @@ import (
 // and parks it again for each packet; the scheduling, the poll and the
 // context switches (a phone's packet wakes the relay, the relayed packet
 // wakes the phone) cost more than reading and sending the packet. A poller
-// is one thread with an epoll set of its own: it waits for readiness,
+// is one goroutine with an epoll set of its own (or an io_uring ring,
+// uring_poller_linux.go, where the kernel allows): it waits for readiness,
 // relays what every ready socket holds, and then sleeps for pollerNap, so
 // that one wake-up serves every packet that arrived meanwhile (about a
 // hundred at a thousand calls). Audio waits at most pollerNap longer, well
