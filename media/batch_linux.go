@@ -158,6 +158,7 @@ func newSendQueue(pp *PortPair, rtcp bool, from *leg) sendQueue {
 	}
 	if d, err := pp.detach(); err == nil && d != nil {
 		q.s = d.pick(rtcp)
+		q.s.from.Store(from)
 	}
 	return q
 }
@@ -289,6 +290,15 @@ func (q *sendQueue) flushSock() {
 	s := q.s
 	if s.closed {
 		q.from.dropped.Add(uint64(q.n))
+		q.n = 0
+		return
+	}
+	if u := s.p.ur; u != nil { // queued on the poller's ring, sent with the round
+		for i := range q.n {
+			if !u.send(s, q.data[i], q.dst[i]) {
+				q.from.dropped.Add(1)
+			}
+		}
 		q.n = 0
 		return
 	}

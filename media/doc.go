@@ -22,11 +22,13 @@
 // Packets are read and sent in batches (recvmmsg and sendmmsg on Linux,
 // one at a time elsewhere) with buffers from a shared pool: relaying a
 // packet allocates nothing. On Linux a relay's sockets are served by a
-// poller (poller_linux.go), one per processor: one goroutine with an
-// epoll set of its own that relays, in one round, whatever every socket
-// holds, then naps a millisecond so that the next round finds many
-// packets; a socket is read, written and closed only by its poller, and
-// both legs of a relay share one. Elsewhere each socket has a reading
+// poller (poller_linux.go), one per processor: one goroutine that relays,
+// in one round, whatever every socket holds, then naps a millisecond so
+// that the next round finds many packets; a socket is read, written and
+// closed only by its poller, and both legs of a relay share one. A poller
+// reads and sends through an io_uring ring of its own where the kernel
+// allows it (uring_linux.go: one system call a round, not a few a
+// packet), through an epoll set otherwise or with SWITCHBOARD_RELAY_IO=epoll. Elsewhere each socket has a reading
 // goroutine of the relay's. What a relay's reader calls (a Tap, a
 // Monitor) must not block: it holds up every call on that poller.
 package media

@@ -23,7 +23,8 @@ import (
 // and parks it again for each packet; the scheduling, the poll and the
 // context switches (a phone's packet wakes the relay, the relayed packet
 // wakes the phone) cost more than reading and sending the packet. A poller
-// is one thread with an epoll set of its own: it waits for readiness,
+// is one goroutine with an epoll set of its own (or an io_uring ring,
+// uring_poller_linux.go, where the kernel allows): it waits for readiness,
 // relays what every ready socket holds, and then sleeps for pollerNap, so
 // that one wake-up serves every packet that arrived meanwhile (about a
 // hundred at a thousand calls). Audio waits at most pollerNap longer, well
@@ -58,6 +59,19 @@ type sock struct {
 
 	done   chan struct{} // closed once the poller closed fd
 	closed bool          // the poller's goroutine alone, once registered
+
+	// The sending leg whose drops a send the ring refuses counts
+	// (newSendQueue sets it before the first send).
+	from atomic.Pointer[leg]
+	// With a ring (uring_poller_linux.go), the poller's goroutine alone:
+	armed bool // a recvmsg is in flight on fd
+}
+
+// sendFailed counts a packet that could not be sent through s.
+func (s *sock) sendFailed() {
+	if l := s.from.Load(); l != nil {
+		l.dropped.Add(1)
+	}
 }
 
 // pairSocks is a port pair's sockets once detached.
@@ -72,11 +86,18 @@ type poller struct {
 	wake int             // an eventfd that interrupts the wait
 
 	mu      sync.Mutex
-	socks   map[uint64]*sock // registered for reading, by id
+	socks   map[uint64]*sock // detached and not closed, by id
 	owned   int              // detached sockets not yet closed
 	closes  []*sock          // close requests not yet carried out
 	running bool
 	nextID  uint64
+
+	// ring is whether the poller reads through an io_uring ring rather
+	// than its epoll set (p.mu); ur is the ring while its loop runs,
+	// set under p.mu and read on the poller's goroutine.
+	ring bool
+	ur   *uring
+	arms []*sock // sockets to arm a recvmsg on (p.mu)
 }
 
 var (
@@ -84,6 +105,9 @@ var (
 	pollers     []*poller
 	pollersErr  error
 	pollerNext  atomic.Uint32
+	// pollersUseRing is whether the pollers read through io_uring; set
+	// once with the pollers (relayIOMode).
+	pollersUseRing bool
 )
 
 // pickPoller returns the poller for a new relay, round robin over one per
@@ -95,6 +119,7 @@ func pickPoller() *poller {
 	}
 	pollersOnce.Do(func() {
 		n := max(1, runtime.GOMAXPROCS(0))
+		pollersUseRing = relayIOMode()
 		for range n {
 			p, err := newPoller()
 			if err != nil {
@@ -140,7 +165,9 @@ func newPoller() (*poller, error) {
 		unix.Close(wake)
 		return nil, err
 	}
-	return &poller{epfd: epfd, ep: ep, wake: wake, socks: make(map[uint64]*sock)}, nil
+	p := &poller{epfd: epfd, ep: ep, wake: wake, socks: make(map[uint64]*sock)}
+	p.ring = pollersUseRing
+	return p, nil
 }
 
 // detach takes conn from the runtime's poller: it duplicates the
@@ -168,10 +195,14 @@ func (p *poller) detach(conn *net.UDPConn) (*sock, error) {
 		unix.Close(fd)
 		return nil, err
 	}
+	s := &sock{fd: fd, v6: v6, p: p, done: make(chan struct{})}
 	p.mu.Lock()
 	p.owned++
+	p.nextID++
+	s.id = p.nextID
+	p.socks[s.id] = s
 	p.mu.Unlock()
-	return &sock{fd: fd, v6: v6, p: p, done: make(chan struct{})}, nil
+	return s, nil
 }
 
 // serve reads s on the poller, calling handle with each batch, until s is
@@ -184,19 +215,28 @@ func (p *poller) serve(s *sock, handle func(*batch), readErr func(error)) error 
 		return nil
 	default:
 	}
-	p.nextID++
-	s.id, s.handle, s.readErr = p.nextID, handle, readErr
-	ev := unix.EpollEvent{Events: unix.EPOLLIN}
-	*(*uint64)(unsafe.Pointer(&ev.Fd)) = s.id
-	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, s.fd, &ev); err != nil {
+	s.handle, s.readErr = handle, readErr
+	if p.ring {
+		p.arms = append(p.arms, s)
+	} else if err := p.watch(s); err != nil {
+		s.handle, s.readErr = nil, nil
 		p.mu.Unlock()
 		return err
 	}
-	p.socks[s.id] = s
 	p.start()
 	p.mu.Unlock()
+	if p.ring {
+		p.interrupt()
+	}
 	<-s.done
 	return nil
+}
+
+// watch adds s to the epoll set; p.mu is held.
+func (p *poller) watch(s *sock) error {
+	ev := unix.EpollEvent{Events: unix.EPOLLIN}
+	*(*uint64)(unsafe.Pointer(&ev.Fd)) = s.id
+	return unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, s.fd, &ev)
 }
 
 // close asks the poller to close s; it returns at once. A socket no poller
@@ -220,10 +260,10 @@ func (p *poller) finish(s *sock) {
 		return
 	}
 	s.closed = true
-	if s.id != 0 {
+	if s.handle != nil && !p.ring {
 		unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, s.fd, nil)
-		delete(p.socks, s.id)
 	}
+	delete(p.socks, s.id)
 	unix.Close(s.fd)
 	p.owned--
 	close(s.done)
@@ -240,6 +280,10 @@ func (p *poller) start() {
 		return
 	}
 	p.running = true
+	if p.ring {
+		go p.loopRing()
+		return
+	}
 	go p.loop()
 }
 

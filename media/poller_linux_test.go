@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // Relays on Linux are served by the pollers: their sockets are detached
@@ -14,7 +15,10 @@ import (
 // are closed every duplicated descriptor is closed and the pollers'
 // goroutines end (nothing is left running after the last call).
 func TestPollerServesRelaysAndLetsGo(t *testing.T) {
-	pickPoller() // the pollers' own epoll and eventfd descriptors stay
+	pickPoller()          // the pollers' own epoll and eventfd descriptors stay
+	for pollerRunning() { // the relays of the tests before are let go
+		runtime.Gosched()
+	}
 	fds := openFDs(t)
 	relays := make([]*Relay, 3)
 	for i := range relays {
@@ -92,5 +96,44 @@ func TestRelayDropsWhatItCannotSendToIPv6(t *testing.T) {
 	a.send(r.Local(LegA), pa)
 	if got, _ := b.recv(); !bytes.Equal(got, pa) {
 		t.Fatal("relay stopped relaying")
+	}
+}
+
+// The pollers read through io_uring where the kernel allows it, unless
+// SWITCHBOARD_RELAY_IO=epoll; with a ring, a relay's packets go through
+// loopRing, and each poller's ring and descriptors go with its goroutine.
+func TestPollerRingWhenAvailable(t *testing.T) {
+	pickPoller()
+	want := os.Getenv("SWITCHBOARD_RELAY_IO") != "epoll" && uringWorks()
+	if pollersUseRing != want {
+		t.Fatalf("pollers use io_uring: %v, want %v", pollersUseRing, want)
+	}
+	t.Logf("io_uring: %v", pollersUseRing)
+	if !want {
+		return
+	}
+	r, a, b := connectedRelay(t, RelayConfig{})
+	payload := bytes.Repeat([]byte{0xD5}, 160)
+	pa := rtpPacket(0, 100, 0, 0xAAAA, false, payload)
+	a.send(r.Local(LegA), pa)
+	if got, _ := b.recv(); !bytes.Equal(got, pa) {
+		t.Fatal("a→b packet changed")
+	}
+	buf := make([]byte, 1<<20)
+	if !strings.Contains(string(buf[:runtime.Stack(buf, true)]), "media.(*poller).loopRing") {
+		t.Error("no poller runs a ring")
+	}
+}
+
+// The ring's entries are laid out as linux/io_uring.h has them.
+func TestUringLayout(t *testing.T) {
+	if n := unsafe.Sizeof(uringSQE{}); n != 64 {
+		t.Errorf("sqe: %d bytes, want 64", n)
+	}
+	if n := unsafe.Sizeof(uringCQE{}); n != 16 {
+		t.Errorf("cqe: %d bytes, want 16", n)
+	}
+	if n := unsafe.Sizeof(uringParams{}); n != 120 {
+		t.Errorf("params: %d bytes, want 120", n)
 	}
 }

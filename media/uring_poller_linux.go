@@ -1,0 +1,319 @@
+package media
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// A poller with an io_uring ring (uring_linux.go) runs loopRing instead of
+// loop. The rules of poller_linux.go hold: a detached socket is read,
+// written and closed only on the poller's goroutine. Two more: a socket's
+// descriptor is closed only once its recvmsg has ended (the ring holds the
+// socket open until then) and only right after a submission, so that no
+// queued send names a descriptor number already closed (and maybe reused).
+
+// relayIOMode reports whether the relay's pollers use io_uring: the
+// default where the kernel allows it, unless SWITCHBOARD_RELAY_IO=epoll.
+func relayIOMode() bool {
+	switch os.Getenv("SWITCHBOARD_RELAY_IO") {
+	case "epoll":
+		return false
+	case "uring":
+	default:
+		if !relayIOUringDefault {
+			return false
+		}
+	}
+	return uringWorks()
+}
+
+// relayIOUringDefault is whether io_uring is used unless the environment
+// says otherwise.
+const relayIOUringDefault = true
+
+var uringProbe = sync.OnceValue(func() bool {
+	ok := make(chan bool)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		u, err := newUring()
+		if err != nil {
+			ok <- false
+			return
+		}
+		u.close()
+		ok <- true
+	}()
+	return <-ok
+})
+
+// uringWorks reports whether a ring as the pollers set it up can be made.
+func uringWorks() bool { return uringProbe() }
+
+// loopRing is the goroutine of a poller with a ring: it submits the
+// round's sends, collects the completions, relays them, and naps; it ends
+// when it has no socket left. When no ring can be made it carries on as
+// loop, with the epoll set.
+func (p *poller) loopRing() {
+	pprof.SetGoroutineLabels(context.Background())
+	runtime.LockOSThread()
+	u, err := newUring()
+	if err != nil {
+		runtime.UnlockOSThread()
+		p.mu.Lock()
+		p.ring = false
+		for _, s := range p.socks {
+			if s.handle != nil && !s.closed {
+				if err := p.watch(s); err != nil {
+					s.readErr(err)
+				}
+			}
+		}
+		clear(p.arms)
+		p.arms = p.arms[:0]
+		p.mu.Unlock()
+		p.loop()
+		return
+	}
+	p.mu.Lock()
+	p.ur = u
+	p.mu.Unlock()
+	r := ringRound{p: p, u: u, b: getBatch()}
+	r.run()
+	putBatch(r.b)
+	u.close()
+	runtime.UnlockOSThread()
+}
+
+// ringRound is loopRing's state.
+type ringRound struct {
+	p *poller
+	u *uring
+	b *batch
+
+	arms   []*sock // to arm a recvmsg on
+	closes []*sock // to close: cancel the recvmsg, or close at once
+	later  []*sock // to close right after the next submission
+	got    int     // completions of the last reap
+	behind bool    // the last reap filled a batch, or ran out of buffers
+
+	wake, wakeEnded bool // the last reap had a wake-up; its poll ended
+}
+
+func (r *ringRound) run() {
+	p, u := r.p, r.u
+	wakeArmed := false
+	for {
+		p.mu.Lock()
+		r.arms = append(r.arms, p.arms...)
+		r.closes = append(r.closes, p.closes...)
+		clear(p.arms)
+		clear(p.closes)
+		p.arms, p.closes = p.arms[:0], p.closes[:0]
+		p.mu.Unlock()
+		if !wakeArmed {
+			wakeArmed = u.armWake(p.wake)
+		}
+		r.arm()
+		r.close()
+		r.submit(enterGetEvents)
+		p.mu.Lock()
+		if p.owned == 0 && len(p.socks) == 0 && len(p.arms) == 0 && len(p.closes) == 0 {
+			p.running = false
+			p.ur = nil
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
+		r.reap()
+		if r.wake {
+			var buf [8]byte
+			unix.Read(p.wake, buf[:])
+			wakeArmed = wakeArmed && !r.wakeEnded
+		}
+		switch {
+		case r.behind:
+			// A burst, a flood: the sends go now, and the loop goes
+			// round again at once, the packets are there.
+			r.submit(0)
+		case r.got > 0 || len(r.later) > 0 || len(r.arms) > 0 || len(r.closes) > 0:
+			// The round's sends go now; then a nap while packets
+			// gather. Parked in the runtime, as loop naps: a nap in
+			// io_uring_enter (with a timeout) measured dearer, the
+			// runtime taking the processor of a thread blocked in a
+			// system call.
+			r.submit(0)
+			if pollerNap > 0 {
+				time.Sleep(pollerNap)
+			}
+		default:
+			// Nothing came: wait in the kernel for something to (a
+			// datagram, or the wake-up eventfd).
+			r.wait(1)
+		}
+	}
+}
+
+// wait submits what is queued and waits for n completions.
+func (r *ringRound) wait(n int) {
+	r.u.wait(n)
+	if r.u.submitted != atomic.LoadUint32(r.u.sqHead) {
+		return
+	}
+	for _, s := range r.later {
+		r.p.closeFD(s)
+	}
+	clear(r.later)
+	r.later = r.later[:0]
+}
+
+// submit enters the ring with flags; once everything queued is submitted,
+// it closes the sockets waiting for that.
+func (r *ringRound) submit(flags uintptr) {
+	if r.u.enter(flags) != nil {
+		return
+	}
+	for _, s := range r.later {
+		r.p.closeFD(s)
+	}
+	clear(r.later)
+	r.later = r.later[:0]
+}
+
+// closeFD closes s's descriptor, which no request of the ring holds.
+func (p *poller) closeFD(s *sock) {
+	p.mu.Lock()
+	delete(p.socks, s.id)
+	unix.Close(s.fd)
+	p.owned--
+	close(s.done)
+	p.mu.Unlock()
+}
+
+// requested reports arms or closes waiting for the poller's goroutine.
+func (p *poller) requested() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.arms) > 0 || len(p.closes) > 0
+}
+
+// arm arms a recvmsg on each socket waiting for one.
+func (r *ringRound) arm() {
+	k := 0
+	for _, s := range r.arms {
+		if s.closed || s.armed {
+			continue
+		}
+		if !r.u.armRecv(s) {
+			r.arms[k] = s
+			k++
+		}
+	}
+	clear(r.arms[k:])
+	r.arms = r.arms[:k]
+}
+
+// close carries out the close requests: a socket with a recvmsg in flight
+// has it cancelled (its descriptor closes when the recvmsg ends), another
+// closes after the next submission.
+func (r *ringRound) close() {
+	k := 0
+	for _, s := range r.closes {
+		if s.armed {
+			if !r.u.cancelRecv(s) {
+				r.closes[k] = s
+				k++
+				continue
+			}
+		} else if !s.closed {
+			r.later = append(r.later, s)
+		}
+		s.closed = true
+	}
+	clear(r.closes[k:])
+	r.closes = r.closes[:k]
+}
+
+// reap relays what the completion queue holds: datagrams from one socket
+// in a row make one batch for its handler.
+func (r *ringRound) reap() {
+	u, b := r.u, r.b
+	head, tail := *u.cqHead, atomic.LoadUint32(u.cqTail)
+	r.got, r.behind, r.wake, r.wakeEnded = 0, false, false, false
+	var cur *sock // the socket of the batch being gathered
+	deliver := func() {
+		if b.n > 0 && !cur.closed {
+			cur.handle(b)
+		}
+		b.n = 0
+	}
+	var last *sock
+	for ; head != tail; head++ {
+		c := u.cqes[head&u.cqMask]
+		r.got++
+		id := c.userData & userIDMask
+		if last == nil || last.id != id {
+			r.p.mu.Lock()
+			last = r.p.socks[id]
+			r.p.mu.Unlock()
+		}
+		s := last
+		switch c.userData &^ userIDMask {
+		case userWake:
+			r.wake = true
+			r.wakeEnded = r.wakeEnded || c.flags&cqeFMore == 0
+		case userSend:
+			if s != nil {
+				s.sendFailed()
+			}
+		case userRecv:
+			if c.flags&cqeFBuffer != 0 {
+				bid := uint16(c.flags >> 16)
+				if s != nil && !s.closed && c.res >= recvPayloadOffset {
+					if s != cur || b.n == batchSize {
+						deliver()
+						cur = s
+					}
+					r.take(b, bid, int(c.res))
+					r.behind = r.behind || b.n == batchSize
+				}
+				u.provide(bid)
+			}
+			if s == nil || c.flags&cqeFMore != 0 {
+				break
+			}
+			s.armed = false
+			switch {
+			case s.closed:
+				r.later = append(r.later, s)
+			case c.res < 0 && c.res != -int32(unix.ENOBUFS):
+				s.readErr(unix.Errno(-c.res))
+				r.arms = append(r.arms, s)
+			default: // out of buffers, or ended: again, with this round's back
+				r.arms = append(r.arms, s)
+				r.behind = true
+			}
+		}
+	}
+	deliver()
+	atomic.StoreUint32(u.cqHead, head)
+	u.publishBufs()
+}
+
+// take copies the datagram in buffer bid (n bytes from the kernel) into b.
+func (r *ringRound) take(b *batch, bid uint16, n int) {
+	buf := r.u.buf(bid)[:n]
+	payload := int(*(*uint32)(unsafe.Pointer(&buf[8])))
+	l := copy(b.bufs[b.n][:], buf[recvPayloadOffset:min(n, recvPayloadOffset+payload)])
+	b.lens[b.n] = l
+	b.srcs[b.n] = sockaddrAddrPort((*unix.RawSockaddrInet6)(unsafe.Pointer(&buf[recvmsgOutSize])))
+	b.n++
+}
