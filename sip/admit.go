@@ -30,7 +30,7 @@ func (c *call) admitted(req *sip.Request) (fromA, ok bool) {
 	if c.leg[0].dlg.callID == "" {
 		// Not answered yet: only the caller has a dialog (an early one,
 		// with the To tag of our provisional responses).
-		if id != c.id || ftag != tag(c.aReq.From().Params) || ttag != tag(c.aReq.To().Params) {
+		if !c.inEarlyDialog(req) {
 			return false, false
 		}
 		return true, c.fromPeer(req, c.aReq.Source(), c.callerExt(), true)

@@ -53,14 +53,9 @@ type call struct {
 	// caller's, 0) and leg B (the callee's, 1) once they exist.
 	leg [2]leg
 
-	// Leg A.
-	aReq      *sip.Request // the caller's INVITE with our To-tag
-	aTx       sip.ServerTransaction
-	aFinal    chan struct{} // closed once onInvite may return
-	aAnswered bool          // a final response went to the caller (or sipgo's 487)
-	ringSent  bool
-	earlySent bool
-	aWarning  string // a Warning header for our final error response to A
+	// Leg A's INVITE transaction: the caller's INVITE, what the caller
+	// heard, our final response (inbound.go).
+	inbound
 	// codecs: the voice codec the phones of leg A and leg B use, as far as
 	// known; the relay transcodes when they differ (codecs.go).
 	codecs [2]sdpCodec
@@ -92,9 +87,10 @@ type call struct {
 	bOffer  []byte // late: the callee's offer, for a refusing answer
 	early   []byte // early-media SDP of the fork that sent one
 
-	relay   *media.Relay
-	pending []*pending2xx // 2xx we retransmit until ACKed
-	reinv   *reinvite     // our re-INVITE toward one leg, in flight
+	relay *media.Relay
+	reinv *reinvite // our re-INVITE toward one leg, in flight
+
+	acks // our 2xx waiting for their ACKs (pending.go)
 
 	ringTimer *time.Timer
 	retrans   *time.Timer
@@ -160,9 +156,12 @@ func newCall(b *b2bua, req *sip.Request, tx sip.ServerTransaction, caller *crede
 	aReq := req.Clone()
 	aTag := sip.GenerateTagN(16)
 	aReq.To().Params.Add("tag", aTag)
-	c := &call{b: b, id: id, log: b.log.With("call_id", id), mailbox: newMailbox(),
-		aReq: aReq, aTx: tx, aFinal: make(chan struct{}), caller: caller, trunk: trunk}
+	log := b.log.With("call_id", id)
+	c := &call{b: b, id: id, log: log, mailbox: newMailbox(), caller: caller, trunk: trunk,
+		inbound: inbound{aReq: aReq, aTx: tx, aFinal: make(chan struct{}), userAgent: b.s.cfg.UserAgent,
+			contactFor: b.contactFor, log: log}}
 	c.reqCtx, c.reqCancel = context.WithCancel(context.Background())
+	c.acks = acks{log: c.log, sendHeld: func(bye *sip.Request) { c.wg.Go(func() { c.sendBye(bye) }) }}
 	c.leg[0].origin.id = uint64(time.Now().UnixNano() & 0x7fffffffffff)
 	c.leg[1].origin.id = c.leg[0].origin.id + 1
 	c.cdr = directory.Call{SIPCallID: id, StartedAt: time.Now().UTC(), Node: b.s.cfg.Node}
@@ -364,7 +363,7 @@ func (c *call) run() {
 // waits for its ACK, and every fork has its final answer (or the linger
 // time is up).
 func (c *call) finished() bool {
-	if c.state != stEnded || len(c.pending) > 0 {
+	if c.state != stEnded || c.acks.waiting() {
 		return false
 	}
 	if !c.linger.IsZero() && !time.Now().Before(c.linger) {
@@ -385,16 +384,7 @@ func (c *call) finished() bool {
 
 // schedule sets the timer to the next 2xx retransmission or linger end.
 func (c *call) schedule() {
-	var next time.Time
-	for _, p := range c.pending {
-		t := p.deadline
-		if !p.reliable && p.next.Before(t) {
-			t = p.next
-		}
-		if next.IsZero() || t.Before(next) {
-			next = t
-		}
-	}
+	next := c.acks.next()
 	if f := c.silentTrunk(); f != nil {
 		if t := f.sent.Add(c.b.cfg.TrunkWait); next.IsZero() || t.Before(next) {
 			next = t

@@ -77,13 +77,9 @@ func (c *call) byeB() {
 // UAS must not send BYE on a dialog before the ACK of its 2xx (RFC 3261
 // §15), and a phone that gets the BYE first does not know the dialog yet.
 func (c *call) byeAfterAck(fromA bool, bye *sip.Request) {
-	for _, p := range c.pending {
-		if p.fromA == fromA {
-			p.bye = bye
-			return
-		}
+	if !c.acks.holdBye(fromA, bye) {
+		c.wg.Go(func() { c.sendBye(bye) })
 	}
-	c.wg.Go(func() { c.sendBye(bye) })
 }
 
 func (c *call) sendBye(bye *sip.Request) {

@@ -35,18 +35,14 @@ func (c *call) onResponse(f *fork, tx sip.ClientTransaction, res *sip.Response) 
 			// An offer in an unreliable provisional response: the
 			// caller can take it only in our 200.
 			c.early = body
-		} else if len(body) > 0 && !c.earlySent {
+		} else if len(body) > 0 && c.heard != heardEarly {
 			if sdpBody, err := c.answerSDP(body); err == nil {
 				c.early = body
-				c.earlySent, c.ringSent = true, true
-				c.respondA(183, "Session Progress", sdpBody)
+				c.earlyMedia(sdpBody)
 				return
 			}
 		}
-		if !c.ringSent {
-			c.ringSent = true
-			c.respondA(180, "Ringing", nil)
-		}
+		c.inbound.ringing()
 		return
 	}
 	f.final = res
@@ -80,7 +76,8 @@ func (c *call) forkFailed(*fork) {
 func (c *call) forksFailed() {
 	if len(c.ring.spare) > 0 {
 		// The early media of the failed trunk is over.
-		c.early, c.earlySent = nil, false
+		c.early = nil
+		c.earlyOver()
 	}
 	if c.ring.nextTrunk(c.rt) {
 		c.leg[1].sdp = c.ring.offer
@@ -120,35 +117,10 @@ func (c *call) endRinging(code int, reason string, disp directory.Disposition, b
 }
 
 // respondA sends a response to the caller's INVITE; a final one only once.
-func (c *call) respondA(code int, reason string, body []byte) {
-	if c.aAnswered {
-		return
-	}
-	res := sip.NewResponseFromRequest(c.aReq, code, reason, body)
-	res.AppendHeader(sip.NewHeader("Server", c.b.s.cfg.UserAgent))
-	if c.aWarning != "" && code >= 300 {
-		res.AppendHeader(sip.NewHeader("Warning", c.aWarning))
-	}
-	if body != nil {
-		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-		ct := c.b.contactFor(c.aReq.Source(), c.aReq.Transport())
-		res.AppendHeader(&ct)
-	}
-	if code >= 200 {
-		c.aAnswered = true
-	}
-	if err := c.aTx.Respond(res); err != nil {
-		c.log.Debug("response to caller not sent", "status", code, "err", err)
-	}
-}
+func (c *call) respondA(code int, reason string, body []byte) { c.inbound.respond(code, reason, body) }
 
-func (c *call) closeAFinal() {
-	select {
-	case <-c.aFinal:
-	default:
-		close(c.aFinal)
-	}
-}
+// closeAFinal lets the caller's INVITE handler return.
+func (c *call) closeAFinal() { c.inbound.closeFinal() }
 
 // silentTrunk returns the trunk fork that has sent nothing yet while
 // another trunk could take the ringing call, or nil.
