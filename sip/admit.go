@@ -2,7 +2,6 @@ package sip
 
 import (
 	"net/netip"
-	"strings"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -25,8 +24,6 @@ import (
 // call, belongs to one of its legs, and which: see above. Run by the
 // call's goroutine.
 func (c *call) admitted(req *sip.Request) (fromA, ok bool) {
-	id := req.CallID().Value()
-	ftag, ttag := tag(req.From().Params), tag(req.To().Params)
 	if c.leg[0].dlg.callID == "" {
 		// Not answered yet: only the caller has a dialog (an early one,
 		// with the To tag of our provisional responses).
@@ -35,16 +32,16 @@ func (c *call) admitted(req *sip.Request) (fromA, ok bool) {
 		}
 		return true, c.fromPeer(req, c.aReq.Source(), c.callerExt(), true)
 	}
-	for _, a := range []bool{true, false} {
-		d := c.legDialog(a)
-		if d.callID == "" || d.callID != id || d.remoteTag != ftag || d.localTag != ttag {
+	for i := range c.leg {
+		l := &c.leg[i]
+		if !l.owns(req) {
 			continue
 		}
-		if !c.fromPeer(req, d.dest, c.parties[legIndex(a)].ext, a) {
-			return a, false
+		if !c.fromPeer(req, l.dlg.dest, c.parties[i].ext, i == 0) {
+			return i == 0, false
 		}
-		c.followPeer(d, req)
-		return a, true
+		l.followPeer(req, c.log)
+		return i == 0, true
 	}
 	return false, false
 }
@@ -75,17 +72,6 @@ func (c *call) fromPeer(req *sip.Request, dest, ext string, legA bool) bool {
 		return c.b.s.trunkFrom(ip) == c.trunk
 	}
 	return c.b.s.trunkFrom(ip) != nil
-}
-
-// followPeer points a leg's later requests at where its peer now sends
-// from when that changed (a NAT rebinding over UDP), so that our BYE
-// reaches the phone.
-func (c *call) followPeer(d *dialog, req *sip.Request) {
-	if src := req.Source(); src != d.dest && !sip.IsReliable(req.Transport()) &&
-		strings.EqualFold(req.Transport(), d.transport) {
-		c.log.Info("leg's peer moved", "from", d.dest, "to", src)
-		d.dest = src
-	}
 }
 
 // admitRequest applies admitted to a BYE, re-INVITE, REFER or other

@@ -15,41 +15,10 @@ import (
 // goes (with the caller's answer, when the caller's INVITE had no offer).
 
 // answerSDP turns an answer from the B side into the answer for the
-// caller, pointing the relay at the callee. Late, it turns the callee's
-// offer into the offer for the caller the same way.
-//
-// The answer is aligned on the caller's offer (one m= line each, in
-// order) and its codecs decide whether the relay transcodes (codecs.go);
-// a *noCommonCodec error means the two sides cannot talk.
+// caller, pointing the relay at the callee (bridge.answerA). Late, it
+// turns the callee's offer into the offer for the caller the same way.
 func (c *call) answerSDP(body []byte) ([]byte, error) {
-	sd, m, err := parseSDP(body)
-	if err != nil {
-		c.log.Info("bad sdp from callee", "err", err)
-		return nil, err
-	}
-	if !c.late {
-		if offer, _, err := parseSDP(c.aReq.Body()); err == nil {
-			alignAnswer(offer, sd)
-			ac, bc, err := planCodecs(offer, sd)
-			if err != nil {
-				c.log.Info("callee answered no codec of the caller's", "err", err)
-				return nil, err
-			}
-			c.setCodecs(ac, bc)
-		}
-	} else {
-		// The callee's offer: the caller may answer with a codec the
-		// relay transcodes to (lateAnswer).
-		widenOffer(sd)
-	}
-	setMedia(c.relay, media.LegB, m)
-	c.relay.SetHold(media.LegB, m.hold)
-	out, err := legSDP(sd, &c.leg[0].origin, c.b.mediaIP(c.aReq.Source()), c.relay, media.LegA)
-	if err != nil {
-		return nil, err
-	}
-	c.leg[0].sdp = out
-	return out, nil
+	return c.bridge.answerA(body, c.aReq.Body(), c.late, c.aReq.Source())
 }
 
 // answerWith connects the caller to the fork that answered.
@@ -222,21 +191,13 @@ func (c *call) answerEmptyLeg(leg int, f *fork, res *sip.Response, org origin) b
 	if err := c.b.s.client.WriteRequest(ack); err != nil {
 		c.log.Info("ack not sent", "err", err)
 	}
-	_, m, err := parseSDP(res.Body())
-	if err != nil {
+	if err := c.seat(leg, d, res.Body(), f.req.Body(), org); err != nil {
 		c.log.Info("bad sdp from the phone that answered", "err", err)
 		bye := d.request(sip.BYE)
 		c.wg.Go(func() { c.sendBye(bye) })
 		return false
 	}
-	isA := leg == 0
-	ml := mediaLeg(isA)
-	c.setLegCodec(ml, firstVoice(res.Body()))
-	setMedia(c.relay, ml, m)
-	c.relay.SetHold(ml, m.hold)
-	c.leg[leg].dlg, c.leg[leg].sdp, c.leg[leg].origin = d, f.req.Body(), org
-	c.relay.SetPeer(ml, peerIP(d.dest))
-	if !isA {
+	if leg == 1 {
 		t := f.t
 		c.bTarget = &t
 	}

@@ -49,17 +49,9 @@ type call struct {
 
 	state callState
 
-	// leg holds the dialog, SDP origin and last SDP sent of leg A (the
-	// caller's, 0) and leg B (the callee's, 1) once they exist.
-	leg [2]leg
-
 	// Leg A's INVITE transaction: the caller's INVITE, what the caller
 	// heard, our final response (inbound.go).
 	inbound
-	// codecs: the voice codec the phones of leg A and leg B use, as far as
-	// known; the relay transcodes when they differ (codecs.go).
-	codecs [2]sdpCodec
-
 	// late: the caller's INVITE had no SDP (RFC 3261 §13.2.1). The forks
 	// are invited without one, the answering callee's 2xx carries the
 	// offer, passed to the caller in our 200, and the caller's ACK the
@@ -87,9 +79,9 @@ type call struct {
 	bOffer  []byte // late: the callee's offer, for a refusing answer
 	early   []byte // early-media SDP of the fork that sent one
 
-	relay *media.Relay
-	reinv *reinvite // our re-INVITE toward one leg, in flight
-
+	// The legs on the relay, their codecs, a re-INVITE passing between
+	// them (bridge.go).
+	bridge
 	acks // our 2xx waiting for their ACKs (pending.go)
 
 	ringTimer *time.Timer
@@ -161,7 +153,8 @@ func newCall(b *b2bua, req *sip.Request, tx sip.ServerTransaction, caller *crede
 		inbound: inbound{aReq: aReq, aTx: tx, aFinal: make(chan struct{}), userAgent: b.s.cfg.UserAgent,
 			contactFor: b.contactFor, log: log}}
 	c.reqCtx, c.reqCancel = context.WithCancel(context.Background())
-	c.acks = acks{log: c.log, sendHeld: func(bye *sip.Request) { c.wg.Go(func() { c.sendBye(bye) }) }}
+	c.bridge = bridge{mediaIP: b.mediaIP, log: log}
+	c.acks = acks{log: log, sendHeld: func(bye *sip.Request) { c.wg.Go(func() { c.sendBye(bye) }) }}
 	c.leg[0].origin.id = uint64(time.Now().UnixNano() & 0x7fffffffffff)
 	c.leg[1].origin.id = c.leg[0].origin.id + 1
 	c.cdr = directory.Call{SIPCallID: id, StartedAt: time.Now().UTC(), Node: b.s.cfg.Node}

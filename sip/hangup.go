@@ -50,7 +50,7 @@ func (c *call) noMedia() {
 }
 
 func (c *call) byeA() {
-	c.byeAfterAck(true, c.leg[0].dlg.request(sip.BYE))
+	c.byeAfterAck(true, c.leg[0].bye())
 }
 
 func (c *call) byeB() {
@@ -69,7 +69,7 @@ func (c *call) byeB() {
 	if !c.bAcked { // late offer: its 2xx needs an ACK with an answer first
 		c.ackB(c.refusingAnswer())
 	}
-	c.byeAfterAck(false, c.leg[1].dlg.request(sip.BYE))
+	c.byeAfterAck(false, c.leg[1].bye())
 }
 
 // byeAfterAck sends bye to leg A (fromA) or B now, or, while our 2xx to
