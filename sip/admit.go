@@ -30,14 +30,18 @@ func (c *call) admitted(req *sip.Request) (fromA, ok bool) {
 		if !c.inEarlyDialog(req) {
 			return false, false
 		}
-		return true, c.fromPeer(req, c.aReq.Source(), c.callerExt(), true)
+		return true, fromPeer(c.b.s, req, c.aReq.Source(), c.callerExt(), c.trunk)
 	}
 	for i := range c.leg {
 		l := &c.leg[i]
 		if !l.owns(req) {
 			continue
 		}
-		if !c.fromPeer(req, l.dlg.dest, c.parties[i].ext, i == 0) {
+		carrier := c.trunk // leg A's, if the call came from a trunk
+		if i == 1 {
+			carrier = nil
+		}
+		if !fromPeer(c.b.s, req, l.dlg.dest, c.parties[i].ext, carrier) {
 			return i == 0, false
 		}
 		l.followPeer(req, c.log)
@@ -55,8 +59,10 @@ func (c *call) callerExt() string {
 }
 
 // fromPeer reports whether req comes from the peer of a leg whose requests
-// go to dest and whose party is extension ext ("" outside the PBX).
-func (c *call) fromPeer(req *sip.Request, dest, ext string, legA bool) bool {
+// go to dest and whose party is extension ext ("" outside the PBX); a leg
+// to a carrier (ext "") answers from any address of carrier, or of any
+// trunk when carrier is nil.
+func fromPeer(s *Server, req *sip.Request, dest, ext string, carrier *Trunk) bool {
 	ip := peerIP(req.Source())
 	if !ip.IsValid() {
 		return false
@@ -65,13 +71,13 @@ func (c *call) fromPeer(req *sip.Request, dest, ext string, legA bool) bool {
 		return true
 	}
 	if ext != "" {
-		return c.b.s.loc.RegisteredExt(ip, ext)
+		return s.loc.RegisteredExt(ip, ext)
 	}
 	// A carrier answers or hangs up from any of its trunk's addresses.
-	if legA && c.trunk != nil {
-		return c.b.s.trunkFrom(ip) == c.trunk
+	if carrier != nil {
+		return s.trunkFrom(ip) == carrier
 	}
-	return c.b.s.trunkFrom(ip) != nil
+	return s.trunkFrom(ip) != nil
 }
 
 // admitRequest applies admitted to a BYE, re-INVITE, REFER or other

@@ -23,12 +23,9 @@ func (c *call) answerSDP(body []byte) ([]byte, error) {
 
 // answerWith connects the caller to the fork that answered.
 func (c *call) answerWith(f *fork, res *sip.Response) {
-	c.won = f
-	c.bTarget = &f.t
-	c.ring.cancelAll(f)
+	c.answered(f)
 	c.leg[1].dlg = forkDialog(f, res)
 	c.relay.SetPeer(media.LegB, peerIP(c.leg[1].dlg.dest))
-	c.resendAckB(f)
 	if !c.late {
 		c.ackB(nil)
 	}
@@ -149,30 +146,9 @@ func (c *call) refusingAnswer() []byte {
 	return out
 }
 
-// resendAckB has each retransmission of the winning fork's 2xx answered
-// with our ACK, once it went (ackB).
-func (c *call) resendAckB(f *fork) {
-	f.tx.OnRetransmission(func(r *sip.Response) {
-		if tmpl := c.ackTmpl.Load(); tmpl != nil && r.IsSuccess() {
-			_ = c.b.s.client.WriteRequest(tmpl.Clone())
-		}
-	})
-}
-
 // ackB sends the ACK for the B side's 2xx, with body (the answer to a
 // late offer) unless nil.
-func (c *call) ackB(body []byte) {
-	c.bAcked = true
-	ack := c.leg[1].dlg.request(sip.ACK)
-	if body != nil {
-		ack.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-		ack.SetBody(body)
-	}
-	c.ackTmpl.Store(ack.Clone())
-	if err := c.b.s.client.WriteRequest(ack); err != nil {
-		c.log.Info("ack not sent", "err", err)
-	}
-}
+func (c *call) ackB(body []byte) { c.calleeTx.ack(&c.leg[1].dlg, body) }
 
 // answerEmptyLeg puts fork f, whose 2xx res answered an offer on the relay
 // port of leg (0: A, 1: B), on that leg, which nobody was on: it ACKs the

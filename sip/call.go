@@ -50,8 +50,8 @@ type call struct {
 	state callState
 
 	// Leg A's INVITE transaction: the caller's INVITE, what the caller
-	// heard, our final response (inbound.go).
-	inbound
+	// heard, our final response (callertx.go).
+	callerTx
 	// late: the caller's INVITE had no SDP (RFC 3261 §13.2.1). The forks
 	// are invited without one, the answering callee's 2xx carries the
 	// offer, passed to the caller in our 200, and the caller's ACK the
@@ -64,20 +64,14 @@ type call struct {
 	caller *credential
 	trunk  *Trunk // the trunk the call came from (inbound)
 	rt     *route
-	ring   dialer   // the callee's phones, or the trunk
 	env    *dialEnv // what the call's dialers need of it (dialEnv)
-	won    *fork
-	// bTarget is where leg B is now: won's target, or a transfer's.
-	bTarget *target
+	// The callee's side: the dialer, the fork that answered, the ACK of
+	// its 2xx (calleetx.go).
+	calleeTx
 	// legs is a copy of parties for other goroutines (monitoring): nil
 	// until the call is answered.
-	legs atomic.Pointer[[2]party]
-	// bAcked: the ACK of the winning fork's 2xx went; ackTmpl is that ACK,
-	// sent again on each retransmission of the 2xx (from sipgo's goroutine).
-	bAcked  bool
-	ackTmpl atomic.Pointer[sip.Request]
-	bOffer  []byte // late: the callee's offer, for a refusing answer
-	early   []byte // early-media SDP of the fork that sent one
+	legs   atomic.Pointer[[2]party]
+	bOffer []byte // late: the callee's offer, for a refusing answer
 
 	// The legs on the relay, their codecs, a re-INVITE passing between
 	// them (bridge.go).
@@ -150,10 +144,11 @@ func newCall(b *b2bua, req *sip.Request, tx sip.ServerTransaction, caller *crede
 	aReq.To().Params.Add("tag", aTag)
 	log := b.log.With("call_id", id)
 	c := &call{b: b, id: id, log: log, mailbox: newMailbox(), caller: caller, trunk: trunk,
-		inbound: inbound{aReq: aReq, aTx: tx, aFinal: make(chan struct{}), userAgent: b.s.cfg.UserAgent,
+		callerTx: callerTx{aReq: aReq, aTx: tx, aFinal: make(chan struct{}), userAgent: b.s.cfg.UserAgent,
 			contactFor: b.contactFor, log: log}}
 	c.reqCtx, c.reqCancel = context.WithCancel(context.Background())
 	c.bridge = bridge{mediaIP: b.mediaIP, log: log}
+	c.calleeTx.client, c.calleeTx.log = b.s.client, log
 	c.acks = acks{log: log, sendHeld: func(bye *sip.Request) { c.wg.Go(func() { c.sendBye(bye) }) }}
 	c.leg[0].origin.id = uint64(time.Now().UnixNano() & 0x7fffffffffff)
 	c.leg[1].origin.id = c.leg[0].origin.id + 1

@@ -131,12 +131,7 @@ func (c *call) onBye(ev *reqEvent) {
 
 // teardown releases everything the call holds and writes its CDR row.
 func (c *call) teardown() {
-	c.mu.Lock()
-	c.closed = true
-	rest := c.queue
-	c.queue = nil
-	c.mu.Unlock()
-	for _, ev := range rest {
+	for _, ev := range c.mailbox.drain() {
 		switch r := ev.(type) {
 		case *reqEvent:
 			c.b.s.respond(r.tx, r.req, 481, "Call/Transaction Does Not Exist")

@@ -15,22 +15,8 @@ import (
 // onResponse takes a response to one of the call's own forks (a
 // transfer's go to onXferResponse).
 func (c *call) onResponse(f *fork, tx sip.ClientTransaction, res *sip.Response) {
-	if tx != f.tx || f.final != nil {
-		return
-	}
-	f.responded = true
-	if res.IsProvisional() {
-		if res.StatusCode == 100 {
-			return
-		}
-		f.provis = true
-		if f.cancelled {
-			f.sendCancel()
-			return
-		}
-		if c.state != stRinging {
-			return
-		}
+	switch c.forkResponse(f, tx, res, c.state == stRinging) {
+	case forkRings:
 		if body := res.Body(); len(body) > 0 && c.late {
 			// An offer in an unreliable provisional response: the
 			// caller can take it only in our 200.
@@ -42,22 +28,10 @@ func (c *call) onResponse(f *fork, tx sip.ClientTransaction, res *sip.Response) 
 				return
 			}
 		}
-		c.inbound.ringing()
-		return
-	}
-	f.final = res
-	if res.IsSuccess() {
-		if c.state != stRinging {
-			f.ackAndBye(res) // another fork won, or the caller gave up
-			return
-		}
+		c.callerTx.ringing()
+	case forkWon:
 		c.answerWith(f, res)
-		return
-	}
-	if c.state == stRinging && f.retryAuth(res) {
-		return
-	}
-	if c.state == stRinging && c.allForksFailed() {
+	case forksAllFailed:
 		c.forksFailed()
 	}
 }
@@ -117,10 +91,10 @@ func (c *call) endRinging(code int, reason string, disp directory.Disposition, b
 }
 
 // respondA sends a response to the caller's INVITE; a final one only once.
-func (c *call) respondA(code int, reason string, body []byte) { c.inbound.respond(code, reason, body) }
+func (c *call) respondA(code int, reason string, body []byte) { c.callerTx.respond(code, reason, body) }
 
 // closeAFinal lets the caller's INVITE handler return.
-func (c *call) closeAFinal() { c.inbound.closeFinal() }
+func (c *call) closeAFinal() { c.callerTx.closeFinal() }
 
 // silentTrunk returns the trunk fork that has sent nothing yet while
 // another trunk could take the ringing call, or nil.

@@ -6,7 +6,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// inbound is the caller's side of a call: leg A's INVITE server
+// callerTx is the caller's side of a call: leg A's INVITE server
 // transaction until its final response. It holds the INVITE, what the
 // caller heard before the answer (ringing, early media), whether the final
 // response went, and the channel that lets the INVITE's handler return;
@@ -17,7 +17,7 @@ import (
 // (voicemail, a menu, a queue, a pickup) reach aReq and aTx as before.
 // Only the call's actor touches it; the INVITE's handler only waits on
 // aFinal, which the actor closes.
-type inbound struct {
+type callerTx struct {
 	aReq      *sip.Request // the caller's INVITE with our To-tag
 	aTx       sip.ServerTransaction
 	aFinal    chan struct{} // closed once onInvite may return
@@ -40,64 +40,64 @@ const (
 )
 
 // respond sends a response to the caller's INVITE; a final one only once.
-func (in *inbound) respond(code int, reason string, body []byte) {
-	if in.aAnswered {
+func (cs *callerTx) respond(code int, reason string, body []byte) {
+	if cs.aAnswered {
 		return
 	}
-	res := sip.NewResponseFromRequest(in.aReq, code, reason, body)
-	res.AppendHeader(sip.NewHeader("Server", in.userAgent))
-	if in.aWarning != "" && code >= 300 {
-		res.AppendHeader(sip.NewHeader("Warning", in.aWarning))
+	res := sip.NewResponseFromRequest(cs.aReq, code, reason, body)
+	res.AppendHeader(sip.NewHeader("Server", cs.userAgent))
+	if cs.aWarning != "" && code >= 300 {
+		res.AppendHeader(sip.NewHeader("Warning", cs.aWarning))
 	}
 	if body != nil {
 		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-		ct := in.contactFor(in.aReq.Source(), in.aReq.Transport())
+		ct := cs.contactFor(cs.aReq.Source(), cs.aReq.Transport())
 		res.AppendHeader(&ct)
 	}
 	if code >= 200 {
-		in.aAnswered = true
+		cs.aAnswered = true
 	}
-	if err := in.aTx.Respond(res); err != nil {
-		in.log.Debug("response to caller not sent", "status", code, "err", err)
+	if err := cs.aTx.Respond(res); err != nil {
+		cs.log.Debug("response to caller not sent", "status", code, "err", err)
 	}
 }
 
 // ringing tells the caller the call rings (180), once.
-func (in *inbound) ringing() {
-	if in.heard == heardNothing {
-		in.heard = heardRinging
-		in.respond(180, "Ringing", nil)
+func (cs *callerTx) ringing() {
+	if cs.heard == heardNothing {
+		cs.heard = heardRinging
+		cs.respond(180, "Ringing", nil)
 	}
 }
 
 // earlyMedia gives the caller a fork's early media (183 with answer, our
 // SDP toward the relay).
-func (in *inbound) earlyMedia(answer []byte) {
-	in.heard = heardEarly
-	in.respond(183, "Session Progress", answer)
+func (cs *callerTx) earlyMedia(answer []byte) {
+	cs.heard = heardEarly
+	cs.respond(183, "Session Progress", answer)
 }
 
 // earlyOver forgets the early media that went: a later fork may send its
 // own.
-func (in *inbound) earlyOver() {
-	if in.heard == heardEarly {
-		in.heard = heardRinging
+func (cs *callerTx) earlyOver() {
+	if cs.heard == heardEarly {
+		cs.heard = heardRinging
 	}
 }
 
 // closeFinal lets the INVITE's handler return.
-func (in *inbound) closeFinal() {
+func (cs *callerTx) closeFinal() {
 	select {
-	case <-in.aFinal:
+	case <-cs.aFinal:
 	default:
-		close(in.aFinal)
+		close(cs.aFinal)
 	}
 }
 
 // inEarlyDialog reports whether req names the caller's early dialog: the
 // Call-ID and From tag of the INVITE, and the To tag of our provisional
 // responses.
-func (in *inbound) inEarlyDialog(req *sip.Request) bool {
-	return req.CallID().Value() == in.aReq.CallID().Value() && tag(req.From().Params) == tag(in.aReq.From().Params) &&
-		tag(req.To().Params) == tag(in.aReq.To().Params)
+func (cs *callerTx) inEarlyDialog(req *sip.Request) bool {
+	return req.CallID().Value() == cs.aReq.CallID().Value() && tag(req.From().Params) == tag(cs.aReq.From().Params) &&
+		tag(req.To().Params) == tag(cs.aReq.To().Params)
 }
