@@ -157,16 +157,7 @@ func (c *call) ackB(body []byte) { c.calleeTx.ack(&c.leg[1].dlg, body) }
 // ring-back and call queues (queuecall.go) use it.
 func (c *call) answerEmptyLeg(leg int, f *fork, res *sip.Response, org origin) bool {
 	d := forkDialog(f, res)
-	ack := d.request(sip.ACK)
-	tmpl := ack.Clone()
-	f.tx.OnRetransmission(func(r *sip.Response) {
-		if r.IsSuccess() {
-			_ = c.b.s.client.WriteRequest(tmpl.Clone())
-		}
-	})
-	if err := c.b.s.client.WriteRequest(ack); err != nil {
-		c.log.Info("ack not sent", "err", err)
-	}
+	c.ackFork(f, &d)
 	if err := c.seat(leg, d, res.Body(), f.req.Body(), org); err != nil {
 		c.log.Info("bad sdp from the phone that answered", "err", err)
 		bye := d.request(sip.BYE)

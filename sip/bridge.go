@@ -34,6 +34,17 @@ type bridge struct {
 	log     *slog.Logger
 }
 
+// newRelay opens the media relay of a call: its ports from the PBX's
+// pool, on its media address, with its media timeouts.
+func newRelay(b *b2bua, log *slog.Logger) (*media.Relay, error) {
+	mip := b.cfg.MediaIP
+	if !mip.IsValid() {
+		mip = netip.IPv4Unspecified()
+	}
+	return media.NewRelay(media.RelayConfig{Pool: b.pool, IP: mip,
+		Timeout: max(b.cfg.MediaTimeout, 0), HoldTimeout: max(b.cfg.MediaHoldTimeout, 0), Logger: log})
+}
+
 // answerA turns SDP from leg B (its answer to the caller's offer, or
 // late, its offer) into the SDP the caller gets, on relay leg A, and
 // points relay leg B at the callee. callerOffer is the caller's offer (nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,18 +23,33 @@ const (
 	stEnded                     // both legs ended or ending
 )
 
-// call is one call through the B2BUA, the CDR's unit: the caller's dialog
-// (leg A), the dialer ringing the callee's phones or the trunk, the
-// dialog of the fork that answered (leg B) and the media relay that joins
-// the legs. Features (transfer, forwarding, monitoring, recording) act on
-// it through its legs, dialer and relay.
+// call is one call through the B2BUA, the CDR's unit: the story of its
+// legs and its bridge over time. It is built from parts, each a type that
+// knows nothing of the others:
+//   - callerTx (callertx.go): the caller's INVITE transaction, until our
+//     final response;
+//   - calleeTx (calleetx.go): the dialer ringing the callee's phones or
+//     the trunk, the fork that answered and the ACK of its 2xx;
+//   - bridge (bridge.go): the two legs (leg.go: a dialog, its SDP origin,
+//     the last SDP we sent on it) joined on the media relay, their codecs
+//     and the re-INVITE passing from one to the other;
+//   - acks (pending.go): our 2xx, resent until their ACKs come.
+//
+// The call's own methods run its life (call.go), its ringing (ringing.go),
+// its answer (answer.go), the re-INVITEs (reinvite.go) and its end
+// (hangup.go): they ask the parts and join what the parts say. The parts
+// are embedded so that the features reach the legs, the dialer and the
+// caller's INVITE as they did (c.leg, c.ring, c.aReq). Features act on
+// the call through its legs, dialer and relay, and keep their state in
+// rooms (rooms.go).
 //
 // One goroutine owns a call: its actor (run). Only the actor reads or
-// writes the call's fields. Other goroutines (SIP handlers, transaction
-// watchers, requests in flight) reach it only by posting events; what
-// they may read is published for them whole and atomically (legs, shown,
-// ackTmpl) or fixed before the call is filed in the call table (id,
-// relay).
+// writes the call's fields, its parts' included. Other goroutines (SIP
+// handlers, transaction watchers, requests in flight) reach it only by
+// posting events; what they may read is published for them whole and
+// atomically (legs, shown, calleeTx.ackTmpl) or fixed before the call is
+// filed in the call table (id, aReq, relay), and the caller's INVITE
+// handler only waits for aFinal to close.
 type call struct {
 	b   *b2bua
 	id  string // Call-ID of leg A
@@ -49,9 +63,11 @@ type call struct {
 
 	state callState
 
-	// Leg A's INVITE transaction: the caller's INVITE, what the caller
-	// heard, our final response (callertx.go).
-	callerTx
+	callerTx // leg A's INVITE transaction (callertx.go)
+	calleeTx // the forks toward the callee, the one that won (calleetx.go)
+	bridge   // the legs on the relay (bridge.go)
+	acks     // our 2xx waiting for their ACKs (pending.go)
+
 	// late: the caller's INVITE had no SDP (RFC 3261 §13.2.1). The forks
 	// are invited without one, the answering callee's 2xx carries the
 	// offer, passed to the caller in our 200, and the caller's ACK the
@@ -59,24 +75,15 @@ type call struct {
 	late bool
 	// needAnswer: late, our 200 went with the offer, its ACK not yet.
 	needAnswer bool
+	bOffer     []byte // late: the callee's offer, for a refusing answer
 
-	// Leg B.
-	caller *credential
-	trunk  *Trunk // the trunk the call came from (inbound)
+	caller *credential // who called, nil for a call from a trunk
+	trunk  *Trunk      // the trunk the call came from (inbound)
 	rt     *route
 	env    *dialEnv // what the call's dialers need of it (dialEnv)
-	// The callee's side: the dialer, the fork that answered, the ACK of
-	// its 2xx (calleetx.go).
-	calleeTx
 	// legs is a copy of parties for other goroutines (monitoring): nil
 	// until the call is answered.
-	legs   atomic.Pointer[[2]party]
-	bOffer []byte // late: the callee's offer, for a refusing answer
-
-	// The legs on the relay, their codecs, a re-INVITE passing between
-	// them (bridge.go).
-	bridge
-	acks // our 2xx waiting for their ACKs (pending.go)
+	legs atomic.Pointer[[2]party]
 
 	ringTimer *time.Timer
 	retrans   *time.Timer
@@ -212,12 +219,7 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 		c.refuse(&refusal{486, "Busy Here", directory.Busy, "callee call limit", nil})
 		return false
 	}
-	mip := b.cfg.MediaIP
-	if !mip.IsValid() {
-		mip = netip.IPv4Unspecified()
-	}
-	relay, err := media.NewRelay(media.RelayConfig{Pool: b.pool, IP: mip,
-		Timeout: max(b.cfg.MediaTimeout, 0), HoldTimeout: max(b.cfg.MediaHoldTimeout, 0), Logger: c.log})
+	relay, err := newRelay(b, c.log)
 	if err != nil {
 		c.log.Warn("call refused: no rtp ports", "err", err)
 		c.refuse(&refusal{503, "Service Unavailable", directory.Failed, "no rtp ports", nil})

@@ -3,6 +3,7 @@ package sip
 import (
 	"log/slog"
 	"sync/atomic"
+	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -111,4 +112,33 @@ func (ct *calleeTx) ack(d *dialog, body []byte) {
 	if err := ct.client.WriteRequest(ack); err != nil {
 		ct.log.Info("ack not sent", "err", err)
 	}
+}
+
+// ackFork ACKs the 2xx that set up d, the dialog of fork f of a dialer
+// other than the call's own (a feature's), now and on each retransmission.
+func (ct *calleeTx) ackFork(f *fork, d *dialog) {
+	ack := d.request(sip.ACK)
+	tmpl := ack.Clone()
+	f.tx.OnRetransmission(func(r *sip.Response) {
+		if r.IsSuccess() {
+			_ = ct.client.WriteRequest(tmpl.Clone())
+		}
+	})
+	if err := ct.client.WriteRequest(ack); err != nil {
+		ct.log.Info("ack not sent", "err", err)
+	}
+}
+
+// giveUpSilent gives up on the trunk fork that has sent nothing for wait
+// while another trunk could take the ringing call: its transaction ends
+// as if it timed out. It reports whether it gave one up.
+func (ct *calleeTx) giveUpSilent(wait time.Duration) bool {
+	f := ct.ring.silentTrunk()
+	if f == nil || time.Since(f.sent) < wait {
+		return false
+	}
+	ct.log.Info("no response from trunk", "trunk", f.t.trunk.label(), "wait", wait)
+	f.tx.Terminate()
+	f.final = sip.NewResponseFromRequest(f.req, 408, "Request Timeout", nil)
+	return true
 }

@@ -12,8 +12,10 @@ import (
 // leg is one dialog of a call with what goes with it: where its requests
 // go (dialog), the origin line of the SDP we send on it, and the last SDP
 // we sent on it, which a re-INVITE without SDP is answered with and a
-// transfer offers onward. A leg knows nothing of the other leg: the call
-// (and its features) join legs on the relay and move them.
+// transfer offers onward. A leg builds the requests we send on it (a
+// re-INVITE, a BYE), tells whether a request names its dialog and follows
+// its peer's address. It knows nothing of the other leg: the call's bridge
+// (bridge.go), and the features, join legs on the relay and move them.
 //
 // Leg A is the caller's dialog with us, leg B the dialog we set up with
 // whoever answered; a transfer or attended transfer puts another dialog in
@@ -57,7 +59,7 @@ func (l *leg) followPeer(req *sip.Request, log *slog.Logger) {
 	}
 }
 
-// legIndex is the index in call.leg of leg A (fromA) or B.
+// legIndex is the index in bridge.leg of leg A (fromA) or B.
 func legIndex(fromA bool) int {
 	if fromA {
 		return 0

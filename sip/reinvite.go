@@ -1,13 +1,14 @@
 package sip
 
-import (
-	"github.com/emiago/sipgo/sip"
-)
+import "github.com/emiago/sipgo/sip"
 
 // Re-INVITEs inside an answered call (hold, resume, a codec change, a
 // session refresh): one from a leg goes to the other leg with its SDP
-// pointed at the relay, and its answer comes back the same way; one
-// without SDP is answered by us alone with the SDP that leg already has.
+// pointed at the relay, and its answer comes back the same way (the
+// bridge's passOffer and passAnswer); one without SDP is answered by us
+// alone with the SDP that leg already has. The call keeps the
+// transactions: it refuses a re-INVITE it cannot pass now (glare, a
+// room's gate), sends ours and answers the leg's.
 
 // reinvite is a re-INVITE from one leg, passed to the other.
 type reinvite struct {

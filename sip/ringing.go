@@ -108,14 +108,9 @@ func (c *call) silentTrunk() *fork {
 // trunkTimeout gives up on a trunk silent for TrunkWait: the call goes to
 // the next one.
 func (c *call) trunkTimeout() {
-	f := c.silentTrunk()
-	if f == nil || time.Since(f.sent) < c.b.cfg.TrunkWait {
-		return
+	if c.state == stRinging && c.giveUpSilent(c.b.cfg.TrunkWait) {
+		c.forksFailed()
 	}
-	c.log.Info("no response from trunk", "trunk", f.t.trunk.label(), "wait", c.b.cfg.TrunkWait)
-	f.tx.Terminate()
-	f.final = sip.NewResponseFromRequest(f.req, 408, "Request Timeout", nil)
-	c.forksFailed()
 }
 
 // ringDuration is how long the call's targets ring before the caller gets
