@@ -51,7 +51,7 @@ func newRelay(b *b2bua, log *slog.Logger) (*media.Relay, error) {
 // when late) and callerSrc where the caller's INVITE came from.
 //
 // The answer is aligned on the caller's offer (one m= line each, in
-// order) and its codecs decide whether the relay transcodes (codecs.go);
+// order) and its codecs decide whether the relay transcodes (setCodecs);
 // a *noCommonCodec error means the two sides cannot talk.
 func (br *bridge) answerA(body, callerOffer []byte, late bool, callerSrc string) ([]byte, error) {
 	sd, m, err := parseSDP(body)
