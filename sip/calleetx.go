@@ -13,7 +13,7 @@ import (
 // callee's phones or the trunk, the fork that answered and where leg B is
 // now, the early media a fork sent, and the ACK of the answering fork's
 // 2xx. It knows nothing of the caller; the dialog that the 2xx set up is
-// leg B's (call.leg[1]).
+// the bridge's leg B (leg[1]).
 //
 // It is the call's part, embedded in it so that the features reach the
 // dialer and leg B's target as before. Only the call's actor touches it,

@@ -12,6 +12,8 @@ import (
 // T1, doubling up to T2, for 64·T1 (RFC 3261 §13.3.1.4); over TCP only the
 // wait for the ACK remains. The ACK of a 2xx that carried our offer holds
 // the answer. A caller's initial 2xx that is never ACKed ends the call.
+// A call keeps its 2xx in its acks; the PBX's own dialogs outside a call
+// use resendUntilAcked.
 
 // pending2xx is a 2xx we sent for an INVITE, resent until its ACK.
 type pending2xx struct {
