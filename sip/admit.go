@@ -2,7 +2,6 @@ package sip
 
 import (
 	"net/netip"
-	"strings"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -25,26 +24,28 @@ import (
 // call, belongs to one of its legs, and which: see above. Run by the
 // call's goroutine.
 func (c *call) admitted(req *sip.Request) (fromA, ok bool) {
-	id := req.CallID().Value()
-	ftag, ttag := tag(req.From().Params), tag(req.To().Params)
 	if c.leg[0].dlg.callID == "" {
 		// Not answered yet: only the caller has a dialog (an early one,
 		// with the To tag of our provisional responses).
-		if id != c.id || ftag != tag(c.aReq.From().Params) || ttag != tag(c.aReq.To().Params) {
+		if !c.inEarlyDialog(req) {
 			return false, false
 		}
-		return true, c.fromPeer(req, c.aReq.Source(), c.callerExt(), true)
+		return true, fromPeer(c.b.s, req, c.aReq.Source(), c.callerExt(), c.trunk)
 	}
-	for _, a := range []bool{true, false} {
-		d := c.legDialog(a)
-		if d.callID == "" || d.callID != id || d.remoteTag != ftag || d.localTag != ttag {
+	for i := range c.leg {
+		l := &c.leg[i]
+		if !l.owns(req) {
 			continue
 		}
-		if !c.fromPeer(req, d.dest, c.parties[legIndex(a)].ext, a) {
-			return a, false
+		carrier := c.trunk // leg A's, if the call came from a trunk
+		if i == 1 {
+			carrier = nil
 		}
-		c.followPeer(d, req)
-		return a, true
+		if !fromPeer(c.b.s, req, l.dlg.dest, c.parties[i].ext, carrier) {
+			return i == 0, false
+		}
+		l.followPeer(req, c.log)
+		return i == 0, true
 	}
 	return false, false
 }
@@ -58,8 +59,10 @@ func (c *call) callerExt() string {
 }
 
 // fromPeer reports whether req comes from the peer of a leg whose requests
-// go to dest and whose party is extension ext ("" outside the PBX).
-func (c *call) fromPeer(req *sip.Request, dest, ext string, legA bool) bool {
+// go to dest and whose party is extension ext ("" outside the PBX); a leg
+// to a carrier (ext "") answers from any address of carrier, or of any
+// trunk when carrier is nil.
+func fromPeer(s *Server, req *sip.Request, dest, ext string, carrier *Trunk) bool {
 	ip := peerIP(req.Source())
 	if !ip.IsValid() {
 		return false
@@ -68,24 +71,13 @@ func (c *call) fromPeer(req *sip.Request, dest, ext string, legA bool) bool {
 		return true
 	}
 	if ext != "" {
-		return c.b.s.loc.RegisteredExt(ip, ext)
+		return s.loc.RegisteredExt(ip, ext)
 	}
 	// A carrier answers or hangs up from any of its trunk's addresses.
-	if legA && c.trunk != nil {
-		return c.b.s.trunkFrom(ip) == c.trunk
+	if carrier != nil {
+		return s.trunkFrom(ip) == carrier
 	}
-	return c.b.s.trunkFrom(ip) != nil
-}
-
-// followPeer points a leg's later requests at where its peer now sends
-// from when that changed (a NAT rebinding over UDP), so that our BYE
-// reaches the phone.
-func (c *call) followPeer(d *dialog, req *sip.Request) {
-	if src := req.Source(); src != d.dest && !sip.IsReliable(req.Transport()) &&
-		strings.EqualFold(req.Transport(), d.transport) {
-		c.log.Info("leg's peer moved", "from", d.dest, "to", src)
-		d.dest = src
-	}
+	return s.trunkFrom(ip) != nil
 }
 
 // admitRequest applies admitted to a BYE, re-INVITE, REFER or other

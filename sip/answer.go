@@ -15,51 +15,17 @@ import (
 // goes (with the caller's answer, when the caller's INVITE had no offer).
 
 // answerSDP turns an answer from the B side into the answer for the
-// caller, pointing the relay at the callee. Late, it turns the callee's
-// offer into the offer for the caller the same way.
-//
-// The answer is aligned on the caller's offer (one m= line each, in
-// order) and its codecs decide whether the relay transcodes (codecs.go);
-// a *noCommonCodec error means the two sides cannot talk.
+// caller, pointing the relay at the callee (bridge.answerA). Late, it
+// turns the callee's offer into the offer for the caller the same way.
 func (c *call) answerSDP(body []byte) ([]byte, error) {
-	sd, m, err := parseSDP(body)
-	if err != nil {
-		c.log.Info("bad sdp from callee", "err", err)
-		return nil, err
-	}
-	if !c.late {
-		if offer, _, err := parseSDP(c.aReq.Body()); err == nil {
-			alignAnswer(offer, sd)
-			ac, bc, err := planCodecs(offer, sd)
-			if err != nil {
-				c.log.Info("callee answered no codec of the caller's", "err", err)
-				return nil, err
-			}
-			c.setCodecs(ac, bc)
-		}
-	} else {
-		// The callee's offer: the caller may answer with a codec the
-		// relay transcodes to (lateAnswer).
-		widenOffer(sd)
-	}
-	setMedia(c.relay, media.LegB, m)
-	c.relay.SetHold(media.LegB, m.hold)
-	out, err := legSDP(sd, &c.leg[0].origin, c.b.mediaIP(c.aReq.Source()), c.relay, media.LegA)
-	if err != nil {
-		return nil, err
-	}
-	c.leg[0].sdp = out
-	return out, nil
+	return c.bridge.answerA(body, c.aReq.Body(), c.late, c.aReq.Source())
 }
 
 // answerWith connects the caller to the fork that answered.
 func (c *call) answerWith(f *fork, res *sip.Response) {
-	c.won = f
-	c.bTarget = &f.t
-	c.ring.cancelAll(f)
+	c.answered(f)
 	c.leg[1].dlg = forkDialog(f, res)
 	c.relay.SetPeer(media.LegB, peerIP(c.leg[1].dlg.dest))
-	c.resendAckB(f)
 	if !c.late {
 		c.ackB(nil)
 	}
@@ -179,30 +145,9 @@ func (c *call) refusingAnswer() []byte {
 	return out
 }
 
-// resendAckB has each retransmission of the winning fork's 2xx answered
-// with our ACK, once it went (ackB).
-func (c *call) resendAckB(f *fork) {
-	f.tx.OnRetransmission(func(r *sip.Response) {
-		if tmpl := c.ackTmpl.Load(); tmpl != nil && r.IsSuccess() {
-			_ = c.b.s.client.WriteRequest(tmpl.Clone())
-		}
-	})
-}
-
 // ackB sends the ACK for the B side's 2xx, with body (the answer to a
 // late offer) unless nil.
-func (c *call) ackB(body []byte) {
-	c.bAcked = true
-	ack := c.leg[1].dlg.request(sip.ACK)
-	if body != nil {
-		ack.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-		ack.SetBody(body)
-	}
-	c.ackTmpl.Store(ack.Clone())
-	if err := c.b.s.client.WriteRequest(ack); err != nil {
-		c.log.Info("ack not sent", "err", err)
-	}
-}
+func (c *call) ackB(body []byte) { c.calleeTx.ack(&c.leg[1].dlg, body) }
 
 // answerEmptyLeg puts fork f, whose 2xx res answered an offer on the relay
 // port of leg (0: A, 1: B), on that leg, which nobody was on: it ACKs the
@@ -211,31 +156,14 @@ func (c *call) ackB(body []byte) {
 // ring-back and call queues (queuecall.go) use it.
 func (c *call) answerEmptyLeg(leg int, f *fork, res *sip.Response, org origin) bool {
 	d := forkDialog(f, res)
-	ack := d.request(sip.ACK)
-	tmpl := ack.Clone()
-	f.tx.OnRetransmission(func(r *sip.Response) {
-		if r.IsSuccess() {
-			_ = c.b.s.client.WriteRequest(tmpl.Clone())
-		}
-	})
-	if err := c.b.s.client.WriteRequest(ack); err != nil {
-		c.log.Info("ack not sent", "err", err)
-	}
-	_, m, err := parseSDP(res.Body())
-	if err != nil {
+	c.ackFork(f, &d)
+	if err := c.seat(leg, d, res.Body(), f.req.Body(), org); err != nil {
 		c.log.Info("bad sdp from the phone that answered", "err", err)
 		bye := d.request(sip.BYE)
 		c.wg.Go(func() { c.sendBye(bye) })
 		return false
 	}
-	isA := leg == 0
-	ml := mediaLeg(isA)
-	c.setLegCodec(ml, firstVoice(res.Body()))
-	setMedia(c.relay, ml, m)
-	c.relay.SetHold(ml, m.hold)
-	c.leg[leg].dlg, c.leg[leg].sdp, c.leg[leg].origin = d, f.req.Body(), org
-	c.relay.SetPeer(ml, peerIP(d.dest))
-	if !isA {
+	if leg == 1 {
 		t := f.t
 		c.bTarget = &t
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,18 +23,33 @@ const (
 	stEnded                     // both legs ended or ending
 )
 
-// call is one call through the B2BUA, the CDR's unit: the caller's dialog
-// (leg A), the dialer ringing the callee's phones or the trunk, the
-// dialog of the fork that answered (leg B) and the media relay that joins
-// the legs. Features (transfer, forwarding, monitoring, recording) act on
-// it through its legs, dialer and relay.
+// call is one call through the B2BUA, the CDR's unit: the story of its
+// legs and its bridge over time. It is built from parts, each a type that
+// knows nothing of the others:
+//   - callerTx (callertx.go): the caller's INVITE transaction, until our
+//     final response;
+//   - calleeTx (calleetx.go): the dialer ringing the callee's phones or
+//     the trunk, the fork that answered and the ACK of its 2xx;
+//   - bridge (bridge.go): the two legs (leg.go: a dialog, its SDP origin,
+//     the last SDP we sent on it) joined on the media relay, their codecs
+//     and the re-INVITE passing from one to the other;
+//   - acks (pending.go): our 2xx, resent until their ACKs come.
+//
+// The call's own methods run its life (call.go), its ringing (ringing.go),
+// its answer (answer.go), the re-INVITEs (reinvite.go) and its end
+// (hangup.go): they ask the parts and join what the parts say. The parts
+// are embedded so that the features reach the legs, the dialer and the
+// caller's INVITE as they did (c.leg, c.ring, c.aReq). Features act on
+// the call through its legs, dialer and relay, and keep their state in
+// rooms (rooms.go).
 //
 // One goroutine owns a call: its actor (run). Only the actor reads or
-// writes the call's fields. Other goroutines (SIP handlers, transaction
-// watchers, requests in flight) reach it only by posting events; what
-// they may read is published for them whole and atomically (legs, shown,
-// ackTmpl) or fixed before the call is filed in the call table (id,
-// relay).
+// writes the call's fields, its parts' included. Other goroutines (SIP
+// handlers, transaction watchers, requests in flight) reach it only by
+// posting events; what they may read is published for them whole and
+// atomically (legs, shown, calleeTx.ackTmpl) or fixed before the call is
+// filed in the call table (id, aReq, relay), and the caller's INVITE
+// handler only waits for aFinal to close.
 type call struct {
 	b   *b2bua
 	id  string // Call-ID of leg A
@@ -49,21 +63,10 @@ type call struct {
 
 	state callState
 
-	// leg holds the dialog, SDP origin and last SDP sent of leg A (the
-	// caller's, 0) and leg B (the callee's, 1) once they exist.
-	leg [2]leg
-
-	// Leg A.
-	aReq      *sip.Request // the caller's INVITE with our To-tag
-	aTx       sip.ServerTransaction
-	aFinal    chan struct{} // closed once onInvite may return
-	aAnswered bool          // a final response went to the caller (or sipgo's 487)
-	ringSent  bool
-	earlySent bool
-	aWarning  string // a Warning header for our final error response to A
-	// codecs: the voice codec the phones of leg A and leg B use, as far as
-	// known; the relay transcodes when they differ (codecs.go).
-	codecs [2]sdpCodec
+	callerTx // leg A's INVITE transaction (callertx.go)
+	calleeTx // the forks toward the callee, the one that won (calleetx.go)
+	bridge   // the legs on the relay (bridge.go)
+	acks     // our 2xx waiting for their ACKs (pending.go)
 
 	// late: the caller's INVITE had no SDP (RFC 3261 §13.2.1). The forks
 	// are invited without one, the answering callee's 2xx carries the
@@ -72,29 +75,15 @@ type call struct {
 	late bool
 	// needAnswer: late, our 200 went with the offer, its ACK not yet.
 	needAnswer bool
+	bOffer     []byte // late: the callee's offer, for a refusing answer
 
-	// Leg B.
-	caller *credential
-	trunk  *Trunk // the trunk the call came from (inbound)
+	caller *credential // who called, nil for a call from a trunk
+	trunk  *Trunk      // the trunk the call came from (inbound)
 	rt     *route
-	ring   dialer   // the callee's phones, or the trunk
 	env    *dialEnv // what the call's dialers need of it (dialEnv)
-	won    *fork
-	// bTarget is where leg B is now: won's target, or a transfer's.
-	bTarget *target
 	// legs is a copy of parties for other goroutines (monitoring): nil
 	// until the call is answered.
 	legs atomic.Pointer[[2]party]
-	// bAcked: the ACK of the winning fork's 2xx went; ackTmpl is that ACK,
-	// sent again on each retransmission of the 2xx (from sipgo's goroutine).
-	bAcked  bool
-	ackTmpl atomic.Pointer[sip.Request]
-	bOffer  []byte // late: the callee's offer, for a refusing answer
-	early   []byte // early-media SDP of the fork that sent one
-
-	relay   *media.Relay
-	pending []*pending2xx // 2xx we retransmit until ACKed
-	reinv   *reinvite     // our re-INVITE toward one leg, in flight
 
 	ringTimer *time.Timer
 	retrans   *time.Timer
@@ -157,9 +146,14 @@ func newCall(b *b2bua, req *sip.Request, tx sip.ServerTransaction, caller *crede
 	aReq := req.Clone()
 	aTag := sip.GenerateTagN(16)
 	aReq.To().Params.Add("tag", aTag)
-	c := &call{b: b, id: id, log: b.log.With("call_id", id), mailbox: newMailbox(),
-		aReq: aReq, aTx: tx, aFinal: make(chan struct{}), caller: caller, trunk: trunk}
+	log := b.log.With("call_id", id)
+	c := &call{b: b, id: id, log: log, mailbox: newMailbox(), caller: caller, trunk: trunk,
+		callerTx: callerTx{aReq: aReq, aTx: tx, aFinal: make(chan struct{}), userAgent: b.s.cfg.UserAgent,
+			contactFor: b.contactFor, log: log}}
 	c.reqCtx, c.reqCancel = context.WithCancel(context.Background())
+	c.bridge = bridge{mediaIP: b.mediaIP, log: log}
+	c.calleeTx.client, c.calleeTx.log = b.s.client, log
+	c.acks = acks{log: log, sendHeld: func(bye *sip.Request) { c.wg.Go(func() { c.sendBye(bye) }) }}
 	c.leg[0].origin.id = uint64(time.Now().UnixNano() & 0x7fffffffffff)
 	c.leg[1].origin.id = c.leg[0].origin.id + 1
 	c.cdr = directory.Call{SIPCallID: id, StartedAt: time.Now().UTC(), Node: b.s.cfg.Node}
@@ -224,12 +218,7 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 		c.refuse(&refusal{486, "Busy Here", directory.Busy, "callee call limit", nil})
 		return false
 	}
-	mip := b.cfg.MediaIP
-	if !mip.IsValid() {
-		mip = netip.IPv4Unspecified()
-	}
-	relay, err := media.NewRelay(media.RelayConfig{Pool: b.pool, IP: mip,
-		Timeout: max(b.cfg.MediaTimeout, 0), HoldTimeout: max(b.cfg.MediaHoldTimeout, 0), Logger: c.log})
+	relay, err := newRelay(b, c.log)
 	if err != nil {
 		c.log.Warn("call refused: no rtp ports", "err", err)
 		c.refuse(&refusal{503, "Service Unavailable", directory.Failed, "no rtp ports", nil})
@@ -357,7 +346,7 @@ func (c *call) run() {
 // waits for its ACK, and every fork has its final answer (or the linger
 // time is up).
 func (c *call) finished() bool {
-	if c.state != stEnded || len(c.pending) > 0 {
+	if c.state != stEnded || c.acks.waiting() {
 		return false
 	}
 	if !c.linger.IsZero() && !time.Now().Before(c.linger) {
@@ -378,16 +367,7 @@ func (c *call) finished() bool {
 
 // schedule sets the timer to the next 2xx retransmission or linger end.
 func (c *call) schedule() {
-	var next time.Time
-	for _, p := range c.pending {
-		t := p.deadline
-		if !p.reliable && p.next.Before(t) {
-			t = p.next
-		}
-		if next.IsZero() || t.Before(next) {
-			next = t
-		}
-	}
+	next := c.acks.next()
 	if f := c.silentTrunk(); f != nil {
 		if t := f.sent.Add(c.b.cfg.TrunkWait); next.IsZero() || t.Before(next) {
 			next = t

@@ -230,41 +230,6 @@ func firstVoiceSD(sd *sdp.SessionDescription) sdpCodec {
 	return sdpCodec{}
 }
 
-// setCodecs records the codec the phones on leg A and leg B send and
-// expect, and has the relay transcode between them when both are among
-// the ones it converts and they differ; otherwise packets pass as they
-// are. A zero codec leaves that leg's as it was.
-func (c *call) setCodecs(a, b sdpCodec) {
-	was := c.codecs
-	for i, cod := range []sdpCodec{a, b} {
-		if cod.name != "" {
-			c.codecs[i] = cod
-		}
-	}
-	if c.codecs == was && was != [2]sdpCodec{} {
-		return // a re-INVITE or refresh that changed no codec
-	}
-	ac, okA := c.codecs[0].mediaCodec()
-	bc, okB := c.codecs[1].mediaCodec()
-	af, bf := media.Format{}, media.Format{}
-	if okA && okB && ac != bc {
-		af, bf = media.Format{Codec: ac, PT: c.codecs[0].pt}, media.Format{Codec: bc, PT: c.codecs[1].pt}
-		c.log.Info("transcoding", "a", c.codecs[0], "b", c.codecs[1])
-	}
-	if err := c.relay.Transcode(af, bf); err != nil {
-		c.log.Warn("transcoding not set", "err", err)
-	}
-}
-
-// setLegCodec is setCodecs for one leg.
-func (c *call) setLegCodec(l media.Leg, cod sdpCodec) {
-	if l == media.LegA {
-		c.setCodecs(cod, sdpCodec{})
-	} else {
-		c.setCodecs(sdpCodec{}, cod)
-	}
-}
-
 // keepFormats leaves on md the formats keep accepts, with their rtpmap and
 // fmtp lines, and puts first (when given and not there) in front.
 func keepFormats(md *sdp.MediaDescription, keep func(sdpCodec) bool, first *sdpCodec) {

@@ -54,6 +54,12 @@
 // published atomically. legstates.go raises the LegEvents that busy lamps
 // and presence consume.
 //
+// The call is built from parts that know nothing of each other, and its
+// own methods join them: the caller's INVITE transaction (callertx.go),
+// the forks toward the callee (calleetx.go), the bridge that holds the two
+// legs on the relay and passes re-INVITEs from one to the other
+// (bridge.go), and our 2xx waiting for their ACKs (pending.go).
+//
 // Features (transfer.go and refer.go, attended.go and replaces.go,
 // forward.go, monitor.go, record.go, pickup.go, park.go with orbits.go,
 // parkring.go and parkmusic.go, intercom.go, paging.go, voicemail.go with

@@ -48,7 +48,7 @@ func (c *call) noMedia() {
 }
 
 func (c *call) byeA() {
-	c.byeAfterAck(true, c.leg[0].dlg.request(sip.BYE))
+	c.byeAfterAck(true, c.leg[0].bye())
 }
 
 func (c *call) byeB() {
@@ -59,7 +59,7 @@ func (c *call) byeB() {
 	if !c.bAcked { // late offer: its 2xx needs an ACK with an answer first
 		c.ackB(c.refusingAnswer())
 	}
-	c.byeAfterAck(false, c.leg[1].dlg.request(sip.BYE))
+	c.byeAfterAck(false, c.leg[1].bye())
 }
 
 // byeAfterAck sends bye to leg A (fromA) or B now, or, while our 2xx to
@@ -67,13 +67,9 @@ func (c *call) byeB() {
 // UAS must not send BYE on a dialog before the ACK of its 2xx (RFC 3261
 // §15), and a phone that gets the BYE first does not know the dialog yet.
 func (c *call) byeAfterAck(fromA bool, bye *sip.Request) {
-	for _, p := range c.pending {
-		if p.fromA == fromA {
-			p.bye = bye
-			return
-		}
+	if !c.acks.holdBye(fromA, bye) {
+		c.wg.Go(func() { c.sendBye(bye) })
 	}
-	c.wg.Go(func() { c.sendBye(bye) })
 }
 
 func (c *call) sendBye(bye *sip.Request) {
@@ -117,12 +113,7 @@ func (c *call) onBye(ev *reqEvent) {
 
 // teardown releases everything the call holds and writes its CDR row.
 func (c *call) teardown() {
-	c.mu.Lock()
-	c.closed = true
-	rest := c.queue
-	c.queue = nil
-	c.mu.Unlock()
-	for _, ev := range rest {
+	for _, ev := range c.mailbox.drain() {
 		switch r := ev.(type) {
 		case *reqEvent:
 			c.b.s.respond(r.tx, r.req, 481, "Call/Transaction Does Not Exist")

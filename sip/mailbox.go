@@ -39,3 +39,14 @@ func (m *mailbox) takeEvents() []any {
 	m.queue = nil
 	return q
 }
+
+// drain refuses later posts and returns the events still queued, which
+// the actor answers as it ends.
+func (m *mailbox) drain() []any {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closed = true
+	rest := m.queue
+	m.queue = nil
+	return rest
+}

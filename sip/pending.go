@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -11,6 +12,8 @@ import (
 // T1, doubling up to T2, for 64·T1 (RFC 3261 §13.3.1.4); over TCP only the
 // wait for the ACK remains. The ACK of a 2xx that carried our offer holds
 // the answer. A caller's initial 2xx that is never ACKed ends the call.
+// A call keeps its 2xx in its acks; the PBX's own dialogs outside a call
+// use resendUntilAcked.
 
 // pending2xx is a 2xx we sent for an INVITE, resent until its ACK.
 type pending2xx struct {
@@ -32,60 +35,73 @@ type pending2xx struct {
 	bye *sip.Request
 }
 
+// acks is the call's 2xx waiting for their ACKs: it resends them, gives
+// them up, and tells the call which ACKs came and which 2xx it gave up.
+// It is the call's part, embedded in it; like every other part, only the
+// call's actor touches it.
+type acks struct {
+	pending []*pending2xx // 2xx we retransmit until ACKed
+	log     *slog.Logger
+	// sendHeld sends a BYE that waited for an ACK, off the actor.
+	sendHeld func(bye *sip.Request)
+}
+
 // release closes p.done and sends the BYE held for its ACK, if any.
-func (c *call) release(p *pending2xx) {
+func (a *acks) release(p *pending2xx) {
 	close(p.done)
 	if bye := p.bye; bye != nil {
-		c.wg.Go(func() { c.sendBye(bye) })
+		a.sendHeld(bye)
 	}
 }
 
-// awaitAck keeps p, our 2xx to req, resent until its ACK comes (or given
-// up), on the transport req came over.
-func (c *call) awaitAck(req *sip.Request, p pending2xx) {
+// await keeps p, our 2xx to req, resent until its ACK comes (or given up),
+// on the transport req came over.
+func (a *acks) await(req *sip.Request, p pending2xx) {
 	now := time.Now()
 	p.cseq = req.CSeq().SeqNo
 	p.next, p.interval, p.deadline = now.Add(sip.T1), sip.T1, now.Add(64*sip.T1)
 	p.reliable = sip.IsReliable(req.Transport())
-	c.pending = append(c.pending, &p)
+	a.pending = append(a.pending, &p)
 }
 
-func (c *call) onTimer() {
+// tick gives up the 2xx whose wait is over, calling lost (while the
+// others are still held) for the caller's initial one, and resends those
+// due.
+func (a *acks) tick(lost func()) {
 	now := time.Now()
-	keep := c.pending[:0]
-	for _, p := range c.pending {
+	keep := a.pending[:0]
+	for _, p := range a.pending {
 		if !now.Before(p.deadline) {
-			c.release(p)
+			a.release(p)
 			if p.initial {
-				c.log.Info("no ack for our 200; hanging up")
-				if c.state == stAnswered {
-					c.hangup("system", "no ack")
-				}
-				c.closeAFinal()
+				lost()
 			}
 			continue
 		}
 		if !p.reliable && !now.Before(p.next) {
 			if err := p.tx.Respond(p.res); err != nil {
-				c.log.Debug("2xx retransmission failed", "err", err)
+				a.log.Debug("2xx retransmission failed", "err", err)
 			}
 			p.interval = min(2*p.interval, sip.T2)
 			p.next = now.Add(p.interval)
 		}
 		keep = append(keep, p)
 	}
-	c.pending = keep
+	a.pending = keep
 }
 
-func (c *call) onAck(ev *ackEvent) {
+// acked releases the 2xx that ev acknowledges and returns those of them
+// that carried our offer: their answer is in ev's body when ev is their
+// own ACK.
+func (a *acks) acked(ev *ackEvent) []*pending2xx {
 	var answered []*pending2xx
-	keep := c.pending[:0]
-	for _, p := range c.pending {
+	keep := a.pending[:0]
+	for _, p := range a.pending {
 		seq := ev.req.CSeq().SeqNo
 		// A 2xx with our offer waits for its own ACK, which has the answer:
 		// a later request of the leg does not stand for it.
 		if p.fromA == ev.fromA && (p.cseq == seq || ev.before && p.cseq < seq && !p.offer) {
-			c.release(p)
+			a.release(p)
 			if p.offer {
 				answered = append(answered, p)
 			}
@@ -93,8 +109,77 @@ func (c *call) onAck(ev *ackEvent) {
 		}
 		keep = append(keep, p)
 	}
-	c.pending = keep
-	for _, p := range answered {
+	a.pending = keep
+	return answered
+}
+
+// drop forgets the 2xx waiting for an ACK from one leg: its BYE came
+// first.
+func (a *acks) drop(fromA bool) {
+	keep := a.pending[:0]
+	for _, p := range a.pending {
+		if p.fromA == fromA {
+			close(p.done)
+			continue
+		}
+		keep = append(keep, p)
+	}
+	a.pending = keep
+}
+
+// holdBye keeps bye for leg A (fromA) or B until the ACK of our 2xx to
+// that leg comes or the wait gives up; false when no 2xx to that leg
+// waits.
+func (a *acks) holdBye(fromA bool, bye *sip.Request) bool {
+	for _, p := range a.pending {
+		if p.fromA == fromA {
+			p.bye = bye
+			return true
+		}
+	}
+	return false
+}
+
+// waiting reports whether a 2xx waits for its ACK.
+func (a *acks) waiting() bool { return len(a.pending) > 0 }
+
+// next is when tick is next due, zero when nothing waits.
+func (a *acks) next() time.Time {
+	var next time.Time
+	for _, p := range a.pending {
+		t := p.deadline
+		if !p.reliable && p.next.Before(t) {
+			t = p.next
+		}
+		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
+	return next
+}
+
+// The call's side of its acks, on its actor.
+
+// awaitAck keeps p, our 2xx to req, resent until its ACK comes (or given
+// up), on the transport req came over.
+func (c *call) awaitAck(req *sip.Request, p pending2xx) { c.acks.await(req, p) }
+
+// onTimer resends the 2xx due; one to the caller's INVITE never ACKed
+// ends the call.
+func (c *call) onTimer() {
+	c.acks.tick(func() {
+		c.log.Info("no ack for our 200; hanging up")
+		if c.state == stAnswered {
+			c.hangup("system", "no ack")
+		}
+		c.closeAFinal()
+	})
+}
+
+// onAck takes an ACK (or a later request standing for it) from a leg; the
+// answer in the ACK of a 2xx that carried our offer goes on.
+func (c *call) onAck(ev *ackEvent) {
+	for _, p := range c.acks.acked(ev) {
 		var body []byte
 		if !ev.before && p.cseq == ev.req.CSeq().SeqNo {
 			body = ev.req.Body()
@@ -112,19 +197,9 @@ func (c *call) onAck(ev *ackEvent) {
 
 // dropPending forgets the 2xx waiting for an ACK from one leg: its BYE
 // came first.
-func (c *call) dropPending(fromA bool) {
-	keep := c.pending[:0]
-	for _, p := range c.pending {
-		if p.fromA == fromA {
-			close(p.done)
-			continue
-		}
-		keep = append(keep, p)
-	}
-	c.pending = keep
-}
+func (c *call) dropPending(fromA bool) { c.acks.drop(fromA) }
 
-func (c *call) hasPending() bool { return len(c.pending) > 0 }
+func (c *call) hasPending() bool { return c.acks.waiting() }
 
 func (c *call) okResponse(req *sip.Request, body []byte, contact sip.ContactHeader) *sip.Response {
 	res := sip.NewResponseFromRequest(req, 200, "OK", body)

@@ -1,15 +1,14 @@
 package sip
 
-import (
-	"github.com/emiago/sipgo/sip"
-
-	"github.com/switchboard-pbx/switchboard/media"
-)
+import "github.com/emiago/sipgo/sip"
 
 // Re-INVITEs inside an answered call (hold, resume, a codec change, a
 // session refresh): one from a leg goes to the other leg with its SDP
-// pointed at the relay, and its answer comes back the same way; one
-// without SDP is answered by us alone with the SDP that leg already has.
+// pointed at the relay, and its answer comes back the same way (the
+// bridge's passOffer and passAnswer); one without SDP is answered by us
+// alone with the SDP that leg already has. The call keeps the
+// transactions: it refuses a re-INVITE it cannot pass now (glare, a
+// room's gate), sends ours and answers the leg's.
 
 // reinvite is a re-INVITE from one leg, passed to the other.
 type reinvite struct {
@@ -50,27 +49,11 @@ func (c *call) onReinvite(ev *reqEvent) {
 		reject(code, reason)
 		return
 	}
-	from, to := mediaLeg(ev.fromA), mediaLeg(!ev.fromA)
-	out := &c.leg[legIndex(!ev.fromA)]
-	sd, m, err := parseSDP(ev.req.Body())
+	req, err := c.passOffer(ev.fromA, ev.req.Body())
 	if err != nil {
 		reject(488, "Not Acceptable Here")
 		return
 	}
-	setMedia(c.relay, from, m)
-	// Hold either way silences both directions for the media timeout.
-	c.relay.SetHold(from, m.hold)
-	c.relay.SetHold(to, m.hold)
-	widenOffer(sd)
-	body, err := legSDP(sd, &out.origin, c.b.mediaIP(out.dlg.dest), c.relay, to)
-	if err != nil {
-		reject(488, "Not Acceptable Here")
-		return
-	}
-	req := out.dlg.request(sip.INVITE)
-	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	req.SetBody(body)
-	out.sdp = body
 	c.reinv = &reinvite{ev: ev}
 	c.wg.Go(func() {
 		res, err := c.b.sendAndWait(c.reqCtx, req)
@@ -105,8 +88,6 @@ func (c *call) onReinviteResult(r reinviteResult) {
 		return
 	}
 	ev := ri.ev
-	in, out := &c.leg[legIndex(ev.fromA)], &c.leg[legIndex(!ev.fromA)]
-	fromLeg, toLeg := mediaLeg(ev.fromA), mediaLeg(!ev.fromA)
 	if r.err != nil || c.state != stAnswered {
 		c.b.s.respond(ev.tx, ev.req, 500, "Server Internal Error")
 		close(ev.done)
@@ -120,55 +101,15 @@ func (c *call) onReinviteResult(r reinviteResult) {
 		return
 	}
 	// ACK the 2xx: same CSeq as the re-INVITE.
-	ack := out.dlg.request(sip.ACK)
+	ack := c.leg[legIndex(!ev.fromA)].dlg.request(sip.ACK)
 	if err := c.b.s.client.WriteRequest(ack); err != nil {
 		c.log.Debug("ack not sent", "err", err)
 	}
-	var body []byte
-	if len(res.Body()) > 0 {
-		sd, m, err := parseSDP(res.Body())
-		if err == nil {
-			if offer, _, err := parseSDP(ev.req.Body()); err == nil {
-				alignAnswer(offer, sd)
-				if oc, ac, err := planCodecs(offer, sd); err != nil {
-					c.log.Info("re-invite answered with no codec of the offer's; media unchanged", "err", err)
-				} else if ev.fromA {
-					c.setCodecs(oc, ac)
-				} else {
-					c.setCodecs(ac, oc)
-				}
-			}
-			setMedia(c.relay, toLeg, m)
-			body, _ = legSDP(sd, &in.origin, c.b.mediaIP(in.dlg.dest), c.relay, fromLeg)
-		}
-	}
-	if body == nil { // keep the last SDP this side got
-		body = in.sdp
-	} else {
-		in.sdp = body
-	}
-	ok := c.okResponse(ev.req, body, in.dlg.contact)
+	body := c.passAnswer(ev.fromA, ev.req.Body(), res.Body())
+	ok := c.okResponse(ev.req, body, c.leg[legIndex(ev.fromA)].dlg.contact)
 	if err := ev.tx.Respond(ok); err != nil {
 		close(ev.done)
 		return
 	}
 	c.awaitAck(ev.req, pending2xx{fromA: ev.fromA, tx: ev.tx, res: ok, done: ev.done})
-}
-
-// reofferAnswered takes the answer, in its ACK, to the offer we made in
-// the 2xx of a re-INVITE without SDP. The session stays as it was when
-// there is none or it does not parse.
-func (c *call) reofferAnswered(fromA bool, body []byte) {
-	if len(body) == 0 {
-		c.log.Info("no sdp answer in the ack of a re-invite without sdp; media unchanged")
-		return
-	}
-	_, m, err := parseSDP(body)
-	if err != nil {
-		c.log.Info("bad sdp answer in the ack of a re-invite without sdp; media unchanged", "err", err)
-		return
-	}
-	setMedia(c.relay, mediaLeg(fromA), m)
-	c.relay.SetHold(media.LegA, m.hold)
-	c.relay.SetHold(media.LegB, m.hold)
 }

@@ -15,53 +15,23 @@ import (
 // onResponse takes a response to one of the call's own forks (a
 // feature's dialer takes its own forks' responses).
 func (c *call) onResponse(f *fork, tx sip.ClientTransaction, res *sip.Response) {
-	if tx != f.tx || f.final != nil {
-		return
-	}
-	f.responded = true
-	if res.IsProvisional() {
-		if res.StatusCode == 100 {
-			return
-		}
-		f.provis = true
-		if f.cancelled {
-			f.sendCancel()
-			return
-		}
-		if c.state != stRinging {
-			return
-		}
+	switch c.forkResponse(f, tx, res, c.state == stRinging) {
+	case forkRings:
 		if body := res.Body(); len(body) > 0 && c.late {
 			// An offer in an unreliable provisional response: the
 			// caller can take it only in our 200.
 			c.early = body
-		} else if len(body) > 0 && !c.earlySent {
+		} else if len(body) > 0 && c.heard != heardEarly {
 			if sdpBody, err := c.answerSDP(body); err == nil {
 				c.early = body
-				c.earlySent, c.ringSent = true, true
-				c.respondA(183, "Session Progress", sdpBody)
+				c.earlyMedia(sdpBody)
 				return
 			}
 		}
-		if !c.ringSent {
-			c.ringSent = true
-			c.respondA(180, "Ringing", nil)
-		}
-		return
-	}
-	f.final = res
-	if res.IsSuccess() {
-		if c.state != stRinging {
-			f.ackAndBye(res) // another fork won, or the caller gave up
-			return
-		}
+		c.callerTx.ringing()
+	case forkWon:
 		c.answerWith(f, res)
-		return
-	}
-	if c.state == stRinging && f.retryAuth(res) {
-		return
-	}
-	if c.state == stRinging && c.allForksFailed() {
+	case forksAllFailed:
 		c.forksFailed()
 	}
 }
@@ -80,7 +50,8 @@ func (c *call) forkFailed(*fork) {
 func (c *call) forksFailed() {
 	if len(c.ring.spare) > 0 {
 		// The early media of the failed trunk is over.
-		c.early, c.earlySent = nil, false
+		c.early = nil
+		c.earlyOver()
 	}
 	if c.ring.nextTrunk(c.rt) {
 		c.leg[1].sdp = c.ring.offer
@@ -120,35 +91,10 @@ func (c *call) endRinging(code int, reason string, disp directory.Disposition, b
 }
 
 // respondA sends a response to the caller's INVITE; a final one only once.
-func (c *call) respondA(code int, reason string, body []byte) {
-	if c.aAnswered {
-		return
-	}
-	res := sip.NewResponseFromRequest(c.aReq, code, reason, body)
-	res.AppendHeader(sip.NewHeader("Server", c.b.s.cfg.UserAgent))
-	if c.aWarning != "" && code >= 300 {
-		res.AppendHeader(sip.NewHeader("Warning", c.aWarning))
-	}
-	if body != nil {
-		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-		ct := c.b.contactFor(c.aReq.Source(), c.aReq.Transport())
-		res.AppendHeader(&ct)
-	}
-	if code >= 200 {
-		c.aAnswered = true
-	}
-	if err := c.aTx.Respond(res); err != nil {
-		c.log.Debug("response to caller not sent", "status", code, "err", err)
-	}
-}
+func (c *call) respondA(code int, reason string, body []byte) { c.callerTx.respond(code, reason, body) }
 
-func (c *call) closeAFinal() {
-	select {
-	case <-c.aFinal:
-	default:
-		close(c.aFinal)
-	}
-}
+// closeAFinal lets the caller's INVITE handler return.
+func (c *call) closeAFinal() { c.callerTx.closeFinal() }
 
 // silentTrunk returns the trunk fork that has sent nothing yet while
 // another trunk could take the ringing call, or nil.
@@ -162,14 +108,9 @@ func (c *call) silentTrunk() *fork {
 // trunkTimeout gives up on a trunk silent for TrunkWait: the call goes to
 // the next one.
 func (c *call) trunkTimeout() {
-	f := c.silentTrunk()
-	if f == nil || time.Since(f.sent) < c.b.cfg.TrunkWait {
-		return
+	if c.state == stRinging && c.giveUpSilent(c.b.cfg.TrunkWait) {
+		c.forksFailed()
 	}
-	c.log.Info("no response from trunk", "trunk", f.t.trunk.label(), "wait", c.b.cfg.TrunkWait)
-	f.tx.Terminate()
-	f.final = sip.NewResponseFromRequest(f.req, 408, "Request Timeout", nil)
-	c.forksFailed()
 }
 
 // ringDuration is how long the call's targets ring before the caller gets

@@ -1,0 +1,210 @@
+package sip
+
+import (
+	"log/slog"
+	"net/netip"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/media"
+)
+
+// bridge joins a call's two legs on its media relay: it holds the legs
+// (leg.go), the voice codec of each, and the re-INVITE passing from one
+// leg to the other. It points each relay leg at the media its phone's SDP
+// names, rewrites the SDP one leg sends into the SDP we send the other,
+// and has the relay transcode when the two codecs differ. What passes on
+// SIP (the transactions, the 2xx and their ACKs) stays the call's.
+//
+// It is the call's part, embedded in it so that the features reach the
+// legs and the relay as before. Only the call's actor touches it; relay is
+// fixed before the call is filed in the call table, and ActiveCalls reads
+// only the relay's counters.
+type bridge struct {
+	relay *media.Relay
+	// leg holds the dialog, SDP origin and last SDP sent of leg A (the
+	// caller's, 0) and leg B (the callee's, 1) once they exist.
+	leg [2]leg
+	// codecs: the voice codec the phones of leg A and leg B use, as far as
+	// known; the relay transcodes when they differ (setCodecs).
+	codecs [2]sdpCodec
+	reinv  *reinvite // our re-INVITE toward one leg, in flight (reinvite.go)
+
+	mediaIP func(dest string) netip.Addr // our media address facing dest
+	log     *slog.Logger
+}
+
+// newRelay opens the media relay of a call: its ports from the PBX's
+// pool, on its media address, with its media timeouts.
+func newRelay(b *b2bua, log *slog.Logger) (*media.Relay, error) {
+	mip := b.cfg.MediaIP
+	if !mip.IsValid() {
+		mip = netip.IPv4Unspecified()
+	}
+	return media.NewRelay(media.RelayConfig{Pool: b.pool, IP: mip,
+		Timeout: max(b.cfg.MediaTimeout, 0), HoldTimeout: max(b.cfg.MediaHoldTimeout, 0), Logger: log})
+}
+
+// answerA turns SDP from leg B (its answer to the caller's offer, or
+// late, its offer) into the SDP the caller gets, on relay leg A, and
+// points relay leg B at the callee. callerOffer is the caller's offer (nil
+// when late) and callerSrc where the caller's INVITE came from.
+//
+// The answer is aligned on the caller's offer (one m= line each, in
+// order) and its codecs decide whether the relay transcodes (setCodecs);
+// a *noCommonCodec error means the two sides cannot talk.
+func (br *bridge) answerA(body, callerOffer []byte, late bool, callerSrc string) ([]byte, error) {
+	sd, m, err := parseSDP(body)
+	if err != nil {
+		br.log.Info("bad sdp from callee", "err", err)
+		return nil, err
+	}
+	if !late {
+		if offer, _, err := parseSDP(callerOffer); err == nil {
+			alignAnswer(offer, sd)
+			ac, bc, err := planCodecs(offer, sd)
+			if err != nil {
+				br.log.Info("callee answered no codec of the caller's", "err", err)
+				return nil, err
+			}
+			br.setCodecs(ac, bc)
+		}
+	} else {
+		// The callee's offer: the caller may answer with a codec the
+		// relay transcodes to (lateAnswer).
+		widenOffer(sd)
+	}
+	setMedia(br.relay, media.LegB, m)
+	br.relay.SetHold(media.LegB, m.hold)
+	out, err := legSDP(sd, &br.leg[0].origin, br.mediaIP(callerSrc), br.relay, media.LegA)
+	if err != nil {
+		return nil, err
+	}
+	br.leg[0].sdp = out
+	return out, nil
+}
+
+// passOffer takes the offer of a re-INVITE from leg A (fromA) or B: it
+// points that leg's relay media at it, holds both directions when it
+// holds, and returns the re-INVITE that carries it, pointed at the relay,
+// to the other leg. An offer that does not parse is an error.
+func (br *bridge) passOffer(fromA bool, offer []byte) (*sip.Request, error) {
+	from, to := mediaLeg(fromA), mediaLeg(!fromA)
+	out := &br.leg[legIndex(!fromA)]
+	sd, m, err := parseSDP(offer)
+	if err != nil {
+		return nil, err
+	}
+	setMedia(br.relay, from, m)
+	// Hold either way silences both directions for the media timeout.
+	br.relay.SetHold(from, m.hold)
+	br.relay.SetHold(to, m.hold)
+	widenOffer(sd)
+	body, err := legSDP(sd, &out.origin, br.mediaIP(out.dlg.dest), br.relay, to)
+	if err != nil {
+		return nil, err
+	}
+	return out.reinvite(body), nil
+}
+
+// passAnswer takes the other leg's answer (the body of its 2xx) to the
+// offer of a re-INVITE from leg A (fromA) or B, and returns the answer for
+// the leg that offered: the other leg's pointed at the relay, or when
+// there is none usable the last SDP we sent that leg.
+func (br *bridge) passAnswer(fromA bool, offer, answer []byte) []byte {
+	in := &br.leg[legIndex(fromA)]
+	var body []byte
+	if len(answer) > 0 {
+		sd, m, err := parseSDP(answer)
+		if err == nil {
+			if offer, _, err := parseSDP(offer); err == nil {
+				alignAnswer(offer, sd)
+				if oc, ac, err := planCodecs(offer, sd); err != nil {
+					br.log.Info("re-invite answered with no codec of the offer's; media unchanged", "err", err)
+				} else if fromA {
+					br.setCodecs(oc, ac)
+				} else {
+					br.setCodecs(ac, oc)
+				}
+			}
+			setMedia(br.relay, mediaLeg(!fromA), m)
+			body, _ = legSDP(sd, &in.origin, br.mediaIP(in.dlg.dest), br.relay, mediaLeg(fromA))
+		}
+	}
+	if body == nil { // keep the last SDP this side got
+		return in.sdp
+	}
+	in.sdp = body
+	return body
+}
+
+// reofferAnswered takes the answer, in its ACK, to the offer we made in
+// the 2xx of a re-INVITE without SDP from leg A (fromA) or B. The session
+// stays as it was when there is none or it does not parse.
+func (br *bridge) reofferAnswered(fromA bool, body []byte) {
+	if len(body) == 0 {
+		br.log.Info("no sdp answer in the ack of a re-invite without sdp; media unchanged")
+		return
+	}
+	_, m, err := parseSDP(body)
+	if err != nil {
+		br.log.Info("bad sdp answer in the ack of a re-invite without sdp; media unchanged", "err", err)
+		return
+	}
+	setMedia(br.relay, mediaLeg(fromA), m)
+	br.relay.SetHold(media.LegA, m.hold)
+	br.relay.SetHold(media.LegB, m.hold)
+}
+
+// seat puts dialog d on leg i (0: A, 1: B), which nobody was on: the
+// phone answered (answer) the offer we sent it (sent) with our SDP origin
+// org, and the relay leg is pointed at its media. An answer that does not
+// parse is an error, and changes nothing.
+func (br *bridge) seat(i int, d dialog, answer, sent []byte, org origin) error {
+	_, m, err := parseSDP(answer)
+	if err != nil {
+		return err
+	}
+	ml := mediaLeg(i == 0)
+	br.setLegCodec(ml, firstVoice(answer))
+	setMedia(br.relay, ml, m)
+	br.relay.SetHold(ml, m.hold)
+	br.leg[i] = leg{dlg: d, sdp: sent, origin: org}
+	br.relay.SetPeer(ml, peerIP(d.dest))
+	return nil
+}
+
+// setCodecs records the codec the phones on leg A and leg B send and
+// expect, and has the relay transcode between them when both are among
+// the ones it converts and they differ; otherwise packets pass as they
+// are. A zero codec leaves that leg's as it was.
+func (br *bridge) setCodecs(a, b sdpCodec) {
+	was := br.codecs
+	for i, cod := range []sdpCodec{a, b} {
+		if cod.name != "" {
+			br.codecs[i] = cod
+		}
+	}
+	if br.codecs == was && was != [2]sdpCodec{} {
+		return // a re-INVITE or refresh that changed no codec
+	}
+	ac, okA := br.codecs[0].mediaCodec()
+	bc, okB := br.codecs[1].mediaCodec()
+	af, bf := media.Format{}, media.Format{}
+	if okA && okB && ac != bc {
+		af, bf = media.Format{Codec: ac, PT: br.codecs[0].pt}, media.Format{Codec: bc, PT: br.codecs[1].pt}
+		br.log.Info("transcoding", "a", br.codecs[0], "b", br.codecs[1])
+	}
+	if err := br.relay.Transcode(af, bf); err != nil {
+		br.log.Warn("transcoding not set", "err", err)
+	}
+}
+
+// setLegCodec is setCodecs for one leg.
+func (br *bridge) setLegCodec(l media.Leg, cod sdpCodec) {
+	if l == media.LegA {
+		br.setCodecs(cod, sdpCodec{})
+	} else {
+		br.setCodecs(sdpCodec{}, cod)
+	}
+}

@@ -1,0 +1,144 @@
+package sip
+
+import (
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// calleeTx is the callee's side of a call: the dialer that rings the
+// callee's phones or the trunk, the fork that answered and where leg B is
+// now, the early media a fork sent, and the ACK of the answering fork's
+// 2xx. It knows nothing of the caller; the dialog that the 2xx set up is
+// the bridge's leg B (leg[1]).
+//
+// It is the call's part, embedded in it so that the features reach the
+// dialer and leg B's target as before. Only the call's actor touches it,
+// except ackTmpl, which sipgo's goroutine reads to answer a retransmitted
+// 2xx.
+type calleeTx struct {
+	ring dialer // the callee's phones, or the trunk
+	won  *fork
+	// bTarget is where leg B is now: won's target, or a transfer's.
+	bTarget *target
+	// bAcked: the ACK of the winning fork's 2xx went; ackTmpl is that ACK,
+	// sent again on each retransmission of the 2xx (from sipgo's goroutine).
+	bAcked  bool
+	ackTmpl atomic.Pointer[sip.Request]
+	early   []byte // early-media SDP of the fork that sent one
+
+	client *sipgo.Client
+	log    *slog.Logger
+}
+
+// forkSays is what a response to one of the call's own forks means for
+// the call.
+type forkSays uint8
+
+const (
+	forkQuiet      forkSays = iota // stale, a 100, or dealt with by the fork
+	forkRings                      // a provisional response while the call rings
+	forkWon                        // the first 2xx while the call rings
+	forksAllFailed                 // a failure, and every fork has failed
+)
+
+// forkResponse takes a response to fork f on tx, does the fork's part of
+// it (a CANCEL held for a provisional response, an answer after another
+// fork won, a digest challenge) and says what is left for the call, whose
+// ringing is true while it rings.
+func (ct *calleeTx) forkResponse(f *fork, tx sip.ClientTransaction, res *sip.Response, ringing bool) forkSays {
+	if tx != f.tx || f.final != nil {
+		return forkQuiet
+	}
+	f.responded = true
+	if res.IsProvisional() {
+		if res.StatusCode == 100 {
+			return forkQuiet
+		}
+		f.provis = true
+		if f.cancelled {
+			f.sendCancel()
+			return forkQuiet
+		}
+		if !ringing {
+			return forkQuiet
+		}
+		return forkRings
+	}
+	f.final = res
+	if res.IsSuccess() {
+		if !ringing {
+			f.ackAndBye(res) // another fork won, or the caller gave up
+			return forkQuiet
+		}
+		return forkWon
+	}
+	if ringing && f.retryAuth(res) {
+		return forkQuiet
+	}
+	if ringing && ct.ring.allFailed() {
+		return forksAllFailed
+	}
+	return forkQuiet
+}
+
+// answered makes f, whose 2xx came first, the fork that won: the others
+// are cancelled, and each retransmission of f's 2xx is answered with our
+// ACK once it went (ack).
+func (ct *calleeTx) answered(f *fork) {
+	ct.won = f
+	ct.bTarget = &f.t
+	ct.ring.cancelAll(f)
+	f.tx.OnRetransmission(func(r *sip.Response) {
+		if tmpl := ct.ackTmpl.Load(); tmpl != nil && r.IsSuccess() {
+			_ = ct.client.WriteRequest(tmpl.Clone())
+		}
+	})
+}
+
+// ack sends the ACK of the answering fork's 2xx on d, leg B's dialog, with
+// body (the answer to a late offer) unless nil.
+func (ct *calleeTx) ack(d *dialog, body []byte) {
+	ct.bAcked = true
+	ack := d.request(sip.ACK)
+	if body != nil {
+		ack.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		ack.SetBody(body)
+	}
+	ct.ackTmpl.Store(ack.Clone())
+	if err := ct.client.WriteRequest(ack); err != nil {
+		ct.log.Info("ack not sent", "err", err)
+	}
+}
+
+// ackFork ACKs the 2xx that set up d, the dialog of fork f of a dialer
+// other than the call's own (a feature's), now and on each retransmission.
+func (ct *calleeTx) ackFork(f *fork, d *dialog) {
+	ack := d.request(sip.ACK)
+	tmpl := ack.Clone()
+	f.tx.OnRetransmission(func(r *sip.Response) {
+		if r.IsSuccess() {
+			_ = ct.client.WriteRequest(tmpl.Clone())
+		}
+	})
+	if err := ct.client.WriteRequest(ack); err != nil {
+		ct.log.Info("ack not sent", "err", err)
+	}
+}
+
+// giveUpSilent gives up on the trunk fork that has sent nothing for wait
+// while another trunk could take the ringing call: its transaction ends
+// as if it timed out. It reports whether it gave one up.
+func (ct *calleeTx) giveUpSilent(wait time.Duration) bool {
+	f := ct.ring.silentTrunk()
+	if f == nil || time.Since(f.sent) < wait {
+		return false
+	}
+	ct.log.Info("no response from trunk", "trunk", f.t.trunk.label(), "wait", wait)
+	f.tx.Terminate()
+	f.final = sip.NewResponseFromRequest(f.req, 408, "Request Timeout", nil)
+	return true
+}
