@@ -110,7 +110,7 @@ func (c *call) lateAnswer(body []byte) {
 			}
 			c.setCodecs(ac, bc)
 		}
-		if c.roomTakesAnswer(m) { // leg B is a room's, without a dialog to ACK
+		if c.rooms.takeAnswer(m) { // leg B is a room's, without a dialog to ACK
 			return
 		}
 		out, err = legSDP(sd, &c.leg[1].origin, c.b.mediaIP(c.leg[1].dlg.dest), c.relay, media.LegB)

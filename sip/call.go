@@ -114,7 +114,7 @@ type call struct {
 
 	// rooms are the features' states open on the call, asked at fixed
 	// points (rooms.go).
-	rooms []room
+	rooms roomSet
 }
 
 // Events posted to a call.
@@ -330,7 +330,7 @@ func (c *call) run() {
 		case <-c.retrans.C:
 			c.onTimer()
 			c.trunkTimeout()
-			c.roomsExpire()
+			c.rooms.expire()
 		case <-shutdown:
 			shutdown = nil
 			c.hangup("system", "shutdown")
@@ -362,7 +362,7 @@ func (c *call) finished() bool {
 			return false
 		}
 	}
-	return !c.roomForksRinging()
+	return !c.rooms.forksRinging()
 }
 
 // schedule sets the timer to the next 2xx retransmission or linger end.
@@ -373,7 +373,7 @@ func (c *call) schedule() {
 			next = t
 		}
 	}
-	if d := c.roomDeadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
+	if d := c.rooms.deadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
 		next = d
 	}
 	if c.state == stEnded && !c.linger.IsZero() && (next.IsZero() || c.linger.Before(next)) {
@@ -436,7 +436,7 @@ func (c *call) handle(ev any) {
 		if !c.admitRequest(ev) {
 			return
 		}
-		if c.roomTakes(ev) {
+		if c.rooms.takeRequest(ev) {
 			return
 		}
 		switch ev.req.Method {

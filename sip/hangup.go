@@ -24,7 +24,7 @@ func (c *call) hangup(by, why string) {
 		c.state = stEnded
 		c.cdr.HangupBy, c.cdr.Reason = by, why
 		c.noMedia()
-		gone := c.roomsEnding(-1)
+		gone := c.rooms.ending(-1)
 		if gone != 0 {
 			c.byeA()
 		}
@@ -52,7 +52,7 @@ func (c *call) byeA() {
 }
 
 func (c *call) byeB() {
-	if f := c.farEndRoom(); f != nil { // leg B is a room's, without a dialog
+	if f := c.rooms.farEnd(); f != nil { // leg B is a room's, without a dialog
 		f.endFarEnd()
 		return
 	}
@@ -93,7 +93,7 @@ func (c *call) onBye(ev *reqEvent) {
 		if (c.callerLeg == 0) == ev.fromA {
 			c.cdr.HangupBy = "caller"
 		}
-		gone := c.roomsEnding(-1)
+		gone := c.rooms.ending(-1)
 		if ev.fromA && gone != 1 {
 			c.byeB()
 		} else if !ev.fromA && gone != 0 {
@@ -145,7 +145,7 @@ func (c *call) teardown() {
 			f.tx.Terminate()
 		}
 	}
-	for _, f := range c.roomForks() {
+	for _, f := range c.rooms.allForks() {
 		if f.tx != nil {
 			f.tx.Terminate()
 		}

@@ -129,7 +129,7 @@ func (a menuAnswer) answerCall(c *call) {
 		return
 	}
 	s := &ivrSession{c: c, ep: ep, info: make(chan rune, 16)}
-	c.openRoom(s)
+	c.rooms.open(s)
 	c.wg.Go(func() { _ = ep.Run(c.b.ctx) })
 
 	now := time.Now().UTC()
@@ -480,7 +480,7 @@ func (s *ivrSession) voicemail(number string) {
 	// The endpoint is the message's now: the session ends without it.
 	s.ep = nil
 	s.endFarEnd()
-	c.openRoom(dep)
+	c.rooms.open(dep)
 	close(dep.ready) // the caller's media is known: the menu answered
 	rctx, rcancel := context.WithCancel(c.b.ctx)
 	dep.cancel = rcancel
@@ -501,7 +501,7 @@ func (s *ivrSession) endFarEnd() {
 	if s.ep != nil {
 		s.ep.Close()
 	}
-	s.c.closeRoom(s)
+	s.c.rooms.close(s)
 }
 
 // takeRequest answers what the caller sends in the menu: INFO digits go

@@ -162,13 +162,13 @@ func (c *call) replacedLeg(r replaces) (isA, ok bool) {
 // idle reports whether the call has no transaction of its own open that a
 // change of legs would break.
 func (c *call) idle() bool {
-	return !c.roomTransactionOpen() && c.reinv == nil && !c.needAnswer && !c.unhold && len(c.pending) == 0
+	return !c.rooms.transactionOpen() && c.reinv == nil && !c.needAnswer && !c.unhold && len(c.pending) == 0
 }
 
 // idleBut is idle, except that the 2xx of leg fromA may still wait for its
 // ACK: that leg is about to go.
 func (c *call) idleBut(fromA bool) bool {
-	if c.roomTransactionOpen() || c.reinv != nil || c.needAnswer || c.unhold {
+	if c.rooms.transactionOpen() || c.reinv != nil || c.needAnswer || c.unhold {
 		return false
 	}
 	for _, p := range c.pending {

@@ -97,7 +97,7 @@ func (c *call) liveLegs() []LegEvent {
 				Initiator: i == c.callerLeg, State: LegAnswered, Peer: shownNumber(other.num),
 				PeerName: shownName(name)})
 		}
-		live = appendRinging(live, c.roomRingingForks())
+		live = appendRinging(live, c.rooms.ringingForks())
 	}
 	return live
 }

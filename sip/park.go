@@ -235,7 +235,7 @@ func (pl *parkingLot) park(c *call, x *xfer, parker party, want string) {
 		lamp: presence.Leg{ID: "park-" + orbit + "-" + sip.GenerateTagN(12), State: presence.LegAnswered, Peer: shownNumber(tee.num)}}
 	p.origin.id = uint64(now.UnixNano()&0x7fffffffffff) + 4
 	p.ctx, p.cancel = context.WithCancel(c.reqCtx)
-	c.openRoom(p)
+	c.rooms.open(p)
 	p.playMusic(ml) // parkmusic.go
 	p.parkedRow(tee)
 	c.log.Info("call parked", "orbit", orbit, "by", parker.num, "party", tee.num)
@@ -284,7 +284,7 @@ func (p *parkedCall) after(d time.Duration, ev parkTimerEvent) {
 // ends.
 func (p *parkedCall) end() {
 	c := p.c
-	c.closeRoom(p)
+	c.rooms.close(p)
 	p.cancel()
 	if p.music != nil {
 		p.music.Close()

@@ -191,13 +191,13 @@ func enterQueue(c *call, q directory.Queue) bool {
 	now := time.Now().UTC()
 	qc := &queueCall{c: c, q: q, key: key, joined: now, ep: ep, music: rtm.music(q), offers: map[string]*dialer{}}
 	qc.ctx, qc.cancel = context.WithCancel(c.reqCtx)
-	c.openRoom(qc)
+	c.rooms.open(qc)
 	// Enqueued before the 200 goes, so that a board read once the caller
 	// hears the answer shows them; the engine's events wait in the call's
 	// mailbox until its actor runs.
 	qc.waiting = true
 	if err := rtm.enqueue(c, key, c.rt.from, now); err != nil {
-		c.closeRoom(qc)
+		c.rooms.close(qc)
 		qc.waiting = false
 		qc.cancel()
 		ep.Close()
@@ -405,7 +405,7 @@ func positionBeeps(pos int) *media.Clip {
 // never taken. The room closes.
 func (qc *queueCall) callEnding(gone int) int {
 	c := qc.c
-	c.closeRoom(qc)
+	c.rooms.close(qc)
 	for agent, d := range qc.offers {
 		d.cancelAll(nil)
 		delete(qc.offers, agent)
@@ -481,7 +481,7 @@ func queueFromMenu(c *call, q *directory.Queue, via string) {
 	qc := &queueCall{c: c, q: *q, key: queueKey(q.ID), joined: time.Now().UTC(), ep: ep, music: rtm.music(*q),
 		offers: map[string]*dialer{}, via: via}
 	qc.ctx, qc.cancel = context.WithCancel(c.reqCtx)
-	c.openRoom(qc)
+	c.rooms.open(qc)
 	c.cdr.Queue = q.Number
 	c.setParty(1, party{num: q.Number})
 	ctx := qc.ctx

@@ -84,7 +84,7 @@ func (rs *recordings) tapJoined(c *call) {
 	path := filepath.Join(dir, now.Format("2006"), now.Format("01"), now.Format("02"),
 		now.Format("150405")+"-"+randomHex(6)+".wav")
 	cr := &callRecording{c: c, row: directory.Recording{Path: path, State: directory.RecordingActive}}
-	c.openRoom(cr)
+	c.rooms.open(cr)
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		cr.failed(fmt.Errorf("recordings directory: %w", err))
 		return
@@ -135,7 +135,7 @@ func (rs *recordings) tapAnswered(c *call) {
 // drop stops the recorder and removes its file.
 func (cr *callRecording) drop() {
 	c := cr.c
-	c.closeRoom(cr)
+	c.rooms.close(cr)
 	if cr.rec == nil {
 		return
 	}
@@ -157,7 +157,7 @@ func (rs *recordings) tapClosed(c *call) {
 		cr.drop() // no row: the 200 never went, or tapAnswered failed
 		return
 	}
-	c.closeRoom(cr)
+	c.rooms.close(cr)
 	row := &cr.row
 	if cr.rec != nil {
 		c.relay.SetTap(nil)

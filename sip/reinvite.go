@@ -37,7 +37,7 @@ func (c *call) onReinvite(ev *reqEvent) {
 		reject(491, "Request Pending") // glare (RFC 3261 §14.2)
 		return
 	}
-	if code, reason := c.roomRefusesReinvite(false); code != 0 {
+	if code, reason := c.rooms.refuseReinvite(false); code != 0 {
 		reject(code, reason)
 		return
 	}
@@ -45,7 +45,7 @@ func (c *call) onReinvite(ev *reqEvent) {
 		c.reofferLocally(ev)
 		return
 	}
-	if code, reason := c.roomRefusesReinvite(true); code != 0 {
+	if code, reason := c.rooms.refuseReinvite(true); code != 0 {
 		reject(code, reason)
 		return
 	}

@@ -5,8 +5,8 @@ import "time"
 // A room is one feature's state on one call: a transfer in progress, a
 // park, a wait in a queue, a menu, a message being left. The call's core
 // (call.go, ringing.go, answer.go, reinvite.go, hangup.go) names no
-// feature: a feature opens its room on the call (openRoom) and closes it
-// when done (closeRoom), and the core asks the rooms open at a few fixed
+// feature: a feature opens its room on the call (call.rooms.open) and closes it
+// when done (call.rooms.close), and the core asks the rooms open at a few fixed
 // points through the small interfaces below. A room implements those it
 // needs; the core asks them in the order the rooms were opened.
 //
@@ -61,24 +61,28 @@ type forkHolder interface {
 	forksRinging() bool
 }
 
-// openRoom puts r on the call.
-func (c *call) openRoom(r room) {
-	c.rooms = append(c.rooms, r)
+// roomSet is the rooms open on a call, in the order they were opened
+// (call.rooms); the core asks them through its methods.
+type roomSet []room
+
+// open puts r on the call.
+func (rs *roomSet) open(r room) {
+	*rs = append(*rs, r)
 }
 
-// closeRoom takes r off the call; closing a room not open does nothing.
-func (c *call) closeRoom(r room) {
-	for i, o := range c.rooms {
+// close takes r off the call; closing a room not open does nothing.
+func (rs *roomSet) close(r room) {
+	for i, o := range *rs {
 		if o == r {
-			c.rooms = append(c.rooms[:i], c.rooms[i+1:]...)
+			*rs = append((*rs)[:i], (*rs)[i+1:]...)
 			return
 		}
 	}
 }
 
-// roomTakes offers ev to the rooms, and reports whether one answered it.
-func (c *call) roomTakes(ev *reqEvent) bool {
-	for _, r := range c.rooms {
+// takeRequest offers ev to the rooms, and reports whether one answered it.
+func (rs *roomSet) takeRequest(ev *reqEvent) bool {
+	for _, r := range *rs {
 		if t, ok := r.(requestTaker); ok && t.takeRequest(ev) {
 			return true
 		}
@@ -86,10 +90,10 @@ func (c *call) roomTakes(ev *reqEvent) bool {
 	return false
 }
 
-// roomsEnding tells the rooms that the call ends; see callEnder.
-func (c *call) roomsEnding(gone int) int {
+// ending tells the rooms that the call ends; see callEnder.
+func (rs *roomSet) ending(gone int) int {
 	// A room may close itself as it hears the news: ask a copy.
-	for _, r := range append([]room(nil), c.rooms...) {
+	for _, r := range append([]room(nil), *rs...) {
 		if e, ok := r.(callEnder); ok {
 			gone = e.callEnding(gone)
 		}
@@ -97,9 +101,9 @@ func (c *call) roomsEnding(gone int) int {
 	return gone
 }
 
-// farEndRoom returns the room that stands on leg B, if any.
-func (c *call) farEndRoom() farEnd {
-	for _, r := range c.rooms {
+// farEnd returns the room that stands on leg B, if any.
+func (rs *roomSet) farEnd() farEnd {
+	for _, r := range *rs {
 		if f, ok := r.(farEnd); ok {
 			return f
 		}
@@ -107,10 +111,10 @@ func (c *call) farEndRoom() farEnd {
 	return nil
 }
 
-// roomDeadline returns the earliest deadline of the rooms, zero when none.
-func (c *call) roomDeadline() time.Time {
+// deadline returns the earliest deadline of the rooms, zero when none.
+func (rs *roomSet) deadline() time.Time {
 	var next time.Time
-	for _, r := range c.rooms {
+	for _, r := range *rs {
 		if t, ok := r.(timedRoom); ok {
 			if d := t.deadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
 				next = d
@@ -120,10 +124,10 @@ func (c *call) roomDeadline() time.Time {
 	return next
 }
 
-// roomsExpire runs expire on the rooms whose deadline has passed.
-func (c *call) roomsExpire() {
+// expire runs expire on the rooms whose deadline has passed.
+func (rs *roomSet) expire() {
 	now := time.Now()
-	for _, r := range append([]room(nil), c.rooms...) {
+	for _, r := range append([]room(nil), *rs...) {
 		if t, ok := r.(timedRoom); ok {
 			if d := t.deadline(); !d.IsZero() && !now.Before(d) {
 				t.expire()
@@ -132,10 +136,10 @@ func (c *call) roomsExpire() {
 	}
 }
 
-// roomRefusesReinvite returns the status a room refuses a re-INVITE with,
+// refuseReinvite returns the status a room refuses a re-INVITE with,
 // or 0.
-func (c *call) roomRefusesReinvite(passOn bool) (int, string) {
-	for _, r := range c.rooms {
+func (rs *roomSet) refuseReinvite(passOn bool) (int, string) {
+	for _, r := range *rs {
 		if g, ok := r.(reinviteGate); ok {
 			if code, reason := g.refuseReinvite(passOn); code != 0 {
 				return code, reason
@@ -145,10 +149,10 @@ func (c *call) roomRefusesReinvite(passOn bool) (int, string) {
 	return 0, ""
 }
 
-// roomForksRinging reports whether a room's dialer still waits for a
+// forksRinging reports whether a room's dialer still waits for a
 // final response.
-func (c *call) roomForksRinging() bool {
-	for _, r := range c.rooms {
+func (rs *roomSet) forksRinging() bool {
+	for _, r := range *rs {
 		if h, ok := r.(forkHolder); ok && h.forksRinging() {
 			return true
 		}

@@ -36,10 +36,10 @@ type offerMaker interface {
 	takeAnswer(m sdpMedia)
 }
 
-// roomTakesAnswer gives the caller's answer in the ACK to the room that
+// takeAnswer gives the caller's answer in the ACK to the room that
 // made the offer, and reports whether one did.
-func (c *call) roomTakesAnswer(m sdpMedia) bool {
-	for _, r := range c.rooms {
+func (rs *roomSet) takeAnswer(m sdpMedia) bool {
+	for _, r := range *rs {
 		if o, ok := r.(offerMaker); ok {
 			o.takeAnswer(m)
 			return true

@@ -20,10 +20,10 @@ type transactionRoom interface {
 	transactionOpen() bool
 }
 
-// roomRingingForks returns the forks of the rooms that may ring now.
-func (c *call) roomRingingForks() []*fork {
+// ringingForks returns the forks of the rooms that may ring now.
+func (rs *roomSet) ringingForks() []*fork {
 	var forks []*fork
-	for _, r := range c.rooms {
+	for _, r := range *rs {
 		if k, ok := r.(forkKeeper); ok {
 			forks = append(forks, k.ringingForks()...)
 		}
@@ -31,10 +31,10 @@ func (c *call) roomRingingForks() []*fork {
 	return forks
 }
 
-// roomForks returns every fork the rooms' dialers started.
-func (c *call) roomForks() []*fork {
+// allForks returns every fork the rooms' dialers started.
+func (rs *roomSet) allForks() []*fork {
 	var forks []*fork
-	for _, r := range c.rooms {
+	for _, r := range *rs {
 		if k, ok := r.(forkKeeper); ok {
 			forks = append(forks, k.allForks()...)
 		}
@@ -42,10 +42,10 @@ func (c *call) roomForks() []*fork {
 	return forks
 }
 
-// roomTransactionOpen reports whether a room has a transaction of its own
+// transactionOpen reports whether a room has a transaction of its own
 // open on a leg.
-func (c *call) roomTransactionOpen() bool {
-	for _, r := range c.rooms {
+func (rs *roomSet) transactionOpen() bool {
+	for _, r := range *rs {
 		if t, ok := r.(transactionRoom); ok && t.transactionOpen() {
 			return true
 		}

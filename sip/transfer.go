@@ -81,7 +81,7 @@ func (c *call) transferRoom() *transfers {
 		}
 	}
 	t := &transfers{c: c}
-	c.openRoom(t)
+	c.rooms.open(t)
 	return t
 }
 

@@ -175,7 +175,7 @@ func (vm *voicemail) deposit(c *call) bool {
 	c.ring.cancelAll(nil)
 	c.b.release(c, exts...)
 
-	c.openRoom(d)
+	c.rooms.open(d)
 	if c.late {
 		c.bOffer, c.needAnswer = epSDP, true // the greeting waits for the answer in the ACK
 	} else {
