@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
 // Answering a call: the fork that answered becomes leg B, its SDP is
@@ -41,13 +42,13 @@ func (c *call) answerWith(f *fork, res *sip.Response) {
 			c.cdr.Reason = "bad sdp offer from callee"
 		}
 		c.byeB()
-		var nc *noCommonCodec
+		var nc *sdpneg.NoCommonCodec
 		switch {
 		case c.late:
 			c.respondA(502, "Bad Gateway", nil)
 		case errors.As(err, &nc):
 			c.cdr.Reason = nc.Error()
-			c.aWarning = nc.warning(c.b.s.realm())
+			c.aWarning = nc.Warning(c.b.s.realm())
 			c.respondA(488, "Not Acceptable Here", nil)
 		default:
 			c.respondA(488, "Not Acceptable Here", nil)
@@ -97,12 +98,12 @@ func (c *call) lateAnswer(body []byte) {
 		c.hangup("system", "no sdp answer in ack")
 		return
 	}
-	sd, m, err := parseSDP(body)
+	sd, m, err := sdpneg.Parse(body)
 	var out []byte
 	if err == nil {
-		if offer, _, err := parseSDP(c.bOffer); err == nil {
-			alignAnswer(offer, sd)
-			bc, ac, err := planCodecs(offer, sd)
+		if offer, _, err := sdpneg.Parse(c.bOffer); err == nil {
+			sdpneg.AlignAnswer(offer, sd)
+			bc, ac, err := sdpneg.PlanCodecs(offer, sd)
 			if err != nil {
 				c.log.Info("caller answered no codec of the callee's", "err", err)
 				c.hangup("system", err.Error())
@@ -113,7 +114,7 @@ func (c *call) lateAnswer(body []byte) {
 		if c.rooms.takeAnswer(m) { // leg B is a room's, without a dialog to ACK
 			return
 		}
-		out, err = legSDP(sd, &c.leg[1].origin, c.b.mediaIP(c.leg[1].dlg.dest), c.relay, media.LegB)
+		out, err = sdpneg.LegSDP(sd, &c.leg[1].origin, c.b.mediaIP(c.leg[1].dlg.dest), c.relay, media.LegB)
 	}
 	if err != nil {
 		c.log.Info("bad sdp answer from caller", "err", err)
@@ -121,8 +122,8 @@ func (c *call) lateAnswer(body []byte) {
 		return
 	}
 	c.needAnswer = false
-	setMedia(c.relay, media.LegA, m)
-	c.relay.SetHold(media.LegA, m.hold)
+	sdpneg.SetMedia(c.relay, media.LegA, m)
+	c.relay.SetHold(media.LegA, m.Hold)
 	c.leg[1].sdp = out
 	c.bridgeJoined()
 	c.ackB(out)
@@ -134,11 +135,11 @@ func (c *call) lateAnswer(body []byte) {
 // (RFC 3261 §13.2.2.4: the ACK must carry an answer, then BYE); nil
 // when the offer does not parse.
 func (c *call) refusingAnswer() []byte {
-	sd, _, err := parseSDP(c.bOffer)
+	sd, _, err := sdpneg.Parse(c.bOffer)
 	if err != nil {
 		return nil
 	}
-	out, err := rewriteSDP(sd, &c.leg[1].origin, c.b.mediaIP(c.leg[1].dlg.dest), 0)
+	out, err := sdpneg.Rewrite(sd, &c.leg[1].origin, c.b.mediaIP(c.leg[1].dlg.dest), 0)
 	if err != nil {
 		return nil
 	}
@@ -154,7 +155,7 @@ func (c *call) ackB(body []byte) { c.calleeTx.ack(&c.leg[1].dlg, body) }
 // 2xx, points the leg's media at the phone and makes f's dialog the
 // leg's. A 2xx without a usable SDP gets a BYE, and false. Park's
 // ring-back and call queues (queuecall.go) use it.
-func (c *call) answerEmptyLeg(leg int, f *fork, res *sip.Response, org origin) bool {
+func (c *call) answerEmptyLeg(leg int, f *fork, res *sip.Response, org sdpneg.Origin) bool {
 	d := forkDialog(f, res)
 	c.ackFork(f, &d)
 	if err := c.seat(leg, d, res.Body(), f.req.Body(), org); err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
 // Attended transfer (RFC 5589 §7) and INVITE with Replaces (RFC 3891).
@@ -73,7 +74,7 @@ type (
 		code   int
 		reason string
 		dlg    dialog
-		org    origin
+		org    sdpneg.Origin
 		who    party
 		tgt    target // for monitoring when the leg lands on B
 	}
@@ -238,13 +239,13 @@ func (t *transfers) onHandover(h *handover) {
 // had: the other party's media). Its answer points the leg at it.
 func (t *transfers) reinviteJoined(toA bool, sent []byte) {
 	c := t.c
-	sd, _, err := parseSDP(sent)
+	sd, _, err := sdpneg.Parse(sent)
 	var body []byte
 	d, o := c.legDialog(toA), &c.leg[legIndex(toA)].origin
 	if err == nil {
-		sendrecv(sd)
-		widenOffer(sd)
-		body, err = legSDP(sd, o, c.b.mediaIP(d.dest), c.relay, mediaLeg(toA))
+		sdpneg.SendRecv(sd)
+		sdpneg.WidenOffer(sd)
+		body, err = sdpneg.LegSDP(sd, o, c.b.mediaIP(d.dest), c.relay, mediaLeg(toA))
 	}
 	if err != nil {
 		c.log.Info("attended transfer: no sdp for the party that joined", "err", err)
@@ -281,17 +282,17 @@ func (t *transfers) onJoinResult(r joinResult) {
 	if err := c.b.s.client.WriteRequest(d.request(sip.ACK)); err != nil {
 		c.log.Debug("ack not sent", "err", err)
 	}
-	_, m, err := parseSDP(r.res.Body())
+	_, m, err := sdpneg.Parse(r.res.Body())
 	if err != nil {
 		c.hangup("system", "transfer: bad sdp answer")
 		return
 	}
 	leg := mediaLeg(r.toA)
-	c.setLegCodec(leg, firstVoice(r.res.Body()))
-	setMedia(c.relay, leg, m)
-	c.relay.SetHold(leg, m.hold)
+	c.setLegCodec(leg, sdpneg.FirstVoice(r.res.Body()))
+	sdpneg.SetMedia(c.relay, leg, m)
+	c.relay.SetHold(leg, m.Hold)
 	// The transferor sends RTP until it has our BYE.
-	c.afterChain(relatchEvent{toA: r.toA, callID: d.callID, rtp: m.rtp, rtcp: m.rtcp})
+	c.afterChain(relatchEvent{toA: r.toA, callID: d.callID, rtp: m.RTP, rtcp: m.RTCP})
 	c.unholdTransferee(!r.toA, r.res.Body())
 }
 
@@ -327,7 +328,7 @@ func (ev *replaceEvent) handleOn(c *call) {
 		reject(491, "Request Pending")
 		return
 	}
-	sd, m, err := parseSDP(ev.req.Body())
+	sd, m, err := sdpneg.Parse(ev.req.Body())
 	if err != nil {
 		reject(488, "Not Acceptable Here")
 		return
@@ -336,16 +337,16 @@ func (ev *replaceEvent) handleOn(c *call) {
 	if isA {
 		sent = c.leg[0].sdp
 	}
-	ans, _, err := parseSDP(sent)
+	ans, _, err := sdpneg.Parse(sent)
 	if err != nil || !commonFormats(ans, sd) {
 		reject(488, "Not Acceptable Here")
 		return
 	}
-	sendrecv(ans)
-	joined := firstVoiceSD(ans) // what the new phone and the relay agree on
-	org := origin{id: uint64(time.Now().UnixNano()&0x7fffffffffff) + 3}
+	sdpneg.SendRecv(ans)
+	joined := sdpneg.FirstVoiceSD(ans) // what the new phone and the relay agree on
+	org := sdpneg.Origin{ID: uint64(time.Now().UnixNano()&0x7fffffffffff) + 3}
 	src := ev.req.Source()
-	body, err := legSDP(ans, &org, c.b.mediaIP(src), c.relay, mediaLeg(isA))
+	body, err := sdpneg.LegSDP(ans, &org, c.b.mediaIP(src), c.relay, mediaLeg(isA))
 	if err != nil {
 		reject(488, "Not Acceptable Here")
 		return
@@ -374,8 +375,8 @@ func (ev *replaceEvent) handleOn(c *call) {
 		c.leg[1].sdp, c.leg[1].origin = body, org
 	}
 	c.setLegCodec(mediaLeg(isA), joined)
-	setMedia(c.relay, mediaLeg(isA), m)
-	c.relay.SetHold(mediaLeg(isA), m.hold)
+	sdpneg.SetMedia(c.relay, mediaLeg(isA), m)
+	c.relay.SetHold(mediaLeg(isA), m.Hold)
 
 	replaced := c.parties[leg]
 	who := party{userID: ev.cred.UserID, num: ev.cred.Ext, ext: ev.cred.Ext}
@@ -389,14 +390,14 @@ func (ev *replaceEvent) handleOn(c *call) {
 	c.log.Info("leg replaced", "replaced", replaced.num, "by", who.num)
 	c.joinCDR(time.Now().UTC(), who, who.num, "replaced by "+who.num, "replaced "+replaced.num, isA)
 	c.sendInOrder(old.request(sip.BYE))
-	c.afterChain(relatchEvent{toA: isA, callID: d.callID, rtp: m.rtp, rtcp: m.rtcp})
+	c.afterChain(relatchEvent{toA: isA, callID: d.callID, rtp: m.RTP, rtcp: m.RTCP})
 	c.unholdTransferee(!isA, ev.req.Body())
 }
 
 // commonFormats keeps in ans's audio only the formats offer's audio has;
 // false when none is left.
 func commonFormats(ans, offer *sdp.SessionDescription) bool {
-	am, om := audioMedia(ans), audioMedia(offer)
+	am, om := sdpneg.Audio(ans), sdpneg.Audio(offer)
 	if am == nil || om == nil {
 		return false
 	}

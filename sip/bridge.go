@@ -7,6 +7,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
 // bridge joins a call's two legs on its media relay: it holds the legs
@@ -27,7 +28,7 @@ type bridge struct {
 	leg [2]leg
 	// codecs: the voice codec the phones of leg A and leg B use, as far as
 	// known; the relay transcodes when they differ (setCodecs).
-	codecs [2]sdpCodec
+	codecs [2]sdpneg.Codec
 	reinv  *reinvite // our re-INVITE toward one leg, in flight (reinvite.go)
 
 	mediaIP func(dest string) netip.Addr // our media address facing dest
@@ -54,15 +55,15 @@ func newRelay(b *b2bua, log *slog.Logger) (*media.Relay, error) {
 // order) and its codecs decide whether the relay transcodes (setCodecs);
 // a *noCommonCodec error means the two sides cannot talk.
 func (br *bridge) answerA(body, callerOffer []byte, late bool, callerSrc string) ([]byte, error) {
-	sd, m, err := parseSDP(body)
+	sd, m, err := sdpneg.Parse(body)
 	if err != nil {
 		br.log.Info("bad sdp from callee", "err", err)
 		return nil, err
 	}
 	if !late {
-		if offer, _, err := parseSDP(callerOffer); err == nil {
-			alignAnswer(offer, sd)
-			ac, bc, err := planCodecs(offer, sd)
+		if offer, _, err := sdpneg.Parse(callerOffer); err == nil {
+			sdpneg.AlignAnswer(offer, sd)
+			ac, bc, err := sdpneg.PlanCodecs(offer, sd)
 			if err != nil {
 				br.log.Info("callee answered no codec of the caller's", "err", err)
 				return nil, err
@@ -72,11 +73,11 @@ func (br *bridge) answerA(body, callerOffer []byte, late bool, callerSrc string)
 	} else {
 		// The callee's offer: the caller may answer with a codec the
 		// relay transcodes to (lateAnswer).
-		widenOffer(sd)
+		sdpneg.WidenOffer(sd)
 	}
-	setMedia(br.relay, media.LegB, m)
-	br.relay.SetHold(media.LegB, m.hold)
-	out, err := legSDP(sd, &br.leg[0].origin, br.mediaIP(callerSrc), br.relay, media.LegA)
+	sdpneg.SetMedia(br.relay, media.LegB, m)
+	br.relay.SetHold(media.LegB, m.Hold)
+	out, err := sdpneg.LegSDP(sd, &br.leg[0].origin, br.mediaIP(callerSrc), br.relay, media.LegA)
 	if err != nil {
 		return nil, err
 	}
@@ -91,16 +92,16 @@ func (br *bridge) answerA(body, callerOffer []byte, late bool, callerSrc string)
 func (br *bridge) passOffer(fromA bool, offer []byte) (*sip.Request, error) {
 	from, to := mediaLeg(fromA), mediaLeg(!fromA)
 	out := &br.leg[legIndex(!fromA)]
-	sd, m, err := parseSDP(offer)
+	sd, m, err := sdpneg.Parse(offer)
 	if err != nil {
 		return nil, err
 	}
-	setMedia(br.relay, from, m)
+	sdpneg.SetMedia(br.relay, from, m)
 	// Hold either way silences both directions for the media timeout.
-	br.relay.SetHold(from, m.hold)
-	br.relay.SetHold(to, m.hold)
-	widenOffer(sd)
-	body, err := legSDP(sd, &out.origin, br.mediaIP(out.dlg.dest), br.relay, to)
+	br.relay.SetHold(from, m.Hold)
+	br.relay.SetHold(to, m.Hold)
+	sdpneg.WidenOffer(sd)
+	body, err := sdpneg.LegSDP(sd, &out.origin, br.mediaIP(out.dlg.dest), br.relay, to)
 	if err != nil {
 		return nil, err
 	}
@@ -115,11 +116,11 @@ func (br *bridge) passAnswer(fromA bool, offer, answer []byte) []byte {
 	in := &br.leg[legIndex(fromA)]
 	var body []byte
 	if len(answer) > 0 {
-		sd, m, err := parseSDP(answer)
+		sd, m, err := sdpneg.Parse(answer)
 		if err == nil {
-			if offer, _, err := parseSDP(offer); err == nil {
-				alignAnswer(offer, sd)
-				if oc, ac, err := planCodecs(offer, sd); err != nil {
+			if offer, _, err := sdpneg.Parse(offer); err == nil {
+				sdpneg.AlignAnswer(offer, sd)
+				if oc, ac, err := sdpneg.PlanCodecs(offer, sd); err != nil {
 					br.log.Info("re-invite answered with no codec of the offer's; media unchanged", "err", err)
 				} else if fromA {
 					br.setCodecs(oc, ac)
@@ -127,8 +128,8 @@ func (br *bridge) passAnswer(fromA bool, offer, answer []byte) []byte {
 					br.setCodecs(ac, oc)
 				}
 			}
-			setMedia(br.relay, mediaLeg(!fromA), m)
-			body, _ = legSDP(sd, &in.origin, br.mediaIP(in.dlg.dest), br.relay, mediaLeg(fromA))
+			sdpneg.SetMedia(br.relay, mediaLeg(!fromA), m)
+			body, _ = sdpneg.LegSDP(sd, &in.origin, br.mediaIP(in.dlg.dest), br.relay, mediaLeg(fromA))
 		}
 	}
 	if body == nil { // keep the last SDP this side got
@@ -146,29 +147,29 @@ func (br *bridge) reofferAnswered(fromA bool, body []byte) {
 		br.log.Info("no sdp answer in the ack of a re-invite without sdp; media unchanged")
 		return
 	}
-	_, m, err := parseSDP(body)
+	_, m, err := sdpneg.Parse(body)
 	if err != nil {
 		br.log.Info("bad sdp answer in the ack of a re-invite without sdp; media unchanged", "err", err)
 		return
 	}
-	setMedia(br.relay, mediaLeg(fromA), m)
-	br.relay.SetHold(media.LegA, m.hold)
-	br.relay.SetHold(media.LegB, m.hold)
+	sdpneg.SetMedia(br.relay, mediaLeg(fromA), m)
+	br.relay.SetHold(media.LegA, m.Hold)
+	br.relay.SetHold(media.LegB, m.Hold)
 }
 
 // seat puts dialog d on leg i (0: A, 1: B), which nobody was on: the
 // phone answered (answer) the offer we sent it (sent) with our SDP origin
 // org, and the relay leg is pointed at its media. An answer that does not
 // parse is an error, and changes nothing.
-func (br *bridge) seat(i int, d dialog, answer, sent []byte, org origin) error {
-	_, m, err := parseSDP(answer)
+func (br *bridge) seat(i int, d dialog, answer, sent []byte, org sdpneg.Origin) error {
+	_, m, err := sdpneg.Parse(answer)
 	if err != nil {
 		return err
 	}
 	ml := mediaLeg(i == 0)
-	br.setLegCodec(ml, firstVoice(answer))
-	setMedia(br.relay, ml, m)
-	br.relay.SetHold(ml, m.hold)
+	br.setLegCodec(ml, sdpneg.FirstVoice(answer))
+	sdpneg.SetMedia(br.relay, ml, m)
+	br.relay.SetHold(ml, m.Hold)
 	br.leg[i] = leg{dlg: d, sdp: sent, origin: org}
 	br.relay.SetPeer(ml, peerIP(d.dest))
 	return nil
@@ -178,21 +179,21 @@ func (br *bridge) seat(i int, d dialog, answer, sent []byte, org origin) error {
 // expect, and has the relay transcode between them when both are among
 // the ones it converts and they differ; otherwise packets pass as they
 // are. A zero codec leaves that leg's as it was.
-func (br *bridge) setCodecs(a, b sdpCodec) {
+func (br *bridge) setCodecs(a, b sdpneg.Codec) {
 	was := br.codecs
-	for i, cod := range []sdpCodec{a, b} {
-		if cod.name != "" {
+	for i, cod := range []sdpneg.Codec{a, b} {
+		if cod.Name != "" {
 			br.codecs[i] = cod
 		}
 	}
-	if br.codecs == was && was != [2]sdpCodec{} {
+	if br.codecs == was && was != [2]sdpneg.Codec{} {
 		return // a re-INVITE or refresh that changed no codec
 	}
-	ac, okA := br.codecs[0].mediaCodec()
-	bc, okB := br.codecs[1].mediaCodec()
+	ac, okA := br.codecs[0].MediaCodec()
+	bc, okB := br.codecs[1].MediaCodec()
 	af, bf := media.Format{}, media.Format{}
 	if okA && okB && ac != bc {
-		af, bf = media.Format{Codec: ac, PT: br.codecs[0].pt}, media.Format{Codec: bc, PT: br.codecs[1].pt}
+		af, bf = media.Format{Codec: ac, PT: br.codecs[0].PT}, media.Format{Codec: bc, PT: br.codecs[1].PT}
 		br.log.Info("transcoding", "a", br.codecs[0], "b", br.codecs[1])
 	}
 	if err := br.relay.Transcode(af, bf); err != nil {
@@ -201,10 +202,10 @@ func (br *bridge) setCodecs(a, b sdpCodec) {
 }
 
 // setLegCodec is setCodecs for one leg.
-func (br *bridge) setLegCodec(l media.Leg, cod sdpCodec) {
+func (br *bridge) setLegCodec(l media.Leg, cod sdpneg.Codec) {
 	if l == media.LegA {
-		br.setCodecs(cod, sdpCodec{})
+		br.setCodecs(cod, sdpneg.Codec{})
 	} else {
-		br.setCodecs(sdpCodec{}, cod)
+		br.setCodecs(sdpneg.Codec{}, cod)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
 // callState is where a call is in its life.
@@ -154,8 +155,8 @@ func newCall(b *b2bua, req *sip.Request, tx sip.ServerTransaction, caller *crede
 	c.bridge = bridge{mediaIP: b.mediaIP, log: log}
 	c.calleeTx.client, c.calleeTx.log = b.s.client, log
 	c.acks = acks{log: log, sendHeld: func(bye *sip.Request) { c.wg.Go(func() { c.sendBye(bye) }) }}
-	c.leg[0].origin.id = uint64(time.Now().UnixNano() & 0x7fffffffffff)
-	c.leg[1].origin.id = c.leg[0].origin.id + 1
+	c.leg[0].origin.ID = uint64(time.Now().UnixNano() & 0x7fffffffffff)
+	c.leg[1].origin.ID = c.leg[0].origin.ID + 1
 	c.cdr = directory.Call{SIPCallID: id, StartedAt: time.Now().UTC(), Node: b.s.cfg.Node}
 	return c
 }
@@ -188,7 +189,7 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 		c.refuse(ref)
 		return false
 	}
-	var m sdpMedia
+	var m sdpneg.Media
 	c.late = len(c.aReq.Body()) == 0
 	if ans != nil {
 		if ref := ans.refusal(c); ref != nil {
@@ -198,7 +199,7 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 	}
 	if !c.late {
 		var err error
-		if _, m, err = parseSDP(c.aReq.Body()); err != nil {
+		if _, m, err = sdpneg.Parse(c.aReq.Body()); err != nil {
 			c.log.Info("call refused: bad sdp", "err", err)
 			c.refuse(&refusal{488, "Not Acceptable Here", directory.Failed, "bad sdp offer", nil})
 			return false
@@ -229,8 +230,8 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 		leg: media.LegB}
 	relay.SetPeer(media.LegA, peerIP(c.aReq.Source()))
 	if !c.late {
-		setMedia(relay, media.LegA, m)
-		relay.SetHold(media.LegA, m.hold)
+		sdpneg.SetMedia(relay, media.LegA, m)
+		relay.SetHold(media.LegA, m.Hold)
 	}
 	if !c.late && ans == nil {
 		if err := c.ring.address(targets[0].dest); err != nil {

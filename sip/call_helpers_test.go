@@ -19,6 +19,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
 // callServer is a test server with the call side on, and the CDR rows of
@@ -126,7 +127,7 @@ type callPhone struct {
 	// PCMA, telephone-event); {port} is its RTP port. Under mu.
 	media     string
 	srtpKey   []byte              // the phone offers SRTP with this key (SDES); nil: plain
-	pbxCrypto *sdesCrypto         // the PBX's a=crypto in its last SDP to the phone
+	pbxCrypto *sdpneg.Crypto      // the PBX's a=crypto in its last SDP to the phone
 	pbxSecure bool                // and its profile was RTP/SAVP
 	seal      func([]byte) []byte // encrypts what talk sends (an SRTP phone); nil: plain
 }
@@ -288,14 +289,14 @@ func (p *callPhone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (p *callPhone) setRemote(body []byte) {
-	_, m, err := parseSDP(body)
+	_, m, err := sdpneg.Parse(body)
 	if err != nil {
 		p.t.Errorf("phone %s: sdp from pbx: %v\n%s", p.ext, err, body)
 		return
 	}
 	p.mu.Lock()
-	p.remote = m.rtp
-	p.pbxCrypto, p.pbxSecure = m.crypto, m.secure
+	p.remote = m.RTP
+	p.pbxCrypto, p.pbxSecure = m.Crypto, m.Secure
 	p.mu.Unlock()
 }
 

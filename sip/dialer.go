@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
 // The dialer: "ring these targets", the one way the call side reaches a
@@ -93,7 +94,7 @@ type dialer struct {
 	// address): from source, with origin, on relay leg leg.
 	late     bool // the INVITEs carry no offer (RFC 3261 §13.2.1)
 	source   []byte
-	origin   *origin
+	origin   *sdpneg.Origin
 	leg      media.Leg
 	sendrecv bool // the offer drops the hold of source (a transfer's target)
 	// referredBy is the Referred-By of the INVITEs (a transfer's), or "".
@@ -135,15 +136,15 @@ func (d *dialer) address(dest string) error {
 	if d.offer != nil && ip == d.offerIP {
 		return nil
 	}
-	sd, _, err := parseSDP(d.source)
+	sd, _, err := sdpneg.Parse(d.source)
 	if err != nil {
 		return err
 	}
 	if d.sendrecv {
-		sendrecv(sd)
+		sdpneg.SendRecv(sd)
 	}
-	widenOffer(sd)
-	offer, err := legSDP(sd, d.origin, ip, d.env.relay, d.leg)
+	sdpneg.WidenOffer(sd)
+	offer, err := sdpneg.LegSDP(sd, d.origin, ip, d.env.relay, d.leg)
 	if err != nil {
 		return err
 	}
@@ -348,8 +349,8 @@ func (f *fork) ackAndBye(res *sip.Response) {
 	d := forkDialog(f, res)
 	ack := d.request(sip.ACK)
 	if len(f.req.Body()) == 0 {
-		if sd, _, err := parseSDP(res.Body()); err == nil {
-			if body, err := rewriteSDP(sd, &origin{id: f.d.origin.id}, env.mediaIP(d.dest), 0); err == nil {
+		if sd, _, err := sdpneg.Parse(res.Body()); err == nil {
+			if body, err := sdpneg.Rewrite(sd, &sdpneg.Origin{ID: f.d.origin.ID}, env.mediaIP(d.dest), 0); err == nil {
 				ack.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 				ack.SetBody(body)
 			}

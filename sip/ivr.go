@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
 // The auto attendant (issue 19 §1). A number that is an IVR menu's
@@ -158,18 +159,18 @@ func (a menuAnswer) answerCall(c *call) {
 // for an endpoint (PCMU when it has neither G.711).
 func g711Offer(body []byte) (media.Codec, uint8) {
 	codec, event := media.PCMU, uint8(0)
-	offer, _, err := parseSDP(body)
+	offer, _, err := sdpneg.Parse(body)
 	if err != nil {
 		return codec, event
 	}
-	if md := audioMedia(offer); md != nil {
+	if md := sdpneg.Audio(offer); md != nil {
 		found := false
-		for _, sc := range codecsOf(md) {
-			if mc, ok := sc.mediaCodec(); ok && !found && (mc == media.PCMU || mc == media.PCMA) {
+		for _, sc := range sdpneg.CodecsOf(md) {
+			if mc, ok := sc.MediaCodec(); ok && !found && (mc == media.PCMU || mc == media.PCMA) {
 				codec, found = mc, true
 			}
-			if sc.name == "TELEPHONE-EVENT" && sc.rate == 8000 && event == 0 {
-				event = sc.pt
+			if sc.Name == "TELEPHONE-EVENT" && sc.Rate == 8000 && event == 0 {
+				event = sc.PT
 			}
 		}
 	}
@@ -386,7 +387,7 @@ func (s *ivrSession) answered(f *fork, res *sip.Response) {
 	if err := c.b.s.client.WriteRequest(ack); err != nil {
 		c.log.Info("ack not sent", "err", err)
 	}
-	_, m, err := parseSDP(res.Body())
+	_, m, err := sdpneg.Parse(res.Body())
 	if err != nil {
 		c.log.Info("bad sdp from the menu's target", "err", err)
 		bye := d.request(sip.BYE)
@@ -399,9 +400,9 @@ func (s *ivrSession) answered(f *fork, res *sip.Response) {
 	s.endFarEnd()
 	// New addresses: the relay's leg B unlatches from the endpoint and
 	// latches onto the phone (media.Relay.SetRemote).
-	c.setLegCodec(media.LegB, firstVoice(res.Body()))
-	setMedia(c.relay, media.LegB, m)
-	c.relay.SetHold(media.LegB, m.hold)
+	c.setLegCodec(media.LegB, sdpneg.FirstVoice(res.Body()))
+	sdpneg.SetMedia(c.relay, media.LegB, m)
+	c.relay.SetHold(media.LegB, m.Hold)
 	c.leg[1].dlg, c.leg[1].sdp = d, f.req.Body()
 	c.relay.SetPeer(media.LegB, peerIP(d.dest))
 	t := f.t

@@ -11,6 +11,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
 // dialLate calls ext with an INVITE without SDP (late offer): the PBX's
@@ -134,7 +135,7 @@ func TestCallLateOfferNoAnswer(t *testing.T) {
 			wait(t, pa.ended, "bye at caller")
 			wait(t, pb.ended, "bye at callee")
 			ack := wait(t, pb.acks, "ACK at callee")
-			if _, m, err := parseSDP(ack.Body()); err != nil || m.rtp.IsValid() {
+			if _, m, err := sdpneg.Parse(ack.Body()); err != nil || m.RTP.IsValid() {
 				t.Errorf("the callee's ACK should refuse its offer, carries:\n%s", ack.Body())
 			}
 			row := cs.nextCDR(t)

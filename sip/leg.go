@@ -7,6 +7,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
 // leg is one dialog of a call with what goes with it: where its requests
@@ -22,7 +23,7 @@ import (
 // place of either. Only the call's goroutine touches its legs.
 type leg struct {
 	dlg    dialog
-	origin origin
+	origin sdpneg.Origin
 	sdp    []byte
 }
 

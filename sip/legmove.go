@@ -8,6 +8,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
 // A leg changing hands: the operations of the call that the features
@@ -49,19 +50,19 @@ func (c *call) unholdTransferee(toA bool, answer []byte) {
 	if !toA {
 		sent = c.leg[1].sdp
 	}
-	_, m, err := parseSDP(sent)
-	if err != nil || !m.hold {
+	_, m, err := sdpneg.Parse(sent)
+	if err != nil || !m.Hold {
 		c.relay.SetHold(mediaLeg(toA), false)
 		return
 	}
-	sd, _, err := parseSDP(answer)
+	sd, _, err := sdpneg.Parse(answer)
 	if err != nil {
 		return
 	}
 	d, o := c.legDialog(toA), &c.leg[legIndex(toA)].origin
-	sendrecv(sd)
-	widenOffer(sd)
-	body, err := legSDP(sd, o, c.b.mediaIP(d.dest), c.relay, mediaLeg(toA))
+	sdpneg.SendRecv(sd)
+	sdpneg.WidenOffer(sd)
+	body, err := sdpneg.LegSDP(sd, o, c.b.mediaIP(d.dest), c.relay, mediaLeg(toA))
 	if err != nil {
 		return
 	}
@@ -89,10 +90,10 @@ func (c *call) onUnholdResult(r unholdResult) {
 	if err := c.b.s.client.WriteRequest(d.request(sip.ACK)); err != nil {
 		c.log.Debug("ack not sent", "err", err)
 	}
-	if _, m, err := parseSDP(r.res.Body()); err == nil {
-		c.setLegCodec(mediaLeg(r.toA), firstVoice(r.res.Body()))
-		setMedia(c.relay, mediaLeg(r.toA), m)
-		c.relay.SetHold(mediaLeg(r.toA), m.hold)
+	if _, m, err := sdpneg.Parse(r.res.Body()); err == nil {
+		c.setLegCodec(mediaLeg(r.toA), sdpneg.FirstVoice(r.res.Body()))
+		sdpneg.SetMedia(c.relay, mediaLeg(r.toA), m)
+		c.relay.SetHold(mediaLeg(r.toA), m.Hold)
 	}
 }
 

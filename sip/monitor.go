@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
 // monitorRequest tells whether a dialed number is a monitoring feature
@@ -71,7 +72,7 @@ func (mo *monitoring) monitorCall(req *sip.Request, tx sip.ServerTransaction, su
 		b.s.respond(tx, req, 488, "Not Acceptable Here (Offer Needed)")
 		return
 	}
-	sd, offer, err := parseSDP(req.Body())
+	sd, offer, err := sdpneg.Parse(req.Body())
 	if err != nil {
 		b.s.respond(tx, req, 488, "Not Acceptable Here")
 		return
@@ -120,7 +121,7 @@ func (mo *monitoring) monitorCall(req *sip.Request, tx sip.ServerTransaction, su
 		b.s.respond(tx, req, 503, "Service Unavailable")
 		return
 	}
-	mon.SetRemote(offer.rtp)
+	mon.SetRemote(offer.RTP)
 	mon.SetPeer(peerIP(req.Source()))
 
 	src := req.Source()
@@ -278,8 +279,8 @@ func (ms *monitorSession) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 		ms.b.s.respond(tx, req, 200, "OK")
 		ms.end("supervisor")
 	case sip.INVITE:
-		if _, m, err := parseSDP(req.Body()); err == nil {
-			ms.mon.SetRemote(m.rtp)
+		if _, m, err := sdpneg.Parse(req.Body()); err == nil {
+			ms.mon.SetRemote(m.RTP)
 		}
 		res := sip.NewResponseFromRequest(req, 200, "OK", ms.sdp)
 		res.AppendHeader(sip.HeaderClone(&ms.dlg.contact))
@@ -317,7 +318,7 @@ func (mo *monitoring) audit(sup *credential, mode media.MonitorMode, ext string,
 // g711Of picks the supervisor's codec: the first G.711 law their offer
 // lists.
 func g711Of(sd *sdp.SessionDescription) (media.Codec, bool) {
-	md := audioMedia(sd)
+	md := sdpneg.Audio(sd)
 	if md == nil {
 		return 0, false
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
 // Paging (*91GROUP): one talker heard at once by every member of a group,
@@ -123,7 +124,7 @@ func (pg *pager) page(req *sip.Request, tx sip.ServerTransaction, caller *creden
 // and binds the fanout and a listener leg per member.
 func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *credential, ext string) (*pageSession, *refusal) {
 	b := pg.b
-	sd, offer, err := parseSDP(req.Body())
+	sd, offer, err := sdpneg.Parse(req.Body())
 	if len(req.Body()) == 0 || err != nil {
 		return nil, &refusal{488, "Not Acceptable Here (Offer Needed)", directory.Failed, "bad sdp offer", nil}
 	}
@@ -131,7 +132,7 @@ func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *creden
 	if !ok {
 		return nil, &refusal{488, "Not Acceptable Here (G.711 Needed)", directory.Failed, "no g.711 in offer", nil}
 	}
-	if offer.secure { // the fanout relays plain RTP; SRTP offered best effort is answered plain
+	if offer.Secure { // the fanout relays plain RTP; SRTP offered best effort is answered plain
 		return nil, &refusal{488, "Not Acceptable Here (Plain RTP Needed)", directory.Failed, "srtp-only offer", nil}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
@@ -184,7 +185,7 @@ func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *creden
 	if err != nil {
 		return nil, &refusal{503, "Service Unavailable", directory.Failed, "no rtp ports", nil}
 	}
-	fan.SetRemote(offer.rtp, offer.rtcp)
+	fan.SetRemote(offer.RTP, offer.RTCP)
 	fan.SetPeer(peerIP(req.Source()))
 	tagged := req.Clone()
 	tagged.To().Params.Add("tag", sip.GenerateTagN(16))
@@ -210,7 +211,7 @@ func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *creden
 		}
 		m.offer = pageSDP(b.mediaIP(targets[i][0].dest), m.l.Local().Port(), codec, "sendonly")
 		m.d = &dialer{env: ps.env, offer: m.offer, offerIP: b.mediaIP(targets[i][0].dest),
-			origin: &origin{id: uint64(time.Now().UnixNano() & 0x7fffffffffff)}, leg: media.LegB}
+			origin: &sdpneg.Origin{ID: uint64(time.Now().UnixNano() & 0x7fffffffffff)}, leg: media.LegB}
 		m.d.onResponse = func(f *fork, tx sip.ClientTransaction, res *sip.Response) { ps.memberResponse(m, f, tx, res) }
 		m.d.onFailed = func(*fork) { ps.memberFailed(m) }
 	}
@@ -425,13 +426,13 @@ func (ps *pageSession) join(m *pageMember, f *fork, res *sip.Response) {
 	if err := ps.b.s.client.WriteRequest(ack); err != nil {
 		ps.log.Info("ack not sent", "ext", m.cred.Ext, "err", err)
 	}
-	_, md, err := parseSDP(res.Body())
+	_, md, err := sdpneg.Parse(res.Body())
 	if err != nil {
 		ps.log.Info("page member's answer refused: bad sdp", "ext", m.cred.Ext, "err", err)
 		ps.hangUpMember(m)
 		return
 	}
-	m.l.SetRemote(md.rtp, md.rtcp)
+	m.l.SetRemote(md.RTP, md.RTCP)
 	m.l.SetPeer(peerIP(m.dlg.dest))
 	m.joined = true
 	ps.log.Info("page member joined", "ext", m.cred.Ext, "dest", f.t.dest)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
 // A page's dialogs: our 200 to the talker and its ACK, the requests the
@@ -67,8 +68,8 @@ func (ps *pageSession) onRequest(ev *reqEvent) {
 			ps.b.s.respond(tx, req, 200, "OK")
 			ps.end("caller", "")
 		case sip.INVITE:
-			if _, m, err := parseSDP(req.Body()); err == nil {
-				ps.fan.SetRemote(m.rtp, m.rtcp)
+			if _, m, err := sdpneg.Parse(req.Body()); err == nil {
+				ps.fan.SetRemote(m.RTP, m.RTCP)
 			}
 			ps.answerSDP(tx, req, ps.sdp, &ps.dlg)
 		default:
@@ -89,8 +90,8 @@ func (ps *pageSession) onRequest(ev *reqEvent) {
 			ps.log.Info("page member left", "ext", m.cred.Ext)
 			ps.checkListeners()
 		case sip.INVITE:
-			if _, md, err := parseSDP(req.Body()); err == nil {
-				m.l.SetRemote(md.rtp, md.rtcp)
+			if _, md, err := sdpneg.Parse(req.Body()); err == nil {
+				m.l.SetRemote(md.RTP, md.RTCP)
 			}
 			ps.answerSDP(tx, req, m.offer, &m.dlg)
 		default:

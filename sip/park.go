@@ -12,6 +12,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
 	"github.com/switchboard-pbx/switchboard/sip/presence"
+	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
 // Call park (issue 16 §3). A party of an answered call, the parker, sends
@@ -78,7 +79,7 @@ type parkedCall struct {
 	// rings), the ring-backs so far, and the origin of our SDP to it.
 	ring   *dialer
 	rings  int
-	origin origin
+	origin sdpneg.Origin
 
 	// ctx ends the park's timers: when the park ends, or with the call.
 	ctx    context.Context
@@ -233,7 +234,7 @@ func (pl *parkingLot) park(c *call, x *xfer, parker party, want string) {
 	}
 	p := &parkedCall{c: c, orbit: orbit, dialed: x.target, leg: leg, parker: parker, since: now,
 		lamp: presence.Leg{ID: "park-" + orbit + "-" + sip.GenerateTagN(12), State: presence.LegAnswered, Peer: shownNumber(tee.num)}}
-	p.origin.id = uint64(now.UnixNano()&0x7fffffffffff) + 4
+	p.origin.ID = uint64(now.UnixNano()&0x7fffffffffff) + 4
 	p.ctx, p.cancel = context.WithCancel(c.reqCtx)
 	c.rooms.open(p)
 	p.playMusic(ml) // parkmusic.go
@@ -392,22 +393,22 @@ func (p *parkedCall) retrieved(ev *retrieveEvent) {
 		reject(491, "Request Pending")
 		return
 	}
-	sd, m, err := parseSDP(ev.req.Body())
+	sd, m, err := sdpneg.Parse(ev.req.Body())
 	if err != nil {
 		reject(488, "Not Acceptable Here (Offer Needed)")
 		return
 	}
 	isA := p.leg == 0
-	ans, _, err := parseSDP(c.leg[p.leg].sdp) // the parked party's media, as the parker had it
+	ans, _, err := sdpneg.Parse(c.leg[p.leg].sdp) // the parked party's media, as the parker had it
 	if err != nil || !commonFormats(ans, sd) {
 		reject(488, "Not Acceptable Here")
 		return
 	}
-	sendrecv(ans)
-	joined := firstVoiceSD(ans)
-	org := origin{id: uint64(time.Now().UnixNano()&0x7fffffffffff) + 5}
+	sdpneg.SendRecv(ans)
+	joined := sdpneg.FirstVoiceSD(ans)
+	org := sdpneg.Origin{ID: uint64(time.Now().UnixNano()&0x7fffffffffff) + 5}
 	src := ev.req.Source()
-	body, err := legSDP(ans, &org, c.b.mediaIP(src), c.relay, mediaLeg(isA))
+	body, err := sdpneg.LegSDP(ans, &org, c.b.mediaIP(src), c.relay, mediaLeg(isA))
 	if err != nil {
 		reject(488, "Not Acceptable Here")
 		return
@@ -427,8 +428,8 @@ func (p *parkedCall) retrieved(ev *retrieveEvent) {
 	}
 	c.leg[p.leg].sdp, c.leg[p.leg].origin = body, org
 	c.setLegCodec(mediaLeg(isA), joined)
-	setMedia(c.relay, mediaLeg(isA), m)
-	c.relay.SetHold(mediaLeg(isA), m.hold)
+	sdpneg.SetMedia(c.relay, mediaLeg(isA), m)
+	c.relay.SetHold(mediaLeg(isA), m.Hold)
 	who := party{userID: ev.cred.UserID, num: ev.cred.Ext, ext: ev.cred.Ext}
 	if !isA {
 		c.bTarget = &target{userID: who.userID, ext: who.ext, dest: src, transport: d.transport}

@@ -4,12 +4,13 @@ import (
 	"net/netip"
 
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
 // pcmu is the codec the music on hold is played in when the empty leg's
 // own codec is not one a media.Endpoint sends; the relay transcodes it
 // for the parked party as it would a phone's.
-var pcmu = sdpCodec{pt: 0, name: "PCMU", rate: 8000}
+var pcmu = sdpneg.Codec{PT: 0, Name: "PCMU", Rate: 8000}
 
 // playMusic puts a media endpoint of the PBX's own on the parked
 // call's empty leg ml and loops the music on hold there: the relay
@@ -25,7 +26,7 @@ func (p *parkedCall) playMusic(ml media.Leg) {
 		return
 	}
 	cod := c.codecs[p.leg]
-	codec, ok := cod.mediaCodec()
+	codec, ok := cod.MediaCodec()
 	if !ok || (codec != media.PCMU && codec != media.PCMA) {
 		c.setLegCodec(ml, pcmu)
 		codec = media.PCMU

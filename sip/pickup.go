@@ -13,6 +13,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
 // Call pickup: answering, from your own phone, a call that rings for
@@ -200,7 +201,7 @@ func (pb *pickupBoard) start(req *sip.Request, tx sip.ServerTransaction, picker 
 		b.s.respond(tx, req, 488, "Not Acceptable Here (Offer Needed)")
 		return pickupSubject{}, false
 	}
-	if _, _, err := parseSDP(req.Body()); err != nil {
+	if _, _, err := sdpneg.Parse(req.Body()); err != nil {
 		b.s.respond(tx, req, 488, "Not Acceptable Here")
 		return pickupSubject{}, false
 	}
@@ -423,17 +424,17 @@ func (ev *pickupEvent) onCall(c *call) {
 // fork would have given. false when the picker shares no voice codec
 // with that offer.
 func (ev *pickupEvent) media(c *call) (toCaller, toPicker []byte, ok bool) {
-	picked, _, err := parseSDP(ev.req.Body())
-	forkOffer, _, err2 := parseSDP(c.ring.offer)
+	picked, _, err := sdpneg.Parse(ev.req.Body())
+	forkOffer, _, err2 := sdpneg.Parse(c.ring.offer)
 	if err != nil || err2 != nil || !commonFormats(picked, forkOffer) ||
-		len(voiceCodecs(codecsOf(audioMedia(picked)))) == 0 {
+		len(sdpneg.VoiceCodecs(sdpneg.CodecsOf(sdpneg.Audio(picked)))) == 0 {
 		return nil, nil, false
 	}
 	asAnswer, err := picked.Marshal()
 	if err != nil {
 		return nil, nil, false
 	}
-	answer, _, err := parseSDP(asAnswer)
+	answer, _, err := sdpneg.Parse(asAnswer)
 	if err != nil {
 		return nil, nil, false
 	}
@@ -443,9 +444,9 @@ func (ev *pickupEvent) media(c *call) (toCaller, toPicker []byte, ok bool) {
 		return nil, nil, false
 	}
 	c.relay.SetPeer(media.LegB, peerIP(src))
-	sendrecv(answer)
-	c.leg[1].origin = origin{id: c.leg[0].origin.id + 2}
-	toPicker, err = legSDP(answer, &c.leg[1].origin, c.b.mediaIP(src), c.relay, media.LegB)
+	sdpneg.SendRecv(answer)
+	c.leg[1].origin = sdpneg.Origin{ID: c.leg[0].origin.ID + 2}
+	toPicker, err = sdpneg.LegSDP(answer, &c.leg[1].origin, c.b.mediaIP(src), c.relay, media.LegB)
 	if err != nil {
 		return nil, nil, false
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
 // A call in a queue (issue 19 §2; the engine's driver is queue.go). The
@@ -166,7 +167,7 @@ func enterQueue(c *call, q directory.Queue) bool {
 		endQueued(c, 480, "Temporarily Unavailable (No Agents)", "queue "+q.Number+": no agent logged in")
 		return false
 	}
-	offer, _, err := parseSDP(c.aReq.Body())
+	offer, _, err := sdpneg.Parse(c.aReq.Body())
 	if err != nil {
 		endQueued(c, 488, "Not Acceptable Here", "bad sdp offer")
 		return false
@@ -251,14 +252,14 @@ func endQueued(c *call, code int, reason, why string) {
 // answers an offer with: the first of PCMU and PCMA it has (else PCMU).
 func endpointCodec(sd *sdp.SessionDescription) (media.Codec, uint8) {
 	codec, event := media.PCMU, uint8(0)
-	if md := audioMedia(sd); md != nil {
+	if md := sdpneg.Audio(sd); md != nil {
 		found := false
-		for _, sc := range codecsOf(md) {
-			if mc, ok := sc.mediaCodec(); ok && !found && (mc == media.PCMU || mc == media.PCMA) {
+		for _, sc := range sdpneg.CodecsOf(md) {
+			if mc, ok := sc.MediaCodec(); ok && !found && (mc == media.PCMU || mc == media.PCMA) {
 				codec, found = mc, true
 			}
-			if sc.name == "TELEPHONE-EVENT" && sc.rate == 8000 && event == 0 {
-				event = sc.pt
+			if sc.Name == "TELEPHONE-EVENT" && sc.Rate == 8000 && event == 0 {
+				event = sc.PT
 			}
 		}
 	}
@@ -461,7 +462,7 @@ func (qc *queueCall) takeRequest(ev *reqEvent) bool {
 // music on leg B in the codec the menu's had, and the caller is
 // enqueued. via is the menu walk, for the row's reason.
 func queueFromMenu(c *call, q *directory.Queue, via string) {
-	codec, ok := c.codecs[1].mediaCodec()
+	codec, ok := c.codecs[1].MediaCodec()
 	if !ok || (codec != media.PCMU && codec != media.PCMA) {
 		c.setLegCodec(media.LegB, pcmu)
 		codec = media.PCMU

@@ -6,6 +6,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
 // The call while it rings: the dialer's forks answer, fail over to the
@@ -68,7 +69,7 @@ func (c *call) failA() {
 	code, reason, disp := bestFailure(c.ring.forks)
 	c.log.Info("call failed", "status", code)
 	if code == 488 && !c.late {
-		c.aWarning = refusedOfferWarning(c.b.s.realm(), c.aReq.Body(), c.ring.offer)
+		c.aWarning = sdpneg.RefusedOfferWarning(c.b.s.realm(), c.aReq.Body(), c.ring.offer)
 	}
 	c.endRinging(code, reason, disp, "callee")
 	c.cdr.Reason = itoa(code) + " " + reason

@@ -1,5 +1,7 @@
 package sip
 
+import "github.com/switchboard-pbx/switchboard/sip/sdpneg"
+
 // Features that answer a call themselves instead of ringing anyone (a
 // queue, a menu, a mailbox): the call's start (beginOn) asks them through
 // these small interfaces, so that it names none of them.
@@ -33,12 +35,12 @@ type standIn interface {
 // late-offer call itself (a mailbox, vmlate.go): it takes the caller's
 // answer from the ACK, in place of leg B's dialog.
 type offerMaker interface {
-	takeAnswer(m sdpMedia)
+	takeAnswer(m sdpneg.Media)
 }
 
 // takeAnswer gives the caller's answer in the ACK to the room that
 // made the offer, and reports whether one did.
-func (rs *roomSet) takeAnswer(m sdpMedia) bool {
+func (rs *roomSet) takeAnswer(m sdpneg.Media) bool {
 	for _, r := range *rs {
 		if o, ok := r.(offerMaker); ok {
 			o.takeAnswer(m)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
 func TestParseCrypto(t *testing.T) {
@@ -37,14 +38,14 @@ func TestParseCrypto(t *testing.T) {
 		{"too short", "1 AES_CM_128_HMAC_SHA1_80", 0, "want tag"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := parseCrypto(tc.v)
+			c, err := sdpneg.ParseCrypto(tc.v)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("err %v, want %q", err, tc.err)
 				}
 				return
 			}
-			if err != nil || c.tag != tc.tag || !bytes.Equal(c.key, key) {
+			if err != nil || c.Tag != tc.tag || !bytes.Equal(c.Key, key) {
 				t.Fatalf("%+v, %v", c, err)
 			}
 		})
@@ -58,8 +59,8 @@ func FuzzParseCrypto(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
-		c, err := parseCrypto(v)
-		if err == nil && (len(c.key) != media.SRTPKeyLen || c.suite != srtpSuite || c.tag < 0) {
+		c, err := sdpneg.ParseCrypto(v)
+		if err == nil && (len(c.Key) != media.SRTPKeyLen || c.Suite != sdpneg.SRTPSuite || c.Tag < 0) {
 			t.Fatalf("accepted %q as %+v", v, c)
 		}
 	})
@@ -142,10 +143,10 @@ func TestSRTPCallToPlainPhone(t *testing.T) {
 	a.mu.Lock()
 	pc, secure := a.pbxCrypto, a.pbxSecure
 	a.mu.Unlock()
-	if pc == nil || pc.tag != 7 || !secure || bytes.Equal(pc.key, a.srtpKey) {
+	if pc == nil || pc.Tag != 7 || !secure || bytes.Equal(pc.Key, a.srtpKey) {
 		t.Fatalf("answer to the SRTP phone: crypto %+v, RTP/SAVP %v; want the PBX's own key under tag 7", pc, secure)
 	}
-	sa := newSealer(t, a.srtpKey, pc.key)
+	sa := newSealer(t, a.srtpKey, pc.Key)
 
 	// A forged packet first: it must not be what the plain phone hears.
 	a.mu.Lock()
@@ -254,7 +255,7 @@ func TestSRTPTransfer(t *testing.T) {
 		}
 		dlgB := wait(t, pb.incoming, "answered call")
 		pa.mu.Lock()
-		sa := newSealer(t, pa.srtpKey, pa.pbxCrypto.key)
+		sa := newSealer(t, pa.srtpKey, pa.pbxCrypto.Key)
 		pa.mu.Unlock()
 		var seqA, seqC uint16 = 10, 900
 		srtpExchange(t, pa, pb, sa, nil, 5, &seqA)
@@ -335,7 +336,7 @@ func TestSRTPCallIsMonitored(t *testing.T) {
 		t.Fatalf("listen: %v", err)
 	}
 	pa.mu.Lock()
-	dst, sa := pa.remote, newSealer(t, pa.srtpKey, pa.pbxCrypto.key)
+	dst, sa := pa.remote, newSealer(t, pa.srtpKey, pa.pbxCrypto.Key)
 	pa.mu.Unlock()
 
 	voice := bytes.Repeat([]byte{0xA0}, 160) // a loud μ-law value; the callee says nothing
@@ -391,11 +392,11 @@ func TestSRTPHoldAndResume(t *testing.T) {
 		pa.mu.Lock()
 		pc := pa.pbxCrypto
 		pa.mu.Unlock()
-		if pc == nil || pc.tag != 7 || !bytes.Equal(pc.key, first.key) {
+		if pc == nil || pc.Tag != 7 || !bytes.Equal(pc.Key, first.Key) {
 			t.Fatalf("answer to the %s re-INVITE: crypto %+v, want our key for the leg again", dir, pc)
 		}
 	}
-	sa := newSealer(t, pa.srtpKey, first.key)
+	sa := newSealer(t, pa.srtpKey, first.Key)
 	var seqA, seqB uint16 = 10, 900
 	srtpExchange(t, pa, pb, sa, nil, 5, &seqA)
 	srtpExchange(t, pb, pa, nil, sa, 5, &seqB)

@@ -7,6 +7,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
 // Blind transfer (RFC 3515, RFC 3892 basics). A party of an answered call,
@@ -51,9 +52,9 @@ type xfer struct {
 	started  time.Time
 	deadline time.Time // the targets ring until then
 	rt       *route
-	ring     dialer   // the target's phones, or the trunk
-	origin   origin   // of our SDP toward the target
-	slots    []string // extensions whose call slot the transfer took
+	ring     dialer        // the target's phones, or the trunk
+	origin   sdpneg.Origin // of our SDP toward the target
+	slots    []string      // extensions whose call slot the transfer took
 	// gone: the transferor hung up after the 202: nobody to notify, and
 	// nobody for the transferee if the transfer fails.
 	gone bool
@@ -221,7 +222,7 @@ func (t *transfers) onRefer(ev *reqEvent) {
 	if t.refers > 1 { // RFC 3515 §2.4.6: later REFERs of a dialog need the id
 		x.event = "refer;id=" + itoa(int(ev.req.CSeq().SeqNo))
 	}
-	x.origin.id = uint64(now.UnixNano()&0x7fffffffffff) + 2
+	x.origin.ID = uint64(now.UnixNano()&0x7fffffffffff) + 2
 	x.referredBy = "<sip:" + p.ext + "@" + c.b.s.realm() + ">"
 	if h := ev.req.GetHeader("Referred-By"); h != nil && len(h.Value()) < 256 {
 		x.referredBy = h.Value()
@@ -419,7 +420,7 @@ func (x *xfer) answered(f *fork, res *sip.Response) {
 	if err := c.b.s.client.WriteRequest(ack); err != nil {
 		c.log.Info("ack not sent", "err", err)
 	}
-	_, m, err := parseSDP(res.Body())
+	_, m, err := sdpneg.Parse(res.Body())
 	if err != nil {
 		c.log.Info("bad sdp from transfer target", "err", err)
 		bye := d.request(sip.BYE)
@@ -430,9 +431,9 @@ func (x *xfer) answered(f *fork, res *sip.Response) {
 	x.handedOver()
 	x.ring.cancelAll(f)
 	leg, tee := legIndex(x.fromA), legIndex(!x.fromA)
-	c.setLegCodec(mediaLeg(x.fromA), firstVoice(res.Body()))
-	setMedia(c.relay, mediaLeg(x.fromA), m)
-	c.relay.SetHold(mediaLeg(x.fromA), m.hold)
+	c.setLegCodec(mediaLeg(x.fromA), sdpneg.FirstVoice(res.Body()))
+	sdpneg.SetMedia(c.relay, mediaLeg(x.fromA), m)
+	c.relay.SetHold(mediaLeg(x.fromA), m.Hold)
 
 	old := c.leg[leg].dlg
 	c.leg[leg].dlg, c.leg[leg].sdp, c.leg[leg].origin = d, f.req.Body(), x.origin
@@ -476,7 +477,7 @@ func (x *xfer) answered(f *fork, res *sip.Response) {
 		c.sendInOrder(x.notify(&old, "SIP/2.0 200 OK", true), old.request(sip.BYE))
 		// The transferor sends RTP until it has our BYE: a late packet of
 		// it may have latched the leg meant for the target.
-		c.afterChain(relatchEvent{toA: x.fromA, callID: d.callID, rtp: m.rtp, rtcp: m.rtcp})
+		c.afterChain(relatchEvent{toA: x.fromA, callID: d.callID, rtp: m.RTP, rtcp: m.RTCP})
 	}
 	c.unholdTransferee(tee == 0, res.Body())
 }

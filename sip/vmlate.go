@@ -1,6 +1,9 @@
 package sip
 
-import "github.com/switchboard-pbx/switchboard/media"
+import (
+	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
+)
 
 // Voicemail for a late-offer call (an INVITE without SDP, RFC 3261
 // §13.2.1): the mailbox's endpoint makes the offer, which goes to the
@@ -14,11 +17,11 @@ const vmLateEvent = 101
 
 // takeAnswer takes the caller's answer to the mailbox's offer: the
 // relay is pointed at the caller and the greeting starts.
-func (d *vmDeposit) takeAnswer(m sdpMedia) {
+func (d *vmDeposit) takeAnswer(m sdpneg.Media) {
 	c := d.c
 	c.needAnswer = false
-	setMedia(c.relay, media.LegA, m)
-	c.relay.SetHold(media.LegA, m.hold)
+	sdpneg.SetMedia(c.relay, media.LegA, m)
+	c.relay.SetHold(media.LegA, m.Hold)
 	close(d.ready)
 	c.log.Info("voicemail: the caller answered the mailbox's offer")
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
 // Voicemail by phone: the voicemail feature code (*97) answers the
@@ -67,7 +68,7 @@ func (vm *voicemail) retrieve(req *sip.Request, tx sip.ServerTransaction, caller
 		b.s.respond(tx, req, 488, "Not Acceptable Here (Offer Needed)")
 		return
 	}
-	sd, offer, err := parseSDP(req.Body())
+	sd, offer, err := sdpneg.Parse(req.Body())
 	if err != nil {
 		b.s.respond(tx, req, 488, "Not Acceptable Here")
 		return
@@ -78,10 +79,10 @@ func (vm *voicemail) retrieve(req *sip.Request, tx sip.ServerTransaction, caller
 		return
 	}
 	event := uint8(0)
-	if md := audioMedia(sd); md != nil {
-		for _, c := range codecsOf(md) {
-			if c.name == "TELEPHONE-EVENT" && c.rate == 8000 {
-				event = c.pt
+	if md := sdpneg.Audio(sd); md != nil {
+		for _, c := range sdpneg.CodecsOf(md) {
+			if c.Name == "TELEPHONE-EVENT" && c.Rate == 8000 {
+				event = c.PT
 				break
 			}
 		}
@@ -112,7 +113,7 @@ func (vm *voicemail) retrieve(req *sip.Request, tx sip.ServerTransaction, caller
 		return
 	}
 	src := req.Source()
-	ep.SetRemote(offer.rtp)
+	ep.SetRemote(offer.RTP)
 	ep.SetPeer(peerIP(src))
 	vs := &vmSession{b: b, id: req.CallID().Value(), ep: ep, user: caller, mbox: owner, pin: mb.PINHash, log: log,
 		info: make(chan rune, 16), ended: make(chan struct{}), acked: make(chan struct{})}
@@ -197,8 +198,8 @@ func (vs *vmSession) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 		default:
 		}
 	case sip.INVITE:
-		if _, m, err := parseSDP(req.Body()); err == nil {
-			vs.ep.SetRemote(m.rtp)
+		if _, m, err := sdpneg.Parse(req.Body()); err == nil {
+			vs.ep.SetRemote(m.RTP)
 		}
 		res := sip.NewResponseFromRequest(req, 200, "OK", vs.res.Body())
 		res.AppendHeader(sip.HeaderClone(&vs.dlg.contact))

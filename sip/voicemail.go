@@ -15,6 +15,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
 // Voicemail deposit: a call to a user who does not answer (ring time
@@ -111,21 +112,21 @@ func (vm *voicemail) deposit(c *call) bool {
 	var offer *sdp.SessionDescription
 	if c.late { // the caller's INVITE had no offer: ours goes in the 200 (vmlate.go)
 		event = vmLateEvent
-	} else if offer, _, err = parseSDP(c.aReq.Body()); err != nil {
+	} else if offer, _, err = sdpneg.Parse(c.aReq.Body()); err != nil {
 		return false
 	}
 	var md *sdp.MediaDescription
 	if offer != nil {
-		md = audioMedia(offer)
+		md = sdpneg.Audio(offer)
 	}
 	if md != nil {
 		found := false
-		for _, sc := range codecsOf(md) {
-			if mc, ok := sc.mediaCodec(); ok && !found && (mc == media.PCMU || mc == media.PCMA) {
+		for _, sc := range sdpneg.CodecsOf(md) {
+			if mc, ok := sc.MediaCodec(); ok && !found && (mc == media.PCMU || mc == media.PCMA) {
 				codec, found = mc, true
 			}
-			if sc.name == "TELEPHONE-EVENT" && sc.rate == 8000 && event == 0 {
-				event = sc.pt
+			if sc.Name == "TELEPHONE-EVENT" && sc.Rate == 8000 && event == 0 {
+				event = sc.PT
 			}
 		}
 	}

@@ -1,4 +1,4 @@
-package sip
+package sdpneg
 
 import (
 	"fmt"
@@ -20,56 +20,56 @@ import (
 // transcode, makes the call fail with 488 and a Warning naming the codecs
 // on each side.
 
-// sdpCodec is one format of an m= line.
-type sdpCodec struct {
-	pt   uint8
-	name string // upper case, as in PCMU, G722, TELEPHONE-EVENT
-	rate int
+// Codec is one format of an m= line.
+type Codec struct {
+	PT   uint8
+	Name string // upper case, as in PCMU, G722, TELEPHONE-EVENT
+	Rate int
 }
 
-func (c sdpCodec) String() string { return c.name + "/" + strconv.Itoa(c.rate) }
+func (c Codec) String() string { return c.Name + "/" + strconv.Itoa(c.Rate) }
 
-func (c sdpCodec) same(o sdpCodec) bool { return c.name == o.name && c.rate == o.rate }
+func (c Codec) Same(o Codec) bool { return c.Name == o.Name && c.Rate == o.Rate }
 
-// staticCodecs are the RTP/AVP static payload types (RFC 3551) phones
+// StaticCodecs are the RTP/AVP static payload types (RFC 3551) phones
 // send without an rtpmap.
-var staticCodecs = map[uint8]sdpCodec{
+var StaticCodecs = map[uint8]Codec{
 	0: {0, "PCMU", 8000}, 3: {3, "GSM", 8000}, 4: {4, "G723", 8000}, 8: {8, "PCMA", 8000},
 	9: {9, "G722", 8000}, 13: {13, "CN", 8000}, 18: {18, "G729", 8000},
 }
 
-// transcodable are the codecs the relay converts between, with their
+// Transcodable are the codecs the relay converts between, with their
 // static payload types.
-var transcodable = []sdpCodec{staticCodecs[0], staticCodecs[8], staticCodecs[9]}
+var Transcodable = []Codec{StaticCodecs[0], StaticCodecs[8], StaticCodecs[9]}
 
-// voice reports whether c carries speech (not events, comfort noise or
+// Voice reports whether c carries speech (not events, comfort noise or
 // redundancy).
-func (c sdpCodec) voice() bool {
-	switch c.name {
+func (c Codec) Voice() bool {
+	switch c.Name {
 	case "TELEPHONE-EVENT", "CN", "RED", "ULPFEC":
 		return false
 	}
 	return true
 }
 
-// mediaCodec returns the relay's codec for c, if it transcodes it.
-func (c sdpCodec) mediaCodec() (media.Codec, bool) {
+// MediaCodec returns the relay's codec for c, if it transcodes it.
+func (c Codec) MediaCodec() (media.Codec, bool) {
 	switch {
-	case c.rate != 8000:
-	case c.name == "PCMU":
+	case c.Rate != 8000:
+	case c.Name == "PCMU":
 		return media.PCMU, true
-	case c.name == "PCMA":
+	case c.Name == "PCMA":
 		return media.PCMA, true
-	case c.name == "G722":
+	case c.Name == "G722":
 		return media.G722, true
 	}
 	return 0, false
 }
 
-// codecsOf returns the formats of md in order, named by their rtpmap or
+// CodecsOf returns the formats of md in order, named by their rtpmap or
 // the static table; formats it cannot name are left out.
-func codecsOf(md *sdp.MediaDescription) []sdpCodec {
-	maps := map[string]sdpCodec{}
+func CodecsOf(md *sdp.MediaDescription) []Codec {
+	maps := map[string]Codec{}
 	for _, a := range md.Attributes {
 		if a.Key != "rtpmap" {
 			continue
@@ -84,16 +84,16 @@ func codecsOf(md *sdp.MediaDescription) []sdpCodec {
 		if len(f) > 1 {
 			rate, _ = strconv.Atoi(f[1])
 		}
-		maps[pt] = sdpCodec{uint8(n), strings.ToUpper(f[0]), rate}
+		maps[pt] = Codec{uint8(n), strings.ToUpper(f[0]), rate}
 	}
-	var out []sdpCodec
+	var out []Codec
 	for _, f := range md.MediaName.Formats {
 		if c, ok := maps[f]; ok {
 			out = append(out, c)
 			continue
 		}
 		if n, err := strconv.ParseUint(f, 10, 7); err == nil {
-			if c, ok := staticCodecs[uint8(n)]; ok {
+			if c, ok := StaticCodecs[uint8(n)]; ok {
 				out = append(out, c)
 			}
 		}
@@ -101,11 +101,11 @@ func codecsOf(md *sdp.MediaDescription) []sdpCodec {
 	return out
 }
 
-func voiceCodecs(cs []sdpCodec) []sdpCodec {
-	return slices.DeleteFunc(slices.Clone(cs), func(c sdpCodec) bool { return !c.voice() })
+func VoiceCodecs(cs []Codec) []Codec {
+	return slices.DeleteFunc(slices.Clone(cs), func(c Codec) bool { return !c.Voice() })
 }
 
-func codecList(cs []sdpCodec) string {
+func CodecList(cs []Codec) string {
 	if len(cs) == 0 {
 		return "none"
 	}
@@ -116,22 +116,22 @@ func codecList(cs []sdpCodec) string {
 	return strings.Join(s, " ")
 }
 
-// widenOffer adds to the relayed audio line of an offer the codecs the
+// WidenOffer adds to the relayed audio line of an offer the codecs the
 // relay transcodes to that it lacks, after the offerer's own, when it has
 // one of them: the other side may then answer with one of those and be
 // transcoded. Payload types taken by the offer are not reused.
-func widenOffer(sd *sdp.SessionDescription) {
-	md := audioMedia(sd)
+func WidenOffer(sd *sdp.SessionDescription) {
+	md := Audio(sd)
 	if md == nil || md.MediaName.Port.Value == 0 {
 		return
 	}
-	have := codecsOf(md)
-	if !slices.ContainsFunc(have, func(c sdpCodec) bool { _, ok := c.mediaCodec(); return ok }) {
+	have := CodecsOf(md)
+	if !slices.ContainsFunc(have, func(c Codec) bool { _, ok := c.MediaCodec(); return ok }) {
 		return
 	}
-	for _, t := range transcodable {
-		pt := strconv.Itoa(int(t.pt))
-		if slices.ContainsFunc(have, t.same) || slices.Contains(md.MediaName.Formats, pt) {
+	for _, t := range Transcodable {
+		pt := strconv.Itoa(int(t.PT))
+		if slices.ContainsFunc(have, t.Same) || slices.Contains(md.MediaName.Formats, pt) {
 			continue
 		}
 		md.MediaName.Formats = append(md.MediaName.Formats, pt)
@@ -139,22 +139,22 @@ func widenOffer(sd *sdp.SessionDescription) {
 	}
 }
 
-// noCommonCodec is an answer that shares no codec with the offer, which
+// NoCommonCodec is an answer that shares no codec with the offer, which
 // the relay cannot transcode either.
-type noCommonCodec struct{ offered, answered []sdpCodec }
+type NoCommonCodec struct{ Offered, Answered []Codec }
 
-func (e *noCommonCodec) Error() string {
-	return "no common codec: offered " + codecList(e.offered) + ", answered " + codecList(e.answered)
+func (e *NoCommonCodec) Error() string {
+	return "no common codec: offered " + CodecList(e.Offered) + ", answered " + CodecList(e.Answered)
 }
 
-// warning is the Warning header value (RFC 3261 §20.43, code 399) that
+// Warning is the Warning header value (RFC 3261 §20.43, code 399) that
 // tells the caller why: the codecs on each side.
-func (e *noCommonCodec) warning(agent string) string {
+func (e *NoCommonCodec) Warning(agent string) string {
 	return fmt.Sprintf("399 %s \"Incompatible media format: caller offers %s; callee answers %s; no transcoding between them\"",
-		warnAgent(agent), codecList(e.offered), codecList(e.answered))
+		warnAgent(agent), CodecList(e.Offered), CodecList(e.Answered))
 }
 
-// planCodecs looks at the answer to an offer (the offer as the offerer
+// PlanCodecs looks at the answer to an offer (the offer as the offerer
 // sent it, before widenOffer) and returns the voice codec each side will
 // send and expect: the relay transcodes when they differ (retranscode).
 // It changes the answer's audio line so that it names only formats the
@@ -162,46 +162,46 @@ func (e *noCommonCodec) warning(agent string) string {
 // offer, the answer names instead the offerer's codec the relay converts
 // to. It returns a *noCommonCodec when no codec fits, and zero codecs
 // when it cannot tell (no audio, rejected audio, formats it cannot name).
-func planCodecs(offer, answer *sdp.SessionDescription) (offerer, answerer sdpCodec, err error) {
-	om, am := audioMedia(offer), audioMedia(answer)
+func PlanCodecs(offer, answer *sdp.SessionDescription) (offerer, answerer Codec, err error) {
+	om, am := Audio(offer), Audio(answer)
 	if om == nil || am == nil || om.MediaName.Port.Value == 0 || am.MediaName.Port.Value == 0 {
-		return sdpCodec{}, sdpCodec{}, nil
+		return Codec{}, Codec{}, nil
 	}
-	ov, av := voiceCodecs(codecsOf(om)), voiceCodecs(codecsOf(am))
+	ov, av := VoiceCodecs(CodecsOf(om)), VoiceCodecs(CodecsOf(am))
 	if len(av) == 0 {
-		return sdpCodec{}, sdpCodec{}, nil // an answer naming no codec we know: passed as it is
+		return Codec{}, Codec{}, nil // an answer naming no codec we know: passed as it is
 	}
-	inOffer := func(c sdpCodec) bool { return slices.Contains(om.MediaName.Formats, strconv.Itoa(int(c.pt))) }
+	inOffer := func(c Codec) bool { return slices.Contains(om.MediaName.Formats, strconv.Itoa(int(c.PT))) }
 	first := av[0]
 	if inOffer(first) {
-		keepFormats(am, inOffer, nil)
+		KeepFormats(am, inOffer, nil)
 		return first, first, nil
 	}
-	_, okB := first.mediaCodec()
+	_, okB := first.MediaCodec()
 	// The offerer's codec: the first the answer names that the relay
 	// converts, else the offerer's first that it converts.
-	var fa *sdpCodec
+	var fa *Codec
 	for _, c := range av {
-		if _, ok := c.mediaCodec(); ok && inOffer(c) {
+		if _, ok := c.MediaCodec(); ok && inOffer(c) {
 			fa = &c
 			break
 		}
 	}
 	if fa == nil {
 		for _, c := range ov {
-			if _, ok := c.mediaCodec(); ok {
+			if _, ok := c.MediaCodec(); ok {
 				fa = &c
 				break
 			}
 		}
 	}
 	if !okB || fa == nil {
-		return sdpCodec{}, sdpCodec{}, &noCommonCodec{offered: ov, answered: av}
+		return Codec{}, Codec{}, &NoCommonCodec{Offered: ov, Answered: av}
 	}
-	keepFormats(am, inOffer, fa)
+	KeepFormats(am, inOffer, fa)
 	for _, a := range om.Attributes {
 		if a.Key == "rtpmap" || a.Key == "fmtp" {
-			if pt, _, _ := strings.Cut(a.Value, " "); pt == strconv.Itoa(int(fa.pt)) {
+			if pt, _, _ := strings.Cut(a.Value, " "); pt == strconv.Itoa(int(fa.PT)) {
 				am.Attributes = append(am.Attributes, a)
 			}
 		}
@@ -209,38 +209,38 @@ func planCodecs(offer, answer *sdp.SessionDescription) (offerer, answerer sdpCod
 	return *fa, first, nil
 }
 
-// firstVoice returns the first voice codec of the relayed audio line of
+// FirstVoice returns the first voice codec of the relayed audio line of
 // an SDP body; zero when there is none it can name.
-func firstVoice(body []byte) sdpCodec {
-	sd, _, err := parseSDP(body)
+func FirstVoice(body []byte) Codec {
+	sd, _, err := Parse(body)
 	if err != nil {
-		return sdpCodec{}
+		return Codec{}
 	}
-	return firstVoiceSD(sd)
+	return FirstVoiceSD(sd)
 }
 
-func firstVoiceSD(sd *sdp.SessionDescription) sdpCodec {
-	md := audioMedia(sd)
+func FirstVoiceSD(sd *sdp.SessionDescription) Codec {
+	md := Audio(sd)
 	if md == nil || md.MediaName.Port.Value == 0 {
-		return sdpCodec{}
+		return Codec{}
 	}
-	if v := voiceCodecs(codecsOf(md)); len(v) > 0 {
+	if v := VoiceCodecs(CodecsOf(md)); len(v) > 0 {
 		return v[0]
 	}
-	return sdpCodec{}
+	return Codec{}
 }
 
-// keepFormats leaves on md the formats keep accepts, with their rtpmap and
+// KeepFormats leaves on md the formats keep accepts, with their rtpmap and
 // fmtp lines, and puts first (when given and not there) in front.
-func keepFormats(md *sdp.MediaDescription, keep func(sdpCodec) bool, first *sdpCodec) {
-	names := map[string]sdpCodec{}
-	for _, c := range codecsOf(md) {
-		names[strconv.Itoa(int(c.pt))] = c
+func KeepFormats(md *sdp.MediaDescription, keep func(Codec) bool, first *Codec) {
+	names := map[string]Codec{}
+	for _, c := range CodecsOf(md) {
+		names[strconv.Itoa(int(c.PT))] = c
 	}
 	kept := map[string]bool{}
 	var formats []string
 	if first != nil {
-		pt := strconv.Itoa(int(first.pt))
+		pt := strconv.Itoa(int(first.PT))
 		formats, kept[pt] = append(formats, pt), true
 	}
 	for _, f := range md.MediaName.Formats {
@@ -256,20 +256,20 @@ func keepFormats(md *sdp.MediaDescription, keep func(sdpCodec) bool, first *sdpC
 			return false
 		}
 		pt, _, _ := strings.Cut(a.Value, " ")
-		return !kept[pt] || (first != nil && pt == strconv.Itoa(int(first.pt)))
+		return !kept[pt] || (first != nil && pt == strconv.Itoa(int(first.PT)))
 	})
 }
 
-// refusedOfferWarning is the Warning header value (399) for a caller whose
+// RefusedOfferWarning is the Warning header value (399) for a caller whose
 // call the callee refused with 488: the codecs the caller offered and
 // those the callee was offered (with the ones the relay transcodes to).
-func refusedOfferWarning(agent string, callerOffer, calleeOffer []byte) string {
+func RefusedOfferWarning(agent string, callerOffer, calleeOffer []byte) string {
 	list := func(body []byte) string {
-		sd, _, err := parseSDP(body)
+		sd, _, err := Parse(body)
 		if err != nil {
 			return "none"
 		}
-		return codecList(voiceCodecs(codecsOf(audioMedia(sd))))
+		return CodecList(VoiceCodecs(CodecsOf(Audio(sd))))
 	}
 	return fmt.Sprintf("399 %s \"Incompatible media format: caller offers %s; callee refuses %s\"",
 		warnAgent(agent), list(callerOffer), list(calleeOffer))

@@ -1,4 +1,4 @@
-package sip
+package sdpneg
 
 import (
 	"net/netip"
@@ -12,15 +12,15 @@ const phoneOffer = "v=0\r\no=alice 2890844526 2890844526 IN IP4 192.168.1.50\r\n
 	"a=sendrecv\r\nm=video 51372 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n"
 
 func TestRewriteSDP(t *testing.T) {
-	sd, m, err := parseSDP([]byte(phoneOffer))
+	sd, m, err := Parse([]byte(phoneOffer))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.rtp != netip.MustParseAddrPort("192.168.1.50:49170") || m.rtcp != netip.MustParseAddrPort("192.168.1.50:49171") || m.hold {
+	if m.RTP != netip.MustParseAddrPort("192.168.1.50:49170") || m.RTCP != netip.MustParseAddrPort("192.168.1.50:49171") || m.Hold {
 		t.Fatalf("media: %+v", m)
 	}
-	o := origin{id: 42}
-	out, err := rewriteSDP(sd, &o, netip.MustParseAddr("203.0.113.5"), 20000)
+	o := Origin{ID: 42}
+	out, err := Rewrite(sd, &o, netip.MustParseAddr("203.0.113.5"), 20000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,13 +43,13 @@ func TestParseSDPHold(t *testing.T) {
 		{"c=0.0.0.0 (RFC 2543 hold)", strings.Replace(phoneOffer, "c=IN IP4 192.168.1.50", "c=IN IP4 0.0.0.0", 1), true},
 		{"no final CRLF", strings.TrimSuffix(phoneOffer, "\r\n"), false},
 	} {
-		_, m, err := parseSDP([]byte(tc.body))
-		if err != nil || m.hold != tc.hold {
-			t.Errorf("%s: hold %v, err %v; want hold %v", tc.name, m.hold, err, tc.hold)
+		_, m, err := Parse([]byte(tc.body))
+		if err != nil || m.Hold != tc.hold {
+			t.Errorf("%s: hold %v, err %v; want hold %v", tc.name, m.Hold, err, tc.hold)
 		}
 	}
 	for _, bad := range []string{"", "v=0\r\n", "garbage", strings.Replace(phoneOffer, "m=audio", "m=text", 1)} {
-		if _, _, err := parseSDP([]byte(bad)); err == nil {
+		if _, _, err := Parse([]byte(bad)); err == nil {
 			t.Errorf("%q parsed", bad)
 		}
 	}
@@ -62,16 +62,16 @@ func FuzzRewriteSDP(f *testing.F) {
 	f.Add([]byte("v=0\r\no=- 0 0 IN IP6 ::1\r\ns=-\r\nc=IN IP6 ::1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"))
 	f.Add([]byte("v=0\r\ns=-\r\nt=0 0\r\nm=audio 1 RTP/AVP 0\r\nc=IN IP4 host.example\r\na=rtcp:x\r\n"))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		sd, _, err := parseSDP(body)
+		sd, _, err := Parse(body)
 		if err != nil {
 			return
 		}
-		o := origin{id: 1}
-		out, err := rewriteSDP(sd, &o, netip.MustParseAddr("192.0.2.1"), 30000)
+		o := Origin{ID: 1}
+		out, err := Rewrite(sd, &o, netip.MustParseAddr("192.0.2.1"), 30000)
 		if err != nil {
 			return
 		}
-		if _, m, err := parseSDP(out); err != nil || m.rtp.Port() != 30000 && !m.hold {
+		if _, m, err := Parse(out); err != nil || m.RTP.Port() != 30000 && !m.Hold {
 			t.Fatalf("rewritten SDP does not parse back (%v, %+v):\n%s", err, m, out)
 		}
 	})

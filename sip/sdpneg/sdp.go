@@ -1,4 +1,4 @@
-package sip
+package sdpneg
 
 import (
 	"bytes"
@@ -18,29 +18,29 @@ import (
 // telephone-event and direction attributes pass through untouched, so the
 // two phones negotiate codecs end to end.
 
-// maxSDP bounds a body we parse; a real audio offer is under 1 KiB.
-const maxSDP = 8 << 10
+// MaxSize bounds a body we parse; a real audio offer is under 1 KiB.
+const MaxSize = 8 << 10
 
-// sdpMedia is what the relay needs from one side's SDP.
-type sdpMedia struct {
-	rtp  netip.AddrPort // where the side wants audio; invalid: none (hold, no address)
-	rtcp netip.AddrPort // from a=rtcp, else invalid (RTP port + 1)
-	// hold: the side sends no audio or wants none (sendonly, recvonly,
+// Media is what the relay needs from one side's SDP.
+type Media struct {
+	RTP  netip.AddrPort // where the side wants audio; invalid: none (hold, no address)
+	RTCP netip.AddrPort // from a=rtcp, else invalid (RTP port + 1)
+	// Hold: the side sends no audio or wants none (sendonly, recvonly,
 	// inactive, c=0.0.0.0 or port 0).
-	hold bool
-	// crypto is the side's SRTP key (SDES), nil for plain RTP; secure:
+	Hold bool
+	// Crypto is the side's SRTP key (SDES), nil for plain RTP; secure:
 	// its profile is RTP/SAVP(F), not SRTP offered best effort on RTP/AVP.
-	crypto *sdesCrypto
-	secure bool
+	Crypto *Crypto
+	Secure bool
 }
 
-var errNoAudio = errors.New("sdp: no audio stream")
+var ErrNoAudio = errors.New("sdp: no audio stream")
 
-// parseSDP parses an offer or answer and returns its audio stream. Only the
+// Parse parses an offer or answer and returns its audio stream. Only the
 // first audio m= line is relayed.
-func parseSDP(body []byte) (*sdp.SessionDescription, sdpMedia, error) {
-	var m sdpMedia
-	if len(body) > maxSDP {
+func Parse(body []byte) (*sdp.SessionDescription, Media, error) {
+	var m Media
+	if len(body) > MaxSize {
 		return nil, m, errors.New("sdp: too large")
 	}
 	// pion wants every line, the last too, ended.
@@ -51,9 +51,9 @@ func parseSDP(body []byte) (*sdp.SessionDescription, sdpMedia, error) {
 	if err := sd.Unmarshal(body); err != nil {
 		return nil, m, fmt.Errorf("sdp: %w", err)
 	}
-	md := audioMedia(sd)
+	md := Audio(sd)
 	if md == nil {
-		return nil, m, errNoAudio
+		return nil, m, ErrNoAudio
 	}
 	ci := md.ConnectionInformation
 	if ci == nil {
@@ -62,25 +62,25 @@ func parseSDP(body []byte) (*sdp.SessionDescription, sdpMedia, error) {
 	if ci == nil || ci.Address == nil {
 		return nil, m, errors.New("sdp: no connection address")
 	}
-	dir := direction(sd.Attributes)
-	if d := direction(md.Attributes); d != "" {
+	dir := Direction(sd.Attributes)
+	if d := Direction(md.Attributes); d != "" {
 		dir = d
 	}
 	ip, err := netip.ParseAddr(ci.Address.Address)
 	port := md.MediaName.Port.Value
 	if err == nil && port > 0 && port < 65536 && !ip.IsUnspecified() {
-		m.rtp = netip.AddrPortFrom(ip.Unmap(), uint16(port))
+		m.RTP = netip.AddrPortFrom(ip.Unmap(), uint16(port))
 		if v, ok := md.Attribute("rtcp"); ok {
-			m.rtcp = rtcpAddr(v, ip)
+			m.RTCP = rtcpAddr(v, ip)
 		}
 	}
-	m.hold = !m.rtp.IsValid() || (dir != "" && dir != "sendrecv")
-	m.secure = secureProfile(md.MediaName.Protos)
-	c, offered, err := mediaCrypto(md)
+	m.Hold = !m.RTP.IsValid() || (dir != "" && dir != "sendrecv")
+	m.Secure = secureProfile(md.MediaName.Protos)
+	c, offered, err := MediaCrypto(md)
 	switch {
 	case c != nil:
-		m.crypto = c
-	case m.secure:
+		m.Crypto = c
+	case m.Secure:
 		if !offered {
 			err = errors.New("sdp: RTP/SAVP without a=crypto (DTLS-SRTP is not supported)")
 		}
@@ -89,9 +89,9 @@ func parseSDP(body []byte) (*sdp.SessionDescription, sdpMedia, error) {
 	return sd, m, nil
 }
 
-// audioMedia returns the audio m= line the relay carries: the first one
+// Audio returns the audio m= line the relay carries: the first one
 // not rejected (port 0), else the first one; nil when there is none.
-func audioMedia(sd *sdp.SessionDescription) *sdp.MediaDescription {
+func Audio(sd *sdp.SessionDescription) *sdp.MediaDescription {
 	var first *sdp.MediaDescription
 	for _, md := range sd.MediaDescriptions {
 		if md != nil && md.MediaName.Media == "audio" {
@@ -106,11 +106,11 @@ func audioMedia(sd *sdp.SessionDescription) *sdp.MediaDescription {
 	return first
 }
 
-// alignAnswer makes answer hold one m= line for each of offer's, in the
+// AlignAnswer makes answer hold one m= line for each of offer's, in the
 // offer's order, as RFC 3264 §6 requires: each offered line takes the next
 // answered line of the same media type, and a line the answerer left out,
 // or one the offer rejected, comes back rejected (port 0).
-func alignAnswer(offer, answer *sdp.SessionDescription) {
+func AlignAnswer(offer, answer *sdp.SessionDescription) {
 	// An answerer that leaves lines out most likely left out the ones
 	// the offer rejected: those are not matched while lines are missing.
 	missing := map[string]int{}
@@ -153,7 +153,7 @@ func alignAnswer(offer, answer *sdp.SessionDescription) {
 	answer.MediaDescriptions = out
 }
 
-func direction(attrs []sdp.Attribute) string {
+func Direction(attrs []sdp.Attribute) string {
 	for _, a := range attrs {
 		switch a.Key {
 		case "sendrecv", "sendonly", "recvonly", "inactive":
@@ -181,39 +181,39 @@ func rtcpAddr(v string, ip netip.Addr) netip.AddrPort {
 	return netip.AddrPortFrom(ip.Unmap(), port)
 }
 
-// origin is the o= line the PBX uses toward one phone: one session ID per
+// Origin is the o= line the PBX uses toward one phone: one session ID per
 // leg and a version bumped with every SDP sent on it (RFC 3264 §8).
-type origin struct {
-	id      uint64
-	version uint64
+type Origin struct {
+	ID      uint64
+	Version uint64
 }
 
-// rewriteSDP returns sd pointed at the relay: session c= and o= carry ip,
+// Rewrite returns sd pointed at the relay: session c= and o= carry ip,
 // the audio m= carries port, media-level c= and a=rtcp lines go, ICE lines
 // go (the relay is the only candidate), and every other m= line is refused
 // with port 0: only one audio stream is relayed, and video, a second audio
 // line or any other stream stays in place, rejected (RFC 3264 §6: every
 // m= line is answered, in order). An audio line that came with port 0 (a
 // stream the phone rejects) keeps port 0. sd is changed.
-func rewriteSDP(sd *sdp.SessionDescription, o *origin, ip netip.Addr, port uint16) ([]byte, error) {
-	return rewriteSDPKeys(sd, o, ip, port, nil)
+func Rewrite(sd *sdp.SessionDescription, o *Origin, ip netip.Addr, port uint16) ([]byte, error) {
+	return RewriteKeys(sd, o, ip, port, nil)
 }
 
-// rewriteSDPKeys is rewriteSDP toward a phone whose leg has the SRTP keys
+// RewriteKeys is rewriteSDP toward a phone whose leg has the SRTP keys
 // k (nil: plain). The other side's a=crypto lines and secure profile never
 // pass: each leg's SRTP is its own (see sdes.go).
-func rewriteSDPKeys(sd *sdp.SessionDescription, o *origin, ip netip.Addr, port uint16, k *media.SRTPKeys) ([]byte, error) {
+func RewriteKeys(sd *sdp.SessionDescription, o *Origin, ip netip.Addr, port uint16, k *media.SRTPKeys) ([]byte, error) {
 	addrType := "IP4"
 	if ip.Is6() && !ip.Is4In6() {
 		addrType = "IP6"
 	}
-	o.version++
-	sd.Origin = sdp.Origin{Username: "switchboard", SessionID: o.id, SessionVersion: o.version,
+	o.Version++
+	sd.Origin = sdp.Origin{Username: "switchboard", SessionID: o.ID, SessionVersion: o.Version,
 		NetworkType: "IN", AddressType: addrType, UnicastAddress: ip.Unmap().String()}
 	sd.ConnectionInformation = &sdp.ConnectionInformation{NetworkType: "IN", AddressType: addrType,
 		Address: &sdp.Address{Address: ip.Unmap().String()}}
 	sd.Attributes = dropAttrs(sd.Attributes)
-	audio := audioMedia(sd)
+	audio := Audio(sd)
 	for _, md := range sd.MediaDescriptions {
 		if md == nil {
 			continue
@@ -251,9 +251,9 @@ func dropAttrs(attrs []sdp.Attribute) []sdp.Attribute {
 	return out
 }
 
-// sendrecv makes an SDP bidirectional: the offer to a target must not
+// SendRecv makes an SDP bidirectional: the offer to a target must not
 // carry the hold the transferor put the call on.
-func sendrecv(sd *sdp.SessionDescription) {
+func SendRecv(sd *sdp.SessionDescription) {
 	strip := func(attrs []sdp.Attribute) []sdp.Attribute {
 		out := attrs[:0]
 		for _, a := range attrs {
@@ -266,7 +266,7 @@ func sendrecv(sd *sdp.SessionDescription) {
 		return out
 	}
 	sd.Attributes = strip(sd.Attributes)
-	if md := audioMedia(sd); md != nil {
+	if md := Audio(sd); md != nil {
 		md.Attributes = append(strip(md.Attributes), sdp.Attribute{Key: "sendrecv"})
 	}
 }

@@ -1,4 +1,4 @@
-package sip
+package sdpneg
 
 import (
 	"fmt"
@@ -35,21 +35,21 @@ func TestPlanCodecs(t *testing.T) {
 		{"callee answers a dynamic type it was not offered", audioSDP("0"), audioSDP("97", "97 iLBC/8000"), "", "97", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			offer, _, err := parseSDP([]byte(tc.offer))
+			offer, _, err := Parse([]byte(tc.offer))
 			if err != nil {
 				t.Fatal(err)
 			}
-			answer, _, err := parseSDP([]byte(tc.answer))
+			answer, _, err := Parse([]byte(tc.answer))
 			if err != nil {
 				t.Fatal(err)
 			}
-			oc, ac, err := planCodecs(offer, answer)
+			oc, ac, err := PlanCodecs(offer, answer)
 			if (err != nil) != tc.fail {
 				t.Fatalf("err %v, want failure %v", err, tc.fail)
 			}
 			got := ""
-			if !oc.same(ac) {
-				f := func(x sdpCodec) string { return fmt.Sprintf("%s/%d", x.name, x.pt) }
+			if !oc.Same(ac) {
+				f := func(x Codec) string { return fmt.Sprintf("%s/%d", x.Name, x.PT) }
 				got = f(oc) + ">" + f(ac)
 			}
 			if got != tc.plan {
@@ -58,7 +58,7 @@ func TestPlanCodecs(t *testing.T) {
 			if tc.fail {
 				return
 			}
-			if f := strings.Join(audioMedia(answer).MediaName.Formats, " "); f != tc.formats {
+			if f := strings.Join(Audio(answer).MediaName.Formats, " "); f != tc.formats {
 				t.Errorf("answer formats %q, want %q", f, tc.formats)
 			}
 			if _, err := answer.Marshal(); err != nil {
@@ -78,12 +78,12 @@ func TestWidenOffer(t *testing.T) {
 		{audioSDP("18"), "18"},
 		{audioSDP("8 0", "0 telephone-event/8000"), "8 0 9"}, // type 0 is taken: no PCMU under it
 	} {
-		sd, _, err := parseSDP([]byte(tc.offer))
+		sd, _, err := Parse([]byte(tc.offer))
 		if err != nil {
 			t.Fatal(err)
 		}
-		widenOffer(sd)
-		if got := strings.Join(audioMedia(sd).MediaName.Formats, " "); got != tc.want {
+		WidenOffer(sd)
+		if got := strings.Join(Audio(sd).MediaName.Formats, " "); got != tc.want {
 			t.Errorf("%q widened to %q, want %q", tc.offer, got, tc.want)
 		}
 	}
@@ -98,24 +98,24 @@ func FuzzPlanCodecs(f *testing.F) {
 	f.Add(audioSDP("96 0", "96 opus/48000/2", "96 x", "0 PCMU"), audioSDP("9 0 96", "9 /", "0 PCMU/abc"))
 	f.Add(phoneOffer, audioSDP("0"))
 	f.Fuzz(func(t *testing.T, offer, answer string) {
-		o, _, err := parseSDP([]byte(offer))
+		o, _, err := Parse([]byte(offer))
 		if err != nil {
 			return
 		}
-		a, _, err := parseSDP([]byte(answer))
+		a, _, err := Parse([]byte(answer))
 		if err != nil {
 			return
 		}
-		widenOffer(o)
-		o2, _, _ := parseSDP([]byte(offer))
-		alignAnswer(o2, a)
-		oc, ac, err := planCodecs(o2, a)
-		if err == nil && (oc.name == "") != (ac.name == "") {
+		WidenOffer(o)
+		o2, _, _ := Parse([]byte(offer))
+		AlignAnswer(o2, a)
+		oc, ac, err := PlanCodecs(o2, a)
+		if err == nil && (oc.Name == "") != (ac.Name == "") {
 			t.Errorf("one side's codec known, not the other's: %v %v", oc, ac)
 		}
 		if _, err := a.Marshal(); err != nil {
 			t.Errorf("answer no longer marshals: %v", err)
 		}
-		firstVoiceSD(a)
+		FirstVoiceSD(a)
 	})
 }

@@ -1,4 +1,4 @@
-package sip
+package sdpneg
 
 import (
 	"encoding/base64"
@@ -19,26 +19,26 @@ import (
 // that has not offered SRTP. Only AES_CM_128_HMAC_SHA1_80 is taken, the
 // suite every SDES phone offers.
 
-// srtpSuite is the one crypto suite the relay speaks.
-const srtpSuite = "AES_CM_128_HMAC_SHA1_80"
+// SRTPSuite is the one crypto suite the relay speaks.
+const SRTPSuite = "AES_CM_128_HMAC_SHA1_80"
 
-// sdesCrypto is one a=crypto attribute.
-type sdesCrypto struct {
-	tag   int
-	suite string
-	key   []byte // master key||salt, media.SRTPKeyLen bytes for srtpSuite
+// Crypto is one a=crypto attribute.
+type Crypto struct {
+	Tag   int
+	Suite string
+	Key   []byte // master key||salt, media.SRTPKeyLen bytes for srtpSuite
 }
 
-var errCryptoSuite = errors.New("sdp: no supported srtp crypto suite (want " + srtpSuite + " without MKI)")
+var errCryptoSuite = errors.New("sdp: no supported srtp crypto suite (want " + SRTPSuite + " without MKI)")
 
-// parseCrypto parses an a=crypto value (RFC 4568 §9.1):
+// ParseCrypto parses an a=crypto value (RFC 4568 §9.1):
 //
 //	tag SP suite SP "inline:" base64-key-salt ["|" lifetime] ["|" MKI ":" length] *(";" key-params) [SP session-params]
 //
 // Only one key, without MKI, of srtpSuite's length is accepted; a lifetime
 // is ignored (the relay never rekeys), and so are session parameters.
-func parseCrypto(v string) (sdesCrypto, error) {
-	var c sdesCrypto
+func ParseCrypto(v string) (Crypto, error) {
+	var c Crypto
 	f := strings.Fields(v)
 	if len(f) < 3 {
 		return c, errors.New("sdp: crypto: want tag, suite and key")
@@ -47,8 +47,8 @@ func parseCrypto(v string) (sdesCrypto, error) {
 	if err != nil || tag < 0 || tag > 999999999 || len(f[0]) > 10 {
 		return c, fmt.Errorf("sdp: crypto: bad tag %.12q", f[0])
 	}
-	c.tag, c.suite = tag, f[1]
-	if c.suite != srtpSuite {
+	c.Tag, c.Suite = tag, f[1]
+	if c.Suite != SRTPSuite {
 		return c, errCryptoSuite
 	}
 	params := f[2]
@@ -73,13 +73,13 @@ func parseCrypto(v string) (sdesCrypto, error) {
 	if err != nil || len(key) != media.SRTPKeyLen {
 		return c, fmt.Errorf("sdp: crypto: key must be %d bytes of base64", media.SRTPKeyLen)
 	}
-	c.key = key
+	c.Key = key
 	return c, nil
 }
 
-// mediaCrypto returns the first usable a=crypto of an audio line, and
+// MediaCrypto returns the first usable a=crypto of an audio line, and
 // whether the line offered any.
-func mediaCrypto(md *sdp.MediaDescription) (*sdesCrypto, bool, error) {
+func MediaCrypto(md *sdp.MediaDescription) (*Crypto, bool, error) {
 	offered := false
 	err := errCryptoSuite
 	for _, a := range md.Attributes {
@@ -87,7 +87,7 @@ func mediaCrypto(md *sdp.MediaDescription) (*sdesCrypto, bool, error) {
 			continue
 		}
 		offered = true
-		c, cerr := parseCrypto(a.Value)
+		c, cerr := ParseCrypto(a.Value)
 		if cerr == nil {
 			return &c, true, nil
 		}
@@ -113,10 +113,10 @@ func plainProfile(protos []string) []string {
 	return protos
 }
 
-// legKeys returns the SRTP keys of a relay leg for the crypto a phone's
+// LegKeys returns the SRTP keys of a relay leg for the crypto a phone's
 // SDP carries: its key, and ours for the leg (the one in force, else a
 // new one). Nil crypto: the leg is plain.
-func legKeys(r *media.Relay, l media.Leg, c *sdesCrypto, secure bool) *media.SRTPKeys {
+func LegKeys(r *media.Relay, l media.Leg, c *Crypto, secure bool) *media.SRTPKeys {
 	if c == nil {
 		return nil
 	}
@@ -124,25 +124,25 @@ func legKeys(r *media.Relay, l media.Leg, c *sdesCrypto, secure bool) *media.SRT
 	if cur := r.SRTP(l); cur != nil {
 		local = cur.Local
 	}
-	return &media.SRTPKeys{Remote: c.key, Local: local, Tag: c.tag, Secure: secure}
+	return &media.SRTPKeys{Remote: c.Key, Local: local, Tag: c.Tag, Secure: secure}
 }
 
-// setMedia points relay leg l at a phone's SDP: its addresses, and SRTP on
+// SetMedia points relay leg l at a phone's SDP: its addresses, and SRTP on
 // or off as the SDP says.
-func setMedia(r *media.Relay, l media.Leg, m sdpMedia) {
-	r.SetRemote(l, m.rtp, m.rtcp)
-	if err := r.SetSRTP(l, legKeys(r, l, m.crypto, m.secure)); err != nil {
+func SetMedia(r *media.Relay, l media.Leg, m Media) {
+	r.SetRemote(l, m.RTP, m.RTCP)
+	if err := r.SetSRTP(l, LegKeys(r, l, m.Crypto, m.Secure)); err != nil {
 		// Keys were checked by parseCrypto: this is a bug, not input.
 		r.SetSRTP(l, nil)
 	}
 }
 
-// legSDP is rewriteSDP for the phone on relay leg l: on an encrypted leg
+// LegSDP is rewriteSDP for the phone on relay leg l: on an encrypted leg
 // the audio line carries our a=crypto for it, with the tag the phone used
 // and its profile (RTP/SAVP, or RTP/AVP for a phone offering SRTP best
 // effort).
-func legSDP(sd *sdp.SessionDescription, o *origin, ip netip.Addr, r *media.Relay, l media.Leg) ([]byte, error) {
-	return rewriteSDPKeys(sd, o, ip, r.Local(l).Port(), r.SRTP(l))
+func LegSDP(sd *sdp.SessionDescription, o *Origin, ip netip.Addr, r *media.Relay, l media.Leg) ([]byte, error) {
+	return RewriteKeys(sd, o, ip, r.Local(l).Port(), r.SRTP(l))
 }
 
 // addCrypto writes our key for a leg into an audio line already stripped
@@ -152,5 +152,5 @@ func addCrypto(md *sdp.MediaDescription, k *media.SRTPKeys) {
 		md.MediaName.Protos = []string{"RTP", "S" + p[1]}
 	}
 	md.Attributes = append(md.Attributes, sdp.Attribute{Key: "crypto",
-		Value: strconv.Itoa(k.Tag) + " " + srtpSuite + " inline:" + base64.StdEncoding.EncodeToString(k.Local)})
+		Value: strconv.Itoa(k.Tag) + " " + SRTPSuite + " inline:" + base64.StdEncoding.EncodeToString(k.Local)})
 }
