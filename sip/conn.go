@@ -52,6 +52,9 @@ func (c *packetConn) ReadFrom(b []byte) (int, net.Addr, error) {
 		if req != nil && c.s.edge.challengeStateless(c.PacketConn, ua, b[:n], req) {
 			continue
 		}
+		if req != nil && c.s.serveRegister(c.PacketConn, ua.AddrPort(), req) {
+			continue
+		}
 		return n, addr, nil
 	}
 }

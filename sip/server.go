@@ -73,6 +73,10 @@ type Server struct {
 	closing  bool
 	inflight sync.WaitGroup
 
+	// REGISTERs over UDP are served at the edge (regfast.go).
+	regTxs         regTxs
+	handleRegister sipgo.RequestHandler
+
 	calls    *b2bua
 	counters counters
 	conns    connCount    // open TCP connections by source
@@ -154,7 +158,9 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock) (*S
 	}
 	s.ua = ua
 	s.client.TxRequester = requester{s}
-	s.srv.OnRegister(s.handle(s.onRegister))
+	s.handleRegister = s.handle(s.onRegister)
+	s.regTxs.clock = c
+	s.srv.OnRegister(s.handleRegister)
 	s.srv.OnOptions(s.handle(s.onOptions))
 	s.srv.OnNoRoute(s.handle(s.onOther))
 	contactFor := func(dest, transport string) sip.ContactHeader { return s.calls.contactFor(dest, transport) }
