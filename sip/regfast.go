@@ -92,30 +92,44 @@ type regTx struct {
 	res []byte // the final response sent, nil while there is none
 }
 
-// Respond sends res, the final response, and keeps it for
-// retransmissions. A second response is refused, as sipgo refuses one
-// after the final response; a provisional one is not kept.
+// Respond sends res and keeps it for retransmissions when it is final. A
+// second final response is refused, as sipgo refuses one. The registrar
+// sends its own responses with send; this is for the server's (a handler's
+// panic gets 500).
 func (tx *regTx) Respond(res *sip.Response) error {
-	buf := challengeBufs.Get().(*bytes.Buffer)
-	defer challengeBufs.Put(buf)
+	buf := replyBufs.Get().(*bytes.Buffer)
+	defer replyBufs.Put(buf)
 	buf.Reset()
 	res.StringWrite(buf)
-	if buf.Len() > sip.UDPMTUSize-200 {
+	return tx.write(buf.Bytes(), res.StatusCode >= 200)
+}
+
+// send is Respond for a reply, written straight from the request.
+func (tx *regTx) send(rep *reply) error {
+	buf := replyBufs.Get().(*bytes.Buffer)
+	defer replyBufs.Put(buf)
+	buf.Reset()
+	rep.writeTo(buf)
+	return tx.write(buf.Bytes(), rep.code >= 200)
+}
+
+// write sends the response b and keeps a copy of it when it is final.
+func (tx *regTx) write(b []byte, final bool) error {
+	if len(b) > sip.UDPMTUSize-200 {
 		// As sipgo does (SIPGO-NOTES §5): the registrar keeps its 200s
 		// under this size.
 		return sip.ErrUDPMTUCongestion
 	}
-	final := res.StatusCode >= 200
 	tx.mu.Lock()
 	if tx.res != nil {
 		tx.mu.Unlock()
-		return errRegTxDone
+		return sip.ErrTransactionTerminated
 	}
 	if final {
-		tx.res = bytes.Clone(buf.Bytes())
+		tx.res = bytes.Clone(b)
 	}
 	tx.mu.Unlock()
-	_, err := tx.pc.WriteTo(buf.Bytes(), tx.dest)
+	_, err := tx.pc.WriteTo(b, tx.dest)
 	return err
 }
 
@@ -129,8 +143,6 @@ func (tx *regTx) retransmitted() {
 		tx.pc.WriteTo(res, tx.dest)
 	}
 }
-
-var errRegTxDone = sip.ErrTransactionTerminated
 
 // The rest of sip.ServerTransaction: the registrar uses none of it. A
 // REGISTER transaction has no ACK, no CANCEL and nothing to wait for.

@@ -120,7 +120,7 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock) (*S
 	s.loc = newLocation(store, cfg.Node, c, log, cfg.StoreTimeout)
 	s.guard = newGuard(cfg.Guard, c, log, s.loc.Registered, s.loc.RegisteredExt)
 	s.nonces = digest.NewNonces(cfg.NonceTTL, c, max(cfg.Guard.MaxTracked, digest.MaxNonceUses))
-	s.reg = &registrar{responder: s.responder, cfg: &s.cfg, store: store, log: log, clock: c, creds: s.creds,
+	s.reg = &registrar{agent: cfg.UserAgent, cfg: &s.cfg, store: store, log: log, clock: c, creds: s.creds,
 		loc: s.loc, guard: s.guard, nonces: s.nonces, counters: &s.counters, hooks: &s.hooks}
 	domain := cfg.Domain
 	if domain == "" {
@@ -464,7 +464,7 @@ func (s *Server) admitRequest(req *sip.Request) (netip.AddrPort, bool) {
 		s.edge.dropped(src.Addr(), "banned")
 		return src, false
 	}
-	if h := req.GetHeader("User-Agent"); h != nil && s.guard.Scanner(h.Value()) {
+	if h := firstHeader(req, "user-agent"); h != nil && s.guard.Scanner(h.Value()) {
 		s.edge.dropped(src.Addr(), "scanner")
 		return src, false
 	}
