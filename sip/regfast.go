@@ -24,10 +24,11 @@ import (
 //
 // The table of transactions is bounded by count and by time: two
 // generations of at most regTxGeneration transactions each; the older is
-// dropped when the newer fills up or is Timer J old. A transaction is so
-// remembered for Timer J unless more than regTxGeneration REGISTERs
-// arrive meanwhile (about 3 s at 6,000/s), and never for more than twice
-// Timer J. Each holds its response (under 1,300 bytes, the most a UDP
+// dropped when the newer fills up or is Timer J old, both when the newer
+// is twice Timer J old. A transaction is so remembered for Timer J unless
+// more than regTxGeneration REGISTERs arrive meanwhile (over 1 s at
+// 6,000/s), and never for more than three times Timer J. Each holds its
+// response (under 1,300 bytes, the most a UDP
 // response may have), so the table holds at most 2·regTxGeneration of
 // them: about 20 MB at worst, well under 1 MB in the usual case.
 //
@@ -63,6 +64,12 @@ func timerJ() time.Duration { return 64 * sip.T1 }
 func (t *regTxs) start(key regTxKey, pc net.PacketConn, dest netip.AddrPort) *regTx {
 	now := t.clock.Now()
 	t.mu.Lock()
+	switch age := now.Sub(t.since); {
+	case t.cur == nil || age >= 2*timerJ():
+		t.old, t.cur, t.since = nil, make(map[regTxKey]*regTx, 64), now
+	case age >= timerJ():
+		t.old, t.cur, t.since = t.cur, make(map[regTxKey]*regTx, 64), now
+	}
 	tx := t.cur[key]
 	if tx == nil {
 		tx = t.old[key]
@@ -72,7 +79,7 @@ func (t *regTxs) start(key regTxKey, pc net.PacketConn, dest netip.AddrPort) *re
 		tx.retransmitted()
 		return nil
 	}
-	if t.cur == nil || len(t.cur) >= regTxGeneration || now.Sub(t.since) >= timerJ() {
+	if len(t.cur) >= regTxGeneration {
 		t.old, t.cur, t.since = t.cur, make(map[regTxKey]*regTx, 64), now
 	}
 	tx = &regTx{pc: pc, dest: net.UDPAddrFromAddrPort(dest)}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"strconv"
 	"sync"
 
@@ -49,10 +50,10 @@ func (rep *reply) response() *sip.Response {
 }
 
 // writeTo writes rep as sipgo would write its response(): the request's
-// Via headers, the top one with received and rport filled in when the
+// Record-Route headers where RFC 3261 wants them, its Via headers, the top one with received and rport filled in when the
 // request asked for rport (RFC 3581; from req.Source()), its From, its To
-// with a tag of ours unless it has one, its Call-ID and CSeq, Content-Length
-// 0, then rep's headers. It allocates little: the request's headers are
+// with a tag of ours unless it has one, its Call-ID and CSeq (and Timestamp in a
+// 100), Content-Length 0, then rep's headers. It allocates little: the request's headers are
 // written as they are, and only the top Via and the To are copied, each
 // with its parameters.
 func (rep *reply) writeTo(buf *bytes.Buffer) {
@@ -62,26 +63,29 @@ func (rep *reply) writeTo(buf *bytes.Buffer) {
 	buf.WriteByte(' ')
 	buf.WriteString(rep.reason)
 	buf.WriteString("\r\n")
+	// RFC 3261 §20, Table 3, and §12.1.1, as sipgo has it.
+	if req.Method != sip.REGISTER && !req.IsAck() && ((rep.code >= 180 && rep.code < 190) ||
+		(rep.code >= 200 && rep.code < 300) || (req.IsInvite() && rep.code > 100 && rep.code < 200)) {
+		writeHeaders(buf, req, "record-route")
+	}
 	top := true
 	for _, h := range req.Headers() {
-		via, ok := h.(*sip.ViaHeader)
-		if !ok {
-			continue
-		}
-		if top {
+		if via, ok := h.(*sip.ViaHeader); ok {
+			writeVia(buf, via, top, req.Source())
+			buf.WriteString("\r\n")
 			top = false
-			writeTopVia(buf, via, req.Source())
-		} else {
-			via.StringWrite(buf)
 		}
-		buf.WriteString("\r\n")
 	}
 	if h := req.From(); h != nil {
 		h.StringWrite(buf)
 		buf.WriteString("\r\n")
 	}
 	if h := req.To(); h != nil {
-		writeToTagged(buf, h)
+		if rep.code == 100 { // RFC 3261 §8.2.6.2: a 100 needs no tag
+			h.StringWrite(buf)
+		} else {
+			writeToTagged(buf, h)
+		}
 		buf.WriteString("\r\n")
 	}
 	if h := req.CallID(); h != nil {
@@ -91,6 +95,9 @@ func (rep *reply) writeTo(buf *bytes.Buffer) {
 	if h := req.CSeq(); h != nil {
 		h.StringWrite(buf)
 		buf.WriteString("\r\n")
+	}
+	if rep.code == 100 { // RFC 3261 §8.2.6.1
+		writeHeaders(buf, req, "timestamp")
 	}
 	buf.WriteString("Content-Length: 0\r\n")
 	for _, h := range rep.hdrs {
@@ -114,20 +121,40 @@ func (rep *reply) wireLen() int {
 // replyBufs hold replies while they are written and sent.
 var replyBufs = sync.Pool{New: func() any { b := new(bytes.Buffer); b.Grow(1024); return b }}
 
-// writeTopVia writes via with rport and received set from src when it has
-// rport without a value, as NewResponseFromRequest does.
-func writeTopVia(buf *bytes.Buffer, via *sip.ViaHeader, src string) {
-	if v, ok := via.Params.Get("rport"); !ok || v != "" {
-		via.StringWrite(buf)
-		return
+// writeVia writes via as sipgo's ViaHeader.StringWrite does, without
+// its allocations; the top one (top set) with rport and received set from
+// src when it has rport without a value, as NewResponseFromRequest does.
+func writeVia(buf *bytes.Buffer, via *sip.ViaHeader, top bool, src string) {
+	buf.WriteString("Via: ")
+	buf.WriteString(via.ProtocolName)
+	buf.WriteByte('/')
+	buf.WriteString(via.ProtocolVersion)
+	buf.WriteByte('/')
+	buf.WriteString(via.Transport)
+	buf.WriteByte(' ')
+	if a, err := netip.ParseAddr(via.Host); err == nil && a.Is6() && !a.Is4In6() && a.Zone() == "" {
+		buf.WriteByte('[')
+		buf.WriteString(via.Host)
+		buf.WriteByte(']')
+	} else {
+		buf.WriteString(via.Host)
 	}
-	host, port, _ := net.SplitHostPort(src)
-	var params [8]sip.HeaderKV
-	cp := *via
-	cp.Params = append(params[:0], via.Params...)
-	cp.Params.Add("rport", port)
-	cp.Params.Add("received", host)
-	cp.StringWrite(buf)
+	if via.Port > 0 {
+		buf.WriteByte(':')
+		buf.Write(strconv.AppendInt(buf.AvailableBuffer(), int64(via.Port), 10))
+	}
+	params := via.Params
+	if v, ok := params.Get("rport"); top && ok && v == "" {
+		host, port, _ := net.SplitHostPort(src)
+		var kv [8]sip.HeaderKV
+		params = append(kv[:0], params...)
+		params.Add("rport", port)
+		params.Add("received", host)
+	}
+	if len(params) > 0 {
+		buf.WriteByte(';')
+		params.ToStringWrite(';', buf)
+	}
 }
 
 // writeToTagged writes to with a tag of ours added when it has none (RFC
@@ -143,4 +170,12 @@ func writeToTagged(buf *bytes.Buffer, to *sip.ToHeader) {
 	cp.Params = append(params[:0], to.Params...)
 	cp.Params.Add("tag", string(strconv.AppendUint(tag[:0], rand.Uint64(), 36)))
 	cp.StringWrite(buf)
+}
+
+// writeHeaders writes the headers of req named lower, each on its line.
+func writeHeaders(buf *bytes.Buffer, req *sip.Request, lower string) {
+	for h := range headersNamed(req, lower) {
+		h.StringWrite(buf)
+		buf.WriteString("\r\n")
+	}
 }
