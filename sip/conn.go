@@ -15,7 +15,9 @@ import (
 // known scanners and oversized datagrams are dropped. sipgo's own read
 // filter is not used because an error from it stops a UDP listener.
 
-// packetConn drops unwanted datagrams and returns only the others.
+// packetConn drops unwanted datagrams, serves those the edge answers by
+// itself (stateless challenges, REGISTERs: regfast.go) and returns only
+// the others to sipgo.
 type packetConn struct {
 	net.PacketConn
 	s *Server

@@ -26,17 +26,19 @@ import (
 // generations of at most regTxGeneration transactions each; the older is
 // dropped when the newer fills up or is Timer J old, both when the newer
 // is twice Timer J old. A transaction is so remembered for Timer J unless
-// more than regTxGeneration REGISTERs arrive meanwhile (over 1 s at
-// 6,000/s), and never for more than three times Timer J. Each holds its
-// response (under 1,300 bytes, the most a UDP
-// response may have), so the table holds at most 2·regTxGeneration of
-// them: about 20 MB at worst, well under 1 MB in the usual case.
+// more than regTxGeneration REGISTERs arrive meanwhile (2.7 s at 6,000/s:
+// a phone's first three retransmissions), and never for more than three
+// times Timer J. Each holds its final response (under 1,300 bytes, the
+// most sent over UDP; a 200 with one contact is about 450), so the table
+// holds at most 2·regTxGeneration of them: under 45 MB if every one were
+// that large, about 15 MB of 200s at 6,000/s, well under 1 MB at the
+// rates of an office.
 //
 // REGISTERs over TCP and TLS go through sipgo as before: a stream is
 // reliable, there are no retransmissions to absorb.
 
 // regTxGeneration bounds one generation of the REGISTER transaction table.
-const regTxGeneration = 8192
+const regTxGeneration = 16384
 
 // regTxKey identifies a REGISTER transaction: the branch of its top Via
 // (RFC 3261 §17.2.3; the edge gave a synthetic one to a request without an
