@@ -27,8 +27,19 @@ type packetConn struct {
 	once    sync.Once
 }
 
+// udpReadBuffer is the receive buffer asked for the UDP listener (the
+// kernel caps it at net.core.rmem_max): a burst of REGISTERs waits there,
+// instead of being dropped, while the read loop is held up (a GC pause, the
+// other core busy).
+const udpReadBuffer = 4 << 20
+
 func (c *packetConn) ReadFrom(b []byte) (int, net.Addr, error) {
-	c.once.Do(func() { close(c.serving) })
+	c.once.Do(func() {
+		if uc, ok := c.PacketConn.(*net.UDPConn); ok {
+			uc.SetReadBuffer(udpReadBuffer)
+		}
+		close(c.serving)
+	})
 	for {
 		n, addr, err := c.PacketConn.ReadFrom(b)
 		if err != nil {

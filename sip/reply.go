@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/emiago/sipgo/sip"
@@ -50,12 +51,14 @@ func (rep *reply) response() *sip.Response {
 }
 
 // writeTo writes rep as sipgo would write its response(): the request's
-// Record-Route headers where RFC 3261 wants them, its Via headers, the top one with received and rport filled in when the
-// request asked for rport (RFC 3581; from req.Source()), its From, its To
-// with a tag of ours unless it has one, its Call-ID and CSeq (and Timestamp in a
-// 100), Content-Length 0, then rep's headers. It allocates little: the request's headers are
-// written as they are, and only the top Via and the To are copied, each
-// with its parameters.
+// Record-Route headers where RFC 3261 wants them; its Via headers, the top
+// one with received and rport filled in when the request asked for rport
+// (RFC 3581; from req.Source()); its From; its To with a tag of ours
+// unless it has one; its Call-ID and CSeq (and Timestamp in a 100);
+// Content-Length 0; then rep's headers. The version is always SIP/2.0
+// (sipgo copies the request's; the edge passes no other). It allocates
+// little: the request's headers are written as they are, and only the
+// parameters of the top Via and of the To are copied, on the stack.
 func (rep *reply) writeTo(buf *bytes.Buffer) {
 	req := rep.req
 	buf.WriteString("SIP/2.0 ")
@@ -143,33 +146,64 @@ func writeVia(buf *bytes.Buffer, via *sip.ViaHeader, top bool, src string) {
 		buf.WriteByte(':')
 		buf.Write(strconv.AppendInt(buf.AvailableBuffer(), int64(via.Port), 10))
 	}
-	params := via.Params
-	if v, ok := params.Get("rport"); top && ok && v == "" {
+	if v, ok := via.Params.Get("rport"); top && ok && v == "" {
 		host, port, _ := net.SplitHostPort(src)
-		var kv [8]sip.HeaderKV
-		params = append(kv[:0], params...)
-		params.Add("rport", port)
-		params.Add("received", host)
+		writeParams(buf, via.Params, port, host)
+		return
 	}
-	if len(params) > 0 {
-		buf.WriteByte(';')
-		params.ToStringWrite(';', buf)
+	for _, kv := range via.Params {
+		writeParam(buf, kv.K, kv.V)
 	}
 }
 
-// writeToTagged writes to with a tag of ours added when it has none (RFC
-// 3261 §8.2.6.2).
-func writeToTagged(buf *bytes.Buffer, to *sip.ToHeader) {
-	if to.Params.Has("tag") {
-		to.StringWrite(buf)
+// writeParams writes params as sipgo writes them after Add("rport",
+// rport) and Add("received", received): in order, the first rport and
+// received with those values, received at the end when params has none.
+func writeParams(buf *bytes.Buffer, params sip.HeaderParams, rport, received string) {
+	seenRport, seenReceived := false, false
+	for _, kv := range params {
+		switch {
+		case kv.K == "rport" && !seenRport:
+			seenRport = true
+			writeParam(buf, kv.K, rport)
+		case kv.K == "received" && !seenReceived:
+			seenReceived = true
+			writeParam(buf, kv.K, received)
+		default:
+			writeParam(buf, kv.K, kv.V)
+		}
+	}
+	if !seenReceived {
+		writeParam(buf, "received", received)
+	}
+}
+
+// writeParam writes one header parameter as sipgo's
+// HeaderParams.ToStringWrite does, after a semicolon.
+func writeParam(buf *bytes.Buffer, k, v string) {
+	buf.WriteByte(';')
+	buf.WriteString(k)
+	if v == "" {
 		return
 	}
-	var params [8]sip.HeaderKV
-	var tag [16]byte
-	cp := *to
-	cp.Params = append(params[:0], to.Params...)
-	cp.Params.Add("tag", string(strconv.AppendUint(tag[:0], rand.Uint64(), 36)))
-	cp.StringWrite(buf)
+	if strings.ContainsAny(v, " \t") {
+		buf.WriteString("=\"")
+		buf.WriteString(v)
+		buf.WriteByte('"')
+		return
+	}
+	buf.WriteByte('=')
+	buf.WriteString(v)
+}
+
+// writeToTagged writes to with a tag of ours added when it has none (RFC
+// 3261 §8.2.6.2), where sipgo's Params.Add puts it: last.
+func writeToTagged(buf *bytes.Buffer, to *sip.ToHeader) {
+	to.StringWrite(buf)
+	if !to.Params.Has("tag") {
+		buf.WriteString(";tag=")
+		buf.Write(strconv.AppendUint(buf.AvailableBuffer(), rand.Uint64(), 36))
+	}
 }
 
 // writeHeaders writes the headers of req named lower, each on its line.
