@@ -65,7 +65,7 @@ func (c *packetConn) ReadFrom(b []byte) (int, net.Addr, error) {
 		if req != nil && c.s.edge.challengeStateless(c.PacketConn, ua, b[:n], req) {
 			continue
 		}
-		if req != nil && c.s.serveRegister(c.PacketConn, ua.AddrPort(), req) {
+		if req != nil && c.s.regTxs.serve(c.PacketConn, ua.AddrPort(), req) {
 			continue
 		}
 		return n, addr, nil

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 )
 
@@ -50,7 +51,9 @@ type regTxKey struct {
 
 // regTxs is the table of REGISTER transactions served at the edge.
 type regTxs struct {
-	clock clock
+	clock  clock
+	handle sipgo.RequestHandler // the server's REGISTER handler
+
 	mu    sync.Mutex
 	cur   map[regTxKey]*regTx
 	old   map[regTxKey]*regTx
@@ -165,10 +168,10 @@ func (tx *regTx) OnCancel(sip.FnTxCancel) bool       { return false }
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
-// serveRegister serves req, a REGISTER in a datagram from src that the edge
+// serve serves req, a REGISTER in a datagram from src that the edge
 // passed (datagram) and did not challenge, and reports true; false leaves
 // it to sipgo (a request sipgo would refuse before any handler).
-func (s *Server) serveRegister(pc net.PacketConn, src netip.AddrPort, req *sip.Request) bool {
+func (t *regTxs) serve(pc net.PacketConn, src netip.AddrPort, req *sip.Request) bool {
 	via := req.Via()
 	if req.Method != sip.REGISTER || via == nil || req.CSeq() == nil {
 		return false
@@ -177,11 +180,11 @@ func (s *Server) serveRegister(pc net.PacketConn, src netip.AddrPort, req *sip.R
 	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
 	req.SetSource(src.String())
 	req.SetTransport("UDP")
-	tx := s.regTxs.start(regTxKey{branch, src}, pc, responseDest(via, src))
+	tx := t.start(regTxKey{branch, src}, pc, responseDest(via, src))
 	if tx == nil {
 		return true
 	}
-	go s.handleRegister(req, tx)
+	go t.handle(req, tx)
 	return true
 }
 

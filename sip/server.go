@@ -73,9 +73,7 @@ type Server struct {
 	closing  bool
 	inflight sync.WaitGroup
 
-	// REGISTERs over UDP are served at the edge (regfast.go).
-	regTxs         regTxs
-	handleRegister sipgo.RequestHandler
+	regTxs regTxs // REGISTERs over UDP, served at the edge (regfast.go)
 
 	calls    *b2bua
 	counters counters
@@ -158,9 +156,8 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock) (*S
 	}
 	s.ua = ua
 	s.client.TxRequester = requester{s}
-	s.handleRegister = s.handle(s.onRegister)
-	s.regTxs.clock = c
-	s.srv.OnRegister(s.handleRegister)
+	s.regTxs.clock, s.regTxs.handle = c, s.handle(s.onRegister)
+	s.srv.OnRegister(s.regTxs.handle)
 	s.srv.OnOptions(s.handle(s.onOptions))
 	s.srv.OnNoRoute(s.handle(s.onOther))
 	contactFor := func(dest, transport string) sip.ContactHeader { return s.calls.contactFor(dest, transport) }
