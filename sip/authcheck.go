@@ -27,11 +27,13 @@ func (r *registrar) authenticate(req *sip.Request, tx sip.ServerTransaction, ip 
 type digestHeaders struct {
 	code                 int
 	reason, auth, answer string
+	answerLower          string // answer in lower case
 }
 
 var (
-	registrarDigest = digestHeaders{401, "Unauthorized", "WWW-Authenticate", "Authorization"}
-	proxyDigest     = digestHeaders{407, "Proxy Authentication Required", "Proxy-Authenticate", "Proxy-Authorization"}
+	registrarDigest = digestHeaders{401, "Unauthorized", "WWW-Authenticate", "Authorization", "authorization"}
+	proxyDigest     = digestHeaders{407, "Proxy Authentication Required", "Proxy-Authenticate", "Proxy-Authorization",
+		"proxy-authorization"}
 )
 
 func digestFor(proxy bool) digestHeaders {
@@ -57,7 +59,7 @@ func (r *registrar) checkDigest(req *sip.Request, tx sip.ServerTransaction, ip n
 	realm := r.realm()
 	var ac digest.Credentials
 	found := false
-	for _, h := range req.GetHeaders(dh.answer) {
+	for h := range headersNamed(req, dh.answerLower) {
 		if !digestScheme(h.Value()) {
 			// RFC 4475 §3.1.2.? (regaut01): credentials in a scheme we do
 			// not know are no credentials: the phone gets our challenge.
@@ -101,9 +103,7 @@ func (r *registrar) checkDigest(req *sip.Request, tx sip.ServerTransaction, ip n
 	}
 	cred, err := r.credential(user)
 	if err != nil {
-		res := r.response(req, 503, "Service Unavailable")
-		res.AppendHeader(sip.NewHeader("Retry-After", storeRetryAfter))
-		r.send(tx, res)
+		r.send(tx, r.response(req, 503, "Service Unavailable").add("Retry-After", storeRetryAfter))
 		return nil, false
 	}
 	if cred == nil {
@@ -206,18 +206,18 @@ func (r *registrar) challengeWith(req *sip.Request, tx sip.ServerTransaction, dh
 
 // challenge is a 401 or 407 with one challenge per algorithm offered, on
 // nonce or a new one.
-func (r *registrar) challenge(req *sip.Request, dh digestHeaders, stale bool, nonce string) *sip.Response {
+func (r *registrar) challenge(req *sip.Request, dh digestHeaders, stale bool, nonce string) *reply {
 	res := r.response(req, dh.code, dh.reason)
 	if nonce == "" {
 		nonce = r.nonces.New()
 	}
 	realm := r.realm()
 	algs := r.algs
-	if h := req.GetHeader("User-Agent"); h != nil && scannerAgent(h.Value(), r.md5Only) {
+	if h := firstHeader(req, "user-agent"); h != nil && scannerAgent(h.Value(), r.md5Only) {
 		algs = []digest.Algorithm{digest.MD5}
 	}
 	for _, alg := range algs {
-		res.AppendHeader(sip.NewHeader(dh.auth, digest.Challenge(realm, nonce, alg, stale)))
+		res.add(dh.auth, digest.Challenge(realm, nonce, alg, stale))
 	}
 	return res
 }

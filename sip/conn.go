@@ -15,7 +15,9 @@ import (
 // known scanners and oversized datagrams are dropped. sipgo's own read
 // filter is not used because an error from it stops a UDP listener.
 
-// packetConn drops unwanted datagrams and returns only the others.
+// packetConn drops unwanted datagrams, serves those the edge answers by
+// itself (stateless challenges, REGISTERs: regfast.go) and returns only
+// the others to sipgo.
 type packetConn struct {
 	net.PacketConn
 	s *Server
@@ -25,8 +27,19 @@ type packetConn struct {
 	once    sync.Once
 }
 
+// udpReadBuffer is the receive buffer asked for the UDP listener (the
+// kernel caps it at net.core.rmem_max): a burst of REGISTERs waits there,
+// instead of being dropped, while the read loop is held up (a GC pause, the
+// other core busy).
+const udpReadBuffer = 4 << 20
+
 func (c *packetConn) ReadFrom(b []byte) (int, net.Addr, error) {
-	c.once.Do(func() { close(c.serving) })
+	c.once.Do(func() {
+		if uc, ok := c.PacketConn.(*net.UDPConn); ok {
+			uc.SetReadBuffer(udpReadBuffer)
+		}
+		close(c.serving)
+	})
 	for {
 		n, addr, err := c.PacketConn.ReadFrom(b)
 		if err != nil {
@@ -50,6 +63,9 @@ func (c *packetConn) ReadFrom(b []byte) (int, net.Addr, error) {
 			continue
 		}
 		if req != nil && c.s.edge.challengeStateless(c.PacketConn, ua, b[:n], req) {
+			continue
+		}
+		if req != nil && c.s.regTxs.serve(c.PacketConn, ua.AddrPort(), req) {
 			continue
 		}
 		return n, addr, nil

@@ -17,7 +17,9 @@
 //
 // Transport and admission (server.go, conn.go, tcpconn.go, tls.go, edge.go,
 // admit.go, guard.go, registrar.go, location.go): sockets, authentication,
-// who may send what. The routing decision (router.go, follow.go,
+// who may send what. REGISTERs over UDP are served at the edge with a
+// transaction of our own (regfast.go) and answered as bytes (reply.go),
+// outside sipgo's transaction layer. The routing decision (router.go, follow.go,
 // forward.go's forwardTo, hours.go's office hours, callconfig.go) turns a
 // dialed number into a route and its targets (target.go) under authz and
 // the dial plan; it knows nothing of calls in progress.

@@ -313,7 +313,8 @@ func (m *rawMessage) syntheticBranch() string {
 // datagram inspects the datagram b[:n] from addr: it answers or drops
 // a bad one (returning 0) and returns the length of a good one, rport
 // added to its top Via, and, for a request, what sipgo parsed of it so
-// edited (for challengeStateless; sipgo parses it again for itself).
+// edited (for challengeStateless and regTxs.serve; sipgo parses what
+// they leave to it again for itself).
 func (e *edge) datagram(pc net.PacketConn, b []byte, n int, addr net.Addr) (int, *sip.Request) {
 	v, m := e.precheck(b[:n], false)
 	var req *sip.Request

@@ -30,7 +30,7 @@ const storeRetryAfter = "30"
 // the guard that counts failures) and reads the directory only when the
 // cache may be stale. The realm in force is its own; the follower sets it.
 type registrar struct {
-	responder
+	agent    string  // the Server header of our responses
 	cfg      *Config // the server's, read only
 	store    directory.Store
 	log      *slog.Logger
@@ -61,9 +61,7 @@ func (r *registrar) onRegister(req *sip.Request, tx sip.ServerTransaction, src n
 		return
 	}
 	if bad := unsupported(req); bad != "" {
-		res := r.response(req, 420, "Bad Extension")
-		res.AppendHeader(sip.NewHeader("Unsupported", bad))
-		r.send(tx, res)
+		r.send(tx, r.response(req, 420, "Bad Extension").add("Unsupported", bad))
 		return
 	}
 	cred, ok := r.authenticate(req, tx, src.Addr())
@@ -176,17 +174,19 @@ func parseRegister(req *sip.Request) (registerRequest, error) {
 		return r, errors.New("To Must Be A SIP URI")
 	}
 	r.ext, r.callID, r.cseq = to.Address.User, callID.Value(), cseq.SeqNo
-	if hs := req.GetHeaders("Expires"); len(hs) > 0 {
-		if len(hs) > 1 {
+	seen := false
+	for h := range headersNamed(req, "expires") {
+		if seen {
 			return r, errors.New("More Than One Expires")
 		}
-		e, ok := parseDeltaSeconds(hs[0].Value())
+		seen = true
+		e, ok := parseDeltaSeconds(h.Value())
 		if !ok {
 			return r, errors.New("Bad Expires")
 		}
 		r.expires = e
 	}
-	for _, h := range req.GetHeaders("Contact") {
+	for h := range headersNamed(req, "contact") {
 		c, ok := h.(*sip.ContactHeader)
 		if !ok {
 			return r, errors.New("Bad Contact")
@@ -302,9 +302,8 @@ func (r *registrar) register(req *sip.Request, tx sip.ServerTransaction, cred *c
 		}
 		exp := time.Duration(sec) * time.Second
 		if sec > 0 && exp < r.cfg.MinExpires {
-			res := r.response(req, 423, "Interval Too Brief")
-			res.AppendHeader(sip.NewHeader("Min-Expires", strconv.FormatInt(int64(r.cfg.MinExpires/time.Second), 10)))
-			r.send(tx, res)
+			r.send(tx, r.response(req, 423, "Interval Too Brief").
+				add("Min-Expires", strconv.FormatInt(int64(r.cfg.MinExpires/time.Second), 10)))
 			return
 		}
 		if exp > r.cfg.MaxExpires || sec > int64(r.cfg.MaxExpires/time.Second) {
@@ -376,7 +375,7 @@ func (r *registrar) register(req *sip.Request, tx sip.ServerTransaction, cred *c
 		r.log.Info("unregistered", "ext", ext, "contact", b.Contact, "src", b.Source)
 	}
 	res := r.okResponse(req, next, now)
-	if len(next) > 1 && !sip.IsReliable(req.Transport()) && len(res.String()) > sip.UDPMTUSize-200 {
+	if len(next) > 1 && !sip.IsReliable(req.Transport()) && res.wireLen() > sip.UDPMTUSize-200 {
 		// sipgo will not send a UDP message that large (RFC 3261 §18.1.1
 		// wants TCP, which we cannot switch to for a response). The phone
 		// needs its own contacts; the others it may query over TCP.
@@ -391,7 +390,7 @@ func (r *registrar) register(req *sip.Request, tx sip.ServerTransaction, cred *c
 	// RFC 3327 §5.3: the Path stored is echoed to a UA that supports it.
 	if len(rr.path) > 0 && hasOption(req, "Supported", "path") {
 		for _, p := range rr.path {
-			res.AppendHeader(sip.NewHeader("Path", p))
+			res.add("Path", p)
 		}
 	}
 	r.send(tx, res)
@@ -416,7 +415,7 @@ func replaceBinding(list []directory.Binding, b directory.Binding) []directory.B
 
 // okResponse is the 200 of a REGISTER: every current contact with the
 // seconds it has left (§10.3 step 8).
-func (r *registrar) okResponse(req *sip.Request, list []directory.Binding, now time.Time) *sip.Response {
+func (r *registrar) okResponse(req *sip.Request, list []directory.Binding, now time.Time) *reply {
 	res := r.response(req, 200, "OK")
 	for _, b := range list {
 		left := int64(b.Expires.Sub(now).Round(time.Second) / time.Second)
@@ -427,15 +426,37 @@ func (r *registrar) okResponse(req *sip.Request, list []directory.Binding, now t
 		if err := sip.ParseUri(b.Contact, &uri); err != nil {
 			continue
 		}
-		res.AppendHeader(&sip.ContactHeader{Address: uri,
-			Params: sip.HeaderParams{{K: "expires", V: strconv.FormatInt(left, 10)}}})
+		// As a sip.ContactHeader of uri with the expires parameter writes it.
+		res.add("Contact", "<"+uri.String()+">;expires="+strconv.FormatInt(left, 10))
 	}
-	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format(time.RFC1123)))
-	return res
+	return res.add("Date", now.UTC().Format(time.RFC1123))
+}
+
+// response starts a response to req with our Server header.
+func (r *registrar) response(req *sip.Request, code int, reason string) *reply {
+	return newReply(req, code, reason, r.agent)
+}
+
+func (r *registrar) respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string) {
+	r.send(tx, r.response(req, code, reason))
+}
+
+// send sends res on tx: as bytes on a REGISTER transaction of the edge
+// (regfast.go), as a sip.Response on one of sipgo's.
+func (r *registrar) send(tx sip.ServerTransaction, res *reply) {
+	var err error
+	if rt, ok := tx.(*regTx); ok {
+		err = rt.send(res)
+	} else {
+		err = tx.Respond(res.response())
+	}
+	if err != nil {
+		r.log.Debug("sip response not sent", "code", res.code, "err", err)
+	}
 }
 
 func userAgent(req *sip.Request) string {
-	h := req.GetHeader("User-Agent")
+	h := firstHeader(req, "user-agent")
 	if h == nil {
 		return ""
 	}
@@ -456,7 +477,7 @@ const maxPathLen = 1024
 func parsePath(req *sip.Request) ([]string, error) {
 	var out []string
 	n := 0
-	for _, h := range req.GetHeaders("Path") {
+	for h := range headersNamed(req, "path") {
 		v := h.Value()
 		n += len(v)
 		if n > maxPathLen {
@@ -542,7 +563,7 @@ func sentBySource(req *sip.Request, src netip.AddrPort) bool {
 // hasOption reports whether the option tags of header name (Supported,
 // Require) hold tag.
 func hasOption(req *sip.Request, name, tag string) bool {
-	for _, h := range req.GetHeaders(name) {
+	for h := range headersNamed(req, strings.ToLower(name)) {
 		for _, t := range strings.Split(h.Value(), ",") {
 			if strings.EqualFold(strings.TrimSpace(t), tag) {
 				return true
@@ -556,7 +577,7 @@ func hasOption(req *sip.Request, name, tag string) bool {
 // the registrar does not know (all but path), comma-separated.
 func unsupported(req *sip.Request) string {
 	var bad []string
-	for _, h := range req.GetHeaders("Require") {
+	for h := range headersNamed(req, "require") {
 		for _, t := range strings.Split(h.Value(), ",") {
 			if t = strings.TrimSpace(t); t != "" && !strings.EqualFold(t, "path") {
 				bad = append(bad, t)

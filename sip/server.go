@@ -73,6 +73,8 @@ type Server struct {
 	closing  bool
 	inflight sync.WaitGroup
 
+	regTxs regTxs // REGISTERs over UDP, served at the edge (regfast.go)
+
 	calls    *b2bua
 	counters counters
 	conns    connCount    // open TCP connections by source
@@ -115,7 +117,7 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock) (*S
 	s.loc = newLocation(store, cfg.Node, c, log, cfg.StoreTimeout)
 	s.guard = newGuard(cfg.Guard, c, log, s.loc.Registered, s.loc.RegisteredExt)
 	s.nonces = digest.NewNonces(cfg.NonceTTL, c, max(cfg.Guard.MaxTracked, digest.MaxNonceUses))
-	s.reg = &registrar{responder: s.responder, cfg: &s.cfg, store: store, log: log, clock: c, creds: s.creds,
+	s.reg = &registrar{agent: cfg.UserAgent, cfg: &s.cfg, store: store, log: log, clock: c, creds: s.creds,
 		loc: s.loc, guard: s.guard, nonces: s.nonces, counters: &s.counters, hooks: &s.hooks}
 	domain := cfg.Domain
 	if domain == "" {
@@ -153,7 +155,8 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock) (*S
 	}
 	s.ua = ua
 	s.client.TxRequester = requester{s}
-	s.srv.OnRegister(s.handle(s.onRegister))
+	s.regTxs.clock, s.regTxs.handle = c, s.handle(s.onRegister)
+	s.srv.OnRegister(s.regTxs.handle)
 	s.srv.OnOptions(s.handle(s.onOptions))
 	s.srv.OnNoRoute(s.handle(s.onOther))
 	contactFor := func(dest, transport string) sip.ContactHeader { return s.calls.contactFor(dest, transport) }
@@ -457,7 +460,7 @@ func (s *Server) admitRequest(req *sip.Request) (netip.AddrPort, bool) {
 		s.edge.dropped(src.Addr(), "banned")
 		return src, false
 	}
-	if h := req.GetHeader("User-Agent"); h != nil && s.guard.Scanner(h.Value()) {
+	if h := firstHeader(req, "user-agent"); h != nil && s.guard.Scanner(h.Value()) {
 		s.edge.dropped(src.Addr(), "scanner")
 		return src, false
 	}

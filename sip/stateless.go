@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/netip"
 	"strings"
-	"sync"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -32,11 +31,11 @@ func (e *edge) challengeStateless(pc net.PacketConn, from *net.UDPAddr, data []b
 	default:
 		return false
 	}
-	if headerValue(data, strings.ToLower(dh.answer)) != nil {
+	if headerValue(data, dh.answerLower) != nil {
 		return false
 	}
 	if req.Via() == nil || checkRequest(req) != "" || hopLimit(req) == 0 ||
-		req.GetHeader("Require") != nil || !sipScheme(req.Recipient.Scheme) {
+		firstHeader(req, "require") != nil || !sipScheme(req.Recipient.Scheme) {
 		return false
 	}
 	src := from.AddrPort()
@@ -51,28 +50,16 @@ func (e *edge) challengeStateless(pc net.PacketConn, from *net.UDPAddr, data []b
 	req.SetSource(src.String())
 	req.SetTransport("UDP")
 	res := e.reg.challenge(req, dh, false, "")
-	// RFC 3581: to the source port when the client asked for rport; else,
-	// RFC 3261 §18.2.2, to the source address at the Via's port.
-	dest := src
-	if via := req.Via(); !via.Params.Has("rport") {
-		port := via.Port
-		if port == 0 {
-			port = 5060
-		}
-		dest = netip.AddrPortFrom(src.Addr(), uint16(port))
-	}
-	buf := challengeBufs.Get().(*bytes.Buffer)
+	buf := replyBufs.Get().(*bytes.Buffer)
 	buf.Reset()
-	res.StringWrite(buf)
+	res.writeTo(buf)
+	dest := responseDest(req.Via(), src)
 	if _, err := pc.WriteTo(buf.Bytes(), net.UDPAddrFromAddrPort(dest)); err != nil {
 		e.log.Debug("stateless challenge not sent", "src", src.String(), "err", err)
 	}
-	challengeBufs.Put(buf)
+	replyBufs.Put(buf)
 	e.counters.request(string(req.Method))
 	return true
 }
-
-// challengeBufs hold stateless challenges while they are sent.
-var challengeBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func sipScheme(s string) bool { return strings.EqualFold(s, "sip") || strings.EqualFold(s, "sips") }

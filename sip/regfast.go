@@ -1,0 +1,204 @@
+package sip
+
+import (
+	"bytes"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// A REGISTER that came in a datagram and passed the edge is served here,
+// outside sipgo's transaction layer: sipgo would parse it a second time,
+// give it a transaction with its own goroutine, timers and channels, and
+// build its response through a connection lookup. Ours is the non-INVITE
+// server transaction of RFC 3261 §17.2.2 reduced to what a registrar
+// needs: the request goes to the same handler (Server.handle(onRegister))
+// in a goroutine of its own, its final response is written to the socket
+// it came in on and kept for Timer J (64·T1), and a retransmission of the
+// request gets that response again instead of a second run of the
+// registrar. One that arrives while the first is still being served is
+// absorbed (the first's answer will do).
+//
+// The table of transactions is bounded by count and by time: two
+// generations of at most regTxGeneration transactions each; the older is
+// dropped when the newer fills up or is Timer J old, both when the newer
+// is twice Timer J old. A transaction is so remembered for Timer J unless
+// more than regTxGeneration REGISTERs arrive meanwhile (2.7 s at 6,000/s:
+// a phone's first three retransmissions), and never for more than three
+// times Timer J. Each holds its final response (under 1,300 bytes, the
+// most sent over UDP; a 200 with one contact is about 450), so the table
+// holds at most 2·regTxGeneration of them: under 45 MB if every one were
+// that large, about 15 MB of 200s at 6,000/s, well under 1 MB at the
+// rates of an office.
+//
+// REGISTERs over TCP and TLS go through sipgo as before: a stream is
+// reliable, there are no retransmissions to absorb.
+
+// regTxGeneration bounds one generation of the REGISTER transaction table.
+const regTxGeneration = 16384
+
+// regTxKey identifies a REGISTER transaction: the branch of its top Via
+// (RFC 3261 §17.2.3; the edge gave a synthetic one to a request without an
+// RFC 3261 branch) and the address it came from.
+type regTxKey struct {
+	branch string
+	src    netip.AddrPort
+}
+
+// regTxs is the table of REGISTER transactions served at the edge.
+type regTxs struct {
+	clock  clock
+	handle sipgo.RequestHandler // the server's REGISTER handler
+
+	mu    sync.Mutex
+	cur   map[regTxKey]*regTx
+	old   map[regTxKey]*regTx
+	since time.Time // when cur was started
+}
+
+// timerJ is how long a non-INVITE server transaction over UDP answers
+// retransmissions (RFC 3261 §17.2.2), with sipgo's T1 in force.
+func timerJ() time.Duration { return 64 * sip.T1 }
+
+// start returns a new transaction for key, or nil when key's is known: its
+// response, if it has one yet, has been sent again to dest.
+func (t *regTxs) start(key regTxKey, pc net.PacketConn, dest netip.AddrPort) *regTx {
+	now := t.clock.Now()
+	t.mu.Lock()
+	switch age := now.Sub(t.since); {
+	case t.cur == nil || age >= 2*timerJ():
+		t.old, t.cur, t.since = nil, make(map[regTxKey]*regTx, 64), now
+	case age >= timerJ():
+		t.old, t.cur, t.since = t.cur, make(map[regTxKey]*regTx, 64), now
+	}
+	tx := t.cur[key]
+	if tx == nil {
+		tx = t.old[key]
+	}
+	if tx != nil {
+		t.mu.Unlock()
+		tx.retransmitted()
+		return nil
+	}
+	if len(t.cur) >= regTxGeneration {
+		t.old, t.cur, t.since = t.cur, make(map[regTxKey]*regTx, 64), now
+	}
+	tx = &regTx{pc: pc, dest: net.UDPAddrFromAddrPort(dest)}
+	t.cur[key] = tx
+	t.mu.Unlock()
+	return tx
+}
+
+// regTx is one REGISTER transaction served at the edge. It is a
+// sip.ServerTransaction so that the registrar answers it as it answers one
+// of sipgo's (see Respond).
+type regTx struct {
+	pc   net.PacketConn
+	dest *net.UDPAddr
+
+	mu  sync.Mutex
+	res []byte // the final response sent, nil while there is none
+}
+
+// Respond sends res and keeps it for retransmissions when it is final. A
+// second final response is refused, as sipgo refuses one. The registrar
+// sends its own responses with send; this is for the server's (a handler's
+// panic gets 500).
+func (tx *regTx) Respond(res *sip.Response) error {
+	buf := replyBufs.Get().(*bytes.Buffer)
+	defer replyBufs.Put(buf)
+	buf.Reset()
+	res.StringWrite(buf)
+	return tx.write(buf.Bytes(), res.StatusCode >= 200)
+}
+
+// send is Respond for a reply, written straight from the request.
+func (tx *regTx) send(rep *reply) error {
+	buf := replyBufs.Get().(*bytes.Buffer)
+	defer replyBufs.Put(buf)
+	buf.Reset()
+	rep.writeTo(buf)
+	return tx.write(buf.Bytes(), rep.code >= 200)
+}
+
+// write sends the response b and keeps a copy of it when it is final.
+func (tx *regTx) write(b []byte, final bool) error {
+	if len(b) > sip.UDPMTUSize-200 {
+		// As sipgo does (SIPGO-NOTES §5): the registrar keeps its 200s
+		// under this size.
+		return sip.ErrUDPMTUCongestion
+	}
+	tx.mu.Lock()
+	if tx.res != nil {
+		tx.mu.Unlock()
+		return sip.ErrTransactionTerminated
+	}
+	if final {
+		tx.res = bytes.Clone(b)
+	}
+	tx.mu.Unlock()
+	_, err := tx.pc.WriteTo(b, tx.dest)
+	return err
+}
+
+// retransmitted sends the final response again to a retransmission of the
+// request; while there is none, the retransmission is dropped.
+func (tx *regTx) retransmitted() {
+	tx.mu.Lock()
+	res := tx.res
+	tx.mu.Unlock()
+	if res != nil {
+		tx.pc.WriteTo(res, tx.dest)
+	}
+}
+
+// The rest of sip.ServerTransaction: the registrar uses none of it. A
+// REGISTER transaction has no ACK, no CANCEL and nothing to wait for.
+
+func (tx *regTx) Terminate()                         {}
+func (tx *regTx) OnTerminate(sip.FnTxTerminate) bool { return false }
+func (tx *regTx) Done() <-chan struct{}              { return closedChan }
+func (tx *regTx) Err() error                         { return nil }
+func (tx *regTx) Acks() <-chan *sip.Request          { return nil }
+func (tx *regTx) OnCancel(sip.FnTxCancel) bool       { return false }
+
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// serve serves req, a REGISTER in a datagram from src that the edge
+// passed (datagram) and did not challenge, and reports true; false leaves
+// it to sipgo (a request sipgo would refuse before any handler).
+func (t *regTxs) serve(pc net.PacketConn, src netip.AddrPort, req *sip.Request) bool {
+	via := req.Via()
+	if req.Method != sip.REGISTER || via == nil || req.CSeq() == nil {
+		return false
+	}
+	branch, _ := via.Params.Get("branch")
+	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+	req.SetSource(src.String())
+	req.SetTransport("UDP")
+	tx := t.start(regTxKey{branch, src}, pc, responseDest(via, src))
+	if tx == nil {
+		return true
+	}
+	go t.handle(req, tx)
+	return true
+}
+
+// responseDest is where the response to a request over UDP from src with
+// top Via via goes: to the source port when the client asked for rport
+// (RFC 3581); else, RFC 3261 §18.2.2, to the source address at the Via's
+// port.
+func responseDest(via *sip.ViaHeader, src netip.AddrPort) netip.AddrPort {
+	if via.Params.Has("rport") {
+		return src
+	}
+	port := via.Port
+	if port == 0 {
+		port = 5060
+	}
+	return netip.AddrPortFrom(src.Addr(), uint16(port))
+}

@@ -1,0 +1,134 @@
+package sip
+
+import (
+	"bytes"
+	"crypto/md5"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestRegisterRetransmission: a REGISTER over UDP sent again with the same
+// branch gets the same final response (the same To tag) without a second
+// run of the registrar, until its transaction is Timer J old.
+func TestRegisterRetransmission(t *testing.T) {
+	st, _ := openSQLite(t)
+	addUser(t, st, "20001")
+	var handled atomic.Int32
+	ts := startServerHooked(t, st, nil, func(s *Server) {
+		s.hooks.handled = func(_ netip.Addr, method string) {
+			if method == "REGISTER" {
+				handled.Add(1)
+			}
+		}
+	})
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	to, _ := net.ResolveUDPAddr("udp", ts.udp)
+	exchange := func(msg []byte) []byte {
+		t.Helper()
+		if _, err := conn.WriteToUDP(msg, to); err != nil {
+			t.Fatal(err)
+		}
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		buf := make([]byte, 4096)
+		n, _, err := conn.ReadFromUDP(buf)
+		if err != nil {
+			t.Fatalf("no answer: %v", err)
+		}
+		return buf[:n]
+	}
+	local, ruri := conn.LocalAddr().String(), "sip:"+ts.udp
+	register := func(branch string, cseq int, auth string) []byte {
+		return fmt.Appendf(nil, "REGISTER %s SIP/2.0\r\n"+
+			"Via: SIP/2.0/UDP %s;branch=z9hG4bK-%s;rport\r\n"+
+			"Max-Forwards: 70\r\n"+
+			"From: <sip:20001@127.0.0.1>;tag=r1\r\n"+
+			"To: <sip:20001@127.0.0.1>\r\n"+
+			"Call-ID: retrans@%s\r\n"+
+			"CSeq: %d REGISTER\r\n"+
+			"Contact: <sip:20001@%s>\r\n"+
+			"Expires: 600\r\n%s"+
+			"Content-Length: 0\r\n\r\n", ruri, local, branch, local, cseq, local, auth)
+	}
+	res := exchange(register("a", 1, ""))
+	if !bytes.HasPrefix(res, []byte("SIP/2.0 401 ")) {
+		t.Fatalf("want 401, got %q", res)
+	}
+	i := bytes.Index(res, []byte(`nonce="`))
+	nonce := res[i+7:]
+	nonce = nonce[:bytes.IndexByte(nonce, '"')]
+	ha1 := md5.Sum([]byte("20001:" + ts.realm() + ":" + testPassword))
+	ha2 := md5.Sum([]byte("REGISTER:" + ruri))
+	resp := md5.Sum([]byte(hex.EncodeToString(ha1[:]) + ":" + string(nonce) + ":00000001:c0ffee:auth:" + hex.EncodeToString(ha2[:])))
+	auth := fmt.Sprintf("Authorization: Digest username=\"20001\", realm=\"%s\", nonce=\"%s\", uri=\"%s\", response=\"%s\", algorithm=MD5, qop=auth, nc=00000001, cnonce=\"c0ffee\"\r\n",
+		ts.realm(), nonce, ruri, hex.EncodeToString(resp[:]))
+	req := register("b", 2, auth)
+	first := exchange(req)
+	if !bytes.HasPrefix(first, []byte("SIP/2.0 200 ")) {
+		t.Fatalf("want 200, got %q", first)
+	}
+	for range 2 {
+		if again := exchange(req); !bytes.Equal(again, first) {
+			t.Fatalf("retransmission answered\n%s\nnot\n%s", again, first)
+		}
+	}
+	if n := handled.Load(); n != 1 {
+		t.Fatalf("the registrar ran %d times for one REGISTER and its retransmissions", n)
+	}
+	// Twice Timer J later the transaction is forgotten: the same request
+	// is a new one (and its nonce count a replay).
+	ts.clock.Advance(2*timerJ() + time.Second)
+	if again := exchange(req); bytes.Equal(again, first) {
+		t.Fatalf("answered from a transaction %v old", 2*timerJ())
+	}
+	if n := handled.Load(); n != 2 {
+		t.Fatalf("the registrar ran %d times, want 2", n)
+	}
+}
+
+// TestRegTxsBound: the table holds at most two generations of
+// regTxGeneration transactions, and answers none older than three times
+// Timer J.
+func TestRegTxsBound(t *testing.T) {
+	clk := newManualClock()
+	txs := &regTxs{clock: clk}
+	src := netip.MustParseAddrPort("192.0.2.1:5060")
+	sink := &sinkConn{}
+	key := func(i int) regTxKey { return regTxKey{"z9hG4bK-" + strconv.Itoa(i), src} }
+	for i := range 3 * regTxGeneration {
+		tx := txs.start(key(i), sink, src)
+		if tx == nil {
+			t.Fatalf("transaction %d taken for a retransmission", i)
+		}
+		tx.write([]byte("SIP/2.0 200 OK\r\n\r\n"), true)
+		if n := len(txs.cur) + len(txs.old); n > 2*regTxGeneration {
+			t.Fatalf("%d transactions held", n)
+		}
+	}
+	if txs.start(key(3*regTxGeneration-1), sink, src) != nil {
+		t.Fatal("the last transaction forgotten")
+	}
+	sent := sink.n
+	tx := txs.start(key(0), sink, src)
+	if tx == nil || sink.n != sent {
+		t.Fatal("the first transaction still held after 3 generations")
+	}
+	tx.write([]byte("SIP/2.0 200 OK\r\n\r\n"), true)
+	clk.Advance(timerJ())
+	if txs.start(key(0), sink, src) != nil || sink.n != sent+2 {
+		t.Fatal("a transaction Timer J old not answered again")
+	}
+	clk.Advance(2 * timerJ())
+	if txs.start(key(0), sink, src) == nil {
+		t.Fatal("a transaction three times Timer J old still answered")
+	}
+}
