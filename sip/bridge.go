@@ -30,6 +30,12 @@ type bridge struct {
 	// known; the relay transcodes when they differ (setCodecs).
 	codecs [2]sdpneg.Codec
 	reinv  *reinvite // our re-INVITE toward one leg, in flight (reinvite.go)
+	// unhold: our re-INVITE to a joined party, or taking one off hold, is
+	// out (reinvite.go, attended.go).
+	unhold bool
+
+	rp responder // our responses to the legs' re-INVITEs
+	tx legTx     // what the re-INVITEs need of the call (reinvite.go)
 
 	mediaIP func(dest string) netip.Addr // our media address facing dest
 	log     *slog.Logger

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -82,22 +81,17 @@ type call struct {
 	trunk  *Trunk      // the trunk the call came from (inbound)
 	rt     *route
 	env    *dialEnv // what the call's dialers need of it (dialEnv)
-	// legs is a copy of parties for other goroutines (monitoring): nil
-	// until the call is answered.
-	legs atomic.Pointer[[2]party]
 
 	ringTimer *time.Timer
 	retrans   *time.Timer
 	linger    time.Time // when ending: give the forks until then
 
-	cdr   directory.Call
-	slots []string // extensions holding a call slot (b2bua.perExt)
+	callRecord          // the CDR row, the parties, what was shown (cdr.go)
+	slots      []string // extensions holding a call slot (b2bua.perExt)
 
 	// xforks are the forks of features' own dialers (menu targets, park
 	// ring-back, queue overflow).
-	xforks    []*fork
-	parties   [2]party // who is on leg A and leg B, once answered
-	callerLeg int      // the leg of the CDR row's caller (0: A)
+	xforks []*fork
 	// A leg changing hands (legmove.go): the dialogs of parties the call
 	// left, whether a leg's dialog was replaced (legs are then told by
 	// dialog), the last request to a leaving party (sendInOrder), and our
@@ -105,14 +99,6 @@ type call struct {
 	leftDialogs []dialog
 	legReplaced bool
 	chain       chan struct{} // the last request of sendInOrder is done
-	unhold      bool          // our re-INVITE to a joined party, or taking one off hold, is out
-	// shown is who the call is between, for ActiveCalls: published by
-	// the actor whenever it changes (routed, forwarded, transferred).
-	shown atomic.Pointer[activeView]
-
-	// lamps is what the leg observer was told (legstates.go).
-	lamps legStates
-
 	// rooms are the features' states open on the call, asked at fixed
 	// points (rooms.go).
 	rooms roomSet
@@ -152,12 +138,19 @@ func newCall(b *b2bua, req *sip.Request, tx sip.ServerTransaction, caller *crede
 		callerTx: callerTx{aReq: aReq, aTx: tx, aFinal: make(chan struct{}), userAgent: b.s.cfg.UserAgent,
 			contactFor: b.contactFor, log: log}}
 	c.reqCtx, c.reqCancel = context.WithCancel(context.Background())
-	c.bridge = bridge{mediaIP: b.mediaIP, log: log}
+	c.bridge = bridge{mediaIP: b.mediaIP, log: log, rp: b.s.responder, tx: legTx{ack: func(r *sip.Request) error { return b.s.client.WriteRequest(r) },
+		ok: c.okResponse, await: c.awaitAck, send: func(req *sip.Request, done func(*sip.Response, error) any) {
+			c.wg.Go(func() {
+				res, err := b.sendAndWait(c.reqCtx, req)
+				c.post(done(res, err))
+			})
+		}}}
 	c.calleeTx.client, c.calleeTx.log = b.s.client, log
 	c.acks = acks{log: log, sendHeld: func(bye *sip.Request) { c.wg.Go(func() { c.sendBye(bye) }) }}
 	c.leg[0].origin.ID = uint64(time.Now().UnixNano() & 0x7fffffffffff)
 	c.leg[1].origin.ID = c.leg[0].origin.ID + 1
 	c.cdr = directory.Call{SIPCallID: id, StartedAt: time.Now().UTC(), Node: b.s.cfg.Node}
+	c.callRecord.s, c.callRecord.hooks, c.callRecord.log = b.s, &b.hooks, log
 	return c
 }
 
@@ -176,8 +169,8 @@ func (c *call) begin() bool {
 func (c *call) beginOn(rt *route, ref *refusal) bool {
 	b := c.b
 	c.rt = rt
-	c.fillCDR()
-	c.showRoute()
+	c.fillCDR(rt)
+	c.showRoute(rt)
 	// ans answers the call itself instead of ringing anyone: the route's
 	// (a queue, a menu), or for a callee in do not disturb, not
 	// registered or at their call limit, their stand-in (a mailbox).
@@ -454,8 +447,6 @@ func (c *call) handle(ev any) {
 			c.b.s.respond(ev.tx, ev.req, 405, "Method Not Allowed")
 			close(ev.done)
 		}
-	case reinviteResult:
-		c.onReinviteResult(ev)
 	case featureEvent:
 		ev.handleOn(c)
 	case relayEvent:
@@ -478,17 +469,4 @@ func (c *call) setParties(f *fork) {
 	}
 	c.setParty(0, party{userID: c.rt.callerID, num: c.rt.from, ext: callerExt})
 	c.setParty(1, party{userID: f.t.userID, num: num, ext: f.t.ext})
-}
-
-// setParty records who is on a leg (0: A, 1: B) now, and publishes the
-// parties for other goroutines.
-func (c *call) setParty(leg int, p party) {
-	c.parties[leg] = p
-	legs := c.parties
-	c.legs.Store(&legs)
-}
-
-// legDialog returns the dialog of leg A or B.
-func (c *call) legDialog(a bool) *dialog {
-	return &c.leg[legIndex(a)].dlg
 }

@@ -122,11 +122,7 @@ func (c *call) teardown() {
 			r.callOver(c)
 		}
 	}
-	if ri := c.reinv; ri != nil {
-		c.b.s.respond(ri.ev.tx, ri.ev.req, 500, "Server Internal Error")
-		close(ri.ev.done)
-		c.reinv = nil
-	}
+	c.dropReinvite()
 	if c.state != stEnded {
 		c.state = stEnded
 	}

@@ -2,13 +2,9 @@ package sip
 
 import (
 	"context"
-	"net/netip"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
-
-	"github.com/switchboard-pbx/switchboard/directory"
-	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
 // A leg changing hands: the operations of the call that the features
@@ -25,90 +21,6 @@ import (
 func (c *call) leave(d dialog) {
 	c.leftDialogs = append(c.leftDialogs, d)
 	c.legReplaced = true
-}
-
-// relatchEvent: the transferor has its BYE; the leg now the target's
-// latches again if it latched onto the transferor.
-type relatchEvent struct {
-	toA       bool
-	callID    string
-	rtp, rtcp netip.AddrPort
-}
-
-// unholdResult is the answer to our re-INVITE taking the transferee off
-// hold.
-type unholdResult struct {
-	toA bool
-	res *sip.Response
-	err error
-}
-
-// unholdTransferee takes the transferee off the hold the transferor put
-// it on before the REFER: a re-INVITE with the target's SDP.
-func (c *call) unholdTransferee(toA bool, answer []byte) {
-	sent := c.leg[0].sdp
-	if !toA {
-		sent = c.leg[1].sdp
-	}
-	_, m, err := sdpneg.Parse(sent)
-	if err != nil || !m.Hold {
-		c.relay.SetHold(mediaLeg(toA), false)
-		return
-	}
-	sd, _, err := sdpneg.Parse(answer)
-	if err != nil {
-		return
-	}
-	d, o := c.legDialog(toA), &c.leg[legIndex(toA)].origin
-	sdpneg.SendRecv(sd)
-	sdpneg.WidenOffer(sd)
-	body, err := sdpneg.LegSDP(sd, o, c.b.mediaIP(d.dest), c.relay, mediaLeg(toA))
-	if err != nil {
-		return
-	}
-	req := d.request(sip.INVITE)
-	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	req.SetBody(body)
-	c.leg[legIndex(toA)].sdp = body
-	c.unhold = true
-	c.wg.Go(func() {
-		res, err := c.b.sendAndWait(c.reqCtx, req)
-		c.post(unholdResult{toA: toA, res: res, err: err})
-	})
-}
-
-func (c *call) onUnholdResult(r unholdResult) {
-	c.unhold = false
-	if r.err != nil || r.res == nil || c.state != stAnswered {
-		return
-	}
-	if !r.res.IsSuccess() {
-		c.log.Info("transferee not taken off hold", "status", r.res.StatusCode)
-		return
-	}
-	d := c.legDialog(r.toA)
-	if err := c.b.s.client.WriteRequest(d.request(sip.ACK)); err != nil {
-		c.log.Debug("ack not sent", "err", err)
-	}
-	if _, m, err := sdpneg.Parse(r.res.Body()); err == nil {
-		c.setLegCodec(mediaLeg(r.toA), sdpneg.FirstVoice(r.res.Body()))
-		sdpneg.SetMedia(c.relay, mediaLeg(r.toA), m)
-		c.relay.SetHold(mediaLeg(r.toA), m.Hold)
-	}
-}
-
-// onRelatch unlatches a transferred leg whose relay source is not the
-// target's SDP address, so that the target's next packet latches it.
-func (c *call) onRelatch(ev relatchEvent) {
-	if c.state != stAnswered || c.legDialog(ev.toA).callID != ev.callID || !ev.rtp.IsValid() {
-		return
-	}
-	leg := mediaLeg(ev.toA)
-	if src := c.relay.Stats(leg).Source; !src.IsValid() || src == ev.rtp {
-		return
-	}
-	c.relay.SetRemote(leg, netip.AddrPort{}, netip.AddrPort{})
-	c.relay.SetRemote(leg, ev.rtp, ev.rtcp)
 }
 
 // afterChain posts ev to the call once the requests of sendInOrder so far
@@ -149,27 +61,22 @@ func (c *call) sendInOrder(reqs ...*sip.Request) {
 
 // replacedLeg returns the leg of an answered call that r names.
 func (c *call) replacedLeg(r replaces) (isA, ok bool) {
-	switch {
-	case c.state != stAnswered:
+	if c.state != stAnswered {
 		return false, false
-	case r.names(&c.leg[0].dlg):
-		return true, true
-	case r.names(&c.leg[1].dlg):
-		return false, true
 	}
-	return false, false
+	return c.legNamed(r)
 }
 
 // idle reports whether the call has no transaction of its own open that a
 // change of legs would break.
 func (c *call) idle() bool {
-	return !c.rooms.transactionOpen() && c.reinv == nil && !c.needAnswer && !c.unhold && len(c.pending) == 0
+	return !c.rooms.transactionOpen() && !c.transacting() && !c.needAnswer && len(c.pending) == 0
 }
 
 // idleBut is idle, except that the 2xx of leg fromA may still wait for its
 // ACK: that leg is about to go.
 func (c *call) idleBut(fromA bool) bool {
-	if c.rooms.transactionOpen() || c.reinv != nil || c.needAnswer || c.unhold {
+	if c.rooms.transactionOpen() || c.transacting() || c.needAnswer {
 		return false
 	}
 	for _, p := range c.pending {
@@ -193,31 +100,7 @@ func (c *call) swapSlots(out, in string) {
 }
 
 // joinCDR ends the call's row and starts one between the party that stayed
-// and who, the party on leg toA now.
+// and who, the party on leg toA now (callRecord.joinCDR).
 func (c *call) joinCDR(started time.Time, who party, dialed, endReason, reason string, toA bool) {
-	now := time.Now().UTC()
-	c.cdr.EndedAt = now
-	c.cdr.HangupBy = "transfer"
-	c.cdr.Reason = endReason
-	c.writeCDR()
-	stay := c.parties[legIndex(!toA)]
-	row := directory.Call{SIPCallID: c.legDialog(!toA).callID, CallerID: stay.userID, From: stay.num,
-		CalleeID: who.userID, To: who.num, Dialed: dialed, StartedAt: started, AnsweredAt: now,
-		Disposition: directory.Answered, Reason: reason, Node: c.b.s.cfg.Node}
-	switch {
-	case who.ext == "":
-		row.Direction = directory.Outbound
-	case stay.ext == "":
-		row.Direction = directory.Inbound
-	default:
-		row.Direction = directory.Internal
-	}
-	c.cdr = row
-	c.show(row)
-	c.callerLeg = legIndex(!toA)
+	c.callRecord.joinCDR(c.legDialog(!toA).callID, started, who, dialed, endReason, reason, toA)
 }
-
-// The events of a leg changing hands run on the call they are posted to.
-
-func (ev unholdResult) handleOn(c *call) { c.onUnholdResult(ev) }
-func (ev relatchEvent) handleOn(c *call) { c.onRelatch(ev) }
