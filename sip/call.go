@@ -92,13 +92,10 @@ type call struct {
 	// xforks are the forks of features' own dialers (menu targets, park
 	// ring-back, queue overflow).
 	xforks []*fork
-	// A leg changing hands (legmove.go): the dialogs of parties the call
-	// left, whether a leg's dialog was replaced (legs are then told by
-	// dialog), the last request to a leaving party (sendInOrder), and our
-	// re-INVITE toward a joined party or one taken off hold.
-	leftDialogs []dialog
-	legReplaced bool
-	chain       chan struct{} // the last request of sendInOrder is done
+	// admission: which leg an in-dialog request names, the dialogs of
+	// parties the call left (admit.go).
+	admission
+	outbox // BYEs, and requests to a party leaving the call (legmove.go)
 	// rooms are the features' states open on the call, asked at fixed
 	// points (rooms.go).
 	rooms roomSet
@@ -146,10 +143,12 @@ func newCall(b *b2bua, req *sip.Request, tx sip.ServerTransaction, caller *crede
 			})
 		}}}
 	c.calleeTx.client, c.calleeTx.log = b.s.client, log
-	c.acks = acks{log: log, sendHeld: func(bye *sip.Request) { c.wg.Go(func() { c.sendBye(bye) }) }}
+	c.acks = acks{log: log, userAgent: b.s.cfg.UserAgent, sendHeld: func(bye *sip.Request) { c.wg.Go(func() { c.sendBye(bye) }) }}
 	c.leg[0].origin.ID = uint64(time.Now().UnixNano() & 0x7fffffffffff)
 	c.leg[1].origin.ID = c.leg[0].origin.ID + 1
 	c.cdr = directory.Call{SIPCallID: id, StartedAt: time.Now().UTC(), Node: b.s.cfg.Node}
+	c.outbox = outbox{wg: &c.wg, send: b.sendAndWait, tell: c.post, log: log}
+	c.admission = admission{s: b.s, trunk: trunk, log: log}
 	c.callRecord.s, c.callRecord.hooks, c.callRecord.log = b.s, &b.hooks, log
 	return c
 }
@@ -340,7 +339,7 @@ func (c *call) run() {
 // waits for its ACK, and every fork has its final answer (or the linger
 // time is up).
 func (c *call) finished() bool {
-	if c.state != stEnded || c.acks.waiting() {
+	if c.state != stEnded || c.acks.hasPending() {
 		return false
 	}
 	if !c.linger.IsZero() && !time.Now().Before(c.linger) {

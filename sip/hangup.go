@@ -1,7 +1,6 @@
 package sip
 
 import (
-	"context"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -72,14 +71,6 @@ func (c *call) byeAfterAck(fromA bool, bye *sip.Request) {
 	}
 }
 
-func (c *call) sendBye(bye *sip.Request) {
-	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
-	defer cancel()
-	if _, err := c.b.sendAndWait(ctx, bye); err != nil {
-		c.log.Debug("bye not answered", "err", err)
-	}
-}
-
 func (c *call) onBye(ev *reqEvent) {
 	res := sip.NewResponseFromRequest(ev.req, 200, "OK", nil)
 	switch {
@@ -131,19 +122,11 @@ func (c *call) teardown() {
 		c.respondA(500, "Server Internal Error", nil)
 	}
 	c.closeAFinal()
-	for _, f := range c.ring.forks {
-		if f.tx != nil {
-			f.tx.Terminate()
-		}
-	}
-	for _, f := range c.xforks {
-		if f.tx != nil {
-			f.tx.Terminate()
-		}
-	}
-	for _, f := range c.rooms.allForks() {
-		if f.tx != nil {
-			f.tx.Terminate()
+	for _, forks := range [][]*fork{c.ring.forks, c.xforks, c.rooms.allForks()} {
+		for _, f := range forks {
+			if f.tx != nil {
+				f.tx.Terminate()
+			}
 		}
 	}
 	c.relay.Close()

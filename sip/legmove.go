@@ -2,58 +2,66 @@ package sip
 
 import (
 	"context"
+	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
 
-// A leg changing hands: the operations of the call that the features
-// moving a party onto a leg use (blind and attended transfer, park and its
-// retrieval, pickup and INVITE with Replaces). The dialog of the party
-// that left is remembered (its late requests are answered), the requests
-// it still gets go out one after the other, the leg's relay source is
-// latched again, the party that stayed is taken off hold, and the CDR row
-// is split at the join.
+// A leg changing hands: the operations that the features moving a party
+// onto a leg use (blind and attended transfer, park and its retrieval,
+// pickup and INVITE with Replaces). The dialog of the party that left is
+// remembered (admission.leave, admit.go: its late requests are answered),
+// the requests it still gets go out one after the other (outbox),
+// the bridge takes the party that stayed off hold and has the leg's relay
+// source latch again (reinvite.go), and the CDR row is split at the join
+// (callRecord.joinCDR). The call's methods here join those parts.
 
-// leave remembers d, the dialog of a party the call left (a transferor,
-// a parker, a replaced phone): its late requests are answered, and the
-// legs are told apart by dialog from now on.
-func (c *call) leave(d dialog) {
-	c.leftDialogs = append(c.leftDialogs, d)
-	c.legReplaced = true
+// outbox sends the call's requests whose answers the call does not wait
+// for: a BYE (sendBye), and the requests to a party leaving the call (a
+// transferor's NOTIFYs and BYE), one after the other (sendInOrder). It is
+// the call's part, embedded in it; only the call's actor calls it, and the
+// goroutines it starts only send and post.
+type outbox struct {
+	last chan struct{} // the last request of sendInOrder is done
+	wg   *sync.WaitGroup
+	send func(ctx context.Context, req *sip.Request) (*sip.Response, error)
+	tell func(ev any) bool // posts to the call's actor (mailbox.post)
+	log  *slog.Logger
 }
 
 // afterChain posts ev to the call once the requests of sendInOrder so far
 // are done.
-func (c *call) afterChain(ev any) {
-	prev := c.chain
-	c.wg.Go(func() {
+func (ob *outbox) afterChain(ev any) {
+	prev := ob.last
+	ob.wg.Go(func() {
 		if prev != nil {
 			<-prev
 		}
-		c.post(ev)
+		ob.tell(ev)
 	})
 }
 
 // sendInOrder sends requests of one dialog one after the other, after
 // those of earlier calls, each once answered or timed out.
-func (c *call) sendInOrder(reqs ...*sip.Request) {
-	prev := c.chain
+func (ob *outbox) sendInOrder(reqs ...*sip.Request) {
+	prev := ob.last
 	done := make(chan struct{})
-	c.chain = done
-	c.wg.Go(func() {
+	ob.last = done
+	ob.wg.Go(func() {
 		defer close(done)
 		if prev != nil {
 			<-prev
 		}
 		for _, r := range reqs {
 			ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
-			res, err := c.b.sendAndWait(ctx, r)
+			res, err := ob.send(ctx, r)
 			cancel()
 			if err != nil {
-				c.log.Debug("request to transferor not answered", "method", string(r.Method), "err", err)
+				ob.log.Debug("request to transferor not answered", "method", string(r.Method), "err", err)
 			} else if !res.IsSuccess() {
-				c.log.Debug("request to transferor refused", "method", string(r.Method), "status", res.StatusCode)
+				ob.log.Debug("request to transferor refused", "method", string(r.Method), "status", res.StatusCode)
 			}
 		}
 	})
@@ -103,4 +111,14 @@ func (c *call) swapSlots(out, in string) {
 // and who, the party on leg toA now (callRecord.joinCDR).
 func (c *call) joinCDR(started time.Time, who party, dialed, endReason, reason string, toA bool) {
 	c.callRecord.joinCDR(c.legDialog(!toA).callID, started, who, dialed, endReason, reason, toA)
+}
+
+// sendBye sends bye and waits for its answer, at most byeTimeout: run it
+// off the actor.
+func (ob *outbox) sendBye(bye *sip.Request) {
+	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+	defer cancel()
+	if _, err := ob.send(ctx, bye); err != nil {
+		ob.log.Debug("bye not answered", "err", err)
+	}
 }
