@@ -2,7 +2,6 @@ package sip
 
 import (
 	"errors"
-	"time"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -60,16 +59,7 @@ func (c *call) answerWith(f *fork, res *sip.Response) {
 	}
 	c.state = stAnswered
 	c.relay.Arm()
-	now := time.Now().UTC()
-	c.cdr.AnsweredAt = now
-	c.cdr.Disposition = directory.Answered
-	if f.t.userID != 0 {
-		c.cdr.CalleeID = f.t.userID
-	}
-	if f.t.ext != "" {
-		c.cdr.To = f.t.ext
-	}
-	c.setParties(f)
+	c.answeredBy(c.rt, c.callerExt(), f.t)
 	c.leg[0].dlg = c.b.uasDialog(c.aReq)
 	ok200 := c.okResponse(c.aReq, sdpBody, c.leg[0].dlg.contact)
 	if !c.late { // late, the taps join with the answer
@@ -90,44 +80,19 @@ func (c *call) answerWith(f *fork, res *sip.Response) {
 }
 
 // lateAnswer takes the caller's answer from the ACK of our 200 of a late
-// offer call: the relay is pointed at the caller and the answer goes to
-// the callee in the ACK of its 2xx. No answer, or one that does not parse,
-// ends the call.
+// offer call (bridge.lateAnswer): the answer goes to the callee in the ACK
+// of its 2xx. No answer, or one that does not parse, ends the call.
 func (c *call) lateAnswer(body []byte) {
-	if len(body) == 0 {
-		c.hangup("system", "no sdp answer in ack")
-		return
+	out, why := c.bridge.lateAnswer(body, c.bOffer, c.rooms.takeAnswer)
+	switch {
+	case why != "":
+		c.hangup("system", why)
+	case out != nil: // nil: leg B is a room's, without a dialog to ACK
+		c.needAnswer = false
+		c.bridgeJoined()
+		c.ackB(out)
+		c.bridgeAnswered()
 	}
-	sd, m, err := sdpneg.Parse(body)
-	var out []byte
-	if err == nil {
-		if offer, _, err := sdpneg.Parse(c.bOffer); err == nil {
-			sdpneg.AlignAnswer(offer, sd)
-			bc, ac, err := sdpneg.PlanCodecs(offer, sd)
-			if err != nil {
-				c.log.Info("caller answered no codec of the callee's", "err", err)
-				c.hangup("system", err.Error())
-				return
-			}
-			c.setCodecs(ac, bc)
-		}
-		if c.rooms.takeAnswer(m) { // leg B is a room's, without a dialog to ACK
-			return
-		}
-		out, err = sdpneg.LegSDP(sd, &c.leg[1].origin, c.b.mediaIP(c.leg[1].dlg.dest), c.relay, media.LegB)
-	}
-	if err != nil {
-		c.log.Info("bad sdp answer from caller", "err", err)
-		c.hangup("system", "bad sdp answer in ack")
-		return
-	}
-	c.needAnswer = false
-	sdpneg.SetMedia(c.relay, media.LegA, m)
-	c.relay.SetHold(media.LegA, m.Hold)
-	c.leg[1].sdp = out
-	c.bridgeJoined()
-	c.ackB(out)
-	c.bridgeAnswered()
 }
 
 // refusingAnswer is an answer to the callee's late offer that refuses

@@ -91,6 +91,42 @@ func (br *bridge) answerA(body, callerOffer []byte, late bool, callerSrc string)
 	return out, nil
 }
 
+// lateAnswer takes the caller's answer (from the ACK of our 200) to
+// offer, the callee's late offer: the relay is pointed at the caller, and
+// it returns the answer for leg B, pointed at the relay. It returns why
+// the call cannot go on when the answer is missing, does not parse or
+// shares no codec with the offer; and neither when take, a room standing
+// on leg B, took the answer.
+func (br *bridge) lateAnswer(answer, offer []byte, take func(sdpneg.Media) bool) (out []byte, why string) {
+	if len(answer) == 0 {
+		return nil, "no sdp answer in ack"
+	}
+	sd, m, err := sdpneg.Parse(answer)
+	if err == nil {
+		if offer, _, err := sdpneg.Parse(offer); err == nil {
+			sdpneg.AlignAnswer(offer, sd)
+			bc, ac, err := sdpneg.PlanCodecs(offer, sd)
+			if err != nil {
+				br.log.Info("caller answered no codec of the callee's", "err", err)
+				return nil, err.Error()
+			}
+			br.setCodecs(ac, bc)
+		}
+		if take(m) {
+			return nil, ""
+		}
+		out, err = sdpneg.LegSDP(sd, &br.leg[1].origin, br.mediaIP(br.leg[1].dlg.dest), br.relay, media.LegB)
+	}
+	if err != nil {
+		br.log.Info("bad sdp answer from caller", "err", err)
+		return nil, "bad sdp answer in ack"
+	}
+	sdpneg.SetMedia(br.relay, media.LegA, m)
+	br.relay.SetHold(media.LegA, m.Hold)
+	br.leg[1].sdp = out
+	return out, ""
+}
+
 // passOffer takes the offer of a re-INVITE from leg A (fromA) or B: it
 // points that leg's relay media at it, holds both directions when it
 // holds, and returns the re-INVITE that carries it, pointed at the relay,

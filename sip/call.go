@@ -289,11 +289,7 @@ func (c *call) refuse(r *refusal) {
 	res := sip.NewResponseFromRequest(c.aReq, r.code, r.reason, nil)
 	res.AppendHeader(sip.NewHeader("Server", c.b.s.cfg.UserAgent))
 	c.b.s.send(c.aTx, res)
-	c.cdr.Disposition = r.disp
-	c.cdr.Reason = r.why
-	c.cdr.HangupBy = "system"
-	c.cdr.EndedAt = time.Now().UTC()
-	c.writeCDR()
+	c.refused(r)
 }
 
 // run is the call's actor.
@@ -322,7 +318,9 @@ func (c *call) run() {
 			}
 		case <-c.retrans.C:
 			c.onTimer()
-			c.trunkTimeout()
+			if c.state == stRinging && c.giveUpSilent(c.b.cfg.TrunkWait) {
+				c.forksFailed() // on to the next trunk
+			}
 			c.rooms.expire()
 		case <-shutdown:
 			shutdown = nil
@@ -345,32 +343,19 @@ func (c *call) finished() bool {
 	if !c.linger.IsZero() && !time.Now().Before(c.linger) {
 		return true
 	}
-	for _, f := range c.ring.forks {
-		if f.final == nil && f.tx != nil {
-			return false
-		}
-	}
-	for _, f := range c.xforks {
-		if f.final == nil && f.tx != nil {
-			return false
-		}
-	}
-	return !c.rooms.forksRinging()
+	return !waitingFork(c.ring.forks) && !waitingFork(c.xforks) && !c.rooms.forksRinging()
 }
 
-// schedule sets the timer to the next 2xx retransmission or linger end.
+// schedule sets the timer to the next 2xx retransmission, silent trunk's
+// end, room's deadline or linger end.
 func (c *call) schedule() {
 	next := c.acks.next()
-	if f := c.silentTrunk(); f != nil {
-		if t := f.sent.Add(c.b.cfg.TrunkWait); next.IsZero() || t.Before(next) {
-			next = t
-		}
+	if c.state == stRinging {
+		next = earliest(next, c.trunkDeadline(c.b.cfg.TrunkWait))
 	}
-	if d := c.rooms.deadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
-		next = d
-	}
-	if c.state == stEnded && !c.linger.IsZero() && (next.IsZero() || c.linger.Before(next)) {
-		next = c.linger
+	next = earliest(next, c.rooms.deadline())
+	if c.state == stEnded {
+		next = earliest(next, c.linger)
 	}
 	if next.IsZero() {
 		return
@@ -403,12 +388,7 @@ func (c *call) handle(ev any) {
 		// To whoever rang: the call's own dialer, or a feature's.
 		ev.f.d.onResponse(ev.f, ev.tx, ev.res)
 	case *txDoneEvent:
-		if ev.tx != ev.f.tx || ev.f.final != nil {
-			return
-		}
-		c.log.Debug("fork got no final response", "dest", ev.f.t.dest, "err", ev.err)
-		ev.f.final = sip.NewResponseFromRequest(ev.f.req, 408, "Request Timeout", nil)
-		ev.f.d.onFailed(ev.f)
+		ev.f.timedOut(ev.tx, ev.err, c.log)
 	case cancelEvent:
 		if c.state != stRinging {
 			return // the 200 crossed the CANCEL: the caller ACKs and hangs up
@@ -456,16 +436,10 @@ func (c *call) handle(ev any) {
 	}
 }
 
-// setParties records who answered and who called, for transfers.
-func (c *call) setParties(f *fork) {
-	callerExt := ""
-	if c.caller != nil {
-		callerExt = c.caller.Ext
+// earliest is the earlier of a and b, where zero is no time.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || !b.IsZero() && b.Before(a) {
+		return b
 	}
-	num := f.t.ext
-	if num == "" {
-		num = c.rt.to
-	}
-	c.setParty(0, party{userID: c.rt.callerID, num: c.rt.from, ext: callerExt})
-	c.setParty(1, party{userID: f.t.userID, num: num, ext: f.t.ext})
+	return a
 }

@@ -139,3 +139,36 @@ func (cr *callRecord) joinCDR(stayID string, started time.Time, who party, diale
 	cr.show(row)
 	cr.callerLeg = legIndex(!toA)
 }
+
+// setParties records who answered (on t) and who called on rt, the call's
+// route: callerExt is the caller's extension, "" from a trunk.
+func (cr *callRecord) setParties(rt *route, callerExt string, t target) {
+	num := t.ext
+	if num == "" {
+		num = rt.to
+	}
+	cr.setParty(0, party{userID: rt.callerID, num: rt.from, ext: callerExt})
+	cr.setParty(1, party{userID: t.userID, num: num, ext: t.ext})
+}
+
+// answeredBy records that t answered the call on rt (setParties).
+func (cr *callRecord) answeredBy(rt *route, callerExt string, t target) {
+	cr.cdr.AnsweredAt = time.Now().UTC()
+	cr.cdr.Disposition = directory.Answered
+	if t.userID != 0 {
+		cr.cdr.CalleeID = t.userID
+	}
+	if t.ext != "" {
+		cr.cdr.To = t.ext
+	}
+	cr.setParties(rt, callerExt, t)
+}
+
+// refused writes the row of a call refused before it existed.
+func (cr *callRecord) refused(r *refusal) {
+	cr.cdr.Disposition = r.disp
+	cr.cdr.Reason = r.why
+	cr.cdr.HangupBy = "system"
+	cr.cdr.EndedAt = time.Now().UTC()
+	cr.writeCDR()
+}
