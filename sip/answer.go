@@ -95,22 +95,6 @@ func (c *call) lateAnswer(body []byte) {
 	}
 }
 
-// refusingAnswer is an answer to the callee's late offer that refuses
-// every stream (port 0), sent in the ACK of a call that ends at once
-// (RFC 3261 §13.2.2.4: the ACK must carry an answer, then BYE); nil
-// when the offer does not parse.
-func (c *call) refusingAnswer() []byte {
-	sd, _, err := sdpneg.Parse(c.bOffer)
-	if err != nil {
-		return nil
-	}
-	out, err := sdpneg.Rewrite(sd, &c.leg[1].origin, c.b.mediaIP(c.leg[1].dlg.dest), 0)
-	if err != nil {
-		return nil
-	}
-	return out
-}
-
 // ackB sends the ACK for the B side's 2xx, with body (the answer to a
 // late offer) unless nil.
 func (c *call) ackB(body []byte) { c.calleeTx.ack(&c.leg[1].dlg, body) }

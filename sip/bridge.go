@@ -127,6 +127,32 @@ func (br *bridge) lateAnswer(answer, offer []byte, take func(sdpneg.Media) bool)
 	return out, ""
 }
 
+// refusingAnswer is an answer to offer, the callee's late offer, that
+// refuses every stream (port 0), sent in the ACK of a call that ends at
+// once (RFC 3261 §13.2.2.4: the ACK must carry an answer, then BYE); nil
+// when the offer does not parse.
+func (br *bridge) refusingAnswer(offer []byte) []byte {
+	sd, _, err := sdpneg.Parse(offer)
+	if err != nil {
+		return nil
+	}
+	out, err := sdpneg.Rewrite(sd, &br.leg[1].origin, br.mediaIP(br.leg[1].dlg.dest), 0)
+	if err != nil {
+		return nil
+	}
+	return out
+}
+
+// openA puts the caller on relay leg A: where its INVITE came from
+// (src), and unless nil, its offer's media m.
+func (br *bridge) openA(src string, m *sdpneg.Media) {
+	br.relay.SetPeer(media.LegA, peerIP(src))
+	if m != nil {
+		sdpneg.SetMedia(br.relay, media.LegA, *m)
+		br.relay.SetHold(media.LegA, m.Hold)
+	}
+}
+
 // passOffer takes the offer of a re-INVITE from leg A (fromA) or B: it
 // points that leg's relay media at it, holds both directions when it
 // holds, and returns the re-INVITE that carries it, pointed at the relay,

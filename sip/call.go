@@ -181,7 +181,7 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 		c.refuse(ref)
 		return false
 	}
-	var m sdpneg.Media
+	var offer *sdpneg.Media // the caller's, nil when late
 	c.late = len(c.aReq.Body()) == 0
 	if ans != nil {
 		if ref := ans.refusal(c); ref != nil {
@@ -190,12 +190,13 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 		}
 	}
 	if !c.late {
-		var err error
-		if _, m, err = sdpneg.Parse(c.aReq.Body()); err != nil {
+		_, m, err := sdpneg.Parse(c.aReq.Body())
+		if err != nil {
 			c.log.Info("call refused: bad sdp", "err", err)
 			c.refuse(&refusal{488, "Not Acceptable Here", directory.Failed, "bad sdp offer", nil})
 			return false
 		}
+		offer = &m
 	}
 	if c.caller != nil {
 		if b.busy(c.caller.Ext) {
@@ -220,11 +221,7 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 	c.relay = relay
 	c.ring = dialer{env: c.dialEnv(), onResponse: c.onResponse, onFailed: c.forkFailed, spare: spare, late: c.late, source: c.aReq.Body(), origin: &c.leg[1].origin,
 		leg: media.LegB}
-	relay.SetPeer(media.LegA, peerIP(c.aReq.Source()))
-	if !c.late {
-		sdpneg.SetMedia(relay, media.LegA, m)
-		relay.SetHold(media.LegA, m.Hold)
-	}
+	c.openA(c.aReq.Source(), offer)
 	if !c.late && ans == nil {
 		if err := c.ring.address(targets[0].dest); err != nil {
 			relay.Close()

@@ -172,3 +172,20 @@ func (cr *callRecord) refused(r *refusal) {
 	cr.cdr.EndedAt = time.Now().UTC()
 	cr.writeCDR()
 }
+
+// byeFrom records who hung up: the party on leg A (fromA) or B.
+func (cr *callRecord) byeFrom(fromA bool) {
+	cr.cdr.HangupBy = "callee"
+	if (cr.callerLeg == 0) == fromA {
+		cr.cdr.HangupBy = "caller"
+	}
+}
+
+// noMedia marks the row of a call that ends without media (a late offer
+// never answered) as failed.
+func (cr *callRecord) noMedia() {
+	cr.cdr.Disposition, cr.cdr.AnsweredAt = directory.Failed, time.Time{}
+	if cr.cdr.Reason == "" {
+		cr.cdr.Reason = "ended before the sdp answer"
+	}
+}

@@ -36,13 +36,9 @@ func (c *call) hangup(by, why string) {
 // noMedia marks a late offer call ending before the caller's answer as
 // failed: it never had media.
 func (c *call) noMedia() {
-	if !c.needAnswer {
-		return
-	}
-	c.needAnswer = false
-	c.cdr.Disposition, c.cdr.AnsweredAt = directory.Failed, time.Time{}
-	if c.cdr.Reason == "" {
-		c.cdr.Reason = "ended before the sdp answer"
+	if c.needAnswer {
+		c.needAnswer = false
+		c.callRecord.noMedia()
 	}
 }
 
@@ -56,19 +52,9 @@ func (c *call) byeB() {
 		return
 	}
 	if !c.bAcked { // late offer: its 2xx needs an ACK with an answer first
-		c.ackB(c.refusingAnswer())
+		c.ackB(c.refusingAnswer(c.bOffer))
 	}
 	c.byeAfterAck(false, c.leg[1].bye())
-}
-
-// byeAfterAck sends bye to leg A (fromA) or B now, or, while our 2xx to
-// that leg waits for its ACK, once the ACK comes or the wait gives up: a
-// UAS must not send BYE on a dialog before the ACK of its 2xx (RFC 3261
-// §15), and a phone that gets the BYE first does not know the dialog yet.
-func (c *call) byeAfterAck(fromA bool, bye *sip.Request) {
-	if !c.acks.holdBye(fromA, bye) {
-		c.wg.Go(func() { c.sendBye(bye) })
-	}
 }
 
 func (c *call) onBye(ev *reqEvent) {
@@ -80,10 +66,7 @@ func (c *call) onBye(ev *reqEvent) {
 		c.state = stEnded
 		c.dropPending(ev.fromA)
 		c.noMedia()
-		c.cdr.HangupBy = "callee"
-		if (c.callerLeg == 0) == ev.fromA {
-			c.cdr.HangupBy = "caller"
-		}
+		c.byeFrom(ev.fromA)
 		gone := c.rooms.ending(-1)
 		if ev.fromA && gone != 1 {
 			c.byeB()

@@ -43,7 +43,7 @@ type acks struct {
 	pending   []*pending2xx // 2xx we retransmit until ACKed
 	userAgent string        // our 2xx's Server header
 	log       *slog.Logger
-	// sendHeld sends a BYE that waited for an ACK, off the actor.
+	// sendHeld sends a BYE (that waited for an ACK), off the actor.
 	sendHeld func(bye *sip.Request)
 }
 
@@ -139,6 +139,16 @@ func (a *acks) holdBye(fromA bool, bye *sip.Request) bool {
 		}
 	}
 	return false
+}
+
+// byeAfterAck sends bye to leg A (fromA) or B now, or, while our 2xx to
+// that leg waits for its ACK, once the ACK comes or the wait gives up: a
+// UAS must not send BYE on a dialog before the ACK of its 2xx (RFC 3261
+// §15), and a phone that gets the BYE first does not know the dialog yet.
+func (a *acks) byeAfterAck(fromA bool, bye *sip.Request) {
+	if !a.holdBye(fromA, bye) {
+		a.sendHeld(bye)
+	}
 }
 
 // hasPending reports whether a 2xx waits for its ACK.

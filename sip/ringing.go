@@ -91,12 +91,6 @@ func (c *call) endRinging(code int, reason string, disp directory.Disposition, b
 	c.closeAFinal()
 }
 
-// respondA sends a response to the caller's INVITE; a final one only once.
-func (c *call) respondA(code int, reason string, body []byte) { c.callerTx.respond(code, reason, body) }
-
-// closeAFinal lets the caller's INVITE handler return.
-func (c *call) closeAFinal() { c.callerTx.closeFinal() }
-
 // ringDuration is how long the call's targets ring before the caller gets
 // 480 (or the no-answer forward): the callee's own ring time when set.
 func (c *call) ringDuration() time.Duration {
