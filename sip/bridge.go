@@ -14,8 +14,12 @@ import (
 // (leg.go), the voice codec of each, and the re-INVITE passing from one
 // leg to the other. It points each relay leg at the media its phone's SDP
 // names, rewrites the SDP one leg sends into the SDP we send the other,
-// and has the relay transcode when the two codecs differ. What passes on
-// SIP (the transactions, the 2xx and their ACKs) stays the call's.
+// and has the relay transcode when the two codecs differ. It runs its
+// re-INVITEs on the legs (reinvite.go): one a leg sent, passed to the
+// other leg once the call let it through, and ours taking a party off
+// hold; it reaches the network and the call's 2xx and actor only through
+// the functions the call hands it (legTx). Whether a re-INVITE may pass,
+// the caller's INVITE and the ACKs of our 2xx stay the call's.
 //
 // It is the call's part, embedded in it so that the features reach the
 // legs and the relay as before. Only the call's actor touches it; relay is

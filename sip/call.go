@@ -11,7 +11,6 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
-	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
 // callState is where a call is in its life.
@@ -30,26 +29,36 @@ const (
 //     final response;
 //   - calleeTx (calleetx.go): the dialer ringing the callee's phones or
 //     the trunk, the fork that answered and the ACK of its 2xx;
-//   - bridge (bridge.go): the two legs (leg.go: a dialog, its SDP origin,
-//     the last SDP we sent on it) joined on the media relay, their codecs
-//     and the re-INVITE passing from one to the other;
-//   - acks (pending.go): our 2xx, resent until their ACKs come.
+//   - bridge (bridge.go, reinvite.go): the two legs (leg.go: a dialog,
+//     its SDP origin, the last SDP we sent on it) joined on the media
+//     relay, their codecs, and its re-INVITEs on the legs: one passing
+//     from one leg to the other, ours taking a party off hold;
+//   - acks (pending.go): our 2xx, resent until their ACKs come, and the
+//     BYEs that wait for them;
+//   - admission (admit.go): which leg's dialog and peer an in-dialog
+//     request names, and the dialogs of the parties the call left;
+//   - outbox (legmove.go): the BYEs, and the requests to a party leaving
+//     the call, one after the other;
+//   - callRecord (cdr.go, active.go, legstates.go): the CDR row, who is on
+//     each leg, what the dashboard and the busy lamps were told.
 //
-// The call's own methods run its life (call.go), its ringing (ringing.go),
-// its answer (answer.go), the re-INVITEs (reinvite.go) and its end
-// (hangup.go): they ask the parts and join what the parts say. The parts
-// are embedded so that the features reach the legs, the dialer and the
-// caller's INVITE as they did (c.leg, c.ring, c.aReq). Features act on
-// the call through its legs, dialer and relay, and keep their state in
-// rooms (rooms.go).
+// The call's own methods run its life (call.go, with the b2bua's plan in
+// callplan.go), its ringing (ringing.go), its answer (answer.go), the
+// gate of the re-INVITEs (reinvite.go), its end (hangup.go) and a leg
+// changing hands (legmove.go): they ask the parts and join what the parts
+// say, handing a part what it needs of another as arguments or functions.
+// The parts are embedded so that the features reach the legs, the dialer,
+// the caller's INVITE and the CDR row as they did (c.leg, c.ring, c.aReq,
+// c.cdr). Features act on the call through its legs, dialer and relay,
+// and keep their state in rooms (rooms.go).
 //
 // One goroutine owns a call: its actor (run). Only the actor reads or
 // writes the call's fields, its parts' included. Other goroutines (SIP
 // handlers, transaction watchers, requests in flight) reach it only by
 // posting events; what they may read is published for them whole and
-// atomically (legs, shown, calleeTx.ackTmpl) or fixed before the call is
-// filed in the call table (id, aReq, relay), and the caller's INVITE
-// handler only waits for aFinal to close.
+// atomically (callRecord.legs and shown, calleeTx.ackTmpl) or fixed before
+// the call is filed in the call table (id, aReq, relay), and the caller's
+// INVITE handler only waits for aFinal to close.
 type call struct {
 	b   *b2bua
 	id  string // Call-ID of leg A
@@ -170,48 +179,14 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 	c.rt = rt
 	c.fillCDR(rt)
 	c.showRoute(rt)
-	// ans answers the call itself instead of ringing anyone: the route's
-	// (a queue, a menu), or for a callee in do not disturb, not
-	// registered or at their call limit, their stand-in (a mailbox).
-	ans := rt.answer
-	if ref != nil && (ref == refDND || ref == refOffline) && b.standIn.takes(c) {
-		ans = b.standIn
-	}
-	if ref != nil && ans == nil {
+	// The call is answered by the PBX itself (p.ans) or rings targets.
+	c.late = len(c.aReq.Body()) == 0
+	p, ref := b.plan(c, rt, ref)
+	if ref != nil {
 		c.refuse(ref)
 		return false
 	}
-	var offer *sdpneg.Media // the caller's, nil when late
-	c.late = len(c.aReq.Body()) == 0
-	if ans != nil {
-		if ref := ans.refusal(c); ref != nil {
-			c.refuse(ref)
-			return false
-		}
-	}
-	if !c.late {
-		_, m, err := sdpneg.Parse(c.aReq.Body())
-		if err != nil {
-			c.log.Info("call refused: bad sdp", "err", err)
-			c.refuse(&refusal{488, "Not Acceptable Here", directory.Failed, "bad sdp offer", nil})
-			return false
-		}
-		offer = &m
-	}
-	if c.caller != nil {
-		if b.busy(c.caller.Ext) {
-			c.refuse(&refusal{403, "Forbidden (Too Many Calls)", directory.Failed, "caller call limit", nil})
-			return false
-		}
-	}
-	targets, spare := pickTargets(rt, b.busy)
-	if len(targets) == 0 && ans == nil && b.standIn.takes(c) {
-		ans = b.standIn
-	}
-	if len(targets) == 0 && ans == nil {
-		c.refuse(&refusal{486, "Busy Here", directory.Busy, "callee call limit", nil})
-		return false
-	}
+	ans, targets := p.ans, p.targets
 	relay, err := newRelay(b, c.log)
 	if err != nil {
 		c.log.Warn("call refused: no rtp ports", "err", err)
@@ -219,9 +194,9 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 		return false
 	}
 	c.relay = relay
-	c.ring = dialer{env: c.dialEnv(), onResponse: c.onResponse, onFailed: c.forkFailed, spare: spare, late: c.late, source: c.aReq.Body(), origin: &c.leg[1].origin,
+	c.ring = dialer{env: c.dialEnv(), onResponse: c.onResponse, onFailed: c.forkFailed, spare: p.spare, late: c.late, source: c.aReq.Body(), origin: &c.leg[1].origin,
 		leg: media.LegB}
-	c.openA(c.aReq.Source(), offer)
+	c.openA(c.aReq.Source(), p.offer)
 	if !c.late && ans == nil {
 		if err := c.ring.address(targets[0].dest); err != nil {
 			relay.Close()
@@ -423,6 +398,8 @@ func (c *call) handle(ev any) {
 			c.b.s.respond(ev.tx, ev.req, 405, "Method Not Allowed")
 			close(ev.done)
 		}
+	case reinviteResult:
+		c.reinviteDone(ev, c.state == stAnswered)
 	case featureEvent:
 		ev.handleOn(c)
 	case relayEvent:

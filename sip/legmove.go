@@ -72,7 +72,7 @@ func (c *call) replacedLeg(r replaces) (isA, ok bool) {
 	if c.state != stAnswered {
 		return false, false
 	}
-	return c.legNamed(r)
+	return c.legNamed(r.names)
 }
 
 // idle reports whether the call has no transaction of its own open that a

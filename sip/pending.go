@@ -31,7 +31,7 @@ type pending2xx struct {
 	// carries the answer.
 	offer bool
 	// bye: the call ended meanwhile; this BYE goes once the ACK comes or
-	// the wait gives up (hangup.go: byeAfterAck).
+	// the wait gives up (byeAfterAck).
 	bye *sip.Request
 }
 

@@ -234,21 +234,23 @@ func (br *bridge) legDialog(a bool) *dialog {
 	return &br.leg[legIndex(a)].dlg
 }
 
-// legNamed returns the leg whose dialog r names.
-func (br *bridge) legNamed(r replaces) (isA, ok bool) {
+// legNamed returns the leg whose dialog names reports it names (a
+// Replaces header's).
+func (br *bridge) legNamed(names func(*dialog) bool) (isA, ok bool) {
 	switch {
-	case r.names(&br.leg[0].dlg):
+	case names(&br.leg[0].dlg):
 		return true, true
-	case r.names(&br.leg[1].dlg):
+	case names(&br.leg[1].dlg):
 		return false, true
 	}
 	return false, false
 }
 
-// The bridge's results run on the call they are posted to.
+// The results of our re-INVITE taking a party off hold, and a relatch,
+// run on the call they are posted to (a reinviteResult goes to
+// bridge.reinviteDone from the call's handle).
 
-func (ev reinviteResult) handleOn(c *call) { c.bridge.reinviteDone(ev, c.state == stAnswered) }
-func (ev unholdResult) handleOn(c *call)   { c.bridge.unholdDone(ev, c.state == stAnswered) }
+func (ev unholdResult) handleOn(c *call) { c.bridge.unholdDone(ev, c.state == stAnswered) }
 func (ev relatchEvent) handleOn(c *call) {
 	if c.state == stAnswered {
 		c.bridge.relatch(ev)
