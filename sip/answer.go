@@ -35,23 +35,14 @@ func (c *call) answerWith(f *fork, res *sip.Response) {
 	}
 	sdpBody, err := c.answerSDP(body)
 	if err != nil {
+		r, warning := badAnswer(err, c.late, c.b.s.realm())
 		c.state = stEnded
-		c.cdr.Disposition, c.cdr.Reason, c.cdr.HangupBy = directory.Failed, "bad sdp answer", "system"
-		if c.late {
-			c.cdr.Reason = "bad sdp offer from callee"
-		}
+		c.cdr.Disposition, c.cdr.Reason, c.cdr.HangupBy = r.disp, r.why, "system"
 		c.byeB()
-		var nc *sdpneg.NoCommonCodec
-		switch {
-		case c.late:
-			c.respondA(502, "Bad Gateway", nil)
-		case errors.As(err, &nc):
-			c.cdr.Reason = nc.Error()
-			c.aWarning = nc.Warning(c.b.s.realm())
-			c.respondA(488, "Not Acceptable Here", nil)
-		default:
-			c.respondA(488, "Not Acceptable Here", nil)
+		if warning != "" {
+			c.aWarning = warning
 		}
+		c.respondA(r.code, r.reason, nil)
 		return
 	}
 	if c.late {
@@ -77,6 +68,20 @@ func (c *call) answerWith(f *fork, res *sip.Response) {
 	if !c.late {
 		c.bridgeAnswered()
 	}
+}
+
+// badAnswer is what the caller gets, and the CDR row says, when the SDP
+// of the callee's 2xx (late: its offer) cannot go to the caller (err,
+// from bridge.answerA), with the Warning of our response, if any.
+func badAnswer(err error, late bool, realm string) (r refusal, warning string) {
+	var nc *sdpneg.NoCommonCodec
+	switch {
+	case late:
+		return refusal{502, "Bad Gateway", directory.Failed, "bad sdp offer from callee", nil}, ""
+	case errors.As(err, &nc):
+		return refusal{488, "Not Acceptable Here", directory.Failed, nc.Error(), nil}, nc.Warning(realm)
+	}
+	return refusal{488, "Not Acceptable Here", directory.Failed, "bad sdp answer", nil}, ""
 }
 
 // lateAnswer takes the caller's answer from the ACK of our 200 of a late

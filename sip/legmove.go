@@ -21,8 +21,9 @@ import (
 // outbox sends the call's requests whose answers the call does not wait
 // for: a BYE (sendBye), and the requests to a party leaving the call (a
 // transferor's NOTIFYs and BYE), one after the other (sendInOrder). It is
-// the call's part, embedded in it; only the call's actor calls it, and the
-// goroutines it starts only send and post.
+// the call's part, embedded in it: only the call's actor calls sendInOrder
+// and afterChain, whose goroutines only send and post, and sendBye, run
+// off the actor, reads only what is fixed when the call is made.
 type outbox struct {
 	last chan struct{} // the last request of sendInOrder is done
 	wg   *sync.WaitGroup
