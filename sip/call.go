@@ -35,7 +35,7 @@ const (
 //     from one leg to the other, ours taking a party off hold;
 //   - acks (pending.go): our 2xx, resent until their ACKs come, and the
 //     BYEs that wait for them;
-//   - admission (admit.go): which leg's dialog and peer an in-dialog
+//   - admission (legadmit.go): which leg's dialog and peer an in-dialog
 //     request names, and the dialogs of the parties the call left;
 //   - outbox (legmove.go): the BYEs, and the requests to a party leaving
 //     the call, one after the other;
@@ -102,7 +102,7 @@ type call struct {
 	// ring-back, queue overflow).
 	xforks []*fork
 	// admission: which leg an in-dialog request names, the dialogs of
-	// parties the call left (admit.go).
+	// parties the call left (legadmit.go).
 	admission
 	outbox // BYEs, and requests to a party leaving the call (legmove.go)
 	// rooms are the features' states open on the call, asked at fixed

@@ -58,7 +58,7 @@
 // the forks toward the callee (calleetx.go), the bridge that holds the two
 // legs on the relay and runs the re-INVITEs on them (bridge.go,
 // reinvite.go), our 2xx waiting for their ACKs (pending.go), the
-// admission of in-dialog requests to a leg (admit.go), the outbox of BYEs
+// admission of in-dialog requests to a leg (legadmit.go), the outbox of BYEs
 // and requests to a leaving party (legmove.go), and the call's record: its
 // CDR row, its parties, what the dashboard shows (cdr.go, active.go) and
 // the LegEvents that busy lamps and presence consume (legstates.go).

@@ -12,7 +12,7 @@ import (
 // A leg changing hands: the operations that the features moving a party
 // onto a leg use (blind and attended transfer, park and its retrieval,
 // pickup and INVITE with Replaces). The dialog of the party that left is
-// remembered (admission.leave, admit.go: its late requests are answered),
+// remembered (admission.leave, legadmit.go: its late requests are answered),
 // the requests it still gets go out one after the other (outbox),
 // the bridge takes the party that stayed off hold and has the leg's relay
 // source latch again (reinvite.go), and the CDR row is split at the join
