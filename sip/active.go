@@ -60,19 +60,19 @@ type activeView struct {
 	parked             bool // on a park orbit (park.go)
 }
 
-// showRoute publishes the parties of the call's route, for ActiveCalls.
-func (c *call) showRoute() {
-	rt := c.rt
+// showRoute publishes the parties of rt, the call's route, for
+// ActiveCalls.
+func (cr *callRecord) showRoute(rt *route) {
 	to := rt.to
 	if to == "" {
 		to = rt.dialed
 	}
-	c.shown.Store(&activeView{callerID: rt.callerID, calleeID: rt.calleeID, from: rt.from, to: to, dir: rt.dir,
-		started: c.cdr.StartedAt})
+	cr.shown.Store(&activeView{callerID: rt.callerID, calleeID: rt.calleeID, from: rt.from, to: to, dir: rt.dir,
+		started: cr.cdr.StartedAt})
 }
 
 // show publishes the parties of row, the call's row now, for ActiveCalls.
-func (c *call) show(row directory.Call) {
-	c.shown.Store(&activeView{callerID: row.CallerID, calleeID: row.CalleeID, from: row.From, to: row.To,
+func (cr *callRecord) show(row directory.Call) {
+	cr.shown.Store(&activeView{callerID: row.CallerID, calleeID: row.CalleeID, from: row.From, to: row.To,
 		dir: row.Direction, started: row.StartedAt})
 }

@@ -19,44 +19,8 @@ import (
 //
 // Anything else is answered 481 and changes nothing: knowing a Call-ID,
 // even with both tags, is not enough to end, hold or transfer a call.
-
-// admitted reports whether req, an in-dialog request that reached the
-// call, belongs to one of its legs, and which: see above. Run by the
-// call's goroutine.
-func (c *call) admitted(req *sip.Request) (fromA, ok bool) {
-	if c.leg[0].dlg.callID == "" {
-		// Not answered yet: only the caller has a dialog (an early one,
-		// with the To tag of our provisional responses).
-		if !c.inEarlyDialog(req) {
-			return false, false
-		}
-		return true, fromPeer(c.b.s, req, c.aReq.Source(), c.callerExt(), c.trunk)
-	}
-	for i := range c.leg {
-		l := &c.leg[i]
-		if !l.owns(req) {
-			continue
-		}
-		carrier := c.trunk // leg A's, if the call came from a trunk
-		if i == 1 {
-			carrier = nil
-		}
-		if !fromPeer(c.b.s, req, l.dlg.dest, c.parties[i].ext, carrier) {
-			return i == 0, false
-		}
-		l.followPeer(req, c.log)
-		return i == 0, true
-	}
-	return false, false
-}
-
-// callerExt is the caller's extension, "" for a call from a trunk.
-func (c *call) callerExt() string {
-	if c.caller == nil {
-		return ""
-	}
-	return c.caller.Ext
-}
+// A call applies this through its admission (legadmit.go); fromPeer below
+// is the check of a peer.
 
 // fromPeer reports whether req comes from the peer of a leg whose requests
 // go to dest and whose party is extension ext ("" outside the PBX); a leg
@@ -80,49 +44,9 @@ func fromPeer(s *Server, req *sip.Request, dest, ext string, carrier *Trunk) boo
 	return s.trunkFrom(ip) != nil
 }
 
-// admitRequest applies admitted to a BYE, re-INVITE, REFER or other
-// in-dialog request and answers the refused ones itself: a request of a
-// dialog the call left after a transfer gets 200 for a BYE (that dialog is
-// over anyway) and 481 otherwise, and so does a stranger's.
-func (c *call) admitRequest(ev *reqEvent) bool {
-	fromA, ok := c.admitted(ev.req)
-	if ok {
-		ev.fromA = fromA
-		return true
-	}
-	if c.leftDialog(ev.req) && ev.req.Method == sip.BYE {
-		c.b.s.respond(ev.tx, ev.req, 200, "OK")
-	} else {
-		c.refusedInDialog(ev.req)
-		c.b.s.respond(ev.tx, ev.req, 481, "Call/Transaction Does Not Exist")
-	}
-	close(ev.done)
-	return false
-}
-
-// leftDialog reports whether req belongs to a dialog the call left (a
-// transferor's), from that dialog's peer.
-func (c *call) leftDialog(req *sip.Request) bool {
-	id, ftag := req.CallID().Value(), tag(req.From().Params)
-	for _, d := range c.leftDialogs {
-		if d.callID == id && d.remoteTag == ftag {
-			return sameIP(req.Source(), d.dest)
-		}
-	}
-	return false
-}
-
 func sameIP(a, b string) bool {
 	x := peerIP(a)
 	return x.IsValid() && x == peerIP(b)
-}
-
-// refusedInDialog logs and counts an in-dialog request refused: a
-// stranger's, or one naming the call with wrong tags.
-func (c *call) refusedInDialog(req *sip.Request) {
-	c.log.Info("in-dialog request refused: not from a party of the call",
-		"method", string(req.Method), "src", req.Source())
-	c.b.s.counters.drop("not the dialog's peer")
 }
 
 // cancelFrom reports whether a CANCEL (raw bytes) from ip may reach the

@@ -2,7 +2,6 @@ package sip
 
 import (
 	"errors"
-	"time"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -36,23 +35,14 @@ func (c *call) answerWith(f *fork, res *sip.Response) {
 	}
 	sdpBody, err := c.answerSDP(body)
 	if err != nil {
+		r, warning := badAnswer(err, c.late, c.b.s.realm())
 		c.state = stEnded
-		c.cdr.Disposition, c.cdr.Reason, c.cdr.HangupBy = directory.Failed, "bad sdp answer", "system"
-		if c.late {
-			c.cdr.Reason = "bad sdp offer from callee"
-		}
+		c.cdr.Disposition, c.cdr.Reason, c.cdr.HangupBy = r.disp, r.why, "system"
 		c.byeB()
-		var nc *sdpneg.NoCommonCodec
-		switch {
-		case c.late:
-			c.respondA(502, "Bad Gateway", nil)
-		case errors.As(err, &nc):
-			c.cdr.Reason = nc.Error()
-			c.aWarning = nc.Warning(c.b.s.realm())
-			c.respondA(488, "Not Acceptable Here", nil)
-		default:
-			c.respondA(488, "Not Acceptable Here", nil)
+		if warning != "" {
+			c.aWarning = warning
 		}
+		c.respondA(r.code, r.reason, nil)
 		return
 	}
 	if c.late {
@@ -60,16 +50,7 @@ func (c *call) answerWith(f *fork, res *sip.Response) {
 	}
 	c.state = stAnswered
 	c.relay.Arm()
-	now := time.Now().UTC()
-	c.cdr.AnsweredAt = now
-	c.cdr.Disposition = directory.Answered
-	if f.t.userID != 0 {
-		c.cdr.CalleeID = f.t.userID
-	}
-	if f.t.ext != "" {
-		c.cdr.To = f.t.ext
-	}
-	c.setParties(f)
+	c.answeredBy(c.rt, c.callerExt(), f.t)
 	c.leg[0].dlg = c.b.uasDialog(c.aReq)
 	ok200 := c.okResponse(c.aReq, sdpBody, c.leg[0].dlg.contact)
 	if !c.late { // late, the taps join with the answer
@@ -89,61 +70,34 @@ func (c *call) answerWith(f *fork, res *sip.Response) {
 	}
 }
 
-// lateAnswer takes the caller's answer from the ACK of our 200 of a late
-// offer call: the relay is pointed at the caller and the answer goes to
-// the callee in the ACK of its 2xx. No answer, or one that does not parse,
-// ends the call.
-func (c *call) lateAnswer(body []byte) {
-	if len(body) == 0 {
-		c.hangup("system", "no sdp answer in ack")
-		return
+// badAnswer is what the caller gets, and the CDR row says, when the SDP
+// of the callee's 2xx (late: its offer) cannot go to the caller (err,
+// from bridge.answerA), with the Warning of our response, if any.
+func badAnswer(err error, late bool, realm string) (r refusal, warning string) {
+	var nc *sdpneg.NoCommonCodec
+	switch {
+	case late:
+		return refusal{502, "Bad Gateway", directory.Failed, "bad sdp offer from callee", nil}, ""
+	case errors.As(err, &nc):
+		return refusal{488, "Not Acceptable Here", directory.Failed, nc.Error(), nil}, nc.Warning(realm)
 	}
-	sd, m, err := sdpneg.Parse(body)
-	var out []byte
-	if err == nil {
-		if offer, _, err := sdpneg.Parse(c.bOffer); err == nil {
-			sdpneg.AlignAnswer(offer, sd)
-			bc, ac, err := sdpneg.PlanCodecs(offer, sd)
-			if err != nil {
-				c.log.Info("caller answered no codec of the callee's", "err", err)
-				c.hangup("system", err.Error())
-				return
-			}
-			c.setCodecs(ac, bc)
-		}
-		if c.rooms.takeAnswer(m) { // leg B is a room's, without a dialog to ACK
-			return
-		}
-		out, err = sdpneg.LegSDP(sd, &c.leg[1].origin, c.b.mediaIP(c.leg[1].dlg.dest), c.relay, media.LegB)
-	}
-	if err != nil {
-		c.log.Info("bad sdp answer from caller", "err", err)
-		c.hangup("system", "bad sdp answer in ack")
-		return
-	}
-	c.needAnswer = false
-	sdpneg.SetMedia(c.relay, media.LegA, m)
-	c.relay.SetHold(media.LegA, m.Hold)
-	c.leg[1].sdp = out
-	c.bridgeJoined()
-	c.ackB(out)
-	c.bridgeAnswered()
+	return refusal{488, "Not Acceptable Here", directory.Failed, "bad sdp answer", nil}, ""
 }
 
-// refusingAnswer is an answer to the callee's late offer that refuses
-// every stream (port 0), sent in the ACK of a call that ends at once
-// (RFC 3261 §13.2.2.4: the ACK must carry an answer, then BYE); nil
-// when the offer does not parse.
-func (c *call) refusingAnswer() []byte {
-	sd, _, err := sdpneg.Parse(c.bOffer)
-	if err != nil {
-		return nil
+// lateAnswer takes the caller's answer from the ACK of our 200 of a late
+// offer call (bridge.lateAnswer): the answer goes to the callee in the ACK
+// of its 2xx. No answer, or one that does not parse, ends the call.
+func (c *call) lateAnswer(body []byte) {
+	out, why := c.bridge.lateAnswer(body, c.bOffer, c.rooms.takeAnswer)
+	switch {
+	case why != "":
+		c.hangup("system", why)
+	case out != nil: // nil: leg B is a room's, without a dialog to ACK
+		c.needAnswer = false
+		c.bridgeJoined()
+		c.ackB(out)
+		c.bridgeAnswered()
 	}
-	out, err := sdpneg.Rewrite(sd, &c.leg[1].origin, c.b.mediaIP(c.leg[1].dlg.dest), 0)
-	if err != nil {
-		return nil
-	}
-	return out
 }
 
 // ackB sends the ACK for the B side's 2xx, with body (the answer to a

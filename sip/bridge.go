@@ -14,8 +14,12 @@ import (
 // (leg.go), the voice codec of each, and the re-INVITE passing from one
 // leg to the other. It points each relay leg at the media its phone's SDP
 // names, rewrites the SDP one leg sends into the SDP we send the other,
-// and has the relay transcode when the two codecs differ. What passes on
-// SIP (the transactions, the 2xx and their ACKs) stays the call's.
+// and has the relay transcode when the two codecs differ. It runs its
+// re-INVITEs on the legs (reinvite.go): one a leg sent, passed to the
+// other leg once the call let it through, and ours taking a party off
+// hold; it reaches the network and the call's 2xx and actor only through
+// the functions the call hands it (legTx). Whether a re-INVITE may pass,
+// the caller's INVITE and the ACKs of our 2xx stay the call's.
 //
 // It is the call's part, embedded in it so that the features reach the
 // legs and the relay as before. Only the call's actor touches it; relay is
@@ -30,6 +34,12 @@ type bridge struct {
 	// known; the relay transcodes when they differ (setCodecs).
 	codecs [2]sdpneg.Codec
 	reinv  *reinvite // our re-INVITE toward one leg, in flight (reinvite.go)
+	// unhold: our re-INVITE to a joined party, or taking one off hold, is
+	// out (reinvite.go, attended.go).
+	unhold bool
+
+	rp responder // our responses to the legs' re-INVITEs
+	tx legTx     // what the re-INVITEs need of the call (reinvite.go)
 
 	mediaIP func(dest string) netip.Addr // our media address facing dest
 	log     *slog.Logger
@@ -83,6 +93,68 @@ func (br *bridge) answerA(body, callerOffer []byte, late bool, callerSrc string)
 	}
 	br.leg[0].sdp = out
 	return out, nil
+}
+
+// lateAnswer takes the caller's answer (from the ACK of our 200) to
+// offer, the callee's late offer: the relay is pointed at the caller, and
+// it returns the answer for leg B, pointed at the relay. It returns why
+// the call cannot go on when the answer is missing, does not parse or
+// shares no codec with the offer; and neither when take, a room standing
+// on leg B, took the answer.
+func (br *bridge) lateAnswer(answer, offer []byte, take func(sdpneg.Media) bool) (out []byte, why string) {
+	if len(answer) == 0 {
+		return nil, "no sdp answer in ack"
+	}
+	sd, m, err := sdpneg.Parse(answer)
+	if err == nil {
+		if offer, _, err := sdpneg.Parse(offer); err == nil {
+			sdpneg.AlignAnswer(offer, sd)
+			bc, ac, err := sdpneg.PlanCodecs(offer, sd)
+			if err != nil {
+				br.log.Info("caller answered no codec of the callee's", "err", err)
+				return nil, err.Error()
+			}
+			br.setCodecs(ac, bc)
+		}
+		if take(m) {
+			return nil, ""
+		}
+		out, err = sdpneg.LegSDP(sd, &br.leg[1].origin, br.mediaIP(br.leg[1].dlg.dest), br.relay, media.LegB)
+	}
+	if err != nil {
+		br.log.Info("bad sdp answer from caller", "err", err)
+		return nil, "bad sdp answer in ack"
+	}
+	sdpneg.SetMedia(br.relay, media.LegA, m)
+	br.relay.SetHold(media.LegA, m.Hold)
+	br.leg[1].sdp = out
+	return out, ""
+}
+
+// refusingAnswer is an answer to offer, the callee's late offer, that
+// refuses every stream (port 0), sent in the ACK of a call that ends at
+// once (RFC 3261 §13.2.2.4: the ACK must carry an answer, then BYE); nil
+// when the offer does not parse.
+func (br *bridge) refusingAnswer(offer []byte) []byte {
+	sd, _, err := sdpneg.Parse(offer)
+	if err != nil {
+		return nil
+	}
+	out, err := sdpneg.Rewrite(sd, &br.leg[1].origin, br.mediaIP(br.leg[1].dlg.dest), 0)
+	if err != nil {
+		return nil
+	}
+	return out
+}
+
+// openA puts the caller on relay leg A: where its INVITE came from
+// (src), and unless nil, its offer's media m.
+func (br *bridge) openA(src string, m *sdpneg.Media) {
+	br.relay.SetPeer(media.LegA, peerIP(src))
+	if m != nil {
+		sdpneg.SetMedia(br.relay, media.LegA, *m)
+		br.relay.SetHold(media.LegA, m.Hold)
+	}
 }
 
 // passOffer takes the offer of a re-INVITE from leg A (fromA) or B: it

@@ -5,14 +5,12 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
-	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
 // callState is where a call is in its life.
@@ -31,26 +29,36 @@ const (
 //     final response;
 //   - calleeTx (calleetx.go): the dialer ringing the callee's phones or
 //     the trunk, the fork that answered and the ACK of its 2xx;
-//   - bridge (bridge.go): the two legs (leg.go: a dialog, its SDP origin,
-//     the last SDP we sent on it) joined on the media relay, their codecs
-//     and the re-INVITE passing from one to the other;
-//   - acks (pending.go): our 2xx, resent until their ACKs come.
+//   - bridge (bridge.go, reinvite.go): the two legs (leg.go: a dialog,
+//     its SDP origin, the last SDP we sent on it) joined on the media
+//     relay, their codecs, and its re-INVITEs on the legs: one passing
+//     from one leg to the other, ours taking a party off hold;
+//   - acks (pending.go): our 2xx, resent until their ACKs come, and the
+//     BYEs that wait for them;
+//   - admission (legadmit.go): which leg's dialog and peer an in-dialog
+//     request names, and the dialogs of the parties the call left;
+//   - outbox (legmove.go): the BYEs, and the requests to a party leaving
+//     the call, one after the other;
+//   - callRecord (cdr.go, active.go, legstates.go): the CDR row, who is on
+//     each leg, what the dashboard and the busy lamps were told.
 //
-// The call's own methods run its life (call.go), its ringing (ringing.go),
-// its answer (answer.go), the re-INVITEs (reinvite.go) and its end
-// (hangup.go): they ask the parts and join what the parts say. The parts
-// are embedded so that the features reach the legs, the dialer and the
-// caller's INVITE as they did (c.leg, c.ring, c.aReq). Features act on
-// the call through its legs, dialer and relay, and keep their state in
-// rooms (rooms.go).
+// The call's own methods run its life (call.go, with the b2bua's plan in
+// callplan.go), its ringing (ringing.go), its answer (answer.go), the
+// gate of the re-INVITEs (reinvite.go), its end (hangup.go) and a leg
+// changing hands (legmove.go): they ask the parts and join what the parts
+// say, handing a part what it needs of another as arguments or functions.
+// The parts are embedded so that the features reach the legs, the dialer,
+// the caller's INVITE and the CDR row as they did (c.leg, c.ring, c.aReq,
+// c.cdr). Features act on the call through its legs, dialer and relay,
+// and keep their state in rooms (rooms.go).
 //
 // One goroutine owns a call: its actor (run). Only the actor reads or
 // writes the call's fields, its parts' included. Other goroutines (SIP
 // handlers, transaction watchers, requests in flight) reach it only by
 // posting events; what they may read is published for them whole and
-// atomically (legs, shown, calleeTx.ackTmpl) or fixed before the call is
-// filed in the call table (id, aReq, relay), and the caller's INVITE
-// handler only waits for aFinal to close.
+// atomically (callRecord.legs and shown, calleeTx.ackTmpl) or fixed before
+// the call is filed in the call table (id, aReq, relay), and the caller's
+// INVITE handler only waits for aFinal to close.
 type call struct {
 	b   *b2bua
 	id  string // Call-ID of leg A
@@ -82,37 +90,21 @@ type call struct {
 	trunk  *Trunk      // the trunk the call came from (inbound)
 	rt     *route
 	env    *dialEnv // what the call's dialers need of it (dialEnv)
-	// legs is a copy of parties for other goroutines (monitoring): nil
-	// until the call is answered.
-	legs atomic.Pointer[[2]party]
 
 	ringTimer *time.Timer
 	retrans   *time.Timer
 	linger    time.Time // when ending: give the forks until then
 
-	cdr   directory.Call
-	slots []string // extensions holding a call slot (b2bua.perExt)
+	callRecord          // the CDR row, the parties, what was shown (cdr.go)
+	slots      []string // extensions holding a call slot (b2bua.perExt)
 
 	// xforks are the forks of features' own dialers (menu targets, park
 	// ring-back, queue overflow).
-	xforks    []*fork
-	parties   [2]party // who is on leg A and leg B, once answered
-	callerLeg int      // the leg of the CDR row's caller (0: A)
-	// A leg changing hands (legmove.go): the dialogs of parties the call
-	// left, whether a leg's dialog was replaced (legs are then told by
-	// dialog), the last request to a leaving party (sendInOrder), and our
-	// re-INVITE toward a joined party or one taken off hold.
-	leftDialogs []dialog
-	legReplaced bool
-	chain       chan struct{} // the last request of sendInOrder is done
-	unhold      bool          // our re-INVITE to a joined party, or taking one off hold, is out
-	// shown is who the call is between, for ActiveCalls: published by
-	// the actor whenever it changes (routed, forwarded, transferred).
-	shown atomic.Pointer[activeView]
-
-	// lamps is what the leg observer was told (legstates.go).
-	lamps legStates
-
+	xforks []*fork
+	// admission: which leg an in-dialog request names, the dialogs of
+	// parties the call left (legadmit.go).
+	admission
+	outbox // BYEs, and requests to a party leaving the call (legmove.go)
 	// rooms are the features' states open on the call, asked at fixed
 	// points (rooms.go).
 	rooms roomSet
@@ -152,12 +144,21 @@ func newCall(b *b2bua, req *sip.Request, tx sip.ServerTransaction, caller *crede
 		callerTx: callerTx{aReq: aReq, aTx: tx, aFinal: make(chan struct{}), userAgent: b.s.cfg.UserAgent,
 			contactFor: b.contactFor, log: log}}
 	c.reqCtx, c.reqCancel = context.WithCancel(context.Background())
-	c.bridge = bridge{mediaIP: b.mediaIP, log: log}
+	c.bridge = bridge{mediaIP: b.mediaIP, log: log, rp: b.s.responder, tx: legTx{ack: func(r *sip.Request) error { return b.s.client.WriteRequest(r) },
+		ok: c.okResponse, await: c.awaitAck, send: func(req *sip.Request, done func(*sip.Response, error) any) {
+			c.wg.Go(func() {
+				res, err := b.sendAndWait(c.reqCtx, req)
+				c.post(done(res, err))
+			})
+		}}}
 	c.calleeTx.client, c.calleeTx.log = b.s.client, log
-	c.acks = acks{log: log, sendHeld: func(bye *sip.Request) { c.wg.Go(func() { c.sendBye(bye) }) }}
+	c.acks = acks{log: log, userAgent: b.s.cfg.UserAgent, sendHeld: func(bye *sip.Request) { c.wg.Go(func() { c.sendBye(bye) }) }}
 	c.leg[0].origin.ID = uint64(time.Now().UnixNano() & 0x7fffffffffff)
 	c.leg[1].origin.ID = c.leg[0].origin.ID + 1
 	c.cdr = directory.Call{SIPCallID: id, StartedAt: time.Now().UTC(), Node: b.s.cfg.Node}
+	c.outbox = outbox{wg: &c.wg, send: b.sendAndWait, tell: c.post, log: log}
+	c.admission = admission{s: b.s, trunk: trunk, log: log}
+	c.callRecord.s, c.callRecord.hooks, c.callRecord.log = b.s, &b.hooks, log
 	return c
 }
 
@@ -176,49 +177,16 @@ func (c *call) begin() bool {
 func (c *call) beginOn(rt *route, ref *refusal) bool {
 	b := c.b
 	c.rt = rt
-	c.fillCDR()
-	c.showRoute()
-	// ans answers the call itself instead of ringing anyone: the route's
-	// (a queue, a menu), or for a callee in do not disturb, not
-	// registered or at their call limit, their stand-in (a mailbox).
-	ans := rt.answer
-	if ref != nil && (ref == refDND || ref == refOffline) && b.standIn.takes(c) {
-		ans = b.standIn
-	}
-	if ref != nil && ans == nil {
+	c.fillCDR(rt)
+	c.showRoute(rt)
+	// The call is answered by the PBX itself (p.ans) or rings targets.
+	c.late = len(c.aReq.Body()) == 0
+	p, ref := b.plan(c, rt, ref)
+	if ref != nil {
 		c.refuse(ref)
 		return false
 	}
-	var m sdpneg.Media
-	c.late = len(c.aReq.Body()) == 0
-	if ans != nil {
-		if ref := ans.refusal(c); ref != nil {
-			c.refuse(ref)
-			return false
-		}
-	}
-	if !c.late {
-		var err error
-		if _, m, err = sdpneg.Parse(c.aReq.Body()); err != nil {
-			c.log.Info("call refused: bad sdp", "err", err)
-			c.refuse(&refusal{488, "Not Acceptable Here", directory.Failed, "bad sdp offer", nil})
-			return false
-		}
-	}
-	if c.caller != nil {
-		if b.busy(c.caller.Ext) {
-			c.refuse(&refusal{403, "Forbidden (Too Many Calls)", directory.Failed, "caller call limit", nil})
-			return false
-		}
-	}
-	targets, spare := pickTargets(rt, b.busy)
-	if len(targets) == 0 && ans == nil && b.standIn.takes(c) {
-		ans = b.standIn
-	}
-	if len(targets) == 0 && ans == nil {
-		c.refuse(&refusal{486, "Busy Here", directory.Busy, "callee call limit", nil})
-		return false
-	}
+	ans, targets := p.ans, p.targets
 	relay, err := newRelay(b, c.log)
 	if err != nil {
 		c.log.Warn("call refused: no rtp ports", "err", err)
@@ -226,13 +194,9 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 		return false
 	}
 	c.relay = relay
-	c.ring = dialer{env: c.dialEnv(), onResponse: c.onResponse, onFailed: c.forkFailed, spare: spare, late: c.late, source: c.aReq.Body(), origin: &c.leg[1].origin,
+	c.ring = dialer{env: c.dialEnv(), onResponse: c.onResponse, onFailed: c.forkFailed, spare: p.spare, late: c.late, source: c.aReq.Body(), origin: &c.leg[1].origin,
 		leg: media.LegB}
-	relay.SetPeer(media.LegA, peerIP(c.aReq.Source()))
-	if !c.late {
-		sdpneg.SetMedia(relay, media.LegA, m)
-		relay.SetHold(media.LegA, m.Hold)
-	}
+	c.openA(c.aReq.Source(), p.offer)
 	if !c.late && ans == nil {
 		if err := c.ring.address(targets[0].dest); err != nil {
 			relay.Close()
@@ -297,11 +261,7 @@ func (c *call) refuse(r *refusal) {
 	res := sip.NewResponseFromRequest(c.aReq, r.code, r.reason, nil)
 	res.AppendHeader(sip.NewHeader("Server", c.b.s.cfg.UserAgent))
 	c.b.s.send(c.aTx, res)
-	c.cdr.Disposition = r.disp
-	c.cdr.Reason = r.why
-	c.cdr.HangupBy = "system"
-	c.cdr.EndedAt = time.Now().UTC()
-	c.writeCDR()
+	c.refused(r)
 }
 
 // run is the call's actor.
@@ -330,7 +290,9 @@ func (c *call) run() {
 			}
 		case <-c.retrans.C:
 			c.onTimer()
-			c.trunkTimeout()
+			if c.state == stRinging && c.giveUpSilent(c.b.cfg.TrunkWait) {
+				c.forksFailed() // on to the next trunk
+			}
 			c.rooms.expire()
 		case <-shutdown:
 			shutdown = nil
@@ -347,38 +309,25 @@ func (c *call) run() {
 // waits for its ACK, and every fork has its final answer (or the linger
 // time is up).
 func (c *call) finished() bool {
-	if c.state != stEnded || c.acks.waiting() {
+	if c.state != stEnded || c.acks.hasPending() {
 		return false
 	}
 	if !c.linger.IsZero() && !time.Now().Before(c.linger) {
 		return true
 	}
-	for _, f := range c.ring.forks {
-		if f.final == nil && f.tx != nil {
-			return false
-		}
-	}
-	for _, f := range c.xforks {
-		if f.final == nil && f.tx != nil {
-			return false
-		}
-	}
-	return !c.rooms.forksRinging()
+	return !waitingFork(c.ring.forks) && !waitingFork(c.xforks) && !c.rooms.forksRinging()
 }
 
-// schedule sets the timer to the next 2xx retransmission or linger end.
+// schedule sets the timer to the next 2xx retransmission, silent trunk's
+// end, room's deadline or linger end.
 func (c *call) schedule() {
 	next := c.acks.next()
-	if f := c.silentTrunk(); f != nil {
-		if t := f.sent.Add(c.b.cfg.TrunkWait); next.IsZero() || t.Before(next) {
-			next = t
-		}
+	if c.state == stRinging {
+		next = earliest(next, c.trunkDeadline(c.b.cfg.TrunkWait))
 	}
-	if d := c.rooms.deadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
-		next = d
-	}
-	if c.state == stEnded && !c.linger.IsZero() && (next.IsZero() || c.linger.Before(next)) {
-		next = c.linger
+	next = earliest(next, c.rooms.deadline())
+	if c.state == stEnded {
+		next = earliest(next, c.linger)
 	}
 	if next.IsZero() {
 		return
@@ -411,12 +360,7 @@ func (c *call) handle(ev any) {
 		// To whoever rang: the call's own dialer, or a feature's.
 		ev.f.d.onResponse(ev.f, ev.tx, ev.res)
 	case *txDoneEvent:
-		if ev.tx != ev.f.tx || ev.f.final != nil {
-			return
-		}
-		c.log.Debug("fork got no final response", "dest", ev.f.t.dest, "err", ev.err)
-		ev.f.final = sip.NewResponseFromRequest(ev.f.req, 408, "Request Timeout", nil)
-		ev.f.d.onFailed(ev.f)
+		ev.f.timedOut(ev.tx, ev.err, c.log)
 	case cancelEvent:
 		if c.state != stRinging {
 			return // the 200 crossed the CANCEL: the caller ACKs and hangs up
@@ -455,7 +399,7 @@ func (c *call) handle(ev any) {
 			close(ev.done)
 		}
 	case reinviteResult:
-		c.onReinviteResult(ev)
+		c.reinviteDone(ev, c.state == stAnswered)
 	case featureEvent:
 		ev.handleOn(c)
 	case relayEvent:
@@ -466,29 +410,10 @@ func (c *call) handle(ev any) {
 	}
 }
 
-// setParties records who answered and who called, for transfers.
-func (c *call) setParties(f *fork) {
-	callerExt := ""
-	if c.caller != nil {
-		callerExt = c.caller.Ext
+// earliest is the earlier of a and b, where zero is no time.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || !b.IsZero() && b.Before(a) {
+		return b
 	}
-	num := f.t.ext
-	if num == "" {
-		num = c.rt.to
-	}
-	c.setParty(0, party{userID: c.rt.callerID, num: c.rt.from, ext: callerExt})
-	c.setParty(1, party{userID: f.t.userID, num: num, ext: f.t.ext})
-}
-
-// setParty records who is on a leg (0: A, 1: B) now, and publishes the
-// parties for other goroutines.
-func (c *call) setParty(leg int, p party) {
-	c.parties[leg] = p
-	legs := c.parties
-	c.legs.Store(&legs)
-}
-
-// legDialog returns the dialog of leg A or B.
-func (c *call) legDialog(a bool) *dialog {
-	return &c.leg[legIndex(a)].dlg
+	return a
 }

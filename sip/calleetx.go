@@ -142,3 +142,13 @@ func (ct *calleeTx) giveUpSilent(wait time.Duration) bool {
 	f.final = sip.NewResponseFromRequest(f.req, 408, "Request Timeout", nil)
 	return true
 }
+
+// trunkDeadline is when the trunk fork that has sent nothing yet, while
+// another trunk could take the call (dialer.silentTrunk), is given up
+// after wait (giveUpSilent); zero when there is none.
+func (ct *calleeTx) trunkDeadline(wait time.Duration) time.Time {
+	if f := ct.ring.silentTrunk(); f != nil {
+		return f.sent.Add(wait)
+	}
+	return time.Time{}
+}

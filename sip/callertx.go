@@ -39,8 +39,8 @@ const (
 	heardEarly            // 183 with the early media of a fork went
 )
 
-// respond sends a response to the caller's INVITE; a final one only once.
-func (cs *callerTx) respond(code int, reason string, body []byte) {
+// respondA sends a response to the caller's INVITE; a final one only once.
+func (cs *callerTx) respondA(code int, reason string, body []byte) {
 	if cs.aAnswered {
 		return
 	}
@@ -66,7 +66,7 @@ func (cs *callerTx) respond(code int, reason string, body []byte) {
 func (cs *callerTx) ringing() {
 	if cs.heard == heardNothing {
 		cs.heard = heardRinging
-		cs.respond(180, "Ringing", nil)
+		cs.respondA(180, "Ringing", nil)
 	}
 }
 
@@ -74,7 +74,7 @@ func (cs *callerTx) ringing() {
 // SDP toward the relay).
 func (cs *callerTx) earlyMedia(answer []byte) {
 	cs.heard = heardEarly
-	cs.respond(183, "Session Progress", answer)
+	cs.respondA(183, "Session Progress", answer)
 }
 
 // earlyOver forgets the early media that went: a later fork may send its
@@ -85,8 +85,8 @@ func (cs *callerTx) earlyOver() {
 	}
 }
 
-// closeFinal lets the INVITE's handler return.
-func (cs *callerTx) closeFinal() {
+// closeAFinal lets the INVITE's handler return.
+func (cs *callerTx) closeAFinal() {
 	select {
 	case <-cs.aFinal:
 	default:

@@ -2,6 +2,8 @@ package sip
 
 import (
 	"context"
+	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/directory"
@@ -10,20 +12,48 @@ import (
 // cdrTimeout bounds the write of one call history row.
 const cdrTimeout = 5 * time.Second
 
+// callRecord is the story of a call as the PBX tells it: its history
+// (CDR) row as it stands, who is on each leg, what the dashboard was shown
+// (active.go) and what the busy lamps were told (legstates.go). The call
+// and the features write it (a transfer or a park starts a new row with
+// joinCDR); it knows nothing of dialogs or media.
+//
+// It is the call's part, embedded in it so that the features reach the
+// row and the parties as before. Only the call's actor touches it, except
+// legs and shown, which it publishes whole for other goroutines.
+type callRecord struct {
+	cdr       directory.Call
+	parties   [2]party // who is on leg A and leg B, once answered
+	callerLeg int      // the leg of the CDR row's caller (0: A)
+	// legs is a copy of parties for other goroutines (monitoring): nil
+	// until the call is answered.
+	legs atomic.Pointer[[2]party]
+	// shown is who the call is between, for ActiveCalls: published
+	// whenever it changes (routed, forwarded, transferred).
+	shown atomic.Pointer[activeView]
+	// lamps is what the leg observer was told (legstates.go).
+	lamps legStates
+	route *route // the route whose forwards the row notes (fillCDR)
+
+	s     *Server    // the history store and the counters
+	hooks *callHooks // hooks.ended hears each row written
+	log   *slog.Logger
+}
+
 // cdrRow is the call's history row as it stands, with the defaults a row
 // needs and its key, made on the first write (a transfer starts a new row).
-func (c *call) cdrRow() directory.Call {
-	if c.cdr.Key == "" {
-		c.cdr.Key = newRowKey()
+func (cr *callRecord) cdrRow() directory.Call {
+	if cr.cdr.Key == "" {
+		cr.cdr.Key = newRowKey()
 	}
-	row := c.cdr
+	row := cr.cdr
 	if row.Disposition == "" {
 		row.Disposition = directory.Failed
 	}
 	if row.Direction == "" {
 		row.Direction = directory.Internal
 	}
-	c.rt.noteForwards(&row)
+	cr.route.noteForwards(&row)
 	return row
 }
 
@@ -31,49 +61,131 @@ func (c *call) cdrRow() directory.Call {
 // recorded call was answered; while the store does not answer, the spool
 // holds the write. A row the store refuses is logged with what it held, so
 // that an operator can find the call.
-func (c *call) writeCDR() {
-	row := c.cdrRow()
+func (cr *callRecord) writeCDR() {
+	row := cr.cdrRow()
 	if row.EndedAt.IsZero() {
 		row.EndedAt = time.Now().UTC()
 	}
-	if err := c.b.s.history.SaveCall(context.Background(), &row); err != nil {
-		c.log.Error("call history row not written", "err", err, "from", row.From, "to", row.To,
-			"disposition", row.Disposition)
-	}
-	c.b.s.counters.call(row)
-	if h := c.b.hooks.ended; h != nil {
-		h(row)
-	}
+	cr.save(row)
 }
 
 // writeRow stores a history row other than the call's own (a transfer
 // attempt), as writeCDR does.
-func (c *call) writeRow(row directory.Call) {
+func (cr *callRecord) writeRow(row directory.Call) {
 	row.Key = newRowKey()
-	if err := c.b.s.history.SaveCall(context.Background(), &row); err != nil {
-		c.log.Error("call history row not written", "err", err, "from", row.From, "to", row.To,
+	cr.save(row)
+}
+
+// save stores row, counts it and tells hooks.ended.
+func (cr *callRecord) save(row directory.Call) {
+	if err := cr.s.history.SaveCall(context.Background(), &row); err != nil {
+		cr.log.Error("call history row not written", "err", err, "from", row.From, "to", row.To,
 			"disposition", row.Disposition)
 	}
-	c.b.s.counters.call(row)
-	if h := c.b.hooks.ended; h != nil {
+	cr.s.counters.call(row)
+	if h := cr.hooks.ended; h != nil {
 		h(row)
 	}
 }
 
-// fillCDR copies what the route knows into the CDR row.
-func (c *call) fillCDR() {
-	rt := c.rt
+// fillCDR copies what rt, the call's route now, knows into the CDR row.
+func (cr *callRecord) fillCDR(rt *route) {
+	cr.route = rt
 	if rt == nil {
 		return
 	}
-	c.cdr.Direction = rt.dir
-	c.cdr.Dialed = rt.dialed
-	c.cdr.CallerID = rt.callerID
-	c.cdr.CalleeID = rt.calleeID
-	c.cdr.GroupID = rt.groupID
-	c.cdr.From = rt.from
-	c.cdr.To = rt.to
-	if c.cdr.To == "" {
-		c.cdr.To = rt.dialed
+	cr.cdr.Direction = rt.dir
+	cr.cdr.Dialed = rt.dialed
+	cr.cdr.CallerID = rt.callerID
+	cr.cdr.CalleeID = rt.calleeID
+	cr.cdr.GroupID = rt.groupID
+	cr.cdr.From = rt.from
+	cr.cdr.To = rt.to
+	if cr.cdr.To == "" {
+		cr.cdr.To = rt.dialed
+	}
+}
+
+// setParty records who is on a leg (0: A, 1: B) now, and publishes the
+// parties for other goroutines.
+func (cr *callRecord) setParty(leg int, p party) {
+	cr.parties[leg] = p
+	legs := cr.parties
+	cr.legs.Store(&legs)
+}
+
+// joinCDR ends the call's row and starts one between the party that stayed
+// on the leg other than toA, whose dialog is stayID, and who, the party on
+// leg toA now.
+func (cr *callRecord) joinCDR(stayID string, started time.Time, who party, dialed, endReason, reason string, toA bool) {
+	now := time.Now().UTC()
+	cr.cdr.EndedAt = now
+	cr.cdr.HangupBy = "transfer"
+	cr.cdr.Reason = endReason
+	cr.writeCDR()
+	stay := cr.parties[legIndex(!toA)]
+	row := directory.Call{SIPCallID: stayID, CallerID: stay.userID, From: stay.num,
+		CalleeID: who.userID, To: who.num, Dialed: dialed, StartedAt: started, AnsweredAt: now,
+		Disposition: directory.Answered, Reason: reason, Node: cr.s.cfg.Node}
+	switch {
+	case who.ext == "":
+		row.Direction = directory.Outbound
+	case stay.ext == "":
+		row.Direction = directory.Inbound
+	default:
+		row.Direction = directory.Internal
+	}
+	cr.cdr = row
+	cr.show(row)
+	cr.callerLeg = legIndex(!toA)
+}
+
+// setParties records who answered (on t) and who called on rt, the call's
+// route: callerExt is the caller's extension, "" from a trunk.
+func (cr *callRecord) setParties(rt *route, callerExt string, t target) {
+	num := t.ext
+	if num == "" {
+		num = rt.to
+	}
+	cr.setParty(0, party{userID: rt.callerID, num: rt.from, ext: callerExt})
+	cr.setParty(1, party{userID: t.userID, num: num, ext: t.ext})
+}
+
+// answeredBy records that t answered the call on rt (setParties).
+func (cr *callRecord) answeredBy(rt *route, callerExt string, t target) {
+	cr.cdr.AnsweredAt = time.Now().UTC()
+	cr.cdr.Disposition = directory.Answered
+	if t.userID != 0 {
+		cr.cdr.CalleeID = t.userID
+	}
+	if t.ext != "" {
+		cr.cdr.To = t.ext
+	}
+	cr.setParties(rt, callerExt, t)
+}
+
+// refused writes the row of a call refused before it existed.
+func (cr *callRecord) refused(r *refusal) {
+	cr.cdr.Disposition = r.disp
+	cr.cdr.Reason = r.why
+	cr.cdr.HangupBy = "system"
+	cr.cdr.EndedAt = time.Now().UTC()
+	cr.writeCDR()
+}
+
+// byeFrom records who hung up: the party on leg A (fromA) or B.
+func (cr *callRecord) byeFrom(fromA bool) {
+	cr.cdr.HangupBy = "callee"
+	if (cr.callerLeg == 0) == fromA {
+		cr.cdr.HangupBy = "caller"
+	}
+}
+
+// noMedia marks the row of a call that ends without media (a late offer
+// never answered) as failed.
+func (cr *callRecord) noMedia() {
+	cr.cdr.Disposition, cr.cdr.AnsweredAt = directory.Failed, time.Time{}
+	if cr.cdr.Reason == "" {
+		cr.cdr.Reason = "ended before the sdp answer"
 	}
 }

@@ -196,6 +196,30 @@ func (d *dialer) nextTrunk(rt *route) bool {
 	return false
 }
 
+// timedOut takes the end of f's transaction tx without a final
+// response: f gets a 408, and its dialer's user is told (onFailed). The
+// end of a transaction f no longer has, or after its final response, is
+// stale.
+func (f *fork) timedOut(tx sip.ClientTransaction, err error, log *slog.Logger) {
+	if tx != f.tx || f.final != nil {
+		return
+	}
+	log.Debug("fork got no final response", "dest", f.t.dest, "err", err)
+	f.final = sip.NewResponseFromRequest(f.req, 408, "Request Timeout", nil)
+	f.d.onFailed(f)
+}
+
+// waitingFork reports whether one of forks still waits for its final
+// response.
+func waitingFork(forks []*fork) bool {
+	for _, f := range forks {
+		if f.final == nil && f.tx != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // allFailed reports whether every fork has a failure.
 func (d *dialer) allFailed() bool {
 	for _, f := range d.forks {

@@ -47,20 +47,23 @@
 // MonoRecorder or the DTMF detector listens (voicemail.go, vmretrieve.go,
 // parkmusic.go, ivr.go).
 //
-// The call (call.go, ringing.go, answer.go, reinvite.go, hangup.go,
-// cdr.go, active.go, legstates.go, and legmove.go: a leg changing hands,
-// the operations transfer, park and Replaces share) is the CDR's unit: the story of its legs
-// and its bridge over time. One goroutine, the call's actor, owns all of
-// it; SIP handlers and transaction watchers only post it events, and what
-// other goroutines may read (the parties, who the call is between) is
-// published atomically. legstates.go raises the LegEvents that busy lamps
-// and presence consume.
+// The call (call.go, callplan.go, ringing.go, answer.go, reinvite.go,
+// hangup.go, and legmove.go: a leg changing hands, the operations
+// transfer, park and Replaces share) is the CDR's unit: the story of its
+// legs and its bridge over time. One goroutine, the call's actor, owns all
+// of it; SIP handlers and transaction watchers only post it events, and
+// what other goroutines may read (the parties, who the call is between) is
+// published atomically.
 //
 // The call is built from parts that know nothing of each other, and its
 // own methods join them: the caller's INVITE transaction (callertx.go),
 // the forks toward the callee (calleetx.go), the bridge that holds the two
-// legs on the relay and passes re-INVITEs from one to the other
-// (bridge.go), and our 2xx waiting for their ACKs (pending.go).
+// legs on the relay and runs the re-INVITEs on them (bridge.go,
+// reinvite.go), our 2xx waiting for their ACKs (pending.go), the
+// admission of in-dialog requests to a leg (legadmit.go), the outbox of BYEs
+// and requests to a leaving party (legmove.go), and the call's record: its
+// CDR row, its parties, what the dashboard shows (cdr.go, active.go) and
+// the LegEvents that busy lamps and presence consume (legstates.go).
 //
 // Features (transfer.go and refer.go, attended.go and replaces.go,
 // forward.go, monitor.go, record.go, pickup.go, park.go with orbits.go,

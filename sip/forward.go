@@ -249,8 +249,8 @@ func (fw *forwarding) forward(c *call, code int, reason, number, why string) boo
 	nrt.first, nrt.final = len(c.ring.forks), ""
 	c.ring.spare, c.early = nil, nil
 	c.rt = &nrt
-	c.fillCDR()
-	c.showRoute()
+	c.fillCDR(c.rt)
+	c.showRoute(c.rt)
 	if ref != nil {
 		c.log.Info("forwarded call refused", "status", ref.code, "why", ref.why)
 		c.endRinging(ref.code, ref.reason, ref.disp, "system")

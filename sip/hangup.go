@@ -1,7 +1,6 @@
 package sip
 
 import (
-	"context"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -37,13 +36,9 @@ func (c *call) hangup(by, why string) {
 // noMedia marks a late offer call ending before the caller's answer as
 // failed: it never had media.
 func (c *call) noMedia() {
-	if !c.needAnswer {
-		return
-	}
-	c.needAnswer = false
-	c.cdr.Disposition, c.cdr.AnsweredAt = directory.Failed, time.Time{}
-	if c.cdr.Reason == "" {
-		c.cdr.Reason = "ended before the sdp answer"
+	if c.needAnswer {
+		c.needAnswer = false
+		c.callRecord.noMedia()
 	}
 }
 
@@ -57,27 +52,9 @@ func (c *call) byeB() {
 		return
 	}
 	if !c.bAcked { // late offer: its 2xx needs an ACK with an answer first
-		c.ackB(c.refusingAnswer())
+		c.ackB(c.refusingAnswer(c.bOffer))
 	}
 	c.byeAfterAck(false, c.leg[1].bye())
-}
-
-// byeAfterAck sends bye to leg A (fromA) or B now, or, while our 2xx to
-// that leg waits for its ACK, once the ACK comes or the wait gives up: a
-// UAS must not send BYE on a dialog before the ACK of its 2xx (RFC 3261
-// §15), and a phone that gets the BYE first does not know the dialog yet.
-func (c *call) byeAfterAck(fromA bool, bye *sip.Request) {
-	if !c.acks.holdBye(fromA, bye) {
-		c.wg.Go(func() { c.sendBye(bye) })
-	}
-}
-
-func (c *call) sendBye(bye *sip.Request) {
-	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
-	defer cancel()
-	if _, err := c.b.sendAndWait(ctx, bye); err != nil {
-		c.log.Debug("bye not answered", "err", err)
-	}
 }
 
 func (c *call) onBye(ev *reqEvent) {
@@ -89,10 +66,7 @@ func (c *call) onBye(ev *reqEvent) {
 		c.state = stEnded
 		c.dropPending(ev.fromA)
 		c.noMedia()
-		c.cdr.HangupBy = "callee"
-		if (c.callerLeg == 0) == ev.fromA {
-			c.cdr.HangupBy = "caller"
-		}
+		c.byeFrom(ev.fromA)
 		gone := c.rooms.ending(-1)
 		if ev.fromA && gone != 1 {
 			c.byeB()
@@ -122,11 +96,7 @@ func (c *call) teardown() {
 			r.callOver(c)
 		}
 	}
-	if ri := c.reinv; ri != nil {
-		c.b.s.respond(ri.ev.tx, ri.ev.req, 500, "Server Internal Error")
-		close(ri.ev.done)
-		c.reinv = nil
-	}
+	c.dropReinvite()
 	if c.state != stEnded {
 		c.state = stEnded
 	}
@@ -135,19 +105,11 @@ func (c *call) teardown() {
 		c.respondA(500, "Server Internal Error", nil)
 	}
 	c.closeAFinal()
-	for _, f := range c.ring.forks {
-		if f.tx != nil {
-			f.tx.Terminate()
-		}
-	}
-	for _, f := range c.xforks {
-		if f.tx != nil {
-			f.tx.Terminate()
-		}
-	}
-	for _, f := range c.rooms.allForks() {
-		if f.tx != nil {
-			f.tx.Terminate()
+	for _, forks := range [][]*fork{c.ring.forks, c.xforks, c.rooms.allForks()} {
+		for _, f := range forks {
+			if f.tx != nil {
+				f.tx.Terminate()
+			}
 		}
 	}
 	c.relay.Close()

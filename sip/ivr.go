@@ -408,7 +408,7 @@ func (s *ivrSession) answered(f *fork, res *sip.Response) {
 	t := f.t
 	c.bTarget = &t
 	c.rt.to, c.rt.calleeID, c.rt.groupID = rt.to, f.t.userID, rt.groupID
-	c.setParties(f)
+	c.setParties(c.rt, c.callerExt(), f.t)
 	num := f.t.ext
 	if num == "" {
 		num = rt.to

@@ -83,21 +83,33 @@ func (c *call) liveLegs() []LegEvent {
 		}
 		live = appendRinging(live, c.ring.forks)
 	case stAnswered:
-		for i, d := range [2]*dialog{&c.leg[0].dlg, &c.leg[1].dlg} {
-			p := c.parties[i]
-			if p.ext == "" || d.callID == "" {
-				continue
-			}
-			other := c.parties[1-i]
-			name := ""
-			if i == 1 && !c.legReplaced && c.parties[0].num == c.rt.from {
-				name = c.rt.fromName
-			}
-			live = append(live, LegEvent{LegID: d.callID, Ext: p.ext, UserID: p.userID,
-				Initiator: i == c.callerLeg, State: LegAnswered, Peer: shownNumber(other.num),
-				PeerName: shownName(name)})
+		name := "" // the caller's, shown on leg B while the caller is on leg A
+		if !c.legReplaced && c.parties[0].num == c.rt.from {
+			name = c.rt.fromName
 		}
+		live = c.answeredLegs([2]string{c.leg[0].dlg.callID, c.leg[1].dlg.callID}, name)
 		live = appendRinging(live, c.rooms.ringingForks())
+	}
+	return live
+}
+
+// answeredLegs lists the extension legs of an answered call, whose legs'
+// dialogs have Call-IDs ids; leg B is shown the caller's name, if any.
+func (cr *callRecord) answeredLegs(ids [2]string, callerName string) []LegEvent {
+	var live []LegEvent
+	for i, id := range ids {
+		p := cr.parties[i]
+		if p.ext == "" || id == "" {
+			continue
+		}
+		other := cr.parties[1-i]
+		name := ""
+		if i == 1 {
+			name = callerName
+		}
+		live = append(live, LegEvent{LegID: id, Ext: p.ext, UserID: p.userID,
+			Initiator: i == cr.callerLeg, State: LegAnswered, Peer: shownNumber(other.num),
+			PeerName: shownName(name)})
 	}
 	return live
 }

@@ -18,8 +18,8 @@ func FuzzRefusingAnswer(f *testing.F) {
 		if _, _, err := sdpneg.Parse(body); err != nil {
 			return
 		}
-		c := &call{b: &b2bua{cfg: CallConfig{MediaIP: netip.MustParseAddr("192.0.2.1")}}, bOffer: body}
-		out := c.refusingAnswer()
+		br := &bridge{mediaIP: (&b2bua{cfg: CallConfig{MediaIP: netip.MustParseAddr("192.0.2.1")}}).mediaIP}
+		out := br.refusingAnswer(body)
 		if out == nil {
 			return
 		}

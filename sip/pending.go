@@ -31,7 +31,7 @@ type pending2xx struct {
 	// carries the answer.
 	offer bool
 	// bye: the call ended meanwhile; this BYE goes once the ACK comes or
-	// the wait gives up (hangup.go: byeAfterAck).
+	// the wait gives up (byeAfterAck).
 	bye *sip.Request
 }
 
@@ -40,9 +40,10 @@ type pending2xx struct {
 // It is the call's part, embedded in it; like every other part, only the
 // call's actor touches it.
 type acks struct {
-	pending []*pending2xx // 2xx we retransmit until ACKed
-	log     *slog.Logger
-	// sendHeld sends a BYE that waited for an ACK, off the actor.
+	pending   []*pending2xx // 2xx we retransmit until ACKed
+	userAgent string        // our 2xx's Server header
+	log       *slog.Logger
+	// sendHeld sends a BYE (that waited for an ACK), off the actor.
 	sendHeld func(bye *sip.Request)
 }
 
@@ -54,9 +55,9 @@ func (a *acks) release(p *pending2xx) {
 	}
 }
 
-// await keeps p, our 2xx to req, resent until its ACK comes (or given up),
-// on the transport req came over.
-func (a *acks) await(req *sip.Request, p pending2xx) {
+// awaitAck keeps p, our 2xx to req, resent until its ACK comes (or given
+// up), on the transport req came over.
+func (a *acks) awaitAck(req *sip.Request, p pending2xx) {
 	now := time.Now()
 	p.cseq = req.CSeq().SeqNo
 	p.next, p.interval, p.deadline = now.Add(sip.T1), sip.T1, now.Add(64*sip.T1)
@@ -113,9 +114,9 @@ func (a *acks) acked(ev *ackEvent) []*pending2xx {
 	return answered
 }
 
-// drop forgets the 2xx waiting for an ACK from one leg: its BYE came
-// first.
-func (a *acks) drop(fromA bool) {
+// dropPending forgets the 2xx waiting for an ACK from one leg: its BYE
+// came first.
+func (a *acks) dropPending(fromA bool) {
 	keep := a.pending[:0]
 	for _, p := range a.pending {
 		if p.fromA == fromA {
@@ -140,8 +141,18 @@ func (a *acks) holdBye(fromA bool, bye *sip.Request) bool {
 	return false
 }
 
-// waiting reports whether a 2xx waits for its ACK.
-func (a *acks) waiting() bool { return len(a.pending) > 0 }
+// byeAfterAck sends bye to leg A (fromA) or B now, or, while our 2xx to
+// that leg waits for its ACK, once the ACK comes or the wait gives up: a
+// UAS must not send BYE on a dialog before the ACK of its 2xx (RFC 3261
+// §15), and a phone that gets the BYE first does not know the dialog yet.
+func (a *acks) byeAfterAck(fromA bool, bye *sip.Request) {
+	if !a.holdBye(fromA, bye) {
+		a.sendHeld(bye)
+	}
+}
+
+// hasPending reports whether a 2xx waits for its ACK.
+func (a *acks) hasPending() bool { return len(a.pending) > 0 }
 
 // next is when tick is next due, zero when nothing waits.
 func (a *acks) next() time.Time {
@@ -159,10 +170,6 @@ func (a *acks) next() time.Time {
 }
 
 // The call's side of its acks, on its actor.
-
-// awaitAck keeps p, our 2xx to req, resent until its ACK comes (or given
-// up), on the transport req came over.
-func (c *call) awaitAck(req *sip.Request, p pending2xx) { c.acks.await(req, p) }
 
 // onTimer resends the 2xx due; one to the caller's INVITE never ACKed
 // ends the call.
@@ -195,17 +202,13 @@ func (c *call) onAck(ev *ackEvent) {
 	}
 }
 
-// dropPending forgets the 2xx waiting for an ACK from one leg: its BYE
-// came first.
-func (c *call) dropPending(fromA bool) { c.acks.drop(fromA) }
-
-func (c *call) hasPending() bool { return c.acks.waiting() }
-
-func (c *call) okResponse(req *sip.Request, body []byte, contact sip.ContactHeader) *sip.Response {
+// okResponse is our 2xx to req, an INVITE of one of the call's legs,
+// with body, our SDP, unless nil.
+func (a *acks) okResponse(req *sip.Request, body []byte, contact sip.ContactHeader) *sip.Response {
 	res := sip.NewResponseFromRequest(req, 200, "OK", body)
 	res.AppendHeader(sip.HeaderClone(&contact))
 	res.AppendHeader(sip.NewHeader("Allow", callAllowed))
-	res.AppendHeader(sip.NewHeader("Server", c.b.s.cfg.UserAgent))
+	res.AppendHeader(sip.NewHeader("Server", a.userAgent))
 	if body != nil {
 		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	}

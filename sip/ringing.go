@@ -91,29 +91,6 @@ func (c *call) endRinging(code int, reason string, disp directory.Disposition, b
 	c.closeAFinal()
 }
 
-// respondA sends a response to the caller's INVITE; a final one only once.
-func (c *call) respondA(code int, reason string, body []byte) { c.callerTx.respond(code, reason, body) }
-
-// closeAFinal lets the caller's INVITE handler return.
-func (c *call) closeAFinal() { c.callerTx.closeFinal() }
-
-// silentTrunk returns the trunk fork that has sent nothing yet while
-// another trunk could take the ringing call, or nil.
-func (c *call) silentTrunk() *fork {
-	if c.state != stRinging {
-		return nil
-	}
-	return c.ring.silentTrunk()
-}
-
-// trunkTimeout gives up on a trunk silent for TrunkWait: the call goes to
-// the next one.
-func (c *call) trunkTimeout() {
-	if c.state == stRinging && c.giveUpSilent(c.b.cfg.TrunkWait) {
-		c.forksFailed()
-	}
-}
-
 // ringDuration is how long the call's targets ring before the caller gets
 // 480 (or the no-answer forward): the callee's own ring time when set.
 func (c *call) ringDuration() time.Duration {

@@ -1,0 +1,127 @@
+package sip
+
+import (
+	"log/slog"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// The admission of in-dialog requests to a call's legs: which leg's
+// dialog and peer a request names, by the rules of admit.go.
+
+// admission tells which leg of a call an in-dialog request belongs to,
+// and turns away the others (admit.go): it knows the call's legs only as
+// they are handed to it, and the dialogs of the parties the call left. It
+// is the call's part, embedded in it; only the call's actor touches it.
+type admission struct {
+	s     *Server
+	trunk *Trunk // leg A's carrier, if the call came from a trunk
+	// left are the dialogs of parties the call left (leave, as a leg changes
+	// hands: legmove.go):
+	// their late requests are answered; legReplaced, one of the legs'
+	// dialogs was replaced, and the legs are told apart by dialog.
+	left        []dialog
+	legReplaced bool
+	log         *slog.Logger
+}
+
+// admitted reports whether req, an in-dialog request that reached the
+// call, belongs to one of its legs, and which: see admit.go. Run by the
+// call's goroutine.
+func (c *call) admitted(req *sip.Request) (fromA, ok bool) {
+	if c.leg[0].dlg.callID == "" {
+		// Not answered yet: only the caller has a dialog (an early one,
+		// with the To tag of our provisional responses).
+		early := c.inEarlyDialog(req)
+		return early, early && c.fromPeer(req, c.aReq.Source(), c.callerExt(), 0)
+	}
+	return c.admit(req, &c.leg, c.parties)
+}
+
+// admit reports whether req names the dialog of one of legs, answered
+// legs with parties on them, and comes from that leg's peer, and which
+// leg; it follows that peer to where it now sends from.
+func (ad *admission) admit(req *sip.Request, legs *[2]leg, parties [2]party) (fromA, ok bool) {
+	for i := range legs {
+		l := &legs[i]
+		if !l.owns(req) {
+			continue
+		}
+		if !ad.fromPeer(req, l.dlg.dest, parties[i].ext, i) {
+			return i == 0, false
+		}
+		l.followPeer(req, ad.log)
+		return i == 0, true
+	}
+	return false, false
+}
+
+// fromPeer is fromPeer for leg i (0: A, 1: B) of the call.
+func (ad *admission) fromPeer(req *sip.Request, dest, ext string, i int) bool {
+	carrier := ad.trunk // leg A's, if the call came from a trunk
+	if i == 1 {
+		carrier = nil
+	}
+	return fromPeer(ad.s, req, dest, ext, carrier)
+}
+
+// leave remembers d, the dialog of a party the call left (a transferor,
+// a parker, a replaced phone): its late requests are answered, and the
+// legs are told apart by dialog from now on.
+func (ad *admission) leave(d dialog) {
+	ad.left = append(ad.left, d)
+	ad.legReplaced = true
+}
+
+// callerExt is the caller's extension, "" for a call from a trunk.
+func (c *call) callerExt() string {
+	if c.caller == nil {
+		return ""
+	}
+	return c.caller.Ext
+}
+
+// admitRequest applies admitted to a BYE, re-INVITE, REFER or other
+// in-dialog request and answers the refused ones itself (turnAway).
+func (c *call) admitRequest(ev *reqEvent) bool {
+	fromA, ok := c.admitted(ev.req)
+	if !ok {
+		c.turnAway(ev)
+		return false
+	}
+	ev.fromA = fromA
+	return true
+}
+
+// turnAway answers a request admit refused: a request of a dialog the
+// call left after a transfer gets 200 for a BYE (that dialog is over
+// anyway) and 481 otherwise, and so does a stranger's.
+func (ad *admission) turnAway(ev *reqEvent) {
+	if ad.leftDialog(ev.req) && ev.req.Method == sip.BYE {
+		ad.s.respond(ev.tx, ev.req, 200, "OK")
+	} else {
+		ad.refusedInDialog(ev.req)
+		ad.s.respond(ev.tx, ev.req, 481, "Call/Transaction Does Not Exist")
+	}
+	close(ev.done)
+}
+
+// leftDialog reports whether req belongs to a dialog the call left (a
+// transferor's), from that dialog's peer.
+func (ad *admission) leftDialog(req *sip.Request) bool {
+	id, ftag := req.CallID().Value(), tag(req.From().Params)
+	for _, d := range ad.left {
+		if d.callID == id && d.remoteTag == ftag {
+			return sameIP(req.Source(), d.dest)
+		}
+	}
+	return false
+}
+
+// refusedInDialog logs and counts an in-dialog request refused: a
+// stranger's, or one naming the call with wrong tags.
+func (ad *admission) refusedInDialog(req *sip.Request) {
+	ad.log.Info("in-dialog request refused: not from a party of the call",
+		"method", string(req.Method), "src", req.Source())
+	ad.s.counters.drop("not the dialog's peer")
+}
