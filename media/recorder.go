@@ -95,7 +95,7 @@ type Recorder struct {
 	t0        time.Time
 	now       int64 // newest arrival
 	written   int64 // the next frame to write (the write cursor)
-	flushed   int64 // the next frame to reach the file: those before written wait in the rings
+	flushed   int64 // the next frame to reach the file: those before written wait in the ring
 	header    int64 // written at the last header update
 	originSet bool
 	minPos    int64 // earliest sample placed, until the origin is set
