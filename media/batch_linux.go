@@ -32,19 +32,36 @@ type batchSys struct {
 // to readErr and the loop goes on. A relay's pair is served by its poller
 // (poller_linux.go); a pair without one by this goroutine.
 func readBatches(pp *PortPair, rtcp bool, handle func(*batch), readErr func(error)) error {
-	d, err := pp.detach()
+	done, served, err := serveBatches(pp, rtcp, handle, readErr)
 	if err != nil {
 		return err
 	}
-	if d != nil {
-		s := d.pick(rtcp)
-		return s.p.serve(s, handle, readErr)
+	if served {
+		<-done
+		return nil
 	}
 	conn := pp.RTP
 	if rtcp {
 		conn = pp.RTCP
 	}
 	return readConnBatches(conn, handle, readErr)
+}
+
+// serveBatches hands pp's RTP socket (RTCP with rtcp) to its poller, which
+// calls handle with each batch read, and returns at once: done is closed
+// once the pair is closed and the poller let go of the socket. For a pair
+// that has no poller it does nothing and reports served false: such a
+// pair is read by readBatches, on a goroutine of its own.
+func serveBatches(pp *PortPair, rtcp bool, handle func(*batch), readErr func(error)) (done <-chan struct{}, served bool, err error) {
+	d, err := pp.detach()
+	if err != nil || d == nil {
+		return nil, false, err
+	}
+	s := d.pick(rtcp)
+	if err := s.p.serve(s, handle, readErr); err != nil {
+		return nil, false, err
+	}
+	return s.done, true, nil
 }
 
 // readConnBatches reads conn through the runtime's poller.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/pion/rtp"
@@ -14,17 +15,37 @@ import (
 // monitors on the way), and the watchdog, on Run's own goroutine, ends a
 // relay whose media stopped.
 
-// readRTP reads in's RTP socket and relays to out's endpoint through out's
-// RTP socket. It returns when the socket is closed.
-func (r *Relay) readRTP(in, out *leg) {
+// read has in's RTP socket (RTCP with rtcp) read into handle until it is
+// closed: by the pair's poller, whose done channel is added to served, or
+// else by a goroutine of wg's. A relay served by a poller thus holds no
+// goroutine per socket, only Run's own.
+func (r *Relay) read(in *leg, rtcp bool, handle func(*batch), wg *sync.WaitGroup, served *[]<-chan struct{}) {
+	what, stopped := "rtp read", "rtp reader stopped"
+	if rtcp {
+		what, stopped = "rtcp read", "rtcp reader stopped"
+	}
+	readErr := func(err error) { r.log.Debug(what, "leg", in.id, "err", err) }
+	done, ok, err := serveBatches(in.ports, rtcp, handle, readErr)
+	switch {
+	case err != nil:
+		r.log.Debug(stopped, "leg", in.id, "err", err)
+	case ok:
+		*served = append(*served, done)
+	default:
+		wg.Go(func() {
+			if err := readBatches(in.ports, rtcp, handle, readErr); err != nil {
+				r.log.Debug(stopped, "leg", in.id, "err", err)
+			}
+		})
+	}
+}
+
+// rtpHandler returns what relays the batches read from in's RTP socket to
+// out's endpoint through out's RTP socket.
+func (r *Relay) rtpHandler(in, out *leg) func(*batch) {
 	rd := &rtpReader{r: r, in: in, out: out}
 	rd.q = newSendQueue(out.ports, false, in)
-	err := readBatches(in.ports, false, rd.batch, func(err error) {
-		r.log.Debug("rtp read", "leg", in.id, "err", err)
-	})
-	if err != nil {
-		r.log.Debug("rtp reader stopped", "leg", in.id, "err", err)
-	}
+	return rd.batch
 }
 
 // rtpReader is the state of one leg's RTP reader, kept from packet to
@@ -193,22 +214,16 @@ func (rd *rtpReader) forward(data []byte, slot *[maxPacket]byte, dst *netip.Addr
 	}
 }
 
-// readRTCP reads in's RTCP socket and relays to out's endpoint through out's
-// RTCP socket. It returns when the socket is closed.
-func (r *Relay) readRTCP(in, out *leg) {
+// rtcpHandler returns what relays the batches read from in's RTCP socket
+// to out's endpoint through out's RTCP socket.
+func (r *Relay) rtcpHandler(in, out *leg) func(*batch) {
 	q := newSendQueue(out.ports, true, in)
-	handle := func(b *batch) {
+	return func(b *batch) {
 		q.b = b
 		for i := range b.n {
 			r.relayRTCP(in, out, &q, b, i)
 		}
 		q.flush()
-	}
-	err := readBatches(in.ports, true, handle, func(err error) {
-		r.log.Debug("rtcp read", "leg", in.id, "err", err)
-	})
-	if err != nil {
-		r.log.Debug("rtcp reader stopped", "leg", in.id, "err", err)
 	}
 }
 

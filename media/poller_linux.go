@@ -205,8 +205,8 @@ func (p *poller) detach(conn *net.UDPConn) (*sock, error) {
 	return s, nil
 }
 
-// serve reads s on the poller, calling handle with each batch, until s is
-// closed; it returns nil then.
+// serve has the poller read s from now on, calling handle with each
+// batch, until s is closed (s.done tells when); it returns at once.
 func (p *poller) serve(s *sock, handle func(*batch), readErr func(error)) error {
 	p.mu.Lock()
 	select {
@@ -228,7 +228,6 @@ func (p *poller) serve(s *sock, handle func(*batch), readErr func(error)) error 
 	if p.ring {
 		p.interrupt()
 	}
-	<-s.done
 	return nil
 }
 

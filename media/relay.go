@@ -267,10 +267,11 @@ func (r *Relay) Stats(l Leg) LegStats {
 func (r *Relay) Done() <-chan struct{} { return r.done }
 
 // Run relays packets until ctx ends, Close is called, or the media timeout
-// fires; it then closes the sockets, waits for every goroutine it started
-// and returns the ports to the pool before it returns. It returns nil when
-// stopped, a *TimeoutError on a media timeout, and ErrClosed when the relay
-// was closed or has run before.
+// fires; it then closes the sockets, waits for every reader to let go of
+// them (a goroutine it started, or the sockets' poller) and returns the
+// ports to the pool before it returns. It returns nil when stopped, a
+// *TimeoutError on a media timeout, and ErrClosed when the relay was
+// closed or has run before.
 func (r *Relay) Run(ctx context.Context) error {
 	r.mu.Lock()
 	if r.state != stateIdle {
@@ -282,10 +283,11 @@ func (r *Relay) Run(ctx context.Context) error {
 
 	a, b := &r.legs[LegA], &r.legs[LegB]
 	var wg sync.WaitGroup
-	wg.Go(func() { r.readRTP(a, b) })
-	wg.Go(func() { r.readRTP(b, a) })
-	wg.Go(func() { r.readRTCP(a, b) })
-	wg.Go(func() { r.readRTCP(b, a) })
+	served := make([]<-chan struct{}, 0, 4)
+	r.read(a, false, r.rtpHandler(a, b), &wg, &served)
+	r.read(b, false, r.rtpHandler(b, a), &wg, &served)
+	r.read(a, true, r.rtcpHandler(a, b), &wg, &served)
+	r.read(b, true, r.rtcpHandler(b, a), &wg, &served)
 	var ticks <-chan time.Time // the media timeout's; nil: none
 	if r.cfg.Timeout > 0 || r.cfg.HoldTimeout > 0 {
 		t, stopTicks := r.clk.NewTicker(tickFor(r.cfg.Timeout, r.cfg.HoldTimeout))
@@ -297,9 +299,12 @@ func (r *Relay) Run(ctx context.Context) error {
 	if err != nil {
 		r.log.Debug("media timeout", "err", err, "rtp_a", a.ports.Port(), "rtp_b", b.ports.Port())
 	}
-	a.ports.close() // ends the blocked reads
+	a.ports.close() // ends the reads
 	b.ports.close()
 	wg.Wait()
+	for _, done := range served {
+		<-done
+	}
 	r.release()
 	return err
 }
