@@ -11,8 +11,8 @@ import (
 // agents (10 per queue, each also a member of the next queue), every
 // agent on a call. One op: an agent's call ends and the engine offers
 // them the next caller (the part measured as ns/offer); then the agent
-// answers and a new caller joins, so 200 keep waiting. Issue 19's target
-// is an offer within 100 ms.
+// answers and a new caller joins, so 200 keep waiting. The target is an
+// offer within 100 ms.
 func BenchmarkAgentFreeToOffer(b *testing.B) {
 	for _, s := range []acd.Strategy{acd.RingAll, acd.LongestIdle, acd.RoundRobin, acd.FewestCalls} {
 		b.Run(s.String(), func(b *testing.B) { benchFreeToOffer(b, s) })

@@ -1,4 +1,4 @@
-// Package acd is Switchboard's automatic call distributor (issue 19): the
+// Package acd is Switchboard's automatic call distributor: the
 // decisions of call queues, and nothing else. It knows queues, agents and
 // waiting callers by opaque IDs; it plays no audio, sends no SIP and reads
 // no store, so it imports nothing of ours.

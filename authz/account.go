@@ -3,7 +3,7 @@ package authz
 import "github.com/switchboard-pbx/switchboard/directory"
 
 // CanLogin decides whether u may use the web UI and the API: only an active
-// account may. A blocked account is refused but keeps SIP (seed 004); a
+// account may. A blocked account is refused but keeps SIP; a
 // deleted one is refused. The web must answer a refused login exactly as a
 // wrong password, so that no one learns which accounts exist.
 func CanLogin(u *directory.User) error {
@@ -21,7 +21,7 @@ func CanLogin(u *directory.User) error {
 }
 
 // CanUseSIP decides whether u's extension may register and call: a blocked
-// user keeps their phone (seed 004: blocking takes only the web panel), a
+// user keeps their phone (blocking takes only the web panel), a
 // deleted one loses it at once.
 func CanUseSIP(u *directory.User) error {
 	switch {

@@ -123,78 +123,78 @@ func TestRules(t *testing.T) {
 		err  error
 		want error
 	}{
-		{"seed 000: owner creates accounts", authz.CanDo(owner, authz.UsersCreate), nil},
-		{"seed 000: admin cannot create accounts", authz.CanDo(admin, authz.UsersCreate), denied},
-		{"seed 000: agent cannot create accounts", authz.CanDo(agent, authz.UsersCreate), denied},
-		{"seed 000: admin sees all call history", authz.Can(admin, authz.CallsHistory, call(bob, carl)), nil},
-		{"seed 000: admin sees all contacts", authz.Can(admin, authz.ContactsView, contact(carl, carl, false)), nil},
-		{"seed 000: admin configures the system", authz.CanDo(admin, authz.SettingsTelephony), nil},
-		{"seed 000: agent does not configure the system", authz.CanDo(agent, authz.SettingsTelephony), denied},
-		{"seed 000: agent sees own call history only: as caller", authz.Can(agent, authz.CallsHistory, call(ann, 0)), nil},
-		{"seed 000: agent sees own call history only: as callee", authz.Can(agent, authz.CallsHistory, call(0, ann)), nil},
-		{"seed 000: agent sees own call history only: not a colleague's", authz.Can(agent, authz.CallsHistory, call(bob, carl)), denied},
-		{"seed 000: agent sees own call history only: not an external call", authz.Can(agent, authz.CallsHistory, call(0, 0)), denied},
-		{"seed 000: agent sees contacts assigned to them or unassigned: assigned", authz.Can(agent, authz.ContactsView, contact(ann, carl, false)), nil},
-		{"seed 000: agent sees contacts assigned to them or unassigned: unassigned", authz.Can(agent, authz.ContactsView, contact(0, carl, false)), nil},
-		{"seed 000: agent sees contacts assigned to them or unassigned: not a colleague's", authz.Can(agent, authz.ContactsView, contact(bob, bob, false)), denied},
-		{"seed 000: agent hears own recordings", authz.Can(agent, authz.RecordingsListen, rec(0, ann)), nil},
-		{"seed 000: agent does not download recordings", authz.Can(agent, authz.RecordingsDownload, rec(0, ann)), denied},
+		{"owner creates accounts", authz.CanDo(owner, authz.UsersCreate), nil},
+		{"admin cannot create accounts", authz.CanDo(admin, authz.UsersCreate), denied},
+		{"agent cannot create accounts", authz.CanDo(agent, authz.UsersCreate), denied},
+		{"admin sees all call history", authz.Can(admin, authz.CallsHistory, call(bob, carl)), nil},
+		{"admin sees all contacts", authz.Can(admin, authz.ContactsView, contact(carl, carl, false)), nil},
+		{"admin configures the system", authz.CanDo(admin, authz.SettingsTelephony), nil},
+		{"agent does not configure the system", authz.CanDo(agent, authz.SettingsTelephony), denied},
+		{"agent sees own call history only: as caller", authz.Can(agent, authz.CallsHistory, call(ann, 0)), nil},
+		{"agent sees own call history only: as callee", authz.Can(agent, authz.CallsHistory, call(0, ann)), nil},
+		{"agent sees own call history only: not a colleague's", authz.Can(agent, authz.CallsHistory, call(bob, carl)), denied},
+		{"agent sees own call history only: not an external call", authz.Can(agent, authz.CallsHistory, call(0, 0)), denied},
+		{"agent sees contacts assigned to them or unassigned: assigned", authz.Can(agent, authz.ContactsView, contact(ann, carl, false)), nil},
+		{"agent sees contacts assigned to them or unassigned: unassigned", authz.Can(agent, authz.ContactsView, contact(0, carl, false)), nil},
+		{"agent sees contacts assigned to them or unassigned: not a colleague's", authz.Can(agent, authz.ContactsView, contact(bob, bob, false)), denied},
+		{"agent hears own recordings", authz.Can(agent, authz.RecordingsListen, rec(0, ann)), nil},
+		{"agent does not download recordings", authz.Can(agent, authz.RecordingsDownload, rec(0, ann)), denied},
 
-		{"seed 001: two roles give the higher scope", authz.Can(leadSuper, authz.CallsHistory, call(carl, 0)), nil},
-		{"seed 001: one role alone stays in the department", authz.Can(lead, authz.CallsHistory, call(carl, 0)), denied},
-		{"seed 001: department scope sees department members' calls", authz.Can(lead, authz.CallsHistory, call(0, bob)), nil},
-		{"seed 001: department scope hears recordings of department members", authz.Can(lead, authz.RecordingsListen, rec(bob, 0)), nil},
-		{"seed 001: department scope hears recordings of department members: not of others", authz.Can(lead, authz.RecordingsListen, rec(carl, 0)), denied},
-		{"seed 001: department scope hears a call between a member and an outsider", authz.Can(lead, authz.RecordingsListen, rec(carl, ann)), nil},
-		{"seed 001: any outbound", authz.Outbound(anyAgent, "+14155550100", nil, nil), nil},
-		{"seed 001: the built-in agent does not call unknown numbers", authz.Outbound(agent, "+14155550100", nil, nil), denied},
-		{"seed 001: crm: number of a visible contact is allowed", authz.Outbound(leadOnly, crmNumber, visible, nil), nil},
-		{"seed 001: crm: number of a contact the caller cannot see is refused", authz.Outbound(leadOnly, crmNumber, hidden, nil), denied},
-		{"seed 001: crm: an unknown number is refused", authz.Outbound(leadOnly, "+14155550100", nil, nil), denied},
-		{"seed 001: crm: a contact without that number does not open the trunk", authz.Outbound(leadOnly, "+14155550100", visible, nil), denied},
-		{"seed 001: crm: employee's mobile refused", authz.Outbound(leadOnly, mobile, nil, []directory.User{bobUser}), denied},
-		{"seed 001: crm: employee's mobile refused, allowed under crm_and_employees", authz.Outbound(staff, mobile, nil, []directory.User{bobUser}), nil},
-		{"seed 001: crm_and_employees: a visible contact is allowed", authz.Outbound(staff, crmNumber, []directory.Contact{{Phones: []string{crmNumber}}}, nil), nil},
-		{"seed 001: crm_and_employees: a deleted employee's mobile is refused", authz.Outbound(staff, mobile, nil, []directory.User{doraUser}), denied},
-		{"seed 001: none refuses every outbound call", authz.Outbound(lobby, crmNumber, visible, []directory.User{bobUser}), denied},
-		{"seed 001: settings are on or off", authz.CanDo(lead, authz.NumbersManage), denied},
+		{"two roles give the higher scope", authz.Can(leadSuper, authz.CallsHistory, call(carl, 0)), nil},
+		{"one role alone stays in the department", authz.Can(lead, authz.CallsHistory, call(carl, 0)), denied},
+		{"department scope sees department members' calls", authz.Can(lead, authz.CallsHistory, call(0, bob)), nil},
+		{"department scope hears recordings of department members", authz.Can(lead, authz.RecordingsListen, rec(bob, 0)), nil},
+		{"department scope hears recordings of department members: not of others", authz.Can(lead, authz.RecordingsListen, rec(carl, 0)), denied},
+		{"department scope hears a call between a member and an outsider", authz.Can(lead, authz.RecordingsListen, rec(carl, ann)), nil},
+		{"any outbound", authz.Outbound(anyAgent, "+14155550100", nil, nil), nil},
+		{"the built-in agent does not call unknown numbers", authz.Outbound(agent, "+14155550100", nil, nil), denied},
+		{"crm: number of a visible contact is allowed", authz.Outbound(leadOnly, crmNumber, visible, nil), nil},
+		{"crm: number of a contact the caller cannot see is refused", authz.Outbound(leadOnly, crmNumber, hidden, nil), denied},
+		{"crm: an unknown number is refused", authz.Outbound(leadOnly, "+14155550100", nil, nil), denied},
+		{"crm: a contact without that number does not open the trunk", authz.Outbound(leadOnly, "+14155550100", visible, nil), denied},
+		{"crm: employee's mobile refused", authz.Outbound(leadOnly, mobile, nil, []directory.User{bobUser}), denied},
+		{"crm: employee's mobile refused, allowed under crm_and_employees", authz.Outbound(staff, mobile, nil, []directory.User{bobUser}), nil},
+		{"crm_and_employees: a visible contact is allowed", authz.Outbound(staff, crmNumber, []directory.Contact{{Phones: []string{crmNumber}}}, nil), nil},
+		{"crm_and_employees: a deleted employee's mobile is refused", authz.Outbound(staff, mobile, nil, []directory.User{doraUser}), denied},
+		{"none refuses every outbound call", authz.Outbound(lobby, crmNumber, visible, []directory.User{bobUser}), denied},
+		{"settings are on or off", authz.CanDo(lead, authz.NumbersManage), denied},
 
-		{"seed 002: per-user override beats the role: raised", authz.Can(overridden, authz.CallsHistory, call(bob, 0)), nil},
-		{"seed 002: per-user override beats the role: lowered", authz.Can(overridden, authz.ContactsView, contact(ann, ann, false)), denied},
-		{"seed 002: listen without download: listen", authz.Can(quality, authz.RecordingsListen, rec(ann, bob)), nil},
-		{"seed 002: listen without download: download", authz.Can(quality, authz.RecordingsDownload, rec(ann, bob)), denied},
-		{"seed 002: monitor live calls of the department", authz.Can(lead, authz.CallsMonitor, call(bob, 0)), nil},
-		{"seed 002: monitor live calls of the department: not others", authz.Can(lead, authz.CallsMonitor, call(carl, 0)), denied},
-		{"seed 002: agent does not monitor", authz.Can(agent, authz.CallsMonitor, call(ann, 0)), denied},
-		{"seed 002: manage own account", authz.Can(agent, authz.UsersManage, user(ann)), nil},
-		{"seed 002: manage own account: not a colleague's", authz.Can(agent, authz.UsersManage, user(bob)), denied},
-		{"seed 002: manage the users of your groups", authz.Can(lead, authz.UsersManage, user(bob)), nil},
-		{"seed 002: manage the users of your groups: not others", authz.Can(lead, authz.UsersManage, user(carl)), denied},
-		{"seed 002: admin manages all users", authz.Can(admin, authz.UsersManage, user(carl)), nil},
+		{"per-user override beats the role: raised", authz.Can(overridden, authz.CallsHistory, call(bob, 0)), nil},
+		{"per-user override beats the role: lowered", authz.Can(overridden, authz.ContactsView, contact(ann, ann, false)), denied},
+		{"listen without download: listen", authz.Can(quality, authz.RecordingsListen, rec(ann, bob)), nil},
+		{"listen without download: download", authz.Can(quality, authz.RecordingsDownload, rec(ann, bob)), denied},
+		{"monitor live calls of the department", authz.Can(lead, authz.CallsMonitor, call(bob, 0)), nil},
+		{"monitor live calls of the department: not others", authz.Can(lead, authz.CallsMonitor, call(carl, 0)), denied},
+		{"agent does not monitor", authz.Can(agent, authz.CallsMonitor, call(ann, 0)), denied},
+		{"manage own account", authz.Can(agent, authz.UsersManage, user(ann)), nil},
+		{"manage own account: not a colleague's", authz.Can(agent, authz.UsersManage, user(bob)), denied},
+		{"manage the users of your groups", authz.Can(lead, authz.UsersManage, user(bob)), nil},
+		{"manage the users of your groups: not others", authz.Can(lead, authz.UsersManage, user(carl)), denied},
+		{"admin manages all users", authz.Can(admin, authz.UsersManage, user(carl)), nil},
 
-		{"seed 003: owner has everything without assignment", authz.Can(owner, authz.RecordingsDelete, rec(carl, bob)), nil},
-		{"seed 003: owner has everything without assignment: roles", authz.CanDo(owner, authz.RolesManage), nil},
-		{"seed 003: contacts created by them are visible", authz.Can(agent, authz.ContactsView, contact(bob, ann, false)), nil},
-		{"seed 003: public contacts are visible", authz.Can(agent, authz.ContactsView, contact(carl, carl, true)), nil},
-		{"seed 003: contacts they see they may edit", authz.Can(agent, authz.ContactsManage, contact(0, carl, false)), nil},
-		{"seed 003: contacts.delete own only their own: assigned", authz.Can(agent, authz.ContactsDelete, contact(ann, carl, false)), nil},
-		{"seed 003: contacts.delete own only their own: created", authz.Can(agent, authz.ContactsDelete, contact(bob, ann, false)), nil},
-		{"seed 003: contacts.delete own only their own: not unassigned", authz.Can(agent, authz.ContactsDelete, contact(0, carl, false)), denied},
-		{"seed 003: contacts.delete own only their own: not public", authz.Can(agent, authz.ContactsDelete, contact(carl, carl, true)), denied},
-		{"seed 003: contacts.delete any", authz.Can(admin, authz.ContactsDelete, contact(carl, carl, false)), nil},
-		{"seed 003: department sees contacts created by a member", authz.Can(lead, authz.ContactsView, contact(carl, bob, false)), nil},
-		{"seed 003: department sees contacts assigned to a member", authz.Can(lead, authz.ContactsView, contact(bob, carl, false)), nil},
-		{"seed 003: department does not see other departments' contacts", authz.Can(lead, authz.ContactsView, contact(carl, carl, false)), denied},
+		{"owner has everything without assignment", authz.Can(owner, authz.RecordingsDelete, rec(carl, bob)), nil},
+		{"owner has everything without assignment: roles", authz.CanDo(owner, authz.RolesManage), nil},
+		{"contacts created by them are visible", authz.Can(agent, authz.ContactsView, contact(bob, ann, false)), nil},
+		{"public contacts are visible", authz.Can(agent, authz.ContactsView, contact(carl, carl, true)), nil},
+		{"contacts they see they may edit", authz.Can(agent, authz.ContactsManage, contact(0, carl, false)), nil},
+		{"contacts.delete own only their own: assigned", authz.Can(agent, authz.ContactsDelete, contact(ann, carl, false)), nil},
+		{"contacts.delete own only their own: created", authz.Can(agent, authz.ContactsDelete, contact(bob, ann, false)), nil},
+		{"contacts.delete own only their own: not unassigned", authz.Can(agent, authz.ContactsDelete, contact(0, carl, false)), denied},
+		{"contacts.delete own only their own: not public", authz.Can(agent, authz.ContactsDelete, contact(carl, carl, true)), denied},
+		{"contacts.delete any", authz.Can(admin, authz.ContactsDelete, contact(carl, carl, false)), nil},
+		{"department sees contacts created by a member", authz.Can(lead, authz.ContactsView, contact(carl, bob, false)), nil},
+		{"department sees contacts assigned to a member", authz.Can(lead, authz.ContactsView, contact(bob, carl, false)), nil},
+		{"department does not see other departments' contacts", authz.Can(lead, authz.ContactsView, contact(carl, carl, false)), denied},
 
-		{"seed 004: blocked user keeps SIP", authz.CanUseSIP(&directory.User{State: directory.UserBlocked}), nil},
-		{"seed 004: blocked user cannot log in", authz.CanLogin(&directory.User{State: directory.UserBlocked}), denied},
-		{"seed 004: blocked user's phone still calls out", authz.Outbound(blocked, "+14155550100", nil, nil), nil},
-		{"seed 004: active user logs in", authz.CanLogin(&directory.User{State: directory.UserActive}), nil},
-		{"seed 004: active user uses SIP", authz.CanUseSIP(&directory.User{State: directory.UserActive}), nil},
-		{"seed 004: deleted user cannot log in", authz.CanLogin(&directory.User{State: directory.UserDeleted}), denied},
-		{"seed 004: deleted user loses SIP", authz.CanUseSIP(&directory.User{State: directory.UserDeleted}), denied},
-		{"seed 004: deleted user has no permissions left", authz.Can(deleted, authz.CallsHistory, call(dora, 0)), denied},
-		{"seed 004: deleted user cannot call out", authz.Outbound(deleted, "+14155550100", nil, nil), denied},
+		{"blocked user keeps SIP", authz.CanUseSIP(&directory.User{State: directory.UserBlocked}), nil},
+		{"blocked user cannot log in", authz.CanLogin(&directory.User{State: directory.UserBlocked}), denied},
+		{"blocked user's phone still calls out", authz.Outbound(blocked, "+14155550100", nil, nil), nil},
+		{"active user logs in", authz.CanLogin(&directory.User{State: directory.UserActive}), nil},
+		{"active user uses SIP", authz.CanUseSIP(&directory.User{State: directory.UserActive}), nil},
+		{"deleted user cannot log in", authz.CanLogin(&directory.User{State: directory.UserDeleted}), denied},
+		{"deleted user loses SIP", authz.CanUseSIP(&directory.User{State: directory.UserDeleted}), denied},
+		{"deleted user has no permissions left", authz.Can(deleted, authz.CallsHistory, call(dora, 0)), denied},
+		{"deleted user cannot call out", authz.Outbound(deleted, "+14155550100", nil, nil), denied},
 		{"unknown state logs in nowhere", authz.CanLogin(&directory.User{State: "frozen"}), denied},
 		{"unknown state has no SIP", authz.CanUseSIP(&directory.User{State: "frozen"}), denied},
 		{"nil user logs in nowhere", authz.CanLogin(nil), denied},
@@ -247,9 +247,9 @@ func TestOutboundReasons(t *testing.T) {
 		role   directory.Role
 		reason string
 	}{
-		{"seed 001: none", noCallsRole, "outbound calls are not allowed for you"},
-		{"seed 001: crm", leadRole, "number is not a CRM contact you can see"},
-		{"seed 001: crm and employees", staffCallerRole, "number is neither a CRM contact you can see nor an employee"},
+		{"none", noCallsRole, "outbound calls are not allowed for you"},
+		{"crm", leadRole, "number is not a CRM contact you can see"},
+		{"crm and employees", staffCallerRole, "number is neither a CRM contact you can see nor an employee"},
 	} {
 		err := authz.Outbound(subject(carl, tc.role), "+14155550100", nil, nil)
 		var de *authz.DeniedError
@@ -292,17 +292,17 @@ func TestSubgroupsAreInTheDepartment(t *testing.T) {
 		err  error
 		want error
 	}{
-		{"seed 004: subgroups are in the department: child", authz.Can(head, authz.CallsHistory, call(21, 0)), nil},
-		{"seed 004: subgroups are in the department: grandchild", authz.Can(head, authz.RecordingsListen, rec(0, 22)), nil},
-		{"seed 004: subgroups are in the department: not a sibling tree", authz.Can(head, authz.CallsHistory, call(23, 0)), authz.ErrDenied},
-		{"seed 004: a subgroup does not see its parent", authz.Can(hanoi, authz.CallsHistory, call(20, 0)), authz.ErrDenied},
-		{"seed 004: a subgroup sees itself", authz.Can(hanoi, authz.CallsHistory, call(22, 0)), nil},
+		{"subgroups are in the department: child", authz.Can(head, authz.CallsHistory, call(21, 0)), nil},
+		{"subgroups are in the department: grandchild", authz.Can(head, authz.RecordingsListen, rec(0, 22)), nil},
+		{"subgroups are in the department: not a sibling tree", authz.Can(head, authz.CallsHistory, call(23, 0)), authz.ErrDenied},
+		{"a subgroup does not see its parent", authz.Can(hanoi, authz.CallsHistory, call(20, 0)), authz.ErrDenied},
+		{"a subgroup sees itself", authz.Can(hanoi, authz.CallsHistory, call(22, 0)), nil},
 	} {
 		check(t, tc.name, tc.err, tc.want)
 	}
 	v := authz.Visibility(head, authz.CallsHistory)
 	if !slices.Equal(v.UserIDs, []int64{20, 21, 22}) || v.All {
-		t.Errorf("seed 004: department visibility %+v, want users 20, 21, 22", v)
+		t.Errorf("department visibility %+v, want users 20, 21, 22", v)
 	}
 }
 
@@ -322,27 +322,27 @@ func TestEffectiveExplains(t *testing.T) {
 	}{
 		{"from a role", subject(lena, agentRole, leadRole), authz.CallsHistory,
 			authz.ScopeDepartment, authz.SourceRole, 10, "Team lead", "department, from role Team lead"},
-		{"seed 001: two roles give the higher scope", subject(lena, leadRole, supervisorRole), authz.CallsHistory,
+		{"two roles give the higher scope", subject(lena, leadRole, supervisorRole), authz.CallsHistory,
 			authz.ScopeAny, authz.SourceRole, 11, "Supervisor", "any, from role Supervisor"},
-		{"seed 001: ties are named by the first role", subject(lena, leadRole, roleEditor), authz.UsersManage,
+		{"ties are named by the first role", subject(lena, leadRole, roleEditor), authz.UsersManage,
 			authz.ScopeDepartment, authz.SourceRole, 10, "Team lead", "department, from role Team lead"},
-		{"seed 001: outbound scopes", subject(lena, leadRole), authz.CallsOutbound,
+		{"outbound scopes", subject(lena, leadRole), authz.CallsOutbound,
 			authz.ScopeCRM, authz.SourceRole, 10, "Team lead", "crm, from role Team lead"},
-		{"seed 002: per-user override beats the role", overridden, authz.CallsHistory,
+		{"per-user override beats the role", overridden, authz.CallsHistory,
 			authz.ScopeDepartment, authz.SourceOverride, 0, "", "department, set for this user"},
 		{"an invalid override grants nothing", overridden, authz.UsersView,
 			authz.ScopeNone, authz.SourceOverride, 0, "", "none, set for this user"},
-		{"seed 003: owner has everything without assignment", subject(olivia, ownerRole), authz.RecordingsDelete,
+		{"owner has everything without assignment", subject(olivia, ownerRole), authz.RecordingsDelete,
 			authz.ScopeAny, authz.SourceOwner, 1, "Owner", "any, as owner"},
-		{"seed 003: owner's outbound is any", subject(olivia, agentRole, ownerRole), authz.CallsOutbound,
+		{"owner's outbound is any", subject(olivia, agentRole, ownerRole), authz.CallsOutbound,
 			authz.ScopeAny, authz.SourceOwner, 1, "Owner", "any, as owner"},
-		{"seed 003: owner's contacts.delete is any", subject(olivia, ownerRole), authz.ContactsDelete,
+		{"owner's contacts.delete is any", subject(olivia, ownerRole), authz.ContactsDelete,
 			authz.ScopeAny, authz.SourceOwner, 1, "Owner", "any, as owner"},
 		{"no role grants it", subject(ann, agentRole), authz.AuditView,
 			authz.ScopeNone, authz.SourceNone, 0, "", "none, no role grants it"},
 		{"no roles at all", subject(ann), authz.CallsHistory,
 			authz.ScopeNone, authz.SourceNone, 0, "", "none, no role grants it"},
-		{"seed 004: deleted user has nothing", deleted, authz.CallsHistory,
+		{"deleted user has nothing", deleted, authz.CallsHistory,
 			authz.ScopeNone, authz.SourceDeleted, 0, "", "none, account deleted"},
 		{"unknown permission", subject(olivia, ownerRole), "calls.everything",
 			authz.ScopeNone, authz.SourceNone, 0, "", "none, no role grants it"},
@@ -380,15 +380,15 @@ func TestVisibility(t *testing.T) {
 		p    authz.Permission
 		want directory.Visibility
 	}{
-		{"seed 000: agent lists own calls", agent, authz.CallsHistory, directory.Visibility{UserIDs: own}},
-		{"seed 000: agent lists contacts assigned to them or unassigned", agent, authz.ContactsView,
+		{"agent lists own calls", agent, authz.CallsHistory, directory.Visibility{UserIDs: own}},
+		{"agent lists contacts assigned to them or unassigned", agent, authz.ContactsView,
 			directory.Visibility{UserIDs: own, Unassigned: true, Public: true}},
-		{"seed 003: agent deletes only their own contacts", agent, authz.ContactsDelete, directory.Visibility{UserIDs: own}},
-		{"seed 001: department lists the department", lead, authz.CallsHistory, directory.Visibility{UserIDs: sales}},
-		{"seed 003: department contacts", lead, authz.ContactsView,
+		{"agent deletes only their own contacts", agent, authz.ContactsDelete, directory.Visibility{UserIDs: own}},
+		{"department lists the department", lead, authz.CallsHistory, directory.Visibility{UserIDs: sales}},
+		{"department contacts", lead, authz.ContactsView,
 			directory.Visibility{UserIDs: sales, Unassigned: true, Public: true}},
 		{"none lists nothing", agent, authz.AuditView, directory.Visibility{}},
-		{"seed 003: owner lists everything", owner, authz.CallsHistory, directory.Visibility{All: true}},
+		{"owner lists everything", owner, authz.CallsHistory, directory.Visibility{All: true}},
 		{"outbound crm is no list filter", subject(lena, leadRole), authz.CallsOutbound, directory.Visibility{}},
 		{"unknown permission lists nothing", owner, "calls.everything", directory.Visibility{}},
 		{"nil subject lists nothing", nil, authz.CallsHistory, directory.Visibility{}},
@@ -635,8 +635,8 @@ func TestNoEscalation(t *testing.T) {
 	}{
 		{"role edit: owner edits the Agent role", authz.CanEditRole(owner, &agentRole, tooHigh), nil},
 		{"role edit: owner creates a role", authz.CanEditRole(owner, nil, leadRole.Perms), nil},
-		{"seed 004: admin cannot edit roles", authz.CanEditRole(admin, &agentRole, raised), denied},
-		{"seed 004: agent cannot edit roles", authz.CanEditRole(agent, &agentRole, raised), denied},
+		{"admin cannot edit roles", authz.CanEditRole(admin, &agentRole, raised), denied},
+		{"agent cannot edit roles", authz.CanEditRole(agent, &agentRole, raised), denied},
 		{"role edit: the Owner role cannot be edited", authz.CanEditRole(owner, &ownerRole, map[string]string{}), denied},
 		{"role edit: within the editor's scope", authz.CanEditRole(editor, &agentRole, raised), nil},
 		{"role edit: above the editor's scope", authz.CanEditRole(editor, &agentRole, tooHigh), denied},
@@ -647,7 +647,7 @@ func TestNoEscalation(t *testing.T) {
 		{"role edit: an invalid scope is invalid, not denied", authz.CanEditRole(owner, &agentRole, map[string]string{"calls.history": "all"}), invalid},
 
 		{"overrides: admin raises an agent within their own scope", authz.CanSetOverrides(admin, annAcc, map[string]string{"calls.history": "department"}), nil},
-		{"overrides: seed 003: reset to role", authz.CanSetOverrides(admin, bobAcc, nil), nil},
+		{"overrides: reset to role", authz.CanSetOverrides(admin, bobAcc, nil), nil},
 		{"overrides: lead cannot reset what they could not grant", authz.CanSetOverrides(lead, bobAcc, nil), denied},
 		{"overrides: lead grants within their scope", authz.CanSetOverrides(lead, annAcc, map[string]string{"calls.history": "department"}), nil},
 		{"overrides: lead cannot grant above their scope", authz.CanSetOverrides(lead, annAcc, map[string]string{"calls.history": "any"}), denied},
@@ -671,8 +671,8 @@ func TestNoEscalation(t *testing.T) {
 			[]directory.Role{agentRole, supervisorRole}, nil, sales), []directory.Role{agentRole, supervisorRole}), denied},
 		{"assign roles: no one promotes themself", authz.CanAssignRoles(lead, lenaAcc, []directory.Role{agentRole}), denied},
 		{"assign roles: outside the editor's users.manage", authz.CanAssignRoles(lead, carlAcc, []directory.Role{agentRole, leadRole}), denied},
-		{"assign roles: seed 000: admin cannot create accounts", authz.CanAssignRoles(admin, newAcc, []directory.Role{agentRole}), denied},
-		{"assign roles: seed 000: owner creates an agent", authz.CanAssignRoles(owner, newAcc, []directory.Role{agentRole}), nil},
+		{"assign roles: admin cannot create accounts", authz.CanAssignRoles(admin, newAcc, []directory.Role{agentRole}), denied},
+		{"assign roles: owner creates an agent", authz.CanAssignRoles(owner, newAcc, []directory.Role{agentRole}), nil},
 		{"assign roles: nil target", authz.CanAssignRoles(owner, nil, nil), denied},
 		{"assign roles: nil editor", authz.CanAssignRoles(nil, annAcc, nil), denied},
 	} {
@@ -690,7 +690,7 @@ func TestNoEscalation(t *testing.T) {
 	}
 }
 
-// TestCanManageUser: nobody manages someone who outranks them (issue 11):
+// TestCanManageUser: nobody manages someone who outranks them:
 // the target's effective permissions must be within the actor's own, and an
 // owner is changed only by an owner.
 func TestCanManageUser(t *testing.T) {
@@ -714,21 +714,21 @@ func TestCanManageUser(t *testing.T) {
 		err  error
 		want error
 	}{
-		{"issue 11: admin cannot manage the owner", authz.CanManageUser(admin, authz.UsersManage, oliviaAcc), denied},
-		{"issue 11: admin cannot unblock a blocked owner", authz.CanManageUser(admin, authz.UsersManage, blockedOwner), denied},
+		{"admin cannot manage the owner", authz.CanManageUser(admin, authz.UsersManage, oliviaAcc), denied},
+		{"admin cannot unblock a blocked owner", authz.CanManageUser(admin, authz.UsersManage, blockedOwner), denied},
 		{"owner manages an admin", authz.CanManageUser(owner, authz.UsersManage, adamAcc), nil},
 		{"owner manages another owner", authz.CanManageUser(owner, authz.UsersManage, access(9, directory.UserActive, []directory.Role{ownerRole}, nil, nil)), nil},
 		{"admin manages an agent", authz.CanManageUser(admin, authz.UsersManage, annAcc), nil},
 		{"admin manages a team lead", authz.CanManageUser(admin, authz.UsersManage, lenaAcc), nil},
 		{"admin manages another admin: equal is within", authz.CanManageUser(admin, authz.UsersManage, access(9, directory.UserActive, []directory.Role{adminRole}, nil, nil)), nil},
 		{"lead manages an agent of the department", authz.CanManageUser(lead, authz.UsersManage, annAcc), nil},
-		{"issue 11: lead cannot manage a member raised by an override above them", authz.CanManageUser(lead, authz.UsersManage, bobRaised), denied},
-		{"issue 11: lead cannot manage a member with a role above them", authz.CanManageUser(lead, authz.UsersManage, bobSupervisor), denied},
+		{"lead cannot manage a member raised by an override above them", authz.CanManageUser(lead, authz.UsersManage, bobRaised), denied},
+		{"lead cannot manage a member with a role above them", authz.CanManageUser(lead, authz.UsersManage, bobSupervisor), denied},
 		{"lead cannot manage the admin", authz.CanManageUser(lead, authz.UsersManage, adamAcc), denied},
 		{"lead cannot manage outside the department", authz.CanManageUser(lead, authz.UsersManage, carlAcc), denied},
 		{"agent manages their own account", authz.CanManageUser(agent, authz.UsersManage, annAcc), nil},
 		{"agent cannot manage a colleague", authz.CanManageUser(agent, authz.UsersManage, lenaAcc), denied},
-		{"seed 004: block needs users.create: admin lacks it", authz.CanManageUser(admin, authz.UsersCreate, annAcc), denied},
+		{"block needs users.create: admin lacks it", authz.CanManageUser(admin, authz.UsersCreate, annAcc), denied},
 		{"owner blocks an agent", authz.CanManageUser(owner, authz.UsersCreate, annAcc), nil},
 		{"nil target", authz.CanManageUser(owner, authz.UsersManage, nil), denied},
 		{"nil actor", authz.CanManageUser(nil, authz.UsersManage, annAcc), denied},
@@ -773,7 +773,7 @@ func TestKeepMembers(t *testing.T) {
 		bob:  {"contacts.view": "department", "calls.outbound": "crm", "audit.view": "none", "recordings.listen": "department"},
 	}
 	if !maps.EqualFunc(keep, want, maps.Equal) {
-		t.Errorf("seed 003: keep current members writes overrides:\ngot  %v\nwant %v", keep, want)
+		t.Errorf("keep current members writes overrides:\ngot  %v\nwant %v", keep, want)
 	}
 
 	// After the role change with those overrides written, every member's
@@ -799,16 +799,16 @@ func TestKeepMembers(t *testing.T) {
 		after := authz.NewSubject(access(m.id, directory.UserActive, m.after, ov, sales))
 		for _, pi := range authz.Catalog() {
 			if b, a := before.Effective(pi.Permission).Scope, after.Effective(pi.Permission).Scope; a != b {
-				t.Errorf("seed 003: keep current members: user %d %s went from %s to %s", m.id, pi.Permission, b, a)
+				t.Errorf("keep current members: user %d %s went from %s to %s", m.id, pi.Permission, b, a)
 			}
 		}
 		// Seed 003: reset to role (an empty override map) applies the role as it now is.
 		reset := authz.NewSubject(access(m.id, directory.UserActive, m.after, nil, sales))
 		if d := reset.Effective(authz.ContactsView); d.Scope != authz.ScopeOwn || d.Source != authz.SourceRole {
-			t.Errorf("seed 003: reset to role: user %d contacts.view %v", m.id, d)
+			t.Errorf("reset to role: user %d contacts.view %v", m.id, d)
 		}
 		if d := reset.Effective(authz.AuditView); d.Scope != authz.ScopeAny || d.Source != authz.SourceRole || d.RoleName != "Team lead" {
-			t.Errorf("seed 003: reset to role: user %d audit.view %v, want any from the edited role", m.id, d)
+			t.Errorf("reset to role: user %d audit.view %v, want any from the edited role", m.id, d)
 		}
 	}
 

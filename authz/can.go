@@ -13,7 +13,7 @@ import (
 //   - own: calls and recordings where the user is caller or callee; the
 //     user's own account; contacts assigned to them, created by them,
 //     unassigned or public. For contacts.delete, own is only contacts
-//     assigned to or created by them (seed 003: "only their own").
+//     assigned to or created by them (only their own).
 //   - department: own, plus the same for every user of s's department (the
 //     members of each group s belongs to, subgroups included).
 //   - any: everything.

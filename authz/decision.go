@@ -8,8 +8,8 @@ const (
 	SourceNone     Source = iota // nothing grants the permission
 	SourceOwner                  // the user is an owner: everything, without assignment (seeds 000, 003)
 	SourceOverride               // the user's own override (seeds 002, 003)
-	SourceRole                   // the highest scope among the user's roles (seed 001)
-	SourceDeleted                // the account is deleted: nothing at all (seed 004)
+	SourceRole                   // the highest scope among the user's roles
+	SourceDeleted                // the account is deleted: nothing at all
 )
 
 var sourceNames = [...]string{"none", "owner", "override", "role", "deleted"}

@@ -15,7 +15,7 @@
 //   - CanEditRole, CanAssignRoles and CanSetOverrides refuse any change by
 //     which an editor would grant more than they hold themselves.
 //   - KeepMembers computes the overrides that keep a role's current members
-//     as they are when the role changes (seed 003).
+//     as they are when the role changes.
 //
 // Refusals are *DeniedError values that unwrap to ErrDenied; invalid scope
 // values are *directory.InvalidError values.

@@ -11,11 +11,11 @@ import (
 // overrides, must be within the editor's own effective scope for that
 // permission, both the value it had and the value it gets. Owners hold
 // everything, so they may change anything; only an owner grants or takes
-// the Owner role (seed 000: the owner alone creates accounts and roles).
+// the Owner role (the owner alone creates accounts and roles).
 
 // CanEditRole decides whether editor may give the role old the permissions
 // newPerms; old is nil when a role is being created. The editor needs
-// roles.manage (seed 001); the built-in Owner role cannot be edited; every
+// roles.manage; the built-in Owner role cannot be edited; every
 // permission whose scope changes must be within the editor's own scope.
 // Invalid permissions give a *directory.InvalidError, refusals a
 // *DeniedError.

@@ -20,11 +20,11 @@ func TestIntercom(t *testing.T) {
 		r    authz.Resource
 		want error
 	}{
-		{"seed 002: an agent reaches nobody, not even a colleague", subject(ann, agentRole), user(bob), authz.ErrDenied},
+		{"an agent reaches nobody, not even a colleague", subject(ann, agentRole), user(bob), authz.ErrDenied},
 		{"department: a member of the department", team, user(bob), nil},
 		{"department: not another department", team, user(carl), authz.ErrDenied},
-		{"seed 002: an admin reaches anyone", subject(adam, adminRole), user(carl), nil},
-		{"seed 002: the owner reaches anyone", subject(olivia, ownerRole), user(ann), nil},
+		{"an admin reaches anyone", subject(adam, adminRole), user(carl), nil},
+		{"the owner reaches anyone", subject(olivia, ownerRole), user(ann), nil},
 		{"a call is not a user: refused", subject(adam, adminRole), authz.Resource{Kind: authz.KindCall, UserIDs: []int64{bob}}, authz.ErrDenied},
 		{"nobody", nil, user(bob), authz.ErrDenied},
 	}

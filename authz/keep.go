@@ -2,7 +2,7 @@ package authz
 
 import "github.com/switchboard-pbx/switchboard/directory"
 
-// KeepMembers computes what "keep current members as they are" (seed 003)
+// KeepMembers computes what "keep current members as they are"
 // writes before the role roleID gets the permissions newPerms: for each
 // member, the overrides that pin their present effective scope wherever the
 // change would otherwise alter it. A permission the member already overrides

@@ -3,7 +3,7 @@ package authz
 import "slices"
 
 // GroupMailboxResource describes a group's voicemail mailbox, or a
-// message in it, for recordings.listen (issue 19): by the path of the
+// message in it, for recordings.listen: by the path of the
 // group in the tree, the group first and then its parents up to the top.
 // The own scope reaches the members of the group (a group's mailbox is
 // its members' own); the department scope also the members of a parent

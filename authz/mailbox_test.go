@@ -7,8 +7,8 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 )
 
-// TestGroupMailboxScopes: recordings.listen over a group's voicemail
-// (issue 19). Groups: 10 Sales with subgroup 11 Sales North, 20 Support.
+// TestGroupMailboxScopes: recordings.listen over a group's voicemail.
+// Groups: 10 Sales with subgroup 11 Sales North, 20 Support.
 func TestGroupMailboxScopes(t *testing.T) {
 	const salesG, northG, supportG = 10, 11, 20
 	sub := func(scope string, groups ...int64) *authz.Subject {

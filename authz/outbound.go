@@ -15,7 +15,7 @@ const (
 )
 
 // Outbound decides whether s may call number (E.164) through the trunk,
-// by s's calls.outbound scope (seed 001):
+// by s's calls.outbound scope:
 //   - any: allowed;
 //   - crm: allowed when one of contacts has the number and s can see it
 //     under contacts.view;

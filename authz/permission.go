@@ -17,28 +17,28 @@ type Permission string
 const (
 	CallsHistory       Permission = "calls.history"       // call history and statistics (seeds 000, 001)
 	RecordingsListen   Permission = "recordings.listen"   // play recordings in the page (seeds 001, 002)
-	RecordingsDownload Permission = "recordings.download" // download the WAV file (seed 002)
+	RecordingsDownload Permission = "recordings.download" // download the WAV file
 	RecordingsDelete   Permission = "recordings.delete"   // delete recordings
-	CallsOutbound      Permission = "calls.outbound"      // call numbers outside the PBX (seed 001)
-	CallsMonitor       Permission = "calls.monitor"       // live calls: listen, whisper, barge (seed 002)
-	CallsControl       Permission = "calls.control"       // act on others' calls: take over, pick up (seed 002)
+	CallsOutbound      Permission = "calls.outbound"      // call numbers outside the PBX
+	CallsMonitor       Permission = "calls.monitor"       // live calls: listen, whisper, barge
+	CallsControl       Permission = "calls.control"       // act on others' calls: take over, pick up
 	UsersView          Permission = "users.view"          // see users and their settings (seeds 001, 002)
 	UsersManage        Permission = "users.manage"        // change users' settings, roles and overrides (seeds 001, 002)
 	UsersCreate        Permission = "users.create"        // create, block and delete accounts (seeds 000, 004)
-	GroupsManage       Permission = "groups.manage"       // edit the group tree and memberships (seed 004)
-	RolesManage        Permission = "roles.manage"        // create and edit roles (seed 001)
-	NumbersManage      Permission = "numbers.manage"      // trunk numbers and DIDs (seed 001)
-	SettingsTelephony  Permission = "settings.telephony"  // trunk, recording policy, default role (seed 001)
-	AuditView          Permission = "audit.view"          // read the audit log (seed 002)
+	GroupsManage       Permission = "groups.manage"       // edit the group tree and memberships
+	RolesManage        Permission = "roles.manage"        // create and edit roles
+	NumbersManage      Permission = "numbers.manage"      // trunk numbers and DIDs
+	SettingsTelephony  Permission = "settings.telephony"  // trunk, recording policy, default role
+	AuditView          Permission = "audit.view"          // read the audit log
 	ContactsView       Permission = "contacts.view"       // see CRM contacts (seeds 000, 003)
-	ContactsManage     Permission = "contacts.manage"     // create and edit CRM contacts (seed 003)
-	ContactsDelete     Permission = "contacts.delete"     // delete CRM contacts (seed 003)
-	PresenceObserve    Permission = "presence.observe"    // see others' status: busy lamps, presence, dashboard (seed 002)
-	PresenceShare      Permission = "presence.share"      // let others see one's own status (seed 002)
-	CallsShare         Permission = "calls.share"         // let watchers see who one is talking to (seed 002)
-	CallsIntercom      Permission = "calls.intercom"      // intercom (*90EXT) and paging (*91GROUP): the callee's phone answers itself; decided on each callee (seed 002)
-	CallsPark          Permission = "calls.park"          // park calls; retrieve those parked by users in scope (seed 002)
-	IVRControl         Permission = "ivr.control"         // office hours and after-hours routing, and (scope any) the IVR menus (issue 19, seed 002)
+	ContactsManage     Permission = "contacts.manage"     // create and edit CRM contacts
+	ContactsDelete     Permission = "contacts.delete"     // delete CRM contacts
+	PresenceObserve    Permission = "presence.observe"    // see others' status: busy lamps, presence, dashboard
+	PresenceShare      Permission = "presence.share"      // let others see one's own status
+	CallsShare         Permission = "calls.share"         // let watchers see who one is talking to
+	CallsIntercom      Permission = "calls.intercom"      // intercom (*90EXT) and paging (*91GROUP): the callee's phone answers itself; decided on each callee
+	CallsPark          Permission = "calls.park"          // park calls; retrieve those parked by users in scope
+	IVRControl         Permission = "ivr.control"         // office hours and after-hours routing, and (scope any) the IVR menus
 	QueuesView         Permission = "queues.view"         // the live board and statistics of call queues (migration 00017)
 	QueuesManage       Permission = "queues.manage"       // create and edit call queues, their agents and agents' login state (migration 00017)
 )
@@ -269,9 +269,9 @@ func ValidatePerms(perms map[string]string) error {
 // BuiltinPerms returns the permissions the migrations seed for a built-in
 // role (directory.BuiltinOwner, BuiltinAdmin, BuiltinAgent), or nil for any
 // other name. Owner holds every permission at its highest scope; Admin all
-// history, contacts and settings but cannot create accounts or roles (seed
-// 000); Agent their own history, recordings and contacts (seed 000), and
-// outside numbers only when they are CRM contacts or employees (issue 18). The map
+// history, contacts and settings but cannot create accounts or roles;
+// Agent their own history, recordings and contacts, and
+// outside numbers only when they are CRM contacts or employees. The map
 // is the caller's to keep.
 func BuiltinPerms(builtin string) map[string]string {
 	switch builtin {
@@ -292,9 +292,9 @@ func BuiltinPerms(builtin string) map[string]string {
 			string(CallsControl):       "any",
 			string(UsersView):          "any",
 			string(UsersManage):        "any",
-			string(UsersCreate):        "none", // seed 000: admins cannot add accounts
+			string(UsersCreate):        "none", // admins cannot add accounts
 			string(GroupsManage):       "any",
-			string(RolesManage):        "none", // seed 004: only the main administrator creates roles
+			string(RolesManage):        "none", // only the main administrator creates roles
 			string(NumbersManage):      "any",
 			string(SettingsTelephony):  "any",
 			string(AuditView):          "any",
@@ -312,7 +312,7 @@ func BuiltinPerms(builtin string) map[string]string {
 		}
 	case directory.BuiltinAgent:
 		return map[string]string{
-			string(CallsHistory):       "own", // seed 000: own call history only
+			string(CallsHistory):       "own", // own call history only
 			string(RecordingsListen):   "own",
 			string(RecordingsDownload): "none",
 			string(RecordingsDelete):   "none",
@@ -327,10 +327,10 @@ func BuiltinPerms(builtin string) map[string]string {
 			string(NumbersManage):      "none",
 			string(SettingsTelephony):  "none",
 			string(AuditView):          "none",
-			string(ContactsView):       "own", // seed 000: assigned to them or unassigned
+			string(ContactsView):       "own", // assigned to them or unassigned
 			string(ContactsManage):     "own",
-			string(ContactsDelete):     "own",        // seed 003: only their own
-			string(PresenceObserve):    "department", // seed 002: a group's members see each other
+			string(ContactsDelete):     "own",        // only their own
+			string(PresenceObserve):    "department", // a group's members see each other
 			string(PresenceShare):      "department",
 			string(CallsShare):         "department",
 			string(CallsIntercom):      "none", // auto-answer opens a phone without its user: admins opt teams in

@@ -4,7 +4,7 @@ import "github.com/switchboard-pbx/switchboard/directory"
 
 // Watch decides whether watcher may see target's status (busy lamp,
 // presence, the dashboard) and, when it may, whether also who target talks
-// to (seed 002):
+// to:
 //   - the watcher's presence.observe must cover target (own: only
 //     themself; department: the members of their groups; any);
 //   - target's presence.share must cover the watcher (department: target

@@ -7,8 +7,8 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 )
 
-// TestQueueScopes: queues.view and queues.manage over call queues (issue
-// 19 §2): department covers the queues of one's groups and their
+// TestQueueScopes: queues.view and queues.manage over call queues:
+// department covers the queues of one's groups and their
 // subgroups, any covers company-wide queues too, none nothing.
 func TestQueueScopes(t *testing.T) {
 	const salesG, northG, supportG = 10, 11, 20

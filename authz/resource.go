@@ -55,7 +55,7 @@ func ContactResource(c *directory.Contact) Resource {
 	return Resource{Kind: KindContact, AssignedTo: c.AssignedTo, CreatedBy: c.CreatedBy, Public: c.Public}
 }
 
-// ScheduleResource describes office hours (issue 19) by the path of their
+// ScheduleResource describes office hours by the path of their
 // department in the group tree, the department first and then its
 // parents; an empty path is company-wide hours and the inbound numbers'
 // routing, which only the any scope covers.
@@ -63,7 +63,7 @@ func ScheduleResource(groupPath []int64) Resource {
 	return Resource{Kind: KindSchedule, GroupIDs: groupPath}
 }
 
-// QueueResource describes a call queue (issue 19 §2) by the path of its
+// QueueResource describes a call queue by the path of its
 // department, as ScheduleResource does office hours; an empty path is a
 // company-wide queue, which only the any scope covers.
 func QueueResource(groupPath []int64) Resource {

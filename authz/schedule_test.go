@@ -7,7 +7,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 )
 
-// TestOfficeHoursScopes: ivr.control over office hours (issue 19).
+// TestOfficeHoursScopes: ivr.control over office hours.
 // Groups: 10 Sales with subgroup 11 Sales North, 20 Support.
 func TestOfficeHoursScopes(t *testing.T) {
 	const salesG, northG, supportG = 10, 11, 20

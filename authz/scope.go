@@ -3,7 +3,7 @@ package authz
 import "strconv"
 
 // Scope is how far a permission reaches. Scopes are ordered within each
-// permission's list (seed 001): none < own < department < any, and for
+// permission's list: none < own < department < any, and for
 // calls.outbound none < crm < crm_and_employees < any. The numeric values
 // interleave the two lists so that < holds within either of them; scopes of
 // different lists are never compared, because ParseScope accepts for each

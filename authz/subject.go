@@ -36,11 +36,11 @@ type heldRole struct {
 //   - otherwise the user's own override wins where one is set (seeds 002,
 //     003); an override with a value the permission does not allow counts
 //     as none, so that a bad row grants nothing;
-//   - otherwise the highest scope among the user's roles (seed 001); the
+//   - otherwise the highest scope among the user's roles; the
 //     first role in a.Roles names the source when several tie;
-//   - a deleted user has nothing (seed 004). A blocked user keeps their
+//   - a deleted user has nothing. A blocked user keeps their
 //     permissions: CanLogin keeps them out of the web UI, while their phone
-//     still calls (seed 004).
+//     still calls.
 //
 // a.Department lists the users whose resources the department scope
 // covers; the user is added to it if missing. A nil a gives a subject that

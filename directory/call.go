@@ -56,8 +56,8 @@ type Call struct {
 	Reason      string // why it was refused or failed
 	HangupBy    string // "caller", "callee", "system"
 	Node        string
-	// Queue is the number of the call queue the call waited in (issue 19
-	// §2), "" when none; QueueWait how long it waited there. Answered by
+	// Queue is the number of the call queue the call waited in, ""
+	// when none; QueueWait how long it waited there. Answered by
 	// is CalleeID/To; abandoned is a queue call cancelled by the caller.
 	Queue     string
 	QueueWait time.Duration

@@ -20,7 +20,7 @@ func TestValidateExtension(t *testing.T) {
 	} {
 		err := directory.ValidateExtension("extension", tc.ext)
 		if (err == nil) != tc.ok {
-			t.Errorf("seed 000: extension %q: err %v, want ok=%v", tc.ext, err, tc.ok)
+			t.Errorf("extension %q: err %v, want ok=%v", tc.ext, err, tc.ok)
 		}
 		if err != nil && !errors.Is(err, directory.ErrInvalid) {
 			t.Errorf("extension %q: %v is not ErrInvalid", tc.ext, err)
@@ -37,11 +37,11 @@ func TestPasswordPolicy(t *testing.T) {
 	for _, tc := range []struct {
 		name, pw, rule string
 	}{
-		{"seed 004: too short", "Ab1!", "must be at least 8 characters"},
-		{"seed 004: needs lower", "ABCDEFG1!", "must contain a lower-case letter"},
-		{"seed 004: needs upper", "abcdefg1!", "must contain an upper-case letter"},
-		{"seed 004: needs digit", "Abcdefgh!", "must contain a digit"},
-		{"seed 004: needs special", "Abcdefgh1", "must contain a special character such as !@*$&"},
+		{"too short", "Ab1!", "must be at least 8 characters"},
+		{"needs lower", "ABCDEFG1!", "must contain a lower-case letter"},
+		{"needs upper", "abcdefg1!", "must contain an upper-case letter"},
+		{"needs digit", "Abcdefgh!", "must contain a digit"},
+		{"needs special", "Abcdefgh1", "must contain a special character such as !@*$&"},
 		{"common password decorated", "Password1!", "is too common or too easy to guess"},
 		{"common password", "P@ssw0rd", "is too common or too easy to guess"},
 		{"contains the email, is not it", "Anna@example.com1", ""},
@@ -176,11 +176,11 @@ func TestGroupValidate(t *testing.T) {
 	}
 	g = directory.Group{Name: "Sales", Extension: "30000", Prefix: "2"}
 	if err := g.Validate(); err == nil {
-		t.Error("seed 000: group number outside its own prefix accepted")
+		t.Error("group number outside its own prefix accepted")
 	}
 	if err := directory.CheckPrefix(directory.Group{Name: "Sales", Prefix: "2"}, "10001"); err == nil ||
 		err.Error() != "extension: must start with 2, the prefix of group Sales" {
-		t.Errorf("seed 000: prefix rule: %v", err)
+		t.Errorf("prefix rule: %v", err)
 	}
 }
 
@@ -188,7 +188,7 @@ func TestDescendantIDs(t *testing.T) {
 	groups := []directory.Group{{ID: 1}, {ID: 2, ParentID: 1}, {ID: 3, ParentID: 2}, {ID: 4, ParentID: 1}, {ID: 5}}
 	got := directory.DescendantIDs(groups, []int64{2})
 	if len(got) != 2 {
-		t.Errorf("seed 004: subgroups of 2: %v, want [2 3]", got)
+		t.Errorf("subgroups of 2: %v, want [2 3]", got)
 	}
 	if got := directory.DescendantIDs(groups, []int64{1}); len(got) != 4 {
 		t.Errorf("subtree of 1: %v", got)

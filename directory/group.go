@@ -6,8 +6,8 @@ import (
 	"unicode/utf8"
 )
 
-// Group is a department in the company tree (seed 004). A group may have its
-// own extension number, which rings its members (seed 000), and an extension
+// Group is a department in the company tree. A group may have its
+// own extension number, which rings its members, and an extension
 // prefix its members' numbers must start with.
 type Group struct {
 	ID        int64
@@ -44,7 +44,7 @@ func (g *Group) Validate() error {
 }
 
 // CheckPrefix returns an *InvalidError when ext does not start with the
-// prefix of a group the user is put into (seed 000: numbers planned per group).
+// prefix of a group the user is put into (numbers planned per group).
 func CheckPrefix(g Group, ext string) error {
 	if g.Prefix != "" && !strings.HasPrefix(ext, g.Prefix) {
 		return invalid("extension", "must start with "+g.Prefix+", the prefix of group "+g.Name)

@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 )
 
-// IVRMenu is an auto attendant menu (issue 19 §1): a number in the dial
+// IVRMenu is an auto attendant menu: a number in the dial
 // plan, like a user's or a group's extension and unique with them, that
 // the PBX answers itself. It plays the greeting and waits for a digit
 // (RFC 4733 or SIP INFO); each digit of Options sends the caller on, as if

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// The call park settings (issue 16 §3): the orbits a call may be parked
+// The call park settings: the orbits a call may be parked
 // on, how long a parked call waits before it rings back whoever parked
 // it, and what parked callers hear.
 const (

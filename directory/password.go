@@ -13,7 +13,7 @@ import (
 	"golang.org/x/crypto/argon2"
 )
 
-// PasswordPolicy is the web password rule. The default is the one of seed 004:
+// PasswordPolicy is the web password rule. The default asks for
 // at least 8 characters with a lower-case and an upper-case letter, a digit
 // and a special character; long passphrases are accepted and common
 // passwords refused.
@@ -26,7 +26,9 @@ type PasswordPolicy struct {
 	RefuseCommon bool
 }
 
-// DefaultPasswordPolicy is the policy of seed 004.
+// DefaultPasswordPolicy is the default policy: 8 characters with a lower-case
+// and an upper-case letter, a digit and a special character, common
+// passwords refused.
 var DefaultPasswordPolicy = PasswordPolicy{
 	MinLength: 8, NeedLower: true, NeedUpper: true, NeedDigit: true, NeedSpecial: true, RefuseCommon: true,
 }

@@ -9,7 +9,7 @@ import (
 	"unicode/utf8"
 )
 
-// Queue is a call queue (issue 19 §2, ACD): a number of the dial plan,
+// Queue is a call queue (ACD): a number of the dial plan,
 // like a user's or group's extension and never the same, whose callers
 // wait hearing music on hold until one of its members (agents) takes the
 // call. The decisions (who is offered which caller) are package acd's;

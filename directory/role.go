@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 )
 
-// Built-in roles (seed 000). Their names are fixed; the permissions of Admin
+// Built-in roles. Their names are fixed; the permissions of Admin
 // and Agent may be edited, Owner always has everything.
 const (
 	BuiltinOwner = "owner"

@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 )
 
-// Schedule is a named set of office hours (issue 19), as 3CX calls them:
+// Schedule is a named set of office hours, as 3CX calls them:
 // weekly intervals on the wall clock of a time zone, and holidays that are
 // closed all day. A schedule may belong to a department (a group): that
 // department's office hours, in the department's own zone; a company-wide

@@ -135,7 +135,7 @@ type RoleStore interface {
 	Roles(ctx context.Context) ([]Role, error)
 	// UpdateRole changes the name (not of built-ins) and permissions (not of
 	// Owner). keep holds overrides to write first for users who are to keep
-	// their present values ("keep current members as they are", seed 003);
+	// their present values ("keep current members as they are");
 	// nil applies the change to every member live. One transaction.
 	UpdateRole(ctx context.Context, r *Role, keep map[int64]map[string]string) error
 	// DeleteRole deletes a custom role that no user (not deleted) holds and

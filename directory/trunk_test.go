@@ -53,7 +53,7 @@ func TestTrunkAndDIDValidationNamesTheField(t *testing.T) {
 			t.Errorf("ValidateSetting(%s, %s) = %v, want %s", c.key, c.value, err, c.field)
 		}
 	}
-	// Issue 14: a trunk may ask for TLS.
+	// A trunk may ask for TLS.
 	if err := directory.ValidateSetting(directory.SettingTrunks, `[{"name":"a","host":"h","transport":"TLS"}]`); err != nil {
 		t.Errorf("a TLS trunk: %v", err)
 	}

@@ -12,7 +12,7 @@ import (
 // UserState is the life state of an account.
 type UserState string
 
-// A blocked user cannot use the web UI or API but keeps SIP (seed 004); a
+// A blocked user cannot use the web UI or API but keeps SIP; a
 // deleted user loses both at once, while history and recordings stay.
 const (
 	UserActive  UserState = "active"
@@ -147,7 +147,7 @@ func ValidateEmail(email string) error {
 	return nil
 }
 
-// ValidateExtension checks an extension number of a user or group (seed 000).
+// ValidateExtension checks an extension number of a user or group.
 func ValidateExtension(field, ext string) error {
 	if ext == "" {
 		return invalid(field, "is required")

@@ -10,8 +10,8 @@ import (
 )
 
 // A disk that fills mid-call cuts the recording, and the file is still a
-// valid WAV whose header tells its true length (issue 12: the header said
-// 10.02 s while the file held 10.49 s).
+// valid WAV whose header tells its true length (a cut file's header once
+// said 10.02 s while the file held 10.49 s).
 func TestRecorderFullDiskLeavesValidFile(t *testing.T) {
 	dir, ok := smalldisk.Dir(t, "256k") // about 8 s of stereo audio
 	if !ok {

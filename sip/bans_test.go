@@ -61,7 +61,7 @@ func TestBanSharedByNodes(t *testing.T) {
 		bs[0].Extension != "" || !bs[0].Expires.Equal(clk.Now().Add(30*time.Minute)) {
 		t.Fatalf("stored bans %+v, %v", bs, err)
 	}
-	// The ban is in the audit log with its source (issue 11).
+	// The ban is in the audit log with its source.
 	if es, err := st.AuditLog(t.Context(), directory.AuditFilter{Action: "ban.create"}); err != nil || len(es) != 1 ||
 		es[0].IP != "127.0.0.9" || es[0].Object != "ban:127.0.0.9" || es[0].Actor != "system" {
 		t.Fatalf("audit of the ban: %+v, %v", es, err)

@@ -217,7 +217,7 @@ func TestCallBadSDP(t *testing.T) {
 	cs.noCallLeft(t)
 }
 
-// TestCallOutbound runs the outbound rule (seed 001) through a trunk: each
+// TestCallOutbound runs the outbound rule through a trunk: each
 // calls.outbound scope against a visible contact's number, an invisible
 // contact's, an employee's mobile and a random number.
 func TestCallOutbound(t *testing.T) {

@@ -28,7 +28,7 @@ func TestCredentials(t *testing.T) {
 		t.Fatalf("removed %v on first load", removed)
 	}
 	if c, ok := cs.Lookup("10001"); !ok || c.State != directory.UserBlocked {
-		t.Error("a blocked user keeps SIP (seed 004)")
+		t.Error("a blocked user keeps SIP")
 	}
 	c, _ := cs.Lookup("10002")
 	if !c.allows(netip.MustParseAddr("192.168.1.9")) || c.allows(netip.MustParseAddr("192.168.2.9")) {
@@ -73,7 +73,7 @@ func TestCredentials(t *testing.T) {
 }
 
 // BenchmarkCredentialLookup measures the registrar's in-memory credential
-// cache (issue 3 target: over 1,000,000 lookups/s on one core, no
+// cache (target: over 1,000,000 lookups/s on one core, no
 // allocation).
 func BenchmarkCredentialLookup(b *testing.B) {
 	cs := newCredentials()

@@ -14,7 +14,7 @@ import (
 
 // The edge looks at every whole message (a UDP datagram, or one message
 // framed out of a TCP stream) before sipgo parses it. sipgo drops a
-// message it cannot parse without a word (SIPGO-NOTES §7) and accepts some
+// message it cannot parse without a word and accepts some
 // it should refuse (a foreign SIP version, an unknown URI scheme, a
 // Require we do not support); the edge answers those statelessly, as RFC
 // 3261 §8.2 and the RFC 4475 torture tests ask, and passes on the rest.

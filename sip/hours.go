@@ -7,7 +7,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 )
 
-// Office hours of inbound numbers (issue 19). A number of the dids setting
+// Office hours of inbound numbers. A number of the dids setting
 // may follow a schedule (directory.DIDHours): while the schedule is open
 // the number rings the extension the setting maps it to, otherwise the
 // schedule's outside-hours target. The schedule is read from the store at

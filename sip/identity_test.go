@@ -65,7 +65,7 @@ func hdr(req *sip.Request, name string) string {
 // offers, and for a user who hides their number.
 func TestTrunkIdentity(t *testing.T) {
 	const (
-		own     = "+48221234501" // the user's outbound caller ID (seed 004)
+		own     = "+48221234501" // the user's outbound caller ID
 		company = "+48221000000" // the trunk's caller ID
 	)
 	var msgs strings.Builder // the golden messages, testdata/trunk_identity.txt

@@ -15,7 +15,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
-// The auto attendant (issue 19 §1). A number that is an IVR menu's
+// The auto attendant. A number that is an IVR menu's
 // (directory.IVRMenu), dialed, reached through a DID or through office
 // hours' outside-hours target, is answered by the PBX: leg B of the
 // call's relay faces a media.Endpoint that plays the menu's greeting and

@@ -13,8 +13,8 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 )
 
-// TestContactCentreJourney walks issue 19's path in one run. A carrier's
-// call to a DID reaches the auto attendant; the caller presses 1 (SIP
+// TestContactCentreJourney walks a contact centre's path in one run. A
+// carrier's call to a DID reaches the auto attendant; the caller presses 1 (SIP
 // INFO) and waits in the sales queue until its agent, logged in by *60,
 // answers. A second caller presses 2 (RFC 4733) in the same menu and
 // leaves a message in the agent's mailbox; the lamp of the agent's phone,

@@ -15,7 +15,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/smalldisk"
 )
 
-// Issue 12: call history and recording rows written while the database is
+// Call history and recording rows written while the database is
 // away reach it once it is back, each once, with the times, dispositions
 // and recording state of what happened.
 
@@ -183,7 +183,7 @@ func historyThroughOutage(t *testing.T, st directory.Store, down, up func()) {
 	cs.noCallLeft(t)
 }
 
-// Issue 12: a recording cut by a full disk is a valid file, and its row's
+// A recording cut by a full disk is a valid file, and its row's
 // duration, size and SHA-256 are the file's.
 func TestRecordingCutByFullDisk(t *testing.T) {
 	dir, ok := smalldisk.Dir(t, "1m")
@@ -236,7 +236,7 @@ func TestRecordingCutByFullDisk(t *testing.T) {
 	cs.noCallLeft(t)
 }
 
-// Issue 12: a restart during the outage loses nothing: the writes held
+// A restart during the outage loses nothing: the writes held
 // stay in the spool file and the next run writes them, once.
 func TestHistoryHeldAcrossRestart(t *testing.T) {
 	pg := pgtest.Private(t)

@@ -15,7 +15,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
-// Call park (issue 16 §3). A party of an answered call, the parker, sends
+// Call park. A party of an answered call, the parker, sends
 // REFER naming the park code (*70 by default: the first free orbit) or an
 // orbit number (orbits.go: the park.orbits setting). The PBX answers 202
 // and, with calls.park, puts the call on the orbit: the other party, the

@@ -14,7 +14,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/media"
 )
 
-// Call queues (issue 19 §2). The decisions are package acd's: one Engine
+// Call queues. The decisions are package acd's: one Engine
 // for the server, driven as acd/doc.go says. This file is the driver: it
 // keeps the engine's queues and agents in step with the directory, runs
 // the one goroutine that acts on the engine's deadlines, and turns the

@@ -15,7 +15,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
-// A call in a queue (issue 19 §2; the engine's driver is queue.go). The
+// A call in a queue (the engine's driver is queue.go). The
 // router finds the queue's number (dialed, by DID, by a forward or a menu)
 // and the call, instead of ringing anyone, is answered by the PBX as
 // voicemail answers one (voicemail.go): leg B is a media endpoint of our

@@ -236,7 +236,8 @@ func (m *rawMessage) check(split, stream bool) (int, string) {
 	}
 	// RFC 3261 §16.3: a request for someone else is not forwarded with no
 	// hops left. OPTIONS to the server itself (no user part) is answered
-	// by us as its final recipient, as §11 allows, and so is REGISTER.
+	// by us as its final recipient, as RFC 3261 §11 allows, and so is
+	// REGISTER.
 	if mf == 0 && method != "REGISTER" && !(method == "OPTIONS" && m.requestUser() == "") {
 		return 483, "Too Many Hops"
 	}

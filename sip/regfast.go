@@ -128,8 +128,8 @@ func (tx *regTx) send(rep *reply) error {
 // write sends the response b and keeps a copy of it when it is final.
 func (tx *regTx) write(b []byte, final bool) error {
 	if len(b) > sip.UDPMTUSize-200 {
-		// As sipgo does (SIPGO-NOTES §5): the registrar keeps its 200s
-		// under this size.
+		// As sipgo does, the registrar keeps its UDP 200s under this
+		// size.
 		return sip.ErrUDPMTUCongestion
 	}
 	tx.mu.Lock()

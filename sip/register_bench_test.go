@@ -17,7 +17,7 @@ import (
 )
 
 // BenchmarkRegister is the registrar's hot path as SIPp's reg_auth
-// scenario drives it (../shared/bench): per op one extension out of 1,000
+// scenario drives it: per op one extension out of 1,000
 // sends REGISTER, takes the 401, and sends it again with MD5 digest
 // credentials and a new Call-ID, to 200. One raw UDP socket plays all the
 // phones, so the figures are the server's work plus a small client. It

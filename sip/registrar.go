@@ -239,7 +239,7 @@ func contactURI(c *sip.ContactHeader) (string, error) {
 }
 
 // parseDeltaSeconds parses delta-seconds (RFC 3261 §25.1); values beyond
-// 2^32-1 are taken as that (§20.19 lets us cap them).
+// 2^32-1 are taken as that (RFC 3261 §20.19 lets us cap them).
 func parseDeltaSeconds(s string) (int64, bool) {
 	s = strings.TrimSpace(s)
 	if s == "" || len(s) > 20 {
@@ -282,7 +282,7 @@ func (r *registrar) register(req *sip.Request, tx sip.ServerTransaction, cred *c
 		r.send(tx, r.okResponse(req, nil, now))
 		return
 	}
-	if len(rr.contacts) == 0 { // a query (§10.3 step 6)
+	if len(rr.contacts) == 0 { // a query (RFC 3261 §10.3 step 6)
 		r.send(tx, r.okResponse(req, cur, now))
 		return
 	}
@@ -309,7 +309,8 @@ func (r *registrar) register(req *sip.Request, tx sip.ServerTransaction, cred *c
 		if exp > r.cfg.MaxExpires || sec > int64(r.cfg.MaxExpires/time.Second) {
 			exp = r.cfg.MaxExpires
 		}
-		// §10.3 step 7: the same Call-ID must come with a higher CSeq.
+		// RFC 3261 §10.3 step 7: the same Call-ID must come with a higher
+		// CSeq.
 		if j := indexBinding(cur, c.uri); j >= 0 && cur[j].CallID == rr.callID && rr.cseq <= cur[j].CSeq {
 			r.respond(tx, req, 500, "Out Of Order CSeq")
 			return
@@ -414,7 +415,7 @@ func replaceBinding(list []directory.Binding, b directory.Binding) []directory.B
 }
 
 // okResponse is the 200 of a REGISTER: every current contact with the
-// seconds it has left (§10.3 step 8).
+// seconds it has left (RFC 3261 §10.3 step 8).
 func (r *registrar) okResponse(req *sip.Request, list []directory.Binding, now time.Time) *reply {
 	res := r.response(req, 200, "OK")
 	for _, b := range list {

@@ -300,7 +300,7 @@ func TestCredentialsOfAnotherExtension(t *testing.T) {
 	}
 }
 
-// Blocked users keep their phones (seed 004); deleted users are refused
+// Blocked users keep their phones; deleted users are refused
 // and their bindings go at once.
 func TestBlockedAndDeletedUsers(t *testing.T) {
 	st, _ := openSQLite(t)

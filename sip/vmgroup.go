@@ -12,7 +12,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 )
 
-// Group voicemail (issue 19 §3): a call to a group number nobody answers
+// Group voicemail: a call to a group number nobody answers
 // goes to the group's mailbox (voicemail.deposit). Its messages are the
 // members': recordings.listen over the group's mailbox
 // (authz.GroupMailboxResource) decides who may watch its lamp (a

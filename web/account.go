@@ -15,7 +15,7 @@ type accountPage struct {
 	Company  string   // the company's time zone, used when the viewer has none
 	Zones    []string // time zones offered
 
-	// Phones: the viewer's registrations and manual setup (issue 18).
+	// Phones: the viewer's registrations and manual setup.
 	Phones *userPhones
 }
 

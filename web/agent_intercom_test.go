@@ -8,7 +8,7 @@ import (
 )
 
 // TestAgentIntercomReason: the Agent role reaches nobody on intercom and
-// paging until an admin decides otherwise (seed 002), the roles matrix
+// paging until an admin decides otherwise, the roles matrix
 // offers calls.intercom with its three scopes, and the Agent's role page
 // says why in every language.
 func TestAgentIntercomReason(t *testing.T) {

@@ -256,7 +256,7 @@ type callJSON struct {
 	Reason      string     `json:"reason,omitempty"`
 	HangupBy    string     `json:"hangup_by,omitempty"`
 	Node        string     `json:"node,omitempty"`
-	// The call queue the call waited in (issue 19 §2), how long, and
+	// The call queue the call waited in, how long, and
 	// whether the caller hung up waiting; the agent who answered is the
 	// callee.
 	Queue          string `json:"queue,omitempty"`

@@ -176,7 +176,7 @@ func TestAPIGroupRoleContactRoundTrips(t *testing.T) {
 		if p, _ := m["permissions"].(map[string]any); len(p) != 2 {
 			t.Errorf("created %v", m)
 		}
-		// Give it to the peer, then narrow it keeping the peer as they are (seed 003).
+		// Give it to the peer, then narrow it keeping the peer as they are.
 		peer := f.users[pPeer].ID
 		roles := itoa(f.roles[directory.BuiltinAgent].ID) + "," + itoa(rid)
 		owner.call(t, http.MethodPatch, "/api/v1/users/"+itoa(peer), `{"role_ids":[`+roles+`]}`, http.StatusOK)

@@ -226,7 +226,7 @@ var scopeRank = map[string]int{"": 0, "none": 0, "own": 1, "crm": 2, "department
 
 // outranked says whether the user t (one person) outranks persona p: an
 // owner for anyone but an owner, or anyone holding a permission above p's
-// own. Nobody manages someone who outranks them (issue 11). t.perms, when
+// own. Nobody manages someone who outranks them. t.perms, when
 // set, replaces the persona's table (a member raised by an override).
 func outranked(p string, t *target) bool {
 	if len(t.participants) != 1 || t.participants[0] == p {
@@ -347,8 +347,8 @@ func userChanging(rt Route) bool {
 	return strings.Contains(rt.Pattern, "/users/{id}") || strings.Contains(rt.Pattern, "/members/{user_id}")
 }
 
-// TestUserRoutesActorTarget: nobody manages someone who outranks them
-// (issue 11). Every user-changing route is tried by the Owner, the Admin,
+// TestUserRoutesActorTarget: nobody manages someone who outranks them.
+// Every user-changing route is tried by the Owner, the Admin,
 // the department's team lead and an Agent on each other, and by the team
 // lead and the Admin on a member whose override raises them above the lead.
 // Each attempt runs on a copy of its own, since an allowed one changes it.

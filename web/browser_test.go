@@ -289,7 +289,7 @@ func TestBrowserFlows(t *testing.T) {
 	if players != 0 {
 		t.Errorf("petra sees %d players", players)
 	}
-	// Petra changes her own web password on the account page (issue 11):
+	// Petra changes her own web password on the account page:
 	// the current one first, then the new one twice; she stays signed in.
 	const petraPW = "Petra-n3w-pass!"
 	run("petra password", chromedp.Navigate(u+"/account"), chromedp.WaitVisible(chromedp.CSS("#current_password")),

@@ -194,7 +194,7 @@ func csvCell(s string) string {
 }
 
 // queueWaitCell and queueAbandonedCell are the call queue columns of the
-// CSV export (issue 19 §2); empty for calls that waited in no queue.
+// CSV export; empty for calls that waited in no queue.
 func queueWaitCell(c directory.Call) string {
 	if c.Queue == "" {
 		return ""

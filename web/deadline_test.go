@@ -14,7 +14,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory/postgres/pgtest"
 )
 
-// Issue 12: with PostgreSQL frozen (SIGSTOP), pages and API calls answer
+// With PostgreSQL frozen (SIGSTOP), pages and API calls answer
 // 503 once the store deadline passes instead of hanging, and answer again
 // once it thaws.
 func TestFrozenDatabaseGets503(t *testing.T) {

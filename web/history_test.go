@@ -14,7 +14,7 @@ type heldLive struct {
 
 func (l heldLive) HistoryWritesHeld() int { return l.held }
 
-// Issue 12: the dashboard shows how many call history writes wait for the
+// The dashboard shows how many call history writes wait for the
 // database, to those who see all call history.
 func TestDashboardHistoryWritesHeld(t *testing.T) {
 	f := newFixture(t)

@@ -11,7 +11,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 )
 
-// Office hours (issue 19): schedules, each optionally a department's, and
+// Office hours: schedules, each optionally a department's, and
 // the inbound numbers that ring elsewhere outside them. Viewing and editing
 // them is ivr.control, like the IVR menus the issue names with them: at
 // department scope the hours of one's groups and their subgroups, at any

@@ -101,7 +101,7 @@ func TestOfficeHoursPage(t *testing.T) {
 
 // TestOfficeHoursRefused: an agent (ivr.control none) gets 403 with the
 // reason on the page and on the API, and changes nothing; an admin
-// (ivr.control any, seed 002) works through the API.
+// (ivr.control any) works through the API.
 func TestOfficeHoursRefused(t *testing.T) {
 	f := newFixture(t)
 	_, st, ts := f.open(t)

@@ -15,7 +15,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 )
 
-// The auto attendant's menus (issue 19 §1): a number the PBX answers with
+// The auto attendant's menus: a number the PBX answers with
 // a greeting and digit options. Menus serve the whole company (they hang
 // off inbound numbers), so viewing and editing them is ivr.control at
 // scope any, like the inbound numbers' office hours; a department scope

@@ -13,7 +13,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 )
 
-// Call queues (issue 19 §2). queues.view shows the live board (callers
+// Call queues. queues.view shows the live board (callers
 // waiting, agents' states, service level); queues.manage creates and edits
 // queues and their agents and logs agents in or out or pauses them. At
 // department scope both cover the queues of one's groups and their

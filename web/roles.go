@@ -124,7 +124,7 @@ func (s *Server) roleCreate(w http.ResponseWriter, r *http.Request) {
 
 // roleUpdate changes a role. With apply=keep, the members keep what they
 // have now: authz.KeepMembers computes the overrides that pin their present
-// scopes and the store writes them with the change (seed 003).
+// scopes and the store writes them with the change.
 func (s *Server) roleUpdate(w http.ResponseWriter, r *http.Request) {
 	id, err := idParam(r)
 	var old *directory.Role
@@ -171,8 +171,7 @@ func (s *Server) createRole(r *http.Request, ro *directory.Role) error {
 // updateRole gives the role old the name and permissions of ro, for the
 // form and the API alike; a built-in keeps its name. With keep the members
 // keep what they have now: authz.KeepMembers computes the overrides that
-// pin their present scopes and the store writes them with the change
-// (seed 003).
+// pin their present scopes and the store writes them with the change.
 func (s *Server) updateRole(r *http.Request, old, ro *directory.Role, keep bool) error {
 	ro.ID, ro.Builtin = old.ID, old.Builtin
 	if old.Builtin != "" {

@@ -93,7 +93,7 @@ func (s *Server) register(web, api *router) {
 	web.post("/numbers/delete", need(authz.NumbersManage), s.didDelete)
 	web.get("/audit", need(authz.AuditView), s.auditList)
 
-	// Phones that configure themselves (issue 18 §2): devices are managed
+	// Phones that configure themselves: devices are managed
 	// with users.manage over their user; /provision/ has no session, the
 	// secret in its path is the credential.
 	web.get("/devices", need(authz.UsersManage), s.deviceList)

@@ -2,7 +2,7 @@ package web
 
 import "github.com/switchboard-pbx/switchboard/authz"
 
-// registerPeople adds the routes that bring people in (issue 18 §1): the
+// registerPeople adds the routes that bring people in: the
 // users' CSV import and export, invitations by e-mail and the SMTP
 // settings they go through. register calls it; the rules read as there.
 func (s *Server) registerPeople(web, api *router) {

@@ -27,9 +27,9 @@ func clientFrom(t *testing.T, base, ip string) *client {
 	return c
 }
 
-// TestLoginLockoutIsNotAWeapon replays issue 11's lockout: an attacker
-// fails five times on the Owner's e-mail from one address; the Owner, from
-// another, still signs in with the right password. Guessing from many
+// TestLoginLockoutIsNotAWeapon replays a lockout used as a weapon: an
+// attacker fails five times on the Owner's e-mail from one address; the
+// Owner, from another, still signs in with the right password. Guessing from many
 // sources is slowed (a source that failed gets no more tries once the
 // account is under attack) without refusing a source that has not failed.
 // Every failed and throttled login is in the audit log with its source.

@@ -155,7 +155,7 @@ func (s *Server) userDelete(w http.ResponseWriter, r *http.Request) {
 }
 
 // setState blocks, unblocks or deletes an account. The route needs
-// users.create (seed 004); the account must be one the viewer sees and
+// users.create; the account must be one the viewer sees and
 // whose access they may change (not their own, an owner only by an owner:
 // authz.CanAssignRoles with the roles unchanged asks exactly that).
 func (s *Server) setState(w http.ResponseWriter, r *http.Request, st directory.UserState, action, what string) {

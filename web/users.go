@@ -225,7 +225,7 @@ type userPage struct {
 	Company    string   // the company's time zone, for the time zone input
 	Zones      []string // time zones offered
 
-	// Phones: registrations and manual setup (issue 18).
+	// Phones: registrations and manual setup.
 	Phones *userPhones
 }
 

@@ -13,7 +13,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 )
 
-// A group's mailbox on the web (issue 19 §3). Its messages are heard by
+// A group's mailbox on the web. Its messages are heard by
 // those recordings.listen reaches over it (authz.GroupMailboxResource:
 // own, the members of the group; department, also the members of a
 // parent group). Its setting (enabled, PIN, e-mail copy, greeting) is the

@@ -21,7 +21,7 @@ import (
 // side to record more than 1.5 s of the other's tone.
 const talkTime = 2500 * time.Millisecond
 
-// TestBaresipCallThroughServe is the end-to-end test of issue 5: two real
+// TestBaresipCallThroughServe is the end-to-end test of a call: two real
 // softphones registered to a running `switchboard serve` call each other
 // through the B2BUA; each records what it receives, which must be the
 // other's tone (so it crossed the relay, not a local loop); the call

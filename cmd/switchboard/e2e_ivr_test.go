@@ -10,8 +10,8 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/baresip"
 )
 
-// TestBaresipIVRThroughDID is the end-to-end test of the auto attendant
-// (issue 19 §1): a real softphone acting as the carrier (on 127.0.0.2,
+// TestBaresipIVRThroughDID is the end-to-end test of the auto attendant:
+// a real softphone acting as the carrier (on 127.0.0.2,
 // the trunk's address) calls an inbound number mapped to a menu; the PBX
 // answers with the menu's greeting, the carrier's phone presses 1 (RFC
 // 4733, baresip's sndcode), and the extension of option 1, another real

@@ -16,7 +16,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/dirstore"
 )
 
-// TestRecordingSurvivesKill is issue 6's crash test: `switchboard serve` is
+// TestRecordingSurvivesKill is the crash test: `switchboard serve` is
 // killed with SIGKILL in the middle of a recorded call between two real
 // softphones; the next start repairs the unfinished WAV, which then plays
 // and holds the caller's tone on the left and the callee's on the right.

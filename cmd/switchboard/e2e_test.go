@@ -135,7 +135,7 @@ func serveListeners(t *testing.T, bin, data string, want ...string) map[string]s
 	return nil
 }
 
-// TestBaresipRegistersToServe is the end-to-end test of issue 4: a real
+// TestBaresipRegistersToServe is the end-to-end test of registration: a real
 // softphone registers to a running `switchboard serve` with an extension
 // made by `switchboard user add`, and is refused with a wrong password.
 func TestBaresipRegistersToServe(t *testing.T) {

@@ -10,9 +10,9 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/baresip"
 )
 
-// TestBaresipTLSWithSRTPCallsPlainPhone is the end-to-end test of issue 14
-// §6: a baresip registered over TLS, with mandatory SRTP (RTP/SAVP, SDES),
-// calls a plain-RTP baresip on UDP through `switchboard serve` (with the
+// TestBaresipTLSWithSRTPCallsPlainPhone is the end-to-end test of TLS
+// and SRTP: a baresip registered over TLS, with mandatory SRTP (RTP/SAVP,
+// SDES), calls a plain-RTP baresip on UDP through `switchboard serve` (with the
 // self-signed certificate it makes at its first start); each side records
 // what it receives, which must be the other's tone: the relay decrypted
 // one way and encrypted the other.

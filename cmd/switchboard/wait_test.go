@@ -76,7 +76,7 @@ func httpGet(t *testing.T, u string) (int, http.Header, string) {
 	return resp.StatusCode, resp.Header, string(b)
 }
 
-// Issue 12: serve started while PostgreSQL is down waits for it: SIP
+// Serve started while PostgreSQL is down waits for it: SIP
 // answers 503 with Retry-After and the web a 503 page meanwhile, and the
 // PBX serves once the database is up.
 func TestServeWaitsForDatabase(t *testing.T) {

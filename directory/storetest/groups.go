@@ -7,7 +7,7 @@ import (
 )
 
 var groupTests = []test{
-	{"seed 000: the default group exists from the start", func(e *env) {
+	{"the default group exists from the start", func(e *env) {
 		g := e.defaultGroup()
 		if !g.Default || g.Name != "Default group" || g.ID == 0 || g.ParentID != 0 {
 			e.t.Errorf("default group: %+v", g)
@@ -101,7 +101,7 @@ var groupTests = []test{
 			}
 		}
 	}},
-	{"seed 000: the default group cannot be renamed or deleted", func(e *env) {
+	{"the default group cannot be renamed or deleted", func(e *env) {
 		dg := e.defaultGroup()
 		renamed := *dg
 		renamed.Name = "Everyone"
@@ -117,7 +117,7 @@ var groupTests = []test{
 			e.t.Error("the default group lost its flag")
 		}
 	}},
-	{"seed 004: a group is deleted only when it has no members and no subgroups", func(e *env) {
+	{"a group is deleted only when it has no members and no subgroups", func(e *env) {
 		g := e.group("Sales", 0)
 		sub := e.group("North", g.ID)
 		e.is(e.s.DeleteGroup(e.ctx, g.ID), directory.ErrGroupNotEmpty, "delete a group with a subgroup")
@@ -208,7 +208,7 @@ var groupTests = []test{
 		e.members(g.ID, []int64{c.ID}, "a deleted member")
 		e.members(dg, []int64{b.ID, c.ID}, "default group")
 	}},
-	{"seed 000: AddMember checks the group's prefix", func(e *env) {
+	{"AddMember checks the group's prefix", func(e *env) {
 		g := &directory.Group{Name: "Sales", Prefix: "2"}
 		e.ok(e.s.CreateGroup(e.ctx, g), "create group")
 		out := e.user("10001")

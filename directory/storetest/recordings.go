@@ -127,7 +127,7 @@ func (e *env) sameRecording(got, want *directory.Recording) {
 }
 
 // recordingSearchTests are the filters people use to find a recorded
-// call (issue 18 §3), over the fixture of newRecordingFixture.
+// call, over the fixture of newRecordingFixture.
 var recordingSearchTests = []test{
 	{"Recordings filter by the call's time, people, number, direction and length", func(e *env) {
 		f := newRecordingFixture(e)

@@ -7,7 +7,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 )
 
-// The permissions the migrations give the built-in roles (team brief, seed 000).
+// The permissions the migrations give the built-in roles.
 var (
 	ownerPerms = map[string]string{
 		"calls.history": "any", "recordings.listen": "any", "recordings.download": "any",
@@ -33,7 +33,7 @@ var (
 )
 
 var roleTests = []test{
-	{"seed 000: the built-in roles exist with their permissions", func(e *env) {
+	{"the built-in roles exist with their permissions", func(e *env) {
 		rs, err := e.s.Roles(e.ctx)
 		e.ok(err, "roles")
 		if len(rs) != 3 {
@@ -157,7 +157,7 @@ var roleTests = []test{
 		}
 		e.perms(got.Perms, r.Perms, "permissions replaced, not merged")
 	}},
-	{"seed 004: a role held by users cannot be deleted", func(e *env) {
+	{"a role held by users cannot be deleted", func(e *env) {
 		r := &directory.Role{Name: "Team lead"}
 		e.ok(e.s.CreateRole(e.ctx, r), "create role")
 		u := e.draft("10001")
@@ -176,7 +176,7 @@ var roleTests = []test{
 		e.ok(e.s.CreateRole(e.ctx, unused), "create role")
 		e.ok(e.s.DeleteRole(e.ctx, unused.ID), "delete an unused role")
 	}},
-	{"seed 003: the default role cannot be deleted", func(e *env) {
+	{"the default role cannot be deleted", func(e *env) {
 		r := &directory.Role{Name: "Trainee"}
 		e.ok(e.s.CreateRole(e.ctx, r), "create role")
 		e.ok(e.s.SetSetting(e.ctx, directory.SettingDefaultRole, strconv.FormatInt(r.ID, 10)), "make it the default")
@@ -184,7 +184,7 @@ var roleTests = []test{
 		_, err := e.s.Role(e.ctx, r.ID)
 		e.ok(err, "the default role is still there")
 	}},
-	{"seed 003: UpdateRole with keep writes the members' overrides in the same call", func(e *env) {
+	{"UpdateRole with keep writes the members' overrides in the same call", func(e *env) {
 		r := &directory.Role{Name: "Team lead", Perms: map[string]string{"calls.history": "department"}}
 		e.ok(e.s.CreateRole(e.ctx, r), "create role")
 		kept := e.draft("10001")

@@ -7,8 +7,8 @@ import (
 )
 
 // ruleTests pin the arguments whose meaning a backend could otherwise
-// choose (issue 13: the two stores answered the same calls differently
-// where the suite was silent). Each names the rule of directory it pins.
+// choose (the two stores once answered the same calls differently where
+// the suite was silent). Each names the rule of directory it pins.
 var ruleTests = []test{
 	{"CheckNew: a user is created active or blocked, never deleted", func(e *env) {
 		u := e.draft("10001")

@@ -105,7 +105,7 @@ var settingTests = []test{
 			e.t.Error("an unknown key was stored")
 		}
 	}},
-	{"seed 003: the default role must exist and is given to new users", func(e *env) {
+	{"the default role must exist and is given to new users", func(e *env) {
 		agent := strconv.FormatInt(e.role(directory.BuiltinAgent).ID, 10)
 		err := e.s.SetSetting(e.ctx, directory.SettingDefaultRole, "987654")
 		var ie *directory.InvalidError

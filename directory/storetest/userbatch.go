@@ -75,8 +75,8 @@ var userBatchTests = []test{
 			}
 			seen[u.ID] = true
 			got := e.get(u.ID)
-			e.ids(got.RoleIDs, []int64{agent}, "seed 003: user %s holds the default role", u.Extension)
-			e.ids(got.GroupIDs, []int64{def}, "seed 000: user %s is in the default group", u.Extension)
+			e.ids(got.RoleIDs, []int64{agent}, "user %s holds the default role", u.Extension)
+			e.ids(got.GroupIDs, []int64{def}, "user %s is in the default group", u.Extension)
 			e.ids(u.RoleIDs, got.RoleIDs, "roles set on the batch's user %s", u.Extension)
 			e.ids(u.GroupIDs, got.GroupIDs, "groups set on the batch's user %s", u.Extension)
 			if got.SIP != u.SIP || got.PasswordHash != u.PasswordHash || got.Email != u.Email {
@@ -165,7 +165,7 @@ var userBatchTests = []test{
 		e.refusedAt(e.s.CreateUsers(e.ctx, us), 5, directory.ErrConflict, "email", "an email twice in a batch")
 		e.nothingStored(us, 0, mark, "an email twice in a batch")
 	}},
-	{"batch: seed 000: a member outside the group's prefix refuses the batch", func(e *env) {
+	{"batch: a member outside the group's prefix refuses the batch", func(e *env) {
 		g := &directory.Group{Name: "Sales", Prefix: "2"}
 		e.ok(e.s.CreateGroup(e.ctx, g), "group with prefix 2")
 		mark := e.mark()
@@ -182,7 +182,7 @@ var userBatchTests = []test{
 		}
 		e.nothingStored(us, 0, mark, "a batch with a member outside the prefix")
 	}},
-	{"batch: seed 000: the default group's prefix applies to users without groups", func(e *env) {
+	{"batch: the default group's prefix applies to users without groups", func(e *env) {
 		def := e.defaultGroup()
 		def.Prefix = "3"
 		e.ok(e.s.UpdateGroup(e.ctx, def), "give the default group prefix 3")

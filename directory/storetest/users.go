@@ -18,8 +18,8 @@ var userTests = []test{
 			e.t.Fatalf("created user: ID %d, created %v, updated %v; want all set", u.ID, u.CreatedAt, u.UpdatedAt)
 		}
 		got := e.get(u.ID)
-		e.ids(got.RoleIDs, []int64{e.role(directory.BuiltinAgent).ID}, "seed 003: empty RoleIDs get the default role (Agent)")
-		e.ids(got.GroupIDs, []int64{e.defaultGroup().ID}, "seed 000: empty GroupIDs get the default group")
+		e.ids(got.RoleIDs, []int64{e.role(directory.BuiltinAgent).ID}, "empty RoleIDs get the default role (Agent)")
+		e.ids(got.GroupIDs, []int64{e.defaultGroup().ID}, "empty GroupIDs get the default group")
 		e.sameTime(got.CreatedAt, u.CreatedAt, "created at read back")
 		v := e.user("10002")
 		if v.ID == u.ID {
@@ -98,7 +98,7 @@ var userTests = []test{
 		_, err := e.s.UserByEmail(e.ctx, "u10002@example.com")
 		e.ok(err, "user created after the refused one")
 	}},
-	{"seed 000: extension unique between users", func(e *env) {
+	{"extension unique between users", func(e *env) {
 		e.user("10001")
 		dup := e.draft("10001")
 		dup.Email = "other@example.com"
@@ -106,7 +106,7 @@ var userTests = []test{
 		e.is(err, directory.ErrExtensionTaken, "second user with extension 10001")
 		e.conflict(err, "extension", "second user with extension 10001")
 	}},
-	{"seed 000: extension unique across users and groups, user first", func(e *env) {
+	{"extension unique across users and groups, user first", func(e *env) {
 		e.user("10001")
 		err := e.s.CreateGroup(e.ctx, &directory.Group{Name: "Sales", Extension: "10001"})
 		e.is(err, directory.ErrExtensionTaken, "group with a user's number")
@@ -114,7 +114,7 @@ var userTests = []test{
 		g.Extension = "10001"
 		e.is(e.s.UpdateGroup(e.ctx, g), directory.ErrExtensionTaken, "group given a user's number")
 	}},
-	{"seed 000: extension unique across users and groups, group first", func(e *env) {
+	{"extension unique across users and groups, group first", func(e *env) {
 		g := &directory.Group{Name: "Sales", Extension: "20000"}
 		e.ok(e.s.CreateGroup(e.ctx, g), "create group")
 		e.is(e.s.CreateUser(e.ctx, e.draft("20000")), directory.ErrExtensionTaken, "user with a group's number")
@@ -145,7 +145,7 @@ var userTests = []test{
 		})
 		e.oneWins(errs, directory.ErrExtensionTaken, "4 users and 4 groups with number 20000")
 	}},
-	{"seed 000: create outside a group's prefix is refused", func(e *env) {
+	{"create outside a group's prefix is refused", func(e *env) {
 		g := &directory.Group{Name: "Sales", Prefix: "2"}
 		e.ok(e.s.CreateGroup(e.ctx, g), "create group")
 		bad := e.draft("10001")
@@ -155,7 +155,7 @@ var userTests = []test{
 		// The refused number was not kept.
 		e.user("10001")
 	}},
-	{"seed 000: UpdateUser into a group with another prefix is refused", func(e *env) {
+	{"UpdateUser into a group with another prefix is refused", func(e *env) {
 		g := &directory.Group{Name: "Sales", Prefix: "2"}
 		e.ok(e.s.CreateGroup(e.ctx, g), "create group")
 		u := e.user("10001")
@@ -193,7 +193,7 @@ var userTests = []test{
 		u := e.user("10001")
 		e.setState(u.ID, directory.UserBlocked)
 		got, err := e.s.UserByExtension(e.ctx, "10001")
-		e.ok(err, "seed 004: a blocked user keeps the extension")
+		e.ok(err, "a blocked user keeps the extension")
 		if got.State != directory.UserBlocked {
 			e.t.Errorf("state %q, want blocked", got.State)
 		}
@@ -352,7 +352,7 @@ var userTests = []test{
 		e.setState(c.ID, directory.UserDeleted)
 		us, err := e.s.SIPUsers(e.ctx)
 		e.ok(err, "SIP users")
-		e.set(userIDs(us), []int64{a.ID, b.ID}, "seed 004: blocked users keep SIP, deleted ones lose it")
+		e.set(userIDs(us), []int64{a.ID, b.ID}, "blocked users keep SIP, deleted ones lose it")
 		for _, u := range us {
 			if u.SIP != directory.NewSIPSecret(u.Extension, "switchboard.local", "Ext-pass-1!") {
 				e.t.Errorf("SIP secret of %s: %+v", u.Extension, u.SIP)
@@ -474,7 +474,7 @@ var userTests = []test{
 		e.ok(e.s.SetOverrides(e.ctx, u.ID, map[string]string{"contacts.view": "any"}), "replace")
 		e.overrides(u.ID, map[string]string{"contacts.view": "any"}, "replaced, not merged")
 		e.ok(e.s.SetOverrides(e.ctx, u.ID, map[string]string{}), "reset")
-		e.overrides(u.ID, nil, "seed 003: reset to role")
+		e.overrides(u.ID, nil, "reset to role")
 		e.ok(e.s.SetOverrides(e.ctx, u.ID, map[string]string{"calls.history": "any"}), "set again")
 		e.ok(e.s.SetOverrides(e.ctx, u.ID, nil), "reset with nil")
 		e.overrides(u.ID, nil, "reset with nil")

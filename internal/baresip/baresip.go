@@ -1,8 +1,7 @@
 // Package baresip drives Debian's baresip as a headless softphone for
 // end-to-end tests: one process per Phone, its config in a temp dir, SIP on
-// loopback, commands and events over ctrl_tcp (netstring-framed JSON), as
-// described in BARESIP-NOTES.md. Without baresip installed the test skips,
-// unless CI=true, when it fails.
+// loopback, commands and events over ctrl_tcp (netstring-framed JSON).
+// Without baresip installed the test skips, unless CI=true, when it fails.
 package baresip
 
 import (

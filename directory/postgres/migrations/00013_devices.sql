@@ -20,7 +20,7 @@ CREATE TABLE devices (
 CREATE UNIQUE INDEX devices_mac ON devices (mac) WHERE mac <> '';
 CREATE UNIQUE INDEX devices_token ON devices (token_hash);
 CREATE INDEX devices_user ON devices (user_id);
--- Recordings listed longest or shortest first (issue 18 §3).
+-- Recordings listed longest or shortest first.
 CREATE INDEX recordings_duration ON recordings (duration_ms DESC, id DESC);
 
 -- +goose Down

@@ -1,4 +1,4 @@
--- Voicemail (issue 19 §3): the mailbox setting of a user or a group and
+-- Voicemail: the mailbox setting of a user or a group and
 -- the messages left in it. pin_hash is argon2id, never the PIN; a message's
 -- WAV is a file (path), checked by its sha256.
 

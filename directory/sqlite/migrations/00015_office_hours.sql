@@ -1,4 +1,4 @@
--- Office hours (issue 19): schedules, each optionally a department's, and
+-- Office hours: schedules, each optionally a department's, and
 -- the inbound numbers that ring elsewhere outside them. hours and holidays
 -- hold the text directory.ParseHours and ParseHolidays read.
 

@@ -1,4 +1,4 @@
--- Auto attendant (issue 19 §1): IVR menus. A menu's number is taken in
+-- Auto attendant: IVR menus. A menu's number is taken in
 -- extensions, like a user's or a group's, so that the three never clash:
 -- the table is rebuilt with a third owner column. options is the JSON
 -- list of directory.IVROption.

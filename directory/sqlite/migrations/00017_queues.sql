@@ -1,4 +1,4 @@
--- Call queues (issue 19 §2): queues, their agents, the agents logged in,
+-- Call queues: queues, their agents, the agents logged in,
 -- and the queue columns of call rows. A queue's number is in the dial
 -- plan with the extensions of users and groups: the triggers keep the
 -- two apart (a clash is a unique violation on queues.number either way).
