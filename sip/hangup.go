@@ -117,7 +117,7 @@ func (c *call) teardown() {
 	c.wg.Wait()
 	c.b.remove(c)
 	c.cdr.EndedAt = time.Now().UTC()
-	c.bridgeClosed()
+	c.b.taps.closed(c)
 	c.writeCDR()
 	a, b := c.relay.Stats(media.LegA), c.relay.Stats(media.LegB)
 	c.log.Info("call over", "disposition", c.cdr.Disposition, "by", c.cdr.HangupBy,
