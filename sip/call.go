@@ -105,9 +105,9 @@ type call struct {
 	// parties the call left (legadmit.go).
 	admission
 	outbox // BYEs, and requests to a party leaving the call (legmove.go)
-	// inDialog passes the in-dialog requests no room took to the call's
-	// handler of their method (indialog.go).
-	inDialog inDialog
+	// methods passes the in-dialog requests no room took to the call's
+	// handler of their method (dialogmethods.go).
+	methods dialogMethods
 	// rooms are the features' states open on the call, asked at fixed
 	// points (rooms.go).
 	rooms roomSet
@@ -161,7 +161,7 @@ func newCall(b *b2bua, req *sip.Request, tx sip.ServerTransaction, caller *crede
 	c.cdr = directory.Call{SIPCallID: id, StartedAt: time.Now().UTC(), Node: b.s.cfg.Node}
 	c.outbox = outbox{wg: &c.wg, send: b.sendAndWait, tell: c.post, log: log}
 	c.admission = admission{s: b.s, trunk: trunk, log: log}
-	c.inDialog = inDialog{bye: c.onBye, reinvite: c.onReinvite, refer: func(ev *reqEvent) { openTransfers(c).onRefer(ev) },
+	c.methods = dialogMethods{bye: c.onBye, reinvite: c.onReinvite, refer: func(ev *reqEvent) { openTransfers(c).onRefer(ev) },
 		respond: b.s.respond}
 	c.callRecord.s, c.callRecord.hooks, c.callRecord.log = b.s, &b.hooks, log
 	return c
@@ -389,7 +389,7 @@ func (c *call) handle(ev any) {
 		if c.rooms.takeRequest(ev) {
 			return
 		}
-		c.inDialog.dispatch(ev)
+		c.methods.dispatch(ev)
 	case reinviteResult:
 		c.reinviteDone(ev, c.state == stAnswered)
 	case featureEvent:
