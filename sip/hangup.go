@@ -105,13 +105,7 @@ func (c *call) teardown() {
 		c.respondA(500, "Server Internal Error", nil)
 	}
 	c.closeAFinal()
-	for _, forks := range [][]*fork{c.ring.forks, c.xforks, c.rooms.allForks()} {
-		for _, f := range forks {
-			if f.tx != nil {
-				f.tx.Terminate()
-			}
-		}
-	}
+	terminateForks(c.ring.forks, c.xforks, c.rooms.allForks())
 	c.relay.Close()
 	c.reqCancel()
 	c.wg.Wait()
