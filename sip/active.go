@@ -27,10 +27,15 @@ type ActiveCall struct {
 // The state is therefore told from the relay's counters, not from the SIP
 // dialog: early media counts as talking.
 func (s *Server) ActiveCalls() []ActiveCall {
-	b := s.calls
-	b.mu.Lock()
-	out := make([]ActiveCall, 0, len(b.calls))
-	for id, c := range b.calls {
+	return s.calls.shownCalls()
+}
+
+// shownCalls is the table's calls as the dashboard shows them, oldest
+// first (Server.ActiveCalls).
+func (t *callTable) shownCalls() []ActiveCall {
+	t.mu.Lock()
+	out := make([]ActiveCall, 0, len(t.calls))
+	for id, c := range t.calls {
 		v := c.shown.Load()
 		if c.id != id || v == nil { // the B leg's alias, or not routed yet
 			continue
@@ -45,7 +50,7 @@ func (s *Server) ActiveCalls() []ActiveCall {
 		}
 		out = append(out, ac)
 	}
-	b.mu.Unlock()
+	t.mu.Unlock()
 	slices.SortFunc(out, func(a, b ActiveCall) int { return a.StartedAt.Compare(b.StartedAt) })
 	return out
 }

@@ -54,7 +54,7 @@ func (c *call) answerWith(f *fork, res *sip.Response) {
 	c.leg[0].dlg = c.b.uasDialog(c.aReq)
 	ok200 := c.okResponse(c.aReq, sdpBody, c.leg[0].dlg.contact)
 	if !c.late { // late, the taps join with the answer
-		c.bridgeJoined()
+		c.b.taps.joined(c)
 	}
 	c.aAnswered = true
 	if err := c.aTx.Respond(ok200); err != nil {
@@ -66,7 +66,7 @@ func (c *call) answerWith(f *fork, res *sip.Response) {
 	c.log.Info("call answered", "dest", f.t.dest, "ext", f.t.ext, "late_offer", c.late)
 	c.awaitAck(c.aReq, pending2xx{fromA: true, tx: c.aTx, res: ok200, done: c.aFinal, initial: true, offer: c.late})
 	if !c.late {
-		c.bridgeAnswered()
+		c.b.taps.answered(c)
 	}
 }
 
@@ -94,9 +94,9 @@ func (c *call) lateAnswer(body []byte) {
 		c.hangup("system", why)
 	case out != nil: // nil: leg B is a room's, without a dialog to ACK
 		c.needAnswer = false
-		c.bridgeJoined()
+		c.b.taps.joined(c)
 		c.ackB(out)
-		c.bridgeAnswered()
+		c.b.taps.answered(c)
 	}
 }
 

@@ -209,7 +209,7 @@ func (t *transfers) onHandover(h *handover) {
 	}
 	transferor := c.parties[leg]
 	c.setParty(leg, h.who)
-	c.swapSlots(transferor.ext, h.who.ext)
+	c.b.swap(c, transferor.ext, h.who.ext)
 	if toA {
 		var cred *credential
 		if h.who.ext != "" {
@@ -381,7 +381,7 @@ func (ev *replaceEvent) handleOn(c *call) {
 	replaced := c.parties[leg]
 	who := party{userID: ev.cred.UserID, num: ev.cred.Ext, ext: ev.cred.Ext}
 	c.setParty(leg, who)
-	c.swapSlots(replaced.ext, who.ext)
+	c.b.swap(c, replaced.ext, who.ext)
 	if isA {
 		c.caller = ev.cred
 	} else {

@@ -60,7 +60,7 @@ type b2bua struct {
 	recordings *recordings // call recording (record.go)
 	replacing  *replacing  // INVITE with Replaces (attended.go)
 	// taps listen on the relay of every answered call (rooms_record.go).
-	taps []bridgeTap
+	taps taps
 
 	queues *queueRuntime // call queues (queue.go, queuecall.go)
 
@@ -106,7 +106,7 @@ func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
 	b.monitors = &monitoring{b: b}
 	b.recordings = &recordings{b: b}
 	b.replacing = &replacing{b: b}
-	b.taps = []bridgeTap{b.recordings}
+	b.taps = taps{b.recordings}
 	b.ringFailed = b.forwards.ringFailed
 	b.queues = newQueueRuntime(b)
 	b.codes = featureCodes{b: b}

@@ -105,6 +105,9 @@ type call struct {
 	// parties the call left (legadmit.go).
 	admission
 	outbox // BYEs, and requests to a party leaving the call (legmove.go)
+	// methods passes the in-dialog requests no room took to the call's
+	// handler of their method (dialogmethods.go).
+	methods dialogMethods
 	// rooms are the features' states open on the call, asked at fixed
 	// points (rooms.go).
 	rooms roomSet
@@ -158,6 +161,8 @@ func newCall(b *b2bua, req *sip.Request, tx sip.ServerTransaction, caller *crede
 	c.cdr = directory.Call{SIPCallID: id, StartedAt: time.Now().UTC(), Node: b.s.cfg.Node}
 	c.outbox = outbox{wg: &c.wg, send: b.sendAndWait, tell: c.post, log: log}
 	c.admission = admission{s: b.s, trunk: trunk, log: log}
+	c.methods = dialogMethods{bye: c.onBye, reinvite: c.onReinvite, refer: func(ev *reqEvent) { openTransfers(c).onRefer(ev) },
+		respond: b.s.respond}
 	c.callRecord.s, c.callRecord.hooks, c.callRecord.log = b.s, &b.hooks, log
 	return c
 }
@@ -384,20 +389,7 @@ func (c *call) handle(ev any) {
 		if c.rooms.takeRequest(ev) {
 			return
 		}
-		switch ev.req.Method {
-		case sip.BYE:
-			c.onBye(ev)
-		case sip.INVITE:
-			c.onReinvite(ev)
-		case sip.REFER:
-			c.onRefer(ev)
-		case sip.NOTIFY:
-			c.b.s.respond(ev.tx, ev.req, 200, "OK")
-			close(ev.done)
-		default:
-			c.b.s.respond(ev.tx, ev.req, 405, "Method Not Allowed")
-			close(ev.done)
-		}
+		c.methods.dispatch(ev)
 	case reinviteResult:
 		c.reinviteDone(ev, c.state == stAnswered)
 	case featureEvent:

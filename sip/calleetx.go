@@ -7,12 +7,15 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
 // calleeTx is the callee's side of a call: the dialer that rings the
 // callee's phones or the trunk, the fork that answered and where leg B is
-// now, the early media a fork sent, and the ACK of the answering fork's
-// 2xx. It knows nothing of the caller; the dialog that the 2xx set up is
+// now, the early media a fork sent, the ACK of the answering fork's 2xx,
+// and, when every fork failed, the next trunk or the best failure. It knows nothing of the caller; the dialog that the 2xx set up is
 // the bridge's leg B (leg[1]).
 //
 // It is the call's part, embedded in it so that the features reach the
@@ -151,4 +154,30 @@ func (ct *calleeTx) trunkDeadline(wait time.Duration) time.Time {
 		return f.sent.Add(wait)
 	}
 	return time.Time{}
+}
+
+// failOver goes on to the next trunk when every fork has failed and the
+// last trunk failed over (failoverStatus), and reports whether it did:
+// leg B's offer is then the dialer's new one. The failed trunk's early
+// media is over: it is forgotten, and earlyOver tells the caller's side.
+func (ct *calleeTx) failOver(rt *route, earlyOver func()) bool {
+	if len(ct.ring.spare) > 0 {
+		ct.early = nil
+		earlyOver()
+	}
+	return ct.ring.nextTrunk(rt)
+}
+
+// failure is the best of the forks' failures for the caller (RFC 3261
+// §16.7: a 6xx first, then busy, then the others) and, for a 488 of the
+// caller's offer aOffer (not late), the Warning of our response saying
+// why (nil: none).
+func (ct *calleeTx) failure(late bool, realm string, aOffer []byte) (code int, reason string, disp directory.Disposition, warning *string) {
+	code, reason, disp = bestFailure(ct.ring.forks)
+	ct.log.Info("call failed", "status", code)
+	if code == 488 && !late {
+		w := sdpneg.RefusedOfferWarning(realm, aOffer, ct.ring.offer)
+		warning = &w
+	}
+	return code, reason, disp, warning
 }

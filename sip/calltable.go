@@ -158,6 +158,19 @@ func (t *callTable) takeNew(c *call, exts ...string) []string {
 	return out
 }
 
+// swap moves c's call slot of ext out to ext in; out stays held while
+// a party of c is still ext out.
+func (t *callTable) swap(c *call, out, in string) {
+	var keep []string
+	for _, p := range c.parties {
+		keep = append(keep, p.ext)
+	}
+	if out != "" && !containsStr(keep, out) {
+		t.release(c, out)
+	}
+	t.take(c, in)
+}
+
 // release gives back the call slots of exts that c holds.
 func (t *callTable) release(c *call, exts ...string) {
 	t.mu.Lock()

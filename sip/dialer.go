@@ -209,6 +209,17 @@ func (f *fork) timedOut(tx sip.ClientTransaction, err error, log *slog.Logger) {
 	f.d.onFailed(f)
 }
 
+// terminateForks ends the transactions of the forks of each list.
+func terminateForks(lists ...[]*fork) {
+	for _, forks := range lists {
+		for _, f := range forks {
+			if f.tx != nil {
+				f.tx.Terminate()
+			}
+		}
+	}
+}
+
 // waitingFork reports whether one of forks still waits for its final
 // response.
 func waitingFork(forks []*fork) bool {

@@ -187,7 +187,7 @@ func (fw *forwarding) ringFailed(c *call, code int, reason string, disp director
 	if rt == nil || rt.ending || c.state != stRinging || c.ringTimer == nil {
 		return false
 	}
-	// The failure of a forwarded call is the current leg's: failA ranked
+	// The failure of a forwarded call is the current leg's: calleeTx.failure ranked
 	// the legs forwarded away from too.
 	recount := by == "callee" && rt.first > 0 && rt.first <= len(c.ring.forks)
 	if recount {

@@ -105,19 +105,13 @@ func (c *call) teardown() {
 		c.respondA(500, "Server Internal Error", nil)
 	}
 	c.closeAFinal()
-	for _, forks := range [][]*fork{c.ring.forks, c.xforks, c.rooms.allForks()} {
-		for _, f := range forks {
-			if f.tx != nil {
-				f.tx.Terminate()
-			}
-		}
-	}
+	terminateForks(c.ring.forks, c.xforks, c.rooms.allForks())
 	c.relay.Close()
 	c.reqCancel()
 	c.wg.Wait()
 	c.b.remove(c)
 	c.cdr.EndedAt = time.Now().UTC()
-	c.bridgeClosed()
+	c.b.taps.closed(c)
 	c.writeCDR()
 	a, b := c.relay.Stats(media.LegA), c.relay.Stats(media.LegB)
 	c.log.Info("call over", "disposition", c.cdr.Disposition, "by", c.cdr.HangupBy,

@@ -139,7 +139,7 @@ func (a menuAnswer) answerCall(c *call) {
 	c.relay.Arm()
 	c.cdr.AnsweredAt = now
 	c.cdr.Disposition = directory.Answered
-	c.bridgeJoined()
+	c.b.taps.joined(c)
 	c.leg[0].dlg = c.b.uasDialog(c.aReq)
 	ok200 := c.okResponse(c.aReq, body, c.leg[0].dlg.contact)
 	c.aAnswered = true
@@ -149,7 +149,7 @@ func (a menuAnswer) answerCall(c *call) {
 		c.closeAFinal()
 		return
 	}
-	c.bridgeAnswered()
+	c.b.taps.answered(c)
 	c.log.Info("call answered by menu", "menu", a.menu.Number, "codec", codec)
 	c.awaitAck(c.aReq, pending2xx{fromA: true, tx: c.aTx, res: ok200, done: c.aFinal, initial: true})
 	s.play(a.menu)
@@ -418,8 +418,8 @@ func (s *ivrSession) answered(f *fork, res *sip.Response) {
 	c.show(c.cdr)
 	// The policy may cover the callee only (a call recorded already goes
 	// on as it is).
-	c.bridgeJoined()
-	c.bridgeAnswered()
+	c.b.taps.joined(c)
+	c.b.taps.answered(c)
 	c.log.Info("ivr: target answered", "to", num, "path", strings.Join(s.path, " "))
 }
 

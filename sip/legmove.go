@@ -96,18 +96,6 @@ func (c *call) idleBut(fromA bool) bool {
 	return true
 }
 
-// swapSlots moves the call slot of ext out to ext in.
-func (c *call) swapSlots(out, in string) {
-	var keep []string
-	for _, p := range c.parties {
-		keep = append(keep, p.ext)
-	}
-	if out != "" && !containsStr(keep, out) {
-		c.b.release(c, out)
-	}
-	c.b.take(c, in)
-}
-
 // joinCDR ends the call's row and starts one between the party that stayed
 // and who, the party on leg toA now (callRecord.joinCDR).
 func (c *call) joinCDR(started time.Time, who party, dialed, endReason, reason string, toA bool) {

@@ -147,6 +147,13 @@ func (s *Server) loadPark(ctx context.Context) error {
 	if s.calls == nil {
 		return nil
 	}
+	return s.calls.lot.load(ctx)
+}
+
+// load reads the park settings into the orbit table (Server.loadPark),
+// and the queues' prompts, read with them.
+func (pl *parkingLot) load(ctx context.Context) error {
+	s, b := pl.b.s, pl.b
 	vals := make(map[string]string, len(directory.ParkSettings))
 	for _, k := range directory.ParkSettings {
 		v, err := s.store.Setting(ctx, k)
@@ -155,17 +162,17 @@ func (s *Server) loadPark(ctx context.Context) error {
 		}
 		vals[k] = v
 	}
-	t := s.calls.lot.orbits
+	t := pl.orbits
 	t.mu.Lock()
 	orbits, timeout, moh, music := t.orbits, t.timeout, t.moh, t.music
 	t.mu.Unlock()
 	if o, err := directory.ParseParkOrbits(vals[directory.SettingParkOrbits]); err != nil {
-		s.log.Warn("park orbits setting ignored", "err", err)
+		b.log.Warn("park orbits setting ignored", "err", err)
 	} else {
 		orbits = o
 	}
 	if d, err := directory.ParseParkTimeout(vals[directory.SettingParkTimeout]); err != nil {
-		s.log.Warn("park timeout setting ignored", "err", err)
+		b.log.Warn("park timeout setting ignored", "err", err)
 	} else {
 		timeout = d
 	}
@@ -175,15 +182,15 @@ func (s *Server) loadPark(ctx context.Context) error {
 		if m != "" {
 			clip, err := media.LoadWAV(m)
 			if err != nil {
-				s.log.Warn("park music on hold not played: parked callers hear silence", "path", m, "err", err)
+				b.log.Warn("park music on hold not played: parked callers hear silence", "path", m, "err", err)
 			} else {
 				music = clip
 			}
 		}
 	}
 	t.configure(orbits, timeout, moh, music)
-	if s.calls.queues != nil {
-		s.calls.queues.prompts.load(s.calls, vals[directory.SettingQueuePrompts])
+	if b.queues != nil {
+		b.queues.prompts.load(b, vals[directory.SettingQueuePrompts])
 	}
 	return nil
 }

@@ -26,7 +26,7 @@ import (
 type requester struct{ s *Server }
 
 func (r requester) Request(ctx context.Context, req *sip.Request) (sip.ClientTransaction, error) {
-	r.s.stamp(req)
+	r.s.calls.stamp(req, r.s.udpReady.Load())
 	if req.IsAck() {
 		return nil, r.s.ua.TransportLayer().WriteMsg(req)
 	}
@@ -34,8 +34,9 @@ func (r requester) Request(ctx context.Context, req *sip.Request) (sip.ClientTra
 }
 
 // stamp sets the top Via's sent-by to our address and listening port,
-// asks for rport, and over UDP sends from the listening socket.
-func (s *Server) stamp(req *sip.Request) {
+// asks for rport, and over UDP, once the listening socket is up
+// (udpReady), sends from it.
+func (b *b2bua) stamp(req *sip.Request, udpReady bool) {
 	tr := strings.ToUpper(req.Transport())
 	if tr == "" {
 		tr = "UDP"
@@ -47,7 +48,6 @@ func (s *Server) stamp(req *sip.Request) {
 		via.Params.Add("branch", sip.GenerateBranchN(16))
 		req.PrependHeader(via)
 	}
-	b := s.calls
 	port := b.port(tr)
 	via.Transport = tr
 	via.Host = b.localIP(dest).String()
@@ -57,7 +57,7 @@ func (s *Server) stamp(req *sip.Request) {
 	if !via.Params.Has("rport") {
 		via.Params.Add("rport", "")
 	}
-	if tr == "UDP" && s.udpReady.Load() {
+	if tr == "UDP" && udpReady {
 		if la := b.udpLocal.Load(); la != nil {
 			req.Laddr = sip.Addr{IP: la.Addr().AsSlice(), Port: int(la.Port())}
 		}

@@ -469,7 +469,7 @@ func (ev *pickupEvent) answerCaller(c *call, ext string, toCaller []byte) {
 	c.setParty(0, party{userID: c.rt.callerID, num: c.rt.from, ext: c.callerExt()})
 	c.setParty(1, party{userID: picker.UserID, num: picker.Ext, ext: picker.Ext})
 	c.leg[0].dlg = c.b.uasDialog(c.aReq)
-	c.bridgeJoined()
+	c.b.taps.joined(c)
 	ok200 := c.okResponse(c.aReq, toCaller, c.leg[0].dlg.contact)
 	c.aAnswered = true
 	if err := c.aTx.Respond(ok200); err != nil {
@@ -479,5 +479,5 @@ func (ev *pickupEvent) answerCaller(c *call, ext string, toCaller []byte) {
 		return
 	}
 	c.awaitAck(c.aReq, pending2xx{fromA: true, tx: c.aTx, res: ok200, done: c.aFinal, initial: true})
-	c.bridgeAnswered()
+	c.b.taps.answered(c)
 }

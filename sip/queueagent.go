@@ -85,7 +85,11 @@ func (s *Server) QueueBoard(ctx context.Context) ([]QueueStatus, error) {
 	if s.calls == nil {
 		return nil, nil
 	}
-	r := s.calls.queues
+	return s.calls.queues.board(ctx)
+}
+
+// board is every queue's state now, by number (Server.QueueBoard).
+func (r *queueRuntime) board(ctx context.Context) ([]QueueStatus, error) {
 	if err := r.ensure(ctx); err != nil {
 		return nil, err
 	}

@@ -357,8 +357,8 @@ func (qc *queueCall) fill(d *dialer, f *fork, res *sip.Response, reason string) 
 	}
 	c.show(c.cdr)
 	c.log.Info("queue call answered", "queue", qc.q.Number, "by", f.t.ext, "wait", c.cdr.QueueWait)
-	c.bridgeJoined()
-	c.bridgeAnswered()
+	c.b.taps.joined(c)
+	c.b.taps.answered(c)
 	return true
 }
 

@@ -50,16 +50,6 @@ type callRecording struct {
 
 func (cr *callRecording) roomName() string { return "recording" }
 
-// recording returns the call's recording, nil when it is not recorded.
-func (c *call) recording() *callRecording {
-	for _, r := range c.rooms {
-		if cr, ok := r.(*callRecording); ok {
-			return cr
-		}
-	}
-	return nil
-}
-
 // tapJoined decides whether call c, just answered, is recorded and, if
 // so, attaches a recorder to its relay. It runs before the 200 goes to the
 // caller so that the first words are in the file. A file that cannot be
@@ -67,7 +57,7 @@ func (c *call) recording() *callRecording {
 // already goes on as it is.
 func (rs *recordings) tapJoined(c *call) {
 	dir := rs.b.recDir
-	if dir == "" || c.recording() != nil {
+	if dir == "" || roomOf[*callRecording](c.rooms) != nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
@@ -108,7 +98,7 @@ func (cr *callRecording) failed(err error) {
 // store does not answer). Refused, the file would be nobody's, so it is
 // dropped.
 func (rs *recordings) tapAnswered(c *call) {
-	cr := c.recording()
+	cr := roomOf[*callRecording](c.rooms)
 	if cr == nil || cr.saved {
 		return
 	}
@@ -149,7 +139,7 @@ func (cr *callRecording) drop() {
 // tapClosed closes the recorder of call c once its relay has stopped and
 // fills in the recording row: size, duration, SHA-256 and state.
 func (rs *recordings) tapClosed(c *call) {
-	cr := c.recording()
+	cr := roomOf[*callRecording](c.rooms)
 	if cr == nil {
 		return
 	}

@@ -6,7 +6,6 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
-	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
 // The call while it rings: the dialer's forks answer, fail over to the
@@ -46,34 +45,22 @@ func (c *call) forkFailed(*fork) {
 }
 
 // forksFailed runs when every fork has its failure: the call goes to the
-// next trunk when the last one failed over (failoverStatus), otherwise
-// the caller gets the best failure.
+// next trunk when the last one failed over (calleeTx.failOver), otherwise
+// the caller gets the best failure (calleeTx.failure).
 func (c *call) forksFailed() {
-	if len(c.ring.spare) > 0 {
-		// The early media of the failed trunk is over.
-		c.early = nil
-		c.earlyOver()
-	}
-	if c.ring.nextTrunk(c.rt) {
+	if c.failOver(c.rt, c.earlyOver) {
 		c.leg[1].sdp = c.ring.offer
 		return
 	}
-	c.failA()
-}
-
-func (c *call) allForksFailed() bool { return c.ring.allFailed() }
-
-// failA gives the caller the best of the forks' failures (RFC 3261
-// §16.7: a 6xx first, then busy, then the others).
-func (c *call) failA() {
-	code, reason, disp := bestFailure(c.ring.forks)
-	c.log.Info("call failed", "status", code)
-	if code == 488 && !c.late {
-		c.aWarning = sdpneg.RefusedOfferWarning(c.b.s.realm(), c.aReq.Body(), c.ring.offer)
+	code, reason, disp, warning := c.failure(c.late, c.b.s.realm(), c.aReq.Body())
+	if warning != nil {
+		c.aWarning = *warning
 	}
 	c.endRinging(code, reason, disp, "callee")
 	c.cdr.Reason = itoa(code) + " " + reason
 }
+
+func (c *call) allForksFailed() bool { return c.ring.allFailed() }
 
 // endRinging ends a call that was not answered: the forks still ringing
 // are cancelled and the caller gets code (0: already answered by sipgo).

@@ -159,3 +159,14 @@ func (rs *roomSet) forksRinging() bool {
 	}
 	return false
 }
+
+// roomOf returns the room of type T open in rs, the zero T when none is.
+func roomOf[T room](rs roomSet) T {
+	for _, r := range rs {
+		if t, ok := r.(T); ok {
+			return t
+		}
+	}
+	var none T
+	return none
+}

@@ -15,24 +15,27 @@ type bridgeTap interface {
 	tapClosed(c *call)
 }
 
-// bridgeJoined tells the taps that the call's legs are joined, before
-// the answer goes out.
-func (c *call) bridgeJoined() {
-	for _, t := range c.b.taps {
+// taps are the bridge's taps the b2bua holds, told in order.
+type taps []bridgeTap
+
+// joined tells the taps that c's legs are joined, before the answer goes
+// out.
+func (ts taps) joined(c *call) {
+	for _, t := range ts {
 		t.tapJoined(c)
 	}
 }
 
-// bridgeAnswered tells the taps that the answer went.
-func (c *call) bridgeAnswered() {
-	for _, t := range c.b.taps {
+// answered tells the taps that c's answer went.
+func (ts taps) answered(c *call) {
+	for _, t := range ts {
 		t.tapAnswered(c)
 	}
 }
 
-// bridgeClosed tells the taps that the relay has stopped.
-func (c *call) bridgeClosed() {
-	for _, t := range c.b.taps {
+// closed tells the taps that c's relay has stopped.
+func (ts taps) closed(c *call) {
+	for _, t := range ts {
 		t.tapClosed(c)
 	}
 }

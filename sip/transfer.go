@@ -67,22 +67,14 @@ type xfer struct {
 	attended bool
 }
 
-// onRefer starts a transfer asked by one leg (the core passes REFERs
-// here).
-func (c *call) onRefer(ev *reqEvent) {
-	c.transferRoom().onRefer(ev)
-}
-
-// transferRoom returns the call's transfer room, opening it the first
-// time.
-func (c *call) transferRoom() *transfers {
-	for _, r := range c.rooms {
-		if t, ok := r.(*transfers); ok {
-			return t
-		}
+// openTransfers returns the call's transfer room, opening it the first
+// time (the core passes REFERs to its onRefer).
+func openTransfers(c *call) *transfers {
+	t := roomOf[*transfers](c.rooms)
+	if t == nil {
+		t = &transfers{c: c}
+		c.rooms.open(t)
 	}
-	t := &transfers{c: c}
-	c.rooms.open(t)
 	return t
 }
 
