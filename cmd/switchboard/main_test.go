@@ -133,6 +133,7 @@ func TestBadConfigurationExitsTwo(t *testing.T) {
 		{"bad media timeout", []string{"serve"}, map[string]string{"SWITCHBOARD_MEDIA_TIMEOUT": "soon"}, "--media-timeout (SWITCHBOARD_MEDIA_TIMEOUT)"},
 		{"sub-second hold timeout", []string{"serve", "--media-hold-timeout", "500ms"}, nil, "--media-hold-timeout (SWITCHBOARD_MEDIA_HOLD_TIMEOUT)"},
 		{"negative quarantine", []string{"serve", "--rtp-quarantine", "-5s"}, nil, "--rtp-quarantine (SWITCHBOARD_RTP_QUARANTINE)"},
+		{"bad gc percent", []string{"serve", "--gc-percent", "5"}, nil, "--gc-percent (SWITCHBOARD_GC_PERCENT)"},
 		{"bad web store timeout", []string{"serve", "--web-store-timeout", "forever"}, nil,
 			"--web-store-timeout (SWITCHBOARD_WEB_STORE_TIMEOUT)"},
 		{"bad sip tcp timeout", []string{"serve", "--sip-tcp-message-timeout", "soon"}, nil, "--sip-tcp-message-timeout (SWITCHBOARD_SIP_TCP_MESSAGE_TIMEOUT)"},

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	sipgosip "github.com/emiago/sipgo/sip"
@@ -55,6 +56,9 @@ func runServe(ctx context.Context, args []string, e env) error {
 		return &configError{err}
 	}
 	m := &Main{Config: c, Log: newLogger(e.stderr, c.LogLevel)}
+	if c.GCPercent != 0 {
+		debug.SetGCPercent(c.GCPercent)
+	}
 	// sipgo's package-wide logger (its transport layer's warnings) is set
 	// once, before any user agent exists; errors only, never raw packets.
 	sipgosip.SetDefaultLogger(newLogger(e.stderr, "error").With("component", "sipgo"))
