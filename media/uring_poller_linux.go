@@ -111,6 +111,7 @@ type ringRound struct {
 func (r *ringRound) run() {
 	p, u := r.p, r.u
 	wakeArmed := false
+	idle := 0 // rounds in a row that got nothing
 	for {
 		p.mu.Lock()
 		r.arms = append(r.arms, p.arms...)
@@ -154,13 +155,30 @@ func (r *ringRound) run() {
 			if pollerNap > 0 {
 				time.Sleep(pollerNap)
 			}
+		case idle < idleNaps && pollerNap > 0:
+			// Nothing came, lately something did: nap as after a
+			// round. A wait in io_uring_enter blocks this thread in a
+			// system call with its processor, which the runtime takes
+			// back only when its monitor next looks (up to 10 ms): the
+			// goroutines queued there (SIP, calls) would wait as long.
+			idle++
+			time.Sleep(pollerNap)
 		default:
-			// Nothing came: wait in the kernel for something to (a
-			// datagram, or the wake-up eventfd).
+			// Nothing came for a while: wait in the kernel for
+			// something to (a datagram, or the wake-up eventfd).
 			r.wait(1)
+		}
+		if r.got > 0 || r.behind {
+			idle = 0
 		}
 	}
 }
+
+// idleNaps is how many empty rounds in a row a poller with a ring naps
+// through before it waits in the kernel: 200 naps of 1 ms, so that
+// between the packets of a quiet moment the processor stays free, and a
+// relay that has gone quiet costs no wake-ups.
+const idleNaps = 200
 
 // wait submits what is queued and waits for n completions.
 func (r *ringRound) wait(n int) {
