@@ -127,14 +127,7 @@ func (cr *callRecord) joinCDR(stayID string, started time.Time, who party, diale
 	row := directory.Call{SIPCallID: stayID, CallerID: stay.userID, From: stay.num,
 		CalleeID: who.userID, To: who.num, Dialed: dialed, StartedAt: started, AnsweredAt: now,
 		Disposition: directory.Answered, Reason: reason, Node: cr.s.cfg.Node}
-	switch {
-	case who.ext == "":
-		row.Direction = directory.Outbound
-	case stay.ext == "":
-		row.Direction = directory.Inbound
-	default:
-		row.Direction = directory.Internal
-	}
+	row.Direction = rowDirection(who.ext == "", stay.ext == "")
 	cr.cdr = row
 	cr.show(row)
 	cr.callerLeg = legIndex(!toA)
@@ -188,4 +181,16 @@ func (cr *callRecord) noMedia() {
 	if cr.cdr.Reason == "" {
 		cr.cdr.Reason = "ended before the sdp answer"
 	}
+}
+
+// rowDirection is the direction of a call row between a caller and a
+// callee, either of whom may be outside the PBX (reached through a trunk).
+func rowDirection(calleeOutside, callerOutside bool) directory.Direction {
+	switch {
+	case calleeOutside:
+		return directory.Outbound
+	case callerOutside:
+		return directory.Inbound
+	}
+	return directory.Internal
 }

@@ -489,14 +489,7 @@ func (x *xfer) writeCDR(f *fork, transferor party) {
 		CalleeID: f.t.userID, GroupID: x.rt.groupID, To: to.num, Dialed: x.target, StartedAt: x.started,
 		AnsweredAt: now, Disposition: directory.Answered, Reason: "transferred by " + transferor.num,
 		Node: c.b.s.cfg.Node}
-	switch {
-	case f.t.trunk != nil:
-		row.Direction = directory.Outbound
-	case tee.ext == "":
-		row.Direction = directory.Inbound
-	default:
-		row.Direction = directory.Internal
-	}
+	row.Direction = rowDirection(f.t.trunk != nil, tee.ext == "")
 	c.cdr = row
 	c.show(row)
 	c.callerLeg = legIndex(!x.fromA)
