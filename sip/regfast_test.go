@@ -93,6 +93,30 @@ func TestRegisterRetransmission(t *testing.T) {
 	if n := handled.Load(); n != 2 {
 		t.Fatalf("the registrar ran %d times, want 2", n)
 	}
+	// A third party on another address replays the phone's request, branch
+	// and all: a transaction is the branch and the address it came from, so
+	// the replay is a request of its own (a nonce count used again), not a
+	// retransmission answered with the phone's 200.
+	spy, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 3)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer spy.Close()
+	if _, err := spy.WriteToUDP(req, to); err != nil {
+		t.Fatal(err)
+	}
+	spy.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 4096)
+	n, _, err := spy.ReadFromUDP(buf)
+	if err != nil {
+		t.Fatalf("the replay from 127.0.0.3 got no answer (taken for the phone's retransmission?): %v", err)
+	}
+	if bytes.HasPrefix(buf[:n], []byte("SIP/2.0 200 ")) {
+		t.Fatalf("a replay from another address was answered 200:\n%s", buf[:n])
+	}
+	if n := handled.Load(); n != 3 {
+		t.Fatalf("the registrar ran %d times, want 3 (the replay is a request of its own)", n)
+	}
 }
 
 // TestRegTxsBound: the table holds at most two generations of

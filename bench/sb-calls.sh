@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Switchboard half of /work/shared/bench/compare-calls.sh (no Kamailio), plus guard exempt,
+# RSS sampling and an optional perf profile of the switchboard process during the window.
+# usage (in the worktree root): bench/sb-calls.sh conc 1000   env: RECORD=1 PERF=1 OUTDIR=
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../shared/bench" && pwd)
+MODE=${1:-conc}; shift || true
+LEVELS=${*:-1000}
+export PASSWORD=${PASSWORD:-Bench-pass-1}
+W=$(mktemp -d); SBPID=; SAMP=
+OUTD=${OUTDIR:-${TMPDIR:-/tmp}/sb-calls-$(date +%H%M%S)}; mkdir -p "$OUTD"
+trap '[ -n "$SAMP" ] && kill "$SAMP" 2>/dev/null; [ -n "$SBPID" ] && kill "$SBPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
+go build -o "$W/switchboard" ./cmd/switchboard
+python3 - "$W/users.csv" <<'PY'
+import os, sys
+with open(sys.argv[1], "w") as f:
+    f.write("name,email,extension,ext_password\n")
+    for u in range(100000, 110000):
+        f.write(f"Bench {u},b{u}@bench.test,{u},{os.environ['PASSWORD']}\n")
+PY
+"$W/switchboard" settings set sip.domain 127.0.0.1 --data "$W/data" >/dev/null
+"$W/switchboard" settings set sip.guard.exempt 127.0.0.0/8 --data "$W/data" >/dev/null
+[ "${RECORD:-0}" = 1 ] && "$W/switchboard" settings set recording.policy all --data "$W/data" >/dev/null
+"$W/switchboard" user import --data "$W/data" "$W/users.csv" >/dev/null
+port=${SB_PORT:-5080}
+web=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+"$W/switchboard" serve --data "$W/data" --sip-addr "127.0.0.1:$port" --web-addr "127.0.0.1:$web" \
+  --rtp-ports 40000-49999 --domain 127.0.0.1 --log-level warn --metrics-addr "127.0.0.1:${METRICS_PORT:-9781}" >"$OUTD/serve.log" 2>&1 &
+SBPID=$!
+for _ in $(seq 1 100); do grep -qi 'sip listening' "$OUTD/serve.log" && break; kill -0 $SBPID || break; sleep 0.2; done
+sleep 1
+# RSS (kB) and thread count every second
+( while kill -0 $SBPID 2>/dev/null; do echo "$(date +%s) $(awk '/VmRSS/{print $2}' /proc/$SBPID/status) $(ls /proc/$SBPID/task | wc -l) $(curl -s 127.0.0.1:${METRICS_PORT:-9781}/metrics | awk '/^go_memstats_heap_alloc_bytes |^go_memstats_stack_inuse_bytes |^go_goroutines |^go_memstats_heap_inuse_bytes /{printf "%s=%d ", $1, $2}')"; sleep 1; done ) >"$OUTD/rss.txt" 2>/dev/null &
+SAMP=$!
+if [ "${PERF:-0}" = 1 ]; then
+  # conc: all calls up after lvl/200+2.5 s; profile 10 s inside the window
+  PERFJOB=1; ( for _ in $(seq 1 600); do pgrep -f "uac_rtp.xml.*-p ${UAC_PORT:-5061}" >/dev/null && break; sleep 0.1; done
+    sleep $(( ${LEVELS%% *} / 200 + 5 )); perf record -F 499 -g -p $SBPID -o "$OUTD/perf.data" -- sleep 10 >/dev/null 2>&1 ) &
+fi
+export CALLEES=${CALLEES:-4000} QUIET_MAX_WAIT=${QUIET_MAX_WAIT:-3}
+START_SERVER=0 TARGET="127.0.0.1:$port" SERVER_PIDS=$SBPID RELAY_PIDS= RTPENGINE_CLI= OUT="$W/sb" \
+  "$HERE/relay/run-relay-bench.sh" "$MODE" $LEVELS >"$W/sb.log" 2>&1 || true
+[ -n "${PERFJOB:-}" ] && wait %?perf 2>/dev/null; sleep 1
+kill "$SBPID"; wait "$SBPID" 2>/dev/null || true; SBPID=
+[ "${RECORD:-0}" = 1 ] && du -sh "$W/data/recordings" 2>/dev/null | sed 's/^/recordings: /'
+echo "## switchboard"; cat "$W/sb/summary.md" 2>/dev/null || tail -n 8 "$W/sb.log"
+cp -r "$W/sb" "$OUTD/sb"; cp "$W/switchboard" "$OUTD/switchboard.bin"
+echo "out: $OUTD"
