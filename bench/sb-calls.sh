@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Switchboard half of /work/shared/bench/compare-calls.sh (no Kamailio), plus guard exempt,
+# Switchboard half of ../shared/bench/compare-calls.sh (no Kamailio), plus guard exempt,
 # RSS sampling and an optional perf profile of the switchboard process during the window.
 # usage (in the worktree root): bench/sb-calls.sh conc 1000   env: RECORD=1 PERF=1 OUTDIR=
 set -euo pipefail
