@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/internal/clock"
 )
 
 // Bans are shared through the store: the guard queues each new ban, the
@@ -22,7 +23,7 @@ type banSync struct {
 	cfg   *Config // the server's, read only
 	store directory.Store
 	log   *slog.Logger
-	clock clock
+	clock clock.Clock
 	guard *guard
 }
 

@@ -7,11 +7,12 @@ import (
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/internal/clock"
 )
 
 // startStoring starts a server whose guard reports each ban write on the
 // returned channel.
-func startStoring(t *testing.T, st directory.Store, clk *manualClock, opts ...serverOption) (*testServer, chan error) {
+func startStoring(t *testing.T, st directory.Store, clk *clock.Manual, opts ...serverOption) (*testServer, chan error) {
 	t.Helper()
 	stored := make(chan error, 100)
 	ts := startServerHooked(t, st, clk, func(s *Server) {
@@ -50,7 +51,7 @@ func droppedFrom(t *testing.T, ts *testServer, ip, what string) {
 func TestBanSharedByNodes(t *testing.T) {
 	st, open := openPostgres(t)
 	addUser(t, st, "10001")
-	clk := newManualClock()
+	clk := clock.NewManual()
 	a, stored := startStoring(t, st, clk, func(c *Config) { c.Node = "node-a" })
 	b, _ := startStoring(t, open(), clk, func(c *Config) { c.Node = "node-b" })
 
@@ -158,7 +159,7 @@ func TestBansSurviveRestartAndUnban(t *testing.T) {
 			st, reopen := be.open(t)
 			addUser(t, st, "10001")
 			addUser(t, st, "10002")
-			clk := newManualClock()
+			clk := clock.NewManual()
 			a, stored := startStoring(t, st, clk)
 			banFrom(t, a, stored, "127.0.0.9")
 			// A registered office that keeps failing on another extension

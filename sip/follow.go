@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/internal/clock"
 	"github.com/switchboard-pbx/switchboard/sip/digest"
 )
 
@@ -34,7 +35,7 @@ type follower struct {
 	cfg    *Config // the server's, read only
 	store  directory.Store
 	log    *slog.Logger
-	clock  clock
+	clock  clock.Clock
 	hooks  *hooks
 	creds  *credentials
 	loc    *location

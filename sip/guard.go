@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/internal/clock"
 )
 
 // Ban is a source kept out, shown to operators. An empty Extension bans
@@ -44,7 +45,7 @@ const maxPendingBans = 1024
 type guard struct {
 	cfg    GuardConfig
 	exempt []netip.Prefix
-	clock  clock
+	clock  clock.Clock
 	log    *slog.Logger
 	// registered reports whether ip holds a current registration;
 	// registeredExt whether it holds one of ext.
@@ -98,7 +99,7 @@ func (c *counter) add(now time.Time, window time.Duration) int {
 // source but the extension's registered ones.
 const anySource = "0.0.0.0"
 
-func newGuard(cfg GuardConfig, c clock, log *slog.Logger, registered func(netip.Addr) bool,
+func newGuard(cfg GuardConfig, c clock.Clock, log *slog.Logger, registered func(netip.Addr) bool,
 	registeredExt func(netip.Addr, string) bool) *guard {
 	exempt, _ := parseNets(cfg.Exempt) // checked by Config.Validate
 	agents := make([]string, len(cfg.ScannerAgents))

@@ -5,10 +5,12 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/switchboard-pbx/switchboard/internal/clock"
 )
 
-func testGuard(registered ...string) (*guard, *manualClock) {
-	clk := newManualClock()
+func testGuard(registered ...string) (*guard, *clock.Manual) {
+	clk := clock.NewManual()
 	reg := map[netip.Addr]bool{}
 	for _, r := range registered {
 		reg[netip.MustParseAddr(r)] = true

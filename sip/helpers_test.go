@@ -25,6 +25,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory/postgres"
 	"github.com/switchboard-pbx/switchboard/directory/postgres/pgtest"
 	"github.com/switchboard-pbx/switchboard/directory/sqlite"
+	"github.com/switchboard-pbx/switchboard/internal/clock"
 )
 
 // logBuffer collects a server's log; a failed test prints it. Tests look
@@ -132,7 +133,7 @@ func addGroup(t testing.TB, st directory.Store, name, ext string, members ...int
 // test ends.
 type testServer struct {
 	*Server
-	clock   *manualClock
+	clock   *clock.Manual
 	log     *logBuffer
 	udp     string // host:port
 	tcp     string
@@ -144,17 +145,17 @@ type testServer struct {
 
 type serverOption func(*Config)
 
-func startServer(t testing.TB, st directory.Store, clk *manualClock, opts ...serverOption) *testServer {
+func startServer(t testing.TB, st directory.Store, clk *clock.Manual, opts ...serverOption) *testServer {
 	t.Helper()
 	return startServerHooked(t, st, clk, nil, opts...)
 }
 
 // startServerHooked is startServer with a chance to change the server
 // before it serves.
-func startServerHooked(t testing.TB, st directory.Store, clk *manualClock, hook func(*Server), opts ...serverOption) *testServer {
+func startServerHooked(t testing.TB, st directory.Store, clk *clock.Manual, hook func(*Server), opts ...serverOption) *testServer {
 	t.Helper()
 	if clk == nil {
-		clk = newManualClock()
+		clk = clock.NewManual()
 	}
 	cfg := Config{Addr: "127.0.0.1:0", Node: "node-a", FollowInterval: time.Hour}
 	for _, o := range opts {

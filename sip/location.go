@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/internal/clock"
 )
 
 // location is the location service: the bindings of every extension, in
@@ -21,7 +22,7 @@ import (
 type location struct {
 	store   directory.BindingStore
 	node    string
-	clock   clock
+	clock   clock.Clock
 	log     *slog.Logger
 	timeout time.Duration
 
@@ -48,7 +49,7 @@ type extBindings struct {
 	list []directory.Binding
 }
 
-func newLocation(store directory.BindingStore, node string, c clock, log *slog.Logger, timeout time.Duration) *location {
+func newLocation(store directory.BindingStore, node string, c clock.Clock, log *slog.Logger, timeout time.Duration) *location {
 	return &location{store: store, node: node, clock: c, log: log, timeout: timeout,
 		exts: make(map[string]*extBindings), bySrc: make(map[netip.Addr]int), byAdr: make(map[string]int),
 		seed: maphash.MakeSeed(), writes: &bindingWriter{store: store, log: log, timeout: timeout}}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/internal/clock"
 )
 
 // BenchmarkMemoryPerRegisteredExtension measures what the registrar keeps
@@ -24,7 +25,7 @@ func BenchmarkMemoryPerRegisteredExtension(b *testing.B) {
 		runtime.ReadMemStats(&before)
 
 		creds := newCredentials()
-		loc := newLocation(nil, "node-1", realClock{}, slog.New(slog.DiscardHandler), time.Second)
+		loc := newLocation(nil, "node-1", clock.Real{}, slog.New(slog.DiscardHandler), time.Second)
 		exp := time.Now().Add(time.Hour)
 		for i := range n {
 			ext := strconv.Itoa(100000 + i)

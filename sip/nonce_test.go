@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-pbx/switchboard/internal/clock"
 	"github.com/switchboard-pbx/switchboard/sip/digest"
 )
 
@@ -14,7 +15,7 @@ import (
 // (100,000) it refused every new nonce after some 17 seconds.
 func TestNoncesAtRegisterRate(t *testing.T) {
 	st, _ := openSQLite(t)
-	clk := newManualClock()
+	clk := clock.NewManual()
 	srv, err := newServer(Config{Addr: "127.0.0.1:0", Node: "node-a"}, st, nil, clk)
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,8 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/internal/clock"
 )
 
 // A REGISTER that came in a datagram and passed the edge is served here,
@@ -51,7 +53,7 @@ type regTxKey struct {
 
 // regTxs is the table of REGISTER transactions served at the edge.
 type regTxs struct {
-	clock  clock
+	clock  clock.Clock
 	handle sipgo.RequestHandler // the server's REGISTER handler
 
 	mu    sync.Mutex

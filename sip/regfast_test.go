@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/switchboard-pbx/switchboard/internal/clock"
 )
 
 // TestRegisterRetransmission: a REGISTER over UDP sent again with the same
@@ -123,7 +125,7 @@ func TestRegisterRetransmission(t *testing.T) {
 // regTxGeneration transactions, and answers none older than three times
 // Timer J.
 func TestRegTxsBound(t *testing.T) {
-	clk := newManualClock()
+	clk := clock.NewManual()
 	txs := &regTxs{clock: clk}
 	src := netip.MustParseAddrPort("192.0.2.1:5060")
 	sink := &sinkConn{}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/internal/clock"
 )
 
 // BenchmarkRegister is the registrar's hot path as SIPp's reg_auth
@@ -48,7 +49,7 @@ func benchRegister(b *testing.B, open func(testing.TB) (directory.Store, func() 
 	b.Logf("users in %v", time.Since(t0))
 	cfg := Config{Addr: "127.0.0.1:0", Node: "node-a", FollowInterval: time.Hour,
 		Guard: GuardConfig{Exempt: []string{"127.0.0.0/8"}}}
-	srv, err := newServer(cfg, st, slog.New(slog.DiscardHandler), realClock{})
+	srv, err := newServer(cfg, st, slog.New(slog.DiscardHandler), clock.Real{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -165,7 +166,7 @@ func benchRegister(b *testing.B, open func(testing.TB) (directory.Store, func() 
 func BenchmarkRegisterChallenge(b *testing.B) {
 	st, _ := openSQLite(b)
 	srv, err := newServer(Config{Addr: "127.0.0.1:0", Node: "node-a", FollowInterval: time.Hour,
-		MD5OnlyAgents: []string{"sipp-bench"}}, st, slog.New(slog.DiscardHandler), realClock{})
+		MD5OnlyAgents: []string{"sipp-bench"}}, st, slog.New(slog.DiscardHandler), clock.Real{})
 	if err != nil {
 		b.Fatal(err)
 	}

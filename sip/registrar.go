@@ -14,6 +14,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/internal/clock"
 	"github.com/switchboard-pbx/switchboard/sip/digest"
 )
 
@@ -34,7 +35,7 @@ type registrar struct {
 	cfg      *Config // the server's, read only
 	store    directory.Store
 	log      *slog.Logger
-	clock    clock
+	clock    clock.Clock
 	creds    *credentials
 	loc      *location
 	guard    *guard

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/internal/clock"
 	"github.com/switchboard-pbx/switchboard/sip/digest"
 	"github.com/switchboard-pbx/switchboard/sip/presence"
 	"github.com/switchboard-pbx/switchboard/sip/spool"
@@ -35,7 +36,7 @@ type Server struct {
 	cfg   Config
 	store directory.Store
 	log   *slog.Logger
-	clock clock
+	clock clock.Clock
 
 	ua     *sipgo.UserAgent
 	srv    *sipgo.Server
@@ -98,10 +99,10 @@ type hooks struct {
 // NewServer checks cfg and builds a server over store. Nothing listens
 // until Run or Serve.
 func NewServer(cfg Config, store directory.Store, log *slog.Logger) (*Server, error) {
-	return newServer(cfg, store, log, realClock{})
+	return newServer(cfg, store, log, clock.Real{})
 }
 
-func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock) (*Server, error) {
+func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Clock) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("sip config: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/internal/clock"
 )
 
 // Bindings survive a restart of the server, on both backends: a new server
@@ -15,7 +16,7 @@ func TestBindingsSurviveRestart(t *testing.T) {
 		t.Run(be.name, func(t *testing.T) {
 			st, reopen := be.open(t)
 			addUser(t, st, "10001")
-			clk := newManualClock()
+			clk := clock.NewManual()
 			a := startServer(t, st, clk)
 			p := newPhone(t, a, "10001", testPassword)
 			wantStatus(t, p.register(600), 200)
@@ -57,7 +58,7 @@ func TestTwoNodesShareBindings(t *testing.T) {
 	st, open := openPostgres(t)
 	u := addUser(t, st, "10001")
 	addUser(t, st, "10002")
-	clk := newManualClock()
+	clk := clock.NewManual()
 	a := startServer(t, st, clk, func(c *Config) { c.Node = "node-a" })
 	b := startServer(t, open(), clk, func(c *Config) { c.Node = "node-b" })
 
@@ -114,7 +115,7 @@ func TestTwoNodesShareBindings(t *testing.T) {
 func TestNodesWakenByNotifications(t *testing.T) {
 	st, open := openPostgres(t)
 	addUser(t, st, "10001")
-	clk := newManualClock()
+	clk := clock.NewManual()
 	a := startServer(t, st, clk, func(c *Config) { c.Node = "node-a" })
 	bst := open()
 	if _, ok := bst.(notifier); !ok {
