@@ -15,6 +15,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/internal/clock"
 	"github.com/switchboard-pbx/switchboard/sip/digest"
+	"github.com/switchboard-pbx/switchboard/sip/location"
 )
 
 // notifier is offered by stores that can wake followers as soon as the
@@ -38,7 +39,7 @@ type follower struct {
 	clock  clock.Clock
 	hooks  *hooks
 	creds  *credentials
-	loc    *location
+	loc    *location.Table
 	guard  *guard
 	nonces *digest.Nonces
 	reg    *registrar     // the realm

@@ -148,7 +148,7 @@ func TestFlushLaterWritesWithoutLocks(t *testing.T) {
 	wantStatus(t, p2.register(3600), 200)
 	unregistered := make(chan *sip.Response)
 	go func() { unregistered <- p1.register(0) }()
-	for ts.loc.pendingWrites() == 0 { // the unregistration queued behind the flush
+	for ts.loc.Queued() == 0 { // the unregistration queued behind the flush
 		time.Sleep(time.Millisecond)
 	}
 	close(st.release)
@@ -164,14 +164,4 @@ func TestFlushLaterWritesWithoutLocks(t *testing.T) {
 			t.Fatalf("unregistered binding back in the store: %+v", b)
 		}
 	}
-}
-
-// pendingWrites returns how many writes wait for the batch being stored.
-func (l *location) pendingWrites() int {
-	l.writes.mu.Lock()
-	defer l.writes.mu.Unlock()
-	if l.writes.next == nil {
-		return 0
-	}
-	return len(l.writes.next.writes)
 }

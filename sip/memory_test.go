@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"runtime"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/internal/clock"
+	"github.com/switchboard-pbx/switchboard/sip/location"
 )
 
 // BenchmarkMemoryPerRegisteredExtension measures what the registrar keeps
@@ -25,8 +27,9 @@ func BenchmarkMemoryPerRegisteredExtension(b *testing.B) {
 		runtime.ReadMemStats(&before)
 
 		creds := newCredentials()
-		loc := newLocation(nil, "node-1", clock.Real{}, slog.New(slog.DiscardHandler), time.Second)
+		loc := location.New(nil, "node-1", clock.Real{}, slog.New(slog.DiscardHandler), time.Second)
 		exp := time.Now().Add(time.Hour)
+		ctx := context.Background()
 		for i := range n {
 			ext := strconv.Itoa(100000 + i)
 			u := directory.User{ID: int64(i + 1), Extension: ext, State: directory.UserActive,
@@ -36,9 +39,9 @@ func BenchmarkMemoryPerRegisteredExtension(b *testing.B) {
 			bd := directory.Binding{Extension: ext, Contact: "<sip:" + ext + "@192.168.1.23:5060;transport=udp>;+sip.instance=\"<urn:uuid:00000000-0000-0000-0000-" + fmt.Sprintf("%012d", i) + ">\"",
 				Source: src, Transport: "UDP", Expires: exp, CallID: fmt.Sprintf("%032x@192.168.1.23", i),
 				CSeq: 2, UserAgent: "Yealink SIP-T46U 108.86.0.45", Node: "node-1", UpdatedAt: exp}
-			loc.mu.Lock()
-			loc.setLocked(ext, []directory.Binding{bd}, true)
-			loc.mu.Unlock()
+			unlock := loc.Lock(ext)
+			loc.Commit(ctx, ext, []directory.Binding{bd}, nil, nil, false) // no store: kept in memory only
+			unlock()
 		}
 
 		runtime.GC()

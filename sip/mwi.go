@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/location"
 )
 
 // Message waiting indication (RFC 3842): a phone SUBSCRIBEs with Event:
@@ -54,7 +55,7 @@ type mwiTable struct {
 	log    *slog.Logger
 	client *sipgo.Client
 	reg    *registrar
-	loc    *location
+	loc    *location.Table
 
 	contactFor   func(dest, transport string) sip.ContactHeader
 	groupMailbox func(ctx context.Context, userID int64, number string) (*directory.Group, error)

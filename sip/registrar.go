@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/internal/clock"
 	"github.com/switchboard-pbx/switchboard/sip/digest"
+	"github.com/switchboard-pbx/switchboard/sip/location"
 )
 
 // maxContactLen bounds one Contact URI; real ones are well under 200 bytes.
@@ -37,7 +38,7 @@ type registrar struct {
 	log      *slog.Logger
 	clock    clock.Clock
 	creds    *credentials
-	loc      *location
+	loc      *location.Table
 	guard    *guard
 	nonces   *digest.Nonces
 	counters *counters
@@ -270,7 +271,7 @@ func headerParam(p sip.HeaderParams, key string) (string, bool) {
 // register applies an authenticated REGISTER to the location service.
 func (r *registrar) register(req *sip.Request, tx sip.ServerTransaction, cred *credential, rr registerRequest, src netip.AddrPort) {
 	ext := cred.Ext
-	unlock := r.loc.lockExt(ext)
+	unlock := r.loc.Lock(ext)
 	defer unlock()
 	now := r.clock.Now()
 	cur := r.loc.Current(ext)
@@ -312,20 +313,20 @@ func (r *registrar) register(req *sip.Request, tx sip.ServerTransaction, cred *c
 		}
 		// RFC 3261 §10.3 step 7: the same Call-ID must come with a higher
 		// CSeq.
-		if j := indexBinding(cur, c.uri); j >= 0 && cur[j].CallID == rr.callID && rr.cseq <= cur[j].CSeq {
+		if j := location.Index(cur, c.uri); j >= 0 && cur[j].CallID == rr.callID && rr.cseq <= cur[j].CSeq {
 			r.respond(tx, req, 500, "Out Of Order CSeq")
 			return
 		}
-		i := indexBinding(next, c.uri)
+		i := location.Index(next, c.uri)
 		if exp == 0 {
 			if i >= 0 {
 				dels = append(dels, next[i])
 				next = append(next[:i], next[i+1:]...)
 			}
-			if j := indexBinding(puts, c.uri); j >= 0 { // listed twice in one request
+			if j := location.Index(puts, c.uri); j >= 0 { // listed twice in one request
 				puts = append(puts[:j], puts[j+1:]...)
 			}
-			if j := indexBinding(refreshes, c.uri); j >= 0 {
+			if j := location.Index(refreshes, c.uri); j >= 0 {
 				refreshes = append(refreshes[:j], refreshes[j+1:]...)
 			}
 			continue
@@ -340,7 +341,7 @@ func (r *registrar) register(req *sip.Request, tx sip.ServerTransaction, cred *c
 			next = append(next, b)
 			added++
 		}
-		if j := indexBinding(cur, c.uri); j >= 0 && lazyRefresh(cur[j], b, now) {
+		if j := location.Index(cur, c.uri); j >= 0 && location.LazyRefresh(cur[j], b, now) {
 			refreshes = replaceBinding(refreshes, b)
 			continue
 		}
@@ -365,7 +366,7 @@ func (r *registrar) register(req *sip.Request, tx sip.ServerTransaction, cred *c
 	debug := r.log.Enabled(context.Background(), slog.LevelDebug)
 	for _, list := range [][]directory.Binding{puts, refreshes} {
 		for _, b := range list {
-			if indexBinding(cur, b.Contact) < 0 {
+			if location.Index(cur, b.Contact) < 0 {
 				r.log.Info("registered", "ext", ext, "contact", b.Contact, "src", b.Source,
 					"transport", b.Transport, "expires", b.Expires.Sub(now))
 			} else if debug { // spares boxing the arguments of every refresh
@@ -398,17 +399,8 @@ func (r *registrar) register(req *sip.Request, tx sip.ServerTransaction, cred *c
 	r.send(tx, res)
 }
 
-func indexBinding(list []directory.Binding, contact string) int {
-	for i := range list {
-		if list[i].Contact == contact {
-			return i
-		}
-	}
-	return -1
-}
-
 func replaceBinding(list []directory.Binding, b directory.Binding) []directory.Binding {
-	if i := indexBinding(list, b.Contact); i >= 0 {
+	if i := location.Index(list, b.Contact); i >= 0 {
 		list[i] = b
 		return list
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/internal/clock"
 	"github.com/switchboard-pbx/switchboard/sip/digest"
+	"github.com/switchboard-pbx/switchboard/sip/location"
 	"github.com/switchboard-pbx/switchboard/sip/presence"
 	"github.com/switchboard-pbx/switchboard/sip/spool"
 )
@@ -45,7 +46,7 @@ type Server struct {
 	// What the parts share: the registrar fills creds and loc, the
 	// follower keeps them current, the call side reads them.
 	creds  *credentials
-	loc    *location
+	loc    *location.Table
 	guard  *guard
 	nonces *digest.Nonces
 
@@ -115,7 +116,7 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 	cfg = cfg.withDefaults()
 	s := &Server{responder: responder{agent: cfg.UserAgent, log: log}, cfg: cfg, store: store, log: log, clock: c,
 		creds: newCredentials()}
-	s.loc = newLocation(store, cfg.Node, c, log, cfg.StoreTimeout)
+	s.loc = location.New(store, cfg.Node, c, log, cfg.StoreTimeout)
 	s.guard = newGuard(cfg.Guard, c, log, s.loc.Registered, s.loc.RegisteredExt)
 	s.nonces = digest.NewNonces(cfg.NonceTTL, c, max(cfg.Guard.MaxTracked, digest.MaxNonceUses))
 	s.reg = &registrar{agent: cfg.UserAgent, cfg: &s.cfg, store: store, log: log, clock: c, creds: s.creds,
@@ -170,7 +171,7 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 		isOrbit: func(n string) bool { return s.calls != nil && s.calls.lot.orbits.isOrbit(n) }}
 	s.subs.newPresence(cfg.Subscriptions)
 	s.pres = s.subs.pres
-	s.loc.onReg = s.pres.SetRegistered
+	s.loc.OnRegistered(s.pres.SetRegistered)
 	s.srv.OnSubscribe(s.handle(s.onSubscribe))
 	s.watchLegs(s.subs.presenceLeg)
 	if s.calls, err = newB2BUA(s, cfg.Calls); err != nil {
@@ -343,7 +344,7 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 		return nil
 	})
 	g.Go(func() error {
-		s.loc.runLater(gctx)
+		s.loc.RunLater(gctx)
 		return nil
 	})
 	// Requests leave from the UDP listener (outbound.go), which sipgo

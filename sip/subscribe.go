@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/location"
 	"github.com/switchboard-pbx/switchboard/sip/presence"
 )
 
@@ -54,7 +55,7 @@ type subscriptions struct {
 	client   *sipgo.Client
 	reg      *registrar
 	creds    *credentials
-	loc      *location
+	loc      *location.Table
 	counters *counters
 	pres     *presence.Table // busy lamps and presence
 	mwi      *mwiTable       // message-summary subscriptions (mwi.go)
@@ -251,7 +252,7 @@ func (sb *subscriptions) resubscribe(req *sip.Request, tx sip.ServerTransaction,
 // subscription's dialog: the request comes from where our NOTIFYs go, or
 // from a source holding a registration of the subscriber's extension (its
 // NAT mapping changed), which NOTIFYs then follow over UDP.
-func (sd *subDialog) fromPeer(req *sip.Request, loc *location) bool {
+func (sd *subDialog) fromPeer(req *sip.Request, loc *location.Table) bool {
 	ip := peerIP(req.Source())
 	if !ip.IsValid() {
 		return false

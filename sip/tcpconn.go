@@ -335,15 +335,5 @@ func (c *tcpConn) longLived() bool {
 	if c.s.guard.isExempt(c.ip) || c.s.trunkFrom(c.ip) != nil {
 		return true
 	}
-	return c.s.loc.hasConnection(c.RemoteAddr().String())
-}
-
-// hasConnection reports whether a binding came in from src (ip:port): a
-// connection's peer address is unique while it is open. (A phone
-// registered over UDP from the same ip:port also counts: it holds valid
-// credentials all the same.)
-func (l *location) hasConnection(src string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.byAdr[src] > 0
+	return c.s.loc.HasConnection(c.RemoteAddr().String())
 }

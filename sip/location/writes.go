@@ -1,4 +1,4 @@
-package sip
+package location
 
 import (
 	"context"
@@ -195,6 +195,16 @@ func (w *bindingWriter) held() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return len(w.pending)
+}
+
+// queued returns how many writes wait for the batch being stored.
+func (w *bindingWriter) queued() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.next == nil {
+		return 0
+	}
+	return len(w.next.writes)
 }
 
 // flush writes the held writes in order and reports whether none is left.

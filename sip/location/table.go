@@ -1,4 +1,4 @@
-package sip
+package location
 
 import (
 	"cmp"
@@ -14,12 +14,12 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/clock"
 )
 
-// location is the location service: the bindings of every extension, in
+// Table is the location service: the bindings of every extension, in
 // memory for speed and persisted through the directory store so that a
 // restart keeps them and other nodes see them. Its bindingWriter writes
-// them (location_writes.go); writes the store cannot take (ErrUnavailable)
-// are held in order and flushed when it answers again.
-type location struct {
+// them (writes.go); writes the store cannot take (ErrUnavailable) are held
+// in order and flushed when it answers again.
+type Table struct {
 	store   directory.BindingStore
 	node    string
 	clock   clock.Clock
@@ -30,7 +30,7 @@ type location struct {
 	exts  map[string]*extBindings
 	bySrc map[netip.Addr]int // bindings per source IP, for the guard
 	byAdr map[string]int     // bindings per source ip:port, for TCP idle limits
-	// onReg, when set (before serving), is told when an extension gets its
+	// onReg, when set (OnRegistered), is told when an extension gets its
 	// first binding or loses its last; it runs under mu and must not block.
 	onReg func(ext string, registered bool)
 
@@ -38,10 +38,10 @@ type location struct {
 	stripes [64]sync.Mutex
 	seed    maphash.Seed
 
-	// later holds refreshes written behind (location_later.go), under mu.
+	// later holds refreshes written behind (later.go), under mu.
 	later map[laterKey]directory.Binding
 
-	writes *bindingWriter // to the store, in order (location_writes.go)
+	writes *bindingWriter // to the store, in order (writes.go)
 }
 
 type extBindings struct {
@@ -49,21 +49,33 @@ type extBindings struct {
 	list []directory.Binding
 }
 
-func newLocation(store directory.BindingStore, node string, c clock.Clock, log *slog.Logger, timeout time.Duration) *location {
-	return &location{store: store, node: node, clock: c, log: log, timeout: timeout,
+// New returns an empty table whose bindings are stored in store as made by
+// node; every store call is given timeout.
+func New(store directory.BindingStore, node string, c clock.Clock, log *slog.Logger, timeout time.Duration) *Table {
+	return &Table{store: store, node: node, clock: c, log: log, timeout: timeout,
 		exts: make(map[string]*extBindings), bySrc: make(map[netip.Addr]int), byAdr: make(map[string]int),
 		seed: maphash.MakeSeed(), writes: &bindingWriter{store: store, log: log, timeout: timeout}}
 }
 
-// lockExt serialises changes to the bindings of ext.
-func (l *location) lockExt(ext string) func() {
+// OnRegistered has f told when an extension gets its first binding or
+// loses its last. Set it before the table is used; f runs under the
+// table's lock and must not block.
+func (l *Table) OnRegistered(f func(ext string, registered bool)) {
+	l.mu.Lock()
+	l.onReg = f
+	l.mu.Unlock()
+}
+
+// Lock serialises changes to the bindings of ext (a registration reads,
+// decides and writes under it) and returns the function that unlocks.
+func (l *Table) Lock(ext string) (unlock func()) {
 	m := &l.stripes[maphash.String(l.seed, ext)%uint64(len(l.stripes))]
 	m.Lock()
 	return m.Unlock
 }
 
 // Current returns the unexpired bindings of ext.
-func (l *location) Current(ext string) []directory.Binding {
+func (l *Table) Current(ext string) []directory.Binding {
 	now := l.clock.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -81,7 +93,7 @@ func (l *location) Current(ext string) []directory.Binding {
 }
 
 // All returns every unexpired binding, by extension and contact.
-func (l *location) All() []directory.Binding {
+func (l *Table) All() []directory.Binding {
 	now := l.clock.Now()
 	l.mu.Lock()
 	var out []directory.Binding
@@ -101,7 +113,7 @@ func (l *location) All() []directory.Binding {
 
 // Count returns the number of unexpired bindings and of extensions that
 // hold at least one.
-func (l *location) Count() (bindings, extensions int) {
+func (l *Table) Count() (bindings, extensions int) {
 	now := l.clock.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -121,14 +133,14 @@ func (l *location) Count() (bindings, extensions int) {
 }
 
 // Registered reports whether ip holds a binding.
-func (l *location) Registered(ip netip.Addr) bool {
+func (l *Table) Registered(ip netip.Addr) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.bySrc[ip.Unmap()] > 0
 }
 
 // RegisteredExt reports whether ip holds a current binding of ext.
-func (l *location) RegisteredExt(ip netip.Addr, ext string) bool {
+func (l *Table) RegisteredExt(ip netip.Addr, ext string) bool {
 	ip = ip.Unmap()
 	for _, b := range l.Current(ext) {
 		if src, err := netip.ParseAddrPort(b.Source); err == nil && src.Addr().Unmap() == ip {
@@ -139,9 +151,9 @@ func (l *location) RegisteredExt(ip netip.Addr, ext string) bool {
 }
 
 // Commit persists a registration's changes and then makes next the bindings
-// of ext. Call it holding lockExt(ext). all deletes every binding of ext in
+// of ext. Call it holding Lock(ext). all deletes every binding of ext in
 // the store, those of other nodes included (Contact: *).
-func (l *location) Commit(ctx context.Context, ext string, next, puts, dels []directory.Binding, all bool) {
+func (l *Table) Commit(ctx context.Context, ext string, next, puts, dels []directory.Binding, all bool) {
 	ws := make([]heldWrite, 0, len(dels)+len(puts)+1)
 	if all {
 		ws = append(ws, heldWrite{kind: heldDeleteAll, b: directory.Binding{Extension: ext, Node: l.node}})
@@ -162,8 +174,8 @@ func (l *location) Commit(ctx context.Context, ext string, next, puts, dels []di
 
 // Drop forgets every binding of ext at once (its user was deleted) and
 // makes sure the store has none left either.
-func (l *location) Drop(ctx context.Context, ext string) {
-	unlock := l.lockExt(ext)
+func (l *Table) Drop(ctx context.Context, ext string) {
+	unlock := l.Lock(ext)
 	defer unlock()
 	l.mu.Lock()
 	n := 0
@@ -183,7 +195,7 @@ func (l *location) Drop(ctx context.Context, ext string) {
 }
 
 // setLocked replaces the bindings of ext and keeps bySrc in step.
-func (l *location) setLocked(ext string, next []directory.Binding, local bool) {
+func (l *Table) setLocked(ext string, next []directory.Binding, local bool) {
 	e := l.exts[ext]
 	if e == nil {
 		if len(next) == 0 && !local {
@@ -210,7 +222,7 @@ func (l *location) setLocked(ext string, next []directory.Binding, local bool) {
 	}
 }
 
-func (l *location) srcAddLocked(source string, d int) {
+func (l *Table) srcAddLocked(source string, d int) {
 	if n := l.byAdr[source] + d; n > 0 {
 		l.byAdr[source] = n
 	} else {
@@ -228,16 +240,40 @@ func (l *location) srcAddLocked(source string, d int) {
 	}
 }
 
+// HasConnection reports whether a binding came in from src (ip:port): a
+// connection's peer address is unique while it is open. (A phone
+// registered over UDP from the same ip:port also counts: it holds valid
+// credentials all the same.)
+func (l *Table) HasConnection(src string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.byAdr[src] > 0
+}
+
+// Index returns the position of contact's binding in list, -1 if none.
+func Index(list []directory.Binding, contact string) int {
+	for i := range list {
+		if list[i].Contact == contact {
+			return i
+		}
+	}
+	return -1
+}
+
 // Held returns the number of binding writes waiting for the store.
-func (l *location) Held() int { return l.writes.held() }
+func (l *Table) Held() int { return l.writes.held() }
 
 // Flush writes the held binding writes in order and reports whether none
 // is left.
-func (l *location) Flush(ctx context.Context) bool { return l.writes.flush(ctx) }
+func (l *Table) Flush(ctx context.Context) bool { return l.writes.flush(ctx) }
+
+// Queued returns how many writes wait for the group commit in progress to
+// end (they make the next one).
+func (l *Table) Queued() int { return l.writes.queued() }
 
 // Reload replaces the bindings of exts (all of them when exts is nil) with
 // what the store holds, except for extensions changed locally meanwhile.
-func (l *location) Reload(ctx context.Context, exts map[string]bool) error {
+func (l *Table) Reload(ctx context.Context, exts map[string]bool) error {
 	if l.Held() > 0 {
 		return nil // the store is behind us until the held writes are in
 	}
@@ -287,7 +323,7 @@ func (l *location) Reload(ctx context.Context, exts map[string]bool) error {
 
 // Sweep forgets expired bindings in memory, logging each, and reports how
 // many went.
-func (l *location) Sweep() int {
+func (l *Table) Sweep() int {
 	now := l.clock.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -313,7 +349,7 @@ func (l *location) Sweep() int {
 }
 
 // DeleteExpired removes expired bindings from the store.
-func (l *location) DeleteExpired(ctx context.Context) error {
+func (l *Table) DeleteExpired(ctx context.Context) error {
 	if l.Held() > 0 {
 		return nil
 	}

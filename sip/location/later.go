@@ -1,4 +1,4 @@
-package sip
+package location
 
 import (
 	"context"
@@ -18,9 +18,9 @@ const laterInterval = time.Second
 // written together once a second (FlushLater); everything else is written
 // before the answer, as Commit does.
 
-// lazyRefresh reports whether b, replacing cur, may be written behind:
+// LazyRefresh reports whether b, replacing cur, may be written behind:
 // the same route, and cur has at least 3/4 of b's interval left at now.
-func lazyRefresh(cur, b directory.Binding, now time.Time) bool {
+func LazyRefresh(cur, b directory.Binding, now time.Time) bool {
 	if cur.Contact != b.Contact || cur.Source != b.Source || cur.Transport != b.Transport ||
 		cur.Path != b.Path || cur.Direct != b.Direct || cur.Node != b.Node {
 		return false
@@ -30,8 +30,8 @@ func lazyRefresh(cur, b directory.Binding, now time.Time) bool {
 }
 
 // Later makes next the bindings of ext at once and keeps refreshes for the
-// next FlushLater. Call it holding lockExt(ext), like Commit.
-func (l *location) Later(ext string, next, refreshes []directory.Binding) {
+// next FlushLater. Call it holding Lock(ext), like Commit.
+func (l *Table) Later(ext string, next, refreshes []directory.Binding) {
 	l.mu.Lock()
 	l.setLocked(ext, next, true)
 	if l.later == nil {
@@ -47,7 +47,7 @@ type laterKey struct{ ext, contact string }
 
 // forgetLaterLocked drops refreshes of ext that a write before the answer
 // supersedes (a newer put, a delete). Call it holding l.mu.
-func (l *location) forgetLaterLocked(ext string, all bool, bs []directory.Binding) {
+func (l *Table) forgetLaterLocked(ext string, all bool, bs []directory.Binding) {
 	if len(l.later) == 0 {
 		return
 	}
@@ -70,7 +70,7 @@ func (l *location) forgetLaterLocked(ext string, all bool, bs []directory.Bindin
 // (a refresh must not bring back a binding just deleted); the write itself
 // is made without them, so registrations go on meanwhile (writes queued
 // later are stored later: see queue).
-func (l *location) FlushLater(ctx context.Context) {
+func (l *Table) FlushLater(ctx context.Context) {
 	l.mu.Lock()
 	n := len(l.later)
 	l.mu.Unlock()
@@ -83,7 +83,7 @@ func (l *location) FlushLater(ctx context.Context) {
 	l.mu.Lock()
 	ws := make([]heldWrite, 0, len(l.later))
 	for k, b := range l.later {
-		if e := l.exts[k.ext]; e != nil && indexBinding(e.list, k.contact) >= 0 {
+		if e := l.exts[k.ext]; e != nil && Index(e.list, k.contact) >= 0 {
 			ws = append(ws, heldWrite{kind: heldPut, b: b})
 		}
 	}
@@ -96,9 +96,9 @@ func (l *location) FlushLater(ctx context.Context) {
 	store()
 }
 
-// runLater flushes refreshes every laterInterval until ctx ends, and once
+// RunLater flushes refreshes every laterInterval until ctx ends, and once
 // more then.
-func (l *location) runLater(ctx context.Context) {
+func (l *Table) RunLater(ctx context.Context) {
 	t := time.NewTicker(laterInterval)
 	defer t.Stop()
 	for {
