@@ -23,7 +23,3 @@ func (r *registrar) accountVersion() uint64 {
 	}
 	return uv.UserVersion() + 1
 }
-
-// checkedAt reports whether cred was found current at version v (from
-// accountVersion, not 0).
-func (c *credential) checkedAt(v uint64) bool { return v != 0 && c.checked.Load() == v }

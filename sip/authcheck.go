@@ -9,11 +9,16 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/creds"
 	"github.com/switchboard-pbx/switchboard/sip/digest"
 )
 
 // Digest authentication of requests (RFC 3261 §22, RFC 8760): the
 // registrar's 401 and the proxy's 407 share it. See checkDigest.
+
+// credential is an authenticated extension's entry in the credentials
+// cache (sip/creds): what the request handlers are given of the caller.
+type credential = creds.Credential
 
 // authenticate checks the digest credentials of a REGISTER (401,
 // WWW-Authenticate). See checkDigest.
@@ -107,7 +112,7 @@ func (r *registrar) checkDigest(req *sip.Request, tx sip.ServerTransaction, ip n
 		return nil, false
 	}
 	if cred == nil {
-		if dead, ok := r.creds.Deleted(user); ok && ac.Realm == dead.Realm && ac.Verify(alg, dead.ha1(alg), string(req.Method)) {
+		if dead, ok := r.creds.Deleted(user); ok && ac.Realm == dead.Realm && ac.Verify(alg, dead.HA1(alg), string(req.Method)) {
 			r.respond(tx, req, 403, "Forbidden")
 			return nil, false
 		}
@@ -116,20 +121,20 @@ func (r *registrar) checkDigest(req *sip.Request, tx sip.ServerTransaction, ip n
 		r.fail(req, tx, dh, ip, user, ac.Nonce)
 		return nil, false
 	}
-	if !cred.allows(ip) {
+	if !cred.Allows(ip) {
 		r.log.Warn("request from a network the extension may not use", "ext", user, "src", ip.String())
 		r.fail(req, tx, dh, ip, user, ac.Nonce)
 		return nil, false
 	}
 	if ac.Realm != realm || cred.Realm != realm {
-		if cred.Realm != realm && cred.warnedRealm.CompareAndSwap(false, true) {
+		if cred.Realm != realm && cred.WarnRealm() {
 			r.log.Warn("extension password was set for another sip domain; set it again",
 				"ext", user, "domain", realm)
 		}
 		r.fail(req, tx, dh, ip, user, ac.Nonce)
 		return nil, false
 	}
-	if !ac.Verify(alg, cred.ha1(alg), string(req.Method)) {
+	if !ac.Verify(alg, cred.HA1(alg), string(req.Method)) {
 		r.fail(req, tx, dh, ip, user, ac.Nonce)
 		return nil, false
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/internal/clock"
+	"github.com/switchboard-pbx/switchboard/sip/creds"
 	"github.com/switchboard-pbx/switchboard/sip/digest"
 	"github.com/switchboard-pbx/switchboard/sip/location"
 )
@@ -38,7 +39,7 @@ type follower struct {
 	log    *slog.Logger
 	clock  clock.Clock
 	hooks  *hooks
-	creds  *credentials
+	creds  *creds.Cache
 	loc    *location.Table
 	guard  *guard
 	nonces *digest.Nonces

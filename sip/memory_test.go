@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/internal/clock"
+	"github.com/switchboard-pbx/switchboard/sip/creds"
 	"github.com/switchboard-pbx/switchboard/sip/location"
 )
 
@@ -26,7 +27,7 @@ func BenchmarkMemoryPerRegisteredExtension(b *testing.B) {
 		var before runtime.MemStats
 		runtime.ReadMemStats(&before)
 
-		creds := newCredentials()
+		cs := creds.New()
 		loc := location.New(nil, "node-1", clock.Real{}, slog.New(slog.DiscardHandler), time.Second)
 		exp := time.Now().Add(time.Hour)
 		ctx := context.Background()
@@ -34,7 +35,7 @@ func BenchmarkMemoryPerRegisteredExtension(b *testing.B) {
 			ext := strconv.Itoa(100000 + i)
 			u := directory.User{ID: int64(i + 1), Extension: ext, State: directory.UserActive,
 				SIP: directory.NewSIPSecret(ext, "pbx.example.com", directory.Password("secret-"+ext))}
-			creds.Add(&u)
+			cs.Add(&u)
 			src := fmt.Sprintf("10.%d.%d.%d:5060", i>>16&255, i>>8&255, i&255)
 			bd := directory.Binding{Extension: ext, Contact: "<sip:" + ext + "@192.168.1.23:5060;transport=udp>;+sip.instance=\"<urn:uuid:00000000-0000-0000-0000-" + fmt.Sprintf("%012d", i) + ">\"",
 				Source: src, Transport: "UDP", Expires: exp, CallID: fmt.Sprintf("%032x@192.168.1.23", i),
@@ -49,10 +50,10 @@ func BenchmarkMemoryPerRegisteredExtension(b *testing.B) {
 		runtime.ReadMemStats(&after)
 		per := float64(after.HeapAlloc-before.HeapAlloc) / n
 		b.ReportMetric(per, "B/extension")
-		if creds.Len() != n || len(loc.All()) != n {
-			b.Fatalf("kept %d credentials and %d bindings, want %d", creds.Len(), len(loc.All()), n)
+		if cs.Len() != n || len(loc.All()) != n {
+			b.Fatalf("kept %d credentials and %d bindings, want %d", cs.Len(), len(loc.All()), n)
 		}
-		runtime.KeepAlive(creds)
+		runtime.KeepAlive(cs)
 		runtime.KeepAlive(loc)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/internal/clock"
+	"github.com/switchboard-pbx/switchboard/sip/creds"
 	"github.com/switchboard-pbx/switchboard/sip/digest"
 	"github.com/switchboard-pbx/switchboard/sip/location"
 )
@@ -37,7 +38,7 @@ type registrar struct {
 	store    directory.Store
 	log      *slog.Logger
 	clock    clock.Clock
-	creds    *credentials
+	creds    *creds.Cache
 	loc      *location.Table
 	guard    *guard
 	nonces   *digest.Nonces
@@ -97,7 +98,7 @@ func (r *registrar) onRegister(req *sip.Request, tx sip.ServerTransaction, src n
 // (accountcheck.go).
 func (r *registrar) current(req *sip.Request, tx sip.ServerTransaction, cred *credential, dh digestHeaders) bool {
 	v := r.accountVersion() // before the lookup: see accountcheck.go
-	if cred.checkedAt(v) {
+	if cred.CheckedAt(v) {
 		return true
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.StoreTimeout)
@@ -109,7 +110,7 @@ func (r *registrar) current(req *sip.Request, tx sip.ServerTransaction, cred *cr
 		return true
 	case a.UserID == cred.UserID && a.State.CanUseSIP() && a.SIP.Realm == cred.Realm &&
 		a.SIP.HA1MD5 == cred.HA1MD5 && a.SIP.HA1SHA256 == cred.HA1SHA256:
-		cred.checked.Store(v)
+		cred.MarkChecked(v)
 		return true
 	}
 	// Something changed: the whole user, as the change log would give it.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/internal/clock"
+	"github.com/switchboard-pbx/switchboard/sip/creds"
 	"github.com/switchboard-pbx/switchboard/sip/digest"
 	"github.com/switchboard-pbx/switchboard/sip/location"
 	"github.com/switchboard-pbx/switchboard/sip/presence"
@@ -45,7 +46,7 @@ type Server struct {
 
 	// What the parts share: the registrar fills creds and loc, the
 	// follower keeps them current, the call side reads them.
-	creds  *credentials
+	creds  *creds.Cache
 	loc    *location.Table
 	guard  *guard
 	nonces *digest.Nonces
@@ -115,7 +116,7 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 	}
 	cfg = cfg.withDefaults()
 	s := &Server{responder: responder{agent: cfg.UserAgent, log: log}, cfg: cfg, store: store, log: log, clock: c,
-		creds: newCredentials()}
+		creds: creds.New()}
 	s.loc = location.New(store, cfg.Node, c, log, cfg.StoreTimeout)
 	s.guard = newGuard(cfg.Guard, c, log, s.loc.Registered, s.loc.RegisteredExt)
 	s.nonces = digest.NewNonces(cfg.NonceTTL, c, max(cfg.Guard.MaxTracked, digest.MaxNonceUses))

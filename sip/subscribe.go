@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/creds"
 	"github.com/switchboard-pbx/switchboard/sip/location"
 	"github.com/switchboard-pbx/switchboard/sip/presence"
 )
@@ -54,7 +55,7 @@ type subscriptions struct {
 	log      *slog.Logger
 	client   *sipgo.Client
 	reg      *registrar
-	creds    *credentials
+	creds    *creds.Cache
 	loc      *location.Table
 	counters *counters
 	pres     *presence.Table // busy lamps and presence

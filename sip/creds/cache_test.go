@@ -1,4 +1,4 @@
-package sip
+package creds
 
 import (
 	"net/netip"
@@ -20,7 +20,7 @@ func testUsers(n int, realm string) []directory.User {
 }
 
 func TestCredentials(t *testing.T) {
-	cs := newCredentials()
+	cs := New()
 	users := testUsers(3, "r")
 	users[1].State = directory.UserBlocked
 	users[2].SIPAllowedNets = []string{"192.168.1.0/24", "not a net"}
@@ -31,11 +31,11 @@ func TestCredentials(t *testing.T) {
 		t.Error("a blocked user keeps SIP")
 	}
 	c, _ := cs.Lookup("10002")
-	if !c.allows(netip.MustParseAddr("192.168.1.9")) || c.allows(netip.MustParseAddr("192.168.2.9")) {
+	if !c.Allows(netip.MustParseAddr("192.168.1.9")) || c.Allows(netip.MustParseAddr("192.168.2.9")) {
 		t.Error("allowed networks not applied")
 	}
 	c0, _ := cs.Lookup("10000")
-	if !c0.allows(netip.MustParseAddr("203.0.113.1")) {
+	if !c0.Allows(netip.MustParseAddr("203.0.113.1")) {
 		t.Error("no networks set should allow any")
 	}
 
@@ -76,7 +76,7 @@ func TestCredentials(t *testing.T) {
 // cache (target: over 1,000,000 lookups/s on one core, no
 // allocation).
 func BenchmarkCredentialLookup(b *testing.B) {
-	cs := newCredentials()
+	cs := New()
 	users := testUsers(10000, "pbx.example.com")
 	cs.Replace(users)
 	exts := make([]string, len(users))
@@ -122,5 +122,33 @@ func BenchmarkDigestVerify(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestAllowedNets: a stored network is a CIDR or a bare address; an entry
+// of blanks or one that does not parse restricts the extension all the
+// same, and allows nothing.
+func TestAllowedNets(t *testing.T) {
+	for _, tc := range []struct {
+		nets    []string
+		ip      string
+		allowed bool
+	}{
+		{nil, "203.0.113.1", true},
+		{[]string{""}, "203.0.113.1", true}, // an empty entry is none
+		{[]string{"10.0.0.1"}, "10.0.0.1", true},
+		{[]string{"10.0.0.1"}, "10.0.0.2", false},
+		{[]string{" 10.0.0.7/24 "}, "10.0.0.200", true},
+		{[]string{"10.0.0.0/24"}, "::ffff:10.0.0.9", true},
+		{[]string{"2001:db8::/32"}, "2001:db8::1", true},
+		{[]string{"2001:db8::/32"}, "10.0.0.1", false},
+		{[]string{" "}, "10.0.0.1", false},
+		{[]string{"office"}, "10.0.0.1", false},
+		{[]string{"office", "10.0.0.0/8"}, "10.0.0.1", true},
+	} {
+		u := directory.User{ID: 1, Extension: "10000", State: directory.UserActive, SIPAllowedNets: tc.nets}
+		if got := newCredential(&u).Allows(netip.MustParseAddr(tc.ip)); got != tc.allowed {
+			t.Errorf("nets %q, %s: allowed %v, want %v", tc.nets, tc.ip, got, tc.allowed)
+		}
 	}
 }

@@ -1,108 +1,53 @@
-package sip
+package creds
 
 import (
-	"net/netip"
 	"sync"
-	"sync/atomic"
 
 	"github.com/switchboard-pbx/switchboard/directory"
-	"github.com/switchboard-pbx/switchboard/sip/digest"
 )
-
-// credential is what the registrar knows about one extension: its digest
-// hashes and SIP rules. Values are never changed once built; an update
-// replaces the pointer.
-type credential struct {
-	UserID     int64
-	Ext        string
-	State      directory.UserState
-	Realm      string // the realm the HA1 values were made for
-	HA1MD5     string // hex
-	HA1SHA256  string // hex
-	MaxDevices int
-	// Nets, when Restricted, are the only networks the extension may
-	// register from (an unparsable stored entry allows nothing).
-	Nets       []netip.Prefix
-	Restricted bool
-	// Forward is the user's call forwarding and DND (forward.go).
-	Forward directory.Forwarding
-
-	warnedRealm atomic.Bool // a realm mismatch is logged once per entry
-	// checked is the store's user version (plus one) at which the
-	// directory last confirmed this entry (accountcheck.go); 0: never.
-	checked atomic.Uint64
-}
-
-func newCredential(u *directory.User) *credential {
-	c := &credential{UserID: u.ID, Ext: u.Extension, State: u.State, Realm: u.SIP.Realm,
-		HA1MD5: u.SIP.HA1MD5, HA1SHA256: u.SIP.HA1SHA256, MaxDevices: u.SIPMaxDevices, Forward: u.Forward}
-	for _, s := range u.SIPAllowedNets {
-		if s == "" {
-			continue
-		}
-		c.Restricted = true
-		if nets, err := parseNets([]string{s}); err == nil {
-			c.Nets = append(c.Nets, nets...)
-		}
-	}
-	return c
-}
-
-// ha1 returns the stored hash for alg.
-func (c *credential) ha1(alg digest.Algorithm) string {
-	if alg == digest.SHA256 {
-		return c.HA1SHA256
-	}
-	return c.HA1MD5
-}
-
-// allows reports whether a phone at ip may use the extension.
-func (c *credential) allows(ip netip.Addr) bool {
-	if !c.Restricted {
-		return true
-	}
-	ip = ip.Unmap()
-	for _, p := range c.Nets {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
-}
 
 // maxTombstones bounds what is remembered of deleted extensions.
 const maxTombstones = 10000
 
-// credentials is the in-memory credential cache: every extension that may
-// use SIP, loaded at start and kept fresh from the change log. Reads take
-// a read lock and allocate nothing.
-type credentials struct {
+// Cache is the in-memory credential cache: every extension that may use
+// SIP, loaded at start and kept fresh from the change log. Reads take a
+// read lock and allocate nothing.
+type Cache struct {
 	mu    sync.RWMutex
-	byExt map[string]*credential
-	byID  map[int64]*credential
+	byExt map[string]*Credential
+	byID  map[int64]*Credential
 	// Deleted users seen while running: their old credentials, so that a
 	// phone still using them is told 403 (it proves it knew the password,
 	// so nothing is enumerated), and their IDs, so that a lookup racing
 	// with the deletion cannot bring them back.
-	gone    map[string]*credential
+	gone    map[string]*Credential
 	goneIDs map[int64]struct{}
 }
 
-func newCredentials() *credentials {
-	return &credentials{byExt: make(map[string]*credential), byID: make(map[int64]*credential),
-		gone: make(map[string]*credential), goneIDs: make(map[int64]struct{})}
+// New returns an empty cache.
+func New() *Cache {
+	return &Cache{byExt: make(map[string]*Credential), byID: make(map[int64]*Credential),
+		gone: make(map[string]*Credential), goneIDs: make(map[int64]struct{})}
 }
 
 // Lookup returns the credential of ext.
-func (cs *credentials) Lookup(ext string) (*credential, bool) {
+func (cs *Cache) Lookup(ext string) (*Credential, bool) {
 	cs.mu.RLock()
 	c, ok := cs.byExt[ext]
 	cs.mu.RUnlock()
 	return c, ok
 }
 
+// ByID returns the credential of a user by ID.
+func (cs *Cache) ByID(id int64) (*Credential, bool) {
+	cs.mu.RLock()
+	c, ok := cs.byID[id]
+	cs.mu.RUnlock()
+	return c, ok
+}
+
 // Deleted returns the last credential of a deleted extension not reused.
-func (cs *credentials) Deleted(ext string) (*credential, bool) {
+func (cs *Cache) Deleted(ext string) (*Credential, bool) {
 	cs.mu.RLock()
 	c, ok := cs.gone[ext]
 	cs.mu.RUnlock()
@@ -110,7 +55,7 @@ func (cs *credentials) Deleted(ext string) (*credential, bool) {
 }
 
 // Len returns the number of cached extensions.
-func (cs *credentials) Len() int {
+func (cs *Cache) Len() int {
 	cs.mu.RLock()
 	defer cs.mu.RUnlock()
 	return len(cs.byExt)
@@ -118,9 +63,9 @@ func (cs *credentials) Len() int {
 
 // Replace loads a full list (SIPUsers). Extensions cached before and absent
 // now were deleted meanwhile; their extensions are returned.
-func (cs *credentials) Replace(users []directory.User) (removed []string) {
-	byExt := make(map[string]*credential, len(users))
-	byID := make(map[int64]*credential, len(users))
+func (cs *Cache) Replace(users []directory.User) (removed []string) {
+	byExt := make(map[string]*Credential, len(users))
+	byID := make(map[int64]*Credential, len(users))
 	for i := range users {
 		u := &users[i]
 		if !u.State.CanUseSIP() || u.Extension == "" {
@@ -148,7 +93,7 @@ func (cs *credentials) Replace(users []directory.User) (removed []string) {
 // Update applies the current state of one user (from the change log).
 // When the user no longer may use SIP its previous extension is returned,
 // so that its bindings can be dropped.
-func (cs *credentials) Update(u *directory.User) (removed string) {
+func (cs *Cache) Update(u *directory.User) (removed string) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	old := cs.byID[u.ID]
@@ -184,7 +129,7 @@ func (cs *credentials) Update(u *directory.User) (removed string) {
 
 // Add caches a user found by a lookup after a miss, unless the change log
 // has meanwhile reported it deleted.
-func (cs *credentials) Add(u *directory.User) *credential {
+func (cs *Cache) Add(u *directory.User) *Credential {
 	c := newCredential(u)
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
@@ -203,7 +148,7 @@ func (cs *credentials) Add(u *directory.User) *credential {
 	return c
 }
 
-func (cs *credentials) buryLocked(c *credential) {
+func (cs *Cache) buryLocked(c *Credential) {
 	if len(cs.gone) >= maxTombstones {
 		for k := range cs.gone { // forget an arbitrary one
 			delete(cs.gone, k)
