@@ -72,6 +72,34 @@ func TestCredentials(t *testing.T) {
 	}
 }
 
+// TestAllowedNets: a stored network is a CIDR or a bare address; an entry
+// of blanks or one that does not parse restricts the extension all the
+// same, and allows nothing.
+func TestAllowedNets(t *testing.T) {
+	for _, tc := range []struct {
+		nets    []string
+		ip      string
+		allowed bool
+	}{
+		{nil, "203.0.113.1", true},
+		{[]string{""}, "203.0.113.1", true}, // an empty entry is none
+		{[]string{"10.0.0.1"}, "10.0.0.1", true},
+		{[]string{"10.0.0.1"}, "10.0.0.2", false},
+		{[]string{" 10.0.0.7/24 "}, "10.0.0.200", true},
+		{[]string{"10.0.0.0/24"}, "::ffff:10.0.0.9", true},
+		{[]string{"2001:db8::/32"}, "2001:db8::1", true},
+		{[]string{"2001:db8::/32"}, "10.0.0.1", false},
+		{[]string{" "}, "10.0.0.1", false},
+		{[]string{"office"}, "10.0.0.1", false},
+		{[]string{"office", "10.0.0.0/8"}, "10.0.0.1", true},
+	} {
+		u := directory.User{ID: 1, Extension: "10000", State: directory.UserActive, SIPAllowedNets: tc.nets}
+		if got := newCredential(&u).Allows(netip.MustParseAddr(tc.ip)); got != tc.allowed {
+			t.Errorf("nets %q, %s: allowed %v, want %v", tc.nets, tc.ip, got, tc.allowed)
+		}
+	}
+}
+
 // BenchmarkCredentialLookup measures the registrar's in-memory credential
 // cache (target: over 1,000,000 lookups/s on one core, no
 // allocation).
@@ -122,33 +150,5 @@ func BenchmarkDigestVerify(b *testing.B) {
 				}
 			}
 		})
-	}
-}
-
-// TestAllowedNets: a stored network is a CIDR or a bare address; an entry
-// of blanks or one that does not parse restricts the extension all the
-// same, and allows nothing.
-func TestAllowedNets(t *testing.T) {
-	for _, tc := range []struct {
-		nets    []string
-		ip      string
-		allowed bool
-	}{
-		{nil, "203.0.113.1", true},
-		{[]string{""}, "203.0.113.1", true}, // an empty entry is none
-		{[]string{"10.0.0.1"}, "10.0.0.1", true},
-		{[]string{"10.0.0.1"}, "10.0.0.2", false},
-		{[]string{" 10.0.0.7/24 "}, "10.0.0.200", true},
-		{[]string{"10.0.0.0/24"}, "::ffff:10.0.0.9", true},
-		{[]string{"2001:db8::/32"}, "2001:db8::1", true},
-		{[]string{"2001:db8::/32"}, "10.0.0.1", false},
-		{[]string{" "}, "10.0.0.1", false},
-		{[]string{"office"}, "10.0.0.1", false},
-		{[]string{"office", "10.0.0.0/8"}, "10.0.0.1", true},
-	} {
-		u := directory.User{ID: 1, Extension: "10000", State: directory.UserActive, SIPAllowedNets: tc.nets}
-		if got := newCredential(&u).Allows(netip.MustParseAddr(tc.ip)); got != tc.allowed {
-			t.Errorf("nets %q, %s: allowed %v, want %v", tc.nets, tc.ip, got, tc.allowed)
-		}
 	}
 }
