@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/sip/digest"
+	"github.com/switchboard-pbx/switchboard/sip/guard"
 )
 
 // Digest authentication of requests (RFC 3261 §22, RFC 8760): the
@@ -213,7 +214,7 @@ func (r *registrar) challenge(req *sip.Request, dh digestHeaders, stale bool, no
 	}
 	realm := r.realm()
 	algs := r.algs
-	if h := firstHeader(req, "user-agent"); h != nil && scannerAgent(h.Value(), r.md5Only) {
+	if h := firstHeader(req, "user-agent"); h != nil && guard.MatchAgent(h.Value(), r.md5Only) {
 		algs = []digest.Algorithm{digest.MD5}
 	}
 	for _, alg := range algs {

@@ -150,7 +150,7 @@ func (l *listener) Accept() (net.Conn, error) {
 			l.s.edge.dropped(ip, "banned")
 			continue
 		}
-		if !l.s.conns.open(ip, l.s.cfg.MaxTCPPerSource, l.s.cfg.MaxTCP, l.s.guard.isExempt(ip)) {
+		if !l.s.conns.open(ip, l.s.cfg.MaxTCPPerSource, l.s.cfg.MaxTCP, l.s.guard.Exempt(ip)) {
 			c.Close()
 			l.s.edge.dropped(ip, "too many connections")
 			continue

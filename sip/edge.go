@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard-pbx/switchboard/sip/guard"
 )
 
 // The edge looks at every whole message (a UDP datagram, or one message
@@ -40,7 +41,7 @@ type edge struct {
 	log      *slog.Logger
 	counters *counters
 	hooks    *hooks
-	guard    *guard
+	guard    *guard.Guard
 	reg      *registrar // the challenges
 
 	trunkFrom  func(ip netip.Addr) *Trunk
@@ -65,7 +66,7 @@ func (e *edge) screen(ip netip.Addr, data []byte, whole bool) string {
 	if whole && len(data) > e.cfg.MaxMessageSize {
 		return "too large"
 	}
-	if ua := headerValue(data, "user-agent"); ua != nil && scannerAgent(ua, e.guard.cfg.ScannerAgents) {
+	if ua := headerValue(data, "user-agent"); ua != nil && e.guard.ScannerBytes(ua) {
 		return "scanner"
 	}
 	// sipgo matches a CANCEL to its INVITE by branch and sent-by alone and

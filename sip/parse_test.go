@@ -7,6 +7,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/sip/digest"
+	"github.com/switchboard-pbx/switchboard/sip/guard"
 )
 
 func rawRegister(headers ...string) string {
@@ -127,7 +128,7 @@ func FuzzRegisterParsing(f *testing.F) {
 	p.MaxMessageLength = 16 << 10
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if ua := headerValue(data, "user-agent"); ua != nil {
-			scannerAgent(ua, DefaultScannerAgents)
+			guard.MatchAgent(ua, DefaultScannerAgents)
 		}
 		m, err := p.ParseSIP(data)
 		if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/internal/clock"
 	"github.com/switchboard-pbx/switchboard/sip/digest"
+	"github.com/switchboard-pbx/switchboard/sip/guard"
 )
 
 // maxContactLen bounds one Contact URI; real ones are well under 200 bytes.
@@ -38,7 +39,7 @@ type registrar struct {
 	clock    clock.Clock
 	creds    *credentials
 	loc      *location
-	guard    *guard
+	guard    *guard.Guard
 	nonces   *digest.Nonces
 	counters *counters
 	hooks    *hooks

@@ -332,7 +332,7 @@ func (c *tcpConn) deadline() (time.Time, string) {
 // longLived reports whether the connection may idle as long as a phone's:
 // it carries a registration, or comes from a trunk or an exempt network.
 func (c *tcpConn) longLived() bool {
-	if c.s.guard.isExempt(c.ip) || c.s.trunkFrom(c.ip) != nil {
+	if c.s.guard.Exempt(c.ip) || c.s.trunkFrom(c.ip) != nil {
 		return true
 	}
 	return c.s.loc.hasConnection(c.RemoteAddr().String())
