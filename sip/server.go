@@ -24,6 +24,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/sip/guard"
 	"github.com/switchboard-pbx/switchboard/sip/presence"
 	"github.com/switchboard-pbx/switchboard/sip/spool"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // allowed lists the methods we answer, for Allow headers.
@@ -75,7 +76,7 @@ type Server struct {
 	closing  bool
 	inflight sync.WaitGroup
 
-	regTxs regTxs // REGISTERs over UDP, served at the edge (regfast.go)
+	regTxs *wire.Transactions // REGISTERs over UDP, served at the edge (conn.go)
 
 	calls    *b2bua
 	counters counters
@@ -157,8 +158,9 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 	}
 	s.ua = ua
 	s.client.TxRequester = requester{s}
-	s.regTxs.clock, s.regTxs.handle = c, s.handle(s.onRegister)
-	s.srv.OnRegister(s.regTxs.handle)
+	onRegister := s.handle(s.onRegister)
+	s.regTxs = wire.NewTransactions(c, onRegister)
+	s.srv.OnRegister(onRegister)
 	s.srv.OnOptions(s.handle(s.onOptions))
 	s.srv.OnNoRoute(s.handle(s.onOther))
 	contactFor := func(dest, transport string) sip.ContactHeader { return s.calls.contactFor(dest, transport) }
@@ -462,7 +464,7 @@ func (s *Server) admitRequest(req *sip.Request) (netip.AddrPort, bool) {
 		s.edge.dropped(src.Addr(), "banned")
 		return src, false
 	}
-	if h := firstHeader(req, "user-agent"); h != nil && s.guard.Scanner(h.Value()) {
+	if h := wire.Header(req, "user-agent"); h != nil && s.guard.Scanner(h.Value()) {
 		s.edge.dropped(src.Addr(), "scanner")
 		return src, false
 	}
