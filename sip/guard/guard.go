@@ -65,7 +65,7 @@ type Guard struct {
 	spent  map[string]*counter
 	budget map[string]*Ban
 
-	// New bans wait in pending (under mu) for the writer (Sync, bans.go), which
+	// New bans wait in pending (under mu) for the writer (Sync), which
 	// wake tells; the SIP path never waits for the store.
 	pending []Ban
 	wake    chan struct{}
