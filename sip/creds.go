@@ -7,6 +7,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/sip/digest"
+	"github.com/switchboard-pbx/switchboard/sip/guard"
 )
 
 // credential is what the registrar knows about one extension: its digest
@@ -41,7 +42,7 @@ func newCredential(u *directory.User) *credential {
 			continue
 		}
 		c.Restricted = true
-		if nets, err := parseNets([]string{s}); err == nil {
+		if nets, err := guard.ParseNets([]string{s}); err == nil {
 			c.Nets = append(c.Nets, nets...)
 		}
 	}
