@@ -4,6 +4,7 @@ import (
 	"net/netip"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // Only a dialog's own peer changes the dialog. An in-dialog request (BYE,
@@ -54,9 +55,9 @@ func sameIP(a, b string) bool {
 // address. A CANCEL naming no call goes on (sipgo answers 481 or matches
 // a transaction we do not own, such as a supervisor's).
 func (b *b2bua) cancelFrom(ip netip.Addr, data []byte) bool {
-	id := headerValue(data, "call-id")
+	id := wire.HeaderValue(data, "call-id")
 	if id == nil {
-		id = headerValue(data, "i") // compact form
+		id = wire.HeaderValue(data, "i") // compact form
 	}
 	if id == nil {
 		return true // malformed: sipgo answers 400

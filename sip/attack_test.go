@@ -14,6 +14,7 @@ import (
 	"github.com/icholy/digest"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/guard"
 )
 
 // handledFrom counts, per source IP, the requests that reached a handler.
@@ -230,7 +231,7 @@ func TestExtensionBudget(t *testing.T) {
 	}
 	spent := false
 	for _, b := range ts.Bans() {
-		if b.Extension == "10001" && b.Source == anySource {
+		if b.Extension == "10001" && b.Source == guard.AnySource {
 			spent = true
 		}
 	}

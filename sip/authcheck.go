@@ -11,6 +11,8 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/sip/creds"
 	"github.com/switchboard-pbx/switchboard/sip/digest"
+	"github.com/switchboard-pbx/switchboard/sip/guard"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // Digest authentication of requests (RFC 3261 §22, RFC 8760): the
@@ -64,7 +66,7 @@ func (r *registrar) checkDigest(req *sip.Request, tx sip.ServerTransaction, ip n
 	realm := r.realm()
 	var ac digest.Credentials
 	found := false
-	for h := range headersNamed(req, dh.answerLower) {
+	for h := range wire.Headers(req, dh.answerLower) {
 		if !digestScheme(h.Value()) {
 			// RFC 4475 §3.1.2.? (regaut01): credentials in a scheme we do
 			// not know are no credentials: the phone gets our challenge.
@@ -108,7 +110,7 @@ func (r *registrar) checkDigest(req *sip.Request, tx sip.ServerTransaction, ip n
 	}
 	cred, err := r.credential(user)
 	if err != nil {
-		r.send(tx, r.response(req, 503, "Service Unavailable").add("Retry-After", storeRetryAfter))
+		r.send(tx, r.response(req, 503, "Service Unavailable").Add("Retry-After", storeRetryAfter))
 		return nil, false
 	}
 	if cred == nil {
@@ -211,18 +213,18 @@ func (r *registrar) challengeWith(req *sip.Request, tx sip.ServerTransaction, dh
 
 // challenge is a 401 or 407 with one challenge per algorithm offered, on
 // nonce or a new one.
-func (r *registrar) challenge(req *sip.Request, dh digestHeaders, stale bool, nonce string) *reply {
+func (r *registrar) challenge(req *sip.Request, dh digestHeaders, stale bool, nonce string) *wire.Reply {
 	res := r.response(req, dh.code, dh.reason)
 	if nonce == "" {
 		nonce = r.nonces.New()
 	}
 	realm := r.realm()
 	algs := r.algs
-	if h := firstHeader(req, "user-agent"); h != nil && scannerAgent(h.Value(), r.md5Only) {
+	if h := wire.Header(req, "user-agent"); h != nil && guard.MatchAgent(h.Value(), r.md5Only) {
 		algs = []digest.Algorithm{digest.MD5}
 	}
 	for _, alg := range algs {
-		res.add(dh.auth, digest.Challenge(realm, nonce, alg, stale))
+		res.Add(dh.auth, digest.Challenge(realm, nonce, alg, stale))
 	}
 	return res
 }

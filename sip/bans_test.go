@@ -16,7 +16,7 @@ func startStoring(t *testing.T, st directory.Store, clk *clock.Manual, opts ...s
 	t.Helper()
 	stored := make(chan error, 100)
 	ts := startServerHooked(t, st, clk, func(s *Server) {
-		s.guard.stored = func(_ Ban, err error) { stored <- err }
+		s.bans.Stored = func(_ Ban, err error) { stored <- err }
 	}, append([]serverOption{guardConfig}, opts...)...)
 	return ts, stored
 }
@@ -227,52 +227,5 @@ func TestBanAppliesWhenStoreFails(t *testing.T) {
 	droppedFrom(t, ts, "127.0.0.9", "store down")
 	if !strings.Contains(ts.log.String(), `msg="ban not stored; it applies on this node only" src=127.0.0.9`) {
 		t.Errorf("failure not logged:\n%s", ts.log.String())
-	}
-}
-
-// What the guard learns from the store: bans of exempt networks are not
-// applied, a ban held keeps the later expiry, and a reset (a lift
-// elsewhere) keeps bans of this node still waiting for the store.
-func TestGuardLearnAndReset(t *testing.T) {
-	g, clk := testGuard()
-	now := clk.Now()
-	g.learn([]directory.Ban{
-		{Source: "10.9.1.1", Expires: now.Add(time.Hour), Node: "node-b"},             // exempt
-		{Source: "203.0.113.5", Expires: now.Add(time.Hour), Node: "node-b"},          // applied
-		{Source: "203.0.113.6", Expires: now, Node: "node-b"},                         // expired
-		{Source: "203.0.113.5", Extension: "10001", Expires: now.Add(time.Hour)},      // a lock
-		{Source: "::ffff:203.0.113.7", Expires: now.Add(time.Minute), Node: "node-a"}, // mapped
-	}, "node-a")
-	if g.Banned(netip.MustParseAddr("10.9.1.1")) || !g.Banned(netip.MustParseAddr("203.0.113.5")) ||
-		g.Banned(netip.MustParseAddr("203.0.113.6")) || !g.Banned(netip.MustParseAddr("203.0.113.7")) ||
-		!g.Locked(netip.MustParseAddr("203.0.113.5"), "10001") {
-		t.Fatalf("learnt %+v", g.Bans())
-	}
-	if len(g.takePending()) != 0 {
-		t.Error("bans from the store queued to be written back")
-	}
-	g.learn([]directory.Ban{{Source: "203.0.113.5", Expires: now.Add(time.Minute)}}, "node-a")
-	for _, b := range g.Bans() {
-		if b.Source == "203.0.113.5" && b.Extension == "" && (!b.Until.Equal(now.Add(time.Hour)) || b.Node != "node-b") {
-			t.Errorf("a shorter ban replaced a longer one: %+v", b)
-		}
-	}
-
-	// 203.0.113.8 is banned here and not yet written when a lift of it
-	// elsewhere arrives: it stays. 203.0.113.5 is lifted.
-	ip := netip.MustParseAddr("203.0.113.8")
-	for range 3 {
-		g.Fail(ip, "10002")
-	}
-	g.reset(netip.MustParseAddr("203.0.113.5"), nil, "node-a")
-	g.reset(ip, nil, "node-a")
-	if g.Banned(netip.MustParseAddr("203.0.113.5")) || g.Locked(netip.MustParseAddr("203.0.113.5"), "10001") {
-		t.Error("lifted elsewhere, still banned here")
-	}
-	if !g.Banned(ip) {
-		t.Error("a ban waiting for the store was lifted by an older lift")
-	}
-	if p := g.takePending(); len(p) != 1 || p[0].Source != "203.0.113.8" {
-		t.Errorf("pending %+v", p)
 	}
 }

@@ -16,7 +16,9 @@ type callPlan struct {
 
 // plan decides how c, a new call on rt, goes on, or refuses it; ref is
 // the route's refusal, if any. The caller's offer must parse, and the
-// caller and the callee be within their call limits (the b2bua's slots).
+// caller and the callee be within their call limits (the b2bua's slots);
+// an answerer's own refusal (a queue or menu wants an offer) comes after
+// the caller's limit.
 // A callee in do not disturb, not registered or at their call limit goes
 // to their stand-in (a mailbox), when it takes the call.
 func (b *b2bua) plan(c *call, rt *route, ref *refusal) (callPlan, *refusal) {
@@ -26,11 +28,6 @@ func (b *b2bua) plan(c *call, rt *route, ref *refusal) (callPlan, *refusal) {
 	}
 	if ref != nil && p.ans == nil {
 		return p, ref
-	}
-	if p.ans != nil {
-		if ref := p.ans.refusal(c); ref != nil {
-			return p, ref
-		}
 	}
 	if !c.late {
 		_, m, err := sdpneg.Parse(c.aReq.Body())
@@ -42,6 +39,11 @@ func (b *b2bua) plan(c *call, rt *route, ref *refusal) (callPlan, *refusal) {
 	}
 	if c.caller != nil && b.busy(c.caller.Ext) {
 		return p, &refusal{403, "Forbidden (Too Many Calls)", directory.Failed, "caller call limit", nil}
+	}
+	if p.ans != nil {
+		if ref := p.ans.refusal(c); ref != nil {
+			return p, ref
+		}
 	}
 	p.targets, p.spare = pickTargets(rt, b.busy)
 	if len(p.targets) == 0 && p.ans == nil && b.standIn.takes(c) {

@@ -1,13 +1,13 @@
 package sip
 
 import (
+	"github.com/switchboard-pbx/switchboard/sip/guard"
 	"github.com/switchboard-pbx/switchboard/sip/presence"
 
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -112,45 +112,8 @@ type Config struct {
 	SpoolPath string
 }
 
-// GuardConfig sets the brute-force and scanner defence.
-type GuardConfig struct {
-	// MaxFailures failed authentications from one source IP within Window
-	// ban that source for BanTime, unless it holds a current registration
-	// (an office behind one public IP): then only the failing extension is
-	// locked for it. Defaults 20, 10m and 1h. Phones retry a refused
-	// password by themselves (baresip 16 times), so one mistyped password
-	// must stay under MaxFailures.
-	MaxFailures int
-	Window      time.Duration
-	BanTime     time.Duration
-	// MaxExtFailures failures on one extension within Window, from any
-	// sources, put it under attack: from then on every source failing on
-	// it is locked out of it for BanTime. Default 40.
-	MaxExtFailures int
-	// ScannerAgents are User-Agent substrings (case-insensitive) whose
-	// requests are dropped unanswered. Default DefaultScannerAgents; set
-	// to an empty non-nil slice to drop none.
-	ScannerAgents []string
-	// Exempt lists CIDR networks never banned or locked (monitoring, the
-	// operators' own network). Failures from them are still counted and
-	// answered 401.
-	Exempt []string
-	// MaxTracked bounds the counters kept in memory. Default 100000.
-	MaxTracked int
-	// ExtBudget failed verifications of one extension within
-	// ExtBudgetWindow, counted over all sources, spend its budget: until
-	// the window ends only sources holding a current registration of it
-	// are verified. Defaults 100 (ASVS: no more than 100 an hour) and 1h.
-	ExtBudget       int
-	ExtBudgetWindow time.Duration
-	// FloodRequests requests from one source within FloodWindow are
-	// handled; more are dropped unanswered, and a source over the limit
-	// in two windows in a row is banned for FloodBanTime. Exempt networks
-	// are not limited. Defaults 200, 1s and 10m.
-	FloodRequests int
-	FloodWindow   time.Duration
-	FloodBanTime  time.Duration
-}
+// GuardConfig sets the brute-force and scanner defence (guard.Config).
+type GuardConfig = guard.Config
 
 // DefaultMD5OnlyAgents: baresip 1.x (libre 1.x, Debian 12) fails any
 // challenge list holding SHA-256 with "Function not implemented"; SIPp
@@ -158,10 +121,7 @@ type GuardConfig struct {
 var DefaultMD5OnlyAgents = []string{"baresip", "sipp"}
 
 // DefaultScannerAgents are the User-Agents of the common SIP scanners.
-var DefaultScannerAgents = []string{
-	"friendly-scanner", "sipvicious", "sipcli", "sip-scan", "sipscan", "sundayddr",
-	"iwar", "vaxsipuseragent", "pplsip", "smap", "sipbomber", "siparmyknife",
-}
+var DefaultScannerAgents = guard.DefaultScannerAgents
 
 func (c Config) withDefaults() Config {
 	def := func(d *time.Duration, v time.Duration) {
@@ -202,30 +162,7 @@ func (c Config) withDefaults() Config {
 			c.Node = "switchboard"
 		}
 	}
-	g := &c.Guard
-	if g.MaxFailures == 0 {
-		g.MaxFailures = 20
-	}
-	def(&g.Window, 10*time.Minute)
-	def(&g.BanTime, time.Hour)
-	if g.MaxExtFailures == 0 {
-		g.MaxExtFailures = 40
-	}
-	if g.ScannerAgents == nil {
-		g.ScannerAgents = DefaultScannerAgents
-	}
-	if g.MaxTracked == 0 {
-		g.MaxTracked = 100000
-	}
-	if g.ExtBudget == 0 {
-		g.ExtBudget = 100
-	}
-	def(&g.ExtBudgetWindow, time.Hour)
-	if g.FloodRequests == 0 {
-		g.FloodRequests = 200
-	}
-	def(&g.FloodWindow, time.Second)
-	def(&g.FloodBanTime, 10*time.Minute)
+	c.Guard = c.Guard.WithDefaults()
 	return c
 }
 
@@ -331,32 +268,11 @@ func (c Config) Validate() error {
 			bad("Guard.ScannerAgents", strconv.Quote(a), "must not hold empty entries")
 		}
 	}
-	if _, err := parseNets(g.Exempt); err != nil {
+	if _, err := guard.ParseNets(g.Exempt); err != nil {
 		errs = append(errs, fmt.Errorf("Guard.Exempt: %w", err))
 	}
 	if err := c.Calls.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("Calls: %w", err))
 	}
 	return errors.Join(errs...)
-}
-
-// parseNets parses CIDR networks; a bare address is a network of one.
-func parseNets(nets []string) ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for _, s := range nets {
-		s = strings.TrimSpace(s)
-		if s == "" {
-			continue
-		}
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			a, aerr := netip.ParseAddr(s)
-			if aerr != nil {
-				return nil, fmt.Errorf("%q is not a CIDR network such as 192.168.1.0/24", s)
-			}
-			p = netip.PrefixFrom(a, a.BitLen())
-		}
-		out = append(out, p.Masked())
-	}
-	return out, nil
 }

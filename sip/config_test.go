@@ -39,22 +39,3 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
-
-func TestParseNets(t *testing.T) {
-	got, err := parseNets([]string{"192.168.1.7/24", "10.0.0.1", " ", "2001:db8::/32"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"192.168.1.0/24", "10.0.0.1/32", "2001:db8::/32"}
-	if len(got) != len(want) {
-		t.Fatalf("got %v", got)
-	}
-	for i := range want {
-		if got[i].String() != want[i] {
-			t.Errorf("%d: %v, want %s", i, got[i], want[i])
-		}
-	}
-	if _, err := parseNets([]string{"office"}); err == nil {
-		t.Error("a name accepted as a network")
-	}
-}

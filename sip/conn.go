@@ -16,8 +16,8 @@ import (
 // filter is not used because an error from it stops a UDP listener.
 
 // packetConn drops unwanted datagrams, serves those the edge answers by
-// itself (stateless challenges, REGISTERs: regfast.go) and returns only
-// the others to sipgo.
+// itself (stateless challenges, REGISTERs: wire.Transactions) and returns
+// only the others to sipgo.
 type packetConn struct {
 	net.PacketConn
 	s *Server
@@ -65,7 +65,7 @@ func (c *packetConn) ReadFrom(b []byte) (int, net.Addr, error) {
 		if req != nil && c.s.edge.challengeStateless(c.PacketConn, ua, b[:n], req) {
 			continue
 		}
-		if req != nil && c.s.regTxs.serve(c.PacketConn, ua.AddrPort(), req) {
+		if req != nil && c.s.regTxs.Serve(c.PacketConn, ua.AddrPort(), req) {
 			continue
 		}
 		return n, addr, nil
@@ -76,46 +76,6 @@ func (c *packetConn) ReadFrom(b []byte) (int, net.Addr, error) {
 // response, not a keep-alive.
 func isRequest(data []byte) bool {
 	return len(data) > 8 && !bytes.HasPrefix(data, []byte("SIP/")) && data[0] > ' '
-}
-
-// headerValue finds the first header named name (lower-case) in raw SIP
-// bytes and returns its value, without parsing the message.
-func headerValue(data []byte, name string) []byte {
-	for len(data) > 0 {
-		i := bytes.IndexByte(data, '\n')
-		line := data
-		if i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			data = nil
-		}
-		line = bytes.TrimRight(line, "\r")
-		if len(line) == 0 {
-			return nil // end of the headers
-		}
-		if len(line) > len(name) && asciiEqualFold(line[:len(name)], name) {
-			if v := bytes.TrimLeft(line[len(name):], " \t"); len(v) > 0 && v[0] == ':' {
-				return bytes.TrimSpace(v[1:])
-			}
-		}
-	}
-	return nil
-}
-
-func asciiEqualFold(b []byte, lower string) bool {
-	if len(b) != len(lower) {
-		return false
-	}
-	for i := range b {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // listener refuses connections from banned sources and wraps the others.
@@ -150,7 +110,7 @@ func (l *listener) Accept() (net.Conn, error) {
 			l.s.edge.dropped(ip, "banned")
 			continue
 		}
-		if !l.s.conns.open(ip, l.s.cfg.MaxTCPPerSource, l.s.cfg.MaxTCP, l.s.guard.isExempt(ip)) {
+		if !l.s.conns.open(ip, l.s.cfg.MaxTCPPerSource, l.s.cfg.MaxTCP, l.s.guard.Exempt(ip)) {
 			c.Close()
 			l.s.edge.dropped(ip, "too many connections")
 			continue

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard-pbx/switchboard/sip/guard"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // The edge looks at every whole message (a UDP datagram, or one message
@@ -40,7 +42,7 @@ type edge struct {
 	log      *slog.Logger
 	counters *counters
 	hooks    *hooks
-	guard    *guard
+	guard    *guard.Guard
 	reg      *registrar // the challenges
 
 	trunkFrom  func(ip netip.Addr) *Trunk
@@ -65,7 +67,7 @@ func (e *edge) screen(ip netip.Addr, data []byte, whole bool) string {
 	if whole && len(data) > e.cfg.MaxMessageSize {
 		return "too large"
 	}
-	if ua := headerValue(data, "user-agent"); ua != nil && scannerAgent(ua, e.guard.cfg.ScannerAgents) {
+	if ua := wire.HeaderValue(data, "user-agent"); ua != nil && e.guard.ScannerBytes(ua) {
 		return "scanner"
 	}
 	// sipgo matches a CANCEL to its INVITE by branch and sent-by alone and
@@ -101,7 +103,7 @@ func (e *edge) precheck(data []byte, stream bool) (verdict, *rawMessage) {
 	if len(bytes.Trim(data, "\r\n")) == 0 {
 		return verdict{pass: true}, nil // keep-alive
 	}
-	m, ok := splitMessage(data)
+	split, ok := wire.Split(data)
 	if bytes.HasPrefix(data, []byte("SIP/")) {
 		// A response is never answered: pass it on if sipgo can read it
 		// (it matches it to a client transaction or ignores it).
@@ -111,11 +113,12 @@ func (e *edge) precheck(data []byte, stream bool) (verdict, *rawMessage) {
 		}
 		return verdict{parse: true}, nil
 	}
+	m := &rawMessage{Message: split}
 	code, reason := m.check(ok, stream)
 	if code == 0 {
-		return verdict{parse: true, branch: m.syntheticBranch()}, &m
+		return verdict{parse: true, branch: m.syntheticBranch()}, m
 	}
-	return e.refusal(&m, code, reason, stream), &m
+	return e.refusal(m, code, reason, stream), m
 }
 
 // unparsable is the verdict on a message precheck passed that sipgo cannot
@@ -130,7 +133,7 @@ func (e *edge) unparsable(m *rawMessage, stream bool) verdict {
 
 // refusal answers a request that fails the checks with code and reason.
 func (e *edge) refusal(m *rawMessage, code int, reason string, stream bool) verdict {
-	if m.method() == "ACK" || !m.answerable() {
+	if m.Method() == "ACK" || !m.Answerable() {
 		// An ACK is never answered, and without a Via a response would
 		// reach nobody.
 		e.counters.drop("malformed")
@@ -143,7 +146,7 @@ func (e *edge) refusal(m *rawMessage, code int, reason string, stream bool) verd
 	case 415:
 		extra = append(extra, "Accept: application/sdp")
 	}
-	return verdict{reply: m.reply(code, reason, e.cfg.UserAgent, extra...), close: stream && m.framingLost,
+	return verdict{reply: m.Reply(code, reason, e.cfg.UserAgent, extra...), close: stream && m.framingLost,
 		code: code, why: reason}
 }
 
@@ -233,11 +236,29 @@ func isVia(name []byte) bool {
 		return true
 	}
 	for _, c := range name {
-		if c >= 0x80 { // as splitMessage would have it
-			return headerName(string(name)) == "via"
+		if c >= 0x80 { // as wire.Split would have it
+			return wire.HeaderName(string(name)) == "via"
 		}
 	}
 	return false
+}
+
+// asciiEqualFold reports whether b is lower, a lower-case ASCII name, in
+// any case.
+func asciiEqualFold(b []byte, lower string) bool {
+	if len(b) != len(lower) {
+		return false
+	}
+	for i := range b {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // viaValueEnd returns the offset in data where the via value starting at i
@@ -294,16 +315,16 @@ func viaParamValue(v, name string) (string, bool) {
 // syntheticBranch returns the branch to give a request whose top Via has
 // no RFC 3261 one, "" when it has.
 func (m *rawMessage) syntheticBranch() string {
-	top := m.first("via")
+	top := m.First("via")
 	if i := strings.IndexByte(top, ','); i >= 0 {
 		top = top[:i]
 	}
 	if b, ok := viaParamValue(top, "branch"); ok && strings.HasPrefix(b, "z9hG4bK") && len(b) > len("z9hG4bK") {
 		return ""
 	}
-	num, _, _ := strings.Cut(strings.TrimSpace(m.first("cseq")), " ")
+	num, _, _ := strings.Cut(strings.TrimSpace(m.First("cseq")), " ")
 	h := fnv.New64a()
-	for _, s := range []string{top, m.first("from"), m.first("call-id"), num} {
+	for _, s := range []string{top, m.First("from"), m.First("call-id"), num} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
@@ -313,7 +334,7 @@ func (m *rawMessage) syntheticBranch() string {
 // datagram inspects the datagram b[:n] from addr: it answers or drops
 // a bad one (returning 0) and returns the length of a good one, rport
 // added to its top Via, and, for a request, what sipgo parsed of it so
-// edited (for challengeStateless and regTxs.serve; sipgo parses what
+// edited (for challengeStateless and regTxs.Serve; sipgo parses what
 // they leave to it again for itself).
 func (e *edge) datagram(pc net.PacketConn, b []byte, n int, addr net.Addr) (int, *sip.Request) {
 	v, m := e.precheck(b[:n], false)

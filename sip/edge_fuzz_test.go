@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"path/filepath"
 	"testing"
+
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // FuzzEdge: no input makes the edge panic; a message it passes keeps its
@@ -31,8 +33,8 @@ func FuzzEdge(f *testing.F) {
 				t.Fatalf("fixVia: %d bytes from %d", n, len(data))
 			}
 		}
-		headerEnd(data)
-		m, _ := splitMessage(data)
+		wire.HeaderEnd(data)
+		m, _ := wire.Split(data)
 		transactionKey(&m)
 	})
 }

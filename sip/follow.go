@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/clock"
 	"github.com/switchboard-pbx/switchboard/sip/creds"
 	"github.com/switchboard-pbx/switchboard/sip/digest"
+	"github.com/switchboard-pbx/switchboard/sip/guard"
 	"github.com/switchboard-pbx/switchboard/sip/location"
 )
 
@@ -41,12 +42,12 @@ type follower struct {
 	hooks  *hooks
 	creds  *creds.Cache
 	loc    *location.Table
-	guard  *guard
+	guard  *guard.Guard
 	nonces *digest.Nonces
 	reg    *registrar     // the realm
 	subs   *subscriptions // do not disturb, and the subscriptions of a gone extension
 	tk     *trunkState
-	bans   *banSync
+	bans   *guard.Sync
 	// loadFeatures and loadPark read the call side's settings.
 	loadFeatures, loadPark func(context.Context) error
 
@@ -134,7 +135,7 @@ func (f *follower) loadAll(ctx context.Context) error {
 	if err := f.loc.Reload(ctx, nil); err != nil {
 		return fmt.Errorf("bindings: %w", err)
 	}
-	if err := f.bans.load(ctx); err != nil {
+	if err := f.bans.Load(ctx); err != nil {
 		return err
 	}
 	f.seq, f.loaded = seq, true
@@ -198,7 +199,7 @@ func (f *follower) applyChanges(ctx context.Context, cs []directory.Change) erro
 	domain, trunks := false, false
 	learn, reset := make(map[netip.Addr]bool), make(map[netip.Addr]bool)
 	for _, c := range cs {
-		if f.bans.sort(c, learn, reset) {
+		if f.bans.Sort(c, learn, reset) {
 			continue
 		}
 		switch c.Kind {
@@ -248,7 +249,7 @@ func (f *follower) applyChanges(ctx context.Context, cs []directory.Change) erro
 			return fmt.Errorf("bindings: %w", err)
 		}
 	}
-	if err := f.bans.apply(ctx, learn, reset); err != nil {
+	if err := f.bans.Apply(ctx, learn, reset); err != nil {
 		return err
 	}
 	if domain {
@@ -269,7 +270,7 @@ func (f *follower) applyChanges(ctx context.Context, cs []directory.Change) erro
 // run follows the store and does the housekeeping until ctx ends.
 func (f *follower) run(ctx context.Context) {
 	var writer sync.WaitGroup
-	writer.Go(func() { f.bans.run(ctx) })
+	writer.Go(func() { f.bans.Run(ctx) })
 	defer writer.Wait()
 	tick := time.NewTicker(f.cfg.FollowInterval)
 	defer tick.Stop()
@@ -320,7 +321,7 @@ func (f *follower) housekeep(ctx context.Context) {
 	if err := f.loc.DeleteExpired(ctx); err != nil {
 		f.log.Debug("expired bindings not deleted", "err", err)
 	}
-	f.bans.prune(ctx)
+	f.bans.Prune(ctx)
 }
 
 // shareNonceKey makes nonces under the key the nodes share in the store

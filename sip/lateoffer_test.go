@@ -268,3 +268,38 @@ func TestCallLateOfferReinviteBeforeAck(t *testing.T) {
 	}
 	cs.noCallLeft(t)
 }
+
+// TestQueueLateOfferAtCallLimit: a caller already at their call limit is
+// refused for the limit (403), whether or not the INVITE carries an offer;
+// a queue's own refusal of a late offer (488) comes only for a caller who
+// may call.
+func TestQueueLateOfferAtCallLimit(t *testing.T) {
+	st, _ := openSQLite(t)
+	addUser(t, st, "10001")
+	b := addUser(t, st, "10002")
+	q := directory.Queue{Number: "18000", Name: "Sales", Strategy: "ring_all", Members: []int64{b.ID}}
+	if err := st.CreateQueue(t.Context(), &q); err != nil {
+		t.Fatal(err)
+	}
+	cs := startCallServer(t, st, CallConfig{MaxCallsPerExt: 1})
+	pa := newCallPhone(t, cs, "10001", answerOK)
+	pb := newCallPhone(t, cs, "10002", answerOK)
+	if _, err := pb.dialLate(t.Context(), "18000", pb.answerWith(t)); status(err) != 488 {
+		t.Fatalf("late offer to the queue: %v, want 488", err)
+	}
+	cs.nextCDR(t)
+	sess, err := pa.dial(t.Context(), "10002")
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	wait(t, pb.incoming, "answered call")
+	if _, err := pa.dialLate(t.Context(), "18000", pa.answerWith(t)); status(err) != 403 {
+		t.Fatalf("late offer to the queue from a caller at the limit: %v, want 403", err)
+	}
+	if row := cs.nextCDR(t); row.Reason != "caller call limit" {
+		t.Errorf("cdr: %+v", row)
+	}
+	sess.Bye(t.Context())
+	cs.nextCDR(t)
+	cs.noCallLeft(t)
+}

@@ -7,6 +7,8 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/sip/digest"
+	"github.com/switchboard-pbx/switchboard/sip/guard"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 func rawRegister(headers ...string) string {
@@ -101,19 +103,6 @@ func TestParseDeltaSeconds(t *testing.T) {
 	}
 }
 
-func TestHeaderValue(t *testing.T) {
-	raw := []byte("OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/UDP h\r\nuser-agent :  friendly-scanner \r\n\r\nUser-Agent: body")
-	if got := string(headerValue(raw, "user-agent")); got != "friendly-scanner" {
-		t.Errorf("got %q", got)
-	}
-	if got := headerValue([]byte("OPTIONS sip:x SIP/2.0\r\n\r\nUser-Agent: x"), "user-agent"); got != nil {
-		t.Errorf("header found in the body: %q", got)
-	}
-	if got := headerValue([]byte("User-Agentx: y\nUser-Agent: z"), "user-agent"); string(got) != "z" {
-		t.Errorf("got %q", got)
-	}
-}
-
 // FuzzRegisterParsing runs what the registrar does with a packet before
 // authentication: the raw screening, sipgo's parser (with our size limit)
 // and parseRegister, which must never panic.
@@ -126,8 +115,8 @@ func FuzzRegisterParsing(f *testing.F) {
 	p := sip.NewParser()
 	p.MaxMessageLength = 16 << 10
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if ua := headerValue(data, "user-agent"); ua != nil {
-			scannerAgent(ua, DefaultScannerAgents)
+		if ua := wire.HeaderValue(data, "user-agent"); ua != nil {
+			guard.MatchAgent(ua, DefaultScannerAgents)
 		}
 		m, err := p.ParseSIP(data)
 		if err != nil {

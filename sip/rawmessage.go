@@ -5,179 +5,24 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // The edge's own view of a message (edge.go): split into start line and
-// unfolded header fields without sipgo, checked, and answered statelessly
-// when sipgo would drop or wrongly accept it.
+// unfolded header fields without sipgo (wire.Split), checked, and answered
+// statelessly when sipgo would drop or wrongly accept it.
 
-// rawMessage is a message split into start line, unfolded header fields and
-// body, without interpreting any of them.
+// rawMessage is a message as wire.Split splits it, with what the edge's
+// checks found of it.
 type rawMessage struct {
-	start   string
-	headers []rawHeader
-	body    []byte
+	wire.Message
 	// framingLost: Content-Length cannot be trusted, so on a stream the
 	// next message's start is unknown.
 	framingLost bool
 }
 
-type rawHeader struct {
-	name  string // lower case, compact forms expanded
-	value string // continuation lines joined by one space, trimmed
-}
-
-// compactForms are RFC 3261 §7.3.3's one-letter header names (and those
-// of later RFCs).
-var compactForms = map[string]string{
-	"i": "call-id", "m": "contact", "e": "content-encoding", "l": "content-length",
-	"c": "content-type", "f": "from", "s": "subject", "k": "supported", "t": "to",
-	"v": "via", "o": "event", "r": "refer-to", "b": "referred-by", "u": "allow-events",
-	"x": "session-expires", "y": "identity", "a": "accept-contact", "j": "reject-contact",
-	"d": "request-disposition",
-}
-
-// splitMessage splits data; ok is false when a header line has no colon or
-// the header block has no end. The start line and header fields are pieces
-// of one copy of data (body is data's own).
-func splitMessage(data []byte) (m rawMessage, ok bool) {
-	ok = true
-	text := string(data)
-	line, rest, found := cutLine(text)
-	m.start = line
-	m.headers = make([]rawHeader, 0, 16)
-	ended := false
-	for len(rest) > 0 || found {
-		line, rest, found = cutLine(rest)
-		if len(line) == 0 {
-			ended = found
-			break
-		}
-		if line[0] == ' ' || line[0] == '\t' {
-			if len(m.headers) == 0 {
-				ok = false
-				continue
-			}
-			h := &m.headers[len(m.headers)-1]
-			h.value = strings.TrimSpace(h.value + " " + strings.TrimSpace(line))
-			continue
-		}
-		name, value, colon := strings.Cut(line, ":")
-		if !colon {
-			ok = false
-			continue
-		}
-		m.headers = append(m.headers, rawHeader{headerName(strings.TrimRight(name, " \t")), strings.TrimSpace(value)})
-		if !found {
-			break
-		}
-	}
-	if !ended {
-		return m, false
-	}
-	m.body = data[len(data)-len(rest):]
-	return m, ok
-}
-
-// cutLine returns the line before the first LF (without CR) and what follows.
-func cutLine(b string) (line, rest string, found bool) {
-	line, rest, found = strings.Cut(b, "\n")
-	return strings.TrimSuffix(line, "\r"), rest, found
-}
-
-// knownHeaders maps the lower-case names of common header fields, and the
-// compact forms, to the (full) name, so that splitting a message needs no
-// new string for them.
-var knownHeaders = func() map[string]string {
-	m := make(map[string]string)
-	for _, n := range []string{"via", "from", "to", "call-id", "cseq", "contact", "max-forwards",
-		"content-length", "content-type", "user-agent", "expires", "authorization",
-		"proxy-authorization", "allow", "supported", "require", "proxy-require", "route",
-		"record-route", "accept", "event", "path", "date", "server", "subject", "allow-events",
-		"session-expires", "min-se", "p-asserted-identity", "privacy", "refer-to", "referred-by",
-		"replaces", "organization", "accept-language", "accept-encoding", "content-disposition"} {
-		m[n] = n
-	}
-	for short, full := range compactForms {
-		m[short] = full
-	}
-	return m
-}()
-
-// headerName returns the lower-case name of a header field named n, with
-// compact forms expanded.
-func headerName(n string) string {
-	var buf [24]byte
-	if len(n) <= len(buf) {
-		for i := 0; i < len(n); i++ {
-			c := n[i]
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			buf[i] = c
-		}
-		if full, ok := knownHeaders[string(buf[:len(n)])]; ok {
-			return full
-		}
-	}
-	n = strings.ToLower(n)
-	if full, short := compactForms[n]; short {
-		n = full
-	}
-	return n
-}
-
-func (m *rawMessage) all(name string) []string {
-	var out []string
-	for _, h := range m.headers {
-		if h.name == name {
-			out = append(out, h.value)
-		}
-	}
-	return out
-}
-
-// count returns how many header fields are named name.
-func (m *rawMessage) count(name string) int {
-	n := 0
-	for _, h := range m.headers {
-		if h.name == name {
-			n++
-		}
-	}
-	return n
-}
-
-func (m *rawMessage) first(name string) string {
-	for _, h := range m.headers {
-		if h.name == name {
-			return h.value
-		}
-	}
-	return ""
-}
-
-func (m *rawMessage) has(name string) bool {
-	for _, h := range m.headers {
-		if h.name == name {
-			return true
-		}
-	}
-	return false
-}
-
-func (m *rawMessage) method() string {
-	method, _, _ := strings.Cut(m.start, " ")
-	return method
-}
-
-// answerable reports whether a response can be built: it needs a Via to
-// be routed by.
-func (m *rawMessage) answerable() bool { return m.has("via") }
-
 // check returns the status and reason phrase a request deserves, 0 when it
-// is fine as far as the edge can tell. split is splitMessage's ok.
+// is fine as far as the edge can tell. split is wire.Split's ok.
 func (m *rawMessage) check(split, stream bool) (int, string) {
 	if !split {
 		return 400, "Malformed Header"
@@ -186,12 +31,12 @@ func (m *rawMessage) check(split, stream bool) (int, string) {
 		return code, reason
 	}
 	for _, name := range []string{"via", "from", "to", "call-id", "cseq"} {
-		if !m.has(name) {
+		if !m.Has(name) {
 			return 400, "Missing " + headerTitle(name)
 		}
 	}
 	for _, name := range []string{"from", "to", "call-id", "cseq", "max-forwards", "content-length", "content-type"} {
-		if m.count(name) > 1 {
+		if m.Count(name) > 1 {
 			m.framingLost = name == "content-length"
 			return 400, "Multiple " + headerTitle(name)
 		}
@@ -200,34 +45,34 @@ func (m *rawMessage) check(split, stream bool) (int, string) {
 		m.framingLost = true
 		return code, reason
 	}
-	num, cseqMethod, _ := strings.Cut(strings.TrimSpace(m.first("cseq")), " ")
+	num, cseqMethod, _ := strings.Cut(strings.TrimSpace(m.First("cseq")), " ")
 	if n, err := strconv.ParseUint(num, 10, 32); err != nil || n >= 1<<31 {
 		return 400, "Bad CSeq"
 	}
 	// RFC 3261 §8.1.1.5: the CSeq method matches the request's, exactly
 	// (methods are case-sensitive).
-	if strings.TrimSpace(cseqMethod) != m.method() {
+	if strings.TrimSpace(cseqMethod) != m.Method() {
 		return 400, "CSeq Method Does Not Match"
 	}
 	mf := -1
-	if v := m.first("max-forwards"); v != "" || m.has("max-forwards") {
+	if v := m.First("max-forwards"); v != "" || m.Has("max-forwards") {
 		n, err := strconv.ParseUint(v, 10, 8)
 		if err != nil {
 			return 400, "Bad Max-Forwards"
 		}
 		mf = int(n)
 	}
-	for _, h := range m.headers {
-		if h.name != "from" && h.name != "to" && h.name != "contact" {
+	for _, h := range m.Fields {
+		if h.Name != "from" && h.Name != "to" && h.Name != "contact" {
 			continue
 		}
 		// RFC 3261 §20: a URI with headers or a comma must be in <>;
 		// without them the '?' part would be header parameters.
-		if !strings.ContainsRune(h.value, '<') && uriHasHeaders(h.value) {
-			return 400, "Bad " + headerTitle(h.name) + " (URI With Headers Needs <>)"
+		if !strings.ContainsRune(h.Value, '<') && uriHasHeaders(h.Value) {
+			return 400, "Bad " + headerTitle(h.Name) + " (URI With Headers Needs <>)"
 		}
 	}
-	method := m.method()
+	method := m.Method()
 	if method == "ACK" || method == "CANCEL" {
 		return 0, ""
 	}
@@ -242,8 +87,8 @@ func (m *rawMessage) check(split, stream bool) (int, string) {
 		return 483, "Too Many Hops"
 	}
 	if method == "INVITE" {
-		if len(bytes.TrimSpace(m.body)) > 0 {
-			ct := m.first("content-type")
+		if len(bytes.TrimSpace(m.Body)) > 0 {
+			ct := m.First("content-type")
 			if mt, _, _ := strings.Cut(ct, ";"); !strings.EqualFold(strings.TrimSpace(mt), "application/sdp") {
 				return 415, "Unsupported Media Type"
 			}
@@ -258,7 +103,7 @@ func (m *rawMessage) check(split, stream bool) (int, string) {
 // checkRequestLine checks Method SP Request-URI SP SIP-Version (RFC 3261
 // §7.1): single spaces, a token method, a URI with a scheme we serve.
 func (m *rawMessage) checkRequestLine() (int, string) {
-	method, uri, version, ok := requestLine(m.start)
+	method, uri, version, ok := wire.RequestLine(m.Start)
 	if !ok || !isToken(method) {
 		return 400, "Bad Request-Line"
 	}
@@ -289,17 +134,17 @@ func (m *rawMessage) checkRequestLine() (int, string) {
 // a missing one means the rest of the datagram, and octets beyond it are
 // discarded (RFC 3261 §18.3); over TCP it must be present.
 func (m *rawMessage) checkContentLength(stream bool) (int, string) {
-	if !m.has("content-length") {
+	if !m.Has("content-length") {
 		if stream {
 			return 400, "Missing Content-Length"
 		}
 		return 0, ""
 	}
-	n, err := strconv.ParseUint(m.first("content-length"), 10, 31)
+	n, err := strconv.ParseUint(m.First("content-length"), 10, 31)
 	if err != nil {
 		return 400, "Bad Content-Length"
 	}
-	if int(n) > len(m.body) {
+	if int(n) > len(m.Body) {
 		return 400, "Content-Length Exceeds Body"
 	}
 	return 0, ""
@@ -309,8 +154,8 @@ func (m *rawMessage) checkContentLength(stream bool) (int, string) {
 // there are none. Proxy-Require is for proxies, which we are not.
 func (m *rawMessage) unsupported() string {
 	var tags []string
-	register := m.method() == "REGISTER"
-	for _, v := range m.all("require") {
+	register := m.Method() == "REGISTER"
+	for _, v := range m.All("require") {
 		for t := range strings.SplitSeq(v, ",") {
 			t = strings.TrimSpace(t)
 			// RFC 3327: a registrar supports Path.
@@ -328,7 +173,7 @@ func (m *rawMessage) unsupported() string {
 // acceptsSDP reports whether the Accept headers, if any, allow an SDP body
 // in the answer (RFC 3261 §8.2.3: none means application/sdp).
 func (m *rawMessage) acceptsSDP() bool {
-	vs := m.all("accept")
+	vs := m.All("accept")
 	if len(vs) == 0 {
 		return true
 	}
@@ -351,7 +196,7 @@ func (m *rawMessage) acceptsSDP() bool {
 
 // requestUser returns the user part of a sip or sips Request-URI.
 func (m *rawMessage) requestUser() string {
-	_, uri, _, ok := requestLine(m.start)
+	_, uri, _, ok := wire.RequestLine(m.Start)
 	if !ok {
 		return ""
 	}
@@ -361,48 +206,6 @@ func (m *rawMessage) requestUser() string {
 		return ""
 	}
 	return user
-}
-
-// requestLine splits a start line into its three parts, separated by
-// single spaces; ok is false unless there are exactly three, none empty.
-func requestLine(start string) (method, uri, version string, ok bool) {
-	method, rest, ok1 := strings.Cut(start, " ")
-	uri, version, ok2 := strings.Cut(rest, " ")
-	ok = ok1 && ok2 && method != "" && uri != "" && version != "" && !strings.Contains(version, " ")
-	return method, uri, version, ok
-}
-
-// reply builds a stateless response (RFC 3261 §8.2.6) from the raw header
-// values: all Vias, From, To with a tag, Call-ID and CSeq.
-func (m *rawMessage) reply(code int, reason, server string, extra ...string) []byte {
-	var b bytes.Buffer
-	b.WriteString("SIP/2.0 " + strconv.Itoa(code) + " " + reason + "\r\n")
-	for _, v := range m.all("via") {
-		b.WriteString("Via: " + v + "\r\n")
-	}
-	if v := m.first("from"); v != "" {
-		b.WriteString("From: " + v + "\r\n")
-	}
-	if v := m.first("to"); v != "" {
-		if !strings.Contains(strings.ToLower(v), "tag=") {
-			v += ";tag=" + sip.GenerateTagN(10)
-		}
-		b.WriteString("To: " + v + "\r\n")
-	}
-	if v := m.first("call-id"); v != "" {
-		b.WriteString("Call-ID: " + v + "\r\n")
-	}
-	if v := m.first("cseq"); v != "" {
-		b.WriteString("CSeq: " + v + "\r\n")
-	}
-	for _, h := range extra {
-		b.WriteString(h + "\r\n")
-	}
-	if server != "" {
-		b.WriteString("Server: " + server + "\r\n")
-	}
-	b.WriteString("Content-Length: 0\r\n\r\n")
-	return b.Bytes()
 }
 
 // uriHasHeaders reports whether a SIP URI (without its scheme) has a

@@ -7,12 +7,11 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/switchboard-pbx/switchboard/internal/clock"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // TestRegisterRetransmission: a REGISTER over UDP sent again with the same
@@ -88,9 +87,9 @@ func TestRegisterRetransmission(t *testing.T) {
 	}
 	// Twice Timer J later the transaction is forgotten: the same request
 	// is a new one (and its nonce count a replay).
-	ts.clock.Advance(2*timerJ() + time.Second)
+	ts.clock.Advance(2*wire.TimerJ() + time.Second)
 	if again := exchange(req); bytes.Equal(again, first) {
-		t.Fatalf("answered from a transaction %v old", 2*timerJ())
+		t.Fatalf("answered from a transaction %v old", 2*wire.TimerJ())
 	}
 	if n := handled.Load(); n != 2 {
 		t.Fatalf("the registrar ran %d times, want 2", n)
@@ -118,43 +117,5 @@ func TestRegisterRetransmission(t *testing.T) {
 	}
 	if n := handled.Load(); n != 3 {
 		t.Fatalf("the registrar ran %d times, want 3 (the replay is a request of its own)", n)
-	}
-}
-
-// TestRegTxsBound: the table holds at most two generations of
-// regTxGeneration transactions, and answers none older than three times
-// Timer J.
-func TestRegTxsBound(t *testing.T) {
-	clk := clock.NewManual()
-	txs := &regTxs{clock: clk}
-	src := netip.MustParseAddrPort("192.0.2.1:5060")
-	sink := &sinkConn{}
-	key := func(i int) regTxKey { return regTxKey{"z9hG4bK-" + strconv.Itoa(i), src} }
-	for i := range 3 * regTxGeneration {
-		tx := txs.start(key(i), sink, src)
-		if tx == nil {
-			t.Fatalf("transaction %d taken for a retransmission", i)
-		}
-		tx.write([]byte("SIP/2.0 200 OK\r\n\r\n"), true)
-		if n := len(txs.cur) + len(txs.old); n > 2*regTxGeneration {
-			t.Fatalf("%d transactions held", n)
-		}
-	}
-	if txs.start(key(3*regTxGeneration-1), sink, src) != nil {
-		t.Fatal("the last transaction forgotten")
-	}
-	sent := sink.n
-	tx := txs.start(key(0), sink, src)
-	if tx == nil || sink.n != sent {
-		t.Fatal("the first transaction still held after 3 generations")
-	}
-	tx.write([]byte("SIP/2.0 200 OK\r\n\r\n"), true)
-	clk.Advance(timerJ())
-	if txs.start(key(0), sink, src) != nil || sink.n != sent+2 {
-		t.Fatal("a transaction Timer J old not answered again")
-	}
-	clk.Advance(2 * timerJ())
-	if txs.start(key(0), sink, src) == nil {
-		t.Fatal("a transaction three times Timer J old still answered")
 	}
 }

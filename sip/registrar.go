@@ -17,7 +17,9 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/clock"
 	"github.com/switchboard-pbx/switchboard/sip/creds"
 	"github.com/switchboard-pbx/switchboard/sip/digest"
+	"github.com/switchboard-pbx/switchboard/sip/guard"
 	"github.com/switchboard-pbx/switchboard/sip/location"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // maxContactLen bounds one Contact URI; real ones are well under 200 bytes.
@@ -40,7 +42,7 @@ type registrar struct {
 	clock    clock.Clock
 	creds    *creds.Cache
 	loc      *location.Table
-	guard    *guard
+	guard    *guard.Guard
 	nonces   *digest.Nonces
 	counters *counters
 	hooks    *hooks
@@ -64,7 +66,7 @@ func (r *registrar) onRegister(req *sip.Request, tx sip.ServerTransaction, src n
 		return
 	}
 	if bad := unsupported(req); bad != "" {
-		r.send(tx, r.response(req, 420, "Bad Extension").add("Unsupported", bad))
+		r.send(tx, r.response(req, 420, "Bad Extension").Add("Unsupported", bad))
 		return
 	}
 	cred, ok := r.authenticate(req, tx, src.Addr())
@@ -178,7 +180,7 @@ func parseRegister(req *sip.Request) (registerRequest, error) {
 	}
 	r.ext, r.callID, r.cseq = to.Address.User, callID.Value(), cseq.SeqNo
 	seen := false
-	for h := range headersNamed(req, "expires") {
+	for h := range wire.Headers(req, "expires") {
 		if seen {
 			return r, errors.New("More Than One Expires")
 		}
@@ -189,7 +191,7 @@ func parseRegister(req *sip.Request) (registerRequest, error) {
 		}
 		r.expires = e
 	}
-	for h := range headersNamed(req, "contact") {
+	for h := range wire.Headers(req, "contact") {
 		c, ok := h.(*sip.ContactHeader)
 		if !ok {
 			return r, errors.New("Bad Contact")
@@ -306,7 +308,7 @@ func (r *registrar) register(req *sip.Request, tx sip.ServerTransaction, cred *c
 		exp := time.Duration(sec) * time.Second
 		if sec > 0 && exp < r.cfg.MinExpires {
 			r.send(tx, r.response(req, 423, "Interval Too Brief").
-				add("Min-Expires", strconv.FormatInt(int64(r.cfg.MinExpires/time.Second), 10)))
+				Add("Min-Expires", strconv.FormatInt(int64(r.cfg.MinExpires/time.Second), 10)))
 			return
 		}
 		if exp > r.cfg.MaxExpires || sec > int64(r.cfg.MaxExpires/time.Second) {
@@ -379,7 +381,7 @@ func (r *registrar) register(req *sip.Request, tx sip.ServerTransaction, cred *c
 		r.log.Info("unregistered", "ext", ext, "contact", b.Contact, "src", b.Source)
 	}
 	res := r.okResponse(req, next, now)
-	if len(next) > 1 && !sip.IsReliable(req.Transport()) && res.wireLen() > sip.UDPMTUSize-200 {
+	if len(next) > 1 && !sip.IsReliable(req.Transport()) && res.Len() > sip.UDPMTUSize-200 {
 		// sipgo will not send a UDP message that large (RFC 3261 §18.1.1
 		// wants TCP, which we cannot switch to for a response). The phone
 		// needs its own contacts; the others it may query over TCP.
@@ -394,7 +396,7 @@ func (r *registrar) register(req *sip.Request, tx sip.ServerTransaction, cred *c
 	// RFC 3327 §5.3: the Path stored is echoed to a UA that supports it.
 	if len(rr.path) > 0 && hasOption(req, "Supported", "path") {
 		for _, p := range rr.path {
-			res.add("Path", p)
+			res.Add("Path", p)
 		}
 	}
 	r.send(tx, res)
@@ -410,7 +412,7 @@ func replaceBinding(list []directory.Binding, b directory.Binding) []directory.B
 
 // okResponse is the 200 of a REGISTER: every current contact with the
 // seconds it has left (RFC 3261 §10.3 step 8).
-func (r *registrar) okResponse(req *sip.Request, list []directory.Binding, now time.Time) *reply {
+func (r *registrar) okResponse(req *sip.Request, list []directory.Binding, now time.Time) *wire.Reply {
 	res := r.response(req, 200, "OK")
 	for _, b := range list {
 		left := int64(b.Expires.Sub(now).Round(time.Second) / time.Second)
@@ -422,14 +424,14 @@ func (r *registrar) okResponse(req *sip.Request, list []directory.Binding, now t
 			continue
 		}
 		// As a sip.ContactHeader of uri with the expires parameter writes it.
-		res.add("Contact", "<"+uri.String()+">;expires="+strconv.FormatInt(left, 10))
+		res.Add("Contact", "<"+uri.String()+">;expires="+strconv.FormatInt(left, 10))
 	}
-	return res.add("Date", now.UTC().Format(time.RFC1123))
+	return res.Add("Date", now.UTC().Format(time.RFC1123))
 }
 
 // response starts a response to req with our Server header.
-func (r *registrar) response(req *sip.Request, code int, reason string) *reply {
-	return newReply(req, code, reason, r.agent)
+func (r *registrar) response(req *sip.Request, code int, reason string) *wire.Reply {
+	return wire.NewReply(req, code, reason, r.agent)
 }
 
 func (r *registrar) respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string) {
@@ -437,21 +439,21 @@ func (r *registrar) respond(tx sip.ServerTransaction, req *sip.Request, code int
 }
 
 // send sends res on tx: as bytes on a REGISTER transaction of the edge
-// (regfast.go), as a sip.Response on one of sipgo's.
-func (r *registrar) send(tx sip.ServerTransaction, res *reply) {
+// (wire.Transaction), as a sip.Response on one of sipgo's.
+func (r *registrar) send(tx sip.ServerTransaction, res *wire.Reply) {
 	var err error
-	if rt, ok := tx.(*regTx); ok {
-		err = rt.send(res)
+	if rt, ok := tx.(*wire.Transaction); ok {
+		err = rt.Send(res)
 	} else {
-		err = tx.Respond(res.response())
+		err = tx.Respond(res.Response())
 	}
 	if err != nil {
-		r.log.Debug("sip response not sent", "code", res.code, "err", err)
+		r.log.Debug("sip response not sent", "code", res.Code(), "err", err)
 	}
 }
 
 func userAgent(req *sip.Request) string {
-	h := firstHeader(req, "user-agent")
+	h := wire.Header(req, "user-agent")
 	if h == nil {
 		return ""
 	}
@@ -472,7 +474,7 @@ const maxPathLen = 1024
 func parsePath(req *sip.Request) ([]string, error) {
 	var out []string
 	n := 0
-	for h := range headersNamed(req, "path") {
+	for h := range wire.Headers(req, "path") {
 		v := h.Value()
 		n += len(v)
 		if n > maxPathLen {
@@ -558,7 +560,7 @@ func sentBySource(req *sip.Request, src netip.AddrPort) bool {
 // hasOption reports whether the option tags of header name (Supported,
 // Require) hold tag.
 func hasOption(req *sip.Request, name, tag string) bool {
-	for h := range headersNamed(req, strings.ToLower(name)) {
+	for h := range wire.Headers(req, strings.ToLower(name)) {
 		for _, t := range strings.Split(h.Value(), ",") {
 			if strings.EqualFold(strings.TrimSpace(t), tag) {
 				return true
@@ -572,7 +574,7 @@ func hasOption(req *sip.Request, name, tag string) bool {
 // the registrar does not know (all but path), comma-separated.
 func unsupported(req *sip.Request) string {
 	var bad []string
-	for h := range headersNamed(req, "require") {
+	for h := range wire.Headers(req, "require") {
 		for _, t := range strings.Split(h.Value(), ",") {
 			if t = strings.TrimSpace(t); t != "" && !strings.EqualFold(t, "path") {
 				bad = append(bad, t)

@@ -22,9 +22,11 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/clock"
 	"github.com/switchboard-pbx/switchboard/sip/creds"
 	"github.com/switchboard-pbx/switchboard/sip/digest"
+	"github.com/switchboard-pbx/switchboard/sip/guard"
 	"github.com/switchboard-pbx/switchboard/sip/location"
 	"github.com/switchboard-pbx/switchboard/sip/presence"
 	"github.com/switchboard-pbx/switchboard/sip/spool"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // allowed lists the methods we answer, for Allow headers.
@@ -48,7 +50,7 @@ type Server struct {
 	// follower keeps them current, the call side reads them.
 	creds  *creds.Cache
 	loc    *location.Table
-	guard  *guard
+	guard  *guard.Guard
 	nonces *digest.Nonces
 
 	// The transport-and-registrar parts.
@@ -58,7 +60,7 @@ type Server struct {
 	mwi    *mwiTable       // message-summary subscriptions: subs's (mwi.go)
 	pres   *presence.Table // busy lamps and presence: subs's table, which park's lamps feed
 	follow *follower       // the store's change log: keeps the caches current
-	bans   *banSync        // the guard's bans, shared through the store
+	bans   *guard.Sync     // the guard's bans, shared through the store
 	tk     trunkState      // trunks in force and registrations to carriers
 
 	// tlsLn is the SIP over TLS listener Serve also serves (SetTLS).
@@ -76,7 +78,7 @@ type Server struct {
 	closing  bool
 	inflight sync.WaitGroup
 
-	regTxs regTxs // REGISTERs over UDP, served at the edge (regfast.go)
+	regTxs *wire.Transactions // REGISTERs over UDP, served at the edge (conn.go)
 
 	calls    *b2bua
 	counters counters
@@ -118,7 +120,7 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 	s := &Server{responder: responder{agent: cfg.UserAgent, log: log}, cfg: cfg, store: store, log: log, clock: c,
 		creds: creds.New()}
 	s.loc = location.New(store, cfg.Node, c, log, cfg.StoreTimeout)
-	s.guard = newGuard(cfg.Guard, c, log, s.loc.Registered, s.loc.RegisteredExt)
+	s.guard = guard.New(cfg.Guard, c, log, s.loc.Registered, s.loc.RegisteredExt)
 	s.nonces = digest.NewNonces(cfg.NonceTTL, c, max(cfg.Guard.MaxTracked, digest.MaxNonceUses))
 	s.reg = &registrar{agent: cfg.UserAgent, cfg: &s.cfg, store: store, log: log, clock: c, creds: s.creds,
 		loc: s.loc, guard: s.guard, nonces: s.nonces, counters: &s.counters, hooks: &s.hooks}
@@ -158,8 +160,9 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 	}
 	s.ua = ua
 	s.client.TxRequester = requester{s}
-	s.regTxs.clock, s.regTxs.handle = c, s.handle(s.onRegister)
-	s.srv.OnRegister(s.regTxs.handle)
+	onRegister := s.handle(s.onRegister)
+	s.regTxs = wire.NewTransactions(c, onRegister)
+	s.srv.OnRegister(onRegister)
 	s.srv.OnOptions(s.handle(s.onOptions))
 	s.srv.OnNoRoute(s.handle(s.onOther))
 	contactFor := func(dest, transport string) sip.ContactHeader { return s.calls.contactFor(dest, transport) }
@@ -184,7 +187,7 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 		trunkFrom: s.trunkFrom, cancelFrom: s.calls.cancelFrom}
 	s.tk.cfg, s.tk.store, s.tk.log, s.tk.client, s.tk.contactFor = &s.cfg, store, log, s.client, contactFor
 	s.tk.setStatic()
-	s.bans = &banSync{cfg: &s.cfg, store: store, log: log, clock: c, guard: s.guard}
+	s.bans = guard.NewSync(s.guard, store, cfg.Node, cfg.StoreTimeout, c, log)
 	s.follow = &follower{cfg: &s.cfg, store: store, log: log, clock: c, hooks: &s.hooks, creds: s.creds,
 		loc: s.loc, guard: s.guard, nonces: s.nonces, reg: s.reg, subs: s.subs, tk: &s.tk, bans: s.bans,
 		loadFeatures: s.loadFeatures, loadPark: s.loadPark}
@@ -463,7 +466,7 @@ func (s *Server) admitRequest(req *sip.Request) (netip.AddrPort, bool) {
 		s.edge.dropped(src.Addr(), "banned")
 		return src, false
 	}
-	if h := firstHeader(req, "user-agent"); h != nil && s.guard.Scanner(h.Value()) {
+	if h := wire.Header(req, "user-agent"); h != nil && s.guard.Scanner(h.Value()) {
 		s.edge.dropped(src.Addr(), "scanner")
 		return src, false
 	}
@@ -519,6 +522,9 @@ func (s *Server) Registrations() []directory.Binding { return s.loc.All() }
 // Bindings returns the current bindings of one extension.
 func (s *Server) Bindings(ext string) []directory.Binding { return s.loc.Current(ext) }
 
+// Ban is a source kept out, shown to operators (guard.Ban).
+type Ban = guard.Ban
+
 // Bans returns the bans and extension locks in force.
 func (s *Server) Bans() []Ban { return s.guard.Bans() }
 
@@ -531,7 +537,7 @@ func (s *Server) Unban(ip string) bool {
 		return false
 	}
 	found := s.guard.Unban(a)
-	n, err := s.bans.unban(context.Background(), a.Unmap())
+	n, err := s.bans.Unban(context.Background(), a.Unmap())
 	if err != nil {
 		s.log.Warn("ban not lifted in the store", "src", a.Unmap().String(), "err", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // A REGISTER or INVITE without credentials is answered here, as the
@@ -31,11 +32,11 @@ func (e *edge) challengeStateless(pc net.PacketConn, from *net.UDPAddr, data []b
 	default:
 		return false
 	}
-	if headerValue(data, dh.answerLower) != nil {
+	if wire.HeaderValue(data, dh.answerLower) != nil {
 		return false
 	}
 	if req.Via() == nil || checkRequest(req) != "" || hopLimit(req) == 0 ||
-		firstHeader(req, "require") != nil || !sipScheme(req.Recipient.Scheme) {
+		wire.Header(req, "require") != nil || !sipScheme(req.Recipient.Scheme) {
 		return false
 	}
 	src := from.AddrPort()
@@ -50,14 +51,9 @@ func (e *edge) challengeStateless(pc net.PacketConn, from *net.UDPAddr, data []b
 	req.SetSource(src.String())
 	req.SetTransport("UDP")
 	res := e.reg.challenge(req, dh, false, "")
-	buf := replyBufs.Get().(*bytes.Buffer)
-	buf.Reset()
-	res.writeTo(buf)
-	dest := responseDest(req.Via(), src)
-	if _, err := pc.WriteTo(buf.Bytes(), net.UDPAddrFromAddrPort(dest)); err != nil {
+	if err := res.SendTo(pc, wire.ResponseDest(req.Via(), src)); err != nil {
 		e.log.Debug("stateless challenge not sent", "src", src.String(), "err", err)
 	}
-	replyBufs.Put(buf)
 	e.counters.request(string(req.Method))
 	return true
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // Connection hygiene for TCP (and, later, TLS). tcpConn frames the stream
@@ -62,7 +64,7 @@ func (g *gate) answered(res []byte) {
 	if g.done == nil {
 		return
 	}
-	if m, _ := splitMessage(res); transactionKey(&m) == g.key {
+	if m, _ := wire.Split(res); transactionKey(&m) == g.key {
 		close(g.done)
 		g.done = nil
 	}
@@ -85,8 +87,8 @@ func (g *gate) wait() {
 
 // transactionKey is what ties a response to its request on one connection:
 // Call-ID and CSeq, white space normalised.
-func transactionKey(m *rawMessage) string {
-	return m.first("call-id") + "|" + strings.Join(strings.Fields(m.first("cseq")), " ")
+func transactionKey(m *wire.Message) string {
+	return m.First("call-id") + "|" + strings.Join(strings.Fields(m.First("cseq")), " ")
 }
 
 // Write notes responses for the ordering gate once they are sent.
@@ -148,7 +150,7 @@ func (c *tcpConn) frame() bool {
 	if st.begun.IsZero() {
 		st.begun = time.Now()
 	}
-	end := headerEnd(st.buf)
+	end := wire.HeaderEnd(st.buf)
 	if end < 0 {
 		if len(st.buf) > c.s.cfg.MaxMessageSize {
 			c.refuse(st.buf, 513, "Message Too Large")
@@ -156,9 +158,9 @@ func (c *tcpConn) frame() bool {
 		}
 		return false
 	}
-	m, _ := splitMessage(st.buf[:end])
+	m, _ := wire.Split(st.buf[:end])
 	length := 0
-	if v := m.all("content-length"); len(v) == 1 {
+	if v := m.All("content-length"); len(v) == 1 {
 		n, err := strconv.ParseUint(v[0], 10, 31)
 		if err != nil {
 			c.refuse(st.buf[:end], 400, "Bad Content-Length")
@@ -216,7 +218,7 @@ func (c *tcpConn) handle(msg []byte) {
 		out = out[:fixVia(out, len(msg), v.branch, false)]
 	}
 	if request {
-		if m, _ := splitMessage(out); m.method() != "ACK" {
+		if m, _ := wire.Split(out); m.Method() != "ACK" {
 			st.gate.expect(transactionKey(&m))
 		}
 	}
@@ -228,9 +230,9 @@ func (c *tcpConn) handle(msg []byte) {
 func (c *tcpConn) refuse(head []byte, code int, reason string) {
 	st := &c.st
 	c.s.log.Debug("sip request refused", "src", c.RemoteAddr().String(), "code", code, "reason", reason, "closed", true)
-	if m, _ := splitMessage(head); !bytes.HasPrefix(head, []byte("SIP/")) && m.method() != "ACK" && m.answerable() {
+	if m, _ := wire.Split(head); !bytes.HasPrefix(head, []byte("SIP/")) && m.Method() != "ACK" && m.Answerable() {
 		st.gate.wait()
-		if _, err := c.Write(m.reply(code, reason, c.s.cfg.UserAgent)); err != nil {
+		if _, err := c.Write(m.Reply(code, reason, c.s.cfg.UserAgent)); err != nil {
 			c.s.log.Debug("sip response not sent", "src", c.RemoteAddr().String(), "err", err)
 		}
 	} else {
@@ -249,33 +251,16 @@ func (c *tcpConn) incomplete(err error) {
 		return
 	}
 	head := st.buf
-	if end := headerEnd(st.buf); end >= 0 {
+	if end := wire.HeaderEnd(st.buf); end >= 0 {
 		head = st.buf[:end]
 	}
-	if m, _ := splitMessage(head); !bytes.HasPrefix(head, []byte("SIP/")) && m.method() != "ACK" && m.answerable() {
+	if m, _ := wire.Split(head); !bytes.HasPrefix(head, []byte("SIP/")) && m.Method() != "ACK" && m.Answerable() {
 		st.gate.wait()
-		if _, err := c.Write(m.reply(400, "Incomplete Message", c.s.cfg.UserAgent)); err != nil {
+		if _, err := c.Write(m.Reply(400, "Incomplete Message", c.s.cfg.UserAgent)); err != nil {
 			c.s.log.Debug("sip response not sent", "src", c.RemoteAddr().String(), "err", err)
 		}
 	}
 	st.buf = nil
-}
-
-// headerEnd returns the length of the header block at the start of b,
-// blank line included, or -1 when it has not ended yet.
-func headerEnd(b []byte) int {
-	for i := 0; i < len(b); i++ {
-		if b[i] != '\n' {
-			continue
-		}
-		if i+1 < len(b) && b[i+1] == '\n' {
-			return i + 2
-		}
-		if i+2 < len(b) && b[i+1] == '\r' && b[i+2] == '\n' {
-			return i + 3
-		}
-	}
-	return -1
 }
 
 // fill reads more bytes, under the deadline that applies now: the rest of
@@ -332,7 +317,7 @@ func (c *tcpConn) deadline() (time.Time, string) {
 // longLived reports whether the connection may idle as long as a phone's:
 // it carries a registration, or comes from a trunk or an exempt network.
 func (c *tcpConn) longLived() bool {
-	if c.s.guard.isExempt(c.ip) || c.s.trunkFrom(c.ip) != nil {
+	if c.s.guard.Exempt(c.ip) || c.s.trunkFrom(c.ip) != nil {
 		return true
 	}
 	return c.s.loc.HasConnection(c.RemoteAddr().String())

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // dialFrom opens a TCP connection to addr from the loopback address ip
@@ -287,8 +288,8 @@ func TestPipelinedRequestsInOrder(t *testing.T) {
 	c.send(all.String())
 	var order []string
 	for range n {
-		m, _ := splitMessage(c.next())
-		order = append(order, strings.Fields(m.first("cseq"))[1])
+		m, _ := wire.Split(c.next())
+		order = append(order, strings.Fields(m.First("cseq"))[1])
 	}
 	for i, method := range order {
 		want := "REGISTER"

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // tortureCase is one RFC 4475 message (testdata/torture, from sipgo's
@@ -293,8 +295,8 @@ func frameOne(b []byte) (msg, rest []byte, ok bool) {
 		return nil, b, false
 	}
 	end += 4
-	m, _ := splitMessage(b[:end])
-	n, _ := strconv.Atoi(m.first("content-length"))
+	m, _ := wire.Split(b[:end])
+	n, _ := strconv.Atoi(m.First("content-length"))
 	if len(b) < end+n {
 		return nil, b, false
 	}
@@ -312,8 +314,8 @@ type answer struct {
 // finalResponse returns data when it is a final response.
 func finalResponse(t testing.TB, data []byte) *answer {
 	t.Helper()
-	m, ok := splitMessage(data)
-	version, rest, _ := strings.Cut(m.start, " ")
+	m, ok := wire.Split(data)
+	version, rest, _ := strings.Cut(m.Start, " ")
 	code, reason, _ := strings.Cut(rest, " ")
 	n, err := strconv.Atoi(code)
 	if !ok || version != "SIP/2.0" || err != nil || len(code) != 3 {
@@ -322,12 +324,12 @@ func finalResponse(t testing.TB, data []byte) *answer {
 	if n < 200 {
 		return nil
 	}
-	return &answer{n, reason, m.first("call-id"), cseqMethod(data)}
+	return &answer{n, reason, m.First("call-id"), cseqMethod(data)}
 }
 
 // cseqMethod is the method of the first CSeq of raw.
 func cseqMethod(raw []byte) string {
-	m, _ := splitMessage(raw)
-	_, method, _ := strings.Cut(strings.TrimSpace(m.first("cseq")), " ")
+	m, _ := wire.Split(raw)
+	_, method, _ := strings.Cut(strings.TrimSpace(m.First("cseq")), " ")
 	return strings.TrimSpace(method)
 }

@@ -1,4 +1,4 @@
-package sip
+package wire
 
 import (
 	"bytes"
@@ -12,15 +12,15 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// reply is a response of the registrar (and of the digest checks) before
-// it is sent: its status and the headers it adds to those every response
+// Reply is a response before it is sent (the registrar's, and the digest
+// checks'): its status and the headers it adds to those every response
 // copies from its request (Via, From, To, Call-ID, CSeq). On a REGISTER
-// transaction of the edge (regfast.go), and as a stateless challenge, it
-// is written as bytes straight from the parsed request (writeTo), with no
+// transaction of the edge (Transaction), and as a stateless challenge, it
+// is written as bytes straight from the parsed request (Encode), with no
 // sip.Response built; on one of sipgo's transactions it becomes the
-// sip.Response that sipgo's NewResponseFromRequest makes (response). Both
+// sip.Response that sipgo's NewResponseFromRequest makes (Response). Both
 // give the same message but for the To tag, which is random.
-type reply struct {
+type Reply struct {
 	req    *sip.Request
 	code   int
 	reason string
@@ -29,20 +29,23 @@ type reply struct {
 
 type replyHeader struct{ name, value string }
 
-// newReply starts a response to req with our Server header (agent).
-func newReply(req *sip.Request, code int, reason, agent string) *reply {
-	rep := &reply{req: req, code: code, reason: reason, hdrs: make([]replyHeader, 0, 4)}
-	return rep.add("Server", agent)
+// NewReply starts a response to req with our Server header (agent).
+func NewReply(req *sip.Request, code int, reason, agent string) *Reply {
+	rep := &Reply{req: req, code: code, reason: reason, hdrs: make([]replyHeader, 0, 4)}
+	return rep.Add("Server", agent)
 }
 
-// add appends a header.
-func (rep *reply) add(name, value string) *reply {
+// Code is the response's status code.
+func (rep *Reply) Code() int { return rep.code }
+
+// Add appends a header.
+func (rep *Reply) Add(name, value string) *Reply {
 	rep.hdrs = append(rep.hdrs, replyHeader{name, value})
 	return rep
 }
 
-// response is rep as a sip.Response, for one of sipgo's transactions.
-func (rep *reply) response() *sip.Response {
+// Response is rep as a sip.Response, for one of sipgo's transactions.
+func (rep *Reply) Response() *sip.Response {
 	res := sip.NewResponseFromRequest(rep.req, rep.code, rep.reason, nil)
 	for _, h := range rep.hdrs {
 		res.AppendHeader(sip.NewHeader(h.name, h.value))
@@ -50,16 +53,16 @@ func (rep *reply) response() *sip.Response {
 	return res
 }
 
-// writeTo writes rep as sipgo would write its response(): the request's
+// Encode writes rep as sipgo would write its Response(): the request's
 // Record-Route headers where RFC 3261 wants them; its Via headers, the top
 // one with received and rport filled in when the request asked for rport
 // (RFC 3581; from req.Source()); its From; its To with a tag of ours
 // unless it has one; its Call-ID and CSeq (and Timestamp in a 100);
 // Content-Length 0; then rep's headers. The version is always SIP/2.0
-// (sipgo copies the request's; the edge passes no other). It allocates
+// (sipgo copies the request's; callers pass no other). It allocates
 // little: the request's headers are written as they are, and only the
 // parameters of the top Via and of the To are copied, on the stack.
-func (rep *reply) writeTo(buf *bytes.Buffer) {
+func (rep *Reply) Encode(buf *bytes.Buffer) {
 	req := rep.req
 	buf.WriteString("SIP/2.0 ")
 	buf.Write(strconv.AppendInt(buf.AvailableBuffer(), int64(rep.code), 10))
@@ -112,13 +115,23 @@ func (rep *reply) writeTo(buf *bytes.Buffer) {
 	buf.WriteString("\r\n")
 }
 
-// wireLen is the length of rep as writeTo writes it.
-func (rep *reply) wireLen() int {
+// Len is the length of rep as Encode writes it.
+func (rep *Reply) Len() int {
 	buf := replyBufs.Get().(*bytes.Buffer)
 	defer replyBufs.Put(buf)
 	buf.Reset()
-	rep.writeTo(buf)
+	rep.Encode(buf)
 	return buf.Len()
+}
+
+// SendTo writes rep to dest on pc, in one datagram.
+func (rep *Reply) SendTo(pc net.PacketConn, dest netip.AddrPort) error {
+	buf := replyBufs.Get().(*bytes.Buffer)
+	defer replyBufs.Put(buf)
+	buf.Reset()
+	rep.Encode(buf)
+	_, err := pc.WriteTo(buf.Bytes(), net.UDPAddrFromAddrPort(dest))
+	return err
 }
 
 // replyBufs hold replies while they are written and sent.
@@ -208,7 +221,7 @@ func writeToTagged(buf *bytes.Buffer, to *sip.ToHeader) {
 
 // writeHeaders writes the headers of req named lower, each on its line.
 func writeHeaders(buf *bytes.Buffer, req *sip.Request, lower string) {
-	for h := range headersNamed(req, lower) {
+	for h := range Headers(req, lower) {
 		h.StringWrite(buf)
 		buf.WriteString("\r\n")
 	}

@@ -1,4 +1,4 @@
-package sip
+package guard
 
 import (
 	"log/slog"
@@ -15,7 +15,7 @@ import (
 // Ban is a source kept out, shown to operators. An empty Extension bans
 // the source altogether; otherwise only that extension is locked for it.
 type Ban struct {
-	Source    string // IP address
+	Source    string // IP address; AnySource for a spent extension budget
 	Extension string
 	Reason    string
 	Failures  int // 0 for a ban learnt from the store
@@ -28,7 +28,7 @@ type Ban struct {
 // it a new ban applies on this node only (and says so in the log).
 const maxPendingBans = 1024
 
-// guard counts failed authentications per source IP, per extension and per
+// Guard counts failed authentications per source IP, per extension and per
 // (source, extension) pair, and bans. Its rules:
 //   - MaxFailures from one source within the window ban the source, unless
 //     it holds a current registration: an office behind one public IP that
@@ -42,8 +42,8 @@ const maxPendingBans = 1024
 //     hold a current registration of it (its real phones); every other
 //     source gets the answer of a wrong password without a check. Rotating
 //     sources gains an attacker nothing.
-type guard struct {
-	cfg    GuardConfig
+type Guard struct {
+	cfg    Config
 	exempt []netip.Prefix
 	clock  clock.Clock
 	log    *slog.Logger
@@ -61,19 +61,17 @@ type guard struct {
 	locks map[pairKey]*Ban
 	// spent counts failed verifications per extension within
 	// ExtBudgetWindow, from every source; budget holds the extensions
-	// whose budget is spent (a Ban with Source anySource).
+	// whose budget is spent (a Ban with Source AnySource).
 	spent  map[string]*counter
 	budget map[string]*Ban
 
-	// New bans wait in pending (under mu) for the writer (bans.go), which
+	// New bans wait in pending (under mu) for the writer (Sync), which
 	// wake tells; the SIP path never waits for the store.
 	pending []Ban
 	wake    chan struct{}
 	// writeMu orders the store writes of bans and of unbans, so that a ban
 	// being written cannot come back after an operator lifted it.
 	writeMu sync.Mutex
-	// stored, when set (tests), is told of each ban write.
-	stored func(Ban, error)
 }
 
 type pairKey struct {
@@ -95,19 +93,24 @@ func (c *counter) add(now time.Time, window time.Duration) int {
 	return c.n
 }
 
-// anySource is the Source of a spent extension budget: it holds for every
+// AnySource is the Source of a spent extension budget: it holds for every
 // source but the extension's registered ones.
-const anySource = "0.0.0.0"
+const AnySource = "0.0.0.0"
 
-func newGuard(cfg GuardConfig, c clock.Clock, log *slog.Logger, registered func(netip.Addr) bool,
-	registeredExt func(netip.Addr, string) bool) *guard {
-	exempt, _ := parseNets(cfg.Exempt) // checked by Config.Validate
+// New returns a guard that applies cfg, its defaults already set and
+// Exempt checked (ParseNets). registered reports whether a source holds a
+// current registration, registeredExt whether it holds one of an
+// extension; the guard asks them outside its lock (they read the
+// location service), and registeredExt may be nil.
+func New(cfg Config, c clock.Clock, log *slog.Logger, registered func(netip.Addr) bool,
+	registeredExt func(netip.Addr, string) bool) *Guard {
+	exempt, _ := ParseNets(cfg.Exempt) // checked by the caller's validation
 	agents := make([]string, len(cfg.ScannerAgents))
 	for i, a := range cfg.ScannerAgents {
 		agents[i] = strings.ToLower(strings.TrimSpace(a))
 	}
 	cfg.ScannerAgents = agents
-	return &guard{cfg: cfg, exempt: exempt, clock: c, log: log, registered: registered, registeredExt: registeredExt,
+	return &Guard{cfg: cfg, exempt: exempt, clock: c, log: log, registered: registered, registeredExt: registeredExt,
 		flood: newFlood(cfg.FloodRequests, cfg.FloodWindow, cfg.MaxTracked),
 		src:   make(map[netip.Addr]*counter), ext: make(map[string]*counter), pair: make(map[pairKey]*counter),
 		bans: make(map[netip.Addr]*Ban), locks: make(map[pairKey]*Ban),
@@ -115,7 +118,7 @@ func newGuard(cfg GuardConfig, c clock.Clock, log *slog.Logger, registered func(
 }
 
 // Banned reports whether every request from ip is to be dropped.
-func (g *guard) Banned(ip netip.Addr) bool {
+func (g *Guard) Banned(ip netip.Addr) bool {
 	ip = ip.Unmap()
 	now := g.clock.Now()
 	g.mu.Lock()
@@ -132,7 +135,7 @@ func (g *guard) Banned(ip netip.Addr) bool {
 }
 
 // Locked reports whether ip may not use ext.
-func (g *guard) Locked(ip netip.Addr, ext string) bool {
+func (g *Guard) Locked(ip netip.Addr, ext string) bool {
 	k := pairKey{ip.Unmap(), ext}
 	now := g.clock.Now()
 	g.mu.Lock()
@@ -152,7 +155,7 @@ func (g *guard) Locked(ip netip.Addr, ext string) bool {
 // Spent reports whether ext's failed-verification budget is spent and ip
 // holds no current registration of it: its credentials are then not
 // checked at all.
-func (g *guard) Spent(ip netip.Addr, ext string) bool {
+func (g *Guard) Spent(ip netip.Addr, ext string) bool {
 	now := g.clock.Now()
 	g.mu.Lock()
 	b, ok := g.budget[ext]
@@ -169,13 +172,15 @@ func (g *guard) Spent(ip netip.Addr, ext string) bool {
 	return g.registeredExt == nil || !g.registeredExt(ip.Unmap(), ext)
 }
 
-func (g *guard) liftLocked(ip netip.Addr, b *Ban) {
+func (g *Guard) liftLocked(ip netip.Addr, b *Ban) {
 	delete(g.bans, ip)
 	delete(g.src, ip)
 	g.log.Info("source ban expired", "src", ip.String(), "since", b.Since)
 }
 
-func (g *guard) isExempt(ip netip.Addr) bool {
+// Exempt reports whether ip is in a network never banned, locked or
+// rate-limited (Config.Exempt).
+func (g *Guard) Exempt(ip netip.Addr) bool {
 	for _, p := range g.exempt {
 		if p.Contains(ip) {
 			return true
@@ -186,7 +191,7 @@ func (g *guard) isExempt(ip netip.Addr) bool {
 
 // Fail counts one failed authentication of ext from ip and bans or locks
 // when a limit is reached.
-func (g *guard) Fail(ip netip.Addr, ext string) {
+func (g *Guard) Fail(ip netip.Addr, ext string) {
 	ip = ip.Unmap()
 	now := g.clock.Now()
 	// Asked before taking the lock: it reads the location service.
@@ -197,7 +202,7 @@ func (g *guard) Fail(ip netip.Addr, ext string) {
 	nExt := count(g, g.ext, ext, now)
 	k := pairKey{ip, ext}
 	nPair := count(g, g.pair, k, now)
-	if g.isExempt(ip) {
+	if g.Exempt(ip) {
 		return
 	}
 	g.spendLocked(ext, now)
@@ -222,7 +227,7 @@ func (g *guard) Fail(ip netip.Addr, ext string) {
 
 // spendLocked counts a failed verification of ext against its budget and
 // closes the extension to unregistered sources when it is spent.
-func (g *guard) spendLocked(ext string, now time.Time) {
+func (g *Guard) spendLocked(ext string, now time.Time) {
 	c, ok := g.spent[ext]
 	if !ok {
 		if len(g.spent) >= g.cfg.MaxTracked {
@@ -241,7 +246,7 @@ func (g *guard) spendLocked(ext string, now time.Time) {
 	if _, ok := g.budget[ext]; ok {
 		return
 	}
-	b := &Ban{Source: anySource, Extension: ext, Reason: "failed-verification budget spent",
+	b := &Ban{Source: AnySource, Extension: ext, Reason: "failed-verification budget spent",
 		Failures: n, Since: now, Until: c.start.Add(g.cfg.ExtBudgetWindow)}
 	g.budget[ext] = b
 	g.log.Warn("extension budget spent: only its registered sources are verified", "ext", ext,
@@ -249,7 +254,7 @@ func (g *guard) spendLocked(ext string, now time.Time) {
 	g.persistLocked(b)
 }
 
-func (g *guard) lockLocked(k pairKey, n int, now time.Time, reason string) {
+func (g *Guard) lockLocked(k pairKey, n int, now time.Time, reason string) {
 	if _, ok := g.locks[k]; ok {
 		return
 	}
@@ -262,7 +267,7 @@ func (g *guard) lockLocked(k pairKey, n int, now time.Time, reason string) {
 }
 
 // persistLocked queues b for the store without waiting for it.
-func (g *guard) persistLocked(b *Ban) {
+func (g *Guard) persistLocked(b *Ban) {
 	if len(g.pending) >= maxPendingBans {
 		g.log.Warn("ban not stored: too many waiting; it applies on this node only",
 			"src", b.Source, "ext", b.Extension)
@@ -276,7 +281,7 @@ func (g *guard) persistLocked(b *Ban) {
 }
 
 // takePending returns the bans waiting for the store and forgets them.
-func (g *guard) takePending() []Ban {
+func (g *Guard) takePending() []Ban {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	p := g.pending
@@ -286,7 +291,7 @@ func (g *guard) takePending() []Ban {
 
 // count adds a failure to m[k], dropping the counter table's stale entries
 // when it is full so that a flood of sources cannot grow it without bound.
-func count[K comparable](g *guard, m map[K]*counter, k K, now time.Time) int {
+func count[K comparable](g *Guard, m map[K]*counter, k K, now time.Time) int {
 	c, ok := m[k]
 	if !ok {
 		if len(m) >= g.cfg.MaxTracked {
@@ -306,19 +311,24 @@ func count[K comparable](g *guard, m map[K]*counter, k K, now time.Time) int {
 }
 
 // Succeed forgets the failures of the pair once it authenticated.
-func (g *guard) Succeed(ip netip.Addr, ext string) {
+func (g *Guard) Succeed(ip netip.Addr, ext string) {
 	g.mu.Lock()
 	delete(g.pair, pairKey{ip.Unmap(), ext})
 	g.mu.Unlock()
 }
 
 // Scanner reports whether a User-Agent value is a known scanner's.
-func (g *guard) Scanner(ua string) bool {
-	return scannerAgent(ua, g.cfg.ScannerAgents)
+func (g *Guard) Scanner(ua string) bool {
+	return MatchAgent(ua, g.cfg.ScannerAgents)
+}
+
+// ScannerBytes is Scanner of a value still in the packet's bytes.
+func (g *Guard) ScannerBytes(ua []byte) bool {
+	return MatchAgent(ua, g.cfg.ScannerAgents)
 }
 
 // Bans returns the bans and locks in force, oldest first.
-func (g *guard) Bans() []Ban {
+func (g *Guard) Bans() []Ban {
 	now := g.clock.Now()
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -357,7 +367,7 @@ func (g *guard) Bans() []Ban {
 }
 
 // Unban lifts every ban and lock of ip and reports whether there was one.
-func (g *guard) Unban(ip netip.Addr) bool {
+func (g *Guard) Unban(ip netip.Addr) bool {
 	ip = ip.Unmap()
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -378,7 +388,7 @@ func (g *guard) Unban(ip netip.Addr) bool {
 			delete(g.pair, k)
 		}
 	}
-	if ip.String() == anySource {
+	if ip.String() == AnySource {
 		for ext := range g.budget {
 			delete(g.budget, ext)
 			delete(g.spent, ext)
@@ -396,7 +406,7 @@ func (g *guard) Unban(ip netip.Addr) bool {
 // learn applies bans read from the store: a ban this node does not hold
 // is added, one it holds is kept until the later of the two expiries.
 // Nothing is queued for the store (it has them).
-func (g *guard) learn(bs []directory.Ban, node string) {
+func (g *Guard) learn(bs []directory.Ban, node string) {
 	now := g.clock.Now()
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -405,7 +415,7 @@ func (g *guard) learn(bs []directory.Ban, node string) {
 	}
 }
 
-func (g *guard) learnLocked(d directory.Ban, node string, now time.Time) {
+func (g *Guard) learnLocked(d directory.Ban, node string, now time.Time) {
 	ip, err := netip.ParseAddr(d.Source)
 	if err != nil || !now.Before(d.Expires) {
 		return
@@ -415,7 +425,7 @@ func (g *guard) learnLocked(d directory.Ban, node string, now time.Time) {
 	if d.Node != node {
 		b.Node = d.Node
 	}
-	if b.Source == anySource && d.Extension != "" {
+	if b.Source == AnySource && d.Extension != "" {
 		if old, ok := g.budget[d.Extension]; ok && !old.Until.Before(b.Until) {
 			return
 		}
@@ -423,7 +433,7 @@ func (g *guard) learnLocked(d directory.Ban, node string, now time.Time) {
 		g.log.Info("extension budget spent on another node", "ext", d.Extension, "node", d.Node, "until", b.Until)
 		return
 	}
-	if g.isExempt(ip) { // exempt here, whatever another node thinks
+	if g.Exempt(ip) { // exempt here, whatever another node thinks
 		return
 	}
 	if d.Extension == "" {
@@ -446,7 +456,7 @@ func (g *guard) learnLocked(d directory.Ban, node string, now time.Time) {
 // reset makes what this node holds against ip what the store holds (bs,
 // the store's bans of ip): bans lifted elsewhere are lifted here too.
 // Bans of ip still waiting for the store are kept.
-func (g *guard) reset(ip netip.Addr, bs []directory.Ban, node string) {
+func (g *Guard) reset(ip netip.Addr, bs []directory.Ban, node string) {
 	ip = ip.Unmap()
 	src := ip.String()
 	now := g.clock.Now()
@@ -468,7 +478,7 @@ func (g *guard) reset(ip netip.Addr, bs []directory.Ban, node string) {
 			lifted = true
 		}
 	}
-	if src == anySource {
+	if src == AnySource {
 		for ext := range g.budget {
 			if !waiting(ext) {
 				delete(g.budget, ext)
@@ -486,7 +496,7 @@ func (g *guard) reset(ip netip.Addr, bs []directory.Ban, node string) {
 }
 
 // Sweep drops expired bans, locks and counters.
-func (g *guard) Sweep() {
+func (g *Guard) Sweep() {
 	now := g.clock.Now()
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -522,9 +532,9 @@ func sweepCounters[K comparable](m map[K]*counter, now time.Time, window time.Du
 	}
 }
 
-// scannerAgent reports whether ua contains one of agents (lower-case),
+// MatchAgent reports whether ua contains one of agents (lower-case),
 // ignoring case, without allocating.
-func scannerAgent[T string | []byte](ua T, agents []string) bool {
+func MatchAgent[T string | []byte](ua T, agents []string) bool {
 	for _, a := range agents {
 		if containsFold(ua, a) {
 			return true

@@ -1,4 +1,4 @@
-package sip
+package guard
 
 import (
 	"context"
@@ -14,26 +14,36 @@ import (
 
 // Bans are shared through the store: the guard queues each new ban, the
 // writer here stores it in the background, and every node applies the
-// bans and unbans of the others from the change log (follow.go). A ban the
-// store did not take still applies on this node.
+// bans and unbans of the others from the change log its caller follows. A
+// ban the store did not take still applies on this node.
 
-// banSync shares the guard's bans through the store: it writes this
-// node's, and learns and lifts those of the others.
-type banSync struct {
-	cfg   *Config // the server's, read only
-	store directory.Store
-	log   *slog.Logger
-	clock clock.Clock
-	guard *guard
+// Sync shares a guard's bans through the store: it writes this node's,
+// and learns and lifts those of the others.
+type Sync struct {
+	store   directory.Store
+	node    string        // this node's name, as the store's bans give it
+	timeout time.Duration // bounds one store call
+	log     *slog.Logger
+	clock   clock.Clock
+	guard   *Guard
+	// Stored, when set (tests), is told of each ban write.
+	Stored func(Ban, error)
 }
 
-// run stores the guard's new bans as they come, until ctx ends; then
+// NewSync returns the sharing of g's bans through store for the node
+// named node, each store call bounded by timeout.
+func NewSync(g *Guard, store directory.Store, node string, timeout time.Duration, c clock.Clock,
+	log *slog.Logger) *Sync {
+	return &Sync{store: store, node: node, timeout: timeout, log: log, clock: c, guard: g}
+}
+
+// Run stores the guard's new bans as they come, until ctx ends; then
 // it writes what is still waiting, within the store timeout.
-func (bs *banSync) run(ctx context.Context) {
+func (bs *Sync) Run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bs.cfg.StoreTimeout)
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bs.timeout)
 			bs.write(fctx)
 			cancel()
 			return
@@ -46,7 +56,7 @@ func (bs *banSync) run(ctx context.Context) {
 // write writes the bans waiting in the guard, in order. Once the
 // store is found unavailable the rest are not tried (each would wait for
 // the timeout): they apply on this node only.
-func (bs *banSync) write(ctx context.Context) {
+func (bs *Sync) write(ctx context.Context) {
 	g := bs.guard
 	g.writeMu.Lock()
 	defer g.writeMu.Unlock()
@@ -54,9 +64,9 @@ func (bs *banSync) write(ctx context.Context) {
 	for _, b := range g.takePending() {
 		err := down
 		if err == nil {
-			cctx, cancel := context.WithTimeout(ctx, bs.cfg.StoreTimeout)
+			cctx, cancel := context.WithTimeout(ctx, bs.timeout)
 			err = bs.store.PutBan(cctx, directory.Ban{Source: b.Source, Extension: b.Extension, Reason: b.Reason,
-				Created: b.Since, Expires: b.Until, Node: bs.cfg.Node})
+				Created: b.Since, Expires: b.Until, Node: bs.node})
 			if err == nil { // the audit log keeps every ban (lifts are audited where they are made)
 				if aerr := bs.store.Audit(cctx, &directory.AuditEntry{Actor: "system", IP: b.Source, Action: "ban.create",
 					Object: "ban:" + b.Source, Detail: banDetail(b.Extension, b.Reason, b.Until)}); aerr != nil {
@@ -71,30 +81,30 @@ func (bs *banSync) write(ctx context.Context) {
 		if err != nil {
 			bs.log.Warn("ban not stored; it applies on this node only", "src", b.Source, "ext", b.Extension, "err", err)
 		}
-		if g.stored != nil {
-			g.stored(b, err)
+		if bs.Stored != nil {
+			bs.Stored(b, err)
 		}
 	}
 }
 
-// load applies the bans in the store (at start, and after the store
+// Load applies the bans in the store (at start, and after the store
 // was unreachable). Bans this node holds stay.
-func (bs *banSync) load(ctx context.Context) error {
+func (bs *Sync) Load(ctx context.Context) error {
 	list, err := bs.store.Bans(ctx, bs.clock.Now())
 	if err != nil {
 		return fmt.Errorf("bans: %w", err)
 	}
-	bs.guard.learn(list, bs.cfg.Node)
+	bs.guard.learn(list, bs.node)
 	return nil
 }
 
-// apply applies ban changes of the change log: learn holds the
+// Apply applies ban changes of the change log: learn holds the
 // sources other nodes banned, reset those whose bans were lifted.
-func (bs *banSync) apply(ctx context.Context, learn, reset map[netip.Addr]bool) error {
+func (bs *Sync) Apply(ctx context.Context, learn, reset map[netip.Addr]bool) error {
 	if len(learn) == 0 && len(reset) == 0 {
 		return nil
 	}
-	cctx, cancel := context.WithTimeout(ctx, bs.cfg.StoreTimeout)
+	cctx, cancel := context.WithTimeout(ctx, bs.timeout)
 	defer cancel()
 	list, err := bs.store.Bans(cctx, bs.clock.Now())
 	if err != nil {
@@ -107,22 +117,22 @@ func (bs *banSync) apply(ctx context.Context, learn, reset map[netip.Addr]bool) 
 		}
 	}
 	for ip := range reset {
-		bs.guard.reset(ip, of[ip], bs.cfg.Node)
+		bs.guard.reset(ip, of[ip], bs.node)
 	}
 	for ip := range learn {
 		if !reset[ip] {
-			bs.guard.learn(of[ip], bs.cfg.Node)
+			bs.guard.learn(of[ip], bs.node)
 		}
 	}
 	return nil
 }
 
-// sort sorts a ban change of the change log into learn or reset; it
+// Sort sorts a ban change of the change log into learn or reset; it
 // reports false for other kinds. A node's own bans are in memory already.
-func (bs *banSync) sort(c directory.Change, learn, reset map[netip.Addr]bool) bool {
+func (bs *Sync) Sort(c directory.Change, learn, reset map[netip.Addr]bool) bool {
 	switch c.Kind {
 	case directory.ChangeBan:
-		if c.Node != bs.cfg.Node {
+		if c.Node != bs.node {
 			if ip, err := netip.ParseAddr(c.Key); err == nil {
 				learn[ip.Unmap()] = true
 			}
@@ -137,21 +147,21 @@ func (bs *banSync) sort(c directory.Change, learn, reset map[netip.Addr]bool) bo
 	return true
 }
 
-// prune deletes expired bans from the store (housekeeping).
-func (bs *banSync) prune(ctx context.Context) {
-	cctx, cancel := context.WithTimeout(ctx, bs.cfg.StoreTimeout)
+// Prune deletes expired bans from the store (housekeeping).
+func (bs *Sync) Prune(ctx context.Context) {
+	cctx, cancel := context.WithTimeout(ctx, bs.timeout)
 	defer cancel()
 	if _, err := bs.store.DeleteExpiredBans(cctx, bs.clock.Now()); err != nil {
 		bs.log.Debug("expired bans not deleted", "err", err)
 	}
 }
 
-// unban lifts the bans of ip in the store too, after any write of
+// Unban lifts the bans of ip in the store too, after any write of
 // them still in progress.
-func (bs *banSync) unban(ctx context.Context, ip netip.Addr) (int, error) {
+func (bs *Sync) Unban(ctx context.Context, ip netip.Addr) (int, error) {
 	bs.guard.writeMu.Lock()
 	defer bs.guard.writeMu.Unlock()
-	cctx, cancel := context.WithTimeout(ctx, bs.cfg.StoreTimeout)
+	cctx, cancel := context.WithTimeout(ctx, bs.timeout)
 	defer cancel()
 	return bs.store.DeleteBans(cctx, ip.String())
 }

@@ -1,4 +1,4 @@
-package sip
+package guard
 
 import (
 	"log/slog"
@@ -9,11 +9,11 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/clock"
 )
 
-func benchGuard() *guard {
-	cfg := Config{Addr: ":0"}.withDefaults().Guard
+func benchGuard() *Guard {
+	cfg := Config{}.WithDefaults()
 	cfg.MaxFailures, cfg.MaxExtFailures, cfg.Window, cfg.BanTime = 3, 1<<30, time.Minute, time.Hour
 	cfg.MaxTracked = 1 << 20
-	return newGuard(cfg, clock.Real{}, slog.New(slog.DiscardHandler), func(netip.Addr) bool { return false }, nil)
+	return New(cfg, clock.Real{}, slog.New(slog.DiscardHandler), func(netip.Addr) bool { return false }, nil)
 }
 
 // benchIP returns the i-th address of 10.0.0.0/8 (wrapping).

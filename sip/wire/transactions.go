@@ -1,4 +1,4 @@
-package sip
+package wire
 
 import (
 	"bytes"
@@ -7,19 +7,18 @@ import (
 	"sync"
 	"time"
 
-	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/internal/clock"
 )
 
-// A REGISTER that came in a datagram and passed the edge is served here,
-// outside sipgo's transaction layer: sipgo would parse it a second time,
-// give it a transaction with its own goroutine, timers and channels, and
-// build its response through a connection lookup. Ours is the non-INVITE
-// server transaction of RFC 3261 §17.2.2 reduced to what a registrar
-// needs: the request goes to the same handler (Server.handle(onRegister))
-// in a goroutine of its own, its final response is written to the socket
+// A REGISTER that came in a datagram and passed the server's checks is
+// served here, outside sipgo's transaction layer: sipgo would parse it a
+// second time, give it a transaction with its own goroutine, timers and
+// channels, and build its response through a connection lookup. Ours is
+// the non-INVITE server transaction of RFC 3261 §17.2.2 reduced to what a
+// registrar needs: the request goes to the same handler as sipgo's
+// REGISTERs in a goroutine of its own, its final response is written to the socket
 // it came in on and kept for Timer J (64·T1), and a retransmission of the
 // request gets that response again instead of a second run of the
 // registrar. One that arrives while the first is still being served is
@@ -37,45 +36,53 @@ import (
 // that large, about 15 MB of 200s at 6,000/s, well under 1 MB at the
 // rates of an office.
 //
-// REGISTERs over TCP and TLS go through sipgo as before: a stream is
-// reliable, there are no retransmissions to absorb.
+// REGISTERs over TCP and TLS go through sipgo: a stream is reliable,
+// there are no retransmissions to absorb.
 
 // regTxGeneration bounds one generation of the REGISTER transaction table.
 const regTxGeneration = 16384
 
 // regTxKey identifies a REGISTER transaction: the branch of its top Via
-// (RFC 3261 §17.2.3; the edge gave a synthetic one to a request without an
-// RFC 3261 branch) and the address it came from.
+// (RFC 3261 §17.2.3; the caller gives a synthetic one to a request without
+// an RFC 3261 branch) and the address it came from.
 type regTxKey struct {
 	branch string
 	src    netip.AddrPort
 }
 
-// regTxs is the table of REGISTER transactions served at the edge.
-type regTxs struct {
+// Transactions is the table of REGISTER transactions served outside
+// sipgo.
+type Transactions struct {
 	clock  clock.Clock
-	handle sipgo.RequestHandler // the server's REGISTER handler
+	handle func(*sip.Request, sip.ServerTransaction) // the server's REGISTER handler
 
 	mu    sync.Mutex
-	cur   map[regTxKey]*regTx
-	old   map[regTxKey]*regTx
+	cur   map[regTxKey]*Transaction
+	old   map[regTxKey]*Transaction
 	since time.Time // when cur was started
 }
 
-// timerJ is how long a non-INVITE server transaction over UDP answers
+// NewTransactions returns an empty table whose requests go to handle, the
+// server's REGISTER handler, which answers them on the Transaction it is
+// given.
+func NewTransactions(c clock.Clock, handle func(*sip.Request, sip.ServerTransaction)) *Transactions {
+	return &Transactions{clock: c, handle: handle}
+}
+
+// TimerJ is how long a non-INVITE server transaction over UDP answers
 // retransmissions (RFC 3261 §17.2.2), with sipgo's T1 in force.
-func timerJ() time.Duration { return 64 * sip.T1 }
+func TimerJ() time.Duration { return 64 * sip.T1 }
 
 // start returns a new transaction for key, or nil when key's is known: its
 // response, if it has one yet, has been sent again to dest.
-func (t *regTxs) start(key regTxKey, pc net.PacketConn, dest netip.AddrPort) *regTx {
+func (t *Transactions) start(key regTxKey, pc net.PacketConn, dest netip.AddrPort) *Transaction {
 	now := t.clock.Now()
 	t.mu.Lock()
 	switch age := now.Sub(t.since); {
-	case t.cur == nil || age >= 2*timerJ():
-		t.old, t.cur, t.since = nil, make(map[regTxKey]*regTx, 64), now
-	case age >= timerJ():
-		t.old, t.cur, t.since = t.cur, make(map[regTxKey]*regTx, 64), now
+	case t.cur == nil || age >= 2*TimerJ():
+		t.old, t.cur, t.since = nil, make(map[regTxKey]*Transaction, 64), now
+	case age >= TimerJ():
+		t.old, t.cur, t.since = t.cur, make(map[regTxKey]*Transaction, 64), now
 	}
 	tx := t.cur[key]
 	if tx == nil {
@@ -87,18 +94,18 @@ func (t *regTxs) start(key regTxKey, pc net.PacketConn, dest netip.AddrPort) *re
 		return nil
 	}
 	if len(t.cur) >= regTxGeneration {
-		t.old, t.cur, t.since = t.cur, make(map[regTxKey]*regTx, 64), now
+		t.old, t.cur, t.since = t.cur, make(map[regTxKey]*Transaction, 64), now
 	}
-	tx = &regTx{pc: pc, dest: net.UDPAddrFromAddrPort(dest)}
+	tx = &Transaction{pc: pc, dest: net.UDPAddrFromAddrPort(dest)}
 	t.cur[key] = tx
 	t.mu.Unlock()
 	return tx
 }
 
-// regTx is one REGISTER transaction served at the edge. It is a
+// Transaction is one REGISTER transaction served outside sipgo. It is a
 // sip.ServerTransaction so that the registrar answers it as it answers one
-// of sipgo's (see Respond).
-type regTx struct {
+// of sipgo's (see Respond), and sends its Replies with Send.
+type Transaction struct {
 	pc   net.PacketConn
 	dest *net.UDPAddr
 
@@ -108,9 +115,9 @@ type regTx struct {
 
 // Respond sends res and keeps it for retransmissions when it is final. A
 // second final response is refused, as sipgo refuses one. The registrar
-// sends its own responses with send; this is for the server's (a handler's
+// sends its own responses with Send; this is for the server's (a handler's
 // panic gets 500).
-func (tx *regTx) Respond(res *sip.Response) error {
+func (tx *Transaction) Respond(res *sip.Response) error {
 	buf := replyBufs.Get().(*bytes.Buffer)
 	defer replyBufs.Put(buf)
 	buf.Reset()
@@ -118,17 +125,17 @@ func (tx *regTx) Respond(res *sip.Response) error {
 	return tx.write(buf.Bytes(), res.StatusCode >= 200)
 }
 
-// send is Respond for a reply, written straight from the request.
-func (tx *regTx) send(rep *reply) error {
+// Send is Respond for a Reply, written straight from the request.
+func (tx *Transaction) Send(rep *Reply) error {
 	buf := replyBufs.Get().(*bytes.Buffer)
 	defer replyBufs.Put(buf)
 	buf.Reset()
-	rep.writeTo(buf)
+	rep.Encode(buf)
 	return tx.write(buf.Bytes(), rep.code >= 200)
 }
 
 // write sends the response b and keeps a copy of it when it is final.
-func (tx *regTx) write(b []byte, final bool) error {
+func (tx *Transaction) write(b []byte, final bool) error {
 	if len(b) > sip.UDPMTUSize-200 {
 		// As sipgo does, the registrar keeps its UDP 200s under this
 		// size.
@@ -149,7 +156,7 @@ func (tx *regTx) write(b []byte, final bool) error {
 
 // retransmitted sends the final response again to a retransmission of the
 // request; while there is none, the retransmission is dropped.
-func (tx *regTx) retransmitted() {
+func (tx *Transaction) retransmitted() {
 	tx.mu.Lock()
 	res := tx.res
 	tx.mu.Unlock()
@@ -161,19 +168,20 @@ func (tx *regTx) retransmitted() {
 // The rest of sip.ServerTransaction: the registrar uses none of it. A
 // REGISTER transaction has no ACK, no CANCEL and nothing to wait for.
 
-func (tx *regTx) Terminate()                         {}
-func (tx *regTx) OnTerminate(sip.FnTxTerminate) bool { return false }
-func (tx *regTx) Done() <-chan struct{}              { return closedChan }
-func (tx *regTx) Err() error                         { return nil }
-func (tx *regTx) Acks() <-chan *sip.Request          { return nil }
-func (tx *regTx) OnCancel(sip.FnTxCancel) bool       { return false }
+func (tx *Transaction) Terminate()                         {}
+func (tx *Transaction) OnTerminate(sip.FnTxTerminate) bool { return false }
+func (tx *Transaction) Done() <-chan struct{}              { return closedChan }
+func (tx *Transaction) Err() error                         { return nil }
+func (tx *Transaction) Acks() <-chan *sip.Request          { return nil }
+func (tx *Transaction) OnCancel(sip.FnTxCancel) bool       { return false }
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
-// serve serves req, a REGISTER in a datagram from src that the edge
-// passed (datagram) and did not challenge, and reports true; false leaves
-// it to sipgo (a request sipgo would refuse before any handler).
-func (t *regTxs) serve(pc net.PacketConn, src netip.AddrPort, req *sip.Request) bool {
+// Serve serves req, a REGISTER in a datagram from src that the server's
+// checks passed and that was not challenged statelessly, answering on pc,
+// and reports true; false leaves it to sipgo (a request sipgo would refuse
+// before any handler).
+func (t *Transactions) Serve(pc net.PacketConn, src netip.AddrPort, req *sip.Request) bool {
 	via := req.Via()
 	if req.Method != sip.REGISTER || via == nil || req.CSeq() == nil {
 		return false
@@ -182,7 +190,7 @@ func (t *regTxs) serve(pc net.PacketConn, src netip.AddrPort, req *sip.Request) 
 	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
 	req.SetSource(src.String())
 	req.SetTransport("UDP")
-	tx := t.start(regTxKey{branch, src}, pc, responseDest(via, src))
+	tx := t.start(regTxKey{branch, src}, pc, ResponseDest(via, src))
 	if tx == nil {
 		return true
 	}
@@ -190,11 +198,11 @@ func (t *regTxs) serve(pc net.PacketConn, src netip.AddrPort, req *sip.Request) 
 	return true
 }
 
-// responseDest is where the response to a request over UDP from src with
+// ResponseDest is where the response to a request over UDP from src with
 // top Via via goes: to the source port when the client asked for rport
 // (RFC 3581); else, RFC 3261 §18.2.2, to the source address at the Via's
 // port.
-func responseDest(via *sip.ViaHeader, src netip.AddrPort) netip.AddrPort {
+func ResponseDest(via *sip.ViaHeader, src netip.AddrPort) netip.AddrPort {
 	if via.Params.Has("rport") {
 		return src
 	}

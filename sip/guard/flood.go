@@ -1,4 +1,4 @@
-package sip
+package guard
 
 import (
 	"net/netip"
@@ -94,9 +94,9 @@ func (f *flood) sweepLocked(now time.Time) {
 // Flood counts one request from ip against the source's rate limit and
 // reports whether it may be handled. A source that keeps flooding is
 // banned here (and in the store, for every node).
-func (g *guard) Flood(ip netip.Addr) bool {
+func (g *Guard) Flood(ip netip.Addr) bool {
 	ip = ip.Unmap()
-	if g.isExempt(ip) {
+	if g.Exempt(ip) {
 		return true
 	}
 	// Rates are of real traffic: the window runs on the wall clock even

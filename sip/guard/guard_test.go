@@ -1,4 +1,4 @@
-package sip
+package guard
 
 import (
 	"log/slog"
@@ -6,19 +6,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/internal/clock"
 )
 
-func testGuard(registered ...string) (*guard, *clock.Manual) {
+func testGuard(registered ...string) (*Guard, *clock.Manual) {
 	clk := clock.NewManual()
 	reg := map[netip.Addr]bool{}
 	for _, r := range registered {
 		reg[netip.MustParseAddr(r)] = true
 	}
-	cfg := Config{Addr: ":0"}.withDefaults().Guard
+	cfg := Config{}.WithDefaults()
 	cfg.MaxFailures, cfg.MaxExtFailures, cfg.Window, cfg.BanTime = 3, 5, time.Minute, 10*time.Minute
 	cfg.Exempt = []string{"10.9.0.0/16"}
-	return newGuard(cfg, clk, slog.New(slog.DiscardHandler), func(ip netip.Addr) bool { return reg[ip] }, nil), clk
+	return New(cfg, clk, slog.New(slog.DiscardHandler), func(ip netip.Addr) bool { return reg[ip] }, nil), clk
 }
 
 func TestGuardBansSourceAndLiftsBan(t *testing.T) {
@@ -155,8 +156,74 @@ func TestScannerAgent(t *testing.T) {
 		"friendly-scanner": true, "Friendly-Scanner 1.0": true, "sipvicious": true, "SIPVicious/0.3": true,
 		"sipcli/v1.8": true, "Yealink SIP-T46S 66.86.0.15": false, "": false, "baresip v1.0.0 (x86_64/linux)": false,
 	} {
-		if got := scannerAgent(ua, DefaultScannerAgents); got != want {
+		if got := MatchAgent(ua, DefaultScannerAgents); got != want {
 			t.Errorf("%q: %v, want %v", ua, got, want)
 		}
+	}
+}
+
+// What the guard learns from the store: bans of exempt networks are not
+// applied, a ban held keeps the later expiry, and a reset (a lift
+// elsewhere) keeps bans of this node still waiting for the store.
+func TestGuardLearnAndReset(t *testing.T) {
+	g, clk := testGuard()
+	now := clk.Now()
+	g.learn([]directory.Ban{
+		{Source: "10.9.1.1", Expires: now.Add(time.Hour), Node: "node-b"},             // exempt
+		{Source: "203.0.113.5", Expires: now.Add(time.Hour), Node: "node-b"},          // applied
+		{Source: "203.0.113.6", Expires: now, Node: "node-b"},                         // expired
+		{Source: "203.0.113.5", Extension: "10001", Expires: now.Add(time.Hour)},      // a lock
+		{Source: "::ffff:203.0.113.7", Expires: now.Add(time.Minute), Node: "node-a"}, // mapped
+	}, "node-a")
+	if g.Banned(netip.MustParseAddr("10.9.1.1")) || !g.Banned(netip.MustParseAddr("203.0.113.5")) ||
+		g.Banned(netip.MustParseAddr("203.0.113.6")) || !g.Banned(netip.MustParseAddr("203.0.113.7")) ||
+		!g.Locked(netip.MustParseAddr("203.0.113.5"), "10001") {
+		t.Fatalf("learnt %+v", g.Bans())
+	}
+	if len(g.takePending()) != 0 {
+		t.Error("bans from the store queued to be written back")
+	}
+	g.learn([]directory.Ban{{Source: "203.0.113.5", Expires: now.Add(time.Minute)}}, "node-a")
+	for _, b := range g.Bans() {
+		if b.Source == "203.0.113.5" && b.Extension == "" && (!b.Until.Equal(now.Add(time.Hour)) || b.Node != "node-b") {
+			t.Errorf("a shorter ban replaced a longer one: %+v", b)
+		}
+	}
+
+	// 203.0.113.8 is banned here and not yet written when a lift of it
+	// elsewhere arrives: it stays. 203.0.113.5 is lifted.
+	ip := netip.MustParseAddr("203.0.113.8")
+	for range 3 {
+		g.Fail(ip, "10002")
+	}
+	g.reset(netip.MustParseAddr("203.0.113.5"), nil, "node-a")
+	g.reset(ip, nil, "node-a")
+	if g.Banned(netip.MustParseAddr("203.0.113.5")) || g.Locked(netip.MustParseAddr("203.0.113.5"), "10001") {
+		t.Error("lifted elsewhere, still banned here")
+	}
+	if !g.Banned(ip) {
+		t.Error("a ban waiting for the store was lifted by an older lift")
+	}
+	if p := g.takePending(); len(p) != 1 || p[0].Source != "203.0.113.8" {
+		t.Errorf("pending %+v", p)
+	}
+}
+
+func TestParseNets(t *testing.T) {
+	got, err := ParseNets([]string{"192.168.1.7/24", "10.0.0.1", " ", "2001:db8::/32"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"192.168.1.0/24", "10.0.0.1/32", "2001:db8::/32"}
+	if len(got) != len(want) {
+		t.Fatalf("got %v", got)
+	}
+	for i := range want {
+		if got[i].String() != want[i] {
+			t.Errorf("%d: %v, want %s", i, got[i], want[i])
+		}
+	}
+	if _, err := ParseNets([]string{"office"}); err == nil {
+		t.Error("a name accepted as a network")
 	}
 }

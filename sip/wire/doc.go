@@ -1,0 +1,11 @@
+// Package wire is SIP at the level of bytes, where the registrar's hot
+// path needs no second parse: it splits a message into start line and
+// header fields without sipgo (Split, HeaderValue, HeaderEnd), looks up a
+// parsed request's headers without allocating (Header, Headers), writes
+// responses as bytes straight from the request (Reply; Message.Reply for
+// one that sipgo could not parse), and keeps the REGISTER transactions
+// served over UDP outside sipgo's transaction layer (Transactions).
+//
+// It decides nothing: which messages to refuse, and why, is its caller's.
+// It knows nothing of the registrar, the guard, calls or the store.
+package wire
