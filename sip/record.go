@@ -87,8 +87,9 @@ func (cr *callRecording) roomName() string { return "recording" }
 
 // tapJoined decides whether call c, just answered, is recorded and, if
 // so, attaches a recorder to its relay. It runs before the 200 goes to the
-// caller so that the first words are in the file. A file that cannot be
-// created does not stop the call: the row says why. A call recorded
+// caller so that the first words are in the file; the file itself is
+// created meanwhile by the recorder. A file that cannot be created does
+// not stop the call: the row says why. A call recorded
 // already goes on as it is.
 func (rs *recordings) tapJoined(c *call) {
 	dir := rs.b.recDir
@@ -114,18 +115,9 @@ func (rs *recordings) tapJoined(c *call) {
 		cr.failed(fmt.Errorf("recordings directory: %w", err))
 		return
 	}
-	rec, err := media.NewRecorder(path, media.RecorderConfig{Logger: c.log})
-	if errors.Is(err, fs.ErrNotExist) {
-		// The day's directory went since it was made (removed by hand).
-		rs.madeDir.Store(nil)
-		if err = rs.makeDir(filepath.Dir(path)); err == nil {
-			rec, err = media.NewRecorder(path, media.RecorderConfig{Logger: c.log})
-		}
-	}
-	if err != nil {
-		cr.failed(err)
-		return
-	}
+	// The file is created off the answer's path; one that cannot be
+	// shows at tapClosed, as a write that failed.
+	rec := media.NewRecorderLater(path, media.RecorderConfig{Logger: c.log})
 	cr.rec = rec
 	c.relay.SetTap(rec)
 }
