@@ -3,13 +3,13 @@ package sip
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/netip"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/trunk"
 )
 
 // CallConfig configures calls: ringing, media anchoring, limits, trunks and
@@ -62,50 +62,7 @@ type CallConfig struct {
 }
 
 // Trunk is a SIP trunk to a carrier.
-type Trunk struct {
-	Name      string
-	Host      string // IP address or host name of the carrier's proxy
-	Port      int    // default 5060
-	Transport string // "UDP" (default), "TCP" or "TLS"
-	// Username and Password answer the carrier's digest challenges; with
-	// Register the PBX also registers to it.
-	Username string
-	Password directory.Password
-	Register bool
-	// CallerID is the company number on this trunk (E.164), sent when the
-	// caller has none.
-	CallerID string
-	// FromUser, PAI, Privacy and Diversion choose the caller identity the
-	// carrier gets (directory.TrunkSetting, identity.go).
-	FromUser, PAI, Privacy, Diversion string
-	// Prefixes are the E.164 prefixes of the numbers the trunk serves;
-	// none: every number (directory.TrunkSetting.Prefixes).
-	Prefixes []string
-}
-
-// addr returns host:port of the trunk (default port 5060, 5061 over TLS).
-func (t *Trunk) addr() string {
-	port := t.Port
-	if port == 0 {
-		port = 5060
-		if t.transport() == "TLS" {
-			port = 5061
-		}
-	}
-	return joinHostPort(t.Host, port)
-}
-
-func (t *Trunk) transport() string {
-	if t.Transport == "" {
-		return "UDP"
-	}
-	return strings.ToUpper(t.Transport)
-}
-
-// LogValue keeps the password out of logs.
-func (t Trunk) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("name", t.Name), slog.String("host", t.addr()))
-}
+type Trunk = trunk.Trunk
 
 func joinHostPort(host string, port int) string {
 	if strings.Contains(host, ":") && !strings.HasPrefix(host, "[") {
@@ -166,7 +123,7 @@ func (c CallConfig) Validate() error {
 		if t.Port < 0 || t.Port > 65535 {
 			bad(f+".Port", t.Port, "must be up to 65535")
 		}
-		if tr := t.transport(); tr != "UDP" && tr != "TCP" && tr != "TLS" {
+		if tr := t.Proto(); tr != "UDP" && tr != "TCP" && tr != "TLS" {
 			bad(f+".Transport", strconv.Quote(t.Transport), "must be UDP, TCP or TLS")
 		}
 		if t.Register && (t.Username == "" || t.Password == "") {

@@ -140,7 +140,7 @@ func (ct *calleeTx) giveUpSilent(wait time.Duration) bool {
 	if f == nil || time.Since(f.sent) < wait {
 		return false
 	}
-	ct.log.Info("no response from trunk", "trunk", f.t.trunk.label(), "wait", wait)
+	ct.log.Info("no response from trunk", "trunk", f.t.trunk.Label(), "wait", wait)
 	f.tx.Terminate()
 	f.final = sip.NewResponseFromRequest(f.req, 408, "Request Timeout", nil)
 	return true

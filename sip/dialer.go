@@ -183,7 +183,7 @@ func (d *dialer) nextTrunk(rt *route) bool {
 		t := d.spare[0]
 		d.spare = d.spare[1:]
 		d.env.log.Info("trunk failed; trying the next", "status", d.forks[len(d.forks)-1].final.StatusCode,
-			"trunk", t.trunk.label())
+			"trunk", t.trunk.Label())
 		if err := d.address(t.dest); err != nil {
 			d.env.log.Info("no offer for the next trunk", "err", err)
 			return false

@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/sip/digest"
 	"github.com/switchboard-pbx/switchboard/sip/guard"
 	"github.com/switchboard-pbx/switchboard/sip/location"
+	"github.com/switchboard-pbx/switchboard/sip/trunk"
 )
 
 // notifier is offered by stores that can wake followers as soon as the
@@ -46,7 +47,7 @@ type follower struct {
 	nonces *digest.Nonces
 	reg    *registrar     // the realm
 	subs   *subscriptions // do not disturb, and the subscriptions of a gone extension
-	tk     *trunkState
+	tk     *trunk.Table
 	bans   *guard.Sync
 	// loadFeatures, loadPark and loadRecording read the call side's
 	// settings.
@@ -117,7 +118,7 @@ func (f *follower) loadAll(ctx context.Context) error {
 	if err := f.loadDomain(ctx); err != nil {
 		return err
 	}
-	if err := f.tk.load(ctx); err != nil {
+	if err := f.tk.Load(ctx); err != nil {
 		return err
 	}
 	if err := f.loadFeatures(ctx); err != nil {
@@ -271,7 +272,7 @@ func (f *follower) applyChanges(ctx context.Context, cs []directory.Change) erro
 	if trunks {
 		cctx, cancel := context.WithTimeout(ctx, f.cfg.StoreTimeout)
 		defer cancel()
-		return f.tk.load(cctx)
+		return f.tk.Load(cctx)
 	}
 	return nil
 }

@@ -34,8 +34,9 @@ type trunkIdentity struct {
 	divCount  int
 }
 
-// number is the caller's number in one of the directory.Identity modes.
-func (t *Trunk) number(mode string, u *directory.User, ext string) string {
+// callerNumber is the caller's number on trunk t in one of the
+// directory.Identity modes.
+func callerNumber(t *Trunk, mode string, u *directory.User, ext string) string {
 	switch mode {
 	case directory.IdentityCompany:
 		return cmp.Or(t.CallerID, u.CallerID, ext)
@@ -45,12 +46,12 @@ func (t *Trunk) number(mode string, u *directory.User, ext string) string {
 	return cmp.Or(u.CallerID, t.CallerID, ext)
 }
 
-// identity is how the call of user u (extension ext) presents itself on
-// trunk t.
-func (t *Trunk) identity(u *directory.User, ext string) *trunkIdentity {
-	id := &trunkIdentity{from: t.number(t.FromUser, u, ext)}
+// newTrunkIdentity is how the call of user u (extension ext) presents
+// itself on trunk t.
+func newTrunkIdentity(t *Trunk, u *directory.User, ext string) *trunkIdentity {
+	id := &trunkIdentity{from: callerNumber(t, t.FromUser, u, ext)}
 	if t.PAI != "" && t.PAI != directory.IdentityNone {
-		id.pai = t.number(t.PAI, u, ext)
+		id.pai = callerNumber(t, t.PAI, u, ext)
 	}
 	switch {
 	case u.HideNumber:

@@ -273,17 +273,17 @@ func (r *router) routeOutbound(ctx context.Context, rt *route, caller *credentia
 	rt.fromName = ""
 	rt.failover = true
 	for _, t := range trunks {
-		id := t.identity(&acc.User, caller.Ext)
+		id := newTrunkIdentity(t, &acc.User, caller.Ext)
 		port := t.Port
 		if port == 0 {
 			port = 5060
-			if t.transport() == "TLS" {
+			if t.Proto() == "TLS" {
 				port = 5061
 			}
 		}
 		uri := sip.Uri{Scheme: "sip", User: num, Host: t.Host, Port: port}
-		rt.targets = append(rt.targets, target{uri: uri, toUser: num, domain: t.Host, dest: t.addr(),
-			transport: t.transport(), trunk: t, fromUser: id.from, id: id})
+		rt.targets = append(rt.targets, target{uri: uri, toUser: num, domain: t.Host, dest: t.Addr(),
+			transport: t.Proto(), trunk: t, fromUser: id.from, id: id})
 	}
 	rt.fromUser = rt.targets[0].fromUser
 	return nil

@@ -26,6 +26,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/sip/location"
 	"github.com/switchboard-pbx/switchboard/sip/presence"
 	"github.com/switchboard-pbx/switchboard/sip/spool"
+	"github.com/switchboard-pbx/switchboard/sip/trunk"
 	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
@@ -61,7 +62,7 @@ type Server struct {
 	pres   *presence.Table // busy lamps and presence: subs's table, which park's lamps feed
 	follow *follower       // the store's change log: keeps the caches current
 	bans   *guard.Sync     // the guard's bans, shared through the store
-	tk     trunkState      // trunks in force and registrations to carriers
+	tk     *trunk.Table    // trunks in force and registrations to carriers
 
 	// tlsLn is the SIP over TLS listener Serve also serves (SetTLS).
 	tlsLn  net.Listener
@@ -185,11 +186,11 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 	s.calls.register()
 	s.edge = &edge{cfg: &s.cfg, log: log, counters: &s.counters, hooks: &s.hooks, guard: s.guard, reg: s.reg,
 		trunkFrom: s.trunkFrom, cancelFrom: s.calls.cancelFrom}
-	s.tk.cfg, s.tk.store, s.tk.log, s.tk.client, s.tk.contactFor = &s.cfg, store, log, s.client, contactFor
-	s.tk.setStatic()
+	s.tk = trunk.New(trunk.Config{Trunks: s.cfg.Calls.Trunks, DIDs: s.cfg.Calls.DIDs, UserAgent: s.cfg.UserAgent,
+		Settings: store, Log: log, Client: s.client, Contact: contactFor, Resolve: lookupHost})
 	s.bans = guard.NewSync(s.guard, store, cfg.Node, cfg.StoreTimeout, c, log)
 	s.follow = &follower{cfg: &s.cfg, store: store, log: log, clock: c, hooks: &s.hooks, creds: s.creds,
-		loc: s.loc, guard: s.guard, nonces: s.nonces, reg: s.reg, subs: s.subs, tk: &s.tk, bans: s.bans,
+		loc: s.loc, guard: s.guard, nonces: s.nonces, reg: s.reg, subs: s.subs, tk: s.tk, bans: s.bans,
 		loadFeatures: s.loadFeatures, loadPark: s.loadPark, loadRecording: s.calls.recordings.loadPolicy}
 	if s.history, err = spool.Open(cfg.SpoolPath, store, cdrTimeout, log); err != nil {
 		ua.Close()
@@ -358,12 +359,12 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 		s.udpReady.Store(true)
 	case <-gctx.Done():
 	}
-	s.tk.start()
+	s.tk.Start()
 	g.Go(func() error {
 		<-gctx.Done()
 		// Calls hang up, and carriers are unregistered, while the
 		// listeners can still carry the BYEs and REGISTERs.
-		s.tk.stop()
+		s.tk.Stop()
 		s.calls.shutdown()
 		// Subscribers get their final NOTIFYs while the listeners carry them.
 		pctx, pcancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)

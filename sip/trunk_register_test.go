@@ -106,8 +106,8 @@ func TestTrunkRegistration(t *testing.T) {
 	waits := make(chan time.Duration, 8)
 	fire := make(chan time.Time)
 	ts := startServerHooked(t, st, nil, func(s *Server) {
-		s.tk.retryMin, s.tk.retryMax = time.Second, 3*time.Second
-		s.tk.after = func(d time.Duration) <-chan time.Time {
+		s.tk.RetryMin, s.tk.RetryMax = time.Second, 3*time.Second
+		s.tk.After = func(d time.Duration) <-chan time.Time {
 			waits <- d
 			return fire
 		}
@@ -178,7 +178,7 @@ func TestTrunkRegistration(t *testing.T) {
 		t.Errorf("new trunk: Expires %q, Call-ID %s", second.expires, second.callID)
 	}
 	wantWait(30*time.Second, "refresh of the new trunk")
-	if got := ts.tk.trunks(); len(got) != 1 || got[0].Name != "carrier2" {
+	if got := ts.tk.Trunks(); len(got) != 1 || got[0].Name != "carrier2" {
 		t.Errorf("Trunks() = %+v", got)
 	}
 

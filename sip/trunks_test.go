@@ -68,7 +68,7 @@ func TestTrunksFromSettings(t *testing.T) {
 	cfg := CallConfig{Trunks: []Trunk{{Name: "static", Host: "127.0.0.3"}, {Name: "carrier", Host: "127.0.0.4"}},
 		DIDs: map[string]string{"+48221000001": "10001", "+48221000002": "10002"}}
 	ts := startServer(t, st, nil, func(c *Config) { c.Calls = cfg })
-	if got := ts.tk.outboundTrunk(); got == nil || got.Name != "static" {
+	if got := ts.tk.First(); got == nil || got.Name != "static" {
 		t.Errorf("outbound trunk before any setting: %+v", got)
 	}
 	if err := st.SetSetting(t.Context(), directory.SettingTrunks,
@@ -81,7 +81,7 @@ func TestTrunksFromSettings(t *testing.T) {
 	if err := ts.Sync(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	got := ts.tk.trunks()
+	got := ts.tk.Trunks()
 	if len(got) != 2 || got[0].Name != "carrier" || got[0].Host != "127.0.0.5" || got[0].Password != "p" || got[1].Name != "static" {
 		t.Errorf("Trunks() = %+v: want the setting's carrier first, replacing the configured one, then static", got)
 	}
@@ -102,7 +102,7 @@ func TestTrunksFromSettings(t *testing.T) {
 	if err := ts.Sync(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if got := ts.tk.trunks(); len(got) != 2 || got[0].Name != "static" || got[1].Host != "127.0.0.4" {
+	if got := ts.tk.Trunks(); len(got) != 2 || got[0].Name != "static" || got[1].Host != "127.0.0.4" {
 		t.Errorf("Trunks() after the setting was emptied = %+v", got)
 	}
 }

@@ -1,35 +1,30 @@
-package sip
+package trunk
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
-
-	"github.com/switchboard-pbx/switchboard/directory"
 )
 
-// States of a registration to a carrier (TrunkRegistration.State).
+// States of a registration to a carrier (Registration.State).
 const (
-	TrunkRegistering = "registering" // first attempt in flight
-	TrunkRegistered  = "registered"
-	TrunkFailed      = "failed" // retrying after a back-off
+	Registering = "registering" // first attempt in flight
+	Registered  = "registered"
+	Failed      = "failed" // retrying after a back-off
 )
 
-// TrunkRegistration is the state of the PBX's registration to the carrier
-// of a trunk whose Register is set.
-type TrunkRegistration struct {
+// Registration is the state of the PBX's registration to the carrier of a
+// trunk whose Register is set.
+type Registration struct {
 	Trunk   string    // its name, or host:port when it has none
-	State   string    // TrunkRegistering, TrunkRegistered or TrunkFailed
+	State   string    // Registering, Registered or Failed
 	Since   time.Time // when it entered State
 	Expires time.Time // registered: when the carrier forgets us unless refreshed
 	Retry   time.Time // failed: the next attempt
@@ -38,56 +33,25 @@ type TrunkRegistration struct {
 
 // Defaults of the registrations to carriers.
 const (
-	trunkExpires      = 3600 // seconds asked for
-	trunkRetryMin     = 5 * time.Second
-	trunkRetryMax     = 5 * time.Minute
+	defaultExpires    = 3600 // seconds asked for
+	defaultRetryMin   = 5 * time.Second
+	defaultRetryMax   = 5 * time.Minute
 	unregisterTimeout = 4 * time.Second
 )
 
-// trunkState holds the trunks in force (loaded from the store and the
-// configuration) and the registrations to their carriers, which it sends
-// through the client. The Contact it gives a carrier comes as a function
-// from the call side.
-type trunkState struct {
-	cfg        *Config // the server's, read only: the configured trunks and DIDs
-	store      directory.Store
-	log        *slog.Logger
-	client     *sipgo.Client
-	contactFor func(dest, transport string) sip.ContactHeader
-
-	table atomic.Pointer[trunkTable]
-	once  sync.Once
-	wake  chan struct{} // a new table: registrations follow it
-
-	mu     sync.Mutex
-	status map[string]TrunkRegistration
-	cancel context.CancelFunc // of the registrations, nil when stopped
-	done   chan struct{}
-
-	// Tests shorten or control the waits; zero values take the defaults.
-	expires            int
-	retryMin, retryMax time.Duration
-	after              func(time.Duration) <-chan time.Time
-}
-
-func (k *trunkState) wakeCh() chan struct{} {
-	k.once.Do(func() { k.wake = make(chan struct{}, 1) })
-	return k.wake
-}
-
 // changed tells the registrations that the trunks changed.
-func (k *trunkState) changed() {
+func (k *Table) changed() {
 	select {
-	case k.wakeCh() <- struct{}{}:
+	case k.wake <- struct{}{}:
 	default:
 	}
 }
 
-func (k *trunkState) set(r TrunkRegistration) {
+func (k *Table) set(r Registration) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.status == nil {
-		k.status = make(map[string]TrunkRegistration)
+		k.status = make(map[string]Registration)
 	}
 	if old, ok := k.status[r.Trunk]; ok && old.State == r.State {
 		r.Since = old.Since
@@ -95,17 +59,17 @@ func (k *trunkState) set(r TrunkRegistration) {
 	k.status[r.Trunk] = r
 }
 
-func (k *trunkState) forget(name string) {
+func (k *Table) forget(name string) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	delete(k.status, name)
 }
 
 // sleep waits d or until ctx ends; false when ctx ended.
-func (k *trunkState) sleep(ctx context.Context, d time.Duration) bool {
+func (k *Table) sleep(ctx context.Context, d time.Duration) bool {
 	var ch <-chan time.Time
-	if k.after != nil {
-		ch = k.after(d)
+	if k.After != nil {
+		ch = k.After(d)
 	} else {
 		t := time.NewTimer(d)
 		defer t.Stop()
@@ -119,44 +83,34 @@ func (k *trunkState) sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-func (k *trunkState) backoff() (lo, hi time.Duration) {
-	lo, hi = k.retryMin, k.retryMax
+func (k *Table) backoff() (lo, hi time.Duration) {
+	lo, hi = k.RetryMin, k.RetryMax
 	if lo <= 0 {
-		lo = trunkRetryMin
+		lo = defaultRetryMin
 	}
 	if hi < lo {
-		hi = max(lo, trunkRetryMax)
+		hi = max(lo, defaultRetryMax)
 	}
 	return lo, hi
 }
 
-// TrunkRegistrations returns the state of every registration to a carrier,
-// by trunk name.
-func (s *Server) TrunkRegistrations() []TrunkRegistration { return s.tk.registrations() }
-
-func (k *trunkState) registrations() []TrunkRegistration {
+// Registrations returns the state of every registration to a carrier, by
+// trunk name.
+func (k *Table) Registrations() []Registration {
 	k.mu.Lock()
-	out := make([]TrunkRegistration, 0, len(k.status))
+	out := make([]Registration, 0, len(k.status))
 	for _, r := range k.status {
 		out = append(out, r)
 	}
 	k.mu.Unlock()
-	slices.SortFunc(out, func(a, b TrunkRegistration) int { return strings.Compare(a.Trunk, b.Trunk) })
+	slices.SortFunc(out, func(a, b Registration) int { return strings.Compare(a.Trunk, b.Trunk) })
 	return out
 }
 
-// label names a trunk in logs and states.
-func (t *Trunk) label() string {
-	if t.Name != "" {
-		return t.Name
-	}
-	return t.addr()
-}
-
-// start registers to the carriers of the trunks that ask for it, and
-// follows the trunks as they change, until stop. Our listeners must be
+// Start registers to the carriers of the trunks that ask for it, and
+// follows the trunks as they change, until Stop. Our listeners must be
 // known (Contact).
-func (k *trunkState) start() {
+func (k *Table) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	k.mu.Lock()
@@ -168,9 +122,9 @@ func (k *trunkState) start() {
 	}()
 }
 
-// stop unregisters from every carrier and waits for it; called while the
+// Stop unregisters from every carrier and waits for it; called while the
 // listeners can still carry the REGISTERs.
-func (k *trunkState) stop() {
+func (k *Table) Stop() {
 	k.mu.Lock()
 	cancel, done := k.cancel, k.done
 	k.cancel = nil
@@ -185,7 +139,7 @@ func (k *trunkState) stop() {
 // manage keeps one registration goroutine per trunk with
 // Register set: a trunk removed or changed is unregistered (and
 // registered again with its new values).
-func (k *trunkState) manage(ctx context.Context) {
+func (k *Table) manage(ctx context.Context) {
 	type running struct {
 		t      Trunk
 		cancel context.CancelFunc
@@ -200,16 +154,16 @@ func (k *trunkState) manage(ctx context.Context) {
 			<-r.done
 		}
 	}()
-	wake := k.wakeCh()
+	wake := k.wake
 	for {
 		want := make(map[string]Trunk)
 		for _, t := range k.current().trunks {
 			if t.Register {
-				want[t.label()] = *t
+				want[t.Label()] = *t
 			}
 		}
 		for name, r := range regs {
-			if t, ok := want[name]; !ok || !sameTrunk(&t, &r.t) {
+			if t, ok := want[name]; !ok || !same(&t, &r.t) {
 				r.cancel()
 				<-r.done
 				delete(regs, name)
@@ -238,17 +192,17 @@ func (k *trunkState) manage(ctx context.Context) {
 // register registers to the carrier of t and refreshes it before it
 // expires, backing off after failures, until ctx ends; then it
 // unregisters.
-func (k *trunkState) register(ctx context.Context, t Trunk) {
-	name := t.label()
+func (k *Table) register(ctx context.Context, t Trunk) {
+	name := t.Label()
 	r := &trunkReg{k: k, t: t, callID: sip.GenerateTagN(32), tag: sip.GenerateTagN(16)}
 	lo, hi := k.backoff()
 	backoff := lo
 	registered := false
-	k.set(TrunkRegistration{Trunk: name, State: TrunkRegistering, Since: time.Now()})
+	k.set(Registration{Trunk: name, State: Registering, Since: time.Now()})
 	defer k.forget(name)
-	want := k.expires
+	want := k.Expires
 	if want <= 0 {
-		want = trunkExpires
+		want = defaultExpires
 	}
 	for {
 		exp, err := r.register(ctx, want)
@@ -262,17 +216,17 @@ func (k *trunkState) register(ctx context.Context, t Trunk) {
 			backoff = min(2*backoff, hi)
 			if registered || backoff == 2*lo || backoff == hi {
 				// First failure, and then now and then, not every retry.
-				k.log.Warn("trunk registration failed", "trunk", name, "err", err, "retry", wait)
+				k.cfg.Log.Warn("trunk registration failed", "trunk", name, "err", err, "retry", wait)
 			}
 			registered = false
-			k.set(TrunkRegistration{Trunk: name, State: TrunkFailed, Since: now, Retry: now.Add(wait), Error: err.Error()})
+			k.set(Registration{Trunk: name, State: Failed, Since: now, Retry: now.Add(wait), Error: err.Error()})
 		} else {
 			if !registered {
-				k.log.Info("trunk registered", "trunk", name, "expires", exp)
+				k.cfg.Log.Info("trunk registered", "trunk", name, "expires", exp)
 			}
 			registered, backoff = true, lo
 			wait = refreshIn(exp)
-			k.set(TrunkRegistration{Trunk: name, State: TrunkRegistered, Since: now, Expires: now.Add(exp)})
+			k.set(Registration{Trunk: name, State: Registered, Since: now, Expires: now.Add(exp)})
 		}
 		if !k.sleep(ctx, wait) {
 			break
@@ -284,10 +238,10 @@ func (k *trunkState) register(ctx context.Context, t Trunk) {
 	uctx, cancel := context.WithTimeout(context.Background(), unregisterTimeout)
 	defer cancel()
 	if _, err := r.register(uctx, 0); err != nil {
-		k.log.Warn("trunk not unregistered", "trunk", name, "err", err)
+		k.cfg.Log.Warn("trunk not unregistered", "trunk", name, "err", err)
 		return
 	}
-	k.log.Info("trunk unregistered", "trunk", name)
+	k.cfg.Log.Info("trunk unregistered", "trunk", name)
 }
 
 // refreshIn is when to refresh a registration granted for exp: halfway
@@ -302,7 +256,7 @@ func refreshIn(exp time.Duration) time.Duration {
 // trunkReg is one registration to a carrier: its Call-ID, From tag and
 // CSeq stay the same across refreshes (RFC 3261 §10.2.4).
 type trunkReg struct {
-	k      *trunkState
+	k      *Table
 	t      Trunk
 	callID string
 	tag    string
@@ -314,7 +268,7 @@ type trunkReg struct {
 func (r *trunkReg) register(ctx context.Context, expires int) (time.Duration, error) {
 	for range 2 { // a second time only after 423 Interval Too Brief
 		req := r.request(expires)
-		res, err := r.k.client.Do(ctx, req)
+		res, err := r.k.cfg.Client.Do(ctx, req)
 		if err != nil {
 			return 0, err
 		}
@@ -322,7 +276,7 @@ func (r *trunkReg) register(ctx context.Context, expires int) (time.Duration, er
 			if r.t.Username == "" {
 				return 0, fmt.Errorf("%d %s: no username to answer with", res.StatusCode, res.Reason)
 			}
-			res, err = r.k.client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{
+			res, err = r.k.cfg.Client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{
 				Username: r.t.Username, Password: string(r.t.Password)})
 			if err != nil {
 				return 0, fmt.Errorf("digest: %w", err)
@@ -359,13 +313,13 @@ func (r *trunkReg) request(expires int) *sip.Request {
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: r.cseq, MethodName: sip.REGISTER})
 	// No user part: the carrier then sends calls to sip:host, and the
 	// router takes the number dialed (the DID) from the To header.
-	contact := r.k.contactFor(t.addr(), t.transport())
+	contact := r.k.cfg.Contact(t.Addr(), t.Proto())
 	contact.Address.User = ""
 	req.AppendHeader(&contact)
 	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(expires)))
 	req.AppendHeader(sip.NewHeader("User-Agent", r.k.cfg.UserAgent))
-	req.SetTransport(t.transport())
-	req.SetDestination(t.addr())
+	req.SetTransport(t.Proto())
+	req.SetDestination(t.Addr())
 	return req
 }
 
