@@ -6,7 +6,6 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
-	"github.com/switchboard-pbx/switchboard/media"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
@@ -24,8 +23,7 @@ func (c *call) answerSDP(body []byte) ([]byte, error) {
 // answerWith connects the caller to the fork that answered.
 func (c *call) answerWith(f *fork, res *sip.Response) {
 	c.answered(f)
-	c.leg[1].dlg = forkDialog(f, res)
-	c.relay.SetPeer(media.LegB, peerIP(c.leg[1].dlg.dest))
+	c.joinB(forkDialog(f, res))
 	if !c.late {
 		c.ackB(nil)
 	}
@@ -39,9 +37,7 @@ func (c *call) answerWith(f *fork, res *sip.Response) {
 		c.state = stEnded
 		c.cdr.Disposition, c.cdr.Reason, c.cdr.HangupBy = r.disp, r.why, "system"
 		c.byeB()
-		if warning != "" {
-			c.aWarning = warning
-		}
+		c.warn(warning)
 		c.respondA(r.code, r.reason, nil)
 		return
 	}
@@ -56,8 +52,7 @@ func (c *call) answerWith(f *fork, res *sip.Response) {
 	if !c.late { // late, the taps join with the answer
 		c.b.taps.joined(c)
 	}
-	c.aAnswered = true
-	if err := c.aTx.Respond(ok200); err != nil {
+	if err := c.answer(ok200); err != nil {
 		c.log.Info("200 to caller not sent", "err", err)
 		c.hangup("system", "caller unreachable")
 		c.closeAFinal()
@@ -114,13 +109,11 @@ func (c *call) answerEmptyLeg(leg int, f *fork, res *sip.Response, org sdpneg.Or
 	c.ackFork(f, &d)
 	if err := c.seat(leg, d, res.Body(), f.req.Body(), org); err != nil {
 		c.log.Info("bad sdp from the phone that answered", "err", err)
-		bye := d.request(sip.BYE)
-		c.wg.Go(func() { c.sendBye(bye) })
+		c.byeOffActor(d.request(sip.BYE))
 		return false
 	}
 	if leg == 1 {
-		t := f.t
-		c.bTarget = &t
+		c.bTarget = new(f.t)
 	}
 	return true
 }

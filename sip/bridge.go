@@ -147,6 +147,13 @@ func (br *bridge) refusingAnswer(offer []byte) []byte {
 	return out
 }
 
+// joinB puts d, the dialog of the fork that answered, on leg B, and has
+// relay leg B take media from its peer.
+func (br *bridge) joinB(d dialog) {
+	br.leg[1].dlg = d
+	br.relay.SetPeer(media.LegB, peerIP(d.dest))
+}
+
 // openA puts the caller on relay leg A: where its INVITE came from
 // (src), and unless nil, its offer's media m.
 func (br *bridge) openA(src string, m *sdpneg.Media) {
@@ -245,6 +252,13 @@ func (br *bridge) seat(i int, d dialog, answer, sent []byte, org sdpneg.Origin) 
 	br.leg[i] = leg{dlg: d, sdp: sent, origin: org}
 	br.relay.SetPeer(ml, peerIP(d.dest))
 	return nil
+}
+
+// rtpCounts is what the relay counted of each leg's packets, as log
+// attributes.
+func (br *bridge) rtpCounts() []any {
+	a, b := br.relay.Stats(media.LegA), br.relay.Stats(media.LegB)
+	return []any{"rtp_a", a.Packets, "rtp_b", b.Packets, "rtp_rejected_a", a.Rejected, "rtp_rejected_b", b.Rejected}
 }
 
 // setCodecs records the codec the phones on leg A and leg B send and

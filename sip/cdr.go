@@ -88,6 +88,14 @@ func (cr *callRecord) save(row directory.Call) {
 	}
 }
 
+// routed records rt, the call's route now (routed or forwarded): the row
+// takes what it knows (fillCDR) and ActiveCalls shows its parties
+// (showRoute).
+func (cr *callRecord) routed(rt *route) {
+	cr.fillCDR(rt)
+	cr.showRoute(rt)
+}
+
 // fillCDR copies what rt, the call's route now, knows into the CDR row.
 func (cr *callRecord) fillCDR(rt *route) {
 	cr.route = rt
@@ -157,8 +165,13 @@ func (cr *callRecord) answeredBy(rt *route, callerExt string, t target) {
 	cr.setParties(rt, callerExt, t)
 }
 
-// refused writes the row of a call refused before it existed.
+// refused logs a call refused before it existed, and writes its row.
 func (cr *callRecord) refused(r *refusal) {
+	if r.err != nil {
+		cr.log.Warn("call refused", "code", r.code, "why", r.why, "err", r.err)
+	} else {
+		cr.log.Info("call refused", "code", r.code, "why", r.why)
+	}
 	cr.cdr.Disposition = r.disp
 	cr.cdr.Reason = r.why
 	cr.cdr.HangupBy = "system"

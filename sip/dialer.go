@@ -60,6 +60,15 @@ type dialEnv struct {
 	hops        uint32 // Max-Forwards of the INVITEs
 }
 
+// forkEvent is an event of a fork that a dialer posts to its call: the
+// call's actor delivers it to the fork and its dialer.
+type forkEvent interface {
+	deliver(log *slog.Logger)
+}
+
+func (ev *resEvent) deliver(*slog.Logger)        { ev.f.d.onResponse(ev.f, ev.tx, ev.res) }
+func (ev *txDoneEvent) deliver(log *slog.Logger) { ev.f.timedOut(ev.tx, ev.err, log) }
+
 // Events a dialer posts to its call.
 type (
 	// resEvent is a response to a fork's INVITE.

@@ -285,7 +285,7 @@ func (s *ivrSession) goTo(number string) {
 		s.back("callee call limit")
 		return
 	}
-	d := &dialer{env: c.dialEnv(), onFork: func(f *fork) { c.xforks = append(c.xforks, f) },
+	d := &dialer{env: c.env, onFork: func(f *fork) { c.xforks = append(c.xforks, f) },
 		onResponse: s.onResponse, onFailed: func(*fork) { s.ringFailed() }, spare: spare,
 		source: c.aReq.Body(), origin: &c.leg[1].origin, leg: media.LegB, sendrecv: true}
 	if err := d.address(targets[0].dest); err != nil {

@@ -78,22 +78,12 @@ func (c *call) replacedLeg(r replaces) (isA, ok bool) {
 
 // idle reports whether the call has no transaction of its own open that a
 // change of legs would break.
-func (c *call) idle() bool {
-	return !c.rooms.transactionOpen() && !c.transacting() && !c.needAnswer && len(c.pending) == 0
-}
+func (c *call) idle() bool { return c.idleBut(true) && !c.waitsOn(true) }
 
 // idleBut is idle, except that the 2xx of leg fromA may still wait for its
 // ACK: that leg is about to go.
 func (c *call) idleBut(fromA bool) bool {
-	if c.rooms.transactionOpen() || c.transacting() || c.needAnswer {
-		return false
-	}
-	for _, p := range c.pending {
-		if p.fromA != fromA {
-			return false
-		}
-	}
-	return true
+	return !c.rooms.transactionOpen() && !c.transacting() && !c.needAnswer && !c.waitsOn(!fromA)
 }
 
 // joinCDR ends the call's row and starts one between the party that stayed
@@ -101,6 +91,9 @@ func (c *call) idleBut(fromA bool) bool {
 func (c *call) joinCDR(started time.Time, who party, dialed, endReason, reason string, toA bool) {
 	c.callRecord.joinCDR(c.legDialog(!toA).callID, started, who, dialed, endReason, reason, toA)
 }
+
+// byeOffActor sends bye (sendBye) off the actor, which does not wait.
+func (ob *outbox) byeOffActor(bye *sip.Request) { ob.wg.Go(func() { ob.sendBye(bye) }) }
 
 // sendBye sends bye and waits for its answer, at most byeTimeout: run it
 // off the actor.

@@ -48,7 +48,7 @@ func (p *parkedCall) ringBack() {
 		p.ringBackOver()
 		return
 	}
-	d := &dialer{env: c.dialEnv(), onFork: func(f *fork) { c.xforks = append(c.xforks, f) },
+	d := &dialer{env: c.env, onFork: func(f *fork) { c.xforks = append(c.xforks, f) },
 		onResponse: p.onRingBackResponse, onFailed: func(*fork) { p.ringBackFailed() },
 		source: c.leg[p.leg].sdp, origin: &p.origin, leg: mediaLeg(p.leg == 0), sendrecv: true}
 	if err := d.address(targets[0].dest); err != nil {

@@ -46,22 +46,17 @@ func (c *call) onReinvite(ev *reqEvent) {
 		// even if sipgo hands us the INVITE first.
 		c.onAck(&ackEvent{req: ev.req, fromA: ev.fromA, before: true})
 	}
-	var code int
-	var reason string
+	code, reason := 0, ""
 	switch {
 	case c.state != stAnswered: // (or the ACK ended it: a late offer not answered)
 		code, reason = 481, "Call/Transaction Does Not Exist"
 	case c.transacting() || c.hasPending():
 		code, reason = 491, "Request Pending" // glare (RFC 3261 §14.2)
 	default:
-		code, reason = c.rooms.refuseReinvite(false)
-	}
-	if code == 0 && len(ev.req.Body()) > 0 {
-		code, reason = c.rooms.refuseReinvite(true)
+		code, reason = c.rooms.refuseReinvite(len(ev.req.Body()) > 0)
 	}
 	if code != 0 {
-		c.b.s.respond(ev.tx, ev.req, code, reason)
-		close(ev.done)
+		c.methods.refuse(ev, code, reason)
 		return
 	}
 	c.bridge.reinvite(ev)

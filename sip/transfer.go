@@ -249,7 +249,7 @@ func (t *transfers) onRefer(ev *reqEvent) {
 		return
 	}
 	sent := c.leg[legIndex(x.fromA)].sdp
-	x.ring = dialer{env: c.dialEnv(), onFork: func(f *fork) { t.forks = append(t.forks, f) },
+	x.ring = dialer{env: c.env, onFork: func(f *fork) { t.forks = append(t.forks, f) },
 		onResponse: t.onResponse, onFailed: func(*fork) { t.forkFailed() }, spare: spare, source: sent,
 		origin: &x.origin, leg: mediaLeg(x.fromA), sendrecv: true, referredBy: x.referredBy}
 	if err := x.ring.address(targets[0].dest); err != nil {
