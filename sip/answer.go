@@ -47,8 +47,8 @@ func (c *call) answerWith(f *fork, res *sip.Response) {
 	c.state = stAnswered
 	c.relay.Arm()
 	c.answeredBy(c.rt, c.callerExt(), f.t)
-	c.leg[0].dlg = c.b.uasDialog(c.aReq)
-	ok200 := c.okResponse(c.aReq, sdpBody, c.leg[0].dlg.contact)
+	c.leg[0].Dialog = c.b.uasDialog(c.aReq)
+	ok200 := c.okResponse(c.aReq, sdpBody, c.leg[0].Dialog.Contact)
 	if !c.late { // late, the taps join with the answer
 		c.b.taps.joined(c)
 	}
@@ -97,7 +97,7 @@ func (c *call) lateAnswer(body []byte) {
 
 // ackB sends the ACK for the B side's 2xx, with body (the answer to a
 // late offer) unless nil.
-func (c *call) ackB(body []byte) { c.calleeTx.ack(&c.leg[1].dlg, body) }
+func (c *call) ackB(body []byte) { c.calleeTx.ack(&c.leg[1].Dialog, body) }
 
 // answerEmptyLeg puts fork f, whose 2xx res answered an offer on the relay
 // port of leg (0: A, 1: B), on that leg, which nobody was on: it ACKs the
@@ -109,7 +109,7 @@ func (c *call) answerEmptyLeg(leg int, f *fork, res *sip.Response, org sdpneg.Or
 	c.ackFork(f, &d)
 	if err := c.seat(leg, d, res.Body(), f.req.Body(), org); err != nil {
 		c.log.Info("bad sdp from the phone that answered", "err", err)
-		c.byeOffActor(d.request(sip.BYE))
+		c.byeOffActor(d.Request(sip.BYE))
 		return false
 	}
 	if leg == 1 {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
@@ -73,7 +74,7 @@ type (
 		x      *xfer
 		code   int
 		reason string
-		dlg    dialog
+		dlg    leg.Dialog
 		org    sdpneg.Origin
 		who    party
 		tgt    target // for monitoring when the leg lands on B
@@ -153,19 +154,19 @@ func (r *takeoverReq) handleOn(c *call) {
 	}
 	h := &handover{x: r.x, dlg: *c.legDialog(!isA), who: c.parties[yLeg]}
 	if isA { // Y is on leg B
-		h.org = c.leg[1].origin
+		h.org = c.leg[1].Origin
 		if t := c.bTarget; t != nil {
 			h.tgt = *t
 		}
 	} else {
-		h.org = c.leg[0].origin
-		h.tgt = target{userID: h.who.userID, ext: h.who.ext, dest: h.dlg.dest, transport: h.dlg.transport}
+		h.org = c.leg[0].Origin
+		h.tgt = target{userID: h.who.userID, ext: h.who.ext, dest: h.dlg.Dest, transport: h.dlg.Transport}
 	}
 	if !r.by.post(h) {
 		return // call 1 is over: this call goes on
 	}
 	// From here Y's requests go to call 1.
-	c.b.aliasIfFiled(h.dlg.callID, r.by)
+	c.b.aliasIfFiled(h.dlg.CallID, r.by)
 	c.leave(h.dlg)
 	c.log.Info("leg handed over for an attended transfer", "to", r.by.id, "party", h.who.num)
 	c.state = stEnded
@@ -192,17 +193,17 @@ func (t *transfers) onHandover(h *handover) {
 	if x != h.x || c.state != stAnswered {
 		// The transfer was given up meanwhile: the leg is ours to end.
 		c.log.Info("attended transfer given up; hanging up the party handed over", "party", h.who.num)
-		bye := h.dlg.request(sip.BYE)
+		bye := h.dlg.Request(sip.BYE)
 		c.wg.Go(func() { c.sendBye(bye) })
 		return
 	}
 	x.handedOver()
 	toA := x.fromA
 	leg := legIndex(toA)
-	sent := c.leg[leg].sdp // what the transferor got: the transferee's media
+	sent := c.leg[leg].SDP // what the transferor got: the transferee's media
 	old := *c.legDialog(toA)
 	*c.legDialog(toA) = h.dlg
-	c.relay.SetPeer(mediaLeg(toA), peerIP(h.dlg.dest))
+	c.relay.SetPeer(mediaLeg(toA), peerIP(h.dlg.Dest))
 	c.dropPending(toA)
 	if !x.gone {
 		c.leave(old)
@@ -216,9 +217,9 @@ func (t *transfers) onHandover(h *handover) {
 			cred, _ = c.b.s.credential(h.who.ext)
 		}
 		c.caller = cred
-		c.leg[0].origin = h.org
+		c.leg[0].Origin = h.org
 	} else {
-		c.leg[1].origin = h.org
+		c.leg[1].Origin = h.org
 		t := h.tgt
 		c.bTarget = &t
 	}
@@ -226,7 +227,7 @@ func (t *transfers) onHandover(h *handover) {
 	c.joinCDR(x.started, h.who, x.target, "transferred to "+h.who.num+" by "+transferor.num,
 		"transferred by "+transferor.num, toA)
 	if !x.gone {
-		c.sendInOrder(x.notify(&old, "SIP/2.0 200 OK", true), old.request(sip.BYE))
+		c.sendInOrder(x.notify(&old, "SIP/2.0 200 OK", true), old.Request(sip.BYE))
 	}
 	// Until Y answers our re-INVITE its media goes to call 2's relay,
 	// which is closing: nothing to relay meanwhile.
@@ -241,21 +242,21 @@ func (t *transfers) reinviteJoined(toA bool, sent []byte) {
 	c := t.c
 	sd, _, err := sdpneg.Parse(sent)
 	var body []byte
-	d, o := c.legDialog(toA), &c.leg[legIndex(toA)].origin
+	d, o := c.legDialog(toA), &c.leg[legIndex(toA)].Origin
 	if err == nil {
 		sdpneg.SendRecv(sd)
 		sdpneg.WidenOffer(sd)
-		body, err = sdpneg.LegSDP(sd, o, c.b.mediaIP(d.dest), c.relay, mediaLeg(toA))
+		body, err = sdpneg.LegSDP(sd, o, c.b.mediaIP(d.Dest), c.relay, mediaLeg(toA))
 	}
 	if err != nil {
 		c.log.Info("attended transfer: no sdp for the party that joined", "err", err)
 		c.hangup("system", "transfer: no sdp")
 		return
 	}
-	req := d.request(sip.INVITE)
+	req := d.Request(sip.INVITE)
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(body)
-	c.leg[legIndex(toA)].sdp = body
+	c.leg[legIndex(toA)].SDP = body
 	c.unhold = true // our re-INVITE is out: theirs get 491
 	c.wg.Go(func() {
 		res, err := c.b.sendAndWait(c.reqCtx, req)
@@ -266,7 +267,7 @@ func (t *transfers) reinviteJoined(toA bool, sent []byte) {
 func (t *transfers) onJoinResult(r joinResult) {
 	c := t.c
 	c.unhold = false
-	if c.state != stAnswered || c.legDialog(r.toA).callID != r.dialogID() {
+	if c.state != stAnswered || c.legDialog(r.toA).CallID != r.dialogID() {
 		return
 	}
 	if r.err != nil || r.res == nil || !r.res.IsSuccess() {
@@ -279,7 +280,7 @@ func (t *transfers) onJoinResult(r joinResult) {
 		return
 	}
 	d := c.legDialog(r.toA)
-	if err := c.b.s.client.WriteRequest(d.request(sip.ACK)); err != nil {
+	if err := c.b.s.client.WriteRequest(d.Request(sip.ACK)); err != nil {
 		c.log.Debug("ack not sent", "err", err)
 	}
 	_, m, err := sdpneg.Parse(r.res.Body())
@@ -292,7 +293,7 @@ func (t *transfers) onJoinResult(r joinResult) {
 	sdpneg.SetMedia(c.relay, leg, m)
 	c.relay.SetHold(leg, m.Hold)
 	// The transferor sends RTP until it has our BYE.
-	c.afterChain(relatchEvent{toA: r.toA, callID: d.callID, rtp: m.RTP, rtcp: m.RTCP})
+	c.afterChain(relatchEvent{toA: r.toA, callID: d.CallID, rtp: m.RTP, rtcp: m.RTCP})
 	c.unholdTransferee(!r.toA, r.res.Body())
 }
 
@@ -333,9 +334,9 @@ func (ev *replaceEvent) handleOn(c *call) {
 		reject(488, "Not Acceptable Here")
 		return
 	}
-	sent := c.leg[1].sdp
+	sent := c.leg[1].SDP
 	if isA {
-		sent = c.leg[0].sdp
+		sent = c.leg[0].SDP
 	}
 	ans, _, err := sdpneg.Parse(sent)
 	if err != nil || !commonFormats(ans, sd) {
@@ -358,11 +359,11 @@ func (ev *replaceEvent) handleOn(c *call) {
 	old := *c.legDialog(isA)
 	c.dropPending(isA)
 	// The new dialog's ACK and requests come to this call.
-	c.b.alias(d.callID, c)
+	c.b.alias(d.CallID, c)
 	*c.legDialog(isA) = d
 	c.leave(old)
-	c.relay.SetPeer(mediaLeg(isA), peerIP(d.dest))
-	ok200 := c.okResponse(req, body, d.contact)
+	c.relay.SetPeer(mediaLeg(isA), peerIP(d.Dest))
+	ok200 := c.okResponse(req, body, d.Contact)
 	if err := ev.tx.Respond(ok200); err != nil {
 		c.log.Info("200 to the replacing party not sent", "err", err)
 		close(ev.done)
@@ -370,9 +371,9 @@ func (ev *replaceEvent) handleOn(c *call) {
 		c.awaitAck(req, pending2xx{fromA: isA, tx: ev.tx, res: ok200, done: ev.done})
 	}
 	if isA {
-		c.leg[0].sdp, c.leg[0].origin = body, org
+		c.leg[0].SDP, c.leg[0].Origin = body, org
 	} else {
-		c.leg[1].sdp, c.leg[1].origin = body, org
+		c.leg[1].SDP, c.leg[1].Origin = body, org
 	}
 	c.setLegCodec(mediaLeg(isA), joined)
 	sdpneg.SetMedia(c.relay, mediaLeg(isA), m)
@@ -385,12 +386,12 @@ func (ev *replaceEvent) handleOn(c *call) {
 	if isA {
 		c.caller = ev.cred
 	} else {
-		c.bTarget = &target{userID: who.userID, ext: who.ext, dest: src, transport: d.transport}
+		c.bTarget = &target{userID: who.userID, ext: who.ext, dest: src, transport: d.Transport}
 	}
 	c.log.Info("leg replaced", "replaced", replaced.num, "by", who.num)
 	c.joinCDR(time.Now().UTC(), who, who.num, "replaced by "+who.num, "replaced "+replaced.num, isA)
-	c.sendInOrder(old.request(sip.BYE))
-	c.afterChain(relatchEvent{toA: isA, callID: d.callID, rtp: m.RTP, rtcp: m.RTCP})
+	c.sendInOrder(old.Request(sip.BYE))
+	c.afterChain(relatchEvent{toA: isA, callID: d.CallID, rtp: m.RTP, rtcp: m.RTCP})
 	c.unholdTransferee(!isA, ev.req.Body())
 }
 
@@ -508,7 +509,7 @@ func (ev *takeoverReq) callOver(*call) {
 // callOver ends a dialog handed over too late: it is the call's to end.
 func (ev *handover) callOver(c *call) {
 	if ev.code == 0 {
-		bye := ev.dlg.request(sip.BYE)
+		bye := ev.dlg.Request(sip.BYE)
 		c.wg.Go(func() { c.sendBye(bye) })
 	}
 }

@@ -7,11 +7,12 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
 // bridge joins a call's two legs on its media relay: it holds the legs
-// (leg.go), the voice codec of each, and the re-INVITE passing from one
+// (sip/leg), the voice codec of each, and the re-INVITE passing from one
 // leg to the other. It points each relay leg at the media its phone's SDP
 // names, rewrites the SDP one leg sends into the SDP we send the other,
 // and has the relay transcode when the two codecs differ. It runs its
@@ -29,7 +30,7 @@ type bridge struct {
 	relay *media.Relay
 	// leg holds the dialog, SDP origin and last SDP sent of leg A (the
 	// caller's, 0) and leg B (the callee's, 1) once they exist.
-	leg [2]leg
+	leg [2]leg.Leg
 	// codecs: the voice codec the phones of leg A and leg B use, as far as
 	// known; the relay transcodes when they differ (setCodecs).
 	codecs [2]sdpneg.Codec
@@ -87,11 +88,11 @@ func (br *bridge) answerA(body, callerOffer []byte, late bool, callerSrc string)
 	}
 	sdpneg.SetMedia(br.relay, media.LegB, m)
 	br.relay.SetHold(media.LegB, m.Hold)
-	out, err := sdpneg.LegSDP(sd, &br.leg[0].origin, br.mediaIP(callerSrc), br.relay, media.LegA)
+	out, err := sdpneg.LegSDP(sd, &br.leg[0].Origin, br.mediaIP(callerSrc), br.relay, media.LegA)
 	if err != nil {
 		return nil, err
 	}
-	br.leg[0].sdp = out
+	br.leg[0].SDP = out
 	return out, nil
 }
 
@@ -119,7 +120,7 @@ func (br *bridge) lateAnswer(answer, offer []byte, take func(sdpneg.Media) bool)
 		if take(m) {
 			return nil, ""
 		}
-		out, err = sdpneg.LegSDP(sd, &br.leg[1].origin, br.mediaIP(br.leg[1].dlg.dest), br.relay, media.LegB)
+		out, err = sdpneg.LegSDP(sd, &br.leg[1].Origin, br.mediaIP(br.leg[1].Dialog.Dest), br.relay, media.LegB)
 	}
 	if err != nil {
 		br.log.Info("bad sdp answer from caller", "err", err)
@@ -127,7 +128,7 @@ func (br *bridge) lateAnswer(answer, offer []byte, take func(sdpneg.Media) bool)
 	}
 	sdpneg.SetMedia(br.relay, media.LegA, m)
 	br.relay.SetHold(media.LegA, m.Hold)
-	br.leg[1].sdp = out
+	br.leg[1].SDP = out
 	return out, ""
 }
 
@@ -140,7 +141,7 @@ func (br *bridge) refusingAnswer(offer []byte) []byte {
 	if err != nil {
 		return nil
 	}
-	out, err := sdpneg.Rewrite(sd, &br.leg[1].origin, br.mediaIP(br.leg[1].dlg.dest), 0)
+	out, err := sdpneg.Rewrite(sd, &br.leg[1].Origin, br.mediaIP(br.leg[1].Dialog.Dest), 0)
 	if err != nil {
 		return nil
 	}
@@ -149,9 +150,9 @@ func (br *bridge) refusingAnswer(offer []byte) []byte {
 
 // joinB puts d, the dialog of the fork that answered, on leg B, and has
 // relay leg B take media from its peer.
-func (br *bridge) joinB(d dialog) {
-	br.leg[1].dlg = d
-	br.relay.SetPeer(media.LegB, peerIP(d.dest))
+func (br *bridge) joinB(d leg.Dialog) {
+	br.leg[1].Dialog = d
+	br.relay.SetPeer(media.LegB, peerIP(d.Dest))
 }
 
 // openA puts the caller on relay leg A: where its INVITE came from
@@ -180,11 +181,11 @@ func (br *bridge) passOffer(fromA bool, offer []byte) (*sip.Request, error) {
 	br.relay.SetHold(from, m.Hold)
 	br.relay.SetHold(to, m.Hold)
 	sdpneg.WidenOffer(sd)
-	body, err := sdpneg.LegSDP(sd, &out.origin, br.mediaIP(out.dlg.dest), br.relay, to)
+	body, err := sdpneg.LegSDP(sd, &out.Origin, br.mediaIP(out.Dialog.Dest), br.relay, to)
 	if err != nil {
 		return nil, err
 	}
-	return out.reinvite(body), nil
+	return out.Reinvite(body), nil
 }
 
 // passAnswer takes the other leg's answer (the body of its 2xx) to the
@@ -208,13 +209,13 @@ func (br *bridge) passAnswer(fromA bool, offer, answer []byte) []byte {
 				}
 			}
 			sdpneg.SetMedia(br.relay, mediaLeg(!fromA), m)
-			body, _ = sdpneg.LegSDP(sd, &in.origin, br.mediaIP(in.dlg.dest), br.relay, mediaLeg(fromA))
+			body, _ = sdpneg.LegSDP(sd, &in.Origin, br.mediaIP(in.Dialog.Dest), br.relay, mediaLeg(fromA))
 		}
 	}
 	if body == nil { // keep the last SDP this side got
-		return in.sdp
+		return in.SDP
 	}
-	in.sdp = body
+	in.SDP = body
 	return body
 }
 
@@ -240,7 +241,7 @@ func (br *bridge) reofferAnswered(fromA bool, body []byte) {
 // phone answered (answer) the offer we sent it (sent) with our SDP origin
 // org, and the relay leg is pointed at its media. An answer that does not
 // parse is an error, and changes nothing.
-func (br *bridge) seat(i int, d dialog, answer, sent []byte, org sdpneg.Origin) error {
+func (br *bridge) seat(i int, d leg.Dialog, answer, sent []byte, org sdpneg.Origin) error {
 	_, m, err := sdpneg.Parse(answer)
 	if err != nil {
 		return err
@@ -249,8 +250,8 @@ func (br *bridge) seat(i int, d dialog, answer, sent []byte, org sdpneg.Origin) 
 	br.setLegCodec(ml, sdpneg.FirstVoice(answer))
 	sdpneg.SetMedia(br.relay, ml, m)
 	br.relay.SetHold(ml, m.Hold)
-	br.leg[i] = leg{dlg: d, sdp: sent, origin: org}
-	br.relay.SetPeer(ml, peerIP(d.dest))
+	br.leg[i] = leg.Leg{Dialog: d, SDP: sent, Origin: org}
+	br.relay.SetPeer(ml, peerIP(d.Dest))
 	return nil
 }
 
@@ -294,4 +295,20 @@ func (br *bridge) setLegCodec(l media.Leg, cod sdpneg.Codec) {
 	} else {
 		br.setCodecs(sdpneg.Codec{}, cod)
 	}
+}
+
+// legIndex is the index in bridge.leg of leg A (fromA) or B.
+func legIndex(fromA bool) int {
+	if fromA {
+		return 0
+	}
+	return 1
+}
+
+// mediaLeg is the relay leg of leg A (a) or B.
+func mediaLeg(a bool) media.Leg {
+	if a {
+		return media.LegA
+	}
+	return media.LegB
 }

@@ -30,7 +30,7 @@ const (
 //     fork's early media);
 //   - calleeTx (calleetx.go): the dialer ringing the callee's phones or
 //     the trunk, where leg B is and the ACK of the answering fork's 2xx;
-//   - bridge (bridge.go, reinvite.go): the two legs (leg.go: a dialog,
+//   - bridge (bridge.go, reinvite.go): the two legs (sip/leg: a dialog,
 //     its SDP origin, the last SDP we sent on it) joined on the media
 //     relay, their codecs, and its re-INVITEs on the legs: one passing
 //     from one leg to the other, ours taking a party off hold;
@@ -158,8 +158,8 @@ func newCall(b *b2bua, req *sip.Request, tx sip.ServerTransaction, caller *crede
 		}}}
 	c.calleeTx.client, c.calleeTx.log = b.s.client, log
 	c.acks = acks{log: log, userAgent: b.s.cfg.UserAgent, sendHeld: c.byeOffActor}
-	c.leg[0].origin.ID = uint64(time.Now().UnixNano() & 0x7fffffffffff)
-	c.leg[1].origin.ID = c.leg[0].origin.ID + 1
+	c.leg[0].Origin.ID = uint64(time.Now().UnixNano() & 0x7fffffffffff)
+	c.leg[1].Origin.ID = c.leg[0].Origin.ID + 1
 	c.cdr = directory.Call{SIPCallID: id, StartedAt: time.Now().UTC(), Node: b.s.cfg.Node}
 	c.outbox = outbox{wg: &c.wg, send: b.sendAndWait, tell: c.post, log: log}
 	c.admission = admission{s: b.s, callerInvite: aReq, trunk: trunk, log: log}
@@ -201,14 +201,14 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 		return c.refuse(&refusal{503, "Service Unavailable", directory.Failed, "no rtp ports", err})
 	}
 	c.relay, c.env.relay = relay, relay
-	c.ring = dialer{env: c.env, onResponse: c.onResponse, onFailed: c.forkFailed, spare: p.spare, late: c.late, source: c.aReq.Body(), origin: &c.leg[1].origin,
+	c.ring = dialer{env: c.env, onResponse: c.onResponse, onFailed: c.forkFailed, spare: p.spare, late: c.late, source: c.aReq.Body(), origin: &c.leg[1].Origin,
 		leg: media.LegB}
 	c.openA(c.aReq.Source(), p.offer)
 	if !c.late && p.ans == nil {
 		if err := c.ring.address(p.targets[0].dest); err != nil {
 			return c.refuse(&refusal{488, "Not Acceptable Here", directory.Failed, "bad sdp offer", nil})
 		}
-		c.leg[1].sdp = c.ring.offer
+		c.leg[1].SDP = c.ring.offer
 	}
 	if err := b.add(c); errors.Is(err, errLoop) {
 		relay.Close()

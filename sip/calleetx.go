@@ -9,6 +9,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
@@ -102,9 +103,9 @@ func (ct *calleeTx) answered(f *fork) {
 
 // ack sends the ACK of the answering fork's 2xx on d, leg B's dialog, with
 // body (the answer to a late offer) unless nil.
-func (ct *calleeTx) ack(d *dialog, body []byte) {
+func (ct *calleeTx) ack(d *leg.Dialog, body []byte) {
 	ct.bAcked = true
-	ack := d.request(sip.ACK)
+	ack := d.Request(sip.ACK)
 	if body != nil {
 		ack.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 		ack.SetBody(body)
@@ -117,8 +118,8 @@ func (ct *calleeTx) ack(d *dialog, body []byte) {
 
 // ackFork ACKs the 2xx that set up d, the dialog of fork f of a dialer
 // other than the call's own (a feature's), now and on each retransmission.
-func (ct *calleeTx) ackFork(f *fork, d *dialog) {
-	ack := d.request(sip.ACK)
+func (ct *calleeTx) ackFork(f *fork, d *leg.Dialog) {
+	ack := d.Request(sip.ACK)
 	tmpl := ack.Clone()
 	f.tx.OnRetransmission(func(r *sip.Response) {
 		if r.IsSuccess() {

@@ -40,6 +40,13 @@ type callRecord struct {
 	log   *slog.Logger
 }
 
+// party is who is on one leg of an answered call.
+type party struct {
+	userID int64
+	num    string // extension or number
+	ext    string // "" outside the PBX (trunk)
+}
+
 // cdrRow is the call's history row as it stands, with the defaults a row
 // needs and its key, made on the first write (a transfer starts a new row).
 func (cr *callRecord) cdrRow() directory.Call {

@@ -44,7 +44,7 @@ func (c *call) endAnswered(left int) {
 }
 
 func (c *call) byeA() {
-	c.byeAfterAck(true, c.leg[0].bye())
+	c.byeAfterAck(true, c.leg[0].Bye())
 }
 
 func (c *call) byeB() {
@@ -55,7 +55,7 @@ func (c *call) byeB() {
 	if !c.bAcked { // late offer: its 2xx needs an ACK with an answer first
 		c.ackB(c.refusingAnswer(c.bOffer))
 	}
-	c.byeAfterAck(false, c.leg[1].bye())
+	c.byeAfterAck(false, c.leg[1].Bye())
 }
 
 func (c *call) onBye(ev *reqEvent) {

@@ -140,8 +140,8 @@ func (a menuAnswer) answerCall(c *call) {
 	c.cdr.AnsweredAt = now
 	c.cdr.Disposition = directory.Answered
 	c.b.taps.joined(c)
-	c.leg[0].dlg = c.b.uasDialog(c.aReq)
-	ok200 := c.okResponse(c.aReq, body, c.leg[0].dlg.contact)
+	c.leg[0].Dialog = c.b.uasDialog(c.aReq)
+	ok200 := c.okResponse(c.aReq, body, c.leg[0].Dialog.Contact)
 	c.aAnswered = true
 	if err := c.aTx.Respond(ok200); err != nil {
 		c.log.Info("200 to caller not sent", "err", err)
@@ -287,7 +287,7 @@ func (s *ivrSession) goTo(number string) {
 	}
 	d := &dialer{env: c.env, onFork: func(f *fork) { c.xforks = append(c.xforks, f) },
 		onResponse: s.onResponse, onFailed: func(*fork) { s.ringFailed() }, spare: spare,
-		source: c.aReq.Body(), origin: &c.leg[1].origin, leg: media.LegB, sendrecv: true}
+		source: c.aReq.Body(), origin: &c.leg[1].Origin, leg: media.LegB, sendrecv: true}
 	if err := d.address(targets[0].dest); err != nil {
 		c.log.Info("ivr: no sdp for the target", "err", err)
 		s.back("no sdp for the target")
@@ -377,7 +377,7 @@ func (s *ivrSession) back(why string) {
 func (s *ivrSession) answered(f *fork, res *sip.Response) {
 	c := s.c
 	d := forkDialog(f, res)
-	ack := d.request(sip.ACK)
+	ack := d.Request(sip.ACK)
 	tmpl := ack.Clone()
 	f.tx.OnRetransmission(func(r *sip.Response) {
 		if r.IsSuccess() {
@@ -390,7 +390,7 @@ func (s *ivrSession) answered(f *fork, res *sip.Response) {
 	_, m, err := sdpneg.Parse(res.Body())
 	if err != nil {
 		c.log.Info("bad sdp from the menu's target", "err", err)
-		bye := d.request(sip.BYE)
+		bye := d.Request(sip.BYE)
 		c.wg.Go(func() { c.sendBye(bye) })
 		s.back("bad sdp answer")
 		return
@@ -403,8 +403,8 @@ func (s *ivrSession) answered(f *fork, res *sip.Response) {
 	c.setLegCodec(media.LegB, sdpneg.FirstVoice(res.Body()))
 	sdpneg.SetMedia(c.relay, media.LegB, m)
 	c.relay.SetHold(media.LegB, m.Hold)
-	c.leg[1].dlg, c.leg[1].sdp = d, f.req.Body()
-	c.relay.SetPeer(media.LegB, peerIP(d.dest))
+	c.leg[1].Dialog, c.leg[1].SDP = d, f.req.Body()
+	c.relay.SetPeer(media.LegB, peerIP(d.Dest))
 	t := f.t
 	c.bTarget = &t
 	c.rt.to, c.rt.calleeID, c.rt.groupID = rt.to, f.t.userID, rt.groupID

@@ -4,6 +4,8 @@ import (
 	"log/slog"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/sip/leg"
 )
 
 // The admission of in-dialog requests to a call's legs: which leg's
@@ -23,7 +25,7 @@ type admission struct {
 	// hands: legmove.go):
 	// their late requests are answered; legReplaced, one of the legs'
 	// dialogs was replaced, and the legs are told apart by dialog.
-	left        []dialog
+	left        []leg.Dialog
 	legReplaced bool
 	log         *slog.Logger
 }
@@ -32,8 +34,8 @@ type admission struct {
 // call, belongs to one of legs, the call's, with parties on them once
 // answered, and which (admit.go); callerExt is the caller's extension, ""
 // from a trunk.
-func (ad *admission) admitted(req *sip.Request, legs *[2]leg, parties [2]party, callerExt string) (fromA, ok bool) {
-	if legs[0].dlg.callID == "" {
+func (ad *admission) admitted(req *sip.Request, legs *[2]leg.Leg, parties [2]party, callerExt string) (fromA, ok bool) {
+	if legs[0].Dialog.CallID == "" {
 		// Not answered yet: only the caller has a dialog (an early one,
 		// with the To tag of our provisional responses).
 		early := ad.inEarlyDialog(req)
@@ -53,16 +55,16 @@ func (ad *admission) inEarlyDialog(req *sip.Request) bool {
 // admit reports whether req names the dialog of one of legs, answered
 // legs with parties on them, and comes from that leg's peer, and which
 // leg; it follows that peer to where it now sends from.
-func (ad *admission) admit(req *sip.Request, legs *[2]leg, parties [2]party) (fromA, ok bool) {
+func (ad *admission) admit(req *sip.Request, legs *[2]leg.Leg, parties [2]party) (fromA, ok bool) {
 	for i := range legs {
 		l := &legs[i]
-		if !l.owns(req) {
+		if !l.Owns(req) {
 			continue
 		}
-		if !ad.fromPeer(req, l.dlg.dest, parties[i].ext, i) {
+		if !ad.fromPeer(req, l.Dialog.Dest, parties[i].ext, i) {
 			return i == 0, false
 		}
-		l.followPeer(req, ad.log)
+		l.FollowPeer(req, ad.log)
 		return i == 0, true
 	}
 	return false, false
@@ -80,7 +82,7 @@ func (ad *admission) fromPeer(req *sip.Request, dest, ext string, i int) bool {
 // leave remembers d, the dialog of a party the call left (a transferor,
 // a parker, a replaced phone): its late requests are answered, and the
 // legs are told apart by dialog from now on.
-func (ad *admission) leave(d dialog) {
+func (ad *admission) leave(d leg.Dialog) {
 	ad.left = append(ad.left, d)
 	ad.legReplaced = true
 }
@@ -96,7 +98,7 @@ func (c *call) callerExt() string {
 // admitRequest applies admitted to a BYE, re-INVITE, REFER or other
 // in-dialog request, noting its leg in ev, and answers the refused ones
 // itself (turnAway).
-func (ad *admission) admitRequest(ev *reqEvent, legs *[2]leg, parties [2]party, callerExt string) bool {
+func (ad *admission) admitRequest(ev *reqEvent, legs *[2]leg.Leg, parties [2]party, callerExt string) bool {
 	fromA, ok := ad.admitted(ev.req, legs, parties, callerExt)
 	if !ok {
 		ad.turnAway(ev)
@@ -124,8 +126,8 @@ func (ad *admission) turnAway(ev *reqEvent) {
 func (ad *admission) leftDialog(req *sip.Request) bool {
 	id, ftag := req.CallID().Value(), tag(req.From().Params)
 	for _, d := range ad.left {
-		if d.callID == id && d.remoteTag == ftag {
-			return sameIP(req.Source(), d.dest)
+		if d.CallID == id && d.RemoteTag == ftag {
+			return sameIP(req.Source(), d.Dest)
 		}
 	}
 	return false

@@ -89,7 +89,7 @@ func (c *call) idleBut(fromA bool) bool {
 // joinCDR ends the call's row and starts one between the party that stayed
 // and who, the party on leg toA now (callRecord.joinCDR).
 func (c *call) joinCDR(started time.Time, who party, dialed, endReason, reason string, toA bool) {
-	c.callRecord.joinCDR(c.legDialog(!toA).callID, started, who, dialed, endReason, reason, toA)
+	c.callRecord.joinCDR(c.legDialog(!toA).CallID, started, who, dialed, endReason, reason, toA)
 }
 
 // byeOffActor sends bye (sendBye) off the actor, which does not wait.

@@ -211,8 +211,8 @@ func enterQueue(c *call, q directory.Queue) bool {
 	c.cdr.Queue, c.cdr.Disposition, c.cdr.Reason = q.Number, directory.NoAnswer, "waiting in queue "+q.Number
 	c.setParty(0, party{userID: c.rt.callerID, num: c.rt.from, ext: c.callerExt()})
 	c.setParty(1, party{num: q.Number})
-	c.leg[0].dlg = c.b.uasDialog(c.aReq)
-	ok200 := c.okResponse(c.aReq, body, c.leg[0].dlg.contact)
+	c.leg[0].Dialog = c.b.uasDialog(c.aReq)
+	ok200 := c.okResponse(c.aReq, body, c.leg[0].Dialog.Contact)
 	c.aAnswered = true
 	if err := c.aTx.Respond(ok200); err != nil {
 		c.log.Info("200 to caller not sent", "err", err)
@@ -339,7 +339,7 @@ func (qc *queueCall) agentAnswered(agent string, d *dialer, f *fork, res *sip.Re
 func (qc *queueCall) fill(d *dialer, f *fork, res *sip.Response, reason string) bool {
 	c := qc.c
 	d.cancelAll(f)
-	if !c.answerEmptyLeg(1, f, res, c.leg[1].origin) {
+	if !c.answerEmptyLeg(1, f, res, c.leg[1].Origin) {
 		return false
 	}
 	qc.filled = true

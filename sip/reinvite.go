@@ -5,6 +5,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
@@ -89,7 +90,7 @@ func (br *bridge) reinvite(ev *reqEvent) {
 // and the answer in its ACK updates only that leg's media.
 func (br *bridge) reofferLocally(ev *reqEvent) {
 	in := &br.leg[legIndex(ev.fromA)]
-	offer, contact := in.sdp, in.dlg.contact
+	offer, contact := in.SDP, in.Dialog.Contact
 	if offer == nil {
 		br.rp.respond(ev.tx, ev.req, 488, "Not Acceptable Here")
 		close(ev.done)
@@ -126,12 +127,12 @@ func (br *bridge) reinviteDone(r reinviteResult, live bool) {
 		return
 	}
 	// ACK the 2xx: same CSeq as the re-INVITE.
-	ack := br.leg[legIndex(!ev.fromA)].dlg.request(sip.ACK)
+	ack := br.leg[legIndex(!ev.fromA)].Dialog.Request(sip.ACK)
 	if err := br.tx.ack(ack); err != nil {
 		br.log.Debug("ack not sent", "err", err)
 	}
 	body := br.passAnswer(ev.fromA, ev.req.Body(), res.Body())
-	ok := br.tx.ok(ev.req, body, br.leg[legIndex(ev.fromA)].dlg.contact)
+	ok := br.tx.ok(ev.req, body, br.leg[legIndex(ev.fromA)].Dialog.Contact)
 	if err := ev.tx.Respond(ok); err != nil {
 		close(ev.done)
 		return
@@ -169,7 +170,7 @@ type unholdResult struct {
 // it on before the REFER: a re-INVITE with the target's SDP.
 func (br *bridge) unholdTransferee(toA bool, answer []byte) {
 	l := &br.leg[legIndex(toA)]
-	_, m, err := sdpneg.Parse(l.sdp)
+	_, m, err := sdpneg.Parse(l.SDP)
 	if err != nil || !m.Hold {
 		br.relay.SetHold(mediaLeg(toA), false)
 		return
@@ -180,11 +181,11 @@ func (br *bridge) unholdTransferee(toA bool, answer []byte) {
 	}
 	sdpneg.SendRecv(sd)
 	sdpneg.WidenOffer(sd)
-	body, err := sdpneg.LegSDP(sd, &l.origin, br.mediaIP(l.dlg.dest), br.relay, mediaLeg(toA))
+	body, err := sdpneg.LegSDP(sd, &l.Origin, br.mediaIP(l.Dialog.Dest), br.relay, mediaLeg(toA))
 	if err != nil {
 		return
 	}
-	req := l.reinvite(body)
+	req := l.Reinvite(body)
 	br.unhold = true
 	br.tx.send(req, func(res *sip.Response, err error) any { return unholdResult{toA: toA, res: res, err: err} })
 }
@@ -200,7 +201,7 @@ func (br *bridge) unholdDone(r unholdResult, live bool) {
 		br.log.Info("transferee not taken off hold", "status", r.res.StatusCode)
 		return
 	}
-	if err := br.tx.ack(br.legDialog(r.toA).request(sip.ACK)); err != nil {
+	if err := br.tx.ack(br.legDialog(r.toA).Request(sip.ACK)); err != nil {
 		br.log.Debug("ack not sent", "err", err)
 	}
 	if _, m, err := sdpneg.Parse(r.res.Body()); err == nil {
@@ -213,7 +214,7 @@ func (br *bridge) unholdDone(r unholdResult, live bool) {
 // relatch unlatches a transferred leg whose relay source is not the
 // target's SDP address, so that the target's next packet latches it.
 func (br *bridge) relatch(ev relatchEvent) {
-	if br.legDialog(ev.toA).callID != ev.callID || !ev.rtp.IsValid() {
+	if br.legDialog(ev.toA).CallID != ev.callID || !ev.rtp.IsValid() {
 		return
 	}
 	leg := mediaLeg(ev.toA)
@@ -225,17 +226,17 @@ func (br *bridge) relatch(ev relatchEvent) {
 }
 
 // legDialog returns the dialog of leg A or B.
-func (br *bridge) legDialog(a bool) *dialog {
-	return &br.leg[legIndex(a)].dlg
+func (br *bridge) legDialog(a bool) *leg.Dialog {
+	return &br.leg[legIndex(a)].Dialog
 }
 
 // legNamed returns the leg whose dialog names reports it names (a
 // Replaces header's).
-func (br *bridge) legNamed(names func(*dialog) bool) (isA, ok bool) {
+func (br *bridge) legNamed(names func(*leg.Dialog) bool) (isA, ok bool) {
 	switch {
-	case names(&br.leg[0].dlg):
+	case names(&br.leg[0].Dialog):
 		return true, true
-	case names(&br.leg[1].dlg):
+	case names(&br.leg[1].Dialog):
 		return false, true
 	}
 	return false, false

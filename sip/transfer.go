@@ -202,7 +202,7 @@ func (t *transfers) onRefer(ev *reqEvent) {
 	}
 	d := c.legDialog(ev.fromA)
 	res := sip.NewResponseFromRequest(ev.req, 202, "Accepted", nil)
-	res.AppendHeader(sip.HeaderClone(&d.contact))
+	res.AppendHeader(sip.HeaderClone(&d.Contact))
 	res.AppendHeader(sip.NewHeader("Server", c.b.s.cfg.UserAgent))
 	c.b.s.send(ev.tx, res)
 	close(ev.done)
@@ -248,7 +248,7 @@ func (t *transfers) onRefer(ev *reqEvent) {
 		x.failed(486, "Busy Here", directory.Busy, "callee call limit")
 		return
 	}
-	sent := c.leg[legIndex(x.fromA)].sdp
+	sent := c.leg[legIndex(x.fromA)].SDP
 	x.ring = dialer{env: c.env, onFork: func(f *fork) { t.forks = append(t.forks, f) },
 		onResponse: t.onResponse, onFailed: func(*fork) { t.forkFailed() }, spare: spare, source: sent,
 		origin: &x.origin, leg: mediaLeg(x.fromA), sendrecv: true, referredBy: x.referredBy}
@@ -334,7 +334,7 @@ func (x *xfer) failed(code int, reason string, disp directory.Disposition, why s
 	c.b.release(c, x.slots...)
 	c.log.Info("transfer failed", "to", x.target, "status", code)
 	transferor := c.parties[legIndex(x.fromA)]
-	row := directory.Call{SIPCallID: c.legDialog(x.fromA).callID, CallerID: transferor.userID, From: transferor.num,
+	row := directory.Call{SIPCallID: c.legDialog(x.fromA).CallID, CallerID: transferor.userID, From: transferor.num,
 		Dialed: x.target, To: x.target, StartedAt: x.started, EndedAt: time.Now().UTC(), Disposition: disp,
 		Reason: "transfer failed: " + why, HangupBy: "system", Node: c.b.s.cfg.Node, Direction: directory.Internal}
 	if rt := x.rt; rt != nil {
@@ -402,7 +402,7 @@ func (t *transfers) transferorLeft(fromA bool) {
 func (x *xfer) answered(f *fork, res *sip.Response) {
 	c := x.t.c
 	d := forkDialog(f, res)
-	ack := d.request(sip.ACK)
+	ack := d.Request(sip.ACK)
 	tmpl := ack.Clone()
 	f.tx.OnRetransmission(func(r *sip.Response) {
 		if r.IsSuccess() {
@@ -415,7 +415,7 @@ func (x *xfer) answered(f *fork, res *sip.Response) {
 	_, m, err := sdpneg.Parse(res.Body())
 	if err != nil {
 		c.log.Info("bad sdp from transfer target", "err", err)
-		bye := d.request(sip.BYE)
+		bye := d.Request(sip.BYE)
 		c.wg.Go(func() { c.sendBye(bye) })
 		x.failed(488, "Not Acceptable Here", directory.Failed, "bad sdp answer")
 		return
@@ -427,9 +427,9 @@ func (x *xfer) answered(f *fork, res *sip.Response) {
 	sdpneg.SetMedia(c.relay, mediaLeg(x.fromA), m)
 	c.relay.SetHold(mediaLeg(x.fromA), m.Hold)
 
-	old := c.leg[leg].dlg
-	c.leg[leg].dlg, c.leg[leg].sdp, c.leg[leg].origin = d, f.req.Body(), x.origin
-	c.relay.SetPeer(mediaLeg(x.fromA), peerIP(d.dest))
+	old := c.leg[leg].Dialog
+	c.leg[leg].Dialog, c.leg[leg].SDP, c.leg[leg].Origin = d, f.req.Body(), x.origin
+	c.relay.SetPeer(mediaLeg(x.fromA), peerIP(d.Dest))
 	if !x.fromA {
 		c.bTarget = &f.t
 	}
@@ -466,10 +466,10 @@ func (x *xfer) answered(f *fork, res *sip.Response) {
 	x.writeCDR(f, transferor)
 
 	if !x.gone {
-		c.sendInOrder(x.notify(&old, "SIP/2.0 200 OK", true), old.request(sip.BYE))
+		c.sendInOrder(x.notify(&old, "SIP/2.0 200 OK", true), old.Request(sip.BYE))
 		// The transferor sends RTP until it has our BYE: a late packet of
 		// it may have latched the leg meant for the target.
-		c.afterChain(relatchEvent{toA: x.fromA, callID: d.callID, rtp: m.RTP, rtcp: m.RTCP})
+		c.afterChain(relatchEvent{toA: x.fromA, callID: d.CallID, rtp: m.RTP, rtcp: m.RTCP})
 	}
 	c.unholdTransferee(tee == 0, res.Body())
 }
@@ -485,7 +485,7 @@ func (x *xfer) writeCDR(f *fork, transferor party) {
 	c.cdr.Reason = "transferred to " + to.num + " by " + transferor.num
 	c.writeCDR() // a recording stays with this row; teardown completes it
 	tee := c.parties[legIndex(!x.fromA)]
-	row := directory.Call{SIPCallID: c.legDialog(!x.fromA).callID, CallerID: tee.userID, From: tee.num,
+	row := directory.Call{SIPCallID: c.legDialog(!x.fromA).CallID, CallerID: tee.userID, From: tee.num,
 		CalleeID: f.t.userID, GroupID: x.rt.groupID, To: to.num, Dialed: x.target, StartedAt: x.started,
 		AnsweredAt: now, Disposition: directory.Answered, Reason: "transferred by " + transferor.num,
 		Node: c.b.s.cfg.Node}

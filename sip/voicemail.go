@@ -196,8 +196,8 @@ func (vm *voicemail) deposit(c *call) bool {
 		c.cdr.CalleeID = userID
 	}
 	c.cdr.To = ownerExt
-	c.leg[0].dlg = c.b.uasDialog(c.aReq)
-	ok200 := c.okResponse(c.aReq, sdpBody, c.leg[0].dlg.contact)
+	c.leg[0].Dialog = c.b.uasDialog(c.aReq)
+	ok200 := c.okResponse(c.aReq, sdpBody, c.leg[0].Dialog.Contact)
 	c.aAnswered = true
 	if err := c.aTx.Respond(ok200); err != nil {
 		c.log.Info("200 to caller not sent", "err", err)
