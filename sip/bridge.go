@@ -16,7 +16,7 @@ import (
 // leg to the other. It points each relay leg at the media its phone's SDP
 // names, rewrites the SDP one leg sends into the SDP we send the other,
 // and has the relay transcode when the two codecs differ. It runs its
-// re-INVITEs on the legs (reinvite.go): one a leg sent, passed to the
+// re-INVITEs on the legs (bridgetx.go): one a leg sent, passed to the
 // other leg once the call let it through, and ours taking a party off
 // hold; it reaches the network and the call's 2xx and actor only through
 // the functions the call hands it (legTx). Whether a re-INVITE may pass,
@@ -34,27 +34,15 @@ type bridge struct {
 	// codecs: the voice codec the phones of leg A and leg B use, as far as
 	// known; the relay transcodes when they differ (setCodecs).
 	codecs [2]sdpneg.Codec
-	reinv  *reinvite // our re-INVITE toward one leg, in flight (reinvite.go)
+	reinv  *reinvite // a leg's re-INVITE passed to the other, in flight (bridgetx.go)
 	// unhold: our re-INVITE to a joined party, or taking one off hold, is
-	// out (reinvite.go, attended.go).
+	// out (bridgetx.go, attended.go).
 	unhold bool
 
-	rp responder // our responses to the legs' re-INVITEs
-	tx legTx     // what the re-INVITEs need of the call (reinvite.go)
+	tx legTx // what the re-INVITEs need of the call (bridgetx.go)
 
 	mediaIP func(dest string) netip.Addr // our media address facing dest
 	log     *slog.Logger
-}
-
-// newRelay opens the media relay of a call: its ports from the PBX's
-// pool, on its media address, with its media timeouts.
-func newRelay(b *b2bua, log *slog.Logger) (*media.Relay, error) {
-	mip := b.cfg.MediaIP
-	if !mip.IsValid() {
-		mip = netip.IPv4Unspecified()
-	}
-	return media.NewRelay(media.RelayConfig{Pool: b.pool, IP: mip,
-		Timeout: max(b.cfg.MediaTimeout, 0), HoldTimeout: max(b.cfg.MediaHoldTimeout, 0), Logger: log})
 }
 
 // answerA turns SDP from leg B (its answer to the caller's offer, or
@@ -311,4 +299,15 @@ func mediaLeg(a bool) media.Leg {
 		return media.LegA
 	}
 	return media.LegB
+}
+
+// peerIP returns the IP address of a dialog's dest or a request's source
+// ("ip:port"): the relay may take a NATed phone's media from there. A host
+// name (a trunk's) gives the zero Addr: only the SDP's address counts.
+func peerIP(dest string) netip.Addr {
+	ap, err := netip.ParseAddrPort(dest)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -132,10 +133,6 @@ type (
 		fromA bool
 		done  chan struct{}
 	}
-	reinviteResult struct {
-		res *sip.Response
-		err error
-	}
 	relayEvent struct{ err error }
 )
 
@@ -149,12 +146,19 @@ func newCall(b *b2bua, req *sip.Request, tx sip.ServerTransaction, caller *crede
 		callerTx: callerTx{aReq: aReq, aTx: tx, aFinal: make(chan struct{}), userAgent: b.s.cfg.UserAgent,
 			contactFor: b.contactFor, log: log}}
 	c.reqCtx, c.reqCancel = context.WithCancel(context.Background())
-	c.bridge = bridge{mediaIP: b.mediaIP, log: log, rp: b.s.responder, tx: legTx{ack: func(r *sip.Request) error { return b.s.client.WriteRequest(r) },
-		ok: c.okResponse, await: c.awaitAck, send: func(req *sip.Request, done func(*sip.Response, error) any) {
+	c.bridge = bridge{mediaIP: b.mediaIP, log: log, tx: legTx{ack: func(r *sip.Request) error { return b.s.client.WriteRequest(r) },
+		refuse: b.s.respond, send: func(req *sip.Request, done func(*sip.Response, error, bool)) {
 			c.wg.Go(func() {
 				res, err := b.sendAndWait(c.reqCtx, req)
-				c.post(done(res, err))
+				c.post(bridgeDone(func(live bool) { done(res, err, live) }))
 			})
+		}, accept: func(ri *reinvite, body []byte, contact sip.ContactHeader, offer bool) {
+			ok := c.okResponse(ri.req, body, contact)
+			if err := ri.tx.Respond(ok); err != nil {
+				close(ri.done)
+				return
+			}
+			c.awaitAck(ri.req, pending2xx{fromA: ri.fromA, tx: ri.tx, res: ok, done: ri.done, offer: offer})
 		}}}
 	c.calleeTx.client, c.calleeTx.log = b.s.client, log
 	c.acks = acks{log: log, userAgent: b.s.cfg.UserAgent, sendHeld: c.byeOffActor}
@@ -227,6 +231,17 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 	}
 	go c.run()
 	return true
+}
+
+// newRelay opens the media relay of a call: its ports from the PBX's
+// pool, on its media address, with its media timeouts.
+func newRelay(b *b2bua, log *slog.Logger) (*media.Relay, error) {
+	mip := b.cfg.MediaIP
+	if !mip.IsValid() {
+		mip = netip.IPv4Unspecified()
+	}
+	return media.NewRelay(media.RelayConfig{Pool: b.pool, IP: mip,
+		Timeout: max(b.cfg.MediaTimeout, 0), HoldTimeout: max(b.cfg.MediaHoldTimeout, 0), Logger: log})
 }
 
 // refuse answers the caller with a final error before any call exists,
@@ -336,8 +351,8 @@ func (c *call) handle(ev any) {
 		if c.admitRequest(ev, &c.leg, c.parties, c.callerExt()) && !c.rooms.takeRequest(ev) {
 			c.methods.dispatch(ev)
 		}
-	case reinviteResult:
-		c.reinviteDone(ev, c.state == stAnswered)
+	case bridgeDone:
+		ev(c.state == stAnswered)
 	case featureEvent:
 		ev.handleOn(c)
 	case relayEvent:

@@ -1,7 +1,6 @@
 package sip
 
 import (
-	"net/netip"
 	"strconv"
 	"time"
 
@@ -28,17 +27,6 @@ func hopLimit(req *sip.Request) uint32 {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
-// peerIP returns the IP address of a dialog's dest or a request's source
-// ("ip:port"): the relay may take a NATed phone's media from there. A host
-// name (a trunk's) gives the zero Addr: only the SDP's address counts.
-func peerIP(dest string) netip.Addr {
-	ap, err := netip.ParseAddrPort(dest)
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ap.Addr().Unmap()
-}
 
 // byeTimeout bounds a BYE or CANCEL we send at the end of a call.
 const byeTimeout = 4 * time.Second

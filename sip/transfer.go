@@ -166,7 +166,7 @@ func (t *transfers) onRefer(ev *reqEvent) {
 		reject(491, "Request Pending (Transfer In Progress)")
 		return
 	}
-	if c.reinv != nil || c.needAnswer || c.unhold {
+	if c.transacting() || c.needAnswer {
 		reject(491, "Request Pending")
 		return
 	}
