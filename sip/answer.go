@@ -17,13 +17,13 @@ import (
 // caller, pointing the relay at the callee (bridge.answerA). Late, it
 // turns the callee's offer into the offer for the caller the same way.
 func (c *call) answerSDP(body []byte) ([]byte, error) {
-	return c.bridge.answerA(body, c.aReq.Body(), c.late, c.aReq.Source())
+	return c.Bridge.AnswerA(body, c.aReq.Body(), c.late, c.aReq.Source())
 }
 
 // answerWith connects the caller to the fork that answered.
 func (c *call) answerWith(f *fork, res *sip.Response) {
 	c.answered(f)
-	c.joinB(forkDialog(f, res))
+	c.JoinB(forkDialog(f, res))
 	if !c.late {
 		c.ackB(nil)
 	}
@@ -45,10 +45,10 @@ func (c *call) answerWith(f *fork, res *sip.Response) {
 		c.bOffer, c.needAnswer = body, true
 	}
 	c.state = stAnswered
-	c.relay.Arm()
+	c.Relay.Arm()
 	c.answeredBy(c.rt, c.callerExt(), f.t)
-	c.leg[0].Dialog = c.b.uasDialog(c.aReq)
-	ok200 := c.okResponse(c.aReq, sdpBody, c.leg[0].Dialog.Contact)
+	c.Legs[0].Dialog = c.b.uasDialog(c.aReq)
+	ok200 := c.okResponse(c.aReq, sdpBody, c.Legs[0].Dialog.Contact)
 	if !c.late { // late, the taps join with the answer
 		c.b.taps.joined(c)
 	}
@@ -83,7 +83,7 @@ func badAnswer(err error, late bool, realm string) (r refusal, warning string) {
 // offer call (bridge.lateAnswer): the answer goes to the callee in the ACK
 // of its 2xx. No answer, or one that does not parse, ends the call.
 func (c *call) lateAnswer(body []byte) {
-	out, why := c.bridge.lateAnswer(body, c.bOffer, c.rooms.takeAnswer)
+	out, why := c.Bridge.LateAnswer(body, c.bOffer, c.rooms.takeAnswer)
 	switch {
 	case why != "":
 		c.hangup("system", why)
@@ -97,7 +97,7 @@ func (c *call) lateAnswer(body []byte) {
 
 // ackB sends the ACK for the B side's 2xx, with body (the answer to a
 // late offer) unless nil.
-func (c *call) ackB(body []byte) { c.calleeTx.ack(&c.leg[1].Dialog, body) }
+func (c *call) ackB(body []byte) { c.calleeTx.ack(&c.Legs[1].Dialog, body) }
 
 // answerEmptyLeg puts fork f, whose 2xx res answered an offer on the relay
 // port of leg (0: A, 1: B), on that leg, which nobody was on: it ACKs the
@@ -107,7 +107,7 @@ func (c *call) ackB(body []byte) { c.calleeTx.ack(&c.leg[1].Dialog, body) }
 func (c *call) answerEmptyLeg(leg int, f *fork, res *sip.Response, org sdpneg.Origin) bool {
 	d := forkDialog(f, res)
 	c.ackFork(f, &d)
-	if err := c.seat(leg, d, res.Body(), f.req.Body(), org); err != nil {
+	if err := c.Seat(leg, d, res.Body(), f.req.Body(), org); err != nil {
 		c.log.Info("bad sdp from the phone that answered", "err", err)
 		c.byeOffActor(d.Request(sip.BYE))
 		return false

@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/leg"
 )
 
 // callState is where a call is in its life.
@@ -31,7 +32,7 @@ const (
 //     fork's early media);
 //   - calleeTx (calleetx.go): the dialer ringing the callee's phones or
 //     the trunk, where leg B is and the ACK of the answering fork's 2xx;
-//   - bridge (bridge.go, reinvite.go): the two legs (sip/leg: a dialog,
+//   - leg.Bridge (sip/leg): the two legs (leg.Leg: a dialog,
 //     its SDP origin, the last SDP we sent on it) joined on the media
 //     relay, their codecs, and its re-INVITEs on the legs: one passing
 //     from one leg to the other, ours taking a party off hold;
@@ -77,10 +78,10 @@ type call struct {
 
 	state callState
 
-	callerTx // leg A's INVITE transaction (callertx.go)
-	calleeTx // the forks toward the callee, where leg B is (calleetx.go)
-	bridge   // the legs on the relay (bridge.go)
-	acks     // our 2xx waiting for their ACKs (pending.go)
+	callerTx   // leg A's INVITE transaction (callertx.go)
+	calleeTx   // the forks toward the callee, where leg B is (calleetx.go)
+	leg.Bridge // the legs on the relay (sip/leg)
+	acks       // our 2xx waiting for their ACKs (pending.go)
 
 	// late: the caller's INVITE had no SDP (RFC 3261 §13.2.1). The forks
 	// are invited without one, the answering callee's 2xx carries the
@@ -146,24 +147,24 @@ func newCall(b *b2bua, req *sip.Request, tx sip.ServerTransaction, caller *crede
 		callerTx: callerTx{aReq: aReq, aTx: tx, aFinal: make(chan struct{}), userAgent: b.s.cfg.UserAgent,
 			contactFor: b.contactFor, log: log}}
 	c.reqCtx, c.reqCancel = context.WithCancel(context.Background())
-	c.bridge = bridge{mediaIP: b.mediaIP, log: log, tx: legTx{ack: func(r *sip.Request) error { return b.s.client.WriteRequest(r) },
-		refuse: b.s.respond, send: func(req *sip.Request, done func(*sip.Response, error, bool)) {
+	c.Bridge = leg.NewBridge(b.mediaIP, leg.Messenger{Ack: func(r *sip.Request) error { return b.s.client.WriteRequest(r) },
+		Refuse: b.s.respond, Send: func(req *sip.Request, done func(*sip.Response, error, bool)) {
 			c.wg.Go(func() {
 				res, err := b.sendAndWait(c.reqCtx, req)
 				c.post(bridgeDone(func(live bool) { done(res, err, live) }))
 			})
-		}, accept: func(ri *reinvite, body []byte, contact sip.ContactHeader, offer bool) {
-			ok := c.okResponse(ri.req, body, contact)
-			if err := ri.tx.Respond(ok); err != nil {
-				close(ri.done)
+		}, Accept: func(ri *leg.Incoming, body []byte, contact sip.ContactHeader, offer bool) {
+			ok := c.okResponse(ri.Req, body, contact)
+			if err := ri.Tx.Respond(ok); err != nil {
+				close(ri.Done)
 				return
 			}
-			c.awaitAck(ri.req, pending2xx{fromA: ri.fromA, tx: ri.tx, res: ok, done: ri.done, offer: offer})
-		}}}
+			c.awaitAck(ri.Req, pending2xx{fromA: ri.FromA, tx: ri.Tx, res: ok, done: ri.Done, offer: offer})
+		}}, log)
 	c.calleeTx.client, c.calleeTx.log = b.s.client, log
 	c.acks = acks{log: log, userAgent: b.s.cfg.UserAgent, sendHeld: c.byeOffActor}
-	c.leg[0].Origin.ID = uint64(time.Now().UnixNano() & 0x7fffffffffff)
-	c.leg[1].Origin.ID = c.leg[0].Origin.ID + 1
+	c.Legs[0].Origin.ID = uint64(time.Now().UnixNano() & 0x7fffffffffff)
+	c.Legs[1].Origin.ID = c.Legs[0].Origin.ID + 1
 	c.cdr = directory.Call{SIPCallID: id, StartedAt: time.Now().UTC(), Node: b.s.cfg.Node}
 	c.outbox = outbox{wg: &c.wg, send: b.sendAndWait, tell: c.post, log: log}
 	c.admission = admission{s: b.s, callerInvite: aReq, trunk: trunk, log: log}
@@ -204,15 +205,15 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 	if err != nil {
 		return c.refuse(&refusal{503, "Service Unavailable", directory.Failed, "no rtp ports", err})
 	}
-	c.relay, c.env.relay = relay, relay
-	c.ring = dialer{env: c.env, onResponse: c.onResponse, onFailed: c.forkFailed, spare: p.spare, late: c.late, source: c.aReq.Body(), origin: &c.leg[1].Origin,
+	c.Relay, c.env.relay = relay, relay
+	c.ring = dialer{env: c.env, onResponse: c.onResponse, onFailed: c.forkFailed, spare: p.spare, late: c.late, source: c.aReq.Body(), origin: &c.Legs[1].Origin,
 		leg: media.LegB}
-	c.openA(c.aReq.Source(), p.offer)
+	c.OpenA(c.aReq.Source(), p.offer)
 	if !c.late && p.ans == nil {
 		if err := c.ring.address(p.targets[0].dest); err != nil {
 			return c.refuse(&refusal{488, "Not Acceptable Here", directory.Failed, "bad sdp offer", nil})
 		}
-		c.leg[1].SDP = c.ring.offer
+		c.Legs[1].SDP = c.ring.offer
 	}
 	if err := b.add(c); errors.Is(err, errLoop) {
 		relay.Close()
@@ -248,8 +249,8 @@ func newRelay(b *b2bua, log *slog.Logger) (*media.Relay, error) {
 // writes the attempt's CDR row and closes the relay if open; it returns
 // begin's false.
 func (c *call) refuse(r *refusal) bool {
-	if c.relay != nil {
-		c.relay.Close()
+	if c.Relay != nil {
+		c.Relay.Close()
 	}
 	c.respondA(r.code, r.reason, nil)
 	c.refused(r)
@@ -344,11 +345,11 @@ func (c *call) handle(ev any) {
 		// Dropped when not a leg's: a stranger's, the ACK of a dialog the
 		// call left, or of a challenge sent statelessly before the call.
 		var ok bool
-		if ev.fromA, ok = c.admitted(ev.req, &c.leg, c.parties, c.callerExt()); ok {
+		if ev.fromA, ok = c.admitted(ev.req, &c.Legs, c.parties, c.callerExt()); ok {
 			c.onAck(ev)
 		}
 	case *reqEvent:
-		if c.admitRequest(ev, &c.leg, c.parties, c.callerExt()) && !c.rooms.takeRequest(ev) {
+		if c.admitRequest(ev, &c.Legs, c.parties, c.callerExt()) && !c.rooms.takeRequest(ev) {
 			c.methods.dispatch(ev)
 		}
 	case bridgeDone:

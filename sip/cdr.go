@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/leg"
 )
 
 // cdrTimeout bounds the write of one call history row.
@@ -138,14 +139,14 @@ func (cr *callRecord) joinCDR(stayID string, started time.Time, who party, diale
 	cr.cdr.HangupBy = "transfer"
 	cr.cdr.Reason = endReason
 	cr.writeCDR()
-	stay := cr.parties[legIndex(!toA)]
+	stay := cr.parties[leg.Index(!toA)]
 	row := directory.Call{SIPCallID: stayID, CallerID: stay.userID, From: stay.num,
 		CalleeID: who.userID, To: who.num, Dialed: dialed, StartedAt: started, AnsweredAt: now,
 		Disposition: directory.Answered, Reason: reason, Node: cr.s.cfg.Node}
 	row.Direction = rowDirection(who.ext == "", stay.ext == "")
 	cr.cdr = row
 	cr.show(row)
-	cr.callerLeg = legIndex(!toA)
+	cr.callerLeg = leg.Index(!toA)
 }
 
 // setParties records who answered (on t) and who called on rt, the call's

@@ -269,7 +269,7 @@ func (fw *forwarding) forward(c *call, code int, reason, number, why string) boo
 		return true
 	}
 	if !c.late {
-		c.leg[1].SDP = c.ring.offer
+		c.Legs[1].SDP = c.ring.offer
 	}
 	c.b.take(c, targetExts(targets)...)
 	c.ring.dialAll(&nrt, targets)

@@ -6,6 +6,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/leg"
 )
 
 // The end of a call: hangups from either side or ours, the BYEs they
@@ -44,7 +45,7 @@ func (c *call) endAnswered(left int) {
 }
 
 func (c *call) byeA() {
-	c.byeAfterAck(true, c.leg[0].Bye())
+	c.byeAfterAck(true, c.Legs[0].Bye())
 }
 
 func (c *call) byeB() {
@@ -53,9 +54,9 @@ func (c *call) byeB() {
 		return
 	}
 	if !c.bAcked { // late offer: its 2xx needs an ACK with an answer first
-		c.ackB(c.refusingAnswer(c.bOffer))
+		c.ackB(c.RefusingAnswer(c.bOffer))
 	}
-	c.byeAfterAck(false, c.leg[1].Bye())
+	c.byeAfterAck(false, c.Legs[1].Bye())
 }
 
 func (c *call) onBye(ev *reqEvent) {
@@ -66,7 +67,7 @@ func (c *call) onBye(ev *reqEvent) {
 		close(ev.done)
 		c.dropPending(ev.fromA)
 		c.byeFrom(ev.fromA)
-		c.endAnswered(legIndex(ev.fromA))
+		c.endAnswered(leg.Index(ev.fromA))
 		c.log.Info("call ended", "by", c.cdr.HangupBy)
 	case c.state == stRinging && ev.fromA:
 		c.b.s.send(ev.tx, res)
@@ -88,17 +89,17 @@ func (c *call) teardown() {
 			r.callOver(c)
 		}
 	}
-	c.dropReinvite()
+	c.DropReinvite()
 	c.state = stEnded
 	c.syncLegs()
 	c.end(500, "Server Internal Error") // unless a final response went
 	terminateForks(c.ring.forks, c.xforks, c.rooms.allForks())
-	c.relay.Close()
+	c.Relay.Close()
 	c.reqCancel()
 	c.wg.Wait()
 	c.b.remove(c)
 	c.cdr.EndedAt = time.Now().UTC()
 	c.b.taps.closed(c)
 	c.writeCDR()
-	c.log.Info("call over", append([]any{"disposition", c.cdr.Disposition, "by", c.cdr.HangupBy}, c.rtpCounts()...)...)
+	c.log.Info("call over", append([]any{"disposition", c.cdr.Disposition, "by", c.cdr.HangupBy}, c.RTPCounts()...)...)
 }

@@ -80,7 +80,7 @@ func (c *call) liveLegs() []LegEvent {
 	case stRinging:
 		return appendRinging(c.callerRinging(c.id, c.caller), c.ring.forks)
 	case stAnswered:
-		ids := [2]string{c.leg[0].Dialog.CallID, c.leg[1].Dialog.CallID}
+		ids := [2]string{c.Legs[0].Dialog.CallID, c.Legs[1].Dialog.CallID}
 		return appendRinging(c.answeredLegs(ids, c.legReplaced), c.rooms.ringingForks())
 	}
 	return nil

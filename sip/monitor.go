@@ -109,7 +109,7 @@ func (mo *monitoring) monitorCall(req *sip.Request, tx sip.ServerTransaction, su
 	if !mip.IsValid() {
 		mip = netip.IPv4Unspecified()
 	}
-	mon, err := c.relay.AddMonitor(media.MonitorConfig{Mode: mode, Agent: agent, Codec: codec, IP: mip})
+	mon, err := c.Relay.AddMonitor(media.MonitorConfig{Mode: mode, Agent: agent, Codec: codec, IP: mip})
 	switch {
 	case errors.Is(err, media.ErrMonitored):
 		b.s.respond(tx, req, 486, "Busy Here (Already Monitored)")
@@ -123,7 +123,7 @@ func (mo *monitoring) monitorCall(req *sip.Request, tx sip.ServerTransaction, su
 		return
 	}
 	mon.SetRemote(offer.RTP)
-	mon.SetPeer(peerIP(req.Source()))
+	mon.SetPeer(leg.PeerIP(req.Source()))
 
 	src := req.Source()
 	ms := &monitorSession{b: b, id: req.CallID().Value(), mon: mon, log: log,
@@ -165,7 +165,7 @@ func (mo *monitoring) monitored(ext string) (*call, media.Leg, []int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for id, c := range b.calls {
-		if c.id != id || c.relay == nil {
+		if c.id != id || c.Relay == nil {
 			continue
 		}
 		legs := c.legs.Load()

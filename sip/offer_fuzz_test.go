@@ -1,39 +1,9 @@
 package sip
 
 import (
-	"net/netip"
 	"strings"
 	"testing"
-
-	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
-
-// FuzzRefusingAnswer: whatever offer a callee sends in its 2xx, the
-// answer that refuses it parses back with no audio address.
-func FuzzRefusingAnswer(f *testing.F) {
-	f.Add([]byte(phoneOffer))
-	f.Add([]byte("v=0\r\no=- 0 0 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\nm=video 4002 RTP/AVP 96\r\n"))
-	f.Add([]byte("v=0\r\ns=-\r\nt=0 0\r\nm=audio 1 RTP/AVP 0\r\nc=IN IP4 host.example\r\na=rtcp:x\r\n"))
-	f.Fuzz(func(t *testing.T, body []byte) {
-		if _, _, err := sdpneg.Parse(body); err != nil {
-			return
-		}
-		br := &bridge{mediaIP: (&b2bua{cfg: CallConfig{MediaIP: netip.MustParseAddr("192.0.2.1")}}).mediaIP}
-		out := br.refusingAnswer(body)
-		if out == nil {
-			return
-		}
-		sd, m, err := sdpneg.Parse(out)
-		if err != nil || m.RTP.IsValid() || !m.Hold {
-			t.Fatalf("refusing answer %q: %v %+v", out, err, m)
-		}
-		for _, md := range sd.MediaDescriptions {
-			if md.MediaName.Port.Value != 0 {
-				t.Fatalf("refusing answer keeps a port: %q", out)
-			}
-		}
-	})
-}
 
 // FuzzOutboundTrunks: the trunks a number goes to serve it, longest
 // matching prefix first, then those without prefixes.

@@ -187,7 +187,7 @@ func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *creden
 		return nil, &refusal{503, "Service Unavailable", directory.Failed, "no rtp ports", nil}
 	}
 	fan.SetRemote(offer.RTP, offer.RTCP)
-	fan.SetPeer(peerIP(req.Source()))
+	fan.SetPeer(leg.PeerIP(req.Source()))
 	tagged := req.Clone()
 	tagged.To().Params.Add("tag", sip.GenerateTagN(16))
 	id := req.CallID().Value()
@@ -434,7 +434,7 @@ func (ps *pageSession) join(m *pageMember, f *fork, res *sip.Response) {
 		return
 	}
 	m.l.SetRemote(md.RTP, md.RTCP)
-	m.l.SetPeer(peerIP(m.dlg.Dest))
+	m.l.SetPeer(leg.PeerIP(m.dlg.Dest))
 	m.joined = true
 	ps.log.Info("page member joined", "ext", m.cred.Ext, "dest", f.t.dest)
 	if !ps.answered && !ps.finished {

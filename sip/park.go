@@ -193,7 +193,7 @@ func (pl *parkingLot) park(c *call, x *xfer, parker party, want string) {
 		x.failed(403, "Forbidden ("+reason+")", directory.Denied, "park: "+reason)
 		return
 	}
-	teeLeg := legIndex(!x.fromA)
+	teeLeg := leg.Index(!x.fromA)
 	tee := c.parties[teeLeg]
 	now := time.Now()
 	orbit, err := pl.orbits.claim(want, &orbitSlot{c: c, parker: parker.userID, parkerExt: parker.ext,
@@ -214,18 +214,18 @@ func (pl *parkingLot) park(c *call, x *xfer, parker party, want string) {
 	}
 
 	x.handedOver()
-	parkerLeg := legIndex(x.fromA)
-	old := *c.legDialog(x.fromA)
+	parkerLeg := leg.Index(x.fromA)
+	old := *c.LegDialog(x.fromA)
 	c.dropPending(x.fromA)
 	c.leave(old)
 	// Nobody on the parker's leg: a dialog no request can name, so that
 	// the call stays answered and no request reaches the empty leg.
-	*c.legDialog(x.fromA) = leg.Dialog{CallID: "parked-" + sip.GenerateTagN(16), LocalTag: sip.GenerateTagN(8),
+	*c.LegDialog(x.fromA) = leg.Dialog{CallID: "parked-" + sip.GenerateTagN(16), LocalTag: sip.GenerateTagN(8),
 		RemoteTag: sip.GenerateTagN(8)}
-	ml := mediaLeg(x.fromA)
-	c.relay.SetPeer(ml, netip.Addr{})
-	c.relay.SetRemote(ml, netip.AddrPort{}, netip.AddrPort{})
-	c.relay.SetHold(ml, true) // its silence is expected
+	ml := leg.RelayLeg(x.fromA)
+	c.Relay.SetPeer(ml, netip.Addr{})
+	c.Relay.SetRemote(ml, netip.AddrPort{}, netip.AddrPort{})
+	c.Relay.SetHold(ml, true) // its silence is expected
 	c.setParty(parkerLeg, party{num: orbit})
 	if parker.ext != tee.ext {
 		pl.b.release(c, parker.ext)
@@ -259,7 +259,7 @@ func (p *parkedCall) parkedRow(tee party) {
 	c.cdr.Reason = "parked at " + p.orbit + " by " + p.parker.num
 	c.writeCDR()
 	teeLeg := 1 - p.leg
-	row := directory.Call{SIPCallID: c.leg[teeLeg].Dialog.CallID, CallerID: tee.userID, From: tee.num, To: p.orbit,
+	row := directory.Call{SIPCallID: c.Legs[teeLeg].Dialog.CallID, CallerID: tee.userID, From: tee.num, To: p.orbit,
 		Dialed: p.dialed, StartedAt: now, AnsweredAt: now, Disposition: directory.Answered,
 		Reason: "parked at " + p.orbit + " by " + p.parker.num, Node: c.b.s.cfg.Node, Direction: dir}
 	c.cdr = row
@@ -315,7 +315,7 @@ func (p *parkedCall) take(who party, cred *credential, how string, answer []byte
 	}
 	c.log.Info("parked call "+how, "orbit", p.orbit, "by", who.num)
 	c.joinCDR(time.Now().UTC(), who, p.orbit, how+" from "+p.orbit+" by "+who.num, how+" from "+p.orbit, isA)
-	c.unholdTransferee(!isA, answer)
+	c.UnholdTransferee(!isA, answer)
 }
 
 // retrieveOrbit takes an extension's INVITE to an orbit number and
@@ -400,7 +400,7 @@ func (p *parkedCall) retrieved(ev *retrieveEvent) {
 		return
 	}
 	isA := p.leg == 0
-	ans, _, err := sdpneg.Parse(c.leg[p.leg].SDP) // the parked party's media, as the parker had it
+	ans, _, err := sdpneg.Parse(c.Legs[p.leg].SDP) // the parked party's media, as the parker had it
 	if err != nil || !commonFormats(ans, sd) {
 		reject(488, "Not Acceptable Here")
 		return
@@ -409,7 +409,7 @@ func (p *parkedCall) retrieved(ev *retrieveEvent) {
 	joined := sdpneg.FirstVoiceSD(ans)
 	org := sdpneg.Origin{ID: uint64(time.Now().UnixNano()&0x7fffffffffff) + 5}
 	src := ev.req.Source()
-	body, err := sdpneg.LegSDP(ans, &org, c.b.mediaIP(src), c.relay, mediaLeg(isA))
+	body, err := sdpneg.LegSDP(ans, &org, c.b.mediaIP(src), c.Relay, leg.RelayLeg(isA))
 	if err != nil {
 		reject(488, "Not Acceptable Here")
 		return
@@ -418,8 +418,8 @@ func (p *parkedCall) retrieved(ev *retrieveEvent) {
 	req.To().Params.Add("tag", sip.GenerateTagN(16))
 	d := c.b.uasDialog(req)
 	c.b.alias(d.CallID, c) // its ACK and requests come to this call
-	*c.legDialog(isA) = d
-	c.relay.SetPeer(mediaLeg(isA), peerIP(d.Dest))
+	*c.LegDialog(isA) = d
+	c.Relay.SetPeer(leg.RelayLeg(isA), leg.PeerIP(d.Dest))
 	ok200 := c.okResponse(req, body, d.Contact)
 	if err := ev.tx.Respond(ok200); err != nil {
 		c.log.Info("200 to the retrieving party not sent", "err", err)
@@ -427,10 +427,10 @@ func (p *parkedCall) retrieved(ev *retrieveEvent) {
 	} else {
 		c.awaitAck(req, pending2xx{fromA: isA, tx: ev.tx, res: ok200, done: ev.done})
 	}
-	c.leg[p.leg].SDP, c.leg[p.leg].Origin = body, org
-	c.setLegCodec(mediaLeg(isA), joined)
-	sdpneg.SetMedia(c.relay, mediaLeg(isA), m)
-	c.relay.SetHold(mediaLeg(isA), m.Hold)
+	c.Legs[p.leg].SDP, c.Legs[p.leg].Origin = body, org
+	c.SetLegCodec(leg.RelayLeg(isA), joined)
+	sdpneg.SetMedia(c.Relay, leg.RelayLeg(isA), m)
+	c.Relay.SetHold(leg.RelayLeg(isA), m.Hold)
 	who := party{userID: ev.cred.UserID, num: ev.cred.Ext, ext: ev.cred.Ext}
 	if !isA {
 		c.bTarget = &target{userID: who.userID, ext: who.ext, dest: src, transport: d.Transport}

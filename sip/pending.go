@@ -208,7 +208,7 @@ func (c *call) onAck(ev *ackEvent) {
 		case oa.initial:
 			c.lateAnswer(oa.answer)
 		default:
-			c.reofferAnswered(oa.fromA, oa.answer)
+			c.ReofferAnswered(oa.fromA, oa.answer)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
@@ -410,7 +411,7 @@ func (ev *pickupEvent) onCall(c *call) {
 	c.awaitAck(req, pending2xx{fromA: false, tx: ev.tx, res: okPicker, done: ev.done})
 	ev.reply <- pickupReply{handled: true, answered: true, from: c.rt.from}
 	c.ring.cancelAll(nil)
-	c.leg[1].Dialog = d
+	c.Legs[1].Dialog = d
 	c.bAcked = true // we are the picker's UAS: no ACK of ours on leg B
 	c.bTarget = &target{userID: ev.picker.UserID, ext: ev.picker.Ext, dest: src, transport: d.Transport}
 	c.b.take(c, ev.picker.Ext)
@@ -443,14 +444,14 @@ func (ev *pickupEvent) media(c *call) (toCaller, toPicker []byte, ok bool) {
 	if err != nil {
 		return nil, nil, false
 	}
-	c.relay.SetPeer(media.LegB, peerIP(src))
+	c.Relay.SetPeer(media.LegB, leg.PeerIP(src))
 	sdpneg.SendRecv(answer)
-	c.leg[1].Origin = sdpneg.Origin{ID: c.leg[0].Origin.ID + 2}
-	toPicker, err = sdpneg.LegSDP(answer, &c.leg[1].Origin, c.b.mediaIP(src), c.relay, media.LegB)
+	c.Legs[1].Origin = sdpneg.Origin{ID: c.Legs[0].Origin.ID + 2}
+	toPicker, err = sdpneg.LegSDP(answer, &c.Legs[1].Origin, c.b.mediaIP(src), c.Relay, media.LegB)
 	if err != nil {
 		return nil, nil, false
 	}
-	c.leg[1].SDP = toPicker
+	c.Legs[1].SDP = toPicker
 	return toCaller, toPicker, true
 }
 
@@ -460,7 +461,7 @@ func (ev *pickupEvent) media(c *call) (toCaller, toPicker []byte, ok bool) {
 func (ev *pickupEvent) answerCaller(c *call, ext string, toCaller []byte) {
 	picker := ev.picker
 	c.state = stAnswered
-	c.relay.Arm()
+	c.Relay.Arm()
 	c.cdr.AnsweredAt = time.Now().UTC()
 	c.cdr.Disposition = directory.Answered
 	c.cdr.CalleeID, c.cdr.To = picker.UserID, picker.Ext
@@ -468,9 +469,9 @@ func (ev *pickupEvent) answerCaller(c *call, ext string, toCaller []byte) {
 	c.show(c.cdr)
 	c.setParty(0, party{userID: c.rt.callerID, num: c.rt.from, ext: c.callerExt()})
 	c.setParty(1, party{userID: picker.UserID, num: picker.Ext, ext: picker.Ext})
-	c.leg[0].Dialog = c.b.uasDialog(c.aReq)
+	c.Legs[0].Dialog = c.b.uasDialog(c.aReq)
 	c.b.taps.joined(c)
-	ok200 := c.okResponse(c.aReq, toCaller, c.leg[0].Dialog.Contact)
+	ok200 := c.okResponse(c.aReq, toCaller, c.Legs[0].Dialog.Contact)
 	c.aAnswered = true
 	if err := c.aTx.Respond(ok200); err != nil {
 		c.log.Info("200 to caller not sent", "err", err)

@@ -95,7 +95,7 @@ func (qc *queueCall) onOverflow(target, reason string) {
 func (qc *queueCall) emptyLegDialer(answered func(*dialer, *fork, *sip.Response), failed func(*dialer)) *dialer {
 	c := qc.c
 	d := &dialer{env: c.env, onFork: func(f *fork) { c.xforks = append(c.xforks, f) },
-		source: c.aReq.Body(), origin: &c.leg[1].Origin, leg: media.LegB, sendrecv: true}
+		source: c.aReq.Body(), origin: &c.Legs[1].Origin, leg: media.LegB, sendrecv: true}
 	d.onResponse = func(f *fork, tx sip.ClientTransaction, res *sip.Response) {
 		if !f.settle(tx, res) {
 			return

@@ -2,13 +2,15 @@ package sip
 
 import (
 	"net/netip"
+
+	"github.com/switchboard-pbx/switchboard/sip/leg"
 )
 
 // Re-INVITEs inside an answered call (hold, resume, a codec change, a
 // session refresh), and ours: the call decides whether a leg's may pass
 // now (onReinvite: glare, a room's gate) and hands it to the bridge, which
 // passes it to the other leg or answers it, and sends ours on the legs
-// (bridgetx.go). When a leg changes hands (legmove.go), the bridge takes
+// (leg.Bridge). When a leg changes hands (legmove.go), the bridge takes
 // the party that stayed off hold and has the leg's relay source latch
 // again (relatchEvent).
 
@@ -24,7 +26,7 @@ func (c *call) onReinvite(ev *reqEvent) {
 	switch {
 	case c.state != stAnswered: // (or the ACK ended it: a late offer not answered)
 		code, reason = 481, "Call/Transaction Does Not Exist"
-	case c.transacting() || c.hasPending():
+	case c.Transacting() || c.hasPending():
 		code, reason = 491, "Request Pending" // glare (RFC 3261 §14.2)
 	default:
 		code, reason = c.rooms.refuseReinvite(len(ev.req.Body()) > 0)
@@ -33,7 +35,7 @@ func (c *call) onReinvite(ev *reqEvent) {
 		c.methods.refuse(ev, code, reason)
 		return
 	}
-	c.bridge.reinvite(&reinvite{req: ev.req, tx: ev.tx, fromA: ev.fromA, done: ev.done})
+	c.Bridge.Reinvite(&leg.Incoming{Req: ev.req, Tx: ev.tx, FromA: ev.fromA, Done: ev.done})
 }
 
 // bridgeDone is the result of one of the bridge's transactions on a leg,
@@ -51,6 +53,6 @@ type relatchEvent struct {
 
 func (ev relatchEvent) handleOn(c *call) {
 	if c.state == stAnswered {
-		c.bridge.relatch(ev.toA, ev.callID, ev.rtp, ev.rtcp)
+		c.Bridge.Relatch(ev.toA, ev.callID, ev.rtp, ev.rtcp)
 	}
 }

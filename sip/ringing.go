@@ -38,7 +38,7 @@ func (c *call) forkFailed(*fork) {
 // the caller gets the best failure (calleeTx.failure).
 func (c *call) forksFailed() {
 	if c.failOver(c.rt, c.earlyOver) {
-		c.leg[1].SDP = c.ring.offer
+		c.Legs[1].SDP = c.ring.offer
 		return
 	}
 	code, reason, disp, warning := c.failure(c.late, c.b.s.realm(), c.aReq.Body())

@@ -253,13 +253,13 @@ func (sb *subscriptions) resubscribe(req *sip.Request, tx sip.ServerTransaction,
 // from a source holding a registration of the subscriber's extension (its
 // NAT mapping changed), which NOTIFYs then follow over UDP.
 func (sd *subDialog) fromPeer(req *sip.Request, loc *location) bool {
-	ip := peerIP(req.Source())
+	ip := leg.PeerIP(req.Source())
 	if !ip.IsValid() {
 		return false
 	}
 	sd.mu.Lock()
 	defer sd.mu.Unlock()
-	if peerIP(sd.d.Dest) == ip {
+	if leg.PeerIP(sd.d.Dest) == ip {
 		return true
 	}
 	if !loc.RegisteredExt(ip, sd.watcher) {

@@ -8,8 +8,8 @@ import (
 )
 
 // TestDeps keeps leg below the call: of our packages it may use only SDP
-// negotiation (an SDP origin) and what that needs, never package sip,
-// whose calls are built on it, or the directory and the store.
+// negotiation and the media relay, never package sip, whose calls are
+// built on it, or the directory and the store.
 func TestDeps(t *testing.T) {
 	allowed := []string{"sip/sdpneg", "media"}
 	for _, d := range depcheck.Load(t).Ours() {
