@@ -54,7 +54,7 @@ const (
 // changing hands (legmove.go): they ask the parts and join what the parts
 // say, handing a part what it needs of another as arguments or functions.
 // The parts are embedded so that the features reach the legs, the dialer,
-// the caller's INVITE and the CDR row as they did (c.leg, c.ring, c.aReq,
+// the caller's INVITE and the CDR row directly (c.Legs, c.ring, c.aReq,
 // c.cdr). Features act on the call through its legs, dialer and relay,
 // and keep their state in rooms (rooms.go).
 //

@@ -17,7 +17,7 @@ import (
 // callee's phones or the trunk, where leg B is now, the ACK of the
 // answering fork's 2xx,
 // and, when every fork failed, the next trunk or the best failure. It knows nothing of the caller; the dialog that the 2xx set up is
-// the bridge's leg B (leg[1]).
+// the bridge's leg B (Legs[1]).
 //
 // It is the call's part, embedded in it so that the features reach the
 // dialer and leg B's target as before. Only the call's actor touches it,

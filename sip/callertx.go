@@ -11,7 +11,7 @@ import (
 // caller heard before the answer (ringing, a fork's early media), whether
 // the final response went, and the channel that lets the INVITE's handler
 // return; it knows nothing of leg B. The dialog that the caller's 2xx sets up is
-// the bridge's leg A (leg[0]).
+// the bridge's leg A (Legs[0]).
 //
 // It is the call's part, embedded in it so that the features' answers
 // (voicemail, a menu, a queue, a pickup) reach aReq and aTx as before.

@@ -291,7 +291,8 @@ func (br *Bridge) SetLegCodec(l media.Leg, cod sdpneg.Codec) {
 	}
 }
 
-// Index is the index in bridge.leg of leg A (fromA) or B.
+// Index is the index in Bridge.Legs (and in any pair kept by leg) of leg
+// A (fromA) or B.
 func Index(fromA bool) int {
 	if fromA {
 		return 0
