@@ -42,7 +42,7 @@ func (t *callTable) shownCalls() []ActiveCall {
 		}
 		ac := ActiveCall{CallID: c.id, CallerID: v.callerID, CalleeID: v.calleeID, From: v.from, To: v.to,
 			Direction: string(v.dir), State: "ringing", StartedAt: v.started}
-		if c.relay != nil && c.relay.Stats(media.LegB).Packets > 0 {
+		if c.Relay != nil && c.Relay.Stats(media.LegB).Packets > 0 {
 			ac.State = "talking"
 		}
 		if v.parked {

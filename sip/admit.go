@@ -5,6 +5,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard-pbx/switchboard/sip/wire"
+	"github.com/switchboard-pbx/switchboard/sip/leg"
 )
 
 // Only a dialog's own peer changes the dialog. An in-dialog request (BYE,
@@ -28,11 +29,11 @@ import (
 // to a carrier (ext "") answers from any address of carrier, or of any
 // trunk when carrier is nil.
 func fromPeer(s *Server, req *sip.Request, dest, ext string, carrier *Trunk) bool {
-	ip := peerIP(req.Source())
+	ip := leg.PeerIP(req.Source())
 	if !ip.IsValid() {
 		return false
 	}
-	if peerIP(dest) == ip {
+	if leg.PeerIP(dest) == ip {
 		return true
 	}
 	if ext != "" {
@@ -46,8 +47,8 @@ func fromPeer(s *Server, req *sip.Request, dest, ext string, carrier *Trunk) boo
 }
 
 func sameIP(a, b string) bool {
-	x := peerIP(a)
-	return x.IsValid() && x == peerIP(b)
+	x := leg.PeerIP(a)
+	return x.IsValid() && x == leg.PeerIP(b)
 }
 
 // cancelFrom reports whether a CANCEL (raw bytes) from ip may reach the
@@ -66,6 +67,6 @@ func (b *b2bua) cancelFrom(ip netip.Addr, data []byte) bool {
 	if c == nil || c.id != string(id) {
 		return true
 	}
-	src := peerIP(c.aReq.Source())
+	src := leg.PeerIP(c.aReq.Source())
 	return src.IsValid() && src == ip.Unmap()
 }

@@ -6,7 +6,6 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
-	"github.com/switchboard-pbx/switchboard/media"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
@@ -18,14 +17,13 @@ import (
 // caller, pointing the relay at the callee (bridge.answerA). Late, it
 // turns the callee's offer into the offer for the caller the same way.
 func (c *call) answerSDP(body []byte) ([]byte, error) {
-	return c.bridge.answerA(body, c.aReq.Body(), c.late, c.aReq.Source())
+	return c.Bridge.AnswerA(body, c.aReq.Body(), c.late, c.aReq.Source())
 }
 
 // answerWith connects the caller to the fork that answered.
 func (c *call) answerWith(f *fork, res *sip.Response) {
 	c.answered(f)
-	c.leg[1].dlg = forkDialog(f, res)
-	c.relay.SetPeer(media.LegB, peerIP(c.leg[1].dlg.dest))
+	c.JoinB(forkDialog(f, res))
 	if !c.late {
 		c.ackB(nil)
 	}
@@ -39,9 +37,7 @@ func (c *call) answerWith(f *fork, res *sip.Response) {
 		c.state = stEnded
 		c.cdr.Disposition, c.cdr.Reason, c.cdr.HangupBy = r.disp, r.why, "system"
 		c.byeB()
-		if warning != "" {
-			c.aWarning = warning
-		}
+		c.warn(warning)
 		c.respondA(r.code, r.reason, nil)
 		return
 	}
@@ -49,15 +45,14 @@ func (c *call) answerWith(f *fork, res *sip.Response) {
 		c.bOffer, c.needAnswer = body, true
 	}
 	c.state = stAnswered
-	c.relay.Arm()
+	c.Relay.Arm()
 	c.answeredBy(c.rt, c.callerExt(), f.t)
-	c.leg[0].dlg = c.b.uasDialog(c.aReq)
-	ok200 := c.okResponse(c.aReq, sdpBody, c.leg[0].dlg.contact)
+	c.Legs[0].Dialog = c.b.uasDialog(c.aReq)
+	ok200 := c.okResponse(c.aReq, sdpBody, c.Legs[0].Dialog.Contact)
 	if !c.late { // late, the taps join with the answer
 		c.b.taps.joined(c)
 	}
-	c.aAnswered = true
-	if err := c.aTx.Respond(ok200); err != nil {
+	if err := c.answer(ok200); err != nil {
 		c.log.Info("200 to caller not sent", "err", err)
 		c.hangup("system", "caller unreachable")
 		c.closeAFinal()
@@ -88,7 +83,7 @@ func badAnswer(err error, late bool, realm string) (r refusal, warning string) {
 // offer call (bridge.lateAnswer): the answer goes to the callee in the ACK
 // of its 2xx. No answer, or one that does not parse, ends the call.
 func (c *call) lateAnswer(body []byte) {
-	out, why := c.bridge.lateAnswer(body, c.bOffer, c.rooms.takeAnswer)
+	out, why := c.Bridge.LateAnswer(body, c.bOffer, c.rooms.takeAnswer)
 	switch {
 	case why != "":
 		c.hangup("system", why)
@@ -102,7 +97,7 @@ func (c *call) lateAnswer(body []byte) {
 
 // ackB sends the ACK for the B side's 2xx, with body (the answer to a
 // late offer) unless nil.
-func (c *call) ackB(body []byte) { c.calleeTx.ack(&c.leg[1].dlg, body) }
+func (c *call) ackB(body []byte) { c.calleeTx.ack(&c.Legs[1].Dialog, body) }
 
 // answerEmptyLeg puts fork f, whose 2xx res answered an offer on the relay
 // port of leg (0: A, 1: B), on that leg, which nobody was on: it ACKs the
@@ -112,15 +107,13 @@ func (c *call) ackB(body []byte) { c.calleeTx.ack(&c.leg[1].dlg, body) }
 func (c *call) answerEmptyLeg(leg int, f *fork, res *sip.Response, org sdpneg.Origin) bool {
 	d := forkDialog(f, res)
 	c.ackFork(f, &d)
-	if err := c.seat(leg, d, res.Body(), f.req.Body(), org); err != nil {
+	if err := c.Seat(leg, d, res.Body(), f.req.Body(), org); err != nil {
 		c.log.Info("bad sdp from the phone that answered", "err", err)
-		bye := d.request(sip.BYE)
-		c.wg.Go(func() { c.sendBye(bye) })
+		c.byeOffActor(d.Request(sip.BYE))
 		return false
 	}
 	if leg == 1 {
-		t := f.t
-		c.bTarget = &t
+		c.bTarget = new(f.t)
 	}
 	return true
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
@@ -73,7 +74,7 @@ type (
 		x      *xfer
 		code   int
 		reason string
-		dlg    dialog
+		dlg    leg.Dialog
 		org    sdpneg.Origin
 		who    party
 		tgt    target // for monitoring when the leg lands on B
@@ -110,7 +111,7 @@ func (t *transfers) startAttended(x *xfer, rep replaces, transferor party) {
 		x.failed(481, "Call/Transaction Does Not Exist", directory.Failed, "replaces: no such dialog")
 		return
 	}
-	peer := c.parties[legIndex(!x.fromA)].num
+	peer := c.parties[leg.Index(!x.fromA)].num
 	if !other.post(&takeoverReq{by: c, x: x, rep: rep, transferor: transferor.ext, peer: peer}) {
 		x.failed(481, "Call/Transaction Does Not Exist", directory.Failed, "replaces: no such dialog")
 	}
@@ -127,7 +128,7 @@ func (r *takeoverReq) handleOn(c *call) {
 		refuse(481, "Call/Transaction Does Not Exist")
 		return
 	}
-	tLeg, yLeg := legIndex(isA), legIndex(!isA)
+	tLeg, yLeg := leg.Index(isA), leg.Index(!isA)
 	if c.parties[tLeg].ext == "" || c.parties[tLeg].ext != r.transferor {
 		refuse(403, "Forbidden (Not Your Dialog)")
 		return
@@ -151,21 +152,21 @@ func (r *takeoverReq) handleOn(c *call) {
 		})
 		return
 	}
-	h := &handover{x: r.x, dlg: *c.legDialog(!isA), who: c.parties[yLeg]}
+	h := &handover{x: r.x, dlg: *c.LegDialog(!isA), who: c.parties[yLeg]}
 	if isA { // Y is on leg B
-		h.org = c.leg[1].origin
+		h.org = c.Legs[1].Origin
 		if t := c.bTarget; t != nil {
 			h.tgt = *t
 		}
 	} else {
-		h.org = c.leg[0].origin
-		h.tgt = target{userID: h.who.userID, ext: h.who.ext, dest: h.dlg.dest, transport: h.dlg.transport}
+		h.org = c.Legs[0].Origin
+		h.tgt = target{userID: h.who.userID, ext: h.who.ext, dest: h.dlg.Dest, transport: h.dlg.Transport}
 	}
 	if !r.by.post(h) {
 		return // call 1 is over: this call goes on
 	}
 	// From here Y's requests go to call 1.
-	c.b.aliasIfFiled(h.dlg.callID, r.by)
+	c.b.aliasIfFiled(h.dlg.CallID, r.by)
 	c.leave(h.dlg)
 	c.log.Info("leg handed over for an attended transfer", "to", r.by.id, "party", h.who.num)
 	c.state = stEnded
@@ -192,23 +193,23 @@ func (t *transfers) onHandover(h *handover) {
 	if x != h.x || c.state != stAnswered {
 		// The transfer was given up meanwhile: the leg is ours to end.
 		c.log.Info("attended transfer given up; hanging up the party handed over", "party", h.who.num)
-		bye := h.dlg.request(sip.BYE)
+		bye := h.dlg.Request(sip.BYE)
 		c.wg.Go(func() { c.sendBye(bye) })
 		return
 	}
 	x.handedOver()
 	toA := x.fromA
-	leg := legIndex(toA)
-	sent := c.leg[leg].sdp // what the transferor got: the transferee's media
-	old := *c.legDialog(toA)
-	*c.legDialog(toA) = h.dlg
-	c.relay.SetPeer(mediaLeg(toA), peerIP(h.dlg.dest))
+	moved := leg.Index(toA)
+	sent := c.Legs[moved].SDP // what the transferor got: the transferee's media
+	old := *c.LegDialog(toA)
+	*c.LegDialog(toA) = h.dlg
+	c.Relay.SetPeer(leg.RelayLeg(toA), leg.PeerIP(h.dlg.Dest))
 	c.dropPending(toA)
 	if !x.gone {
 		c.leave(old)
 	}
-	transferor := c.parties[leg]
-	c.setParty(leg, h.who)
+	transferor := c.parties[moved]
+	c.setParty(moved, h.who)
 	c.b.swap(c, transferor.ext, h.who.ext)
 	if toA {
 		var cred *credential
@@ -216,9 +217,9 @@ func (t *transfers) onHandover(h *handover) {
 			cred, _ = c.b.s.credential(h.who.ext)
 		}
 		c.caller = cred
-		c.leg[0].origin = h.org
+		c.Legs[0].Origin = h.org
 	} else {
-		c.leg[1].origin = h.org
+		c.Legs[1].Origin = h.org
 		t := h.tgt
 		c.bTarget = &t
 	}
@@ -226,11 +227,11 @@ func (t *transfers) onHandover(h *handover) {
 	c.joinCDR(x.started, h.who, x.target, "transferred to "+h.who.num+" by "+transferor.num,
 		"transferred by "+transferor.num, toA)
 	if !x.gone {
-		c.sendInOrder(x.notify(&old, "SIP/2.0 200 OK", true), old.request(sip.BYE))
+		c.sendInOrder(x.notify(&old, "SIP/2.0 200 OK", true), old.Request(sip.BYE))
 	}
 	// Until Y answers our re-INVITE its media goes to call 2's relay,
 	// which is closing: nothing to relay meanwhile.
-	c.relay.SetRemote(mediaLeg(toA), netip.AddrPort{}, netip.AddrPort{})
+	c.Relay.SetRemote(leg.RelayLeg(toA), netip.AddrPort{}, netip.AddrPort{})
 	t.reinviteJoined(toA, sent)
 }
 
@@ -241,22 +242,22 @@ func (t *transfers) reinviteJoined(toA bool, sent []byte) {
 	c := t.c
 	sd, _, err := sdpneg.Parse(sent)
 	var body []byte
-	d, o := c.legDialog(toA), &c.leg[legIndex(toA)].origin
+	d, o := c.LegDialog(toA), &c.Legs[leg.Index(toA)].Origin
 	if err == nil {
 		sdpneg.SendRecv(sd)
 		sdpneg.WidenOffer(sd)
-		body, err = sdpneg.LegSDP(sd, o, c.b.mediaIP(d.dest), c.relay, mediaLeg(toA))
+		body, err = sdpneg.LegSDP(sd, o, c.b.mediaIP(d.Dest), c.Relay, leg.RelayLeg(toA))
 	}
 	if err != nil {
 		c.log.Info("attended transfer: no sdp for the party that joined", "err", err)
 		c.hangup("system", "transfer: no sdp")
 		return
 	}
-	req := d.request(sip.INVITE)
+	req := d.Request(sip.INVITE)
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(body)
-	c.leg[legIndex(toA)].sdp = body
-	c.unhold = true // our re-INVITE is out: theirs get 491
+	c.Legs[leg.Index(toA)].SDP = body
+	c.Unhold = true // our re-INVITE is out: theirs get 491
 	c.wg.Go(func() {
 		res, err := c.b.sendAndWait(c.reqCtx, req)
 		c.post(joinResult{t: t, toA: toA, res: res, err: err})
@@ -265,8 +266,8 @@ func (t *transfers) reinviteJoined(toA bool, sent []byte) {
 
 func (t *transfers) onJoinResult(r joinResult) {
 	c := t.c
-	c.unhold = false
-	if c.state != stAnswered || c.legDialog(r.toA).callID != r.dialogID() {
+	c.Unhold = false
+	if c.state != stAnswered || c.LegDialog(r.toA).CallID != r.dialogID() {
 		return
 	}
 	if r.err != nil || r.res == nil || !r.res.IsSuccess() {
@@ -278,8 +279,8 @@ func (t *transfers) onJoinResult(r joinResult) {
 		c.hangup("system", "transfer: re-invite "+status)
 		return
 	}
-	d := c.legDialog(r.toA)
-	if err := c.b.s.client.WriteRequest(d.request(sip.ACK)); err != nil {
+	d := c.LegDialog(r.toA)
+	if err := c.b.s.client.WriteRequest(d.Request(sip.ACK)); err != nil {
 		c.log.Debug("ack not sent", "err", err)
 	}
 	_, m, err := sdpneg.Parse(r.res.Body())
@@ -287,13 +288,13 @@ func (t *transfers) onJoinResult(r joinResult) {
 		c.hangup("system", "transfer: bad sdp answer")
 		return
 	}
-	leg := mediaLeg(r.toA)
-	c.setLegCodec(leg, sdpneg.FirstVoice(r.res.Body()))
-	sdpneg.SetMedia(c.relay, leg, m)
-	c.relay.SetHold(leg, m.Hold)
+	ml := leg.RelayLeg(r.toA)
+	c.SetLegCodec(ml, sdpneg.FirstVoice(r.res.Body()))
+	sdpneg.SetMedia(c.Relay, ml, m)
+	c.Relay.SetHold(ml, m.Hold)
 	// The transferor sends RTP until it has our BYE.
-	c.afterChain(relatchEvent{toA: r.toA, callID: d.callID, rtp: m.RTP, rtcp: m.RTCP})
-	c.unholdTransferee(!r.toA, r.res.Body())
+	c.afterChain(relatchEvent{toA: r.toA, callID: d.CallID, rtp: m.RTP, rtcp: m.RTCP})
+	c.UnholdTransferee(!r.toA, r.res.Body())
 }
 
 // dialogID is the Call-ID of the re-INVITE r answers.
@@ -318,7 +319,7 @@ func (ev *replaceEvent) handleOn(c *call) {
 	// RFC 3891 §6: only someone with the replaced dialog's authority
 	// replaces it: its own user (another of their phones), or a user whom
 	// authz lets act on this call.
-	if replaced := c.parties[legIndex(isA)]; replaced.userID != ev.cred.UserID && ev.takeOver != nil {
+	if replaced := c.parties[leg.Index(isA)]; replaced.userID != ev.cred.UserID && ev.takeOver != nil {
 		reason := deniedReason(ev.takeOver)
 		c.log.Info("replaces refused", "by", ev.cred.Ext, "reason", reason)
 		reject(403, "Forbidden ("+reason+")")
@@ -333,9 +334,9 @@ func (ev *replaceEvent) handleOn(c *call) {
 		reject(488, "Not Acceptable Here")
 		return
 	}
-	sent := c.leg[1].sdp
+	sent := c.Legs[1].SDP
 	if isA {
-		sent = c.leg[0].sdp
+		sent = c.Legs[0].SDP
 	}
 	ans, _, err := sdpneg.Parse(sent)
 	if err != nil || !commonFormats(ans, sd) {
@@ -346,7 +347,7 @@ func (ev *replaceEvent) handleOn(c *call) {
 	joined := sdpneg.FirstVoiceSD(ans) // what the new phone and the relay agree on
 	org := sdpneg.Origin{ID: uint64(time.Now().UnixNano()&0x7fffffffffff) + 3}
 	src := ev.req.Source()
-	body, err := sdpneg.LegSDP(ans, &org, c.b.mediaIP(src), c.relay, mediaLeg(isA))
+	body, err := sdpneg.LegSDP(ans, &org, c.b.mediaIP(src), c.Relay, leg.RelayLeg(isA))
 	if err != nil {
 		reject(488, "Not Acceptable Here")
 		return
@@ -354,15 +355,15 @@ func (ev *replaceEvent) handleOn(c *call) {
 	req := ev.req.Clone()
 	req.To().Params.Add("tag", sip.GenerateTagN(16))
 	d := c.b.uasDialog(req)
-	leg := legIndex(isA)
-	old := *c.legDialog(isA)
+	at := leg.Index(isA)
+	old := *c.LegDialog(isA)
 	c.dropPending(isA)
 	// The new dialog's ACK and requests come to this call.
-	c.b.alias(d.callID, c)
-	*c.legDialog(isA) = d
+	c.b.alias(d.CallID, c)
+	*c.LegDialog(isA) = d
 	c.leave(old)
-	c.relay.SetPeer(mediaLeg(isA), peerIP(d.dest))
-	ok200 := c.okResponse(req, body, d.contact)
+	c.Relay.SetPeer(leg.RelayLeg(isA), leg.PeerIP(d.Dest))
+	ok200 := c.okResponse(req, body, d.Contact)
 	if err := ev.tx.Respond(ok200); err != nil {
 		c.log.Info("200 to the replacing party not sent", "err", err)
 		close(ev.done)
@@ -370,28 +371,28 @@ func (ev *replaceEvent) handleOn(c *call) {
 		c.awaitAck(req, pending2xx{fromA: isA, tx: ev.tx, res: ok200, done: ev.done})
 	}
 	if isA {
-		c.leg[0].sdp, c.leg[0].origin = body, org
+		c.Legs[0].SDP, c.Legs[0].Origin = body, org
 	} else {
-		c.leg[1].sdp, c.leg[1].origin = body, org
+		c.Legs[1].SDP, c.Legs[1].Origin = body, org
 	}
-	c.setLegCodec(mediaLeg(isA), joined)
-	sdpneg.SetMedia(c.relay, mediaLeg(isA), m)
-	c.relay.SetHold(mediaLeg(isA), m.Hold)
+	c.SetLegCodec(leg.RelayLeg(isA), joined)
+	sdpneg.SetMedia(c.Relay, leg.RelayLeg(isA), m)
+	c.Relay.SetHold(leg.RelayLeg(isA), m.Hold)
 
-	replaced := c.parties[leg]
+	replaced := c.parties[at]
 	who := party{userID: ev.cred.UserID, num: ev.cred.Ext, ext: ev.cred.Ext}
-	c.setParty(leg, who)
+	c.setParty(at, who)
 	c.b.swap(c, replaced.ext, who.ext)
 	if isA {
 		c.caller = ev.cred
 	} else {
-		c.bTarget = &target{userID: who.userID, ext: who.ext, dest: src, transport: d.transport}
+		c.bTarget = &target{userID: who.userID, ext: who.ext, dest: src, transport: d.Transport}
 	}
-	c.log.Info("leg replaced", "replaced", replaced.num, "by", who.num)
+	c.log.Info("at replaced", "replaced", replaced.num, "by", who.num)
 	c.joinCDR(time.Now().UTC(), who, who.num, "replaced by "+who.num, "replaced "+replaced.num, isA)
-	c.sendInOrder(old.request(sip.BYE))
-	c.afterChain(relatchEvent{toA: isA, callID: d.callID, rtp: m.RTP, rtcp: m.RTCP})
-	c.unholdTransferee(!isA, ev.req.Body())
+	c.sendInOrder(old.Request(sip.BYE))
+	c.afterChain(relatchEvent{toA: isA, callID: d.CallID, rtp: m.RTP, rtcp: m.RTCP})
+	c.UnholdTransferee(!isA, ev.req.Body())
 }
 
 // commonFormats keeps in ans's audio only the formats offer's audio has;
@@ -508,7 +509,7 @@ func (ev *takeoverReq) callOver(*call) {
 // callOver ends a dialog handed over too late: it is the call's to end.
 func (ev *handover) callOver(c *call) {
 	if ev.code == 0 {
-		bye := ev.dlg.request(sip.BYE)
+		bye := ev.dlg.Request(sip.BYE)
 		c.wg.Go(func() { c.sendBye(bye) })
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/leg"
 )
 
 // callState is where a call is in its life.
@@ -26,21 +28,25 @@ const (
 // legs and its bridge over time. It is built from parts, each a type that
 // knows nothing of the others:
 //   - callerTx (callertx.go): the caller's INVITE transaction, until our
-//     final response;
+//     final response, and what the caller heard before it (ringing, a
+//     fork's early media);
 //   - calleeTx (calleetx.go): the dialer ringing the callee's phones or
-//     the trunk, the fork that answered and the ACK of its 2xx;
-//   - bridge (bridge.go, reinvite.go): the two legs (leg.go: a dialog,
+//     the trunk, where leg B is and the ACK of the answering fork's 2xx;
+//   - leg.Bridge (sip/leg): the two legs (leg.Leg: a dialog,
 //     its SDP origin, the last SDP we sent on it) joined on the media
 //     relay, their codecs, and its re-INVITEs on the legs: one passing
 //     from one leg to the other, ours taking a party off hold;
 //   - acks (pending.go): our 2xx, resent until their ACKs come, and the
 //     BYEs that wait for them;
-//   - admission (legadmit.go): which leg's dialog and peer an in-dialog
-//     request names, and the dialogs of the parties the call left;
+//   - admission (legadmit.go): which leg's dialog (or, before the answer,
+//     the caller's early dialog) and peer an in-dialog request names, and
+//     the dialogs of the parties the call left;
 //   - outbox (legmove.go): the BYEs, and the requests to a party leaving
 //     the call, one after the other;
 //   - callRecord (cdr.go, active.go, legstates.go): the CDR row, who is on
-//     each leg, what the dashboard and the busy lamps were told.
+//     each leg, what the dashboard and the busy lamps were told;
+//   - callTimers (calltimers.go): the ring time, the actor's next wake-up
+//     and how long an ended call waits for its forks.
 //
 // The call's own methods run its life (call.go, with the b2bua's plan in
 // callplan.go), its ringing (ringing.go), its answer (answer.go), the
@@ -48,7 +54,7 @@ const (
 // changing hands (legmove.go): they ask the parts and join what the parts
 // say, handing a part what it needs of another as arguments or functions.
 // The parts are embedded so that the features reach the legs, the dialer,
-// the caller's INVITE and the CDR row as they did (c.leg, c.ring, c.aReq,
+// the caller's INVITE and the CDR row directly (c.Legs, c.ring, c.aReq,
 // c.cdr). Features act on the call through its legs, dialer and relay,
 // and keep their state in rooms (rooms.go).
 //
@@ -72,10 +78,10 @@ type call struct {
 
 	state callState
 
-	callerTx // leg A's INVITE transaction (callertx.go)
-	calleeTx // the forks toward the callee, the one that won (calleetx.go)
-	bridge   // the legs on the relay (bridge.go)
-	acks     // our 2xx waiting for their ACKs (pending.go)
+	callerTx   // leg A's INVITE transaction (callertx.go)
+	calleeTx   // the forks toward the callee, where leg B is (calleetx.go)
+	leg.Bridge // the legs on the relay (sip/leg)
+	acks       // our 2xx waiting for their ACKs (pending.go)
 
 	// late: the caller's INVITE had no SDP (RFC 3261 §13.2.1). The forks
 	// are invited without one, the answering callee's 2xx carries the
@@ -89,11 +95,9 @@ type call struct {
 	caller *credential // who called, nil for a call from a trunk
 	trunk  *Trunk      // the trunk the call came from (inbound)
 	rt     *route
-	env    *dialEnv // what the call's dialers need of it (dialEnv)
+	env    *dialEnv // what the call's dialers need of it, made with the call
 
-	ringTimer *time.Timer
-	retrans   *time.Timer
-	linger    time.Time // when ending: give the forks until then
+	callTimers // the ring time, the next thing due, the linger (calltimers.go)
 
 	callRecord          // the CDR row, the parties, what was shown (cdr.go)
 	slots      []string // extensions holding a call slot (b2bua.perExt)
@@ -130,10 +134,6 @@ type (
 		fromA bool
 		done  chan struct{}
 	}
-	reinviteResult struct {
-		res *sip.Response
-		err error
-	}
 	relayEvent struct{ err error }
 )
 
@@ -147,23 +147,35 @@ func newCall(b *b2bua, req *sip.Request, tx sip.ServerTransaction, caller *crede
 		callerTx: callerTx{aReq: aReq, aTx: tx, aFinal: make(chan struct{}), userAgent: b.s.cfg.UserAgent,
 			contactFor: b.contactFor, log: log}}
 	c.reqCtx, c.reqCancel = context.WithCancel(context.Background())
-	c.bridge = bridge{mediaIP: b.mediaIP, log: log, rp: b.s.responder, tx: legTx{ack: func(r *sip.Request) error { return b.s.client.WriteRequest(r) },
-		ok: c.okResponse, await: c.awaitAck, send: func(req *sip.Request, done func(*sip.Response, error) any) {
+	c.Bridge = leg.NewBridge(b.mediaIP, leg.Messenger{Ack: func(r *sip.Request) error { return b.s.client.WriteRequest(r) },
+		Refuse: b.s.respond, Send: func(req *sip.Request, done func(*sip.Response, error, bool)) {
 			c.wg.Go(func() {
 				res, err := b.sendAndWait(c.reqCtx, req)
-				c.post(done(res, err))
+				c.post(bridgeDone(func(live bool) { done(res, err, live) }))
 			})
-		}}}
+		}, Accept: func(ri *leg.Incoming, body []byte, contact sip.ContactHeader, offer bool) {
+			ok := c.okResponse(ri.Req, body, contact)
+			if err := ri.Tx.Respond(ok); err != nil {
+				close(ri.Done)
+				return
+			}
+			c.awaitAck(ri.Req, pending2xx{fromA: ri.FromA, tx: ri.Tx, res: ok, done: ri.Done, offer: offer})
+		}}, log)
 	c.calleeTx.client, c.calleeTx.log = b.s.client, log
-	c.acks = acks{log: log, userAgent: b.s.cfg.UserAgent, sendHeld: func(bye *sip.Request) { c.wg.Go(func() { c.sendBye(bye) }) }}
-	c.leg[0].origin.ID = uint64(time.Now().UnixNano() & 0x7fffffffffff)
-	c.leg[1].origin.ID = c.leg[0].origin.ID + 1
+	c.acks = acks{log: log, userAgent: b.s.cfg.UserAgent, sendHeld: c.byeOffActor}
+	c.Legs[0].Origin.ID = uint64(time.Now().UnixNano() & 0x7fffffffffff)
+	c.Legs[1].Origin.ID = c.Legs[0].Origin.ID + 1
 	c.cdr = directory.Call{SIPCallID: id, StartedAt: time.Now().UTC(), Node: b.s.cfg.Node}
 	c.outbox = outbox{wg: &c.wg, send: b.sendAndWait, tell: c.post, log: log}
-	c.admission = admission{s: b.s, trunk: trunk, log: log}
+	c.admission = admission{s: b.s, callerInvite: aReq, trunk: trunk, log: log}
 	c.methods = dialogMethods{bye: c.onBye, reinvite: c.onReinvite, refer: func(ev *reqEvent) { openTransfers(c).onRefer(ev) },
 		respond: b.s.respond}
 	c.callRecord.s, c.callRecord.hooks, c.callRecord.log = b.s, &b.hooks, log
+	// The call's dialer and each feature's share env; its relay is the
+	// call's once open (beginOn).
+	c.env = &dialEnv{client: b.s.client, userAgent: b.s.cfg.UserAgent, log: log, ctx: c.reqCtx, wg: &c.wg,
+		post: c.post, file: func(id string) { b.alias(id, c) }, contact: b.contactFor, mediaIP: b.mediaIP,
+		sendAndWait: b.sendAndWait, hops: hopLimit(aReq) - 1}
 	return c
 }
 
@@ -182,104 +194,76 @@ func (c *call) begin() bool {
 func (c *call) beginOn(rt *route, ref *refusal) bool {
 	b := c.b
 	c.rt = rt
-	c.fillCDR(rt)
-	c.showRoute(rt)
+	c.routed(rt)
 	// The call is answered by the PBX itself (p.ans) or rings targets.
 	c.late = len(c.aReq.Body()) == 0
 	p, ref := b.plan(c, rt, ref)
 	if ref != nil {
-		c.refuse(ref)
-		return false
+		return c.refuse(ref)
 	}
-	ans, targets := p.ans, p.targets
 	relay, err := newRelay(b, c.log)
 	if err != nil {
-		c.log.Warn("call refused: no rtp ports", "err", err)
-		c.refuse(&refusal{503, "Service Unavailable", directory.Failed, "no rtp ports", nil})
-		return false
+		return c.refuse(&refusal{503, "Service Unavailable", directory.Failed, "no rtp ports", err})
 	}
-	c.relay = relay
-	c.ring = dialer{env: c.dialEnv(), onResponse: c.onResponse, onFailed: c.forkFailed, spare: p.spare, late: c.late, source: c.aReq.Body(), origin: &c.leg[1].origin,
+	c.Relay, c.env.relay = relay, relay
+	c.ring = dialer{env: c.env, onResponse: c.onResponse, onFailed: c.forkFailed, spare: p.spare, late: c.late, source: c.aReq.Body(), origin: &c.Legs[1].Origin,
 		leg: media.LegB}
-	c.openA(c.aReq.Source(), p.offer)
-	if !c.late && ans == nil {
-		if err := c.ring.address(targets[0].dest); err != nil {
-			relay.Close()
-			c.refuse(&refusal{488, "Not Acceptable Here", directory.Failed, "bad sdp offer", nil})
-			return false
+	c.OpenA(c.aReq.Source(), p.offer)
+	if !c.late && p.ans == nil {
+		if err := c.ring.address(p.targets[0].dest); err != nil {
+			return c.refuse(&refusal{488, "Not Acceptable Here", directory.Failed, "bad sdp offer", nil})
 		}
-		c.leg[1].sdp = c.ring.offer
+		c.Legs[1].SDP = c.ring.offer
 	}
-	if err := b.add(c); err != nil {
+	if err := b.add(c); errors.Is(err, errLoop) {
 		relay.Close()
-		if errors.Is(err, errLoop) {
-			b.s.respond(c.aTx, c.aReq, 482, "Loop Detected")
-			return false
-		}
-		c.refuse(&refusal{503, "Service Unavailable", directory.Failed, "shutting down", nil})
+		c.respondA(482, "Loop Detected", nil)
 		return false
+	} else if err != nil {
+		return c.refuse(&refusal{503, "Service Unavailable", directory.Failed, "shutting down", nil})
 	}
-	exts := targetExts(targets)
-	if c.caller != nil {
-		exts = append([]string{c.caller.Ext}, exts...)
-	}
-	b.take(c, exts...)
-
-	// The caller's CANCEL reaches us through the transaction: sipgo has
-	// already answered it 200 and the INVITE 487.
-	if !c.aTx.OnCancel(func(*sip.Request) { c.post(cancelEvent{}) }) {
-		c.aAnswered = true // the transaction is gone already
-	}
-	c.wg.Go(func() {
-		err := relay.Run(b.ctx)
-		c.post(relayEvent{err})
-	})
-	if ans != nil {
-		ans.answerCall(c)
+	b.take(c, append([]string{c.callerExt()}, targetExts(p.targets)...)...) // "" from a trunk: no slot
+	c.watchCancel(func() { c.post(cancelEvent{}) })
+	c.wg.Go(func() { c.post(relayEvent{relay.Run(b.ctx)}) })
+	if p.ans != nil {
+		p.ans.answerCall(c)
 	} else {
-		c.ring.dialAll(rt, targets)
+		c.ring.dialAll(rt, p.targets)
 	}
 	go c.run()
 	return true
 }
 
-// dialEnv is what the call's dialers need of it. Made once, with the
-// relay in place: the call's dialer and each transfer's share it.
-func (c *call) dialEnv() *dialEnv {
-	if c.env == nil {
-		b := c.b
-		c.env = &dialEnv{client: b.s.client, userAgent: b.s.cfg.UserAgent, log: c.log, ctx: c.reqCtx, wg: &c.wg,
-			post: c.post, file: func(id string) { b.alias(id, c) }, contact: b.contactFor, mediaIP: b.mediaIP,
-			sendAndWait: b.sendAndWait, relay: c.relay, hops: hopLimit(c.aReq) - 1}
+// newRelay opens the media relay of a call: its ports from the PBX's
+// pool, on its media address, with its media timeouts.
+func newRelay(b *b2bua, log *slog.Logger) (*media.Relay, error) {
+	mip := b.cfg.MediaIP
+	if !mip.IsValid() {
+		mip = netip.IPv4Unspecified()
 	}
-	return c.env
+	return media.NewRelay(media.RelayConfig{Pool: b.pool, IP: mip,
+		Timeout: max(b.cfg.MediaTimeout, 0), HoldTimeout: max(b.cfg.MediaHoldTimeout, 0), Logger: log})
 }
 
-// refuse answers the caller with a final error before any call exists and
-// writes the attempt's CDR row.
-func (c *call) refuse(r *refusal) {
-	if r.err != nil {
-		c.log.Warn("call refused", "code", r.code, "why", r.why, "err", r.err)
-	} else {
-		c.log.Info("call refused", "code", r.code, "why", r.why)
+// refuse answers the caller with a final error before any call exists,
+// writes the attempt's CDR row and closes the relay if open; it returns
+// begin's false.
+func (c *call) refuse(r *refusal) bool {
+	if c.Relay != nil {
+		c.Relay.Close()
 	}
-	res := sip.NewResponseFromRequest(c.aReq, r.code, r.reason, nil)
-	res.AppendHeader(sip.NewHeader("Server", c.b.s.cfg.UserAgent))
-	c.b.s.send(c.aTx, res)
+	c.respondA(r.code, r.reason, nil)
 	c.refused(r)
+	return false
 }
 
 // run is the call's actor.
 func (c *call) run() {
 	defer c.b.wg.Done()
-	c.ringTimer = time.NewTimer(c.ringDuration())
-	c.retrans = time.NewTimer(time.Hour)
-	defer c.ringTimer.Stop()
-	defer c.retrans.Stop()
+	c.startTimers(c.ringDuration())
+	defer c.stopTimers()
 	shutdown := c.b.ctx.Done()
-	if c.state == stRinging && c.allForksFailed() {
-		c.forksFailed()
-	}
+	c.forkFailed(nil) // every fork failed before the actor ran
 	c.syncLegs()
 	c.schedule()
 	for !c.finished() {
@@ -293,7 +277,7 @@ func (c *call) run() {
 				c.log.Info("no answer", "ring_time", c.b.cfg.RingTime)
 				c.endRinging(480, "Temporarily Unavailable", directory.NoAnswer, "system")
 			}
-		case <-c.retrans.C:
+		case <-c.due.C:
 			c.onTimer()
 			if c.state == stRinging && c.giveUpSilent(c.b.cfg.TrunkWait) {
 				c.forksFailed() // on to the next trunk
@@ -317,14 +301,11 @@ func (c *call) finished() bool {
 	if c.state != stEnded || c.acks.hasPending() {
 		return false
 	}
-	if !c.linger.IsZero() && !time.Now().Before(c.linger) {
-		return true
-	}
-	return !waitingFork(c.ring.forks) && !waitingFork(c.xforks) && !c.rooms.forksRinging()
+	return c.lingerOver() || !waitingFork(c.ring.forks) && !waitingFork(c.xforks) && !c.rooms.forksRinging()
 }
 
-// schedule sets the timer to the next 2xx retransmission, silent trunk's
-// end, room's deadline or linger end.
+// schedule wakes the actor at the next 2xx retransmission, silent
+// trunk's end, room's deadline or linger end.
 func (c *call) schedule() {
 	next := c.acks.next()
 	if c.state == stRinging {
@@ -334,16 +315,7 @@ func (c *call) schedule() {
 	if c.state == stEnded {
 		next = earliest(next, c.linger)
 	}
-	if next.IsZero() {
-		return
-	}
-	if !c.retrans.Stop() {
-		select {
-		case <-c.retrans.C:
-		default:
-		}
-	}
-	c.retrans.Reset(max(time.Until(next), time.Millisecond))
+	c.wakeAt(next)
 }
 
 // featureEvent is an event a feature posts to a call (or one call to
@@ -361,37 +333,27 @@ type endedEvent interface {
 // handle runs one event on the call's goroutine.
 func (c *call) handle(ev any) {
 	switch ev := ev.(type) {
-	case *resEvent:
-		// To whoever rang: the call's own dialer, or a feature's.
-		ev.f.d.onResponse(ev.f, ev.tx, ev.res)
-	case *txDoneEvent:
-		ev.f.timedOut(ev.tx, ev.err, c.log)
-	case cancelEvent:
-		if c.state != stRinging {
-			return // the 200 crossed the CANCEL: the caller ACKs and hangs up
+	case forkEvent: // to whoever rang: the call's own dialer, or a feature's
+		ev.deliver(c.log)
+	case cancelEvent: // after our 200 (crossing it), the caller ACKs and hangs up
+		if c.state == stRinging {
+			c.aAnswered = true // sipgo answered 487
+			c.log.Info("call cancelled by caller")
+			c.endRinging(0, "", directory.Cancelled, "caller")
 		}
-		c.aAnswered = true // sipgo answered 487
-		c.log.Info("call cancelled by caller")
-		c.endRinging(0, "", directory.Cancelled, "caller")
 	case *ackEvent:
-		fromA, ok := c.admitted(ev.req)
-		if !ok {
-			// A stranger's, the ACK of a dialog the call left, or the ACK
-			// of a challenge sent statelessly before the call existed.
-			return
+		// Dropped when not a leg's: a stranger's, the ACK of a dialog the
+		// call left, or of a challenge sent statelessly before the call.
+		var ok bool
+		if ev.fromA, ok = c.admitted(ev.req, &c.Legs, c.parties, c.callerExt()); ok {
+			c.onAck(ev)
 		}
-		ev.fromA = fromA
-		c.onAck(ev)
 	case *reqEvent:
-		if !c.admitRequest(ev) {
-			return
+		if c.admitRequest(ev, &c.Legs, c.parties, c.callerExt()) && !c.rooms.takeRequest(ev) {
+			c.methods.dispatch(ev)
 		}
-		if c.rooms.takeRequest(ev) {
-			return
-		}
-		c.methods.dispatch(ev)
-	case reinviteResult:
-		c.reinviteDone(ev, c.state == stAnswered)
+	case bridgeDone:
+		ev(c.state == stAnswered)
 	case featureEvent:
 		ev.handleOn(c)
 	case relayEvent:

@@ -9,14 +9,15 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
 // calleeTx is the callee's side of a call: the dialer that rings the
-// callee's phones or the trunk, the fork that answered and where leg B is
-// now, the early media a fork sent, the ACK of the answering fork's 2xx,
+// callee's phones or the trunk, where leg B is now, the ACK of the
+// answering fork's 2xx,
 // and, when every fork failed, the next trunk or the best failure. It knows nothing of the caller; the dialog that the 2xx set up is
-// the bridge's leg B (leg[1]).
+// the bridge's leg B (Legs[1]).
 //
 // It is the call's part, embedded in it so that the features reach the
 // dialer and leg B's target as before. Only the call's actor touches it,
@@ -24,14 +25,13 @@ import (
 // 2xx.
 type calleeTx struct {
 	ring dialer // the callee's phones, or the trunk
-	won  *fork
-	// bTarget is where leg B is now: won's target, or a transfer's.
+	// bTarget is where leg B is now: the answering fork's target, or a
+	// transfer's.
 	bTarget *target
 	// bAcked: the ACK of the winning fork's 2xx went; ackTmpl is that ACK,
 	// sent again on each retransmission of the 2xx (from sipgo's goroutine).
 	bAcked  bool
 	ackTmpl atomic.Pointer[sip.Request]
-	early   []byte // early-media SDP of the fork that sent one
 
 	client *sipgo.Client
 	log    *slog.Logger
@@ -92,7 +92,6 @@ func (ct *calleeTx) forkResponse(f *fork, tx sip.ClientTransaction, res *sip.Res
 // are cancelled, and each retransmission of f's 2xx is answered with our
 // ACK once it went (ack).
 func (ct *calleeTx) answered(f *fork) {
-	ct.won = f
 	ct.bTarget = &f.t
 	ct.ring.cancelAll(f)
 	f.tx.OnRetransmission(func(r *sip.Response) {
@@ -104,9 +103,9 @@ func (ct *calleeTx) answered(f *fork) {
 
 // ack sends the ACK of the answering fork's 2xx on d, leg B's dialog, with
 // body (the answer to a late offer) unless nil.
-func (ct *calleeTx) ack(d *dialog, body []byte) {
+func (ct *calleeTx) ack(d *leg.Dialog, body []byte) {
 	ct.bAcked = true
-	ack := d.request(sip.ACK)
+	ack := d.Request(sip.ACK)
 	if body != nil {
 		ack.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 		ack.SetBody(body)
@@ -119,8 +118,8 @@ func (ct *calleeTx) ack(d *dialog, body []byte) {
 
 // ackFork ACKs the 2xx that set up d, the dialog of fork f of a dialer
 // other than the call's own (a feature's), now and on each retransmission.
-func (ct *calleeTx) ackFork(f *fork, d *dialog) {
-	ack := d.request(sip.ACK)
+func (ct *calleeTx) ackFork(f *fork, d *leg.Dialog) {
+	ack := d.Request(sip.ACK)
 	tmpl := ack.Clone()
 	f.tx.OnRetransmission(func(r *sip.Response) {
 		if r.IsSuccess() {
@@ -159,10 +158,9 @@ func (ct *calleeTx) trunkDeadline(wait time.Duration) time.Time {
 // failOver goes on to the next trunk when every fork has failed and the
 // last trunk failed over (failoverStatus), and reports whether it did:
 // leg B's offer is then the dialer's new one. The failed trunk's early
-// media is over: it is forgotten, and earlyOver tells the caller's side.
+// media is over: earlyOver tells the caller's side.
 func (ct *calleeTx) failOver(rt *route, earlyOver func()) bool {
 	if len(ct.ring.spare) > 0 {
-		ct.early = nil
 		earlyOver()
 	}
 	return ct.ring.nextTrunk(rt)
@@ -171,13 +169,12 @@ func (ct *calleeTx) failOver(rt *route, earlyOver func()) bool {
 // failure is the best of the forks' failures for the caller (RFC 3261
 // §16.7: a 6xx first, then busy, then the others) and, for a 488 of the
 // caller's offer aOffer (not late), the Warning of our response saying
-// why (nil: none).
-func (ct *calleeTx) failure(late bool, realm string, aOffer []byte) (code int, reason string, disp directory.Disposition, warning *string) {
+// why ("": none).
+func (ct *calleeTx) failure(late bool, realm string, aOffer []byte) (code int, reason string, disp directory.Disposition, warning string) {
 	code, reason, disp = bestFailure(ct.ring.forks)
 	ct.log.Info("call failed", "status", code)
 	if code == 488 && !late {
-		w := sdpneg.RefusedOfferWarning(realm, aOffer, ct.ring.offer)
-		warning = &w
+		warning = sdpneg.RefusedOfferWarning(realm, aOffer, ct.ring.offer)
 	}
 	return code, reason, disp, warning
 }

@@ -8,10 +8,10 @@ import (
 
 // callerTx is the caller's side of a call: leg A's INVITE server
 // transaction until its final response. It holds the INVITE, what the
-// caller heard before the answer (ringing, early media), whether the final
-// response went, and the channel that lets the INVITE's handler return;
-// it knows nothing of leg B. The dialog that the caller's 2xx sets up is
-// the bridge's leg A (leg[0]).
+// caller heard before the answer (ringing, a fork's early media), whether
+// the final response went, and the channel that lets the INVITE's handler
+// return; it knows nothing of leg B. The dialog that the caller's 2xx sets up is
+// the bridge's leg A (Legs[0]).
 //
 // It is the call's part, embedded in it so that the features' answers
 // (voicemail, a menu, a queue, a pickup) reach aReq and aTx as before.
@@ -23,7 +23,10 @@ type callerTx struct {
 	aFinal    chan struct{} // closed once onInvite may return
 	aAnswered bool          // a final response went to the caller (or sipgo's 487)
 	heard     progress      // the provisional responses that went
-	aWarning  string        // a Warning header for our final error response to A
+	// early is the SDP of a fork's early media (late: a fork's offer in a
+	// provisional response), the answer's when its 2xx has none.
+	early    []byte
+	aWarning string // a Warning header for our final error response to A
 
 	userAgent  string
 	contactFor func(dest, transport string) sip.ContactHeader
@@ -38,6 +41,15 @@ const (
 	heardRinging          // 180 went
 	heardEarly            // 183 with the early media of a fork went
 )
+
+// watchCancel has cancelled called (from sipgo's goroutine) when the
+// caller's CANCEL comes: sipgo has already answered it 200 and the INVITE
+// 487. A transaction already gone has had its final response.
+func (cs *callerTx) watchCancel(cancelled func()) {
+	if !cs.aTx.OnCancel(func(*sip.Request) { cancelled() }) {
+		cs.aAnswered = true
+	}
+}
 
 // respondA sends a response to the caller's INVITE; a final one only once.
 func (cs *callerTx) respondA(code int, reason string, body []byte) {
@@ -62,6 +74,31 @@ func (cs *callerTx) respondA(code int, reason string, body []byte) {
 	}
 }
 
+// answer sends ok, our 2xx, to the caller: the final response.
+func (cs *callerTx) answer(ok *sip.Response) error {
+	cs.aAnswered = true
+	return cs.aTx.Respond(ok)
+}
+
+// ringsWith takes a fork's provisional response with body, its SDP if
+// any: the caller hears the fork's early media when toCaller makes it our
+// SDP toward the relay and no early media went yet, and otherwise that
+// the call rings. Late (the caller's INVITE had no offer), an offer in an
+// unreliable provisional response can reach the caller only in our 200:
+// it is kept for the answer.
+func (cs *callerTx) ringsWith(body []byte, late bool, toCaller func([]byte) ([]byte, error)) {
+	if len(body) > 0 && late {
+		cs.early = body
+	} else if len(body) > 0 && cs.heard != heardEarly {
+		if sdpBody, err := toCaller(body); err == nil {
+			cs.early = body
+			cs.earlyMedia(sdpBody)
+			return
+		}
+	}
+	cs.ringing()
+}
+
 // ringing tells the caller the call rings (180), once.
 func (cs *callerTx) ringing() {
 	if cs.heard == heardNothing {
@@ -77,12 +114,31 @@ func (cs *callerTx) earlyMedia(answer []byte) {
 	cs.respondA(183, "Session Progress", answer)
 }
 
-// earlyOver forgets the early media that went: a later fork may send its
-// own.
+// earlyOver forgets the early media of a fork that failed: a later fork
+// may send its own.
 func (cs *callerTx) earlyOver() {
+	cs.early = nil
 	if cs.heard == heardEarly {
 		cs.heard = heardRinging
 	}
+}
+
+// warn has our final error response to the caller carry warning (a
+// Warning header value), unless "".
+func (cs *callerTx) warn(warning string) {
+	if warning != "" {
+		cs.aWarning = warning
+	}
+}
+
+// end ends the caller's INVITE transaction: the caller gets code, unless 0
+// (sipgo answered already) or a final response went, and the INVITE's
+// handler returns.
+func (cs *callerTx) end(code int, reason string) {
+	if code != 0 {
+		cs.respondA(code, reason, nil)
+	}
+	cs.closeAFinal()
 }
 
 // closeAFinal lets the INVITE's handler return.
@@ -92,12 +148,4 @@ func (cs *callerTx) closeAFinal() {
 	default:
 		close(cs.aFinal)
 	}
-}
-
-// inEarlyDialog reports whether req names the caller's early dialog: the
-// Call-ID and From tag of the INVITE, and the To tag of our provisional
-// responses.
-func (cs *callerTx) inEarlyDialog(req *sip.Request) bool {
-	return req.CallID().Value() == cs.aReq.CallID().Value() && tag(req.From().Params) == tag(cs.aReq.From().Params) &&
-		tag(req.To().Params) == tag(cs.aReq.To().Params)
 }

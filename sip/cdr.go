@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/leg"
 )
 
 // cdrTimeout bounds the write of one call history row.
@@ -38,6 +39,13 @@ type callRecord struct {
 	s     *Server    // the history store and the counters
 	hooks *callHooks // hooks.ended hears each row written
 	log   *slog.Logger
+}
+
+// party is who is on one leg of an answered call.
+type party struct {
+	userID int64
+	num    string // extension or number
+	ext    string // "" outside the PBX (trunk)
 }
 
 // cdrRow is the call's history row as it stands, with the defaults a row
@@ -88,6 +96,14 @@ func (cr *callRecord) save(row directory.Call) {
 	}
 }
 
+// routed records rt, the call's route now (routed or forwarded): the row
+// takes what it knows (fillCDR) and ActiveCalls shows its parties
+// (showRoute).
+func (cr *callRecord) routed(rt *route) {
+	cr.fillCDR(rt)
+	cr.showRoute(rt)
+}
+
 // fillCDR copies what rt, the call's route now, knows into the CDR row.
 func (cr *callRecord) fillCDR(rt *route) {
 	cr.route = rt
@@ -123,14 +139,14 @@ func (cr *callRecord) joinCDR(stayID string, started time.Time, who party, diale
 	cr.cdr.HangupBy = "transfer"
 	cr.cdr.Reason = endReason
 	cr.writeCDR()
-	stay := cr.parties[legIndex(!toA)]
+	stay := cr.parties[leg.Index(!toA)]
 	row := directory.Call{SIPCallID: stayID, CallerID: stay.userID, From: stay.num,
 		CalleeID: who.userID, To: who.num, Dialed: dialed, StartedAt: started, AnsweredAt: now,
 		Disposition: directory.Answered, Reason: reason, Node: cr.s.cfg.Node}
 	row.Direction = rowDirection(who.ext == "", stay.ext == "")
 	cr.cdr = row
 	cr.show(row)
-	cr.callerLeg = legIndex(!toA)
+	cr.callerLeg = leg.Index(!toA)
 }
 
 // setParties records who answered (on t) and who called on rt, the call's
@@ -157,8 +173,13 @@ func (cr *callRecord) answeredBy(rt *route, callerExt string, t target) {
 	cr.setParties(rt, callerExt, t)
 }
 
-// refused writes the row of a call refused before it existed.
+// refused logs a call refused before it existed, and writes its row.
 func (cr *callRecord) refused(r *refusal) {
+	if r.err != nil {
+		cr.log.Warn("call refused", "code", r.code, "why", r.why, "err", r.err)
+	} else {
+		cr.log.Info("call refused", "code", r.code, "why", r.why)
+	}
 	cr.cdr.Disposition = r.disp
 	cr.cdr.Reason = r.why
 	cr.cdr.HangupBy = "system"

@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
@@ -59,6 +60,15 @@ type dialEnv struct {
 	relay       *media.Relay
 	hops        uint32 // Max-Forwards of the INVITEs
 }
+
+// forkEvent is an event of a fork that a dialer posts to its call: the
+// call's actor delivers it to the fork and its dialer.
+type forkEvent interface {
+	deliver(log *slog.Logger)
+}
+
+func (ev *resEvent) deliver(*slog.Logger)        { ev.f.d.onResponse(ev.f, ev.tx, ev.res) }
+func (ev *txDoneEvent) deliver(log *slog.Logger) { ev.f.timedOut(ev.tx, ev.err, log) }
 
 // Events a dialer posts to its call.
 type (
@@ -366,12 +376,12 @@ func (f *fork) retryAuth(res *sip.Response) bool {
 }
 
 // forkDialog is the dialog a fork's 2xx res set up.
-func forkDialog(f *fork, res *sip.Response) dialog {
-	d := dialog{callID: f.req.CallID().Value(), localURI: f.req.From().Address, localTag: tag(f.req.From().Params),
-		remoteURI: res.To().Address, remoteTag: tag(res.To().Params), target: f.req.Recipient,
-		dest: f.t.dest, transport: f.t.transport, contact: *f.req.Contact(), cseq: f.req.CSeq().SeqNo}
+func forkDialog(f *fork, res *sip.Response) leg.Dialog {
+	d := leg.Dialog{CallID: f.req.CallID().Value(), LocalURI: f.req.From().Address, LocalTag: tag(f.req.From().Params),
+		RemoteURI: res.To().Address, RemoteTag: tag(res.To().Params), Target: f.req.Recipient,
+		Dest: f.t.dest, Transport: f.t.transport, Contact: *f.req.Contact(), CSeq: f.req.CSeq().SeqNo}
 	if ct := res.Contact(); ct != nil {
-		d.target = ct.Address
+		d.Target = ct.Address
 	}
 	return d
 }
@@ -382,17 +392,17 @@ func forkDialog(f *fork, res *sip.Response) dialog {
 func (f *fork) ackAndBye(res *sip.Response) {
 	env := f.d.env
 	d := forkDialog(f, res)
-	ack := d.request(sip.ACK)
+	ack := d.Request(sip.ACK)
 	if len(f.req.Body()) == 0 {
 		if sd, _, err := sdpneg.Parse(res.Body()); err == nil {
-			if body, err := sdpneg.Rewrite(sd, &sdpneg.Origin{ID: f.d.origin.ID}, env.mediaIP(d.dest), 0); err == nil {
+			if body, err := sdpneg.Rewrite(sd, &sdpneg.Origin{ID: f.d.origin.ID}, env.mediaIP(d.Dest), 0); err == nil {
 				ack.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 				ack.SetBody(body)
 			}
 		}
 	}
 	_ = env.client.WriteRequest(ack)
-	bye := d.request(sip.BYE)
+	bye := d.Request(sip.BYE)
 	env.wg.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
 		defer cancel()

@@ -11,6 +11,12 @@ type dialogMethods struct {
 	respond              func(tx sip.ServerTransaction, req *sip.Request, code int, reason string)
 }
 
+// refuse answers ev with code and reason.
+func (d dialogMethods) refuse(ev *reqEvent, code int, reason string) {
+	d.respond(ev.tx, ev.req, code, reason)
+	close(ev.done)
+}
+
 // dispatch hands ev to its method's handler, or answers it itself.
 func (d dialogMethods) dispatch(ev *reqEvent) {
 	switch ev.req.Method {
@@ -21,10 +27,8 @@ func (d dialogMethods) dispatch(ev *reqEvent) {
 	case sip.REFER:
 		d.refer(ev)
 	case sip.NOTIFY:
-		d.respond(ev.tx, ev.req, 200, "OK")
-		close(ev.done)
+		d.refuse(ev, 200, "OK") // nothing to act on
 	default:
-		d.respond(ev.tx, ev.req, 405, "Method Not Allowed")
-		close(ev.done)
+		d.refuse(ev, 405, "Method Not Allowed")
 	}
 }

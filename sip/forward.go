@@ -184,7 +184,7 @@ func divertTargets(nrt, rt *route, why string) {
 // of ending. It reports whether it took over the end of ringing.
 func (fw *forwarding) ringFailed(c *call, code int, reason string, disp directory.Disposition, by string) bool {
 	rt := c.rt
-	if rt == nil || rt.ending || c.state != stRinging || c.ringTimer == nil {
+	if rt == nil || rt.ending || c.state != stRinging || !c.actorRunning() {
 		return false
 	}
 	// The failure of a forwarded call is the current leg's: calleeTx.failure ranked
@@ -249,8 +249,7 @@ func (fw *forwarding) forward(c *call, code int, reason, number, why string) boo
 	nrt.first, nrt.final = len(c.ring.forks), ""
 	c.ring.spare, c.early = nil, nil
 	c.rt = &nrt
-	c.fillCDR(c.rt)
-	c.showRoute(c.rt)
+	c.routed(c.rt)
 	if ref != nil {
 		c.log.Info("forwarded call refused", "status", ref.code, "why", ref.why)
 		c.endRinging(ref.code, ref.reason, ref.disp, "system")
@@ -270,20 +269,12 @@ func (fw *forwarding) forward(c *call, code int, reason, number, why string) boo
 		return true
 	}
 	if !c.late {
-		c.leg[1].sdp = c.ring.offer
+		c.Legs[1].SDP = c.ring.offer
 	}
 	c.b.take(c, targetExts(targets)...)
 	c.ring.dialAll(&nrt, targets)
-	if !c.ringTimer.Stop() {
-		select {
-		case <-c.ringTimer.C:
-		default:
-		}
-	}
-	c.ringTimer.Reset(c.ringDuration())
-	if c.allForksFailed() {
-		c.forksFailed()
-	}
+	c.ringAgain(c.ringDuration())
+	c.forkFailed(nil) // every new target failed at once
 	return true
 }
 

@@ -6,7 +6,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
-	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/leg"
 )
 
 // The end of a call: hangups from either side or ours, the BYEs they
@@ -20,30 +20,32 @@ func (c *call) hangup(by, why string) {
 		c.endRinging(503, "Service Unavailable", directory.Failed, by)
 		c.cdr.Reason = why
 	case stAnswered:
-		c.state = stEnded
 		c.cdr.HangupBy, c.cdr.Reason = by, why
-		c.noMedia()
-		gone := c.rooms.ending(-1)
-		if gone != 0 {
-			c.byeA()
-		}
-		if gone != 1 {
-			c.byeB()
-		}
+		c.endAnswered(-1)
 	}
 }
 
-// noMedia marks a late offer call ending before the caller's answer as
-// failed: it never had media.
-func (c *call) noMedia() {
+// endAnswered ends an answered call: BYE to each leg but left (0: A, 1:
+// B, -1: none), which hung up, and but a leg a room ended itself. A late
+// offer call ending before the caller's answer failed: it never had
+// media.
+func (c *call) endAnswered(left int) {
+	c.state = stEnded
 	if c.needAnswer {
 		c.needAnswer = false
 		c.callRecord.noMedia()
 	}
+	gone := c.rooms.ending(-1)
+	if gone != 0 && left != 0 {
+		c.byeA()
+	}
+	if gone != 1 && left != 1 {
+		c.byeB()
+	}
 }
 
 func (c *call) byeA() {
-	c.byeAfterAck(true, c.leg[0].bye())
+	c.byeAfterAck(true, c.Legs[0].Bye())
 }
 
 func (c *call) byeB() {
@@ -52,9 +54,9 @@ func (c *call) byeB() {
 		return
 	}
 	if !c.bAcked { // late offer: its 2xx needs an ACK with an answer first
-		c.ackB(c.refusingAnswer(c.bOffer))
+		c.ackB(c.RefusingAnswer(c.bOffer))
 	}
-	c.byeAfterAck(false, c.leg[1].bye())
+	c.byeAfterAck(false, c.Legs[1].Bye())
 }
 
 func (c *call) onBye(ev *reqEvent) {
@@ -63,16 +65,9 @@ func (c *call) onBye(ev *reqEvent) {
 	case c.state == stAnswered:
 		c.b.s.send(ev.tx, res)
 		close(ev.done)
-		c.state = stEnded
 		c.dropPending(ev.fromA)
-		c.noMedia()
 		c.byeFrom(ev.fromA)
-		gone := c.rooms.ending(-1)
-		if ev.fromA && gone != 1 {
-			c.byeB()
-		} else if !ev.fromA && gone != 0 {
-			c.byeA()
-		}
+		c.endAnswered(leg.Index(ev.fromA))
 		c.log.Info("call ended", "by", c.cdr.HangupBy)
 	case c.state == stRinging && ev.fromA:
 		c.b.s.send(ev.tx, res)
@@ -80,8 +75,7 @@ func (c *call) onBye(ev *reqEvent) {
 		c.respondA(487, "Request Terminated", nil)
 		c.endRinging(0, "", directory.Cancelled, "caller")
 	default:
-		c.b.s.respond(ev.tx, ev.req, 481, "Call/Transaction Does Not Exist")
-		close(ev.done)
+		c.methods.refuse(ev, 481, "Call/Transaction Does Not Exist")
 	}
 }
 
@@ -90,30 +84,22 @@ func (c *call) teardown() {
 	for _, ev := range c.mailbox.drain() {
 		switch r := ev.(type) {
 		case *reqEvent:
-			c.b.s.respond(r.tx, r.req, 481, "Call/Transaction Does Not Exist")
-			close(r.done)
+			c.methods.refuse(r, 481, "Call/Transaction Does Not Exist")
 		case endedEvent:
 			r.callOver(c)
 		}
 	}
-	c.dropReinvite()
-	if c.state != stEnded {
-		c.state = stEnded
-	}
+	c.DropReinvite()
+	c.state = stEnded
 	c.syncLegs()
-	if !c.aAnswered {
-		c.respondA(500, "Server Internal Error", nil)
-	}
-	c.closeAFinal()
+	c.end(500, "Server Internal Error") // unless a final response went
 	terminateForks(c.ring.forks, c.xforks, c.rooms.allForks())
-	c.relay.Close()
+	c.Relay.Close()
 	c.reqCancel()
 	c.wg.Wait()
 	c.b.remove(c)
 	c.cdr.EndedAt = time.Now().UTC()
 	c.b.taps.closed(c)
 	c.writeCDR()
-	a, b := c.relay.Stats(media.LegA), c.relay.Stats(media.LegB)
-	c.log.Info("call over", "disposition", c.cdr.Disposition, "by", c.cdr.HangupBy,
-		"rtp_a", a.Packets, "rtp_b", b.Packets, "rtp_rejected_a", a.Rejected, "rtp_rejected_b", b.Rejected)
+	c.log.Info("call over", append([]any{"disposition", c.cdr.Disposition, "by", c.cdr.HangupBy}, c.RTPCounts()...)...)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
@@ -121,7 +122,7 @@ func (a menuAnswer) answerCall(c *call) {
 		c.endRinging(503, "Service Unavailable", directory.Failed, "system")
 		return
 	}
-	ep.SetRemote(netip.AddrPortFrom(ip, c.relay.Local(media.LegB).Port()))
+	ep.SetRemote(netip.AddrPortFrom(ip, c.Relay.Local(media.LegB).Port()))
 	body, err := c.answerSDP(endpointSDP(ep.Local().Addr(), ep.Local().Port(), codec, event))
 	if err != nil {
 		ep.Close()
@@ -136,12 +137,12 @@ func (a menuAnswer) answerCall(c *call) {
 	now := time.Now().UTC()
 	c.state = stAnswered
 	c.bAcked = true
-	c.relay.Arm()
+	c.Relay.Arm()
 	c.cdr.AnsweredAt = now
 	c.cdr.Disposition = directory.Answered
 	c.b.taps.joined(c)
-	c.leg[0].dlg = c.b.uasDialog(c.aReq)
-	ok200 := c.okResponse(c.aReq, body, c.leg[0].dlg.contact)
+	c.Legs[0].Dialog = c.b.uasDialog(c.aReq)
+	ok200 := c.okResponse(c.aReq, body, c.Legs[0].Dialog.Contact)
 	c.aAnswered = true
 	if err := c.aTx.Respond(ok200); err != nil {
 		c.log.Info("200 to caller not sent", "err", err)
@@ -285,9 +286,9 @@ func (s *ivrSession) goTo(number string) {
 		s.back("callee call limit")
 		return
 	}
-	d := &dialer{env: c.dialEnv(), onFork: func(f *fork) { c.xforks = append(c.xforks, f) },
+	d := &dialer{env: c.env, onFork: func(f *fork) { c.xforks = append(c.xforks, f) },
 		onResponse: s.onResponse, onFailed: func(*fork) { s.ringFailed() }, spare: spare,
-		source: c.aReq.Body(), origin: &c.leg[1].origin, leg: media.LegB, sendrecv: true}
+		source: c.aReq.Body(), origin: &c.Legs[1].Origin, leg: media.LegB, sendrecv: true}
 	if err := d.address(targets[0].dest); err != nil {
 		c.log.Info("ivr: no sdp for the target", "err", err)
 		s.back("no sdp for the target")
@@ -377,7 +378,7 @@ func (s *ivrSession) back(why string) {
 func (s *ivrSession) answered(f *fork, res *sip.Response) {
 	c := s.c
 	d := forkDialog(f, res)
-	ack := d.request(sip.ACK)
+	ack := d.Request(sip.ACK)
 	tmpl := ack.Clone()
 	f.tx.OnRetransmission(func(r *sip.Response) {
 		if r.IsSuccess() {
@@ -390,7 +391,7 @@ func (s *ivrSession) answered(f *fork, res *sip.Response) {
 	_, m, err := sdpneg.Parse(res.Body())
 	if err != nil {
 		c.log.Info("bad sdp from the menu's target", "err", err)
-		bye := d.request(sip.BYE)
+		bye := d.Request(sip.BYE)
 		c.wg.Go(func() { c.sendBye(bye) })
 		s.back("bad sdp answer")
 		return
@@ -400,11 +401,11 @@ func (s *ivrSession) answered(f *fork, res *sip.Response) {
 	s.endFarEnd()
 	// New addresses: the relay's leg B unlatches from the endpoint and
 	// latches onto the phone (media.Relay.SetRemote).
-	c.setLegCodec(media.LegB, sdpneg.FirstVoice(res.Body()))
-	sdpneg.SetMedia(c.relay, media.LegB, m)
-	c.relay.SetHold(media.LegB, m.Hold)
-	c.leg[1].dlg, c.leg[1].sdp = d, f.req.Body()
-	c.relay.SetPeer(media.LegB, peerIP(d.dest))
+	c.SetLegCodec(media.LegB, sdpneg.FirstVoice(res.Body()))
+	sdpneg.SetMedia(c.Relay, media.LegB, m)
+	c.Relay.SetHold(media.LegB, m.Hold)
+	c.Legs[1].Dialog, c.Legs[1].SDP = d, f.req.Body()
+	c.Relay.SetPeer(media.LegB, leg.PeerIP(d.Dest))
 	t := f.t
 	c.bTarget = &t
 	c.rt.to, c.rt.calleeID, c.rt.groupID = rt.to, f.t.userID, rt.groupID

@@ -4,53 +4,67 @@ import (
 	"log/slog"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/sip/leg"
 )
 
 // The admission of in-dialog requests to a call's legs: which leg's
 // dialog and peer a request names, by the rules of admit.go.
 
 // admission tells which leg of a call an in-dialog request belongs to,
-// and turns away the others (admit.go): it knows the call's legs only as
-// they are handed to it, and the dialogs of the parties the call left. It
-// is the call's part, embedded in it; only the call's actor touches it.
+// and turns away the others (admit.go): it knows the call's legs and who
+// is on them only as they are handed to it, the caller's INVITE (whose
+// early dialog is leg A's until the answer) and the dialogs of the parties
+// the call left. It is the call's part, embedded in it; only the call's
+// actor touches it.
 type admission struct {
-	s     *Server
-	trunk *Trunk // leg A's carrier, if the call came from a trunk
+	s            *Server
+	callerInvite *sip.Request // the caller's INVITE, with our To-tag
+	trunk        *Trunk       // leg A's carrier, if the call came from a trunk
 	// left are the dialogs of parties the call left (leave, as a leg changes
 	// hands: legmove.go):
 	// their late requests are answered; legReplaced, one of the legs'
 	// dialogs was replaced, and the legs are told apart by dialog.
-	left        []dialog
+	left        []leg.Dialog
 	legReplaced bool
 	log         *slog.Logger
 }
 
 // admitted reports whether req, an in-dialog request that reached the
-// call, belongs to one of its legs, and which: see admit.go. Run by the
-// call's goroutine.
-func (c *call) admitted(req *sip.Request) (fromA, ok bool) {
-	if c.leg[0].dlg.callID == "" {
+// call, belongs to one of legs, the call's, with parties on them once
+// answered, and which (admit.go); callerExt is the caller's extension, ""
+// from a trunk.
+func (ad *admission) admitted(req *sip.Request, legs *[2]leg.Leg, parties [2]party, callerExt string) (fromA, ok bool) {
+	if legs[0].Dialog.CallID == "" {
 		// Not answered yet: only the caller has a dialog (an early one,
 		// with the To tag of our provisional responses).
-		early := c.inEarlyDialog(req)
-		return early, early && c.fromPeer(req, c.aReq.Source(), c.callerExt(), 0)
+		early := ad.inEarlyDialog(req)
+		return early, early && ad.fromPeer(req, ad.callerInvite.Source(), callerExt, 0)
 	}
-	return c.admit(req, &c.leg, c.parties)
+	return ad.admit(req, legs, parties)
+}
+
+// inEarlyDialog reports whether req names the caller's early dialog: the
+// Call-ID and From tag of the INVITE, and the To tag of our provisional
+// responses.
+func (ad *admission) inEarlyDialog(req *sip.Request) bool {
+	return req.CallID().Value() == ad.callerInvite.CallID().Value() && tag(req.From().Params) == tag(ad.callerInvite.From().Params) &&
+		tag(req.To().Params) == tag(ad.callerInvite.To().Params)
 }
 
 // admit reports whether req names the dialog of one of legs, answered
 // legs with parties on them, and comes from that leg's peer, and which
 // leg; it follows that peer to where it now sends from.
-func (ad *admission) admit(req *sip.Request, legs *[2]leg, parties [2]party) (fromA, ok bool) {
+func (ad *admission) admit(req *sip.Request, legs *[2]leg.Leg, parties [2]party) (fromA, ok bool) {
 	for i := range legs {
 		l := &legs[i]
-		if !l.owns(req) {
+		if !l.Owns(req) {
 			continue
 		}
-		if !ad.fromPeer(req, l.dlg.dest, parties[i].ext, i) {
+		if !ad.fromPeer(req, l.Dialog.Dest, parties[i].ext, i) {
 			return i == 0, false
 		}
-		l.followPeer(req, ad.log)
+		l.FollowPeer(req, ad.log)
 		return i == 0, true
 	}
 	return false, false
@@ -68,7 +82,7 @@ func (ad *admission) fromPeer(req *sip.Request, dest, ext string, i int) bool {
 // leave remembers d, the dialog of a party the call left (a transferor,
 // a parker, a replaced phone): its late requests are answered, and the
 // legs are told apart by dialog from now on.
-func (ad *admission) leave(d dialog) {
+func (ad *admission) leave(d leg.Dialog) {
 	ad.left = append(ad.left, d)
 	ad.legReplaced = true
 }
@@ -82,11 +96,12 @@ func (c *call) callerExt() string {
 }
 
 // admitRequest applies admitted to a BYE, re-INVITE, REFER or other
-// in-dialog request and answers the refused ones itself (turnAway).
-func (c *call) admitRequest(ev *reqEvent) bool {
-	fromA, ok := c.admitted(ev.req)
+// in-dialog request, noting its leg in ev, and answers the refused ones
+// itself (turnAway).
+func (ad *admission) admitRequest(ev *reqEvent, legs *[2]leg.Leg, parties [2]party, callerExt string) bool {
+	fromA, ok := ad.admitted(ev.req, legs, parties, callerExt)
 	if !ok {
-		c.turnAway(ev)
+		ad.turnAway(ev)
 		return false
 	}
 	ev.fromA = fromA
@@ -111,8 +126,8 @@ func (ad *admission) turnAway(ev *reqEvent) {
 func (ad *admission) leftDialog(req *sip.Request) bool {
 	id, ftag := req.CallID().Value(), tag(req.From().Params)
 	for _, d := range ad.left {
-		if d.callID == id && d.remoteTag == ftag {
-			return sameIP(req.Source(), d.dest)
+		if d.CallID == id && d.RemoteTag == ftag {
+			return sameIP(req.Source(), d.Dest)
 		}
 	}
 	return false

@@ -73,34 +73,27 @@ func (c *call) replacedLeg(r replaces) (isA, ok bool) {
 	if c.state != stAnswered {
 		return false, false
 	}
-	return c.legNamed(r.names)
+	return c.LegNamed(r.names)
 }
 
 // idle reports whether the call has no transaction of its own open that a
 // change of legs would break.
-func (c *call) idle() bool {
-	return !c.rooms.transactionOpen() && !c.transacting() && !c.needAnswer && len(c.pending) == 0
-}
+func (c *call) idle() bool { return c.idleBut(true) && !c.waitsOn(true) }
 
 // idleBut is idle, except that the 2xx of leg fromA may still wait for its
 // ACK: that leg is about to go.
 func (c *call) idleBut(fromA bool) bool {
-	if c.rooms.transactionOpen() || c.transacting() || c.needAnswer {
-		return false
-	}
-	for _, p := range c.pending {
-		if p.fromA != fromA {
-			return false
-		}
-	}
-	return true
+	return !c.rooms.transactionOpen() && !c.Transacting() && !c.needAnswer && !c.waitsOn(!fromA)
 }
 
 // joinCDR ends the call's row and starts one between the party that stayed
 // and who, the party on leg toA now (callRecord.joinCDR).
 func (c *call) joinCDR(started time.Time, who party, dialed, endReason, reason string, toA bool) {
-	c.callRecord.joinCDR(c.legDialog(!toA).callID, started, who, dialed, endReason, reason, toA)
+	c.callRecord.joinCDR(c.LegDialog(!toA).CallID, started, who, dialed, endReason, reason, toA)
 }
+
+// byeOffActor sends bye (sendBye) off the actor, which does not wait.
+func (ob *outbox) byeOffActor(bye *sip.Request) { ob.wg.Go(func() { ob.sendBye(bye) }) }
 
 // sendBye sends bye and waits for its answer, at most byeTimeout: run it
 // off the actor.

@@ -72,30 +72,39 @@ func hasLeg(live []LegEvent, id string) bool {
 	return false
 }
 
-// liveLegs lists the extension legs the call holds now.
+// liveLegs lists the extension legs the call holds now: the caller's and
+// the call's forks while it rings; once answered, its legs and the forks
+// of its rooms.
 func (c *call) liveLegs() []LegEvent {
-	var live []LegEvent
 	switch c.state {
 	case stRinging:
-		if c.caller != nil {
-			live = append(live, LegEvent{LegID: c.id, Ext: c.caller.Ext, UserID: c.caller.UserID,
-				Initiator: true, State: LegRinging, Peer: shownNumber(c.rt.dialed)})
-		}
-		live = appendRinging(live, c.ring.forks)
+		return appendRinging(c.callerRinging(c.id, c.caller), c.ring.forks)
 	case stAnswered:
-		name := "" // the caller's, shown on leg B while the caller is on leg A
-		if !c.legReplaced && c.parties[0].num == c.rt.from {
-			name = c.rt.fromName
-		}
-		live = c.answeredLegs([2]string{c.leg[0].dlg.callID, c.leg[1].dlg.callID}, name)
-		live = appendRinging(live, c.rooms.ringingForks())
+		ids := [2]string{c.Legs[0].Dialog.CallID, c.Legs[1].Dialog.CallID}
+		return appendRinging(c.answeredLegs(ids, c.legReplaced), c.rooms.ringingForks())
 	}
-	return live
+	return nil
+}
+
+// callerRinging lists the leg of caller, an extension (nil: a trunk), in
+// callID while the call rings, with the number it dialed.
+func (cr *callRecord) callerRinging(callID string, caller *credential) []LegEvent {
+	if caller == nil {
+		return nil
+	}
+	return []LegEvent{{LegID: callID, Ext: caller.Ext, UserID: caller.UserID,
+		Initiator: true, State: LegRinging, Peer: shownNumber(cr.route.dialed)}}
 }
 
 // answeredLegs lists the extension legs of an answered call, whose legs'
-// dialogs have Call-IDs ids; leg B is shown the caller's name, if any.
-func (cr *callRecord) answeredLegs(ids [2]string, callerName string) []LegEvent {
+// dialogs have Call-IDs ids. Leg B is shown the caller's name while the
+// caller is on leg A: no leg was replaced and leg A's party is the
+// route's caller.
+func (cr *callRecord) answeredLegs(ids [2]string, legReplaced bool) []LegEvent {
+	callerName := ""
+	if !legReplaced && cr.parties[0].num == cr.route.from {
+		callerName = cr.route.fromName
+	}
 	var live []LegEvent
 	for i, id := range ids {
 		p := cr.parties[i]

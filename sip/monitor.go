@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
@@ -45,7 +46,7 @@ type monitoring struct {
 type monitorSession struct {
 	b    *b2bua
 	id   string // Call-ID of the supervisor's dialog
-	dlg  dialog
+	dlg  leg.Dialog
 	mon  *media.Monitor
 	res  *sip.Response // our 200, retransmitted until the ACK (UDP)
 	sdp  []byte
@@ -108,7 +109,7 @@ func (mo *monitoring) monitorCall(req *sip.Request, tx sip.ServerTransaction, su
 	if !mip.IsValid() {
 		mip = netip.IPv4Unspecified()
 	}
-	mon, err := c.relay.AddMonitor(media.MonitorConfig{Mode: mode, Agent: agent, Codec: codec, IP: mip})
+	mon, err := c.Relay.AddMonitor(media.MonitorConfig{Mode: mode, Agent: agent, Codec: codec, IP: mip})
 	switch {
 	case errors.Is(err, media.ErrMonitored):
 		b.s.respond(tx, req, 486, "Busy Here (Already Monitored)")
@@ -122,22 +123,22 @@ func (mo *monitoring) monitorCall(req *sip.Request, tx sip.ServerTransaction, su
 		return
 	}
 	mon.SetRemote(offer.RTP)
-	mon.SetPeer(peerIP(req.Source()))
+	mon.SetPeer(leg.PeerIP(req.Source()))
 
 	src := req.Source()
 	ms := &monitorSession{b: b, id: req.CallID().Value(), mon: mon, log: log,
 		acked: make(chan struct{}), ended: make(chan string, 1),
 		lamp: LegEvent{CallID: c.id, LegID: req.CallID().Value(), Ext: sup.Ext, UserID: sup.UserID, Initiator: true,
 			State: LegAnswered, Peer: ext}}
-	ms.dlg = dialog{callID: ms.id, localURI: req.To().Address, localTag: sip.GenerateTagN(16),
-		remoteURI: req.From().Address, remoteTag: tag(req.From().Params),
-		target: req.Contact().Address, dest: src, transport: req.Transport(),
-		contact: b.contactFor(src, req.Transport()), cseq: 0}
+	ms.dlg = leg.Dialog{CallID: ms.id, LocalURI: req.To().Address, LocalTag: sip.GenerateTagN(16),
+		RemoteURI: req.From().Address, RemoteTag: tag(req.From().Params),
+		Target: req.Contact().Address, Dest: src, Transport: req.Transport(),
+		Contact: b.contactFor(src, req.Transport()), CSeq: 0}
 	ms.sdp = monitorSDP(b.mediaIP(src), mon.Local().Port(), codec, mode)
 	tagged := req.Clone()
-	tagged.To().Params.Add("tag", ms.dlg.localTag)
+	tagged.To().Params.Add("tag", ms.dlg.LocalTag)
 	ms.res = sip.NewResponseFromRequest(tagged, 200, "OK", ms.sdp)
-	ms.res.AppendHeader(sip.HeaderClone(&ms.dlg.contact))
+	ms.res.AppendHeader(sip.HeaderClone(&ms.dlg.Contact))
 	ms.res.AppendHeader(sip.NewHeader("Allow", callAllowed))
 	ms.res.AppendHeader(sip.NewHeader("Server", b.s.cfg.UserAgent))
 	ms.res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
@@ -164,7 +165,7 @@ func (mo *monitoring) monitored(ext string) (*call, media.Leg, []int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for id, c := range b.calls {
-		if c.id != id || c.relay == nil {
+		if c.id != id || c.Relay == nil {
 			continue
 		}
 		legs := c.legs.Load()
@@ -185,7 +186,7 @@ func (mo *monitoring) monitored(ext string) (*call, media.Leg, []int64) {
 // waitAck retransmits the 200 over UDP (T1 doubling to T2) until the ACK
 // comes, and ends the session when none comes within 64·T1.
 func (ms *monitorSession) waitAck(tx sip.ServerTransaction) {
-	if !resendUntilAcked(ms.b.ctx, tx, ms.res, sip.IsReliable(ms.dlg.transport), ms.acked, nil) {
+	if !resendUntilAcked(ms.b.ctx, tx, ms.res, sip.IsReliable(ms.dlg.Transport), ms.acked, nil) {
 		ms.log.Info("call monitoring ended: no ack")
 		ms.end("")
 	}
@@ -221,7 +222,7 @@ func (ms *monitorSession) run(ctx context.Context) {
 		// be retransmitted.
 		if ms.ackedWithin(ctx, 64*sip.T1) {
 			bctx, bcancel := context.WithTimeout(context.Background(), byeTimeout)
-			_, _ = ms.b.sendAndWait(bctx, ms.dlg.request(sip.BYE))
+			_, _ = ms.b.sendAndWait(bctx, ms.dlg.Request(sip.BYE))
 			bcancel()
 		}
 	}
@@ -267,7 +268,7 @@ func (ms *monitorSession) onAck() {
 // again, with their new address).
 func (ms *monitorSession) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 	d := &ms.dlg
-	if tag(req.From().Params) != d.remoteTag || tag(req.To().Params) != d.localTag || !sameIP(req.Source(), d.dest) {
+	if tag(req.From().Params) != d.RemoteTag || tag(req.To().Params) != d.LocalTag || !sameIP(req.Source(), d.Dest) {
 		ms.log.Info("in-dialog request refused: not from the supervisor",
 			"method", string(req.Method), "src", req.Source())
 		ms.b.s.counters.drop("not the dialog's peer")
@@ -283,7 +284,7 @@ func (ms *monitorSession) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 			ms.mon.SetRemote(m.RTP)
 		}
 		res := sip.NewResponseFromRequest(req, 200, "OK", ms.sdp)
-		res.AppendHeader(sip.HeaderClone(&ms.dlg.contact))
+		res.AppendHeader(sip.HeaderClone(&ms.dlg.Contact))
 		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 		ms.b.s.send(tx, res)
 	default:

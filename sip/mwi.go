@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/sip/location"
+	"github.com/switchboard-pbx/switchboard/sip/leg"
 )
 
 // Message waiting indication (RFC 3842): a phone SUBSCRIBEs with Event:
@@ -126,13 +127,13 @@ func (t *mwiTable) subscribe(req *sip.Request, tx sip.ServerTransaction, src net
 	ok200 := req.Clone()
 	ok200.To().Params.Add("tag", localTag)
 	dest, transport := req.Source(), req.Transport()
-	sd := &subDialog{watcher: cred.Ext, event: mwiEvent, d: dialog{
-		callID: req.CallID().Value(), localURI: req.To().Address, localTag: localTag,
-		remoteURI: req.From().Address, remoteTag: tag(req.From().Params), target: req.Contact().Address,
-		dest: dest, transport: transport, contact: t.contactFor(dest, transport), cseq: 1,
+	sd := &subDialog{watcher: cred.Ext, event: mwiEvent, d: leg.Dialog{
+		CallID: req.CallID().Value(), LocalURI: req.To().Address, LocalTag: localTag,
+		RemoteURI: req.From().Address, RemoteTag: tag(req.From().Params), Target: req.Contact().Address,
+		Dest: dest, Transport: transport, Contact: t.contactFor(dest, transport), CSeq: 1,
 	}}
 	sub := &mwiSub{sd: sd, userID: userID, groupID: groupID, expires: time.Now().Add(time.Duration(secs) * time.Second)}
-	key := subKey(sd.d.callID, sd.d.remoteTag, localTag)
+	key := subKey(sd.d.CallID, sd.d.RemoteTag, localTag)
 	t.mu.Lock()
 	t.expire(time.Now())
 	full := len(t.subs) >= mwiMaxSubs
@@ -151,7 +152,7 @@ func (t *mwiTable) subscribe(req *sip.Request, tx sip.ServerTransaction, src net
 	}
 	res := t.response(ok200, 200, "OK")
 	res.AppendHeader(sip.NewHeader("Expires", strconv.FormatInt(secs, 10)))
-	res.AppendHeader(sip.HeaderClone(&sd.d.contact))
+	res.AppendHeader(sip.HeaderClone(&sd.d.Contact))
 	t.send(tx, res)
 	t.log.Debug("mwi subscription", "ext", cred.Ext, "expires", secs)
 	go t.notify(sub, secs == 0)
@@ -240,8 +241,8 @@ func (t *mwiTable) notify(sub *mwiSub, final bool) {
 	}
 	sd := sub.sd
 	sd.mu.Lock()
-	req := sd.d.request(sip.NOTIFY)
-	account := sd.d.localURI
+	req := sd.d.Request(sip.NOTIFY)
+	account := sd.d.LocalURI
 	sd.mu.Unlock()
 	req.AppendHeader(sip.NewHeader("Event", mwiEvent))
 	state := "active;expires=" + strconv.Itoa(max(int(time.Until(sub.expires)/time.Second), 0))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
@@ -66,8 +67,8 @@ type pageSession struct {
 	filed  []string       // Call-IDs filed under the page in pager.pages
 
 	members []*pageMember
-	dlg     dialog // the talker's, once answered
-	sdp     []byte // our answer to the talker
+	dlg     leg.Dialog // the talker's, once answered
+	sdp     []byte     // our answer to the talker
 	// final hands the talker's INVITE handler our 200 (it retransmits it
 	// until the ACK), or nil when an error response went.
 	final    chan *sip.Response
@@ -90,7 +91,7 @@ type pageMember struct {
 	l      *media.Listener
 	offer  []byte
 	won    *fork
-	dlg    dialog
+	dlg    leg.Dialog
 	ack    atomic.Pointer[sip.Request] // our ACK, sent again on each 2xx retransmission
 	joined bool                        // connected as a listener
 	left   bool                        // hung up, or hung up on
@@ -186,7 +187,7 @@ func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *creden
 		return nil, &refusal{503, "Service Unavailable", directory.Failed, "no rtp ports", nil}
 	}
 	fan.SetRemote(offer.RTP, offer.RTCP)
-	fan.SetPeer(peerIP(req.Source()))
+	fan.SetPeer(leg.PeerIP(req.Source()))
 	tagged := req.Clone()
 	tagged.To().Params.Add("tag", sip.GenerateTagN(16))
 	id := req.CallID().Value()
@@ -350,7 +351,7 @@ func (ps *pageSession) liveLegs() []LegEvent {
 		leg := LegEvent{Ext: m.cred.Ext, UserID: m.cred.UserID, Peer: ps.caller.Ext}
 		switch {
 		case m.joined && !m.left:
-			leg.LegID, leg.State = m.dlg.callID, LegAnswered
+			leg.LegID, leg.State = m.dlg.CallID, LegAnswered
 			live = append(live, leg)
 		case m.won == nil && m.l != nil:
 			for _, f := range m.d.forks {
@@ -416,7 +417,7 @@ func (ps *pageSession) join(m *pageMember, f *fork, res *sip.Response) {
 	m.won = f
 	m.d.cancelAll(f)
 	m.dlg = forkDialog(f, res)
-	ack := m.dlg.request(sip.ACK)
+	ack := m.dlg.Request(sip.ACK)
 	m.ack.Store(ack.Clone())
 	f.tx.OnRetransmission(func(r *sip.Response) {
 		if a := m.ack.Load(); a != nil && r.IsSuccess() {
@@ -433,7 +434,7 @@ func (ps *pageSession) join(m *pageMember, f *fork, res *sip.Response) {
 		return
 	}
 	m.l.SetRemote(md.RTP, md.RTCP)
-	m.l.SetPeer(peerIP(m.dlg.dest))
+	m.l.SetPeer(leg.PeerIP(m.dlg.Dest))
 	m.joined = true
 	ps.log.Info("page member joined", "ext", m.cred.Ext, "dest", f.t.dest)
 	if !ps.answered && !ps.finished {
@@ -504,7 +505,7 @@ func (ps *pageSession) end(by, note string) {
 		ps.final <- nil
 	}
 	if ps.answered && by != "caller" {
-		bye := ps.dlg.request(sip.BYE)
+		bye := ps.dlg.Request(sip.BYE)
 		ps.wg.Go(func() {
 			// RFC 3261 §15: the BYE waits for the ACK of our 200.
 			t := time.NewTimer(64 * sip.T1)

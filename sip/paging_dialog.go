@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
@@ -23,7 +24,7 @@ func (ps *pageSession) answerTalker() {
 	ps.dlg = ps.b.uasDialog(req)
 	ps.sdp = pageSDP(ps.b.mediaIP(src), ps.fan.Local().Port(), ps.codec, "recvonly")
 	res := sip.NewResponseFromRequest(req, 200, "OK", ps.sdp)
-	res.AppendHeader(sip.HeaderClone(&ps.dlg.contact))
+	res.AppendHeader(sip.HeaderClone(&ps.dlg.Contact))
 	res.AppendHeader(sip.NewHeader("Allow", callAllowed))
 	res.AppendHeader(sip.NewHeader("Server", ps.b.s.cfg.UserAgent))
 	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
@@ -48,7 +49,7 @@ func (ps *pageSession) hangUpMember(m *pageMember) {
 		ps.fan.Remove(m.l)
 		m.l = nil
 	}
-	bye := m.dlg.request(sip.BYE)
+	bye := m.dlg.Request(sip.BYE)
 	ps.wg.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
 		defer cancel()
@@ -78,7 +79,7 @@ func (ps *pageSession) onRequest(ev *reqEvent) {
 		return
 	}
 	for _, m := range ps.members {
-		if !m.joined || m.left || m.dlg.callID != cid || !ps.peerOf(&m.dlg, req) {
+		if !m.joined || m.left || m.dlg.CallID != cid || !ps.peerOf(&m.dlg, req) {
 			continue
 		}
 		switch req.Method {
@@ -105,14 +106,14 @@ func (ps *pageSession) onRequest(ev *reqEvent) {
 
 // peerOf reports whether req comes from d's peer: its tags, and the IP the
 // dialog's requests go to.
-func (ps *pageSession) peerOf(d *dialog, req *sip.Request) bool {
-	return tag(req.From().Params) == d.remoteTag && tag(req.To().Params) == d.localTag && sameIP(req.Source(), d.dest)
+func (ps *pageSession) peerOf(d *leg.Dialog, req *sip.Request) bool {
+	return tag(req.From().Params) == d.RemoteTag && tag(req.To().Params) == d.LocalTag && sameIP(req.Source(), d.Dest)
 }
 
 // answerSDP answers a re-INVITE with our SDP of that dialog again.
-func (ps *pageSession) answerSDP(tx sip.ServerTransaction, req *sip.Request, body []byte, d *dialog) {
+func (ps *pageSession) answerSDP(tx sip.ServerTransaction, req *sip.Request, body []byte, d *leg.Dialog) {
 	res := sip.NewResponseFromRequest(req, 200, "OK", body)
-	res.AppendHeader(sip.HeaderClone(&d.contact))
+	res.AppendHeader(sip.HeaderClone(&d.Contact))
 	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	ps.b.s.send(tx, res)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/presence"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
@@ -192,7 +193,7 @@ func (pl *parkingLot) park(c *call, x *xfer, parker party, want string) {
 		x.failed(403, "Forbidden ("+reason+")", directory.Denied, "park: "+reason)
 		return
 	}
-	teeLeg := legIndex(!x.fromA)
+	teeLeg := leg.Index(!x.fromA)
 	tee := c.parties[teeLeg]
 	now := time.Now()
 	orbit, err := pl.orbits.claim(want, &orbitSlot{c: c, parker: parker.userID, parkerExt: parker.ext,
@@ -213,26 +214,26 @@ func (pl *parkingLot) park(c *call, x *xfer, parker party, want string) {
 	}
 
 	x.handedOver()
-	leg := legIndex(x.fromA)
-	old := *c.legDialog(x.fromA)
+	parkerLeg := leg.Index(x.fromA)
+	old := *c.LegDialog(x.fromA)
 	c.dropPending(x.fromA)
 	c.leave(old)
 	// Nobody on the parker's leg: a dialog no request can name, so that
 	// the call stays answered and no request reaches the empty leg.
-	*c.legDialog(x.fromA) = dialog{callID: "parked-" + sip.GenerateTagN(16), localTag: sip.GenerateTagN(8),
-		remoteTag: sip.GenerateTagN(8)}
-	ml := mediaLeg(x.fromA)
-	c.relay.SetPeer(ml, netip.Addr{})
-	c.relay.SetRemote(ml, netip.AddrPort{}, netip.AddrPort{})
-	c.relay.SetHold(ml, true) // its silence is expected
-	c.setParty(leg, party{num: orbit})
+	*c.LegDialog(x.fromA) = leg.Dialog{CallID: "parked-" + sip.GenerateTagN(16), LocalTag: sip.GenerateTagN(8),
+		RemoteTag: sip.GenerateTagN(8)}
+	ml := leg.RelayLeg(x.fromA)
+	c.Relay.SetPeer(ml, netip.Addr{})
+	c.Relay.SetRemote(ml, netip.AddrPort{}, netip.AddrPort{})
+	c.Relay.SetHold(ml, true) // its silence is expected
+	c.setParty(parkerLeg, party{num: orbit})
 	if parker.ext != tee.ext {
 		pl.b.release(c, parker.ext)
 	}
 	if x.fromA {
 		c.caller = nil
 	}
-	p := &parkedCall{c: c, orbit: orbit, dialed: x.target, leg: leg, parker: parker, since: now,
+	p := &parkedCall{c: c, orbit: orbit, dialed: x.target, leg: parkerLeg, parker: parker, since: now,
 		lamp: presence.Leg{ID: "park-" + orbit + "-" + sip.GenerateTagN(12), State: presence.LegAnswered, Peer: shownNumber(tee.num)}}
 	p.origin.ID = uint64(now.UnixNano()&0x7fffffffffff) + 4
 	p.ctx, p.cancel = context.WithCancel(c.reqCtx)
@@ -240,7 +241,7 @@ func (pl *parkingLot) park(c *call, x *xfer, parker party, want string) {
 	p.playMusic(ml) // parkmusic.go
 	p.parkedRow(tee)
 	c.log.Info("call parked", "orbit", orbit, "by", parker.num, "party", tee.num)
-	c.sendInOrder(x.notify(&old, "SIP/2.0 200 Parked at "+orbit, true), old.request(sip.BYE))
+	c.sendInOrder(x.notify(&old, "SIP/2.0 200 Parked at "+orbit, true), old.Request(sip.BYE))
 	pl.b.s.pres.Leg(orbit, p.lamp, false)
 	if d := pl.orbits.ringBackAfter(); d > 0 {
 		p.after(d, parkTimerEvent{p: p})
@@ -258,7 +259,7 @@ func (p *parkedCall) parkedRow(tee party) {
 	c.cdr.Reason = "parked at " + p.orbit + " by " + p.parker.num
 	c.writeCDR()
 	teeLeg := 1 - p.leg
-	row := directory.Call{SIPCallID: c.leg[teeLeg].dlg.callID, CallerID: tee.userID, From: tee.num, To: p.orbit,
+	row := directory.Call{SIPCallID: c.Legs[teeLeg].Dialog.CallID, CallerID: tee.userID, From: tee.num, To: p.orbit,
 		Dialed: p.dialed, StartedAt: now, AnsweredAt: now, Disposition: directory.Answered,
 		Reason: "parked at " + p.orbit + " by " + p.parker.num, Node: c.b.s.cfg.Node, Direction: dir}
 	c.cdr = row
@@ -314,7 +315,7 @@ func (p *parkedCall) take(who party, cred *credential, how string, answer []byte
 	}
 	c.log.Info("parked call "+how, "orbit", p.orbit, "by", who.num)
 	c.joinCDR(time.Now().UTC(), who, p.orbit, how+" from "+p.orbit+" by "+who.num, how+" from "+p.orbit, isA)
-	c.unholdTransferee(!isA, answer)
+	c.UnholdTransferee(!isA, answer)
 }
 
 // retrieveOrbit takes an extension's INVITE to an orbit number and
@@ -399,7 +400,7 @@ func (p *parkedCall) retrieved(ev *retrieveEvent) {
 		return
 	}
 	isA := p.leg == 0
-	ans, _, err := sdpneg.Parse(c.leg[p.leg].sdp) // the parked party's media, as the parker had it
+	ans, _, err := sdpneg.Parse(c.Legs[p.leg].SDP) // the parked party's media, as the parker had it
 	if err != nil || !commonFormats(ans, sd) {
 		reject(488, "Not Acceptable Here")
 		return
@@ -408,7 +409,7 @@ func (p *parkedCall) retrieved(ev *retrieveEvent) {
 	joined := sdpneg.FirstVoiceSD(ans)
 	org := sdpneg.Origin{ID: uint64(time.Now().UnixNano()&0x7fffffffffff) + 5}
 	src := ev.req.Source()
-	body, err := sdpneg.LegSDP(ans, &org, c.b.mediaIP(src), c.relay, mediaLeg(isA))
+	body, err := sdpneg.LegSDP(ans, &org, c.b.mediaIP(src), c.Relay, leg.RelayLeg(isA))
 	if err != nil {
 		reject(488, "Not Acceptable Here")
 		return
@@ -416,23 +417,23 @@ func (p *parkedCall) retrieved(ev *retrieveEvent) {
 	req := ev.req.Clone()
 	req.To().Params.Add("tag", sip.GenerateTagN(16))
 	d := c.b.uasDialog(req)
-	c.b.alias(d.callID, c) // its ACK and requests come to this call
-	*c.legDialog(isA) = d
-	c.relay.SetPeer(mediaLeg(isA), peerIP(d.dest))
-	ok200 := c.okResponse(req, body, d.contact)
+	c.b.alias(d.CallID, c) // its ACK and requests come to this call
+	*c.LegDialog(isA) = d
+	c.Relay.SetPeer(leg.RelayLeg(isA), leg.PeerIP(d.Dest))
+	ok200 := c.okResponse(req, body, d.Contact)
 	if err := ev.tx.Respond(ok200); err != nil {
 		c.log.Info("200 to the retrieving party not sent", "err", err)
 		close(ev.done)
 	} else {
 		c.awaitAck(req, pending2xx{fromA: isA, tx: ev.tx, res: ok200, done: ev.done})
 	}
-	c.leg[p.leg].sdp, c.leg[p.leg].origin = body, org
-	c.setLegCodec(mediaLeg(isA), joined)
-	sdpneg.SetMedia(c.relay, mediaLeg(isA), m)
-	c.relay.SetHold(mediaLeg(isA), m.Hold)
+	c.Legs[p.leg].SDP, c.Legs[p.leg].Origin = body, org
+	c.SetLegCodec(leg.RelayLeg(isA), joined)
+	sdpneg.SetMedia(c.Relay, leg.RelayLeg(isA), m)
+	c.Relay.SetHold(leg.RelayLeg(isA), m.Hold)
 	who := party{userID: ev.cred.UserID, num: ev.cred.Ext, ext: ev.cred.Ext}
 	if !isA {
-		c.bTarget = &target{userID: who.userID, ext: who.ext, dest: src, transport: d.transport}
+		c.bTarget = &target{userID: who.userID, ext: who.ext, dest: src, transport: d.Transport}
 	}
 	p.take(who, ev.cred, "retrieved", ev.req.Body())
 }

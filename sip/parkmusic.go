@@ -25,13 +25,13 @@ func (p *parkedCall) playMusic(ml media.Leg) {
 	if clip == nil {
 		return
 	}
-	cod := c.codecs[p.leg]
+	cod := c.Codecs[p.leg]
 	codec, ok := cod.MediaCodec()
 	if !ok || (codec != media.PCMU && codec != media.PCMA) {
-		c.setLegCodec(ml, pcmu)
+		c.SetLegCodec(ml, pcmu)
 		codec = media.PCMU
 	}
-	ip := c.relay.Local(ml).Addr()
+	ip := c.Relay.Local(ml).Addr()
 	if !ip.IsValid() || ip.IsUnspecified() {
 		ip = netip.MustParseAddr("127.0.0.1")
 	}
@@ -40,8 +40,8 @@ func (p *parkedCall) playMusic(ml media.Leg) {
 		c.log.Warn("park music on hold not played", "err", err)
 		return
 	}
-	ep.SetRemote(netip.AddrPortFrom(ip, c.relay.Local(ml).Port()))
-	c.relay.SetRemote(ml, ep.Local(), netip.AddrPort{})
+	ep.SetRemote(netip.AddrPortFrom(ip, c.Relay.Local(ml).Port()))
+	c.Relay.SetRemote(ml, ep.Local(), netip.AddrPort{})
 	p.music = ep
 	ctx := p.ctx
 	c.wg.Go(func() { _ = ep.Run(ctx) })

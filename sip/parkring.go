@@ -4,6 +4,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/leg"
 )
 
 // The ring-back of a parked call (park.go): once park.timeout has run
@@ -48,9 +49,9 @@ func (p *parkedCall) ringBack() {
 		p.ringBackOver()
 		return
 	}
-	d := &dialer{env: c.dialEnv(), onFork: func(f *fork) { c.xforks = append(c.xforks, f) },
+	d := &dialer{env: c.env, onFork: func(f *fork) { c.xforks = append(c.xforks, f) },
 		onResponse: p.onRingBackResponse, onFailed: func(*fork) { p.ringBackFailed() },
-		source: c.leg[p.leg].sdp, origin: &p.origin, leg: mediaLeg(p.leg == 0), sendrecv: true}
+		source: c.Legs[p.leg].SDP, origin: &p.origin, leg: leg.RelayLeg(p.leg == 0), sendrecv: true}
 	if err := d.address(targets[0].dest); err != nil {
 		c.log.Info("ring-back: no sdp for the parker", "err", err)
 		p.ringBackOver()

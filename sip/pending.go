@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -66,8 +67,8 @@ func (a *acks) awaitAck(req *sip.Request, p pending2xx) {
 }
 
 // tick gives up the 2xx whose wait is over, calling lost (while the
-// others are still held) for the caller's initial one, and resends those
-// due.
+// others are still held) for the caller's initial one, which it logs, and
+// resends those due.
 func (a *acks) tick(lost func()) {
 	now := time.Now()
 	keep := a.pending[:0]
@@ -75,6 +76,7 @@ func (a *acks) tick(lost func()) {
 		if !now.Before(p.deadline) {
 			a.release(p)
 			if p.initial {
+				a.log.Info("no ack for our 200; hanging up")
 				lost()
 			}
 			continue
@@ -91,11 +93,17 @@ func (a *acks) tick(lost func()) {
 	a.pending = keep
 }
 
-// acked releases the 2xx that ev acknowledges and returns those of them
-// that carried our offer: their answer is in ev's body when ev is their
-// own ACK.
-func (a *acks) acked(ev *ackEvent) []*pending2xx {
-	var answered []*pending2xx
+// offerAnswered is the answer to the offer one of our 2xx carried.
+type offerAnswered struct {
+	fromA   bool   // the 2xx went to leg A (else B)
+	initial bool   // the 2xx answered the caller's first INVITE
+	answer  []byte // the body of its ACK; nil when ev was not its own ACK
+}
+
+// acked releases the 2xx that ev acknowledges and returns the answers to
+// those of them that carried our offer.
+func (a *acks) acked(ev *ackEvent) []offerAnswered {
+	var answered []offerAnswered
 	keep := a.pending[:0]
 	for _, p := range a.pending {
 		seq := ev.req.CSeq().SeqNo
@@ -104,7 +112,11 @@ func (a *acks) acked(ev *ackEvent) []*pending2xx {
 		if p.fromA == ev.fromA && (p.cseq == seq || ev.before && p.cseq < seq && !p.offer) {
 			a.release(p)
 			if p.offer {
-				answered = append(answered, p)
+				oa := offerAnswered{fromA: p.fromA, initial: p.initial}
+				if !ev.before && p.cseq == seq {
+					oa.answer = ev.req.Body()
+				}
+				answered = append(answered, oa)
 			}
 			continue
 		}
@@ -154,6 +166,11 @@ func (a *acks) byeAfterAck(fromA bool, bye *sip.Request) {
 // hasPending reports whether a 2xx waits for its ACK.
 func (a *acks) hasPending() bool { return len(a.pending) > 0 }
 
+// waitsOn reports whether a 2xx to leg A (toA) or B waits for its ACK.
+func (a *acks) waitsOn(toA bool) bool {
+	return slices.ContainsFunc(a.pending, func(p *pending2xx) bool { return p.fromA == toA })
+}
+
 // next is when tick is next due, zero when nothing waits.
 func (a *acks) next() time.Time {
 	var next time.Time
@@ -175,7 +192,6 @@ func (a *acks) next() time.Time {
 // ends the call.
 func (c *call) onTimer() {
 	c.acks.tick(func() {
-		c.log.Info("no ack for our 200; hanging up")
 		if c.state == stAnswered {
 			c.hangup("system", "no ack")
 		}
@@ -186,18 +202,13 @@ func (c *call) onTimer() {
 // onAck takes an ACK (or a later request standing for it) from a leg; the
 // answer in the ACK of a 2xx that carried our offer goes on.
 func (c *call) onAck(ev *ackEvent) {
-	for _, p := range c.acks.acked(ev) {
-		var body []byte
-		if !ev.before && p.cseq == ev.req.CSeq().SeqNo {
-			body = ev.req.Body()
-		}
-		if c.state != stAnswered {
-			continue
-		}
-		if p.initial {
-			c.lateAnswer(body)
-		} else {
-			c.reofferAnswered(p.fromA, body)
+	for _, oa := range c.acks.acked(ev) {
+		switch {
+		case c.state != stAnswered:
+		case oa.initial:
+			c.lateAnswer(oa.answer)
+		default:
+			c.ReofferAnswered(oa.fromA, oa.answer)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
@@ -397,12 +398,12 @@ func (ev *pickupEvent) onCall(c *call) {
 	req := ev.req.Clone()
 	req.To().Params.Add("tag", sip.GenerateTagN(16))
 	d := c.b.uasDialog(req)
-	c.b.alias(d.callID, c)
-	okPicker := c.okResponse(req, toPicker, d.contact)
+	c.b.alias(d.CallID, c)
+	okPicker := c.okResponse(req, toPicker, d.Contact)
 	if err := ev.tx.Respond(okPicker); err != nil {
 		// The picker gave up (CANCEL) or is gone: the call rings on.
 		c.log.Info("pickup given up: 200 to the picker not sent", "by", ev.picker.Ext, "err", err)
-		c.b.unalias(d.callID, c)
+		c.b.unalias(d.CallID, c)
 		ev.reply <- pickupReply{handled: true}
 		close(ev.done)
 		return
@@ -410,9 +411,9 @@ func (ev *pickupEvent) onCall(c *call) {
 	c.awaitAck(req, pending2xx{fromA: false, tx: ev.tx, res: okPicker, done: ev.done})
 	ev.reply <- pickupReply{handled: true, answered: true, from: c.rt.from}
 	c.ring.cancelAll(nil)
-	c.leg[1].dlg = d
+	c.Legs[1].Dialog = d
 	c.bAcked = true // we are the picker's UAS: no ACK of ours on leg B
-	c.bTarget = &target{userID: ev.picker.UserID, ext: ev.picker.Ext, dest: src, transport: d.transport}
+	c.bTarget = &target{userID: ev.picker.UserID, ext: ev.picker.Ext, dest: src, transport: d.Transport}
 	c.b.take(c, ev.picker.Ext)
 	c.log.Info("call picked up", "by", ev.picker.Ext, "ringing_at", f.t.ext)
 	ev.answerCaller(c, f.t.ext, toCaller)
@@ -443,14 +444,14 @@ func (ev *pickupEvent) media(c *call) (toCaller, toPicker []byte, ok bool) {
 	if err != nil {
 		return nil, nil, false
 	}
-	c.relay.SetPeer(media.LegB, peerIP(src))
+	c.Relay.SetPeer(media.LegB, leg.PeerIP(src))
 	sdpneg.SendRecv(answer)
-	c.leg[1].origin = sdpneg.Origin{ID: c.leg[0].origin.ID + 2}
-	toPicker, err = sdpneg.LegSDP(answer, &c.leg[1].origin, c.b.mediaIP(src), c.relay, media.LegB)
+	c.Legs[1].Origin = sdpneg.Origin{ID: c.Legs[0].Origin.ID + 2}
+	toPicker, err = sdpneg.LegSDP(answer, &c.Legs[1].Origin, c.b.mediaIP(src), c.Relay, media.LegB)
 	if err != nil {
 		return nil, nil, false
 	}
-	c.leg[1].sdp = toPicker
+	c.Legs[1].SDP = toPicker
 	return toCaller, toPicker, true
 }
 
@@ -460,7 +461,7 @@ func (ev *pickupEvent) media(c *call) (toCaller, toPicker []byte, ok bool) {
 func (ev *pickupEvent) answerCaller(c *call, ext string, toCaller []byte) {
 	picker := ev.picker
 	c.state = stAnswered
-	c.relay.Arm()
+	c.Relay.Arm()
 	c.cdr.AnsweredAt = time.Now().UTC()
 	c.cdr.Disposition = directory.Answered
 	c.cdr.CalleeID, c.cdr.To = picker.UserID, picker.Ext
@@ -468,9 +469,9 @@ func (ev *pickupEvent) answerCaller(c *call, ext string, toCaller []byte) {
 	c.show(c.cdr)
 	c.setParty(0, party{userID: c.rt.callerID, num: c.rt.from, ext: c.callerExt()})
 	c.setParty(1, party{userID: picker.UserID, num: picker.Ext, ext: picker.Ext})
-	c.leg[0].dlg = c.b.uasDialog(c.aReq)
+	c.Legs[0].Dialog = c.b.uasDialog(c.aReq)
 	c.b.taps.joined(c)
-	ok200 := c.okResponse(c.aReq, toCaller, c.leg[0].dlg.contact)
+	ok200 := c.okResponse(c.aReq, toCaller, c.Legs[0].Dialog.Contact)
 	c.aAnswered = true
 	if err := c.aTx.Respond(ok200); err != nil {
 		c.log.Info("200 to caller not sent", "err", err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/presence"
 )
 
@@ -99,11 +100,11 @@ func BenchmarkPresenceFanout(b *testing.B) {
 			ext = strconv.Itoa(10002 + i%199)
 			id = "o-" + strconv.Itoa(i)
 		}
-		sd := &subDialog{watcher: "19999", event: "dialog", d: dialog{callID: id,
-			localURI: sip.Uri{Scheme: "sip", User: ext, Host: "switchboard.local"}, localTag: "l" + id,
-			remoteURI: sip.Uri{Scheme: "sip", User: "19999", Host: "switchboard.local"}, remoteTag: "r" + id,
-			target: sip.Uri{Scheme: "sip", User: "19999", Host: "127.0.0.1"}, dest: dest, transport: "UDP",
-			contact: ts.calls.contactFor(dest, "UDP"), cseq: 1}}
+		sd := &subDialog{watcher: "19999", event: "dialog", d: leg.Dialog{CallID: id,
+			LocalURI: sip.Uri{Scheme: "sip", User: ext, Host: "switchboard.local"}, LocalTag: "l" + id,
+			RemoteURI: sip.Uri{Scheme: "sip", User: "19999", Host: "switchboard.local"}, RemoteTag: "r" + id,
+			Target: sip.Uri{Scheme: "sip", User: "19999", Host: "127.0.0.1"}, Dest: dest, Transport: "UDP",
+			Contact: ts.calls.contactFor(dest, "UDP"), CSeq: 1}}
 		sub := &presence.Subscription{Key: id, Package: presence.DialogPackage, Entity: ext, Watcher: "19999",
 			Members: []presence.Member{{Ext: ext, Info: true}}, Dialog: sd}
 		if err := ts.pres.Add(sub, time.Hour); err != nil {

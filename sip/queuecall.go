@@ -182,7 +182,7 @@ func enterQueue(c *call, q directory.Queue) bool {
 		endQueued(c, 503, "Service Unavailable", "no rtp ports")
 		return false
 	}
-	ep.SetRemote(netip.AddrPortFrom(ip, c.relay.Local(media.LegB).Port()))
+	ep.SetRemote(netip.AddrPortFrom(ip, c.Relay.Local(media.LegB).Port()))
 	body, err := c.answerSDP(endpointSDP(ep.Local().Addr(), ep.Local().Port(), codec, event))
 	if err != nil {
 		ep.Close()
@@ -207,12 +207,12 @@ func enterQueue(c *call, q directory.Queue) bool {
 		return false
 	}
 	c.state, c.bAcked = stAnswered, true
-	c.relay.Arm()
+	c.Relay.Arm()
 	c.cdr.Queue, c.cdr.Disposition, c.cdr.Reason = q.Number, directory.NoAnswer, "waiting in queue "+q.Number
 	c.setParty(0, party{userID: c.rt.callerID, num: c.rt.from, ext: c.callerExt()})
 	c.setParty(1, party{num: q.Number})
-	c.leg[0].dlg = c.b.uasDialog(c.aReq)
-	ok200 := c.okResponse(c.aReq, body, c.leg[0].dlg.contact)
+	c.Legs[0].Dialog = c.b.uasDialog(c.aReq)
+	ok200 := c.okResponse(c.aReq, body, c.Legs[0].Dialog.Contact)
 	c.aAnswered = true
 	if err := c.aTx.Respond(ok200); err != nil {
 		c.log.Info("200 to caller not sent", "err", err)
@@ -339,7 +339,7 @@ func (qc *queueCall) agentAnswered(agent string, d *dialer, f *fork, res *sip.Re
 func (qc *queueCall) fill(d *dialer, f *fork, res *sip.Response, reason string) bool {
 	c := qc.c
 	d.cancelAll(f)
-	if !c.answerEmptyLeg(1, f, res, c.leg[1].origin) {
+	if !c.answerEmptyLeg(1, f, res, c.Legs[1].Origin) {
 		return false
 	}
 	qc.filled = true
@@ -462,12 +462,12 @@ func (qc *queueCall) takeRequest(ev *reqEvent) bool {
 // music on leg B in the codec the menu's had, and the caller is
 // enqueued. via is the menu walk, for the row's reason.
 func queueFromMenu(c *call, q *directory.Queue, via string) {
-	codec, ok := c.codecs[1].MediaCodec()
+	codec, ok := c.Codecs[1].MediaCodec()
 	if !ok || (codec != media.PCMU && codec != media.PCMA) {
-		c.setLegCodec(media.LegB, pcmu)
+		c.SetLegCodec(media.LegB, pcmu)
 		codec = media.PCMU
 	}
-	ip := c.relay.Local(media.LegB).Addr()
+	ip := c.Relay.Local(media.LegB).Addr()
 	if !ip.IsValid() || ip.IsUnspecified() {
 		ip = netip.MustParseAddr("127.0.0.1")
 	}
@@ -476,8 +476,8 @@ func queueFromMenu(c *call, q *directory.Queue, via string) {
 		c.hangup("system", "queue "+q.Number+": no rtp ports")
 		return
 	}
-	ep.SetRemote(netip.AddrPortFrom(ip, c.relay.Local(media.LegB).Port()))
-	c.relay.SetRemote(media.LegB, ep.Local(), netip.AddrPort{})
+	ep.SetRemote(netip.AddrPortFrom(ip, c.Relay.Local(media.LegB).Port()))
+	c.Relay.SetRemote(media.LegB, ep.Local(), netip.AddrPort{})
 	rtm := c.b.queues
 	qc := &queueCall{c: c, q: *q, key: queueKey(q.ID), joined: time.Now().UTC(), ep: ep, music: rtm.music(*q),
 		offers: map[string]*dialer{}, via: via}

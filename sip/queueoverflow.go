@@ -94,8 +94,8 @@ func (qc *queueCall) onOverflow(target, reason string) {
 // is on: answered is told of the first 2xx, failed once every fork failed.
 func (qc *queueCall) emptyLegDialer(answered func(*dialer, *fork, *sip.Response), failed func(*dialer)) *dialer {
 	c := qc.c
-	d := &dialer{env: c.dialEnv(), onFork: func(f *fork) { c.xforks = append(c.xforks, f) },
-		source: c.aReq.Body(), origin: &c.leg[1].origin, leg: media.LegB, sendrecv: true}
+	d := &dialer{env: c.env, onFork: func(f *fork) { c.xforks = append(c.xforks, f) },
+		source: c.aReq.Body(), origin: &c.Legs[1].Origin, leg: media.LegB, sendrecv: true}
 	d.onResponse = func(f *fork, tx sip.ClientTransaction, res *sip.Response) {
 		if !f.settle(tx, res) {
 			return

@@ -119,7 +119,7 @@ func (rs *recordings) tapJoined(c *call) {
 	// shows at tapClosed, as a write that failed.
 	rec := media.NewRecorderLater(path, media.RecorderConfig{Logger: c.log})
 	cr.rec = rec
-	c.relay.SetTap(rec)
+	c.Relay.SetTap(rec)
 }
 
 // makeDir makes the day's directory dir unless it was the last one made.
@@ -175,7 +175,7 @@ func (cr *callRecording) drop() {
 	if cr.rec == nil {
 		return
 	}
-	c.relay.SetTap(nil)
+	c.Relay.SetTap(nil)
 	_ = cr.rec.Close()
 	if err := os.Remove(cr.row.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		c.log.Warn("recording without a row not removed", "path", cr.row.Path, "err", err)
@@ -196,7 +196,7 @@ func (rs *recordings) tapClosed(c *call) {
 	c.rooms.close(cr)
 	row := &cr.row
 	if cr.rec != nil {
-		c.relay.SetTap(nil)
+		c.Relay.SetTap(nil)
 		err := cr.rec.Close()
 		row.Duration = cr.rec.Stats().Duration
 		row.State = directory.RecordingDone

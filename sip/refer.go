@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/sip/leg"
 )
 
 // What a blind transfer says to its transferor: the REFER's target number,
@@ -46,8 +48,8 @@ func referTarget(v string) (string, bool) {
 
 // notify builds a NOTIFY of x's progress in the transferor's dialog d
 // (RFC 3515 §2.4.4).
-func (x *xfer) notify(d *dialog, frag string, final bool) *sip.Request {
-	req := d.request(sip.NOTIFY)
+func (x *xfer) notify(d *leg.Dialog, frag string, final bool) *sip.Request {
+	req := d.Request(sip.NOTIFY)
 	req.AppendHeader(sip.NewHeader("Event", x.event))
 	state := "active;expires=" + xferExpires
 	if final {

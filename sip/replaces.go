@@ -3,6 +3,8 @@ package sip
 import (
 	"net/url"
 	"strings"
+
+	"github.com/switchboard-pbx/switchboard/sip/leg"
 )
 
 // The Replaces header (RFC 3891: an INVITE or a REFER's Refer-To naming a
@@ -67,10 +69,10 @@ func referReplaces(referTo string) (r replaces, has, ok bool) {
 // names reports whether r names dialog d, seen from either end: the
 // Replaces of a REFER or an INVITE gives the tags as its sender sees the
 // dialog.
-func (r replaces) names(d *dialog) bool {
-	if d.callID != r.callID || d.localTag == "" || d.remoteTag == "" {
+func (r replaces) names(d *leg.Dialog) bool {
+	if d.CallID != r.callID || d.LocalTag == "" || d.RemoteTag == "" {
 		return false
 	}
-	return r.toTag == d.localTag && r.fromTag == d.remoteTag ||
-		r.toTag == d.remoteTag && r.fromTag == d.localTag
+	return r.toTag == d.LocalTag && r.fromTag == d.RemoteTag ||
+		r.toTag == d.RemoteTag && r.fromTag == d.LocalTag
 }

@@ -17,18 +17,7 @@ import (
 func (c *call) onResponse(f *fork, tx sip.ClientTransaction, res *sip.Response) {
 	switch c.forkResponse(f, tx, res, c.state == stRinging) {
 	case forkRings:
-		if body := res.Body(); len(body) > 0 && c.late {
-			// An offer in an unreliable provisional response: the
-			// caller can take it only in our 200.
-			c.early = body
-		} else if len(body) > 0 && c.heard != heardEarly {
-			if sdpBody, err := c.answerSDP(body); err == nil {
-				c.early = body
-				c.earlyMedia(sdpBody)
-				return
-			}
-		}
-		c.callerTx.ringing()
+		c.ringsWith(res.Body(), c.late, c.answerSDP)
 	case forkWon:
 		c.answerWith(f, res)
 	case forksAllFailed:
@@ -39,7 +28,7 @@ func (c *call) onResponse(f *fork, tx sip.ClientTransaction, res *sip.Response) 
 // forkFailed takes a fork of the call's dialer whose transaction ended
 // without an answer.
 func (c *call) forkFailed(*fork) {
-	if c.state == stRinging && c.allForksFailed() {
+	if c.state == stRinging && c.ring.allFailed() {
 		c.forksFailed()
 	}
 }
@@ -49,18 +38,14 @@ func (c *call) forkFailed(*fork) {
 // the caller gets the best failure (calleeTx.failure).
 func (c *call) forksFailed() {
 	if c.failOver(c.rt, c.earlyOver) {
-		c.leg[1].sdp = c.ring.offer
+		c.Legs[1].SDP = c.ring.offer
 		return
 	}
 	code, reason, disp, warning := c.failure(c.late, c.b.s.realm(), c.aReq.Body())
-	if warning != nil {
-		c.aWarning = *warning
-	}
+	c.warn(warning)
 	c.endRinging(code, reason, disp, "callee")
 	c.cdr.Reason = itoa(code) + " " + reason
 }
-
-func (c *call) allForksFailed() bool { return c.ring.allFailed() }
 
 // endRinging ends a call that was not answered: the forks still ringing
 // are cancelled and the caller gets code (0: already answered by sipgo).
@@ -72,17 +57,18 @@ func (c *call) endRinging(code int, reason string, disp directory.Disposition, b
 	c.cdr.Disposition, c.cdr.HangupBy = disp, by
 	c.ring.cancelAll(nil)
 	c.linger = time.Now().Add(byeTimeout)
-	if code != 0 {
-		c.respondA(code, reason, nil)
-	}
-	c.closeAFinal()
+	c.end(code, reason)
 }
 
-// ringDuration is how long the call's targets ring before the caller gets
-// 480 (or the no-answer forward): the callee's own ring time when set.
-func (c *call) ringDuration() time.Duration {
-	if c.rt != nil && c.rt.ringTime > 0 {
-		return c.rt.ringTime
+// ringDuration is how long the call's targets ring (route.ringFor).
+func (c *call) ringDuration() time.Duration { return c.rt.ringFor(c.b.cfg.RingTime) }
+
+// ringFor is how long the targets of a call on rt ring before the caller
+// gets 480 (or the no-answer forward): the callee's own ring time when
+// set, otherwise def.
+func (rt *route) ringFor(def time.Duration) time.Duration {
+	if rt != nil && rt.ringTime > 0 {
+		return rt.ringTime
 	}
-	return c.b.cfg.RingTime
+	return def
 }

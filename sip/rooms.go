@@ -136,9 +136,19 @@ func (rs *roomSet) expire() {
 	}
 }
 
-// refuseReinvite returns the status a room refuses a re-INVITE with,
-// or 0.
-func (rs *roomSet) refuseReinvite(passOn bool) (int, string) {
+// refuseReinvite returns the status a room refuses a re-INVITE with, or
+// 0: the rooms are asked of every re-INVITE, then, when its offer would go
+// on to the other leg (passesOn), again (reinviteGate).
+func (rs *roomSet) refuseReinvite(passesOn bool) (int, string) {
+	code, reason := rs.askGates(false)
+	if code == 0 && passesOn {
+		code, reason = rs.askGates(true)
+	}
+	return code, reason
+}
+
+// askGates asks the rooms' reinviteGates with passOn.
+func (rs *roomSet) askGates(passOn bool) (int, string) {
 	for _, r := range *rs {
 		if g, ok := r.(reinviteGate); ok {
 			if code, reason := g.refuseReinvite(passOn); code != 0 {

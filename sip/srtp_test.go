@@ -162,8 +162,8 @@ func TestSRTPCallToPlainPhone(t *testing.T) {
 	var st media.LegStats
 	cs.b.mu.Lock()
 	for _, c := range cs.b.calls {
-		if c.relay != nil {
-			st = c.relay.Stats(media.LegA)
+		if c.Relay != nil {
+			st = c.Relay.Stats(media.LegA)
 		}
 	}
 	cs.b.mu.Unlock()

@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/sip/creds"
 	"github.com/switchboard-pbx/switchboard/sip/location"
+	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/presence"
 )
 
@@ -38,7 +39,7 @@ const notifyTimeout = 8 * time.Second
 // subDialog is the SIP side of one subscription: the dialog NOTIFYs go in.
 type subDialog struct {
 	mu      sync.Mutex
-	d       dialog
+	d       leg.Dialog
 	event   string // the Event header of our NOTIFYs (with the id parameter)
 	watcher string // the subscriber's extension, for admission
 }
@@ -164,19 +165,19 @@ func (sb *subscriptions) onSubscribe(req *sip.Request, tx sip.ServerTransaction,
 	ok200 := req.Clone()
 	ok200.To().Params.Add("tag", localTag)
 	dest, transport := req.Source(), req.Transport()
-	sd := &subDialog{watcher: cred.Ext, event: ev.Value(), d: dialog{
-		callID: req.CallID().Value(), localURI: req.To().Address, localTag: localTag,
-		remoteURI: req.From().Address, remoteTag: tag(req.From().Params), target: req.Contact().Address,
-		dest: dest, transport: transport, contact: sb.contactFor(dest, transport), cseq: 1,
+	sd := &subDialog{watcher: cred.Ext, event: ev.Value(), d: leg.Dialog{
+		CallID: req.CallID().Value(), LocalURI: req.To().Address, LocalTag: localTag,
+		RemoteURI: req.From().Address, RemoteTag: tag(req.From().Params), Target: req.Contact().Address,
+		Dest: dest, Transport: transport, Contact: sb.contactFor(dest, transport), CSeq: 1,
 	}}
-	sub := &presence.Subscription{Key: subKey(sd.d.callID, sd.d.remoteTag, localTag), Package: pkg,
+	sub := &presence.Subscription{Key: subKey(sd.d.CallID, sd.d.RemoteTag, localTag), Package: pkg,
 		Entity: entity, Watcher: cred.Ext, Members: members, Dialog: sd}
 	for _, m := range members {
 		sb.seedPresence(m.Ext)
 	}
 	res := sb.response(ok200, 200, "OK")
 	res.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(d/time.Second))))
-	res.AppendHeader(sip.HeaderClone(&sd.d.contact))
+	res.AppendHeader(sip.HeaderClone(&sd.d.Contact))
 	if err := sb.pres.Add(sub, max(d, time.Second)); err != nil {
 		if errors.Is(err, presence.ErrFull) {
 			sb.log.Warn("subscription refused: table full", "watcher", cred.Ext)
@@ -241,7 +242,7 @@ func (sb *subscriptions) resubscribe(req *sip.Request, tx sip.ServerTransaction,
 	sb.send(tx, res)
 	if ct := req.Contact(); ct != nil {
 		sd.mu.Lock()
-		sd.d.target = ct.Address
+		sd.d.Target = ct.Address
 		sd.mu.Unlock()
 	}
 	if !sb.pres.Refresh(sub, d) {
@@ -254,20 +255,20 @@ func (sb *subscriptions) resubscribe(req *sip.Request, tx sip.ServerTransaction,
 // from a source holding a registration of the subscriber's extension (its
 // NAT mapping changed), which NOTIFYs then follow over UDP.
 func (sd *subDialog) fromPeer(req *sip.Request, loc *location.Table) bool {
-	ip := peerIP(req.Source())
+	ip := leg.PeerIP(req.Source())
 	if !ip.IsValid() {
 		return false
 	}
 	sd.mu.Lock()
 	defer sd.mu.Unlock()
-	if peerIP(sd.d.dest) == ip {
+	if leg.PeerIP(sd.d.Dest) == ip {
 		return true
 	}
 	if !loc.RegisteredExt(ip, sd.watcher) {
 		return false
 	}
-	if !sip.IsReliable(req.Transport()) && strings.EqualFold(req.Transport(), sd.d.transport) {
-		sd.d.dest = req.Source()
+	if !sip.IsReliable(req.Transport()) && strings.EqualFold(req.Transport(), sd.d.Transport) {
+		sd.d.Dest = req.Source()
 	}
 	return true
 }
@@ -361,8 +362,8 @@ func (sb *subscriptions) sendNotify(ctx context.Context, n presence.Notify) erro
 		return presence.ErrGone
 	}
 	sd.mu.Lock()
-	req := sd.d.request(sip.NOTIFY)
-	dest := sd.d.dest
+	req := sd.d.Request(sip.NOTIFY)
+	dest := sd.d.Dest
 	sd.mu.Unlock()
 	req.AppendHeader(sip.NewHeader("Event", sd.event))
 	state := "active;expires=" + strconv.Itoa(n.Expires)

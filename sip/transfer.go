@@ -7,6 +7,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
@@ -166,7 +167,7 @@ func (t *transfers) onRefer(ev *reqEvent) {
 		reject(491, "Request Pending (Transfer In Progress)")
 		return
 	}
-	if c.reinv != nil || c.needAnswer || c.unhold {
+	if c.Transacting() || c.needAnswer {
 		reject(491, "Request Pending")
 		return
 	}
@@ -190,7 +191,7 @@ func (t *transfers) onRefer(ev *reqEvent) {
 		reject(400, "Bad Request (Bad Refer-To)")
 		return
 	}
-	p := c.parties[legIndex(ev.fromA)]
+	p := c.parties[leg.Index(ev.fromA)]
 	if p.ext == "" {
 		reject(403, "Forbidden (Transfer From Outside)")
 		return
@@ -200,9 +201,9 @@ func (t *transfers) onRefer(ev *reqEvent) {
 		reject(403, "Forbidden (Transfer From Outside)")
 		return
 	}
-	d := c.legDialog(ev.fromA)
+	d := c.LegDialog(ev.fromA)
 	res := sip.NewResponseFromRequest(ev.req, 202, "Accepted", nil)
-	res.AppendHeader(sip.HeaderClone(&d.contact))
+	res.AppendHeader(sip.HeaderClone(&d.Contact))
 	res.AppendHeader(sip.NewHeader("Server", c.b.s.cfg.UserAgent))
 	c.b.s.send(ev.tx, res)
 	close(ev.done)
@@ -248,10 +249,10 @@ func (t *transfers) onRefer(ev *reqEvent) {
 		x.failed(486, "Busy Here", directory.Busy, "callee call limit")
 		return
 	}
-	sent := c.leg[legIndex(x.fromA)].sdp
-	x.ring = dialer{env: c.dialEnv(), onFork: func(f *fork) { t.forks = append(t.forks, f) },
+	sent := c.Legs[leg.Index(x.fromA)].SDP
+	x.ring = dialer{env: c.env, onFork: func(f *fork) { t.forks = append(t.forks, f) },
 		onResponse: t.onResponse, onFailed: func(*fork) { t.forkFailed() }, spare: spare, source: sent,
-		origin: &x.origin, leg: mediaLeg(x.fromA), sendrecv: true, referredBy: x.referredBy}
+		origin: &x.origin, leg: leg.RelayLeg(x.fromA), sendrecv: true, referredBy: x.referredBy}
 	if err := x.ring.address(targets[0].dest); err != nil {
 		c.log.Info("transfer failed: no sdp for the target", "err", err)
 		x.failed(500, "Server Internal Error", directory.Failed, "no sdp for the target")
@@ -284,7 +285,7 @@ func (t *transfers) onResponse(f *fork, tx sip.ClientTransaction, res *sip.Respo
 		if x := t.cur; x != nil && !x.gone && !x.rang && containsFork(x.ring.forks, f) &&
 			(res.StatusCode == 180 || res.StatusCode == 183) {
 			x.rang = true
-			c.sendInOrder(x.notify(c.legDialog(x.fromA), "SIP/2.0 "+itoa(res.StatusCode)+" "+res.Reason, false))
+			c.sendInOrder(x.notify(c.LegDialog(x.fromA), "SIP/2.0 "+itoa(res.StatusCode)+" "+res.Reason, false))
 		}
 		return
 	}
@@ -333,8 +334,8 @@ func (x *xfer) failed(code int, reason string, disp directory.Disposition, why s
 	x.ring.cancelAll(nil)
 	c.b.release(c, x.slots...)
 	c.log.Info("transfer failed", "to", x.target, "status", code)
-	transferor := c.parties[legIndex(x.fromA)]
-	row := directory.Call{SIPCallID: c.legDialog(x.fromA).callID, CallerID: transferor.userID, From: transferor.num,
+	transferor := c.parties[leg.Index(x.fromA)]
+	row := directory.Call{SIPCallID: c.LegDialog(x.fromA).CallID, CallerID: transferor.userID, From: transferor.num,
 		Dialed: x.target, To: x.target, StartedAt: x.started, EndedAt: time.Now().UTC(), Disposition: disp,
 		Reason: "transfer failed: " + why, HangupBy: "system", Node: c.b.s.cfg.Node, Direction: directory.Internal}
 	if rt := x.rt; rt != nil {
@@ -345,13 +346,13 @@ func (x *xfer) failed(code int, reason string, disp directory.Disposition, why s
 	}
 	c.writeRow(row)
 	if !x.gone {
-		c.sendInOrder(x.notify(c.legDialog(x.fromA), "SIP/2.0 "+itoa(code)+" "+reason, true))
+		c.sendInOrder(x.notify(c.LegDialog(x.fromA), "SIP/2.0 "+itoa(code)+" "+reason, true))
 		return
 	}
 	// Nobody is left for the transferee.
 	c.state = stEnded
 	c.cdr.HangupBy = "callee"
-	if c.callerLeg == legIndex(x.fromA) {
+	if c.callerLeg == leg.Index(x.fromA) {
 		c.cdr.HangupBy = "caller"
 	}
 	c.cdr.Reason = "transfer to " + x.target + " failed: " + itoa(code) + " " + reason
@@ -383,7 +384,7 @@ func (t *transfers) abort(why string) int {
 	c.linger = time.Now().Add(byeTimeout)
 	c.log.Info("transfer abandoned", "to", x.target, "why", why)
 	if x.gone {
-		return legIndex(x.fromA)
+		return leg.Index(x.fromA)
 	}
 	return -1
 }
@@ -394,7 +395,7 @@ func (t *transfers) transferorLeft(fromA bool) {
 	c, x := t.c, t.cur
 	x.gone = true
 	c.dropPending(fromA)
-	c.leave(*c.legDialog(fromA))
+	c.leave(*c.LegDialog(fromA))
 	c.log.Info("transferor hung up; transfer goes on", "to", x.target)
 }
 
@@ -402,7 +403,7 @@ func (t *transfers) transferorLeft(fromA bool) {
 func (x *xfer) answered(f *fork, res *sip.Response) {
 	c := x.t.c
 	d := forkDialog(f, res)
-	ack := d.request(sip.ACK)
+	ack := d.Request(sip.ACK)
 	tmpl := ack.Clone()
 	f.tx.OnRetransmission(func(r *sip.Response) {
 		if r.IsSuccess() {
@@ -415,21 +416,21 @@ func (x *xfer) answered(f *fork, res *sip.Response) {
 	_, m, err := sdpneg.Parse(res.Body())
 	if err != nil {
 		c.log.Info("bad sdp from transfer target", "err", err)
-		bye := d.request(sip.BYE)
+		bye := d.Request(sip.BYE)
 		c.wg.Go(func() { c.sendBye(bye) })
 		x.failed(488, "Not Acceptable Here", directory.Failed, "bad sdp answer")
 		return
 	}
 	x.handedOver()
 	x.ring.cancelAll(f)
-	leg, tee := legIndex(x.fromA), legIndex(!x.fromA)
-	c.setLegCodec(mediaLeg(x.fromA), sdpneg.FirstVoice(res.Body()))
-	sdpneg.SetMedia(c.relay, mediaLeg(x.fromA), m)
-	c.relay.SetHold(mediaLeg(x.fromA), m.Hold)
+	moved, tee := leg.Index(x.fromA), leg.Index(!x.fromA)
+	c.SetLegCodec(leg.RelayLeg(x.fromA), sdpneg.FirstVoice(res.Body()))
+	sdpneg.SetMedia(c.Relay, leg.RelayLeg(x.fromA), m)
+	c.Relay.SetHold(leg.RelayLeg(x.fromA), m.Hold)
 
-	old := c.leg[leg].dlg
-	c.leg[leg].dlg, c.leg[leg].sdp, c.leg[leg].origin = d, f.req.Body(), x.origin
-	c.relay.SetPeer(mediaLeg(x.fromA), peerIP(d.dest))
+	old := c.Legs[moved].Dialog
+	c.Legs[moved].Dialog, c.Legs[moved].SDP, c.Legs[moved].Origin = d, f.req.Body(), x.origin
+	c.Relay.SetPeer(leg.RelayLeg(x.fromA), leg.PeerIP(d.Dest))
 	if !x.fromA {
 		c.bTarget = &f.t
 	}
@@ -438,12 +439,12 @@ func (x *xfer) answered(f *fork, res *sip.Response) {
 		c.leave(old)
 	}
 
-	transferor := c.parties[leg]
+	transferor := c.parties[moved]
 	num := f.t.ext
 	if num == "" {
 		num = x.rt.to
 	}
-	c.setParty(leg, party{userID: f.t.userID, num: num, ext: f.t.ext})
+	c.setParty(moved, party{userID: f.t.userID, num: num, ext: f.t.ext})
 	var keep []string
 	for _, p := range c.parties {
 		keep = append(keep, p.ext)
@@ -466,12 +467,12 @@ func (x *xfer) answered(f *fork, res *sip.Response) {
 	x.writeCDR(f, transferor)
 
 	if !x.gone {
-		c.sendInOrder(x.notify(&old, "SIP/2.0 200 OK", true), old.request(sip.BYE))
+		c.sendInOrder(x.notify(&old, "SIP/2.0 200 OK", true), old.Request(sip.BYE))
 		// The transferor sends RTP until it has our BYE: a late packet of
 		// it may have latched the leg meant for the target.
-		c.afterChain(relatchEvent{toA: x.fromA, callID: d.callID, rtp: m.RTP, rtcp: m.RTCP})
+		c.afterChain(relatchEvent{toA: x.fromA, callID: d.CallID, rtp: m.RTP, rtcp: m.RTCP})
 	}
-	c.unholdTransferee(tee == 0, res.Body())
+	c.UnholdTransferee(tee == 0, res.Body())
 }
 
 // writeCDR ends the call's row and starts the transferee's with the
@@ -479,18 +480,18 @@ func (x *xfer) answered(f *fork, res *sip.Response) {
 func (x *xfer) writeCDR(f *fork, transferor party) {
 	c := x.t.c
 	now := time.Now().UTC()
-	to := c.parties[legIndex(x.fromA)]
+	to := c.parties[leg.Index(x.fromA)]
 	c.cdr.EndedAt = now
 	c.cdr.HangupBy = "transfer"
 	c.cdr.Reason = "transferred to " + to.num + " by " + transferor.num
 	c.writeCDR() // a recording stays with this row; teardown completes it
-	tee := c.parties[legIndex(!x.fromA)]
-	row := directory.Call{SIPCallID: c.legDialog(!x.fromA).callID, CallerID: tee.userID, From: tee.num,
+	tee := c.parties[leg.Index(!x.fromA)]
+	row := directory.Call{SIPCallID: c.LegDialog(!x.fromA).CallID, CallerID: tee.userID, From: tee.num,
 		CalleeID: f.t.userID, GroupID: x.rt.groupID, To: to.num, Dialed: x.target, StartedAt: x.started,
 		AnsweredAt: now, Disposition: directory.Answered, Reason: "transferred by " + transferor.num,
 		Node: c.b.s.cfg.Node}
 	row.Direction = rowDirection(f.t.trunk != nil, tee.ext == "")
 	c.cdr = row
 	c.show(row)
-	c.callerLeg = legIndex(!x.fromA)
+	c.callerLeg = leg.Index(!x.fromA)
 }

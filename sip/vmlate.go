@@ -20,8 +20,8 @@ const vmLateEvent = 101
 func (d *vmDeposit) takeAnswer(m sdpneg.Media) {
 	c := d.c
 	c.needAnswer = false
-	sdpneg.SetMedia(c.relay, media.LegA, m)
-	c.relay.SetHold(media.LegA, m.Hold)
+	sdpneg.SetMedia(c.Relay, media.LegA, m)
+	c.Relay.SetHold(media.LegA, m.Hold)
 	close(d.ready)
 	c.log.Info("voicemail: the caller answered the mailbox's offer")
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
@@ -43,7 +44,7 @@ var (
 type vmSession struct {
 	b    *b2bua
 	id   string // Call-ID
-	dlg  dialog
+	dlg  leg.Dialog
 	ep   *media.Endpoint
 	res  *sip.Response
 	user *credential
@@ -114,18 +115,18 @@ func (vm *voicemail) retrieve(req *sip.Request, tx sip.ServerTransaction, caller
 	}
 	src := req.Source()
 	ep.SetRemote(offer.RTP)
-	ep.SetPeer(peerIP(src))
+	ep.SetPeer(leg.PeerIP(src))
 	vs := &vmSession{b: b, id: req.CallID().Value(), ep: ep, user: caller, mbox: owner, pin: mb.PINHash, log: log,
 		info: make(chan rune, 16), ended: make(chan struct{}), acked: make(chan struct{})}
-	vs.dlg = dialog{callID: vs.id, localURI: req.To().Address, localTag: sip.GenerateTagN(16),
-		remoteURI: req.From().Address, remoteTag: tag(req.From().Params),
-		target: req.Contact().Address, dest: src, transport: req.Transport(),
-		contact: b.contactFor(src, req.Transport())}
+	vs.dlg = leg.Dialog{CallID: vs.id, LocalURI: req.To().Address, LocalTag: sip.GenerateTagN(16),
+		RemoteURI: req.From().Address, RemoteTag: tag(req.From().Params),
+		Target: req.Contact().Address, Dest: src, Transport: req.Transport(),
+		Contact: b.contactFor(src, req.Transport())}
 	body := endpointSDP(b.mediaIP(src), ep.Local().Port(), codec, event)
 	tagged := req.Clone()
-	tagged.To().Params.Add("tag", vs.dlg.localTag)
+	tagged.To().Params.Add("tag", vs.dlg.LocalTag)
 	vs.res = sip.NewResponseFromRequest(tagged, 200, "OK", body)
-	vs.res.AppendHeader(sip.HeaderClone(&vs.dlg.contact))
+	vs.res.AppendHeader(sip.HeaderClone(&vs.dlg.Contact))
 	vs.res.AppendHeader(sip.NewHeader("Allow", callAllowed))
 	vs.res.AppendHeader(sip.NewHeader("Server", b.s.cfg.UserAgent))
 	vs.res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
@@ -168,7 +169,7 @@ func (vs *vmSession) isAcked() bool {
 // waitAck retransmits our 200 over UDP until the ACK, and ends the
 // session when none comes within 64·T1.
 func (vs *vmSession) waitAck(tx sip.ServerTransaction) {
-	if !resendUntilAcked(vs.b.ctx, tx, vs.res, sip.IsReliable(vs.dlg.transport), vs.acked, vs.ended) {
+	if !resendUntilAcked(vs.b.ctx, tx, vs.res, sip.IsReliable(vs.dlg.Transport), vs.acked, vs.ended) {
 		vs.log.Info("voicemail retrieval ended: no ack")
 		vs.end()
 	}
@@ -177,7 +178,7 @@ func (vs *vmSession) waitAck(tx sip.ServerTransaction) {
 // inDialog answers the phone's BYE, INFO (DTMF) or re-INVITE.
 func (vs *vmSession) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 	s := vs.b.s
-	if tag(req.From().Params) != vs.dlg.remoteTag || tag(req.To().Params) != vs.dlg.localTag || !sameIP(req.Source(), vs.dlg.dest) {
+	if tag(req.From().Params) != vs.dlg.RemoteTag || tag(req.To().Params) != vs.dlg.LocalTag || !sameIP(req.Source(), vs.dlg.Dest) {
 		s.counters.drop("not the dialog's peer")
 		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
@@ -202,7 +203,7 @@ func (vs *vmSession) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 			vs.ep.SetRemote(m.RTP)
 		}
 		res := sip.NewResponseFromRequest(req, 200, "OK", vs.res.Body())
-		res.AppendHeader(sip.HeaderClone(&vs.dlg.contact))
+		res.AppendHeader(sip.HeaderClone(&vs.dlg.Contact))
 		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 		s.send(tx, res)
 	default:
@@ -265,7 +266,7 @@ func (vs *vmSession) run(ctx context.Context) {
 	}
 	if vs.isAcked() {
 		bctx, bcancel := context.WithTimeout(context.Background(), byeTimeout)
-		_, _ = vs.b.sendAndWait(bctx, vs.dlg.request(sip.BYE))
+		_, _ = vs.b.sendAndWait(bctx, vs.dlg.Request(sip.BYE))
 		bcancel()
 	}
 	vs.log.Info("voicemail retrieval ended", "by", "pbx", "heard", heard)

@@ -150,7 +150,7 @@ func (vm *voicemail) deposit(c *call) bool {
 		return false
 	}
 	rec, path, now := d.rec, d.row.Path, d.row.StartedAt
-	ep.SetRemote(netip.AddrPortFrom(ip, c.relay.Local(media.LegB).Port()))
+	ep.SetRemote(netip.AddrPortFrom(ip, c.Relay.Local(media.LegB).Port()))
 	epSDP := endpointSDP(ep.Local().Addr(), ep.Local().Port(), codec, event)
 	sdpBody, err := c.answerSDP(epSDP)
 	if err != nil {
@@ -189,15 +189,15 @@ func (vm *voicemail) deposit(c *call) bool {
 
 	c.state = stAnswered
 	c.bAcked = true
-	c.relay.Arm()
+	c.Relay.Arm()
 	c.cdr.AnsweredAt = now
 	c.cdr.Disposition = directory.Answered
 	if userID != 0 {
 		c.cdr.CalleeID = userID
 	}
 	c.cdr.To = ownerExt
-	c.leg[0].dlg = c.b.uasDialog(c.aReq)
-	ok200 := c.okResponse(c.aReq, sdpBody, c.leg[0].dlg.contact)
+	c.Legs[0].Dialog = c.b.uasDialog(c.aReq)
+	ok200 := c.okResponse(c.aReq, sdpBody, c.Legs[0].Dialog.Contact)
 	c.aAnswered = true
 	if err := c.aTx.Respond(ok200); err != nil {
 		c.log.Info("200 to caller not sent", "err", err)

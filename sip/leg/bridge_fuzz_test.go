@@ -1,4 +1,4 @@
-package sip
+package leg
 
 import (
 	"net/netip"
@@ -17,8 +17,8 @@ func FuzzRefusingAnswer(f *testing.F) {
 		if _, _, err := sdpneg.Parse(body); err != nil {
 			return
 		}
-		br := &bridge{mediaIP: (&b2bua{cfg: CallConfig{MediaIP: netip.MustParseAddr("192.0.2.1")}}).mediaIP}
-		out := br.refusingAnswer(body)
+		br := &Bridge{mediaIP: func(string) netip.Addr { return netip.MustParseAddr("192.0.2.1") }}
+		out := br.RefusingAnswer(body)
 		if out == nil {
 			return
 		}
