@@ -4,8 +4,8 @@ import (
 	"net/netip"
 
 	"github.com/emiago/sipgo/sip"
-	"github.com/switchboard-pbx/switchboard/sip/wire"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // Only a dialog's own peer changes the dialog. An in-dialog request (BYE,
