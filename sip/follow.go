@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/internal/clock"
+	"github.com/switchboard-pbx/switchboard/sip/auth"
 	"github.com/switchboard-pbx/switchboard/sip/creds"
 	"github.com/switchboard-pbx/switchboard/sip/digest"
 	"github.com/switchboard-pbx/switchboard/sip/guard"
@@ -44,7 +45,7 @@ type follower struct {
 	loc    *location.Table
 	guard  *guard.Guard
 	nonces *digest.Nonces
-	reg    *registrar     // the realm
+	auth   *auth.Checker  // the realm
 	subs   *subscriptions // do not disturb, and the subscriptions of a gone extension
 	tk     *trunkState
 	bans   *guard.Sync
@@ -155,7 +156,7 @@ func (f *follower) loadDomain(ctx context.Context) error {
 	if d == "" {
 		return nil
 	}
-	if old := f.reg.setRealm(d); old != d {
+	if old := f.auth.SetRealm(d); old != d {
 		f.log.Info("sip domain", "domain", d, "old", old)
 	}
 	return nil
