@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 )
@@ -150,11 +152,27 @@ func NewRecorder(path string, cfg RecorderConfig) (*Recorder, error) {
 	return r, nil
 }
 
+// NewRecorderLater is NewRecorder with the file created by a goroutine of
+// its own, so that the caller (a call being answered) does not wait for
+// the file system; a missing parent directory is made. The Recorder takes
+// packets at once: its ring holds them until the file is there (its first
+// write comes some 0.7 s into the recording; one that finds the file not
+// yet created waits for it). A file that cannot be created stops the
+// recording as a failed write does, and Close returns why.
+func NewRecorderLater(path string, cfg RecorderConfig) *Recorder {
+	return newRecorderOn(createLater(path), cfg)
+}
+
 func newRecorder(f wavFile, cfg RecorderConfig) (*Recorder, error) {
 	h := wavHeader(0)
 	if _, err := f.Write(h[:]); err != nil {
 		return nil, err
 	}
+	return newRecorderOn(f, cfg), nil
+}
+
+// newRecorderOn is a Recorder on f, whose header is written already.
+func newRecorderOn(f wavFile, cfg RecorderConfig) *Recorder {
 	r := &Recorder{
 		log:    cfg.Logger,
 		codecs: cfg.Codecs,
@@ -171,7 +189,90 @@ func newRecorder(f wavFile, cfg RecorderConfig) (*Recorder, error) {
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
-	return r, nil
+	return r
+}
+
+// laterFile is a recording's file being created by a goroutine
+// (createLater); each method waits until it is, then acts on it.
+type laterFile struct {
+	ready chan struct{} // closed once f or err is set
+	f     *os.File
+	err   error
+}
+
+// createLater starts creating the WAV file at path (it must not exist,
+// its directory is made if missing) with an empty header.
+func createLater(path string) *laterFile {
+	lf := &laterFile{ready: make(chan struct{})}
+	go func() {
+		defer close(lf.ready)
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+		if errors.Is(err, fs.ErrNotExist) {
+			if err = os.MkdirAll(filepath.Dir(path), 0o750); err == nil {
+				f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+			}
+		}
+		if err != nil {
+			lf.err = fmt.Errorf("new recorder: %w", err)
+			return
+		}
+		h := wavHeader(0)
+		if _, err := f.Write(h[:]); err != nil {
+			f.Close()
+			os.Remove(path)
+			lf.err = fmt.Errorf("new recorder %s: %w", path, err)
+			return
+		}
+		lf.f = f
+	}()
+	return lf
+}
+
+func (lf *laterFile) file() (*os.File, error) {
+	<-lf.ready
+	return lf.f, lf.err
+}
+
+func (lf *laterFile) Write(p []byte) (int, error) {
+	f, err := lf.file()
+	if err != nil {
+		return 0, err
+	}
+	return f.Write(p)
+}
+
+func (lf *laterFile) WriteAt(p []byte, off int64) (int, error) {
+	f, err := lf.file()
+	if err != nil {
+		return 0, err
+	}
+	return f.WriteAt(p, off)
+}
+
+func (lf *laterFile) Truncate(size int64) error {
+	f, err := lf.file()
+	if err != nil {
+		return err
+	}
+	return f.Truncate(size)
+}
+
+func (lf *laterFile) Sync() error {
+	f, err := lf.file()
+	if err != nil {
+		return err
+	}
+	return f.Sync()
+}
+
+// Close closes the file; one never created has nothing to close (its
+// error came from the writes).
+func (lf *laterFile) Close() error {
+	f, err := lf.file()
+	if err != nil {
+		return nil
+	}
+	return f.Close()
 }
 
 // codec returns the decoding table of a G.711 payload type, or nil and

@@ -488,3 +488,42 @@ func TestRecorderOnRelay(t *testing.T) {
 	checkTone(t, "left", w.left, 0, 200*time.Millisecond, 440, 1000)
 	checkTone(t, "right", w.right, 0, 200*time.Millisecond, 1000, 440)
 }
+
+// NewRecorderLater: the file (and its missing directory) is made by the
+// recorder; the recording is the one NewRecorder would have made. A file
+// that cannot be made shows as Close's error, and no file is left.
+func TestRecorderLater(t *testing.T) {
+	t.Parallel()
+	a := stream{leg: LegA, codec: PCMU, freq: 440, ssrc: 0xA, packets: 100}
+	b := stream{leg: LegB, codec: PCMA, freq: 1000, ssrc: 0xB, start: 5 * time.Millisecond, packets: 100}
+	ev := append(a.tone(), b.tone()...)
+
+	path := filepath.Join(t.TempDir(), "2026", "01", "01", "call.wav")
+	rec := NewRecorderLater(path, RecorderConfig{})
+	feed(rec, ev)
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w := readWAV(t, path)
+	w.checkSizes(t)
+	if d := w.duration(); !near(d, 2*time.Second) {
+		t.Errorf("duration %v, want 2s", d)
+	}
+	checkTone(t, "left", w.left, 0, 2*time.Second, 440, 1000)
+	checkTone(t, "right", w.right, 0, 2*time.Second, 1000, 440)
+
+	// A file where the directory should be.
+	blocker := filepath.Join(t.TempDir(), "recordings")
+	if err := os.WriteFile(blocker, []byte("not a directory"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(blocker, "call.wav")
+	rec = NewRecorderLater(bad, RecorderConfig{})
+	feed(rec, ev)
+	if err := rec.Close(); err == nil {
+		t.Error("Close: no error for a file that could not be created")
+	}
+	if _, err := os.Stat(bad); err == nil {
+		t.Error("a file was left where none could be made")
+	}
+}

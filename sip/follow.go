@@ -49,8 +49,9 @@ type follower struct {
 	subs   *subscriptions // do not disturb, and the subscriptions of a gone extension
 	tk     *trunkState
 	bans   *guard.Sync
-	// loadFeatures and loadPark read the call side's settings.
-	loadFeatures, loadPark func(context.Context) error
+	// loadFeatures, loadPark and loadRecording read the call side's
+	// settings.
+	loadFeatures, loadPark, loadRecording func(context.Context) error
 
 	mu          sync.Mutex // held while refreshing and housekeeping
 	loaded      bool       // a full load succeeded
@@ -124,6 +125,9 @@ func (f *follower) loadAll(ctx context.Context) error {
 		return err
 	}
 	if err := f.loadPark(ctx); err != nil {
+		return err
+	}
+	if err := f.loadRecording(ctx); err != nil {
 		return err
 	}
 	for _, ext := range f.creds.Replace(users) {
@@ -223,6 +227,11 @@ func (f *follower) applyChanges(ctx context.Context, cs []directory.Change) erro
 			}
 			if slices.Contains(directory.ParkSettings, c.Key) {
 				if err := f.loadPark(ctx); err != nil {
+					return err
+				}
+			}
+			if slices.Contains(recordSettings, c.Key) {
+				if err := f.loadRecording(ctx); err != nil {
 					return err
 				}
 			}

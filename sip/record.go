@@ -15,13 +15,15 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
 )
 
-// Call recording: the policy is read from the settings when a call is
+// Call recording: the policy, kept from the settings (loaded at start and
+// again when the change log says they changed), is asked when a call is
 // answered; a recorder on the relay writes the caller on the left channel
 // and the callee on the right. The call row is stored at answer, so that
 // the recording row can point at it while it is written, and updated when
@@ -36,6 +38,39 @@ const retentionEvery = time.Hour
 // the recordings directory: repairs after a crash, retention.
 type recordings struct {
 	b *b2bua
+	// policy is the recording settings in force, loaded at start and
+	// again when the change log says one changed (loadPolicy), so that an
+	// answer asks the store nothing when the policy is off or all.
+	policy atomic.Pointer[recordingPolicy]
+	// madeDir is the day's directory made last, so that the answer of a
+	// recorded call makes it (MkdirAll) once a day, not every time.
+	madeDir atomic.Pointer[string]
+}
+
+// recordingPolicy is the recording settings: off, all or selected; the
+// users and groups selected.
+type recordingPolicy struct {
+	mode   string
+	users  []int64
+	groups []int64
+}
+
+// recordSettings are the settings keys recordPolicy is read from.
+var recordSettings = []string{directory.SettingRecording, directory.SettingRecordingUsers, directory.SettingRecordingGroup}
+
+// loadPolicy reads the recording settings into rs.policy.
+func (rs *recordings) loadPolicy(ctx context.Context) error {
+	st := rs.b.s.store
+	var vals [3]string
+	for i, key := range recordSettings {
+		v, err := st.Setting(ctx, key)
+		if err != nil {
+			return fmt.Errorf("setting %s: %w", key, err)
+		}
+		vals[i] = v
+	}
+	rs.policy.Store(&recordingPolicy{mode: vals[0], users: parseIDs(vals[1]), groups: parseIDs(vals[2])})
+	return nil
 }
 
 // callRecording is the recording of one call in progress: a room on the
@@ -52,8 +87,9 @@ func (cr *callRecording) roomName() string { return "recording" }
 
 // tapJoined decides whether call c, just answered, is recorded and, if
 // so, attaches a recorder to its relay. It runs before the 200 goes to the
-// caller so that the first words are in the file. A file that cannot be
-// created does not stop the call: the row says why. A call recorded
+// caller so that the first words are in the file; the file itself is
+// created meanwhile by the recorder. A file that cannot be created does
+// not stop the call: the row says why. A call recorded
 // already goes on as it is.
 func (rs *recordings) tapJoined(c *call) {
 	dir := rs.b.recDir
@@ -75,17 +111,27 @@ func (rs *recordings) tapJoined(c *call) {
 		now.Format("150405")+"-"+randomHex(6)+".wav")
 	cr := &callRecording{c: c, row: directory.Recording{Path: path, State: directory.RecordingActive}}
 	c.rooms.open(cr)
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+	if err := rs.makeDir(filepath.Dir(path)); err != nil {
 		cr.failed(fmt.Errorf("recordings directory: %w", err))
 		return
 	}
-	rec, err := media.NewRecorder(path, media.RecorderConfig{Logger: c.log})
-	if err != nil {
-		cr.failed(err)
-		return
-	}
+	// The file is created off the answer's path; one that cannot be
+	// shows at tapClosed, as a write that failed.
+	rec := media.NewRecorderLater(path, media.RecorderConfig{Logger: c.log})
 	cr.rec = rec
 	c.relay.SetTap(rec)
+}
+
+// makeDir makes the day's directory dir unless it was the last one made.
+func (rs *recordings) makeDir(dir string) error {
+	if last := rs.madeDir.Load(); last != nil && *last == dir {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	rs.madeDir.Store(&dir)
+	return nil
 }
 
 func (cr *callRecording) failed(err error) {
@@ -177,11 +223,15 @@ func (rs *recordings) tapClosed(c *call) {
 // calleeID (0: external) is recorded under the settings in force.
 func (rs *recordings) recordPolicy(ctx context.Context, callerID, calleeID int64) (bool, error) {
 	b := rs.b
-	set, err := b.s.store.Settings(ctx)
-	if err != nil {
-		return false, fmt.Errorf("settings: %w", err)
+	pol := rs.policy.Load()
+	if pol == nil {
+		// Not loaded yet (the store was down at start): ask it now.
+		if err := rs.loadPolicy(ctx); err != nil {
+			return false, err
+		}
+		pol = rs.policy.Load()
 	}
-	switch set[directory.SettingRecording] {
+	switch pol.mode {
 	case "all":
 		return true, nil
 	case "selected":
@@ -189,13 +239,12 @@ func (rs *recordings) recordPolicy(ctx context.Context, callerID, calleeID int64
 		return false, nil
 	}
 	ids := []int64{callerID, calleeID}
-	users := parseIDs(set[directory.SettingRecordingUsers])
 	for _, id := range ids {
-		if id != 0 && slices.Contains(users, id) {
+		if id != 0 && slices.Contains(pol.users, id) {
 			return true, nil
 		}
 	}
-	groups := parseIDs(set[directory.SettingRecordingGroup])
+	groups := pol.groups
 	if len(groups) == 0 {
 		return false, nil
 	}

@@ -381,6 +381,10 @@ func TestRecordingPolicy(t *testing.T) {
 			setSetting(t, st, directory.SettingRecording, tc.policy)
 			setSetting(t, st, directory.SettingRecordingUsers, tc.users)
 			setSetting(t, st, directory.SettingRecordingGroup, tc.groups)
+			// The policy in force follows the change log.
+			if err := cs.Sync(t.Context()); err != nil {
+				t.Fatal(err)
+			}
 			pa, pb := phones[tc.from], phones[tc.to]
 			sess, err := pa.dial(t.Context(), tc.to)
 			if err != nil {

@@ -197,7 +197,7 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 	s.bans = guard.NewSync(s.guard, store, cfg.Node, cfg.StoreTimeout, c, log)
 	s.follow = &follower{cfg: &s.cfg, store: store, log: log, clock: c, hooks: &s.hooks, creds: s.creds,
 		loc: s.loc, guard: s.guard, nonces: s.nonces, auth: s.auth, subs: s.subs, tk: &s.tk, bans: s.bans,
-		loadFeatures: s.loadFeatures, loadPark: s.loadPark}
+		loadFeatures: s.loadFeatures, loadPark: s.loadPark, loadRecording: s.calls.recordings.loadPolicy}
 	if s.history, err = spool.Open(cfg.SpoolPath, store, cdrTimeout, log); err != nil {
 		ua.Close()
 		return nil, err

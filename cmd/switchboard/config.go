@@ -44,6 +44,7 @@ type Config struct {
 	BaseURL  string // how people reach the web UI; used in the setup link
 
 	MetricsAddr string // Prometheus /metrics listener; "" means none
+	PprofAddr   string // net/http/pprof listener, loopback only; "" means none
 	PublicAddr  string // the node's address as seen from the internet (1:1 NAT); "" means none
 
 	RecordingsDir string // call recordings; "" means Data/recordings
@@ -107,6 +108,7 @@ func (f *flagSet) serveFlags(c *Config) {
 	f.str(&c.RecordingsDir, "recordings-dir", "", "directory for call recordings (default: DATA/recordings)")
 	f.str(&c.Node, "node", host, "name of this node in call records and registrations")
 	f.str(&c.MetricsAddr, "metrics-addr", "", "Prometheus metrics listen address, e.g. 127.0.0.1:9360 (default: none)")
+	f.str(&c.PprofAddr, "pprof-addr", "", "Go profiler (net/http/pprof) listen address on loopback, e.g. 127.0.0.1:6060 (default: none)")
 	f.str(&c.BaseURL, "base-url", "", "URL people use to reach the web UI (default: http://<web-addr>)")
 	f.str(&c.PublicAddr, "public-addr", "", "this node's public IP behind 1:1 NAT, written in Via, Contact and SDP toward peers outside its networks (default: none)")
 	f.guardFlags(c)
@@ -194,6 +196,11 @@ func (c *Config) Validate(serve bool) error {
 			field("metrics-addr", err.Error())
 		}
 	}
+	if c.PprofAddr != "" {
+		if err := checkLoopback(c.PprofAddr); err != nil {
+			field("pprof-addr", err.Error())
+		}
+	}
 	if c.Node == "" {
 		field("node", "must not be empty")
 	}
@@ -239,6 +246,19 @@ func checkHostPort(addr string) error {
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		return fmt.Errorf("%q: port must be 0 to 65535", addr)
+	}
+	return nil
+}
+
+// checkLoopback is checkHostPort for a listener that must not be reached
+// from another machine: its host must be a loopback address or localhost.
+func checkLoopback(addr string) error {
+	if err := checkHostPort(addr); err != nil {
+		return err
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("%q: host must be a loopback address such as 127.0.0.1", addr)
 	}
 	return nil
 }

@@ -36,6 +36,7 @@ type Main struct {
 	sipTLS   net.Listener // nil with --sip-tls-addr off
 	webLn    net.Listener
 	metrics  net.Listener // nil unless --metrics-addr is set
+	pprof    net.Listener // nil unless --pprof-addr is set
 	SetupURL string       // set while no owner exists
 }
 
@@ -125,6 +126,12 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			return &configError{fmt.Errorf("--metrics-addr %s: %w", m.Config.MetricsAddr, err)}
 		}
 		m.Log.Info("metrics listening", "addr", m.metrics.Addr().String(), "path", "/metrics")
+	}
+	if m.Config.PprofAddr != "" {
+		if m.pprof, err = lc.Listen(ctx, "tcp", m.Config.PprofAddr); err != nil {
+			return &configError{fmt.Errorf("--pprof-addr %s: %w", m.Config.PprofAddr, err)}
+		}
+		m.Log.Info("profiler listening", "addr", m.pprof.Addr().String(), "path", "/debug/pprof/")
 	}
 	live := liveState{m.SIP}
 	wcfg := web.Config{Addr: m.Config.WebAddr, BaseURL: m.Config.BaseURL,
@@ -259,6 +266,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.metrics != nil {
 		g.Go(func() error { return serveMetrics(ctx, m.metrics, metricsHandler(m.SIP, m.Store)) })
 	}
+	if m.pprof != nil {
+		g.Go(func() error { return serveMetrics(ctx, m.pprof, pprofHandler()) })
+	}
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) {
 		err = nil
@@ -289,7 +299,7 @@ func (m *Main) pruneChanges(ctx context.Context) {
 
 // Close releases what Open acquired.
 func (m *Main) Close() {
-	for _, c := range []interface{ Close() error }{m.webLn, m.sipTCP, m.sipUDP, m.sipTLS, m.metrics} {
+	for _, c := range []interface{ Close() error }{m.webLn, m.sipTCP, m.sipUDP, m.sipTLS, m.metrics, m.pprof} {
 		if c != nil {
 			_ = c.Close()
 		}

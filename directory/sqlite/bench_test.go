@@ -116,3 +116,22 @@ func BenchmarkCalls(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkSaveCall writes call rows by key as a call's end does (one
+// transaction each), each call written at answer and again at its end.
+func BenchmarkSaveCall(b *testing.B) {
+	s := benchStore(b)
+	start := time.Now()
+	b.ReportAllocs()
+	for i := range b.N {
+		c := benchCall(i/2, start)
+		c.Key = fmt.Sprintf("k-%d", i/2)
+		c.CallerID, c.CalleeID = 0, 0 // no users in this store
+		if i%2 == 0 {
+			c.EndedAt, c.HangupBy = time.Time{}, ""
+		}
+		if err := s.SaveCall(b.Context(), c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

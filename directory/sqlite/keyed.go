@@ -9,15 +9,8 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 )
 
-// SaveCall creates the call named c.Key or rewrites it (see
-// directory.KeyedStore).
-func (s *Store) SaveCall(ctx context.Context, c *directory.Call) error {
-	if err := c.ValidateSave(); err != nil {
-		return fmt.Errorf("save call: %w", err)
-	}
-	var id int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, `INSERT INTO calls (call_key, sip_call_id, caller_id, callee_id, group_id,
+// saveCallSQL writes a call row by its key; SaveCall runs it prepared.
+const saveCallSQL = `INSERT INTO calls (call_key, sip_call_id, caller_id, callee_id, group_id,
 				from_number, to_number, dialed, direction, started_at, answered_at, ended_at, disposition, reason,
 				hangup_by, node)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -27,7 +20,17 @@ func (s *Store) SaveCall(ctx context.Context, c *directory.Call) error {
 				answered_at = excluded.answered_at, ended_at = excluded.ended_at,
 				disposition = excluded.disposition, reason = excluded.reason, hangup_by = excluded.hangup_by,
 				node = excluded.node
-			RETURNING id`,
+			RETURNING id`
+
+// SaveCall creates the call named c.Key or rewrites it (see
+// directory.KeyedStore).
+func (s *Store) SaveCall(ctx context.Context, c *directory.Call) error {
+	if err := c.ValidateSave(); err != nil {
+		return fmt.Errorf("save call: %w", err)
+	}
+	var id int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		return tx.StmtContext(ctx, s.saveCall).QueryRowContext(ctx,
 			c.Key, c.SIPCallID, nullID(c.CallerID), nullID(c.CalleeID), nullID(c.GroupID), c.From, c.To, c.Dialed,
 			string(c.Direction), micros(c.StartedAt), micros(c.AnsweredAt), micros(c.EndedAt),
 			string(c.Disposition), c.Reason, c.HangupBy, c.Node).Scan(&id)
