@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/auth"
 )
 
 // b2bua is the call side of the server: every call is a *call with its own
@@ -231,10 +232,10 @@ func (b *b2bua) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	trunk := b.s.trunkFrom(src.Addr())
 	var caller *credential
 	if trunk == nil {
-		if caller, ok = b.s.reg.authenticateCall(req, tx, src.Addr()); !ok {
+		if caller, ok = b.s.auth.Check(req, tx, src.Addr(), auth.Proxy); !ok {
 			return
 		}
-		if !b.s.reg.current(req, tx, caller, proxyDigest) {
+		if !b.s.auth.Current(req, tx, caller, auth.Proxy) {
 			return
 		}
 	}

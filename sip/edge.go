@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard-pbx/switchboard/sip/auth"
 	"github.com/switchboard-pbx/switchboard/sip/guard"
 	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
@@ -43,7 +44,7 @@ type edge struct {
 	counters *counters
 	hooks    *hooks
 	guard    *guard.Guard
-	reg      *registrar // the challenges
+	auth     *auth.Checker // the challenges
 
 	trunkFrom  func(ip netip.Addr) *Trunk
 	cancelFrom func(ip netip.Addr, data []byte) bool

@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/internal/clock"
+	"github.com/switchboard-pbx/switchboard/sip/auth"
 	"github.com/switchboard-pbx/switchboard/sip/creds"
 	"github.com/switchboard-pbx/switchboard/sip/digest"
 	"github.com/switchboard-pbx/switchboard/sip/guard"
@@ -45,7 +46,7 @@ type follower struct {
 	loc    *location.Table
 	guard  *guard.Guard
 	nonces *digest.Nonces
-	reg    *registrar     // the realm
+	auth   *auth.Checker  // the realm
 	subs   *subscriptions // do not disturb, and the subscriptions of a gone extension
 	tk     *trunk.Table
 	bans   *guard.Sync
@@ -160,7 +161,7 @@ func (f *follower) loadDomain(ctx context.Context) error {
 	if d == "" {
 		return nil
 	}
-	if old := f.reg.setRealm(d); old != d {
+	if old := f.auth.SetRealm(d); old != d {
 		f.log.Info("sip domain", "domain", d, "old", old)
 	}
 	return nil

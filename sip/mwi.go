@@ -16,8 +16,10 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/auth"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/location"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // Message waiting indication (RFC 3842): a phone SUBSCRIBEs with Event:
@@ -55,7 +57,7 @@ type mwiTable struct {
 	store  directory.Store
 	log    *slog.Logger
 	client *sipgo.Client
-	reg    *registrar
+	auth   *auth.Checker
 	loc    *location.Table
 
 	contactFor   func(dest, transport string) sip.ContactHeader
@@ -76,7 +78,7 @@ func isMWI(ev string) bool {
 func (t *mwiTable) subscribe(req *sip.Request, tx sip.ServerTransaction, src netip.AddrPort) {
 	secs := int64(mwiDefExpires)
 	if h := req.GetHeader("Expires"); h != nil {
-		n, ok := parseDeltaSeconds(strings.TrimSpace(h.Value()))
+		n, ok := wire.ParseDeltaSeconds(strings.TrimSpace(h.Value()))
 		if !ok {
 			t.respond(tx, req, 400, "Bad Expires")
 			return
@@ -94,11 +96,11 @@ func (t *mwiTable) subscribe(req *sip.Request, tx sip.ServerTransaction, src net
 		t.resubscribe(req, tx, secs)
 		return
 	}
-	cred, ok := t.reg.authenticate(req, tx, src.Addr())
+	cred, ok := t.auth.Check(req, tx, src.Addr(), auth.Registrar)
 	if !ok {
 		return
 	}
-	if !t.reg.current(req, tx, cred, registrarDigest) {
+	if !t.auth.Current(req, tx, cred, auth.Registrar) {
 		return
 	}
 	if req.Contact() == nil {

@@ -415,3 +415,17 @@ func TestMalformedRequests(t *testing.T) {
 	tp := newPhone(t, ts, "10001", testPassword, overTCP)
 	wantStatus(t, tp.register(60, "sip:10001@192.168.1.52;transport=tcp"), 200)
 }
+
+// rawRegister is a REGISTER of 10001 as bytes, with headers added.
+func rawRegister(headers ...string) string {
+	base := []string{
+		"REGISTER sip:pbx.example.com SIP/2.0",
+		"Via: SIP/2.0/UDP 192.168.1.50:5060;branch=z9hG4bK" + sip.GenerateTagN(12) + ";rport",
+		"Max-Forwards: 70",
+		"To: <sip:10001@pbx.example.com>",
+		"From: <sip:10001@pbx.example.com>;tag=456248",
+		"Call-ID: 843817637684230@998sdasdh09",
+		"CSeq: 1826 REGISTER",
+	}
+	return strings.Join(append(base, headers...), "\r\n") + "\r\nContent-Length: 0\r\n\r\n"
+}

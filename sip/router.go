@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // The dial plan: what a dialed number reaches.
@@ -59,7 +60,7 @@ func (r *router) route(ctx context.Context, caller *credential, trunk *Trunk, re
 	if caller == nil { // from the trunk: a DID
 		rt.dir = directory.Inbound
 		rt.from = r.inboundCaller(ctx, req)
-		if hasOption(req, "Privacy", "id") {
+		if wire.HasOption(req, "Privacy", "id") {
 			// RFC 3323/3325: the caller withheld their number; the
 			// carrier trusts us with it, but neither the phone nor the
 			// call history (which agents read) may show it.

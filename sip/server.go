@@ -20,11 +20,13 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/internal/clock"
+	"github.com/switchboard-pbx/switchboard/sip/auth"
 	"github.com/switchboard-pbx/switchboard/sip/creds"
 	"github.com/switchboard-pbx/switchboard/sip/digest"
 	"github.com/switchboard-pbx/switchboard/sip/guard"
 	"github.com/switchboard-pbx/switchboard/sip/location"
 	"github.com/switchboard-pbx/switchboard/sip/presence"
+	"github.com/switchboard-pbx/switchboard/sip/registrar"
 	"github.com/switchboard-pbx/switchboard/sip/spool"
 	"github.com/switchboard-pbx/switchboard/sip/trunk"
 	"github.com/switchboard-pbx/switchboard/sip/wire"
@@ -55,14 +57,15 @@ type Server struct {
 	nonces *digest.Nonces
 
 	// The transport-and-registrar parts.
-	edge   *edge           // screens and checks every message before sipgo parses it
-	reg    *registrar      // REGISTER and digest authentication
-	subs   *subscriptions  // SUBSCRIBE and NOTIFY (subscribe.go)
-	mwi    *mwiTable       // message-summary subscriptions: subs's (mwi.go)
-	pres   *presence.Table // busy lamps and presence: subs's table, which park's lamps feed
-	follow *follower       // the store's change log: keeps the caches current
-	bans   *guard.Sync     // the guard's bans, shared through the store
-	tk     *trunk.Table    // trunks in force and registrations to carriers
+	edge   *edge                // screens and checks every message before sipgo parses it
+	auth   *auth.Checker        // digest authentication of every request
+	reg    *registrar.Registrar // REGISTER
+	subs   *subscriptions       // SUBSCRIBE and NOTIFY (subscribe.go)
+	mwi    *mwiTable            // message-summary subscriptions: subs's (mwi.go)
+	pres   *presence.Table      // busy lamps and presence: subs's table, which park's lamps feed
+	follow *follower            // the store's change log: keeps the caches current
+	bans   *guard.Sync          // the guard's bans, shared through the store
+	tk     *trunk.Table         // trunks in force and registrations to carriers
 
 	// tlsLn is the SIP over TLS listener Serve also serves (SetTLS).
 	tlsLn  net.Listener
@@ -123,17 +126,21 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 	s.loc = location.New(store, cfg.Node, c, log, cfg.StoreTimeout)
 	s.guard = guard.New(cfg.Guard, c, log, s.loc.Registered, s.loc.RegisteredExt)
 	s.nonces = digest.NewNonces(cfg.NonceTTL, c, max(cfg.Guard.MaxTracked, digest.MaxNonceUses))
-	s.reg = &registrar{agent: cfg.UserAgent, cfg: &s.cfg, store: store, log: log, clock: c, creds: s.creds,
-		loc: s.loc, guard: s.guard, nonces: s.nonces, counters: &s.counters, hooks: &s.hooks}
 	domain := cfg.Domain
 	if domain == "" {
 		domain = directory.SettingDefaults[directory.SettingDomain]
 	}
-	s.reg.domain.Store(&domain)
-	s.reg.algs, _ = digest.ParseAlgorithms(cfg.DigestAlgorithms) // checked by Validate
+	algs, _ := digest.ParseAlgorithms(cfg.DigestAlgorithms) // checked by Validate
+	var md5Only []string
 	for _, a := range cfg.MD5OnlyAgents {
-		s.reg.md5Only = append(s.reg.md5Only, strings.ToLower(strings.TrimSpace(a)))
+		md5Only = append(md5Only, strings.ToLower(strings.TrimSpace(a)))
 	}
+	s.auth = auth.New(auth.Config{Agent: cfg.UserAgent, Domain: domain, Algorithms: algs, MD5OnlyAgents: md5Only,
+		StoreTimeout: cfg.StoreTimeout}, auth.Parts{Store: store, Log: log, Creds: s.creds, Loc: s.loc,
+		Guard: s.guard, Nonces: s.nonces, Dropped: s.counters.drop, Failed: s.authFailed})
+	s.reg = registrar.New(registrar.Config{Agent: cfg.UserAgent, Node: cfg.Node, MinExpires: cfg.MinExpires,
+		MaxExpires: cfg.MaxExpires, DefaultExpires: cfg.DefaultExpires, MaxBindings: cfg.MaxBindings},
+		s.auth, s.loc, c, log)
 
 	// sipgo's own logs are about peers' packets: debug only, and without
 	// the raw packet, which may hold credentials.
@@ -167,12 +174,12 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 	s.srv.OnOptions(s.handle(s.onOptions))
 	s.srv.OnNoRoute(s.handle(s.onOther))
 	contactFor := func(dest, transport string) sip.ContactHeader { return s.calls.contactFor(dest, transport) }
-	s.mwi = &mwiTable{responder: s.responder, cfg: &s.cfg, store: store, log: log, client: s.client, reg: s.reg,
+	s.mwi = &mwiTable{responder: s.responder, cfg: &s.cfg, store: store, log: log, client: s.client, auth: s.auth,
 		loc: s.loc, contactFor: contactFor, groupMailbox: func(ctx context.Context, userID int64, ext string) (*directory.Group, error) {
 			return s.calls.vm.groupMailbox(ctx, userID, ext)
 		}}
 	s.subs = &subscriptions{responder: s.responder, cfg: &s.cfg, store: store, log: log, client: s.client,
-		reg: s.reg, creds: s.creds, loc: s.loc, counters: &s.counters, mwi: s.mwi, contactFor: contactFor,
+		auth: s.auth, creds: s.creds, loc: s.loc, counters: &s.counters, mwi: s.mwi, contactFor: contactFor,
 		isOrbit: func(n string) bool { return s.calls != nil && s.calls.lot.orbits.isOrbit(n) }}
 	s.subs.newPresence(cfg.Subscriptions)
 	s.pres = s.subs.pres
@@ -184,13 +191,13 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 		return nil, fmt.Errorf("sip calls: %w", err)
 	}
 	s.calls.register()
-	s.edge = &edge{cfg: &s.cfg, log: log, counters: &s.counters, hooks: &s.hooks, guard: s.guard, reg: s.reg,
+	s.edge = &edge{cfg: &s.cfg, log: log, counters: &s.counters, hooks: &s.hooks, guard: s.guard, auth: s.auth,
 		trunkFrom: s.trunkFrom, cancelFrom: s.calls.cancelFrom}
 	s.tk = trunk.New(trunk.Config{Trunks: s.cfg.Calls.Trunks, DIDs: s.cfg.Calls.DIDs, UserAgent: s.cfg.UserAgent,
 		Settings: store, Log: log, Client: s.client, Contact: contactFor, Resolve: lookupHost})
 	s.bans = guard.NewSync(s.guard, store, cfg.Node, cfg.StoreTimeout, c, log)
 	s.follow = &follower{cfg: &s.cfg, store: store, log: log, clock: c, hooks: &s.hooks, creds: s.creds,
-		loc: s.loc, guard: s.guard, nonces: s.nonces, reg: s.reg, subs: s.subs, tk: s.tk, bans: s.bans,
+		loc: s.loc, guard: s.guard, nonces: s.nonces, auth: s.auth, subs: s.subs, tk: s.tk, bans: s.bans,
 		loadFeatures: s.loadFeatures, loadPark: s.loadPark, loadRecording: s.calls.recordings.loadPolicy}
 	if s.history, err = spool.Open(cfg.SpoolPath, store, cdrTimeout, log); err != nil {
 		ua.Close()
@@ -200,10 +207,19 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 }
 
 // realm returns the SIP domain in force.
-func (s *Server) realm() string { return s.reg.realm() }
+func (s *Server) realm() string { return s.auth.Realm() }
 
-// credential finds an extension's credential (registrar.credential).
-func (s *Server) credential(ext string) (*credential, error) { return s.reg.credential(ext) }
+// credential finds an extension's credential (auth.Checker.Credential).
+func (s *Server) credential(ext string) (*credential, error) { return s.auth.Credential(ext) }
+
+// authFailed counts a failed authentication of ext from ip, which the
+// guard has counted.
+func (s *Server) authFailed(ip netip.Addr, ext string) {
+	s.counters.authFailures.Add(1)
+	if s.hooks.failed != nil {
+		s.hooks.failed(ip, ext)
+	}
+}
 
 // onSubscribe admits a SUBSCRIBE and hands it to the subscriptions.
 func (s *Server) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
@@ -219,7 +235,7 @@ func (s *Server) Presence(ext string, info bool) presence.View { return s.pres.V
 // onRegister admits a REGISTER and hands it to the registrar.
 func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 	if src, ok := s.admitRequest(req); ok {
-		s.reg.onRegister(req, tx, src)
+		s.reg.OnRegister(req, tx, src)
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard-pbx/switchboard/sip/auth"
+	"github.com/switchboard-pbx/switchboard/sip/registrar"
 	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
@@ -23,16 +25,16 @@ import (
 // challenge. req is data as sipgo parsed it (datagram), for this use
 // only: it is changed.
 func (e *edge) challengeStateless(pc net.PacketConn, from *net.UDPAddr, data []byte, req *sip.Request) bool {
-	var dh digestHeaders
+	var dh auth.Headers
 	switch {
 	case bytes.HasPrefix(data, []byte("REGISTER ")):
-		dh = registrarDigest
+		dh = auth.Registrar
 	case bytes.HasPrefix(data, []byte("INVITE ")):
-		dh = proxyDigest
+		dh = auth.Proxy
 	default:
 		return false
 	}
-	if wire.HeaderValue(data, dh.answerLower) != nil {
+	if wire.HeaderValue(data, dh.Answer()) != nil {
 		return false
 	}
 	if req.Via() == nil || checkRequest(req) != "" || hopLimit(req) == 0 ||
@@ -41,8 +43,8 @@ func (e *edge) challengeStateless(pc net.PacketConn, from *net.UDPAddr, data []b
 	}
 	src := from.AddrPort()
 	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
-	if dh == registrarDigest {
-		if _, err := parseRegister(req); err != nil {
+	if dh == auth.Registrar {
+		if err := registrar.CheckSyntax(req); err != nil {
 			return false
 		}
 	} else if tag(req.To().Params) != "" || req.Contact() == nil || e.trunkFrom(src.Addr()) != nil {
@@ -50,7 +52,7 @@ func (e *edge) challengeStateless(pc net.PacketConn, from *net.UDPAddr, data []b
 	}
 	req.SetSource(src.String())
 	req.SetTransport("UDP")
-	res := e.reg.challenge(req, dh, false, "")
+	res := e.auth.Challenge(req, dh)
 	if err := res.SendTo(pc, wire.ResponseDest(req.Via(), src)); err != nil {
 		e.log.Debug("stateless challenge not sent", "src", src.String(), "err", err)
 	}

@@ -16,10 +16,12 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/auth"
 	"github.com/switchboard-pbx/switchboard/sip/creds"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/location"
 	"github.com/switchboard-pbx/switchboard/sip/presence"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // Busy lamps and presence (RFC 6665): the SIP side of package presence.
@@ -55,7 +57,7 @@ type subscriptions struct {
 	store    directory.Store
 	log      *slog.Logger
 	client   *sipgo.Client
-	reg      *registrar
+	auth     *auth.Checker
 	creds    *creds.Cache
 	loc      *location.Table
 	counters *counters
@@ -68,7 +70,7 @@ type subscriptions struct {
 
 // newPresence makes the presence table whose NOTIFYs sb sends.
 func (sb *subscriptions) newPresence(cfg presence.Config) {
-	cfg.Domain = sb.reg.realm
+	cfg.Domain = sb.auth.Realm
 	sb.pres = presence.New(sb.sendNotify, cfg)
 }
 
@@ -123,7 +125,7 @@ func (sb *subscriptions) onSubscribe(req *sip.Request, tx sip.ServerTransaction,
 	}
 	secs := int64(-1)
 	if h := req.GetHeader("Expires"); h != nil {
-		n, ok := parseDeltaSeconds(strings.TrimSpace(h.Value()))
+		n, ok := wire.ParseDeltaSeconds(strings.TrimSpace(h.Value()))
 		if !ok {
 			sb.respond(tx, req, 400, "Bad Expires")
 			return
@@ -134,11 +136,11 @@ func (sb *subscriptions) onSubscribe(req *sip.Request, tx sip.ServerTransaction,
 		sb.resubscribe(req, tx, secs)
 		return
 	}
-	cred, ok := sb.reg.authenticate(req, tx, src.Addr())
+	cred, ok := sb.auth.Check(req, tx, src.Addr(), auth.Registrar)
 	if !ok {
 		return
 	}
-	if !sb.reg.current(req, tx, cred, registrarDigest) {
+	if !sb.auth.Current(req, tx, cred, auth.Registrar) {
 		return
 	}
 	if req.Contact() == nil {
@@ -291,7 +293,7 @@ func (sb *subscriptions) watchable(cred *credential, entity string) ([]presence.
 	if directory.ValidateExtension("extension", entity) != nil {
 		return nil, 404, "Not Found"
 	}
-	target, err := sb.reg.credential(entity)
+	target, err := sb.auth.Credential(entity)
 	if err != nil {
 		return nil, 503, "Service Unavailable"
 	}

@@ -134,6 +134,15 @@ func (tx *Transaction) Send(rep *Reply) error {
 	return tx.write(buf.Bytes(), rep.code >= 200)
 }
 
+// Respond sends rep on tx: as bytes on a Transaction (Send), as a
+// sip.Response on one of sipgo's.
+func Respond(tx sip.ServerTransaction, rep *Reply) error {
+	if t, ok := tx.(*Transaction); ok {
+		return t.Send(rep)
+	}
+	return tx.Respond(rep.Response())
+}
+
 // write sends the response b and keeps a copy of it when it is final.
 func (tx *Transaction) write(b []byte, final bool) error {
 	if len(b) > sip.UDPMTUSize-200 {

@@ -1,23 +1,20 @@
-package sip
+package registrar
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"log/slog"
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/internal/clock"
+	"github.com/switchboard-pbx/switchboard/sip/auth"
 	"github.com/switchboard-pbx/switchboard/sip/creds"
-	"github.com/switchboard-pbx/switchboard/sip/digest"
-	"github.com/switchboard-pbx/switchboard/sip/guard"
 	"github.com/switchboard-pbx/switchboard/sip/location"
 	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
@@ -25,41 +22,42 @@ import (
 // maxContactLen bounds one Contact URI; real ones are well under 200 bytes.
 const maxContactLen = 512
 
-// storeRetryAfter is what a phone is told to wait when the directory cannot
-// answer for an extension not cached.
-const storeRetryAfter = "30"
-
-// registrar is the registrar (RFC 3261 §10.3) and the digest
-// authentication of every request (authcheck.go): it holds what it needs
-// for both (the credential cache, the location service, the nonces and
-// the guard that counts failures) and reads the directory only when the
-// cache may be stale. The realm in force is its own; the follower sets it.
-type registrar struct {
-	agent    string  // the Server header of our responses
-	cfg      *Config // the server's, read only
-	store    directory.Store
-	log      *slog.Logger
-	clock    clock.Clock
-	creds    *creds.Cache
-	loc      *location.Table
-	guard    *guard.Guard
-	nonces   *digest.Nonces
-	counters *counters
-	hooks    *hooks
-
-	domain  atomic.Pointer[string] // the realm in force
-	md5Only []string               // lower-case User-Agent substrings
-	algs    []digest.Algorithm     // offered in challenges, in this order
+// Config sets the registrar.
+type Config struct {
+	Agent string // the Server header of its responses
+	Node  string // this node's name, stored with the bindings it writes
+	// MinExpires, MaxExpires and DefaultExpires bound registrations: a
+	// shorter one gets 423, a longer one is cut to MaxExpires, a request
+	// without any gets DefaultExpires.
+	MinExpires, MaxExpires, DefaultExpires time.Duration
+	// MaxBindings caps the contacts of one extension whatever its own
+	// device limit.
+	MaxBindings int
 }
 
-// realm returns the SIP domain in force.
-func (r *registrar) realm() string { return *r.domain.Load() }
+// Registrar is the registrar (RFC 3261 §10.3): it authenticates a
+// REGISTER through the digest check it is given and applies it to the
+// location service.
+type Registrar struct {
+	cfg   Config
+	auth  *auth.Checker
+	loc   *location.Table
+	clock clock.Clock
+	log   *slog.Logger
+}
 
-// setRealm puts a SIP domain in force and returns the one it replaces.
-func (r *registrar) setRealm(d string) string { return *r.domain.Swap(&d) }
+// New returns a registrar of cfg that authenticates with a and keeps the
+// bindings in loc.
+func New(cfg Config, a *auth.Checker, loc *location.Table, c clock.Clock, log *slog.Logger) *Registrar {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Registrar{cfg: cfg, auth: a, loc: loc, clock: c, log: log}
+}
 
-// onRegister answers a REGISTER the server admitted from src.
-func (r *registrar) onRegister(req *sip.Request, tx sip.ServerTransaction, src netip.AddrPort) {
+// OnRegister answers a REGISTER its caller admitted from src, on a
+// transaction of sipgo's or a wire.Transaction alike.
+func (r *Registrar) OnRegister(req *sip.Request, tx sip.ServerTransaction, src netip.AddrPort) {
 	rr, err := parseRegister(req)
 	if err != nil {
 		r.respond(tx, req, 400, err.Error())
@@ -69,7 +67,7 @@ func (r *registrar) onRegister(req *sip.Request, tx sip.ServerTransaction, src n
 		r.send(tx, r.response(req, 420, "Bad Extension").Add("Unsupported", bad))
 		return
 	}
-	cred, ok := r.authenticate(req, tx, src.Addr())
+	cred, ok := r.auth.Check(req, tx, src.Addr(), auth.Registrar)
 	if !ok {
 		return
 	}
@@ -79,64 +77,17 @@ func (r *registrar) onRegister(req *sip.Request, tx sip.ServerTransaction, src n
 		r.respond(tx, req, 403, "Forbidden (To is not the authenticated extension)")
 		return
 	}
-	if !r.current(req, tx, cred, registrarDigest) {
+	if !r.auth.Current(req, tx, cred, auth.Registrar) {
 		return
 	}
 	r.register(req, tx, cred, rr, src)
 }
 
-// current asks the directory whether an authenticated extension is still
-// what the cache says, and answers the request itself when it is not. The
-// cache follows the directory's change log within a second or so; in that
-// second an account just deleted must not register or call, and a phone
-// with a password just replaced must not go on with the old one:
-//   - the account is gone or off SIP: 403, its cache entry and phones
-//     dropped at once;
-//   - its extension password changed: the cache takes the new one and the
-//     phone gets a fresh challenge.
-//
-// With the directory away the cache answers (true), as for everything
-// else. While no user changed, the answer found last stands
-// (accountcheck.go).
-func (r *registrar) current(req *sip.Request, tx sip.ServerTransaction, cred *credential, dh digestHeaders) bool {
-	v := r.accountVersion() // before the lookup: see accountcheck.go
-	if cred.CheckedAt(v) {
-		return true
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.StoreTimeout)
-	defer cancel()
-	a, err := r.store.SIPAccount(ctx, cred.Ext)
-	switch {
-	case errors.Is(err, directory.ErrNotFound):
-	case err != nil:
-		return true
-	case a.UserID == cred.UserID && a.State.CanUseSIP() && a.SIP.Realm == cred.Realm &&
-		a.SIP.HA1MD5 == cred.HA1MD5 && a.SIP.HA1SHA256 == cred.HA1SHA256:
-		cred.MarkChecked(v)
-		return true
-	}
-	// Something changed: the whole user, as the change log would give it.
-	u, err := r.store.UserByExtension(ctx, cred.Ext)
-	switch {
-	case errors.Is(err, directory.ErrNotFound):
-		u = &directory.User{ID: cred.UserID, State: directory.UserDeleted}
-	case err != nil:
-		return true
-	}
-	if u.ID != cred.UserID { // the extension now belongs to someone else
-		u = &directory.User{ID: cred.UserID, State: directory.UserDeleted}
-	}
-	if ext := r.creds.Update(u); ext != "" {
-		r.loc.Drop(ctx, ext)
-	}
-	if u.State.CanUseSIP() {
-		r.log.Info("extension password changed since it was cached; challenging again", "ext", cred.Ext)
-		r.challengeWith(req, tx, dh, false, "")
-		return false
-	}
-	r.log.Info("request of an extension no longer on sip refused", "ext", cred.Ext, "state", string(u.State))
-	r.respond(tx, req, 403, "Forbidden")
-	return false
+// CheckSyntax returns the reason phrase of the 400 the registrar answers
+// req with, nil when req is a well-formed REGISTER.
+func CheckSyntax(req *sip.Request) error {
+	_, err := parseRegister(req)
+	return err
 }
 
 // registerRequest is what a REGISTER asks for, checked for syntax.
@@ -185,7 +136,7 @@ func parseRegister(req *sip.Request) (registerRequest, error) {
 			return r, errors.New("More Than One Expires")
 		}
 		seen = true
-		e, ok := parseDeltaSeconds(h.Value())
+		e, ok := wire.ParseDeltaSeconds(h.Value())
 		if !ok {
 			return r, errors.New("Bad Expires")
 		}
@@ -206,7 +157,7 @@ func parseRegister(req *sip.Request) (registerRequest, error) {
 		}
 		ct := contact{uri: uri, expires: -1}
 		if v, ok := headerParam(c.Params, "expires"); ok {
-			e, ok := parseDeltaSeconds(v)
+			e, ok := wire.ParseDeltaSeconds(v)
 			if !ok {
 				return r, errors.New("Bad Contact Expires")
 			}
@@ -243,25 +194,6 @@ func contactURI(c *sip.ContactHeader) (string, error) {
 	return uri, nil
 }
 
-// parseDeltaSeconds parses delta-seconds (RFC 3261 §25.1); values beyond
-// 2^32-1 are taken as that (RFC 3261 §20.19 lets us cap them).
-func parseDeltaSeconds(s string) (int64, bool) {
-	s = strings.TrimSpace(s)
-	if s == "" || len(s) > 20 {
-		return 0, false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, false
-		}
-	}
-	n, err := strconv.ParseUint(s, 10, 64)
-	if err != nil || n > 1<<32-1 {
-		return 1<<32 - 1, true
-	}
-	return int64(n), true
-}
-
 func headerParam(p sip.HeaderParams, key string) (string, bool) {
 	for _, kv := range p {
 		if strings.EqualFold(kv.K, key) {
@@ -272,7 +204,7 @@ func headerParam(p sip.HeaderParams, key string) (string, bool) {
 }
 
 // register applies an authenticated REGISTER to the location service.
-func (r *registrar) register(req *sip.Request, tx sip.ServerTransaction, cred *credential, rr registerRequest, src netip.AddrPort) {
+func (r *Registrar) register(req *sip.Request, tx sip.ServerTransaction, cred *creds.Credential, rr registerRequest, src netip.AddrPort) {
 	ext := cred.Ext
 	unlock := r.loc.Lock(ext)
 	defer unlock()
@@ -336,7 +268,7 @@ func (r *registrar) register(req *sip.Request, tx sip.ServerTransaction, cred *c
 		}
 		b := directory.Binding{Extension: ext, Contact: c.uri, Source: src.String(),
 			Transport: strings.ToUpper(req.Transport()), Expires: now.Add(exp), CallID: rr.callID,
-			CSeq: rr.cseq, UserAgent: userAgent(req), Node: r.cfg.Node, UpdatedAt: now,
+			CSeq: rr.cseq, UserAgent: wire.UserAgent(req), Node: r.cfg.Node, UpdatedAt: now,
 			Direct: sentBySource(req, src), Path: strings.Join(rr.path, ",")}
 		if i >= 0 {
 			next[i] = b
@@ -394,7 +326,7 @@ func (r *registrar) register(req *sip.Request, tx sip.ServerTransaction, cred *c
 		res = r.okResponse(req, own, now)
 	}
 	// RFC 3327 §5.3: the Path stored is echoed to a UA that supports it.
-	if len(rr.path) > 0 && hasOption(req, "Supported", "path") {
+	if len(rr.path) > 0 && wire.HasOption(req, "Supported", "path") {
 		for _, p := range rr.path {
 			res.Add("Path", p)
 		}
@@ -412,7 +344,7 @@ func replaceBinding(list []directory.Binding, b directory.Binding) []directory.B
 
 // okResponse is the 200 of a REGISTER: every current contact with the
 // seconds it has left (RFC 3261 §10.3 step 8).
-func (r *registrar) okResponse(req *sip.Request, list []directory.Binding, now time.Time) *wire.Reply {
+func (r *Registrar) okResponse(req *sip.Request, list []directory.Binding, now time.Time) *wire.Reply {
 	res := r.response(req, 200, "OK")
 	for _, b := range list {
 		left := int64(b.Expires.Sub(now).Round(time.Second) / time.Second)
@@ -430,38 +362,20 @@ func (r *registrar) okResponse(req *sip.Request, list []directory.Binding, now t
 }
 
 // response starts a response to req with our Server header.
-func (r *registrar) response(req *sip.Request, code int, reason string) *wire.Reply {
-	return wire.NewReply(req, code, reason, r.agent)
+func (r *Registrar) response(req *sip.Request, code int, reason string) *wire.Reply {
+	return wire.NewReply(req, code, reason, r.cfg.Agent)
 }
 
-func (r *registrar) respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string) {
+func (r *Registrar) respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string) {
 	r.send(tx, r.response(req, code, reason))
 }
 
 // send sends res on tx: as bytes on a REGISTER transaction of the edge
 // (wire.Transaction), as a sip.Response on one of sipgo's.
-func (r *registrar) send(tx sip.ServerTransaction, res *wire.Reply) {
-	var err error
-	if rt, ok := tx.(*wire.Transaction); ok {
-		err = rt.Send(res)
-	} else {
-		err = tx.Respond(res.Response())
-	}
-	if err != nil {
+func (r *Registrar) send(tx sip.ServerTransaction, res *wire.Reply) {
+	if err := wire.Respond(tx, res); err != nil {
 		r.log.Debug("sip response not sent", "code", res.Code(), "err", err)
 	}
-}
-
-func userAgent(req *sip.Request) string {
-	h := wire.Header(req, "user-agent")
-	if h == nil {
-		return ""
-	}
-	v := h.Value()
-	if len(v) > 200 {
-		v = v[:200]
-	}
-	return v
 }
 
 // maxPathLen bounds the Path of one REGISTER; one or two edge proxies
@@ -507,32 +421,6 @@ func parsePath(req *sip.Request) ([]string, error) {
 	return out, nil
 }
 
-// pathHop is host:port of the first entry of a stored Path: where requests
-// to the contact go (RFC 3327 §5.3: the Path is their Route set).
-func pathHop(path []string) (string, bool) {
-	if len(path) == 0 {
-		return "", false
-	}
-	v := path[0]
-	end := strings.IndexByte(v, '>')
-	if !strings.HasPrefix(v, "<") || end < 0 {
-		return "", false
-	}
-	var uri sip.Uri
-	if err := sip.ParseUri(v[1:end], &uri); err != nil || uri.Host == "" {
-		return "", false
-	}
-	return joinHostPort(uri.Host, cmp.Or(uri.Port, 5060)), true
-}
-
-// splitPath splits a Binding.Path back into its entries.
-func splitPath(p string) []string {
-	if p == "" {
-		return nil
-	}
-	return strings.Split(p, ",")
-}
-
 // sentBySource reports whether the REGISTER crossed no NAT: the sent-by of
 // its top Via (RFC 3261 §18.2.1; port 5060 when absent, 5061 for TLS) is
 // the address and port it came from. Only then is its Contact reachable as
@@ -555,19 +443,6 @@ func sentBySource(req *sip.Request, src netip.AddrPort) bool {
 		}
 	}
 	return ip.Unmap() == src.Addr().Unmap() && port == int(src.Port())
-}
-
-// hasOption reports whether the option tags of header name (Supported,
-// Require) hold tag.
-func hasOption(req *sip.Request, name, tag string) bool {
-	for h := range wire.Headers(req, strings.ToLower(name)) {
-		for _, t := range strings.Split(h.Value(), ",") {
-			if strings.EqualFold(strings.TrimSpace(t), tag) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // unsupported returns the option tags of the Require headers of req that
