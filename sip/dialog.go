@@ -2,6 +2,7 @@ package sip
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -16,6 +17,11 @@ import (
 func tag(p sip.HeaderParams) string {
 	v, _ := p.Get("tag")
 	return v
+}
+
+// unescapeUser turns the escaped stars of a dialed user part back.
+func unescapeUser(u string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(u, "%2A", "*"), "%2a", "*")
 }
 
 // hopLimit returns the Max-Forwards of a request, 70 when absent.

@@ -142,7 +142,7 @@ func (fc featureCodes) dial(req *sip.Request, tx sip.ServerTransaction, caller *
 	if gone != "" {
 		b.s.loc.Drop(ctx, gone)
 	}
-	b.s.subs.presenceUser(u, gone)
+	b.s.subs.UserChanged(u, gone)
 	b.log.Info("feature code", "ext", caller.Ext, "feature", string(f.Feature))
 	// Done, and no call to set up: the phone shows the reason phrase.
 	b.s.respond(tx, req, 603, "Decline ("+done+")")

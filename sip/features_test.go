@@ -26,7 +26,7 @@ func TestFeatureCodesDNDAndForward(t *testing.T) {
 	p1 := newCallPhone(t, cs, "10001", answerOK)
 	newCallPhone(t, cs, "10002", answerOK)
 	w := newCallPhone(t, cs, "10003", answerOK)
-	_, res := subscribe(t, w, "10001", "presence", 600)
+	_, res := subscribeTo(t, w, "10001", "presence", 600)
 	wantStatus(t, res, 200)
 	notifyUntil(t, w, "<basic>open</basic>")
 

@@ -19,6 +19,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/sip/digest"
 	"github.com/switchboard-pbx/switchboard/sip/guard"
 	"github.com/switchboard-pbx/switchboard/sip/location"
+	"github.com/switchboard-pbx/switchboard/sip/subscribe"
 	"github.com/switchboard-pbx/switchboard/sip/trunk"
 )
 
@@ -46,8 +47,8 @@ type follower struct {
 	loc    *location.Table
 	guard  *guard.Guard
 	nonces *digest.Nonces
-	auth   *auth.Checker  // the realm
-	subs   *subscriptions // do not disturb, and the subscriptions of a gone extension
+	auth   *auth.Checker            // the realm
+	subs   *subscribe.Subscriptions // do not disturb, and the subscriptions of a gone extension
 	tk     *trunk.Table
 	bans   *guard.Sync
 	// loadFeatures, loadPark and loadRecording read the call side's
@@ -133,10 +134,10 @@ func (f *follower) loadAll(ctx context.Context) error {
 	}
 	for _, ext := range f.creds.Replace(users) {
 		f.loc.Drop(ctx, ext)
-		f.subs.pres.EndExt(ext, "noresource") // its busy lamps and subscriptions end
+		f.subs.Presence().EndExt(ext, "noresource") // its busy lamps and subscriptions end
 	}
 	for i := range users {
-		f.subs.presenceUser(&users[i], "") // do not disturb, for busy lamps
+		f.subs.UserChanged(&users[i], "") // do not disturb, for busy lamps
 	}
 	if err := f.loc.Reload(ctx, nil); err != nil {
 		return fmt.Errorf("bindings: %w", err)
@@ -253,7 +254,7 @@ func (f *follower) applyChanges(ctx context.Context, cs []directory.Change) erro
 			// Deleted (or no longer on SIP): its phones go at once.
 			f.loc.Drop(ctx, ext)
 		}
-		f.subs.presenceUser(u, ext) // do not disturb, and subscriptions of a gone extension
+		f.subs.UserChanged(u, ext) // do not disturb, and subscriptions of a gone extension
 	}
 	if exts != nil {
 		if err := f.loc.Reload(ctx, exts); err != nil {

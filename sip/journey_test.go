@@ -49,7 +49,7 @@ func TestContactCentreJourney(t *testing.T) {
 
 	// The agent logs in and watches their mailbox's lamp.
 	agentCode(t, pb, "*60", "Logged In")
-	_, res := subscribe(t, pb, "10002", "message-summary", 600)
+	_, res := subscribeTo(t, pb, "10002", "message-summary", 600)
 	wantStatus(t, res, 200)
 	if body := string(nextNotify(t, pb).Body()); !strings.Contains(body, "Messages-Waiting: no") {
 		t.Fatalf("first NOTIFY of the agent's mailbox:\n%s", body)

@@ -1,6 +1,10 @@
 package sip
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/switchboard-pbx/switchboard/sip/presence"
+)
 
 // LegState is where one extension's leg of a call stands, as busy lamps,
 // presence and the dashboard show it.
@@ -39,6 +43,18 @@ type LegEvent struct {
 	State     LegState
 	Peer      string // the other party's number as the extension sees it; "" when hidden
 	PeerName  string
+}
+
+// presenceLeg is e as the presence table takes it.
+func (e LegEvent) presenceLeg() presence.Leg {
+	l := presence.Leg{ID: e.LegID, Initiator: e.Initiator, Peer: e.Peer, PeerName: e.PeerName}
+	switch e.State {
+	case LegRinging:
+		l.State = presence.LegRinging
+	case LegAnswered:
+		l.State = presence.LegAnswered
+	}
+	return l
 }
 
 // LegObserver receives leg events. It is called on the call's own

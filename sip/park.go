@@ -438,17 +438,6 @@ func (p *parkedCall) retrieved(ev *retrieveEvent) {
 	p.take(who, ev.cred, "retrieved", ev.req.Body())
 }
 
-// watchOrbit decides a subscription to an orbit's busy lamp: whoever may
-// park may watch orbits, and sees who is parked there when it may take
-// any parked call.
-func watchOrbit(watcher *authz.Subject, orbit string) ([]presence.Member, int, string) {
-	if err := authz.CanDo(watcher, authz.CallsPark); err != nil {
-		return nil, 403, "Forbidden (" + deniedReason(err) + ")"
-	}
-	info := authz.Can(watcher, authz.CallsPark, authz.Resource{Kind: authz.KindCall}) == nil
-	return []presence.Member{{Ext: orbit, Info: info}}, 0, ""
-}
-
 // The events of call park run on the call they are posted to.
 
 // handleOn finds the park the INVITE takes the call from.

@@ -145,7 +145,7 @@ func TestParkRetrieveRefused(t *testing.T) {
 	if code := status(err); code != 403 {
 		t.Errorf("retrieve by 10003 (none): %d, want 403", code)
 	}
-	_, res := subscribe(t, pc, "701", "dialog", 600)
+	_, res := subscribeTo(t, pc, "701", "dialog", 600)
 	wantStatus(t, res, 403)
 	if s := cs.b.lot.orbits.slot("701"); s == nil {
 		t.Fatal("the call left the orbit after refused retrievals")
@@ -326,7 +326,7 @@ func TestParkRingBack(t *testing.T) {
 func TestParkCallerHangsUpAndLamp(t *testing.T) {
 	cs, _, ph, sess, dlgB := parkSetup(t, nil)
 	pb, pc := ph["10002"], ph["10003"]
-	_, res := subscribe(t, pc, "701", "dialog", 600)
+	_, res := subscribeTo(t, pc, "701", "dialog", 600)
 	wantStatus(t, res, 200)
 	first := nextNotify(t, pc)
 	if body := string(first.Body()); strings.Contains(body, "<dialog ") || !strings.Contains(body, "sip:701@") {

@@ -217,7 +217,7 @@ func TestPickupReplaces(t *testing.T) {
 	// The busy lamp: 10007 watches 10002, whose dialog-info shows the
 	// Call-ID of the ringing phone's dialog and no tags; the phone sends
 	// Replaces with that Call-ID and empty tags.
-	_, res := subscribe(t, pp, "10002", "dialog", 600)
+	_, res := subscribeTo(t, pp, "10002", "dialog", 600)
 	wantStatus(t, res, 200)
 	nextNotify(t, pp)
 	call = ringFrom(t, pa, "10002")

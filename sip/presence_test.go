@@ -53,9 +53,9 @@ func (s *subscription) request(expires int) *sip.Request {
 	return req
 }
 
-// subscribe sends a new SUBSCRIBE from p to target, answering the
+// subscribeTo sends a new SUBSCRIBE from p to target, answering the
 // challenge, and returns the final response.
-func subscribe(t testing.TB, p *callPhone, target, event string, expires int) (*subscription, *sip.Response) {
+func subscribeTo(t testing.TB, p *callPhone, target, event string, expires int) (*subscription, *sip.Response) {
 	t.Helper()
 	s := &subscription{p: p, target: target, event: event, callID: sip.GenerateTagN(12) + "@sub", ftag: sip.GenerateTagN(8)}
 	res, err := p.do(t.Context(), s.request(expires))
@@ -144,27 +144,27 @@ func TestPresenceSubscribeRefusals(t *testing.T) {
 	}
 	wantStatus(t, res, 401)
 
-	_, res = subscribe(t, w, "10002", "conference", 600)
+	_, res = subscribeTo(t, w, "10002", "conference", 600)
 	wantStatus(t, res, 489)
 	if h := res.GetHeader("Allow-Events"); h == nil || !strings.Contains(h.Value(), "dialog") || !strings.Contains(h.Value(), "message-summary") {
 		t.Errorf("489 without Allow-Events naming dialog: %v", res)
 	}
-	_, res = subscribe(t, w, "10002", "", 600)
+	_, res = subscribeTo(t, w, "10002", "", 600)
 	wantStatus(t, res, 489)
 
 	// An agent outside the group may not watch a member.
-	_, res = subscribe(t, outsider, "10002", "dialog", 600)
+	_, res = subscribeTo(t, outsider, "10002", "dialog", 600)
 	wantStatus(t, res, 403)
 	if !strings.Contains(res.Reason, "presence.observe") {
 		t.Errorf("403 reason %q does not name presence.observe", res.Reason)
 	}
-	_, res = subscribe(t, outsider, "16000", "presence", 600)
+	_, res = subscribeTo(t, outsider, "16000", "presence", 600)
 	wantStatus(t, res, 403)
 
-	_, res = subscribe(t, w, "10077", "dialog", 600)
+	_, res = subscribeTo(t, w, "10077", "dialog", 600)
 	wantStatus(t, res, 404)
 
-	_, res = subscribe(t, w, "10002", "dialog", 5)
+	_, res = subscribeTo(t, w, "10002", "dialog", 5)
 	wantStatus(t, res, 423)
 	if h := res.GetHeader("Min-Expires"); h == nil || h.Value() != "60" {
 		t.Errorf("423 Min-Expires = %v, want 60", h)
@@ -177,13 +177,13 @@ func TestPresenceShareRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := newCallPhone(t, cs, "10003", answerOK)
-	_, res := subscribe(t, w, "10002", "dialog", 600)
+	_, res := subscribeTo(t, w, "10002", "dialog", 600)
 	wantStatus(t, res, 403)
 	if !strings.Contains(res.Reason, "presence.share") {
 		t.Errorf("403 reason %q does not name presence.share", res.Reason)
 	}
 	// Oneself is always visible.
-	_, res = subscribe(t, newCallPhone(t, cs, "10002", answerOK), "10002", "presence", 600)
+	_, res = subscribeTo(t, newCallPhone(t, cs, "10002", answerOK), "10002", "presence", 600)
 	wantStatus(t, res, 200)
 }
 
@@ -193,7 +193,7 @@ func TestBLFDialogSequence(t *testing.T) {
 	callee := newCallPhone(t, cs, "10002", answerWhenTold)
 	w := newCallPhone(t, cs, "10003", answerOK)
 
-	_, res := subscribe(t, w, "10002", "dialog", 600)
+	_, res := subscribeTo(t, w, "10002", "dialog", 600)
 	wantStatus(t, res, 200)
 	if h := res.GetHeader("Expires"); h == nil || h.Value() != "600" {
 		t.Errorf("Expires = %v, want 600", h)
@@ -241,7 +241,7 @@ func TestBLFCallerHidden(t *testing.T) {
 	caller := newCallPhone(t, cs, "10001", answerOK)
 	newCallPhone(t, cs, "10002", answerRing)
 	w := newCallPhone(t, cs, "10003", answerOK)
-	_, res := subscribe(t, w, "10002", "dialog", 600)
+	_, res := subscribeTo(t, w, "10002", "dialog", 600)
 	wantStatus(t, res, 200)
 	nextNotify(t, w)
 	ctx, cancel := context.WithCancel(t.Context())
@@ -258,7 +258,7 @@ func TestBLFCallerHidden(t *testing.T) {
 func TestPresenceRegistrationAndGroup(t *testing.T) {
 	_, cs, _ := presenceServer(t)
 	w := newCallPhone(t, cs, "10003", answerOK)
-	_, res := subscribe(t, w, "10002", "presence", 600)
+	_, res := subscribeTo(t, w, "10002", "presence", 600)
 	wantStatus(t, res, 200)
 	n := nextNotify(t, w)
 	if ct := n.GetHeader("Content-Type").Value(); ct != "application/pidf+xml" {
@@ -271,7 +271,7 @@ func TestPresenceRegistrationAndGroup(t *testing.T) {
 	notifyUntil(t, w, "<basic>open</basic>")
 
 	// The group is busy when a member is.
-	_, res = subscribe(t, w, "16000", "presence", 600)
+	_, res = subscribeTo(t, w, "16000", "presence", 600)
 	wantStatus(t, res, 200)
 	notifyUntil(t, w, `entity="sip:16000@`)
 	caller := newCallPhone(t, cs, "10001", answerOK)
@@ -287,7 +287,7 @@ func TestPresenceRegistrationAndGroup(t *testing.T) {
 func TestSubscribeForgedRefresh(t *testing.T) {
 	_, cs, _ := presenceServer(t)
 	w := newCallPhone(t, cs, "10003", answerOK)
-	s, res := subscribe(t, w, "10002", "dialog", 600)
+	s, res := subscribeTo(t, w, "10002", "dialog", 600)
 	wantStatus(t, res, 200)
 	nextNotify(t, w)
 
@@ -333,7 +333,7 @@ func TestPresenceExpiry(t *testing.T) {
 		c.Subscriptions = presence.Config{MinExpires: time.Second}
 	})
 	w := newCallPhone(t, cs, "10003", answerOK)
-	_, res := subscribe(t, w, "10002", "dialog", 1)
+	_, res := subscribeTo(t, w, "10002", "dialog", 1)
 	wantStatus(t, res, 200)
 	if n := nextNotify(t, w); !strings.HasPrefix(subState(n), "active") {
 		t.Fatalf("first NOTIFY %q", subState(n))
@@ -346,7 +346,7 @@ func TestPresenceExpiry(t *testing.T) {
 func TestPresenceShutdownNotifies(t *testing.T) {
 	_, cs, _ := presenceServer(t)
 	w := newCallPhone(t, cs, "10003", answerOK)
-	_, res := subscribe(t, w, "10002", "presence", 600)
+	_, res := subscribeTo(t, w, "10002", "presence", 600)
 	wantStatus(t, res, 200)
 	nextNotify(t, w)
 	go cs.stop()
@@ -358,7 +358,7 @@ func TestPresenceShutdownNotifies(t *testing.T) {
 func TestSubscribeRefreshRevoked(t *testing.T) {
 	st, cs, users := presenceServer(t)
 	w := newCallPhone(t, cs, "10003", answerOK)
-	s, res := subscribe(t, w, "10002", "dialog", 600)
+	s, res := subscribeTo(t, w, "10002", "dialog", 600)
 	wantStatus(t, res, 200)
 	nextNotify(t, w)
 	if err := st.SetOverrides(t.Context(), users["10003"].ID, map[string]string{"presence.observe": "none"}); err != nil {
@@ -377,7 +377,7 @@ func TestSubscribeRefreshRevoked(t *testing.T) {
 func TestPresenceDeletedExtension(t *testing.T) {
 	st, cs, users := presenceServer(t)
 	w := newCallPhone(t, cs, "10003", answerOK)
-	_, res := subscribe(t, w, "10002", "presence", 600)
+	_, res := subscribeTo(t, w, "10002", "presence", 600)
 	wantStatus(t, res, 200)
 	nextNotify(t, w)
 	if err := st.SetUserState(t.Context(), users["10002"].ID, directory.UserDeleted); err != nil {

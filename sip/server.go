@@ -28,6 +28,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/sip/presence"
 	"github.com/switchboard-pbx/switchboard/sip/registrar"
 	"github.com/switchboard-pbx/switchboard/sip/spool"
+	"github.com/switchboard-pbx/switchboard/sip/subscribe"
 	"github.com/switchboard-pbx/switchboard/sip/trunk"
 	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
@@ -57,15 +58,14 @@ type Server struct {
 	nonces *digest.Nonces
 
 	// The transport-and-registrar parts.
-	edge   *edge                // screens and checks every message before sipgo parses it
-	auth   *auth.Checker        // digest authentication of every request
-	reg    *registrar.Registrar // REGISTER
-	subs   *subscriptions       // SUBSCRIBE and NOTIFY (subscribe.go)
-	mwi    *mwiTable            // message-summary subscriptions: subs's (mwi.go)
-	pres   *presence.Table      // busy lamps and presence: subs's table, which park's lamps feed
-	follow *follower            // the store's change log: keeps the caches current
-	bans   *guard.Sync          // the guard's bans, shared through the store
-	tk     *trunk.Table         // trunks in force and registrations to carriers
+	edge   *edge                    // screens and checks every message before sipgo parses it
+	auth   *auth.Checker            // digest authentication of every request
+	reg    *registrar.Registrar     // REGISTER
+	subs   *subscribe.Subscriptions // SUBSCRIBE and NOTIFY, message waiting
+	pres   *presence.Table          // busy lamps and presence: subs's table, which park's lamps feed
+	follow *follower                // the store's change log: keeps the caches current
+	bans   *guard.Sync              // the guard's bans, shared through the store
+	tk     *trunk.Table             // trunks in force and registrations to carriers
 
 	// tlsLn is the SIP over TLS listener Serve also serves (SetTLS).
 	tlsLn  net.Listener
@@ -174,18 +174,15 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 	s.srv.OnOptions(s.handle(s.onOptions))
 	s.srv.OnNoRoute(s.handle(s.onOther))
 	contactFor := func(dest, transport string) sip.ContactHeader { return s.calls.contactFor(dest, transport) }
-	s.mwi = &mwiTable{responder: s.responder, cfg: &s.cfg, store: store, log: log, client: s.client, auth: s.auth,
-		loc: s.loc, contactFor: contactFor, groupMailbox: func(ctx context.Context, userID int64, ext string) (*directory.Group, error) {
-			return s.calls.vm.groupMailbox(ctx, userID, ext)
-		}}
-	s.subs = &subscriptions{responder: s.responder, cfg: &s.cfg, store: store, log: log, client: s.client,
-		auth: s.auth, creds: s.creds, loc: s.loc, counters: &s.counters, mwi: s.mwi, contactFor: contactFor,
-		isOrbit: func(n string) bool { return s.calls != nil && s.calls.lot.orbits.isOrbit(n) }}
-	s.subs.newPresence(cfg.Subscriptions)
-	s.pres = s.subs.pres
+	s.subs = subscribe.New(subscribe.Config{Agent: cfg.UserAgent, StoreTimeout: cfg.StoreTimeout,
+		Presence: cfg.Subscriptions}, subscribe.Parts{Store: store, Log: log, Client: s.client, Auth: s.auth,
+		Creds: s.creds, Loc: s.loc, Dropped: s.counters.drop, Contact: contactFor,
+		IsOrbit:      func(n string) bool { return s.calls != nil && s.calls.lot.orbits.isOrbit(n) },
+		GroupMailbox: s.groupMailbox})
+	s.pres = s.subs.Presence()
 	s.loc.OnRegistered(s.pres.SetRegistered)
 	s.srv.OnSubscribe(s.handle(s.onSubscribe))
-	s.watchLegs(s.subs.presenceLeg)
+	s.watchLegs(func(e LegEvent) { s.pres.Leg(e.Ext, e.presenceLeg(), e.State == LegEnded) })
 	if s.calls, err = newB2BUA(s, cfg.Calls); err != nil {
 		ua.Close()
 		return nil, fmt.Errorf("sip calls: %w", err)
@@ -224,7 +221,7 @@ func (s *Server) authFailed(ip netip.Addr, ext string) {
 // onSubscribe admits a SUBSCRIBE and hands it to the subscriptions.
 func (s *Server) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	if src, ok := s.admitRequest(req); ok {
-		s.subs.onSubscribe(req, tx, src)
+		s.subs.OnSubscribe(req, tx, src)
 	}
 }
 
@@ -497,7 +494,7 @@ func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	res := s.response(req, 200, "OK")
 	res.AppendHeader(sip.NewHeader("Allow", allowed))
 	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
-	res.AppendHeader(sip.NewHeader("Allow-Events", presence.Allowed+", "+mwiEvent))
+	res.AppendHeader(sip.NewHeader("Allow-Events", subscribe.AllowEvents))
 	s.send(tx, res)
 }
 

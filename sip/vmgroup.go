@@ -62,6 +62,17 @@ func (vm *voicemail) mayHearGroupMailbox(ctx context.Context, userID, groupID in
 // counts now (messages heard or deleted on the web). It returns at once.
 func (s *Server) GroupMailboxChanged(groupID int64) { go s.mailboxChangedOf(0, groupID) }
 
+// groupMailbox is voicemail.groupMailbox as the message-waiting
+// subscriptions take it (subscribe.Parts.GroupMailbox): no group and no
+// error when ext is no group's.
+func (s *Server) groupMailbox(ctx context.Context, userID int64, ext string) (*directory.Group, error) {
+	g, err := s.calls.vm.groupMailbox(ctx, userID, ext)
+	if errors.Is(err, errNoGroup) {
+		return nil, nil
+	}
+	return g, err
+}
+
 // groupMailRecipients are the members of a group who get a copy of its
 // messages: those recordings.listen lets hear the group's mailbox, with
 // an e-mail address.

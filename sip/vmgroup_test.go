@@ -44,16 +44,16 @@ func TestVoicemailGroupLampMailAndPhone(t *testing.T) {
 	pd := newCallPhone(t, cs, "10004", answerOK)
 
 	// The lamp: bob may watch the group's mailbox; carol and dave may not.
-	_, res := subscribe(t, pb, "16000", "message-summary", 600)
+	_, res := subscribeTo(t, pb, "16000", "message-summary", 600)
 	wantStatus(t, res, 200)
 	if body := string(nextNotify(t, pb).Body()); !strings.Contains(body, "Voice-Message: 0/0") {
 		t.Fatalf("first NOTIFY of the group's mailbox:\n%s", body)
 	}
-	_, res = subscribe(t, pc, "16000", "message-summary", 600)
+	_, res = subscribeTo(t, pc, "16000", "message-summary", 600)
 	wantStatus(t, res, 403)
-	_, res = subscribe(t, pd, "16000", "message-summary", 600)
+	_, res = subscribeTo(t, pd, "16000", "message-summary", 600)
 	wantStatus(t, res, 403)
-	_, res = subscribe(t, pd, "16999", "message-summary", 600) // no one's number
+	_, res = subscribeTo(t, pd, "16999", "message-summary", 600) // no one's number
 	wantStatus(t, res, 403)
 
 	// Nobody answers the group: a message in its mailbox.

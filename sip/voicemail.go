@@ -370,3 +370,25 @@ func (d *vmDeposit) endFarEnd() {
 		b.s.voicemailLeft(row, email)
 	})
 }
+
+// MailboxChanged tells the phones watching a user's mailbox its counts
+// now, after a change made elsewhere (messages heard or deleted on the
+// web). It returns at once; the NOTIFYs go in the background.
+func (s *Server) MailboxChanged(userID int64) { go s.subs.MailboxChanged(userID, 0) }
+
+// mailboxChangedOf sends the current counts to every subscription of the
+// mailbox of a user (userID) or a group.
+func (s *Server) mailboxChangedOf(userID, groupID int64) { s.subs.MailboxChanged(userID, groupID) }
+
+// voicemailLeft runs once a message's row is stored: the owner's phones
+// learn of it (a group's: its members' phones watching it), and a copy
+// goes by e-mail when the mailbox asks for one.
+func (s *Server) voicemailLeft(v directory.Voicemail, email bool) {
+	s.subs.MailboxChanged(v.UserID, v.GroupID)
+	if email {
+		s.calls.vm.mail(v)
+	}
+	if h := s.hooks.voicemail; h != nil {
+		h(v)
+	}
+}

@@ -117,9 +117,9 @@ func TestVoicemailDepositOnNoAnswer(t *testing.T) {
 	pb := newCallPhone(t, cs, "10002", answerRing)
 
 	// Bob's phone watches his mailbox; Alice may not.
-	_, res := subscribe(t, pa, "10002", "message-summary", 600)
+	_, res := subscribeTo(t, pa, "10002", "message-summary", 600)
 	wantStatus(t, res, 403)
-	mwi, res := subscribe(t, pb, "10002", "message-summary", 600)
+	mwi, res := subscribeTo(t, pb, "10002", "message-summary", 600)
 	wantStatus(t, res, 200)
 	n := nextNotify(t, pb)
 	if body := string(n.Body()); !strings.Contains(body, "Messages-Waiting: no") || !strings.Contains(body, "Voice-Message: 0/0") {

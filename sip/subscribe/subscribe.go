@@ -1,4 +1,4 @@
-package sip
+package subscribe
 
 import (
 	"context"
@@ -38,6 +38,40 @@ import (
 // does not answer in time is gone (RFC 6665 §4.2.2).
 const notifyTimeout = 8 * time.Second
 
+// AllowEvents lists the event packages we answer, for Allow-Events
+// headers.
+const AllowEvents = presence.Allowed + ", " + mwiEvent
+
+// Config is what the subscriptions need of the server's settings.
+type Config struct {
+	Agent        string        // the Server and User-Agent headers
+	StoreTimeout time.Duration // bounds each store read
+	// Presence bounds busy-lamp and presence subscriptions; its Domain is
+	// the digest check's realm.
+	Presence presence.Config
+}
+
+// Parts are the server's parts the subscriptions use, and what only the
+// call side knows, as functions.
+type Parts struct {
+	Store  directory.Store
+	Log    *slog.Logger
+	Client *sipgo.Client // sends the NOTIFYs
+	Auth   *auth.Checker
+	Creds  *creds.Cache
+	Loc    *location.Table
+	// Dropped counts a request refused as not from its dialog's peer.
+	Dropped func(reason string)
+	// Contact is the Contact we give a peer at dest over transport.
+	Contact func(dest, transport string) sip.ContactHeader
+	// IsOrbit reports whether number is a park orbit's.
+	IsOrbit func(number string) bool
+	// GroupMailbox returns the group whose number is number when the user
+	// may hear its mailbox: nil and no error when number is no group's, an
+	// *authz.DeniedError when the user may not.
+	GroupMailbox func(ctx context.Context, userID int64, number string) (*directory.Group, error)
+}
+
 // subDialog is the SIP side of one subscription: the dialog NOTIFYs go in.
 type subDialog struct {
 	mu      sync.Mutex
@@ -46,50 +80,49 @@ type subDialog struct {
 	watcher string // the subscriber's extension, for admission
 }
 
-// subscriptions answers SUBSCRIBEs (message-summary ones go to its mwi
+// Subscriptions answers SUBSCRIBEs (message-summary ones go to its mwi
 // table) and sends the presence table's NOTIFYs. It authenticates through
-// the registrar and reads the credential cache and the location service;
-// what it needs of the call side comes as functions (the Contact we give
-// a peer, whether a number is a park orbit).
-type subscriptions struct {
+// the digest check and reads the credential cache and the location
+// service.
+type Subscriptions struct {
 	responder
-	cfg      *Config // the server's, read only
-	store    directory.Store
-	log      *slog.Logger
-	client   *sipgo.Client
-	auth     *auth.Checker
-	creds    *creds.Cache
-	loc      *location.Table
-	counters *counters
-	pres     *presence.Table // busy lamps and presence
-	mwi      *mwiTable       // message-summary subscriptions (mwi.go)
-
-	contactFor func(dest, transport string) sip.ContactHeader
-	isOrbit    func(number string) bool
+	cfg   Config
+	store directory.Store
+	log   *slog.Logger
+	parts Parts
+	pres  *presence.Table // busy lamps and presence
+	mwi   *mwiTable       // message-summary subscriptions (mwi.go)
 }
 
-// newPresence makes the presence table whose NOTIFYs sb sends.
-func (sb *subscriptions) newPresence(cfg presence.Config) {
-	cfg.Domain = sb.auth.Realm
-	sb.pres = presence.New(sb.sendNotify, cfg)
-}
-
-// presenceLeg feeds a leg event to the presence table.
-func (sb *subscriptions) presenceLeg(e LegEvent) {
-	l := presence.Leg{ID: e.LegID, Initiator: e.Initiator, Peer: e.Peer, PeerName: e.PeerName}
-	switch e.State {
-	case LegRinging:
-		l.State = presence.LegRinging
-	case LegAnswered:
-		l.State = presence.LegAnswered
+// New makes the subscriptions and their presence table. Nothing is sent
+// until a SUBSCRIBE comes (OnSubscribe).
+func New(cfg Config, p Parts) *Subscriptions {
+	if p.Log == nil {
+		p.Log = slog.New(slog.DiscardHandler)
 	}
-	sb.pres.Leg(e.Ext, l, e.State == LegEnded)
+	if p.Dropped == nil {
+		p.Dropped = func(string) {}
+	}
+	if p.IsOrbit == nil {
+		p.IsOrbit = func(string) bool { return false }
+	}
+	rp := responder{agent: cfg.Agent, log: p.Log}
+	sb := &Subscriptions{responder: rp, cfg: cfg, store: p.Store, log: p.Log, parts: p}
+	sb.mwi = &mwiTable{responder: rp, cfg: &sb.cfg, parts: &sb.parts}
+	pc := cfg.Presence
+	pc.Domain = p.Auth.Realm
+	sb.pres = presence.New(sb.sendNotify, pc)
+	return sb
 }
 
-// presenceUser tells the presence table of a user's do not disturb; removed
-// is the extension the user no longer holds (deleted, off SIP or
+// Presence returns the busy-lamp and presence table, which the server
+// feeds legs' states, registrations and park orbits' lamps.
+func (sb *Subscriptions) Presence() *presence.Table { return sb.pres }
+
+// UserChanged tells the presence table of a user's do not disturb;
+// removed is the extension the user no longer holds (deleted, off SIP or
 // renumbered), whose subscriptions end.
-func (sb *subscriptions) presenceUser(u *directory.User, removed string) {
+func (sb *Subscriptions) UserChanged(u *directory.User, removed string) {
 	if u.Extension != "" {
 		sb.pres.SetDND(u.Extension, u.State.CanUseSIP() && u.Forward.DND)
 	}
@@ -98,12 +131,17 @@ func (sb *subscriptions) presenceUser(u *directory.User, removed string) {
 	}
 }
 
+// MailboxChanged sends the current counts to every message-summary
+// subscription of the mailbox of a user (userID) or a group (groupID),
+// and returns once each NOTIFY is answered or timed out.
+func (sb *Subscriptions) MailboxChanged(userID, groupID int64) { sb.mwi.changed(userID, groupID) }
+
 func subKey(callID, remoteTag, localTag string) string {
 	return callID + "\x00" + remoteTag + "\x00" + localTag
 }
 
-// onSubscribe answers a SUBSCRIBE the server admitted from src.
-func (sb *subscriptions) onSubscribe(req *sip.Request, tx sip.ServerTransaction, src netip.AddrPort) {
+// OnSubscribe answers a SUBSCRIBE the server admitted from src.
+func (sb *Subscriptions) OnSubscribe(req *sip.Request, tx sip.ServerTransaction, src netip.AddrPort) {
 	if reason := checkRequest(req); reason != "" {
 		sb.respond(tx, req, 400, reason)
 		return
@@ -136,11 +174,11 @@ func (sb *subscriptions) onSubscribe(req *sip.Request, tx sip.ServerTransaction,
 		sb.resubscribe(req, tx, secs)
 		return
 	}
-	cred, ok := sb.auth.Check(req, tx, src.Addr(), auth.Registrar)
+	cred, ok := sb.parts.Auth.Check(req, tx, src.Addr(), auth.Registrar)
 	if !ok {
 		return
 	}
-	if !sb.auth.Current(req, tx, cred, auth.Registrar) {
+	if !sb.parts.Auth.Current(req, tx, cred, auth.Registrar) {
 		return
 	}
 	if req.Contact() == nil {
@@ -170,7 +208,7 @@ func (sb *subscriptions) onSubscribe(req *sip.Request, tx sip.ServerTransaction,
 	sd := &subDialog{watcher: cred.Ext, event: ev.Value(), d: leg.Dialog{
 		CallID: req.CallID().Value(), LocalURI: req.To().Address, LocalTag: localTag,
 		RemoteURI: req.From().Address, RemoteTag: tag(req.From().Params), Target: req.Contact().Address,
-		Dest: dest, Transport: transport, Contact: sb.contactFor(dest, transport), CSeq: 1,
+		Dest: dest, Transport: transport, Contact: sb.parts.Contact(dest, transport), CSeq: 1,
 	}}
 	sub := &presence.Subscription{Key: subKey(sd.d.CallID, sd.d.RemoteTag, localTag), Package: pkg,
 		Entity: entity, Watcher: cred.Ext, Members: members, Dialog: sd}
@@ -198,16 +236,16 @@ func (sb *subscriptions) onSubscribe(req *sip.Request, tx sip.ServerTransaction,
 
 // resubscribe refreshes or ends (Expires: 0) the subscription of an
 // in-dialog SUBSCRIBE, which only the dialog's peer may send.
-func (sb *subscriptions) resubscribe(req *sip.Request, tx sip.ServerTransaction, secs int64) {
+func (sb *Subscriptions) resubscribe(req *sip.Request, tx sip.ServerTransaction, secs int64) {
 	sub := sb.pres.Lookup(subKey(req.CallID().Value(), tag(req.From().Params), tag(req.To().Params)))
 	var sd *subDialog
 	if sub != nil {
 		sd, _ = sub.Dialog.(*subDialog)
 	}
-	if sd == nil || !sd.fromPeer(req, sb.loc) {
+	if sd == nil || !sd.fromPeer(req, sb.parts.Loc) {
 		if sub != nil {
 			sb.log.Info("in-dialog request refused: not from the subscriber", "method", "SUBSCRIBE", "src", req.Source())
-			sb.counters.drop("not the dialog's peer")
+			sb.parts.Dropped("not the dialog's peer")
 		}
 		sb.respond(tx, req, 481, "Subscription Does Not Exist")
 		return
@@ -227,7 +265,7 @@ func (sb *subscriptions) resubscribe(req *sip.Request, tx sip.ServerTransaction,
 		return
 	}
 	// Still allowed? Permissions may have changed since the subscription.
-	if cred, ok := sb.creds.Lookup(sd.watcher); !ok {
+	if cred, ok := sb.parts.Creds.Lookup(sd.watcher); !ok {
 		sb.respond(tx, req, 403, "Forbidden")
 		sb.pres.End(sub, "rejected")
 		return
@@ -252,7 +290,7 @@ func (sb *subscriptions) resubscribe(req *sip.Request, tx sip.ServerTransaction,
 	}
 }
 
-// fromPeer applies the in-dialog admission rule (admit.go) to a
+// fromPeer applies the in-dialog admission rule of calls to a
 // subscription's dialog: the request comes from where our NOTIFYs go, or
 // from a source holding a registration of the subscriber's extension (its
 // NAT mapping changed), which NOTIFYs then follow over UDP.
@@ -278,7 +316,7 @@ func (sd *subDialog) fromPeer(req *sip.Request, loc *location.Table) bool {
 // watchable returns what the subscriber of cred may see of entity (an
 // extension, or the members of a group number), or the status and reason
 // that refuse the subscription.
-func (sb *subscriptions) watchable(cred *credential, entity string) ([]presence.Member, int, string) {
+func (sb *Subscriptions) watchable(cred *creds.Credential, entity string) ([]presence.Member, int, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), sb.cfg.StoreTimeout)
 	defer cancel()
 	wa, err := sb.store.Access(ctx, cred.UserID)
@@ -287,13 +325,13 @@ func (sb *subscriptions) watchable(cred *credential, entity string) ([]presence.
 		return nil, 503, "Service Unavailable"
 	}
 	watcher := authz.NewSubject(wa)
-	if sb.isOrbit(entity) {
-		return watchOrbit(watcher, entity) // park.go
+	if sb.parts.IsOrbit(entity) {
+		return watchOrbit(watcher, entity)
 	}
 	if directory.ValidateExtension("extension", entity) != nil {
 		return nil, 404, "Not Found"
 	}
-	target, err := sb.auth.Credential(entity)
+	target, err := sb.parts.Auth.Credential(entity)
 	if err != nil {
 		return nil, 503, "Service Unavailable"
 	}
@@ -319,7 +357,7 @@ func (sb *subscriptions) watchable(cred *credential, entity string) ([]presence.
 	var members []presence.Member
 	var refusal error
 	for _, id := range ids {
-		c, ok := sb.creds.ByID(id)
+		c, ok := sb.parts.Creds.ByID(id)
 		if !ok {
 			continue
 		}
@@ -340,7 +378,7 @@ func (sb *subscriptions) watchable(cred *credential, entity string) ([]presence.
 }
 
 // watch asks authz whether watcher may see user id, and its calls' peers.
-func (sb *subscriptions) watch(ctx context.Context, watcher *authz.Subject, id int64) (bool, error) {
+func (sb *Subscriptions) watch(ctx context.Context, watcher *authz.Subject, id int64) (bool, error) {
 	ta, err := sb.store.Access(ctx, id)
 	if err != nil {
 		return false, fmt.Errorf("access of user %d: %w", id, err)
@@ -350,15 +388,15 @@ func (sb *subscriptions) watch(ctx context.Context, watcher *authz.Subject, id i
 
 // seedPresence gives the table what it may not know yet of ext: whether a
 // phone is registered and whether it is in do not disturb.
-func (sb *subscriptions) seedPresence(ext string) {
-	sb.pres.SetRegistered(ext, len(sb.loc.Current(ext)) > 0)
-	if c, ok := sb.creds.Lookup(ext); ok {
+func (sb *Subscriptions) seedPresence(ext string) {
+	sb.pres.SetRegistered(ext, len(sb.parts.Loc.Current(ext)) > 0)
+	if c, ok := sb.parts.Creds.Lookup(ext); ok {
 		sb.pres.SetDND(ext, c.Forward.DND)
 	}
 }
 
 // sendNotify sends one NOTIFY of a subscription (presence.Sender).
-func (sb *subscriptions) sendNotify(ctx context.Context, n presence.Notify) error {
+func (sb *Subscriptions) sendNotify(ctx context.Context, n presence.Notify) error {
 	sd, ok := n.Sub.Dialog.(*subDialog)
 	if !ok {
 		return presence.ErrGone
@@ -381,7 +419,7 @@ func (sb *subscriptions) sendNotify(ctx context.Context, n presence.Notify) erro
 	req.SetBody(n.Body)
 	ctx, cancel := context.WithTimeout(ctx, notifyTimeout)
 	defer cancel()
-	res, err := sb.client.Do(ctx, req)
+	res, err := sb.parts.Client.Do(ctx, req)
 	if err != nil {
 		sb.log.Debug("notify not answered; subscription ends", "watcher", sd.watcher, "dest", dest, "err", err)
 		return presence.ErrGone
@@ -393,7 +431,71 @@ func (sb *subscriptions) sendNotify(ctx context.Context, n presence.Notify) erro
 	return nil
 }
 
+// watchOrbit decides a subscription to an orbit's busy lamp: whoever may
+// park may watch orbits, and sees who is parked there when it may take
+// any parked call.
+func watchOrbit(watcher *authz.Subject, orbit string) ([]presence.Member, int, string) {
+	if err := authz.CanDo(watcher, authz.CallsPark); err != nil {
+		return nil, 403, "Forbidden (" + deniedReason(err) + ")"
+	}
+	info := authz.Can(watcher, authz.CallsPark, authz.Resource{Kind: authz.KindCall}) == nil
+	return []presence.Member{{Ext: orbit, Info: info}}, 0, ""
+}
+
+// deniedReason is the reason of an authz refusal, for a reason phrase.
+func deniedReason(err error) string {
+	var de *authz.DeniedError
+	if errors.As(err, &de) {
+		return string(de.Permission) + ": " + de.Reason
+	}
+	return "not allowed"
+}
+
 // unescapeUser turns the escaped stars of a dialed user part back.
 func unescapeUser(u string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(u, "%2A", "*"), "%2a", "*")
+}
+
+// tag returns the tag parameter of a From or To header.
+func tag(p sip.HeaderParams) string {
+	v, _ := p.Get("tag")
+	return v
+}
+
+// checkRequest returns a 400 reason phrase for a request lacking what
+// the handlers rely on, "" when it is fine.
+func checkRequest(req *sip.Request) string {
+	switch {
+	case req.From() == nil:
+		return "Missing From"
+	case req.To() == nil:
+		return "Missing To"
+	case req.CallID() == nil || req.CallID().Value() == "":
+		return "Missing Call-ID"
+	case req.CSeq() == nil:
+		return "Missing CSeq"
+	}
+	return ""
+}
+
+// responder answers requests with our Server header.
+type responder struct {
+	agent string // the Server header
+	log   *slog.Logger
+}
+
+func (rp responder) response(req *sip.Request, code int, reason string) *sip.Response {
+	res := sip.NewResponseFromRequest(req, code, reason, nil)
+	res.AppendHeader(sip.NewHeader("Server", rp.agent))
+	return res
+}
+
+func (rp responder) respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string) {
+	rp.send(tx, rp.response(req, code, reason))
+}
+
+func (rp responder) send(tx sip.ServerTransaction, res *sip.Response) {
+	if err := tx.Respond(res); err != nil {
+		rp.log.Debug("sip response not sent", "code", res.StatusCode, "err", err)
+	}
 }

@@ -1,24 +1,21 @@
-package sip
+package subscribe
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/sip/auth"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
-	"github.com/switchboard-pbx/switchboard/sip/location"
 	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
@@ -28,7 +25,7 @@ import (
 // the SIP side makes (a message left, messages heard by phone). A
 // subscription to another extension's mailbox is refused 403: a mailbox
 // is its owner's alone. A group's number names the group's mailbox, which
-// the members recordings.listen lets hear may watch (vmgroup.go).
+// the members recordings.listen lets hear may watch (Parts.GroupMailbox).
 
 const (
 	mwiEvent      = "message-summary"
@@ -49,19 +46,13 @@ type mwiSub struct {
 }
 
 // mwiTable holds the message-summary subscriptions by dialog key and
-// sends their NOTIFYs. It authenticates through the registrar; the
-// Contact we give a peer and a group's mailbox come as functions.
+// sends their NOTIFYs. It authenticates through the digest check; the
+// Contact we give a peer and a group's mailbox come as functions of the
+// subscriptions' parts.
 type mwiTable struct {
 	responder
-	cfg    *Config // the server's, read only
-	store  directory.Store
-	log    *slog.Logger
-	client *sipgo.Client
-	auth   *auth.Checker
-	loc    *location.Table
-
-	contactFor   func(dest, transport string) sip.ContactHeader
-	groupMailbox func(ctx context.Context, userID int64, number string) (*directory.Group, error)
+	cfg   *Config // the subscriptions', read only
+	parts *Parts  // the subscriptions'
 
 	mu   sync.Mutex
 	subs map[string]*mwiSub
@@ -73,7 +64,7 @@ func isMWI(ev string) bool {
 	return strings.EqualFold(strings.TrimSpace(pkg), mwiEvent)
 }
 
-// subscribe answers a SUBSCRIBE for message-summary (onSubscribe sends
+// subscribe answers a SUBSCRIBE for message-summary (OnSubscribe sends
 // it here).
 func (t *mwiTable) subscribe(req *sip.Request, tx sip.ServerTransaction, src netip.AddrPort) {
 	secs := int64(mwiDefExpires)
@@ -96,11 +87,11 @@ func (t *mwiTable) subscribe(req *sip.Request, tx sip.ServerTransaction, src net
 		t.resubscribe(req, tx, secs)
 		return
 	}
-	cred, ok := t.auth.Check(req, tx, src.Addr(), auth.Registrar)
+	cred, ok := t.parts.Auth.Check(req, tx, src.Addr(), auth.Registrar)
 	if !ok {
 		return
 	}
-	if !t.auth.Current(req, tx, cred, auth.Registrar) {
+	if !t.parts.Auth.Current(req, tx, cred, auth.Registrar) {
 		return
 	}
 	if req.Contact() == nil {
@@ -110,16 +101,16 @@ func (t *mwiTable) subscribe(req *sip.Request, tx sip.ServerTransaction, src net
 	userID, groupID := cred.UserID, int64(0)
 	if entity := unescapeUser(req.Recipient.User); entity != cred.Ext {
 		ctx, cancel := context.WithTimeout(context.Background(), t.cfg.StoreTimeout)
-		g, err := t.groupMailbox(ctx, cred.UserID, entity)
+		g, err := t.parts.GroupMailbox(ctx, cred.UserID, entity)
 		cancel()
 		var de *authz.DeniedError
 		switch {
-		case errors.Is(err, errNoGroup) || errors.As(err, &de):
-			t.log.Info("mwi subscription refused: not the subscriber's mailbox", "watcher", cred.Ext, "entity", entity, "err", err)
+		case err == nil && g == nil, errors.As(err, &de):
+			t.parts.Log.Info("mwi subscription refused: not the subscriber's mailbox", "watcher", cred.Ext, "entity", entity, "err", err)
 			t.respond(tx, req, 403, "Forbidden (not your mailbox)")
 			return
 		case err != nil:
-			t.log.Warn("mwi subscription refused: store", "watcher", cred.Ext, "entity", entity, "err", err)
+			t.parts.Log.Warn("mwi subscription refused: store", "watcher", cred.Ext, "entity", entity, "err", err)
 			t.respond(tx, req, 503, "Service Unavailable")
 			return
 		}
@@ -132,7 +123,7 @@ func (t *mwiTable) subscribe(req *sip.Request, tx sip.ServerTransaction, src net
 	sd := &subDialog{watcher: cred.Ext, event: mwiEvent, d: leg.Dialog{
 		CallID: req.CallID().Value(), LocalURI: req.To().Address, LocalTag: localTag,
 		RemoteURI: req.From().Address, RemoteTag: tag(req.From().Params), Target: req.Contact().Address,
-		Dest: dest, Transport: transport, Contact: t.contactFor(dest, transport), CSeq: 1,
+		Dest: dest, Transport: transport, Contact: t.parts.Contact(dest, transport), CSeq: 1,
 	}}
 	sub := &mwiSub{sd: sd, userID: userID, groupID: groupID, expires: time.Now().Add(time.Duration(secs) * time.Second)}
 	key := subKey(sd.d.CallID, sd.d.RemoteTag, localTag)
@@ -156,7 +147,7 @@ func (t *mwiTable) subscribe(req *sip.Request, tx sip.ServerTransaction, src net
 	res.AppendHeader(sip.NewHeader("Expires", strconv.FormatInt(secs, 10)))
 	res.AppendHeader(sip.HeaderClone(&sd.d.Contact))
 	t.send(tx, res)
-	t.log.Debug("mwi subscription", "ext", cred.Ext, "expires", secs)
+	t.parts.Log.Debug("mwi subscription", "ext", cred.Ext, "expires", secs)
 	go t.notify(sub, secs == 0)
 }
 
@@ -167,7 +158,7 @@ func (t *mwiTable) resubscribe(req *sip.Request, tx sip.ServerTransaction, secs 
 	t.mu.Lock()
 	sub := t.subs[key]
 	t.mu.Unlock()
-	if sub == nil || !sub.sd.fromPeer(req, t.loc) {
+	if sub == nil || !sub.sd.fromPeer(req, t.parts.Loc) {
 		t.respond(tx, req, 481, "Subscription Does Not Exist")
 		return
 	}
@@ -192,16 +183,6 @@ func (t *mwiTable) expire(now time.Time) {
 		}
 	}
 }
-
-// MailboxChanged tells the phones watching a user's mailbox its counts
-// now, after a change made elsewhere (messages heard or deleted on the
-// web). It returns at once; the NOTIFYs go in the background, each bounded
-// by notifyTimeout.
-func (s *Server) MailboxChanged(userID int64) { go s.mwi.changed(userID, 0) }
-
-// mailboxChangedOf sends the current counts to every subscription of the
-// mailbox of a user (userID) or a group.
-func (s *Server) mailboxChangedOf(userID, groupID int64) { s.mwi.changed(userID, groupID) }
 
 // changed sends the current counts to every subscription of the
 // mailbox of a user (userID) or a group.
@@ -235,10 +216,10 @@ func (t *mwiTable) notify(sub *mwiSub, final bool) {
 	sub.mu.Lock()
 	defer sub.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), t.cfg.StoreTimeout)
-	counts, err := t.store.CountVoicemails(ctx, sub.userID, sub.groupID)
+	counts, err := t.parts.Store.CountVoicemails(ctx, sub.userID, sub.groupID)
 	cancel()
 	if err != nil {
-		t.log.Warn("mwi: mailbox counts unknown", "user_id", sub.userID, "group_id", sub.groupID, "err", err)
+		t.parts.Log.Warn("mwi: mailbox counts unknown", "user_id", sub.userID, "group_id", sub.groupID, "err", err)
 		return
 	}
 	sd := sub.sd
@@ -257,9 +238,9 @@ func (t *mwiTable) notify(sub *mwiSub, final bool) {
 	req.SetBody([]byte(mwiBody(counts, account.String())))
 	ctx, cancel = context.WithTimeout(context.Background(), notifyTimeout)
 	defer cancel()
-	res, err := t.client.Do(ctx, req)
+	res, err := t.parts.Client.Do(ctx, req)
 	if err != nil || !res.IsSuccess() {
-		t.log.Debug("mwi notify not taken; subscription ends", "watcher", sd.watcher, "err", err)
+		t.parts.Log.Debug("mwi notify not taken; subscription ends", "watcher", sd.watcher, "err", err)
 		t.mu.Lock()
 		for k, v := range t.subs {
 			if v == sub {
@@ -267,18 +248,5 @@ func (t *mwiTable) notify(sub *mwiSub, final bool) {
 			}
 		}
 		t.mu.Unlock()
-	}
-}
-
-// voicemailLeft runs once a message's row is stored: the owner's phones
-// learn of it (a group's: its members' phones watching it), and a copy
-// goes by e-mail when the mailbox asks for one.
-func (s *Server) voicemailLeft(v directory.Voicemail, email bool) {
-	s.mwi.changed(v.UserID, v.GroupID)
-	if email {
-		s.calls.vm.mail(v)
-	}
-	if h := s.hooks.voicemail; h != nil {
-		h(v)
 	}
 }

@@ -1,4 +1,4 @@
-package sip
+package subscribe
 
 import (
 	"bytes"
@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard-pbx/switchboard/sip/auth"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/presence"
 )
@@ -76,16 +78,44 @@ func (k *notifySink) run() {
 	}
 }
 
+// startSubscriptions makes subscriptions, with room for max of them,
+// whose NOTIFYs leave from a UDP listener of their own, as the server's
+// leave from its SIP listener.
+func startSubscriptions(tb testing.TB, max int) *Subscriptions {
+	ua, err := sipgo.NewUA(sipgo.WithUserAgentTransactionLayerOptions(
+		sip.WithTransactionLayerUnhandledResponseHandler(func(*sip.Response) {})))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { ua.Close() })
+	srv, err := sipgo.NewServer(ua)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ln, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	go srv.ServeUDP(ln)
+	client, err := sipgo.NewClient(ua, sipgo.WithClientConnectionAddr(ln.LocalAddr().String()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	contact := func(dest, transport string) sip.ContactHeader {
+		return sip.ContactHeader{Address: sip.Uri{Scheme: "sip", Host: "127.0.0.1", Port: ln.LocalAddr().(*net.UDPAddr).Port}}
+	}
+	return New(Config{Agent: "switchboard-test", StoreTimeout: time.Second,
+		Presence: presence.Config{MaxSubscriptions: max}},
+		Parts{Client: client, Auth: auth.New(auth.Config{Domain: "switchboard.local"}, auth.Parts{}), Contact: contact})
+}
+
 // BenchmarkPresenceFanout: 10,000 subscriptions on one node, 50 of them
 // watching extension 10001; each op is one state change of 10001 (it
 // rings, then it is over, alternately) until the 50th NOTIFY about it is
 // answered by the sink. ms_to_50th is the mean time from the change to
 // the 50th NOTIFY's arrival.
 func BenchmarkPresenceFanout(b *testing.B) {
-	st, _ := openSQLite(b)
-	ts := startServer(b, st, nil, func(c *Config) {
-		c.Subscriptions = presence.Config{MaxSubscriptions: 20000}
-	})
+	sb := startSubscriptions(b, 20000)
 	sink := startSink(b)
 	dest := sink.conn.LocalAddr().String()
 	const total, watchers = 10000, 50
@@ -104,10 +134,10 @@ func BenchmarkPresenceFanout(b *testing.B) {
 			LocalURI: sip.Uri{Scheme: "sip", User: ext, Host: "switchboard.local"}, LocalTag: "l" + id,
 			RemoteURI: sip.Uri{Scheme: "sip", User: "19999", Host: "switchboard.local"}, RemoteTag: "r" + id,
 			Target: sip.Uri{Scheme: "sip", User: "19999", Host: "127.0.0.1"}, Dest: dest, Transport: "UDP",
-			Contact: ts.calls.contactFor(dest, "UDP"), CSeq: 1}}
+			Contact: sb.parts.Contact(dest, "UDP"), CSeq: 1}}
 		sub := &presence.Subscription{Key: id, Package: presence.DialogPackage, Entity: ext, Watcher: "19999",
 			Members: []presence.Member{{Ext: ext, Info: true}}, Dialog: sd}
-		if err := ts.pres.Add(sub, time.Hour); err != nil {
+		if err := sb.pres.Add(sub, time.Hour); err != nil {
 			b.Fatal(err)
 		}
 		subs = append(subs, sub)
@@ -130,7 +160,7 @@ func BenchmarkPresenceFanout(b *testing.B) {
 	perSub := float64(after.HeapAlloc-before.HeapAlloc) / total
 	runtime.KeepAlive(subs)
 	base := sink.watched.Load()
-	if n := ts.pres.Len(); n != total {
+	if n := sb.pres.Len(); n != total {
 		b.Fatalf("%d subscriptions, want %d", n, total)
 	}
 	took := make([]time.Duration, 0, b.N)
@@ -138,8 +168,12 @@ func BenchmarkPresenceFanout(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		sink.want.Store(base + int64(watchers*(i+1)))
 		start := time.Now()
-		ts.legEvent(LegEvent{CallID: "c", LegID: "leg-" + strconv.Itoa(i/2), Ext: "10001",
-			State: map[bool]LegState{true: LegRinging, false: LegEnded}[i%2 == 0], Peer: "10002"})
+		ringing := i%2 == 0
+		l := presence.Leg{ID: "leg-" + strconv.Itoa(i/2), Peer: "10002"}
+		if ringing {
+			l.State = presence.LegRinging
+		}
+		sb.pres.Leg("10001", l, !ringing)
 		select {
 		case <-sink.hit:
 		case <-time.After(30 * time.Second):
@@ -153,7 +187,7 @@ func BenchmarkPresenceFanout(b *testing.B) {
 	b.ReportMetric(float64(took[len(took)/2].Nanoseconds())/1e6, "p50_ms")
 	b.ReportMetric(float64(took[len(took)*99/100].Nanoseconds())/1e6, "p99_ms")
 	b.ReportMetric(float64(took[len(took)-1].Nanoseconds())/1e6, "max_ms")
-	b.ReportMetric(float64(ts.pres.Len()), "subscriptions")
+	b.ReportMetric(float64(sb.pres.Len()), "subscriptions")
 	b.ReportMetric(perSub, "heap_B/sub")
 	b.ReportMetric(float64(sink.total.Load()-settled-int64(watchers*b.N)), "retransmitted")
 
