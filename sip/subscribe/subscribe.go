@@ -52,7 +52,9 @@ type Config struct {
 }
 
 // Parts are the server's parts the subscriptions use, and what only the
-// call side knows, as functions.
+// call side knows, as functions. Store, Client, Auth, Creds, Loc and
+// Contact are needed; a nil Log, Dropped, IsOrbit or GroupMailbox means
+// none (no park orbits, no group mailboxes).
 type Parts struct {
 	Store  directory.Store
 	Log    *slog.Logger
@@ -105,6 +107,9 @@ func New(cfg Config, p Parts) *Subscriptions {
 	}
 	if p.IsOrbit == nil {
 		p.IsOrbit = func(string) bool { return false }
+	}
+	if p.GroupMailbox == nil {
+		p.GroupMailbox = func(context.Context, int64, string) (*directory.Group, error) { return nil, nil }
 	}
 	rp := responder{agent: cfg.Agent, log: p.Log}
 	sb := &Subscriptions{responder: rp, cfg: cfg, store: p.Store, log: p.Log, parts: p}
