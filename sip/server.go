@@ -176,9 +176,8 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 	contactFor := func(dest, transport string) sip.ContactHeader { return s.calls.contactFor(dest, transport) }
 	s.subs = subscribe.New(subscribe.Config{Agent: cfg.UserAgent, StoreTimeout: cfg.StoreTimeout,
 		Presence: cfg.Subscriptions}, subscribe.Parts{Store: store, Log: log, Client: s.client, Auth: s.auth,
-		Creds: s.creds, Loc: s.loc, Dropped: s.counters.drop, Contact: contactFor,
-		IsOrbit:      func(n string) bool { return s.calls != nil && s.calls.lot.orbits.isOrbit(n) },
-		GroupMailbox: s.groupMailbox})
+		Creds: s.creds, Loc: s.loc, Dropped: s.counters.drop, Contact: contactFor, GroupMailbox: s.groupMailbox,
+		IsOrbit: func(n string) bool { return s.calls != nil && s.calls.lot.orbits.isOrbit(n) }})
 	s.pres = s.subs.Presence()
 	s.loc.OnRegistered(s.pres.SetRegistered)
 	s.srv.OnSubscribe(s.handle(s.onSubscribe))
