@@ -347,9 +347,11 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
+	// udpServing is closed once sipgo serves the UDP listener; at once
+	// without one.
 	noUDP := make(chan struct{})
 	close(noUDP)
-	udpServing := (<-chan struct{})(noUDP)
+	var udpServing <-chan struct{} = noUDP
 	if udp != nil {
 		pc := s.edge.PacketConn(udp)
 		udpServing = pc.Serving()

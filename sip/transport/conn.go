@@ -42,6 +42,8 @@ func (c *PacketConn) Serving() <-chan struct{} { return c.serving }
 // other core busy).
 const udpReadBuffer = 4 << 20
 
+// ReadFrom returns the next datagram for sipgo, after the edge has dropped
+// or answered those before it.
 func (c *PacketConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	c.once.Do(func() {
 		if uc, ok := c.PacketConn.(*net.UDPConn); ok {
