@@ -34,11 +34,10 @@ type verdict struct {
 	close  bool   // on a stream: the framing is lost, close the connection
 }
 
-// Config is what the edge needs of the server's configuration (see the
-// fields of the same names in package sip's Config).
+// Config is what the edge reads of the server's configuration.
 type Config struct {
 	UserAgent      string // the Server header of the answers the edge writes
-	MaxMessageSize int    // larger messages are refused unread
+	MaxMessageSize int    // a larger datagram is dropped, a larger message on a stream refused 513
 
 	MaxTCP, MaxTCPPerSource int // open TCP and TLS connections, in all and per source IP
 	// TCPMessageTimeout bounds a message once begun; a connection is closed
@@ -58,8 +57,9 @@ type Parts struct {
 
 	// FromTrunk reports whether ip is a trunk's.
 	FromTrunk func(ip netip.Addr) bool
-	// MayCancel reports whether ip may send data, a CANCEL: whether it
-	// sent the INVITE it cancels, or is its trunk.
+	// MayCancel reports whether data, a CANCEL from ip, may reach the
+	// INVITE it names: whether ip sent it (sipgo would match a CANCEL by
+	// branch and sent-by alone).
 	MayCancel func(ip netip.Addr, data []byte) bool
 	// Registered reports whether the connection from remote (an
 	// address:port) carries a registration.
@@ -75,7 +75,7 @@ type Parts struct {
 }
 
 // Edge is what the listeners ask about every message before sipgo gets
-// it: the guard's screening, the checks above, and the stateless challenge
+// it: the guard's screening, the checks of rawmessage.go, and the stateless challenge
 // of a request without credentials (stateless.go). It answers and drops
 // by itself; what it needs of the call side (is a source a trunk's, may
 // it cancel this INVITE) comes as functions (Parts). It wraps the
