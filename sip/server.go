@@ -29,6 +29,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/sip/registrar"
 	"github.com/switchboard-pbx/switchboard/sip/spool"
 	"github.com/switchboard-pbx/switchboard/sip/subscribe"
+	"github.com/switchboard-pbx/switchboard/sip/transport"
 	"github.com/switchboard-pbx/switchboard/sip/trunk"
 	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
@@ -58,7 +59,7 @@ type Server struct {
 	nonces *digest.Nonces
 
 	// The transport-and-registrar parts.
-	edge   *edge                    // screens and checks every message before sipgo parses it
+	edge   *transport.Edge          // screens and checks every message before sipgo parses it
 	auth   *auth.Checker            // digest authentication of every request
 	reg    *registrar.Registrar     // REGISTER
 	subs   *subscribe.Subscriptions // SUBSCRIBE and NOTIFY, message waiting
@@ -82,11 +83,10 @@ type Server struct {
 	closing  bool
 	inflight sync.WaitGroup
 
-	regTxs *wire.Transactions // REGISTERs over UDP, served at the edge (conn.go)
+	regTxs *wire.Transactions // REGISTERs over UDP, served at the edge (transport.PacketConn)
 
 	calls    *b2bua
 	counters counters
-	conns    connCount    // open TCP connections by source
 	legObs   legObservers // who is told of extension legs changing state
 	features featureTable // feature codes in force (features.go)
 
@@ -187,8 +187,17 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 		return nil, fmt.Errorf("sip calls: %w", err)
 	}
 	s.calls.register()
-	s.edge = &edge{cfg: &s.cfg, log: log, counters: &s.counters, hooks: &s.hooks, guard: s.guard, auth: s.auth,
-		trunkFrom: s.trunkFrom, cancelFrom: s.calls.cancelFrom}
+	s.edge = transport.New(transport.Config{UserAgent: cfg.UserAgent, MaxMessageSize: cfg.MaxMessageSize,
+		MaxTCP: cfg.MaxTCP, MaxTCPPerSource: cfg.MaxTCPPerSource, TCPMessageTimeout: cfg.TCPMessageTimeout,
+		TCPUnregisteredIdle: cfg.TCPUnregisteredIdle, TCPIdleTimeout: cfg.TCPIdleTimeout},
+		transport.Parts{Log: log, Guard: s.guard, Auth: s.auth, Transactions: s.regTxs,
+			FromTrunk: func(ip netip.Addr) bool { return s.trunkFrom(ip) != nil }, MayCancel: s.calls.cancelFrom,
+			Registered: s.loc.HasConnection, CountDrop: s.counters.drop, CountRequest: s.counters.request,
+			OnDrop: func(src netip.Addr, reason string) {
+				if s.hooks.dropped != nil {
+					s.hooks.dropped(src, reason)
+				}
+			}})
 	s.tk = trunk.New(trunk.Config{Trunks: s.cfg.Calls.Trunks, DIDs: s.cfg.Calls.DIDs, UserAgent: s.cfg.UserAgent,
 		Settings: store, Log: log, Client: s.client, Contact: contactFor, Resolve: lookupHost})
 	s.bans = guard.NewSync(s.guard, store, cfg.Node, cfg.StoreTimeout, c, log)
@@ -282,9 +291,12 @@ func Listen(ctx context.Context, addr string) (net.PacketConn, net.Listener, err
 	}
 }
 
+// errNoTLSConfig: a TLS listener without certificates.
+var errNoTLSConfig = errors.New("sip: tls listener without a tls config")
+
 // SetTLS makes Serve also serve SIP over TLS on ln, a plain TCP listener:
-// connections pass the guard (conn.go) and then the handshake with cfg.
-// Call it before Serve.
+// connections pass the guard (transport.Edge.Listener) and then the
+// handshake with cfg. Call it before Serve.
 func (s *Server) SetTLS(ln net.Listener, cfg *tls.Config) {
 	s.tlsLn, s.tlsCfg = ln, cfg
 }
@@ -331,21 +343,22 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
-	udpServing := make(chan struct{})
-	if udp == nil {
-		close(udpServing)
-	}
+	// udpServing is closed once sipgo serves the UDP listener; at once
+	// without one.
+	noUDP := make(chan struct{})
+	close(noUDP)
+	var udpServing <-chan struct{} = noUDP
 	if udp != nil {
-		pc := &packetConn{PacketConn: udp, s: s, serving: make(chan struct{})}
-		udpServing = pc.serving
+		pc := s.edge.PacketConn(udp)
+		udpServing = pc.Serving()
 		serveListener(gctx, g, s.log, "udp", udp.LocalAddr(), func() error { return s.srv.ServeUDP(pc) })
 	}
 	if tcp != nil {
-		ln := &listener{Listener: tcp, s: s}
+		ln := s.edge.Listener(tcp, nil)
 		serveListener(gctx, g, s.log, "tcp", tcp.Addr(), func() error { return s.srv.ServeTCP(ln) })
 	}
 	if s.tlsLn != nil {
-		ln := &listener{Listener: s.tlsLn, s: s, tls: s.tlsCfg}
+		ln := s.edge.Listener(s.tlsLn, s.tlsCfg)
 		serveListener(gctx, g, s.log, "tls", s.tlsLn.Addr(), func() error { return s.srv.ServeTLS(ln) })
 	}
 	g.Go(func() error {
@@ -443,10 +456,10 @@ func (s *Server) handle(h sipgo.RequestHandler) sipgo.RequestHandler {
 		s.hmu.Unlock()
 		defer s.inflight.Done()
 		// Datagrams were counted against their source's rate before
-		// parsing (packetConn); stream requests are counted here.
+		// parsing (transport.PacketConn); stream requests are counted here.
 		if sip.IsReliable(req.Transport()) {
 			if src, err := netip.ParseAddrPort(req.Source()); err == nil && !s.guard.Flood(src.Addr()) {
-				s.edge.dropped(src.Addr().Unmap(), "flood")
+				s.edge.Dropped(src.Addr().Unmap(), "flood")
 				return
 			}
 		}
@@ -476,11 +489,11 @@ func (s *Server) admitRequest(req *sip.Request) (netip.AddrPort, bool) {
 	}
 	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
 	if s.guard.Banned(src.Addr()) {
-		s.edge.dropped(src.Addr(), "banned")
+		s.edge.Dropped(src.Addr(), "banned")
 		return src, false
 	}
 	if h := wire.Header(req, "user-agent"); h != nil && s.guard.Scanner(h.Value()) {
-		s.edge.dropped(src.Addr(), "scanner")
+		s.edge.Dropped(src.Addr(), "scanner")
 		return src, false
 	}
 	return src, true

@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
 	"github.com/switchboard-pbx/switchboard/sip"
+	"github.com/switchboard-pbx/switchboard/sip/transport"
 	"github.com/switchboard-pbx/switchboard/web"
 )
 
@@ -167,7 +168,7 @@ func (m *Main) tlsConfig() (*tls.Config, error) {
 		dir := filepath.Join(m.Config.Data, "tls")
 		var made bool
 		var err error
-		if cert, key, made, err = sip.SelfSigned(dir, m.Config.PublicAddr); err != nil {
+		if cert, key, made, err = transport.SelfSigned(dir, m.Config.PublicAddr); err != nil {
 			return nil, fmt.Errorf("--tls-cert (SWITCHBOARD_TLS_CERT): %w", err)
 		}
 		if made {
@@ -177,7 +178,7 @@ func (m *Main) tlsConfig() (*tls.Config, error) {
 			m.Log.Warn("no tls certificate given: using the self-signed one made earlier", "cert", cert)
 		}
 	}
-	cf, err := sip.LoadCertFiles(cert, key)
+	cf, err := transport.LoadCertFiles(cert, key)
 	if err != nil {
 		return nil, fmt.Errorf("--tls-cert (SWITCHBOARD_TLS_CERT): %w", err)
 	}

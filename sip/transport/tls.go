@@ -1,4 +1,4 @@
-package sip
+package transport
 
 import (
 	"bytes"
@@ -9,7 +9,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"math/big"
 	"net"
@@ -168,6 +167,3 @@ func selfSignedPEM(hosts ...string) (certPEM, keyPEM []byte, err error) {
 	pem.Encode(&kb, &pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
 	return cb.Bytes(), kb.Bytes(), nil
 }
-
-// errNoTLSConfig: a TLS listener without certificates.
-var errNoTLSConfig = errors.New("sip: tls listener without a tls config")

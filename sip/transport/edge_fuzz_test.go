@@ -1,4 +1,4 @@
-package sip
+package transport
 
 import (
 	"bytes"
@@ -12,11 +12,11 @@ import (
 // bytes when its top Via is fixed, apart from what was inserted; a reply
 // it builds is a response.
 func FuzzEdge(f *testing.F) {
-	files, _ := filepath.Glob("testdata/torture/*.dat")
+	files, _ := filepath.Glob("../testdata/torture/*.dat")
 	for _, file := range files {
 		f.Add(tortureMessage(f, filepath.Base(file[:len(file)-len(".dat")])))
 	}
-	e := &edge{cfg: &Config{MaxMessageSize: 16 << 10}, counters: new(counters)}
+	e := New(Config{MaxMessageSize: 16 << 10}, Parts{CountDrop: func(string) {}})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, stream := range []bool{false, true} {
 			v := e.inspect(data, stream)

@@ -1,4 +1,4 @@
-package sip
+package transport
 
 import (
 	"bytes"
@@ -15,17 +15,26 @@ import (
 // known scanners and oversized datagrams are dropped. sipgo's own read
 // filter is not used because an error from it stops a UDP listener.
 
-// packetConn drops unwanted datagrams, serves those the edge answers by
+// PacketConn drops unwanted datagrams, serves those the edge answers by
 // itself (stateless challenges, REGISTERs: wire.Transactions) and returns
 // only the others to sipgo.
-type packetConn struct {
+type PacketConn struct {
 	net.PacketConn
-	s *Server
+	e *Edge
 	// serving is closed at the first read: sipgo has filed the listener
 	// in its connection pool by then, so requests can be sent from it.
 	serving chan struct{}
 	once    sync.Once
 }
+
+// PacketConn wraps the UDP listener pc for sipgo.
+func (e *Edge) PacketConn(pc net.PacketConn) *PacketConn {
+	return &PacketConn{PacketConn: pc, e: e, serving: make(chan struct{})}
+}
+
+// Serving is closed once sipgo serves the listener: from then on requests
+// may be sent from it.
+func (c *PacketConn) Serving() <-chan struct{} { return c.serving }
 
 // udpReadBuffer is the receive buffer asked for the UDP listener (the
 // kernel caps it at net.core.rmem_max): a burst of REGISTERs waits there,
@@ -33,7 +42,9 @@ type packetConn struct {
 // other core busy).
 const udpReadBuffer = 4 << 20
 
-func (c *packetConn) ReadFrom(b []byte) (int, net.Addr, error) {
+// ReadFrom returns the next datagram for sipgo, after the edge has dropped
+// or answered those before it.
+func (c *PacketConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	c.once.Do(func() {
 		if uc, ok := c.PacketConn.(*net.UDPConn); ok {
 			uc.SetReadBuffer(udpReadBuffer)
@@ -50,22 +61,22 @@ func (c *packetConn) ReadFrom(b []byte) (int, net.Addr, error) {
 			return n, addr, nil
 		}
 		ip := ua.AddrPort().Addr().Unmap()
-		if reason := c.s.edge.screen(ip, b[:n], true); reason != "" {
-			c.s.edge.dropped(ip, reason)
+		if reason := c.e.screen(ip, b[:n], true); reason != "" {
+			c.e.Dropped(ip, reason)
 			continue
 		}
-		if isRequest(b[:n]) && !c.s.guard.Flood(ip) {
-			c.s.edge.dropped(ip, "flood")
+		if isRequest(b[:n]) && !c.e.guard.Flood(ip) {
+			c.e.Dropped(ip, "flood")
 			continue
 		}
-		n, req := c.s.edge.datagram(c.PacketConn, b, n, addr)
+		n, req := c.e.datagram(c.PacketConn, b, n, addr)
 		if n == 0 {
 			continue
 		}
-		if req != nil && c.s.edge.challengeStateless(c.PacketConn, ua, b[:n], req) {
+		if req != nil && c.e.challengeStateless(c.PacketConn, ua, b[:n], req) {
 			continue
 		}
-		if req != nil && c.s.regTxs.Serve(c.PacketConn, ua.AddrPort(), req) {
+		if req != nil && c.e.parts.Transactions.Serve(c.PacketConn, ua.AddrPort(), req) {
 			continue
 		}
 		return n, addr, nil
@@ -84,8 +95,14 @@ func isRequest(data []byte) bool {
 // stream after it.
 type listener struct {
 	net.Listener
-	s   *Server
+	e   *Edge
 	tls *tls.Config
+}
+
+// Listener wraps the TCP listener ln for sipgo; with tlsCfg set, it serves
+// SIP over TLS.
+func (e *Edge) Listener(ln net.Listener, tlsCfg *tls.Config) net.Listener {
+	return &listener{Listener: ln, e: e, tls: tlsCfg}
 }
 
 func (l *listener) Accept() (net.Conn, error) {
@@ -98,27 +115,27 @@ func (l *listener) Accept() (net.Conn, error) {
 			}
 			// Out of file descriptors and the like: wait and go on, as
 			// net/http does, instead of stopping the listener.
-			l.s.log.Warn("sip tcp accept failed; retrying", "err", err, "delay", delay)
+			l.e.log.Warn("sip tcp accept failed; retrying", "err", err, "delay", delay)
 			time.Sleep(delay)
 			delay = min(2*delay, time.Second)
 			continue
 		}
 		delay = 5 * time.Millisecond
 		ip := addrIP(c.RemoteAddr())
-		if l.s.guard.Banned(ip) {
+		if l.e.guard.Banned(ip) {
 			c.Close()
-			l.s.edge.dropped(ip, "banned")
+			l.e.Dropped(ip, "banned")
 			continue
 		}
-		if !l.s.conns.open(ip, l.s.cfg.MaxTCPPerSource, l.s.cfg.MaxTCP, l.s.guard.Exempt(ip)) {
+		if !l.e.conns.open(ip, l.e.cfg.MaxTCPPerSource, l.e.cfg.MaxTCP, l.e.guard.Exempt(ip)) {
 			c.Close()
-			l.s.edge.dropped(ip, "too many connections")
+			l.e.Dropped(ip, "too many connections")
 			continue
 		}
 		if l.tls != nil {
 			c = tls.Server(c, l.tls)
 		}
-		return &tcpConn{Conn: c, s: l.s, ip: ip}, nil
+		return &tcpConn{Conn: c, e: l.e, ip: ip}, nil
 	}
 }
 
@@ -168,7 +185,7 @@ func addrIP(a net.Addr) netip.Addr {
 // or whose source got banned, or that carries a scanner's message.
 type tcpConn struct {
 	net.Conn
-	s      *Server
+	e      *Edge
 	ip     netip.Addr
 	closed sync.Once
 	st     stream
@@ -177,6 +194,6 @@ type tcpConn struct {
 // Close closes the connection and stops counting it against its source.
 func (c *tcpConn) Close() error {
 	err := c.Conn.Close()
-	c.closed.Do(func() { c.s.conns.close(c.ip) })
+	c.closed.Do(func() { c.e.conns.close(c.ip) })
 	return err
 }

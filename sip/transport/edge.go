@@ -1,4 +1,4 @@
-package sip
+package transport
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard-pbx/switchboard/sip/auth"
@@ -33,35 +34,81 @@ type verdict struct {
 	close  bool   // on a stream: the framing is lost, close the connection
 }
 
-// edge is what the listeners ask about every message before sipgo gets
-// it: the guard's screening, the checks above, and the stateless challenge
-// of a request without credentials (stateless.go). It answers and drops
-// by itself; what it needs of the call side (is a source a trunk's, may
-// it cancel this INVITE) comes as functions.
-type edge struct {
-	cfg      *Config // the server's, read only
-	log      *slog.Logger
-	counters *counters
-	hooks    *hooks
-	guard    *guard.Guard
-	auth     *auth.Checker // the challenges
+// Config is what the edge reads of the server's configuration.
+type Config struct {
+	UserAgent      string // the Server header of the answers the edge writes
+	MaxMessageSize int    // a larger datagram is dropped, a larger message on a stream refused 513
 
-	trunkFrom  func(ip netip.Addr) *Trunk
-	cancelFrom func(ip netip.Addr, data []byte) bool
+	MaxTCP, MaxTCPPerSource int // open TCP and TLS connections, in all and per source IP
+	// TCPMessageTimeout bounds a message once begun; a connection is closed
+	// after TCPUnregisteredIdle without a request, or TCPIdleTimeout
+	// without any traffic when it carries a registration (see tcpconn.go).
+	TCPMessageTimeout, TCPUnregisteredIdle, TCPIdleTimeout time.Duration
 }
 
-// dropped logs and counts a request dropped unanswered.
-func (e *edge) dropped(ip netip.Addr, reason string) {
+// Parts are what the edge uses of the rest of the server. The function
+// fields must all be set except OnDrop.
+type Parts struct {
+	Log   *slog.Logger
+	Guard *guard.Guard
+	Auth  *auth.Checker // the stateless challenges (stateless.go)
+	// Transactions serves REGISTERs over UDP before sipgo gets them.
+	Transactions *wire.Transactions
+
+	// FromTrunk reports whether ip is a trunk's.
+	FromTrunk func(ip netip.Addr) bool
+	// MayCancel reports whether data, a CANCEL from ip, may reach the
+	// INVITE it names: whether ip sent it (sipgo would match a CANCEL by
+	// branch and sent-by alone).
+	MayCancel func(ip netip.Addr, data []byte) bool
+	// Registered reports whether the connection from remote (an
+	// address:port) carries a registration.
+	Registered func(remote string) bool
+
+	// CountDrop counts a message dropped, by reason; CountRequest a request
+	// the edge answered itself, by method.
+	CountDrop    func(reason string)
+	CountRequest func(method string)
+	// OnDrop, when not nil, is told of every request dropped unanswered
+	// from a source, after it was counted.
+	OnDrop func(src netip.Addr, reason string)
+}
+
+// Edge is what the listeners ask about every message before sipgo gets
+// it: the guard's screening, the checks of rawmessage.go, and the stateless challenge
+// of a request without credentials (stateless.go). It answers and drops
+// by itself; what it needs of the call side (is a source a trunk's, may
+// it cancel this INVITE) comes as functions (Parts). It wraps the
+// listeners sipgo serves (PacketConn, Listener).
+type Edge struct {
+	cfg   Config
+	parts Parts
+	log   *slog.Logger
+	guard *guard.Guard
+	conns connCount // open TCP connections by source
+}
+
+// New returns the edge of a server configured by cfg.
+func New(cfg Config, parts Parts) *Edge {
+	log := parts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Edge{cfg: cfg, parts: parts, log: log, guard: parts.Guard}
+}
+
+// Dropped logs and counts a request from ip dropped unanswered.
+func (e *Edge) Dropped(ip netip.Addr, reason string) {
 	e.log.Debug("sip request dropped", "src", ip.String(), "reason", reason)
-	e.counters.drop(reason)
-	if e.hooks.dropped != nil {
-		e.hooks.dropped(ip, reason)
+	e.parts.CountDrop(reason)
+	if e.parts.OnDrop != nil {
+		e.parts.OnDrop(ip, reason)
 	}
 }
 
 // screen returns why data from ip is to be dropped, or "". whole says data
 // is a complete message (a datagram), not a piece of a TCP stream.
-func (e *edge) screen(ip netip.Addr, data []byte, whole bool) string {
+func (e *Edge) screen(ip netip.Addr, data []byte, whole bool) string {
 	if e.guard.Banned(ip) {
 		return "banned"
 	}
@@ -73,7 +120,7 @@ func (e *edge) screen(ip netip.Addr, data []byte, whole bool) string {
 	}
 	// sipgo matches a CANCEL to its INVITE by branch and sent-by alone and
 	// answers it itself: the source is checked here, before it can.
-	if bytes.HasPrefix(data, []byte("CANCEL ")) && !e.cancelFrom(ip, data) {
+	if bytes.HasPrefix(data, []byte("CANCEL ")) && !e.parts.MayCancel(ip, data) {
 		return "cancel from a stranger"
 	}
 	return ""
@@ -85,7 +132,7 @@ var supportedExtensions = map[string]bool{"replaces": true}
 
 // inspect checks one whole message. stream says it came over TCP, where
 // Content-Length frames the message and must be present.
-func (e *edge) inspect(data []byte, stream bool) verdict {
+func (e *Edge) inspect(data []byte, stream bool) verdict {
 	v, m := e.precheck(data, stream)
 	if !v.parse {
 		return v
@@ -100,7 +147,7 @@ func (e *edge) inspect(data []byte, stream bool) verdict {
 // precheck is inspect up to sipgo's parse: a verdict with parse set says
 // the message is to be passed on if sipgo can parse it (see unparsable for
 // when it cannot). m is nil for a response or a keep-alive.
-func (e *edge) precheck(data []byte, stream bool) (verdict, *rawMessage) {
+func (e *Edge) precheck(data []byte, stream bool) (verdict, *rawMessage) {
 	if len(bytes.Trim(data, "\r\n")) == 0 {
 		return verdict{pass: true}, nil // keep-alive
 	}
@@ -109,7 +156,7 @@ func (e *edge) precheck(data []byte, stream bool) (verdict, *rawMessage) {
 		// A response is never answered: pass it on if sipgo can read it
 		// (it matches it to a client transaction or ignores it).
 		if !ok {
-			e.counters.drop("malformed")
+			e.parts.CountDrop("malformed")
 			return verdict{close: stream}, nil
 		}
 		return verdict{parse: true}, nil
@@ -124,20 +171,20 @@ func (e *edge) precheck(data []byte, stream bool) (verdict, *rawMessage) {
 
 // unparsable is the verdict on a message precheck passed that sipgo cannot
 // parse: a response is dropped, a request refused.
-func (e *edge) unparsable(m *rawMessage, stream bool) verdict {
+func (e *Edge) unparsable(m *rawMessage, stream bool) verdict {
 	if m == nil {
-		e.counters.drop("malformed")
+		e.parts.CountDrop("malformed")
 		return verdict{close: stream}
 	}
 	return e.refusal(m, 400, "Bad Request", stream)
 }
 
 // refusal answers a request that fails the checks with code and reason.
-func (e *edge) refusal(m *rawMessage, code int, reason string, stream bool) verdict {
+func (e *Edge) refusal(m *rawMessage, code int, reason string, stream bool) verdict {
 	if m.Method() == "ACK" || !m.Answerable() {
 		// An ACK is never answered, and without a Via a response would
 		// reach nobody.
-		e.counters.drop("malformed")
+		e.parts.CountDrop("malformed")
 		return verdict{close: stream, code: code, why: reason}
 	}
 	var extra []string
@@ -152,7 +199,7 @@ func (e *edge) refusal(m *rawMessage, code int, reason string, stream bool) verd
 }
 
 // parser returns a parser like the one sipgo uses (a cheap value).
-func (e *edge) parser() *sip.Parser {
+func (e *Edge) parser() *sip.Parser {
 	p := sip.NewParser()
 	p.MaxMessageLength = e.cfg.MaxMessageSize
 	return p
@@ -335,9 +382,9 @@ func (m *rawMessage) syntheticBranch() string {
 // datagram inspects the datagram b[:n] from addr: it answers or drops
 // a bad one (returning 0) and returns the length of a good one, rport
 // added to its top Via, and, for a request, what sipgo parsed of it so
-// edited (for challengeStateless and regTxs.Serve; sipgo parses what
+// edited (for challengeStateless and Transactions.Serve; sipgo parses what
 // they leave to it again for itself).
-func (e *edge) datagram(pc net.PacketConn, b []byte, n int, addr net.Addr) (int, *sip.Request) {
+func (e *Edge) datagram(pc net.PacketConn, b []byte, n int, addr net.Addr) (int, *sip.Request) {
 	v, m := e.precheck(b[:n], false)
 	var req *sip.Request
 	if v.parse {

@@ -1,4 +1,4 @@
-package sip
+package transport
 
 import (
 	"testing"
@@ -10,7 +10,7 @@ import (
 // (raw split, checks and one sipgo parse) and the Via fix, next to the
 // sipgo parse each message gets anyway.
 func BenchmarkEdge(b *testing.B) {
-	e := &edge{cfg: &Config{MaxMessageSize: 16 << 10}, counters: new(counters)}
+	e := New(Config{MaxMessageSize: 16 << 10}, Parts{CountDrop: func(string) {}})
 	for _, file := range []string{"esc01", "cparam01"} {
 		raw := tortureMessage(b, file)
 		b.Run(file+"/inspect", func(b *testing.B) {

@@ -1,4 +1,4 @@
-package sip
+package transport
 
 import (
 	"bytes"
@@ -152,7 +152,7 @@ func (c *tcpConn) frame() bool {
 	}
 	end := wire.HeaderEnd(st.buf)
 	if end < 0 {
-		if len(st.buf) > c.s.cfg.MaxMessageSize {
+		if len(st.buf) > c.e.cfg.MaxMessageSize {
 			c.refuse(st.buf, 513, "Message Too Large")
 			return true
 		}
@@ -171,7 +171,7 @@ func (c *tcpConn) frame() bool {
 		c.refuse(st.buf[:end], 400, "Multiple Content-Length")
 		return true
 	}
-	if end+length > c.s.cfg.MaxMessageSize {
+	if end+length > c.e.cfg.MaxMessageSize {
 		c.refuse(st.buf[:end], 513, "Message Too Large")
 		return true
 	}
@@ -193,14 +193,14 @@ func (c *tcpConn) handle(msg []byte) {
 	if request {
 		st.gate.wait() // answers go out in the order of the requests
 	}
-	v := c.s.edge.inspect(msg, true)
+	v := c.e.inspect(msg, true)
 	if v.code != 0 {
-		c.s.log.Debug("sip request refused", "src", c.RemoteAddr().String(), "code", v.code, "reason", v.why,
+		c.e.log.Debug("sip request refused", "src", c.RemoteAddr().String(), "code", v.code, "reason", v.why,
 			"answered", v.reply != nil, "closed", v.close)
 	}
 	if v.reply != nil {
 		if _, err := c.Write(v.reply); err != nil {
-			c.s.log.Debug("sip response not sent", "src", c.RemoteAddr().String(), "err", err)
+			c.e.log.Debug("sip response not sent", "src", c.RemoteAddr().String(), "err", err)
 		}
 	}
 	if v.close {
@@ -229,14 +229,14 @@ func (c *tcpConn) handle(msg []byte) {
 // closes the connection: its framing is lost.
 func (c *tcpConn) refuse(head []byte, code int, reason string) {
 	st := &c.st
-	c.s.log.Debug("sip request refused", "src", c.RemoteAddr().String(), "code", code, "reason", reason, "closed", true)
+	c.e.log.Debug("sip request refused", "src", c.RemoteAddr().String(), "code", code, "reason", reason, "closed", true)
 	if m, _ := wire.Split(head); !bytes.HasPrefix(head, []byte("SIP/")) && m.Method() != "ACK" && m.Answerable() {
 		st.gate.wait()
-		if _, err := c.Write(m.Reply(code, reason, c.s.cfg.UserAgent)); err != nil {
-			c.s.log.Debug("sip response not sent", "src", c.RemoteAddr().String(), "err", err)
+		if _, err := c.Write(m.Reply(code, reason, c.e.cfg.UserAgent)); err != nil {
+			c.e.log.Debug("sip response not sent", "src", c.RemoteAddr().String(), "err", err)
 		}
 	} else {
-		c.s.counters.drop("malformed")
+		c.e.parts.CountDrop("malformed")
 	}
 	st.err = io.EOF
 	st.buf = nil
@@ -256,8 +256,8 @@ func (c *tcpConn) incomplete(err error) {
 	}
 	if m, _ := wire.Split(head); !bytes.HasPrefix(head, []byte("SIP/")) && m.Method() != "ACK" && m.Answerable() {
 		st.gate.wait()
-		if _, err := c.Write(m.Reply(400, "Incomplete Message", c.s.cfg.UserAgent)); err != nil {
-			c.s.log.Debug("sip response not sent", "src", c.RemoteAddr().String(), "err", err)
+		if _, err := c.Write(m.Reply(400, "Incomplete Message", c.e.cfg.UserAgent)); err != nil {
+			c.e.log.Debug("sip response not sent", "src", c.RemoteAddr().String(), "err", err)
 		}
 	}
 	st.buf = nil
@@ -276,8 +276,8 @@ func (c *tcpConn) fill() error {
 		n, err := c.Conn.Read(chunk[:])
 		if n > 0 {
 			st.lastByte = time.Now()
-			if reason := c.s.edge.screen(c.ip, chunk[:n], false); reason != "" {
-				c.s.edge.dropped(c.ip, reason)
+			if reason := c.e.screen(c.ip, chunk[:n], false); reason != "" {
+				c.e.Dropped(c.ip, reason)
 				c.Close()
 				return io.EOF
 			}
@@ -291,7 +291,7 @@ func (c *tcpConn) fill() error {
 			if next, _ := c.deadline(); time.Now().Before(next) {
 				continue
 			}
-			c.s.edge.dropped(c.ip, why)
+			c.e.Dropped(c.ip, why)
 			c.Close()
 		}
 		return err
@@ -306,19 +306,19 @@ func (c *tcpConn) deadline() (time.Time, string) {
 		if st.begun.IsZero() {
 			st.begun = time.Now()
 		}
-		return st.begun.Add(c.s.cfg.TCPMessageTimeout), "slow request"
+		return st.begun.Add(c.e.cfg.TCPMessageTimeout), "slow request"
 	}
 	if c.longLived() {
-		return st.lastByte.Add(c.s.cfg.TCPIdleTimeout), "idle connection"
+		return st.lastByte.Add(c.e.cfg.TCPIdleTimeout), "idle connection"
 	}
-	return st.lastMsg.Add(c.s.cfg.TCPUnregisteredIdle), "idle connection"
+	return st.lastMsg.Add(c.e.cfg.TCPUnregisteredIdle), "idle connection"
 }
 
 // longLived reports whether the connection may idle as long as a phone's:
 // it carries a registration, or comes from a trunk or an exempt network.
 func (c *tcpConn) longLived() bool {
-	if c.s.guard.Exempt(c.ip) || c.s.trunkFrom(c.ip) != nil {
+	if c.e.guard.Exempt(c.ip) || c.e.parts.FromTrunk(c.ip) {
 		return true
 	}
-	return c.s.loc.HasConnection(c.RemoteAddr().String())
+	return c.e.parts.Registered(c.RemoteAddr().String())
 }
