@@ -3,6 +3,7 @@ package authz_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"testing"
@@ -867,4 +868,19 @@ func FuzzNewSubject(f *testing.F) {
 		_ = authz.ValidatePerms(map[string]string{rk: rv, ok: ov})
 		_, _ = authz.ParseScope(rk, rv)
 	})
+}
+
+func TestDeniedReason(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{&authz.DeniedError{Permission: authz.RecordingsListen, Reason: "allowed only for your own"}, "recordings.listen: allowed only for your own"},
+		{fmt.Errorf("wrapped: %w", &authz.DeniedError{Permission: authz.CallsOutbound, Reason: "no"}), "calls.outbound: no"},
+		{errors.New("store down"), "not allowed"},
+	} {
+		if got := authz.DeniedReason(tc.err); got != tc.want {
+			t.Errorf("DeniedReason(%v) = %q, want %q", tc.err, got, tc.want)
+		}
+	}
 }

@@ -38,3 +38,13 @@ const (
 	reasonDept    = "allowed only within your department"
 	reasonUnknown = "not a known permission"
 )
+
+// DeniedReason returns what err refuses, fit for a SIP reason phrase:
+// "permission: why" for a *DeniedError, "not allowed" for anything else.
+func DeniedReason(err error) string {
+	var de *DeniedError
+	if errors.As(err, &de) {
+		return string(de.Permission) + ": " + de.Reason
+	}
+	return "not allowed"
+}

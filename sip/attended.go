@@ -2,7 +2,6 @@ package sip
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/netip"
 	"time"
@@ -320,7 +319,7 @@ func (ev *replaceEvent) handleOn(c *call) {
 	// replaces it: its own user (another of their phones), or a user whom
 	// authz lets act on this call.
 	if replaced := c.parties[leg.Index(isA)]; replaced.userID != ev.cred.UserID && ev.takeOver != nil {
-		reason := deniedReason(ev.takeOver)
+		reason := authz.DeniedReason(ev.takeOver)
 		c.log.Info("replaces refused", "by", ev.cred.Ext, "reason", reason)
 		reject(403, "Forbidden ("+reason+")")
 		return
@@ -477,15 +476,6 @@ func (rp *replacing) mayTakeOver(cred *credential, c *call) (refusal, err error)
 	}
 	return authz.Can(authz.NewSubject(acc), authz.CallsControl,
 		authz.Resource{Kind: authz.KindCall, UserIDs: parties}), nil
-}
-
-// deniedReason is the reason of an authz refusal, for a reason phrase.
-func deniedReason(err error) string {
-	var de *authz.DeniedError
-	if errors.As(err, &de) {
-		return string(de.Permission) + ": " + de.Reason
-	}
-	return "not allowed"
 }
 
 // Call 2's handover and the answer to our re-INVITE of the party that

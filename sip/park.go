@@ -188,7 +188,7 @@ func (pl *parkingLot) park(c *call, x *xfer, parker party, want string) {
 		return
 	}
 	if denied != nil {
-		reason := deniedReason(denied)
+		reason := authz.DeniedReason(denied)
 		c.log.Info("park refused", "by", parker.num, "reason", reason)
 		x.failed(403, "Forbidden ("+reason+")", directory.Denied, "park: "+reason)
 		return
@@ -370,7 +370,7 @@ func (pl *parkingLot) retrieve(req *sip.Request, tx sip.ServerTransaction, cred 
 		}
 	}
 	if refusal != nil {
-		reason := deniedReason(refusal)
+		reason := authz.DeniedReason(refusal)
 		b.log.Info("retrieve refused", "ext", cred.Ext, "orbit", orbit, "reason", reason)
 		b.s.respond(tx, req, 403, "Forbidden ("+reason+")")
 		return

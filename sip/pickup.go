@@ -245,7 +245,7 @@ func (pb *pickupBoard) allowed(req *sip.Request, tx sip.ServerTransaction, picke
 // denied answers the picker's INVITE 403 with authz's reason.
 func (pb *pickupBoard) denied(req *sip.Request, tx sip.ServerTransaction, picker *credential, err error) {
 	b := pb.b
-	reason := deniedReason(err)
+	reason := authz.DeniedReason(err)
 	b.log.Info("pickup refused", "call_id", req.CallID().Value(), "ext", picker.Ext, "reason", reason)
 	b.s.respond(tx, req, 403, "Forbidden ("+reason+")")
 }

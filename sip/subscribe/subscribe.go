@@ -343,7 +343,7 @@ func (sb *Subscriptions) watchable(cred *creds.Credential, entity string) ([]pre
 	if target != nil {
 		info, err := sb.watch(ctx, watcher, target.UserID)
 		if err != nil {
-			return nil, 403, "Forbidden (" + deniedReason(err) + ")"
+			return nil, 403, "Forbidden (" + authz.DeniedReason(err) + ")"
 		}
 		return []presence.Member{{Ext: target.Ext, Info: info}}, 0, ""
 	}
@@ -377,7 +377,7 @@ func (sb *Subscriptions) watchable(cred *creds.Credential, entity string) ([]pre
 		if refusal == nil {
 			refusal = &authz.DeniedError{Permission: authz.PresenceObserve, Reason: "the group has no member you may see"}
 		}
-		return nil, 403, "Forbidden (" + deniedReason(refusal) + ")"
+		return nil, 403, "Forbidden (" + authz.DeniedReason(refusal) + ")"
 	}
 	return members, 0, ""
 }
@@ -441,19 +441,10 @@ func (sb *Subscriptions) sendNotify(ctx context.Context, n presence.Notify) erro
 // any parked call.
 func watchOrbit(watcher *authz.Subject, orbit string) ([]presence.Member, int, string) {
 	if err := authz.CanDo(watcher, authz.CallsPark); err != nil {
-		return nil, 403, "Forbidden (" + deniedReason(err) + ")"
+		return nil, 403, "Forbidden (" + authz.DeniedReason(err) + ")"
 	}
 	info := authz.Can(watcher, authz.CallsPark, authz.Resource{Kind: authz.KindCall}) == nil
 	return []presence.Member{{Ext: orbit, Info: info}}, 0, ""
-}
-
-// deniedReason is the reason of an authz refusal, for a reason phrase.
-func deniedReason(err error) string {
-	var de *authz.DeniedError
-	if errors.As(err, &de) {
-		return string(de.Permission) + ": " + de.Reason
-	}
-	return "not allowed"
 }
 
 // unescapeUser turns the escaped stars of a dialed user part back.

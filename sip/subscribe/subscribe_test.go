@@ -3,7 +3,6 @@ package subscribe
 import (
 	"testing"
 
-	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
 )
 
@@ -35,12 +34,5 @@ func TestMWIBody(t *testing.T) {
 func TestUnescapeUser(t *testing.T) {
 	if got := unescapeUser("%2A70%2a1"); got != "*70*1" {
 		t.Errorf("unescapeUser = %q, want *70*1", got)
-	}
-}
-
-func TestDeniedReason(t *testing.T) {
-	err := &authz.DeniedError{Permission: authz.CallsPark, Reason: "not in your role"}
-	if got, want := deniedReason(err), string(authz.CallsPark)+": not in your role"; got != want {
-		t.Errorf("deniedReason = %q, want %q", got, want)
 	}
 }
