@@ -83,7 +83,7 @@ func (t *mwiTable) subscribe(req *sip.Request, tx sip.ServerTransaction, src net
 		return
 	}
 	secs = min(secs, mwiMaxExpires)
-	if tag(req.To().Params) != "" {
+	if wire.Tag(req.To().Params) != "" {
 		t.resubscribe(req, tx, secs)
 		return
 	}
@@ -99,7 +99,7 @@ func (t *mwiTable) subscribe(req *sip.Request, tx sip.ServerTransaction, src net
 		return
 	}
 	userID, groupID := cred.UserID, int64(0)
-	if entity := unescapeUser(req.Recipient.User); entity != cred.Ext {
+	if entity := wire.UnescapeUser(req.Recipient.User); entity != cred.Ext {
 		ctx, cancel := context.WithTimeout(context.Background(), t.cfg.StoreTimeout)
 		g, err := t.parts.GroupMailbox(ctx, cred.UserID, entity)
 		cancel()
@@ -122,7 +122,7 @@ func (t *mwiTable) subscribe(req *sip.Request, tx sip.ServerTransaction, src net
 	dest, transport := req.Source(), req.Transport()
 	sd := &subDialog{watcher: cred.Ext, event: mwiEvent, d: leg.Dialog{
 		CallID: req.CallID().Value(), LocalURI: req.To().Address, LocalTag: localTag,
-		RemoteURI: req.From().Address, RemoteTag: tag(req.From().Params), Target: req.Contact().Address,
+		RemoteURI: req.From().Address, RemoteTag: wire.Tag(req.From().Params), Target: req.Contact().Address,
 		Dest: dest, Transport: transport, Contact: t.parts.Contact(dest, transport), CSeq: 1,
 	}}
 	sub := &mwiSub{sd: sd, userID: userID, groupID: groupID, expires: time.Now().Add(time.Duration(secs) * time.Second)}
@@ -154,7 +154,7 @@ func (t *mwiTable) subscribe(req *sip.Request, tx sip.ServerTransaction, src net
 // resubscribe refreshes or ends a message-summary subscription; only
 // the dialog's peer may.
 func (t *mwiTable) resubscribe(req *sip.Request, tx sip.ServerTransaction, secs int64) {
-	key := subKey(req.CallID().Value(), tag(req.From().Params), tag(req.To().Params))
+	key := subKey(req.CallID().Value(), wire.Tag(req.From().Params), wire.Tag(req.To().Params))
 	t.mu.Lock()
 	sub := t.subs[key]
 	t.mu.Unlock()

@@ -147,7 +147,7 @@ func subKey(callID, remoteTag, localTag string) string {
 
 // OnSubscribe answers a SUBSCRIBE the server admitted from src.
 func (sb *Subscriptions) OnSubscribe(req *sip.Request, tx sip.ServerTransaction, src netip.AddrPort) {
-	if reason := checkRequest(req); reason != "" {
+	if reason := wire.CheckRequest(req); reason != "" {
 		sb.respond(tx, req, 400, reason)
 		return
 	}
@@ -175,7 +175,7 @@ func (sb *Subscriptions) OnSubscribe(req *sip.Request, tx sip.ServerTransaction,
 		}
 		secs = n
 	}
-	if tag(req.To().Params) != "" {
+	if wire.Tag(req.To().Params) != "" {
 		sb.resubscribe(req, tx, secs)
 		return
 	}
@@ -197,7 +197,7 @@ func (sb *Subscriptions) OnSubscribe(req *sip.Request, tx sip.ServerTransaction,
 		sb.send(tx, res)
 		return
 	}
-	entity := unescapeUser(req.Recipient.User)
+	entity := wire.UnescapeUser(req.Recipient.User)
 	members, code, reason := sb.watchable(cred, entity)
 	if code != 0 {
 		sb.log.Info("subscription refused", "watcher", cred.Ext, "entity", entity, "event", pkg.String(), "code", code, "reason", reason)
@@ -212,7 +212,7 @@ func (sb *Subscriptions) OnSubscribe(req *sip.Request, tx sip.ServerTransaction,
 	dest, transport := req.Source(), req.Transport()
 	sd := &subDialog{watcher: cred.Ext, event: ev.Value(), d: leg.Dialog{
 		CallID: req.CallID().Value(), LocalURI: req.To().Address, LocalTag: localTag,
-		RemoteURI: req.From().Address, RemoteTag: tag(req.From().Params), Target: req.Contact().Address,
+		RemoteURI: req.From().Address, RemoteTag: wire.Tag(req.From().Params), Target: req.Contact().Address,
 		Dest: dest, Transport: transport, Contact: sb.parts.Contact(dest, transport), CSeq: 1,
 	}}
 	sub := &presence.Subscription{Key: subKey(sd.d.CallID, sd.d.RemoteTag, localTag), Package: pkg,
@@ -242,7 +242,7 @@ func (sb *Subscriptions) OnSubscribe(req *sip.Request, tx sip.ServerTransaction,
 // resubscribe refreshes or ends (Expires: 0) the subscription of an
 // in-dialog SUBSCRIBE, which only the dialog's peer may send.
 func (sb *Subscriptions) resubscribe(req *sip.Request, tx sip.ServerTransaction, secs int64) {
-	sub := sb.pres.Lookup(subKey(req.CallID().Value(), tag(req.From().Params), tag(req.To().Params)))
+	sub := sb.pres.Lookup(subKey(req.CallID().Value(), wire.Tag(req.From().Params), wire.Tag(req.To().Params)))
 	var sd *subDialog
 	if sub != nil {
 		sd, _ = sub.Dialog.(*subDialog)
@@ -445,33 +445,6 @@ func watchOrbit(watcher *authz.Subject, orbit string) ([]presence.Member, int, s
 	}
 	info := authz.Can(watcher, authz.CallsPark, authz.Resource{Kind: authz.KindCall}) == nil
 	return []presence.Member{{Ext: orbit, Info: info}}, 0, ""
-}
-
-// unescapeUser turns the escaped stars of a dialed user part back.
-func unescapeUser(u string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(u, "%2A", "*"), "%2a", "*")
-}
-
-// tag returns the tag parameter of a From or To header.
-func tag(p sip.HeaderParams) string {
-	v, _ := p.Get("tag")
-	return v
-}
-
-// checkRequest returns a 400 reason phrase for a request lacking what
-// the handlers rely on, "" when it is fine.
-func checkRequest(req *sip.Request) string {
-	switch {
-	case req.From() == nil:
-		return "Missing From"
-	case req.To() == nil:
-		return "Missing To"
-	case req.CallID() == nil || req.CallID().Value() == "":
-		return "Missing Call-ID"
-	case req.CSeq() == nil:
-		return "Missing CSeq"
-	}
-	return ""
 }
 
 // responder answers requests with our Server header.

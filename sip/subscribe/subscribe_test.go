@@ -30,9 +30,3 @@ func TestMWIBody(t *testing.T) {
 		t.Errorf("no new messages: body %q", got)
 	}
 }
-
-func TestUnescapeUser(t *testing.T) {
-	if got := unescapeUser("%2A70%2a1"); got != "*70*1" {
-		t.Errorf("unescapeUser = %q, want *70*1", got)
-	}
-}

@@ -37,7 +37,7 @@ func (e *Edge) challengeStateless(pc net.PacketConn, from *net.UDPAddr, data []b
 	if wire.HeaderValue(data, dh.Answer()) != nil {
 		return false
 	}
-	if req.Via() == nil || !wellFormed(req) || hopLimit(req) == 0 ||
+	if req.Via() == nil || wire.CheckRequest(req) != "" || wire.HopLimit(req) == 0 ||
 		wire.Header(req, "require") != nil || !sipScheme(req.Recipient.Scheme) {
 		return false
 	}
@@ -47,7 +47,7 @@ func (e *Edge) challengeStateless(pc net.PacketConn, from *net.UDPAddr, data []b
 		if err := registrar.CheckSyntax(req); err != nil {
 			return false
 		}
-	} else if toTag(req) != "" || req.Contact() == nil || e.parts.FromTrunk(src.Addr()) {
+	} else if wire.Tag(req.To().Params) != "" || req.Contact() == nil || e.parts.FromTrunk(src.Addr()) {
 		return false
 	}
 	req.SetSource(src.String())
@@ -58,29 +58,6 @@ func (e *Edge) challengeStateless(pc net.PacketConn, from *net.UDPAddr, data []b
 	}
 	e.parts.CountRequest(string(req.Method))
 	return true
-}
-
-// wellFormed reports whether req has the headers the handlers refuse a
-// request without (From, To, Call-ID, CSeq): one that lacks them goes on
-// to be refused there.
-func wellFormed(req *sip.Request) bool {
-	return req.From() != nil && req.To() != nil && req.CallID() != nil && req.CallID().Value() != "" &&
-		req.CSeq() != nil
-}
-
-// hopLimit returns the Max-Forwards of a request, 70 when absent.
-func hopLimit(req *sip.Request) uint32 {
-	if mf := req.MaxForwards(); mf != nil {
-		return mf.Val()
-	}
-	return 70
-}
-
-// toTag returns the tag of req's To header: set, the request is in a
-// dialog.
-func toTag(req *sip.Request) string {
-	v, _ := req.To().Params.Get("tag")
-	return v
 }
 
 func sipScheme(s string) bool { return strings.EqualFold(s, "sip") || strings.EqualFold(s, "sips") }

@@ -55,3 +55,39 @@ func ParseDeltaSeconds(s string) (int64, bool) {
 	}
 	return int64(n), true
 }
+
+// Tag returns the tag parameter of a From or To header's params.
+func Tag(p sip.HeaderParams) string {
+	v, _ := p.Get("tag")
+	return v
+}
+
+// UnescapeUser turns the escaped stars of a dialed user part back
+// ("%2A60" is what some phones send for "*60").
+func UnescapeUser(u string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(u, "%2A", "*"), "%2a", "*")
+}
+
+// HopLimit returns the Max-Forwards of a request, 70 when absent.
+func HopLimit(req *sip.Request) uint32 {
+	if mf := req.MaxForwards(); mf != nil {
+		return mf.Val()
+	}
+	return 70
+}
+
+// CheckRequest returns a 400 reason phrase for a request lacking what
+// every handler relies on (From, To, Call-ID, CSeq), "" when it is fine.
+func CheckRequest(req *sip.Request) string {
+	switch {
+	case req.From() == nil:
+		return "Missing From"
+	case req.To() == nil:
+		return "Missing To"
+	case req.CallID() == nil || req.CallID().Value() == "":
+		return "Missing Call-ID"
+	case req.CSeq() == nil:
+		return "Missing CSeq"
+	}
+	return ""
+}

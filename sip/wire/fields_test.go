@@ -17,3 +17,9 @@ func TestParseDeltaSeconds(t *testing.T) {
 		}
 	}
 }
+
+func TestUnescapeUser(t *testing.T) {
+	if got := UnescapeUser("%2A70%2a1"); got != "*70*1" {
+		t.Errorf("UnescapeUser = %q, want *70*1", got)
+	}
+}
