@@ -16,6 +16,8 @@ type (
 
 func pickPoller() *poller { return nil }
 
+func releasePoller(*poller) {}
+
 func (d *pairSocks) close() {}
 
 func newSendQueue(pp *PortPair, rtcp bool, from *leg) sendQueue {
