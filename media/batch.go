@@ -28,6 +28,9 @@ const batchSize = 8
 // relaying them needs.
 type batch struct {
 	n    int
+	// overflow is how many datagrams the kernel dropped on the socket's
+	// full receive queue since its previous batch (SO_RXQ_OVFL).
+	overflow uint32
 	lens [batchSize]int
 	srcs [batchSize]netip.AddrPort
 	bufs [batchSize][maxPacket]byte

@@ -65,12 +65,14 @@ type sock struct {
 	from atomic.Pointer[leg]
 	// With a ring (uring_poller_linux.go), the poller's goroutine alone:
 	armed bool // a recvmsg is in flight on fd
+
+	rxq rxqCount // the socket's receive queue drops, as last read
 }
 
 // sendFailed counts a packet that could not be sent through s.
 func (s *sock) sendFailed() {
 	if l := s.from.Load(); l != nil {
-		l.dropped.Add(1)
+		l.drop(dropSendError, 1)
 	}
 }
 
@@ -396,11 +398,7 @@ func (p *poller) read(s *sock) (more bool) {
 			s.readErr(errno)
 			return false
 		}
-		b.n = n
-		for i := range n {
-			b.lens[i] = int(b.sys.hdrs[i].Len)
-			b.srcs[i] = sockaddrAddrPort(&b.sys.names[i])
-		}
+		b.fill(n, &s.rxq)
 		s.handle(b)
 		if n < batchSize {
 			return false

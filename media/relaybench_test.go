@@ -47,6 +47,7 @@ func BenchmarkRelayPacket(b *testing.B) {
 	b.ReportMetric(100*float64(sent-min(got, sent))/float64(sent), "loss-%")
 	sa, sb := r.Stats(LegA), r.Stats(LegB)
 	b.ReportMetric(float64(sa.Dropped+sb.Dropped), "dropped")
+	b.ReportMetric(100*h.pool.Counters().LossRate(), "relay-loss-%")
 }
 
 // BenchmarkRelayCallsRecorded runs calls at a phone's pace, each relayed
@@ -95,9 +96,9 @@ func benchCallsRecorded(b *testing.B, calls int) {
 	runtime.GC()
 	b.ReportAllocs()
 	b.ResetTimer()
-	ru0, start := rusage(b), time.Now()
+	ru0, start, c0 := rusage(b), time.Now(), h.pool.Counters()
 	sent, got := h.run(b, fmt.Sprintf("paced %d", b.N))
-	ru, elapsed := rusage(b).sub(ru0), time.Since(start)
+	ru, elapsed, c := rusage(b).sub(ru0), time.Since(start), h.pool.Counters().sub(c0)
 	cpu := ru.user + ru.sys
 	b.StopTimer()
 	runtime.GC()
@@ -110,7 +111,23 @@ func benchCallsRecorded(b *testing.B, calls int) {
 	ru.report(b, got)
 	b.ReportMetric(100*float64(sent-min(got, sent))/float64(sent), "loss-%")
 	b.ReportMetric(float64(lost), "seq-lost")
+	b.ReportMetric(100*c.LossRate(), "relay-loss-%")
+	b.ReportMetric(float64(c.Dropped()), "relay-dropped")
 	b.ReportMetric(float64(ms.HeapAlloc+ms.StackInuse-base)/float64(calls), "B/call")
+}
+
+// sub returns the counts from d to c.
+func (c RelayCounters) sub(d RelayCounters) RelayCounters {
+	return RelayCounters{
+		Received:      c.Received - d.Received,
+		Forwarded:     c.Forwarded - d.Forwarded,
+		NoDestination: c.NoDestination - d.NoDestination,
+		SendErrors:    c.SendErrors - d.SendErrors,
+		RingFull:      c.RingFull - d.RingFull,
+		SRTPErrors:    c.SRTPErrors - d.SRTPErrors,
+		RecvOverflow:  c.RecvOverflow - d.RecvOverflow,
+		NoBuffers:     c.NoBuffers - d.NoBuffers,
+	}
 }
 
 // cpuUse is the process's CPU time in user space and in the kernel.
@@ -140,6 +157,7 @@ type phones struct {
 	in     io.WriteCloser
 	out    *bufio.Reader
 	relays []*Relay
+	pool   *PortPool
 	stop   []func()
 }
 
@@ -173,7 +191,7 @@ func startPhones(b *testing.B, calls int) *phones {
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
-	h := &phones{cmd: cmd, in: in, out: bufio.NewReader(out)}
+	h := &phones{cmd: cmd, in: in, out: bufio.NewReader(out), pool: pool}
 	ok := false
 	defer func() {
 		if !ok { // b.Fatal

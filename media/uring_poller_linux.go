@@ -300,7 +300,7 @@ func (r *ringRound) reap() {
 						deliver()
 						cur = s
 					}
-					r.take(b, bid, int(c.res))
+					r.take(b, s, bid, int(c.res))
 					r.behind = r.behind || b.n == batchSize
 				}
 				u.provide(bid)
@@ -316,6 +316,13 @@ func (r *ringRound) reap() {
 				s.readErr(unix.Errno(-c.res))
 				r.arms = append(r.arms, s)
 			default: // out of buffers, or ended: again, with this round's back
+				if c.res == -int32(unix.ENOBUFS) {
+					if l := s.from.Load(); l != nil {
+						if cs := l.counts(); cs != nil {
+							cs.noBuffers.Add(1)
+						}
+					}
+				}
 				r.arms = append(r.arms, s)
 				r.behind = true
 			}
@@ -327,8 +334,17 @@ func (r *ringRound) reap() {
 }
 
 // take copies the datagram in buffer bid (n bytes from the kernel) into b.
-func (r *ringRound) take(b *batch, bid uint16, n int) {
+// The kernel's count of the socket's receive queue drops, when the
+// datagram carries one, adds what is new to b.overflow.
+func (r *ringRound) take(b *batch, s *sock, bid uint16, n int) {
 	buf := r.u.buf(bid)[:n]
+	if b.n == 0 {
+		b.overflow = 0
+	}
+	ctrl := int(*(*uint32)(unsafe.Pointer(&buf[4])))
+	if v, ok := rxqDrops(buf[recvCtrlOffset : recvCtrlOffset+min(ctrl, recvCtrlLen)]); ok {
+		b.overflow += s.rxq.update(v)
+	}
 	payload := int(*(*uint32)(unsafe.Pointer(&buf[8])))
 	l := copy(b.bufs[b.n][:], buf[recvPayloadOffset:min(n, recvPayloadOffset+payload)])
 	b.lens[b.n] = l
