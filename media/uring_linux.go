@@ -67,9 +67,9 @@ const (
 	sqEntries         = 1024
 	cqEntries         = 8192
 	bufGroup          = 0
-	ringBufs          = 512 // provided buffers; a power of two
+	ringBufs          = 512             // provided buffers; a power of two
 	ringBufSize       = maxPacket + 128 // room for recvPayloadOffset
-	sendSlots         = 256 // sends queued between two submissions
+	sendSlots         = 256             // sends queued between two submissions
 	recvNameLen       = unix.SizeofSockaddrInet6
 	recvCtrlOffset    = recvmsgOutSize + recvNameLen
 	recvCtrlLen       = rxqCtrlLen // the receive queue's drop count
