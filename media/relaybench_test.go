@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -54,8 +55,9 @@ func BenchmarkRelayPacket(b *testing.B) {
 // and recorded to a WAV file: every phone sends a 20 ms G.711 packet per
 // tick (50 packets a second each way) and one op is one tick. It reports
 // the relay process's share of one core, its CPU per packet, the packets
-// lost between the phones, and the memory per call (heap and goroutine
-// stacks, relay and recorder).
+// lost between the phones and those the relay counts dropped, and the
+// memory per call: heap and goroutine stacks (B/call), and the growth of
+// the process's resident memory (RSS-B/call), relay and recorder.
 //
 //	go test -run '^$' -bench 'RelayCallsRecorded/calls=1000' -benchtime 500x ./media/
 func BenchmarkRelayCallsRecorded(b *testing.B) {
@@ -72,9 +74,9 @@ func BenchmarkRelayCallsRecorded(b *testing.B) {
 
 func benchCallsRecorded(b *testing.B, calls int) {
 	var ms runtime.MemStats
-	runtime.GC()
+	debug.FreeOSMemory() // what an earlier benchmark left goes back first
 	runtime.ReadMemStats(&ms)
-	base := ms.HeapAlloc + ms.StackInuse
+	base, rss0 := ms.HeapAlloc+ms.StackInuse, residentBytes(b)
 	h := startPhones(b, calls)
 	defer h.close()
 	dir := b.TempDir()
@@ -114,6 +116,25 @@ func benchCallsRecorded(b *testing.B, calls int) {
 	b.ReportMetric(100*c.LossRate(), "relay-loss-%")
 	b.ReportMetric(float64(c.Dropped()), "relay-dropped")
 	b.ReportMetric(float64(ms.HeapAlloc+ms.StackInuse-base)/float64(calls), "B/call")
+	b.ReportMetric(float64(residentBytes(b)-rss0)/float64(calls), "RSS-B/call")
+}
+
+// residentBytes returns the process's resident memory (VmRSS): heap and
+// stacks, the runtime's spare and the pollers' rings and buffers.
+func residentBytes(b *testing.B) int64 {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for line := range strings.Lines(string(status)) {
+		if kb, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var n int64
+			fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(kb), " kB"), &n)
+			return n << 10
+		}
+	}
+	b.Fatal("no VmRSS in /proc/self/status")
+	return 0
 }
 
 // sub returns the counts from d to c.
