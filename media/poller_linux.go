@@ -64,7 +64,8 @@ type sock struct {
 	// (newSendQueue sets it before the first send).
 	from atomic.Pointer[leg]
 	// With a ring (uring_poller_linux.go), the poller's goroutine alone:
-	armed bool // a recvmsg is in flight on fd
+	armed   bool // a recvmsg is in flight on fd
+	watched bool // in the ring's set of sockets to wait for when idle
 
 	rxq rxqCount // the socket's receive queue drops, as last read
 }

@@ -86,9 +86,15 @@ func (p *poller) loopRing() {
 	p.mu.Lock()
 	p.ur = u
 	p.mu.Unlock()
-	r := ringRound{p: p, u: u, b: getBatch()}
+	r := ringRound{p: p, u: u, b: getBatch(), sockEp: -1}
+	if fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC); err == nil {
+		r.sockEp = fd
+	}
 	r.run()
 	putBatch(r.b)
+	if r.sockEp >= 0 {
+		unix.Close(r.sockEp)
+	}
 	u.close()
 	runtime.UnlockOSThread()
 }
@@ -106,6 +112,11 @@ type ringRound struct {
 	behind bool    // the last reap filled a batch, or ran out of buffers
 
 	wake, wakeEnded bool // the last reap had a wake-up; its poll ended
+
+	// sockEp is an epoll set of the sockets with a recvmsg armed, which
+	// the poller's own set (p.epfd, waited on in the runtime's poller)
+	// holds only while the poller is idle; -1 when none could be made.
+	sockEp int
 }
 
 func (r *ringRound) run() {
@@ -155,6 +166,9 @@ func (r *ringRound) run() {
 			if pollerNap > 0 {
 				time.Sleep(pollerNap)
 			}
+		case r.sockEp >= 0:
+			// Nothing came: wait for something to.
+			r.idle()
 		case idle < idleNaps && pollerNap > 0:
 			// Nothing came, lately something did: nap as after a
 			// round. A wait in io_uring_enter blocks this thread in a
@@ -172,6 +186,34 @@ func (r *ringRound) run() {
 			idle = 0
 		}
 	}
+}
+
+// idle waits, parked in the runtime's poller and holding no processor,
+// until a socket has a datagram or another goroutine asks something of
+// the poller (the wake-up eventfd). A datagram stays in its socket until
+// the ring's recvmsg takes it, in the poller's next io_uring_enter: so
+// readable sockets are what to wait for, and what arrived since the last
+// round is not missed. The sockets' set joins the poller's only for the
+// wait, so that datagrams arriving while the poller goes round wake no
+// one. A packet that arrives meanwhile is relayed as soon as the runtime
+// runs the poller, with no nap first.
+func (r *ringRound) idle() {
+	p := r.p
+	ev := unix.EpollEvent{Events: unix.EPOLLIN} // id 0, as the wake-up's
+	if unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, r.sockEp, &ev) != nil {
+		time.Sleep(pollerNap)
+		return
+	}
+	var evs [4]unix.EpollEvent
+	p.ep.Read(func(fd uintptr) bool {
+		n, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, fd, uintptr(unsafe.Pointer(&evs[0])),
+			uintptr(len(evs)), 0, 0, 0)
+		if errno != 0 {
+			return errno != unix.EAGAIN && errno != unix.EINTR
+		}
+		return n > 0
+	})
+	unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, r.sockEp, nil)
 }
 
 // idleNaps is how many empty rounds in a row a poller with a ring naps
@@ -233,6 +275,12 @@ func (r *ringRound) arm() {
 		if !r.u.armRecv(s) {
 			r.arms[k] = s
 			k++
+			continue
+		}
+		if r.sockEp >= 0 && !s.watched {
+			ev := unix.EpollEvent{Events: unix.EPOLLIN}
+			*(*uint64)(unsafe.Pointer(&ev.Fd)) = s.id
+			s.watched = unix.EpollCtl(r.sockEp, unix.EPOLL_CTL_ADD, s.fd, &ev) == nil
 		}
 	}
 	clear(r.arms[k:])
