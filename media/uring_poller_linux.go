@@ -216,7 +216,8 @@ func (r *ringRound) idle() {
 	unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, r.sockEp, nil)
 }
 
-// idleNaps is how many empty rounds in a row a poller with a ring naps
+// idleNaps is, for a poller whose sockets' epoll set could not be made
+// (idle), how many empty rounds in a row a poller with a ring naps
 // through before it waits in the kernel: 200 naps of 1 ms, so that
 // between the packets of a quiet moment the processor stays free, and a
 // relay that has gone quiet costs no wake-ups.
