@@ -27,12 +27,15 @@ const batchSize = 8
 // batch is a set of datagrams read from one socket, and the scratch space
 // relaying them needs.
 type batch struct {
-	n    int
-	lens [batchSize]int
-	srcs [batchSize]netip.AddrPort
-	bufs [batchSize][maxPacket]byte
-	enc  [maxPacket + srtpOverhead]byte // what goes to an encrypted leg
-	sys  batchSys
+	n int
+	// overflow is how many datagrams the kernel dropped on the socket's
+	// full receive queue since its previous batch (SO_RXQ_OVFL).
+	overflow uint32
+	lens     [batchSize]int
+	srcs     [batchSize]netip.AddrPort
+	bufs     [batchSize][maxPacket]byte
+	enc      [maxPacket + srtpOverhead]byte // what goes to an encrypted leg
+	sys      batchSys
 }
 
 // data returns datagram i of the batch.

@@ -20,6 +20,7 @@ type batchSys struct {
 	hdrs  [batchSize]unix.Mmsghdr
 	iovs  [batchSize]unix.Iovec
 	names [batchSize]unix.RawSockaddrInet6 // room for IPv4 and IPv6
+	ctrls [batchSize][rxqCtrlLen]byte      // the receive queue's drop count
 
 	out     [batchSize]unix.Mmsghdr // sendmmsg: one per queued packet
 	outIovs [batchSize]unix.Iovec
@@ -83,6 +84,7 @@ func readConnBatches(conn *net.UDPConn, handle func(*batch), readErr func(error)
 		}
 		return err
 	}
+	var rxq rxqCount
 	for {
 		drained := false
 		var rerr error
@@ -107,11 +109,7 @@ func readConnBatches(conn *net.UDPConn, handle func(*batch), readErr func(error)
 					rerr = errno
 					return true
 				}
-				b.n = n
-				for i := range n {
-					b.lens[i] = int(b.sys.hdrs[i].Len)
-					b.srcs[i] = sockaddrAddrPort(&b.sys.names[i])
-				}
+				b.fill(n, &rxq)
 				handle(b)
 				putBatch(b)
 				drained = n < batchSize
@@ -191,11 +189,73 @@ func recvmmsg(fd uintptr, b *batch) (int, unix.Errno) {
 		h.Namelen = unix.SizeofSockaddrInet6
 		h.Iov = &s.iovs[i]
 		h.SetIovlen(1)
+		h.Control = &s.ctrls[i][0]
+		h.SetControllen(rxqCtrlLen)
 		h.Flags = 0
 	}
 	n, _, errno := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&s.hdrs[0])),
 		batchSize, unix.MSG_DONTWAIT, 0, 0)
 	return int(n), errno
+}
+
+// fill sets the lengths and sources of the n datagrams recvmmsg read
+// into b, and the kernel's drops on the socket since the last read,
+// which rxq follows.
+func (b *batch) fill(n int, rxq *rxqCount) {
+	b.n, b.overflow = n, 0
+	for i := range n {
+		h := &b.sys.hdrs[i]
+		b.lens[i] = int(h.Len)
+		b.srcs[i] = sockaddrAddrPort(&b.sys.names[i])
+		if v, ok := rxqDrops(b.sys.ctrls[i][:min(int(h.Hdr.Controllen), rxqCtrlLen)]); ok {
+			b.overflow += rxq.update(v)
+		}
+	}
+}
+
+// rxqCtrlLen is the room for a datagram's control data: the count of
+// datagrams the socket dropped on a full receive queue (SO_RXQ_OVFL), a
+// 32-bit value after a 16-byte header, aligned to 8 (unix.CmsgSpace(4)).
+const rxqCtrlLen = 24
+
+// countOverflow has the kernel tell, with each datagram read from conn,
+// how many it dropped so far because conn's receive queue was full.
+func countOverflow(conn *net.UDPConn) {
+	if rc, err := conn.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) {
+			unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RXQ_OVFL, 1)
+		})
+	}
+}
+
+// rxqCount follows one socket's count of datagrams dropped on its full
+// receive queue.
+type rxqCount struct{ last uint32 }
+
+// update takes the count read with a datagram and returns how many were
+// dropped since the last.
+func (c *rxqCount) update(v uint32) uint32 {
+	d := v - c.last
+	c.last = v
+	return d
+}
+
+// rxqDrops returns the count of dropped datagrams that the kernel put in
+// a datagram's control data, and whether there was one (it adds none
+// before the first drop).
+func rxqDrops(ctrl []byte) (uint32, bool) {
+	for len(ctrl) >= unix.SizeofCmsghdr {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&ctrl[0]))
+		l := int(h.Len)
+		if l < unix.SizeofCmsghdr || l > len(ctrl) {
+			return 0, false
+		}
+		if h.Level == unix.SOL_SOCKET && h.Type == unix.SO_RXQ_OVFL && l >= unix.SizeofCmsghdr+4 {
+			return *(*uint32)(unsafe.Pointer(&ctrl[unix.SizeofCmsghdr])), true
+		}
+		ctrl = ctrl[min(unix.CmsgSpace(l-unix.SizeofCmsghdr), len(ctrl)):]
+	}
+	return 0, false
 }
 
 // sockaddrAddrPort converts a source address filled in by the kernel.
@@ -248,7 +308,9 @@ func (q *sendQueue) flush() {
 	}
 	if q.n == 1 { // the common case at a phone's pace
 		if _, err := q.conn.WriteToUDPAddrPort(q.data[0], q.dst[0]); err != nil {
-			q.from.dropped.Add(1)
+			q.from.drop(dropSendError, 1)
+		} else {
+			q.forwarded(1)
 		}
 		q.n = 0
 		return
@@ -256,7 +318,7 @@ func (q *sendQueue) flush() {
 	if q.rc == nil {
 		rc, err := q.conn.SyscallConn()
 		if err != nil {
-			q.from.dropped.Add(uint64(q.n))
+			q.from.drop(dropSendError, uint64(q.n))
 			q.n = 0
 			return
 		}
@@ -264,7 +326,7 @@ func (q *sendQueue) flush() {
 	}
 	s := &q.b.sys
 	m := q.msgs(q.domain == unix.AF_INET6)
-	sent := 0
+	sent, refused := 0, 0
 	werr := q.rc.Write(func(fd uintptr) bool {
 		for sent < m {
 			n, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&s.out[sent])),
@@ -276,16 +338,25 @@ func (q *sendQueue) flush() {
 			case unix.EAGAIN:
 				return false
 			default: // this packet is refused: on with the next
-				q.from.dropped.Add(1)
+				q.from.drop(dropSendError, 1)
 				sent++
+				refused++
 			}
 		}
 		return true
 	})
 	if werr != nil {
-		q.from.dropped.Add(uint64(m - sent))
+		q.from.drop(dropSendError, uint64(m-sent))
 	}
+	q.forwarded(sent - refused)
 	q.n = 0
+}
+
+// forwarded counts n datagrams handed to the kernel.
+func (q *sendQueue) forwarded(n int) {
+	if c := q.from.counts(); c != nil && n > 0 {
+		c.forwarded.Add(uint64(n))
+	}
 }
 
 // socketDomain returns conn's address family: a socket listening on an
@@ -306,21 +377,26 @@ func socketDomain(rc syscall.RawConn) int {
 func (q *sendQueue) flushSock() {
 	s := q.s
 	if s.closed {
-		q.from.dropped.Add(uint64(q.n))
+		q.from.drop(dropSendError, uint64(q.n))
 		q.n = 0
 		return
 	}
 	if u := s.p.ur; u != nil { // queued on the poller's ring, sent with the round
+		queued := 0
 		for i := range q.n {
-			if !u.send(s, q.data[i], q.dst[i]) {
-				q.from.dropped.Add(1)
+			if why, ok := u.send(s, q.data[i], q.dst[i]); ok {
+				queued++
+			} else {
+				q.from.drop(why, 1)
 			}
 		}
+		q.forwarded(queued)
 		q.n = 0
 		return
 	}
 	b := &q.b.sys
 	m := q.msgs(s.v6)
+	refused := 0
 	for sent := 0; sent < m; {
 		var n uintptr
 		var errno unix.Errno
@@ -340,10 +416,12 @@ func (q *sendQueue) flushSock() {
 			sent += int(n)
 		case unix.EINTR:
 		default: // this packet is refused (or the buffer is full): on with the next
-			q.from.dropped.Add(1)
+			q.from.drop(dropSendError, 1)
 			sent++
+			refused++
 		}
 	}
+	q.forwarded(m - refused)
 	q.n = 0
 }
 
@@ -356,7 +434,7 @@ func (q *sendQueue) msgs(v6 bool) int {
 	for i := range q.n {
 		l := putSockaddr(&b.outTo[m], q.dst[i], v6)
 		if l == 0 {
-			q.from.dropped.Add(1)
+			q.from.drop(dropNoDestination, 1)
 			continue
 		}
 		b.outIovs[m].Base = &q.data[i][0]

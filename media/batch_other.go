@@ -5,6 +5,8 @@ package media
 // Elsewhere than on Linux a batch is one datagram, read and sent with the
 // standard library.
 
+import "net"
+
 type batchSys struct{}
 
 // Relay sockets stay with the runtime's poller.
@@ -15,6 +17,11 @@ type (
 )
 
 func pickPoller() *poller { return nil }
+
+func releasePoller(*poller) {}
+
+// countOverflow does nothing: the receive queue's drops are not counted here.
+func countOverflow(*net.UDPConn) {}
 
 func (d *pairSocks) close() {}
 
@@ -54,7 +61,9 @@ func readBatches(pp *PortPair, rtcp bool, handle func(*batch), readErr func(erro
 func (q *sendQueue) flush() {
 	for i := range q.n {
 		if _, err := q.conn.WriteToUDPAddrPort(q.data[i], q.dst[i]); err != nil {
-			q.from.dropped.Add(1)
+			q.from.drop(dropSendError, 1)
+		} else if c := q.from.counts(); c != nil {
+			c.forwarded.Add(1)
 		}
 	}
 	q.n = 0

@@ -63,6 +63,7 @@ type rtpReader struct {
 // batch relays what one read brought, then sends it.
 func (rd *rtpReader) batch(b *batch) {
 	rd.q.b = b
+	countBatch(rd.in, b)
 	for i := range b.n {
 		rd.packet(b, i)
 	}
@@ -174,7 +175,7 @@ func (rd *rtpReader) packet(b *batch, i int) {
 			data, err = sl.encryptRTCP(b.enc[:], data)
 		}
 		if err != nil {
-			in.dropped.Add(1)
+			in.drop(dropSRTP, 1)
 			return
 		}
 	}
@@ -205,12 +206,24 @@ func (rd *rtpReader) packet(b *batch, i int) {
 // packet reuses, goes at once (after what was queued before it).
 func (rd *rtpReader) forward(data []byte, slot *[maxPacket]byte, dst *netip.AddrPort) {
 	if dst == nil || len(data) == 0 {
-		rd.in.dropped.Add(1)
+		rd.in.drop(dropNoDestination, 1)
 		return
 	}
 	rd.q.add(data, *dst)
 	if &data[0] != &slot[0] {
 		rd.q.flush()
+	}
+}
+
+// countBatch counts a batch read on in's socket in its pool: the
+// datagrams, and those the kernel dropped on the socket's full receive
+// queue since the last read.
+func countBatch(in *leg, b *batch) {
+	if c := in.counts(); c != nil {
+		c.received.Add(uint64(b.n))
+		if b.overflow > 0 {
+			c.overflow.Add(uint64(b.overflow))
+		}
 	}
 }
 
@@ -220,6 +233,7 @@ func (r *Relay) rtcpHandler(in, out *leg) func(*batch) {
 	q := newSendQueue(out.ports, true, in)
 	return func(b *batch) {
 		q.b = b
+		countBatch(in, b)
 		for i := range b.n {
 			r.relayRTCP(in, out, &q, b, i)
 		}
@@ -245,13 +259,13 @@ func (r *Relay) relayRTCP(in, out *leg, q *sendQueue, b *batch, i int) {
 	if sl := out.srtp.Load(); sl != nil {
 		var err error
 		if data, err = sl.encryptRTCP(b.enc[:], data); err != nil {
-			in.dropped.Add(1)
+			in.drop(dropSRTP, 1)
 			return
 		}
 	}
 	dst := out.rtcpDst.Load()
 	if dst == nil || len(data) == 0 {
-		in.dropped.Add(1)
+		in.drop(dropNoDestination, 1)
 		return
 	}
 	q.add(data, *dst)

@@ -192,6 +192,24 @@ func (l *leg) packets() uint64 {
 	return l.st.Packets
 }
 
+// drop counts an accepted datagram of this leg's that is not relayed,
+// for the leg and for its pool.
+func (l *leg) drop(why dropReason, n uint64) {
+	l.dropped.Add(n)
+	if pp := l.ports; pp != nil && pp.pool != nil {
+		pp.pool.counts.dropped[why].Add(n)
+	}
+}
+
+// counts returns the pool's counters of the leg's relay; nil for a leg
+// without a pool.
+func (l *leg) counts() *relayCounts {
+	if pp := l.ports; pp != nil && pp.pool != nil {
+		return &pp.pool.counts
+	}
+	return nil
+}
+
 // authFailed counts a datagram that failed SRTP authentication: dropped,
 // like any other not from the leg's phone.
 func (l *leg) authFailed(r *Relay) {

@@ -64,13 +64,16 @@ type sock struct {
 	// (newSendQueue sets it before the first send).
 	from atomic.Pointer[leg]
 	// With a ring (uring_poller_linux.go), the poller's goroutine alone:
-	armed bool // a recvmsg is in flight on fd
+	armed   bool // a recvmsg is in flight on fd
+	watched bool // in the ring's set of sockets to wait for when idle
+
+	rxq rxqCount // the socket's receive queue drops, as last read
 }
 
 // sendFailed counts a packet that could not be sent through s.
 func (s *sock) sendFailed() {
 	if l := s.from.Load(); l != nil {
-		l.dropped.Add(1)
+		l.drop(dropSendError, 1)
 	}
 }
 
@@ -98,21 +101,30 @@ type poller struct {
 	ring bool
 	ur   *uring
 	arms []*sock // sockets to arm a recvmsg on (p.mu)
+
+	relays atomic.Int64 // relays placed here and not yet released (pickPoller)
 }
 
 var (
 	pollersOnce sync.Once
 	pollers     []*poller
 	pollersErr  error
-	pollerNext  atomic.Uint32
 	// pollersUseRing is whether the pollers read through io_uring; set
 	// once with the pollers (relayIOMode).
 	pollersUseRing bool
 )
 
-// pickPoller returns the poller for a new relay, round robin over one per
-// processor; nil when epoll is unavailable (the sockets then stay with
-// the runtime's poller).
+// pickPoller returns the poller for a new relay; nil when epoll is
+// unavailable (the sockets then stay with the runtime's poller). The
+// caller gives the relay back with releasePoller.
+//
+// There is one poller per processor, and they fill in turn: a new relay
+// goes to the first poller serving fewer than pollerRelays, and only when
+// every one serves that many to the least busy. Each poller's round costs
+// a wake-up, whatever the packets in it (tens of microseconds of
+// scheduling on a virtual machine): a second poller at a moderate load
+// doubles that cost and halves the packets it is spread over, while one
+// poller relays a thousand calls with most of a core to spare.
 func pickPoller() *poller {
 	if !usePollers {
 		return nil
@@ -132,7 +144,31 @@ func pickPoller() *poller {
 	if len(pollers) == 0 {
 		return nil
 	}
-	return pollers[int(pollerNext.Add(1))%len(pollers)]
+	best := pollers[0]
+	for _, p := range pollers {
+		n := p.relays.Load()
+		if n < pollerRelays {
+			best = p
+			break
+		}
+		if n < best.relays.Load() {
+			best = p
+		}
+	}
+	best.relays.Add(1)
+	return best
+}
+
+// pollerRelays is how many relays a poller serves before the next one
+// takes new relays: at a phone's pace, 100 packets a second each way per
+// relay, a thousand relays are 100,000 packets a second.
+const pollerRelays = 1024
+
+// releasePoller gives back a relay that pickPoller placed on p.
+func releasePoller(p *poller) {
+	if p != nil {
+		p.relays.Add(-1)
+	}
 }
 
 func newPoller() (*poller, error) {
@@ -363,11 +399,7 @@ func (p *poller) read(s *sock) (more bool) {
 			s.readErr(errno)
 			return false
 		}
-		b.n = n
-		for i := range n {
-			b.lens[i] = int(b.sys.hdrs[i].Len)
-			b.srcs[i] = sockaddrAddrPort(&b.sys.names[i])
-		}
+		b.fill(n, &s.rxq)
 		s.handle(b)
 		if n < batchSize {
 			return false

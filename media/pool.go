@@ -32,6 +32,7 @@ type PortPool struct {
 	clk    clock
 
 	rejected atomic.Uint64 // datagrams the relays on this pool refused
+	counts   relayCounts   // what the relays on this pool did with the rest
 
 	mu         sync.Mutex
 	quarantine time.Duration
@@ -80,6 +81,10 @@ func (p *PortPool) SetQuarantine(d time.Duration) {
 // Rejected returns how many datagrams the relays on this pool's ports have
 // refused so far: from strangers, or from a source still on probation.
 func (p *PortPool) Rejected() uint64 { return p.rejected.Load() }
+
+// Counters returns what the relays on this pool's ports have received,
+// forwarded and dropped so far.
+func (p *PortPool) Counters() RelayCounters { return p.counts.load() }
 
 // Size returns the number of pairs in the pool.
 func (p *PortPool) Size() int { return len(p.queue) }
@@ -137,6 +142,8 @@ func (p *PortPool) Listen(ip netip.Addr) (*PortPair, error) {
 		pp, err := listenPair(ip, port)
 		if err == nil {
 			pp.pool = p
+			countOverflow(pp.RTP)
+			countOverflow(pp.RTCP)
 			return pp, nil
 		}
 		p.put(port, time.Time{})

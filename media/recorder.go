@@ -17,8 +17,9 @@ import (
 const (
 	// ringSize is the window of frames not yet written; a power of two.
 	// The ring holds them as the file does (16-bit little-endian, left
-	// then right) and takes 32 KiB.
-	ringSize = 1 << 13
+	// then right) and takes 16 KiB, from the call's first packet to its
+	// Close (recorderRings).
+	ringSize = 1 << 12
 	ringMask = ringSize - 1
 	// jitterDelay is how far behind the newest arrival the file is written:
 	// a packet up to this late still reaches its place.
@@ -35,13 +36,15 @@ const (
 	// while recording, in frames: a file cut by a crash plays up to then.
 	headerEvery = 2 * sampleRate
 	// outBufFrames is how many final frames wait in the ring before they
-	// are written, straight from it: 512 ms of stereo audio, 16 KiB. A
-	// write of 16 KiB costs the kernel (ext4) about a third less per byte
-	// than two of 8 KiB. The writes start at multiples of it, so that none
-	// wraps round the ring. With the jitter window it leaves room in the
-	// ring for packets up to about 290 ms ahead of their arrival; one
-	// further ahead (up to aheadLimit) writes the final frames early.
-	outBufFrames = 1 << 12
+	// are written, straight from it: 256 ms of stereo audio, 8 KiB, half
+	// the ring. (A write of 16 KiB costs the kernel (ext4) about a third
+	// less per byte than two of 8 KiB, but a call's memory is dearer: a
+	// ring of 32 KiB was most of a recorded call's.) The writes start at
+	// multiples of it, so that none wraps round the ring. With the jitter
+	// window it leaves room in the ring for packets up to about 50 ms
+	// ahead of their arrival; one further ahead (up to aheadLimit) writes
+	// the final frames early.
+	outBufFrames = 1 << 11
 )
 
 // RecorderConfig configures a Recorder.
@@ -73,7 +76,7 @@ type RecorderStats struct {
 // in their place and lost packets, silence suppression and holds become
 // silence. Arrival time anchors each SSRC on a timeline shared by both
 // channels and bridges timestamp jumps. The file is written as the call
-// goes, about 200 ms behind it, with bounded memory (about 33 KiB), and its
+// goes, about 200 ms behind it, with bounded memory (about 17 KiB), and its
 // header is brought up to date every 2 s of audio, so a file cut short by a
 // crash plays up to then (and RepairWAV fixes the rest). Close finishes it.
 type Recorder struct {
@@ -105,10 +108,17 @@ type Recorder struct {
 	// ring holds the frames at positions flushed..flushed+ringSize, in the
 	// file's format; a frame slot is silent until a sample is placed in it
 	// and silent again once written.
-	ring  *[ringSize * frameBytes]byte
+	ring  *recorderRing // nil before the first sample and after Close
 	ch    [2]recChannel
 	stats RecorderStats
 }
+
+// recorderRing is a Recorder's ring of frames. Rings are allocated on
+// a recording's first sample and shared through recorderRings: a call
+// that is never heard holds none, and an ended one's serves the next.
+type recorderRing [ringSize * frameBytes]byte
+
+var recorderRings = sync.Pool{New: func() any { return new(recorderRing) }}
 
 // wavFile is what a Recorder writes to; *os.File is one.
 type wavFile interface {
@@ -182,9 +192,6 @@ func newRecorderOn(f wavFile, cfg RecorderConfig) *Recorder {
 		flushed: -jitterDelay,
 		minPos:  1<<63 - 1,
 	}
-	// A 32 KiB allocation of its own: exactly a size class, where a
-	// Recorder holding the ring inline would be rounded up to 40 KiB.
-	r.ring = new([ringSize * frameBytes]byte)
 	r.ch[1].side = 2
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
@@ -354,6 +361,9 @@ func (r *Recorder) place(c *recChannel, dec *[256]int16, pcm []int16, p *Packet,
 	if !ok {
 		r.stats.Skipped++
 		return
+	}
+	if r.ring == nil {
+		r.ring = recorderRings.Get().(*recorderRing)
 	}
 	payload := p.Payload[:min(len(p.Payload), maxPayload)]
 	n := int64(len(payload))
@@ -558,6 +568,11 @@ func (r *Recorder) Close() error {
 	} else {
 		r.settle()
 		_ = r.f.Sync()
+	}
+	if r.ring != nil {
+		clear(r.ring[:]) // what a failed write left
+		recorderRings.Put(r.ring)
+		r.ring = nil
 	}
 	err = errors.Join(err, r.f.Close())
 	if err != nil && r.err == nil {

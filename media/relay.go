@@ -327,6 +327,7 @@ func (r *Relay) Close() error {
 }
 
 func (r *Relay) release() {
+	releasePoller(r.legs[LegA].ports.poller)
 	r.legs[LegA].ports.Release()
 	r.legs[LegB].ports.Release()
 	r.mu.Lock()

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -47,14 +48,16 @@ func BenchmarkRelayPacket(b *testing.B) {
 	b.ReportMetric(100*float64(sent-min(got, sent))/float64(sent), "loss-%")
 	sa, sb := r.Stats(LegA), r.Stats(LegB)
 	b.ReportMetric(float64(sa.Dropped+sb.Dropped), "dropped")
+	b.ReportMetric(100*h.pool.Counters().LossRate(), "relay-loss-%")
 }
 
 // BenchmarkRelayCallsRecorded runs calls at a phone's pace, each relayed
 // and recorded to a WAV file: every phone sends a 20 ms G.711 packet per
 // tick (50 packets a second each way) and one op is one tick. It reports
 // the relay process's share of one core, its CPU per packet, the packets
-// lost between the phones, and the memory per call (heap and goroutine
-// stacks, relay and recorder).
+// lost between the phones and those the relay counts dropped, and the
+// memory per call: heap and goroutine stacks (B/call), and the growth of
+// the process's resident memory (RSS-B/call), relay and recorder.
 //
 //	go test -run '^$' -bench 'RelayCallsRecorded/calls=1000' -benchtime 500x ./media/
 func BenchmarkRelayCallsRecorded(b *testing.B) {
@@ -71,9 +74,9 @@ func BenchmarkRelayCallsRecorded(b *testing.B) {
 
 func benchCallsRecorded(b *testing.B, calls int) {
 	var ms runtime.MemStats
-	runtime.GC()
+	debug.FreeOSMemory() // what an earlier benchmark left goes back first
 	runtime.ReadMemStats(&ms)
-	base := ms.HeapAlloc + ms.StackInuse
+	base, rss0 := ms.HeapAlloc+ms.StackInuse, residentBytes(b)
 	h := startPhones(b, calls)
 	defer h.close()
 	dir := b.TempDir()
@@ -95,9 +98,9 @@ func benchCallsRecorded(b *testing.B, calls int) {
 	runtime.GC()
 	b.ReportAllocs()
 	b.ResetTimer()
-	ru0, start := rusage(b), time.Now()
+	ru0, start, c0 := rusage(b), time.Now(), h.pool.Counters()
 	sent, got := h.run(b, fmt.Sprintf("paced %d", b.N))
-	ru, elapsed := rusage(b).sub(ru0), time.Since(start)
+	ru, elapsed, c := rusage(b).sub(ru0), time.Since(start), h.pool.Counters().sub(c0)
 	cpu := ru.user + ru.sys
 	b.StopTimer()
 	runtime.GC()
@@ -110,7 +113,42 @@ func benchCallsRecorded(b *testing.B, calls int) {
 	ru.report(b, got)
 	b.ReportMetric(100*float64(sent-min(got, sent))/float64(sent), "loss-%")
 	b.ReportMetric(float64(lost), "seq-lost")
+	b.ReportMetric(100*c.LossRate(), "relay-loss-%")
+	b.ReportMetric(float64(c.Dropped()), "relay-dropped")
 	b.ReportMetric(float64(ms.HeapAlloc+ms.StackInuse-base)/float64(calls), "B/call")
+	b.ReportMetric(float64(residentBytes(b)-rss0)/float64(calls), "RSS-B/call")
+}
+
+// residentBytes returns the process's resident memory (VmRSS): heap and
+// stacks, the runtime's spare and the pollers' rings and buffers.
+func residentBytes(b *testing.B) int64 {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for line := range strings.Lines(string(status)) {
+		if kb, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var n int64
+			fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(kb), " kB"), &n)
+			return n << 10
+		}
+	}
+	b.Fatal("no VmRSS in /proc/self/status")
+	return 0
+}
+
+// sub returns the counts from d to c.
+func (c RelayCounters) sub(d RelayCounters) RelayCounters {
+	return RelayCounters{
+		Received:      c.Received - d.Received,
+		Forwarded:     c.Forwarded - d.Forwarded,
+		NoDestination: c.NoDestination - d.NoDestination,
+		SendErrors:    c.SendErrors - d.SendErrors,
+		RingFull:      c.RingFull - d.RingFull,
+		SRTPErrors:    c.SRTPErrors - d.SRTPErrors,
+		RecvOverflow:  c.RecvOverflow - d.RecvOverflow,
+		NoBuffers:     c.NoBuffers - d.NoBuffers,
+	}
 }
 
 // cpuUse is the process's CPU time in user space and in the kernel.
@@ -140,6 +178,7 @@ type phones struct {
 	in     io.WriteCloser
 	out    *bufio.Reader
 	relays []*Relay
+	pool   *PortPool
 	stop   []func()
 }
 
@@ -173,7 +212,7 @@ func startPhones(b *testing.B, calls int) *phones {
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
-	h := &phones{cmd: cmd, in: in, out: bufio.NewReader(out)}
+	h := &phones{cmd: cmd, in: in, out: bufio.NewReader(out), pool: pool}
 	ok := false
 	defer func() {
 		if !ok { // b.Fatal

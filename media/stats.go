@@ -1,6 +1,9 @@
 package media
 
-import "net/netip"
+import (
+	"net/netip"
+	"sync/atomic"
+)
 
 // LegStats counts what a relay received from one leg's endpoint. Expected
 // and Lost come from RTP sequence numbers (RFC 3550 §6.4.1, appendix A.3)
@@ -101,4 +104,80 @@ func (s *seqTracker) counts() (expected, lost uint64) {
 		lost = expected - received
 	}
 	return expected, lost
+}
+
+// RelayCounters counts what the relays on one PortPool did with the
+// datagrams that reached their sockets, every leg together, since the pool
+// was made. A datagram read is rejected (not from the leg's phone: see
+// PortPool.Rejected), invalid, forwarded, or dropped for one of the
+// reasons below; the kernel's own drops on a full socket are counted too.
+type RelayCounters struct {
+	Received  uint64 // datagrams read from the relays' sockets
+	Forwarded uint64 // datagrams handed to the kernel to send on
+
+	// Dropped after they were accepted, by reason.
+	NoDestination uint64 // the other leg has no address yet, or one its socket cannot reach
+	SendErrors    uint64 // the kernel refused the send (a full socket buffer, an unreachable port)
+	RingFull      uint64 // the io_uring submission queue refused more for the moment
+	SRTPErrors    uint64 // encrypting for an SRTP leg failed
+	// RecvOverflow counts datagrams the kernel dropped because a relay
+	// socket's receive queue was full (SO_RXQ_OVFL): lost before the relay
+	// could read them.
+	RecvOverflow uint64
+	// NoBuffers counts the times an io_uring read found none of the
+	// poller's buffers free. Nothing is lost then by itself: datagrams
+	// wait in the socket until the buffers come back (or overflow it,
+	// counted in RecvOverflow).
+	NoBuffers uint64
+}
+
+// Dropped returns the datagrams lost in the relay or in its sockets'
+// receive queues.
+func (c RelayCounters) Dropped() uint64 {
+	return c.NoDestination + c.SendErrors + c.RingFull + c.SRTPErrors + c.RecvOverflow
+}
+
+// LossRate returns the share of the datagrams that reached the relay's
+// sockets that it did not forward because of a drop, or 0 before any.
+func (c RelayCounters) LossRate() float64 {
+	if n := c.Received + c.RecvOverflow; n > 0 {
+		return float64(c.Dropped()) / float64(n)
+	}
+	return 0
+}
+
+// dropReason is why an accepted datagram was not relayed.
+type dropReason uint8
+
+const (
+	dropNoDestination dropReason = iota
+	dropSendError
+	dropRingFull
+	dropSRTP
+	dropReasons
+)
+
+// relayCounts is a PortPool's RelayCounters as they are kept, each count
+// on a cache line of its own: the pollers add to them for each batch.
+type relayCounts struct {
+	received, forwarded, overflow, noBuffers paddedCount
+	dropped                                  [dropReasons]paddedCount
+}
+
+type paddedCount struct {
+	atomic.Uint64
+	_ [56]byte
+}
+
+func (c *relayCounts) load() RelayCounters {
+	return RelayCounters{
+		Received:      c.received.Load(),
+		Forwarded:     c.forwarded.Load(),
+		NoDestination: c.dropped[dropNoDestination].Load(),
+		SendErrors:    c.dropped[dropSendError].Load(),
+		RingFull:      c.dropped[dropRingFull].Load(),
+		SRTPErrors:    c.dropped[dropSRTP].Load(),
+		RecvOverflow:  c.overflow.Load(),
+		NoBuffers:     c.noBuffers.Load(),
+	}
 }

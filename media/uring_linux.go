@@ -67,11 +67,13 @@ const (
 	sqEntries         = 1024
 	cqEntries         = 8192
 	bufGroup          = 0
-	ringBufs          = 512 // provided buffers; a power of two
-	ringBufSize       = maxPacket + 64
-	sendSlots         = 256 // sends queued between two submissions
+	ringBufs          = 512             // provided buffers; a power of two
+	ringBufSize       = maxPacket + 128 // room for recvPayloadOffset
+	sendSlots         = 256             // sends queued between two submissions
 	recvNameLen       = unix.SizeofSockaddrInet6
-	recvPayloadOffset = recvmsgOutSize + recvNameLen
+	recvCtrlOffset    = recvmsgOutSize + recvNameLen
+	recvCtrlLen       = rxqCtrlLen // the receive queue's drop count
+	recvPayloadOffset = recvCtrlOffset + recvCtrlLen
 
 	// A request's user data: its kind, and the id of its socket.
 	userKindShift = 56
@@ -208,6 +210,7 @@ func newUring() (*uring, error) {
 	u.bufs = uintptr(unsafe.Pointer(&u.bufMem[ringBytes]))
 	u.recvHdr = (*unix.Msghdr)(unsafe.Pointer(&u.bufMem[ringBytes+ringBufs*ringBufSize]))
 	u.recvHdr.Namelen = recvNameLen
+	u.recvHdr.SetControllen(recvCtrlLen)
 	u.slots = unsafe.Slice((*sendSlot)(unsafe.Pointer(&u.bufMem[slotsOff])), sendSlots)
 	reg := struct {
 		ringAddr    uint64
@@ -378,18 +381,19 @@ func (u *uring) cancelRecv(s *sock) bool {
 }
 
 // send queues data for dst through s, copying it: the caller's buffer is
-// free on return. It reports false when the packet is dropped: an
-// address s cannot send to, or a ring that refuses more for now.
-func (u *uring) send(s *sock, data []byte, dst netip.AddrPort) bool {
+// free on return. It reports false, and why, when the packet is
+// dropped: an address s cannot send to, or a ring that refuses more for
+// now.
+func (u *uring) send(s *sock, data []byte, dst netip.AddrPort) (dropReason, bool) {
 	if u.nslots == len(u.slots) || u.sqLocal-atomic.LoadUint32(u.sqHead) >= uint32(len(u.sqes)) {
 		if u.enter(0) != nil {
-			return false
+			return dropRingFull, false
 		}
 	}
 	sl := &u.slots[u.nslots]
 	tolen := putSockaddr(&sl.to, dst, s.v6)
 	if tolen == 0 {
-		return false
+		return dropNoDestination, false
 	}
 	u.nslots++
 	n := copy(sl.data[:], data)
@@ -405,5 +409,5 @@ func (u *uring) send(s *sock, data []byte, dst netip.AddrPort) bool {
 	e.fd = int32(s.fd)
 	e.opFlags = unix.MSG_DONTWAIT // fails at once on a full buffer, as sendto does
 	e.userData = userSend | s.id
-	return true
+	return 0, true
 }

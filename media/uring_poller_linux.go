@@ -86,9 +86,15 @@ func (p *poller) loopRing() {
 	p.mu.Lock()
 	p.ur = u
 	p.mu.Unlock()
-	r := ringRound{p: p, u: u, b: getBatch()}
+	r := ringRound{p: p, u: u, b: getBatch(), sockEp: -1}
+	if fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC); err == nil {
+		r.sockEp = fd
+	}
 	r.run()
 	putBatch(r.b)
+	if r.sockEp >= 0 {
+		unix.Close(r.sockEp)
+	}
 	u.close()
 	runtime.UnlockOSThread()
 }
@@ -106,6 +112,11 @@ type ringRound struct {
 	behind bool    // the last reap filled a batch, or ran out of buffers
 
 	wake, wakeEnded bool // the last reap had a wake-up; its poll ended
+
+	// sockEp is an epoll set of the sockets with a recvmsg armed, which
+	// the poller's own set (p.epfd, waited on in the runtime's poller)
+	// holds only while the poller is idle; -1 when none could be made.
+	sockEp int
 }
 
 func (r *ringRound) run() {
@@ -155,6 +166,9 @@ func (r *ringRound) run() {
 			if pollerNap > 0 {
 				time.Sleep(pollerNap)
 			}
+		case r.sockEp >= 0:
+			// Nothing came: wait for something to.
+			r.idle()
 		case idle < idleNaps && pollerNap > 0:
 			// Nothing came, lately something did: nap as after a
 			// round. A wait in io_uring_enter blocks this thread in a
@@ -174,7 +188,36 @@ func (r *ringRound) run() {
 	}
 }
 
-// idleNaps is how many empty rounds in a row a poller with a ring naps
+// idle waits, parked in the runtime's poller and holding no processor,
+// until a socket has a datagram or another goroutine asks something of
+// the poller (the wake-up eventfd). A datagram stays in its socket until
+// the ring's recvmsg takes it, in the poller's next io_uring_enter: so
+// readable sockets are what to wait for, and what arrived since the last
+// round is not missed. The sockets' set joins the poller's only for the
+// wait, so that datagrams arriving while the poller goes round wake no
+// one. A packet that arrives meanwhile is relayed as soon as the runtime
+// runs the poller, with no nap first.
+func (r *ringRound) idle() {
+	p := r.p
+	ev := unix.EpollEvent{Events: unix.EPOLLIN} // id 0, as the wake-up's
+	if unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, r.sockEp, &ev) != nil {
+		time.Sleep(pollerNap)
+		return
+	}
+	var evs [4]unix.EpollEvent
+	p.ep.Read(func(fd uintptr) bool {
+		n, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, fd, uintptr(unsafe.Pointer(&evs[0])),
+			uintptr(len(evs)), 0, 0, 0)
+		if errno != 0 {
+			return errno != unix.EAGAIN && errno != unix.EINTR
+		}
+		return n > 0
+	})
+	unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, r.sockEp, nil)
+}
+
+// idleNaps is, for a poller whose sockets' epoll set could not be made
+// (idle), how many empty rounds in a row a poller with a ring naps
 // through before it waits in the kernel: 200 naps of 1 ms, so that
 // between the packets of a quiet moment the processor stays free, and a
 // relay that has gone quiet costs no wake-ups.
@@ -233,6 +276,12 @@ func (r *ringRound) arm() {
 		if !r.u.armRecv(s) {
 			r.arms[k] = s
 			k++
+			continue
+		}
+		if r.sockEp >= 0 && !s.watched {
+			ev := unix.EpollEvent{Events: unix.EPOLLIN}
+			*(*uint64)(unsafe.Pointer(&ev.Fd)) = s.id
+			s.watched = unix.EpollCtl(r.sockEp, unix.EPOLL_CTL_ADD, s.fd, &ev) == nil
 		}
 	}
 	clear(r.arms[k:])
@@ -300,7 +349,7 @@ func (r *ringRound) reap() {
 						deliver()
 						cur = s
 					}
-					r.take(b, bid, int(c.res))
+					r.take(b, s, bid, int(c.res))
 					r.behind = r.behind || b.n == batchSize
 				}
 				u.provide(bid)
@@ -316,6 +365,13 @@ func (r *ringRound) reap() {
 				s.readErr(unix.Errno(-c.res))
 				r.arms = append(r.arms, s)
 			default: // out of buffers, or ended: again, with this round's back
+				if c.res == -int32(unix.ENOBUFS) {
+					if l := s.from.Load(); l != nil {
+						if cs := l.counts(); cs != nil {
+							cs.noBuffers.Add(1)
+						}
+					}
+				}
 				r.arms = append(r.arms, s)
 				r.behind = true
 			}
@@ -327,8 +383,17 @@ func (r *ringRound) reap() {
 }
 
 // take copies the datagram in buffer bid (n bytes from the kernel) into b.
-func (r *ringRound) take(b *batch, bid uint16, n int) {
+// The kernel's count of the socket's receive queue drops, when the
+// datagram carries one, adds what is new to b.overflow.
+func (r *ringRound) take(b *batch, s *sock, bid uint16, n int) {
 	buf := r.u.buf(bid)[:n]
+	if b.n == 0 {
+		b.overflow = 0
+	}
+	ctrl := int(*(*uint32)(unsafe.Pointer(&buf[4])))
+	if v, ok := rxqDrops(buf[recvCtrlOffset : recvCtrlOffset+min(ctrl, recvCtrlLen)]); ok {
+		b.overflow += s.rxq.update(v)
+	}
 	payload := int(*(*uint32)(unsafe.Pointer(&buf[8])))
 	l := copy(b.bufs[b.n][:], buf[recvPayloadOffset:min(n, recvPayloadOffset+payload)])
 	b.lens[b.n] = l

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/media"
 )
 
 // Metrics is a snapshot of what monitoring wants to know about a running
@@ -32,7 +33,10 @@ type Metrics struct {
 	// RTPRejected counts datagrams the media relay refused: from a
 	// source that is not the leg's phone, or still on probation.
 	RTPRejected uint64
-	HeldWrites  int // binding writes held while the store is away
+	// RTPRelay counts what the relay received, forwarded and dropped
+	// (by reason, the kernel's full receive queues included).
+	RTPRelay   media.RelayCounters
+	HeldWrites int // binding writes held while the store is away
 }
 
 // CallOutcome is the key of Metrics.Calls.
@@ -119,6 +123,7 @@ func (s *Server) Metrics() Metrics {
 		m.ActiveCalls = s.calls.active()
 		m.RTPPortsFree, m.RTPPortsTotal = s.calls.pool.Free(), s.calls.pool.Size()
 		m.RTPRejected = s.calls.pool.Rejected()
+		m.RTPRelay = s.calls.pool.Counters()
 	}
 	return m
 }

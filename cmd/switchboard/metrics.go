@@ -24,7 +24,7 @@ type pbxCollector struct {
 	requests, dropped, authFailures, calls                   *prometheus.Desc
 	bindings, extensions, activeCalls, bans, portsFree       *prometheus.Desc
 	portsTotal, heldWrites, trunkRegistered, storeUp, uptime *prometheus.Desc
-	rtpRejected                                              *prometheus.Desc
+	rtpRejected, rtpReceived, rtpForwarded, rtpDropped       *prometheus.Desc
 	historyHeld                                              *prometheus.Desc
 	started                                                  time.Time
 }
@@ -34,17 +34,21 @@ func newPBXCollector(s *sip.Server, st directory.Store) *pbxCollector {
 		return prometheus.NewDesc("switchboard_"+name, help, labels, nil)
 	}
 	return &pbxCollector{sip: s, store: st, started: time.Now(),
-		requests:        d("sip_requests_total", "SIP requests admitted, by method.", "method"),
-		dropped:         d("sip_requests_dropped_total", "SIP requests dropped unanswered, by reason (banned, scanner).", "reason"),
-		authFailures:    d("sip_auth_failures_total", "Digest authentications that failed (REGISTER and INVITE)."),
-		calls:           d("calls_total", "Finished call attempts, by direction and disposition.", "direction", "disposition"),
-		bindings:        d("sip_bindings", "Current registrations (contacts) of all nodes."),
-		extensions:      d("sip_registered_extensions", "Extensions with at least one current registration."),
-		activeCalls:     d("calls_active", "Calls in progress on this node."),
-		bans:            d("sip_bans", "Source bans and extension locks in force."),
-		portsFree:       d("rtp_port_pairs_free", "RTP/RTCP port pairs free in the pool."),
-		portsTotal:      d("rtp_port_pairs", "RTP/RTCP port pairs in the pool."),
-		rtpRejected:     d("rtp_packets_rejected_total", "RTP/RTCP datagrams the relay dropped: not from the leg's phone, or still on probation."),
+		requests:     d("sip_requests_total", "SIP requests admitted, by method.", "method"),
+		dropped:      d("sip_requests_dropped_total", "SIP requests dropped unanswered, by reason (banned, scanner).", "reason"),
+		authFailures: d("sip_auth_failures_total", "Digest authentications that failed (REGISTER and INVITE)."),
+		calls:        d("calls_total", "Finished call attempts, by direction and disposition.", "direction", "disposition"),
+		bindings:     d("sip_bindings", "Current registrations (contacts) of all nodes."),
+		extensions:   d("sip_registered_extensions", "Extensions with at least one current registration."),
+		activeCalls:  d("calls_active", "Calls in progress on this node."),
+		bans:         d("sip_bans", "Source bans and extension locks in force."),
+		portsFree:    d("rtp_port_pairs_free", "RTP/RTCP port pairs free in the pool."),
+		portsTotal:   d("rtp_port_pairs", "RTP/RTCP port pairs in the pool."),
+		rtpRejected:  d("rtp_packets_rejected_total", "RTP/RTCP datagrams the relay dropped: not from the leg's phone, or still on probation."),
+		rtpReceived:  d("rtp_relay_received_total", "RTP/RTCP datagrams the relay read from its sockets."),
+		rtpForwarded: d("rtp_relay_forwarded_total", "RTP/RTCP datagrams the relay handed to the kernel to send on."),
+		rtpDropped: d("rtp_relay_dropped_total", "RTP/RTCP datagrams lost in the relay, by reason: no_destination, send_error, ring_full, srtp, "+
+			"receive_queue (dropped by the kernel on a relay socket's full receive queue).", "reason"),
 		heldWrites:      d("sip_binding_writes_held", "Binding writes held while the database does not answer."),
 		trunkRegistered: d("trunk_registered", "1 when the registration to the carrier is in force, else 0.", "trunk"),
 		storeUp:         d("store_up", "1 when the database answered a ping during this scrape, else 0."),
@@ -80,6 +84,14 @@ func (c *pbxCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.portsFree, float64(m.RTPPortsFree))
 	gauge(c.portsTotal, float64(m.RTPPortsTotal))
 	counter(c.rtpRejected, m.RTPRejected)
+	r := m.RTPRelay
+	counter(c.rtpReceived, r.Received)
+	counter(c.rtpForwarded, r.Forwarded)
+	counter(c.rtpDropped, r.NoDestination, "no_destination")
+	counter(c.rtpDropped, r.SendErrors, "send_error")
+	counter(c.rtpDropped, r.RingFull, "ring_full")
+	counter(c.rtpDropped, r.SRTPErrors, "srtp")
+	counter(c.rtpDropped, r.RecvOverflow, "receive_queue")
 	gauge(c.heldWrites, float64(m.HeldWrites))
 	gauge(c.historyHeld, float64(c.sip.HistoryWritesHeld()))
 	for _, t := range c.sip.TrunkRegistrations() {
