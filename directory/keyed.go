@@ -10,6 +10,11 @@ type KeyedStore interface {
 	// SaveCall creates the call named c.Key, or rewrites every field of it
 	// but its SIP Call-ID and start, and sets c.ID. c.Key must not be empty.
 	SaveCall(ctx context.Context, c *Call) error
+	// SaveCalls writes the calls cs as SaveCall does, in their order, in
+	// one transaction: all of them or none. A call that is invalid or that
+	// the store refuses refuses the batch with a *RowError naming it; IDs
+	// are set only when the batch is written.
+	SaveCalls(ctx context.Context, cs []*Call) error
 	// SaveRecording creates the recording at r.Path of the call named
 	// callKey, or rewrites its size, duration, hash, state and error, and
 	// fills in r as UpdateRecording does. An unknown call is ErrInvalid.

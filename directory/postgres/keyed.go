@@ -10,27 +10,69 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 )
 
+// saveCallSQL writes a call row by its key; saveCallArgs are its
+// arguments.
+const saveCallSQL = `INSERT INTO calls (call_key, sip_call_id, caller_id, callee_id, group_id,
+		from_number, to_number, dialed, direction, started_at, answered_at, ended_at, disposition, reason,
+		hangup_by, node)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+	ON CONFLICT (call_key) WHERE call_key IS NOT NULL DO UPDATE SET caller_id = excluded.caller_id,
+		callee_id = excluded.callee_id, group_id = excluded.group_id, from_number = excluded.from_number,
+		to_number = excluded.to_number, dialed = excluded.dialed, direction = excluded.direction,
+		answered_at = excluded.answered_at, ended_at = excluded.ended_at,
+		disposition = excluded.disposition, reason = excluded.reason, hangup_by = excluded.hangup_by,
+		node = excluded.node
+	RETURNING id`
+
+func saveCallArgs(c *directory.Call) []any {
+	return []any{c.Key, c.SIPCallID, nullID(c.CallerID), nullID(c.CalleeID), nullID(c.GroupID), c.From, c.To,
+		c.Dialed, string(c.Direction), c.StartedAt, nullTime(c.AnsweredAt), nullTime(c.EndedAt),
+		string(c.Disposition), c.Reason, c.HangupBy, c.Node}
+}
+
 // SaveCall creates the call named c.Key or rewrites it (see
 // directory.KeyedStore).
 func (s *Store) SaveCall(ctx context.Context, c *directory.Call) error {
 	if err := c.ValidateSave(); err != nil {
 		return fmt.Errorf("save call: %w", err)
 	}
-	err := s.pool.QueryRow(ctx, `INSERT INTO calls (call_key, sip_call_id, caller_id, callee_id, group_id,
-			from_number, to_number, dialed, direction, started_at, answered_at, ended_at, disposition, reason,
-			hangup_by, node)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-		ON CONFLICT (call_key) WHERE call_key IS NOT NULL DO UPDATE SET caller_id = excluded.caller_id,
-			callee_id = excluded.callee_id, group_id = excluded.group_id, from_number = excluded.from_number,
-			to_number = excluded.to_number, dialed = excluded.dialed, direction = excluded.direction,
-			answered_at = excluded.answered_at, ended_at = excluded.ended_at,
-			disposition = excluded.disposition, reason = excluded.reason, hangup_by = excluded.hangup_by,
-			node = excluded.node
-		RETURNING id`,
-		c.Key, c.SIPCallID, nullID(c.CallerID), nullID(c.CalleeID), nullID(c.GroupID), c.From, c.To, c.Dialed,
-		string(c.Direction), c.StartedAt, nullTime(c.AnsweredAt), nullTime(c.EndedAt), string(c.Disposition),
-		c.Reason, c.HangupBy, c.Node).Scan(&c.ID)
+	err := s.pool.QueryRow(ctx, saveCallSQL, saveCallArgs(c)...).Scan(&c.ID)
 	return mapErr("save call "+c.SIPCallID, err)
+}
+
+// SaveCalls writes the calls cs by their keys in one transaction (see
+// directory.KeyedStore): they go as one pgx batch, which the server runs
+// in one implicit transaction, in one round trip.
+func (s *Store) SaveCalls(ctx context.Context, cs []*directory.Call) error {
+	for i, c := range cs {
+		if err := c.ValidateSave(); err != nil {
+			return fmt.Errorf("save calls: %w", &directory.RowError{Index: i, Err: err, Item: "call"})
+		}
+	}
+	var b pgx.Batch
+	for _, c := range cs {
+		b.Queue(saveCallSQL, saveCallArgs(c)...)
+	}
+	ids := make([]int64, len(cs))
+	br := s.pool.SendBatch(ctx, &b)
+	var err error
+	for i, c := range cs {
+		if err = br.QueryRow().Scan(&ids[i]); err != nil {
+			err = &directory.RowError{Index: i, Err: mapErr("save call "+c.SIPCallID, err), Item: "call"}
+			break
+		}
+	}
+	// Close ends the implicit transaction: it commits, or reports why not.
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = mapErr("save calls", cerr)
+	}
+	if err != nil {
+		return fmt.Errorf("save calls: %w", err)
+	}
+	for i, c := range cs {
+		c.ID = ids[i]
+	}
+	return nil
 }
 
 // SaveRecording creates the recording at r.Path of the call named callKey

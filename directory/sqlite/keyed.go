@@ -30,16 +30,49 @@ func (s *Store) SaveCall(ctx context.Context, c *directory.Call) error {
 	}
 	var id int64
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		return tx.StmtContext(ctx, s.saveCall).QueryRowContext(ctx,
-			c.Key, c.SIPCallID, nullID(c.CallerID), nullID(c.CalleeID), nullID(c.GroupID), c.From, c.To, c.Dialed,
-			string(c.Direction), micros(c.StartedAt), micros(c.AnsweredAt), micros(c.EndedAt),
-			string(c.Disposition), c.Reason, c.HangupBy, c.Node).Scan(&id)
+		return saveCallIn(ctx, tx.StmtContext(ctx, s.saveCall), c).Scan(&id)
 	})
 	if err != nil {
 		return fmt.Errorf("save call %s: %w", c.SIPCallID, err)
 	}
 	c.ID = id
 	return nil
+}
+
+// SaveCalls writes the calls cs by their keys in one transaction (see
+// directory.KeyedStore): the commit, most of the cost of one row, is paid
+// once for the batch.
+func (s *Store) SaveCalls(ctx context.Context, cs []*directory.Call) error {
+	for i, c := range cs {
+		if err := c.ValidateSave(); err != nil {
+			return fmt.Errorf("save calls: %w", &directory.RowError{Index: i, Err: err, Item: "call"})
+		}
+	}
+	ids := make([]int64, len(cs))
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		stmt := tx.StmtContext(ctx, s.saveCall)
+		for i, c := range cs {
+			if err := saveCallIn(ctx, stmt, c).Scan(&ids[i]); err != nil {
+				return &directory.RowError{Index: i, Err: s.fail(err), Item: "call"}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("save calls: %w", err)
+	}
+	for i, c := range cs {
+		c.ID = ids[i]
+	}
+	return nil
+}
+
+// saveCallIn runs saveCallSQL, prepared as stmt, for c.
+func saveCallIn(ctx context.Context, stmt *sql.Stmt, c *directory.Call) *sql.Row {
+	return stmt.QueryRowContext(ctx,
+		c.Key, c.SIPCallID, nullID(c.CallerID), nullID(c.CalleeID), nullID(c.GroupID), c.From, c.To, c.Dialed,
+		string(c.Direction), micros(c.StartedAt), micros(c.AnsweredAt), micros(c.EndedAt),
+		string(c.Disposition), c.Reason, c.HangupBy, c.Node)
 }
 
 // SaveRecording creates the recording at r.Path of the call named callKey

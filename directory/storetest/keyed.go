@@ -70,4 +70,78 @@ var keyedTests = []test{
 			e.t.Errorf("call without a key: %v, want ErrInvalid", err)
 		}
 	}},
+	{"SaveCalls writes a batch in order, a key written before or twice in it leaving one row", func(e *env) {
+		a, b := e.user("10001"), e.user("10002")
+		t0 := fixedTime()
+		call := func(key string, n int) *directory.Call {
+			return &directory.Call{Key: key, SIPCallID: key + "@pc33.example", CallerID: a.ID, CalleeID: b.ID,
+				From: "10001", To: "10002", Dialed: "10002", Direction: directory.Internal,
+				StartedAt: t0.Add(time.Duration(n) * time.Minute), Disposition: directory.NoAnswer, Node: "node-a"}
+		}
+		e.ok(e.s.SaveCalls(e.ctx, nil), "save no calls")
+		before := call("k-0", 0)
+		e.ok(e.s.SaveCall(e.ctx, before), "save call k-0")
+
+		// The end of k-0, two new calls, and the end of k-2 in the same batch.
+		ended := call("k-0", 0)
+		ended.AnsweredAt, ended.EndedAt, ended.Disposition, ended.HangupBy =
+			t0.Add(2*time.Second), t0.Add(time.Minute), directory.Answered, "callee"
+		k1, k2 := call("k-1", 1), call("k-2", 2)
+		k2end := call("k-2", 2)
+		k2end.EndedAt, k2end.Disposition, k2end.Reason = t0.Add(3*time.Minute), directory.Busy, "486"
+		batch := []*directory.Call{ended, k1, k2, k2end}
+		e.ok(e.s.SaveCalls(e.ctx, batch), "save calls")
+		if ended.ID != before.ID {
+			e.t.Errorf("k-0 written again: ID %d, want %d", ended.ID, before.ID)
+		}
+		if k1.ID == 0 || k2.ID == 0 || k1.ID == before.ID || k2.ID <= k1.ID || k2end.ID != k2.ID {
+			e.t.Errorf("IDs k-0 %d, k-1 %d, k-2 %d and %d: want new, increasing, one for k-2",
+				before.ID, k1.ID, k2.ID, k2end.ID)
+		}
+		for _, want := range []*directory.Call{ended, k1, k2end} {
+			got, err := e.s.Call(e.ctx, want.ID)
+			e.ok(err, "call %s", want.Key)
+			e.sameCall(got, want)
+		}
+		n, err := e.s.CountCalls(e.ctx, directory.CallFilter{Vis: all})
+		e.ok(err, "count calls")
+		if n != 3 {
+			e.t.Errorf("%d calls, want 3", n)
+		}
+	}},
+	{"SaveCalls refuses a whole batch naming the invalid row, and writes none of it", func(e *env) {
+		t0 := fixedTime()
+		call := func(key string) *directory.Call {
+			return &directory.Call{Key: key, SIPCallID: key + "@pc33.example", From: "10001", To: "10002",
+				Direction: directory.Internal, StartedAt: t0, Disposition: directory.Busy}
+		}
+		count := func(want int, what string) {
+			e.t.Helper()
+			n, err := e.s.CountCalls(e.ctx, directory.CallFilter{Vis: all})
+			e.ok(err, "count calls")
+			if n != want {
+				e.t.Errorf("%s: %d calls stored, want %d", what, n, want)
+			}
+		}
+		rowAt := func(err error, index int, what string) {
+			e.t.Helper()
+			var re *directory.RowError
+			if !errors.As(err, &re) || re.Index != index {
+				e.t.Errorf("%s: error %v, want a *RowError at index %d", what, err, index)
+			}
+		}
+
+		noKey := call("")
+		bad := []*directory.Call{call("k-1"), noKey, call("k-3")}
+		err := e.s.SaveCalls(e.ctx, bad)
+		rowAt(err, 1, "call without a key")
+		e.invalid(err, "key", "call without a key")
+		count(0, "call without a key")
+
+		for _, c := range bad {
+			if c.ID != 0 {
+				e.t.Errorf("call %q of a refused batch was given ID %d", c.Key, c.ID)
+			}
+		}
+	}},
 }

@@ -4,6 +4,10 @@
 // that is fsynced, so that a restart during an outage loses none. Writes go
 // out in the order they were made, through the store's keyed writes
 // (directory.KeyedStore), so a write replayed twice leaves one row.
+//
+// Writes are committed in groups: a write made while another is in flight
+// waits for it, and the writes gathered meanwhile go to the store together,
+// the call rows in one transaction (SaveCalls). A lone write goes at once.
 package spool
 
 import (
@@ -29,6 +33,9 @@ const MaxHeld = 200000
 // Retry is how long the replay waits after the store failed to answer.
 const Retry = time.Second
 
+// maxBatch bounds the call rows written in one transaction.
+const maxBatch = 256
+
 // Spool is the held writes and the file that keeps them.
 type Spool struct {
 	store   directory.KeyedStore
@@ -42,6 +49,10 @@ type Spool struct {
 	seq     uint64
 	fileErr bool // the last append failed: logged once until one works
 	wake    chan struct{}
+	// queue is the writes waiting for the one in flight (writing), in
+	// the order they were made; the first of them writes them all next.
+	queue   []*waiter
+	writing bool
 
 	// flushing serialises replays (Run and Flush at shutdown).
 	flushing sync.Mutex
@@ -55,6 +66,16 @@ type entry struct {
 	Call      *directory.Call      `json:"call,omitempty"`
 	CallKey   string               `json:"call_key,omitempty"` // of the recording's call
 	Recording *directory.Recording `json:"recording,omitempty"`
+}
+
+// waiter is one write of SaveCall or SaveRecording on its way to the store.
+type waiter struct {
+	e    entry
+	call *directory.Call      // the caller's row, given its ID once written
+	rec  *directory.Recording // the caller's recording, filled in once written
+	err  error                // the store's refusal
+	lead bool                 // woken to write the writes queued
+	wake chan struct{}        // closed when written, held or refused, or lead is set
 }
 
 // Open reads the writes left in the file at path by an earlier run and
@@ -152,36 +173,131 @@ func (s *Spool) Held() int {
 
 // SaveCall writes call c (c.Key set) to the store, or holds the write when
 // the store does not answer or writes are already held (they go first).
-// It returns an error only when the store refused the row.
+// It returns an error only when the store refused the row; it returns once
+// the row is in the store or in the spool file.
 func (s *Spool) SaveCall(ctx context.Context, c *directory.Call) error {
 	cp := *c
-	return s.save(ctx, entry{Call: &cp}, func(ctx context.Context) error { return s.store.SaveCall(ctx, c) })
+	return s.submit(ctx, &waiter{e: entry{Call: &cp}, call: c})
 }
 
 // SaveRecording writes recording r of the call named callKey as SaveCall
 // writes a call.
 func (s *Spool) SaveRecording(ctx context.Context, callKey string, r *directory.Recording) error {
 	cp := *r
-	return s.save(ctx, entry{CallKey: callKey, Recording: &cp},
-		func(ctx context.Context) error { return s.store.SaveRecording(ctx, callKey, r) })
+	return s.submit(ctx, &waiter{e: entry{CallKey: callKey, Recording: &cp}, rec: r})
 }
 
-func (s *Spool) save(ctx context.Context, e entry, write func(context.Context) error) error {
+// submit writes w, with the writes made while another was in flight: the
+// first of them to arrive writes them all, in order, and each caller gets
+// its own answer. The writes go on even if ctx is cancelled, as the other
+// callers' writes do not depend on it; s.timeout bounds each store call.
+func (s *Spool) submit(ctx context.Context, w *waiter) error {
+	w.wake = make(chan struct{})
 	s.mu.Lock()
-	if len(s.pending) == 0 {
+	if len(s.pending) > 0 && !s.writing {
+		defer s.mu.Unlock()
+		s.hold(w.e)
+		return nil
+	}
+	s.queue = append(s.queue, w)
+	if s.writing {
 		s.mu.Unlock()
-		wctx, cancel := context.WithTimeout(ctx, s.timeout)
-		err := write(wctx)
-		cancel()
-		if err == nil || refused(err) {
-			return err
+		<-w.wake
+		if !w.lead {
+			return w.err
 		}
-		s.log.Warn("call history write held: store unavailable", "err", err)
 		s.mu.Lock()
 	}
+	s.writing = true
+	batch := s.queue
+	s.queue = nil
+	// Writes already held go first: hold these behind them.
+	held := len(s.pending) > 0
+	s.mu.Unlock()
+
+	s.writeBatch(context.WithoutCancel(ctx), batch, held)
+
+	s.mu.Lock()
+	if len(s.queue) > 0 {
+		next := s.queue[0]
+		next.lead = true
+		close(next.wake)
+	} else {
+		s.writing = false
+	}
+	s.mu.Unlock()
+	for _, o := range batch {
+		if o != w {
+			close(o.wake)
+		}
+	}
+	return w.err
+}
+
+// writeBatch writes the writes of batch in order: runs of call rows in one
+// transaction each, recordings one by one. From the first write the store
+// does not answer on (or from the start, when held is set) the rest are
+// held.
+func (s *Spool) writeBatch(ctx context.Context, batch []*waiter, held bool) {
+	for len(batch) > 0 && !held {
+		n := 1
+		for batch[0].call != nil && n < len(batch) && n < maxBatch && batch[n].call != nil {
+			n++
+		}
+		done, err := s.writeRun(ctx, batch[:n])
+		batch = batch[done:]
+		if err != nil {
+			s.log.Warn("call history write held: store unavailable", "err", err, "writes", len(batch))
+			held = true
+		}
+	}
+	if len(batch) == 0 {
+		return
+	}
+	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.hold(e)
-	return nil
+	for _, w := range batch {
+		s.hold(w.e)
+	}
+}
+
+// writeRun writes run, one write or call rows only, and returns how many
+// of its writes are done (written, or refused with the refusal in their
+// waiter) and, when that is not all, the error of the store that did not
+// answer. A batch the store refuses is written again one by one, so that
+// only the row at fault is refused.
+func (s *Spool) writeRun(ctx context.Context, run []*waiter) (int, error) {
+	if len(run) > 1 {
+		cs := make([]*directory.Call, len(run))
+		for i, w := range run {
+			cs[i] = w.call
+		}
+		wctx, cancel := context.WithTimeout(ctx, s.timeout)
+		err := s.store.SaveCalls(wctx, cs)
+		cancel()
+		if err == nil {
+			return len(run), nil
+		}
+		if !refused(err) {
+			return 0, err
+		}
+		s.log.Warn("call history batch refused: writing its rows one by one", "rows", len(run), "err", err)
+	}
+	for i, w := range run {
+		wctx, cancel := context.WithTimeout(ctx, s.timeout)
+		var err error
+		if w.call != nil {
+			err = s.store.SaveCall(wctx, w.call)
+		} else {
+			err = s.store.SaveRecording(wctx, w.e.CallKey, w.rec)
+		}
+		cancel()
+		if err != nil && !refused(err) {
+			return i, err
+		}
+		w.err = err
+	}
+	return len(run), nil
 }
 
 // refused reports whether the store answered and refused the write, which
@@ -305,28 +421,73 @@ func (s *Spool) Flush(ctx context.Context) bool {
 			}
 			return true
 		}
-		e := s.pending[0]
+		run := s.front()
 		s.mu.Unlock()
 		if ctx.Err() != nil {
 			return false
 		}
+		done, err := s.applyRun(ctx, run)
+		written += done
+		s.mu.Lock()
+		if done > 0 {
+			// Only Flush removes from the front, but hold may have dropped
+			// the oldest meanwhile.
+			last := run[done-1].Seq
+			for len(s.pending) > 0 && s.pending[0].Seq <= last {
+				s.pending = s.pending[1:]
+			}
+			for _, e := range run[:done] {
+				s.appendLine(entry{Done: e.Seq}, false)
+			}
+		}
+		s.mu.Unlock()
+		if err != nil {
+			return false
+		}
+	}
+}
+
+// front returns the first held write, or the call rows at the front (at
+// most maxBatch), which applyRun writes together. s.mu is held.
+func (s *Spool) front() []entry {
+	n := 1
+	for s.pending[0].Call != nil && n < len(s.pending) && n < maxBatch && s.pending[n].Call != nil {
+		n++
+	}
+	return append([]entry(nil), s.pending[:n]...)
+}
+
+// applyRun writes the held writes run, one write or call rows only, and
+// returns how many are done (written, or refused and dropped) and, when
+// that is not all, the error of the store that did not answer.
+func (s *Spool) applyRun(ctx context.Context, run []entry) (int, error) {
+	if len(run) > 1 {
+		cs := make([]*directory.Call, len(run))
+		for i, e := range run {
+			c := *e.Call
+			cs[i] = &c
+		}
+		wctx, cancel := context.WithTimeout(ctx, s.timeout)
+		err := s.store.SaveCalls(wctx, cs)
+		cancel()
+		if err == nil {
+			return len(run), nil
+		}
+		if !refused(err) {
+			return 0, err
+		}
+		s.log.Warn("held call history batch refused: writing its rows one by one", "rows", len(run), "err", err)
+	}
+	for i, e := range run {
 		err := s.apply(ctx, e)
 		if err != nil && !refused(err) {
-			return false
+			return i, err
 		}
 		if err != nil {
 			s.log.Error("held call history write dropped: store refused it", "seq", e.Seq, "err", err)
 		}
-		written++
-		s.mu.Lock()
-		// Only Flush removes from the front, but hold may have dropped the
-		// oldest meanwhile.
-		if len(s.pending) > 0 && s.pending[0].Seq == e.Seq {
-			s.pending = s.pending[1:]
-		}
-		s.appendLine(entry{Done: e.Seq}, false)
-		s.mu.Unlock()
 	}
+	return len(run), nil
 }
 
 func (s *Spool) apply(ctx context.Context, e entry) error {
