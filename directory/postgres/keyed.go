@@ -14,20 +14,20 @@ import (
 // arguments.
 const saveCallSQL = `INSERT INTO calls (call_key, sip_call_id, caller_id, callee_id, group_id,
 		from_number, to_number, dialed, direction, started_at, answered_at, ended_at, disposition, reason,
-		hangup_by, node)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+		hangup_by, node, queue, queue_wait_ms)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 	ON CONFLICT (call_key) WHERE call_key IS NOT NULL DO UPDATE SET caller_id = excluded.caller_id,
 		callee_id = excluded.callee_id, group_id = excluded.group_id, from_number = excluded.from_number,
 		to_number = excluded.to_number, dialed = excluded.dialed, direction = excluded.direction,
 		answered_at = excluded.answered_at, ended_at = excluded.ended_at,
 		disposition = excluded.disposition, reason = excluded.reason, hangup_by = excluded.hangup_by,
-		node = excluded.node
+		node = excluded.node, queue = excluded.queue, queue_wait_ms = excluded.queue_wait_ms
 	RETURNING id`
 
 func saveCallArgs(c *directory.Call) []any {
 	return []any{c.Key, c.SIPCallID, nullID(c.CallerID), nullID(c.CalleeID), nullID(c.GroupID), c.From, c.To,
 		c.Dialed, string(c.Direction), c.StartedAt, nullTime(c.AnsweredAt), nullTime(c.EndedAt),
-		string(c.Disposition), c.Reason, c.HangupBy, c.Node}
+		string(c.Disposition), c.Reason, c.HangupBy, c.Node, c.Queue, c.QueueWait.Milliseconds()}
 }
 
 // SaveCall creates the call named c.Key or rewrites it (see

@@ -12,14 +12,14 @@ import (
 // saveCallSQL writes a call row by its key; SaveCall runs it prepared.
 const saveCallSQL = `INSERT INTO calls (call_key, sip_call_id, caller_id, callee_id, group_id,
 				from_number, to_number, dialed, direction, started_at, answered_at, ended_at, disposition, reason,
-				hangup_by, node)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				hangup_by, node, queue, queue_wait_ms)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (call_key) WHERE call_key IS NOT NULL DO UPDATE SET caller_id = excluded.caller_id,
 				callee_id = excluded.callee_id, group_id = excluded.group_id, from_number = excluded.from_number,
 				to_number = excluded.to_number, dialed = excluded.dialed, direction = excluded.direction,
 				answered_at = excluded.answered_at, ended_at = excluded.ended_at,
 				disposition = excluded.disposition, reason = excluded.reason, hangup_by = excluded.hangup_by,
-				node = excluded.node
+				node = excluded.node, queue = excluded.queue, queue_wait_ms = excluded.queue_wait_ms
 			RETURNING id`
 
 // SaveCall creates the call named c.Key or rewrites it (see
@@ -72,7 +72,7 @@ func saveCallIn(ctx context.Context, stmt *sql.Stmt, c *directory.Call) *sql.Row
 	return stmt.QueryRowContext(ctx,
 		c.Key, c.SIPCallID, nullID(c.CallerID), nullID(c.CalleeID), nullID(c.GroupID), c.From, c.To, c.Dialed,
 		string(c.Direction), micros(c.StartedAt), micros(c.AnsweredAt), micros(c.EndedAt),
-		string(c.Disposition), c.Reason, c.HangupBy, c.Node)
+		string(c.Disposition), c.Reason, c.HangupBy, c.Node, c.Queue, c.QueueWait.Milliseconds())
 }
 
 // SaveRecording creates the recording at r.Path of the call named callKey

@@ -269,7 +269,8 @@ func (e *env) sameCall(got, want *directory.Call) {
 	if got.ID != want.ID || got.SIPCallID != want.SIPCallID || got.CallerID != want.CallerID ||
 		got.CalleeID != want.CalleeID || got.GroupID != want.GroupID || got.From != want.From || got.To != want.To ||
 		got.Dialed != want.Dialed || got.Direction != want.Direction || got.Disposition != want.Disposition ||
-		got.Reason != want.Reason || got.HangupBy != want.HangupBy || got.Node != want.Node {
+		got.Reason != want.Reason || got.HangupBy != want.HangupBy || got.Node != want.Node ||
+		got.Queue != want.Queue || got.QueueWait != want.QueueWait {
 		e.t.Errorf("call read back\n got %+v\nwant %+v", got, want)
 	}
 	e.sameTime(got.StartedAt, want.StartedAt, "call %d started at", want.ID)

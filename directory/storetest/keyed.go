@@ -8,12 +8,13 @@ import (
 )
 
 var keyedTests = []test{
-	{"SaveCall and SaveRecording written twice leave one row each", func(e *env) {
+	{"SaveCall and SaveRecording written twice leave one row each, a queue call's queue and wait kept", func(e *env) {
 		a, b := e.user("10001"), e.user("10002")
 		t0 := fixedTime()
 		c := &directory.Call{Key: "k-1", SIPCallID: "e5@pc33.example", CallerID: a.ID, CalleeID: b.ID,
 			From: "10001", To: "10002", Dialed: "10002", Direction: directory.Internal, StartedAt: t0,
-			AnsweredAt: t0.Add(2 * time.Second), Disposition: directory.Answered, Node: "node-a"}
+			AnsweredAt: t0.Add(2 * time.Second), Disposition: directory.Answered, Node: "node-a",
+			Queue: "18000", QueueWait: 1500 * time.Millisecond}
 		e.ok(e.s.SaveCall(e.ctx, c), "save call")
 		first := c.ID
 		if first == 0 {
