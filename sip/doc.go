@@ -13,66 +13,81 @@
 //
 // # Layers
 //
-// From the bottom up; a file uses only its own layer and those below.
-// DESIGN.md in the repository's root says the same in prose.
+// From the bottom up; a layer uses only itself and those below. The lower
+// layers are sub-packages, so the compiler holds their direction (a
+// sub-package cannot import package sip), and each one's deps test says
+// which of ours it may import. DESIGN.md in the repository's root says the
+// same in prose.
 //
-// Sub-packages at the bottom know nothing of dialogs or calls, and their
-// tests hold that: sip/digest (digest algorithms, challenges, nonces),
-// sip/sdpneg (a leg's SDP offer and answer: parsing, pointing it at the
-// relay, SRTP keys by SDES, codecs and the transcoding plan), sip/presence
-// (busy lamps and presence state) and sip/spool (call rows kept on disk
-// while the database is away).
+// Messages and state that know no dialog:
+//   - sip/wire: SIP as bytes: a message split and its header fields read
+//     without a parse, responses written straight from the request, the
+//     UDP REGISTER transactions served outside sipgo, the small header
+//     readings every layer shares (tags, Max-Forwards, option tags).
+//   - sip/digest (digest algorithms, challenges, nonces), sip/sdpneg (a
+//     leg's SDP offer and answer, SRTP keys by SDES, codecs and the
+//     transcoding plan), sip/presence (busy lamps and presence state),
+//     sip/spool (call rows kept on disk while the database is away, written
+//     in group commits).
+//   - sip/guard: failed-authentication counting, bans shared through the
+//     store, scanner drops, the flood limit.
+//   - sip/location: the bindings, in memory and written before the 200;
+//     sip/creds: the credentials (HA1) cache; sip/trunk: the trunks in
+//     force and the PBX's registrations to carriers.
 //
-// Transport and admission: Server (server.go) builds the parts and hands
-// them requests; the edge (edge.go, rawmessage.go, stateless.go, conn.go,
-// tcpconn.go, tls.go) checks every message before sipgo parses it; the
-// registrar (registrar.go, authcheck.go, accountcheck.go) takes REGISTER,
-// over UDP on a transaction of our own (regfast.go) answered as bytes
-// (reply.go); the location service (location*.go), the credentials cache
-// (creds.go), the guard (guard.go, flood.go, bans.go), subscriptions and
-// message-waiting (subscribe.go, mwi.go), the store follower (follow.go)
-// and the trunks (trunks.go, trunk_register.go) are types of their own.
-// The routing decision is the router (router.go, hours.go, target.go):
-// it turns a dialed number into a route and its targets under authz and
-// the dial plan, and knows no call in progress; the numbers features
-// answer (a menu's, a queue's) and a user's forwarding reach it as
-// functions the b2bua hands it.
+// Transport, authentication and the registrar:
+//   - sip/auth: the digest check every request goes through (401 as a
+//     registrar, 407 as a proxy).
+//   - sip/registrar: REGISTER, over sipgo's transactions and the UDP fast
+//     path alike.
+//   - sip/transport: the edge: every message screened and checked before
+//     sipgo parses it, TCP framing and limits, TLS, stateless answers.
+//   - sip/subscribe: SUBSCRIBE and NOTIFY: busy lamps, presence, park
+//     orbits' lamps, message waiting.
 //
-// Legs and the dialer: a leg (leg.go, dialog.go) is one SIP dialog, in
-// either direction, with its SDP origin, the last SDP we sent on it, and
-// its endpoint on the media bridge; it knows nothing of other legs. The
-// dialer (dialer.go) is the one way to reach a party: "ring these
-// targets". It forks an INVITE to every target at once, or to one trunk
-// after the other with the offer re-addressed for each, answers a trunk's
-// digest challenge once, cancels what still rings and ranks failures. Call
-// start, forwarding, blind transfer, menus, queues and park's ring-back
-// all ring through it.
+// The routing decision and the dialer:
+//   - sip/route: the dial plan: a dialed number to a route and its targets
+//     under authz, office hours and the trunks' identities; it knows no
+//     call in progress; the numbers features answer (a menu's, a queue's)
+//     and a user's forwarding reach it as functions.
+//   - sip/dial: "ring these targets", the one way to reach a party: forks
+//     to every target at once, or trunk after trunk with the offer
+//     re-addressed for each, a trunk's digest challenge answered once,
+//     what still rings cancelled, failures ranked. Call start, forwarding,
+//     blind transfer, menus, queues and park's ring-back ring through it.
 //
-// The bridge is media.Relay: it joins the media of legs (two parties; a
-// supervisor's listener), and taps (rooms_record.go) attach to it: the
-// recorder. media.Fanout is the N-party bridge of a page (paging.go). A
+// Legs and bridges: sip/leg holds a dialog as the PBX keeps it
+// (leg.Dialog), a leg (leg.Leg: one SIP dialog in either direction, its
+// SDP origin and the last SDP we sent on it; it knows nothing of other
+// legs) and the bridge (leg.Bridge) that joins two legs' media on a
+// media.Relay, sets their codecs and runs the re-INVITEs on them. It
+// knows no call: the call hands it a leg.Messenger for the network and
+// its own 2xx/ACK handling. Taps attach to the relay (rooms_record.go: the
+// recorder); media.Fanout is the N-party bridge of a page (paging.go). A
 // media source or sink is a leg without a dialog: a media.Endpoint of the
 // PBX's own takes a party's place on the relay, a media.Player plays into
 // it (greetings, prompts, music on hold) and a MonoRecorder or the DTMF
 // detector listens.
 //
-// The call (call.go, callplan.go, ringing.go, answer.go, hangup.go) is the
-// CDR's unit: the story of its legs and its bridge over time. One
-// goroutine, the call's actor, owns all of it; SIP handlers and
-// transaction watchers only post it events (mailbox.go), and what other
-// goroutines may read (the parties, who the call is between) is published
-// atomically. The call is built from parts that know nothing of each
-// other, and its own methods join them: the caller's INVITE transaction
-// (callertx.go), the forks toward the callee (calleetx.go), the bridge that
-// holds the two legs on the relay and runs the re-INVITEs on them
-// (bridge.go, reinvite.go), our 2xx waiting for their ACKs (pending.go),
-// the admission of in-dialog requests to a leg (legadmit.go, admit.go),
-// the outbox of BYEs and requests to a leaving party (legmove.go), the
-// in-dialog methods (dialogmethods.go), and the call's record: its CDR
-// row, parties, what the dashboard shows and the LegEvents busy lamps
-// consume (cdr.go, active.go, legstates.go). The b2bua (b2bua.go) files
-// calls in the call table (calltable.go), which also counts the
-// extensions' call slots.
+// In package sip itself: Server (server.go) builds the parts and hands
+// them requests; the follower (follow.go) keeps the caches current from
+// the store's change log. The call (call.go, callplan.go, ringing.go,
+// answer.go, hangup.go) is the CDR's unit: the story of its legs and its
+// bridge over time. One goroutine, the call's actor, owns all of it; SIP
+// handlers and transaction watchers only post it events (mailbox.go), and
+// what other goroutines may read (the parties, who the call is between) is
+// published atomically. The call is built from parts that know nothing of
+// each other, and its own methods join them: the caller's INVITE
+// transaction (callertx.go), the forks toward the callee (calleetx.go),
+// the bridge it embeds (reinvite.go passes re-INVITEs to it), our 2xx
+// waiting for their ACKs (pending.go), the admission of in-dialog requests
+// to a leg (legadmit.go, admit.go), the outbox of BYEs and requests to a
+// leaving party (legmove.go), the in-dialog methods (dialogmethods.go), its
+// timers (calltimers.go), and the call's record: its CDR row, parties,
+// what the dashboard shows and the LegEvents busy lamps consume (cdr.go,
+// active.go, legstates.go, legevents.go). The b2bua (b2bua.go) files calls
+// in the call table (calltable.go), which also counts the extensions' call
+// slots.
 //
 // Features sit on top: blind and attended transfer (transfer.go,
 // refer.go, attended.go, replaces.go), forwarding (forward.go), monitoring
