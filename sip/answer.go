@@ -6,6 +6,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
@@ -35,10 +36,10 @@ func (c *call) answerWith(f *fork, res *sip.Response) {
 	if err != nil {
 		r, warning := badAnswer(err, c.late, c.b.s.realm())
 		c.state = stEnded
-		c.cdr.Disposition, c.cdr.Reason, c.cdr.HangupBy = r.disp, r.why, "system"
+		c.cdr.Disposition, c.cdr.Reason, c.cdr.HangupBy = r.Disp, r.Why, "system"
 		c.byeB()
 		c.warn(warning)
-		c.respondA(r.code, r.reason, nil)
+		c.respondA(r.Code, r.Reason, nil)
 		return
 	}
 	if c.late {
@@ -58,7 +59,7 @@ func (c *call) answerWith(f *fork, res *sip.Response) {
 		c.closeAFinal()
 		return
 	}
-	c.log.Info("call answered", "dest", f.t.dest, "ext", f.t.ext, "late_offer", c.late)
+	c.log.Info("call answered", "dest", f.t.Dest, "ext", f.t.Ext, "late_offer", c.late)
 	c.awaitAck(c.aReq, pending2xx{fromA: true, tx: c.aTx, res: ok200, done: c.aFinal, initial: true, offer: c.late})
 	if !c.late {
 		c.b.taps.answered(c)
@@ -68,15 +69,15 @@ func (c *call) answerWith(f *fork, res *sip.Response) {
 // badAnswer is what the caller gets, and the CDR row says, when the SDP
 // of the callee's 2xx (late: its offer) cannot go to the caller (err,
 // from bridge.answerA), with the Warning of our response, if any.
-func badAnswer(err error, late bool, realm string) (r refusal, warning string) {
+func badAnswer(err error, late bool, realm string) (r route.Refusal, warning string) {
 	var nc *sdpneg.NoCommonCodec
 	switch {
 	case late:
-		return refusal{502, "Bad Gateway", directory.Failed, "bad sdp offer from callee", nil}, ""
+		return route.Refusal{Code: 502, Reason: "Bad Gateway", Disp: directory.Failed, Why: "bad sdp offer from callee"}, ""
 	case errors.As(err, &nc):
-		return refusal{488, "Not Acceptable Here", directory.Failed, nc.Error(), nil}, nc.Warning(realm)
+		return route.Refusal{Code: 488, Reason: "Not Acceptable Here", Disp: directory.Failed, Why: nc.Error()}, nc.Warning(realm)
 	}
-	return refusal{488, "Not Acceptable Here", directory.Failed, "bad sdp answer", nil}, ""
+	return route.Refusal{Code: 488, Reason: "Not Acceptable Here", Disp: directory.Failed, Why: "bad sdp answer"}, ""
 }
 
 // lateAnswer takes the caller's answer from the ACK of our 200 of a late

@@ -13,6 +13,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
+	"github.com/switchboard-pbx/switchboard/sip/route"
 )
 
 // callState is where a call is in its life.
@@ -94,7 +95,7 @@ type call struct {
 
 	caller *credential // who called, nil for a call from a trunk
 	trunk  *Trunk      // the trunk the call came from (inbound)
-	rt     *route
+	rt     *route.Route
 	env    *dialEnv // what the call's dialers need of it, made with the call
 
 	callTimers // the ring time, the next thing due, the linger (calltimers.go)
@@ -184,14 +185,14 @@ func newCall(b *b2bua, req *sip.Request, tx sip.ServerTransaction, caller *crede
 // no further.
 func (c *call) begin() bool {
 	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
-	rt, ref := c.b.route(ctx, c.caller, c.trunk, c.aReq)
+	rt, ref := c.b.Route(ctx, c.caller, c.aReq)
 	cancel()
 	return c.beginOn(rt, ref)
 }
 
 // beginOn is begin on a route made elsewhere (a feature's, such as
 // intercom's); ref is its refusal, if any.
-func (c *call) beginOn(rt *route, ref *refusal) bool {
+func (c *call) beginOn(rt *route.Route, ref *route.Refusal) bool {
 	b := c.b
 	c.rt = rt
 	c.routed(rt)
@@ -203,15 +204,15 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 	}
 	relay, err := newRelay(b, c.log)
 	if err != nil {
-		return c.refuse(&refusal{503, "Service Unavailable", directory.Failed, "no rtp ports", err})
+		return c.refuse(&route.Refusal{Code: 503, Reason: "Service Unavailable", Disp: directory.Failed, Why: "no rtp ports", Err: err})
 	}
 	c.Relay, c.env.relay = relay, relay
 	c.ring = dialer{env: c.env, onResponse: c.onResponse, onFailed: c.forkFailed, spare: p.spare, late: c.late, source: c.aReq.Body(), origin: &c.Legs[1].Origin,
 		leg: media.LegB}
 	c.OpenA(c.aReq.Source(), p.offer)
 	if !c.late && p.ans == nil {
-		if err := c.ring.address(p.targets[0].dest); err != nil {
-			return c.refuse(&refusal{488, "Not Acceptable Here", directory.Failed, "bad sdp offer", nil})
+		if err := c.ring.address(p.targets[0].Dest); err != nil {
+			return c.refuse(&route.Refusal{Code: 488, Reason: "Not Acceptable Here", Disp: directory.Failed, Why: "bad sdp offer"})
 		}
 		c.Legs[1].SDP = c.ring.offer
 	}
@@ -220,7 +221,7 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 		c.respondA(482, "Loop Detected", nil)
 		return false
 	} else if err != nil {
-		return c.refuse(&refusal{503, "Service Unavailable", directory.Failed, "shutting down", nil})
+		return c.refuse(&route.Refusal{Code: 503, Reason: "Service Unavailable", Disp: directory.Failed, Why: "shutting down"})
 	}
 	b.take(c, append([]string{c.callerExt()}, targetExts(p.targets)...)...) // "" from a trunk: no slot
 	c.watchCancel(func() { c.post(cancelEvent{}) })
@@ -248,11 +249,11 @@ func newRelay(b *b2bua, log *slog.Logger) (*media.Relay, error) {
 // refuse answers the caller with a final error before any call exists,
 // writes the attempt's CDR row and closes the relay if open; it returns
 // begin's false.
-func (c *call) refuse(r *refusal) bool {
+func (c *call) refuse(r *route.Refusal) bool {
 	if c.Relay != nil {
 		c.Relay.Close()
 	}
-	c.respondA(r.code, r.reason, nil)
+	c.respondA(r.Code, r.Reason, nil)
 	c.refused(r)
 	return false
 }

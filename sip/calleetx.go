@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
+	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
@@ -27,7 +28,7 @@ type calleeTx struct {
 	ring dialer // the callee's phones, or the trunk
 	// bTarget is where leg B is now: the answering fork's target, or a
 	// transfer's.
-	bTarget *target
+	bTarget *route.Target
 	// bAcked: the ACK of the winning fork's 2xx went; ackTmpl is that ACK,
 	// sent again on each retransmission of the 2xx (from sipgo's goroutine).
 	bAcked  bool
@@ -139,7 +140,7 @@ func (ct *calleeTx) giveUpSilent(wait time.Duration) bool {
 	if f == nil || time.Since(f.sent) < wait {
 		return false
 	}
-	ct.log.Info("no response from trunk", "trunk", f.t.trunk.Label(), "wait", wait)
+	ct.log.Info("no response from trunk", "trunk", f.t.Trunk.Label(), "wait", wait)
 	f.tx.Terminate()
 	f.final = sip.NewResponseFromRequest(f.req, 408, "Request Timeout", nil)
 	return true
@@ -159,7 +160,7 @@ func (ct *calleeTx) trunkDeadline(wait time.Duration) time.Time {
 // last trunk failed over (failoverStatus), and reports whether it did:
 // leg B's offer is then the dialer's new one. The failed trunk's early
 // media is over: earlyOver tells the caller's side.
-func (ct *calleeTx) failOver(rt *route, earlyOver func()) bool {
+func (ct *calleeTx) failOver(rt *route.Route, earlyOver func()) bool {
 	if len(ct.ring.spare) > 0 {
 		earlyOver()
 	}

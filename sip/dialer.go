@@ -14,6 +14,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
+	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
@@ -31,7 +32,7 @@ import (
 
 // fork is one INVITE the dialer sent.
 type fork struct {
-	t         target
+	t         route.Target
 	req       *sip.Request
 	tx        sip.ClientTransaction
 	final     *sip.Response
@@ -96,9 +97,9 @@ type dialer struct {
 	onResponse func(f *fork, tx sip.ClientTransaction, res *sip.Response)
 	onFailed   func(f *fork)
 	forks      []*fork
-	spare      []target   // trunks not tried yet (route.failover)
-	offer      []byte     // the offer sent to the forks; nil when late
-	offerIP    netip.Addr // the media address in offer
+	spare      []route.Target // trunks not tried yet (Route.Failover)
+	offer      []byte         // the offer sent to the forks; nil when late
+	offerIP    netip.Addr     // the media address in offer
 
 	// How the offer is made (again, for a trunk at another media
 	// address): from source, with origin, on relay leg leg.
@@ -114,24 +115,24 @@ type dialer struct {
 // pickTargets drops the targets of rt whose extension is busy (at its
 // call limit) and, on a route that fails over, keeps the first to ring now
 // and the others spare.
-func pickTargets(rt *route, atLimit func(ext string) bool) (ring, spare []target) {
-	for _, t := range rt.targets {
-		if t.ext != "" && atLimit(t.ext) {
+func pickTargets(rt *route.Route, atLimit func(ext string) bool) (ring, spare []route.Target) {
+	for _, t := range rt.Targets {
+		if t.Ext != "" && atLimit(t.Ext) {
 			continue
 		}
 		ring = append(ring, t)
 	}
-	if rt.failover && len(ring) > 1 {
+	if rt.Failover && len(ring) > 1 {
 		ring, spare = ring[:1], ring[1:]
 	}
 	return ring, spare
 }
 
 // targetExts lists the extensions of targets ("" for trunks).
-func targetExts(targets []target) []string {
+func targetExts(targets []route.Target) []string {
 	exts := make([]string, 0, len(targets))
 	for _, t := range targets {
-		exts = append(exts, t.ext)
+		exts = append(exts, t.Ext)
 	}
 	return exts
 }
@@ -163,14 +164,14 @@ func (d *dialer) address(dest string) error {
 }
 
 // dialAll sends an INVITE on route rt to each of targets.
-func (d *dialer) dialAll(rt *route, targets []target) {
+func (d *dialer) dialAll(rt *route.Route, targets []route.Target) {
 	for _, t := range targets {
 		d.dial(rt, t)
 	}
 }
 
 // dial sends the INVITE of one fork to t.
-func (d *dialer) dial(rt *route, t target) {
+func (d *dialer) dial(rt *route.Route, t route.Target) {
 	req := d.buildInvite(t, rt)
 	if d.referredBy != "" {
 		req.AppendHeader(sip.NewHeader("Referred-By", d.referredBy))
@@ -188,13 +189,13 @@ func (d *dialer) dial(rt *route, t target) {
 // in a way another trunk may not (failoverStatus) and a spare trunk is
 // left, the call goes to it, the offer addressed for it. It reports
 // whether a fork rings again.
-func (d *dialer) nextTrunk(rt *route) bool {
+func (d *dialer) nextTrunk(rt *route.Route) bool {
 	for len(d.spare) > 0 && len(d.forks) > 0 && failoverStatus(d.forks[len(d.forks)-1].final.StatusCode) {
 		t := d.spare[0]
 		d.spare = d.spare[1:]
 		d.env.log.Info("trunk failed; trying the next", "status", d.forks[len(d.forks)-1].final.StatusCode,
-			"trunk", t.trunk.Label())
-		if err := d.address(t.dest); err != nil {
+			"trunk", t.Trunk.Label())
+		if err := d.address(t.Dest); err != nil {
 			d.env.log.Info("no offer for the next trunk", "err", err)
 			return false
 		}
@@ -214,7 +215,7 @@ func (f *fork) timedOut(tx sip.ClientTransaction, err error, log *slog.Logger) {
 	if tx != f.tx || f.final != nil {
 		return
 	}
-	log.Debug("fork got no final response", "dest", f.t.dest, "err", err)
+	log.Debug("fork got no final response", "dest", f.t.Dest, "err", err)
 	f.final = sip.NewResponseFromRequest(f.req, 408, "Request Timeout", nil)
 	f.d.onFailed(f)
 }
@@ -274,40 +275,40 @@ func (d *dialer) silentTrunk() *fork {
 
 // buildInvite builds the INVITE of a fork to t on route rt, with the
 // dialer's offer (none when late).
-func (d *dialer) buildInvite(t target, rt *route) *sip.Request {
+func (d *dialer) buildInvite(t route.Target, rt *route.Route) *sip.Request {
 	offer := d.offer
-	req := sip.NewRequest(sip.INVITE, t.uri)
-	fromUser := rt.fromUser
-	if t.fromUser != "" {
-		fromUser = t.fromUser
+	req := sip.NewRequest(sip.INVITE, t.URI)
+	fromUser := rt.FromUser
+	if t.FromUser != "" {
+		fromUser = t.FromUser
 	}
-	from := &sip.FromHeader{DisplayName: rt.fromName,
-		Address: sip.Uri{Scheme: "sip", User: fromUser, Host: t.domain},
+	from := &sip.FromHeader{DisplayName: rt.FromName,
+		Address: sip.Uri{Scheme: "sip", User: fromUser, Host: t.Domain},
 		Params:  sip.HeaderParams{{K: "tag", V: sip.GenerateTagN(16)}}}
 	req.AppendHeader(from)
-	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: t.toUser, Host: t.domain}})
-	for _, r := range t.route {
+	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: t.ToUser, Host: t.Domain}})
+	for _, r := range t.RouteSet {
 		req.AppendHeader(sip.NewHeader("Route", r))
 	}
-	applyIdentity(req, t)
+	route.ApplyIdentity(req, t)
 	cid := sip.CallIDHeader(sip.GenerateTagN(24) + "@switchboard")
 	req.AppendHeader(&cid)
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.INVITE})
 	mf := sip.MaxForwardsHeader(d.env.hops)
 	req.AppendHeader(&mf)
-	ct := d.env.contact(t.dest, t.transport)
+	ct := d.env.contact(t.Dest, t.Transport)
 	req.AppendHeader(&ct)
 	req.AppendHeader(sip.NewHeader("User-Agent", d.env.userAgent))
 	req.AppendHeader(sip.NewHeader("Allow", callAllowed))
-	for _, h := range rt.headers {
+	for _, h := range rt.Headers {
 		req.AppendHeader(sip.HeaderClone(h))
 	}
 	if offer != nil {
 		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 		req.SetBody(offer)
 	}
-	req.SetTransport(t.transport)
-	req.SetDestination(t.dest)
+	req.SetTransport(t.Transport)
+	req.SetDestination(t.Dest)
 	return req
 }
 
@@ -320,7 +321,7 @@ func (f *fork) send() {
 	env := f.d.env
 	tx, err := env.client.TransactionRequest(env.ctx, f.req)
 	if err != nil {
-		env.log.Info("invite not sent", "dest", f.t.dest, "err", err)
+		env.log.Info("invite not sent", "dest", f.t.Dest, "err", err)
 		f.final = sip.NewResponseFromRequest(f.req, 503, "Service Unavailable", nil)
 		return
 	}
@@ -341,8 +342,8 @@ func (f *fork) send() {
 // retryAuth answers the trunk's digest challenge with a new INVITE, once
 // per fork; false when it cannot.
 func (f *fork) retryAuth(res *sip.Response) bool {
-	if (res.StatusCode != 401 && res.StatusCode != 407) || f.t.trunk == nil || f.authTried ||
-		f.t.trunk.Username == "" {
+	if (res.StatusCode != 401 && res.StatusCode != 407) || f.t.Trunk == nil || f.authTried ||
+		f.t.Trunk.Username == "" {
 		return false
 	}
 	hdr, authHdr := "WWW-Authenticate", "Authorization"
@@ -358,7 +359,7 @@ func (f *fork) retryAuth(res *sip.Response) bool {
 		return false
 	}
 	cred, err := digest.Digest(chal, digest.Options{Method: "INVITE", URI: f.req.Recipient.String(),
-		Username: f.t.trunk.Username, Password: string(f.t.trunk.Password)})
+		Username: f.t.Trunk.Username, Password: string(f.t.Trunk.Password)})
 	if err != nil {
 		return false
 	}
@@ -379,7 +380,7 @@ func (f *fork) retryAuth(res *sip.Response) bool {
 func forkDialog(f *fork, res *sip.Response) leg.Dialog {
 	d := leg.Dialog{CallID: f.req.CallID().Value(), LocalURI: f.req.From().Address, LocalTag: tag(f.req.From().Params),
 		RemoteURI: res.To().Address, RemoteTag: tag(res.To().Params), Target: f.req.Recipient,
-		Dest: f.t.dest, Transport: f.t.transport, Contact: *f.req.Contact(), CSeq: f.req.CSeq().SeqNo}
+		Dest: f.t.Dest, Transport: f.t.Transport, Contact: *f.req.Contact(), CSeq: f.req.CSeq().SeqNo}
 	if ct := res.Contact(); ct != nil {
 		d.Target = ct.Address
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
+	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
@@ -53,7 +54,7 @@ type ivrSession struct {
 	ended  bool
 
 	ring  *dialer // the target ringing
-	rt    *route
+	rt    *route.Route
 	slots []string
 	timer *time.Timer
 }
@@ -68,7 +69,7 @@ type ivrRingOver struct {
 
 func (ev ivrRingOver) handleOn(c *call) {
 	if s := ev.sess; !s.ended && s.ring == ev.ring && c.state == stAnswered {
-		c.log.Info("ivr: target did not answer", "to", s.rt.to)
+		c.log.Info("ivr: target did not answer", "to", s.rt.To)
 		s.back("no answer")
 	}
 }
@@ -81,7 +82,7 @@ type menuAnswer struct{ menu *directory.IVRMenu }
 
 // routeMenu makes rt a menu's route when ext is an IVR menu's number; a
 // user's extension is never one (it is looked up first, from memory).
-func routeMenu(ctx context.Context, s *Server, rt *route, ext string) (bool, *refusal) {
+func routeMenu(ctx context.Context, s *Server, rt *route.Route, ext string) (bool, *route.Refusal) {
 	if directory.ValidateExtension("extension", ext) != nil {
 		return false, nil
 	}
@@ -93,17 +94,17 @@ func routeMenu(ctx context.Context, s *Server, rt *route, ext string) (bool, *re
 		return false, nil
 	}
 	if err != nil {
-		return true, storeDown(err)
+		return true, route.StoreDown(err)
 	}
-	rt.to, rt.answer = ext, menuAnswer{menu: m}
+	rt.To, rt.Answer = ext, menuAnswer{menu: m}
 	return true, nil
 }
 
 // refusal refuses a call to a menu the PBX cannot answer: one without
 // an SDP offer.
-func (menuAnswer) refusal(c *call) *refusal {
+func (menuAnswer) refusal(c *call) *route.Refusal {
 	if c.late {
-		return &refusal{488, "Not Acceptable Here (Offer Needed)", directory.Failed, "menu without an sdp offer", nil}
+		return &route.Refusal{Code: 488, Reason: "Not Acceptable Here (Offer Needed)", Disp: directory.Failed, Why: "menu without an sdp offer"}
 	}
 	return nil
 }
@@ -253,21 +254,21 @@ func (s *ivrSession) onChoice(ev ivrChoice) {
 // a queue takes the caller, anything else rings.
 func (s *ivrSession) goTo(number string) {
 	c := s.c
-	rt := &route{dir: c.rt.dir, dialed: number, from: c.rt.from, callerID: c.rt.callerID, fromUser: c.rt.fromUser,
-		fromName: c.rt.fromName}
+	rt := &route.Route{Dir: c.rt.Dir, Dialed: number, From: c.rt.From, CallerID: c.rt.CallerID, FromUser: c.rt.FromUser,
+		FromName: c.rt.FromName}
 	self := ""
 	if c.caller != nil {
 		self = c.caller.Ext
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
-	ref := c.b.routeNumber(ctx, rt, number, self) // router.go
+	ref := c.b.RouteNumber(ctx, rt, number, self) // sip/route
 	cancel()
 	if ref != nil {
-		c.log.Info("ivr: target refused", "to", number, "code", ref.code, "why", ref.why)
-		s.back(ref.why)
+		c.log.Info("ivr: target refused", "to", number, "code", ref.Code, "why", ref.Why)
+		s.back(ref.Why)
 		return
 	}
-	switch a := rt.answer.(type) {
+	switch a := rt.Answer.(type) {
 	case queueAnswer: // queuecall.go: the caller waits there
 		via := s.via()
 		s.endFarEnd()
@@ -289,7 +290,7 @@ func (s *ivrSession) goTo(number string) {
 	d := &dialer{env: c.env, onFork: func(f *fork) { c.xforks = append(c.xforks, f) },
 		onResponse: s.onResponse, onFailed: func(*fork) { s.ringFailed() }, spare: spare,
 		source: c.aReq.Body(), origin: &c.Legs[1].Origin, leg: media.LegB, sendrecv: true}
-	if err := d.address(targets[0].dest); err != nil {
+	if err := d.address(targets[0].Dest); err != nil {
 		c.log.Info("ivr: no sdp for the target", "err", err)
 		s.back("no sdp for the target")
 		return
@@ -351,7 +352,7 @@ func (s *ivrSession) stopRing(keep *fork) {
 	}
 	var free []string
 	for _, ext := range s.slots {
-		if keep == nil || ext != keep.t.ext {
+		if keep == nil || ext != keep.t.Ext {
 			free = append(free, ext)
 		}
 	}
@@ -408,13 +409,13 @@ func (s *ivrSession) answered(f *fork, res *sip.Response) {
 	c.Relay.SetPeer(media.LegB, leg.PeerIP(d.Dest))
 	t := f.t
 	c.bTarget = &t
-	c.rt.to, c.rt.calleeID, c.rt.groupID = rt.to, f.t.userID, rt.groupID
+	c.rt.To, c.rt.CalleeID, c.rt.GroupID = rt.To, f.t.UserID, rt.GroupID
 	c.setParties(c.rt, c.callerExt(), f.t)
-	num := f.t.ext
+	num := f.t.Ext
 	if num == "" {
-		num = rt.to
+		num = rt.To
 	}
-	c.cdr.To, c.cdr.CalleeID, c.cdr.GroupID = num, f.t.userID, rt.groupID
+	c.cdr.To, c.cdr.CalleeID, c.cdr.GroupID = num, f.t.UserID, rt.GroupID
 	s.writeReason()
 	c.show(c.cdr)
 	// The policy may cover the callee only (a call recorded already goes
@@ -465,7 +466,7 @@ func (s *ivrSession) voicemail(number string) {
 		s.back("no mailbox")
 		return
 	}
-	caller := c.rt.from
+	caller := c.rt.From
 	if c.caller != nil {
 		caller = c.caller.Ext
 	}

@@ -93,7 +93,7 @@ func (cr *callRecord) callerRinging(callID string, caller *credential) []LegEven
 		return nil
 	}
 	return []LegEvent{{LegID: callID, Ext: caller.Ext, UserID: caller.UserID,
-		Initiator: true, State: LegRinging, Peer: shownNumber(cr.route.dialed)}}
+		Initiator: true, State: LegRinging, Peer: shownNumber(cr.route.Dialed)}}
 }
 
 // answeredLegs lists the extension legs of an answered call, whose legs'
@@ -102,8 +102,8 @@ func (cr *callRecord) callerRinging(callID string, caller *credential) []LegEven
 // route's caller.
 func (cr *callRecord) answeredLegs(ids [2]string, legReplaced bool) []LegEvent {
 	callerName := ""
-	if !legReplaced && cr.parties[0].num == cr.route.from {
-		callerName = cr.route.fromName
+	if !legReplaced && cr.parties[0].num == cr.route.From {
+		callerName = cr.route.FromName
 	}
 	var live []LegEvent
 	for i, id := range ids {
@@ -126,11 +126,11 @@ func (cr *callRecord) answeredLegs(ids [2]string, legReplaced bool) []LegEvent {
 // appendRinging adds the forks to extensions that still ring.
 func appendRinging(live []LegEvent, forks []*fork) []LegEvent {
 	for _, f := range forks {
-		if f.t.ext == "" || f.final != nil || f.cancelled || f.tx == nil {
+		if f.t.Ext == "" || f.final != nil || f.cancelled || f.tx == nil {
 			continue
 		}
 		from := f.req.From()
-		live = append(live, LegEvent{LegID: f.req.CallID().Value(), Ext: f.t.ext, UserID: f.t.userID,
+		live = append(live, LegEvent{LegID: f.req.CallID().Value(), Ext: f.t.Ext, UserID: f.t.UserID,
 			State: LegRinging, Peer: shownNumber(from.Address.User), PeerName: shownName(from.DisplayName)})
 	}
 	return live

@@ -308,7 +308,7 @@ func (mo *monitoring) audit(sup *credential, mode media.MonitorMode, ext string,
 	s := mo.b.s
 	e := &directory.AuditEntry{ActorID: sup.UserID, Actor: "sip:" + sup.Ext, Action: "call.monitor",
 		Object: "extension:" + ext,
-		Detail: fmt.Sprintf("%s: call %s from %s to %s", mode, c.id, c.rt.from, c.rt.to)}
+		Detail: fmt.Sprintf("%s: call %s from %s to %s", mode, c.id, c.rt.From, c.rt.To)}
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.StoreTimeout)
 	defer cancel()
 	if err := s.store.Audit(ctx, e); err != nil {

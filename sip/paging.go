@@ -15,6 +15,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
+	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
@@ -59,7 +60,7 @@ type pageSession struct {
 	tx     sip.ServerTransaction
 	fan    *media.Fanout
 	codec  media.Codec
-	rt     *route // what the members' INVITEs say: from the talker, auto-answer
+	rt     *route.Route // what the members' INVITEs say: from the talker, auto-answer
 	env    *dialEnv
 	ctx    context.Context // the members' transactions end with it
 	cancel context.CancelFunc
@@ -123,18 +124,18 @@ func (pg *pager) page(req *sip.Request, tx sip.ServerTransaction, caller *creden
 
 // open checks the talker's offer and rights, finds the members to ring
 // and binds the fanout and a listener leg per member.
-func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *credential, ext string) (*pageSession, *refusal) {
+func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *credential, ext string) (*pageSession, *route.Refusal) {
 	b := pg.b
 	sd, offer, err := sdpneg.Parse(req.Body())
 	if len(req.Body()) == 0 || err != nil {
-		return nil, &refusal{488, "Not Acceptable Here (Offer Needed)", directory.Failed, "bad sdp offer", nil}
+		return nil, &route.Refusal{Code: 488, Reason: "Not Acceptable Here (Offer Needed)", Disp: directory.Failed, Why: "bad sdp offer"}
 	}
 	codec, ok := g711Of(sd)
 	if !ok {
-		return nil, &refusal{488, "Not Acceptable Here (G.711 Needed)", directory.Failed, "no g.711 in offer", nil}
+		return nil, &route.Refusal{Code: 488, Reason: "Not Acceptable Here (G.711 Needed)", Disp: directory.Failed, Why: "no g.711 in offer"}
 	}
 	if offer.Secure { // the fanout relays plain RTP; SRTP offered best effort is answered plain
-		return nil, &refusal{488, "Not Acceptable Here (Plain RTP Needed)", directory.Failed, "srtp-only offer", nil}
+		return nil, &route.Refusal{Code: 488, Reason: "Not Acceptable Here (Plain RTP Needed)", Disp: directory.Failed, Why: "srtp-only offer"}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
 	defer cancel()
@@ -144,18 +145,18 @@ func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *creden
 	}
 	g, err := b.s.store.GroupByExtension(ctx, ext)
 	if errors.Is(err, directory.ErrNotFound) {
-		return nil, refNotFound // a user is called on intercom (*90), not paged
+		return nil, route.NotFound // a user is called on intercom (*90), not paged
 	}
 	if err != nil {
-		return nil, storeDown(err)
+		return nil, route.StoreDown(err)
 	}
 	ids, err := b.s.store.GroupMembers(ctx, g.ID)
 	if err != nil {
-		return nil, storeDown(err)
+		return nil, route.StoreDown(err)
 	}
 	var members []*pageMember
-	var denied *refusal
-	var targets [][]target
+	var denied *route.Refusal
+	var targets [][]route.Target
 	for _, id := range ids {
 		m, ok := b.s.creds.ByID(id)
 		if !ok || m.Ext == caller.Ext || m.Forward.DND || b.inCall(m.Ext) {
@@ -165,7 +166,7 @@ func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *creden
 			denied = ref
 			continue
 		}
-		if ts := b.userTargets(m); len(ts) > 0 {
+		if ts := b.UserTargets(m); len(ts) > 0 {
 			members = append(members, &pageMember{cred: m})
 			targets = append(targets, ts)
 		}
@@ -174,7 +175,7 @@ func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *creden
 		if denied != nil {
 			return nil, denied
 		}
-		return nil, refOffline
+		return nil, route.Offline
 	}
 
 	mip := b.cfg.MediaIP
@@ -184,7 +185,7 @@ func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *creden
 	fan, err := media.NewFanout(media.FanoutConfig{Pool: b.pool, IP: mip, Timeout: max(b.cfg.MediaTimeout, 0),
 		Logger: b.log})
 	if err != nil {
-		return nil, &refusal{503, "Service Unavailable", directory.Failed, "no rtp ports", nil}
+		return nil, &route.Refusal{Code: 503, Reason: "Service Unavailable", Disp: directory.Failed, Why: "no rtp ports"}
 	}
 	fan.SetRemote(offer.RTP, offer.RTCP)
 	fan.SetPeer(leg.PeerIP(req.Source()))
@@ -194,9 +195,9 @@ func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *creden
 	ps := &pageSession{b: b, id: id, log: b.log.With("call_id", id, "group", ext), caller: caller, req: tagged,
 		tx: tx, fan: fan, codec: codec, members: members, final: make(chan *sip.Response, 1),
 		acked: make(chan struct{}), mailbox: newMailbox(),
-		rt: &route{dir: directory.Internal, dialed: unescapeUser(req.Recipient.User), fromName: req.From().DisplayName,
-			from: caller.Ext, fromUser: caller.Ext, callerID: caller.UserID, to: ext, groupID: g.ID,
-			headers: autoAnswerHeaders(b.s.realm())},
+		rt: &route.Route{Dir: directory.Internal, Dialed: unescapeUser(req.Recipient.User), FromName: req.From().DisplayName,
+			From: caller.Ext, FromUser: caller.Ext, CallerID: caller.UserID, To: ext, GroupID: g.ID,
+			Headers: autoAnswerHeaders(b.s.realm())},
 		cdr: directory.Call{SIPCallID: id, StartedAt: time.Now().UTC(), Node: b.s.cfg.Node,
 			Direction: directory.Internal, Dialed: unescapeUser(req.Recipient.User), CallerID: caller.UserID,
 			GroupID: g.ID, From: caller.Ext, To: ext, Disposition: directory.Failed}}
@@ -208,10 +209,10 @@ func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *creden
 		if m.l, err = fan.AddListener(); err != nil {
 			fan.Close()
 			ps.cancel()
-			return nil, &refusal{503, "Service Unavailable", directory.Failed, "no rtp ports", nil}
+			return nil, &route.Refusal{Code: 503, Reason: "Service Unavailable", Disp: directory.Failed, Why: "no rtp ports"}
 		}
-		m.offer = pageSDP(b.mediaIP(targets[i][0].dest), m.l.Local().Port(), codec, "sendonly")
-		m.d = &dialer{env: ps.env, offer: m.offer, offerIP: b.mediaIP(targets[i][0].dest),
+		m.offer = pageSDP(b.mediaIP(targets[i][0].Dest), m.l.Local().Port(), codec, "sendonly")
+		m.d = &dialer{env: ps.env, offer: m.offer, offerIP: b.mediaIP(targets[i][0].Dest),
 			origin: &sdpneg.Origin{ID: uint64(time.Now().UnixNano() & 0x7fffffffffff)}, leg: media.LegB}
 		m.d.onResponse = func(f *fork, tx sip.ClientTransaction, res *sip.Response) { ps.memberResponse(m, f, tx, res) }
 		m.d.onFailed = func(*fork) { ps.memberFailed(m) }
@@ -219,7 +220,7 @@ func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *creden
 	if _, loaded := pg.pages.LoadOrStore(id, ps); loaded {
 		fan.Close()
 		ps.cancel()
-		return nil, &refusal{482, "Loop Detected", directory.Failed, "call-id in use", nil}
+		return nil, &route.Refusal{Code: 482, Reason: "Loop Detected", Disp: directory.Failed, Why: "call-id in use"}
 	}
 	ps.filed = append(ps.filed, id)
 	ps.wg.Go(func() { ps.post(pageMediaEnd{fan.Run(b.ctx)}) })
@@ -230,14 +231,14 @@ func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *creden
 }
 
 // refuse answers a page that goes nowhere and writes its CDR row.
-func (pg *pager) refuse(req *sip.Request, tx sip.ServerTransaction, caller *credential, ext string, ref *refusal) {
+func (pg *pager) refuse(req *sip.Request, tx sip.ServerTransaction, caller *credential, ext string, ref *route.Refusal) {
 	b := pg.b
-	b.log.Info("page refused", "call_id", req.CallID().Value(), "code", ref.code, "why", ref.why, "err", ref.err)
-	b.s.respond(tx, req, ref.code, ref.reason)
+	b.log.Info("page refused", "call_id", req.CallID().Value(), "code", ref.Code, "why", ref.Why, "err", ref.Err)
+	b.s.respond(tx, req, ref.Code, ref.Reason)
 	now := time.Now().UTC()
 	pg.cdr(directory.Call{SIPCallID: req.CallID().Value(), StartedAt: now, EndedAt: now, Node: b.s.cfg.Node,
 		Direction: directory.Internal, Dialed: unescapeUser(req.Recipient.User), CallerID: caller.UserID,
-		From: caller.Ext, To: ext, Disposition: ref.disp, Reason: "paging: " + ref.why, HangupBy: "system"})
+		From: caller.Ext, To: ext, Disposition: ref.Disp, Reason: "paging: " + ref.Why, HangupBy: "system"})
 }
 
 // cdr stores a page's history row.
@@ -342,7 +343,7 @@ func (ps *pageSession) liveLegs() []LegEvent {
 		return nil
 	}
 	talker := LegEvent{LegID: ps.id, Ext: ps.caller.Ext, UserID: ps.caller.UserID, Initiator: true,
-		State: LegRinging, Peer: ps.rt.to}
+		State: LegRinging, Peer: ps.rt.To}
 	if ps.answered {
 		talker.State = LegAnswered
 	}
@@ -436,7 +437,7 @@ func (ps *pageSession) join(m *pageMember, f *fork, res *sip.Response) {
 	m.l.SetRemote(md.RTP, md.RTCP)
 	m.l.SetPeer(leg.PeerIP(m.dlg.Dest))
 	m.joined = true
-	ps.log.Info("page member joined", "ext", m.cred.Ext, "dest", f.t.dest)
+	ps.log.Info("page member joined", "ext", m.cred.Ext, "dest", f.t.Dest)
 	if !ps.answered && !ps.finished {
 		ps.answerTalker()
 	}

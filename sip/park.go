@@ -13,6 +13,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/media"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/presence"
+	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
@@ -433,7 +434,7 @@ func (p *parkedCall) retrieved(ev *retrieveEvent) {
 	c.Relay.SetHold(leg.RelayLeg(isA), m.Hold)
 	who := party{userID: ev.cred.UserID, num: ev.cred.Ext, ext: ev.cred.Ext}
 	if !isA {
-		c.bTarget = &target{userID: who.userID, ext: who.ext, dest: src, transport: d.Transport}
+		c.bTarget = &route.Target{UserID: who.userID, Ext: who.ext, Dest: src, Transport: d.Transport}
 	}
 	p.take(who, ev.cred, "retrieved", ev.req.Body())
 }

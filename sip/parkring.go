@@ -5,6 +5,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
+	"github.com/switchboard-pbx/switchboard/sip/route"
 )
 
 // The ring-back of a parked call (park.go): once park.timeout has run
@@ -41,8 +42,8 @@ func (p *parkedCall) ringBack() {
 	if from == "" {
 		from = p.orbit
 	}
-	rt := &route{dir: directory.Internal, dialed: cred.Ext, to: cred.Ext, calleeID: cred.UserID, callerID: tee.userID,
-		from: tee.num, fromUser: from, fromName: "Park " + p.orbit, targets: c.b.userTargets(cred)}
+	rt := &route.Route{Dir: directory.Internal, Dialed: cred.Ext, To: cred.Ext, CalleeID: cred.UserID, CallerID: tee.userID,
+		From: tee.num, FromUser: from, FromName: "Park " + p.orbit, Targets: c.b.UserTargets(cred)}
 	targets, _ := pickTargets(rt, c.b.busy)
 	if len(targets) == 0 {
 		c.log.Info("ring-back: no phone of the parker free", "orbit", p.orbit, "parker", cred.Ext)
@@ -52,7 +53,7 @@ func (p *parkedCall) ringBack() {
 	d := &dialer{env: c.env, onFork: func(f *fork) { c.xforks = append(c.xforks, f) },
 		onResponse: p.onRingBackResponse, onFailed: func(*fork) { p.ringBackFailed() },
 		source: c.Legs[p.leg].SDP, origin: &p.origin, leg: leg.RelayLeg(p.leg == 0), sendrecv: true}
-	if err := d.address(targets[0].dest); err != nil {
+	if err := d.address(targets[0].Dest); err != nil {
 		c.log.Info("ring-back: no sdp for the parker", "err", err)
 		p.ringBackOver()
 		return
@@ -124,6 +125,6 @@ func (p *parkedCall) ringBackAnswered(f *fork, res *sip.Response) {
 	}
 	p.ring.cancelAll(f)
 	p.ring = nil
-	cred, _ := c.b.s.credential(f.t.ext)
-	p.take(party{userID: f.t.userID, num: f.t.ext, ext: f.t.ext}, cred, "returned", res.Body())
+	cred, _ := c.b.s.credential(f.t.Ext)
+	p.take(party{userID: f.t.UserID, num: f.t.Ext, ext: f.t.Ext}, cred, "returned", res.Body())
 }

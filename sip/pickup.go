@@ -14,6 +14,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
+	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
@@ -347,7 +348,7 @@ func (ev *pickupEvent) pickedFork(c *call) *fork {
 		return nil // the picker's own call
 	}
 	for _, f := range c.ring.forks {
-		if f.final != nil || f.cancelled || f.tx == nil || f.t.ext == "" || f.t.ext != ev.ext {
+		if f.final != nil || f.cancelled || f.tx == nil || f.t.Ext == "" || f.t.Ext != ev.ext {
 			continue
 		}
 		if ev.legID != "" {
@@ -409,14 +410,14 @@ func (ev *pickupEvent) onCall(c *call) {
 		return
 	}
 	c.awaitAck(req, pending2xx{fromA: false, tx: ev.tx, res: okPicker, done: ev.done})
-	ev.reply <- pickupReply{handled: true, answered: true, from: c.rt.from}
+	ev.reply <- pickupReply{handled: true, answered: true, from: c.rt.From}
 	c.ring.cancelAll(nil)
 	c.Legs[1].Dialog = d
 	c.bAcked = true // we are the picker's UAS: no ACK of ours on leg B
-	c.bTarget = &target{userID: ev.picker.UserID, ext: ev.picker.Ext, dest: src, transport: d.Transport}
+	c.bTarget = &route.Target{UserID: ev.picker.UserID, Ext: ev.picker.Ext, Dest: src, Transport: d.Transport}
 	c.b.take(c, ev.picker.Ext)
-	c.log.Info("call picked up", "by", ev.picker.Ext, "ringing_at", f.t.ext)
-	ev.answerCaller(c, f.t.ext, toCaller)
+	c.log.Info("call picked up", "by", ev.picker.Ext, "ringing_at", f.t.Ext)
+	ev.answerCaller(c, f.t.Ext, toCaller)
 }
 
 // media points the relay's leg B of c at the picker and returns the
@@ -467,7 +468,7 @@ func (ev *pickupEvent) answerCaller(c *call, ext string, toCaller []byte) {
 	c.cdr.CalleeID, c.cdr.To = picker.UserID, picker.Ext
 	c.cdr.Reason = "picked up by " + picker.Ext + " from " + ext
 	c.show(c.cdr)
-	c.setParty(0, party{userID: c.rt.callerID, num: c.rt.from, ext: c.callerExt()})
+	c.setParty(0, party{userID: c.rt.CallerID, num: c.rt.From, ext: c.callerExt()})
 	c.setParty(1, party{userID: picker.UserID, num: picker.Ext, ext: picker.Ext})
 	c.Legs[0].Dialog = c.b.uasDialog(c.aReq)
 	c.b.taps.joined(c)

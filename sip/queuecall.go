@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
@@ -129,9 +130,9 @@ type queueAnswer struct{ queue *directory.Queue }
 
 // refusal refuses a call the queue cannot answer: one without an SDP
 // offer.
-func (queueAnswer) refusal(c *call) *refusal {
+func (queueAnswer) refusal(c *call) *route.Refusal {
 	if c.late {
-		return &refusal{488, "Not Acceptable Here (Offer Needed)", directory.Failed, "queue: no sdp offer", nil}
+		return &route.Refusal{Code: 488, Reason: "Not Acceptable Here (Offer Needed)", Disp: directory.Failed, Why: "queue: no sdp offer"}
 	}
 	return nil
 }
@@ -141,19 +142,19 @@ func (a queueAnswer) answerCall(c *call) { enterQueue(c, *a.queue) }
 
 // route makes rt a queue's when ext is a queue's number, and reports
 // whether it was.
-func (r *queueRuntime) route(ctx context.Context, rt *route, ext string) (bool, *refusal) {
+func (r *queueRuntime) route(ctx context.Context, rt *route.Route, ext string) (bool, *route.Refusal) {
 	q, err := r.b.s.store.QueueByNumber(ctx, ext)
 	if errors.Is(err, directory.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
-		return true, storeDown(err)
+		return true, route.StoreDown(err)
 	}
 	if err := r.ensure(ctx); err != nil {
-		return true, storeDown(err)
+		return true, route.StoreDown(err)
 	}
 	r.sync(*q)
-	rt.to, rt.answer = ext, queueAnswer{queue: q}
+	rt.To, rt.Answer = ext, queueAnswer{queue: q}
 	return true, nil
 }
 
@@ -197,7 +198,7 @@ func enterQueue(c *call, q directory.Queue) bool {
 	// hears the answer shows them; the engine's events wait in the call's
 	// mailbox until its actor runs.
 	qc.waiting = true
-	if err := rtm.enqueue(c, key, c.rt.from, now); err != nil {
+	if err := rtm.enqueue(c, key, c.rt.From, now); err != nil {
 		c.rooms.close(qc)
 		qc.waiting = false
 		qc.cancel()
@@ -209,7 +210,7 @@ func enterQueue(c *call, q directory.Queue) bool {
 	c.state, c.bAcked = stAnswered, true
 	c.Relay.Arm()
 	c.cdr.Queue, c.cdr.Disposition, c.cdr.Reason = q.Number, directory.NoAnswer, "waiting in queue "+q.Number
-	c.setParty(0, party{userID: c.rt.callerID, num: c.rt.from, ext: c.callerExt()})
+	c.setParty(0, party{userID: c.rt.CallerID, num: c.rt.From, ext: c.callerExt()})
 	c.setParty(1, party{num: q.Number})
 	c.Legs[0].Dialog = c.b.uasDialog(c.aReq)
 	ok200 := c.okResponse(c.aReq, body, c.Legs[0].Dialog.Contact)
@@ -232,7 +233,7 @@ func enterQueue(c *call, q directory.Queue) bool {
 func (qc *queueCall) join() {
 	c := qc.c
 	qc.waiting = true
-	if err := c.b.queues.enqueue(c, qc.key, c.rt.from, qc.joined); err != nil {
+	if err := c.b.queues.enqueue(c, qc.key, c.rt.From, qc.joined); err != nil {
 		qc.waiting = false
 		c.log.Warn("call not queued", "queue", qc.q.Number, "err", err)
 		c.hangup("system", "queue "+qc.q.Number+": "+err.Error())
@@ -280,9 +281,9 @@ func (qc *queueCall) onOffer(agent string) {
 		rtm.markBusy(agent)
 		return
 	}
-	rt := &route{dir: directory.Internal, dialed: cred.Ext, to: cred.Ext, calleeID: cred.UserID,
-		callerID: c.rt.callerID, from: c.rt.from, fromUser: c.rt.fromUser, fromName: qc.q.Name,
-		targets: c.b.userTargets(cred)}
+	rt := &route.Route{Dir: directory.Internal, Dialed: cred.Ext, To: cred.Ext, CalleeID: cred.UserID,
+		CallerID: c.rt.CallerID, From: c.rt.From, FromUser: c.rt.FromUser, FromName: qc.q.Name,
+		Targets: c.b.UserTargets(cred)}
 	d := qc.emptyLegDialer(func(d *dialer, f *fork, res *sip.Response) { qc.agentAnswered(agent, d, f, res) },
 		func(d *dialer) {
 			if queueOf(c) == qc && qc.offers[agent] == d {
@@ -329,7 +330,7 @@ func (qc *queueCall) agentAnswered(agent string, d *dialer, f *fork, res *sip.Re
 	}
 	rtm.leave(c.id)
 	rtm.act(evs)
-	if !qc.fill(d, f, res, qc.via+"queue "+qc.q.Number+": answered by "+f.t.ext) {
+	if !qc.fill(d, f, res, qc.via+"queue "+qc.q.Number+": answered by "+f.t.Ext) {
 		c.hangup("system", "queue "+qc.q.Number+": bad sdp from the agent")
 	}
 }
@@ -345,18 +346,18 @@ func (qc *queueCall) fill(d *dialer, f *fork, res *sip.Response, reason string) 
 	qc.filled = true
 	qc.stopMusic()
 	now := time.Now().UTC()
-	c.setParty(1, party{userID: f.t.userID, num: f.t.ext, ext: f.t.ext})
-	c.b.take(c, f.t.ext)
+	c.setParty(1, party{userID: f.t.UserID, num: f.t.Ext, ext: f.t.Ext})
+	c.b.take(c, f.t.Ext)
 	c.cdr.AnsweredAt, c.cdr.Disposition, c.cdr.Reason = now, directory.Answered, reason
 	c.cdr.QueueWait = now.Sub(qc.joined)
-	if f.t.userID != 0 {
-		c.cdr.CalleeID = f.t.userID
+	if f.t.UserID != 0 {
+		c.cdr.CalleeID = f.t.UserID
 	}
-	if f.t.ext != "" {
-		c.cdr.To = f.t.ext
+	if f.t.Ext != "" {
+		c.cdr.To = f.t.Ext
 	}
 	c.show(c.cdr)
-	c.log.Info("queue call answered", "queue", qc.q.Number, "by", f.t.ext, "wait", c.cdr.QueueWait)
+	c.log.Info("queue call answered", "queue", qc.q.Number, "by", f.t.Ext, "wait", c.cdr.QueueWait)
 	c.b.taps.joined(c)
 	c.b.taps.answered(c)
 	return true

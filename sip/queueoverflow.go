@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/route"
 )
 
 // A queue's overflow (queuecall.go): the engine gives up on a caller (the
@@ -37,16 +38,16 @@ func (qc *queueCall) onOverflow(target, reason string) {
 		c.hangup("system", why)
 		return
 	}
-	rt := &route{dir: c.rt.dir, dialed: target, callerID: c.rt.callerID, from: c.rt.from, fromUser: c.rt.fromUser,
-		fromName: c.rt.fromName}
+	rt := &route.Route{Dir: c.rt.Dir, Dialed: target, CallerID: c.rt.CallerID, From: c.rt.From, FromUser: c.rt.FromUser,
+		FromName: c.rt.FromName}
 	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
-	ref := c.b.routeExtension(ctx, rt, target, "")
+	ref := c.b.RouteExtension(ctx, rt, target, "")
 	cancel()
 	c.cdr.Reason = qc.via + why + " to " + target
 	c.log.Info("queue overflow", "queue", qc.q.Number, "reason", reason, "to", target)
-	next, toQueue := rt.answer.(queueAnswer)
+	next, toQueue := rt.Answer.(queueAnswer)
 	if ref == nil && toQueue && qc.hops >= maxQueueHops {
-		ref = &refusal{482, "Loop Detected", directory.Failed, "overflow loop between queues", nil}
+		ref = &route.Refusal{Code: 482, Reason: "Loop Detected", Disp: directory.Failed, Why: "overflow loop between queues"}
 	}
 	if ref == nil && toQueue { // another queue: wait there
 		qc.hops++
@@ -56,8 +57,8 @@ func (qc *queueCall) onOverflow(target, reason string) {
 		return
 	}
 	if ref != nil {
-		c.cdr.Disposition = ref.disp
-		c.hangup("system", why+" to "+target+": "+ref.why)
+		c.cdr.Disposition = ref.Disp
+		c.hangup("system", why+" to "+target+": "+ref.Why)
 		return
 	}
 	d := qc.emptyLegDialer(func(d *dialer, f *fork, res *sip.Response) {
@@ -66,7 +67,7 @@ func (qc *queueCall) onOverflow(target, reason string) {
 			return
 		}
 		qc.over = nil
-		if !qc.fill(d, f, res, qc.via+why+" to "+target+", answered by "+f.t.ext) {
+		if !qc.fill(d, f, res, qc.via+why+" to "+target+", answered by "+f.t.Ext) {
 			c.hangup("system", why+": bad sdp")
 		}
 	}, func(d *dialer) {
@@ -117,13 +118,13 @@ func (qc *queueCall) emptyLegDialer(answered func(*dialer, *fork, *sip.Response)
 
 // ringEmptyLeg rings rt's targets that are not at their call limit with
 // d, and reports whether any rings.
-func (qc *queueCall) ringEmptyLeg(d *dialer, rt *route) bool {
+func (qc *queueCall) ringEmptyLeg(d *dialer, rt *route.Route) bool {
 	c := qc.c
 	targets, _ := pickTargets(rt, c.b.busy)
 	if len(targets) == 0 {
 		return false
 	}
-	if err := d.address(targets[0].dest); err != nil {
+	if err := d.address(targets[0].Dest); err != nil {
 		c.log.Info("queue: no sdp for the phones", "err", err)
 		return false
 	}

@@ -60,15 +60,5 @@ func (c *call) endRinging(code int, reason string, disp directory.Disposition, b
 	c.end(code, reason)
 }
 
-// ringDuration is how long the call's targets ring (route.ringFor).
-func (c *call) ringDuration() time.Duration { return c.rt.ringFor(c.b.cfg.RingTime) }
-
-// ringFor is how long the targets of a call on rt ring before the caller
-// gets 480 (or the no-answer forward): the callee's own ring time when
-// set, otherwise def.
-func (rt *route) ringFor(def time.Duration) time.Duration {
-	if rt != nil && rt.ringTime > 0 {
-		return rt.ringTime
-	}
-	return def
-}
+// ringDuration is how long the call's targets ring (Route.RingFor).
+func (c *call) ringDuration() time.Duration { return c.rt.RingFor(c.b.cfg.RingTime) }

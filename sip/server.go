@@ -186,6 +186,8 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 	s.loc.OnRegistered(s.pres.SetRegistered)
 	s.srv.OnSubscribe(s.handle(s.onSubscribe))
 	s.watchLegs(s.subs.presenceLeg)
+	s.tk = trunk.New(trunk.Config{Trunks: s.cfg.Calls.Trunks, DIDs: s.cfg.Calls.DIDs, UserAgent: s.cfg.UserAgent,
+		Settings: store, Log: log, Client: s.client, Contact: contactFor, Resolve: lookupHost})
 	if s.calls, err = newB2BUA(s, cfg.Calls); err != nil {
 		ua.Close()
 		return nil, fmt.Errorf("sip calls: %w", err)
@@ -193,8 +195,6 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 	s.calls.register()
 	s.edge = &edge{cfg: &s.cfg, log: log, counters: &s.counters, hooks: &s.hooks, guard: s.guard, auth: s.auth,
 		trunkFrom: s.trunkFrom, cancelFrom: s.calls.cancelFrom}
-	s.tk = trunk.New(trunk.Config{Trunks: s.cfg.Calls.Trunks, DIDs: s.cfg.Calls.DIDs, UserAgent: s.cfg.UserAgent,
-		Settings: store, Log: log, Client: s.client, Contact: contactFor, Resolve: lookupHost})
 	s.bans = guard.NewSync(s.guard, store, cfg.Node, cfg.StoreTimeout, c, log)
 	s.follow = &follower{cfg: &s.cfg, store: store, log: log, clock: c, hooks: &s.hooks, creds: s.creds,
 		loc: s.loc, guard: s.guard, nonces: s.nonces, auth: s.auth, subs: s.subs, tk: s.tk, bans: s.bans,

@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
+	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
@@ -52,7 +53,7 @@ type xfer struct {
 	event    string // the Event header of our NOTIFYs
 	started  time.Time
 	deadline time.Time // the targets ring until then
-	rt       *route
+	rt       *route.Route
 	ring     dialer        // the target's phones, or the trunk
 	origin   sdpneg.Origin // of our SDP toward the target
 	slots    []string      // extensions whose call slot the transfer took
@@ -237,11 +238,11 @@ func (t *transfers) onRefer(ev *reqEvent) {
 	dial.AppendHeader(&sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: p.ext, Host: c.b.s.realm()}})
 	dial.AppendHeader(&sip.ToHeader{Address: uri})
 	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
-	rt, ref := c.b.route(ctx, cred, nil, dial)
+	rt, ref := c.b.Route(ctx, cred, dial)
 	cancel()
 	x.rt = rt
 	if ref != nil {
-		x.failed(ref.code, ref.reason, ref.disp, ref.why)
+		x.failed(ref.Code, ref.Reason, ref.Disp, ref.Why)
 		return
 	}
 	targets, spare := pickTargets(rt, c.b.busy)
@@ -253,7 +254,7 @@ func (t *transfers) onRefer(ev *reqEvent) {
 	x.ring = dialer{env: c.env, onFork: func(f *fork) { t.forks = append(t.forks, f) },
 		onResponse: t.onResponse, onFailed: func(*fork) { t.forkFailed() }, spare: spare, source: sent,
 		origin: &x.origin, leg: leg.RelayLeg(x.fromA), sendrecv: true, referredBy: x.referredBy}
-	if err := x.ring.address(targets[0].dest); err != nil {
+	if err := x.ring.address(targets[0].Dest); err != nil {
 		c.log.Info("transfer failed: no sdp for the target", "err", err)
 		x.failed(500, "Server Internal Error", directory.Failed, "no sdp for the target")
 		return
@@ -339,9 +340,9 @@ func (x *xfer) failed(code int, reason string, disp directory.Disposition, why s
 		Dialed: x.target, To: x.target, StartedAt: x.started, EndedAt: time.Now().UTC(), Disposition: disp,
 		Reason: "transfer failed: " + why, HangupBy: "system", Node: c.b.s.cfg.Node, Direction: directory.Internal}
 	if rt := x.rt; rt != nil {
-		row.Direction, row.CalleeID, row.GroupID = rt.dir, rt.calleeID, rt.groupID
-		if rt.to != "" {
-			row.To = rt.to
+		row.Direction, row.CalleeID, row.GroupID = rt.Dir, rt.CalleeID, rt.GroupID
+		if rt.To != "" {
+			row.To = rt.To
 		}
 	}
 	c.writeRow(row)
@@ -440,11 +441,11 @@ func (x *xfer) answered(f *fork, res *sip.Response) {
 	}
 
 	transferor := c.parties[moved]
-	num := f.t.ext
+	num := f.t.Ext
 	if num == "" {
-		num = x.rt.to
+		num = x.rt.To
 	}
-	c.setParty(moved, party{userID: f.t.userID, num: num, ext: f.t.ext})
+	c.setParty(moved, party{userID: f.t.UserID, num: num, ext: f.t.Ext})
 	var keep []string
 	for _, p := range c.parties {
 		keep = append(keep, p.ext)
@@ -458,8 +459,8 @@ func (x *xfer) answered(f *fork, res *sip.Response) {
 	c.b.release(c, free...)
 	if x.fromA {
 		var cred *credential
-		if f.t.ext != "" {
-			cred, _ = c.b.s.credential(f.t.ext)
+		if f.t.Ext != "" {
+			cred, _ = c.b.s.credential(f.t.Ext)
 		}
 		c.caller = cred
 	}
@@ -487,10 +488,10 @@ func (x *xfer) writeCDR(f *fork, transferor party) {
 	c.writeCDR() // a recording stays with this row; teardown completes it
 	tee := c.parties[leg.Index(!x.fromA)]
 	row := directory.Call{SIPCallID: c.LegDialog(!x.fromA).CallID, CallerID: tee.userID, From: tee.num,
-		CalleeID: f.t.userID, GroupID: x.rt.groupID, To: to.num, Dialed: x.target, StartedAt: x.started,
+		CalleeID: f.t.UserID, GroupID: x.rt.GroupID, To: to.num, Dialed: x.target, StartedAt: x.started,
 		AnsweredAt: now, Disposition: directory.Answered, Reason: "transferred by " + transferor.num,
 		Node: c.b.s.cfg.Node}
-	row.Direction = rowDirection(f.t.trunk != nil, tee.ext == "")
+	row.Direction = rowDirection(f.t.Trunk != nil, tee.ext == "")
 	c.cdr = row
 	c.show(row)
 	c.callerLeg = leg.Index(!x.fromA)
