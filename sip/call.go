@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/route"
 )
@@ -96,7 +97,7 @@ type call struct {
 	caller *credential // who called, nil for a call from a trunk
 	trunk  *Trunk      // the trunk the call came from (inbound)
 	rt     *route.Route
-	env    *dialEnv // what the call's dialers need of it, made with the call
+	env    *dial.Env // what the call's dialers need of it, made with the call
 
 	callTimers // the ring time, the next thing due, the linger (calltimers.go)
 
@@ -105,7 +106,7 @@ type call struct {
 
 	// xforks are the forks of features' own dialers (menu targets, park
 	// ring-back, queue overflow).
-	xforks []*fork
+	xforks []*dial.Fork
 	// admission: which leg an in-dialog request names, the dialogs of
 	// parties the call left (legadmit.go).
 	admission
@@ -174,9 +175,9 @@ func newCall(b *b2bua, req *sip.Request, tx sip.ServerTransaction, caller *crede
 	c.callRecord.s, c.callRecord.hooks, c.callRecord.log = b.s, &b.hooks, log
 	// The call's dialer and each feature's share env; its relay is the
 	// call's once open (beginOn).
-	c.env = &dialEnv{client: b.s.client, userAgent: b.s.cfg.UserAgent, log: log, ctx: c.reqCtx, wg: &c.wg,
-		post: c.post, file: func(id string) { b.alias(id, c) }, contact: b.contactFor, mediaIP: b.mediaIP,
-		sendAndWait: b.sendAndWait, hops: hopLimit(aReq) - 1}
+	c.env = &dial.Env{Client: b.s.client, UserAgent: b.s.cfg.UserAgent, Log: log, Ctx: c.reqCtx, WG: &c.wg,
+		Post: c.post, File: func(id string) { b.alias(id, c) }, Contact: b.contactFor, MediaIP: b.mediaIP,
+		SendAndWait: b.sendAndWait, Hops: hopLimit(aReq) - 1}
 	return c
 }
 
@@ -206,15 +207,15 @@ func (c *call) beginOn(rt *route.Route, ref *route.Refusal) bool {
 	if err != nil {
 		return c.refuse(&route.Refusal{Code: 503, Reason: "Service Unavailable", Disp: directory.Failed, Why: "no rtp ports", Err: err})
 	}
-	c.Relay, c.env.relay = relay, relay
-	c.ring = dialer{env: c.env, onResponse: c.onResponse, onFailed: c.forkFailed, spare: p.spare, late: c.late, source: c.aReq.Body(), origin: &c.Legs[1].Origin,
-		leg: media.LegB}
+	c.Relay, c.env.Relay = relay, relay
+	c.ring = dial.Dialer{Env: c.env, OnResponse: c.onResponse, OnFailed: c.forkFailed, Spare: p.spare, Late: c.late, Source: c.aReq.Body(), Origin: &c.Legs[1].Origin,
+		Leg: media.LegB}
 	c.OpenA(c.aReq.Source(), p.offer)
 	if !c.late && p.ans == nil {
-		if err := c.ring.address(p.targets[0].Dest); err != nil {
+		if err := c.ring.Address(p.targets[0].Dest); err != nil {
 			return c.refuse(&route.Refusal{Code: 488, Reason: "Not Acceptable Here", Disp: directory.Failed, Why: "bad sdp offer"})
 		}
-		c.Legs[1].SDP = c.ring.offer
+		c.Legs[1].SDP = c.ring.Offer
 	}
 	if err := b.add(c); errors.Is(err, errLoop) {
 		relay.Close()
@@ -223,13 +224,13 @@ func (c *call) beginOn(rt *route.Route, ref *route.Refusal) bool {
 	} else if err != nil {
 		return c.refuse(&route.Refusal{Code: 503, Reason: "Service Unavailable", Disp: directory.Failed, Why: "shutting down"})
 	}
-	b.take(c, append([]string{c.callerExt()}, targetExts(p.targets)...)...) // "" from a trunk: no slot
+	b.take(c, append([]string{c.callerExt()}, dial.Exts(p.targets)...)...) // "" from a trunk: no slot
 	c.watchCancel(func() { c.post(cancelEvent{}) })
 	c.wg.Go(func() { c.post(relayEvent{relay.Run(b.ctx)}) })
 	if p.ans != nil {
 		p.ans.answerCall(c)
 	} else {
-		c.ring.dialAll(rt, p.targets)
+		c.ring.DialAll(rt, p.targets)
 	}
 	go c.run()
 	return true
@@ -302,7 +303,7 @@ func (c *call) finished() bool {
 	if c.state != stEnded || c.acks.hasPending() {
 		return false
 	}
-	return c.lingerOver() || !waitingFork(c.ring.forks) && !waitingFork(c.xforks) && !c.rooms.forksRinging()
+	return c.lingerOver() || !dial.Waiting(c.ring.Forks) && !dial.Waiting(c.xforks) && !c.rooms.forksRinging()
 }
 
 // schedule wakes the actor at the next 2xx retransmission, silent
@@ -334,8 +335,8 @@ type endedEvent interface {
 // handle runs one event on the call's goroutine.
 func (c *call) handle(ev any) {
 	switch ev := ev.(type) {
-	case forkEvent: // to whoever rang: the call's own dialer, or a feature's
-		ev.deliver(c.log)
+	case dial.Event: // to whoever rang: the call's own dialer, or a feature's
+		ev.Deliver(c.log)
 	case cancelEvent: // after our 200 (crossing it), the caller ACKs and hangs up
 		if c.state == stRinging {
 			c.aAnswered = true // sipgo answered 487

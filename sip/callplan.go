@@ -2,6 +2,7 @@ package sip
 
 import (
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
@@ -47,7 +48,7 @@ func (b *b2bua) plan(c *call, rt *route.Route, ref *route.Refusal) (callPlan, *r
 			return p, ref
 		}
 	}
-	p.targets, p.spare = pickTargets(rt, b.busy)
+	p.targets, p.spare = dial.Pick(rt, b.busy)
 	if len(p.targets) == 0 && p.ans == nil && b.standIn.takes(c) {
 		p.ans = b.standIn
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/route"
 )
 
@@ -189,10 +190,10 @@ func (fw *forwarding) ringFailed(c *call, code int, reason string, disp director
 	}
 	// The failure of a forwarded call is the current leg's: calleeTx.failure ranked
 	// the legs forwarded away from too.
-	recount := by == "callee" && rt.First > 0 && rt.First <= len(c.ring.forks)
+	recount := by == "callee" && rt.First > 0 && rt.First <= len(c.ring.Forks)
 	if recount {
 		rt.Stale = append(rt.Stale, strconv.Itoa(code)+" "+reason)
-		code, reason, disp = bestFailure(c.ring.forks[rt.First:])
+		code, reason, disp = dial.BestFailure(c.ring.Forks[rt.First:])
 		rt.Final = strconv.Itoa(code) + " " + reason
 	}
 	var number, why string
@@ -232,22 +233,22 @@ func (fw *forwarding) forward(c *call, code int, reason, number, why string) boo
 	// The phones of the leg left behind: ringing ones are cancelled, ones
 	// that never answered anything are dropped.
 	var old []string
-	for _, f := range c.ring.forks[rt.First:] {
-		f.cancelInvite()
-		if f.final == nil && !f.responded && f.tx != nil {
-			f.tx.Terminate()
-			f.final = sip.NewResponseFromRequest(f.req, 408, "Request Timeout", nil)
+	for _, f := range c.ring.Forks[rt.First:] {
+		f.CancelInvite()
+		if f.Final == nil && !f.Responded && f.Tx != nil {
+			f.Tx.Terminate()
+			f.Final = sip.NewResponseFromRequest(f.Req, 408, "Request Timeout", nil)
 		}
-		if f.t.Ext != "" && (c.caller == nil || f.t.Ext != c.caller.Ext) {
-			old = append(old, f.t.Ext)
+		if f.Target.Ext != "" && (c.caller == nil || f.Target.Ext != c.caller.Ext) {
+			old = append(old, f.Target.Ext)
 		}
 	}
 	c.b.release(c, old...)
 	if !slices.Contains(nrt.Stale, strconv.Itoa(code)+" "+reason) {
 		nrt.Stale = append(slices.Clip(rt.Stale), strconv.Itoa(code)+" "+reason)
 	}
-	nrt.First, nrt.Final = len(c.ring.forks), ""
-	c.ring.spare, c.early = nil, nil
+	nrt.First, nrt.Final = len(c.ring.Forks), ""
+	c.ring.Spare, c.early = nil, nil
 	c.rt = &nrt
 	c.routed(c.rt)
 	if ref != nil {
@@ -256,23 +257,23 @@ func (fw *forwarding) forward(c *call, code int, reason, number, why string) boo
 		nrt.Final = ref.Why
 		return true
 	}
-	targets, spare := pickTargets(&nrt, c.b.busy)
+	targets, spare := dial.Pick(&nrt, c.b.busy)
 	if len(targets) == 0 {
 		c.endRinging(486, "Busy Here", directory.Busy, "system")
 		nrt.Final = "callee call limit"
 		return true
 	}
-	c.ring.spare = spare
-	if err := c.ring.address(targets[0].Dest); err != nil {
+	c.ring.Spare = spare
+	if err := c.ring.Address(targets[0].Dest); err != nil {
 		c.endRinging(488, "Not Acceptable Here", directory.Failed, "system")
 		nrt.Final = "bad sdp offer"
 		return true
 	}
 	if !c.late {
-		c.Legs[1].SDP = c.ring.offer
+		c.Legs[1].SDP = c.ring.Offer
 	}
-	c.b.take(c, targetExts(targets)...)
-	c.ring.dialAll(&nrt, targets)
+	c.b.take(c, dial.Exts(targets)...)
+	c.ring.DialAll(&nrt, targets)
 	c.ringAgain(c.ringDuration())
 	c.forkFailed(nil) // every new target failed at once
 	return true

@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
@@ -61,7 +62,7 @@ type pageSession struct {
 	fan    *media.Fanout
 	codec  media.Codec
 	rt     *route.Route // what the members' INVITEs say: from the talker, auto-answer
-	env    *dialEnv
+	env    *dial.Env
 	ctx    context.Context // the members' transactions end with it
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // fork watchers, BYEs and CANCELs in flight, the fanout
@@ -88,10 +89,10 @@ type pageSession struct {
 // phones, their listener leg and, once a phone answered, its dialog.
 type pageMember struct {
 	cred   *credential
-	d      *dialer
+	d      *dial.Dialer
 	l      *media.Listener
 	offer  []byte
-	won    *fork
+	won    *dial.Fork
 	dlg    leg.Dialog
 	ack    atomic.Pointer[sip.Request] // our ACK, sent again on each 2xx retransmission
 	joined bool                        // connected as a listener
@@ -202,9 +203,9 @@ func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *creden
 			Direction: directory.Internal, Dialed: unescapeUser(req.Recipient.User), CallerID: caller.UserID,
 			GroupID: g.ID, From: caller.Ext, To: ext, Disposition: directory.Failed}}
 	ps.ctx, ps.cancel = context.WithCancel(context.Background())
-	ps.env = &dialEnv{client: b.s.client, userAgent: b.s.cfg.UserAgent, log: ps.log, ctx: ps.ctx, wg: &ps.wg,
-		post: ps.post, file: ps.file, contact: b.contactFor, mediaIP: b.mediaIP, sendAndWait: b.sendAndWait,
-		hops: hopLimit(req) - 1}
+	ps.env = &dial.Env{Client: b.s.client, UserAgent: b.s.cfg.UserAgent, Log: ps.log, Ctx: ps.ctx, WG: &ps.wg,
+		Post: ps.post, File: ps.file, Contact: b.contactFor, MediaIP: b.mediaIP, SendAndWait: b.sendAndWait,
+		Hops: hopLimit(req) - 1}
 	for i, m := range members {
 		if m.l, err = fan.AddListener(); err != nil {
 			fan.Close()
@@ -212,10 +213,10 @@ func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *creden
 			return nil, &route.Refusal{Code: 503, Reason: "Service Unavailable", Disp: directory.Failed, Why: "no rtp ports"}
 		}
 		m.offer = pageSDP(b.mediaIP(targets[i][0].Dest), m.l.Local().Port(), codec, "sendonly")
-		m.d = &dialer{env: ps.env, offer: m.offer, offerIP: b.mediaIP(targets[i][0].Dest),
-			origin: &sdpneg.Origin{ID: uint64(time.Now().UnixNano() & 0x7fffffffffff)}, leg: media.LegB}
-		m.d.onResponse = func(f *fork, tx sip.ClientTransaction, res *sip.Response) { ps.memberResponse(m, f, tx, res) }
-		m.d.onFailed = func(*fork) { ps.memberFailed(m) }
+		m.d = &dial.Dialer{Env: ps.env, Offer: m.offer, OfferIP: b.mediaIP(targets[i][0].Dest),
+			Origin: &sdpneg.Origin{ID: uint64(time.Now().UnixNano() & 0x7fffffffffff)}, Leg: media.LegB}
+		m.d.OnResponse = func(f *dial.Fork, tx sip.ClientTransaction, res *sip.Response) { ps.memberResponse(m, f, tx, res) }
+		m.d.OnFailed = func(*dial.Fork) { ps.memberFailed(m) }
 	}
 	if _, loaded := pg.pages.LoadOrStore(id, ps); loaded {
 		fan.Close()
@@ -225,7 +226,7 @@ func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *creden
 	ps.filed = append(ps.filed, id)
 	ps.wg.Go(func() { ps.post(pageMediaEnd{fan.Run(b.ctx)}) })
 	for i, m := range members {
-		m.d.dialAll(ps.rt, targets[i])
+		m.d.DialAll(ps.rt, targets[i])
 	}
 	return ps, nil
 }
@@ -273,7 +274,7 @@ func (ps *pageSession) run() {
 	var linger <-chan time.Time
 	shutdown := ps.b.ctx.Done()
 	for _, m := range ps.members { // an INVITE that could not be sent
-		if m.d.allFailed() {
+		if m.d.AllFailed() {
 			ps.memberFailed(m)
 		}
 	}
@@ -312,9 +313,9 @@ func (ps *pageSession) run() {
 		}
 	}
 	for _, m := range ps.members {
-		for _, f := range m.d.forks {
-			if f.tx != nil {
-				f.tx.Terminate() // an answered INVITE's lingers for 64·T1
+		for _, f := range m.d.Forks {
+			if f.Tx != nil {
+				f.Tx.Terminate() // an answered INVITE's lingers for 64·T1
 			}
 		}
 	}
@@ -355,9 +356,9 @@ func (ps *pageSession) liveLegs() []LegEvent {
 			leg.LegID, leg.State = m.dlg.CallID, LegAnswered
 			live = append(live, leg)
 		case m.won == nil && m.l != nil:
-			for _, f := range m.d.forks {
-				if f.final == nil && f.tx != nil && !f.cancelled {
-					leg.LegID, leg.State = f.req.CallID().Value(), LegRinging
+			for _, f := range m.d.Forks {
+				if f.Final == nil && f.Tx != nil && !f.Cancelled {
+					leg.LegID, leg.State = f.Req.CallID().Value(), LegRinging
 					live = append(live, leg)
 				}
 			}
@@ -369,14 +370,14 @@ func (ps *pageSession) liveLegs() []LegEvent {
 // handle runs one event on the page's goroutine.
 func (ps *pageSession) handle(ev any) {
 	switch ev := ev.(type) {
-	case *resEvent:
-		ev.f.d.onResponse(ev.f, ev.tx, ev.res)
-	case *txDoneEvent:
-		if ev.tx != ev.f.tx || ev.f.final != nil {
+	case *dial.ResponseEvent:
+		ev.Fork.Dialer.OnResponse(ev.Fork, ev.Tx, ev.Res)
+	case *dial.TxDoneEvent:
+		if ev.Tx != ev.Fork.Tx || ev.Fork.Final != nil {
 			return
 		}
-		ev.f.final = sip.NewResponseFromRequest(ev.f.req, 408, "Request Timeout", nil)
-		ev.f.d.onFailed(ev.f)
+		ev.Fork.Final = sip.NewResponseFromRequest(ev.Fork.Req, 408, "Request Timeout", nil)
+		ev.Fork.Dialer.OnFailed(ev.Fork)
 	case *reqEvent:
 		ps.onRequest(ev)
 		close(ev.done)
@@ -397,8 +398,8 @@ func (ps *pageSession) handle(ev any) {
 }
 
 // memberResponse takes a response to the INVITE of one of m's phones.
-func (ps *pageSession) memberResponse(m *pageMember, f *fork, tx sip.ClientTransaction, res *sip.Response) {
-	if !f.settle(tx, res) {
+func (ps *pageSession) memberResponse(m *pageMember, f *dial.Fork, tx sip.ClientTransaction, res *sip.Response) {
+	if !f.Settle(tx, res) {
 		return
 	}
 	if !res.IsSuccess() {
@@ -406,7 +407,7 @@ func (ps *pageSession) memberResponse(m *pageMember, f *fork, tx sip.ClientTrans
 		return
 	}
 	if m.won != nil || ps.ended || m.l == nil {
-		f.ackAndBye(res) // another of m's phones won, or too late
+		f.AckAndBye(res) // another of m's phones won, or too late
 		return
 	}
 	ps.join(m, f, res)
@@ -414,13 +415,13 @@ func (ps *pageSession) memberResponse(m *pageMember, f *fork, tx sip.ClientTrans
 
 // join connects the phone of m that answered as a listener, and answers
 // the talker if nobody had yet.
-func (ps *pageSession) join(m *pageMember, f *fork, res *sip.Response) {
+func (ps *pageSession) join(m *pageMember, f *dial.Fork, res *sip.Response) {
 	m.won = f
-	m.d.cancelAll(f)
-	m.dlg = forkDialog(f, res)
+	m.d.CancelAll(f)
+	m.dlg = dial.ForkDialog(f, res)
 	ack := m.dlg.Request(sip.ACK)
 	m.ack.Store(ack.Clone())
-	f.tx.OnRetransmission(func(r *sip.Response) {
+	f.Tx.OnRetransmission(func(r *sip.Response) {
 		if a := m.ack.Load(); a != nil && r.IsSuccess() {
 			_ = ps.b.s.client.WriteRequest(a.Clone())
 		}
@@ -437,7 +438,7 @@ func (ps *pageSession) join(m *pageMember, f *fork, res *sip.Response) {
 	m.l.SetRemote(md.RTP, md.RTCP)
 	m.l.SetPeer(leg.PeerIP(m.dlg.Dest))
 	m.joined = true
-	ps.log.Info("page member joined", "ext", m.cred.Ext, "dest", f.t.Dest)
+	ps.log.Info("page member joined", "ext", m.cred.Ext, "dest", f.Target.Dest)
 	if !ps.answered && !ps.finished {
 		ps.answerTalker()
 	}
@@ -446,7 +447,7 @@ func (ps *pageSession) join(m *pageMember, f *fork, res *sip.Response) {
 // memberFailed runs when a fork of m failed: once all of them have, m is
 // skipped and their listener leg goes.
 func (ps *pageSession) memberFailed(m *pageMember) {
-	if m.won != nil || !m.d.allFailed() || m.l == nil {
+	if m.won != nil || !m.d.AllFailed() || m.l == nil {
 		return
 	}
 	ps.fan.Remove(m.l)
@@ -458,7 +459,7 @@ func (ps *pageSession) memberFailed(m *pageMember) {
 func (ps *pageSession) answerWaitOver() {
 	for _, m := range ps.members {
 		if m.won == nil {
-			m.d.cancelAll(nil)
+			m.d.CancelAll(nil)
 		}
 	}
 	if !ps.answered {
@@ -491,7 +492,7 @@ func (ps *pageSession) end(by, note string) {
 	ps.cdr.HangupBy = by
 	ps.cdr.Reason = note
 	for _, m := range ps.members {
-		m.d.cancelAll(nil)
+		m.d.CancelAll(nil)
 		if m.joined && !m.left {
 			ps.hangUpMember(m)
 		}
@@ -526,8 +527,8 @@ func (ps *pageSession) end(by, note string) {
 // forksDone reports whether every fork has its final response.
 func (ps *pageSession) forksDone() bool {
 	for _, m := range ps.members {
-		for _, f := range m.d.forks {
-			if f.final == nil && f.tx != nil {
+		for _, f := range m.d.Forks {
+			if f.Final == nil && f.Tx != nil {
 				return false
 			}
 		}
@@ -538,9 +539,9 @@ func (ps *pageSession) forksDone() bool {
 // forceDone gives up on forks that never answered.
 func (ps *pageSession) forceDone() {
 	for _, m := range ps.members {
-		for _, f := range m.d.forks {
-			if f.final == nil {
-				f.final = sip.NewResponseFromRequest(f.req, 408, "Request Timeout", nil)
+		for _, f := range m.d.Forks {
+			if f.Final == nil {
+				f.Final = sip.NewResponseFromRequest(f.Req, 408, "Request Timeout", nil)
 			}
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/presence"
 	"github.com/switchboard-pbx/switchboard/sip/route"
@@ -79,7 +80,7 @@ type parkedCall struct {
 
 	// The ring-back: the dialer ringing the parker (nil when none
 	// rings), the ring-backs so far, and the origin of our SDP to it.
-	ring   *dialer
+	ring   *dial.Dialer
 	rings  int
 	origin sdpneg.Origin
 
@@ -106,7 +107,7 @@ type (
 	parkTimerEvent struct {
 		p     *parkedCall
 		rings int
-		ring  *dialer
+		ring  *dial.Dialer
 	}
 )
 
@@ -293,7 +294,7 @@ func (p *parkedCall) end() {
 		p.music.Close()
 	}
 	if p.ring != nil {
-		p.ring.cancelAll(nil)
+		p.ring.CancelAll(nil)
 		p.ring = nil
 	}
 	c.b.lot.orbits.free(p.orbit, c)

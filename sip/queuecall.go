@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
@@ -58,13 +59,13 @@ type queueCall struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	waiting bool               // in the engine's queue
-	offers  map[string]*dialer // agents ringing, by agent
-	agent   string             // the agent on the call
-	via     string             // the menus the caller came through, for the row's reason
-	over    *dialer            // the overflow number ringing
-	hops    int                // overflows so far (queue to queue)
-	filled  bool               // someone took leg B
+	waiting bool                    // in the engine's queue
+	offers  map[string]*dial.Dialer // agents ringing, by agent
+	agent   string                  // the agent on the call
+	via     string                  // the menus the caller came through, for the row's reason
+	over    *dial.Dialer            // the overflow number ringing
+	hops    int                     // overflows so far (queue to queue)
+	filled  bool                    // someone took leg B
 }
 
 // Events of a queued call.
@@ -74,7 +75,7 @@ type (
 	queuePositionEvent struct{ pos int }
 	queueOverflowEvent struct{ target, reason string }
 	queueMusicEvent    struct{ gen int }
-	queueOverTimeout   struct{ d *dialer }
+	queueOverTimeout   struct{ d *dial.Dialer }
 )
 
 func (ev queueOfferEvent) handleOn(c *call) {
@@ -191,7 +192,7 @@ func enterQueue(c *call, q directory.Queue) bool {
 		return false
 	}
 	now := time.Now().UTC()
-	qc := &queueCall{c: c, q: q, key: key, joined: now, ep: ep, music: rtm.music(q), offers: map[string]*dialer{}}
+	qc := &queueCall{c: c, q: q, key: key, joined: now, ep: ep, music: rtm.music(q), offers: map[string]*dial.Dialer{}}
 	qc.ctx, qc.cancel = context.WithCancel(c.reqCtx)
 	c.rooms.open(qc)
 	// Enqueued before the 200 goes, so that a board read once the caller
@@ -284,8 +285,8 @@ func (qc *queueCall) onOffer(agent string) {
 	rt := &route.Route{Dir: directory.Internal, Dialed: cred.Ext, To: cred.Ext, CalleeID: cred.UserID,
 		CallerID: c.rt.CallerID, From: c.rt.From, FromUser: c.rt.FromUser, FromName: qc.q.Name,
 		Targets: c.b.UserTargets(cred)}
-	d := qc.emptyLegDialer(func(d *dialer, f *fork, res *sip.Response) { qc.agentAnswered(agent, d, f, res) },
-		func(d *dialer) {
+	d := qc.emptyLegDialer(func(d *dial.Dialer, f *dial.Fork, res *sip.Response) { qc.agentAnswered(agent, d, f, res) },
+		func(d *dial.Dialer) {
 			if queueOf(c) == qc && qc.offers[agent] == d {
 				delete(qc.offers, agent)
 				rtm.missed(agent, c.id)
@@ -304,60 +305,60 @@ func (qc *queueCall) onOffer(agent string) {
 func (qc *queueCall) onCancel(agent string) {
 	if d := qc.offers[agent]; d != nil {
 		delete(qc.offers, agent)
-		d.cancelAll(nil)
+		d.CancelAll(nil)
 	}
 }
 
 // agentAnswered joins the agent whose phone answered with the caller.
-func (qc *queueCall) agentAnswered(agent string, d *dialer, f *fork, res *sip.Response) {
+func (qc *queueCall) agentAnswered(agent string, d *dial.Dialer, f *dial.Fork, res *sip.Response) {
 	c := qc.c
 	rtm := c.b.queues
 	if queueOf(c) != qc || qc.offers[agent] != d || !qc.waiting || c.state != stAnswered {
-		f.ackAndBye(res)
+		f.AckAndBye(res)
 		return
 	}
 	evs, err := rtm.eng.AgentAnswered(agent, c.id)
 	if err != nil {
 		c.log.Info("queue answer too late", "agent", agent, "err", err)
-		f.ackAndBye(res)
+		f.AckAndBye(res)
 		return
 	}
 	delete(qc.offers, agent)
 	qc.waiting, qc.agent = false, agent
 	for other, od := range qc.offers { // ring all: the others stop ringing
-		od.cancelAll(nil)
+		od.CancelAll(nil)
 		delete(qc.offers, other)
 	}
 	rtm.leave(c.id)
 	rtm.act(evs)
-	if !qc.fill(d, f, res, qc.via+"queue "+qc.q.Number+": answered by "+f.t.Ext) {
+	if !qc.fill(d, f, res, qc.via+"queue "+qc.q.Number+": answered by "+f.Target.Ext) {
 		c.hangup("system", "queue "+qc.q.Number+": bad sdp from the agent")
 	}
 }
 
 // fill puts the phone that answered on leg B: the music stops, the CDR
 // row gets its callee, and recording starts as the policy says.
-func (qc *queueCall) fill(d *dialer, f *fork, res *sip.Response, reason string) bool {
+func (qc *queueCall) fill(d *dial.Dialer, f *dial.Fork, res *sip.Response, reason string) bool {
 	c := qc.c
-	d.cancelAll(f)
+	d.CancelAll(f)
 	if !c.answerEmptyLeg(1, f, res, c.Legs[1].Origin) {
 		return false
 	}
 	qc.filled = true
 	qc.stopMusic()
 	now := time.Now().UTC()
-	c.setParty(1, party{userID: f.t.UserID, num: f.t.Ext, ext: f.t.Ext})
-	c.b.take(c, f.t.Ext)
+	c.setParty(1, party{userID: f.Target.UserID, num: f.Target.Ext, ext: f.Target.Ext})
+	c.b.take(c, f.Target.Ext)
 	c.cdr.AnsweredAt, c.cdr.Disposition, c.cdr.Reason = now, directory.Answered, reason
 	c.cdr.QueueWait = now.Sub(qc.joined)
-	if f.t.UserID != 0 {
-		c.cdr.CalleeID = f.t.UserID
+	if f.Target.UserID != 0 {
+		c.cdr.CalleeID = f.Target.UserID
 	}
-	if f.t.Ext != "" {
-		c.cdr.To = f.t.Ext
+	if f.Target.Ext != "" {
+		c.cdr.To = f.Target.Ext
 	}
 	c.show(c.cdr)
-	c.log.Info("queue call answered", "queue", qc.q.Number, "by", f.t.Ext, "wait", c.cdr.QueueWait)
+	c.log.Info("queue call answered", "queue", qc.q.Number, "by", f.Target.Ext, "wait", c.cdr.QueueWait)
 	c.b.taps.joined(c)
 	c.b.taps.answered(c)
 	return true
@@ -409,11 +410,11 @@ func (qc *queueCall) callEnding(gone int) int {
 	c := qc.c
 	c.rooms.close(qc)
 	for agent, d := range qc.offers {
-		d.cancelAll(nil)
+		d.CancelAll(nil)
 		delete(qc.offers, agent)
 	}
 	if qc.over != nil {
-		qc.over.cancelAll(nil)
+		qc.over.CancelAll(nil)
 	}
 	qc.stopMusic()
 	qc.cancel()
@@ -481,7 +482,7 @@ func queueFromMenu(c *call, q *directory.Queue, via string) {
 	c.Relay.SetRemote(media.LegB, ep.Local(), netip.AddrPort{})
 	rtm := c.b.queues
 	qc := &queueCall{c: c, q: *q, key: queueKey(q.ID), joined: time.Now().UTC(), ep: ep, music: rtm.music(*q),
-		offers: map[string]*dialer{}, via: via}
+		offers: map[string]*dial.Dialer{}, via: via}
 	qc.ctx, qc.cancel = context.WithCancel(c.reqCtx)
 	c.rooms.open(qc)
 	c.cdr.Queue = q.Number

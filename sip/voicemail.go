@@ -164,17 +164,17 @@ func (vm *voicemail) deposit(c *call) bool {
 
 	// The callee's phones ring no more.
 	var exts []string
-	for _, f := range c.ring.forks[rt.First:] {
-		f.cancelInvite()
-		if f.final == nil && !f.responded && f.tx != nil {
-			f.tx.Terminate()
-			f.final = sip.NewResponseFromRequest(f.req, 408, "Request Timeout", nil)
+	for _, f := range c.ring.Forks[rt.First:] {
+		f.CancelInvite()
+		if f.Final == nil && !f.Responded && f.Tx != nil {
+			f.Tx.Terminate()
+			f.Final = sip.NewResponseFromRequest(f.Req, 408, "Request Timeout", nil)
 		}
-		if f.t.Ext != "" && (c.caller == nil || f.t.Ext != c.caller.Ext) {
-			exts = append(exts, f.t.Ext)
+		if f.Target.Ext != "" && (c.caller == nil || f.Target.Ext != c.caller.Ext) {
+			exts = append(exts, f.Target.Ext)
 		}
 	}
-	c.ring.cancelAll(nil)
+	c.ring.CancelAll(nil)
 	c.b.release(c, exts...)
 
 	c.rooms.open(d)
