@@ -6,6 +6,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/route"
 )
 
 // ActiveCall is a call in progress, as the dashboard shows it.
@@ -67,12 +68,12 @@ type activeView struct {
 
 // showRoute publishes the parties of rt, the call's route, for
 // ActiveCalls.
-func (cr *callRecord) showRoute(rt *route) {
-	to := rt.to
+func (cr *callRecord) showRoute(rt *route.Route) {
+	to := rt.To
 	if to == "" {
-		to = rt.dialed
+		to = rt.Dialed
 	}
-	cr.shown.Store(&activeView{callerID: rt.callerID, calleeID: rt.calleeID, from: rt.from, to: to, dir: rt.dir,
+	cr.shown.Store(&activeView{callerID: rt.CallerID, calleeID: rt.CalleeID, from: rt.From, to: to, dir: rt.Dir,
 		started: cr.cdr.StartedAt})
 }
 

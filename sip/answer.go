@@ -6,6 +6,8 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/dial"
+	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
@@ -21,9 +23,9 @@ func (c *call) answerSDP(body []byte) ([]byte, error) {
 }
 
 // answerWith connects the caller to the fork that answered.
-func (c *call) answerWith(f *fork, res *sip.Response) {
+func (c *call) answerWith(f *dial.Fork, res *sip.Response) {
 	c.answered(f)
-	c.JoinB(forkDialog(f, res))
+	c.JoinB(dial.ForkDialog(f, res))
 	if !c.late {
 		c.ackB(nil)
 	}
@@ -35,10 +37,10 @@ func (c *call) answerWith(f *fork, res *sip.Response) {
 	if err != nil {
 		r, warning := badAnswer(err, c.late, c.b.s.realm())
 		c.state = stEnded
-		c.cdr.Disposition, c.cdr.Reason, c.cdr.HangupBy = r.disp, r.why, "system"
+		c.cdr.Disposition, c.cdr.Reason, c.cdr.HangupBy = r.Disp, r.Why, "system"
 		c.byeB()
 		c.warn(warning)
-		c.respondA(r.code, r.reason, nil)
+		c.respondA(r.Code, r.Reason, nil)
 		return
 	}
 	if c.late {
@@ -46,7 +48,7 @@ func (c *call) answerWith(f *fork, res *sip.Response) {
 	}
 	c.state = stAnswered
 	c.Relay.Arm()
-	c.answeredBy(c.rt, c.callerExt(), f.t)
+	c.answeredBy(c.rt, c.callerExt(), f.Target)
 	c.Legs[0].Dialog = c.b.uasDialog(c.aReq)
 	ok200 := c.okResponse(c.aReq, sdpBody, c.Legs[0].Dialog.Contact)
 	if !c.late { // late, the taps join with the answer
@@ -58,7 +60,7 @@ func (c *call) answerWith(f *fork, res *sip.Response) {
 		c.closeAFinal()
 		return
 	}
-	c.log.Info("call answered", "dest", f.t.dest, "ext", f.t.ext, "late_offer", c.late)
+	c.log.Info("call answered", "dest", f.Target.Dest, "ext", f.Target.Ext, "late_offer", c.late)
 	c.awaitAck(c.aReq, pending2xx{fromA: true, tx: c.aTx, res: ok200, done: c.aFinal, initial: true, offer: c.late})
 	if !c.late {
 		c.b.taps.answered(c)
@@ -68,15 +70,15 @@ func (c *call) answerWith(f *fork, res *sip.Response) {
 // badAnswer is what the caller gets, and the CDR row says, when the SDP
 // of the callee's 2xx (late: its offer) cannot go to the caller (err,
 // from bridge.answerA), with the Warning of our response, if any.
-func badAnswer(err error, late bool, realm string) (r refusal, warning string) {
+func badAnswer(err error, late bool, realm string) (r route.Refusal, warning string) {
 	var nc *sdpneg.NoCommonCodec
 	switch {
 	case late:
-		return refusal{502, "Bad Gateway", directory.Failed, "bad sdp offer from callee", nil}, ""
+		return route.Refusal{Code: 502, Reason: "Bad Gateway", Disp: directory.Failed, Why: "bad sdp offer from callee"}, ""
 	case errors.As(err, &nc):
-		return refusal{488, "Not Acceptable Here", directory.Failed, nc.Error(), nil}, nc.Warning(realm)
+		return route.Refusal{Code: 488, Reason: "Not Acceptable Here", Disp: directory.Failed, Why: nc.Error()}, nc.Warning(realm)
 	}
-	return refusal{488, "Not Acceptable Here", directory.Failed, "bad sdp answer", nil}, ""
+	return route.Refusal{Code: 488, Reason: "Not Acceptable Here", Disp: directory.Failed, Why: "bad sdp answer"}, ""
 }
 
 // lateAnswer takes the caller's answer from the ACK of our 200 of a late
@@ -104,16 +106,16 @@ func (c *call) ackB(body []byte) { c.calleeTx.ack(&c.Legs[1].Dialog, body) }
 // 2xx, points the leg's media at the phone and makes f's dialog the
 // leg's. A 2xx without a usable SDP gets a BYE, and false. Park's
 // ring-back and call queues (queuecall.go) use it.
-func (c *call) answerEmptyLeg(leg int, f *fork, res *sip.Response, org sdpneg.Origin) bool {
-	d := forkDialog(f, res)
+func (c *call) answerEmptyLeg(leg int, f *dial.Fork, res *sip.Response, org sdpneg.Origin) bool {
+	d := dial.ForkDialog(f, res)
 	c.ackFork(f, &d)
-	if err := c.Seat(leg, d, res.Body(), f.req.Body(), org); err != nil {
+	if err := c.Seat(leg, d, res.Body(), f.Req.Body(), org); err != nil {
 		c.log.Info("bad sdp from the phone that answered", "err", err)
 		c.byeOffActor(d.Request(sip.BYE))
 		return false
 	}
 	if leg == 1 {
-		c.bTarget = new(f.t)
+		c.bTarget = new(f.Target)
 	}
 	return true
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
+	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
@@ -76,7 +77,7 @@ type (
 		dlg    leg.Dialog
 		org    sdpneg.Origin
 		who    party
-		tgt    target // for monitoring when the leg lands on B
+		tgt    route.Target // for monitoring when the leg lands on B
 	}
 	// joinResult is the answer to our re-INVITE toward the party that
 	// joined the call.
@@ -159,7 +160,7 @@ func (r *takeoverReq) handleOn(c *call) {
 		}
 	} else {
 		h.org = c.Legs[0].Origin
-		h.tgt = target{userID: h.who.userID, ext: h.who.ext, dest: h.dlg.Dest, transport: h.dlg.Transport}
+		h.tgt = route.Target{UserID: h.who.userID, Ext: h.who.ext, Dest: h.dlg.Dest, Transport: h.dlg.Transport}
 	}
 	if !r.by.post(h) {
 		return // call 1 is over: this call goes on
@@ -385,7 +386,7 @@ func (ev *replaceEvent) handleOn(c *call) {
 	if isA {
 		c.caller = ev.cred
 	} else {
-		c.bTarget = &target{userID: who.userID, ext: who.ext, dest: src, transport: d.Transport}
+		c.bTarget = &route.Target{UserID: who.userID, Ext: who.ext, Dest: src, Transport: d.Transport}
 	}
 	c.log.Info("at replaced", "replaced", replaced.num, "by", who.num)
 	c.joinCDR(time.Now().UTC(), who, who.num, "replaced by "+who.num, "replaced "+replaced.num, isA)

@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
 	"github.com/switchboard-pbx/switchboard/sip/auth"
+	"github.com/switchboard-pbx/switchboard/sip/route"
 )
 
 // b2bua is the call side of the server: every call is a *call with its own
@@ -47,8 +48,8 @@ type b2bua struct {
 
 	hooks callHooks
 
-	*router              // the dial plan (router.go)
-	codes   featureCodes // feature codes dialed (features.go)
+	*route.Router              // the dial plan (sip/route)
+	codes         featureCodes // feature codes dialed (features.go)
 
 	lot *parkingLot // call park: the orbits and what they hold (park.go, orbits.go)
 	// ringFailed is what a ringing call whose targets all failed, or did
@@ -113,8 +114,11 @@ func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
 	b.codes = featureCodes{b: b}
 	b.vm = &voicemail{b: b}
 	b.standIn = b.vm
-	b.router = &router{s: s, user: b.forwards.routeUser, queue: b.queues.route,
-		menu: func(ctx context.Context, rt *route, ext string) (bool, *refusal) { return routeMenu(ctx, s, rt, ext) }}
+	b.Router = &route.Router{Store: s.store, Auth: s.auth, Creds: s.creds, Location: s.loc, Trunks: s.tk,
+		Log: s.log, Clock: s.clock, User: b.forwards.routeUser, Queue: b.queues.route,
+		Menu: func(ctx context.Context, rt *route.Route, ext string) (bool, *route.Refusal) {
+			return routeMenu(ctx, s, rt, ext)
+		}}
 	go b.queues.run(ctx)
 	if dir := s.cfg.RecordingsDir; dir != "" {
 		if b.recDir, err = filepath.Abs(dir); err != nil {

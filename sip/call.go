@@ -12,7 +12,9 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
+	"github.com/switchboard-pbx/switchboard/sip/route"
 )
 
 // callState is where a call is in its life.
@@ -94,8 +96,8 @@ type call struct {
 
 	caller *credential // who called, nil for a call from a trunk
 	trunk  *Trunk      // the trunk the call came from (inbound)
-	rt     *route
-	env    *dialEnv // what the call's dialers need of it, made with the call
+	rt     *route.Route
+	env    *dial.Env // what the call's dialers need of it, made with the call
 
 	callTimers // the ring time, the next thing due, the linger (calltimers.go)
 
@@ -104,7 +106,7 @@ type call struct {
 
 	// xforks are the forks of features' own dialers (menu targets, park
 	// ring-back, queue overflow).
-	xforks []*fork
+	xforks []*dial.Fork
 	// admission: which leg an in-dialog request names, the dialogs of
 	// parties the call left (legadmit.go).
 	admission
@@ -173,9 +175,9 @@ func newCall(b *b2bua, req *sip.Request, tx sip.ServerTransaction, caller *crede
 	c.callRecord.s, c.callRecord.hooks, c.callRecord.log = b.s, &b.hooks, log
 	// The call's dialer and each feature's share env; its relay is the
 	// call's once open (beginOn).
-	c.env = &dialEnv{client: b.s.client, userAgent: b.s.cfg.UserAgent, log: log, ctx: c.reqCtx, wg: &c.wg,
-		post: c.post, file: func(id string) { b.alias(id, c) }, contact: b.contactFor, mediaIP: b.mediaIP,
-		sendAndWait: b.sendAndWait, hops: hopLimit(aReq) - 1}
+	c.env = &dial.Env{Client: b.s.client, UserAgent: b.s.cfg.UserAgent, Log: log, Ctx: c.reqCtx, WG: &c.wg,
+		Post: c.post, File: func(id string) { b.alias(id, c) }, Contact: b.contactFor, MediaIP: b.mediaIP,
+		SendAndWait: b.sendAndWait, Hops: hopLimit(aReq) - 1}
 	return c
 }
 
@@ -184,14 +186,14 @@ func newCall(b *b2bua, req *sip.Request, tx sip.ServerTransaction, caller *crede
 // no further.
 func (c *call) begin() bool {
 	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
-	rt, ref := c.b.route(ctx, c.caller, c.trunk, c.aReq)
+	rt, ref := c.b.Route(ctx, c.caller, c.aReq)
 	cancel()
 	return c.beginOn(rt, ref)
 }
 
 // beginOn is begin on a route made elsewhere (a feature's, such as
 // intercom's); ref is its refusal, if any.
-func (c *call) beginOn(rt *route, ref *refusal) bool {
+func (c *call) beginOn(rt *route.Route, ref *route.Refusal) bool {
 	b := c.b
 	c.rt = rt
 	c.routed(rt)
@@ -203,32 +205,32 @@ func (c *call) beginOn(rt *route, ref *refusal) bool {
 	}
 	relay, err := newRelay(b, c.log)
 	if err != nil {
-		return c.refuse(&refusal{503, "Service Unavailable", directory.Failed, "no rtp ports", err})
+		return c.refuse(&route.Refusal{Code: 503, Reason: "Service Unavailable", Disp: directory.Failed, Why: "no rtp ports", Err: err})
 	}
-	c.Relay, c.env.relay = relay, relay
-	c.ring = dialer{env: c.env, onResponse: c.onResponse, onFailed: c.forkFailed, spare: p.spare, late: c.late, source: c.aReq.Body(), origin: &c.Legs[1].Origin,
-		leg: media.LegB}
+	c.Relay, c.env.Relay = relay, relay
+	c.ring = dial.Dialer{Env: c.env, OnResponse: c.onResponse, OnFailed: c.forkFailed, Spare: p.spare, Late: c.late, Source: c.aReq.Body(), Origin: &c.Legs[1].Origin,
+		Leg: media.LegB}
 	c.OpenA(c.aReq.Source(), p.offer)
 	if !c.late && p.ans == nil {
-		if err := c.ring.address(p.targets[0].dest); err != nil {
-			return c.refuse(&refusal{488, "Not Acceptable Here", directory.Failed, "bad sdp offer", nil})
+		if err := c.ring.Address(p.targets[0].Dest); err != nil {
+			return c.refuse(&route.Refusal{Code: 488, Reason: "Not Acceptable Here", Disp: directory.Failed, Why: "bad sdp offer"})
 		}
-		c.Legs[1].SDP = c.ring.offer
+		c.Legs[1].SDP = c.ring.Offer
 	}
 	if err := b.add(c); errors.Is(err, errLoop) {
 		relay.Close()
 		c.respondA(482, "Loop Detected", nil)
 		return false
 	} else if err != nil {
-		return c.refuse(&refusal{503, "Service Unavailable", directory.Failed, "shutting down", nil})
+		return c.refuse(&route.Refusal{Code: 503, Reason: "Service Unavailable", Disp: directory.Failed, Why: "shutting down"})
 	}
-	b.take(c, append([]string{c.callerExt()}, targetExts(p.targets)...)...) // "" from a trunk: no slot
+	b.take(c, append([]string{c.callerExt()}, dial.Exts(p.targets)...)...) // "" from a trunk: no slot
 	c.watchCancel(func() { c.post(cancelEvent{}) })
 	c.wg.Go(func() { c.post(relayEvent{relay.Run(b.ctx)}) })
 	if p.ans != nil {
 		p.ans.answerCall(c)
 	} else {
-		c.ring.dialAll(rt, p.targets)
+		c.ring.DialAll(rt, p.targets)
 	}
 	go c.run()
 	return true
@@ -248,11 +250,11 @@ func newRelay(b *b2bua, log *slog.Logger) (*media.Relay, error) {
 // refuse answers the caller with a final error before any call exists,
 // writes the attempt's CDR row and closes the relay if open; it returns
 // begin's false.
-func (c *call) refuse(r *refusal) bool {
+func (c *call) refuse(r *route.Refusal) bool {
 	if c.Relay != nil {
 		c.Relay.Close()
 	}
-	c.respondA(r.code, r.reason, nil)
+	c.respondA(r.Code, r.Reason, nil)
 	c.refused(r)
 	return false
 }
@@ -301,7 +303,7 @@ func (c *call) finished() bool {
 	if c.state != stEnded || c.acks.hasPending() {
 		return false
 	}
-	return c.lingerOver() || !waitingFork(c.ring.forks) && !waitingFork(c.xforks) && !c.rooms.forksRinging()
+	return c.lingerOver() || !dial.Waiting(c.ring.Forks) && !dial.Waiting(c.xforks) && !c.rooms.forksRinging()
 }
 
 // schedule wakes the actor at the next 2xx retransmission, silent
@@ -333,8 +335,8 @@ type endedEvent interface {
 // handle runs one event on the call's goroutine.
 func (c *call) handle(ev any) {
 	switch ev := ev.(type) {
-	case forkEvent: // to whoever rang: the call's own dialer, or a feature's
-		ev.deliver(c.log)
+	case dial.Event: // to whoever rang: the call's own dialer, or a feature's
+		ev.Deliver(c.log)
 	case cancelEvent: // after our 200 (crossing it), the caller ACKs and hangs up
 		if c.state == stRinging {
 			c.aAnswered = true // sipgo answered 487

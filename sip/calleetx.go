@@ -9,7 +9,9 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
+	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
@@ -24,10 +26,10 @@ import (
 // except ackTmpl, which sipgo's goroutine reads to answer a retransmitted
 // 2xx.
 type calleeTx struct {
-	ring dialer // the callee's phones, or the trunk
+	ring dial.Dialer // the callee's phones, or the trunk
 	// bTarget is where leg B is now: the answering fork's target, or a
 	// transfer's.
-	bTarget *target
+	bTarget *route.Target
 	// bAcked: the ACK of the winning fork's 2xx went; ackTmpl is that ACK,
 	// sent again on each retransmission of the 2xx (from sipgo's goroutine).
 	bAcked  bool
@@ -52,18 +54,18 @@ const (
 // it (a CANCEL held for a provisional response, an answer after another
 // fork won, a digest challenge) and says what is left for the call, whose
 // ringing is true while it rings.
-func (ct *calleeTx) forkResponse(f *fork, tx sip.ClientTransaction, res *sip.Response, ringing bool) forkSays {
-	if tx != f.tx || f.final != nil {
+func (ct *calleeTx) forkResponse(f *dial.Fork, tx sip.ClientTransaction, res *sip.Response, ringing bool) forkSays {
+	if tx != f.Tx || f.Final != nil {
 		return forkQuiet
 	}
-	f.responded = true
+	f.Responded = true
 	if res.IsProvisional() {
 		if res.StatusCode == 100 {
 			return forkQuiet
 		}
-		f.provis = true
-		if f.cancelled {
-			f.sendCancel()
+		f.Provis = true
+		if f.Cancelled {
+			f.SendCancel()
 			return forkQuiet
 		}
 		if !ringing {
@@ -71,18 +73,18 @@ func (ct *calleeTx) forkResponse(f *fork, tx sip.ClientTransaction, res *sip.Res
 		}
 		return forkRings
 	}
-	f.final = res
+	f.Final = res
 	if res.IsSuccess() {
 		if !ringing {
-			f.ackAndBye(res) // another fork won, or the caller gave up
+			f.AckAndBye(res) // another fork won, or the caller gave up
 			return forkQuiet
 		}
 		return forkWon
 	}
-	if ringing && f.retryAuth(res) {
+	if ringing && f.RetryAuth(res) {
 		return forkQuiet
 	}
-	if ringing && ct.ring.allFailed() {
+	if ringing && ct.ring.AllFailed() {
 		return forksAllFailed
 	}
 	return forkQuiet
@@ -91,10 +93,10 @@ func (ct *calleeTx) forkResponse(f *fork, tx sip.ClientTransaction, res *sip.Res
 // answered makes f, whose 2xx came first, the fork that won: the others
 // are cancelled, and each retransmission of f's 2xx is answered with our
 // ACK once it went (ack).
-func (ct *calleeTx) answered(f *fork) {
-	ct.bTarget = &f.t
-	ct.ring.cancelAll(f)
-	f.tx.OnRetransmission(func(r *sip.Response) {
+func (ct *calleeTx) answered(f *dial.Fork) {
+	ct.bTarget = &f.Target
+	ct.ring.CancelAll(f)
+	f.Tx.OnRetransmission(func(r *sip.Response) {
 		if tmpl := ct.ackTmpl.Load(); tmpl != nil && r.IsSuccess() {
 			_ = ct.client.WriteRequest(tmpl.Clone())
 		}
@@ -118,10 +120,10 @@ func (ct *calleeTx) ack(d *leg.Dialog, body []byte) {
 
 // ackFork ACKs the 2xx that set up d, the dialog of fork f of a dialer
 // other than the call's own (a feature's), now and on each retransmission.
-func (ct *calleeTx) ackFork(f *fork, d *leg.Dialog) {
+func (ct *calleeTx) ackFork(f *dial.Fork, d *leg.Dialog) {
 	ack := d.Request(sip.ACK)
 	tmpl := ack.Clone()
-	f.tx.OnRetransmission(func(r *sip.Response) {
+	f.Tx.OnRetransmission(func(r *sip.Response) {
 		if r.IsSuccess() {
 			_ = ct.client.WriteRequest(tmpl.Clone())
 		}
@@ -135,13 +137,13 @@ func (ct *calleeTx) ackFork(f *fork, d *leg.Dialog) {
 // while another trunk could take the ringing call: its transaction ends
 // as if it timed out. It reports whether it gave one up.
 func (ct *calleeTx) giveUpSilent(wait time.Duration) bool {
-	f := ct.ring.silentTrunk()
-	if f == nil || time.Since(f.sent) < wait {
+	f := ct.ring.SilentTrunk()
+	if f == nil || time.Since(f.Sent) < wait {
 		return false
 	}
-	ct.log.Info("no response from trunk", "trunk", f.t.trunk.Label(), "wait", wait)
-	f.tx.Terminate()
-	f.final = sip.NewResponseFromRequest(f.req, 408, "Request Timeout", nil)
+	ct.log.Info("no response from trunk", "trunk", f.Target.Trunk.Label(), "wait", wait)
+	f.Tx.Terminate()
+	f.Final = sip.NewResponseFromRequest(f.Req, 408, "Request Timeout", nil)
 	return true
 }
 
@@ -149,8 +151,8 @@ func (ct *calleeTx) giveUpSilent(wait time.Duration) bool {
 // another trunk could take the call (dialer.silentTrunk), is given up
 // after wait (giveUpSilent); zero when there is none.
 func (ct *calleeTx) trunkDeadline(wait time.Duration) time.Time {
-	if f := ct.ring.silentTrunk(); f != nil {
-		return f.sent.Add(wait)
+	if f := ct.ring.SilentTrunk(); f != nil {
+		return f.Sent.Add(wait)
 	}
 	return time.Time{}
 }
@@ -159,11 +161,11 @@ func (ct *calleeTx) trunkDeadline(wait time.Duration) time.Time {
 // last trunk failed over (failoverStatus), and reports whether it did:
 // leg B's offer is then the dialer's new one. The failed trunk's early
 // media is over: earlyOver tells the caller's side.
-func (ct *calleeTx) failOver(rt *route, earlyOver func()) bool {
-	if len(ct.ring.spare) > 0 {
+func (ct *calleeTx) failOver(rt *route.Route, earlyOver func()) bool {
+	if len(ct.ring.Spare) > 0 {
 		earlyOver()
 	}
-	return ct.ring.nextTrunk(rt)
+	return ct.ring.NextTrunk(rt)
 }
 
 // failure is the best of the forks' failures for the caller (RFC 3261
@@ -171,10 +173,10 @@ func (ct *calleeTx) failOver(rt *route, earlyOver func()) bool {
 // caller's offer aOffer (not late), the Warning of our response saying
 // why ("": none).
 func (ct *calleeTx) failure(late bool, realm string, aOffer []byte) (code int, reason string, disp directory.Disposition, warning string) {
-	code, reason, disp = bestFailure(ct.ring.forks)
+	code, reason, disp = dial.BestFailure(ct.ring.Forks)
 	ct.log.Info("call failed", "status", code)
 	if code == 488 && !late {
-		warning = sdpneg.RefusedOfferWarning(realm, aOffer, ct.ring.offer)
+		warning = sdpneg.RefusedOfferWarning(realm, aOffer, ct.ring.Offer)
 	}
 	return code, reason, disp, warning
 }

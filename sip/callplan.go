@@ -2,6 +2,8 @@ package sip
 
 import (
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/dial"
+	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
@@ -10,7 +12,7 @@ import (
 // trunks to fail over to).
 type callPlan struct {
 	ans            answerer
-	targets, spare []target
+	targets, spare []route.Target
 	offer          *sdpneg.Media // the caller's, nil when late
 }
 
@@ -21,9 +23,10 @@ type callPlan struct {
 // the caller's limit.
 // A callee in do not disturb, not registered or at their call limit goes
 // to their stand-in (a mailbox), when it takes the call.
-func (b *b2bua) plan(c *call, rt *route, ref *refusal) (callPlan, *refusal) {
-	p := callPlan{ans: rt.answer}
-	if ref != nil && (ref == refDND || ref == refOffline) && b.standIn.takes(c) {
+func (b *b2bua) plan(c *call, rt *route.Route, ref *route.Refusal) (callPlan, *route.Refusal) {
+	ans, _ := rt.Answer.(answerer) // nil: the route rings its targets
+	p := callPlan{ans: ans}
+	if ref != nil && (ref == refDND || ref == route.Offline) && b.standIn.takes(c) {
 		p.ans = b.standIn
 	}
 	if ref != nil && p.ans == nil {
@@ -33,24 +36,24 @@ func (b *b2bua) plan(c *call, rt *route, ref *refusal) (callPlan, *refusal) {
 		_, m, err := sdpneg.Parse(c.aReq.Body())
 		if err != nil {
 			c.log.Info("call refused: bad sdp", "err", err)
-			return p, &refusal{488, "Not Acceptable Here", directory.Failed, "bad sdp offer", nil}
+			return p, &route.Refusal{Code: 488, Reason: "Not Acceptable Here", Disp: directory.Failed, Why: "bad sdp offer"}
 		}
 		p.offer = &m
 	}
 	if c.caller != nil && b.busy(c.caller.Ext) {
-		return p, &refusal{403, "Forbidden (Too Many Calls)", directory.Failed, "caller call limit", nil}
+		return p, &route.Refusal{Code: 403, Reason: "Forbidden (Too Many Calls)", Disp: directory.Failed, Why: "caller call limit"}
 	}
 	if p.ans != nil {
 		if ref := p.ans.refusal(c); ref != nil {
 			return p, ref
 		}
 	}
-	p.targets, p.spare = pickTargets(rt, b.busy)
+	p.targets, p.spare = dial.Pick(rt, b.busy)
 	if len(p.targets) == 0 && p.ans == nil && b.standIn.takes(c) {
 		p.ans = b.standIn
 	}
 	if len(p.targets) == 0 && p.ans == nil {
-		return p, &refusal{486, "Busy Here", directory.Busy, "callee call limit", nil}
+		return p, &route.Refusal{Code: 486, Reason: "Busy Here", Disp: directory.Busy, Why: "callee call limit"}
 	}
 	return p, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
+	"github.com/switchboard-pbx/switchboard/sip/route"
 )
 
 // cdrTimeout bounds the write of one call history row.
@@ -34,7 +35,7 @@ type callRecord struct {
 	shown atomic.Pointer[activeView]
 	// lamps is what the leg observer was told (legstates.go).
 	lamps legStates
-	route *route // the route whose forwards the row notes (fillCDR)
+	route *route.Route // the route whose forwards the row notes (fillCDR)
 
 	s     *Server    // the history store and the counters
 	hooks *callHooks // hooks.ended hears each row written
@@ -61,7 +62,7 @@ func (cr *callRecord) cdrRow() directory.Call {
 	if row.Direction == "" {
 		row.Direction = directory.Internal
 	}
-	cr.route.noteForwards(&row)
+	cr.route.NoteForwards(&row)
 	return row
 }
 
@@ -99,26 +100,26 @@ func (cr *callRecord) save(row directory.Call) {
 // routed records rt, the call's route now (routed or forwarded): the row
 // takes what it knows (fillCDR) and ActiveCalls shows its parties
 // (showRoute).
-func (cr *callRecord) routed(rt *route) {
+func (cr *callRecord) routed(rt *route.Route) {
 	cr.fillCDR(rt)
 	cr.showRoute(rt)
 }
 
 // fillCDR copies what rt, the call's route now, knows into the CDR row.
-func (cr *callRecord) fillCDR(rt *route) {
+func (cr *callRecord) fillCDR(rt *route.Route) {
 	cr.route = rt
 	if rt == nil {
 		return
 	}
-	cr.cdr.Direction = rt.dir
-	cr.cdr.Dialed = rt.dialed
-	cr.cdr.CallerID = rt.callerID
-	cr.cdr.CalleeID = rt.calleeID
-	cr.cdr.GroupID = rt.groupID
-	cr.cdr.From = rt.from
-	cr.cdr.To = rt.to
+	cr.cdr.Direction = rt.Dir
+	cr.cdr.Dialed = rt.Dialed
+	cr.cdr.CallerID = rt.CallerID
+	cr.cdr.CalleeID = rt.CalleeID
+	cr.cdr.GroupID = rt.GroupID
+	cr.cdr.From = rt.From
+	cr.cdr.To = rt.To
 	if cr.cdr.To == "" {
-		cr.cdr.To = rt.dialed
+		cr.cdr.To = rt.Dialed
 	}
 }
 
@@ -151,37 +152,37 @@ func (cr *callRecord) joinCDR(stayID string, started time.Time, who party, diale
 
 // setParties records who answered (on t) and who called on rt, the call's
 // route: callerExt is the caller's extension, "" from a trunk.
-func (cr *callRecord) setParties(rt *route, callerExt string, t target) {
-	num := t.ext
+func (cr *callRecord) setParties(rt *route.Route, callerExt string, t route.Target) {
+	num := t.Ext
 	if num == "" {
-		num = rt.to
+		num = rt.To
 	}
-	cr.setParty(0, party{userID: rt.callerID, num: rt.from, ext: callerExt})
-	cr.setParty(1, party{userID: t.userID, num: num, ext: t.ext})
+	cr.setParty(0, party{userID: rt.CallerID, num: rt.From, ext: callerExt})
+	cr.setParty(1, party{userID: t.UserID, num: num, ext: t.Ext})
 }
 
 // answeredBy records that t answered the call on rt (setParties).
-func (cr *callRecord) answeredBy(rt *route, callerExt string, t target) {
+func (cr *callRecord) answeredBy(rt *route.Route, callerExt string, t route.Target) {
 	cr.cdr.AnsweredAt = time.Now().UTC()
 	cr.cdr.Disposition = directory.Answered
-	if t.userID != 0 {
-		cr.cdr.CalleeID = t.userID
+	if t.UserID != 0 {
+		cr.cdr.CalleeID = t.UserID
 	}
-	if t.ext != "" {
-		cr.cdr.To = t.ext
+	if t.Ext != "" {
+		cr.cdr.To = t.Ext
 	}
 	cr.setParties(rt, callerExt, t)
 }
 
 // refused logs a call refused before it existed, and writes its row.
-func (cr *callRecord) refused(r *refusal) {
-	if r.err != nil {
-		cr.log.Warn("call refused", "code", r.code, "why", r.why, "err", r.err)
+func (cr *callRecord) refused(r *route.Refusal) {
+	if r.Err != nil {
+		cr.log.Warn("call refused", "code", r.Code, "why", r.Why, "err", r.Err)
 	} else {
-		cr.log.Info("call refused", "code", r.code, "why", r.why)
+		cr.log.Info("call refused", "code", r.Code, "why", r.Why)
 	}
-	cr.cdr.Disposition = r.disp
-	cr.cdr.Reason = r.why
+	cr.cdr.Disposition = r.Disp
+	cr.cdr.Reason = r.Why
 	cr.cdr.HangupBy = "system"
 	cr.cdr.EndedAt = time.Now().UTC()
 	cr.writeCDR()

@@ -4,12 +4,13 @@ import (
 	"context"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/dial"
+	"github.com/switchboard-pbx/switchboard/sip/route"
 )
 
 // Call forwarding and Do Not Disturb (directory.Forwarding), per user:
@@ -34,24 +35,24 @@ import (
 const maxForwardHops = 5
 
 var (
-	refDND = &refusal{486, "Busy Here", directory.Busy, "do not disturb", nil}
+	refDND = &route.Refusal{Code: 486, Reason: "Busy Here", Disp: directory.Busy, Why: "do not disturb"}
 )
 
 // forwarding is the b2bua's forwarding service: it routes a user's
 // extension through the user's forwards (for the router), and it is what
 // a ringing call does when its targets all failed or did not answer in
 // time (b2bua.ringFailed): a busy or no-answer forward, else a mailbox.
-// Its state on a call is the route's (route.chain, notes, first, stale).
+// Its state on a call is the route's (Route.Chain, Notes, First, Stale).
 type forwarding struct {
 	b *b2bua
 }
 
 // routeUser fills the targets of a user's extension, following the
 // user's forwarding.
-func (fw *forwarding) routeUser(ctx context.Context, rt *route, cred *credential) *refusal {
+func (fw *forwarding) routeUser(ctx context.Context, rt *route.Route, cred *credential) *route.Refusal {
 	b := fw.b
-	rt.to, rt.calleeID, rt.groupID = cred.Ext, cred.UserID, 0
-	rt.targets, rt.fwdUser, rt.ringTime = nil, nil, 0
+	rt.To, rt.CalleeID, rt.GroupID = cred.Ext, cred.UserID, 0
+	rt.Targets, rt.ForwardUser, rt.RingTime = nil, nil, 0
 	fwd := cred.Forward
 	if fwd.DND { // before any forward, as on most PBXes
 		if fwd.Busy != "" {
@@ -66,23 +67,23 @@ func (fw *forwarding) routeUser(ctx context.Context, rt *route, cred *credential
 			return ref
 		}
 	}
-	targets := b.userTargets(cred)
+	targets := b.UserTargets(cred)
 	if len(targets) == 0 {
 		if fwd.Offline != "" {
 			if ref, ok := fw.forwardTo(ctx, rt, cred, fwd.Offline, "not registered"); ok {
 				return ref
 			}
 		}
-		return refOffline
+		return route.Offline
 	}
 	if fwd.Busy != "" && b.busy(cred.Ext) {
 		if ref, ok := fw.forwardTo(ctx, rt, cred, fwd.Busy, "busy"); ok {
 			return ref
 		}
 	}
-	rt.targets, rt.fwdUser = targets, cred
+	rt.Targets, rt.ForwardUser = targets, cred
 	if fwd.RingSeconds > 0 {
-		rt.ringTime = time.Duration(fwd.RingSeconds) * time.Second
+		rt.RingTime = time.Duration(fwd.RingSeconds) * time.Second
 	}
 	return nil
 }
@@ -90,54 +91,54 @@ func (fw *forwarding) routeUser(ctx context.Context, rt *route, cred *credential
 // forwardTo routes the call on to number, forwarded by the user from for
 // why. ok is false when the forward is not followed; rt is then unchanged.
 // Otherwise rt is the new route and ref its refusal, if any.
-func (fw *forwarding) forwardTo(ctx context.Context, rt *route, from *credential, number, why string) (ref *refusal, ok bool) {
+func (fw *forwarding) forwardTo(ctx context.Context, rt *route.Route, from *credential, number, why string) (ref *route.Refusal, ok bool) {
 	b := fw.b
-	log := b.log.With("dialed", rt.dialed, "from_ext", from.Ext, "forward_to", number, "why", why)
-	if len(rt.chain) >= maxForwardHops {
-		log.Info("forward not followed: too many hops", "hops", len(rt.chain))
+	log := b.log.With("dialed", rt.Dialed, "from_ext", from.Ext, "forward_to", number, "why", why)
+	if len(rt.Chain) >= maxForwardHops {
+		log.Info("forward not followed: too many hops", "hops", len(rt.Chain))
 		return nil, false
 	}
-	if number == from.Ext || slices.Contains(rt.chain, number) {
-		log.Info("forward not followed: loop", "chain", rt.chain)
+	if number == from.Ext || slices.Contains(rt.Chain, number) {
+		log.Info("forward not followed: loop", "chain", rt.Chain)
 		return nil, false
 	}
 	nrt := *rt
-	nrt.chain = append(slices.Clip(rt.chain), from.Ext)
-	nrt.notes = append(slices.Clip(rt.notes), from.Ext+" ("+why+")")
-	nrt.targets, nrt.fwdUser, nrt.ringTime, nrt.calleeID, nrt.groupID = nil, nil, 0, 0, 0
+	nrt.Chain = append(slices.Clip(rt.Chain), from.Ext)
+	nrt.Notes = append(slices.Clip(rt.Notes), from.Ext+" ("+why+")")
+	nrt.Targets, nrt.ForwardUser, nrt.RingTime, nrt.CalleeID, nrt.GroupID = nil, nil, 0, 0, 0
 	if directory.ValidateExtension("extension", number) == nil {
 		cred, err := b.s.credential(number)
 		if err != nil {
-			return storeDown(err), true
+			return route.StoreDown(err), true
 		}
 		if cred != nil {
 			ref = fw.routeUser(ctx, &nrt, cred)
 		} else {
 			self := ""
-			if rt.callerID != 0 {
-				self = rt.from
+			if rt.CallerID != 0 {
+				self = rt.From
 			}
-			ref = b.routeGroup(ctx, &nrt, number, self)
-			if ref == refNotFound {
+			ref = b.RouteGroup(ctx, &nrt, number, self)
+			if ref == route.NotFound {
 				log.Info("forward not followed: unknown extension")
 				return nil, false
 			}
 		}
 	} else {
-		ref = b.routeOutbound(ctx, &nrt, from, number)
-		if ref != nil && ref.code == 503 {
+		ref = b.RouteOutbound(ctx, &nrt, from, number)
+		if ref != nil && ref.Code == 503 {
 			return ref, true
 		}
 		if ref != nil {
-			log.Warn("forward not followed: outside number refused", "status", ref.code, "reason", ref.why)
+			log.Warn("forward not followed: outside number refused", "status", ref.Code, "reason", ref.Why)
 			return nil, false
 		}
-		if nrt.dir == directory.Internal {
-			nrt.dir = directory.Outbound
+		if nrt.Dir == directory.Internal {
+			nrt.Dir = directory.Outbound
 		}
 		divertTargets(&nrt, rt, why)
 	}
-	log.Info("call forwarded", "to", nrt.to)
+	log.Info("call forwarded", "to", nrt.To)
 	*rt = nrt
 	return ref, true
 }
@@ -147,34 +148,34 @@ func (fw *forwarding) forwardTo(ctx context.Context, rt *route, from *credential
 // the forwarding user presents on that trunk and for why; the From then
 // keeps the number of a caller from outside, as carriers allow for
 // diverted calls. rt is the route forwarded away from.
-func divertTargets(nrt, rt *route, why string) {
-	for i := range nrt.targets {
-		t := &nrt.targets[i]
-		if t.trunk == nil || t.id == nil {
+func divertTargets(nrt, rt *route.Route, why string) {
+	for i := range nrt.Targets {
+		t := &nrt.Targets[i]
+		if t.Trunk == nil || t.Identity == nil {
 			continue
 		}
-		switch t.trunk.Diversion {
+		switch t.Trunk.Diversion {
 		case directory.DiversionHeader, directory.DiversionHistoryInfo:
 		default:
 			continue
 		}
-		id := *t.id
-		id.divNumber, id.divWhy, id.divCount = id.from, why, len(nrt.chain)
-		if rt.dir == directory.Inbound && directory.IsE164(rt.from) {
+		id := *t.Identity
+		id.DivNumber, id.DivWhy, id.DivCount = id.From, why, len(nrt.Chain)
+		if rt.Dir == directory.Inbound && directory.IsE164(rt.From) {
 			// The caller is someone outside: their number, not the
 			// forwarding user's choice to hide their own.
-			id.from, id.anonymous = rt.from, false
-			if id.privacy == "id" {
-				id.privacy = ""
-				if t.trunk.Privacy == directory.PrivacyAlways {
-					id.privacy = "none"
+			id.From, id.Anonymous = rt.From, false
+			if id.Privacy == "id" {
+				id.Privacy = ""
+				if t.Trunk.Privacy == directory.PrivacyAlways {
+					id.Privacy = "none"
 				}
 			}
 		}
-		t.id, t.fromUser = &id, id.from
+		t.Identity, t.FromUser = &id, id.From
 	}
-	if len(nrt.targets) > 0 {
-		nrt.fromUser = nrt.targets[0].fromUser
+	if len(nrt.Targets) > 0 {
+		nrt.FromUser = nrt.Targets[0].FromUser
 	}
 }
 
@@ -184,24 +185,24 @@ func divertTargets(nrt, rt *route, why string) {
 // of ending. It reports whether it took over the end of ringing.
 func (fw *forwarding) ringFailed(c *call, code int, reason string, disp directory.Disposition, by string) bool {
 	rt := c.rt
-	if rt == nil || rt.ending || c.state != stRinging || !c.actorRunning() {
+	if rt == nil || rt.Ending || c.state != stRinging || !c.actorRunning() {
 		return false
 	}
 	// The failure of a forwarded call is the current leg's: calleeTx.failure ranked
 	// the legs forwarded away from too.
-	recount := by == "callee" && rt.first > 0 && rt.first <= len(c.ring.forks)
+	recount := by == "callee" && rt.First > 0 && rt.First <= len(c.ring.Forks)
 	if recount {
-		rt.stale = append(rt.stale, strconv.Itoa(code)+" "+reason)
-		code, reason, disp = bestFailure(c.ring.forks[rt.first:])
-		rt.final = strconv.Itoa(code) + " " + reason
+		rt.Stale = append(rt.Stale, strconv.Itoa(code)+" "+reason)
+		code, reason, disp = dial.BestFailure(c.ring.Forks[rt.First:])
+		rt.Final = strconv.Itoa(code) + " " + reason
 	}
 	var number, why string
-	if rt.fwdUser != nil {
+	if rt.ForwardUser != nil {
 		switch {
 		case disp == directory.Busy && by == "callee":
-			number, why = rt.fwdUser.Forward.Busy, "busy"
+			number, why = rt.ForwardUser.Forward.Busy, "busy"
 		case disp == directory.NoAnswer:
-			number, why = rt.fwdUser.Forward.NoAnswer, "no answer"
+			number, why = rt.ForwardUser.Forward.NoAnswer, "no answer"
 		}
 	}
 	if number != "" && fw.forward(c, code, reason, number, why) {
@@ -211,7 +212,7 @@ func (fw *forwarding) ringFailed(c *call, code int, reason string, disp director
 		return true
 	}
 	if recount {
-		rt.ending = true
+		rt.Ending = true
 		c.endRinging(code, reason, disp, by)
 		return true
 	}
@@ -224,7 +225,7 @@ func (fw *forwarding) forward(c *call, code int, reason, number, why string) boo
 	rt := c.rt
 	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
 	nrt := *rt
-	ref, ok := fw.forwardTo(ctx, &nrt, rt.fwdUser, number, why)
+	ref, ok := fw.forwardTo(ctx, &nrt, rt.ForwardUser, number, why)
 	cancel()
 	if !ok {
 		return false
@@ -232,66 +233,48 @@ func (fw *forwarding) forward(c *call, code int, reason, number, why string) boo
 	// The phones of the leg left behind: ringing ones are cancelled, ones
 	// that never answered anything are dropped.
 	var old []string
-	for _, f := range c.ring.forks[rt.first:] {
-		f.cancelInvite()
-		if f.final == nil && !f.responded && f.tx != nil {
-			f.tx.Terminate()
-			f.final = sip.NewResponseFromRequest(f.req, 408, "Request Timeout", nil)
+	for _, f := range c.ring.Forks[rt.First:] {
+		f.CancelInvite()
+		if f.Final == nil && !f.Responded && f.Tx != nil {
+			f.Tx.Terminate()
+			f.Final = sip.NewResponseFromRequest(f.Req, 408, "Request Timeout", nil)
 		}
-		if f.t.ext != "" && (c.caller == nil || f.t.ext != c.caller.Ext) {
-			old = append(old, f.t.ext)
+		if f.Target.Ext != "" && (c.caller == nil || f.Target.Ext != c.caller.Ext) {
+			old = append(old, f.Target.Ext)
 		}
 	}
 	c.b.release(c, old...)
-	if !slices.Contains(nrt.stale, strconv.Itoa(code)+" "+reason) {
-		nrt.stale = append(slices.Clip(rt.stale), strconv.Itoa(code)+" "+reason)
+	if !slices.Contains(nrt.Stale, strconv.Itoa(code)+" "+reason) {
+		nrt.Stale = append(slices.Clip(rt.Stale), strconv.Itoa(code)+" "+reason)
 	}
-	nrt.first, nrt.final = len(c.ring.forks), ""
-	c.ring.spare, c.early = nil, nil
+	nrt.First, nrt.Final = len(c.ring.Forks), ""
+	c.ring.Spare, c.early = nil, nil
 	c.rt = &nrt
 	c.routed(c.rt)
 	if ref != nil {
-		c.log.Info("forwarded call refused", "status", ref.code, "why", ref.why)
-		c.endRinging(ref.code, ref.reason, ref.disp, "system")
-		nrt.final = ref.why
+		c.log.Info("forwarded call refused", "status", ref.Code, "why", ref.Why)
+		c.endRinging(ref.Code, ref.Reason, ref.Disp, "system")
+		nrt.Final = ref.Why
 		return true
 	}
-	targets, spare := pickTargets(&nrt, c.b.busy)
+	targets, spare := dial.Pick(&nrt, c.b.busy)
 	if len(targets) == 0 {
 		c.endRinging(486, "Busy Here", directory.Busy, "system")
-		nrt.final = "callee call limit"
+		nrt.Final = "callee call limit"
 		return true
 	}
-	c.ring.spare = spare
-	if err := c.ring.address(targets[0].dest); err != nil {
+	c.ring.Spare = spare
+	if err := c.ring.Address(targets[0].Dest); err != nil {
 		c.endRinging(488, "Not Acceptable Here", directory.Failed, "system")
-		nrt.final = "bad sdp offer"
+		nrt.Final = "bad sdp offer"
 		return true
 	}
 	if !c.late {
-		c.Legs[1].SDP = c.ring.offer
+		c.Legs[1].SDP = c.ring.Offer
 	}
-	c.b.take(c, targetExts(targets)...)
-	c.ring.dialAll(&nrt, targets)
+	c.b.take(c, dial.Exts(targets)...)
+	c.ring.DialAll(&nrt, targets)
 	c.ringAgain(c.ringDuration())
 	c.forkFailed(nil) // every new target failed at once
 	return true
-}
-
-// noteForwards puts the forwards a call on rt followed into its CDR
-// row's reason, in place of the failures of the legs it was forwarded
-// away from.
-func (rt *route) noteForwards(row *directory.Call) {
-	if rt == nil || len(rt.notes) == 0 {
-		return
-	}
-	note := "forwarded from " + strings.Join(rt.notes, ", ")
-	reason := row.Reason
-	if reason == "" || slices.Contains(rt.stale, reason) {
-		reason = rt.final
-	}
-	if reason != "" {
-		note += "; " + reason
-	}
-	row.Reason = note
 }

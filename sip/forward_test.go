@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/route"
 )
 
 // setForward changes a user's forwarding and has the server see it.
@@ -316,7 +317,7 @@ func TestForwardRingTimePerUser(t *testing.T) {
 		if !ok {
 			t.Fatal("no credential for 10002")
 		}
-		rt := &route{}
+		rt := &route.Route{}
 		if ref := cs.b.forwards.routeUser(t.Context(), rt, cred); ref != nil {
 			t.Fatalf("route: %+v", ref)
 		}

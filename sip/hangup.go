@@ -6,6 +6,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
 )
 
@@ -93,7 +94,7 @@ func (c *call) teardown() {
 	c.state = stEnded
 	c.syncLegs()
 	c.end(500, "Server Internal Error") // unless a final response went
-	terminateForks(c.ring.forks, c.xforks, c.rooms.allForks())
+	dial.Terminate(c.ring.Forks, c.xforks, c.rooms.allForks())
 	c.Relay.Close()
 	c.reqCancel()
 	c.wg.Wait()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/route"
 )
 
 // Intercom (*90EXT): a call to EXT's phones like any other, routed and
@@ -50,42 +51,42 @@ func (ic *intercom) call(req *sip.Request, tx sip.ServerTransaction, caller *cre
 
 // route is the route of an intercom call to ext: the phones of the user
 // ext, with the auto-answer headers.
-func (ic *intercom) route(ctx context.Context, caller *credential, req *sip.Request, ext string) (*route, *refusal) {
+func (ic *intercom) route(ctx context.Context, caller *credential, req *sip.Request, ext string) (*route.Route, *route.Refusal) {
 	b := ic.b
-	rt := &route{dir: directory.Internal, dialed: unescapeUser(req.Recipient.User), fromName: req.From().DisplayName,
-		callerID: caller.UserID, from: caller.Ext, fromUser: caller.Ext, to: ext}
+	rt := &route.Route{Dir: directory.Internal, Dialed: unescapeUser(req.Recipient.User), FromName: req.From().DisplayName,
+		CallerID: caller.UserID, From: caller.Ext, FromUser: caller.Ext, To: ext}
 	subj, ref := ic.subject(ctx, caller)
 	if ref != nil {
 		return rt, ref
 	}
 	cred, err := b.s.credential(ext)
 	if err != nil {
-		return rt, storeDown(err)
+		return rt, route.StoreDown(err)
 	}
 	if cred == nil {
 		// A group is paged (*91), not called on intercom.
-		return rt, refNotFound
+		return rt, route.NotFound
 	}
-	rt.calleeID = cred.UserID
+	rt.CalleeID = cred.UserID
 	if ref := intercomAllowed(subj, cred.UserID); ref != nil {
 		return rt, ref
 	}
 	if cred.Forward.DND {
 		return rt, refDND
 	}
-	if rt.targets = b.userTargets(cred); len(rt.targets) == 0 {
-		return rt, refOffline
+	if rt.Targets = b.UserTargets(cred); len(rt.Targets) == 0 {
+		return rt, route.Offline
 	}
-	rt.headers = autoAnswerHeaders(b.s.realm())
+	rt.Headers = autoAnswerHeaders(b.s.realm())
 	return rt, nil
 }
 
 // subject loads what the caller may do and refuses at once when
 // calls.intercom reaches nobody, before saying whether a number exists.
-func (ic *intercom) subject(ctx context.Context, caller *credential) (*authz.Subject, *refusal) {
+func (ic *intercom) subject(ctx context.Context, caller *credential) (*authz.Subject, *route.Refusal) {
 	acc, err := ic.b.s.store.Access(ctx, caller.UserID)
 	if err != nil {
-		return nil, storeDown(err)
+		return nil, route.StoreDown(err)
 	}
 	subj := authz.NewSubject(acc)
 	if subj.Effective(authz.CallsIntercom).Scope == authz.ScopeNone {
@@ -96,7 +97,7 @@ func (ic *intercom) subject(ctx context.Context, caller *credential) (*authz.Sub
 
 // intercomAllowed asks authz whether subj may reach user id on intercom
 // (or page them).
-func intercomAllowed(subj *authz.Subject, id int64) *refusal {
+func intercomAllowed(subj *authz.Subject, id int64) *route.Refusal {
 	if err := authz.Can(subj, authz.CallsIntercom, authz.Resource{Kind: authz.KindUser, UserIDs: []int64{id}}); err != nil {
 		return intercomDenied(err)
 	}
@@ -104,11 +105,11 @@ func intercomAllowed(subj *authz.Subject, id int64) *refusal {
 }
 
 // intercomDenied is the refusal of a call calls.intercom does not allow.
-func intercomDenied(err error) *refusal {
+func intercomDenied(err error) *route.Refusal {
 	reason := "intercom refused"
 	var de *authz.DeniedError
 	if errors.As(err, &de) {
 		reason = "intercom " + de.Reason
 	}
-	return &refusal{403, "Forbidden (" + reason + ")", directory.Denied, reason, nil}
+	return &route.Refusal{Code: 403, Reason: "Forbidden (" + reason + ")", Disp: directory.Denied, Why: reason}
 }

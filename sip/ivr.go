@@ -12,7 +12,9 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
+	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
@@ -52,8 +54,8 @@ type ivrSession struct {
 	hops   int
 	ended  bool
 
-	ring  *dialer // the target ringing
-	rt    *route
+	ring  *dial.Dialer // the target ringing
+	rt    *route.Route
 	slots []string
 	timer *time.Timer
 }
@@ -63,12 +65,12 @@ func (s *ivrSession) roomName() string { return "menu" }
 // ivrRingOver ends the ringing of a target nobody answered.
 type ivrRingOver struct {
 	sess *ivrSession
-	ring *dialer
+	ring *dial.Dialer
 }
 
 func (ev ivrRingOver) handleOn(c *call) {
 	if s := ev.sess; !s.ended && s.ring == ev.ring && c.state == stAnswered {
-		c.log.Info("ivr: target did not answer", "to", s.rt.to)
+		c.log.Info("ivr: target did not answer", "to", s.rt.To)
 		s.back("no answer")
 	}
 }
@@ -81,7 +83,7 @@ type menuAnswer struct{ menu *directory.IVRMenu }
 
 // routeMenu makes rt a menu's route when ext is an IVR menu's number; a
 // user's extension is never one (it is looked up first, from memory).
-func routeMenu(ctx context.Context, s *Server, rt *route, ext string) (bool, *refusal) {
+func routeMenu(ctx context.Context, s *Server, rt *route.Route, ext string) (bool, *route.Refusal) {
 	if directory.ValidateExtension("extension", ext) != nil {
 		return false, nil
 	}
@@ -93,17 +95,17 @@ func routeMenu(ctx context.Context, s *Server, rt *route, ext string) (bool, *re
 		return false, nil
 	}
 	if err != nil {
-		return true, storeDown(err)
+		return true, route.StoreDown(err)
 	}
-	rt.to, rt.answer = ext, menuAnswer{menu: m}
+	rt.To, rt.Answer = ext, menuAnswer{menu: m}
 	return true, nil
 }
 
 // refusal refuses a call to a menu the PBX cannot answer: one without
 // an SDP offer.
-func (menuAnswer) refusal(c *call) *refusal {
+func (menuAnswer) refusal(c *call) *route.Refusal {
 	if c.late {
-		return &refusal{488, "Not Acceptable Here (Offer Needed)", directory.Failed, "menu without an sdp offer", nil}
+		return &route.Refusal{Code: 488, Reason: "Not Acceptable Here (Offer Needed)", Disp: directory.Failed, Why: "menu without an sdp offer"}
 	}
 	return nil
 }
@@ -253,21 +255,21 @@ func (s *ivrSession) onChoice(ev ivrChoice) {
 // a queue takes the caller, anything else rings.
 func (s *ivrSession) goTo(number string) {
 	c := s.c
-	rt := &route{dir: c.rt.dir, dialed: number, from: c.rt.from, callerID: c.rt.callerID, fromUser: c.rt.fromUser,
-		fromName: c.rt.fromName}
+	rt := &route.Route{Dir: c.rt.Dir, Dialed: number, From: c.rt.From, CallerID: c.rt.CallerID, FromUser: c.rt.FromUser,
+		FromName: c.rt.FromName}
 	self := ""
 	if c.caller != nil {
 		self = c.caller.Ext
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
-	ref := c.b.routeNumber(ctx, rt, number, self) // router.go
+	ref := c.b.RouteNumber(ctx, rt, number, self) // sip/route
 	cancel()
 	if ref != nil {
-		c.log.Info("ivr: target refused", "to", number, "code", ref.code, "why", ref.why)
-		s.back(ref.why)
+		c.log.Info("ivr: target refused", "to", number, "code", ref.Code, "why", ref.Why)
+		s.back(ref.Why)
 		return
 	}
-	switch a := rt.answer.(type) {
+	switch a := rt.Answer.(type) {
 	case queueAnswer: // queuecall.go: the caller waits there
 		via := s.via()
 		s.endFarEnd()
@@ -281,21 +283,21 @@ func (s *ivrSession) goTo(number string) {
 		s.play(a.menu)
 		return
 	}
-	targets, spare := pickTargets(rt, c.b.busy)
+	targets, spare := dial.Pick(rt, c.b.busy)
 	if len(targets) == 0 {
 		s.back("callee call limit")
 		return
 	}
-	d := &dialer{env: c.env, onFork: func(f *fork) { c.xforks = append(c.xforks, f) },
-		onResponse: s.onResponse, onFailed: func(*fork) { s.ringFailed() }, spare: spare,
-		source: c.aReq.Body(), origin: &c.Legs[1].Origin, leg: media.LegB, sendrecv: true}
-	if err := d.address(targets[0].dest); err != nil {
+	d := &dial.Dialer{Env: c.env, OnFork: func(f *dial.Fork) { c.xforks = append(c.xforks, f) },
+		OnResponse: s.onResponse, OnFailed: func(*dial.Fork) { s.ringFailed() }, Spare: spare,
+		Source: c.aReq.Body(), Origin: &c.Legs[1].Origin, Leg: media.LegB, SendRecv: true}
+	if err := d.Address(targets[0].Dest); err != nil {
 		c.log.Info("ivr: no sdp for the target", "err", err)
 		s.back("no sdp for the target")
 		return
 	}
 	s.ring, s.rt = d, rt
-	s.slots = c.b.takeNew(c, targetExts(targets)...)
+	s.slots = c.b.takeNew(c, dial.Exts(targets)...)
 	ctx2, cancel2 := context.WithCancel(c.b.ctx)
 	done := make(chan struct{})
 	s.cancel, s.done = cancel2, done
@@ -305,22 +307,22 @@ func (s *ivrSession) goTo(number string) {
 		<-ctx2.Done()
 		p.Stop()
 	})
-	d.dialAll(rt, targets)
+	d.DialAll(rt, targets)
 	s.timer = time.AfterFunc(c.b.cfg.RingTime, func() { c.post(ivrRingOver{sess: s, ring: d}) })
-	if d.allFailed() {
+	if d.AllFailed() {
 		s.ringFailed()
 	}
 }
 
-func (s *ivrSession) onResponse(f *fork, tx sip.ClientTransaction, res *sip.Response) {
-	if !f.settle(tx, res) {
+func (s *ivrSession) onResponse(f *dial.Fork, tx sip.ClientTransaction, res *sip.Response) {
+	if !f.Settle(tx, res) {
 		return
 	}
 	c := s.c
-	mine := !s.ended && s.ring != nil && containsFork(s.ring.forks, f)
+	mine := !s.ended && s.ring != nil && containsFork(s.ring.Forks, f)
 	if res.IsSuccess() {
 		if !mine || c.state != stAnswered {
-			f.ackAndBye(res)
+			f.AckAndBye(res)
 			return
 		}
 		s.answered(f, res)
@@ -333,25 +335,25 @@ func (s *ivrSession) onResponse(f *fork, tx sip.ClientTransaction, res *sip.Resp
 
 // ringFailed runs when a fork ringing the target failed.
 func (s *ivrSession) ringFailed() {
-	if !s.ended && s.ring != nil && s.ring.allFailed() && s.c.state == stAnswered {
+	if !s.ended && s.ring != nil && s.ring.AllFailed() && s.c.state == stAnswered {
 		s.back("not reached")
 	}
 }
 
 // stopRing stops ringing the target and gives back its call slots.
-func (s *ivrSession) stopRing(keep *fork) {
+func (s *ivrSession) stopRing(keep *dial.Fork) {
 	c := s.c
 	if s.ring == nil {
 		return
 	}
-	s.ring.cancelAll(keep)
+	s.ring.CancelAll(keep)
 	s.ring = nil
 	if s.timer != nil {
 		s.timer.Stop()
 	}
 	var free []string
 	for _, ext := range s.slots {
-		if keep == nil || ext != keep.t.ext {
+		if keep == nil || ext != keep.Target.Ext {
 			free = append(free, ext)
 		}
 	}
@@ -375,12 +377,12 @@ func (s *ivrSession) back(why string) {
 
 // answered puts the target's phone that answered on leg B in place of
 // the endpoint.
-func (s *ivrSession) answered(f *fork, res *sip.Response) {
+func (s *ivrSession) answered(f *dial.Fork, res *sip.Response) {
 	c := s.c
-	d := forkDialog(f, res)
+	d := dial.ForkDialog(f, res)
 	ack := d.Request(sip.ACK)
 	tmpl := ack.Clone()
-	f.tx.OnRetransmission(func(r *sip.Response) {
+	f.Tx.OnRetransmission(func(r *sip.Response) {
 		if r.IsSuccess() {
 			_ = c.b.s.client.WriteRequest(tmpl.Clone())
 		}
@@ -404,17 +406,17 @@ func (s *ivrSession) answered(f *fork, res *sip.Response) {
 	c.SetLegCodec(media.LegB, sdpneg.FirstVoice(res.Body()))
 	sdpneg.SetMedia(c.Relay, media.LegB, m)
 	c.Relay.SetHold(media.LegB, m.Hold)
-	c.Legs[1].Dialog, c.Legs[1].SDP = d, f.req.Body()
+	c.Legs[1].Dialog, c.Legs[1].SDP = d, f.Req.Body()
 	c.Relay.SetPeer(media.LegB, leg.PeerIP(d.Dest))
-	t := f.t
+	t := f.Target
 	c.bTarget = &t
-	c.rt.to, c.rt.calleeID, c.rt.groupID = rt.to, f.t.userID, rt.groupID
-	c.setParties(c.rt, c.callerExt(), f.t)
-	num := f.t.ext
+	c.rt.To, c.rt.CalleeID, c.rt.GroupID = rt.To, f.Target.UserID, rt.GroupID
+	c.setParties(c.rt, c.callerExt(), f.Target)
+	num := f.Target.Ext
 	if num == "" {
-		num = rt.to
+		num = rt.To
 	}
-	c.cdr.To, c.cdr.CalleeID, c.cdr.GroupID = num, f.t.userID, rt.groupID
+	c.cdr.To, c.cdr.CalleeID, c.cdr.GroupID = num, f.Target.UserID, rt.GroupID
 	s.writeReason()
 	c.show(c.cdr)
 	// The policy may cover the callee only (a call recorded already goes
@@ -465,7 +467,7 @@ func (s *ivrSession) voicemail(number string) {
 		s.back("no mailbox")
 		return
 	}
-	caller := c.rt.from
+	caller := c.rt.From
 	if c.caller != nil {
 		caller = c.caller.Ext
 	}

@@ -1,5 +1,7 @@
 package sip
 
+import "github.com/switchboard-pbx/switchboard/sip/dial"
+
 // Leg events of one call: which extension legs ring, talk, or are over.
 //
 // Rather than raise events at each of the many places a leg starts,
@@ -78,7 +80,7 @@ func hasLeg(live []LegEvent, id string) bool {
 func (c *call) liveLegs() []LegEvent {
 	switch c.state {
 	case stRinging:
-		return appendRinging(c.callerRinging(c.id, c.caller), c.ring.forks)
+		return appendRinging(c.callerRinging(c.id, c.caller), c.ring.Forks)
 	case stAnswered:
 		ids := [2]string{c.Legs[0].Dialog.CallID, c.Legs[1].Dialog.CallID}
 		return appendRinging(c.answeredLegs(ids, c.legReplaced), c.rooms.ringingForks())
@@ -93,7 +95,7 @@ func (cr *callRecord) callerRinging(callID string, caller *credential) []LegEven
 		return nil
 	}
 	return []LegEvent{{LegID: callID, Ext: caller.Ext, UserID: caller.UserID,
-		Initiator: true, State: LegRinging, Peer: shownNumber(cr.route.dialed)}}
+		Initiator: true, State: LegRinging, Peer: shownNumber(cr.route.Dialed)}}
 }
 
 // answeredLegs lists the extension legs of an answered call, whose legs'
@@ -102,8 +104,8 @@ func (cr *callRecord) callerRinging(callID string, caller *credential) []LegEven
 // route's caller.
 func (cr *callRecord) answeredLegs(ids [2]string, legReplaced bool) []LegEvent {
 	callerName := ""
-	if !legReplaced && cr.parties[0].num == cr.route.from {
-		callerName = cr.route.fromName
+	if !legReplaced && cr.parties[0].num == cr.route.From {
+		callerName = cr.route.FromName
 	}
 	var live []LegEvent
 	for i, id := range ids {
@@ -124,13 +126,13 @@ func (cr *callRecord) answeredLegs(ids [2]string, legReplaced bool) []LegEvent {
 }
 
 // appendRinging adds the forks to extensions that still ring.
-func appendRinging(live []LegEvent, forks []*fork) []LegEvent {
+func appendRinging(live []LegEvent, forks []*dial.Fork) []LegEvent {
 	for _, f := range forks {
-		if f.t.ext == "" || f.final != nil || f.cancelled || f.tx == nil {
+		if f.Target.Ext == "" || f.Final != nil || f.Cancelled || f.Tx == nil {
 			continue
 		}
-		from := f.req.From()
-		live = append(live, LegEvent{LegID: f.req.CallID().Value(), Ext: f.t.ext, UserID: f.t.userID,
+		from := f.Req.From()
+		live = append(live, LegEvent{LegID: f.Req.CallID().Value(), Ext: f.Target.Ext, UserID: f.Target.UserID,
 			State: LegRinging, Peer: shownNumber(from.Address.User), PeerName: shownName(from.DisplayName)})
 	}
 	return live

@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
@@ -139,7 +140,7 @@ func (mo *monitoring) monitorCall(req *sip.Request, tx sip.ServerTransaction, su
 	tagged.To().Params.Add("tag", ms.dlg.LocalTag)
 	ms.res = sip.NewResponseFromRequest(tagged, 200, "OK", ms.sdp)
 	ms.res.AppendHeader(sip.HeaderClone(&ms.dlg.Contact))
-	ms.res.AppendHeader(sip.NewHeader("Allow", callAllowed))
+	ms.res.AppendHeader(sip.NewHeader("Allow", dial.Allowed))
 	ms.res.AppendHeader(sip.NewHeader("Server", b.s.cfg.UserAgent))
 	ms.res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	if _, loaded := mo.sessions.LoadOrStore(ms.id, ms); loaded {
@@ -308,7 +309,7 @@ func (mo *monitoring) audit(sup *credential, mode media.MonitorMode, ext string,
 	s := mo.b.s
 	e := &directory.AuditEntry{ActorID: sup.UserID, Actor: "sip:" + sup.Ext, Action: "call.monitor",
 		Object: "extension:" + ext,
-		Detail: fmt.Sprintf("%s: call %s from %s to %s", mode, c.id, c.rt.from, c.rt.to)}
+		Detail: fmt.Sprintf("%s: call %s from %s to %s", mode, c.id, c.rt.From, c.rt.To)}
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.StoreTimeout)
 	defer cancel()
 	if err := s.store.Audit(ctx, e); err != nil {

@@ -14,7 +14,9 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
+	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
@@ -59,8 +61,8 @@ type pageSession struct {
 	tx     sip.ServerTransaction
 	fan    *media.Fanout
 	codec  media.Codec
-	rt     *route // what the members' INVITEs say: from the talker, auto-answer
-	env    *dialEnv
+	rt     *route.Route // what the members' INVITEs say: from the talker, auto-answer
+	env    *dial.Env
 	ctx    context.Context // the members' transactions end with it
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // fork watchers, BYEs and CANCELs in flight, the fanout
@@ -87,10 +89,10 @@ type pageSession struct {
 // phones, their listener leg and, once a phone answered, its dialog.
 type pageMember struct {
 	cred   *credential
-	d      *dialer
+	d      *dial.Dialer
 	l      *media.Listener
 	offer  []byte
-	won    *fork
+	won    *dial.Fork
 	dlg    leg.Dialog
 	ack    atomic.Pointer[sip.Request] // our ACK, sent again on each 2xx retransmission
 	joined bool                        // connected as a listener
@@ -123,18 +125,18 @@ func (pg *pager) page(req *sip.Request, tx sip.ServerTransaction, caller *creden
 
 // open checks the talker's offer and rights, finds the members to ring
 // and binds the fanout and a listener leg per member.
-func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *credential, ext string) (*pageSession, *refusal) {
+func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *credential, ext string) (*pageSession, *route.Refusal) {
 	b := pg.b
 	sd, offer, err := sdpneg.Parse(req.Body())
 	if len(req.Body()) == 0 || err != nil {
-		return nil, &refusal{488, "Not Acceptable Here (Offer Needed)", directory.Failed, "bad sdp offer", nil}
+		return nil, &route.Refusal{Code: 488, Reason: "Not Acceptable Here (Offer Needed)", Disp: directory.Failed, Why: "bad sdp offer"}
 	}
 	codec, ok := g711Of(sd)
 	if !ok {
-		return nil, &refusal{488, "Not Acceptable Here (G.711 Needed)", directory.Failed, "no g.711 in offer", nil}
+		return nil, &route.Refusal{Code: 488, Reason: "Not Acceptable Here (G.711 Needed)", Disp: directory.Failed, Why: "no g.711 in offer"}
 	}
 	if offer.Secure { // the fanout relays plain RTP; SRTP offered best effort is answered plain
-		return nil, &refusal{488, "Not Acceptable Here (Plain RTP Needed)", directory.Failed, "srtp-only offer", nil}
+		return nil, &route.Refusal{Code: 488, Reason: "Not Acceptable Here (Plain RTP Needed)", Disp: directory.Failed, Why: "srtp-only offer"}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
 	defer cancel()
@@ -144,18 +146,18 @@ func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *creden
 	}
 	g, err := b.s.store.GroupByExtension(ctx, ext)
 	if errors.Is(err, directory.ErrNotFound) {
-		return nil, refNotFound // a user is called on intercom (*90), not paged
+		return nil, route.NotFound // a user is called on intercom (*90), not paged
 	}
 	if err != nil {
-		return nil, storeDown(err)
+		return nil, route.StoreDown(err)
 	}
 	ids, err := b.s.store.GroupMembers(ctx, g.ID)
 	if err != nil {
-		return nil, storeDown(err)
+		return nil, route.StoreDown(err)
 	}
 	var members []*pageMember
-	var denied *refusal
-	var targets [][]target
+	var denied *route.Refusal
+	var targets [][]route.Target
 	for _, id := range ids {
 		m, ok := b.s.creds.ByID(id)
 		if !ok || m.Ext == caller.Ext || m.Forward.DND || b.inCall(m.Ext) {
@@ -165,7 +167,7 @@ func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *creden
 			denied = ref
 			continue
 		}
-		if ts := b.userTargets(m); len(ts) > 0 {
+		if ts := b.UserTargets(m); len(ts) > 0 {
 			members = append(members, &pageMember{cred: m})
 			targets = append(targets, ts)
 		}
@@ -174,7 +176,7 @@ func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *creden
 		if denied != nil {
 			return nil, denied
 		}
-		return nil, refOffline
+		return nil, route.Offline
 	}
 
 	mip := b.cfg.MediaIP
@@ -184,7 +186,7 @@ func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *creden
 	fan, err := media.NewFanout(media.FanoutConfig{Pool: b.pool, IP: mip, Timeout: max(b.cfg.MediaTimeout, 0),
 		Logger: b.log})
 	if err != nil {
-		return nil, &refusal{503, "Service Unavailable", directory.Failed, "no rtp ports", nil}
+		return nil, &route.Refusal{Code: 503, Reason: "Service Unavailable", Disp: directory.Failed, Why: "no rtp ports"}
 	}
 	fan.SetRemote(offer.RTP, offer.RTCP)
 	fan.SetPeer(leg.PeerIP(req.Source()))
@@ -194,50 +196,50 @@ func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *creden
 	ps := &pageSession{b: b, id: id, log: b.log.With("call_id", id, "group", ext), caller: caller, req: tagged,
 		tx: tx, fan: fan, codec: codec, members: members, final: make(chan *sip.Response, 1),
 		acked: make(chan struct{}), mailbox: newMailbox(),
-		rt: &route{dir: directory.Internal, dialed: unescapeUser(req.Recipient.User), fromName: req.From().DisplayName,
-			from: caller.Ext, fromUser: caller.Ext, callerID: caller.UserID, to: ext, groupID: g.ID,
-			headers: autoAnswerHeaders(b.s.realm())},
+		rt: &route.Route{Dir: directory.Internal, Dialed: unescapeUser(req.Recipient.User), FromName: req.From().DisplayName,
+			From: caller.Ext, FromUser: caller.Ext, CallerID: caller.UserID, To: ext, GroupID: g.ID,
+			Headers: autoAnswerHeaders(b.s.realm())},
 		cdr: directory.Call{SIPCallID: id, StartedAt: time.Now().UTC(), Node: b.s.cfg.Node,
 			Direction: directory.Internal, Dialed: unescapeUser(req.Recipient.User), CallerID: caller.UserID,
 			GroupID: g.ID, From: caller.Ext, To: ext, Disposition: directory.Failed}}
 	ps.ctx, ps.cancel = context.WithCancel(context.Background())
-	ps.env = &dialEnv{client: b.s.client, userAgent: b.s.cfg.UserAgent, log: ps.log, ctx: ps.ctx, wg: &ps.wg,
-		post: ps.post, file: ps.file, contact: b.contactFor, mediaIP: b.mediaIP, sendAndWait: b.sendAndWait,
-		hops: hopLimit(req) - 1}
+	ps.env = &dial.Env{Client: b.s.client, UserAgent: b.s.cfg.UserAgent, Log: ps.log, Ctx: ps.ctx, WG: &ps.wg,
+		Post: ps.post, File: ps.file, Contact: b.contactFor, MediaIP: b.mediaIP, SendAndWait: b.sendAndWait,
+		Hops: hopLimit(req) - 1}
 	for i, m := range members {
 		if m.l, err = fan.AddListener(); err != nil {
 			fan.Close()
 			ps.cancel()
-			return nil, &refusal{503, "Service Unavailable", directory.Failed, "no rtp ports", nil}
+			return nil, &route.Refusal{Code: 503, Reason: "Service Unavailable", Disp: directory.Failed, Why: "no rtp ports"}
 		}
-		m.offer = pageSDP(b.mediaIP(targets[i][0].dest), m.l.Local().Port(), codec, "sendonly")
-		m.d = &dialer{env: ps.env, offer: m.offer, offerIP: b.mediaIP(targets[i][0].dest),
-			origin: &sdpneg.Origin{ID: uint64(time.Now().UnixNano() & 0x7fffffffffff)}, leg: media.LegB}
-		m.d.onResponse = func(f *fork, tx sip.ClientTransaction, res *sip.Response) { ps.memberResponse(m, f, tx, res) }
-		m.d.onFailed = func(*fork) { ps.memberFailed(m) }
+		m.offer = pageSDP(b.mediaIP(targets[i][0].Dest), m.l.Local().Port(), codec, "sendonly")
+		m.d = &dial.Dialer{Env: ps.env, Offer: m.offer, OfferIP: b.mediaIP(targets[i][0].Dest),
+			Origin: &sdpneg.Origin{ID: uint64(time.Now().UnixNano() & 0x7fffffffffff)}, Leg: media.LegB}
+		m.d.OnResponse = func(f *dial.Fork, tx sip.ClientTransaction, res *sip.Response) { ps.memberResponse(m, f, tx, res) }
+		m.d.OnFailed = func(*dial.Fork) { ps.memberFailed(m) }
 	}
 	if _, loaded := pg.pages.LoadOrStore(id, ps); loaded {
 		fan.Close()
 		ps.cancel()
-		return nil, &refusal{482, "Loop Detected", directory.Failed, "call-id in use", nil}
+		return nil, &route.Refusal{Code: 482, Reason: "Loop Detected", Disp: directory.Failed, Why: "call-id in use"}
 	}
 	ps.filed = append(ps.filed, id)
 	ps.wg.Go(func() { ps.post(pageMediaEnd{fan.Run(b.ctx)}) })
 	for i, m := range members {
-		m.d.dialAll(ps.rt, targets[i])
+		m.d.DialAll(ps.rt, targets[i])
 	}
 	return ps, nil
 }
 
 // refuse answers a page that goes nowhere and writes its CDR row.
-func (pg *pager) refuse(req *sip.Request, tx sip.ServerTransaction, caller *credential, ext string, ref *refusal) {
+func (pg *pager) refuse(req *sip.Request, tx sip.ServerTransaction, caller *credential, ext string, ref *route.Refusal) {
 	b := pg.b
-	b.log.Info("page refused", "call_id", req.CallID().Value(), "code", ref.code, "why", ref.why, "err", ref.err)
-	b.s.respond(tx, req, ref.code, ref.reason)
+	b.log.Info("page refused", "call_id", req.CallID().Value(), "code", ref.Code, "why", ref.Why, "err", ref.Err)
+	b.s.respond(tx, req, ref.Code, ref.Reason)
 	now := time.Now().UTC()
 	pg.cdr(directory.Call{SIPCallID: req.CallID().Value(), StartedAt: now, EndedAt: now, Node: b.s.cfg.Node,
 		Direction: directory.Internal, Dialed: unescapeUser(req.Recipient.User), CallerID: caller.UserID,
-		From: caller.Ext, To: ext, Disposition: ref.disp, Reason: "paging: " + ref.why, HangupBy: "system"})
+		From: caller.Ext, To: ext, Disposition: ref.Disp, Reason: "paging: " + ref.Why, HangupBy: "system"})
 }
 
 // cdr stores a page's history row.
@@ -272,7 +274,7 @@ func (ps *pageSession) run() {
 	var linger <-chan time.Time
 	shutdown := ps.b.ctx.Done()
 	for _, m := range ps.members { // an INVITE that could not be sent
-		if m.d.allFailed() {
+		if m.d.AllFailed() {
 			ps.memberFailed(m)
 		}
 	}
@@ -311,9 +313,9 @@ func (ps *pageSession) run() {
 		}
 	}
 	for _, m := range ps.members {
-		for _, f := range m.d.forks {
-			if f.tx != nil {
-				f.tx.Terminate() // an answered INVITE's lingers for 64·T1
+		for _, f := range m.d.Forks {
+			if f.Tx != nil {
+				f.Tx.Terminate() // an answered INVITE's lingers for 64·T1
 			}
 		}
 	}
@@ -342,7 +344,7 @@ func (ps *pageSession) liveLegs() []LegEvent {
 		return nil
 	}
 	talker := LegEvent{LegID: ps.id, Ext: ps.caller.Ext, UserID: ps.caller.UserID, Initiator: true,
-		State: LegRinging, Peer: ps.rt.to}
+		State: LegRinging, Peer: ps.rt.To}
 	if ps.answered {
 		talker.State = LegAnswered
 	}
@@ -354,9 +356,9 @@ func (ps *pageSession) liveLegs() []LegEvent {
 			leg.LegID, leg.State = m.dlg.CallID, LegAnswered
 			live = append(live, leg)
 		case m.won == nil && m.l != nil:
-			for _, f := range m.d.forks {
-				if f.final == nil && f.tx != nil && !f.cancelled {
-					leg.LegID, leg.State = f.req.CallID().Value(), LegRinging
+			for _, f := range m.d.Forks {
+				if f.Final == nil && f.Tx != nil && !f.Cancelled {
+					leg.LegID, leg.State = f.Req.CallID().Value(), LegRinging
 					live = append(live, leg)
 				}
 			}
@@ -368,14 +370,14 @@ func (ps *pageSession) liveLegs() []LegEvent {
 // handle runs one event on the page's goroutine.
 func (ps *pageSession) handle(ev any) {
 	switch ev := ev.(type) {
-	case *resEvent:
-		ev.f.d.onResponse(ev.f, ev.tx, ev.res)
-	case *txDoneEvent:
-		if ev.tx != ev.f.tx || ev.f.final != nil {
+	case *dial.ResponseEvent:
+		ev.Fork.Dialer.OnResponse(ev.Fork, ev.Tx, ev.Res)
+	case *dial.TxDoneEvent:
+		if ev.Tx != ev.Fork.Tx || ev.Fork.Final != nil {
 			return
 		}
-		ev.f.final = sip.NewResponseFromRequest(ev.f.req, 408, "Request Timeout", nil)
-		ev.f.d.onFailed(ev.f)
+		ev.Fork.Final = sip.NewResponseFromRequest(ev.Fork.Req, 408, "Request Timeout", nil)
+		ev.Fork.Dialer.OnFailed(ev.Fork)
 	case *reqEvent:
 		ps.onRequest(ev)
 		close(ev.done)
@@ -396,8 +398,8 @@ func (ps *pageSession) handle(ev any) {
 }
 
 // memberResponse takes a response to the INVITE of one of m's phones.
-func (ps *pageSession) memberResponse(m *pageMember, f *fork, tx sip.ClientTransaction, res *sip.Response) {
-	if !f.settle(tx, res) {
+func (ps *pageSession) memberResponse(m *pageMember, f *dial.Fork, tx sip.ClientTransaction, res *sip.Response) {
+	if !f.Settle(tx, res) {
 		return
 	}
 	if !res.IsSuccess() {
@@ -405,7 +407,7 @@ func (ps *pageSession) memberResponse(m *pageMember, f *fork, tx sip.ClientTrans
 		return
 	}
 	if m.won != nil || ps.ended || m.l == nil {
-		f.ackAndBye(res) // another of m's phones won, or too late
+		f.AckAndBye(res) // another of m's phones won, or too late
 		return
 	}
 	ps.join(m, f, res)
@@ -413,13 +415,13 @@ func (ps *pageSession) memberResponse(m *pageMember, f *fork, tx sip.ClientTrans
 
 // join connects the phone of m that answered as a listener, and answers
 // the talker if nobody had yet.
-func (ps *pageSession) join(m *pageMember, f *fork, res *sip.Response) {
+func (ps *pageSession) join(m *pageMember, f *dial.Fork, res *sip.Response) {
 	m.won = f
-	m.d.cancelAll(f)
-	m.dlg = forkDialog(f, res)
+	m.d.CancelAll(f)
+	m.dlg = dial.ForkDialog(f, res)
 	ack := m.dlg.Request(sip.ACK)
 	m.ack.Store(ack.Clone())
-	f.tx.OnRetransmission(func(r *sip.Response) {
+	f.Tx.OnRetransmission(func(r *sip.Response) {
 		if a := m.ack.Load(); a != nil && r.IsSuccess() {
 			_ = ps.b.s.client.WriteRequest(a.Clone())
 		}
@@ -436,7 +438,7 @@ func (ps *pageSession) join(m *pageMember, f *fork, res *sip.Response) {
 	m.l.SetRemote(md.RTP, md.RTCP)
 	m.l.SetPeer(leg.PeerIP(m.dlg.Dest))
 	m.joined = true
-	ps.log.Info("page member joined", "ext", m.cred.Ext, "dest", f.t.dest)
+	ps.log.Info("page member joined", "ext", m.cred.Ext, "dest", f.Target.Dest)
 	if !ps.answered && !ps.finished {
 		ps.answerTalker()
 	}
@@ -445,7 +447,7 @@ func (ps *pageSession) join(m *pageMember, f *fork, res *sip.Response) {
 // memberFailed runs when a fork of m failed: once all of them have, m is
 // skipped and their listener leg goes.
 func (ps *pageSession) memberFailed(m *pageMember) {
-	if m.won != nil || !m.d.allFailed() || m.l == nil {
+	if m.won != nil || !m.d.AllFailed() || m.l == nil {
 		return
 	}
 	ps.fan.Remove(m.l)
@@ -457,7 +459,7 @@ func (ps *pageSession) memberFailed(m *pageMember) {
 func (ps *pageSession) answerWaitOver() {
 	for _, m := range ps.members {
 		if m.won == nil {
-			m.d.cancelAll(nil)
+			m.d.CancelAll(nil)
 		}
 	}
 	if !ps.answered {
@@ -490,7 +492,7 @@ func (ps *pageSession) end(by, note string) {
 	ps.cdr.HangupBy = by
 	ps.cdr.Reason = note
 	for _, m := range ps.members {
-		m.d.cancelAll(nil)
+		m.d.CancelAll(nil)
 		if m.joined && !m.left {
 			ps.hangUpMember(m)
 		}
@@ -525,8 +527,8 @@ func (ps *pageSession) end(by, note string) {
 // forksDone reports whether every fork has its final response.
 func (ps *pageSession) forksDone() bool {
 	for _, m := range ps.members {
-		for _, f := range m.d.forks {
-			if f.final == nil && f.tx != nil {
+		for _, f := range m.d.Forks {
+			if f.Final == nil && f.Tx != nil {
 				return false
 			}
 		}
@@ -537,9 +539,9 @@ func (ps *pageSession) forksDone() bool {
 // forceDone gives up on forks that never answered.
 func (ps *pageSession) forceDone() {
 	for _, m := range ps.members {
-		for _, f := range m.d.forks {
-			if f.final == nil {
-				f.final = sip.NewResponseFromRequest(f.req, 408, "Request Timeout", nil)
+		for _, f := range m.d.Forks {
+			if f.Final == nil {
+				f.Final = sip.NewResponseFromRequest(f.Req, 408, "Request Timeout", nil)
 			}
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
@@ -25,7 +26,7 @@ func (ps *pageSession) answerTalker() {
 	ps.sdp = pageSDP(ps.b.mediaIP(src), ps.fan.Local().Port(), ps.codec, "recvonly")
 	res := sip.NewResponseFromRequest(req, 200, "OK", ps.sdp)
 	res.AppendHeader(sip.HeaderClone(&ps.dlg.Contact))
-	res.AppendHeader(sip.NewHeader("Allow", callAllowed))
+	res.AppendHeader(sip.NewHeader("Allow", dial.Allowed))
 	res.AppendHeader(sip.NewHeader("Server", ps.b.s.cfg.UserAgent))
 	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	ps.answered, ps.finished = true, true

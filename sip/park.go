@@ -11,8 +11,10 @@ import (
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/presence"
+	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
@@ -78,7 +80,7 @@ type parkedCall struct {
 
 	// The ring-back: the dialer ringing the parker (nil when none
 	// rings), the ring-backs so far, and the origin of our SDP to it.
-	ring   *dialer
+	ring   *dial.Dialer
 	rings  int
 	origin sdpneg.Origin
 
@@ -105,7 +107,7 @@ type (
 	parkTimerEvent struct {
 		p     *parkedCall
 		rings int
-		ring  *dialer
+		ring  *dial.Dialer
 	}
 )
 
@@ -292,7 +294,7 @@ func (p *parkedCall) end() {
 		p.music.Close()
 	}
 	if p.ring != nil {
-		p.ring.cancelAll(nil)
+		p.ring.CancelAll(nil)
 		p.ring = nil
 	}
 	c.b.lot.orbits.free(p.orbit, c)
@@ -433,7 +435,7 @@ func (p *parkedCall) retrieved(ev *retrieveEvent) {
 	c.Relay.SetHold(leg.RelayLeg(isA), m.Hold)
 	who := party{userID: ev.cred.UserID, num: ev.cred.Ext, ext: ev.cred.Ext}
 	if !isA {
-		c.bTarget = &target{userID: who.userID, ext: who.ext, dest: src, transport: d.Transport}
+		c.bTarget = &route.Target{UserID: who.userID, Ext: who.ext, Dest: src, Transport: d.Transport}
 	}
 	p.take(who, ev.cred, "retrieved", ev.req.Body())
 }

@@ -4,7 +4,9 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
+	"github.com/switchboard-pbx/switchboard/sip/route"
 )
 
 // The ring-back of a parked call (park.go): once park.timeout has run
@@ -41,26 +43,26 @@ func (p *parkedCall) ringBack() {
 	if from == "" {
 		from = p.orbit
 	}
-	rt := &route{dir: directory.Internal, dialed: cred.Ext, to: cred.Ext, calleeID: cred.UserID, callerID: tee.userID,
-		from: tee.num, fromUser: from, fromName: "Park " + p.orbit, targets: c.b.userTargets(cred)}
-	targets, _ := pickTargets(rt, c.b.busy)
+	rt := &route.Route{Dir: directory.Internal, Dialed: cred.Ext, To: cred.Ext, CalleeID: cred.UserID, CallerID: tee.userID,
+		From: tee.num, FromUser: from, FromName: "Park " + p.orbit, Targets: c.b.UserTargets(cred)}
+	targets, _ := dial.Pick(rt, c.b.busy)
 	if len(targets) == 0 {
 		c.log.Info("ring-back: no phone of the parker free", "orbit", p.orbit, "parker", cred.Ext)
 		p.ringBackOver()
 		return
 	}
-	d := &dialer{env: c.env, onFork: func(f *fork) { c.xforks = append(c.xforks, f) },
-		onResponse: p.onRingBackResponse, onFailed: func(*fork) { p.ringBackFailed() },
-		source: c.Legs[p.leg].SDP, origin: &p.origin, leg: leg.RelayLeg(p.leg == 0), sendrecv: true}
-	if err := d.address(targets[0].dest); err != nil {
+	d := &dial.Dialer{Env: c.env, OnFork: func(f *dial.Fork) { c.xforks = append(c.xforks, f) },
+		OnResponse: p.onRingBackResponse, OnFailed: func(*dial.Fork) { p.ringBackFailed() },
+		Source: c.Legs[p.leg].SDP, Origin: &p.origin, Leg: leg.RelayLeg(p.leg == 0), SendRecv: true}
+	if err := d.Address(targets[0].Dest); err != nil {
 		c.log.Info("ring-back: no sdp for the parker", "err", err)
 		p.ringBackOver()
 		return
 	}
 	p.ring = d
 	c.log.Info("ringing back the parker", "orbit", p.orbit, "parker", cred.Ext, "try", p.rings+1)
-	d.dialAll(rt, targets)
-	if d.allFailed() {
+	d.DialAll(rt, targets)
+	if d.AllFailed() {
 		p.ringBackFailed()
 		return
 	}
@@ -69,15 +71,15 @@ func (p *parkedCall) ringBack() {
 
 // onRingBackResponse takes a response of a parker's phone. It may come
 // after the park is over (another phone took the call, or it ended).
-func (p *parkedCall) onRingBackResponse(f *fork, tx sip.ClientTransaction, res *sip.Response) {
-	if !f.settle(tx, res) {
+func (p *parkedCall) onRingBackResponse(f *dial.Fork, tx sip.ClientTransaction, res *sip.Response) {
+	if !f.Settle(tx, res) {
 		return
 	}
 	c := p.c
-	mine := parkedOn(c) == p && p.ring != nil && containsFork(p.ring.forks, f)
+	mine := parkedOn(c) == p && p.ring != nil && containsFork(p.ring.Forks, f)
 	if res.IsSuccess() {
 		if !mine || c.state != stAnswered {
-			f.ackAndBye(res) // another phone took it, or the park is over
+			f.AckAndBye(res) // another phone took it, or the park is over
 			return
 		}
 		p.ringBackAnswered(f, res)
@@ -90,7 +92,7 @@ func (p *parkedCall) onRingBackResponse(f *fork, tx sip.ClientTransaction, res *
 
 // ringBackFailed runs when a fork of the ring-back failed.
 func (p *parkedCall) ringBackFailed() {
-	if parkedOn(p.c) == p && p.ring != nil && p.ring.allFailed() {
+	if parkedOn(p.c) == p && p.ring != nil && p.ring.AllFailed() {
 		p.ringBackOver()
 	}
 }
@@ -100,7 +102,7 @@ func (p *parkedCall) ringBackFailed() {
 func (p *parkedCall) ringBackOver() {
 	c := p.c
 	if p.ring != nil {
-		p.ring.cancelAll(nil)
+		p.ring.CancelAll(nil)
 		p.ring = nil
 	}
 	p.rings++
@@ -116,14 +118,14 @@ func (p *parkedCall) ringBackOver() {
 
 // ringBackAnswered puts the parker's phone that answered on the empty
 // leg.
-func (p *parkedCall) ringBackAnswered(f *fork, res *sip.Response) {
+func (p *parkedCall) ringBackAnswered(f *dial.Fork, res *sip.Response) {
 	c := p.c
 	if !c.answerEmptyLeg(p.leg, f, res, p.origin) {
 		p.ringBackOver()
 		return
 	}
-	p.ring.cancelAll(f)
+	p.ring.CancelAll(f)
 	p.ring = nil
-	cred, _ := c.b.s.credential(f.t.ext)
-	p.take(party{userID: f.t.userID, num: f.t.ext, ext: f.t.ext}, cred, "returned", res.Body())
+	cred, _ := c.b.s.credential(f.Target.Ext)
+	p.take(party{userID: f.Target.UserID, num: f.Target.Ext, ext: f.Target.Ext}, cred, "returned", res.Body())
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard-pbx/switchboard/sip/dial"
 )
 
 // A 2xx we send to an INVITE is resent over UDP until its ACK comes: from
@@ -218,7 +219,7 @@ func (c *call) onAck(ev *ackEvent) {
 func (a *acks) okResponse(req *sip.Request, body []byte, contact sip.ContactHeader) *sip.Response {
 	res := sip.NewResponseFromRequest(req, 200, "OK", body)
 	res.AppendHeader(sip.HeaderClone(&contact))
-	res.AppendHeader(sip.NewHeader("Allow", callAllowed))
+	res.AppendHeader(sip.NewHeader("Allow", dial.Allowed))
 	res.AppendHeader(sip.NewHeader("Server", a.userAgent))
 	if body != nil {
 		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))

@@ -13,7 +13,9 @@ import (
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
+	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
@@ -339,22 +341,22 @@ func (ev *pickupEvent) callOver(*call) { ev.reply <- pickupReply{} }
 // pickedFork returns the fork of call c that ev may take: one still
 // ringing at ev.ext (with Replaces, the one it names, with a tag of ours
 // when it gives tags); nil when none.
-func (ev *pickupEvent) pickedFork(c *call) *fork {
+func (ev *pickupEvent) pickedFork(c *call) *dial.Fork {
 	if c.state != stRinging {
 		return nil
 	}
 	if c.caller != nil && c.caller.UserID == ev.picker.UserID {
 		return nil // the picker's own call
 	}
-	for _, f := range c.ring.forks {
-		if f.final != nil || f.cancelled || f.tx == nil || f.t.ext == "" || f.t.ext != ev.ext {
+	for _, f := range c.ring.Forks {
+		if f.Final != nil || f.Cancelled || f.Tx == nil || f.Target.Ext == "" || f.Target.Ext != ev.ext {
 			continue
 		}
 		if ev.legID != "" {
-			if f.req.CallID().Value() != ev.legID {
+			if f.Req.CallID().Value() != ev.legID {
 				continue
 			}
-			ours := tag(f.req.From().Params)
+			ours := tag(f.Req.From().Params)
 			if r := ev.rep; (r.toTag != "" || r.fromTag != "") && r.toTag != ours && r.fromTag != ours {
 				continue
 			}
@@ -378,7 +380,7 @@ func (ev *pickupEvent) onCall(c *call) {
 		ev.reply <- pickupReply{handled: true}
 		close(ev.done)
 	}
-	if c.late || c.ring.offer == nil {
+	if c.late || c.ring.Offer == nil {
 		reject(488, "Not Acceptable Here (Caller Sent No Offer)")
 		return
 	}
@@ -409,14 +411,14 @@ func (ev *pickupEvent) onCall(c *call) {
 		return
 	}
 	c.awaitAck(req, pending2xx{fromA: false, tx: ev.tx, res: okPicker, done: ev.done})
-	ev.reply <- pickupReply{handled: true, answered: true, from: c.rt.from}
-	c.ring.cancelAll(nil)
+	ev.reply <- pickupReply{handled: true, answered: true, from: c.rt.From}
+	c.ring.CancelAll(nil)
 	c.Legs[1].Dialog = d
 	c.bAcked = true // we are the picker's UAS: no ACK of ours on leg B
-	c.bTarget = &target{userID: ev.picker.UserID, ext: ev.picker.Ext, dest: src, transport: d.Transport}
+	c.bTarget = &route.Target{UserID: ev.picker.UserID, Ext: ev.picker.Ext, Dest: src, Transport: d.Transport}
 	c.b.take(c, ev.picker.Ext)
-	c.log.Info("call picked up", "by", ev.picker.Ext, "ringing_at", f.t.ext)
-	ev.answerCaller(c, f.t.ext, toCaller)
+	c.log.Info("call picked up", "by", ev.picker.Ext, "ringing_at", f.Target.Ext)
+	ev.answerCaller(c, f.Target.Ext, toCaller)
 }
 
 // media points the relay's leg B of c at the picker and returns the
@@ -426,7 +428,7 @@ func (ev *pickupEvent) onCall(c *call) {
 // with that offer.
 func (ev *pickupEvent) media(c *call) (toCaller, toPicker []byte, ok bool) {
 	picked, _, err := sdpneg.Parse(ev.req.Body())
-	forkOffer, _, err2 := sdpneg.Parse(c.ring.offer)
+	forkOffer, _, err2 := sdpneg.Parse(c.ring.Offer)
 	if err != nil || err2 != nil || !commonFormats(picked, forkOffer) ||
 		len(sdpneg.VoiceCodecs(sdpneg.CodecsOf(sdpneg.Audio(picked)))) == 0 {
 		return nil, nil, false
@@ -467,7 +469,7 @@ func (ev *pickupEvent) answerCaller(c *call, ext string, toCaller []byte) {
 	c.cdr.CalleeID, c.cdr.To = picker.UserID, picker.Ext
 	c.cdr.Reason = "picked up by " + picker.Ext + " from " + ext
 	c.show(c.cdr)
-	c.setParty(0, party{userID: c.rt.callerID, num: c.rt.from, ext: c.callerExt()})
+	c.setParty(0, party{userID: c.rt.CallerID, num: c.rt.From, ext: c.callerExt()})
 	c.setParty(1, party{userID: picker.UserID, num: picker.Ext, ext: picker.Ext})
 	c.Legs[0].Dialog = c.b.uasDialog(c.aReq)
 	c.b.taps.joined(c)

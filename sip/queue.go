@@ -298,7 +298,7 @@ func (r *queueRuntime) callEnded(agent string) {
 // in do not disturb, on no call, with a phone registered.
 func (r *queueRuntime) ringable(agent string) (*credential, bool) {
 	cred, ok := r.b.s.creds.ByID(agentUser(agent))
-	if !ok || cred.Forward.DND || r.b.inCall(cred.Ext) || len(r.b.userTargets(cred)) == 0 {
+	if !ok || cred.Forward.DND || r.b.inCall(cred.Ext) || len(r.b.UserTargets(cred)) == 0 {
 		return cred, false
 	}
 	return cred, true

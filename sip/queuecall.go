@@ -12,6 +12,8 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/dial"
+	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
@@ -57,13 +59,13 @@ type queueCall struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	waiting bool               // in the engine's queue
-	offers  map[string]*dialer // agents ringing, by agent
-	agent   string             // the agent on the call
-	via     string             // the menus the caller came through, for the row's reason
-	over    *dialer            // the overflow number ringing
-	hops    int                // overflows so far (queue to queue)
-	filled  bool               // someone took leg B
+	waiting bool                    // in the engine's queue
+	offers  map[string]*dial.Dialer // agents ringing, by agent
+	agent   string                  // the agent on the call
+	via     string                  // the menus the caller came through, for the row's reason
+	over    *dial.Dialer            // the overflow number ringing
+	hops    int                     // overflows so far (queue to queue)
+	filled  bool                    // someone took leg B
 }
 
 // Events of a queued call.
@@ -73,7 +75,7 @@ type (
 	queuePositionEvent struct{ pos int }
 	queueOverflowEvent struct{ target, reason string }
 	queueMusicEvent    struct{ gen int }
-	queueOverTimeout   struct{ d *dialer }
+	queueOverTimeout   struct{ d *dial.Dialer }
 )
 
 func (ev queueOfferEvent) handleOn(c *call) {
@@ -129,9 +131,9 @@ type queueAnswer struct{ queue *directory.Queue }
 
 // refusal refuses a call the queue cannot answer: one without an SDP
 // offer.
-func (queueAnswer) refusal(c *call) *refusal {
+func (queueAnswer) refusal(c *call) *route.Refusal {
 	if c.late {
-		return &refusal{488, "Not Acceptable Here (Offer Needed)", directory.Failed, "queue: no sdp offer", nil}
+		return &route.Refusal{Code: 488, Reason: "Not Acceptable Here (Offer Needed)", Disp: directory.Failed, Why: "queue: no sdp offer"}
 	}
 	return nil
 }
@@ -141,19 +143,19 @@ func (a queueAnswer) answerCall(c *call) { enterQueue(c, *a.queue) }
 
 // route makes rt a queue's when ext is a queue's number, and reports
 // whether it was.
-func (r *queueRuntime) route(ctx context.Context, rt *route, ext string) (bool, *refusal) {
+func (r *queueRuntime) route(ctx context.Context, rt *route.Route, ext string) (bool, *route.Refusal) {
 	q, err := r.b.s.store.QueueByNumber(ctx, ext)
 	if errors.Is(err, directory.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
-		return true, storeDown(err)
+		return true, route.StoreDown(err)
 	}
 	if err := r.ensure(ctx); err != nil {
-		return true, storeDown(err)
+		return true, route.StoreDown(err)
 	}
 	r.sync(*q)
-	rt.to, rt.answer = ext, queueAnswer{queue: q}
+	rt.To, rt.Answer = ext, queueAnswer{queue: q}
 	return true, nil
 }
 
@@ -190,14 +192,14 @@ func enterQueue(c *call, q directory.Queue) bool {
 		return false
 	}
 	now := time.Now().UTC()
-	qc := &queueCall{c: c, q: q, key: key, joined: now, ep: ep, music: rtm.music(q), offers: map[string]*dialer{}}
+	qc := &queueCall{c: c, q: q, key: key, joined: now, ep: ep, music: rtm.music(q), offers: map[string]*dial.Dialer{}}
 	qc.ctx, qc.cancel = context.WithCancel(c.reqCtx)
 	c.rooms.open(qc)
 	// Enqueued before the 200 goes, so that a board read once the caller
 	// hears the answer shows them; the engine's events wait in the call's
 	// mailbox until its actor runs.
 	qc.waiting = true
-	if err := rtm.enqueue(c, key, c.rt.from, now); err != nil {
+	if err := rtm.enqueue(c, key, c.rt.From, now); err != nil {
 		c.rooms.close(qc)
 		qc.waiting = false
 		qc.cancel()
@@ -209,7 +211,7 @@ func enterQueue(c *call, q directory.Queue) bool {
 	c.state, c.bAcked = stAnswered, true
 	c.Relay.Arm()
 	c.cdr.Queue, c.cdr.Disposition, c.cdr.Reason = q.Number, directory.NoAnswer, "waiting in queue "+q.Number
-	c.setParty(0, party{userID: c.rt.callerID, num: c.rt.from, ext: c.callerExt()})
+	c.setParty(0, party{userID: c.rt.CallerID, num: c.rt.From, ext: c.callerExt()})
 	c.setParty(1, party{num: q.Number})
 	c.Legs[0].Dialog = c.b.uasDialog(c.aReq)
 	ok200 := c.okResponse(c.aReq, body, c.Legs[0].Dialog.Contact)
@@ -232,7 +234,7 @@ func enterQueue(c *call, q directory.Queue) bool {
 func (qc *queueCall) join() {
 	c := qc.c
 	qc.waiting = true
-	if err := c.b.queues.enqueue(c, qc.key, c.rt.from, qc.joined); err != nil {
+	if err := c.b.queues.enqueue(c, qc.key, c.rt.From, qc.joined); err != nil {
 		qc.waiting = false
 		c.log.Warn("call not queued", "queue", qc.q.Number, "err", err)
 		c.hangup("system", "queue "+qc.q.Number+": "+err.Error())
@@ -280,11 +282,11 @@ func (qc *queueCall) onOffer(agent string) {
 		rtm.markBusy(agent)
 		return
 	}
-	rt := &route{dir: directory.Internal, dialed: cred.Ext, to: cred.Ext, calleeID: cred.UserID,
-		callerID: c.rt.callerID, from: c.rt.from, fromUser: c.rt.fromUser, fromName: qc.q.Name,
-		targets: c.b.userTargets(cred)}
-	d := qc.emptyLegDialer(func(d *dialer, f *fork, res *sip.Response) { qc.agentAnswered(agent, d, f, res) },
-		func(d *dialer) {
+	rt := &route.Route{Dir: directory.Internal, Dialed: cred.Ext, To: cred.Ext, CalleeID: cred.UserID,
+		CallerID: c.rt.CallerID, From: c.rt.From, FromUser: c.rt.FromUser, FromName: qc.q.Name,
+		Targets: c.b.UserTargets(cred)}
+	d := qc.emptyLegDialer(func(d *dial.Dialer, f *dial.Fork, res *sip.Response) { qc.agentAnswered(agent, d, f, res) },
+		func(d *dial.Dialer) {
 			if queueOf(c) == qc && qc.offers[agent] == d {
 				delete(qc.offers, agent)
 				rtm.missed(agent, c.id)
@@ -303,60 +305,60 @@ func (qc *queueCall) onOffer(agent string) {
 func (qc *queueCall) onCancel(agent string) {
 	if d := qc.offers[agent]; d != nil {
 		delete(qc.offers, agent)
-		d.cancelAll(nil)
+		d.CancelAll(nil)
 	}
 }
 
 // agentAnswered joins the agent whose phone answered with the caller.
-func (qc *queueCall) agentAnswered(agent string, d *dialer, f *fork, res *sip.Response) {
+func (qc *queueCall) agentAnswered(agent string, d *dial.Dialer, f *dial.Fork, res *sip.Response) {
 	c := qc.c
 	rtm := c.b.queues
 	if queueOf(c) != qc || qc.offers[agent] != d || !qc.waiting || c.state != stAnswered {
-		f.ackAndBye(res)
+		f.AckAndBye(res)
 		return
 	}
 	evs, err := rtm.eng.AgentAnswered(agent, c.id)
 	if err != nil {
 		c.log.Info("queue answer too late", "agent", agent, "err", err)
-		f.ackAndBye(res)
+		f.AckAndBye(res)
 		return
 	}
 	delete(qc.offers, agent)
 	qc.waiting, qc.agent = false, agent
 	for other, od := range qc.offers { // ring all: the others stop ringing
-		od.cancelAll(nil)
+		od.CancelAll(nil)
 		delete(qc.offers, other)
 	}
 	rtm.leave(c.id)
 	rtm.act(evs)
-	if !qc.fill(d, f, res, qc.via+"queue "+qc.q.Number+": answered by "+f.t.ext) {
+	if !qc.fill(d, f, res, qc.via+"queue "+qc.q.Number+": answered by "+f.Target.Ext) {
 		c.hangup("system", "queue "+qc.q.Number+": bad sdp from the agent")
 	}
 }
 
 // fill puts the phone that answered on leg B: the music stops, the CDR
 // row gets its callee, and recording starts as the policy says.
-func (qc *queueCall) fill(d *dialer, f *fork, res *sip.Response, reason string) bool {
+func (qc *queueCall) fill(d *dial.Dialer, f *dial.Fork, res *sip.Response, reason string) bool {
 	c := qc.c
-	d.cancelAll(f)
+	d.CancelAll(f)
 	if !c.answerEmptyLeg(1, f, res, c.Legs[1].Origin) {
 		return false
 	}
 	qc.filled = true
 	qc.stopMusic()
 	now := time.Now().UTC()
-	c.setParty(1, party{userID: f.t.userID, num: f.t.ext, ext: f.t.ext})
-	c.b.take(c, f.t.ext)
+	c.setParty(1, party{userID: f.Target.UserID, num: f.Target.Ext, ext: f.Target.Ext})
+	c.b.take(c, f.Target.Ext)
 	c.cdr.AnsweredAt, c.cdr.Disposition, c.cdr.Reason = now, directory.Answered, reason
 	c.cdr.QueueWait = now.Sub(qc.joined)
-	if f.t.userID != 0 {
-		c.cdr.CalleeID = f.t.userID
+	if f.Target.UserID != 0 {
+		c.cdr.CalleeID = f.Target.UserID
 	}
-	if f.t.ext != "" {
-		c.cdr.To = f.t.ext
+	if f.Target.Ext != "" {
+		c.cdr.To = f.Target.Ext
 	}
 	c.show(c.cdr)
-	c.log.Info("queue call answered", "queue", qc.q.Number, "by", f.t.ext, "wait", c.cdr.QueueWait)
+	c.log.Info("queue call answered", "queue", qc.q.Number, "by", f.Target.Ext, "wait", c.cdr.QueueWait)
 	c.b.taps.joined(c)
 	c.b.taps.answered(c)
 	return true
@@ -408,11 +410,11 @@ func (qc *queueCall) callEnding(gone int) int {
 	c := qc.c
 	c.rooms.close(qc)
 	for agent, d := range qc.offers {
-		d.cancelAll(nil)
+		d.CancelAll(nil)
 		delete(qc.offers, agent)
 	}
 	if qc.over != nil {
-		qc.over.cancelAll(nil)
+		qc.over.CancelAll(nil)
 	}
 	qc.stopMusic()
 	qc.cancel()
@@ -480,7 +482,7 @@ func queueFromMenu(c *call, q *directory.Queue, via string) {
 	c.Relay.SetRemote(media.LegB, ep.Local(), netip.AddrPort{})
 	rtm := c.b.queues
 	qc := &queueCall{c: c, q: *q, key: queueKey(q.ID), joined: time.Now().UTC(), ep: ep, music: rtm.music(*q),
-		offers: map[string]*dialer{}, via: via}
+		offers: map[string]*dial.Dialer{}, via: via}
 	qc.ctx, qc.cancel = context.WithCancel(c.reqCtx)
 	c.rooms.open(qc)
 	c.cdr.Queue = q.Number

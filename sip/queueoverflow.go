@@ -9,6 +9,8 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/dial"
+	"github.com/switchboard-pbx/switchboard/sip/route"
 )
 
 // A queue's overflow (queuecall.go): the engine gives up on a caller (the
@@ -37,16 +39,16 @@ func (qc *queueCall) onOverflow(target, reason string) {
 		c.hangup("system", why)
 		return
 	}
-	rt := &route{dir: c.rt.dir, dialed: target, callerID: c.rt.callerID, from: c.rt.from, fromUser: c.rt.fromUser,
-		fromName: c.rt.fromName}
+	rt := &route.Route{Dir: c.rt.Dir, Dialed: target, CallerID: c.rt.CallerID, From: c.rt.From, FromUser: c.rt.FromUser,
+		FromName: c.rt.FromName}
 	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
-	ref := c.b.routeExtension(ctx, rt, target, "")
+	ref := c.b.RouteExtension(ctx, rt, target, "")
 	cancel()
 	c.cdr.Reason = qc.via + why + " to " + target
 	c.log.Info("queue overflow", "queue", qc.q.Number, "reason", reason, "to", target)
-	next, toQueue := rt.answer.(queueAnswer)
+	next, toQueue := rt.Answer.(queueAnswer)
 	if ref == nil && toQueue && qc.hops >= maxQueueHops {
-		ref = &refusal{482, "Loop Detected", directory.Failed, "overflow loop between queues", nil}
+		ref = &route.Refusal{Code: 482, Reason: "Loop Detected", Disp: directory.Failed, Why: "overflow loop between queues"}
 	}
 	if ref == nil && toQueue { // another queue: wait there
 		qc.hops++
@@ -56,20 +58,20 @@ func (qc *queueCall) onOverflow(target, reason string) {
 		return
 	}
 	if ref != nil {
-		c.cdr.Disposition = ref.disp
-		c.hangup("system", why+" to "+target+": "+ref.why)
+		c.cdr.Disposition = ref.Disp
+		c.hangup("system", why+" to "+target+": "+ref.Why)
 		return
 	}
-	d := qc.emptyLegDialer(func(d *dialer, f *fork, res *sip.Response) {
+	d := qc.emptyLegDialer(func(d *dial.Dialer, f *dial.Fork, res *sip.Response) {
 		if queueOf(c) != qc || qc.over != d || c.state != stAnswered {
-			f.ackAndBye(res)
+			f.AckAndBye(res)
 			return
 		}
 		qc.over = nil
-		if !qc.fill(d, f, res, qc.via+why+" to "+target+", answered by "+f.t.ext) {
+		if !qc.fill(d, f, res, qc.via+why+" to "+target+", answered by "+f.Target.Ext) {
 			c.hangup("system", why+": bad sdp")
 		}
-	}, func(d *dialer) {
+	}, func(d *dial.Dialer) {
 		if queueOf(c) == qc && qc.over == d {
 			c.hangup("system", why+" to "+target+": not answered")
 		}
@@ -92,23 +94,23 @@ func (qc *queueCall) onOverflow(target, reason string) {
 
 // emptyLegDialer is a dialer that rings phones into leg B, which nobody
 // is on: answered is told of the first 2xx, failed once every fork failed.
-func (qc *queueCall) emptyLegDialer(answered func(*dialer, *fork, *sip.Response), failed func(*dialer)) *dialer {
+func (qc *queueCall) emptyLegDialer(answered func(*dial.Dialer, *dial.Fork, *sip.Response), failed func(*dial.Dialer)) *dial.Dialer {
 	c := qc.c
-	d := &dialer{env: c.env, onFork: func(f *fork) { c.xforks = append(c.xforks, f) },
-		source: c.aReq.Body(), origin: &c.Legs[1].Origin, leg: media.LegB, sendrecv: true}
-	d.onResponse = func(f *fork, tx sip.ClientTransaction, res *sip.Response) {
-		if !f.settle(tx, res) {
+	d := &dial.Dialer{Env: c.env, OnFork: func(f *dial.Fork) { c.xforks = append(c.xforks, f) },
+		Source: c.aReq.Body(), Origin: &c.Legs[1].Origin, Leg: media.LegB, SendRecv: true}
+	d.OnResponse = func(f *dial.Fork, tx sip.ClientTransaction, res *sip.Response) {
+		if !f.Settle(tx, res) {
 			return
 		}
 		switch {
 		case res.IsSuccess():
 			answered(d, f, res)
-		case d.allFailed():
+		case d.AllFailed():
 			failed(d)
 		}
 	}
-	d.onFailed = func(*fork) {
-		if d.allFailed() {
+	d.OnFailed = func(*dial.Fork) {
+		if d.AllFailed() {
 			failed(d)
 		}
 	}
@@ -117,16 +119,16 @@ func (qc *queueCall) emptyLegDialer(answered func(*dialer, *fork, *sip.Response)
 
 // ringEmptyLeg rings rt's targets that are not at their call limit with
 // d, and reports whether any rings.
-func (qc *queueCall) ringEmptyLeg(d *dialer, rt *route) bool {
+func (qc *queueCall) ringEmptyLeg(d *dial.Dialer, rt *route.Route) bool {
 	c := qc.c
-	targets, _ := pickTargets(rt, c.b.busy)
+	targets, _ := dial.Pick(rt, c.b.busy)
 	if len(targets) == 0 {
 		return false
 	}
-	if err := d.address(targets[0].dest); err != nil {
+	if err := d.Address(targets[0].Dest); err != nil {
 		c.log.Info("queue: no sdp for the phones", "err", err)
 		return false
 	}
-	d.dialAll(rt, targets)
-	return !d.allFailed()
+	d.DialAll(rt, targets)
+	return !d.AllFailed()
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/dial"
 )
 
 // The call while it rings: the dialer's forks answer, fail over to the
@@ -14,7 +15,7 @@ import (
 
 // onResponse takes a response to one of the call's own forks (a
 // feature's dialer takes its own forks' responses).
-func (c *call) onResponse(f *fork, tx sip.ClientTransaction, res *sip.Response) {
+func (c *call) onResponse(f *dial.Fork, tx sip.ClientTransaction, res *sip.Response) {
 	switch c.forkResponse(f, tx, res, c.state == stRinging) {
 	case forkRings:
 		c.ringsWith(res.Body(), c.late, c.answerSDP)
@@ -27,8 +28,8 @@ func (c *call) onResponse(f *fork, tx sip.ClientTransaction, res *sip.Response) 
 
 // forkFailed takes a fork of the call's dialer whose transaction ended
 // without an answer.
-func (c *call) forkFailed(*fork) {
-	if c.state == stRinging && c.ring.allFailed() {
+func (c *call) forkFailed(*dial.Fork) {
+	if c.state == stRinging && c.ring.AllFailed() {
 		c.forksFailed()
 	}
 }
@@ -38,7 +39,7 @@ func (c *call) forkFailed(*fork) {
 // the caller gets the best failure (calleeTx.failure).
 func (c *call) forksFailed() {
 	if c.failOver(c.rt, c.earlyOver) {
-		c.Legs[1].SDP = c.ring.offer
+		c.Legs[1].SDP = c.ring.Offer
 		return
 	}
 	code, reason, disp, warning := c.failure(c.late, c.b.s.realm(), c.aReq.Body())
@@ -55,20 +56,10 @@ func (c *call) endRinging(code int, reason string, disp directory.Disposition, b
 	}
 	c.state = stEnded
 	c.cdr.Disposition, c.cdr.HangupBy = disp, by
-	c.ring.cancelAll(nil)
+	c.ring.CancelAll(nil)
 	c.linger = time.Now().Add(byeTimeout)
 	c.end(code, reason)
 }
 
-// ringDuration is how long the call's targets ring (route.ringFor).
-func (c *call) ringDuration() time.Duration { return c.rt.ringFor(c.b.cfg.RingTime) }
-
-// ringFor is how long the targets of a call on rt ring before the caller
-// gets 480 (or the no-answer forward): the callee's own ring time when
-// set, otherwise def.
-func (rt *route) ringFor(def time.Duration) time.Duration {
-	if rt != nil && rt.ringTime > 0 {
-		return rt.ringTime
-	}
-	return def
-}
+// ringDuration is how long the call's targets ring (Route.RingFor).
+func (c *call) ringDuration() time.Duration { return c.rt.RingFor(c.b.cfg.RingTime) }

@@ -1,18 +1,21 @@
 package sip
 
-import "github.com/switchboard-pbx/switchboard/sip/sdpneg"
+import (
+	"github.com/switchboard-pbx/switchboard/sip/route"
+	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
+)
 
 // Features that answer a call themselves instead of ringing anyone (a
 // queue, a menu, a mailbox): the call's start (beginOn) asks them through
 // these small interfaces, so that it names none of them.
 
 // answerer answers a call in place of ringing anyone. The router puts one
-// on the route (route.answer) of a number that is a queue's or a menu's.
+// on the route (Route.Answer) of a number that is a queue's or a menu's.
 type answerer interface {
 	// refusal is asked in beginOn before the call is filed: the refusal
 	// of a call the answerer cannot take (one without an SDP offer), nil
 	// when it can.
-	refusal(c *call) *refusal
+	refusal(c *call) *route.Refusal
 	// answerCall answers c; it runs in beginOn once the call is filed and
 	// its relay runs, before the call's actor starts.
 	answerCall(c *call)

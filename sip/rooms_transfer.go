@@ -1,5 +1,7 @@
 package sip
 
+import "github.com/switchboard-pbx/switchboard/sip/dial"
+
 // Questions the core asks the rooms beyond rooms.go's, first needed by
 // transfer: the forks a room's dialers started (the busy lamps show those
 // ringing, teardown ends them all), and whether a room has a transaction
@@ -9,9 +11,9 @@ package sip
 type forkKeeper interface {
 	// ringingForks are the forks that may ring now (the core shows those
 	// without a final response on the targets' lamps).
-	ringingForks() []*fork
+	ringingForks() []*dial.Fork
 	// allForks are every fork the room's dialers started.
-	allForks() []*fork
+	allForks() []*dial.Fork
 }
 
 // transactionRoom is a room that may have a transaction of its own open on
@@ -21,8 +23,8 @@ type transactionRoom interface {
 }
 
 // ringingForks returns the forks of the rooms that may ring now.
-func (rs *roomSet) ringingForks() []*fork {
-	var forks []*fork
+func (rs *roomSet) ringingForks() []*dial.Fork {
+	var forks []*dial.Fork
 	for _, r := range *rs {
 		if k, ok := r.(forkKeeper); ok {
 			forks = append(forks, k.ringingForks()...)
@@ -32,8 +34,8 @@ func (rs *roomSet) ringingForks() []*fork {
 }
 
 // allForks returns every fork the rooms' dialers started.
-func (rs *roomSet) allForks() []*fork {
-	var forks []*fork
+func (rs *roomSet) allForks() []*dial.Fork {
+	var forks []*dial.Fork
 	for _, r := range *rs {
 		if k, ok := r.(forkKeeper); ok {
 			forks = append(forks, k.allForks()...)

@@ -182,6 +182,8 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 	s.loc.OnRegistered(s.pres.SetRegistered)
 	s.srv.OnSubscribe(s.handle(s.onSubscribe))
 	s.watchLegs(func(e LegEvent) { s.pres.Leg(e.Ext, e.presenceLeg(), e.State == LegEnded) })
+	s.tk = trunk.New(trunk.Config{Trunks: s.cfg.Calls.Trunks, DIDs: s.cfg.Calls.DIDs, UserAgent: s.cfg.UserAgent,
+		Settings: store, Log: log, Client: s.client, Contact: contactFor, Resolve: lookupHost})
 	if s.calls, err = newB2BUA(s, cfg.Calls); err != nil {
 		ua.Close()
 		return nil, fmt.Errorf("sip calls: %w", err)
@@ -198,8 +200,6 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 					s.hooks.dropped(src, reason)
 				}
 			}})
-	s.tk = trunk.New(trunk.Config{Trunks: s.cfg.Calls.Trunks, DIDs: s.cfg.Calls.DIDs, UserAgent: s.cfg.UserAgent,
-		Settings: store, Log: log, Client: s.client, Contact: contactFor, Resolve: lookupHost})
 	s.bans = guard.NewSync(s.guard, store, cfg.Node, cfg.StoreTimeout, c, log)
 	s.follow = &follower{cfg: &s.cfg, store: store, log: log, clock: c, hooks: &s.hooks, creds: s.creds,
 		loc: s.loc, guard: s.guard, nonces: s.nonces, auth: s.auth, subs: s.subs, tk: s.tk, bans: s.bans,

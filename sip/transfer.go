@@ -7,7 +7,9 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
+	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
@@ -39,9 +41,9 @@ const xferExpires = "60"
 // for their final responses.
 type transfers struct {
 	c      *call
-	cur    *xfer   // the transfer in progress, nil when none
-	forks  []*fork // every fork a transfer started
-	refers int     // REFERs accepted, for the Event id
+	cur    *xfer        // the transfer in progress, nil when none
+	forks  []*dial.Fork // every fork a transfer started
+	refers int          // REFERs accepted, for the Event id
 }
 
 // xfer is a transfer in progress.
@@ -52,8 +54,8 @@ type xfer struct {
 	event    string // the Event header of our NOTIFYs
 	started  time.Time
 	deadline time.Time // the targets ring until then
-	rt       *route
-	ring     dialer        // the target's phones, or the trunk
+	rt       *route.Route
+	ring     dial.Dialer   // the target's phones, or the trunk
 	origin   sdpneg.Origin // of our SDP toward the target
 	slots    []string      // extensions whose call slot the transfer took
 	// gone: the transferor hung up after the 202: nobody to notify, and
@@ -130,7 +132,7 @@ func (t *transfers) refuseReinvite(passOn bool) (int, string) {
 // response.
 func (t *transfers) forksRinging() bool {
 	for _, f := range t.forks {
-		if f.final == nil && f.tx != nil {
+		if f.Final == nil && f.Tx != nil {
 			return true
 		}
 	}
@@ -139,15 +141,15 @@ func (t *transfers) forksRinging() bool {
 
 // ringingForks are the forks of the transfer in progress, for the busy
 // lamps of the targets.
-func (t *transfers) ringingForks() []*fork {
+func (t *transfers) ringingForks() []*dial.Fork {
 	if t.cur == nil {
 		return nil
 	}
-	return t.cur.ring.forks
+	return t.cur.ring.Forks
 }
 
 // allForks are the forks every transfer of the call started.
-func (t *transfers) allForks() []*fork { return t.forks }
+func (t *transfers) allForks() []*dial.Fork { return t.forks }
 
 // transactionOpen reports whether a transfer is under way.
 func (t *transfers) transactionOpen() bool { return t.cur != nil }
@@ -233,79 +235,79 @@ func (t *transfers) onRefer(ev *reqEvent) {
 	}
 
 	uri := sip.Uri{Scheme: "sip", User: number, Host: c.b.s.realm()}
-	dial := sip.NewRequest(sip.INVITE, uri)
-	dial.AppendHeader(&sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: p.ext, Host: c.b.s.realm()}})
-	dial.AppendHeader(&sip.ToHeader{Address: uri})
+	invite := sip.NewRequest(sip.INVITE, uri)
+	invite.AppendHeader(&sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: p.ext, Host: c.b.s.realm()}})
+	invite.AppendHeader(&sip.ToHeader{Address: uri})
 	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
-	rt, ref := c.b.route(ctx, cred, nil, dial)
+	rt, ref := c.b.Route(ctx, cred, invite)
 	cancel()
 	x.rt = rt
 	if ref != nil {
-		x.failed(ref.code, ref.reason, ref.disp, ref.why)
+		x.failed(ref.Code, ref.Reason, ref.Disp, ref.Why)
 		return
 	}
-	targets, spare := pickTargets(rt, c.b.busy)
+	targets, spare := dial.Pick(rt, c.b.busy)
 	if len(targets) == 0 {
 		x.failed(486, "Busy Here", directory.Busy, "callee call limit")
 		return
 	}
 	sent := c.Legs[leg.Index(x.fromA)].SDP
-	x.ring = dialer{env: c.env, onFork: func(f *fork) { t.forks = append(t.forks, f) },
-		onResponse: t.onResponse, onFailed: func(*fork) { t.forkFailed() }, spare: spare, source: sent,
-		origin: &x.origin, leg: leg.RelayLeg(x.fromA), sendrecv: true, referredBy: x.referredBy}
-	if err := x.ring.address(targets[0].dest); err != nil {
+	x.ring = dial.Dialer{Env: c.env, OnFork: func(f *dial.Fork) { t.forks = append(t.forks, f) },
+		OnResponse: t.onResponse, OnFailed: func(*dial.Fork) { t.forkFailed() }, Spare: spare, Source: sent,
+		Origin: &x.origin, Leg: leg.RelayLeg(x.fromA), SendRecv: true, ReferredBy: x.referredBy}
+	if err := x.ring.Address(targets[0].Dest); err != nil {
 		c.log.Info("transfer failed: no sdp for the target", "err", err)
 		x.failed(500, "Server Internal Error", directory.Failed, "no sdp for the target")
 		return
 	}
-	x.slots = c.b.takeNew(c, targetExts(targets)...)
-	x.ring.dialAll(rt, targets)
-	if x.ring.allFailed() {
+	x.slots = c.b.takeNew(c, dial.Exts(targets)...)
+	x.ring.DialAll(rt, targets)
+	if x.ring.AllFailed() {
 		t.forkFailed()
 	}
 }
 
 // onResponse takes a response to a fork of a transfer's dialer.
-func (t *transfers) onResponse(f *fork, tx sip.ClientTransaction, res *sip.Response) {
-	if tx != f.tx || f.final != nil {
+func (t *transfers) onResponse(f *dial.Fork, tx sip.ClientTransaction, res *sip.Response) {
+	if tx != f.Tx || f.Final != nil {
 		return
 	}
 	c := t.c
-	f.responded = true
+	f.Responded = true
 	if res.IsProvisional() {
 		if res.StatusCode == 100 {
 			return
 		}
-		f.provis = true
-		if f.cancelled {
-			f.sendCancel()
+		f.Provis = true
+		if f.Cancelled {
+			f.SendCancel()
 			return
 		}
 		// Phones show the target ringing (RFC 3515 §2.4.5: any status).
-		if x := t.cur; x != nil && !x.gone && !x.rang && containsFork(x.ring.forks, f) &&
+		if x := t.cur; x != nil && !x.gone && !x.rang && containsFork(x.ring.Forks, f) &&
 			(res.StatusCode == 180 || res.StatusCode == 183) {
 			x.rang = true
 			c.sendInOrder(x.notify(c.LegDialog(x.fromA), "SIP/2.0 "+itoa(res.StatusCode)+" "+res.Reason, false))
 		}
 		return
 	}
-	f.final = res
+	f.Final = res
 	x := t.cur
 	if res.IsSuccess() {
-		if x == nil || !containsFork(x.ring.forks, f) || c.state != stAnswered {
-			f.ackAndBye(res) // another fork won, or the transfer is over
+		if x == nil || !containsFork(x.ring.Forks, f) || c.state != stAnswered {
+			f.AckAndBye(res) // another fork won, or the transfer is over
 			return
 		}
 		x.answered(f, res)
 		return
 	}
-	if x != nil && containsFork(x.ring.forks, f) && f.retryAuth(res) {
+	if x != nil && containsFork(x.ring.Forks, f) && f.RetryAuth(res) {
 		return
 	}
 	t.forkFailed()
 }
 
-func containsFork(forks []*fork, f *fork) bool {
+func containsFork(forks []*dial.Fork, f *dial.Fork) bool {
 	for _, o := range forks {
 		if o == f {
 			return true
@@ -318,10 +320,10 @@ func containsFork(forks []*fork, f *fork) bool {
 // tried, or the transfer fails once every fork has.
 func (t *transfers) forkFailed() {
 	x := t.cur
-	if x == nil || !x.ring.allFailed() || x.ring.nextTrunk(x.rt) {
+	if x == nil || !x.ring.AllFailed() || x.ring.NextTrunk(x.rt) {
 		return
 	}
-	code, reason, disp := bestFailure(x.ring.forks)
+	code, reason, disp := dial.BestFailure(x.ring.Forks)
 	x.failed(code, reason, disp, itoa(code)+" "+reason)
 }
 
@@ -331,7 +333,7 @@ func (t *transfers) forkFailed() {
 func (x *xfer) failed(code int, reason string, disp directory.Disposition, why string) {
 	c := x.t.c
 	x.t.cur = nil
-	x.ring.cancelAll(nil)
+	x.ring.CancelAll(nil)
 	c.b.release(c, x.slots...)
 	c.log.Info("transfer failed", "to", x.target, "status", code)
 	transferor := c.parties[leg.Index(x.fromA)]
@@ -339,9 +341,9 @@ func (x *xfer) failed(code int, reason string, disp directory.Disposition, why s
 		Dialed: x.target, To: x.target, StartedAt: x.started, EndedAt: time.Now().UTC(), Disposition: disp,
 		Reason: "transfer failed: " + why, HangupBy: "system", Node: c.b.s.cfg.Node, Direction: directory.Internal}
 	if rt := x.rt; rt != nil {
-		row.Direction, row.CalleeID, row.GroupID = rt.dir, rt.calleeID, rt.groupID
-		if rt.to != "" {
-			row.To = rt.to
+		row.Direction, row.CalleeID, row.GroupID = rt.Dir, rt.CalleeID, rt.GroupID
+		if rt.To != "" {
+			row.To = rt.To
 		}
 	}
 	c.writeRow(row)
@@ -379,7 +381,7 @@ func (t *transfers) abort(why string) int {
 	}
 	c := t.c
 	t.cur = nil
-	x.ring.cancelAll(nil)
+	x.ring.CancelAll(nil)
 	c.b.release(c, x.slots...)
 	c.linger = time.Now().Add(byeTimeout)
 	c.log.Info("transfer abandoned", "to", x.target, "why", why)
@@ -400,12 +402,12 @@ func (t *transfers) transferorLeft(fromA bool) {
 }
 
 // answered connects the transferee to the target that answered.
-func (x *xfer) answered(f *fork, res *sip.Response) {
+func (x *xfer) answered(f *dial.Fork, res *sip.Response) {
 	c := x.t.c
-	d := forkDialog(f, res)
+	d := dial.ForkDialog(f, res)
 	ack := d.Request(sip.ACK)
 	tmpl := ack.Clone()
-	f.tx.OnRetransmission(func(r *sip.Response) {
+	f.Tx.OnRetransmission(func(r *sip.Response) {
 		if r.IsSuccess() {
 			_ = c.b.s.client.WriteRequest(tmpl.Clone())
 		}
@@ -422,17 +424,17 @@ func (x *xfer) answered(f *fork, res *sip.Response) {
 		return
 	}
 	x.handedOver()
-	x.ring.cancelAll(f)
+	x.ring.CancelAll(f)
 	moved, tee := leg.Index(x.fromA), leg.Index(!x.fromA)
 	c.SetLegCodec(leg.RelayLeg(x.fromA), sdpneg.FirstVoice(res.Body()))
 	sdpneg.SetMedia(c.Relay, leg.RelayLeg(x.fromA), m)
 	c.Relay.SetHold(leg.RelayLeg(x.fromA), m.Hold)
 
 	old := c.Legs[moved].Dialog
-	c.Legs[moved].Dialog, c.Legs[moved].SDP, c.Legs[moved].Origin = d, f.req.Body(), x.origin
+	c.Legs[moved].Dialog, c.Legs[moved].SDP, c.Legs[moved].Origin = d, f.Req.Body(), x.origin
 	c.Relay.SetPeer(leg.RelayLeg(x.fromA), leg.PeerIP(d.Dest))
 	if !x.fromA {
-		c.bTarget = &f.t
+		c.bTarget = &f.Target
 	}
 	c.dropPending(x.fromA)
 	if !x.gone {
@@ -440,11 +442,11 @@ func (x *xfer) answered(f *fork, res *sip.Response) {
 	}
 
 	transferor := c.parties[moved]
-	num := f.t.ext
+	num := f.Target.Ext
 	if num == "" {
-		num = x.rt.to
+		num = x.rt.To
 	}
-	c.setParty(moved, party{userID: f.t.userID, num: num, ext: f.t.ext})
+	c.setParty(moved, party{userID: f.Target.UserID, num: num, ext: f.Target.Ext})
 	var keep []string
 	for _, p := range c.parties {
 		keep = append(keep, p.ext)
@@ -458,8 +460,8 @@ func (x *xfer) answered(f *fork, res *sip.Response) {
 	c.b.release(c, free...)
 	if x.fromA {
 		var cred *credential
-		if f.t.ext != "" {
-			cred, _ = c.b.s.credential(f.t.ext)
+		if f.Target.Ext != "" {
+			cred, _ = c.b.s.credential(f.Target.Ext)
 		}
 		c.caller = cred
 	}
@@ -477,7 +479,7 @@ func (x *xfer) answered(f *fork, res *sip.Response) {
 
 // writeCDR ends the call's row and starts the transferee's with the
 // target.
-func (x *xfer) writeCDR(f *fork, transferor party) {
+func (x *xfer) writeCDR(f *dial.Fork, transferor party) {
 	c := x.t.c
 	now := time.Now().UTC()
 	to := c.parties[leg.Index(x.fromA)]
@@ -487,10 +489,10 @@ func (x *xfer) writeCDR(f *fork, transferor party) {
 	c.writeCDR() // a recording stays with this row; teardown completes it
 	tee := c.parties[leg.Index(!x.fromA)]
 	row := directory.Call{SIPCallID: c.LegDialog(!x.fromA).CallID, CallerID: tee.userID, From: tee.num,
-		CalleeID: f.t.userID, GroupID: x.rt.groupID, To: to.num, Dialed: x.target, StartedAt: x.started,
+		CalleeID: f.Target.UserID, GroupID: x.rt.GroupID, To: to.num, Dialed: x.target, StartedAt: x.started,
 		AnsweredAt: now, Disposition: directory.Answered, Reason: "transferred by " + transferor.num,
 		Node: c.b.s.cfg.Node}
-	row.Direction = rowDirection(f.t.trunk != nil, tee.ext == "")
+	row.Direction = rowDirection(f.Target.Trunk != nil, tee.ext == "")
 	c.cdr = row
 	c.show(row)
 	c.callerLeg = leg.Index(!x.fromA)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
@@ -127,7 +128,7 @@ func (vm *voicemail) retrieve(req *sip.Request, tx sip.ServerTransaction, caller
 	tagged.To().Params.Add("tag", vs.dlg.LocalTag)
 	vs.res = sip.NewResponseFromRequest(tagged, 200, "OK", body)
 	vs.res.AppendHeader(sip.HeaderClone(&vs.dlg.Contact))
-	vs.res.AppendHeader(sip.NewHeader("Allow", callAllowed))
+	vs.res.AppendHeader(sip.NewHeader("Allow", dial.Allowed))
 	vs.res.AppendHeader(sip.NewHeader("Server", b.s.cfg.UserAgent))
 	vs.res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	if _, loaded := vm.sessions.LoadOrStore(vs.id, vs); loaded {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
@@ -70,7 +71,7 @@ func (ev vmFull) handleOn(c *call) {
 }
 
 // refusal: the mailbox takes any call, with an offer or without.
-func (vm *voicemail) refusal(*call) *refusal { return nil }
+func (vm *voicemail) refusal(*call) *route.Refusal { return nil }
 
 // answerCall answers a call the mailbox took in beginOn (takes).
 func (vm *voicemail) answerCall(c *call) { vm.deposit(c) }
@@ -91,10 +92,10 @@ func (vm *voicemail) deposit(c *call) bool {
 	var userID, groupID int64
 	var ownerExt, dir string
 	switch {
-	case rt.fwdUser != nil:
-		userID, ownerExt, dir = rt.fwdUser.UserID, rt.fwdUser.Ext, strconv.FormatInt(rt.fwdUser.UserID, 10)
-	case rt.groupID != 0:
-		groupID, ownerExt, dir = rt.groupID, rt.to, "g"+strconv.FormatInt(rt.groupID, 10)
+	case rt.ForwardUser != nil:
+		userID, ownerExt, dir = rt.ForwardUser.UserID, rt.ForwardUser.Ext, strconv.FormatInt(rt.ForwardUser.UserID, 10)
+	case rt.GroupID != 0:
+		groupID, ownerExt, dir = rt.GroupID, rt.To, "g"+strconv.FormatInt(rt.GroupID, 10)
 	default:
 		return false
 	}
@@ -139,7 +140,7 @@ func (vm *voicemail) deposit(c *call) bool {
 		c.log.Warn("voicemail not offered: no rtp ports", "err", err)
 		return false
 	}
-	caller := rt.from
+	caller := rt.From
 	if c.caller != nil {
 		caller = c.caller.Ext
 	}
@@ -163,17 +164,17 @@ func (vm *voicemail) deposit(c *call) bool {
 
 	// The callee's phones ring no more.
 	var exts []string
-	for _, f := range c.ring.forks[rt.first:] {
-		f.cancelInvite()
-		if f.final == nil && !f.responded && f.tx != nil {
-			f.tx.Terminate()
-			f.final = sip.NewResponseFromRequest(f.req, 408, "Request Timeout", nil)
+	for _, f := range c.ring.Forks[rt.First:] {
+		f.CancelInvite()
+		if f.Final == nil && !f.Responded && f.Tx != nil {
+			f.Tx.Terminate()
+			f.Final = sip.NewResponseFromRequest(f.Req, 408, "Request Timeout", nil)
 		}
-		if f.t.ext != "" && (c.caller == nil || f.t.ext != c.caller.Ext) {
-			exts = append(exts, f.t.ext)
+		if f.Target.Ext != "" && (c.caller == nil || f.Target.Ext != c.caller.Ext) {
+			exts = append(exts, f.Target.Ext)
 		}
 	}
-	c.ring.cancelAll(nil)
+	c.ring.CancelAll(nil)
 	c.b.release(c, exts...)
 
 	c.rooms.open(d)
@@ -264,11 +265,11 @@ func (d *vmDeposit) takeRequest(ev *reqEvent) bool {
 // It runs in begin, before any phone rings.
 func (vm *voicemail) takes(c *call) bool {
 	rt := c.rt
-	if rt == nil || rt.calleeID == 0 || rt.groupID != 0 || c.b.recDir == "" {
+	if rt == nil || rt.CalleeID == 0 || rt.GroupID != 0 || c.b.recDir == "" {
 		return false
 	}
-	cred, err := c.b.s.credential(rt.to)
-	if err != nil || cred == nil || cred.UserID != rt.calleeID {
+	cred, err := c.b.s.credential(rt.To)
+	if err != nil || cred == nil || cred.UserID != rt.CalleeID {
 		return false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
@@ -277,7 +278,7 @@ func (vm *voicemail) takes(c *call) bool {
 	if err != nil || !mb.Enabled {
 		return false
 	}
-	rt.fwdUser, rt.targets = cred, nil
+	rt.ForwardUser, rt.Targets = cred, nil
 	return true
 }
 

@@ -1,4 +1,4 @@
-package sip
+package route
 
 import (
 	"cmp"
@@ -9,6 +9,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/trunk"
 )
 
 // Caller identity on trunk legs, as each trunk's carrier wants it
@@ -21,22 +22,23 @@ import (
 // anonymousURI is the From of a caller who hides their number.
 var anonymousURI = sip.Uri{Scheme: "sip", User: "anonymous", Host: "anonymous.invalid"}
 
-// trunkIdentity is how one call presents its caller on one trunk.
-type trunkIdentity struct {
-	from      string // From user, when not anonymous
-	anonymous bool   // From anonymous, Privacy: id
-	pai       string // P-Asserted-Identity user; "" none
-	privacy   string // Privacy value; "" none
+// Identity is how one call presents its caller on one trunk.
+type Identity struct {
+	From      string // From user, when not anonymous
+	Anonymous bool   // From anonymous, Privacy: id
+	PAI       string // P-Asserted-Identity user; "" none
+	Privacy   string // Privacy value; "" none
 	// A call sent out by a forward: the number that forwarded it, why
-	// (forward.go's words) and how many forwards it went through.
-	divNumber string
-	divWhy    string
-	divCount  int
+	// (in the forwarding's words: "busy", "no answer"...) and how many
+	// forwards it went through.
+	DivNumber string
+	DivWhy    string
+	DivCount  int
 }
 
 // callerNumber is the caller's number on trunk t in one of the
 // directory.Identity modes.
-func callerNumber(t *Trunk, mode string, u *directory.User, ext string) string {
+func callerNumber(t *trunk.Trunk, mode string, u *directory.User, ext string) string {
 	switch mode {
 	case directory.IdentityCompany:
 		return cmp.Or(t.CallerID, u.CallerID, ext)
@@ -46,29 +48,29 @@ func callerNumber(t *Trunk, mode string, u *directory.User, ext string) string {
 	return cmp.Or(u.CallerID, t.CallerID, ext)
 }
 
-// newTrunkIdentity is how the call of user u (extension ext) presents
+// NewIdentity is how the call of user u (extension ext) presents
 // itself on trunk t.
-func newTrunkIdentity(t *Trunk, u *directory.User, ext string) *trunkIdentity {
-	id := &trunkIdentity{from: callerNumber(t, t.FromUser, u, ext)}
+func NewIdentity(t *trunk.Trunk, u *directory.User, ext string) *Identity {
+	id := &Identity{From: callerNumber(t, t.FromUser, u, ext)}
 	if t.PAI != "" && t.PAI != directory.IdentityNone {
-		id.pai = callerNumber(t, t.PAI, u, ext)
+		id.PAI = callerNumber(t, t.PAI, u, ext)
 	}
 	switch {
 	case u.HideNumber:
 		// The carrier must still know who calls (emergency calls,
 		// abuse, billing): PAI with the real number, withheld from
 		// the callee by Privacy: id.
-		id.anonymous, id.privacy = true, "id"
-		if id.pai == "" {
-			id.pai = id.from
+		id.Anonymous, id.Privacy = true, "id"
+		if id.PAI == "" {
+			id.PAI = id.From
 		}
 	case t.Privacy == directory.PrivacyAlways:
-		id.privacy = "none"
+		id.Privacy = "none"
 	}
 	return id
 }
 
-// diversionReason is the RFC 5806 reason of a forward of forward.go.
+// diversionReason is the RFC 5806 reason of a forward, given in the forwarding's words.
 func diversionReason(why string) string {
 	switch why {
 	case "always":
@@ -85,7 +87,7 @@ func diversionReason(why string) string {
 	return "unknown"
 }
 
-// historyCause is the RFC 4458 cause of a forward of forward.go.
+// historyCause is the RFC 4458 cause of a forward, given in the forwarding's words.
 func historyCause(why string) int {
 	switch why {
 	case "busy", "do not disturb":
@@ -98,39 +100,39 @@ func historyCause(why string) int {
 	return 302
 }
 
-// applyIdentity writes the caller identity of a trunk leg into req, whose
+// ApplyIdentity writes the caller identity of a trunk leg into req, whose
 // From is already built.
-func applyIdentity(req *sip.Request, t target) {
-	id := t.id
-	if id == nil || t.trunk == nil {
+func ApplyIdentity(req *sip.Request, t Target) {
+	id := t.Identity
+	if id == nil || t.Trunk == nil {
 		return
 	}
-	if id.anonymous {
+	if id.Anonymous {
 		from := req.From()
 		from.DisplayName = "Anonymous"
 		from.Address = anonymousURI
 	}
-	if id.pai != "" {
+	if id.PAI != "" {
 		req.AppendHeader(sip.NewHeader("P-Asserted-Identity",
-			"<"+(&sip.Uri{Scheme: "sip", User: id.pai, Host: t.domain}).String()+">"))
+			"<"+(&sip.Uri{Scheme: "sip", User: id.PAI, Host: t.Domain}).String()+">"))
 	}
-	if id.privacy != "" {
-		req.AppendHeader(sip.NewHeader("Privacy", id.privacy))
+	if id.Privacy != "" {
+		req.AppendHeader(sip.NewHeader("Privacy", id.Privacy))
 	}
-	if id.divNumber == "" {
+	if id.DivNumber == "" {
 		return
 	}
-	div := (&sip.Uri{Scheme: "sip", User: id.divNumber, Host: t.domain}).String()
-	switch t.trunk.Diversion {
+	div := (&sip.Uri{Scheme: "sip", User: id.DivNumber, Host: t.Domain}).String()
+	switch t.Trunk.Diversion {
 	case directory.DiversionHeader:
 		req.AppendHeader(sip.NewHeader("Diversion",
-			fmt.Sprintf("<%s>;reason=%s;counter=%d", div, diversionReason(id.divWhy), max(id.divCount, 1))))
+			fmt.Sprintf("<%s>;reason=%s;counter=%d", div, diversionReason(id.DivWhy), max(id.DivCount, 1))))
 	case directory.DiversionHistoryInfo:
 		// The entry forwarded away from carries the cause of the
 		// forward; the new target was mapped to (mp) from it.
-		reason := url.QueryEscape(fmt.Sprintf("SIP;cause=%d;text=%q", historyCause(id.divWhy), id.divWhy))
+		reason := url.QueryEscape(fmt.Sprintf("SIP;cause=%d;text=%q", historyCause(id.DivWhy), id.DivWhy))
 		reason = strings.ReplaceAll(reason, "+", "%20")
 		req.AppendHeader(sip.NewHeader("History-Info", fmt.Sprintf("<%s?Reason=%s>;index=1", div, reason)))
-		req.AppendHeader(sip.NewHeader("History-Info", fmt.Sprintf("<%s>;index=1.1;mp=1", t.uri.String())))
+		req.AppendHeader(sip.NewHeader("History-Info", fmt.Sprintf("<%s>;index=1.1;mp=1", t.URI.String())))
 	}
 }

@@ -1,4 +1,4 @@
-package sip
+package route
 
 import (
 	"context"
@@ -18,31 +18,31 @@ import (
 // ext, the number's mapping, or its outside-hours target when its schedule
 // is closed. A number without hours rings ext at all times, and so does
 // one whose hours the store cannot tell.
-func (r *router) hoursTarget(ctx context.Context, dialed, ext string) string {
+func (r *Router) hoursTarget(ctx context.Context, dialed, ext string) string {
 	key := dialed
-	if _, ok := r.s.didTarget(dialed); !ok {
+	if _, ok := r.Trunks.DID(dialed); !ok {
 		if n, err := directory.NormalizePhone(dialed, r.defaultCountry(ctx)); err == nil {
 			key = n
 		}
 	}
-	h, err := r.s.store.DIDHours(ctx, key)
+	h, err := r.Store.DIDHours(ctx, key)
 	if errors.Is(err, directory.ErrNotFound) {
 		return ext
 	}
 	if err != nil {
 		// Better the usual target than no answer: the number rang it
 		// before it had hours.
-		r.s.log.Warn("office hours unknown, ringing the number's target", "did", key, "err", err)
+		r.Log.Warn("office hours unknown, ringing the number's target", "did", key, "err", err)
 		return ext
 	}
 	oh, err := h.Schedule.Compile()
 	if err != nil { // validated when written; a zone the binary no longer knows
-		r.s.log.Error("office hours ignored", "did", key, "schedule", h.Schedule.Name, "err", err)
+		r.Log.Error("office hours ignored", "did", key, "schedule", h.Schedule.Name, "err", err)
 		return ext
 	}
-	if oh.Open(r.s.clock.Now()) {
+	if oh.Open(r.Clock.Now()) {
 		return ext
 	}
-	r.s.log.Debug("outside office hours", "did", key, "schedule", h.Schedule.Name, "to", h.Outside)
+	r.Log.Debug("outside office hours", "did", key, "schedule", h.Schedule.Name, "to", h.Outside)
 	return h.Outside
 }
