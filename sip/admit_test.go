@@ -9,6 +9,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // strangerIP is the third party of the attack tests: another loopback
@@ -75,15 +76,15 @@ type dialogOf struct {
 }
 
 func callerDialog(s *sipgo.DialogClientSession) dialogOf {
-	return dialogOf{callID: s.InviteRequest.CallID().Value(), fromTag: tag(s.InviteRequest.From().Params),
-		toTag: tag(s.InviteResponse.To().Params), from: s.InviteRequest.From().Address.User,
+	return dialogOf{callID: s.InviteRequest.CallID().Value(), fromTag: wire.Tag(s.InviteRequest.From().Params),
+		toTag: wire.Tag(s.InviteResponse.To().Params), from: s.InviteRequest.From().Address.User,
 		to: s.InviteRequest.To().Address.User}
 }
 
 func calleeDialog(s *sipgo.DialogServerSession) dialogOf {
 	// The callee's requests carry its own tag in From.
-	return dialogOf{callID: s.InviteRequest.CallID().Value(), fromTag: tag(s.InviteResponse.To().Params),
-		toTag: tag(s.InviteRequest.From().Params), from: s.InviteRequest.To().Address.User,
+	return dialogOf{callID: s.InviteRequest.CallID().Value(), fromTag: wire.Tag(s.InviteResponse.To().Params),
+		toTag: wire.Tag(s.InviteRequest.From().Params), from: s.InviteRequest.To().Address.User,
 		to: s.InviteRequest.From().Address.User}
 }
 

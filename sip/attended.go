@@ -173,7 +173,7 @@ func (r *takeoverReq) handleOn(c *call) {
 	c.dropPending(isA)
 	c.cdr.HangupBy = "transfer"
 	c.cdr.Reason = "transferred to " + r.peer + " by " + c.parties[tLeg].num
-	c.linger = time.Now().Add(byeTimeout)
+	c.linger = time.Now().Add(leg.ByeTimeout)
 	if isA {
 		c.byeA()
 	} else {
@@ -308,7 +308,7 @@ func (r joinResult) dialogID() string {
 // handleOn answers an INVITE with Replaces naming a leg of the call.
 func (ev *replaceEvent) handleOn(c *call) {
 	reject := func(code int, reason string) {
-		c.b.s.respond(ev.tx, ev.req, code, reason)
+		c.b.s.rp.Respond(ev.tx, ev.req, code, reason)
 		close(ev.done)
 	}
 	isA, ok := c.replacedLeg(ev.rep)
@@ -428,29 +428,29 @@ func (rp *replacing) invite(req *sip.Request, tx sip.ServerTransaction, cred *cr
 	b := rp.b
 	rep, ok := parseReplaces(value)
 	if !ok {
-		b.s.respond(tx, req, 400, "Bad Request (Bad Replaces)")
+		b.s.rp.Respond(tx, req, 400, "Bad Request (Bad Replaces)")
 		return
 	}
 	if cred == nil {
-		b.s.respond(tx, req, 403, "Forbidden (Replaces From A Trunk)")
+		b.s.rp.Respond(tx, req, 403, "Forbidden (Replaces From A Trunk)")
 		return
 	}
 	c := b.lookup(rep.callID)
 	if c == nil {
-		b.s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		b.s.rp.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
 	takeOver, err := rp.mayTakeOver(cred, c)
 	if err != nil {
 		b.log.Warn("replaces refused: directory unavailable", "call_id", req.CallID().Value(), "err", err)
-		res := b.s.response(req, 503, "Service Unavailable")
+		res := b.s.rp.Response(req, 503, "Service Unavailable")
 		res.AppendHeader(sip.NewHeader("Retry-After", storeRetryAfter))
-		b.s.send(tx, res)
+		b.s.rp.Send(tx, res)
 		return
 	}
 	done := make(chan struct{})
 	if !c.post(&replaceEvent{req: req, tx: tx, cred: cred, rep: rep, takeOver: takeOver, done: done}) {
-		b.s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		b.s.rp.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
 	<-done
@@ -488,7 +488,7 @@ func (ev joinResult) handleOn(*call) { ev.t.onJoinResult(ev) }
 
 // callOver answers an INVITE with Replaces that found the call over.
 func (ev *replaceEvent) callOver(c *call) {
-	c.b.s.respond(ev.tx, ev.req, 481, "Call/Transaction Does Not Exist")
+	c.b.s.rp.Respond(ev.tx, ev.req, 481, "Call/Transaction Does Not Exist")
 	close(ev.done)
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // replacesOf is the Replaces value naming a phone's dialog with the PBX.
@@ -22,14 +23,14 @@ func replacesOf(callID, toTag, fromTag string) string {
 
 // clientReplaces names the dialog of a call the phone placed.
 func clientReplaces(s *sipgo.DialogClientSession) string {
-	return replacesOf(s.InviteRequest.CallID().Value(), tag(s.InviteResponse.To().Params),
-		tag(s.InviteRequest.From().Params))
+	return replacesOf(s.InviteRequest.CallID().Value(), wire.Tag(s.InviteResponse.To().Params),
+		wire.Tag(s.InviteRequest.From().Params))
 }
 
 // serverReplaces names the dialog of a call the phone took.
 func serverReplaces(s *sipgo.DialogServerSession) string {
-	return replacesOf(s.InviteRequest.CallID().Value(), tag(s.InviteRequest.From().Params),
-		tag(s.InviteResponse.To().Params))
+	return replacesOf(s.InviteRequest.CallID().Value(), wire.Tag(s.InviteRequest.From().Params),
+		wire.Tag(s.InviteResponse.To().Params))
 }
 
 // dialWith is dial with extra headers.

@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/media"
 	"github.com/switchboard-pbx/switchboard/sip/auth"
 	"github.com/switchboard-pbx/switchboard/sip/route"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // b2bua is the call side of the server: every call is a *call with its own
@@ -221,16 +222,16 @@ func (b *b2bua) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if !ok {
 		return
 	}
-	if reason := checkRequest(req); reason != "" {
-		b.s.respond(tx, req, 400, reason)
+	if reason := wire.CheckRequest(req); reason != "" {
+		b.s.rp.Respond(tx, req, 400, reason)
 		return
 	}
-	if tag(req.To().Params) != "" {
+	if wire.Tag(req.To().Params) != "" {
 		b.inDialog(req, tx)
 		return
 	}
-	if hopLimit(req) == 0 {
-		b.s.respond(tx, req, 483, "Too Many Hops")
+	if wire.HopLimit(req) == 0 {
+		b.s.rp.Respond(tx, req, 483, "Too Many Hops")
 		return
 	}
 	trunk := b.s.trunkFrom(src.Addr())
@@ -247,7 +248,7 @@ func (b *b2bua) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	// and is challenged like any other (RFC 4475 inv2543); without one we
 	// have nowhere to send our requests in the dialog.
 	if req.Contact() == nil {
-		b.s.respond(tx, req, 400, "Missing Contact")
+		b.s.rp.Respond(tx, req, 400, "Missing Contact")
 		return
 	}
 	// Every goroutine the call side starts from here on, and every one
@@ -286,22 +287,6 @@ func (b *b2bua) newDialog(req *sip.Request, tx sip.ServerTransaction, caller *cr
 	<-c.aFinal
 }
 
-// checkRequest returns a 400 reason phrase for a request lacking what
-// every handler relies on, "" when it is fine.
-func checkRequest(req *sip.Request) string {
-	switch {
-	case req.From() == nil:
-		return "Missing From"
-	case req.To() == nil:
-		return "Missing To"
-	case req.CallID() == nil || req.CallID().Value() == "":
-		return "Missing Call-ID"
-	case req.CSeq() == nil:
-		return "Missing CSeq"
-	}
-	return ""
-}
-
 // inDialog passes a re-INVITE or BYE to its call and waits until the call
 // answered it.
 func (b *b2bua) inDialog(req *sip.Request, tx sip.ServerTransaction) {
@@ -319,13 +304,13 @@ func (b *b2bua) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 			vs.inDialog(req, tx)
 			return
 		}
-		b.s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		b.s.rp.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
 	done := make(chan struct{})
 	ev := &reqEvent{req: req, tx: tx, fromA: req.CallID().Value() == c.id, done: done}
 	if !c.post(ev) {
-		b.s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		b.s.rp.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
 	<-done
@@ -335,8 +320,8 @@ func (b *b2bua) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	if _, ok := b.s.admitRequest(req); !ok {
 		return
 	}
-	if reason := checkRequest(req); reason != "" {
-		b.s.respond(tx, req, 400, reason)
+	if reason := wire.CheckRequest(req); reason != "" {
+		b.s.rp.Respond(tx, req, 400, reason)
 		return
 	}
 	b.inDialog(req, tx)
@@ -363,7 +348,7 @@ func (b *b2bua) onCancel(req *sip.Request, tx sip.ServerTransaction) {
 	if _, ok := b.s.admitRequest(req); !ok {
 		return
 	}
-	b.s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+	b.s.rp.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
 }
 
 // onRefer passes a REFER (blind transfer) to its call. Only a party of an
@@ -384,12 +369,12 @@ func (b *b2bua) toDialog(req *sip.Request, tx sip.ServerTransaction, code int, r
 	if _, ok := b.s.admitRequest(req); !ok {
 		return
 	}
-	if why := checkRequest(req); why != "" {
-		b.s.respond(tx, req, 400, why)
+	if why := wire.CheckRequest(req); why != "" {
+		b.s.rp.Respond(tx, req, 400, why)
 		return
 	}
-	if tag(req.To().Params) == "" {
-		b.s.respond(tx, req, code, reason)
+	if wire.Tag(req.To().Params) == "" {
+		b.s.rp.Respond(tx, req, code, reason)
 		return
 	}
 	b.inDialog(req, tx)

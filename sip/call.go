@@ -15,6 +15,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/route"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // callState is where a call is in its life.
@@ -150,7 +151,7 @@ func newCall(b *b2bua, req *sip.Request, tx sip.ServerTransaction, caller *crede
 			contactFor: b.contactFor, log: log}}
 	c.reqCtx, c.reqCancel = context.WithCancel(context.Background())
 	c.Bridge = leg.NewBridge(b.mediaIP, leg.Messenger{Ack: func(r *sip.Request) error { return b.s.client.WriteRequest(r) },
-		Refuse: b.s.respond, Send: func(req *sip.Request, done func(*sip.Response, error, bool)) {
+		Refuse: b.s.rp.Respond, Send: func(req *sip.Request, done func(*sip.Response, error, bool)) {
 			c.wg.Go(func() {
 				res, err := b.sendAndWait(c.reqCtx, req)
 				c.post(bridgeDone(func(live bool) { done(res, err, live) }))
@@ -171,13 +172,13 @@ func newCall(b *b2bua, req *sip.Request, tx sip.ServerTransaction, caller *crede
 	c.outbox = outbox{wg: &c.wg, send: b.sendAndWait, tell: c.post, log: log}
 	c.admission = admission{s: b.s, callerInvite: aReq, trunk: trunk, log: log}
 	c.methods = dialogMethods{bye: c.onBye, reinvite: c.onReinvite, refer: func(ev *reqEvent) { openTransfers(c).onRefer(ev) },
-		respond: b.s.respond}
+		respond: b.s.rp.Respond}
 	c.callRecord.s, c.callRecord.hooks, c.callRecord.log = b.s, &b.hooks, log
 	// The call's dialer and each feature's share env; its relay is the
 	// call's once open (beginOn).
 	c.env = &dial.Env{Client: b.s.client, UserAgent: b.s.cfg.UserAgent, Log: log, Ctx: c.reqCtx, WG: &c.wg,
 		Post: c.post, File: func(id string) { b.alias(id, c) }, Contact: b.contactFor, MediaIP: b.mediaIP,
-		SendAndWait: b.sendAndWait, Hops: hopLimit(aReq) - 1}
+		SendAndWait: b.sendAndWait, Hops: wire.HopLimit(aReq) - 1}
 	return c
 }
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // callServer is a test server with the call side on, and the CDR rows of
@@ -226,7 +227,7 @@ func (p *callPhone) offer(dir string) []byte {
 }
 
 func (p *callPhone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
-	if tag(req.To().Params) != "" { // re-INVITE
+	if wire.Tag(req.To().Params) != "" { // re-INVITE
 		p.setRemote(req.Body())
 		p.reinvite <- req
 		res := sip.NewResponseFromRequest(req, 200, "OK", p.offer("sendrecv"))

@@ -64,13 +64,6 @@ type CallConfig struct {
 // Trunk is a SIP trunk to a carrier.
 type Trunk = trunk.Trunk
 
-func joinHostPort(host string, port int) string {
-	if strings.Contains(host, ":") && !strings.HasPrefix(host, "[") {
-		host = "[" + host + "]"
-	}
-	return host + ":" + strconv.Itoa(port)
-}
-
 func (c CallConfig) withDefaults() CallConfig {
 	if c.RingTime == 0 {
 		c.RingTime = 60 * time.Second

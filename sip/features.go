@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // Feature codes: one table (directory.FeatureCode, changeable with the
@@ -70,7 +71,7 @@ type featureCodes struct{ b *b2bua }
 // whether it was one. The caller is authenticated.
 func (fc featureCodes) dial(req *sip.Request, tx sip.ServerTransaction, caller *credential) bool {
 	b := fc.b
-	dialed := unescapeUser(req.Recipient.User)
+	dialed := wire.UnescapeUser(req.Recipient.User)
 	f, arg, ok := directory.MatchFeature(b.s.features.get(), dialed)
 	if !ok {
 		return false
@@ -84,7 +85,7 @@ func (fc featureCodes) dial(req *sip.Request, tx sip.ServerTransaction, caller *
 		return true
 	}
 	if !f.Ready {
-		b.s.respond(tx, req, 404, "Not Found (Feature Not Available Yet: "+string(f.Feature)+")")
+		b.s.rp.Respond(tx, req, 404, "Not Found (Feature Not Available Yet: "+string(f.Feature)+")")
 		return true
 	}
 	switch f.Feature {
@@ -120,7 +121,7 @@ func (fc featureCodes) dial(req *sip.Request, tx sip.ServerTransaction, caller *
 		p.ForwardAlways = &none
 		done = "Forward Off"
 	default:
-		b.s.respond(tx, req, 404, "Not Found")
+		b.s.rp.Respond(tx, req, 404, "Not Found")
 		return true
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
@@ -129,12 +130,12 @@ func (fc featureCodes) dial(req *sip.Request, tx sip.ServerTransaction, caller *
 	if err != nil {
 		b.log.Warn("feature code not applied", "ext", caller.Ext, "feature", string(f.Feature), "err", err)
 		if errors.Is(err, directory.ErrInvalid) {
-			b.s.respond(tx, req, 484, "Address Incomplete")
+			b.s.rp.Respond(tx, req, 484, "Address Incomplete")
 			return true
 		}
-		res := b.s.response(req, 503, "Service Unavailable")
+		res := b.s.rp.Response(req, 503, "Service Unavailable")
 		res.AppendHeader(sip.NewHeader("Retry-After", storeRetryAfter))
-		b.s.send(tx, res)
+		b.s.rp.Send(tx, res)
 		return true
 	}
 	b.s.audit(ctx, caller, "user.forwarding", fmt.Sprintf("user:%d", u.ID), "feature code "+f.Code+": "+strings.ToLower(done))
@@ -145,7 +146,7 @@ func (fc featureCodes) dial(req *sip.Request, tx sip.ServerTransaction, caller *
 	b.s.subs.UserChanged(u, gone)
 	b.log.Info("feature code", "ext", caller.Ext, "feature", string(f.Feature))
 	// Done, and no call to set up: the phone shows the reason phrase.
-	b.s.respond(tx, req, 603, "Decline ("+done+")")
+	b.s.rp.Respond(tx, req, 603, "Decline ("+done+")")
 	return true
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/sip/route"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // Intercom (*90EXT): a call to EXT's phones like any other, routed and
@@ -53,7 +54,7 @@ func (ic *intercom) call(req *sip.Request, tx sip.ServerTransaction, caller *cre
 // ext, with the auto-answer headers.
 func (ic *intercom) route(ctx context.Context, caller *credential, req *sip.Request, ext string) (*route.Route, *route.Refusal) {
 	b := ic.b
-	rt := &route.Route{Dir: directory.Internal, Dialed: unescapeUser(req.Recipient.User), FromName: req.From().DisplayName,
+	rt := &route.Route{Dir: directory.Internal, Dialed: wire.UnescapeUser(req.Recipient.User), FromName: req.From().DisplayName,
 		CallerID: caller.UserID, From: caller.Ext, FromUser: caller.Ext, To: ext}
 	subj, ref := ic.subject(ctx, caller)
 	if ref != nil {

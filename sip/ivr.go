@@ -520,18 +520,18 @@ func (s *ivrSession) takeRequest(ev *reqEvent) bool {
 	case sip.INFO:
 		d, ok := parseDTMFRelay(ev.req)
 		if !ok {
-			c.b.s.respond(ev.tx, ev.req, 415, "Unsupported Media Type")
+			c.b.s.rp.Respond(ev.tx, ev.req, 415, "Unsupported Media Type")
 			break
 		}
-		c.b.s.respond(ev.tx, ev.req, 200, "OK")
+		c.b.s.rp.Respond(ev.tx, ev.req, 200, "OK")
 		select {
 		case s.info <- d:
 		default:
 		}
 	case sip.INVITE:
-		c.b.s.respond(ev.tx, ev.req, 488, "Not Acceptable Here (Menu)")
+		c.b.s.rp.Respond(ev.tx, ev.req, 488, "Not Acceptable Here (Menu)")
 	case sip.REFER:
-		c.b.s.respond(ev.tx, ev.req, 403, "Forbidden (Menu)")
+		c.b.s.rp.Respond(ev.tx, ev.req, 403, "Forbidden (Menu)")
 	default:
 		return false
 	}

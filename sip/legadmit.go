@@ -6,6 +6,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/sip/leg"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // The admission of in-dialog requests to a call's legs: which leg's
@@ -48,8 +49,8 @@ func (ad *admission) admitted(req *sip.Request, legs *[2]leg.Leg, parties [2]par
 // Call-ID and From tag of the INVITE, and the To tag of our provisional
 // responses.
 func (ad *admission) inEarlyDialog(req *sip.Request) bool {
-	return req.CallID().Value() == ad.callerInvite.CallID().Value() && tag(req.From().Params) == tag(ad.callerInvite.From().Params) &&
-		tag(req.To().Params) == tag(ad.callerInvite.To().Params)
+	return req.CallID().Value() == ad.callerInvite.CallID().Value() && wire.Tag(req.From().Params) == wire.Tag(ad.callerInvite.From().Params) &&
+		wire.Tag(req.To().Params) == wire.Tag(ad.callerInvite.To().Params)
 }
 
 // admit reports whether req names the dialog of one of legs, answered
@@ -113,10 +114,10 @@ func (ad *admission) admitRequest(ev *reqEvent, legs *[2]leg.Leg, parties [2]par
 // anyway) and 481 otherwise, and so does a stranger's.
 func (ad *admission) turnAway(ev *reqEvent) {
 	if ad.leftDialog(ev.req) && ev.req.Method == sip.BYE {
-		ad.s.respond(ev.tx, ev.req, 200, "OK")
+		ad.s.rp.Respond(ev.tx, ev.req, 200, "OK")
 	} else {
 		ad.refusedInDialog(ev.req)
-		ad.s.respond(ev.tx, ev.req, 481, "Call/Transaction Does Not Exist")
+		ad.s.rp.Respond(ev.tx, ev.req, 481, "Call/Transaction Does Not Exist")
 	}
 	close(ev.done)
 }
@@ -124,7 +125,7 @@ func (ad *admission) turnAway(ev *reqEvent) {
 // leftDialog reports whether req belongs to a dialog the call left (a
 // transferor's), from that dialog's peer.
 func (ad *admission) leftDialog(req *sip.Request) bool {
-	id, ftag := req.CallID().Value(), tag(req.From().Params)
+	id, ftag := req.CallID().Value(), wire.Tag(req.From().Params)
 	for _, d := range ad.left {
 		if d.CallID == id && d.RemoteTag == ftag {
 			return sameIP(req.Source(), d.Dest)

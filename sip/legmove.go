@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard-pbx/switchboard/sip/leg"
 )
 
 // A leg changing hands: the operations that the features moving a party
@@ -56,7 +57,7 @@ func (ob *outbox) sendInOrder(reqs ...*sip.Request) {
 			<-prev
 		}
 		for _, r := range reqs {
-			ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+			ctx, cancel := context.WithTimeout(context.Background(), leg.ByeTimeout)
 			res, err := ob.send(ctx, r)
 			cancel()
 			if err != nil {
@@ -95,10 +96,10 @@ func (c *call) joinCDR(started time.Time, who party, dialed, endReason, reason s
 // byeOffActor sends bye (sendBye) off the actor, which does not wait.
 func (ob *outbox) byeOffActor(bye *sip.Request) { ob.wg.Go(func() { ob.sendBye(bye) }) }
 
-// sendBye sends bye and waits for its answer, at most byeTimeout: run it
+// sendBye sends bye and waits for its answer, at most leg.ByeTimeout: run it
 // off the actor.
 func (ob *outbox) sendBye(bye *sip.Request) {
-	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), leg.ByeTimeout)
 	defer cancel()
 	if _, err := ob.send(ctx, bye); err != nil {
 		ob.log.Debug("bye not answered", "err", err)

@@ -19,13 +19,14 @@ import (
 	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // monitorRequest tells whether a dialed number is a monitoring feature
 // code of the default table (features.go: *31 listens, *32 whispers, *33
 // barges in), and which extension it names.
 func monitorRequest(dialed string) (media.MonitorMode, string, bool) {
-	f, ext, ok := directory.MatchFeature(defaultFeatures, unescapeUser(dialed))
+	f, ext, ok := directory.MatchFeature(defaultFeatures, wire.UnescapeUser(dialed))
 	mode, mon := monitorModes[f.Feature]
 	if !ok || !mon {
 		return 0, "", false
@@ -71,29 +72,29 @@ func (mo *monitoring) monitorCall(req *sip.Request, tx sip.ServerTransaction, su
 	b := mo.b
 	log := b.log.With("call_id", req.CallID().Value(), "supervisor", sup.Ext, "mode", mode.String(), "ext", ext)
 	if len(req.Body()) == 0 {
-		b.s.respond(tx, req, 488, "Not Acceptable Here (Offer Needed)")
+		b.s.rp.Respond(tx, req, 488, "Not Acceptable Here (Offer Needed)")
 		return
 	}
 	sd, offer, err := sdpneg.Parse(req.Body())
 	if err != nil {
-		b.s.respond(tx, req, 488, "Not Acceptable Here")
+		b.s.rp.Respond(tx, req, 488, "Not Acceptable Here")
 		return
 	}
 	codec, ok := g711Of(sd)
 	if !ok {
-		b.s.respond(tx, req, 488, "Not Acceptable Here (G.711 Needed)")
+		b.s.rp.Respond(tx, req, 488, "Not Acceptable Here (G.711 Needed)")
 		return
 	}
 	c, agent, parties := mo.monitored(ext)
 	if c == nil {
-		b.s.respond(tx, req, 480, "Temporarily Unavailable (No Call To Monitor)")
+		b.s.rp.Respond(tx, req, 480, "Temporarily Unavailable (No Call To Monitor)")
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
 	defer cancel()
 	acc, err := b.s.store.Access(ctx, sup.UserID)
 	if err != nil {
-		b.s.respond(tx, req, 503, "Service Unavailable")
+		b.s.rp.Respond(tx, req, 503, "Service Unavailable")
 		return
 	}
 	if err := authz.Can(authz.NewSubject(acc), authz.CallsMonitor, authz.Resource{Kind: authz.KindCall, UserIDs: parties}); err != nil {
@@ -103,7 +104,7 @@ func (mo *monitoring) monitorCall(req *sip.Request, tx sip.ServerTransaction, su
 			reason = de.Reason
 		}
 		log.Info("monitoring refused", "reason", reason)
-		b.s.respond(tx, req, 403, "Forbidden ("+reason+")")
+		b.s.rp.Respond(tx, req, 403, "Forbidden ("+reason+")")
 		return
 	}
 	mip := b.cfg.MediaIP
@@ -113,14 +114,14 @@ func (mo *monitoring) monitorCall(req *sip.Request, tx sip.ServerTransaction, su
 	mon, err := c.Relay.AddMonitor(media.MonitorConfig{Mode: mode, Agent: agent, Codec: codec, IP: mip})
 	switch {
 	case errors.Is(err, media.ErrMonitored):
-		b.s.respond(tx, req, 486, "Busy Here (Already Monitored)")
+		b.s.rp.Respond(tx, req, 486, "Busy Here (Already Monitored)")
 		return
 	case errors.Is(err, media.ErrClosed):
-		b.s.respond(tx, req, 480, "Temporarily Unavailable (No Call To Monitor)")
+		b.s.rp.Respond(tx, req, 480, "Temporarily Unavailable (No Call To Monitor)")
 		return
 	case err != nil:
 		log.Info("monitoring refused: no rtp ports", "err", err)
-		b.s.respond(tx, req, 503, "Service Unavailable")
+		b.s.rp.Respond(tx, req, 503, "Service Unavailable")
 		return
 	}
 	mon.SetRemote(offer.RTP)
@@ -132,7 +133,7 @@ func (mo *monitoring) monitorCall(req *sip.Request, tx sip.ServerTransaction, su
 		lamp: LegEvent{CallID: c.id, LegID: req.CallID().Value(), Ext: sup.Ext, UserID: sup.UserID, Initiator: true,
 			State: LegAnswered, Peer: ext}}
 	ms.dlg = leg.Dialog{CallID: ms.id, LocalURI: req.To().Address, LocalTag: sip.GenerateTagN(16),
-		RemoteURI: req.From().Address, RemoteTag: tag(req.From().Params),
+		RemoteURI: req.From().Address, RemoteTag: wire.Tag(req.From().Params),
 		Target: req.Contact().Address, Dest: src, Transport: req.Transport(),
 		Contact: b.contactFor(src, req.Transport()), CSeq: 0}
 	ms.sdp = monitorSDP(b.mediaIP(src), mon.Local().Port(), codec, mode)
@@ -145,7 +146,7 @@ func (mo *monitoring) monitorCall(req *sip.Request, tx sip.ServerTransaction, su
 	ms.res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	if _, loaded := mo.sessions.LoadOrStore(ms.id, ms); loaded {
 		mon.Close()
-		b.s.respond(tx, req, 482, "Loop Detected")
+		b.s.rp.Respond(tx, req, 482, "Loop Detected")
 		return
 	}
 	b.wg.Go(func() { ms.run(b.ctx) })
@@ -222,7 +223,7 @@ func (ms *monitorSession) run(ctx context.Context) {
 		// BYE waits for that ACK (RFC 3261 §15), as long as the 200 may
 		// be retransmitted.
 		if ms.ackedWithin(ctx, 64*sip.T1) {
-			bctx, bcancel := context.WithTimeout(context.Background(), byeTimeout)
+			bctx, bcancel := context.WithTimeout(context.Background(), leg.ByeTimeout)
 			_, _ = ms.b.sendAndWait(bctx, ms.dlg.Request(sip.BYE))
 			bcancel()
 		}
@@ -269,16 +270,16 @@ func (ms *monitorSession) onAck() {
 // again, with their new address).
 func (ms *monitorSession) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 	d := &ms.dlg
-	if tag(req.From().Params) != d.RemoteTag || tag(req.To().Params) != d.LocalTag || !sameIP(req.Source(), d.Dest) {
+	if wire.Tag(req.From().Params) != d.RemoteTag || wire.Tag(req.To().Params) != d.LocalTag || !sameIP(req.Source(), d.Dest) {
 		ms.log.Info("in-dialog request refused: not from the supervisor",
 			"method", string(req.Method), "src", req.Source())
 		ms.b.s.counters.drop("not the dialog's peer")
-		ms.b.s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		ms.b.s.rp.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
 	switch req.Method {
 	case sip.BYE:
-		ms.b.s.respond(tx, req, 200, "OK")
+		ms.b.s.rp.Respond(tx, req, 200, "OK")
 		ms.end("supervisor")
 	case sip.INVITE:
 		if _, m, err := sdpneg.Parse(req.Body()); err == nil {
@@ -287,9 +288,9 @@ func (ms *monitorSession) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 		res := sip.NewResponseFromRequest(req, 200, "OK", ms.sdp)
 		res.AppendHeader(sip.HeaderClone(&ms.dlg.Contact))
 		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-		ms.b.s.send(tx, res)
+		ms.b.s.rp.Send(tx, res)
 	default:
-		ms.b.s.respond(tx, req, 405, "Method Not Allowed")
+		ms.b.s.rp.Respond(tx, req, 405, "Method Not Allowed")
 	}
 }
 

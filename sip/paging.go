@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // Paging (*91GROUP): one talker heard at once by every member of a group,
@@ -196,16 +197,16 @@ func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *creden
 	ps := &pageSession{b: b, id: id, log: b.log.With("call_id", id, "group", ext), caller: caller, req: tagged,
 		tx: tx, fan: fan, codec: codec, members: members, final: make(chan *sip.Response, 1),
 		acked: make(chan struct{}), mailbox: newMailbox(),
-		rt: &route.Route{Dir: directory.Internal, Dialed: unescapeUser(req.Recipient.User), FromName: req.From().DisplayName,
+		rt: &route.Route{Dir: directory.Internal, Dialed: wire.UnescapeUser(req.Recipient.User), FromName: req.From().DisplayName,
 			From: caller.Ext, FromUser: caller.Ext, CallerID: caller.UserID, To: ext, GroupID: g.ID,
 			Headers: autoAnswerHeaders(b.s.realm())},
 		cdr: directory.Call{SIPCallID: id, StartedAt: time.Now().UTC(), Node: b.s.cfg.Node,
-			Direction: directory.Internal, Dialed: unescapeUser(req.Recipient.User), CallerID: caller.UserID,
+			Direction: directory.Internal, Dialed: wire.UnescapeUser(req.Recipient.User), CallerID: caller.UserID,
 			GroupID: g.ID, From: caller.Ext, To: ext, Disposition: directory.Failed}}
 	ps.ctx, ps.cancel = context.WithCancel(context.Background())
 	ps.env = &dial.Env{Client: b.s.client, UserAgent: b.s.cfg.UserAgent, Log: ps.log, Ctx: ps.ctx, WG: &ps.wg,
 		Post: ps.post, File: ps.file, Contact: b.contactFor, MediaIP: b.mediaIP, SendAndWait: b.sendAndWait,
-		Hops: hopLimit(req) - 1}
+		Hops: wire.HopLimit(req) - 1}
 	for i, m := range members {
 		if m.l, err = fan.AddListener(); err != nil {
 			fan.Close()
@@ -235,10 +236,10 @@ func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *creden
 func (pg *pager) refuse(req *sip.Request, tx sip.ServerTransaction, caller *credential, ext string, ref *route.Refusal) {
 	b := pg.b
 	b.log.Info("page refused", "call_id", req.CallID().Value(), "code", ref.Code, "why", ref.Why, "err", ref.Err)
-	b.s.respond(tx, req, ref.Code, ref.Reason)
+	b.s.rp.Respond(tx, req, ref.Code, ref.Reason)
 	now := time.Now().UTC()
 	pg.cdr(directory.Call{SIPCallID: req.CallID().Value(), StartedAt: now, EndedAt: now, Node: b.s.cfg.Node,
-		Direction: directory.Internal, Dialed: unescapeUser(req.Recipient.User), CallerID: caller.UserID,
+		Direction: directory.Internal, Dialed: wire.UnescapeUser(req.Recipient.User), CallerID: caller.UserID,
 		From: caller.Ext, To: ext, Disposition: ref.Disp, Reason: "paging: " + ref.Why, HangupBy: "system"})
 }
 
@@ -308,7 +309,7 @@ func (ps *pageSession) run() {
 	ps.mu.Unlock()
 	for _, ev := range rest {
 		if r, ok := ev.(*reqEvent); ok {
-			ps.b.s.respond(r.tx, r.req, 481, "Call/Transaction Does Not Exist")
+			ps.b.s.rp.Respond(r.tx, r.req, 481, "Call/Transaction Does Not Exist")
 			close(r.done)
 		}
 	}
@@ -503,7 +504,7 @@ func (ps *pageSession) end(by, note string) {
 		if ps.b.ctx.Err() != nil {
 			ps.cdr.Disposition = directory.Failed
 		}
-		ps.b.s.send(ps.tx, sip.NewResponseFromRequest(ps.req, 480, "Temporarily Unavailable", nil))
+		ps.b.s.rp.Send(ps.tx, sip.NewResponseFromRequest(ps.req, 480, "Temporarily Unavailable", nil))
 		ps.final <- nil
 	}
 	if ps.answered && by != "caller" {
@@ -517,7 +518,7 @@ func (ps *pageSession) end(by, note string) {
 			case <-t.C:
 				return
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+			ctx, cancel := context.WithTimeout(context.Background(), leg.ByeTimeout)
 			defer cancel()
 			_, _ = ps.b.sendAndWait(ctx, bye)
 		})

@@ -13,6 +13,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // A page's dialogs: our 200 to the talker and its ACK, the requests the
@@ -52,7 +53,7 @@ func (ps *pageSession) hangUpMember(m *pageMember) {
 	}
 	bye := m.dlg.Request(sip.BYE)
 	ps.wg.Go(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), leg.ByeTimeout)
 		defer cancel()
 		if _, err := ps.b.sendAndWait(ctx, bye); err != nil {
 			ps.log.Debug("bye not answered", "ext", m.cred.Ext, "err", err)
@@ -67,7 +68,7 @@ func (ps *pageSession) onRequest(ev *reqEvent) {
 	if cid == ps.id && ps.answered && ps.peerOf(&ps.dlg, req) {
 		switch req.Method {
 		case sip.BYE:
-			ps.b.s.respond(tx, req, 200, "OK")
+			ps.b.s.rp.Respond(tx, req, 200, "OK")
 			ps.end("caller", "")
 		case sip.INVITE:
 			if _, m, err := sdpneg.Parse(req.Body()); err == nil {
@@ -75,7 +76,7 @@ func (ps *pageSession) onRequest(ev *reqEvent) {
 			}
 			ps.answerSDP(tx, req, ps.sdp, &ps.dlg)
 		default:
-			ps.b.s.respond(tx, req, 405, "Method Not Allowed")
+			ps.b.s.rp.Respond(tx, req, 405, "Method Not Allowed")
 		}
 		return
 	}
@@ -85,7 +86,7 @@ func (ps *pageSession) onRequest(ev *reqEvent) {
 		}
 		switch req.Method {
 		case sip.BYE:
-			ps.b.s.respond(tx, req, 200, "OK")
+			ps.b.s.rp.Respond(tx, req, 200, "OK")
 			m.left = true
 			ps.fan.Remove(m.l)
 			m.l = nil
@@ -97,18 +98,18 @@ func (ps *pageSession) onRequest(ev *reqEvent) {
 			}
 			ps.answerSDP(tx, req, m.offer, &m.dlg)
 		default:
-			ps.b.s.respond(tx, req, 405, "Method Not Allowed")
+			ps.b.s.rp.Respond(tx, req, 405, "Method Not Allowed")
 		}
 		return
 	}
 	ps.b.s.counters.drop("not the dialog's peer")
-	ps.b.s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+	ps.b.s.rp.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
 }
 
 // peerOf reports whether req comes from d's peer: its tags, and the IP the
 // dialog's requests go to.
 func (ps *pageSession) peerOf(d *leg.Dialog, req *sip.Request) bool {
-	return tag(req.From().Params) == d.RemoteTag && tag(req.To().Params) == d.LocalTag && sameIP(req.Source(), d.Dest)
+	return wire.Tag(req.From().Params) == d.RemoteTag && wire.Tag(req.To().Params) == d.LocalTag && sameIP(req.Source(), d.Dest)
 }
 
 // answerSDP answers a re-INVITE with our SDP of that dialog again.
@@ -116,7 +117,7 @@ func (ps *pageSession) answerSDP(tx sip.ServerTransaction, req *sip.Request, bod
 	res := sip.NewResponseFromRequest(req, 200, "OK", body)
 	res.AppendHeader(sip.HeaderClone(&d.Contact))
 	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	ps.b.s.send(tx, res)
+	ps.b.s.rp.Send(tx, res)
 }
 
 // waitAck retransmits our 200 to the talker over UDP (T1 doubling to T2)
@@ -139,7 +140,7 @@ func (ps *pageSession) onAck(req *sip.Request) {
 func (ps *pageSession) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 	done := make(chan struct{})
 	if !ps.post(&reqEvent{req: req, tx: tx, done: done}) {
-		ps.b.s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		ps.b.s.rp.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
 	<-done

@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/sip/presence"
 	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // Call park. A party of an answered call, the parker, sends
@@ -134,7 +135,7 @@ func (p *parkedCall) takeRequest(ev *reqEvent) bool {
 	if ev.req.Method != sip.REFER {
 		return false
 	}
-	p.c.b.s.respond(ev.tx, ev.req, 403, "Forbidden (Call Parked)")
+	p.c.b.s.rp.Respond(ev.tx, ev.req, 403, "Forbidden (Call Parked)")
 	close(ev.done)
 	return true
 }
@@ -152,7 +153,7 @@ func parkedOn(c *call) *parkedCall {
 // target tells whether a REFER's number parks the call: the park code
 // (orbit "": the first free one) or an orbit number.
 func (pl *parkingLot) target(number string) (orbit string, ok bool) {
-	n := unescapeUser(number)
+	n := wire.UnescapeUser(number)
 	if f, _, ok := directory.MatchFeature(pl.b.s.features.get(), n); ok && f.Feature == directory.FeaturePark && f.Ready {
 		return "", true
 	}
@@ -323,7 +324,7 @@ func (p *parkedCall) take(who party, cred *credential, how string, answer []byte
 // retrieveOrbit takes an extension's INVITE to an orbit number and
 // reports whether it was one.
 func (pl *parkingLot) retrieveOrbit(req *sip.Request, tx sip.ServerTransaction, cred *credential) bool {
-	dialed := unescapeUser(req.Recipient.User)
+	dialed := wire.UnescapeUser(req.Recipient.User)
 	if !pl.orbits.isOrbit(dialed) {
 		return false
 	}
@@ -341,13 +342,13 @@ func (pl *parkingLot) retrieve(req *sip.Request, tx sip.ServerTransaction, cred 
 	cancel()
 	if err != nil {
 		b.log.Warn("retrieve refused: directory unavailable", "ext", cred.Ext, "err", err)
-		res := b.s.response(req, 503, "Service Unavailable")
+		res := b.s.rp.Response(req, 503, "Service Unavailable")
 		res.AppendHeader(sip.NewHeader("Retry-After", storeRetryAfter))
-		b.s.send(tx, res)
+		b.s.rp.Send(tx, res)
 		return
 	}
 	if b.busy(cred.Ext) {
-		b.s.respond(tx, req, 403, "Forbidden (Too Many Calls)")
+		b.s.rp.Respond(tx, req, 403, "Forbidden (Too Many Calls)")
 		return
 	}
 	subj := authz.NewSubject(acc)
@@ -355,7 +356,7 @@ func (pl *parkingLot) retrieve(req *sip.Request, tx sip.ServerTransaction, cred 
 	var refusal error
 	if orbit != "" {
 		if slot = pl.orbits.slot(orbit); slot == nil {
-			b.s.respond(tx, req, 480, "Temporarily Unavailable (Nothing Parked At "+orbit+")")
+			b.s.rp.Respond(tx, req, 480, "Temporarily Unavailable (Nothing Parked At "+orbit+")")
 			return
 		}
 		refusal = mayRetrieve(subj, slot.parker)
@@ -367,19 +368,19 @@ func (pl *parkingLot) retrieve(req *sip.Request, tx sip.ServerTransaction, cred 
 			}
 		}
 		if slot == nil && refusal == nil {
-			b.s.respond(tx, req, 480, "Temporarily Unavailable (Nothing Parked)")
+			b.s.rp.Respond(tx, req, 480, "Temporarily Unavailable (Nothing Parked)")
 			return
 		}
 	}
 	if refusal != nil {
 		reason := authz.DeniedReason(refusal)
 		b.log.Info("retrieve refused", "ext", cred.Ext, "orbit", orbit, "reason", reason)
-		b.s.respond(tx, req, 403, "Forbidden ("+reason+")")
+		b.s.rp.Respond(tx, req, 403, "Forbidden ("+reason+")")
 		return
 	}
 	done := make(chan struct{})
 	if !slot.c.post(&retrieveEvent{req: req, tx: tx, cred: cred, orbit: slot.orbit, done: done}) {
-		b.s.respond(tx, req, 480, "Temporarily Unavailable (Nothing Parked At "+slot.orbit+")")
+		b.s.rp.Respond(tx, req, 480, "Temporarily Unavailable (Nothing Parked At "+slot.orbit+")")
 		return
 	}
 	<-done
@@ -389,7 +390,7 @@ func (pl *parkingLot) retrieve(req *sip.Request, tx sip.ServerTransaction, cred 
 func (p *parkedCall) retrieved(ev *retrieveEvent) {
 	c := p.c
 	reject := func(code int, reason string) {
-		c.b.s.respond(ev.tx, ev.req, code, reason)
+		c.b.s.rp.Respond(ev.tx, ev.req, code, reason)
 		close(ev.done)
 	}
 	if !c.idle() {
@@ -461,6 +462,6 @@ func (ev parkTimerEvent) handleOn(c *call) {
 
 // callOver answers an INVITE that found the parked call over.
 func (ev *retrieveEvent) callOver(c *call) {
-	c.b.s.respond(ev.tx, ev.req, 480, "Temporarily Unavailable (Nothing Parked At "+ev.orbit+")")
+	c.b.s.rp.Respond(ev.tx, ev.req, 480, "Temporarily Unavailable (Nothing Parked At "+ev.orbit+")")
 	close(ev.done)
 }

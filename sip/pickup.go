@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // Call pickup: answering, from your own phone, a call that rings for
@@ -201,15 +202,15 @@ type pickupSubject struct {
 func (pb *pickupBoard) start(req *sip.Request, tx sip.ServerTransaction, picker *credential) (pickupSubject, bool) {
 	b := pb.b
 	if len(req.Body()) == 0 {
-		b.s.respond(tx, req, 488, "Not Acceptable Here (Offer Needed)")
+		b.s.rp.Respond(tx, req, 488, "Not Acceptable Here (Offer Needed)")
 		return pickupSubject{}, false
 	}
 	if _, _, err := sdpneg.Parse(req.Body()); err != nil {
-		b.s.respond(tx, req, 488, "Not Acceptable Here")
+		b.s.rp.Respond(tx, req, 488, "Not Acceptable Here")
 		return pickupSubject{}, false
 	}
 	if b.busy(picker.Ext) {
-		b.s.respond(tx, req, 403, "Forbidden (Too Many Calls)")
+		b.s.rp.Respond(tx, req, 403, "Forbidden (Too Many Calls)")
 		return pickupSubject{}, false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
@@ -217,9 +218,9 @@ func (pb *pickupBoard) start(req *sip.Request, tx sip.ServerTransaction, picker 
 	acc, err := b.s.store.Access(ctx, picker.UserID)
 	if err != nil {
 		b.log.Warn("pickup refused: directory unavailable", "ext", picker.Ext, "err", err)
-		res := b.s.response(req, 503, "Service Unavailable")
+		res := b.s.rp.Response(req, 503, "Service Unavailable")
 		res.AppendHeader(sip.NewHeader("Retry-After", storeRetryAfter))
-		b.s.send(tx, res)
+		b.s.rp.Send(tx, res)
 		return pickupSubject{}, false
 	}
 	subj := pickupSubject{s: authz.NewSubject(acc), acc: acc}
@@ -249,7 +250,7 @@ func (pb *pickupBoard) denied(req *sip.Request, tx sip.ServerTransaction, picker
 	b := pb.b
 	reason := authz.DeniedReason(err)
 	b.log.Info("pickup refused", "call_id", req.CallID().Value(), "ext", picker.Ext, "reason", reason)
-	b.s.respond(tx, req, 403, "Forbidden ("+reason+")")
+	b.s.rp.Respond(tx, req, 403, "Forbidden ("+reason+")")
 }
 
 // pickup offers the picker's INVITE to the calls of cands in turn, until
@@ -288,7 +289,7 @@ func (pb *pickupBoard) pickup(req *sip.Request, tx sip.ServerTransaction, picker
 		return false
 	}
 	b.log.Info("pickup: nothing ringing", "call_id", req.CallID().Value(), "ext", picker.Ext, "feature", how)
-	b.s.respond(tx, req, 404, "Not Found (Nothing To Pick Up)")
+	b.s.rp.Respond(tx, req, 404, "Not Found (Nothing To Pick Up)")
 	return true
 }
 
@@ -356,7 +357,7 @@ func (ev *pickupEvent) pickedFork(c *call) *dial.Fork {
 			if f.Req.CallID().Value() != ev.legID {
 				continue
 			}
-			ours := tag(f.Req.From().Params)
+			ours := wire.Tag(f.Req.From().Params)
 			if r := ev.rep; (r.toTag != "" || r.fromTag != "") && r.toTag != ours && r.fromTag != ours {
 				continue
 			}
@@ -376,7 +377,7 @@ func (ev *pickupEvent) onCall(c *call) {
 	}
 	reject := func(code int, reason string) {
 		c.log.Info("pickup refused", "by", ev.picker.Ext, "status", code, "reason", reason)
-		c.b.s.respond(ev.tx, ev.req, code, reason)
+		c.b.s.rp.Respond(ev.tx, ev.req, code, reason)
 		ev.reply <- pickupReply{handled: true}
 		close(ev.done)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // pickupUsers makes 10001 (the caller), 10002 and 10004 and 10007 in the
@@ -196,7 +197,7 @@ func TestPickupReplaces(t *testing.T) {
 		t.Fatal("the ringing phone was cancelled by a refused pickup")
 	default:
 	}
-	rep := replacesOf(early, "phone-tag", tag(inv.From().Params)) + ";early-only"
+	rep := replacesOf(early, "phone-tag", wire.Tag(inv.From().Params)) + ";early-only"
 	sp, err := pp.dialWith(t.Context(), "10002", sip.NewHeader("Replaces", rep))
 	if err != nil {
 		t.Fatalf("INVITE with Replaces naming the early dialog: %v", err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/sip/presence"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // subscription is a test phone's SUBSCRIBE dialog.
@@ -80,7 +81,7 @@ func subscribeTo(t testing.TB, p *callPhone, target, event string, expires int) 
 		t.Fatalf("SUBSCRIBE with credentials: %v", err)
 	}
 	if res.StatusCode == 200 {
-		s.ttag = tag(res.To().Params)
+		s.ttag = wire.Tag(res.To().Params)
 	}
 	return s, res
 }

@@ -30,16 +30,16 @@ func (r *queueRuntime) feature(req *sip.Request, tx sip.ServerTransaction, calle
 	err := b.queues.setAgent(ctx, caller.UserID, action, arg)
 	switch {
 	case errors.Is(err, ErrNotQueueAgent):
-		b.s.respond(tx, req, 403, "Forbidden (Not A Queue Agent)")
+		b.s.rp.Respond(tx, req, 403, "Forbidden (Not A Queue Agent)")
 		return
 	case errors.Is(err, ErrNotLoggedIn):
-		b.s.respond(tx, req, 403, "Forbidden (Not Logged In To Queues)")
+		b.s.rp.Respond(tx, req, 403, "Forbidden (Not Logged In To Queues)")
 		return
 	case err != nil:
 		b.log.Warn("queue feature not applied", "ext", caller.Ext, "feature", string(f.Feature), "err", err)
-		res := b.s.response(req, 503, "Service Unavailable")
+		res := b.s.rp.Response(req, 503, "Service Unavailable")
 		res.AppendHeader(sip.NewHeader("Retry-After", storeRetryAfter))
-		b.s.send(tx, res)
+		b.s.rp.Send(tx, res)
 		return
 	}
 	done := map[string]string{QueueLogin: "Logged In To Queues", QueueLogout: "Logged Out Of Queues",
@@ -49,7 +49,7 @@ func (r *queueRuntime) feature(req *sip.Request, tx sip.ServerTransaction, calle
 	}
 	b.s.audit(ctx, caller, "queue.agent", fmt.Sprintf("user:%d", caller.UserID), "feature code "+f.Code+": "+action)
 	b.log.Info("feature code", "ext", caller.Ext, "feature", string(f.Feature), "reason", arg)
-	b.s.respond(tx, req, 603, "Decline ("+done+")")
+	b.s.rp.Respond(tx, req, 603, "Decline ("+done+")")
 }
 
 // QueueAgent logs a user in to their queues or out, or pauses (with a

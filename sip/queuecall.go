@@ -449,9 +449,9 @@ func (qc *queueCall) takeRequest(ev *reqEvent) bool {
 	}
 	switch {
 	case ev.req.Method == sip.INVITE && len(ev.req.Body()) > 0:
-		c.b.s.respond(ev.tx, ev.req, 488, "Not Acceptable Here (In A Queue)")
+		c.b.s.rp.Respond(ev.tx, ev.req, 488, "Not Acceptable Here (In A Queue)")
 	case ev.req.Method == sip.REFER:
-		c.b.s.respond(ev.tx, ev.req, 403, "Forbidden (In A Queue)")
+		c.b.s.rp.Respond(ev.tx, ev.req, 403, "Forbidden (In A Queue)")
 	default:
 		return false
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/sip/dial"
+	"github.com/switchboard-pbx/switchboard/sip/leg"
 )
 
 // The call while it rings: the dialer's forks answer, fail over to the
@@ -57,7 +58,7 @@ func (c *call) endRinging(code int, reason string, disp directory.Disposition, b
 	c.state = stEnded
 	c.cdr.Disposition, c.cdr.HangupBy = disp, by
 	c.ring.CancelAll(nil)
-	c.linger = time.Now().Add(byeTimeout)
+	c.linger = time.Now().Add(leg.ByeTimeout)
 	c.end(code, reason)
 }
 

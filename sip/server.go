@@ -41,7 +41,7 @@ const allowed = "REGISTER, OPTIONS, INVITE, ACK, CANCEL, BYE, REFER, SUBSCRIBE, 
 // serves once: Run or Serve, then it is done. It wires its parts (newServer)
 // and dispatches to them; each part holds what it needs of the others.
 type Server struct {
-	responder
+	rp    wire.Responder // our responses, with our Server header
 	cfg   Config
 	store directory.Store
 	log   *slog.Logger
@@ -121,7 +121,7 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 		log = slog.New(slog.DiscardHandler)
 	}
 	cfg = cfg.withDefaults()
-	s := &Server{responder: responder{agent: cfg.UserAgent, log: log}, cfg: cfg, store: store, log: log, clock: c,
+	s := &Server{rp: wire.Responder{Agent: cfg.UserAgent, Log: log}, cfg: cfg, store: store, log: log, clock: c,
 		creds: creds.New()}
 	s.loc = location.New(store, cfg.Node, c, log, cfg.StoreTimeout)
 	s.guard = guard.New(cfg.Guard, c, log, s.loc.Registered, s.loc.RegisteredExt)
@@ -473,7 +473,7 @@ func (s *Server) handle(h sipgo.RequestHandler) sipgo.RequestHandler {
 			if r := recover(); r != nil {
 				s.log.Error("sip handler panic", "method", string(req.Method), "src", req.Source(),
 					"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-				s.respond(tx, req, 500, "Server Internal Error")
+				s.rp.Respond(tx, req, 500, "Server Internal Error")
 			}
 		}()
 		h(req, tx)
@@ -503,43 +503,20 @@ func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	if _, ok := s.admitRequest(req); !ok {
 		return
 	}
-	res := s.response(req, 200, "OK")
+	res := s.rp.Response(req, 200, "OK")
 	res.AppendHeader(sip.NewHeader("Allow", allowed))
 	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
 	res.AppendHeader(sip.NewHeader("Allow-Events", subscribe.AllowEvents))
-	s.send(tx, res)
+	s.rp.Send(tx, res)
 }
 
 func (s *Server) onOther(req *sip.Request, tx sip.ServerTransaction) {
 	if _, ok := s.admitRequest(req); !ok {
 		return
 	}
-	res := s.response(req, 405, "Method Not Allowed")
+	res := s.rp.Response(req, 405, "Method Not Allowed")
 	res.AppendHeader(sip.NewHeader("Allow", allowed))
-	s.send(tx, res)
-}
-
-// responder makes and sends the responses of the server and its parts,
-// each with our Server header.
-type responder struct {
-	agent string // the Server header
-	log   *slog.Logger
-}
-
-func (rp responder) response(req *sip.Request, code int, reason string) *sip.Response {
-	res := sip.NewResponseFromRequest(req, code, reason, nil)
-	res.AppendHeader(sip.NewHeader("Server", rp.agent))
-	return res
-}
-
-func (rp responder) respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string) {
-	rp.send(tx, rp.response(req, code, reason))
-}
-
-func (rp responder) send(tx sip.ServerTransaction, res *sip.Response) {
-	if err := tx.Respond(res); err != nil {
-		rp.log.Debug("sip response not sent", "code", res.StatusCode, "err", err)
-	}
+	s.rp.Send(tx, res)
 }
 
 // Registrations returns every current binding, of all nodes, by extension.

@@ -90,7 +90,7 @@ func (t *transfers) takeRequest(ev *reqEvent) bool {
 	if x == nil || ev.req.Method != sip.BYE || t.c.state != stAnswered || x.fromA != ev.fromA || x.gone {
 		return false
 	}
-	t.c.b.s.send(ev.tx, sip.NewResponseFromRequest(ev.req, 200, "OK", nil))
+	t.c.b.s.rp.Send(ev.tx, sip.NewResponseFromRequest(ev.req, 200, "OK", nil))
 	close(ev.done)
 	t.transferorLeft(ev.fromA)
 	return true
@@ -158,7 +158,7 @@ func (t *transfers) transactionOpen() bool { return t.cur != nil }
 func (t *transfers) onRefer(ev *reqEvent) {
 	c := t.c
 	reject := func(code int, reason string) {
-		c.b.s.respond(ev.tx, ev.req, code, reason)
+		c.b.s.rp.Respond(ev.tx, ev.req, code, reason)
 		close(ev.done)
 	}
 	if c.state != stAnswered {
@@ -207,7 +207,7 @@ func (t *transfers) onRefer(ev *reqEvent) {
 	res := sip.NewResponseFromRequest(ev.req, 202, "Accepted", nil)
 	res.AppendHeader(sip.HeaderClone(&d.Contact))
 	res.AppendHeader(sip.NewHeader("Server", c.b.s.cfg.UserAgent))
-	c.b.s.send(ev.tx, res)
+	c.b.s.rp.Send(ev.tx, res)
 	close(ev.done)
 
 	t.refers++
@@ -358,7 +358,7 @@ func (x *xfer) failed(code int, reason string, disp directory.Disposition, why s
 		c.cdr.HangupBy = "caller"
 	}
 	c.cdr.Reason = "transfer to " + x.target + " failed: " + itoa(code) + " " + reason
-	c.linger = time.Now().Add(byeTimeout)
+	c.linger = time.Now().Add(leg.ByeTimeout)
 	if x.fromA {
 		c.byeB()
 	} else {
@@ -383,7 +383,7 @@ func (t *transfers) abort(why string) int {
 	t.cur = nil
 	x.ring.CancelAll(nil)
 	c.b.release(c, x.slots...)
-	c.linger = time.Now().Add(byeTimeout)
+	c.linger = time.Now().Add(leg.ByeTimeout)
 	c.log.Info("transfer abandoned", "to", x.target, "why", why)
 	if x.gone {
 		return leg.Index(x.fromA)

@@ -124,15 +124,15 @@ func (vm *voicemail) mailboxToHear(req *sip.Request, tx sip.ServerTransaction, c
 	var de *authz.DeniedError
 	switch {
 	case errors.Is(err, errNoGroup):
-		b.s.respond(tx, req, 404, "Not Found (No Such Group)")
+		b.s.rp.Respond(tx, req, 404, "Not Found (No Such Group)")
 		return mailboxOwner{}, false
 	case errors.As(err, &de):
 		b.log.Info("group voicemail refused", "ext", caller.Ext, "group", group, "err", err)
-		b.s.respond(tx, req, 403, "Forbidden ("+de.Reason+")")
+		b.s.rp.Respond(tx, req, 403, "Forbidden ("+de.Reason+")")
 		return mailboxOwner{}, false
 	case err != nil:
 		b.log.Warn("group voicemail refused: store", "ext", caller.Ext, "group", group, "err", err)
-		b.s.respond(tx, req, 503, "Service Unavailable")
+		b.s.rp.Respond(tx, req, 503, "Service Unavailable")
 		return mailboxOwner{}, false
 	}
 	return mailboxOwner{groupID: g.ID}, true

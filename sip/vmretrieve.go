@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // Voicemail by phone: the voicemail feature code (*97) answers the
@@ -67,17 +68,17 @@ func (vm *voicemail) retrieve(req *sip.Request, tx sip.ServerTransaction, caller
 	b := vm.b
 	log := b.log.With("call_id", req.CallID().Value(), "ext", caller.Ext, "feature", "voicemail")
 	if len(req.Body()) == 0 {
-		b.s.respond(tx, req, 488, "Not Acceptable Here (Offer Needed)")
+		b.s.rp.Respond(tx, req, 488, "Not Acceptable Here (Offer Needed)")
 		return
 	}
 	sd, offer, err := sdpneg.Parse(req.Body())
 	if err != nil {
-		b.s.respond(tx, req, 488, "Not Acceptable Here")
+		b.s.rp.Respond(tx, req, 488, "Not Acceptable Here")
 		return
 	}
 	codec, ok := g711Of(sd)
 	if !ok {
-		b.s.respond(tx, req, 488, "Not Acceptable Here (G.711 Needed)")
+		b.s.rp.Respond(tx, req, 488, "Not Acceptable Here (G.711 Needed)")
 		return
 	}
 	event := uint8(0)
@@ -98,10 +99,10 @@ func (vm *voicemail) retrieve(req *sip.Request, tx sip.ServerTransaction, caller
 	cancel()
 	switch {
 	case err != nil:
-		b.s.respond(tx, req, 503, "Service Unavailable")
+		b.s.rp.Respond(tx, req, 503, "Service Unavailable")
 		return
 	case !mb.Enabled || mb.PINHash == "":
-		b.s.respond(tx, req, 403, "Forbidden (No Voicemail PIN)")
+		b.s.rp.Respond(tx, req, 403, "Forbidden (No Voicemail PIN)")
 		return
 	}
 	mip := b.cfg.MediaIP
@@ -111,7 +112,7 @@ func (vm *voicemail) retrieve(req *sip.Request, tx sip.ServerTransaction, caller
 	ep, err := media.NewEndpoint(media.EndpointConfig{Pool: b.pool, IP: mip, Codec: codec, EventType: event, Logger: log})
 	if err != nil {
 		log.Info("voicemail refused: no rtp ports", "err", err)
-		b.s.respond(tx, req, 503, "Service Unavailable")
+		b.s.rp.Respond(tx, req, 503, "Service Unavailable")
 		return
 	}
 	src := req.Source()
@@ -120,7 +121,7 @@ func (vm *voicemail) retrieve(req *sip.Request, tx sip.ServerTransaction, caller
 	vs := &vmSession{b: b, id: req.CallID().Value(), ep: ep, user: caller, mbox: owner, pin: mb.PINHash, log: log,
 		info: make(chan rune, 16), ended: make(chan struct{}), acked: make(chan struct{})}
 	vs.dlg = leg.Dialog{CallID: vs.id, LocalURI: req.To().Address, LocalTag: sip.GenerateTagN(16),
-		RemoteURI: req.From().Address, RemoteTag: tag(req.From().Params),
+		RemoteURI: req.From().Address, RemoteTag: wire.Tag(req.From().Params),
 		Target: req.Contact().Address, Dest: src, Transport: req.Transport(),
 		Contact: b.contactFor(src, req.Transport())}
 	body := endpointSDP(b.mediaIP(src), ep.Local().Port(), codec, event)
@@ -133,7 +134,7 @@ func (vm *voicemail) retrieve(req *sip.Request, tx sip.ServerTransaction, caller
 	vs.res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	if _, loaded := vm.sessions.LoadOrStore(vs.id, vs); loaded {
 		ep.Close()
-		b.s.respond(tx, req, 482, "Loop Detected")
+		b.s.rp.Respond(tx, req, 482, "Loop Detected")
 		return
 	}
 	b.wg.Go(func() { vs.run(b.ctx) })
@@ -179,22 +180,22 @@ func (vs *vmSession) waitAck(tx sip.ServerTransaction) {
 // inDialog answers the phone's BYE, INFO (DTMF) or re-INVITE.
 func (vs *vmSession) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 	s := vs.b.s
-	if tag(req.From().Params) != vs.dlg.RemoteTag || tag(req.To().Params) != vs.dlg.LocalTag || !sameIP(req.Source(), vs.dlg.Dest) {
+	if wire.Tag(req.From().Params) != vs.dlg.RemoteTag || wire.Tag(req.To().Params) != vs.dlg.LocalTag || !sameIP(req.Source(), vs.dlg.Dest) {
 		s.counters.drop("not the dialog's peer")
-		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		s.rp.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
 	switch req.Method {
 	case sip.BYE:
-		s.respond(tx, req, 200, "OK")
+		s.rp.Respond(tx, req, 200, "OK")
 		vs.end()
 	case sip.INFO:
 		d, ok := parseDTMFRelay(req)
 		if !ok {
-			s.respond(tx, req, 415, "Unsupported Media Type")
+			s.rp.Respond(tx, req, 415, "Unsupported Media Type")
 			return
 		}
-		s.respond(tx, req, 200, "OK")
+		s.rp.Respond(tx, req, 200, "OK")
 		select {
 		case vs.info <- d:
 		default:
@@ -206,9 +207,9 @@ func (vs *vmSession) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 		res := sip.NewResponseFromRequest(req, 200, "OK", vs.res.Body())
 		res.AppendHeader(sip.HeaderClone(&vs.dlg.Contact))
 		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-		s.send(tx, res)
+		s.rp.Send(tx, res)
 	default:
-		s.respond(tx, req, 405, "Method Not Allowed")
+		s.rp.Respond(tx, req, 405, "Method Not Allowed")
 	}
 }
 
@@ -266,7 +267,7 @@ func (vs *vmSession) run(ctx context.Context) {
 	default:
 	}
 	if vs.isAcked() {
-		bctx, bcancel := context.WithTimeout(context.Background(), byeTimeout)
+		bctx, bcancel := context.WithTimeout(context.Background(), leg.ByeTimeout)
 		_, _ = vs.b.sendAndWait(bctx, vs.dlg.Request(sip.BYE))
 		bcancel()
 	}

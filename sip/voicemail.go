@@ -249,9 +249,9 @@ func (d *vmDeposit) takeRequest(ev *reqEvent) bool {
 	c := d.c
 	switch ev.req.Method {
 	case sip.INVITE:
-		c.b.s.respond(ev.tx, ev.req, 488, "Not Acceptable Here (Voicemail)")
+		c.b.s.rp.Respond(ev.tx, ev.req, 488, "Not Acceptable Here (Voicemail)")
 	case sip.REFER:
-		c.b.s.respond(ev.tx, ev.req, 403, "Forbidden (Voicemail)")
+		c.b.s.rp.Respond(ev.tx, ev.req, 403, "Forbidden (Voicemail)")
 	default:
 		return false
 	}

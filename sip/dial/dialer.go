@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // The dialer: "ring these targets", the one way the call side reaches a
@@ -381,8 +382,8 @@ func (f *Fork) RetryAuth(res *sip.Response) bool {
 
 // ForkDialog is the dialog a fork's 2xx res set up.
 func ForkDialog(f *Fork, res *sip.Response) leg.Dialog {
-	d := leg.Dialog{CallID: f.Req.CallID().Value(), LocalURI: f.Req.From().Address, LocalTag: tag(f.Req.From().Params),
-		RemoteURI: res.To().Address, RemoteTag: tag(res.To().Params), Target: f.Req.Recipient,
+	d := leg.Dialog{CallID: f.Req.CallID().Value(), LocalURI: f.Req.From().Address, LocalTag: wire.Tag(f.Req.From().Params),
+		RemoteURI: res.To().Address, RemoteTag: wire.Tag(res.To().Params), Target: f.Req.Recipient,
 		Dest: f.Target.Dest, Transport: f.Target.Transport, Contact: *f.Req.Contact(), CSeq: f.Req.CSeq().SeqNo}
 	if ct := res.Contact(); ct != nil {
 		d.Target = ct.Address
@@ -408,7 +409,7 @@ func (f *Fork) AckAndBye(res *sip.Response) {
 	_ = env.Client.WriteRequest(ack)
 	bye := d.Request(sip.BYE)
 	env.WG.Go(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), leg.ByeTimeout)
 		defer cancel()
 		if _, err := env.SendAndWait(ctx, bye); err != nil {
 			env.Log.Debug("bye not answered", "err", err)
@@ -443,7 +444,7 @@ func (f *Fork) SendCancel() {
 	req.SetTransport(f.Req.Transport())
 	req.SetDestination(f.Req.Destination())
 	env.WG.Go(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), leg.ByeTimeout)
 		defer cancel()
 		if _, err := env.SendAndWait(ctx, req); err != nil {
 			env.Log.Debug("cancel not answered", "err", err)
@@ -518,14 +519,4 @@ func (f *Fork) Settle(tx sip.ClientTransaction, res *sip.Response) bool {
 	}
 	f.Final = res
 	return true
-}
-
-// byeTimeout bounds a BYE or CANCEL the dialer sends, as the call bounds
-// its own.
-const byeTimeout = 4 * time.Second
-
-// tag returns the tag parameter of a From or To header.
-func tag(p sip.HeaderParams) string {
-	v, _ := p.Get("tag")
-	return v
 }

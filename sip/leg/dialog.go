@@ -1,6 +1,10 @@
 package leg
 
-import "github.com/emiago/sipgo/sip"
+import (
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
 
 // Dialog is one side of a call as the PBX sees it (RFC 3261 §12): enough
 // to send requests inside it. A B2BUA keeps two, one per leg, and nothing
@@ -47,8 +51,5 @@ func (d *Dialog) Request(method sip.RequestMethod) *sip.Request {
 	return req
 }
 
-// tag returns the tag parameter of a From or To header.
-func tag(p sip.HeaderParams) string {
-	v, _ := p.Get("tag")
-	return v
-}
+// ByeTimeout bounds a BYE or CANCEL the PBX sends at the end of a dialog.
+const ByeTimeout = 4 * time.Second

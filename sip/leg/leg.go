@@ -7,6 +7,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // Leg is one dialog of a call with what goes with it: where its requests
@@ -44,8 +45,8 @@ func (l *Leg) Bye() *sip.Request { return l.Dialog.Request(sip.BYE) }
 // peer's tag in From and ours in To (RFC 3261 §12.2.2).
 func (l *Leg) Owns(req *sip.Request) bool {
 	d := &l.Dialog
-	return d.CallID != "" && d.CallID == req.CallID().Value() && d.RemoteTag == tag(req.From().Params) &&
-		d.LocalTag == tag(req.To().Params)
+	return d.CallID != "" && d.CallID == req.CallID().Value() && d.RemoteTag == wire.Tag(req.From().Params) &&
+		d.LocalTag == wire.Tag(req.To().Params)
 }
 
 // FollowPeer points the leg's later requests at where its peer now sends

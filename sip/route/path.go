@@ -2,10 +2,10 @@ package route
 
 import (
 	"cmp"
-	"strconv"
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // A binding's Path (RFC 3327), as the registrar stored it: the route to
@@ -26,7 +26,7 @@ func pathHop(path []string) (string, bool) {
 	if err := sip.ParseUri(v[1:end], &uri); err != nil || uri.Host == "" {
 		return "", false
 	}
-	return hostPort(uri.Host, cmp.Or(uri.Port, 5060)), true
+	return wire.HostPort(uri.Host, cmp.Or(uri.Port, 5060)), true
 }
 
 // splitPath splits a Binding.Path back into its entries.
@@ -35,12 +35,4 @@ func splitPath(p string) []string {
 		return nil
 	}
 	return strings.Split(p, ",")
-}
-
-// hostPort is host:port, with an IPv6 host in brackets.
-func hostPort(host string, port int) string {
-	if strings.Contains(host, ":") && !strings.HasPrefix(host, "[") {
-		host = "[" + host + "]"
-	}
-	return host + ":" + strconv.Itoa(port)
 }

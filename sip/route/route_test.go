@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/sip/trunk"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 func TestAssertedUser(t *testing.T) {
@@ -48,10 +49,10 @@ func TestPath(t *testing.T) {
 			t.Errorf("pathHop(%q) = %q, want none", bad, hop)
 		}
 	}
-	if got := hostPort("2001:db8::1", 5060); got != "[2001:db8::1]:5060" {
+	if got := wire.HostPort("2001:db8::1", 5060); got != "[2001:db8::1]:5060" {
 		t.Errorf("hostPort of an IPv6 host = %q", got)
 	}
-	if got := hostPort("[2001:db8::1]", 5061); got != "[2001:db8::1]:5061" {
+	if got := wire.HostPort("[2001:db8::1]", 5061); got != "[2001:db8::1]:5061" {
 		t.Errorf("hostPort of a bracketed IPv6 host = %q", got)
 	}
 }

@@ -239,7 +239,7 @@ func (r *Router) UserTargets(cred *creds.Credential) []Target {
 				t.Dest = hop
 			}
 		} else if bd.Direct {
-			t.Dest = hostPort(uri.Host, cmp.Or(uri.Port, 5060))
+			t.Dest = wire.HostPort(uri.Host, cmp.Or(uri.Port, 5060))
 			if tr, ok := uri.UriParams.Get("transport"); ok && tr != "" {
 				t.Transport = strings.ToUpper(tr)
 			}

@@ -50,9 +50,9 @@ type mwiSub struct {
 // Contact we give a peer and a group's mailbox come as functions of the
 // subscriptions' parts.
 type mwiTable struct {
-	responder
-	cfg   *Config // the subscriptions', read only
-	parts *Parts  // the subscriptions'
+	rp    wire.Responder // our responses, with our Server header
+	cfg   *Config        // the subscriptions', read only
+	parts *Parts         // the subscriptions'
 
 	mu   sync.Mutex
 	subs map[string]*mwiSub
@@ -71,15 +71,15 @@ func (t *mwiTable) subscribe(req *sip.Request, tx sip.ServerTransaction, src net
 	if h := req.GetHeader("Expires"); h != nil {
 		n, ok := wire.ParseDeltaSeconds(strings.TrimSpace(h.Value()))
 		if !ok {
-			t.respond(tx, req, 400, "Bad Expires")
+			t.rp.Respond(tx, req, 400, "Bad Expires")
 			return
 		}
 		secs = n
 	}
 	if secs != 0 && secs < mwiMinExpires {
-		res := t.response(req, 423, "Interval Too Brief")
+		res := t.rp.Response(req, 423, "Interval Too Brief")
 		res.AppendHeader(sip.NewHeader("Min-Expires", strconv.Itoa(mwiMinExpires)))
-		t.send(tx, res)
+		t.rp.Send(tx, res)
 		return
 	}
 	secs = min(secs, mwiMaxExpires)
@@ -95,7 +95,7 @@ func (t *mwiTable) subscribe(req *sip.Request, tx sip.ServerTransaction, src net
 		return
 	}
 	if req.Contact() == nil {
-		t.respond(tx, req, 400, "Missing Contact")
+		t.rp.Respond(tx, req, 400, "Missing Contact")
 		return
 	}
 	userID, groupID := cred.UserID, int64(0)
@@ -107,11 +107,11 @@ func (t *mwiTable) subscribe(req *sip.Request, tx sip.ServerTransaction, src net
 		switch {
 		case err == nil && g == nil, errors.As(err, &de):
 			t.parts.Log.Info("mwi subscription refused: not the subscriber's mailbox", "watcher", cred.Ext, "entity", entity, "err", err)
-			t.respond(tx, req, 403, "Forbidden (not your mailbox)")
+			t.rp.Respond(tx, req, 403, "Forbidden (not your mailbox)")
 			return
 		case err != nil:
 			t.parts.Log.Warn("mwi subscription refused: store", "watcher", cred.Ext, "entity", entity, "err", err)
-			t.respond(tx, req, 503, "Service Unavailable")
+			t.rp.Respond(tx, req, 503, "Service Unavailable")
 			return
 		}
 		userID, groupID = 0, g.ID
@@ -138,15 +138,15 @@ func (t *mwiTable) subscribe(req *sip.Request, tx sip.ServerTransaction, src net
 	}
 	t.mu.Unlock()
 	if full {
-		res := t.response(req, 503, "Service Unavailable")
+		res := t.rp.Response(req, 503, "Service Unavailable")
 		res.AppendHeader(sip.NewHeader("Retry-After", "60"))
-		t.send(tx, res)
+		t.rp.Send(tx, res)
 		return
 	}
-	res := t.response(ok200, 200, "OK")
+	res := t.rp.Response(ok200, 200, "OK")
 	res.AppendHeader(sip.NewHeader("Expires", strconv.FormatInt(secs, 10)))
 	res.AppendHeader(sip.HeaderClone(&sd.d.Contact))
-	t.send(tx, res)
+	t.rp.Send(tx, res)
 	t.parts.Log.Debug("mwi subscription", "ext", cred.Ext, "expires", secs)
 	go t.notify(sub, secs == 0)
 }
@@ -159,7 +159,7 @@ func (t *mwiTable) resubscribe(req *sip.Request, tx sip.ServerTransaction, secs 
 	sub := t.subs[key]
 	t.mu.Unlock()
 	if sub == nil || !sub.sd.fromPeer(req, t.parts.Loc) {
-		t.respond(tx, req, 481, "Subscription Does Not Exist")
+		t.rp.Respond(tx, req, 481, "Subscription Does Not Exist")
 		return
 	}
 	t.mu.Lock()
@@ -169,9 +169,9 @@ func (t *mwiTable) resubscribe(req *sip.Request, tx sip.ServerTransaction, secs 
 		sub.expires = time.Now().Add(time.Duration(secs) * time.Second)
 	}
 	t.mu.Unlock()
-	res := t.response(req, 200, "OK")
+	res := t.rp.Response(req, 200, "OK")
 	res.AppendHeader(sip.NewHeader("Expires", strconv.FormatInt(secs, 10)))
-	t.send(tx, res)
+	t.rp.Send(tx, res)
 	go t.notify(sub, secs == 0)
 }
 
@@ -233,7 +233,7 @@ func (t *mwiTable) notify(sub *mwiSub, final bool) {
 		state = "terminated;reason=timeout"
 	}
 	req.AppendHeader(sip.NewHeader("Subscription-State", state))
-	req.AppendHeader(sip.NewHeader("User-Agent", t.agent))
+	req.AppendHeader(sip.NewHeader("User-Agent", t.rp.Agent))
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/simple-message-summary"))
 	req.SetBody([]byte(mwiBody(counts, account.String())))
 	ctx, cancel = context.WithTimeout(context.Background(), notifyTimeout)

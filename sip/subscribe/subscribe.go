@@ -87,7 +87,7 @@ type subDialog struct {
 // the digest check and reads the credential cache and the location
 // service.
 type Subscriptions struct {
-	responder
+	rp    wire.Responder // our responses, with our Server header
 	cfg   Config
 	store directory.Store
 	log   *slog.Logger
@@ -111,9 +111,9 @@ func New(cfg Config, p Parts) *Subscriptions {
 	if p.GroupMailbox == nil {
 		p.GroupMailbox = func(context.Context, int64, string) (*directory.Group, error) { return nil, nil }
 	}
-	rp := responder{agent: cfg.Agent, log: p.Log}
-	sb := &Subscriptions{responder: rp, cfg: cfg, store: p.Store, log: p.Log, parts: p}
-	sb.mwi = &mwiTable{responder: rp, cfg: &sb.cfg, parts: &sb.parts}
+	rp := wire.Responder{Agent: cfg.Agent, Log: p.Log}
+	sb := &Subscriptions{rp: rp, cfg: cfg, store: p.Store, log: p.Log, parts: p}
+	sb.mwi = &mwiTable{rp: rp, cfg: &sb.cfg, parts: &sb.parts}
 	pc := cfg.Presence
 	pc.Domain = p.Auth.Realm
 	sb.pres = presence.New(sb.sendNotify, pc)
@@ -148,7 +148,7 @@ func subKey(callID, remoteTag, localTag string) string {
 // OnSubscribe answers a SUBSCRIBE the server admitted from src.
 func (sb *Subscriptions) OnSubscribe(req *sip.Request, tx sip.ServerTransaction, src netip.AddrPort) {
 	if reason := wire.CheckRequest(req); reason != "" {
-		sb.respond(tx, req, 400, reason)
+		sb.rp.Respond(tx, req, 400, reason)
 		return
 	}
 	ev := req.GetHeader("Event")
@@ -161,16 +161,16 @@ func (sb *Subscriptions) OnSubscribe(req *sip.Request, tx sip.ServerTransaction,
 		pkg, ok = presence.ParsePackage(ev.Value())
 	}
 	if !ok {
-		res := sb.response(req, 489, "Bad Event")
+		res := sb.rp.Response(req, 489, "Bad Event")
 		res.AppendHeader(sip.NewHeader("Allow-Events", presence.Allowed+", "+mwiEvent))
-		sb.send(tx, res)
+		sb.rp.Send(tx, res)
 		return
 	}
 	secs := int64(-1)
 	if h := req.GetHeader("Expires"); h != nil {
 		n, ok := wire.ParseDeltaSeconds(strings.TrimSpace(h.Value()))
 		if !ok {
-			sb.respond(tx, req, 400, "Bad Expires")
+			sb.rp.Respond(tx, req, 400, "Bad Expires")
 			return
 		}
 		secs = n
@@ -187,21 +187,21 @@ func (sb *Subscriptions) OnSubscribe(req *sip.Request, tx sip.ServerTransaction,
 		return
 	}
 	if req.Contact() == nil {
-		sb.respond(tx, req, 400, "Missing Contact")
+		sb.rp.Respond(tx, req, 400, "Missing Contact")
 		return
 	}
 	d, tooBrief := sb.pres.Negotiate(secs)
 	if tooBrief {
-		res := sb.response(req, 423, "Interval Too Brief")
+		res := sb.rp.Response(req, 423, "Interval Too Brief")
 		res.AppendHeader(sip.NewHeader("Min-Expires", strconv.Itoa(int(sb.pres.Config().MinExpires/time.Second))))
-		sb.send(tx, res)
+		sb.rp.Send(tx, res)
 		return
 	}
 	entity := wire.UnescapeUser(req.Recipient.User)
 	members, code, reason := sb.watchable(cred, entity)
 	if code != 0 {
 		sb.log.Info("subscription refused", "watcher", cred.Ext, "entity", entity, "event", pkg.String(), "code", code, "reason", reason)
-		sb.respond(tx, req, code, reason)
+		sb.rp.Respond(tx, req, code, reason)
 		return
 	}
 
@@ -220,19 +220,19 @@ func (sb *Subscriptions) OnSubscribe(req *sip.Request, tx sip.ServerTransaction,
 	for _, m := range members {
 		sb.seedPresence(m.Ext)
 	}
-	res := sb.response(ok200, 200, "OK")
+	res := sb.rp.Response(ok200, 200, "OK")
 	res.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(d/time.Second))))
 	res.AppendHeader(sip.HeaderClone(&sd.d.Contact))
 	if err := sb.pres.Add(sub, max(d, time.Second)); err != nil {
 		if errors.Is(err, presence.ErrFull) {
 			sb.log.Warn("subscription refused: table full", "watcher", cred.Ext)
 		}
-		res := sb.response(req, 503, "Service Unavailable")
+		res := sb.rp.Response(req, 503, "Service Unavailable")
 		res.AppendHeader(sip.NewHeader("Retry-After", "60"))
-		sb.send(tx, res)
+		sb.rp.Send(tx, res)
 		return
 	}
-	sb.send(tx, res)
+	sb.rp.Send(tx, res)
 	if d == 0 {
 		sb.pres.End(sub, "timeout") // a fetch: one NOTIFY with the state, terminated
 	}
@@ -252,39 +252,39 @@ func (sb *Subscriptions) resubscribe(req *sip.Request, tx sip.ServerTransaction,
 			sb.log.Info("in-dialog request refused: not from the subscriber", "method", "SUBSCRIBE", "src", req.Source())
 			sb.parts.Dropped("not the dialog's peer")
 		}
-		sb.respond(tx, req, 481, "Subscription Does Not Exist")
+		sb.rp.Respond(tx, req, 481, "Subscription Does Not Exist")
 		return
 	}
 	if secs == 0 {
-		res := sb.response(req, 200, "OK")
+		res := sb.rp.Response(req, 200, "OK")
 		res.AppendHeader(sip.NewHeader("Expires", "0"))
-		sb.send(tx, res)
+		sb.rp.Send(tx, res)
 		sb.pres.End(sub, "")
 		return
 	}
 	d, tooBrief := sb.pres.Negotiate(secs)
 	if tooBrief {
-		res := sb.response(req, 423, "Interval Too Brief")
+		res := sb.rp.Response(req, 423, "Interval Too Brief")
 		res.AppendHeader(sip.NewHeader("Min-Expires", strconv.Itoa(int(sb.pres.Config().MinExpires/time.Second))))
-		sb.send(tx, res)
+		sb.rp.Send(tx, res)
 		return
 	}
 	// Still allowed? Permissions may have changed since the subscription.
 	if cred, ok := sb.parts.Creds.Lookup(sd.watcher); !ok {
-		sb.respond(tx, req, 403, "Forbidden")
+		sb.rp.Respond(tx, req, 403, "Forbidden")
 		sb.pres.End(sub, "rejected")
 		return
 	} else if _, code, reason := sb.watchable(cred, sub.Entity); code != 0 {
 		sb.log.Info("subscription refresh refused", "watcher", sd.watcher, "entity", sub.Entity, "code", code, "reason", reason)
-		sb.respond(tx, req, code, reason)
+		sb.rp.Respond(tx, req, code, reason)
 		if code == 403 || code == 404 {
 			sb.pres.End(sub, "rejected")
 		}
 		return
 	}
-	res := sb.response(req, 200, "OK")
+	res := sb.rp.Response(req, 200, "OK")
 	res.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(d/time.Second))))
-	sb.send(tx, res)
+	sb.rp.Send(tx, res)
 	if ct := req.Contact(); ct != nil {
 		sd.mu.Lock()
 		sd.d.Target = ct.Address
@@ -419,7 +419,7 @@ func (sb *Subscriptions) sendNotify(ctx context.Context, n presence.Notify) erro
 		}
 	}
 	req.AppendHeader(sip.NewHeader("Subscription-State", state))
-	req.AppendHeader(sip.NewHeader("User-Agent", sb.agent))
+	req.AppendHeader(sip.NewHeader("User-Agent", sb.rp.Agent))
 	req.AppendHeader(sip.NewHeader("Content-Type", n.ContentType))
 	req.SetBody(n.Body)
 	ctx, cancel := context.WithTimeout(ctx, notifyTimeout)
@@ -445,26 +445,4 @@ func watchOrbit(watcher *authz.Subject, orbit string) ([]presence.Member, int, s
 	}
 	info := authz.Can(watcher, authz.CallsPark, authz.Resource{Kind: authz.KindCall}) == nil
 	return []presence.Member{{Ext: orbit, Info: info}}, 0, ""
-}
-
-// responder answers requests with our Server header.
-type responder struct {
-	agent string // the Server header
-	log   *slog.Logger
-}
-
-func (rp responder) response(req *sip.Request, code int, reason string) *sip.Response {
-	res := sip.NewResponseFromRequest(req, code, reason, nil)
-	res.AppendHeader(sip.NewHeader("Server", rp.agent))
-	return res
-}
-
-func (rp responder) respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string) {
-	rp.send(tx, rp.response(req, code, reason))
-}
-
-func (rp responder) send(tx sip.ServerTransaction, res *sip.Response) {
-	if err := tx.Respond(res); err != nil {
-		rp.log.Debug("sip response not sent", "code", res.StatusCode, "err", err)
-	}
 }

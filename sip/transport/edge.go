@@ -280,7 +280,7 @@ func cutLineBytes(b []byte) (line, rest []byte, found bool) {
 
 // isVia reports whether a header field name is Via's (or its compact form).
 func isVia(name []byte) bool {
-	if asciiEqualFold(name, "via") || asciiEqualFold(name, "v") {
+	if wire.EqualFoldASCII(name, "via") || wire.EqualFoldASCII(name, "v") {
 		return true
 	}
 	for _, c := range name {
@@ -289,24 +289,6 @@ func isVia(name []byte) bool {
 		}
 	}
 	return false
-}
-
-// asciiEqualFold reports whether b is lower, a lower-case ASCII name, in
-// any case.
-func asciiEqualFold(b []byte, lower string) bool {
-	if len(b) != len(lower) {
-		return false
-	}
-	for i := range b {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // viaValueEnd returns the offset in data where the via value starting at i

@@ -91,3 +91,11 @@ func CheckRequest(req *sip.Request) string {
 	}
 	return ""
 }
+
+// HostPort is host:port, with an IPv6 host in brackets.
+func HostPort(host string, port int) string {
+	if strings.Contains(host, ":") && !strings.HasPrefix(host, "[") {
+		host = "[" + host + "]"
+	}
+	return host + ":" + strconv.Itoa(port)
+}

@@ -68,7 +68,7 @@ func HeaderValue(data []byte, name string) []byte {
 		if len(line) == 0 {
 			return nil // end of the headers
 		}
-		if len(line) > len(name) && asciiEqualFold(line[:len(name)], name) {
+		if len(line) > len(name) && EqualFoldASCII(line[:len(name)], name) {
 			if v := bytes.TrimLeft(line[len(name):], " \t"); len(v) > 0 && v[0] == ':' {
 				return bytes.TrimSpace(v[1:])
 			}
@@ -77,7 +77,9 @@ func HeaderValue(data []byte, name string) []byte {
 	return nil
 }
 
-func asciiEqualFold(b []byte, lower string) bool {
+// EqualFoldASCII reports whether b is lower, a lower-case ASCII name, in
+// any case.
+func EqualFoldASCII(b []byte, lower string) bool {
 	if len(b) != len(lower) {
 		return false
 	}
