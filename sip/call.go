@@ -255,6 +255,7 @@ func (c *call) refuse(r *route.Refusal) bool {
 	if c.Relay != nil {
 		c.Relay.Close()
 	}
+	c.logRefusal(r)
 	c.respondA(r.Code, r.Reason, nil)
 	c.refused(r)
 	return false

@@ -174,13 +174,18 @@ func (cr *callRecord) answeredBy(rt *route.Route, callerExt string, t route.Targ
 	cr.setParties(rt, callerExt, t)
 }
 
-// refused logs a call refused before it existed, and writes its row.
-func (cr *callRecord) refused(r *route.Refusal) {
+// logRefusal logs a call refused before it existed, before the caller
+// hears of it: whoever reads the log on the refusal finds the line.
+func (cr *callRecord) logRefusal(r *route.Refusal) {
 	if r.Err != nil {
 		cr.log.Warn("call refused", "code", r.Code, "why", r.Why, "err", r.Err)
 	} else {
 		cr.log.Info("call refused", "code", r.Code, "why", r.Why)
 	}
+}
+
+// refused writes the row of a call refused before it existed.
+func (cr *callRecord) refused(r *route.Refusal) {
 	cr.cdr.Disposition = r.Disp
 	cr.cdr.Reason = r.Why
 	cr.cdr.HangupBy = "system"
