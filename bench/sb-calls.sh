@@ -41,8 +41,11 @@ export CALLEES=${CALLEES:-4000} QUIET_MAX_WAIT=${QUIET_MAX_WAIT:-3}
 START_SERVER=0 TARGET="127.0.0.1:$port" SERVER_PIDS=$SBPID RELAY_PIDS= RTPENGINE_CLI= OUT="$W/sb" \
   "$HERE/relay/run-relay-bench.sh" "$MODE" $LEVELS >"$W/sb.log" 2>&1 || true
 [ -n "${PERFJOB:-}" ] && wait %?perf 2>/dev/null; sleep 1
+# the relay's own count of what it received, forwarded and dropped (and why)
+curl -s "127.0.0.1:${METRICS_PORT:-9781}/metrics" | grep '^switchboard_rtp_relay' >"$OUTD/relay.txt" || true
 kill "$SBPID"; wait "$SBPID" 2>/dev/null || true; SBPID=
 [ "${RECORD:-0}" = 1 ] && du -sh "$W/data/recordings" 2>/dev/null | sed 's/^/recordings: /'
 echo "## switchboard"; cat "$W/sb/summary.md" 2>/dev/null || tail -n 8 "$W/sb.log"
 cp -r "$W/sb" "$OUTD/sb"; cp "$W/switchboard" "$OUTD/switchboard.bin"
+echo "## relay counters"; cat "$OUTD/relay.txt"
 echo "out: $OUTD"
