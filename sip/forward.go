@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/emiago/sipgo/sip"
-
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/route"
@@ -232,17 +230,7 @@ func (fw *forwarding) forward(c *call, code int, reason, number, why string) boo
 	}
 	// The phones of the leg left behind: ringing ones are cancelled, ones
 	// that never answered anything are dropped.
-	var old []string
-	for _, f := range c.ring.Forks[rt.First:] {
-		f.CancelInvite()
-		if f.Final == nil && !f.Responded && f.Tx != nil {
-			f.Tx.Terminate()
-			f.Final = sip.NewResponseFromRequest(f.Req, 408, "Request Timeout", nil)
-		}
-		if f.Target.Ext != "" && (c.caller == nil || f.Target.Ext != c.caller.Ext) {
-			old = append(old, f.Target.Ext)
-		}
-	}
+	old := c.ring.StopRinging(rt.First, c.callerExt())
 	c.b.release(c, old...)
 	if !slices.Contains(nrt.Stale, strconv.Itoa(code)+" "+reason) {
 		nrt.Stale = append(slices.Clip(rt.Stale), strconv.Itoa(code)+" "+reason)

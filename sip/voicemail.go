@@ -163,17 +163,7 @@ func (vm *voicemail) deposit(c *call) bool {
 	}
 
 	// The callee's phones ring no more.
-	var exts []string
-	for _, f := range c.ring.Forks[rt.First:] {
-		f.CancelInvite()
-		if f.Final == nil && !f.Responded && f.Tx != nil {
-			f.Tx.Terminate()
-			f.Final = sip.NewResponseFromRequest(f.Req, 408, "Request Timeout", nil)
-		}
-		if f.Target.Ext != "" && (c.caller == nil || f.Target.Ext != c.caller.Ext) {
-			exts = append(exts, f.Target.Ext)
-		}
-	}
+	exts := c.ring.StopRinging(rt.First, c.callerExt())
 	c.ring.CancelAll(nil)
 	c.b.release(c, exts...)
 

@@ -265,6 +265,24 @@ func (d *Dialer) CancelAll(keep *Fork) {
 	}
 }
 
+// StopRinging stops the forks from first on: it cancels those that ring,
+// ends those that never answered anything as timed out, and returns the
+// extensions they rang, but for skipExt (the caller's own phones).
+func (d *Dialer) StopRinging(first int, skipExt string) []string {
+	var exts []string
+	for _, f := range d.Forks[first:] {
+		f.CancelInvite()
+		if f.Final == nil && !f.Responded && f.Tx != nil {
+			f.Tx.Terminate()
+			f.Final = sip.NewResponseFromRequest(f.Req, 408, "Request Timeout", nil)
+		}
+		if f.Target.Ext != "" && f.Target.Ext != skipExt {
+			exts = append(exts, f.Target.Ext)
+		}
+	}
+	return exts
+}
+
 // SilentTrunk returns the trunk fork that has sent nothing yet while
 // another trunk could take the call, or nil.
 func (d *Dialer) SilentTrunk() *Fork {
