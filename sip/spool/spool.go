@@ -261,6 +261,24 @@ func (s *Spool) writeBatch(ctx context.Context, batch []*waiter, held bool) {
 	}
 }
 
+// saveBatch writes cs in one transaction: saved, or the error of a store
+// that did not answer; a batch the store refused (a row at fault) is
+// neither, and its rows are to be written one by one. what names the rows
+// in the log.
+func (s *Spool) saveBatch(ctx context.Context, cs []*directory.Call, what string) (saved bool, err error) {
+	wctx, cancel := context.WithTimeout(ctx, s.timeout)
+	err = s.store.SaveCalls(wctx, cs)
+	cancel()
+	if err == nil {
+		return true, nil
+	}
+	if !refused(err) {
+		return false, err
+	}
+	s.log.Warn(what+" batch refused: writing its rows one by one", "rows", len(cs), "err", err)
+	return false, nil
+}
+
 // writeRun writes run, one write or call rows only, and returns how many
 // of its writes are done (written, or refused with the refusal in their
 // waiter) and, when that is not all, the error of the store that did not
@@ -272,16 +290,11 @@ func (s *Spool) writeRun(ctx context.Context, run []*waiter) (int, error) {
 		for i, w := range run {
 			cs[i] = w.call
 		}
-		wctx, cancel := context.WithTimeout(ctx, s.timeout)
-		err := s.store.SaveCalls(wctx, cs)
-		cancel()
-		if err == nil {
+		if saved, err := s.saveBatch(ctx, cs, "call history"); saved {
 			return len(run), nil
-		}
-		if !refused(err) {
+		} else if err != nil {
 			return 0, err
 		}
-		s.log.Warn("call history batch refused: writing its rows one by one", "rows", len(run), "err", err)
 	}
 	for i, w := range run {
 		wctx, cancel := context.WithTimeout(ctx, s.timeout)
@@ -467,16 +480,11 @@ func (s *Spool) applyRun(ctx context.Context, run []entry) (int, error) {
 			c := *e.Call
 			cs[i] = &c
 		}
-		wctx, cancel := context.WithTimeout(ctx, s.timeout)
-		err := s.store.SaveCalls(wctx, cs)
-		cancel()
-		if err == nil {
+		if saved, err := s.saveBatch(ctx, cs, "held call history"); saved {
 			return len(run), nil
-		}
-		if !refused(err) {
+		} else if err != nil {
 			return 0, err
 		}
-		s.log.Warn("held call history batch refused: writing its rows one by one", "rows", len(run), "err", err)
 	}
 	for i, e := range run {
 		err := s.apply(ctx, e)
