@@ -28,7 +28,7 @@ import (
 // go to dest and whose party is extension ext ("" outside the PBX); a leg
 // to a carrier (ext "") answers from any address of carrier, or of any
 // trunk when carrier is nil.
-func fromPeer(s *Server, req *sip.Request, dest, ext string, carrier *Trunk) bool {
+func fromPeer(b *core, req *sip.Request, dest, ext string, carrier *Trunk) bool {
 	ip := leg.PeerIP(req.Source())
 	if !ip.IsValid() {
 		return false
@@ -37,13 +37,13 @@ func fromPeer(s *Server, req *sip.Request, dest, ext string, carrier *Trunk) boo
 		return true
 	}
 	if ext != "" {
-		return s.loc.RegisteredExt(ip, ext)
+		return b.Bindings.RegisteredExt(ip, ext)
 	}
 	// A carrier answers or hangs up from any of its trunk's addresses.
 	if carrier != nil {
-		return s.trunkFrom(ip) == carrier
+		return b.Carriers.From(ip) == carrier
 	}
-	return s.trunkFrom(ip) != nil
+	return b.Carriers.From(ip) != nil
 }
 
 func sameIP(a, b string) bool {
@@ -55,7 +55,7 @@ func sameIP(a, b string) bool {
 // INVITE it names: when a call has its Call-ID, only from the caller's
 // address. A CANCEL naming no call goes on (sipgo answers 481 or matches
 // a transaction we do not own, such as a supervisor's).
-func (b *b2bua) cancelFrom(ip netip.Addr, data []byte) bool {
+func (b *core) cancelFrom(ip netip.Addr, data []byte) bool {
 	id := wire.HeaderValue(data, "call-id")
 	if id == nil {
 		id = wire.HeaderValue(data, "i") // compact form

@@ -35,7 +35,7 @@ func (c *call) answerWith(f *dial.Fork, res *sip.Response) {
 	}
 	sdpBody, err := c.answerSDP(body)
 	if err != nil {
-		r, warning := badAnswer(err, c.late, c.b.s.realm())
+		r, warning := badAnswer(err, c.late, c.b.Realm())
 		c.state = stEnded
 		c.cdr.Disposition, c.cdr.Reason, c.cdr.HangupBy = r.Disp, r.Why, "system"
 		c.byeB()

@@ -214,7 +214,7 @@ func (t *transfers) onHandover(h *handover) {
 	if toA {
 		var cred *credential
 		if h.who.ext != "" {
-			cred, _ = c.b.s.credential(h.who.ext)
+			cred, _ = t.b.s.credential(h.who.ext)
 		}
 		c.caller = cred
 		c.Legs[0].Origin = h.org
@@ -280,7 +280,7 @@ func (t *transfers) onJoinResult(r joinResult) {
 		return
 	}
 	d := c.LegDialog(r.toA)
-	if err := c.b.s.client.WriteRequest(d.Request(sip.ACK)); err != nil {
+	if err := c.b.Client.WriteRequest(d.Request(sip.ACK)); err != nil {
 		c.log.Debug("ack not sent", "err", err)
 	}
 	_, m, err := sdpneg.Parse(r.res.Body())
@@ -308,7 +308,7 @@ func (r joinResult) dialogID() string {
 // handleOn answers an INVITE with Replaces naming a leg of the call.
 func (ev *replaceEvent) handleOn(c *call) {
 	reject := func(code int, reason string) {
-		c.b.s.rp.Respond(ev.tx, ev.req, code, reason)
+		c.b.Responder.Respond(ev.tx, ev.req, code, reason)
 		close(ev.done)
 	}
 	isA, ok := c.replacedLeg(ev.rep)
@@ -488,7 +488,7 @@ func (ev joinResult) handleOn(*call) { ev.t.onJoinResult(ev) }
 
 // callOver answers an INVITE with Replaces that found the call over.
 func (ev *replaceEvent) callOver(c *call) {
-	c.b.s.rp.Respond(ev.tx, ev.req, 481, "Call/Transaction Does Not Exist")
+	c.b.Responder.Respond(ev.tx, ev.req, 481, "Call/Transaction Does Not Exist")
 	close(ev.done)
 }
 

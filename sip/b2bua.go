@@ -3,67 +3,40 @@ package sip
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/netip"
 	"path/filepath"
 	"runtime/pprof"
-	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/switchboard-pbx/switchboard/directory"
-	"github.com/switchboard-pbx/switchboard/media"
 	"github.com/switchboard-pbx/switchboard/sip/auth"
 	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
-// b2bua is the call side of the server: every call is a *call with its own
-// goroutine (the actor) that owns both legs; SIP handlers only find the
-// call and post it an event.
+// b2bua is the call side of the server: the call core (core.go: the call
+// table, what every call needs of the server) and the features' services
+// on top of it. Every call is a *call with its own goroutine (the actor)
+// that owns both legs; SIP handlers only find the call and post it an
+// event.
 type b2bua struct {
-	s    *Server
-	cfg  CallConfig
-	log  *slog.Logger
-	pool *media.PortPool
-	// trunkIPs identifies requests from a carrier, which are not
-	// challenged: they are routed by DID.
-	trunkIPs map[netip.Addr]*Trunk
-
-	// Ports of our listeners, for Contact headers.
-	udpPort, tcpPort, tlsPort atomic.Uint32
-	udpLocal                  atomic.Pointer[netip.AddrPort] // the UDP listener's address
-	localNets                 []netip.Prefix                 // this host's networks (outside)
-
-	ctx    context.Context // ends every call at shutdown
-	cancel context.CancelFunc
-
-	callTable // the calls in progress and their call slots (calltable.go)
+	*core
+	s *Server
 
 	// recDir is the absolute directory of call recordings; "" records
 	// nothing.
 	recDir string
 
-	hooks callHooks
-
-	*route.Router              // the dial plan (sip/route)
-	codes         featureCodes // feature codes dialed (features.go)
+	codes featureCodes // feature codes dialed (features.go)
 
 	lot *parkingLot // call park: the orbits and what they hold (park.go, orbits.go)
-	// ringFailed is what a ringing call whose targets all failed, or did
-	// not answer in time, does instead of ending (forwarding.ringFailed):
-	// it reports whether the call goes on.
-	ringFailed func(c *call, code int, reason string, disp directory.Disposition, by string) bool
 
 	forwards   *forwarding // call forwarding (forward.go)
 	monitors   *monitoring // supervisors on calls (monitor.go)
 	recordings *recordings // call recording (record.go)
 	replacing  *replacing  // INVITE with Replaces (attended.go)
-	// taps listen on the relay of every answered call (rooms_record.go).
-	taps taps
 
 	queues *queueRuntime // call queues (queue.go, queuecall.go)
 
@@ -71,35 +44,16 @@ type b2bua struct {
 	intercom *intercom    // intercom calls (intercom.go)
 	pager    *pager       // paging (paging.go)
 	vm       *voicemail   // voicemail (voicemail.go, vmretrieve.go)
-	// standIn answers a call in the place of a callee who cannot take
-	// it or does not answer (b.vm, the callee's mailbox).
-	standIn standIn
-}
-
-// callHooks let tests see a call end, and place a carrier elsewhere.
-// Nil in production.
-type callHooks struct {
-	ended     func(directory.Call)
-	recording func(directory.Recording) // a recording row was stored
-	// mediaIPs is the media address to offer a destination ("ip:port")
-	// in place of ours: a carrier that reaches us elsewhere.
-	mediaIPs map[string]netip.Addr
 }
 
 func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
-	if err := cfg.Validate(); err != nil {
+	cc, err := newCore(cfg, coreParts{Log: s.log, Responder: s.rp, Client: s.client, Realm: s.realm,
+		Node: s.cfg.Node, UserAgent: s.cfg.UserAgent, StoreTimeout: s.cfg.StoreTimeout, Counters: &s.counters,
+		History: s.history, LegObservers: &s.legObs, Bindings: s.loc, Carriers: s.tk})
+	if err != nil {
 		return nil, err
 	}
-	cfg = cfg.withDefaults()
-	pool, err := media.NewPortPool(cfg.RTPLow, cfg.RTPHigh)
-	if err != nil {
-		return nil, fmt.Errorf("rtp ports: %w", err)
-	}
-	pool.SetQuarantine(cfg.RTPQuarantine)
-	ctx, cancel := context.WithCancel(context.Background())
-	b := &b2bua{s: s, cfg: cfg, log: s.log, pool: pool, ctx: ctx, cancel: cancel,
-		trunkIPs: make(map[netip.Addr]*Trunk), callTable: newCallTable(cfg.MaxCallsPerExt),
-		localNets: interfaceNets()}
+	b := &b2bua{core: cc, s: s}
 	b.lot = &parkingLot{b: b, orbits: newOrbitTable()}
 	b.pickups = &pickupBoard{b: b}
 	b.intercom = &intercom{b: b}
@@ -120,19 +74,14 @@ func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
 		Menu: func(ctx context.Context, rt *route.Route, ext string) (bool, *route.Refusal) {
 			return routeMenu(ctx, s, rt, ext)
 		}}
-	go b.queues.run(ctx)
+	b.takeRefer = func(c *call, ev *reqEvent) { openTransfers(b, c).onRefer(ev) }
 	if dir := s.cfg.RecordingsDir; dir != "" {
 		if b.recDir, err = filepath.Abs(dir); err != nil {
-			cancel()
+			b.cancel()
 			return nil, fmt.Errorf("recordings directory: %w", err)
 		}
 	}
-	for i := range cfg.Trunks {
-		t := &b.cfg.Trunks[i]
-		for _, ip := range lookupHost(t.Host) {
-			b.trunkIPs[ip] = t
-		}
-	}
+	go b.queues.run(b.ctx)
 	return b, nil
 }
 
@@ -151,36 +100,6 @@ func lookupHost(host string) []netip.Addr {
 		ips[i] = ips[i].Unmap()
 	}
 	return ips
-}
-
-// listening records the addresses of our listeners (either may be nil).
-func (b *b2bua) listening(udp, tcp net.Addr) {
-	if a, ok := udp.(*net.UDPAddr); ok {
-		b.udpPort.Store(uint32(a.Port))
-		la := a.AddrPort()
-		b.udpLocal.Store(&la)
-	}
-	if a, ok := tcp.(*net.TCPAddr); ok {
-		b.tcpPort.Store(uint32(a.Port))
-	}
-}
-
-// listeningTLS records the address of our TLS listener.
-func (b *b2bua) listeningTLS(a net.Addr) {
-	if ta, ok := a.(*net.TCPAddr); ok {
-		b.tlsPort.Store(uint32(ta.Port))
-	}
-}
-
-// port returns our listening port for a transport (UDP, TCP or TLS).
-func (b *b2bua) port(transport string) int {
-	switch strings.ToUpper(transport) {
-	case "TCP":
-		return int(b.tcpPort.Load())
-	case "TLS":
-		return int(b.tlsPort.Load())
-	}
-	return int(b.udpPort.Load())
 }
 
 // register installs the call handlers on the server.
@@ -203,15 +122,6 @@ func (b *b2bua) register() {
 			b.toDialog(req, tx, 405, "Method Not Allowed")
 		}))
 	}
-}
-
-// shutdown hangs up every call and waits for them to end.
-func (b *b2bua) shutdown() {
-	b.mu.Lock()
-	b.closing = true
-	b.mu.Unlock()
-	b.cancel()
-	b.wg.Wait()
 }
 
 // onInvite handles a new INVITE, or a re-INVITE inside a call. sipgo drops
@@ -279,7 +189,7 @@ func (b *b2bua) newDialog(req *sip.Request, tx sip.ServerTransaction, caller *cr
 	if caller != nil && b.codes.dial(req, tx, caller) { // features.go
 		return
 	}
-	c := newCall(b, req, tx, caller, trunk)
+	c := newCall(b.core, req, tx, caller, trunk)
 	if !c.begin() {
 		return
 	}
@@ -378,61 +288,4 @@ func (b *b2bua) toDialog(req *sip.Request, tx sip.ServerTransaction, code int, r
 		return
 	}
 	b.inDialog(req, tx)
-}
-
-// contactFor returns the Contact the PBX gives a peer at dest: an address
-// of ours that peer can reach, with the port of our listener.
-func (b *b2bua) contactFor(dest, transport string) sip.ContactHeader {
-	tr := strings.ToLower(transport)
-	if tr == "" {
-		tr = "udp"
-	}
-	port := b.port(tr)
-	ip := b.localIP(dest)
-	uri := sip.Uri{Scheme: "sip", User: "switchboard", Host: ip.String(), Port: port}
-	if tr != "udp" {
-		// Over TLS too a sip: URI with transport=tls, not sips: (RFC
-		// 5630 would have sips:): baresip 1.0 (libre 1.1) ends the call
-		// with ENOSYS on a sips: Contact.
-		uri.UriParams = sip.HeaderParams{{K: "transport", V: tr}}
-	}
-	return sip.ContactHeader{Address: uri}
-}
-
-// mediaIP is the relay address written into SDP sent to a peer at dest.
-func (b *b2bua) mediaIP(dest string) netip.Addr {
-	if ip, ok := b.hooks.mediaIPs[dest]; ok {
-		return ip
-	}
-	if ip := b.cfg.MediaIP; ip.IsValid() && !ip.IsUnspecified() {
-		if pub := b.cfg.PublicIP; pub.IsValid() && b.outside(dest) {
-			return pub
-		}
-		return ip
-	}
-	return b.localIP(dest)
-}
-
-// sendAndWait sends an in-dialog request that needs no answer from us other
-// than its completion (BYE, CANCEL) and waits for its final response or
-// ctx, so that the transaction is gone when it returns.
-func (b *b2bua) sendAndWait(ctx context.Context, req *sip.Request) (*sip.Response, error) {
-	tx, err := b.s.client.TransactionRequest(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Terminate()
-	for {
-		select {
-		case res := <-tx.Responses():
-			if res.IsProvisional() {
-				continue
-			}
-			return res, nil
-		case <-tx.Done():
-			return nil, tx.Err()
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
 }

@@ -69,7 +69,7 @@ const (
 // the call is filed in the call table (id, aReq, relay), and the caller's
 // INVITE handler only waits for aFinal to close.
 type call struct {
-	b   *b2bua
+	b   *core
 	id  string // Call-ID of leg A
 	log *slog.Logger
 
@@ -140,18 +140,18 @@ type (
 	relayEvent struct{ err error }
 )
 
-func newCall(b *b2bua, req *sip.Request, tx sip.ServerTransaction, caller *credential, trunk *Trunk) *call {
+func newCall(b *core, req *sip.Request, tx sip.ServerTransaction, caller *credential, trunk *Trunk) *call {
 	id := req.CallID().Value()
 	aReq := req.Clone()
 	aTag := sip.GenerateTagN(16)
 	aReq.To().Params.Add("tag", aTag)
 	log := b.log.With("call_id", id)
 	c := &call{b: b, id: id, log: log, mailbox: newMailbox(), caller: caller, trunk: trunk,
-		callerTx: callerTx{aReq: aReq, aTx: tx, aFinal: make(chan struct{}), userAgent: b.s.cfg.UserAgent,
+		callerTx: callerTx{aReq: aReq, aTx: tx, aFinal: make(chan struct{}), userAgent: b.UserAgent,
 			contactFor: b.contactFor, log: log}}
 	c.reqCtx, c.reqCancel = context.WithCancel(context.Background())
-	c.Bridge = leg.NewBridge(b.mediaIP, leg.Messenger{Ack: func(r *sip.Request) error { return b.s.client.WriteRequest(r) },
-		Refuse: b.s.rp.Respond, Send: func(req *sip.Request, done func(*sip.Response, error, bool)) {
+	c.Bridge = leg.NewBridge(b.mediaIP, leg.Messenger{Ack: func(r *sip.Request) error { return b.Client.WriteRequest(r) },
+		Refuse: b.Responder.Respond, Send: func(req *sip.Request, done func(*sip.Response, error, bool)) {
 			c.wg.Go(func() {
 				res, err := b.sendAndWait(c.reqCtx, req)
 				c.post(bridgeDone(func(live bool) { done(res, err, live) }))
@@ -164,19 +164,19 @@ func newCall(b *b2bua, req *sip.Request, tx sip.ServerTransaction, caller *crede
 			}
 			c.awaitAck(ri.Req, pending2xx{fromA: ri.FromA, tx: ri.Tx, res: ok, done: ri.Done, offer: offer})
 		}}, log)
-	c.calleeTx.client, c.calleeTx.log = b.s.client, log
-	c.acks = acks{log: log, userAgent: b.s.cfg.UserAgent, sendHeld: c.byeOffActor}
+	c.calleeTx.client, c.calleeTx.log = b.Client, log
+	c.acks = acks{log: log, userAgent: b.UserAgent, sendHeld: c.byeOffActor}
 	c.Legs[0].Origin.ID = uint64(time.Now().UnixNano() & 0x7fffffffffff)
 	c.Legs[1].Origin.ID = c.Legs[0].Origin.ID + 1
-	c.cdr = directory.Call{SIPCallID: id, StartedAt: time.Now().UTC(), Node: b.s.cfg.Node}
+	c.cdr = directory.Call{SIPCallID: id, StartedAt: time.Now().UTC(), Node: b.Node}
 	c.outbox = outbox{wg: &c.wg, send: b.sendAndWait, tell: c.post, log: log}
-	c.admission = admission{s: b.s, callerInvite: aReq, trunk: trunk, log: log}
-	c.methods = dialogMethods{bye: c.onBye, reinvite: c.onReinvite, refer: func(ev *reqEvent) { openTransfers(c).onRefer(ev) },
-		respond: b.s.rp.Respond}
-	c.callRecord.s, c.callRecord.hooks, c.callRecord.log = b.s, &b.hooks, log
+	c.admission = admission{core: b, callerInvite: aReq, trunk: trunk, log: log}
+	c.methods = dialogMethods{bye: c.onBye, reinvite: c.onReinvite, refer: func(ev *reqEvent) { b.takeRefer(c, ev) },
+		respond: b.Responder.Respond}
+	c.callRecord.core, c.callRecord.hooks, c.callRecord.log = b, &b.hooks, log
 	// The call's dialer and each feature's share env; its relay is the
 	// call's once open (beginOn).
-	c.env = &dial.Env{Client: b.s.client, UserAgent: b.s.cfg.UserAgent, Log: log, Ctx: c.reqCtx, WG: &c.wg,
+	c.env = &dial.Env{Client: b.Client, UserAgent: b.UserAgent, Log: log, Ctx: c.reqCtx, WG: &c.wg,
 		Post: c.post, File: func(id string) { b.alias(id, c) }, Contact: b.contactFor, MediaIP: b.mediaIP,
 		SendAndWait: b.sendAndWait, Hops: wire.HopLimit(aReq) - 1}
 	return c
@@ -186,7 +186,7 @@ func newCall(b *b2bua, req *sip.Request, tx sip.ServerTransaction, caller *crede
 // actor. It answers the caller itself and returns false when the call goes
 // no further.
 func (c *call) begin() bool {
-	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), c.b.StoreTimeout)
 	rt, ref := c.b.Route(ctx, c.caller, c.aReq)
 	cancel()
 	return c.beginOn(rt, ref)
@@ -239,7 +239,7 @@ func (c *call) beginOn(rt *route.Route, ref *route.Refusal) bool {
 
 // newRelay opens the media relay of a call: its ports from the PBX's
 // pool, on its media address, with its media timeouts.
-func newRelay(b *b2bua, log *slog.Logger) (*media.Relay, error) {
+func newRelay(b *core, log *slog.Logger) (*media.Relay, error) {
 	mip := b.cfg.MediaIP
 	if !mip.IsValid() {
 		mip = netip.IPv4Unspecified()

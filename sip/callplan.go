@@ -23,7 +23,7 @@ type callPlan struct {
 // the caller's limit.
 // A callee in do not disturb, not registered or at their call limit goes
 // to their stand-in (a mailbox), when it takes the call.
-func (b *b2bua) plan(c *call, rt *route.Route, ref *route.Refusal) (callPlan, *route.Refusal) {
+func (b *core) plan(c *call, rt *route.Route, ref *route.Refusal) (callPlan, *route.Refusal) {
 	ans, _ := rt.Answer.(answerer) // nil: the route rings its targets
 	p := callPlan{ans: ans}
 	if ref != nil && (ref == refDND || ref == route.Offline) && b.standIn.takes(c) {

@@ -37,7 +37,7 @@ type callRecord struct {
 	lamps legStates
 	route *route.Route // the route whose forwards the row notes (fillCDR)
 
-	s     *Server    // the history store and the counters
+	core  *core      // the history spool, the counters, our node
 	hooks *callHooks // hooks.ended hears each row written
 	log   *slog.Logger
 }
@@ -87,11 +87,11 @@ func (cr *callRecord) writeRow(row directory.Call) {
 
 // save stores row, counts it and tells hooks.ended.
 func (cr *callRecord) save(row directory.Call) {
-	if err := cr.s.history.SaveCall(context.Background(), &row); err != nil {
+	if err := cr.core.History.SaveCall(context.Background(), &row); err != nil {
 		cr.log.Error("call history row not written", "err", err, "from", row.From, "to", row.To,
 			"disposition", row.Disposition)
 	}
-	cr.s.counters.call(row)
+	cr.core.Counters.call(row)
 	if h := cr.hooks.ended; h != nil {
 		h(row)
 	}
@@ -143,7 +143,7 @@ func (cr *callRecord) joinCDR(stayID string, started time.Time, who party, diale
 	stay := cr.parties[leg.Index(!toA)]
 	row := directory.Call{SIPCallID: stayID, CallerID: stay.userID, From: stay.num,
 		CalleeID: who.userID, To: who.num, Dialed: dialed, StartedAt: started, AnsweredAt: now,
-		Disposition: directory.Answered, Reason: reason, Node: cr.s.cfg.Node}
+		Disposition: directory.Answered, Reason: reason, Node: cr.core.Node}
 	row.Direction = rowDirection(who.ext == "", stay.ext == "")
 	cr.cdr = row
 	cr.show(row)

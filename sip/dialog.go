@@ -17,7 +17,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // uasDialog is our side of the dialog that req, an INVITE we answer, sets
 // up: req already carries our To-tag; its requests go to the Contact, sent
 // back to where req came from, and our Contact faces that source.
-func (b *b2bua) uasDialog(req *sip.Request) leg.Dialog {
+func (b *core) uasDialog(req *sip.Request) leg.Dialog {
 	src := req.Source()
 	return leg.Dialog{CallID: req.CallID().Value(), LocalURI: req.To().Address, LocalTag: wire.Tag(req.To().Params),
 		RemoteURI: req.From().Address, RemoteTag: wire.Tag(req.From().Params), Target: req.Contact().Address,

@@ -221,7 +221,7 @@ func (fw *forwarding) ringFailed(c *call, code int, reason string, disp director
 // callee for why; false when the forward is not followed.
 func (fw *forwarding) forward(c *call, code int, reason, number, why string) bool {
 	rt := c.rt
-	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), c.b.StoreTimeout)
 	nrt := *rt
 	ref, ok := fw.forwardTo(ctx, &nrt, rt.ForwardUser, number, why)
 	cancel()

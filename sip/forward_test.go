@@ -321,7 +321,7 @@ func TestForwardRingTimePerUser(t *testing.T) {
 		if ref := cs.b.forwards.routeUser(t.Context(), rt, cred); ref != nil {
 			t.Fatalf("route: %+v", ref)
 		}
-		c := &call{b: cs.b, rt: rt}
+		c := &call{b: cs.b.core, rt: rt}
 		return c.ringDuration()
 	}
 	if got := ring(); got != 300*time.Millisecond {

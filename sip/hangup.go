@@ -64,14 +64,14 @@ func (c *call) onBye(ev *reqEvent) {
 	res := sip.NewResponseFromRequest(ev.req, 200, "OK", nil)
 	switch {
 	case c.state == stAnswered:
-		c.b.s.rp.Send(ev.tx, res)
+		c.b.Responder.Send(ev.tx, res)
 		close(ev.done)
 		c.dropPending(ev.fromA)
 		c.byeFrom(ev.fromA)
 		c.endAnswered(leg.Index(ev.fromA))
 		c.log.Info("call ended", "by", c.cdr.HangupBy)
 	case c.state == stRinging && ev.fromA:
-		c.b.s.rp.Send(ev.tx, res)
+		c.b.Responder.Send(ev.tx, res)
 		close(ev.done)
 		c.respondA(487, "Request Terminated", nil)
 		c.endRinging(0, "", directory.Cancelled, "caller")

@@ -40,8 +40,8 @@ func autoAnswerHeaders(realm string) []sip.Header {
 // call starts an intercom call from caller to ext. It returns once the
 // caller's INVITE has its final response (and, for a 200, its ACK).
 func (ic *intercom) call(req *sip.Request, tx sip.ServerTransaction, caller *credential, ext string) {
-	c := newCall(ic.b, req, tx, caller, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), ic.b.s.cfg.StoreTimeout)
+	c := newCall(ic.b.core, req, tx, caller, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), ic.b.StoreTimeout)
 	rt, ref := ic.route(ctx, caller, req, ext)
 	cancel()
 	if !c.beginOn(rt, ref) {

@@ -44,6 +44,7 @@ const ivrMaxHops = 20
 // place of a dialog: the endpoint on leg B, the menu playing, and the
 // target ringing once a choice is made.
 type ivrSession struct {
+	b      *b2bua
 	c      *call
 	ep     *media.Endpoint
 	info   chan rune // digits of SIP INFO, for the script
@@ -79,7 +80,10 @@ func (ev ivrChoice) handleOn(*call) { ev.sess.onChoice(ev) }
 
 // menuAnswer is the answerer of a route to an IVR menu: the PBX answers
 // the call with the menu.
-type menuAnswer struct{ menu *directory.IVRMenu }
+type menuAnswer struct {
+	b    *b2bua
+	menu *directory.IVRMenu
+}
 
 // routeMenu makes rt a menu's route when ext is an IVR menu's number; a
 // user's extension is never one (it is looked up first, from memory).
@@ -97,7 +101,7 @@ func routeMenu(ctx context.Context, s *Server, rt *route.Route, ext string) (boo
 	if err != nil {
 		return true, route.StoreDown(err)
 	}
-	rt.To, rt.Answer = ext, menuAnswer{menu: m}
+	rt.To, rt.Answer = ext, menuAnswer{b: s.calls, menu: m}
 	return true, nil
 }
 
@@ -132,7 +136,7 @@ func (a menuAnswer) answerCall(c *call) {
 		c.endRinging(488, "Not Acceptable Here", directory.Failed, "system")
 		return
 	}
-	s := &ivrSession{c: c, ep: ep, info: make(chan rune, 16)}
+	s := &ivrSession{b: a.b, c: c, ep: ep, info: make(chan rune, 16)}
 	c.rooms.open(s)
 	c.wg.Go(func() { _ = ep.Run(c.b.ctx) })
 
@@ -261,7 +265,7 @@ func (s *ivrSession) goTo(number string) {
 	if c.caller != nil {
 		self = c.caller.Ext
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), c.b.StoreTimeout)
 	ref := c.b.RouteNumber(ctx, rt, number, self) // sip/route
 	cancel()
 	if ref != nil {
@@ -273,7 +277,7 @@ func (s *ivrSession) goTo(number string) {
 	case queueAnswer: // queuecall.go: the caller waits there
 		via := s.via()
 		s.endFarEnd()
-		queueFromMenu(c, a.queue, via)
+		queueFromMenu(s.b.queues, c, a.queue, via)
 		return
 	case menuAnswer:
 		if s.hops++; s.hops > ivrMaxHops {
@@ -384,10 +388,10 @@ func (s *ivrSession) answered(f *dial.Fork, res *sip.Response) {
 	tmpl := ack.Clone()
 	f.Tx.OnRetransmission(func(r *sip.Response) {
 		if r.IsSuccess() {
-			_ = c.b.s.client.WriteRequest(tmpl.Clone())
+			_ = c.b.Client.WriteRequest(tmpl.Clone())
 		}
 	})
-	if err := c.b.s.client.WriteRequest(ack); err != nil {
+	if err := c.b.Client.WriteRequest(ack); err != nil {
 		c.log.Info("ack not sent", "err", err)
 	}
 	_, m, err := sdpneg.Parse(res.Body())
@@ -446,11 +450,11 @@ func (s *ivrSession) voicemail(number string) {
 	c := s.c
 	var userID, groupID int64
 	var dir string
-	if cred, err := c.b.s.credential(number); err == nil && cred != nil {
+	if cred, err := s.b.s.credential(number); err == nil && cred != nil {
 		userID, dir = cred.UserID, strconv.FormatInt(cred.UserID, 10)
 	} else {
-		ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
-		g, err := c.b.s.store.GroupByExtension(ctx, number)
+		ctx, cancel := context.WithTimeout(context.Background(), c.b.StoreTimeout)
+		g, err := s.b.s.store.GroupByExtension(ctx, number)
 		cancel()
 		if err != nil {
 			c.log.Info("ivr: no mailbox", "number", number, "err", err)
@@ -459,10 +463,10 @@ func (s *ivrSession) voicemail(number string) {
 		}
 		groupID, dir = g.ID, "g"+strconv.FormatInt(g.ID, 10)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
-	mb, err := c.b.s.store.Mailbox(ctx, userID, groupID)
+	ctx, cancel := context.WithTimeout(context.Background(), c.b.StoreTimeout)
+	mb, err := s.b.s.store.Mailbox(ctx, userID, groupID)
 	cancel()
-	if err != nil || !mb.Enabled || c.b.recDir == "" {
+	if err != nil || !mb.Enabled || s.b.recDir == "" {
 		c.log.Info("ivr: mailbox not enabled", "number", number, "err", err)
 		s.back("no mailbox")
 		return
@@ -471,7 +475,7 @@ func (s *ivrSession) voicemail(number string) {
 	if c.caller != nil {
 		caller = c.caller.Ext
 	}
-	dep, greeting, err := newDeposit(c, mb, userID, groupID, dir, caller, s.ep)
+	dep, greeting, err := s.b.vm.newDeposit(c, mb, userID, groupID, dir, caller, s.ep)
 	if err != nil {
 		c.log.Error("ivr: voicemail not offered", "err", err)
 		s.back("voicemail unavailable")
@@ -520,18 +524,18 @@ func (s *ivrSession) takeRequest(ev *reqEvent) bool {
 	case sip.INFO:
 		d, ok := parseDTMFRelay(ev.req)
 		if !ok {
-			c.b.s.rp.Respond(ev.tx, ev.req, 415, "Unsupported Media Type")
+			c.b.Responder.Respond(ev.tx, ev.req, 415, "Unsupported Media Type")
 			break
 		}
-		c.b.s.rp.Respond(ev.tx, ev.req, 200, "OK")
+		c.b.Responder.Respond(ev.tx, ev.req, 200, "OK")
 		select {
 		case s.info <- d:
 		default:
 		}
 	case sip.INVITE:
-		c.b.s.rp.Respond(ev.tx, ev.req, 488, "Not Acceptable Here (Menu)")
+		c.b.Responder.Respond(ev.tx, ev.req, 488, "Not Acceptable Here (Menu)")
 	case sip.REFER:
-		c.b.s.rp.Respond(ev.tx, ev.req, 403, "Forbidden (Menu)")
+		c.b.Responder.Respond(ev.tx, ev.req, 403, "Forbidden (Menu)")
 	default:
 		return false
 	}

@@ -19,7 +19,7 @@ import (
 // the call left. It is the call's part, embedded in it; only the call's
 // actor touches it.
 type admission struct {
-	s            *Server
+	core         *core
 	callerInvite *sip.Request // the caller's INVITE, with our To-tag
 	trunk        *Trunk       // leg A's carrier, if the call came from a trunk
 	// left are the dialogs of parties the call left (leave, as a leg changes
@@ -77,7 +77,7 @@ func (ad *admission) fromPeer(req *sip.Request, dest, ext string, i int) bool {
 	if i == 1 {
 		carrier = nil
 	}
-	return fromPeer(ad.s, req, dest, ext, carrier)
+	return fromPeer(ad.core, req, dest, ext, carrier)
 }
 
 // leave remembers d, the dialog of a party the call left (a transferor,
@@ -114,10 +114,10 @@ func (ad *admission) admitRequest(ev *reqEvent, legs *[2]leg.Leg, parties [2]par
 // anyway) and 481 otherwise, and so does a stranger's.
 func (ad *admission) turnAway(ev *reqEvent) {
 	if ad.leftDialog(ev.req) && ev.req.Method == sip.BYE {
-		ad.s.rp.Respond(ev.tx, ev.req, 200, "OK")
+		ad.core.Responder.Respond(ev.tx, ev.req, 200, "OK")
 	} else {
 		ad.refusedInDialog(ev.req)
-		ad.s.rp.Respond(ev.tx, ev.req, 481, "Call/Transaction Does Not Exist")
+		ad.core.Responder.Respond(ev.tx, ev.req, 481, "Call/Transaction Does Not Exist")
 	}
 	close(ev.done)
 }
@@ -139,5 +139,5 @@ func (ad *admission) leftDialog(req *sip.Request) bool {
 func (ad *admission) refusedInDialog(req *sip.Request) {
 	ad.log.Info("in-dialog request refused: not from a party of the call",
 		"method", string(req.Method), "src", req.Source())
-	ad.s.counters.drop("not the dialog's peer")
+	ad.core.Counters.drop("not the dialog's peer")
 }

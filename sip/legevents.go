@@ -68,29 +68,13 @@ type legObservers struct {
 	own []LegObserver
 }
 
-// ObserveLegs sets the function that receives every extension leg's
-// state changes (nil stops them).
-func (s *Server) ObserveLegs(f LegObserver) {
-	if f == nil {
-		s.legObs.f.Store(nil)
-		return
-	}
-	s.legObs.f.Store(&f)
-}
-
-// watchLegs adds one of the server's own watchers of leg events. Only
-// while the server is built: legEvent reads them without a lock.
-func (s *Server) watchLegs(f LegObserver) {
-	s.legObs.own = append(s.legObs.own, f)
-}
-
-// legEvent hands e to the server's own watchers and to the observer, if
-// one is set.
-func (s *Server) legEvent(e LegEvent) {
-	for _, f := range s.legObs.own {
+// emit hands e to the server's own watchers and to the observer, if one
+// is set.
+func (o *legObservers) emit(e LegEvent) {
+	for _, f := range o.own {
 		f(e)
 	}
-	if f := s.legObs.f.Load(); f != nil {
+	if f := o.f.Load(); f != nil {
 		(*f)(e)
 	}
 }

@@ -30,11 +30,11 @@ type legStates struct {
 // syncLegs raises the leg events that bring the observers (presence and
 // busy lamps always, and whoever ObserveLegs names) up to date with the
 // call.
-func (c *call) syncLegs() { c.lamps.sync(c.b.s, c.id, c.liveLegs()) }
+func (c *call) syncLegs() { c.lamps.sync(c.b.LegObservers, c.id, c.liveLegs()) }
 
 // sync raises the leg events that bring the observers up to date with the
 // extension legs live now in the call (or page) callID.
-func (ls *legStates) sync(s *Server, callID string, live []LegEvent) {
+func (ls *legStates) sync(obs *legObservers, callID string, live []LegEvent) {
 	if ls.told == nil {
 		ls.told = make(map[string]*LegEvent)
 	}
@@ -52,7 +52,7 @@ func (ls *legStates) sync(s *Server, callID string, live []LegEvent) {
 			continue // never back from talking to ringing
 		}
 		ls.told[ev.LegID] = &ev
-		s.legEvent(ev)
+		obs.emit(ev)
 	}
 	for id, prev := range ls.told {
 		if prev.State == LegEnded || hasLeg(live, id) {
@@ -61,7 +61,7 @@ func (ls *legStates) sync(s *Server, callID string, live []LegEvent) {
 		ended := *prev
 		ended.State = LegEnded
 		ls.told[id] = &ended
-		s.legEvent(ended)
+		obs.emit(ended)
 	}
 }
 

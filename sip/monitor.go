@@ -198,10 +198,10 @@ func (ms *monitorSession) waitAck(tx sip.ServerTransaction) {
 // (the monitor stops with its relay) or the PBX shutting down. The PBX
 // says BYE unless the supervisor did.
 func (ms *monitorSession) run(ctx context.Context) {
-	ms.b.s.legEvent(ms.lamp)
+	ms.b.LegObservers.emit(ms.lamp)
 	defer func() {
 		ms.lamp.State = LegEnded
-		ms.b.s.legEvent(ms.lamp)
+		ms.b.LegObservers.emit(ms.lamp)
 	}()
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -273,13 +273,13 @@ func (ms *monitorSession) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 	if wire.Tag(req.From().Params) != d.RemoteTag || wire.Tag(req.To().Params) != d.LocalTag || !sameIP(req.Source(), d.Dest) {
 		ms.log.Info("in-dialog request refused: not from the supervisor",
 			"method", string(req.Method), "src", req.Source())
-		ms.b.s.counters.drop("not the dialog's peer")
-		ms.b.s.rp.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		ms.b.Counters.drop("not the dialog's peer")
+		ms.b.Responder.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
 	switch req.Method {
 	case sip.BYE:
-		ms.b.s.rp.Respond(tx, req, 200, "OK")
+		ms.b.Responder.Respond(tx, req, 200, "OK")
 		ms.end("supervisor")
 	case sip.INVITE:
 		if _, m, err := sdpneg.Parse(req.Body()); err == nil {
@@ -288,9 +288,9 @@ func (ms *monitorSession) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 		res := sip.NewResponseFromRequest(req, 200, "OK", ms.sdp)
 		res.AppendHeader(sip.HeaderClone(&ms.dlg.Contact))
 		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-		ms.b.s.rp.Send(tx, res)
+		ms.b.Responder.Send(tx, res)
 	default:
-		ms.b.s.rp.Respond(tx, req, 405, "Method Not Allowed")
+		ms.b.Responder.Respond(tx, req, 405, "Method Not Allowed")
 	}
 }
 

@@ -36,7 +36,7 @@ func (r requester) Request(ctx context.Context, req *sip.Request) (sip.ClientTra
 // stamp sets the top Via's sent-by to our address and listening port,
 // asks for rport, and over UDP, once the listening socket is up
 // (udpReady), sends from it.
-func (b *b2bua) stamp(req *sip.Request, udpReady bool) {
+func (b *core) stamp(req *sip.Request, udpReady bool) {
 	tr := strings.ToUpper(req.Transport())
 	if tr == "" {
 		tr = "UDP"
@@ -67,7 +67,7 @@ func (b *b2bua) stamp(req *sip.Request, udpReady bool) {
 // localIP returns our address on the route to dest (a host:port): the
 // configured SIP address, else the public one for a peer outside our
 // networks, else the one the kernel would send from.
-func (b *b2bua) localIP(dest string) netip.Addr {
+func (b *core) localIP(dest string) netip.Addr {
 	if ip := b.cfg.SIPIP; ip.IsValid() && !ip.IsUnspecified() {
 		return ip
 	}
@@ -93,7 +93,7 @@ func (b *b2bua) localIP(dest string) netip.Addr {
 // node's own networks: not loopback, link-local or private (RFC 1918, RFC
 // 6598 shared, IPv6 ULA), and on none of this host's interface networks.
 // A name is taken as outside.
-func (b *b2bua) outside(dest string) bool {
+func (b *core) outside(dest string) bool {
 	host := dest
 	if h, _, err := net.SplitHostPort(dest); err == nil {
 		host = h

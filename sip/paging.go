@@ -280,7 +280,7 @@ func (ps *pageSession) run() {
 		}
 	}
 	for !ps.ended || !ps.forksDone() {
-		ps.lamps.sync(ps.b.s, ps.id, ps.liveLegs())
+		ps.lamps.sync(ps.b.LegObservers, ps.id, ps.liveLegs())
 		if ps.ended && linger == nil {
 			t := time.NewTimer(pageLinger)
 			defer t.Stop()
@@ -301,7 +301,7 @@ func (ps *pageSession) run() {
 			ps.forceDone()
 		}
 	}
-	ps.lamps.sync(ps.b.s, ps.id, nil) // every leg is over
+	ps.lamps.sync(ps.b.LegObservers, ps.id, nil) // every leg is over
 	ps.mu.Lock()
 	ps.closed = true
 	rest := ps.queue
@@ -309,7 +309,7 @@ func (ps *pageSession) run() {
 	ps.mu.Unlock()
 	for _, ev := range rest {
 		if r, ok := ev.(*reqEvent); ok {
-			ps.b.s.rp.Respond(r.tx, r.req, 481, "Call/Transaction Does Not Exist")
+			ps.b.Responder.Respond(r.tx, r.req, 481, "Call/Transaction Does Not Exist")
 			close(r.done)
 		}
 	}
@@ -424,10 +424,10 @@ func (ps *pageSession) join(m *pageMember, f *dial.Fork, res *sip.Response) {
 	m.ack.Store(ack.Clone())
 	f.Tx.OnRetransmission(func(r *sip.Response) {
 		if a := m.ack.Load(); a != nil && r.IsSuccess() {
-			_ = ps.b.s.client.WriteRequest(a.Clone())
+			_ = ps.b.Client.WriteRequest(a.Clone())
 		}
 	})
-	if err := ps.b.s.client.WriteRequest(ack); err != nil {
+	if err := ps.b.Client.WriteRequest(ack); err != nil {
 		ps.log.Info("ack not sent", "ext", m.cred.Ext, "err", err)
 	}
 	_, md, err := sdpneg.Parse(res.Body())
@@ -504,7 +504,7 @@ func (ps *pageSession) end(by, note string) {
 		if ps.b.ctx.Err() != nil {
 			ps.cdr.Disposition = directory.Failed
 		}
-		ps.b.s.rp.Send(ps.tx, sip.NewResponseFromRequest(ps.req, 480, "Temporarily Unavailable", nil))
+		ps.b.Responder.Send(ps.tx, sip.NewResponseFromRequest(ps.req, 480, "Temporarily Unavailable", nil))
 		ps.final <- nil
 	}
 	if ps.answered && by != "caller" {

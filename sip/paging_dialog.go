@@ -28,7 +28,7 @@ func (ps *pageSession) answerTalker() {
 	res := sip.NewResponseFromRequest(req, 200, "OK", ps.sdp)
 	res.AppendHeader(sip.HeaderClone(&ps.dlg.Contact))
 	res.AppendHeader(sip.NewHeader("Allow", dial.Allowed))
-	res.AppendHeader(sip.NewHeader("Server", ps.b.s.cfg.UserAgent))
+	res.AppendHeader(sip.NewHeader("Server", ps.b.UserAgent))
 	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	ps.answered, ps.finished = true, true
 	ps.cdr.AnsweredAt = time.Now().UTC()
@@ -68,7 +68,7 @@ func (ps *pageSession) onRequest(ev *reqEvent) {
 	if cid == ps.id && ps.answered && ps.peerOf(&ps.dlg, req) {
 		switch req.Method {
 		case sip.BYE:
-			ps.b.s.rp.Respond(tx, req, 200, "OK")
+			ps.b.Responder.Respond(tx, req, 200, "OK")
 			ps.end("caller", "")
 		case sip.INVITE:
 			if _, m, err := sdpneg.Parse(req.Body()); err == nil {
@@ -76,7 +76,7 @@ func (ps *pageSession) onRequest(ev *reqEvent) {
 			}
 			ps.answerSDP(tx, req, ps.sdp, &ps.dlg)
 		default:
-			ps.b.s.rp.Respond(tx, req, 405, "Method Not Allowed")
+			ps.b.Responder.Respond(tx, req, 405, "Method Not Allowed")
 		}
 		return
 	}
@@ -86,7 +86,7 @@ func (ps *pageSession) onRequest(ev *reqEvent) {
 		}
 		switch req.Method {
 		case sip.BYE:
-			ps.b.s.rp.Respond(tx, req, 200, "OK")
+			ps.b.Responder.Respond(tx, req, 200, "OK")
 			m.left = true
 			ps.fan.Remove(m.l)
 			m.l = nil
@@ -98,12 +98,12 @@ func (ps *pageSession) onRequest(ev *reqEvent) {
 			}
 			ps.answerSDP(tx, req, m.offer, &m.dlg)
 		default:
-			ps.b.s.rp.Respond(tx, req, 405, "Method Not Allowed")
+			ps.b.Responder.Respond(tx, req, 405, "Method Not Allowed")
 		}
 		return
 	}
-	ps.b.s.counters.drop("not the dialog's peer")
-	ps.b.s.rp.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
+	ps.b.Counters.drop("not the dialog's peer")
+	ps.b.Responder.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
 }
 
 // peerOf reports whether req comes from d's peer: its tags, and the IP the
@@ -117,7 +117,7 @@ func (ps *pageSession) answerSDP(tx sip.ServerTransaction, req *sip.Request, bod
 	res := sip.NewResponseFromRequest(req, 200, "OK", body)
 	res.AppendHeader(sip.HeaderClone(&d.Contact))
 	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	ps.b.s.rp.Send(tx, res)
+	ps.b.Responder.Send(tx, res)
 }
 
 // waitAck retransmits our 200 to the talker over UDP (T1 doubling to T2)
@@ -140,7 +140,7 @@ func (ps *pageSession) onAck(req *sip.Request) {
 func (ps *pageSession) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 	done := make(chan struct{})
 	if !ps.post(&reqEvent{req: req, tx: tx, done: done}) {
-		ps.b.s.rp.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		ps.b.Responder.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
 	<-done

@@ -71,6 +71,7 @@ type parkingLot struct {
 // call's end). Like the call's other fields, only the call's goroutine
 // touches it.
 type parkedCall struct {
+	lot    *parkingLot
 	c      *call
 	orbit  string
 	dialed string // what the REFER named: the park code or the orbit
@@ -135,7 +136,7 @@ func (p *parkedCall) takeRequest(ev *reqEvent) bool {
 	if ev.req.Method != sip.REFER {
 		return false
 	}
-	p.c.b.s.rp.Respond(ev.tx, ev.req, 403, "Forbidden (Call Parked)")
+	p.c.b.Responder.Respond(ev.tx, ev.req, 403, "Forbidden (Call Parked)")
 	close(ev.done)
 	return true
 }
@@ -167,7 +168,7 @@ func (pl *parkingLot) target(number string) (orbit string, ok bool) {
 // or take one parked by parker. denied is the refusal, err the
 // directory's failure.
 func (pl *parkingLot) allowed(id, parker int64) (denied, err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), pl.b.s.cfg.StoreTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), pl.b.StoreTimeout)
 	defer cancel()
 	acc, err := pl.b.s.store.Access(ctx, id)
 	if err != nil {
@@ -236,7 +237,7 @@ func (pl *parkingLot) park(c *call, x *xfer, parker party, want string) {
 	if x.fromA {
 		c.caller = nil
 	}
-	p := &parkedCall{c: c, orbit: orbit, dialed: x.target, leg: parkerLeg, parker: parker, since: now,
+	p := &parkedCall{lot: pl, c: c, orbit: orbit, dialed: x.target, leg: parkerLeg, parker: parker, since: now,
 		lamp: presence.Leg{ID: "park-" + orbit + "-" + sip.GenerateTagN(12), State: presence.LegAnswered, Peer: shownNumber(tee.num)}}
 	p.origin.ID = uint64(now.UnixNano()&0x7fffffffffff) + 4
 	p.ctx, p.cancel = context.WithCancel(c.reqCtx)
@@ -264,7 +265,7 @@ func (p *parkedCall) parkedRow(tee party) {
 	teeLeg := 1 - p.leg
 	row := directory.Call{SIPCallID: c.Legs[teeLeg].Dialog.CallID, CallerID: tee.userID, From: tee.num, To: p.orbit,
 		Dialed: p.dialed, StartedAt: now, AnsweredAt: now, Disposition: directory.Answered,
-		Reason: "parked at " + p.orbit + " by " + p.parker.num, Node: c.b.s.cfg.Node, Direction: dir}
+		Reason: "parked at " + p.orbit + " by " + p.parker.num, Node: c.b.Node, Direction: dir}
 	c.cdr = row
 	c.shown.Store(&activeView{callerID: row.CallerID, from: row.From, to: row.To, dir: row.Direction,
 		started: row.StartedAt, parked: true})
@@ -298,8 +299,8 @@ func (p *parkedCall) end() {
 		p.ring.CancelAll(nil)
 		p.ring = nil
 	}
-	c.b.lot.orbits.free(p.orbit, c)
-	c.b.s.pres.Leg(p.orbit, p.lamp, true)
+	p.lot.orbits.free(p.orbit, c)
+	p.lot.b.s.pres.Leg(p.orbit, p.lamp, true)
 	c.log.Info("orbit free", "orbit", p.orbit)
 }
 
@@ -390,7 +391,7 @@ func (pl *parkingLot) retrieve(req *sip.Request, tx sip.ServerTransaction, cred 
 func (p *parkedCall) retrieved(ev *retrieveEvent) {
 	c := p.c
 	reject := func(code int, reason string) {
-		c.b.s.rp.Respond(ev.tx, ev.req, code, reason)
+		c.b.Responder.Respond(ev.tx, ev.req, code, reason)
 		close(ev.done)
 	}
 	if !c.idle() {
@@ -462,6 +463,6 @@ func (ev parkTimerEvent) handleOn(c *call) {
 
 // callOver answers an INVITE that found the parked call over.
 func (ev *retrieveEvent) callOver(c *call) {
-	c.b.s.rp.Respond(ev.tx, ev.req, 480, "Temporarily Unavailable (Nothing Parked At "+ev.orbit+")")
+	c.b.Responder.Respond(ev.tx, ev.req, 480, "Temporarily Unavailable (Nothing Parked At "+ev.orbit+")")
 	close(ev.done)
 }

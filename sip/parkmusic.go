@@ -21,7 +21,7 @@ var pcmu = sdpneg.Codec{PT: 0, Name: "PCMU", Rate: 8000}
 // more from then on.
 func (p *parkedCall) playMusic(ml media.Leg) {
 	c := p.c
-	clip := c.b.lot.orbits.musicOnHold()
+	clip := p.lot.orbits.musicOnHold()
 	if clip == nil {
 		return
 	}

@@ -32,7 +32,7 @@ func (p *parkedCall) onTimer(ev parkTimerEvent) {
 // ringBack rings the parker's phones.
 func (p *parkedCall) ringBack() {
 	c := p.c
-	cred, err := c.b.s.credential(p.parker.ext)
+	cred, err := p.lot.b.s.credential(p.parker.ext)
 	if err != nil || cred == nil {
 		c.log.Info("ring-back: parker unknown", "orbit", p.orbit, "parker", p.parker.ext, "err", err)
 		p.ringBackOver()
@@ -111,7 +111,7 @@ func (p *parkedCall) ringBackOver() {
 		c.hangup("system", "parked at "+p.orbit+", not retrieved")
 		return
 	}
-	if d := c.b.lot.orbits.ringBackAfter(); d > 0 {
+	if d := p.lot.orbits.ringBackAfter(); d > 0 {
 		p.after(d, parkTimerEvent{p: p, rings: p.rings})
 	}
 }
@@ -126,6 +126,6 @@ func (p *parkedCall) ringBackAnswered(f *dial.Fork, res *sip.Response) {
 	}
 	p.ring.CancelAll(f)
 	p.ring = nil
-	cred, _ := c.b.s.credential(f.Target.Ext)
+	cred, _ := p.lot.b.s.credential(f.Target.Ext)
 	p.take(party{userID: f.Target.UserID, num: f.Target.Ext, ext: f.Target.Ext}, cred, "returned", res.Body())
 }

@@ -377,7 +377,7 @@ func (ev *pickupEvent) onCall(c *call) {
 	}
 	reject := func(code int, reason string) {
 		c.log.Info("pickup refused", "by", ev.picker.Ext, "status", code, "reason", reason)
-		c.b.s.rp.Respond(ev.tx, ev.req, code, reason)
+		c.b.Responder.Respond(ev.tx, ev.req, code, reason)
 		ev.reply <- pickupReply{handled: true}
 		close(ev.done)
 	}

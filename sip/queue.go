@@ -352,7 +352,7 @@ func (r *queueRuntime) act(evs []acd.Event) {
 		if e != nil {
 			switch ev.Kind {
 			case acd.EventOffer:
-				posted = e.c.post(queueOfferEvent{agent: ev.Agent})
+				posted = e.c.post(queueOfferEvent{rtm: r, agent: ev.Agent})
 			case acd.EventCancel:
 				posted = e.c.post(queueCancelEvent{agent: ev.Agent})
 			case acd.EventPosition:

@@ -49,6 +49,7 @@ import (
 
 // queueCall is a call's time in a queue, a room on the call.
 type queueCall struct {
+	rtm    *queueRuntime
 	c      *call
 	q      directory.Queue
 	key    string // the engine's queue ID
@@ -70,7 +71,10 @@ type queueCall struct {
 
 // Events of a queued call.
 type (
-	queueOfferEvent    struct{ agent string }
+	queueOfferEvent    struct {
+		rtm   *queueRuntime
+		agent string
+	}
 	queueCancelEvent   struct{ agent string }
 	queuePositionEvent struct{ pos int }
 	queueOverflowEvent struct{ target, reason string }
@@ -82,7 +86,7 @@ func (ev queueOfferEvent) handleOn(c *call) {
 	if qc := queueOf(c); qc != nil {
 		qc.onOffer(ev.agent)
 	} else {
-		c.b.queues.missed(ev.agent, c.id)
+		ev.rtm.missed(ev.agent, c.id)
 	}
 }
 func (ev queueCancelEvent) handleOn(c *call) {
@@ -127,7 +131,10 @@ func queueOf(c *call) *queueCall {
 
 // queueAnswer is the answerer of a route to a call queue: the PBX answers
 // the call with the queue's music and enqueues it.
-type queueAnswer struct{ queue *directory.Queue }
+type queueAnswer struct {
+	rtm   *queueRuntime
+	queue *directory.Queue
+}
 
 // refusal refuses a call the queue cannot answer: one without an SDP
 // offer.
@@ -139,7 +146,7 @@ func (queueAnswer) refusal(c *call) *route.Refusal {
 }
 
 // answerCall enters the call in the queue.
-func (a queueAnswer) answerCall(c *call) { enterQueue(c, *a.queue) }
+func (a queueAnswer) answerCall(c *call) { enterQueue(a.rtm, c, *a.queue) }
 
 // route makes rt a queue's when ext is a queue's number, and reports
 // whether it was.
@@ -155,16 +162,15 @@ func (r *queueRuntime) route(ctx context.Context, rt *route.Route, ext string) (
 		return true, route.StoreDown(err)
 	}
 	r.sync(*q)
-	rt.To, rt.Answer = ext, queueAnswer{queue: q}
+	rt.To, rt.Answer = ext, queueAnswer{rtm: r, queue: q}
 	return true, nil
 }
 
 // enterQueue answers a call routed to queue q with the queue's music and
 // enqueues it; the call is filed and its relay runs. It reports whether
 // the caller was answered (otherwise it was refused).
-func enterQueue(c *call, q directory.Queue) bool {
+func enterQueue(rtm *queueRuntime, c *call, q directory.Queue) bool {
 	key := queueKey(q.ID)
-	rtm := c.b.queues
 	if !rtm.staffed(key) && q.Overflow == "" {
 		endQueued(c, 480, "Temporarily Unavailable (No Agents)", "queue "+q.Number+": no agent logged in")
 		return false
@@ -192,7 +198,7 @@ func enterQueue(c *call, q directory.Queue) bool {
 		return false
 	}
 	now := time.Now().UTC()
-	qc := &queueCall{c: c, q: q, key: key, joined: now, ep: ep, music: rtm.music(q), offers: map[string]*dial.Dialer{}}
+	qc := &queueCall{rtm: rtm, c: c, q: q, key: key, joined: now, ep: ep, music: rtm.music(q), offers: map[string]*dial.Dialer{}}
 	qc.ctx, qc.cancel = context.WithCancel(c.reqCtx)
 	c.rooms.open(qc)
 	// Enqueued before the 200 goes, so that a board read once the caller
@@ -234,7 +240,7 @@ func enterQueue(c *call, q directory.Queue) bool {
 func (qc *queueCall) join() {
 	c := qc.c
 	qc.waiting = true
-	if err := c.b.queues.enqueue(c, qc.key, c.rt.From, qc.joined); err != nil {
+	if err := qc.rtm.enqueue(c, qc.key, c.rt.From, qc.joined); err != nil {
 		qc.waiting = false
 		c.log.Warn("call not queued", "queue", qc.q.Number, "err", err)
 		c.hangup("system", "queue "+qc.q.Number+": "+err.Error())
@@ -271,7 +277,7 @@ func endpointCodec(sd *sdp.SessionDescription) (media.Codec, uint8) {
 // onOffer rings agent's phones into leg B.
 func (qc *queueCall) onOffer(agent string) {
 	c := qc.c
-	rtm := c.b.queues
+	rtm := qc.rtm
 	if !qc.waiting || c.state != stAnswered {
 		rtm.missed(agent, c.id)
 		return
@@ -312,7 +318,7 @@ func (qc *queueCall) onCancel(agent string) {
 // agentAnswered joins the agent whose phone answered with the caller.
 func (qc *queueCall) agentAnswered(agent string, d *dial.Dialer, f *dial.Fork, res *sip.Response) {
 	c := qc.c
-	rtm := c.b.queues
+	rtm := qc.rtm
 	if queueOf(c) != qc || qc.offers[agent] != d || !qc.waiting || c.state != stAnswered {
 		f.AckAndBye(res)
 		return
@@ -381,7 +387,7 @@ func (qc *queueCall) onPosition(pos int) {
 	}
 	qc.gen++
 	gen := qc.gen
-	p := qc.ep.Play(c.b.queues.prompts.positionClip(pos), false)
+	p := qc.ep.Play(qc.rtm.prompts.positionClip(pos), false)
 	ctx := qc.ctx
 	c.wg.Go(func() {
 		select {
@@ -418,7 +424,7 @@ func (qc *queueCall) callEnding(gone int) int {
 	}
 	qc.stopMusic()
 	qc.cancel()
-	rtm := c.b.queues
+	rtm := qc.rtm
 	if qc.waiting {
 		qc.waiting = false
 		wait := time.Since(qc.joined)
@@ -449,9 +455,9 @@ func (qc *queueCall) takeRequest(ev *reqEvent) bool {
 	}
 	switch {
 	case ev.req.Method == sip.INVITE && len(ev.req.Body()) > 0:
-		c.b.s.rp.Respond(ev.tx, ev.req, 488, "Not Acceptable Here (In A Queue)")
+		c.b.Responder.Respond(ev.tx, ev.req, 488, "Not Acceptable Here (In A Queue)")
 	case ev.req.Method == sip.REFER:
-		c.b.s.rp.Respond(ev.tx, ev.req, 403, "Forbidden (In A Queue)")
+		c.b.Responder.Respond(ev.tx, ev.req, 403, "Forbidden (In A Queue)")
 	default:
 		return false
 	}
@@ -463,7 +469,7 @@ func (qc *queueCall) takeRequest(ev *reqEvent) bool {
 // q, once the menu's endpoint has gone: one of the queue's plays the
 // music on leg B in the codec the menu's had, and the caller is
 // enqueued. via is the menu walk, for the row's reason.
-func queueFromMenu(c *call, q *directory.Queue, via string) {
+func queueFromMenu(rtm *queueRuntime, c *call, q *directory.Queue, via string) {
 	codec, ok := c.Codecs[1].MediaCodec()
 	if !ok || (codec != media.PCMU && codec != media.PCMA) {
 		c.SetLegCodec(media.LegB, pcmu)
@@ -480,8 +486,7 @@ func queueFromMenu(c *call, q *directory.Queue, via string) {
 	}
 	ep.SetRemote(netip.AddrPortFrom(ip, c.Relay.Local(media.LegB).Port()))
 	c.Relay.SetRemote(media.LegB, ep.Local(), netip.AddrPort{})
-	rtm := c.b.queues
-	qc := &queueCall{c: c, q: *q, key: queueKey(q.ID), joined: time.Now().UTC(), ep: ep, music: rtm.music(*q),
+	qc := &queueCall{rtm: rtm, c: c, q: *q, key: queueKey(q.ID), joined: time.Now().UTC(), ep: ep, music: rtm.music(*q),
 		offers: map[string]*dial.Dialer{}, via: via}
 	qc.ctx, qc.cancel = context.WithCancel(c.reqCtx)
 	c.rooms.open(qc)

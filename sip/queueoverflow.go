@@ -41,7 +41,7 @@ func (qc *queueCall) onOverflow(target, reason string) {
 	}
 	rt := &route.Route{Dir: c.rt.Dir, Dialed: target, CallerID: c.rt.CallerID, From: c.rt.From, FromUser: c.rt.FromUser,
 		FromName: c.rt.FromName}
-	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), c.b.StoreTimeout)
 	ref := c.b.RouteExtension(ctx, rt, target, "")
 	cancel()
 	c.cdr.Reason = qc.via + why + " to " + target

@@ -96,7 +96,7 @@ func (rs *recordings) tapJoined(c *call) {
 	if dir == "" || roomOf[*callRecording](c.rooms) != nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), c.b.StoreTimeout)
 	defer cancel()
 	on, err := rs.recordPolicy(ctx, c.cdr.CallerID, c.cdr.CalleeID)
 	if err != nil {
@@ -151,11 +151,11 @@ func (rs *recordings) tapAnswered(c *call) {
 	ctx := context.Background()
 	row := c.cdrRow()
 	cr.callKey = row.Key
-	err := c.b.s.history.SaveCall(ctx, &row)
+	err := c.b.History.SaveCall(ctx, &row)
 	if err == nil {
 		c.cdr.ID = row.ID
 		cr.row.CallID = row.ID
-		err = c.b.s.history.SaveRecording(ctx, cr.callKey, &cr.row)
+		err = c.b.History.SaveRecording(ctx, cr.callKey, &cr.row)
 	}
 	if err != nil {
 		c.log.Error("call not recorded: recording row not written", "err", err)
@@ -212,7 +212,7 @@ func (rs *recordings) tapClosed(c *call) {
 			row.Size, row.SHA256 = size, sum
 		}
 	}
-	if err := c.b.s.history.SaveRecording(context.Background(), cr.callKey, row); err != nil {
+	if err := c.b.History.SaveRecording(context.Background(), cr.callKey, row); err != nil {
 		c.log.Error("recording row not updated", "recording_id", row.ID, "path", row.Path, "err", err)
 		return
 	}

@@ -43,7 +43,7 @@ func (c *call) forksFailed() {
 		c.Legs[1].SDP = c.ring.Offer
 		return
 	}
-	code, reason, disp, warning := c.failure(c.late, c.b.s.realm(), c.aReq.Body())
+	code, reason, disp, warning := c.failure(c.late, c.b.Realm(), c.aReq.Body())
 	c.warn(warning)
 	c.endRinging(code, reason, disp, "callee")
 	c.cdr.Reason = itoa(code) + " " + reason

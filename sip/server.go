@@ -184,7 +184,12 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 	s.watchLegs(func(e LegEvent) { s.pres.Leg(e.Ext, e.presenceLeg(), e.State == LegEnded) })
 	s.tk = trunk.New(trunk.Config{Trunks: s.cfg.Calls.Trunks, DIDs: s.cfg.Calls.DIDs, UserAgent: s.cfg.UserAgent,
 		Settings: store, Log: log, Client: s.client, Contact: contactFor, Resolve: lookupHost})
+	if s.history, err = spool.Open(cfg.SpoolPath, store, cdrTimeout, log); err != nil {
+		ua.Close()
+		return nil, err
+	}
 	if s.calls, err = newB2BUA(s, cfg.Calls); err != nil {
+		_ = s.history.Close()
 		ua.Close()
 		return nil, fmt.Errorf("sip calls: %w", err)
 	}
@@ -204,10 +209,6 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 	s.follow = &follower{cfg: &s.cfg, store: store, log: log, clock: c, hooks: &s.hooks, creds: s.creds,
 		loc: s.loc, guard: s.guard, nonces: s.nonces, auth: s.auth, subs: s.subs, tk: s.tk, bans: s.bans,
 		loadFeatures: s.loadFeatures, loadPark: s.loadPark, loadRecording: s.calls.recordings.loadPolicy}
-	if s.history, err = spool.Open(cfg.SpoolPath, store, cdrTimeout, log); err != nil {
-		ua.Close()
-		return nil, err
-	}
 	return s, nil
 }
 

@@ -40,6 +40,7 @@ const xferExpires = "60"
 // a transfer's forks may still ring after it is over, and the actor waits
 // for their final responses.
 type transfers struct {
+	b      *b2bua
 	c      *call
 	cur    *xfer        // the transfer in progress, nil when none
 	forks  []*dial.Fork // every fork a transfer started
@@ -72,10 +73,10 @@ type xfer struct {
 
 // openTransfers returns the call's transfer room, opening it the first
 // time (the core passes REFERs to its onRefer).
-func openTransfers(c *call) *transfers {
+func openTransfers(b *b2bua, c *call) *transfers {
 	t := roomOf[*transfers](c.rooms)
 	if t == nil {
-		t = &transfers{c: c}
+		t = &transfers{b: b, c: c}
 		c.rooms.open(t)
 	}
 	return t
@@ -90,7 +91,7 @@ func (t *transfers) takeRequest(ev *reqEvent) bool {
 	if x == nil || ev.req.Method != sip.BYE || t.c.state != stAnswered || x.fromA != ev.fromA || x.gone {
 		return false
 	}
-	t.c.b.s.rp.Send(ev.tx, sip.NewResponseFromRequest(ev.req, 200, "OK", nil))
+	t.c.b.Responder.Send(ev.tx, sip.NewResponseFromRequest(ev.req, 200, "OK", nil))
 	close(ev.done)
 	t.transferorLeft(ev.fromA)
 	return true
@@ -158,7 +159,7 @@ func (t *transfers) transactionOpen() bool { return t.cur != nil }
 func (t *transfers) onRefer(ev *reqEvent) {
 	c := t.c
 	reject := func(code int, reason string) {
-		c.b.s.rp.Respond(ev.tx, ev.req, code, reason)
+		c.b.Responder.Respond(ev.tx, ev.req, code, reason)
 		close(ev.done)
 	}
 	if c.state != stAnswered {
@@ -198,7 +199,7 @@ func (t *transfers) onRefer(ev *reqEvent) {
 		reject(403, "Forbidden (Transfer From Outside)")
 		return
 	}
-	cred, err := c.b.s.credential(p.ext)
+	cred, err := t.b.s.credential(p.ext)
 	if err != nil || cred == nil {
 		reject(403, "Forbidden (Transfer From Outside)")
 		return
@@ -206,8 +207,8 @@ func (t *transfers) onRefer(ev *reqEvent) {
 	d := c.LegDialog(ev.fromA)
 	res := sip.NewResponseFromRequest(ev.req, 202, "Accepted", nil)
 	res.AppendHeader(sip.HeaderClone(&d.Contact))
-	res.AppendHeader(sip.NewHeader("Server", c.b.s.cfg.UserAgent))
-	c.b.s.rp.Send(ev.tx, res)
+	res.AppendHeader(sip.NewHeader("Server", c.b.UserAgent))
+	c.b.Responder.Send(ev.tx, res)
 	close(ev.done)
 
 	t.refers++
@@ -218,7 +219,7 @@ func (t *transfers) onRefer(ev *reqEvent) {
 		x.event = "refer;id=" + itoa(int(ev.req.CSeq().SeqNo))
 	}
 	x.origin.ID = uint64(now.UnixNano()&0x7fffffffffff) + 2
-	x.referredBy = "<sip:" + p.ext + "@" + c.b.s.realm() + ">"
+	x.referredBy = "<sip:" + p.ext + "@" + c.b.Realm() + ">"
 	if h := ev.req.GetHeader("Referred-By"); h != nil && len(h.Value()) < 256 {
 		x.referredBy = h.Value()
 	}
@@ -229,16 +230,16 @@ func (t *transfers) onRefer(ev *reqEvent) {
 		t.startAttended(x, rep, p)
 		return
 	}
-	if orbit, ok := c.b.lot.target(number); ok {
-		c.b.lot.park(c, x, p, orbit) // park.go
+	if orbit, ok := t.b.lot.target(number); ok {
+		t.b.lot.park(c, x, p, orbit) // park.go
 		return
 	}
 
-	uri := sip.Uri{Scheme: "sip", User: number, Host: c.b.s.realm()}
+	uri := sip.Uri{Scheme: "sip", User: number, Host: c.b.Realm()}
 	invite := sip.NewRequest(sip.INVITE, uri)
-	invite.AppendHeader(&sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: p.ext, Host: c.b.s.realm()}})
+	invite.AppendHeader(&sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: p.ext, Host: c.b.Realm()}})
 	invite.AppendHeader(&sip.ToHeader{Address: uri})
-	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), c.b.StoreTimeout)
 	rt, ref := c.b.Route(ctx, cred, invite)
 	cancel()
 	x.rt = rt
@@ -339,7 +340,7 @@ func (x *xfer) failed(code int, reason string, disp directory.Disposition, why s
 	transferor := c.parties[leg.Index(x.fromA)]
 	row := directory.Call{SIPCallID: c.LegDialog(x.fromA).CallID, CallerID: transferor.userID, From: transferor.num,
 		Dialed: x.target, To: x.target, StartedAt: x.started, EndedAt: time.Now().UTC(), Disposition: disp,
-		Reason: "transfer failed: " + why, HangupBy: "system", Node: c.b.s.cfg.Node, Direction: directory.Internal}
+		Reason: "transfer failed: " + why, HangupBy: "system", Node: c.b.Node, Direction: directory.Internal}
 	if rt := x.rt; rt != nil {
 		row.Direction, row.CalleeID, row.GroupID = rt.Dir, rt.CalleeID, rt.GroupID
 		if rt.To != "" {
@@ -409,10 +410,10 @@ func (x *xfer) answered(f *dial.Fork, res *sip.Response) {
 	tmpl := ack.Clone()
 	f.Tx.OnRetransmission(func(r *sip.Response) {
 		if r.IsSuccess() {
-			_ = c.b.s.client.WriteRequest(tmpl.Clone())
+			_ = c.b.Client.WriteRequest(tmpl.Clone())
 		}
 	})
-	if err := c.b.s.client.WriteRequest(ack); err != nil {
+	if err := c.b.Client.WriteRequest(ack); err != nil {
 		c.log.Info("ack not sent", "err", err)
 	}
 	_, m, err := sdpneg.Parse(res.Body())
@@ -461,7 +462,7 @@ func (x *xfer) answered(f *dial.Fork, res *sip.Response) {
 	if x.fromA {
 		var cred *credential
 		if f.Target.Ext != "" {
-			cred, _ = c.b.s.credential(f.Target.Ext)
+			cred, _ = x.t.b.s.credential(f.Target.Ext)
 		}
 		c.caller = cred
 	}
@@ -491,7 +492,7 @@ func (x *xfer) writeCDR(f *dial.Fork, transferor party) {
 	row := directory.Call{SIPCallID: c.LegDialog(!x.fromA).CallID, CallerID: tee.userID, From: tee.num,
 		CalleeID: f.Target.UserID, GroupID: x.rt.GroupID, To: to.num, Dialed: x.target, StartedAt: x.started,
 		AnsweredAt: now, Disposition: directory.Answered, Reason: "transferred by " + transferor.num,
-		Node: c.b.s.cfg.Node}
+		Node: c.b.Node}
 	row.Direction = rowDirection(f.Target.Trunk != nil, tee.ext == "")
 	c.cdr = row
 	c.show(row)

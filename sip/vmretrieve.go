@@ -350,7 +350,7 @@ func (vs *vmSession) script(ctx context.Context) int {
 		vs.b.s.audit(context.Background(), vs.user, "voicemail.pin_failed", vs.mbox.object(), "three wrong PINs by phone")
 		return 0
 	}
-	sctx, cancel := context.WithTimeout(ctx, vs.b.s.cfg.StoreTimeout)
+	sctx, cancel := context.WithTimeout(ctx, vs.b.StoreTimeout)
 	msgs, err := vs.b.s.store.Voicemails(sctx, directory.VoicemailFilter{UserID: vs.mbox.userID, GroupID: vs.mbox.groupID,
 		Vis: directory.Visibility{All: true}, Page: directory.Page{Size: vmMaxMessages}})
 	cancel()
@@ -375,7 +375,7 @@ func (vs *vmSession) script(ctx context.Context) int {
 			return heard
 		}
 		if !m.Heard {
-			sctx, cancel := context.WithTimeout(context.Background(), vs.b.s.cfg.StoreTimeout)
+			sctx, cancel := context.WithTimeout(context.Background(), vs.b.StoreTimeout)
 			if err := vs.b.s.store.SetVoicemailHeard(sctx, m.ID, true); err != nil {
 				vs.log.Warn("voicemail not marked heard", "voicemail_id", m.ID, "err", err)
 			} else {

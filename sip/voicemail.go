@@ -47,6 +47,7 @@ type voicemail struct {
 // in place of a dialog: the endpoint the relay's leg B talks to and the
 // recording of the message.
 type vmDeposit struct {
+	vm     *voicemail
 	c      *call
 	ep     *media.Endpoint
 	rec    *media.MonoRecorder
@@ -85,7 +86,7 @@ func (vm *voicemail) answerRinging(c *call) bool { return vm.deposit(c) }
 // ends without one, forwardOnFailure.)
 func (vm *voicemail) deposit(c *call) bool {
 	rt := c.rt
-	if rt == nil || c.b.recDir == "" {
+	if rt == nil || vm.b.recDir == "" {
 		return false
 	}
 	// The mailbox: the user's who did not answer, else the group's.
@@ -99,8 +100,8 @@ func (vm *voicemail) deposit(c *call) bool {
 	default:
 		return false
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
-	mb, err := c.b.s.store.Mailbox(ctx, userID, groupID)
+	ctx, cancel := context.WithTimeout(context.Background(), c.b.StoreTimeout)
+	mb, err := vm.b.s.store.Mailbox(ctx, userID, groupID)
 	cancel()
 	if err != nil {
 		c.log.Warn("voicemail not offered: mailbox unknown", "user_id", userID, "group_id", groupID, "err", err)
@@ -144,7 +145,7 @@ func (vm *voicemail) deposit(c *call) bool {
 	if c.caller != nil {
 		caller = c.caller.Ext
 	}
-	d, greeting, err := newDeposit(c, mb, userID, groupID, dir, caller, ep)
+	d, greeting, err := vm.newDeposit(c, mb, userID, groupID, dir, caller, ep)
 	if err != nil {
 		ep.Close()
 		c.log.Error("voicemail not offered: message file", "err", err)
@@ -203,9 +204,9 @@ func (vm *voicemail) deposit(c *call) bool {
 
 // newDeposit opens a message on call c for mailbox mb (of userID or
 // groupID, filed under dir) left by caller on ep, and loads its greeting.
-func newDeposit(c *call, mb *directory.Mailbox, userID, groupID int64, dir, caller string, ep *media.Endpoint) (*vmDeposit, *media.Clip, error) {
+func (vm *voicemail) newDeposit(c *call, mb *directory.Mailbox, userID, groupID int64, dir, caller string, ep *media.Endpoint) (*vmDeposit, *media.Clip, error) {
 	now := time.Now().UTC()
-	path := filepath.Join(c.b.recDir, "voicemail", dir,
+	path := filepath.Join(vm.b.recDir, "voicemail", dir,
 		now.Format("20060102-150405")+"-"+randomHex(6)+".wav")
 	maxLen := mb.MaxSeconds
 	if maxLen == 0 {
@@ -227,7 +228,7 @@ func newDeposit(c *call, mb *directory.Mailbox, userID, groupID int64, dir, call
 			greeting = g
 		}
 	}
-	d := &vmDeposit{c: c, ep: ep, rec: rec, email: mb.ToEmail, done: make(chan struct{}), ready: make(chan struct{}),
+	d := &vmDeposit{vm: vm, c: c, ep: ep, rec: rec, email: mb.ToEmail, done: make(chan struct{}), ready: make(chan struct{}),
 		row: directory.Voicemail{UserID: userID, GroupID: groupID, Caller: caller, StartedAt: now, Path: path}}
 	return d, greeting, nil
 }
@@ -239,9 +240,9 @@ func (d *vmDeposit) takeRequest(ev *reqEvent) bool {
 	c := d.c
 	switch ev.req.Method {
 	case sip.INVITE:
-		c.b.s.rp.Respond(ev.tx, ev.req, 488, "Not Acceptable Here (Voicemail)")
+		c.b.Responder.Respond(ev.tx, ev.req, 488, "Not Acceptable Here (Voicemail)")
 	case sip.REFER:
-		c.b.s.rp.Respond(ev.tx, ev.req, 403, "Forbidden (Voicemail)")
+		c.b.Responder.Respond(ev.tx, ev.req, 403, "Forbidden (Voicemail)")
 	default:
 		return false
 	}
@@ -255,15 +256,15 @@ func (d *vmDeposit) takeRequest(ev *reqEvent) bool {
 // It runs in begin, before any phone rings.
 func (vm *voicemail) takes(c *call) bool {
 	rt := c.rt
-	if rt == nil || rt.CalleeID == 0 || rt.GroupID != 0 || c.b.recDir == "" {
+	if rt == nil || rt.CalleeID == 0 || rt.GroupID != 0 || vm.b.recDir == "" {
 		return false
 	}
-	cred, err := c.b.s.credential(rt.To)
+	cred, err := vm.b.s.credential(rt.To)
 	if err != nil || cred == nil || cred.UserID != rt.CalleeID {
 		return false
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.b.s.cfg.StoreTimeout)
-	mb, err := c.b.s.store.Mailbox(ctx, cred.UserID, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), c.b.StoreTimeout)
+	mb, err := vm.b.s.store.Mailbox(ctx, cred.UserID, 0)
 	cancel()
 	if err != nil || !mb.Enabled {
 		return false
@@ -348,7 +349,7 @@ func (d *vmDeposit) endFarEnd() {
 		return
 	}
 	d.row.SHA256 = sum
-	row, b, log := d.row, c.b, c.log
+	row, b, log := d.row, d.vm.b, c.log
 	email := d.email
 	c.wg.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
