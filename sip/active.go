@@ -20,17 +20,6 @@ type ActiveCall struct {
 	StartedAt time.Time
 }
 
-// ActiveCalls returns the calls in progress on this node, oldest first.
-//
-// It reads only what a call publishes for other goroutines (shown, stored
-// whole each time who the call is between changes) and its relay, fixed
-// before the call is filed; so it never races the call's own goroutine.
-// The state is therefore told from the relay's counters, not from the SIP
-// dialog: early media counts as talking.
-func (s *Server) ActiveCalls() []ActiveCall {
-	return s.calls.shownCalls()
-}
-
 // shownCalls is the table's calls as the dashboard shows them, oldest
 // first (Server.ActiveCalls).
 func (t *callTable) shownCalls() []ActiveCall {

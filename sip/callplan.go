@@ -7,6 +7,9 @@ import (
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
+// refDND refuses a call to a callee in do not disturb.
+var refDND = &route.Refusal{Code: 486, Reason: "Busy Here", Disp: directory.Busy, Why: "do not disturb"}
+
 // callPlan is how a new call goes on: an answerer of the PBX's takes it
 // (ans: a queue, a menu, a mailbox), or its targets ring (spare: the
 // trunks to fail over to).

@@ -2,6 +2,8 @@ package sip
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -220,4 +222,11 @@ func rowDirection(calleeOutside, callerOutside bool) directory.Direction {
 		return directory.Inbound
 	}
 	return directory.Internal
+}
+
+// newRowKey returns a key for a new call history row.
+func newRowKey() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

@@ -32,10 +32,6 @@ import (
 // maxForwardHops bounds the forwards one call follows.
 const maxForwardHops = 5
 
-var (
-	refDND = &route.Refusal{Code: 486, Reason: "Busy Here", Disp: directory.Busy, Why: "do not disturb"}
-)
-
 // forwarding is the b2bua's forwarding service: it routes a user's
 // extension through the user's forwards (for the router), and it is what
 // a ringing call does when its targets all failed or did not answer in

@@ -1,7 +1,6 @@
 package sip
 
 import (
-	"context"
 	"net"
 	"net/netip"
 	"strings"
@@ -19,19 +18,6 @@ import (
 // new socket on an ephemeral port for a peer that never wrote to us. Over
 // TCP a new connection has an ephemeral source port by nature; the Via
 // names the listener, and answers come back on the connection.
-
-// requester is the client's transaction requester: it stamps the request
-// and hands it to sipgo's transaction layer (or, for an ACK, straight to
-// the transport, which is where sipgo's WriteRequest would put it).
-type requester struct{ s *Server }
-
-func (r requester) Request(ctx context.Context, req *sip.Request) (sip.ClientTransaction, error) {
-	r.s.calls.stamp(req, r.s.udpReady.Load())
-	if req.IsAck() {
-		return nil, r.s.ua.TransportLayer().WriteMsg(req)
-	}
-	return r.s.ua.TransactionLayer().Request(ctx, req)
-}
 
 // stamp sets the top Via's sent-by to our address and listening port,
 // asks for rport, and over UDP, once the listening socket is up

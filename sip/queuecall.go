@@ -71,7 +71,7 @@ type queueCall struct {
 
 // Events of a queued call.
 type (
-	queueOfferEvent    struct {
+	queueOfferEvent struct {
 		rtm   *queueRuntime
 		agent string
 	}

@@ -1,0 +1,66 @@
+package sip
+
+import (
+	"context"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// What the server gives of its call side (the core, the features): the
+// calls in progress, the leg events, the history writes held, and the
+// requester the SIP client sends through.
+
+// ActiveCalls returns the calls in progress on this node, oldest first.
+//
+// It reads only what a call publishes for other goroutines (shown, stored
+// whole each time who the call is between changes) and its relay, fixed
+// before the call is filed; so it never races the call's own goroutine.
+// The state is therefore told from the relay's counters, not from the SIP
+// dialog: early media counts as talking.
+func (s *Server) ActiveCalls() []ActiveCall {
+	return s.calls.shownCalls()
+}
+
+// ObserveLegs sets the function that receives every extension leg's
+// state changes (nil stops them).
+func (s *Server) ObserveLegs(f LegObserver) {
+	if f == nil {
+		s.legObs.f.Store(nil)
+		return
+	}
+	s.legObs.f.Store(&f)
+}
+
+// watchLegs adds one of the server's own watchers of leg events. Only
+// while the server is built: legEvent reads them without a lock.
+func (s *Server) watchLegs(f LegObserver) {
+	s.legObs.own = append(s.legObs.own, f)
+}
+
+// HistoryWritesHeld returns the number of call history and recording
+// writes waiting for the store.
+func (s *Server) HistoryWritesHeld() int { return s.history.Held() }
+
+// closeHistory makes a last attempt at the held writes at shutdown; those
+// left stay in the spool file for the next start.
+func (s *Server) closeHistory(ctx context.Context) {
+	if !s.history.Flush(ctx) {
+		s.log.Warn("call history writes still held at shutdown", "writes", s.history.Held())
+	}
+	if err := s.history.Close(); err != nil {
+		s.log.Warn("spool not closed", "err", err)
+	}
+}
+
+// requester is the client's transaction requester: it stamps the request
+// and hands it to sipgo's transaction layer (or, for an ACK, straight to
+// the transport, which is where sipgo's WriteRequest would put it).
+type requester struct{ s *Server }
+
+func (r requester) Request(ctx context.Context, req *sip.Request) (sip.ClientTransaction, error) {
+	r.s.calls.stamp(req, r.s.udpReady.Load())
+	if req.IsAck() {
+		return nil, r.s.ua.TransportLayer().WriteMsg(req)
+	}
+	return r.s.ua.TransactionLayer().Request(ctx, req)
+}
