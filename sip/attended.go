@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/call"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
@@ -61,9 +63,9 @@ type (
 	// takeoverReq asks the call that has the dialog named by rep for the
 	// other leg of it.
 	takeoverReq struct {
-		by         *call
+		by         *call.Call
 		x          *xfer
-		rep        replaces
+		rep        call.Replaces
 		transferor string // extension that sent the REFER
 		peer       string // who the transferee is, for the CDR reason
 		tries      int    // times the call was busy (takeoverRetry)
@@ -76,7 +78,7 @@ type (
 		reason string
 		dlg    leg.Dialog
 		org    sdpneg.Origin
-		who    party
+		who    call.Party
 		tgt    route.Target // for monitoring when the leg lands on B
 	}
 	// joinResult is the answer to our re-INVITE toward the party that
@@ -91,8 +93,8 @@ type (
 	replaceEvent struct {
 		req  *sip.Request
 		tx   sip.ServerTransaction
-		cred *credential
-		rep  replaces
+		cred *call.Credential
+		rep  call.Replaces
 		// takeOver is nil when cred's user may take over any leg of the
 		// call (authz, calls.control), else why not: then only the
 		// replaced leg's own user may replace it.
@@ -103,81 +105,81 @@ type (
 
 // startAttended asks the call that has the dialog named in the Refer-To
 // for its other party. x is the transfer onRefer started.
-func (t *transfers) startAttended(x *xfer, rep replaces, transferor party) {
+func (t *transfers) startAttended(x *xfer, rep call.Replaces, transferor call.Party) {
 	c := t.c
 	x.attended = true
-	other := c.b.lookup(rep.callID)
+	other := c.Core.Lookup(rep.CallID)
 	if other == nil || other == c {
 		x.failed(481, "Call/Transaction Does Not Exist", directory.Failed, "replaces: no such dialog")
 		return
 	}
-	peer := c.parties[leg.Index(!x.fromA)].num
-	if !other.post(&takeoverReq{by: c, x: x, rep: rep, transferor: transferor.ext, peer: peer}) {
+	peer := c.Parties[leg.Index(!x.fromA)].Num
+	if !other.Post(&takeoverReq{by: c, x: x, rep: rep, transferor: transferor.Ext, peer: peer}) {
 		x.failed(481, "Call/Transaction Does Not Exist", directory.Failed, "replaces: no such dialog")
 	}
 }
 
 // handleOn runs in call 2: it gives the leg that is not the transferor's
 // to call 1 and ends, or tells call 1 why not.
-func (r *takeoverReq) handleOn(c *call) {
+func (r *takeoverReq) HandleOn(c *call.Call) {
 	refuse := func(code int, reason string) {
-		r.by.post(&handover{x: r.x, code: code, reason: reason})
+		r.by.Post(&handover{x: r.x, code: code, reason: reason})
 	}
-	isA, ok := c.replacedLeg(r.rep)
+	isA, ok := c.ReplacedLeg(r.rep)
 	if !ok {
 		refuse(481, "Call/Transaction Does Not Exist")
 		return
 	}
 	tLeg, yLeg := leg.Index(isA), leg.Index(!isA)
-	if c.parties[tLeg].ext == "" || c.parties[tLeg].ext != r.transferor {
+	if c.Parties[tLeg].Ext == "" || c.Parties[tLeg].Ext != r.transferor {
 		refuse(403, "Forbidden (Not Your Dialog)")
 		return
 	}
-	if !c.idleBut(isA) {
+	if !c.IdleBut(isA) {
 		if r.tries++; r.tries >= takeoverTries {
 			refuse(491, "Request Pending")
 			return
 		}
-		c.wg.Go(func() {
+		c.WG.Go(func() {
 			t := time.NewTimer(takeoverRetry)
 			defer t.Stop()
 			select {
 			case <-t.C:
-				if c.post(r) {
+				if c.Post(r) {
 					return
 				}
-			case <-c.reqCtx.Done():
+			case <-c.ReqCtx.Done():
 			}
 			refuse(481, "Call/Transaction Does Not Exist")
 		})
 		return
 	}
-	h := &handover{x: r.x, dlg: *c.LegDialog(!isA), who: c.parties[yLeg]}
+	h := &handover{x: r.x, dlg: *c.LegDialog(!isA), who: c.Parties[yLeg]}
 	if isA { // Y is on leg B
 		h.org = c.Legs[1].Origin
-		if t := c.bTarget; t != nil {
+		if t := c.BTarget; t != nil {
 			h.tgt = *t
 		}
 	} else {
 		h.org = c.Legs[0].Origin
-		h.tgt = route.Target{UserID: h.who.userID, Ext: h.who.ext, Dest: h.dlg.Dest, Transport: h.dlg.Transport}
+		h.tgt = route.Target{UserID: h.who.UserID, Ext: h.who.Ext, Dest: h.dlg.Dest, Transport: h.dlg.Transport}
 	}
-	if !r.by.post(h) {
+	if !r.by.Post(h) {
 		return // call 1 is over: this call goes on
 	}
 	// From here Y's requests go to call 1.
-	c.b.aliasIfFiled(h.dlg.CallID, r.by)
-	c.leave(h.dlg)
-	c.log.Info("leg handed over for an attended transfer", "to", r.by.id, "party", h.who.num)
-	c.state = stEnded
-	c.dropPending(isA)
-	c.cdr.HangupBy = "transfer"
-	c.cdr.Reason = "transferred to " + r.peer + " by " + c.parties[tLeg].num
-	c.linger = time.Now().Add(leg.ByeTimeout)
+	c.Core.AliasIfFiled(h.dlg.CallID, r.by)
+	c.Leave(h.dlg)
+	c.Log.Info("leg handed over for an attended transfer", "to", r.by.ID, "party", h.who.Num)
+	c.State = call.StEnded
+	c.DropPending(isA)
+	c.CDR.HangupBy = "transfer"
+	c.CDR.Reason = "transferred to " + r.peer + " by " + c.Parties[tLeg].Num
+	c.Linger = time.Now().Add(leg.ByeTimeout)
 	if isA {
-		c.byeA()
+		c.ByeA()
 	} else {
-		c.byeB()
+		c.ByeB()
 	}
 }
 
@@ -186,15 +188,15 @@ func (t *transfers) onHandover(h *handover) {
 	c, x := t.c, t.cur
 	if h.code != 0 {
 		if x == h.x {
-			x.failed(h.code, h.reason, directory.Failed, "replaces: "+itoa(h.code)+" "+h.reason)
+			x.failed(h.code, h.reason, directory.Failed, "replaces: "+strconv.Itoa(h.code)+" "+h.reason)
 		}
 		return
 	}
-	if x != h.x || c.state != stAnswered {
+	if x != h.x || c.State != call.StAnswered {
 		// The transfer was given up meanwhile: the leg is ours to end.
-		c.log.Info("attended transfer given up; hanging up the party handed over", "party", h.who.num)
+		c.Log.Info("attended transfer given up; hanging up the party handed over", "party", h.who.Num)
 		bye := h.dlg.Request(sip.BYE)
-		c.wg.Go(func() { c.sendBye(bye) })
+		c.WG.Go(func() { c.SendBye(bye) })
 		return
 	}
 	x.handedOver()
@@ -204,30 +206,30 @@ func (t *transfers) onHandover(h *handover) {
 	old := *c.LegDialog(toA)
 	*c.LegDialog(toA) = h.dlg
 	c.Relay.SetPeer(leg.RelayLeg(toA), leg.PeerIP(h.dlg.Dest))
-	c.dropPending(toA)
+	c.DropPending(toA)
 	if !x.gone {
-		c.leave(old)
+		c.Leave(old)
 	}
-	transferor := c.parties[moved]
-	c.setParty(moved, h.who)
-	c.b.swap(c, transferor.ext, h.who.ext)
+	transferor := c.Parties[moved]
+	c.SetParty(moved, h.who)
+	c.Core.Swap(c, transferor.Ext, h.who.Ext)
 	if toA {
-		var cred *credential
-		if h.who.ext != "" {
-			cred, _ = t.b.s.credential(h.who.ext)
+		var cred *call.Credential
+		if h.who.Ext != "" {
+			cred, _ = t.b.s.credential(h.who.Ext)
 		}
-		c.caller = cred
+		c.Caller = cred
 		c.Legs[0].Origin = h.org
 	} else {
 		c.Legs[1].Origin = h.org
 		t := h.tgt
-		c.bTarget = &t
+		c.BTarget = &t
 	}
-	c.log.Info("call transferred (attended)", "by", transferor.num, "to", h.who.num)
-	c.joinCDR(x.started, h.who, x.target, "transferred to "+h.who.num+" by "+transferor.num,
-		"transferred by "+transferor.num, toA)
+	c.Log.Info("call transferred (attended)", "by", transferor.Num, "to", h.who.Num)
+	c.JoinCDR(x.started, h.who, x.target, "transferred to "+h.who.Num+" by "+transferor.Num,
+		"transferred by "+transferor.Num, toA)
 	if !x.gone {
-		c.sendInOrder(x.notify(&old, "SIP/2.0 200 OK", true), old.Request(sip.BYE))
+		c.SendInOrder(x.notify(&old, "SIP/2.0 200 OK", true), old.Request(sip.BYE))
 	}
 	// Until Y answers our re-INVITE its media goes to call 2's relay,
 	// which is closing: nothing to relay meanwhile.
@@ -246,11 +248,11 @@ func (t *transfers) reinviteJoined(toA bool, sent []byte) {
 	if err == nil {
 		sdpneg.SendRecv(sd)
 		sdpneg.WidenOffer(sd)
-		body, err = sdpneg.LegSDP(sd, o, c.b.mediaIP(d.Dest), c.Relay, leg.RelayLeg(toA))
+		body, err = sdpneg.LegSDP(sd, o, c.Core.MediaIP(d.Dest), c.Relay, leg.RelayLeg(toA))
 	}
 	if err != nil {
-		c.log.Info("attended transfer: no sdp for the party that joined", "err", err)
-		c.hangup("system", "transfer: no sdp")
+		c.Log.Info("attended transfer: no sdp for the party that joined", "err", err)
+		c.Hangup("system", "transfer: no sdp")
 		return
 	}
 	req := d.Request(sip.INVITE)
@@ -258,34 +260,34 @@ func (t *transfers) reinviteJoined(toA bool, sent []byte) {
 	req.SetBody(body)
 	c.Legs[leg.Index(toA)].SDP = body
 	c.Unhold = true // our re-INVITE is out: theirs get 491
-	c.wg.Go(func() {
-		res, err := c.b.sendAndWait(c.reqCtx, req)
-		c.post(joinResult{t: t, toA: toA, res: res, err: err})
+	c.WG.Go(func() {
+		res, err := c.Core.SendAndWait(c.ReqCtx, req)
+		c.Post(joinResult{t: t, toA: toA, res: res, err: err})
 	})
 }
 
 func (t *transfers) onJoinResult(r joinResult) {
 	c := t.c
 	c.Unhold = false
-	if c.state != stAnswered || c.LegDialog(r.toA).CallID != r.dialogID() {
+	if c.State != call.StAnswered || c.LegDialog(r.toA).CallID != r.dialogID() {
 		return
 	}
 	if r.err != nil || r.res == nil || !r.res.IsSuccess() {
 		status := "no answer"
 		if r.res != nil {
-			status = itoa(r.res.StatusCode) + " " + r.res.Reason
+			status = strconv.Itoa(r.res.StatusCode) + " " + r.res.Reason
 		}
-		c.log.Info("transferred party refused the new media; hanging up", "status", status)
-		c.hangup("system", "transfer: re-invite "+status)
+		c.Log.Info("transferred party refused the new media; hanging up", "status", status)
+		c.Hangup("system", "transfer: re-invite "+status)
 		return
 	}
 	d := c.LegDialog(r.toA)
-	if err := c.b.Client.WriteRequest(d.Request(sip.ACK)); err != nil {
-		c.log.Debug("ack not sent", "err", err)
+	if err := c.Core.Client.WriteRequest(d.Request(sip.ACK)); err != nil {
+		c.Log.Debug("ack not sent", "err", err)
 	}
 	_, m, err := sdpneg.Parse(r.res.Body())
 	if err != nil {
-		c.hangup("system", "transfer: bad sdp answer")
+		c.Hangup("system", "transfer: bad sdp answer")
 		return
 	}
 	ml := leg.RelayLeg(r.toA)
@@ -293,7 +295,7 @@ func (t *transfers) onJoinResult(r joinResult) {
 	sdpneg.SetMedia(c.Relay, ml, m)
 	c.Relay.SetHold(ml, m.Hold)
 	// The transferor sends RTP until it has our BYE.
-	c.afterChain(relatchEvent{toA: r.toA, callID: d.CallID, rtp: m.RTP, rtcp: m.RTCP})
+	c.AfterChain(call.RelatchEvent{ToA: r.toA, CallID: d.CallID, RTP: m.RTP, RTCP: m.RTCP})
 	c.UnholdTransferee(!r.toA, r.res.Body())
 }
 
@@ -306,12 +308,12 @@ func (r joinResult) dialogID() string {
 }
 
 // handleOn answers an INVITE with Replaces naming a leg of the call.
-func (ev *replaceEvent) handleOn(c *call) {
+func (ev *replaceEvent) HandleOn(c *call.Call) {
 	reject := func(code int, reason string) {
-		c.b.Responder.Respond(ev.tx, ev.req, code, reason)
+		c.Core.Responder.Respond(ev.tx, ev.req, code, reason)
 		close(ev.done)
 	}
-	isA, ok := c.replacedLeg(ev.rep)
+	isA, ok := c.ReplacedLeg(ev.rep)
 	if !ok {
 		reject(481, "Call/Transaction Does Not Exist")
 		return
@@ -319,13 +321,13 @@ func (ev *replaceEvent) handleOn(c *call) {
 	// RFC 3891 §6: only someone with the replaced dialog's authority
 	// replaces it: its own user (another of their phones), or a user whom
 	// authz lets act on this call.
-	if replaced := c.parties[leg.Index(isA)]; replaced.userID != ev.cred.UserID && ev.takeOver != nil {
+	if replaced := c.Parties[leg.Index(isA)]; replaced.UserID != ev.cred.UserID && ev.takeOver != nil {
 		reason := authz.DeniedReason(ev.takeOver)
-		c.log.Info("replaces refused", "by", ev.cred.Ext, "reason", reason)
+		c.Log.Info("replaces refused", "by", ev.cred.Ext, "reason", reason)
 		reject(403, "Forbidden ("+reason+")")
 		return
 	}
-	if !c.idle() {
+	if !c.Idle() {
 		reject(491, "Request Pending")
 		return
 	}
@@ -347,28 +349,28 @@ func (ev *replaceEvent) handleOn(c *call) {
 	joined := sdpneg.FirstVoiceSD(ans) // what the new phone and the relay agree on
 	org := sdpneg.Origin{ID: uint64(time.Now().UnixNano()&0x7fffffffffff) + 3}
 	src := ev.req.Source()
-	body, err := sdpneg.LegSDP(ans, &org, c.b.mediaIP(src), c.Relay, leg.RelayLeg(isA))
+	body, err := sdpneg.LegSDP(ans, &org, c.Core.MediaIP(src), c.Relay, leg.RelayLeg(isA))
 	if err != nil {
 		reject(488, "Not Acceptable Here")
 		return
 	}
 	req := ev.req.Clone()
 	req.To().Params.Add("tag", sip.GenerateTagN(16))
-	d := c.b.uasDialog(req)
+	d := c.Core.UASDialog(req)
 	at := leg.Index(isA)
 	old := *c.LegDialog(isA)
-	c.dropPending(isA)
+	c.DropPending(isA)
 	// The new dialog's ACK and requests come to this call.
-	c.b.alias(d.CallID, c)
+	c.Core.Alias(d.CallID, c)
 	*c.LegDialog(isA) = d
-	c.leave(old)
+	c.Leave(old)
 	c.Relay.SetPeer(leg.RelayLeg(isA), leg.PeerIP(d.Dest))
-	ok200 := c.okResponse(req, body, d.Contact)
+	ok200 := c.OKResponse(req, body, d.Contact)
 	if err := ev.tx.Respond(ok200); err != nil {
-		c.log.Info("200 to the replacing party not sent", "err", err)
+		c.Log.Info("200 to the replacing party not sent", "err", err)
 		close(ev.done)
 	} else {
-		c.awaitAck(req, pending2xx{fromA: isA, tx: ev.tx, res: ok200, done: ev.done})
+		c.AwaitAck(req, call.Pending2xx{FromA: isA, Tx: ev.tx, Res: ok200, Done: ev.done})
 	}
 	if isA {
 		c.Legs[0].SDP, c.Legs[0].Origin = body, org
@@ -379,19 +381,19 @@ func (ev *replaceEvent) handleOn(c *call) {
 	sdpneg.SetMedia(c.Relay, leg.RelayLeg(isA), m)
 	c.Relay.SetHold(leg.RelayLeg(isA), m.Hold)
 
-	replaced := c.parties[at]
-	who := party{userID: ev.cred.UserID, num: ev.cred.Ext, ext: ev.cred.Ext}
-	c.setParty(at, who)
-	c.b.swap(c, replaced.ext, who.ext)
+	replaced := c.Parties[at]
+	who := call.Party{UserID: ev.cred.UserID, Num: ev.cred.Ext, Ext: ev.cred.Ext}
+	c.SetParty(at, who)
+	c.Core.Swap(c, replaced.Ext, who.Ext)
 	if isA {
-		c.caller = ev.cred
+		c.Caller = ev.cred
 	} else {
-		c.bTarget = &route.Target{UserID: who.userID, Ext: who.ext, Dest: src, Transport: d.Transport}
+		c.BTarget = &route.Target{UserID: who.UserID, Ext: who.Ext, Dest: src, Transport: d.Transport}
 	}
-	c.log.Info("at replaced", "replaced", replaced.num, "by", who.num)
-	c.joinCDR(time.Now().UTC(), who, who.num, "replaced by "+who.num, "replaced "+replaced.num, isA)
-	c.sendInOrder(old.Request(sip.BYE))
-	c.afterChain(relatchEvent{toA: isA, callID: d.CallID, rtp: m.RTP, rtcp: m.RTCP})
+	c.Log.Info("at replaced", "replaced", replaced.Num, "by", who.Num)
+	c.JoinCDR(time.Now().UTC(), who, who.Num, "replaced by "+who.Num, "replaced "+replaced.Num, isA)
+	c.SendInOrder(old.Request(sip.BYE))
+	c.AfterChain(call.RelatchEvent{ToA: isA, CallID: d.CallID, RTP: m.RTP, RTCP: m.RTCP})
 	c.UnholdTransferee(!isA, ev.req.Body())
 }
 
@@ -404,7 +406,7 @@ func commonFormats(ans, offer *sdp.SessionDescription) bool {
 	}
 	var keep []string
 	for _, f := range am.MediaName.Formats {
-		if containsStr(om.MediaName.Formats, f) {
+		if call.ContainsStr(om.MediaName.Formats, f) {
 			keep = append(keep, f)
 		}
 	}
@@ -424,9 +426,9 @@ type replacing struct {
 
 // invite passes an INVITE with Replaces to the call it names, and waits
 // until that call answered it (and, for a 2xx, its ACK came).
-func (rp *replacing) invite(req *sip.Request, tx sip.ServerTransaction, cred *credential, value string) {
+func (rp *replacing) invite(req *sip.Request, tx sip.ServerTransaction, cred *call.Credential, value string) {
 	b := rp.b
-	rep, ok := parseReplaces(value)
+	rep, ok := call.ParseReplaces(value)
 	if !ok {
 		b.s.rp.Respond(tx, req, 400, "Bad Request (Bad Replaces)")
 		return
@@ -435,21 +437,21 @@ func (rp *replacing) invite(req *sip.Request, tx sip.ServerTransaction, cred *cr
 		b.s.rp.Respond(tx, req, 403, "Forbidden (Replaces From A Trunk)")
 		return
 	}
-	c := b.lookup(rep.callID)
+	c := b.Lookup(rep.CallID)
 	if c == nil {
 		b.s.rp.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
 	takeOver, err := rp.mayTakeOver(cred, c)
 	if err != nil {
-		b.log.Warn("replaces refused: directory unavailable", "call_id", req.CallID().Value(), "err", err)
+		b.Log.Warn("replaces refused: directory unavailable", "call_id", req.CallID().Value(), "err", err)
 		res := b.s.rp.Response(req, 503, "Service Unavailable")
-		res.AppendHeader(sip.NewHeader("Retry-After", storeRetryAfter))
+		res.AppendHeader(sip.NewHeader("Retry-After", call.StoreRetryAfter))
 		b.s.rp.Send(tx, res)
 		return
 	}
 	done := make(chan struct{})
-	if !c.post(&replaceEvent{req: req, tx: tx, cred: cred, rep: rep, takeOver: takeOver, done: done}) {
+	if !c.Post(&replaceEvent{req: req, tx: tx, cred: cred, rep: rep, takeOver: takeOver, done: done}) {
 		b.s.rp.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
@@ -459,13 +461,13 @@ func (rp *replacing) invite(req *sip.Request, tx sip.ServerTransaction, cred *cr
 // mayTakeOver asks authz whether the user of cred may act on c's call
 // (calls.control over its parties). It returns nil when it may, the
 // refusal when not, and err when the directory cannot answer.
-func (rp *replacing) mayTakeOver(cred *credential, c *call) (refusal, err error) {
+func (rp *replacing) mayTakeOver(cred *call.Credential, c *call.Call) (refusal, err error) {
 	b := rp.b
 	var parties []int64
-	if legs := c.legs.Load(); legs != nil {
+	if legs := c.SharedParties.Load(); legs != nil {
 		for _, p := range legs {
-			if p.userID != 0 {
-				parties = append(parties, p.userID)
+			if p.UserID != 0 {
+				parties = append(parties, p.UserID)
 			}
 		}
 	}
@@ -483,24 +485,24 @@ func (rp *replacing) mayTakeOver(cred *credential, c *call) (refusal, err error)
 // joined run in call 1's transfer room (a takeoverReq and a replaceEvent
 // run on the call they name, above).
 
-func (ev *handover) handleOn(*call)  { ev.x.t.onHandover(ev) }
-func (ev joinResult) handleOn(*call) { ev.t.onJoinResult(ev) }
+func (ev *handover) HandleOn(*call.Call)  { ev.x.t.onHandover(ev) }
+func (ev joinResult) HandleOn(*call.Call) { ev.t.onJoinResult(ev) }
 
 // callOver answers an INVITE with Replaces that found the call over.
-func (ev *replaceEvent) callOver(c *call) {
-	c.b.Responder.Respond(ev.tx, ev.req, 481, "Call/Transaction Does Not Exist")
+func (ev *replaceEvent) CallOver(c *call.Call) {
+	c.Core.Responder.Respond(ev.tx, ev.req, 481, "Call/Transaction Does Not Exist")
 	close(ev.done)
 }
 
 // callOver tells the asking call that this one is over.
-func (ev *takeoverReq) callOver(*call) {
-	ev.by.post(&handover{x: ev.x, code: 481, reason: "Call/Transaction Does Not Exist"})
+func (ev *takeoverReq) CallOver(*call.Call) {
+	ev.by.Post(&handover{x: ev.x, code: 481, reason: "Call/Transaction Does Not Exist"})
 }
 
 // callOver ends a dialog handed over too late: it is the call's to end.
-func (ev *handover) callOver(c *call) {
+func (ev *handover) CallOver(c *call.Call) {
 	if ev.code == 0 {
 		bye := ev.dlg.Request(sip.BYE)
-		c.wg.Go(func() { c.sendBye(bye) })
+		c.WG.Go(func() { c.SendBye(bye) })
 	}
 }

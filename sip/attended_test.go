@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/call"
 	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
@@ -233,9 +234,9 @@ func TestAttendedTransfer(t *testing.T) {
 			if c, _, _ := cs.b.monitors.monitored("10002"); c != nil {
 				t.Errorf("monitoring still finds the transferor")
 			}
-			cs.b.mu.Lock()
-			sx, st2, sy := cs.b.perExt["10001"], cs.b.perExt["10002"], cs.b.perExt["10003"]
-			cs.b.mu.Unlock()
+			cs.b.Mu.Lock()
+			sx, st2, sy := cs.b.PerExt["10001"], cs.b.PerExt["10002"], cs.b.PerExt["10003"]
+			cs.b.Mu.Unlock()
 			if sx != 1 || st2 != 0 || sy != 1 {
 				t.Errorf("call slots: X %d, T %d, Y %d; want 1, 0, 1", sx, st2, sy)
 			}
@@ -424,8 +425,8 @@ func TestReferReplaces(t *testing.T) {
 		{"<sip:10003@pbx?Replaces=abc%3Bto-tag%3D1>", true, false, "", "", ""},
 		{"<sip:10003@pbx?Replaces=%zz>", true, false, "", "", ""},
 	} {
-		r, has, ok := referReplaces(tc.in)
-		if has != tc.has || ok != tc.ok || r.callID != tc.callID || r.fromTag != tc.from || r.toTag != tc.to {
+		r, has, ok := call.ReferReplaces(tc.in)
+		if has != tc.has || ok != tc.ok || r.CallID != tc.callID || r.FromTag != tc.from || r.ToTag != tc.to {
 			t.Errorf("referReplaces(%q) = %+v %v %v", tc.in, r, has, ok)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/sip/auth"
+	"github.com/switchboard-pbx/switchboard/sip/call"
 	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
@@ -22,7 +23,7 @@ import (
 // that owns both legs; SIP handlers only find the call and post it an
 // event.
 type b2bua struct {
-	*core
+	*call.Core
 	s *Server
 
 	// recDir is the absolute directory of call recordings; "" records
@@ -47,13 +48,13 @@ type b2bua struct {
 }
 
 func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
-	cc, err := newCore(cfg, coreParts{Log: s.log, Responder: s.rp, Client: s.client, Realm: s.realm,
+	cc, err := call.NewCore(cfg, call.CoreParts{Log: s.log, Responder: s.rp, Client: s.client, Realm: s.realm,
 		Node: s.cfg.Node, UserAgent: s.cfg.UserAgent, StoreTimeout: s.cfg.StoreTimeout, Counters: &s.counters,
 		History: s.history, LegObservers: &s.legObs, Bindings: s.loc, Carriers: s.tk})
 	if err != nil {
 		return nil, err
 	}
-	b := &b2bua{core: cc, s: s}
+	b := &b2bua{Core: cc, s: s}
 	b.lot = &parkingLot{b: b, orbits: newOrbitTable()}
 	b.pickups = &pickupBoard{b: b}
 	b.intercom = &intercom{b: b}
@@ -63,25 +64,25 @@ func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
 	b.monitors = &monitoring{b: b}
 	b.recordings = &recordings{b: b}
 	b.replacing = &replacing{b: b}
-	b.taps = taps{b.recordings}
-	b.ringFailed = b.forwards.ringFailed
+	b.Taps = call.Taps{b.recordings}
+	b.RingFailed = b.forwards.ringFailed
 	b.queues = newQueueRuntime(b)
 	b.codes = featureCodes{b: b}
 	b.vm = &voicemail{b: b}
-	b.standIn = b.vm
+	b.StandIn = b.vm
 	b.Router = &route.Router{Store: s.store, Auth: s.auth, Creds: s.creds, Location: s.loc, Trunks: s.tk,
 		Log: s.log, Clock: s.clock, User: b.forwards.routeUser, Queue: b.queues.route,
 		Menu: func(ctx context.Context, rt *route.Route, ext string) (bool, *route.Refusal) {
 			return routeMenu(ctx, s, rt, ext)
 		}}
-	b.takeRefer = func(c *call, ev *reqEvent) { openTransfers(b, c).onRefer(ev) }
+	b.TakeRefer = func(c *call.Call, ev *call.ReqEvent) { openTransfers(b, c).onRefer(ev) }
 	if dir := s.cfg.RecordingsDir; dir != "" {
 		if b.recDir, err = filepath.Abs(dir); err != nil {
-			b.cancel()
+			b.Cancel()
 			return nil, fmt.Errorf("recordings directory: %w", err)
 		}
 	}
-	go b.queues.run(b.ctx)
+	go b.queues.run(b.Ctx)
 	return b, nil
 }
 
@@ -145,7 +146,7 @@ func (b *b2bua) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	trunk := b.s.trunkFrom(src.Addr())
-	var caller *credential
+	var caller *call.Credential
 	if trunk == nil {
 		if caller, ok = b.s.auth.Check(req, tx, src.Addr(), auth.Proxy); !ok {
 			return
@@ -176,7 +177,7 @@ const callSideLabel = "switchboard"
 
 // newDialog starts what an INVITE outside a dialog asks for: a call, an
 // attended transfer's replacement, or a monitoring session.
-func (b *b2bua) newDialog(req *sip.Request, tx sip.ServerTransaction, caller *credential, trunk *Trunk) {
+func (b *b2bua) newDialog(req *sip.Request, tx sip.ServerTransaction, caller *call.Credential, trunk *Trunk) {
 	if h := req.GetHeader("Replaces"); h != nil {
 		if !b.pickups.replaces(req, tx, caller, h.Value()) { // pickup.go: a ringing phone's dialog
 			b.replacing.invite(req, tx, caller, h.Value())
@@ -189,18 +190,18 @@ func (b *b2bua) newDialog(req *sip.Request, tx sip.ServerTransaction, caller *cr
 	if caller != nil && b.codes.dial(req, tx, caller) { // features.go
 		return
 	}
-	c := newCall(b.core, req, tx, caller, trunk)
-	if !c.begin() {
+	c := call.NewCall(b.Core, req, tx, caller, trunk)
+	if !c.Begin() {
 		return
 	}
 	// Wait for the final response to the caller (and its ACK).
-	<-c.aFinal
+	<-c.AFinal
 }
 
 // inDialog passes a re-INVITE or BYE to its call and waits until the call
 // answered it.
 func (b *b2bua) inDialog(req *sip.Request, tx sip.ServerTransaction) {
-	c := b.lookup(req.CallID().Value())
+	c := b.Lookup(req.CallID().Value())
 	if c == nil {
 		if ms := b.monitors.session(req); ms != nil {
 			ms.inDialog(req, tx)
@@ -218,8 +219,8 @@ func (b *b2bua) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	done := make(chan struct{})
-	ev := &reqEvent{req: req, tx: tx, fromA: req.CallID().Value() == c.id, done: done}
-	if !c.post(ev) {
+	ev := &call.ReqEvent{Req: req, Tx: tx, FromA: req.CallID().Value() == c.ID, Done: done}
+	if !c.Post(ev) {
 		b.s.rp.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
@@ -241,8 +242,8 @@ func (b *b2bua) onAck(req *sip.Request, _ sip.ServerTransaction) {
 	if req.CallID() == nil || req.CSeq() == nil {
 		return
 	}
-	if c := b.lookup(req.CallID().Value()); c != nil {
-		c.post(&ackEvent{req: req, fromA: req.CallID().Value() == c.id})
+	if c := b.Lookup(req.CallID().Value()); c != nil {
+		c.Post(&call.AckEvent{Req: req, FromA: req.CallID().Value() == c.ID})
 	} else if ms := b.monitors.session(req); ms != nil {
 		ms.onAck()
 	} else if ps := b.pager.session(req); ps != nil {

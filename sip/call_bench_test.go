@@ -54,7 +54,7 @@ func benchCalls(b *testing.B, recorded bool) {
 		for range pb.invites {
 		}
 	}()
-	cs.b.hooks.ended = nil
+	cs.b.Hooks.Ended = nil
 	b.ReportAllocs()
 	cpu0 := processCPU()
 	start := time.Now()

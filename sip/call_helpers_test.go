@@ -19,6 +19,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/call"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
@@ -32,7 +33,7 @@ type callServer struct {
 	st  directory.Store
 }
 
-func startCallServer(t testing.TB, st directory.Store, cfg CallConfig, opts ...serverOption) *callServer {
+func startCallServer(t testing.TB, st directory.Store, cfg call.Config, opts ...serverOption) *callServer {
 	t.Helper()
 	if cfg.RTPLow == 0 {
 		cfg.RTPLow, cfg.RTPHigh = 41000, 44999
@@ -46,7 +47,7 @@ func startCallServer(t testing.TB, st directory.Store, cfg CallConfig, opts ...s
 	cs := &callServer{cdr: make(chan directory.Call, 100), st: st}
 	cs.testServer = startServerHooked(t, st, nil, func(s *Server) {
 		cs.b = s.calls
-		cs.b.hooks.ended = func(c directory.Call) { cs.cdr <- c }
+		cs.b.Hooks.Ended = func(c directory.Call) { cs.cdr <- c }
 	}, append([]serverOption{func(c *Config) { c.Calls = cfg }}, opts...)...)
 	return cs
 }
@@ -405,13 +406,13 @@ func (cs *callServer) noCallLeft(t testing.TB) {
 	var left string
 	for i := 0; i < 500; i++ {
 		left = callGoroutines()
-		if left == "" && cs.b.active() == 0 && cs.b.slotsHeld() == 0 && cs.b.pool.Free() == cs.b.pool.Size() {
+		if left == "" && cs.b.Active() == 0 && cs.b.SlotsHeld() == 0 && cs.b.Pool.Free() == cs.b.Pool.Size() {
 			return
 		}
 		time.Sleep(10 * time.Millisecond) // polling: goroutines leave no event behind
 	}
-	t.Fatalf("calls left: %d, call slots held %d, free ports %d of %d, goroutines:\n%s", cs.b.active(),
-		cs.b.slotsHeld(), cs.b.pool.Free(), cs.b.pool.Size(), left)
+	t.Fatalf("calls left: %d, call slots held %d, free ports %d of %d, goroutines:\n%s", cs.b.Active(),
+		cs.b.SlotsHeld(), cs.b.Pool.Free(), cs.b.Pool.Size(), left)
 }
 
 // callGoroutines returns the stacks of the goroutines left of calls: those

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -309,7 +310,7 @@ func TestCallInboundDID(t *testing.T) {
 	dua := sipgoDialogUA(car)
 	rtpAddr := car.rtp.LocalAddr().(*net.UDPAddr)
 	body := "v=0\r\no=- 1 1 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\nm=audio " +
-		itoa(rtpAddr.Port) + " RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+		strconv.Itoa(rtpAddr.Port) + " RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
 	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "+48601999888", Host: "127.0.0.2"},
 		Params: sip.HeaderParams{{K: "tag", V: "c1"}}}
 	sess, err := dua.Invite(t.Context(), sip.Uri{Scheme: "sip", User: "+48221000100", Host: host, Port: atoiPort(port)},
@@ -386,7 +387,7 @@ func TestCallMalformedInvite(t *testing.T) {
 		{"Max-Forwards: 70\r\n", 407},
 		{"Max-Forwards: 70\r\nContact: <sip:10001@127.0.0.1:5999>\r\n", 407},
 	} {
-		raw := fmt.Sprintf(base, itoa(i)+"x", "malformed-"+itoa(i), tc.extra)
+		raw := fmt.Sprintf(base, strconv.Itoa(i)+"x", "malformed-"+strconv.Itoa(i), tc.extra)
 		if res := rawExchange(t, cs.udp, raw); res.StatusCode != tc.code {
 			t.Errorf("case %d: %d %s, want %d", i, res.StatusCode, res.Reason, tc.code)
 		}

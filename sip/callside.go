@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard-pbx/switchboard/sip/call"
+	"github.com/switchboard-pbx/switchboard/sip/trunk"
 )
 
 // What the server gives of its call side (the core, the features): the
@@ -18,23 +20,23 @@ import (
 // The state is therefore told from the relay's counters, not from the SIP
 // dialog: early media counts as talking.
 func (s *Server) ActiveCalls() []ActiveCall {
-	return s.calls.shownCalls()
+	return s.calls.ShownCalls()
 }
 
 // ObserveLegs sets the function that receives every extension leg's
 // state changes (nil stops them).
 func (s *Server) ObserveLegs(f LegObserver) {
 	if f == nil {
-		s.legObs.f.Store(nil)
+		s.legObs.Observer.Store(nil)
 		return
 	}
-	s.legObs.f.Store(&f)
+	s.legObs.Observer.Store(&f)
 }
 
 // watchLegs adds one of the server's own watchers of leg events. Only
 // while the server is built: legEvent reads them without a lock.
 func (s *Server) watchLegs(f LegObserver) {
-	s.legObs.own = append(s.legObs.own, f)
+	s.legObs.Own = append(s.legObs.Own, f)
 }
 
 // HistoryWritesHeld returns the number of call history and recording
@@ -58,9 +60,35 @@ func (s *Server) closeHistory(ctx context.Context) {
 type requester struct{ s *Server }
 
 func (r requester) Request(ctx context.Context, req *sip.Request) (sip.ClientTransaction, error) {
-	r.s.calls.stamp(req, r.s.udpReady.Load())
+	r.s.calls.Stamp(req, r.s.udpReady.Load())
 	if req.IsAck() {
 		return nil, r.s.ua.TransportLayer().WriteMsg(req)
 	}
 	return r.s.ua.TransactionLayer().Request(ctx, req)
 }
+
+// The call side's types that the server's API names.
+type (
+	// CallConfig is the call side's configuration (Config.Calls).
+	CallConfig = call.Config
+	// Trunk is a SIP trunk to a carrier.
+	Trunk = trunk.Trunk
+	// ActiveCall is a call in progress, as the dashboard shows it.
+	ActiveCall = call.ActiveCall
+	// LegEvent tells watchers that one extension's leg of a call changed
+	// state.
+	LegEvent = call.LegEvent
+	// LegState is where one extension's leg of a call stands.
+	LegState = call.LegState
+	// LegObserver receives leg events (ObserveLegs).
+	LegObserver = call.LegObserver
+	// CallOutcome is the key of Metrics.Calls.
+	CallOutcome = call.Outcome
+)
+
+// Where an extension's leg stands (LegEvent.State).
+const (
+	LegRinging  = call.LegRinging
+	LegAnswered = call.LegAnswered
+	LegEnded    = call.LegEnded
+)

@@ -62,32 +62,28 @@
 // legs) and the bridge (leg.Bridge) that joins two legs' media on a
 // media.Relay, sets their codecs and runs the re-INVITEs on them. It
 // knows no call: the call hands it a leg.Messenger for the network and
-// its own 2xx/ACK handling. Taps attach to the relay (rooms_record.go: the
-// recorder); media.Fanout is the N-party bridge of a page (paging.go). A
+// its own 2xx/ACK handling. Taps attach to the relay (the recorder, record.go); media.Fanout is the N-party bridge of a page (paging.go). A
 // media source or sink is a leg without a dialog: a media.Endpoint of the
 // PBX's own takes a party's place on the relay, a media.Player plays into
 // it (greetings, prompts, music on hold) and a MonoRecorder or the DTMF
 // detector listens.
 //
+// The call: sip/call is the call core, below the features. A call
+// (call.Call) is the CDR's unit: the story of its legs and its bridge over
+// time. One goroutine, its actor, owns all of it; SIP handlers and
+// transaction watchers only post it events, and what other goroutines may
+// read is published atomically. call.Core is what every call needs of the
+// server (the SIP client, our responses, the relay's ports, the history
+// spool, the counters, the leg watchers) and the call table; the package
+// doc says how a call is built from its parts. It names no feature: the
+// features plug in through its rooms (call.Room and the small interfaces
+// beside it), the stand-in for a callee who cannot answer, the taps on an
+// answered call's relay and what a call whose targets all failed does.
+//
 // In package sip itself: Server (server.go) builds the parts and hands
 // them requests; the follower (follow.go) keeps the caches current from
-// the store's change log. The call (call.go, callplan.go, ringing.go,
-// answer.go, hangup.go) is the CDR's unit: the story of its legs and its
-// bridge over time. One goroutine, the call's actor, owns all of it; SIP
-// handlers and transaction watchers only post it events (mailbox.go), and
-// what other goroutines may read (the parties, who the call is between) is
-// published atomically. The call is built from parts that know nothing of
-// each other, and its own methods join them: the caller's INVITE
-// transaction (callertx.go), the forks toward the callee (calleetx.go),
-// the bridge it embeds (reinvite.go passes re-INVITEs to it), our 2xx
-// waiting for their ACKs (pending.go), the admission of in-dialog requests
-// to a leg (legadmit.go, admit.go), the outbox of BYEs and requests to a
-// leaving party (legmove.go), the in-dialog methods (dialogmethods.go), its
-// timers (calltimers.go), and the call's record: its CDR row, parties,
-// what the dashboard shows and the LegEvents busy lamps consume (cdr.go,
-// active.go, legstates.go, legevents.go). The b2bua (b2bua.go) files calls
-// in the call table (calltable.go), which also counts the extensions' call
-// slots.
+// the store's change log; the b2bua (b2bua.go) embeds the call core,
+// holds the features' services and dispatches the call side's requests.
 //
 // Features sit on top: blind and attended transfer (transfer.go,
 // refer.go, attended.go, replaces.go), forwarding (forward.go), monitoring
@@ -96,7 +92,7 @@
 // (paging.go, paging_dialog.go), voicemail (voicemail.go, vm*.go), menus
 // (ivr.go, ivrdigits.go) and queues (queue*.go; the decisions live in
 // package acd, which knows nothing of SIP). A feature's state on one call
-// is a room (rooms.go): the core asks the rooms open on a call at fixed
+// is a room (sip/call's rooms.go): the core asks the rooms open on a call at fixed
 // points (an in-dialog request, the call ending, leg B without a dialog, a
 // deadline, a re-INVITE to let through, forks still ringing), each a small
 // optional interface, and names no feature. Its state across calls is a
@@ -104,7 +100,7 @@
 // forwarding, monitoring, recordings, voicemail, the queue runtime). A
 // feature acts through leg, dialer and bridge operations (answer, hold,
 // replace a leg's dialog, move a leg, ring targets, play, hang up), never
-// through another feature's state; its events implement featureEvent and
+// through another feature's state; its events implement call.FeatureEvent and
 // run on the call's goroutine. A new feature is a new file of this layer
 // with its room and, if it needs one, its service.
 package sip

@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/call"
 	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
@@ -69,7 +70,7 @@ type featureCodes struct{ b *b2bua }
 
 // dial handles an extension's INVITE to a feature code and reports
 // whether it was one. The caller is authenticated.
-func (fc featureCodes) dial(req *sip.Request, tx sip.ServerTransaction, caller *credential) bool {
+func (fc featureCodes) dial(req *sip.Request, tx sip.ServerTransaction, caller *call.Credential) bool {
 	b := fc.b
 	dialed := wire.UnescapeUser(req.Recipient.User)
 	f, arg, ok := directory.MatchFeature(b.s.features.get(), dialed)
@@ -128,13 +129,13 @@ func (fc featureCodes) dial(req *sip.Request, tx sip.ServerTransaction, caller *
 	defer cancel()
 	u, err := b.s.store.UpdateUser(ctx, caller.UserID, p)
 	if err != nil {
-		b.log.Warn("feature code not applied", "ext", caller.Ext, "feature", string(f.Feature), "err", err)
+		b.Log.Warn("feature code not applied", "ext", caller.Ext, "feature", string(f.Feature), "err", err)
 		if errors.Is(err, directory.ErrInvalid) {
 			b.s.rp.Respond(tx, req, 484, "Address Incomplete")
 			return true
 		}
 		res := b.s.rp.Response(req, 503, "Service Unavailable")
-		res.AppendHeader(sip.NewHeader("Retry-After", storeRetryAfter))
+		res.AppendHeader(sip.NewHeader("Retry-After", call.StoreRetryAfter))
 		b.s.rp.Send(tx, res)
 		return true
 	}
@@ -144,14 +145,14 @@ func (fc featureCodes) dial(req *sip.Request, tx sip.ServerTransaction, caller *
 		b.s.loc.Drop(ctx, gone)
 	}
 	b.s.subs.UserChanged(u, gone)
-	b.log.Info("feature code", "ext", caller.Ext, "feature", string(f.Feature))
+	b.Log.Info("feature code", "ext", caller.Ext, "feature", string(f.Feature))
 	// Done, and no call to set up: the phone shows the reason phrase.
 	b.s.rp.Respond(tx, req, 603, "Decline ("+done+")")
 	return true
 }
 
 // audit writes an entry of something an extension did by phone.
-func (s *Server) audit(ctx context.Context, cred *credential, action, object, detail string) {
+func (s *Server) audit(ctx context.Context, cred *call.Credential, action, object, detail string) {
 	e := &directory.AuditEntry{ActorID: cred.UserID, Actor: "ext " + cred.Ext, Action: action, Object: object, Detail: detail}
 	if err := s.store.Audit(ctx, e); err != nil {
 		s.log.Error("audit not written", "action", action, "object", object, "err", err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/call"
 	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/route"
 )
@@ -43,7 +44,7 @@ type forwarding struct {
 
 // routeUser fills the targets of a user's extension, following the
 // user's forwarding.
-func (fw *forwarding) routeUser(ctx context.Context, rt *route.Route, cred *credential) *route.Refusal {
+func (fw *forwarding) routeUser(ctx context.Context, rt *route.Route, cred *call.Credential) *route.Refusal {
 	b := fw.b
 	rt.To, rt.CalleeID, rt.GroupID = cred.Ext, cred.UserID, 0
 	rt.Targets, rt.ForwardUser, rt.RingTime = nil, nil, 0
@@ -54,7 +55,7 @@ func (fw *forwarding) routeUser(ctx context.Context, rt *route.Route, cred *cred
 				return ref
 			}
 		}
-		return refDND
+		return call.RefDND
 	}
 	if fwd.Always != "" {
 		if ref, ok := fw.forwardTo(ctx, rt, cred, fwd.Always, "always"); ok {
@@ -70,7 +71,7 @@ func (fw *forwarding) routeUser(ctx context.Context, rt *route.Route, cred *cred
 		}
 		return route.Offline
 	}
-	if fwd.Busy != "" && b.busy(cred.Ext) {
+	if fwd.Busy != "" && b.Busy(cred.Ext) {
 		if ref, ok := fw.forwardTo(ctx, rt, cred, fwd.Busy, "busy"); ok {
 			return ref
 		}
@@ -85,9 +86,9 @@ func (fw *forwarding) routeUser(ctx context.Context, rt *route.Route, cred *cred
 // forwardTo routes the call on to number, forwarded by the user from for
 // why. ok is false when the forward is not followed; rt is then unchanged.
 // Otherwise rt is the new route and ref its refusal, if any.
-func (fw *forwarding) forwardTo(ctx context.Context, rt *route.Route, from *credential, number, why string) (ref *route.Refusal, ok bool) {
+func (fw *forwarding) forwardTo(ctx context.Context, rt *route.Route, from *call.Credential, number, why string) (ref *route.Refusal, ok bool) {
 	b := fw.b
-	log := b.log.With("dialed", rt.Dialed, "from_ext", from.Ext, "forward_to", number, "why", why)
+	log := b.Log.With("dialed", rt.Dialed, "from_ext", from.Ext, "forward_to", number, "why", why)
 	if len(rt.Chain) >= maxForwardHops {
 		log.Info("forward not followed: too many hops", "hops", len(rt.Chain))
 		return nil, false
@@ -177,17 +178,17 @@ func divertTargets(nrt, rt *route.Route, why string) {
 // every phone of the callee answered busy, or none answered in time, and
 // the callee forwards such calls, the call goes on to the target instead
 // of ending. It reports whether it took over the end of ringing.
-func (fw *forwarding) ringFailed(c *call, code int, reason string, disp directory.Disposition, by string) bool {
-	rt := c.rt
-	if rt == nil || rt.Ending || c.state != stRinging || !c.actorRunning() {
+func (fw *forwarding) ringFailed(c *call.Call, code int, reason string, disp directory.Disposition, by string) bool {
+	rt := c.Rt
+	if rt == nil || rt.Ending || c.State != call.StRinging || !c.ActorRunning() {
 		return false
 	}
 	// The failure of a forwarded call is the current leg's: calleeTx.failure ranked
 	// the legs forwarded away from too.
-	recount := by == "callee" && rt.First > 0 && rt.First <= len(c.ring.Forks)
+	recount := by == "callee" && rt.First > 0 && rt.First <= len(c.Ring.Forks)
 	if recount {
 		rt.Stale = append(rt.Stale, strconv.Itoa(code)+" "+reason)
-		code, reason, disp = dial.BestFailure(c.ring.Forks[rt.First:])
+		code, reason, disp = dial.BestFailure(c.Ring.Forks[rt.First:])
 		rt.Final = strconv.Itoa(code) + " " + reason
 	}
 	var number, why string
@@ -202,12 +203,12 @@ func (fw *forwarding) ringFailed(c *call, code int, reason string, disp director
 	if number != "" && fw.forward(c, code, reason, number, why) {
 		return true
 	}
-	if (disp == directory.NoAnswer || disp == directory.Busy && by == "callee") && c.b.standIn.answerRinging(c) {
+	if (disp == directory.NoAnswer || disp == directory.Busy && by == "callee") && c.Core.StandIn.AnswerRinging(c) {
 		return true
 	}
 	if recount {
 		rt.Ending = true
-		c.endRinging(code, reason, disp, by)
+		c.EndRinging(code, reason, disp, by)
 		return true
 	}
 	return false
@@ -215,9 +216,9 @@ func (fw *forwarding) ringFailed(c *call, code int, reason string, disp director
 
 // forward sends ringing call c on to number, forwarded by the current
 // callee for why; false when the forward is not followed.
-func (fw *forwarding) forward(c *call, code int, reason, number, why string) bool {
-	rt := c.rt
-	ctx, cancel := context.WithTimeout(context.Background(), c.b.StoreTimeout)
+func (fw *forwarding) forward(c *call.Call, code int, reason, number, why string) bool {
+	rt := c.Rt
+	ctx, cancel := context.WithTimeout(context.Background(), c.Core.StoreTimeout)
 	nrt := *rt
 	ref, ok := fw.forwardTo(ctx, &nrt, rt.ForwardUser, number, why)
 	cancel()
@@ -226,39 +227,39 @@ func (fw *forwarding) forward(c *call, code int, reason, number, why string) boo
 	}
 	// The phones of the leg left behind: ringing ones are cancelled, ones
 	// that never answered anything are dropped.
-	old := c.ring.StopRinging(rt.First, c.callerExt())
-	c.b.release(c, old...)
+	old := c.Ring.StopRinging(rt.First, c.CallerExt())
+	c.Core.Release(c, old...)
 	if !slices.Contains(nrt.Stale, strconv.Itoa(code)+" "+reason) {
 		nrt.Stale = append(slices.Clip(rt.Stale), strconv.Itoa(code)+" "+reason)
 	}
-	nrt.First, nrt.Final = len(c.ring.Forks), ""
-	c.ring.Spare, c.early = nil, nil
-	c.rt = &nrt
-	c.routed(c.rt)
+	nrt.First, nrt.Final = len(c.Ring.Forks), ""
+	c.Ring.Spare, c.Early = nil, nil
+	c.Rt = &nrt
+	c.Routed(c.Rt)
 	if ref != nil {
-		c.log.Info("forwarded call refused", "status", ref.Code, "why", ref.Why)
-		c.endRinging(ref.Code, ref.Reason, ref.Disp, "system")
+		c.Log.Info("forwarded call refused", "status", ref.Code, "why", ref.Why)
+		c.EndRinging(ref.Code, ref.Reason, ref.Disp, "system")
 		nrt.Final = ref.Why
 		return true
 	}
-	targets, spare := dial.Pick(&nrt, c.b.busy)
+	targets, spare := dial.Pick(&nrt, c.Core.Busy)
 	if len(targets) == 0 {
-		c.endRinging(486, "Busy Here", directory.Busy, "system")
+		c.EndRinging(486, "Busy Here", directory.Busy, "system")
 		nrt.Final = "callee call limit"
 		return true
 	}
-	c.ring.Spare = spare
-	if err := c.ring.Address(targets[0].Dest); err != nil {
-		c.endRinging(488, "Not Acceptable Here", directory.Failed, "system")
+	c.Ring.Spare = spare
+	if err := c.Ring.Address(targets[0].Dest); err != nil {
+		c.EndRinging(488, "Not Acceptable Here", directory.Failed, "system")
 		nrt.Final = "bad sdp offer"
 		return true
 	}
-	if !c.late {
-		c.Legs[1].SDP = c.ring.Offer
+	if !c.Late {
+		c.Legs[1].SDP = c.Ring.Offer
 	}
-	c.b.take(c, dial.Exts(targets)...)
-	c.ring.DialAll(&nrt, targets)
-	c.ringAgain(c.ringDuration())
-	c.forkFailed(nil) // every new target failed at once
+	c.Core.Take(c, dial.Exts(targets)...)
+	c.Ring.DialAll(&nrt, targets)
+	c.RingAgain(c.RingDuration())
+	c.ForkFailed(nil) // every new target failed at once
 	return true
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/call"
 	"github.com/switchboard-pbx/switchboard/sip/route"
 )
 
@@ -321,8 +322,8 @@ func TestForwardRingTimePerUser(t *testing.T) {
 		if ref := cs.b.forwards.routeUser(t.Context(), rt, cred); ref != nil {
 			t.Fatalf("route: %+v", ref)
 		}
-		c := &call{b: cs.b.core, rt: rt}
-		return c.ringDuration()
+		c := &call.Call{Core: cs.b.Core, Rt: rt}
+		return c.RingDuration()
 	}
 	if got := ring(); got != 300*time.Millisecond {
 		t.Errorf("ring time without a setting = %v, want the PBX's 300ms", got)

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -49,7 +50,7 @@ func identityHeaders(inv *sip.Request, port int) string {
 			b.WriteString(name + ": " + h.Value() + "\n")
 		}
 	}
-	return strings.ReplaceAll(b.String(), ":"+itoa(port), ":PORT")
+	return strings.ReplaceAll(b.String(), ":"+strconv.Itoa(port), ":PORT")
 }
 
 // hdr returns the value of a header of req, "" when absent.
@@ -139,7 +140,7 @@ func carrierCall(t *testing.T, cs *callServer, car *carrier, did, fromUser strin
 	host, port, _ := net.SplitHostPort(cs.udp)
 	rtpAddr := car.rtp.LocalAddr().(*net.UDPAddr)
 	body := "v=0\r\no=- 1 1 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\nm=audio " +
-		itoa(rtpAddr.Port) + " RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+		strconv.Itoa(rtpAddr.Port) + " RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
 	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: fromUser, Host: "127.0.0.2"},
 		Params: sip.HeaderParams{{K: "tag", V: sip.GenerateTagN(8)}}}
 	hs := append([]sip.Header{from, sip.NewHeader("Content-Type", "application/sdp")}, hdrs...)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/call"
 	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
@@ -39,20 +40,20 @@ func autoAnswerHeaders(realm string) []sip.Header {
 
 // call starts an intercom call from caller to ext. It returns once the
 // caller's INVITE has its final response (and, for a 200, its ACK).
-func (ic *intercom) call(req *sip.Request, tx sip.ServerTransaction, caller *credential, ext string) {
-	c := newCall(ic.b.core, req, tx, caller, nil)
+func (ic *intercom) call(req *sip.Request, tx sip.ServerTransaction, caller *call.Credential, ext string) {
+	c := call.NewCall(ic.b.Core, req, tx, caller, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), ic.b.StoreTimeout)
 	rt, ref := ic.route(ctx, caller, req, ext)
 	cancel()
-	if !c.beginOn(rt, ref) {
+	if !c.BeginOn(rt, ref) {
 		return
 	}
-	<-c.aFinal
+	<-c.AFinal
 }
 
 // route is the route of an intercom call to ext: the phones of the user
 // ext, with the auto-answer headers.
-func (ic *intercom) route(ctx context.Context, caller *credential, req *sip.Request, ext string) (*route.Route, *route.Refusal) {
+func (ic *intercom) route(ctx context.Context, caller *call.Credential, req *sip.Request, ext string) (*route.Route, *route.Refusal) {
 	b := ic.b
 	rt := &route.Route{Dir: directory.Internal, Dialed: wire.UnescapeUser(req.Recipient.User), FromName: req.From().DisplayName,
 		CallerID: caller.UserID, From: caller.Ext, FromUser: caller.Ext, To: ext}
@@ -73,7 +74,7 @@ func (ic *intercom) route(ctx context.Context, caller *credential, req *sip.Requ
 		return rt, ref
 	}
 	if cred.Forward.DND {
-		return rt, refDND
+		return rt, call.RefDND
 	}
 	if rt.Targets = b.UserTargets(cred); len(rt.Targets) == 0 {
 		return rt, route.Offline
@@ -84,7 +85,7 @@ func (ic *intercom) route(ctx context.Context, caller *credential, req *sip.Requ
 
 // subject loads what the caller may do and refuses at once when
 // calls.intercom reaches nobody, before saying whether a number exists.
-func (ic *intercom) subject(ctx context.Context, caller *credential) (*authz.Subject, *route.Refusal) {
+func (ic *intercom) subject(ctx context.Context, caller *call.Credential) (*authz.Subject, *route.Refusal) {
 	acc, err := ic.b.s.store.Access(ctx, caller.UserID)
 	if err != nil {
 		return nil, route.StoreDown(err)

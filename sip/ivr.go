@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/call"
 	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/route"
@@ -45,7 +46,7 @@ const ivrMaxHops = 20
 // target ringing once a choice is made.
 type ivrSession struct {
 	b      *b2bua
-	c      *call
+	c      *call.Call
 	ep     *media.Endpoint
 	info   chan rune // digits of SIP INFO, for the script
 	menu   *directory.IVRMenu
@@ -61,7 +62,7 @@ type ivrSession struct {
 	timer *time.Timer
 }
 
-func (s *ivrSession) roomName() string { return "menu" }
+func (s *ivrSession) RoomName() string { return "menu" }
 
 // ivrRingOver ends the ringing of a target nobody answered.
 type ivrRingOver struct {
@@ -69,14 +70,14 @@ type ivrRingOver struct {
 	ring *dial.Dialer
 }
 
-func (ev ivrRingOver) handleOn(c *call) {
-	if s := ev.sess; !s.ended && s.ring == ev.ring && c.state == stAnswered {
-		c.log.Info("ivr: target did not answer", "to", s.rt.To)
+func (ev ivrRingOver) HandleOn(c *call.Call) {
+	if s := ev.sess; !s.ended && s.ring == ev.ring && c.State == call.StAnswered {
+		c.Log.Info("ivr: target did not answer", "to", s.rt.To)
 		s.back("no answer")
 	}
 }
 
-func (ev ivrChoice) handleOn(*call) { ev.sess.onChoice(ev) }
+func (ev ivrChoice) HandleOn(*call.Call) { ev.sess.onChoice(ev) }
 
 // menuAnswer is the answerer of a route to an IVR menu: the PBX answers
 // the call with the menu.
@@ -107,8 +108,8 @@ func routeMenu(ctx context.Context, s *Server, rt *route.Route, ext string) (boo
 
 // refusal refuses a call to a menu the PBX cannot answer: one without
 // an SDP offer.
-func (menuAnswer) refusal(c *call) *route.Refusal {
-	if c.late {
+func (menuAnswer) Refusal(c *call.Call) *route.Refusal {
+	if c.Late {
 		return &route.Refusal{Code: 488, Reason: "Not Acceptable Here (Offer Needed)", Disp: directory.Failed, Why: "menu without an sdp offer"}
 	}
 	return nil
@@ -116,49 +117,49 @@ func (menuAnswer) refusal(c *call) *route.Refusal {
 
 // answerCall answers the caller for the menu. It runs in beginOn,
 // before the actor.
-func (a menuAnswer) answerCall(c *call) {
-	codec, event := g711Offer(c.aReq.Body())
-	ip := c.b.cfg.MediaIP
+func (a menuAnswer) AnswerCall(c *call.Call) {
+	codec, event := g711Offer(c.AReq.Body())
+	ip := c.Core.Config.MediaIP
 	if !ip.IsValid() || ip.IsUnspecified() {
 		ip = netip.MustParseAddr("127.0.0.1")
 	}
-	ep, err := media.NewEndpoint(media.EndpointConfig{Pool: c.b.pool, IP: ip, Codec: codec, EventType: event, Logger: c.log})
+	ep, err := media.NewEndpoint(media.EndpointConfig{Pool: c.Core.Pool, IP: ip, Codec: codec, EventType: event, Logger: c.Log})
 	if err != nil {
-		c.log.Warn("menu not answered: no rtp ports", "err", err)
-		c.endRinging(503, "Service Unavailable", directory.Failed, "system")
+		c.Log.Warn("menu not answered: no rtp ports", "err", err)
+		c.EndRinging(503, "Service Unavailable", directory.Failed, "system")
 		return
 	}
 	ep.SetRemote(netip.AddrPortFrom(ip, c.Relay.Local(media.LegB).Port()))
-	body, err := c.answerSDP(endpointSDP(ep.Local().Addr(), ep.Local().Port(), codec, event))
+	body, err := c.AnswerSDP(endpointSDP(ep.Local().Addr(), ep.Local().Port(), codec, event))
 	if err != nil {
 		ep.Close()
-		c.log.Info("menu not answered: sdp", "err", err)
-		c.endRinging(488, "Not Acceptable Here", directory.Failed, "system")
+		c.Log.Info("menu not answered: sdp", "err", err)
+		c.EndRinging(488, "Not Acceptable Here", directory.Failed, "system")
 		return
 	}
 	s := &ivrSession{b: a.b, c: c, ep: ep, info: make(chan rune, 16)}
-	c.rooms.open(s)
-	c.wg.Go(func() { _ = ep.Run(c.b.ctx) })
+	c.Rooms.Open(s)
+	c.WG.Go(func() { _ = ep.Run(c.Core.Ctx) })
 
 	now := time.Now().UTC()
-	c.state = stAnswered
-	c.bAcked = true
+	c.State = call.StAnswered
+	c.BAcked = true
 	c.Relay.Arm()
-	c.cdr.AnsweredAt = now
-	c.cdr.Disposition = directory.Answered
-	c.b.taps.joined(c)
-	c.Legs[0].Dialog = c.b.uasDialog(c.aReq)
-	ok200 := c.okResponse(c.aReq, body, c.Legs[0].Dialog.Contact)
-	c.aAnswered = true
-	if err := c.aTx.Respond(ok200); err != nil {
-		c.log.Info("200 to caller not sent", "err", err)
-		c.hangup("system", "caller unreachable")
-		c.closeAFinal()
+	c.CDR.AnsweredAt = now
+	c.CDR.Disposition = directory.Answered
+	c.Core.Taps.Joined(c)
+	c.Legs[0].Dialog = c.Core.UASDialog(c.AReq)
+	ok200 := c.OKResponse(c.AReq, body, c.Legs[0].Dialog.Contact)
+	c.AAnswered = true
+	if err := c.ATx.Respond(ok200); err != nil {
+		c.Log.Info("200 to caller not sent", "err", err)
+		c.Hangup("system", "caller unreachable")
+		c.CloseAFinal()
 		return
 	}
-	c.b.taps.answered(c)
-	c.log.Info("call answered by menu", "menu", a.menu.Number, "codec", codec)
-	c.awaitAck(c.aReq, pending2xx{fromA: true, tx: c.aTx, res: ok200, done: c.aFinal, initial: true})
+	c.Core.Taps.Answered(c)
+	c.Log.Info("call answered by menu", "menu", a.menu.Number, "codec", codec)
+	c.AwaitAck(c.AReq, call.Pending2xx{FromA: true, Tx: c.ATx, Res: ok200, Done: c.AFinal, Initial: true})
 	s.play(a.menu)
 }
 
@@ -194,20 +195,20 @@ func (s *ivrSession) play(m *directory.IVRMenu) {
 	greeting := ivrDefaultGreeting
 	if m.Greeting != "" {
 		if g, err := media.LoadWAV(m.Greeting); err != nil {
-			c.log.Warn("menu greeting not played", "menu", m.Number, "path", m.Greeting, "err", err)
+			c.Log.Warn("menu greeting not played", "menu", m.Number, "path", m.Greeting, "err", err)
 		} else {
 			greeting = g
 		}
 	}
-	ctx, cancel := context.WithCancel(c.b.ctx)
+	ctx, cancel := context.WithCancel(c.Core.Ctx)
 	done := make(chan struct{})
 	s.cancel, s.done = cancel, done
-	sc := &ivrScript{menu: *m, greeting: greeting, ep: s.ep, info: s.info, post: c.post, sess: s}
-	c.wg.Go(func() {
+	sc := &ivrScript{menu: *m, greeting: greeting, ep: s.ep, info: s.info, post: c.Post, sess: s}
+	c.WG.Go(func() {
 		defer close(done)
 		sc.run(ctx)
 	})
-	c.log.Info("menu playing", "menu", m.Number, "name", m.Name)
+	c.Log.Info("menu playing", "menu", m.Number, "name", m.Name)
 }
 
 // drain drops the digits pressed while a target rang: they were not
@@ -236,17 +237,17 @@ func (s *ivrSession) stopScript() {
 // onChoice carries out what the caller chose.
 func (s *ivrSession) onChoice(ev ivrChoice) {
 	c := s.c
-	if s.ended || c.state != stAnswered || s.ring != nil {
+	if s.ended || c.State != call.StAnswered || s.ring != nil {
 		return
 	}
 	s.stopScript()
 	s.path = append(s.path, ev.why)
 	s.writeReason()
-	c.log.Info("ivr choice", "menu", s.menu.Number, "choice", ev.why, "action", ev.action, "target", ev.target)
+	c.Log.Info("ivr choice", "menu", s.menu.Number, "choice", ev.why, "action", ev.action, "target", ev.target)
 	switch ev.action {
 	case directory.IVRHangup:
 		s.writeReason()
-		c.hangup("system", c.cdr.Reason)
+		c.Hangup("system", c.CDR.Reason)
 		return
 	case directory.IVRVoicemail:
 		s.voicemail(ev.target)
@@ -259,60 +260,60 @@ func (s *ivrSession) onChoice(ev ivrChoice) {
 // a queue takes the caller, anything else rings.
 func (s *ivrSession) goTo(number string) {
 	c := s.c
-	rt := &route.Route{Dir: c.rt.Dir, Dialed: number, From: c.rt.From, CallerID: c.rt.CallerID, FromUser: c.rt.FromUser,
-		FromName: c.rt.FromName}
+	rt := &route.Route{Dir: c.Rt.Dir, Dialed: number, From: c.Rt.From, CallerID: c.Rt.CallerID, FromUser: c.Rt.FromUser,
+		FromName: c.Rt.FromName}
 	self := ""
-	if c.caller != nil {
-		self = c.caller.Ext
+	if c.Caller != nil {
+		self = c.Caller.Ext
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.b.StoreTimeout)
-	ref := c.b.RouteNumber(ctx, rt, number, self) // sip/route
+	ctx, cancel := context.WithTimeout(context.Background(), c.Core.StoreTimeout)
+	ref := c.Core.RouteNumber(ctx, rt, number, self) // sip/route
 	cancel()
 	if ref != nil {
-		c.log.Info("ivr: target refused", "to", number, "code", ref.Code, "why", ref.Why)
+		c.Log.Info("ivr: target refused", "to", number, "code", ref.Code, "why", ref.Why)
 		s.back(ref.Why)
 		return
 	}
 	switch a := rt.Answer.(type) {
 	case queueAnswer: // queuecall.go: the caller waits there
 		via := s.via()
-		s.endFarEnd()
+		s.EndFarEnd()
 		queueFromMenu(s.b.queues, c, a.queue, via)
 		return
 	case menuAnswer:
 		if s.hops++; s.hops > ivrMaxHops {
-			c.hangup("system", "ivr: too many menus")
+			c.Hangup("system", "ivr: too many menus")
 			return
 		}
 		s.play(a.menu)
 		return
 	}
-	targets, spare := dial.Pick(rt, c.b.busy)
+	targets, spare := dial.Pick(rt, c.Core.Busy)
 	if len(targets) == 0 {
 		s.back("callee call limit")
 		return
 	}
-	d := &dial.Dialer{Env: c.env, OnFork: func(f *dial.Fork) { c.xforks = append(c.xforks, f) },
+	d := &dial.Dialer{Env: c.Env, OnFork: func(f *dial.Fork) { c.XForks = append(c.XForks, f) },
 		OnResponse: s.onResponse, OnFailed: func(*dial.Fork) { s.ringFailed() }, Spare: spare,
-		Source: c.aReq.Body(), Origin: &c.Legs[1].Origin, Leg: media.LegB, SendRecv: true}
+		Source: c.AReq.Body(), Origin: &c.Legs[1].Origin, Leg: media.LegB, SendRecv: true}
 	if err := d.Address(targets[0].Dest); err != nil {
-		c.log.Info("ivr: no sdp for the target", "err", err)
+		c.Log.Info("ivr: no sdp for the target", "err", err)
 		s.back("no sdp for the target")
 		return
 	}
 	s.ring, s.rt = d, rt
-	s.slots = c.b.takeNew(c, dial.Exts(targets)...)
-	ctx2, cancel2 := context.WithCancel(c.b.ctx)
+	s.slots = c.Core.TakeNew(c, dial.Exts(targets)...)
+	ctx2, cancel2 := context.WithCancel(c.Core.Ctx)
 	done := make(chan struct{})
 	s.cancel, s.done = cancel2, done
-	c.wg.Go(func() {
+	c.WG.Go(func() {
 		defer close(done)
 		p := s.ep.Play(ivrRingback, true)
 		<-ctx2.Done()
 		p.Stop()
 	})
 	d.DialAll(rt, targets)
-	s.timer = time.AfterFunc(c.b.cfg.RingTime, func() { c.post(ivrRingOver{sess: s, ring: d}) })
+	s.timer = time.AfterFunc(c.Core.Config.RingTime, func() { c.Post(ivrRingOver{sess: s, ring: d}) })
 	if d.AllFailed() {
 		s.ringFailed()
 	}
@@ -325,7 +326,7 @@ func (s *ivrSession) onResponse(f *dial.Fork, tx sip.ClientTransaction, res *sip
 	c := s.c
 	mine := !s.ended && s.ring != nil && containsFork(s.ring.Forks, f)
 	if res.IsSuccess() {
-		if !mine || c.state != stAnswered {
+		if !mine || c.State != call.StAnswered {
 			f.AckAndBye(res)
 			return
 		}
@@ -339,7 +340,7 @@ func (s *ivrSession) onResponse(f *dial.Fork, tx sip.ClientTransaction, res *sip
 
 // ringFailed runs when a fork ringing the target failed.
 func (s *ivrSession) ringFailed() {
-	if !s.ended && s.ring != nil && s.ring.AllFailed() && s.c.state == stAnswered {
+	if !s.ended && s.ring != nil && s.ring.AllFailed() && s.c.State == call.StAnswered {
 		s.back("not reached")
 	}
 }
@@ -361,7 +362,7 @@ func (s *ivrSession) stopRing(keep *dial.Fork) {
 			free = append(free, ext)
 		}
 	}
-	c.b.release(c, free...)
+	c.Core.Release(c, free...)
 	s.slots = nil
 }
 
@@ -372,7 +373,7 @@ func (s *ivrSession) back(why string) {
 	s.stopRing(nil)
 	s.path = append(s.path, why)
 	if s.hops++; s.hops > ivrMaxHops {
-		s.c.hangup("system", "ivr: "+why)
+		s.c.Hangup("system", "ivr: "+why)
 		return
 	}
 	s.drain()
@@ -388,23 +389,23 @@ func (s *ivrSession) answered(f *dial.Fork, res *sip.Response) {
 	tmpl := ack.Clone()
 	f.Tx.OnRetransmission(func(r *sip.Response) {
 		if r.IsSuccess() {
-			_ = c.b.Client.WriteRequest(tmpl.Clone())
+			_ = c.Core.Client.WriteRequest(tmpl.Clone())
 		}
 	})
-	if err := c.b.Client.WriteRequest(ack); err != nil {
-		c.log.Info("ack not sent", "err", err)
+	if err := c.Core.Client.WriteRequest(ack); err != nil {
+		c.Log.Info("ack not sent", "err", err)
 	}
 	_, m, err := sdpneg.Parse(res.Body())
 	if err != nil {
-		c.log.Info("bad sdp from the menu's target", "err", err)
+		c.Log.Info("bad sdp from the menu's target", "err", err)
 		bye := d.Request(sip.BYE)
-		c.wg.Go(func() { c.sendBye(bye) })
+		c.WG.Go(func() { c.SendBye(bye) })
 		s.back("bad sdp answer")
 		return
 	}
 	rt := s.rt
 	s.stopRing(f)
-	s.endFarEnd()
+	s.EndFarEnd()
 	// New addresses: the relay's leg B unlatches from the endpoint and
 	// latches onto the phone (media.Relay.SetRemote).
 	c.SetLegCodec(media.LegB, sdpneg.FirstVoice(res.Body()))
@@ -413,21 +414,21 @@ func (s *ivrSession) answered(f *dial.Fork, res *sip.Response) {
 	c.Legs[1].Dialog, c.Legs[1].SDP = d, f.Req.Body()
 	c.Relay.SetPeer(media.LegB, leg.PeerIP(d.Dest))
 	t := f.Target
-	c.bTarget = &t
-	c.rt.To, c.rt.CalleeID, c.rt.GroupID = rt.To, f.Target.UserID, rt.GroupID
-	c.setParties(c.rt, c.callerExt(), f.Target)
+	c.BTarget = &t
+	c.Rt.To, c.Rt.CalleeID, c.Rt.GroupID = rt.To, f.Target.UserID, rt.GroupID
+	c.SetParties(c.Rt, c.CallerExt(), f.Target)
 	num := f.Target.Ext
 	if num == "" {
 		num = rt.To
 	}
-	c.cdr.To, c.cdr.CalleeID, c.cdr.GroupID = num, f.Target.UserID, rt.GroupID
+	c.CDR.To, c.CDR.CalleeID, c.CDR.GroupID = num, f.Target.UserID, rt.GroupID
 	s.writeReason()
-	c.show(c.cdr)
+	c.Show(c.CDR)
 	// The policy may cover the callee only (a call recorded already goes
 	// on as it is).
-	c.b.taps.joined(c)
-	c.b.taps.answered(c)
-	c.log.Info("ivr: target answered", "to", num, "path", strings.Join(s.path, " "))
+	c.Core.Taps.Joined(c)
+	c.Core.Taps.Answered(c)
+	c.Log.Info("ivr: target answered", "to", num, "path", strings.Join(s.path, " "))
 }
 
 // via is the menu walk that brought the caller where they are, for the
@@ -439,7 +440,7 @@ func (s *ivrSession) via() string {
 // writeReason writes the menu walk into the CDR's reason.
 func (s *ivrSession) writeReason() {
 	if !s.ended {
-		s.c.cdr.Reason = "ivr " + strings.Join(s.path, " ")
+		s.c.CDR.Reason = "ivr " + strings.Join(s.path, " ")
 	}
 }
 
@@ -453,53 +454,53 @@ func (s *ivrSession) voicemail(number string) {
 	if cred, err := s.b.s.credential(number); err == nil && cred != nil {
 		userID, dir = cred.UserID, strconv.FormatInt(cred.UserID, 10)
 	} else {
-		ctx, cancel := context.WithTimeout(context.Background(), c.b.StoreTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), c.Core.StoreTimeout)
 		g, err := s.b.s.store.GroupByExtension(ctx, number)
 		cancel()
 		if err != nil {
-			c.log.Info("ivr: no mailbox", "number", number, "err", err)
+			c.Log.Info("ivr: no mailbox", "number", number, "err", err)
 			s.back("no mailbox")
 			return
 		}
 		groupID, dir = g.ID, "g"+strconv.FormatInt(g.ID, 10)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.b.StoreTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), c.Core.StoreTimeout)
 	mb, err := s.b.s.store.Mailbox(ctx, userID, groupID)
 	cancel()
 	if err != nil || !mb.Enabled || s.b.recDir == "" {
-		c.log.Info("ivr: mailbox not enabled", "number", number, "err", err)
+		c.Log.Info("ivr: mailbox not enabled", "number", number, "err", err)
 		s.back("no mailbox")
 		return
 	}
-	caller := c.rt.From
-	if c.caller != nil {
-		caller = c.caller.Ext
+	caller := c.Rt.From
+	if c.Caller != nil {
+		caller = c.Caller.Ext
 	}
 	dep, greeting, err := s.b.vm.newDeposit(c, mb, userID, groupID, dir, caller, s.ep)
 	if err != nil {
-		c.log.Error("ivr: voicemail not offered", "err", err)
+		c.Log.Error("ivr: voicemail not offered", "err", err)
 		s.back("voicemail unavailable")
 		return
 	}
 	s.path = append(s.path, "voicemail "+number)
 	s.writeReason()
-	c.cdr.To, c.cdr.CalleeID, c.cdr.GroupID = number, userID, groupID
-	c.show(c.cdr)
+	c.CDR.To, c.CDR.CalleeID, c.CDR.GroupID = number, userID, groupID
+	c.Show(c.CDR)
 	// The endpoint is the message's now: the session ends without it.
 	s.ep = nil
-	s.endFarEnd()
-	c.rooms.open(dep)
+	s.EndFarEnd()
+	c.Rooms.Open(dep)
 	close(dep.ready) // the caller's media is known: the menu answered
-	rctx, rcancel := context.WithCancel(c.b.ctx)
+	rctx, rcancel := context.WithCancel(c.Core.Ctx)
 	dep.cancel = rcancel
-	c.wg.Go(func() { dep.script(rctx, greeting) })
-	c.log.Info("ivr: call to voicemail", "user_id", userID, "group_id", groupID, "number", number)
+	c.WG.Go(func() { dep.script(rctx, greeting) })
+	c.Log.Info("ivr: call to voicemail", "user_id", userID, "group_id", groupID, "number", number)
 }
 
 // endFarEnd ends the menu part of the call: the script, any ringing and
 // the endpoint (unless a voicemail message took it over); the room
 // closes. The core calls it where it would send leg B a BYE.
-func (s *ivrSession) endFarEnd() {
+func (s *ivrSession) EndFarEnd() {
 	if s.ended {
 		return
 	}
@@ -509,36 +510,36 @@ func (s *ivrSession) endFarEnd() {
 	if s.ep != nil {
 		s.ep.Close()
 	}
-	s.c.rooms.close(s)
+	s.c.Rooms.Close(s)
 }
 
 // takeRequest answers what the caller sends in the menu: INFO digits go
 // to the script; a re-INVITE or REFER is refused (leg B has no dialog
 // yet). It reports whether it answered ev.
-func (s *ivrSession) takeRequest(ev *reqEvent) bool {
+func (s *ivrSession) TakeRequest(ev *call.ReqEvent) bool {
 	c := s.c
-	if !ev.fromA {
+	if !ev.FromA {
 		return false
 	}
-	switch ev.req.Method {
+	switch ev.Req.Method {
 	case sip.INFO:
-		d, ok := parseDTMFRelay(ev.req)
+		d, ok := parseDTMFRelay(ev.Req)
 		if !ok {
-			c.b.Responder.Respond(ev.tx, ev.req, 415, "Unsupported Media Type")
+			c.Core.Responder.Respond(ev.Tx, ev.Req, 415, "Unsupported Media Type")
 			break
 		}
-		c.b.Responder.Respond(ev.tx, ev.req, 200, "OK")
+		c.Core.Responder.Respond(ev.Tx, ev.Req, 200, "OK")
 		select {
 		case s.info <- d:
 		default:
 		}
 	case sip.INVITE:
-		c.b.Responder.Respond(ev.tx, ev.req, 488, "Not Acceptable Here (Menu)")
+		c.Core.Responder.Respond(ev.Tx, ev.Req, 488, "Not Acceptable Here (Menu)")
 	case sip.REFER:
-		c.b.Responder.Respond(ev.tx, ev.req, 403, "Forbidden (Menu)")
+		c.Core.Responder.Respond(ev.Tx, ev.Req, 403, "Forbidden (Menu)")
 	default:
 		return false
 	}
-	close(ev.done)
+	close(ev.Done)
 	return true
 }

@@ -41,24 +41,24 @@ func (s *Server) Metrics() Metrics {
 	c := &s.counters
 	m := Metrics{
 		Requests: map[string]uint64{
-			"REGISTER": c.register.Load(), "INVITE": c.invite.Load(), "ACK": c.ack.Load(),
-			"BYE": c.bye.Load(), "CANCEL": c.cancel.Load(), "OPTIONS": c.options.Load(),
+			"REGISTER": c.Register.Load(), "INVITE": c.Invite.Load(), "ACK": c.Ack.Load(),
+			"BYE": c.Bye.Load(), "CANCEL": c.Cancel.Load(), "OPTIONS": c.Options.Load(),
 		},
-		AuthFailures: c.authFailures.Load(),
+		AuthFailures: c.AuthFailures.Load(),
 		Bans:         len(s.guard.Bans()),
 		HeldWrites:   s.loc.Held(),
 	}
-	c.mu.Lock()
-	maps.Copy(m.Requests, c.other)
-	m.Dropped = maps.Clone(c.dropped)
-	m.Calls = maps.Clone(c.calls)
-	c.mu.Unlock()
+	c.Mu.Lock()
+	maps.Copy(m.Requests, c.Other)
+	m.Dropped = maps.Clone(c.Dropped)
+	m.Calls = maps.Clone(c.Calls)
+	c.Mu.Unlock()
 	m.Bindings, m.Extensions = s.loc.Count()
 	if s.calls != nil {
-		m.ActiveCalls = s.calls.active()
-		m.RTPPortsFree, m.RTPPortsTotal = s.calls.pool.Free(), s.calls.pool.Size()
-		m.RTPRejected = s.calls.pool.Rejected()
-		m.RTPRelay = s.calls.pool.Counters()
+		m.ActiveCalls = s.calls.Active()
+		m.RTPPortsFree, m.RTPPortsTotal = s.calls.Pool.Free(), s.calls.Pool.Size()
+		m.RTPRejected = s.calls.Pool.Rejected()
+		m.RTPRelay = s.calls.Pool.Counters()
 	}
 	return m
 }

@@ -37,8 +37,8 @@ func TestMetricsCountCalls(t *testing.T) {
 	cs.noCallLeft(t)
 
 	m := cs.Metrics()
-	answered := CallOutcome{directory.Internal, directory.Answered}
-	busy := CallOutcome{directory.Internal, directory.Busy}
+	answered := CallOutcome{Direction: directory.Internal, Disposition: directory.Answered}
+	busy := CallOutcome{Direction: directory.Internal, Disposition: directory.Busy}
 	if m.Calls[answered] != 1 || m.Calls[busy] != 1 || len(m.Calls) != 2 {
 		t.Errorf("calls %v, want one answered and one busy", m.Calls)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/call"
 	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
@@ -68,9 +69,9 @@ type monitorSession struct {
 // the call the extension is in, asks authz (calls.monitor) and joins the
 // supervisor to its relay. It returns once the INVITE has its final
 // response and, for a 200, its ACK; the session then runs on its own.
-func (mo *monitoring) monitorCall(req *sip.Request, tx sip.ServerTransaction, sup *credential, mode media.MonitorMode, ext string) {
+func (mo *monitoring) monitorCall(req *sip.Request, tx sip.ServerTransaction, sup *call.Credential, mode media.MonitorMode, ext string) {
 	b := mo.b
-	log := b.log.With("call_id", req.CallID().Value(), "supervisor", sup.Ext, "mode", mode.String(), "ext", ext)
+	log := b.Log.With("call_id", req.CallID().Value(), "supervisor", sup.Ext, "mode", mode.String(), "ext", ext)
 	if len(req.Body()) == 0 {
 		b.s.rp.Respond(tx, req, 488, "Not Acceptable Here (Offer Needed)")
 		return
@@ -107,7 +108,7 @@ func (mo *monitoring) monitorCall(req *sip.Request, tx sip.ServerTransaction, su
 		b.s.rp.Respond(tx, req, 403, "Forbidden ("+reason+")")
 		return
 	}
-	mip := b.cfg.MediaIP
+	mip := b.Config.MediaIP
 	if !mip.IsValid() {
 		mip = netip.IPv4Unspecified()
 	}
@@ -130,13 +131,13 @@ func (mo *monitoring) monitorCall(req *sip.Request, tx sip.ServerTransaction, su
 	src := req.Source()
 	ms := &monitorSession{b: b, id: req.CallID().Value(), mon: mon, log: log,
 		acked: make(chan struct{}), ended: make(chan string, 1),
-		lamp: LegEvent{CallID: c.id, LegID: req.CallID().Value(), Ext: sup.Ext, UserID: sup.UserID, Initiator: true,
+		lamp: LegEvent{CallID: c.ID, LegID: req.CallID().Value(), Ext: sup.Ext, UserID: sup.UserID, Initiator: true,
 			State: LegAnswered, Peer: ext}}
 	ms.dlg = leg.Dialog{CallID: ms.id, LocalURI: req.To().Address, LocalTag: sip.GenerateTagN(16),
 		RemoteURI: req.From().Address, RemoteTag: wire.Tag(req.From().Params),
 		Target: req.Contact().Address, Dest: src, Transport: req.Transport(),
-		Contact: b.contactFor(src, req.Transport()), CSeq: 0}
-	ms.sdp = monitorSDP(b.mediaIP(src), mon.Local().Port(), codec, mode)
+		Contact: b.ContactFor(src, req.Transport()), CSeq: 0}
+	ms.sdp = monitorSDP(b.MediaIP(src), mon.Local().Port(), codec, mode)
 	tagged := req.Clone()
 	tagged.To().Params.Add("tag", ms.dlg.LocalTag)
 	ms.res = sip.NewResponseFromRequest(tagged, 200, "OK", ms.sdp)
@@ -149,7 +150,7 @@ func (mo *monitoring) monitorCall(req *sip.Request, tx sip.ServerTransaction, su
 		b.s.rp.Respond(tx, req, 482, "Loop Detected")
 		return
 	}
-	b.wg.Go(func() { ms.run(b.ctx) })
+	b.WG.Go(func() { ms.run(b.Ctx) })
 
 	mo.audit(sup, mode, ext, c)
 	log.Info("call monitoring started")
@@ -162,23 +163,23 @@ func (mo *monitoring) monitorCall(req *sip.Request, tx sip.ServerTransaction, su
 
 // monitored finds the answered call ext takes part in: the leg that is
 // the agent's, and the users of both sides (for authz).
-func (mo *monitoring) monitored(ext string) (*call, media.Leg, []int64) {
+func (mo *monitoring) monitored(ext string) (*call.Call, media.Leg, []int64) {
 	b := mo.b
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for id, c := range b.calls {
-		if c.id != id || c.Relay == nil {
+	b.Mu.Lock()
+	defer b.Mu.Unlock()
+	for id, c := range b.Calls {
+		if c.ID != id || c.Relay == nil {
 			continue
 		}
-		legs := c.legs.Load()
+		legs := c.SharedParties.Load()
 		if legs == nil {
 			continue // not answered yet
 		}
-		parties := []int64{legs[0].userID, legs[1].userID}
+		parties := []int64{legs[0].UserID, legs[1].UserID}
 		switch ext {
-		case legs[0].ext:
+		case legs[0].Ext:
 			return c, media.LegA, parties
-		case legs[1].ext:
+		case legs[1].Ext:
 			return c, media.LegB, parties
 		}
 	}
@@ -188,7 +189,7 @@ func (mo *monitoring) monitored(ext string) (*call, media.Leg, []int64) {
 // waitAck retransmits the 200 over UDP (T1 doubling to T2) until the ACK
 // comes, and ends the session when none comes within 64·T1.
 func (ms *monitorSession) waitAck(tx sip.ServerTransaction) {
-	if !resendUntilAcked(ms.b.ctx, tx, ms.res, sip.IsReliable(ms.dlg.Transport), ms.acked, nil) {
+	if !call.ResendUntilAcked(ms.b.Ctx, tx, ms.res, sip.IsReliable(ms.dlg.Transport), ms.acked, nil) {
 		ms.log.Info("call monitoring ended: no ack")
 		ms.end("")
 	}
@@ -198,10 +199,10 @@ func (ms *monitorSession) waitAck(tx sip.ServerTransaction) {
 // (the monitor stops with its relay) or the PBX shutting down. The PBX
 // says BYE unless the supervisor did.
 func (ms *monitorSession) run(ctx context.Context) {
-	ms.b.LegObservers.emit(ms.lamp)
+	ms.b.LegObservers.Emit(ms.lamp)
 	defer func() {
 		ms.lamp.State = LegEnded
-		ms.b.LegObservers.emit(ms.lamp)
+		ms.b.LegObservers.Emit(ms.lamp)
 	}()
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -224,7 +225,7 @@ func (ms *monitorSession) run(ctx context.Context) {
 		// be retransmitted.
 		if ms.ackedWithin(ctx, 64*sip.T1) {
 			bctx, bcancel := context.WithTimeout(context.Background(), leg.ByeTimeout)
-			_, _ = ms.b.sendAndWait(bctx, ms.dlg.Request(sip.BYE))
+			_, _ = ms.b.SendAndWait(bctx, ms.dlg.Request(sip.BYE))
 			bcancel()
 		}
 	}
@@ -270,10 +271,10 @@ func (ms *monitorSession) onAck() {
 // again, with their new address).
 func (ms *monitorSession) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 	d := &ms.dlg
-	if wire.Tag(req.From().Params) != d.RemoteTag || wire.Tag(req.To().Params) != d.LocalTag || !sameIP(req.Source(), d.Dest) {
+	if wire.Tag(req.From().Params) != d.RemoteTag || wire.Tag(req.To().Params) != d.LocalTag || !call.SameIP(req.Source(), d.Dest) {
 		ms.log.Info("in-dialog request refused: not from the supervisor",
 			"method", string(req.Method), "src", req.Source())
-		ms.b.Counters.drop("not the dialog's peer")
+		ms.b.Counters.Drop("not the dialog's peer")
 		ms.b.Responder.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
@@ -306,11 +307,11 @@ func (mo *monitoring) session(req *sip.Request) *monitorSession {
 }
 
 // audit writes who joined which call, and how, to the audit log.
-func (mo *monitoring) audit(sup *credential, mode media.MonitorMode, ext string, c *call) {
+func (mo *monitoring) audit(sup *call.Credential, mode media.MonitorMode, ext string, c *call.Call) {
 	s := mo.b.s
 	e := &directory.AuditEntry{ActorID: sup.UserID, Actor: "sip:" + sup.Ext, Action: "call.monitor",
 		Object: "extension:" + ext,
-		Detail: fmt.Sprintf("%s: call %s from %s to %s", mode, c.id, c.rt.From, c.rt.To)}
+		Detail: fmt.Sprintf("%s: call %s from %s to %s", mode, c.ID, c.Rt.From, c.Rt.To)}
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.StoreTimeout)
 	defer cancel()
 	if err := s.store.Audit(ctx, e); err != nil {

@@ -256,10 +256,10 @@ func waitNoMonitors(t *testing.T, cs *callServer) {
 	for range 500 {
 		n := 0
 		cs.b.monitors.sessions.Range(func(any, any) bool { n++; return true })
-		if n == 0 && cs.b.pool.Free() == cs.b.pool.Size() {
+		if n == 0 && cs.b.Pool.Free() == cs.b.Pool.Size() {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatalf("monitoring sessions left, %d of %d port pairs free", cs.b.pool.Free(), cs.b.pool.Size())
+	t.Fatalf("monitoring sessions left, %d of %d port pairs free", cs.b.Pool.Free(), cs.b.Pool.Size())
 }

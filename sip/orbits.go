@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/call"
 )
 
 // The park orbits of a node (park.go parks calls on them): the numbers
@@ -29,7 +30,7 @@ type orbitTable struct {
 
 // orbitSlot is one parked call, as other goroutines may see it.
 type orbitSlot struct {
-	c         *call
+	c         *call.Call
 	orbit     string
 	parker    int64  // user ID of whoever parked it
 	parkerExt string // and their extension
@@ -110,7 +111,7 @@ func (t *orbitTable) claim(want string, s *orbitSlot) (string, error) {
 }
 
 // free empties orbit if c holds it.
-func (t *orbitTable) free(orbit string, c *call) {
+func (t *orbitTable) free(orbit string, c *call.Call) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if s := t.held[orbit]; s != nil && s.c == c {
@@ -167,12 +168,12 @@ func (pl *parkingLot) load(ctx context.Context) error {
 	orbits, timeout, moh, music := t.orbits, t.timeout, t.moh, t.music
 	t.mu.Unlock()
 	if o, err := directory.ParseParkOrbits(vals[directory.SettingParkOrbits]); err != nil {
-		b.log.Warn("park orbits setting ignored", "err", err)
+		b.Log.Warn("park orbits setting ignored", "err", err)
 	} else {
 		orbits = o
 	}
 	if d, err := directory.ParseParkTimeout(vals[directory.SettingParkTimeout]); err != nil {
-		b.log.Warn("park timeout setting ignored", "err", err)
+		b.Log.Warn("park timeout setting ignored", "err", err)
 	} else {
 		timeout = d
 	}
@@ -182,7 +183,7 @@ func (pl *parkingLot) load(ctx context.Context) error {
 		if m != "" {
 			clip, err := media.LoadWAV(m)
 			if err != nil {
-				b.log.Warn("park music on hold not played: parked callers hear silence", "path", m, "err", err)
+				b.Log.Warn("park music on hold not played: parked callers hear silence", "path", m, "err", err)
 			} else {
 				music = clip
 			}

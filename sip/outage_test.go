@@ -72,8 +72,8 @@ func historyThroughOutage(t *testing.T, st directory.Store, down, up func()) {
 	recs := make(chan directory.Recording, 100)
 	cs.testServer = startServerHooked(t, st, nil, func(s *Server) {
 		cs.b = s.calls
-		cs.b.hooks.ended = func(c directory.Call) { cs.cdr <- c }
-		cs.b.hooks.recording = func(r directory.Recording) { recs <- r }
+		cs.b.Hooks.Ended = func(c directory.Call) { cs.cdr <- c }
+		cs.b.Hooks.Recording = func(r directory.Recording) { recs <- r }
 	}, func(c *Config) {
 		c.Calls = CallConfig{RTPLow: 46000, RTPHigh: 46999, MediaIP: netip.MustParseAddr("127.0.0.1"),
 			MediaTimeout: time.Minute}
@@ -252,7 +252,7 @@ func TestHistoryHeldAcrossRestart(t *testing.T) {
 	cs := &callServer{cdr: make(chan directory.Call, 100), st: st}
 	cs.testServer = startServerHooked(t, st, nil, func(s *Server) {
 		cs.b = s.calls
-		cs.b.hooks.ended = func(c directory.Call) { cs.cdr <- c }
+		cs.b.Hooks.Ended = func(c directory.Call) { cs.cdr <- c }
 	}, opts)
 	pa := newCallPhone(t, cs, "10001", answerOK)
 

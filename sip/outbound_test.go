@@ -53,17 +53,17 @@ func TestPublicAddress(t *testing.T) {
 		{"10.8.0.3:5060", ""},                // a VPN
 		{"100.64.1.2:5060", ""},              // carrier-grade NAT space
 	} {
-		got := b.localIP(tc.dest)
+		got := b.LocalIP(tc.dest)
 		if tc.want != "" && got.String() != tc.want {
 			t.Errorf("localIP(%s) = %s, want %s", tc.dest, got, tc.want)
 		}
 		if tc.want == "" && got == pub {
 			t.Errorf("localIP(%s) = the public address, want a local one", tc.dest)
 		}
-		if c := b.contactFor(tc.dest, "UDP"); (c.Address.Host == pub.String()) != (tc.want == pub.String()) {
+		if c := b.ContactFor(tc.dest, "UDP"); (c.Address.Host == pub.String()) != (tc.want == pub.String()) {
 			t.Errorf("contactFor(%s) = %s", tc.dest, c.Address.String())
 		}
-		if m := b.mediaIP(tc.dest); (m == pub) != (tc.want == pub.String()) {
+		if m := b.MediaIP(tc.dest); (m == pub) != (tc.want == pub.String()) {
 			t.Errorf("mediaIP(%s) = %s", tc.dest, m)
 		}
 	}

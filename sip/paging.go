@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/call"
 	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/route"
@@ -57,7 +58,7 @@ type pageSession struct {
 	b      *b2bua
 	id     string // Call-ID of the talker's dialog
 	log    *slog.Logger
-	caller *credential
+	caller *call.Credential
 	req    *sip.Request // the talker's INVITE, with our To-tag
 	tx     sip.ServerTransaction
 	fan    *media.Fanout
@@ -81,15 +82,15 @@ type pageSession struct {
 	finished bool // the talker has its final response
 	ended    bool
 	cdr      directory.Call
-	lamps    legStates // what busy lamps and presence were told (liveLegs)
+	lamps    call.LegStates // what busy lamps and presence were told (liveLegs)
 
-	mailbox // the page's events
+	call.Mailbox // the page's events
 }
 
 // pageMember is one member of the paged group: the dialer ringing their
 // phones, their listener leg and, once a phone answered, its dialog.
 type pageMember struct {
-	cred   *credential
+	cred   *call.Credential
 	d      *dial.Dialer
 	l      *media.Listener
 	offer  []byte
@@ -109,16 +110,16 @@ type (
 
 // page starts a page from caller to the group ext. It returns once the
 // talker's INVITE has its final response (and, for a 200, its ACK).
-func (pg *pager) page(req *sip.Request, tx sip.ServerTransaction, caller *credential, ext string) {
+func (pg *pager) page(req *sip.Request, tx sip.ServerTransaction, caller *call.Credential, ext string) {
 	ps, ref := pg.open(req, tx, caller, ext)
 	if ref != nil {
 		pg.refuse(req, tx, caller, ext, ref)
 		return
 	}
-	if !tx.OnCancel(func(*sip.Request) { ps.post(pageCancel{}) }) {
-		ps.post(pageCancel{}) // the transaction is gone already
+	if !tx.OnCancel(func(*sip.Request) { ps.Post(pageCancel{}) }) {
+		ps.Post(pageCancel{}) // the transaction is gone already
 	}
-	pg.b.wg.Go(ps.run)
+	pg.b.WG.Go(ps.run)
 	if res := <-ps.final; res != nil {
 		ps.waitAck(tx, res)
 	}
@@ -126,7 +127,7 @@ func (pg *pager) page(req *sip.Request, tx sip.ServerTransaction, caller *creden
 
 // open checks the talker's offer and rights, finds the members to ring
 // and binds the fanout and a listener leg per member.
-func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *credential, ext string) (*pageSession, *route.Refusal) {
+func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *call.Credential, ext string) (*pageSession, *route.Refusal) {
 	b := pg.b
 	sd, offer, err := sdpneg.Parse(req.Body())
 	if len(req.Body()) == 0 || err != nil {
@@ -161,7 +162,7 @@ func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *creden
 	var targets [][]route.Target
 	for _, id := range ids {
 		m, ok := b.s.creds.ByID(id)
-		if !ok || m.Ext == caller.Ext || m.Forward.DND || b.inCall(m.Ext) {
+		if !ok || m.Ext == caller.Ext || m.Forward.DND || b.InCall(m.Ext) {
 			continue // a phone answering by itself would put its call on hold
 		}
 		if ref := intercomAllowed(subj, m.UserID); ref != nil {
@@ -180,12 +181,12 @@ func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *creden
 		return nil, route.Offline
 	}
 
-	mip := b.cfg.MediaIP
+	mip := b.Config.MediaIP
 	if !mip.IsValid() {
 		mip = netip.IPv4Unspecified()
 	}
-	fan, err := media.NewFanout(media.FanoutConfig{Pool: b.pool, IP: mip, Timeout: max(b.cfg.MediaTimeout, 0),
-		Logger: b.log})
+	fan, err := media.NewFanout(media.FanoutConfig{Pool: b.Pool, IP: mip, Timeout: max(b.Config.MediaTimeout, 0),
+		Logger: b.Log})
 	if err != nil {
 		return nil, &route.Refusal{Code: 503, Reason: "Service Unavailable", Disp: directory.Failed, Why: "no rtp ports"}
 	}
@@ -194,9 +195,9 @@ func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *creden
 	tagged := req.Clone()
 	tagged.To().Params.Add("tag", sip.GenerateTagN(16))
 	id := req.CallID().Value()
-	ps := &pageSession{b: b, id: id, log: b.log.With("call_id", id, "group", ext), caller: caller, req: tagged,
+	ps := &pageSession{b: b, id: id, log: b.Log.With("call_id", id, "group", ext), caller: caller, req: tagged,
 		tx: tx, fan: fan, codec: codec, members: members, final: make(chan *sip.Response, 1),
-		acked: make(chan struct{}), mailbox: newMailbox(),
+		acked: make(chan struct{}), Mailbox: call.NewMailbox(),
 		rt: &route.Route{Dir: directory.Internal, Dialed: wire.UnescapeUser(req.Recipient.User), FromName: req.From().DisplayName,
 			From: caller.Ext, FromUser: caller.Ext, CallerID: caller.UserID, To: ext, GroupID: g.ID,
 			Headers: autoAnswerHeaders(b.s.realm())},
@@ -205,7 +206,7 @@ func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *creden
 			GroupID: g.ID, From: caller.Ext, To: ext, Disposition: directory.Failed}}
 	ps.ctx, ps.cancel = context.WithCancel(context.Background())
 	ps.env = &dial.Env{Client: b.s.client, UserAgent: b.s.cfg.UserAgent, Log: ps.log, Ctx: ps.ctx, WG: &ps.wg,
-		Post: ps.post, File: ps.file, Contact: b.contactFor, MediaIP: b.mediaIP, SendAndWait: b.sendAndWait,
+		Post: ps.Post, File: ps.file, Contact: b.ContactFor, MediaIP: b.MediaIP, SendAndWait: b.SendAndWait,
 		Hops: wire.HopLimit(req) - 1}
 	for i, m := range members {
 		if m.l, err = fan.AddListener(); err != nil {
@@ -213,8 +214,8 @@ func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *creden
 			ps.cancel()
 			return nil, &route.Refusal{Code: 503, Reason: "Service Unavailable", Disp: directory.Failed, Why: "no rtp ports"}
 		}
-		m.offer = pageSDP(b.mediaIP(targets[i][0].Dest), m.l.Local().Port(), codec, "sendonly")
-		m.d = &dial.Dialer{Env: ps.env, Offer: m.offer, OfferIP: b.mediaIP(targets[i][0].Dest),
+		m.offer = pageSDP(b.MediaIP(targets[i][0].Dest), m.l.Local().Port(), codec, "sendonly")
+		m.d = &dial.Dialer{Env: ps.env, Offer: m.offer, OfferIP: b.MediaIP(targets[i][0].Dest),
 			Origin: &sdpneg.Origin{ID: uint64(time.Now().UnixNano() & 0x7fffffffffff)}, Leg: media.LegB}
 		m.d.OnResponse = func(f *dial.Fork, tx sip.ClientTransaction, res *sip.Response) { ps.memberResponse(m, f, tx, res) }
 		m.d.OnFailed = func(*dial.Fork) { ps.memberFailed(m) }
@@ -225,7 +226,7 @@ func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *creden
 		return nil, &route.Refusal{Code: 482, Reason: "Loop Detected", Disp: directory.Failed, Why: "call-id in use"}
 	}
 	ps.filed = append(ps.filed, id)
-	ps.wg.Go(func() { ps.post(pageMediaEnd{fan.Run(b.ctx)}) })
+	ps.wg.Go(func() { ps.Post(pageMediaEnd{fan.Run(b.Ctx)}) })
 	for i, m := range members {
 		m.d.DialAll(ps.rt, targets[i])
 	}
@@ -233,9 +234,9 @@ func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *creden
 }
 
 // refuse answers a page that goes nowhere and writes its CDR row.
-func (pg *pager) refuse(req *sip.Request, tx sip.ServerTransaction, caller *credential, ext string, ref *route.Refusal) {
+func (pg *pager) refuse(req *sip.Request, tx sip.ServerTransaction, caller *call.Credential, ext string, ref *route.Refusal) {
 	b := pg.b
-	b.log.Info("page refused", "call_id", req.CallID().Value(), "code", ref.Code, "why", ref.Why, "err", ref.Err)
+	b.Log.Info("page refused", "call_id", req.CallID().Value(), "code", ref.Code, "why", ref.Why, "err", ref.Err)
 	b.s.rp.Respond(tx, req, ref.Code, ref.Reason)
 	now := time.Now().UTC()
 	pg.cdr(directory.Call{SIPCallID: req.CallID().Value(), StartedAt: now, EndedAt: now, Node: b.s.cfg.Node,
@@ -246,15 +247,15 @@ func (pg *pager) refuse(req *sip.Request, tx sip.ServerTransaction, caller *cred
 // cdr stores a page's history row.
 func (pg *pager) cdr(row directory.Call) {
 	b := pg.b
-	row.Key = newRowKey()
+	row.Key = call.NewRowKey()
 	if row.EndedAt.IsZero() {
 		row.EndedAt = time.Now().UTC()
 	}
 	if err := b.s.history.SaveCall(context.Background(), &row); err != nil {
-		b.log.Error("call history row not written", "err", err, "from", row.From, "to", row.To)
+		b.Log.Error("call history row not written", "err", err, "from", row.From, "to", row.To)
 	}
-	b.s.counters.call(row)
-	if h := b.hooks.ended; h != nil {
+	b.s.counters.Call(row)
+	if h := b.Hooks.Ended; h != nil {
 		h(row)
 	}
 }
@@ -273,22 +274,22 @@ func (ps *pageSession) run() {
 	wait := time.NewTimer(pageAnswerWait)
 	defer wait.Stop()
 	var linger <-chan time.Time
-	shutdown := ps.b.ctx.Done()
+	shutdown := ps.b.Ctx.Done()
 	for _, m := range ps.members { // an INVITE that could not be sent
 		if m.d.AllFailed() {
 			ps.memberFailed(m)
 		}
 	}
 	for !ps.ended || !ps.forksDone() {
-		ps.lamps.sync(ps.b.LegObservers, ps.id, ps.liveLegs())
+		ps.lamps.Sync(ps.b.LegObservers, ps.id, ps.liveLegs())
 		if ps.ended && linger == nil {
 			t := time.NewTimer(pageLinger)
 			defer t.Stop()
 			linger = t.C
 		}
 		select {
-		case <-ps.wake:
-			for _, ev := range ps.takeEvents() {
+		case <-ps.Wake:
+			for _, ev := range ps.TakeEvents() {
 				ps.handle(ev)
 			}
 		case <-wait.C:
@@ -301,16 +302,16 @@ func (ps *pageSession) run() {
 			ps.forceDone()
 		}
 	}
-	ps.lamps.sync(ps.b.LegObservers, ps.id, nil) // every leg is over
-	ps.mu.Lock()
-	ps.closed = true
-	rest := ps.queue
-	ps.queue = nil
-	ps.mu.Unlock()
+	ps.lamps.Sync(ps.b.LegObservers, ps.id, nil) // every leg is over
+	ps.Mu.Lock()
+	ps.Closed = true
+	rest := ps.Queue
+	ps.Queue = nil
+	ps.Mu.Unlock()
 	for _, ev := range rest {
-		if r, ok := ev.(*reqEvent); ok {
-			ps.b.Responder.Respond(r.tx, r.req, 481, "Call/Transaction Does Not Exist")
-			close(r.done)
+		if r, ok := ev.(*call.ReqEvent); ok {
+			ps.b.Responder.Respond(r.Tx, r.Req, 481, "Call/Transaction Does Not Exist")
+			close(r.Done)
 		}
 	}
 	for _, m := range ps.members {
@@ -379,9 +380,9 @@ func (ps *pageSession) handle(ev any) {
 		}
 		ev.Fork.Final = sip.NewResponseFromRequest(ev.Fork.Req, 408, "Request Timeout", nil)
 		ev.Fork.Dialer.OnFailed(ev.Fork)
-	case *reqEvent:
+	case *call.ReqEvent:
 		ps.onRequest(ev)
-		close(ev.done)
+		close(ev.Done)
 	case pageCancel:
 		if !ps.finished {
 			ps.finished = true // sipgo answered 487
@@ -501,7 +502,7 @@ func (ps *pageSession) end(by, note string) {
 	if !ps.finished {
 		ps.finished = true
 		ps.cdr.Disposition = directory.NoAnswer
-		if ps.b.ctx.Err() != nil {
+		if ps.b.Ctx.Err() != nil {
 			ps.cdr.Disposition = directory.Failed
 		}
 		ps.b.Responder.Send(ps.tx, sip.NewResponseFromRequest(ps.req, 480, "Temporarily Unavailable", nil))
@@ -520,7 +521,7 @@ func (ps *pageSession) end(by, note string) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), leg.ByeTimeout)
 			defer cancel()
-			_, _ = ps.b.sendAndWait(ctx, bye)
+			_, _ = ps.b.SendAndWait(ctx, bye)
 		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/call"
 	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
@@ -23,8 +24,8 @@ import (
 func (ps *pageSession) answerTalker() {
 	req := ps.req
 	src := req.Source()
-	ps.dlg = ps.b.uasDialog(req)
-	ps.sdp = pageSDP(ps.b.mediaIP(src), ps.fan.Local().Port(), ps.codec, "recvonly")
+	ps.dlg = ps.b.UASDialog(req)
+	ps.sdp = pageSDP(ps.b.MediaIP(src), ps.fan.Local().Port(), ps.codec, "recvonly")
 	res := sip.NewResponseFromRequest(req, 200, "OK", ps.sdp)
 	res.AppendHeader(sip.HeaderClone(&ps.dlg.Contact))
 	res.AppendHeader(sip.NewHeader("Allow", dial.Allowed))
@@ -55,15 +56,15 @@ func (ps *pageSession) hangUpMember(m *pageMember) {
 	ps.wg.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), leg.ByeTimeout)
 		defer cancel()
-		if _, err := ps.b.sendAndWait(ctx, bye); err != nil {
+		if _, err := ps.b.SendAndWait(ctx, bye); err != nil {
 			ps.log.Debug("bye not answered", "ext", m.cred.Ext, "err", err)
 		}
 	})
 }
 
 // onRequest answers a BYE or re-INVITE of the talker or of a listener.
-func (ps *pageSession) onRequest(ev *reqEvent) {
-	req, tx := ev.req, ev.tx
+func (ps *pageSession) onRequest(ev *call.ReqEvent) {
+	req, tx := ev.Req, ev.Tx
 	cid := req.CallID().Value()
 	if cid == ps.id && ps.answered && ps.peerOf(&ps.dlg, req) {
 		switch req.Method {
@@ -102,14 +103,14 @@ func (ps *pageSession) onRequest(ev *reqEvent) {
 		}
 		return
 	}
-	ps.b.Counters.drop("not the dialog's peer")
+	ps.b.Counters.Drop("not the dialog's peer")
 	ps.b.Responder.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
 }
 
 // peerOf reports whether req comes from d's peer: its tags, and the IP the
 // dialog's requests go to.
 func (ps *pageSession) peerOf(d *leg.Dialog, req *sip.Request) bool {
-	return wire.Tag(req.From().Params) == d.RemoteTag && wire.Tag(req.To().Params) == d.LocalTag && sameIP(req.Source(), d.Dest)
+	return wire.Tag(req.From().Params) == d.RemoteTag && wire.Tag(req.To().Params) == d.LocalTag && call.SameIP(req.Source(), d.Dest)
 }
 
 // answerSDP answers a re-INVITE with our SDP of that dialog again.
@@ -123,8 +124,8 @@ func (ps *pageSession) answerSDP(tx sip.ServerTransaction, req *sip.Request, bod
 // waitAck retransmits our 200 to the talker over UDP (T1 doubling to T2)
 // until the ACK comes; with none within 64·T1 the page ends.
 func (ps *pageSession) waitAck(tx sip.ServerTransaction, res *sip.Response) {
-	if !resendUntilAcked(ps.b.ctx, tx, res, sip.IsReliable(ps.req.Transport()), ps.acked, nil) {
-		ps.post(pageNoAck{})
+	if !call.ResendUntilAcked(ps.b.Ctx, tx, res, sip.IsReliable(ps.req.Transport()), ps.acked, nil) {
+		ps.Post(pageNoAck{})
 	}
 }
 
@@ -139,7 +140,7 @@ func (ps *pageSession) onAck(req *sip.Request) {
 // and waits until it is answered.
 func (ps *pageSession) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 	done := make(chan struct{})
-	if !ps.post(&reqEvent{req: req, tx: tx, done: done}) {
+	if !ps.Post(&call.ReqEvent{Req: req, Tx: tx, Done: done}) {
 		ps.b.Responder.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/call"
 	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/presence"
@@ -72,11 +73,11 @@ type parkingLot struct {
 // touches it.
 type parkedCall struct {
 	lot    *parkingLot
-	c      *call
+	c      *call.Call
 	orbit  string
 	dialed string // what the REFER named: the park code or the orbit
 	leg    int    // the empty leg, the parker's: 0 A, 1 B
-	parker party
+	parker call.Party
 	since  time.Time
 	lamp   presence.Leg // the orbit's busy lamp
 
@@ -100,7 +101,7 @@ type (
 	retrieveEvent struct {
 		req   *sip.Request
 		tx    sip.ServerTransaction
-		cred  *credential
+		cred  *call.Credential
 		orbit string
 		done  chan struct{}
 	}
@@ -113,17 +114,17 @@ type (
 	}
 )
 
-func (p *parkedCall) roomName() string { return "park" }
+func (p *parkedCall) RoomName() string { return "park" }
 
 // callEnding frees the orbit as the call ends: the empty leg is one
 // nobody is on any more, and gets no BYE.
-func (p *parkedCall) callEnding(int) int {
+func (p *parkedCall) CallEnding(int) int {
 	p.end()
 	return p.leg
 }
 
 // refuseReinvite: nobody is on the empty leg to take an offer.
-func (p *parkedCall) refuseReinvite(passOn bool) (int, string) {
+func (p *parkedCall) RefuseReinvite(passOn bool) (int, string) {
 	if passOn {
 		return 488, "Not Acceptable Here (Call Parked)"
 	}
@@ -132,18 +133,18 @@ func (p *parkedCall) refuseReinvite(passOn bool) (int, string) {
 
 // takeRequest refuses the parked party's REFER: a parked call is not
 // transferred.
-func (p *parkedCall) takeRequest(ev *reqEvent) bool {
-	if ev.req.Method != sip.REFER {
+func (p *parkedCall) TakeRequest(ev *call.ReqEvent) bool {
+	if ev.Req.Method != sip.REFER {
 		return false
 	}
-	p.c.b.Responder.Respond(ev.tx, ev.req, 403, "Forbidden (Call Parked)")
-	close(ev.done)
+	p.c.Core.Responder.Respond(ev.Tx, ev.Req, 403, "Forbidden (Call Parked)")
+	close(ev.Done)
 	return true
 }
 
 // parkedOn returns the park open on c, or nil.
-func parkedOn(c *call) *parkedCall {
-	for _, r := range c.rooms {
+func parkedOn(c *call.Call) *parkedCall {
+	for _, r := range c.Rooms {
 		if p, ok := r.(*parkedCall); ok {
 			return p
 		}
@@ -184,24 +185,24 @@ func mayRetrieve(subj *authz.Subject, parker int64) error {
 
 // park parks call c on orbit want ("": the first free one) for the REFER
 // x of parker, which onRefer has accepted; on c's goroutine.
-func (pl *parkingLot) park(c *call, x *xfer, parker party, want string) {
-	denied, err := pl.allowed(parker.userID, parker.userID)
+func (pl *parkingLot) park(c *call.Call, x *xfer, parker call.Party, want string) {
+	denied, err := pl.allowed(parker.UserID, parker.UserID)
 	if err != nil {
-		c.log.Warn("park refused: directory unavailable", "err", err)
+		c.Log.Warn("park refused: directory unavailable", "err", err)
 		x.failed(503, "Service Unavailable", directory.Failed, "park: directory unavailable")
 		return
 	}
 	if denied != nil {
 		reason := authz.DeniedReason(denied)
-		c.log.Info("park refused", "by", parker.num, "reason", reason)
+		c.Log.Info("park refused", "by", parker.Num, "reason", reason)
 		x.failed(403, "Forbidden ("+reason+")", directory.Denied, "park: "+reason)
 		return
 	}
 	teeLeg := leg.Index(!x.fromA)
-	tee := c.parties[teeLeg]
+	tee := c.Parties[teeLeg]
 	now := time.Now()
-	orbit, err := pl.orbits.claim(want, &orbitSlot{c: c, parker: parker.userID, parkerExt: parker.ext,
-		caller: tee.num, since: now})
+	orbit, err := pl.orbits.claim(want, &orbitSlot{c: c, parker: parker.UserID, parkerExt: parker.Ext,
+		caller: tee.Num, since: now})
 	switch {
 	case errors.Is(err, errOrbitBusy):
 		x.failed(486, "Busy Here (Orbit "+want+" In Use)", directory.Busy, "orbit "+want+" in use")
@@ -220,8 +221,8 @@ func (pl *parkingLot) park(c *call, x *xfer, parker party, want string) {
 	x.handedOver()
 	parkerLeg := leg.Index(x.fromA)
 	old := *c.LegDialog(x.fromA)
-	c.dropPending(x.fromA)
-	c.leave(old)
+	c.DropPending(x.fromA)
+	c.Leave(old)
 	// Nobody on the parker's leg: a dialog no request can name, so that
 	// the call stays answered and no request reaches the empty leg.
 	*c.LegDialog(x.fromA) = leg.Dialog{CallID: "parked-" + sip.GenerateTagN(16), LocalTag: sip.GenerateTagN(8),
@@ -230,22 +231,22 @@ func (pl *parkingLot) park(c *call, x *xfer, parker party, want string) {
 	c.Relay.SetPeer(ml, netip.Addr{})
 	c.Relay.SetRemote(ml, netip.AddrPort{}, netip.AddrPort{})
 	c.Relay.SetHold(ml, true) // its silence is expected
-	c.setParty(parkerLeg, party{num: orbit})
-	if parker.ext != tee.ext {
-		pl.b.release(c, parker.ext)
+	c.SetParty(parkerLeg, call.Party{Num: orbit})
+	if parker.Ext != tee.Ext {
+		pl.b.Release(c, parker.Ext)
 	}
 	if x.fromA {
-		c.caller = nil
+		c.Caller = nil
 	}
 	p := &parkedCall{lot: pl, c: c, orbit: orbit, dialed: x.target, leg: parkerLeg, parker: parker, since: now,
-		lamp: presence.Leg{ID: "park-" + orbit + "-" + sip.GenerateTagN(12), State: presence.LegAnswered, Peer: shownNumber(tee.num)}}
+		lamp: presence.Leg{ID: "park-" + orbit + "-" + sip.GenerateTagN(12), State: presence.LegAnswered, Peer: call.ShownNumber(tee.Num)}}
 	p.origin.ID = uint64(now.UnixNano()&0x7fffffffffff) + 4
-	p.ctx, p.cancel = context.WithCancel(c.reqCtx)
-	c.rooms.open(p)
+	p.ctx, p.cancel = context.WithCancel(c.ReqCtx)
+	c.Rooms.Open(p)
 	p.playMusic(ml) // parkmusic.go
 	p.parkedRow(tee)
-	c.log.Info("call parked", "orbit", orbit, "by", parker.num, "party", tee.num)
-	c.sendInOrder(x.notify(&old, "SIP/2.0 200 Parked at "+orbit, true), old.Request(sip.BYE))
+	c.Log.Info("call parked", "orbit", orbit, "by", parker.Num, "party", tee.Num)
+	c.SendInOrder(x.notify(&old, "SIP/2.0 200 Parked at "+orbit, true), old.Request(sip.BYE))
 	pl.b.s.pres.Leg(orbit, p.lamp, false)
 	if d := pl.orbits.ringBackAfter(); d > 0 {
 		p.after(d, parkTimerEvent{p: p})
@@ -254,33 +255,33 @@ func (pl *parkingLot) park(c *call, x *xfer, parker party, want string) {
 
 // parkedRow ends the call's row at the park and starts the parked
 // party's row to the orbit.
-func (p *parkedCall) parkedRow(tee party) {
+func (p *parkedCall) parkedRow(tee call.Party) {
 	c := p.c
 	now := time.Now().UTC()
-	dir := c.cdr.Direction
-	c.cdr.EndedAt = now
-	c.cdr.HangupBy = "transfer"
-	c.cdr.Reason = "parked at " + p.orbit + " by " + p.parker.num
-	c.writeCDR()
+	dir := c.CDR.Direction
+	c.CDR.EndedAt = now
+	c.CDR.HangupBy = "transfer"
+	c.CDR.Reason = "parked at " + p.orbit + " by " + p.parker.Num
+	c.WriteCDR()
 	teeLeg := 1 - p.leg
-	row := directory.Call{SIPCallID: c.Legs[teeLeg].Dialog.CallID, CallerID: tee.userID, From: tee.num, To: p.orbit,
+	row := directory.Call{SIPCallID: c.Legs[teeLeg].Dialog.CallID, CallerID: tee.UserID, From: tee.Num, To: p.orbit,
 		Dialed: p.dialed, StartedAt: now, AnsweredAt: now, Disposition: directory.Answered,
-		Reason: "parked at " + p.orbit + " by " + p.parker.num, Node: c.b.Node, Direction: dir}
-	c.cdr = row
-	c.shown.Store(&activeView{callerID: row.CallerID, from: row.From, to: row.To, dir: row.Direction,
-		started: row.StartedAt, parked: true})
-	c.callerLeg = teeLeg
+		Reason: "parked at " + p.orbit + " by " + p.parker.Num, Node: c.Core.Node, Direction: dir}
+	c.CDR = row
+	c.Shown.Store(&call.ActiveView{CallerID: row.CallerID, From: row.From, To: row.To, Dir: row.Direction,
+		Started: row.StartedAt, Parked: true})
+	c.CallerLeg = teeLeg
 }
 
 // after posts ev to the call after d, unless the park ends first.
 func (p *parkedCall) after(d time.Duration, ev parkTimerEvent) {
 	c, ctx := p.c, p.ctx
-	c.wg.Go(func() {
+	c.WG.Go(func() {
 		t := time.NewTimer(d)
 		defer t.Stop()
 		select {
 		case <-t.C:
-			c.post(ev)
+			c.Post(ev)
 		case <-ctx.Done():
 		}
 	})
@@ -290,7 +291,7 @@ func (p *parkedCall) after(d time.Duration, ev parkTimerEvent) {
 // ends.
 func (p *parkedCall) end() {
 	c := p.c
-	c.rooms.close(p)
+	c.Rooms.Close(p)
 	p.cancel()
 	if p.music != nil {
 		p.music.Close()
@@ -301,30 +302,30 @@ func (p *parkedCall) end() {
 	}
 	p.lot.orbits.free(p.orbit, c)
 	p.lot.b.s.pres.Leg(p.orbit, p.lamp, true)
-	c.log.Info("orbit free", "orbit", p.orbit)
+	c.Log.Info("orbit free", "orbit", p.orbit)
 }
 
 // take puts who (cred, nil outside the PBX) on the empty leg of the
 // parked call, whose SDP to it went already: the orbit is free, the CDR
 // row changes, and the parked party is taken off hold with answer, who's
 // SDP.
-func (p *parkedCall) take(who party, cred *credential, how string, answer []byte) {
+func (p *parkedCall) take(who call.Party, cred *call.Credential, how string, answer []byte) {
 	c := p.c
 	isA := p.leg == 0
 	p.end()
-	c.setParty(p.leg, who)
-	c.b.take(c, who.ext)
+	c.SetParty(p.leg, who)
+	c.Core.Take(c, who.Ext)
 	if isA {
-		c.caller = cred
+		c.Caller = cred
 	}
-	c.log.Info("parked call "+how, "orbit", p.orbit, "by", who.num)
-	c.joinCDR(time.Now().UTC(), who, p.orbit, how+" from "+p.orbit+" by "+who.num, how+" from "+p.orbit, isA)
+	c.Log.Info("parked call "+how, "orbit", p.orbit, "by", who.Num)
+	c.JoinCDR(time.Now().UTC(), who, p.orbit, how+" from "+p.orbit+" by "+who.Num, how+" from "+p.orbit, isA)
 	c.UnholdTransferee(!isA, answer)
 }
 
 // retrieveOrbit takes an extension's INVITE to an orbit number and
 // reports whether it was one.
-func (pl *parkingLot) retrieveOrbit(req *sip.Request, tx sip.ServerTransaction, cred *credential) bool {
+func (pl *parkingLot) retrieveOrbit(req *sip.Request, tx sip.ServerTransaction, cred *call.Credential) bool {
 	dialed := wire.UnescapeUser(req.Recipient.User)
 	if !pl.orbits.isOrbit(dialed) {
 		return false
@@ -336,19 +337,19 @@ func (pl *parkingLot) retrieveOrbit(req *sip.Request, tx sip.ServerTransaction, 
 // retrieve answers an INVITE of cred's user that takes the call parked on
 // orbit ("": the call parked longest that the user may take), and returns
 // once it has its final response (and, for a 2xx, its ACK).
-func (pl *parkingLot) retrieve(req *sip.Request, tx sip.ServerTransaction, cred *credential, orbit string) {
+func (pl *parkingLot) retrieve(req *sip.Request, tx sip.ServerTransaction, cred *call.Credential, orbit string) {
 	b := pl.b
 	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
 	acc, err := b.s.store.Access(ctx, cred.UserID)
 	cancel()
 	if err != nil {
-		b.log.Warn("retrieve refused: directory unavailable", "ext", cred.Ext, "err", err)
+		b.Log.Warn("retrieve refused: directory unavailable", "ext", cred.Ext, "err", err)
 		res := b.s.rp.Response(req, 503, "Service Unavailable")
-		res.AppendHeader(sip.NewHeader("Retry-After", storeRetryAfter))
+		res.AppendHeader(sip.NewHeader("Retry-After", call.StoreRetryAfter))
 		b.s.rp.Send(tx, res)
 		return
 	}
-	if b.busy(cred.Ext) {
+	if b.Busy(cred.Ext) {
 		b.s.rp.Respond(tx, req, 403, "Forbidden (Too Many Calls)")
 		return
 	}
@@ -375,12 +376,12 @@ func (pl *parkingLot) retrieve(req *sip.Request, tx sip.ServerTransaction, cred 
 	}
 	if refusal != nil {
 		reason := authz.DeniedReason(refusal)
-		b.log.Info("retrieve refused", "ext", cred.Ext, "orbit", orbit, "reason", reason)
+		b.Log.Info("retrieve refused", "ext", cred.Ext, "orbit", orbit, "reason", reason)
 		b.s.rp.Respond(tx, req, 403, "Forbidden ("+reason+")")
 		return
 	}
 	done := make(chan struct{})
-	if !slot.c.post(&retrieveEvent{req: req, tx: tx, cred: cred, orbit: slot.orbit, done: done}) {
+	if !slot.c.Post(&retrieveEvent{req: req, tx: tx, cred: cred, orbit: slot.orbit, done: done}) {
 		b.s.rp.Respond(tx, req, 480, "Temporarily Unavailable (Nothing Parked At "+slot.orbit+")")
 		return
 	}
@@ -391,10 +392,10 @@ func (pl *parkingLot) retrieve(req *sip.Request, tx sip.ServerTransaction, cred 
 func (p *parkedCall) retrieved(ev *retrieveEvent) {
 	c := p.c
 	reject := func(code int, reason string) {
-		c.b.Responder.Respond(ev.tx, ev.req, code, reason)
+		c.Core.Responder.Respond(ev.tx, ev.req, code, reason)
 		close(ev.done)
 	}
-	if !c.idle() {
+	if !c.Idle() {
 		reject(491, "Request Pending")
 		return
 	}
@@ -413,31 +414,31 @@ func (p *parkedCall) retrieved(ev *retrieveEvent) {
 	joined := sdpneg.FirstVoiceSD(ans)
 	org := sdpneg.Origin{ID: uint64(time.Now().UnixNano()&0x7fffffffffff) + 5}
 	src := ev.req.Source()
-	body, err := sdpneg.LegSDP(ans, &org, c.b.mediaIP(src), c.Relay, leg.RelayLeg(isA))
+	body, err := sdpneg.LegSDP(ans, &org, c.Core.MediaIP(src), c.Relay, leg.RelayLeg(isA))
 	if err != nil {
 		reject(488, "Not Acceptable Here")
 		return
 	}
 	req := ev.req.Clone()
 	req.To().Params.Add("tag", sip.GenerateTagN(16))
-	d := c.b.uasDialog(req)
-	c.b.alias(d.CallID, c) // its ACK and requests come to this call
+	d := c.Core.UASDialog(req)
+	c.Core.Alias(d.CallID, c) // its ACK and requests come to this call
 	*c.LegDialog(isA) = d
 	c.Relay.SetPeer(leg.RelayLeg(isA), leg.PeerIP(d.Dest))
-	ok200 := c.okResponse(req, body, d.Contact)
+	ok200 := c.OKResponse(req, body, d.Contact)
 	if err := ev.tx.Respond(ok200); err != nil {
-		c.log.Info("200 to the retrieving party not sent", "err", err)
+		c.Log.Info("200 to the retrieving party not sent", "err", err)
 		close(ev.done)
 	} else {
-		c.awaitAck(req, pending2xx{fromA: isA, tx: ev.tx, res: ok200, done: ev.done})
+		c.AwaitAck(req, call.Pending2xx{FromA: isA, Tx: ev.tx, Res: ok200, Done: ev.done})
 	}
 	c.Legs[p.leg].SDP, c.Legs[p.leg].Origin = body, org
 	c.SetLegCodec(leg.RelayLeg(isA), joined)
 	sdpneg.SetMedia(c.Relay, leg.RelayLeg(isA), m)
 	c.Relay.SetHold(leg.RelayLeg(isA), m.Hold)
-	who := party{userID: ev.cred.UserID, num: ev.cred.Ext, ext: ev.cred.Ext}
+	who := call.Party{UserID: ev.cred.UserID, Num: ev.cred.Ext, Ext: ev.cred.Ext}
 	if !isA {
-		c.bTarget = &route.Target{UserID: who.userID, Ext: who.ext, Dest: src, Transport: d.Transport}
+		c.BTarget = &route.Target{UserID: who.UserID, Ext: who.Ext, Dest: src, Transport: d.Transport}
 	}
 	p.take(who, ev.cred, "retrieved", ev.req.Body())
 }
@@ -445,24 +446,24 @@ func (p *parkedCall) retrieved(ev *retrieveEvent) {
 // The events of call park run on the call they are posted to.
 
 // handleOn finds the park the INVITE takes the call from.
-func (ev *retrieveEvent) handleOn(c *call) {
+func (ev *retrieveEvent) HandleOn(c *call.Call) {
 	p := parkedOn(c)
-	if p == nil || p.orbit != ev.orbit || c.state != stAnswered {
-		ev.callOver(c)
+	if p == nil || p.orbit != ev.orbit || c.State != call.StAnswered {
+		ev.CallOver(c)
 		return
 	}
 	p.retrieved(ev)
 }
 
 // handleOn runs the timer on its park, unless that park is over.
-func (ev parkTimerEvent) handleOn(c *call) {
-	if p := parkedOn(c); p == ev.p && c.state == stAnswered {
+func (ev parkTimerEvent) HandleOn(c *call.Call) {
+	if p := parkedOn(c); p == ev.p && c.State == call.StAnswered {
 		p.onTimer(ev)
 	}
 }
 
 // callOver answers an INVITE that found the parked call over.
-func (ev *retrieveEvent) callOver(c *call) {
-	c.b.Responder.Respond(ev.tx, ev.req, 480, "Temporarily Unavailable (Nothing Parked At "+ev.orbit+")")
+func (ev *retrieveEvent) CallOver(c *call.Call) {
+	c.Core.Responder.Respond(ev.tx, ev.req, 480, "Temporarily Unavailable (Nothing Parked At "+ev.orbit+")")
 	close(ev.done)
 }

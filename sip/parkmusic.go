@@ -35,15 +35,15 @@ func (p *parkedCall) playMusic(ml media.Leg) {
 	if !ip.IsValid() || ip.IsUnspecified() {
 		ip = netip.MustParseAddr("127.0.0.1")
 	}
-	ep, err := media.NewEndpoint(media.EndpointConfig{Pool: c.b.pool, IP: ip, Codec: codec, Logger: c.log})
+	ep, err := media.NewEndpoint(media.EndpointConfig{Pool: c.Core.Pool, IP: ip, Codec: codec, Logger: c.Log})
 	if err != nil {
-		c.log.Warn("park music on hold not played", "err", err)
+		c.Log.Warn("park music on hold not played", "err", err)
 		return
 	}
 	ep.SetRemote(netip.AddrPortFrom(ip, c.Relay.Local(ml).Port()))
 	c.Relay.SetRemote(ml, ep.Local(), netip.AddrPort{})
 	p.music = ep
 	ctx := p.ctx
-	c.wg.Go(func() { _ = ep.Run(ctx) })
+	c.WG.Go(func() { _ = ep.Run(ctx) })
 	ep.Play(clip, true)
 }

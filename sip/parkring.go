@@ -4,6 +4,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/call"
 	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/route"
@@ -19,7 +20,7 @@ import (
 func (p *parkedCall) onTimer(ev parkTimerEvent) {
 	if ev.ring != nil {
 		if p.ring == ev.ring {
-			p.c.log.Info("ring-back not answered", "orbit", p.orbit, "parker", p.parker.num)
+			p.c.Log.Info("ring-back not answered", "orbit", p.orbit, "parker", p.parker.Num)
 			p.ringBackOver()
 		}
 		return
@@ -32,41 +33,41 @@ func (p *parkedCall) onTimer(ev parkTimerEvent) {
 // ringBack rings the parker's phones.
 func (p *parkedCall) ringBack() {
 	c := p.c
-	cred, err := p.lot.b.s.credential(p.parker.ext)
+	cred, err := p.lot.b.s.credential(p.parker.Ext)
 	if err != nil || cred == nil {
-		c.log.Info("ring-back: parker unknown", "orbit", p.orbit, "parker", p.parker.ext, "err", err)
+		c.Log.Info("ring-back: parker unknown", "orbit", p.orbit, "parker", p.parker.Ext, "err", err)
 		p.ringBackOver()
 		return
 	}
-	tee := c.parties[1-p.leg]
-	from := tee.num
+	tee := c.Parties[1-p.leg]
+	from := tee.Num
 	if from == "" {
 		from = p.orbit
 	}
-	rt := &route.Route{Dir: directory.Internal, Dialed: cred.Ext, To: cred.Ext, CalleeID: cred.UserID, CallerID: tee.userID,
-		From: tee.num, FromUser: from, FromName: "Park " + p.orbit, Targets: c.b.UserTargets(cred)}
-	targets, _ := dial.Pick(rt, c.b.busy)
+	rt := &route.Route{Dir: directory.Internal, Dialed: cred.Ext, To: cred.Ext, CalleeID: cred.UserID, CallerID: tee.UserID,
+		From: tee.Num, FromUser: from, FromName: "Park " + p.orbit, Targets: c.Core.UserTargets(cred)}
+	targets, _ := dial.Pick(rt, c.Core.Busy)
 	if len(targets) == 0 {
-		c.log.Info("ring-back: no phone of the parker free", "orbit", p.orbit, "parker", cred.Ext)
+		c.Log.Info("ring-back: no phone of the parker free", "orbit", p.orbit, "parker", cred.Ext)
 		p.ringBackOver()
 		return
 	}
-	d := &dial.Dialer{Env: c.env, OnFork: func(f *dial.Fork) { c.xforks = append(c.xforks, f) },
+	d := &dial.Dialer{Env: c.Env, OnFork: func(f *dial.Fork) { c.XForks = append(c.XForks, f) },
 		OnResponse: p.onRingBackResponse, OnFailed: func(*dial.Fork) { p.ringBackFailed() },
 		Source: c.Legs[p.leg].SDP, Origin: &p.origin, Leg: leg.RelayLeg(p.leg == 0), SendRecv: true}
 	if err := d.Address(targets[0].Dest); err != nil {
-		c.log.Info("ring-back: no sdp for the parker", "err", err)
+		c.Log.Info("ring-back: no sdp for the parker", "err", err)
 		p.ringBackOver()
 		return
 	}
 	p.ring = d
-	c.log.Info("ringing back the parker", "orbit", p.orbit, "parker", cred.Ext, "try", p.rings+1)
+	c.Log.Info("ringing back the parker", "orbit", p.orbit, "parker", cred.Ext, "try", p.rings+1)
 	d.DialAll(rt, targets)
 	if d.AllFailed() {
 		p.ringBackFailed()
 		return
 	}
-	p.after(c.b.cfg.RingTime, parkTimerEvent{p: p, ring: d})
+	p.after(c.Core.Config.RingTime, parkTimerEvent{p: p, ring: d})
 }
 
 // onRingBackResponse takes a response of a parker's phone. It may come
@@ -78,7 +79,7 @@ func (p *parkedCall) onRingBackResponse(f *dial.Fork, tx sip.ClientTransaction, 
 	c := p.c
 	mine := parkedOn(c) == p && p.ring != nil && containsFork(p.ring.Forks, f)
 	if res.IsSuccess() {
-		if !mine || c.state != stAnswered {
+		if !mine || c.State != call.StAnswered {
 			f.AckAndBye(res) // another phone took it, or the park is over
 			return
 		}
@@ -107,8 +108,8 @@ func (p *parkedCall) ringBackOver() {
 	}
 	p.rings++
 	if p.rings >= parkRingBacks {
-		c.log.Info("parked call not retrieved; hanging up", "orbit", p.orbit)
-		c.hangup("system", "parked at "+p.orbit+", not retrieved")
+		c.Log.Info("parked call not retrieved; hanging up", "orbit", p.orbit)
+		c.Hangup("system", "parked at "+p.orbit+", not retrieved")
 		return
 	}
 	if d := p.lot.orbits.ringBackAfter(); d > 0 {
@@ -120,12 +121,12 @@ func (p *parkedCall) ringBackOver() {
 // leg.
 func (p *parkedCall) ringBackAnswered(f *dial.Fork, res *sip.Response) {
 	c := p.c
-	if !c.answerEmptyLeg(p.leg, f, res, p.origin) {
+	if !c.AnswerEmptyLeg(p.leg, f, res, p.origin) {
 		p.ringBackOver()
 		return
 	}
 	p.ring.CancelAll(f)
 	p.ring = nil
 	cred, _ := p.lot.b.s.credential(f.Target.Ext)
-	p.take(party{userID: f.Target.UserID, num: f.Target.Ext, ext: f.Target.Ext}, cred, "returned", res.Body())
+	p.take(call.Party{UserID: f.Target.UserID, Num: f.Target.Ext, Ext: f.Target.Ext}, cred, "returned", res.Body())
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/call"
 	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/route"
@@ -122,7 +123,7 @@ func (pb *pickupBoard) get(legID string) (ringingLeg, bool) {
 
 // feature answers an extension's INVITE to a pickup feature code
 // (features.go): group pickup, or directed pickup of ext.
-func (pb *pickupBoard) feature(req *sip.Request, tx sip.ServerTransaction, picker *credential, f directory.Feature, ext string) {
+func (pb *pickupBoard) feature(req *sip.Request, tx sip.ServerTransaction, picker *call.Credential, f directory.Feature, ext string) {
 	subj, ok := pb.start(req, tx, picker)
 	if !ok {
 		return
@@ -164,7 +165,7 @@ func (pb *pickupBoard) feature(req *sip.Request, tx sip.ServerTransaction, picke
 // ringing extension's phone. It reports false, answering nothing, when
 // the Replaces names no such dialog: attended.go's replacing.invite then
 // deals with it.
-func (pb *pickupBoard) replaces(req *sip.Request, tx sip.ServerTransaction, picker *credential, value string) bool {
+func (pb *pickupBoard) replaces(req *sip.Request, tx sip.ServerTransaction, picker *call.Credential, value string) bool {
 	if picker == nil {
 		return false
 	}
@@ -172,7 +173,7 @@ func (pb *pickupBoard) replaces(req *sip.Request, tx sip.ServerTransaction, pick
 	if !ok {
 		return false
 	}
-	l, ok := pb.get(rep.callID)
+	l, ok := pb.get(rep.CallID)
 	if !ok {
 		return false
 	}
@@ -199,7 +200,7 @@ type pickupSubject struct {
 // start checks what every pickup needs (an offer, a free call slot,
 // calls.control at all) and returns the picker's authz subject; false
 // when it answered the INVITE.
-func (pb *pickupBoard) start(req *sip.Request, tx sip.ServerTransaction, picker *credential) (pickupSubject, bool) {
+func (pb *pickupBoard) start(req *sip.Request, tx sip.ServerTransaction, picker *call.Credential) (pickupSubject, bool) {
 	b := pb.b
 	if len(req.Body()) == 0 {
 		b.s.rp.Respond(tx, req, 488, "Not Acceptable Here (Offer Needed)")
@@ -209,7 +210,7 @@ func (pb *pickupBoard) start(req *sip.Request, tx sip.ServerTransaction, picker 
 		b.s.rp.Respond(tx, req, 488, "Not Acceptable Here")
 		return pickupSubject{}, false
 	}
-	if b.busy(picker.Ext) {
+	if b.Busy(picker.Ext) {
 		b.s.rp.Respond(tx, req, 403, "Forbidden (Too Many Calls)")
 		return pickupSubject{}, false
 	}
@@ -217,9 +218,9 @@ func (pb *pickupBoard) start(req *sip.Request, tx sip.ServerTransaction, picker 
 	defer cancel()
 	acc, err := b.s.store.Access(ctx, picker.UserID)
 	if err != nil {
-		b.log.Warn("pickup refused: directory unavailable", "ext", picker.Ext, "err", err)
+		b.Log.Warn("pickup refused: directory unavailable", "ext", picker.Ext, "err", err)
 		res := b.s.rp.Response(req, 503, "Service Unavailable")
-		res.AppendHeader(sip.NewHeader("Retry-After", storeRetryAfter))
+		res.AppendHeader(sip.NewHeader("Retry-After", call.StoreRetryAfter))
 		b.s.rp.Send(tx, res)
 		return pickupSubject{}, false
 	}
@@ -233,7 +234,7 @@ func (pb *pickupBoard) start(req *sip.Request, tx sip.ServerTransaction, picker 
 
 // allowed asks authz whether the picker may take a call ringing for
 // user; it answers 403 and returns false when not.
-func (pb *pickupBoard) allowed(req *sip.Request, tx sip.ServerTransaction, picker *credential, subj pickupSubject, user int64) bool {
+func (pb *pickupBoard) allowed(req *sip.Request, tx sip.ServerTransaction, picker *call.Credential, subj pickupSubject, user int64) bool {
 	var ids []int64
 	if user != 0 {
 		ids = []int64{user}
@@ -246,10 +247,10 @@ func (pb *pickupBoard) allowed(req *sip.Request, tx sip.ServerTransaction, picke
 }
 
 // denied answers the picker's INVITE 403 with authz's reason.
-func (pb *pickupBoard) denied(req *sip.Request, tx sip.ServerTransaction, picker *credential, err error) {
+func (pb *pickupBoard) denied(req *sip.Request, tx sip.ServerTransaction, picker *call.Credential, err error) {
 	b := pb.b
 	reason := authz.DeniedReason(err)
-	b.log.Info("pickup refused", "call_id", req.CallID().Value(), "ext", picker.Ext, "reason", reason)
+	b.Log.Info("pickup refused", "call_id", req.CallID().Value(), "ext", picker.Ext, "reason", reason)
 	b.s.rp.Respond(tx, req, 403, "Forbidden ("+reason+")")
 }
 
@@ -257,11 +258,11 @@ func (pb *pickupBoard) denied(req *sip.Request, tx sip.ServerTransaction, picker
 // one takes it; it returns once the INVITE has its final response (and,
 // for a 200, its ACK). With Replaces, when no call took it, it answers
 // nothing and reports false.
-func (pb *pickupBoard) pickup(req *sip.Request, tx sip.ServerTransaction, picker *credential, cands []ringingLeg, rep *replaces, how string) bool {
+func (pb *pickupBoard) pickup(req *sip.Request, tx sip.ServerTransaction, picker *call.Credential, cands []ringingLeg, rep *call.Replaces, how string) bool {
 	b := pb.b
 	for _, l := range cands {
-		c := b.lookup(l.callID)
-		if c == nil || c.id != l.callID {
+		c := b.Lookup(l.callID)
+		if c == nil || c.ID != l.callID {
 			continue
 		}
 		ev := &pickupEvent{req: req, tx: tx, picker: picker, ext: l.ext, rep: rep,
@@ -269,7 +270,7 @@ func (pb *pickupBoard) pickup(req *sip.Request, tx sip.ServerTransaction, picker
 		if rep != nil {
 			ev.legID = l.legID
 		}
-		if !c.post(ev) {
+		if !c.Post(ev) {
 			continue
 		}
 		r := <-ev.reply
@@ -280,7 +281,7 @@ func (pb *pickupBoard) pickup(req *sip.Request, tx sip.ServerTransaction, picker
 		if r.answered {
 			ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
 			b.s.audit(ctx, picker, "call.pickup", "extension:"+l.ext,
-				fmt.Sprintf("%s: call %s from %s to %s", how, c.id, r.from, l.ext))
+				fmt.Sprintf("%s: call %s from %s to %s", how, c.ID, r.from, l.ext))
 			cancel()
 		}
 		return true
@@ -288,7 +289,7 @@ func (pb *pickupBoard) pickup(req *sip.Request, tx sip.ServerTransaction, picker
 	if rep != nil {
 		return false
 	}
-	b.log.Info("pickup: nothing ringing", "call_id", req.CallID().Value(), "ext", picker.Ext, "feature", how)
+	b.Log.Info("pickup: nothing ringing", "call_id", req.CallID().Value(), "ext", picker.Ext, "feature", how)
 	b.s.rp.Respond(tx, req, 404, "Not Found (Nothing To Pick Up)")
 	return true
 }
@@ -296,20 +297,20 @@ func (pb *pickupBoard) pickup(req *sip.Request, tx sip.ServerTransaction, picker
 // parseEarlyReplaces parses a Replaces value for pickup: the Call-ID,
 // and the tags when given (a phone that learned only the Call-ID from
 // dialog-info sends them empty, or not at all).
-func parseEarlyReplaces(v string) (replaces, bool) {
+func parseEarlyReplaces(v string) (call.Replaces, bool) {
 	parts := strings.Split(strings.TrimSpace(v), ";")
-	r := replaces{callID: strings.TrimSpace(parts[0])}
+	r := call.Replaces{CallID: strings.TrimSpace(parts[0])}
 	for _, p := range parts[1:] {
 		k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
 		switch strings.ToLower(strings.TrimSpace(k)) {
 		case "to-tag":
-			r.toTag = strings.TrimSpace(val)
+			r.ToTag = strings.TrimSpace(val)
 		case "from-tag":
-			r.fromTag = strings.TrimSpace(val)
+			r.FromTag = strings.TrimSpace(val)
 		}
 	}
-	if r.callID == "" || len(r.callID) > 256 {
-		return replaces{}, false
+	if r.CallID == "" || len(r.CallID) > 256 {
+		return call.Replaces{}, false
 	}
 	return r, true
 }
@@ -318,10 +319,10 @@ func parseEarlyReplaces(v string) (replaces, bool) {
 type pickupEvent struct {
 	req    *sip.Request
 	tx     sip.ServerTransaction
-	picker *credential
-	ext    string    // the extension the call rings for
-	legID  string    // with Replaces: the Call-ID of the leg it names
-	rep    *replaces // with Replaces: the tags it gives
+	picker *call.Credential
+	ext    string         // the extension the call rings for
+	legID  string         // with Replaces: the Call-ID of the leg it names
+	rep    *call.Replaces // with Replaces: the tags it gives
 	reply  chan pickupReply
 	done   chan struct{} // closed once the INVITE is answered (and a 200 ACKed)
 }
@@ -334,22 +335,22 @@ type pickupReply struct {
 	from              string // the caller, for the audit log
 }
 
-func (ev *pickupEvent) handleOn(c *call) { ev.onCall(c) }
+func (ev *pickupEvent) HandleOn(c *call.Call) { ev.onCall(c) }
 
 // callOver: the call ended before it saw the event.
-func (ev *pickupEvent) callOver(*call) { ev.reply <- pickupReply{} }
+func (ev *pickupEvent) CallOver(*call.Call) { ev.reply <- pickupReply{} }
 
 // pickedFork returns the fork of call c that ev may take: one still
 // ringing at ev.ext (with Replaces, the one it names, with a tag of ours
 // when it gives tags); nil when none.
-func (ev *pickupEvent) pickedFork(c *call) *dial.Fork {
-	if c.state != stRinging {
+func (ev *pickupEvent) pickedFork(c *call.Call) *dial.Fork {
+	if c.State != call.StRinging {
 		return nil
 	}
-	if c.caller != nil && c.caller.UserID == ev.picker.UserID {
+	if c.Caller != nil && c.Caller.UserID == ev.picker.UserID {
 		return nil // the picker's own call
 	}
-	for _, f := range c.ring.Forks {
+	for _, f := range c.Ring.Forks {
 		if f.Final != nil || f.Cancelled || f.Tx == nil || f.Target.Ext == "" || f.Target.Ext != ev.ext {
 			continue
 		}
@@ -358,7 +359,7 @@ func (ev *pickupEvent) pickedFork(c *call) *dial.Fork {
 				continue
 			}
 			ours := wire.Tag(f.Req.From().Params)
-			if r := ev.rep; (r.toTag != "" || r.fromTag != "") && r.toTag != ours && r.fromTag != ours {
+			if r := ev.rep; (r.ToTag != "" || r.FromTag != "") && r.ToTag != ours && r.FromTag != ours {
 				continue
 			}
 		}
@@ -369,23 +370,23 @@ func (ev *pickupEvent) pickedFork(c *call) *dial.Fork {
 
 // onCall answers the caller of c with the picker's phone in place of the
 // forks; on c's goroutine.
-func (ev *pickupEvent) onCall(c *call) {
+func (ev *pickupEvent) onCall(c *call.Call) {
 	f := ev.pickedFork(c)
 	if f == nil {
 		ev.reply <- pickupReply{}
 		return
 	}
 	reject := func(code int, reason string) {
-		c.log.Info("pickup refused", "by", ev.picker.Ext, "status", code, "reason", reason)
-		c.b.Responder.Respond(ev.tx, ev.req, code, reason)
+		c.Log.Info("pickup refused", "by", ev.picker.Ext, "status", code, "reason", reason)
+		c.Core.Responder.Respond(ev.tx, ev.req, code, reason)
 		ev.reply <- pickupReply{handled: true}
 		close(ev.done)
 	}
-	if c.late || c.ring.Offer == nil {
+	if c.Late || c.Ring.Offer == nil {
 		reject(488, "Not Acceptable Here (Caller Sent No Offer)")
 		return
 	}
-	if prev := c.b.lookup(ev.req.CallID().Value()); prev != nil {
+	if prev := c.Core.Lookup(ev.req.CallID().Value()); prev != nil {
 		reject(482, "Loop Detected")
 		return
 	}
@@ -400,25 +401,25 @@ func (ev *pickupEvent) onCall(c *call) {
 	src := ev.req.Source()
 	req := ev.req.Clone()
 	req.To().Params.Add("tag", sip.GenerateTagN(16))
-	d := c.b.uasDialog(req)
-	c.b.alias(d.CallID, c)
-	okPicker := c.okResponse(req, toPicker, d.Contact)
+	d := c.Core.UASDialog(req)
+	c.Core.Alias(d.CallID, c)
+	okPicker := c.OKResponse(req, toPicker, d.Contact)
 	if err := ev.tx.Respond(okPicker); err != nil {
 		// The picker gave up (CANCEL) or is gone: the call rings on.
-		c.log.Info("pickup given up: 200 to the picker not sent", "by", ev.picker.Ext, "err", err)
-		c.b.unalias(d.CallID, c)
+		c.Log.Info("pickup given up: 200 to the picker not sent", "by", ev.picker.Ext, "err", err)
+		c.Core.Unalias(d.CallID, c)
 		ev.reply <- pickupReply{handled: true}
 		close(ev.done)
 		return
 	}
-	c.awaitAck(req, pending2xx{fromA: false, tx: ev.tx, res: okPicker, done: ev.done})
-	ev.reply <- pickupReply{handled: true, answered: true, from: c.rt.From}
-	c.ring.CancelAll(nil)
+	c.AwaitAck(req, call.Pending2xx{FromA: false, Tx: ev.tx, Res: okPicker, Done: ev.done})
+	ev.reply <- pickupReply{handled: true, answered: true, from: c.Rt.From}
+	c.Ring.CancelAll(nil)
 	c.Legs[1].Dialog = d
-	c.bAcked = true // we are the picker's UAS: no ACK of ours on leg B
-	c.bTarget = &route.Target{UserID: ev.picker.UserID, Ext: ev.picker.Ext, Dest: src, Transport: d.Transport}
-	c.b.take(c, ev.picker.Ext)
-	c.log.Info("call picked up", "by", ev.picker.Ext, "ringing_at", f.Target.Ext)
+	c.BAcked = true // we are the picker's UAS: no ACK of ours on leg B
+	c.BTarget = &route.Target{UserID: ev.picker.UserID, Ext: ev.picker.Ext, Dest: src, Transport: d.Transport}
+	c.Core.Take(c, ev.picker.Ext)
+	c.Log.Info("call picked up", "by", ev.picker.Ext, "ringing_at", f.Target.Ext)
 	ev.answerCaller(c, f.Target.Ext, toCaller)
 }
 
@@ -427,9 +428,9 @@ func (ev *pickupEvent) onCall(c *call) {
 // cut to the formats of the offer the forks got, stands for the answer a
 // fork would have given. false when the picker shares no voice codec
 // with that offer.
-func (ev *pickupEvent) media(c *call) (toCaller, toPicker []byte, ok bool) {
+func (ev *pickupEvent) media(c *call.Call) (toCaller, toPicker []byte, ok bool) {
 	picked, _, err := sdpneg.Parse(ev.req.Body())
-	forkOffer, _, err2 := sdpneg.Parse(c.ring.Offer)
+	forkOffer, _, err2 := sdpneg.Parse(c.Ring.Offer)
 	if err != nil || err2 != nil || !commonFormats(picked, forkOffer) ||
 		len(sdpneg.VoiceCodecs(sdpneg.CodecsOf(sdpneg.Audio(picked)))) == 0 {
 		return nil, nil, false
@@ -443,14 +444,14 @@ func (ev *pickupEvent) media(c *call) (toCaller, toPicker []byte, ok bool) {
 		return nil, nil, false
 	}
 	src := ev.req.Source()
-	toCaller, err = c.answerSDP(asAnswer) // points leg B at the picker
+	toCaller, err = c.AnswerSDP(asAnswer) // points leg B at the picker
 	if err != nil {
 		return nil, nil, false
 	}
 	c.Relay.SetPeer(media.LegB, leg.PeerIP(src))
 	sdpneg.SendRecv(answer)
 	c.Legs[1].Origin = sdpneg.Origin{ID: c.Legs[0].Origin.ID + 2}
-	toPicker, err = sdpneg.LegSDP(answer, &c.Legs[1].Origin, c.b.mediaIP(src), c.Relay, media.LegB)
+	toPicker, err = sdpneg.LegSDP(answer, &c.Legs[1].Origin, c.Core.MediaIP(src), c.Relay, media.LegB)
 	if err != nil {
 		return nil, nil, false
 	}
@@ -461,27 +462,27 @@ func (ev *pickupEvent) media(c *call) (toCaller, toPicker []byte, ok bool) {
 // answerCaller answers the caller of c, which the picker took from ext,
 // as answerWith does for a fork: the CDR row shows the picker as the
 // callee, the recording starts, and the caller gets our 200.
-func (ev *pickupEvent) answerCaller(c *call, ext string, toCaller []byte) {
+func (ev *pickupEvent) answerCaller(c *call.Call, ext string, toCaller []byte) {
 	picker := ev.picker
-	c.state = stAnswered
+	c.State = call.StAnswered
 	c.Relay.Arm()
-	c.cdr.AnsweredAt = time.Now().UTC()
-	c.cdr.Disposition = directory.Answered
-	c.cdr.CalleeID, c.cdr.To = picker.UserID, picker.Ext
-	c.cdr.Reason = "picked up by " + picker.Ext + " from " + ext
-	c.show(c.cdr)
-	c.setParty(0, party{userID: c.rt.CallerID, num: c.rt.From, ext: c.callerExt()})
-	c.setParty(1, party{userID: picker.UserID, num: picker.Ext, ext: picker.Ext})
-	c.Legs[0].Dialog = c.b.uasDialog(c.aReq)
-	c.b.taps.joined(c)
-	ok200 := c.okResponse(c.aReq, toCaller, c.Legs[0].Dialog.Contact)
-	c.aAnswered = true
-	if err := c.aTx.Respond(ok200); err != nil {
-		c.log.Info("200 to caller not sent", "err", err)
-		c.hangup("system", "caller unreachable")
-		c.closeAFinal()
+	c.CDR.AnsweredAt = time.Now().UTC()
+	c.CDR.Disposition = directory.Answered
+	c.CDR.CalleeID, c.CDR.To = picker.UserID, picker.Ext
+	c.CDR.Reason = "picked up by " + picker.Ext + " from " + ext
+	c.Show(c.CDR)
+	c.SetParty(0, call.Party{UserID: c.Rt.CallerID, Num: c.Rt.From, Ext: c.CallerExt()})
+	c.SetParty(1, call.Party{UserID: picker.UserID, Num: picker.Ext, Ext: picker.Ext})
+	c.Legs[0].Dialog = c.Core.UASDialog(c.AReq)
+	c.Core.Taps.Joined(c)
+	ok200 := c.OKResponse(c.AReq, toCaller, c.Legs[0].Dialog.Contact)
+	c.AAnswered = true
+	if err := c.ATx.Respond(ok200); err != nil {
+		c.Log.Info("200 to caller not sent", "err", err)
+		c.Hangup("system", "caller unreachable")
+		c.CloseAFinal()
 		return
 	}
-	c.awaitAck(c.aReq, pending2xx{fromA: true, tx: c.aTx, res: ok200, done: c.aFinal, initial: true})
-	c.b.taps.answered(c)
+	c.AwaitAck(c.AReq, call.Pending2xx{FromA: true, Tx: c.ATx, Res: ok200, Done: c.AFinal, Initial: true})
+	c.Core.Taps.Answered(c)
 }

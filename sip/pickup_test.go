@@ -480,7 +480,7 @@ func TestParseEarlyReplaces(t *testing.T) {
 		{strings.Repeat("x", 257), false, "", "", ""},
 	} {
 		r, ok := parseEarlyReplaces(tc.in)
-		if ok != tc.ok || r.callID != tc.callID || r.toTag != tc.to || r.fromTag != tc.from {
+		if ok != tc.ok || r.CallID != tc.callID || r.ToTag != tc.to || r.FromTag != tc.from {
 			t.Errorf("parseEarlyReplaces(%q) = %+v %v", tc.in, r, ok)
 		}
 	}

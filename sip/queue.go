@@ -12,6 +12,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/acd"
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/call"
 )
 
 // Call queues. The decisions are package acd's: one Engine
@@ -52,7 +53,7 @@ type queueRuntime struct {
 
 // queueEntry is a caller waiting in a queue.
 type queueEntry struct {
-	c      *call
+	c      *call.Call
 	queue  string
 	from   string
 	joined time.Time
@@ -185,7 +186,7 @@ func (r *queueRuntime) syncAll(ctx context.Context) error {
 func (r *queueRuntime) sync(q directory.Queue) {
 	evs, err := r.eng.SetQueue(engineQueue(q))
 	if err != nil {
-		r.b.log.Warn("queue not usable", "queue", q.Number, "err", err)
+		r.b.Log.Warn("queue not usable", "queue", q.Number, "err", err)
 		return
 	}
 	r.mu.Lock()
@@ -212,7 +213,7 @@ func (r *queueRuntime) music(q directory.Queue) *media.Clip {
 			r.mu.Unlock()
 			return clip
 		}
-		r.b.log.Warn("queue music not played", "queue", q.Number, "path", q.Music, "err", err)
+		r.b.Log.Warn("queue music not played", "queue", q.Number, "path", q.Music, "err", err)
 	}
 	if clip := r.b.lot.orbits.musicOnHold(); clip != nil {
 		return clip
@@ -235,14 +236,14 @@ func (r *queueRuntime) staffed(queue string) bool {
 }
 
 // enqueue puts the call in its queue; the events follow.
-func (r *queueRuntime) enqueue(c *call, queue, from string, joined time.Time) error {
+func (r *queueRuntime) enqueue(c *call.Call, queue, from string, joined time.Time) error {
 	r.mu.Lock()
-	r.calls[c.id] = &queueEntry{c: c, queue: queue, from: from, joined: joined}
+	r.calls[c.ID] = &queueEntry{c: c, queue: queue, from: from, joined: joined}
 	r.mu.Unlock()
-	evs, err := r.eng.Enqueue(queue, c.id)
+	evs, err := r.eng.Enqueue(queue, c.ID)
 	if err != nil {
 		r.mu.Lock()
-		delete(r.calls, c.id)
+		delete(r.calls, c.ID)
 		r.mu.Unlock()
 		return err
 	}
@@ -296,9 +297,9 @@ func (r *queueRuntime) callEnded(agent string) {
 
 // ringable reports whether an agent's phone may be rung now: a user not
 // in do not disturb, on no call, with a phone registered.
-func (r *queueRuntime) ringable(agent string) (*credential, bool) {
+func (r *queueRuntime) ringable(agent string) (*call.Credential, bool) {
 	cred, ok := r.b.s.creds.ByID(agentUser(agent))
-	if !ok || cred.Forward.DND || r.b.inCall(cred.Ext) || len(r.b.UserTargets(cred)) == 0 {
+	if !ok || cred.Forward.DND || r.b.InCall(cred.Ext) || len(r.b.UserTargets(cred)) == 0 {
 		return cred, false
 	}
 	return cred, true
@@ -333,7 +334,7 @@ func (r *queueRuntime) act(evs []acd.Event) {
 	for _, ev := range evs {
 		switch ev.Kind {
 		case acd.EventAgentState:
-			r.b.log.Debug("queue agent", "agent", ev.Agent, "state", ev.State, "reason", ev.Reason)
+			r.b.Log.Debug("queue agent", "agent", ev.Agent, "state", ev.State, "reason", ev.Reason)
 			continue
 		case acd.EventOverflow:
 			r.mu.Lock()
@@ -341,7 +342,7 @@ func (r *queueRuntime) act(evs []acd.Event) {
 			delete(r.calls, ev.Caller)
 			r.mu.Unlock()
 			if e != nil {
-				e.c.post(queueOverflowEvent{target: ev.Target, reason: ev.Reason})
+				e.c.Post(queueOverflowEvent{target: ev.Target, reason: ev.Reason})
 			}
 			continue
 		}
@@ -352,11 +353,11 @@ func (r *queueRuntime) act(evs []acd.Event) {
 		if e != nil {
 			switch ev.Kind {
 			case acd.EventOffer:
-				posted = e.c.post(queueOfferEvent{rtm: r, agent: ev.Agent})
+				posted = e.c.Post(queueOfferEvent{rtm: r, agent: ev.Agent})
 			case acd.EventCancel:
-				posted = e.c.post(queueCancelEvent{agent: ev.Agent})
+				posted = e.c.Post(queueCancelEvent{agent: ev.Agent})
 			case acd.EventPosition:
-				posted = e.c.post(queuePositionEvent{pos: ev.Position})
+				posted = e.c.Post(queuePositionEvent{pos: ev.Position})
 			}
 		}
 		if !posted && ev.Kind == acd.EventOffer { // the call is gone already
@@ -426,7 +427,7 @@ func (r *queueRuntime) setAgent(ctx context.Context, userID int64, action, reaso
 	}
 	r.act(evs)
 	if err := r.b.s.store.SetQueueAgent(ctx, userID, row); err != nil {
-		r.b.log.Warn("queue agent state not stored", "user_id", userID, "action", action, "err", err)
+		r.b.Log.Warn("queue agent state not stored", "user_id", userID, "action", action, "err", err)
 	}
 	return nil
 }

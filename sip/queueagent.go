@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/acd"
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/call"
 )
 
 // Agents of call queues: the feature codes (queue.login *60, queue.logout
@@ -20,7 +21,7 @@ import (
 
 // feature answers an agent's feature code: 603 with what was done
 // in the reason phrase, as the other feature codes.
-func (r *queueRuntime) feature(req *sip.Request, tx sip.ServerTransaction, caller *credential, f directory.FeatureCode, arg string) {
+func (r *queueRuntime) feature(req *sip.Request, tx sip.ServerTransaction, caller *call.Credential, f directory.FeatureCode, arg string) {
 	b := r.b
 	action := map[directory.Feature]string{directory.FeatureQueueLogin: QueueLogin,
 		directory.FeatureQueueLogout: QueueLogout, directory.FeatureQueuePause: QueuePause,
@@ -36,9 +37,9 @@ func (r *queueRuntime) feature(req *sip.Request, tx sip.ServerTransaction, calle
 		b.s.rp.Respond(tx, req, 403, "Forbidden (Not Logged In To Queues)")
 		return
 	case err != nil:
-		b.log.Warn("queue feature not applied", "ext", caller.Ext, "feature", string(f.Feature), "err", err)
+		b.Log.Warn("queue feature not applied", "ext", caller.Ext, "feature", string(f.Feature), "err", err)
 		res := b.s.rp.Response(req, 503, "Service Unavailable")
-		res.AppendHeader(sip.NewHeader("Retry-After", storeRetryAfter))
+		res.AppendHeader(sip.NewHeader("Retry-After", call.StoreRetryAfter))
 		b.s.rp.Send(tx, res)
 		return
 	}
@@ -48,7 +49,7 @@ func (r *queueRuntime) feature(req *sip.Request, tx sip.ServerTransaction, calle
 		done += " (Reason " + arg + ")"
 	}
 	b.s.audit(ctx, caller, "queue.agent", fmt.Sprintf("user:%d", caller.UserID), "feature code "+f.Code+": "+action)
-	b.log.Info("feature code", "ext", caller.Ext, "feature", string(f.Feature), "reason", arg)
+	b.Log.Info("feature code", "ext", caller.Ext, "feature", string(f.Feature), "reason", arg)
 	b.s.rp.Respond(tx, req, 603, "Decline ("+done+")")
 }
 

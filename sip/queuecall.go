@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/call"
 	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
@@ -50,7 +51,7 @@ import (
 // queueCall is a call's time in a queue, a room on the call.
 type queueCall struct {
 	rtm    *queueRuntime
-	c      *call
+	c      *call.Call
 	q      directory.Queue
 	key    string // the engine's queue ID
 	joined time.Time
@@ -82,46 +83,46 @@ type (
 	queueOverTimeout   struct{ d *dial.Dialer }
 )
 
-func (ev queueOfferEvent) handleOn(c *call) {
+func (ev queueOfferEvent) HandleOn(c *call.Call) {
 	if qc := queueOf(c); qc != nil {
 		qc.onOffer(ev.agent)
 	} else {
-		ev.rtm.missed(ev.agent, c.id)
+		ev.rtm.missed(ev.agent, c.ID)
 	}
 }
-func (ev queueCancelEvent) handleOn(c *call) {
+func (ev queueCancelEvent) HandleOn(c *call.Call) {
 	if qc := queueOf(c); qc != nil {
 		qc.onCancel(ev.agent)
 	}
 }
-func (ev queuePositionEvent) handleOn(c *call) {
+func (ev queuePositionEvent) HandleOn(c *call.Call) {
 	if qc := queueOf(c); qc != nil {
 		qc.onPosition(ev.pos)
 	}
 }
-func (ev queueOverflowEvent) handleOn(c *call) {
+func (ev queueOverflowEvent) HandleOn(c *call.Call) {
 	if qc := queueOf(c); qc != nil {
 		qc.onOverflow(ev.target, ev.reason)
 	}
 }
-func (ev queueMusicEvent) handleOn(c *call) {
+func (ev queueMusicEvent) HandleOn(c *call.Call) {
 	if qc := queueOf(c); qc != nil && qc.ep != nil && qc.gen == ev.gen {
 		qc.ep.Play(qc.music, true)
 	}
 }
-func (ev queueOverTimeout) handleOn(c *call) {
+func (ev queueOverTimeout) HandleOn(c *call.Call) {
 	if qc := queueOf(c); qc != nil && qc.over == ev.d && !qc.filled {
-		c.log.Info("queue overflow not answered", "queue", qc.q.Number)
-		c.hangup("system", "queue "+qc.q.Number+": overflow not answered")
+		c.Log.Info("queue overflow not answered", "queue", qc.q.Number)
+		c.Hangup("system", "queue "+qc.q.Number+": overflow not answered")
 	}
 }
 
-func (qc *queueCall) roomName() string { return "queue" }
+func (qc *queueCall) RoomName() string { return "queue" }
 
 // queueOf returns the queue room open on c, nil when the call is in no
 // queue. The engine's events (queue.go) find the caller's wait by it.
-func queueOf(c *call) *queueCall {
-	for _, r := range c.rooms {
+func queueOf(c *call.Call) *queueCall {
+	for _, r := range c.Rooms {
 		if qc, ok := r.(*queueCall); ok {
 			return qc
 		}
@@ -138,15 +139,15 @@ type queueAnswer struct {
 
 // refusal refuses a call the queue cannot answer: one without an SDP
 // offer.
-func (queueAnswer) refusal(c *call) *route.Refusal {
-	if c.late {
+func (queueAnswer) Refusal(c *call.Call) *route.Refusal {
+	if c.Late {
 		return &route.Refusal{Code: 488, Reason: "Not Acceptable Here (Offer Needed)", Disp: directory.Failed, Why: "queue: no sdp offer"}
 	}
 	return nil
 }
 
 // answerCall enters the call in the queue.
-func (a queueAnswer) answerCall(c *call) { enterQueue(a.rtm, c, *a.queue) }
+func (a queueAnswer) AnswerCall(c *call.Call) { enterQueue(a.rtm, c, *a.queue) }
 
 // route makes rt a queue's when ext is a queue's number, and reports
 // whether it was.
@@ -169,29 +170,29 @@ func (r *queueRuntime) route(ctx context.Context, rt *route.Route, ext string) (
 // enterQueue answers a call routed to queue q with the queue's music and
 // enqueues it; the call is filed and its relay runs. It reports whether
 // the caller was answered (otherwise it was refused).
-func enterQueue(rtm *queueRuntime, c *call, q directory.Queue) bool {
+func enterQueue(rtm *queueRuntime, c *call.Call, q directory.Queue) bool {
 	key := queueKey(q.ID)
 	if !rtm.staffed(key) && q.Overflow == "" {
 		endQueued(c, 480, "Temporarily Unavailable (No Agents)", "queue "+q.Number+": no agent logged in")
 		return false
 	}
-	offer, _, err := sdpneg.Parse(c.aReq.Body())
+	offer, _, err := sdpneg.Parse(c.AReq.Body())
 	if err != nil {
 		endQueued(c, 488, "Not Acceptable Here", "bad sdp offer")
 		return false
 	}
 	codec, event := endpointCodec(offer)
-	ip := c.b.cfg.MediaIP
+	ip := c.Core.Config.MediaIP
 	if !ip.IsValid() || ip.IsUnspecified() {
 		ip = netip.MustParseAddr("127.0.0.1")
 	}
-	ep, err := media.NewEndpoint(media.EndpointConfig{Pool: c.b.pool, IP: ip, Codec: codec, EventType: event, Logger: c.log})
+	ep, err := media.NewEndpoint(media.EndpointConfig{Pool: c.Core.Pool, IP: ip, Codec: codec, EventType: event, Logger: c.Log})
 	if err != nil {
 		endQueued(c, 503, "Service Unavailable", "no rtp ports")
 		return false
 	}
 	ep.SetRemote(netip.AddrPortFrom(ip, c.Relay.Local(media.LegB).Port()))
-	body, err := c.answerSDP(endpointSDP(ep.Local().Addr(), ep.Local().Port(), codec, event))
+	body, err := c.AnswerSDP(endpointSDP(ep.Local().Addr(), ep.Local().Port(), codec, event))
 	if err != nil {
 		ep.Close()
 		endQueued(c, 488, "Not Acceptable Here", "no common codec")
@@ -199,40 +200,40 @@ func enterQueue(rtm *queueRuntime, c *call, q directory.Queue) bool {
 	}
 	now := time.Now().UTC()
 	qc := &queueCall{rtm: rtm, c: c, q: q, key: key, joined: now, ep: ep, music: rtm.music(q), offers: map[string]*dial.Dialer{}}
-	qc.ctx, qc.cancel = context.WithCancel(c.reqCtx)
-	c.rooms.open(qc)
+	qc.ctx, qc.cancel = context.WithCancel(c.ReqCtx)
+	c.Rooms.Open(qc)
 	// Enqueued before the 200 goes, so that a board read once the caller
 	// hears the answer shows them; the engine's events wait in the call's
 	// mailbox until its actor runs.
 	qc.waiting = true
-	if err := rtm.enqueue(c, key, c.rt.From, now); err != nil {
-		c.rooms.close(qc)
+	if err := rtm.enqueue(c, key, c.Rt.From, now); err != nil {
+		c.Rooms.Close(qc)
 		qc.waiting = false
 		qc.cancel()
 		ep.Close()
-		c.log.Warn("call not queued", "queue", q.Number, "err", err)
+		c.Log.Warn("call not queued", "queue", q.Number, "err", err)
 		endQueued(c, 503, "Service Unavailable", "queue "+q.Number+": "+err.Error())
 		return false
 	}
-	c.state, c.bAcked = stAnswered, true
+	c.State, c.BAcked = call.StAnswered, true
 	c.Relay.Arm()
-	c.cdr.Queue, c.cdr.Disposition, c.cdr.Reason = q.Number, directory.NoAnswer, "waiting in queue "+q.Number
-	c.setParty(0, party{userID: c.rt.CallerID, num: c.rt.From, ext: c.callerExt()})
-	c.setParty(1, party{num: q.Number})
-	c.Legs[0].Dialog = c.b.uasDialog(c.aReq)
-	ok200 := c.okResponse(c.aReq, body, c.Legs[0].Dialog.Contact)
-	c.aAnswered = true
-	if err := c.aTx.Respond(ok200); err != nil {
-		c.log.Info("200 to caller not sent", "err", err)
-		c.hangup("system", "caller unreachable")
-		c.closeAFinal()
+	c.CDR.Queue, c.CDR.Disposition, c.CDR.Reason = q.Number, directory.NoAnswer, "waiting in queue "+q.Number
+	c.SetParty(0, call.Party{UserID: c.Rt.CallerID, Num: c.Rt.From, Ext: c.CallerExt()})
+	c.SetParty(1, call.Party{Num: q.Number})
+	c.Legs[0].Dialog = c.Core.UASDialog(c.AReq)
+	ok200 := c.OKResponse(c.AReq, body, c.Legs[0].Dialog.Contact)
+	c.AAnswered = true
+	if err := c.ATx.Respond(ok200); err != nil {
+		c.Log.Info("200 to caller not sent", "err", err)
+		c.Hangup("system", "caller unreachable")
+		c.CloseAFinal()
 		return true
 	}
-	c.awaitAck(c.aReq, pending2xx{fromA: true, tx: c.aTx, res: ok200, done: c.aFinal, initial: true})
+	c.AwaitAck(c.AReq, call.Pending2xx{FromA: true, Tx: c.ATx, Res: ok200, Done: c.AFinal, Initial: true})
 	ctx := qc.ctx
-	c.wg.Go(func() { _ = ep.Run(ctx) })
+	c.WG.Go(func() { _ = ep.Run(ctx) })
 	ep.Play(qc.music, true)
-	c.log.Info("call queued", "queue", q.Number, "codec", codec)
+	c.Log.Info("call queued", "queue", q.Number, "codec", codec)
 	return true
 }
 
@@ -240,20 +241,20 @@ func enterQueue(rtm *queueRuntime, c *call, q directory.Queue) bool {
 func (qc *queueCall) join() {
 	c := qc.c
 	qc.waiting = true
-	if err := qc.rtm.enqueue(c, qc.key, c.rt.From, qc.joined); err != nil {
+	if err := qc.rtm.enqueue(c, qc.key, c.Rt.From, qc.joined); err != nil {
 		qc.waiting = false
-		c.log.Warn("call not queued", "queue", qc.q.Number, "err", err)
-		c.hangup("system", "queue "+qc.q.Number+": "+err.Error())
+		c.Log.Warn("call not queued", "queue", qc.q.Number, "err", err)
+		c.Hangup("system", "queue "+qc.q.Number+": "+err.Error())
 	}
 }
 
 // endQueued refuses a queue's call before it was answered (the call is
 // filed: the actor ends it).
-func endQueued(c *call, code int, reason, why string) {
-	c.state = stEnded
-	c.cdr.Disposition, c.cdr.Reason, c.cdr.HangupBy = directory.Unavailable, why, "system"
-	c.respondA(code, reason, nil)
-	c.log.Info("queue call refused", "why", why)
+func endQueued(c *call.Call, code int, reason, why string) {
+	c.State = call.StEnded
+	c.CDR.Disposition, c.CDR.Reason, c.CDR.HangupBy = directory.Unavailable, why, "system"
+	c.RespondA(code, reason, nil)
+	c.Log.Info("queue call refused", "why", why)
 }
 
 // endpointCodec is the codec and telephone-event type a PBX endpoint
@@ -278,33 +279,33 @@ func endpointCodec(sd *sdp.SessionDescription) (media.Codec, uint8) {
 func (qc *queueCall) onOffer(agent string) {
 	c := qc.c
 	rtm := qc.rtm
-	if !qc.waiting || c.state != stAnswered {
-		rtm.missed(agent, c.id)
+	if !qc.waiting || c.State != call.StAnswered {
+		rtm.missed(agent, c.ID)
 		return
 	}
 	cred, ok := rtm.ringable(agent)
 	if !ok {
-		c.log.Info("queue agent cannot ring", "queue", qc.q.Number, "agent", agent)
+		c.Log.Info("queue agent cannot ring", "queue", qc.q.Number, "agent", agent)
 		rtm.markBusy(agent)
 		return
 	}
 	rt := &route.Route{Dir: directory.Internal, Dialed: cred.Ext, To: cred.Ext, CalleeID: cred.UserID,
-		CallerID: c.rt.CallerID, From: c.rt.From, FromUser: c.rt.FromUser, FromName: qc.q.Name,
-		Targets: c.b.UserTargets(cred)}
+		CallerID: c.Rt.CallerID, From: c.Rt.From, FromUser: c.Rt.FromUser, FromName: qc.q.Name,
+		Targets: c.Core.UserTargets(cred)}
 	d := qc.emptyLegDialer(func(d *dial.Dialer, f *dial.Fork, res *sip.Response) { qc.agentAnswered(agent, d, f, res) },
 		func(d *dial.Dialer) {
 			if queueOf(c) == qc && qc.offers[agent] == d {
 				delete(qc.offers, agent)
-				rtm.missed(agent, c.id)
+				rtm.missed(agent, c.ID)
 			}
 		})
 	qc.offers[agent] = d
 	if !qc.ringEmptyLeg(d, rt) {
 		delete(qc.offers, agent)
-		rtm.missed(agent, c.id)
+		rtm.missed(agent, c.ID)
 		return
 	}
-	c.log.Info("queue offer", "queue", qc.q.Number, "agent", cred.Ext)
+	c.Log.Info("queue offer", "queue", qc.q.Number, "agent", cred.Ext)
 }
 
 // onCancel stops ringing agent.
@@ -319,13 +320,13 @@ func (qc *queueCall) onCancel(agent string) {
 func (qc *queueCall) agentAnswered(agent string, d *dial.Dialer, f *dial.Fork, res *sip.Response) {
 	c := qc.c
 	rtm := qc.rtm
-	if queueOf(c) != qc || qc.offers[agent] != d || !qc.waiting || c.state != stAnswered {
+	if queueOf(c) != qc || qc.offers[agent] != d || !qc.waiting || c.State != call.StAnswered {
 		f.AckAndBye(res)
 		return
 	}
-	evs, err := rtm.eng.AgentAnswered(agent, c.id)
+	evs, err := rtm.eng.AgentAnswered(agent, c.ID)
 	if err != nil {
-		c.log.Info("queue answer too late", "agent", agent, "err", err)
+		c.Log.Info("queue answer too late", "agent", agent, "err", err)
 		f.AckAndBye(res)
 		return
 	}
@@ -335,10 +336,10 @@ func (qc *queueCall) agentAnswered(agent string, d *dial.Dialer, f *dial.Fork, r
 		od.CancelAll(nil)
 		delete(qc.offers, other)
 	}
-	rtm.leave(c.id)
+	rtm.leave(c.ID)
 	rtm.act(evs)
 	if !qc.fill(d, f, res, qc.via+"queue "+qc.q.Number+": answered by "+f.Target.Ext) {
-		c.hangup("system", "queue "+qc.q.Number+": bad sdp from the agent")
+		c.Hangup("system", "queue "+qc.q.Number+": bad sdp from the agent")
 	}
 }
 
@@ -347,26 +348,26 @@ func (qc *queueCall) agentAnswered(agent string, d *dial.Dialer, f *dial.Fork, r
 func (qc *queueCall) fill(d *dial.Dialer, f *dial.Fork, res *sip.Response, reason string) bool {
 	c := qc.c
 	d.CancelAll(f)
-	if !c.answerEmptyLeg(1, f, res, c.Legs[1].Origin) {
+	if !c.AnswerEmptyLeg(1, f, res, c.Legs[1].Origin) {
 		return false
 	}
 	qc.filled = true
 	qc.stopMusic()
 	now := time.Now().UTC()
-	c.setParty(1, party{userID: f.Target.UserID, num: f.Target.Ext, ext: f.Target.Ext})
-	c.b.take(c, f.Target.Ext)
-	c.cdr.AnsweredAt, c.cdr.Disposition, c.cdr.Reason = now, directory.Answered, reason
-	c.cdr.QueueWait = now.Sub(qc.joined)
+	c.SetParty(1, call.Party{UserID: f.Target.UserID, Num: f.Target.Ext, Ext: f.Target.Ext})
+	c.Core.Take(c, f.Target.Ext)
+	c.CDR.AnsweredAt, c.CDR.Disposition, c.CDR.Reason = now, directory.Answered, reason
+	c.CDR.QueueWait = now.Sub(qc.joined)
 	if f.Target.UserID != 0 {
-		c.cdr.CalleeID = f.Target.UserID
+		c.CDR.CalleeID = f.Target.UserID
 	}
 	if f.Target.Ext != "" {
-		c.cdr.To = f.Target.Ext
+		c.CDR.To = f.Target.Ext
 	}
-	c.show(c.cdr)
-	c.log.Info("queue call answered", "queue", qc.q.Number, "by", f.Target.Ext, "wait", c.cdr.QueueWait)
-	c.b.taps.joined(c)
-	c.b.taps.answered(c)
+	c.Show(c.CDR)
+	c.Log.Info("queue call answered", "queue", qc.q.Number, "by", f.Target.Ext, "wait", c.CDR.QueueWait)
+	c.Core.Taps.Joined(c)
+	c.Core.Taps.Answered(c)
 	return true
 }
 
@@ -389,14 +390,14 @@ func (qc *queueCall) onPosition(pos int) {
 	gen := qc.gen
 	p := qc.ep.Play(qc.rtm.prompts.positionClip(pos), false)
 	ctx := qc.ctx
-	c.wg.Go(func() {
+	c.WG.Go(func() {
 		select {
 		case <-p.Done():
-			c.post(queueMusicEvent{gen: gen})
+			c.Post(queueMusicEvent{gen: gen})
 		case <-ctx.Done():
 		}
 	})
-	c.log.Debug("queue position", "queue", qc.q.Number, "position", pos)
+	c.Log.Debug("queue position", "queue", qc.q.Number, "position", pos)
 }
 
 // positionBeeps is pos short 1200 Hz beeps (at most 9), between pauses.
@@ -412,9 +413,9 @@ func positionBeeps(pos int) *media.Clip {
 // caller still waiting abandons the queue; an agent's call ends
 // (wrap-up). gone is the leg nobody is on (-1: none), 1 while leg B was
 // never taken. The room closes.
-func (qc *queueCall) callEnding(gone int) int {
+func (qc *queueCall) CallEnding(gone int) int {
 	c := qc.c
-	c.rooms.close(qc)
+	c.Rooms.Close(qc)
 	for agent, d := range qc.offers {
 		d.CancelAll(nil)
 		delete(qc.offers, agent)
@@ -428,13 +429,13 @@ func (qc *queueCall) callEnding(gone int) int {
 	if qc.waiting {
 		qc.waiting = false
 		wait := time.Since(qc.joined)
-		c.cdr.QueueWait = wait
-		if c.cdr.HangupBy == "caller" {
-			c.cdr.Disposition = directory.Cancelled
-			c.cdr.Reason = qc.via + fmt.Sprintf("abandoned in queue %s after %ds", qc.q.Number, int(wait.Seconds()))
+		c.CDR.QueueWait = wait
+		if c.CDR.HangupBy == "caller" {
+			c.CDR.Disposition = directory.Cancelled
+			c.CDR.Reason = qc.via + fmt.Sprintf("abandoned in queue %s after %ds", qc.q.Number, int(wait.Seconds()))
 		}
-		c.log.Info("queue call left", "queue", qc.q.Number, "wait", wait, "by", c.cdr.HangupBy, "why", c.cdr.Reason)
-		rtm.abandon(c.id)
+		c.Log.Info("queue call left", "queue", qc.q.Number, "wait", wait, "by", c.CDR.HangupBy, "why", c.CDR.Reason)
+		rtm.abandon(c.ID)
 	}
 	if qc.agent != "" {
 		rtm.callEnded(qc.agent)
@@ -448,20 +449,20 @@ func (qc *queueCall) callEnding(gone int) int {
 // takeRequest answers what a waiting caller cannot do while nobody is on
 // leg B (a re-INVITE with an offer, a transfer), and reports whether it
 // answered ev.
-func (qc *queueCall) takeRequest(ev *reqEvent) bool {
+func (qc *queueCall) TakeRequest(ev *call.ReqEvent) bool {
 	c := qc.c
 	if qc.filled {
 		return false
 	}
 	switch {
-	case ev.req.Method == sip.INVITE && len(ev.req.Body()) > 0:
-		c.b.Responder.Respond(ev.tx, ev.req, 488, "Not Acceptable Here (In A Queue)")
-	case ev.req.Method == sip.REFER:
-		c.b.Responder.Respond(ev.tx, ev.req, 403, "Forbidden (In A Queue)")
+	case ev.Req.Method == sip.INVITE && len(ev.Req.Body()) > 0:
+		c.Core.Responder.Respond(ev.Tx, ev.Req, 488, "Not Acceptable Here (In A Queue)")
+	case ev.Req.Method == sip.REFER:
+		c.Core.Responder.Respond(ev.Tx, ev.Req, 403, "Forbidden (In A Queue)")
 	default:
 		return false
 	}
-	close(ev.done)
+	close(ev.Done)
 	return true
 }
 
@@ -469,7 +470,7 @@ func (qc *queueCall) takeRequest(ev *reqEvent) bool {
 // q, once the menu's endpoint has gone: one of the queue's plays the
 // music on leg B in the codec the menu's had, and the caller is
 // enqueued. via is the menu walk, for the row's reason.
-func queueFromMenu(rtm *queueRuntime, c *call, q *directory.Queue, via string) {
+func queueFromMenu(rtm *queueRuntime, c *call.Call, q *directory.Queue, via string) {
 	codec, ok := c.Codecs[1].MediaCodec()
 	if !ok || (codec != media.PCMU && codec != media.PCMA) {
 		c.SetLegCodec(media.LegB, pcmu)
@@ -479,22 +480,22 @@ func queueFromMenu(rtm *queueRuntime, c *call, q *directory.Queue, via string) {
 	if !ip.IsValid() || ip.IsUnspecified() {
 		ip = netip.MustParseAddr("127.0.0.1")
 	}
-	ep, err := media.NewEndpoint(media.EndpointConfig{Pool: c.b.pool, IP: ip, Codec: codec, Logger: c.log})
+	ep, err := media.NewEndpoint(media.EndpointConfig{Pool: c.Core.Pool, IP: ip, Codec: codec, Logger: c.Log})
 	if err != nil {
-		c.hangup("system", "queue "+q.Number+": no rtp ports")
+		c.Hangup("system", "queue "+q.Number+": no rtp ports")
 		return
 	}
 	ep.SetRemote(netip.AddrPortFrom(ip, c.Relay.Local(media.LegB).Port()))
 	c.Relay.SetRemote(media.LegB, ep.Local(), netip.AddrPort{})
 	qc := &queueCall{rtm: rtm, c: c, q: *q, key: queueKey(q.ID), joined: time.Now().UTC(), ep: ep, music: rtm.music(*q),
 		offers: map[string]*dial.Dialer{}, via: via}
-	qc.ctx, qc.cancel = context.WithCancel(c.reqCtx)
-	c.rooms.open(qc)
-	c.cdr.Queue = q.Number
-	c.setParty(1, party{num: q.Number})
+	qc.ctx, qc.cancel = context.WithCancel(c.ReqCtx)
+	c.Rooms.Open(qc)
+	c.CDR.Queue = q.Number
+	c.SetParty(1, call.Party{Num: q.Number})
 	ctx := qc.ctx
-	c.wg.Go(func() { _ = ep.Run(ctx) })
+	c.WG.Go(func() { _ = ep.Run(ctx) })
 	ep.Play(qc.music, true)
-	c.log.Info("call queued from a menu", "queue", q.Number)
+	c.Log.Info("call queued from a menu", "queue", q.Number)
 	qc.join()
 }

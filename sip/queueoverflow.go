@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/call"
 	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/route"
 )
@@ -26,26 +27,26 @@ const maxQueueHops = 4
 // onOverflow sends the caller to the queue's overflow number.
 func (qc *queueCall) onOverflow(target, reason string) {
 	c := qc.c
-	if c.state != stAnswered {
+	if c.State != call.StAnswered {
 		return
 	}
 	qc.waiting = false
 	now := time.Now().UTC()
-	c.cdr.QueueWait = now.Sub(qc.joined)
+	c.CDR.QueueWait = now.Sub(qc.joined)
 	why := fmt.Sprintf("queue %s: overflow (%s)", qc.q.Number, reason)
 	if target == "" {
-		c.log.Info("queue gives up; no overflow", "queue", qc.q.Number, "reason", reason)
-		c.cdr.Disposition = directory.Unavailable
-		c.hangup("system", why)
+		c.Log.Info("queue gives up; no overflow", "queue", qc.q.Number, "reason", reason)
+		c.CDR.Disposition = directory.Unavailable
+		c.Hangup("system", why)
 		return
 	}
-	rt := &route.Route{Dir: c.rt.Dir, Dialed: target, CallerID: c.rt.CallerID, From: c.rt.From, FromUser: c.rt.FromUser,
-		FromName: c.rt.FromName}
-	ctx, cancel := context.WithTimeout(context.Background(), c.b.StoreTimeout)
-	ref := c.b.RouteExtension(ctx, rt, target, "")
+	rt := &route.Route{Dir: c.Rt.Dir, Dialed: target, CallerID: c.Rt.CallerID, From: c.Rt.From, FromUser: c.Rt.FromUser,
+		FromName: c.Rt.FromName}
+	ctx, cancel := context.WithTimeout(context.Background(), c.Core.StoreTimeout)
+	ref := c.Core.RouteExtension(ctx, rt, target, "")
 	cancel()
-	c.cdr.Reason = qc.via + why + " to " + target
-	c.log.Info("queue overflow", "queue", qc.q.Number, "reason", reason, "to", target)
+	c.CDR.Reason = qc.via + why + " to " + target
+	c.Log.Info("queue overflow", "queue", qc.q.Number, "reason", reason, "to", target)
 	next, toQueue := rt.Answer.(queueAnswer)
 	if ref == nil && toQueue && qc.hops >= maxQueueHops {
 		ref = &route.Refusal{Code: 482, Reason: "Loop Detected", Disp: directory.Failed, Why: "overflow loop between queues"}
@@ -53,40 +54,40 @@ func (qc *queueCall) onOverflow(target, reason string) {
 	if ref == nil && toQueue { // another queue: wait there
 		qc.hops++
 		qc.q, qc.key = *next.queue, queueKey(next.queue.ID)
-		c.cdr.Queue = qc.q.Number
+		c.CDR.Queue = qc.q.Number
 		qc.join()
 		return
 	}
 	if ref != nil {
-		c.cdr.Disposition = ref.Disp
-		c.hangup("system", why+" to "+target+": "+ref.Why)
+		c.CDR.Disposition = ref.Disp
+		c.Hangup("system", why+" to "+target+": "+ref.Why)
 		return
 	}
 	d := qc.emptyLegDialer(func(d *dial.Dialer, f *dial.Fork, res *sip.Response) {
-		if queueOf(c) != qc || qc.over != d || c.state != stAnswered {
+		if queueOf(c) != qc || qc.over != d || c.State != call.StAnswered {
 			f.AckAndBye(res)
 			return
 		}
 		qc.over = nil
 		if !qc.fill(d, f, res, qc.via+why+" to "+target+", answered by "+f.Target.Ext) {
-			c.hangup("system", why+": bad sdp")
+			c.Hangup("system", why+": bad sdp")
 		}
 	}, func(d *dial.Dialer) {
 		if queueOf(c) == qc && qc.over == d {
-			c.hangup("system", why+" to "+target+": not answered")
+			c.Hangup("system", why+" to "+target+": not answered")
 		}
 	})
 	qc.over = d
 	if !qc.ringEmptyLeg(d, rt) {
-		c.hangup("system", why+" to "+target+": nobody to ring")
+		c.Hangup("system", why+" to "+target+": nobody to ring")
 		return
 	}
-	c.wg.Go(func() {
-		t := time.NewTimer(c.b.cfg.RingTime)
+	c.WG.Go(func() {
+		t := time.NewTimer(c.Core.Config.RingTime)
 		defer t.Stop()
 		select {
 		case <-t.C:
-			c.post(queueOverTimeout{d: d})
+			c.Post(queueOverTimeout{d: d})
 		case <-qc.ctx.Done():
 		}
 	})
@@ -96,8 +97,8 @@ func (qc *queueCall) onOverflow(target, reason string) {
 // is on: answered is told of the first 2xx, failed once every fork failed.
 func (qc *queueCall) emptyLegDialer(answered func(*dial.Dialer, *dial.Fork, *sip.Response), failed func(*dial.Dialer)) *dial.Dialer {
 	c := qc.c
-	d := &dial.Dialer{Env: c.env, OnFork: func(f *dial.Fork) { c.xforks = append(c.xforks, f) },
-		Source: c.aReq.Body(), Origin: &c.Legs[1].Origin, Leg: media.LegB, SendRecv: true}
+	d := &dial.Dialer{Env: c.Env, OnFork: func(f *dial.Fork) { c.XForks = append(c.XForks, f) },
+		Source: c.AReq.Body(), Origin: &c.Legs[1].Origin, Leg: media.LegB, SendRecv: true}
 	d.OnResponse = func(f *dial.Fork, tx sip.ClientTransaction, res *sip.Response) {
 		if !f.Settle(tx, res) {
 			return
@@ -121,12 +122,12 @@ func (qc *queueCall) emptyLegDialer(answered func(*dial.Dialer, *dial.Fork, *sip
 // d, and reports whether any rings.
 func (qc *queueCall) ringEmptyLeg(d *dial.Dialer, rt *route.Route) bool {
 	c := qc.c
-	targets, _ := dial.Pick(rt, c.b.busy)
+	targets, _ := dial.Pick(rt, c.Core.Busy)
 	if len(targets) == 0 {
 		return false
 	}
 	if err := d.Address(targets[0].Dest); err != nil {
-		c.log.Info("queue: no sdp for the phones", "err", err)
+		c.Log.Info("queue: no sdp for the phones", "err", err)
 		return false
 	}
 	d.DialAll(rt, targets)

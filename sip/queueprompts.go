@@ -40,7 +40,7 @@ func (ps *promptSet) load(b *b2bua, dir string) {
 	}
 	intro, err := media.LoadWAV(filepath.Join(dir, "position.wav"))
 	if err != nil {
-		b.log.Warn("queue prompts not used: callers hear their position as beeps", "dir", dir, "err", err)
+		b.Log.Warn("queue prompts not used: callers hear their position as beeps", "dir", dir, "err", err)
 		ps.p.Store(nil)
 		return
 	}
@@ -52,7 +52,7 @@ func (ps *promptSet) load(b *b2bua, dir string) {
 		}
 		clip, err := media.LoadWAV(path)
 		if err != nil {
-			b.log.Warn("queue prompt not used", "path", path, "err", err)
+			b.Log.Warn("queue prompt not used", "path", path, "err", err)
 			continue
 		}
 		p.numbers[n] = clip

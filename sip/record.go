@@ -20,6 +20,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/call"
 )
 
 // Call recording: the policy, kept from the settings (loaded at start and
@@ -76,14 +77,14 @@ func (rs *recordings) loadPolicy(ctx context.Context) error {
 // callRecording is the recording of one call in progress: a room on the
 // call, open from the answer until teardown (or until it is dropped).
 type callRecording struct {
-	c       *call
+	c       *call.Call
 	row     directory.Recording
 	rec     *media.Recorder // nil when the file could not be created
 	callKey string          // the key of the call row it belongs to
 	saved   bool            // its row is stored, or held by the spool
 }
 
-func (cr *callRecording) roomName() string { return "recording" }
+func (cr *callRecording) RoomName() string { return "recording" }
 
 // tapJoined decides whether call c, just answered, is recorded and, if
 // so, attaches a recorder to its relay. It runs before the 200 goes to the
@@ -91,16 +92,16 @@ func (cr *callRecording) roomName() string { return "recording" }
 // created meanwhile by the recorder. A file that cannot be created does
 // not stop the call: the row says why. A call recorded
 // already goes on as it is.
-func (rs *recordings) tapJoined(c *call) {
+func (rs *recordings) TapJoined(c *call.Call) {
 	dir := rs.b.recDir
-	if dir == "" || roomOf[*callRecording](c.rooms) != nil {
+	if dir == "" || call.RoomOf[*callRecording](c.Rooms) != nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.b.StoreTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), c.Core.StoreTimeout)
 	defer cancel()
-	on, err := rs.recordPolicy(ctx, c.cdr.CallerID, c.cdr.CalleeID)
+	on, err := rs.recordPolicy(ctx, c.CDR.CallerID, c.CDR.CalleeID)
 	if err != nil {
-		c.log.Warn("call not recorded: recording policy unknown", "err", err)
+		c.Log.Warn("call not recorded: recording policy unknown", "err", err)
 		return
 	}
 	if !on {
@@ -110,14 +111,14 @@ func (rs *recordings) tapJoined(c *call) {
 	path := filepath.Join(dir, now.Format("2006"), now.Format("01"), now.Format("02"),
 		now.Format("150405")+"-"+randomHex(6)+".wav")
 	cr := &callRecording{c: c, row: directory.Recording{Path: path, State: directory.RecordingActive}}
-	c.rooms.open(cr)
+	c.Rooms.Open(cr)
 	if err := rs.makeDir(filepath.Dir(path)); err != nil {
 		cr.failed(fmt.Errorf("recordings directory: %w", err))
 		return
 	}
 	// The file is created off the answer's path; one that cannot be
 	// shows at tapClosed, as a write that failed.
-	rec := media.NewRecorderLater(path, media.RecorderConfig{Logger: c.log})
+	rec := media.NewRecorderLater(path, media.RecorderConfig{Logger: c.Log})
 	cr.rec = rec
 	c.Relay.SetTap(rec)
 }
@@ -135,7 +136,7 @@ func (rs *recordings) makeDir(dir string) error {
 }
 
 func (cr *callRecording) failed(err error) {
-	cr.c.log.Error("call not recorded", "err", err)
+	cr.c.Log.Error("call not recorded", "err", err)
 	cr.row.State, cr.row.Error = directory.RecordingFailed, err.Error()
 }
 
@@ -143,27 +144,27 @@ func (cr *callRecording) failed(err error) {
 // recorded, once its answer went (or has the spool hold them while the
 // store does not answer). Refused, the file would be nobody's, so it is
 // dropped.
-func (rs *recordings) tapAnswered(c *call) {
-	cr := roomOf[*callRecording](c.rooms)
+func (rs *recordings) TapAnswered(c *call.Call) {
+	cr := call.RoomOf[*callRecording](c.Rooms)
 	if cr == nil || cr.saved {
 		return
 	}
 	ctx := context.Background()
-	row := c.cdrRow()
+	row := c.CDRRow()
 	cr.callKey = row.Key
-	err := c.b.History.SaveCall(ctx, &row)
+	err := c.Core.History.SaveCall(ctx, &row)
 	if err == nil {
-		c.cdr.ID = row.ID
+		c.CDR.ID = row.ID
 		cr.row.CallID = row.ID
-		err = c.b.History.SaveRecording(ctx, cr.callKey, &cr.row)
+		err = c.Core.History.SaveRecording(ctx, cr.callKey, &cr.row)
 	}
 	if err != nil {
-		c.log.Error("call not recorded: recording row not written", "err", err)
+		c.Log.Error("call not recorded: recording row not written", "err", err)
 		cr.drop()
 		return
 	}
 	cr.saved = true
-	if h := c.b.hooks.recording; h != nil {
+	if h := c.Core.Hooks.Recording; h != nil {
 		h(cr.row)
 	}
 }
@@ -171,21 +172,21 @@ func (rs *recordings) tapAnswered(c *call) {
 // drop stops the recorder and removes its file.
 func (cr *callRecording) drop() {
 	c := cr.c
-	c.rooms.close(cr)
+	c.Rooms.Close(cr)
 	if cr.rec == nil {
 		return
 	}
 	c.Relay.SetTap(nil)
 	_ = cr.rec.Close()
 	if err := os.Remove(cr.row.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		c.log.Warn("recording without a row not removed", "path", cr.row.Path, "err", err)
+		c.Log.Warn("recording without a row not removed", "path", cr.row.Path, "err", err)
 	}
 }
 
 // tapClosed closes the recorder of call c once its relay has stopped and
 // fills in the recording row: size, duration, SHA-256 and state.
-func (rs *recordings) tapClosed(c *call) {
-	cr := roomOf[*callRecording](c.rooms)
+func (rs *recordings) TapClosed(c *call.Call) {
+	cr := call.RoomOf[*callRecording](c.Rooms)
 	if cr == nil {
 		return
 	}
@@ -193,7 +194,7 @@ func (rs *recordings) tapClosed(c *call) {
 		cr.drop() // no row: the 200 never went, or tapAnswered failed
 		return
 	}
-	c.rooms.close(cr)
+	c.Rooms.Close(cr)
 	row := &cr.row
 	if cr.rec != nil {
 		c.Relay.SetTap(nil)
@@ -202,21 +203,21 @@ func (rs *recordings) tapClosed(c *call) {
 		row.State = directory.RecordingDone
 		if err != nil {
 			// Disk full or the like: what was written before is kept.
-			c.log.Error("recording cut short", "path", row.Path, "err", err)
+			c.Log.Error("recording cut short", "path", row.Path, "err", err)
 			row.State, row.Error = directory.RecordingFailed, err.Error()
 		}
 		if size, sum, err := hashFile(row.Path); err != nil {
-			c.log.Error("recording not readable", "path", row.Path, "err", err)
+			c.Log.Error("recording not readable", "path", row.Path, "err", err)
 			row.State, row.Error = directory.RecordingFailed, err.Error()
 		} else {
 			row.Size, row.SHA256 = size, sum
 		}
 	}
-	if err := c.b.History.SaveRecording(context.Background(), cr.callKey, row); err != nil {
-		c.log.Error("recording row not updated", "recording_id", row.ID, "path", row.Path, "err", err)
+	if err := c.Core.History.SaveRecording(context.Background(), cr.callKey, row); err != nil {
+		c.Log.Error("recording row not updated", "recording_id", row.ID, "path", row.Path, "err", err)
 		return
 	}
-	c.log.Info("call recorded", "recording_id", row.ID, "state", row.State, "duration", row.Duration)
+	c.Log.Info("call recorded", "recording_id", row.ID, "state", row.State, "duration", row.Duration)
 }
 
 // recordPolicy reports whether a call between the users callerID and
@@ -301,7 +302,7 @@ func (rs *recordings) recoverRecordings(ctx context.Context, start time.Time) {
 			States: []directory.RecordingState{directory.RecordingActive}, Before: start,
 			Vis: directory.Visibility{All: true}, Page: directory.Page{Number: page, Size: 100}})
 		if err != nil {
-			b.log.Warn("unfinished recordings not repaired", "err", err)
+			b.Log.Warn("unfinished recordings not repaired", "err", err)
 			return
 		}
 		for i := range recs {
@@ -317,7 +318,7 @@ func (rs *recordings) recoverRecording(ctx context.Context, r *directory.Recordi
 	b := rs.b
 	call, err := b.s.store.Call(ctx, r.CallID)
 	if err != nil {
-		b.log.Warn("unfinished recording not repaired", "recording_id", r.ID, "err", err)
+		b.Log.Warn("unfinished recording not repaired", "recording_id", r.ID, "err", err)
 		return
 	}
 	if call.Node != b.s.cfg.Node {
@@ -337,10 +338,10 @@ func (rs *recordings) recoverRecording(ctx context.Context, r *directory.Recordi
 		}
 	}
 	if err := b.s.store.UpdateRecording(ctx, r); err != nil {
-		b.log.Warn("unfinished recording not repaired", "recording_id", r.ID, "err", err)
+		b.Log.Warn("unfinished recording not repaired", "recording_id", r.ID, "err", err)
 		return
 	}
-	b.log.Warn("recording left unfinished by a restart", "recording_id", r.ID, "path", r.Path,
+	b.Log.Warn("recording left unfinished by a restart", "recording_id", r.ID, "path", r.Path,
 		"state", r.State, "duration", r.Duration)
 	if call.EndedAt.IsZero() {
 		call.EndedAt = call.StartedAt
@@ -349,7 +350,7 @@ func (rs *recordings) recoverRecording(ctx context.Context, r *directory.Recordi
 		}
 		call.HangupBy, call.Reason = "system", "node restarted"
 		if err := b.s.store.UpdateCall(ctx, call); err != nil {
-			b.log.Warn("call cut by a restart not ended", "call_id", call.SIPCallID, "err", err)
+			b.Log.Warn("call cut by a restart not ended", "call_id", call.SIPCallID, "err", err)
 		}
 	}
 }
@@ -365,7 +366,7 @@ func (rs *recordings) runRetention(ctx context.Context) {
 	defer t.Stop()
 	for {
 		if _, err := rs.expireRecordings(ctx, time.Now()); err != nil && ctx.Err() == nil {
-			b.log.Warn("old recordings not deleted", "err", err)
+			b.Log.Warn("old recordings not deleted", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -414,7 +415,7 @@ func (rs *recordings) expireRecordings(ctx context.Context, now time.Time) (int,
 		}
 	}
 	if n > 0 {
-		b.log.Info("old recordings deleted", "count", n, "retention_days", days)
+		b.Log.Info("old recordings deleted", "count", n, "retention_days", days)
 	}
 	return n, nil
 }

@@ -31,8 +31,8 @@ func startRecordingServer(t testing.TB, st directory.Store, dir string) (*callSe
 	recs := make(chan directory.Recording, 100)
 	cs.testServer = startServerHooked(t, st, nil, func(s *Server) {
 		cs.b = s.calls
-		cs.b.hooks.ended = func(c directory.Call) { cs.cdr <- c }
-		cs.b.hooks.recording = func(r directory.Recording) { recs <- r }
+		cs.b.Hooks.Ended = func(c directory.Call) { cs.cdr <- c }
+		cs.b.Hooks.Recording = func(r directory.Recording) { recs <- r }
 	}, func(c *Config) {
 		c.Calls = CallConfig{RTPLow: 45000, RTPHigh: 45999, MediaIP: netip.MustParseAddr("127.0.0.1"),
 			MediaTimeout: time.Minute}

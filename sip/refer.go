@@ -57,7 +57,7 @@ func (x *xfer) notify(d *leg.Dialog, frag string, final bool) *sip.Request {
 	}
 	req.AppendHeader(sip.NewHeader("Subscription-State", state))
 	req.AppendHeader(sip.NewHeader("Content-Type", "message/sipfrag;version=2.0"))
-	req.AppendHeader(sip.NewHeader("User-Agent", x.t.c.b.UserAgent))
+	req.AppendHeader(sip.NewHeader("User-Agent", x.t.c.Core.UserAgent))
 	req.SetBody([]byte(frag + "\r\n"))
 	return req
 }

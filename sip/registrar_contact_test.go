@@ -3,6 +3,7 @@ package sip
 import (
 	"log/slog"
 	"net"
+	"strconv"
 	"testing"
 
 	"github.com/emiago/sipgo"
@@ -126,7 +127,7 @@ func TestRegisterPath(t *testing.T) {
 	cs := startCallServer(t, st, CallConfig{})
 	pa := newCallPhone(t, cs, "10001", answerOK)
 	edge := startSIPSocket(t)
-	path := "<sip:127.0.0.1:" + itoa(edge.port) + ";lr>"
+	path := "<sip:127.0.0.1:" + strconv.Itoa(edge.port) + ";lr>"
 	p := newPhone(t, cs.testServer, "10002", testPassword)
 	p.headers = []sip.Header{sip.NewHeader("Path", path+", <sip:core-edge.example.net;lr>"),
 		sip.NewHeader("Supported", "path"), sip.NewHeader("Require", "path")}

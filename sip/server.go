@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/internal/clock"
 	"github.com/switchboard-pbx/switchboard/sip/auth"
+	"github.com/switchboard-pbx/switchboard/sip/call"
 	"github.com/switchboard-pbx/switchboard/sip/creds"
 	"github.com/switchboard-pbx/switchboard/sip/digest"
 	"github.com/switchboard-pbx/switchboard/sip/guard"
@@ -86,9 +87,9 @@ type Server struct {
 	regTxs *wire.Transactions // REGISTERs over UDP, served at the edge (transport.PacketConn)
 
 	calls    *b2bua
-	counters counters
-	legObs   legObservers // who is told of extension legs changing state
-	features featureTable // feature codes in force (features.go)
+	counters call.Counters
+	legObs   call.LegObservers // who is told of extension legs changing state
+	features featureTable      // feature codes in force (features.go)
 
 	hooks hooks
 
@@ -137,7 +138,7 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 	}
 	s.auth = auth.New(auth.Config{Agent: cfg.UserAgent, Domain: domain, Algorithms: algs, MD5OnlyAgents: md5Only,
 		StoreTimeout: cfg.StoreTimeout}, auth.Parts{Store: store, Log: log, Creds: s.creds, Loc: s.loc,
-		Guard: s.guard, Nonces: s.nonces, Dropped: s.counters.drop, Failed: s.authFailed})
+		Guard: s.guard, Nonces: s.nonces, Dropped: s.counters.Drop, Failed: s.authFailed})
 	s.reg = registrar.New(registrar.Config{Agent: cfg.UserAgent, Node: cfg.Node, MinExpires: cfg.MinExpires,
 		MaxExpires: cfg.MaxExpires, DefaultExpires: cfg.DefaultExpires, MaxBindings: cfg.MaxBindings},
 		s.auth, s.loc, c, log)
@@ -173,18 +174,18 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 	s.srv.OnRegister(onRegister)
 	s.srv.OnOptions(s.handle(s.onOptions))
 	s.srv.OnNoRoute(s.handle(s.onOther))
-	contactFor := func(dest, transport string) sip.ContactHeader { return s.calls.contactFor(dest, transport) }
+	contactFor := func(dest, transport string) sip.ContactHeader { return s.calls.ContactFor(dest, transport) }
 	s.subs = subscribe.New(subscribe.Config{Agent: cfg.UserAgent, StoreTimeout: cfg.StoreTimeout,
 		Presence: cfg.Subscriptions}, subscribe.Parts{Store: store, Log: log, Client: s.client, Auth: s.auth,
-		Creds: s.creds, Loc: s.loc, Dropped: s.counters.drop, Contact: contactFor, GroupMailbox: s.groupMailbox,
+		Creds: s.creds, Loc: s.loc, Dropped: s.counters.Drop, Contact: contactFor, GroupMailbox: s.groupMailbox,
 		IsOrbit: func(n string) bool { return s.calls != nil && s.calls.lot.orbits.isOrbit(n) }})
 	s.pres = s.subs.Presence()
 	s.loc.OnRegistered(s.pres.SetRegistered)
 	s.srv.OnSubscribe(s.handle(s.onSubscribe))
-	s.watchLegs(func(e LegEvent) { s.pres.Leg(e.Ext, e.presenceLeg(), e.State == LegEnded) })
+	s.watchLegs(func(e LegEvent) { s.pres.Leg(e.Ext, e.PresenceLeg(), e.State == LegEnded) })
 	s.tk = trunk.New(trunk.Config{Trunks: s.cfg.Calls.Trunks, DIDs: s.cfg.Calls.DIDs, UserAgent: s.cfg.UserAgent,
 		Settings: store, Log: log, Client: s.client, Contact: contactFor, Resolve: lookupHost})
-	if s.history, err = spool.Open(cfg.SpoolPath, store, cdrTimeout, log); err != nil {
+	if s.history, err = spool.Open(cfg.SpoolPath, store, call.CDRTimeout, log); err != nil {
 		ua.Close()
 		return nil, err
 	}
@@ -198,8 +199,8 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 		MaxTCP: cfg.MaxTCP, MaxTCPPerSource: cfg.MaxTCPPerSource, TCPMessageTimeout: cfg.TCPMessageTimeout,
 		TCPUnregisteredIdle: cfg.TCPUnregisteredIdle, TCPIdleTimeout: cfg.TCPIdleTimeout},
 		transport.Parts{Log: log, Guard: s.guard, Auth: s.auth, Transactions: s.regTxs,
-			FromTrunk: func(ip netip.Addr) bool { return s.trunkFrom(ip) != nil }, MayCancel: s.calls.cancelFrom,
-			Registered: s.loc.HasConnection, CountDrop: s.counters.drop, CountRequest: s.counters.request,
+			FromTrunk: func(ip netip.Addr) bool { return s.trunkFrom(ip) != nil }, MayCancel: s.calls.CancelFrom,
+			Registered: s.loc.HasConnection, CountDrop: s.counters.Drop, CountRequest: s.counters.Request,
 			OnDrop: func(src netip.Addr, reason string) {
 				if s.hooks.dropped != nil {
 					s.hooks.dropped(src, reason)
@@ -216,12 +217,12 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 func (s *Server) realm() string { return s.auth.Realm() }
 
 // credential finds an extension's credential (auth.Checker.Credential).
-func (s *Server) credential(ext string) (*credential, error) { return s.auth.Credential(ext) }
+func (s *Server) credential(ext string) (*call.Credential, error) { return s.auth.Credential(ext) }
 
 // authFailed counts a failed authentication of ext from ip, which the
 // guard has counted.
 func (s *Server) authFailed(ip netip.Addr, ext string) {
-	s.counters.authFailures.Add(1)
+	s.counters.AuthFailures.Add(1)
 	if s.hooks.failed != nil {
 		s.hooks.failed(ip, ext)
 	}
@@ -335,12 +336,12 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	if tcp != nil {
 		tcpAddr = tcp.Addr()
 	}
-	s.calls.listening(udpAddr, tcpAddr)
+	s.calls.Listening(udpAddr, tcpAddr)
 	if s.tlsLn != nil {
 		if s.tlsCfg == nil {
 			return errNoTLSConfig
 		}
-		s.calls.listeningTLS(s.tlsLn.Addr())
+		s.calls.ListeningTLS(s.tlsLn.Addr())
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -391,7 +392,7 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 		// Calls hang up, and carriers are unregistered, while the
 		// listeners can still carry the BYEs and REGISTERs.
 		s.tk.Stop()
-		s.calls.shutdown()
+		s.calls.Shutdown()
 		// Subscribers get their final NOTIFYs while the listeners carry them.
 		pctx, pcancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		s.pres.Close(pctx)
@@ -464,7 +465,7 @@ func (s *Server) handle(h sipgo.RequestHandler) sipgo.RequestHandler {
 				return
 			}
 		}
-		s.counters.request(string(req.Method))
+		s.counters.Request(string(req.Method))
 		if s.hooks.handled != nil {
 			if src, err := netip.ParseAddrPort(req.Source()); err == nil {
 				s.hooks.handled(src.Addr().Unmap(), string(req.Method))

@@ -3,6 +3,7 @@ package sip
 import (
 	"bytes"
 	"encoding/base64"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -97,7 +98,7 @@ func srtpExchange(t *testing.T, from, to *callPhone, seal, open *sealer, n int, 
 			t.Fatalf("%s: %d of %d packets reached %s", from.ext, i, n, to.ext)
 		}
 		*seq++
-		payload := []byte("from " + from.ext + " #" + itoa(int(*seq)))
+		payload := []byte("from " + from.ext + " #" + strconv.Itoa(int(*seq)))
 		raw, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: *seq, Timestamp: uint32(*seq) * 160,
 			SSRC: 0x5000 + uint32(len(from.ext))}, Payload: payload}).Marshal()
 		if seal != nil {
@@ -160,13 +161,13 @@ func TestSRTPCallToPlainPhone(t *testing.T) {
 	srtpExchange(t, b, a, nil, sa, 10, &seqB)
 
 	var st media.LegStats
-	cs.b.mu.Lock()
-	for _, c := range cs.b.calls {
+	cs.b.Mu.Lock()
+	for _, c := range cs.b.Calls {
 		if c.Relay != nil {
 			st = c.Relay.Stats(media.LegA)
 		}
 	}
-	cs.b.mu.Unlock()
+	cs.b.Mu.Unlock()
 	if st.AuthFailed != 1 {
 		t.Errorf("leg a: %d packets failed authentication, want the 1 forged (%+v)", st.AuthFailed, st)
 	}

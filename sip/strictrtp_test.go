@@ -117,7 +117,7 @@ func TestCallStrangerSprayingRTP(t *testing.T) {
 	cs := &callServer{cdr: make(chan directory.Call, 100), st: st}
 	cs.testServer = startServerHooked(t, st, nil, func(s *Server) {
 		cs.b = s.calls
-		cs.b.hooks.ended = func(c directory.Call) { cs.cdr <- c }
+		cs.b.Hooks.Ended = func(c directory.Call) { cs.cdr <- c }
 	}, func(c *Config) {
 		c.Calls = CallConfig{RTPLow: lo, RTPHigh: hi, MediaIP: netip.MustParseAddr("127.0.0.1"), MediaTimeout: time.Minute}
 		c.RecordingsDir = dir

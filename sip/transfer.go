@@ -2,11 +2,13 @@ package sip
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/call"
 	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/route"
@@ -41,7 +43,7 @@ const xferExpires = "60"
 // for their final responses.
 type transfers struct {
 	b      *b2bua
-	c      *call
+	c      *call.Call
 	cur    *xfer        // the transfer in progress, nil when none
 	forks  []*dial.Fork // every fork a transfer started
 	refers int          // REFERs accepted, for the Event id
@@ -73,33 +75,33 @@ type xfer struct {
 
 // openTransfers returns the call's transfer room, opening it the first
 // time (the core passes REFERs to its onRefer).
-func openTransfers(b *b2bua, c *call) *transfers {
-	t := roomOf[*transfers](c.rooms)
+func openTransfers(b *b2bua, c *call.Call) *transfers {
+	t := call.RoomOf[*transfers](c.Rooms)
 	if t == nil {
 		t = &transfers{b: b, c: c}
-		c.rooms.open(t)
+		c.Rooms.Open(t)
 	}
 	return t
 }
 
-func (t *transfers) roomName() string { return "transfer" }
+func (t *transfers) RoomName() string { return "transfer" }
 
 // takeRequest takes the transferor's BYE once its transfer is under way:
 // its dialog is over, the transfer goes on without it.
-func (t *transfers) takeRequest(ev *reqEvent) bool {
+func (t *transfers) TakeRequest(ev *call.ReqEvent) bool {
 	x := t.cur
-	if x == nil || ev.req.Method != sip.BYE || t.c.state != stAnswered || x.fromA != ev.fromA || x.gone {
+	if x == nil || ev.Req.Method != sip.BYE || t.c.State != call.StAnswered || x.fromA != ev.FromA || x.gone {
 		return false
 	}
-	t.c.b.Responder.Send(ev.tx, sip.NewResponseFromRequest(ev.req, 200, "OK", nil))
-	close(ev.done)
-	t.transferorLeft(ev.fromA)
+	t.c.Core.Responder.Send(ev.Tx, sip.NewResponseFromRequest(ev.Req, 200, "OK", nil))
+	close(ev.Done)
+	t.transferorLeft(ev.FromA)
 	return true
 }
 
 // callEnding abandons the transfer in progress; a transferor that hung up
 // already has left the call.
-func (t *transfers) callEnding(gone int) int {
+func (t *transfers) CallEnding(gone int) int {
 	if left := t.abort("call ended"); left >= 0 {
 		return left
 	}
@@ -107,7 +109,7 @@ func (t *transfers) callEnding(gone int) int {
 }
 
 // deadline is when the target of the transfer in progress stops ringing.
-func (t *transfers) deadline() time.Time {
+func (t *transfers) Deadline() time.Time {
 	if t.cur == nil {
 		return time.Time{}
 	}
@@ -115,14 +117,14 @@ func (t *transfers) deadline() time.Time {
 }
 
 // expire fails a transfer whose target did not answer in time.
-func (t *transfers) expire() {
+func (t *transfers) Expire() {
 	x := t.cur
-	t.c.log.Info("transfer target did not answer", "to", x.target)
+	t.c.Log.Info("transfer target did not answer", "to", x.target)
 	x.failed(480, "Temporarily Unavailable", directory.NoAnswer, "no answer")
 }
 
 // refuseReinvite refuses a leg's re-INVITE while a transfer is under way.
-func (t *transfers) refuseReinvite(passOn bool) (int, string) {
+func (t *transfers) RefuseReinvite(passOn bool) (int, string) {
 	if t.cur != nil && !passOn {
 		return 491, "Request Pending (Transfer In Progress)"
 	}
@@ -131,7 +133,7 @@ func (t *transfers) refuseReinvite(passOn bool) (int, string) {
 
 // forksRinging reports whether a fork of a transfer waits for its final
 // response.
-func (t *transfers) forksRinging() bool {
+func (t *transfers) ForksRinging() bool {
 	for _, f := range t.forks {
 		if f.Final == nil && f.Tx != nil {
 			return true
@@ -142,7 +144,7 @@ func (t *transfers) forksRinging() bool {
 
 // ringingForks are the forks of the transfer in progress, for the busy
 // lamps of the targets.
-func (t *transfers) ringingForks() []*dial.Fork {
+func (t *transfers) RingingForks() []*dial.Fork {
 	if t.cur == nil {
 		return nil
 	}
@@ -150,19 +152,19 @@ func (t *transfers) ringingForks() []*dial.Fork {
 }
 
 // allForks are the forks every transfer of the call started.
-func (t *transfers) allForks() []*dial.Fork { return t.forks }
+func (t *transfers) AllForks() []*dial.Fork { return t.forks }
 
 // transactionOpen reports whether a transfer is under way.
-func (t *transfers) transactionOpen() bool { return t.cur != nil }
+func (t *transfers) TransactionOpen() bool { return t.cur != nil }
 
 // onRefer starts a blind transfer asked by one leg.
-func (t *transfers) onRefer(ev *reqEvent) {
+func (t *transfers) onRefer(ev *call.ReqEvent) {
 	c := t.c
 	reject := func(code int, reason string) {
-		c.b.Responder.Respond(ev.tx, ev.req, code, reason)
-		close(ev.done)
+		c.Core.Responder.Respond(ev.Tx, ev.Req, code, reason)
+		close(ev.Done)
 	}
-	if c.state != stAnswered {
+	if c.State != call.StAnswered {
 		reject(481, "Call/Transaction Does Not Exist")
 		return
 	}
@@ -170,21 +172,21 @@ func (t *transfers) onRefer(ev *reqEvent) {
 		reject(491, "Request Pending (Transfer In Progress)")
 		return
 	}
-	if c.Transacting() || c.needAnswer {
+	if c.Transacting() || c.NeedAnswer {
 		reject(491, "Request Pending")
 		return
 	}
-	hs := ev.req.GetHeaders("Refer-To")
+	hs := ev.Req.GetHeaders("Refer-To")
 	if len(hs) != 1 {
 		reject(400, "Bad Request (One Refer-To Needed)")
 		return
 	}
 	raw := hs[0].Value()
-	if ev.req.GetHeader("Replaces") != nil {
+	if ev.Req.GetHeader("Replaces") != nil {
 		reject(400, "Bad Request (Replaces In REFER)")
 		return
 	}
-	rep, attended, ok := referReplaces(raw)
+	rep, attended, ok := call.ReferReplaces(raw)
 	if !ok {
 		reject(400, "Bad Request (Bad Replaces)")
 		return
@@ -194,38 +196,38 @@ func (t *transfers) onRefer(ev *reqEvent) {
 		reject(400, "Bad Request (Bad Refer-To)")
 		return
 	}
-	p := c.parties[leg.Index(ev.fromA)]
-	if p.ext == "" {
+	p := c.Parties[leg.Index(ev.FromA)]
+	if p.Ext == "" {
 		reject(403, "Forbidden (Transfer From Outside)")
 		return
 	}
-	cred, err := t.b.s.credential(p.ext)
+	cred, err := t.b.s.credential(p.Ext)
 	if err != nil || cred == nil {
 		reject(403, "Forbidden (Transfer From Outside)")
 		return
 	}
-	d := c.LegDialog(ev.fromA)
-	res := sip.NewResponseFromRequest(ev.req, 202, "Accepted", nil)
+	d := c.LegDialog(ev.FromA)
+	res := sip.NewResponseFromRequest(ev.Req, 202, "Accepted", nil)
 	res.AppendHeader(sip.HeaderClone(&d.Contact))
-	res.AppendHeader(sip.NewHeader("Server", c.b.UserAgent))
-	c.b.Responder.Send(ev.tx, res)
-	close(ev.done)
+	res.AppendHeader(sip.NewHeader("Server", c.Core.UserAgent))
+	c.Core.Responder.Send(ev.Tx, res)
+	close(ev.Done)
 
 	t.refers++
 	now := time.Now()
-	x := &xfer{t: t, fromA: ev.fromA, target: number, event: "refer", started: now.UTC(),
-		deadline: now.Add(c.b.cfg.RingTime)}
+	x := &xfer{t: t, fromA: ev.FromA, target: number, event: "refer", started: now.UTC(),
+		deadline: now.Add(c.Core.Config.RingTime)}
 	if t.refers > 1 { // RFC 3515 §2.4.6: later REFERs of a dialog need the id
-		x.event = "refer;id=" + itoa(int(ev.req.CSeq().SeqNo))
+		x.event = "refer;id=" + strconv.Itoa(int(ev.Req.CSeq().SeqNo))
 	}
 	x.origin.ID = uint64(now.UnixNano()&0x7fffffffffff) + 2
-	x.referredBy = "<sip:" + p.ext + "@" + c.b.Realm() + ">"
-	if h := ev.req.GetHeader("Referred-By"); h != nil && len(h.Value()) < 256 {
+	x.referredBy = "<sip:" + p.Ext + "@" + c.Core.Realm() + ">"
+	if h := ev.Req.GetHeader("Referred-By"); h != nil && len(h.Value()) < 256 {
 		x.referredBy = h.Value()
 	}
 	t.cur = x
-	c.log.Info("transfer asked", "by", p.num, "to", number, "attended", attended)
-	c.sendInOrder(x.notify(d, "SIP/2.0 100 Trying", false))
+	c.Log.Info("transfer asked", "by", p.Num, "to", number, "attended", attended)
+	c.SendInOrder(x.notify(d, "SIP/2.0 100 Trying", false))
 	if attended {
 		t.startAttended(x, rep, p)
 		return
@@ -235,33 +237,33 @@ func (t *transfers) onRefer(ev *reqEvent) {
 		return
 	}
 
-	uri := sip.Uri{Scheme: "sip", User: number, Host: c.b.Realm()}
+	uri := sip.Uri{Scheme: "sip", User: number, Host: c.Core.Realm()}
 	invite := sip.NewRequest(sip.INVITE, uri)
-	invite.AppendHeader(&sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: p.ext, Host: c.b.Realm()}})
+	invite.AppendHeader(&sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: p.Ext, Host: c.Core.Realm()}})
 	invite.AppendHeader(&sip.ToHeader{Address: uri})
-	ctx, cancel := context.WithTimeout(context.Background(), c.b.StoreTimeout)
-	rt, ref := c.b.Route(ctx, cred, invite)
+	ctx, cancel := context.WithTimeout(context.Background(), c.Core.StoreTimeout)
+	rt, ref := c.Core.Route(ctx, cred, invite)
 	cancel()
 	x.rt = rt
 	if ref != nil {
 		x.failed(ref.Code, ref.Reason, ref.Disp, ref.Why)
 		return
 	}
-	targets, spare := dial.Pick(rt, c.b.busy)
+	targets, spare := dial.Pick(rt, c.Core.Busy)
 	if len(targets) == 0 {
 		x.failed(486, "Busy Here", directory.Busy, "callee call limit")
 		return
 	}
 	sent := c.Legs[leg.Index(x.fromA)].SDP
-	x.ring = dial.Dialer{Env: c.env, OnFork: func(f *dial.Fork) { t.forks = append(t.forks, f) },
+	x.ring = dial.Dialer{Env: c.Env, OnFork: func(f *dial.Fork) { t.forks = append(t.forks, f) },
 		OnResponse: t.onResponse, OnFailed: func(*dial.Fork) { t.forkFailed() }, Spare: spare, Source: sent,
 		Origin: &x.origin, Leg: leg.RelayLeg(x.fromA), SendRecv: true, ReferredBy: x.referredBy}
 	if err := x.ring.Address(targets[0].Dest); err != nil {
-		c.log.Info("transfer failed: no sdp for the target", "err", err)
+		c.Log.Info("transfer failed: no sdp for the target", "err", err)
 		x.failed(500, "Server Internal Error", directory.Failed, "no sdp for the target")
 		return
 	}
-	x.slots = c.b.takeNew(c, dial.Exts(targets)...)
+	x.slots = c.Core.TakeNew(c, dial.Exts(targets)...)
 	x.ring.DialAll(rt, targets)
 	if x.ring.AllFailed() {
 		t.forkFailed()
@@ -288,14 +290,14 @@ func (t *transfers) onResponse(f *dial.Fork, tx sip.ClientTransaction, res *sip.
 		if x := t.cur; x != nil && !x.gone && !x.rang && containsFork(x.ring.Forks, f) &&
 			(res.StatusCode == 180 || res.StatusCode == 183) {
 			x.rang = true
-			c.sendInOrder(x.notify(c.LegDialog(x.fromA), "SIP/2.0 "+itoa(res.StatusCode)+" "+res.Reason, false))
+			c.SendInOrder(x.notify(c.LegDialog(x.fromA), "SIP/2.0 "+strconv.Itoa(res.StatusCode)+" "+res.Reason, false))
 		}
 		return
 	}
 	f.Final = res
 	x := t.cur
 	if res.IsSuccess() {
-		if x == nil || !containsFork(x.ring.Forks, f) || c.state != stAnswered {
+		if x == nil || !containsFork(x.ring.Forks, f) || c.State != call.StAnswered {
 			f.AckAndBye(res) // another fork won, or the transfer is over
 			return
 		}
@@ -325,7 +327,7 @@ func (t *transfers) forkFailed() {
 		return
 	}
 	code, reason, disp := dial.BestFailure(x.ring.Forks)
-	x.failed(code, reason, disp, itoa(code)+" "+reason)
+	x.failed(code, reason, disp, strconv.Itoa(code)+" "+reason)
 }
 
 // failed ends a transfer that reached nobody: the transferor learns the
@@ -335,35 +337,35 @@ func (x *xfer) failed(code int, reason string, disp directory.Disposition, why s
 	c := x.t.c
 	x.t.cur = nil
 	x.ring.CancelAll(nil)
-	c.b.release(c, x.slots...)
-	c.log.Info("transfer failed", "to", x.target, "status", code)
-	transferor := c.parties[leg.Index(x.fromA)]
-	row := directory.Call{SIPCallID: c.LegDialog(x.fromA).CallID, CallerID: transferor.userID, From: transferor.num,
+	c.Core.Release(c, x.slots...)
+	c.Log.Info("transfer failed", "to", x.target, "status", code)
+	transferor := c.Parties[leg.Index(x.fromA)]
+	row := directory.Call{SIPCallID: c.LegDialog(x.fromA).CallID, CallerID: transferor.UserID, From: transferor.Num,
 		Dialed: x.target, To: x.target, StartedAt: x.started, EndedAt: time.Now().UTC(), Disposition: disp,
-		Reason: "transfer failed: " + why, HangupBy: "system", Node: c.b.Node, Direction: directory.Internal}
+		Reason: "transfer failed: " + why, HangupBy: "system", Node: c.Core.Node, Direction: directory.Internal}
 	if rt := x.rt; rt != nil {
 		row.Direction, row.CalleeID, row.GroupID = rt.Dir, rt.CalleeID, rt.GroupID
 		if rt.To != "" {
 			row.To = rt.To
 		}
 	}
-	c.writeRow(row)
+	c.WriteRow(row)
 	if !x.gone {
-		c.sendInOrder(x.notify(c.LegDialog(x.fromA), "SIP/2.0 "+itoa(code)+" "+reason, true))
+		c.SendInOrder(x.notify(c.LegDialog(x.fromA), "SIP/2.0 "+strconv.Itoa(code)+" "+reason, true))
 		return
 	}
 	// Nobody is left for the transferee.
-	c.state = stEnded
-	c.cdr.HangupBy = "callee"
-	if c.callerLeg == leg.Index(x.fromA) {
-		c.cdr.HangupBy = "caller"
+	c.State = call.StEnded
+	c.CDR.HangupBy = "callee"
+	if c.CallerLeg == leg.Index(x.fromA) {
+		c.CDR.HangupBy = "caller"
 	}
-	c.cdr.Reason = "transfer to " + x.target + " failed: " + itoa(code) + " " + reason
-	c.linger = time.Now().Add(leg.ByeTimeout)
+	c.CDR.Reason = "transfer to " + x.target + " failed: " + strconv.Itoa(code) + " " + reason
+	c.Linger = time.Now().Add(leg.ByeTimeout)
 	if x.fromA {
-		c.byeB()
+		c.ByeB()
 	} else {
-		c.byeA()
+		c.ByeA()
 	}
 }
 
@@ -383,9 +385,9 @@ func (t *transfers) abort(why string) int {
 	c := t.c
 	t.cur = nil
 	x.ring.CancelAll(nil)
-	c.b.release(c, x.slots...)
-	c.linger = time.Now().Add(leg.ByeTimeout)
-	c.log.Info("transfer abandoned", "to", x.target, "why", why)
+	c.Core.Release(c, x.slots...)
+	c.Linger = time.Now().Add(leg.ByeTimeout)
+	c.Log.Info("transfer abandoned", "to", x.target, "why", why)
 	if x.gone {
 		return leg.Index(x.fromA)
 	}
@@ -397,9 +399,9 @@ func (t *transfers) abort(why string) int {
 func (t *transfers) transferorLeft(fromA bool) {
 	c, x := t.c, t.cur
 	x.gone = true
-	c.dropPending(fromA)
-	c.leave(*c.LegDialog(fromA))
-	c.log.Info("transferor hung up; transfer goes on", "to", x.target)
+	c.DropPending(fromA)
+	c.Leave(*c.LegDialog(fromA))
+	c.Log.Info("transferor hung up; transfer goes on", "to", x.target)
 }
 
 // answered connects the transferee to the target that answered.
@@ -410,17 +412,17 @@ func (x *xfer) answered(f *dial.Fork, res *sip.Response) {
 	tmpl := ack.Clone()
 	f.Tx.OnRetransmission(func(r *sip.Response) {
 		if r.IsSuccess() {
-			_ = c.b.Client.WriteRequest(tmpl.Clone())
+			_ = c.Core.Client.WriteRequest(tmpl.Clone())
 		}
 	})
-	if err := c.b.Client.WriteRequest(ack); err != nil {
-		c.log.Info("ack not sent", "err", err)
+	if err := c.Core.Client.WriteRequest(ack); err != nil {
+		c.Log.Info("ack not sent", "err", err)
 	}
 	_, m, err := sdpneg.Parse(res.Body())
 	if err != nil {
-		c.log.Info("bad sdp from transfer target", "err", err)
+		c.Log.Info("bad sdp from transfer target", "err", err)
 		bye := d.Request(sip.BYE)
-		c.wg.Go(func() { c.sendBye(bye) })
+		c.WG.Go(func() { c.SendBye(bye) })
 		x.failed(488, "Not Acceptable Here", directory.Failed, "bad sdp answer")
 		return
 	}
@@ -435,66 +437,66 @@ func (x *xfer) answered(f *dial.Fork, res *sip.Response) {
 	c.Legs[moved].Dialog, c.Legs[moved].SDP, c.Legs[moved].Origin = d, f.Req.Body(), x.origin
 	c.Relay.SetPeer(leg.RelayLeg(x.fromA), leg.PeerIP(d.Dest))
 	if !x.fromA {
-		c.bTarget = &f.Target
+		c.BTarget = &f.Target
 	}
-	c.dropPending(x.fromA)
+	c.DropPending(x.fromA)
 	if !x.gone {
-		c.leave(old)
+		c.Leave(old)
 	}
 
-	transferor := c.parties[moved]
+	transferor := c.Parties[moved]
 	num := f.Target.Ext
 	if num == "" {
 		num = x.rt.To
 	}
-	c.setParty(moved, party{userID: f.Target.UserID, num: num, ext: f.Target.Ext})
+	c.SetParty(moved, call.Party{UserID: f.Target.UserID, Num: num, Ext: f.Target.Ext})
 	var keep []string
-	for _, p := range c.parties {
-		keep = append(keep, p.ext)
+	for _, p := range c.Parties {
+		keep = append(keep, p.Ext)
 	}
 	var free []string
-	for _, ext := range append([]string{transferor.ext}, x.slots...) {
-		if !containsStr(keep, ext) {
+	for _, ext := range append([]string{transferor.Ext}, x.slots...) {
+		if !call.ContainsStr(keep, ext) {
 			free = append(free, ext)
 		}
 	}
-	c.b.release(c, free...)
+	c.Core.Release(c, free...)
 	if x.fromA {
-		var cred *credential
+		var cred *call.Credential
 		if f.Target.Ext != "" {
 			cred, _ = x.t.b.s.credential(f.Target.Ext)
 		}
-		c.caller = cred
+		c.Caller = cred
 	}
-	c.log.Info("call transferred", "by", transferor.num, "to", num)
+	c.Log.Info("call transferred", "by", transferor.Num, "to", num)
 	x.writeCDR(f, transferor)
 
 	if !x.gone {
-		c.sendInOrder(x.notify(&old, "SIP/2.0 200 OK", true), old.Request(sip.BYE))
+		c.SendInOrder(x.notify(&old, "SIP/2.0 200 OK", true), old.Request(sip.BYE))
 		// The transferor sends RTP until it has our BYE: a late packet of
 		// it may have latched the leg meant for the target.
-		c.afterChain(relatchEvent{toA: x.fromA, callID: d.CallID, rtp: m.RTP, rtcp: m.RTCP})
+		c.AfterChain(call.RelatchEvent{ToA: x.fromA, CallID: d.CallID, RTP: m.RTP, RTCP: m.RTCP})
 	}
 	c.UnholdTransferee(tee == 0, res.Body())
 }
 
 // writeCDR ends the call's row and starts the transferee's with the
 // target.
-func (x *xfer) writeCDR(f *dial.Fork, transferor party) {
+func (x *xfer) writeCDR(f *dial.Fork, transferor call.Party) {
 	c := x.t.c
 	now := time.Now().UTC()
-	to := c.parties[leg.Index(x.fromA)]
-	c.cdr.EndedAt = now
-	c.cdr.HangupBy = "transfer"
-	c.cdr.Reason = "transferred to " + to.num + " by " + transferor.num
-	c.writeCDR() // a recording stays with this row; teardown completes it
-	tee := c.parties[leg.Index(!x.fromA)]
-	row := directory.Call{SIPCallID: c.LegDialog(!x.fromA).CallID, CallerID: tee.userID, From: tee.num,
-		CalleeID: f.Target.UserID, GroupID: x.rt.GroupID, To: to.num, Dialed: x.target, StartedAt: x.started,
-		AnsweredAt: now, Disposition: directory.Answered, Reason: "transferred by " + transferor.num,
-		Node: c.b.Node}
-	row.Direction = rowDirection(f.Target.Trunk != nil, tee.ext == "")
-	c.cdr = row
-	c.show(row)
-	c.callerLeg = leg.Index(!x.fromA)
+	to := c.Parties[leg.Index(x.fromA)]
+	c.CDR.EndedAt = now
+	c.CDR.HangupBy = "transfer"
+	c.CDR.Reason = "transferred to " + to.Num + " by " + transferor.Num
+	c.WriteCDR() // a recording stays with this row; teardown completes it
+	tee := c.Parties[leg.Index(!x.fromA)]
+	row := directory.Call{SIPCallID: c.LegDialog(!x.fromA).CallID, CallerID: tee.UserID, From: tee.Num,
+		CalleeID: f.Target.UserID, GroupID: x.rt.GroupID, To: to.Num, Dialed: x.target, StartedAt: x.started,
+		AnsweredAt: now, Disposition: directory.Answered, Reason: "transferred by " + transferor.Num,
+		Node: c.Core.Node}
+	row.Direction = call.RowDirection(f.Target.Trunk != nil, tee.Ext == "")
+	c.CDR = row
+	c.Show(row)
+	c.CallerLeg = leg.Index(!x.fromA)
 }

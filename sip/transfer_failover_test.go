@@ -27,9 +27,9 @@ func TestTransferTrunkFailover(t *testing.T) {
 	cs := &callServer{cdr: make(chan directory.Call, 100), st: st}
 	cs.testServer = startServerHooked(t, st, nil, func(s *Server) {
 		cs.b = s.calls
-		cs.b.hooks.ended = func(c directory.Call) { cs.cdr <- c }
+		cs.b.Hooks.Ended = func(c directory.Call) { cs.cdr <- c }
 		// The carriers reach our media at two different addresses.
-		cs.b.hooks.mediaIPs = map[string]netip.Addr{
+		cs.b.Hooks.MediaIPs = map[string]netip.Addr{
 			first.addr:  netip.MustParseAddr("192.0.2.1"),
 			second.addr: netip.MustParseAddr("192.0.2.2"),
 		}

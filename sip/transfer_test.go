@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -156,9 +157,9 @@ func TestTransferByCallee(t *testing.T) {
 
 	pa.sendRTP(t, pc, 10)
 	pc.sendRTP(t, pa, 10)
-	cs.b.mu.Lock()
-	slotsB, slotsC := cs.b.perExt["10002"], cs.b.perExt["10003"]
-	cs.b.mu.Unlock()
+	cs.b.Mu.Lock()
+	slotsB, slotsC := cs.b.PerExt["10002"], cs.b.PerExt["10003"]
+	cs.b.Mu.Unlock()
 	if slotsB != 0 || slotsC != 1 {
 		t.Errorf("call slots after the transfer: 10002 %d, 10003 %d; want 0 and 1", slotsB, slotsC)
 	}
@@ -360,7 +361,7 @@ func TestTransferRequests(t *testing.T) {
 		{"NOTIFY", "", 481},
 		{"NOTIFY", ";tag=9", 481},
 	} {
-		raw := fmt.Sprintf(base, tc.method, "xf"+itoa(i), tc.toTag, "nocall-"+itoa(i), tc.method)
+		raw := fmt.Sprintf(base, tc.method, "xf"+strconv.Itoa(i), tc.toTag, "nocall-"+strconv.Itoa(i), tc.method)
 		if res := rawExchange(t, cs.udp, raw); res.StatusCode != tc.code {
 			t.Errorf("%s to-tag %q: %d %s, want %d", tc.method, tc.toTag, res.StatusCode, res.Reason, tc.code)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/call"
 )
 
 // Group voicemail: a call to a group number nobody answers
@@ -113,7 +114,7 @@ func (o mailboxOwner) object() string {
 // mailboxToHear is the mailbox a call to the voicemail code opens: the
 // caller's own, or the group's whose number follows the code when the
 // caller may hear it. It answers the INVITE and reports false otherwise.
-func (vm *voicemail) mailboxToHear(req *sip.Request, tx sip.ServerTransaction, caller *credential, group string) (mailboxOwner, bool) {
+func (vm *voicemail) mailboxToHear(req *sip.Request, tx sip.ServerTransaction, caller *call.Credential, group string) (mailboxOwner, bool) {
 	b := vm.b
 	if group == "" {
 		return mailboxOwner{userID: caller.UserID}, true
@@ -127,11 +128,11 @@ func (vm *voicemail) mailboxToHear(req *sip.Request, tx sip.ServerTransaction, c
 		b.s.rp.Respond(tx, req, 404, "Not Found (No Such Group)")
 		return mailboxOwner{}, false
 	case errors.As(err, &de):
-		b.log.Info("group voicemail refused", "ext", caller.Ext, "group", group, "err", err)
+		b.Log.Info("group voicemail refused", "ext", caller.Ext, "group", group, "err", err)
 		b.s.rp.Respond(tx, req, 403, "Forbidden ("+de.Reason+")")
 		return mailboxOwner{}, false
 	case err != nil:
-		b.log.Warn("group voicemail refused: store", "ext", caller.Ext, "group", group, "err", err)
+		b.Log.Warn("group voicemail refused: store", "ext", caller.Ext, "group", group, "err", err)
 		b.s.rp.Respond(tx, req, 503, "Service Unavailable")
 		return mailboxOwner{}, false
 	}

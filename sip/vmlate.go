@@ -17,11 +17,11 @@ const vmLateEvent = 101
 
 // takeAnswer takes the caller's answer to the mailbox's offer: the
 // relay is pointed at the caller and the greeting starts.
-func (d *vmDeposit) takeAnswer(m sdpneg.Media) {
+func (d *vmDeposit) TakeAnswer(m sdpneg.Media) {
 	c := d.c
-	c.needAnswer = false
+	c.NeedAnswer = false
 	sdpneg.SetMedia(c.Relay, media.LegA, m)
 	c.Relay.SetHold(media.LegA, m.Hold)
 	close(d.ready)
-	c.log.Info("voicemail: the caller answered the mailbox's offer")
+	c.Log.Info("voicemail: the caller answered the mailbox's offer")
 }

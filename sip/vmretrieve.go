@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/call"
 	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
@@ -49,7 +50,7 @@ type vmSession struct {
 	dlg  leg.Dialog
 	ep   *media.Endpoint
 	res  *sip.Response
-	user *credential
+	user *call.Credential
 	mbox mailboxOwner // whose mailbox: the user's or a group's
 	pin  string       // the PIN hash
 	told bool         // the lamps know of the messages heard
@@ -64,9 +65,9 @@ type vmSession struct {
 
 // retrieve answers an extension's INVITE to the voicemail code.
 // group is the group number dialed after the code; "" for one's own.
-func (vm *voicemail) retrieve(req *sip.Request, tx sip.ServerTransaction, caller *credential, group string) {
+func (vm *voicemail) retrieve(req *sip.Request, tx sip.ServerTransaction, caller *call.Credential, group string) {
 	b := vm.b
-	log := b.log.With("call_id", req.CallID().Value(), "ext", caller.Ext, "feature", "voicemail")
+	log := b.Log.With("call_id", req.CallID().Value(), "ext", caller.Ext, "feature", "voicemail")
 	if len(req.Body()) == 0 {
 		b.s.rp.Respond(tx, req, 488, "Not Acceptable Here (Offer Needed)")
 		return
@@ -105,11 +106,11 @@ func (vm *voicemail) retrieve(req *sip.Request, tx sip.ServerTransaction, caller
 		b.s.rp.Respond(tx, req, 403, "Forbidden (No Voicemail PIN)")
 		return
 	}
-	mip := b.cfg.MediaIP
+	mip := b.Config.MediaIP
 	if !mip.IsValid() {
 		mip = netip.IPv4Unspecified()
 	}
-	ep, err := media.NewEndpoint(media.EndpointConfig{Pool: b.pool, IP: mip, Codec: codec, EventType: event, Logger: log})
+	ep, err := media.NewEndpoint(media.EndpointConfig{Pool: b.Pool, IP: mip, Codec: codec, EventType: event, Logger: log})
 	if err != nil {
 		log.Info("voicemail refused: no rtp ports", "err", err)
 		b.s.rp.Respond(tx, req, 503, "Service Unavailable")
@@ -123,8 +124,8 @@ func (vm *voicemail) retrieve(req *sip.Request, tx sip.ServerTransaction, caller
 	vs.dlg = leg.Dialog{CallID: vs.id, LocalURI: req.To().Address, LocalTag: sip.GenerateTagN(16),
 		RemoteURI: req.From().Address, RemoteTag: wire.Tag(req.From().Params),
 		Target: req.Contact().Address, Dest: src, Transport: req.Transport(),
-		Contact: b.contactFor(src, req.Transport())}
-	body := endpointSDP(b.mediaIP(src), ep.Local().Port(), codec, event)
+		Contact: b.ContactFor(src, req.Transport())}
+	body := endpointSDP(b.MediaIP(src), ep.Local().Port(), codec, event)
 	tagged := req.Clone()
 	tagged.To().Params.Add("tag", vs.dlg.LocalTag)
 	vs.res = sip.NewResponseFromRequest(tagged, 200, "OK", body)
@@ -137,7 +138,7 @@ func (vm *voicemail) retrieve(req *sip.Request, tx sip.ServerTransaction, caller
 		b.s.rp.Respond(tx, req, 482, "Loop Detected")
 		return
 	}
-	b.wg.Go(func() { vs.run(b.ctx) })
+	b.WG.Go(func() { vs.run(b.Ctx) })
 	log.Info("voicemail retrieval answered")
 	if err := tx.Respond(vs.res); err != nil {
 		vs.end()
@@ -171,7 +172,7 @@ func (vs *vmSession) isAcked() bool {
 // waitAck retransmits our 200 over UDP until the ACK, and ends the
 // session when none comes within 64·T1.
 func (vs *vmSession) waitAck(tx sip.ServerTransaction) {
-	if !resendUntilAcked(vs.b.ctx, tx, vs.res, sip.IsReliable(vs.dlg.Transport), vs.acked, vs.ended) {
+	if !call.ResendUntilAcked(vs.b.Ctx, tx, vs.res, sip.IsReliable(vs.dlg.Transport), vs.acked, vs.ended) {
 		vs.log.Info("voicemail retrieval ended: no ack")
 		vs.end()
 	}
@@ -180,8 +181,8 @@ func (vs *vmSession) waitAck(tx sip.ServerTransaction) {
 // inDialog answers the phone's BYE, INFO (DTMF) or re-INVITE.
 func (vs *vmSession) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 	s := vs.b.s
-	if wire.Tag(req.From().Params) != vs.dlg.RemoteTag || wire.Tag(req.To().Params) != vs.dlg.LocalTag || !sameIP(req.Source(), vs.dlg.Dest) {
-		s.counters.drop("not the dialog's peer")
+	if wire.Tag(req.From().Params) != vs.dlg.RemoteTag || wire.Tag(req.To().Params) != vs.dlg.LocalTag || !call.SameIP(req.Source(), vs.dlg.Dest) {
+		s.counters.Drop("not the dialog's peer")
 		s.rp.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
@@ -268,7 +269,7 @@ func (vs *vmSession) run(ctx context.Context) {
 	}
 	if vs.isAcked() {
 		bctx, bcancel := context.WithTimeout(context.Background(), leg.ByeTimeout)
-		_, _ = vs.b.sendAndWait(bctx, vs.dlg.Request(sip.BYE))
+		_, _ = vs.b.SendAndWait(bctx, vs.dlg.Request(sip.BYE))
 		bcancel()
 	}
 	vs.log.Info("voicemail retrieval ended", "by", "pbx", "heard", heard)

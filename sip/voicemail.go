@@ -15,6 +15,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/call"
 	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
@@ -48,7 +49,7 @@ type voicemail struct {
 // recording of the message.
 type vmDeposit struct {
 	vm     *voicemail
-	c      *call
+	c      *call.Call
 	ep     *media.Endpoint
 	rec    *media.MonoRecorder
 	row    directory.Voicemail
@@ -59,33 +60,33 @@ type vmDeposit struct {
 	ended  bool
 }
 
-func (d *vmDeposit) roomName() string { return "voicemail" }
+func (d *vmDeposit) RoomName() string { return "voicemail" }
 
 // vmFull ends a call whose message reached its length limit.
 type vmFull struct{ d *vmDeposit }
 
-func (ev vmFull) handleOn(c *call) {
-	if !ev.d.ended && c.state == stAnswered {
-		c.log.Info("voicemail length limit reached")
-		c.hangup("system", "voicemail length limit")
+func (ev vmFull) HandleOn(c *call.Call) {
+	if !ev.d.ended && c.State == call.StAnswered {
+		c.Log.Info("voicemail length limit reached")
+		c.Hangup("system", "voicemail length limit")
 	}
 }
 
 // refusal: the mailbox takes any call, with an offer or without.
-func (vm *voicemail) refusal(*call) *route.Refusal { return nil }
+func (vm *voicemail) Refusal(*call.Call) *route.Refusal { return nil }
 
 // answerCall answers a call the mailbox took in beginOn (takes).
-func (vm *voicemail) answerCall(c *call) { vm.deposit(c) }
+func (vm *voicemail) AnswerCall(c *call.Call) { vm.deposit(c) }
 
 // answerRinging answers a ringing call its callee did not answer.
-func (vm *voicemail) answerRinging(c *call) bool { return vm.deposit(c) }
+func (vm *voicemail) AnswerRinging(c *call.Call) bool { return vm.deposit(c) }
 
 // deposit answers a ringing call for the callee's mailbox, when the
 // callee is a user with voicemail enabled. It reports whether it took the
 // call over. (No transfer is under way: the call is new, or its ringing
 // ends without one, forwardOnFailure.)
-func (vm *voicemail) deposit(c *call) bool {
-	rt := c.rt
+func (vm *voicemail) deposit(c *call.Call) bool {
+	rt := c.Rt
 	if rt == nil || vm.b.recDir == "" {
 		return false
 	}
@@ -100,11 +101,11 @@ func (vm *voicemail) deposit(c *call) bool {
 	default:
 		return false
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.b.StoreTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), c.Core.StoreTimeout)
 	mb, err := vm.b.s.store.Mailbox(ctx, userID, groupID)
 	cancel()
 	if err != nil {
-		c.log.Warn("voicemail not offered: mailbox unknown", "user_id", userID, "group_id", groupID, "err", err)
+		c.Log.Warn("voicemail not offered: mailbox unknown", "user_id", userID, "group_id", groupID, "err", err)
 		return false
 	}
 	if !mb.Enabled {
@@ -112,9 +113,9 @@ func (vm *voicemail) deposit(c *call) bool {
 	}
 	codec, event := media.PCMU, uint8(0)
 	var offer *sdp.SessionDescription
-	if c.late { // the caller's INVITE had no offer: ours goes in the 200 (vmlate.go)
+	if c.Late { // the caller's INVITE had no offer: ours goes in the 200 (vmlate.go)
 		event = vmLateEvent
-	} else if offer, _, err = sdpneg.Parse(c.aReq.Body()); err != nil {
+	} else if offer, _, err = sdpneg.Parse(c.AReq.Body()); err != nil {
 		return false
 	}
 	var md *sdp.MediaDescription
@@ -132,79 +133,79 @@ func (vm *voicemail) deposit(c *call) bool {
 			}
 		}
 	}
-	ip := c.b.cfg.MediaIP
+	ip := c.Core.Config.MediaIP
 	if !ip.IsValid() || ip.IsUnspecified() {
 		ip = netip.MustParseAddr("127.0.0.1")
 	}
-	ep, err := media.NewEndpoint(media.EndpointConfig{Pool: c.b.pool, IP: ip, Codec: codec, EventType: event, Logger: c.log})
+	ep, err := media.NewEndpoint(media.EndpointConfig{Pool: c.Core.Pool, IP: ip, Codec: codec, EventType: event, Logger: c.Log})
 	if err != nil {
-		c.log.Warn("voicemail not offered: no rtp ports", "err", err)
+		c.Log.Warn("voicemail not offered: no rtp ports", "err", err)
 		return false
 	}
 	caller := rt.From
-	if c.caller != nil {
-		caller = c.caller.Ext
+	if c.Caller != nil {
+		caller = c.Caller.Ext
 	}
 	d, greeting, err := vm.newDeposit(c, mb, userID, groupID, dir, caller, ep)
 	if err != nil {
 		ep.Close()
-		c.log.Error("voicemail not offered: message file", "err", err)
+		c.Log.Error("voicemail not offered: message file", "err", err)
 		return false
 	}
 	rec, path, now := d.rec, d.row.Path, d.row.StartedAt
 	ep.SetRemote(netip.AddrPortFrom(ip, c.Relay.Local(media.LegB).Port()))
 	epSDP := endpointSDP(ep.Local().Addr(), ep.Local().Port(), codec, event)
-	sdpBody, err := c.answerSDP(epSDP)
+	sdpBody, err := c.AnswerSDP(epSDP)
 	if err != nil {
 		ep.Close()
 		rec.Close()
 		os.Remove(path)
-		c.log.Info("voicemail not offered: sdp", "err", err)
+		c.Log.Info("voicemail not offered: sdp", "err", err)
 		return false
 	}
 
 	// The callee's phones ring no more.
-	exts := c.ring.StopRinging(rt.First, c.callerExt())
-	c.ring.CancelAll(nil)
-	c.b.release(c, exts...)
+	exts := c.Ring.StopRinging(rt.First, c.CallerExt())
+	c.Ring.CancelAll(nil)
+	c.Core.Release(c, exts...)
 
-	c.rooms.open(d)
-	if c.late {
-		c.bOffer, c.needAnswer = epSDP, true // the greeting waits for the answer in the ACK
+	c.Rooms.Open(d)
+	if c.Late {
+		c.BOffer, c.NeedAnswer = epSDP, true // the greeting waits for the answer in the ACK
 	} else {
 		close(d.ready)
 	}
-	rctx, rcancel := context.WithCancel(c.b.ctx)
+	rctx, rcancel := context.WithCancel(c.Core.Ctx)
 	d.cancel = rcancel
-	c.wg.Go(func() { _ = ep.Run(rctx) })
-	c.wg.Go(func() { d.script(rctx, greeting) })
+	c.WG.Go(func() { _ = ep.Run(rctx) })
+	c.WG.Go(func() { d.script(rctx, greeting) })
 
-	c.state = stAnswered
-	c.bAcked = true
+	c.State = call.StAnswered
+	c.BAcked = true
 	c.Relay.Arm()
-	c.cdr.AnsweredAt = now
-	c.cdr.Disposition = directory.Answered
+	c.CDR.AnsweredAt = now
+	c.CDR.Disposition = directory.Answered
 	if userID != 0 {
-		c.cdr.CalleeID = userID
+		c.CDR.CalleeID = userID
 	}
-	c.cdr.To = ownerExt
-	c.Legs[0].Dialog = c.b.uasDialog(c.aReq)
-	ok200 := c.okResponse(c.aReq, sdpBody, c.Legs[0].Dialog.Contact)
-	c.aAnswered = true
-	if err := c.aTx.Respond(ok200); err != nil {
-		c.log.Info("200 to caller not sent", "err", err)
-		c.hangup("system", "caller unreachable")
-		c.closeAFinal()
+	c.CDR.To = ownerExt
+	c.Legs[0].Dialog = c.Core.UASDialog(c.AReq)
+	ok200 := c.OKResponse(c.AReq, sdpBody, c.Legs[0].Dialog.Contact)
+	c.AAnswered = true
+	if err := c.ATx.Respond(ok200); err != nil {
+		c.Log.Info("200 to caller not sent", "err", err)
+		c.Hangup("system", "caller unreachable")
+		c.CloseAFinal()
 		return true
 	}
-	c.log.Info("call to voicemail", "user_id", userID, "group_id", groupID, "ext", ownerExt, "codec", codec)
-	c.awaitAck(c.aReq, pending2xx{fromA: true, tx: c.aTx, res: ok200, done: c.aFinal, initial: true, offer: c.late})
+	c.Log.Info("call to voicemail", "user_id", userID, "group_id", groupID, "ext", ownerExt, "codec", codec)
+	c.AwaitAck(c.AReq, call.Pending2xx{FromA: true, Tx: c.ATx, Res: ok200, Done: c.AFinal, Initial: true, Offer: c.Late})
 	return true
 }
 
 // newDeposit opens a message on call c for mailbox mb (of userID or
 // groupID, filed under dir) left by caller on ep, and loads its greeting.
-func (vm *voicemail) newDeposit(c *call, mb *directory.Mailbox, userID, groupID int64, dir, caller string, ep *media.Endpoint) (*vmDeposit, *media.Clip, error) {
+func (vm *voicemail) newDeposit(c *call.Call, mb *directory.Mailbox, userID, groupID int64, dir, caller string, ep *media.Endpoint) (*vmDeposit, *media.Clip, error) {
 	now := time.Now().UTC()
 	path := filepath.Join(vm.b.recDir, "voicemail", dir,
 		now.Format("20060102-150405")+"-"+randomHex(6)+".wav")
@@ -223,7 +224,7 @@ func (vm *voicemail) newDeposit(c *call, mb *directory.Mailbox, userID, groupID 
 	greeting := vmNoGreeting
 	if mb.Greeting != "" {
 		if g, err := media.LoadWAV(mb.Greeting); err != nil {
-			c.log.Warn("voicemail greeting not played", "path", mb.Greeting, "err", err)
+			c.Log.Warn("voicemail greeting not played", "path", mb.Greeting, "err", err)
 		} else {
 			greeting = g
 		}
@@ -236,17 +237,17 @@ func (vm *voicemail) newDeposit(c *call, mb *directory.Mailbox, userID, groupID 
 // takeRequest answers what a caller leaving a message cannot do: a
 // re-INVITE (leg B has no dialog to pass it to) or a transfer. It
 // reports whether it answered ev.
-func (d *vmDeposit) takeRequest(ev *reqEvent) bool {
+func (d *vmDeposit) TakeRequest(ev *call.ReqEvent) bool {
 	c := d.c
-	switch ev.req.Method {
+	switch ev.Req.Method {
 	case sip.INVITE:
-		c.b.Responder.Respond(ev.tx, ev.req, 488, "Not Acceptable Here (Voicemail)")
+		c.Core.Responder.Respond(ev.Tx, ev.Req, 488, "Not Acceptable Here (Voicemail)")
 	case sip.REFER:
-		c.b.Responder.Respond(ev.tx, ev.req, 403, "Forbidden (Voicemail)")
+		c.Core.Responder.Respond(ev.Tx, ev.Req, 403, "Forbidden (Voicemail)")
 	default:
 		return false
 	}
-	close(ev.done)
+	close(ev.Done)
 	return true
 }
 
@@ -254,8 +255,8 @@ func (d *vmDeposit) takeRequest(ev *reqEvent) bool {
 // not registered, at the call limit) goes to the callee's mailbox
 // instead, and makes the callee the call's forwarding user for deposit.
 // It runs in begin, before any phone rings.
-func (vm *voicemail) takes(c *call) bool {
-	rt := c.rt
+func (vm *voicemail) Takes(c *call.Call) bool {
+	rt := c.Rt
 	if rt == nil || rt.CalleeID == 0 || rt.GroupID != 0 || vm.b.recDir == "" {
 		return false
 	}
@@ -263,7 +264,7 @@ func (vm *voicemail) takes(c *call) bool {
 	if err != nil || cred == nil || cred.UserID != rt.CalleeID {
 		return false
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.b.StoreTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), c.Core.StoreTimeout)
 	mb, err := vm.b.s.store.Mailbox(ctx, cred.UserID, 0)
 	cancel()
 	if err != nil || !mb.Enabled {
@@ -315,7 +316,7 @@ func (d *vmDeposit) script(ctx context.Context, greeting *media.Clip) {
 	d.ep.Play(media.Silence(1000), true)
 	select {
 	case <-d.rec.Full():
-		d.c.post(vmFull{d: d})
+		d.c.Post(vmFull{d: d})
 	case <-ctx.Done():
 	}
 }
@@ -324,7 +325,7 @@ func (d *vmDeposit) script(ctx context.Context, greeting *media.Clip) {
 // to leg B) and stores the message; a message with no audio (the caller
 // hung up during the greeting) is dropped. The room stays open: leg B
 // is still the mailbox's.
-func (d *vmDeposit) endFarEnd() {
+func (d *vmDeposit) EndFarEnd() {
 	c := d.c
 	if d.ended {
 		return
@@ -336,22 +337,22 @@ func (d *vmDeposit) endFarEnd() {
 	err := d.rec.Close()
 	d.row.Duration = d.rec.Duration()
 	if err != nil {
-		c.log.Error("voicemail cut short", "path", d.row.Path, "err", err)
+		c.Log.Error("voicemail cut short", "path", d.row.Path, "err", err)
 	}
 	if d.row.Duration == 0 {
-		c.log.Info("voicemail: caller left no message")
+		c.Log.Info("voicemail: caller left no message")
 		os.Remove(d.row.Path)
 		return
 	}
 	_, sum, err := hashFile(d.row.Path)
 	if err != nil {
-		c.log.Error("voicemail not readable", "path", d.row.Path, "err", err)
+		c.Log.Error("voicemail not readable", "path", d.row.Path, "err", err)
 		return
 	}
 	d.row.SHA256 = sum
-	row, b, log := d.row, d.vm.b, c.log
+	row, b, log := d.row, d.vm.b, c.Log
 	email := d.email
-	c.wg.Go(func() {
+	c.WG.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
 		defer cancel()
 		if err := b.s.store.CreateVoicemail(ctx, &row); err != nil {

@@ -31,7 +31,7 @@ func voicemailServer(t *testing.T, st directory.Store) (*callServer, <-chan dire
 	vms := make(chan directory.Voicemail, 10)
 	cs.testServer = startServerHooked(t, st, nil, func(s *Server) {
 		cs.b = s.calls
-		cs.b.hooks.ended = func(c directory.Call) { cs.cdr <- c }
+		cs.b.Hooks.Ended = func(c directory.Call) { cs.cdr <- c }
 		s.hooks.voicemail = func(v directory.Voicemail) { vms <- v }
 	}, func(c *Config) {
 		c.Calls = CallConfig{RTPLow: 46000, RTPHigh: 46999, MediaIP: netip.MustParseAddr("127.0.0.1"),

@@ -1,0 +1,203 @@
+package call
+
+import (
+	"errors"
+	"sync"
+)
+
+// callTable is the calls in progress, filed by the Call-ID of each of
+// their legs, and the call slots each extension holds (an extension's
+// calls count against its limit from the first ring to the end). SIP
+// handlers find a call here and post it an event; the call's actor files
+// and unfiles itself. mu guards calls, perExt and closing; a call's slots
+// (call.slots) are written only under mu, by its actor.
+type callTable struct {
+	Mu        sync.Mutex
+	Calls     map[string]*Call // by the Call-ID of either leg
+	PerExt    map[string]int   // calls in progress per extension
+	closing   bool
+	maxPerExt int            // an extension's call limit
+	WG        sync.WaitGroup // call actors
+}
+
+func newCallTable(maxPerExt int) callTable {
+	return callTable{Calls: make(map[string]*Call), PerExt: make(map[string]int), maxPerExt: maxPerExt}
+}
+
+// active returns the number of calls in progress.
+func (t *callTable) Active() int {
+	t.Mu.Lock()
+	defer t.Mu.Unlock()
+	n := 0
+	for id, c := range t.Calls {
+		if c.ID == id {
+			n++
+		}
+	}
+	return n
+}
+
+func (t *callTable) Lookup(callID string) *Call {
+	t.Mu.Lock()
+	defer t.Mu.Unlock()
+	return t.Calls[callID]
+}
+
+// add files c under its A-leg Call-ID and takes a call slot for each
+// extension in exts. It fails when the Call-ID is already known (a loop)
+// or the server is shutting down.
+func (t *callTable) add(c *Call) error {
+	t.Mu.Lock()
+	defer t.Mu.Unlock()
+	if t.closing {
+		return errors.New("shutting down")
+	}
+	if _, ok := t.Calls[c.ID]; ok {
+		return errLoop
+	}
+	t.Calls[c.ID] = c
+	t.WG.Add(1)
+	return nil
+}
+
+var errLoop = errors.New("call-id in use")
+
+func (t *callTable) Alias(callID string, c *Call) {
+	t.Mu.Lock()
+	t.Calls[callID] = c
+	t.Mu.Unlock()
+}
+
+// unalias drops callID from the call table if it names c.
+func (t *callTable) Unalias(callID string, c *Call) {
+	t.Mu.Lock()
+	defer t.Mu.Unlock()
+	if t.Calls[callID] == c {
+		delete(t.Calls, callID)
+	}
+}
+
+// aliasIfFiled files callID under c unless c is gone from the table
+// already (it ended while another call handed it a leg).
+func (t *callTable) AliasIfFiled(callID string, c *Call) {
+	t.Mu.Lock()
+	defer t.Mu.Unlock()
+	if t.Calls[c.ID] == c {
+		t.Calls[callID] = c
+	}
+}
+
+func (t *callTable) remove(c *Call) {
+	t.Mu.Lock()
+	defer t.Mu.Unlock()
+	for id, x := range t.Calls {
+		if x == c {
+			delete(t.Calls, id)
+		}
+	}
+	for _, ext := range c.slots {
+		if t.PerExt[ext]--; t.PerExt[ext] <= 0 {
+			delete(t.PerExt, ext)
+		}
+	}
+	c.slots = nil
+}
+
+// slotsHeld returns the number of call slots held over all extensions.
+func (t *callTable) SlotsHeld() int {
+	t.Mu.Lock()
+	defer t.Mu.Unlock()
+	n := 0
+	for _, k := range t.PerExt {
+		n += k
+	}
+	return n
+}
+
+// busy reports whether ext has reached its call limit.
+func (t *callTable) Busy(ext string) bool {
+	t.Mu.Lock()
+	defer t.Mu.Unlock()
+	return t.PerExt[ext] >= t.maxPerExt
+}
+
+// inCall reports whether ext takes part in a call now.
+func (t *callTable) InCall(ext string) bool {
+	t.Mu.Lock()
+	defer t.Mu.Unlock()
+	return t.PerExt[ext] > 0
+}
+
+// take counts a call for each of exts (once each).
+func (t *callTable) Take(c *Call, exts ...string) {
+	t.Mu.Lock()
+	defer t.Mu.Unlock()
+	for _, ext := range exts {
+		if ext == "" || ContainsStr(c.slots, ext) {
+			continue
+		}
+		t.PerExt[ext]++
+		c.slots = append(c.slots, ext)
+	}
+}
+
+// takeNew counts a call for each of exts it does not hold yet and returns
+// those.
+func (t *callTable) TakeNew(c *Call, exts ...string) []string {
+	t.Mu.Lock()
+	defer t.Mu.Unlock()
+	var out []string
+	for _, ext := range exts {
+		if ext == "" || ContainsStr(c.slots, ext) {
+			continue
+		}
+		t.PerExt[ext]++
+		c.slots = append(c.slots, ext)
+		out = append(out, ext)
+	}
+	return out
+}
+
+// swap moves c's call slot of ext out to ext in; out stays held while
+// a party of c is still ext out.
+func (t *callTable) Swap(c *Call, out, in string) {
+	var keep []string
+	for _, p := range c.Parties {
+		keep = append(keep, p.Ext)
+	}
+	if out != "" && !ContainsStr(keep, out) {
+		t.Release(c, out)
+	}
+	t.Take(c, in)
+}
+
+// release gives back the call slots of exts that c holds.
+func (t *callTable) Release(c *Call, exts ...string) {
+	t.Mu.Lock()
+	defer t.Mu.Unlock()
+	for _, ext := range exts {
+		i := -1
+		for j, s := range c.slots {
+			if s == ext {
+				i = j
+				break
+			}
+		}
+		if i < 0 {
+			continue
+		}
+		c.slots = append(c.slots[:i], c.slots[i+1:]...)
+		if t.PerExt[ext]--; t.PerExt[ext] <= 0 {
+			delete(t.PerExt, ext)
+		}
+	}
+}
+
+func ContainsStr(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
