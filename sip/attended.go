@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
-	"github.com/pion/sdp/v3"
 
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
@@ -216,7 +215,7 @@ func (t *transfers) onHandover(h *handover) {
 	if toA {
 		var cred *call.Credential
 		if h.who.Ext != "" {
-			cred, _ = t.b.s.credential(h.who.Ext)
+			cred, _ = t.b.Auth.Credential(h.who.Ext)
 		}
 		c.Caller = cred
 		c.Legs[0].Origin = h.org
@@ -341,7 +340,7 @@ func (ev *replaceEvent) HandleOn(c *call.Call) {
 		sent = c.Legs[0].SDP
 	}
 	ans, _, err := sdpneg.Parse(sent)
-	if err != nil || !commonFormats(ans, sd) {
+	if err != nil || !sdpneg.KeepCommonFormats(ans, sd) {
 		reject(488, "Not Acceptable Here")
 		return
 	}
@@ -397,26 +396,6 @@ func (ev *replaceEvent) HandleOn(c *call.Call) {
 	c.UnholdTransferee(!isA, ev.req.Body())
 }
 
-// commonFormats keeps in ans's audio only the formats offer's audio has;
-// false when none is left.
-func commonFormats(ans, offer *sdp.SessionDescription) bool {
-	am, om := sdpneg.Audio(ans), sdpneg.Audio(offer)
-	if am == nil || om == nil {
-		return false
-	}
-	var keep []string
-	for _, f := range am.MediaName.Formats {
-		if call.ContainsStr(om.MediaName.Formats, f) {
-			keep = append(keep, f)
-		}
-	}
-	if len(keep) == 0 {
-		return false
-	}
-	am.MediaName.Formats = keep
-	return true
-}
-
 // replacing is the b2bua's service for an INVITE with Replaces: it
 // passes one to the call whose leg it names, asking authz first who may
 // take over whose leg.
@@ -430,29 +409,29 @@ func (rp *replacing) invite(req *sip.Request, tx sip.ServerTransaction, cred *ca
 	b := rp.b
 	rep, ok := call.ParseReplaces(value)
 	if !ok {
-		b.s.rp.Respond(tx, req, 400, "Bad Request (Bad Replaces)")
+		b.Responder.Respond(tx, req, 400, "Bad Request (Bad Replaces)")
 		return
 	}
 	if cred == nil {
-		b.s.rp.Respond(tx, req, 403, "Forbidden (Replaces From A Trunk)")
+		b.Responder.Respond(tx, req, 403, "Forbidden (Replaces From A Trunk)")
 		return
 	}
 	c := b.Lookup(rep.CallID)
 	if c == nil {
-		b.s.rp.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		b.Responder.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
 	takeOver, err := rp.mayTakeOver(cred, c)
 	if err != nil {
 		b.Log.Warn("replaces refused: directory unavailable", "call_id", req.CallID().Value(), "err", err)
-		res := b.s.rp.Response(req, 503, "Service Unavailable")
+		res := b.Responder.Response(req, 503, "Service Unavailable")
 		res.AppendHeader(sip.NewHeader("Retry-After", call.StoreRetryAfter))
-		b.s.rp.Send(tx, res)
+		b.Responder.Send(tx, res)
 		return
 	}
 	done := make(chan struct{})
 	if !c.Post(&replaceEvent{req: req, tx: tx, cred: cred, rep: rep, takeOver: takeOver, done: done}) {
-		b.s.rp.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		b.Responder.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
 	<-done
@@ -471,9 +450,9 @@ func (rp *replacing) mayTakeOver(cred *call.Credential, c *call.Call) (refusal, 
 			}
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), b.StoreTimeout)
 	defer cancel()
-	acc, err := b.s.store.Access(ctx, cred.UserID)
+	acc, err := b.Store.Access(ctx, cred.UserID)
 	if err != nil {
 		return nil, fmt.Errorf("access of %s: %w", cred.Ext, err)
 	}

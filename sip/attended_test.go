@@ -228,10 +228,10 @@ func TestAttendedTransfer(t *testing.T) {
 				ac[0].CalleeID != y.ID || ac[0].State != "talking" {
 				t.Errorf("active calls after the transfer: %+v", ac)
 			}
-			if c, leg, _ := cs.b.monitors.monitored("10003"); c == nil || leg != tc.wantLegY {
+			if c, leg, _ := cs.b.monitors.Monitored("10003"); c == nil || leg != tc.wantLegY {
 				t.Errorf("monitoring finds Y on leg %v of %v, want %v", leg, c, tc.wantLegY)
 			}
-			if c, _, _ := cs.b.monitors.monitored("10002"); c != nil {
+			if c, _, _ := cs.b.monitors.Monitored("10002"); c != nil {
 				t.Errorf("monitoring still finds the transferor")
 			}
 			cs.b.Mu.Lock()

@@ -13,6 +13,12 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/sip/auth"
 	"github.com/switchboard-pbx/switchboard/sip/call"
+	"github.com/switchboard-pbx/switchboard/sip/forward"
+	"github.com/switchboard-pbx/switchboard/sip/intercom"
+	"github.com/switchboard-pbx/switchboard/sip/monitor"
+	"github.com/switchboard-pbx/switchboard/sip/paging"
+	"github.com/switchboard-pbx/switchboard/sip/pickup"
+	"github.com/switchboard-pbx/switchboard/sip/record"
 	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
@@ -26,29 +32,32 @@ type b2bua struct {
 	*call.Core
 	s *Server
 
-	// recDir is the absolute directory of call recordings; "" records
-	// nothing.
-	recDir string
-
 	codes featureCodes // feature codes dialed (features.go)
 
 	lot *parkingLot // call park: the orbits and what they hold (park.go, orbits.go)
 
-	forwards   *forwarding // call forwarding (forward.go)
-	monitors   *monitoring // supervisors on calls (monitor.go)
-	recordings *recordings // call recording (record.go)
-	replacing  *replacing  // INVITE with Replaces (attended.go)
+	forwards   *forward.Forwarding // call forwarding (forward.go)
+	monitors   *monitor.Monitoring // supervisors on calls (monitor.go)
+	recordings *record.Recordings  // call recording (record.go)
+	replacing  *replacing          // INVITE with Replaces (attended.go)
 
 	queues *queueRuntime // call queues (queue.go, queuecall.go)
 
-	pickups  *pickupBoard // call pickup (pickup.go)
-	intercom *intercom    // intercom calls (intercom.go)
-	pager    *pager       // paging (paging.go)
-	vm       *voicemail   // voicemail (voicemail.go, vmretrieve.go)
+	pickups  *pickup.Board      // call pickup (pickup.go)
+	intercom *intercom.Intercom // intercom calls (intercom.go)
+	pager    *paging.Pager      // paging (paging.go)
+	vm       *voicemail         // voicemail (voicemail.go, vmretrieve.go)
 }
 
 func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
-	cc, err := call.NewCore(cfg, call.CoreParts{Log: s.log, Responder: s.rp, Client: s.client, Realm: s.realm,
+	var recDir string
+	if dir := s.cfg.RecordingsDir; dir != "" {
+		var err error
+		if recDir, err = filepath.Abs(dir); err != nil {
+			return nil, fmt.Errorf("recordings directory: %w", err)
+		}
+	}
+	cc, err := call.NewCore(cfg, call.CoreParts{Log: s.log, RecordingsDir: recDir, Responder: s.rp, Client: s.client, Realm: s.realm,
 		Node: s.cfg.Node, UserAgent: s.cfg.UserAgent, StoreTimeout: s.cfg.StoreTimeout, Counters: &s.counters,
 		History: s.history, LegObservers: &s.legObs, Bindings: s.loc, Carriers: s.tk})
 	if err != nil {
@@ -56,32 +65,26 @@ func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
 	}
 	b := &b2bua{Core: cc, s: s}
 	b.lot = &parkingLot{b: b, orbits: newOrbitTable()}
-	b.pickups = &pickupBoard{b: b}
-	b.intercom = &intercom{b: b}
-	b.pager = &pager{b: b}
-	s.watchLegs(b.pickups.leg)
-	b.forwards = &forwarding{b: b}
-	b.monitors = &monitoring{b: b}
-	b.recordings = &recordings{b: b}
+	b.pickups = &pickup.Board{Core: b.Core}
+	b.intercom = &intercom.Intercom{Core: b.Core}
+	b.pager = &paging.Pager{Core: b.Core, Intercom: b.intercom}
+	s.watchLegs(b.pickups.Leg)
+	b.forwards = &forward.Forwarding{Core: b.Core}
+	b.monitors = &monitor.Monitoring{Core: b.Core}
+	b.recordings = &record.Recordings{Core: b.Core}
 	b.replacing = &replacing{b: b}
 	b.Taps = call.Taps{b.recordings}
-	b.RingFailed = b.forwards.ringFailed
+	b.RingFailed = b.forwards.RingFailed
 	b.queues = newQueueRuntime(b)
 	b.codes = featureCodes{b: b}
 	b.vm = &voicemail{b: b}
 	b.StandIn = b.vm
 	b.Router = &route.Router{Store: s.store, Auth: s.auth, Creds: s.creds, Location: s.loc, Trunks: s.tk,
-		Log: s.log, Clock: s.clock, User: b.forwards.routeUser, Queue: b.queues.route,
+		Log: s.log, Clock: s.clock, User: b.forwards.RouteUser, Queue: b.queues.route,
 		Menu: func(ctx context.Context, rt *route.Route, ext string) (bool, *route.Refusal) {
 			return routeMenu(ctx, s, rt, ext)
 		}}
 	b.TakeRefer = func(c *call.Call, ev *call.ReqEvent) { openTransfers(b, c).onRefer(ev) }
-	if dir := s.cfg.RecordingsDir; dir != "" {
-		if b.recDir, err = filepath.Abs(dir); err != nil {
-			b.Cancel()
-			return nil, fmt.Errorf("recordings directory: %w", err)
-		}
-	}
 	go b.queues.run(b.Ctx)
 	return b, nil
 }
@@ -179,7 +182,7 @@ const callSideLabel = "switchboard"
 // attended transfer's replacement, or a monitoring session.
 func (b *b2bua) newDialog(req *sip.Request, tx sip.ServerTransaction, caller *call.Credential, trunk *Trunk) {
 	if h := req.GetHeader("Replaces"); h != nil {
-		if !b.pickups.replaces(req, tx, caller, h.Value()) { // pickup.go: a ringing phone's dialog
+		if !b.pickups.Replaces(req, tx, caller, h.Value()) { // pickup.go: a ringing phone's dialog
 			b.replacing.invite(req, tx, caller, h.Value())
 		}
 		return
@@ -203,12 +206,12 @@ func (b *b2bua) newDialog(req *sip.Request, tx sip.ServerTransaction, caller *ca
 func (b *b2bua) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 	c := b.Lookup(req.CallID().Value())
 	if c == nil {
-		if ms := b.monitors.session(req); ms != nil {
-			ms.inDialog(req, tx)
+		if ms := b.monitors.Session(req); ms != nil {
+			ms.InDialog(req, tx)
 			return
 		}
-		if ps := b.pager.session(req); ps != nil {
-			ps.inDialog(req, tx)
+		if ps := b.pager.Session(req); ps != nil {
+			ps.InDialog(req, tx)
 			return
 		}
 		if vs := b.vm.sessionOf(req); vs != nil {
@@ -244,10 +247,10 @@ func (b *b2bua) onAck(req *sip.Request, _ sip.ServerTransaction) {
 	}
 	if c := b.Lookup(req.CallID().Value()); c != nil {
 		c.Post(&call.AckEvent{Req: req, FromA: req.CallID().Value() == c.ID})
-	} else if ms := b.monitors.session(req); ms != nil {
-		ms.onAck()
-	} else if ps := b.pager.session(req); ps != nil {
-		ps.onAck(req)
+	} else if ms := b.monitors.Session(req); ms != nil {
+		ms.OnAck()
+	} else if ps := b.pager.Session(req); ps != nil {
+		ps.OnAck(req)
 	} else if vs := b.vm.sessionOf(req); vs != nil {
 		vs.onAck()
 	}

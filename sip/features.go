@@ -10,8 +10,8 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
-	"github.com/switchboard-pbx/switchboard/media"
 	"github.com/switchboard-pbx/switchboard/sip/call"
+	"github.com/switchboard-pbx/switchboard/sip/monitor"
 	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
@@ -55,13 +55,6 @@ func (s *Server) loadFeatures(ctx context.Context) error {
 	return nil
 }
 
-// monitorModes maps the monitoring features to their modes.
-var monitorModes = map[directory.Feature]media.MonitorMode{
-	directory.FeatureMonitorListen:  media.Listen,
-	directory.FeatureMonitorWhisper: media.Whisper,
-	directory.FeatureMonitorBarge:   media.Barge,
-}
-
 // featureCodes takes an extension's INVITE to a feature code (*97, *60,
 // *8...) and hands it to the feature that owns the code; the few codes
 // that only change a user's settings (do not disturb, forwarding) it
@@ -77,8 +70,8 @@ func (fc featureCodes) dial(req *sip.Request, tx sip.ServerTransaction, caller *
 	if !ok {
 		return false
 	}
-	if mode, ok := monitorModes[f.Feature]; ok {
-		b.monitors.monitorCall(req, tx, caller, mode, arg)
+	if mode, ok := monitor.Modes[f.Feature]; ok {
+		b.monitors.MonitorCall(req, tx, caller, mode, arg)
 		return true
 	}
 	if f.Feature == directory.FeatureVoicemail {
@@ -86,21 +79,21 @@ func (fc featureCodes) dial(req *sip.Request, tx sip.ServerTransaction, caller *
 		return true
 	}
 	if !f.Ready {
-		b.s.rp.Respond(tx, req, 404, "Not Found (Feature Not Available Yet: "+string(f.Feature)+")")
+		b.Responder.Respond(tx, req, 404, "Not Found (Feature Not Available Yet: "+string(f.Feature)+")")
 		return true
 	}
 	switch f.Feature {
 	case directory.FeaturePickupGroup, directory.FeaturePickupDirected:
-		b.pickups.feature(req, tx, caller, f.Feature, arg) // pickup.go
+		b.pickups.Feature(req, tx, caller, f.Feature, arg) // pickup.go
 		return true
 	case directory.FeaturePark:
 		b.lot.retrieve(req, tx, caller, "") // park.go: the longest parked call caller may take
 		return true
 	case directory.FeatureIntercom:
-		b.intercom.call(req, tx, caller, arg) // intercom.go
+		b.intercom.Call(req, tx, caller, arg) // intercom.go
 		return true
 	case directory.FeaturePaging:
-		b.pager.page(req, tx, caller, arg) // paging.go
+		b.pager.Page(req, tx, caller, arg) // paging.go
 		return true
 	case directory.FeatureQueueLogin, directory.FeatureQueueLogout, directory.FeatureQueuePause,
 		directory.FeatureQueueUnpause:
@@ -122,39 +115,31 @@ func (fc featureCodes) dial(req *sip.Request, tx sip.ServerTransaction, caller *
 		p.ForwardAlways = &none
 		done = "Forward Off"
 	default:
-		b.s.rp.Respond(tx, req, 404, "Not Found")
+		b.Responder.Respond(tx, req, 404, "Not Found")
 		return true
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), b.StoreTimeout)
 	defer cancel()
-	u, err := b.s.store.UpdateUser(ctx, caller.UserID, p)
+	u, err := b.Store.UpdateUser(ctx, caller.UserID, p)
 	if err != nil {
 		b.Log.Warn("feature code not applied", "ext", caller.Ext, "feature", string(f.Feature), "err", err)
 		if errors.Is(err, directory.ErrInvalid) {
-			b.s.rp.Respond(tx, req, 484, "Address Incomplete")
+			b.Responder.Respond(tx, req, 484, "Address Incomplete")
 			return true
 		}
-		res := b.s.rp.Response(req, 503, "Service Unavailable")
+		res := b.Responder.Response(req, 503, "Service Unavailable")
 		res.AppendHeader(sip.NewHeader("Retry-After", call.StoreRetryAfter))
-		b.s.rp.Send(tx, res)
+		b.Responder.Send(tx, res)
 		return true
 	}
-	b.s.audit(ctx, caller, "user.forwarding", fmt.Sprintf("user:%d", u.ID), "feature code "+f.Code+": "+strings.ToLower(done))
-	gone := b.s.creds.Update(u)
+	b.Audit(ctx, caller, "user.forwarding", fmt.Sprintf("user:%d", u.ID), "feature code "+f.Code+": "+strings.ToLower(done))
+	gone := b.Creds.Update(u)
 	if gone != "" {
 		b.s.loc.Drop(ctx, gone)
 	}
 	b.s.subs.UserChanged(u, gone)
 	b.Log.Info("feature code", "ext", caller.Ext, "feature", string(f.Feature))
 	// Done, and no call to set up: the phone shows the reason phrase.
-	b.s.rp.Respond(tx, req, 603, "Decline ("+done+")")
+	b.Responder.Respond(tx, req, 603, "Decline ("+done+")")
 	return true
-}
-
-// audit writes an entry of something an extension did by phone.
-func (s *Server) audit(ctx context.Context, cred *call.Credential, action, object, detail string) {
-	e := &directory.AuditEntry{ActorID: cred.UserID, Actor: "ext " + cred.Ext, Action: action, Object: object, Detail: detail}
-	if err := s.store.Audit(ctx, e); err != nil {
-		s.log.Error("audit not written", "action", action, "object", object, "err", err)
-	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/sip/digest"
 	"github.com/switchboard-pbx/switchboard/sip/guard"
 	"github.com/switchboard-pbx/switchboard/sip/location"
+	"github.com/switchboard-pbx/switchboard/sip/record"
 	"github.com/switchboard-pbx/switchboard/sip/subscribe"
 	"github.com/switchboard-pbx/switchboard/sip/trunk"
 )
@@ -232,7 +233,7 @@ func (f *follower) applyChanges(ctx context.Context, cs []directory.Change) erro
 					return err
 				}
 			}
-			if slices.Contains(recordSettings, c.Key) {
+			if slices.Contains(record.RecordSettings, c.Key) {
 				if err := f.loadRecording(ctx); err != nil {
 					return err
 				}

@@ -319,7 +319,7 @@ func TestForwardRingTimePerUser(t *testing.T) {
 			t.Fatal("no credential for 10002")
 		}
 		rt := &route.Route{}
-		if ref := cs.b.forwards.routeUser(t.Context(), rt, cred); ref != nil {
+		if ref := cs.b.forwards.RouteUser(t.Context(), rt, cred); ref != nil {
 			t.Fatalf("route: %+v", ref)
 		}
 		c := &call.Call{Core: cs.b.Core, Rt: rt}

@@ -451,11 +451,11 @@ func (s *ivrSession) voicemail(number string) {
 	c := s.c
 	var userID, groupID int64
 	var dir string
-	if cred, err := s.b.s.credential(number); err == nil && cred != nil {
+	if cred, err := s.b.Auth.Credential(number); err == nil && cred != nil {
 		userID, dir = cred.UserID, strconv.FormatInt(cred.UserID, 10)
 	} else {
 		ctx, cancel := context.WithTimeout(context.Background(), c.Core.StoreTimeout)
-		g, err := s.b.s.store.GroupByExtension(ctx, number)
+		g, err := s.b.Store.GroupByExtension(ctx, number)
 		cancel()
 		if err != nil {
 			c.Log.Info("ivr: no mailbox", "number", number, "err", err)
@@ -465,9 +465,9 @@ func (s *ivrSession) voicemail(number string) {
 		groupID, dir = g.ID, "g"+strconv.FormatInt(g.ID, 10)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.Core.StoreTimeout)
-	mb, err := s.b.s.store.Mailbox(ctx, userID, groupID)
+	mb, err := s.b.Store.Mailbox(ctx, userID, groupID)
 	cancel()
-	if err != nil || !mb.Enabled || s.b.recDir == "" {
+	if err != nil || !mb.Enabled || s.b.RecordingsDir == "" {
 		c.Log.Info("ivr: mailbox not enabled", "number", number, "err", err)
 		s.back("no mailbox")
 		return

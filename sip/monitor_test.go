@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/monitor"
 )
 
 func TestMonitorRequest(t *testing.T) {
@@ -29,7 +30,7 @@ func TestMonitorRequest(t *testing.T) {
 		{"10002", 0, "", false},
 		{"", 0, "", false},
 	} {
-		mode, ext, ok := monitorRequest(tc.dialed)
+		mode, ext, ok := monitor.ParseRequest(tc.dialed)
 		if ok != tc.ok || mode != tc.mode || ext != tc.ext {
 			t.Errorf("%q: %v %q %v, want %v %q %v", tc.dialed, mode, ext, ok, tc.mode, tc.ext, tc.ok)
 		}
@@ -255,7 +256,7 @@ func waitNoMonitors(t *testing.T, cs *callServer) {
 	t.Helper()
 	for range 500 {
 		n := 0
-		cs.b.monitors.sessions.Range(func(any, any) bool { n++; return true })
+		cs.b.monitors.Sessions.Range(func(any, any) bool { n++; return true })
 		if n == 0 && cs.b.Pool.Free() == cs.b.Pool.Size() {
 			return
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory/postgres/pgtest"
 	"github.com/switchboard-pbx/switchboard/directory/sqlite"
 	"github.com/switchboard-pbx/switchboard/internal/smalldisk"
+	"github.com/switchboard-pbx/switchboard/sip/record"
 )
 
 // Call history and recording rows written while the database is
@@ -219,7 +220,7 @@ func TestRecordingCutByFullDisk(t *testing.T) {
 	}
 	r := got[0]
 	size, sum := fileSHA256(t, r.Path)
-	d, err := wavDuration(r.Path)
+	d, err := record.WavDuration(r.Path)
 	if err != nil {
 		t.Fatal(err)
 	}

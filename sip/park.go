@@ -171,7 +171,7 @@ func (pl *parkingLot) target(number string) (orbit string, ok bool) {
 func (pl *parkingLot) allowed(id, parker int64) (denied, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), pl.b.StoreTimeout)
 	defer cancel()
-	acc, err := pl.b.s.store.Access(ctx, id)
+	acc, err := pl.b.Store.Access(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -339,18 +339,18 @@ func (pl *parkingLot) retrieveOrbit(req *sip.Request, tx sip.ServerTransaction, 
 // once it has its final response (and, for a 2xx, its ACK).
 func (pl *parkingLot) retrieve(req *sip.Request, tx sip.ServerTransaction, cred *call.Credential, orbit string) {
 	b := pl.b
-	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
-	acc, err := b.s.store.Access(ctx, cred.UserID)
+	ctx, cancel := context.WithTimeout(context.Background(), b.StoreTimeout)
+	acc, err := b.Store.Access(ctx, cred.UserID)
 	cancel()
 	if err != nil {
 		b.Log.Warn("retrieve refused: directory unavailable", "ext", cred.Ext, "err", err)
-		res := b.s.rp.Response(req, 503, "Service Unavailable")
+		res := b.Responder.Response(req, 503, "Service Unavailable")
 		res.AppendHeader(sip.NewHeader("Retry-After", call.StoreRetryAfter))
-		b.s.rp.Send(tx, res)
+		b.Responder.Send(tx, res)
 		return
 	}
 	if b.Busy(cred.Ext) {
-		b.s.rp.Respond(tx, req, 403, "Forbidden (Too Many Calls)")
+		b.Responder.Respond(tx, req, 403, "Forbidden (Too Many Calls)")
 		return
 	}
 	subj := authz.NewSubject(acc)
@@ -358,7 +358,7 @@ func (pl *parkingLot) retrieve(req *sip.Request, tx sip.ServerTransaction, cred 
 	var refusal error
 	if orbit != "" {
 		if slot = pl.orbits.slot(orbit); slot == nil {
-			b.s.rp.Respond(tx, req, 480, "Temporarily Unavailable (Nothing Parked At "+orbit+")")
+			b.Responder.Respond(tx, req, 480, "Temporarily Unavailable (Nothing Parked At "+orbit+")")
 			return
 		}
 		refusal = mayRetrieve(subj, slot.parker)
@@ -370,19 +370,19 @@ func (pl *parkingLot) retrieve(req *sip.Request, tx sip.ServerTransaction, cred 
 			}
 		}
 		if slot == nil && refusal == nil {
-			b.s.rp.Respond(tx, req, 480, "Temporarily Unavailable (Nothing Parked)")
+			b.Responder.Respond(tx, req, 480, "Temporarily Unavailable (Nothing Parked)")
 			return
 		}
 	}
 	if refusal != nil {
 		reason := authz.DeniedReason(refusal)
 		b.Log.Info("retrieve refused", "ext", cred.Ext, "orbit", orbit, "reason", reason)
-		b.s.rp.Respond(tx, req, 403, "Forbidden ("+reason+")")
+		b.Responder.Respond(tx, req, 403, "Forbidden ("+reason+")")
 		return
 	}
 	done := make(chan struct{})
 	if !slot.c.Post(&retrieveEvent{req: req, tx: tx, cred: cred, orbit: slot.orbit, done: done}) {
-		b.s.rp.Respond(tx, req, 480, "Temporarily Unavailable (Nothing Parked At "+slot.orbit+")")
+		b.Responder.Respond(tx, req, 480, "Temporarily Unavailable (Nothing Parked At "+slot.orbit+")")
 		return
 	}
 	<-done
@@ -406,7 +406,7 @@ func (p *parkedCall) retrieved(ev *retrieveEvent) {
 	}
 	isA := p.leg == 0
 	ans, _, err := sdpneg.Parse(c.Legs[p.leg].SDP) // the parked party's media, as the parker had it
-	if err != nil || !commonFormats(ans, sd) {
+	if err != nil || !sdpneg.KeepCommonFormats(ans, sd) {
 		reject(488, "Not Acceptable Here")
 		return
 	}

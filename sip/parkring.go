@@ -33,7 +33,7 @@ func (p *parkedCall) onTimer(ev parkTimerEvent) {
 // ringBack rings the parker's phones.
 func (p *parkedCall) ringBack() {
 	c := p.c
-	cred, err := p.lot.b.s.credential(p.parker.Ext)
+	cred, err := p.lot.b.Auth.Credential(p.parker.Ext)
 	if err != nil || cred == nil {
 		c.Log.Info("ring-back: parker unknown", "orbit", p.orbit, "parker", p.parker.Ext, "err", err)
 		p.ringBackOver()
@@ -127,6 +127,6 @@ func (p *parkedCall) ringBackAnswered(f *dial.Fork, res *sip.Response) {
 	}
 	p.ring.CancelAll(f)
 	p.ring = nil
-	cred, _ := p.lot.b.s.credential(f.Target.Ext)
+	cred, _ := p.lot.b.Auth.Credential(f.Target.Ext)
 	p.take(call.Party{UserID: f.Target.UserID, Num: f.Target.Ext, Ext: f.Target.Ext}, cred, "returned", res.Body())
 }

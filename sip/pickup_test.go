@@ -10,6 +10,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/pickup"
 	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
@@ -61,17 +62,17 @@ func ringFrom(t *testing.T, p *callPhone, ext string) <-chan dialResult {
 
 // waitRinging waits until the pickup board shows a phone of ext ringing,
 // and returns that leg.
-func waitRinging(t *testing.T, cs *callServer, ext string) ringingLeg {
+func waitRinging(t *testing.T, cs *callServer, ext string) pickup.RingingLeg {
 	t.Helper()
 	deadline := time.Now().Add(waitLimit)
 	for time.Now().Before(deadline) {
-		if ls := cs.b.pickups.ringing(func(l ringingLeg) bool { return l.ext == ext }); len(ls) > 0 {
+		if ls := cs.b.pickups.Ringing(func(l pickup.RingingLeg) bool { return l.Ext == ext }); len(ls) > 0 {
 			return ls[0]
 		}
 		time.Sleep(5 * time.Millisecond) // polling: the board raises no event of its own
 	}
 	t.Fatalf("%s never rang", ext)
-	return ringingLeg{}
+	return pickup.RingingLeg{}
 }
 
 // answered waits for the caller's dial to be answered.
@@ -184,8 +185,8 @@ func TestPickupReplaces(t *testing.T) {
 
 	call := ringFrom(t, pa, "10002")
 	inv := wait(t, pb.invites, "10002 rings")
-	if l := waitRinging(t, cs, "10002"); l.legID != inv.CallID().Value() {
-		t.Fatalf("ringing leg %q, the phone's INVITE has Call-ID %q", l.legID, inv.CallID().Value())
+	if l := waitRinging(t, cs, "10002"); l.LegID != inv.CallID().Value() {
+		t.Fatalf("ringing leg %q, the phone's INVITE has Call-ID %q", l.LegID, inv.CallID().Value())
 	}
 	early := inv.CallID().Value()
 	_, err := pp.dialWith(t.Context(), "10002", sip.NewHeader("Replaces", replacesOf(early, "x1", "x2")))
@@ -479,7 +480,7 @@ func TestParseEarlyReplaces(t *testing.T) {
 		{"", false, "", "", ""},
 		{strings.Repeat("x", 257), false, "", "", ""},
 	} {
-		r, ok := parseEarlyReplaces(tc.in)
+		r, ok := pickup.ParseEarlyReplaces(tc.in)
 		if ok != tc.ok || r.CallID != tc.callID || r.ToTag != tc.to || r.FromTag != tc.from {
 			t.Errorf("parseEarlyReplaces(%q) = %+v %v", tc.in, r, ok)
 		}
@@ -490,25 +491,25 @@ func TestParseEarlyReplaces(t *testing.T) {
 // one leg per call, the call that rang first first; a leg answered or
 // over leaves it.
 func TestPickupBoard(t *testing.T) {
-	var pb pickupBoard
-	pb.leg(LegEvent{CallID: "c1", LegID: "l1", Ext: "10002", UserID: 2, State: LegRinging})
-	pb.leg(LegEvent{CallID: "c1", LegID: "c1", Ext: "10001", UserID: 1, Initiator: true, State: LegRinging})
+	var pb pickup.Board
+	pb.Leg(LegEvent{CallID: "c1", LegID: "l1", Ext: "10002", UserID: 2, State: LegRinging})
+	pb.Leg(LegEvent{CallID: "c1", LegID: "c1", Ext: "10001", UserID: 1, Initiator: true, State: LegRinging})
 	time.Sleep(time.Millisecond) // the board orders by when a leg began to ring
-	pb.leg(LegEvent{CallID: "c2", LegID: "l2", Ext: "10003", UserID: 3, State: LegRinging})
-	pb.leg(LegEvent{CallID: "c1", LegID: "l3", Ext: "10004", UserID: 4, State: LegRinging})
-	pb.leg(LegEvent{CallID: "c1", LegID: "l1", Ext: "10002", UserID: 2, State: LegRinging}) // again: still first
-	all := func(ringingLeg) bool { return true }
-	got := pb.ringing(all)
-	if len(got) != 2 || got[0].legID != "l1" || got[1].legID != "l2" {
+	pb.Leg(LegEvent{CallID: "c2", LegID: "l2", Ext: "10003", UserID: 3, State: LegRinging})
+	pb.Leg(LegEvent{CallID: "c1", LegID: "l3", Ext: "10004", UserID: 4, State: LegRinging})
+	pb.Leg(LegEvent{CallID: "c1", LegID: "l1", Ext: "10002", UserID: 2, State: LegRinging}) // again: still first
+	all := func(pickup.RingingLeg) bool { return true }
+	got := pb.Ringing(all)
+	if len(got) != 2 || got[0].LegID != "l1" || got[1].LegID != "l2" {
 		t.Fatalf("ringing: %+v", got)
 	}
-	if _, ok := pb.get("c1"); ok {
+	if _, ok := pb.Get("c1"); ok {
 		t.Error("the caller's own leg is on the board")
 	}
-	pb.leg(LegEvent{CallID: "c1", LegID: "l1", Ext: "10002", UserID: 2, State: LegEnded})
-	pb.leg(LegEvent{CallID: "c2", LegID: "l2", Ext: "10003", UserID: 3, State: LegAnswered})
-	got = pb.ringing(all)
-	if len(got) != 1 || got[0].legID != "l3" {
+	pb.Leg(LegEvent{CallID: "c1", LegID: "l1", Ext: "10002", UserID: 2, State: LegEnded})
+	pb.Leg(LegEvent{CallID: "c2", LegID: "l2", Ext: "10003", UserID: 3, State: LegAnswered})
+	got = pb.Ringing(all)
+	if len(got) != 1 || got[0].LegID != "l3" {
 		t.Fatalf("ringing after l1 ended and l2 answered: %+v", got)
 	}
 }

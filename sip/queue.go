@@ -131,7 +131,7 @@ func (r *queueRuntime) ensure(ctx context.Context) error {
 	if err := r.syncAll(ctx); err != nil {
 		return err
 	}
-	agents, err := r.b.s.store.QueueAgents(ctx)
+	agents, err := r.b.Store.QueueAgents(ctx)
 	if err != nil {
 		return fmt.Errorf("queue agents: %w", err)
 	}
@@ -155,7 +155,7 @@ func (r *queueRuntime) ensure(ctx context.Context) error {
 
 // syncAll gives the engine every queue of the store.
 func (r *queueRuntime) syncAll(ctx context.Context) error {
-	list, err := r.b.s.store.Queues(ctx)
+	list, err := r.b.Store.Queues(ctx)
 	if err != nil {
 		return fmt.Errorf("queues: %w", err)
 	}
@@ -298,7 +298,7 @@ func (r *queueRuntime) callEnded(agent string) {
 // ringable reports whether an agent's phone may be rung now: a user not
 // in do not disturb, on no call, with a phone registered.
 func (r *queueRuntime) ringable(agent string) (*call.Credential, bool) {
-	cred, ok := r.b.s.creds.ByID(agentUser(agent))
+	cred, ok := r.b.Creds.ByID(agentUser(agent))
 	if !ok || cred.Forward.DND || r.b.InCall(cred.Ext) || len(r.b.UserTargets(cred)) == 0 {
 		return cred, false
 	}
@@ -426,7 +426,7 @@ func (r *queueRuntime) setAgent(ctx context.Context, userID int64, action, reaso
 		return err
 	}
 	r.act(evs)
-	if err := r.b.s.store.SetQueueAgent(ctx, userID, row); err != nil {
+	if err := r.b.Store.SetQueueAgent(ctx, userID, row); err != nil {
 		r.b.Log.Warn("queue agent state not stored", "user_id", userID, "action", action, "err", err)
 	}
 	return nil

@@ -26,21 +26,21 @@ func (r *queueRuntime) feature(req *sip.Request, tx sip.ServerTransaction, calle
 	action := map[directory.Feature]string{directory.FeatureQueueLogin: QueueLogin,
 		directory.FeatureQueueLogout: QueueLogout, directory.FeatureQueuePause: QueuePause,
 		directory.FeatureQueueUnpause: QueueUnpause}[f.Feature]
-	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), b.StoreTimeout)
 	defer cancel()
 	err := b.queues.setAgent(ctx, caller.UserID, action, arg)
 	switch {
 	case errors.Is(err, ErrNotQueueAgent):
-		b.s.rp.Respond(tx, req, 403, "Forbidden (Not A Queue Agent)")
+		b.Responder.Respond(tx, req, 403, "Forbidden (Not A Queue Agent)")
 		return
 	case errors.Is(err, ErrNotLoggedIn):
-		b.s.rp.Respond(tx, req, 403, "Forbidden (Not Logged In To Queues)")
+		b.Responder.Respond(tx, req, 403, "Forbidden (Not Logged In To Queues)")
 		return
 	case err != nil:
 		b.Log.Warn("queue feature not applied", "ext", caller.Ext, "feature", string(f.Feature), "err", err)
-		res := b.s.rp.Response(req, 503, "Service Unavailable")
+		res := b.Responder.Response(req, 503, "Service Unavailable")
 		res.AppendHeader(sip.NewHeader("Retry-After", call.StoreRetryAfter))
-		b.s.rp.Send(tx, res)
+		b.Responder.Send(tx, res)
 		return
 	}
 	done := map[string]string{QueueLogin: "Logged In To Queues", QueueLogout: "Logged Out Of Queues",
@@ -48,9 +48,9 @@ func (r *queueRuntime) feature(req *sip.Request, tx sip.ServerTransaction, calle
 	if action == QueuePause && arg != "" {
 		done += " (Reason " + arg + ")"
 	}
-	b.s.audit(ctx, caller, "queue.agent", fmt.Sprintf("user:%d", caller.UserID), "feature code "+f.Code+": "+action)
+	b.Audit(ctx, caller, "queue.agent", fmt.Sprintf("user:%d", caller.UserID), "feature code "+f.Code+": "+action)
 	b.Log.Info("feature code", "ext", caller.Ext, "feature", string(f.Feature), "reason", arg)
-	b.s.rp.Respond(tx, req, 603, "Decline ("+done+")")
+	b.Responder.Respond(tx, req, 603, "Decline ("+done+")")
 }
 
 // QueueAgent logs a user in to their queues or out, or pauses (with a

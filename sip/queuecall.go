@@ -152,7 +152,7 @@ func (a queueAnswer) AnswerCall(c *call.Call) { enterQueue(a.rtm, c, *a.queue) }
 // route makes rt a queue's when ext is a queue's number, and reports
 // whether it was.
 func (r *queueRuntime) route(ctx context.Context, rt *route.Route, ext string) (bool, *route.Refusal) {
-	q, err := r.b.s.store.QueueByNumber(ctx, ext)
+	q, err := r.b.Store.QueueByNumber(ctx, ext)
 	if errors.Is(err, directory.ErrNotFound) {
 		return false, nil
 	}

@@ -540,7 +540,7 @@ func TestRecordingRetention(t *testing.T) {
 
 	check := func(name string, now time.Time, want int) {
 		t.Helper()
-		n, err := cs.b.recordings.expireRecordings(t.Context(), now)
+		n, err := cs.b.recordings.ExpireRecordings(t.Context(), now)
 		if err != nil || n != want {
 			t.Errorf("%s: %d deleted, %v; want %d", name, n, err, want)
 		}

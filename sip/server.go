@@ -209,7 +209,7 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 	s.bans = guard.NewSync(s.guard, store, cfg.Node, cfg.StoreTimeout, c, log)
 	s.follow = &follower{cfg: &s.cfg, store: store, log: log, clock: c, hooks: &s.hooks, creds: s.creds,
 		loc: s.loc, guard: s.guard, nonces: s.nonces, auth: s.auth, subs: s.subs, tk: s.tk, bans: s.bans,
-		loadFeatures: s.loadFeatures, loadPark: s.loadPark, loadRecording: s.calls.recordings.loadPolicy}
+		loadFeatures: s.loadFeatures, loadPark: s.loadPark, loadRecording: s.calls.recordings.LoadPolicy}
 	return s, nil
 }
 
@@ -325,7 +325,7 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	// that would otherwise be taken for cut by a crash.
 	s.history.Flush(ctx)
 	// Before any call can start a new recording.
-	s.calls.recordings.recoverRecordings(ctx, time.Now())
+	s.calls.recordings.RecoverRecordings(ctx, time.Now())
 
 	// The B2BUA writes our ports into Contact headers: it must know them
 	// before the first request can arrive.
@@ -368,7 +368,7 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 		return nil
 	})
 	g.Go(func() error {
-		s.calls.recordings.runRetention(gctx)
+		s.calls.recordings.RunRetention(gctx)
 		return nil
 	})
 	g.Go(func() error {

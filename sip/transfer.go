@@ -201,7 +201,7 @@ func (t *transfers) onRefer(ev *call.ReqEvent) {
 		reject(403, "Forbidden (Transfer From Outside)")
 		return
 	}
-	cred, err := t.b.s.credential(p.Ext)
+	cred, err := t.b.Auth.Credential(p.Ext)
 	if err != nil || cred == nil {
 		reject(403, "Forbidden (Transfer From Outside)")
 		return
@@ -464,7 +464,7 @@ func (x *xfer) answered(f *dial.Fork, res *sip.Response) {
 	if x.fromA {
 		var cred *call.Credential
 		if f.Target.Ext != "" {
-			cred, _ = x.t.b.s.credential(f.Target.Ext)
+			cred, _ = x.t.b.Auth.Credential(f.Target.Ext)
 		}
 		c.Caller = cred
 	}

@@ -143,7 +143,7 @@ func TestTransferByCallee(t *testing.T) {
 			default:
 			}
 			cs.ActiveCalls()
-			cs.b.monitors.monitored("10003")
+			cs.b.monitors.Monitored("10003")
 		}
 	})
 	wait(t, pc.incoming, "answer by the target")
@@ -151,7 +151,7 @@ func TestTransferByCallee(t *testing.T) {
 	wait(t, pb.ended, "BYE at the transferor")
 	close(stop)
 	readers.Wait()
-	if c, leg, _ := cs.b.monitors.monitored("10003"); c == nil || leg != media.LegB {
+	if c, leg, _ := cs.b.monitors.Monitored("10003"); c == nil || leg != media.LegB {
 		t.Errorf("monitoring finds the target on leg %v of %v, want leg B", leg, c)
 	}
 
@@ -204,10 +204,10 @@ func TestTransferByCaller(t *testing.T) {
 	dlgC := wait(t, pc.incoming, "answer by the target")
 	wantNotify(t, pa, "SIP/2.0 200 OK", true)
 	wait(t, pa.ended, "BYE at the transferor")
-	if c, leg, _ := cs.b.monitors.monitored("10003"); c == nil || leg != media.LegA {
+	if c, leg, _ := cs.b.monitors.Monitored("10003"); c == nil || leg != media.LegA {
 		t.Errorf("monitoring finds the target on leg %v of %v, want leg A", leg, c)
 	}
-	if c, _, _ := cs.b.monitors.monitored("10001"); c != nil {
+	if c, _, _ := cs.b.monitors.Monitored("10001"); c != nil {
 		t.Errorf("monitoring still finds the transferor in the call")
 	}
 	pb.sendRTP(t, pc, 10)

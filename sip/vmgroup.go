@@ -119,21 +119,21 @@ func (vm *voicemail) mailboxToHear(req *sip.Request, tx sip.ServerTransaction, c
 	if group == "" {
 		return mailboxOwner{userID: caller.UserID}, true
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), b.StoreTimeout)
 	g, err := vm.groupMailbox(ctx, caller.UserID, group)
 	cancel()
 	var de *authz.DeniedError
 	switch {
 	case errors.Is(err, errNoGroup):
-		b.s.rp.Respond(tx, req, 404, "Not Found (No Such Group)")
+		b.Responder.Respond(tx, req, 404, "Not Found (No Such Group)")
 		return mailboxOwner{}, false
 	case errors.As(err, &de):
 		b.Log.Info("group voicemail refused", "ext", caller.Ext, "group", group, "err", err)
-		b.s.rp.Respond(tx, req, 403, "Forbidden ("+de.Reason+")")
+		b.Responder.Respond(tx, req, 403, "Forbidden ("+de.Reason+")")
 		return mailboxOwner{}, false
 	case err != nil:
 		b.Log.Warn("group voicemail refused: store", "ext", caller.Ext, "group", group, "err", err)
-		b.s.rp.Respond(tx, req, 503, "Service Unavailable")
+		b.Responder.Respond(tx, req, 503, "Service Unavailable")
 		return mailboxOwner{}, false
 	}
 	return mailboxOwner{groupID: g.ID}, true

@@ -57,7 +57,7 @@ func TestVoicemailLateOffer(t *testing.T) {
 	}
 	cs.noCallLeft(t)
 	// Its file is gone with the call: carol keeps the one message.
-	files, _ := filepath.Glob(filepath.Join(cs.b.recDir, "voicemail", strconv.FormatInt(carol.ID, 10), "*.wav"))
+	files, _ := filepath.Glob(filepath.Join(cs.b.RecordingsDir, "voicemail", strconv.FormatInt(carol.ID, 10), "*.wav"))
 	if len(files) != 1 {
 		t.Fatalf("carol's message files: %v, want the one message", files)
 	}

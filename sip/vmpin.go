@@ -93,6 +93,6 @@ func (vs *vmSession) storePIN(pin string) error {
 		return err
 	}
 	vs.pin = h
-	s.audit(ctx, vs.user, "voicemail.mailbox", vs.mbox.object(), "pin changed by phone")
+	s.calls.Audit(ctx, vs.user, "voicemail.mailbox", vs.mbox.object(), "pin changed by phone")
 	return nil
 }

@@ -69,17 +69,17 @@ func (vm *voicemail) retrieve(req *sip.Request, tx sip.ServerTransaction, caller
 	b := vm.b
 	log := b.Log.With("call_id", req.CallID().Value(), "ext", caller.Ext, "feature", "voicemail")
 	if len(req.Body()) == 0 {
-		b.s.rp.Respond(tx, req, 488, "Not Acceptable Here (Offer Needed)")
+		b.Responder.Respond(tx, req, 488, "Not Acceptable Here (Offer Needed)")
 		return
 	}
 	sd, offer, err := sdpneg.Parse(req.Body())
 	if err != nil {
-		b.s.rp.Respond(tx, req, 488, "Not Acceptable Here")
+		b.Responder.Respond(tx, req, 488, "Not Acceptable Here")
 		return
 	}
-	codec, ok := g711Of(sd)
+	codec, ok := sdpneg.G711(sd)
 	if !ok {
-		b.s.rp.Respond(tx, req, 488, "Not Acceptable Here (G.711 Needed)")
+		b.Responder.Respond(tx, req, 488, "Not Acceptable Here (G.711 Needed)")
 		return
 	}
 	event := uint8(0)
@@ -95,15 +95,15 @@ func (vm *voicemail) retrieve(req *sip.Request, tx sip.ServerTransaction, caller
 	if !ok {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
-	mb, err := b.s.store.Mailbox(ctx, owner.userID, owner.groupID)
+	ctx, cancel := context.WithTimeout(context.Background(), b.StoreTimeout)
+	mb, err := b.Store.Mailbox(ctx, owner.userID, owner.groupID)
 	cancel()
 	switch {
 	case err != nil:
-		b.s.rp.Respond(tx, req, 503, "Service Unavailable")
+		b.Responder.Respond(tx, req, 503, "Service Unavailable")
 		return
 	case !mb.Enabled || mb.PINHash == "":
-		b.s.rp.Respond(tx, req, 403, "Forbidden (No Voicemail PIN)")
+		b.Responder.Respond(tx, req, 403, "Forbidden (No Voicemail PIN)")
 		return
 	}
 	mip := b.Config.MediaIP
@@ -113,7 +113,7 @@ func (vm *voicemail) retrieve(req *sip.Request, tx sip.ServerTransaction, caller
 	ep, err := media.NewEndpoint(media.EndpointConfig{Pool: b.Pool, IP: mip, Codec: codec, EventType: event, Logger: log})
 	if err != nil {
 		log.Info("voicemail refused: no rtp ports", "err", err)
-		b.s.rp.Respond(tx, req, 503, "Service Unavailable")
+		b.Responder.Respond(tx, req, 503, "Service Unavailable")
 		return
 	}
 	src := req.Source()
@@ -131,11 +131,11 @@ func (vm *voicemail) retrieve(req *sip.Request, tx sip.ServerTransaction, caller
 	vs.res = sip.NewResponseFromRequest(tagged, 200, "OK", body)
 	vs.res.AppendHeader(sip.HeaderClone(&vs.dlg.Contact))
 	vs.res.AppendHeader(sip.NewHeader("Allow", dial.Allowed))
-	vs.res.AppendHeader(sip.NewHeader("Server", b.s.cfg.UserAgent))
+	vs.res.AppendHeader(sip.NewHeader("Server", b.UserAgent))
 	vs.res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	if _, loaded := vm.sessions.LoadOrStore(vs.id, vs); loaded {
 		ep.Close()
-		b.s.rp.Respond(tx, req, 482, "Loop Detected")
+		b.Responder.Respond(tx, req, 482, "Loop Detected")
 		return
 	}
 	b.WG.Go(func() { vs.run(b.Ctx) })
@@ -348,11 +348,11 @@ func (vs *vmSession) script(ctx context.Context) int {
 		}
 	}
 	if !ok {
-		vs.b.s.audit(context.Background(), vs.user, "voicemail.pin_failed", vs.mbox.object(), "three wrong PINs by phone")
+		vs.b.Audit(context.Background(), vs.user, "voicemail.pin_failed", vs.mbox.object(), "three wrong PINs by phone")
 		return 0
 	}
 	sctx, cancel := context.WithTimeout(ctx, vs.b.StoreTimeout)
-	msgs, err := vs.b.s.store.Voicemails(sctx, directory.VoicemailFilter{UserID: vs.mbox.userID, GroupID: vs.mbox.groupID,
+	msgs, err := vs.b.Store.Voicemails(sctx, directory.VoicemailFilter{UserID: vs.mbox.userID, GroupID: vs.mbox.groupID,
 		Vis: directory.Visibility{All: true}, Page: directory.Page{Size: vmMaxMessages}})
 	cancel()
 	if err != nil {
@@ -377,7 +377,7 @@ func (vs *vmSession) script(ctx context.Context) int {
 		}
 		if !m.Heard {
 			sctx, cancel := context.WithTimeout(context.Background(), vs.b.StoreTimeout)
-			if err := vs.b.s.store.SetVoicemailHeard(sctx, m.ID, true); err != nil {
+			if err := vs.b.Store.SetVoicemailHeard(sctx, m.ID, true); err != nil {
 				vs.log.Warn("voicemail not marked heard", "voicemail_id", m.ID, "err", err)
 			} else {
 				heard++

@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
 	"github.com/switchboard-pbx/switchboard/sip/call"
+	"github.com/switchboard-pbx/switchboard/sip/record"
 	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
@@ -87,7 +88,7 @@ func (vm *voicemail) AnswerRinging(c *call.Call) bool { return vm.deposit(c) }
 // ends without one, forwardOnFailure.)
 func (vm *voicemail) deposit(c *call.Call) bool {
 	rt := c.Rt
-	if rt == nil || vm.b.recDir == "" {
+	if rt == nil || vm.b.RecordingsDir == "" {
 		return false
 	}
 	// The mailbox: the user's who did not answer, else the group's.
@@ -102,7 +103,7 @@ func (vm *voicemail) deposit(c *call.Call) bool {
 		return false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.Core.StoreTimeout)
-	mb, err := vm.b.s.store.Mailbox(ctx, userID, groupID)
+	mb, err := vm.b.Store.Mailbox(ctx, userID, groupID)
 	cancel()
 	if err != nil {
 		c.Log.Warn("voicemail not offered: mailbox unknown", "user_id", userID, "group_id", groupID, "err", err)
@@ -207,8 +208,8 @@ func (vm *voicemail) deposit(c *call.Call) bool {
 // groupID, filed under dir) left by caller on ep, and loads its greeting.
 func (vm *voicemail) newDeposit(c *call.Call, mb *directory.Mailbox, userID, groupID int64, dir, caller string, ep *media.Endpoint) (*vmDeposit, *media.Clip, error) {
 	now := time.Now().UTC()
-	path := filepath.Join(vm.b.recDir, "voicemail", dir,
-		now.Format("20060102-150405")+"-"+randomHex(6)+".wav")
+	path := filepath.Join(vm.b.RecordingsDir, "voicemail", dir,
+		now.Format("20060102-150405")+"-"+record.RandomHex(6)+".wav")
 	maxLen := mb.MaxSeconds
 	if maxLen == 0 {
 		maxLen = directory.DefaultVoicemailSeconds
@@ -257,15 +258,15 @@ func (d *vmDeposit) TakeRequest(ev *call.ReqEvent) bool {
 // It runs in begin, before any phone rings.
 func (vm *voicemail) Takes(c *call.Call) bool {
 	rt := c.Rt
-	if rt == nil || rt.CalleeID == 0 || rt.GroupID != 0 || vm.b.recDir == "" {
+	if rt == nil || rt.CalleeID == 0 || rt.GroupID != 0 || vm.b.RecordingsDir == "" {
 		return false
 	}
-	cred, err := vm.b.s.credential(rt.To)
+	cred, err := vm.b.Auth.Credential(rt.To)
 	if err != nil || cred == nil || cred.UserID != rt.CalleeID {
 		return false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.Core.StoreTimeout)
-	mb, err := vm.b.s.store.Mailbox(ctx, cred.UserID, 0)
+	mb, err := vm.b.Store.Mailbox(ctx, cred.UserID, 0)
 	cancel()
 	if err != nil || !mb.Enabled {
 		return false
@@ -344,7 +345,7 @@ func (d *vmDeposit) EndFarEnd() {
 		os.Remove(d.row.Path)
 		return
 	}
-	_, sum, err := hashFile(d.row.Path)
+	_, sum, err := record.HashFile(d.row.Path)
 	if err != nil {
 		c.Log.Error("voicemail not readable", "path", d.row.Path, "err", err)
 		return
@@ -353,9 +354,9 @@ func (d *vmDeposit) EndFarEnd() {
 	row, b, log := d.row, d.vm.b, c.Log
 	email := d.email
 	c.WG.Go(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), b.StoreTimeout)
 		defer cancel()
-		if err := b.s.store.CreateVoicemail(ctx, &row); err != nil {
+		if err := b.Store.CreateVoicemail(ctx, &row); err != nil {
 			log.Error("voicemail row not written; file kept", "path", row.Path, "err", err)
 			return
 		}

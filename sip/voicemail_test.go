@@ -20,6 +20,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/internal/smtptest"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/record"
 )
 
 // voicemailServer is a call server with recordings (and so voicemail) in
@@ -151,7 +152,7 @@ func TestVoicemailDepositOnNoAnswer(t *testing.T) {
 	if err != nil || len(stored) != 1 || stored[0].ID != v.ID {
 		t.Fatalf("stored voicemails %+v, %v", stored, err)
 	}
-	if _, sum, err := hashFile(v.Path); err != nil || sum != v.SHA256 {
+	if _, sum, err := record.HashFile(v.Path); err != nil || sum != v.SHA256 {
 		t.Fatalf("file %s: sha256 %s, row says %s (%v)", v.Path, sum, v.SHA256, err)
 	}
 	clip, err := media.LoadWAV(v.Path)
@@ -229,7 +230,7 @@ func TestVoicemailNotOfferedWhenDisabled(t *testing.T) {
 	if code := status(err); code != 480 {
 		t.Fatalf("dial: %v (status %d), want 480", err, code)
 	}
-	entries, _ := os.ReadDir(cs.b.recDir)
+	entries, _ := os.ReadDir(cs.b.RecordingsDir)
 	if len(entries) != 0 {
 		t.Fatalf("files in the recordings dir: %v", entries)
 	}

@@ -71,11 +71,14 @@ type CoreParts struct {
 	Node         string        // this node's name, on call rows
 	UserAgent    string
 	StoreTimeout time.Duration
-	Counters     *Counters
-	History      *spool.Spool    // call history and recording rows
-	LegObservers *LegObservers   // who hears extension legs change state
-	Bindings     *location.Table // who is registered where
-	Carriers     *trunk.Table    // trunks in force
+	// RecordingsDir is the absolute directory of call recordings and
+	// voicemail; "" records nothing.
+	RecordingsDir string
+	Counters      *Counters
+	History       *spool.Spool    // call history and recording rows
+	LegObservers  *LegObservers   // who hears extension legs change state
+	Bindings      *location.Table // who is registered where
+	Carriers      *trunk.Table    // trunks in force
 }
 
 // callHooks let tests see a call end, and place a carrier elsewhere.
@@ -196,5 +199,13 @@ func (b *Core) SendAndWait(ctx context.Context, req *sip.Request) (*sip.Response
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
+	}
+}
+
+// Audit writes an entry of something an extension did by phone.
+func (b *Core) Audit(ctx context.Context, cred *Credential, action, object, detail string) {
+	e := &directory.AuditEntry{ActorID: cred.UserID, Actor: "ext " + cred.Ext, Action: action, Object: object, Detail: detail}
+	if err := b.Store.Audit(ctx, e); err != nil {
+		b.Log.Error("audit not written", "action", action, "object", object, "err", err)
 	}
 }

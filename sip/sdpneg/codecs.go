@@ -283,3 +283,20 @@ func warnAgent(domain string) string {
 	}
 	return domain
 }
+
+// G711 picks the first G.711 law an offer's audio lists.
+func G711(sd *sdp.SessionDescription) (media.Codec, bool) {
+	md := Audio(sd)
+	if md == nil {
+		return 0, false
+	}
+	for _, f := range md.MediaName.Formats {
+		switch f {
+		case "0":
+			return media.PCMU, true
+		case "8":
+			return media.PCMA, true
+		}
+	}
+	return 0, false
+}

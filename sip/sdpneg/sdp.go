@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/pion/sdp/v3"
@@ -269,4 +270,24 @@ func SendRecv(sd *sdp.SessionDescription) {
 	if md := Audio(sd); md != nil {
 		md.Attributes = append(strip(md.Attributes), sdp.Attribute{Key: "sendrecv"})
 	}
+}
+
+// KeepCommonFormats keeps in ans's audio only the formats offer's audio has;
+// false when none is left.
+func KeepCommonFormats(ans, offer *sdp.SessionDescription) bool {
+	am, om := Audio(ans), Audio(offer)
+	if am == nil || om == nil {
+		return false
+	}
+	var keep []string
+	for _, f := range am.MediaName.Formats {
+		if slices.Contains(om.MediaName.Formats, f) {
+			keep = append(keep, f)
+		}
+	}
+	if len(keep) == 0 {
+		return false
+	}
+	am.MediaName.Formats = keep
+	return true
 }

@@ -1,4 +1,4 @@
-package sip
+package monitor
 
 import (
 	"context"
@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
-	"github.com/pion/sdp/v3"
 
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
@@ -26,28 +25,39 @@ import (
 // monitorRequest tells whether a dialed number is a monitoring feature
 // code of the default table (features.go: *31 listens, *32 whispers, *33
 // barges in), and which extension it names.
-func monitorRequest(dialed string) (media.MonitorMode, string, bool) {
-	f, ext, ok := directory.MatchFeature(defaultFeatures, wire.UnescapeUser(dialed))
-	mode, mon := monitorModes[f.Feature]
+func ParseRequest(dialed string) (media.MonitorMode, string, bool) {
+	f, ext, ok := directory.MatchFeature(defaultCodes, wire.UnescapeUser(dialed))
+	mode, mon := Modes[f.Feature]
 	if !ok || !mon {
 		return 0, "", false
 	}
 	return mode, ext, true
 }
 
+// defaultCodes is the default table of feature codes.
+var defaultCodes = directory.DefaultFeatureCodes()
+
+// monitorModes maps the monitoring features to their modes.
+var Modes = map[directory.Feature]media.MonitorMode{
+	directory.FeatureMonitorListen:  media.Listen,
+	directory.FeatureMonitorWhisper: media.Whisper,
+	directory.FeatureMonitorBarge:   media.Barge,
+}
+
 // monitoring is the b2bua's monitoring service: it joins a supervisor to
 // the relay of the call an extension is in, and keeps the supervisors'
 // dialogs while they run.
-type monitoring struct {
-	b        *b2bua
-	sessions sync.Map // Call-ID → *monitorSession: supervisors' dialogs
+type Monitoring struct {
+	Core     *call.Core
+	Sessions sync.Map // Call-ID → *monitorSession: supervisors' dialogs
 }
 
 // monitorSession is a supervisor's dialog with the PBX while they monitor
 // a call. The PBX is the supervisor's UAS; the audio is a media.Monitor on
 // the monitored call's relay.
 type monitorSession struct {
-	b    *b2bua
+	b    *call.Core
+	mo   *Monitoring
 	id   string // Call-ID of the supervisor's dialog
 	dlg  leg.Dialog
 	mon  *media.Monitor
@@ -60,7 +70,7 @@ type monitorSession struct {
 	ended chan string // who ended it: "supervisor"
 	// lamp is the supervisor's leg as busy lamps see it: answered while
 	// the session runs, ended with it (run raises both).
-	lamp LegEvent
+	lamp call.LegEvent
 	mu   sync.Mutex
 	ack  bool
 }
@@ -69,33 +79,33 @@ type monitorSession struct {
 // the call the extension is in, asks authz (calls.monitor) and joins the
 // supervisor to its relay. It returns once the INVITE has its final
 // response and, for a 200, its ACK; the session then runs on its own.
-func (mo *monitoring) monitorCall(req *sip.Request, tx sip.ServerTransaction, sup *call.Credential, mode media.MonitorMode, ext string) {
-	b := mo.b
+func (mo *Monitoring) MonitorCall(req *sip.Request, tx sip.ServerTransaction, sup *call.Credential, mode media.MonitorMode, ext string) {
+	b := mo.Core
 	log := b.Log.With("call_id", req.CallID().Value(), "supervisor", sup.Ext, "mode", mode.String(), "ext", ext)
 	if len(req.Body()) == 0 {
-		b.s.rp.Respond(tx, req, 488, "Not Acceptable Here (Offer Needed)")
+		b.Responder.Respond(tx, req, 488, "Not Acceptable Here (Offer Needed)")
 		return
 	}
 	sd, offer, err := sdpneg.Parse(req.Body())
 	if err != nil {
-		b.s.rp.Respond(tx, req, 488, "Not Acceptable Here")
+		b.Responder.Respond(tx, req, 488, "Not Acceptable Here")
 		return
 	}
-	codec, ok := g711Of(sd)
+	codec, ok := sdpneg.G711(sd)
 	if !ok {
-		b.s.rp.Respond(tx, req, 488, "Not Acceptable Here (G.711 Needed)")
+		b.Responder.Respond(tx, req, 488, "Not Acceptable Here (G.711 Needed)")
 		return
 	}
-	c, agent, parties := mo.monitored(ext)
+	c, agent, parties := mo.Monitored(ext)
 	if c == nil {
-		b.s.rp.Respond(tx, req, 480, "Temporarily Unavailable (No Call To Monitor)")
+		b.Responder.Respond(tx, req, 480, "Temporarily Unavailable (No Call To Monitor)")
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), b.StoreTimeout)
 	defer cancel()
-	acc, err := b.s.store.Access(ctx, sup.UserID)
+	acc, err := b.Store.Access(ctx, sup.UserID)
 	if err != nil {
-		b.s.rp.Respond(tx, req, 503, "Service Unavailable")
+		b.Responder.Respond(tx, req, 503, "Service Unavailable")
 		return
 	}
 	if err := authz.Can(authz.NewSubject(acc), authz.CallsMonitor, authz.Resource{Kind: authz.KindCall, UserIDs: parties}); err != nil {
@@ -105,7 +115,7 @@ func (mo *monitoring) monitorCall(req *sip.Request, tx sip.ServerTransaction, su
 			reason = de.Reason
 		}
 		log.Info("monitoring refused", "reason", reason)
-		b.s.rp.Respond(tx, req, 403, "Forbidden ("+reason+")")
+		b.Responder.Respond(tx, req, 403, "Forbidden ("+reason+")")
 		return
 	}
 	mip := b.Config.MediaIP
@@ -115,24 +125,24 @@ func (mo *monitoring) monitorCall(req *sip.Request, tx sip.ServerTransaction, su
 	mon, err := c.Relay.AddMonitor(media.MonitorConfig{Mode: mode, Agent: agent, Codec: codec, IP: mip})
 	switch {
 	case errors.Is(err, media.ErrMonitored):
-		b.s.rp.Respond(tx, req, 486, "Busy Here (Already Monitored)")
+		b.Responder.Respond(tx, req, 486, "Busy Here (Already Monitored)")
 		return
 	case errors.Is(err, media.ErrClosed):
-		b.s.rp.Respond(tx, req, 480, "Temporarily Unavailable (No Call To Monitor)")
+		b.Responder.Respond(tx, req, 480, "Temporarily Unavailable (No Call To Monitor)")
 		return
 	case err != nil:
 		log.Info("monitoring refused: no rtp ports", "err", err)
-		b.s.rp.Respond(tx, req, 503, "Service Unavailable")
+		b.Responder.Respond(tx, req, 503, "Service Unavailable")
 		return
 	}
 	mon.SetRemote(offer.RTP)
 	mon.SetPeer(leg.PeerIP(req.Source()))
 
 	src := req.Source()
-	ms := &monitorSession{b: b, id: req.CallID().Value(), mon: mon, log: log,
+	ms := &monitorSession{b: b, mo: mo, id: req.CallID().Value(), mon: mon, log: log,
 		acked: make(chan struct{}), ended: make(chan string, 1),
-		lamp: LegEvent{CallID: c.ID, LegID: req.CallID().Value(), Ext: sup.Ext, UserID: sup.UserID, Initiator: true,
-			State: LegAnswered, Peer: ext}}
+		lamp: call.LegEvent{CallID: c.ID, LegID: req.CallID().Value(), Ext: sup.Ext, UserID: sup.UserID, Initiator: true,
+			State: call.LegAnswered, Peer: ext}}
 	ms.dlg = leg.Dialog{CallID: ms.id, LocalURI: req.To().Address, LocalTag: sip.GenerateTagN(16),
 		RemoteURI: req.From().Address, RemoteTag: wire.Tag(req.From().Params),
 		Target: req.Contact().Address, Dest: src, Transport: req.Transport(),
@@ -143,11 +153,11 @@ func (mo *monitoring) monitorCall(req *sip.Request, tx sip.ServerTransaction, su
 	ms.res = sip.NewResponseFromRequest(tagged, 200, "OK", ms.sdp)
 	ms.res.AppendHeader(sip.HeaderClone(&ms.dlg.Contact))
 	ms.res.AppendHeader(sip.NewHeader("Allow", dial.Allowed))
-	ms.res.AppendHeader(sip.NewHeader("Server", b.s.cfg.UserAgent))
+	ms.res.AppendHeader(sip.NewHeader("Server", b.UserAgent))
 	ms.res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	if _, loaded := mo.sessions.LoadOrStore(ms.id, ms); loaded {
+	if _, loaded := mo.Sessions.LoadOrStore(ms.id, ms); loaded {
 		mon.Close()
-		b.s.rp.Respond(tx, req, 482, "Loop Detected")
+		b.Responder.Respond(tx, req, 482, "Loop Detected")
 		return
 	}
 	b.WG.Go(func() { ms.run(b.Ctx) })
@@ -163,8 +173,8 @@ func (mo *monitoring) monitorCall(req *sip.Request, tx sip.ServerTransaction, su
 
 // monitored finds the answered call ext takes part in: the leg that is
 // the agent's, and the users of both sides (for authz).
-func (mo *monitoring) monitored(ext string) (*call.Call, media.Leg, []int64) {
-	b := mo.b
+func (mo *Monitoring) Monitored(ext string) (*call.Call, media.Leg, []int64) {
+	b := mo.Core
 	b.Mu.Lock()
 	defer b.Mu.Unlock()
 	for id, c := range b.Calls {
@@ -201,7 +211,7 @@ func (ms *monitorSession) waitAck(tx sip.ServerTransaction) {
 func (ms *monitorSession) run(ctx context.Context) {
 	ms.b.LegObservers.Emit(ms.lamp)
 	defer func() {
-		ms.lamp.State = LegEnded
+		ms.lamp.State = call.LegEnded
 		ms.b.LegObservers.Emit(ms.lamp)
 	}()
 	runCtx, cancel := context.WithCancel(ctx)
@@ -218,7 +228,7 @@ func (ms *monitorSession) run(ctx context.Context) {
 	<-done
 	// The session stays findable until the BYE is through, so that a
 	// late ACK still reaches it.
-	defer ms.b.monitors.sessions.Delete(ms.id)
+	defer ms.mo.Sessions.Delete(ms.id)
 	if by != "supervisor" {
 		// A call can end between our 200 and the supervisor's ACK; the
 		// BYE waits for that ACK (RFC 3261 §15), as long as the 200 may
@@ -257,7 +267,7 @@ func (ms *monitorSession) end(by string) {
 }
 
 // onAck takes the supervisor's ACK of our 200.
-func (ms *monitorSession) onAck() {
+func (ms *monitorSession) OnAck() {
 	ms.mu.Lock()
 	first := !ms.ack
 	ms.ack = true
@@ -269,7 +279,7 @@ func (ms *monitorSession) onAck() {
 
 // inDialog answers the supervisor's BYE (the end) or re-INVITE (our SDP
 // again, with their new address).
-func (ms *monitorSession) inDialog(req *sip.Request, tx sip.ServerTransaction) {
+func (ms *monitorSession) InDialog(req *sip.Request, tx sip.ServerTransaction) {
 	d := &ms.dlg
 	if wire.Tag(req.From().Params) != d.RemoteTag || wire.Tag(req.To().Params) != d.LocalTag || !call.SameIP(req.Source(), d.Dest) {
 		ms.log.Info("in-dialog request refused: not from the supervisor",
@@ -296,45 +306,27 @@ func (ms *monitorSession) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 // session returns the monitoring dialog a request belongs to.
-func (mo *monitoring) session(req *sip.Request) *monitorSession {
+func (mo *Monitoring) Session(req *sip.Request) *monitorSession {
 	if req.CallID() == nil {
 		return nil
 	}
-	if v, ok := mo.sessions.Load(req.CallID().Value()); ok {
+	if v, ok := mo.Sessions.Load(req.CallID().Value()); ok {
 		return v.(*monitorSession)
 	}
 	return nil
 }
 
 // audit writes who joined which call, and how, to the audit log.
-func (mo *monitoring) audit(sup *call.Credential, mode media.MonitorMode, ext string, c *call.Call) {
-	s := mo.b.s
+func (mo *Monitoring) audit(sup *call.Credential, mode media.MonitorMode, ext string, c *call.Call) {
+	b := mo.Core
 	e := &directory.AuditEntry{ActorID: sup.UserID, Actor: "sip:" + sup.Ext, Action: "call.monitor",
 		Object: "extension:" + ext,
 		Detail: fmt.Sprintf("%s: call %s from %s to %s", mode, c.ID, c.Rt.From, c.Rt.To)}
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.StoreTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), b.StoreTimeout)
 	defer cancel()
-	if err := s.store.Audit(ctx, e); err != nil {
-		s.log.Warn("audit entry not written", "action", e.Action, "err", err)
+	if err := b.Store.Audit(ctx, e); err != nil {
+		b.Log.Warn("audit entry not written", "action", e.Action, "err", err)
 	}
-}
-
-// g711Of picks the supervisor's codec: the first G.711 law their offer
-// lists.
-func g711Of(sd *sdp.SessionDescription) (media.Codec, bool) {
-	md := sdpneg.Audio(sd)
-	if md == nil {
-		return 0, false
-	}
-	for _, f := range md.MediaName.Formats {
-		switch f {
-		case "0":
-			return media.PCMU, true
-		case "8":
-			return media.PCMA, true
-		}
-	}
-	return 0, false
 }
 
 // monitorSDP is our answer to the supervisor: one G.711 stream; in Listen

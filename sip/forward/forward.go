@@ -1,4 +1,4 @@
-package sip
+package forward
 
 import (
 	"context"
@@ -38,14 +38,14 @@ const maxForwardHops = 5
 // a ringing call does when its targets all failed or did not answer in
 // time (b2bua.ringFailed): a busy or no-answer forward, else a mailbox.
 // Its state on a call is the route's (Route.Chain, Notes, First, Stale).
-type forwarding struct {
-	b *b2bua
+type Forwarding struct {
+	Core *call.Core
 }
 
 // routeUser fills the targets of a user's extension, following the
 // user's forwarding.
-func (fw *forwarding) routeUser(ctx context.Context, rt *route.Route, cred *call.Credential) *route.Refusal {
-	b := fw.b
+func (fw *Forwarding) RouteUser(ctx context.Context, rt *route.Route, cred *call.Credential) *route.Refusal {
+	b := fw.Core
 	rt.To, rt.CalleeID, rt.GroupID = cred.Ext, cred.UserID, 0
 	rt.Targets, rt.ForwardUser, rt.RingTime = nil, nil, 0
 	fwd := cred.Forward
@@ -86,8 +86,8 @@ func (fw *forwarding) routeUser(ctx context.Context, rt *route.Route, cred *call
 // forwardTo routes the call on to number, forwarded by the user from for
 // why. ok is false when the forward is not followed; rt is then unchanged.
 // Otherwise rt is the new route and ref its refusal, if any.
-func (fw *forwarding) forwardTo(ctx context.Context, rt *route.Route, from *call.Credential, number, why string) (ref *route.Refusal, ok bool) {
-	b := fw.b
+func (fw *Forwarding) forwardTo(ctx context.Context, rt *route.Route, from *call.Credential, number, why string) (ref *route.Refusal, ok bool) {
+	b := fw.Core
 	log := b.Log.With("dialed", rt.Dialed, "from_ext", from.Ext, "forward_to", number, "why", why)
 	if len(rt.Chain) >= maxForwardHops {
 		log.Info("forward not followed: too many hops", "hops", len(rt.Chain))
@@ -102,12 +102,12 @@ func (fw *forwarding) forwardTo(ctx context.Context, rt *route.Route, from *call
 	nrt.Notes = append(slices.Clip(rt.Notes), from.Ext+" ("+why+")")
 	nrt.Targets, nrt.ForwardUser, nrt.RingTime, nrt.CalleeID, nrt.GroupID = nil, nil, 0, 0, 0
 	if directory.ValidateExtension("extension", number) == nil {
-		cred, err := b.s.credential(number)
+		cred, err := b.Auth.Credential(number)
 		if err != nil {
 			return route.StoreDown(err), true
 		}
 		if cred != nil {
-			ref = fw.routeUser(ctx, &nrt, cred)
+			ref = fw.RouteUser(ctx, &nrt, cred)
 		} else {
 			self := ""
 			if rt.CallerID != 0 {
@@ -178,7 +178,7 @@ func divertTargets(nrt, rt *route.Route, why string) {
 // every phone of the callee answered busy, or none answered in time, and
 // the callee forwards such calls, the call goes on to the target instead
 // of ending. It reports whether it took over the end of ringing.
-func (fw *forwarding) ringFailed(c *call.Call, code int, reason string, disp directory.Disposition, by string) bool {
+func (fw *Forwarding) RingFailed(c *call.Call, code int, reason string, disp directory.Disposition, by string) bool {
 	rt := c.Rt
 	if rt == nil || rt.Ending || c.State != call.StRinging || !c.ActorRunning() {
 		return false
@@ -216,7 +216,7 @@ func (fw *forwarding) ringFailed(c *call.Call, code int, reason string, disp dir
 
 // forward sends ringing call c on to number, forwarded by the current
 // callee for why; false when the forward is not followed.
-func (fw *forwarding) forward(c *call.Call, code int, reason, number, why string) bool {
+func (fw *Forwarding) forward(c *call.Call, code int, reason, number, why string) bool {
 	rt := c.Rt
 	ctx, cancel := context.WithTimeout(context.Background(), c.Core.StoreTimeout)
 	nrt := *rt

@@ -1,4 +1,4 @@
-package sip
+package intercom
 
 import (
 	"context"
@@ -26,12 +26,12 @@ import (
 
 // intercom is the intercom service of b2bua: it routes and starts
 // intercom calls, and tells paging who a caller may reach.
-type intercom struct {
-	b *b2bua
+type Intercom struct {
+	Core *call.Core
 }
 
 // autoAnswerHeaders are the headers that make a phone answer by itself.
-func autoAnswerHeaders(realm string) []sip.Header {
+func AutoAnswerHeaders(realm string) []sip.Header {
 	return []sip.Header{
 		sip.NewHeader("Call-Info", "<sip:"+realm+">;answer-after=0"),
 		sip.NewHeader("Alert-Info", "<http://www.notused.com>;info=alert-autoanswer;delay=0"),
@@ -40,9 +40,9 @@ func autoAnswerHeaders(realm string) []sip.Header {
 
 // call starts an intercom call from caller to ext. It returns once the
 // caller's INVITE has its final response (and, for a 200, its ACK).
-func (ic *intercom) call(req *sip.Request, tx sip.ServerTransaction, caller *call.Credential, ext string) {
-	c := call.NewCall(ic.b.Core, req, tx, caller, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), ic.b.StoreTimeout)
+func (ic *Intercom) Call(req *sip.Request, tx sip.ServerTransaction, caller *call.Credential, ext string) {
+	c := call.NewCall(ic.Core, req, tx, caller, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), ic.Core.StoreTimeout)
 	rt, ref := ic.route(ctx, caller, req, ext)
 	cancel()
 	if !c.BeginOn(rt, ref) {
@@ -53,15 +53,15 @@ func (ic *intercom) call(req *sip.Request, tx sip.ServerTransaction, caller *cal
 
 // route is the route of an intercom call to ext: the phones of the user
 // ext, with the auto-answer headers.
-func (ic *intercom) route(ctx context.Context, caller *call.Credential, req *sip.Request, ext string) (*route.Route, *route.Refusal) {
-	b := ic.b
+func (ic *Intercom) route(ctx context.Context, caller *call.Credential, req *sip.Request, ext string) (*route.Route, *route.Refusal) {
+	b := ic.Core
 	rt := &route.Route{Dir: directory.Internal, Dialed: wire.UnescapeUser(req.Recipient.User), FromName: req.From().DisplayName,
 		CallerID: caller.UserID, From: caller.Ext, FromUser: caller.Ext, To: ext}
-	subj, ref := ic.subject(ctx, caller)
+	subj, ref := ic.Subject(ctx, caller)
 	if ref != nil {
 		return rt, ref
 	}
-	cred, err := b.s.credential(ext)
+	cred, err := b.Auth.Credential(ext)
 	if err != nil {
 		return rt, route.StoreDown(err)
 	}
@@ -70,7 +70,7 @@ func (ic *intercom) route(ctx context.Context, caller *call.Credential, req *sip
 		return rt, route.NotFound
 	}
 	rt.CalleeID = cred.UserID
-	if ref := intercomAllowed(subj, cred.UserID); ref != nil {
+	if ref := IntercomAllowed(subj, cred.UserID); ref != nil {
 		return rt, ref
 	}
 	if cred.Forward.DND {
@@ -79,14 +79,14 @@ func (ic *intercom) route(ctx context.Context, caller *call.Credential, req *sip
 	if rt.Targets = b.UserTargets(cred); len(rt.Targets) == 0 {
 		return rt, route.Offline
 	}
-	rt.Headers = autoAnswerHeaders(b.s.realm())
+	rt.Headers = AutoAnswerHeaders(b.Realm())
 	return rt, nil
 }
 
 // subject loads what the caller may do and refuses at once when
 // calls.intercom reaches nobody, before saying whether a number exists.
-func (ic *intercom) subject(ctx context.Context, caller *call.Credential) (*authz.Subject, *route.Refusal) {
-	acc, err := ic.b.s.store.Access(ctx, caller.UserID)
+func (ic *Intercom) Subject(ctx context.Context, caller *call.Credential) (*authz.Subject, *route.Refusal) {
+	acc, err := ic.Core.Store.Access(ctx, caller.UserID)
 	if err != nil {
 		return nil, route.StoreDown(err)
 	}
@@ -99,7 +99,7 @@ func (ic *intercom) subject(ctx context.Context, caller *call.Credential) (*auth
 
 // intercomAllowed asks authz whether subj may reach user id on intercom
 // (or page them).
-func intercomAllowed(subj *authz.Subject, id int64) *route.Refusal {
+func IntercomAllowed(subj *authz.Subject, id int64) *route.Refusal {
 	if err := authz.Can(subj, authz.CallsIntercom, authz.Resource{Kind: authz.KindUser, UserIDs: []int64{id}}); err != nil {
 		return intercomDenied(err)
 	}

@@ -1,4 +1,4 @@
-package sip
+package pickup
 
 import (
 	"context"
@@ -56,26 +56,26 @@ import (
 // extensions that ring now (not the callers' own legs), by the SIP
 // Call-ID of the leg's dialog, and takes the pickers' INVITEs. b2bua
 // holds it; the server tells it of every leg event (watchLegs).
-type pickupBoard struct {
-	b    *b2bua
+type Board struct {
+	Core *call.Core
 	mu   sync.Mutex
-	legs map[string]ringingLeg
+	legs map[string]RingingLeg
 }
 
 // ringingLeg is one extension's phone ringing for a call.
-type ringingLeg struct {
+type RingingLeg struct {
 	callID string // the call's ID (its A leg's Call-ID)
-	legID  string // the Call-ID of the INVITE to the phone
-	ext    string
+	LegID  string // the Call-ID of the INVITE to the phone
+	Ext    string
 	userID int64
 	since  time.Time
 }
 
 // leg takes one leg event (Server.legEvent, on the call's goroutine).
-func (pb *pickupBoard) leg(e LegEvent) {
+func (pb *Board) Leg(e call.LegEvent) {
 	pb.mu.Lock()
 	defer pb.mu.Unlock()
-	if e.State != LegRinging || e.Initiator {
+	if e.State != call.LegRinging || e.Initiator {
 		delete(pb.legs, e.LegID)
 		return
 	}
@@ -83,30 +83,30 @@ func (pb *pickupBoard) leg(e LegEvent) {
 		return
 	}
 	if pb.legs == nil {
-		pb.legs = make(map[string]ringingLeg)
+		pb.legs = make(map[string]RingingLeg)
 	}
-	pb.legs[e.LegID] = ringingLeg{callID: e.CallID, legID: e.LegID, ext: e.Ext, userID: e.UserID, since: time.Now()}
+	pb.legs[e.LegID] = RingingLeg{callID: e.CallID, LegID: e.LegID, Ext: e.Ext, userID: e.UserID, since: time.Now()}
 }
 
 // ringing returns the legs want accepts, one per call, the call that has
 // rung longest first.
-func (pb *pickupBoard) ringing(want func(ringingLeg) bool) []ringingLeg {
+func (pb *Board) Ringing(want func(RingingLeg) bool) []RingingLeg {
 	pb.mu.Lock()
-	var out []ringingLeg
+	var out []RingingLeg
 	for _, l := range pb.legs {
 		if want(l) {
 			out = append(out, l)
 		}
 	}
 	pb.mu.Unlock()
-	slices.SortFunc(out, func(a, b ringingLeg) int {
+	slices.SortFunc(out, func(a, b RingingLeg) int {
 		if c := a.since.Compare(b.since); c != 0 {
 			return c
 		}
-		return strings.Compare(a.legID, b.legID)
+		return strings.Compare(a.LegID, b.LegID)
 	})
 	seen := map[string]bool{}
-	return slices.DeleteFunc(out, func(l ringingLeg) bool {
+	return slices.DeleteFunc(out, func(l RingingLeg) bool {
 		dup := seen[l.callID]
 		seen[l.callID] = true
 		return dup
@@ -114,7 +114,7 @@ func (pb *pickupBoard) ringing(want func(ringingLeg) bool) []ringingLeg {
 }
 
 // get returns the ringing leg whose dialog has Call-ID legID.
-func (pb *pickupBoard) get(legID string) (ringingLeg, bool) {
+func (pb *Board) Get(legID string) (RingingLeg, bool) {
 	pb.mu.Lock()
 	defer pb.mu.Unlock()
 	l, ok := pb.legs[legID]
@@ -123,23 +123,23 @@ func (pb *pickupBoard) get(legID string) (ringingLeg, bool) {
 
 // feature answers an extension's INVITE to a pickup feature code
 // (features.go): group pickup, or directed pickup of ext.
-func (pb *pickupBoard) feature(req *sip.Request, tx sip.ServerTransaction, picker *call.Credential, f directory.Feature, ext string) {
+func (pb *Board) Feature(req *sip.Request, tx sip.ServerTransaction, picker *call.Credential, f directory.Feature, ext string) {
 	subj, ok := pb.start(req, tx, picker)
 	if !ok {
 		return
 	}
-	var cands []ringingLeg
+	var cands []RingingLeg
 	if f == directory.FeaturePickupDirected {
 		// Out of scope is refused whether it rings or not.
-		if target, err := pb.b.s.credential(ext); err == nil && target != nil {
+		if target, err := pb.Core.Auth.Credential(ext); err == nil && target != nil {
 			if !pb.allowed(req, tx, picker, subj, target.UserID) {
 				return
 			}
 		}
-		cands = pb.ringing(func(l ringingLeg) bool { return l.ext == ext })
+		cands = pb.Ringing(func(l RingingLeg) bool { return l.Ext == ext })
 	} else {
 		dept := subj.acc.Department
-		cands = pb.ringing(func(l ringingLeg) bool {
+		cands = pb.Ringing(func(l RingingLeg) bool {
 			_, in := slices.BinarySearch(dept, l.userID)
 			return l.userID != 0 && (in || l.userID == picker.UserID)
 		})
@@ -147,7 +147,7 @@ func (pb *pickupBoard) feature(req *sip.Request, tx sip.ServerTransaction, picke
 	// Each leg is decided by the user it rings for, whoever the
 	// extension belonged to when it was looked up.
 	var denied error
-	cands = slices.DeleteFunc(cands, func(l ringingLeg) bool {
+	cands = slices.DeleteFunc(cands, func(l RingingLeg) bool {
 		err := authz.Can(subj.s, authz.CallsControl, authz.Resource{Kind: authz.KindCall, UserIDs: []int64{l.userID}})
 		if err != nil && denied == nil {
 			denied = err
@@ -165,15 +165,15 @@ func (pb *pickupBoard) feature(req *sip.Request, tx sip.ServerTransaction, picke
 // ringing extension's phone. It reports false, answering nothing, when
 // the Replaces names no such dialog: attended.go's replacing.invite then
 // deals with it.
-func (pb *pickupBoard) replaces(req *sip.Request, tx sip.ServerTransaction, picker *call.Credential, value string) bool {
+func (pb *Board) Replaces(req *sip.Request, tx sip.ServerTransaction, picker *call.Credential, value string) bool {
 	if picker == nil {
 		return false
 	}
-	rep, ok := parseEarlyReplaces(value)
+	rep, ok := ParseEarlyReplaces(value)
 	if !ok {
 		return false
 	}
-	l, ok := pb.get(rep.CallID)
+	l, ok := pb.Get(rep.CallID)
 	if !ok {
 		return false
 	}
@@ -187,7 +187,7 @@ func (pb *pickupBoard) replaces(req *sip.Request, tx sip.ServerTransaction, pick
 	// The board learns of answers a moment after the call: a leg it
 	// still shows ringing may be confirmed by now, and then the Replaces
 	// is an attended transfer's (attended.go), not a pickup.
-	return pb.pickup(req, tx, picker, []ringingLeg{l}, &rep, "replaces")
+	return pb.pickup(req, tx, picker, []RingingLeg{l}, &rep, "replaces")
 }
 
 // pickupSubject is the picker as authz sees them, and the directory's
@@ -200,28 +200,28 @@ type pickupSubject struct {
 // start checks what every pickup needs (an offer, a free call slot,
 // calls.control at all) and returns the picker's authz subject; false
 // when it answered the INVITE.
-func (pb *pickupBoard) start(req *sip.Request, tx sip.ServerTransaction, picker *call.Credential) (pickupSubject, bool) {
-	b := pb.b
+func (pb *Board) start(req *sip.Request, tx sip.ServerTransaction, picker *call.Credential) (pickupSubject, bool) {
+	b := pb.Core
 	if len(req.Body()) == 0 {
-		b.s.rp.Respond(tx, req, 488, "Not Acceptable Here (Offer Needed)")
+		b.Responder.Respond(tx, req, 488, "Not Acceptable Here (Offer Needed)")
 		return pickupSubject{}, false
 	}
 	if _, _, err := sdpneg.Parse(req.Body()); err != nil {
-		b.s.rp.Respond(tx, req, 488, "Not Acceptable Here")
+		b.Responder.Respond(tx, req, 488, "Not Acceptable Here")
 		return pickupSubject{}, false
 	}
 	if b.Busy(picker.Ext) {
-		b.s.rp.Respond(tx, req, 403, "Forbidden (Too Many Calls)")
+		b.Responder.Respond(tx, req, 403, "Forbidden (Too Many Calls)")
 		return pickupSubject{}, false
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), b.StoreTimeout)
 	defer cancel()
-	acc, err := b.s.store.Access(ctx, picker.UserID)
+	acc, err := b.Store.Access(ctx, picker.UserID)
 	if err != nil {
 		b.Log.Warn("pickup refused: directory unavailable", "ext", picker.Ext, "err", err)
-		res := b.s.rp.Response(req, 503, "Service Unavailable")
+		res := b.Responder.Response(req, 503, "Service Unavailable")
 		res.AppendHeader(sip.NewHeader("Retry-After", call.StoreRetryAfter))
-		b.s.rp.Send(tx, res)
+		b.Responder.Send(tx, res)
 		return pickupSubject{}, false
 	}
 	subj := pickupSubject{s: authz.NewSubject(acc), acc: acc}
@@ -234,7 +234,7 @@ func (pb *pickupBoard) start(req *sip.Request, tx sip.ServerTransaction, picker 
 
 // allowed asks authz whether the picker may take a call ringing for
 // user; it answers 403 and returns false when not.
-func (pb *pickupBoard) allowed(req *sip.Request, tx sip.ServerTransaction, picker *call.Credential, subj pickupSubject, user int64) bool {
+func (pb *Board) allowed(req *sip.Request, tx sip.ServerTransaction, picker *call.Credential, subj pickupSubject, user int64) bool {
 	var ids []int64
 	if user != 0 {
 		ids = []int64{user}
@@ -247,28 +247,28 @@ func (pb *pickupBoard) allowed(req *sip.Request, tx sip.ServerTransaction, picke
 }
 
 // denied answers the picker's INVITE 403 with authz's reason.
-func (pb *pickupBoard) denied(req *sip.Request, tx sip.ServerTransaction, picker *call.Credential, err error) {
-	b := pb.b
+func (pb *Board) denied(req *sip.Request, tx sip.ServerTransaction, picker *call.Credential, err error) {
+	b := pb.Core
 	reason := authz.DeniedReason(err)
 	b.Log.Info("pickup refused", "call_id", req.CallID().Value(), "ext", picker.Ext, "reason", reason)
-	b.s.rp.Respond(tx, req, 403, "Forbidden ("+reason+")")
+	b.Responder.Respond(tx, req, 403, "Forbidden ("+reason+")")
 }
 
 // pickup offers the picker's INVITE to the calls of cands in turn, until
 // one takes it; it returns once the INVITE has its final response (and,
 // for a 200, its ACK). With Replaces, when no call took it, it answers
 // nothing and reports false.
-func (pb *pickupBoard) pickup(req *sip.Request, tx sip.ServerTransaction, picker *call.Credential, cands []ringingLeg, rep *call.Replaces, how string) bool {
-	b := pb.b
+func (pb *Board) pickup(req *sip.Request, tx sip.ServerTransaction, picker *call.Credential, cands []RingingLeg, rep *call.Replaces, how string) bool {
+	b := pb.Core
 	for _, l := range cands {
 		c := b.Lookup(l.callID)
 		if c == nil || c.ID != l.callID {
 			continue
 		}
-		ev := &pickupEvent{req: req, tx: tx, picker: picker, ext: l.ext, rep: rep,
+		ev := &pickupEvent{req: req, tx: tx, picker: picker, ext: l.Ext, rep: rep,
 			reply: make(chan pickupReply, 1), done: make(chan struct{})}
 		if rep != nil {
-			ev.legID = l.legID
+			ev.legID = l.LegID
 		}
 		if !c.Post(ev) {
 			continue
@@ -279,9 +279,9 @@ func (pb *pickupBoard) pickup(req *sip.Request, tx sip.ServerTransaction, picker
 		}
 		<-ev.done
 		if r.answered {
-			ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
-			b.s.audit(ctx, picker, "call.pickup", "extension:"+l.ext,
-				fmt.Sprintf("%s: call %s from %s to %s", how, c.ID, r.from, l.ext))
+			ctx, cancel := context.WithTimeout(context.Background(), b.StoreTimeout)
+			b.Audit(ctx, picker, "call.pickup", "extension:"+l.Ext,
+				fmt.Sprintf("%s: call %s from %s to %s", how, c.ID, r.from, l.Ext))
 			cancel()
 		}
 		return true
@@ -290,14 +290,14 @@ func (pb *pickupBoard) pickup(req *sip.Request, tx sip.ServerTransaction, picker
 		return false
 	}
 	b.Log.Info("pickup: nothing ringing", "call_id", req.CallID().Value(), "ext", picker.Ext, "feature", how)
-	b.s.rp.Respond(tx, req, 404, "Not Found (Nothing To Pick Up)")
+	b.Responder.Respond(tx, req, 404, "Not Found (Nothing To Pick Up)")
 	return true
 }
 
 // parseEarlyReplaces parses a Replaces value for pickup: the Call-ID,
 // and the tags when given (a phone that learned only the Call-ID from
 // dialog-info sends them empty, or not at all).
-func parseEarlyReplaces(v string) (call.Replaces, bool) {
+func ParseEarlyReplaces(v string) (call.Replaces, bool) {
 	parts := strings.Split(strings.TrimSpace(v), ";")
 	r := call.Replaces{CallID: strings.TrimSpace(parts[0])}
 	for _, p := range parts[1:] {
@@ -431,7 +431,7 @@ func (ev *pickupEvent) onCall(c *call.Call) {
 func (ev *pickupEvent) media(c *call.Call) (toCaller, toPicker []byte, ok bool) {
 	picked, _, err := sdpneg.Parse(ev.req.Body())
 	forkOffer, _, err2 := sdpneg.Parse(c.Ring.Offer)
-	if err != nil || err2 != nil || !commonFormats(picked, forkOffer) ||
+	if err != nil || err2 != nil || !sdpneg.KeepCommonFormats(picked, forkOffer) ||
 		len(sdpneg.VoiceCodecs(sdpneg.CodecsOf(sdpneg.Audio(picked)))) == 0 {
 		return nil, nil, false
 	}

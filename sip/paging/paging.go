@@ -1,4 +1,4 @@
-package sip
+package paging
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/media"
 	"github.com/switchboard-pbx/switchboard/sip/call"
 	"github.com/switchboard-pbx/switchboard/sip/dial"
+	"github.com/switchboard-pbx/switchboard/sip/intercom"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
@@ -39,9 +40,10 @@ import (
 
 // pager is the paging service of b2bua: it starts pages and files each
 // page's dialogs, so that their requests find it.
-type pager struct {
-	b     *b2bua
-	pages sync.Map // Call-ID → *pageSession: pages' dialogs
+type Pager struct {
+	Core     *call.Core
+	Intercom *intercom.Intercom // who may call whom on intercom, and its answer headers
+	pages    sync.Map           // Call-ID → *pageSession: pages' dialogs
 }
 
 // pageAnswerWait is how long members' phones may take to answer a page.
@@ -55,7 +57,8 @@ const pageLinger = 5 * time.Second
 // pageSession is one page: the talker's dialog, the members rung and the
 // fanout. One goroutine (run) owns it; SIP handlers post it events.
 type pageSession struct {
-	b      *b2bua
+	b      *call.Core
+	pager  *Pager
 	id     string // Call-ID of the talker's dialog
 	log    *slog.Logger
 	caller *call.Credential
@@ -110,7 +113,7 @@ type (
 
 // page starts a page from caller to the group ext. It returns once the
 // talker's INVITE has its final response (and, for a 200, its ACK).
-func (pg *pager) page(req *sip.Request, tx sip.ServerTransaction, caller *call.Credential, ext string) {
+func (pg *Pager) Page(req *sip.Request, tx sip.ServerTransaction, caller *call.Credential, ext string) {
 	ps, ref := pg.open(req, tx, caller, ext)
 	if ref != nil {
 		pg.refuse(req, tx, caller, ext, ref)
@@ -119,7 +122,7 @@ func (pg *pager) page(req *sip.Request, tx sip.ServerTransaction, caller *call.C
 	if !tx.OnCancel(func(*sip.Request) { ps.Post(pageCancel{}) }) {
 		ps.Post(pageCancel{}) // the transaction is gone already
 	}
-	pg.b.WG.Go(ps.run)
+	pg.Core.WG.Go(ps.run)
 	if res := <-ps.final; res != nil {
 		ps.waitAck(tx, res)
 	}
@@ -127,33 +130,33 @@ func (pg *pager) page(req *sip.Request, tx sip.ServerTransaction, caller *call.C
 
 // open checks the talker's offer and rights, finds the members to ring
 // and binds the fanout and a listener leg per member.
-func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *call.Credential, ext string) (*pageSession, *route.Refusal) {
-	b := pg.b
+func (pg *Pager) open(req *sip.Request, tx sip.ServerTransaction, caller *call.Credential, ext string) (*pageSession, *route.Refusal) {
+	b := pg.Core
 	sd, offer, err := sdpneg.Parse(req.Body())
 	if len(req.Body()) == 0 || err != nil {
 		return nil, &route.Refusal{Code: 488, Reason: "Not Acceptable Here (Offer Needed)", Disp: directory.Failed, Why: "bad sdp offer"}
 	}
-	codec, ok := g711Of(sd)
+	codec, ok := sdpneg.G711(sd)
 	if !ok {
 		return nil, &route.Refusal{Code: 488, Reason: "Not Acceptable Here (G.711 Needed)", Disp: directory.Failed, Why: "no g.711 in offer"}
 	}
 	if offer.Secure { // the fanout relays plain RTP; SRTP offered best effort is answered plain
 		return nil, &route.Refusal{Code: 488, Reason: "Not Acceptable Here (Plain RTP Needed)", Disp: directory.Failed, Why: "srtp-only offer"}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), b.s.cfg.StoreTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), b.StoreTimeout)
 	defer cancel()
-	subj, ref := b.intercom.subject(ctx, caller)
+	subj, ref := pg.Intercom.Subject(ctx, caller)
 	if ref != nil {
 		return nil, ref
 	}
-	g, err := b.s.store.GroupByExtension(ctx, ext)
+	g, err := b.Store.GroupByExtension(ctx, ext)
 	if errors.Is(err, directory.ErrNotFound) {
 		return nil, route.NotFound // a user is called on intercom (*90), not paged
 	}
 	if err != nil {
 		return nil, route.StoreDown(err)
 	}
-	ids, err := b.s.store.GroupMembers(ctx, g.ID)
+	ids, err := b.Store.GroupMembers(ctx, g.ID)
 	if err != nil {
 		return nil, route.StoreDown(err)
 	}
@@ -161,11 +164,11 @@ func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *call.C
 	var denied *route.Refusal
 	var targets [][]route.Target
 	for _, id := range ids {
-		m, ok := b.s.creds.ByID(id)
+		m, ok := b.Creds.ByID(id)
 		if !ok || m.Ext == caller.Ext || m.Forward.DND || b.InCall(m.Ext) {
 			continue // a phone answering by itself would put its call on hold
 		}
-		if ref := intercomAllowed(subj, m.UserID); ref != nil {
+		if ref := intercom.IntercomAllowed(subj, m.UserID); ref != nil {
 			denied = ref
 			continue
 		}
@@ -195,17 +198,17 @@ func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *call.C
 	tagged := req.Clone()
 	tagged.To().Params.Add("tag", sip.GenerateTagN(16))
 	id := req.CallID().Value()
-	ps := &pageSession{b: b, id: id, log: b.Log.With("call_id", id, "group", ext), caller: caller, req: tagged,
+	ps := &pageSession{b: b, pager: pg, id: id, log: b.Log.With("call_id", id, "group", ext), caller: caller, req: tagged,
 		tx: tx, fan: fan, codec: codec, members: members, final: make(chan *sip.Response, 1),
 		acked: make(chan struct{}), Mailbox: call.NewMailbox(),
 		rt: &route.Route{Dir: directory.Internal, Dialed: wire.UnescapeUser(req.Recipient.User), FromName: req.From().DisplayName,
 			From: caller.Ext, FromUser: caller.Ext, CallerID: caller.UserID, To: ext, GroupID: g.ID,
-			Headers: autoAnswerHeaders(b.s.realm())},
-		cdr: directory.Call{SIPCallID: id, StartedAt: time.Now().UTC(), Node: b.s.cfg.Node,
+			Headers: intercom.AutoAnswerHeaders(b.Realm())},
+		cdr: directory.Call{SIPCallID: id, StartedAt: time.Now().UTC(), Node: b.Node,
 			Direction: directory.Internal, Dialed: wire.UnescapeUser(req.Recipient.User), CallerID: caller.UserID,
 			GroupID: g.ID, From: caller.Ext, To: ext, Disposition: directory.Failed}}
 	ps.ctx, ps.cancel = context.WithCancel(context.Background())
-	ps.env = &dial.Env{Client: b.s.client, UserAgent: b.s.cfg.UserAgent, Log: ps.log, Ctx: ps.ctx, WG: &ps.wg,
+	ps.env = &dial.Env{Client: b.Client, UserAgent: b.UserAgent, Log: ps.log, Ctx: ps.ctx, WG: &ps.wg,
 		Post: ps.Post, File: ps.file, Contact: b.ContactFor, MediaIP: b.MediaIP, SendAndWait: b.SendAndWait,
 		Hops: wire.HopLimit(req) - 1}
 	for i, m := range members {
@@ -234,27 +237,27 @@ func (pg *pager) open(req *sip.Request, tx sip.ServerTransaction, caller *call.C
 }
 
 // refuse answers a page that goes nowhere and writes its CDR row.
-func (pg *pager) refuse(req *sip.Request, tx sip.ServerTransaction, caller *call.Credential, ext string, ref *route.Refusal) {
-	b := pg.b
+func (pg *Pager) refuse(req *sip.Request, tx sip.ServerTransaction, caller *call.Credential, ext string, ref *route.Refusal) {
+	b := pg.Core
 	b.Log.Info("page refused", "call_id", req.CallID().Value(), "code", ref.Code, "why", ref.Why, "err", ref.Err)
-	b.s.rp.Respond(tx, req, ref.Code, ref.Reason)
+	b.Responder.Respond(tx, req, ref.Code, ref.Reason)
 	now := time.Now().UTC()
-	pg.cdr(directory.Call{SIPCallID: req.CallID().Value(), StartedAt: now, EndedAt: now, Node: b.s.cfg.Node,
+	pg.cdr(directory.Call{SIPCallID: req.CallID().Value(), StartedAt: now, EndedAt: now, Node: b.Node,
 		Direction: directory.Internal, Dialed: wire.UnescapeUser(req.Recipient.User), CallerID: caller.UserID,
 		From: caller.Ext, To: ext, Disposition: ref.Disp, Reason: "paging: " + ref.Why, HangupBy: "system"})
 }
 
 // cdr stores a page's history row.
-func (pg *pager) cdr(row directory.Call) {
-	b := pg.b
+func (pg *Pager) cdr(row directory.Call) {
+	b := pg.Core
 	row.Key = call.NewRowKey()
 	if row.EndedAt.IsZero() {
 		row.EndedAt = time.Now().UTC()
 	}
-	if err := b.s.history.SaveCall(context.Background(), &row); err != nil {
+	if err := b.History.SaveCall(context.Background(), &row); err != nil {
 		b.Log.Error("call history row not written", "err", err, "from", row.From, "to", row.To)
 	}
-	b.s.counters.Call(row)
+	b.Counters.Call(row)
 	if h := b.Hooks.Ended; h != nil {
 		h(row)
 	}
@@ -263,7 +266,7 @@ func (pg *pager) cdr(row directory.Call) {
 // file files a member's Call-ID under the page, so that their BYE finds
 // it. Called on the page's goroutine.
 func (ps *pageSession) file(callID string) {
-	ps.b.pager.pages.Store(callID, ps)
+	ps.pager.pages.Store(callID, ps)
 	ps.filed = append(ps.filed, callID)
 }
 
@@ -325,7 +328,7 @@ func (ps *pageSession) run() {
 	ps.cancel()
 	ps.wg.Wait()
 	for _, id := range ps.filed {
-		ps.b.pager.pages.Delete(id)
+		ps.pager.pages.Delete(id)
 	}
 	joined := 0
 	for _, m := range ps.members {
@@ -334,33 +337,33 @@ func (ps *pageSession) run() {
 		}
 	}
 	ps.cdr.Reason = fmt.Sprintf("paging: %d of %d members answered", joined, len(ps.members)) + ps.cdr.Reason
-	ps.b.pager.cdr(ps.cdr)
+	ps.pager.cdr(ps.cdr)
 	ps.log.Info("page ended", "answered", joined, "members", len(ps.members), "by", ps.cdr.HangupBy)
 }
 
 // liveLegs lists the extension legs of the page now, for busy lamps and
 // presence: the talker's (ringing until answered), each listener's, and
 // each member's phone still ringing.
-func (ps *pageSession) liveLegs() []LegEvent {
+func (ps *pageSession) liveLegs() []call.LegEvent {
 	if ps.ended {
 		return nil
 	}
-	talker := LegEvent{LegID: ps.id, Ext: ps.caller.Ext, UserID: ps.caller.UserID, Initiator: true,
-		State: LegRinging, Peer: ps.rt.To}
+	talker := call.LegEvent{LegID: ps.id, Ext: ps.caller.Ext, UserID: ps.caller.UserID, Initiator: true,
+		State: call.LegRinging, Peer: ps.rt.To}
 	if ps.answered {
-		talker.State = LegAnswered
+		talker.State = call.LegAnswered
 	}
-	live := []LegEvent{talker}
+	live := []call.LegEvent{talker}
 	for _, m := range ps.members {
-		leg := LegEvent{Ext: m.cred.Ext, UserID: m.cred.UserID, Peer: ps.caller.Ext}
+		leg := call.LegEvent{Ext: m.cred.Ext, UserID: m.cred.UserID, Peer: ps.caller.Ext}
 		switch {
 		case m.joined && !m.left:
-			leg.LegID, leg.State = m.dlg.CallID, LegAnswered
+			leg.LegID, leg.State = m.dlg.CallID, call.LegAnswered
 			live = append(live, leg)
 		case m.won == nil && m.l != nil:
 			for _, f := range m.d.Forks {
 				if f.Final == nil && f.Tx != nil && !f.Cancelled {
-					leg.LegID, leg.State = f.Req.CallID().Value(), LegRinging
+					leg.LegID, leg.State = f.Req.CallID().Value(), call.LegRinging
 					live = append(live, leg)
 				}
 			}

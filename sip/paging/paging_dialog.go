@@ -1,4 +1,4 @@
-package sip
+package paging
 
 import (
 	"context"
@@ -130,7 +130,7 @@ func (ps *pageSession) waitAck(tx sip.ServerTransaction, res *sip.Response) {
 }
 
 // onAck takes the talker's ACK of our 200.
-func (ps *pageSession) onAck(req *sip.Request) {
+func (ps *pageSession) OnAck(req *sip.Request) {
 	if req.CallID().Value() == ps.id {
 		ps.ackOnce.Do(func() { close(ps.acked) })
 	}
@@ -138,7 +138,7 @@ func (ps *pageSession) onAck(req *sip.Request) {
 
 // inDialog passes a request inside one of the page's dialogs to the page
 // and waits until it is answered.
-func (ps *pageSession) inDialog(req *sip.Request, tx sip.ServerTransaction) {
+func (ps *pageSession) InDialog(req *sip.Request, tx sip.ServerTransaction) {
 	done := make(chan struct{})
 	if !ps.Post(&call.ReqEvent{Req: req, Tx: tx, Done: done}) {
 		ps.b.Responder.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
@@ -148,7 +148,7 @@ func (ps *pageSession) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 // session returns the page a request belongs to, or nil.
-func (pg *pager) session(req *sip.Request) *pageSession {
+func (pg *Pager) Session(req *sip.Request) *pageSession {
 	if req.CallID() == nil {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package sip
+package record
 
 import (
 	"context"
@@ -37,8 +37,8 @@ const retentionEvery = time.Hour
 // every answered call (bridgeTap): it decides at the answer whether the
 // call is recorded and attaches a recorder to its relay. It also keeps
 // the recordings directory: repairs after a crash, retention.
-type recordings struct {
-	b *b2bua
+type Recordings struct {
+	Core *call.Core
 	// policy is the recording settings in force, loaded at start and
 	// again when the change log says one changed (loadPolicy), so that an
 	// answer asks the store nothing when the policy is off or all.
@@ -57,13 +57,13 @@ type recordingPolicy struct {
 }
 
 // recordSettings are the settings keys recordPolicy is read from.
-var recordSettings = []string{directory.SettingRecording, directory.SettingRecordingUsers, directory.SettingRecordingGroup}
+var RecordSettings = []string{directory.SettingRecording, directory.SettingRecordingUsers, directory.SettingRecordingGroup}
 
 // loadPolicy reads the recording settings into rs.policy.
-func (rs *recordings) loadPolicy(ctx context.Context) error {
-	st := rs.b.s.store
+func (rs *Recordings) LoadPolicy(ctx context.Context) error {
+	st := rs.Core.Store
 	var vals [3]string
-	for i, key := range recordSettings {
+	for i, key := range RecordSettings {
 		v, err := st.Setting(ctx, key)
 		if err != nil {
 			return fmt.Errorf("setting %s: %w", key, err)
@@ -92,8 +92,8 @@ func (cr *callRecording) RoomName() string { return "recording" }
 // created meanwhile by the recorder. A file that cannot be created does
 // not stop the call: the row says why. A call recorded
 // already goes on as it is.
-func (rs *recordings) TapJoined(c *call.Call) {
-	dir := rs.b.recDir
+func (rs *Recordings) TapJoined(c *call.Call) {
+	dir := rs.Core.RecordingsDir
 	if dir == "" || call.RoomOf[*callRecording](c.Rooms) != nil {
 		return
 	}
@@ -109,7 +109,7 @@ func (rs *recordings) TapJoined(c *call.Call) {
 	}
 	now := time.Now().UTC()
 	path := filepath.Join(dir, now.Format("2006"), now.Format("01"), now.Format("02"),
-		now.Format("150405")+"-"+randomHex(6)+".wav")
+		now.Format("150405")+"-"+RandomHex(6)+".wav")
 	cr := &callRecording{c: c, row: directory.Recording{Path: path, State: directory.RecordingActive}}
 	c.Rooms.Open(cr)
 	if err := rs.makeDir(filepath.Dir(path)); err != nil {
@@ -124,7 +124,7 @@ func (rs *recordings) TapJoined(c *call.Call) {
 }
 
 // makeDir makes the day's directory dir unless it was the last one made.
-func (rs *recordings) makeDir(dir string) error {
+func (rs *Recordings) makeDir(dir string) error {
 	if last := rs.madeDir.Load(); last != nil && *last == dir {
 		return nil
 	}
@@ -144,7 +144,7 @@ func (cr *callRecording) failed(err error) {
 // recorded, once its answer went (or has the spool hold them while the
 // store does not answer). Refused, the file would be nobody's, so it is
 // dropped.
-func (rs *recordings) TapAnswered(c *call.Call) {
+func (rs *Recordings) TapAnswered(c *call.Call) {
 	cr := call.RoomOf[*callRecording](c.Rooms)
 	if cr == nil || cr.saved {
 		return
@@ -185,7 +185,7 @@ func (cr *callRecording) drop() {
 
 // tapClosed closes the recorder of call c once its relay has stopped and
 // fills in the recording row: size, duration, SHA-256 and state.
-func (rs *recordings) TapClosed(c *call.Call) {
+func (rs *Recordings) TapClosed(c *call.Call) {
 	cr := call.RoomOf[*callRecording](c.Rooms)
 	if cr == nil {
 		return
@@ -206,7 +206,7 @@ func (rs *recordings) TapClosed(c *call.Call) {
 			c.Log.Error("recording cut short", "path", row.Path, "err", err)
 			row.State, row.Error = directory.RecordingFailed, err.Error()
 		}
-		if size, sum, err := hashFile(row.Path); err != nil {
+		if size, sum, err := HashFile(row.Path); err != nil {
 			c.Log.Error("recording not readable", "path", row.Path, "err", err)
 			row.State, row.Error = directory.RecordingFailed, err.Error()
 		} else {
@@ -222,12 +222,12 @@ func (rs *recordings) TapClosed(c *call.Call) {
 
 // recordPolicy reports whether a call between the users callerID and
 // calleeID (0: external) is recorded under the settings in force.
-func (rs *recordings) recordPolicy(ctx context.Context, callerID, calleeID int64) (bool, error) {
-	b := rs.b
+func (rs *Recordings) recordPolicy(ctx context.Context, callerID, calleeID int64) (bool, error) {
+	b := rs.Core
 	pol := rs.policy.Load()
 	if pol == nil {
 		// Not loaded yet (the store was down at start): ask it now.
-		if err := rs.loadPolicy(ctx); err != nil {
+		if err := rs.LoadPolicy(ctx); err != nil {
 			return false, err
 		}
 		pol = rs.policy.Load()
@@ -249,7 +249,7 @@ func (rs *recordings) recordPolicy(ctx context.Context, callerID, calleeID int64
 	if len(groups) == 0 {
 		return false, nil
 	}
-	all, err := b.s.store.Groups(ctx)
+	all, err := b.Store.Groups(ctx)
 	if err != nil {
 		return false, fmt.Errorf("groups: %w", err)
 	}
@@ -259,7 +259,7 @@ func (rs *recordings) recordPolicy(ctx context.Context, callerID, calleeID int64
 		if id == 0 {
 			continue
 		}
-		u, err := b.s.store.User(ctx, id)
+		u, err := b.Store.User(ctx, id)
 		if errors.Is(err, directory.ErrNotFound) {
 			continue
 		}
@@ -292,13 +292,13 @@ func parseIDs(s string) []int64 {
 // when the file is gone or unreadable). The call row, never ended, gets an
 // end. Only rows created before start are looked at, so a call recorded
 // meanwhile is left alone.
-func (rs *recordings) recoverRecordings(ctx context.Context, start time.Time) {
-	b := rs.b
-	if b.recDir == "" {
+func (rs *Recordings) RecoverRecordings(ctx context.Context, start time.Time) {
+	b := rs.Core
+	if b.RecordingsDir == "" {
 		return
 	}
 	for page := 1; ; page++ {
-		recs, err := b.s.store.Recordings(ctx, directory.RecordingFilter{
+		recs, err := b.Store.Recordings(ctx, directory.RecordingFilter{
 			States: []directory.RecordingState{directory.RecordingActive}, Before: start,
 			Vis: directory.Visibility{All: true}, Page: directory.Page{Number: page, Size: 100}})
 		if err != nil {
@@ -314,14 +314,14 @@ func (rs *recordings) recoverRecordings(ctx context.Context, start time.Time) {
 	}
 }
 
-func (rs *recordings) recoverRecording(ctx context.Context, r *directory.Recording) {
-	b := rs.b
-	call, err := b.s.store.Call(ctx, r.CallID)
+func (rs *Recordings) recoverRecording(ctx context.Context, r *directory.Recording) {
+	b := rs.Core
+	call, err := b.Store.Call(ctx, r.CallID)
 	if err != nil {
 		b.Log.Warn("unfinished recording not repaired", "recording_id", r.ID, "err", err)
 		return
 	}
-	if call.Node != b.s.cfg.Node {
+	if call.Node != b.Node {
 		return // another node's: it repairs its own files
 	}
 	r.State, r.Error = directory.RecordingRepaired, ""
@@ -329,15 +329,15 @@ func (rs *recordings) recoverRecording(ctx context.Context, r *directory.Recordi
 		r.State, r.Error = directory.RecordingFailed, "repair after restart: "+err.Error()
 	}
 	if r.State == directory.RecordingRepaired {
-		r.Duration, err = wavDuration(r.Path)
+		r.Duration, err = WavDuration(r.Path)
 		if err == nil {
-			r.Size, r.SHA256, err = hashFile(r.Path)
+			r.Size, r.SHA256, err = HashFile(r.Path)
 		}
 		if err != nil {
 			r.State, r.Error = directory.RecordingFailed, "repair after restart: "+err.Error()
 		}
 	}
-	if err := b.s.store.UpdateRecording(ctx, r); err != nil {
+	if err := b.Store.UpdateRecording(ctx, r); err != nil {
 		b.Log.Warn("unfinished recording not repaired", "recording_id", r.ID, "err", err)
 		return
 	}
@@ -349,7 +349,7 @@ func (rs *recordings) recoverRecording(ctx context.Context, r *directory.Recordi
 			call.EndedAt = call.AnsweredAt.Add(r.Duration)
 		}
 		call.HangupBy, call.Reason = "system", "node restarted"
-		if err := b.s.store.UpdateCall(ctx, call); err != nil {
+		if err := b.Store.UpdateCall(ctx, call); err != nil {
 			b.Log.Warn("call cut by a restart not ended", "call_id", call.SIPCallID, "err", err)
 		}
 	}
@@ -357,15 +357,15 @@ func (rs *recordings) recoverRecording(ctx context.Context, r *directory.Recordi
 
 // runRetention deletes recordings older than recording.retention_days at
 // start and then hourly, until ctx ends.
-func (rs *recordings) runRetention(ctx context.Context) {
-	b := rs.b
-	if b.recDir == "" {
+func (rs *Recordings) RunRetention(ctx context.Context) {
+	b := rs.Core
+	if b.RecordingsDir == "" {
 		return
 	}
 	t := time.NewTicker(retentionEvery)
 	defer t.Stop()
 	for {
-		if _, err := rs.expireRecordings(ctx, time.Now()); err != nil && ctx.Err() == nil {
+		if _, err := rs.ExpireRecordings(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			b.Log.Warn("old recordings not deleted", "err", err)
 		}
 		select {
@@ -379,9 +379,9 @@ func (rs *recordings) runRetention(ctx context.Context) {
 // expireRecordings deletes the files of finished recordings created more
 // than recording.retention_days before now and marks their rows deleted.
 // It returns how many it deleted; with no retention set it does nothing.
-func (rs *recordings) expireRecordings(ctx context.Context, now time.Time) (int, error) {
-	b := rs.b
-	v, err := b.s.store.Setting(ctx, directory.SettingRetentionDays)
+func (rs *Recordings) ExpireRecordings(ctx context.Context, now time.Time) (int, error) {
+	b := rs.Core
+	v, err := b.Store.Setting(ctx, directory.SettingRetentionDays)
 	if err != nil {
 		return 0, err
 	}
@@ -394,7 +394,7 @@ func (rs *recordings) expireRecordings(ctx context.Context, now time.Time) (int,
 		Vis:    directory.Visibility{All: true}, Page: directory.Page{Size: 100}}
 	n := 0
 	for {
-		recs, err := b.s.store.Recordings(ctx, f)
+		recs, err := b.Store.Recordings(ctx, f)
 		if err != nil {
 			return n, err
 		}
@@ -404,7 +404,7 @@ func (rs *recordings) expireRecordings(ctx context.Context, now time.Time) (int,
 				return n, fmt.Errorf("delete recording %d: %w", r.ID, err)
 			}
 			r.State = directory.RecordingDeleted
-			if err := b.s.store.UpdateRecording(ctx, r); err != nil {
+			if err := b.Store.UpdateRecording(ctx, r); err != nil {
 				return n, err
 			}
 			n++
@@ -421,7 +421,7 @@ func (rs *recordings) expireRecordings(ctx context.Context, now time.Time) (int,
 }
 
 // hashFile returns the size and hex SHA-256 of the file at path.
-func hashFile(path string) (int64, string, error) {
+func HashFile(path string) (int64, string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, "", err
@@ -437,7 +437,7 @@ func hashFile(path string) (int64, string, error) {
 
 // wavDuration reads the audio length of a WAV file written by the
 // recorder: a 44-byte header, PCM data to the end.
-func wavDuration(path string) (time.Duration, error) {
+func WavDuration(path string) (time.Duration, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, err
@@ -456,7 +456,7 @@ func wavDuration(path string) (time.Duration, error) {
 }
 
 // randomHex returns n random bytes in hex, for file names.
-func randomHex(n int) string {
+func RandomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
