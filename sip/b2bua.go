@@ -17,9 +17,11 @@ import (
 	"github.com/switchboard-pbx/switchboard/sip/intercom"
 	"github.com/switchboard-pbx/switchboard/sip/monitor"
 	"github.com/switchboard-pbx/switchboard/sip/paging"
+	"github.com/switchboard-pbx/switchboard/sip/park"
 	"github.com/switchboard-pbx/switchboard/sip/pickup"
 	"github.com/switchboard-pbx/switchboard/sip/record"
 	"github.com/switchboard-pbx/switchboard/sip/route"
+	"github.com/switchboard-pbx/switchboard/sip/transfer"
 	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
@@ -34,12 +36,12 @@ type b2bua struct {
 
 	codes featureCodes // feature codes dialed (features.go)
 
-	lot *parkingLot // call park: the orbits and what they hold (park.go, orbits.go)
+	lot *park.Lot // call park: the orbits and what they hold (park.go, orbits.go)
 
 	forwards   *forward.Forwarding // call forwarding (forward.go)
 	monitors   *monitor.Monitoring // supervisors on calls (monitor.go)
 	recordings *record.Recordings  // call recording (record.go)
-	replacing  *replacing          // INVITE with Replaces (attended.go)
+	replacing  *transfer.Replacing // INVITE with Replaces (attended.go)
 
 	queues *queueRuntime // call queues (queue.go, queuecall.go)
 
@@ -64,7 +66,7 @@ func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
 		return nil, err
 	}
 	b := &b2bua{Core: cc, s: s}
-	b.lot = &parkingLot{b: b, orbits: newOrbitTable()}
+	b.lot = &park.Lot{Core: b.Core, Orbits: park.NewOrbitTable(), Features: s.features.get, Lamps: s.pres}
 	b.pickups = &pickup.Board{Core: b.Core}
 	b.intercom = &intercom.Intercom{Core: b.Core}
 	b.pager = &paging.Pager{Core: b.Core, Intercom: b.intercom}
@@ -72,10 +74,11 @@ func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
 	b.forwards = &forward.Forwarding{Core: b.Core}
 	b.monitors = &monitor.Monitoring{Core: b.Core}
 	b.recordings = &record.Recordings{Core: b.Core}
-	b.replacing = &replacing{b: b}
+	b.replacing = &transfer.Replacing{Core: b.Core}
 	b.Taps = call.Taps{b.recordings}
 	b.RingFailed = b.forwards.RingFailed
 	b.queues = newQueueRuntime(b)
+	b.queues.moh = b.lot.Orbits.MusicOnHold
 	b.codes = featureCodes{b: b}
 	b.vm = &voicemail{b: b}
 	b.StandIn = b.vm
@@ -84,7 +87,7 @@ func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
 		Menu: func(ctx context.Context, rt *route.Route, ext string) (bool, *route.Refusal) {
 			return routeMenu(ctx, s, rt, ext)
 		}}
-	b.TakeRefer = func(c *call.Call, ev *call.ReqEvent) { openTransfers(b, c).onRefer(ev) }
+	b.TakeRefer = func(c *call.Call, ev *call.ReqEvent) { transfer.Open(b.Core, b.lot, c).OnRefer(ev) }
 	go b.queues.run(b.Ctx)
 	return b, nil
 }
@@ -183,11 +186,11 @@ const callSideLabel = "switchboard"
 func (b *b2bua) newDialog(req *sip.Request, tx sip.ServerTransaction, caller *call.Credential, trunk *Trunk) {
 	if h := req.GetHeader("Replaces"); h != nil {
 		if !b.pickups.Replaces(req, tx, caller, h.Value()) { // pickup.go: a ringing phone's dialog
-			b.replacing.invite(req, tx, caller, h.Value())
+			b.replacing.Invite(req, tx, caller, h.Value())
 		}
 		return
 	}
-	if caller != nil && b.lot.retrieveOrbit(req, tx, caller) { // park.go
+	if caller != nil && b.lot.RetrieveOrbit(req, tx, caller) { // park.go
 		return
 	}
 	if caller != nil && b.codes.dial(req, tx, caller) { // features.go

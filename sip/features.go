@@ -87,7 +87,7 @@ func (fc featureCodes) dial(req *sip.Request, tx sip.ServerTransaction, caller *
 		b.pickups.Feature(req, tx, caller, f.Feature, arg) // pickup.go
 		return true
 	case directory.FeaturePark:
-		b.lot.retrieve(req, tx, caller, "") // park.go: the longest parked call caller may take
+		b.lot.Retrieve(req, tx, caller, "") // park.go: the longest parked call caller may take
 		return true
 	case directory.FeatureIntercom:
 		b.intercom.Call(req, tx, caller, arg) // intercom.go
@@ -142,4 +142,22 @@ func (fc featureCodes) dial(req *sip.Request, tx sip.ServerTransaction, caller *
 	// Done, and no call to set up: the phone shows the reason phrase.
 	b.Responder.Respond(tx, req, 603, "Decline ("+done+")")
 	return true
+}
+
+// loadPark reads the park settings into the orbit table, and the queues'
+// prompts, read with them. A stored value that does not parse leaves the
+// setting as it was, with a warning.
+func (s *Server) loadPark(ctx context.Context) error {
+	if s.calls == nil {
+		return nil
+	}
+	if err := s.calls.lot.Load(ctx); err != nil {
+		return err
+	}
+	dir, err := s.store.Setting(ctx, directory.SettingQueuePrompts)
+	if err != nil {
+		return fmt.Errorf("setting %s: %w", directory.SettingQueuePrompts, err)
+	}
+	s.calls.queues.prompts.load(s.calls.Core, dir)
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -324,7 +325,7 @@ func (s *ivrSession) onResponse(f *dial.Fork, tx sip.ClientTransaction, res *sip
 		return
 	}
 	c := s.c
-	mine := !s.ended && s.ring != nil && containsFork(s.ring.Forks, f)
+	mine := !s.ended && s.ring != nil && slices.Contains(s.ring.Forks, f)
 	if res.IsSuccess() {
 		if !mine || c.State != call.StAnswered {
 			f.AckAndBye(res)

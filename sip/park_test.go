@@ -41,9 +41,9 @@ func parkSetup(t *testing.T, settings map[string]string) (*callServer, map[strin
 	return cs, users, phones, sess, dlgB
 }
 
-// park sends REFER to number from 10002's side of the call and waits for
+// parkCall sends REFER to number from 10002's side of the call and waits for
 // the final NOTIFY, which must carry frag.
-func park(t *testing.T, cs *callServer, pb *callPhone, dlgB *sipgo.DialogServerSession, number, frag string) {
+func parkCall(t *testing.T, cs *callServer, pb *callPhone, dlgB *sipgo.DialogServerSession, number, frag string) {
 	t.Helper()
 	if got := calleeSide(pb, dlgB).refer(t, "<sip:"+number+"@"+cs.realm()+">"); got != 202 {
 		t.Fatalf("REFER to %s: %d, want 202", number, got)
@@ -56,7 +56,7 @@ func park(t *testing.T, cs *callServer, pb *callPhone, dlgB *sipgo.DialogServerS
 func orbitFree(t *testing.T, cs *callServer, orbit string) {
 	t.Helper()
 	for i := 0; i < 500; i++ {
-		if cs.b.lot.orbits.slot(orbit) == nil {
+		if cs.b.lot.Orbits.Slot(orbit) == nil {
 			return
 		}
 		time.Sleep(10 * time.Millisecond) // polling: freeing leaves no event behind
@@ -69,13 +69,13 @@ func orbitFree(t *testing.T, cs *callServer, orbit string) {
 func TestParkAndRetrieve(t *testing.T) {
 	cs, users, ph, sess, dlgB := parkSetup(t, nil)
 	pa, pb, pc := ph["10001"], ph["10002"], ph["10003"]
-	park(t, cs, pb, dlgB, "*70", "SIP/2.0 200 Parked at 701")
+	parkCall(t, cs, pb, dlgB, "*70", "SIP/2.0 200 Parked at 701")
 	wait(t, pb.ended, "BYE at the parker")
 	first := cs.nextCDR(t)
 	if first.HangupBy != "transfer" || first.To != "10002" || first.Reason != "parked at 701 by 10002" {
 		t.Errorf("first row: %+v", first)
 	}
-	if s := cs.b.lot.orbits.slot("701"); s == nil || s.parker != users["10002"].ID || s.caller != "10001" {
+	if s := cs.b.lot.Orbits.Slot("701"); s == nil || s.Parker != users["10002"].ID || s.Caller != "10001" {
 		t.Errorf("orbit 701 holds %+v", s)
 	}
 	var shown bool
@@ -129,7 +129,7 @@ func TestParkRetrieveRefused(t *testing.T) {
 	scope("10004", "own")
 	scope("10003", "none")
 	pa, pb, pc, pd := ph["10001"], ph["10002"], ph["10003"], ph["10004"]
-	park(t, cs, pb, dlgB, "701", "SIP/2.0 200 Parked at 701")
+	parkCall(t, cs, pb, dlgB, "701", "SIP/2.0 200 Parked at 701")
 	wait(t, pb.ended, "BYE at the parker")
 	cs.nextCDR(t)
 
@@ -147,7 +147,7 @@ func TestParkRetrieveRefused(t *testing.T) {
 	}
 	_, res := subscribeTo(t, pc, "701", "dialog", 600)
 	wantStatus(t, res, 403)
-	if s := cs.b.lot.orbits.slot("701"); s == nil {
+	if s := cs.b.lot.Orbits.Slot("701"); s == nil {
 		t.Fatal("the call left the orbit after refused retrievals")
 	}
 	_, err = pd.dial(t.Context(), "702")
@@ -219,7 +219,7 @@ func TestParkRetrieveRefused(t *testing.T) {
 func TestParkNotRetrieved(t *testing.T) {
 	cs, _, ph, _, dlgB := parkSetup(t, map[string]string{directory.SettingParkTimeout: "1"})
 	pa, pb := ph["10001"], ph["10002"]
-	park(t, cs, pb, dlgB, "*70", "SIP/2.0 200 Parked at 701")
+	parkCall(t, cs, pb, dlgB, "*70", "SIP/2.0 200 Parked at 701")
 	wait(t, pb.ended, "BYE at the parker")
 	cs.nextCDR(t)
 	wantStatus(t, pb.register(0), 200)
@@ -238,7 +238,7 @@ func TestParkNotRetrieved(t *testing.T) {
 func TestParkOrbitBusy(t *testing.T) {
 	cs, _, ph, sess, dlgB := parkSetup(t, nil)
 	pa, pb, pc, pd := ph["10001"], ph["10002"], ph["10003"], ph["10004"]
-	park(t, cs, pb, dlgB, "701", "SIP/2.0 200 Parked at 701")
+	parkCall(t, cs, pb, dlgB, "701", "SIP/2.0 200 Parked at 701")
 	wait(t, pb.ended, "BYE at the parker")
 	cs.nextCDR(t)
 
@@ -247,13 +247,13 @@ func TestParkOrbitBusy(t *testing.T) {
 		t.Fatalf("dial: %v", err)
 	}
 	dlgB2 := wait(t, pb.incoming, "second call answered")
-	park(t, cs, pb, dlgB2, "701", "SIP/2.0 486 Busy Here (Orbit 701 In Use)")
+	parkCall(t, cs, pb, dlgB2, "701", "SIP/2.0 486 Busy Here (Orbit 701 In Use)")
 	if row := cs.nextCDR(t); row.Disposition != directory.Busy || !strings.Contains(row.Reason, "orbit 701 in use") {
 		t.Errorf("busy orbit row: %+v", row)
 	}
 	pc.sendRTP(t, pb, 5)
 	pb.sendRTP(t, pc, 5)
-	park(t, cs, pb, dlgB2, "*70", "SIP/2.0 200 Parked at 702")
+	parkCall(t, cs, pb, dlgB2, "*70", "SIP/2.0 200 Parked at 702")
 	wait(t, pb.ended, "BYE at the parker")
 	cs.nextCDR(t)
 
@@ -264,7 +264,7 @@ func TestParkOrbitBusy(t *testing.T) {
 	}
 	orbitFree(t, cs, "701")
 	pa.sendRTP(t, pd, 5)
-	if cs.b.lot.orbits.slot("702") == nil {
+	if cs.b.lot.Orbits.Slot("702") == nil {
 		t.Error("702 emptied by *70")
 	}
 	sess.Bye(t.Context())
@@ -292,7 +292,7 @@ func TestParkRingBack(t *testing.T) {
 		!strings.Contains(string(hold.Body()), "a=sendonly") {
 		t.Errorf("hold re-INVITE:\n%s", hold.Body())
 	}
-	park(t, cs, pb, dlgB, "*70", "SIP/2.0 200 Parked at 701")
+	parkCall(t, cs, pb, dlgB, "*70", "SIP/2.0 200 Parked at 701")
 	wait(t, pb.ended, "BYE at the parker")
 	cs.nextCDR(t)
 
@@ -332,7 +332,7 @@ func TestParkCallerHangsUpAndLamp(t *testing.T) {
 	if body := string(first.Body()); strings.Contains(body, "<dialog ") || !strings.Contains(body, "sip:701@") {
 		t.Errorf("first NOTIFY of a free orbit:\n%s", body)
 	}
-	park(t, cs, pb, dlgB, "*70", "SIP/2.0 200 Parked at 701")
+	parkCall(t, cs, pb, dlgB, "*70", "SIP/2.0 200 Parked at 701")
 	wait(t, pb.ended, "BYE at the parker")
 	cs.nextCDR(t)
 	busy := notifyUntil(t, pc, "<state>confirmed</state>")
@@ -376,7 +376,7 @@ func TestParkByCaller(t *testing.T) {
 	if got := b.reinvite(t, pb, "sendrecv", func(r *sip.Request) error { return dlgB.WriteRequest(r) }); got != 488 {
 		t.Errorf("re-INVITE of the parked party: %d, want 488", got)
 	}
-	if s := cs.b.lot.orbits.slot("702"); s == nil || s.parker != users["10001"].ID || s.caller != "10002" {
+	if s := cs.b.lot.Orbits.Slot("702"); s == nil || s.Parker != users["10001"].ID || s.Caller != "10002" {
 		t.Fatalf("orbit 702 holds %+v", s)
 	}
 	sc, err := pc.dial(t.Context(), "702")
@@ -414,7 +414,7 @@ func TestParkOrbitsFollowSetting(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i := 0; i < 1000; i++ {
-			if (isOrbit == "" || cs.b.lot.orbits.isOrbit(isOrbit)) && !cs.b.lot.orbits.isOrbit(notOrbit) {
+			if (isOrbit == "" || cs.b.lot.Orbits.IsOrbit(isOrbit)) && !cs.b.lot.Orbits.IsOrbit(notOrbit) {
 				return
 			}
 			time.Sleep(10 * time.Millisecond) // polling: the follower leaves no event behind
@@ -428,10 +428,10 @@ func TestParkOrbitsFollowSetting(t *testing.T) {
 	}
 	dlgB := wait(t, pb.incoming, "answered call")
 	follow("none", "", "800")
-	park(t, cs, pb, dlgB, "*70", "SIP/2.0 404 Not Found (No Park Orbits)")
+	parkCall(t, cs, pb, dlgB, "*70", "SIP/2.0 404 Not Found (No Park Orbits)")
 	cs.nextCDR(t)
 	follow("800-801", "800", "701")
-	park(t, cs, pb, dlgB, "*70", "SIP/2.0 200 Parked at 800")
+	parkCall(t, cs, pb, dlgB, "*70", "SIP/2.0 200 Parked at 800")
 	wait(t, pb.ended, "BYE at the parker")
 	cs.nextCDR(t)
 	sess.Bye(t.Context())

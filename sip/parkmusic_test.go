@@ -43,7 +43,7 @@ func TestParkMusicOnHold(t *testing.T) {
 	moh := toneWAV(t, 500, 600)
 	cs, _, ph, sess, dlgB := parkSetup(t, map[string]string{directory.SettingParkMOH: moh})
 	pa, pb, pc := ph["10001"], ph["10002"], ph["10003"]
-	park(t, cs, pb, dlgB, "*70", "SIP/2.0 200 Parked at 701")
+	parkCall(t, cs, pb, dlgB, "*70", "SIP/2.0 200 Parked at 701")
 	wait(t, pb.ended, "BYE at the parker")
 	if f := pa.hearTone(t, 25); f < 475 || f > 525 {
 		t.Errorf("the parked caller hears %.0f Hz, want the music's 500 Hz", f)
@@ -71,7 +71,7 @@ func TestParkMusicOnHold(t *testing.T) {
 func TestParkMusicMissingFile(t *testing.T) {
 	cs, _, ph, sess, dlgB := parkSetup(t, map[string]string{directory.SettingParkMOH: "/nonexistent/moh.wav"})
 	pa, pb, pc := ph["10001"], ph["10002"], ph["10003"]
-	park(t, cs, pb, dlgB, "*70", "SIP/2.0 200 Parked at 701")
+	parkCall(t, cs, pb, dlgB, "*70", "SIP/2.0 200 Parked at 701")
 	wait(t, pb.ended, "BYE at the parker")
 	pa.drain()
 	pa.quiet(t, "a parked call without music")

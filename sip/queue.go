@@ -49,6 +49,9 @@ type queueRuntime struct {
 	clips  map[string]*media.Clip     // queues' music, by path
 
 	prompts promptSet // spoken positions (queueprompts.go)
+	// moh is the music on hold of a queue without music of its own (the
+	// park's), nil when none.
+	moh func() *media.Clip
 }
 
 // queueEntry is a caller waiting in a queue.
@@ -215,7 +218,7 @@ func (r *queueRuntime) music(q directory.Queue) *media.Clip {
 		}
 		r.b.Log.Warn("queue music not played", "queue", q.Number, "path", q.Music, "err", err)
 	}
-	if clip := r.b.lot.orbits.musicOnHold(); clip != nil {
+	if clip := r.moh(); clip != nil {
 		return clip
 	}
 	return queueComfort

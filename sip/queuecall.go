@@ -473,7 +473,7 @@ func (qc *queueCall) TakeRequest(ev *call.ReqEvent) bool {
 func queueFromMenu(rtm *queueRuntime, c *call.Call, q *directory.Queue, via string) {
 	codec, ok := c.Codecs[1].MediaCodec()
 	if !ok || (codec != media.PCMU && codec != media.PCMA) {
-		c.SetLegCodec(media.LegB, pcmu)
+		c.SetLegCodec(media.LegB, sdpneg.PCMU)
 		codec = media.PCMU
 	}
 	ip := c.Relay.Local(media.LegB).Addr()

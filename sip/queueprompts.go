@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/call"
 )
 
 // Spoken queue positions. The queue.prompts setting names a directory of
@@ -30,7 +31,7 @@ type promptSet struct {
 
 // load reads the prompts of dir, unless they are loaded already; "" drops
 // them. A directory without position.wav loads nothing, with a warning.
-func (ps *promptSet) load(b *b2bua, dir string) {
+func (ps *promptSet) load(b *call.Core, dir string) {
 	if cur := ps.p.Load(); cur != nil && cur.dir == dir || cur == nil && dir == "" {
 		return
 	}

@@ -178,7 +178,7 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 	s.subs = subscribe.New(subscribe.Config{Agent: cfg.UserAgent, StoreTimeout: cfg.StoreTimeout,
 		Presence: cfg.Subscriptions}, subscribe.Parts{Store: store, Log: log, Client: s.client, Auth: s.auth,
 		Creds: s.creds, Loc: s.loc, Dropped: s.counters.Drop, Contact: contactFor, GroupMailbox: s.groupMailbox,
-		IsOrbit: func(n string) bool { return s.calls != nil && s.calls.lot.orbits.isOrbit(n) }})
+		IsOrbit: func(n string) bool { return s.calls != nil && s.calls.lot.Orbits.IsOrbit(n) }})
 	s.pres = s.subs.Presence()
 	s.loc.OnRegistered(s.pres.SetRegistered)
 	s.srv.OnSubscribe(s.handle(s.onSubscribe))

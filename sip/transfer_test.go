@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/authz"
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/transfer"
 )
 
 // inDialog sends requests inside one phone's dialog with the PBX, from
@@ -475,7 +476,7 @@ func TestReferTarget(t *testing.T) {
 		{"<sip:10003@pbx", "", false},
 		{"", "", false},
 	} {
-		got, ok := referTarget(tc.in)
+		got, ok := transfer.ReferTarget(tc.in)
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("referTarget(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
 		}

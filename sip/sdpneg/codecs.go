@@ -300,3 +300,8 @@ func G711(sd *sdp.SessionDescription) (media.Codec, bool) {
 	}
 	return 0, false
 }
+
+// PCMU is G.711 mu-law at its static payload type: what a PBX endpoint
+// plays in (music on hold, prompts) when a leg's own codec is not one it
+// sends; the relay transcodes it for the party as it would a phone's.
+var PCMU = Codec{PT: 0, Name: "PCMU", Rate: 8000}

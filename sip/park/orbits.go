@@ -1,4 +1,4 @@
-package sip
+package park
 
 import (
 	"context"
@@ -32,9 +32,9 @@ type orbitTable struct {
 type orbitSlot struct {
 	c         *call.Call
 	orbit     string
-	parker    int64  // user ID of whoever parked it
+	Parker    int64  // user ID of whoever parked it
 	parkerExt string // and their extension
-	caller    string // the number of the party parked
+	Caller    string // the number of the party parked
 	since     time.Time
 }
 
@@ -46,7 +46,7 @@ var (
 	errParkDisabled = errors.New("no orbits configured")
 )
 
-func newOrbitTable() *orbitTable {
+func NewOrbitTable() *orbitTable {
 	orbits, _ := directory.ParseParkOrbits("")
 	return &orbitTable{orbits: orbits, timeout: directory.DefaultParkTimeout, held: make(map[string]*orbitSlot)}
 }
@@ -60,14 +60,14 @@ func (t *orbitTable) configure(orbits []string, timeout time.Duration, moh strin
 }
 
 // musicOnHold is what parked callers hear: nil for silence.
-func (t *orbitTable) musicOnHold() *media.Clip {
+func (t *orbitTable) MusicOnHold() *media.Clip {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.music
 }
 
 // isOrbit reports whether num is an orbit, or holds a parked call.
-func (t *orbitTable) isOrbit(num string) bool {
+func (t *orbitTable) IsOrbit(num string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return slices.Contains(t.orbits, num) || t.held[num] != nil
@@ -120,7 +120,7 @@ func (t *orbitTable) free(orbit string, c *call.Call) {
 }
 
 // slot returns what orbit holds, or nil.
-func (t *orbitTable) slot(orbit string) *orbitSlot {
+func (t *orbitTable) Slot(orbit string) *orbitSlot {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if s := t.held[orbit]; s != nil {
@@ -142,28 +142,18 @@ func (t *orbitTable) parked() []orbitSlot {
 	return out
 }
 
-// loadPark reads the park settings into the orbit table. A stored value
-// that does not parse leaves the setting as it was, with a warning.
-func (s *Server) loadPark(ctx context.Context) error {
-	if s.calls == nil {
-		return nil
-	}
-	return s.calls.lot.load(ctx)
-}
-
-// load reads the park settings into the orbit table (Server.loadPark),
-// and the queues' prompts, read with them.
-func (pl *parkingLot) load(ctx context.Context) error {
-	s, b := pl.b.s, pl.b
+// load reads the park settings into the orbit table (Server.loadPark).
+func (pl *Lot) Load(ctx context.Context) error {
+	b := pl.Core
 	vals := make(map[string]string, len(directory.ParkSettings))
 	for _, k := range directory.ParkSettings {
-		v, err := s.store.Setting(ctx, k)
+		v, err := b.Store.Setting(ctx, k)
 		if err != nil {
 			return fmt.Errorf("setting %s: %w", k, err)
 		}
 		vals[k] = v
 	}
-	t := pl.orbits
+	t := pl.Orbits
 	t.mu.Lock()
 	orbits, timeout, moh, music := t.orbits, t.timeout, t.moh, t.music
 	t.mu.Unlock()
@@ -190,8 +180,5 @@ func (pl *parkingLot) load(ctx context.Context) error {
 		}
 	}
 	t.configure(orbits, timeout, moh, music)
-	if b.queues != nil {
-		b.queues.prompts.load(b, vals[directory.SettingQueuePrompts])
-	}
 	return nil
 }

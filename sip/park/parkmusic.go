@@ -1,4 +1,4 @@
-package sip
+package park
 
 import (
 	"net/netip"
@@ -6,11 +6,6 @@ import (
 	"github.com/switchboard-pbx/switchboard/media"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
-
-// pcmu is the codec the music on hold is played in when the empty leg's
-// own codec is not one a media.Endpoint sends; the relay transcodes it
-// for the parked party as it would a phone's.
-var pcmu = sdpneg.Codec{PT: 0, Name: "PCMU", Rate: 8000}
 
 // playMusic puts a media endpoint of the PBX's own on the parked
 // call's empty leg ml and loops the music on hold there: the relay
@@ -21,14 +16,14 @@ var pcmu = sdpneg.Codec{PT: 0, Name: "PCMU", Rate: 8000}
 // more from then on.
 func (p *parkedCall) playMusic(ml media.Leg) {
 	c := p.c
-	clip := p.lot.orbits.musicOnHold()
+	clip := p.lot.Orbits.MusicOnHold()
 	if clip == nil {
 		return
 	}
 	cod := c.Codecs[p.leg]
 	codec, ok := cod.MediaCodec()
 	if !ok || (codec != media.PCMU && codec != media.PCMA) {
-		c.SetLegCodec(ml, pcmu)
+		c.SetLegCodec(ml, sdpneg.PCMU)
 		codec = media.PCMU
 	}
 	ip := c.Relay.Local(ml).Addr()

@@ -1,7 +1,8 @@
-package sip
+package transfer
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"time"
 
@@ -42,18 +43,30 @@ const xferExpires = "60"
 // a transfer's forks may still ring after it is over, and the actor waits
 // for their final responses.
 type transfers struct {
-	b      *b2bua
+	b      *call.Core
+	lot    Parker // where a REFER to a park orbit or the park code parks the party
 	c      *call.Call
-	cur    *xfer        // the transfer in progress, nil when none
+	cur    *Transfer    // the transfer in progress, nil when none
 	forks  []*dial.Fork // every fork a transfer started
 	refers int          // REFERs accepted, for the Event id
 }
 
+// Parker parks the party a REFER hands over on a park orbit (the parking
+// lot, package sip's park).
+type Parker interface {
+	// Target reports the orbit a REFER's Target names: an orbit's number,
+	// or the park code (the first free orbit).
+	Target(number string) (orbit string, ok bool)
+	// Park puts the party p, the other party of transfer x on call c, on
+	// the orbit, and tells the transferor.
+	Park(c *call.Call, x *Transfer, p call.Party, orbit string)
+}
+
 // xfer is a transfer in progress.
-type xfer struct {
+type Transfer struct {
 	t        *transfers
-	fromA    bool   // the transferor is on leg A
-	target   string // the Refer-To user part
+	FromA    bool   // the transferor is on leg A
+	Target   string // the Refer-To user part
 	event    string // the Event header of our NOTIFYs
 	started  time.Time
 	deadline time.Time // the targets ring until then
@@ -75,10 +88,10 @@ type xfer struct {
 
 // openTransfers returns the call's transfer room, opening it the first
 // time (the core passes REFERs to its onRefer).
-func openTransfers(b *b2bua, c *call.Call) *transfers {
+func Open(b *call.Core, lot Parker, c *call.Call) *transfers {
 	t := call.RoomOf[*transfers](c.Rooms)
 	if t == nil {
-		t = &transfers{b: b, c: c}
+		t = &transfers{b: b, lot: lot, c: c}
 		c.Rooms.Open(t)
 	}
 	return t
@@ -90,7 +103,7 @@ func (t *transfers) RoomName() string { return "transfer" }
 // its dialog is over, the transfer goes on without it.
 func (t *transfers) TakeRequest(ev *call.ReqEvent) bool {
 	x := t.cur
-	if x == nil || ev.Req.Method != sip.BYE || t.c.State != call.StAnswered || x.fromA != ev.FromA || x.gone {
+	if x == nil || ev.Req.Method != sip.BYE || t.c.State != call.StAnswered || x.FromA != ev.FromA || x.gone {
 		return false
 	}
 	t.c.Core.Responder.Send(ev.Tx, sip.NewResponseFromRequest(ev.Req, 200, "OK", nil))
@@ -119,8 +132,8 @@ func (t *transfers) Deadline() time.Time {
 // expire fails a transfer whose target did not answer in time.
 func (t *transfers) Expire() {
 	x := t.cur
-	t.c.Log.Info("transfer target did not answer", "to", x.target)
-	x.failed(480, "Temporarily Unavailable", directory.NoAnswer, "no answer")
+	t.c.Log.Info("transfer target did not answer", "to", x.Target)
+	x.Failed(480, "Temporarily Unavailable", directory.NoAnswer, "no answer")
 }
 
 // refuseReinvite refuses a leg's re-INVITE while a transfer is under way.
@@ -158,7 +171,7 @@ func (t *transfers) AllForks() []*dial.Fork { return t.forks }
 func (t *transfers) TransactionOpen() bool { return t.cur != nil }
 
 // onRefer starts a blind transfer asked by one leg.
-func (t *transfers) onRefer(ev *call.ReqEvent) {
+func (t *transfers) OnRefer(ev *call.ReqEvent) {
 	c := t.c
 	reject := func(code int, reason string) {
 		c.Core.Responder.Respond(ev.Tx, ev.Req, code, reason)
@@ -191,7 +204,7 @@ func (t *transfers) onRefer(ev *call.ReqEvent) {
 		reject(400, "Bad Request (Bad Replaces)")
 		return
 	}
-	number, ok := referTarget(raw)
+	number, ok := ReferTarget(raw)
 	if !ok {
 		reject(400, "Bad Request (Bad Refer-To)")
 		return
@@ -215,7 +228,7 @@ func (t *transfers) onRefer(ev *call.ReqEvent) {
 
 	t.refers++
 	now := time.Now()
-	x := &xfer{t: t, fromA: ev.FromA, target: number, event: "refer", started: now.UTC(),
+	x := &Transfer{t: t, FromA: ev.FromA, Target: number, event: "refer", started: now.UTC(),
 		deadline: now.Add(c.Core.Config.RingTime)}
 	if t.refers > 1 { // RFC 3515 §2.4.6: later REFERs of a dialog need the id
 		x.event = "refer;id=" + strconv.Itoa(int(ev.Req.CSeq().SeqNo))
@@ -227,13 +240,13 @@ func (t *transfers) onRefer(ev *call.ReqEvent) {
 	}
 	t.cur = x
 	c.Log.Info("transfer asked", "by", p.Num, "to", number, "attended", attended)
-	c.SendInOrder(x.notify(d, "SIP/2.0 100 Trying", false))
+	c.SendInOrder(x.Notify(d, "SIP/2.0 100 Trying", false))
 	if attended {
 		t.startAttended(x, rep, p)
 		return
 	}
-	if orbit, ok := t.b.lot.target(number); ok {
-		t.b.lot.park(c, x, p, orbit) // park.go
+	if orbit, ok := t.lot.Target(number); ok {
+		t.lot.Park(c, x, p, orbit)
 		return
 	}
 
@@ -246,21 +259,21 @@ func (t *transfers) onRefer(ev *call.ReqEvent) {
 	cancel()
 	x.rt = rt
 	if ref != nil {
-		x.failed(ref.Code, ref.Reason, ref.Disp, ref.Why)
+		x.Failed(ref.Code, ref.Reason, ref.Disp, ref.Why)
 		return
 	}
 	targets, spare := dial.Pick(rt, c.Core.Busy)
 	if len(targets) == 0 {
-		x.failed(486, "Busy Here", directory.Busy, "callee call limit")
+		x.Failed(486, "Busy Here", directory.Busy, "callee call limit")
 		return
 	}
-	sent := c.Legs[leg.Index(x.fromA)].SDP
+	sent := c.Legs[leg.Index(x.FromA)].SDP
 	x.ring = dial.Dialer{Env: c.Env, OnFork: func(f *dial.Fork) { t.forks = append(t.forks, f) },
 		OnResponse: t.onResponse, OnFailed: func(*dial.Fork) { t.forkFailed() }, Spare: spare, Source: sent,
-		Origin: &x.origin, Leg: leg.RelayLeg(x.fromA), SendRecv: true, ReferredBy: x.referredBy}
+		Origin: &x.origin, Leg: leg.RelayLeg(x.FromA), SendRecv: true, ReferredBy: x.referredBy}
 	if err := x.ring.Address(targets[0].Dest); err != nil {
 		c.Log.Info("transfer failed: no sdp for the target", "err", err)
-		x.failed(500, "Server Internal Error", directory.Failed, "no sdp for the target")
+		x.Failed(500, "Server Internal Error", directory.Failed, "no sdp for the target")
 		return
 	}
 	x.slots = c.Core.TakeNew(c, dial.Exts(targets)...)
@@ -287,36 +300,27 @@ func (t *transfers) onResponse(f *dial.Fork, tx sip.ClientTransaction, res *sip.
 			return
 		}
 		// Phones show the target ringing (RFC 3515 §2.4.5: any status).
-		if x := t.cur; x != nil && !x.gone && !x.rang && containsFork(x.ring.Forks, f) &&
+		if x := t.cur; x != nil && !x.gone && !x.rang && slices.Contains(x.ring.Forks, f) &&
 			(res.StatusCode == 180 || res.StatusCode == 183) {
 			x.rang = true
-			c.SendInOrder(x.notify(c.LegDialog(x.fromA), "SIP/2.0 "+strconv.Itoa(res.StatusCode)+" "+res.Reason, false))
+			c.SendInOrder(x.Notify(c.LegDialog(x.FromA), "SIP/2.0 "+strconv.Itoa(res.StatusCode)+" "+res.Reason, false))
 		}
 		return
 	}
 	f.Final = res
 	x := t.cur
 	if res.IsSuccess() {
-		if x == nil || !containsFork(x.ring.Forks, f) || c.State != call.StAnswered {
+		if x == nil || !slices.Contains(x.ring.Forks, f) || c.State != call.StAnswered {
 			f.AckAndBye(res) // another fork won, or the transfer is over
 			return
 		}
 		x.answered(f, res)
 		return
 	}
-	if x != nil && containsFork(x.ring.Forks, f) && f.RetryAuth(res) {
+	if x != nil && slices.Contains(x.ring.Forks, f) && f.RetryAuth(res) {
 		return
 	}
 	t.forkFailed()
-}
-
-func containsFork(forks []*dial.Fork, f *dial.Fork) bool {
-	for _, o := range forks {
-		if o == f {
-			return true
-		}
-	}
-	return false
 }
 
 // forkFailed runs when a fork of the transfer failed: the next trunk is
@@ -327,21 +331,21 @@ func (t *transfers) forkFailed() {
 		return
 	}
 	code, reason, disp := dial.BestFailure(x.ring.Forks)
-	x.failed(code, reason, disp, strconv.Itoa(code)+" "+reason)
+	x.Failed(code, reason, disp, strconv.Itoa(code)+" "+reason)
 }
 
 // failed ends a transfer that reached nobody: the transferor learns the
 // status in the final NOTIFY and the call goes on. When the transferor
 // has left already, the transferee is hung up.
-func (x *xfer) failed(code int, reason string, disp directory.Disposition, why string) {
+func (x *Transfer) Failed(code int, reason string, disp directory.Disposition, why string) {
 	c := x.t.c
 	x.t.cur = nil
 	x.ring.CancelAll(nil)
 	c.Core.Release(c, x.slots...)
-	c.Log.Info("transfer failed", "to", x.target, "status", code)
-	transferor := c.Parties[leg.Index(x.fromA)]
-	row := directory.Call{SIPCallID: c.LegDialog(x.fromA).CallID, CallerID: transferor.UserID, From: transferor.Num,
-		Dialed: x.target, To: x.target, StartedAt: x.started, EndedAt: time.Now().UTC(), Disposition: disp,
+	c.Log.Info("transfer failed", "to", x.Target, "status", code)
+	transferor := c.Parties[leg.Index(x.FromA)]
+	row := directory.Call{SIPCallID: c.LegDialog(x.FromA).CallID, CallerID: transferor.UserID, From: transferor.Num,
+		Dialed: x.Target, To: x.Target, StartedAt: x.started, EndedAt: time.Now().UTC(), Disposition: disp,
 		Reason: "transfer failed: " + why, HangupBy: "system", Node: c.Core.Node, Direction: directory.Internal}
 	if rt := x.rt; rt != nil {
 		row.Direction, row.CalleeID, row.GroupID = rt.Dir, rt.CalleeID, rt.GroupID
@@ -351,18 +355,18 @@ func (x *xfer) failed(code int, reason string, disp directory.Disposition, why s
 	}
 	c.WriteRow(row)
 	if !x.gone {
-		c.SendInOrder(x.notify(c.LegDialog(x.fromA), "SIP/2.0 "+strconv.Itoa(code)+" "+reason, true))
+		c.SendInOrder(x.Notify(c.LegDialog(x.FromA), "SIP/2.0 "+strconv.Itoa(code)+" "+reason, true))
 		return
 	}
 	// Nobody is left for the transferee.
 	c.State = call.StEnded
 	c.CDR.HangupBy = "callee"
-	if c.CallerLeg == leg.Index(x.fromA) {
+	if c.CallerLeg == leg.Index(x.FromA) {
 		c.CDR.HangupBy = "caller"
 	}
-	c.CDR.Reason = "transfer to " + x.target + " failed: " + strconv.Itoa(code) + " " + reason
+	c.CDR.Reason = "transfer to " + x.Target + " failed: " + strconv.Itoa(code) + " " + reason
 	c.Linger = time.Now().Add(leg.ByeTimeout)
-	if x.fromA {
+	if x.FromA {
 		c.ByeB()
 	} else {
 		c.ByeA()
@@ -371,7 +375,7 @@ func (x *xfer) failed(code int, reason string, disp directory.Disposition, why s
 
 // handedOver ends the transfer in progress x, whose transferor's leg now
 // belongs to someone else (a target, an orbit).
-func (x *xfer) handedOver() {
+func (x *Transfer) HandedOver() {
 	x.t.cur = nil
 }
 
@@ -387,9 +391,9 @@ func (t *transfers) abort(why string) int {
 	x.ring.CancelAll(nil)
 	c.Core.Release(c, x.slots...)
 	c.Linger = time.Now().Add(leg.ByeTimeout)
-	c.Log.Info("transfer abandoned", "to", x.target, "why", why)
+	c.Log.Info("transfer abandoned", "to", x.Target, "why", why)
 	if x.gone {
-		return leg.Index(x.fromA)
+		return leg.Index(x.FromA)
 	}
 	return -1
 }
@@ -401,11 +405,11 @@ func (t *transfers) transferorLeft(fromA bool) {
 	x.gone = true
 	c.DropPending(fromA)
 	c.Leave(*c.LegDialog(fromA))
-	c.Log.Info("transferor hung up; transfer goes on", "to", x.target)
+	c.Log.Info("transferor hung up; transfer goes on", "to", x.Target)
 }
 
 // answered connects the transferee to the target that answered.
-func (x *xfer) answered(f *dial.Fork, res *sip.Response) {
+func (x *Transfer) answered(f *dial.Fork, res *sip.Response) {
 	c := x.t.c
 	d := dial.ForkDialog(f, res)
 	ack := d.Request(sip.ACK)
@@ -423,23 +427,23 @@ func (x *xfer) answered(f *dial.Fork, res *sip.Response) {
 		c.Log.Info("bad sdp from transfer target", "err", err)
 		bye := d.Request(sip.BYE)
 		c.WG.Go(func() { c.SendBye(bye) })
-		x.failed(488, "Not Acceptable Here", directory.Failed, "bad sdp answer")
+		x.Failed(488, "Not Acceptable Here", directory.Failed, "bad sdp answer")
 		return
 	}
-	x.handedOver()
+	x.HandedOver()
 	x.ring.CancelAll(f)
-	moved, tee := leg.Index(x.fromA), leg.Index(!x.fromA)
-	c.SetLegCodec(leg.RelayLeg(x.fromA), sdpneg.FirstVoice(res.Body()))
-	sdpneg.SetMedia(c.Relay, leg.RelayLeg(x.fromA), m)
-	c.Relay.SetHold(leg.RelayLeg(x.fromA), m.Hold)
+	moved, tee := leg.Index(x.FromA), leg.Index(!x.FromA)
+	c.SetLegCodec(leg.RelayLeg(x.FromA), sdpneg.FirstVoice(res.Body()))
+	sdpneg.SetMedia(c.Relay, leg.RelayLeg(x.FromA), m)
+	c.Relay.SetHold(leg.RelayLeg(x.FromA), m.Hold)
 
 	old := c.Legs[moved].Dialog
 	c.Legs[moved].Dialog, c.Legs[moved].SDP, c.Legs[moved].Origin = d, f.Req.Body(), x.origin
-	c.Relay.SetPeer(leg.RelayLeg(x.fromA), leg.PeerIP(d.Dest))
-	if !x.fromA {
+	c.Relay.SetPeer(leg.RelayLeg(x.FromA), leg.PeerIP(d.Dest))
+	if !x.FromA {
 		c.BTarget = &f.Target
 	}
-	c.DropPending(x.fromA)
+	c.DropPending(x.FromA)
 	if !x.gone {
 		c.Leave(old)
 	}
@@ -461,7 +465,7 @@ func (x *xfer) answered(f *dial.Fork, res *sip.Response) {
 		}
 	}
 	c.Core.Release(c, free...)
-	if x.fromA {
+	if x.FromA {
 		var cred *call.Credential
 		if f.Target.Ext != "" {
 			cred, _ = x.t.b.Auth.Credential(f.Target.Ext)
@@ -472,31 +476,31 @@ func (x *xfer) answered(f *dial.Fork, res *sip.Response) {
 	x.writeCDR(f, transferor)
 
 	if !x.gone {
-		c.SendInOrder(x.notify(&old, "SIP/2.0 200 OK", true), old.Request(sip.BYE))
+		c.SendInOrder(x.Notify(&old, "SIP/2.0 200 OK", true), old.Request(sip.BYE))
 		// The transferor sends RTP until it has our BYE: a late packet of
 		// it may have latched the leg meant for the target.
-		c.AfterChain(call.RelatchEvent{ToA: x.fromA, CallID: d.CallID, RTP: m.RTP, RTCP: m.RTCP})
+		c.AfterChain(call.RelatchEvent{ToA: x.FromA, CallID: d.CallID, RTP: m.RTP, RTCP: m.RTCP})
 	}
 	c.UnholdTransferee(tee == 0, res.Body())
 }
 
 // writeCDR ends the call's row and starts the transferee's with the
 // target.
-func (x *xfer) writeCDR(f *dial.Fork, transferor call.Party) {
+func (x *Transfer) writeCDR(f *dial.Fork, transferor call.Party) {
 	c := x.t.c
 	now := time.Now().UTC()
-	to := c.Parties[leg.Index(x.fromA)]
+	to := c.Parties[leg.Index(x.FromA)]
 	c.CDR.EndedAt = now
 	c.CDR.HangupBy = "transfer"
 	c.CDR.Reason = "transferred to " + to.Num + " by " + transferor.Num
 	c.WriteCDR() // a recording stays with this row; teardown completes it
-	tee := c.Parties[leg.Index(!x.fromA)]
-	row := directory.Call{SIPCallID: c.LegDialog(!x.fromA).CallID, CallerID: tee.UserID, From: tee.Num,
-		CalleeID: f.Target.UserID, GroupID: x.rt.GroupID, To: to.Num, Dialed: x.target, StartedAt: x.started,
+	tee := c.Parties[leg.Index(!x.FromA)]
+	row := directory.Call{SIPCallID: c.LegDialog(!x.FromA).CallID, CallerID: tee.UserID, From: tee.Num,
+		CalleeID: f.Target.UserID, GroupID: x.rt.GroupID, To: to.Num, Dialed: x.Target, StartedAt: x.started,
 		AnsweredAt: now, Disposition: directory.Answered, Reason: "transferred by " + transferor.Num,
 		Node: c.Core.Node}
 	row.Direction = call.RowDirection(f.Target.Trunk != nil, tee.Ext == "")
 	c.CDR = row
 	c.Show(row)
-	c.CallerLeg = leg.Index(!x.fromA)
+	c.CallerLeg = leg.Index(!x.FromA)
 }

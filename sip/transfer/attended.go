@@ -1,4 +1,4 @@
-package sip
+package transfer
 
 import (
 	"context"
@@ -63,7 +63,7 @@ type (
 	// other leg of it.
 	takeoverReq struct {
 		by         *call.Call
-		x          *xfer
+		x          *Transfer
 		rep        call.Replaces
 		transferor string // extension that sent the REFER
 		peer       string // who the transferee is, for the CDR reason
@@ -72,7 +72,7 @@ type (
 	// handover answers a takeoverReq: code 0 and the leg, or the status
 	// of the refusal.
 	handover struct {
-		x      *xfer
+		x      *Transfer
 		code   int
 		reason string
 		dlg    leg.Dialog
@@ -104,17 +104,17 @@ type (
 
 // startAttended asks the call that has the dialog named in the Refer-To
 // for its other party. x is the transfer onRefer started.
-func (t *transfers) startAttended(x *xfer, rep call.Replaces, transferor call.Party) {
+func (t *transfers) startAttended(x *Transfer, rep call.Replaces, transferor call.Party) {
 	c := t.c
 	x.attended = true
 	other := c.Core.Lookup(rep.CallID)
 	if other == nil || other == c {
-		x.failed(481, "Call/Transaction Does Not Exist", directory.Failed, "replaces: no such dialog")
+		x.Failed(481, "Call/Transaction Does Not Exist", directory.Failed, "replaces: no such dialog")
 		return
 	}
-	peer := c.Parties[leg.Index(!x.fromA)].Num
+	peer := c.Parties[leg.Index(!x.FromA)].Num
 	if !other.Post(&takeoverReq{by: c, x: x, rep: rep, transferor: transferor.Ext, peer: peer}) {
-		x.failed(481, "Call/Transaction Does Not Exist", directory.Failed, "replaces: no such dialog")
+		x.Failed(481, "Call/Transaction Does Not Exist", directory.Failed, "replaces: no such dialog")
 	}
 }
 
@@ -187,7 +187,7 @@ func (t *transfers) onHandover(h *handover) {
 	c, x := t.c, t.cur
 	if h.code != 0 {
 		if x == h.x {
-			x.failed(h.code, h.reason, directory.Failed, "replaces: "+strconv.Itoa(h.code)+" "+h.reason)
+			x.Failed(h.code, h.reason, directory.Failed, "replaces: "+strconv.Itoa(h.code)+" "+h.reason)
 		}
 		return
 	}
@@ -198,8 +198,8 @@ func (t *transfers) onHandover(h *handover) {
 		c.WG.Go(func() { c.SendBye(bye) })
 		return
 	}
-	x.handedOver()
-	toA := x.fromA
+	x.HandedOver()
+	toA := x.FromA
 	moved := leg.Index(toA)
 	sent := c.Legs[moved].SDP // what the transferor got: the transferee's media
 	old := *c.LegDialog(toA)
@@ -225,10 +225,10 @@ func (t *transfers) onHandover(h *handover) {
 		c.BTarget = &t
 	}
 	c.Log.Info("call transferred (attended)", "by", transferor.Num, "to", h.who.Num)
-	c.JoinCDR(x.started, h.who, x.target, "transferred to "+h.who.Num+" by "+transferor.Num,
+	c.JoinCDR(x.started, h.who, x.Target, "transferred to "+h.who.Num+" by "+transferor.Num,
 		"transferred by "+transferor.Num, toA)
 	if !x.gone {
-		c.SendInOrder(x.notify(&old, "SIP/2.0 200 OK", true), old.Request(sip.BYE))
+		c.SendInOrder(x.Notify(&old, "SIP/2.0 200 OK", true), old.Request(sip.BYE))
 	}
 	// Until Y answers our re-INVITE its media goes to call 2's relay,
 	// which is closing: nothing to relay meanwhile.
@@ -399,14 +399,14 @@ func (ev *replaceEvent) HandleOn(c *call.Call) {
 // replacing is the b2bua's service for an INVITE with Replaces: it
 // passes one to the call whose leg it names, asking authz first who may
 // take over whose leg.
-type replacing struct {
-	b *b2bua
+type Replacing struct {
+	Core *call.Core
 }
 
 // invite passes an INVITE with Replaces to the call it names, and waits
 // until that call answered it (and, for a 2xx, its ACK came).
-func (rp *replacing) invite(req *sip.Request, tx sip.ServerTransaction, cred *call.Credential, value string) {
-	b := rp.b
+func (rp *Replacing) Invite(req *sip.Request, tx sip.ServerTransaction, cred *call.Credential, value string) {
+	b := rp.Core
 	rep, ok := call.ParseReplaces(value)
 	if !ok {
 		b.Responder.Respond(tx, req, 400, "Bad Request (Bad Replaces)")
@@ -440,8 +440,8 @@ func (rp *replacing) invite(req *sip.Request, tx sip.ServerTransaction, cred *ca
 // mayTakeOver asks authz whether the user of cred may act on c's call
 // (calls.control over its parties). It returns nil when it may, the
 // refusal when not, and err when the directory cannot answer.
-func (rp *replacing) mayTakeOver(cred *call.Credential, c *call.Call) (refusal, err error) {
-	b := rp.b
+func (rp *Replacing) mayTakeOver(cred *call.Credential, c *call.Call) (refusal, err error) {
+	b := rp.Core
 	var parties []int64
 	if legs := c.SharedParties.Load(); legs != nil {
 		for _, p := range legs {

@@ -1,4 +1,4 @@
-package sip
+package transfer
 
 import (
 	"strings"
@@ -14,7 +14,7 @@ import (
 
 // referTarget returns the number a Refer-To names: the user part of a
 // SIP URI (name-addr or bare), the number of a tel URI, or a bare number.
-func referTarget(v string) (string, bool) {
+func ReferTarget(v string) (string, bool) {
 	v = strings.TrimSpace(v)
 	if i := strings.IndexByte(v, '<'); i >= 0 {
 		j := strings.IndexByte(v[i:], '>')
@@ -48,7 +48,7 @@ func referTarget(v string) (string, bool) {
 
 // notify builds a NOTIFY of x's progress in the transferor's dialog d
 // (RFC 3515 §2.4.4).
-func (x *xfer) notify(d *leg.Dialog, frag string, final bool) *sip.Request {
+func (x *Transfer) Notify(d *leg.Dialog, frag string, final bool) *sip.Request {
 	req := d.Request(sip.NOTIFY)
 	req.AppendHeader(sip.NewHeader("Event", x.event))
 	state := "active;expires=" + xferExpires

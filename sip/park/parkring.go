@@ -1,6 +1,8 @@
-package sip
+package park
 
 import (
+	"slices"
+
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
@@ -33,7 +35,7 @@ func (p *parkedCall) onTimer(ev parkTimerEvent) {
 // ringBack rings the parker's phones.
 func (p *parkedCall) ringBack() {
 	c := p.c
-	cred, err := p.lot.b.Auth.Credential(p.parker.Ext)
+	cred, err := p.lot.Core.Auth.Credential(p.parker.Ext)
 	if err != nil || cred == nil {
 		c.Log.Info("ring-back: parker unknown", "orbit", p.orbit, "parker", p.parker.Ext, "err", err)
 		p.ringBackOver()
@@ -77,7 +79,7 @@ func (p *parkedCall) onRingBackResponse(f *dial.Fork, tx sip.ClientTransaction, 
 		return
 	}
 	c := p.c
-	mine := parkedOn(c) == p && p.ring != nil && containsFork(p.ring.Forks, f)
+	mine := parkedOn(c) == p && p.ring != nil && slices.Contains(p.ring.Forks, f)
 	if res.IsSuccess() {
 		if !mine || c.State != call.StAnswered {
 			f.AckAndBye(res) // another phone took it, or the park is over
@@ -112,7 +114,7 @@ func (p *parkedCall) ringBackOver() {
 		c.Hangup("system", "parked at "+p.orbit+", not retrieved")
 		return
 	}
-	if d := p.lot.orbits.ringBackAfter(); d > 0 {
+	if d := p.lot.Orbits.ringBackAfter(); d > 0 {
 		p.after(d, parkTimerEvent{p: p, rings: p.rings})
 	}
 }
@@ -127,6 +129,6 @@ func (p *parkedCall) ringBackAnswered(f *dial.Fork, res *sip.Response) {
 	}
 	p.ring.CancelAll(f)
 	p.ring = nil
-	cred, _ := p.lot.b.Auth.Credential(f.Target.Ext)
+	cred, _ := p.lot.Core.Auth.Credential(f.Target.Ext)
 	p.take(call.Party{UserID: f.Target.UserID, Num: f.Target.Ext, Ext: f.Target.Ext}, cred, "returned", res.Body())
 }

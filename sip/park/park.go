@@ -1,4 +1,4 @@
-package sip
+package park
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/sip/presence"
 	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
+	"github.com/switchboard-pbx/switchboard/sip/transfer"
 	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
@@ -62,9 +63,13 @@ const parkRingBacks = 3
 // parkingLot is the call park of the node, held by b2bua: the orbits,
 // the REFERs that park a call on them and the INVITEs that take a call
 // from them.
-type parkingLot struct {
-	b      *b2bua
-	orbits *orbitTable
+type Lot struct {
+	Core   *call.Core
+	Orbits *orbitTable
+	// features is the table of feature codes in force (the park code).
+	Features func() []directory.FeatureCode
+	// lamps lights the orbits' busy lamps.
+	Lamps *presence.Table
 }
 
 // parkedCall is the park's room on a call while the call is parked:
@@ -72,7 +77,7 @@ type parkingLot struct {
 // call's end). Like the call's other fields, only the call's goroutine
 // touches it.
 type parkedCall struct {
-	lot    *parkingLot
+	lot    *Lot
 	c      *call.Call
 	orbit  string
 	dialed string // what the REFER named: the park code or the orbit
@@ -152,14 +157,14 @@ func parkedOn(c *call.Call) *parkedCall {
 	return nil
 }
 
-// target tells whether a REFER's number parks the call: the park code
+// Target tells whether a REFER's number parks the call: the park code
 // (orbit "": the first free one) or an orbit number.
-func (pl *parkingLot) target(number string) (orbit string, ok bool) {
+func (pl *Lot) Target(number string) (orbit string, ok bool) {
 	n := wire.UnescapeUser(number)
-	if f, _, ok := directory.MatchFeature(pl.b.s.features.get(), n); ok && f.Feature == directory.FeaturePark && f.Ready {
+	if f, _, ok := directory.MatchFeature(pl.Features(), n); ok && f.Feature == directory.FeaturePark && f.Ready {
 		return "", true
 	}
-	if pl.orbits.isOrbit(n) {
+	if pl.Orbits.IsOrbit(n) {
 		return n, true
 	}
 	return "", false
@@ -168,10 +173,10 @@ func (pl *parkingLot) target(number string) (orbit string, ok bool) {
 // allowed asks authz whether user id may park a call (parker: id itself)
 // or take one parked by parker. denied is the refusal, err the
 // directory's failure.
-func (pl *parkingLot) allowed(id, parker int64) (denied, err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), pl.b.StoreTimeout)
+func (pl *Lot) allowed(id, parker int64) (denied, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), pl.Core.StoreTimeout)
 	defer cancel()
-	acc, err := pl.b.Store.Access(ctx, id)
+	acc, err := pl.Core.Store.Access(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -183,62 +188,62 @@ func mayRetrieve(subj *authz.Subject, parker int64) error {
 	return authz.Can(subj, authz.CallsPark, authz.Resource{Kind: authz.KindCall, UserIDs: []int64{parker}})
 }
 
-// park parks call c on orbit want ("": the first free one) for the REFER
+// Park parks call c on orbit want ("": the first free one) for the REFER
 // x of parker, which onRefer has accepted; on c's goroutine.
-func (pl *parkingLot) park(c *call.Call, x *xfer, parker call.Party, want string) {
+func (pl *Lot) Park(c *call.Call, x *transfer.Transfer, parker call.Party, want string) {
 	denied, err := pl.allowed(parker.UserID, parker.UserID)
 	if err != nil {
 		c.Log.Warn("park refused: directory unavailable", "err", err)
-		x.failed(503, "Service Unavailable", directory.Failed, "park: directory unavailable")
+		x.Failed(503, "Service Unavailable", directory.Failed, "park: directory unavailable")
 		return
 	}
 	if denied != nil {
 		reason := authz.DeniedReason(denied)
 		c.Log.Info("park refused", "by", parker.Num, "reason", reason)
-		x.failed(403, "Forbidden ("+reason+")", directory.Denied, "park: "+reason)
+		x.Failed(403, "Forbidden ("+reason+")", directory.Denied, "park: "+reason)
 		return
 	}
-	teeLeg := leg.Index(!x.fromA)
+	teeLeg := leg.Index(!x.FromA)
 	tee := c.Parties[teeLeg]
 	now := time.Now()
-	orbit, err := pl.orbits.claim(want, &orbitSlot{c: c, parker: parker.UserID, parkerExt: parker.Ext,
-		caller: tee.Num, since: now})
+	orbit, err := pl.Orbits.claim(want, &orbitSlot{c: c, Parker: parker.UserID, parkerExt: parker.Ext,
+		Caller: tee.Num, since: now})
 	switch {
 	case errors.Is(err, errOrbitBusy):
-		x.failed(486, "Busy Here (Orbit "+want+" In Use)", directory.Busy, "orbit "+want+" in use")
+		x.Failed(486, "Busy Here (Orbit "+want+" In Use)", directory.Busy, "orbit "+want+" in use")
 		return
 	case errors.Is(err, errNoFreeOrbit):
-		x.failed(486, "Busy Here (No Free Orbit)", directory.Busy, "no free orbit")
+		x.Failed(486, "Busy Here (No Free Orbit)", directory.Busy, "no free orbit")
 		return
 	case errors.Is(err, errParkDisabled):
-		x.failed(404, "Not Found (No Park Orbits)", directory.Failed, "park: no orbits configured")
+		x.Failed(404, "Not Found (No Park Orbits)", directory.Failed, "park: no orbits configured")
 		return
 	case err != nil:
-		x.failed(404, "Not Found (No Such Orbit)", directory.Failed, "park: "+err.Error())
+		x.Failed(404, "Not Found (No Such Orbit)", directory.Failed, "park: "+err.Error())
 		return
 	}
 
-	x.handedOver()
-	parkerLeg := leg.Index(x.fromA)
-	old := *c.LegDialog(x.fromA)
-	c.DropPending(x.fromA)
+	x.HandedOver()
+	parkerLeg := leg.Index(x.FromA)
+	old := *c.LegDialog(x.FromA)
+	c.DropPending(x.FromA)
 	c.Leave(old)
 	// Nobody on the parker's leg: a dialog no request can name, so that
 	// the call stays answered and no request reaches the empty leg.
-	*c.LegDialog(x.fromA) = leg.Dialog{CallID: "parked-" + sip.GenerateTagN(16), LocalTag: sip.GenerateTagN(8),
+	*c.LegDialog(x.FromA) = leg.Dialog{CallID: "parked-" + sip.GenerateTagN(16), LocalTag: sip.GenerateTagN(8),
 		RemoteTag: sip.GenerateTagN(8)}
-	ml := leg.RelayLeg(x.fromA)
+	ml := leg.RelayLeg(x.FromA)
 	c.Relay.SetPeer(ml, netip.Addr{})
 	c.Relay.SetRemote(ml, netip.AddrPort{}, netip.AddrPort{})
 	c.Relay.SetHold(ml, true) // its silence is expected
 	c.SetParty(parkerLeg, call.Party{Num: orbit})
 	if parker.Ext != tee.Ext {
-		pl.b.Release(c, parker.Ext)
+		pl.Core.Release(c, parker.Ext)
 	}
-	if x.fromA {
+	if x.FromA {
 		c.Caller = nil
 	}
-	p := &parkedCall{lot: pl, c: c, orbit: orbit, dialed: x.target, leg: parkerLeg, parker: parker, since: now,
+	p := &parkedCall{lot: pl, c: c, orbit: orbit, dialed: x.Target, leg: parkerLeg, parker: parker, since: now,
 		lamp: presence.Leg{ID: "park-" + orbit + "-" + sip.GenerateTagN(12), State: presence.LegAnswered, Peer: call.ShownNumber(tee.Num)}}
 	p.origin.ID = uint64(now.UnixNano()&0x7fffffffffff) + 4
 	p.ctx, p.cancel = context.WithCancel(c.ReqCtx)
@@ -246,9 +251,9 @@ func (pl *parkingLot) park(c *call.Call, x *xfer, parker call.Party, want string
 	p.playMusic(ml) // parkmusic.go
 	p.parkedRow(tee)
 	c.Log.Info("call parked", "orbit", orbit, "by", parker.Num, "party", tee.Num)
-	c.SendInOrder(x.notify(&old, "SIP/2.0 200 Parked at "+orbit, true), old.Request(sip.BYE))
-	pl.b.s.pres.Leg(orbit, p.lamp, false)
-	if d := pl.orbits.ringBackAfter(); d > 0 {
+	c.SendInOrder(x.Notify(&old, "SIP/2.0 200 Parked at "+orbit, true), old.Request(sip.BYE))
+	pl.Lamps.Leg(orbit, p.lamp, false)
+	if d := pl.Orbits.ringBackAfter(); d > 0 {
 		p.after(d, parkTimerEvent{p: p})
 	}
 }
@@ -300,8 +305,8 @@ func (p *parkedCall) end() {
 		p.ring.CancelAll(nil)
 		p.ring = nil
 	}
-	p.lot.orbits.free(p.orbit, c)
-	p.lot.b.s.pres.Leg(p.orbit, p.lamp, true)
+	p.lot.Orbits.free(p.orbit, c)
+	p.lot.Lamps.Leg(p.orbit, p.lamp, true)
 	c.Log.Info("orbit free", "orbit", p.orbit)
 }
 
@@ -325,20 +330,20 @@ func (p *parkedCall) take(who call.Party, cred *call.Credential, how string, ans
 
 // retrieveOrbit takes an extension's INVITE to an orbit number and
 // reports whether it was one.
-func (pl *parkingLot) retrieveOrbit(req *sip.Request, tx sip.ServerTransaction, cred *call.Credential) bool {
+func (pl *Lot) RetrieveOrbit(req *sip.Request, tx sip.ServerTransaction, cred *call.Credential) bool {
 	dialed := wire.UnescapeUser(req.Recipient.User)
-	if !pl.orbits.isOrbit(dialed) {
+	if !pl.Orbits.IsOrbit(dialed) {
 		return false
 	}
-	pl.retrieve(req, tx, cred, dialed)
+	pl.Retrieve(req, tx, cred, dialed)
 	return true
 }
 
 // retrieve answers an INVITE of cred's user that takes the call parked on
 // orbit ("": the call parked longest that the user may take), and returns
 // once it has its final response (and, for a 2xx, its ACK).
-func (pl *parkingLot) retrieve(req *sip.Request, tx sip.ServerTransaction, cred *call.Credential, orbit string) {
-	b := pl.b
+func (pl *Lot) Retrieve(req *sip.Request, tx sip.ServerTransaction, cred *call.Credential, orbit string) {
+	b := pl.Core
 	ctx, cancel := context.WithTimeout(context.Background(), b.StoreTimeout)
 	acc, err := b.Store.Access(ctx, cred.UserID)
 	cancel()
@@ -357,14 +362,14 @@ func (pl *parkingLot) retrieve(req *sip.Request, tx sip.ServerTransaction, cred 
 	var slot *orbitSlot
 	var refusal error
 	if orbit != "" {
-		if slot = pl.orbits.slot(orbit); slot == nil {
+		if slot = pl.Orbits.Slot(orbit); slot == nil {
 			b.Responder.Respond(tx, req, 480, "Temporarily Unavailable (Nothing Parked At "+orbit+")")
 			return
 		}
-		refusal = mayRetrieve(subj, slot.parker)
+		refusal = mayRetrieve(subj, slot.Parker)
 	} else {
-		for _, s := range pl.orbits.parked() {
-			if refusal = mayRetrieve(subj, s.parker); refusal == nil {
+		for _, s := range pl.Orbits.parked() {
+			if refusal = mayRetrieve(subj, s.Parker); refusal == nil {
 				slot = &s
 				break
 			}
