@@ -11,6 +11,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/sip/auth"
 	"github.com/switchboard-pbx/switchboard/sip/call"
 	"github.com/switchboard-pbx/switchboard/sip/forward"
@@ -22,6 +23,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/sip/record"
 	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/transfer"
+	"github.com/switchboard-pbx/switchboard/sip/voicemail"
 	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
@@ -48,7 +50,7 @@ type b2bua struct {
 	pickups  *pickup.Board      // call pickup (pickup.go)
 	intercom *intercom.Intercom // intercom calls (intercom.go)
 	pager    *paging.Pager      // paging (paging.go)
-	vm       *voicemail         // voicemail (voicemail.go, vmretrieve.go)
+	vm       *voicemail.Service // voicemail (voicemail.go, vmretrieve.go)
 }
 
 func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
@@ -80,7 +82,11 @@ func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
 	b.queues = newQueueRuntime(b)
 	b.queues.moh = b.lot.Orbits.MusicOnHold
 	b.codes = featureCodes{b: b}
-	b.vm = &voicemail{b: b}
+	b.vm = &voicemail.Service{Core: b.Core, MailboxChanged: s.mailboxChangedOf, OnLeft: func(v directory.Voicemail) {
+		if h := s.hooks.voicemail; h != nil {
+			h(v)
+		}
+	}}
 	b.StandIn = b.vm
 	b.Router = &route.Router{Store: s.store, Auth: s.auth, Creds: s.creds, Location: s.loc, Trunks: s.tk,
 		Log: s.log, Clock: s.clock, User: b.forwards.RouteUser, Queue: b.queues.route,
@@ -122,8 +128,8 @@ func (b *b2bua) register() {
 	// dialog check: a stranger's get 481, a party's 405.
 	for _, m := range []sip.RequestMethod{sip.INFO, sip.UPDATE, sip.PRACK} {
 		s.srv.OnRequest(m, s.handle(func(req *sip.Request, tx sip.ServerTransaction) {
-			if vs := b.vm.sessionOf(req); vs != nil && req.Method == sip.INFO { // DTMF in a mailbox
-				vs.inDialog(req, tx)
+			if vs := b.vm.SessionOf(req); vs != nil && req.Method == sip.INFO { // DTMF in a mailbox
+				vs.InDialog(req, tx)
 				return
 			}
 			b.toDialog(req, tx, 405, "Method Not Allowed")
@@ -217,8 +223,8 @@ func (b *b2bua) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 			ps.InDialog(req, tx)
 			return
 		}
-		if vs := b.vm.sessionOf(req); vs != nil {
-			vs.inDialog(req, tx)
+		if vs := b.vm.SessionOf(req); vs != nil {
+			vs.InDialog(req, tx)
 			return
 		}
 		b.s.rp.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
@@ -254,8 +260,8 @@ func (b *b2bua) onAck(req *sip.Request, _ sip.ServerTransaction) {
 		ms.OnAck()
 	} else if ps := b.pager.Session(req); ps != nil {
 		ps.OnAck(req)
-	} else if vs := b.vm.sessionOf(req); vs != nil {
-		vs.onAck()
+	} else if vs := b.vm.SessionOf(req); vs != nil {
+		vs.OnAck()
 	}
 }
 

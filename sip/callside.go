@@ -2,10 +2,13 @@ package sip
 
 import (
 	"context"
+	"errors"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/sip/call"
 	"github.com/switchboard-pbx/switchboard/sip/trunk"
+	"github.com/switchboard-pbx/switchboard/sip/voicemail"
 )
 
 // What the server gives of its call side (the core, the features): the
@@ -92,3 +95,27 @@ const (
 	LegAnswered = call.LegAnswered
 	LegEnded    = call.LegEnded
 )
+
+// MailboxChanged tells the phones watching a user's mailbox its counts
+// now, after a change made elsewhere (messages heard or deleted on the
+// web). It returns at once; the NOTIFYs go in the background.
+func (s *Server) MailboxChanged(userID int64) { go s.subs.MailboxChanged(userID, 0) }
+
+// mailboxChangedOf sends the current counts to every subscription of the
+// mailbox of a user (userID) or a group.
+func (s *Server) mailboxChangedOf(userID, groupID int64) { s.subs.MailboxChanged(userID, groupID) }
+
+// GroupMailboxChanged tells the phones watching a group's mailbox its
+// counts now (messages heard or deleted on the web). It returns at once.
+func (s *Server) GroupMailboxChanged(groupID int64) { go s.mailboxChangedOf(0, groupID) }
+
+// groupMailbox is voicemail.groupMailbox as the message-waiting
+// subscriptions take it (subscribe.Parts.GroupMailbox): no group and no
+// error when ext is no group's.
+func (s *Server) groupMailbox(ctx context.Context, userID int64, ext string) (*directory.Group, error) {
+	g, err := s.calls.vm.GroupMailbox(ctx, userID, ext)
+	if errors.Is(err, voicemail.ErrNoGroup) {
+		return nil, nil
+	}
+	return g, err
+}

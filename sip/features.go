@@ -75,7 +75,7 @@ func (fc featureCodes) dial(req *sip.Request, tx sip.ServerTransaction, caller *
 		return true
 	}
 	if f.Feature == directory.FeatureVoicemail {
-		b.vm.retrieve(req, tx, caller, arg) // vmretrieve.go
+		b.vm.Retrieve(req, tx, caller, arg) // vmretrieve.go
 		return true
 	}
 	if !f.Ready {

@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/sip/leg"
 	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // The auto attendant. A number that is an IVR menu's
@@ -119,7 +120,7 @@ func (menuAnswer) Refusal(c *call.Call) *route.Refusal {
 // answerCall answers the caller for the menu. It runs in beginOn,
 // before the actor.
 func (a menuAnswer) AnswerCall(c *call.Call) {
-	codec, event := g711Offer(c.AReq.Body())
+	codec, event := sdpneg.G711Offer(c.AReq.Body())
 	ip := c.Core.Config.MediaIP
 	if !ip.IsValid() || ip.IsUnspecified() {
 		ip = netip.MustParseAddr("127.0.0.1")
@@ -131,7 +132,7 @@ func (a menuAnswer) AnswerCall(c *call.Call) {
 		return
 	}
 	ep.SetRemote(netip.AddrPortFrom(ip, c.Relay.Local(media.LegB).Port()))
-	body, err := c.AnswerSDP(endpointSDP(ep.Local().Addr(), ep.Local().Port(), codec, event))
+	body, err := c.AnswerSDP(sdpneg.EndpointSDP(ep.Local().Addr(), ep.Local().Port(), codec, event))
 	if err != nil {
 		ep.Close()
 		c.Log.Info("menu not answered: sdp", "err", err)
@@ -162,28 +163,6 @@ func (a menuAnswer) AnswerCall(c *call.Call) {
 	c.Log.Info("call answered by menu", "menu", a.menu.Number, "codec", codec)
 	c.AwaitAck(c.AReq, call.Pending2xx{FromA: true, Tx: c.ATx, Res: ok200, Done: c.AFinal, Initial: true})
 	s.play(a.menu)
-}
-
-// g711Offer picks the G.711 codec and telephone-event type of an offer
-// for an endpoint (PCMU when it has neither G.711).
-func g711Offer(body []byte) (media.Codec, uint8) {
-	codec, event := media.PCMU, uint8(0)
-	offer, _, err := sdpneg.Parse(body)
-	if err != nil {
-		return codec, event
-	}
-	if md := sdpneg.Audio(offer); md != nil {
-		found := false
-		for _, sc := range sdpneg.CodecsOf(md) {
-			if mc, ok := sc.MediaCodec(); ok && !found && (mc == media.PCMU || mc == media.PCMA) {
-				codec, found = mc, true
-			}
-			if sc.Name == "TELEPHONE-EVENT" && sc.Rate == 8000 && event == 0 {
-				event = sc.PT
-			}
-		}
-	}
-	return codec, event
 }
 
 // play starts m's script on the session's endpoint.
@@ -477,7 +456,7 @@ func (s *ivrSession) voicemail(number string) {
 	if c.Caller != nil {
 		caller = c.Caller.Ext
 	}
-	dep, greeting, err := s.b.vm.newDeposit(c, mb, userID, groupID, dir, caller, s.ep)
+	dep, greeting, err := s.b.vm.NewDeposit(c, mb, userID, groupID, dir, caller, s.ep)
 	if err != nil {
 		c.Log.Error("ivr: voicemail not offered", "err", err)
 		s.back("voicemail unavailable")
@@ -491,10 +470,10 @@ func (s *ivrSession) voicemail(number string) {
 	s.ep = nil
 	s.EndFarEnd()
 	c.Rooms.Open(dep)
-	close(dep.ready) // the caller's media is known: the menu answered
+	close(dep.Ready) // the caller's media is known: the menu answered
 	rctx, rcancel := context.WithCancel(c.Core.Ctx)
-	dep.cancel = rcancel
-	c.WG.Go(func() { dep.script(rctx, greeting) })
+	dep.Cancel = rcancel
+	c.WG.Go(func() { dep.Script(rctx, greeting) })
 	c.Log.Info("ivr: call to voicemail", "user_id", userID, "group_id", groupID, "number", number)
 }
 
@@ -524,7 +503,7 @@ func (s *ivrSession) TakeRequest(ev *call.ReqEvent) bool {
 	}
 	switch ev.Req.Method {
 	case sip.INFO:
-		d, ok := parseDTMFRelay(ev.Req)
+		d, ok := wire.DTMFRelay(ev.Req)
 		if !ok {
 			c.Core.Responder.Respond(ev.Tx, ev.Req, 415, "Unsupported Media Type")
 			break

@@ -192,7 +192,7 @@ func enterQueue(rtm *queueRuntime, c *call.Call, q directory.Queue) bool {
 		return false
 	}
 	ep.SetRemote(netip.AddrPortFrom(ip, c.Relay.Local(media.LegB).Port()))
-	body, err := c.AnswerSDP(endpointSDP(ep.Local().Addr(), ep.Local().Port(), codec, event))
+	body, err := c.AnswerSDP(sdpneg.EndpointSDP(ep.Local().Addr(), ep.Local().Port(), codec, event))
 	if err != nil {
 		ep.Close()
 		endQueued(c, 488, "Not Acceptable Here", "no common codec")

@@ -99,3 +99,26 @@ func HostPort(host string, port int) string {
 	}
 	return host + ":" + strconv.Itoa(port)
 }
+
+// DTMFRelay reads the digit of an INFO with an application/dtmf-relay
+// body ("Signal=5\r\nDuration=160").
+func DTMFRelay(req *sip.Request) (rune, bool) {
+	ct := req.ContentType()
+	if ct == nil || !strings.EqualFold(strings.TrimSpace(strings.Split(ct.Value(), ";")[0]), "application/dtmf-relay") {
+		return 0, false
+	}
+	for line := range strings.Lines(string(req.Body())) {
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || !strings.EqualFold(strings.TrimSpace(k), "signal") {
+			continue
+		}
+		v = strings.ToUpper(strings.TrimSpace(v))
+		if len(v) == 1 && strings.Contains("0123456789*#ABCD", v) {
+			return rune(v[0]), true
+		}
+		if n, err := strconv.Atoi(v); err == nil && n >= 10 && n <= 11 {
+			return rune("*#"[n-10]), true
+		}
+	}
+	return 0, false
+}

@@ -1,4 +1,4 @@
-package sip
+package voicemail
 
 import (
 	"github.com/switchboard-pbx/switchboard/media"
@@ -22,6 +22,6 @@ func (d *vmDeposit) TakeAnswer(m sdpneg.Media) {
 	c.NeedAnswer = false
 	sdpneg.SetMedia(c.Relay, media.LegA, m)
 	c.Relay.SetHold(media.LegA, m.Hold)
-	close(d.ready)
+	close(d.Ready)
 	c.Log.Info("voicemail: the caller answered the mailbox's offer")
 }

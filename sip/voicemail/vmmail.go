@@ -1,4 +1,4 @@
-package sip
+package voicemail
 
 import (
 	"context"
@@ -20,12 +20,12 @@ const mailMaxWAV = 10 << 20
 // the SMTP settings, the WAV attached; a group's message goes to each
 // member who may hear the group's mailbox (groupMailRecipients). Nothing is sent when no SMTP server
 // is set up; a failure is logged (the message stays in the mailbox).
-func (vm *voicemail) mail(v directory.Voicemail) {
-	s := vm.b.s
+func (vm *Service) mail(v directory.Voicemail) {
+	s := vm.Core
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	log := s.log.With("voicemail_id", v.ID, "user_id", v.UserID, "group_id", v.GroupID)
-	vals, err := s.store.Settings(ctx)
+	log := s.Log.With("voicemail_id", v.ID, "user_id", v.UserID, "group_id", v.GroupID)
+	vals, err := s.Store.Settings(ctx)
 	if err != nil {
 		log.Warn("voicemail e-mail not sent: settings unknown", "err", err)
 		return
@@ -46,7 +46,7 @@ func (vm *voicemail) mail(v directory.Voicemail) {
 		to, err = vm.groupMailRecipients(ctx, v.GroupID)
 	} else {
 		var u *directory.User
-		u, err = s.store.User(ctx, v.UserID)
+		u, err = s.Store.User(ctx, v.UserID)
 		to = []*directory.User{u}
 	}
 	if err != nil {
@@ -64,9 +64,9 @@ func (vm *voicemail) mail(v directory.Voicemail) {
 }
 
 // mailTo sends the copy of v (its WAV in data) to u.
-func (vm *voicemail) mailTo(ctx context.Context, c mail.Config, v directory.Voicemail, u *directory.User, data []byte) {
-	s := vm.b.s
-	log := s.log.With("voicemail_id", v.ID, "user_id", v.UserID, "group_id", v.GroupID, "to_user_id", u.ID)
+func (vm *Service) mailTo(ctx context.Context, c mail.Config, v directory.Voicemail, u *directory.User, data []byte) {
+	s := vm.Core
+	log := s.Log.With("voicemail_id", v.ID, "user_id", v.UserID, "group_id", v.GroupID, "to_user_id", u.ID)
 	caller := v.Caller
 	if caller == "" {
 		caller = "an unknown number"

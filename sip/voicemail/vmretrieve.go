@@ -1,10 +1,9 @@
-package sip
+package voicemail
 
 import (
 	"context"
 	"log/slog"
 	"net/netip"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -45,7 +44,8 @@ var (
 
 // vmSession is a phone's dialog with its mailbox.
 type vmSession struct {
-	b    *b2bua
+	b    *call.Core
+	vm   *Service
 	id   string // Call-ID
 	dlg  leg.Dialog
 	ep   *media.Endpoint
@@ -65,8 +65,8 @@ type vmSession struct {
 
 // retrieve answers an extension's INVITE to the voicemail code.
 // group is the group number dialed after the code; "" for one's own.
-func (vm *voicemail) retrieve(req *sip.Request, tx sip.ServerTransaction, caller *call.Credential, group string) {
-	b := vm.b
+func (vm *Service) Retrieve(req *sip.Request, tx sip.ServerTransaction, caller *call.Credential, group string) {
+	b := vm.Core
 	log := b.Log.With("call_id", req.CallID().Value(), "ext", caller.Ext, "feature", "voicemail")
 	if len(req.Body()) == 0 {
 		b.Responder.Respond(tx, req, 488, "Not Acceptable Here (Offer Needed)")
@@ -119,13 +119,13 @@ func (vm *voicemail) retrieve(req *sip.Request, tx sip.ServerTransaction, caller
 	src := req.Source()
 	ep.SetRemote(offer.RTP)
 	ep.SetPeer(leg.PeerIP(src))
-	vs := &vmSession{b: b, id: req.CallID().Value(), ep: ep, user: caller, mbox: owner, pin: mb.PINHash, log: log,
+	vs := &vmSession{b: b, vm: vm, id: req.CallID().Value(), ep: ep, user: caller, mbox: owner, pin: mb.PINHash, log: log,
 		info: make(chan rune, 16), ended: make(chan struct{}), acked: make(chan struct{})}
 	vs.dlg = leg.Dialog{CallID: vs.id, LocalURI: req.To().Address, LocalTag: sip.GenerateTagN(16),
 		RemoteURI: req.From().Address, RemoteTag: wire.Tag(req.From().Params),
 		Target: req.Contact().Address, Dest: src, Transport: req.Transport(),
 		Contact: b.ContactFor(src, req.Transport())}
-	body := endpointSDP(b.MediaIP(src), ep.Local().Port(), codec, event)
+	body := sdpneg.EndpointSDP(b.MediaIP(src), ep.Local().Port(), codec, event)
 	tagged := req.Clone()
 	tagged.To().Params.Add("tag", vs.dlg.LocalTag)
 	vs.res = sip.NewResponseFromRequest(tagged, 200, "OK", body)
@@ -148,7 +148,7 @@ func (vm *voicemail) retrieve(req *sip.Request, tx sip.ServerTransaction, caller
 }
 
 // sessionOf returns the mailbox dialog a request belongs to.
-func (vm *voicemail) sessionOf(req *sip.Request) *vmSession {
+func (vm *Service) SessionOf(req *sip.Request) *vmSession {
 	if req.CallID() == nil {
 		return nil
 	}
@@ -159,7 +159,7 @@ func (vm *voicemail) sessionOf(req *sip.Request) *vmSession {
 }
 
 func (vs *vmSession) end()   { vs.endOne.Do(func() { close(vs.ended) }) }
-func (vs *vmSession) onAck() { vs.ackOne.Do(func() { close(vs.acked) }) }
+func (vs *vmSession) OnAck() { vs.ackOne.Do(func() { close(vs.acked) }) }
 func (vs *vmSession) isAcked() bool {
 	select {
 	case <-vs.acked:
@@ -179,24 +179,24 @@ func (vs *vmSession) waitAck(tx sip.ServerTransaction) {
 }
 
 // inDialog answers the phone's BYE, INFO (DTMF) or re-INVITE.
-func (vs *vmSession) inDialog(req *sip.Request, tx sip.ServerTransaction) {
-	s := vs.b.s
+func (vs *vmSession) InDialog(req *sip.Request, tx sip.ServerTransaction) {
+	s := vs.b
 	if wire.Tag(req.From().Params) != vs.dlg.RemoteTag || wire.Tag(req.To().Params) != vs.dlg.LocalTag || !call.SameIP(req.Source(), vs.dlg.Dest) {
-		s.counters.Drop("not the dialog's peer")
-		s.rp.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		s.Counters.Drop("not the dialog's peer")
+		s.Responder.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
 	switch req.Method {
 	case sip.BYE:
-		s.rp.Respond(tx, req, 200, "OK")
+		s.Responder.Respond(tx, req, 200, "OK")
 		vs.end()
 	case sip.INFO:
-		d, ok := parseDTMFRelay(req)
+		d, ok := wire.DTMFRelay(req)
 		if !ok {
-			s.rp.Respond(tx, req, 415, "Unsupported Media Type")
+			s.Responder.Respond(tx, req, 415, "Unsupported Media Type")
 			return
 		}
-		s.rp.Respond(tx, req, 200, "OK")
+		s.Responder.Respond(tx, req, 200, "OK")
 		select {
 		case vs.info <- d:
 		default:
@@ -208,38 +208,15 @@ func (vs *vmSession) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 		res := sip.NewResponseFromRequest(req, 200, "OK", vs.res.Body())
 		res.AppendHeader(sip.HeaderClone(&vs.dlg.Contact))
 		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-		s.rp.Send(tx, res)
+		s.Responder.Send(tx, res)
 	default:
-		s.rp.Respond(tx, req, 405, "Method Not Allowed")
+		s.Responder.Respond(tx, req, 405, "Method Not Allowed")
 	}
-}
-
-// parseDTMFRelay reads the digit of an INFO with an application/dtmf-relay
-// body ("Signal=5\r\nDuration=160").
-func parseDTMFRelay(req *sip.Request) (rune, bool) {
-	ct := req.ContentType()
-	if ct == nil || !strings.EqualFold(strings.TrimSpace(strings.Split(ct.Value(), ";")[0]), "application/dtmf-relay") {
-		return 0, false
-	}
-	for line := range strings.Lines(string(req.Body())) {
-		k, v, ok := strings.Cut(line, "=")
-		if !ok || !strings.EqualFold(strings.TrimSpace(k), "signal") {
-			continue
-		}
-		v = strings.ToUpper(strings.TrimSpace(v))
-		if len(v) == 1 && strings.Contains("0123456789*#ABCD", v) {
-			return rune(v[0]), true
-		}
-		if n, err := strconv.Atoi(v); err == nil && n >= 10 && n <= 11 {
-			return rune("*#"[n-10]), true
-		}
-	}
-	return 0, false
 }
 
 // run is the session: the PIN, the messages, the BYE.
 func (vs *vmSession) run(ctx context.Context) {
-	defer vs.b.vm.sessions.Delete(vs.id)
+	defer vs.vm.sessions.Delete(vs.id)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -259,7 +236,7 @@ func (vs *vmSession) run(ctx context.Context) {
 	}
 	heard := vs.script(ctx)
 	if heard > 0 && !vs.told {
-		vs.b.s.mailboxChangedOf(vs.mbox.userID, vs.mbox.groupID)
+		vs.vm.MailboxChanged(vs.mbox.userID, vs.mbox.groupID)
 	}
 	select {
 	case <-vs.ended:
@@ -386,7 +363,7 @@ func (vs *vmSession) script(ctx context.Context) int {
 		}
 	}
 	if heard > 0 { // the lamps learn of it before the menu
-		vs.b.s.mailboxChangedOf(vs.mbox.userID, vs.mbox.groupID)
+		vs.vm.MailboxChanged(vs.mbox.userID, vs.mbox.groupID)
 		vs.told = true
 	}
 	vs.menu(ctx)

@@ -1,4 +1,4 @@
-package sip
+package voicemail
 
 import (
 	"context"
@@ -22,17 +22,17 @@ import (
 // group number, with the group's PIN).
 
 // errNoGroup is a number that is no group's.
-var errNoGroup = errors.New("no such group")
+var ErrNoGroup = errors.New("no such group")
 
 // groupMailbox finds the group whose number ext is and asks authz whether
 // the user may hear its mailbox. It returns errNoGroup when ext is no
 // group's, an *authz.DeniedError when the user may not, or the store's
 // error.
-func (vm *voicemail) groupMailbox(ctx context.Context, userID int64, ext string) (*directory.Group, error) {
-	s := vm.b.s
-	g, err := s.store.GroupByExtension(ctx, ext)
+func (vm *Service) GroupMailbox(ctx context.Context, userID int64, ext string) (*directory.Group, error) {
+	s := vm.Core
+	g, err := s.Store.GroupByExtension(ctx, ext)
 	if errors.Is(err, directory.ErrNotFound) {
-		return nil, errNoGroup
+		return nil, ErrNoGroup
 	}
 	if err != nil {
 		return nil, fmt.Errorf("group %s: %w", ext, err)
@@ -45,13 +45,13 @@ func (vm *voicemail) groupMailbox(ctx context.Context, userID int64, ext string)
 
 // mayHearGroupMailbox asks authz whether the user may hear the group's
 // voicemail (recordings.listen over the group's mailbox).
-func (vm *voicemail) mayHearGroupMailbox(ctx context.Context, userID, groupID int64) error {
-	s := vm.b.s
-	acc, err := s.store.Access(ctx, userID)
+func (vm *Service) mayHearGroupMailbox(ctx context.Context, userID, groupID int64) error {
+	s := vm.Core
+	acc, err := s.Store.Access(ctx, userID)
 	if err != nil {
 		return fmt.Errorf("access of user %d: %w", userID, err)
 	}
-	groups, err := s.store.Groups(ctx)
+	groups, err := s.Store.Groups(ctx)
 	if err != nil {
 		return fmt.Errorf("groups: %w", err)
 	}
@@ -59,37 +59,22 @@ func (vm *voicemail) mayHearGroupMailbox(ctx context.Context, userID, groupID in
 		authz.GroupMailboxResource(directory.GroupPath(groups, groupID)))
 }
 
-// GroupMailboxChanged tells the phones watching a group's mailbox its
-// counts now (messages heard or deleted on the web). It returns at once.
-func (s *Server) GroupMailboxChanged(groupID int64) { go s.mailboxChangedOf(0, groupID) }
-
-// groupMailbox is voicemail.groupMailbox as the message-waiting
-// subscriptions take it (subscribe.Parts.GroupMailbox): no group and no
-// error when ext is no group's.
-func (s *Server) groupMailbox(ctx context.Context, userID int64, ext string) (*directory.Group, error) {
-	g, err := s.calls.vm.groupMailbox(ctx, userID, ext)
-	if errors.Is(err, errNoGroup) {
-		return nil, nil
-	}
-	return g, err
-}
-
 // groupMailRecipients are the members of a group who get a copy of its
 // messages: those recordings.listen lets hear the group's mailbox, with
 // an e-mail address.
-func (vm *voicemail) groupMailRecipients(ctx context.Context, groupID int64) ([]*directory.User, error) {
-	s := vm.b.s
-	ids, err := s.store.GroupMembers(ctx, groupID)
+func (vm *Service) groupMailRecipients(ctx context.Context, groupID int64) ([]*directory.User, error) {
+	s := vm.Core
+	ids, err := s.Store.GroupMembers(ctx, groupID)
 	if err != nil {
 		return nil, fmt.Errorf("members of group %d: %w", groupID, err)
 	}
 	var out []*directory.User
 	for _, id := range ids {
 		if err := vm.mayHearGroupMailbox(ctx, id, groupID); err != nil {
-			s.log.Debug("group voicemail not mailed to a member", "user_id", id, "group_id", groupID, "err", err)
+			s.Log.Debug("group voicemail not mailed to a member", "user_id", id, "group_id", groupID, "err", err)
 			continue
 		}
-		u, err := s.store.User(ctx, id)
+		u, err := s.Store.User(ctx, id)
 		if err != nil {
 			return nil, fmt.Errorf("user %d: %w", id, err)
 		}
@@ -114,17 +99,17 @@ func (o mailboxOwner) object() string {
 // mailboxToHear is the mailbox a call to the voicemail code opens: the
 // caller's own, or the group's whose number follows the code when the
 // caller may hear it. It answers the INVITE and reports false otherwise.
-func (vm *voicemail) mailboxToHear(req *sip.Request, tx sip.ServerTransaction, caller *call.Credential, group string) (mailboxOwner, bool) {
-	b := vm.b
+func (vm *Service) mailboxToHear(req *sip.Request, tx sip.ServerTransaction, caller *call.Credential, group string) (mailboxOwner, bool) {
+	b := vm.Core
 	if group == "" {
 		return mailboxOwner{userID: caller.UserID}, true
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.StoreTimeout)
-	g, err := vm.groupMailbox(ctx, caller.UserID, group)
+	g, err := vm.GroupMailbox(ctx, caller.UserID, group)
 	cancel()
 	var de *authz.DeniedError
 	switch {
-	case errors.Is(err, errNoGroup):
+	case errors.Is(err, ErrNoGroup):
 		b.Responder.Respond(tx, req, 404, "Not Found (No Such Group)")
 		return mailboxOwner{}, false
 	case errors.As(err, &de):

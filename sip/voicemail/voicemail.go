@@ -1,8 +1,7 @@
-package sip
+package voicemail
 
 import (
 	"context"
-	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -40,24 +39,29 @@ var vmNoGreeting = media.Silence(300)
 // voicemail is the b2bua's voicemail service: a callee's mailbox stands
 // in for them (standIn) when they cannot take a call or do not answer it;
 // vmretrieve.go plays users their messages.
-type voicemail struct {
-	b        *b2bua
+type Service struct {
+	Core     *call.Core
 	sessions sync.Map // Call-ID → *vmSession: phones in their mailbox (vmretrieve.go)
+	// mailboxChanged tells the phones watching a mailbox (a user's, or a
+	// group's) its counts now.
+	MailboxChanged func(userID, groupID int64)
+	// onLeft hears of each message stored (a test's hook), nil when none.
+	OnLeft func(directory.Voicemail)
 }
 
 // vmDeposit is the voicemail leg of one call, a room standing on leg B
 // in place of a dialog: the endpoint the relay's leg B talks to and the
 // recording of the message.
 type vmDeposit struct {
-	vm     *voicemail
+	vm     *Service
 	c      *call.Call
 	ep     *media.Endpoint
 	rec    *media.MonoRecorder
 	row    directory.Voicemail
 	email  bool // send a copy by e-mail
-	cancel context.CancelFunc
+	Cancel context.CancelFunc
 	done   chan struct{} // the greeting/recording script ended
-	ready  chan struct{} // the caller's media is known: the greeting may start
+	Ready  chan struct{} // the caller's media is known: the greeting may start
 	ended  bool
 }
 
@@ -74,21 +78,21 @@ func (ev vmFull) HandleOn(c *call.Call) {
 }
 
 // refusal: the mailbox takes any call, with an offer or without.
-func (vm *voicemail) Refusal(*call.Call) *route.Refusal { return nil }
+func (vm *Service) Refusal(*call.Call) *route.Refusal { return nil }
 
 // answerCall answers a call the mailbox took in beginOn (takes).
-func (vm *voicemail) AnswerCall(c *call.Call) { vm.deposit(c) }
+func (vm *Service) AnswerCall(c *call.Call) { vm.deposit(c) }
 
 // answerRinging answers a ringing call its callee did not answer.
-func (vm *voicemail) AnswerRinging(c *call.Call) bool { return vm.deposit(c) }
+func (vm *Service) AnswerRinging(c *call.Call) bool { return vm.deposit(c) }
 
 // deposit answers a ringing call for the callee's mailbox, when the
 // callee is a user with voicemail enabled. It reports whether it took the
 // call over. (No transfer is under way: the call is new, or its ringing
 // ends without one, forwardOnFailure.)
-func (vm *voicemail) deposit(c *call.Call) bool {
+func (vm *Service) deposit(c *call.Call) bool {
 	rt := c.Rt
-	if rt == nil || vm.b.RecordingsDir == "" {
+	if rt == nil || vm.Core.RecordingsDir == "" {
 		return false
 	}
 	// The mailbox: the user's who did not answer, else the group's.
@@ -103,7 +107,7 @@ func (vm *voicemail) deposit(c *call.Call) bool {
 		return false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.Core.StoreTimeout)
-	mb, err := vm.b.Store.Mailbox(ctx, userID, groupID)
+	mb, err := vm.Core.Store.Mailbox(ctx, userID, groupID)
 	cancel()
 	if err != nil {
 		c.Log.Warn("voicemail not offered: mailbox unknown", "user_id", userID, "group_id", groupID, "err", err)
@@ -147,7 +151,7 @@ func (vm *voicemail) deposit(c *call.Call) bool {
 	if c.Caller != nil {
 		caller = c.Caller.Ext
 	}
-	d, greeting, err := vm.newDeposit(c, mb, userID, groupID, dir, caller, ep)
+	d, greeting, err := vm.NewDeposit(c, mb, userID, groupID, dir, caller, ep)
 	if err != nil {
 		ep.Close()
 		c.Log.Error("voicemail not offered: message file", "err", err)
@@ -155,7 +159,7 @@ func (vm *voicemail) deposit(c *call.Call) bool {
 	}
 	rec, path, now := d.rec, d.row.Path, d.row.StartedAt
 	ep.SetRemote(netip.AddrPortFrom(ip, c.Relay.Local(media.LegB).Port()))
-	epSDP := endpointSDP(ep.Local().Addr(), ep.Local().Port(), codec, event)
+	epSDP := sdpneg.EndpointSDP(ep.Local().Addr(), ep.Local().Port(), codec, event)
 	sdpBody, err := c.AnswerSDP(epSDP)
 	if err != nil {
 		ep.Close()
@@ -174,12 +178,12 @@ func (vm *voicemail) deposit(c *call.Call) bool {
 	if c.Late {
 		c.BOffer, c.NeedAnswer = epSDP, true // the greeting waits for the answer in the ACK
 	} else {
-		close(d.ready)
+		close(d.Ready)
 	}
 	rctx, rcancel := context.WithCancel(c.Core.Ctx)
-	d.cancel = rcancel
+	d.Cancel = rcancel
 	c.WG.Go(func() { _ = ep.Run(rctx) })
-	c.WG.Go(func() { d.script(rctx, greeting) })
+	c.WG.Go(func() { d.Script(rctx, greeting) })
 
 	c.State = call.StAnswered
 	c.BAcked = true
@@ -206,9 +210,9 @@ func (vm *voicemail) deposit(c *call.Call) bool {
 
 // newDeposit opens a message on call c for mailbox mb (of userID or
 // groupID, filed under dir) left by caller on ep, and loads its greeting.
-func (vm *voicemail) newDeposit(c *call.Call, mb *directory.Mailbox, userID, groupID int64, dir, caller string, ep *media.Endpoint) (*vmDeposit, *media.Clip, error) {
+func (vm *Service) NewDeposit(c *call.Call, mb *directory.Mailbox, userID, groupID int64, dir, caller string, ep *media.Endpoint) (*vmDeposit, *media.Clip, error) {
 	now := time.Now().UTC()
-	path := filepath.Join(vm.b.RecordingsDir, "voicemail", dir,
+	path := filepath.Join(vm.Core.RecordingsDir, "voicemail", dir,
 		now.Format("20060102-150405")+"-"+record.RandomHex(6)+".wav")
 	maxLen := mb.MaxSeconds
 	if maxLen == 0 {
@@ -230,7 +234,7 @@ func (vm *voicemail) newDeposit(c *call.Call, mb *directory.Mailbox, userID, gro
 			greeting = g
 		}
 	}
-	d := &vmDeposit{vm: vm, c: c, ep: ep, rec: rec, email: mb.ToEmail, done: make(chan struct{}), ready: make(chan struct{}),
+	d := &vmDeposit{vm: vm, c: c, ep: ep, rec: rec, email: mb.ToEmail, done: make(chan struct{}), Ready: make(chan struct{}),
 		row: directory.Voicemail{UserID: userID, GroupID: groupID, Caller: caller, StartedAt: now, Path: path}}
 	return d, greeting, nil
 }
@@ -256,17 +260,17 @@ func (d *vmDeposit) TakeRequest(ev *call.ReqEvent) bool {
 // not registered, at the call limit) goes to the callee's mailbox
 // instead, and makes the callee the call's forwarding user for deposit.
 // It runs in begin, before any phone rings.
-func (vm *voicemail) Takes(c *call.Call) bool {
+func (vm *Service) Takes(c *call.Call) bool {
 	rt := c.Rt
-	if rt == nil || rt.CalleeID == 0 || rt.GroupID != 0 || vm.b.RecordingsDir == "" {
+	if rt == nil || rt.CalleeID == 0 || rt.GroupID != 0 || vm.Core.RecordingsDir == "" {
 		return false
 	}
-	cred, err := vm.b.Auth.Credential(rt.To)
+	cred, err := vm.Core.Auth.Credential(rt.To)
 	if err != nil || cred == nil || cred.UserID != rt.CalleeID {
 		return false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.Core.StoreTimeout)
-	mb, err := vm.b.Store.Mailbox(ctx, cred.UserID, 0)
+	mb, err := vm.Core.Store.Mailbox(ctx, cred.UserID, 0)
 	cancel()
 	if err != nil || !mb.Enabled {
 		return false
@@ -275,30 +279,12 @@ func (vm *voicemail) Takes(c *call.Call) bool {
 	return true
 }
 
-// endpointSDP is the SDP of a media endpoint answering in codec, with
-// telephone events of type event (0: none).
-func endpointSDP(ip netip.Addr, port uint16, codec media.Codec, event uint8) []byte {
-	ip = ip.Unmap()
-	at := "IP4"
-	if ip.Is6() {
-		at = "IP6"
-	}
-	fmts := strconv.Itoa(int(codec))
-	maps := fmt.Sprintf("a=rtpmap:%d %s/8000\r\n", codec, codec)
-	if event != 0 {
-		fmts += " " + strconv.Itoa(int(event))
-		maps += fmt.Sprintf("a=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-15\r\n", event, event)
-	}
-	return fmt.Appendf(nil, "v=0\r\no=switchboard 1 1 IN %s %s\r\ns=switchboard\r\nc=IN %s %s\r\nt=0 0\r\nm=audio %d RTP/AVP %s\r\n%sa=ptime:20\r\na=sendrecv\r\n",
-		at, ip, at, ip, port, fmts, maps)
-}
-
 // script plays the greeting and the beep, then records until ctx ends or
 // the message is full (which it posts to the call).
-func (d *vmDeposit) script(ctx context.Context, greeting *media.Clip) {
+func (d *vmDeposit) Script(ctx context.Context, greeting *media.Clip) {
 	defer close(d.done)
 	select {
-	case <-d.ready:
+	case <-d.Ready:
 	case <-ctx.Done():
 		return
 	}
@@ -332,7 +318,7 @@ func (d *vmDeposit) EndFarEnd() {
 		return
 	}
 	d.ended = true
-	d.cancel()
+	d.Cancel()
 	d.ep.Close()
 	<-d.done
 	err := d.rec.Close()
@@ -351,7 +337,7 @@ func (d *vmDeposit) EndFarEnd() {
 		return
 	}
 	d.row.SHA256 = sum
-	row, b, log := d.row, d.vm.b, c.Log
+	row, b, log := d.row, d.vm.Core, c.Log
 	email := d.email
 	c.WG.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), b.StoreTimeout)
@@ -361,28 +347,19 @@ func (d *vmDeposit) EndFarEnd() {
 			return
 		}
 		log.Info("voicemail left", "voicemail_id", row.ID, "user_id", row.UserID, "duration", row.Duration)
-		b.s.voicemailLeft(row, email)
+		d.vm.left(row, email)
 	})
 }
 
-// MailboxChanged tells the phones watching a user's mailbox its counts
-// now, after a change made elsewhere (messages heard or deleted on the
-// web). It returns at once; the NOTIFYs go in the background.
-func (s *Server) MailboxChanged(userID int64) { go s.subs.MailboxChanged(userID, 0) }
-
-// mailboxChangedOf sends the current counts to every subscription of the
-// mailbox of a user (userID) or a group.
-func (s *Server) mailboxChangedOf(userID, groupID int64) { s.subs.MailboxChanged(userID, groupID) }
-
-// voicemailLeft runs once a message's row is stored: the owner's phones
-// learn of it (a group's: its members' phones watching it), and a copy
-// goes by e-mail when the mailbox asks for one.
-func (s *Server) voicemailLeft(v directory.Voicemail, email bool) {
-	s.subs.MailboxChanged(v.UserID, v.GroupID)
+// left runs once a message's row is stored: the owner's phones learn of
+// it (a group's: its members' phones watching it), and a copy goes by
+// e-mail when the mailbox asks for one.
+func (vm *Service) left(v directory.Voicemail, email bool) {
+	vm.MailboxChanged(v.UserID, v.GroupID)
 	if email {
-		s.calls.vm.mail(v)
+		vm.mail(v)
 	}
-	if h := s.hooks.voicemail; h != nil {
-		h(v)
+	if vm.OnLeft != nil {
+		vm.OnLeft(v)
 	}
 }

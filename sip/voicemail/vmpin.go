@@ -1,4 +1,4 @@
-package sip
+package voicemail
 
 import (
 	"context"
@@ -81,18 +81,18 @@ func (vs *vmSession) storePIN(pin string) error {
 	if err != nil {
 		return err
 	}
-	s := vs.b.s
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.StoreTimeout)
+	s := vs.b
+	ctx, cancel := context.WithTimeout(context.Background(), s.StoreTimeout)
 	defer cancel()
-	m, err := s.store.Mailbox(ctx, vs.mbox.userID, 0)
+	m, err := s.Store.Mailbox(ctx, vs.mbox.userID, 0)
 	if err != nil {
 		return err
 	}
 	m.PINHash = h
-	if err := s.store.SetMailbox(ctx, m); err != nil {
+	if err := s.Store.SetMailbox(ctx, m); err != nil {
 		return err
 	}
 	vs.pin = h
-	s.calls.Audit(ctx, vs.user, "voicemail.mailbox", vs.mbox.object(), "pin changed by phone")
+	s.Audit(ctx, vs.user, "voicemail.mailbox", vs.mbox.object(), "pin changed by phone")
 	return nil
 }

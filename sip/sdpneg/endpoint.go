@@ -1,0 +1,49 @@
+package sdpneg
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+
+	"github.com/switchboard-pbx/switchboard/media"
+)
+
+// EndpointSDP is the SDP of a media endpoint answering in codec, with
+// telephone events of type event (0: none).
+func EndpointSDP(ip netip.Addr, port uint16, codec media.Codec, event uint8) []byte {
+	ip = ip.Unmap()
+	at := "IP4"
+	if ip.Is6() {
+		at = "IP6"
+	}
+	fmts := strconv.Itoa(int(codec))
+	maps := fmt.Sprintf("a=rtpmap:%d %s/8000\r\n", codec, codec)
+	if event != 0 {
+		fmts += " " + strconv.Itoa(int(event))
+		maps += fmt.Sprintf("a=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-15\r\n", event, event)
+	}
+	return fmt.Appendf(nil, "v=0\r\no=switchboard 1 1 IN %s %s\r\ns=switchboard\r\nc=IN %s %s\r\nt=0 0\r\nm=audio %d RTP/AVP %s\r\n%sa=ptime:20\r\na=sendrecv\r\n",
+		at, ip, at, ip, port, fmts, maps)
+}
+
+// G711Offer picks the G.711 codec and telephone-event type of an offer
+// for an endpoint (PCMU when it has neither G.711).
+func G711Offer(body []byte) (media.Codec, uint8) {
+	codec, event := media.PCMU, uint8(0)
+	offer, _, err := Parse(body)
+	if err != nil {
+		return codec, event
+	}
+	if md := Audio(offer); md != nil {
+		found := false
+		for _, sc := range CodecsOf(md) {
+			if mc, ok := sc.MediaCodec(); ok && !found && (mc == media.PCMU || mc == media.PCMA) {
+				codec, found = mc, true
+			}
+			if sc.Name == "TELEPHONE-EVENT" && sc.Rate == 8000 && event == 0 {
+				event = sc.PT
+			}
+		}
+	}
+	return codec, event
+}
