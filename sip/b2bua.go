@@ -16,10 +16,12 @@ import (
 	"github.com/switchboard-pbx/switchboard/sip/call"
 	"github.com/switchboard-pbx/switchboard/sip/forward"
 	"github.com/switchboard-pbx/switchboard/sip/intercom"
+	"github.com/switchboard-pbx/switchboard/sip/ivr"
 	"github.com/switchboard-pbx/switchboard/sip/monitor"
 	"github.com/switchboard-pbx/switchboard/sip/paging"
 	"github.com/switchboard-pbx/switchboard/sip/park"
 	"github.com/switchboard-pbx/switchboard/sip/pickup"
+	"github.com/switchboard-pbx/switchboard/sip/queue"
 	"github.com/switchboard-pbx/switchboard/sip/record"
 	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/transfer"
@@ -45,7 +47,7 @@ type b2bua struct {
 	recordings *record.Recordings  // call recording (record.go)
 	replacing  *transfer.Replacing // INVITE with Replaces (attended.go)
 
-	queues *queueRuntime // call queues (queue.go, queuecall.go)
+	queues *queue.Runtime // call queues (queue.go, queuecall.go)
 
 	pickups  *pickup.Board      // call pickup (pickup.go)
 	intercom *intercom.Intercom // intercom calls (intercom.go)
@@ -79,8 +81,8 @@ func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
 	b.replacing = &transfer.Replacing{Core: b.Core}
 	b.Taps = call.Taps{b.recordings}
 	b.RingFailed = b.forwards.RingFailed
-	b.queues = newQueueRuntime(b)
-	b.queues.moh = b.lot.Orbits.MusicOnHold
+	b.queues = queue.NewRuntime(b.Core)
+	b.queues.MOH = b.lot.Orbits.MusicOnHold
 	b.codes = featureCodes{b: b}
 	b.vm = &voicemail.Service{Core: b.Core, MailboxChanged: s.mailboxChangedOf, OnLeft: func(v directory.Voicemail) {
 		if h := s.hooks.voicemail; h != nil {
@@ -89,12 +91,10 @@ func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
 	}}
 	b.StandIn = b.vm
 	b.Router = &route.Router{Store: s.store, Auth: s.auth, Creds: s.creds, Location: s.loc, Trunks: s.tk,
-		Log: s.log, Clock: s.clock, User: b.forwards.RouteUser, Queue: b.queues.route,
-		Menu: func(ctx context.Context, rt *route.Route, ext string) (bool, *route.Refusal) {
-			return routeMenu(ctx, s, rt, ext)
-		}}
+		Log: s.log, Clock: s.clock, User: b.forwards.RouteUser, Queue: b.queues.Route,
+		Menu: (&ivr.Menus{Core: b.Core, Queues: b.queues, Voicemail: b.vm}).Route}
 	b.TakeRefer = func(c *call.Call, ev *call.ReqEvent) { transfer.Open(b.Core, b.lot, c).OnRefer(ev) }
-	go b.queues.run(b.Ctx)
+	go b.queues.Run(b.Ctx)
 	return b, nil
 }
 

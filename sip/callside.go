@@ -7,6 +7,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/sip/call"
+	"github.com/switchboard-pbx/switchboard/sip/queue"
 	"github.com/switchboard-pbx/switchboard/sip/trunk"
 	"github.com/switchboard-pbx/switchboard/sip/voicemail"
 )
@@ -119,3 +120,40 @@ func (s *Server) groupMailbox(ctx context.Context, userID int64, ext string) (*d
 	}
 	return g, err
 }
+
+// QueueAgent logs a user in to their queues or out, or pauses (with a
+// reason) or unpauses them: action is QueueLogin, QueueLogout, QueuePause
+// or QueueUnpause. ErrNotQueueAgent: the user is a member of no queue;
+// ErrNotLoggedIn: pausing or unpausing an agent logged out.
+func (s *Server) QueueAgent(ctx context.Context, userID int64, action, reason string) error {
+	if s.calls == nil {
+		return errors.New("no call side")
+	}
+	return s.calls.queues.SetAgent(ctx, userID, action, reason)
+}
+
+// QueueBoard returns every queue's state now, by number. The directory's
+// queues are read again first, so that a queue made a moment ago shows.
+func (s *Server) QueueBoard(ctx context.Context) ([]queue.QueueStatus, error) {
+	if s.calls == nil {
+		return nil, nil
+	}
+	return s.calls.queues.Board(ctx)
+}
+
+// QueueStatus is a queue as a wallboard shows it now (QueueBoard).
+type QueueStatus = queue.QueueStatus
+
+// Agent actions (QueueAgent).
+const (
+	QueueLogin   = queue.QueueLogin
+	QueueLogout  = queue.QueueLogout
+	QueuePause   = queue.QueuePause
+	QueueUnpause = queue.QueueUnpause
+)
+
+// Errors of agent actions (QueueAgent).
+var (
+	ErrNotQueueAgent = queue.ErrNotQueueAgent
+	ErrNotLoggedIn   = queue.ErrNotLoggedIn
+)

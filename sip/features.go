@@ -97,7 +97,7 @@ func (fc featureCodes) dial(req *sip.Request, tx sip.ServerTransaction, caller *
 		return true
 	case directory.FeatureQueueLogin, directory.FeatureQueueLogout, directory.FeatureQueuePause,
 		directory.FeatureQueueUnpause:
-		b.queues.feature(req, tx, caller, f, arg) // queueagent.go
+		b.queues.Feature(req, tx, caller, f, arg) // queueagent.go
 		return true
 	}
 	var p directory.UserPatch
@@ -158,6 +158,6 @@ func (s *Server) loadPark(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("setting %s: %w", directory.SettingQueuePrompts, err)
 	}
-	s.calls.queues.prompts.load(s.calls.Core, dir)
+	s.calls.queues.Prompts.Load(s.calls.Core, dir)
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/acd"
 	"github.com/switchboard-pbx/switchboard/directory"
+	"github.com/switchboard-pbx/switchboard/sip/queue"
 )
 
 // queueSetup: extensions 10001 (the caller) to 10004 with phones that
@@ -50,8 +51,8 @@ func agentCode(t *testing.T, p *callPhone, code, frag string) {
 
 // agentState is the engine's state of a user's agent.
 func agentState(cs *callServer, u *directory.User) string {
-	for _, a := range cs.b.queues.eng.Agents() {
-		if a.ID == agentKey(u.ID) {
+	for _, a := range cs.b.queues.Engine.Agents() {
+		if a.ID == queue.AgentKey(u.ID) {
 			return a.State
 		}
 	}
@@ -72,7 +73,7 @@ func untilAgent(t *testing.T, cs *callServer, u *directory.User, state string) {
 
 func queueStats(t *testing.T, cs *callServer, q *directory.Queue) acd.Stats {
 	t.Helper()
-	s, err := cs.b.queues.eng.Stats(queueKey(q.ID))
+	s, err := cs.b.queues.Engine.Stats(queue.Key(q.ID))
 	if err != nil {
 		t.Fatal(err)
 	}

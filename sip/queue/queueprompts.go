@@ -1,4 +1,4 @@
-package sip
+package queue
 
 import (
 	"os"
@@ -31,7 +31,7 @@ type promptSet struct {
 
 // load reads the prompts of dir, unless they are loaded already; "" drops
 // them. A directory without position.wav loads nothing, with a warning.
-func (ps *promptSet) load(b *call.Core, dir string) {
+func (ps *promptSet) Load(b *call.Core, dir string) {
 	if cur := ps.p.Load(); cur != nil && cur.dir == dir || cur == nil && dir == "" {
 		return
 	}

@@ -1,4 +1,4 @@
-package sip
+package queue
 
 import (
 	"context"
@@ -47,13 +47,13 @@ func (qc *queueCall) onOverflow(target, reason string) {
 	cancel()
 	c.CDR.Reason = qc.via + why + " to " + target
 	c.Log.Info("queue overflow", "queue", qc.q.Number, "reason", reason, "to", target)
-	next, toQueue := rt.Answer.(queueAnswer)
+	next, toQueue := rt.Answer.(Answer)
 	if ref == nil && toQueue && qc.hops >= maxQueueHops {
 		ref = &route.Refusal{Code: 482, Reason: "Loop Detected", Disp: directory.Failed, Why: "overflow loop between queues"}
 	}
 	if ref == nil && toQueue { // another queue: wait there
 		qc.hops++
-		qc.q, qc.key = *next.queue, queueKey(next.queue.ID)
+		qc.q, qc.key = *next.Queue, Key(next.Queue.ID)
 		c.CDR.Queue = qc.q.Number
 		qc.join()
 		return

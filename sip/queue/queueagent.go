@@ -1,4 +1,4 @@
-package sip
+package queue
 
 import (
 	"context"
@@ -21,14 +21,14 @@ import (
 
 // feature answers an agent's feature code: 603 with what was done
 // in the reason phrase, as the other feature codes.
-func (r *queueRuntime) feature(req *sip.Request, tx sip.ServerTransaction, caller *call.Credential, f directory.FeatureCode, arg string) {
+func (r *Runtime) Feature(req *sip.Request, tx sip.ServerTransaction, caller *call.Credential, f directory.FeatureCode, arg string) {
 	b := r.b
 	action := map[directory.Feature]string{directory.FeatureQueueLogin: QueueLogin,
 		directory.FeatureQueueLogout: QueueLogout, directory.FeatureQueuePause: QueuePause,
 		directory.FeatureQueueUnpause: QueueUnpause}[f.Feature]
 	ctx, cancel := context.WithTimeout(context.Background(), b.StoreTimeout)
 	defer cancel()
-	err := b.queues.setAgent(ctx, caller.UserID, action, arg)
+	err := r.SetAgent(ctx, caller.UserID, action, arg)
 	switch {
 	case errors.Is(err, ErrNotQueueAgent):
 		b.Responder.Respond(tx, req, 403, "Forbidden (Not A Queue Agent)")
@@ -53,17 +53,6 @@ func (r *queueRuntime) feature(req *sip.Request, tx sip.ServerTransaction, calle
 	b.Responder.Respond(tx, req, 603, "Decline ("+done+")")
 }
 
-// QueueAgent logs a user in to their queues or out, or pauses (with a
-// reason) or unpauses them: action is QueueLogin, QueueLogout, QueuePause
-// or QueueUnpause. ErrNotQueueAgent: the user is a member of no queue;
-// ErrNotLoggedIn: pausing or unpausing an agent logged out.
-func (s *Server) QueueAgent(ctx context.Context, userID int64, action, reason string) error {
-	if s.calls == nil {
-		return errors.New("no call side")
-	}
-	return s.calls.queues.setAgent(ctx, userID, action, reason)
-}
-
 // QueueStatus is a queue as a wallboard shows it now.
 type QueueStatus struct {
 	Queue   directory.Queue
@@ -80,24 +69,15 @@ type QueueCaller struct {
 	Position int
 }
 
-// QueueBoard returns every queue's state now, by number. The directory's
-// queues are read again first, so that a queue made a moment ago shows.
-func (s *Server) QueueBoard(ctx context.Context) ([]QueueStatus, error) {
-	if s.calls == nil {
-		return nil, nil
-	}
-	return s.calls.queues.board(ctx)
-}
-
 // board is every queue's state now, by number (Server.QueueBoard).
-func (r *queueRuntime) board(ctx context.Context) ([]QueueStatus, error) {
+func (r *Runtime) Board(ctx context.Context) ([]QueueStatus, error) {
 	if err := r.ensure(ctx); err != nil {
 		return nil, err
 	}
 	if err := r.syncAll(ctx); err != nil {
 		return nil, err
 	}
-	agents := r.eng.Agents()
+	agents := r.Engine.Agents()
 	r.mu.Lock()
 	var out []QueueStatus
 	for key, q := range r.queues {
@@ -116,9 +96,9 @@ func (r *queueRuntime) board(ctx context.Context) ([]QueueStatus, error) {
 	}
 	r.mu.Unlock()
 	for i := range out {
-		out[i].Stats, _ = r.eng.Stats(queueKey(out[i].Queue.ID))
+		out[i].Stats, _ = r.Engine.Stats(Key(out[i].Queue.ID))
 		for j := range out[i].Waiting {
-			if _, pos, err := r.eng.Position(out[i].Waiting[j].CallID); err == nil {
+			if _, pos, err := r.Engine.Position(out[i].Waiting[j].CallID); err == nil {
 				out[i].Waiting[j].Position = pos
 			}
 		}

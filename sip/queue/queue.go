@@ -1,4 +1,4 @@
-package sip
+package queue
 
 import (
 	"context"
@@ -36,10 +36,10 @@ import (
 const queueBusyPoll = 2 * time.Second
 
 // queueRuntime owns the engine.
-type queueRuntime struct {
-	b    *b2bua
-	eng  *acd.Engine
-	wake chan struct{}
+type Runtime struct {
+	b      *call.Core
+	Engine *acd.Engine
+	wake   chan struct{}
 
 	mu     sync.Mutex
 	loaded bool
@@ -48,10 +48,10 @@ type queueRuntime struct {
 	busy   map[string]bool            // agents the runtime marked busy
 	clips  map[string]*media.Clip     // queues' music, by path
 
-	prompts promptSet // spoken positions (queueprompts.go)
+	Prompts promptSet // spoken positions (queueprompts.go)
 	// moh is the music on hold of a queue without music of its own (the
 	// park's), nil when none.
-	moh func() *media.Clip
+	MOH func() *media.Clip
 }
 
 // queueEntry is a caller waiting in a queue.
@@ -62,14 +62,14 @@ type queueEntry struct {
 	joined time.Time
 }
 
-func newQueueRuntime(b *b2bua) *queueRuntime {
-	return &queueRuntime{b: b, eng: acd.New(nil), wake: make(chan struct{}, 1),
+func NewRuntime(b *call.Core) *Runtime {
+	return &Runtime{b: b, Engine: acd.New(nil), wake: make(chan struct{}, 1),
 		queues: map[string]directory.Queue{}, calls: map[string]*queueEntry{}, busy: map[string]bool{},
 		clips: map[string]*media.Clip{}}
 }
 
-func queueKey(id int64) string { return strconv.FormatInt(id, 10) }
-func agentKey(id int64) string { return strconv.FormatInt(id, 10) }
+func Key(id int64) string      { return strconv.FormatInt(id, 10) }
+func AgentKey(id int64) string { return strconv.FormatInt(id, 10) }
 func agentUser(a string) int64 { id, _ := strconv.ParseInt(a, 10, 64); return id }
 
 // engineQueue is what the engine knows of q.
@@ -80,21 +80,21 @@ func engineQueue(q directory.Queue) acd.Queue {
 	}
 	members := make([]string, 0, len(q.Members))
 	for _, id := range q.Members {
-		members = append(members, agentKey(id))
+		members = append(members, AgentKey(id))
 	}
 	sec := func(n int) time.Duration { return time.Duration(max(n, 0)) * time.Second }
-	return acd.Queue{ID: queueKey(q.ID), Strategy: st, Members: members, MaxWait: sec(q.MaxWaitSeconds),
+	return acd.Queue{ID: Key(q.ID), Strategy: st, Members: members, MaxWait: sec(q.MaxWaitSeconds),
 		MaxCallers: max(q.MaxCallers, 0), Overflow: q.Overflow, LeaveWhenEmpty: true, WrapUp: sec(q.WrapUpSeconds),
 		RingTimeout: sec(q.RingSeconds), ServiceLevel: sec(q.ServiceLevelSeconds)}
 }
 
 // run acts on the engine's deadlines until ctx ends.
-func (r *queueRuntime) run(ctx context.Context) {
+func (r *Runtime) Run(ctx context.Context) {
 	t := time.NewTimer(queueBusyPoll)
 	defer t.Stop()
 	for {
 		wait := queueBusyPoll
-		if at, ok := r.eng.NextDeadline(); ok {
+		if at, ok := r.Engine.NextDeadline(); ok {
 			wait = min(wait, max(time.Until(at), time.Millisecond))
 		}
 		t.Reset(wait)
@@ -103,7 +103,7 @@ func (r *queueRuntime) run(ctx context.Context) {
 			return
 		case <-r.wake:
 		case <-t.C:
-			r.act(r.eng.Tick())
+			r.act(r.Engine.Tick())
 			r.pollBusy()
 		}
 		if !t.Stop() {
@@ -116,7 +116,7 @@ func (r *queueRuntime) run(ctx context.Context) {
 }
 
 // poke has run look at the deadlines again.
-func (r *queueRuntime) poke() {
+func (r *Runtime) poke() {
 	select {
 	case r.wake <- struct{}{}:
 	default:
@@ -124,7 +124,7 @@ func (r *queueRuntime) poke() {
 }
 
 // ensure loads the queues and the agents logged in from the store, once.
-func (r *queueRuntime) ensure(ctx context.Context) error {
+func (r *Runtime) ensure(ctx context.Context) error {
 	r.mu.Lock()
 	done := r.loaded
 	r.mu.Unlock()
@@ -146,10 +146,10 @@ func (r *queueRuntime) ensure(ctx context.Context) error {
 	r.loaded = true
 	r.mu.Unlock()
 	for _, a := range agents {
-		id := agentKey(a.UserID)
-		r.act(r.eng.Login(id))
+		id := AgentKey(a.UserID)
+		r.act(r.Engine.Login(id))
 		if a.Paused {
-			evs, _ := r.eng.Pause(id, a.Reason)
+			evs, _ := r.Engine.Pause(id, a.Reason)
 			r.act(evs)
 		}
 	}
@@ -157,14 +157,14 @@ func (r *queueRuntime) ensure(ctx context.Context) error {
 }
 
 // syncAll gives the engine every queue of the store.
-func (r *queueRuntime) syncAll(ctx context.Context) error {
+func (r *Runtime) syncAll(ctx context.Context) error {
 	list, err := r.b.Store.Queues(ctx)
 	if err != nil {
 		return fmt.Errorf("queues: %w", err)
 	}
 	keep := map[string]bool{}
 	for _, q := range list {
-		keep[queueKey(q.ID)] = true
+		keep[Key(q.ID)] = true
 		r.sync(q)
 	}
 	r.mu.Lock()
@@ -177,7 +177,7 @@ func (r *queueRuntime) syncAll(ctx context.Context) error {
 	}
 	r.mu.Unlock()
 	for _, key := range gone { // deleted: no agent takes its calls any more
-		evs, err := r.eng.SetQueue(acd.Queue{ID: key, LeaveWhenEmpty: true})
+		evs, err := r.Engine.SetQueue(acd.Queue{ID: key, LeaveWhenEmpty: true})
 		if err == nil {
 			r.act(evs)
 		}
@@ -186,14 +186,14 @@ func (r *queueRuntime) syncAll(ctx context.Context) error {
 }
 
 // sync gives the engine q as the store has it now.
-func (r *queueRuntime) sync(q directory.Queue) {
-	evs, err := r.eng.SetQueue(engineQueue(q))
+func (r *Runtime) sync(q directory.Queue) {
+	evs, err := r.Engine.SetQueue(engineQueue(q))
 	if err != nil {
 		r.b.Log.Warn("queue not usable", "queue", q.Number, "err", err)
 		return
 	}
 	r.mu.Lock()
-	r.queues[queueKey(q.ID)] = q
+	r.queues[Key(q.ID)] = q
 	r.mu.Unlock()
 	r.act(evs)
 }
@@ -201,7 +201,7 @@ func (r *queueRuntime) sync(q directory.Queue) {
 // music is the clip a queue's callers hear: its own WAV, else the park
 // music on hold, else a soft tone every few seconds (never silence, so
 // that a caller knows the line is alive).
-func (r *queueRuntime) music(q directory.Queue) *media.Clip {
+func (r *Runtime) music(q directory.Queue) *media.Clip {
 	if q.Music != "" {
 		r.mu.Lock()
 		clip := r.clips[q.Music]
@@ -218,7 +218,7 @@ func (r *queueRuntime) music(q directory.Queue) *media.Clip {
 		}
 		r.b.Log.Warn("queue music not played", "queue", q.Number, "path", q.Music, "err", err)
 	}
-	if clip := r.moh(); clip != nil {
+	if clip := r.MOH(); clip != nil {
 		return clip
 	}
 	return queueComfort
@@ -229,8 +229,8 @@ func (r *queueRuntime) music(q directory.Queue) *media.Clip {
 var queueComfort = media.Concat(media.Tone(523, 300, -24), media.Tone(659, 300, -24), media.Silence(2400))
 
 // staffed reports whether a member of the queue is logged in.
-func (r *queueRuntime) staffed(queue string) bool {
-	for _, a := range r.eng.Agents() {
+func (r *Runtime) staffed(queue string) bool {
+	for _, a := range r.Engine.Agents() {
 		if a.State != "logged_out" && slices.Contains(a.Queues, queue) {
 			return true
 		}
@@ -239,11 +239,11 @@ func (r *queueRuntime) staffed(queue string) bool {
 }
 
 // enqueue puts the call in its queue; the events follow.
-func (r *queueRuntime) enqueue(c *call.Call, queue, from string, joined time.Time) error {
+func (r *Runtime) enqueue(c *call.Call, queue, from string, joined time.Time) error {
 	r.mu.Lock()
 	r.calls[c.ID] = &queueEntry{c: c, queue: queue, from: from, joined: joined}
 	r.mu.Unlock()
-	evs, err := r.eng.Enqueue(queue, c.ID)
+	evs, err := r.Engine.Enqueue(queue, c.ID)
 	if err != nil {
 		r.mu.Lock()
 		delete(r.calls, c.ID)
@@ -255,24 +255,24 @@ func (r *queueRuntime) enqueue(c *call.Call, queue, from string, joined time.Tim
 }
 
 // leave forgets a caller who is no longer waiting.
-func (r *queueRuntime) leave(callID string) {
+func (r *Runtime) leave(callID string) {
 	r.mu.Lock()
 	delete(r.calls, callID)
 	r.mu.Unlock()
 }
 
 // abandon: the caller hung up while waiting.
-func (r *queueRuntime) abandon(callID string) {
+func (r *Runtime) abandon(callID string) {
 	r.leave(callID)
-	evs, err := r.eng.Abandon(callID)
+	evs, err := r.Engine.Abandon(callID)
 	if err == nil {
 		r.act(evs)
 	}
 }
 
 // missed: the offer to agent of callID rang out, was declined or failed.
-func (r *queueRuntime) missed(agent, callID string) {
-	evs, err := r.eng.AgentMissed(agent, callID)
+func (r *Runtime) missed(agent, callID string) {
+	evs, err := r.Engine.AgentMissed(agent, callID)
 	if err == nil {
 		r.act(evs)
 	}
@@ -280,19 +280,19 @@ func (r *queueRuntime) missed(agent, callID string) {
 
 // markBusy takes an agent whose phone cannot ring out of the rotation
 // until pollBusy finds it free.
-func (r *queueRuntime) markBusy(agent string) {
+func (r *Runtime) markBusy(agent string) {
 	r.mu.Lock()
 	r.busy[agent] = true
 	r.mu.Unlock()
-	evs, err := r.eng.AgentBusy(agent)
+	evs, err := r.Engine.AgentBusy(agent)
 	if err == nil {
 		r.act(evs)
 	}
 }
 
 // callEnded starts the agent's wrap-up.
-func (r *queueRuntime) callEnded(agent string) {
-	evs, err := r.eng.CallEnded(agent)
+func (r *Runtime) callEnded(agent string) {
+	evs, err := r.Engine.CallEnded(agent)
 	if err == nil {
 		r.act(evs)
 	}
@@ -300,7 +300,7 @@ func (r *queueRuntime) callEnded(agent string) {
 
 // ringable reports whether an agent's phone may be rung now: a user not
 // in do not disturb, on no call, with a phone registered.
-func (r *queueRuntime) ringable(agent string) (*call.Credential, bool) {
+func (r *Runtime) ringable(agent string) (*call.Credential, bool) {
 	cred, ok := r.b.Creds.ByID(agentUser(agent))
 	if !ok || cred.Forward.DND || r.b.InCall(cred.Ext) || len(r.b.UserTargets(cred)) == 0 {
 		return cred, false
@@ -309,7 +309,7 @@ func (r *queueRuntime) ringable(agent string) (*call.Credential, bool) {
 }
 
 // pollBusy frees the agents marked busy whose phones may ring again.
-func (r *queueRuntime) pollBusy() {
+func (r *Runtime) pollBusy() {
 	r.mu.Lock()
 	agents := make([]string, 0, len(r.busy))
 	for a := range r.busy {
@@ -324,7 +324,7 @@ func (r *queueRuntime) pollBusy() {
 		r.mu.Lock()
 		delete(r.busy, a)
 		r.mu.Unlock()
-		evs, err := r.eng.AgentFree(a)
+		evs, err := r.Engine.AgentFree(a)
 		if err == nil {
 			r.act(evs)
 		}
@@ -333,7 +333,7 @@ func (r *queueRuntime) pollBusy() {
 
 // act turns the engine's events into events of the calls they concern,
 // in order.
-func (r *queueRuntime) act(evs []acd.Event) {
+func (r *Runtime) act(evs []acd.Event) {
 	for _, ev := range evs {
 		switch ev.Kind {
 		case acd.EventAgentState:
@@ -384,9 +384,9 @@ var (
 	ErrNotLoggedIn   = errors.New("not logged in to the queues")
 )
 
-// setAgent logs user in or out, or pauses or unpauses them, and keeps it in
+// SetAgent logs user in or out, or pauses or unpauses them, and keeps it in
 // the store. It refuses a user who is a member of no queue.
-func (r *queueRuntime) setAgent(ctx context.Context, userID int64, action, reason string) error {
+func (r *Runtime) SetAgent(ctx context.Context, userID int64, action, reason string) error {
 	if err := r.ensure(ctx); err != nil {
 		return err
 	}
@@ -402,22 +402,22 @@ func (r *queueRuntime) setAgent(ctx context.Context, userID int64, action, reaso
 	if !member && action != QueueLogout {
 		return ErrNotQueueAgent
 	}
-	id := agentKey(userID)
+	id := AgentKey(userID)
 	var evs []acd.Event
 	var err error
 	var row *directory.QueueAgent
 	switch action {
 	case QueueLogin:
-		evs, row = r.eng.Login(id), &directory.QueueAgent{UserID: userID}
+		evs, row = r.Engine.Login(id), &directory.QueueAgent{UserID: userID}
 	case QueueLogout:
-		if evs, err = r.eng.Logout(id); errors.Is(err, acd.ErrUnknownAgent) {
+		if evs, err = r.Engine.Logout(id); errors.Is(err, acd.ErrUnknownAgent) {
 			err = nil
 		}
 	case QueuePause:
-		evs, err = r.eng.Pause(id, reason)
+		evs, err = r.Engine.Pause(id, reason)
 		row = &directory.QueueAgent{UserID: userID, Paused: true, Reason: reason}
 	case QueueUnpause:
-		evs, err = r.eng.Unpause(id)
+		evs, err = r.Engine.Unpause(id)
 		row = &directory.QueueAgent{UserID: userID}
 	default:
 		return fmt.Errorf("queue agent action %q", action)

@@ -1,4 +1,4 @@
-package sip
+package ivr
 
 import (
 	"context"
@@ -16,8 +16,10 @@ import (
 	"github.com/switchboard-pbx/switchboard/sip/call"
 	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
+	"github.com/switchboard-pbx/switchboard/sip/queue"
 	"github.com/switchboard-pbx/switchboard/sip/route"
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
+	"github.com/switchboard-pbx/switchboard/sip/voicemail"
 	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
@@ -47,7 +49,8 @@ const ivrMaxHops = 20
 // place of a dialog: the endpoint on leg B, the menu playing, and the
 // target ringing once a choice is made.
 type ivrSession struct {
-	b      *b2bua
+	b      *call.Core
+	ms     *Menus
 	c      *call.Call
 	ep     *media.Endpoint
 	info   chan rune // digits of SIP INFO, for the script
@@ -84,27 +87,35 @@ func (ev ivrChoice) HandleOn(*call.Call) { ev.sess.onChoice(ev) }
 // menuAnswer is the answerer of a route to an IVR menu: the PBX answers
 // the call with the menu.
 type menuAnswer struct {
-	b    *b2bua
+	ms   *Menus
 	menu *directory.IVRMenu
 }
 
-// routeMenu makes rt a menu's route when ext is an IVR menu's number; a
+// menus is the b2bua's service of IVR menus: it routes a menu's number,
+// and hands a caller on to a queue or a mailbox.
+type Menus struct {
+	Core      *call.Core
+	Queues    *queue.Runtime
+	Voicemail *voicemail.Service
+}
+
+// route makes rt a menu's route when ext is an IVR menu's number; a
 // user's extension is never one (it is looked up first, from memory).
-func routeMenu(ctx context.Context, s *Server, rt *route.Route, ext string) (bool, *route.Refusal) {
+func (ms *Menus) Route(ctx context.Context, rt *route.Route, ext string) (bool, *route.Refusal) {
 	if directory.ValidateExtension("extension", ext) != nil {
 		return false, nil
 	}
-	if cred, err := s.credential(ext); err != nil || cred != nil {
+	if cred, err := ms.Core.Auth.Credential(ext); err != nil || cred != nil {
 		return false, nil
 	}
-	m, err := s.store.IVRMenuByNumber(ctx, ext)
+	m, err := ms.Core.Store.IVRMenuByNumber(ctx, ext)
 	if errors.Is(err, directory.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
 		return true, route.StoreDown(err)
 	}
-	rt.To, rt.Answer = ext, menuAnswer{b: s.calls, menu: m}
+	rt.To, rt.Answer = ext, menuAnswer{ms: ms, menu: m}
 	return true, nil
 }
 
@@ -139,7 +150,7 @@ func (a menuAnswer) AnswerCall(c *call.Call) {
 		c.EndRinging(488, "Not Acceptable Here", directory.Failed, "system")
 		return
 	}
-	s := &ivrSession{b: a.b, c: c, ep: ep, info: make(chan rune, 16)}
+	s := &ivrSession{b: a.ms.Core, ms: a.ms, c: c, ep: ep, info: make(chan rune, 16)}
 	c.Rooms.Open(s)
 	c.WG.Go(func() { _ = ep.Run(c.Core.Ctx) })
 
@@ -255,10 +266,10 @@ func (s *ivrSession) goTo(number string) {
 		return
 	}
 	switch a := rt.Answer.(type) {
-	case queueAnswer: // queuecall.go: the caller waits there
+	case queue.Answer: // queuecall.go: the caller waits there
 		via := s.via()
 		s.EndFarEnd()
-		queueFromMenu(s.b.queues, c, a.queue, via)
+		queue.FromMenu(s.ms.Queues, c, a.Queue, via)
 		return
 	case menuAnswer:
 		if s.hops++; s.hops > ivrMaxHops {
@@ -456,7 +467,7 @@ func (s *ivrSession) voicemail(number string) {
 	if c.Caller != nil {
 		caller = c.Caller.Ext
 	}
-	dep, greeting, err := s.b.vm.NewDeposit(c, mb, userID, groupID, dir, caller, s.ep)
+	dep, greeting, err := s.ms.Voicemail.NewDeposit(c, mb, userID, groupID, dir, caller, s.ep)
 	if err != nil {
 		c.Log.Error("ivr: voicemail not offered", "err", err)
 		s.back("voicemail unavailable")

@@ -1,4 +1,4 @@
-package sip
+package queue
 
 import (
 	"context"
@@ -50,7 +50,7 @@ import (
 
 // queueCall is a call's time in a queue, a room on the call.
 type queueCall struct {
-	rtm    *queueRuntime
+	rtm    *Runtime
 	c      *call.Call
 	q      directory.Queue
 	key    string // the engine's queue ID
@@ -73,7 +73,7 @@ type queueCall struct {
 // Events of a queued call.
 type (
 	queueOfferEvent struct {
-		rtm   *queueRuntime
+		rtm   *Runtime
 		agent string
 	}
 	queueCancelEvent   struct{ agent string }
@@ -132,14 +132,14 @@ func queueOf(c *call.Call) *queueCall {
 
 // queueAnswer is the answerer of a route to a call queue: the PBX answers
 // the call with the queue's music and enqueues it.
-type queueAnswer struct {
-	rtm   *queueRuntime
-	queue *directory.Queue
+type Answer struct {
+	rtm   *Runtime
+	Queue *directory.Queue
 }
 
 // refusal refuses a call the queue cannot answer: one without an SDP
 // offer.
-func (queueAnswer) Refusal(c *call.Call) *route.Refusal {
+func (Answer) Refusal(c *call.Call) *route.Refusal {
 	if c.Late {
 		return &route.Refusal{Code: 488, Reason: "Not Acceptable Here (Offer Needed)", Disp: directory.Failed, Why: "queue: no sdp offer"}
 	}
@@ -147,11 +147,11 @@ func (queueAnswer) Refusal(c *call.Call) *route.Refusal {
 }
 
 // answerCall enters the call in the queue.
-func (a queueAnswer) AnswerCall(c *call.Call) { enterQueue(a.rtm, c, *a.queue) }
+func (a Answer) AnswerCall(c *call.Call) { enterQueue(a.rtm, c, *a.Queue) }
 
 // route makes rt a queue's when ext is a queue's number, and reports
 // whether it was.
-func (r *queueRuntime) route(ctx context.Context, rt *route.Route, ext string) (bool, *route.Refusal) {
+func (r *Runtime) Route(ctx context.Context, rt *route.Route, ext string) (bool, *route.Refusal) {
 	q, err := r.b.Store.QueueByNumber(ctx, ext)
 	if errors.Is(err, directory.ErrNotFound) {
 		return false, nil
@@ -163,15 +163,15 @@ func (r *queueRuntime) route(ctx context.Context, rt *route.Route, ext string) (
 		return true, route.StoreDown(err)
 	}
 	r.sync(*q)
-	rt.To, rt.Answer = ext, queueAnswer{rtm: r, queue: q}
+	rt.To, rt.Answer = ext, Answer{rtm: r, Queue: q}
 	return true, nil
 }
 
 // enterQueue answers a call routed to queue q with the queue's music and
 // enqueues it; the call is filed and its relay runs. It reports whether
 // the caller was answered (otherwise it was refused).
-func enterQueue(rtm *queueRuntime, c *call.Call, q directory.Queue) bool {
-	key := queueKey(q.ID)
+func enterQueue(rtm *Runtime, c *call.Call, q directory.Queue) bool {
+	key := Key(q.ID)
 	if !rtm.staffed(key) && q.Overflow == "" {
 		endQueued(c, 480, "Temporarily Unavailable (No Agents)", "queue "+q.Number+": no agent logged in")
 		return false
@@ -324,7 +324,7 @@ func (qc *queueCall) agentAnswered(agent string, d *dial.Dialer, f *dial.Fork, r
 		f.AckAndBye(res)
 		return
 	}
-	evs, err := rtm.eng.AgentAnswered(agent, c.ID)
+	evs, err := rtm.Engine.AgentAnswered(agent, c.ID)
 	if err != nil {
 		c.Log.Info("queue answer too late", "agent", agent, "err", err)
 		f.AckAndBye(res)
@@ -388,7 +388,7 @@ func (qc *queueCall) onPosition(pos int) {
 	}
 	qc.gen++
 	gen := qc.gen
-	p := qc.ep.Play(qc.rtm.prompts.positionClip(pos), false)
+	p := qc.ep.Play(qc.rtm.Prompts.positionClip(pos), false)
 	ctx := qc.ctx
 	c.WG.Go(func() {
 		select {
@@ -470,7 +470,7 @@ func (qc *queueCall) TakeRequest(ev *call.ReqEvent) bool {
 // q, once the menu's endpoint has gone: one of the queue's plays the
 // music on leg B in the codec the menu's had, and the caller is
 // enqueued. via is the menu walk, for the row's reason.
-func queueFromMenu(rtm *queueRuntime, c *call.Call, q *directory.Queue, via string) {
+func FromMenu(rtm *Runtime, c *call.Call, q *directory.Queue, via string) {
 	codec, ok := c.Codecs[1].MediaCodec()
 	if !ok || (codec != media.PCMU && codec != media.PCMA) {
 		c.SetLegCodec(media.LegB, sdpneg.PCMU)
@@ -487,7 +487,7 @@ func queueFromMenu(rtm *queueRuntime, c *call.Call, q *directory.Queue, via stri
 	}
 	ep.SetRemote(netip.AddrPortFrom(ip, c.Relay.Local(media.LegB).Port()))
 	c.Relay.SetRemote(media.LegB, ep.Local(), netip.AddrPort{})
-	qc := &queueCall{rtm: rtm, c: c, q: *q, key: queueKey(q.ID), joined: time.Now().UTC(), ep: ep, music: rtm.music(*q),
+	qc := &queueCall{rtm: rtm, c: c, q: *q, key: Key(q.ID), joined: time.Now().UTC(), ep: ep, music: rtm.music(*q),
 		offers: map[string]*dial.Dialer{}, via: via}
 	qc.ctx, qc.cancel = context.WithCancel(c.ReqCtx)
 	c.Rooms.Open(qc)
