@@ -26,7 +26,7 @@
 //
 // # Wiring it into calls (the sip side, later)
 //
-// A sip feature, say sip/queue.go, owns one Engine and one goroutine:
+// A sip feature, say sip/queue, owns one Engine and one goroutine:
 //
 //	for {
 //		timer.Reset(until(engine.NextDeadline()))

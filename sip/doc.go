@@ -62,8 +62,9 @@
 // legs) and the bridge (leg.Bridge) that joins two legs' media on a
 // media.Relay, sets their codecs and runs the re-INVITEs on them. It
 // knows no call: the call hands it a leg.Messenger for the network and
-// its own 2xx/ACK handling. Taps attach to the relay (the recorder, record.go); media.Fanout is the N-party bridge of a page (paging.go). A
-// media source or sink is a leg without a dialog: a media.Endpoint of the
+// its own 2xx/ACK handling. Taps attach to the relay (the recorder,
+// sip/record); media.Fanout is the N-party bridge of a page (sip/paging).
+// A media source or sink is a leg without a dialog: a media.Endpoint of the
 // PBX's own takes a party's place on the relay, a media.Player plays into
 // it (greetings, prompts, music on hold) and a MonoRecorder or the DTMF
 // detector listens.
@@ -80,27 +81,44 @@
 // beside it), the stand-in for a callee who cannot answer, the taps on an
 // answered call's relay and what a call whose targets all failed does.
 //
-// In package sip itself: Server (server.go) builds the parts and hands
-// them requests; the follower (follow.go) keeps the caches current from
-// the store's change log; the b2bua (b2bua.go) embeds the call core,
-// holds the features' services and dispatches the call side's requests.
+// Features sit on top, each a package over the call core that the
+// compiler keeps below package sip (a feature cannot import it) and
+// whose deps test names the other features it may use:
+//   - sip/transfer: blind and attended transfer (REFER, REFER with
+//     Replaces, INVITE with Replaces); sip/park: park orbits, music on
+//     hold, ring-back, retrieval (it parks through transfer's Parker);
+//   - sip/forward: forwarding and do not disturb; sip/intercom: intercom
+//     calls; sip/paging: paging a group (over intercom's check and
+//     headers); sip/pickup: directed, group and Replaces pickup;
+//     sip/monitor: listen, whisper, barge in;
+//   - sip/record: call recording, a tap on every answered call's relay;
+//     sip/voicemail: mailboxes, the stand-in for a callee who cannot
+//     answer, retrieval by phone, lamps and e-mail (recordings' files
+//     through record);
+//   - sip/queue: call queues over package acd's engine, which knows
+//     nothing of SIP; sip/ivr: IVR menus (handing callers on to queues and
+//     mailboxes).
 //
-// Features sit on top: blind and attended transfer (transfer.go,
-// refer.go, attended.go, replaces.go), forwarding (forward.go), monitoring
-// (monitor.go), recording (record.go), pickup (pickup.go), park (park.go,
-// orbits.go, parkring.go, parkmusic.go), intercom (intercom.go), paging
-// (paging.go, paging_dialog.go), voicemail (voicemail.go, vm*.go), menus
-// (ivr.go, ivrdigits.go) and queues (queue*.go; the decisions live in
-// package acd, which knows nothing of SIP). A feature's state on one call
-// is a room (sip/call's rooms.go): the core asks the rooms open on a call at fixed
-// points (an in-dialog request, the call ending, leg B without a dialog, a
-// deadline, a re-INVITE to let through, forks still ringing), each a small
-// optional interface, and names no feature. Its state across calls is a
-// service the b2bua holds (the parking lot, the pickup board, the pager,
-// forwarding, monitoring, recordings, voicemail, the queue runtime). A
+// A feature's state on one call is a room (call.Room): the core asks the
+// rooms open on a call at fixed points (an in-dialog request, the call
+// ending, leg B without a dialog, a deadline, a re-INVITE to let through,
+// forks still ringing), each a small optional interface, and names no
+// feature. Its state across calls is its service (the parking lot, the
+// pickup board, the pager, forwarding, monitoring, recordings, voicemail,
+// the queue runtime, the menus), which the b2bua builds and holds. A
 // feature acts through leg, dialer and bridge operations (answer, hold,
 // replace a leg's dialog, move a leg, ring targets, play, hang up), never
-// through another feature's state; its events implement call.FeatureEvent and
-// run on the call's goroutine. A new feature is a new file of this layer
-// with its room and, if it needs one, its service.
+// through another feature's state; its events implement
+// call.FeatureEvent and run on the call's goroutine. A new feature is a
+// new package of this layer with its room and, if it needs one, its
+// service, wired in b2bua.go.
+//
+// In package sip itself, the top: Server (server.go) builds the parts and
+// hands them requests; the follower (follow.go) keeps the caches current
+// from the store's change log; the b2bua (b2bua.go) embeds the call core,
+// builds and holds the features' services and dispatches the call side's
+// requests (a new dialog to a call, a Replaces, a park retrieval or a
+// feature code; an in-dialog request to its call, or to a supervisor's,
+// page's or mailbox's own dialog); features.go maps feature codes to the
+// features; callside.go is what the server's API shows of the call side.
 package sip

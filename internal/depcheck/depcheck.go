@@ -6,6 +6,7 @@ package depcheck
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -47,4 +48,44 @@ func (p Package) Ours() []string {
 		}
 	}
 	return out
+}
+
+// features are package sip's features, each a package over the call core
+// (sip/call).
+var features = []string{"sip/forward", "sip/intercom", "sip/ivr", "sip/monitor", "sip/paging", "sip/park",
+	"sip/pickup", "sip/queue", "sip/record", "sip/transfer", "sip/voicemail"}
+
+// Feature fails t unless the package, one of package sip's features,
+// stands where the layers put it: over the call core, under package sip,
+// which wires it, and beside the other features, of which it imports only
+// those named in uses (as "sip/record"). It must not reach the web, the
+// commands or a store backend either.
+func (p Package) Feature(t testing.TB, uses ...string) {
+	t.Helper()
+	self, _ := strings.CutPrefix(p.Path, p.Module+"/")
+	for _, d := range p.Ours() {
+		switch {
+		case d == "sip":
+			t.Errorf("%s imports package sip: a feature is wired by the server, it does not reach up to it", self)
+		case d == "web" || strings.HasPrefix(d, "web/") || strings.HasPrefix(d, "cmd/") ||
+			strings.HasPrefix(d, "directory/"):
+			t.Errorf("%s imports %s: a feature knows the directory's types, not the web, a command or a store backend", self, d)
+		}
+	}
+	var direct []string
+	for _, d := range p.Imports {
+		if rel, ok := strings.CutPrefix(d, p.Module+"/"); ok {
+			direct = append(direct, rel)
+		}
+	}
+	for _, d := range direct {
+		if slices.Contains(features, d) && !slices.Contains(uses, d) {
+			t.Errorf("%s imports the feature %s: a feature uses the call core, not another feature's internals", self, d)
+		}
+	}
+	for _, u := range uses {
+		if !slices.Contains(direct, u) {
+			t.Errorf("%s is said to use %s, and does not: take it off the list", self, u)
+		}
+	}
 }

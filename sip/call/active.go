@@ -20,7 +20,7 @@ type ActiveCall struct {
 	StartedAt time.Time
 }
 
-// shownCalls is the table's calls as the dashboard shows them, oldest
+// ShownCalls is the table's calls as the dashboard shows them, oldest
 // first (Server.ActiveCalls).
 func (t *callTable) ShownCalls() []ActiveCall {
 	t.Mu.Lock()
@@ -45,7 +45,7 @@ func (t *callTable) ShownCalls() []ActiveCall {
 	return out
 }
 
-// activeView is who a call is between, as the dashboard shows it: the
+// ActiveView is who a call is between, as the dashboard shows it: the
 // route's parties, or after a transfer those of its current CDR row.
 type ActiveView struct {
 	CallerID, calleeID int64
@@ -66,7 +66,7 @@ func (cr *callRecord) showRoute(rt *route.Route) {
 		Started: cr.CDR.StartedAt})
 }
 
-// show publishes the parties of row, the call's row now, for ActiveCalls.
+// Show publishes the parties of row, the call's row now, for ActiveCalls.
 func (cr *callRecord) Show(row directory.Call) {
 	cr.Shown.Store(&ActiveView{CallerID: row.CallerID, calleeID: row.CalleeID, From: row.From, To: row.To,
 		Dir: row.Direction, Started: row.StartedAt})

@@ -52,7 +52,7 @@ func SameIP(a, b string) bool {
 	return x.IsValid() && x == leg.PeerIP(b)
 }
 
-// cancelFrom reports whether a CANCEL (raw bytes) from ip may reach the
+// CancelFrom reports whether a CANCEL (raw bytes) from ip may reach the
 // INVITE it names: when a call has its Call-ID, only from the caller's
 // address. A CANCEL naming no call goes on (sipgo answers 481 or matches
 // a transaction we do not own, such as a supervisor's).

@@ -15,7 +15,7 @@ import (
 // turned into the caller's answer on the relay, and the ACK of its 2xx
 // goes (with the caller's answer, when the caller's INVITE had no offer).
 
-// answerSDP turns an answer from the B side into the answer for the
+// AnswerSDP turns an answer from the B side into the answer for the
 // caller, pointing the relay at the callee (bridge.answerA). Late, it
 // turns the callee's offer into the offer for the caller the same way.
 func (c *Call) AnswerSDP(body []byte) ([]byte, error) {
@@ -101,7 +101,7 @@ func (c *Call) lateAnswer(body []byte) {
 // late offer) unless nil.
 func (c *Call) ackB(body []byte) { c.calleeTx.ack(&c.Legs[1].Dialog, body) }
 
-// answerEmptyLeg puts fork f, whose 2xx res answered an offer on the relay
+// AnswerEmptyLeg puts fork f, whose 2xx res answered an offer on the relay
 // port of leg (0: A, 1: B), on that leg, which nobody was on: it ACKs the
 // 2xx, points the leg's media at the phone and makes f's dialog the
 // leg's. A 2xx without a usable SDP gets a BYE, and false. Park's

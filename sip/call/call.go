@@ -60,12 +60,12 @@ type Call struct {
 	leg.Bridge // the legs on the relay (sip/leg)
 	acks       // our 2xx waiting for their ACKs (pending.go)
 
-	// late: the caller's INVITE had no SDP (RFC 3261 §13.2.1). The forks
+	// Late: the caller's INVITE had no SDP (RFC 3261 §13.2.1). The forks
 	// are invited without one, the answering callee's 2xx carries the
 	// offer, passed to the caller in our 200, and the caller's ACK the
 	// answer, passed to the callee in our ACK.
 	Late bool
-	// needAnswer: late, our 200 went with the offer, its ACK not yet.
+	// NeedAnswer: late, our 200 went with the offer, its ACK not yet.
 	NeedAnswer bool
 	BOffer     []byte // late: the callee's offer, for a refusing answer
 
@@ -79,7 +79,7 @@ type Call struct {
 	callRecord          // the CDR row, the parties, what was shown (cdr.go)
 	slots      []string // extensions holding a call slot (the call table's perExt)
 
-	// xforks are the forks of features' own dialers (menu targets, park
+	// XForks are the forks of features' own dialers (menu targets, park
 	// ring-back, queue overflow).
 	XForks []*dial.Fork
 	// admission: which leg an in-dialog request names, the dialogs of
@@ -89,7 +89,7 @@ type Call struct {
 	// methods passes the in-dialog requests no room took to the call's
 	// handler of their method (dialogmethods.go).
 	methods dialogMethods
-	// rooms are the features' states open on the call, asked at fixed
+	// Rooms are the features' states open on the call, asked at fixed
 	// points (rooms.go).
 	Rooms roomSet
 }
@@ -104,7 +104,7 @@ type (
 		// every 2xx with a lower CSeq.
 		before bool
 	}
-	// reqEvent is a BYE or re-INVITE; done is closed once it is answered.
+	// ReqEvent is a BYE or re-INVITE; done is closed once it is answered.
 	ReqEvent struct {
 		Req   *sip.Request
 		Tx    sip.ServerTransaction
@@ -156,7 +156,7 @@ func NewCall(b *Core, req *sip.Request, tx sip.ServerTransaction, caller *Creden
 	return c
 }
 
-// begin routes the call and, when there is somewhere to ring, starts its
+// Begin routes the call and, when there is somewhere to ring, starts its
 // actor. It answers the caller itself and returns false when the call goes
 // no further.
 func (c *Call) Begin() bool {
@@ -166,7 +166,7 @@ func (c *Call) Begin() bool {
 	return c.BeginOn(rt, ref)
 }
 
-// beginOn is begin on a route made elsewhere (a feature's, such as
+// BeginOn is begin on a route made elsewhere (a feature's, such as
 // intercom's); ref is its refusal, if any.
 func (c *Call) BeginOn(rt *route.Route, ref *route.Refusal) bool {
 	b := c.Core

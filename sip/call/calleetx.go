@@ -27,10 +27,10 @@ import (
 // 2xx.
 type calleeTx struct {
 	Ring dial.Dialer // the callee's phones, or the trunk
-	// bTarget is where leg B is now: the answering fork's target, or a
+	// BTarget is where leg B is now: the answering fork's target, or a
 	// transfer's.
 	BTarget *route.Target
-	// bAcked: the ACK of the winning fork's 2xx went; ackTmpl is that ACK,
+	// BAcked: the ACK of the winning fork's 2xx went; ackTmpl is that ACK,
 	// sent again on each retransmission of the 2xx (from sipgo's goroutine).
 	BAcked  bool
 	ackTmpl atomic.Pointer[sip.Request]

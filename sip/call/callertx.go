@@ -23,7 +23,7 @@ type callerTx struct {
 	AFinal    chan struct{} // closed once onInvite may return
 	AAnswered bool          // a final response went to the caller (or sipgo's 487)
 	heard     progress      // the provisional responses that went
-	// early is the SDP of a fork's early media (late: a fork's offer in a
+	// Early is the SDP of a fork's early media (late: a fork's offer in a
 	// provisional response), the answer's when its 2xx has none.
 	Early    []byte
 	aWarning string // a Warning header for our final error response to A
@@ -51,7 +51,7 @@ func (cs *callerTx) watchCancel(cancelled func()) {
 	}
 }
 
-// respondA sends a response to the caller's INVITE; a final one only once.
+// RespondA sends a response to the caller's INVITE; a final one only once.
 func (cs *callerTx) RespondA(code int, reason string, body []byte) {
 	if cs.AAnswered {
 		return
@@ -141,7 +141,7 @@ func (cs *callerTx) end(code int, reason string) {
 	cs.CloseAFinal()
 }
 
-// closeAFinal lets the INVITE's handler return.
+// CloseAFinal lets the INVITE's handler return.
 func (cs *callerTx) CloseAFinal() {
 	select {
 	case <-cs.AFinal:

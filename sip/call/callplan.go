@@ -7,7 +7,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/sip/sdpneg"
 )
 
-// refDND refuses a call to a callee in do not disturb.
+// RefDND refuses a call to a callee in do not disturb.
 var RefDND = &route.Refusal{Code: 486, Reason: "Busy Here", Disp: directory.Busy, Why: "do not disturb"}
 
 // callPlan is how a new call goes on: an answerer of the PBX's takes it

@@ -24,7 +24,7 @@ func newCallTable(maxPerExt int) callTable {
 	return callTable{Calls: make(map[string]*Call), PerExt: make(map[string]int), maxPerExt: maxPerExt}
 }
 
-// active returns the number of calls in progress.
+// Active returns the number of calls in progress.
 func (t *callTable) Active() int {
 	t.Mu.Lock()
 	defer t.Mu.Unlock()
@@ -68,7 +68,7 @@ func (t *callTable) Alias(callID string, c *Call) {
 	t.Mu.Unlock()
 }
 
-// unalias drops callID from the call table if it names c.
+// Unalias drops callID from the call table if it names c.
 func (t *callTable) Unalias(callID string, c *Call) {
 	t.Mu.Lock()
 	defer t.Mu.Unlock()
@@ -77,7 +77,7 @@ func (t *callTable) Unalias(callID string, c *Call) {
 	}
 }
 
-// aliasIfFiled files callID under c unless c is gone from the table
+// AliasIfFiled files callID under c unless c is gone from the table
 // already (it ended while another call handed it a leg).
 func (t *callTable) AliasIfFiled(callID string, c *Call) {
 	t.Mu.Lock()
@@ -103,7 +103,7 @@ func (t *callTable) remove(c *Call) {
 	c.slots = nil
 }
 
-// slotsHeld returns the number of call slots held over all extensions.
+// SlotsHeld returns the number of call slots held over all extensions.
 func (t *callTable) SlotsHeld() int {
 	t.Mu.Lock()
 	defer t.Mu.Unlock()
@@ -114,21 +114,21 @@ func (t *callTable) SlotsHeld() int {
 	return n
 }
 
-// busy reports whether ext has reached its call limit.
+// Busy reports whether ext has reached its call limit.
 func (t *callTable) Busy(ext string) bool {
 	t.Mu.Lock()
 	defer t.Mu.Unlock()
 	return t.PerExt[ext] >= t.maxPerExt
 }
 
-// inCall reports whether ext takes part in a call now.
+// InCall reports whether ext takes part in a call now.
 func (t *callTable) InCall(ext string) bool {
 	t.Mu.Lock()
 	defer t.Mu.Unlock()
 	return t.PerExt[ext] > 0
 }
 
-// take counts a call for each of exts (once each).
+// Take counts a call for each of exts (once each).
 func (t *callTable) Take(c *Call, exts ...string) {
 	t.Mu.Lock()
 	defer t.Mu.Unlock()
@@ -141,7 +141,7 @@ func (t *callTable) Take(c *Call, exts ...string) {
 	}
 }
 
-// takeNew counts a call for each of exts it does not hold yet and returns
+// TakeNew counts a call for each of exts it does not hold yet and returns
 // those.
 func (t *callTable) TakeNew(c *Call, exts ...string) []string {
 	t.Mu.Lock()
@@ -158,7 +158,7 @@ func (t *callTable) TakeNew(c *Call, exts ...string) []string {
 	return out
 }
 
-// swap moves c's call slot of ext out to ext in; out stays held while
+// Swap moves c's call slot of ext out to ext in; out stays held while
 // a party of c is still ext out.
 func (t *callTable) Swap(c *Call, out, in string) {
 	var keep []string
@@ -171,7 +171,7 @@ func (t *callTable) Swap(c *Call, out, in string) {
 	t.Take(c, in)
 }
 
-// release gives back the call slots of exts that c holds.
+// Release gives back the call slots of exts that c holds.
 func (t *callTable) Release(c *Call, exts ...string) {
 	t.Mu.Lock()
 	defer t.Mu.Unlock()

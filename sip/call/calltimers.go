@@ -26,10 +26,10 @@ func (t *callTimers) stopTimers() {
 	t.due.Stop()
 }
 
-// actorRunning reports whether the actor runs (its timers exist).
+// ActorRunning reports whether the actor runs (its timers exist).
 func (t *callTimers) ActorRunning() bool { return t.ringTimer != nil }
 
-// ringAgain starts the ring time over, ring long (a forward's new
+// RingAgain starts the ring time over, ring long (a forward's new
 // targets).
 func (t *callTimers) RingAgain(ring time.Duration) { resetTimer(t.ringTimer, ring) }
 

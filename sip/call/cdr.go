@@ -13,7 +13,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/sip/route"
 )
 
-// cdrTimeout bounds the write of one call history row.
+// CDRTimeout bounds the write of one call history row.
 const CDRTimeout = 5 * time.Second
 
 // callRecord is the story of a call as the PBX tells it: its history
@@ -29,10 +29,10 @@ type callRecord struct {
 	CDR       directory.Call
 	Parties   [2]Party // who is on leg A and leg B, once answered
 	CallerLeg int      // the leg of the CDR row's caller (0: A)
-	// sharedParties is a copy of parties for other goroutines (monitoring): nil
+	// SharedParties is a copy of parties for other goroutines (monitoring): nil
 	// until the call is answered.
 	SharedParties atomic.Pointer[[2]Party]
-	// shown is who the call is between, for ActiveCalls: published
+	// Shown is who the call is between, for ActiveCalls: published
 	// whenever it changes (routed, forwarded, transferred).
 	Shown atomic.Pointer[ActiveView]
 	// lamps is what the leg observer was told (legstates.go).
@@ -44,14 +44,14 @@ type callRecord struct {
 	log   *slog.Logger
 }
 
-// party is who is on one leg of an answered call.
+// Party is who is on one leg of an answered call.
 type Party struct {
 	UserID int64
 	Num    string // extension or number
 	Ext    string // "" outside the PBX (trunk)
 }
 
-// cdrRow is the call's history row as it stands, with the defaults a row
+// CDRRow is the call's history row as it stands, with the defaults a row
 // needs and its key, made on the first write (a transfer starts a new row).
 func (cr *callRecord) CDRRow() directory.Call {
 	if cr.CDR.Key == "" {
@@ -68,7 +68,7 @@ func (cr *callRecord) CDRRow() directory.Call {
 	return row
 }
 
-// writeCDR stores the call's history row, or ends the one stored when a
+// WriteCDR stores the call's history row, or ends the one stored when a
 // recorded call was answered; while the store does not answer, the spool
 // holds the write. A row the store refuses is logged with what it held, so
 // that an operator can find the call.
@@ -80,7 +80,7 @@ func (cr *callRecord) WriteCDR() {
 	cr.save(row)
 }
 
-// writeRow stores a history row other than the call's own (a transfer
+// WriteRow stores a history row other than the call's own (a transfer
 // attempt), as writeCDR does.
 func (cr *callRecord) WriteRow(row directory.Call) {
 	row.Key = NewRowKey()
@@ -99,7 +99,7 @@ func (cr *callRecord) save(row directory.Call) {
 	}
 }
 
-// routed records rt, the call's route now (routed or forwarded): the row
+// Routed records rt, the call's route now (routed or forwarded): the row
 // takes what it knows (fillCDR) and ActiveCalls shows its parties
 // (showRoute).
 func (cr *callRecord) Routed(rt *route.Route) {
@@ -125,7 +125,7 @@ func (cr *callRecord) fillCDR(rt *route.Route) {
 	}
 }
 
-// setParty records who is on a leg (0: A, 1: B) now, and publishes the
+// SetParty records who is on a leg (0: A, 1: B) now, and publishes the
 // parties for other goroutines.
 func (cr *callRecord) SetParty(leg int, p Party) {
 	cr.Parties[leg] = p
@@ -152,7 +152,7 @@ func (cr *callRecord) joinCDR(stayID string, started time.Time, who Party, diale
 	cr.CallerLeg = leg.Index(!toA)
 }
 
-// setParties records who answered (on t) and who called on rt, the call's
+// SetParties records who answered (on t) and who called on rt, the call's
 // route: callerExt is the caller's extension, "" from a trunk.
 func (cr *callRecord) SetParties(rt *route.Route, callerExt string, t route.Target) {
 	num := t.Ext
@@ -212,7 +212,7 @@ func (cr *callRecord) noMedia() {
 	}
 }
 
-// rowDirection is the direction of a call row between a caller and a
+// RowDirection is the direction of a call row between a caller and a
 // callee, either of whom may be outside the PBX (reached through a trunk).
 func RowDirection(calleeOutside, callerOutside bool) directory.Direction {
 	switch {
@@ -224,7 +224,7 @@ func RowDirection(calleeOutside, callerOutside bool) directory.Direction {
 	return directory.Internal
 }
 
-// newRowKey returns a key for a new call history row.
+// NewRowKey returns a key for a new call history row.
 func NewRowKey() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)

@@ -22,7 +22,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
-// core is what every call needs of the server, and the call table: the
+// Core is what every call needs of the server, and the call table: the
 // SIP client and our responses, the relay's ports, the addresses we are
 // reached at, the history spool, the counters, the leg watchers. The
 // features plug in at a few points (the taps on every answered call, the
@@ -49,20 +49,20 @@ type Core struct {
 
 	*route.Router // the dial plan (sip/route)
 
-	// ringFailed is what a ringing call whose targets all failed, or did
+	// RingFailed is what a ringing call whose targets all failed, or did
 	// not answer in time, does instead of ending (forwarding.ringFailed):
 	// it reports whether the call goes on.
 	RingFailed func(c *Call, code int, reason string, disp directory.Disposition, by string) bool
-	// taps listen on the relay of every answered call (rooms_record.go).
+	// Taps listen on the relay of every answered call (rooms_record.go).
 	Taps Taps
-	// standIn answers a call in the place of a callee who cannot take
+	// StandIn answers a call in the place of a callee who cannot take
 	// it or does not answer (the callee's mailbox).
 	StandIn StandIn
 	// onRefer takes a REFER inside a call (a blind transfer).
 	TakeRefer func(c *Call, ev *ReqEvent)
 }
 
-// coreParts is what the core is given of the server.
+// CoreParts is what the core is given of the server.
 type CoreParts struct {
 	Log          *slog.Logger
 	Responder    wire.Responder // our responses, with our Server header
@@ -86,7 +86,7 @@ type CoreParts struct {
 type callHooks struct {
 	Ended     func(directory.Call)
 	Recording func(directory.Recording) // a recording row was stored
-	// mediaIPs is the media address to offer a destination ("ip:port")
+	// MediaIPs is the media address to offer a destination ("ip:port")
 	// in place of ours: a carrier that reaches us elsewhere.
 	MediaIPs map[string]netip.Addr
 }
@@ -106,7 +106,7 @@ func NewCore(cfg Config, parts CoreParts) (*Core, error) {
 		callTable: newCallTable(cfg.MaxCallsPerExt), localNets: interfaceNets()}, nil
 }
 
-// listening records the addresses of our listeners (either may be nil).
+// Listening records the addresses of our listeners (either may be nil).
 func (b *Core) Listening(udp, tcp net.Addr) {
 	if a, ok := udp.(*net.UDPAddr); ok {
 		b.udpPort.Store(uint32(a.Port))
@@ -118,7 +118,7 @@ func (b *Core) Listening(udp, tcp net.Addr) {
 	}
 }
 
-// listeningTLS records the address of our TLS listener.
+// ListeningTLS records the address of our TLS listener.
 func (b *Core) ListeningTLS(a net.Addr) {
 	if ta, ok := a.(*net.TCPAddr); ok {
 		b.tlsPort.Store(uint32(ta.Port))
@@ -136,7 +136,7 @@ func (b *Core) port(transport string) int {
 	return int(b.udpPort.Load())
 }
 
-// shutdown hangs up every call and waits for them to end.
+// Shutdown hangs up every call and waits for them to end.
 func (b *Core) Shutdown() {
 	b.Mu.Lock()
 	b.closing = true
@@ -145,7 +145,7 @@ func (b *Core) Shutdown() {
 	b.WG.Wait()
 }
 
-// contactFor returns the Contact the PBX gives a peer at dest: an address
+// ContactFor returns the Contact the PBX gives a peer at dest: an address
 // of ours that peer can reach, with the port of our listener.
 func (b *Core) ContactFor(dest, transport string) sip.ContactHeader {
 	tr := strings.ToLower(transport)
@@ -164,7 +164,7 @@ func (b *Core) ContactFor(dest, transport string) sip.ContactHeader {
 	return sip.ContactHeader{Address: uri}
 }
 
-// mediaIP is the relay address written into SDP sent to a peer at dest.
+// MediaIP is the relay address written into SDP sent to a peer at dest.
 func (b *Core) MediaIP(dest string) netip.Addr {
 	if ip, ok := b.Hooks.MediaIPs[dest]; ok {
 		return ip
@@ -178,7 +178,7 @@ func (b *Core) MediaIP(dest string) netip.Addr {
 	return b.LocalIP(dest)
 }
 
-// sendAndWait sends an in-dialog request that needs no answer from us other
+// SendAndWait sends an in-dialog request that needs no answer from us other
 // than its completion (BYE, CANCEL) and waits for its final response or
 // ctx, so that the transaction is gone when it returns.
 func (b *Core) SendAndWait(ctx context.Context, req *sip.Request) (*sip.Response, error) {

@@ -13,7 +13,7 @@ type Outcome struct {
 	Disposition directory.Disposition
 }
 
-// counters are the server's monotonic counters. The request counter is on
+// Counters are the server's monotonic counters. The request counter is on
 // every request's path, so the common methods have their own atomics.
 type Counters struct {
 	Register, Invite, Ack, Bye, Cancel, Options atomic.Uint64

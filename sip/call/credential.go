@@ -5,10 +5,10 @@ import (
 	"github.com/switchboard-pbx/switchboard/sip/creds"
 )
 
-// credential is an authenticated extension's entry in the credentials
+// Credential is an authenticated extension's entry in the credentials
 // cache (sip/creds): what the request handlers are given of the caller.
 type Credential = creds.Credential
 
-// storeRetryAfter is what a phone is told to wait when the directory cannot
+// StoreRetryAfter is what a phone is told to wait when the directory cannot
 // answer for an extension not cached.
 const StoreRetryAfter = auth.StoreRetryAfter

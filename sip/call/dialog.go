@@ -10,7 +10,7 @@ import (
 // What the call core makes of dialogs (leg.Dialog): ours for an INVITE we
 // answer, and the helpers that read the requests of one.
 
-// uasDialog is our side of the dialog that req, an INVITE we answer, sets
+// UASDialog is our side of the dialog that req, an INVITE we answer, sets
 // up: req already carries our To-tag; its requests go to the Contact, sent
 // back to where req came from, and our Contact faces that source.
 func (b *Core) UASDialog(req *sip.Request) leg.Dialog {

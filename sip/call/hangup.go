@@ -13,7 +13,7 @@ import (
 // The end of a call: hangups from either side or ours, the BYEs they
 // send, and the teardown that releases everything and writes the CDR.
 
-// hangup ends the call from our side: BYE to both answered legs, or the
+// Hangup ends the call from our side: BYE to both answered legs, or the
 // end of ringing.
 func (c *Call) Hangup(by, why string) {
 	switch c.State {

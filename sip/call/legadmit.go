@@ -81,7 +81,7 @@ func (ad *admission) fromPeer(req *sip.Request, dest, ext string, i int) bool {
 	return fromPeer(ad.core, req, dest, ext, carrier)
 }
 
-// leave remembers d, the dialog of a party the call left (a transferor,
+// Leave remembers d, the dialog of a party the call left (a transferor,
 // a parker, a replaced phone): its late requests are answered, and the
 // legs are told apart by dialog from now on.
 func (ad *admission) Leave(d leg.Dialog) {
@@ -89,7 +89,7 @@ func (ad *admission) Leave(d leg.Dialog) {
 	ad.legReplaced = true
 }
 
-// callerExt is the caller's extension, "" for a call from a trunk.
+// CallerExt is the caller's extension, "" for a call from a trunk.
 func (c *Call) CallerExt() string {
 	if c.Caller == nil {
 		return ""

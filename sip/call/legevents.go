@@ -45,7 +45,7 @@ type LegEvent struct {
 	PeerName  string
 }
 
-// presenceLeg is e as the presence table takes it.
+// PresenceLeg is e as the presence table takes it.
 func (e LegEvent) PresenceLeg() presence.Leg {
 	l := presence.Leg{ID: e.LegID, Initiator: e.Initiator, Peer: e.Peer, PeerName: e.PeerName}
 	switch e.State {
@@ -61,14 +61,14 @@ func (e LegEvent) PresenceLeg() presence.Leg {
 // goroutine and must not block.
 type LegObserver func(LegEvent)
 
-// legObservers holds the one observer in force, and the server's own
+// LegObservers holds the one observer in force, and the server's own
 // watchers (call pickup's board), added while the server is built.
 type LegObservers struct {
 	Observer atomic.Pointer[LegObserver]
 	Own      []LegObserver
 }
 
-// emit hands e to the server's own watchers and to the observer, if one
+// Emit hands e to the server's own watchers and to the observer, if one
 // is set.
 func (o *LegObservers) Emit(e LegEvent) {
 	for _, f := range o.Own {

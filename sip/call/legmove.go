@@ -33,7 +33,7 @@ type outbox struct {
 	log  *slog.Logger
 }
 
-// afterChain posts ev to the call once the requests of sendInOrder so far
+// AfterChain posts ev to the call once the requests of sendInOrder so far
 // are done.
 func (ob *outbox) AfterChain(ev any) {
 	prev := ob.last
@@ -45,7 +45,7 @@ func (ob *outbox) AfterChain(ev any) {
 	})
 }
 
-// sendInOrder sends requests of one dialog one after the other, after
+// SendInOrder sends requests of one dialog one after the other, after
 // those of earlier calls, each once answered or timed out.
 func (ob *outbox) SendInOrder(reqs ...*sip.Request) {
 	prev := ob.last
@@ -69,7 +69,7 @@ func (ob *outbox) SendInOrder(reqs ...*sip.Request) {
 	})
 }
 
-// replacedLeg returns the leg of an answered call that r names.
+// ReplacedLeg returns the leg of an answered call that r names.
 func (c *Call) ReplacedLeg(r Replaces) (isA, ok bool) {
 	if c.State != StAnswered {
 		return false, false
@@ -77,17 +77,17 @@ func (c *Call) ReplacedLeg(r Replaces) (isA, ok bool) {
 	return c.LegNamed(r.names)
 }
 
-// idle reports whether the call has no transaction of its own open that a
+// Idle reports whether the call has no transaction of its own open that a
 // change of legs would break.
 func (c *Call) Idle() bool { return c.IdleBut(true) && !c.waitsOn(true) }
 
-// idleBut is idle, except that the 2xx of leg fromA may still wait for its
+// IdleBut is idle, except that the 2xx of leg fromA may still wait for its
 // ACK: that leg is about to go.
 func (c *Call) IdleBut(fromA bool) bool {
 	return !c.Rooms.TransactionOpen() && !c.Transacting() && !c.NeedAnswer && !c.waitsOn(!fromA)
 }
 
-// joinCDR ends the call's row and starts one between the party that stayed
+// JoinCDR ends the call's row and starts one between the party that stayed
 // and who, the party on leg toA now (callRecord.joinCDR).
 func (c *Call) JoinCDR(started time.Time, who Party, dialed, endReason, reason string, toA bool) {
 	c.callRecord.joinCDR(c.LegDialog(!toA).CallID, started, who, dialed, endReason, reason, toA)
@@ -96,7 +96,7 @@ func (c *Call) JoinCDR(started time.Time, who Party, dialed, endReason, reason s
 // byeOffActor sends bye (sendBye) off the actor, which does not wait.
 func (ob *outbox) byeOffActor(bye *sip.Request) { ob.wg.Go(func() { ob.SendBye(bye) }) }
 
-// sendBye sends bye and waits for its answer, at most leg.ByeTimeout: run it
+// SendBye sends bye and waits for its answer, at most leg.ByeTimeout: run it
 // off the actor.
 func (ob *outbox) SendBye(bye *sip.Request) {
 	ctx, cancel := context.WithTimeout(context.Background(), leg.ByeTimeout)

@@ -21,7 +21,7 @@ import "github.com/switchboard-pbx/switchboard/sip/dial"
 //
 // Only the actor touches legStates.
 
-// legStates is what the observer was told of a call's extension legs, by
+// LegStates is what the observer was told of a call's extension legs, by
 // LegID.
 type LegStates struct {
 	told map[string]*LegEvent
@@ -32,7 +32,7 @@ type LegStates struct {
 // call.
 func (c *Call) syncLegs() { c.lamps.Sync(c.Core.LegObservers, c.ID, c.liveLegs()) }
 
-// sync raises the leg events that bring the observers up to date with the
+// Sync raises the leg events that bring the observers up to date with the
 // extension legs live now in the call (or page) callID.
 func (ls *LegStates) Sync(obs *LegObservers, callID string, live []LegEvent) {
 	if ls.told == nil {
@@ -138,7 +138,7 @@ func appendRinging(live []LegEvent, forks []*dial.Fork) []LegEvent {
 	return live
 }
 
-// shownNumber is a number as a phone may show it: "" when withheld.
+// ShownNumber is a number as a phone may show it: "" when withheld.
 func ShownNumber(num string) string {
 	if num == "anonymous" {
 		return ""

@@ -2,7 +2,7 @@ package call
 
 import "sync"
 
-// mailbox is the event queue of an actor (a call, a page): the one
+// Mailbox is the event queue of an actor (a call, a page): the one
 // goroutine that owns the actor's state takes its events; every other
 // goroutine only posts. It is unbounded, so that posting never blocks a
 // SIP handler.
@@ -15,7 +15,7 @@ type Mailbox struct {
 
 func NewMailbox() Mailbox { return Mailbox{Wake: make(chan struct{}, 1)} }
 
-// post queues an event; false when the actor is over.
+// Post queues an event; false when the actor is over.
 func (m *Mailbox) Post(ev any) bool {
 	m.Mu.Lock()
 	if m.Closed {
@@ -31,7 +31,7 @@ func (m *Mailbox) Post(ev any) bool {
 	return true
 }
 
-// takeEvents returns the events queued so far, oldest first.
+// TakeEvents returns the events queued so far, oldest first.
 func (m *Mailbox) TakeEvents() []any {
 	m.Mu.Lock()
 	defer m.Mu.Unlock()

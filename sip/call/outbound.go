@@ -19,7 +19,7 @@ import (
 // TCP a new connection has an ephemeral source port by nature; the Via
 // names the listener, and answers come back on the connection.
 
-// stamp sets the top Via's sent-by to our address and listening port,
+// Stamp sets the top Via's sent-by to our address and listening port,
 // asks for rport, and over UDP, once the listening socket is up
 // (udpReady), sends from it.
 func (b *Core) Stamp(req *sip.Request, udpReady bool) {
@@ -50,7 +50,7 @@ func (b *Core) Stamp(req *sip.Request, udpReady bool) {
 	}
 }
 
-// localIP returns our address on the route to dest (a host:port): the
+// LocalIP returns our address on the route to dest (a host:port): the
 // configured SIP address, else the public one for a peer outside our
 // networks, else the one the kernel would send from.
 func (b *Core) LocalIP(dest string) netip.Addr {

@@ -17,7 +17,7 @@ import (
 // A call keeps its 2xx in its acks; the PBX's own dialogs outside a call
 // use resendUntilAcked.
 
-// pending2xx is a 2xx we sent for an INVITE, resent until its ACK.
+// Pending2xx is a 2xx we sent for an INVITE, resent until its ACK.
 type Pending2xx struct {
 	FromA    bool // sent to leg A (else B)
 	Tx       sip.ServerTransaction
@@ -29,7 +29,7 @@ type Pending2xx struct {
 	deadline time.Time
 	Initial  bool // answers the caller's first INVITE: without its ACK the call ends
 	reliable bool // TCP: no retransmission, only the wait for the ACK
-	// offer: the 2xx carried our offer (its INVITE had none), so the ACK
+	// Offer: the 2xx carried our offer (its INVITE had none), so the ACK
 	// carries the answer.
 	Offer bool
 	// bye: the call ended meanwhile; this BYE goes once the ACK comes or
@@ -57,7 +57,7 @@ func (a *acks) release(p *Pending2xx) {
 	}
 }
 
-// awaitAck keeps p, our 2xx to req, resent until its ACK comes (or given
+// AwaitAck keeps p, our 2xx to req, resent until its ACK comes (or given
 // up), on the transport req came over.
 func (a *acks) AwaitAck(req *sip.Request, p Pending2xx) {
 	now := time.Now()
@@ -127,7 +127,7 @@ func (a *acks) acked(ev *AckEvent) []offerAnswered {
 	return answered
 }
 
-// dropPending forgets the 2xx waiting for an ACK from one leg: its BYE
+// DropPending forgets the 2xx waiting for an ACK from one leg: its BYE
 // came first.
 func (a *acks) DropPending(fromA bool) {
 	keep := a.pending[:0]
@@ -214,7 +214,7 @@ func (c *Call) onAck(ev *AckEvent) {
 	}
 }
 
-// okResponse is our 2xx to req, an INVITE of one of the call's legs,
+// OKResponse is our 2xx to req, an INVITE of one of the call's legs,
 // with body, our SDP, unless nil.
 func (a *acks) OKResponse(req *sip.Request, body []byte, contact sip.ContactHeader) *sip.Response {
 	res := sip.NewResponseFromRequest(req, 200, "OK", body)
@@ -227,7 +227,7 @@ func (a *acks) OKResponse(req *sip.Request, body []byte, contact sip.ContactHead
 	return res
 }
 
-// resendUntilAcked is pending2xx for the PBX's own dialogs outside a call
+// ResendUntilAcked is pending2xx for the PBX's own dialogs outside a call
 // (a supervisor's monitor, a page's talker, a phone in its mailbox): it
 // resends res on tx over an unreliable transport, T1 doubling to T2, until
 // acked or stop closes or ctx ends (true), or 64·T1 pass without an ACK

@@ -43,7 +43,7 @@ func (c *Call) onReinvite(ev *ReqEvent) {
 // answered (legTx.send).
 type bridgeDone func(live bool)
 
-// relatchEvent: the transferor has its BYE; the leg now the target's
+// RelatchEvent: the transferor has its BYE; the leg now the target's
 // latches again if it latched onto the transferor (bridge.relatch).
 type RelatchEvent struct {
 	ToA       bool

@@ -10,13 +10,13 @@ import (
 // The Replaces header (RFC 3891: an INVITE or a REFER's Refer-To naming a
 // dialog to take over by its Call-ID and tags).
 
-// replaces is the value of a Replaces header: a dialog by its Call-ID and
+// Replaces is the value of a Replaces header: a dialog by its Call-ID and
 // tags.
 type Replaces struct {
 	CallID, ToTag, FromTag string
 }
 
-// parseReplaces parses a Replaces header value (RFC 3891 §6.1).
+// ParseReplaces parses a Replaces header value (RFC 3891 §6.1).
 func ParseReplaces(v string) (Replaces, bool) {
 	parts := strings.Split(strings.TrimSpace(v), ";")
 	r := Replaces{CallID: strings.TrimSpace(parts[0])}
@@ -35,7 +35,7 @@ func ParseReplaces(v string) (Replaces, bool) {
 	return r, true
 }
 
-// referReplaces finds Replaces among the headers of a Refer-To URI
+// ReferReplaces finds Replaces among the headers of a Refer-To URI
 // (sip:y@host?Replaces=...). has tells whether there is one, ok whether
 // it parses.
 func ReferReplaces(referTo string) (r Replaces, has, ok bool) {

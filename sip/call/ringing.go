@@ -28,7 +28,7 @@ func (c *Call) onResponse(f *dial.Fork, tx sip.ClientTransaction, res *sip.Respo
 	}
 }
 
-// forkFailed takes a fork of the call's dialer whose transaction ended
+// ForkFailed takes a fork of the call's dialer whose transaction ended
 // without an answer.
 func (c *Call) ForkFailed(*dial.Fork) {
 	if c.State == StRinging && c.Ring.AllFailed() {
@@ -50,7 +50,7 @@ func (c *Call) forksFailed() {
 	c.CDR.Reason = strconv.Itoa(code) + " " + reason
 }
 
-// endRinging ends a call that was not answered: the forks still ringing
+// EndRinging ends a call that was not answered: the forks still ringing
 // are cancelled and the caller gets code (0: already answered by sipgo).
 func (c *Call) EndRinging(code int, reason string, disp directory.Disposition, by string) {
 	if c.Core.RingFailed(c, code, reason, disp, by) {
@@ -63,5 +63,5 @@ func (c *Call) EndRinging(code int, reason string, disp directory.Disposition, b
 	c.end(code, reason)
 }
 
-// ringDuration is how long the call's targets ring (Route.RingFor).
+// RingDuration is how long the call's targets ring (Route.RingFor).
 func (c *Call) RingDuration() time.Duration { return c.Rt.RingFor(c.Core.Config.RingTime) }

@@ -13,7 +13,7 @@ import "time"
 // Rooms live on the call's goroutine: they are opened, asked and closed
 // only there, like every other field of the call.
 type Room interface {
-	// roomName names the feature in logs ("transfer", "park", "queue").
+	// RoomName names the feature in logs ("transfer", "park", "queue").
 	RoomName() string
 }
 
@@ -65,12 +65,12 @@ type ForkHolder interface {
 // (call.rooms); the core asks them through its methods.
 type roomSet []Room
 
-// open puts r on the call.
+// Open puts r on the call.
 func (rs *roomSet) Open(r Room) {
 	*rs = append(*rs, r)
 }
 
-// close takes r off the call; closing a room not open does nothing.
+// Close takes r off the call; closing a room not open does nothing.
 func (rs *roomSet) Close(r Room) {
 	for i, o := range *rs {
 		if o == r {
@@ -80,7 +80,7 @@ func (rs *roomSet) Close(r Room) {
 	}
 }
 
-// takeRequest offers ev to the rooms, and reports whether one answered it.
+// TakeRequest offers ev to the rooms, and reports whether one answered it.
 func (rs *roomSet) TakeRequest(ev *ReqEvent) bool {
 	for _, r := range *rs {
 		if t, ok := r.(RequestTaker); ok && t.TakeRequest(ev) {
@@ -111,7 +111,7 @@ func (rs *roomSet) farEnd() FarEnd {
 	return nil
 }
 
-// deadline returns the earliest deadline of the rooms, zero when none.
+// Deadline returns the earliest deadline of the rooms, zero when none.
 func (rs *roomSet) Deadline() time.Time {
 	var next time.Time
 	for _, r := range *rs {
@@ -124,7 +124,7 @@ func (rs *roomSet) Deadline() time.Time {
 	return next
 }
 
-// expire runs expire on the rooms whose deadline has passed.
+// Expire runs expire on the rooms whose deadline has passed.
 func (rs *roomSet) Expire() {
 	now := time.Now()
 	for _, r := range append([]Room(nil), *rs...) {
@@ -136,7 +136,7 @@ func (rs *roomSet) Expire() {
 	}
 }
 
-// refuseReinvite returns the status a room refuses a re-INVITE with, or
+// RefuseReinvite returns the status a room refuses a re-INVITE with, or
 // 0: the rooms are asked of every re-INVITE, then, when its offer would go
 // on to the other leg (passesOn), again (reinviteGate).
 func (rs *roomSet) RefuseReinvite(passesOn bool) (int, string) {
@@ -159,7 +159,7 @@ func (rs *roomSet) askGates(passOn bool) (int, string) {
 	return 0, ""
 }
 
-// forksRinging reports whether a room's dialer still waits for a
+// ForksRinging reports whether a room's dialer still waits for a
 // final response.
 func (rs *roomSet) ForksRinging() bool {
 	for _, r := range *rs {
@@ -170,7 +170,7 @@ func (rs *roomSet) ForksRinging() bool {
 	return false
 }
 
-// roomOf returns the room of type T open in rs, the zero T when none is.
+// RoomOf returns the room of type T open in rs, the zero T when none is.
 func RoomOf[T Room](rs roomSet) T {
 	for _, r := range rs {
 		if t, ok := r.(T); ok {

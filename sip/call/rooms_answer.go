@@ -12,11 +12,11 @@ import (
 // Answerer answers a call in place of ringing anyone. The router puts one
 // on the route (Route.Answer) of a number that is a queue's or a menu's.
 type Answerer interface {
-	// refusal is asked in beginOn before the call is filed: the refusal
+	// Refusal is asked in beginOn before the call is filed: the refusal
 	// of a call the answerer cannot take (one without an SDP offer), nil
 	// when it can.
 	Refusal(c *Call) *route.Refusal
-	// answerCall answers c; it runs in beginOn once the call is filed and
+	// AnswerCall answers c; it runs in beginOn once the call is filed and
 	// its relay runs, before the call's actor starts.
 	AnswerCall(c *Call)
 }
@@ -25,11 +25,11 @@ type Answerer interface {
 // their mailbox (voicemail.go). The b2bua holds one (b2bua.StandIn).
 type StandIn interface {
 	Answerer
-	// takes reports whether it answers a call its callee cannot take (do
+	// Takes reports whether it answers a call its callee cannot take (do
 	// not disturb, not registered, at the call limit), asked in beginOn
 	// before any phone rings.
 	Takes(c *Call) bool
-	// answerRinging answers a call whose callee did not answer or was
+	// AnswerRinging answers a call whose callee did not answer or was
 	// busy, at the end of ringing, and reports whether it did.
 	AnswerRinging(c *Call) bool
 }
@@ -41,7 +41,7 @@ type OfferMaker interface {
 	TakeAnswer(m sdpneg.Media)
 }
 
-// takeAnswer gives the caller's answer in the ACK to the room that
+// TakeAnswer gives the caller's answer in the ACK to the room that
 // made the offer, and reports whether one did.
 func (rs *roomSet) TakeAnswer(m sdpneg.Media) bool {
 	for _, r := range *rs {

@@ -15,10 +15,10 @@ type BridgeTap interface {
 	TapClosed(c *Call)
 }
 
-// taps are the bridge's taps the b2bua holds, told in order.
+// Taps are the bridge's taps the b2bua holds, told in order.
 type Taps []BridgeTap
 
-// joined tells the taps that c's legs are joined, before the answer goes
+// Joined tells the taps that c's legs are joined, before the answer goes
 // out.
 func (ts Taps) Joined(c *Call) {
 	for _, t := range ts {
@@ -26,7 +26,7 @@ func (ts Taps) Joined(c *Call) {
 	}
 }
 
-// answered tells the taps that c's answer went.
+// Answered tells the taps that c's answer went.
 func (ts Taps) Answered(c *Call) {
 	for _, t := range ts {
 		t.TapAnswered(c)

@@ -9,10 +9,10 @@ import "github.com/switchboard-pbx/switchboard/sip/dial"
 
 // ForkKeeper is a room whose dialers rang someone.
 type ForkKeeper interface {
-	// ringingForks are the forks that may ring now (the core shows those
+	// RingingForks are the forks that may ring now (the core shows those
 	// without a final response on the targets' lamps).
 	RingingForks() []*dial.Fork
-	// allForks are every fork the room's dialers started.
+	// AllForks are every fork the room's dialers started.
 	AllForks() []*dial.Fork
 }
 
@@ -22,7 +22,7 @@ type TransactionRoom interface {
 	TransactionOpen() bool
 }
 
-// ringingForks returns the forks of the rooms that may ring now.
+// RingingForks returns the forks of the rooms that may ring now.
 func (rs *roomSet) RingingForks() []*dial.Fork {
 	var forks []*dial.Fork
 	for _, r := range *rs {
@@ -33,7 +33,7 @@ func (rs *roomSet) RingingForks() []*dial.Fork {
 	return forks
 }
 
-// allForks returns every fork the rooms' dialers started.
+// AllForks returns every fork the rooms' dialers started.
 func (rs *roomSet) AllForks() []*dial.Fork {
 	var forks []*dial.Fork
 	for _, r := range *rs {
@@ -44,7 +44,7 @@ func (rs *roomSet) AllForks() []*dial.Fork {
 	return forks
 }
 
-// transactionOpen reports whether a room has a transaction of its own
+// TransactionOpen reports whether a room has a transaction of its own
 // open on a leg.
 func (rs *roomSet) TransactionOpen() bool {
 	for _, r := range *rs {

@@ -53,7 +53,7 @@ type Env struct {
 	Ctx       context.Context // the forks' transactions end with it
 	WG        *sync.WaitGroup // watchers and CANCELs in flight
 	Post      func(ev any) bool
-	// file files a fork's Call-ID under the call, so that its
+	// File files a fork's Call-ID under the call, so that its
 	// responses and in-dialog requests find the call.
 	File        func(callID string)
 	Contact     func(dest, transport string) sip.ContactHeader
@@ -112,7 +112,7 @@ type Dialer struct {
 	Origin   *sdpneg.Origin
 	Leg      media.Leg
 	SendRecv bool // the offer drops the hold of source (a transfer's target)
-	// referredBy is the Referred-By of the INVITEs (a transfer's), or "".
+	// ReferredBy is the Referred-By of the INVITEs (a transfer's), or "".
 	ReferredBy string
 }
 

@@ -33,7 +33,7 @@ import (
 // maxForwardHops bounds the forwards one call follows.
 const maxForwardHops = 5
 
-// forwarding is the b2bua's forwarding service: it routes a user's
+// Forwarding is the b2bua's forwarding service: it routes a user's
 // extension through the user's forwards (for the router), and it is what
 // a ringing call does when its targets all failed or did not answer in
 // time (b2bua.ringFailed): a busy or no-answer forward, else a mailbox.
@@ -42,7 +42,7 @@ type Forwarding struct {
 	Core *call.Core
 }
 
-// routeUser fills the targets of a user's extension, following the
+// RouteUser fills the targets of a user's extension, following the
 // user's forwarding.
 func (fw *Forwarding) RouteUser(ctx context.Context, rt *route.Route, cred *call.Credential) *route.Refusal {
 	b := fw.Core
@@ -174,7 +174,7 @@ func divertTargets(nrt, rt *route.Route, why string) {
 	}
 }
 
-// ringFailed runs where ringing call c would end (endRinging): when
+// RingFailed runs where ringing call c would end (endRinging): when
 // every phone of the callee answered busy, or none answered in time, and
 // the callee forwards such calls, the call goes on to the target instead
 // of ending. It reports whether it took over the end of ringing.

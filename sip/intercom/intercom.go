@@ -24,13 +24,13 @@ import (
 // callee's forwards are not followed (an intercom is for the phone on the
 // desk, not a mobile), and Do Not Disturb is respected.
 
-// intercom is the intercom service of b2bua: it routes and starts
+// Intercom is the intercom service of b2bua: it routes and starts
 // intercom calls, and tells paging who a caller may reach.
 type Intercom struct {
 	Core *call.Core
 }
 
-// autoAnswerHeaders are the headers that make a phone answer by itself.
+// AutoAnswerHeaders are the headers that make a phone answer by itself.
 func AutoAnswerHeaders(realm string) []sip.Header {
 	return []sip.Header{
 		sip.NewHeader("Call-Info", "<sip:"+realm+">;answer-after=0"),
@@ -38,7 +38,7 @@ func AutoAnswerHeaders(realm string) []sip.Header {
 	}
 }
 
-// call starts an intercom call from caller to ext. It returns once the
+// Call starts an intercom call from caller to ext. It returns once the
 // caller's INVITE has its final response (and, for a 200, its ACK).
 func (ic *Intercom) Call(req *sip.Request, tx sip.ServerTransaction, caller *call.Credential, ext string) {
 	c := call.NewCall(ic.Core, req, tx, caller, nil)
@@ -83,7 +83,7 @@ func (ic *Intercom) route(ctx context.Context, caller *call.Credential, req *sip
 	return rt, nil
 }
 
-// subject loads what the caller may do and refuses at once when
+// Subject loads what the caller may do and refuses at once when
 // calls.intercom reaches nobody, before saying whether a number exists.
 func (ic *Intercom) Subject(ctx context.Context, caller *call.Credential) (*authz.Subject, *route.Refusal) {
 	acc, err := ic.Core.Store.Access(ctx, caller.UserID)
@@ -97,7 +97,7 @@ func (ic *Intercom) Subject(ctx context.Context, caller *call.Credential) (*auth
 	return subj, nil
 }
 
-// intercomAllowed asks authz whether subj may reach user id on intercom
+// IntercomAllowed asks authz whether subj may reach user id on intercom
 // (or page them).
 func IntercomAllowed(subj *authz.Subject, id int64) *route.Refusal {
 	if err := authz.Can(subj, authz.CallsIntercom, authz.Resource{Kind: authz.KindUser, UserIDs: []int64{id}}); err != nil {

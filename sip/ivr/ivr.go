@@ -91,7 +91,7 @@ type menuAnswer struct {
 	menu *directory.IVRMenu
 }
 
-// menus is the b2bua's service of IVR menus: it routes a menu's number,
+// Menus is the b2bua's service of IVR menus: it routes a menu's number,
 // and hands a caller on to a queue or a mailbox.
 type Menus struct {
 	Core      *call.Core
@@ -99,7 +99,7 @@ type Menus struct {
 	Voicemail *voicemail.Service
 }
 
-// route makes rt a menu's route when ext is an IVR menu's number; a
+// Route makes rt a menu's route when ext is an IVR menu's number; a
 // user's extension is never one (it is looked up first, from memory).
 func (ms *Menus) Route(ctx context.Context, rt *route.Route, ext string) (bool, *route.Refusal) {
 	if directory.ValidateExtension("extension", ext) != nil {
@@ -119,7 +119,7 @@ func (ms *Menus) Route(ctx context.Context, rt *route.Route, ext string) (bool, 
 	return true, nil
 }
 
-// refusal refuses a call to a menu the PBX cannot answer: one without
+// Refusal refuses a call to a menu the PBX cannot answer: one without
 // an SDP offer.
 func (menuAnswer) Refusal(c *call.Call) *route.Refusal {
 	if c.Late {
@@ -128,7 +128,7 @@ func (menuAnswer) Refusal(c *call.Call) *route.Refusal {
 	return nil
 }
 
-// answerCall answers the caller for the menu. It runs in beginOn,
+// AnswerCall answers the caller for the menu. It runs in beginOn,
 // before the actor.
 func (a menuAnswer) AnswerCall(c *call.Call) {
 	codec, event := sdpneg.G711Offer(c.AReq.Body())
@@ -488,7 +488,7 @@ func (s *ivrSession) voicemail(number string) {
 	c.Log.Info("ivr: call to voicemail", "user_id", userID, "group_id", groupID, "number", number)
 }
 
-// endFarEnd ends the menu part of the call: the script, any ringing and
+// EndFarEnd ends the menu part of the call: the script, any ringing and
 // the endpoint (unless a voicemail message took it over); the room
 // closes. The core calls it where it would send leg B a BYE.
 func (s *ivrSession) EndFarEnd() {
@@ -504,7 +504,7 @@ func (s *ivrSession) EndFarEnd() {
 	s.c.Rooms.Close(s)
 }
 
-// takeRequest answers what the caller sends in the menu: INFO digits go
+// TakeRequest answers what the caller sends in the menu: INFO digits go
 // to the script; a re-INVITE or REFER is refused (leg B has no dialog
 // yet). It reports whether it answered ev.
 func (s *ivrSession) TakeRequest(ev *call.ReqEvent) bool {

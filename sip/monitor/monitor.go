@@ -44,7 +44,7 @@ var Modes = map[directory.Feature]media.MonitorMode{
 	directory.FeatureMonitorBarge:   media.Barge,
 }
 
-// monitoring is the b2bua's monitoring service: it joins a supervisor to
+// Monitoring is the b2bua's monitoring service: it joins a supervisor to
 // the relay of the call an extension is in, and keeps the supervisors'
 // dialogs while they run.
 type Monitoring struct {
@@ -75,7 +75,7 @@ type monitorSession struct {
 	ack  bool
 }
 
-// monitorCall answers a supervisor's INVITE to a feature code: it finds
+// MonitorCall answers a supervisor's INVITE to a feature code: it finds
 // the call the extension is in, asks authz (calls.monitor) and joins the
 // supervisor to its relay. It returns once the INVITE has its final
 // response and, for a 200, its ACK; the session then runs on its own.
@@ -171,7 +171,7 @@ func (mo *Monitoring) MonitorCall(req *sip.Request, tx sip.ServerTransaction, su
 	ms.waitAck(tx)
 }
 
-// monitored finds the answered call ext takes part in: the leg that is
+// Monitored finds the answered call ext takes part in: the leg that is
 // the agent's, and the users of both sides (for authz).
 func (mo *Monitoring) Monitored(ext string) (*call.Call, media.Leg, []int64) {
 	b := mo.Core
@@ -266,7 +266,7 @@ func (ms *monitorSession) end(by string) {
 	}
 }
 
-// onAck takes the supervisor's ACK of our 200.
+// OnAck takes the supervisor's ACK of our 200.
 func (ms *monitorSession) OnAck() {
 	ms.mu.Lock()
 	first := !ms.ack
@@ -277,7 +277,7 @@ func (ms *monitorSession) OnAck() {
 	}
 }
 
-// inDialog answers the supervisor's BYE (the end) or re-INVITE (our SDP
+// InDialog answers the supervisor's BYE (the end) or re-INVITE (our SDP
 // again, with their new address).
 func (ms *monitorSession) InDialog(req *sip.Request, tx sip.ServerTransaction) {
 	d := &ms.dlg
@@ -305,7 +305,7 @@ func (ms *monitorSession) InDialog(req *sip.Request, tx sip.ServerTransaction) {
 	}
 }
 
-// session returns the monitoring dialog a request belongs to.
+// Session returns the monitoring dialog a request belongs to.
 func (mo *Monitoring) Session(req *sip.Request) *monitorSession {
 	if req.CallID() == nil {
 		return nil

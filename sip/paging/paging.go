@@ -38,7 +38,7 @@ import (
 // outside its scope are not rung, nor are members in Do Not Disturb or in
 // a call (their phone would put the call on hold to answer the page).
 
-// pager is the paging service of b2bua: it starts pages and files each
+// Pager is the paging service of b2bua: it starts pages and files each
 // page's dialogs, so that their requests find it.
 type Pager struct {
 	Core     *call.Core
@@ -111,7 +111,7 @@ type (
 	pageMediaEnd struct{ err error } // the fanout stopped (media timeout)
 )
 
-// page starts a page from caller to the group ext. It returns once the
+// Page starts a page from caller to the group ext. It returns once the
 // talker's INVITE has its final response (and, for a 200, its ACK).
 func (pg *Pager) Page(req *sip.Request, tx sip.ServerTransaction, caller *call.Credential, ext string) {
 	ps, ref := pg.open(req, tx, caller, ext)

@@ -129,14 +129,14 @@ func (ps *pageSession) waitAck(tx sip.ServerTransaction, res *sip.Response) {
 	}
 }
 
-// onAck takes the talker's ACK of our 200.
+// OnAck takes the talker's ACK of our 200.
 func (ps *pageSession) OnAck(req *sip.Request) {
 	if req.CallID().Value() == ps.id {
 		ps.ackOnce.Do(func() { close(ps.acked) })
 	}
 }
 
-// inDialog passes a request inside one of the page's dialogs to the page
+// InDialog passes a request inside one of the page's dialogs to the page
 // and waits until it is answered.
 func (ps *pageSession) InDialog(req *sip.Request, tx sip.ServerTransaction) {
 	done := make(chan struct{})
@@ -147,7 +147,7 @@ func (ps *pageSession) InDialog(req *sip.Request, tx sip.ServerTransaction) {
 	<-done
 }
 
-// session returns the page a request belongs to, or nil.
+// Session returns the page a request belongs to, or nil.
 func (pg *Pager) Session(req *sip.Request) *pageSession {
 	if req.CallID() == nil {
 		return nil

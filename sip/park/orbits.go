@@ -59,14 +59,14 @@ func (t *orbitTable) configure(orbits []string, timeout time.Duration, moh strin
 	t.orbits, t.timeout, t.moh, t.music = orbits, timeout, moh, music
 }
 
-// musicOnHold is what parked callers hear: nil for silence.
+// MusicOnHold is what parked callers hear: nil for silence.
 func (t *orbitTable) MusicOnHold() *media.Clip {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.music
 }
 
-// isOrbit reports whether num is an orbit, or holds a parked call.
+// IsOrbit reports whether num is an orbit, or holds a parked call.
 func (t *orbitTable) IsOrbit(num string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -119,7 +119,7 @@ func (t *orbitTable) free(orbit string, c *call.Call) {
 	}
 }
 
-// slot returns what orbit holds, or nil.
+// Slot returns what orbit holds, or nil.
 func (t *orbitTable) Slot(orbit string) *orbitSlot {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -142,7 +142,7 @@ func (t *orbitTable) parked() []orbitSlot {
 	return out
 }
 
-// load reads the park settings into the orbit table (Server.loadPark).
+// Load reads the park settings into the orbit table (Server.loadPark).
 func (pl *Lot) Load(ctx context.Context) error {
 	b := pl.Core
 	vals := make(map[string]string, len(directory.ParkSettings))

@@ -66,9 +66,9 @@ const parkRingBacks = 3
 type Lot struct {
 	Core   *call.Core
 	Orbits *orbitTable
-	// features is the table of feature codes in force (the park code).
+	// Features is the table of feature codes in force (the park code).
 	Features func() []directory.FeatureCode
-	// lamps lights the orbits' busy lamps.
+	// Lamps lights the orbits' busy lamps.
 	Lamps *presence.Table
 }
 
@@ -121,14 +121,14 @@ type (
 
 func (p *parkedCall) RoomName() string { return "park" }
 
-// callEnding frees the orbit as the call ends: the empty leg is one
+// CallEnding frees the orbit as the call ends: the empty leg is one
 // nobody is on any more, and gets no BYE.
 func (p *parkedCall) CallEnding(int) int {
 	p.end()
 	return p.leg
 }
 
-// refuseReinvite: nobody is on the empty leg to take an offer.
+// RefuseReinvite: nobody is on the empty leg to take an offer.
 func (p *parkedCall) RefuseReinvite(passOn bool) (int, string) {
 	if passOn {
 		return 488, "Not Acceptable Here (Call Parked)"
@@ -136,7 +136,7 @@ func (p *parkedCall) RefuseReinvite(passOn bool) (int, string) {
 	return 0, ""
 }
 
-// takeRequest refuses the parked party's REFER: a parked call is not
+// TakeRequest refuses the parked party's REFER: a parked call is not
 // transferred.
 func (p *parkedCall) TakeRequest(ev *call.ReqEvent) bool {
 	if ev.Req.Method != sip.REFER {
@@ -328,7 +328,7 @@ func (p *parkedCall) take(who call.Party, cred *call.Credential, how string, ans
 	c.UnholdTransferee(!isA, answer)
 }
 
-// retrieveOrbit takes an extension's INVITE to an orbit number and
+// RetrieveOrbit takes an extension's INVITE to an orbit number and
 // reports whether it was one.
 func (pl *Lot) RetrieveOrbit(req *sip.Request, tx sip.ServerTransaction, cred *call.Credential) bool {
 	dialed := wire.UnescapeUser(req.Recipient.User)
@@ -339,7 +339,7 @@ func (pl *Lot) RetrieveOrbit(req *sip.Request, tx sip.ServerTransaction, cred *c
 	return true
 }
 
-// retrieve answers an INVITE of cred's user that takes the call parked on
+// Retrieve answers an INVITE of cred's user that takes the call parked on
 // orbit ("": the call parked longest that the user may take), and returns
 // once it has its final response (and, for a 2xx, its ACK).
 func (pl *Lot) Retrieve(req *sip.Request, tx sip.ServerTransaction, cred *call.Credential, orbit string) {
@@ -450,7 +450,7 @@ func (p *parkedCall) retrieved(ev *retrieveEvent) {
 
 // The events of call park run on the call they are posted to.
 
-// handleOn finds the park the INVITE takes the call from.
+// HandleOn finds the park the INVITE takes the call from.
 func (ev *retrieveEvent) HandleOn(c *call.Call) {
 	p := parkedOn(c)
 	if p == nil || p.orbit != ev.orbit || c.State != call.StAnswered {
@@ -460,14 +460,14 @@ func (ev *retrieveEvent) HandleOn(c *call.Call) {
 	p.retrieved(ev)
 }
 
-// handleOn runs the timer on its park, unless that park is over.
+// HandleOn runs the timer on its park, unless that park is over.
 func (ev parkTimerEvent) HandleOn(c *call.Call) {
 	if p := parkedOn(c); p == ev.p && c.State == call.StAnswered {
 		p.onTimer(ev)
 	}
 }
 
-// callOver answers an INVITE that found the parked call over.
+// CallOver answers an INVITE that found the parked call over.
 func (ev *retrieveEvent) CallOver(c *call.Call) {
 	c.Core.Responder.Respond(ev.tx, ev.req, 480, "Temporarily Unavailable (Nothing Parked At "+ev.orbit+")")
 	close(ev.done)

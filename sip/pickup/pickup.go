@@ -62,7 +62,7 @@ type Board struct {
 	legs map[string]RingingLeg
 }
 
-// ringingLeg is one extension's phone ringing for a call.
+// RingingLeg is one extension's phone ringing for a call.
 type RingingLeg struct {
 	callID string // the call's ID (its A leg's Call-ID)
 	LegID  string // the Call-ID of the INVITE to the phone
@@ -71,7 +71,7 @@ type RingingLeg struct {
 	since  time.Time
 }
 
-// leg takes one leg event (Server.legEvent, on the call's goroutine).
+// Leg takes one leg event (Server.legEvent, on the call's goroutine).
 func (pb *Board) Leg(e call.LegEvent) {
 	pb.mu.Lock()
 	defer pb.mu.Unlock()
@@ -88,7 +88,7 @@ func (pb *Board) Leg(e call.LegEvent) {
 	pb.legs[e.LegID] = RingingLeg{callID: e.CallID, LegID: e.LegID, Ext: e.Ext, userID: e.UserID, since: time.Now()}
 }
 
-// ringing returns the legs want accepts, one per call, the call that has
+// Ringing returns the legs want accepts, one per call, the call that has
 // rung longest first.
 func (pb *Board) Ringing(want func(RingingLeg) bool) []RingingLeg {
 	pb.mu.Lock()
@@ -113,7 +113,7 @@ func (pb *Board) Ringing(want func(RingingLeg) bool) []RingingLeg {
 	})
 }
 
-// get returns the ringing leg whose dialog has Call-ID legID.
+// Get returns the ringing leg whose dialog has Call-ID legID.
 func (pb *Board) Get(legID string) (RingingLeg, bool) {
 	pb.mu.Lock()
 	defer pb.mu.Unlock()
@@ -121,7 +121,7 @@ func (pb *Board) Get(legID string) (RingingLeg, bool) {
 	return l, ok
 }
 
-// feature answers an extension's INVITE to a pickup feature code
+// Feature answers an extension's INVITE to a pickup feature code
 // (features.go): group pickup, or directed pickup of ext.
 func (pb *Board) Feature(req *sip.Request, tx sip.ServerTransaction, picker *call.Credential, f directory.Feature, ext string) {
 	subj, ok := pb.start(req, tx, picker)
@@ -161,7 +161,7 @@ func (pb *Board) Feature(req *sip.Request, tx sip.ServerTransaction, picker *cal
 	pb.pickup(req, tx, picker, cands, nil, string(f))
 }
 
-// replaces takes an INVITE with Replaces that names the dialog of a
+// Replaces takes an INVITE with Replaces that names the dialog of a
 // ringing extension's phone. It reports false, answering nothing, when
 // the Replaces names no such dialog: attended.go's replacing.invite then
 // deals with it.
@@ -294,7 +294,7 @@ func (pb *Board) pickup(req *sip.Request, tx sip.ServerTransaction, picker *call
 	return true
 }
 
-// parseEarlyReplaces parses a Replaces value for pickup: the Call-ID,
+// ParseEarlyReplaces parses a Replaces value for pickup: the Call-ID,
 // and the tags when given (a phone that learned only the Call-ID from
 // dialog-info sends them empty, or not at all).
 func ParseEarlyReplaces(v string) (call.Replaces, bool) {
@@ -337,7 +337,7 @@ type pickupReply struct {
 
 func (ev *pickupEvent) HandleOn(c *call.Call) { ev.onCall(c) }
 
-// callOver: the call ended before it saw the event.
+// CallOver: the call ended before it saw the event.
 func (ev *pickupEvent) CallOver(*call.Call) { ev.reply <- pickupReply{} }
 
 // pickedFork returns the fork of call c that ev may take: one still

@@ -49,7 +49,7 @@ type Runtime struct {
 	clips  map[string]*media.Clip     // queues' music, by path
 
 	Prompts promptSet // spoken positions (queueprompts.go)
-	// moh is the music on hold of a queue without music of its own (the
+	// MOH is the music on hold of a queue without music of its own (the
 	// park's), nil when none.
 	MOH func() *media.Clip
 }
@@ -88,7 +88,7 @@ func engineQueue(q directory.Queue) acd.Queue {
 		RingTimeout: sec(q.RingSeconds), ServiceLevel: sec(q.ServiceLevelSeconds)}
 }
 
-// run acts on the engine's deadlines until ctx ends.
+// Run acts on the engine's deadlines until ctx ends.
 func (r *Runtime) Run(ctx context.Context) {
 	t := time.NewTimer(queueBusyPoll)
 	defer t.Stop()

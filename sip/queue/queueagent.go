@@ -19,7 +19,7 @@ import (
 // and what the web shows and does (QueueAgent, QueueBoard). An agent acts
 // on themself by phone; the web decides who may act on whom (queues.manage).
 
-// feature answers an agent's feature code: 603 with what was done
+// Feature answers an agent's feature code: 603 with what was done
 // in the reason phrase, as the other feature codes.
 func (r *Runtime) Feature(req *sip.Request, tx sip.ServerTransaction, caller *call.Credential, f directory.FeatureCode, arg string) {
 	b := r.b
@@ -69,7 +69,7 @@ type QueueCaller struct {
 	Position int
 }
 
-// board is every queue's state now, by number (Server.QueueBoard).
+// Board is every queue's state now, by number (Server.QueueBoard).
 func (r *Runtime) Board(ctx context.Context) ([]QueueStatus, error) {
 	if err := r.ensure(ctx); err != nil {
 		return nil, err

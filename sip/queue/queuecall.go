@@ -137,7 +137,7 @@ type Answer struct {
 	Queue *directory.Queue
 }
 
-// refusal refuses a call the queue cannot answer: one without an SDP
+// Refusal refuses a call the queue cannot answer: one without an SDP
 // offer.
 func (Answer) Refusal(c *call.Call) *route.Refusal {
 	if c.Late {
@@ -146,10 +146,10 @@ func (Answer) Refusal(c *call.Call) *route.Refusal {
 	return nil
 }
 
-// answerCall enters the call in the queue.
+// AnswerCall enters the call in the queue.
 func (a Answer) AnswerCall(c *call.Call) { enterQueue(a.rtm, c, *a.Queue) }
 
-// route makes rt a queue's when ext is a queue's number, and reports
+// Route makes rt a queue's when ext is a queue's number, and reports
 // whether it was.
 func (r *Runtime) Route(ctx context.Context, rt *route.Route, ext string) (bool, *route.Refusal) {
 	q, err := r.b.Store.QueueByNumber(ctx, ext)
@@ -409,7 +409,7 @@ func positionBeeps(pos int) *media.Clip {
 	return media.Concat(append(clips, media.Silence(400))...)
 }
 
-// callEnding runs as the call ends (hangup.go, through the rooms): a
+// CallEnding runs as the call ends (hangup.go, through the rooms): a
 // caller still waiting abandons the queue; an agent's call ends
 // (wrap-up). gone is the leg nobody is on (-1: none), 1 while leg B was
 // never taken. The room closes.
@@ -446,7 +446,7 @@ func (qc *queueCall) CallEnding(gone int) int {
 	return gone
 }
 
-// takeRequest answers what a waiting caller cannot do while nobody is on
+// TakeRequest answers what a waiting caller cannot do while nobody is on
 // leg B (a re-INVITE with an offer, a transfer), and reports whether it
 // answered ev.
 func (qc *queueCall) TakeRequest(ev *call.ReqEvent) bool {

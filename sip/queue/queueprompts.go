@@ -29,7 +29,7 @@ type promptSet struct {
 	p atomic.Pointer[positionPrompts]
 }
 
-// load reads the prompts of dir, unless they are loaded already; "" drops
+// Load reads the prompts of dir, unless they are loaded already; "" drops
 // them. A directory without position.wav loads nothing, with a warning.
 func (ps *promptSet) Load(b *call.Core, dir string) {
 	if cur := ps.p.Load(); cur != nil && cur.dir == dir || cur == nil && dir == "" {

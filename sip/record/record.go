@@ -33,7 +33,7 @@ import (
 // retentionEvery is how often recordings past the retention are deleted.
 const retentionEvery = time.Hour
 
-// recordings is the b2bua's recording service, a tap on the bridge of
+// Recordings is the b2bua's recording service, a tap on the bridge of
 // every answered call (bridgeTap): it decides at the answer whether the
 // call is recorded and attaches a recorder to its relay. It also keeps
 // the recordings directory: repairs after a crash, retention.
@@ -56,10 +56,10 @@ type recordingPolicy struct {
 	groups []int64
 }
 
-// recordSettings are the settings keys recordPolicy is read from.
+// RecordSettings are the settings keys recordPolicy is read from.
 var RecordSettings = []string{directory.SettingRecording, directory.SettingRecordingUsers, directory.SettingRecordingGroup}
 
-// loadPolicy reads the recording settings into rs.policy.
+// LoadPolicy reads the recording settings into rs.policy.
 func (rs *Recordings) LoadPolicy(ctx context.Context) error {
 	st := rs.Core.Store
 	var vals [3]string
@@ -86,7 +86,7 @@ type callRecording struct {
 
 func (cr *callRecording) RoomName() string { return "recording" }
 
-// tapJoined decides whether call c, just answered, is recorded and, if
+// TapJoined decides whether call c, just answered, is recorded and, if
 // so, attaches a recorder to its relay. It runs before the 200 goes to the
 // caller so that the first words are in the file; the file itself is
 // created meanwhile by the recorder. A file that cannot be created does
@@ -140,7 +140,7 @@ func (cr *callRecording) failed(err error) {
 	cr.row.State, cr.row.Error = directory.RecordingFailed, err.Error()
 }
 
-// tapAnswered writes the call row and the recording row of call c, being
+// TapAnswered writes the call row and the recording row of call c, being
 // recorded, once its answer went (or has the spool hold them while the
 // store does not answer). Refused, the file would be nobody's, so it is
 // dropped.
@@ -183,7 +183,7 @@ func (cr *callRecording) drop() {
 	}
 }
 
-// tapClosed closes the recorder of call c once its relay has stopped and
+// TapClosed closes the recorder of call c once its relay has stopped and
 // fills in the recording row: size, duration, SHA-256 and state.
 func (rs *Recordings) TapClosed(c *call.Call) {
 	cr := call.RoomOf[*callRecording](c.Rooms)
@@ -286,7 +286,7 @@ func parseIDs(s string) []int64 {
 	return ids
 }
 
-// recoverRecordings finishes the recordings of this node left in state
+// RecoverRecordings finishes the recordings of this node left in state
 // "recording" by a crash: each file's header is repaired so that the audio
 // written before the crash plays, and its row says "repaired" (or "failed"
 // when the file is gone or unreadable). The call row, never ended, gets an
@@ -355,7 +355,7 @@ func (rs *Recordings) recoverRecording(ctx context.Context, r *directory.Recordi
 	}
 }
 
-// runRetention deletes recordings older than recording.retention_days at
+// RunRetention deletes recordings older than recording.retention_days at
 // start and then hourly, until ctx ends.
 func (rs *Recordings) RunRetention(ctx context.Context) {
 	b := rs.Core
@@ -376,7 +376,7 @@ func (rs *Recordings) RunRetention(ctx context.Context) {
 	}
 }
 
-// expireRecordings deletes the files of finished recordings created more
+// ExpireRecordings deletes the files of finished recordings created more
 // than recording.retention_days before now and marks their rows deleted.
 // It returns how many it deleted; with no retention set it does nothing.
 func (rs *Recordings) ExpireRecordings(ctx context.Context, now time.Time) (int, error) {
@@ -420,7 +420,7 @@ func (rs *Recordings) ExpireRecordings(ctx context.Context, now time.Time) (int,
 	return n, nil
 }
 
-// hashFile returns the size and hex SHA-256 of the file at path.
+// HashFile returns the size and hex SHA-256 of the file at path.
 func HashFile(path string) (int64, string, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -435,7 +435,7 @@ func HashFile(path string) (int64, string, error) {
 	return n, hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// wavDuration reads the audio length of a WAV file written by the
+// WavDuration reads the audio length of a WAV file written by the
 // recorder: a 44-byte header, PCM data to the end.
 func WavDuration(path string) (time.Duration, error) {
 	f, err := os.Open(path)
@@ -455,7 +455,7 @@ func WavDuration(path string) (time.Duration, error) {
 	return time.Duration(int64(le.Uint32(h[40:])) * int64(time.Second) / int64(rate)), nil
 }
 
-// randomHex returns n random bytes in hex, for file names.
+// RandomHex returns n random bytes in hex, for file names.
 func RandomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)

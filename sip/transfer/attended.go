@@ -118,7 +118,7 @@ func (t *transfers) startAttended(x *Transfer, rep call.Replaces, transferor cal
 	}
 }
 
-// handleOn runs in call 2: it gives the leg that is not the transferor's
+// HandleOn runs in call 2: it gives the leg that is not the transferor's
 // to call 1 and ends, or tells call 1 why not.
 func (r *takeoverReq) HandleOn(c *call.Call) {
 	refuse := func(code int, reason string) {
@@ -306,7 +306,7 @@ func (r joinResult) dialogID() string {
 	return ""
 }
 
-// handleOn answers an INVITE with Replaces naming a leg of the call.
+// HandleOn answers an INVITE with Replaces naming a leg of the call.
 func (ev *replaceEvent) HandleOn(c *call.Call) {
 	reject := func(code int, reason string) {
 		c.Core.Responder.Respond(ev.tx, ev.req, code, reason)
@@ -396,14 +396,14 @@ func (ev *replaceEvent) HandleOn(c *call.Call) {
 	c.UnholdTransferee(!isA, ev.req.Body())
 }
 
-// replacing is the b2bua's service for an INVITE with Replaces: it
+// Replacing is the b2bua's service for an INVITE with Replaces: it
 // passes one to the call whose leg it names, asking authz first who may
 // take over whose leg.
 type Replacing struct {
 	Core *call.Core
 }
 
-// invite passes an INVITE with Replaces to the call it names, and waits
+// Invite passes an INVITE with Replaces to the call it names, and waits
 // until that call answered it (and, for a 2xx, its ACK came).
 func (rp *Replacing) Invite(req *sip.Request, tx sip.ServerTransaction, cred *call.Credential, value string) {
 	b := rp.Core
@@ -467,18 +467,18 @@ func (rp *Replacing) mayTakeOver(cred *call.Credential, c *call.Call) (refusal, 
 func (ev *handover) HandleOn(*call.Call)  { ev.x.t.onHandover(ev) }
 func (ev joinResult) HandleOn(*call.Call) { ev.t.onJoinResult(ev) }
 
-// callOver answers an INVITE with Replaces that found the call over.
+// CallOver answers an INVITE with Replaces that found the call over.
 func (ev *replaceEvent) CallOver(c *call.Call) {
 	c.Core.Responder.Respond(ev.tx, ev.req, 481, "Call/Transaction Does Not Exist")
 	close(ev.done)
 }
 
-// callOver tells the asking call that this one is over.
+// CallOver tells the asking call that this one is over.
 func (ev *takeoverReq) CallOver(*call.Call) {
 	ev.by.Post(&handover{x: ev.x, code: 481, reason: "Call/Transaction Does Not Exist"})
 }
 
-// callOver ends a dialog handed over too late: it is the call's to end.
+// CallOver ends a dialog handed over too late: it is the call's to end.
 func (ev *handover) CallOver(c *call.Call) {
 	if ev.code == 0 {
 		bye := ev.dlg.Request(sip.BYE)

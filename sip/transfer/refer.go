@@ -12,7 +12,7 @@ import (
 // and the NOTIFYs of its progress (sent one after the other in the REFER's
 // dialog by sendInOrder, legmove.go).
 
-// referTarget returns the number a Refer-To names: the user part of a
+// ReferTarget returns the number a Refer-To names: the user part of a
 // SIP URI (name-addr or bare), the number of a tel URI, or a bare number.
 func ReferTarget(v string) (string, bool) {
 	v = strings.TrimSpace(v)
@@ -46,7 +46,7 @@ func ReferTarget(v string) (string, bool) {
 	return v, true
 }
 
-// notify builds a NOTIFY of x's progress in the transferor's dialog d
+// Notify builds a NOTIFY of x's progress in the transferor's dialog d
 // (RFC 3515 §2.4.4).
 func (x *Transfer) Notify(d *leg.Dialog, frag string, final bool) *sip.Request {
 	req := d.Request(sip.NOTIFY)

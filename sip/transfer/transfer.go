@@ -99,7 +99,7 @@ func Open(b *call.Core, lot Parker, c *call.Call) *transfers {
 
 func (t *transfers) RoomName() string { return "transfer" }
 
-// takeRequest takes the transferor's BYE once its transfer is under way:
+// TakeRequest takes the transferor's BYE once its transfer is under way:
 // its dialog is over, the transfer goes on without it.
 func (t *transfers) TakeRequest(ev *call.ReqEvent) bool {
 	x := t.cur
@@ -112,7 +112,7 @@ func (t *transfers) TakeRequest(ev *call.ReqEvent) bool {
 	return true
 }
 
-// callEnding abandons the transfer in progress; a transferor that hung up
+// CallEnding abandons the transfer in progress; a transferor that hung up
 // already has left the call.
 func (t *transfers) CallEnding(gone int) int {
 	if left := t.abort("call ended"); left >= 0 {
@@ -121,7 +121,7 @@ func (t *transfers) CallEnding(gone int) int {
 	return gone
 }
 
-// deadline is when the target of the transfer in progress stops ringing.
+// Deadline is when the target of the transfer in progress stops ringing.
 func (t *transfers) Deadline() time.Time {
 	if t.cur == nil {
 		return time.Time{}
@@ -129,14 +129,14 @@ func (t *transfers) Deadline() time.Time {
 	return t.cur.deadline
 }
 
-// expire fails a transfer whose target did not answer in time.
+// Expire fails a transfer whose target did not answer in time.
 func (t *transfers) Expire() {
 	x := t.cur
 	t.c.Log.Info("transfer target did not answer", "to", x.Target)
 	x.Failed(480, "Temporarily Unavailable", directory.NoAnswer, "no answer")
 }
 
-// refuseReinvite refuses a leg's re-INVITE while a transfer is under way.
+// RefuseReinvite refuses a leg's re-INVITE while a transfer is under way.
 func (t *transfers) RefuseReinvite(passOn bool) (int, string) {
 	if t.cur != nil && !passOn {
 		return 491, "Request Pending (Transfer In Progress)"
@@ -144,7 +144,7 @@ func (t *transfers) RefuseReinvite(passOn bool) (int, string) {
 	return 0, ""
 }
 
-// forksRinging reports whether a fork of a transfer waits for its final
+// ForksRinging reports whether a fork of a transfer waits for its final
 // response.
 func (t *transfers) ForksRinging() bool {
 	for _, f := range t.forks {
@@ -155,7 +155,7 @@ func (t *transfers) ForksRinging() bool {
 	return false
 }
 
-// ringingForks are the forks of the transfer in progress, for the busy
+// RingingForks are the forks of the transfer in progress, for the busy
 // lamps of the targets.
 func (t *transfers) RingingForks() []*dial.Fork {
 	if t.cur == nil {
@@ -164,13 +164,13 @@ func (t *transfers) RingingForks() []*dial.Fork {
 	return t.cur.ring.Forks
 }
 
-// allForks are the forks every transfer of the call started.
+// AllForks are the forks every transfer of the call started.
 func (t *transfers) AllForks() []*dial.Fork { return t.forks }
 
-// transactionOpen reports whether a transfer is under way.
+// TransactionOpen reports whether a transfer is under way.
 func (t *transfers) TransactionOpen() bool { return t.cur != nil }
 
-// onRefer starts a blind transfer asked by one leg.
+// OnRefer starts a blind transfer asked by one leg.
 func (t *transfers) OnRefer(ev *call.ReqEvent) {
 	c := t.c
 	reject := func(code int, reason string) {
@@ -334,7 +334,7 @@ func (t *transfers) forkFailed() {
 	x.Failed(code, reason, disp, strconv.Itoa(code)+" "+reason)
 }
 
-// failed ends a transfer that reached nobody: the transferor learns the
+// Failed ends a transfer that reached nobody: the transferor learns the
 // status in the final NOTIFY and the call goes on. When the transferor
 // has left already, the transferee is hung up.
 func (x *Transfer) Failed(code int, reason string, disp directory.Disposition, why string) {
@@ -373,7 +373,7 @@ func (x *Transfer) Failed(code int, reason string, disp directory.Disposition, w
 	}
 }
 
-// handedOver ends the transfer in progress x, whose transferor's leg now
+// HandedOver ends the transfer in progress x, whose transferor's leg now
 // belongs to someone else (a target, an orbit).
 func (x *Transfer) HandedOver() {
 	x.t.cur = nil

@@ -21,10 +21,10 @@ import (
 // copy, and who may hear it by phone (the voicemail code followed by the
 // group number, with the group's PIN).
 
-// errNoGroup is a number that is no group's.
+// ErrNoGroup is a number that is no group's.
 var ErrNoGroup = errors.New("no such group")
 
-// groupMailbox finds the group whose number ext is and asks authz whether
+// GroupMailbox finds the group whose number ext is and asks authz whether
 // the user may hear its mailbox. It returns errNoGroup when ext is no
 // group's, an *authz.DeniedError when the user may not, or the store's
 // error.

@@ -15,7 +15,7 @@ import (
 // offer.
 const vmLateEvent = 101
 
-// takeAnswer takes the caller's answer to the mailbox's offer: the
+// TakeAnswer takes the caller's answer to the mailbox's offer: the
 // relay is pointed at the caller and the greeting starts.
 func (d *vmDeposit) TakeAnswer(m sdpneg.Media) {
 	c := d.c

@@ -63,7 +63,7 @@ type vmSession struct {
 	ackOne sync.Once
 }
 
-// retrieve answers an extension's INVITE to the voicemail code.
+// Retrieve answers an extension's INVITE to the voicemail code.
 // group is the group number dialed after the code; "" for one's own.
 func (vm *Service) Retrieve(req *sip.Request, tx sip.ServerTransaction, caller *call.Credential, group string) {
 	b := vm.Core
@@ -147,7 +147,7 @@ func (vm *Service) Retrieve(req *sip.Request, tx sip.ServerTransaction, caller *
 	vs.waitAck(tx)
 }
 
-// sessionOf returns the mailbox dialog a request belongs to.
+// SessionOf returns the mailbox dialog a request belongs to.
 func (vm *Service) SessionOf(req *sip.Request) *vmSession {
 	if req.CallID() == nil {
 		return nil
@@ -178,7 +178,7 @@ func (vs *vmSession) waitAck(tx sip.ServerTransaction) {
 	}
 }
 
-// inDialog answers the phone's BYE, INFO (DTMF) or re-INVITE.
+// InDialog answers the phone's BYE, INFO (DTMF) or re-INVITE.
 func (vs *vmSession) InDialog(req *sip.Request, tx sip.ServerTransaction) {
 	s := vs.b
 	if wire.Tag(req.From().Params) != vs.dlg.RemoteTag || wire.Tag(req.To().Params) != vs.dlg.LocalTag || !call.SameIP(req.Source(), vs.dlg.Dest) {

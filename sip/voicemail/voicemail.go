@@ -42,10 +42,10 @@ var vmNoGreeting = media.Silence(300)
 type Service struct {
 	Core     *call.Core
 	sessions sync.Map // Call-ID → *vmSession: phones in their mailbox (vmretrieve.go)
-	// mailboxChanged tells the phones watching a mailbox (a user's, or a
+	// MailboxChanged tells the phones watching a mailbox (a user's, or a
 	// group's) its counts now.
 	MailboxChanged func(userID, groupID int64)
-	// onLeft hears of each message stored (a test's hook), nil when none.
+	// OnLeft hears of each message stored (a test's hook), nil when none.
 	OnLeft func(directory.Voicemail)
 }
 
@@ -77,13 +77,13 @@ func (ev vmFull) HandleOn(c *call.Call) {
 	}
 }
 
-// refusal: the mailbox takes any call, with an offer or without.
+// Refusal: the mailbox takes any call, with an offer or without.
 func (vm *Service) Refusal(*call.Call) *route.Refusal { return nil }
 
-// answerCall answers a call the mailbox took in beginOn (takes).
+// AnswerCall answers a call the mailbox took in beginOn (takes).
 func (vm *Service) AnswerCall(c *call.Call) { vm.deposit(c) }
 
-// answerRinging answers a ringing call its callee did not answer.
+// AnswerRinging answers a ringing call its callee did not answer.
 func (vm *Service) AnswerRinging(c *call.Call) bool { return vm.deposit(c) }
 
 // deposit answers a ringing call for the callee's mailbox, when the
@@ -208,7 +208,7 @@ func (vm *Service) deposit(c *call.Call) bool {
 	return true
 }
 
-// newDeposit opens a message on call c for mailbox mb (of userID or
+// NewDeposit opens a message on call c for mailbox mb (of userID or
 // groupID, filed under dir) left by caller on ep, and loads its greeting.
 func (vm *Service) NewDeposit(c *call.Call, mb *directory.Mailbox, userID, groupID int64, dir, caller string, ep *media.Endpoint) (*vmDeposit, *media.Clip, error) {
 	now := time.Now().UTC()
@@ -239,7 +239,7 @@ func (vm *Service) NewDeposit(c *call.Call, mb *directory.Mailbox, userID, group
 	return d, greeting, nil
 }
 
-// takeRequest answers what a caller leaving a message cannot do: a
+// TakeRequest answers what a caller leaving a message cannot do: a
 // re-INVITE (leg B has no dialog to pass it to) or a transfer. It
 // reports whether it answered ev.
 func (d *vmDeposit) TakeRequest(ev *call.ReqEvent) bool {
@@ -256,7 +256,7 @@ func (d *vmDeposit) TakeRequest(ev *call.ReqEvent) bool {
 	return true
 }
 
-// takes reports whether a call its callee cannot take (do not disturb,
+// Takes reports whether a call its callee cannot take (do not disturb,
 // not registered, at the call limit) goes to the callee's mailbox
 // instead, and makes the callee the call's forwarding user for deposit.
 // It runs in begin, before any phone rings.
@@ -279,7 +279,7 @@ func (vm *Service) Takes(c *call.Call) bool {
 	return true
 }
 
-// script plays the greeting and the beep, then records until ctx ends or
+// Script plays the greeting and the beep, then records until ctx ends or
 // the message is full (which it posts to the call).
 func (d *vmDeposit) Script(ctx context.Context, greeting *media.Clip) {
 	defer close(d.done)
@@ -308,7 +308,7 @@ func (d *vmDeposit) Script(ctx context.Context, greeting *media.Clip) {
 	}
 }
 
-// endFarEnd stops the voicemail leg as the call ends (in place of a BYE
+// EndFarEnd stops the voicemail leg as the call ends (in place of a BYE
 // to leg B) and stores the message; a message with no audio (the caller
 // hung up during the greeting) is dropped. The room stays open: leg B
 // is still the mailbox's.

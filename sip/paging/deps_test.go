@@ -1,0 +1,13 @@
+package paging
+
+import (
+	"testing"
+
+	"github.com/switchboard-pbx/switchboard/internal/depcheck"
+)
+
+// TestDeps keeps paging a feature over the call core: it imports no
+// other feature but those it names, and never package sip, which wires it. It uses intercom.
+func TestDeps(t *testing.T) {
+	depcheck.Load(t).Feature(t, "sip/intercom")
+}

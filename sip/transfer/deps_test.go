@@ -1,0 +1,13 @@
+package transfer
+
+import (
+	"testing"
+
+	"github.com/switchboard-pbx/switchboard/internal/depcheck"
+)
+
+// TestDeps keeps transfer a feature over the call core: it imports no
+// other feature but those it names, and never package sip, which wires it.
+func TestDeps(t *testing.T) {
+	depcheck.Load(t).Feature(t)
+}

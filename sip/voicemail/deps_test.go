@@ -1,0 +1,13 @@
+package voicemail
+
+import (
+	"testing"
+
+	"github.com/switchboard-pbx/switchboard/internal/depcheck"
+)
+
+// TestDeps keeps voicemail a feature over the call core: it imports no
+// other feature but those it names, and never package sip, which wires it. It uses record.
+func TestDeps(t *testing.T) {
+	depcheck.Load(t).Feature(t, "sip/record")
+}
