@@ -2,6 +2,7 @@ package call
 
 import (
 	"errors"
+	"slices"
 	"sync"
 )
 
@@ -133,7 +134,7 @@ func (t *callTable) Take(c *Call, exts ...string) {
 	t.Mu.Lock()
 	defer t.Mu.Unlock()
 	for _, ext := range exts {
-		if ext == "" || ContainsStr(c.slots, ext) {
+		if ext == "" || slices.Contains(c.slots, ext) {
 			continue
 		}
 		t.PerExt[ext]++
@@ -148,7 +149,7 @@ func (t *callTable) TakeNew(c *Call, exts ...string) []string {
 	defer t.Mu.Unlock()
 	var out []string
 	for _, ext := range exts {
-		if ext == "" || ContainsStr(c.slots, ext) {
+		if ext == "" || slices.Contains(c.slots, ext) {
 			continue
 		}
 		t.PerExt[ext]++
@@ -165,7 +166,7 @@ func (t *callTable) Swap(c *Call, out, in string) {
 	for _, p := range c.Parties {
 		keep = append(keep, p.Ext)
 	}
-	if out != "" && !ContainsStr(keep, out) {
+	if out != "" && !slices.Contains(keep, out) {
 		t.Release(c, out)
 	}
 	t.Take(c, in)
@@ -191,13 +192,4 @@ func (t *callTable) Release(c *Call, exts ...string) {
 			delete(t.PerExt, ext)
 		}
 	}
-}
-
-func ContainsStr(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

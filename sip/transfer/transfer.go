@@ -460,7 +460,7 @@ func (x *Transfer) answered(f *dial.Fork, res *sip.Response) {
 	}
 	var free []string
 	for _, ext := range append([]string{transferor.Ext}, x.slots...) {
-		if !call.ContainsStr(keep, ext) {
+		if !slices.Contains(keep, ext) {
 			free = append(free, ext)
 		}
 	}
