@@ -29,30 +29,30 @@ import (
 	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
-// b2bua is the call side of the server: the call core (core.go: the call
-// table, what every call needs of the server) and the features' services
-// on top of it. Every call is a *call with its own goroutine (the actor)
-// that owns both legs; SIP handlers only find the call and post it an
-// event.
+// b2bua is the call side of the server: the call core (sip/call: the
+// call table, what every call needs of the server) and the features'
+// services on top of it, which it builds and wires. Every call is a
+// *call.Call with its own goroutine (the actor) that owns both legs; SIP
+// handlers only find the call and post it an event.
 type b2bua struct {
 	*call.Core
 	s *Server
 
 	codes featureCodes // feature codes dialed (features.go)
 
-	lot *park.Lot // call park: the orbits and what they hold (park.go, orbits.go)
+	lot *park.Lot // call park: the orbits and what they hold
 
-	forwards   *forward.Forwarding // call forwarding (forward.go)
-	monitors   *monitor.Monitoring // supervisors on calls (monitor.go)
-	recordings *record.Recordings  // call recording (record.go)
-	replacing  *transfer.Replacing // INVITE with Replaces (attended.go)
+	forwards   *forward.Forwarding // call forwarding
+	monitors   *monitor.Monitoring // supervisors on calls
+	recordings *record.Recordings  // call recording
+	replacing  *transfer.Replacing // INVITE with Replaces
 
-	queues *queue.Runtime // call queues (queue.go, queuecall.go)
+	queues *queue.Runtime // call queues
 
-	pickups  *pickup.Board      // call pickup (pickup.go)
-	intercom *intercom.Intercom // intercom calls (intercom.go)
-	pager    *paging.Pager      // paging (paging.go)
-	vm       *voicemail.Service // voicemail (voicemail.go, vmretrieve.go)
+	pickups  *pickup.Board      // call pickup
+	intercom *intercom.Intercom // intercom calls
+	pager    *paging.Pager      // paging
+	vm       *voicemail.Service // voicemail
 }
 
 func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
@@ -63,9 +63,10 @@ func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
 			return nil, fmt.Errorf("recordings directory: %w", err)
 		}
 	}
-	cc, err := call.NewCore(cfg, call.CoreParts{Log: s.log, RecordingsDir: recDir, Responder: s.rp, Client: s.client, Realm: s.realm,
-		Node: s.cfg.Node, UserAgent: s.cfg.UserAgent, StoreTimeout: s.cfg.StoreTimeout, Counters: &s.counters,
-		History: s.history, LegObservers: &s.legObs, Bindings: s.loc, Carriers: s.tk})
+	cc, err := call.NewCore(cfg, call.CoreParts{Log: s.log, RecordingsDir: recDir, Responder: s.rp,
+		Client: s.client, Realm: s.realm, Node: s.cfg.Node, UserAgent: s.cfg.UserAgent,
+		StoreTimeout: s.cfg.StoreTimeout, Counters: &s.counters, History: s.history, LegObservers: &s.legObs,
+		Bindings: s.loc, Carriers: s.tk})
 	if err != nil {
 		return nil, err
 	}

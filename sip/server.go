@@ -73,7 +73,7 @@ type Server struct {
 	tlsLn  net.Listener
 	tlsCfg *tls.Config
 	// udpReady: sipgo serves the UDP listener, so requests may be sent
-	// from it (outbound.go).
+	// from it (sip/call's outbound.go).
 	udpReady atomic.Bool
 
 	used atomic.Bool
@@ -379,7 +379,7 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 		s.loc.RunLater(gctx)
 		return nil
 	})
-	// Requests leave from the UDP listener (outbound.go), which sipgo
+	// Requests leave from the UDP listener (sip/call's outbound.go), which sipgo
 	// knows only once it serves it: trunk registrations wait for that.
 	select {
 	case <-udpServing:

@@ -17,7 +17,7 @@ import "github.com/switchboard-pbx/switchboard/sip/dial"
 // A dialog handed from one call to another (an attended transfer) ends
 // in the first call and comes up answered in the second: watchers key a
 // leg by CallID and LegID together. A supervisor's monitoring dialog is a
-// leg of its own, raised by its session (monitor.go).
+// leg of its own, raised by its session (sip/monitor).
 //
 // Only the actor touches legStates.
 

@@ -22,7 +22,7 @@ type Answerer interface {
 }
 
 // StandIn answers a call in the place of a callee who cannot take it:
-// their mailbox (voicemail.go). The b2bua holds one (b2bua.StandIn).
+// their mailbox (sip/voicemail). The b2bua holds one (b2bua.StandIn).
 type StandIn interface {
 	Answerer
 	// Takes reports whether it answers a call its callee cannot take (do

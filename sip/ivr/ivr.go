@@ -34,7 +34,7 @@ import (
 // park's ring-back does; the phone that answers takes leg B from the
 // endpoint and the call goes on as any answered call. A target nobody
 // answers brings the caller back to the menu. The voicemail option
-// records a message on the endpoint (voicemail.go).
+// records a message on the endpoint (sip/voicemail).
 //
 // CDR: the row is answered when the menu answers; its reason names the
 // menus and the choice ("ivr 80000 option 1"), its callee is the final

@@ -35,7 +35,7 @@ import (
 //
 // Retrieval: an INVITE from an extension to the orbit (or to *70: the
 // call parked longest that the extension may take) takes the empty leg,
-// as an INVITE with Replaces takes a leg (attended.go): our 200 answers it
+// as an INVITE with Replaces takes a leg (sip/transfer): our 200 answers it
 // with an SDP on that leg's relay port, and the parked party is taken off
 // hold. calls.park decides it on who parked the call: own takes back only
 // one's own parked calls, department those parked by members of one's

@@ -44,7 +44,7 @@ import (
 // that the picker may take is 404 (Nothing To Pick Up).
 //
 // Finding what rings reads a board fed by the leg events every call
-// raises (legstates.go): no call's state is read from another goroutine.
+// raises (sip/call's legstates.go): no call's state is read from another goroutine.
 // The pickup itself is an event posted to the ringing call: on its own
 // goroutine the call checks that it still rings there, cancels every
 // fork, makes the picker's dialog its leg B (the PBX is the picker's
@@ -122,7 +122,7 @@ func (pb *Board) Get(legID string) (RingingLeg, bool) {
 }
 
 // Feature answers an extension's INVITE to a pickup feature code
-// (features.go): group pickup, or directed pickup of ext.
+// (package sip's features.go): group pickup, or directed pickup of ext.
 func (pb *Board) Feature(req *sip.Request, tx sip.ServerTransaction, picker *call.Credential, f directory.Feature, ext string) {
 	subj, ok := pb.start(req, tx, picker)
 	if !ok {
@@ -186,7 +186,7 @@ func (pb *Board) Replaces(req *sip.Request, tx sip.ServerTransaction, picker *ca
 	}
 	// The board learns of answers a moment after the call: a leg it
 	// still shows ringing may be confirmed by now, and then the Replaces
-	// is an attended transfer's (attended.go), not a pickup.
+	// is an attended transfer's (sip/transfer), not a pickup.
 	return pb.pickup(req, tx, picker, []RingingLeg{l}, &rep, "replaces")
 }
 

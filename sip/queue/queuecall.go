@@ -21,11 +21,11 @@ import (
 // A call in a queue (the engine's driver is queue.go). The
 // router finds the queue's number (dialed, by DID, by a forward or a menu)
 // and the call, instead of ringing anyone, is answered by the PBX as
-// voicemail answers one (voicemail.go): leg B is a media endpoint of our
+// voicemail answers one (sip/voicemail): leg B is a media endpoint of our
 // own, which plays the queue's music. The caller is then enqueued.
 //
 //   - Offer: the agent's phones ring into leg B, as park's ring-back rings
-//     a parker into a parked call's empty leg (parkring.go); a phone that
+//     a parker into a parked call's empty leg (sip/park); a phone that
 //     cannot ring (do not disturb, at its call limit, not registered) makes
 //     the agent busy instead. The phone that answers takes leg B
 //     (answerEmptyLeg): the music stops, the call is recorded as the
@@ -409,7 +409,7 @@ func positionBeeps(pos int) *media.Clip {
 	return media.Concat(append(clips, media.Silence(400))...)
 }
 
-// CallEnding runs as the call ends (hangup.go, through the rooms): a
+// CallEnding runs as the call ends (sip/call's hangup.go, through the rooms): a
 // caller still waiting abandons the queue; an agent's call ends
 // (wrap-up). gone is the leg nobody is on (-1: none), 1 while leg B was
 // never taken. The room closes.
@@ -466,7 +466,7 @@ func (qc *queueCall) TakeRequest(ev *call.ReqEvent) bool {
 	return true
 }
 
-// queueFromMenu moves a caller an IVR menu answered (ivr.go) into queue
+// FromMenu moves a caller an IVR menu answered (sip/ivr) into queue
 // q, once the menu's endpoint has gone: one of the queue's plays the
 // music on leg B in the codec the menu's had, and the caller is
 // enqueued. via is the menu walk, for the row's reason.
