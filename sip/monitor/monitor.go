@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"strconv"
 	"sync"
 	"time"
 
@@ -147,7 +146,12 @@ func (mo *Monitoring) MonitorCall(req *sip.Request, tx sip.ServerTransaction, su
 		RemoteURI: req.From().Address, RemoteTag: wire.Tag(req.From().Params),
 		Target: req.Contact().Address, Dest: src, Transport: req.Transport(),
 		Contact: b.ContactFor(src, req.Transport()), CSeq: 0}
-	ms.sdp = monitorSDP(b.MediaIP(src), mon.Local().Port(), codec, mode)
+	// One G.711 stream; in Listen mode we only send.
+	dir := "sendrecv"
+	if mode == media.Listen {
+		dir = "sendonly"
+	}
+	ms.sdp = sdpneg.G711SDP(b.MediaIP(src), mon.Local().Port(), codec, dir)
 	tagged := req.Clone()
 	tagged.To().Params.Add("tag", ms.dlg.LocalTag)
 	ms.res = sip.NewResponseFromRequest(tagged, 200, "OK", ms.sdp)
@@ -327,29 +331,4 @@ func (mo *Monitoring) audit(sup *call.Credential, mode media.MonitorMode, ext st
 	if err := b.Store.Audit(ctx, e); err != nil {
 		b.Log.Warn("audit entry not written", "action", e.Action, "err", err)
 	}
-}
-
-// monitorSDP is our answer to the supervisor: one G.711 stream; in Listen
-// mode we only send.
-func monitorSDP(ip netip.Addr, port uint16, codec media.Codec, mode media.MonitorMode) []byte {
-	ip = ip.Unmap()
-	at := "IP4"
-	if ip.Is6() {
-		at = "IP6"
-	}
-	dir := "sendrecv"
-	if mode == media.Listen {
-		dir = "sendonly"
-	}
-	id := strconv.FormatInt(time.Now().UnixNano()&0x7fffffffffff, 10)
-	pt := strconv.Itoa(int(codec))
-	return []byte("v=0\r\n" +
-		"o=switchboard " + id + " 1 IN " + at + " " + ip.String() + "\r\n" +
-		"s=switchboard\r\n" +
-		"c=IN " + at + " " + ip.String() + "\r\n" +
-		"t=0 0\r\n" +
-		"m=audio " + strconv.Itoa(int(port)) + " RTP/AVP " + pt + "\r\n" +
-		"a=rtpmap:" + pt + " " + codec.String() + "/8000\r\n" +
-		"a=ptime:20\r\n" +
-		"a=" + dir + "\r\n")
 }

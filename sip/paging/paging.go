@@ -217,7 +217,7 @@ func (pg *Pager) open(req *sip.Request, tx sip.ServerTransaction, caller *call.C
 			ps.cancel()
 			return nil, &route.Refusal{Code: 503, Reason: "Service Unavailable", Disp: directory.Failed, Why: "no rtp ports"}
 		}
-		m.offer = pageSDP(b.MediaIP(targets[i][0].Dest), m.l.Local().Port(), codec, "sendonly")
+		m.offer = sdpneg.G711SDP(b.MediaIP(targets[i][0].Dest), m.l.Local().Port(), codec, "sendonly")
 		m.d = &dial.Dialer{Env: ps.env, Offer: m.offer, OfferIP: b.MediaIP(targets[i][0].Dest),
 			Origin: &sdpneg.Origin{ID: uint64(time.Now().UnixNano() & 0x7fffffffffff)}, Leg: media.LegB}
 		m.d.OnResponse = func(f *dial.Fork, tx sip.ClientTransaction, res *sip.Response) { ps.memberResponse(m, f, tx, res) }

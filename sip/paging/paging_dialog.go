@@ -2,14 +2,11 @@ package paging
 
 import (
 	"context"
-	"net/netip"
-	"strconv"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/directory"
-	"github.com/switchboard-pbx/switchboard/media"
 	"github.com/switchboard-pbx/switchboard/sip/call"
 	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
@@ -25,7 +22,7 @@ func (ps *pageSession) answerTalker() {
 	req := ps.req
 	src := req.Source()
 	ps.dlg = ps.b.UASDialog(req)
-	ps.sdp = pageSDP(ps.b.MediaIP(src), ps.fan.Local().Port(), ps.codec, "recvonly")
+	ps.sdp = sdpneg.G711SDP(ps.b.MediaIP(src), ps.fan.Local().Port(), ps.codec, "recvonly")
 	res := sip.NewResponseFromRequest(req, 200, "OK", ps.sdp)
 	res.AppendHeader(sip.HeaderClone(&ps.dlg.Contact))
 	res.AppendHeader(sip.NewHeader("Allow", dial.Allowed))
@@ -156,25 +153,4 @@ func (pg *Pager) Session(req *sip.Request) *pageSession {
 		return v.(*pageSession)
 	}
 	return nil
-}
-
-// pageSDP is our SDP toward the talker (recvonly) or a listener
-// (sendonly): one G.711 stream.
-func pageSDP(ip netip.Addr, port uint16, codec media.Codec, dir string) []byte {
-	ip = ip.Unmap()
-	at := "IP4"
-	if ip.Is6() {
-		at = "IP6"
-	}
-	id := strconv.FormatInt(time.Now().UnixNano()&0x7fffffffffff, 10)
-	pt := strconv.Itoa(int(codec))
-	return []byte("v=0\r\n" +
-		"o=switchboard " + id + " 1 IN " + at + " " + ip.String() + "\r\n" +
-		"s=switchboard\r\n" +
-		"c=IN " + at + " " + ip.String() + "\r\n" +
-		"t=0 0\r\n" +
-		"m=audio " + strconv.Itoa(int(port)) + " RTP/AVP " + pt + "\r\n" +
-		"a=rtpmap:" + pt + " " + codec.String() + "/8000\r\n" +
-		"a=ptime:20\r\n" +
-		"a=" + dir + "\r\n")
 }

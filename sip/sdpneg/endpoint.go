@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"time"
 
 	"github.com/switchboard-pbx/switchboard/media"
 )
@@ -46,4 +47,26 @@ func G711Offer(body []byte) (media.Codec, uint8) {
 		}
 	}
 	return codec, event
+}
+
+// G711SDP is the SDP of one G.711 stream of the PBX's own (a page's, a
+// supervisor's) at ip:port in direction dir ("sendrecv", "sendonly",
+// "recvonly").
+func G711SDP(ip netip.Addr, port uint16, codec media.Codec, dir string) []byte {
+	ip = ip.Unmap()
+	at := "IP4"
+	if ip.Is6() {
+		at = "IP6"
+	}
+	id := strconv.FormatInt(time.Now().UnixNano()&0x7fffffffffff, 10)
+	pt := strconv.Itoa(int(codec))
+	return []byte("v=0\r\n" +
+		"o=switchboard " + id + " 1 IN " + at + " " + ip.String() + "\r\n" +
+		"s=switchboard\r\n" +
+		"c=IN " + at + " " + ip.String() + "\r\n" +
+		"t=0 0\r\n" +
+		"m=audio " + strconv.Itoa(int(port)) + " RTP/AVP " + pt + "\r\n" +
+		"a=rtpmap:" + pt + " " + codec.String() + "/8000\r\n" +
+		"a=ptime:20\r\n" +
+		"a=" + dir + "\r\n")
 }
