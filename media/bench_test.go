@@ -326,15 +326,25 @@ func BenchmarkRecorder(b *testing.B) {
 // a second of audio each per iteration, in 20 ms rounds as the calls would;
 // it reports the heap per open recording.
 func BenchmarkRecorders1000(b *testing.B) {
-	const n = 1000
-	dir := b.TempDir()
-	a := stream{leg: LegA, codec: PCMU, freq: 440, ssrc: 1, packets: 50}.tone()
-	c := stream{leg: LegB, codec: PCMA, freq: 1000, ssrc: 2, packets: 50}.tone()
-
 	var ms runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
 	base := ms.HeapAlloc
+	sec := benchRecorders(b, 1000, func() {})
+	b.StopTimer()
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.HeapAlloc-base)/1000, "heap-B/recording")
+	b.ReportMetric(b.Elapsed().Seconds()/float64(sec)/1000*1e6, "cpu-µs/recording-s")
+}
+
+// benchRecorders runs n recordings at once, each fed a second of audio (50
+// packets each way) per iteration, and returns the seconds fed; the
+// recordings are closed when b ends. It calls start once they are open.
+func benchRecorders(b *testing.B, n int, start func()) (sec int) {
+	dir := b.TempDir()
+	a := stream{leg: LegA, codec: PCMU, freq: 440, ssrc: 1, packets: 50}.tone()
+	c := stream{leg: LegB, codec: PCMA, freq: 1000, ssrc: 2, packets: 50}.tone()
 	recs := make([]*Recorder, n)
 	for i := range recs {
 		rec, err := NewRecorder(filepath.Join(dir, fmt.Sprintf("%d.wav", i)), RecorderConfig{})
@@ -343,14 +353,14 @@ func BenchmarkRecorders1000(b *testing.B) {
 		}
 		recs[i] = rec
 	}
-	defer func() {
+	b.Cleanup(func() {
 		for _, rec := range recs {
 			rec.Close()
 		}
-	}()
+	})
 
 	b.ReportAllocs()
-	sec := 0
+	start()
 	for b.Loop() {
 		shift := time.Duration(sec) * time.Second
 		for i := range a {
@@ -368,11 +378,7 @@ func BenchmarkRecorders1000(b *testing.B) {
 		}
 		sec++
 	}
-	b.StopTimer()
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	b.ReportMetric(float64(ms.HeapAlloc-base)/n, "heap-B/recording")
-	b.ReportMetric(b.Elapsed().Seconds()/float64(sec)/n*1e6, "cpu-µs/recording-s")
+	return sec
 }
 
 // BenchmarkParseRTP is the per-packet parse of the relay's hot path.

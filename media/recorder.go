@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 )
@@ -37,13 +38,17 @@ const (
 	headerEvery = 2 * sampleRate
 	// outBufFrames is how many final frames wait in the ring before they
 	// are written, straight from it: 256 ms of stereo audio, 8 KiB, half
-	// the ring. (A write of 16 KiB costs the kernel (ext4) about a third
-	// less per byte than two of 8 KiB, but a call's memory is dearer: a
-	// ring of 32 KiB was most of a recorded call's.) The writes start at
-	// multiples of it, so that none wraps round the ring. With the jitter
-	// window it leaves room in the ring for packets up to about 50 ms
-	// ahead of their arrival; one further ahead (up to aheadLimit) writes
-	// the final frames early.
+	// the ring. (A write of 16 KiB costs the kernel (ext4) less per byte
+	// than two of 8 KiB, but a call's memory is dearer: a ring of 32 KiB
+	// was most of a recorded call's.) The writes cover whole 8 KiB blocks
+	// of the file, the first one less the header's 44 bytes: a write that
+	// starts or ends inside a page costs the kernel about 40% more per
+	// byte (it takes the page cache a page at a time there, and ext4's
+	// large folios elsewhere). The ring is laid out so that they start
+	// at its start or its middle (base), and none wraps round it. With
+	// the jitter window it leaves room in the ring for packets up to
+	// about 50 ms ahead of their arrival; one further ahead (up to
+	// aheadLimit) writes the final frames early.
 	outBufFrames = 1 << 11
 )
 
@@ -106,9 +111,12 @@ type Recorder struct {
 	minPos    int64 // earliest sample placed, until the origin is set
 
 	// ring holds the frames at positions flushed..flushed+ringSize, in the
-	// file's format; a frame slot is silent until a sample is placed in it
-	// and silent again once written.
+	// file's format, the frame at position p in slot (p-base)&ringMask; a
+	// frame slot is silent until a sample is placed in it and silent again
+	// once written. Once the origin is set, base is a position whose frame
+	// would start a block of the file (outBufFrames).
 	ring  *recorderRing // nil before the first sample and after Close
+	base  int64
 	ch    [2]recChannel
 	stats RecorderStats
 }
@@ -384,12 +392,12 @@ func (r *Recorder) place(c *recChannel, dec *[256]int16, pcm []int16, p *Packet,
 		// are written early. Only timing no phone has makes frames final
 		// early (flushTo moves the write cursor); that keeps memory bounded.
 		r.flushTo(need)
-		r.drain(min(need, r.written))
+		r.drain(min(r.blockEnd(need-1), r.written))
 	}
 	// The samples go in at most two runs, the second one from the ring's
 	// start.
 	for done := int64(0); done < n; {
-		at := (pos + done) & ringMask
+		at := (pos + done - r.base) & ringMask
 		run := min(n-done, ringSize-at)
 		slots := r.ring[at*frameBytes+int64(c.side) : (at+run)*frameBytes]
 		if dec != nil {
@@ -454,21 +462,40 @@ func (r *Recorder) flushTo(target int64) {
 		r.originSet = true
 		r.written = max(r.written, r.minPos)
 		r.flushed, r.header = r.written, r.written
+		r.rebase(r.written - wavHeadSize/frameBytes)
 	}
 	if r.err == nil && !r.full {
 		r.written = max(r.written, target)
 	}
 	for r.err == nil && !r.full {
-		next := r.flushed&^(outBufFrames-1) + outBufFrames
+		next := r.blockEnd(r.flushed)
 		if next > r.written {
 			break
 		}
 		r.drain(next)
+		if r.flushed-r.header >= headerEvery {
+			r.writeHeader()
+		}
 	}
-	if r.written-r.header >= headerEvery {
-		r.drain(r.written)
-		r.writeHeader()
+}
+
+// blockEnd returns the position of the frame that starts the block of the
+// file after the one pos is in.
+func (r *Recorder) blockEnd(pos int64) int64 {
+	return r.base + (pos-r.base)&^(outBufFrames-1) + outBufFrames
+}
+
+// rebase moves the ring's frames so that the one at position base is in
+// its first slot: rotated left, in place, by reversals.
+func (r *Recorder) rebase(base int64) {
+	k := ((base - r.base) & ringMask) * frameBytes
+	r.base = base
+	if r.ring == nil || k == 0 {
+		return
 	}
+	slices.Reverse(r.ring[:k])
+	slices.Reverse(r.ring[k:])
+	slices.Reverse(r.ring[:])
 }
 
 // drain writes the frames from flushed to upto (at most written) to the
@@ -476,7 +503,7 @@ func (r *Recorder) flushTo(target int64) {
 // lap. Frames past the last sample placed are silence already.
 func (r *Recorder) drain(upto int64) {
 	for r.flushed < upto && r.err == nil && !r.full {
-		at := r.flushed & ringMask
+		at := (r.flushed - r.base) & ringMask
 		run := min(upto-r.flushed, ringSize-at) // not round the ring's end
 		frames := r.ring[at*frameBytes : (at+run)*frameBytes]
 		r.write(frames)
@@ -500,8 +527,9 @@ func (r *Recorder) write(buf []byte) {
 	}
 }
 
+// writeHeader brings the header's sizes up to date with what was written.
 func (r *Recorder) writeHeader() {
-	r.header = r.written
+	r.header = r.flushed
 	if r.err != nil {
 		return
 	}

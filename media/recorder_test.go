@@ -527,3 +527,63 @@ func TestRecorderLater(t *testing.T) {
 		t.Error("a file was left where none could be made")
 	}
 }
+
+// writeLog is a wavFile that keeps where each Write went.
+type writeLog struct {
+	countingFile
+	writes [][2]int64 // offset and length
+}
+
+func (w *writeLog) Write(b []byte) (int, error) {
+	w.writes = append(w.writes, [2]int64{w.size, int64(len(b))})
+	return w.countingFile.Write(b)
+}
+
+// The samples go to the file in whole blocks of 8 KiB (the first one less
+// the header), never a write starting or ending inside a page but the
+// last, at Close: the kernel takes a block whole for less than pages
+// that the writes before and after share. The header's updates do not
+// cut a block short either.
+func TestRecorderWritesWholeBlocks(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		ev   func() []event
+	}{
+		{"clean", func() []event {
+			return append(stream{leg: LegA, codec: PCMU, freq: 440, ssrc: 1, packets: 500}.tone(),
+				stream{leg: LegB, codec: PCMA, freq: 1000, ssrc: 2, start: 3 * time.Millisecond, packets: 500}.tone()...)
+		}},
+		{"first packet late, jitter", func() []event {
+			ev := append(stream{leg: LegA, codec: PCMU, freq: 440, ssrc: 1, packets: 500}.tone(),
+				stream{leg: LegB, codec: PCMA, freq: 1000, ssrc: 2, packets: 500}.tone()...)
+			ev[0].p.Arrival = ev[0].p.Arrival.Add(17 * time.Millisecond)
+			jitter(ev[1:], 4, 50*time.Millisecond)
+			return ev
+		}},
+	}
+	const block = outBufFrames * frameBytes
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := new(writeLog)
+			rec, err := newRecorder(f, RecorderConfig{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			feed(rec, tt.ev())
+			if err := rec.Close(); err != nil {
+				t.Fatal(err)
+			}
+			w := f.writes[1:] // after the header
+			if len(w) < 4 {
+				t.Fatalf("%d writes of samples for 10 s", len(w))
+			}
+			for i, wr := range w[:len(w)-1] {
+				if end := wr[0] + wr[1]; end%block != 0 || (i > 0 && wr[0]%block != 0) {
+					t.Errorf("write %d of %d: bytes %d to %d, want whole blocks of %d", i+1, len(w), wr[0], end, block)
+				}
+			}
+		})
+	}
+}

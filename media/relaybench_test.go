@@ -119,6 +119,24 @@ func benchCallsRecorded(b *testing.B, calls int) {
 	b.ReportMetric(float64(residentBytes(b)-rss0)/float64(calls), "RSS-B/call")
 }
 
+// BenchmarkRecordersCPU is BenchmarkRecorders1000 measured by the process's
+// CPU time (user and system, getrusage), not the time it took: the CPU a
+// recorded packet costs, decoding and placing it and its share of the
+// file's writes (cpu-ns/pkt, of which the kernel's sys-ns/pkt).
+//
+//	go test -run '^$' -bench 'RecordersCPU' -benchtime 20x -count 5 ./media/
+func BenchmarkRecordersCPU(b *testing.B) {
+	const n = 1000
+	var ru0 cpuUse
+	sec := benchRecorders(b, n, func() { ru0 = rusage(b) })
+	ru := rusage(b).sub(ru0)
+	b.StopTimer()
+	pkts := float64(100 * n * sec)
+	b.ReportMetric(float64((ru.user+ru.sys).Nanoseconds())/pkts, "cpu-ns/pkt")
+	b.ReportMetric(float64(ru.sys.Nanoseconds())/pkts, "sys-ns/pkt")
+	b.ReportMetric(float64((ru.user+ru.sys).Microseconds())/float64(n*sec), "cpu-µs/recording-s")
+}
+
 // residentBytes returns the process's resident memory (VmRSS): heap and
 // stacks, the runtime's spare and the pollers' rings and buffers.
 func residentBytes(b *testing.B) int64 {
