@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Switchboard half of ../shared/bench/compare-calls.sh (no Kamailio), plus guard exempt,
 # RSS sampling and an optional perf profile of the switchboard process during the window.
-# usage (in the worktree root): bench/sb-calls.sh conc 1000   env: RECORD=1 PERF=1 OUTDIR=
+# usage (in the worktree root): bench/sb-calls.sh conc 1000   env: RECORD=1 PERF=1 HEAP=1 OUTDIR=
+# HEAP=1 takes a heap and a goroutine profile of the server inside the window (pprof on PPROF_PORT).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../shared/bench" && pwd)
 MODE=${1:-conc}; shift || true
@@ -25,7 +26,8 @@ PY
 port=${SB_PORT:-5080}
 web=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 "$W/switchboard" serve --data "$W/data" --sip-addr "127.0.0.1:$port" --web-addr "127.0.0.1:$web" \
-  --rtp-ports 40000-49999 --domain 127.0.0.1 --log-level warn --metrics-addr "127.0.0.1:${METRICS_PORT:-9781}" >"$OUTD/serve.log" 2>&1 &
+  --rtp-ports 40000-49999 --domain 127.0.0.1 --log-level warn --metrics-addr "127.0.0.1:${METRICS_PORT:-9781}" \
+  ${HEAP:+--pprof-addr "127.0.0.1:${PPROF_PORT:-6061}"} >"$OUTD/serve.log" 2>&1 &
 SBPID=$!
 for _ in $(seq 1 100); do grep -qi 'sip listening' "$OUTD/serve.log" && break; kill -0 $SBPID || break; sleep 0.2; done
 sleep 1
@@ -36,6 +38,12 @@ if [ "${PERF:-0}" = 1 ]; then
   # conc: all calls up after lvl/200+2.5 s; profile 10 s inside the window
   PERFJOB=1; ( for _ in $(seq 1 600); do pgrep -f "uac_rtp.xml.*-p ${UAC_PORT:-5061}" >/dev/null && break; sleep 0.1; done
     sleep $(( ${LEVELS%% *} / 200 + 5 )); perf record -F 499 -g -p $SBPID -o "$OUTD/perf.data" -- sleep 10 >/dev/null 2>&1 ) &
+fi
+if [ "${HEAP:-0}" = 1 ]; then
+  ( for _ in $(seq 1 600); do pgrep -f "uac_rtp.xml.*-p ${UAC_PORT:-5061}" >/dev/null && break; sleep 0.1; done
+    sleep $(( ${LEVELS%% *} / 200 + 5 ))
+    curl -s "127.0.0.1:${PPROF_PORT:-6061}/debug/pprof/heap" >"$OUTD/heap.pprof"
+    curl -s "127.0.0.1:${PPROF_PORT:-6061}/debug/pprof/goroutine?debug=1" >"$OUTD/goroutines.txt" ) &
 fi
 export CALLEES=${CALLEES:-4000} QUIET_MAX_WAIT=${QUIET_MAX_WAIT:-3}
 START_SERVER=0 TARGET="127.0.0.1:$port" SERVER_PIDS=$SBPID RELAY_PIDS= RTPENGINE_CLI= OUT="$W/sb" \
