@@ -2,6 +2,7 @@
 # Switchboard half of ../shared/bench/compare-calls.sh (no Kamailio), plus guard exempt,
 # RSS sampling and an optional perf profile of the switchboard process during the window.
 # usage (in the worktree root): bench/sb-calls.sh conc 1000   env: RECORD=1 PERF=1 HEAP=1 OUTDIR=
+# SERVE_ARGS are added to switchboard serve (e.g. "--gc-percent 100").
 # HEAP=1 takes a heap and a goroutine profile of the server inside the window (pprof on PPROF_PORT).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../shared/bench" && pwd)
@@ -27,7 +28,7 @@ port=${SB_PORT:-5080}
 web=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 "$W/switchboard" serve --data "$W/data" --sip-addr "127.0.0.1:$port" --web-addr "127.0.0.1:$web" \
   --rtp-ports 40000-49999 --domain 127.0.0.1 --log-level warn --metrics-addr "127.0.0.1:${METRICS_PORT:-9781}" \
-  ${HEAP:+--pprof-addr "127.0.0.1:${PPROF_PORT:-6061}"} >"$OUTD/serve.log" 2>&1 &
+  ${HEAP:+--pprof-addr "127.0.0.1:${PPROF_PORT:-6061}"} ${SERVE_ARGS:-} >"$OUTD/serve.log" 2>&1 &
 SBPID=$!
 for _ in $(seq 1 100); do grep -qi 'sip listening' "$OUTD/serve.log" && break; kill -0 $SBPID || break; sleep 0.2; done
 sleep 1
