@@ -1,0 +1,237 @@
+package dial
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/media"
+	"github.com/switchboard-pbx/switchboard/sip/leg"
+	"github.com/switchboard-pbx/switchboard/sip/route"
+)
+
+// BenchmarkMemoryPerAnsweredCall measures what an answered call holds of
+// sip/dial and sip/leg, and of sipgo for them, built the way a call
+// builds it: its dial.Env, its dialer with the one fork that answered (the
+// INVITE sent to a phone on loopback, its 180 and 200 with SDP, our ACK),
+// the fork's client transaction (kept by sipgo for Timer M, 64·T1, so that
+// a retransmitted 2xx is ACKed again) and its watcher goroutine if it
+// still runs, and the leg.Bridge with both legs' dialogs and SDP. The
+// caller's INVITE, the call's actor and the relay are not counted (one
+// relay serves all calls here).
+//
+// heap-B/call is the live heap after GC per call, stack-B/call the
+// goroutine stacks in use per call, goroutines/call those left running.
+// With HEAPPROF=file set, the heap profile taken while the calls are held
+// is written there (go test -memprofilerate=1 for every allocation).
+func BenchmarkMemoryPerAnsweredCall(b *testing.B) {
+	const n = 1000
+	for b.Loop() {
+		heap, stack, gor := measureAnswered(b, n)
+		b.ReportMetric(heap, "heap-B/call")
+		b.ReportMetric(stack, "stack-B/call")
+		b.ReportMetric(gor, "goroutines/call")
+	}
+}
+
+// TestMemoryPerAnsweredCall logs the figures of the benchmark at a
+// smaller scale (go test -v -run MemoryPerAnswered).
+func TestMemoryPerAnsweredCall(t *testing.T) {
+	heap, stack, gor := measureAnswered(t, 200)
+	t.Logf("heap %.0f B/call, stack %.0f B/call, %.2f goroutines/call", heap, stack, gor)
+}
+
+// heldCall is what a call of package sip keeps of these packages once
+// answered: its env, its dialer, its bridge and the ACK it sends again on
+// each retransmission of the 2xx.
+type heldCall struct {
+	env     *Env
+	ring    Dialer
+	br      leg.Bridge
+	ackTmpl *sip.Request
+}
+
+// measureAnswered builds n answered calls against a phone on loopback and
+// returns the heap and stack they hold per call and the goroutines left
+// per call.
+func measureAnswered(tb testing.TB, n int) (heapPer, stackPer, goroutinesPer float64) {
+	ph := startPhone(tb)
+	client, ua := newClient(tb)
+	defer ua.Close()
+	pool, err := media.NewPortPool(42000, 42100)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	relay, err := media.NewRelay(media.RelayConfig{Pool: pool, IP: netip.MustParseAddr("127.0.0.1")})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer relay.Close()
+	log := slog.New(slog.DiscardHandler)
+	callerOffer := []byte(callerSDP)
+	local := netip.MustParseAddr("127.0.0.1")
+	contact := func(string, string) sip.ContactHeader {
+		return sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "switchboard", Host: "127.0.0.1", Port: 5060}}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	events := make(chan any, 4*n)
+	post := func(ev any) bool { events <- ev; return true }
+
+	runtime.GC()
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	g0 := runtime.NumGoroutine()
+
+	calls := make([]*heldCall, n)
+	answered := 0
+	for i := range calls {
+		hc := &heldCall{}
+		calls[i] = hc
+		hc.env = &Env{Client: client, UserAgent: "Switchboard", Log: log, Ctx: ctx, WG: &wg, Post: post,
+			File: func(string) {}, Contact: contact, MediaIP: func(string) netip.Addr { return local },
+			SendAndWait: func(context.Context, *sip.Request) (*sip.Response, error) { return nil, nil },
+			Relay:       relay, Hops: 69}
+		hc.br = leg.NewBridge(func(string) netip.Addr { return local }, leg.Messenger{}, log)
+		hc.br.Relay = relay
+		hc.br.Legs[0].Origin.ID = uint64(i) * 2
+		hc.br.Legs[1].Origin.ID = uint64(i)*2 + 1
+		hc.ring = Dialer{Env: hc.env, Source: callerOffer, Origin: &hc.br.Legs[1].Origin, Leg: media.LegB,
+			OnFailed: func(*Fork) { tb.Errorf("call %d failed", i) }}
+		hc.ring.OnResponse = func(f *Fork, tx sip.ClientTransaction, res *sip.Response) {
+			if !f.Settle(tx, res) {
+				return
+			}
+			if !res.IsSuccess() {
+				tb.Errorf("call %d: %d", i, res.StatusCode)
+				return
+			}
+			hc.answer(f, res, callerOffer)
+			answered++
+		}
+		ext := strconv.Itoa(10000 + i)
+		t := route.Target{UserID: int64(i), Ext: ext, ToUser: ext, Domain: "pbx.example.com", Dest: ph.addr,
+			Transport: "UDP", URI: sip.Uri{Scheme: "sip", User: ext, Host: "192.168.1.23", Port: 5060}}
+		rt := &route.Route{Dialed: ext, To: ext, From: "10001", FromUser: "10001", FromName: "Alice",
+			Targets: []route.Target{t}}
+		if err := hc.ring.Address(t.Dest); err != nil {
+			tb.Fatal(err)
+		}
+		hc.br.Legs[1].SDP = hc.ring.Offer
+		hc.ring.DialAll(rt, rt.Targets)
+		// In rounds of 50, so that loopback drops no datagram.
+		for i%50 == 49 && answered <= i || i == n-1 && answered < n {
+			(<-events).(Event).Deliver(log)
+		}
+	}
+	ph.waitAcks(n)
+	// Responses still queued (none once every fork answered) would count.
+	for len(events) > 0 {
+		(<-events).(Event).Deliver(log)
+	}
+
+	runtime.GC()
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	g1 := runtime.NumGoroutine()
+	if p := os.Getenv("HEAPPROF"); p != "" { // what the calls hold, by allocation site
+		if f, err := os.Create(p); err == nil {
+			_ = pprof.Lookup("heap").WriteTo(f, 0)
+			f.Close()
+		}
+	}
+	heapPer = float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(n)
+	stackPer = float64(int64(after.StackInuse)-int64(before.StackInuse)) / float64(n)
+	goroutinesPer = float64(g1-g0) / float64(n)
+	runtime.KeepAlive(calls)
+
+	for _, hc := range calls {
+		Terminate(hc.ring.Forks)
+	}
+	cancel()
+	wg.Wait()
+	return heapPer, stackPer, goroutinesPer
+}
+
+// answer is what package sip does with the 2xx of the fork that won
+// (calleeTx.answered and ack, answerWith): the retransmissions of the 2xx
+// get the ACK again, leg B is the fork's dialog, the ACK goes and the
+// callee's answer becomes the caller's.
+func (hc *heldCall) answer(f *Fork, res *sip.Response, callerOffer []byte) {
+	client := hc.env.Client
+	var mu sync.Mutex
+	f.Tx.OnRetransmission(func(r *sip.Response) {
+		mu.Lock()
+		tmpl := hc.ackTmpl
+		mu.Unlock()
+		if tmpl != nil && r.IsSuccess() {
+			_ = client.WriteRequest(tmpl.Clone())
+		}
+	})
+	hc.br.JoinB(ForkDialog(f, res))
+	ack := hc.br.Legs[1].Dialog.Request(sip.ACK)
+	mu.Lock()
+	hc.ackTmpl = ack.Clone()
+	mu.Unlock()
+	_ = client.WriteRequest(ack)
+	if _, err := hc.br.AnswerA(res.Body(), callerOffer, false, "192.168.1.50:5060"); err != nil {
+		panic(err)
+	}
+	hc.br.Legs[0].Dialog = leg.Dialog{CallID: "a84b4c76e66710@pc33.example.com",
+		LocalURI: sip.Uri{Scheme: "sip", User: "10002", Host: "pbx.example.com"}, LocalTag: sip.GenerateTagN(16),
+		RemoteURI: sip.Uri{Scheme: "sip", User: "10001", Host: "pbx.example.com"}, RemoteTag: "1928301774",
+		Target: sip.Uri{Scheme: "sip", User: "10001", Host: "192.168.1.50", Port: 5060}, Dest: "192.168.1.50:5060",
+		Transport: "UDP", Contact: hc.env.Contact("", "UDP")}
+}
+
+// newClient is a sipgo client as the server has one: its user agent, a
+// UDP listener on loopback its requests go from.
+func newClient(tb testing.TB) (*sipgo.Client, *sipgo.UserAgent) {
+	quiet := slog.New(slog.DiscardHandler)
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("Switchboard"),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(quiet)),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(quiet),
+			sip.WithTransactionLayerUnhandledResponseHandler(func(*sip.Response) {})))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(quiet))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	go srv.ServeUDP(conn)
+	port := conn.LocalAddr().(*net.UDPAddr).Port
+	client, err := sipgo.NewClient(ua, sipgo.WithClientLogger(quiet), sipgo.WithClientHostname("127.0.0.1"), sipgo.WithClientPort(port))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return client, ua
+}
+
+// callerSDP is the caller's offer, phoneSDP the callee's answer: desk
+// phones offering PCMU, PCMA and events.
+const (
+	callerSDP = "v=0\r\no=alice 2890844526 2890844526 IN IP4 192.168.1.50\r\ns=-\r\n" +
+		"c=IN IP4 192.168.1.50\r\nt=0 0\r\nm=audio 49170 RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\n" +
+		"a=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\n" +
+		"a=sendrecv\r\n"
+	phoneSDP = "v=0\r\no=bob 2808844564 2808844564 IN IP4 192.168.1.23\r\ns=-\r\n" +
+		"c=IN IP4 192.168.1.23\r\nt=0 0\r\nm=audio 3456 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n" +
+		"a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n"
+)
