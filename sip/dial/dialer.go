@@ -83,7 +83,8 @@ type (
 		Tx   sip.ClientTransaction
 		Res  *sip.Response
 	}
-	// TxDoneEvent: a fork's transaction ended.
+	// TxDoneEvent: a fork's transaction ended before its final
+	// response (its watcher ends with the final response).
 	TxDoneEvent struct {
 		Fork *Fork
 		Tx   sip.ClientTransaction
@@ -338,7 +339,8 @@ func (d *Dialer) buildInvite(t route.Target, rt *route.Route) *sip.Request {
 const Allowed = "INVITE, ACK, CANCEL, BYE, OPTIONS, REFER"
 
 // send starts (or restarts, after a challenge) a fork's transaction and
-// its watcher.
+// its watcher, which posts the transaction's responses up to the final
+// one, or its end when no final response came.
 func (f *Fork) send() {
 	env := f.Dialer.Env
 	tx, err := env.Client.TransactionRequest(env.Ctx, f.Req)
@@ -353,6 +355,16 @@ func (f *Fork) send() {
 			select {
 			case res := <-tx.Responses():
 				env.Post(&ResponseEvent{Fork: f, Tx: tx, Res: res})
+				if !res.IsProvisional() {
+					// sipgo passes up one final response: the 2xx's
+					// retransmissions go to the hook of
+					// OnRetransmission (RFC 6026 §7.2), a failure's
+					// are ACKed by the transaction itself. The fork
+					// has its final, so the end of its transaction
+					// (Timer M, 64·T1 after a 2xx: most of a short
+					// call) would be stale: the watcher ends now.
+					return
+				}
 			case <-tx.Done():
 				env.Post(&TxDoneEvent{Fork: f, Tx: tx, Err: tx.Err()})
 				return

@@ -1,7 +1,9 @@
 package dial
 
 import (
+	"log/slog"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
@@ -57,5 +59,66 @@ func TestFailoverStatus(t *testing.T) {
 		if failoverStatus(code) != next {
 			t.Errorf("failoverStatus(%d) = %v, want %v", code, !next, next)
 		}
+	}
+}
+
+// TestWatcherEndsAtFinal: a fork's watcher ends once it passed up the
+// 2xx, not with the transaction (Timer M, 64·T1 after it), which stays to
+// catch the 2xx's retransmissions: one that comes after the watcher ended
+// is still ACKed again through the transaction's OnRetransmission.
+func TestWatcherEndsAtFinal(t *testing.T) {
+	ph := startPhoneResending(t, true)
+	client, ua := newClient(t)
+	defer ua.Close()
+	var wg sync.WaitGroup
+	events := make(chan any, 8)
+	env := &Env{Client: client, UserAgent: "Switchboard", Log: slog.New(slog.DiscardHandler), Ctx: t.Context(),
+		WG: &wg, Post: func(ev any) bool { events <- ev; return true }, File: func(string) {},
+		Contact: func(string, string) sip.ContactHeader {
+			return sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "switchboard", Host: "127.0.0.1"}}
+		}, Hops: 70}
+	var won *Fork
+	d := &Dialer{Env: env, Late: true, OnFailed: func(*Fork) { t.Error("the fork failed") }}
+	d.OnResponse = func(f *Fork, tx sip.ClientTransaction, res *sip.Response) {
+		if !f.Settle(tx, res) {
+			return
+		}
+		if !res.IsSuccess() {
+			t.Fatalf("final response %d, want 200", res.StatusCode)
+		}
+		// As a call does (calleeTx.answered and ack): the ACK, and
+		// again on each retransmission of the 2xx.
+		dlg := ForkDialog(f, res)
+		ack := dlg.Request(sip.ACK)
+		tmpl := ack.Clone()
+		f.Tx.OnRetransmission(func(r *sip.Response) {
+			if r.IsSuccess() {
+				_ = client.WriteRequest(tmpl.Clone())
+			}
+		})
+		if err := client.WriteRequest(ack); err != nil {
+			t.Errorf("ack: %v", err)
+		}
+		won = f
+	}
+	tgt := route.Target{Ext: "10002", ToUser: "10002", Domain: "pbx.example.com", Dest: ph.addr, Transport: "UDP",
+		URI: sip.Uri{Scheme: "sip", User: "10002", Host: "192.168.1.23", Port: 5060}}
+	rt := &route.Route{FromUser: "10001", Targets: []route.Target{tgt}}
+	d.DialAll(rt, rt.Targets)
+	for won == nil {
+		(<-events).(Event).Deliver(env.Log)
+	}
+	watchers := make(chan struct{})
+	go func() { wg.Wait(); close(watchers) }()
+	<-watchers
+	select {
+	case <-won.Tx.Done():
+		t.Fatalf("the watcher ended with the transaction (%v), not at the 2xx", won.Tx.Err())
+	default:
+	}
+	ph.waitAcks(2) // the 2xx sent again got its ACK again
+	Terminate(d.Forks)
+	if len(events) > 0 {
+		t.Errorf("events after the 2xx: %T", <-events)
 	}
 }

@@ -10,23 +10,27 @@ import (
 
 // phone is a UDP socket on loopback that answers every INVITE with a 180
 // and a 200 carrying an SDP answer, as a desk phone does, and counts the
-// ACKs.
+// ACKs. With resend set, it sends its 200 again on the first ACK of each
+// call, as a phone whose ACK was lost does.
 type phone struct {
-	addr string
-	conn net.PacketConn
+	addr   string
+	conn   net.PacketConn
+	resend bool
 
 	mu   sync.Mutex
 	acks int
 	cond *sync.Cond
 }
 
-func startPhone(tb testing.TB) *phone {
+func startPhone(tb testing.TB) *phone { return startPhoneResending(tb, false) }
+
+func startPhoneResending(tb testing.TB, resend bool) *phone {
 	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { conn.Close() })
-	ph := &phone{addr: conn.LocalAddr().String(), conn: conn}
+	ph := &phone{addr: conn.LocalAddr().String(), conn: conn, resend: resend}
 	ph.cond = sync.NewCond(&ph.mu)
 	go ph.serve()
 	return ph
@@ -34,6 +38,7 @@ func startPhone(tb testing.TB) *phone {
 
 func (ph *phone) serve() {
 	buf := make([]byte, 65535)
+	sent := map[string][]byte{} // the 200 of each Call-ID, until resent
 	for {
 		n, from, err := ph.conn.ReadFrom(buf)
 		if err != nil {
@@ -63,9 +68,17 @@ func (ph *phone) serve() {
 					res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 					res.SetBody([]byte(phoneSDP))
 				}
-				_, _ = ph.conn.WriteTo([]byte(res.String()), from)
+				out := []byte(res.String())
+				_, _ = ph.conn.WriteTo(out, from)
+				if code == 200 && ph.resend {
+					sent[req.CallID().Value()] = out
+				}
 			}
 		case sip.ACK:
+			if ok := sent[req.CallID().Value()]; ok != nil {
+				delete(sent, req.CallID().Value())
+				_, _ = ph.conn.WriteTo(ok, from)
+			}
 			ph.mu.Lock()
 			ph.acks++
 			ph.cond.Broadcast()
