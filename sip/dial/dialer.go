@@ -31,7 +31,10 @@ import (
 // the call's legs. What it needs of the call it rings for comes in a
 // dial.Env, as values, so that it depends on no call.
 
-// Fork is one INVITE the dialer sent.
+// Fork is one INVITE the dialer sent. Once its transaction ended after
+// its final response (for a 2xx, Timer M: 64·T1 after it), a fork keeps
+// no message (release): Req and Tx are nil, and Final has only its status
+// line.
 type Fork struct {
 	Target    route.Target
 	Req       *sip.Request
@@ -72,7 +75,8 @@ type Event interface {
 // Deliver hands the response to its fork's dialer's user (OnResponse).
 func (ev *ResponseEvent) Deliver(*slog.Logger) { ev.Fork.Dialer.OnResponse(ev.Fork, ev.Tx, ev.Res) }
 
-// Deliver gives the fork a 408 when it had no final response.
+// Deliver gives the fork a 408 when it had no final response, and
+// releases it after its final one.
 func (ev *TxDoneEvent) Deliver(log *slog.Logger) { ev.Fork.timedOut(ev.Tx, ev.Err, log) }
 
 // Events a dialer posts to its call.
@@ -83,8 +87,7 @@ type (
 		Tx   sip.ClientTransaction
 		Res  *sip.Response
 	}
-	// TxDoneEvent: a fork's transaction ended before its final
-	// response (its watcher ends with the final response).
+	// TxDoneEvent: a fork's transaction ended.
 	TxDoneEvent struct {
 		Fork *Fork
 		Tx   sip.ClientTransaction
@@ -213,16 +216,33 @@ func (d *Dialer) NextTrunk(rt *route.Route) bool {
 }
 
 // timedOut takes the end of f's transaction tx without a final
-// response: f gets a 408, and its dialer's user is told (OnFailed). The
-// end of a transaction f no longer has, or after its final response, is
-// stale.
+// response: f gets a 408, and its dialer's user is told (OnFailed). After
+// its final response, f lets go of what it no longer needs (release); the
+// end of a transaction f no longer has is stale.
 func (f *Fork) timedOut(tx sip.ClientTransaction, err error, log *slog.Logger) {
-	if tx != f.Tx || f.Final != nil {
+	if tx != f.Tx {
+		return
+	}
+	if f.Final != nil {
+		f.release()
 		return
 	}
 	log.Debug("fork got no final response", "dest", f.Target.Dest, "err", err)
 	f.Final = sip.NewResponseFromRequest(f.Req, 408, "Request Timeout", nil)
 	f.Dialer.OnFailed(f)
+}
+
+// release drops what f holds once its transaction ended after its final
+// response: the transaction, with the INVITE and the final response it
+// kept, and but for its status line the final response. Nothing reads
+// them any more: a fork with its final response is not cancelled, not
+// tried again and no longer rings, and the call has made leg B's dialog
+// (ForkDialog) of a 2xx when it came. sipgo keeps an answered INVITE's
+// transaction for Timer M (64·T1) to catch the 2xx's retransmissions;
+// past that, on a long call, only the fork still held it.
+func (f *Fork) release() {
+	f.Tx, f.Req = nil, nil
+	f.Final = &sip.Response{StatusCode: f.Final.StatusCode, Reason: f.Final.Reason}
 }
 
 // Terminate ends the transactions of the forks of each list.
@@ -359,10 +379,15 @@ func (f *Fork) send() {
 					// sipgo passes up one final response: the 2xx's
 					// retransmissions go to the hook of
 					// OnRetransmission (RFC 6026 §7.2), a failure's
-					// are ACKed by the transaction itself. The fork
-					// has its final, so the end of its transaction
+					// are ACKed by the transaction itself. The watcher
+					// ends now rather than with the transaction
 					// (Timer M, 64·T1 after a 2xx: most of a short
-					// call) would be stale: the watcher ends now.
+					// call), whose end sipgo tells without a
+					// goroutine.
+					ended := func(string, error) { env.Post(&TxDoneEvent{Fork: f, Tx: tx}) }
+					if !tx.OnTerminate(ended) {
+						ended("", nil)
+					}
 					return
 				}
 			case <-tx.Done():

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -30,25 +31,39 @@ import (
 // caller's INVITE, the call's actor and the relay are not counted (one
 // relay serves all calls here).
 //
+// "answered" measures the calls while their transactions run (a call
+// shorter than Timer M); "long" once Timer M has ended them, as on a call
+// of more than 32 s (T1 is shrunk here so that it comes sooner).
+//
 // heap-B/call is the live heap after GC per call, stack-B/call the
 // goroutine stacks in use per call, goroutines/call those left running.
 // With HEAPPROF=file set, the heap profile taken while the calls are held
 // is written there (go test -memprofilerate=1 for every allocation).
 func BenchmarkMemoryPerAnsweredCall(b *testing.B) {
 	const n = 1000
-	for b.Loop() {
-		heap, stack, gor := measureAnswered(b, n)
-		b.ReportMetric(heap, "heap-B/call")
-		b.ReportMetric(stack, "stack-B/call")
-		b.ReportMetric(gor, "goroutines/call")
+	for _, long := range []bool{false, true} {
+		name := "answered"
+		if long {
+			name = "long"
+		}
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				heap, stack, gor := measureAnswered(b, n, long)
+				b.ReportMetric(heap, "heap-B/call")
+				b.ReportMetric(stack, "stack-B/call")
+				b.ReportMetric(gor, "goroutines/call")
+			}
+		})
 	}
 }
 
 // TestMemoryPerAnsweredCall logs the figures of the benchmark at a
 // smaller scale (go test -v -run MemoryPerAnswered).
 func TestMemoryPerAnsweredCall(t *testing.T) {
-	heap, stack, gor := measureAnswered(t, 200)
-	t.Logf("heap %.0f B/call, stack %.0f B/call, %.2f goroutines/call", heap, stack, gor)
+	for _, long := range []bool{false, true} {
+		heap, stack, gor := measureAnswered(t, 200, long)
+		t.Logf("long %v: heap %.0f B/call, stack %.0f B/call, %.2f goroutines/call", long, heap, stack, gor)
+	}
 }
 
 // heldCall is what a call of package sip keeps of these packages once
@@ -63,8 +78,13 @@ type heldCall struct {
 
 // measureAnswered builds n answered calls against a phone on loopback and
 // returns the heap and stack they hold per call and the goroutines left
-// per call.
-func measureAnswered(tb testing.TB, n int) (heapPer, stackPer, goroutinesPer float64) {
+// per call; long, once their transactions ended (Timer M).
+func measureAnswered(tb testing.TB, n int, long bool) (heapPer, stackPer, goroutinesPer float64) {
+	var ended sync.WaitGroup // long: the forks' transactions
+	if long {
+		sip.SetTimers(20*time.Millisecond, 80*time.Millisecond, 100*time.Millisecond) // Timer M: 1.28 s
+		defer sip.SetTimers(500*time.Millisecond, 4*time.Second, 5*time.Second)       // sipgo's defaults
+	}
 	ph := startPhone(tb)
 	client, ua := newClient(tb)
 	defer ua.Close()
@@ -88,13 +108,11 @@ func measureAnswered(tb testing.TB, n int) (heapPer, stackPer, goroutinesPer flo
 	events := make(chan any, 4*n)
 	post := func(ev any) bool { events <- ev; return true }
 
-	runtime.GC()
-	runtime.GC()
+	// Call 0 warms up (sipgo's and the phone's read buffers); the others
+	// are measured.
 	var before runtime.MemStats
-	runtime.ReadMemStats(&before)
-	g0 := runtime.NumGoroutine()
-
-	calls := make([]*heldCall, n)
+	var g0 int
+	calls := make([]*heldCall, n+1)
 	answered := 0
 	for i := range calls {
 		hc := &heldCall{}
@@ -119,6 +137,12 @@ func measureAnswered(tb testing.TB, n int) (heapPer, stackPer, goroutinesPer flo
 			}
 			hc.answer(f, res, callerOffer)
 			answered++
+			if long {
+				ended.Add(1)
+				if !f.Tx.OnTerminate(func(string, error) { ended.Done() }) {
+					ended.Done()
+				}
+			}
 		}
 		ext := strconv.Itoa(10000 + i)
 		t := route.Target{UserID: int64(i), Ext: ext, ToUser: ext, Domain: "pbx.example.com", Dest: ph.addr,
@@ -131,12 +155,23 @@ func measureAnswered(tb testing.TB, n int) (heapPer, stackPer, goroutinesPer flo
 		hc.br.Legs[1].SDP = hc.ring.Offer
 		hc.ring.DialAll(rt, rt.Targets)
 		// In rounds of 50, so that loopback drops no datagram.
-		for i%50 == 49 && answered <= i || i == n-1 && answered < n {
+		for i%50 == 0 && answered <= i || i == n && answered <= n {
 			(<-events).(Event).Deliver(log)
 		}
+		if i == 0 {
+			ph.waitAcks(1)
+			runtime.GC()
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			g0 = runtime.NumGoroutine()
+		}
 	}
-	ph.waitAcks(n)
-	// Responses still queued (none once every fork answered) would count.
+	ph.waitAcks(n + 1)
+	// Events still queued (long: the transactions' ends) would count. A
+	// transaction's end is told to the call right after ended hears it,
+	// by the same sipgo goroutine: the rare one still on its way counts
+	// as held.
+	ended.Wait()
 	for len(events) > 0 {
 		(<-events).(Event).Deliver(log)
 	}
