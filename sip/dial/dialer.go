@@ -446,6 +446,23 @@ func ForkDialog(f *Fork, res *sip.Response) leg.Dialog {
 	return d
 }
 
+// Ack sends ack, the ACK of f's 2xx, and sends it again on each
+// retransmission of the 2xx that f's transaction catches (RFC 6026 §7.2:
+// until Timer M, 64·T1 after the 2xx). The copy kept for them goes with
+// the transaction, so that a long call keeps no ACK.
+func (f *Fork) Ack(ack *sip.Request) error {
+	client := f.Dialer.Env.Client
+	if f.Tx != nil {
+		tmpl := ack.Clone()
+		f.Tx.OnRetransmission(func(r *sip.Response) {
+			if r.IsSuccess() {
+				_ = client.WriteRequest(tmpl.Clone())
+			}
+		})
+	}
+	return client.WriteRequest(ack)
+}
+
 // AckAndBye ends a fork that answered too late: another fork won, or its
 // user gave up. A 2xx to an INVITE without an offer carries one, and the
 // ACK must answer it: with every stream refused (port 0).

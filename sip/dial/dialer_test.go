@@ -65,7 +65,7 @@ func TestFailoverStatus(t *testing.T) {
 // TestWatcherEndsAtFinal: a fork's watcher ends once it passed up the
 // 2xx, not with the transaction (Timer M, 64·T1 after it), which stays to
 // catch the 2xx's retransmissions: one that comes after the watcher ended
-// is still ACKed again through the transaction's OnRetransmission. The
+// is still ACKed again (Fork.Ack, through OnRetransmission). The
 // transaction's end still reaches the call, and the fork then keeps no
 // message.
 func TestWatcherEndsAtFinal(t *testing.T) {
@@ -88,17 +88,9 @@ func TestWatcherEndsAtFinal(t *testing.T) {
 		if !res.IsSuccess() {
 			t.Fatalf("final response %d, want 200", res.StatusCode)
 		}
-		// As a call does (calleeTx.answered and ack): the ACK, and
-		// again on each retransmission of the 2xx.
+		// The ACK, and again on each retransmission of the 2xx.
 		dlg := ForkDialog(f, res)
-		ack := dlg.Request(sip.ACK)
-		tmpl := ack.Clone()
-		f.Tx.OnRetransmission(func(r *sip.Response) {
-			if r.IsSuccess() {
-				_ = client.WriteRequest(tmpl.Clone())
-			}
-		})
-		if err := client.WriteRequest(ack); err != nil {
+		if err := f.Ack(dlg.Request(sip.ACK)); err != nil {
 			t.Errorf("ack: %v", err)
 		}
 		won = f

@@ -33,7 +33,10 @@ import (
 //
 // "answered" measures the calls while their transactions run (a call
 // shorter than Timer M); "long" once Timer M has ended them, as on a call
-// of more than 32 s (T1 is shrunk here so that it comes sooner).
+// of more than 32 s (T1 is shrunk here so that it comes sooner). "kept":
+// the call keeps its ACK for the 2xx's retransmissions, as package sip
+// does (calleeTx.ackTmpl); "forkack": the fork keeps it, with its
+// transaction (Fork.Ack).
 //
 // heap-B/call is the live heap after GC per call, stack-B/call the
 // goroutine stacks in use per call, goroutines/call those left running.
@@ -42,18 +45,16 @@ import (
 func BenchmarkMemoryPerAnsweredCall(b *testing.B) {
 	const n = 1000
 	for _, long := range []bool{false, true} {
-		name := "answered"
-		if long {
-			name = "long"
+		for _, forkAck := range []bool{false, true} {
+			b.Run(caseName(long, forkAck), func(b *testing.B) {
+				for b.Loop() {
+					heap, stack, gor := measureAnswered(b, n, long, forkAck)
+					b.ReportMetric(heap, "heap-B/call")
+					b.ReportMetric(stack, "stack-B/call")
+					b.ReportMetric(gor, "goroutines/call")
+				}
+			})
 		}
-		b.Run(name, func(b *testing.B) {
-			for b.Loop() {
-				heap, stack, gor := measureAnswered(b, n, long)
-				b.ReportMetric(heap, "heap-B/call")
-				b.ReportMetric(stack, "stack-B/call")
-				b.ReportMetric(gor, "goroutines/call")
-			}
-		})
 	}
 }
 
@@ -61,9 +62,23 @@ func BenchmarkMemoryPerAnsweredCall(b *testing.B) {
 // smaller scale (go test -v -run MemoryPerAnswered).
 func TestMemoryPerAnsweredCall(t *testing.T) {
 	for _, long := range []bool{false, true} {
-		heap, stack, gor := measureAnswered(t, 200, long)
-		t.Logf("long %v: heap %.0f B/call, stack %.0f B/call, %.2f goroutines/call", long, heap, stack, gor)
+		for _, forkAck := range []bool{false, true} {
+			heap, stack, gor := measureAnswered(t, 200, long, forkAck)
+			t.Logf("%s: heap %.0f B/call, stack %.0f B/call, %.2f goroutines/call", caseName(long, forkAck),
+				heap, stack, gor)
+		}
 	}
+}
+
+func caseName(long, forkAck bool) string {
+	name := "answered"
+	if long {
+		name = "long"
+	}
+	if forkAck {
+		return name + "-forkack"
+	}
+	return name + "-kept"
 }
 
 // heldCall is what a call of package sip keeps of these packages once
@@ -78,8 +93,9 @@ type heldCall struct {
 
 // measureAnswered builds n answered calls against a phone on loopback and
 // returns the heap and stack they hold per call and the goroutines left
-// per call; long, once their transactions ended (Timer M).
-func measureAnswered(tb testing.TB, n int, long bool) (heapPer, stackPer, goroutinesPer float64) {
+// per call; long, once their transactions ended (Timer M). forkAck: see
+// answer.
+func measureAnswered(tb testing.TB, n int, long, forkAck bool) (heapPer, stackPer, goroutinesPer float64) {
 	var ended sync.WaitGroup // long: the forks' transactions
 	if long {
 		sip.SetTimers(20*time.Millisecond, 80*time.Millisecond, 100*time.Millisecond) // Timer M: 1.28 s
@@ -135,7 +151,7 @@ func measureAnswered(tb testing.TB, n int, long bool) (heapPer, stackPer, gorout
 				tb.Errorf("call %d: %d", i, res.StatusCode)
 				return
 			}
-			hc.answer(f, res, callerOffer)
+			hc.answer(f, res, callerOffer, forkAck)
 			answered++
 			if long {
 				ended.Add(1)
@@ -201,26 +217,32 @@ func measureAnswered(tb testing.TB, n int, long bool) (heapPer, stackPer, gorout
 }
 
 // answer is what package sip does with the 2xx of the fork that won
-// (calleeTx.answered and ack, answerWith): the retransmissions of the 2xx
-// get the ACK again, leg B is the fork's dialog, the ACK goes and the
-// callee's answer becomes the caller's.
-func (hc *heldCall) answer(f *Fork, res *sip.Response, callerOffer []byte) {
-	client := hc.env.Client
-	var mu sync.Mutex
-	f.Tx.OnRetransmission(func(r *sip.Response) {
-		mu.Lock()
-		tmpl := hc.ackTmpl
-		mu.Unlock()
-		if tmpl != nil && r.IsSuccess() {
-			_ = client.WriteRequest(tmpl.Clone())
-		}
-	})
+// (calleeTx.answered and ack, answerWith): leg B is the fork's dialog, the
+// ACK goes and goes again on each retransmission of the 2xx, and the
+// callee's answer becomes the caller's. The call keeps a copy of the ACK
+// for the retransmissions (calleeTx.ackTmpl), or with forkAck leaves it
+// to the fork (Fork.Ack), whose copy goes with the transaction.
+func (hc *heldCall) answer(f *Fork, res *sip.Response, callerOffer []byte, forkAck bool) {
 	hc.br.JoinB(ForkDialog(f, res))
 	ack := hc.br.Legs[1].Dialog.Request(sip.ACK)
-	mu.Lock()
-	hc.ackTmpl = ack.Clone()
-	mu.Unlock()
-	_ = client.WriteRequest(ack)
+	if forkAck {
+		_ = f.Ack(ack)
+	} else {
+		client := hc.env.Client
+		var mu sync.Mutex
+		f.Tx.OnRetransmission(func(r *sip.Response) {
+			mu.Lock()
+			tmpl := hc.ackTmpl
+			mu.Unlock()
+			if tmpl != nil && r.IsSuccess() {
+				_ = client.WriteRequest(tmpl.Clone())
+			}
+		})
+		mu.Lock()
+		hc.ackTmpl = ack.Clone()
+		mu.Unlock()
+		_ = client.WriteRequest(ack)
+	}
 	if _, err := hc.br.AnswerA(res.Body(), callerOffer, false, "192.168.1.50:5060"); err != nil {
 		panic(err)
 	}
