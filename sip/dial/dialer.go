@@ -216,9 +216,9 @@ func (d *Dialer) NextTrunk(rt *route.Route) bool {
 }
 
 // timedOut takes the end of f's transaction tx without a final
-// response: f gets a 408, and its dialer's user is told (OnFailed). After
-// its final response, f lets go of what it no longer needs (release); the
-// end of a transaction f no longer has is stale.
+// response: f gets a 408, and its dialer's user is told (OnFailed). Either
+// way f then lets go of what it no longer needs (release); the end of a
+// transaction f no longer has is stale.
 func (f *Fork) timedOut(tx sip.ClientTransaction, err error, log *slog.Logger) {
 	if tx != f.Tx {
 		return
@@ -230,6 +230,7 @@ func (f *Fork) timedOut(tx sip.ClientTransaction, err error, log *slog.Logger) {
 	log.Debug("fork got no final response", "dest", f.Target.Dest, "err", err)
 	f.Final = sip.NewResponseFromRequest(f.Req, 408, "Request Timeout", nil)
 	f.Dialer.OnFailed(f)
+	f.release()
 }
 
 // release drops what f holds once its transaction ended after its final
