@@ -449,15 +449,24 @@ func ForkDialog(f *Fork, res *sip.Response) leg.Dialog {
 
 // Ack sends ack, the ACK of f's 2xx, and sends it again on each
 // retransmission of the 2xx that f's transaction catches (RFC 6026 §7.2:
-// until Timer M, 64·T1 after the 2xx). The copy kept for them goes with
-// the transaction, so that a long call keeps no ACK.
+// until Timer M, 64·T1 after the 2xx). What it keeps for them goes with
+// the transaction, so that a long call keeps no ACK; it is the ACK on the
+// wire, a third of the message sipgo would clone, parsed again only when
+// a 2xx comes again (an ACK was lost).
 func (f *Fork) Ack(ack *sip.Request) error {
 	client := f.Dialer.Env.Client
 	if f.Tx != nil {
-		tmpl := ack.Clone()
+		wire, tr, dest := []byte(ack.String()), ack.Transport(), ack.Destination()
 		f.Tx.OnRetransmission(func(r *sip.Response) {
-			if r.IsSuccess() {
-				_ = client.WriteRequest(tmpl.Clone())
+			if !r.IsSuccess() {
+				return
+			}
+			if msg, err := sip.ParseMessage(wire); err == nil {
+				if again, ok := msg.(*sip.Request); ok {
+					again.SetTransport(tr)
+					again.SetDestination(dest)
+					_ = client.WriteRequest(again)
+				}
 			}
 		})
 	}

@@ -88,9 +88,13 @@ func TestWatcherEndsAtFinal(t *testing.T) {
 		if !res.IsSuccess() {
 			t.Fatalf("final response %d, want 200", res.StatusCode)
 		}
-		// The ACK, and again on each retransmission of the 2xx.
+		// The ACK, with the answer to the 2xx's offer, and again on each
+		// retransmission of the 2xx.
 		dlg := ForkDialog(f, res)
-		if err := f.Ack(dlg.Request(sip.ACK)); err != nil {
+		ack := dlg.Request(sip.ACK)
+		ack.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		ack.SetBody([]byte(callerSDP))
+		if err := f.Ack(ack); err != nil {
 			t.Errorf("ack: %v", err)
 		}
 		won = f
@@ -111,6 +115,12 @@ func TestWatcherEndsAtFinal(t *testing.T) {
 	default:
 	}
 	ph.waitAcks(2) // the 2xx sent again got its ACK again
+	first, again := ph.lastAck[0], ph.lastAck[1]
+	if again.Recipient.String() != first.Recipient.String() || again.CallID().Value() != first.CallID().Value() ||
+		again.CSeq().String() != first.CSeq().String() || again.From().String() != first.From().String() ||
+		again.To().String() != first.To().String() || string(again.Body()) != callerSDP {
+		t.Errorf("ACK sent again:\n%s\nwant the first:\n%s", again, first)
+	}
 
 	// The end of the transaction (Timer M, here sooner) still comes to
 	// the call, and the fork lets go of its messages.

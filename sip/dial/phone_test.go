@@ -17,9 +17,10 @@ type phone struct {
 	conn   net.PacketConn
 	resend bool
 
-	mu   sync.Mutex
-	acks int
-	cond *sync.Cond
+	mu      sync.Mutex
+	acks    int
+	lastAck []*sip.Request // the last ACKs, with resend
+	cond    *sync.Cond
 }
 
 func startPhone(tb testing.TB) *phone { return startPhoneResending(tb, false) }
@@ -81,6 +82,9 @@ func (ph *phone) serve() {
 			}
 			ph.mu.Lock()
 			ph.acks++
+			if ph.resend {
+				ph.lastAck = append(ph.lastAck, req)
+			}
 			ph.cond.Broadcast()
 			ph.mu.Unlock()
 		}
