@@ -383,12 +383,8 @@ func (f *Fork) send() {
 					// are ACKed by the transaction itself. The watcher
 					// ends now rather than with the transaction
 					// (Timer M, 64·T1 after a 2xx: most of a short
-					// call), whose end sipgo tells without a
-					// goroutine.
-					ended := func(string, error) { env.Post(&TxDoneEvent{Fork: f, Tx: tx}) }
-					if !tx.OnTerminate(ended) {
-						ended("", nil)
-					}
+					// call).
+					f.tellEnd(tx)
 					return
 				}
 			case <-tx.Done():
@@ -397,6 +393,22 @@ func (f *Fork) send() {
 			}
 		}
 	})
+}
+
+// tellEnd posts the end of tx, f's transaction after its final response,
+// when sipgo ends it, without a goroutine (OnTerminate). sipgo keeps an
+// ended INVITE transaction and its hooks until Timer M fires, terminated
+// or not: once run, the hook holds neither the fork nor its call, which
+// can go at once when the call ends first.
+func (f *Fork) tellEnd(tx sip.ClientTransaction) {
+	post, fork := f.Dialer.Env.Post, f
+	ended := func(string, error) {
+		post(&TxDoneEvent{Fork: fork, Tx: tx})
+		post, fork = nil, nil
+	}
+	if !tx.OnTerminate(ended) {
+		ended("", nil)
+	}
 }
 
 // RetryAuth answers the trunk's digest challenge with a new INVITE, once

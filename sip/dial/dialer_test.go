@@ -2,6 +2,7 @@ package dial
 
 import (
 	"log/slog"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -135,4 +136,53 @@ func TestWatcherEndsAtFinal(t *testing.T) {
 		t.Errorf("fork after its transaction ended: tx %v, req %v, final %d %q; want only the status line kept",
 			won.Tx, won.Req, won.Final.StatusCode, won.Final.Body())
 	}
+}
+
+// TestEndedForkNotHeld: sipgo keeps an answered INVITE's transaction, and
+// the hooks on it, until Timer M fires, even once terminated; the hooks of
+// the dialer (the end of the transaction, Fork.Ack's) must then not keep
+// the fork, its dialer and the call they point to: a call that hung up
+// goes at once.
+func TestEndedForkNotHeld(t *testing.T) {
+	ph := startPhone(t)
+	client, ua := newClient(t)
+	defer ua.Close()
+	var wg sync.WaitGroup
+	events := make(chan any, 8)
+	gone := make(chan struct{})
+	func() { // what the call holds, dropped when it returns
+		env := &Env{Client: client, UserAgent: "Switchboard", Log: slog.New(slog.DiscardHandler), Ctx: t.Context(),
+			WG: &wg, Post: func(ev any) bool { events <- ev; return true }, File: func(string) {},
+			Contact: func(string, string) sip.ContactHeader {
+				return sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "switchboard", Host: "127.0.0.1"}}
+			}, Hops: 70}
+		d := &Dialer{Env: env, Late: true, OnFailed: func(*Fork) { t.Error("the fork failed") }}
+		answered := false
+		d.OnResponse = func(f *Fork, tx sip.ClientTransaction, res *sip.Response) {
+			if f.Settle(tx, res) && res.IsSuccess() {
+				dlg := ForkDialog(f, res)
+				_ = f.Ack(dlg.Request(sip.ACK))
+				answered = true
+			}
+		}
+		tgt := route.Target{Ext: "10002", ToUser: "10002", Domain: "pbx.example.com", Dest: ph.addr, Transport: "UDP",
+			URI: sip.Uri{Scheme: "sip", User: "10002", Host: "192.168.1.23", Port: 5060}}
+		d.DialAll(&route.Route{FromUser: "10001"}, []route.Target{tgt})
+		for !answered {
+			(<-events).(Event).Deliver(env.Log)
+		}
+		runtime.AddCleanup(d, func(ch chan struct{}) { close(ch) }, gone)
+		Terminate(d.Forks) // the call hangs up
+		(<-events).(Event).Deliver(env.Log)
+	}()
+	for range 20 {
+		runtime.GC()
+		select {
+		case <-gone:
+			return
+		default:
+			runtime.Gosched()
+		}
+	}
+	t.Fatal("the dialer of an ended call is still held (by its transaction's hooks)")
 }

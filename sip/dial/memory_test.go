@@ -31,24 +31,27 @@ import (
 // caller's INVITE, the call's actor and the relay are not counted (one
 // relay serves all calls here).
 //
-// "answered" measures the calls while their transactions run (a call
-// shorter than Timer M); "long" once Timer M has ended them, as on a call
-// of more than 32 s (T1 is shrunk here so that it comes sooner). "kept":
-// the call keeps its ACK for the 2xx's retransmissions, as package sip
-// does (calleeTx.ackTmpl); "forkack": the fork keeps it, with its
-// transaction (Fork.Ack).
+// It measures at three points of a call's life: "answered", while the
+// fork's transaction runs (a call shorter than Timer M); "long", once
+// Timer M has ended it, as on a call of more than 32 s (T1 is shrunk here
+// so that it comes sooner); "ended", once the call hung up within Timer M
+// and its forks were terminated, what is left of it until Timer M fires
+// (sipgo's timer keeps the transaction, terminated or not). And two ways
+// of ACKing retransmitted 2xx: "kept", the call keeps its ACK and hook,
+// as package sip does (calleeTx.ackTmpl); "forkack", Fork.Ack.
 //
 // heap-B/call is the live heap after GC per call, stack-B/call the
-// goroutine stacks in use per call, goroutines/call those left running.
-// With HEAPPROF=file set, the heap profile taken while the calls are held
-// is written there (go test -memprofilerate=1 for every allocation).
+// goroutine stacks in use per call (noisy: freed stacks stay cached),
+// goroutines/call those left running. With HEAPPROF=file set, the heap
+// profile taken at the measure is written there (go test
+// -memprofilerate=1 for every allocation).
 func BenchmarkMemoryPerAnsweredCall(b *testing.B) {
 	const n = 1000
-	for _, long := range []bool{false, true} {
+	for _, at := range []phase{answered, long, ended} {
 		for _, forkAck := range []bool{false, true} {
-			b.Run(caseName(long, forkAck), func(b *testing.B) {
+			b.Run(caseName(at, forkAck), func(b *testing.B) {
 				for b.Loop() {
-					heap, stack, gor := measureAnswered(b, n, long, forkAck)
+					heap, stack, gor := measureAnswered(b, n, at, forkAck)
 					b.ReportMetric(heap, "heap-B/call")
 					b.ReportMetric(stack, "stack-B/call")
 					b.ReportMetric(gor, "goroutines/call")
@@ -61,24 +64,29 @@ func BenchmarkMemoryPerAnsweredCall(b *testing.B) {
 // TestMemoryPerAnsweredCall logs the figures of the benchmark at a
 // smaller scale (go test -v -run MemoryPerAnswered).
 func TestMemoryPerAnsweredCall(t *testing.T) {
-	for _, long := range []bool{false, true} {
+	for _, at := range []phase{answered, long, ended} {
 		for _, forkAck := range []bool{false, true} {
-			heap, stack, gor := measureAnswered(t, 200, long, forkAck)
-			t.Logf("%s: heap %.0f B/call, stack %.0f B/call, %.2f goroutines/call", caseName(long, forkAck),
+			heap, stack, gor := measureAnswered(t, 200, at, forkAck)
+			t.Logf("%s: heap %.0f B/call, stack %.0f B/call, %.2f goroutines/call", caseName(at, forkAck),
 				heap, stack, gor)
 		}
 	}
 }
 
-func caseName(long, forkAck bool) string {
-	name := "answered"
-	if long {
-		name = "long"
-	}
+// phase is when in a call's life BenchmarkMemoryPerAnsweredCall measures.
+type phase string
+
+const (
+	answered phase = "answered"
+	long     phase = "long"
+	ended    phase = "ended"
+)
+
+func caseName(at phase, forkAck bool) string {
 	if forkAck {
-		return name + "-forkack"
+		return string(at) + "-forkack"
 	}
-	return name + "-kept"
+	return string(at) + "-kept"
 }
 
 // heldCall is what a call of package sip keeps of these packages once
@@ -93,11 +101,10 @@ type heldCall struct {
 
 // measureAnswered builds n answered calls against a phone on loopback and
 // returns the heap and stack they hold per call and the goroutines left
-// per call; long, once their transactions ended (Timer M). forkAck: see
-// answer.
-func measureAnswered(tb testing.TB, n int, long, forkAck bool) (heapPer, stackPer, goroutinesPer float64) {
-	var ended sync.WaitGroup // long: the forks' transactions
-	if long {
+// per call, at the phase at of their lives. forkAck: see answer.
+func measureAnswered(tb testing.TB, n int, at phase, forkAck bool) (heapPer, stackPer, goroutinesPer float64) {
+	var txEnded sync.WaitGroup // long: the forks' transactions
+	if at == long {
 		sip.SetTimers(20*time.Millisecond, 80*time.Millisecond, 100*time.Millisecond) // Timer M: 1.28 s
 		defer sip.SetTimers(500*time.Millisecond, 4*time.Second, 5*time.Second)       // sipgo's defaults
 	}
@@ -153,10 +160,10 @@ func measureAnswered(tb testing.TB, n int, long, forkAck bool) (heapPer, stackPe
 			}
 			hc.answer(f, res, callerOffer, forkAck)
 			answered++
-			if long {
-				ended.Add(1)
-				if !f.Tx.OnTerminate(func(string, error) { ended.Done() }) {
-					ended.Done()
+			if at == long {
+				txEnded.Add(1)
+				if !f.Tx.OnTerminate(func(string, error) { txEnded.Done() }) {
+					txEnded.Done()
 				}
 			}
 		}
@@ -187,7 +194,13 @@ func measureAnswered(tb testing.TB, n int, long, forkAck bool) (heapPer, stackPe
 	// transaction's end is told to the call right after ended hears it,
 	// by the same sipgo goroutine: the rare one still on its way counts
 	// as held.
-	ended.Wait()
+	txEnded.Wait()
+	if at == ended { // hung up: the forks ended, the call dropped
+		for _, hc := range calls[1:] {
+			Terminate(hc.ring.Forks)
+		}
+		clear(calls[1:])
+	}
 	for len(events) > 0 {
 		(<-events).(Event).Deliver(log)
 	}
@@ -209,7 +222,9 @@ func measureAnswered(tb testing.TB, n int, long, forkAck bool) (heapPer, stackPe
 	runtime.KeepAlive(calls)
 
 	for _, hc := range calls {
-		Terminate(hc.ring.Forks)
+		if hc != nil {
+			Terminate(hc.ring.Forks)
+		}
 	}
 	cancel()
 	wg.Wait()
