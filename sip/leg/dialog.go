@@ -28,7 +28,7 @@ type Dialog struct {
 // Request builds an in-dialog request. ACK takes the CSeq of the last
 // INVITE; others take the next one.
 func (d *Dialog) Request(method sip.RequestMethod) *sip.Request {
-	req := sip.NewRequest(method, *d.Target.Clone())
+	req := sip.NewRequest(method, d.Target) // it copies the target's parameters
 	req.AppendHeader(&sip.FromHeader{Address: d.LocalURI, Params: sip.HeaderParams{{K: "tag", V: d.LocalTag}}})
 	to := &sip.ToHeader{Address: d.RemoteURI}
 	if d.RemoteTag != "" {
