@@ -39,7 +39,7 @@ const (
 // writes the call's fields, its parts' included. Other goroutines (SIP
 // handlers, transaction watchers, requests in flight) reach it only by
 // posting events; what they may read is published for them whole and
-// atomically (callRecord.sharedParties and Shown, calleeTx.ackTmpl) or
+// atomically (callRecord.sharedParties and Shown) or
 // fixed before the call is filed in the call table (ID, AReq, relay), and
 // the caller's INVITE handler only waits for AFinal to close.
 type Call struct {

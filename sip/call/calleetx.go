@@ -2,7 +2,6 @@ package call
 
 import (
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -22,18 +21,17 @@ import (
 // the bridge's leg B (Legs[1]).
 //
 // It is the call's part, embedded in it so that the features reach the
-// dialer and leg B's target as before. Only the call's actor touches it,
-// except ackTmpl, which sipgo's goroutine reads to answer a retransmitted
-// 2xx.
+// dialer and leg B's target as before. Only the call's actor touches it
+// (the fork that won ACKs the retransmissions of its 2xx: dial.Fork.Ack).
 type calleeTx struct {
 	Ring dial.Dialer // the callee's phones, or the trunk
 	// BTarget is where leg B is now: the answering fork's target, or a
 	// transfer's.
 	BTarget *route.Target
-	// BAcked: the ACK of the winning fork's 2xx went; ackTmpl is that ACK,
-	// sent again on each retransmission of the 2xx (from sipgo's goroutine).
-	BAcked  bool
-	ackTmpl atomic.Pointer[sip.Request]
+	// BAcked: the ACK of the winning fork's 2xx went (won.Ack: sent
+	// again on each retransmission of the 2xx).
+	BAcked bool
+	won    *dial.Fork // the fork whose 2xx answered the call
 
 	client *sipgo.Client
 	log    *slog.Logger
@@ -94,13 +92,8 @@ func (ct *calleeTx) forkResponse(f *dial.Fork, tx sip.ClientTransaction, res *si
 // are cancelled, and each retransmission of f's 2xx is answered with our
 // ACK once it went (ack).
 func (ct *calleeTx) answered(f *dial.Fork) {
-	ct.BTarget = &f.Target
+	ct.BTarget, ct.won = &f.Target, f
 	ct.Ring.CancelAll(f)
-	f.Tx.OnRetransmission(func(r *sip.Response) {
-		if tmpl := ct.ackTmpl.Load(); tmpl != nil && r.IsSuccess() {
-			_ = ct.client.WriteRequest(tmpl.Clone())
-		}
-	})
 }
 
 // ack sends the ACK of the answering fork's 2xx on d, leg B's dialog, with
@@ -112,8 +105,13 @@ func (ct *calleeTx) ack(d *leg.Dialog, body []byte) {
 		ack.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 		ack.SetBody(body)
 	}
-	ct.ackTmpl.Store(ack.Clone())
-	if err := ct.client.WriteRequest(ack); err != nil {
+	var err error
+	if ct.won != nil {
+		err = ct.won.Ack(ack) // and again on each retransmission of its 2xx
+	} else {
+		err = ct.client.WriteRequest(ack)
+	}
+	if err != nil {
 		ct.log.Info("ack not sent", "err", err)
 	}
 }
@@ -121,14 +119,7 @@ func (ct *calleeTx) ack(d *leg.Dialog, body []byte) {
 // ackFork ACKs the 2xx that set up d, the dialog of fork f of a dialer
 // other than the call's own (a feature's), now and on each retransmission.
 func (ct *calleeTx) ackFork(f *dial.Fork, d *leg.Dialog) {
-	ack := d.Request(sip.ACK)
-	tmpl := ack.Clone()
-	f.Tx.OnRetransmission(func(r *sip.Response) {
-		if r.IsSuccess() {
-			_ = ct.client.WriteRequest(tmpl.Clone())
-		}
-	})
-	if err := ct.client.WriteRequest(ack); err != nil {
+	if err := f.Ack(d.Request(sip.ACK)); err != nil {
 		ct.log.Info("ack not sent", "err", err)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -99,9 +98,8 @@ type pageMember struct {
 	offer  []byte
 	won    *dial.Fork
 	dlg    leg.Dialog
-	ack    atomic.Pointer[sip.Request] // our ACK, sent again on each 2xx retransmission
-	joined bool                        // connected as a listener
-	left   bool                        // hung up, or hung up on
+	joined bool // connected as a listener
+	left   bool // hung up, or hung up on
 }
 
 // Events a page posts to itself.
@@ -375,14 +373,8 @@ func (ps *pageSession) liveLegs() []call.LegEvent {
 // handle runs one event on the page's goroutine.
 func (ps *pageSession) handle(ev any) {
 	switch ev := ev.(type) {
-	case *dial.ResponseEvent:
-		ev.Fork.Dialer.OnResponse(ev.Fork, ev.Tx, ev.Res)
-	case *dial.TxDoneEvent:
-		if ev.Tx != ev.Fork.Tx || ev.Fork.Final != nil {
-			return
-		}
-		ev.Fork.Final = sip.NewResponseFromRequest(ev.Fork.Req, 408, "Request Timeout", nil)
-		ev.Fork.Dialer.OnFailed(ev.Fork)
+	case dial.Event: // a response, or the end of a transaction
+		ev.Deliver(ps.log)
 	case *call.ReqEvent:
 		ps.onRequest(ev)
 		close(ev.Done)
@@ -424,14 +416,7 @@ func (ps *pageSession) join(m *pageMember, f *dial.Fork, res *sip.Response) {
 	m.won = f
 	m.d.CancelAll(f)
 	m.dlg = dial.ForkDialog(f, res)
-	ack := m.dlg.Request(sip.ACK)
-	m.ack.Store(ack.Clone())
-	f.Tx.OnRetransmission(func(r *sip.Response) {
-		if a := m.ack.Load(); a != nil && r.IsSuccess() {
-			_ = ps.b.Client.WriteRequest(a.Clone())
-		}
-	})
-	if err := ps.b.Client.WriteRequest(ack); err != nil {
+	if err := f.Ack(m.dlg.Request(sip.ACK)); err != nil {
 		ps.log.Info("ack not sent", "ext", m.cred.Ext, "err", err)
 	}
 	_, md, err := sdpneg.Parse(res.Body())

@@ -412,14 +412,7 @@ func (t *transfers) transferorLeft(fromA bool) {
 func (x *Transfer) answered(f *dial.Fork, res *sip.Response) {
 	c := x.t.c
 	d := dial.ForkDialog(f, res)
-	ack := d.Request(sip.ACK)
-	tmpl := ack.Clone()
-	f.Tx.OnRetransmission(func(r *sip.Response) {
-		if r.IsSuccess() {
-			_ = c.Core.Client.WriteRequest(tmpl.Clone())
-		}
-	})
-	if err := c.Core.Client.WriteRequest(ack); err != nil {
+	if err := f.Ack(d.Request(sip.ACK)); err != nil {
 		c.Log.Info("ack not sent", "err", err)
 	}
 	_, m, err := sdpneg.Parse(res.Body())
