@@ -81,18 +81,9 @@ type monitorSession struct {
 func (mo *Monitoring) MonitorCall(req *sip.Request, tx sip.ServerTransaction, sup *call.Credential, mode media.MonitorMode, ext string) {
 	b := mo.Core
 	log := b.Log.With("call_id", req.CallID().Value(), "supervisor", sup.Ext, "mode", mode.String(), "ext", ext)
-	if len(req.Body()) == 0 {
-		b.Responder.Respond(tx, req, 488, "Not Acceptable Here (Offer Needed)")
-		return
-	}
-	sd, offer, err := sdpneg.Parse(req.Body())
-	if err != nil {
-		b.Responder.Respond(tx, req, 488, "Not Acceptable Here")
-		return
-	}
-	codec, ok := sdpneg.G711(sd)
-	if !ok {
-		b.Responder.Respond(tx, req, 488, "Not Acceptable Here (G.711 Needed)")
+	_, offer, codec, refusal := sdpneg.G711Endpoint(req.Body())
+	if refusal != "" {
+		b.Responder.Respond(tx, req, 488, refusal)
 		return
 	}
 	c, agent, parties := mo.Monitored(ext)

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/pion/sdp/v3"
 	"github.com/switchboard-pbx/switchboard/media"
 )
 
@@ -69,4 +70,23 @@ func G711SDP(ip netip.Addr, port uint16, codec media.Codec, dir string) []byte {
 		"a=rtpmap:" + pt + " " + codec.String() + "/8000\r\n" +
 		"a=ptime:20\r\n" +
 		"a=" + dir + "\r\n")
+}
+
+// G711Endpoint reads an INVITE's offer to an endpoint of the PBX's own
+// that speaks G.711 (a supervisor's, a mailbox's): the session, its media
+// and the G.711 law, or the reason phrase of the 488 that refuses it (no
+// offer, one that does not parse, no G.711 in it).
+func G711Endpoint(body []byte) (*sdp.SessionDescription, Media, media.Codec, string) {
+	if len(body) == 0 {
+		return nil, Media{}, 0, "Not Acceptable Here (Offer Needed)"
+	}
+	sd, offer, err := Parse(body)
+	if err != nil {
+		return nil, Media{}, 0, "Not Acceptable Here"
+	}
+	codec, ok := G711(sd)
+	if !ok {
+		return nil, Media{}, 0, "Not Acceptable Here (G.711 Needed)"
+	}
+	return sd, offer, codec, ""
 }

@@ -68,18 +68,9 @@ type vmSession struct {
 func (vm *Service) Retrieve(req *sip.Request, tx sip.ServerTransaction, caller *call.Credential, group string) {
 	b := vm.Core
 	log := b.Log.With("call_id", req.CallID().Value(), "ext", caller.Ext, "feature", "voicemail")
-	if len(req.Body()) == 0 {
-		b.Responder.Respond(tx, req, 488, "Not Acceptable Here (Offer Needed)")
-		return
-	}
-	sd, offer, err := sdpneg.Parse(req.Body())
-	if err != nil {
-		b.Responder.Respond(tx, req, 488, "Not Acceptable Here")
-		return
-	}
-	codec, ok := sdpneg.G711(sd)
-	if !ok {
-		b.Responder.Respond(tx, req, 488, "Not Acceptable Here (G.711 Needed)")
+	sd, offer, codec, refusal := sdpneg.G711Endpoint(req.Body())
+	if refusal != "" {
+		b.Responder.Respond(tx, req, 488, refusal)
 		return
 	}
 	event := uint8(0)
