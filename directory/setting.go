@@ -149,6 +149,9 @@ func ValidateSetting(key, value string) error {
 			return invalid(key, "must be a duration such as 90s, 10m or 1h, at least "+min.String())
 		}
 	case SettingGuardExempt:
+		if strings.EqualFold(strings.TrimSpace(value), "none") {
+			return nil
+		}
 		for _, f := range SplitList(value) {
 			if _, err := netip.ParsePrefix(f); err != nil {
 				if _, err := netip.ParseAddr(f); err != nil {

@@ -38,27 +38,27 @@ var sipOptions = []sipOption{
 		func(c *sip.Config, v string) { c.Guard.FloodWindow = duration(v) }},
 	{"guard-flood-ban-time", directory.SettingGuardFloodBanTime, "10m", "how long a flooding source is banned",
 		func(c *sip.Config, v string) { c.Guard.FloodBanTime = duration(v) }},
-	{"guard-exempt", directory.SettingGuardExempt, "",
-		"CIDR networks never banned or rate-limited, comma-separated (e.g. 10.0.0.0/8)",
-		func(c *sip.Config, v string) { c.Guard.Exempt = directory.SplitList(v) }},
+	{"guard-exempt", directory.SettingGuardExempt, "127.0.0.1/32,::1/128",
+		`CIDR networks never banned or rate-limited, comma-separated (e.g. 10.0.0.0/8); "none" for none`,
+		func(c *sip.Config, v string) { c.Guard.Exempt = listSetting(v) }},
 	{"guard-scanners", directory.SettingGuardScanners, strings.Join(sip.DefaultScannerAgents, ","),
 		`User-Agent parts whose requests are dropped unanswered, comma-separated; "none" for none`,
-		func(c *sip.Config, v string) { c.Guard.ScannerAgents = agents(v) }},
+		func(c *sip.Config, v string) { c.Guard.ScannerAgents = listSetting(v) }},
 	{"digest-algorithms", directory.SettingDigestAlgorithms, "SHA-256,MD5",
 		"digest algorithms offered in challenges, most preferred first (MD5 first or alone for clients that take only the first, such as SIPp)",
 		func(c *sip.Config, v string) { c.DigestAlgorithms = directory.SplitList(v) }},
 	{"digest-md5-only-agents", directory.SettingDigestMD5Only, strings.Join(sip.DefaultMD5OnlyAgents, ","),
 		`User-Agent parts of phones offered MD5 alone, comma-separated; "none" for none`,
-		func(c *sip.Config, v string) { c.MD5OnlyAgents = agents(v) }},
+		func(c *sip.Config, v string) { c.MD5OnlyAgents = listSetting(v) }},
 }
 
 func atoi(v string) int { n, _ := strconv.Atoi(v); return n }
 
 func duration(v string) time.Duration { d, _ := time.ParseDuration(v); return d }
 
-// agents reads a User-Agent list: "none" is an empty list, which turns the
-// rule off (a nil list would mean the default).
-func agents(v string) []string {
+// listSetting reads a list setting (User-Agents, networks): "none" is an empty
+// list, which turns the rule off (a nil list would mean the default).
+func listSetting(v string) []string {
 	l := directory.SplitList(v)
 	if len(l) == 1 && strings.EqualFold(l[0], "none") {
 		return []string{}
@@ -94,8 +94,8 @@ func (c *Config) validateSIPOptions(field func(name, msg string)) {
 }
 
 // applySIPOptions fills cfg from this node's flags, else the stored
-// settings. A setting the store cannot give, or that does not validate
-// (written by hand), is logged and the default kept.
+// settings, else the option's default. A setting the store cannot give, or
+// that does not validate (written by hand), is logged and the default kept.
 func applySIPOptions(ctx context.Context, cfg *sip.Config, c *Config, st directory.Store, log *slog.Logger) {
 	for i, o := range sipOptions {
 		v := ""
@@ -104,15 +104,17 @@ func applySIPOptions(ctx context.Context, cfg *sip.Config, c *Config, st directo
 		}
 		if v == "" && st != nil {
 			sv, err := st.Setting(ctx, o.key)
-			if err != nil {
-				log.Warn("sip setting not read; default kept", "key", o.key, "err", err)
-				continue
+			if err == nil {
+				err = directory.ValidateSetting(o.key, sv)
 			}
-			if err := directory.ValidateSetting(o.key, sv); err != nil {
-				log.Warn("sip setting ignored; default kept", "key", o.key, "err", err)
-				continue
+			if err != nil {
+				log.Warn("sip setting not taken; default kept", "key", o.key, "err", err)
+				sv = ""
 			}
 			v = sv
+		}
+		if v == "" {
+			v = o.def
 		}
 		if v != "" {
 			o.apply(cfg, v)
