@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The Switchboard half of ../shared/bench/compare-reg.sh, plus the guard exemption SIPp needs.
 # usage: (in a worktree root) bench/sb-reg.sh OUTDIR RATE...
+# SERVE_ARGS are added to switchboard serve; CPUPROF=1 takes a 10 s CPU profile of the server
+# 8 s into the first rate's run (OUTDIR.cpu.pprof; pprof on PPROF_PORT, default 6062).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../shared/bench" && pwd)
 OUTDIR=$1; shift
@@ -23,8 +25,10 @@ PY
 port=${SB_PORT:-5180}
 web=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 "$W/switchboard" serve --data "$W/data" --sip-addr "127.0.0.1:$port" --web-addr "127.0.0.1:$web" \
-  --rtp-ports 41000-41999 --domain 127.0.0.1 --sip-tls-addr off >"$W/serve.log" 2>&1 &
+  --rtp-ports 41000-41999 --domain 127.0.0.1 --sip-tls-addr off \
+  ${CPUPROF:+--pprof-addr "127.0.0.1:${PPROF_PORT:-6062}"} ${SERVE_ARGS:-} >"$W/serve.log" 2>&1 &
 SBPID=$!
+[ -n "${CPUPROF:-}" ] && ( sleep 8; curl -s "127.0.0.1:${PPROF_PORT:-6062}/debug/pprof/profile?seconds=10" >"$OUTDIR.cpu.pprof" ) &
 for _ in $(seq 1 100); do grep -qi 'sip listening' "$W/serve.log" && break; sleep 0.2; done
 START_KAMAILIO=0 TARGET="127.0.0.1:$port" SERVER_PIDS=$SBPID OUT="$OUTDIR" "$HERE/sipp/run-reg-bench.sh" $RATES >"$OUTDIR.log" 2>&1 || true
 kill "$SBPID"; wait "$SBPID" 2>/dev/null || true; SBPID=

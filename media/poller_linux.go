@@ -103,6 +103,10 @@ type poller struct {
 	arms []*sock // sockets to arm a recvmsg on (p.mu)
 
 	relays atomic.Int64 // relays placed here and not yet released (pickPoller)
+
+	// reserved is whether a processor was added for this poller's ring
+	// (reserveProc).
+	reserved atomic.Bool
 }
 
 var (
@@ -112,6 +116,9 @@ var (
 	// pollersUseRing is whether the pollers read through io_uring; set
 	// once with the pollers (relayIOMode).
 	pollersUseRing bool
+	// pollersProcs is GOMAXPROCS when the pollers were made, before any
+	// added a processor of its own (reserveProc).
+	pollersProcs int
 )
 
 // pickPoller returns the poller for a new relay; nil when epoll is
@@ -131,6 +138,7 @@ func pickPoller() *poller {
 	}
 	pollersOnce.Do(func() {
 		n := max(1, runtime.GOMAXPROCS(0))
+		pollersProcs = runtime.GOMAXPROCS(0)
 		pollersUseRing = relayIOMode()
 		for range n {
 			p, err := newPoller()

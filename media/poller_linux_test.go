@@ -125,6 +125,37 @@ func TestPollerRingWhenAvailable(t *testing.T) {
 	}
 }
 
+// A poller with a ring naps holding its thread's processor (uring.nap),
+// so it adds one to the runtime when its ring first runs: the rest of the
+// program keeps the processors it had. Pollers without a ring (epoll)
+// nap in the runtime and add none.
+func TestRingPollerHasProcessorOfItsOwn(t *testing.T) {
+	pickPoller()
+	r, a, b := connectedRelay(t, RelayConfig{})
+	pa := rtpPacket(0, 100, 0, 0xAAAA, false, bytes.Repeat([]byte{0xD5}, 160))
+	a.send(r.Local(LegA), pa)
+	if got, _ := b.recv(); !bytes.Equal(got, pa) {
+		t.Fatal("a→b packet changed")
+	}
+	procsMu.Lock()
+	defer procsMu.Unlock()
+	reserved := 0
+	for _, p := range pollers {
+		if p.reserved.Load() {
+			reserved++
+		}
+	}
+	switch {
+	case pollersUseRing && reserved == 0:
+		t.Fatal("a poller relays through its ring with no processor reserved for it")
+	case !pollersUseRing && reserved > 0:
+		t.Fatalf("%d pollers without a ring reserved a processor", reserved)
+	}
+	if got, want := runtime.GOMAXPROCS(0), pollersProcs+reserved; got != want {
+		t.Errorf("GOMAXPROCS %d, want %d (%d when the pollers were made, %d reserved)", got, want, pollersProcs, reserved)
+	}
+}
+
 // The ring's entries are laid out as linux/io_uring.h has them.
 func TestUringLayout(t *testing.T) {
 	if n := unsafe.Sizeof(uringSQE{}); n != 64 {

@@ -62,17 +62,27 @@ func BenchmarkRelayPacket(b *testing.B) {
 //	go test -run '^$' -bench 'RelayCallsRecorded/calls=1000' -benchtime 500x ./media/
 func BenchmarkRelayCallsRecorded(b *testing.B) {
 	for _, calls := range []int{100, 1000} {
-		b.Run(fmt.Sprintf("calls=%d", calls), func(b *testing.B) { benchCallsRecorded(b, calls) })
+		b.Run(fmt.Sprintf("calls=%d", calls), func(b *testing.B) { benchCallsPaced(b, calls, true) })
 	}
 	// The same without the pollers (on Linux), for comparison.
 	b.Run("calls=1000/goroutine-per-socket", func(b *testing.B) {
 		usePollers = false
 		defer func() { usePollers = true }()
-		benchCallsRecorded(b, 1000)
+		benchCallsPaced(b, 1000, true)
 	})
 }
 
-func benchCallsRecorded(b *testing.B, calls int) {
+// BenchmarkRelayCallsPaced is BenchmarkRelayCallsRecorded without the
+// recording: the relay alone at a phone's pace.
+//
+//	go test -run '^$' -bench 'RelayCallsPaced/calls=100$' -benchtime 500x ./media/
+func BenchmarkRelayCallsPaced(b *testing.B) {
+	for _, calls := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("calls=%d", calls), func(b *testing.B) { benchCallsPaced(b, calls, false) })
+	}
+}
+
+func benchCallsPaced(b *testing.B, calls int, record bool) {
 	var ms runtime.MemStats
 	debug.FreeOSMemory() // what an earlier benchmark left goes back first
 	runtime.ReadMemStats(&ms)
@@ -80,13 +90,17 @@ func benchCallsRecorded(b *testing.B, calls int) {
 	h := startPhones(b, calls)
 	defer h.close()
 	dir := b.TempDir()
-	recs := make([]*Recorder, calls)
+	var recs []*Recorder
 	for i, r := range h.relays {
+		if !record {
+			r.Arm()
+			continue
+		}
 		rec, err := NewRecorder(filepath.Join(dir, fmt.Sprintf("%d.wav", i)), RecorderConfig{})
 		if err != nil {
 			b.Fatal(err)
 		}
-		recs[i] = rec
+		recs = append(recs, rec)
 		r.SetTap(rec)
 		r.Arm()
 	}
@@ -170,23 +184,29 @@ func (c RelayCounters) sub(d RelayCounters) RelayCounters {
 }
 
 // cpuUse is the process's CPU time in user space and in the kernel.
-type cpuUse struct{ user, sys time.Duration }
+type cpuUse struct {
+	user, sys time.Duration
+	switches  int64 // context switches, voluntary and not
+}
 
 func rusage(b *testing.B) cpuUse {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		b.Fatal(err)
 	}
-	return cpuUse{time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())}
+	return cpuUse{time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano()), ru.Nvcsw + ru.Nivcsw}
 }
 
-func (c cpuUse) sub(d cpuUse) cpuUse { return cpuUse{c.user - d.user, c.sys - d.sys} }
+func (c cpuUse) sub(d cpuUse) cpuUse {
+	return cpuUse{c.user - d.user, c.sys - d.sys, c.switches - d.switches}
+}
 
 // report reports the CPU time per packet relayed, and the part of it
 // spent in the kernel (system calls, the network stack, waking threads).
 func (c cpuUse) report(b *testing.B, packets uint64) {
 	b.ReportMetric(float64((c.user+c.sys).Nanoseconds())/float64(packets), "relay-cpu-ns/pkt")
 	b.ReportMetric(float64(c.sys.Nanoseconds())/float64(packets), "relay-sys-ns/pkt")
+	b.ReportMetric(float64(c.switches)/float64(packets), "ctxsw/pkt")
 }
 
 // phones is the parent's side of the child process of fake phones, and

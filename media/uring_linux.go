@@ -3,6 +3,7 @@ package media
 import (
 	"net/netip"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -48,6 +49,7 @@ const (
 	featNoDrop     = 1 << 1
 
 	enterGetEvents = 1 << 0
+	enterExtArg    = 1 << 3
 
 	cqeFBuffer    = 1 << 0
 	cqeFMore      = 1 << 1
@@ -330,6 +332,46 @@ func (u *uring) wait(n int) {
 	if u.submitted == atomic.LoadUint32(u.sqHead) {
 		u.nslots = 0
 	}
+}
+
+// nap submits what is queued and then sleeps for d, or until a signal,
+// keeping the thread's processor (raw system calls): the runtime neither
+// hands the processor to another thread nor back after the nap, which cost
+// more than the nap's system calls (the poller holds a processor of its
+// own for it, reserveProc). The completions that arrive meanwhile wait as
+// deferred work until the next enter.
+//
+// With few completions expected (few is true) the sleep is a wait in the
+// same io_uring_enter, asking for more completions than the queue holds:
+// one system call, though the kernel wakes the thread briefly at each
+// datagram. With many, the wake-ups cost more than a second call, and the
+// sleep is a nanosleep after the submission.
+func (u *uring) nap(d time.Duration, few bool) {
+	ts := unix.NsecToTimespec(int64(d))
+	if !few {
+		u.enter(0)
+		unix.RawSyscall(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&ts)), 0, 0)
+		return
+	}
+	if u.sqLocal != u.submitted {
+		atomic.StoreUint32(u.sqTail, u.sqLocal)
+		u.submitted = u.sqLocal
+	}
+	arg := uringGeteventsArg{ts: uint64(uintptr(unsafe.Pointer(&ts)))}
+	sub := u.submitted - atomic.LoadUint32(u.sqHead)
+	unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(u.fd), uintptr(sub), uintptr(cqEntries+1),
+		enterGetEvents|enterExtArg, uintptr(unsafe.Pointer(&arg)), unsafe.Sizeof(arg))
+	if u.submitted == atomic.LoadUint32(u.sqHead) {
+		u.nslots = 0
+	}
+}
+
+// uringGeteventsArg is struct io_uring_getevents_arg.
+type uringGeteventsArg struct {
+	sigmask   uint64
+	sigmaskSz uint32
+	minWait   uint32
+	ts        uint64
 }
 
 // armWake queues a multishot poll of the eventfd fd.

@@ -86,6 +86,7 @@ func (p *poller) loopRing() {
 	p.mu.Lock()
 	p.ur = u
 	p.mu.Unlock()
+	p.reserveProc()
 	r := ringRound{p: p, u: u, b: getBatch(), sockEp: -1}
 	if fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC); err == nil {
 		r.sockEp = fd
@@ -98,6 +99,24 @@ func (p *poller) loopRing() {
 	u.close()
 	runtime.UnlockOSThread()
 }
+
+// reserveProc adds a processor to the runtime the first time p's ring
+// runs: the ring's nap (uring.nap) holds this thread's processor while it
+// sleeps, and the rest of the program keeps the processors it had.
+// Processors are not given back when a poller goes idle: an idle one
+// costs nothing, and each change stops the world.
+func (p *poller) reserveProc() {
+	if p.reserved.Load() {
+		return
+	}
+	procsMu.Lock()
+	p.reserved.Store(true)
+	runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
+	procsMu.Unlock()
+}
+
+// procsMu orders the pollers' changes of GOMAXPROCS.
+var procsMu sync.Mutex
 
 // ringRound is loopRing's state.
 type ringRound struct {
@@ -158,13 +177,18 @@ func (r *ringRound) run() {
 			r.submit(0)
 		case r.got > 0 || len(r.later) > 0 || len(r.arms) > 0 || len(r.closes) > 0:
 			// The round's sends go now; then a nap while packets
-			// gather. Parked in the runtime, as loop naps: a nap in
-			// io_uring_enter (with a timeout) measured dearer, the
-			// runtime taking the processor of a thread blocked in a
-			// system call.
-			r.submit(0)
+			// gather, in the same io_uring_enter, keeping the
+			// processor. A sleep in the runtime cost a trip through
+			// the scheduler each round (the processor handed to
+			// another thread and back to this locked one: five times
+			// the context switches, a quarter of the CPU at 100
+			// calls); a sleep in a system call the runtime sees would
+			// have its processor taken away while other goroutines
+			// wait.
 			if pollerNap > 0 {
-				time.Sleep(pollerNap)
+				r.nap()
+			} else {
+				r.submit(0)
 			}
 		case r.sockEp >= 0:
 			// Nothing came: wait for something to.
@@ -222,6 +246,24 @@ func (r *ringRound) idle() {
 // between the packets of a quiet moment the processor stays free, and a
 // relay that has gone quiet costs no wake-ups.
 const idleNaps = 200
+
+// napFew is the most completions in a round for which the next nap waits
+// in the ring (uring.nap): at a thousand calls a round reaps hundreds, at
+// a hundred about 20 to 40.
+const napFew = 64
+
+// nap submits what is queued and naps in the kernel for pollerNap.
+func (r *ringRound) nap() {
+	r.u.nap(pollerNap, r.got < napFew)
+	if r.u.submitted != atomic.LoadUint32(r.u.sqHead) {
+		return
+	}
+	for _, s := range r.later {
+		r.p.closeFD(s)
+	}
+	clear(r.later)
+	r.later = r.later[:0]
+}
 
 // wait submits what is queued and waits for n completions.
 func (r *ringRound) wait(n int) {
