@@ -58,6 +58,31 @@ func TestAccountCheckSkippedWhileNothingChanged(t *testing.T) {
 	}
 }
 
+// TestAccountCheckNotAtFirstRegister: the directory's load at start
+// confirms every extension it read, so a phone's first REGISTER after a
+// start needs no account lookup of its own (at 10,000 phones coming back
+// after a restart, 10,000 queries); a user changed after the load is
+// looked up again once.
+func TestAccountCheckNotAtFirstRegister(t *testing.T) {
+	raw, _ := openSQLite(t)
+	st := &accountReads{Store: raw}
+	addUser(t, st, "10001")
+	other := addUser(t, st, "10002")
+	ts := startServer(t, st, nil)
+	p := newPhone(t, ts, "10001", testPassword)
+	wantStatus(t, p.register(300), 200)
+	if n := st.n.Load(); n != 0 {
+		t.Errorf("%d account lookups for the first REGISTER after the load, want 0", n)
+	}
+	if _, err := st.UpdateUser(t.Context(), other.ID, directory.UserPatch{Name: sp("Renamed")}); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, p.register(300), 200)
+	if n := st.n.Load(); n != 1 {
+		t.Errorf("%d account lookups after a user changed, want 1", n)
+	}
+}
+
 // TestAccountCheckRefusesAtOnce: with the lookup skipped for an extension
 // already confirmed, a new extension password and a deletion still take
 // effect on the very next request (the change log is read hourly here).

@@ -114,6 +114,7 @@ func (f *follower) loadAll(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("change log: %w", err)
 	}
+	version := auth.AccountVersion(f.store) // before the read it confirms
 	users, err := f.store.SIPUsers(ctx)
 	if err != nil {
 		return fmt.Errorf("sip users: %w", err)
@@ -133,7 +134,9 @@ func (f *follower) loadAll(ctx context.Context) error {
 	if err := f.loadRecording(ctx); err != nil {
 		return err
 	}
-	for _, ext := range f.creds.Replace(users) {
+	// Just read from the directory: a phone's first request needs no
+	// account lookup of its own (auth.Checker.Current).
+	for _, ext := range f.creds.Replace(users, version) {
 		f.loc.Drop(ctx, ext)
 		f.subs.Presence().EndExt(ext, "noresource") // its busy lamps and subscriptions end
 	}

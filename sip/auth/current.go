@@ -78,8 +78,14 @@ func (c *Checker) Current(req *sip.Request, tx sip.ServerTransaction, cred *cred
 
 // accountVersion returns the store's user version plus one, or 0 when the
 // store does not count its user changes (every request then asks).
-func (c *Checker) accountVersion() uint64 {
-	uv, ok := c.store.(directory.UserVersioner)
+func (c *Checker) accountVersion() uint64 { return AccountVersion(c.store) }
+
+// AccountVersion is the version a credential read from st now is
+// confirmed at (Credential.MarkChecked): st's user version plus one, or 0
+// when st does not count its user changes. Read it before the read it
+// confirms.
+func AccountVersion(st directory.Store) uint64 {
+	uv, ok := st.(directory.UserVersioner)
 	if !ok {
 		return 0
 	}

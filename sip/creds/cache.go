@@ -61,9 +61,11 @@ func (cs *Cache) Len() int {
 	return len(cs.byExt)
 }
 
-// Replace loads a full list (SIPUsers). Extensions cached before and absent
-// now were deleted meanwhile; their extensions are returned.
-func (cs *Cache) Replace(users []directory.User) (removed []string) {
+// Replace loads a full list (SIPUsers), which the directory confirms at
+// version checked (Credential.MarkChecked; 0: none). Extensions cached
+// before and absent now were deleted meanwhile; their extensions are
+// returned.
+func (cs *Cache) Replace(users []directory.User, checked uint64) (removed []string) {
 	byExt := make(map[string]*Credential, len(users))
 	byID := make(map[int64]*Credential, len(users))
 	for i := range users {
@@ -72,6 +74,7 @@ func (cs *Cache) Replace(users []directory.User) (removed []string) {
 			continue
 		}
 		c := newCredential(u)
+		c.MarkChecked(checked)
 		byExt[c.Ext] = c
 		byID[c.UserID] = c
 	}

@@ -24,7 +24,7 @@ func TestCredentials(t *testing.T) {
 	users := testUsers(3, "r")
 	users[1].State = directory.UserBlocked
 	users[2].SIPAllowedNets = []string{"192.168.1.0/24", "not a net"}
-	if removed := cs.Replace(users); len(removed) != 0 {
+	if removed := cs.Replace(users, 0); len(removed) != 0 {
 		t.Fatalf("removed %v on first load", removed)
 	}
 	if c, ok := cs.Lookup("10001"); !ok || c.State != directory.UserBlocked {
@@ -67,7 +67,7 @@ func TestCredentials(t *testing.T) {
 	}
 
 	// A full reload without user 3 reports its extension.
-	if removed := cs.Replace([]directory.User{users[1], n}); len(removed) != 1 || removed[0] != "10002" {
+	if removed := cs.Replace([]directory.User{users[1], n}, 0); len(removed) != 1 || removed[0] != "10002" {
 		t.Errorf("removed %v, want [10002]", removed)
 	}
 }
@@ -106,7 +106,7 @@ func TestAllowedNets(t *testing.T) {
 func BenchmarkCredentialLookup(b *testing.B) {
 	cs := New()
 	users := testUsers(10000, "pbx.example.com")
-	cs.Replace(users)
+	cs.Replace(users, 0)
 	exts := make([]string, len(users))
 	for i := range users {
 		exts[i] = users[i].Extension
