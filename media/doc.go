@@ -28,7 +28,9 @@
 // closed only by its poller, and both legs of a relay share one. A poller
 // reads and sends through an io_uring ring of its own where the kernel
 // allows it (uring_linux.go: one system call a round, not a few a
-// packet), through an epoll set otherwise or with SWITCHBOARD_RELAY_IO=epoll;
+// packet; its nap is a system call that keeps the thread's processor,
+// and the poller adds a processor to the runtime for it), through an
+// epoll set otherwise or with SWITCHBOARD_RELAY_IO=epoll;
 // a relay served by a poller holds one goroutine of its own, Run's.
 // Elsewhere each socket has a reading goroutine of the relay's. What a relay's reader calls (a Tap, a
 // Monitor) must not block: it holds up every call on that poller.
