@@ -255,19 +255,18 @@ const napFew = 64
 // nap submits what is queued and naps in the kernel for pollerNap.
 func (r *ringRound) nap() {
 	r.u.nap(pollerNap, r.got < napFew)
-	if r.u.submitted != atomic.LoadUint32(r.u.sqHead) {
-		return
-	}
-	for _, s := range r.later {
-		r.p.closeFD(s)
-	}
-	clear(r.later)
-	r.later = r.later[:0]
+	r.closeSubmitted()
 }
 
 // wait submits what is queued and waits for n completions.
 func (r *ringRound) wait(n int) {
 	r.u.wait(n)
+	r.closeSubmitted()
+}
+
+// closeSubmitted closes the sockets waiting for a submission, once
+// everything queued is submitted.
+func (r *ringRound) closeSubmitted() {
 	if r.u.submitted != atomic.LoadUint32(r.u.sqHead) {
 		return
 	}
