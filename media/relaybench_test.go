@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -105,6 +106,9 @@ func benchCallsRecorded(b *testing.B, calls int) {
 	b.StopTimer()
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
+	if path := os.Getenv("MEDIA_BENCH_HEAPPROFILE"); path != "" {
+		writeHeapProfile(b, path) // while the calls still hold what they hold
+	}
 	var lost uint64
 	for _, r := range h.relays {
 		lost += r.Stats(LegA).Lost + r.Stats(LegB).Lost
@@ -135,6 +139,18 @@ func BenchmarkRecordersCPU(b *testing.B) {
 	b.ReportMetric(float64((ru.user+ru.sys).Nanoseconds())/pkts, "cpu-ns/pkt")
 	b.ReportMetric(float64(ru.sys.Nanoseconds())/pkts, "sys-ns/pkt")
 	b.ReportMetric(float64((ru.user+ru.sys).Microseconds())/float64(n*sec), "cpu-µs/recording-s")
+}
+
+// writeHeapProfile writes the live heap's profile to path.
+func writeHeapProfile(b *testing.B, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // residentBytes returns the process's resident memory (VmRSS): heap and
@@ -211,8 +227,15 @@ func (h *phones) close() {
 // between each pair.
 func startPhones(b *testing.B, calls int) *phones {
 	// Below the kernel's ephemeral ports, which the phones get, and the
-	// tests' range (30000 up).
-	pool, err := NewPortPool(10000, 10000+4*calls+200)
+	// tests' range (30000 up). MEDIA_BENCH_PORTS moves the range's start,
+	// so that two benchmark runs on one machine do not collide.
+	lo := 10000
+	if s := os.Getenv("MEDIA_BENCH_PORTS"); s != "" {
+		if _, err := fmt.Sscan(s, &lo); err != nil {
+			b.Fatalf("MEDIA_BENCH_PORTS=%q: %v", s, err)
+		}
+	}
+	pool, err := NewPortPool(lo, lo+4*calls+200)
 	if err != nil {
 		b.Fatal(err)
 	}
