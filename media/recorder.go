@@ -119,13 +119,6 @@ type Recorder struct {
 	stats RecorderStats
 }
 
-// recorderRing is a Recorder's ring of frames. Rings are allocated on
-// a recording's first sample and shared through recorderRings: a call
-// that is never heard holds none, and an ended one's serves the next.
-type recorderRing [ringSize * frameBytes]byte
-
-var recorderRings = sync.Pool{New: func() any { return new(recorderRing) }}
-
 // wavFile is what a Recorder writes to; *os.File is one.
 type wavFile interface {
 	io.Writer
@@ -286,7 +279,7 @@ func (r *Recorder) place(c *recChannel, dec *[256]int16, pcm []int16, p *Packet,
 		return
 	}
 	if r.ring == nil {
-		r.ring = recorderRings.Get().(*recorderRing)
+		r.ring = recorderRings.get()
 	}
 	payload := p.Payload[:min(len(p.Payload), maxPayload)]
 	n := int64(len(payload))
@@ -513,8 +506,7 @@ func (r *Recorder) Close() error {
 		_ = r.f.Sync()
 	}
 	if r.ring != nil {
-		clear(r.ring[:]) // what a failed write left
-		recorderRings.Put(r.ring)
+		recorderRings.put(r.ring) // silenced there, with what a failed write left
 		r.ring = nil
 	}
 	err = errors.Join(err, r.f.Close())
