@@ -269,7 +269,6 @@ func startPhones(b *testing.B, calls int) *phones {
 	if len(addrs) != 2*calls {
 		b.Fatalf("phones: %d addresses for %d calls", len(addrs), calls)
 	}
-	var runs sync.WaitGroup
 	var local []string
 	for i := range calls {
 		r, err := NewRelay(RelayConfig{Pool: pool, IP: loopback, Timeout: 30 * time.Second})
@@ -285,13 +284,14 @@ func startPhones(b *testing.B, calls int) *phones {
 			local = append(local, r.Local(Leg(l)).String())
 		}
 		h.relays = append(h.relays, r)
-		runs.Go(func() { r.Run(b.Context()) })
+		if err := r.Start(b.Context(), nil); err != nil {
+			b.Fatal(err)
+		}
 	}
 	h.stop = append(h.stop, func() {
 		for _, r := range h.relays {
 			r.Close()
 		}
-		runs.Wait()
 	})
 	fmt.Fprintf(in, "relays %s\n", strings.Join(local, " "))
 	h.line(b, "ready")
