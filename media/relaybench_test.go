@@ -107,7 +107,8 @@ func benchCallsRecorded(b *testing.B, calls int) {
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
 	if path := os.Getenv("MEDIA_BENCH_HEAPPROFILE"); path != "" {
-		writeHeapProfile(b, path) // while the calls still hold what they hold
+		// While the calls still hold what they hold; one a benchmark.
+		writeHeapProfile(b, path+"."+strings.ReplaceAll(b.Name(), "/", "_"))
 	}
 	var lost uint64
 	for _, r := range h.relays {
