@@ -35,12 +35,14 @@ func (l Leg) String() string {
 var (
 	// ErrTimeout is what a *TimeoutError unwraps to.
 	ErrTimeout = errors.New("media timeout")
-	// ErrClosed is returned by Run on a relay that was closed or has run.
+	// ErrClosed is returned by Start and Run on a relay that was closed
+	// or has started before.
 	ErrClosed = errors.New("relay closed")
 )
 
-// TimeoutError is returned by Relay.Run when a leg sent no RTP for the
-// configured timeout. It unwraps to ErrTimeout.
+// TimeoutError is why a relay stopped (Relay.Start's ended, Relay.Run)
+// when a leg sent no RTP for the configured timeout. It unwraps to
+// ErrTimeout.
 type TimeoutError struct {
 	Leg     Leg           // the silent leg
 	Hold    bool          // the leg was on hold: RelayConfig.HoldTimeout ran out
@@ -62,10 +64,10 @@ type RelayConfig struct {
 	Pool *PortPool  // where both legs' ports come from
 	IP   netip.Addr // local address both legs bind to
 
-	// Timeout ends Run with a *TimeoutError when, after Arm, one leg that
-	// is not on hold has sent no RTP for this long, whether or not the
-	// other leg still sends: a call heard only one way is as dead as a
-	// silent one. It fires up to a quarter of the timeout (at most 1 s)
+	// Timeout stops the relay with a *TimeoutError when, after Arm, one
+	// leg that is not on hold has sent no RTP for this long, whether or
+	// not the other leg still sends: a call heard only one way is as dead
+	// as a silent one. It fires up to a quarter of the timeout (at most 1 s)
 	// late. Zero disables it.
 	Timeout time.Duration
 
