@@ -8,6 +8,16 @@ type clock interface {
 	Now() time.Time
 	// NewTicker returns a channel of ticks every d and a function that stops it.
 	NewTicker(d time.Duration) (<-chan time.Time, func())
+	// NewTimer returns a stopped timer that calls f with the time, on a
+	// goroutine of its own, each time it fires once Reset armed it.
+	NewTimer(f func(now time.Time)) timer
+}
+
+// timer is a clock's timer, as time.AfterFunc's: Reset arms it to fire
+// once after d, Stop disarms it (a call of f already under way goes on).
+type timer interface {
+	Reset(d time.Duration) bool
+	Stop() bool
 }
 
 type realClock struct{}
@@ -17,4 +27,10 @@ func (realClock) Now() time.Time { return time.Now() }
 func (realClock) NewTicker(d time.Duration) (<-chan time.Time, func()) {
 	t := time.NewTicker(d)
 	return t.C, t.Stop
+}
+
+func (realClock) NewTimer(f func(now time.Time)) timer {
+	t := time.AfterFunc(time.Hour, func() { f(time.Now()) })
+	t.Stop()
+	return t
 }

@@ -30,8 +30,9 @@
 // allows it (uring_linux.go: one system call a round, not a few a
 // packet; its nap is a system call that keeps the thread's processor,
 // and the poller adds a processor to the runtime for it), through an
-// epoll set otherwise or with SWITCHBOARD_RELAY_IO=epoll;
-// a relay served by a poller holds one goroutine of its own, Run's.
+// epoll set otherwise or with SWITCHBOARD_RELAY_IO=epoll; a relay served
+// by a poller holds no goroutine of its own (Start; its media timeout is
+// a timer).
 // Elsewhere each socket has a reading goroutine of the relay's. What a relay's reader calls (a Tap, a
 // Monitor) must not block: it holds up every call on that poller.
 package media

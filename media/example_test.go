@@ -34,7 +34,9 @@ func ExampleRelay() {
 	relay.SetRemote(media.LegA, callerSDP, netip.AddrPort{})
 	_ = relay.Local(media.LegB).Port() // goes into the offer to the callee
 	ended := make(chan error, 1)
-	go func() { ended <- relay.Run(ctx) }() // early media flows from here
+	if err := relay.Start(ctx, func(err error) { ended <- err }); err != nil { // early media flows from here
+		return
+	}
 
 	// 200 OK from the callee.
 	relay.SetRemote(media.LegB, netip.MustParseAddrPort("203.0.113.9:5004"), netip.AddrPort{})

@@ -1,7 +1,6 @@
 package media
 
 import (
-	"context"
 	"errors"
 	"net/netip"
 	"sync"
@@ -12,13 +11,13 @@ import (
 
 // The relay's packet loops: each leg's RTP and RTCP reader forwards what
 // its endpoint sends to the other leg (transcoding, SRTP, taps and
-// monitors on the way), and the watchdog, on Run's own goroutine, ends a
-// relay whose media stopped.
+// monitors on the way); the watchdog (watchdog.go) ends a relay whose
+// media stopped.
 
 // read has in's RTP socket (RTCP with rtcp) read into handle until it is
 // closed: by the pair's poller, whose done channel is added to served, or
 // else by a goroutine of wg's. A relay served by a poller thus holds no
-// goroutine per socket, only Run's own.
+// goroutine at all.
 func (r *Relay) read(in *leg, rtcp bool, handle func(*batch), wg *sync.WaitGroup, served *[]<-chan struct{}) {
 	what, stopped := "rtp read", "rtp reader stopped"
 	if rtcp {
@@ -272,68 +271,4 @@ func (r *Relay) relayRTCP(in, out *leg, q *sendQueue, b *batch, i int) {
 	if &data[0] != &b.bufs[i][0] {
 		q.flush()
 	}
-}
-
-// wait returns nil when ctx ends or the relay is closed, and a
-// *TimeoutError when the media timeout fires on one of ticks.
-func (r *Relay) wait(ctx context.Context, ticks <-chan time.Time) error {
-	var w watchdog
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-r.stop:
-			return nil
-		case now := <-ticks:
-			if err := w.check(r, now); err != nil {
-				return err
-			}
-		}
-	}
-}
-
-// watchdog fires the media timeout, on the ticks Run takes. Instead of
-// stamping every packet with the time, it samples the legs' packet counts
-// on each tick: a count that moved means RTP arrived since the last tick.
-// Each leg's silence is measured on its own, against Timeout, or
-// HoldTimeout while the leg is on hold; going on or off hold starts the
-// leg's silence afresh.
-type watchdog struct {
-	seen     [2]time.Time // last tick at which the leg was active, or unarmed
-	count    [2]uint64
-	held     [2]bool
-	wasArmed bool
-}
-
-// check looks at the legs at tick now and returns a *TimeoutError when
-// one has been silent too long.
-func (w *watchdog) check(r *Relay, now time.Time) error {
-	armed := r.armed.Load()
-	arming := armed && !w.wasArmed // silence counts from the first tick after Arm
-	w.wasArmed = armed
-	for i := range r.legs {
-		l := &r.legs[i]
-		n := l.packets()
-		hold := l.hold.Load()
-		if !armed || arming || hold != w.held[i] || n != w.count[i] || w.seen[i].IsZero() {
-			w.seen[i], w.count[i], w.held[i] = now, n, hold
-		}
-		limit := r.cfg.Timeout
-		if hold {
-			limit = r.cfg.HoldTimeout
-		}
-		if silence := now.Sub(w.seen[i]); armed && limit > 0 && silence >= limit {
-			return &TimeoutError{Leg: l.id, Hold: hold, Silence: silence}
-		}
-	}
-	return nil
-}
-
-// tickFor returns how often the watchdog samples: a quarter of the shorter
-// timeout, between 10 ms and 1 s, so it fires at most a quarter late.
-func tickFor(timeout, hold time.Duration) time.Duration {
-	if timeout <= 0 || (hold > 0 && hold < timeout) {
-		timeout = hold
-	}
-	return min(max(timeout/4, 10*time.Millisecond), time.Second)
 }

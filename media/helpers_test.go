@@ -118,6 +118,53 @@ func (c *fakeClock) Now() time.Time {
 
 func (c *fakeClock) NewTicker(time.Duration) (<-chan time.Time, func()) { return c.ticks, func() {} }
 
+// NewTimer returns a timer that, once armed, fires at the next tick the
+// test sends: a tick sent after the one that fired it is taken only once
+// f re-armed it, so a test knows the check before it is over.
+func (c *fakeClock) NewTimer(f func(time.Time)) timer { return &fakeTimer{c: c, f: f} }
+
+type fakeTimer struct {
+	c    *fakeClock
+	f    func(time.Time)
+	mu   sync.Mutex
+	stop chan struct{} // closed by Stop; nil when not armed
+}
+
+func (t *fakeTimer) Reset(time.Duration) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	armed := t.stop != nil
+	if armed {
+		close(t.stop)
+	}
+	stop := make(chan struct{})
+	t.stop = stop
+	go func() {
+		select {
+		case now := <-t.c.ticks:
+			t.mu.Lock()
+			if t.stop == stop {
+				t.stop = nil
+			}
+			t.mu.Unlock()
+			t.f(now)
+		case <-stop:
+		}
+	}()
+	return armed
+}
+
+func (t *fakeTimer) Stop() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stop == nil {
+		return false
+	}
+	close(t.stop)
+	t.stop = nil
+	return true
+}
+
 func (c *fakeClock) advance(d time.Duration) time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -119,13 +119,6 @@ type Recorder struct {
 	stats RecorderStats
 }
 
-// recorderRing is a Recorder's ring of frames. Rings are allocated on
-// a recording's first sample and shared through recorderRings: a call
-// that is never heard holds none, and an ended one's serves the next.
-type recorderRing [ringSize * frameBytes]byte
-
-var recorderRings = sync.Pool{New: func() any { return new(recorderRing) }}
-
 // wavFile is what a Recorder writes to; *os.File is one.
 type wavFile interface {
 	io.Writer
@@ -228,19 +221,28 @@ func (r *Recorder) codec(pt uint8) (*[256]int16, bool) {
 
 // g722Channel decodes one channel's G.722 to 8 kHz: the stream is decoded
 // at 16 kHz and halved, as the relay does for a G.711 phone. It is made
-// at the channel's first G.722 packet.
+// at the channel's first G.722 packet, and holds only the decoder's and
+// the filter's state: the samples go through a g722Scratch.
 type g722Channel struct {
-	dec   G722Decoder
-	down  downsampler
+	dec  G722Decoder
+	down downsampler
+}
+
+// g722Scratch is where one packet's G.722 is decoded: 6 KiB, taken from
+// g722Scratches for the packet rather than held by each channel for the
+// whole call.
+type g722Scratch struct {
 	pcm16 [2 * maxPayload]int16
 	pcm8  [maxPayload]int16
 }
 
-// decode returns payload as samples at 8 kHz, one a byte.
-func (g *g722Channel) decode(payload []byte) []int16 {
-	n := g.dec.Decode(g.pcm16[:], payload)
-	g.down.run(g.pcm8[:n/2], g.pcm16[:n])
-	return g.pcm8[:n/2]
+var g722Scratches = sync.Pool{New: func() any { return new(g722Scratch) }}
+
+// decode returns payload as samples at 8 kHz, one a byte, in s.
+func (g *g722Channel) decode(s *g722Scratch, payload []byte) []int16 {
+	n := g.dec.Decode(s.pcm16[:], payload)
+	g.down.run(s.pcm8[:n/2], s.pcm16[:n])
+	return s.pcm8[:n/2]
 }
 
 // RTP takes one packet of leg l (LegA left, LegB right). It implements Tap;
@@ -267,7 +269,9 @@ func (r *Recorder) RTP(l Leg, p *Packet) {
 				c.g722 = new(g722Channel)
 				c.g722.dec.Reset()
 			}
-			pcm = c.g722.decode(p.Payload[:min(len(p.Payload), maxPayload)])
+			s := g722Scratches.Get().(*g722Scratch)
+			defer g722Scratches.Put(s) // once place took the samples
+			pcm = c.g722.decode(s, p.Payload[:min(len(p.Payload), maxPayload)])
 		}
 		r.place(&r.ch[l], dec, pcm, p, apos)
 	} else {
@@ -286,7 +290,7 @@ func (r *Recorder) place(c *recChannel, dec *[256]int16, pcm []int16, p *Packet,
 		return
 	}
 	if r.ring == nil {
-		r.ring = recorderRings.Get().(*recorderRing)
+		r.ring = recorderRings.get()
 	}
 	payload := p.Payload[:min(len(p.Payload), maxPayload)]
 	n := int64(len(payload))
@@ -513,8 +517,7 @@ func (r *Recorder) Close() error {
 		_ = r.f.Sync()
 	}
 	if r.ring != nil {
-		clear(r.ring[:]) // what a failed write left
-		recorderRings.Put(r.ring)
+		recorderRings.put(r.ring) // silenced there, with what a failed write left
 		r.ring = nil
 	}
 	err = errors.Join(err, r.f.Close())

@@ -35,12 +35,14 @@ func (l Leg) String() string {
 var (
 	// ErrTimeout is what a *TimeoutError unwraps to.
 	ErrTimeout = errors.New("media timeout")
-	// ErrClosed is returned by Run on a relay that was closed or has run.
+	// ErrClosed is returned by Start and Run on a relay that was closed
+	// or has started before.
 	ErrClosed = errors.New("relay closed")
 )
 
-// TimeoutError is returned by Relay.Run when a leg sent no RTP for the
-// configured timeout. It unwraps to ErrTimeout.
+// TimeoutError is why a relay stopped (Relay.Start's ended, Relay.Run)
+// when a leg sent no RTP for the configured timeout. It unwraps to
+// ErrTimeout.
 type TimeoutError struct {
 	Leg     Leg           // the silent leg
 	Hold    bool          // the leg was on hold: RelayConfig.HoldTimeout ran out
@@ -62,10 +64,10 @@ type RelayConfig struct {
 	Pool *PortPool  // where both legs' ports come from
 	IP   netip.Addr // local address both legs bind to
 
-	// Timeout ends Run with a *TimeoutError when, after Arm, one leg that
-	// is not on hold has sent no RTP for this long, whether or not the
-	// other leg still sends: a call heard only one way is as dead as a
-	// silent one. It fires up to a quarter of the timeout (at most 1 s)
+	// Timeout stops the relay with a *TimeoutError when, after Arm, one
+	// leg that is not on hold has sent no RTP for this long, whether or
+	// not the other leg still sends: a call heard only one way is as dead
+	// as a silent one. It fires up to a quarter of the timeout (at most 1 s)
 	// late. Zero disables it.
 	Timeout time.Duration
 
@@ -110,8 +112,8 @@ type RelayConfig struct {
 // continuity). RTCP multiplexed on the RTP port (RFC 5761) is relayed on
 // the RTP ports.
 //
-// All methods are safe for concurrent use. Run does the relaying; Close
-// stops it and gives the ports back.
+// All methods are safe for concurrent use. Start (or Run) starts the
+// relaying; Close stops it and gives the ports back.
 type Relay struct {
 	cfg  RelayConfig
 	log  *slog.Logger
@@ -122,20 +124,30 @@ type Relay struct {
 	mon   atomic.Pointer[Monitor] // a supervisor joined to the call, or nil
 	armed atomic.Bool
 
-	stop     chan struct{} // closed by Close
-	stopOnce sync.Once
-	done     chan struct{} // closed once the ports are released
+	done chan struct{} // closed once the ports are released
 
 	mu    sync.Mutex
 	state relayState
+	// Set by Start, for halt: what reads the sockets (goroutines of
+	// readers, or pollers whose done channels are in served), what stops
+	// the relay when ctx ends (stopCtx) and the watchdog's timer (nil with
+	// no media timeout), and whom to tell.
+	readers   sync.WaitGroup
+	served    []<-chan struct{} // in servedBuf
+	servedBuf [4]<-chan struct{}
+	stopCtx   func() bool
+	watch     timer
+	dog       watchdog // the timer's callback alone
+	ended     func(error)
 }
 
 type relayState uint8
 
 const (
-	stateIdle relayState = iota
-	stateRunning
-	stateDone
+	stateIdle     relayState = iota
+	stateRunning             // Start ran
+	stateStopping            // halt is closing the sockets and waiting for the readers
+	stateDone                // the ports are released
 )
 
 type tapBox struct{ t Tap }
@@ -162,7 +174,6 @@ func NewRelay(cfg RelayConfig) (*Relay, error) {
 		cfg:  cfg,
 		log:  cfg.Logger,
 		clk:  cfg.clock,
-		stop: make(chan struct{}),
 		done: make(chan struct{}),
 	}
 	if r.log == nil {
@@ -266,61 +277,97 @@ func (r *Relay) Stats(l Leg) LegStats {
 // Done is closed when the relay has stopped and released its ports.
 func (r *Relay) Done() <-chan struct{} { return r.done }
 
-// Run relays packets until ctx ends, Close is called, or the media timeout
-// fires; it then closes the sockets, waits for every reader to let go of
-// them (a goroutine it started, or the sockets' poller) and returns the
-// ports to the pool before it returns. It returns nil when stopped, a
-// *TimeoutError on a media timeout, and ErrClosed when the relay was
-// closed or has run before.
-func (r *Relay) Run(ctx context.Context) error {
+// Start starts relaying and returns at once: the relay holds no goroutine
+// of its own while it runs (its sockets are served by a poller where
+// there is one, and its media timeout by a timer). It relays until ctx
+// ends, Close is called, or the media timeout fires; it then closes the
+// sockets, waits for every reader to let go of them, returns the ports
+// to the pool and calls ended (unless nil) with why it stopped: nil when
+// stopped, a *TimeoutError on a media timeout. ended is called once, on
+// the goroutine that stopped the relay (Close's caller, or a goroutine of
+// the runtime's for ctx and the timeout), after Done is closed; it must
+// not block for long. Start returns ErrClosed, and never calls ended,
+// when the relay was closed or has started before.
+func (r *Relay) Start(ctx context.Context, ended func(error)) error {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.state != stateIdle {
-		r.mu.Unlock()
 		return ErrClosed
 	}
 	r.state = stateRunning
-	r.mu.Unlock()
+	r.ended = ended
 
 	a, b := &r.legs[LegA], &r.legs[LegB]
-	var wg sync.WaitGroup
-	served := make([]<-chan struct{}, 0, 4)
-	r.read(a, false, r.rtpHandler(a, b), &wg, &served)
-	r.read(b, false, r.rtpHandler(b, a), &wg, &served)
-	r.read(a, true, r.rtcpHandler(a, b), &wg, &served)
-	r.read(b, true, r.rtcpHandler(b, a), &wg, &served)
-	var ticks <-chan time.Time // the media timeout's; nil: none
+	served := r.servedBuf[:0]
+	r.read(a, false, r.rtpHandler(a, b), &r.readers, &served)
+	r.read(b, false, r.rtpHandler(b, a), &r.readers, &served)
+	r.read(a, true, r.rtcpHandler(a, b), &r.readers, &served)
+	r.read(b, true, r.rtcpHandler(b, a), &r.readers, &served)
+	r.served = served
 	if r.cfg.Timeout > 0 || r.cfg.HoldTimeout > 0 {
-		t, stopTicks := r.clk.NewTicker(tickFor(r.cfg.Timeout, r.cfg.HoldTimeout))
-		defer stopTicks()
-		ticks = t
+		r.watch = r.clk.NewTimer(r.watchTick)
+		r.watch.Reset(tickFor(r.cfg.Timeout, r.cfg.HoldTimeout))
 	}
+	// Registered last and under r.mu: when ctx has ended already, halt
+	// runs once Start returns.
+	r.stopCtx = context.AfterFunc(ctx, func() { r.halt(nil) })
+	return nil
+}
 
-	err := r.wait(ctx, ticks)
-	if err != nil {
-		r.log.Debug("media timeout", "err", err, "rtp_a", a.ports.Port(), "rtp_b", b.ports.Port())
+// Run is Start that waits: it relays until ctx ends, Close is called, or
+// the media timeout fires, and returns once the ports are back in the
+// pool: nil when stopped, a *TimeoutError on a media timeout, and
+// ErrClosed when the relay was closed or has run before.
+func (r *Relay) Run(ctx context.Context) error {
+	ended := make(chan error, 1)
+	if err := r.Start(ctx, func(err error) { ended <- err }); err != nil {
+		return err
 	}
-	a.ports.close() // ends the reads
-	b.ports.close()
-	wg.Wait()
-	for _, done := range served {
+	return <-ended
+}
+
+// halt stops a running relay (see Start) and tells whom Start named why:
+// err. It does nothing on a relay not running, or one another goroutine
+// is halting already.
+func (r *Relay) halt(err error) {
+	r.mu.Lock()
+	if r.state != stateRunning {
+		r.mu.Unlock()
+		return
+	}
+	r.state = stateStopping
+	r.mu.Unlock()
+	r.stopCtx()
+	if r.watch != nil {
+		r.watch.Stop()
+	}
+	r.legs[LegA].ports.close() // ends the reads
+	r.legs[LegB].ports.close()
+	r.readers.Wait()
+	for _, done := range r.served {
 		<-done
 	}
 	r.release()
-	return err
+	if r.ended != nil {
+		r.ended(err)
+	}
 }
 
-// Close stops Run, waits for it to return and releases the ports; on a relay
-// that never ran it just releases them. It is safe to call more than once.
+// Close stops the relay, waits for it to stop and releases the ports; on
+// a relay that never started it just releases them. It is safe to call
+// more than once, and from ended.
 func (r *Relay) Close() error {
-	r.stopOnce.Do(func() { close(r.stop) })
 	r.mu.Lock()
-	idle := r.state == stateIdle
-	if idle {
+	state := r.state
+	if state == stateIdle {
 		r.state = stateDone
 	}
 	r.mu.Unlock()
-	if idle {
+	switch state {
+	case stateIdle:
 		r.release()
+	case stateRunning:
+		r.halt(nil)
 	}
 	<-r.done
 	return nil

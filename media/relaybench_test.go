@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -119,6 +120,10 @@ func benchCallsPaced(b *testing.B, calls int, record bool) {
 	b.StopTimer()
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
+	if path := os.Getenv("MEDIA_BENCH_HEAPPROFILE"); path != "" {
+		// While the calls still hold what they hold; one a benchmark.
+		writeHeapProfile(b, path+"."+strings.ReplaceAll(b.Name(), "/", "_"))
+	}
 	var lost uint64
 	for _, r := range h.relays {
 		lost += r.Stats(LegA).Lost + r.Stats(LegB).Lost
@@ -149,6 +154,18 @@ func BenchmarkRecordersCPU(b *testing.B) {
 	b.ReportMetric(float64((ru.user+ru.sys).Nanoseconds())/pkts, "cpu-ns/pkt")
 	b.ReportMetric(float64(ru.sys.Nanoseconds())/pkts, "sys-ns/pkt")
 	b.ReportMetric(float64((ru.user+ru.sys).Microseconds())/float64(n*sec), "cpu-µs/recording-s")
+}
+
+// writeHeapProfile writes the live heap's profile to path.
+func writeHeapProfile(b *testing.B, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // residentBytes returns the process's resident memory (VmRSS): heap and
@@ -231,8 +248,15 @@ func (h *phones) close() {
 // between each pair.
 func startPhones(b *testing.B, calls int) *phones {
 	// Below the kernel's ephemeral ports, which the phones get, and the
-	// tests' range (30000 up).
-	pool, err := NewPortPool(10000, 10000+4*calls+200)
+	// tests' range (30000 up). MEDIA_BENCH_PORTS moves the range's start,
+	// so that two benchmark runs on one machine do not collide.
+	lo := 10000
+	if s := os.Getenv("MEDIA_BENCH_PORTS"); s != "" {
+		if _, err := fmt.Sscan(s, &lo); err != nil {
+			b.Fatalf("MEDIA_BENCH_PORTS=%q: %v", s, err)
+		}
+	}
+	pool, err := NewPortPool(lo, lo+4*calls+200)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -266,7 +290,6 @@ func startPhones(b *testing.B, calls int) *phones {
 	if len(addrs) != 2*calls {
 		b.Fatalf("phones: %d addresses for %d calls", len(addrs), calls)
 	}
-	var runs sync.WaitGroup
 	var local []string
 	for i := range calls {
 		r, err := NewRelay(RelayConfig{Pool: pool, IP: loopback, Timeout: 30 * time.Second})
@@ -282,13 +305,14 @@ func startPhones(b *testing.B, calls int) *phones {
 			local = append(local, r.Local(Leg(l)).String())
 		}
 		h.relays = append(h.relays, r)
-		runs.Go(func() { r.Run(b.Context()) })
+		if err := r.Start(b.Context(), nil); err != nil {
+			b.Fatal(err)
+		}
 	}
 	h.stop = append(h.stop, func() {
 		for _, r := range h.relays {
 			r.Close()
 		}
-		runs.Wait()
 	})
 	fmt.Fprintf(in, "relays %s\n", strings.Join(local, " "))
 	h.line(b, "ready")

@@ -201,7 +201,12 @@ func (c *Call) BeginOn(rt *route.Route, ref *route.Refusal) bool {
 	}
 	b.Take(c, append([]string{c.CallerExt()}, dial.Exts(p.targets)...)...) // "" from a trunk: no slot
 	c.watchCancel(func() { c.Post(cancelEvent{}) })
-	c.WG.Go(func() { c.Post(relayEvent{relay.Run(b.Ctx)}) })
+	// The relay runs on its poller and timer, holding no goroutine of the
+	// call's: it posts why it stopped, and teardown waits for that.
+	c.WG.Add(1)
+	if err := relay.Start(b.Ctx, func(err error) { c.Post(relayEvent{err}); c.WG.Done() }); err != nil {
+		c.WG.Done() // closed already: there is nothing to wait for
+	}
 	if p.ans != nil {
 		p.ans.AnswerCall(c)
 	} else {
