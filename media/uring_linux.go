@@ -335,24 +335,16 @@ func (u *uring) wait(n int) {
 }
 
 // nap submits what is queued and then sleeps for d, or until a signal,
-// keeping the thread's processor (raw system calls): the runtime neither
-// hands the processor to another thread nor back after the nap, which cost
-// more than the nap's system calls (the poller holds a processor of its
-// own for it, reserveProc). The completions that arrive meanwhile wait as
-// deferred work until the next enter.
-//
-// With few completions expected (few is true) the sleep is a wait in the
-// same io_uring_enter, asking for more completions than the queue holds:
-// one system call, though the kernel wakes the thread briefly at each
-// datagram. With many, the wake-ups cost more than a second call, and the
-// sleep is a nanosleep after the submission.
-func (u *uring) nap(d time.Duration, few bool) {
+// in the same io_uring_enter, keeping the thread's processor (a raw
+// system call): the runtime neither hands the processor to another thread
+// nor back after the nap, which at a few dozen datagrams a round cost more
+// than the round's own work (the poller holds a processor of its own for
+// it, reserveProc). The wait asks for more completions than the queue
+// holds; the completions that arrive meanwhile wait as deferred work until
+// the next enter, though the kernel wakes the thread briefly at each
+// datagram, which is why a busy poller naps in the runtime instead.
+func (u *uring) nap(d time.Duration) {
 	ts := unix.NsecToTimespec(int64(d))
-	if !few {
-		u.enter(0)
-		unix.RawSyscall(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&ts)), 0, 0)
-		return
-	}
 	if u.sqLocal != u.submitted {
 		atomic.StoreUint32(u.sqTail, u.sqLocal)
 		u.submitted = u.sqLocal

@@ -177,18 +177,24 @@ func (r *ringRound) run() {
 			r.submit(0)
 		case r.got > 0 || len(r.later) > 0 || len(r.arms) > 0 || len(r.closes) > 0:
 			// The round's sends go now; then a nap while packets
-			// gather, in the same io_uring_enter, keeping the
-			// processor. A sleep in the runtime cost a trip through
-			// the scheduler each round (the processor handed to
-			// another thread and back to this locked one: five times
-			// the context switches, a quarter of the CPU at 100
-			// calls); a sleep in a system call the runtime sees would
-			// have its processor taken away while other goroutines
-			// wait.
-			if pollerNap > 0 {
-				r.nap()
-			} else {
+			// gather. A poller of a few hundred calls naps in the
+			// io_uring_enter that sends them, keeping the processor:
+			// a sleep in the runtime costs a trip through the
+			// scheduler (the processor handed to another thread and
+			// back to this locked one, five times the context
+			// switches: a quarter of the CPU at 100 calls). A busy
+			// poller naps in the runtime, parked: in the ring the
+			// kernel would wake the thread at each datagram, and a
+			// system call the runtime sees would have its processor
+			// taken away while other goroutines wait.
+			switch {
+			case pollerNap <= 0:
 				r.submit(0)
+			case p.relays.Load() < napFew:
+				r.nap()
+			default:
+				r.submit(0)
+				time.Sleep(pollerNap)
 			}
 		case r.sockEp >= 0:
 			// Nothing came: wait for something to.
@@ -247,14 +253,17 @@ func (r *ringRound) idle() {
 // relay that has gone quiet costs no wake-ups.
 const idleNaps = 200
 
-// napFew is the most completions in a round for which the next nap waits
-// in the ring (uring.nap): at a thousand calls a round reaps hundreds, at
-// a hundred about 20 to 40.
-const napFew = 64
+// napFew is the most relays a poller serves for which its naps wait in
+// the ring (uring.nap), about 25 datagrams a millisecond. The count of
+// relays, not of a round's completions, decides, so that a poller does not
+// go back and forth between the two naps: a busy round's nap in the ring,
+// with the kernel waking the thread at each datagram, cost 40% more CPU
+// at a thousand calls.
+const napFew = 256
 
 // nap submits what is queued and naps in the kernel for pollerNap.
 func (r *ringRound) nap() {
-	r.u.nap(pollerNap, r.got < napFew)
+	r.u.nap(pollerNap)
 	r.closeSubmitted()
 }
 
