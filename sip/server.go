@@ -189,6 +189,7 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 		ua.Close()
 		return nil, err
 	}
+	s.history.Gather = call.CDRGather
 	if s.calls, err = newB2BUA(s, cfg.Calls); err != nil {
 		_ = s.history.Close()
 		ua.Close()
