@@ -37,3 +37,39 @@ func (q quietHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 }
 
 func (q quietHandler) WithGroup(name string) slog.Handler { return quietHandler{q.h.WithGroup(name)} }
+
+// sipgoParseFailed is the message sipgo v1.7.2's UDP transport logs, at
+// error, when it cannot parse a datagram (transport_udp.go:
+// parseAndHandle).
+const sipgoParseFailed = "failed to parse"
+
+// parseFailures counts the datagrams sipgo's transport could not parse as
+// dropped ("malformed") and passes its records on to h (a quietHandler).
+// The edge passes responses on without parsing them (sipgo parses them
+// itself): a bad one is known only from sipgo's record of it.
+type parseFailures struct {
+	h     slog.Handler
+	count func(reason string)
+}
+
+func (p parseFailures) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelError || p.h.Enabled(ctx, l)
+}
+
+func (p parseFailures) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == sipgoParseFailed {
+		p.count("malformed")
+	}
+	if !p.h.Enabled(ctx, r.Level) {
+		return nil
+	}
+	return p.h.Handle(ctx, r)
+}
+
+func (p parseFailures) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return parseFailures{p.h.WithAttrs(attrs), p.count}
+}
+
+func (p parseFailures) WithGroup(name string) slog.Handler {
+	return parseFailures{p.h.WithGroup(name), p.count}
+}

@@ -152,7 +152,8 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 		sipgo.WithUserAgent(cfg.UserAgent),
 		sipgo.WithUserAgenTLSConfig(cfg.TLSClient),
 		sipgo.WithUserAgentParser(parser),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(quiet)),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(
+			slog.New(parseFailures{quiet.Handler(), s.counters.Drop}))),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(quiet),
 			sip.WithTransactionLayerUnhandledResponseHandler(func(*sip.Response) {})),
 	)

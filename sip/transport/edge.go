@@ -85,7 +85,8 @@ type Edge struct {
 	parts Parts
 	log   *slog.Logger
 	guard *guard.Guard
-	conns connCount // open TCP connections by source
+	conns connCount   // open TCP connections by source
+	parse *sip.Parser // like the one sipgo uses
 }
 
 // New returns the edge of a server configured by cfg.
@@ -94,7 +95,9 @@ func New(cfg Config, parts Parts) *Edge {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Edge{cfg: cfg, parts: parts, log: log, guard: parts.Guard}
+	p := sip.NewParser()
+	p.MaxMessageLength = cfg.MaxMessageSize
+	return &Edge{cfg: cfg, parts: parts, log: log, guard: parts.Guard, parse: p}
 }
 
 // Dropped logs and counts a request from ip dropped unanswered.
@@ -137,7 +140,7 @@ func (e *Edge) inspect(data []byte, stream bool) verdict {
 	if !v.parse {
 		return v
 	}
-	if _, err := e.parser().ParseSIP(data); err != nil {
+	if _, err := e.parse.ParseSIP(data); err != nil {
 		return e.unparsable(m, stream)
 	}
 	v.parse, v.pass = false, true
@@ -196,13 +199,6 @@ func (e *Edge) refusal(m *rawMessage, code int, reason string, stream bool) verd
 	}
 	return verdict{reply: m.Reply(code, reason, e.cfg.UserAgent, extra...), close: stream && m.framingLost,
 		code: code, why: reason}
-}
-
-// parser returns a parser like the one sipgo uses (a cheap value).
-func (e *Edge) parser() *sip.Parser {
-	p := sip.NewParser()
-	p.MaxMessageLength = e.cfg.MaxMessageSize
-	return p
 }
 
 // fixVia edits the top Via of a request in b[:n] in place and returns the
@@ -366,12 +362,19 @@ func (m *rawMessage) syntheticBranch() string {
 // added to its top Via, and, for a request, what sipgo parsed of it so
 // edited (for challengeStateless and Transactions.Serve; sipgo parses what
 // they leave to it again for itself).
+//
+// A response is passed on unparsed: nothing here would answer it or act
+// on it, and sipgo parses it anyway. One sipgo cannot parse it drops, and
+// logs at error, which the server counts as a drop (see sip/log.go).
 func (e *Edge) datagram(pc net.PacketConn, b []byte, n int, addr net.Addr) (int, *sip.Request) {
 	v, m := e.precheck(b[:n], false)
 	var req *sip.Request
-	if v.parse {
+	if v.parse && m == nil {
 		n = fixVia(b, n, v.branch, true)
-		if msg, err := e.parser().ParseSIP(b[:n]); err != nil {
+		v.pass = true
+	} else if v.parse {
+		n = fixVia(b, n, v.branch, true)
+		if msg, err := e.parse.ParseSIP(b[:n]); err != nil {
 			v = e.unparsable(m, false)
 		} else {
 			v.pass = true
