@@ -153,7 +153,7 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 		sipgo.WithUserAgenTLSConfig(cfg.TLSClient),
 		sipgo.WithUserAgentParser(parser),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(
-			slog.New(parseFailures{quiet.Handler(), s.counters.Drop}))),
+			slog.New(parseFailures{quiet.Handler(), s.parseFailed, s.counters.Drop}))),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(quiet),
 			sip.WithTransactionLayerUnhandledResponseHandler(func(*sip.Response) {})),
 	)

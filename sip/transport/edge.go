@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -87,6 +88,9 @@ type Edge struct {
 	guard *guard.Guard
 	conns connCount   // open TCP connections by source
 	parse *sip.Parser // like the one sipgo uses
+
+	mu          sync.Mutex
+	packetConns []*PacketConn // the UDP listeners (ParseFailed)
 }
 
 // New returns the edge of a server configured by cfg.
@@ -359,19 +363,24 @@ func (m *rawMessage) syntheticBranch() string {
 
 // datagram inspects the datagram b[:n] from addr: it answers or drops
 // a bad one (returning 0) and returns the length of a good one, rport
-// added to its top Via, and, for a request, what sipgo parsed of it so
-// edited (for challengeStateless and Transactions.Serve; sipgo parses what
-// they leave to it again for itself).
+// added to its top Via, and, for a request the edge acts on itself
+// (needsParse), what sipgo parsed of it so edited (for challengeStateless
+// and Transactions.Serve; sipgo parses what they leave to it again for
+// itself).
 //
-// A response is passed on unparsed: nothing here would answer it or act
-// on it, and sipgo parses it anyway. One sipgo cannot parse it drops, and
-// logs at error, which the server counts as a drop (see sip/log.go).
-func (e *Edge) datagram(pc net.PacketConn, b []byte, n int, addr net.Addr) (int, *sip.Request) {
+// Any other request is passed on unparsed, and returned as unparsed:
+// sipgo parses it anyway, and one it cannot parse is refused once it says
+// so (ParseFailed, unparsed.go). A response is passed on unparsed too:
+// nothing here would answer it or act on it; one sipgo cannot parse it
+// drops, and logs at error, which the server counts as a drop (see
+// sip/log.go).
+func (e *Edge) datagram(pc net.PacketConn, b []byte, n int, addr net.Addr) (int, *sip.Request, *rawMessage) {
 	v, m := e.precheck(b[:n], false)
 	var req *sip.Request
-	if v.parse && m == nil {
+	var unparsed *rawMessage
+	if v.parse && (m == nil || !needsParse(b[:n])) {
 		n = fixVia(b, n, v.branch, true)
-		v.pass = true
+		v.pass, unparsed = true, m
 	} else if v.parse {
 		n = fixVia(b, n, v.branch, true)
 		if msg, err := e.parse.ParseSIP(b[:n]); err != nil {
@@ -390,7 +399,7 @@ func (e *Edge) datagram(pc net.PacketConn, b []byte, n int, addr net.Addr) (int,
 		}
 	}
 	if !v.pass {
-		return 0, nil
+		return 0, nil, nil
 	}
-	return n, req
+	return n, req, unparsed
 }
