@@ -23,6 +23,9 @@ import (
 // it should refuse (a foreign SIP version, an unknown URI scheme, a
 // Require we do not support); the edge answers those statelessly, as RFC
 // 3261 §8.2 and the RFC 4475 torture tests ask, and passes on the rest.
+// Over UDP, a message the edge does not act on itself goes on without a
+// sipgo parse of the edge's (datagram); one sipgo then cannot parse is
+// answered when sipgo says so (unparsed.go).
 
 // verdict is what the edge decided about one message.
 type verdict struct {
