@@ -1,6 +1,8 @@
 package sip
 
 import (
+	"context"
+	"runtime/pprof"
 	"syscall"
 	"testing"
 	"time"
@@ -38,8 +40,14 @@ func benchCalls(b *testing.B, recorded bool) {
 	}
 	// No port quarantine: thousands of calls a second would empty the pool.
 	cs := startCallServer(b, st, CallConfig{MaxCallsPerExt: 10000, RTPQuarantine: -1}, opts...)
-	pa := newCallPhone(b, cs, "10001", answerOK)
-	pb := newCallPhone(b, cs, "10002", answerOK)
+	// The phones' goroutines carry the label phone: a CPU profile of the
+	// benchmark (-cpuprofile, then pprof -tagignore phone) shows the
+	// server's share apart from theirs.
+	var pa, pb *callPhone
+	pprof.Do(b.Context(), pprof.Labels("phone", "yes"), func(context.Context) {
+		pa = newCallPhone(b, cs, "10001", answerOK)
+		pb = newCallPhone(b, cs, "10002", answerOK)
+	})
 	for _, ch := range []chan struct{}{pa.ended, pb.ended} {
 		go func() {
 			for range ch {
@@ -60,6 +68,7 @@ func benchCalls(b *testing.B, recorded bool) {
 	start := time.Now()
 	b.SetParallelism(4)
 	b.RunParallel(func(pb *testing.PB) {
+		pprof.SetGoroutineLabels(pprof.WithLabels(b.Context(), pprof.Labels("phone", "yes")))
 		for pb.Next() {
 			sess, err := pa.dial(b.Context(), "10002")
 			if err != nil {

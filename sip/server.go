@@ -152,7 +152,8 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 		sipgo.WithUserAgent(cfg.UserAgent),
 		sipgo.WithUserAgenTLSConfig(cfg.TLSClient),
 		sipgo.WithUserAgentParser(parser),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(quiet)),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(
+			slog.New(parseFailures{quiet.Handler(), s.parseFailed, s.counters.Drop}))),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(quiet),
 			sip.WithTransactionLayerUnhandledResponseHandler(func(*sip.Response) {})),
 	)
@@ -189,6 +190,7 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 		ua.Close()
 		return nil, err
 	}
+	s.history.Gather = call.CDRGather
 	if s.calls, err = newB2BUA(s, cfg.Calls); err != nil {
 		_ = s.history.Close()
 		ua.Close()

@@ -183,8 +183,8 @@ func (c *Call) BeginOn(rt *route.Route, ref *route.Refusal) bool {
 		return c.refuse(&route.Refusal{Code: 503, Reason: "Service Unavailable", Disp: directory.Failed, Why: "no rtp ports", Err: err})
 	}
 	c.Relay, c.Env.Relay = relay, relay
-	c.Ring = dial.Dialer{Env: c.Env, OnResponse: c.onResponse, OnFailed: c.ForkFailed, Spare: p.spare, Late: c.Late, Source: c.AReq.Body(), Origin: &c.Legs[1].Origin,
-		Leg: media.LegB}
+	c.Ring = dial.Dialer{Env: c.Env, OnResponse: c.onResponse, OnFailed: c.ForkFailed, Spare: p.spare, Late: c.Late, Source: c.AReq.Body(),
+		Parsed: p.offerSD, Origin: &c.Legs[1].Origin, Leg: media.LegB}
 	c.OpenA(c.AReq.Source(), p.offer)
 	if !c.Late && p.ans == nil {
 		if err := c.Ring.Address(p.targets[0].Dest); err != nil {

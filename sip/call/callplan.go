@@ -1,6 +1,8 @@
 package call
 
 import (
+	"github.com/pion/sdp/v3"
+
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/sip/dial"
 	"github.com/switchboard-pbx/switchboard/sip/route"
@@ -17,6 +19,9 @@ type callPlan struct {
 	ans            Answerer
 	targets, spare []route.Target
 	offer          *sdpneg.Media // the caller's, nil when late
+	// offerSD is the caller's offer as parsed, for the dialer to address
+	// (nil when late).
+	offerSD *sdp.SessionDescription
 }
 
 // plan decides how c, a new call on rt, goes on, or refuses it; ref is
@@ -36,12 +41,12 @@ func (b *Core) plan(c *Call, rt *route.Route, ref *route.Refusal) (callPlan, *ro
 		return p, ref
 	}
 	if !c.Late {
-		_, m, err := sdpneg.Parse(c.AReq.Body())
+		sd, m, err := sdpneg.Parse(c.AReq.Body())
 		if err != nil {
 			c.Log.Info("call refused: bad sdp", "err", err)
 			return p, &route.Refusal{Code: 488, Reason: "Not Acceptable Here", Disp: directory.Failed, Why: "bad sdp offer"}
 		}
-		p.offer = &m
+		p.offer, p.offerSD = &m, sd
 	}
 	if c.Caller != nil && b.Busy(c.Caller.Ext) {
 		return p, &route.Refusal{Code: 403, Reason: "Forbidden (Too Many Calls)", Disp: directory.Failed, Why: "caller call limit"}

@@ -16,6 +16,13 @@ import (
 // CDRTimeout bounds the write of one call history row.
 const CDRTimeout = 5 * time.Second
 
+// CDRGather is how long a call history row waits for others to share its
+// transaction (spool.Spool.Gather): at 200 calls a second a commit then
+// carries about three rows, and its cost, most of a lone row's (about
+// 170 of 280 µs of CPU with SQLite), is shared. Only the call's own
+// goroutine waits, after the call is over.
+const CDRGather = 10 * time.Millisecond
+
 // callRecord is the story of a call as the PBX tells it: its history
 // (CDR) row as it stands, who is on each leg, what the dashboard was shown
 // (active.go) and what the busy lamps were told (legstates.go). The call

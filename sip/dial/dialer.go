@@ -10,6 +10,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
+	"github.com/pion/sdp/v3"
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/media"
@@ -109,8 +110,11 @@ type Dialer struct {
 
 	// How the offer is made (again, for a trunk at another media
 	// address): from source, with origin, on relay leg leg.
-	Late     bool // the INVITEs carry no offer (RFC 3261 §13.2.1)
-	Source   []byte
+	Late   bool // the INVITEs carry no offer (RFC 3261 §13.2.1)
+	Source []byte
+	// Parsed is Source already parsed, or nil: the first Address takes it
+	// (and changes it) instead of parsing Source again.
+	Parsed   *sdp.SessionDescription
 	Origin   *sdpneg.Origin
 	Leg      media.Leg
 	SendRecv bool // the offer drops the hold of source (a transfer's target)
@@ -153,9 +157,13 @@ func (d *Dialer) Address(dest string) error {
 	if d.Offer != nil && ip == d.OfferIP {
 		return nil
 	}
-	sd, _, err := sdpneg.Parse(d.Source)
-	if err != nil {
-		return err
+	sd := d.Parsed
+	d.Parsed = nil
+	if sd == nil {
+		var err error
+		if sd, _, err = sdpneg.Parse(d.Source); err != nil {
+			return err
+		}
 	}
 	if d.SendRecv {
 		sdpneg.SendRecv(sd)

@@ -198,3 +198,30 @@ func TestGroupHeldWhenStoreGoesAwayAndReplayedInOrder(t *testing.T) {
 		}
 	}
 }
+
+// With Gather set, a row that finds no write in flight waits for others:
+// rows written meanwhile share its transaction, and a whole batch goes
+// without waiting out the rest (here an hour).
+func TestGatherWritesRowsMadeApartTogether(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "switchboard.db"))
+	g := newGatedStore(st)
+	close(g.release)
+	sp := openSpool(t, "", g)
+	sp.Gather = time.Hour
+	rows := make([]*directory.Call, maxBatch)
+	errs := make([]error, len(rows))
+	var wg sync.WaitGroup
+	for i := range rows {
+		rows[i] = row(i + 1)
+		wg.Go(func() { errs[i] = sp.SaveCall(context.Background(), rows[i]) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil || rows[i].ID == 0 {
+			t.Errorf("row %s: %v, ID %d", rows[i].Key, err, rows[i].ID)
+		}
+	}
+	if got := g.written(); len(got) != 1 || len(got[0]) != maxBatch {
+		t.Errorf("store writes of %d rows, want one of %d", len(got), maxBatch)
+	}
+}

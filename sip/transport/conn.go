@@ -25,11 +25,16 @@ type PacketConn struct {
 	// in its connection pool by then, so requests can be sent from it.
 	serving chan struct{}
 	once    sync.Once
+	pending pending // the request last passed on unparsed (unparsed.go)
 }
 
 // PacketConn wraps the UDP listener pc for sipgo.
 func (e *Edge) PacketConn(pc net.PacketConn) *PacketConn {
-	return &PacketConn{PacketConn: pc, e: e, serving: make(chan struct{})}
+	c := &PacketConn{PacketConn: pc, e: e, serving: make(chan struct{})}
+	e.mu.Lock()
+	e.packetConns = append(e.packetConns, c)
+	e.mu.Unlock()
+	return c
 }
 
 // Serving is closed once sipgo serves the listener: from then on requests
@@ -69,10 +74,11 @@ func (c *PacketConn) ReadFrom(b []byte) (int, net.Addr, error) {
 			c.e.Dropped(ip, "flood")
 			continue
 		}
-		n, req := c.e.datagram(c.PacketConn, b, n, addr)
+		n, req, unparsed := c.e.datagram(c.PacketConn, b, n, addr)
 		if n == 0 {
 			continue
 		}
+		c.pending.set(unparsed, n, addr)
 		if req != nil && c.e.challengeStateless(c.PacketConn, ua, b[:n], req) {
 			continue
 		}

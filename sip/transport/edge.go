@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -22,6 +23,9 @@ import (
 // it should refuse (a foreign SIP version, an unknown URI scheme, a
 // Require we do not support); the edge answers those statelessly, as RFC
 // 3261 §8.2 and the RFC 4475 torture tests ask, and passes on the rest.
+// Over UDP, a message the edge does not act on itself goes on without a
+// sipgo parse of the edge's (datagram); one sipgo then cannot parse is
+// answered when sipgo says so (unparsed.go).
 
 // verdict is what the edge decided about one message.
 type verdict struct {
@@ -85,7 +89,11 @@ type Edge struct {
 	parts Parts
 	log   *slog.Logger
 	guard *guard.Guard
-	conns connCount // open TCP connections by source
+	conns connCount   // open TCP connections by source
+	parse *sip.Parser // like the one sipgo uses
+
+	mu          sync.Mutex
+	packetConns []*PacketConn // the UDP listeners (ParseFailed)
 }
 
 // New returns the edge of a server configured by cfg.
@@ -94,7 +102,9 @@ func New(cfg Config, parts Parts) *Edge {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Edge{cfg: cfg, parts: parts, log: log, guard: parts.Guard}
+	p := sip.NewParser()
+	p.MaxMessageLength = cfg.MaxMessageSize
+	return &Edge{cfg: cfg, parts: parts, log: log, guard: parts.Guard, parse: p}
 }
 
 // Dropped logs and counts a request from ip dropped unanswered.
@@ -137,7 +147,7 @@ func (e *Edge) inspect(data []byte, stream bool) verdict {
 	if !v.parse {
 		return v
 	}
-	if _, err := e.parser().ParseSIP(data); err != nil {
+	if _, err := e.parse.ParseSIP(data); err != nil {
 		return e.unparsable(m, stream)
 	}
 	v.parse, v.pass = false, true
@@ -196,13 +206,6 @@ func (e *Edge) refusal(m *rawMessage, code int, reason string, stream bool) verd
 	}
 	return verdict{reply: m.Reply(code, reason, e.cfg.UserAgent, extra...), close: stream && m.framingLost,
 		code: code, why: reason}
-}
-
-// parser returns a parser like the one sipgo uses (a cheap value).
-func (e *Edge) parser() *sip.Parser {
-	p := sip.NewParser()
-	p.MaxMessageLength = e.cfg.MaxMessageSize
-	return p
 }
 
 // fixVia edits the top Via of a request in b[:n] in place and returns the
@@ -363,15 +366,27 @@ func (m *rawMessage) syntheticBranch() string {
 
 // datagram inspects the datagram b[:n] from addr: it answers or drops
 // a bad one (returning 0) and returns the length of a good one, rport
-// added to its top Via, and, for a request, what sipgo parsed of it so
-// edited (for challengeStateless and Transactions.Serve; sipgo parses what
-// they leave to it again for itself).
-func (e *Edge) datagram(pc net.PacketConn, b []byte, n int, addr net.Addr) (int, *sip.Request) {
+// added to its top Via, and, for a request the edge acts on itself
+// (needsParse), what sipgo parsed of it so edited (for challengeStateless
+// and Transactions.Serve; sipgo parses what they leave to it again for
+// itself).
+//
+// Any other request is passed on unparsed, and returned as unparsed:
+// sipgo parses it anyway, and one it cannot parse is refused once it says
+// so (ParseFailed, unparsed.go). A response is passed on unparsed too:
+// nothing here would answer it or act on it; one sipgo cannot parse it
+// drops, and logs at error, which the server counts as a drop (see
+// sip/log.go).
+func (e *Edge) datagram(pc net.PacketConn, b []byte, n int, addr net.Addr) (int, *sip.Request, *rawMessage) {
 	v, m := e.precheck(b[:n], false)
 	var req *sip.Request
-	if v.parse {
+	var unparsed *rawMessage
+	if v.parse && (m == nil || !needsParse(b[:n])) {
 		n = fixVia(b, n, v.branch, true)
-		if msg, err := e.parser().ParseSIP(b[:n]); err != nil {
+		v.pass, unparsed = true, m
+	} else if v.parse {
+		n = fixVia(b, n, v.branch, true)
+		if msg, err := e.parse.ParseSIP(b[:n]); err != nil {
 			v = e.unparsable(m, false)
 		} else {
 			v.pass = true
@@ -387,7 +402,7 @@ func (e *Edge) datagram(pc net.PacketConn, b []byte, n int, addr net.Addr) (int,
 		}
 	}
 	if !v.pass {
-		return 0, nil
+		return 0, nil, nil
 	}
-	return n, req
+	return n, req, unparsed
 }

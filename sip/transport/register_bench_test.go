@@ -35,7 +35,7 @@ func BenchmarkRegisterChallenge(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		n := copy(buf, raw)
-		n, req := e.datagram(pc, buf, n, from)
+		n, req, _ := e.datagram(pc, buf, n, from)
 		if req == nil || !e.challengeStateless(pc, from, buf[:n], req) {
 			b.Fatal("not challenged statelessly")
 		}

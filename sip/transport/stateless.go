@@ -1,7 +1,6 @@
 package transport
 
 import (
-	"bytes"
 	"net"
 	"net/netip"
 	"strings"
@@ -25,16 +24,8 @@ import (
 // challenge. req is data as sipgo parsed it (datagram), for this use
 // only: it is changed.
 func (e *Edge) challengeStateless(pc net.PacketConn, from *net.UDPAddr, data []byte, req *sip.Request) bool {
-	var dh auth.Headers
-	switch {
-	case bytes.HasPrefix(data, []byte("REGISTER ")):
-		dh = auth.Registrar
-	case bytes.HasPrefix(data, []byte("INVITE ")):
-		dh = auth.Proxy
-	default:
-		return false
-	}
-	if wire.HeaderValue(data, dh.Answer()) != nil {
+	dh, ok := challengeable(data)
+	if !ok || wire.HeaderValue(data, dh.Answer()) != nil {
 		return false
 	}
 	if req.Via() == nil || wire.CheckRequest(req) != "" || wire.HopLimit(req) == 0 ||
