@@ -78,7 +78,7 @@ func BenchmarkRelayCallsRecorded(b *testing.B) {
 //
 //	go test -run '^$' -bench 'RelayCallsPaced/calls=100$' -benchtime 500x ./media/
 func BenchmarkRelayCallsPaced(b *testing.B) {
-	for _, calls := range []int{100, 1000} {
+	for _, calls := range []int{100, 200, 400, 1000} {
 		b.Run(fmt.Sprintf("calls=%d", calls), func(b *testing.B) { benchCallsPaced(b, calls, false) })
 	}
 }

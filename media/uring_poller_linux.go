@@ -254,12 +254,14 @@ func (r *ringRound) idle() {
 const idleNaps = 200
 
 // napFew is the most relays a poller serves for which its naps wait in
-// the ring (uring.nap), about 25 datagrams a millisecond. The count of
-// relays, not of a round's completions, decides, so that a poller does not
-// go back and forth between the two naps: a busy round's nap in the ring,
-// with the kernel waking the thread at each datagram, cost 40% more CPU
-// at a thousand calls.
-const napFew = 256
+// the ring (uring.nap), about 20 datagrams a millisecond: the kernel wakes
+// a thread waiting in the ring at each datagram, which costs more than the
+// scheduler's trip from there on (BenchmarkRelayCallsPaced, CPU per
+// packet, ring against runtime: 100 calls 10-12 against 15-18 us, 200
+// calls the same, 400 calls 11.5 against 9 us). The count of relays, not
+// of a round's completions, decides, so that a poller does not go back and
+// forth between the two naps.
+const napFew = 200
 
 // nap submits what is queued and naps in the kernel for pollerNap.
 func (r *ringRound) nap() {
