@@ -25,6 +25,7 @@ type pbxCollector struct {
 	bindings, extensions, activeCalls, bans, portsFree       *prometheus.Desc
 	portsTotal, heldWrites, trunkRegistered, storeUp, uptime *prometheus.Desc
 	rtpRejected, rtpReceived, rtpForwarded, rtpDropped       *prometheus.Desc
+	rtpNoBuffers                                             *prometheus.Desc
 	historyHeld                                              *prometheus.Desc
 	started                                                  time.Time
 }
@@ -47,6 +48,8 @@ func newPBXCollector(s *sip.Server, st directory.Store) *pbxCollector {
 		rtpRejected:  d("rtp_packets_rejected_total", "RTP/RTCP datagrams the relay dropped: not from the leg's phone, or still on probation."),
 		rtpReceived:  d("rtp_relay_received_total", "RTP/RTCP datagrams the relay read from its sockets."),
 		rtpForwarded: d("rtp_relay_forwarded_total", "RTP/RTCP datagrams the relay handed to the kernel to send on."),
+		rtpNoBuffers: d("rtp_relay_buffer_shortages_total", "Times an io_uring read of the relay found none of its poller's buffers free: "+
+			"nothing is lost by itself, datagrams wait in their sockets (see receive_queue drops)."),
 		rtpDropped: d("rtp_relay_dropped_total", "RTP/RTCP datagrams lost in the relay, by reason: no_destination, send_error, ring_full, srtp, "+
 			"receive_queue (dropped by the kernel on a relay socket's full receive queue).", "reason"),
 		heldWrites:      d("sip_binding_writes_held", "Binding writes held while the database does not answer."),
@@ -87,6 +90,7 @@ func (c *pbxCollector) Collect(ch chan<- prometheus.Metric) {
 	r := m.RTPRelay
 	counter(c.rtpReceived, r.Received)
 	counter(c.rtpForwarded, r.Forwarded)
+	counter(c.rtpNoBuffers, r.NoBuffers)
 	counter(c.rtpDropped, r.NoDestination, "no_destination")
 	counter(c.rtpDropped, r.SendErrors, "send_error")
 	counter(c.rtpDropped, r.RingFull, "ring_full")

@@ -86,6 +86,7 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 		`switchboard_rtp_port_pairs_free`:                          50,
 		`switchboard_rtp_packets_rejected_total`:                   0,
 		`switchboard_rtp_relay_received_total`:                     0,
+		`switchboard_rtp_relay_buffer_shortages_total`:             0,
 		`switchboard_rtp_relay_dropped_total{reason="send_error"}`: 0,
 	}
 	// The scanner's request is dropped by the server on its own time: read
