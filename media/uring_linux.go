@@ -66,12 +66,20 @@ const (
 
 // The poller's ring.
 const (
-	sqEntries         = 1024
-	cqEntries         = 8192
-	bufGroup          = 0
-	ringBufs          = 512             // provided buffers; a power of two
-	ringBufSize       = maxPacket + 128 // room for recvPayloadOffset
-	sendSlots         = 256             // sends queued between two submissions
+	sqEntries   = 1024
+	cqEntries   = 8192
+	bufGroup    = 0
+	ringBufs    = 4096            // provided buffers; a power of two (see below)
+	ringBufSize = maxPacket + 128 // room for recvPayloadOffset
+
+	// ringBufs: a read that finds no buffer free ends the socket's
+	// multishot receive until the next round arms it again, and its
+	// datagrams wait in the socket meanwhile. With 512, 1,000 recorded
+	// calls under SIPp (bench/sb-calls.sh conc 1000, RECORD=1) ran out
+	// 3.7 million times in the run and their sockets overflowed (123,000
+	// datagrams lost); with 4,096 (8.9 MB a poller), 77 times, 16,000
+	// lost, 25% more datagrams relayed for less CPU.
+	sendSlots         = 256 // sends queued between two submissions
 	recvNameLen       = unix.SizeofSockaddrInet6
 	recvCtrlOffset    = recvmsgOutSize + recvNameLen
 	recvCtrlLen       = rxqCtrlLen // the receive queue's drop count
