@@ -3,7 +3,8 @@
 # RSS sampling and an optional perf profile of the switchboard process during the window.
 # usage (in the worktree root): bench/sb-calls.sh conc 1000   env: RECORD=1 PERF=1 HEAP=1 OUTDIR=
 # SERVE_ARGS are added to switchboard serve (e.g. "--gc-percent 100").
-# HEAP=1 takes a heap and a goroutine profile of the server inside the window (pprof on PPROF_PORT).
+# HEAP=1 takes a heap and a goroutine profile of the server inside the window (pprof on PPROF_PORT),
+# and a second heap profile 10 s later (heap2.pprof: -base heap.pprof shows what the window allocates).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../shared/bench" && pwd)
 MODE=${1:-conc}; shift || true
@@ -43,8 +44,9 @@ fi
 if [ "${HEAP:-0}" = 1 ]; then
   ( for _ in $(seq 1 600); do pgrep -f "uac_rtp.xml.*-p ${UAC_PORT:-5061}" >/dev/null && break; sleep 0.1; done
     sleep $(( ${LEVELS%% *} / 200 + 5 ))
-    curl -s "127.0.0.1:${PPROF_PORT:-6061}/debug/pprof/heap" >"$OUTD/heap.pprof"
-    curl -s "127.0.0.1:${PPROF_PORT:-6061}/debug/pprof/goroutine?debug=1" >"$OUTD/goroutines.txt" ) &
+    curl -s "127.0.0.1:${PPROF_PORT:-6061}/debug/pprof/heap?gc=1" >"$OUTD/heap.pprof"
+    curl -s "127.0.0.1:${PPROF_PORT:-6061}/debug/pprof/goroutine?debug=1" >"$OUTD/goroutines.txt"
+    sleep 10; curl -s "127.0.0.1:${PPROF_PORT:-6061}/debug/pprof/heap?gc=1" >"$OUTD/heap2.pprof" ) &
 fi
 export CALLEES=${CALLEES:-4000} QUIET_MAX_WAIT=${QUIET_MAX_WAIT:-3}
 START_SERVER=0 TARGET="127.0.0.1:$port" SERVER_PIDS=$SBPID RELAY_PIDS= RTPENGINE_CLI= OUT="$W/sb" \

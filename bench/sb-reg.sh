@@ -2,7 +2,7 @@
 # The Switchboard half of ../shared/bench/compare-reg.sh, plus the guard exemption SIPp needs.
 # usage: (in a worktree root) bench/sb-reg.sh OUTDIR RATE...
 # SERVE_ARGS are added to switchboard serve; CPUPROF=1 takes a 10 s CPU profile of the server
-# 8 s into the first rate's run (OUTDIR.cpu.pprof; pprof on PPROF_PORT, default 6062).
+# 2 s into the first rate's SIPp run (OUTDIR.cpu.pprof; pprof on PPROF_PORT, default 6062).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../shared/bench" && pwd)
 OUTDIR=$1; shift
@@ -28,7 +28,9 @@ web=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(
   --rtp-ports 41000-41999 --domain 127.0.0.1 --sip-tls-addr off \
   ${CPUPROF:+--pprof-addr "127.0.0.1:${PPROF_PORT:-6062}"} ${SERVE_ARGS:-} >"$W/serve.log" 2>&1 &
 SBPID=$!
-[ -n "${CPUPROF:-}" ] && ( sleep 8; curl -s "127.0.0.1:${PPROF_PORT:-6062}/debug/pprof/profile?seconds=10" >"$OUTDIR.cpu.pprof" ) &
+[ -n "${CPUPROF:-}" ] && ( until pgrep -x sipp >/dev/null; do sleep 0.2; done; sleep 2; curl -s "127.0.0.1:${PPROF_PORT:-6062}/debug/pprof/profile?seconds=10" >"$OUTDIR.cpu.pprof" ) &
+[ -n "${PERF:-}" ] && ( until pgrep -x sipp >/dev/null; do sleep 0.2; done; sleep 2; perf record -F 999 -g -p "$SBPID" -o "$OUTDIR.perf.data" -- sleep 10 >/dev/null 2>&1 ) &
+[ -n "${PIDSTAT:-}" ] && { pidstat -u -p "$SBPID" 1 >"$OUTDIR.pidstat" 2>&1 & }
 for _ in $(seq 1 100); do grep -qi 'sip listening' "$W/serve.log" && break; sleep 0.2; done
 START_KAMAILIO=0 TARGET="127.0.0.1:$port" SERVER_PIDS=$SBPID OUT="$OUTDIR" "$HERE/sipp/run-reg-bench.sh" $RATES >"$OUTDIR.log" 2>&1 || true
 kill "$SBPID"; wait "$SBPID" 2>/dev/null || true; SBPID=

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -281,5 +282,32 @@ func TestSweep(t *testing.T) {
 	all, err := st.Bindings(t.Context(), clk.Now().Add(-time.Hour))
 	if err != nil || len(all) != 0 {
 		t.Fatalf("store after DeleteExpired: %+v, %v", all, err)
+	}
+}
+
+// TestSweepNothingExpired: a sweep that finds nothing expired keeps every
+// binding and allocates nothing (it runs once a second over every
+// extension), and one binding expiring among many goes alone.
+func TestSweepNothingExpired(t *testing.T) {
+	l, _, clk := newTable(t)
+	for i := range 100 {
+		ext := strconv.Itoa(10000 + i)
+		b := binding(ext, "sip:"+ext+"@192.168.1.50", "192.0.2.7:5060", clk.Now().Add(time.Hour))
+		commit(l, ext, []directory.Binding{b}, []directory.Binding{b}, nil, false)
+	}
+	short := binding("10000", "sip:10000@192.168.1.51", "192.0.2.8:5060", clk.Now().Add(time.Minute))
+	commit(l, "10000", append(l.Current("10000"), short), []directory.Binding{short}, nil, false)
+	if n := testing.AllocsPerRun(10, func() { l.Sweep() }); n != 0 {
+		t.Errorf("a sweep with nothing expired allocated %v times", n)
+	}
+	clk.Advance(2 * time.Minute)
+	if n := l.Sweep(); n != 1 {
+		t.Errorf("Sweep forgot %d, want 1", n)
+	}
+	if got := l.Current("10000"); len(got) != 1 || got[0].Contact != "sip:10000@192.168.1.50" {
+		t.Errorf("10000 after the sweep: %+v", got)
+	}
+	if _, exts := l.Count(); exts != 100 {
+		t.Errorf("%d extensions after the sweep, want 100", exts)
 	}
 }
