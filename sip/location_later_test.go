@@ -33,7 +33,8 @@ func storedBinding(t *testing.T, st directory.Store, ts *testServer, ext string)
 
 // TestRefreshWrittenBehind: a refresh that changes no route and finds most
 // of its interval left is answered before its write, which follows within
-// FlushLater; a first registration, a route change or a late refresh is
+// FlushLater, or never comes while the store's copy still has 3/4 of the
+// interval left; a first registration, a route change or a late refresh is
 // written before the 200. A deletion after a written-behind refresh is not
 // undone by it.
 func TestRefreshWrittenBehind(t *testing.T) {
@@ -46,7 +47,13 @@ func TestRefreshWrittenBehind(t *testing.T) {
 	first := storedBinding(t, st, ts, "10001") // the first one: before the 200
 
 	ts.clock.Advance(time.Minute)
-	wantStatus(t, p.register(3600), 200) // 59 of 60 minutes left: behind
+	wantStatus(t, p.register(3600), 200) // the stored copy has 59 of 60 minutes: not written
+	ts.loc.FlushLater(t.Context())
+	if got := storedBinding(t, st, ts, "10001"); !got.Expires.Equal(first.Expires) {
+		t.Fatalf("refresh written while the stored copy lasts: expires %v, first %v", got.Expires, first.Expires)
+	}
+	ts.clock.Advance(15 * time.Minute)
+	wantStatus(t, p.register(3600), 200) // 45 of 60 minutes left in memory, 44 stored: behind
 	if got := storedBinding(t, st, ts, "10001"); !got.Expires.Equal(first.Expires) {
 		t.Fatalf("refresh written before the 200: expires %v, first %v", got.Expires, first.Expires)
 	}
@@ -67,7 +74,9 @@ func TestRefreshWrittenBehind(t *testing.T) {
 	}
 
 	// Written behind, then unregistered: the flush must not bring it back.
-	ts.clock.Advance(time.Minute)
+	ts.clock.Advance(10 * time.Minute)
+	wantStatus(t, p.register(3600), 200)
+	ts.clock.Advance(6 * time.Minute)
 	wantStatus(t, p.register(3600), 200)
 	wantStatus(t, p.register(0), 200)
 	ts.loc.FlushLater(t.Context())
@@ -127,7 +136,12 @@ func TestFlushLaterWritesWithoutLocks(t *testing.T) {
 	p2 := newPhone(t, ts, "10002", testPassword)
 	wantStatus(t, p1.register(3600), 200)
 	wantStatus(t, p2.register(3600), 200)
-	ts.clock.Advance(time.Minute)
+	// Refreshes at 10 minutes are not written (the stored copies last);
+	// those at 16 minutes are written behind.
+	ts.clock.Advance(10 * time.Minute)
+	wantStatus(t, p1.register(3600), 200)
+	wantStatus(t, p2.register(3600), 200)
+	ts.clock.Advance(6 * time.Minute)
 	wantStatus(t, p1.register(3600), 200) // written behind
 
 	st.armed.Store(true)

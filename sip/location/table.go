@@ -47,6 +47,9 @@ type Table struct {
 type extBindings struct {
 	gen  uint64 // bumped by every local change, so a reload never undoes one
 	list []directory.Binding
+	// stored is what the store holds of list's bindings, as far as this
+	// node wrote or read it (later.go).
+	stored []storedCopy
 }
 
 // New returns an empty table whose bindings are stored in store as made by
@@ -169,6 +172,16 @@ func (l *Table) Commit(ctx context.Context, ext string, next, puts, dels []direc
 	l.forgetLaterLocked(ext, all, dels)
 	l.forgetLaterLocked(ext, false, puts)
 	l.setLocked(ext, next, true)
+	e := l.exts[ext]
+	if all {
+		e.stored = nil
+	}
+	for _, b := range dels {
+		e.dropStored(b.Contact)
+	}
+	for _, b := range puts {
+		e.setStored(b)
+	}
 	l.mu.Unlock()
 }
 
@@ -183,6 +196,7 @@ func (l *Table) Drop(ctx context.Context, ext string) {
 		n = len(e.list)
 	}
 	l.setLocked(ext, nil, true)
+	l.exts[ext].stored = nil
 	l.forgetLaterLocked(ext, true, nil)
 	l.mu.Unlock()
 	if n == 0 {
@@ -303,6 +317,12 @@ func (l *Table) Reload(ctx context.Context, exts map[string]bool) error {
 			return // registered here while we read; that is newer
 		}
 		l.setLocked(ext, byExt[ext], false)
+		if e := l.exts[ext]; e != nil {
+			e.stored = e.stored[:0]
+			for _, b := range e.list {
+				e.setStored(b)
+			}
+		}
 	}
 	if exts == nil {
 		for ext := range l.exts {
@@ -350,6 +370,7 @@ func (l *Table) Sweep() int {
 		// goes too, its generation no longer needed.
 		if len(keep) != len(e.list) || len(e.list) == 0 {
 			l.setLocked(ext, keep, false)
+			e.stored = slices.DeleteFunc(e.stored, func(c storedCopy) bool { return Index(keep, c.contact) < 0 })
 		}
 	}
 	return n

@@ -168,33 +168,87 @@ func TestLaterThenDelete(t *testing.T) {
 	b := binding("10001", "sip:10001@192.168.1.50", "192.0.2.7:5060", clk.Now().Add(time.Hour))
 	commit(l, "10001", []directory.Binding{b}, []directory.Binding{b}, nil, false)
 
-	clk.Advance(time.Minute)
-	r := b
-	r.Expires, r.CSeq = clk.Now().Add(time.Hour).Truncate(time.Second), 2
-	if !LazyRefresh(b, r, clk.Now()) {
-		t.Fatal("a refresh a minute into an hour is not lazy")
+	// 20 minutes on, the stored copy has 40 of the refresh's 60 minutes
+	// left: written behind (in memory, a refresh at 10 minutes left 50).
+	clk.Advance(10 * time.Minute)
+	r1 := b
+	r1.Expires, r1.CSeq = clk.Now().Add(time.Hour).Truncate(time.Second), 2
+	later(l, r1)
+	clk.Advance(10 * time.Minute)
+	r := r1
+	r.Expires, r.CSeq = clk.Now().Add(time.Hour).Truncate(time.Second), 3
+	if !LazyRefresh(r1, r, clk.Now()) {
+		t.Fatal("a refresh 10 minutes into an hour is not lazy")
 	}
-	unlock := l.Lock("10001")
-	l.Later("10001", []directory.Binding{r}, []directory.Binding{r})
-	unlock()
+	later(l, r)
 	if got := stored(t, st, "10001", clk.Now()); len(got) != 1 || got[0].CSeq != 1 {
 		t.Fatalf("refresh stored before FlushLater: %+v", got)
 	}
 	l.FlushLater(t.Context())
-	if got := stored(t, st, "10001", clk.Now()); len(got) != 1 || got[0].CSeq != 2 || !got[0].Expires.Equal(r.Expires) {
+	if got := stored(t, st, "10001", clk.Now()); len(got) != 1 || got[0].CSeq != 3 || !got[0].Expires.Equal(r.Expires) {
 		t.Fatalf("after FlushLater the store has %+v", got)
 	}
 
-	clk.Advance(time.Minute)
+	clk.Advance(20 * time.Minute)
 	r2 := r
-	r2.Expires, r2.CSeq = clk.Now().Add(time.Hour).Truncate(time.Second), 3
-	unlock = l.Lock("10001")
-	l.Later("10001", []directory.Binding{r2}, []directory.Binding{r2})
-	unlock()
+	r2.Expires, r2.CSeq = clk.Now().Add(time.Hour).Truncate(time.Second), 4
+	later(l, r2)
 	commit(l, "10001", nil, nil, []directory.Binding{r2}, false)
 	l.FlushLater(t.Context())
 	if got := stored(t, st, "10001", clk.Now()); len(got) != 0 {
 		t.Fatalf("deleted binding back in the store: %+v", got)
+	}
+}
+
+// later applies the refresh r of its extension's only binding as the
+// registrar does one that may be written behind.
+func later(l *Table, r directory.Binding) {
+	unlock := l.Lock(r.Extension)
+	l.Later(r.Extension, []directory.Binding{r}, []directory.Binding{r})
+	unlock()
+}
+
+// TestRefreshNotWrittenWhileStoredLasts: a refresh made while the store's
+// copy has 3/4 of the new interval left is not written at all; the first
+// after a quarter of the interval is (behind), and so is one that changes
+// the User-Agent. The store's copy never has less than 3/4 of an interval
+// left at a refresh.
+func TestRefreshNotWrittenWhileStoredLasts(t *testing.T) {
+	l, st, clk := newTable(t)
+	b := binding("10001", "sip:10001@192.168.1.50", "192.0.2.7:5060", clk.Now().Add(time.Hour))
+	commit(l, "10001", []directory.Binding{b}, []directory.Binding{b}, nil, false)
+	cur, writes := b, 0
+	for i := range 40 { // a refresh every minute for 40 minutes
+		clk.Advance(time.Minute)
+		r := cur
+		r.Expires, r.CSeq = clk.Now().Add(time.Hour), cur.CSeq+1
+		later(l, r)
+		before := stored(t, st, "10001", clk.Now())[0]
+		l.FlushLater(t.Context())
+		after := stored(t, st, "10001", clk.Now())[0]
+		if !after.Expires.Equal(before.Expires) {
+			writes++
+			if !after.Expires.Equal(r.Expires) {
+				t.Fatalf("refresh %d: stored %v, want %v", i, after.Expires, r.Expires)
+			}
+		}
+		if left := after.Expires.Sub(clk.Now()); 4*left < 3*time.Hour {
+			t.Fatalf("refresh %d: the stored copy has %v left", i, left)
+		}
+		cur = r
+	}
+	// Written at minutes 16 and 32 (a quarter of the hour after the last
+	// write), not at the other 38 refreshes.
+	if writes != 2 {
+		t.Errorf("%d of 40 refreshes written, want 2", writes)
+	}
+	clk.Advance(time.Minute)
+	r := cur
+	r.Expires, r.CSeq, r.UserAgent = clk.Now().Add(time.Hour), cur.CSeq+1, "Phone/2.0"
+	later(l, r)
+	l.FlushLater(t.Context())
+	if got := stored(t, st, "10001", clk.Now()); got[0].UserAgent != "Phone/2.0" {
+		t.Errorf("new User-Agent not written: %+v", got[0])
 	}
 }
 
