@@ -115,6 +115,10 @@ type slowPuts struct {
 	release chan struct{}
 }
 
+// UserVersion passes on the store's count of user changes, so that
+// credentials are confirmed in memory as with the store itself.
+func (s *slowPuts) UserVersion() uint64 { return s.Store.(directory.UserVersioner).UserVersion() }
+
 func (s *slowPuts) PutBindings(ctx context.Context, bs []directory.Binding) error {
 	if s.armed.CompareAndSwap(true, false) {
 		close(s.entered)
@@ -177,5 +181,44 @@ func TestFlushLaterWritesWithoutLocks(t *testing.T) {
 		if b.Extension == "10001" {
 			t.Fatalf("unregistered binding back in the store: %+v", b)
 		}
+	}
+}
+
+// TestRegisterReaderDoesNotWait: REGISTERs over UDP are answered on the
+// socket's reader, but one whose binding must be stored before its 200
+// waits in a goroutine of its own: while its write is held, another
+// phone's refresh on the same socket is answered.
+func TestRegisterReaderDoesNotWait(t *testing.T) {
+	raw, _ := openSQLite(t)
+	st := &slowPuts{Store: raw, entered: make(chan struct{}), release: make(chan struct{})}
+	addUser(t, st, "10001")
+	addUser(t, st, "10002")
+	ts := startServer(t, st, nil)
+	p1 := newPhone(t, ts, "10001", testPassword)
+	p2 := newPhone(t, ts, "10002", testPassword)
+	wantStatus(t, p2.register(3600), 200)
+
+	st.armed.Store(true)
+	first := make(chan *sip.Response, 1)
+	go func() { first <- p1.register(3600) }()
+	<-st.entered // p1's first binding is being written; its 200 waits
+	released := false
+	defer func() {
+		if !released {
+			close(st.release)
+		}
+	}()
+	ts.clock.Advance(time.Minute)
+	wantStatus(t, p2.register(3600), 200)
+	select {
+	case res := <-first:
+		t.Fatalf("first registration answered %d before its binding was stored", res.StatusCode)
+	default:
+	}
+	close(st.release)
+	released = true
+	wantStatus(t, <-first, 200)
+	if got := storedBinding(t, st, ts, "10001"); got.Contact == "" {
+		t.Fatalf("stored: %+v", got)
 	}
 }

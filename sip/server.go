@@ -170,9 +170,8 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 	}
 	s.ua = ua
 	s.client.TxRequester = requester{s}
-	onRegister := s.handle(s.onRegister)
-	s.regTxs = wire.NewTransactions(c, onRegister)
-	s.srv.OnRegister(onRegister)
+	s.regTxs = wire.NewTransactions(c, s.handle(s.onRegisterInline))
+	s.srv.OnRegister(s.handle(s.onRegister))
 	s.srv.OnOptions(s.handle(s.onOptions))
 	s.srv.OnNoRoute(s.handle(s.onOther))
 	contactFor := func(dest, transport string) sip.ContactHeader { return s.calls.ContactFor(dest, transport) }
@@ -246,6 +245,27 @@ func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 	if src, ok := s.admitRequest(req); ok {
 		s.reg.OnRegister(req, tx, src)
 	}
+}
+
+// onRegisterInline answers a REGISTER on the reader of a UDP socket
+// (wire.Transactions): what would wait goes on in a goroutine (detach).
+func (s *Server) onRegisterInline(req *sip.Request, tx sip.ServerTransaction) {
+	if src, ok := s.admitRequest(req); ok {
+		s.reg.OnRegisterInline(req, tx, src, s.detach)
+	}
+}
+
+// detach runs f, the rest of a handler's answer to req on tx, in a
+// goroutine counted in flight like the handler (which is in flight while
+// it calls detach, so the count is above zero), answering 500 should it
+// panic.
+func (s *Server) detach(req *sip.Request, tx sip.ServerTransaction, f func()) {
+	s.inflight.Add(1)
+	go func() {
+		defer s.inflight.Done()
+		defer s.recoverHandler(req, tx)
+		f()
+	}()
 }
 
 // Run listens on cfg.Addr over UDP and TCP (the same port) and serves until
@@ -473,14 +493,18 @@ func (s *Server) handle(h sipgo.RequestHandler) sipgo.RequestHandler {
 				s.hooks.handled(src.Addr().Unmap(), string(req.Method))
 			}
 		}
-		defer func() {
-			if r := recover(); r != nil {
-				s.log.Error("sip handler panic", "method", string(req.Method), "src", req.Source(),
-					"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-				s.rp.Respond(tx, req, 500, "Server Internal Error")
-			}
-		}()
+		defer s.recoverHandler(req, tx)
 		h(req, tx)
+	}
+}
+
+// recoverHandler, deferred, answers 500 to a request whose handler
+// panicked, and logs the panic.
+func (s *Server) recoverHandler(req *sip.Request, tx sip.ServerTransaction) {
+	if r := recover(); r != nil {
+		s.log.Error("sip handler panic", "method", string(req.Method), "src", req.Source(),
+			"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		s.rp.Respond(tx, req, 500, "Server Internal Error")
 	}
 }
 

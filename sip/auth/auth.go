@@ -121,22 +121,10 @@ func (c *Checker) SetRealm(d string) string { return *c.domain.Swap(&d) }
 //   - the directory cannot answer for an uncached extension: 503.
 func (c *Checker) Check(req *sip.Request, tx sip.ServerTransaction, ip netip.Addr, h Headers) (*creds.Credential, bool) {
 	realm := c.Realm()
-	var ac digest.Credentials
-	found := false
-	for hdr := range wire.Headers(req, h.answerLower) {
-		if !digestScheme(hdr.Value()) {
-			// RFC 4475 §3.1.2.? (regaut01): credentials in a scheme we do
-			// not know are no credentials: the phone gets our challenge.
-			continue
-		}
-		a, err := digest.ParseAuthorization(hdr.Value())
-		if err != nil {
-			c.respond(tx, req, 400, "Malformed "+h.answer)
-			return nil, false
-		}
-		if !found || a.Realm == realm {
-			ac, found = a, true
-		}
+	ac, found, err := credentials(req, h, realm)
+	if err != nil {
+		c.respond(tx, req, 400, "Malformed "+h.answer)
+		return nil, false
 	}
 	if !found {
 		c.challengeWith(req, tx, h, false, "")
@@ -217,6 +205,43 @@ func (c *Checker) Check(req *sip.Request, tx sip.ServerTransaction, ip netip.Add
 	}
 	c.guard.Succeed(ip, user)
 	return cred, true
+}
+
+// credentials returns the digest credentials of req (as h) for realm: the
+// first in the Digest scheme, or a later one naming realm; found is false
+// when there is none.
+func credentials(req *sip.Request, h Headers, realm string) (ac digest.Credentials, found bool, err error) {
+	for hdr := range wire.Headers(req, h.answerLower) {
+		if !digestScheme(hdr.Value()) {
+			// RFC 4475 §3.1.2.? (regaut01): credentials in a scheme we do
+			// not know are no credentials: the phone gets our challenge.
+			continue
+		}
+		a, err := digest.ParseAuthorization(hdr.Value())
+		if err != nil {
+			return ac, false, err
+		}
+		if !found || a.Realm == realm {
+			ac, found = a, true
+		}
+	}
+	return ac, found, nil
+}
+
+// Cached reports whether Check and Current can answer req (as h) without
+// the store: the extension its credentials name is cached and confirmed
+// at the store's user version, or cannot exist, or the request is refused
+// before any lookup. A false answer changes nothing: the caller may go on
+// with Check where it can wait (a goroutine, not a socket's reader).
+func (c *Checker) Cached(req *sip.Request, h Headers) bool {
+	ac, found, err := credentials(req, h, c.Realm())
+	if err != nil || !found {
+		return true
+	}
+	if cred, ok := c.creds.Lookup(ac.Username); ok {
+		return cred == nil || cred.CheckedAt(c.accountVersion())
+	}
+	return directory.ValidateExtension("extension", ac.Username) != nil
 }
 
 // Credential finds the extension in the cache, or in the store when it is

@@ -77,6 +77,16 @@ func (l *Table) Lock(ext string) (unlock func()) {
 	return m.Unlock
 }
 
+// TryLock is Lock without the wait, for a caller that must not wait (a
+// socket's reader): nil when the lock is held.
+func (l *Table) TryLock(ext string) (unlock func()) {
+	m := &l.stripes[maphash.String(l.seed, ext)%uint64(len(l.stripes))]
+	if !m.TryLock() {
+		return nil
+	}
+	return m.Unlock
+}
+
 // Current returns the unexpired bindings of ext.
 func (l *Table) Current(ext string) []directory.Binding {
 	now := l.clock.Now()

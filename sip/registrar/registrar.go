@@ -58,6 +58,32 @@ func New(cfg Config, a *auth.Checker, loc *location.Table, c clock.Clock, log *s
 // OnRegister answers a REGISTER its caller admitted from src, on a
 // transaction of sipgo's or a wire.Transaction alike.
 func (r *Registrar) OnRegister(req *sip.Request, tx sip.ServerTransaction, src netip.AddrPort) {
+	r.serve(req, tx, src, nil)
+}
+
+// Detach runs f, the rest of the answer to req on tx, in a goroutine of
+// its own (answering 500 should it panic).
+type Detach func(req *sip.Request, tx sip.ServerTransaction, f func())
+
+// OnRegisterInline is OnRegister for the reader of a datagram socket,
+// which must not wait: it answers what it can answer from memory (a
+// challenge, a refresh written behind or not at all, a refusal) at once,
+// and hands to detach what would wait: a lookup of credentials that are
+// not cached, an extension's lock held by a registration waiting for its
+// write, a write to the store before the 200. Answering on the reader
+// spares every REGISTER a goroutine and the wake of another thread to run
+// it: at 6,000 a second on two cores that was 15-18% of the registrar's
+// CPU.
+func (r *Registrar) OnRegisterInline(req *sip.Request, tx sip.ServerTransaction, src netip.AddrPort, detach Detach) {
+	if !r.auth.Cached(req, auth.Registrar) {
+		detach(req, tx, func() { r.serve(req, tx, src, nil) })
+		return
+	}
+	r.serve(req, tx, src, detach)
+}
+
+// serve answers req; with detach set it must not wait (OnRegisterInline).
+func (r *Registrar) serve(req *sip.Request, tx sip.ServerTransaction, src netip.AddrPort, detach Detach) {
 	rr, err := parseRegister(req)
 	if err != nil {
 		r.respond(tx, req, 400, err.Error())
@@ -80,7 +106,7 @@ func (r *Registrar) OnRegister(req *sip.Request, tx sip.ServerTransaction, src n
 	if !r.auth.Current(req, tx, cred, auth.Registrar) {
 		return
 	}
-	r.register(req, tx, cred, rr, src)
+	r.register(req, tx, cred, rr, src, detach)
 }
 
 // CheckSyntax returns the reason phrase of the 400 the registrar answers
@@ -204,19 +230,41 @@ func headerParam(p sip.HeaderParams, key string) (string, bool) {
 }
 
 // register applies an authenticated REGISTER to the location service.
-func (r *Registrar) register(req *sip.Request, tx sip.ServerTransaction, cred *creds.Credential, rr registerRequest, src netip.AddrPort) {
+// With detach set it must not wait: it hands the rest to detach where it
+// would.
+func (r *Registrar) register(req *sip.Request, tx sip.ServerTransaction, cred *creds.Credential, rr registerRequest, src netip.AddrPort, detach Detach) {
 	ext := cred.Ext
-	unlock := r.loc.Lock(ext)
-	defer unlock()
+	var unlock func()
+	if detach == nil {
+		unlock = r.loc.Lock(ext)
+	} else if unlock = r.loc.TryLock(ext); unlock == nil {
+		detach(req, tx, func() { r.register(req, tx, cred, rr, src, nil) })
+		return
+	}
+	// A write handed to detach takes the lock with it.
+	defer func() {
+		if unlock != nil {
+			unlock()
+		}
+	}()
 	now := r.clock.Now()
 	cur := r.loc.Current(ext)
 
 	if rr.wildcard {
-		r.loc.Commit(context.Background(), ext, nil, nil, nil, true)
-		for _, b := range cur {
-			r.log.Info("unregistered", "ext", ext, "contact", b.Contact, "src", b.Source)
+		commit := func() {
+			r.loc.Commit(context.Background(), ext, nil, nil, nil, true)
+			for _, b := range cur {
+				r.log.Info("unregistered", "ext", ext, "contact", b.Contact, "src", b.Source)
+			}
+			r.send(tx, r.okResponse(req, nil, now))
 		}
-		r.send(tx, r.okResponse(req, nil, now))
+		if detach != nil {
+			held := unlock
+			unlock = nil
+			detach(req, tx, func() { defer held(); commit() })
+			return
+		}
+		commit()
 		return
 	}
 	if len(rr.contacts) == 0 { // a query (RFC 3261 §10.3 step 6)
@@ -294,10 +342,29 @@ func (r *Registrar) register(req *sip.Request, tx sip.ServerTransaction, cred *c
 	}
 	if len(puts) == 0 && len(dels) == 0 {
 		r.loc.Later(ext, next, refreshes)
-	} else {
-		puts, refreshes = append(puts, refreshes...), nil
-		r.loc.Commit(context.Background(), ext, next, puts, dels, false)
+		r.registered(req, tx, rr, ext, cur, next, puts, refreshes, dels, now)
+		return
 	}
+	puts, refreshes = append(puts, refreshes...), nil
+	if detach != nil {
+		held := unlock
+		unlock = nil
+		detach(req, tx, func() {
+			defer held()
+			r.loc.Commit(context.Background(), ext, next, puts, dels, false)
+			r.registered(req, tx, rr, ext, cur, next, puts, refreshes, dels, now)
+		})
+		return
+	}
+	r.loc.Commit(context.Background(), ext, next, puts, dels, false)
+	r.registered(req, tx, rr, ext, cur, next, puts, refreshes, dels, now)
+}
+
+// registered logs what a REGISTER changed and answers it with the
+// extension's bindings, once they are stored (or kept to be written
+// behind).
+func (r *Registrar) registered(req *sip.Request, tx sip.ServerTransaction, rr registerRequest, ext string,
+	cur, next, puts, refreshes, dels []directory.Binding, now time.Time) {
 	debug := r.log.Enabled(context.Background(), slog.LevelDebug)
 	for _, list := range [][]directory.Binding{puts, refreshes} {
 		for _, b := range list {

@@ -17,8 +17,9 @@ import (
 // second time, give it a transaction with its own goroutine, timers and
 // channels, and build its response through a connection lookup. Ours is
 // the non-INVITE server transaction of RFC 3261 §17.2.2 reduced to what a
-// registrar needs: the request goes to the same handler as sipgo's
-// REGISTERs in a goroutine of its own, its final response is written to the socket
+// registrar needs: the request goes to the server's REGISTER handler on
+// the socket's reader (the handler must not wait: it answers from memory
+// or hands the request to a goroutine of its own), its final response is written to the socket
 // it came in on and kept for Timer J (64·T1), and a retransmission of the
 // request gets that response again instead of a second run of the
 // registrar. One that arrives while the first is still being served is
@@ -54,7 +55,7 @@ type regTxKey struct {
 // sipgo.
 type Transactions struct {
 	clock  clock.Clock
-	handle func(*sip.Request, sip.ServerTransaction) // the server's REGISTER handler
+	handle func(*sip.Request, sip.ServerTransaction) // the server's REGISTER handler; must not wait
 
 	mu    sync.Mutex
 	cur   map[regTxKey]*Transaction
@@ -64,7 +65,7 @@ type Transactions struct {
 
 // NewTransactions returns an empty table whose requests go to handle, the
 // server's REGISTER handler, which answers them on the Transaction it is
-// given.
+// given. handle runs on the reader of the socket: it must not wait.
 func NewTransactions(c clock.Clock, handle func(*sip.Request, sip.ServerTransaction)) *Transactions {
 	return &Transactions{clock: c, handle: handle}
 }
@@ -203,7 +204,7 @@ func (t *Transactions) Serve(pc net.PacketConn, src netip.AddrPort, req *sip.Req
 	if tx == nil {
 		return true
 	}
-	go t.handle(req, tx)
+	t.handle(req, tx)
 	return true
 }
 
