@@ -30,6 +30,11 @@ type PacketConn struct {
 
 // PacketConn wraps the UDP listener pc for sipgo.
 func (e *Edge) PacketConn(pc net.PacketConn) *PacketConn {
+	if uc, ok := pc.(*net.UDPConn); ok {
+		if raw, err := newRawUDP(uc); err == nil {
+			pc = raw
+		}
+	}
 	c := &PacketConn{PacketConn: pc, e: e, serving: make(chan struct{})}
 	e.mu.Lock()
 	e.packetConns = append(e.packetConns, c)
@@ -51,7 +56,7 @@ const udpReadBuffer = 4 << 20
 // or answered those before it.
 func (c *PacketConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	c.once.Do(func() {
-		if uc, ok := c.PacketConn.(*net.UDPConn); ok {
+		if uc, ok := c.PacketConn.(interface{ SetReadBuffer(int) error }); ok {
 			uc.SetReadBuffer(udpReadBuffer)
 		}
 		close(c.serving)
