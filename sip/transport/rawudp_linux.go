@@ -81,7 +81,13 @@ func (c *rawUDP) WriteTo(b []byte, addr net.Addr) (int, error) {
 		sa    unsafe.Pointer
 		salen uintptr
 	)
-	if ip := ap.Addr(); ip.Is4() && c.v4 {
+	// net.IP keeps an IPv4 address in 16 bytes (net.ParseIP does): as
+	// net does, an IPv4 socket takes it as IPv4.
+	ip := ap.Addr()
+	if c.v4 {
+		ip = ip.Unmap()
+	}
+	if ip.Is4() {
 		sa4.Family = unix.AF_INET
 		sa4.Addr = ip.As4()
 		putPort(&sa4.Port, ap.Port())

@@ -53,6 +53,18 @@ func TestRawUDP(t *testing.T) {
 			if _, err := pc.WriteTo([]byte("SIP/2.0 200 OK"), peer.LocalAddr()); err != nil {
 				t.Fatal(err)
 			}
+			if network.net == "udp4" {
+				// An IPv4 address as net.ParseIP gives it: in 16 bytes.
+				to := peer.LocalAddr().(*net.UDPAddr)
+				to16 := &net.UDPAddr{IP: to.IP.To16(), Port: to.Port}
+				if _, err := pc.WriteTo([]byte("SIP/2.0 200 OK"), to16); err != nil {
+					t.Fatalf("write to %v: %v", to16, err)
+				}
+				b := make([]byte, 1500)
+				if n, _, err := peer.ReadFrom(b); err != nil || string(b[:n]) != "SIP/2.0 200 OK" {
+					t.Fatalf("peer read %q: %v", b[:n], err)
+				}
+			}
 			b := make([]byte, 1500)
 			n, from, err := peer.ReadFrom(b)
 			if err != nil || string(b[:n]) != "SIP/2.0 200 OK" || from.String() != pc.LocalAddr().String() {
