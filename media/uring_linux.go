@@ -3,7 +3,6 @@ package media
 import (
 	"net/netip"
 	"sync/atomic"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -49,7 +48,6 @@ const (
 	featNoDrop     = 1 << 1
 
 	enterGetEvents = 1 << 0
-	enterExtArg    = 1 << 3
 
 	cqeFBuffer    = 1 << 0
 	cqeFMore      = 1 << 1
@@ -340,38 +338,6 @@ func (u *uring) wait(n int) {
 	if u.submitted == atomic.LoadUint32(u.sqHead) {
 		u.nslots = 0
 	}
-}
-
-// nap submits what is queued and then sleeps for d, or until a signal,
-// in the same io_uring_enter, keeping the thread's processor (a raw
-// system call): the runtime neither hands the processor to another thread
-// nor back after the nap, which at a few dozen datagrams a round cost more
-// than the round's own work (the poller holds a processor of its own for
-// it, reserveProc). The wait asks for more completions than the queue
-// holds; the completions that arrive meanwhile wait as deferred work until
-// the next enter, though the kernel wakes the thread briefly at each
-// datagram, which is why a busy poller naps in the runtime instead.
-func (u *uring) nap(d time.Duration) {
-	ts := unix.NsecToTimespec(int64(d))
-	if u.sqLocal != u.submitted {
-		atomic.StoreUint32(u.sqTail, u.sqLocal)
-		u.submitted = u.sqLocal
-	}
-	arg := uringGeteventsArg{ts: uint64(uintptr(unsafe.Pointer(&ts)))}
-	sub := u.submitted - atomic.LoadUint32(u.sqHead)
-	unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(u.fd), uintptr(sub), uintptr(cqEntries+1),
-		enterGetEvents|enterExtArg, uintptr(unsafe.Pointer(&arg)), unsafe.Sizeof(arg))
-	if u.submitted == atomic.LoadUint32(u.sqHead) {
-		u.nslots = 0
-	}
-}
-
-// uringGeteventsArg is struct io_uring_getevents_arg.
-type uringGeteventsArg struct {
-	sigmask   uint64
-	sigmaskSz uint32
-	minWait   uint32
-	ts        uint64
 }
 
 // armWake queues a multishot poll of the eventfd fd.

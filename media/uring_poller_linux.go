@@ -101,7 +101,7 @@ func (p *poller) loopRing() {
 }
 
 // reserveProc adds a processor to the runtime the first time p's ring
-// runs: the ring's nap (uring.nap) holds this thread's processor while it
+// runs: the ring's nap (ringRound.nap) holds this thread's processor while it
 // sleeps, and the rest of the program keeps the processors it had.
 // Processors are not given back when a poller goes idle: an idle one
 // costs nothing, and each change stops the world.
@@ -177,24 +177,10 @@ func (r *ringRound) run() {
 			r.submit(0)
 		case r.got > 0 || len(r.later) > 0 || len(r.arms) > 0 || len(r.closes) > 0:
 			// The round's sends go now; then a nap while packets
-			// gather. A poller of a few hundred calls naps in the
-			// io_uring_enter that sends them, keeping the processor:
-			// a sleep in the runtime costs a trip through the
-			// scheduler (the processor handed to another thread and
-			// back to this locked one, five times the context
-			// switches: a quarter of the CPU at 100 calls). A busy
-			// poller naps in the runtime, parked: in the ring the
-			// kernel would wake the thread at each datagram, and a
-			// system call the runtime sees would have its processor
-			// taken away while other goroutines wait.
-			switch {
-			case pollerNap <= 0:
-				r.submit(0)
-			case p.relays.Load() < napFew:
+			// gather (r.nap).
+			r.submit(0)
+			if pollerNap > 0 {
 				r.nap()
-			default:
-				r.submit(0)
-				time.Sleep(pollerNap)
 			}
 		case r.sockEp >= 0:
 			// Nothing came: wait for something to.
@@ -253,20 +239,29 @@ func (r *ringRound) idle() {
 // relay that has gone quiet costs no wake-ups.
 const idleNaps = 200
 
-// napFew is the most relays a poller serves for which its naps wait in
-// the ring (uring.nap), about 20 datagrams a millisecond: the kernel wakes
-// a thread waiting in the ring at each datagram, which costs more than the
-// scheduler's trip from there on (BenchmarkRelayCallsPaced, CPU per
-// packet, ring against runtime: 100 calls 10-12 against 15-18 us, 200
-// calls the same, 400 calls 11.5 against 9 us). The count of relays, not
-// of a round's completions, decides, so that a poller does not go back and
-// forth between the two naps.
-const napFew = 200
-
-// nap submits what is queued and naps in the kernel for pollerNap.
+// nap sleeps for pollerNap in a system call the runtime does not see
+// (nanosleep, raw), keeping the thread's processor (the poller holds one
+// of its own for it, reserveProc): the thread sleeps and wakes once, and
+// neither the runtime's scheduler nor the ring is involved. The
+// datagrams that arrive meanwhile wait in the ring as deferred work,
+// which wakes no one, until the next round enters it.
+//
+// The two naps this replaces cost more. A sleep in the runtime
+// (time.Sleep) on this locked thread hands its processor to another
+// thread and back (startlockedm, futex wake-ups, threads spinning for
+// work): about four context switches a round against one and a half
+// here. A nap in io_uring_enter with a timeout (EXT_ARG) switches less
+// still, but at a thousand calls the packets' own kernel work (the
+// sends, the receives run as deferred work) cost half as much again,
+// for reasons not pinned down. BenchmarkRelayCallsSpread, CPU a packet,
+// here against time.Sleep: 200 calls 7.9-8.6 against 10.3-11.4 us, 400
+// calls 5.3-5.8 against 6.2-6.6, 1,000 calls 3.5-4.4 against 4.2-4.3;
+// the ring's nap at 1,000 calls 5.4-6.5.
 func (r *ringRound) nap() {
-	r.u.nap(pollerNap)
-	r.closeSubmitted()
+	// Cut short by a signal (the runtime's preemption, for a stop of
+	// the world): the round comes early, and the runtime gets its stop.
+	ts := unix.NsecToTimespec(int64(pollerNap))
+	unix.RawSyscall(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&ts)), 0, 0)
 }
 
 // wait submits what is queued and waits for n completions.
