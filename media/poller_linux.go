@@ -64,8 +64,9 @@ type sock struct {
 	// (newSendQueue sets it before the first send).
 	from atomic.Pointer[leg]
 	// With a ring (uring_poller_linux.go), the poller's goroutine alone:
-	armed   bool // a recvmsg is in flight on fd
-	watched bool // in the ring's set of sockets to wait for when idle
+	armed   bool   // a recvmsg is in flight on fd
+	watched bool   // in the ring's set of sockets to wait for when idle
+	slot    uint32 // the recvmsg's index in ringRound.slots; 0 none
 
 	rxq rxqCount // the socket's receive queue drops, as last read
 }

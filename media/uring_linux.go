@@ -83,7 +83,8 @@ const (
 	recvCtrlLen       = rxqCtrlLen // the receive queue's drop count
 	recvPayloadOffset = recvCtrlOffset + recvCtrlLen
 
-	// A request's user data: its kind, and the id of its socket.
+	// A request's user data: its kind, and its socket: the id (sock.id),
+	// or for a recvmsg the slot (sock.slot).
 	userKindShift = 56
 	userRecv      = 1 << userKindShift
 	userSend      = 2 << userKindShift
@@ -368,7 +369,7 @@ func (u *uring) armRecv(s *sock) bool {
 	e.addr = uint64(uintptr(unsafe.Pointer(u.recvHdr)))
 	e.len = 1
 	e.bufGroup = bufGroup
-	e.userData = userRecv | s.id
+	e.userData = userRecv | uint64(s.slot)
 	s.armed = true
 	return true
 }
@@ -382,7 +383,7 @@ func (u *uring) cancelRecv(s *sock) bool {
 	}
 	e.opcode = opAsyncCancel
 	e.fd = -1
-	e.addr = userRecv | s.id
+	e.addr = userRecv | uint64(s.slot)
 	e.flags = sqeCQESkipSuccess
 	e.userData = userCancel | s.id
 	return true

@@ -128,7 +128,14 @@ type ringRound struct {
 	closes []*sock // to close: cancel the recvmsg, or close at once
 	later  []*sock // to close right after the next submission
 	got    int     // completions of the last reap
-	behind bool    // the last reap filled a batch, or ran out of buffers
+
+	// slots are the sockets with a recvmsg armed or ending, by the
+	// index their completions carry (sock.slot; 0 is none), so that a
+	// completion finds its socket with no lock or map; free are the
+	// indexes free again.
+	slots  []*sock
+	free   []uint32
+	behind bool // the last reap filled a batch, or ran out of buffers
 
 	wake, wakeEnded bool // the last reap had a wake-up; its poll ended
 
@@ -290,7 +297,19 @@ func (r *ringRound) closeSubmitted() {
 	if r.u.submitted != atomic.LoadUint32(r.u.sqHead) {
 		return
 	}
+	r.closeLater()
+}
+
+// closeLater closes the sockets waiting for a submission, which has
+// happened, and frees their receives' slots: a socket is in r.later only
+// once its recvmsg has ended, its last completion reaped.
+func (r *ringRound) closeLater() {
 	for _, s := range r.later {
+		if s.slot != 0 {
+			r.slots[s.slot] = nil
+			r.free = append(r.free, s.slot)
+			s.slot = 0
+		}
 		r.p.closeFD(s)
 	}
 	clear(r.later)
@@ -303,11 +322,7 @@ func (r *ringRound) submit(flags uintptr) {
 	if r.u.enter(flags) != nil {
 		return
 	}
-	for _, s := range r.later {
-		r.p.closeFD(s)
-	}
-	clear(r.later)
-	r.later = r.later[:0]
+	r.closeLater()
 }
 
 // closeFD closes s's descriptor, which no request of the ring holds.
@@ -334,6 +349,9 @@ func (r *ringRound) arm() {
 		if s.closed || s.armed {
 			continue
 		}
+		if s.slot == 0 {
+			r.takeSlot(s)
+		}
 		if !r.u.armRecv(s) {
 			r.arms[k] = s
 			k++
@@ -347,6 +365,22 @@ func (r *ringRound) arm() {
 	}
 	clear(r.arms[k:])
 	r.arms = r.arms[:k]
+}
+
+// takeSlot gives s a slot in r.slots, the index its receives' completions
+// carry.
+func (r *ringRound) takeSlot(s *sock) {
+	if n := len(r.free); n > 0 {
+		s.slot = r.free[n-1]
+		r.free = r.free[:n-1]
+	} else {
+		if len(r.slots) == 0 {
+			r.slots = append(r.slots, nil) // slot 0: none
+		}
+		s.slot = uint32(len(r.slots))
+		r.slots = append(r.slots, nil)
+	}
+	r.slots[s.slot] = s
 }
 
 // close carries out the close requests: a socket with a recvmsg in flight
@@ -383,26 +417,26 @@ func (r *ringRound) reap() {
 		}
 		b.n = 0
 	}
-	var last *sock
 	for ; head != tail; head++ {
 		c := u.cqes[head&u.cqMask]
 		r.got++
 		id := c.userData & userIDMask
-		if last == nil || last.id != id {
-			r.p.mu.Lock()
-			last = r.p.socks[id]
-			r.p.mu.Unlock()
-		}
-		s := last
 		switch c.userData &^ userIDMask {
 		case userWake:
 			r.wake = true
 			r.wakeEnded = r.wakeEnded || c.flags&cqeFMore == 0
-		case userSend:
+		case userSend: // a failure: a rare lookup
+			r.p.mu.Lock()
+			s := r.p.socks[id]
+			r.p.mu.Unlock()
 			if s != nil {
 				s.sendFailed()
 			}
 		case userRecv:
+			var s *sock
+			if id < uint64(len(r.slots)) {
+				s = r.slots[id]
+			}
 			if c.flags&cqeFBuffer != 0 {
 				bid := uint16(c.flags >> 16)
 				if s != nil && !s.closed && c.res >= recvPayloadOffset {
