@@ -25,10 +25,10 @@ import (
 // wakes the phone) cost more than reading and sending the packet. A poller
 // is one goroutine with an epoll set of its own (or an io_uring ring,
 // uring_poller_linux.go, where the kernel allows): it waits for readiness,
-// relays what every ready socket holds, and then sleeps for pollerNap, so
-// that one wake-up serves every packet that arrived meanwhile (about a
-// hundred at a thousand calls). Audio waits at most pollerNap longer, well
-// inside a phone's jitter buffer.
+// relays what every ready socket holds, and then sleeps for pollerNap (a
+// poller with a ring, ringNap), so that one wake-up serves every packet
+// that arrived meanwhile (about a hundred at a thousand calls). Audio
+// waits at most that much longer, well inside a phone's jitter buffer.
 //
 // For the runtime's own poller not to wake on these sockets too, a relay
 // socket is detached from it: the poller takes a duplicate of its file
@@ -64,8 +64,9 @@ type sock struct {
 	// (newSendQueue sets it before the first send).
 	from atomic.Pointer[leg]
 	// With a ring (uring_poller_linux.go), the poller's goroutine alone:
-	armed   bool // a recvmsg is in flight on fd
-	watched bool // in the ring's set of sockets to wait for when idle
+	armed   bool   // a recvmsg is in flight on fd
+	watched bool   // in the ring's set of sockets to wait for when idle
+	slot    uint32 // the recvmsg's index in ringRound.slots; 0 none
 
 	rxq rxqCount // the socket's receive queue drops, as last read
 }

@@ -125,7 +125,7 @@ func TestPollerRingWhenAvailable(t *testing.T) {
 	}
 }
 
-// A poller with a ring naps holding its thread's processor (uring.nap),
+// A poller with a ring naps holding its thread's processor (ringRound.nap),
 // so it adds one to the runtime when its ring first runs: the rest of the
 // program keeps the processors it had. Pollers without a ring (epoll)
 // nap in the runtime and add none.

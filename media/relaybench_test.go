@@ -83,7 +83,25 @@ func BenchmarkRelayCallsPaced(b *testing.B) {
 	}
 }
 
+// BenchmarkRelayCallsSpread is BenchmarkRelayCallsPaced with each phone
+// sending at a phase of its own in the 20 ms (one of 20 slots of 1 ms),
+// as the calls of a real PBX do, rather than every phone at the tick: the
+// relay sees a steady stream, not a burst every 20 ms and silence after.
+//
+//	go test -run '^$' -bench 'RelayCallsSpread/calls=400$' -benchtime 300x ./media/
+func BenchmarkRelayCallsSpread(b *testing.B) {
+	for _, calls := range []int{100, 200, 400, 1000} {
+		b.Run(fmt.Sprintf("calls=%d", calls), func(b *testing.B) { benchPhoneCalls(b, calls, false, "spread") })
+	}
+}
+
 func benchCallsPaced(b *testing.B, calls int, record bool) {
+	benchPhoneCalls(b, calls, record, "paced")
+}
+
+// benchPhoneCalls runs calls at a phone's pace; how is the phones' command,
+// paced or spread.
+func benchPhoneCalls(b *testing.B, calls int, record bool, how string) {
 	var ms runtime.MemStats
 	debug.FreeOSMemory() // what an earlier benchmark left goes back first
 	runtime.ReadMemStats(&ms)
@@ -114,7 +132,7 @@ func benchCallsPaced(b *testing.B, calls int, record bool) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	ru0, start, c0 := rusage(b), time.Now(), h.pool.Counters()
-	sent, got := h.run(b, fmt.Sprintf("paced %d", b.N))
+	sent, got := h.run(b, fmt.Sprintf("%s %d", how, b.N))
 	ru, elapsed, c := rusage(b).sub(ru0), time.Since(start), h.pool.Counters().sub(c0)
 	cpu := ru.user + ru.sys
 	b.StopTimer()
@@ -355,6 +373,7 @@ func (h *phones) run(b *testing.B, cmd string) (sent, got uint64) {
 //	                W unanswered each way; answers "done sent got"
 //	paced T         every phone sends a packet every 20 ms, T times;
 //	                answers "done sent got"
+//	spread T        paced, each phone at its own phase in the 20 ms
 func TestRelayBenchPhones(t *testing.T) {
 	if os.Getenv("MEDIA_BENCH_PHONES") != "1" {
 		return
@@ -421,6 +440,11 @@ func benchPhones(stdin io.Reader, stdout io.Writer) error {
 			var n int
 			fmt.Sscan(f[1], &n)
 			sent, got := paced(eps, n)
+			fmt.Fprintf(stdout, "done %d %d\n", sent, got)
+		case "spread":
+			var n int
+			fmt.Sscan(f[1], &n)
+			sent, got := spread(eps, n)
 			fmt.Fprintf(stdout, "done %d %d\n", sent, got)
 		default:
 			return fmt.Errorf("unknown command %q", f[0])
@@ -538,6 +562,24 @@ func paced(eps []*phoneEndpoint, n int) (sent, got uint64) {
 		<-tick.C
 		for _, e := range eps {
 			if e.send() {
+				sent++
+			}
+		}
+	}
+	return sent, awaitPhones(eps, sent, got0)
+}
+
+// spread has every phone send a packet every 20 ms, n times, phone i in
+// the 1 ms slot i mod 20 of each 20 ms.
+func spread(eps []*phoneEndpoint, n int) (sent, got uint64) {
+	const slots = 20
+	got0 := gotAll(eps)
+	tick := time.NewTicker(20 * time.Millisecond / slots)
+	defer tick.Stop()
+	for k := range n * slots {
+		<-tick.C
+		for i := k % slots; i < len(eps); i += slots {
+			if eps[i].send() {
 				sent++
 			}
 		}

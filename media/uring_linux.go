@@ -3,7 +3,6 @@ package media
 import (
 	"net/netip"
 	"sync/atomic"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -49,7 +48,6 @@ const (
 	featNoDrop     = 1 << 1
 
 	enterGetEvents = 1 << 0
-	enterExtArg    = 1 << 3
 
 	cqeFBuffer    = 1 << 0
 	cqeFMore      = 1 << 1
@@ -85,7 +83,8 @@ const (
 	recvCtrlLen       = rxqCtrlLen // the receive queue's drop count
 	recvPayloadOffset = recvCtrlOffset + recvCtrlLen
 
-	// A request's user data: its kind, and the id of its socket.
+	// A request's user data: its kind, and its socket: the id (sock.id),
+	// or for a recvmsg the slot (sock.slot).
 	userKindShift = 56
 	userRecv      = 1 << userKindShift
 	userSend      = 2 << userKindShift
@@ -342,38 +341,6 @@ func (u *uring) wait(n int) {
 	}
 }
 
-// nap submits what is queued and then sleeps for d, or until a signal,
-// in the same io_uring_enter, keeping the thread's processor (a raw
-// system call): the runtime neither hands the processor to another thread
-// nor back after the nap, which at a few dozen datagrams a round cost more
-// than the round's own work (the poller holds a processor of its own for
-// it, reserveProc). The wait asks for more completions than the queue
-// holds; the completions that arrive meanwhile wait as deferred work until
-// the next enter, though the kernel wakes the thread briefly at each
-// datagram, which is why a busy poller naps in the runtime instead.
-func (u *uring) nap(d time.Duration) {
-	ts := unix.NsecToTimespec(int64(d))
-	if u.sqLocal != u.submitted {
-		atomic.StoreUint32(u.sqTail, u.sqLocal)
-		u.submitted = u.sqLocal
-	}
-	arg := uringGeteventsArg{ts: uint64(uintptr(unsafe.Pointer(&ts)))}
-	sub := u.submitted - atomic.LoadUint32(u.sqHead)
-	unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(u.fd), uintptr(sub), uintptr(cqEntries+1),
-		enterGetEvents|enterExtArg, uintptr(unsafe.Pointer(&arg)), unsafe.Sizeof(arg))
-	if u.submitted == atomic.LoadUint32(u.sqHead) {
-		u.nslots = 0
-	}
-}
-
-// uringGeteventsArg is struct io_uring_getevents_arg.
-type uringGeteventsArg struct {
-	sigmask   uint64
-	sigmaskSz uint32
-	minWait   uint32
-	ts        uint64
-}
-
 // armWake queues a multishot poll of the eventfd fd.
 func (u *uring) armWake(fd int) bool {
 	e := u.sqe()
@@ -402,7 +369,7 @@ func (u *uring) armRecv(s *sock) bool {
 	e.addr = uint64(uintptr(unsafe.Pointer(u.recvHdr)))
 	e.len = 1
 	e.bufGroup = bufGroup
-	e.userData = userRecv | s.id
+	e.userData = userRecv | uint64(s.slot)
 	s.armed = true
 	return true
 }
@@ -416,7 +383,7 @@ func (u *uring) cancelRecv(s *sock) bool {
 	}
 	e.opcode = opAsyncCancel
 	e.fd = -1
-	e.addr = userRecv | s.id
+	e.addr = userRecv | uint64(s.slot)
 	e.flags = sqeCQESkipSuccess
 	e.userData = userCancel | s.id
 	return true

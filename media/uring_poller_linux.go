@@ -101,7 +101,7 @@ func (p *poller) loopRing() {
 }
 
 // reserveProc adds a processor to the runtime the first time p's ring
-// runs: the ring's nap (uring.nap) holds this thread's processor while it
+// runs: the ring's nap (ringRound.nap) holds this thread's processor while it
 // sleeps, and the rest of the program keeps the processors it had.
 // Processors are not given back when a poller goes idle: an idle one
 // costs nothing, and each change stops the world.
@@ -128,7 +128,14 @@ type ringRound struct {
 	closes []*sock // to close: cancel the recvmsg, or close at once
 	later  []*sock // to close right after the next submission
 	got    int     // completions of the last reap
-	behind bool    // the last reap filled a batch, or ran out of buffers
+
+	// slots are the sockets with a recvmsg armed or ending, by the
+	// index their completions carry (sock.slot; 0 is none), so that a
+	// completion finds its socket with no lock or map; free are the
+	// indexes free again.
+	slots  []*sock
+	free   []uint32
+	behind bool // the last reap filled a batch, or ran out of buffers
 
 	wake, wakeEnded bool // the last reap had a wake-up; its poll ended
 
@@ -177,24 +184,10 @@ func (r *ringRound) run() {
 			r.submit(0)
 		case r.got > 0 || len(r.later) > 0 || len(r.arms) > 0 || len(r.closes) > 0:
 			// The round's sends go now; then a nap while packets
-			// gather. A poller of a few hundred calls naps in the
-			// io_uring_enter that sends them, keeping the processor:
-			// a sleep in the runtime costs a trip through the
-			// scheduler (the processor handed to another thread and
-			// back to this locked one, five times the context
-			// switches: a quarter of the CPU at 100 calls). A busy
-			// poller naps in the runtime, parked: in the ring the
-			// kernel would wake the thread at each datagram, and a
-			// system call the runtime sees would have its processor
-			// taken away while other goroutines wait.
-			switch {
-			case pollerNap <= 0:
-				r.submit(0)
-			case p.relays.Load() < napFew:
+			// gather (r.nap).
+			r.submit(0)
+			if ringNap > 0 {
 				r.nap()
-			default:
-				r.submit(0)
-				time.Sleep(pollerNap)
 			}
 		case r.sockEp >= 0:
 			// Nothing came: wait for something to.
@@ -253,20 +246,43 @@ func (r *ringRound) idle() {
 // relay that has gone quiet costs no wake-ups.
 const idleNaps = 200
 
-// napFew is the most relays a poller serves for which its naps wait in
-// the ring (uring.nap), about 20 datagrams a millisecond: the kernel wakes
-// a thread waiting in the ring at each datagram, which costs more than the
-// scheduler's trip from there on (BenchmarkRelayCallsPaced, CPU per
-// packet, ring against runtime: 100 calls 10-12 against 15-18 us, 200
-// calls the same, 400 calls 11.5 against 9 us). The count of relays, not
-// of a round's completions, decides, so that a poller does not go back and
-// forth between the two naps.
-const napFew = 200
+// ringNap is how long a ring poller naps after a round that relayed
+// something (ringRound.nap), twice the epoll loop's pollerNap: a round
+// has costs of its own whatever the packets in it (two io_uring_enter,
+// the nap's wake-up, caches gone cold meanwhile), and at a phone's pace
+// 2 ms gather twice the packets of 1 ms, for at most 2 ms more of delay,
+// well inside a phone's jitter buffer. BenchmarkRelayCallsSpread, CPU a
+// packet, 2 ms against 1 ms, 2 alternated runs each: 100 calls 8.4-8.9 against
+// 11.5-12.2 us, 200 calls 5.8-6.8 against 8.8-9.1, 400 calls 4.7
+// against 4.9-5.5, 1,000 calls 3.7-3.9 against 3.8-4.1, nothing lost.
+// A poller's 1,024 relays (pollerRelays) send about 200 datagrams in
+// 2 ms: the 4,096 buffers and the 256 send slots hold them (a round with
+// more submits in its middle).
+var ringNap = 2 * time.Millisecond
 
-// nap submits what is queued and naps in the kernel for pollerNap.
+// nap sleeps for ringNap in a system call the runtime does not see
+// (nanosleep, raw), keeping the thread's processor (the poller holds one
+// of its own for it, reserveProc): the thread sleeps and wakes once, and
+// neither the runtime's scheduler nor the ring is involved. The
+// datagrams that arrive meanwhile wait in the ring as deferred work,
+// which wakes no one, until the next round enters it.
+//
+// The two naps this replaces cost more. A sleep in the runtime
+// (time.Sleep) on this locked thread hands its processor to another
+// thread and back (startlockedm, futex wake-ups, threads spinning for
+// work): about four context switches a round against one and a half
+// here. A nap in io_uring_enter with a timeout (EXT_ARG) switches less
+// still, but at a thousand calls the packets' own kernel work (the
+// sends, the receives run as deferred work) cost half as much again,
+// for reasons not pinned down. BenchmarkRelayCallsSpread, CPU a packet,
+// here against time.Sleep: 200 calls 7.9-8.6 against 10.3-11.4 us, 400
+// calls 5.3-5.8 against 6.2-6.6, 1,000 calls 3.5-4.4 against 4.2-4.3;
+// the ring's nap at 1,000 calls 5.4-6.5.
 func (r *ringRound) nap() {
-	r.u.nap(pollerNap)
-	r.closeSubmitted()
+	// Cut short by a signal (the runtime's preemption, for a stop of
+	// the world): the round comes early, and the runtime gets its stop.
+	ts := unix.NsecToTimespec(int64(ringNap))
+	unix.RawSyscall(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&ts)), 0, 0)
 }
 
 // wait submits what is queued and waits for n completions.
@@ -281,7 +297,19 @@ func (r *ringRound) closeSubmitted() {
 	if r.u.submitted != atomic.LoadUint32(r.u.sqHead) {
 		return
 	}
+	r.closeLater()
+}
+
+// closeLater closes the sockets waiting for a submission, which has
+// happened, and frees their receives' slots: a socket is in r.later only
+// once its recvmsg has ended, its last completion reaped.
+func (r *ringRound) closeLater() {
 	for _, s := range r.later {
+		if s.slot != 0 {
+			r.slots[s.slot] = nil
+			r.free = append(r.free, s.slot)
+			s.slot = 0
+		}
 		r.p.closeFD(s)
 	}
 	clear(r.later)
@@ -294,11 +322,7 @@ func (r *ringRound) submit(flags uintptr) {
 	if r.u.enter(flags) != nil {
 		return
 	}
-	for _, s := range r.later {
-		r.p.closeFD(s)
-	}
-	clear(r.later)
-	r.later = r.later[:0]
+	r.closeLater()
 }
 
 // closeFD closes s's descriptor, which no request of the ring holds.
@@ -325,6 +349,9 @@ func (r *ringRound) arm() {
 		if s.closed || s.armed {
 			continue
 		}
+		if s.slot == 0 {
+			r.takeSlot(s)
+		}
 		if !r.u.armRecv(s) {
 			r.arms[k] = s
 			k++
@@ -338,6 +365,22 @@ func (r *ringRound) arm() {
 	}
 	clear(r.arms[k:])
 	r.arms = r.arms[:k]
+}
+
+// takeSlot gives s a slot in r.slots, the index its receives' completions
+// carry.
+func (r *ringRound) takeSlot(s *sock) {
+	if n := len(r.free); n > 0 {
+		s.slot = r.free[n-1]
+		r.free = r.free[:n-1]
+	} else {
+		if len(r.slots) == 0 {
+			r.slots = append(r.slots, nil) // slot 0: none
+		}
+		s.slot = uint32(len(r.slots))
+		r.slots = append(r.slots, nil)
+	}
+	r.slots[s.slot] = s
 }
 
 // close carries out the close requests: a socket with a recvmsg in flight
@@ -374,26 +417,26 @@ func (r *ringRound) reap() {
 		}
 		b.n = 0
 	}
-	var last *sock
 	for ; head != tail; head++ {
 		c := u.cqes[head&u.cqMask]
 		r.got++
 		id := c.userData & userIDMask
-		if last == nil || last.id != id {
-			r.p.mu.Lock()
-			last = r.p.socks[id]
-			r.p.mu.Unlock()
-		}
-		s := last
 		switch c.userData &^ userIDMask {
 		case userWake:
 			r.wake = true
 			r.wakeEnded = r.wakeEnded || c.flags&cqeFMore == 0
-		case userSend:
+		case userSend: // a failure: a rare lookup
+			r.p.mu.Lock()
+			s := r.p.socks[id]
+			r.p.mu.Unlock()
 			if s != nil {
 				s.sendFailed()
 			}
 		case userRecv:
+			var s *sock
+			if id < uint64(len(r.slots)) {
+				s = r.slots[id]
+			}
 			if c.flags&cqeFBuffer != 0 {
 				bid := uint16(c.flags >> 16)
 				if s != nil && !s.closed && c.res >= recvPayloadOffset {
