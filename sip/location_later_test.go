@@ -127,17 +127,22 @@ func (s *slowPuts) PutBindings(ctx context.Context, bs []directory.Binding) erro
 	return s.Store.PutBindings(ctx, bs)
 }
 
-// TestFlushLaterWritesWithoutLocks: while the refreshes written behind are
-// being stored (a slow disk), other phones' refreshes are answered, and an
-// unregistration that comes meanwhile is stored after them, not undone.
-func TestFlushLaterWritesWithoutLocks(t *testing.T) {
+// slowPutsServer starts a server on a SQLite store whose PutBindings can
+// be held (slowPuts), with the phones of extensions 10001 and 10002.
+func slowPutsServer(t *testing.T) (*slowPuts, *testServer, *phone, *phone) {
 	raw, _ := openSQLite(t)
 	st := &slowPuts{Store: raw, entered: make(chan struct{}), release: make(chan struct{})}
 	addUser(t, st, "10001")
 	addUser(t, st, "10002")
 	ts := startServer(t, st, nil)
-	p1 := newPhone(t, ts, "10001", testPassword)
-	p2 := newPhone(t, ts, "10002", testPassword)
+	return st, ts, newPhone(t, ts, "10001", testPassword), newPhone(t, ts, "10002", testPassword)
+}
+
+// TestFlushLaterWritesWithoutLocks: while the refreshes written behind are
+// being stored (a slow disk), other phones' refreshes are answered, and an
+// unregistration that comes meanwhile is stored after them, not undone.
+func TestFlushLaterWritesWithoutLocks(t *testing.T) {
+	st, ts, p1, p2 := slowPutsServer(t)
 	wantStatus(t, p1.register(3600), 200)
 	wantStatus(t, p2.register(3600), 200)
 	// Refreshes at 10 minutes are not written (the stored copies last);
@@ -189,13 +194,7 @@ func TestFlushLaterWritesWithoutLocks(t *testing.T) {
 // waits in a goroutine of its own: while its write is held, another
 // phone's refresh on the same socket is answered.
 func TestRegisterReaderDoesNotWait(t *testing.T) {
-	raw, _ := openSQLite(t)
-	st := &slowPuts{Store: raw, entered: make(chan struct{}), release: make(chan struct{})}
-	addUser(t, st, "10001")
-	addUser(t, st, "10002")
-	ts := startServer(t, st, nil)
-	p1 := newPhone(t, ts, "10001", testPassword)
-	p2 := newPhone(t, ts, "10002", testPassword)
+	st, ts, p1, p2 := slowPutsServer(t)
 	wantStatus(t, p2.register(3600), 200)
 
 	st.armed.Store(true)

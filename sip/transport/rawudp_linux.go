@@ -35,33 +35,9 @@ func newRawUDP(uc *net.UDPConn) (net.PacketConn, error) {
 
 // ReadFrom reads the next datagram, as net.UDPConn.ReadFrom does.
 func (c *rawUDP) ReadFrom(b []byte) (int, net.Addr, error) {
-	var (
-		n     int
-		sa    unix.RawSockaddrAny
-		errno syscall.Errno
-	)
-	err := c.rc.Read(func(fd uintptr) bool {
-		for {
-			salen := uint32(unsafe.Sizeof(sa))
-			var p unsafe.Pointer
-			if len(b) > 0 {
-				p = unsafe.Pointer(&b[0])
-			}
-			r, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(p), uintptr(len(b)), 0,
-				uintptr(unsafe.Pointer(&sa)), uintptr(unsafe.Pointer(&salen)))
-			switch e {
-			case syscall.EINTR:
-				continue
-			case syscall.EAGAIN:
-				return false
-			}
-			n, errno = int(r), e
-			return true
-		}
-	})
-	if err == nil && errno != 0 {
-		err = errno
-	}
+	var sa unix.RawSockaddrAny
+	salen := uint32(unsafe.Sizeof(sa))
+	n, err := c.call(true, syscall.SYS_RECVFROM, b, unsafe.Pointer(&sa), unsafe.Pointer(&salen), 0)
 	if err != nil {
 		return 0, nil, &net.OpError{Op: "read", Net: "udp", Source: c.LocalAddr(), Err: err}
 	}
@@ -98,18 +74,29 @@ func (c *rawUDP) WriteTo(b []byte, addr net.Addr) (int, error) {
 		putPort(&sa6.Port, ap.Port())
 		sa, salen = unsafe.Pointer(&sa6), unsafe.Sizeof(sa6)
 	}
+	n, err := c.call(false, syscall.SYS_SENDTO, b, sa, nil, salen)
+	if err != nil {
+		return 0, &net.OpError{Op: "write", Net: "udp", Source: c.LocalAddr(), Addr: addr, Err: err}
+	}
+	return n, nil
+}
+
+// call makes the system call trap(fd, b, len(b), 0, sa, salenp or salen)
+// on the socket, again when interrupted, and waits in Go's poller (for a
+// read, or for room to write) while it would block.
+func (c *rawUDP) call(read bool, trap uintptr, b []byte, sa, salenp unsafe.Pointer, salen uintptr) (int, error) {
 	var (
 		n     int
 		errno syscall.Errno
+		p     unsafe.Pointer
 	)
-	err := c.rc.Write(func(fd uintptr) bool {
+	if len(b) > 0 {
+		p = unsafe.Pointer(&b[0])
+	}
+	f := func(fd uintptr) bool {
 		for {
-			var p unsafe.Pointer
-			if len(b) > 0 {
-				p = unsafe.Pointer(&b[0])
-			}
-			r, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(p), uintptr(len(b)), 0,
-				uintptr(sa), salen)
+			r, _, e := syscall.RawSyscall6(trap, fd, uintptr(p), uintptr(len(b)), 0, uintptr(sa),
+				uintptr(salenp)+salen)
 			switch e {
 			case syscall.EINTR:
 				continue
@@ -119,14 +106,17 @@ func (c *rawUDP) WriteTo(b []byte, addr net.Addr) (int, error) {
 			n, errno = int(r), e
 			return true
 		}
-	})
+	}
+	var err error
+	if read {
+		err = c.rc.Read(f)
+	} else {
+		err = c.rc.Write(f)
+	}
 	if err == nil && errno != 0 {
 		err = errno
 	}
-	if err != nil {
-		return 0, &net.OpError{Op: "write", Net: "udp", Source: c.LocalAddr(), Addr: addr, Err: err}
-	}
-	return n, nil
+	return n, err
 }
 
 // putPort stores port in network byte order.
