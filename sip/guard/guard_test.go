@@ -3,6 +3,7 @@ package guard
 import (
 	"log/slog"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -159,6 +160,24 @@ func TestScannerAgent(t *testing.T) {
 		if got := MatchAgent(ua, DefaultScannerAgents); got != want {
 			t.Errorf("%q: %v, want %v", ua, got, want)
 		}
+		if got := MatchAgent([]byte(ua), DefaultScannerAgents); got != want {
+			t.Errorf("%q as bytes: %v, want %v", ua, got, want)
+		}
+	}
+	// Longer than the stack buffer: the folding search.
+	long := strings.Repeat("x", 300)
+	if !MatchAgent(long+"SIPVicious", DefaultScannerAgents) || MatchAgent(long+"Yealink", DefaultScannerAgents) {
+		t.Error("a long User-Agent matched wrongly")
+	}
+	if n := testing.AllocsPerRun(100, func() { MatchAgent([]byte("Yealink SIP-T46S 66.86.0.15"), DefaultScannerAgents) }); n != 0 {
+		t.Errorf("MatchAgent allocated %v times", n)
+	}
+}
+
+func BenchmarkMatchAgent(b *testing.B) {
+	ua := []byte("sipp-bench (baresip-compatible: MD5 only)")
+	for b.Loop() {
+		MatchAgent(ua, DefaultScannerAgents)
 	}
 }
 
