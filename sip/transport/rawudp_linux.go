@@ -3,6 +3,7 @@ package transport
 import (
 	"net"
 	"net/netip"
+	"sync"
 	"syscall"
 	"unsafe"
 
@@ -35,13 +36,15 @@ func newRawUDP(uc *net.UDPConn) (net.PacketConn, error) {
 
 // ReadFrom reads the next datagram, as net.UDPConn.ReadFrom does.
 func (c *rawUDP) ReadFrom(b []byte) (int, net.Addr, error) {
-	var sa unix.RawSockaddrAny
-	salen := uint32(unsafe.Sizeof(sa))
-	n, err := c.call(true, syscall.SYS_RECVFROM, b, unsafe.Pointer(&sa), unsafe.Pointer(&salen), 0)
+	op := getSysOp(syscall.SYS_RECVFROM, b)
+	defer putSysOp(op)
+	op.addrlen = uint32(unsafe.Sizeof(op.from))
+	op.sa, op.salenp = unsafe.Pointer(&op.from), unsafe.Pointer(&op.addrlen)
+	n, err := c.call(true, op)
 	if err != nil {
 		return 0, nil, &net.OpError{Op: "read", Net: "udp", Source: c.LocalAddr(), Err: err}
 	}
-	return n, net.UDPAddrFromAddrPort(sockaddrAddrPort(&sa)), nil
+	return n, net.UDPAddrFromAddrPort(sockaddrAddrPort(&op.from)), nil
 }
 
 // WriteTo sends b to addr, as net.UDPConn.WriteTo does.
@@ -51,12 +54,8 @@ func (c *rawUDP) WriteTo(b []byte, addr net.Addr) (int, error) {
 		return c.UDPConn.WriteTo(b, addr)
 	}
 	ap := ua.AddrPort()
-	var (
-		sa4   unix.RawSockaddrInet4
-		sa6   unix.RawSockaddrInet6
-		sa    unsafe.Pointer
-		salen uintptr
-	)
+	op := getSysOp(syscall.SYS_SENDTO, b)
+	defer putSysOp(op)
 	// net.IP keeps an IPv4 address in 16 bytes (net.ParseIP does): as
 	// net does, an IPv4 socket takes it as IPv4.
 	ip := ap.Addr()
@@ -64,59 +63,89 @@ func (c *rawUDP) WriteTo(b []byte, addr net.Addr) (int, error) {
 		ip = ip.Unmap()
 	}
 	if ip.Is4() {
-		sa4.Family = unix.AF_INET
-		sa4.Addr = ip.As4()
-		putPort(&sa4.Port, ap.Port())
-		sa, salen = unsafe.Pointer(&sa4), unsafe.Sizeof(sa4)
+		op.to4.Family = unix.AF_INET
+		op.to4.Addr = ip.As4()
+		putPort(&op.to4.Port, ap.Port())
+		op.sa, op.salen = unsafe.Pointer(&op.to4), unsafe.Sizeof(op.to4)
 	} else {
-		sa6.Family = unix.AF_INET6
-		sa6.Addr = ip.As16()
-		putPort(&sa6.Port, ap.Port())
-		sa, salen = unsafe.Pointer(&sa6), unsafe.Sizeof(sa6)
+		op.to6.Family = unix.AF_INET6
+		op.to6.Addr = ip.As16()
+		putPort(&op.to6.Port, ap.Port())
+		op.sa, op.salen = unsafe.Pointer(&op.to6), unsafe.Sizeof(op.to6)
 	}
-	n, err := c.call(false, syscall.SYS_SENDTO, b, sa, nil, salen)
+	n, err := c.call(false, op)
 	if err != nil {
 		return 0, &net.OpError{Op: "write", Net: "udp", Source: c.LocalAddr(), Addr: addr, Err: err}
 	}
 	return n, nil
 }
 
-// call makes the system call trap(fd, b, len(b), 0, sa, salenp or salen)
-// on the socket, again when interrupted, and waits in Go's poller (for a
-// read, or for room to write) while it would block.
-func (c *rawUDP) call(read bool, trap uintptr, b []byte, sa, salenp unsafe.Pointer, salen uintptr) (int, error) {
-	var (
-		n     int
-		errno syscall.Errno
-		p     unsafe.Pointer
-	)
-	if len(b) > 0 {
-		p = unsafe.Pointer(&b[0])
-	}
-	f := func(fd uintptr) bool {
-		for {
-			r, _, e := syscall.RawSyscall6(trap, fd, uintptr(p), uintptr(len(b)), 0, uintptr(sa),
-				uintptr(salenp)+salen)
-			switch e {
-			case syscall.EINTR:
-				continue
-			case syscall.EAGAIN:
-				return false
-			}
-			n, errno = int(r), e
-			return true
-		}
-	}
+// call makes op's system call, trap(fd, b, len(b), 0, sa, salenp or
+// salen), on the socket, again when interrupted, and waits in Go's poller
+// (for a read, or for room to write) while it would block.
+func (c *rawUDP) call(read bool, op *sysOp) (int, error) {
 	var err error
 	if read {
-		err = c.rc.Read(f)
+		err = c.rc.Read(op.run)
 	} else {
-		err = c.rc.Write(f)
+		err = c.rc.Write(op.run)
 	}
-	if err == nil && errno != 0 {
-		err = errno
+	if err == nil && op.errno != 0 {
+		err = op.errno
 	}
-	return n, err
+	return op.n, err
+}
+
+// sysOp is one system call of call: its arguments, the socket addresses
+// they point to, and its function for the RawConn, made once. All of it is
+// reused (sysOps): a closure or an address on the heap per datagram would
+// be allocations per datagram.
+type sysOp struct {
+	trap, len, salen uintptr
+	p, sa, salenp    unsafe.Pointer
+	n                int
+	errno            syscall.Errno
+	run              func(fd uintptr) bool
+
+	from    unix.RawSockaddrAny
+	addrlen uint32
+	to4     unix.RawSockaddrInet4
+	to6     unix.RawSockaddrInet6
+}
+
+var sysOps = sync.Pool{New: func() any {
+	op := &sysOp{}
+	op.run = op.do
+	return op
+}}
+
+func getSysOp(trap uintptr, b []byte) *sysOp {
+	op := sysOps.Get().(*sysOp)
+	op.trap = trap
+	if len(b) > 0 {
+		op.p, op.len = unsafe.Pointer(&b[0]), uintptr(len(b))
+	}
+	return op
+}
+
+func putSysOp(op *sysOp) {
+	*op = sysOp{run: op.run}
+	sysOps.Put(op)
+}
+
+func (op *sysOp) do(fd uintptr) bool {
+	for {
+		r, _, e := syscall.RawSyscall6(op.trap, fd, uintptr(op.p), op.len, 0, uintptr(op.sa),
+			uintptr(op.salenp)+op.salen)
+		switch e {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
+		}
+		op.n, op.errno = int(r), e
+		return true
+	}
 }
 
 // putPort stores port in network byte order.
