@@ -54,7 +54,8 @@ type Store struct {
 	sipAccount *sql.Stmt  // on rdb
 	// saveCall writes a call row (SaveCall), once or twice per call:
 	// prepared, it spares the parse that was about half its cost.
-	saveCall *sql.Stmt // on wdb
+	saveCall  *sql.Stmt                      // on wdb
+	saveCalls [len(callBatchSizes)]*sql.Stmt // on wdb, by callBatchSizes (SaveCalls)
 
 	userVersion atomic.Uint64 // see UserVersion
 }
@@ -117,6 +118,9 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
 func (s *Store) prepare(ctx context.Context) (err error) {
 	if s.saveCall, err = s.wdb.PrepareContext(ctx, saveCallSQL); err != nil {
 		return fmt.Errorf("prepare: %w", err)
+	}
+	if err := s.prepareSaveCalls(ctx); err != nil {
+		return err
 	}
 	return s.prepareBatches(ctx)
 }
