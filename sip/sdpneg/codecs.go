@@ -69,7 +69,14 @@ func (c Codec) MediaCodec() (media.Codec, bool) {
 // CodecsOf returns the formats of md in order, named by their rtpmap or
 // the static table; formats it cannot name are left out.
 func CodecsOf(md *sdp.MediaDescription) []Codec {
-	maps := map[string]Codec{}
+	// The rtpmaps in a slice, not a map: an offer has a handful, and this
+	// runs a few times for each SDP of a call.
+	type rtpmap struct {
+		pt string
+		c  Codec
+	}
+	var buf [8]rtpmap
+	maps := buf[:0]
 	for _, a := range md.Attributes {
 		if a.Key != "rtpmap" {
 			continue
@@ -79,17 +86,23 @@ func CodecsOf(md *sdp.MediaDescription) []Codec {
 		if !ok || err != nil {
 			continue
 		}
-		f := strings.Split(strings.TrimSpace(enc), "/")
+		name, rest, _ := strings.Cut(strings.TrimSpace(enc), "/")
 		rate := 0
-		if len(f) > 1 {
-			rate, _ = strconv.Atoi(f[1])
+		if rest != "" {
+			r, _, _ := strings.Cut(rest, "/")
+			rate, _ = strconv.Atoi(r)
 		}
-		maps[pt] = Codec{uint8(n), strings.ToUpper(f[0]), rate}
+		c := Codec{uint8(n), strings.ToUpper(name), rate}
+		if i := slices.IndexFunc(maps, func(m rtpmap) bool { return m.pt == pt }); i >= 0 {
+			maps[i].c = c // the last rtpmap of a format counts, as it did in a map
+		} else {
+			maps = append(maps, rtpmap{pt, c})
+		}
 	}
-	var out []Codec
+	out := make([]Codec, 0, len(md.MediaName.Formats))
 	for _, f := range md.MediaName.Formats {
-		if c, ok := maps[f]; ok {
-			out = append(out, c)
+		if i := slices.IndexFunc(maps, func(m rtpmap) bool { return m.pt == f }); i >= 0 {
+			out = append(out, maps[i].c)
 			continue
 		}
 		if n, err := strconv.ParseUint(f, 10, 7); err == nil {
@@ -97,6 +110,9 @@ func CodecsOf(md *sdp.MediaDescription) []Codec {
 				out = append(out, c)
 			}
 		}
+	}
+	if len(out) == 0 {
+		return nil // as before: callers may tell none by nil
 	}
 	return out
 }
