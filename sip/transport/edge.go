@@ -161,16 +161,17 @@ func (e *Edge) precheck(data []byte, stream bool) (verdict, *rawMessage) {
 	if len(bytes.Trim(data, "\r\n")) == 0 {
 		return verdict{pass: true}, nil // keep-alive
 	}
-	split, ok := wire.Split(data)
 	if bytes.HasPrefix(data, []byte("SIP/")) {
 		// A response is never answered: pass it on if sipgo can read it
-		// (it matches it to a client transaction or ignores it).
-		if !ok {
+		// (it matches it to a client transaction or ignores it). Only its
+		// framing is checked here, without a split.
+		if !wire.Framed(data) {
 			e.parts.CountDrop("malformed")
 			return verdict{close: stream}, nil
 		}
 		return verdict{parse: true}, nil
 	}
+	split, ok := wire.Split(data)
 	m := &rawMessage{Message: split}
 	code, reason := m.check(ok, stream)
 	if code == 0 {

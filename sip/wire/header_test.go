@@ -1,6 +1,8 @@
 package wire
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -45,6 +47,36 @@ func TestHeaderAsSipgo(t *testing.T) {
 		}
 		if h, w := Header(req, name), req.GetHeader(name); h != w {
 			t.Errorf("Header(%q) %v, GetHeader %v", name, h, w)
+		}
+	}
+}
+
+// TestFramed: Framed agrees with Split's ok on the torture messages of
+// RFC 4475 and on messages cut or bent at every line.
+func TestFramed(t *testing.T) {
+	files, err := filepath.Glob("../testdata/torture/*.dat")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("torture messages: %v (%d)", err, len(files))
+	}
+	var msgs [][]byte
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, data)
+	}
+	res := []byte("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n  ;received=1.2.3.4\r\nTo: <sip:a@h>;tag=1\r\n" +
+		"Call-ID: x\r\nCSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n")
+	msgs = append(msgs, res, []byte(""), []byte("SIP/2.0 200 OK"), []byte("SIP/2.0 200 OK\r\n"),
+		[]byte("SIP/2.0 200 OK\r\n continued\r\n\r\n"), []byte("SIP/2.0 200 OK\nTo: x\n\nbody"),
+		[]byte("SIP/2.0 200 OK\r\nNo colon\r\nTo: x\r\n\r\n"))
+	for i := range len(res) {
+		msgs = append(msgs, res[:i])
+	}
+	for i, m := range msgs {
+		if _, ok := Split(m); Framed(m) != ok {
+			t.Errorf("message %d (%.40q): Framed %v, Split ok %v", i, m, !ok, ok)
 		}
 	}
 }

@@ -78,6 +78,34 @@ func Split(data []byte) (m Message, ok bool) {
 	return m, ok
 }
 
+// Framed reports what Split's ok would, without splitting: whether every
+// header line has a colon (or continues one) and the header block ends.
+// The edge asks only that of a response, which sipgo parses anyway.
+func Framed(data []byte) bool {
+	_, rest, found := bytes.Cut(data, []byte("\n"))
+	ok, fields := true, 0
+	for len(rest) > 0 || found {
+		var line []byte
+		line, rest, found = bytes.Cut(rest, []byte("\n"))
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		switch {
+		case len(line) == 0:
+			return found && ok
+		case line[0] == ' ' || line[0] == '\t':
+			ok = ok && fields > 0
+			continue
+		case bytes.IndexByte(line, ':') < 0:
+			ok = false
+			continue
+		}
+		fields++
+		if !found {
+			break
+		}
+	}
+	return false
+}
+
 // cutLine returns the line before the first LF (without CR) and what follows.
 func cutLine(b string) (line, rest string, found bool) {
 	line, rest, found = strings.Cut(b, "\n")
