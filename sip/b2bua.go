@@ -53,6 +53,8 @@ type b2bua struct {
 	intercom *intercom.Intercom // intercom calls
 	pager    *paging.Pager      // paging
 	vm       *voicemail.Service // voicemail
+
+	ackTaken func(*sip.Request) // onAck, wrapped as the server's handlers are (takeAck)
 }
 
 func newB2BUA(s *Server, cfg CallConfig) (*b2bua, error) {
@@ -249,6 +251,16 @@ func (b *b2bua) onBye(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	b.inDialog(req, tx)
+}
+
+// takeAck claims for the edge (transport.Parts.TakeAck) the ACK of a
+// call's 2xx to its caller, which then goes to onAck without a sipgo
+// transaction; any other ACK is left to sipgo.
+func (b *b2bua) takeAck(callID, branch string, cseq uint32) func(*sip.Request) {
+	if c := b.Lookup(callID); c == nil || !c.TakesAck(callID, branch, cseq) {
+		return nil
+	}
+	return b.ackTaken
 }
 
 func (b *b2bua) onAck(req *sip.Request, _ sip.ServerTransaction) {

@@ -196,12 +196,16 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 		return nil, fmt.Errorf("sip calls: %w", err)
 	}
 	s.calls.register()
+	// An ACK the edge takes goes through the handler's wrapper as one from
+	// sipgo does, without a transaction (onAck needs none).
+	onAck := s.handle(s.calls.onAck)
+	s.calls.ackTaken = func(req *sip.Request) { onAck(req, nil) }
 	s.edge = transport.New(transport.Config{UserAgent: cfg.UserAgent, MaxMessageSize: cfg.MaxMessageSize,
 		MaxTCP: cfg.MaxTCP, MaxTCPPerSource: cfg.MaxTCPPerSource, TCPMessageTimeout: cfg.TCPMessageTimeout,
 		TCPUnregisteredIdle: cfg.TCPUnregisteredIdle, TCPIdleTimeout: cfg.TCPIdleTimeout},
 		transport.Parts{Log: log, Guard: s.guard, Auth: s.auth, Transactions: s.regTxs,
 			FromTrunk: func(ip netip.Addr) bool { return s.trunkFrom(ip) != nil }, MayCancel: s.calls.CancelFrom,
-			Registered: s.loc.HasConnection, CountDrop: s.counters.Drop, CountRequest: s.counters.Request,
+			Registered: s.loc.HasConnection, TakeAck: s.calls.takeAck, CountDrop: s.counters.Drop, CountRequest: s.counters.Request,
 			OnDrop: func(src netip.Addr, reason string) {
 				if s.hooks.dropped != nil {
 					s.hooks.dropped(src, reason)
@@ -504,7 +508,9 @@ func (s *Server) recoverHandler(req *sip.Request, tx sip.ServerTransaction) {
 	if r := recover(); r != nil {
 		s.log.Error("sip handler panic", "method", string(req.Method), "src", req.Source(),
 			"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-		s.rp.Respond(tx, req, 500, "Server Internal Error")
+		if tx != nil { // nil: an ACK the edge took, never answered
+			s.rp.Respond(tx, req, 500, "Server Internal Error")
+		}
 	}
 }
 

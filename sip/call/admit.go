@@ -71,3 +71,20 @@ func (b *Core) CancelFrom(ip netip.Addr, data []byte) bool {
 	src := leg.PeerIP(c.AReq.Source())
 	return src.IsValid() && src == ip.Unmap()
 }
+
+// TakesAck reports whether an ACK with Call-ID callID, top Via branch and
+// CSeq number cseq acknowledges the 2xx of the caller's INVITE: of leg
+// A, with the INVITE's CSeq and another branch (RFC 3261 §17.1.1.3: the
+// ACK of a non-2xx has the INVITE's, and its transaction absorbs it).
+// AReq is fixed before the call is filed, so any goroutine may ask.
+func (c *Call) TakesAck(callID, branch string, cseq uint32) bool {
+	if callID != c.ID || c.AReq.CSeq() == nil || c.AReq.CSeq().SeqNo != cseq {
+		return false
+	}
+	via := c.AReq.Via()
+	if via == nil {
+		return false
+	}
+	invite, _ := via.Params.Get("branch")
+	return branch != "" && branch != invite
+}

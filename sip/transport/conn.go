@@ -83,6 +83,9 @@ func (c *PacketConn) ReadFrom(b []byte) (int, net.Addr, error) {
 		if n == 0 {
 			continue
 		}
+		if unparsed != nil && c.e.takeAck(b[:n], unparsed, addr) {
+			continue
+		}
 		c.pending.set(unparsed, n, addr)
 		if req != nil && c.e.challengeStateless(c.PacketConn, ua, b[:n], req) {
 			continue

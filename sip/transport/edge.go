@@ -68,6 +68,11 @@ type Parts struct {
 	// Registered reports whether the connection from remote (an
 	// address:port) carries a registration.
 	Registered func(remote string) bool
+	// TakeAck, when not nil, is asked about each ACK in a datagram, by
+	// its Call-ID, top Via branch and CSeq number: the function it
+	// returns takes the ACK, parsed, instead of sipgo (ack.go); nil
+	// leaves it to sipgo.
+	TakeAck func(callID, branch string, cseq uint32) func(*sip.Request)
 
 	// CountDrop counts a message dropped, by reason; CountRequest a request
 	// the edge answered itself, by method.

@@ -1,0 +1,56 @@
+package transport
+
+import (
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// An ACK to the 2xx of a call's INVITE is the one request of every call
+// that needs no transaction: sipgo would give it one all the same (its
+// goroutine, a connection lookup, a context with a timer, the state
+// machine) only to end it when the handler returns. The edge hands such an
+// ACK to the call side itself (Parts.TakeAck), parsed as sipgo parses it;
+// any ACK the call side does not claim, one a transaction of sipgo's may
+// absorb among them (the ACK of a non-2xx, which has its INVITE's branch),
+// still goes to sipgo.
+
+// takeAck hands the ACK in data (m, split from it before fixVia) from addr
+// to the call side when it claims it, and reports whether it did.
+func (e *Edge) takeAck(data []byte, m *rawMessage, addr net.Addr) bool {
+	if e.parts.TakeAck == nil || m.Method() != "ACK" {
+		return false
+	}
+	branch := m.syntheticBranch()
+	if branch == "" {
+		top := m.First("via")
+		if i := strings.IndexByte(top, ','); i >= 0 {
+			top = top[:i]
+		}
+		branch, _ = viaParamValue(top, "branch")
+	}
+	num, _, _ := strings.Cut(strings.TrimSpace(m.First("cseq")), " ")
+	cseq, err := strconv.ParseUint(num, 10, 32)
+	if err != nil {
+		return false
+	}
+	take := e.parts.TakeAck(m.First("call-id"), branch, uint32(cseq))
+	if take == nil {
+		return false
+	}
+	msg, err := e.parse.ParseSIP(data)
+	if err != nil {
+		return false // sipgo fails it too, and says so (ParseFailed)
+	}
+	req, ok := msg.(*sip.Request)
+	if !ok {
+		return false
+	}
+	// As sipgo's UDP transport gives a request it parsed.
+	req.SetTransport("UDP")
+	req.SetSource(addr.String())
+	take(req)
+	return true
+}
