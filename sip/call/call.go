@@ -75,6 +75,7 @@ type Call struct {
 	Env    *dial.Env // what the call's dialers need of it, made with the call
 
 	callTimers // the ring time, the next thing due, the linger (calltimers.go)
+	watched    // the fork transaction the actor reads itself (watch.go)
 
 	callRecord          // the CDR row, the parties, what was shown (cdr.go)
 	slots      []string // extensions holding a call slot (the call table's perExt)
@@ -152,7 +153,7 @@ func NewCall(b *Core, req *sip.Request, tx sip.ServerTransaction, caller *Creden
 	// call's once open (beginOn).
 	c.Env = &dial.Env{Client: b.Client, UserAgent: b.UserAgent, Log: log, Ctx: c.ReqCtx, WG: &c.WG,
 		Post: c.Post, File: func(id string) { b.Alias(id, c) }, Contact: b.ContactFor, MediaIP: b.MediaIP,
-		SendAndWait: b.SendAndWait, Hops: wire.HopLimit(aReq) - 1}
+		SendAndWait: b.SendAndWait, Hops: wire.HopLimit(aReq) - 1, Watch: c.watch}
 	return c
 }
 
@@ -250,11 +251,16 @@ func (c *Call) run() {
 	c.syncLegs()
 	c.schedule()
 	for !c.finished() {
+		responses, ended := c.watchChans()
 		select {
 		case <-c.Wake:
 			for _, ev := range c.TakeEvents() {
 				c.handle(ev)
 			}
+		case res := <-responses:
+			c.onWatched(res)
+		case <-ended:
+			c.watchedEnded()
 		case <-c.ringTimer.C:
 			if c.State == StRinging {
 				c.Log.Info("no answer", "ring_time", c.Core.Config.RingTime)
@@ -274,6 +280,7 @@ func (c *Call) run() {
 		c.syncLegs()
 		c.schedule()
 	}
+	c.unwatch()
 	c.teardown()
 }
 

@@ -63,6 +63,12 @@ type Env struct {
 	SendAndWait func(ctx context.Context, req *sip.Request) (*sip.Response, error)
 	Relay       *media.Relay
 	Hops        uint32 // Max-Forwards of the INVITEs
+	// Watch, when not nil, offers a fork's new transaction to the actor
+	// the events go to, which may read it itself (the call's run selects
+	// on it) and then reports true; otherwise a watcher goroutine reads it
+	// and posts. Each watcher was a goroutine started, and a wake-up of
+	// it on every response, for each fork of each call.
+	Watch func(f *Fork, tx sip.ClientTransaction) bool
 }
 
 // Event is an event of a fork that a dialer posts to its call: the
@@ -366,8 +372,8 @@ func (d *Dialer) buildInvite(t route.Target, rt *route.Route) *sip.Request {
 const Allowed = "INVITE, ACK, CANCEL, BYE, OPTIONS, REFER"
 
 // send starts (or restarts, after a challenge) a fork's transaction and
-// its watcher, which posts the transaction's responses up to the final
-// one, or its end when no final response came.
+// has it watched: by the actor its events go to, when it takes it
+// (Env.Watch), else by a watcher goroutine (Watch).
 func (f *Fork) send() {
 	env := f.Dialer.Env
 	tx, err := env.Client.TransactionRequest(env.Ctx, f.Req)
@@ -377,6 +383,17 @@ func (f *Fork) send() {
 		return
 	}
 	f.Tx, f.Sent, f.Responded = tx, time.Now(), false
+	if env.Watch != nil && env.Watch(f, tx) {
+		return
+	}
+	f.Watch(tx)
+}
+
+// Watch starts the goroutine that watches tx, f's transaction: it posts
+// the responses up to the final one, or the transaction's end when no
+// final response came.
+func (f *Fork) Watch(tx sip.ClientTransaction) {
+	env := f.Dialer.Env
 	env.WG.Go(func() {
 		for {
 			select {
@@ -400,6 +417,11 @@ func (f *Fork) send() {
 		}
 	})
 }
+
+// TellEnd is what a watcher does once it posted the final response of
+// tx, f's transaction, for an actor that reads tx itself (Env.Watch): call
+// it once that response is delivered.
+func (f *Fork) TellEnd(tx sip.ClientTransaction) { f.tellEnd(tx) }
 
 // tellEnd posts the end of tx, f's transaction after its final response,
 // when sipgo ends it, without a goroutine (OnTerminate). sipgo keeps an
