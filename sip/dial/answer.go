@@ -1,7 +1,9 @@
 package dial
 
 import (
+	"bytes"
 	"context"
+	"sync"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard-pbx/switchboard/sip/leg"
@@ -32,7 +34,7 @@ func ForkDialog(f *Fork, res *sip.Response) leg.Dialog {
 func (f *Fork) Ack(ack *sip.Request) error {
 	client := f.Dialer.Env.Client
 	if f.Tx != nil {
-		wire, tr, dest := []byte(ack.String()), ack.Transport(), ack.Destination()
+		wire, tr, dest := ackWire(ack), ack.Transport(), ack.Destination()
 		f.Tx.OnRetransmission(func(r *sip.Response) {
 			if !r.IsSuccess() {
 				return
@@ -47,6 +49,20 @@ func (f *Fork) Ack(ack *sip.Request) error {
 		})
 	}
 	return client.WriteRequest(ack)
+}
+
+// ackBufs are the buffers ackWire writes ACKs in.
+var ackBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// ackWire is ack as it goes on the wire, in a slice of its own size:
+// written to a pooled buffer, not grown in a strings.Builder and copied.
+func ackWire(ack *sip.Request) []byte {
+	buf := ackBufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	ack.StringWrite(buf)
+	b := bytes.Clone(buf.Bytes())
+	ackBufs.Put(buf)
+	return b
 }
 
 // AckAndBye ends a fork that answered too late: another fork won, or its
