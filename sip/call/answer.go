@@ -111,7 +111,7 @@ func (c *Call) AnswerEmptyLeg(leg int, f *dial.Fork, res *sip.Response, org sdpn
 	c.ackFork(f, &d)
 	if err := c.Seat(leg, d, res.Body(), f.Req.Body(), org); err != nil {
 		c.Log.Info("bad sdp from the phone that answered", "err", err)
-		c.byeOffActor(d.Request(sip.BYE))
+		c.sendBye(d.Request(sip.BYE))
 		return false
 	}
 	if leg == 1 {

@@ -140,11 +140,14 @@ func NewCall(b *Core, req *sip.Request, tx sip.ServerTransaction, caller *Creden
 			c.AwaitAck(ri.Req, Pending2xx{FromA: ri.FromA, Tx: ri.Tx, Res: ok, Done: ri.Done, Offer: offer})
 		}}, log)
 	c.calleeTx.client, c.calleeTx.log = b.Client, log
-	c.acks = acks{log: log, userAgent: b.UserAgent, sendHeld: c.byeOffActor}
+	c.acks = acks{log: log, userAgent: b.UserAgent, sendHeld: c.sendBye}
 	c.Legs[0].Origin.ID = uint64(time.Now().UnixNano() & 0x7fffffffffff)
 	c.Legs[1].Origin.ID = c.Legs[0].Origin.ID + 1
 	c.CDR = directory.Call{SIPCallID: id, StartedAt: time.Now().UTC(), Node: b.Node}
-	c.outbox = outbox{wg: &c.WG, send: b.SendAndWait, tell: c.Post, log: log}
+	c.outbox = outbox{wg: &c.WG, send: b.SendAndWait, tell: c.Post, log: log,
+		start: func(ctx context.Context, req *sip.Request) (sip.ClientTransaction, error) {
+			return b.Client.TransactionRequest(ctx, req)
+		}}
 	c.admission = admission{core: b, callerInvite: aReq, trunk: trunk, log: log}
 	c.methods = dialogMethods{bye: c.onBye, reinvite: c.onReinvite, refer: func(ev *ReqEvent) { b.TakeRefer(c, ev) },
 		respond: b.Responder.Respond}

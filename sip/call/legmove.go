@@ -29,8 +29,20 @@ type outbox struct {
 	last chan struct{} // the last request of sendInOrder is done
 	wg   *sync.WaitGroup
 	send func(ctx context.Context, req *sip.Request) (*sip.Response, error)
-	tell func(ev any) bool // posts to the call's actor (mailbox.post)
-	log  *slog.Logger
+	// start starts a request's transaction, for the actor to read.
+	start func(ctx context.Context, req *sip.Request) (sip.ClientTransaction, error)
+	tell  func(ev any) bool // posts to the call's actor (mailbox.post)
+	log   *slog.Logger
+	// byes are the BYEs of an ending call whose answers the actor reads
+	// as it ends (awaitByes); byesRead: it has, later ones go as before.
+	byes     []sentBye
+	byesRead bool
+}
+
+// sentBye is a BYE's transaction and when the wait for its answer ends.
+type sentBye struct {
+	tx    sip.ClientTransaction
+	until time.Time
 }
 
 // AfterChain posts ev to the call once the requests of sendInOrder so far
@@ -95,6 +107,55 @@ func (c *Call) JoinCDR(started time.Time, who Party, dialed, endReason, reason s
 
 // byeOffActor sends bye (sendBye) off the actor, which does not wait.
 func (ob *outbox) byeOffActor(bye *sip.Request) { ob.wg.Go(func() { ob.SendBye(bye) }) }
+
+// sendBye sends bye without waiting for its answer. A call that is over
+// reads the answer itself as it ends (awaitByes), where it waited for the
+// goroutine of byeOffActor anyway: one goroutine less for most calls.
+func (c *Call) sendBye(bye *sip.Request) {
+	if c.State != StEnded || c.outbox.byesRead {
+		c.byeOffActor(bye)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), leg.ByeTimeout)
+	tx, err := c.outbox.start(ctx, bye)
+	cancel()
+	if err != nil {
+		c.outbox.log.Debug("bye not answered", "err", err)
+		return
+	}
+	c.outbox.byes = append(c.outbox.byes, sentBye{tx: tx, until: time.Now().Add(leg.ByeTimeout)})
+}
+
+// awaitByes waits for the answers of the BYEs sendBye sent, each at most
+// leg.ByeTimeout after it went, as SendBye does.
+func (ob *outbox) awaitByes() {
+	for _, b := range ob.byes {
+		t := time.NewTimer(time.Until(b.until))
+		err := awaitFinal(b.tx, t.C)
+		t.Stop()
+		b.tx.Terminate()
+		if err != nil {
+			ob.log.Debug("bye not answered", "err", err)
+		}
+	}
+	ob.byes, ob.byesRead = nil, true
+}
+
+// awaitFinal waits for tx's final response, its end or expired.
+func awaitFinal(tx sip.ClientTransaction, expired <-chan time.Time) error {
+	for {
+		select {
+		case res := <-tx.Responses():
+			if !res.IsProvisional() {
+				return nil
+			}
+		case <-tx.Done():
+			return tx.Err()
+		case <-expired:
+			return context.DeadlineExceeded
+		}
+	}
+}
 
 // SendBye sends bye and waits for its answer, at most leg.ByeTimeout: run it
 // off the actor.
