@@ -97,6 +97,7 @@ func (c *Call) teardown() {
 	dial.Terminate(c.Ring.Forks, c.XForks, c.Rooms.AllForks())
 	c.Relay.Close()
 	c.reqCancel()
+	c.releaseCancel()
 	c.awaitByes()
 	c.WG.Wait()
 	c.Core.remove(c)
