@@ -20,8 +20,11 @@
 //     BYEs that wait for them;
 //   - admission (legadmit.go, admit.go): which leg's dialog and peer an
 //     in-dialog request names, and the dialogs of parties the call left;
-//   - outbox (legmove.go): the BYEs, and the requests to a party leaving
-//     the call, one after the other;
+//   - outbox (legmove.go): the BYEs (an ended call's read by the actor as
+//     it ends), and the requests to a party leaving the call, one after
+//     the other;
+//   - watched (watch.go): the one fork transaction the actor reads itself,
+//     instead of a watcher goroutine;
 //   - callRecord (cdr.go, active.go, legstates.go, legevents.go): the CDR
 //     row, who is on each leg, what the dashboard and the busy lamps were
 //     told;
@@ -35,7 +38,8 @@
 //
 // One goroutine owns a call: its actor (run). Only the actor reads or
 // writes the call's fields, its parts' included; other goroutines reach it
-// by posting events (mailbox.go, Post), and what they may read is
+// by posting events (mailbox.go, Post), the edge hands it the ACK of its
+// 2xx without a sipgo transaction (TakesAck), and what they may read is
 // published whole and atomically (the parties, who the call is between)
 // or fixed before the call is filed in the call table (ID, AReq, the
 // relay).
