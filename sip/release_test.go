@@ -3,6 +3,7 @@ package sip
 import (
 	"runtime"
 	"testing"
+	"time"
 	"weak"
 
 	"github.com/switchboard-pbx/switchboard/directory"
@@ -33,11 +34,15 @@ func TestEndedCallReleased(t *testing.T) {
 		t.Errorf("cdr: %+v", row)
 	}
 	cs.noCallLeft(t)
-	for range 10 {
+	// Polled: the goroutine that handled the caller's BYE (sipgo's, not
+	// the call's) may still be on its way out, the call on its stack. A
+	// hook's hold lasts Timer L, 32 s.
+	for range 200 {
 		runtime.GC()
 		if wc.Value() == nil {
 			return
 		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	t.Error("the ended call is still held (by a hook of sipgo's INVITE transaction?)")
 }
