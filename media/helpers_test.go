@@ -203,3 +203,13 @@ func connectedRelay(t testing.TB, cfg RelayConfig) (*Relay, *endpoint, *endpoint
 	r.SetRemote(LegB, b.addr(), netip.AddrPort{})
 	return r, a, b
 }
+
+// loopbackRelay returns a relay on loopback with two ports of pool.
+func loopbackRelay(t testing.TB, pool *PortPool) *Relay {
+	t.Helper()
+	r, err := NewRelay(RelayConfig{Pool: pool, IP: loopback})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}

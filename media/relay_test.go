@@ -487,10 +487,7 @@ func TestRelayCloseReleasesEverything(t *testing.T) {
 func TestRelayContextCancelStopsRun(t *testing.T) {
 	t.Parallel()
 	pool := testPool(t, 2)
-	r, err := NewRelay(RelayConfig{Pool: pool, IP: loopback})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := loopbackRelay(t, pool)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
@@ -507,10 +504,7 @@ func TestRelayContextCancelStopsRun(t *testing.T) {
 func TestRelayCloseWithoutRun(t *testing.T) {
 	t.Parallel()
 	pool := testPool(t, 2)
-	r, err := NewRelay(RelayConfig{Pool: pool, IP: loopback})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := loopbackRelay(t, pool)
 	r.Close()
 	if pool.Free() != 2 {
 		t.Errorf("free = %d, want 2", pool.Free())

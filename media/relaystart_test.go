@@ -12,10 +12,7 @@ import (
 func TestRelayStartEndedOnCancel(t *testing.T) {
 	t.Parallel()
 	pool := testPool(t, 2)
-	r, err := NewRelay(RelayConfig{Pool: pool, IP: loopback})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := loopbackRelay(t, pool)
 	ctx, cancel := context.WithCancel(t.Context())
 	ended := make(chan error, 2)
 	if err := r.Start(ctx, func(err error) {

@@ -31,12 +31,7 @@ func TestAccountCheckSkippedWhileNothingChanged(t *testing.T) {
 	}{{"sqlite", openSQLite}, {"postgres", openPostgres}} {
 		t.Run(bk.name, func(t *testing.T) {
 			raw, _ := bk.open(t)
-			st := &accountReads{Store: raw}
-			addUser(t, st, "10001")
-			other := addUser(t, st, "10002")
-			ts := startServer(t, st, nil)
-			p := newPhone(t, ts, "10001", testPassword)
-			wantStatus(t, p.register(300), 200)
+			st, p, other := accountServer(t, raw)
 			before := st.n.Load()
 			for range 3 {
 				wantStatus(t, p.register(300), 200)
@@ -65,12 +60,7 @@ func TestAccountCheckSkippedWhileNothingChanged(t *testing.T) {
 // looked up again once.
 func TestAccountCheckNotAtFirstRegister(t *testing.T) {
 	raw, _ := openSQLite(t)
-	st := &accountReads{Store: raw}
-	addUser(t, st, "10001")
-	other := addUser(t, st, "10002")
-	ts := startServer(t, st, nil)
-	p := newPhone(t, ts, "10001", testPassword)
-	wantStatus(t, p.register(300), 200)
+	st, p, other := accountServer(t, raw)
 	if n := st.n.Load(); n != 0 {
 		t.Errorf("%d account lookups for the first REGISTER after the load, want 0", n)
 	}
@@ -126,4 +116,17 @@ func TestAccountCheckRefusesAtOnce(t *testing.T) {
 			}
 		})
 	}
+}
+
+// accountServer starts a server on raw whose account lookups are counted,
+// with extensions 10001 (its phone registered) and 10002 (other).
+func accountServer(t *testing.T, raw directory.Store) (*accountReads, *phone, *directory.User) {
+	t.Helper()
+	st := &accountReads{Store: raw}
+	addUser(t, st, "10001")
+	other := addUser(t, st, "10002")
+	ts := startServer(t, st, nil)
+	p := newPhone(t, ts, "10001", testPassword)
+	wantStatus(t, p.register(300), 200)
+	return st, p, other
 }
