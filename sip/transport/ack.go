@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // An ACK to the 2xx of a call's INVITE is the one request of every call
@@ -17,10 +19,33 @@ import (
 // absorb among them (the ACK of a non-2xx, which has its INVITE's branch),
 // still goes to sipgo.
 
+// toTag returns the tag parameter of a From or To header's value v, "" when
+// it has none; parameters inside a name-addr's <> are the URI's.
+func toTag(v string) string {
+	if i := strings.LastIndexByte(v, '>'); i >= 0 {
+		v = v[i+1:] // name-addr: the header's parameters follow the '>'
+	} // addr-spec: those follow its first ';' (viaParamValue skips what precedes it)
+	tag, _ := viaParamValue(v, "tag")
+	return tag
+}
+
 // takeAck hands the ACK in data (m, split from it before fixVia) from addr
 // to the call side when it claims it, and reports whether it did.
 func (e *Edge) takeAck(data []byte, m *rawMessage, addr net.Addr) bool {
-	if e.parts.TakeAck == nil || m.Method() != "ACK" {
+	if m.Method() != "ACK" {
+		return false
+	}
+	if strings.HasPrefix(toTag(m.First("to")), wire.StatelessTagPrefix) {
+		// The ACK of a stateless challenge's 407 (RFC 3261 §17.1.1.3):
+		// nothing waits for it. sipgo would find no transaction for it,
+		// start a goroutine to hand it to the server's ACK handler, which
+		// finds no call.
+		if e.parts.CountRequest != nil {
+			e.parts.CountRequest("ACK")
+		}
+		return true
+	}
+	if e.parts.TakeAck == nil {
 		return false
 	}
 	branch := m.syntheticBranch()

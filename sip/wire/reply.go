@@ -210,14 +210,22 @@ func writeParam(buf *bytes.Buffer, k, v string) {
 }
 
 // writeToTagged writes to with a tag of ours added when it has none (RFC
-// 3261 §8.2.6.2), where sipgo's Params.Add puts it: last.
+// 3261 §8.2.6.2), where sipgo's Params.Add puts it: last. The tag starts
+// with StatelessTagPrefix: no dialog is made with it.
 func writeToTagged(buf *bytes.Buffer, to *sip.ToHeader) {
 	to.StringWrite(buf)
 	if !to.Params.Has("tag") {
-		buf.WriteString(";tag=")
+		buf.WriteString(";tag=" + StatelessTagPrefix)
 		buf.Write(strconv.AppendUint(buf.AvailableBuffer(), rand.Uint64(), 36))
 	}
 }
+
+// StatelessTagPrefix starts the To tag of every response written from a
+// Reply (a stateless challenge, a REGISTER's answer), and of no dialog's
+// tag (sip.GenerateTagN writes letters and digits only): the ACK of a
+// stateless challenge is known by it alone, and absorbed as it comes in
+// (transport), since no transaction or dialog waits for it.
+const StatelessTagPrefix = "sl."
 
 // writeHeaders writes the headers of req named lower, each on its line.
 func writeHeaders(buf *bytes.Buffer, req *sip.Request, lower string) {
