@@ -29,7 +29,7 @@ port=${SB_PORT:-5080}
 web=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 "$W/switchboard" serve --data "$W/data" --sip-addr "127.0.0.1:$port" --web-addr "127.0.0.1:$web" \
   --rtp-ports 40000-49999 --domain 127.0.0.1 --log-level warn --metrics-addr "127.0.0.1:${METRICS_PORT:-9781}" \
-  ${HEAP:+--pprof-addr "127.0.0.1:${PPROF_PORT:-6061}"} ${SERVE_ARGS:-} >"$OUTD/serve.log" 2>&1 &
+  ${HEAP:+--pprof-addr "127.0.0.1:${PPROF_PORT:-6061}"} ${TRACE:+${HEAP:---pprof-addr "127.0.0.1:${PPROF_PORT:-6061}"}} ${SERVE_ARGS:-} >"$OUTD/serve.log" 2>&1 &
 SBPID=$!
 for _ in $(seq 1 100); do grep -qi 'sip listening' "$OUTD/serve.log" && break; kill -0 $SBPID || break; sleep 0.2; done
 sleep 1
@@ -38,11 +38,17 @@ sleep 1
 SAMP=$!
 if [ "${PERF:-0}" = 1 ]; then
   # conc: all calls up after lvl/200+2.5 s; profile 10 s inside the window
-  PERFJOB=1; ( for _ in $(seq 1 600); do pgrep -f "uac_rtp.xml.*-p ${UAC_PORT:-5061}" >/dev/null && break; sleep 0.1; done
-    sleep $(( ${LEVELS%% *} / 200 + 5 )); perf record -F 499 -g -p $SBPID -o "$OUTD/perf.data" -- sleep 10 >/dev/null 2>&1 ) &
+  PERFJOB=1; ( for _ in $(seq 1 600); do pgrep -f "[u]ac_rtp.xml.*-p ${UAC_PORT:-5061}" >/dev/null && break; sleep 0.1; done
+    sleep $(( ${LEVELS%% *} / 200 + 5 )); perf record ${PERF_ARGS:--F 499 -g} -p $SBPID -o "$OUTD/perf.data" -- sleep 10 >/dev/null 2>&1 ) &
+fi
+if [ "${TRACE:-0}" = 1 ]; then
+  # a 2 s runtime trace inside the window (go tool trace trace.out)
+  ( for _ in $(seq 1 600); do pgrep -f "[u]ac_rtp.xml.*-p ${UAC_PORT:-5061}" >/dev/null && break; sleep 0.1; done
+    sleep $(( ${LEVELS%% *} / 200 + 5 ))
+    curl -s "127.0.0.1:${PPROF_PORT:-6061}/debug/pprof/trace?seconds=2" >"$OUTD/trace.out" ) &
 fi
 if [ "${HEAP:-0}" = 1 ]; then
-  ( for _ in $(seq 1 600); do pgrep -f "uac_rtp.xml.*-p ${UAC_PORT:-5061}" >/dev/null && break; sleep 0.1; done
+  ( for _ in $(seq 1 600); do pgrep -f "[u]ac_rtp.xml.*-p ${UAC_PORT:-5061}" >/dev/null && break; sleep 0.1; done
     sleep $(( ${LEVELS%% *} / 200 + 5 ))
     curl -s "127.0.0.1:${PPROF_PORT:-6061}/debug/pprof/heap?gc=1" >"$OUTD/heap.pprof"
     curl -s "127.0.0.1:${PPROF_PORT:-6061}/debug/pprof/goroutine?debug=1" >"$OUTD/goroutines.txt"
