@@ -124,6 +124,7 @@ func (b *b2bua) register() {
 	s.srv.OnInvite(s.handle(b.onInvite))
 	s.srv.OnAck(s.handle(b.onAck))
 	s.srv.OnBye(s.handle(b.onBye))
+	s.regTxs.ServeBye(s.handle(b.onByeInline))
 	s.srv.OnCancel(s.handle(b.onCancel))
 	s.srv.OnRefer(s.handle(b.onRefer))
 	s.srv.OnNotify(s.handle(b.onNotify))
@@ -251,6 +252,29 @@ func (b *b2bua) onBye(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	b.inDialog(req, tx)
+}
+
+// onByeInline is onBye for a BYE served outside sipgo (wire.Transactions),
+// on the reader of its socket: a call's BYE is posted to the call, which
+// answers it on tx when it comes to it; any other (a monitoring, paging or
+// voicemail session's, a stranger's) is served as onBye serves it, on a
+// goroutine of its own.
+func (b *b2bua) onByeInline(req *sip.Request, tx sip.ServerTransaction) {
+	if _, ok := b.s.admitRequest(req); !ok {
+		return
+	}
+	if reason := wire.CheckRequest(req); reason != "" {
+		b.s.rp.Respond(tx, req, 400, reason)
+		return
+	}
+	if c := b.Lookup(req.CallID().Value()); c != nil {
+		// Done is closed once the call answered; nobody waits for it.
+		ev := &call.ReqEvent{Req: req, Tx: tx, FromA: req.CallID().Value() == c.ID, Done: make(chan struct{})}
+		if c.Post(ev) {
+			return
+		}
+	}
+	b.s.detach(req, tx, func() { b.inDialog(req, tx) })
 }
 
 // takeAck claims for the edge (transport.Parts.TakeAck) the ACK of a

@@ -56,7 +56,8 @@ type Parts struct {
 	Log   *slog.Logger
 	Guard *guard.Guard
 	Auth  *auth.Checker // the stateless challenges (stateless.go)
-	// Transactions serves REGISTERs over UDP before sipgo gets them.
+	// Transactions serves REGISTERs over UDP, and BYEs when it is told
+	// to (ServeBye), before sipgo gets them.
 	Transactions *wire.Transactions
 
 	// FromTrunk reports whether ip is a trunk's.
@@ -387,7 +388,7 @@ func (e *Edge) datagram(pc net.PacketConn, b []byte, n int, addr net.Addr) (int,
 	v, m := e.precheck(b[:n], false)
 	var req *sip.Request
 	var unparsed *rawMessage
-	if v.parse && (m == nil || !needsParse(b[:n])) {
+	if v.parse && (m == nil || !e.needsParse(b[:n])) {
 		n = fixVia(b, n, v.branch, true)
 		v.pass, unparsed = true, m
 	} else if v.parse {

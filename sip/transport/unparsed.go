@@ -54,7 +54,10 @@ func (p *pending) take(data []byte) (*rawMessage, net.Addr) {
 
 // needsParse reports whether the edge acts on the request in data itself
 // (challengeStateless, Transactions.Serve) and so needs it parsed.
-func needsParse(data []byte) bool {
+func (e *Edge) needsParse(data []byte) bool {
+	if bytes.HasPrefix(data, []byte("BYE ")) {
+		return e.parts.Transactions.ServesBye()
+	}
 	dh, ok := challengeable(data)
 	return ok && (dh == auth.Registrar || wire.HeaderValue(data, dh.Answer()) == nil)
 }

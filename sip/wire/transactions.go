@@ -12,18 +12,20 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/clock"
 )
 
-// A REGISTER that came in a datagram and passed the server's checks is
-// served here, outside sipgo's transaction layer: sipgo would parse it a
-// second time, give it a transaction with its own goroutine, timers and
-// channels, and build its response through a connection lookup. Ours is
+// A REGISTER or a BYE that came in a datagram and passed the server's
+// checks is served here, outside sipgo's transaction layer: sipgo would
+// parse it a second time, give it a transaction with its own goroutine,
+// timers and channels, run its handler on a goroutine of its own that
+// waits for the answer (sipgo ends the transaction when the handler
+// returns), and build its response through a connection lookup. Ours is
 // the non-INVITE server transaction of RFC 3261 §17.2.2 reduced to what a
-// registrar needs: the request goes to the server's REGISTER handler on
-// the socket's reader (the handler must not wait: it answers from memory
-// or hands the request to a goroutine of its own), its final response is written to the socket
-// it came in on and kept for Timer J (64·T1), and a retransmission of the
-// request gets that response again instead of a second run of the
-// registrar. One that arrives while the first is still being served is
-// absorbed (the first's answer will do).
+// registrar or a call needs: the request goes to the server's handler of
+// its method on the socket's reader (the handler must not wait: it answers
+// from memory or hands the request to a goroutine of its own, a call's),
+// its final response is written to the socket it came in on and kept for
+// Timer J (64·T1), and a retransmission of the request gets that response
+// again instead of a second run of the handler. One that arrives while the
+// first is still being served is absorbed (the first's answer will do).
 //
 // The table of transactions is bounded by count and by time: two
 // generations of at most regTxGeneration transactions each; the older is
@@ -37,25 +39,27 @@ import (
 // that large, about 15 MB of 200s at 6,000/s, well under 1 MB at the
 // rates of an office.
 //
-// REGISTERs over TCP and TLS go through sipgo: a stream is reliable,
+// REGISTERs and BYEs over TCP and TLS go through sipgo: a stream is reliable,
 // there are no retransmissions to absorb.
 
-// regTxGeneration bounds one generation of the REGISTER transaction table.
+// regTxGeneration bounds one generation of the transaction table.
 const regTxGeneration = 16384
 
-// regTxKey identifies a REGISTER transaction: the branch of its top Via
-// (RFC 3261 §17.2.3; the caller gives a synthetic one to a request without
-// an RFC 3261 branch) and the address it came from.
+// regTxKey identifies a transaction: the branch of its top Via (RFC 3261
+// §17.2.3; the caller gives a synthetic one to a request without an RFC
+// 3261 branch), the address it came from and its method.
 type regTxKey struct {
 	branch string
 	src    netip.AddrPort
+	method sip.RequestMethod
 }
 
-// Transactions is the table of REGISTER transactions served outside
-// sipgo.
+// Transactions is the table of the REGISTER and BYE transactions served
+// outside sipgo.
 type Transactions struct {
 	clock  clock.Clock
 	handle func(*sip.Request, sip.ServerTransaction) // the server's REGISTER handler; must not wait
+	bye    func(*sip.Request, sip.ServerTransaction) // its BYE handler, or nil: BYEs go to sipgo
 
 	mu    sync.Mutex
 	cur   map[regTxKey]*Transaction
@@ -69,6 +73,14 @@ type Transactions struct {
 func NewTransactions(c clock.Clock, handle func(*sip.Request, sip.ServerTransaction)) *Transactions {
 	return &Transactions{clock: c, handle: handle}
 }
+
+// ServeBye has the table serve BYEs too, with bye, which like the
+// REGISTER handler runs on the reader of the socket and must not wait.
+// Call it before the listeners serve.
+func (t *Transactions) ServeBye(bye func(*sip.Request, sip.ServerTransaction)) { t.bye = bye }
+
+// ServesBye reports whether BYEs are served here (ServeBye).
+func (t *Transactions) ServesBye() bool { return t != nil && t.bye != nil }
 
 // TimerJ is how long a non-INVITE server transaction over UDP answers
 // retransmissions (RFC 3261 §17.2.2), with sipgo's T1 in force.
@@ -103,9 +115,10 @@ func (t *Transactions) start(key regTxKey, pc net.PacketConn, dest netip.AddrPor
 	return tx
 }
 
-// Transaction is one REGISTER transaction served outside sipgo. It is a
-// sip.ServerTransaction so that the registrar answers it as it answers one
-// of sipgo's (see Respond), and sends its Replies with Send.
+// Transaction is one REGISTER or BYE transaction served outside sipgo. It
+// is a sip.ServerTransaction so that the registrar and the call side
+// answer it as they answer one of sipgo's (see Respond); the registrar
+// sends its Replies with Send.
 type Transaction struct {
 	pc   net.PacketConn
 	dest *net.UDPAddr
@@ -175,8 +188,9 @@ func (tx *Transaction) retransmitted() {
 	}
 }
 
-// The rest of sip.ServerTransaction: the registrar uses none of it. A
-// REGISTER transaction has no ACK, no CANCEL and nothing to wait for.
+// The rest of sip.ServerTransaction: neither the registrar nor a call's
+// answer to a BYE uses any of it. A non-INVITE transaction has no ACK, no
+// CANCEL and nothing to wait for.
 
 func (tx *Transaction) Terminate()                         {}
 func (tx *Transaction) OnTerminate(sip.FnTxTerminate) bool { return false }
@@ -187,24 +201,30 @@ func (tx *Transaction) OnCancel(sip.FnTxCancel) bool       { return false }
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
-// Serve serves req, a REGISTER in a datagram from src that the server's
-// checks passed and that was not challenged statelessly, answering on pc,
-// and reports true; false leaves it to sipgo (a request sipgo would refuse
-// before any handler).
+// Serve serves req, a REGISTER or (ServeBye) a BYE in a datagram from src
+// that the server's checks passed and that was not challenged statelessly,
+// answering on pc, and reports true; false leaves it to sipgo (another
+// method, or a request sipgo would refuse before any handler).
 func (t *Transactions) Serve(pc net.PacketConn, src netip.AddrPort, req *sip.Request) bool {
+	handle := t.handle
+	if req.Method == sip.BYE {
+		handle = t.bye
+	} else if req.Method != sip.REGISTER {
+		handle = nil
+	}
 	via := req.Via()
-	if req.Method != sip.REGISTER || via == nil || req.CSeq() == nil {
+	if handle == nil || via == nil || req.CSeq() == nil {
 		return false
 	}
 	branch, _ := via.Params.Get("branch")
 	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
 	req.SetSource(src.String())
 	req.SetTransport("UDP")
-	tx := t.start(regTxKey{branch, src}, pc, ResponseDest(via, src))
+	tx := t.start(regTxKey{branch, src, req.Method}, pc, ResponseDest(via, src))
 	if tx == nil {
 		return true
 	}
-	t.handle(req, tx)
+	handle(req, tx)
 	return true
 }
 

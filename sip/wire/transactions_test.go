@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/emiago/sipgo/sip"
+
 	"github.com/switchboard-pbx/switchboard/internal/clock"
 )
 
@@ -17,7 +19,7 @@ func TestRegTxsBound(t *testing.T) {
 	txs := NewTransactions(clk, nil)
 	src := netip.MustParseAddrPort("192.0.2.1:5060")
 	sink := &sinkConn{}
-	key := func(i int) regTxKey { return regTxKey{"z9hG4bK-" + strconv.Itoa(i), src} }
+	key := func(i int) regTxKey { return regTxKey{"z9hG4bK-" + strconv.Itoa(i), src, sip.REGISTER} }
 	for i := range 3 * regTxGeneration {
 		tx := txs.start(key(i), sink, src)
 		if tx == nil {
@@ -56,4 +58,51 @@ type sinkConn struct {
 func (c *sinkConn) WriteTo(p []byte, _ net.Addr) (int, error) {
 	c.n++
 	return len(p), nil
+}
+
+// TestTransactionsServeBye: BYEs are served only once ServeBye gave their
+// handler; a retransmitted BYE gets the kept final response without a
+// second run of it; a REGISTER with the same branch is another
+// transaction.
+func TestTransactionsServeBye(t *testing.T) {
+	clk := clock.NewManual()
+	var registers, byes int
+	txs := NewTransactions(clk, func(_ *sip.Request, tx sip.ServerTransaction) {
+		registers++
+		tx.Respond(&sip.Response{StatusCode: 200, Reason: "OK"})
+	})
+	src := netip.MustParseAddrPort("192.0.2.1:5060")
+	sink := &sinkConn{}
+	msg := func(method string) *sip.Request {
+		raw := method + " sip:20002@192.0.2.9 SIP/2.0\r\n" +
+			"Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK-same\r\n" +
+			"From: <sip:20001@192.0.2.9>;tag=a\r\nTo: <sip:20002@192.0.2.9>;tag=b\r\n" +
+			"Call-ID: bye@192.0.2.1\r\nCSeq: 2 " + method + "\r\nContent-Length: 0\r\n\r\n"
+		m, err := sip.ParseMessage([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.(*sip.Request)
+	}
+	if txs.ServesBye() || txs.Serve(sink, src, msg("BYE")) {
+		t.Fatal("a BYE served before ServeBye")
+	}
+	txs.ServeBye(func(req *sip.Request, tx sip.ServerTransaction) {
+		byes++
+		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+	})
+	for range 2 {
+		if !txs.Serve(sink, src, msg("BYE")) {
+			t.Fatal("BYE not served")
+		}
+	}
+	if byes != 1 || sink.n != 2 {
+		t.Fatalf("BYE and its retransmission: handled %d times, %d answers sent; want 1 and 2", byes, sink.n)
+	}
+	if !txs.Serve(sink, src, msg("REGISTER")) || registers != 1 || sink.n != 3 {
+		t.Fatalf("REGISTER with the BYE's branch: handled %d, %d answers sent", registers, sink.n)
+	}
+	if txs.Serve(sink, src, msg("INFO")) {
+		t.Fatal("an INFO served")
+	}
 }
