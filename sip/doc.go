@@ -22,7 +22,7 @@
 // Messages and state that know no dialog:
 //   - sip/wire: SIP as bytes: a message split and its header fields read
 //     without a parse, responses written straight from the request, the
-//     UDP REGISTER transactions served outside sipgo, the small header
+//     UDP REGISTER and BYE transactions served outside sipgo, the small header
 //     readings every layer shares (tags, Max-Forwards, option tags).
 //   - sip/digest (digest algorithms, challenges, nonces), sip/sdpneg (a
 //     leg's SDP offer and answer, SRTP keys by SDES, codecs and the

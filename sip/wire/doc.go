@@ -3,7 +3,7 @@
 // header fields without sipgo (Split, HeaderValue, HeaderEnd), looks up a
 // parsed request's headers without allocating (Header, Headers), writes
 // responses as bytes straight from the request (Reply; Message.Reply for
-// one that sipgo could not parse), and keeps the REGISTER transactions
+// one that sipgo could not parse), and keeps the REGISTER and BYE transactions
 // served over UDP outside sipgo's transaction layer (Transactions).
 //
 // It decides nothing: which messages to refuse, and why, is its caller's.
