@@ -454,14 +454,14 @@ func (r *Recorder) rebase(base int64) {
 // lap. Frames past the last sample placed are silence already.
 func (r *Recorder) drain(upto int64) {
 	var out *outBuf // where codes are decoded to be written
+	if r.ring == nil && r.flushed < upto {
+		out = outBufs.Get().(*outBuf)
+		defer outBufs.Put(out)
+	}
 	for r.flushed < upto && r.err == nil && !r.full {
 		at := (r.flushed - r.base) & ringMask
 		run := min(upto-r.flushed, ringSize-at) // not round the ring's end
 		if r.ring == nil {
-			if out == nil {
-				out = outBufs.Get().(*outBuf)
-				defer outBufs.Put(out)
-			}
 			run = min(run, outBufFrames)
 			frames := out[:run*frameBytes]
 			r.codes.decode(frames, at, run, &r.law)

@@ -103,30 +103,40 @@ func (c codeRing) hear(ch int, at, n int64) {
 // in the file's format, the channels' codes decoded by law (nil: nothing
 // placed on that channel), and leaves the slots unheard.
 func (c codeRing) decode(out []byte, at, n int64, law *[2]*[256]int16) {
-	for ch := range 2 {
-		tab := law[ch]
-		heard := c.heard[ch][:]
-		for i := at; i < at+n; {
-			w, bit := i/64, i%64
-			run := min(64-bit, at+n-i)
-			word := heard[w] >> bit
-			if run < 64 {
-				word &= 1<<run - 1
-			}
-			codes := c.codes[i*2+int64(ch) : (i+run)*2]
-			dst := out[(i-at)*frameBytes+int64(ch)*2:]
-			for j := range run {
-				var v int16
-				if word&(1<<j) != 0 {
-					v = tab[codes[j*2]]
-				}
-				binary.LittleEndian.PutUint16(dst[j*frameBytes:], uint16(v))
-			}
-			i += run
-		}
-		setBits(heard, at, n, false)
+	tl, tr := law[0], law[1]
+	if tl == nil {
+		tl = &silentLaw
 	}
+	if tr == nil {
+		tr = &silentLaw
+	}
+	hl, hr := c.heard[0][:], c.heard[1][:]
+	for i := at; i < at+n; {
+		w, bit := i/64, i%64
+		run := min(64-bit, at+n-i)
+		wl, wr := hl[w]>>bit, hr[w]>>bit
+		codes := c.codes[i*2 : (i+run)*2]
+		dst := out[(i-at)*frameBytes : (i-at+run)*frameBytes]
+		if run == 64 && wl&wr == ^uint64(0) { // every slot heard, both channels
+			for j := range 64 {
+				l, r := tl[codes[j*2]], tr[codes[j*2+1]]
+				binary.LittleEndian.PutUint32(dst[j*frameBytes:], uint32(uint16(l))|uint32(uint16(r))<<16)
+			}
+		} else {
+			for j := range run {
+				l := tl[codes[j*2]] & -int16(wl>>j&1)
+				r := tr[codes[j*2+1]] & -int16(wr>>j&1)
+				binary.LittleEndian.PutUint32(dst[j*frameBytes:], uint32(uint16(l))|uint32(uint16(r))<<16)
+			}
+		}
+		i += run
+	}
+	setBits(hl, at, n, false)
+	setBits(hr, at, n, false)
 }
+
+// silentLaw decodes a channel nothing was placed on.
+var silentLaw [256]int16
 
 // widen returns the ring's frames in a recorderRing, each channel's codes
 // decoded by law, slot for slot.
