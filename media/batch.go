@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"sync"
 	"syscall"
+
+	"github.com/pion/rtp"
 )
 
 // Relay sockets are read a batch of datagrams at a time (recvmmsg on
@@ -36,6 +38,14 @@ type batch struct {
 	bufs     [batchSize][maxPacket]byte
 	enc      [maxPacket + srtpOverhead]byte // what goes to an encrypted leg
 	sys      batchSys
+
+	// The relaying's scratch, here rather than in each leg's reader so
+	// that a call does not hold it between two batches: what is queued
+	// for one socket (sendQueue), and an RTP packet's header and the
+	// tap's copy of it (rtpReader).
+	queued sendList
+	rtp    rtp.Packet // reused: Unmarshal keeps its slices
+	tap    Packet
 }
 
 // data returns datagram i of the batch.
@@ -48,7 +58,9 @@ func putBatch(b *batch) { batchPool.Put(b) }
 
 // sendQueue holds the packets of one batch bound for one socket, to be
 // sent together by flush. A queued packet's bytes must stay as they are
-// until then.
+// until then. The packets are listed in the batch (b.queued): a queue is
+// empty between two batches, and only one handler relays a batch at a
+// time.
 type sendQueue struct {
 	conn   *net.UDPConn
 	s      *sock // the socket instead of conn, once detached for a poller
@@ -56,19 +68,24 @@ type sendQueue struct {
 	b      *batch
 	rc     syscall.RawConn // conn's, once a batch of two or more was sent
 	domain int             // conn's address family, from then on
-	n      int
-	data   [batchSize][]byte
-	dst    [batchSize]netip.AddrPort
+}
+
+// sendList is a sendQueue's packets.
+type sendList struct {
+	n    int
+	data [batchSize][]byte
+	dst  [batchSize]netip.AddrPort
 }
 
 // add queues data for dst, sending what is queued first when the queue is
 // full.
 func (q *sendQueue) add(data []byte, dst netip.AddrPort) {
-	if q.n == batchSize {
+	l := &q.b.queued
+	if l.n == batchSize {
 		q.flush()
 	}
-	q.data[q.n], q.dst[q.n] = data, dst
-	q.n++
+	l.data[l.n], l.dst[l.n] = data, dst
+	l.n++
 }
 
 func isClosed(err error) bool { return errors.Is(err, net.ErrClosed) }

@@ -299,27 +299,28 @@ func putSockaddr(sa *unix.RawSockaddrInet6, a netip.AddrPort, v6 bool) uint32 {
 // flush sends the queued packets with sendmmsg and empties the queue; a
 // packet the kernel refuses is counted as dropped against from.
 func (q *sendQueue) flush() {
-	if q.n == 0 {
+	l := &q.b.queued
+	if l.n == 0 {
 		return
 	}
 	if q.s != nil {
 		q.flushSock()
 		return
 	}
-	if q.n == 1 { // the common case at a phone's pace
-		if _, err := q.conn.WriteToUDPAddrPort(q.data[0], q.dst[0]); err != nil {
+	if l.n == 1 { // the common case at a phone's pace
+		if _, err := q.conn.WriteToUDPAddrPort(l.data[0], l.dst[0]); err != nil {
 			q.from.drop(dropSendError, 1)
 		} else {
 			q.forwarded(1)
 		}
-		q.n = 0
+		l.n = 0
 		return
 	}
 	if q.rc == nil {
 		rc, err := q.conn.SyscallConn()
 		if err != nil {
-			q.from.drop(dropSendError, uint64(q.n))
-			q.n = 0
+			q.from.drop(dropSendError, uint64(l.n))
+			l.n = 0
 			return
 		}
 		q.rc, q.domain = rc, socketDomain(rc)
@@ -349,7 +350,7 @@ func (q *sendQueue) flush() {
 		q.from.drop(dropSendError, uint64(m-sent))
 	}
 	q.forwarded(sent - refused)
-	q.n = 0
+	l.n = 0
 }
 
 // forwarded counts n datagrams handed to the kernel.
@@ -375,23 +376,24 @@ func socketDomain(rc syscall.RawConn) int {
 // goroutine. A poller does not wait: what the socket's buffer has no room
 // for is dropped, as is everything once the socket is closed.
 func (q *sendQueue) flushSock() {
+	l := &q.b.queued
 	s := q.s
 	if s.closed {
-		q.from.drop(dropSendError, uint64(q.n))
-		q.n = 0
+		q.from.drop(dropSendError, uint64(l.n))
+		l.n = 0
 		return
 	}
 	if u := s.p.ur; u != nil { // queued on the poller's ring, sent with the round
 		queued := 0
-		for i := range q.n {
-			if why, ok := u.send(s, q.data[i], q.dst[i]); ok {
+		for i := range l.n {
+			if why, ok := u.send(s, l.data[i], l.dst[i]); ok {
 				queued++
 			} else {
 				q.from.drop(why, 1)
 			}
 		}
 		q.forwarded(queued)
-		q.n = 0
+		l.n = 0
 		return
 	}
 	b := &q.b.sys
@@ -422,23 +424,24 @@ func (q *sendQueue) flushSock() {
 		}
 	}
 	q.forwarded(m - refused)
-	q.n = 0
+	l.n = 0
 }
 
 // msgs fills the batch's sendmmsg headers with the queued packets and
 // returns how many there are; a packet for an address the socket cannot
 // reach is dropped here.
 func (q *sendQueue) msgs(v6 bool) int {
+	qd := &q.b.queued
 	b := &q.b.sys
 	m := 0
-	for i := range q.n {
-		l := putSockaddr(&b.outTo[m], q.dst[i], v6)
+	for i := range qd.n {
+		l := putSockaddr(&b.outTo[m], qd.dst[i], v6)
 		if l == 0 {
 			q.from.drop(dropNoDestination, 1)
 			continue
 		}
-		b.outIovs[m].Base = &q.data[i][0]
-		b.outIovs[m].SetLen(len(q.data[i]))
+		b.outIovs[m].Base = &qd.data[i][0]
+		b.outIovs[m].SetLen(len(qd.data[i]))
 		h := &b.out[m].Hdr
 		*h = unix.Msghdr{}
 		h.Name = (*byte)(unsafe.Pointer(&b.outTo[m]))

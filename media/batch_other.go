@@ -59,12 +59,13 @@ func readBatches(pp *PortPair, rtcp bool, handle func(*batch), readErr func(erro
 }
 
 func (q *sendQueue) flush() {
-	for i := range q.n {
-		if _, err := q.conn.WriteToUDPAddrPort(q.data[i], q.dst[i]); err != nil {
+	l := &q.b.queued
+	for i := range l.n {
+		if _, err := q.conn.WriteToUDPAddrPort(l.data[i], l.dst[i]); err != nil {
 			q.from.drop(dropSendError, 1)
 		} else if c := q.from.counts(); c != nil {
 			c.forwarded.Add(1)
 		}
 	}
-	q.n = 0
+	l.n = 0
 }

@@ -5,8 +5,6 @@ import (
 	"net/netip"
 	"sync"
 	"time"
-
-	"github.com/pion/rtp"
 )
 
 // The relay's packet loops: each leg's RTP and RTCP reader forwards what
@@ -48,13 +46,12 @@ func (r *Relay) rtpHandler(in, out *leg) func(*batch) {
 }
 
 // rtpReader is the state of one leg's RTP reader, kept from packet to
-// packet so that relaying one allocates nothing.
+// packet so that relaying one allocates nothing; its scratch is the
+// batch's (b.rtp, b.tap).
 type rtpReader struct {
 	r       *Relay
 	in, out *leg
 	q       sendQueue
-	p       rtp.Packet // reused: Unmarshal keeps its slices
-	tp      Packet
 	mb      *monitorBuffers // allocated when a supervisor first joins
 	xbuf    []byte          // allocated when the call is first transcoded
 }
@@ -71,7 +68,7 @@ func (rd *rtpReader) batch(b *batch) {
 
 // packet relays datagram i of b.
 func (rd *rtpReader) packet(b *batch, i int) {
-	r, in, out, p := rd.r, rd.in, rd.out, &rd.p
+	r, in, out, p := rd.r, rd.in, rd.out, &b.rtp
 	n, src := b.lens[i], b.srcs[i]
 	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
 	data := b.data(i)
@@ -187,7 +184,7 @@ func (rd *rtpReader) packet(b *batch, i int) {
 		if now.IsZero() {
 			now = r.clk.Now()
 		}
-		rd.tp = Packet{
+		b.tap = Packet{
 			PayloadType:    p.PayloadType,
 			Marker:         p.Marker,
 			SequenceNumber: p.SequenceNumber,
@@ -196,7 +193,7 @@ func (rd *rtpReader) packet(b *batch, i int) {
 			Payload:        p.Payload,
 			Arrival:        now,
 		}
-		tb.t.RTP(in.id, &rd.tp)
+		tb.t.RTP(in.id, &b.tap)
 	}
 }
 

@@ -17,7 +17,8 @@ const (
 	// ringSize is the window of frames not yet written; a power of two.
 	// The ring holds them as the file does (16-bit little-endian, left
 	// then right) and takes 16 KiB, from the call's first packet to its
-	// Close (recorderRings).
+	// Close (recorderRings); while the call is all G.711, the codes as
+	// they came take 9 KiB instead (codeRing).
 	ringSize = 1 << 12
 	ringMask = ringSize - 1
 	// jitterDelay is how far behind the newest arrival the file is written:
@@ -35,8 +36,8 @@ const (
 	// while recording, in frames: a file cut by a crash plays up to then.
 	headerEvery = 2 * sampleRate
 	// outBufFrames is how many final frames wait in the ring before they
-	// are written, straight from it: 256 ms of stereo audio, 8 KiB, half
-	// the ring. (A write of 16 KiB costs the kernel (ext4) less per byte
+	// are written, straight from it (as codes, decoded to a buffer of
+	// outBufs first): 256 ms of stereo audio, 8 KiB, half the ring. (A write of 16 KiB costs the kernel (ext4) less per byte
 	// than two of 8 KiB, but a call's memory is dearer: a ring of 32 KiB
 	// was most of a recorded call's.) The writes cover whole 8 KiB blocks
 	// of the file, the first one less the header's 44 bytes: a write that
@@ -79,9 +80,10 @@ type RecorderStats struct {
 // in their place and lost packets, silence suppression and holds become
 // silence. Arrival time anchors each SSRC on a timeline shared by both
 // channels and bridges timestamp jumps. The file is written as the call
-// goes, about 200 ms behind it, with bounded memory (about 17 KiB), and its
-// header is brought up to date every 2 s of audio, so a file cut short by a
-// crash plays up to then (and RepairWAV fixes the rest). Close finishes it.
+// goes, about 200 ms behind it, with bounded memory (about 10 KiB for
+// G.711, 17 KiB once G.722 is heard), and its header is brought up to
+// date every 2 s of audio, so a file cut short by a crash plays up to then
+// (and RepairWAV fixes the rest). Close finishes it.
 type Recorder struct {
 	log    *slog.Logger
 	codecs map[uint8]Codec
@@ -113,7 +115,15 @@ type Recorder struct {
 	// frame slot is silent until a sample is placed in it and silent again
 	// once written. Once the origin is set, base is a position whose frame
 	// would start a block of the file (outBufFrames).
-	ring  *recorderRing // nil before the first sample and after Close
+	//
+	// While every sample placed is G.711, of one law a channel, the frames
+	// are in codes instead, slot for slot, in half the memory: the codes
+	// as they came (law gives each channel's), decoded as they are
+	// written. The first G.722 packet, or a channel's change of law,
+	// widens them into ring for the rest of the recording.
+	ring  *recorderRing // nil before the first sample, in codes, and after Close
+	codes codeRing      // codes.codes nil unless the frames are there
+	law   [2]*[256]int16
 	base  int64
 	ch    [2]recChannel
 	stats RecorderStats
@@ -289,8 +299,18 @@ func (r *Recorder) place(c *recChannel, dec *[256]int16, pcm []int16, p *Packet,
 		r.stats.Skipped++
 		return
 	}
-	if r.ring == nil {
+	ch := c.side / 2
+	switch {
+	case r.ring != nil:
+	case r.codes.codes == nil && dec != nil:
+		r.codes = codeRings.get()
+		r.law[ch] = dec
+	case r.codes.codes == nil:
 		r.ring = recorderRings.get()
+	case dec == nil || (r.law[ch] != nil && r.law[ch] != dec):
+		r.widen()
+	case r.law[ch] == nil:
+		r.law[ch] = dec
 	}
 	payload := p.Payload[:min(len(p.Payload), maxPayload)]
 	n := int64(len(payload))
@@ -318,6 +338,15 @@ func (r *Recorder) place(c *recChannel, dec *[256]int16, pcm []int16, p *Packet,
 	for done := int64(0); done < n; {
 		at := (pos + done - r.base) & ringMask
 		run := min(n-done, ringSize-at)
+		if r.ring == nil { // codes: G.711
+			slots := r.codes.codes[at*2+int64(ch) : (at+run)*2]
+			for i, b := range payload[skip+done : skip+done+run] {
+				slots[i*2] = b
+			}
+			r.codes.hear(ch, at, run)
+			done += run
+			continue
+		}
 		slots := r.ring[at*frameBytes+int64(c.side) : (at+run)*frameBytes]
 		if dec != nil {
 			for i, b := range payload[skip+done : skip+done+run] {
@@ -409,6 +438,9 @@ func (r *Recorder) blockEnd(pos int64) int64 {
 func (r *Recorder) rebase(base int64) {
 	k := ((base - r.base) & ringMask) * frameBytes
 	r.base = base
+	if r.codes.codes != nil {
+		r.codes.rotate(k / frameBytes)
+	}
 	if r.ring == nil || k == 0 {
 		return
 	}
@@ -421,14 +453,42 @@ func (r *Recorder) rebase(base int64) {
 // file, straight from the ring, leaving their slots silent for the next
 // lap. Frames past the last sample placed are silence already.
 func (r *Recorder) drain(upto int64) {
+	var out *outBuf // where codes are decoded to be written
+	if r.ring == nil && r.flushed < upto {
+		out = outBufs.Get().(*outBuf)
+		defer outBufs.Put(out)
+	}
 	for r.flushed < upto && r.err == nil && !r.full {
 		at := (r.flushed - r.base) & ringMask
 		run := min(upto-r.flushed, ringSize-at) // not round the ring's end
+		if r.ring == nil {
+			run = min(run, outBufFrames)
+			frames := out[:run*frameBytes]
+			r.codes.decode(frames, at, run, &r.law)
+			r.write(frames)
+			r.flushed += run
+			continue
+		}
 		frames := r.ring[at*frameBytes : (at+run)*frameBytes]
 		r.write(frames)
 		clear(frames)
 		r.flushed += run
 	}
+}
+
+// outBuf is where a block of frames held as codes is decoded to be
+// written: 8 KiB, taken from outBufs for the write rather than held by
+// each recording.
+type outBuf [outBufFrames * frameBytes]byte
+
+var outBufs = sync.Pool{New: func() any { return new(outBuf) }}
+
+// widen moves the frames from codes to a ring of their own, decoded: the
+// recording has met G.722 or a channel's change of law.
+func (r *Recorder) widen() {
+	r.ring = r.codes.widen(&r.law)
+	codeRings.put(r.codes)
+	r.codes = codeRing{}
 }
 
 // write appends buf to the file's samples, up to the WAV size limit.
@@ -519,6 +579,10 @@ func (r *Recorder) Close() error {
 	if r.ring != nil {
 		recorderRings.put(r.ring) // silenced there, with what a failed write left
 		r.ring = nil
+	}
+	if r.codes.codes != nil {
+		codeRings.put(r.codes)
+		r.codes = codeRing{}
 	}
 	err = errors.Join(err, r.f.Close())
 	if err != nil && r.err == nil {

@@ -92,6 +92,36 @@ func TestRecorderGolden(t *testing.T) {
 			}
 			return ev
 		}},
+		{"pcma, jitter 100 ms, 5% dropped, 5% late", false, func() []event {
+			a, b := pcmu(LegA, 440, 14, 500), pcmu(LegB, 1000, 15, 500)
+			a.codec, b.codec = PCMA, PCMA
+			ev := append(a.tone(), b.tone()...)
+			jitter(ev, 12, 100*time.Millisecond)
+			return rough(ev, 13, 0.05, 0.05)
+		}},
+		{"pcmu, then g722 on one leg mid-call", false, func() []event {
+			a1 := pcmu(LegA, 440, 16, 200)
+			a2 := a1
+			a2.codec, a2.seq, a2.ts, a2.start, a2.packets = G722, a1.seq+200, a1.ts+200*160, 4*time.Second, 200
+			ev := append(append(a1.tone(), a2.tone()...), pcmu(LegB, 1000, 17, 400).tone()...)
+			jitter(ev, 14, 30*time.Millisecond)
+			return rough(ev, 15, 0.02, 0.02)
+		}},
+		{"pcmu, then pcma on one leg mid-call", false, func() []event {
+			b1 := pcmu(LegB, 1000, 18, 150)
+			b2 := b1
+			b2.codec, b2.seq, b2.ts, b2.start = PCMA, b1.seq+150, b1.ts+150*160, 3*time.Second
+			ev := append(append(pcmu(LegA, 440, 19, 300).tone(), b1.tone()...), b2.tone()...)
+			jitter(ev, 16, 30*time.Millisecond)
+			return ev
+		}},
+		{"pcma on one leg, the other joins later in pcmu", true, func() []event {
+			b := pcmu(LegB, 1000, 21, 200)
+			b.start = 2500 * time.Millisecond
+			a := pcmu(LegA, 440, 20, 350)
+			a.codec = PCMA
+			return append(a.tone(), b.tone()...)
+		}},
 		{"one leg only, silence suppressed", false, func() []event {
 			ev := pcmu(LegA, 440, 13, 500).tone()
 			kept := ev[:0]

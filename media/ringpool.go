@@ -1,6 +1,10 @@
 package media
 
-import "sync"
+import (
+	"encoding/binary"
+	"slices"
+	"sync"
+)
 
 // recorderRing is a Recorder's ring of frames. A recording takes one at
 // its first sample and gives it back at Close, so a call that is never
@@ -43,4 +47,142 @@ func (p *ringPool) put(r *recorderRing) {
 	defer p.mu.Unlock()
 	p.silence(r)
 	p.free = append(p.free, r)
+}
+
+// codeRing is a Recorder's ring while everything it was given is G.711,
+// at half a recorderRing's memory: a frame slot is the two channels'
+// code bytes, left then right, decoded as the frames are written, and
+// heard tells which of the channels' slots a sample was placed in. A slot
+// not heard is silence (whatever code it holds): no A-law code decodes to
+// silence, so the codes alone cannot say it.
+type codeRing struct {
+	codes *[ringSize * 2]byte
+	heard *[2][ringSize / 64]uint64
+}
+
+// codeRings is where code rings come from; on Linux carved from mapped
+// memory as recorderRings are (ringpool_linux.go).
+var codeRings codeRingPool
+
+// codeRingPool is a free list of code rings; a ring comes out unheard
+// (all silence). It is safe for concurrent use.
+type codeRingPool struct {
+	mu     sync.Mutex
+	free   []codeRing
+	arenas []codeArena
+}
+
+// get returns an unheard ring.
+func (p *codeRingPool) get() codeRing {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.free) == 0 {
+		p.grow()
+	}
+	r := p.free[len(p.free)-1]
+	p.free = p.free[:len(p.free)-1]
+	return r
+}
+
+// put takes back a ring that get returned, whatever it holds.
+func (p *codeRingPool) put(r codeRing) {
+	clear(r.heard[:])
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.release(r)
+	p.free = append(p.free, r)
+}
+
+// hear marks n slots of channel ch from slot at (not round the ring's end)
+// as placed.
+func (c codeRing) hear(ch int, at, n int64) {
+	setBits(c.heard[ch][:], at, n, true)
+}
+
+// decode writes frames slots at..at+n (not round the ring's end) to out
+// in the file's format, the channels' codes decoded by law (nil: nothing
+// placed on that channel), and leaves the slots unheard.
+func (c codeRing) decode(out []byte, at, n int64, law *[2]*[256]int16) {
+	tl, tr := law[0], law[1]
+	if tl == nil {
+		tl = &silentLaw
+	}
+	if tr == nil {
+		tr = &silentLaw
+	}
+	hl, hr := c.heard[0][:], c.heard[1][:]
+	for i := at; i < at+n; {
+		w, bit := i/64, i%64
+		run := min(64-bit, at+n-i)
+		wl, wr := hl[w]>>bit, hr[w]>>bit
+		codes := c.codes[i*2 : (i+run)*2]
+		dst := out[(i-at)*frameBytes : (i-at+run)*frameBytes]
+		if run == 64 && wl&wr == ^uint64(0) { // every slot heard, both channels
+			for j := range 64 {
+				l, r := tl[codes[j*2]], tr[codes[j*2+1]]
+				binary.LittleEndian.PutUint32(dst[j*frameBytes:], uint32(uint16(l))|uint32(uint16(r))<<16)
+			}
+		} else {
+			for j := range run {
+				l := tl[codes[j*2]] & -int16(wl>>j&1)
+				r := tr[codes[j*2+1]] & -int16(wr>>j&1)
+				binary.LittleEndian.PutUint32(dst[j*frameBytes:], uint32(uint16(l))|uint32(uint16(r))<<16)
+			}
+		}
+		i += run
+	}
+	setBits(hl, at, n, false)
+	setBits(hr, at, n, false)
+}
+
+// silentLaw decodes a channel nothing was placed on.
+var silentLaw [256]int16
+
+// widen returns the ring's frames in a recorderRing, each channel's codes
+// decoded by law, slot for slot.
+func (c codeRing) widen(law *[2]*[256]int16) *recorderRing {
+	w := recorderRings.get()
+	c.decode(w[:], 0, ringSize, law)
+	return w
+}
+
+// rotate moves the ring's slots left by k: the slot at k becomes the first.
+func (c codeRing) rotate(k int64) {
+	k &= ringMask
+	if k == 0 {
+		return
+	}
+	b := c.codes[:]
+	slices.Reverse(b[:k*2])
+	slices.Reverse(b[k*2:])
+	slices.Reverse(b)
+	for ch := range c.heard {
+		old := c.heard[ch]
+		h := &c.heard[ch]
+		clear(h[:])
+		for i := range int64(ringSize) {
+			j := (i + k) & ringMask
+			if old[j/64]&(1<<(j%64)) != 0 {
+				h[i/64] |= 1 << (i % 64)
+			}
+		}
+	}
+}
+
+// setBits sets (or clears) bits from..from+n of words.
+func setBits(words []uint64, from, n int64, on bool) {
+	for n > 0 {
+		w, bit := from/64, from%64
+		run := min(64-bit, n)
+		mask := ^uint64(0)
+		if run < 64 {
+			mask = (1<<run - 1) << bit
+		}
+		if on {
+			words[w] |= mask
+		} else {
+			words[w] &^= mask
+		}
+		from, n = from+run, n-run
+	}
 }

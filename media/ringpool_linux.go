@@ -60,3 +60,45 @@ func (p *ringPool) silence(r *recorderRing) {
 	}
 	clear(r[:])
 }
+
+// codeArena is one mapping code rings were carved from: ringsPerArena
+// rings' codes, a page multiple each, then their heard bits.
+type codeArena struct {
+	mem []byte
+}
+
+// grow adds an arena's code rings to the free list; where no memory can
+// be mapped, a ring from the Go heap.
+func (p *codeRingPool) grow() {
+	const (
+		codesSize = int(unsafe.Sizeof([ringSize * 2]byte{}))
+		heardSize = int(unsafe.Sizeof([2][ringSize / 64]uint64{}))
+	)
+	mem, err := unix.Mmap(-1, 0, ringsPerArena*(codesSize+heardSize), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		p.free = append(p.free, codeRing{codes: new([ringSize * 2]byte), heard: new([2][ringSize / 64]uint64)})
+		return
+	}
+	_ = unix.Madvise(mem, unix.MADV_NOHUGEPAGE)
+	p.arenas = append(p.arenas, codeArena{mem: mem})
+	heard := ringsPerArena * codesSize
+	for i := ringsPerArena - 1; i >= 0; i-- {
+		p.free = append(p.free, codeRing{
+			codes: (*[ringSize * 2]byte)(mem[i*codesSize : (i+1)*codesSize]),
+			heard: (*[2][ringSize / 64]uint64)(unsafe.Pointer(&mem[heard+i*heardSize])),
+		})
+	}
+}
+
+// release gives the pages of an arena's ring's codes back to the kernel
+// while the ring waits in the pool: the codes of a slot not heard do not
+// matter, so they need not be cleared.
+func (p *codeRingPool) release(r codeRing) {
+	start := uintptr(unsafe.Pointer(r.codes))
+	for _, a := range p.arenas {
+		if s := uintptr(unsafe.Pointer(unsafe.SliceData(a.mem))); start >= s && start < s+uintptr(len(a.mem)) {
+			_ = unix.Madvise(r.codes[:], unix.MADV_DONTNEED)
+			return
+		}
+	}
+}

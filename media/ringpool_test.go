@@ -2,6 +2,9 @@ package media
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -44,4 +47,58 @@ func TestRingPoolHeapRing(t *testing.T) {
 
 func silent(r *recorderRing) bool {
 	return bytes.Count(r[:], []byte{0}) == len(r)
+}
+
+// A code ring decodes, slot for slot, what was placed in it (rotated or
+// not) and silence where nothing was, in pieces that start and end
+// anywhere; given back, it comes out again unheard.
+func TestCodeRing(t *testing.T) {
+	var p codeRingPool
+	law := [2]*[256]int16{alawDecode, ulawDecode}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := range 3 {
+		c := p.get()
+		var want [ringSize][2]int16 // a slot's samples, 0 where none was placed
+		for range 200 {
+			ch := rng.IntN(2)
+			at := rng.Int64N(ringSize)
+			n := min(1+rng.Int64N(300), ringSize-at)
+			for i := at; i < at+n; i++ {
+				code := byte(rng.IntN(256))
+				c.codes[i*2+int64(ch)] = code
+				want[i][ch] = law[ch][code]
+			}
+			c.hear(ch, at, n)
+		}
+		k := int64(0)
+		if round > 0 {
+			k = rng.Int64N(ringSize)
+			c.rotate(k)
+		}
+		out := make([]byte, ringSize*frameBytes)
+		for at := int64(0); at < ringSize; {
+			n := min(1+rng.Int64N(700), ringSize-at)
+			c.decode(out[at*frameBytes:], at, n, &law)
+			at += n
+		}
+		for i := range int64(ringSize) {
+			w := want[(i+k)&ringMask]
+			l := int16(binary.LittleEndian.Uint16(out[i*frameBytes:]))
+			r := int16(binary.LittleEndian.Uint16(out[i*frameBytes+2:]))
+			if l != w[0] || r != w[1] {
+				t.Fatalf("round %d: slot %d decodes to %d %d, want %d %d", round, i, l, r, w[0], w[1])
+			}
+		}
+		if slices.ContainsFunc(c.heard[0][:], func(w uint64) bool { return w != 0 }) ||
+			slices.ContainsFunc(c.heard[1][:], func(w uint64) bool { return w != 0 }) {
+			t.Fatalf("round %d: slots still heard once decoded", round)
+		}
+		c.hear(0, 5, 100)
+		p.put(c)
+		if got := p.get(); got.codes != c.codes || *got.heard != [2][ringSize / 64]uint64{} {
+			t.Fatalf("round %d: ring back from the pool: same %v, heard %v", round, got.codes == c.codes, *got.heard != [2][ringSize / 64]uint64{})
+		} else {
+			p.put(got)
+		}
+	}
 }
