@@ -60,9 +60,12 @@ START_SERVER=0 TARGET="127.0.0.1:$port" SERVER_PIDS=$SBPID RELAY_PIDS= RTPENGINE
 [ -n "${PERFJOB:-}" ] && wait %?perf 2>/dev/null; sleep 1
 # the relay's own count of what it received, forwarded and dropped (and why)
 curl -s "127.0.0.1:${METRICS_PORT:-9781}/metrics" | grep '^switchboard_rtp_relay' >"$OUTD/relay.txt" || true
+# the server's context switches over its life (all threads): voluntary (a thread slept) and not
+awk '/^voluntary_ctxt_switches/{v+=$2} /^nonvoluntary_ctxt_switches/{n+=$2} END{print "voluntary", v, "nonvoluntary", n}' /proc/$SBPID/task/*/status >"$OUTD/ctxt.txt" 2>/dev/null || true
 kill "$SBPID"; wait "$SBPID" 2>/dev/null || true; SBPID=
 [ "${RECORD:-0}" = 1 ] && du -sh "$W/data/recordings" 2>/dev/null | sed 's/^/recordings: /'
 echo "## switchboard"; cat "$W/sb/summary.md" 2>/dev/null || tail -n 8 "$W/sb.log"
 cp -r "$W/sb" "$OUTD/sb"; cp "$W/switchboard" "$OUTD/switchboard.bin"
 echo "## relay counters"; cat "$OUTD/relay.txt"
+echo "## context switches (server, whole run)"; cat "$OUTD/ctxt.txt"
 echo "out: $OUTD"
