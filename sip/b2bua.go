@@ -244,14 +244,22 @@ func (b *b2bua) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (b *b2bua) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	if b.admitBye(req, tx) {
+		b.inDialog(req, tx)
+	}
+}
+
+// admitBye applies the guard and the request checks to a BYE, answering
+// one they refuse, and reports whether it goes on.
+func (b *b2bua) admitBye(req *sip.Request, tx sip.ServerTransaction) bool {
 	if _, ok := b.s.admitRequest(req); !ok {
-		return
+		return false
 	}
 	if reason := wire.CheckRequest(req); reason != "" {
 		b.s.rp.Respond(tx, req, 400, reason)
-		return
+		return false
 	}
-	b.inDialog(req, tx)
+	return true
 }
 
 // onByeInline is onBye for a BYE served outside sipgo (wire.Transactions),
@@ -260,11 +268,7 @@ func (b *b2bua) onBye(req *sip.Request, tx sip.ServerTransaction) {
 // voicemail session's, a stranger's) is served as onBye serves it, on a
 // goroutine of its own.
 func (b *b2bua) onByeInline(req *sip.Request, tx sip.ServerTransaction) {
-	if _, ok := b.s.admitRequest(req); !ok {
-		return
-	}
-	if reason := wire.CheckRequest(req); reason != "" {
-		b.s.rp.Respond(tx, req, 400, reason)
+	if !b.admitBye(req, tx) {
 		return
 	}
 	if c := b.Lookup(req.CallID().Value()); c != nil {
