@@ -76,7 +76,9 @@ const (
 	// calls under SIPp (bench/sb-calls.sh conc 1000, RECORD=1) ran out
 	// 3.7 million times in the run and their sockets overflowed (123,000
 	// datagrams lost); with 4,096 (8.9 MB a poller), 77 times, 16,000
-	// lost, 25% more datagrams relayed for less CPU.
+	// lost, 25% more datagrams relayed for less CPU. These are the
+	// buffers where the kernel cannot consume them incrementally
+	// (uring_pbuf_linux.go), whose 1 MiB holds as many RTP datagrams.
 	sendSlots         = 256 // sends queued between two submissions
 	recvNameLen       = unix.SizeofSockaddrInet6
 	recvCtrlOffset    = recvmsgOutSize + recvNameLen

@@ -163,8 +163,9 @@ func (u *uring) release(bid uint16, res int32, flags uint32) {
 		return
 	}
 	if res < 0 {
-		// Nothing consumed: the kernel keeps the buffer. (A failed
-		// receive does not report its buffer; this is for safety.)
+		// A failure reports no buffer; were one reported, the
+		// kernel has consumed none of it (io_kbuf_commit), and it
+		// is left to it rather than put in the ring twice.
 		return
 	}
 	if flags&cqeFBufMore != 0 {
