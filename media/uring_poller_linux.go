@@ -411,6 +411,7 @@ func (r *ringRound) reap() {
 	head, tail := *u.cqHead, atomic.LoadUint32(u.cqTail)
 	r.got, r.behind, r.wake, r.wakeEnded = 0, false, false, false
 	var cur *sock // the socket of the batch being gathered
+	b.n = 0       // a pooled batch comes as its last reader left it
 	deliver := func() {
 		if b.n > 0 && !cur.closed {
 			cur.handle(b)
