@@ -445,7 +445,7 @@ func (r *ringRound) reap() {
 						deliver()
 						cur = s
 					}
-					r.take(b, s, u.datagram(bid, int(c.res)))
+					r.take(b, s, bid, int(c.res))
 					r.behind = r.behind || b.n == batchSize
 				}
 				u.release(bid, c.res, c.flags)
@@ -478,11 +478,12 @@ func (r *ringRound) reap() {
 	u.publishBufs()
 }
 
-// take copies the datagram buf (what the kernel put in a buffer: the
+// take copies the datagram in buffer bid (n bytes from the kernel: the
 // recvmsg header, then the payload) into b. The kernel's count of the
 // socket's receive queue drops, when the datagram carries one, adds what
 // is new to b.overflow.
-func (r *ringRound) take(b *batch, s *sock, buf []byte) {
+func (r *ringRound) take(b *batch, s *sock, bid uint16, n int) {
+	buf := r.u.datagram(bid, n)
 	if len(buf) < recvPayloadOffset {
 		return
 	}
