@@ -76,7 +76,9 @@ const (
 	// calls under SIPp (bench/sb-calls.sh conc 1000, RECORD=1) ran out
 	// 3.7 million times in the run and their sockets overflowed (123,000
 	// datagrams lost); with 4,096 (8.9 MB a poller), 77 times, 16,000
-	// lost, 25% more datagrams relayed for less CPU.
+	// lost, 25% more datagrams relayed for less CPU. These are the
+	// buffers where the kernel cannot consume them incrementally
+	// (uring_pbuf_linux.go), whose 1 MiB holds as many RTP datagrams.
 	sendSlots         = 256 // sends queued between two submissions
 	recvNameLen       = unix.SizeofSockaddrInet6
 	recvCtrlOffset    = recvmsgOutSize + recvNameLen
@@ -158,6 +160,8 @@ type uring struct {
 	bufTail *uint32 // the 32 bits that end the ring's first entry: bid, tail
 	bufs    uintptr // address of the first buffer
 	bufNext uint16
+	pbuf    pbufLayout // the buffers' number and size (uring_pbuf_linux.go)
+	bufOff  []uint32   // with incremental buffers: each buffer's bytes consumed
 
 	recvHdr *unix.Msghdr // what every recvmsg reads: the name's length
 	slots   []sendSlot   // in bufMem
@@ -207,33 +211,9 @@ func newUring() (*uring, error) {
 	u.cqMask = *at(p.cqOff.ringMask)
 	u.cqes = unsafe.Slice((*uringCQE)(unsafe.Pointer(&u.ringMem[p.cqOff.cqes])), p.cqEntries)
 
-	// One mapping: the buffer ring (16 bytes an entry, a page), the
-	// buffers, the recvmsg header and the send slots.
-	ringBytes := ringBufs * 16
-	slotsOff := ringBytes + ringBufs*ringBufSize + 64
-	size := slotsOff + sendSlots*int(unsafe.Sizeof(sendSlot{}))
-	if u.bufMem, err = unix.Mmap(-1, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_POPULATE); err != nil {
+	if err := u.setupBufs(); err != nil {
 		return nil, err
 	}
-	u.bufTail = (*uint32)(unsafe.Pointer(&u.bufMem[12]))
-	u.bufs = uintptr(unsafe.Pointer(&u.bufMem[ringBytes]))
-	u.recvHdr = (*unix.Msghdr)(unsafe.Pointer(&u.bufMem[ringBytes+ringBufs*ringBufSize]))
-	u.recvHdr.Namelen = recvNameLen
-	u.recvHdr.SetControllen(recvCtrlLen)
-	u.slots = unsafe.Slice((*sendSlot)(unsafe.Pointer(&u.bufMem[slotsOff])), sendSlots)
-	reg := struct {
-		ringAddr    uint64
-		ringEntries uint32
-		bgid, pad   uint16
-		resv        [3]uint64
-	}{ringAddr: uint64(uintptr(unsafe.Pointer(&u.bufMem[0]))), ringEntries: ringBufs, bgid: bufGroup}
-	if err := u.register(registerPbufRing, unsafe.Pointer(&reg), 1); err != nil {
-		return nil, err
-	}
-	for i := range ringBufs {
-		u.provide(uint16(i))
-	}
-	u.publishBufs()
 	ok = true
 	return u, nil
 }
@@ -259,27 +239,6 @@ func (u *uring) close() {
 	if u.bufMem != nil {
 		unix.Munmap(u.bufMem)
 	}
-}
-
-// provide gives buffer bid back to the kernel; publishBufs makes what was
-// given visible.
-func (u *uring) provide(bid uint16) {
-	e := (*[16]byte)(unsafe.Pointer(&u.bufMem[int(u.bufNext&(ringBufs-1))*16]))
-	*(*uint64)(unsafe.Pointer(&e[0])) = uint64(u.bufs) + uint64(bid)*ringBufSize
-	*(*uint32)(unsafe.Pointer(&e[8])) = ringBufSize
-	*(*uint16)(unsafe.Pointer(&e[12])) = bid
-	u.bufNext++
-}
-
-func (u *uring) publishBufs() {
-	v := atomic.LoadUint32(u.bufTail)
-	atomic.StoreUint32(u.bufTail, v&0xffff|uint32(u.bufNext)<<16)
-}
-
-// buf returns buffer bid.
-func (u *uring) buf(bid uint16) []byte {
-	off := int(ringBufs*16) + int(bid)*ringBufSize
-	return u.bufMem[off : off+ringBufSize]
 }
 
 // sqe returns a cleared submission entry, submitting what is queued first

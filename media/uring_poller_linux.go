@@ -426,6 +426,7 @@ func (r *ringRound) reap() {
 	head, tail := *u.cqHead, atomic.LoadUint32(u.cqTail)
 	r.got, r.behind, r.wake, r.wakeEnded = 0, false, false, false
 	var cur *sock // the socket of the batch being gathered
+	b.n = 0       // a pooled batch comes as its last reader left it
 	deliver := func() {
 		if b.n > 0 && !cur.closed {
 			cur.handle(b)
@@ -462,7 +463,7 @@ func (r *ringRound) reap() {
 					r.take(b, s, bid, int(c.res))
 					r.behind = r.behind || b.n == batchSize
 				}
-				u.provide(bid)
+				u.release(bid, c.res, c.flags)
 			}
 			if s == nil || c.flags&cqeFMore != 0 {
 				break
@@ -492,21 +493,30 @@ func (r *ringRound) reap() {
 	u.publishBufs()
 }
 
-// take copies the datagram in buffer bid (n bytes from the kernel) into b.
-// The kernel's count of the socket's receive queue drops, when the
-// datagram carries one, adds what is new to b.overflow.
+// take copies the datagram in buffer bid (n bytes from the kernel: the
+// recvmsg header, then the payload) into b. The kernel's count of the
+// socket's receive queue drops, when the datagram carries one, adds what
+// is new to b.overflow.
 func (r *ringRound) take(b *batch, s *sock, bid uint16, n int) {
-	buf := r.u.buf(bid)[:n]
+	buf := r.u.datagram(bid, n)
+	if len(buf) < recvPayloadOffset {
+		return
+	}
 	if b.n == 0 {
 		b.overflow = 0
 	}
-	ctrl := int(*(*uint32)(unsafe.Pointer(&buf[4])))
-	if v, ok := rxqDrops(buf[recvCtrlOffset : recvCtrlOffset+min(ctrl, recvCtrlLen)]); ok {
+	// The header, where it is aligned: datagrams follow one another in
+	// an incrementally consumed buffer, at any byte.
+	var hdr [(recvPayloadOffset + 7) / 8]uint64
+	h := unsafe.Slice((*byte)(unsafe.Pointer(&hdr[0])), recvPayloadOffset)
+	copy(h, buf)
+	ctrl := int(*(*uint32)(unsafe.Pointer(&h[4])))
+	if v, ok := rxqDrops(h[recvCtrlOffset : recvCtrlOffset+min(ctrl, recvCtrlLen)]); ok {
 		b.overflow += s.rxq.update(v)
 	}
-	payload := int(*(*uint32)(unsafe.Pointer(&buf[8])))
-	l := copy(b.bufs[b.n][:], buf[recvPayloadOffset:min(n, recvPayloadOffset+payload)])
+	payload := int(*(*uint32)(unsafe.Pointer(&h[8])))
+	l := copy(b.bufs[b.n][:], buf[recvPayloadOffset:min(len(buf), recvPayloadOffset+payload)])
 	b.lens[b.n] = l
-	b.srcs[b.n] = sockaddrAddrPort((*unix.RawSockaddrInet6)(unsafe.Pointer(&buf[recvmsgOutSize])))
+	b.srcs[b.n] = sockaddrAddrPort((*unix.RawSockaddrInet6)(unsafe.Pointer(&h[recvmsgOutSize])))
 	b.n++
 }
