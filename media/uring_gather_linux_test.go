@@ -42,6 +42,9 @@ func TestRingRoundGathersEverySocket(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer unix.Close(s.fd)
+		if fl, err := unix.FcntlInt(uintptr(s.fd), unix.F_GETFL, 0); err != nil || fl&unix.O_NONBLOCK == 0 {
+			t.Fatalf("detached socket %d: flags %#x, %v: want non-blocking", i, fl, err)
+		}
 		s.id = uint64(i + 1)
 		s.handle = func(b *batch) { got += b.n }
 		s.readErr = func(err error) { t.Errorf("socket %d: %v", i, err) }

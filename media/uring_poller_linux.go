@@ -194,7 +194,10 @@ func (r *ringRound) run() {
 			}
 		case r.sockEp >= 0:
 			// Nothing came: wait for something to.
-			r.idle()
+			if r.sleep() {
+				r.idle()
+				r.woken()
+			}
 		case idle < idleNaps && pollerNap > 0:
 			// Nothing came, lately something did: nap as after a
 			// round. A wait in io_uring_enter blocks this thread in a
@@ -206,7 +209,10 @@ func (r *ringRound) run() {
 		default:
 			// Nothing came for a while: wait in the kernel for
 			// something to (a datagram, or the wake-up eventfd).
-			r.wait(1)
+			if r.sleep() {
+				r.wait(1)
+				r.woken()
+			}
 		}
 		if r.got > 0 || r.behind {
 			idle = 0
@@ -384,6 +390,24 @@ func (p *poller) closeFD(s *sock) {
 	p.owned--
 	close(s.done)
 	p.mu.Unlock()
+}
+
+// sleep tells the goroutines that ask something of the poller (serve,
+// close) to wake it from now on, unless they asked already: then it
+// reports false, and the poller goes round instead of waiting. woken
+// ends what sleep began.
+func (r *ringRound) sleep() bool {
+	p := r.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.waiting = len(p.arms) == 0 && len(p.closes) == 0
+	return p.waiting
+}
+
+func (r *ringRound) woken() {
+	r.p.mu.Lock()
+	r.p.waiting = false
+	r.p.mu.Unlock()
 }
 
 // requested reports arms or closes waiting for the poller's goroutine.
