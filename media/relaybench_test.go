@@ -367,7 +367,9 @@ func startPhones(b *testing.B, calls int) *phones {
 			b.Fatalf("MEDIA_BENCH_PORTS=%q: %v", s, err)
 		}
 	}
-	pool, err := NewPortPool(lo, lo+4*calls+200)
+	// Room for twice the calls: BenchmarkRelayChurn's, closing, and the
+	// new ones.
+	pool, err := NewPortPool(lo, lo+8*calls+200)
 	if err != nil {
 		b.Fatal(err)
 	}
