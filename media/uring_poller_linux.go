@@ -279,7 +279,9 @@ const idleNaps = 200
 // well inside a phone's jitter buffer. BenchmarkRelayCallsSpread, CPU a
 // packet, 2 ms against 1 ms, 2 alternated runs each: 100 calls 8.4-8.9 against
 // 11.5-12.2 us, 200 calls 5.8-6.8 against 8.8-9.1, 400 calls 4.7
-// against 4.9-5.5, 1,000 calls 3.7-3.9 against 3.8-4.1, nothing lost.
+// against 4.9-5.5, 1,000 calls 3.7-3.9 against 3.8-4.1, nothing lost
+// (figures of rounds that left most of the kernel's receives for later,
+// ringTaskRuns: packets waited tens of ms and came several a socket).
 // A poller's 1,024 relays (pollerRelays) send about 200 datagrams in
 // 2 ms: the 4,096 buffers and the 256 send slots hold them (a round with
 // more submits in its middle).
@@ -287,20 +289,23 @@ var ringNap = 2 * time.Millisecond
 
 // ringNapMax is the longest nap, and ringBatch the datagrams a nap is
 // meant to gather (napFor). At a low load the round's own costs (the
-// nap's wake-up, two io_uring_enter, the runtime's preemption of the
-// poller's goroutine every 10 ms, caches gone cold) are spread over few
-// packets: 2 ms gather 20 at 100 calls. So the nap grows until, at the
-// pace of the last round, it gathers 200, up to 6 ms: 6 ms below about
-// 330 calls, ringNap from 1,000 on. At most 6 ms more of delay is still
-// well inside a phone's jitter buffer, and 6 ms of a poller's 1,024
-// relays are about 600 datagrams, which the 4,096 buffers hold.
-// CPU a packet, 3 alternated runs, medians, against ringNap alone:
-// BenchmarkRelayCallsSpread 100 calls 6.2 against 9.7 us, 200 calls 4.9
-// against 6.8, 400 calls 3.9 against 4.4, 1,000 calls 3.2 against 3.9;
-// BenchmarkRelayCallsPaced 6.3 against 9.1, 3.9 against 4.8, 3.5
-// against 3.9, 2.6 against 3.8; nothing lost. (The phones of 1,000 calls
-// fall behind on a machine of 2 cores, to about 40% of the pace: the
-// relay naps longer than ringNap there too.)
+// nap's wake-up, the io_uring_enter calls, the runtime's preemption of
+// the poller's goroutine every 10 ms, caches gone cold) are spread over
+// few packets: 2 ms gather 20 at 100 calls. So the nap grows until, at
+// the pace of the last round, it gathers 200, up to 6 ms: 6 ms below
+// about 330 calls, ringNap from 1,000 on. At most 6 ms more of delay (2
+// to 3 on average) is still well inside a phone's jitter buffer, and
+// 6 ms of a poller's 1,024 relays are about 600 datagrams, which the
+// 4,096 buffers hold. CPU a packet against ringNap alone, two alternated
+// runs each on a quiet machine: BenchmarkRelayCallsSpread 100 calls
+// 7.7-8.6 against 8.5-10.7 us, 200 calls 6.6-6.7 against 7.9-9.1, 400
+// calls 6.9 against 6.8-9.0; BenchmarkRelayCallsPaced 100 calls 8.1-8.5
+// against 8.1-8.2, 200 calls 6.5-7.1 against 6.1-7.5; delay from phone
+// to phone on average, Spread, 3.6 against 1.7 ms at 100 calls, 4.1
+// against 1.6-2.2 at 200. Three runs on a loaded machine, medians:
+// Spread 8.3 against 9.4 us at 100 calls, 7.9 against 7.8 at 200, 7.1
+// against 6.8 at 400; Paced 7.9 against 7.9, 6.1 against 7.0, 4.9
+// against 5.6; nothing lost.
 var (
 	ringNapMax = 6 * time.Millisecond
 	ringBatch  = 200
@@ -481,13 +486,25 @@ func (r *ringRound) close() {
 
 // gather relays what the round's first entry brought, and enters again
 // while the kernel may have left some of its deferred work (datagrams to
-// receive) for later (ringTaskRuns).
+// receive) for later (ringTaskRuns). Under a flood that never ends it
+// stops after gatherEntries entries, behind: the next round comes at
+// once, and carries out the requests (arms, closes) meanwhile.
 func (r *ringRound) gather() {
 	r.got, r.pkts, r.behind, r.wake, r.wakeEnded = 0, 0, false, false, false
-	for r.reap() >= ringTaskRuns {
+	for range gatherEntries {
+		if r.reap() < ringTaskRuns {
+			return
+		}
 		r.submit(enterGetEvents)
 	}
+	r.reap()
+	r.behind = true
 }
+
+// gatherEntries bounds a round's entries: enough for 2,560 sockets or
+// more, the 2,048 RTP sockets of a poller's 1,024 relays (pollerRelays)
+// with room to spare.
+const gatherEntries = 128
 
 // reap relays what the completion queue holds: datagrams from one socket
 // in a row make one batch for its handler. It returns the number of
