@@ -102,6 +102,12 @@ type poller struct {
 	ring bool
 	ur   *uring
 	arms []*sock // sockets to arm a recvmsg on (p.mu)
+	// waiting is whether the ring's goroutine waits for a datagram or
+	// the wake-up eventfd (p.mu): a request (an arm, a close) writes the
+	// eventfd only then. Between its rounds the goroutine finds the
+	// requests by itself, and a write would only wake the ring for
+	// nothing (ringRound.sleep).
+	waiting bool
 
 	relays atomic.Int64 // relays placed here and not yet released (pickPoller)
 
@@ -235,11 +241,9 @@ func (p *poller) detach(conn *net.UDPConn) (*sock, error) {
 	if derr != nil {
 		return nil, derr
 	}
+	// The duplicate shares conn's open file, non-blocking as the net
+	// package opens every socket: no fcntl to make it so.
 	conn.Close()
-	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
-		return nil, err
-	}
 	s := &sock{fd: fd, v6: v6, p: p, done: make(chan struct{})}
 	p.mu.Lock()
 	p.owned++
@@ -269,8 +273,9 @@ func (p *poller) serve(s *sock, handle func(*batch), readErr func(error)) error 
 		return err
 	}
 	p.start()
+	wake := p.ring && p.waiting
 	p.mu.Unlock()
-	if p.ring {
+	if wake {
 		p.interrupt()
 	}
 	return nil
@@ -289,8 +294,11 @@ func (p *poller) close(s *sock) {
 	p.mu.Lock()
 	if p.running {
 		p.closes = append(p.closes, s)
+		wake := !p.ring || p.waiting
 		p.mu.Unlock()
-		p.interrupt()
+		if wake {
+			p.interrupt()
+		}
 		return
 	}
 	p.finish(s)

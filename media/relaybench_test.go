@@ -5,6 +5,7 @@ package media
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -95,6 +96,94 @@ func BenchmarkRelayCallsSpread(b *testing.B) {
 	}
 }
 
+// BenchmarkRelayChurn is BenchmarkRelayCallsSpread with calls that end
+// and begin: at rate calls a second, the oldest call's relay is closed
+// and a new one (new ports) takes its phones, as SIPp's calls of 2 s at
+// 200 calls a second do to a PBX with 400 calls under way. It reports,
+// beside the CPU per packet, the CPU per call begun (relay-cpu-us/call:
+// its packets and its setting up and closing). The packets lost are
+// those the phones sent to a relay just closed.
+//
+//	go test -run '^$' -bench 'RelayChurn' -benchtime 300x ./media/
+func BenchmarkRelayChurn(b *testing.B) {
+	for _, c := range []struct{ calls, rate int }{{400, 200}} {
+		b.Run(fmt.Sprintf("calls=%d/rate=%d", c.calls, c.rate), func(b *testing.B) { benchChurn(b, c.calls, c.rate) })
+	}
+}
+
+func benchChurn(b *testing.B, calls, rate int) {
+	h := startPhones(b, calls)
+	defer h.close()
+	for _, r := range h.relays {
+		r.Arm()
+	}
+	var closing sync.WaitGroup
+	defer closing.Wait()
+	var closeMu sync.Mutex
+	var closeMax time.Duration // the longest Close
+	runtime.GC()
+	b.ReportAllocs()
+	b.ResetTimer()
+	ru0, start := rusage(b), time.Now()
+	fmt.Fprintf(h.in, "churn %d\n", b.N)
+	spread := make(chan string, 1) // the child's line once its phones are done
+	go func() {
+		s, _ := h.out.ReadString('\n')
+		spread <- s
+	}()
+	tick := time.NewTicker(time.Second / time.Duration(rate))
+	defer tick.Stop()
+	begun, next := 0, 0
+churn:
+	for {
+		select {
+		case s := <-spread:
+			if strings.TrimSpace(s) != "spread" {
+				b.Fatalf("phones: want spread, got %q", s)
+			}
+			break churn
+		case <-tick.C:
+		}
+		r, err := NewRelay(RelayConfig{Pool: h.pool, IP: loopback, Timeout: 30 * time.Second})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for l, ap := range h.addrs[2*next : 2*next+2] {
+			r.SetRemote(Leg(l), ap, netip.AddrPort{})
+		}
+		if err := r.Start(b.Context(), nil); err != nil {
+			b.Fatal(err)
+		}
+		r.Arm()
+		fmt.Fprintf(h.in, "move %d %s %s\n", next, r.Local(LegA), r.Local(LegB))
+		old := h.relays[next]
+		h.relays[next] = r
+		closing.Go(func() {
+			t := time.Now()
+			old.Close()
+			d := time.Since(t)
+			closeMu.Lock()
+			closeMax = max(closeMax, d)
+			closeMu.Unlock()
+		})
+		begun++
+		next = (next + 1) % calls
+	}
+	fmt.Fprintln(h.in, "end")
+	sent, got := h.done(b)
+	closing.Wait()
+	ru, elapsed := rusage(b).sub(ru0), time.Since(start)
+	b.StopTimer()
+	cpu := ru.user + ru.sys
+	b.ReportMetric(100*cpu.Seconds()/elapsed.Seconds(), "%core")
+	ru.report(b, got)
+	h.reportDelay(b)
+	b.ReportMetric(float64(begun)/elapsed.Seconds(), "calls/s")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(max(begun, 1)), "relay-cpu-us/call")
+	b.ReportMetric(float64(closeMax.Microseconds())/1e3, "close-max-ms")
+	b.ReportMetric(100*float64(sent-min(got, sent))/float64(sent), "loss-%")
+}
+
 func benchCallsPaced(b *testing.B, calls int, record bool) {
 	benchPhoneCalls(b, calls, record, "paced")
 }
@@ -148,6 +237,7 @@ func benchPhoneCalls(b *testing.B, calls int, record bool, how string) {
 	}
 	b.ReportMetric(100*cpu.Seconds()/elapsed.Seconds(), "%core")
 	ru.report(b, got)
+	h.reportDelay(b)
 	b.ReportMetric(100*float64(sent-min(got, sent))/float64(sent), "loss-%")
 	b.ReportMetric(float64(lost), "seq-lost")
 	b.ReportMetric(100*c.LossRate(), "relay-loss-%")
@@ -251,8 +341,11 @@ type phones struct {
 	in     io.WriteCloser
 	out    *bufio.Reader
 	relays []*Relay
-	pool   *PortPool
-	stop   []func()
+	addrs  []netip.AddrPort // the phones', two a call
+
+	delayAvg, delayMax float64 // µs, the last run's (done)
+	pool               *PortPool
+	stop               []func()
 }
 
 // close stops the relays and the child.
@@ -274,7 +367,9 @@ func startPhones(b *testing.B, calls int) *phones {
 			b.Fatalf("MEDIA_BENCH_PORTS=%q: %v", s, err)
 		}
 	}
-	pool, err := NewPortPool(lo, lo+4*calls+200)
+	// Room for twice the calls: BenchmarkRelayChurn's, closing, and the
+	// new ones.
+	pool, err := NewPortPool(lo, lo+8*calls+200)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -320,6 +415,7 @@ func startPhones(b *testing.B, calls int) *phones {
 				b.Fatal(err)
 			}
 			r.SetRemote(Leg(l), ap, netip.AddrPort{})
+			h.addrs = append(h.addrs, ap)
 			local = append(local, r.Local(Leg(l)).String())
 		}
 		h.relays = append(h.relays, r)
@@ -355,13 +451,28 @@ func (h *phones) line(b *testing.B, word string) []string {
 // run has the phones do cmd and returns the packets they sent and got.
 func (h *phones) run(b *testing.B, cmd string) (sent, got uint64) {
 	fmt.Fprintln(h.in, cmd)
+	return h.done(b)
+}
+
+// done reads the child's "done" line: the packets the phones sent and
+// got, and how long a packet took from phone to phone, on average and at
+// most (the relay's delay, and the phones' own).
+func (h *phones) done(b *testing.B) (sent, got uint64) {
 	f := h.line(b, "done")
-	if len(f) != 2 {
+	if len(f) != 4 {
 		b.Fatalf("phones: done %v", f)
 	}
 	fmt.Sscan(f[0], &sent)
 	fmt.Sscan(f[1], &got)
+	fmt.Sscan(f[2], &h.delayAvg)
+	fmt.Sscan(f[3], &h.delayMax)
 	return sent, got
+}
+
+// reportDelay reports the phones' delays of the last run.
+func (h *phones) reportDelay(b *testing.B) {
+	b.ReportMetric(h.delayAvg, "delay-avg-µs")
+	b.ReportMetric(h.delayMax, "delay-max-µs")
 }
 
 // TestRelayBenchPhones is the child process of the relay benchmarks, and
@@ -370,10 +481,14 @@ func (h *phones) run(b *testing.B, cmd string) (sent, got uint64) {
 //	calls N         make 2N phones; answers "phones addr...", then reads
 //	relays addr...  where each phone sends; answers "ready"
 //	flood P W       each call's phone A and B send P packets each, at most
-//	                W unanswered each way; answers "done sent got"
+//	                W unanswered each way; answers "done sent got avg max",
+//	                avg and max the delays from phone to phone in µs
 //	paced T         every phone sends a packet every 20 ms, T times;
-//	                answers "done sent got"
+//	                answers "done sent got avg max"
 //	spread T        paced, each phone at its own phase in the 20 ms
+//	churn T         spread, reading meanwhile lines "move I A B": call I's
+//	                phones send to A and B from now on; "end" after the
+//	                last move (once spread is done); answers "done sent got"
 func TestRelayBenchPhones(t *testing.T) {
 	if os.Getenv("MEDIA_BENCH_PHONES") != "1" {
 		return
@@ -424,7 +539,7 @@ func benchPhones(stdin io.Reader, stdout io.Writer) error {
 				if err != nil {
 					return err
 				}
-				eps[i].to = ap
+				eps[i].to.Store(&ap)
 			}
 			for _, e := range eps {
 				recv.Go(e.receive)
@@ -434,18 +549,27 @@ func benchPhones(stdin io.Reader, stdout io.Writer) error {
 			var p, w int
 			fmt.Sscan(f[1], &p)
 			fmt.Sscan(f[2], &w)
+			delays.reset()
 			sent, got := flood(eps, p, w)
-			fmt.Fprintf(stdout, "done %d %d\n", sent, got)
+			fmt.Fprintf(stdout, "done %d %d %s\n", sent, got, &delays)
 		case "paced":
 			var n int
 			fmt.Sscan(f[1], &n)
+			delays.reset()
 			sent, got := paced(eps, n)
-			fmt.Fprintf(stdout, "done %d %d\n", sent, got)
+			fmt.Fprintf(stdout, "done %d %d %s\n", sent, got, &delays)
 		case "spread":
 			var n int
 			fmt.Sscan(f[1], &n)
+			delays.reset()
 			sent, got := spread(eps, n)
-			fmt.Fprintf(stdout, "done %d %d\n", sent, got)
+			fmt.Fprintf(stdout, "done %d %d %s\n", sent, got, &delays)
+		case "churn":
+			var n int
+			fmt.Sscan(f[1], &n)
+			if err := churnPhones(in, stdout, eps, n); err != nil {
+				return err
+			}
 		default:
 			return fmt.Errorf("unknown command %q", f[0])
 		}
@@ -453,11 +577,85 @@ func benchPhones(stdin io.Reader, stdout io.Writer) error {
 	return in.Err()
 }
 
+// churnPhones runs spread(eps, n) while it reads moves from in, until
+// "end".
+func churnPhones(in *bufio.Scanner, stdout io.Writer, eps []*phoneEndpoint, n int) error {
+	var sent, got uint64
+	delays.reset()
+	ran := make(chan struct{})
+	go func() {
+		defer close(ran)
+		sent, got = spread(eps, n)
+		fmt.Fprintln(stdout, "spread")
+	}()
+	for in.Scan() {
+		f := strings.Fields(in.Text())
+		if len(f) == 1 && f[0] == "end" {
+			<-ran
+			fmt.Fprintf(stdout, "done %d %d %s\n", sent, got, &delays)
+			return nil
+		}
+		var i int
+		if len(f) != 4 || f[0] != "move" {
+			return fmt.Errorf("churn: unexpected %q", in.Text())
+		}
+		fmt.Sscan(f[1], &i)
+		if i < 0 || 2*i+1 >= len(eps) {
+			return fmt.Errorf("churn: no call %d", i)
+		}
+		for l, a := range f[2:] {
+			ap, err := netip.ParseAddrPort(a)
+			if err != nil {
+				return err
+			}
+			eps[2*i+l].to.Store(&ap)
+		}
+	}
+	if err := in.Err(); err != nil {
+		return err
+	}
+	return errors.New("churn: no end")
+}
+
+// delays are the child's delays from phone to phone: each packet carries
+// when it was sent (phoneEndpoint.send), after its RTP header.
+var delays phoneDelays
+
+// epoch is what the packets' send times count from.
+var epoch = time.Now()
+
+type phoneDelays struct {
+	mu       sync.Mutex
+	sum, max time.Duration
+	n        int64
+}
+
+func (d *phoneDelays) reset() {
+	d.mu.Lock()
+	d.sum, d.max, d.n = 0, 0, 0
+	d.mu.Unlock()
+}
+
+func (d *phoneDelays) add(v time.Duration) {
+	d.mu.Lock()
+	d.sum += v
+	d.max = max(d.max, v)
+	d.n++
+	d.mu.Unlock()
+}
+
+// String returns the average and the longest, in µs.
+func (d *phoneDelays) String() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return fmt.Sprintf("%d %d", d.sum.Microseconds()/max(d.n, 1), d.max.Microseconds())
+}
+
 // phoneEndpoint is a fake phone of the child process.
 type phoneEndpoint struct {
 	conn   *net.UDPConn
 	addr   netip.AddrPort
-	to     netip.AddrPort
+	to     atomic.Pointer[netip.AddrPort] // changed by churn's move while sending
 	pkt    []byte
 	seq    uint16
 	ts     uint32
@@ -480,11 +678,15 @@ func newPhoneEndpoint() (*phoneEndpoint, error) {
 func (e *phoneEndpoint) receive() {
 	buf := make([]byte, 2048)
 	for {
-		if _, _, err := e.conn.ReadFromUDPAddrPort(buf); err != nil {
+		n, _, err := e.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
 			continue
+		}
+		if n >= 20 {
+			delays.add(time.Since(epoch) - time.Duration(binary.BigEndian.Uint64(buf[12:20])))
 		}
 		e.got.Add(1)
 		if w := e.window; w != nil {
@@ -501,7 +703,8 @@ func (e *phoneEndpoint) send() bool {
 	e.ts += 160
 	e.pkt[2], e.pkt[3] = byte(e.seq>>8), byte(e.seq)
 	e.pkt[4], e.pkt[5], e.pkt[6], e.pkt[7] = byte(e.ts>>24), byte(e.ts>>16), byte(e.ts>>8), byte(e.ts)
-	_, err := e.conn.WriteToUDPAddrPort(e.pkt, e.to)
+	binary.BigEndian.PutUint64(e.pkt[12:20], uint64(time.Since(epoch)))
+	_, err := e.conn.WriteToUDPAddrPort(e.pkt, *e.to.Load())
 	return err == nil
 }
 

@@ -139,10 +139,12 @@ type ringRound struct {
 	u *uring
 	b *batch
 
-	arms   []*sock // to arm a recvmsg on
-	closes []*sock // to close: cancel the recvmsg, or close at once
-	later  []*sock // to close right after the next submission
-	got    int     // completions of the last reap
+	arms   []*sock   // to arm a recvmsg on
+	closes []*sock   // to close: cancel the recvmsg, or close at once
+	later  []*sock   // to close right after the next submission
+	got    int       // completions of the round
+	pkts   int       // datagrams the round relayed
+	last   time.Time // when the last round began
 
 	// slots are the sockets with a recvmsg armed or ending, by the
 	// index their completions carry (sock.slot; 0 is none), so that a
@@ -150,9 +152,9 @@ type ringRound struct {
 	// indexes free again.
 	slots  []*sock
 	free   []uint32
-	behind bool // the last reap filled a batch, or ran out of buffers
+	behind bool // the round filled a batch, or ran out of buffers
 
-	wake, wakeEnded bool // the last reap had a wake-up; its poll ended
+	wake, wakeEnded bool // the round had a wake-up; its poll ended
 
 	// sockEp is an epoll set of the sockets with a recvmsg armed, which
 	// the poller's own set (p.epfd, waited on in the runtime's poller)
@@ -178,6 +180,7 @@ func (r *ringRound) run() {
 		r.arm()
 		r.close()
 		r.submit(enterGetEvents)
+		now := time.Now()
 		p.mu.Lock()
 		if p.owned == 0 && len(p.socks) == 0 && len(p.arms) == 0 && len(p.closes) == 0 {
 			p.running = false
@@ -186,7 +189,7 @@ func (r *ringRound) run() {
 			return
 		}
 		p.mu.Unlock()
-		r.reap()
+		r.gather()
 		if r.wake {
 			var buf [8]byte
 			unix.Read(p.wake, buf[:])
@@ -202,11 +205,14 @@ func (r *ringRound) run() {
 			// gather (r.nap).
 			r.submit(0)
 			if ringNap > 0 {
-				r.nap()
+				r.nap(r.napFor(now))
 			}
 		case r.sockEp >= 0:
 			// Nothing came: wait for something to.
-			r.idle()
+			if r.sleep() {
+				r.idle()
+				r.woken()
+			}
 		case idle < idleNaps && pollerNap > 0:
 			// Nothing came, lately something did: nap as after a
 			// round. A wait in io_uring_enter blocks this thread in a
@@ -218,11 +224,15 @@ func (r *ringRound) run() {
 		default:
 			// Nothing came for a while: wait in the kernel for
 			// something to (a datagram, or the wake-up eventfd).
-			r.wait(1)
+			if r.sleep() {
+				r.wait(1)
+				r.woken()
+			}
 		}
 		if r.got > 0 || r.behind {
 			idle = 0
 		}
+		r.last = now
 	}
 }
 
@@ -254,6 +264,21 @@ func (r *ringRound) idle() {
 	unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, r.sockEp, nil)
 }
 
+// ringTaskRuns is the most deferred tasks the kernel runs in one
+// io_uring_enter that does not wait (IO_LOCAL_TW_DEFAULT_MAX, Linux 6.13
+// on; 40 when the entry also submits). A task is a socket's multishot
+// recvmsg that has datagrams to take, and it yields a completion at
+// least: a reap of ringTaskRuns completions or more may have left tasks
+// behind, and the round enters again until one brings fewer. Without
+// this, a round received from 20 to 40 sockets whatever the load, the
+// rest waited in the kernel's list for the rounds to come, and the
+// datagrams in their sockets: BenchmarkRelayCallsSpread, delay from
+// phone to phone on average, 100 calls 14.8 ms, 400 calls 61.6 ms,
+// 1,000 calls 188 ms (786 ms at most), against 1.4 and 3.9 ms with the
+// epoll loop; a socket's close, whose cancel waits in that list too,
+// took up to 150 ms (BenchmarkRelayChurn).
+const ringTaskRuns = 20
+
 // idleNaps is, for a poller whose sockets' epoll set could not be made
 // (idle), how many empty rounds in a row a poller with a ring naps
 // through before it waits in the kernel: 200 naps of 1 ms, so that
@@ -261,21 +286,58 @@ func (r *ringRound) idle() {
 // relay that has gone quiet costs no wake-ups.
 const idleNaps = 200
 
-// ringNap is how long a ring poller naps after a round that relayed
-// something (ringRound.nap), twice the epoll loop's pollerNap: a round
+// ringNap is the shortest nap of a ring poller after a round that relayed
+// something (napFor), twice the epoll loop's pollerNap: a round
 // has costs of its own whatever the packets in it (two io_uring_enter,
 // the nap's wake-up, caches gone cold meanwhile), and at a phone's pace
 // 2 ms gather twice the packets of 1 ms, for at most 2 ms more of delay,
 // well inside a phone's jitter buffer. BenchmarkRelayCallsSpread, CPU a
 // packet, 2 ms against 1 ms, 2 alternated runs each: 100 calls 8.4-8.9 against
 // 11.5-12.2 us, 200 calls 5.8-6.8 against 8.8-9.1, 400 calls 4.7
-// against 4.9-5.5, 1,000 calls 3.7-3.9 against 3.8-4.1, nothing lost.
+// against 4.9-5.5, 1,000 calls 3.7-3.9 against 3.8-4.1, nothing lost
+// (figures of rounds that left most of the kernel's receives for later,
+// ringTaskRuns: packets waited tens of ms and came several a socket).
 // A poller's 1,024 relays (pollerRelays) send about 200 datagrams in
 // 2 ms: the 4,096 buffers and the 256 send slots hold them (a round with
 // more submits in its middle).
 var ringNap = 2 * time.Millisecond
 
-// nap sleeps for ringNap in a system call the runtime does not see
+// ringNapMax is the longest nap, and ringBatch the datagrams a nap is
+// meant to gather (napFor). At a low load the round's own costs (the
+// nap's wake-up, the io_uring_enter calls, the runtime's preemption of
+// the poller's goroutine every 10 ms, caches gone cold) are spread over
+// few packets: 2 ms gather 20 at 100 calls. So the nap grows until, at
+// the pace of the last round, it gathers 200, up to 6 ms: 6 ms below
+// about 330 calls, ringNap from 1,000 on. At most 6 ms more of delay (2
+// to 3 on average) is still well inside a phone's jitter buffer, and
+// 6 ms of a poller's 1,024 relays are about 600 datagrams, which the
+// 4,096 buffers hold. CPU a packet against ringNap alone, two alternated
+// runs each on a quiet machine: BenchmarkRelayCallsSpread 100 calls
+// 7.7-8.6 against 8.5-10.7 us, 200 calls 6.6-6.7 against 7.9-9.1, 400
+// calls 6.9 against 6.8-9.0; BenchmarkRelayCallsPaced 100 calls 8.1-8.5
+// against 8.1-8.2, 200 calls 6.5-7.1 against 6.1-7.5; delay from phone
+// to phone on average, Spread, 3.6 against 1.7 ms at 100 calls, 4.1
+// against 1.6-2.2 at 200. Three runs on a loaded machine, medians:
+// Spread 8.3 against 9.4 us at 100 calls, 7.9 against 7.8 at 200, 7.1
+// against 6.8 at 400; Paced 7.9 against 7.9, 6.1 against 7.0, 4.9
+// against 5.6; nothing lost.
+const (
+	ringNapMax = 6 * time.Millisecond
+	ringBatch  = 200
+)
+
+// napFor returns the nap after the round that began at now: long enough
+// for ringBatch datagrams to gather at the pace the last round's came
+// (r.pkts since r.last), at least ringNap and at most ringNapMax.
+func (r *ringRound) napFor(now time.Time) time.Duration {
+	d := ringNapMax
+	if dt := now.Sub(r.last); r.pkts > 0 && !r.last.IsZero() && dt > 0 {
+		d = min(d, dt*ringBatch/time.Duration(r.pkts))
+	}
+	return max(d, ringNap)
+}
+
+// nap sleeps for d in a system call the runtime does not see
 // (nanosleep, raw), keeping the thread's processor (the poller holds one
 // of its own for it, reserveProc): the thread sleeps and wakes once, and
 // neither the runtime's scheduler nor the ring is involved. The
@@ -293,10 +355,10 @@ var ringNap = 2 * time.Millisecond
 // here against time.Sleep: 200 calls 7.9-8.6 against 10.3-11.4 us, 400
 // calls 5.3-5.8 against 6.2-6.6, 1,000 calls 3.5-4.4 against 4.2-4.3;
 // the ring's nap at 1,000 calls 5.4-6.5.
-func (r *ringRound) nap() {
+func (r *ringRound) nap(d time.Duration) {
 	// Cut short by a signal (the runtime's preemption, for a stop of
 	// the world): the round comes early, and the runtime gets its stop.
-	ts := unix.NsecToTimespec(int64(ringNap))
+	ts := unix.NsecToTimespec(int64(d))
 	unix.RawSyscall(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&ts)), 0, 0)
 }
 
@@ -348,6 +410,24 @@ func (p *poller) closeFD(s *sock) {
 	p.owned--
 	close(s.done)
 	p.mu.Unlock()
+}
+
+// sleep tells the goroutines that ask something of the poller (serve,
+// close) to wake it from now on, unless they asked already: then it
+// reports false, and the poller goes round instead of waiting. woken
+// ends what sleep began.
+func (r *ringRound) sleep() bool {
+	p := r.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.waiting = len(p.arms) == 0 && len(p.closes) == 0
+	return p.waiting
+}
+
+func (r *ringRound) woken() {
+	r.p.mu.Lock()
+	r.p.waiting = false
+	r.p.mu.Unlock()
 }
 
 // requested reports arms or closes waiting for the poller's goroutine.
@@ -419,12 +499,35 @@ func (r *ringRound) close() {
 	r.closes = r.closes[:k]
 }
 
+// gather relays what the round's first entry brought, and enters again
+// while the kernel may have left some of its deferred work (datagrams to
+// receive) for later (ringTaskRuns). Under a flood that never ends it
+// stops after gatherEntries entries, behind: the next round comes at
+// once, and carries out the requests (arms, closes) meanwhile.
+func (r *ringRound) gather() {
+	r.got, r.pkts, r.behind, r.wake, r.wakeEnded = 0, 0, false, false, false
+	for range gatherEntries {
+		if r.reap() < ringTaskRuns {
+			return
+		}
+		r.submit(enterGetEvents)
+	}
+	r.reap()
+	r.behind = true
+}
+
+// gatherEntries bounds a round's entries: enough for 2,560 sockets or
+// more, the 2,048 RTP sockets of a poller's 1,024 relays (pollerRelays)
+// with room to spare.
+const gatherEntries = 128
+
 // reap relays what the completion queue holds: datagrams from one socket
-// in a row make one batch for its handler.
-func (r *ringRound) reap() {
+// in a row make one batch for its handler. It returns the number of
+// completions, and adds them to the round's counts (r.got, r.pkts).
+func (r *ringRound) reap() int {
 	u, b := r.u, r.b
 	head, tail := *u.cqHead, atomic.LoadUint32(u.cqTail)
-	r.got, r.behind, r.wake, r.wakeEnded = 0, false, false, false
+	n := 0
 	var cur *sock // the socket of the batch being gathered
 	b.n = 0       // a pooled batch comes as its last reader left it
 	deliver := func() {
@@ -435,7 +538,7 @@ func (r *ringRound) reap() {
 	}
 	for ; head != tail; head++ {
 		c := u.cqes[head&u.cqMask]
-		r.got++
+		n++
 		id := c.userData & userIDMask
 		switch c.userData &^ userIDMask {
 		case userWake:
@@ -461,6 +564,7 @@ func (r *ringRound) reap() {
 						cur = s
 					}
 					r.take(b, s, bid, int(c.res))
+					r.pkts++
 					r.behind = r.behind || b.n == batchSize
 				}
 				u.release(bid, c.res, c.flags)
@@ -491,6 +595,8 @@ func (r *ringRound) reap() {
 	deliver()
 	atomic.StoreUint32(u.cqHead, head)
 	u.publishBufs()
+	r.got += n
+	return n
 }
 
 // take copies the datagram in buffer bid (n bytes from the kernel: the
