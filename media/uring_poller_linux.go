@@ -298,8 +298,8 @@ const idleNaps = 200
 // (figures of rounds that left most of the kernel's receives for later,
 // ringTaskRuns: packets waited tens of ms and came several a socket).
 // A poller's 1,024 relays (pollerRelays) send about 200 datagrams in
-// 2 ms: the 4,096 buffers and the 256 send slots hold them (a round with
-// more submits in its middle).
+// 2 ms: the ring's buffers (about 4,200 such datagrams, uring_pbuf_linux.go)
+// and the 256 send slots hold them (a round with more submits in its middle).
 var ringNap = 2 * time.Millisecond
 
 // ringNapMax is the longest nap, and ringBatch the datagrams a nap is
@@ -311,7 +311,7 @@ var ringNap = 2 * time.Millisecond
 // about 330 calls, ringNap from 1,000 on. At most 6 ms more of delay (2
 // to 3 on average) is still well inside a phone's jitter buffer, and
 // 6 ms of a poller's 1,024 relays are about 600 datagrams, which the
-// 4,096 buffers hold. CPU a packet against ringNap alone, two alternated
+// ring's buffers (about 4,200 of them) hold. CPU a packet against ringNap alone, two alternated
 // runs each on a quiet machine: BenchmarkRelayCallsSpread 100 calls
 // 7.7-8.6 against 8.5-10.7 us, 200 calls 6.6-6.7 against 7.9-9.1, 400
 // calls 6.9 against 6.8-9.0; BenchmarkRelayCallsPaced 100 calls 8.1-8.5
