@@ -28,26 +28,9 @@ func TestRegisterRetransmission(t *testing.T) {
 			}
 		}
 	})
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	to, _ := net.ResolveUDPAddr("udp", ts.udp)
-	exchange := func(msg []byte) []byte {
-		t.Helper()
-		if _, err := conn.WriteToUDP(msg, to); err != nil {
-			t.Fatal(err)
-		}
-		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-		buf := make([]byte, 4096)
-		n, _, err := conn.ReadFromUDP(buf)
-		if err != nil {
-			t.Fatalf("no answer: %v", err)
-		}
-		return buf[:n]
-	}
-	local, ruri := conn.LocalAddr().String(), "sip:"+ts.udp
+	phone := newUDPPeer(t, net.IPv4(127, 0, 0, 1), ts.udp)
+	exchange := phone.exchange
+	local, ruri := phone.local(), "sip:"+ts.udp
 	register := func(branch string, cseq int, auth string) []byte {
 		return fmt.Appendf(nil, "REGISTER %s SIP/2.0\r\n"+
 			"Via: SIP/2.0/UDP %s;branch=z9hG4bK-%s;rport\r\n"+
@@ -98,22 +81,9 @@ func TestRegisterRetransmission(t *testing.T) {
 	// and all: a transaction is the branch and the address it came from, so
 	// the replay is a request of its own (a nonce count used again), not a
 	// retransmission answered with the phone's 200.
-	spy, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 3)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer spy.Close()
-	if _, err := spy.WriteToUDP(req, to); err != nil {
-		t.Fatal(err)
-	}
-	spy.SetReadDeadline(time.Now().Add(5 * time.Second))
-	buf := make([]byte, 4096)
-	n, _, err := spy.ReadFromUDP(buf)
-	if err != nil {
-		t.Fatalf("the replay from 127.0.0.3 got no answer (taken for the phone's retransmission?): %v", err)
-	}
-	if bytes.HasPrefix(buf[:n], []byte("SIP/2.0 200 ")) {
-		t.Fatalf("a replay from another address was answered 200:\n%s", buf[:n])
+	spy := newUDPPeer(t, net.IPv4(127, 0, 0, 3), ts.udp)
+	if res := spy.exchange(req); bytes.HasPrefix(res, []byte("SIP/2.0 200 ")) {
+		t.Fatalf("a replay from another address was answered 200:\n%s", res)
 	}
 	if n := handled.Load(); n != 3 {
 		t.Fatalf("the registrar ran %d times, want 3 (the replay is a request of its own)", n)

@@ -30,29 +30,10 @@ func TestStatelessChallengeAck(t *testing.T) {
 			}
 		}
 	})
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	to, _ := net.ResolveUDPAddr("udp", ts.udp)
-	send := func(msg string) {
-		t.Helper()
-		if _, err := conn.WriteToUDP([]byte(msg), to); err != nil {
-			t.Fatal(err)
-		}
-	}
-	read := func() []byte {
-		t.Helper()
-		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-		buf := make([]byte, 4096)
-		n, _, err := conn.ReadFromUDP(buf)
-		if err != nil {
-			t.Fatalf("no answer: %v", err)
-		}
-		return buf[:n]
-	}
-	local, ruri := conn.LocalAddr().String(), "sip:20002@"+ts.udp
+	phone := newUDPPeer(t, net.IPv4(127, 0, 0, 1), ts.udp)
+	send := func(msg string) { t.Helper(); phone.send([]byte(msg)) }
+	read := phone.read
+	local, ruri := phone.local(), "sip:20002@"+ts.udp
 	head := func(method, branch, toTag string, cseq int) string {
 		if toTag != "" {
 			toTag = ";tag=" + toTag
