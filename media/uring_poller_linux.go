@@ -100,16 +100,9 @@ func (p *poller) loopRing() {
 	runtime.UnlockOSThread()
 }
 
-// reserveProc counts the processor p's ring holds from the first time it
-// runs: the ring's nap (ringRound.nap) holds this thread's processor while
-// it sleeps. The processor is one of the machine's (GOMAXPROCS is the
-// number of CPUs): one is added only when the rest of the program would
-// otherwise have none. An added processor, one more than there are CPUs,
-// cost more than it gave: with an idle processor to spare, each goroutine
-// made runnable (a datagram read, a message posted to a call) woke another
-// thread to look for work, which mostly found none and slept again; under
-// SIPp at 200 calls a second, two thirds of the server's context switches
-// were such threads parking and unparking.
+// reserveProc adds a processor to the runtime the first time p's ring
+// runs: the ring's nap (ringRound.nap) holds this thread's processor while it
+// sleeps, and the rest of the program keeps the processors it had.
 // Processors are not given back when a poller goes idle: an idle one
 // costs nothing, and each change stops the world.
 func (p *poller) reserveProc() {
@@ -118,20 +111,12 @@ func (p *poller) reserveProc() {
 	}
 	procsMu.Lock()
 	p.reserved.Store(true)
-	reservedProcs++
-	if procs := runtime.GOMAXPROCS(0); procs-reservedProcs < 1 {
-		runtime.GOMAXPROCS(procs + 1)
-	}
+	runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
 	procsMu.Unlock()
 }
 
-var (
-	// procsMu orders the pollers' changes of GOMAXPROCS.
-	procsMu sync.Mutex
-	// reservedProcs is how many processors the pollers' rings hold
-	// (reserveProc).
-	reservedProcs int
-)
+// procsMu orders the pollers' changes of GOMAXPROCS.
+var procsMu sync.Mutex
 
 // ringRound is loopRing's state.
 type ringRound struct {
