@@ -17,9 +17,7 @@ import (
 // buffers, where the kernel has them, and a buffer a datagram (forced, as
 // on a kernel without them).
 func TestRingBufferAccounting(t *testing.T) {
-	if !uringWorks() {
-		t.Skip("no io_uring")
-	}
+	needUring(t)
 	for _, tc := range []struct {
 		name string
 		inc  bool

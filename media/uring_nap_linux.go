@@ -1,0 +1,149 @@
+//go:build linux
+
+package media
+
+import (
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// How a ring poller waits between rounds: a nap while packets gather, or
+// a wait in the kernel when nothing comes.
+
+// idle waits, parked in the runtime's poller and holding no processor,
+// until a socket has a datagram or another goroutine asks something of
+// the poller (the wake-up eventfd). A datagram stays in its socket until
+// the ring's recvmsg takes it, in the poller's next io_uring_enter: so
+// readable sockets are what to wait for, and what arrived since the last
+// round is not missed. The sockets' set joins the poller's only for the
+// wait, so that datagrams arriving while the poller goes round wake no
+// one. A packet that arrives meanwhile is relayed as soon as the runtime
+// runs the poller, with no nap first.
+func (r *ringRound) idle() {
+	p := r.p
+	ev := unix.EpollEvent{Events: unix.EPOLLIN} // id 0, as the wake-up's
+	if unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, r.sockEp, &ev) != nil {
+		time.Sleep(pollerNap)
+		return
+	}
+	var evs [4]unix.EpollEvent
+	p.ep.Read(func(fd uintptr) bool {
+		n, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, fd, uintptr(unsafe.Pointer(&evs[0])),
+			uintptr(len(evs)), 0, 0, 0)
+		if errno != 0 {
+			return errno != unix.EAGAIN && errno != unix.EINTR
+		}
+		return n > 0
+	})
+	unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, r.sockEp, nil)
+}
+
+// ringTaskRuns is the most deferred tasks the kernel runs in one
+// io_uring_enter that does not wait (IO_LOCAL_TW_DEFAULT_MAX, Linux 6.13
+// on; 40 when the entry also submits). A task is a socket's multishot
+// recvmsg that has datagrams to take, and it yields a completion at
+// least: a reap of ringTaskRuns completions or more may have left tasks
+// behind, and the round enters again until one brings fewer. Without
+// this, a round received from 20 to 40 sockets whatever the load, the
+// rest waited in the kernel's list for the rounds to come, and the
+// datagrams in their sockets: BenchmarkRelayCallsSpread, delay from
+// phone to phone on average, 100 calls 14.8 ms, 400 calls 61.6 ms,
+// 1,000 calls 188 ms (786 ms at most), against 1.4 and 3.9 ms with the
+// epoll loop; a socket's close, whose cancel waits in that list too,
+// took up to 150 ms (BenchmarkRelayChurn).
+const ringTaskRuns = 20
+
+// idleNaps is, for a poller whose sockets' epoll set could not be made
+// (idle), how many empty rounds in a row a poller with a ring naps
+// through before it waits in the kernel: 200 naps of 1 ms, so that
+// between the packets of a quiet moment the processor stays free, and a
+// relay that has gone quiet costs no wake-ups.
+const idleNaps = 200
+
+// ringNap is the shortest nap of a ring poller after a round that relayed
+// something (napFor), twice the epoll loop's pollerNap: a round
+// has costs of its own whatever the packets in it (two io_uring_enter,
+// the nap's wake-up, caches gone cold meanwhile), and at a phone's pace
+// 2 ms gather twice the packets of 1 ms, for at most 2 ms more of delay,
+// well inside a phone's jitter buffer. BenchmarkRelayCallsSpread, CPU a
+// packet, 2 ms against 1 ms, 2 alternated runs each: 100 calls 8.4-8.9 against
+// 11.5-12.2 us, 200 calls 5.8-6.8 against 8.8-9.1, 400 calls 4.7
+// against 4.9-5.5, 1,000 calls 3.7-3.9 against 3.8-4.1, nothing lost
+// (figures of rounds that left most of the kernel's receives for later,
+// ringTaskRuns: packets waited tens of ms and came several a socket).
+// A poller's 1,024 relays (pollerRelays) send about 200 datagrams in
+// 2 ms: the ring's buffers (about 4,200 such datagrams, uring_pbuf_linux.go)
+// and the 256 send slots hold them (a round with more submits in its middle).
+const ringNap = 2 * time.Millisecond
+
+// ringNapMax is the longest nap, and ringBatch the datagrams a nap is
+// meant to gather (napFor). At a low load the round's own costs (the
+// nap's wake-up, the io_uring_enter calls, the runtime's preemption of
+// the poller's goroutine every 10 ms, caches gone cold) are spread over
+// few packets: 2 ms gather 20 at 100 calls. So the nap grows until, at
+// the pace of the last round, it gathers 200, up to 6 ms: 6 ms below
+// about 330 calls, ringNap from 1,000 on. At most 6 ms more of delay (2
+// to 3 on average) is still well inside a phone's jitter buffer, and
+// 6 ms of a poller's 1,024 relays are about 600 datagrams, which the
+// ring's buffers (about 4,200 of them) hold. CPU a packet against ringNap alone, two alternated
+// runs each on a quiet machine: BenchmarkRelayCallsSpread 100 calls
+// 7.7-8.6 against 8.5-10.7 us, 200 calls 6.6-6.7 against 7.9-9.1, 400
+// calls 6.9 against 6.8-9.0; BenchmarkRelayCallsPaced 100 calls 8.1-8.5
+// against 8.1-8.2, 200 calls 6.5-7.1 against 6.1-7.5; delay from phone
+// to phone on average, Spread, 3.6 against 1.7 ms at 100 calls, 4.1
+// against 1.6-2.2 at 200. Three runs on a loaded machine, medians:
+// Spread 8.3 against 9.4 us at 100 calls, 7.9 against 7.8 at 200, 7.1
+// against 6.8 at 400; Paced 7.9 against 7.9, 6.1 against 7.0, 4.9
+// against 5.6; nothing lost.
+//
+// Capped at ringNap for now: a round sends what it gathered at once, and a
+// longer nap makes longer bursts towards one address. Under SIPp, whose
+// callee side takes every call's media on one socket, the callee's socket
+// overflowed: at 200 calls a second (about 450 relayed calls) 5.1-7.2% of
+// the caller's packets were lost there with naps up to 6 ms, 2.1% with
+// 2 ms (1.6% before the rounds gathered every socket's receives), for
+// 2,945 against 3,140 us of the server's CPU a call. A trunk may take its
+// calls' media on one port too. Longer naps want the sends of a round
+// spread over it first.
+const (
+	ringNapMax = ringNap
+	ringBatch  = 200
+)
+
+// napFor returns the nap after the round that began at now: long enough
+// for ringBatch datagrams to gather at the pace the last round's came
+// (r.pkts since r.last), at least ringNap and at most ringNapMax.
+func (r *ringRound) napFor(now time.Time) time.Duration {
+	d := ringNapMax
+	if dt := now.Sub(r.last); r.pkts > 0 && !r.last.IsZero() && dt > 0 {
+		d = min(d, dt*ringBatch/time.Duration(r.pkts))
+	}
+	return max(d, ringNap)
+}
+
+// nap sleeps for d in a system call the runtime does not see
+// (nanosleep, raw), keeping the thread's processor (the poller holds one
+// of its own for it, reserveProc): the thread sleeps and wakes once, and
+// neither the runtime's scheduler nor the ring is involved. The
+// datagrams that arrive meanwhile wait in the ring as deferred work,
+// which wakes no one, until the next round enters it.
+//
+// The two naps this replaces cost more. A sleep in the runtime
+// (time.Sleep) on this locked thread hands its processor to another
+// thread and back (startlockedm, futex wake-ups, threads spinning for
+// work): about four context switches a round against one and a half
+// here. A nap in io_uring_enter with a timeout (EXT_ARG) switches less
+// still, but at a thousand calls the packets' own kernel work (the
+// sends, the receives run as deferred work) cost half as much again,
+// for reasons not pinned down. BenchmarkRelayCallsSpread, CPU a packet,
+// here against time.Sleep: 200 calls 7.9-8.6 against 10.3-11.4 us, 400
+// calls 5.3-5.8 against 6.2-6.6, 1,000 calls 3.5-4.4 against 4.2-4.3;
+// the ring's nap at 1,000 calls 5.4-6.5.
+func (r *ringRound) nap(d time.Duration) {
+	// Cut short by a signal (the runtime's preemption, for a stop of
+	// the world): the round comes early, and the runtime gets its stop.
+	ts := unix.NsecToTimespec(int64(d))
+	unix.RawSyscall(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&ts)), 0, 0)
+}
