@@ -3,6 +3,8 @@ package sip
 import (
 	"context"
 	"errors"
+	"net/netip"
+	"strings"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard-pbx/switchboard/directory"
@@ -10,6 +12,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/sip/queue"
 	"github.com/switchboard-pbx/switchboard/sip/trunk"
 	"github.com/switchboard-pbx/switchboard/sip/voicemail"
+	"github.com/switchboard-pbx/switchboard/sip/wire"
 )
 
 // What the server gives of its call side (the core, the features): the
@@ -64,9 +67,25 @@ func (s *Server) closeHistory(ctx context.Context) {
 type requester struct{ s *Server }
 
 func (r requester) Request(ctx context.Context, req *sip.Request) (sip.ClientTransaction, error) {
-	r.s.calls.Stamp(req, r.s.udpReady.Load())
+	udp := r.s.udpReady.Load()
+	r.s.calls.Stamp(req, udp)
 	if req.IsAck() {
 		return nil, r.s.ua.TransportLayer().WriteMsg(req)
+	}
+	if pc := r.s.udpOut.Load(); udp && pc != nil && strings.EqualFold(req.Transport(), "udp") {
+		// To an address over UDP: the server's own client transaction
+		// (wire.Clients), from the listener's socket as Stamp says. A
+		// name to resolve, or a request too large for a datagram, is
+		// sipgo's.
+		if dest, err := netip.ParseAddrPort(req.Destination()); err == nil {
+			tx, err := r.s.clients.Request(pc.Raw(), netip.AddrPortFrom(dest.Addr().Unmap(), dest.Port()), req)
+			if err == nil {
+				return tx, nil
+			}
+			if !errors.Is(err, wire.ErrTooLarge) {
+				return nil, err
+			}
+		}
 	}
 	return r.s.ua.TransactionLayer().Request(ctx, req)
 }

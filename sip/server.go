@@ -74,6 +74,9 @@ type Server struct {
 	// udpReady: sipgo serves the UDP listener, so requests may be sent
 	// from it (sip/call's outbound.go).
 	udpReady atomic.Bool
+	// udpOut is the UDP listener's socket, which the server's own client
+	// transactions (clients) send from; nil without a UDP listener.
+	udpOut atomic.Pointer[transport.PacketConn]
 
 	used atomic.Bool
 
@@ -83,7 +86,8 @@ type Server struct {
 	closing  bool
 	inflight sync.WaitGroup
 
-	regTxs *wire.Transactions // REGISTERs over UDP, served at the edge (transport.PacketConn)
+	regTxs  *wire.Transactions // REGISTERs over UDP, served at the edge (transport.PacketConn)
+	clients *wire.Clients      // requests sent over UDP to an address: their client transactions (callside.go)
 
 	calls    *b2bua
 	counters call.Counters
@@ -170,6 +174,7 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 	s.ua = ua
 	s.client.TxRequester = requester{s}
 	s.regTxs = wire.NewTransactions(c, s.handle(s.onRegisterInline))
+	s.clients = wire.NewClients(c)
 	s.srv.OnRegister(s.handle(s.onRegister))
 	s.srv.OnOptions(s.handle(s.onOptions))
 	s.srv.OnNoRoute(s.handle(s.onOther))
@@ -202,7 +207,7 @@ func newServer(cfg Config, store directory.Store, log *slog.Logger, c clock.Cloc
 	s.edge = transport.New(transport.Config{UserAgent: cfg.UserAgent, MaxMessageSize: cfg.MaxMessageSize,
 		MaxTCP: cfg.MaxTCP, MaxTCPPerSource: cfg.MaxTCPPerSource, TCPMessageTimeout: cfg.TCPMessageTimeout,
 		TCPUnregisteredIdle: cfg.TCPUnregisteredIdle, TCPIdleTimeout: cfg.TCPIdleTimeout},
-		transport.Parts{Log: log, Guard: s.guard, Auth: s.auth, Transactions: s.regTxs,
+		transport.Parts{Log: log, Guard: s.guard, Auth: s.auth, Transactions: s.regTxs, Clients: s.clients,
 			FromTrunk: func(ip netip.Addr) bool { return s.trunkFrom(ip) != nil }, MayCancel: s.calls.CancelFrom,
 			Registered: s.loc.HasConnection, TakeAck: s.calls.takeAck, CountDrop: s.counters.Drop, CountRequest: s.counters.Request,
 			OnDrop: func(src netip.Addr, reason string) {
@@ -349,6 +354,7 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	var udpServing <-chan struct{} = noUDP
 	if udp != nil {
 		pc := s.edge.PacketConn(udp)
+		s.udpOut.Store(pc)
 		udpServing = pc.Serving()
 		serveListener(gctx, g, s.log, "udp", udp.LocalAddr(), func() error { return s.srv.ServeUDP(pc) })
 	}
@@ -411,6 +417,7 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	s.closing = true
 	s.hmu.Unlock()
 	s.inflight.Wait()
+	s.clients.Close() // the listener is closed: nothing more to send or hear
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.StoreTimeout)
 	defer cancel()
 	s.loc.FlushLater(fctx) // refreshes of requests answered while stopping

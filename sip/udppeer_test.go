@@ -1,6 +1,10 @@
 package sip
 
 import (
+	"bytes"
+	"crypto/md5"
+	"encoding/hex"
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -58,4 +62,39 @@ func (p *udpPeer) exchange(msg []byte) []byte {
 	p.t.Helper()
 	p.send(msg)
 	return p.read()
+}
+
+// register registers ext (password testPassword) at the peer's own
+// address with ts, answering its digest challenge, and fails the test
+// unless the server answers 200.
+func (p *udpPeer) register(ts *testServer, ext string) {
+	p.t.Helper()
+	local, ruri := p.local(), "sip:"+ts.udp
+	req := func(branch string, cseq int, auth string) []byte {
+		return fmt.Appendf(nil, "REGISTER %s SIP/2.0\r\n"+
+			"Via: SIP/2.0/UDP %s;branch=z9hG4bK-%s;rport\r\n"+
+			"Max-Forwards: 70\r\n"+
+			"From: <sip:%s@127.0.0.1>;tag=r1\r\n"+
+			"To: <sip:%s@127.0.0.1>\r\n"+
+			"Call-ID: reg-%s@%s\r\n"+
+			"CSeq: %d REGISTER\r\n"+
+			"Contact: <sip:%s@%s>\r\n"+
+			"Expires: 600\r\n%s"+
+			"Content-Length: 0\r\n\r\n", ruri, local, branch, ext, ext, ext, local, cseq, ext, local, auth)
+	}
+	res := p.exchange(req("reg1", 1, ""))
+	i := bytes.Index(res, []byte(`nonce="`))
+	if !bytes.HasPrefix(res, []byte("SIP/2.0 401 ")) || i < 0 {
+		p.t.Fatalf("want 401 with a nonce, got %q", res)
+	}
+	nonce := res[i+7:]
+	nonce = nonce[:bytes.IndexByte(nonce, '"')]
+	ha1 := md5.Sum([]byte(ext + ":" + ts.realm() + ":" + testPassword))
+	ha2 := md5.Sum([]byte("REGISTER:" + ruri))
+	resp := md5.Sum([]byte(hex.EncodeToString(ha1[:]) + ":" + string(nonce) + ":00000001:c0ffee:auth:" + hex.EncodeToString(ha2[:])))
+	auth := fmt.Sprintf("Authorization: Digest username=\"%s\", realm=\"%s\", nonce=\"%s\", uri=\"%s\", response=\"%s\", algorithm=MD5, qop=auth, nc=00000001, cnonce=\"c0ffee\"\r\n",
+		ext, ts.realm(), nonce, ruri, hex.EncodeToString(resp[:]))
+	if res := p.exchange(req("reg2", 2, auth)); !bytes.HasPrefix(res, []byte("SIP/2.0 200 ")) {
+		p.t.Fatalf("want 200, got %q", res)
+	}
 }

@@ -86,6 +86,9 @@ func (c *PacketConn) ReadFrom(b []byte) (int, net.Addr, error) {
 		if unparsed != nil && c.e.takeAck(b[:n], unparsed, addr) {
 			continue
 		}
+		if req == nil && unparsed == nil && c.e.takeResponse(b[:n], addr) {
+			continue
+		}
 		c.pending.set(unparsed, n, addr)
 		if req != nil && c.e.challengeStateless(c.PacketConn, ua, b[:n], req) {
 			continue

@@ -59,6 +59,9 @@ type Parts struct {
 	// Transactions serves REGISTERs over UDP, and BYEs when it is told
 	// to (ServeBye), before sipgo gets them.
 	Transactions *wire.Transactions
+	// Clients, when not nil, gets the responses to the requests the
+	// server sent through it (response.go).
+	Clients *wire.Clients
 
 	// FromTrunk reports whether ip is a trunk's.
 	FromTrunk func(ip netip.Addr) bool
