@@ -28,8 +28,8 @@ web=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(
   --rtp-ports 41000-41999 --domain 127.0.0.1 --sip-tls-addr off \
   ${CPUPROF:+--pprof-addr "127.0.0.1:${PPROF_PORT:-6062}"} ${SERVE_ARGS:-} >"$W/serve.log" 2>&1 &
 SBPID=$!
-[ -n "${CPUPROF:-}" ] && ( until pgrep -x sipp >/dev/null; do sleep 0.2; done; sleep 2; curl -s "127.0.0.1:${PPROF_PORT:-6062}/debug/pprof/profile?seconds=10" >"$OUTDIR.cpu.pprof" ) &
-[ -n "${PERF:-}" ] && ( until pgrep -x sipp >/dev/null; do sleep 0.2; done; sleep 2; perf record -F 999 -g -p "$SBPID" -o "$OUTDIR.perf.data" -- sleep 10 >/dev/null 2>&1 ) &
+[ -n "${CPUPROF:-}" ] && ( until pgrep -f "[s]ipp -sf" >/dev/null; do sleep 0.2; done; sleep 2; curl -s "127.0.0.1:${PPROF_PORT:-6062}/debug/pprof/profile?seconds=10" >"$OUTDIR.cpu.pprof" ) &
+[ -n "${PERF:-}" ] && ( until pgrep -f "[s]ipp -sf" >/dev/null; do sleep 0.2; done; sleep 2; perf record -F 999 -g -p "$SBPID" -o "$OUTDIR.perf.data" -- sleep 10 >/dev/null 2>&1 ) &
 [ -n "${PIDSTAT:-}" ] && { pidstat -u -p "$SBPID" 1 >"$OUTDIR.pidstat" 2>&1 & }
 for _ in $(seq 1 100); do grep -qi 'sip listening' "$W/serve.log" && break; sleep 0.2; done
 START_KAMAILIO=0 TARGET="127.0.0.1:$port" SERVER_PIDS=$SBPID OUT="$OUTDIR" "$HERE/sipp/run-reg-bench.sh" $RATES >"$OUTDIR.log" 2>&1 || true
