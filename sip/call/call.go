@@ -79,6 +79,7 @@ type Call struct {
 
 	callRecord          // the CDR row, the parties, what was shown (cdr.go)
 	slots      []string // extensions holding a call slot (the call table's perExt)
+	filed      []string // the Call-IDs the call table files the call under (callTable.file); under its Mu
 
 	// XForks are the forks of features' own dialers (menu targets, park
 	// ring-back, queue overflow).

@@ -16,6 +16,7 @@ type callTable struct {
 	Mu        sync.Mutex
 	Calls     map[string]*Call // by the Call-ID of either leg
 	PerExt    map[string]int   // calls in progress per extension
+	active    int              // calls filed (add), each under its own Call-ID among others
 	closing   bool
 	maxPerExt int            // an extension's call limit
 	WG        sync.WaitGroup // call actors
@@ -29,13 +30,7 @@ func newCallTable(maxPerExt int) callTable {
 func (t *callTable) Active() int {
 	t.Mu.Lock()
 	defer t.Mu.Unlock()
-	n := 0
-	for id, c := range t.Calls {
-		if c.ID == id {
-			n++
-		}
-	}
-	return n
+	return t.active
 }
 
 func (t *callTable) Lookup(callID string) *Call {
@@ -57,6 +52,8 @@ func (t *callTable) add(c *Call) error {
 		return errLoop
 	}
 	t.Calls[c.ID] = c
+	c.filed = append(c.filed, c.ID)
+	t.active++
 	t.WG.Add(1)
 	return nil
 }
@@ -65,8 +62,17 @@ var errLoop = errors.New("call-id in use")
 
 func (t *callTable) Alias(callID string, c *Call) {
 	t.Mu.Lock()
-	t.Calls[callID] = c
+	t.file(callID, c)
 	t.Mu.Unlock()
+}
+
+// file files c under callID too; t.Mu is held. A Call-ID filed under
+// another call before is that call's no more.
+func (t *callTable) file(callID string, c *Call) {
+	t.Calls[callID] = c
+	if !slices.Contains(c.filed, callID) {
+		c.filed = append(c.filed, callID)
+	}
 }
 
 // Unalias drops callID from the call table if it names c.
@@ -84,18 +90,23 @@ func (t *callTable) AliasIfFiled(callID string, c *Call) {
 	t.Mu.Lock()
 	defer t.Mu.Unlock()
 	if t.Calls[c.ID] == c {
-		t.Calls[callID] = c
+		t.file(callID, c)
 	}
 }
 
 func (t *callTable) remove(c *Call) {
 	t.Mu.Lock()
 	defer t.Mu.Unlock()
-	for id, x := range t.Calls {
-		if x == c {
+	// Only the Call-IDs c was filed under: the table may hold thousands.
+	for _, id := range c.filed {
+		if t.Calls[id] == c {
 			delete(t.Calls, id)
 		}
 	}
+	if len(c.filed) > 0 {
+		t.active--
+	}
+	c.filed = nil
 	for _, ext := range c.slots {
 		if t.PerExt[ext]--; t.PerExt[ext] <= 0 {
 			delete(t.PerExt, ext)
