@@ -161,13 +161,16 @@ func NewRelay(cfg RelayConfig) (*Relay, error) {
 	if cfg.Timeout < 0 || cfg.HoldTimeout < 0 {
 		return nil, errors.New("new relay: negative timeout")
 	}
-	a, err := cfg.Pool.Listen(cfg.IP)
+	p := pickPoller() // both legs on one: each sends through the other
+	a, err := cfg.Pool.listen(cfg.IP, p)
 	if err != nil {
+		releasePoller(p)
 		return nil, fmt.Errorf("new relay: leg a: %w", err)
 	}
-	b, err := cfg.Pool.Listen(cfg.IP)
+	b, err := cfg.Pool.listen(cfg.IP, p)
 	if err != nil {
 		a.Release()
+		releasePoller(p)
 		return nil, fmt.Errorf("new relay: leg b: %w", err)
 	}
 	r := &Relay{
@@ -182,7 +185,6 @@ func NewRelay(cfg RelayConfig) (*Relay, error) {
 	if r.clk == nil {
 		r.clk = realClock{}
 	}
-	p := pickPoller() // both legs on one: each sends through the other
 	for i, pp := range []*PortPair{a, b} {
 		pp.poller = p
 		l := &r.legs[i]

@@ -39,15 +39,7 @@ func TestRingIdleArmsTheSocketsOnlyForTheWait(t *testing.T) {
 	}
 	defer p.closeSockEp(r.sockEp)
 
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	to := c.LocalAddr().(*net.UDPAddr).AddrPort()
-	s, err := p.detach(c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, to := pollerSock(t, p)
 	defer unix.Close(s.fd)
 	got := 0
 	s.handle = func(b *batch) { got += b.n }
