@@ -93,8 +93,10 @@ func BenchmarkRelayCallsSpread(b *testing.B) {
 // and a new one (new ports) takes its phones, as SIPp's calls of 2 s at
 // 200 calls a second do to a PBX with 400 calls under way. It reports,
 // beside the CPU per packet, the CPU per call begun (relay-cpu-us/call:
-// its packets and its setting up and closing). The packets lost are
-// those the phones sent to a relay just closed.
+// its packets and its setting up and closing) and the goroutines started
+// per call begun (goroutines/call, the benchmark's own closing goroutine
+// among them). The packets lost are those the phones sent to a relay
+// just closed.
 //
 //	go test -run '^$' -bench 'RelayChurn' -benchtime 300x ./media/
 func BenchmarkRelayChurn(b *testing.B) {
@@ -116,7 +118,7 @@ func benchChurn(b *testing.B, calls, rate int) {
 	runtime.GC()
 	b.ReportAllocs()
 	b.ResetTimer()
-	ru0, start := rusage(b), time.Now()
+	ru0, start, g0 := rusage(b), time.Now(), goroutinesCreated()
 	fmt.Fprintf(h.in, "churn %d\n", b.N)
 	spread := make(chan string, 1) // the child's line once its phones are done
 	go func() {
@@ -164,7 +166,7 @@ churn:
 	fmt.Fprintln(h.in, "end")
 	sent, got := h.done(b)
 	closing.Wait()
-	ru, elapsed := rusage(b).sub(ru0), time.Since(start)
+	ru, elapsed, g := rusage(b).sub(ru0), time.Since(start), goroutinesCreated()-g0
 	b.StopTimer()
 	cpu := ru.user + ru.sys
 	b.ReportMetric(100*cpu.Seconds()/elapsed.Seconds(), "%core")
@@ -172,6 +174,7 @@ churn:
 	h.reportDelay(b)
 	b.ReportMetric(float64(begun)/elapsed.Seconds(), "calls/s")
 	b.ReportMetric(float64(cpu.Microseconds())/float64(max(begun, 1)), "relay-cpu-us/call")
+	b.ReportMetric(float64(g)/float64(max(begun, 1)), "goroutines/call")
 	b.ReportMetric(float64(closeMax.Microseconds())/1e3, "close-max-ms")
 	b.ReportMetric(100*float64(sent-min(got, sent))/float64(sent), "loss-%")
 }
