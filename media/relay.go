@@ -286,10 +286,10 @@ func (r *Relay) Done() <-chan struct{} { return r.done }
 // sockets, waits for every reader to let go of them, returns the ports
 // to the pool and calls ended (unless nil) with why it stopped: nil when
 // stopped, a *TimeoutError on a media timeout. ended is called once, on
-// the goroutine that stopped the relay (Close's caller, or a goroutine of
-// the runtime's for ctx and the timeout), after Done is closed; it must
-// not block for long. Start returns ErrClosed, and never calls ended,
-// when the relay was closed or has started before.
+// the goroutine that stopped the relay (Close's caller, a goroutine of
+// the runtime's for ctx, one of the relay's for the timeout), after Done
+// is closed; it must not block for long. Start returns ErrClosed, and
+// never calls ended, when the relay was closed or has started before.
 func (r *Relay) Start(ctx context.Context, ended func(error)) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()

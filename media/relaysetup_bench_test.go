@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"runtime/metrics"
 	"testing"
 	"time"
 )
@@ -58,11 +57,4 @@ func BenchmarkRelaySetup(b *testing.B) {
 	cpu, g := cpuTime(b)-cpu0, goroutinesCreated()-g0
 	b.ReportMetric(float64(cpu.Nanoseconds())/1e3/float64(b.N), "relay-cpu-us/op")
 	b.ReportMetric(float64(g)/float64(b.N), "goroutines/op")
-}
-
-// goroutinesCreated returns how many goroutines the process has started.
-func goroutinesCreated() uint64 {
-	s := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
-	metrics.Read(s)
-	return s[0].Value.Uint64()
 }
