@@ -2,7 +2,6 @@ package media
 
 import (
 	"encoding/binary"
-	"fmt"
 	"net"
 	"net/netip"
 	"syscall"
@@ -44,6 +43,9 @@ func readBatches(pp *PortPair, rtcp bool, handle func(*batch), readErr func(erro
 	conn := pp.RTP
 	if rtcp {
 		conn = pp.RTCP
+	}
+	if conn == nil { // a poller's pair, closed: its sockets went with the poller
+		return nil
 	}
 	return readConnBatches(conn, handle, readErr)
 }
@@ -127,28 +129,15 @@ func readConnBatches(conn *net.UDPConn, handle func(*batch), readErr func(error)
 	}
 }
 
-// detach returns the pair's sockets detached for its poller, detaching
-// them the first time; nil when the pair has no poller or is closed (its
-// conns then say so).
+// detach returns the pair's sockets, which its poller serves (they were
+// opened for it, listenPair); nil when the pair has no poller or is
+// closed.
 func (pp *PortPair) detach() (*pairSocks, error) {
 	pp.mu.Lock()
 	defer pp.mu.Unlock()
 	if pp.closed || pp.poller == nil {
 		return nil, nil
 	}
-	if pp.detached != nil {
-		return pp.detached, nil
-	}
-	rtp, err := pp.poller.detach(pp.RTP)
-	if err != nil {
-		return nil, fmt.Errorf("detach rtp socket: %w", err)
-	}
-	rtcp, err := pp.poller.detach(pp.RTCP)
-	if err != nil {
-		pp.poller.close(rtp)
-		return nil, fmt.Errorf("detach rtcp socket: %w", err)
-	}
-	pp.detached = &pairSocks{rtp: rtp, rtcp: rtcp}
 	return pp.detached, nil
 }
 
@@ -162,6 +151,12 @@ func (d *pairSocks) pick(rtcp bool) *sock {
 func (d *pairSocks) close() {
 	d.rtp.p.close(d.rtp)
 	d.rtcp.p.close(d.rtcp)
+}
+
+// wait waits until the poller has closed both sockets (after close).
+func (d *pairSocks) wait() {
+	<-d.rtp.done
+	<-d.rtcp.done
 }
 
 // newSendQueue returns a queue sending through pp's RTP socket (RTCP with

@@ -5,7 +5,10 @@ package media
 // Elsewhere than on Linux a batch is one datagram, read and sent with the
 // standard library.
 
-import "net"
+import (
+	"net"
+	"net/netip"
+)
 
 type batchSys struct{}
 
@@ -24,6 +27,13 @@ func releasePoller(*poller) {}
 func countOverflow(*net.UDPConn) {}
 
 func (d *pairSocks) close() {}
+
+func (d *pairSocks) wait() {}
+
+// listenPair binds pp's sockets as the net package's: there is no poller.
+func listenPair(ip netip.Addr, port int, _ *poller) (*PortPair, error) {
+	return listenConns(ip, port)
+}
 
 func newSendQueue(pp *PortPair, rtcp bool, from *leg) sendQueue {
 	if rtcp {

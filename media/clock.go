@@ -8,8 +8,9 @@ type clock interface {
 	Now() time.Time
 	// NewTicker returns a channel of ticks every d and a function that stops it.
 	NewTicker(d time.Duration) (<-chan time.Time, func())
-	// NewTimer returns a stopped timer that calls f with the time, on a
-	// goroutine of its own, each time it fires once Reset armed it.
+	// NewTimer returns a stopped timer that calls f with the time each
+	// time it fires once Reset armed it, on a goroutine that may serve
+	// other timers too: f must not block.
 	NewTimer(f func(now time.Time)) timer
 }
 
@@ -29,8 +30,5 @@ func (realClock) NewTicker(d time.Duration) (<-chan time.Time, func()) {
 	return t.C, t.Stop
 }
 
-func (realClock) NewTimer(f func(now time.Time)) timer {
-	t := time.AfterFunc(time.Hour, func() { f(time.Now()) })
-	t.Stop()
-	return t
-}
+// NewTimer returns a timer of the relays' shared goroutine (timers.go).
+func (realClock) NewTimer(f func(now time.Time)) timer { return relayTimers.newTimer(f) }

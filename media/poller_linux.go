@@ -2,7 +2,6 @@ package media
 
 import (
 	"context"
-	"net"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -31,9 +30,8 @@ import (
 // waits at most that much longer, well inside a phone's jitter buffer.
 //
 // For the runtime's own poller not to wake on these sockets too, a relay
-// socket is detached from it: the poller takes a duplicate of its file
-// descriptor and the net.UDPConn is closed (which removes it from the
-// runtime's epoll set; the socket lives on in the duplicate).
+// socket is never a net.UDPConn: it is opened for its poller
+// (socket_linux.go), detached from the runtime's poller from the start.
 //
 // The rule that keeps file descriptors safe: a detached socket is read,
 // written and closed only on its poller's goroutine, and both legs of a
@@ -219,39 +217,6 @@ func newPoller() (*poller, error) {
 	p := &poller{epfd: epfd, ep: ep, wake: wake, socks: make(map[uint64]*sock)}
 	p.ring = pollersUseRing
 	return p, nil
-}
-
-// detach takes conn from the runtime's poller: it duplicates the
-// descriptor, closes conn, and returns the socket, owned by p.
-func (p *poller) detach(conn *net.UDPConn) (*sock, error) {
-	rc, err := conn.SyscallConn()
-	if err != nil {
-		return nil, err
-	}
-	fd, v6 := -1, false
-	var derr error
-	if err := rc.Control(func(c uintptr) {
-		fd, derr = unix.FcntlInt(c, unix.F_DUPFD_CLOEXEC, 0)
-		if d, err := unix.GetsockoptInt(int(c), unix.SOL_SOCKET, unix.SO_DOMAIN); err == nil {
-			v6 = d == unix.AF_INET6
-		}
-	}); err != nil {
-		return nil, err
-	}
-	if derr != nil {
-		return nil, derr
-	}
-	// The duplicate shares conn's open file, non-blocking as the net
-	// package opens every socket: no fcntl to make it so.
-	conn.Close()
-	s := &sock{fd: fd, v6: v6, p: p, done: make(chan struct{})}
-	p.mu.Lock()
-	p.owned++
-	p.nextID++
-	s.id = p.nextID
-	p.socks[s.id] = s
-	p.mu.Unlock()
-	return s, nil
 }
 
 // serve has the poller read s from now on, calling handle with each

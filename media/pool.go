@@ -128,6 +128,13 @@ func (p *PortPool) put(port int, freed time.Time) {
 // bound it returns ErrNoPorts. Other bind errors, such as an address that is
 // not local, are returned at once.
 func (p *PortPool) Listen(ip netip.Addr) (*PortPair, error) {
+	return p.listen(ip, nil)
+}
+
+// listen is Listen for a relay whose sockets the poller pl serves, nil
+// for none: with a poller the pair's sockets are pl's from the start
+// (listenPair).
+func (p *PortPool) listen(ip netip.Addr, pl *poller) (*PortPair, error) {
 	if !ip.IsValid() {
 		return nil, errors.New("listen rtp: no ip address")
 	}
@@ -139,11 +146,9 @@ func (p *PortPool) Listen(ip netip.Addr) (*PortPair, error) {
 		if !ok {
 			break
 		}
-		pp, err := listenPair(ip, port)
+		pp, err := listenPair(ip, port, pl)
 		if err == nil {
 			pp.pool = p
-			countOverflow(pp.RTP)
-			countOverflow(pp.RTCP)
 			return pp, nil
 		}
 		p.put(port, time.Time{})
@@ -154,7 +159,8 @@ func (p *PortPool) Listen(ip netip.Addr) (*PortPair, error) {
 	return nil, ErrNoPorts
 }
 
-func listenPair(ip netip.Addr, port int) (*PortPair, error) {
+// listenConns binds the pair's sockets as net.UDPConns.
+func listenConns(ip netip.Addr, port int) (*PortPair, error) {
 	ip = ip.Unmap()
 	rtp, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port))))
 	if err != nil {
@@ -165,12 +171,16 @@ func listenPair(ip netip.Addr, port int) (*PortPair, error) {
 		rtp.Close()
 		return nil, fmt.Errorf("listen rtcp %s port %d: %w", ip, port+1, err)
 	}
+	countOverflow(rtp)
+	countOverflow(rtcp)
 	return &PortPair{RTP: rtp, RTCP: rtcp, port: port}, nil
 }
 
 // PortPair is a bound RTP socket and its RTCP socket on the next port,
 // handed out by a PortPool. Release gives it back.
 type PortPair struct {
+	// The sockets as conns; nil for a relay's pair that a poller serves
+	// (poller_linux.go), whose sockets are in detached.
 	RTP, RTCP *net.UDPConn
 
 	pool      *PortPool
@@ -179,8 +189,8 @@ type PortPair struct {
 	putOnce   sync.Once
 
 	// A relay's pair is served by a poller where there is one
-	// (poller_linux.go): poller is set by NewRelay, and detached holds the
-	// sockets once taken from RTP and RTCP.
+	// (poller_linux.go): poller is the relay's, and detached holds the
+	// sockets, opened for it (listenPair).
 	mu       sync.Mutex
 	poller   *poller
 	detached *pairSocks
@@ -211,6 +221,14 @@ func (pp *PortPair) close() {
 func (pp *PortPair) Release() {
 	pp.close()
 	pp.putOnce.Do(func() {
+		// A poller closes its sockets at its next round: the ports go
+		// back once they are free, for the next to take them to bind.
+		pp.mu.Lock()
+		d := pp.detached
+		pp.mu.Unlock()
+		if d != nil {
+			d.wait()
+		}
 		if pp.pool != nil {
 			pp.pool.put(pp.port, pp.pool.clk.Now())
 		}

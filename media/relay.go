@@ -161,13 +161,16 @@ func NewRelay(cfg RelayConfig) (*Relay, error) {
 	if cfg.Timeout < 0 || cfg.HoldTimeout < 0 {
 		return nil, errors.New("new relay: negative timeout")
 	}
-	a, err := cfg.Pool.Listen(cfg.IP)
+	p := pickPoller() // both legs on one: each sends through the other
+	a, err := cfg.Pool.listen(cfg.IP, p)
 	if err != nil {
+		releasePoller(p)
 		return nil, fmt.Errorf("new relay: leg a: %w", err)
 	}
-	b, err := cfg.Pool.Listen(cfg.IP)
+	b, err := cfg.Pool.listen(cfg.IP, p)
 	if err != nil {
 		a.Release()
+		releasePoller(p)
 		return nil, fmt.Errorf("new relay: leg b: %w", err)
 	}
 	r := &Relay{
@@ -182,7 +185,6 @@ func NewRelay(cfg RelayConfig) (*Relay, error) {
 	if r.clk == nil {
 		r.clk = realClock{}
 	}
-	p := pickPoller() // both legs on one: each sends through the other
 	for i, pp := range []*PortPair{a, b} {
 		pp.poller = p
 		l := &r.legs[i]
@@ -284,10 +286,10 @@ func (r *Relay) Done() <-chan struct{} { return r.done }
 // sockets, waits for every reader to let go of them, returns the ports
 // to the pool and calls ended (unless nil) with why it stopped: nil when
 // stopped, a *TimeoutError on a media timeout. ended is called once, on
-// the goroutine that stopped the relay (Close's caller, or a goroutine of
-// the runtime's for ctx and the timeout), after Done is closed; it must
-// not block for long. Start returns ErrClosed, and never calls ended,
-// when the relay was closed or has started before.
+// the goroutine that stopped the relay (Close's caller, a goroutine of
+// the runtime's for ctx, one of the relay's for the timeout), after Done
+// is closed; it must not block for long. Start returns ErrClosed, and
+// never calls ended, when the relay was closed or has started before.
 func (r *Relay) Start(ctx context.Context, ended func(error)) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()

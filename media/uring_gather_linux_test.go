@@ -31,20 +31,12 @@ func TestRingRoundGathersEverySocket(t *testing.T) {
 	got := 0
 	var addrs []netip.AddrPort
 	for i := range n {
-		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		addrs = append(addrs, c.LocalAddr().(*net.UDPAddr).AddrPort())
-		s, err := p.detach(c)
-		if err != nil {
-			t.Fatal(err)
-		}
+		s, a := pollerSock(t, p)
+		addrs = append(addrs, a)
 		defer unix.Close(s.fd)
 		if fl, err := unix.FcntlInt(uintptr(s.fd), unix.F_GETFL, 0); err != nil || fl&unix.O_NONBLOCK == 0 {
-			t.Fatalf("detached socket %d: flags %#x, %v: want non-blocking", i, fl, err)
+			t.Fatalf("poller's socket %d: flags %#x, %v: want non-blocking", i, fl, err)
 		}
-		s.id = uint64(i + 1)
 		s.handle = func(b *batch) { got += b.n }
 		s.readErr = func(err error) { t.Errorf("socket %d: %v", i, err) }
 		r.arms = append(r.arms, s)
@@ -70,6 +62,21 @@ func TestRingRoundGathersEverySocket(t *testing.T) {
 	if got != n || r.pkts != n {
 		t.Errorf("one round relayed %d datagrams (counted %d) of %d, one a socket", got, r.pkts, n)
 	}
+}
+
+// pollerSock returns a socket of p's on loopback, as a relay's are
+// opened (listenPair), and its address.
+func pollerSock(t *testing.T, p *poller) (*sock, netip.AddrPort) {
+	t.Helper()
+	fd, v6, err := listenUDP(loopback, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.adopt(fd, v6), netip.AddrPortFrom(loopback, uint16(sa.(*unix.SockaddrInet4).Port))
 }
 
 // needUring skips a test of the ring poller where io_uring is unavailable

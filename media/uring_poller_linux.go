@@ -87,15 +87,10 @@ func (p *poller) loopRing() {
 	p.ur = u
 	p.mu.Unlock()
 	p.reserveProc()
-	r := ringRound{p: p, u: u, b: getBatch(), sockEp: -1}
-	if fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC); err == nil {
-		r.sockEp = fd
-	}
+	r := ringRound{p: p, u: u, b: getBatch(), sockEp: p.newSockEp()}
 	r.run()
 	putBatch(r.b)
-	if r.sockEp >= 0 {
-		unix.Close(r.sockEp)
-	}
+	p.closeSockEp(r.sockEp)
 	u.close()
 	runtime.UnlockOSThread()
 }
@@ -141,9 +136,10 @@ type ringRound struct {
 
 	wake, wakeEnded bool // the round had a wake-up; its poll ended
 
-	// sockEp is an epoll set of the sockets with a recvmsg armed, which
+	// sockEp is an epoll set of the sockets with a recvmsg armed, in
 	// the poller's own set (p.epfd, waited on in the runtime's poller)
-	// holds only while the poller is idle; -1 when none could be made.
+	// but armed there only while the poller is idle (idle); -1 when none
+	// could be made.
 	sockEp int
 }
 

@@ -4,11 +4,14 @@ import "time"
 
 // A running relay's media timeout is checked by a timer of the relay's
 // own (clock.NewTimer), re-armed after each check, not by a goroutine
-// waiting on a ticker: a call holds no goroutine for it, and a check
-// costs one of the runtime's, briefly, once a tick (at most a second).
+// waiting on a ticker: a call holds no goroutine for it. The timers of
+// all the relays are served by one goroutine (timers.go), so that a check
+// starts none either; a media timeout starts one, to stop the relay.
 
 // watchTick is the relay's timer firing at now: it checks the legs, and
-// stops the relay on a media timeout or else arms the timer again.
+// stops the relay on a media timeout or else arms the timer again. It
+// runs on the goroutine of every relay's timer, and must not block: the
+// relay stops on a goroutine of its own (halt waits for its readers).
 func (r *Relay) watchTick(now time.Time) {
 	r.mu.Lock()
 	running := r.state == stateRunning
@@ -18,7 +21,7 @@ func (r *Relay) watchTick(now time.Time) {
 	}
 	if err := r.dog.check(r, now); err != nil {
 		r.log.Debug("media timeout", "err", err, "rtp_a", r.legs[LegA].ports.Port(), "rtp_b", r.legs[LegB].ports.Port())
-		r.halt(err)
+		go r.halt(err)
 		return
 	}
 	r.mu.Lock()
