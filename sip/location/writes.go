@@ -23,7 +23,23 @@ type bindingWriter struct {
 	pending    []heldWrite // held while the store is away, in order
 	next       *batch      // the writes waiting for the commit in progress
 	committing bool
+	lastDone   time.Time // when the last batch was stored
 }
+
+// A batch that starts while registrations are coming in (the last batch
+// was stored under gatherBusy ago) waits up to gatherWait, or until
+// gatherFull writes joined it, before it is committed: a commit costs
+// SQLite about 130 us whatever it carries (BenchmarkPutNewBindings: 158
+// us a binding one at a time, 50 four at a time, 30 sixteen at a time),
+// and at 2,000 REGISTERs a second, a third of them first registrations,
+// the writes otherwise went one a commit. A first registration's 200 so
+// waits a few milliseconds more under load; a lone one, or a refresh
+// that changes nothing (written behind), waits for nothing.
+const (
+	gatherBusy = 50 * time.Millisecond
+	gatherWait = 5 * time.Millisecond
+	gatherFull = 16
+)
 
 // batch is one group commit: the writes of every registration that came in
 // while the previous batch was being written go to the store together, in
@@ -33,6 +49,7 @@ type batch struct {
 	writes []heldWrite
 	lead   chan struct{} // closed when the batch's first writer is to commit it
 	done   chan struct{} // closed once the batch is stored, held or dropped
+	full   chan struct{} // while it gathers (gatherWait): closed at gatherFull writes
 }
 
 type heldKind uint8
@@ -78,11 +95,35 @@ func (w *bindingWriter) queue(ctx context.Context, ws []heldWrite) (store func()
 	b := w.next
 	if b != nil { // join the batch someone else will commit
 		b.writes = append(b.writes, ws...)
+		if b.full != nil && len(b.writes) >= gatherFull {
+			close(b.full)
+			b.full = nil
+		}
 		w.mu.Unlock()
 		return func() { <-b.done }
 	}
 	b = &batch{writes: ws, lead: make(chan struct{}), done: make(chan struct{})}
 	w.next = b
+	if !w.committing && !w.lastDone.IsZero() && time.Since(w.lastDone) < gatherBusy && len(ws) < gatherFull {
+		// Registrations are coming in: gather some before the commit.
+		w.committing = true
+		full := make(chan struct{})
+		b.full = full
+		w.mu.Unlock()
+		return func() {
+			t := time.NewTimer(gatherWait)
+			select {
+			case <-t.C:
+			case <-full:
+				t.Stop()
+			}
+			w.mu.Lock()
+			w.next, b.full = nil, nil
+			writes := b.writes
+			w.mu.Unlock()
+			w.commitBatch(ctx, b, writes)
+		}
+	}
 	if !w.committing {
 		w.committing = true
 		w.next = nil
@@ -107,6 +148,7 @@ func (w *bindingWriter) commitBatch(ctx context.Context, b *batch, writes []held
 	w.commit(ctx, writes)
 	w.mu.Lock()
 	close(b.done)
+	w.lastDone = time.Now()
 	if w.next != nil {
 		close(w.next.lead)
 	} else {
