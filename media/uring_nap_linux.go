@@ -215,21 +215,23 @@ func (r *ringRound) napFor(now time.Time) time.Duration {
 // the ring's nap at 1,000 calls 5.4-6.5.
 //
 // The goroutine never parks here, so the runtime's monitor preempts it
-// once its processor's scheduling count (schedtick) has not moved for
-// 10 ms, which its ticks of up to 10 ms make about every 20 ms (a runtime
+// once its processor's scheduling count (schedtick) has not moved for 10
+// ms, which its ticks of up to 10 ms make about every 20 ms (a runtime
 // trace at 100 calls: 50 a second): a signal, then the processor handed
 // to another thread and back, this goroutine being locked. Nothing
 // cheaper resets the count (Go 1.26, proc.go): only execute moves it,
 // and for a locked goroutine every way there (Gosched, a park) hands the
 // processor around just the same. Tried, BenchmarkRelayCallsSpread at
 // 100 calls, CPU a packet, alternated with this nap on a busy machine: a
-// runtime.Gosched every 8 ms before the nap, 5.8-7.4 against 6.0-7.7 us
-// (the same hand-off at the poller's moment, but more often than the
-// monitor's); the nap as a system call the runtime sees (unix.Syscall),
-// which the monitor does not preempt but whose processor it then takes
+// runtime.Gosched every 8 ms before the nap, 5.8-9.2 against 5.5-7.7 us
+// in 7 runs each, 0.11 context switches a packet against 0.093 (the same
+// hand-off at the poller's moment, but more often than the monitor's);
+// the nap as a system call the runtime sees (unix.Syscall), which by the
+// source the monitor does not preempt but whose processor it then takes
 // at each of its ticks, the goroutine getting one back with no reset of
-// the count, 8.7-10.1 us and three times the context switches. The
-// hand-offs cost about 2% of the relay's CPU at 100 calls (perf).
+// the count,
+// 8.7-10.1 us and three times the context switches. The hand-offs cost
+// about 2% of the relay's CPU at 100 calls (perf).
 func (r *ringRound) nap(d time.Duration) {
 	// Cut short by a signal (the runtime's preemption, for a stop of
 	// the world): the round comes early, and the runtime gets its stop.
