@@ -43,8 +43,11 @@ func listenPair(ip netip.Addr, port int, pl *poller) (*PortPair, error) {
 
 // listenUDP returns a non-blocking UDP socket bound to ip and port, and
 // whether it is an IPv6 socket, with the options the net package gives a
-// listening one, and the count of datagrams its full receive queue drops
-// (countOverflow).
+// listening one but SO_BROADCAST, and the count of datagrams its full
+// receive queue drops (countOverflow). The relay never broadcasts: left
+// off, the option saves a system call a socket, and a remote address
+// that is a broadcast one (from a peer's SDP) gets nothing (EACCES)
+// rather than the whole network segment.
 func listenUDP(ip netip.Addr, port int) (fd int, v6 bool, err error) {
 	var sa unix.Sockaddr
 	family := unix.AF_INET
@@ -64,10 +67,6 @@ func listenUDP(ip netip.Addr, port int) (fd int, v6 bool, err error) {
 	}
 	if v6 { // the net package, too, lets this one fail
 		unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 0)
-	}
-	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_BROADCAST, 1); err != nil {
-		unix.Close(fd)
-		return -1, false, os.NewSyscallError("setsockopt", err)
 	}
 	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RXQ_OVFL, 1)
 	if err := unix.Bind(fd, sa); err != nil {

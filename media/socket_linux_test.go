@@ -64,7 +64,8 @@ func TestRelaySocketsOpenedForThePoller(t *testing.T) {
 
 // checkRelaySocket checks that s is bound to ip and port, and has the
 // flags and options of a socket that net.ListenUDP binds to ip (whose
-// receive queue's drops are counted, countOverflow).
+// receive queue's drops are counted, countOverflow), but SO_BROADCAST,
+// which the net package sets and the relay leaves off (listenUDP).
 func checkRelaySocket(t *testing.T, ip netip.Addr, port int, s *sock) {
 	t.Helper()
 	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
@@ -113,7 +114,6 @@ func checkRelaySocket(t *testing.T, ip netip.Addr, port int, s *sock) {
 		{"SO_DOMAIN", 0, unix.SOL_SOCKET, unix.SO_DOMAIN},
 		{"SO_TYPE", 0, unix.SOL_SOCKET, unix.SO_TYPE},
 		{"SO_PROTOCOL", 0, unix.SOL_SOCKET, unix.SO_PROTOCOL},
-		{"SO_BROADCAST", 0, unix.SOL_SOCKET, unix.SO_BROADCAST},
 		{"SO_REUSEADDR", 0, unix.SOL_SOCKET, unix.SO_REUSEADDR},
 		{"SO_RXQ_OVFL", 0, unix.SOL_SOCKET, unix.SO_RXQ_OVFL},
 		{"SO_RCVBUF", 0, unix.SOL_SOCKET, unix.SO_RCVBUF},
@@ -126,6 +126,9 @@ func checkRelaySocket(t *testing.T, ip netip.Addr, port int, s *sock) {
 		if v != w || (err == nil) != (werr == nil) {
 			t.Errorf("%s: %s %#x (%v), the net package's %#x (%v)", want, o.name, v, err, w, werr)
 		}
+	}
+	if v, err := unix.GetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_BROADCAST); v != 0 || err != nil {
+		t.Errorf("%s: SO_BROADCAST %d (%v), want 0: the relay never broadcasts", want, v, err)
 	}
 }
 
