@@ -97,7 +97,7 @@ func (t *Clients) Request(pc net.PacketConn, dest netip.AddrPort, req *sip.Reque
 	invite := req.Method == sip.INVITE
 	tx := &ClientTx{t: t, branch: branch, invite: invite, pc: pc, dest: net.UDPAddrFromAddrPort(dest),
 		msg: bytes.Clone(buf.Bytes()), responses: make(chan *sip.Response, clientTxQueue),
-		done: make(chan struct{}), interval: sip.T1}
+		done: make(chan struct{}), interval: sip.T1, t2: sip.T2, timerM: 64 * sip.T1}
 	replyBufs.Put(buf)
 	if invite {
 		tx.origin = req
@@ -111,7 +111,7 @@ func (t *Clients) Request(pc net.PacketConn, dest netip.AddrPort, req *sip.Reque
 	t.live[k][branch] = tx
 	t.mu.Unlock()
 	tx.mu.Lock()
-	tx.deadline = time.Now().Add(64 * sip.T1) // the timer is real: so is its deadline
+	tx.deadline = time.Now().Add(tx.timerM) // Timer B/F, 64·T1 as M; the timer is real: so is its deadline
 	tx.timer = time.AfterFunc(tx.interval, tx.fire)
 	tx.mu.Unlock()
 	if _, err := pc.WriteTo(tx.msg, tx.dest); err != nil {
@@ -150,7 +150,7 @@ func (t *Clients) answered(tx *ClientTx) {
 		return
 	}
 	delete(t.live[k], tx.branch)
-	m := 64 * sip.T1
+	m := tx.timerM
 	switch age := now.Sub(t.since); {
 	case t.cur[0] == nil || age >= 2*m:
 		t.old, t.cur, t.since = [2]map[string]*ClientTx{}, newGeneration(), now
@@ -235,6 +235,8 @@ type ClientTx struct {
 	ack      []byte       // the ACK of an INVITE's failure, sent again to its retransmissions
 	timer    *time.Timer  // Timer A/E (retransmission) and B/F (timeout), while calling or proceeding
 	interval time.Duration
+	t2       time.Duration // sipgo's T2 and 64·T1 when the request went: nothing reads
+	timerM   time.Duration // sipgo's timer globals later, which tests change
 	deadline time.Time
 	err      error
 	onRetx   sip.FnTxResponse
@@ -341,7 +343,7 @@ func (tx *ClientTx) fire() {
 	if tx.state == txCalling {
 		tx.interval *= 2
 		if !tx.invite {
-			tx.interval = min(tx.interval, sip.T2)
+			tx.interval = min(tx.interval, tx.t2)
 		}
 	}
 	next := min(tx.interval, tx.deadline.Sub(now))
@@ -369,7 +371,7 @@ func (tx *ClientTx) Receive(res *sip.Response) {
 				// (§17.1.1.2): the call side decides how long it rings.
 				tx.stopTimer()
 			} else {
-				tx.interval = sip.T2
+				tx.interval = tx.t2
 			}
 		}
 		if len(tx.responses) < cap(tx.responses)-1 {
