@@ -23,8 +23,8 @@ import (
 // ACK of a non-2xx, nothing of the call.
 //
 // It has one timer of its own, for the 100 Trying of the INVITEs that
-// have had no response within sipgo's Timer_1xx; it runs only while an
-// INVITE waits for that.
+// have had no response within sipgo's Timer_1xx (up to a quarter of it
+// later); it runs only while an INVITE waits for that.
 type Invites struct {
 	clock  clock.Clock
 	handle func(*sip.Request, sip.ServerTransaction)
@@ -179,7 +179,10 @@ func (inv *Invites) sendTrying() {
 	clear(inv.trying[:n])
 	inv.trying = inv.trying[n:]
 	if len(inv.trying) > 0 {
-		inv.tryTimer.Reset(inv.trying[0].started.Add(sip.Timer_1xx).Sub(now))
+		// Not sooner than a quarter of Timer_1xx: at a few hundred INVITEs
+		// a second, one firing each would cost a goroutine each; a 100
+		// Trying may so go up to a quarter late.
+		inv.tryTimer.Reset(max(inv.trying[0].started.Add(sip.Timer_1xx).Sub(now), sip.Timer_1xx/4))
 	} else {
 		inv.trying = nil // let go of the array: it holds transactions
 	}
