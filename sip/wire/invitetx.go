@@ -75,6 +75,7 @@ type InviteTx struct {
 	done      chan struct{} // made by Done on demand
 	timer     *time.Timer   // Timer G and H, while a non-2xx waits for its ACK
 	interval  time.Duration // Timer G's next interval
+	cap       time.Duration // and its cap, T2 as it was when the response went
 	deadline  time.Time     // Timer H
 	forgotten bool          // left the table (ended without a final response)
 }
@@ -157,7 +158,9 @@ func (tx *InviteTx) resend(res *sip.Response) {
 
 // armTimerG starts Timer G and H for the non-2xx just sent; tx.mu is held.
 func (tx *InviteTx) armTimerG() {
-	tx.interval = sip.Timer_G
+	// sipgo's timers are globals, which tests change: the callback reads
+	// none of them.
+	tx.interval, tx.cap = sip.Timer_G, sip.T2
 	tx.deadline = time.Now().Add(sip.Timer_H)
 	tx.timer = time.AfterFunc(tx.interval, tx.timerG)
 }
@@ -181,7 +184,7 @@ func (tx *InviteTx) timerG() {
 		return
 	}
 	tx.resend(tx.last)
-	tx.interval = min(2*tx.interval, sip.T2)
+	tx.interval = min(2*tx.interval, tx.cap)
 	tx.timer.Reset(min(tx.interval, left))
 	tx.mu.Unlock()
 }
