@@ -125,6 +125,12 @@ func (b *b2bua) register() {
 	s.srv.OnAck(s.handle(b.onAck))
 	s.srv.OnBye(s.handle(b.onBye))
 	s.regTxs.ServeBye(s.handle(b.onByeInline))
+	if !s.cfg.SipgoInvites {
+		// INVITEs over UDP, their CANCELs and the ACKs of their non-2xx
+		// are served at the edge (wire.InviteTx); onInvite runs on a
+		// goroutine of its own there, as under sipgo.
+		s.regTxs.ServeInvite(s.handle(b.onInvite))
+	}
 	s.srv.OnCancel(s.handle(b.onCancel))
 	s.srv.OnRefer(s.handle(b.onRefer))
 	s.srv.OnNotify(s.handle(b.onNotify))

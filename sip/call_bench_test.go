@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"runtime/metrics"
 	"runtime/pprof"
 	"syscall"
 	"testing"
@@ -18,7 +19,8 @@ import (
 //
 // cpu-us/call is the process's CPU time (user and system) per call, the
 // phones' included: compare it between runs on the same machine, not with
-// the CPU of a PBX alone.
+// the CPU of a PBX alone. goroutines/call counts the goroutines started
+// per call, the phones' (sipgo's) included likewise.
 func BenchmarkCallSetup(b *testing.B) {
 	b.Run("plain", func(b *testing.B) { benchCalls(b, false) })
 	b.Run("recorded", func(b *testing.B) { benchCalls(b, true) })
@@ -64,7 +66,7 @@ func benchCalls(b *testing.B, recorded bool) {
 	}()
 	cs.b.Hooks.Ended = nil
 	b.ReportAllocs()
-	cpu0 := processCPU()
+	cpu0, g0 := processCPU(), goroutinesCreated()
 	start := time.Now()
 	b.SetParallelism(4)
 	b.RunParallel(func(pb *testing.PB) {
@@ -83,6 +85,17 @@ func benchCalls(b *testing.B, recorded bool) {
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "calls/s")
 	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "cpu-us/call")
+	b.ReportMetric(float64(goroutinesCreated()-g0)/float64(b.N), "goroutines/call")
+}
+
+// goroutinesCreated is how many goroutines this process has started.
+func goroutinesCreated() uint64 {
+	s := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
 }
 
 // processCPU is the CPU time, user and system, this process has used.

@@ -35,6 +35,14 @@ type callServer struct {
 
 func startCallServer(t testing.TB, st directory.Store, cfg call.Config, opts ...serverOption) *callServer {
 	t.Helper()
+	return startCallServerHooked(t, st, cfg, nil, opts...)
+}
+
+// startCallServerHooked is startCallServer with a chance to change the
+// server before it serves.
+func startCallServerHooked(t testing.TB, st directory.Store, cfg call.Config, hook func(*Server),
+	opts ...serverOption) *callServer {
+	t.Helper()
 	if cfg.RTPLow == 0 {
 		cfg.RTPLow, cfg.RTPHigh = 41000, 44999
 	}
@@ -48,6 +56,9 @@ func startCallServer(t testing.TB, st directory.Store, cfg call.Config, opts ...
 	cs.testServer = startServerHooked(t, st, nil, func(s *Server) {
 		cs.b = s.calls
 		cs.b.Hooks.Ended = func(c directory.Call) { cs.cdr <- c }
+		if hook != nil {
+			hook(s)
+		}
 	}, append([]serverOption{func(c *Config) { c.Calls = cfg }}, opts...)...)
 	return cs
 }

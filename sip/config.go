@@ -98,6 +98,13 @@ type Config struct {
 
 	Guard GuardConfig
 
+	// SipgoInvites leaves INVITEs over UDP, and their CANCELs, to sipgo's
+	// transaction layer, as before the edge served them itself
+	// (wire.InviteTx, which saves sipgo's parse, goroutine, transaction
+	// and timers per INVITE): a fallback should a peer need what only
+	// sipgo's transactions do. Over TCP and TLS sipgo serves them anyway.
+	SipgoInvites bool
+
 	// Calls configures the B2BUA: ring time, media, limits, trunks, DIDs.
 	Calls CallConfig
 

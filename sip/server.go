@@ -86,7 +86,7 @@ type Server struct {
 	closing  bool
 	inflight sync.WaitGroup
 
-	regTxs  *wire.Transactions // REGISTERs over UDP, served at the edge (transport.PacketConn)
+	regTxs  *wire.Transactions // REGISTERs, BYEs and INVITEs over UDP, served at the edge (transport.PacketConn)
 	clients *wire.Clients      // requests sent over UDP to an address: their client transactions (callside.go)
 
 	calls    *b2bua

@@ -15,9 +15,10 @@ import (
 // goroutine, a connection lookup, a context with a timer, the state
 // machine) only to end it when the handler returns. The edge hands such an
 // ACK to the call side itself (Parts.TakeAck), parsed as sipgo parses it;
-// any ACK the call side does not claim, one a transaction of sipgo's may
-// absorb among them (the ACK of a non-2xx, which has its INVITE's branch),
-// still goes to sipgo.
+// the ACK of a non-2xx, which has its INVITE's branch, is absorbed here
+// when that INVITE was served outside sipgo (wire.Transactions.AbsorbAck);
+// any other ACK the call side does not claim, one a transaction of sipgo's
+// may absorb among them, still goes to sipgo.
 
 // toTag returns the tag parameter of a From or To header's value v, "" when
 // it has none; parameters inside a name-addr's <> are the URI's.
@@ -35,6 +36,20 @@ func (e *Edge) takeAck(data []byte, m *rawMessage, addr net.Addr) bool {
 	if m.Method() != "ACK" {
 		return false
 	}
+	branch := m.syntheticBranch()
+	if branch == "" {
+		top := m.First("via")
+		if i := strings.IndexByte(top, ','); i >= 0 {
+			top = top[:i]
+		}
+		branch, _ = viaParamValue(top, "branch")
+	}
+	if ua, ok := addr.(*net.UDPAddr); ok && e.parts.Transactions.AbsorbAck(ua.AddrPort(), branch) {
+		// The ACK of a non-2xx to an INVITE served outside sipgo
+		// (wire.InviteTx): its transaction stops resending the response.
+		// Asked first: that response may be a stateless-tagged one.
+		return true
+	}
 	if strings.HasPrefix(toTag(m.First("to")), wire.StatelessTagPrefix) {
 		// The ACK of a stateless challenge's 407 (RFC 3261 §17.1.1.3):
 		// nothing waits for it. sipgo would find no transaction for it,
@@ -47,14 +62,6 @@ func (e *Edge) takeAck(data []byte, m *rawMessage, addr net.Addr) bool {
 	}
 	if e.parts.TakeAck == nil {
 		return false
-	}
-	branch := m.syntheticBranch()
-	if branch == "" {
-		top := m.First("via")
-		if i := strings.IndexByte(top, ','); i >= 0 {
-			top = top[:i]
-		}
-		branch, _ = viaParamValue(top, "branch")
 	}
 	num, _, _ := strings.Cut(strings.TrimSpace(m.First("cseq")), " ")
 	cseq, err := strconv.ParseUint(num, 10, 32)

@@ -56,8 +56,9 @@ type Parts struct {
 	Log   *slog.Logger
 	Guard *guard.Guard
 	Auth  *auth.Checker // the stateless challenges (stateless.go)
-	// Transactions serves REGISTERs over UDP, and BYEs when it is told
-	// to (ServeBye), before sipgo gets them.
+	// Transactions serves REGISTERs over UDP, and BYEs, INVITEs and
+	// their CANCELs when it is told to (ServeBye, ServeInvite), before
+	// sipgo gets them; it absorbs the ACKs of its INVITEs' non-2xx.
 	Transactions *wire.Transactions
 	// Clients, when not nil, gets the responses to the requests the
 	// server sent through it (response.go).

@@ -53,10 +53,18 @@ func (p *pending) take(data []byte) (*rawMessage, net.Addr) {
 }
 
 // needsParse reports whether the edge acts on the request in data itself
-// (challengeStateless, Transactions.Serve) and so needs it parsed.
+// (challengeStateless, Transactions.Serve) and so needs it parsed: a
+// REGISTER, an INVITE without credentials, and, when Transactions serves
+// them, a BYE, any INVITE and a CANCEL (which may match no INVITE there:
+// it is then parsed twice, sipgo answering it).
 func (e *Edge) needsParse(data []byte) bool {
 	if bytes.HasPrefix(data, []byte("BYE ")) {
 		return e.parts.Transactions.ServesBye()
+	}
+	if bytes.HasPrefix(data, []byte("INVITE ")) || bytes.HasPrefix(data, []byte("CANCEL ")) {
+		if e.parts.Transactions.ServesInvite() {
+			return true
+		}
 	}
 	dh, ok := challengeable(data)
 	return ok && (dh == auth.Registrar || wire.HeaderValue(data, dh.Answer()) == nil)

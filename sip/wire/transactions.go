@@ -40,7 +40,9 @@ import (
 // rates of an office.
 //
 // REGISTERs and BYEs over TCP and TLS go through sipgo: a stream is reliable,
-// there are no retransmissions to absorb.
+// there are no retransmissions to absorb. INVITEs have transactions of
+// their own kind (InviteTx, in the table Invites), which Transactions
+// serves too when told to (ServeInvite).
 
 // regTxGeneration bounds one generation of the transaction table.
 const regTxGeneration = 16384
@@ -55,11 +57,12 @@ type regTxKey struct {
 }
 
 // Transactions is the table of the REGISTER and BYE transactions served
-// outside sipgo.
+// outside sipgo, and holds that of the INVITEs (ServeInvite).
 type Transactions struct {
 	clock  clock.Clock
 	handle func(*sip.Request, sip.ServerTransaction) // the server's REGISTER handler; must not wait
 	bye    func(*sip.Request, sip.ServerTransaction) // its BYE handler, or nil: BYEs go to sipgo
+	inv    *Invites                                  // the INVITEs (ServeInvite), or nil: they go to sipgo
 
 	mu    sync.Mutex
 	cur   map[regTxKey]*Transaction
@@ -201,25 +204,32 @@ func (tx *Transaction) OnCancel(sip.FnTxCancel) bool       { return false }
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
-// Serve serves req, a REGISTER or (ServeBye) a BYE in a datagram from src
-// that the server's checks passed and that was not challenged statelessly,
-// answering on pc, and reports true; false leaves it to sipgo (another
-// method, or a request sipgo would refuse before any handler).
+// Serve serves req, a REGISTER, (ServeBye) a BYE or (ServeInvite) an
+// INVITE or CANCEL in a datagram from src that the server's checks passed
+// and that was not challenged statelessly, answering on pc, and reports
+// true; false leaves it to sipgo (another method, a CANCEL that matches
+// no INVITE here, or a request sipgo would refuse before any handler).
 func (t *Transactions) Serve(pc net.PacketConn, src netip.AddrPort, req *sip.Request) bool {
-	handle := t.handle
-	if req.Method == sip.BYE {
+	var handle func(*sip.Request, sip.ServerTransaction)
+	invite := req.Method == sip.INVITE || req.Method == sip.CANCEL
+	switch req.Method {
+	case sip.REGISTER:
+		handle = t.handle
+	case sip.BYE:
 		handle = t.bye
-	} else if req.Method != sip.REGISTER {
-		handle = nil
 	}
 	via := req.Via()
-	if handle == nil || via == nil || req.CSeq() == nil {
+	if (handle == nil && !(invite && t.inv != nil)) || via == nil || req.CSeq() == nil {
 		return false
 	}
 	branch, _ := via.Params.Get("branch")
 	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
 	req.SetSource(src.String())
 	req.SetTransport("UDP")
+	if invite {
+		// A CANCEL is matched to its INVITE's transaction (RFC 3261 §9.2).
+		return t.inv.serve(pc, regTxKey{branch, src, sip.INVITE}, ResponseDest(via, src), req)
+	}
 	tx := t.start(regTxKey{branch, src, req.Method}, pc, ResponseDest(via, src))
 	if tx == nil {
 		return true
