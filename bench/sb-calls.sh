@@ -30,7 +30,7 @@ web=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(
 # HEAP and TRACE read the server's pprof endpoint (one flag for either or both)
 PPROF=; [ -n "${HEAP:-}${TRACE:-}" ] && PPROF=1
 "$W/switchboard" serve --data "$W/data" --sip-addr "127.0.0.1:$port" --web-addr "127.0.0.1:$web" \
-  --rtp-ports 40000-49999 --domain 127.0.0.1 --log-level warn --metrics-addr "127.0.0.1:${METRICS_PORT:-9781}" \
+  --rtp-ports 20000-59999 --domain 127.0.0.1 --log-level warn --metrics-addr "127.0.0.1:${METRICS_PORT:-9781}" \
   ${PPROF:+--pprof-addr "127.0.0.1:${PPROF_PORT:-6061}"} ${SERVE_ARGS:-} >"$OUTD/serve.log" 2>&1 &
 SBPID=$!
 for _ in $(seq 1 100); do grep -qi 'sip listening' "$OUTD/serve.log" && break; kill -0 $SBPID || break; sleep 0.2; done
