@@ -2,8 +2,6 @@ package sip
 
 import (
 	"bytes"
-	"crypto/md5"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"net/netip"
@@ -80,14 +78,7 @@ func TestInviteOverUDP(t *testing.T) {
 	res := caller.exchange(msg("INVITE", "a", 1, "", "", sdp))
 	want(res, "407 ", "1 INVITE")
 	caller.send(msg("ACK", "a", 1, tagOf(res), "", ""))
-	i := bytes.Index(res, []byte(`nonce="`))
-	nonce := res[i+7:]
-	nonce = nonce[:bytes.IndexByte(nonce, '"')]
-	ha1 := md5.Sum([]byte("20001:" + cs.realm() + ":" + testPassword))
-	ha2 := md5.Sum([]byte("INVITE:" + ruri))
-	resp := md5.Sum([]byte(hex.EncodeToString(ha1[:]) + ":" + string(nonce) + ":00000001:c0ffee:auth:" + hex.EncodeToString(ha2[:])))
-	auth := fmt.Sprintf("Proxy-Authorization: Digest username=\"20001\", realm=\"%s\", nonce=\"%s\", uri=\"%s\", response=\"%s\", algorithm=MD5, qop=auth, nc=00000001, cnonce=\"c0ffee\"\r\n",
-		cs.realm(), nonce, ruri, hex.EncodeToString(resp[:]))
+	auth := digestAnswer(t, res, "Proxy-Authorization", "20001", cs.realm(), "INVITE", ruri)
 
 	invite := msg("INVITE", "b", 2, "", auth, sdp)
 	caller.send(invite)

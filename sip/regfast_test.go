@@ -2,8 +2,6 @@ package sip
 
 import (
 	"bytes"
-	"crypto/md5"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"net/netip"
@@ -47,14 +45,7 @@ func TestRegisterRetransmission(t *testing.T) {
 	if !bytes.HasPrefix(res, []byte("SIP/2.0 401 ")) {
 		t.Fatalf("want 401, got %q", res)
 	}
-	i := bytes.Index(res, []byte(`nonce="`))
-	nonce := res[i+7:]
-	nonce = nonce[:bytes.IndexByte(nonce, '"')]
-	ha1 := md5.Sum([]byte("20001:" + ts.realm() + ":" + testPassword))
-	ha2 := md5.Sum([]byte("REGISTER:" + ruri))
-	resp := md5.Sum([]byte(hex.EncodeToString(ha1[:]) + ":" + string(nonce) + ":00000001:c0ffee:auth:" + hex.EncodeToString(ha2[:])))
-	auth := fmt.Sprintf("Authorization: Digest username=\"20001\", realm=\"%s\", nonce=\"%s\", uri=\"%s\", response=\"%s\", algorithm=MD5, qop=auth, nc=00000001, cnonce=\"c0ffee\"\r\n",
-		ts.realm(), nonce, ruri, hex.EncodeToString(resp[:]))
+	auth := digestAnswer(t, res, "Authorization", "20001", ts.realm(), "REGISTER", ruri)
 	req := register("b", 2, auth)
 	first := exchange(req)
 	if !bytes.HasPrefix(first, []byte("SIP/2.0 200 ")) {
