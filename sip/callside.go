@@ -72,7 +72,7 @@ func (r requester) Request(ctx context.Context, req *sip.Request) (sip.ClientTra
 	if req.IsAck() {
 		return nil, r.s.ua.TransportLayer().WriteMsg(req)
 	}
-	if pc := r.s.udpOut.Load(); udp && pc != nil && strings.EqualFold(req.Transport(), "udp") {
+	if pc := r.s.udpOut.Load(); udp && pc != nil && !r.s.cfg.SipgoClients && strings.EqualFold(req.Transport(), "udp") {
 		// To an address over UDP: the server's own client transaction
 		// (wire.Clients), from the listener's socket as Stamp says. A
 		// name to resolve, or a request too large for a datagram, is

@@ -104,6 +104,11 @@ type Config struct {
 	// and timers per INVITE): a fallback should a peer need what only
 	// sipgo's transactions do. Over TCP and TLS sipgo serves them anyway.
 	SipgoInvites bool
+	// SipgoClients leaves the requests the server sends over UDP (a call's
+	// INVITEs, BYEs and CANCELs, NOTIFYs, trunk registrations) to sipgo's
+	// client transactions, as before the server had its own (wire.Clients):
+	// the same fallback, for the responses' side.
+	SipgoClients bool
 
 	// Calls configures the B2BUA: ring time, media, limits, trunks, DIDs.
 	Calls CallConfig

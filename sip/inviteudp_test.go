@@ -124,13 +124,15 @@ func TestInviteOverUDP(t *testing.T) {
 	}
 }
 
-// TestInviteSipgoFallback: with Config.SipgoInvites, INVITEs over UDP go
-// to sipgo's transaction layer as before, and calls still go through.
+// TestInviteSipgoFallback: with Config.SipgoInvites and SipgoClients
+// (--sip-udp-transactions sipgo), INVITEs over UDP and the requests the
+// server sends go through sipgo's transaction layer as before, and calls
+// still go through.
 func TestInviteSipgoFallback(t *testing.T) {
 	st, _ := openSQLite(t)
 	addUser(t, st, "10001")
 	addUser(t, st, "10002")
-	cs := startCallServer(t, st, CallConfig{}, func(c *Config) { c.SipgoInvites = true })
+	cs := startCallServer(t, st, CallConfig{}, func(c *Config) { c.SipgoInvites, c.SipgoClients = true, true })
 	if cs.regTxs.ServesInvite() {
 		t.Fatal("INVITEs served at the edge with SipgoInvites")
 	}
@@ -146,4 +148,7 @@ func TestInviteSipgoFallback(t *testing.T) {
 		t.Fatalf("call row %+v, want answered", row)
 	}
 	cs.noCallLeft(t)
+	if n := cs.clients.Answered() + cs.clients.Live(); n != 0 {
+		t.Fatalf("%d requests went through the server's own client transactions", n)
+	}
 }

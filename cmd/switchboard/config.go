@@ -49,6 +49,12 @@ type Config struct {
 
 	RecordingsDir string // call recordings; "" means Data/recordings
 
+	// SIPUDPTransactions is who serves the INVITE transactions over UDP,
+	// and the client transactions of what the server sends over UDP: "own"
+	// (the server's, wire.InviteTx and wire.Clients; "" too) or "sipgo", a
+	// fallback.
+	SIPUDPTransactions string
+
 	// SIPOptions are the values of the sipOptions flags, in their order;
 	// "" takes the stored setting, then the default.
 	SIPOptions          []string
@@ -110,6 +116,8 @@ func (f *flagSet) serveFlags(c *Config) {
 	f.str(&c.MetricsAddr, "metrics-addr", "", "Prometheus metrics listen address, e.g. 127.0.0.1:9360 (default: none)")
 	f.str(&c.PprofAddr, "pprof-addr", "", "Go profiler (net/http/pprof) listen address on loopback, e.g. 127.0.0.1:6060 (default: none)")
 	f.str(&c.BaseURL, "base-url", "", "URL people use to reach the web UI (default: http://<web-addr>)")
+	f.str(&c.SIPUDPTransactions, "sip-udp-transactions", "own",
+		"who serves INVITE transactions over UDP and the requests the server sends over UDP: own, or sipgo (the SIP library's, slower: a fallback)")
 	f.str(&c.PublicAddr, "public-addr", "", "this node's public IP behind 1:1 NAT, written in Via, Contact and SDP toward peers outside its networks (default: none)")
 	f.guardFlags(c)
 	f.smtpFlags(&c.SMTP)
@@ -148,6 +156,9 @@ func (c *Config) Validate(serve bool) error {
 	}
 	c.SIPTCP.validate(field)
 	c.SMTP.validate(field)
+	if t := c.SIPUDPTransactions; t != "" && t != "own" && t != "sipgo" {
+		field("sip-udp-transactions", fmt.Sprintf("%q: must be own or sipgo", c.SIPUDPTransactions))
+	}
 	if c.SIPTLSAddr != "" && c.SIPTLSAddr != "off" {
 		if err := checkHostPort(c.SIPTLSAddr); err != nil {
 			field("sip-tls-addr", err.Error()+`, or "off"`)

@@ -133,6 +133,8 @@ func TestBadConfigurationExitsTwo(t *testing.T) {
 		{"bad media timeout", []string{"serve"}, map[string]string{"SWITCHBOARD_MEDIA_TIMEOUT": "soon"}, "--media-timeout (SWITCHBOARD_MEDIA_TIMEOUT)"},
 		{"sub-second hold timeout", []string{"serve", "--media-hold-timeout", "500ms"}, nil, "--media-hold-timeout (SWITCHBOARD_MEDIA_HOLD_TIMEOUT)"},
 		{"negative quarantine", []string{"serve", "--rtp-quarantine", "-5s"}, nil, "--rtp-quarantine (SWITCHBOARD_RTP_QUARANTINE)"},
+		{"bad udp transactions", []string{"serve", "--sip-udp-transactions", "mine"}, nil,
+			"--sip-udp-transactions (SWITCHBOARD_SIP_UDP_TRANSACTIONS)"},
 		{"pprof off loopback", []string{"serve", "--pprof-addr", "0.0.0.0:6060"}, nil, "--pprof-addr (SWITCHBOARD_PPROF_ADDR)"},
 		{"bad gc percent", []string{"serve", "--gc-percent", "5"}, nil, "--gc-percent (SWITCHBOARD_GC_PERCENT)"},
 		{"bad web store timeout", []string{"serve", "--web-store-timeout", "forever"}, nil,

@@ -109,7 +109,8 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		Calls: sip.CallConfig{RTPLow: m.Config.RTPLow, RTPHigh: m.Config.RTPHigh, MediaIP: m.mediaIP(),
 			MediaTimeout: m.Config.MediaTimeout, MediaHoldTimeout: m.Config.MediaHoldTimeout,
 			RTPQuarantine: m.Config.RTPQuarantine, PublicIP: m.publicIP()},
-		RecordingsDir: m.Config.RecordingsDir, SpoolPath: filepath.Join(m.Config.Data, "history.spool")}
+		RecordingsDir: m.Config.RecordingsDir, SpoolPath: filepath.Join(m.Config.Data, "history.spool"),
+		SipgoInvites: m.Config.SIPUDPTransactions == "sipgo", SipgoClients: m.Config.SIPUDPTransactions == "sipgo"}
 	m.Config.SIPTCP.apply(&scfg)
 	applySIPOptions(ctx, &scfg, &m.Config, m.Store, m.Log)
 	if m.SIP, err = sip.NewServer(scfg, m.Store, m.Log); err != nil {

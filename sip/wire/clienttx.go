@@ -193,6 +193,17 @@ func (t *Clients) Close() {
 	}
 }
 
+// Answered returns how many answered transactions the table remembers.
+func (t *Clients) Answered() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for k := range t.cur {
+		n += len(t.cur[k]) + len(t.old[k])
+	}
+	return n
+}
+
 // Live returns how many transactions wait for a final response.
 func (t *Clients) Live() int {
 	t.mu.Lock()
