@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -61,6 +62,8 @@ type Config struct {
 	WebStoreTimeoutText string        // --web-store-timeout as given
 	GCPercentText       string        // --gc-percent as given; "": 200 unless GOGC is set
 	GCPercent           int           // the collector's target in force; 0: leave the runtime's (GOGC)
+	ProcsText           string        // --procs as given; "" or "auto": autoProcs unless GOMAXPROCS is set
+	Procs               int           // processors for Go code in force (GOMAXPROCS); 0: leave the runtime's
 	WebStoreTimeout     time.Duration // bound of the store calls of one web or API request
 
 	SMTP smtpFlags // --smtp-*: this node's mail server, over the stored settings
@@ -123,6 +126,8 @@ func (f *flagSet) serveFlags(c *Config) {
 	f.smtpFlags(&c.SMTP)
 	f.str(&c.GCPercentText, "gc-percent", "",
 		"heap growth, in percent of the live heap, before Go's garbage collector runs again: more memory for less CPU (default: 200, or GOGC when set)")
+	f.str(&c.ProcsText, "procs", "auto",
+		"processors the server's Go code runs on, besides one per busy relay poller: a number, or auto (all the CPUs it may use but one, at least 1; GOMAXPROCS when set)")
 	f.str(&c.WebStoreTimeoutText, "web-store-timeout", "5s",
 		"deadline of the database calls made while answering one web or API request; past it the answer is 503")
 }
@@ -132,6 +137,24 @@ func (f *flagSet) serveFlags(c *Config) {
 // for a heap twice its live size, which a PBX (whose live heap is its
 // caches and bindings, well under a gigabyte) can spare.
 const defaultGCPercent = 200
+
+// autoProcs is the processors (GOMAXPROCS) of `serve` for Go code on a
+// machine where Go would use cpus: all but one, at least one. The relay's
+// pollers add one each for their own thread when they start relaying
+// (media's reserveProc), so that while calls flow Go uses every CPU. What
+// the spare processor cost: each idle one is a thread that the runtime
+// wakes to look for work whenever a goroutine becomes runnable (a SIP
+// message read, a call's event, a timer), and that finds little and
+// sleeps again, two context switches or more each time. With the
+// processors Go would use on a 2-CPU machine (2, and 3 with the relay's),
+// against this (1, and 2), three alternated runs each: 200 calls a second
+// with 2 s of relayed media (bench/sb-calls.sh cps 200), 2,875-2,970
+// against 2,385 us of the server's CPU a call and 69,000 against 40,000
+// context switches; 400 calls a second 2,040-2,125 against 1,878-1,892
+// us; authenticated REGISTER at 2,000 / 4,000 / 6,000 a second
+// (bench/sb-reg.sh) 136 / 63 / 69 against 100 / 55 / 55 us; setup and
+// registration latency alike.
+func autoProcs(cpus int) int { return max(1, cpus-1) }
 
 // Validate reports every mistake at once, each naming its flag and variable.
 func (c *Config) Validate(serve bool) error {
@@ -234,6 +257,15 @@ func (c *Config) Validate(serve bool) error {
 		field("gc-percent", fmt.Sprintf("%q: must be a number from 50 to 1000, like 200", c.GCPercentText))
 	default:
 		c.GCPercent = n
+	}
+	switch n, err := strconv.Atoi(c.ProcsText); {
+	case (c.ProcsText == "" || c.ProcsText == "auto") && os.Getenv("GOMAXPROCS") != "":
+	case c.ProcsText == "" || c.ProcsText == "auto":
+		c.Procs = autoProcs(runtime.GOMAXPROCS(0))
+	case err != nil || n < 1 || n > 1024:
+		field("procs", fmt.Sprintf("%q: must be auto or a number from 1 to 1024, like 2", c.ProcsText))
+	default:
+		c.Procs = n
 	}
 	if c.BaseURL != "" && !strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://") {
 		field("base-url", "must start with http:// or https://")

@@ -137,6 +137,8 @@ func TestBadConfigurationExitsTwo(t *testing.T) {
 			"--sip-udp-transactions (SWITCHBOARD_SIP_UDP_TRANSACTIONS)"},
 		{"pprof off loopback", []string{"serve", "--pprof-addr", "0.0.0.0:6060"}, nil, "--pprof-addr (SWITCHBOARD_PPROF_ADDR)"},
 		{"bad gc percent", []string{"serve", "--gc-percent", "5"}, nil, "--gc-percent (SWITCHBOARD_GC_PERCENT)"},
+		{"bad procs", []string{"serve", "--procs", "0"}, nil, "--procs (SWITCHBOARD_PROCS)"},
+		{"bad procs twin", []string{"serve"}, map[string]string{"SWITCHBOARD_PROCS": "many"}, "--procs (SWITCHBOARD_PROCS)"},
 		{"bad web store timeout", []string{"serve", "--web-store-timeout", "forever"}, nil,
 			"--web-store-timeout (SWITCHBOARD_WEB_STORE_TIMEOUT)"},
 		{"bad sip tcp timeout", []string{"serve", "--sip-tcp-message-timeout", "soon"}, nil, "--sip-tcp-message-timeout (SWITCHBOARD_SIP_TCP_MESSAGE_TIMEOUT)"},

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"time"
 
@@ -60,6 +61,11 @@ func runServe(ctx context.Context, args []string, e env) error {
 	m := &Main{Config: c, Log: newLogger(e.stderr, c.LogLevel)}
 	if c.GCPercent != 0 {
 		debug.SetGCPercent(c.GCPercent)
+	}
+	if c.Procs != 0 {
+		// Before anything starts: the relay's pollers count the
+		// processors when the first is made.
+		runtime.GOMAXPROCS(c.Procs)
 	}
 	// sipgo's package-wide logger (its transport layer's warnings) is set
 	// once, before any user agent exists; errors only, never raw packets.
