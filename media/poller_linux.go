@@ -67,6 +67,13 @@ type sock struct {
 	slot    uint32 // the recvmsg's index in ringRound.slots; 0 none
 
 	rxq rxqCount // the socket's receive queue drops, as last read
+
+	// What a raw send from this socket's address takes (rawsend_linux.go):
+	// the raw socket (-1: none, the socket sends), its IPv4 address (zero
+	// when bound to none) and port.
+	rawFD int
+	src4  [4]byte
+	port  uint16
 }
 
 // sendFailed counts a packet that could not be sent through s.

@@ -15,8 +15,9 @@ import (
 // are closed every duplicated descriptor is closed and the pollers'
 // goroutines end (nothing is left running after the last call).
 func TestPollerServesRelaysAndLetsGo(t *testing.T) {
-	pickPoller()          // the pollers' own epoll and eventfd descriptors stay
-	for pollerRunning() { // the relays of the tests before are let go
+	pickPoller()              // the pollers' own epoll and eventfd descriptors stay
+	rawSendFD(loopback.As4()) // and the relay's raw socket for sends from loopback
+	for pollerRunning() {     // the relays of the tests before are let go
 		runtime.Gosched()
 	}
 	fds := openFDs(t)

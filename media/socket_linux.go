@@ -38,7 +38,25 @@ func listenPair(ip netip.Addr, port int, pl *poller) (*PortPair, error) {
 		unix.Close(rtp)
 		return nil, fmt.Errorf("listen rtcp %s port %d: %w", ip, port+1, err)
 	}
-	return &PortPair{port: port, poller: pl, detached: &pairSocks{rtp: pl.adopt(rtp, v6), rtcp: pl.adopt(rtcp, v6)}}, nil
+	d := &pairSocks{rtp: pl.adopt(rtp, v6), rtcp: pl.adopt(rtcp, v6)}
+	d.rtp.rawFrom(ip, port)
+	d.rtcp.rawFrom(ip, port+1)
+	return &PortPair{port: port, poller: pl, detached: d}, nil
+}
+
+// rawFrom lets the ring send s's IPv4 datagrams through a raw socket
+// (rawsend_linux.go), from ip (bound to none when unspecified) and port.
+func (s *sock) rawFrom(ip netip.Addr, port int) {
+	if !pollersUseRing || !(ip.Is4() || ip.IsUnspecified()) {
+		return
+	}
+	var src [4]byte
+	if ip.Is4() {
+		src = ip.As4()
+	}
+	if fd := rawSendFD(src); fd >= 0 {
+		s.rawFD, s.src4, s.port = fd, src, uint16(port)
+	}
 }
 
 // listenUDP returns a non-blocking UDP socket bound to ip and port, and
@@ -92,7 +110,7 @@ func zoneIndex(zone string) uint32 {
 // adopt makes the socket fd (an IPv6 one with v6) p's, which from now on
 // reads, writes and closes it by the rules of poller_linux.go.
 func (p *poller) adopt(fd int, v6 bool) *sock {
-	s := &sock{fd: fd, v6: v6, p: p, done: make(chan struct{})}
+	s := &sock{fd: fd, v6: v6, p: p, done: make(chan struct{}), rawFD: -1}
 	p.mu.Lock()
 	p.owned++
 	p.nextID++

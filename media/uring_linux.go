@@ -136,7 +136,7 @@ type sendSlot struct {
 	hdr  unix.Msghdr
 	iov  unix.Iovec
 	to   unix.RawSockaddrInet6
-	data [maxPacket + srtpOverhead]byte
+	data [rawHeaders + maxPacket + srtpOverhead]byte
 }
 
 // uring is a poller's ring; only the poller's goroutine, locked to the
@@ -371,17 +371,21 @@ func (u *uring) send(s *sock, data []byte, dst netip.AddrPort) (dropReason, bool
 		return dropNoDestination, false
 	}
 	u.nslots++
-	n := copy(sl.data[:], data)
+	fd, raw := sl.rawSend(s, data, dst)
+	if !raw {
+		fd = s.fd
+		n := copy(sl.data[:], data)
+		sl.iov.Base = &sl.data[0]
+		sl.iov.SetLen(n)
+		sl.hdr = unix.Msghdr{Name: (*byte)(unsafe.Pointer(&sl.to)), Namelen: tolen, Iov: &sl.iov}
+		sl.hdr.SetIovlen(1)
+	}
 	e := u.sqe() // there is room: no submission in between
-	sl.iov.Base = &sl.data[0]
-	sl.iov.SetLen(n)
-	sl.hdr = unix.Msghdr{Name: (*byte)(unsafe.Pointer(&sl.to)), Namelen: tolen, Iov: &sl.iov}
-	sl.hdr.SetIovlen(1)
 	e.opcode = opSendmsg
 	e.addr = uint64(uintptr(unsafe.Pointer(&sl.hdr)))
 	e.len = 1
 	e.flags = sqeCQESkipSuccess
-	e.fd = int32(s.fd)
+	e.fd = int32(fd)
 	e.opFlags = unix.MSG_DONTWAIT // fails at once on a full buffer, as sendto does
 	e.userData = userSend | s.id
 	return 0, true

@@ -62,7 +62,7 @@ func ringBufferAccounting(t *testing.T, inc bool) {
 	var got [][]byte
 	var overflow uint32
 	var readErr error
-	s := &sock{fd: rx, id: 1, handle: func(b *batch) {
+	s := &sock{fd: rx, id: 1, rawFD: -1, handle: func(b *batch) {
 		overflow += b.overflow
 		for i := range b.n {
 			got = append(got, bytes.Clone(b.bufs[i][:b.lens[i]]))
