@@ -336,6 +336,7 @@ func BenchmarkRecorders1000(b *testing.B) {
 	runtime.ReadMemStats(&ms)
 	b.ReportMetric(float64(ms.HeapAlloc-base)/1000, "heap-B/recording")
 	b.ReportMetric(b.Elapsed().Seconds()/float64(sec)/1000*1e6, "cpu-µs/recording-s")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(100*1000*sec), "ns/pkt")
 }
 
 // benchRecorders runs n recordings at once, each fed a second of audio (50
