@@ -339,10 +339,13 @@ func (r *Recorder) place(c *recChannel, dec *[256]int16, pcm []int16, p *Packet,
 		at := (pos + done - r.base) & ringMask
 		run := min(n-done, ringSize-at)
 		if r.ring == nil { // codes: G.711
-			slots := r.codes.codes[at*2+int64(ch) : (at+run)*2]
-			for i, b := range payload[skip+done : skip+done+run] {
-				slots[i*2] = b
-			}
+			// A copy into the channel's plane of codes. Interleaved codes
+			// took a loop storing every other byte, 60% of the
+			// recorder's user-space CPU in BenchmarkRecordersCPU; planes,
+			// alternated A B A B A B (-benchtime 20x): Recorders1000
+			// 500 549 503 -> 367 344 387 ns/pkt, RecordersCPU user-ns/pkt
+			// 336 352 328 -> 245 355 295.
+			copy(r.codes.codes[ch][at:at+run], payload[skip+done:skip+done+run])
 			r.codes.hear(ch, at, run)
 			done += run
 			continue

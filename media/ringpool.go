@@ -51,12 +51,18 @@ func (p *ringPool) put(r *recorderRing) {
 
 // codeRing is a Recorder's ring while everything it was given is G.711,
 // at half a recorderRing's memory: a frame slot is the two channels'
-// code bytes, left then right, decoded as the frames are written, and
+// code bytes, each channel's in a plane of its own (codes[0] left,
+// codes[1] right), decoded and interleaved as the frames are written, and
 // heard tells which of the channels' slots a sample was placed in. A slot
 // not heard is silence (whatever code it holds): no A-law code decodes to
 // silence, so the codes alone cannot say it.
+//
+// The planes make placing a packet a copy of its payload: with the codes
+// interleaved (left, right) it was a loop storing every other byte, most
+// of what the recorder cost a packet in user space, and a packet's codes
+// spread over twice the cache lines (figures at Recorder.place).
 type codeRing struct {
-	codes *[ringSize * 2]byte
+	codes *[2][ringSize]byte
 	heard *[2][ringSize / 64]uint64
 }
 
@@ -115,17 +121,18 @@ func (c codeRing) decode(out []byte, at, n int64, law *[2]*[256]int16) {
 		w, bit := i/64, i%64
 		run := min(64-bit, at+n-i)
 		wl, wr := hl[w]>>bit, hr[w]>>bit
-		codes := c.codes[i*2 : (i+run)*2]
+		cl, cr := c.codes[0][i:i+run], c.codes[1][i:i+run]
 		dst := out[(i-at)*frameBytes : (i-at+run)*frameBytes]
 		if run == 64 && wl&wr == ^uint64(0) { // every slot heard, both channels
+			cl, cr, dst := cl[:64], cr[:64], dst[:64*frameBytes]
 			for j := range 64 {
-				l, r := tl[codes[j*2]], tr[codes[j*2+1]]
+				l, r := tl[cl[j]], tr[cr[j]]
 				binary.LittleEndian.PutUint32(dst[j*frameBytes:], uint32(uint16(l))|uint32(uint16(r))<<16)
 			}
 		} else {
 			for j := range run {
-				l := tl[codes[j*2]] & -int16(wl>>j&1)
-				r := tr[codes[j*2+1]] & -int16(wr>>j&1)
+				l := tl[cl[j]] & -int16(wl>>j&1)
+				r := tr[cr[j]] & -int16(wr>>j&1)
 				binary.LittleEndian.PutUint32(dst[j*frameBytes:], uint32(uint16(l))|uint32(uint16(r))<<16)
 			}
 		}
@@ -152,10 +159,12 @@ func (c codeRing) rotate(k int64) {
 	if k == 0 {
 		return
 	}
-	b := c.codes[:]
-	slices.Reverse(b[:k*2])
-	slices.Reverse(b[k*2:])
-	slices.Reverse(b)
+	for ch := range c.codes {
+		b := c.codes[ch][:]
+		slices.Reverse(b[:k])
+		slices.Reverse(b[k:])
+		slices.Reverse(b)
+	}
 	for ch := range c.heard {
 		old := c.heard[ch]
 		h := &c.heard[ch]

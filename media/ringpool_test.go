@@ -65,7 +65,7 @@ func TestCodeRing(t *testing.T) {
 			n := min(1+rng.Int64N(300), ringSize-at)
 			for i := at; i < at+n; i++ {
 				code := byte(rng.IntN(256))
-				c.codes[i*2+int64(ch)] = code
+				c.codes[ch][i] = code
 				want[i][ch] = law[ch][code]
 			}
 			c.hear(ch, at, n)
