@@ -62,8 +62,8 @@ func (p *ringPool) put(r *recorderRing) {
 // of what the recorder cost a packet in user space, and a packet's codes
 // spread over twice the cache lines (figures at Recorder.place).
 type codeRing struct {
-	codes *[2][ringSize]byte
-	heard *[2][ringSize / 64]uint64
+	codes *[2][codeRingSize]byte
+	heard *[2][codeRingSize / 64]uint64
 }
 
 // codeRings is where code rings come from; on Linux carved from mapped
@@ -145,17 +145,9 @@ func (c codeRing) decode(out []byte, at, n int64, law *[2]*[256]int16) {
 // silentLaw decodes a channel nothing was placed on.
 var silentLaw [256]int16
 
-// widen returns the ring's frames in a recorderRing, each channel's codes
-// decoded by law, slot for slot.
-func (c codeRing) widen(law *[2]*[256]int16) *recorderRing {
-	w := recorderRings.get()
-	c.decode(w[:], 0, ringSize, law)
-	return w
-}
-
 // rotate moves the ring's slots left by k: the slot at k becomes the first.
 func (c codeRing) rotate(k int64) {
-	k &= ringMask
+	k = codeSlot(k)
 	if k == 0 {
 		return
 	}
@@ -169,8 +161,8 @@ func (c codeRing) rotate(k int64) {
 		old := c.heard[ch]
 		h := &c.heard[ch]
 		clear(h[:])
-		for i := range int64(ringSize) {
-			j := (i + k) & ringMask
+		for i := range int64(codeRingSize) {
+			j := (i + k) % codeRingSize
 			if old[j/64]&(1<<(j%64)) != 0 {
 				h[i/64] |= 1 << (i % 64)
 			}

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 )
 
 // A ring given back comes out again silent, whatever it held: a recording
@@ -58,11 +59,11 @@ func TestCodeRing(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for round := range 3 {
 		c := p.get()
-		var want [ringSize][2]int16 // a slot's samples, 0 where none was placed
+		var want [codeRingSize][2]int16 // a slot's samples, 0 where none was placed
 		for range 200 {
 			ch := rng.IntN(2)
-			at := rng.Int64N(ringSize)
-			n := min(1+rng.Int64N(300), ringSize-at)
+			at := rng.Int64N(codeRingSize)
+			n := min(1+rng.Int64N(300), codeRingSize-at)
 			for i := at; i < at+n; i++ {
 				code := byte(rng.IntN(256))
 				c.codes[ch][i] = code
@@ -72,17 +73,17 @@ func TestCodeRing(t *testing.T) {
 		}
 		k := int64(0)
 		if round > 0 {
-			k = rng.Int64N(ringSize)
+			k = rng.Int64N(codeRingSize)
 			c.rotate(k)
 		}
-		out := make([]byte, ringSize*frameBytes)
-		for at := int64(0); at < ringSize; {
-			n := min(1+rng.Int64N(700), ringSize-at)
+		out := make([]byte, codeRingSize*frameBytes)
+		for at := int64(0); at < codeRingSize; {
+			n := min(1+rng.Int64N(700), codeRingSize-at)
 			c.decode(out[at*frameBytes:], at, n, &law)
 			at += n
 		}
-		for i := range int64(ringSize) {
-			w := want[(i+k)&ringMask]
+		for i := range int64(codeRingSize) {
+			w := want[(i+k)%codeRingSize]
 			l := int16(binary.LittleEndian.Uint16(out[i*frameBytes:]))
 			r := int16(binary.LittleEndian.Uint16(out[i*frameBytes+2:]))
 			if l != w[0] || r != w[1] {
@@ -95,10 +96,93 @@ func TestCodeRing(t *testing.T) {
 		}
 		c.hear(0, 5, 100)
 		p.put(c)
-		if got := p.get(); got.codes != c.codes || *got.heard != [2][ringSize / 64]uint64{} {
-			t.Fatalf("round %d: ring back from the pool: same %v, heard %v", round, got.codes == c.codes, *got.heard != [2][ringSize / 64]uint64{})
+		if got := p.get(); got.codes != c.codes || *got.heard != [2][codeRingSize / 64]uint64{} {
+			t.Fatalf("round %d: ring back from the pool: same %v, heard %v", round, got.codes == c.codes, *got.heard != [2][codeRingSize / 64]uint64{})
 		} else {
 			p.put(got)
 		}
 	}
 }
+
+// A recording held as codes, widened or not along the way, is byte for
+// byte the one a recorder holding 16-bit frames from the start makes,
+// whatever the codes' ring size and the law changes' place against its
+// blocks: widening writes the final blocks the smaller ring cannot hold
+// and moves the rest slot by slot, early in the call (before the file's
+// origin is set) as later.
+func TestRecorderCodesAsWide(t *testing.T) {
+	t.Parallel()
+	for seed := range uint64(24) {
+		rng := rand.New(rand.NewPCG(seed, 3))
+		a := stream{leg: LegA, codec: PCMU, freq: 440, ssrc: 1, seq: 100, ts: 5000, packets: 300}
+		b := stream{leg: LegB, codec: PCMA, freq: 1000, ssrc: 2, seq: 7, ts: 9, start: time.Duration(rng.IntN(40)) * time.Millisecond, packets: 300}
+		ev := append(a.tone(), b.tone()...)
+		// A change of law on one leg: in its first 300 ms (before the
+		// file's origin is set, or about then), later, or none.
+		var from int
+		switch seed % 3 {
+		case 0:
+			from = 1 + rng.IntN(15)
+		case 1:
+			from = 15 + rng.IntN(285)
+		case 2:
+			from = 300
+		}
+		leg := ev[300*int(seed%2) : 300*int(seed%2+1)]
+		for i := from; i < len(leg); i++ {
+			leg[i].p.PayloadType ^= uint8(PCMU ^ PCMA)
+		}
+		jitter(ev, seed, time.Duration(1+rng.IntN(150))*time.Millisecond)
+		for i := range ev { // a few packets sent early by the phone's clock
+			if rng.IntN(20) == 0 {
+				ev[i].p.Arrival = ev[i].p.Arrival.Add(-time.Duration(rng.IntN(60)) * time.Millisecond)
+			}
+		}
+		if seed%4 == 0 {
+			// Comfort noise first, on both legs, for longer than the
+			// jitter window: the first sample placed is well after the
+			// timeline's start.
+			for i, cn := range (stream{codec: 13, ssrc: 3, packets: 40}).tone() {
+				cn.leg = Leg(i % 2)
+				cn.p.Arrival = cn.p.Arrival.Add(-time.Second)
+				ev = append(ev, cn)
+			}
+		}
+		record := func(wide bool) []byte {
+			f := new(memFile)
+			rec, err := newRecorder(f, RecorderConfig{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if wide {
+				rec.ring = recorderRings.get()
+			}
+			feed(rec, slices.Clone(ev))
+			if err := rec.Close(); err != nil {
+				t.Fatal(err)
+			}
+			return f.b
+		}
+		if got, want := record(false), record(true); !bytes.Equal(got, want) {
+			t.Errorf("seed %d: %d bytes held as codes, %d as 16-bit frames: the recordings differ", seed, len(got), len(want))
+		}
+	}
+}
+
+// memFile is a wavFile in memory.
+type memFile struct{ b []byte }
+
+func (m *memFile) Write(b []byte) (int, error) {
+	m.b = append(m.b, b...)
+	return len(b), nil
+}
+
+func (m *memFile) WriteAt(b []byte, off int64) (int, error) {
+	if n := off + int64(len(b)); n > int64(len(m.b)) {
+		m.b = append(m.b, make([]byte, n-int64(len(m.b)))...)
+	}
+	return copy(m.b[off:], b), nil
+}
+
+func (m *memFile) Sync() error  { return nil }
+func (m *memFile) Close() error { return nil }
