@@ -134,7 +134,7 @@ type Recorder struct {
 	// are in codes instead, in half the memory a frame: the codes as they
 	// came (law gives each channel's), decoded as they are written, those
 	// at positions flushed..flushed+codeRingSize, the frame at p in slot
-	// (p-base) mod codeRingSize (slot). The first G.722 packet, or a
+	// p mod codeRingSize (codeSlot). The first G.722 packet, or a
 	// channel's change of law, widens them into ring for the rest of the
 	// recording.
 	ring  *recorderRing // nil before the first sample, in codes, and after Close

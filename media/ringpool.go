@@ -2,7 +2,6 @@ package media
 
 import (
 	"encoding/binary"
-	"slices"
 	"sync"
 )
 
@@ -144,31 +143,6 @@ func (c codeRing) decode(out []byte, at, n int64, law *[2]*[256]int16) {
 
 // silentLaw decodes a channel nothing was placed on.
 var silentLaw [256]int16
-
-// rotate moves the ring's slots left by k: the slot at k becomes the first.
-func (c codeRing) rotate(k int64) {
-	k = codeSlot(k)
-	if k == 0 {
-		return
-	}
-	for ch := range c.codes {
-		b := c.codes[ch][:]
-		slices.Reverse(b[:k])
-		slices.Reverse(b[k:])
-		slices.Reverse(b)
-	}
-	for ch := range c.heard {
-		old := c.heard[ch]
-		h := &c.heard[ch]
-		clear(h[:])
-		for i := range int64(codeRingSize) {
-			j := (i + k) % codeRingSize
-			if old[j/64]&(1<<(j%64)) != 0 {
-				h[i/64] |= 1 << (i % 64)
-			}
-		}
-	}
-}
 
 // setBits sets (or clears) bits from..from+n of words.
 func setBits(words []uint64, from, n int64, on bool) {
