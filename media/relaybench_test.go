@@ -254,7 +254,7 @@ func benchPhoneCalls(b *testing.B, calls int, record bool, how string) {
 func BenchmarkRecordersCPU(b *testing.B) {
 	const n = 1000
 	var ru0 cpuUse
-	sec := benchRecorders(b, n, func() { ru0 = rusage(b) })
+	sec := benchRecorders(b, n, func() { ru0 = rusage(b) }, nil)
 	ru := rusage(b).sub(ru0)
 	b.StopTimer()
 	pkts := float64(100 * n * sec)
