@@ -123,10 +123,14 @@ func (c codeRing) decode(out []byte, at, n int64, law *[2]*[256]int16) {
 		cl, cr := c.codes[0][i:i+run], c.codes[1][i:i+run]
 		dst := out[(i-at)*frameBytes : (i-at+run)*frameBytes]
 		if run == 64 && wl&wr == ^uint64(0) { // every slot heard, both channels
+			// Two frames a store: BenchmarkCodeRingDecode 0.80 0.83 0.82
+			// -> 0.70 0.74 0.70 ns a frame (alternated; four a loop gave
+			// no more).
 			cl, cr, dst := cl[:64], cr[:64], dst[:64*frameBytes]
-			for j := range 64 {
-				l, r := tl[cl[j]], tr[cr[j]]
-				binary.LittleEndian.PutUint32(dst[j*frameBytes:], uint32(uint16(l))|uint32(uint16(r))<<16)
+			for j := 0; j < 64; j += 2 {
+				v := uint64(uint16(tl[cl[j]])) | uint64(uint16(tr[cr[j]]))<<16 |
+					uint64(uint16(tl[cl[j+1]]))<<32 | uint64(uint16(tr[cr[j+1]]))<<48
+				binary.LittleEndian.PutUint64(dst[j*frameBytes:], v)
 			}
 		} else {
 			for j := range run {
