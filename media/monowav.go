@@ -24,6 +24,7 @@ type MonoRecorder struct {
 	err     error
 	closed  bool
 	full    chan struct{}
+	buf     [512]byte // samples on their way to w
 
 	started bool
 	ssrc    uint32
@@ -93,24 +94,38 @@ func (r *MonoRecorder) Audio(ssrc, ts uint32, samples []int16) {
 		samples = samples[r.written-pos:]
 		pos = r.written
 	}
-	var b [2]byte
-	for ; r.written < pos && (r.max == 0 || r.written < r.max); r.written++ {
-		r.put(b[:], 0)
+	room := int64(1<<63 - 1)
+	if r.max > 0 {
+		room = r.max - r.written
 	}
-	for _, s := range samples {
-		if r.max > 0 && r.written >= r.max {
-			break
+	gap := min(pos-r.written, room)
+	samples = samples[:min(int64(len(samples)), room-gap)]
+	// Silence, then the samples, a few hundred bytes a Write rather than
+	// two: BenchmarkMonoRecorder 1220 1050 1051 -> 258 300 286 ns a 20 ms
+	// packet (alternated, -benchtime 200000x).
+	b := &r.buf
+	for gap > 0 {
+		n := min(gap, int64(len(b)/2))
+		clear(b[:2*n])
+		r.put(b[:2*n])
+		gap -= n
+	}
+	for len(samples) > 0 {
+		n := min(len(samples), len(b)/2)
+		for i, s := range samples[:n] {
+			binary.LittleEndian.PutUint16(b[2*i:], uint16(s))
 		}
-		r.put(b[:], s)
-		r.written++
+		r.put(b[:2*n])
+		samples = samples[n:]
 	}
 	if r.max > 0 && r.written >= r.max {
 		close(r.full)
 	}
 }
 
-func (r *MonoRecorder) put(b []byte, s int16) {
-	binary.LittleEndian.PutUint16(b, uint16(s))
+// put writes samples, len(b)/2 of them, to the file.
+func (r *MonoRecorder) put(b []byte) {
+	r.written += int64(len(b) / 2)
 	if _, err := r.w.Write(b); err != nil && r.err == nil {
 		r.err = err
 	}

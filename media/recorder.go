@@ -7,20 +7,24 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"slices"
 	"sync"
 	"time"
 )
 
 // Recorder timing, in samples at 8 kHz.
 const (
-	// ringSize is the window of frames not yet written; a power of two.
-	// The ring holds them as the file does (16-bit little-endian, left
-	// then right) and takes 16 KiB, from the call's first packet to its
-	// Close (recorderRings); while the call is all G.711, the codes as
-	// they came take 9 KiB instead (codeRing).
+	// ringSize is the window of frames not yet written, once the ring
+	// holds them as the file does (16-bit little-endian, left then right):
+	// 16 KiB, from the moment a call is heard in G.722 or changes law to
+	// its Close (recorderRings). A power of two.
 	ringSize = 1 << 12
 	ringMask = ringSize - 1
+	// codeRingSize is that window while the call is all G.711 and its
+	// frames are the codes as they came (codeRing): 6144 frames, 12 KiB
+	// of codes and 1.5 KiB of heard bits. It is three blocks of 2048, so
+	// that with the codes' longer writes (codeBlockFrames) it leaves the
+	// same room for the jitter window and packets ahead as ringSize does.
+	codeRingSize = 3 * outBufFrames
 	// jitterDelay is how far behind the newest arrival the file is written:
 	// a packet up to this late still reaches its place.
 	jitterDelay = sampleRate / 5 // 200 ms
@@ -35,20 +39,30 @@ const (
 	// headerEvery is how often the header's sizes are brought up to date
 	// while recording, in frames: a file cut by a crash plays up to then.
 	headerEvery = 2 * sampleRate
-	// outBufFrames is how many final frames wait in the ring before they
-	// are written, straight from it (as codes, decoded to a buffer of
-	// outBufs first): 256 ms of stereo audio, 8 KiB, half the ring. (A write of 16 KiB costs the kernel (ext4) less per byte
-	// than two of 8 KiB, but a call's memory is dearer: a ring of 32 KiB
-	// was most of a recorded call's.) The writes cover whole 8 KiB blocks
-	// of the file, the first one less the header's 44 bytes: a write that
-	// starts or ends inside a page costs the kernel about 40% more per
-	// byte (it takes the page cache a page at a time there, and ext4's
-	// large folios elsewhere). The ring is laid out so that they start
-	// at its start or its middle (base), and none wraps round it. With
-	// the jitter window it leaves room in the ring for packets up to
+	// outBufFrames is how many final frames wait in the 16-bit ring before
+	// they are written, straight from it: 256 ms of stereo audio, 8 KiB,
+	// half the ring. (A write of 16 KiB costs the kernel (ext4) less per
+	// byte than two of 8 KiB, but a call's memory is dearer: a ring of 32
+	// KiB was most of a recorded call's.) The writes cover whole 8 KiB
+	// blocks of the file, the first one less the header's 44 bytes: a
+	// write that starts or ends inside a page costs the kernel about 40%
+	// more per byte (it takes the page cache a page at a time there, and
+	// ext4's large folios elsewhere). The ring is laid out so that they
+	// start at its start or its middle (base), and none wraps round it.
+	// With the jitter window it leaves room in the ring for packets up to
 	// about 50 ms ahead of their arrival; one further ahead (up to
 	// aheadLimit) writes the final frames early.
 	outBufFrames = 1 << 11
+	// codeBlockFrames is outBufFrames while the frames are codes: they are
+	// decoded to a buffer of outBufs and written 16 KiB, 512 ms, at a
+	// time, for 4.5 KiB more a call (a code ring of 6144 frames instead
+	// of 4096). BenchmarkRecordersCPU -benchtime 20x, 8 KiB writes then
+	// 16 KiB, alternated five times, medians: the kernel's CPU a recorded
+	// packet (sys-ns/pkt) 332 -> 214, the recorder's own (user-ns/pkt,
+	// fewer system calls) 281 -> 235. The price: a crash (kill -9) loses
+	// what waits in the ring, up to 0.7 s of a call's end instead of
+	// 0.45 s.
+	codeBlockFrames = 2 * outBufFrames
 )
 
 // RecorderConfig configures a Recorder.
@@ -80,7 +94,7 @@ type RecorderStats struct {
 // in their place and lost packets, silence suppression and holds become
 // silence. Arrival time anchors each SSRC on a timeline shared by both
 // channels and bridges timestamp jumps. The file is written as the call
-// goes, about 200 ms behind it, with bounded memory (about 10 KiB for
+// goes, 0.2 to 0.7 s behind it, with bounded memory (about 14 KiB for
 // G.711, 17 KiB once G.722 is heard), and its header is brought up to
 // date every 2 s of audio, so a file cut short by a crash plays up to then
 // (and RepairWAV fixes the rest). Close finishes it.
@@ -117,10 +131,12 @@ type Recorder struct {
 	// would start a block of the file (outBufFrames).
 	//
 	// While every sample placed is G.711, of one law a channel, the frames
-	// are in codes instead, slot for slot, in half the memory: the codes
-	// as they came (law gives each channel's), decoded as they are
-	// written. The first G.722 packet, or a channel's change of law,
-	// widens them into ring for the rest of the recording.
+	// are in codes instead, in half the memory a frame: the codes as they
+	// came (law gives each channel's), decoded as they are written, those
+	// at positions flushed..flushed+codeRingSize, the frame at p in slot
+	// p mod codeRingSize (codeSlot). The first G.722 packet, or a
+	// channel's change of law, widens them into ring for the rest of the
+	// recording.
 	ring  *recorderRing // nil before the first sample, in codes, and after Close
 	codes codeRing      // codes.codes nil unless the frames are there
 	law   [2]*[256]int16
@@ -318,6 +334,7 @@ func (r *Recorder) place(c *recChannel, dec *[256]int16, pcm []int16, p *Packet,
 		n = int64(len(pcm))
 	}
 	var skip int64
+	slots := r.slots()
 	if pos < r.written {
 		skip = r.written - pos
 		if skip >= n {
@@ -326,7 +343,7 @@ func (r *Recorder) place(c *recChannel, dec *[256]int16, pcm []int16, p *Packet,
 		}
 		n, pos = n-skip, r.written
 	}
-	if need := pos + n - ringSize; need > r.flushed {
+	if need := pos + n - slots; need > r.flushed {
 		// Reached by a packet far ahead of its arrival: the final frames
 		// are written early. Only timing no phone has makes frames final
 		// early (flushTo moves the write cursor); that keeps memory bounded.
@@ -336,13 +353,16 @@ func (r *Recorder) place(c *recChannel, dec *[256]int16, pcm []int16, p *Packet,
 	// The samples go in at most two runs, the second one from the ring's
 	// start.
 	for done := int64(0); done < n; {
-		at := (pos + done - r.base) & ringMask
-		run := min(n-done, ringSize-at)
+		at := r.slot(pos + done)
+		run := min(n-done, slots-at)
 		if r.ring == nil { // codes: G.711
-			slots := r.codes.codes[at*2+int64(ch) : (at+run)*2]
-			for i, b := range payload[skip+done : skip+done+run] {
-				slots[i*2] = b
-			}
+			// A copy into the channel's plane of codes. Interleaved codes
+			// took a loop storing every other byte, 60% of the
+			// recorder's user-space CPU in BenchmarkRecordersCPU; planes,
+			// alternated A B A B A B (-benchtime 20x): Recorders1000
+			// 500 549 503 -> 367 344 387 ns/pkt, RecordersCPU user-ns/pkt
+			// 336 352 328 -> 245 355 295.
+			copy(r.codes.codes[ch][at:at+run], payload[skip+done:skip+done+run])
 			r.codes.hear(ch, at, run)
 			done += run
 			continue
@@ -425,70 +445,6 @@ func (r *Recorder) flushTo(target int64) {
 			r.writeHeader()
 		}
 	}
-}
-
-// blockEnd returns the position of the frame that starts the block of the
-// file after the one pos is in.
-func (r *Recorder) blockEnd(pos int64) int64 {
-	return r.base + (pos-r.base)&^(outBufFrames-1) + outBufFrames
-}
-
-// rebase moves the ring's frames so that the one at position base is in
-// its first slot: rotated left, in place, by reversals.
-func (r *Recorder) rebase(base int64) {
-	k := ((base - r.base) & ringMask) * frameBytes
-	r.base = base
-	if r.codes.codes != nil {
-		r.codes.rotate(k / frameBytes)
-	}
-	if r.ring == nil || k == 0 {
-		return
-	}
-	slices.Reverse(r.ring[:k])
-	slices.Reverse(r.ring[k:])
-	slices.Reverse(r.ring[:])
-}
-
-// drain writes the frames from flushed to upto (at most written) to the
-// file, straight from the ring, leaving their slots silent for the next
-// lap. Frames past the last sample placed are silence already.
-func (r *Recorder) drain(upto int64) {
-	var out *outBuf // where codes are decoded to be written
-	if r.ring == nil && r.flushed < upto {
-		out = outBufs.Get().(*outBuf)
-		defer outBufs.Put(out)
-	}
-	for r.flushed < upto && r.err == nil && !r.full {
-		at := (r.flushed - r.base) & ringMask
-		run := min(upto-r.flushed, ringSize-at) // not round the ring's end
-		if r.ring == nil {
-			run = min(run, outBufFrames)
-			frames := out[:run*frameBytes]
-			r.codes.decode(frames, at, run, &r.law)
-			r.write(frames)
-			r.flushed += run
-			continue
-		}
-		frames := r.ring[at*frameBytes : (at+run)*frameBytes]
-		r.write(frames)
-		clear(frames)
-		r.flushed += run
-	}
-}
-
-// outBuf is where a block of frames held as codes is decoded to be
-// written: 8 KiB, taken from outBufs for the write rather than held by
-// each recording.
-type outBuf [outBufFrames * frameBytes]byte
-
-var outBufs = sync.Pool{New: func() any { return new(outBuf) }}
-
-// widen moves the frames from codes to a ring of their own, decoded: the
-// recording has met G.722 or a channel's change of law.
-func (r *Recorder) widen() {
-	r.ring = r.codes.widen(&r.law)
-	codeRings.put(r.codes)
-	r.codes = codeRing{}
 }
 
 // write appends buf to the file's samples, up to the WAV size limit.

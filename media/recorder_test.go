@@ -539,11 +539,11 @@ func (w *writeLog) Write(b []byte) (int, error) {
 	return w.countingFile.Write(b)
 }
 
-// The samples go to the file in whole blocks of 8 KiB (the first one less
-// the header), never a write starting or ending inside a page but the
-// last, at Close: the kernel takes a block whole for less than pages
-// that the writes before and after share. The header's updates do not
-// cut a block short either.
+// The samples go to the file in whole blocks (the first one less the
+// header), 16 KiB while the call is all G.711, never a write starting or
+// ending inside a page but the last, at Close: the kernel takes a block
+// whole for less than pages that the writes before and after share. The
+// header's updates do not cut a block short either.
 func TestRecorderWritesWholeBlocks(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -562,7 +562,7 @@ func TestRecorderWritesWholeBlocks(t *testing.T) {
 			return ev
 		}},
 	}
-	const block = outBufFrames * frameBytes
+	const block = codeBlockFrames * frameBytes
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

@@ -2,7 +2,6 @@ package media
 
 import (
 	"encoding/binary"
-	"slices"
 	"sync"
 )
 
@@ -51,13 +50,19 @@ func (p *ringPool) put(r *recorderRing) {
 
 // codeRing is a Recorder's ring while everything it was given is G.711,
 // at half a recorderRing's memory: a frame slot is the two channels'
-// code bytes, left then right, decoded as the frames are written, and
+// code bytes, each channel's in a plane of its own (codes[0] left,
+// codes[1] right), decoded and interleaved as the frames are written, and
 // heard tells which of the channels' slots a sample was placed in. A slot
 // not heard is silence (whatever code it holds): no A-law code decodes to
 // silence, so the codes alone cannot say it.
+//
+// The planes make placing a packet a copy of its payload: with the codes
+// interleaved (left, right) it was a loop storing every other byte, most
+// of what the recorder cost a packet in user space, and a packet's codes
+// spread over twice the cache lines (figures at Recorder.place).
 type codeRing struct {
-	codes *[ringSize * 2]byte
-	heard *[2][ringSize / 64]uint64
+	codes *[2][codeRingSize]byte
+	heard *[2][codeRingSize / 64]uint64
 }
 
 // codeRings is where code rings come from; on Linux carved from mapped
@@ -115,17 +120,22 @@ func (c codeRing) decode(out []byte, at, n int64, law *[2]*[256]int16) {
 		w, bit := i/64, i%64
 		run := min(64-bit, at+n-i)
 		wl, wr := hl[w]>>bit, hr[w]>>bit
-		codes := c.codes[i*2 : (i+run)*2]
+		cl, cr := c.codes[0][i:i+run], c.codes[1][i:i+run]
 		dst := out[(i-at)*frameBytes : (i-at+run)*frameBytes]
 		if run == 64 && wl&wr == ^uint64(0) { // every slot heard, both channels
-			for j := range 64 {
-				l, r := tl[codes[j*2]], tr[codes[j*2+1]]
-				binary.LittleEndian.PutUint32(dst[j*frameBytes:], uint32(uint16(l))|uint32(uint16(r))<<16)
+			// Two frames a store: BenchmarkCodeRingDecode 0.80 0.83 0.82
+			// -> 0.70 0.74 0.70 ns a frame (alternated; four a loop gave
+			// no more).
+			cl, cr, dst := cl[:64], cr[:64], dst[:64*frameBytes]
+			for j := 0; j < 64; j += 2 {
+				v := uint64(uint16(tl[cl[j]])) | uint64(uint16(tr[cr[j]]))<<16 |
+					uint64(uint16(tl[cl[j+1]]))<<32 | uint64(uint16(tr[cr[j+1]]))<<48
+				binary.LittleEndian.PutUint64(dst[j*frameBytes:], v)
 			}
 		} else {
 			for j := range run {
-				l := tl[codes[j*2]] & -int16(wl>>j&1)
-				r := tr[codes[j*2+1]] & -int16(wr>>j&1)
+				l := tl[cl[j]] & -int16(wl>>j&1)
+				r := tr[cr[j]] & -int16(wr>>j&1)
 				binary.LittleEndian.PutUint32(dst[j*frameBytes:], uint32(uint16(l))|uint32(uint16(r))<<16)
 			}
 		}
@@ -137,37 +147,6 @@ func (c codeRing) decode(out []byte, at, n int64, law *[2]*[256]int16) {
 
 // silentLaw decodes a channel nothing was placed on.
 var silentLaw [256]int16
-
-// widen returns the ring's frames in a recorderRing, each channel's codes
-// decoded by law, slot for slot.
-func (c codeRing) widen(law *[2]*[256]int16) *recorderRing {
-	w := recorderRings.get()
-	c.decode(w[:], 0, ringSize, law)
-	return w
-}
-
-// rotate moves the ring's slots left by k: the slot at k becomes the first.
-func (c codeRing) rotate(k int64) {
-	k &= ringMask
-	if k == 0 {
-		return
-	}
-	b := c.codes[:]
-	slices.Reverse(b[:k*2])
-	slices.Reverse(b[k*2:])
-	slices.Reverse(b)
-	for ch := range c.heard {
-		old := c.heard[ch]
-		h := &c.heard[ch]
-		clear(h[:])
-		for i := range int64(ringSize) {
-			j := (i + k) & ringMask
-			if old[j/64]&(1<<(j%64)) != 0 {
-				h[i/64] |= 1 << (i % 64)
-			}
-		}
-	}
-}
 
 // setBits sets (or clears) bits from..from+n of words.
 func setBits(words []uint64, from, n int64, on bool) {

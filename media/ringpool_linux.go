@@ -71,12 +71,12 @@ type codeArena struct {
 // be mapped, a ring from the Go heap.
 func (p *codeRingPool) grow() {
 	const (
-		codesSize = int(unsafe.Sizeof([ringSize * 2]byte{}))
-		heardSize = int(unsafe.Sizeof([2][ringSize / 64]uint64{}))
+		codesSize = int(unsafe.Sizeof([2][codeRingSize]byte{}))
+		heardSize = int(unsafe.Sizeof([2][codeRingSize / 64]uint64{}))
 	)
 	mem, err := unix.Mmap(-1, 0, ringsPerArena*(codesSize+heardSize), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
 	if err != nil {
-		p.free = append(p.free, codeRing{codes: new([ringSize * 2]byte), heard: new([2][ringSize / 64]uint64)})
+		p.free = append(p.free, codeRing{codes: new([2][codeRingSize]byte), heard: new([2][codeRingSize / 64]uint64)})
 		return
 	}
 	_ = unix.Madvise(mem, unix.MADV_NOHUGEPAGE)
@@ -84,8 +84,8 @@ func (p *codeRingPool) grow() {
 	heard := ringsPerArena * codesSize
 	for i := ringsPerArena - 1; i >= 0; i-- {
 		p.free = append(p.free, codeRing{
-			codes: (*[ringSize * 2]byte)(mem[i*codesSize : (i+1)*codesSize]),
-			heard: (*[2][ringSize / 64]uint64)(unsafe.Pointer(&mem[heard+i*heardSize])),
+			codes: (*[2][codeRingSize]byte)(unsafe.Pointer(&mem[i*codesSize])),
+			heard: (*[2][codeRingSize / 64]uint64)(unsafe.Pointer(&mem[heard+i*heardSize])),
 		})
 	}
 }
@@ -97,7 +97,7 @@ func (p *codeRingPool) release(r codeRing) {
 	start := uintptr(unsafe.Pointer(r.codes))
 	for _, a := range p.arenas {
 		if s := uintptr(unsafe.Pointer(unsafe.SliceData(a.mem))); start >= s && start < s+uintptr(len(a.mem)) {
-			_ = unix.Madvise(r.codes[:], unix.MADV_DONTNEED)
+			_ = unix.Madvise(unsafe.Slice(&r.codes[0][0], len(r.codes)*codeRingSize), unix.MADV_DONTNEED)
 			return
 		}
 	}

@@ -16,7 +16,7 @@ type codeArena struct{}
 
 // grow adds a code ring to the free list.
 func (p *codeRingPool) grow() {
-	p.free = append(p.free, codeRing{codes: new([ringSize * 2]byte), heard: new([2][ringSize / 64]uint64)})
+	p.free = append(p.free, codeRing{codes: new([2][codeRingSize]byte), heard: new([2][codeRingSize / 64]uint64)})
 }
 
 // release does nothing: the codes of a slot not heard do not matter.
