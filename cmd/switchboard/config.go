@@ -145,15 +145,18 @@ const defaultGCPercent = 200
 // the spare processor cost: each idle one is a thread that the runtime
 // wakes to look for work whenever a goroutine becomes runnable (a SIP
 // message read, a call's event, a timer), and that finds little and
-// sleeps again, two context switches or more each time. With the
-// processors Go would use on a 2-CPU machine (2, and 3 with the relay's),
-// against this (1, and 2), three alternated runs each: 200 calls a second
-// with 2 s of relayed media (bench/sb-calls.sh cps 200), 2,875-2,970
-// against 2,385 us of the server's CPU a call and 69,000 against 40,000
-// context switches; 400 calls a second 2,040-2,125 against 1,878-1,892
-// us; authenticated REGISTER at 2,000 / 4,000 / 6,000 a second
-// (bench/sb-reg.sh) 136 / 63 / 69 against 100 / 55 / 55 us; setup and
-// registration latency alike.
+// sleeps again, two context switches or more each time. Measured on a
+// 2-CPU machine, Go's own choice (2, and 3 with the relay's) against this
+// (1, and 2), alternated runs on one binary (--procs 2 against auto):
+// 200 calls a second with 2 s of relayed media (bench/sb-calls.sh cps
+// 200), 2,410-3,400 against 2,105-2,750 us of the server's CPU a call in
+// 5 runs each (medians 2,610 and 2,365), 65,000-70,000 against 38,000-42,000
+// context switches; authenticated REGISTER at 2,000 / 4,000 / 6,000 a
+// second (bench/sb-reg.sh), two runs each, 132-136 / 63 / 61-69 against
+// 97-100 / 55-56 / 55-72 us. What it costs: a goroutine that holds the one
+// processor (a batch of call rows written to SQLite, the collector's
+// marking) delays the SIP messages behind it: setup p99 at 200 calls a
+// second 12-16 against 8-16 ms in those runs. --procs raises it.
 func autoProcs(cpus int) int { return max(1, cpus-1) }
 
 // Validate reports every mistake at once, each naming its flag and variable.
