@@ -1,9 +1,6 @@
 package media
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -48,16 +45,8 @@ func TestMonoRecorderBytes(t *testing.T) {
 				rec.Audio(uint32(7+min(i/40, 1)), ts+uint32(i*frameSamples), tone[i*frameSamples:(i+1)*frameSamples])
 			}
 		}
-		if err := rec.Close(); err != nil {
-			t.Fatal(err)
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h := sha256.Sum256(b)
-		if got := hex.EncodeToString(h[:]); got != tt.want {
-			t.Errorf("%s: %d bytes, sha256 %s, want %s", tt.name, len(b), got, tt.want)
+		if n, got := closedFileSum(t, rec, path); got != tt.want {
+			t.Errorf("%s: %d bytes, sha256 %s, want %s", tt.name, n, got, tt.want)
 		}
 	}
 }

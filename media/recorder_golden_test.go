@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -161,15 +162,8 @@ func TestRecorderGolden(t *testing.T) {
 			}
 		}
 		feed(rec, tt.ev())
-		if err := rec.Close(); err != nil {
-			t.Fatal(err)
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h := sha256.Sum256(b)
-		got := fmt.Sprintf("%d bytes %s %+v", len(b), hex.EncodeToString(h[:]), rec.Stats())
+		n, sum := closedFileSum(t, rec, path)
+		got := fmt.Sprintf("%d bytes %s %+v", n, sum, rec.Stats())
 		fmt.Fprintf(&out, "%s\t%s\n", tt.name, got)
 		if !*update && got != want[tt.name] {
 			t.Errorf("%s: %s, want %s", tt.name, got, want[tt.name])
@@ -183,4 +177,19 @@ func TestRecorderGolden(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// closedFileSum closes rec and returns the length and SHA-256 (hex) of the
+// file it wrote at path.
+func closedFileSum(t *testing.T, rec io.Closer, path string) (int, string) {
+	t.Helper()
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.Sum256(b)
+	return len(b), hex.EncodeToString(h[:])
 }
