@@ -40,7 +40,7 @@ func (r *Relay) read(in *leg, rtcp bool, handle func(*batch), wg *sync.WaitGroup
 // rtpHandler returns what relays the batches read from in's RTP socket to
 // out's endpoint through out's RTP socket.
 func (r *Relay) rtpHandler(in, out *leg) func(*batch) {
-	rd := &rtpReader{r: r, in: in, out: out}
+	rd := &rtpReader{r: r, in: in, out: out, counts: in.counts()}
 	rd.q = newSendQueue(out.ports, false, in)
 	return rd.batch
 }
@@ -48,10 +48,20 @@ func (r *Relay) rtpHandler(in, out *leg) func(*batch) {
 // rtpReader is the state of one leg's RTP reader, kept from packet to
 // packet so that relaying one allocates nothing; its scratch is the
 // batch's (b.rtp, b.tap).
+//
+// What every packet needs is kept here, read once, rather than reached
+// through pointers: with hundreds of calls each socket is read about once
+// in 20 ms, and each pointer followed to memory last touched then is a
+// cache miss. perf at 200 calls/s put 3% of the server's CPU on reaching
+// the pool's counters through the leg and its ports, and 2.5% on reading
+// the destination through leg.rtpDst.
 type rtpReader struct {
 	r       *Relay
 	in, out *leg
 	q       sendQueue
+	counts  *relayCounts    // the pool's (in.counts), nil without one
+	dstP    *netip.AddrPort // out.rtpDst as last seen, and its value
+	dst     netip.AddrPort
 	mb      *monitorBuffers // allocated when a supervisor first joins
 	xbuf    []byte          // allocated when the call is first transcoded
 }
@@ -59,7 +69,7 @@ type rtpReader struct {
 // batch relays what one read brought, then sends it.
 func (rd *rtpReader) batch(b *batch) {
 	rd.q.b = b
-	countBatch(rd.in, b)
+	countBatch(rd.counts, b)
 	for i := range b.n {
 		rd.packet(b, i)
 	}
@@ -199,23 +209,29 @@ func (rd *rtpReader) packet(b *batch, i int) {
 
 // forward queues data for dst. Data still in its read buffer slot waits
 // for the rest of the batch; data in a scratch buffer, which the next
-// packet reuses, goes at once (after what was queued before it).
+// packet reuses, goes at once (after what was queued before it). A
+// destination is never changed in place (storeAddr stores a new one), and
+// rd.dstP keeps the one it read alive, so the same pointer is the same
+// address.
 func (rd *rtpReader) forward(data []byte, slot *[maxPacket]byte, dst *netip.AddrPort) {
 	if dst == nil || len(data) == 0 {
 		rd.in.drop(dropNoDestination, 1)
 		return
 	}
-	rd.q.add(data, *dst)
+	if dst != rd.dstP {
+		rd.dstP, rd.dst = dst, *dst
+	}
+	rd.q.add(data, rd.dst)
 	if &data[0] != &slot[0] {
 		rd.q.flush()
 	}
 }
 
-// countBatch counts a batch read on in's socket in its pool: the
-// datagrams, and those the kernel dropped on the socket's full receive
-// queue since the last read.
-func countBatch(in *leg, b *batch) {
-	if c := in.counts(); c != nil {
+// countBatch counts a batch read on a leg's socket in its pool's counters
+// c (leg.counts; nil: none): the datagrams, and those the kernel dropped
+// on the socket's full receive queue since the last read.
+func countBatch(c *relayCounts, b *batch) {
+	if c != nil {
 		c.received.Add(uint64(b.n))
 		if b.overflow > 0 {
 			c.overflow.Add(uint64(b.overflow))
@@ -227,9 +243,10 @@ func countBatch(in *leg, b *batch) {
 // to out's endpoint through out's RTCP socket.
 func (r *Relay) rtcpHandler(in, out *leg) func(*batch) {
 	q := newSendQueue(out.ports, true, in)
+	counts := in.counts()
 	return func(b *batch) {
 		q.b = b
-		countBatch(in, b)
+		countBatch(counts, b)
 		for i := range b.n {
 			r.relayRTCP(in, out, &q, b, i)
 		}
