@@ -63,8 +63,9 @@ func putBatch(b *batch) { batchPool.Put(b) }
 // time.
 type sendQueue struct {
 	conn   *net.UDPConn
-	s      *sock // the socket instead of conn, once detached for a poller
-	from   *leg  // counts what cannot be sent
+	s      *sock        // the socket instead of conn, once detached for a poller
+	from   *leg         // counts what cannot be sent
+	counts *relayCounts // from's pool's (leg.counts), kept: see rtpReader
 	b      *batch
 	rc     syscall.RawConn // conn's, once a batch of two or more was sent
 	domain int             // conn's address family, from then on

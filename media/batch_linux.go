@@ -162,7 +162,7 @@ func (d *pairSocks) wait() {
 // newSendQueue returns a queue sending through pp's RTP socket (RTCP with
 // rtcp), counting what cannot be sent against from.
 func newSendQueue(pp *PortPair, rtcp bool, from *leg) sendQueue {
-	q := sendQueue{conn: pp.RTP, from: from}
+	q := sendQueue{conn: pp.RTP, from: from, counts: from.counts()}
 	if rtcp {
 		q.conn = pp.RTCP
 	}
@@ -350,7 +350,7 @@ func (q *sendQueue) flush() {
 
 // forwarded counts n datagrams handed to the kernel.
 func (q *sendQueue) forwarded(n int) {
-	if c := q.from.counts(); c != nil && n > 0 {
+	if c := q.counts; c != nil && n > 0 {
 		c.forwarded.Add(uint64(n))
 	}
 }

@@ -37,9 +37,9 @@ func listenPair(ip netip.Addr, port int, _ *poller) (*PortPair, error) {
 
 func newSendQueue(pp *PortPair, rtcp bool, from *leg) sendQueue {
 	if rtcp {
-		return sendQueue{conn: pp.RTCP, from: from}
+		return sendQueue{conn: pp.RTCP, from: from, counts: from.counts()}
 	}
-	return sendQueue{conn: pp.RTP, from: from}
+	return sendQueue{conn: pp.RTP, from: from, counts: from.counts()}
 }
 
 // serveBatches reports that no poller serves pp: here every socket is
@@ -73,7 +73,7 @@ func (q *sendQueue) flush() {
 	for i := range l.n {
 		if _, err := q.conn.WriteToUDPAddrPort(l.data[i], l.dst[i]); err != nil {
 			q.from.drop(dropSendError, 1)
-		} else if c := q.from.counts(); c != nil {
+		} else if c := q.counts; c != nil {
 			c.forwarded.Add(1)
 		}
 	}
