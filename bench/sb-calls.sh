@@ -44,10 +44,10 @@ if [ "${PERF:-0}" = 1 ]; then
     sleep $(( ${LEVELS%% *} / 200 + 5 )); perf record ${PERF_ARGS:--F 499 -g} -p $SBPID -o "$OUTD/perf.data" -- sleep 10 >/dev/null 2>&1 ) &
 fi
 if [ "${TRACE:-0}" = 1 ]; then
-  # a 2 s runtime trace inside the window (go tool trace trace.out)
+  # a runtime trace of TRACE_SECONDS (2) from TRACE_AT s after SIPp's caller starts (go tool trace trace.out)
   ( for _ in $(seq 1 600); do pgrep -f "[u]ac_rtp.xml.*-p ${UAC_PORT:-5061}" >/dev/null && break; sleep 0.1; done
-    sleep $(( ${LEVELS%% *} / 200 + 5 ))
-    curl -s "127.0.0.1:${PPROF_PORT:-6061}/debug/pprof/trace?seconds=2" >"$OUTD/trace.out" ) &
+    sleep ${TRACE_AT:-$(( ${LEVELS%% *} / 200 + 5 ))}
+    curl -s "127.0.0.1:${PPROF_PORT:-6061}/debug/pprof/trace?seconds=${TRACE_SECONDS:-2}" >"$OUTD/trace.out" ) &
 fi
 if [ "${HEAP:-0}" = 1 ]; then
   ( for _ in $(seq 1 600); do pgrep -f "[u]ac_rtp.xml.*-p ${UAC_PORT:-5061}" >/dev/null && break; sleep 0.1; done
