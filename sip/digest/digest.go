@@ -118,14 +118,14 @@ const maxCredentialValue = 512
 // ignored; known ones may appear once.
 func ParseAuthorization(s string) (Credentials, error) {
 	var c Credentials
-	s = strings.TrimLeft(s, " \t")
+	s = skipBlanks(s)
 	if len(s) < 7 || !strings.EqualFold(s[:6], "Digest") || (s[6] != ' ' && s[6] != '\t') {
 		return c, ErrBadCredentials
 	}
 	s = s[7:]
 	var seen uint16
 	for {
-		s = strings.TrimLeft(s, " \t\r\n,")
+		s = skipSeparators(s)
 		if s == "" {
 			break
 		}
@@ -137,11 +137,11 @@ func ParseAuthorization(s string) (Credentials, error) {
 			return c, ErrBadCredentials
 		}
 		key := s[:i]
-		s = strings.TrimLeft(s[i:], " \t")
+		s = skipBlanks(s[i:])
 		if s == "" || s[0] != '=' {
 			return c, ErrBadCredentials
 		}
-		s = strings.TrimLeft(s[1:], " \t")
+		s = skipBlanks(s[1:])
 		var val string
 		if s != "" && s[0] == '"' {
 			v, rest, ok := unquote(s)
@@ -160,7 +160,7 @@ func ParseAuthorization(s string) (Credentials, error) {
 			return c, ErrBadCredentials
 		}
 		// After a value only whitespace and a comma may follow.
-		s = strings.TrimLeft(s, " \t")
+		s = skipBlanks(s)
 		if s != "" && s[0] != ',' {
 			return c, ErrBadCredentials
 		}
@@ -195,6 +195,33 @@ func ParseAuthorization(s string) (Credentials, error) {
 		*dst = val
 	}
 	return c, nil
+}
+
+// skipBlanks drops the spaces and tabs s begins with. It and
+// skipSeparators are strings.TrimLeft for their sets without the set's
+// table TrimLeft builds at each call: a REGISTER's credentials are trimmed
+// some forty times (perf at 2,000 REGISTERs a second: TrimLeft 1.1% of
+// the server's samples).
+func skipBlanks(s string) string {
+	i := 0
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	return s[i:]
+}
+
+// skipSeparators drops the whitespace, line ends and commas s begins with.
+func skipSeparators(s string) string {
+	i := 0
+	for i < len(s) {
+		switch s[i] {
+		case ' ', '\t', '\r', '\n', ',':
+			i++
+			continue
+		}
+		break
+	}
+	return s[i:]
 }
 
 func isKeyChar(b byte) bool {

@@ -168,3 +168,31 @@ func FuzzParseAuthorization(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSkip holds skipBlanks and skipSeparators to the strings.TrimLeft
+// they stand for.
+func FuzzSkip(f *testing.F) {
+	f.Add(" \t, \r\nx")
+	f.Add("")
+	f.Add(",,\t")
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := skipBlanks(s), strings.TrimLeft(s, " \t"); got != want {
+			t.Errorf("skipBlanks(%q) = %q, want %q", s, got, want)
+		}
+		if got, want := skipSeparators(s), strings.TrimLeft(s, " \t\r\n,"); got != want {
+			t.Errorf("skipSeparators(%q) = %q, want %q", s, got, want)
+		}
+	})
+}
+
+// BenchmarkParseAuthorization parses a REGISTER's credentials as a phone
+// sends them.
+func BenchmarkParseAuthorization(b *testing.B) {
+	const h = `Digest username="100123", realm="127.0.0.1", nonce="Y2FmZWJhYmUxMjM0NTY3ODkwYWJjZGVm", uri="sip:127.0.0.1:5060", response="0123456789abcdef0123456789abcdef", algorithm=MD5, cnonce="0a4f113b", qop=auth, nc=00000001`
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseAuthorization(h); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
