@@ -115,28 +115,23 @@ func (p *poller) closeSockEp(fd int) {
 // took up to 150 ms (BenchmarkRelayChurn).
 const ringTaskRuns = 20
 
-// quietNaps is how many empty rounds in a row a poller with a ring
-// sleeps through (ringNap each, in the runtime: time.Sleep) before it
-// waits for a datagram in the epoll set of its sockets (idle), or in the
-// naps of idleNaps when it has none. Senders send in bursts (SIPp: about
-// 40% of the rounds at 200 calls a second got nothing), and that wait
-// costs more than a sleep: arming the set (EPOLL_CTL_MOD on the poller's
-// set) polls every socket that has had a datagram since the set was last
-// waited on, whose datagrams the ring has long taken. perf at 200 calls a
-// second (about 450 relayed calls): 4.2% of the server's samples were in
-// those epoll_ctl calls, about 200 us each, 100 of them a second; with
-// these sleeps, none.
-//
-// A sleep in the runtime, not the round's nap (nap, which keeps the
-// thread's processor): in a lull, as in idle's wait, the processor this
-// poller holds serves the rest of the server, which at 400 calls a second
-// needs more than the one it has while the collector marks. Tried, the
-// nap: scheduling fell from 13.3% to 9.7% of the samples at 200 calls a
-// second (these sleeps: 15.9%, the hand-offs of the processor), but the
-// setups of 20 ms or more at 400 calls a second (4,000 calls, SIPp
-// overloaded on this 2-core machine, so a noisy count) were 563-1,732 in
-// four runs against 322-1,937 (median 545) in six before and 386-509 in
-// two with these sleeps.
+// quietNaps is how many empty rounds in a row a poller with a ring naps
+// through (ringNap each, its processor kept) before it waits for a
+// datagram in the epoll set of its sockets (idle), or in the naps of
+// idleNaps when it has none. Senders send in bursts (SIPp: about 40% of
+// the rounds at 200 calls a second got nothing), and that wait costs
+// more than a nap: arming the set (EPOLL_CTL_MOD on the poller's set)
+// polls every socket that has had a datagram since the set was last
+// waited on, and the wait in the runtime's poller hands this locked
+// thread's processor around. perf at 200 calls a second (about 450
+// relayed calls): 4.2% of the server's samples were in those
+// epoll_ctl calls, about 200 us each, 100 of them a second. With these
+// naps: none in steady load; scheduling 13.3% -> 9.7% of the samples; the
+// server's CPU a call (bench/sb-calls.sh cps 200, six pairs of runs side by
+// side, the machine's pace drifting) lower in five pairs of six, medians
+// 2,420 against 2,535 us; the echo's loss at SIPp's socket 3.8-4.8%
+// against 3.6-4.3%. BenchmarkRelayCallsSpread and Paced at 400 calls,
+// whose rounds are seldom empty, within their noise either way.
 const quietNaps = 5
 
 // idleNaps is, for a poller whose sockets' epoll set could not be made

@@ -190,11 +190,9 @@ func (r *ringRound) run() {
 			}
 		case idle < quietNaps:
 			// Nothing came, but the rounds just before relayed: a lull
-			// between a sender's bursts. A nap in the runtime, which
-			// lends this thread's processor to the rest of the server
-			// meanwhile (see quietNaps).
+			// between a sender's bursts. A nap as after a round.
 			idle++
-			time.Sleep(ringNap)
+			r.nap(ringNap)
 		case r.sockEp >= 0:
 			// Nothing came for a while: wait for something to.
 			if r.sleep() {
