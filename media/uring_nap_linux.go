@@ -115,25 +115,6 @@ func (p *poller) closeSockEp(fd int) {
 // took up to 150 ms (BenchmarkRelayChurn).
 const ringTaskRuns = 20
 
-// quietNaps is how many empty rounds in a row a poller with a ring naps
-// through (ringNap each, its processor kept) before it waits for a
-// datagram in the epoll set of its sockets (idle), or in the naps of
-// idleNaps when it has none. Senders send in bursts (SIPp: about 40% of
-// the rounds at 200 calls a second got nothing), and that wait costs
-// more than a nap: arming the set (EPOLL_CTL_MOD on the poller's set)
-// polls every socket that has had a datagram since the set was last
-// waited on, and the wait in the runtime's poller hands this locked
-// thread's processor around. perf at 200 calls a second (about 450
-// relayed calls): 4.2% of the server's samples were in those
-// epoll_ctl calls, about 200 us each, 100 of them a second. With these
-// naps: none in steady load; scheduling 13.3% -> 9.7% of the samples; the
-// server's CPU a call (bench/sb-calls.sh cps 200, six pairs of runs side by
-// side, the machine's pace drifting) lower in five pairs of six, medians
-// 2,420 against 2,535 us; the echo's loss at SIPp's socket 3.8-4.8%
-// against 3.6-4.3%. BenchmarkRelayCallsSpread and Paced at 400 calls,
-// whose rounds are seldom empty, within their noise either way.
-const quietNaps = 5
-
 // idleNaps is, for a poller whose sockets' epoll set could not be made
 // (idle), how many empty rounds in a row a poller with a ring naps
 // through before it waits in the kernel: 200 naps of 1 ms, so that

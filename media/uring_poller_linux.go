@@ -188,13 +188,8 @@ func (r *ringRound) run() {
 			if ringNap > 0 {
 				r.nap(r.napFor(now))
 			}
-		case idle < quietNaps:
-			// Nothing came, but the rounds just before relayed: a lull
-			// between a sender's bursts. A nap as after a round.
-			idle++
-			r.nap(ringNap)
 		case r.sockEp >= 0:
-			// Nothing came for a while: wait for something to.
+			// Nothing came: wait for something to.
 			if r.sleep() {
 				r.idle()
 				r.woken()
