@@ -58,9 +58,10 @@ import (
 // came before it). No walk, no EPOLL_CTL_ADD a socket, and
 // BenchmarkRelayCallsPaced at 400 calls cost 4,258 against 4,524 ns a
 // packet; but on Linux 6.18 the signal came 13-18 ms after the datagram
-// (a raw poll(2) of the eventfd alone saw the same: the kernel defers
-// it), so the delay from phone to phone went from 3.2 to 10.8 ms on
-// average, and context switches a packet from 0.013 to 0.044. Not kept.
+// (a raw poll(2) of the eventfd alone saw the same: the lateness is the
+// kernel's, its cause not found), so the delay from phone to phone went
+// from 3.2 to 10.8 ms on average, and the context switches a packet from
+// 0.013 to 0.044. Not kept.
 func (r *ringRound) idle() {
 	p := r.p
 	ev := sockEpEvent(unix.EPOLLIN | unix.EPOLLONESHOT)
