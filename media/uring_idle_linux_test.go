@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -142,4 +143,51 @@ func epollItem(t *testing.T, epfd, fd int) (events uint32, ok bool) {
 		}
 	}
 	return 0, false
+}
+
+// A ring poller naps through a lull between packets (lull), and then,
+// when nothing more comes, waits in its sockets' set (idle) rather than
+// napping for good; a datagram in the lull and one after the wait are
+// both relayed.
+func TestRingPollerWaitsAfterALull(t *testing.T) {
+	needUring(t)
+	p, err := newPoller()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.ring = true
+	p.reserved.Store(true) // the program's processors stay as they are
+	s, to := pollerSock(t, p)
+	got := make(chan int, 16)
+	if err := p.serve(s, func(b *batch) { got <- b.n }, func(err error) { t.Errorf("socket: %v", err) }); err != nil {
+		t.Fatal(err)
+	}
+	from, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer from.Close()
+	pkt := rtpPacket(0, 1, 160, 1, false, make([]byte, 160))
+	send := func() {
+		t.Helper()
+		if _, err := from.WriteToUDPAddrPort(pkt, to); err != nil {
+			t.Fatal(err)
+		}
+		if n := <-got; n != 1 {
+			t.Fatalf("relayed %d datagrams, want 1", n)
+		}
+	}
+	waiting := func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.waiting
+	}
+	send()
+	send() // most likely in the lull's naps
+	for !waiting() {
+		time.Sleep(time.Millisecond)
+	}
+	send()
+	p.close(s)
+	<-s.done
 }

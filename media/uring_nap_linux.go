@@ -37,20 +37,22 @@ import (
 // datagrams, so each is found empty and dropped from the set's ready list,
 // one by one. Under SIPp at 200 calls a second (about 450 relayed calls,
 // 40% of the rounds empty: senders send in bursts) that was about 200 us
-// a MOD, 100 a second, 4.2% of the server's samples (perf). Tried, two
-// ways round it, alternated with this wait on a machine too busy to tell
-// much: up to five empty rounds' naps (nap, the processor kept) before
-// the wait: no MODs in steady load, scheduling 13.3% -> 9.7% of the
-// samples, the server's CPU a call lower in five pairs of runs of six
-// (medians 2,420 against 2,535 us); but the processor the wait lends the
-// rest of the server in a lull was kept too, and setups of 20 ms or more
-// at 400 calls a second (4,000 calls, SIPp overloaded) were 563-1,732 in
-// four runs against 322-1,937 in six. The same with time.Sleep, which
-// lends it: futex and epoll_pwait took 8.8% of the samples against 3.5%
-// (the processor's hand-offs), the server's CPU a call higher in two pairs
-// of two (2,655-3,040 against 2,425-2,585 us). Neither kept.
+// a MOD, 100 a second, 4.2-5.6% of the server's samples (perf); at 1,000
+// recorded calls, 6.1%. So the poller waits here only after a lull of
+// lullNaps rounds (lull): under load, hardly ever.
 //
-// A third, with no set of sockets at all: an eventfd registered with the
+// Tried before lull, on a machine too busy to tell much: up to five empty
+// rounds' raw naps (nap) before the wait: no MODs, the server's CPU a
+// call lower in five pairs of runs of six (medians 2,420 against 2,535
+// us), but the processor the wait lends the rest of the server in a lull
+// was kept too (setups of 20 ms or more at 400 calls a second 563-1,732 in
+// four runs against 322-1,937 in six, SIPp overloaded); the same with
+// time.Sleep, which lends it at every nap: futex and epoll_pwait took 8.8%
+// of the samples against 3.5% (the processor's hand-offs), the server's
+// CPU a call higher in two pairs of two (2,655-3,040 against 2,425-2,585
+// us).
+//
+// And with no set of sockets at all: an eventfd registered with the
 // ring (IORING_REGISTER_EVENTFD), in the poller's set for good, signalled
 // by the kernel when the ring's deferred work goes from none to some, and
 // only while the poller waits (IORING_CQ_EVENTFD_DISABLED cleared for the
@@ -129,6 +131,36 @@ func (p *poller) closeSockEp(fd int) {
 	}
 	unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil)
 	unix.Close(fd)
+}
+
+// lullNaps is how many empty rounds in a row a ring poller naps through
+// (lull) before it waits in its sockets' set (idle): 10 of ringNap, 20 ms,
+// a phone's packet time, so that a lull between packets costs no wait
+// and no walk of the set.
+const lullNaps = 10
+
+// lull naps for d in a system call the runtime sees: the thread's
+// processor is left in its system call state, so that when the rest of
+// the server has work queued and no processor idle, the runtime's monitor
+// hands the processor to it, as idle lends it; otherwise the poller finds
+// it again as it wakes, with no hand-off. A raw nap (nap) would keep it
+// from the server's goroutines; time.Sleep would hand it round at every
+// nap.
+//
+// Against idle after every empty round (4663e1e), alternated runs on one
+// 2-CPU machine whose speed drifted by 20% between runs, so each run's
+// server CPU is also given per second of SIPp's own CPU (the same work in
+// every run): bench/sb-calls.sh conc 1000, recorded, 60.5 and 62.8% of a
+// core (4.11 and 4.22) against 46.2 and 63.6% (3.70 and 4.07); cps 200,
+// 1,955 and 2,210 us a call (643, 630) against 1,770 and 2,270 (600,
+// 609); cps 400, 1,465, 1,528 and 1,688 us (310, 315, 310) against 1,412,
+// 1,355 and 1,865 (292, 292, 297), setup p99 16, 16 and 52 ms against 8,
+// 8 and 32, setups of 20 ms or more 13, 7 and 93 against 5, 3 and 97. The
+// walk's 6.1% of the samples at 1,000 calls went to none (perf); the
+// server's context switches rose by 7-27%.
+func (r *ringRound) lull(d time.Duration) {
+	ts := unix.NsecToTimespec(int64(d))
+	unix.Syscall(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&ts)), 0, 0)
 }
 
 // ringTaskRuns is the most deferred tasks the kernel runs in one

@@ -188,13 +188,19 @@ func (r *ringRound) run() {
 			if ringNap > 0 {
 				r.nap(r.napFor(now))
 			}
+		case idle < lullNaps && ringNap > 0:
+			// Nothing came, but lately something did: a lull between
+			// the senders' packets, most likely. A nap as after a
+			// round, but one the runtime sees (r.lull).
+			idle++
+			r.lull(ringNap)
 		case r.sockEp >= 0:
-			// Nothing came: wait for something to.
+			// Nothing came for a while: wait for something to.
 			if r.sleep() {
 				r.idle()
 				r.woken()
 			}
-		case idle < idleNaps && pollerNap > 0:
+		case idle < lullNaps+idleNaps && pollerNap > 0:
 			// Nothing came, lately something did: nap as after a
 			// round. A wait in io_uring_enter blocks this thread in a
 			// system call with its processor, which the runtime takes
