@@ -3,6 +3,7 @@ package media
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"runtime"
 	"strings"
@@ -53,14 +54,9 @@ func TestRingIdleArmsTheSocketsOnlyForTheWait(t *testing.T) {
 	r.submit(enterGetEvents)
 	r.gather()
 
-	from, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer from.Close()
-	pkt := rtpPacket(0, 1, 160, 1, false, make([]byte, 160))
+	sendTo := rtpSender(t, to)
 	send := func() {
-		if _, err := from.WriteToUDPAddrPort(pkt, to); err != nil {
+		if err := sendTo(); err != nil {
 			t.Error(err)
 		}
 	}
@@ -162,15 +158,10 @@ func TestRingPollerWaitsAfterALull(t *testing.T) {
 	if err := p.serve(s, func(b *batch) { got <- b.n }, func(err error) { t.Errorf("socket: %v", err) }); err != nil {
 		t.Fatal(err)
 	}
-	from, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer from.Close()
-	pkt := rtpPacket(0, 1, 160, 1, false, make([]byte, 160))
+	sendTo := rtpSender(t, to)
 	send := func() {
 		t.Helper()
-		if _, err := from.WriteToUDPAddrPort(pkt, to); err != nil {
+		if err := sendTo(); err != nil {
 			t.Fatal(err)
 		}
 		if n := <-got; n != 1 {
@@ -190,4 +181,20 @@ func TestRingPollerWaitsAfterALull(t *testing.T) {
 	send()
 	p.close(s)
 	<-s.done
+}
+
+// rtpSender returns a function that sends an RTP datagram to to, from a
+// socket of the test's own.
+func rtpSender(t *testing.T, to netip.AddrPort) func() error {
+	t.Helper()
+	from, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { from.Close() })
+	pkt := rtpPacket(0, 1, 160, 1, false, make([]byte, 160))
+	return func() error {
+		_, err := from.WriteToUDPAddrPort(pkt, to)
+		return err
+	}
 }
