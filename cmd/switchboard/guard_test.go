@@ -139,7 +139,16 @@ func floodOptions(t *testing.T, addr, from string, perWindow, windows int, windo
 // "none" puts the host under the limit again.
 func TestGuardExemptsOwnHost(t *testing.T) {
 	c := newCLI(t)
-	const perWindow, windows, window = 60, 4, 100 * time.Millisecond
+	// A source is banned in its second window over the limit in a row:
+	// 20 answered in each of two windows. Windows run on the server's
+	// clock as it reads the requests, so a server held up mid-burst on a
+	// loaded machine (CI's other packages in parallel; a second run of the
+	// test beside the first one's shutdown) splits a burst over two of its
+	// windows: 41 to 60 were answered then, with 100 and with 300 ms
+	// windows. Three windows' worth is the bound, far below the 240 an
+	// exempt source gets; the ban itself is checked too.
+	const perWindow, windows, window = 60, 4, 300 * time.Millisecond
+	const limited = 3 * 20
 	limit := func(cfg *Config) {
 		cfg.SIPOptions[optionIndex(t, "guard-flood-requests")] = "20"
 		cfg.SIPOptions[optionIndex(t, "guard-flood-window")] = window.String()
@@ -148,8 +157,8 @@ func TestGuardExemptsOwnHost(t *testing.T) {
 	if got := floodOptions(t, m.SIPAddr(), "127.0.0.1", perWindow, windows, window); got != perWindow*windows {
 		t.Errorf("the host's own address: %d of %d answered, want all", got, perWindow*windows)
 	}
-	if got := floodOptions(t, m.SIPAddr(), "127.0.0.9", perWindow, windows, window); got > 2*20 {
-		t.Errorf("another address: %d of %d answered, want at most the limit of two windows", got, perWindow*windows)
+	if got := floodOptions(t, m.SIPAddr(), "127.0.0.9", perWindow, windows, window); got > limited {
+		t.Errorf("another address: %d of %d answered, want at most %d", got, perWindow*windows, limited)
 	}
 	for !strings.Contains(c.ok("", "bans", "list"), "127.0.0.9") {
 		time.Sleep(20 * time.Millisecond)
@@ -159,8 +168,11 @@ func TestGuardExemptsOwnHost(t *testing.T) {
 		limit(cfg)
 		cfg.SIPOptions[optionIndex(t, "guard-exempt")] = "none"
 	})
-	if got := floodOptions(t, m2.SIPAddr(), "127.0.0.1", perWindow, windows, window); got > 2*20 {
-		t.Errorf("with --guard-exempt none, the host's own address: %d of %d answered, want at most the limit of two windows",
-			got, perWindow*windows)
+	if got := floodOptions(t, m2.SIPAddr(), "127.0.0.1", perWindow, windows, window); got > limited {
+		t.Errorf("with --guard-exempt none, the host's own address: %d of %d answered, want at most %d",
+			got, perWindow*windows, limited)
+	}
+	for !strings.Contains(c.ok("", "bans", "list"), "127.0.0.1") {
+		time.Sleep(20 * time.Millisecond)
 	}
 }
