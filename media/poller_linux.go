@@ -119,6 +119,10 @@ type poller struct {
 	// reserved is whether a processor was added for this poller's ring
 	// (reserveProc).
 	reserved atomic.Bool
+
+	// lullSockets is, for a ring poller, the sockets from which it naps
+	// through a lull (ringRound.lullNaps); a test's poller may lower it.
+	lullSockets int
 }
 
 var (
@@ -221,7 +225,7 @@ func newPoller() (*poller, error) {
 		unix.Close(wake)
 		return nil, err
 	}
-	p := &poller{epfd: epfd, ep: ep, wake: wake, socks: make(map[uint64]*sock)}
+	p := &poller{epfd: epfd, ep: ep, wake: wake, socks: make(map[uint64]*sock), lullSockets: lullSockets}
 	p.ring = pollersUseRing
 	return p, nil
 }

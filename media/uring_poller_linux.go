@@ -188,7 +188,7 @@ func (r *ringRound) run() {
 			if ringNap > 0 {
 				r.nap(r.napFor(now))
 			}
-		case idle < lullNaps && ringNap > 0:
+		case idle < r.lullNaps() && ringNap > 0:
 			// Nothing came, but lately something did: a lull between
 			// the senders' packets, most likely. A nap as after a
 			// round, but one the runtime sees (r.lull).
