@@ -193,9 +193,8 @@ func (b *b2bua) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 // callSideLabel is the profiler label key that marks the goroutines of the
-// call side (calls, their media, monitoring sessions); goroutines inherit
-// the labels of the one that started them.
-const callSideLabel = "switchboard"
+// call side (call.SideLabel).
+const callSideLabel = call.SideLabel
 
 // newDialog starts what an INVITE outside a dialog asks for: a call, an
 // attended transfer's replacement, or a monitoring session.

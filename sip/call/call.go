@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -36,7 +37,9 @@ const (
 // through its legs, dialer and relay, and keep their state in rooms.
 //
 // One goroutine owns a call: its actor (run). Only the actor reads or
-// writes the call's fields, its parts' included. Other goroutines (SIP
+// writes the call's fields, its parts' included. A held call's actor
+// parks, its goroutine gone, and the next event posted starts another
+// (loop): the mailbox's lock hands the call from one to the next. Other goroutines (SIP
 // handlers, transaction watchers, requests in flight) reach it only by
 // posting events; what they may read is published for them whole and
 // atomically (callRecord.sharedParties and Shown) or
@@ -113,7 +116,8 @@ type (
 		FromA bool
 		Done  chan struct{}
 	}
-	relayEvent struct{ err error }
+	relayEvent    struct{ err error }
+	shutdownEvent struct{} // the server stops: the call ends
 )
 
 func NewCall(b *Core, req *sip.Request, tx sip.ServerTransaction, caller *Credential, trunk *trunk.Trunk) *Call {
@@ -247,14 +251,28 @@ func (c *Call) refuse(r *route.Refusal) bool {
 
 // run is the call's actor.
 func (c *Call) run() {
-	defer c.Core.WG.Done()
 	c.startTimers(c.RingDuration())
-	defer c.stopTimers()
-	shutdown := c.Core.Ctx.Done()
+	c.stopShutdown = context.AfterFunc(c.Core.Ctx, func() { c.Post(shutdownEvent{}) })
 	c.ForkFailed(nil) // every fork failed before the actor ran
 	c.syncLegs()
 	c.schedule()
+	c.loop()
+}
+
+// loop is the actor's goroutine: it handles the call's events until the
+// call is over, or parks while the call waits on nothing but events (an
+// answered call held) and returns, to be run anew by the next event.
+func (c *Call) loop() {
 	for !c.finished() {
+		if c.idle() {
+			// Stopped before the park: once parked, the call is the
+			// next goroutine's. Nothing is due, so it is stopped for
+			// nothing if events came meanwhile.
+			c.due.Stop()
+			if c.park(c.resume) {
+				return
+			}
+		}
 		responses, ended := c.watchChans()
 		select {
 		case <-c.Wake:
@@ -276,16 +294,37 @@ func (c *Call) run() {
 				c.forksFailed() // on to the next trunk
 			}
 			c.Rooms.Expire()
-		case <-shutdown:
-			shutdown = nil
-			c.Hangup("system", "shutdown")
-			c.Linger = time.Now()
 		}
 		c.syncLegs()
 		c.schedule()
 	}
+	c.stopShutdown()
 	c.unwatch()
 	c.teardown()
+	c.stopTimers()
+	c.Core.WG.Done()
+}
+
+// resume runs the actor again after a park, on a goroutine a post
+// started, labelled as the call side's goroutines are.
+func (c *Call) resume() {
+	pprof.SetGoroutineLabels(sideLabels)
+	c.loop()
+}
+
+// SideLabel is the profiler label key that marks the goroutines of the
+// call side (calls, their media, monitoring sessions), valued "call";
+// goroutines inherit the labels of the one that started them, and a
+// resumed actor takes them anew (sideLabels).
+const SideLabel = "switchboard"
+
+var sideLabels = pprof.WithLabels(context.Background(), pprof.Labels(SideLabel, "call"))
+
+// idle reports whether the actor waits on nothing but its events: the
+// call answered, no transaction of its own to read, no 2xx waiting for
+// its ACK and nothing due (schedule).
+func (c *Call) idle() bool {
+	return c.State == StAnswered && c.watched.tx == nil && !c.acks.hasPending() && c.nextDue().IsZero()
 }
 
 // finished reports whether the actor may stop: the call ended, no 2xx
@@ -300,7 +339,10 @@ func (c *Call) finished() bool {
 
 // schedule wakes the actor at the next 2xx retransmission, silent
 // trunk's end, room's deadline or linger end.
-func (c *Call) schedule() {
+func (c *Call) schedule() { c.wakeAt(c.nextDue()) }
+
+// nextDue is when the actor has something due next; zero for nothing.
+func (c *Call) nextDue() time.Time {
 	next := c.acks.next()
 	if c.State == StRinging {
 		next = earliest(next, c.trunkDeadline(c.Core.Config.TrunkWait))
@@ -309,7 +351,7 @@ func (c *Call) schedule() {
 	if c.State == StEnded {
 		next = earliest(next, c.Linger)
 	}
-	c.wakeAt(next)
+	return next
 }
 
 // FeatureEvent is an event a feature posts to a call (or one call to
@@ -350,6 +392,9 @@ func (c *Call) handle(ev any) {
 		ev(c.State == StAnswered)
 	case FeatureEvent:
 		ev.HandleOn(c)
+	case shutdownEvent:
+		c.Hangup("system", "shutdown")
+		c.Linger = time.Now()
 	case relayEvent:
 		if errors.Is(ev.err, media.ErrTimeout) && c.State == StAnswered {
 			c.Log.Info("media timeout; hanging up", "err", ev.err)

@@ -12,6 +12,8 @@ type callTimers struct {
 	ringTimer *time.Timer // the targets ring until it fires
 	due       *time.Timer // wakes the actor for the next thing due (call.schedule)
 	Linger    time.Time   // when ending: give the forks until then
+	// stopShutdown stops the server's shutdown posting to the actor.
+	stopShutdown func() bool
 }
 
 // startTimers starts the ring time, ring long, as the actor starts.

@@ -6,11 +6,18 @@ import "sync"
 // goroutine that owns the actor's state takes its events; every other
 // goroutine only posts. It is unbounded, so that posting never blocks a
 // SIP handler.
+//
+// An actor with nothing to wait for but its events may park: its
+// goroutine returns, and the next post starts another (resume) that takes
+// the events. A held call then keeps no goroutine, nor its stack, which
+// handling the call's setup grew to 8-16 KiB.
 type Mailbox struct {
 	Mu     sync.Mutex
 	Queue  []any
 	Closed bool          // the actor is over: posts are refused
+	Parked bool          // the actor's goroutine returned: a post starts resume
 	Wake   chan struct{} // signalled, never blocking, when an event comes
+	resume func()        // the actor's goroutine after a park (park sets it)
 }
 
 func NewMailbox() Mailbox { return Mailbox{Wake: make(chan struct{}, 1)} }
@@ -23,10 +30,15 @@ func (m *Mailbox) Post(ev any) bool {
 		return false
 	}
 	m.Queue = append(m.Queue, ev)
+	parked := m.Parked
+	m.Parked = false
 	m.Mu.Unlock()
 	select {
 	case m.Wake <- struct{}{}:
 	default:
+	}
+	if parked {
+		go m.resume()
 	}
 	return true
 }
@@ -38,6 +50,18 @@ func (m *Mailbox) TakeEvents() []any {
 	q := m.Queue
 	m.Queue = nil
 	return q
+}
+
+// park has the actor's goroutine return, resume to run on the next post;
+// false, and no park, when events are queued already.
+func (m *Mailbox) park(resume func()) bool {
+	m.Mu.Lock()
+	defer m.Mu.Unlock()
+	if len(m.Queue) > 0 {
+		return false
+	}
+	m.Parked, m.resume = true, resume
+	return true
 }
 
 // drain refuses later posts and returns the events still queued, which
