@@ -39,12 +39,12 @@ const (
 // One goroutine owns a call: its actor (run). Only the actor reads or
 // writes the call's fields, its parts' included. A held call's actor
 // parks, its goroutine gone, and the next event posted starts another
-// (loop): the mailbox's lock hands the call from one to the next. Other goroutines (SIP
-// handlers, transaction watchers, requests in flight) reach it only by
-// posting events; what they may read is published for them whole and
-// atomically (callRecord.sharedParties and Shown) or
-// fixed before the call is filed in the call table (ID, AReq, relay), and
-// the caller's INVITE handler only waits for AFinal to close.
+// (loop): the mailbox's lock hands the call from one to the next. Other
+// goroutines (SIP handlers, transaction watchers, requests in flight)
+// reach it only by posting events; what they may read is published for
+// them whole and atomically (callRecord.sharedParties and Shown) or fixed
+// before the call is filed in the call table (ID, AReq, relay), and the
+// caller's INVITE handler only waits for AFinal to close.
 type Call struct {
 	Core *Core
 	ID   string // Call-ID of leg A

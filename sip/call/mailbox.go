@@ -15,7 +15,7 @@ type Mailbox struct {
 	Mu     sync.Mutex
 	Queue  []any
 	Closed bool          // the actor is over: posts are refused
-	Parked bool          // the actor's goroutine returned: a post starts resume
+	parked bool          // the actor's goroutine returned: a post starts resume
 	Wake   chan struct{} // signalled, never blocking, when an event comes
 	resume func()        // the actor's goroutine after a park (park sets it)
 }
@@ -30,8 +30,8 @@ func (m *Mailbox) Post(ev any) bool {
 		return false
 	}
 	m.Queue = append(m.Queue, ev)
-	parked := m.Parked
-	m.Parked = false
+	parked := m.parked
+	m.parked = false
 	m.Mu.Unlock()
 	select {
 	case m.Wake <- struct{}{}:
@@ -60,7 +60,7 @@ func (m *Mailbox) park(resume func()) bool {
 	if len(m.Queue) > 0 {
 		return false
 	}
-	m.Parked, m.resume = true, resume
+	m.parked, m.resume = true, resume
 	return true
 }
 
