@@ -107,7 +107,13 @@ type (
 	LegObserver = call.LegObserver
 	// CallOutcome is the key of Metrics.Calls.
 	CallOutcome = call.Outcome
+	// DelaySnapshot is a histogram of Metrics (SetupRoute, SetupAnswer),
+	// over DelayBounds.
+	DelaySnapshot = call.DelaySnapshot
 )
+
+// DelayBounds are the upper bounds of a DelaySnapshot's buckets.
+var DelayBounds = call.DelayBounds
 
 // Where an extension's leg stands (LegEvent.State).
 const (

@@ -20,6 +20,10 @@ type Metrics struct {
 	// Calls counts finished call attempts by direction and disposition, as
 	// written to the call history.
 	Calls map[CallOutcome]uint64
+	// SetupRoute and SetupAnswer are the PBX's own share of call setups
+	// over UDP: from a caller's INVITE to the callee's INVITE, and from
+	// the callee's 2xx to the caller's (sip/call/setupdelay.go).
+	SetupRoute, SetupAnswer DelaySnapshot
 
 	Bindings      int // current registrations (contacts), of all nodes
 	Extensions    int // extensions with at least one current binding
@@ -45,6 +49,8 @@ func (s *Server) Metrics() Metrics {
 			"BYE": c.Bye.Load(), "CANCEL": c.Cancel.Load(), "OPTIONS": c.Options.Load(),
 		},
 		AuthFailures: c.AuthFailures.Load(),
+		SetupRoute:   c.Setup.Route.Snapshot(),
+		SetupAnswer:  c.Setup.Answer.Snapshot(),
 		Bans:         len(s.guard.Bans()),
 		HeldWrites:   s.loc.Held(),
 	}

@@ -26,7 +26,7 @@ type pbxCollector struct {
 	portsTotal, heldWrites, trunkRegistered, storeUp, uptime *prometheus.Desc
 	rtpRejected, rtpReceived, rtpForwarded, rtpDropped       *prometheus.Desc
 	rtpNoBuffers                                             *prometheus.Desc
-	historyHeld                                              *prometheus.Desc
+	historyHeld, setupDelay                                  *prometheus.Desc
 	started                                                  time.Time
 }
 
@@ -57,6 +57,8 @@ func newPBXCollector(s *sip.Server, st directory.Store) *pbxCollector {
 		storeUp:         d("store_up", "1 when the database answered a ping during this scrape, else 0."),
 		uptime:          d("uptime_seconds", "Seconds since this process started serving."),
 		historyHeld:     d("history_writes_held", "Call history and recording writes held while the database does not take them."),
+		setupDelay: d("call_setup_delay_seconds", "The PBX's own share of call setups over UDP, by step: route, from the caller's INVITE "+
+			"to the first INVITE to a callee; answer, from the callee's 2xx to the caller's.", "step"),
 	}
 }
 
@@ -97,6 +99,15 @@ func (c *pbxCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.rtpDropped, r.SRTPErrors, "srtp")
 	counter(c.rtpDropped, r.RecvOverflow, "receive_queue")
 	gauge(c.heldWrites, float64(m.HeldWrites))
+	histogram := func(d *prometheus.Desc, h sip.DelaySnapshot, labels ...string) {
+		buckets := make(map[float64]uint64, len(h.Cumulative))
+		for i, n := range h.Cumulative {
+			buckets[sip.DelayBounds[i].Seconds()] = n
+		}
+		ch <- prometheus.MustNewConstHistogram(d, h.Count, h.Sum.Seconds(), buckets, labels...)
+	}
+	histogram(c.setupDelay, m.SetupRoute, "route")
+	histogram(c.setupDelay, m.SetupAnswer, "answer")
 	gauge(c.historyHeld, float64(c.sip.HistoryWritesHeld()))
 	for _, t := range c.sip.TrunkRegistrations() {
 		up := 0.0

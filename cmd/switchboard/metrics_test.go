@@ -75,19 +75,21 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 
 	url := fmt.Sprintf("http://%s/metrics", m.metrics.Addr())
 	want := map[string]float64{
-		`switchboard_sip_auth_failures_total`:                      1,
-		`switchboard_sip_bindings`:                                 1,
-		`switchboard_sip_registered_extensions`:                    1,
-		`switchboard_sip_requests_dropped_total{reason="scanner"}`: 1,
-		`switchboard_store_up`:                                     1,
-		`switchboard_calls_active`:                                 0,
-		`switchboard_history_writes_held`:                          0,
-		`switchboard_rtp_port_pairs`:                               50,
-		`switchboard_rtp_port_pairs_free`:                          50,
-		`switchboard_rtp_packets_rejected_total`:                   0,
-		`switchboard_rtp_relay_received_total`:                     0,
-		`switchboard_rtp_relay_buffer_shortages_total`:             0,
-		`switchboard_rtp_relay_dropped_total{reason="send_error"}`: 0,
+		`switchboard_sip_auth_failures_total`:                                  1,
+		`switchboard_sip_bindings`:                                             1,
+		`switchboard_sip_registered_extensions`:                                1,
+		`switchboard_sip_requests_dropped_total{reason="scanner"}`:             1,
+		`switchboard_store_up`:                                                 1,
+		`switchboard_calls_active`:                                             0,
+		`switchboard_history_writes_held`:                                      0,
+		`switchboard_rtp_port_pairs`:                                           50,
+		`switchboard_rtp_port_pairs_free`:                                      50,
+		`switchboard_rtp_packets_rejected_total`:                               0,
+		`switchboard_rtp_relay_received_total`:                                 0,
+		`switchboard_rtp_relay_buffer_shortages_total`:                         0,
+		`switchboard_rtp_relay_dropped_total{reason="send_error"}`:             0,
+		`switchboard_call_setup_delay_seconds_count{step="route"}`:             0,
+		`switchboard_call_setup_delay_seconds_bucket{step="answer",le="0.02"}`: 0,
 	}
 	// The scanner's request is dropped by the server on its own time: read
 	// until it is counted (a counter that never comes fails by -timeout).

@@ -60,6 +60,7 @@ func (c *Call) answerWith(f *dial.Fork, res *sip.Response) {
 		c.CloseAFinal()
 		return
 	}
+	c.answerDelay(f.Tx)
 	c.Log.Info("call answered", "dest", f.Target.Dest, "ext", f.Target.Ext, "late_offer", c.Late)
 	c.AwaitAck(c.AReq, Pending2xx{FromA: true, Tx: c.ATx, Res: ok200, Done: c.AFinal, Initial: true, Offer: c.Late})
 	if !c.Late {

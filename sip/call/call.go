@@ -220,6 +220,7 @@ func (c *Call) BeginOn(rt *route.Route, ref *route.Refusal) bool {
 		p.ans.AnswerCall(c)
 	} else {
 		c.Ring.DialAll(rt, p.targets)
+		c.routeDelay()
 	}
 	go c.run()
 	return true

@@ -18,6 +18,8 @@ type Outcome struct {
 type Counters struct {
 	Register, Invite, Ack, Bye, Cancel, Options atomic.Uint64
 	AuthFailures                                atomic.Uint64
+	// Setup is the PBX's own share of call setups (setupdelay.go).
+	Setup SetupDelays
 
 	Mu      sync.Mutex
 	Other   map[string]uint64

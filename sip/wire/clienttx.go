@@ -250,6 +250,7 @@ type ClientTx struct {
 	timerM   time.Duration // sipgo's timer globals later, which tests change
 	deadline time.Time
 	err      error
+	answered time.Time // when the final response came (AnsweredAt)
 	onRetx   sip.FnTxResponse
 	onTerm   []sip.FnTxTerminate
 }
@@ -257,6 +258,14 @@ type ClientTx struct {
 // Responses returns the channel the transaction's responses come on, up
 // to the final one.
 func (tx *ClientTx) Responses() <-chan *sip.Response { return tx.responses }
+
+// AnsweredAt returns when the final response came, as the socket's reader
+// saw it; zero before one came.
+func (tx *ClientTx) AnsweredAt() time.Time {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	return tx.answered
+}
 
 // Done is closed when the transaction ends with no final response
 // (timeout, a failed send, Terminate). A final response is read from
@@ -407,6 +416,7 @@ func (tx *ClientTx) Receive(res *sip.Response) {
 // answer handles the final response res; tx.mu is held, and unlocked.
 func (tx *ClientTx) answer(res *sip.Response) {
 	tx.state = txAnswered
+	tx.answered = time.Now()
 	tx.stopTimer()
 	if tx.invite && !res.IsSuccess() && tx.origin != nil {
 		tx.ack = failureAck(tx.origin, res)

@@ -58,7 +58,7 @@ type InviteTx struct {
 	key     regTxKey
 	pc      net.PacketConn
 	dest    *net.UDPAddr
-	started time.Time // when the INVITE came, for the 100 Trying
+	started time.Time // when the INVITE came: for the 100 Trying, and Arrived
 
 	mu     sync.Mutex
 	state  inviteState
@@ -79,6 +79,10 @@ type InviteTx struct {
 	deadline  time.Time     // Timer H
 	forgotten bool          // left the table (ended without a final response)
 }
+
+// Arrived returns when the INVITE came, as the socket's reader saw its
+// first copy: where the PBX's share of a call's setup begins.
+func (tx *InviteTx) Arrived() time.Time { return tx.started }
 
 // Respond sends res. Provisional responses go while no final one has; the
 // final one (a 2xx, or a non-2xx then resent until its ACK) once; after a
