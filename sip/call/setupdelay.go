@@ -16,11 +16,14 @@ import (
 // message (wire.InviteTx.Arrived, wire.ClientTx.AnsweredAt), so the
 // queues inside the PBX count; over UDP, whose transactions are our own.
 
-// DelayBounds are the upper bounds of Delay's buckets.
+// DelayBounds are the upper bounds of Delay's buckets: fine around the
+// tens of milliseconds where a setup's share starts to show.
 var DelayBounds = [...]time.Duration{
-	500 * time.Microsecond, time.Millisecond, 2 * time.Millisecond, 5 * time.Millisecond,
-	10 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond,
-	200 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second, 5 * time.Second,
+	250 * time.Microsecond, 500 * time.Microsecond, time.Millisecond, 2 * time.Millisecond,
+	3 * time.Millisecond, 5 * time.Millisecond, 7500 * time.Microsecond, 10 * time.Millisecond,
+	15 * time.Millisecond, 20 * time.Millisecond, 30 * time.Millisecond, 50 * time.Millisecond,
+	75 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond, 500 * time.Millisecond,
+	time.Second, 2 * time.Second, 5 * time.Second,
 }
 
 // Delay is a histogram of durations over DelayBounds, safe for concurrent
